@@ -1,0 +1,120 @@
+// Package ecsig is the one signature scheme RiskMesh uses for transcripts,
+// endorsements and registry keys: ECDSA over NIST P-256 applied directly to a
+// 32-byte SHA-256 digest, encoded as ASN.1 DER with a low S value.
+//
+// It matches what Fabric MSP identities produce (fabric-gateway's
+// identity.NewPrivateKeySign normalises S the same way), so a node can sign
+// with the key it already uses for Fabric transactions. Low-S is required on
+// verification because a signature that could be rewritten into a second
+// valid form would make "the same ledger entry, submitted again" ambiguous.
+//
+// Public keys travel as PKIX (SubjectPublicKeyInfo) DER. The package does not
+// hash: callers pass digests built with their own domain separation.
+package ecsig
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+)
+
+// DigestSize is the length of every digest this package signs.
+const DigestSize = 32
+
+// MaxSignatureSize bounds a DER P-256 signature (2 x 33-byte INTEGER plus headers).
+const MaxSignatureSize = 72
+
+// MaxPublicKeySize bounds a PKIX DER P-256 public key (91 bytes uncompressed).
+const MaxPublicKeySize = 128
+
+var (
+	ErrDigestSize   = errors.New("ecsig: digest must be 32 bytes")
+	ErrBadSignature = errors.New("ecsig: signature does not verify")
+	ErrHighS        = errors.New("ecsig: signature is not in low-S form")
+	ErrPublicKey    = errors.New("ecsig: not a P-256 ECDSA public key")
+)
+
+// Sign signs a digest. It is the shape of fabric-gateway's identity.Sign, so a
+// Fabric identity's signer can be passed wherever RiskMesh signs.
+type Sign func(digest []byte) ([]byte, error)
+
+// halfOrder is n/2 for P-256; S values above it are rejected.
+var halfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
+// NewSigner returns a Sign that uses key and draws randomness from rand
+// (crypto/rand.Reader in production, a deterministic reader in tests).
+func NewSigner(key *ecdsa.PrivateKey, rand io.Reader) Sign {
+	return func(digest []byte) ([]byte, error) {
+		if len(digest) != DigestSize {
+			return nil, ErrDigestSize
+		}
+		r, s, err := ecdsa.Sign(rand, key, digest)
+		if err != nil {
+			return nil, fmt.Errorf("ecsig: sign: %w", err)
+		}
+		if s.Cmp(halfOrder) > 0 {
+			s.Sub(key.Params().N, s)
+		}
+		return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+	}
+}
+
+// ParsePublicKey parses a PKIX DER P-256 public key.
+func ParsePublicKey(der []byte) (*ecdsa.PublicKey, error) {
+	if len(der) > MaxPublicKeySize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrPublicKey, len(der))
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPublicKey, err)
+	}
+	key, ok := pub.(*ecdsa.PublicKey)
+	if !ok || key.Curve != elliptic.P256() {
+		return nil, ErrPublicKey
+	}
+	return key, nil
+}
+
+// MarshalPublicKey encodes a P-256 public key as PKIX DER.
+func MarshalPublicKey(key *ecdsa.PublicKey) ([]byte, error) {
+	if key == nil || key.Curve != elliptic.P256() {
+		return nil, ErrPublicKey
+	}
+	return x509.MarshalPKIXPublicKey(key)
+}
+
+// Verify checks a DER low-S signature over digest against a PKIX DER key.
+func Verify(publicKeyDER, digest, sig []byte) error {
+	key, err := ParsePublicKey(publicKeyDER)
+	if err != nil {
+		return err
+	}
+	return VerifyKey(key, digest, sig)
+}
+
+// VerifyKey is Verify with an already parsed key.
+func VerifyKey(key *ecdsa.PublicKey, digest, sig []byte) error {
+	if len(digest) != DigestSize {
+		return ErrDigestSize
+	}
+	if len(sig) > MaxSignatureSize {
+		return fmt.Errorf("%w: %d bytes", ErrBadSignature, len(sig))
+	}
+	var rs struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(sig, &rs)
+	if err != nil || len(rest) != 0 || rs.R == nil || rs.S == nil {
+		return fmt.Errorf("%w: malformed DER", ErrBadSignature)
+	}
+	if rs.S.Sign() <= 0 || rs.S.Cmp(halfOrder) > 0 {
+		return ErrHighS
+	}
+	if !ecdsa.VerifyASN1(key, digest, sig) {
+		return ErrBadSignature
+	}
+	return nil
+}

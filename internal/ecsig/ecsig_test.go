@@ -1,0 +1,97 @@
+package ecsig
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/asn1"
+	"errors"
+	"math/big"
+	"testing"
+)
+
+func newKey(t testing.TB) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, der
+}
+
+func TestSignVerify(t *testing.T) {
+	key, pub := newKey(t)
+	_, otherPub := newKey(t)
+	digest := sha256.Sum256([]byte("riskmesh"))
+	sig, err := NewSigner(key, rand.Reader)(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), sig...)
+	flipped[len(flipped)-1] ^= 1
+	otherDigest := sha256.Sum256([]byte("other"))
+
+	var rs struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(sig, &rs); err != nil {
+		t.Fatal(err)
+	}
+	highS, _ := asn1.Marshal(struct{ R, S *big.Int }{rs.R, new(big.Int).Sub(elliptic.P256().Params().N, rs.S)})
+
+	tests := []struct {
+		name   string
+		pub    []byte
+		digest []byte
+		sig    []byte
+		want   error
+	}{
+		{"valid", pub, digest[:], sig, nil},
+		{"other key", otherPub, digest[:], sig, ErrBadSignature},
+		{"other digest", pub, otherDigest[:], sig, ErrBadSignature},
+		{"flipped bit", pub, digest[:], flipped, ErrBadSignature},
+		{"high S twin", pub, digest[:], highS, ErrHighS},
+		{"trailing byte", pub, digest[:], append(append([]byte(nil), sig...), 0), ErrBadSignature},
+		{"short digest", pub, digest[:31], sig, ErrDigestSize},
+		{"garbage key", []byte{1, 2, 3}, digest[:], sig, ErrPublicKey},
+		{"empty signature", pub, digest[:], nil, ErrBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Verify(tt.pub, tt.digest, tt.sig)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSignerAlwaysLowS(t *testing.T) {
+	key, pub := newKey(t)
+	sign := NewSigner(key, rand.Reader)
+	for i := range 64 {
+		digest := sha256.Sum256([]byte{byte(i)})
+		sig, err := sign(digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Verify(pub, digest[:], sig); err != nil {
+			t.Fatalf("signature %d: %v", i, err)
+		}
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	key, pub := newKey(f)
+	digest := sha256.Sum256([]byte("fuzz"))
+	sig, _ := NewSigner(key, rand.Reader)(digest[:])
+	f.Add(pub, sig)
+	f.Add([]byte{}, []byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, pub, sig []byte) {
+		// Any input must yield nil or an error, never a panic.
+		_ = Verify(pub, digest[:], sig)
+	})
+}
