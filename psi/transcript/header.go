@@ -1,0 +1,210 @@
+package transcript
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Format limits. They are part of the format: a parser rejects anything
+// beyond them before allocating.
+const (
+	// HeaderVersion is the only header format version this package writes
+	// and accepts.
+	HeaderVersion = 1
+	// MaxItems bounds the elements of one request (and the responder's own
+	// elements of one ECDH-PSI response): the OPRF's batched DLEQ proof
+	// covers at most this many, and larger lists are split into batches.
+	MaxItems = 65535
+	// MaxSuiteLen, MaxCategoryLen and MaxPartyLen bound the header strings.
+	MaxSuiteLen    = 32
+	MaxCategoryLen = 64
+	MaxPartyLen    = 128
+	// KeyIDSize is the length of the provider key id.
+	KeyIDSize = 32
+	// MaxHeaderSize bounds an encoded header.
+	MaxHeaderSize = 2 + 4 + MaxSuiteLen + MaxCategoryLen + 2*MaxPartyLen + 8 + 8 + 4 + KeyIDSize
+)
+
+// Header says who asked whom for what. It is the part of a transcript the
+// ledger sees: the chaincode bills Count items of Category in Period from
+// Requester to Responder, keyed by Sequence.
+type Header struct {
+	Protocol Protocol
+	// Suite is a name LookupSuite knows, e.g. SuiteRistretto255SHA512.
+	Suite string
+	// Category is the list category ("black", "grey", ...): 1 to
+	// MaxCategoryLen bytes of [A-Za-z0-9._-]. The set of categories is the
+	// consortium's, not this package's; the character set keeps it safe to
+	// embed in the POPRF info string "riskmesh/v1|<category>|<period>".
+	Category string
+	// Period is the accounting period the exchange is billed in.
+	Period uint64
+	// Requester and Responder are Fabric MSP ids: 1 to MaxPartyLen bytes of
+	// printable ASCII without spaces. They must differ.
+	Requester string
+	Responder string
+	// Sequence is chosen by the requester, unique per period and
+	// (requester, responder) pair; the ledger rejects replays.
+	Sequence uint64
+	// Count is the number of request elements, 1 to MaxItems.
+	Count uint32
+	// KeyID identifies the responder key the request was made against (for
+	// the catalog OPRF, the key registered on the ledger). The package does
+	// not interpret it.
+	KeyID [KeyIDSize]byte
+}
+
+// Validate checks every header field against the format's rules.
+func (h *Header) Validate() error {
+	if !h.Protocol.Valid() {
+		return fmt.Errorf("%w: %d", ErrProtocol, uint8(h.Protocol))
+	}
+	if len(h.Suite) > MaxSuiteLen {
+		return ErrSuite
+	}
+	if _, err := LookupSuite(h.Suite); err != nil {
+		return err
+	}
+	if !validCategory(h.Category) {
+		return ErrCategory
+	}
+	if !validParty(h.Requester) || !validParty(h.Responder) {
+		return ErrParty
+	}
+	if h.Requester == h.Responder {
+		return ErrSameParty
+	}
+	if h.Count == 0 || h.Count > MaxItems {
+		return fmt.Errorf("%w: %d", ErrCount, h.Count)
+	}
+	return nil
+}
+
+// suite returns the sizes of h's suite; h must be valid.
+func (h *Header) suite() Suite {
+	s, _ := LookupSuite(h.Suite)
+	return s
+}
+
+func validCategory(s string) bool {
+	if len(s) == 0 || len(s) > MaxCategoryLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func validParty(s string) bool {
+	if len(s) == 0 || len(s) > MaxPartyLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalBinary returns the canonical encoding of a valid header:
+//
+//	uint8  version (HeaderVersion)
+//	uint8  protocol
+//	uint8  length, suite
+//	uint8  length, category
+//	uint64 period
+//	uint8  length, requester
+//	uint8  length, responder
+//	uint64 sequence
+//	uint32 count
+//	[32]   key id
+//
+// all integers big-endian. The encoding is self-delimiting.
+func (h *Header) MarshalBinary() ([]byte, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, h.encodedLen()))
+	h.marshal(b)
+	return b.Bytes()
+}
+
+func (h *Header) encodedLen() int {
+	return 2 + 4 + len(h.Suite) + len(h.Category) + len(h.Requester) + len(h.Responder) + 8 + 8 + 4 + KeyIDSize
+}
+
+func (h *Header) marshal(b *cryptobyte.Builder) {
+	b.AddUint8(HeaderVersion)
+	b.AddUint8(uint8(h.Protocol))
+	addString8(b, h.Suite)
+	addString8(b, h.Category)
+	b.AddUint64(h.Period)
+	addString8(b, h.Requester)
+	addString8(b, h.Responder)
+	b.AddUint64(h.Sequence)
+	b.AddUint32(h.Count)
+	b.AddBytes(h.KeyID[:])
+}
+
+func addString8(b *cryptobyte.Builder, s string) {
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
+}
+
+// ParseHeader parses a header encoded by MarshalBinary. It rejects unknown
+// versions, invalid fields and trailing bytes.
+func ParseHeader(data []byte) (*Header, error) {
+	if len(data) > MaxHeaderSize {
+		return nil, fmt.Errorf("%w: header of %d bytes", ErrMalformed, len(data))
+	}
+	s := cryptobyte.String(data)
+	h, err := parseHeader(&s)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Empty() {
+		return nil, ErrTrailingData
+	}
+	return h, nil
+}
+
+// parseHeader reads one header from s and validates it.
+func parseHeader(s *cryptobyte.String) (*Header, error) {
+	var version, protocol uint8
+	if !s.ReadUint8(&version) {
+		return nil, ErrMalformed
+	}
+	if version != HeaderVersion {
+		return nil, fmt.Errorf("%w: header version %d", ErrVersion, version)
+	}
+	if !s.ReadUint8(&protocol) {
+		return nil, ErrMalformed
+	}
+	if !Protocol(protocol).Valid() {
+		return nil, fmt.Errorf("%w: %d", ErrProtocol, protocol)
+	}
+	h := &Header{Protocol: Protocol(protocol)}
+	var suite, category, requester, responder cryptobyte.String
+	if !s.ReadUint8LengthPrefixed(&suite) ||
+		!s.ReadUint8LengthPrefixed(&category) ||
+		!s.ReadUint64(&h.Period) ||
+		!s.ReadUint8LengthPrefixed(&requester) ||
+		!s.ReadUint8LengthPrefixed(&responder) ||
+		!s.ReadUint64(&h.Sequence) ||
+		!s.ReadUint32(&h.Count) ||
+		!s.CopyBytes(h.KeyID[:]) {
+		return nil, ErrMalformed
+	}
+	h.Suite, h.Category = string(suite), string(category)
+	h.Requester, h.Responder = string(requester), string(responder)
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

@@ -1,0 +1,126 @@
+package transcript
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestHeaderRoundTrip(t *testing.T) {
+	for _, p := range []Protocol{ProtocolCatalogOPRF, ProtocolECDHRequesterLearns, ProtocolECDHBothLearn} {
+		for _, suite := range []string{SuiteRistretto255SHA512, SuiteP256SHA256, SuiteEdwards25519SHA512} {
+			t.Run(p.String()+"/"+suite, func(t *testing.T) {
+				h := testHeader(t, MaxItems)
+				h.Protocol, h.Suite = p, suite
+				enc, err := h.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ParseHeader(enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if *got != *h {
+					t.Fatalf("round trip: got %+v, want %+v", got, h)
+				}
+				again, err := got.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(again, enc) {
+					t.Fatal("re-encoding differs")
+				}
+			})
+		}
+	}
+}
+
+func TestHeaderValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Header)
+		want   error
+	}{
+		{"protocol zero", func(h *Header) { h.Protocol = 0 }, ErrProtocol},
+		{"protocol unknown", func(h *Header) { h.Protocol = 4 }, ErrProtocol},
+		{"suite unknown", func(h *Header) { h.Suite = "ristretto255-SHA256" }, ErrSuite},
+		{"suite empty", func(h *Header) { h.Suite = "" }, ErrSuite},
+		{"category empty", func(h *Header) { h.Category = "" }, ErrCategory},
+		{"category too long", func(h *Header) { h.Category = strings.Repeat("a", MaxCategoryLen+1) }, ErrCategory},
+		{"category with separator", func(h *Header) { h.Category = "black|1" }, ErrCategory},
+		{"category with space", func(h *Header) { h.Category = "bl ack" }, ErrCategory},
+		{"requester empty", func(h *Header) { h.Requester = "" }, ErrParty},
+		{"requester too long", func(h *Header) { h.Requester = strings.Repeat("M", MaxPartyLen+1) }, ErrParty},
+		{"responder control char", func(h *Header) { h.Responder = "Org\x00MSP" }, ErrParty},
+		{"responder non-ASCII", func(h *Header) { h.Responder = "Orgé" }, ErrParty},
+		{"same party", func(h *Header) { h.Responder = h.Requester }, ErrSameParty},
+		{"count zero", func(h *Header) { h.Count = 0 }, ErrCount},
+		{"count over max", func(h *Header) { h.Count = MaxItems + 1 }, ErrCount},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := testHeader(t, 10)
+			tt.mutate(h)
+			if err := h.Validate(); !errors.Is(err, tt.want) {
+				t.Fatalf("Validate: got %v, want %v", err, tt.want)
+			}
+			if _, err := h.MarshalBinary(); !errors.Is(err, tt.want) {
+				t.Fatalf("MarshalBinary: got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeaderLimitsAccepted(t *testing.T) {
+	h := testHeader(t, 1)
+	h.Category = strings.Repeat("c", MaxCategoryLen)
+	h.Requester = strings.Repeat("r", MaxPartyLen)
+	h.Responder = strings.Repeat("s", MaxPartyLen)
+	h.Suite = SuiteRistretto255SHA512
+	enc, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) > MaxHeaderSize {
+		t.Fatalf("encoding of %d bytes exceeds MaxHeaderSize %d", len(enc), MaxHeaderSize)
+	}
+	if _, err := ParseHeader(enc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseHeaderRejects(t *testing.T) {
+	valid, err := testHeader(t, 3).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(i int, v byte) []byte {
+		b := bytes.Clone(valid)
+		b[i] = v
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, ErrMalformed},
+		{"version 0", with(0, 0), ErrVersion},
+		{"version 2", with(0, 2), ErrVersion},
+		{"protocol 0", with(1, 0), ErrProtocol},
+		{"protocol 9", with(1, 9), ErrProtocol},
+		{"suite length overruns", with(2, 0xff), ErrMalformed},
+		{"truncated", valid[:len(valid)-1], ErrMalformed},
+		{"trailing byte", append(bytes.Clone(valid), 0), ErrTrailingData},
+		{"count zero", func() []byte { b := bytes.Clone(valid); copy(b[len(b)-KeyIDSize-4:], []byte{0, 0, 0, 0}); return b }(), ErrCount},
+		{"oversized", make([]byte, MaxHeaderSize+1), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ParseHeader(tt.data); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

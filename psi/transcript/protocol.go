@@ -1,0 +1,84 @@
+package transcript
+
+import "fmt"
+
+// Protocol names the PSI protocol a transcript records. The numeric values
+// are wire values: they are encoded in headers that are signed and stored on
+// the ledger, so they never change and are never reused.
+type Protocol uint8
+
+const (
+	// ProtocolCatalogOPRF is catalog PSI: the requester's blinded elements are
+	// evaluated by the provider's POPRF key with one batched DLEQ proof.
+	ProtocolCatalogOPRF Protocol = 1
+	// ProtocolECDHRequesterLearns is ECDH-PSI where only the requester learns
+	// the intersection.
+	ProtocolECDHRequesterLearns Protocol = 2
+	// ProtocolECDHBothLearn is ECDH-PSI where both parties learn it.
+	ProtocolECDHBothLearn Protocol = 3
+)
+
+// Valid reports whether p is one of the defined protocols.
+func (p Protocol) Valid() bool {
+	return p >= ProtocolCatalogOPRF && p <= ProtocolECDHBothLearn
+}
+
+// IsECDH reports whether p is one of the ECDH-PSI variants.
+func (p Protocol) IsECDH() bool {
+	return p == ProtocolECDHRequesterLearns || p == ProtocolECDHBothLearn
+}
+
+func (p Protocol) String() string {
+	switch p {
+	case ProtocolCatalogOPRF:
+		return "catalog-oprf"
+	case ProtocolECDHRequesterLearns:
+		return "ecdh-requester-learns"
+	case ProtocolECDHBothLearn:
+		return "ecdh-both-learn"
+	}
+	return fmt.Sprintf("protocol(%d)", uint8(p))
+}
+
+// Suite names a group and hash combination. Its name is carried in the header;
+// the table below fixes the element and scalar sizes that parsers enforce, so
+// adding a suite is a format change made here, in one place.
+type Suite struct {
+	Name        string
+	ElementSize int // bytes of one serialised group element
+	ScalarSize  int // bytes of one serialised scalar
+}
+
+// Suite names. The OPRF names are RFC 9497's identifiers; the ECDH-PSI suites
+// reuse the group names so the same element sizes apply.
+const (
+	SuiteRistretto255SHA512 = "ristretto255-SHA512"
+	SuiteP256SHA256         = "P256-SHA256"
+	SuiteEdwards25519SHA512 = "edwards25519-SHA512"
+)
+
+var suites = [...]Suite{
+	{Name: SuiteRistretto255SHA512, ElementSize: 32, ScalarSize: 32},
+	{Name: SuiteP256SHA256, ElementSize: 33, ScalarSize: 32},
+	{Name: SuiteEdwards25519SHA512, ElementSize: 32, ScalarSize: 32},
+}
+
+// LookupSuite returns the sizes of a known suite.
+func LookupSuite(name string) (Suite, error) {
+	for _, s := range suites {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Suite{}, ErrSuite
+}
+
+// ProofSize is the exact proof length a response of protocol p in suite s
+// carries: a DLEQ proof (two scalars, RFC 9497 section 2.2) for the catalog
+// OPRF, nothing for ECDH-PSI.
+func (s Suite) ProofSize(p Protocol) int {
+	if p == ProtocolCatalogOPRF {
+		return 2 * s.ScalarSize
+	}
+	return 0
+}

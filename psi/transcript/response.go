@@ -1,0 +1,101 @@
+package transcript
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Response is what the responder returns.
+type Response struct {
+	// Evaluated holds one element per request element, in request order.
+	Evaluated [][]byte
+	// Proof is the batched DLEQ proof for the catalog OPRF (two scalars,
+	// 64 bytes for ristretto255-SHA512) and empty for ECDH-PSI.
+	Proof []byte
+	// Own holds the responder's own masked elements for ECDH-PSI (0 to
+	// MaxItems of them, independent of the header's count); empty for the
+	// catalog OPRF.
+	Own [][]byte
+}
+
+// maxResponseLen bounds an encoded response for a valid header.
+func maxResponseLen(h *Header) int {
+	s := h.suite()
+	n := 4 + int(h.Count)*s.ElementSize + 1 + s.ProofSize(h.Protocol) + 4
+	if h.Protocol.IsECDH() {
+		n += MaxItems * s.ElementSize
+	}
+	return n
+}
+
+// checkResponse checks r's shape against a valid header h.
+func checkResponse(h *Header, r *Response) error {
+	s := h.suite()
+	if err := checkElements(r.Evaluated, int(h.Count), s.ElementSize); err != nil {
+		return err
+	}
+	if len(r.Proof) != s.ProofSize(h.Protocol) {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrProofSize, len(r.Proof), s.ProofSize(h.Protocol))
+	}
+	if !h.Protocol.IsECDH() && len(r.Own) != 0 {
+		return ErrUnexpectedOwn
+	}
+	return checkElements(r.Own, -1, s.ElementSize)
+}
+
+// MarshalResponse returns the canonical encoding of r, which must match the
+// valid header h (count, element size, proof size, protocol):
+//
+//	uint32 count (== h.Count), count x evaluated element
+//	uint8  length, proof
+//	uint32 own count, own count x element
+func MarshalResponse(h *Header, r *Response) ([]byte, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkResponse(h, r); err != nil {
+		return nil, err
+	}
+	ne := h.suite().ElementSize
+	size := 4 + len(r.Evaluated)*ne + 1 + len(r.Proof) + 4 + len(r.Own)*ne
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
+	addElements(b, r.Evaluated)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(r.Proof) })
+	addElements(b, r.Own)
+	return b.Bytes()
+}
+
+// ParseResponse parses a response encoded by MarshalResponse for the header h.
+func ParseResponse(h *Header, data []byte) (*Response, error) {
+	if err := h.Validate(); err != nil {
+		return nil, err
+	}
+	if len(data) > maxResponseLen(h) {
+		return nil, fmt.Errorf("%w: response of %d bytes", ErrMalformed, len(data))
+	}
+	ne := h.suite().ElementSize
+	s := cryptobyte.String(data)
+	r := new(Response)
+	var err error
+	if r.Evaluated, err = readElements(&s, ne); err != nil {
+		return nil, err
+	}
+	var proof cryptobyte.String
+	if !s.ReadUint8LengthPrefixed(&proof) {
+		return nil, ErrMalformed
+	}
+	if len(proof) > 0 {
+		r.Proof = append([]byte(nil), proof...)
+	}
+	if r.Own, err = readElements(&s, ne); err != nil {
+		return nil, err
+	}
+	if !s.Empty() {
+		return nil, ErrTrailingData
+	}
+	if err := checkResponse(h, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
