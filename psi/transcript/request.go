@@ -1,6 +1,7 @@
 package transcript
 
 import (
+	"bytes"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -44,12 +45,9 @@ func ParseRequest(h *Header, data []byte) (*Request, error) {
 		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, len(data), requestLen(int(h.Count), ne))
 	}
 	s := cryptobyte.String(data)
-	elements, err := readElements(&s, ne)
+	elements, err := readElements(&s, ne, int(h.Count))
 	if err != nil {
 		return nil, err
-	}
-	if len(elements) != int(h.Count) {
-		return nil, ErrCountMismatch
 	}
 	if !s.Empty() {
 		return nil, ErrTrailingData
@@ -81,30 +79,30 @@ func addElements(b *cryptobyte.Builder, elements [][]byte) {
 	}
 }
 
-// readElements reads a uint32 count and that many elements of size bytes.
-// The count is bounded by MaxItems and by the bytes actually present before
-// anything is allocated; the elements share one backing array, copied out of
-// s so they do not alias the caller's buffer.
-func readElements(s *cryptobyte.String, size int) ([][]byte, error) {
+// readElements reads a uint32 count and that many elements of size bytes;
+// want >= 0 is the count the header requires. The count is checked against
+// want, MaxItems and the bytes actually present before anything is
+// allocated; the elements share one backing array copied out of s, so they
+// do not alias the caller's buffer.
+func readElements(s *cryptobyte.String, size, want int) ([][]byte, error) {
 	var n uint32
 	if !s.ReadUint32(&n) {
 		return nil, ErrMalformed
 	}
+	if want >= 0 && int64(n) != int64(want) {
+		return nil, fmt.Errorf("%w: %d elements, header says %d", ErrCountMismatch, n, want)
+	}
 	if n > MaxItems {
 		return nil, fmt.Errorf("%w: %d elements", ErrCount, n)
 	}
-	total := int(n) * size
-	if len(*s) < total {
+	var flat []byte
+	if !s.ReadBytes(&flat, int(n)*size) {
 		return nil, ErrMalformed
 	}
 	if n == 0 {
 		return nil, nil
 	}
-	var flat []byte
-	if !s.ReadBytes(&flat, total) {
-		return nil, ErrMalformed
-	}
-	flat = append([]byte(nil), flat...)
+	flat = bytes.Clone(flat)
 	elements := make([][]byte, n)
 	for i := range elements {
 		elements[i] = flat[i*size : (i+1)*size : (i+1)*size]

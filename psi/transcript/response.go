@@ -78,7 +78,7 @@ func ParseResponse(h *Header, data []byte) (*Response, error) {
 	s := cryptobyte.String(data)
 	r := new(Response)
 	var err error
-	if r.Evaluated, err = readElements(&s, ne); err != nil {
+	if r.Evaluated, err = readElements(&s, ne, int(h.Count)); err != nil {
 		return nil, err
 	}
 	var proof cryptobyte.String
@@ -88,7 +88,13 @@ func ParseResponse(h *Header, data []byte) (*Response, error) {
 	if len(proof) > 0 {
 		r.Proof = append([]byte(nil), proof...)
 	}
-	if r.Own, err = readElements(&s, ne); err != nil {
+	if peek := s; !h.Protocol.IsECDH() {
+		var n uint32
+		if peek.ReadUint32(&n) && n != 0 {
+			return nil, ErrUnexpectedOwn
+		}
+	}
+	if r.Own, err = readElements(&s, ne, -1); err != nil {
 		return nil, err
 	}
 	if !s.Empty() {

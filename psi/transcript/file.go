@@ -1,0 +1,262 @@
+package transcript
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Magic and FileVersion open every transcript file.
+const (
+	Magic       = "RMTX"
+	FileVersion = 1
+)
+
+// Transcript is the full record of one exchange that both nodes keep and an
+// auditor reads: the three parts and both signatures.
+type Transcript struct {
+	Header   Header
+	Request  Request
+	Response Response
+	// RequestSignature is the requester's signature over the request digest.
+	RequestSignature []byte
+	// ResponseSignature is the responder's signature over the response digest.
+	ResponseSignature []byte
+}
+
+// Digests are the four hashes of a transcript. A ledger entry carries
+// RequestHash and ResponseHash with the encoded header.
+type Digests struct {
+	RequestHash    [DigestSize]byte
+	RequestDigest  [DigestSize]byte
+	ResponseHash   [DigestSize]byte
+	ResponseDigest [DigestSize]byte
+}
+
+// Digests computes all four digests, checking the parts against the header.
+func (t *Transcript) Digests() (Digests, error) {
+	var d Digests
+	var err error
+	if d.RequestHash, err = HashRequest(&t.Header, &t.Request); err != nil {
+		return Digests{}, err
+	}
+	if d.RequestDigest, err = RequestDigest(&t.Header, d.RequestHash); err != nil {
+		return Digests{}, err
+	}
+	if d.ResponseHash, err = HashResponse(&t.Header, &t.Response); err != nil {
+		return Digests{}, err
+	}
+	d.ResponseDigest = ResponseDigest(d.RequestDigest, d.ResponseHash)
+	return d, nil
+}
+
+// Verify recomputes the digests and checks both signatures against the
+// parties' PKIX DER public keys (from the ledger's registry). It does not
+// verify the DLEQ proof: that needs the provider's OPRF key (psi/oprf).
+func (t *Transcript) Verify(requesterKey, responderKey []byte) (Digests, error) {
+	d, err := t.Digests()
+	if err != nil {
+		return Digests{}, err
+	}
+	if err := VerifyRequest(requesterKey, d.RequestDigest, t.RequestSignature); err != nil {
+		return Digests{}, err
+	}
+	if err := VerifyResponse(responderKey, d.ResponseDigest, t.ResponseSignature); err != nil {
+		return Digests{}, err
+	}
+	return d, nil
+}
+
+// MarshalBinary returns the file encoding of t (see WriteTo).
+func (t *Transcript) MarshalBinary() ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := t.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteTo writes the file encoding of t:
+//
+//	"RMTX" uint8 file version
+//	uint16 length, header   (Header.MarshalBinary)
+//	uint32 length, request  (MarshalRequest)
+//	uint32 length, response (MarshalResponse)
+//	uint8  length, requester signature
+//	uint8  length, responder signature
+//
+// The header comes first so a reader knows every bound before it reads the
+// bodies, and each section is length-prefixed so a reader can stream, hash
+// or skip sections without parsing them.
+func (t *Transcript) WriteTo(w io.Writer) (int64, error) {
+	hdr, err := t.Header.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	req, err := MarshalRequest(&t.Header, &t.Request)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := MarshalResponse(&t.Header, &t.Response)
+	if err != nil {
+		return 0, err
+	}
+	for _, sig := range [][]byte{t.RequestSignature, t.ResponseSignature} {
+		if len(sig) == 0 || len(sig) > ecsig.MaxSignatureSize {
+			return 0, fmt.Errorf("%w: %d bytes", ErrSignatureSize, len(sig))
+		}
+	}
+	var prefix cryptobyte.Builder
+	prefix.AddBytes([]byte(Magic))
+	prefix.AddUint8(FileVersion)
+	prefix.AddUint16(uint16(len(hdr)))
+	pre := prefix.BytesOrPanic()
+	var n int64
+	for _, part := range [][]byte{
+		pre, hdr,
+		binary.BigEndian.AppendUint32(nil, uint32(len(req))), req,
+		binary.BigEndian.AppendUint32(nil, uint32(len(resp))), resp,
+		{byte(len(t.RequestSignature))}, t.RequestSignature,
+		{byte(len(t.ResponseSignature))}, t.ResponseSignature,
+	} {
+		m, err := w.Write(part)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Parse parses a transcript file held in memory and rejects trailing bytes.
+func Parse(data []byte) (*Transcript, error) {
+	r := bytes.NewReader(data)
+	t, err := Read(r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Len() != 0 {
+		return nil, ErrTrailingData
+	}
+	return t, nil
+}
+
+// Read reads exactly one transcript from r, leaving r positioned after it,
+// so transcripts can be concatenated in one stream. Every section length is
+// checked against the bound the header implies before anything is
+// allocated; signatures are checked for size but not verified (see Verify).
+func Read(r io.Reader) (*Transcript, error) {
+	var pre [len(Magic) + 1 + 2]byte
+	if err := readFull(r, pre[:]); err != nil {
+		return nil, err
+	}
+	if string(pre[:len(Magic)]) != Magic {
+		return nil, ErrMagic
+	}
+	if pre[len(Magic)] != FileVersion {
+		return nil, fmt.Errorf("%w: file version %d", ErrVersion, pre[len(Magic)])
+	}
+	hdrLen := int(binary.BigEndian.Uint16(pre[len(Magic)+1:]))
+	if hdrLen > MaxHeaderSize {
+		return nil, fmt.Errorf("%w: header of %d bytes", ErrMalformed, hdrLen)
+	}
+	hdr, err := readN(r, hdrLen)
+	if err != nil {
+		return nil, err
+	}
+	h, err := ParseHeader(hdr)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transcript{Header: *h}
+
+	reqLen, err := readUint32(r)
+	if err != nil {
+		return nil, err
+	}
+	if want := requestLen(int(h.Count), h.suite().ElementSize); reqLen != want {
+		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, reqLen, want)
+	}
+	body, err := readN(r, reqLen)
+	if err != nil {
+		return nil, err
+	}
+	req, err := ParseRequest(h, body)
+	if err != nil {
+		return nil, err
+	}
+	t.Request = *req
+
+	respLen, err := readUint32(r)
+	if err != nil {
+		return nil, err
+	}
+	if respLen > maxResponseLen(h) {
+		return nil, fmt.Errorf("%w: response of %d bytes", ErrMalformed, respLen)
+	}
+	if body, err = readN(r, respLen); err != nil {
+		return nil, err
+	}
+	resp, err := ParseResponse(h, body)
+	if err != nil {
+		return nil, err
+	}
+	t.Response = *resp
+
+	if t.RequestSignature, err = readSignature(r); err != nil {
+		return nil, err
+	}
+	if t.ResponseSignature, err = readSignature(r); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func readSignature(r io.Reader) ([]byte, error) {
+	var n [1]byte
+	if err := readFull(r, n[:]); err != nil {
+		return nil, err
+	}
+	if n[0] == 0 || int(n[0]) > ecsig.MaxSignatureSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrSignatureSize, n[0])
+	}
+	return readN(r, int(n[0]))
+}
+
+func readUint32(r io.Reader) (int, error) {
+	var b [4]byte
+	if err := readFull(r, b[:]); err != nil {
+		return 0, err
+	}
+	v := binary.BigEndian.Uint32(b[:])
+	if v > 1<<30 {
+		// Far above any bound; keeps the int conversion safe on 32-bit.
+		return 0, fmt.Errorf("%w: section of %d bytes", ErrMalformed, v)
+	}
+	return int(v), nil
+}
+
+// readN reads n bytes; callers bound n first.
+func readN(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, n)
+	if err := readFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readFull is io.ReadFull with truncation reported as ErrMalformed.
+func readFull(r io.Reader, b []byte) error {
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: truncated", ErrMalformed)
+		}
+		return err
+	}
+	return nil
+}
