@@ -1,6 +1,8 @@
 package transcript
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"testing"
 )
@@ -111,4 +113,36 @@ func digestsOf(t *testing.T, h *Header, req *Request, resp *Response) digests {
 	}
 	d.responseDigest = ResponseDigest(d.requestDigest, d.responseHash)
 	return d
+}
+
+// TestDigestConstruction pins the documented formulas with a second,
+// independent spelling of them.
+func TestDigestConstruction(t *testing.T) {
+	h, req, resp := testExchange(t, ProtocolECDHRequesterLearns, 2, 1)
+	d := digestsOf(t, h, req, resp)
+	hdr, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqEnc := append([]byte{0, 0, 0, 2}, append(bytes.Clone(req.Elements[0]), req.Elements[1]...)...)
+	respEnc := []byte{0, 0, 0, 2}
+	respEnc = append(respEnc, resp.Evaluated[0]...)
+	respEnc = append(respEnc, resp.Evaluated[1]...)
+	respEnc = append(respEnc, 0, 0, 0, 0, 1) // empty proof, one own element
+	respEnc = append(respEnc, resp.Own[0]...)
+	sum := func(label string, parts ...[]byte) [DigestSize]byte {
+		b := append([]byte{byte(len(label))}, label...)
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return sha256.Sum256(b)
+	}
+	wantReqHash := sum("riskmesh/v1/transcript/request", reqEnc)
+	wantReqDigest := sum("riskmesh/v1/transcript/request-digest", hdr, wantReqHash[:])
+	wantRespHash := sum("riskmesh/v1/transcript/response", respEnc)
+	wantRespDigest := sum("riskmesh/v1/transcript/response-digest", wantReqDigest[:], wantRespHash[:])
+	if d.requestHash != wantReqHash || d.requestDigest != wantReqDigest ||
+		d.responseHash != wantRespHash || d.responseDigest != wantRespDigest {
+		t.Fatalf("digests do not follow the documented construction")
+	}
 }
