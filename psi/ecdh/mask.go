@@ -1,0 +1,94 @@
+package ecdh
+
+import (
+	"github.com/gtank/ristretto255"
+)
+
+// mask returns out[k] = H(items[perm[k]])^s, or H(items[k])^s when perm is
+// nil, computed on all cores. Each item costs one hash to the group, one
+// constant-time scalar multiplication and one encoding.
+func mask(h *hasher, s *ristretto255.Scalar, items [][]byte, perm []int32) ([]Point, error) {
+	out := make([]Point, len(items))
+	err := parallel(len(out), func(lo, hi int) error {
+		var hx, e ristretto255.Element
+		for k := lo; k < hi; k++ {
+			i := k
+			if perm != nil {
+				i = int(perm[k])
+			}
+			if err := h.hash(&hx, items[i]); err != nil {
+				return err
+			}
+			e.ScalarMult(s, &hx)
+			encodePoint(&out[k], &e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// remask returns out[i] = in[i]^s on all cores. It decodes every point, so
+// it rejects invalid and identity points even in messages that were built in
+// memory rather than parsed; field names the vector in the PointError.
+func remask(s *ristretto255.Scalar, in []Point, field string) ([]Point, error) {
+	out := make([]Point, len(in))
+	err := parallel(len(in), func(lo, hi int) error {
+		var p, e ristretto255.Element
+		for i := lo; i < hi; i++ {
+			if err := decodePoint(&p, &in[i]); err != nil {
+				return &PointError{Field: field, Index: i, Err: err}
+			}
+			e.ScalarMult(s, &p)
+			encodePoint(&out[i], &e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// keys returns the match key of every point, on all cores.
+func keys(sid *SessionID, pts []Point) []matchKey {
+	out := make([]matchKey, len(pts))
+	// The callback never fails.
+	_ = parallel(len(pts), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			out[i] = sid.key(&pts[i])
+		}
+		return nil
+	})
+	return out
+}
+
+// keySet builds the lookup set of double-masked points. Honest parties send
+// distinct points, so a repeated one is reported rather than merged.
+func keySet(sid *SessionID, pts []Point, field string) (map[matchKey]bool, error) {
+	set := make(map[matchKey]bool, len(pts))
+	for i, k := range keys(sid, pts) {
+		if _, dup := set[k]; dup {
+			return nil, &PointError{Field: field, Index: i, Err: ErrDuplicatePoint}
+		}
+		set[k] = false
+	}
+	return set, nil
+}
+
+// firstDuplicate returns the positions of two equal points, or -1, -1. It
+// keys on the first 16 bytes of each point: masked points are uniform, so
+// distinct ones share them with probability below 2^-84 for MaxSetSize items.
+func firstDuplicate(pts []Point) (int, int) {
+	seen := make(map[[16]byte]int32, len(pts))
+	for i := range pts {
+		k := [16]byte(pts[i][:16])
+		if j, ok := seen[k]; ok {
+			return int(j), i
+		}
+		seen[k] = int32(i)
+	}
+	return -1, -1
+}

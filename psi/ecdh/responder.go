@@ -1,0 +1,157 @@
+package ecdh
+
+import (
+	cryptorand "crypto/rand"
+	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"slices"
+
+	"github.com/gtank/ristretto255"
+)
+
+// Responder is the party that answers a Request. It is single use: Answer,
+// then (BothLearn only) Finish; any error ends the session.
+type Responder struct {
+	mode    Mode
+	session SessionID
+	items   [][]byte
+	h       *hasher
+	b       *ristretto255.Scalar // secret exponent; never leaves the Responder
+	rand    io.Reader
+	step    int
+
+	// Kept between Answer and Finish in BothLearn.
+	perm     []int32           // Reply.Masked[k] is H(items[perm[k]])^b
+	ours     map[matchKey]bool // keys of H(x_i)^(ab); true once matched
+	peerSize int
+}
+
+// NewResponder prepares to answer one session over items (distinct,
+// normalised identifiers). context must equal the requester's. rand draws
+// the secret exponent and the shuffle; nil means crypto/rand. items is kept,
+// not copied, until the session ends.
+func NewResponder(mode Mode, context []byte, items [][]byte, rand io.Reader) (*Responder, error) {
+	if !mode.valid() {
+		return nil, ErrMode
+	}
+	if len(items) > MaxSetSize {
+		return nil, ErrSetTooLarge
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	b, err := randomScalar(rand)
+	if err != nil {
+		return nil, err
+	}
+	sid := NewSessionID(context)
+	return &Responder{mode: mode, session: sid, items: items, h: newHasher(sid), b: b, rand: rand}, nil
+}
+
+// Answer consumes message 1 and returns message 2: the requester's points
+// raised to b in their order, and the responder's items masked with b in a
+// random order. In RequesterLearns this ends the session; the responder has
+// learned len(req.Masked) and nothing else.
+func (r *Responder) Answer(req *Request) (*Reply, error) {
+	if r.step != stepNew {
+		return nil, ErrOutOfOrder
+	}
+	r.step = stepSent
+	reply, err := r.answer(req)
+	if err != nil || r.mode == RequesterLearns {
+		r.end()
+	}
+	return reply, err
+}
+
+func (r *Responder) answer(req *Request) (*Reply, error) {
+	switch {
+	case req.Mode != r.mode:
+		return nil, ErrModeMismatch
+	case req.Session != r.session:
+		return nil, ErrSessionMismatch
+	case len(req.Masked) > MaxSetSize:
+		return nil, ErrSetTooLarge
+	}
+	remasked, err := remask(r.b, req.Masked, "Request.Masked") // H(x_i)^(ab)
+	if err != nil {
+		return nil, err
+	}
+	perm, err := shuffle(r.rand, len(r.items))
+	if err != nil {
+		return nil, err
+	}
+	masked, err := mask(r.h, r.b, r.items, perm)
+	if err != nil {
+		return nil, err
+	}
+	if i, j := firstDuplicate(masked); i >= 0 {
+		lo, hi := min(perm[i], perm[j]), max(perm[i], perm[j])
+		return nil, fmt.Errorf("%w: items %d and %d", ErrDuplicateItem, lo, hi)
+	}
+	if r.mode == BothLearn {
+		if r.ours, err = keySet(&r.session, remasked, "Request.Masked"); err != nil {
+			return nil, err
+		}
+		r.perm = perm
+		r.peerSize = len(req.Masked)
+	}
+	return &Reply{Mode: r.mode, Session: r.session, Remasked: remasked, Masked: masked}, nil
+}
+
+// Finish consumes message 3 (BothLearn only) and returns the responder's result.
+func (r *Responder) Finish(ret *Return) (*Result, error) {
+	if r.step != stepSent || r.mode != BothLearn {
+		return nil, ErrOutOfOrder
+	}
+	defer r.end()
+	switch {
+	case ret.Mode != r.mode:
+		return nil, ErrModeMismatch
+	case ret.Session != r.session:
+		return nil, ErrSessionMismatch
+	case len(ret.Remasked) != len(r.perm):
+		return nil, fmt.Errorf("%w: Return.Remasked has %d, want %d", ErrCountMismatch, len(ret.Remasked), len(r.perm))
+	}
+	res := &Result{Matches: []int{}, PeerSize: r.peerSize}
+	for k, key := range keys(&r.session, ret.Remasked) {
+		matched, ok := r.ours[key]
+		if !ok {
+			continue
+		}
+		// An honest requester's values are distinct, so one point of the
+		// requester's can match at most one of ours.
+		if matched {
+			return nil, &PointError{Field: "Return.Remasked", Index: k, Err: ErrDuplicatePoint}
+		}
+		r.ours[key] = true
+		res.Matches = append(res.Matches, int(r.perm[k]))
+	}
+	slices.Sort(res.Matches)
+	return res, nil
+}
+
+// end drops the secret exponent and per-session state.
+func (r *Responder) end() {
+	r.step = stepDone
+	r.b.Zero()
+	r.items, r.perm, r.ours = nil, nil, nil
+}
+
+// shuffle returns a uniformly random permutation of [0, n). It seeds
+// ChaCha8 from rand once, rather than reading rand per swap, so a large set
+// costs one read of the injected source.
+func shuffle(rand io.Reader, n int) ([]int32, error) {
+	var seed [32]byte
+	if _, err := io.ReadFull(rand, seed[:]); err != nil {
+		return nil, fmt.Errorf("ecdh: read randomness: %w", err)
+	}
+	rng := mathrand.New(mathrand.NewChaCha8(seed))
+	perm := make([]int32, n)
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	return perm, nil
+}
