@@ -1,0 +1,60 @@
+package accounting
+
+import "github.com/riskmesh/riskmesh/chaincode"
+
+// The ledger's record types. They are defined once, in package chaincode,
+// because they are the contract's wire format; these aliases let callers
+// depend on accounting alone.
+type (
+	Role          = chaincode.Role
+	Status        = chaincode.Status
+	Institution   = chaincode.Institution
+	Profile       = chaincode.Profile
+	Catalog       = chaincode.Catalog
+	PeriodState   = chaincode.PeriodState
+	Period        = chaincode.Period
+	EntryKey      = chaincode.EntryKey
+	Entry         = chaincode.Entry
+	RecordedEntry = chaincode.RecordedEntry
+	Verdict       = chaincode.Verdict
+	Reversal      = chaincode.Reversal
+	Outcome       = chaincode.Outcome
+	OutcomeStatus = chaincode.OutcomeStatus
+	Reverse       = chaincode.Reverse
+	Account       = chaincode.Account
+	Snapshot      = chaincode.Snapshot
+	SettleResult  = chaincode.SettleResult
+	EntriesQuery  = chaincode.EntriesQuery
+	EntriesPage   = chaincode.EntriesPage
+)
+
+// Constants re-exported for callers of this package.
+const (
+	RoleProvider  = chaincode.RoleProvider
+	RoleRequester = chaincode.RoleRequester
+	RoleAuditor   = chaincode.RoleAuditor
+
+	StatusActive    = chaincode.StatusActive
+	StatusSuspended = chaincode.StatusSuspended
+
+	PeriodOpen        = chaincode.PeriodOpen
+	PeriodGrace       = chaincode.PeriodGrace
+	PeriodClosed      = chaincode.PeriodClosed
+	PeriodSettling    = chaincode.PeriodSettling
+	PeriodSettled     = chaincode.PeriodSettled
+	PeriodSnapshotted = chaincode.PeriodSnapshotted
+
+	VerdictUpheld   = chaincode.VerdictUpheld
+	VerdictRejected = chaincode.VerdictRejected
+
+	OutcomeRecorded  = chaincode.OutcomeRecorded
+	OutcomeDuplicate = chaincode.OutcomeDuplicate
+	OutcomeRejected  = chaincode.OutcomeRejected
+)
+
+// EndorsementDigest is the digest an auditor signs to endorse a verdict on an
+// entry (see chaincode.EndorsementDigest).
+func EndorsementDigest(k EntryKey, v Verdict) ([32]byte, error) {
+	d, err := chaincode.EndorsementDigest(k, v)
+	return d, mapError(err)
+}

@@ -1,0 +1,103 @@
+package chaincode
+
+import (
+	"strconv"
+	"strings"
+)
+
+// State keys are printable ASCII (Fabric requires UTF-8 and reserves a
+// leading 0x00 for composite keys), "/"-separated, with fixed-width decimal
+// numbers so that lexical order is numeric order and a prefix range selects
+// exactly one period or party. MSP ids and categories cannot contain "/"
+// (ValidMSPID, ValidCategory), which keeps the encoding unambiguous.
+const (
+	keyCurrent     = "current"     // current period number
+	prefixInst     = "inst/"       // inst/<msp> -> Institution
+	prefixPrice    = "price/"      // price/<category> -> int64
+	prefixLimit    = "limit/"      // limit/<msp> -> int64
+	prefixBalance  = "balance/"    // balance/<msp> -> Account (without Limit)
+	prefixPeriod   = "period/"     // period/<n> -> Period
+	prefixSnapshot = "snapshot/"   // snapshot/<n> -> Snapshot
+	prefixCatalog  = "catalog/"    // catalog/<msp>/<category>/<n> -> Catalog
+	prefixEntry    = "entry/"      // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
+	prefixByResp   = "byresponder/" // byresponder/<n>/<responder>/<requester>/<seq> -> "" (index)
+)
+
+// numWidth is the width of a zero-padded uint64 (max 18446744073709551615).
+const numWidth = 20
+
+func num(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	return strings.Repeat("0", numWidth-len(s)) + s
+}
+
+// String returns the entry's state key.
+func (k EntryKey) String() string {
+	return prefixEntry + num(k.Period) + "/" + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
+}
+
+// Validate checks that the key's parties are well-formed MSP ids.
+func (k EntryKey) Validate() error {
+	if !ValidMSPID(k.Requester) || !ValidMSPID(k.Responder) {
+		return newError(CodeInvalidArgument, "entry key: invalid party")
+	}
+	if k.Requester == k.Responder {
+		return newError(CodeInvalidArgument, "entry key: requester and responder are the same")
+	}
+	if k.Period == 0 {
+		return newError(CodeInvalidArgument, "entry key: period 0")
+	}
+	return nil
+}
+
+// Input bounds. Everything a caller sends is checked against them before use.
+const (
+	// MaxMSPIDLen bounds an MSP id.
+	MaxMSPIDLen = 128
+	// MaxCategoryLen bounds a category name (as the transcript header does).
+	MaxCategoryLen = 64
+	// MaxNameLen and MaxEndpointLen bound registry strings.
+	MaxNameLen     = 256
+	MaxEndpointLen = 256
+	// MaxBatch bounds the entries of one Record transaction.
+	MaxBatch = 1000
+	// DefaultPageSize and MaxPageSize bound one page of a paginated query.
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+	// DefaultSettleStep and MaxSettleStep bound the entries one Settle
+	// transaction reads, so settlement of any period size streams in
+	// bounded transactions.
+	DefaultSettleStep = 10000
+	MaxSettleStep     = 100000
+	// MaxCategories bounds the price table captured into a period.
+	MaxCategories = 256
+	// MaxArgSize bounds one JSON argument (a full batch of entries is about
+	// 600 KiB).
+	MaxArgSize = 4 << 20
+	// FingerprintSize, OPRFKeySize and CatalogDigestSize are fixed lengths.
+	FingerprintSize   = 32
+	OPRFKeySize       = 32
+	CatalogDigestSize = 32
+	HashSize          = 32
+)
+
+// ValidMSPID reports whether s is a usable MSP id: 1 to MaxMSPIDLen bytes of
+// [A-Za-z0-9._-].
+func ValidMSPID(s string) bool { return validName(s, MaxMSPIDLen) }
+
+// ValidCategory reports whether s is a usable category: 1 to MaxCategoryLen
+// bytes of [A-Za-z0-9._-], the transcript header's rule.
+func ValidCategory(s string) bool { return validName(s, MaxCategoryLen) }
+
+func validName(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

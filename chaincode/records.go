@@ -1,0 +1,226 @@
+package chaincode
+
+// Records are stored and returned as JSON. []byte fields are base64 in JSON;
+// amounts and balances are int64 tokens, never floats.
+
+// Role is what an institution may do in the network; the regulator sets it.
+type Role string
+
+const (
+	RoleProvider  Role = "provider"
+	RoleRequester Role = "requester"
+	RoleAuditor   Role = "auditor"
+)
+
+// Status is an institution's registry status.
+type Status string
+
+const (
+	StatusActive    Status = "active"
+	StatusSuspended Status = "suspended"
+)
+
+// Institution is one registry record, keyed by MSP id.
+type Institution struct {
+	MSPID  string `json:"mspId"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Roles  []Role `json:"roles"`
+	// Endpoint is the node's QUIC address (host:port), set by the institution.
+	Endpoint string `json:"endpoint,omitempty"`
+	// TLSFingerprint is SHA-256 of the node's TLS certificate (32 bytes).
+	TLSFingerprint []byte `json:"tlsFingerprint,omitempty"`
+	// SigningKey is the transcript-signing public key, PKIX DER, P-256.
+	SigningKey []byte `json:"signingKey,omitempty"`
+	// OPRFKeys maps a category the institution provides to its 32-byte OPRF
+	// public key.
+	OPRFKeys map[string][]byte `json:"oprfKeys,omitempty"`
+}
+
+// HasRole reports whether the institution holds r.
+func (i *Institution) HasRole(r Role) bool {
+	for _, x := range i.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Profile is what an institution sets on its own registry record. Empty
+// fields are left unchanged.
+type Profile struct {
+	Endpoint       string `json:"endpoint,omitempty"`
+	TLSFingerprint []byte `json:"tlsFingerprint,omitempty"`
+	SigningKey     []byte `json:"signingKey,omitempty"`
+}
+
+// Catalog is the digest of a provider's catalog for one category and period.
+type Catalog struct {
+	MSPID    string `json:"mspId"`
+	Category string `json:"category"`
+	Period   uint64 `json:"period"`
+	Digest   []byte `json:"digest"`
+}
+
+// PeriodState is a step of the period state machine:
+//
+//	open -> grace -> closed -> settling -> settled -> snapshotted
+//
+// open: records accepted; grace: the next period is open, late records for
+// this one still accepted; closed: no more records; settling: Settle has
+// processed part of the entries; settled: balances updated; snapshotted:
+// balances recorded and netted, reversals no longer allowed.
+type PeriodState string
+
+const (
+	PeriodOpen        PeriodState = "open"
+	PeriodGrace       PeriodState = "grace"
+	PeriodClosed      PeriodState = "closed"
+	PeriodSettling    PeriodState = "settling"
+	PeriodSettled     PeriodState = "settled"
+	PeriodSnapshotted PeriodState = "snapshotted"
+)
+
+// Period is one accounting period.
+type Period struct {
+	Number uint64      `json:"number"`
+	State  PeriodState `json:"state"`
+	// Prices are the category prices captured when the period opened: a
+	// price change applies from the next period.
+	Prices map[string]int64 `json:"prices"`
+	// Net is the balance change per institution from this period's entries
+	// minus reversals: partial while settling, final once settled (adjusted
+	// by reversals made after settlement).
+	Net map[string]int64 `json:"net,omitempty"`
+	// Entries and Reversed count what settlement has processed.
+	Entries  uint64 `json:"entries,omitempty"`
+	Reversed uint64 `json:"reversed,omitempty"`
+	// Cursor is the last entry key settlement processed (settling only).
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// EntryKey identifies an entry: the requester's sequence number is unique per
+// period and (requester, responder) pair.
+type EntryKey struct {
+	Period    uint64 `json:"period"`
+	Requester string `json:"requester"`
+	Responder string `json:"responder"`
+	Sequence  uint64 `json:"sequence"`
+}
+
+// Entry is what a responder submits: the transcript header encoding, the two
+// body hashes, both signatures and the amount it bills. The chaincode derives
+// the key, category and item count from the header.
+type Entry struct {
+	Header             []byte `json:"header"`
+	RequestHash        []byte `json:"requestHash"`
+	ResponseHash       []byte `json:"responseHash"`
+	RequesterSignature []byte `json:"requesterSignature"`
+	ResponderSignature []byte `json:"responderSignature"`
+	Amount             int64  `json:"amount"`
+}
+
+// Verdict is an auditor's decision on a disputed entry.
+type Verdict uint8
+
+const (
+	// VerdictUpheld: the dispute is upheld and the charge may be reversed.
+	VerdictUpheld Verdict = 1
+	// VerdictRejected: the dispute is rejected; it cannot reverse anything.
+	VerdictRejected Verdict = 2
+)
+
+// Reversal records that an entry's charge was reversed.
+type Reversal struct {
+	Auditor   string  `json:"auditor"`
+	Verdict   Verdict `json:"verdict"`
+	Signature []byte  `json:"signature"`
+	TxID      string  `json:"txId"`
+}
+
+// RecordedEntry is an entry as stored on the ledger.
+type RecordedEntry struct {
+	Key EntryKey `json:"key"`
+	Entry
+	Category string    `json:"category"`
+	Count    uint32    `json:"count"`
+	TxID     string    `json:"txId"`
+	Reversal *Reversal `json:"reversal,omitempty"`
+}
+
+// OutcomeStatus is what happened to one entry of a Record batch.
+type OutcomeStatus string
+
+const (
+	OutcomeRecorded OutcomeStatus = "recorded"
+	// OutcomeDuplicate: an identical entry was already recorded; no-op.
+	OutcomeDuplicate OutcomeStatus = "duplicate"
+	// OutcomeRejected: the entry was not recorded; Code says why.
+	OutcomeRejected OutcomeStatus = "rejected"
+)
+
+// Outcome reports one entry of a Record batch, in submission order. Key is
+// zero if the header could not be parsed.
+type Outcome struct {
+	Index  int           `json:"index"`
+	Key    EntryKey      `json:"key"`
+	Status OutcomeStatus `json:"status"`
+	Code   Code          `json:"code,omitempty"`
+	Detail string        `json:"detail,omitempty"`
+}
+
+// Reverse asks to reverse an entry's charge with an auditor's endorsement.
+type Reverse struct {
+	Key       EntryKey `json:"key"`
+	Auditor   string   `json:"auditor"`
+	Verdict   Verdict  `json:"verdict"`
+	Signature []byte   `json:"signature"`
+}
+
+// Account is an institution's balance and overdraft state.
+type Account struct {
+	MSPID   string `json:"mspId"`
+	Balance int64  `json:"balance"`
+	// Limit is the overdraft limit: the balance may go down to -Limit.
+	Limit int64 `json:"limit"`
+	// Flagged is set by settlement when Balance < -Limit, cleared when a
+	// later settlement, reversal or snapshot brings it back.
+	Flagged bool `json:"flagged"`
+}
+
+// Snapshot is the record of all balances taken before netting them to zero,
+// for off-chain money settlement.
+type Snapshot struct {
+	Period   uint64           `json:"period"`
+	Balances map[string]int64 `json:"balances"`
+	TxID     string           `json:"txId"`
+}
+
+// SettleResult reports one Settle step.
+type SettleResult struct {
+	Period uint64 `json:"period"`
+	// Processed is the number of entries this step read.
+	Processed uint64 `json:"processed"`
+	// Done is true when the period is settled.
+	Done bool `json:"done"`
+}
+
+// EntriesQuery selects one party's entries of a period, a page at a time.
+type EntriesQuery struct {
+	Period uint64 `json:"period"`
+	Party  string `json:"party"`
+	// AsResponder selects entries where Party answered; otherwise entries
+	// where Party asked.
+	AsResponder bool `json:"asResponder,omitempty"`
+	// PageSize is 1 to MaxPageSize; 0 means DefaultPageSize.
+	PageSize int `json:"pageSize,omitempty"`
+	// Bookmark is the previous page's Bookmark; empty for the first page.
+	Bookmark string `json:"bookmark,omitempty"`
+}
+
+// EntriesPage is one page of entries. Bookmark is empty on the last page.
+type EntriesPage struct {
+	Entries  []RecordedEntry `json:"entries"`
+	Bookmark string          `json:"bookmark,omitempty"`
+}
