@@ -1,0 +1,45 @@
+package fabricnet
+
+import (
+	"errors"
+	"net"
+	"testing"
+)
+
+func TestUsedPortsDistinctAndWithinSpan(t *testing.T) {
+	const base = 30000
+	seen := map[int]bool{}
+	for _, p := range usedPorts(base) {
+		if seen[p] {
+			t.Fatalf("port %d used twice", p)
+		}
+		seen[p] = true
+		if p < base || p >= base+networkPortSpan() {
+			t.Fatalf("port %d outside [%d, %d)", p, base, base+networkPortSpan())
+		}
+	}
+	if networkPortSpan() > portBlockSize {
+		t.Fatalf("span %d exceeds the block size %d", networkPortSpan(), portBlockSize)
+	}
+}
+
+func TestPortsFreeDetectsBoundPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	// A network whose peer of the second organisation listens on the port.
+	base := port - firstPeerOffset - peerStride
+	if err := portsFree(base); !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("portsFree = %v, want ErrPortInUse", err)
+	}
+	got, err := freePortBlock(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == base {
+		t.Fatal("freePortBlock returned the busy block")
+	}
+}

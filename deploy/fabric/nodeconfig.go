@@ -1,0 +1,131 @@
+package fabricnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// sampleConfigDir locates Fabric's sampleconfig/ in the module cache, through
+// the nested build module that pins the version.
+func sampleConfigDir(ctx context.Context, repoDir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/hyperledger/fabric")
+	cmd.Dir = filepath.Join(repoDir, "deploy", "fabric", "build")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%w: locate fabric module: %v: %s", ErrCommandFail, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "sampleconfig")
+	if _, err := os.Stat(filepath.Join(dir, "core.yaml")); err != nil {
+		return "", fmt.Errorf("%w: no sampleconfig in %s", ErrConfig, dir)
+	}
+	return dir, nil
+}
+
+// writeOrdererConfig copies orderer.yaml and points it at the network's
+// material, folders and ports. The channel participation API replaces the
+// system channel: the orderer starts without a genesis block and is joined
+// to the channel with osnadmin.
+func writeOrdererConfig(sampleDir string, l layout, base int) error {
+	doc, err := loadYAML(filepath.Join(sampleDir, "orderer.yaml"))
+	if err != nil {
+		return err
+	}
+	tls := filepath.Join(l.ordererNodeDir(), "tls")
+	ledger := filepath.Join(l.ordererDir(), "data")
+	err = doc.setAll(map[string]any{
+		"General.ListenAddress":             "127.0.0.1",
+		"General.ListenPort":                base + ordererPortOffset,
+		"General.TLS.Enabled":               true,
+		"General.TLS.PrivateKey":            filepath.Join(tls, "server.key"),
+		"General.TLS.Certificate":           filepath.Join(tls, "server.crt"),
+		"General.TLS.RootCAs":               []string{filepath.Join(tls, "ca.crt")},
+		"General.Cluster.ClientCertificate": filepath.Join(tls, "server.crt"),
+		"General.Cluster.ClientPrivateKey":  filepath.Join(tls, "server.key"),
+		"General.Cluster.RootCAs":           []string{filepath.Join(tls, "ca.crt")},
+		"General.BootstrapMethod":           "none",
+		"General.BootstrapFile":             "",
+		"General.LocalMSPDir":               filepath.Join(l.ordererNodeDir(), "msp"),
+		"General.LocalMSPID":                OrdererMSPID,
+		"General.Profile.Enabled":           true,
+		"General.Profile.Address":           addr(base + ordererProfileOffset),
+		"FileLedger.Location":               ledger,
+		"Consensus.WALDir":                  filepath.Join(ledger, "etcdraft", "wal"),
+		"Consensus.SnapDir":                 filepath.Join(ledger, "etcdraft", "snapshot"),
+		"Operations.ListenAddress":          addr(base + ordererOpsOffset),
+		"Metrics.Provider":                  "prometheus",
+		"Admin.ListenAddress":               addr(base + ordererAdminOffset),
+		"Admin.TLS.Enabled":                 true,
+		"Admin.TLS.PrivateKey":              filepath.Join(tls, "server.key"),
+		"Admin.TLS.Certificate":             filepath.Join(tls, "server.crt"),
+		"Admin.TLS.ClientAuthRequired":      true,
+		"Admin.TLS.ClientRootCAs":           []string{filepath.Join(tls, "ca.crt")},
+		"ChannelParticipation.Enabled":      true,
+	})
+	if err != nil {
+		return err
+	}
+	return doc.write(filepath.Join(l.ordererDir(), "orderer.yaml"))
+}
+
+// writePeerConfig copies core.yaml for the peer of organisation i.
+func writePeerConfig(sampleDir string, l layout, base, i int) error {
+	o := Orgs[i]
+	doc, err := loadYAML(filepath.Join(sampleDir, "core.yaml"))
+	if err != nil {
+		return err
+	}
+	p := peerPort(base, i)
+	self := addr(p + peerListenOffset)
+	tls := filepath.Join(l.peerNodeDir(o.Name), "tls")
+	dir := l.peerDir(o.Name)
+	err = doc.setAll(map[string]any{
+		"peer.id":                       peerHost(o.Name),
+		"peer.networkId":                "riskmesh",
+		"peer.listenAddress":            self,
+		"peer.address":                  self,
+		"peer.chaincodeListenAddress":   addr(p + peerChaincodeOffset),
+		"peer.chaincodeAddress":         addr(p + peerChaincodeOffset),
+		"peer.localMspId":               o.MSPID,
+		"peer.mspConfigPath":            filepath.Join(l.peerNodeDir(o.Name), "msp"),
+		"peer.fileSystemPath":           filepath.Join(dir, "data"),
+		"peer.gossip.bootstrap":         self,
+		"peer.gossip.externalEndpoint":  self,
+		"peer.gossip.useLeaderElection": false,
+		"peer.gossip.orgLeader":         true, // one peer per organisation: no election delay
+		"peer.tls.enabled":              true,
+		"peer.tls.cert.file":            filepath.Join(tls, "server.crt"),
+		"peer.tls.key.file":             filepath.Join(tls, "server.key"),
+		"peer.tls.rootcert.file":        filepath.Join(tls, "ca.crt"),
+		"peer.tls.clientRootCAs.files":  []string{filepath.Join(tls, "ca.crt")},
+		"peer.profile.enabled":          true,
+		"peer.profile.listenAddress":    addr(p + peerProfileOffset),
+		// Pending commit-status waits count against the gateway limit (500 by
+		// default); a benchmark with many submissions in flight hits it.
+		"peer.limits.concurrency.gatewayService":  defaultGatewayLimit,
+		"peer.limits.concurrency.endorserService": defaultGatewayLimit,
+		"peer.limits.concurrency.deliverService":  defaultGatewayLimit,
+		// No Docker: a blank endpoint disables the Docker VM (otherwise
+		// /healthz answers 503) and chaincode runs only through the
+		// external builder below.
+		"vm.endpoint": "",
+		"chaincode.externalBuilders": []map[string]any{{
+			"name": "riskmesh-ccaas",
+			"path": l.builderDir(),
+		}},
+		"ledger.snapshots.rootDir": filepath.Join(dir, "snapshots"),
+		"operations.listenAddress": addr(p + peerOpsOffset),
+		"metrics.provider":         "prometheus",
+	})
+	if err != nil {
+		return err
+	}
+	return doc.write(filepath.Join(dir, "core.yaml"))
+}

@@ -1,0 +1,98 @@
+package fabricnet
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// startSleep starts `sleep` as a network process would be started.
+func startSleep(t *testing.T, sp *spawner, dir, name string) *process {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	p, err := startProcess(sp, name, sleep, []string{"60"}, nil, dir,
+		filepath.Join(dir, name+".log"), filepath.Join(dir, name+".pid"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.stop() })
+	return p
+}
+
+func TestProcessStop(t *testing.T) {
+	sp := newSpawner()
+	defer sp.close()
+	dir := t.TempDir()
+	p := startSleep(t, sp, dir, "a")
+	if p.exited() || !pidRuns(p.pid, p.path) {
+		t.Fatal("process not running after start")
+	}
+	if err := p.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !p.exited() {
+		t.Fatal("process running after stop")
+	}
+	if _, err := os.Stat(p.pidFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("pid file left behind: %v", err)
+	}
+	if err := p.stop(); err != nil {
+		t.Fatalf("second stop: %v", err)
+	}
+}
+
+func TestStopPidFiles(t *testing.T) {
+	sp := newSpawner()
+	defer sp.close()
+	dir := t.TempDir()
+	a := startSleep(t, sp, dir, "a")
+	b := startSleep(t, sp, dir, "b")
+	// A pid file whose pid runs another executable must not be signalled.
+	other := startSleep(t, sp, t.TempDir(), "other")
+	if err := os.WriteFile(filepath.Join(dir, "c.pid"), []byte(strconv.Itoa(other.pid)+"\n/not/the/binary\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := stopPidFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !a.exited() || !b.exited() {
+		t.Fatal("recorded processes still running")
+	}
+	if other.exited() {
+		t.Fatal("a process with a mismatching executable was stopped")
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*.pid"))
+	if len(left) != 0 {
+		t.Fatalf("pid files left: %v", left)
+	}
+	if err := stopPidFiles(dir); err != nil {
+		t.Fatalf("second stop: %v", err)
+	}
+}
+
+func TestReadPidFileRejectsMalformed(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty":     "",
+		"one line":  "123\n",
+		"not a pid": "abc\n/bin/sleep\n",
+		"init":      "1\n/sbin/init\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(dir, "x.pid")
+			if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := readPidFile(f); !errors.Is(err, ErrBadPidFile) {
+				t.Fatalf("err = %v, want ErrBadPidFile", err)
+			}
+		})
+	}
+}
