@@ -2,6 +2,7 @@ package transcript
 
 import (
 	"crypto/sha256"
+	"hash"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
@@ -22,21 +23,23 @@ const DigestSize = ecsig.DigestSize
 // HashRequest returns requestHash = SHA-256(label || E(request)), checking r
 // against h first.
 func HashRequest(h *Header, r *Request) ([DigestSize]byte, error) {
-	enc, err := MarshalRequest(h, r)
-	if err != nil {
+	if err := checkRequest(h, r); err != nil {
 		return [DigestSize]byte{}, err
 	}
-	return labelledHash(LabelRequest, enc), nil
+	d := newLabelledHash(LabelRequest)
+	writeElements(d, r.Elements)
+	return sum(d), nil
 }
 
 // HashResponse returns responseHash = SHA-256(label || E(response)),
 // checking r against h first.
 func HashResponse(h *Header, r *Response) ([DigestSize]byte, error) {
-	enc, err := MarshalResponse(h, r)
-	if err != nil {
+	if err := checkResponse(h, r); err != nil {
 		return [DigestSize]byte{}, err
 	}
-	return labelledHash(LabelResponse, enc), nil
+	d := newLabelledHash(LabelResponse)
+	writeResponse(d, r)
+	return sum(d), nil
 }
 
 // RequestDigest returns the digest the requester signs:
@@ -57,13 +60,24 @@ func ResponseDigest(requestDigest, responseHash [DigestSize]byte) [DigestSize]by
 	return labelledHash(LabelResponseDigest, requestDigest[:], responseHash[:])
 }
 
-func labelledHash(label string, parts ...[]byte) [DigestSize]byte {
+// newLabelledHash starts a SHA-256 with the length-prefixed label. Bodies
+// are streamed into it, so hashing never copies the elements.
+func newLabelledHash(label string) hash.Hash {
 	d := sha256.New()
 	d.Write([]byte{byte(len(label))})
 	d.Write([]byte(label))
+	return d
+}
+
+func labelledHash(label string, parts ...[]byte) [DigestSize]byte {
+	d := newLabelledHash(label)
 	for _, p := range parts {
 		d.Write(p)
 	}
+	return sum(d)
+}
+
+func sum(d hash.Hash) [DigestSize]byte {
 	var out [DigestSize]byte
 	d.Sum(out[:0])
 	return out

@@ -1,11 +1,13 @@
 package transcript
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"golang.org/x/crypto/cryptobyte"
@@ -74,10 +76,11 @@ func (t *Transcript) Verify(requesterKey, responderKey []byte) (Digests, error) 
 
 // MarshalBinary returns the file encoding of t (see WriteTo).
 func (t *Transcript) MarshalBinary() ([]byte, error) {
-	var buf bytes.Buffer
-	if _, err := t.WriteTo(&buf); err != nil {
+	if err := t.check(); err != nil {
 		return nil, err
 	}
+	buf := bytes.NewBuffer(make([]byte, 0, t.fileLen()))
+	t.write(buf)
 	return buf.Bytes(), nil
 }
 
@@ -92,45 +95,67 @@ func (t *Transcript) MarshalBinary() ([]byte, error) {
 //
 // The header comes first so a reader knows every bound before it reads the
 // bodies, and each section is length-prefixed so a reader can stream, hash
-// or skip sections without parsing them.
+// or skip sections without parsing them. The bodies are streamed to w
+// through a buffer, not assembled in memory first.
 func (t *Transcript) WriteTo(w io.Writer) (int64, error) {
-	hdr, err := t.Header.MarshalBinary()
-	if err != nil {
+	if err := t.check(); err != nil {
 		return 0, err
 	}
-	req, err := MarshalRequest(&t.Header, &t.Request)
-	if err != nil {
-		return 0, err
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	t.write(bw)
+	err := bw.Flush()
+	return cw.n, err
+}
+
+// check validates everything WriteTo writes.
+func (t *Transcript) check() error {
+	if err := checkRequest(&t.Header, &t.Request); err != nil {
+		return err
 	}
-	resp, err := MarshalResponse(&t.Header, &t.Response)
-	if err != nil {
-		return 0, err
+	if err := checkResponse(&t.Header, &t.Response); err != nil {
+		return err
 	}
 	for _, sig := range [][]byte{t.RequestSignature, t.ResponseSignature} {
 		if len(sig) == 0 || len(sig) > ecsig.MaxSignatureSize {
-			return 0, fmt.Errorf("%w: %d bytes", ErrSignatureSize, len(sig))
+			return fmt.Errorf("%w: %d bytes", ErrSignatureSize, len(sig))
 		}
 	}
-	var prefix cryptobyte.Builder
-	prefix.AddBytes([]byte(Magic))
-	prefix.AddUint8(FileVersion)
-	prefix.AddUint16(uint16(len(hdr)))
-	pre := prefix.BytesOrPanic()
-	var n int64
-	for _, part := range [][]byte{
-		pre, hdr,
-		binary.BigEndian.AppendUint32(nil, uint32(len(req))), req,
-		binary.BigEndian.AppendUint32(nil, uint32(len(resp))), resp,
-		{byte(len(t.RequestSignature))}, t.RequestSignature,
-		{byte(len(t.ResponseSignature))}, t.ResponseSignature,
-	} {
-		m, err := w.Write(part)
-		n += int64(m)
-		if err != nil {
-			return n, err
-		}
+	return nil
+}
+
+func (t *Transcript) fileLen() int {
+	return len(Magic) + 1 + 2 + t.Header.encodedLen() + 4 + requestLen(&t.Header) +
+		4 + responseLen(&t.Header, &t.Response) + 2 + len(t.RequestSignature) + len(t.ResponseSignature)
+}
+
+// write writes a checked transcript. Errors from w are sticky in the
+// writers used (bytes.Buffer never fails, bufio.Writer reports at Flush).
+func (t *Transcript) write(w io.Writer) {
+	var b cryptobyte.Builder
+	b.AddBytes([]byte(Magic))
+	b.AddUint8(FileVersion)
+	b.AddUint16LengthPrefixed(t.Header.marshal)
+	b.AddUint32(uint32(requestLen(&t.Header)))
+	w.Write(b.BytesOrPanic())
+	writeElements(w, t.Request.Elements)
+	w.Write(binary.BigEndian.AppendUint32(nil, uint32(responseLen(&t.Header, &t.Response))))
+	writeResponse(w, &t.Response)
+	for _, sig := range [][]byte{t.RequestSignature, t.ResponseSignature} {
+		w.Write([]byte{byte(len(sig))})
+		w.Write(sig)
 	}
-	return n, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Parse parses a transcript file held in memory and rejects trailing bytes.
@@ -179,7 +204,7 @@ func Read(r io.Reader) (*Transcript, error) {
 	if err != nil {
 		return nil, err
 	}
-	if want := requestLen(int(h.Count), h.suite().ElementSize); reqLen != want {
+	if want := requestLen(h); reqLen != want {
 		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, reqLen, want)
 	}
 	body, err := readN(r, reqLen)
@@ -241,11 +266,21 @@ func readUint32(r io.Reader) (int, error) {
 	return int(v), nil
 }
 
+// readChunk is how much readN allocates ahead of the bytes it has read, so a
+// truncated file that declares a large section costs at most this much more
+// memory than its real size.
+const readChunk = 1 << 20
+
 // readN reads n bytes; callers bound n first.
 func readN(r io.Reader, n int) ([]byte, error) {
-	b := make([]byte, n)
-	if err := readFull(r, b); err != nil {
-		return nil, err
+	b := make([]byte, 0, min(n, readChunk))
+	for len(b) < n {
+		m := min(n-len(b), readChunk)
+		b = slices.Grow(b, m)
+		if err := readFull(r, b[len(b):len(b)+m]); err != nil {
+			return nil, err
+		}
+		b = b[:len(b)+m]
 	}
 	return b, nil
 }

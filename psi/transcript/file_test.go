@@ -237,9 +237,9 @@ func TestParseResponseRejects(t *testing.T) {
 			return append(b, make([]byte, 32)...)
 		}(), ErrMalformed},
 		{"own count for OPRF", h, set32(valid, ownAt, 1), ErrUnexpectedOwn},
-		{"own count over MaxItems", ecdh, func() []byte {
+		{"own count over MaxECDHItems", ecdh, func() []byte {
 			b := bytes.Clone(validECDH[:4+2*32+1])
-			return append(b, 0, 1, 0, 0)
+			return append(b, 0, 0x40, 0, 1)
 		}(), ErrCount},
 		{"own element truncated", ecdh, validECDH[:len(validECDH)-1], ErrMalformed},
 		{"evaluated count disagrees", h, set32(valid, 0, 1), ErrCountMismatch},

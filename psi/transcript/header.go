@@ -12,10 +12,15 @@ const (
 	// HeaderVersion is the only header format version this package writes
 	// and accepts.
 	HeaderVersion = 1
-	// MaxItems bounds the elements of one request (and the responder's own
-	// elements of one ECDH-PSI response): the OPRF's batched DLEQ proof
-	// covers at most this many, and larger lists are split into batches.
+	// MaxItems bounds the elements of one catalog-OPRF request: the OPRF's
+	// batched DLEQ proof covers at most this many, and larger batches are
+	// split into several exchanges.
 	MaxItems = 65535
+	// MaxECDHItems bounds each element vector of an ECDH-PSI exchange (the
+	// requester's set and the responder's own set). ECDH-PSI reconciles
+	// whole lists and has no batched proof, so its bound is psi/ecdh's
+	// MaxSetSize (2^22): 128 MiB of ristretto255 elements per vector.
+	MaxECDHItems = 1 << 22
 	// MaxSuiteLen, MaxCategoryLen and MaxPartyLen bound the header strings.
 	MaxSuiteLen    = 32
 	MaxCategoryLen = 64
@@ -47,7 +52,7 @@ type Header struct {
 	// Sequence is chosen by the requester, unique per period and
 	// (requester, responder) pair; the ledger rejects replays.
 	Sequence uint64
-	// Count is the number of request elements, 1 to MaxItems.
+	// Count is the number of request elements, 1 to Protocol.MaxItems().
 	Count uint32
 	// KeyID identifies the responder key the request was made against (for
 	// the catalog OPRF, the key registered on the ledger). The package does
@@ -75,7 +80,7 @@ func (h *Header) Validate() error {
 	if h.Requester == h.Responder {
 		return ErrSameParty
 	}
-	if h.Count == 0 || h.Count > MaxItems {
+	if h.Count == 0 || int64(h.Count) > int64(h.Protocol.MaxItems()) {
 		return fmt.Errorf("%w: %d", ErrCount, h.Count)
 	}
 	return nil

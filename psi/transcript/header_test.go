@@ -57,6 +57,7 @@ func TestHeaderValidate(t *testing.T) {
 		{"same party", func(h *Header) { h.Responder = h.Requester }, ErrSameParty},
 		{"count zero", func(h *Header) { h.Count = 0 }, ErrCount},
 		{"count over max", func(h *Header) { h.Count = MaxItems + 1 }, ErrCount},
+		{"ECDH count over max", func(h *Header) { h.Protocol, h.Count = ProtocolECDHBothLearn, MaxECDHItems + 1 }, ErrCount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +68,29 @@ func TestHeaderValidate(t *testing.T) {
 			}
 			if _, err := h.MarshalBinary(); !errors.Is(err, tt.want) {
 				t.Fatalf("MarshalBinary: got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestProtocolMaxItems(t *testing.T) {
+	tests := []struct {
+		p    Protocol
+		want int
+	}{
+		{ProtocolCatalogOPRF, MaxItems},
+		{ProtocolECDHRequesterLearns, MaxECDHItems},
+		{ProtocolECDHBothLearn, MaxECDHItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p.String(), func(t *testing.T) {
+			if got := tt.p.MaxItems(); got != tt.want {
+				t.Fatalf("MaxItems = %d, want %d", got, tt.want)
+			}
+			h := testHeader(t, 1)
+			h.Protocol, h.Count = tt.p, uint32(tt.want)
+			if err := h.Validate(); err != nil {
+				t.Fatalf("count at the bound rejected: %v", err)
 			}
 		})
 	}

@@ -28,6 +28,15 @@ func (p Protocol) IsECDH() bool {
 	return p == ProtocolECDHRequesterLearns || p == ProtocolECDHBothLearn
 }
 
+// MaxItems is the largest element count of one exchange of protocol p:
+// MaxItems for the catalog OPRF, MaxECDHItems for ECDH-PSI.
+func (p Protocol) MaxItems() int {
+	if p.IsECDH() {
+		return MaxECDHItems
+	}
+	return MaxItems
+}
+
 func (p Protocol) String() string {
 	switch p {
 	case ProtocolCatalogOPRF:

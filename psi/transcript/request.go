@@ -2,7 +2,9 @@ package transcript
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -19,19 +21,24 @@ type Request struct {
 //	uint32 count (== h.Count)
 //	count x element (suite element size each)
 func MarshalRequest(h *Header, r *Request) ([]byte, error) {
-	if err := h.Validate(); err != nil {
+	if err := checkRequest(h, r); err != nil {
 		return nil, err
 	}
-	ne := h.suite().ElementSize
-	if err := checkElements(r.Elements, int(h.Count), ne); err != nil {
-		return nil, err
-	}
-	b := cryptobyte.NewFixedBuilder(make([]byte, 0, requestLen(int(h.Count), ne)))
-	addElements(b, r.Elements)
-	return b.Bytes()
+	buf := bytes.NewBuffer(make([]byte, 0, requestLen(h)))
+	writeElements(buf, r.Elements)
+	return buf.Bytes(), nil
 }
 
-func requestLen(count, elementSize int) int { return 4 + count*elementSize }
+// checkRequest validates h and checks r's shape against it.
+func checkRequest(h *Header, r *Request) error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	return checkElements(r.Elements, int(h.Count), h.Protocol.MaxItems(), h.suite().ElementSize)
+}
+
+// requestLen is the exact encoded size of a request for a valid header.
+func requestLen(h *Header) int { return 4 + int(h.Count)*h.suite().ElementSize }
 
 // ParseRequest parses a request encoded by MarshalRequest for the header h
 // (typically from ParseHeader), checking the count and size against the
@@ -40,12 +47,11 @@ func ParseRequest(h *Header, data []byte) (*Request, error) {
 	if err := h.Validate(); err != nil {
 		return nil, err
 	}
-	ne := h.suite().ElementSize
-	if len(data) != requestLen(int(h.Count), ne) {
-		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, len(data), requestLen(int(h.Count), ne))
+	if len(data) != requestLen(h) {
+		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, len(data), requestLen(h))
 	}
 	s := cryptobyte.String(data)
-	elements, err := readElements(&s, ne, int(h.Count))
+	elements, err := readElements(&s, h.suite().ElementSize, int(h.Count), h.Protocol.MaxItems())
 	if err != nil {
 		return nil, err
 	}
@@ -55,13 +61,13 @@ func ParseRequest(h *Header, data []byte) (*Request, error) {
 	return &Request{Elements: elements}, nil
 }
 
-// checkElements checks that elements has want entries of size bytes each;
-// want < 0 means any count up to MaxItems.
-func checkElements(elements [][]byte, want, size int) error {
+// checkElements checks that elements has want entries (want < 0: any
+// number up to max) of size bytes each.
+func checkElements(elements [][]byte, want, max, size int) error {
 	if want >= 0 && len(elements) != want {
 		return fmt.Errorf("%w: %d elements, header says %d", ErrCountMismatch, len(elements), want)
 	}
-	if len(elements) > MaxItems {
+	if len(elements) > max {
 		return fmt.Errorf("%w: %d elements", ErrCount, len(elements))
 	}
 	for i, e := range elements {
@@ -72,19 +78,25 @@ func checkElements(elements [][]byte, want, size int) error {
 	return nil
 }
 
-func addElements(b *cryptobyte.Builder, elements [][]byte) {
-	b.AddUint32(uint32(len(elements)))
+// writeElements writes a uint32 count and the elements. It is the one
+// encoder of element vectors: Marshal* write it to a buffer, Hash* to a
+// hash and WriteTo to a file, so the three cannot disagree. Elements must
+// have been checked.
+func writeElements(w io.Writer, elements [][]byte) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(elements)))
+	w.Write(n[:])
 	for _, e := range elements {
-		b.AddBytes(e)
+		w.Write(e)
 	}
 }
 
 // readElements reads a uint32 count and that many elements of size bytes;
-// want >= 0 is the count the header requires. The count is checked against
-// want, MaxItems and the bytes actually present before anything is
-// allocated; the elements share one backing array copied out of s, so they
-// do not alias the caller's buffer.
-func readElements(s *cryptobyte.String, size, want int) ([][]byte, error) {
+// want >= 0 is the count the header requires, max the protocol's bound.
+// The count is checked against want, max and the bytes actually present
+// before anything is allocated; the elements share one backing array copied
+// out of s, so they do not alias the caller's buffer.
+func readElements(s *cryptobyte.String, size, want, max int) ([][]byte, error) {
 	var n uint32
 	if !s.ReadUint32(&n) {
 		return nil, ErrMalformed
@@ -92,7 +104,7 @@ func readElements(s *cryptobyte.String, size, want int) ([][]byte, error) {
 	if want >= 0 && int64(n) != int64(want) {
 		return nil, fmt.Errorf("%w: %d elements, header says %d", ErrCountMismatch, n, want)
 	}
-	if n > MaxItems {
+	if int64(n) > int64(max) {
 		return nil, fmt.Errorf("%w: %d elements", ErrCount, n)
 	}
 	var flat []byte

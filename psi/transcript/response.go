@@ -1,7 +1,9 @@
 package transcript
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -14,34 +16,9 @@ type Response struct {
 	// 64 bytes for ristretto255-SHA512) and empty for ECDH-PSI.
 	Proof []byte
 	// Own holds the responder's own masked elements for ECDH-PSI (0 to
-	// MaxItems of them, independent of the header's count); empty for the
-	// catalog OPRF.
+	// MaxECDHItems of them, independent of the header's count); empty for
+	// the catalog OPRF.
 	Own [][]byte
-}
-
-// maxResponseLen bounds an encoded response for a valid header.
-func maxResponseLen(h *Header) int {
-	s := h.suite()
-	n := 4 + int(h.Count)*s.ElementSize + 1 + s.ProofSize(h.Protocol) + 4
-	if h.Protocol.IsECDH() {
-		n += MaxItems * s.ElementSize
-	}
-	return n
-}
-
-// checkResponse checks r's shape against a valid header h.
-func checkResponse(h *Header, r *Response) error {
-	s := h.suite()
-	if err := checkElements(r.Evaluated, int(h.Count), s.ElementSize); err != nil {
-		return err
-	}
-	if len(r.Proof) != s.ProofSize(h.Protocol) {
-		return fmt.Errorf("%w: %d bytes, want %d", ErrProofSize, len(r.Proof), s.ProofSize(h.Protocol))
-	}
-	if !h.Protocol.IsECDH() && len(r.Own) != 0 {
-		return ErrUnexpectedOwn
-	}
-	return checkElements(r.Own, -1, s.ElementSize)
 }
 
 // MarshalResponse returns the canonical encoding of r, which must match the
@@ -51,19 +28,54 @@ func checkResponse(h *Header, r *Response) error {
 //	uint8  length, proof
 //	uint32 own count, own count x element
 func MarshalResponse(h *Header, r *Response) ([]byte, error) {
-	if err := h.Validate(); err != nil {
-		return nil, err
-	}
 	if err := checkResponse(h, r); err != nil {
 		return nil, err
 	}
+	buf := bytes.NewBuffer(make([]byte, 0, responseLen(h, r)))
+	writeResponse(buf, r)
+	return buf.Bytes(), nil
+}
+
+// checkResponse validates h and checks r's shape against it.
+func checkResponse(h *Header, r *Response) error {
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	s, max := h.suite(), h.Protocol.MaxItems()
+	if err := checkElements(r.Evaluated, int(h.Count), max, s.ElementSize); err != nil {
+		return err
+	}
+	if len(r.Proof) != s.ProofSize(h.Protocol) {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrProofSize, len(r.Proof), s.ProofSize(h.Protocol))
+	}
+	if !h.Protocol.IsECDH() && len(r.Own) != 0 {
+		return ErrUnexpectedOwn
+	}
+	return checkElements(r.Own, -1, max, s.ElementSize)
+}
+
+// writeResponse writes the encoding of a checked response.
+func writeResponse(w io.Writer, r *Response) {
+	writeElements(w, r.Evaluated)
+	w.Write([]byte{byte(len(r.Proof))})
+	w.Write(r.Proof)
+	writeElements(w, r.Own)
+}
+
+// responseLen is the exact encoded size of a checked response.
+func responseLen(h *Header, r *Response) int {
 	ne := h.suite().ElementSize
-	size := 4 + len(r.Evaluated)*ne + 1 + len(r.Proof) + 4 + len(r.Own)*ne
-	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
-	addElements(b, r.Evaluated)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(r.Proof) })
-	addElements(b, r.Own)
-	return b.Bytes()
+	return 4 + len(r.Evaluated)*ne + 1 + len(r.Proof) + 4 + len(r.Own)*ne
+}
+
+// maxResponseLen bounds an encoded response for a valid header.
+func maxResponseLen(h *Header) int {
+	s := h.suite()
+	n := 4 + int(h.Count)*s.ElementSize + 1 + s.ProofSize(h.Protocol) + 4
+	if h.Protocol.IsECDH() {
+		n += MaxECDHItems * s.ElementSize
+	}
+	return n
 }
 
 // ParseResponse parses a response encoded by MarshalResponse for the header h.
@@ -74,11 +86,11 @@ func ParseResponse(h *Header, data []byte) (*Response, error) {
 	if len(data) > maxResponseLen(h) {
 		return nil, fmt.Errorf("%w: response of %d bytes", ErrMalformed, len(data))
 	}
-	ne := h.suite().ElementSize
+	ne, max := h.suite().ElementSize, h.Protocol.MaxItems()
 	s := cryptobyte.String(data)
 	r := new(Response)
 	var err error
-	if r.Evaluated, err = readElements(&s, ne, int(h.Count)); err != nil {
+	if r.Evaluated, err = readElements(&s, ne, int(h.Count), max); err != nil {
 		return nil, err
 	}
 	var proof cryptobyte.String
@@ -86,7 +98,7 @@ func ParseResponse(h *Header, data []byte) (*Response, error) {
 		return nil, ErrMalformed
 	}
 	if len(proof) > 0 {
-		r.Proof = append([]byte(nil), proof...)
+		r.Proof = bytes.Clone(proof)
 	}
 	if peek := s; !h.Protocol.IsECDH() {
 		var n uint32
@@ -94,7 +106,7 @@ func ParseResponse(h *Header, data []byte) (*Response, error) {
 			return nil, ErrUnexpectedOwn
 		}
 	}
-	if r.Own, err = readElements(&s, ne, -1); err != nil {
+	if r.Own, err = readElements(&s, ne, -1, max); err != nil {
 		return nil, err
 	}
 	if !s.Empty() {
