@@ -1,0 +1,240 @@
+package oprf
+
+import (
+	"crypto/sha512"
+	"io"
+
+	"github.com/gtank/ristretto255"
+)
+
+// Client is the requester side of the POPRF for one provider key and info
+// string. It precomputes the tweaked key B = m·G + pkS that every proof is
+// checked against. Safe for concurrent use; each batch has its own
+// BlindState.
+type Client struct {
+	p    *params
+	info []byte
+	b    ristretto255.Element
+	bEnc [ElementSize]byte
+	seed [sha512.Size]byte
+}
+
+// NewClient prepares requests to the holder of pub under the public info.
+// It fails if info is longer than MaxInfoLen or if m·G + pkS is the identity
+// (RFC 9497 InvalidInputError: the key was chosen to cancel this info).
+func NewClient(pub *PublicKey, info []byte) (*Client, error) {
+	return newClient(poprf, pub, info)
+}
+
+func newClient(p *params, pub *PublicKey, info []byte) (*Client, error) {
+	if pub == nil || !pub.valid {
+		return nil, ErrInvalidPublicKey
+	}
+	c := &Client{p: p, info: append([]byte(nil), info...)}
+	if p.mode == modePOPRF {
+		m, err := p.infoScalar(info)
+		if err != nil {
+			return nil, err
+		}
+		c.b.ScalarBaseMult(&m)
+		c.b.Add(&c.b, &pub.e)
+		if c.b.Equal(identity) == 1 {
+			return nil, ErrInvalidInfo
+		}
+		c.b.Encode(c.bEnc[:0])
+	} else {
+		c.b.Set(&pub.e)
+		c.bEnc = pub.enc
+	}
+	c.seed = p.compositeSeed(&c.bEnc)
+	return c, nil
+}
+
+// BlindState is what Finalize needs from Blind: copies of the inputs, the
+// secret blinds and the blinded elements. It holds secrets: keep it in
+// memory only, and drop it after Finalize.
+type BlindState struct {
+	inputs     [][]byte
+	blinds     []ristretto255.Scalar
+	blinded    []ristretto255.Element
+	blindedEnc []byte
+}
+
+// Len is the number of inputs in the batch.
+func (st *BlindState) Len() int { return len(st.inputs) }
+
+// Blind is RFC 9497 Blind over a batch of 1 to MaxBatch inputs: blinded[i] =
+// r_i·HashToGroup(inputs[i]) with fresh secret blinds r_i drawn from rand
+// (64 bytes each; crypto/rand if nil). It returns the state for Finalize and
+// the flat array of blinded elements to send. The inputs are copied.
+func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, error) {
+	n := len(inputs)
+	if n == 0 {
+		return nil, nil, ErrEmptyBatch
+	}
+	if n > MaxBatch {
+		return nil, nil, ErrBatchTooLarge
+	}
+	total := 0
+	for i, in := range inputs {
+		if len(in) > MaxInputLen {
+			return nil, nil, &InputError{Index: i, Err: ErrInputTooLong}
+		}
+		total += len(in)
+	}
+	flat := make([]byte, 0, total)
+	st := &BlindState{
+		inputs:     make([][]byte, n),
+		blinds:     make([]ristretto255.Scalar, n),
+		blinded:    make([]ristretto255.Element, n),
+		blindedEnc: make([]byte, n*ElementSize),
+	}
+	for i, in := range inputs {
+		start := len(flat)
+		flat = append(flat, in...)
+		st.inputs[i] = flat[start:len(flat):len(flat)]
+	}
+	random := make([]byte, n*uniformSize)
+	defer clear(random)
+	if err := readRandom(rand, random); err != nil {
+		return nil, nil, err
+	}
+	err := parallel(n, workersFor(n), func(_, lo, hi int) error {
+		var h ristretto255.Element
+		for i := lo; i < hi; i++ {
+			if err := setUniformNonZero(&st.blinds[i], random[i*uniformSize:(i+1)*uniformSize]); err != nil {
+				return err
+			}
+			c.p.hashToGroup(&h, st.inputs[i])
+			if h.Equal(identity) == 1 {
+				return &InputError{Index: i, Err: ErrInputToIdentity}
+			}
+			st.blinded[i].ScalarMult(&st.blinds[i], &h)
+			st.blinded[i].Encode(st.blindedEnc[i*ElementSize : i*ElementSize])
+		}
+		return nil
+	})
+	if err != nil {
+		clear(st.blinds)
+		return nil, nil, err
+	}
+	return st, append([]byte(nil), st.blindedEnc...), nil
+}
+
+// Finalize is RFC 9497 Finalize over a batch: it decodes the provider's
+// flat array of evaluated elements, verifies the batched proof against the
+// tweaked key FIRST, and only then unblinds (one batch inversion of the
+// blinds) and hashes each element into its 64-byte output, in input order.
+func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSize]byte, error) {
+	if st == nil || len(st.inputs) == 0 {
+		return nil, ErrNilState
+	}
+	elems, err := c.verifyBatch(st.blindedEnc, st.blinded, evaluated, proof)
+	if err != nil {
+		return nil, err
+	}
+	n := len(st.inputs)
+	outputs := make([][OutputSize]byte, n)
+	type scratch struct {
+		buf []byte
+		inv [chunkSize]ristretto255.Scalar
+	}
+	workers := workersFor(n)
+	scratches := make([]scratch, workers)
+	defer func() {
+		for i := range scratches {
+			clear(scratches[i].inv[:])
+		}
+	}()
+	err = parallel(n, workers, func(w, lo, hi int) error {
+		sc := &scratches[w]
+		batchInvert(sc.inv[:hi-lo], st.blinds[lo:hi])
+		var u ristretto255.Element
+		var enc [ElementSize]byte
+		for i := lo; i < hi; i++ {
+			u.ScalarMult(&sc.inv[i-lo], &elems[i])
+			u.Encode(enc[:0])
+			sc.buf = c.p.finalizeHash(&outputs[i], sc.buf, st.inputs[i], c.info, &enc)
+		}
+		return nil
+	})
+	return outputs, err
+}
+
+// verifyBatch decodes evaluated and checks the proof over (blinded,
+// evaluated). blindedElems are the requester's own decoded elements, or nil
+// when only the encodings are at hand (an auditor), in which case they are
+// decoded and checked too. It returns the decoded evaluated elements.
+func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element, evaluated, proof []byte) ([]ristretto255.Element, error) {
+	n, err := BatchLen(evaluated)
+	if err != nil {
+		return nil, err
+	}
+	if len(blinded) != len(evaluated) {
+		return nil, ErrBatchMismatch
+	}
+	var pc, ps ristretto255.Scalar
+	if c.p.mode != modeOPRF {
+		if pc, ps, err = parseProof(proof); err != nil {
+			return nil, err
+		}
+	}
+	decodeBlinded := blindedElems == nil
+	if decodeBlinded {
+		blindedElems = make([]ristretto255.Element, n)
+	}
+	elems := make([]ristretto255.Element, n)
+	d := make([]ristretto255.Scalar, n)
+	workers := workersFor(n)
+	bufs := make([][]byte, workers)
+	err = parallel(n, workers, func(w, lo, hi int) error {
+		buf := bufs[w]
+		for i := lo; i < hi; i++ {
+			ei, bi := element(evaluated, i), element(blinded, i)
+			if err := decodeElement(&elems[i], ei); err != nil {
+				return &ElementError{Index: i, Err: err}
+			}
+			if decodeBlinded {
+				if err := decodeElement(&blindedElems[i], bi); err != nil {
+					return &ElementError{Index: i, Err: err}
+				}
+			}
+			if c.p.mode == modePOPRF {
+				buf = c.p.compositeScalar(&d[i], buf, &c.seed, i, ei, bi)
+			} else {
+				buf = c.p.compositeScalar(&d[i], buf, &c.seed, i, bi, ei)
+			}
+		}
+		bufs[w] = buf
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.p.mode == modeOPRF {
+		return elems, nil
+	}
+	bases, images := elems, blindedElems // POPRF: C = evaluated, D = blinded
+	if c.p.mode == modeVOPRF {
+		bases, images = blindedElems, elems
+	}
+	var m, z ristretto255.Element
+	msm(&m, d, bases)
+	msm(&z, d, images)
+	if !c.p.verify(&c.b, &c.bEnc, &m, &z, &pc, &ps) {
+		return nil, ErrProofVerification
+	}
+	return elems, nil
+}
+
+// VerifyProof checks a transcript's batched proof without any secret: the
+// provider's public key, the info, and the flat blinded and evaluated arrays
+// as exchanged. Auditors use it; it sees only blinded values.
+func VerifyProof(pub *PublicKey, info, blinded, evaluated, proof []byte) error {
+	c, err := NewClient(pub, info)
+	if err != nil {
+		return err
+	}
+	_, err = c.verifyBatch(blinded, nil, evaluated, proof)
+	return err
+}
