@@ -52,7 +52,7 @@ func newEvaluator(p *params, key *PrivateKey, info []byte) (*Evaluator, error) {
 		ev.mult.Invert(&ev.proofKey)
 		var b ristretto255.Element
 		b.ScalarBaseMult(&ev.proofKey)
-		b.Encode(ev.b[:0])
+		copy(ev.b[:], b.Bytes())
 	} else {
 		ev.mult.Set(&key.k)
 		ev.proofKey.Set(&key.k)
@@ -103,7 +103,7 @@ func (e *Evaluator) evaluateFull(out *[OutputSize]byte, buf, input []byte) ([]by
 	}
 	h.ScalarMult(&e.mult, &h)
 	var enc [ElementSize]byte
-	h.Encode(enc[:0])
+	copy(enc[:], h.Bytes())
 	return e.p.finalizeHash(out, buf, input, e.info, &enc), nil
 }
 
@@ -137,7 +137,7 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 				return &ElementError{Index: i, Err: err}
 			}
 			out.ScalarMult(&e.mult, &in)
-			out.Encode(evaluated[i*ElementSize : i*ElementSize])
+			copy(element(evaluated, i), out.Bytes())
 			ei := element(evaluated, i)
 			if e.p.mode == modePOPRF {
 				bases[i].Set(&out)

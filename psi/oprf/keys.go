@@ -75,7 +75,7 @@ func (p *params) deriveKey(seed, info []byte) (*PrivateKey, error) {
 func newPrivateKey(k *ristretto255.Scalar) *PrivateKey {
 	sk := &PrivateKey{k: *k}
 	sk.pub.e.ScalarBaseMult(k)
-	sk.pub.e.Encode(sk.pub.enc[:0])
+	copy(sk.pub.enc[:], sk.pub.e.Bytes())
 	sk.pub.valid = true
 	return sk
 }

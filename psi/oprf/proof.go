@@ -13,10 +13,6 @@ import (
 // ComputeCompositesFast). POPRF proves k = t, B = t·G, C = evaluated,
 // D = blinded; VOPRF proves k = skS, B = pkS, C = blinded, D = evaluated.
 
-// compositeSize is the length of one composite transcript:
-// I2OSP(64, 2) || seed || I2OSP(i, 2) || I2OSP(32, 2) || Ci || I2OSP(32, 2) || Di || "Composite".
-const compositeSize = 2 + sha512.Size + 2 + 2 + ElementSize + 2 + ElementSize + len(labelComposite)
-
 // compositeScalar sets dst to the composite weight d_i. buf is the caller's
 // scratch (grown and returned).
 func (p *params) compositeScalar(dst *ristretto255.Scalar, buf []byte, seed *[sha512.Size]byte, i int, ci, di []byte) []byte {
@@ -36,7 +32,7 @@ func (p *params) challenge(b *[ElementSize]byte, m, z, t2, t3 *ristretto255.Elem
 	buf = appendLenPrefixed(buf, b[:])
 	for _, e := range []*ristretto255.Element{m, z, t2, t3} {
 		buf = binary.BigEndian.AppendUint16(buf, ElementSize)
-		buf = e.Encode(buf)
+		buf = append(buf, e.Bytes()...)
 	}
 	buf = append(buf, labelChallenge...)
 	var c ristretto255.Scalar

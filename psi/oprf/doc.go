@@ -1,0 +1,44 @@
+// Package oprf is RiskMesh's oblivious pseudorandom function: RFC 9497 in
+// partially-oblivious mode (POPRF, mode 0x02) with the ristretto255-SHA512
+// suite, byte-compatible with the RFC's test vectors and with
+// github.com/cloudflare/circl/oprf, and built for batches.
+//
+// A provider holds a PrivateKey and, per public info string (RiskMesh uses
+// "riskmesh/v1|<category>|<period>"; the package takes any bytes), an
+// Evaluator: Evaluate and EvaluateBatch compute PRF outputs directly for its
+// catalog, BlindEvaluate answers a requester's batch of blinded elements with
+// one batched DLEQ proof. A requester holds a Client for the provider's
+// PublicKey and the same info: Blind, then Finalize, which verifies the proof
+// before it unblinds. VerifyProof lets an auditor check a transcript, which
+// holds only blinded values. Elements travel as flat arrays of 32-byte
+// encodings, proofs as 64 bytes (see wire.go); a batch holds at most MaxBatch
+// elements because the proof's composite hash encodes indices in two bytes.
+//
+// # Speed
+//
+// The batched proof uses ComputeCompositesFast on the prover (M = Σ d_i·C_i
+// by one multi-scalar multiplication, Z = t·M) and two multi-scalar
+// multiplications on the verifier; the per-item work (hash to group, scalar
+// multiplications, encodings, composite weights) runs on GOMAXPROCS
+// goroutines; Finalize inverts the blinds in batches (Montgomery's trick).
+// The key-dependent constants (t, 1/t, the tweaked key, the composite seed)
+// are computed once per Evaluator or Client.
+//
+// # Timing
+//
+// Operations on secrets run in constant time: r·H(x) with the blinds, 1/r
+// (batch inversion) and the unblinding (1/r)·E, the provider's (1/t)·D,
+// t·M, and the proof nonce's r·G and r·M. The multi-scalar multiplications
+// and the proof verification run in variable time, which is safe because
+// every value they touch is public: the composite weights d_i are hashes of
+// the transcript, and the elements are the blinded and evaluated elements
+// that both parties (and an auditor) see anyway.
+//
+// # What it does not promise
+//
+// Only ristretto255-SHA512 and only POPRF are exported (the OPRF and VOPRF
+// modes exist internally to check the RFC vectors). Inputs are bytes: callers
+// normalise identifiers first. The package does not bound how often a client
+// queries; billing does that. Secrets are wiped where the package owns them,
+// but Go gives no guarantee that copies do not linger in memory.
+package oprf
