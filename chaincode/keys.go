@@ -31,6 +31,22 @@ func num(n uint64) string {
 	return strings.Repeat("0", numWidth-len(s)) + s
 }
 
+// rangeEnd returns the exclusive end of the key range holding every key that
+// starts with prefix (which ends in "/"): "/" + 1 is "0".
+func rangeEnd(prefix string) string { return prefix[:len(prefix)-1] + "0" }
+
+func periodKey(n uint64) string   { return prefixPeriod + num(n) }
+func snapshotKey(n uint64) string { return prefixSnapshot + num(n) }
+
+func instKey(msp string) string         { return prefixInst + msp }
+func priceKey(category string) string    { return prefixPrice + category }
+func limitKey(msp string) string         { return prefixLimit + msp }
+func balanceKey(msp string) string       { return prefixBalance + msp }
+
+func catalogKey(msp, category string, period uint64) string {
+	return prefixCatalog + msp + "/" + category + "/" + num(period)
+}
+
 // String returns the entry's state key.
 func (k EntryKey) String() string {
 	return prefixEntry + num(k.Period) + "/" + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
@@ -48,6 +64,10 @@ func (k EntryKey) Validate() error {
 		return newError(CodeInvalidArgument, "entry key: period 0")
 	}
 	return nil
+}
+
+func (k EntryKey) responderIndexKey() string {
+	return prefixByResp + num(k.Period) + "/" + k.Responder + "/" + k.Requester + "/" + num(k.Sequence)
 }
 
 // Input bounds. Everything a caller sends is checked against them before use.

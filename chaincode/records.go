@@ -204,6 +204,9 @@ type SettleResult struct {
 	Processed uint64 `json:"processed"`
 	// Done is true when the period is settled.
 	Done bool `json:"done"`
+	// Flagged lists, on the last step, the institutions whose balance is
+	// now below minus their overdraft limit.
+	Flagged []string `json:"flagged,omitempty"`
 }
 
 // EntriesQuery selects one party's entries of a period, a page at a time.

@@ -1,0 +1,303 @@
+package chaincode
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// The period state machine (regulator only):
+//
+//	Rollover:    current n (open) -> grace; n+1 opens with the current prices
+//	ClosePeriod: n (grace) -> closed
+//	Settle:      n (closed|settling) -> settling ... -> settled, in steps
+//	TakeSnapshot: n (settled) -> snapshotted
+//
+// Periods settle in order: period n settles only after n-1 is snapshotted, so
+// a snapshot holds exactly the balances of the periods up to its own.
+
+func loadPeriod(st State, n uint64) (*Period, error) {
+	var p Period
+	ok, err := getJSON(st, periodKey(n), &p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newError(CodeNotFound, fmt.Sprintf("period %d does not exist", n))
+	}
+	return &p, nil
+}
+
+// currentPeriod returns the current period number, 0 before the first
+// Rollover. The marker changes once per period: it is the only shared key an
+// ordinary record could conflict on, and records do not even read it.
+func currentPeriod(st State) (uint64, error) {
+	b, err := st.Get(keyCurrent)
+	if err != nil || b == nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, newError(CodeInternal, "stored current period: "+err.Error())
+	}
+	return n, nil
+}
+
+func (c *Contract) rollover(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	if err := decodeArg(arg, &struct{}{}); err != nil {
+		return nil, err
+	}
+	cur, err := currentPeriod(st)
+	if err != nil {
+		return nil, err
+	}
+	if cur > 0 {
+		if cur > 1 {
+			prev, err := loadPeriod(st, cur-1)
+			if err != nil {
+				return nil, err
+			}
+			if prev.State == PeriodGrace {
+				return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is still in its grace window: close it first", prev.Number))
+			}
+		}
+		p, err := loadPeriod(st, cur)
+		if err != nil {
+			return nil, err
+		}
+		p.State = PeriodGrace
+		if err := putJSON(st, periodKey(cur), p); err != nil {
+			return nil, err
+		}
+	}
+	prices, err := loadPrices(st)
+	if err != nil {
+		return nil, err
+	}
+	next := &Period{Number: cur + 1, State: PeriodOpen, Prices: prices}
+	if err := putJSON(st, periodKey(next.Number), next); err != nil {
+		return nil, err
+	}
+	return next, st.Put(keyCurrent, []byte(strconv.FormatUint(next.Number, 10)))
+}
+
+func (c *Contract) closePeriod(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	p, err := loadPeriod(st, a.Period)
+	if err != nil {
+		return nil, err
+	}
+	if p.State != PeriodGrace {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a period in its grace window closes", p.Number, p.State))
+	}
+	p.State = PeriodClosed
+	return nil, putJSON(st, periodKey(p.Number), p)
+}
+
+type settleEvent struct {
+	TxID   string           `json:"txId"`
+	Period uint64           `json:"period"`
+	Net    map[string]int64 `json:"net"`
+}
+
+// settle runs one bounded step of a closed period's settlement: it reads at
+// most MaxEntries entries after the period's cursor (one key range of a
+// closed period, which no record can write to any more), adds them to the
+// period's net changes, and on the last step applies the net changes to the
+// balances. Memory is bounded by the number of institutions, not entries.
+func (c *Contract) settle(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a SettleArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	step := a.MaxEntries
+	if step == 0 {
+		step = DefaultSettleStep
+	}
+	if step < 0 || step > MaxSettleStep {
+		return nil, newError(CodeInvalidArgument, fmt.Sprintf("settle step must be 1 to %d", MaxSettleStep))
+	}
+	p, err := loadPeriod(st, a.Period)
+	if err != nil {
+		return nil, err
+	}
+	if p.State != PeriodClosed && p.State != PeriodSettling {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a closed period settles", p.Number, p.State))
+	}
+	if p.Number > 1 && p.State == PeriodClosed {
+		prev, err := loadPeriod(st, p.Number-1)
+		if err != nil {
+			return nil, err
+		}
+		if prev.State != PeriodSnapshotted {
+			return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is not snapshotted yet", prev.Number))
+		}
+	}
+	if p.Net == nil {
+		p.Net = map[string]int64{}
+	}
+	prefix := prefixEntry + num(p.Number) + "/"
+	start := prefix
+	if p.Cursor != "" {
+		start = p.Cursor + "\x00"
+	}
+	res := &SettleResult{Period: p.Number, Done: true}
+	err = scan(st, start, rangeEnd(prefix), func(k string, v []byte) (bool, error) {
+		if res.Processed == uint64(step) {
+			res.Done = false
+			return false, nil
+		}
+		var e RecordedEntry
+		if err := decodeStored(k, v, &e); err != nil {
+			return false, err
+		}
+		res.Processed++
+		p.Entries++
+		p.Cursor = k
+		if e.Reversal != nil {
+			p.Reversed++
+			return true, nil
+		}
+		return true, applyNet(p.Net, e.Key.Requester, e.Key.Responder, e.Amount)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !res.Done {
+		p.State = PeriodSettling
+		return res, putJSON(st, periodKey(p.Number), p)
+	}
+	p.State, p.Cursor = PeriodSettled, ""
+	msps := make([]string, 0, len(p.Net))
+	for m := range p.Net {
+		msps = append(msps, m)
+	}
+	sort.Strings(msps)
+	for _, m := range msps {
+		flagged, err := addBalance(st, m, p.Net[m])
+		if err != nil {
+			return nil, err
+		}
+		if flagged {
+			res.Flagged = append(res.Flagged, m)
+		}
+	}
+	if err := putJSON(st, periodKey(p.Number), p); err != nil {
+		return nil, err
+	}
+	return res, c.emit(st, EventSettle, &settleEvent{TxID: st.TxID(), Period: p.Number, Net: p.Net})
+}
+
+// applyNet charges amount to the requester and credits it to the responder.
+func applyNet(net map[string]int64, requester, responder string, amount int64) error {
+	var err error
+	if net[requester], err = subTokens(net[requester], amount); err != nil {
+		return err
+	}
+	net[responder], err = addTokens(net[responder], amount)
+	return err
+}
+
+// addBalance adds delta to msp's balance and reports whether the result is
+// below -limit.
+func addBalance(st State, msp string, delta int64) (bool, error) {
+	a, err := account(st, msp)
+	if err != nil {
+		return false, err
+	}
+	bal, err := addTokens(a.Balance, delta)
+	if err != nil {
+		return false, err
+	}
+	return bal < -a.Limit, putJSON(st, balanceKey(msp), bal)
+}
+
+// snapshot records every balance for off-chain settlement and nets them all
+// to zero. It reads only the balance keys, which records never touch.
+func (c *Contract) snapshot(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	p, err := loadPeriod(st, a.Period)
+	if err != nil {
+		return nil, err
+	}
+	if p.State != PeriodSettled {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a settled period is snapshotted", p.Number, p.State))
+	}
+	snap := &Snapshot{Period: p.Number, Balances: map[string]int64{}, TxID: st.TxID()}
+	err = scan(st, prefixBalance, rangeEnd(prefixBalance), func(k string, v []byte) (bool, error) {
+		var bal int64
+		if err := decodeStored(k, v, &bal); err != nil {
+			return false, err
+		}
+		snap.Balances[k[len(prefixBalance):]] = bal
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for m, bal := range snap.Balances {
+		if bal != 0 {
+			if err := putJSON(st, balanceKey(m), int64(0)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.State = PeriodSnapshotted
+	if err := putJSON(st, periodKey(p.Number), p); err != nil {
+		return nil, err
+	}
+	return snap, putJSON(st, snapshotKey(p.Number), snap)
+}
+
+func (c *Contract) getPeriod(st State, arg []byte) (any, error) {
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	n := a.Period
+	if n == 0 {
+		cur, err := currentPeriod(st)
+		if err != nil {
+			return nil, err
+		}
+		if cur == 0 {
+			return nil, newError(CodeNotFound, "no period is open yet")
+		}
+		n = cur
+	}
+	return loadPeriod(st, n)
+}
+
+func (c *Contract) getSnapshot(st State, arg []byte) (any, error) {
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	var s Snapshot
+	ok, err := getJSON(st, snapshotKey(a.Period), &s)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", a.Period))
+	}
+	return &s, nil
+}

@@ -1,0 +1,131 @@
+package chaincode
+
+import "fmt"
+
+// Prices: the regulator sets a category's price per item at any time; it is
+// captured into the period record when a period opens (Rollover), so every
+// entry of a period is billed at the price the period opened with and a
+// change applies from the next period.
+
+func (c *Contract) setPrice(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a SetPriceArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if !ValidCategory(a.Category) {
+		return nil, newError(CodeInvalidArgument, "invalid category")
+	}
+	if a.Price < 0 {
+		return nil, newError(CodeInvalidArgument, "negative price")
+	}
+	old, err := st.Get(priceKey(a.Category))
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		prices, err := loadPrices(st)
+		if err != nil {
+			return nil, err
+		}
+		if len(prices) >= MaxCategories {
+			return nil, newError(CodeInvalidArgument, fmt.Sprintf("at most %d priced categories", MaxCategories))
+		}
+	}
+	return nil, putJSON(st, priceKey(a.Category), a.Price)
+}
+
+// loadPrices reads the current price list (at most MaxCategories keys).
+func loadPrices(st State) (map[string]int64, error) {
+	prices := map[string]int64{}
+	err := scan(st, prefixPrice, rangeEnd(prefixPrice), func(k string, v []byte) (bool, error) {
+		var p int64
+		if err := decodeStored(k, v, &p); err != nil {
+			return false, err
+		}
+		prices[k[len(prefixPrice):]] = p
+		return len(prices) <= MaxCategories, nil
+	})
+	return prices, err
+}
+
+func (c *Contract) getPrices(st State, arg []byte) (any, error) {
+	if err := decodeArg(arg, &struct{}{}); err != nil {
+		return nil, err
+	}
+	return loadPrices(st)
+}
+
+func (c *Contract) setLimit(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a SetLimitArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if a.Limit < 0 {
+		return nil, newError(CodeInvalidArgument, "negative limit")
+	}
+	if _, err := loadInstitution(st, a.MSPID); err != nil {
+		return nil, err
+	}
+	return nil, putJSON(st, limitKey(a.MSPID), a.Limit)
+}
+
+// loadInt64 reads an int64 record, 0 if absent.
+func loadInt64(st State, key string) (int64, error) {
+	var n int64
+	_, err := getJSON(st, key, &n)
+	return n, err
+}
+
+// account assembles an institution's account. Flagged is derived from the
+// stored balance and the current limit, so it can never be stale.
+func account(st State, msp string) (*Account, error) {
+	bal, err := loadInt64(st, balanceKey(msp))
+	if err != nil {
+		return nil, err
+	}
+	lim, err := loadInt64(st, limitKey(msp))
+	if err != nil {
+		return nil, err
+	}
+	return &Account{MSPID: msp, Balance: bal, Limit: lim, Flagged: bal < -lim}, nil
+}
+
+func (c *Contract) getAccount(st State, arg []byte) (any, error) {
+	var a MSPArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if _, err := loadInstitution(st, a.MSPID); err != nil {
+		return nil, err
+	}
+	return account(st, a.MSPID)
+}
+
+func (c *Contract) listAccounts(st State, arg []byte) (any, error) {
+	if err := decodeArg(arg, &struct{}{}); err != nil {
+		return nil, err
+	}
+	var msps []string
+	err := scan(st, prefixInst, rangeEnd(prefixInst), func(k string, _ []byte) (bool, error) {
+		msps = append(msps, k[len(prefixInst):])
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Account, 0, len(msps))
+	for _, m := range msps {
+		a, err := account(st, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, nil
+}

@@ -1,0 +1,288 @@
+package chaincode
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+)
+
+func validRoles(roles []Role) ([]Role, error) {
+	seen := map[Role]bool{}
+	out := make([]Role, 0, len(roles))
+	for _, r := range roles {
+		switch r {
+		case RoleProvider, RoleRequester, RoleAuditor:
+		default:
+			return nil, newError(CodeInvalidArgument, fmt.Sprintf("unknown role %.32q", r))
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func printable(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// loadInstitution returns the registry record of msp or a not_found error.
+func loadInstitution(st State, msp string) (*Institution, error) {
+	if !ValidMSPID(msp) {
+		return nil, newError(CodeInvalidArgument, "invalid MSP id")
+	}
+	var inst Institution
+	ok, err := getJSON(st, instKey(msp), &inst)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newError(CodeNotFound, fmt.Sprintf("institution %s is not registered", msp))
+	}
+	return &inst, nil
+}
+
+// loadCaller returns the caller's own registry record; an unregistered
+// caller is forbidden.
+func loadCaller(st State) (*Institution, error) {
+	caller, err := st.Caller()
+	if err != nil {
+		return nil, err
+	}
+	inst, err := loadInstitution(st, caller)
+	if CodeOf(err) == CodeNotFound || CodeOf(err) == CodeInvalidArgument {
+		return nil, newError(CodeForbidden, fmt.Sprintf("caller %.128s is not a registered institution", caller))
+	}
+	return inst, err
+}
+
+func (c *Contract) addInstitution(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a AddInstitutionArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if !ValidMSPID(a.MSPID) {
+		return nil, newError(CodeInvalidArgument, "invalid MSP id")
+	}
+	if !printable(a.Name, MaxNameLen) {
+		return nil, newError(CodeInvalidArgument, "name must be 1 to 256 printable ASCII characters")
+	}
+	roles, err := validRoles(a.Roles)
+	if err != nil {
+		return nil, err
+	}
+	old, err := st.Get(instKey(a.MSPID))
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		return nil, newError(CodeConflict, fmt.Sprintf("institution %s is already registered", a.MSPID))
+	}
+	inst := Institution{MSPID: a.MSPID, Name: a.Name, Status: StatusActive, Roles: roles}
+	return nil, putJSON(st, instKey(a.MSPID), &inst)
+}
+
+func (c *Contract) setStatus(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a SetStatusArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if a.Status != StatusActive && a.Status != StatusSuspended {
+		return nil, newError(CodeInvalidArgument, "unknown status")
+	}
+	inst, err := loadInstitution(st, a.MSPID)
+	if err != nil {
+		return nil, err
+	}
+	inst.Status = a.Status
+	return nil, putJSON(st, instKey(a.MSPID), inst)
+}
+
+func (c *Contract) setRoles(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a SetRolesArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	roles, err := validRoles(a.Roles)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := loadInstitution(st, a.MSPID)
+	if err != nil {
+		return nil, err
+	}
+	inst.Roles = roles
+	return nil, putJSON(st, instKey(a.MSPID), inst)
+}
+
+// updateProfile changes the caller's own endpoint, TLS fingerprint and
+// signing key. There is no argument naming the institution: the caller's MSP
+// id is the only record it can reach.
+func (c *Contract) updateProfile(st State, arg []byte) (any, error) {
+	var p Profile
+	if err := decodeArg(arg, &p); err != nil {
+		return nil, err
+	}
+	if p.Endpoint == "" && p.TLSFingerprint == nil && p.SigningKey == nil {
+		return nil, newError(CodeInvalidArgument, "empty profile update")
+	}
+	if p.Endpoint != "" && !printable(p.Endpoint, MaxEndpointLen) {
+		return nil, newError(CodeInvalidArgument, "endpoint must be 1 to 256 printable ASCII characters")
+	}
+	if p.TLSFingerprint != nil && len(p.TLSFingerprint) != FingerprintSize {
+		return nil, newError(CodeInvalidArgument, "TLS fingerprint must be 32 bytes")
+	}
+	if p.SigningKey != nil {
+		if _, err := ecsig.ParsePublicKey(p.SigningKey); err != nil {
+			return nil, newError(CodeInvalidArgument, "signing key: "+err.Error())
+		}
+	}
+	inst, err := loadCaller(st)
+	if err != nil {
+		return nil, err
+	}
+	if p.Endpoint != "" {
+		inst.Endpoint = p.Endpoint
+	}
+	if p.TLSFingerprint != nil {
+		inst.TLSFingerprint = p.TLSFingerprint
+	}
+	if p.SigningKey != nil {
+		inst.SigningKey = p.SigningKey
+	}
+	return nil, putJSON(st, instKey(inst.MSPID), inst)
+}
+
+func (c *Contract) setOPRFKey(st State, arg []byte) (any, error) {
+	var a OPRFKeyArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if !ValidCategory(a.Category) {
+		return nil, newError(CodeInvalidArgument, "invalid category")
+	}
+	if len(a.Key) != OPRFKeySize {
+		return nil, newError(CodeInvalidArgument, "OPRF key must be 32 bytes")
+	}
+	inst, err := loadCaller(st)
+	if err != nil {
+		return nil, err
+	}
+	if !inst.HasRole(RoleProvider) {
+		return nil, newError(CodeForbidden, "only a provider registers OPRF keys")
+	}
+	if inst.OPRFKeys == nil {
+		inst.OPRFKeys = map[string][]byte{}
+	}
+	if _, ok := inst.OPRFKeys[a.Category]; !ok && len(inst.OPRFKeys) >= MaxCategories {
+		return nil, newError(CodeInvalidArgument, "too many categories")
+	}
+	inst.OPRFKeys[a.Category] = a.Key
+	return nil, putJSON(st, instKey(inst.MSPID), inst)
+}
+
+// publishCatalog records the caller's catalog digest for a category and
+// period. A published digest is immutable: publishing the same digest again
+// is a no-op, a different one is a conflict, so a requester that verified a
+// download against it can rely on it for the whole period.
+func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
+	var a Catalog
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if !ValidCategory(a.Category) {
+		return nil, newError(CodeInvalidArgument, "invalid category")
+	}
+	if a.Period == 0 {
+		return nil, newError(CodeInvalidArgument, "period 0")
+	}
+	if len(a.Digest) != CatalogDigestSize {
+		return nil, newError(CodeInvalidArgument, "catalog digest must be 32 bytes")
+	}
+	inst, err := loadCaller(st)
+	if err != nil {
+		return nil, err
+	}
+	if a.MSPID != "" && a.MSPID != inst.MSPID {
+		return nil, newError(CodeForbidden, "an institution publishes only its own catalogs")
+	}
+	if !inst.HasRole(RoleProvider) {
+		return nil, newError(CodeForbidden, "only a provider publishes catalogs")
+	}
+	a.MSPID = inst.MSPID
+	key := catalogKey(a.MSPID, a.Category, a.Period)
+	var old Catalog
+	ok, err := getJSON(st, key, &old)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if bytes.Equal(old.Digest, a.Digest) {
+			return nil, nil
+		}
+		return nil, newError(CodeConflict, "a different catalog digest is already published for this period")
+	}
+	return nil, putJSON(st, key, &a)
+}
+
+func (c *Contract) getInstitution(st State, arg []byte) (any, error) {
+	var a MSPArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	return loadInstitution(st, a.MSPID)
+}
+
+func (c *Contract) listInstitutions(st State, arg []byte) (any, error) {
+	if err := decodeArg(arg, &struct{}{}); err != nil {
+		return nil, err
+	}
+	out := []Institution{}
+	err := scan(st, prefixInst, rangeEnd(prefixInst), func(k string, v []byte) (bool, error) {
+		var inst Institution
+		if err := decodeStored(k, v, &inst); err != nil {
+			return false, err
+		}
+		out = append(out, inst)
+		return true, nil
+	})
+	return out, err
+}
+
+func (c *Contract) getCatalog(st State, arg []byte) (any, error) {
+	var a CatalogArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	if !ValidMSPID(a.MSPID) || !ValidCategory(a.Category) {
+		return nil, newError(CodeInvalidArgument, "invalid MSP id or category")
+	}
+	var cat Catalog
+	ok, err := getJSON(st, catalogKey(a.MSPID, a.Category, a.Period), &cat)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newError(CodeNotFound, "no catalog published")
+	}
+	return &cat, nil
+}
