@@ -160,12 +160,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // Parse parses a transcript file held in memory and rejects trailing bytes.
 func Parse(data []byte) (*Transcript, error) {
-	r := bytes.NewReader(data)
-	t, err := Read(r)
+	src := &sliceSource{b: data}
+	t, err := parseFile(src)
 	if err != nil {
 		return nil, err
 	}
-	if r.Len() != 0 {
+	if len(src.b) != 0 {
 		return nil, ErrTrailingData
 	}
 	return t, nil
@@ -176,8 +176,34 @@ func Parse(data []byte) (*Transcript, error) {
 // checked against the bound the header implies before anything is
 // allocated; signatures are checked for size but not verified (see Verify).
 func Read(r io.Reader) (*Transcript, error) {
-	var pre [len(Magic) + 1 + 2]byte
-	if err := readFull(r, pre[:]); err != nil {
+	return parseFile(streamSource{r})
+}
+
+// source hands out the next n bytes of a transcript file. Read and Parse
+// share one parser over two sources, so a file parses the same either way
+// and in-memory parsing does not copy sections before parsing them.
+type source interface {
+	take(n int) ([]byte, error)
+}
+
+type sliceSource struct{ b []byte }
+
+func (s *sliceSource) take(n int) ([]byte, error) {
+	if len(s.b) < n {
+		return nil, fmt.Errorf("%w: truncated", ErrMalformed)
+	}
+	out := s.b[:n:n]
+	s.b = s.b[n:]
+	return out, nil
+}
+
+type streamSource struct{ r io.Reader }
+
+func (s streamSource) take(n int) ([]byte, error) { return readN(s.r, n) }
+
+func parseFile(r source) (*Transcript, error) {
+	pre, err := r.take(len(Magic) + 1 + 2)
+	if err != nil {
 		return nil, err
 	}
 	if string(pre[:len(Magic)]) != Magic {
@@ -190,7 +216,7 @@ func Read(r io.Reader) (*Transcript, error) {
 	if hdrLen > MaxHeaderSize {
 		return nil, fmt.Errorf("%w: header of %d bytes", ErrMalformed, hdrLen)
 	}
-	hdr, err := readN(r, hdrLen)
+	hdr, err := r.take(hdrLen)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +233,7 @@ func Read(r io.Reader) (*Transcript, error) {
 	if want := requestLen(h); reqLen != want {
 		return nil, fmt.Errorf("%w: request of %d bytes, want %d", ErrCountMismatch, reqLen, want)
 	}
-	body, err := readN(r, reqLen)
+	body, err := r.take(reqLen)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +250,7 @@ func Read(r io.Reader) (*Transcript, error) {
 	if respLen > maxResponseLen(h) {
 		return nil, fmt.Errorf("%w: response of %d bytes", ErrMalformed, respLen)
 	}
-	if body, err = readN(r, respLen); err != nil {
+	if body, err = r.take(respLen); err != nil {
 		return nil, err
 	}
 	resp, err := ParseResponse(h, body)
@@ -242,23 +268,24 @@ func Read(r io.Reader) (*Transcript, error) {
 	return t, nil
 }
 
-func readSignature(r io.Reader) ([]byte, error) {
-	var n [1]byte
-	if err := readFull(r, n[:]); err != nil {
+func readSignature(r source) ([]byte, error) {
+	n, err := r.take(1)
+	if err != nil {
 		return nil, err
 	}
 	if n[0] == 0 || int(n[0]) > ecsig.MaxSignatureSize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrSignatureSize, n[0])
 	}
-	return readN(r, int(n[0]))
+	sig, err := r.take(int(n[0]))
+	return bytes.Clone(sig), err
 }
 
-func readUint32(r io.Reader) (int, error) {
-	var b [4]byte
-	if err := readFull(r, b[:]); err != nil {
+func readUint32(r source) (int, error) {
+	b, err := r.take(4)
+	if err != nil {
 		return 0, err
 	}
-	v := binary.BigEndian.Uint32(b[:])
+	v := binary.BigEndian.Uint32(b)
 	if v > 1<<30 {
 		// Far above any bound; keeps the int conversion safe on 32-bit.
 		return 0, fmt.Errorf("%w: section of %d bytes", ErrMalformed, v)
@@ -271,9 +298,14 @@ func readUint32(r io.Reader) (int, error) {
 // memory than its real size.
 const readChunk = 1 << 20
 
-// readN reads n bytes; callers bound n first.
+// readN reads n bytes; callers bound n first. Up to readChunk it allocates
+// exactly n; beyond, it grows as bytes actually arrive.
 func readN(r io.Reader, n int) ([]byte, error) {
-	b := make([]byte, 0, min(n, readChunk))
+	if n <= readChunk {
+		b := make([]byte, n)
+		return b, readFull(r, b)
+	}
+	b := make([]byte, 0, readChunk)
 	for len(b) < n {
 		m := min(n-len(b), readChunk)
 		b = slices.Grow(b, m)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
@@ -274,4 +275,41 @@ func TestWriteToRejectsBadSignatures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadLargeSections streams an ECDH-PSI transcript whose sections exceed
+// the reader's chunk size through a reader that returns short reads.
+func TestReadLargeSections(t *testing.T) {
+	req, resp := newParty(t), newParty(t)
+	tr := signedTranscript(t, ProtocolECDHBothLearn, 40000, 50000, req, resp)
+	enc, err := tr.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed bytes.Buffer
+	if n, err := tr.WriteTo(&streamed); err != nil || n != int64(len(enc)) || !bytes.Equal(streamed.Bytes(), enc) {
+		t.Fatalf("WriteTo wrote %d bytes (err %v), differs from MarshalBinary's %d", n, err, len(enc))
+	}
+	t.Run("whole", func(t *testing.T) {
+		got, err := Read(iotest.HalfReader(bytes.NewReader(enc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := got.Verify(req.pub, resp.pub); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("truncated in the response", func(t *testing.T) {
+		_, err := Read(iotest.HalfReader(bytes.NewReader(enc[:len(enc)-500_000])))
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("got %v, want ErrMalformed", err)
+		}
+	})
+	t.Run("reader error", func(t *testing.T) {
+		boom := errors.New("disk on fire")
+		_, err := Read(io.MultiReader(bytes.NewReader(enc[:1000]), iotest.ErrReader(boom)))
+		if !errors.Is(err, boom) {
+			t.Fatalf("got %v, want the reader's error", err)
+		}
+	})
 }

@@ -57,7 +57,7 @@ func TestHeaderValidate(t *testing.T) {
 		{"same party", func(h *Header) { h.Responder = h.Requester }, ErrSameParty},
 		{"count zero", func(h *Header) { h.Count = 0 }, ErrCount},
 		{"count over max", func(h *Header) { h.Count = MaxItems + 1 }, ErrCount},
-		{"ECDH count over max", func(h *Header) { h.Protocol, h.Count = ProtocolECDHBothLearn, MaxECDHItems + 1 }, ErrCount},
+		{"ECDH count over max", func(h *Header) { h.Protocol, h.Count = ProtocolECDHBothLearn, MaxECDHItems+1 }, ErrCount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
