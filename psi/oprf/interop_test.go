@@ -7,8 +7,8 @@ import (
 	mrand "math/rand/v2"
 	"testing"
 
-	circl "github.com/cloudflare/circl/oprf"
 	"github.com/cloudflare/circl/group"
+	circl "github.com/cloudflare/circl/oprf"
 	"github.com/cloudflare/circl/zk/dleq"
 )
 
