@@ -1,0 +1,54 @@
+package catalog
+
+// Catalog is a built or decoded catalog: the metadata, the construction
+// parameters and the slot array. It is immutable and safe for concurrent
+// lookups.
+type Catalog struct {
+	meta   Meta
+	params Params
+	items  uint64
+	layout layout
+	slots  []byte // params.slots() * ValueSize bytes
+	digest [DigestSize]byte
+}
+
+// Lookup returns the label of the item with this PRF output. For a PRF
+// output that was not catalogued it returns false, except with probability
+// 2^-32 per lookup. It also returns false if the slots' tag matches but the
+// decrypted label is invalid, which only a provider that bypassed Builder
+// can cause. Lookup does not allocate; the tag comparison is constant time.
+func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
+	if !validPRFOutput(prfOutput) {
+		return Label{}, false
+	}
+	var s itemSecrets
+	deriveItem(prfOutput, &s)
+	var pos [4]uint32
+	c.layout.positions(s.hash, &pos)
+	var v [ValueSize]byte
+	for _, t := range pos[:c.layout.arity] {
+		xorValue(&v, c.slots, t)
+	}
+	var plain [LabelSize]byte
+	if !s.open(&v, &plain) {
+		return Label{}, false
+	}
+	var l Label
+	if l.parse(&plain) != nil {
+		return Label{}, false
+	}
+	return l, true
+}
+
+// Meta returns the catalog's metadata.
+func (c *Catalog) Meta() Meta { return c.meta }
+
+// Params returns the construction parameters.
+func (c *Catalog) Params() Params { return c.params }
+
+// Len returns the number of distinct items in the catalog.
+func (c *Catalog) Len() int { return int(c.items) }
+
+// Digest returns the SHA-256 digest of the catalog's encoding, the value
+// published on the ledger.
+func (c *Catalog) Digest() [DigestSize]byte { return c.digest }
