@@ -1,0 +1,166 @@
+package oprf
+
+import (
+	"crypto/rand"
+	"fmt"
+	mrand "math/rand/v2"
+	"testing"
+
+	circl "github.com/cloudflare/circl/oprf"
+)
+
+// benchSizes are the batch sizes of the step benchmarks.
+var benchSizes = []int{1, 100, 1000, 10000}
+
+// reportItems adds the throughput metric every sub-benchmark reports.
+func reportItems(b *testing.B, n int) {
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkOPRF measures each step per batch size, the whole verified query
+// (blind, evaluate with proof, verify and finalise) and, in the same run,
+// circl's OPRF, VOPRF and POPRF end to end on a 1,000-item batch.
+func BenchmarkOPRF(b *testing.B) {
+	sk, err := GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info := []byte("riskmesh/v1|black|20250101")
+	client, _ := NewClient(sk.Public(), info)
+	ev, _ := NewEvaluator(sk, info)
+	rng := mrand.New(mrand.NewPCG(7, 7))
+	inputs := make(map[int][][]byte)
+	for _, n := range benchSizes {
+		inputs[n] = make([][]byte, n)
+		for i := range n {
+			inputs[n][i] = fmt.Appendf(nil, "phone:+86138%08d", rng.IntN(100000000))
+		}
+	}
+
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("Requester/Blind/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := client.Blind(rand.Reader, inputs[n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n)
+		})
+	}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("Provider/Evaluate/%d", n), func(b *testing.B) {
+			_, blinded, _ := client.Blind(rand.Reader, inputs[n])
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ev.BlindEvaluate(rand.Reader, blinded); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n)
+		})
+	}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("Requester/Finalize/%d", n), func(b *testing.B) {
+			st, blinded, _ := client.Blind(rand.Reader, inputs[n])
+			evaluated, proof, _ := ev.BlindEvaluate(rand.Reader, blinded)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n)
+		})
+	}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("EndToEnd/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st, blinded, err := client.Blind(rand.Reader, inputs[n])
+				if err != nil {
+					b.Fatal(err)
+				}
+				evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n)
+		})
+	}
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("Provider/FullEvaluate/%d", n), func(b *testing.B) {
+			out := make([][OutputSize]byte, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ev.EvaluateBatch(out, inputs[n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n)
+		})
+	}
+
+	const n = 1000
+	cServer, cClient := circlPair(b, sk)
+	csk, _ := circl.GenerateKey(circl.SuiteRistretto255, rand.Reader)
+	b.Run(fmt.Sprintf("CirclVOPRF/EndToEnd/%d", n), func(b *testing.B) {
+		server := circl.NewVerifiableServer(circl.SuiteRistretto255, csk)
+		vclient := circl.NewVerifiableClient(circl.SuiteRistretto255, csk.Public())
+		b.ReportAllocs()
+		for b.Loop() {
+			fin, req, err := vclient.Blind(inputs[n])
+			if err != nil {
+				b.Fatal(err)
+			}
+			eval, err := server.Evaluate(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := vclient.Finalize(fin, eval); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportItems(b, n)
+	})
+	b.Run(fmt.Sprintf("CirclPOPRF/EndToEnd/%d", n), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fin, req, err := cClient.Blind(inputs[n])
+			if err != nil {
+				b.Fatal(err)
+			}
+			eval, err := cServer.Evaluate(req, info)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cClient.Finalize(fin, eval, info); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportItems(b, n)
+	})
+	b.Run(fmt.Sprintf("CirclOPRF/EndToEnd/%d", n), func(b *testing.B) {
+		server := circl.NewServer(circl.SuiteRistretto255, csk)
+		bclient := circl.NewClient(circl.SuiteRistretto255)
+		b.ReportAllocs()
+		for b.Loop() {
+			fin, req, err := bclient.Blind(inputs[n])
+			if err != nil {
+				b.Fatal(err)
+			}
+			eval, err := server.Evaluate(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := bclient.Finalize(fin, eval); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportItems(b, n)
+	})
+}
