@@ -168,6 +168,7 @@ func BenchmarkResponder(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				resp, err := NewResponder(BothLearn, ctx, y, nil)
