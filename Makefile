@@ -1,16 +1,22 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit lint vet staticcheck bench demo
+.PHONY: all test test-unit test-fabric lint vet staticcheck bench demo
 
 all: lint test-unit
 
 ## test: everything CI checks: lint, unit and integration tests with the race detector.
-test: lint test-unit
+test: lint test-unit test-fabric
 
 ## test-unit: the Go test suite with the race detector.
 test-unit:
 	$(GO) test -race -count=1 ./...
+
+## test-fabric: the ledger conformance suite on a real Fabric network that the tests build
+## (first run: about 3 minutes of CPU), start and tear down (deploy/fabric, docs/fabric-network.md).
+## One package at a time: each brings up its own network.
+test-fabric:
+	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/...
 
 ## lint: go vet and staticcheck (pinned in go.mod as a tool).
 lint: vet staticcheck

@@ -15,6 +15,9 @@ const (
 	ChannelName   = "riskmesh"
 	ChaincodeName = "riskmesh"
 	OrdererMSPID  = "OrdererMSP"
+	// RegulatorMSPID is the organisation the chaincode server is configured
+	// to treat as the regulator (RISKMESH_REGULATOR_MSPID).
+	RegulatorMSPID = "RegulatorMSP"
 )
 
 // DefaultBasePort is the first port of the block used when Config.BasePort is
@@ -40,7 +43,7 @@ const (
 	portBlockSize          = 100
 	maxPortBlocksToTry     = 20
 	defaultBatchTimeout    = 100 * time.Millisecond
-	defaultStartTimeout    = 3 * time.Minute
+	defaultStartTimeout    = 2 * time.Minute
 	defaultGatewayLimit    = 10000
 	defaultMaxMessageCount = 500
 )
@@ -55,7 +58,7 @@ type OrgSpec struct {
 // and one client user (User1). RegulatorMSP holds the regulator role in the
 // chaincode configuration; the banks are ordinary institutions.
 var Orgs = []OrgSpec{
-	{Name: "regulator", MSPID: "RegulatorMSP"},
+	{Name: "regulator", MSPID: RegulatorMSPID},
 	{Name: "bank1", MSPID: "Bank1MSP"},
 	{Name: "bank2", MSPID: "Bank2MSP"},
 	{Name: "bank3", MSPID: "Bank3MSP"},
@@ -91,8 +94,8 @@ type Config struct {
 	// LogSpec is FABRIC_LOGGING_SPEC for the peers and the orderer.
 	// Default: "info".
 	LogSpec string
-	// StartTimeout bounds the whole bring-up. Default: 3 minutes (the first
-	// run on a clean machine builds Fabric, which takes most of that).
+	// StartTimeout bounds the bring-up after the binaries are built (the
+	// build is bounded by the caller's context only). Default: 2 minutes.
 	StartTimeout time.Duration
 	// KillWithParent makes every started process die with the calling
 	// process (Linux parent-death signal). Tests set it, so that a panic or a
@@ -104,15 +107,17 @@ type Config struct {
 }
 
 // ChaincodeConfig describes the chaincode-as-a-service server. The network
-// adds CHAINCODE_ID (the package id) and CHAINCODE_SERVER_ADDRESS to its
-// environment.
+// sets CHAINCODE_ID (the package id), CHAINCODE_SERVER_ADDRESS and
+// RISKMESH_REGULATOR_MSPID (RegulatorMSPID) in its environment, as
+// cmd/riskmesh-chaincode expects.
 type ChaincodeConfig struct {
 	// Binary is a built chaincode server. Default: go build
 	// ./cmd/riskmesh-chaincode from RepoDir into DataDir/bin.
 	Binary string
 	// Args are passed to the binary.
 	Args []string
-	// Env is added to the binary's environment (e.g. the regulator's MSP id).
+	// Env is added to the binary's environment, after (so overriding) the
+	// variables the network sets.
 	Env []string
 	// Label is the chaincode package label. Default: "riskmesh_1".
 	Label string

@@ -75,13 +75,13 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
-	defer cancel()
 	log := cfg.Logger
 	l := layout{dataDir: cfg.DataDir}
 	if err := prepareDataDir(l); err != nil {
 		return nil, err
 	}
+	// Building is bounded by the caller's context only: a clean build of
+	// Fabric takes minutes on a loaded machine, bring-up takes seconds.
 	if err := EnsureBinaries(ctx, cfg.RepoDir, cfg.BinDir); err != nil {
 		return nil, err
 	}
@@ -92,6 +92,8 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 			return nil, err
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
 	sampleDir, err := sampleConfigDir(ctx, cfg.RepoDir)
 	if err != nil {
 		return nil, err
@@ -171,9 +173,13 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 			return nil, err
 		}
 	}
+	// The regulator is fixed at deployment by the chaincode server's
+	// configuration: here, the network's regulator organisation. Entries of
+	// Chaincode.Env come later and so override it.
 	ccEnv := append([]string{
 		"CHAINCODE_ID=" + pkgID,
 		"CHAINCODE_SERVER_ADDRESS=" + n.info.ChaincodeAddress,
+		"RISKMESH_REGULATOR_MSPID=" + RegulatorMSPID,
 	}, cfg.Chaincode.Env...)
 	cc, err := n.start("chaincode", cfg.Chaincode.Binary, cfg.Chaincode.Args, ccEnv, l.chaincodeDir(), cfg.KillWithParent)
 	if err != nil {
