@@ -189,7 +189,11 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	// Orderer: healthy, joined, leader of the channel's Raft cluster.
 	ordererReady := make(chan error, 1)
 	go func() {
+		// Operations, admin and gRPC listeners come up one after the other.
 		err := waitFor(ctx, "orderer health", orderer, httpReady(n.info.OrdererOpsURL+"/healthz"))
+		if err == nil {
+			err = waitFor(ctx, "orderer admin listener", orderer, tcpReady(n.ordererAdminAddress))
+		}
 		if err == nil {
 			err = n.joinOrderer(ctx)
 		}
