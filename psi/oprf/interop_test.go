@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/cloudflare/circl/group"
@@ -150,5 +151,25 @@ func TestInteropCircl(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSingleCore runs whole batches with one P, where the workers' chunking
+// takes its sequential path.
+func TestSingleCore(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s := newSession(t, 3*chunkSize+5)
+	outputs, err := s.client.Finalize(s.state, s.evaluated, s.proof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][OutputSize]byte, len(s.inputs))
+	if err := s.ev.EvaluateBatch(want, s.inputs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if outputs[i] != want[i] {
+			t.Fatalf("output %d differs from full evaluation", i)
+		}
 	}
 }

@@ -24,7 +24,7 @@ type session struct {
 	proof     []byte
 }
 
-func newSession(t *testing.T, n int) *session {
+func newSession(t testing.TB, n int) *session {
 	t.Helper()
 	s := &session{info: []byte("riskmesh/v1|black|20250101")}
 	var err error

@@ -19,13 +19,19 @@ func workersFor(n int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), (n+chunkSize-1)/chunkSize))
 }
 
-// parallel runs fn over [0, n) in chunks on `workers` goroutines (see
-// workersFor) and returns the first error fn returned, after every worker has
-// stopped. fn's worker argument indexes per-worker scratch, so the hot loops
-// allocate nothing per item.
+// parallel runs fn over [0, n) in chunks of at most chunkSize items on
+// `workers` goroutines (see workersFor) and returns the first error fn
+// returned, after every worker has stopped. fn's worker argument indexes
+// per-worker scratch, so the hot loops allocate nothing per item; fn may
+// rely on hi-lo <= chunkSize.
 func parallel(n, workers int, fn func(worker, lo, hi int) error) error {
 	if workers <= 1 {
-		return fn(0, 0, n)
+		for lo := 0; lo < n; lo += chunkSize {
+			if err := fn(0, lo, min(lo+chunkSize, n)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	var (
 		next   atomic.Int64

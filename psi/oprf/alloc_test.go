@@ -1,0 +1,65 @@
+package oprf
+
+import (
+	"crypto/rand"
+	"fmt"
+	"testing"
+)
+
+// TestAllocationsPerItem pins the hot paths' allocation budget: apart from
+// circl's expander.Expand (a fixed number of allocations per call: it builds
+// a hash state and returns a fresh slice), every step allocates O(1) per
+// batch, not per item. Calls per item: Blind 1 (hash to group), BlindEvaluate
+// 1 and Finalize 1 (composite weights), EvaluateBatch 1.
+func TestAllocationsPerItem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation counting runs whole batches")
+	}
+	perExpand := testing.AllocsPerRun(10, func() { poprf.hashToScalar.Expand([]byte("x"), 64) })
+	s := newSession(t, 1)
+	const small, large = 64, 128 // both split across the same number of workers
+	batch := func(n int) [][]byte {
+		in := make([][]byte, n)
+		for i := range in {
+			in[i] = fmt.Appendf(nil, "device:%d", i)
+		}
+		return in
+	}
+	type step func(inputs [][]byte) func()
+	steps := []struct {
+		name  string
+		setup step
+	}{
+		{"Blind", func(in [][]byte) func() {
+			return func() { _, _, _ = s.client.Blind(rand.Reader, in) }
+		}},
+		{"BlindEvaluate", func(in [][]byte) func() {
+			_, blinded, _ := s.client.Blind(rand.Reader, in)
+			return func() { _, _, _ = s.ev.BlindEvaluate(rand.Reader, blinded) }
+		}},
+		{"Finalize", func(in [][]byte) func() {
+			st, blinded, _ := s.client.Blind(rand.Reader, in)
+			evaluated, proof, _ := s.ev.BlindEvaluate(rand.Reader, blinded)
+			return func() {
+				if _, err := s.client.Finalize(st, evaluated, proof[:]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"EvaluateBatch", func(in [][]byte) func() {
+			out := make([][OutputSize]byte, len(in))
+			return func() { _ = s.ev.EvaluateBatch(out, in) }
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			a := testing.AllocsPerRun(3, st.setup(batch(small)))
+			b := testing.AllocsPerRun(3, st.setup(batch(large)))
+			perItem := (b - a) / (large - small)
+			// A little slack for goroutine scheduling noise.
+			if perItem > perExpand+0.5 {
+				t.Fatalf("%.2f allocations per item, budget %.0f (one expander call)", perItem, perExpand)
+			}
+		})
+	}
+}
