@@ -1,0 +1,154 @@
+package fabricnet_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+)
+
+// requireGate skips unless RISKMESH_FABRIC=1 (make test-fabric): these tests
+// build Fabric on a clean machine and start real networks.
+func requireGate(t *testing.T) {
+	t.Helper()
+	if os.Getenv("RISKMESH_FABRIC") != "1" {
+		t.Skip("set RISKMESH_FABRIC=1 to start real Fabric networks (make test-fabric)")
+	}
+}
+
+// alive reports whether pid runs (a zombie counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	for i := len(b) - 1; i > 0; i-- {
+		if b[i] == ')' {
+			return i+2 < len(b) && b[i+2] != 'Z'
+		}
+	}
+	return false
+}
+
+// waitGone polls until none of procs runs, or fails the test after a bound.
+func waitGone(t *testing.T, procs []fabricnet.Process) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range procs {
+		for alive(p.PID) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s (pid %d) still running", p.Name, p.PID)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func pidFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestUpDown(t *testing.T) {
+	requireGate(t)
+	dir := t.TempDir()
+	n, err := fabricnet.Up(context.Background(), fabricnet.Config{DataDir: dir, KillWithParent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop() })
+	t.Logf("bring-up %s", n.Info().BringUp)
+
+	procs := n.Processes()
+	if len(procs) != 2+len(fabricnet.Orgs) {
+		t.Fatalf("processes = %v, want orderer, %d peers and the chaincode", procs, len(fabricnet.Orgs))
+	}
+	for _, p := range procs {
+		if !alive(p.PID) {
+			t.Fatalf("%s not running", p.Name)
+		}
+	}
+	if got := len(pidFiles(t, dir)); got != len(procs) {
+		t.Fatalf("%d pid files for %d processes", got, len(procs))
+	}
+
+	t.Run("Load", func(t *testing.T) {
+		info, err := fabricnet.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.PackageID != n.Info().PackageID || len(info.Orgs) != len(fabricnet.Orgs) {
+			t.Fatalf("loaded %+v, want %+v", info, n.Info())
+		}
+		for _, o := range fabricnet.Orgs {
+			org, err := info.Org(o.MSPID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{org.PeerTLSCACert, org.UserCert, org.UserKey} {
+				if _, err := os.Stat(f); err != nil {
+					t.Fatalf("%s: %v", o.MSPID, err)
+				}
+			}
+		}
+		if _, err := info.Org("NopeMSP"); !errors.Is(err, fabricnet.ErrUnknownOrg) {
+			t.Fatalf("unknown org: %v", err)
+		}
+	})
+
+	t.Run("Down stops exactly the recorded processes", func(t *testing.T) {
+		// An unrelated process of the same user must survive.
+		bystander := exec.Command("sleep", "60")
+		if err := bystander.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = bystander.Process.Kill(); _ = bystander.Wait() }()
+
+		if err := fabricnet.Down(dir); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, procs)
+		if files := pidFiles(t, dir); len(files) != 0 {
+			t.Fatalf("pid files left: %v", files)
+		}
+		if !alive(bystander.Process.Pid) {
+			t.Fatal("Down stopped an unrelated process")
+		}
+		if err := fabricnet.Down(dir); err != nil {
+			t.Fatalf("second Down: %v", err)
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatalf("Stop after Down: %v", err)
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatalf("second Stop: %v", err)
+		}
+	})
+}
+
+func TestFailedUpCleansUp(t *testing.T) {
+	requireGate(t)
+	dir := t.TempDir()
+	// A chaincode server that exits at once: bring-up must notice, report
+	// it, and stop the orderer and peers it had started.
+	_, err := fabricnet.Up(context.Background(), fabricnet.Config{
+		DataDir: dir, KillWithParent: true,
+		Chaincode: fabricnet.ChaincodeConfig{Binary: "/bin/false"},
+	})
+	if !errors.Is(err, fabricnet.ErrExited) {
+		t.Fatalf("Up with a failing chaincode: %v, want ErrExited", err)
+	}
+	if files := pidFiles(t, dir); len(files) != 0 {
+		t.Fatalf("pid files left after a failed bring-up: %v", files)
+	}
+}
