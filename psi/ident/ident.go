@@ -30,7 +30,16 @@ type ID struct {
 }
 
 // String returns the canonical typed form "<type>:<value>".
-func (id ID) String() string { return string(id.Type) + ":" + id.Value }
+func (id ID) String() string { return string(id.AppendTo(nil)) }
+
+// AppendTo appends the canonical form that String returns to b, so that
+// batches of identifiers can be encoded into one buffer without an
+// allocation per identifier.
+func (id ID) AppendTo(b []byte) []byte {
+	b = append(b, id.Type...)
+	b = append(b, ':')
+	return append(b, id.Value...)
+}
 
 // Config holds the options that change normalisation. Its zero value is the
 // strict default.

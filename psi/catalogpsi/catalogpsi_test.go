@@ -1,0 +1,258 @@
+package catalogpsi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	mrand "math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// seeded is a deterministic randomness source for reproducible tests.
+func seeded(seed uint64) *mrand.ChaCha8 {
+	var s [32]byte
+	s[0] = byte(seed)
+	return mrand.NewChaCha8(s)
+}
+
+// phones returns n distinct canonical phone identifiers starting at first.
+func phones(first, n int) []ident.ID {
+	ids := make([]ident.ID, n)
+	for i := range ids {
+		ids[i] = ident.ID{Type: ident.Type("phone"), Value: fmt.Sprintf("+86138%08d", first+i)}
+	}
+	return ids
+}
+
+func labelFor(i int) catalog.Label {
+	l := catalog.Label{Category: 1 + uint8(i%3), Reason: uint16(i), Listed: catalog.Date(19000 + i%1000)}
+	l.Reference[7] = byte(i)
+	return l
+}
+
+func entriesOf(ids []ident.ID) iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		for i, id := range ids {
+			if !yield(Entry{ID: id, Label: labelFor(i)}) {
+				return
+			}
+		}
+	}
+}
+
+type fixture struct {
+	key      *oprf.PrivateKey
+	provider *Provider
+	catalog  *catalog.Catalog
+	listed   []ident.ID
+}
+
+func newFixture(t testing.TB, listSize int) *fixture {
+	t.Helper()
+	key, err := oprf.GenerateKey(seeded(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProvider("Bank1MSP", key)
+	listed := phones(0, listSize)
+	var progress []int
+	cat, err := p.BuildCatalog(context.Background(), seeded(2), "black", 7, entriesOf(listed), listSize,
+		func(done int) { progress = append(progress, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(progress) == 0 || progress[len(progress)-1] != listSize || !slices.IsSorted(progress) {
+		t.Fatalf("progress reports %v, want increasing counts ending at %d", progress, listSize)
+	}
+	return &fixture{key: key, provider: p, catalog: cat, listed: listed}
+}
+
+// query runs one batch through the whole protocol with an honest provider.
+func (f *fixture) query(t *testing.T, r *Requester, ids []ident.ID) []Result {
+	t.Helper()
+	q, blinded, err := r.Blind(seeded(3), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := f.provider.Evaluator("black", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evaluated, proof, err := ev.BlindEvaluate(seeded(4), blinded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := r.Resolve(q, evaluated, proof[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results
+}
+
+func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
+	f := newFixture(t, 5000)
+	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Listed identifiers 100..149 and 4990..4999, and 200 that are not listed.
+	batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100))
+	results := f.query(t, r, batch)
+	if len(results) != len(batch) {
+		t.Fatalf("got %d results for %d identifiers", len(results), len(batch))
+	}
+	for i, res := range results {
+		var want Result
+		switch {
+		case i < 50:
+			want = Result{Hit: true, Label: labelFor(100 + i)}
+		case i >= 150 && i < 160:
+			want = Result{Hit: true, Label: labelFor(4990 + i - 150)}
+		}
+		if res != want {
+			t.Errorf("identifier %d: got %+v, want %+v", i, res, want)
+		}
+	}
+}
+
+func TestQueryAgainstDecodedCatalog(t *testing.T) {
+	f := newFixture(t, 300)
+	var wire bytes.Buffer
+	digest, err := f.catalog.Encode(&wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := catalog.Decode(&wire, catalog.DecodeConfig{ExpectedDigest: &digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := f.query(t, r, f.listed[:3])
+	for i, res := range results {
+		if !res.Hit || res.Label != labelFor(i) {
+			t.Errorf("identifier %d: got %+v, want hit with %+v", i, res, labelFor(i))
+		}
+	}
+}
+
+func TestNewRequesterRejectsForeignCatalog(t *testing.T) {
+	f := newFixture(t, 10)
+	other, err := oprf.GenerateKey(seeded(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		provider string
+		key      *oprf.PublicKey
+		category string
+		period   uint64
+	}{
+		{"other provider", "Bank2MSP", f.key.Public(), "black", 7},
+		{"other key", "Bank1MSP", other.Public(), "black", 7},
+		{"other category", "Bank1MSP", f.key.Public(), "grey", 7},
+		{"other period", "Bank1MSP", f.key.Public(), "black", 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewRequester(tt.provider, tt.key, tt.category, tt.period, f.catalog)
+			if !errors.Is(err, ErrCatalogMismatch) {
+				t.Fatalf("NewRequester = %v, want ErrCatalogMismatch", err)
+			}
+		})
+	}
+}
+
+func TestResolveRejectsDishonestAnswers(t *testing.T) {
+	f := newFixture(t, 100)
+	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := f.listed[:8]
+	rogueKey, _ := oprf.GenerateKey(seeded(10))
+
+	tests := []struct {
+		name   string
+		answer func(blinded []byte) ([]byte, []byte)
+	}{
+		{"evaluated under another key", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := NewProvider("Bank1MSP", rogueKey).Evaluator("black", 7)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			return e, p[:]
+		}},
+		{"evaluated for another period", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := f.provider.Evaluator("black", 6)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			return e, p[:]
+		}},
+		{"elements swapped", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := f.provider.Evaluator("black", 7)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			first := slices.Clone(e[:oprf.ElementSize])
+			copy(e, e[oprf.ElementSize:2*oprf.ElementSize])
+			copy(e[oprf.ElementSize:], first)
+			return e, p[:]
+		}},
+		{"proof truncated", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := f.provider.Evaluator("black", 7)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			return e, p[:oprf.ProofSize-1]
+		}},
+		{"one element missing", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := f.provider.Evaluator("black", 7)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			return e[oprf.ElementSize:], p[:]
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, blinded, err := r.Blind(seeded(3), batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evaluated, proof := tt.answer(blinded)
+			results, err := r.Resolve(q, evaluated, proof)
+			if err == nil || results != nil {
+				t.Fatalf("Resolve = %d results, %v; want no results and an error", len(results), err)
+			}
+		})
+	}
+}
+
+func TestBlindRejectsEmptyBatch(t *testing.T) {
+	f := newFixture(t, 10)
+	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Blind(nil, nil); !errors.Is(err, ErrEmptyBatch) {
+		t.Fatalf("Blind(nil) = %v, want ErrEmptyBatch", err)
+	}
+}
+
+func TestBuildCatalogStopsWhenCancelled(t *testing.T) {
+	key, _ := oprf.GenerateKey(seeded(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := NewProvider("Bank1MSP", key).BuildCatalog(ctx, nil, "black", 7, entriesOf(phones(0, 10)), 10, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("BuildCatalog = %v, want context.Canceled", err)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	if got, want := string(Info("grey", 20261122)), "riskmesh/v1|grey|20261122"; got != want {
+		t.Fatalf("Info = %q, want %q", got, want)
+	}
+}

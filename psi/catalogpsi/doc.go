@@ -1,0 +1,19 @@
+// Package catalogpsi is RiskMesh's default look-up protocol, catalog PSI
+// (DESIGN.md section 5.1): the RFC 9497 POPRF of package oprf, keyed per
+// (category, period) by the public info "riskmesh/v1|<category>|<period>",
+// combined with the encrypted retrieval catalog of package catalog.
+//
+// A provider evaluates its whole list once per period and publishes the
+// catalog (its digest goes to the ledger). A requester blinds a batch of
+// canonical identifiers, the provider answers with evaluated elements and one
+// batched DLEQ proof, and the requester verifies the proof against the
+// provider's registered key, finalises and looks every output up in the
+// downloaded catalog. The provider learns only the batch size; the requester
+// learns labels for the identifiers it asked about and nothing else about the
+// list beyond its size.
+//
+// The package wires the two building blocks together and checks that a
+// catalog belongs to the provider, key, category and period a query was made
+// for; transport, transcripts and billing are the node's. It does not check
+// that the key is the one on the ledger: callers pass the registered key.
+package catalogpsi

@@ -1,0 +1,93 @@
+package catalogpsi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+var (
+	ErrCatalogMismatch = errors.New("catalogpsi: catalog does not belong to this provider, key, category and period")
+	ErrEmptyBatch      = errors.New("catalogpsi: empty batch")
+)
+
+// Result is the answer for one identifier of a batch.
+type Result struct {
+	// Hit reports that the identifier is on the provider's list.
+	Hit bool
+	// Label is the provider's label for a hit, the zero Label otherwise.
+	Label catalog.Label
+}
+
+// Requester queries one provider's catalog for one category and period.
+type Requester struct {
+	client  *oprf.Client
+	catalog *catalog.Catalog
+}
+
+// NewRequester returns a requester for the catalog cat that provider
+// published under the OPRF key pub (both as registered on the ledger). It
+// refuses a catalog whose metadata names another provider, key, category,
+// period or suite: a lookup in it would silently miss everything.
+func NewRequester(provider string, pub *oprf.PublicKey, category string, period uint64, cat *catalog.Catalog) (*Requester, error) {
+	m := cat.Meta()
+	if m.Provider != provider || m.KeyID != pub.KeyID() || m.Category != category ||
+		m.Period != period || m.Suite != Suite {
+		return nil, fmt.Errorf("%w: catalog is %s/%s/%d (%s)", ErrCatalogMismatch, m.Provider, m.Category, m.Period, m.Suite)
+	}
+	client, err := oprf.NewClient(pub, Info(category, period))
+	if err != nil {
+		return nil, err
+	}
+	return &Requester{client: client, catalog: cat}, nil
+}
+
+// Query is a blinded batch waiting for the provider's answer. It holds the
+// secret blinds: keep it in memory, never send or store it.
+type Query struct {
+	state *oprf.BlindState
+}
+
+// Len is the number of identifiers in the batch.
+func (q *Query) Len() int { return q.state.Len() }
+
+// Blind blinds a batch of 1 to oprf.MaxBatch identifiers with blinds drawn
+// from rand (crypto/rand if nil) and returns the query state and the blinded
+// elements to send (len(ids) x oprf.ElementSize bytes).
+func (r *Requester) Blind(rand io.Reader, ids []ident.ID) (*Query, []byte, error) {
+	if len(ids) == 0 {
+		return nil, nil, ErrEmptyBatch
+	}
+	inputs := make([][]byte, len(ids))
+	var buf []byte
+	for i, id := range ids {
+		start := len(buf)
+		buf = id.AppendTo(buf)
+		inputs[i] = buf[start:len(buf):len(buf)]
+	}
+	state, blinded, err := r.client.Blind(rand, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Query{state: state}, blinded, nil
+}
+
+// Resolve verifies the provider's batched proof against the registered key,
+// finalises the PRF outputs and looks each one up in the catalog. A proof
+// that does not verify is an error (the answer must be disputed, not used):
+// no result is returned for any identifier.
+func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error) {
+	outputs, err := r.client.Finalize(q.state, evaluated, proof)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(outputs))
+	for i := range outputs {
+		results[i].Label, results[i].Hit = r.catalog.Lookup(outputs[i][:])
+	}
+	return results, nil
+}
