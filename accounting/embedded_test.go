@@ -56,3 +56,29 @@ func TestEmbeddedConformance(t *testing.T) {
 	// The scenario copes with a ledger a previous run left behind.
 	t.Run("SecondRun", func(t *testing.T) { ledgertest.Run(t, harness(t, store)) })
 }
+
+func TestEmbeddedEvents(t *testing.T) {
+	var names []string
+	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{
+		OnEvent: func(name string, payload []byte) {
+			if len(payload) == 0 {
+				t.Errorf("event %s without payload", name)
+			}
+			names = append(names, name)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ledgertest.Run(t, harness(t, store))
+	count := map[string]int{}
+	for _, n := range names {
+		count[n]++
+	}
+	for _, n := range []string{"riskmesh.record", "riskmesh.reverse", "riskmesh.settle"} {
+		if count[n] == 0 {
+			t.Errorf("no %s event (got %v)", n, count)
+		}
+	}
+}
