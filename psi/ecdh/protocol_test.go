@@ -19,9 +19,9 @@ func TestIntersection(t *testing.T) {
 		{"one disjoint", 1, 1, 0},
 		{"balanced 1000", 1000, 1000, 317},
 		{"balanced 100 disjoint", 100, 100, 0},
-		{"balanced 1000 equal", 1000, 1000, 1000},
-		{"unbalanced small requester", 10, 1000, 7},
-		{"unbalanced small responder", 1000, 10, 10},
+		{"balanced 100 equal", 100, 100, 100},
+		{"unbalanced small requester", 5, 300, 4},
+		{"unbalanced small responder", 300, 5, 5},
 	}
 	for _, mode := range modes {
 		for i, tt := range tests {
@@ -330,4 +330,24 @@ func mustRequest(t testing.TB, n int) *Request {
 		t.Fatal(err)
 	}
 	return m1
+}
+
+func TestNilMessages(t *testing.T) {
+	req, err := NewRequester(BothLearn, nil, [][]byte{[]byte("a")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := NewResponder(BothLearn, nil, [][]byte{[]byte("a")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resp.Answer(nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Answer(nil) = %v, want ErrMalformed", err)
+	}
+	if _, err := req.Request(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := req.Finish(nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Finish(nil) = %v, want ErrMalformed", err)
+	}
 }

@@ -74,6 +74,8 @@ func (r *Requester) Finish(reply *Reply) (*Result, *Return, error) {
 	}
 	defer r.end()
 	switch {
+	case reply == nil:
+		return nil, nil, ErrMalformed
 	case reply.Mode != r.mode:
 		return nil, nil, ErrModeMismatch
 	case reply.Session != r.session:

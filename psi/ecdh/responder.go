@@ -67,6 +67,8 @@ func (r *Responder) Answer(req *Request) (*Reply, error) {
 
 func (r *Responder) answer(req *Request) (*Reply, error) {
 	switch {
+	case req == nil:
+		return nil, ErrMalformed
 	case req.Mode != r.mode:
 		return nil, ErrModeMismatch
 	case req.Session != r.session:
@@ -107,6 +109,8 @@ func (r *Responder) Finish(ret *Return) (*Result, error) {
 	}
 	defer r.end()
 	switch {
+	case ret == nil:
+		return nil, ErrMalformed
 	case ret.Mode != r.mode:
 		return nil, ErrModeMismatch
 	case ret.Session != r.session:
