@@ -32,8 +32,8 @@ type PublicKey struct {
 	valid bool
 }
 
-// GenerateKey draws a key from rand (64 bytes reduced modulo the group
-// order, so the bias is negligible). A nil rand is an error.
+// GenerateKey draws a key from rand, crypto/rand if nil (64 bytes reduced
+// modulo the group order, so the bias is negligible).
 func GenerateKey(rand io.Reader) (*PrivateKey, error) {
 	var k ristretto255.Scalar
 	if err := randomScalar(rand, &k); err != nil {
