@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -95,6 +96,20 @@ func TestDecodeRejects(t *testing.T) {
 			if _, err := Decode(bytes.NewReader(enc[:n]), DecodeConfig{}); !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrMagic) {
 				t.Fatalf("header cut at %d bytes: err = %v", n, err)
 			}
+		}
+	})
+	t.Run("allocation follows the data, not the header", func(t *testing.T) {
+		// A header announcing a 1 GiB slot array followed by 64 KiB must not
+		// make the decoder allocate the announced size.
+		in := withParams(func(p *Params) { p.SegmentLength, p.SegmentCount = MaxSegmentLength, 200 })
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := Decode(bytes.NewReader(in), DecodeConfig{MaxBytes: 2 << 30}); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("err = %v, want ErrMalformed", err)
+		}
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+			t.Fatalf("decoder allocated %d bytes for 64 KiB of input", grew)
 		}
 	})
 	t.Run("reader error", func(t *testing.T) {
