@@ -20,6 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -164,7 +165,7 @@ func BenchmarkEmbeddedSettle(b *testing.B) {
 			b.StartTimer()
 			steps := 0
 			for {
-				res, err := reg.Settle(ctx, 1, 100_000)
+				res, err := reg.Settle(ctx, 1, chaincode.MaxSettleStep)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -86,9 +86,12 @@ const (
 	MaxPageSize     = 1000
 	// DefaultSettleStep and MaxSettleStep bound the entries one Settle
 	// transaction reads, so settlement of any period size streams in
-	// bounded transactions.
+	// bounded transactions. A step reads one entry more than its size (to
+	// know whether it is the last), which must stay below Fabric's
+	// ledger.state.totalQueryLimit (default 100,000): past it a peer's range
+	// iterator ends silently and a step would wrongly look final.
 	DefaultSettleStep = 10000
-	MaxSettleStep     = 100000
+	MaxSettleStep     = 50000
 	// MaxCategories bounds the price table captured into a period.
 	MaxCategories = 256
 	// MaxArgSize bounds one JSON argument (a full batch of entries is about
