@@ -1,7 +1,7 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit test-fabric lint vet staticcheck bench demo
+.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench demo
 
 all: lint test-unit
 
@@ -18,8 +18,11 @@ test-unit:
 test-fabric:
 	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/...
 
-## lint: go vet and staticcheck (pinned in go.mod as a tool).
-lint: vet staticcheck
+## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool).
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...

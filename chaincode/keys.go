@@ -11,15 +11,15 @@ import (
 // exactly one period or party. MSP ids and categories cannot contain "/"
 // (ValidMSPID, ValidCategory), which keeps the encoding unambiguous.
 const (
-	keyCurrent     = "current"     // current period number
-	prefixInst     = "inst/"       // inst/<msp> -> Institution
-	prefixPrice    = "price/"      // price/<category> -> int64
-	prefixLimit    = "limit/"      // limit/<msp> -> int64
-	prefixBalance  = "balance/"    // balance/<msp> -> Account (without Limit)
-	prefixPeriod   = "period/"     // period/<n> -> Period
-	prefixSnapshot = "snapshot/"   // snapshot/<n> -> Snapshot
-	prefixCatalog  = "catalog/"    // catalog/<msp>/<category>/<n> -> Catalog
-	prefixEntry    = "entry/"      // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
+	keyCurrent     = "current"      // current period number
+	prefixInst     = "inst/"        // inst/<msp> -> Institution
+	prefixPrice    = "price/"       // price/<category> -> int64
+	prefixLimit    = "limit/"       // limit/<msp> -> int64
+	prefixBalance  = "balance/"     // balance/<msp> -> Account (without Limit)
+	prefixPeriod   = "period/"      // period/<n> -> Period
+	prefixSnapshot = "snapshot/"    // snapshot/<n> -> Snapshot
+	prefixCatalog  = "catalog/"     // catalog/<msp>/<category>/<n> -> Catalog
+	prefixEntry    = "entry/"       // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
 	prefixByResp   = "byresponder/" // byresponder/<n>/<responder>/<requester>/<seq> -> "" (index)
 )
 
@@ -38,10 +38,10 @@ func rangeEnd(prefix string) string { return prefix[:len(prefix)-1] + "0" }
 func periodKey(n uint64) string   { return prefixPeriod + num(n) }
 func snapshotKey(n uint64) string { return prefixSnapshot + num(n) }
 
-func instKey(msp string) string         { return prefixInst + msp }
-func priceKey(category string) string    { return prefixPrice + category }
-func limitKey(msp string) string         { return prefixLimit + msp }
-func balanceKey(msp string) string       { return prefixBalance + msp }
+func instKey(msp string) string       { return prefixInst + msp }
+func priceKey(category string) string { return prefixPrice + category }
+func limitKey(msp string) string      { return prefixLimit + msp }
+func balanceKey(msp string) string    { return prefixBalance + msp }
 
 func catalogKey(msp, category string, period uint64) string {
 	return prefixCatalog + msp + "/" + category + "/" + num(period)

@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -92,12 +93,9 @@ func (c *Contract) closePeriod(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
-	p, err := loadPeriod(st, a.Period)
+	p, err := loadPeriodIn(st, a.Period, "closing", PeriodGrace)
 	if err != nil {
 		return nil, err
-	}
-	if p.State != PeriodGrace {
-		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a period in its grace window closes", p.Number, p.State))
 	}
 	p.State = PeriodClosed
 	return nil, putJSON(st, periodKey(p.Number), p)
@@ -129,12 +127,9 @@ func (c *Contract) settle(st State, arg []byte) (any, error) {
 	if step < 0 || step > MaxSettleStep {
 		return nil, newError(CodeInvalidArgument, fmt.Sprintf("settle step must be 1 to %d", MaxSettleStep))
 	}
-	p, err := loadPeriod(st, a.Period)
+	p, err := loadPeriodIn(st, a.Period, "settlement", PeriodClosed, PeriodSettling)
 	if err != nil {
 		return nil, err
-	}
-	if p.State != PeriodClosed && p.State != PeriodSettling {
-		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a closed period settles", p.Number, p.State))
 	}
 	if p.Number > 1 && p.State == PeriodClosed {
 		prev, err := loadPeriod(st, p.Number-1)
@@ -240,12 +235,9 @@ func (c *Contract) snapshot(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
-	p, err := loadPeriod(st, a.Period)
+	p, err := loadPeriodIn(st, a.Period, "a snapshot", PeriodSettled)
 	if err != nil {
 		return nil, err
-	}
-	if p.State != PeriodSettled {
-		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; only a settled period is snapshotted", p.Number, p.State))
 	}
 	snap := &Snapshot{Period: p.Number, Balances: map[string]int64{}, TxID: st.TxID()}
 	err = scan(st, prefixBalance, rangeEnd(prefixBalance), func(k string, v []byte) (bool, error) {
@@ -306,4 +298,17 @@ func (c *Contract) getSnapshot(st State, arg []byte) (any, error) {
 		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", a.Period))
 	}
 	return &s, nil
+}
+
+// loadPeriodIn loads a period and checks that it is in one of the states an
+// operation of the state machine needs, so that every step refuses alike.
+func loadPeriodIn(st State, number uint64, op string, states ...PeriodState) (*Period, error) {
+	p, err := loadPeriod(st, number)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(states, p.State) {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is %s; %s needs it %v", p.Number, p.State, op, states))
+	}
+	return p, nil
 }
