@@ -246,6 +246,17 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 		return nil, fmt.Errorf("commit chaincode definition: %w", err)
 	}
 	log.Info("chaincode committed", "elapsed", time.Since(startAt))
+	if err := forEachOrg(func(i int) error {
+		check, closeFn, err := gatewayReady(n.orgs[i])
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return waitEvery(ctx, gatewayPollInterval, "gateway endorsement for "+Orgs[i].MSPID, cc, check)
+	}); err != nil {
+		return nil, err
+	}
+	log.Info("every gateway can endorse", "elapsed", time.Since(startAt))
 	n.info.BringUp = time.Since(startAt)
 	b, err := json.MarshalIndent(n.info, "", "  ")
 	if err != nil {

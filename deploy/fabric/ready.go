@@ -17,6 +17,10 @@ import (
 // sleeps for a fixed time: every wait is a condition polled at this rate.
 const pollInterval = 25 * time.Millisecond
 
+// gatewayPollInterval paces the endorsement readiness check, which signs and
+// sends proposals.
+const gatewayPollInterval = 100 * time.Millisecond
+
 // maxLogTail bounds how much of a failed process's log an error carries.
 const maxLogTail = 2048
 
@@ -25,7 +29,13 @@ var httpClient = &http.Client{Timeout: 2 * time.Second}
 // waitFor polls check until it reports true, the context ends, or the process
 // whose readiness this is (if any) exits.
 func waitFor(ctx context.Context, what string, p *process, check func(context.Context) (bool, error)) error {
-	t := time.NewTicker(pollInterval)
+	return waitEvery(ctx, pollInterval, what, p, check)
+}
+
+// waitEvery is waitFor with its own polling interval, for checks that cost
+// more than a local HTTP request.
+func waitEvery(ctx context.Context, interval time.Duration, what string, p *process, check func(context.Context) (bool, error)) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	var last error
 	for {
