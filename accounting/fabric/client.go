@@ -139,7 +139,7 @@ func (c *Client) submitOnce(ctx context.Context, fn string, arg []byte) (result 
 	tx, err := proposal.EndorseWithContext(ectx)
 	cancel()
 	if err != nil {
-		return nil, transient(err), c.callError(PhaseEndorse, txID, err)
+		return nil, transient(err) || isEndorsementShortfall(err), c.callError(PhaseEndorse, txID, err)
 	}
 
 	// The same signed transaction may be sent again: if the first attempt
@@ -212,7 +212,7 @@ func (c *Client) Evaluate(ctx context.Context, fn string, arg []byte) ([]byte, e
 // (*accounting.Error) if the chaincode rejected the call.
 func (c *Client) callError(phase Phase, txID string, err error) error {
 	txErr := &TxError{TxID: txID, Phase: phase, GRPCCode: status.Code(err), Attempts: 1, Err: err}
-	if phase == PhaseEndorse || phase == PhaseEvaluate {
+	if (phase == PhaseEndorse || phase == PhaseEvaluate) && !isEndorsementShortfall(err) {
 		if ae, ok := contractError(txErr); ok {
 			return ae
 		}

@@ -7,7 +7,10 @@
 // status, each phase under its own deadline. Retries are deliberately
 // narrow: a transaction that failed validation with MVCC_READ_CONFLICT or
 // PHANTOM_READ_CONFLICT is endorsed again as a new transaction; a gateway
-// that answers Unavailable (no peer or orderer reachable) is retried; the
+// that answers Unavailable (no peer or orderer reachable) is retried, and so
+// is an endorsement that the organisation's own peer gave but too few other
+// peers matched (a peer one block behind: read-your-writes across peers is
+// not guaranteed by Fabric); the
 // same signed transaction is resubmitted, and its status asked again, when
 // the orderer or the status service is unavailable. Nothing else is retried:
 // not a chaincode rejection, not an endorsement-policy failure, not a

@@ -78,6 +78,20 @@ func transient(err error) bool {
 	return status.Code(err) == codes.Unavailable
 }
 
+// endorsementShortfall is the Fabric 2.5 gateway's message when the
+// organisation's own peer endorsed but not enough other peers agreed: they
+// failed or returned a different result. On a healthy network that means a
+// peer that has not yet committed the block the local peer just committed
+// (read-your-writes holds only on the local peer), so the proposal is worth
+// endorsing again. It is not an endorsement-policy failure at validation,
+// and the lagging peers' contract errors are not the contract's verdict.
+const endorsementShortfall = "failed to collect enough transaction endorsements"
+
+func isEndorsementShortfall(err error) bool {
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Aborted && strings.Contains(st.Message(), endorsementShortfall)
+}
+
 // messages returns the error message and the messages of every peer or
 // orderer detail attached to a gateway status error, where chaincode
 // rejections are reported ("chaincode response 500, riskmesh: forbidden: ...").

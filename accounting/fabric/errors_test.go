@@ -56,9 +56,23 @@ func TestCallErrorMapsContractRejections(t *testing.T) {
 			retry: true,
 		},
 		{
-			name:  "not enough endorsements",
+			name:  "other peers disagree",
 			phase: PhaseEndorse,
-			err:   gatewayError(t, codes.Aborted, "failed to collect enough transaction endorsements", "ProposalResponsePayloads do not match"),
+			err:   gatewayError(t, codes.Aborted, "failed to collect enough transaction endorsements, see attached details for more info", "ProposalResponsePayloads do not match"),
+			retry: true,
+		},
+		{
+			// The local peer endorsed; a lagging peer's verdict is not the
+			// contract's.
+			name:  "lagging peer rejects",
+			phase: PhaseEndorse,
+			err:   gatewayError(t, codes.Aborted, "failed to collect enough transaction endorsements, see attached details for more info", "chaincode response 500, riskmesh: not_found: institution Bank1MSP is not registered"),
+			retry: true,
+		},
+		{
+			name:  "endorsement policy cannot be satisfied",
+			phase: PhaseEndorse,
+			err:   gatewayError(t, codes.FailedPrecondition, "no combination of peers can be derived which satisfy the endorsement policy"),
 		},
 		{
 			name:  "submit deadline",
@@ -93,7 +107,7 @@ func TestCallErrorMapsContractRejections(t *testing.T) {
 					t.Fatalf("%v: want %v with tx id", err, tt.sentinel)
 				}
 			}
-			if got := transient(tt.err); got != tt.retry {
+			if got := transient(tt.err) || isEndorsementShortfall(tt.err); got != tt.retry {
 				t.Fatalf("transient = %v, want %v", got, tt.retry)
 			}
 		})
