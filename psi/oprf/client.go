@@ -60,8 +60,13 @@ type BlindState struct {
 	blindedEnc []byte
 }
 
-// Len is the number of inputs in the batch.
-func (st *BlindState) Len() int { return len(st.inputs) }
+// Len is the number of inputs in the batch (0 for a nil state).
+func (st *BlindState) Len() int {
+	if st == nil {
+		return 0
+	}
+	return len(st.inputs)
+}
 
 // Blind is RFC 9497 Blind over a batch of 1 to MaxBatch inputs: blinded[i] =
 // r_i·HashToGroup(inputs[i]) with fresh secret blinds r_i drawn from rand
