@@ -108,6 +108,9 @@ func (b *Builder) Build(random io.Reader) (*Catalog, error) {
 		}
 		params.Seed = binary.BigEndian.Uint64(seed[:])
 		l := newLayout(params)
+		if len(entries) >= groupMin {
+			groupBySegment(entries, &l)
+		}
 		if !p.peel(entries, &l, slots) {
 			continue
 		}

@@ -287,9 +287,12 @@ func TestSizePerItem(t *testing.T) {
 			t.Fatalf("n=%d: %.3f bytes per item, bound %.2f", n, perItem, 1.25*ValueSize)
 		}
 	}
-	for _, n := range []uint64{1_000_000, 10_000_000} {
+	// Beyond what a test can build, check the sizing rule itself for every
+	// item count from 10^4 to 2 x 10^7 in steps of 0.1%.
+	hdr := uint64(maxHeaderSize)
+	for n := uint64(10_000); n <= 20_000_000; n += n / 1000 {
 		p := smallestParams(n)
-		if perItem := float64(p.slots()*ValueSize+uint64(maxHeaderSize)) / float64(n); perItem > 1.25*ValueSize {
+		if perItem := float64(p.slots()*ValueSize+hdr) / float64(n); perItem > 1.25*ValueSize {
 			t.Fatalf("n=%d: %.3f bytes per item, bound %.2f", n, perItem, 1.25*ValueSize)
 		}
 	}

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -62,7 +64,7 @@ func sortEntries(entries []entry) {
 }
 
 func compareEntries(a, b entry) int {
-	if c := bytes.Compare(a.hash[:], b.hash[:]); c != 0 {
+	if c := cmp.Compare(a.positionHash(), b.positionHash()); c != 0 {
 		return c
 	}
 	return bytes.Compare(a.value[:], b.value[:])
@@ -89,4 +91,44 @@ func dedupe(entries []entry) ([]entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// groupMin is the item count from which Build groups entries by segment
+// before peeling: below it the slot arrays fit in cache anyway.
+const groupMin = 1 << 16
+
+// groupBySegment reorders entries in place (American flag sort) so that
+// items whose first slot lies in the same segment are adjacent, in segment
+// order. Peeling then walks the slot arrays almost sequentially instead of
+// at random, which is what makes large builds fast (the binary fuse paper's
+// locality argument). The order is a deterministic function of the input
+// order and the seed, so the built catalog stays deterministic.
+func groupBySegment(entries []entry, l *layout) {
+	segments := int(l.span / uint64(l.segLen))
+	shift := bits.TrailingZeros32(l.segLen)
+	segment := func(e *entry) int {
+		var pos [4]uint32
+		l.positions(e.positionHash(), &pos)
+		return int(pos[0] >> shift)
+	}
+	bounds := make([]int, segments+1)
+	for i := range entries {
+		bounds[segment(&entries[i])+1]++
+	}
+	for s := 1; s <= segments; s++ {
+		bounds[s] += bounds[s-1]
+	}
+	next := make([]int, segments)
+	copy(next, bounds[:segments])
+	for s := range segments {
+		for next[s] < bounds[s+1] {
+			t := segment(&entries[next[s]])
+			if t == s {
+				next[s]++
+				continue
+			}
+			entries[next[s]], entries[next[t]] = entries[next[t]], entries[next[s]]
+			next[t]++
+		}
+	}
 }
