@@ -1,14 +1,13 @@
 package ecdh
 
 import (
-	"crypto"
 	"crypto/sha256"
-	_ "crypto/sha512" // registers crypto.SHA512 for expand_message_xmd
 	"fmt"
 	"io"
 
-	"github.com/cloudflare/circl/expander"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/internal/xmd"
 )
 
 // PointSize is the length of an encoded ristretto255 element.
@@ -37,22 +36,24 @@ type matchKey [matchKeySize]byte
 // hasher hashes items to the group for one session. It is safe for
 // concurrent use: the expander keeps no state between calls.
 type hasher struct {
-	xmd expander.Expander
+	xmd *xmd.Expander
 }
 
 func newHasher(sid SessionID) *hasher {
 	dst := make([]byte, 0, len(labelHashToGroup)+len(sid))
 	dst = append(append(dst, labelHashToGroup...), sid[:]...)
-	return &hasher{xmd: expander.NewExpanderMD(crypto.SHA512, dst)}
+	return &hasher{xmd: xmd.New(dst)}
 }
 
 // hash sets e to hash_to_ristretto255(item, DST) (RFC 9380 appendix B): the
 // one-way map of RFC 9496 applied to 64 uniform bytes, so nobody knows the
 // discrete log of the result, unlike try-and-increment over a cofactor curve.
 func (h *hasher) hash(e *ristretto255.Element, item []byte) error {
-	// SetUniformBytes fails only on a length other than 64, which Expand never
-	// returns; the error is passed on rather than trusted away.
-	_, err := e.SetUniformBytes(h.xmd.Expand(item, 64))
+	// SetUniformBytes fails only on a length other than 64, which the
+	// expander never produces; the error is passed on rather than trusted away.
+	var u [xmd.Size]byte
+	h.xmd.Expand(&u, item)
+	_, err := e.SetUniformBytes(u[:])
 	return err
 }
 

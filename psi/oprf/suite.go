@@ -1,12 +1,12 @@
 package oprf
 
 import (
-	"crypto"
 	"crypto/sha512"
 	"encoding/binary"
 
-	"github.com/cloudflare/circl/expander"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/internal/xmd"
 )
 
 // Suite and sizes (RFC 9497 section 4.1, ristretto255-SHA512).
@@ -59,9 +59,9 @@ const (
 // stateless, so one params value is shared by every goroutine.
 type params struct {
 	mode         byte
-	hashToGroupX expander.Expander
-	hashToScalar expander.Expander
-	deriveKeyX   expander.Expander
+	hashToGroupX *xmd.Expander
+	hashToScalar *xmd.Expander
+	deriveKeyX   *xmd.Expander
 	seedDST      []byte
 }
 
@@ -69,9 +69,9 @@ func newParams(mode byte) *params {
 	ctx := labelVersion + string([]byte{mode}) + "-" + SuiteID
 	return &params{
 		mode:         mode,
-		hashToGroupX: expander.NewExpanderMD(crypto.SHA512, []byte(labelHashToGroup+ctx)),
-		hashToScalar: expander.NewExpanderMD(crypto.SHA512, []byte(labelHashToScalar+ctx)),
-		deriveKeyX:   expander.NewExpanderMD(crypto.SHA512, []byte(labelDeriveKeyPair+ctx)),
+		hashToGroupX: xmd.New([]byte(labelHashToGroup + ctx)),
+		hashToScalar: xmd.New([]byte(labelHashToScalar + ctx)),
+		deriveKeyX:   xmd.New([]byte(labelDeriveKeyPair + ctx)),
 		seedDST:      []byte(labelSeed + ctx),
 	}
 }
@@ -85,14 +85,18 @@ var (
 // hashToGroup is RFC 9497 HashToGroup: expand_message_xmd to 64 bytes, then
 // the ristretto255 one-way map (RFC 9496 section 4.3.4).
 func (p *params) hashToGroup(dst *ristretto255.Element, input []byte) {
-	// The expander always returns 64 bytes, the length SetUniformBytes wants.
-	_, _ = dst.SetUniformBytes(p.hashToGroupX.Expand(input, 64))
+	var u [xmd.Size]byte
+	p.hashToGroupX.Expand(&u, input)
+	// 64 bytes is exactly the length SetUniformBytes wants.
+	_, _ = dst.SetUniformBytes(u[:])
 }
 
 // hashToScalarWith is HashToScalar under the expander x: 64 uniform bytes
 // reduced modulo the group order.
-func hashToScalarWith(x expander.Expander, dst *ristretto255.Scalar, msg []byte) {
-	_, _ = dst.SetUniformBytes(x.Expand(msg, 64))
+func hashToScalarWith(x *xmd.Expander, dst *ristretto255.Scalar, msg []byte) {
+	var u [xmd.Size]byte
+	x.Expand(&u, msg)
+	_, _ = dst.SetUniformBytes(u[:])
 }
 
 // appendLenPrefixed appends I2OSP(len(b), 2) || b; callers have bounded b.
