@@ -206,6 +206,30 @@ func cpuTimes(b *testing.B, n *fabricnet.Network) map[string]time.Duration {
 	return out
 }
 
+// networkRSS returns the resident memory of all network processes.
+func networkRSS(b *testing.B, n *fabricnet.Network) int64 {
+	b.Helper()
+	var total int64
+	for _, p := range n.Processes() {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for line := range bytes.Lines(status) {
+			if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+				f := bytes.Fields(rest) // "<n> kB"
+				kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += kb << 10
+				b.Logf("%s: RSS %d MiB", p.Name, kb>>10)
+			}
+		}
+	}
+	return total
+}
+
 // BenchmarkRecord measures entries committed per second on the real network
 // for 1, 100 and 500 entries per transaction. Every entry carries two
 // signatures that the chaincode verifies on each endorsing peer (3 of 4
@@ -255,6 +279,7 @@ func BenchmarkRecord(b *testing.B) {
 			<-profileDone
 
 			reportCPU(b, cpu0, cpu1, b.N*sz.entries, elapsed, latencies)
+			b.ReportMetric(float64(networkRSS(b, n))/(1<<20), "network-rss-MiB")
 		})
 	}
 }

@@ -159,7 +159,11 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 
 	// Start everything at once; readiness is polled below.
 	startAt := time.Now()
-	fabricEnv := []string{"FABRIC_LOGGING_SPEC=" + cfg.LogSpec}
+	// GOMEMLIMIT makes the Go runtime collect harder as a process nears the
+	// limit, which keeps large record batches from growing each peer to
+	// hundreds of MiB.
+	memLimit := fmt.Sprintf("GOMEMLIMIT=%dMiB", cfg.MemoryLimitMiB)
+	fabricEnv := []string{"FABRIC_LOGGING_SPEC=" + cfg.LogSpec, memLimit}
 	orderer, err := n.start("orderer", filepath.Join(cfg.BinDir, "orderer"), []string{"start"},
 		append(fabricEnv, "FABRIC_CFG_PATH="+l.ordererDir()), l.ordererDir(), cfg.KillWithParent)
 	if err != nil {
@@ -180,6 +184,7 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 		"CHAINCODE_ID=" + pkgID,
 		"CHAINCODE_SERVER_ADDRESS=" + n.info.ChaincodeAddress,
 		"RISKMESH_REGULATOR_MSPID=" + RegulatorMSPID,
+		memLimit,
 	}, cfg.Chaincode.Env...)
 	cc, err := n.start("chaincode", cfg.Chaincode.Binary, cfg.Chaincode.Args, ccEnv, l.chaincodeDir(), cfg.KillWithParent)
 	if err != nil {
