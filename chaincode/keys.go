@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"github.com/riskmesh/riskmesh/internal/names"
 	"strconv"
 	"strings"
 )
@@ -72,10 +73,10 @@ func (k EntryKey) responderIndexKey() string {
 
 // Input bounds. Everything a caller sends is checked against them before use.
 const (
-	// MaxMSPIDLen bounds an MSP id.
-	MaxMSPIDLen = 128
-	// MaxCategoryLen bounds a category name (as the transcript header does).
-	MaxCategoryLen = 64
+	// MaxMSPIDLen and MaxCategoryLen are the consortium's naming bounds
+	// (internal/names), shared with transcripts and catalogs.
+	MaxMSPIDLen    = names.MaxMSPIDLen
+	MaxCategoryLen = names.MaxCategoryLen
 	// MaxNameLen and MaxEndpointLen bound registry strings.
 	MaxNameLen     = 256
 	MaxEndpointLen = 256
@@ -106,21 +107,8 @@ const (
 
 // ValidMSPID reports whether s is a usable MSP id: 1 to MaxMSPIDLen bytes of
 // [A-Za-z0-9._-].
-func ValidMSPID(s string) bool { return validName(s, MaxMSPIDLen) }
+func ValidMSPID(s string) bool { return names.MSPID(s) }
 
 // ValidCategory reports whether s is a usable category: 1 to MaxCategoryLen
 // bytes of [A-Za-z0-9._-], the transcript header's rule.
-func ValidCategory(s string) bool { return validName(s, MaxCategoryLen) }
-
-func validName(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func ValidCategory(s string) bool { return names.Category(s) }

@@ -3,6 +3,7 @@ package chaincode
 import (
 	"bytes"
 	"fmt"
+	"github.com/riskmesh/riskmesh/internal/names"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
@@ -22,18 +23,6 @@ func validRoles(roles []Role) ([]Role, error) {
 		}
 	}
 	return out, nil
-}
-
-func printable(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // loadInstitution returns the registry record of msp or a not_found error.
@@ -77,7 +66,7 @@ func (c *Contract) addInstitution(st State, arg []byte) (any, error) {
 	if !ValidMSPID(a.MSPID) {
 		return nil, newError(CodeInvalidArgument, "invalid MSP id")
 	}
-	if !printable(a.Name, MaxNameLen) {
+	if !names.Text(a.Name, MaxNameLen) {
 		return nil, newError(CodeInvalidArgument, "name must be 1 to 256 printable ASCII characters")
 	}
 	roles, err := validRoles(a.Roles)
@@ -145,7 +134,7 @@ func (c *Contract) updateProfile(st State, arg []byte) (any, error) {
 	if p.Endpoint == "" && p.TLSFingerprint == nil && p.SigningKey == nil {
 		return nil, newError(CodeInvalidArgument, "empty profile update")
 	}
-	if p.Endpoint != "" && !printable(p.Endpoint, MaxEndpointLen) {
+	if p.Endpoint != "" && !names.Text(p.Endpoint, MaxEndpointLen) {
 		return nil, newError(CodeInvalidArgument, "endpoint must be 1 to 256 printable ASCII characters")
 	}
 	if p.TLSFingerprint != nil && len(p.TLSFingerprint) != FingerprintSize {

@@ -2,6 +2,7 @@ package transcript
 
 import (
 	"fmt"
+	"github.com/riskmesh/riskmesh/internal/names"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -23,8 +24,8 @@ const (
 	MaxECDHItems = 1 << 22
 	// MaxSuiteLen, MaxCategoryLen and MaxPartyLen bound the header strings.
 	MaxSuiteLen    = 32
-	MaxCategoryLen = 64
-	MaxPartyLen    = 128
+	MaxCategoryLen = names.MaxCategoryLen
+	MaxPartyLen    = names.MaxMSPIDLen
 	// KeyIDSize is the length of the provider key id.
 	KeyIDSize = 32
 	// MaxHeaderSize bounds an encoded header.
@@ -71,10 +72,10 @@ func (h *Header) Validate() error {
 	if _, err := LookupSuite(h.Suite); err != nil {
 		return err
 	}
-	if !validCategory(h.Category) {
+	if !names.Category(h.Category) {
 		return ErrCategory
 	}
-	if !validParty(h.Requester) || !validParty(h.Responder) {
+	if !names.MSPID(h.Requester) || !names.MSPID(h.Responder) {
 		return ErrParty
 	}
 	if h.Requester == h.Responder {
@@ -90,32 +91,6 @@ func (h *Header) Validate() error {
 func (h *Header) suite() Suite {
 	s, _ := LookupSuite(h.Suite)
 	return s
-}
-
-func validCategory(s string) bool {
-	if len(s) == 0 || len(s) > MaxCategoryLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func validParty(s string) bool {
-	if len(s) == 0 || len(s) > MaxPartyLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // MarshalBinary returns the canonical encoding of a valid header:
