@@ -1,7 +1,7 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench demo
+.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench demo proto proto-check
 
 all: lint test-unit
 
@@ -37,3 +37,12 @@ bench:
 ## demo: the one-command demo on the embedded ledger.
 demo:
 	$(GO) run ./cmd/riskmesh demo
+
+## proto: regenerate proto/riskmeshv1 from proto/riskmesh/v1/*.proto. Needs protoc 3.21.12
+## (Debian bookworm: apt-get install protobuf-compiler); the plugins are Go tools pinned in go.mod.
+proto:
+	proto/gen.sh
+
+## proto-check: fail if regenerating would change the committed generated code.
+proto-check:
+	proto/gen.sh -check

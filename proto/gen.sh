@@ -1,7 +1,8 @@
 #!/bin/sh
 # gen.sh regenerates the Go code of proto/riskmesh/v1/*.proto into
-# proto/riskmeshv1, or into OUTDIR/proto/riskmeshv1 when an OUTDIR is given
-# (make proto-check compares such a copy with the committed files).
+# proto/riskmeshv1 (make proto). With -check it generates into a temporary
+# directory instead and fails, showing the difference, if any generated file
+# would be added, removed or changed (make proto-check, run by CI).
 #
 # Reproducible: protoc must be exactly the version below (Debian bookworm's
 # protobuf-compiler; its version is written into every generated header),
@@ -11,7 +12,6 @@ set -eu
 PROTOC_VERSION="libprotoc 3.21.12"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root}
 cd "$root"
 
 have=$(protoc --version 2>/dev/null || true)
@@ -24,12 +24,30 @@ fi
 gen_go=$(go tool -n protoc-gen-go)
 gen_grpc=$(go tool -n protoc-gen-go-grpc)
 
-mkdir -p "$out/proto/riskmeshv1"
-rm -f "$out"/proto/riskmeshv1/*.pb.go
-protoc \
-	--plugin=protoc-gen-go="$gen_go" \
-	--plugin=protoc-gen-go-grpc="$gen_grpc" \
-	-I proto \
-	--go_out="$out" --go_opt=module=github.com/riskmesh/riskmesh \
-	--go-grpc_out="$out" --go-grpc_opt=module=github.com/riskmesh/riskmesh \
-	proto/riskmesh/v1/*.proto
+generate() { # generate OUTDIR: writes OUTDIR/proto/riskmeshv1/*.pb.go
+	mkdir -p "$1/proto/riskmeshv1"
+	rm -f "$1"/proto/riskmeshv1/*.pb.go
+	protoc \
+		--plugin=protoc-gen-go="$gen_go" \
+		--plugin=protoc-gen-go-grpc="$gen_grpc" \
+		-I proto \
+		--go_out="$1" --go_opt=module=github.com/riskmesh/riskmesh \
+		--go-grpc_out="$1" --go-grpc_opt=module=github.com/riskmesh/riskmesh \
+		proto/riskmesh/v1/*.proto
+}
+
+if [ "${1:-}" != "-check" ]; then
+	generate "$root"
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+generate "$tmp"
+mkdir "$tmp/committed"
+cp proto/riskmeshv1/*.pb.go "$tmp/committed/" 2>/dev/null || true
+if ! diff -ru "$tmp/committed" "$tmp/proto/riskmeshv1" >"$tmp/diff"; then
+	echo "proto/gen.sh: generated code in proto/riskmeshv1 is out of date; run make proto and commit:" >&2
+	head -100 "$tmp/diff" >&2
+	exit 1
+fi
