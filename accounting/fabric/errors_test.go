@@ -149,3 +149,32 @@ func TestTxErrorMessageAndUnwrap(t *testing.T) {
 		t.Fatalf("Error() = %q, want %q", e.Error(), want)
 	}
 }
+
+// FuzzCallError feeds arbitrary gateway messages (which peers and the
+// chaincode control) through the error mapping: it must never panic, always
+// keep the transaction id and the Fabric error, and map to a contract
+// rejection only with a known code.
+func FuzzCallError(f *testing.F) {
+	f.Add(int(codes.Aborted), "failed to endorse transaction, see attached details for more info", "chaincode response 500, riskmesh: forbidden: no")
+	f.Add(int(codes.Aborted), "failed to collect enough transaction endorsements", "riskmesh: not_found: x")
+	f.Add(int(codes.Unknown), "riskmesh: : ", "riskmesh: bogus_code: x")
+	f.Add(int(codes.Unavailable), "", "")
+	f.Fuzz(func(t *testing.T, code int, msg, detail string) {
+		// Every gateway failure has a non-OK code (OK would be no error).
+		st := status.New(codes.Code(1+uint32(code)%16), msg)
+		if withDetail, err := st.WithDetails(&gateway.ErrorDetail{Message: detail}); err == nil {
+			st = withDetail
+		}
+		for _, phase := range []Phase{PhaseEndorse, PhaseEvaluate, PhaseSubmit} {
+			err := (&Client{}).callError(phase, "tx", st.Err())
+			var txErr *TxError
+			if !errors.As(err, &txErr) || txErr.TxID != "tx" {
+				t.Fatalf("%v: lost the TxError", err)
+			}
+			var ae *accounting.Error
+			if errors.As(err, &ae) && (accounting.Sentinel(ae.Code) == nil || ae.TxID != "tx") {
+				t.Fatalf("%v: contract error with unknown code %q or without tx id", err, ae.Code)
+			}
+		}
+	})
+}

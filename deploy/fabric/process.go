@@ -91,8 +91,7 @@ func startProcess(sp *spawner, name, path string, args, env []string, dir, logFi
 		_ = cmd.Wait() // reap; the exit status is in the log
 		close(p.done)
 	}()
-	content := fmt.Sprintf("%d\n%s\n", p.pid, path)
-	if err := os.WriteFile(pidFile, []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(pidFile, formatPidFile(p.pid, path), 0o644); err != nil {
 		_ = p.stop()
 		return nil, fmt.Errorf("write pid file of %s: %w", name, err)
 	}
@@ -144,17 +143,13 @@ func readPidFile(pidFile string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 2 {
-		return nil, fmt.Errorf("%w: %s", ErrBadPidFile, pidFile)
-	}
-	pid, err := strconv.Atoi(lines[0])
-	if err != nil || pid <= 1 {
-		return nil, fmt.Errorf("%w: %s", ErrBadPidFile, pidFile)
+	pid, path, err := parsePidFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, pidFile)
 	}
 	p := &process{
 		name:    strings.TrimSuffix(filepath.Base(pidFile), ".pid"),
-		path:    lines[1],
+		path:    path,
 		pid:     pid,
 		pidFile: pidFile,
 	}
@@ -162,6 +157,26 @@ func readPidFile(pidFile string) (*process, error) {
 		p.pid = 0
 	}
 	return p, nil
+}
+
+// formatPidFile and parsePidFile define the pid file: the decimal pid and
+// the absolute path of the executable, one per line.
+func formatPidFile(pid int, path string) []byte {
+	return []byte(fmt.Sprintf("%d\n%s\n", pid, path))
+}
+
+func parsePidFile(b []byte) (pid int, path string, err error) {
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 {
+		return 0, "", ErrBadPidFile
+	}
+	pid, err = strconv.Atoi(lines[0])
+	// pid 1 is init and never ours; a relative or empty path cannot be
+	// compared with /proc/<pid>/cmdline.
+	if err != nil || pid <= 1 || strconv.Itoa(pid) != lines[0] || !filepath.IsAbs(lines[1]) {
+		return 0, "", ErrBadPidFile
+	}
+	return pid, lines[1], nil
 }
 
 // stopPidFiles stops every process recorded in dir/*.pid.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -80,10 +81,13 @@ func TestStopPidFiles(t *testing.T) {
 func TestReadPidFileRejectsMalformed(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"empty":     "",
-		"one line":  "123\n",
-		"not a pid": "abc\n/bin/sleep\n",
-		"init":      "1\n/sbin/init\n",
+		"empty":       "",
+		"one line":    "123\n",
+		"not a pid":   "abc\n/bin/sleep\n",
+		"signed pid":  "+123\n/bin/sleep\n",
+		"relative":    "123\nsleep\n",
+		"three lines": "123\n/bin/sleep\nx\n",
+		"init":        "1\n/sbin/init\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := filepath.Join(dir, "x.pid")
@@ -95,4 +99,27 @@ func TestReadPidFileRejectsMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParsePidFile(f *testing.F) {
+	f.Add([]byte("123\n/bin/sleep\n"))
+	f.Add([]byte("1\n/sbin/init\n"))
+	f.Add([]byte("abc\n/x\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pid, path, err := parsePidFile(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadPidFile) {
+				t.Fatalf("error %v is not ErrBadPidFile", err)
+			}
+			return
+		}
+		// Round trip: what parses is exactly what formatPidFile writes.
+		if got := formatPidFile(pid, path); string(got) != strings.TrimSuffix(string(b), "\n")+"\n" {
+			t.Fatalf("parse(%q) = %d, %q; formats back as %q", b, pid, path, got)
+		}
+		if pid <= 1 || !filepath.IsAbs(path) {
+			t.Fatalf("accepted pid %d, path %q", pid, path)
+		}
+	})
 }
