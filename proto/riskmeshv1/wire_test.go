@@ -116,7 +116,11 @@ func describeMessage(b *strings.Builder, md protoreflect.MessageDescriptor) {
 		}
 		fmt.Fprintf(b, "  %d %s%s %s%s\n", f.Number(), card, typ, f.Name(), oneof)
 	}
-	describeReserved(b, md.ReservedRanges(), md.ReservedNames())
+	for i := 0; i < md.ReservedRanges().Len(); i++ {
+		r := md.ReservedRanges().Get(i) // [start, end)
+		fmt.Fprintf(b, "  reserved %d to %d\n", r[0], r[1]-1)
+	}
+	describeReservedNames(b, md.ReservedNames())
 	for i := 0; i < md.Enums().Len(); i++ {
 		describeEnum(b, md.Enums().Get(i))
 	}
@@ -131,27 +135,14 @@ func describeEnum(b *strings.Builder, ed protoreflect.EnumDescriptor) {
 		v := ed.Values().Get(i)
 		fmt.Fprintf(b, "  %d %s\n", v.Number(), v.Name())
 	}
-	describeReserved(b, ed.ReservedRanges(), ed.ReservedNames())
-}
-
-// rangeList is what message and enum reserved ranges have in common.
-type rangeList interface {
-	Len() int
-}
-
-func describeReserved(b *strings.Builder, ranges rangeList, names protoreflect.Names) {
-	switch r := ranges.(type) {
-	case protoreflect.FieldRanges:
-		for i := 0; i < r.Len(); i++ {
-			fr := r.Get(i)
-			fmt.Fprintf(b, "  reserved %d to %d\n", fr[0], fr[1]-1)
-		}
-	case protoreflect.EnumRanges:
-		for i := 0; i < r.Len(); i++ {
-			er := r.Get(i)
-			fmt.Fprintf(b, "  reserved %d to %d\n", er[0], er[1])
-		}
+	for i := 0; i < ed.ReservedRanges().Len(); i++ {
+		r := ed.ReservedRanges().Get(i) // [start, end]
+		fmt.Fprintf(b, "  reserved %d to %d\n", r[0], r[1])
 	}
+	describeReservedNames(b, ed.ReservedNames())
+}
+
+func describeReservedNames(b *strings.Builder, names protoreflect.Names) {
 	for i := 0; i < names.Len(); i++ {
 		fmt.Fprintf(b, "  reserved %q\n", names.Get(i))
 	}
