@@ -1,23 +1,15 @@
 package ecdh
 
 import (
-	cryptorand "crypto/rand"
 	"fmt"
 	"io"
-
-	"github.com/gtank/ristretto255"
 )
 
 // Requester is the party that starts a session. It is single use: Request,
 // then Finish; any error ends the session, so a peer cannot retry with
 // different messages to learn more.
 type Requester struct {
-	mode    Mode
-	session SessionID
-	items   [][]byte
-	h       *hasher
-	a       *ristretto255.Scalar // secret exponent; never leaves the Requester
-	step    int
+	party // secret is a
 }
 
 const (
@@ -31,21 +23,11 @@ const (
 // be unique per session. rand draws the secret exponent; nil means
 // crypto/rand. items is kept, not copied, until Finish returns.
 func NewRequester(mode Mode, context []byte, items [][]byte, rand io.Reader) (*Requester, error) {
-	if !mode.valid() {
-		return nil, ErrMode
-	}
-	if len(items) > MaxSetSize {
-		return nil, ErrSetTooLarge
-	}
-	if rand == nil {
-		rand = cryptorand.Reader
-	}
-	a, err := randomScalar(rand)
+	p, _, err := newParty(mode, context, items, rand)
 	if err != nil {
 		return nil, err
 	}
-	sid := NewSessionID(context)
-	return &Requester{mode: mode, session: sid, items: items, h: newHasher(sid), a: a}, nil
+	return &Requester{party: p}, nil
 }
 
 // Request returns message 1: every item masked as H(x_i)^a, in input order.
@@ -54,7 +36,7 @@ func (r *Requester) Request() (*Request, error) {
 		return nil, ErrOutOfOrder
 	}
 	r.step = stepSent
-	masked, err := mask(r.h, r.a, r.items, nil)
+	masked, err := mask(r.h, r.secret, r.items, nil)
 	if err != nil {
 		r.end()
 		return nil, err
@@ -73,19 +55,19 @@ func (r *Requester) Finish(reply *Reply) (*Result, *Return, error) {
 		return nil, nil, ErrOutOfOrder
 	}
 	defer r.end()
-	switch {
-	case reply == nil:
+	if reply == nil {
 		return nil, nil, ErrMalformed
-	case reply.Mode != r.mode:
-		return nil, nil, ErrModeMismatch
-	case reply.Session != r.session:
-		return nil, nil, ErrSessionMismatch
+	}
+	if err := r.checkPeer(reply.Mode, reply.Session); err != nil {
+		return nil, nil, err
+	}
+	switch {
 	case len(reply.Remasked) != len(r.items):
 		return nil, nil, fmt.Errorf("%w: Reply.Remasked has %d, want %d", ErrCountMismatch, len(reply.Remasked), len(r.items))
 	case len(reply.Masked) > MaxSetSize:
 		return nil, nil, ErrSetTooLarge
 	}
-	theirs, err := remask(r.a, reply.Masked, "Reply.Masked") // H(y_j)^(ba)
+	theirs, err := remask(r.secret, reply.Masked, "Reply.Masked") // H(y_j)^(ba)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,8 +89,3 @@ func (r *Requester) Finish(reply *Reply) (*Result, *Return, error) {
 }
 
 // end drops the secret exponent and the items so the session cannot be reused.
-func (r *Requester) end() {
-	r.step = stepDone
-	r.a.Zero()
-	r.items = nil
-}

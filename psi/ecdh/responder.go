@@ -1,25 +1,17 @@
 package ecdh
 
 import (
-	cryptorand "crypto/rand"
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
 	"slices"
-
-	"github.com/gtank/ristretto255"
 )
 
 // Responder is the party that answers a Request. It is single use: Answer,
 // then (BothLearn only) Finish; any error ends the session.
 type Responder struct {
-	mode    Mode
-	session SessionID
-	items   [][]byte
-	h       *hasher
-	b       *ristretto255.Scalar // secret exponent; never leaves the Responder
-	rand    io.Reader
-	step    int
+	party           // secret is b
+	rand  io.Reader // draws the shuffle
 
 	// Kept between Answer and Finish in BothLearn.
 	perm     []int32           // Reply.Masked[k] is H(items[perm[k]])^b
@@ -32,21 +24,11 @@ type Responder struct {
 // the secret exponent and the shuffle; nil means crypto/rand. items is kept,
 // not copied, until the session ends.
 func NewResponder(mode Mode, context []byte, items [][]byte, rand io.Reader) (*Responder, error) {
-	if !mode.valid() {
-		return nil, ErrMode
-	}
-	if len(items) > MaxSetSize {
-		return nil, ErrSetTooLarge
-	}
-	if rand == nil {
-		rand = cryptorand.Reader
-	}
-	b, err := randomScalar(rand)
+	p, rand, err := newParty(mode, context, items, rand)
 	if err != nil {
 		return nil, err
 	}
-	sid := NewSessionID(context)
-	return &Responder{mode: mode, session: sid, items: items, h: newHasher(sid), b: b, rand: rand}, nil
+	return &Responder{party: p, rand: rand}, nil
 }
 
 // Answer consumes message 1 and returns message 2: the requester's points
@@ -66,17 +48,16 @@ func (r *Responder) Answer(req *Request) (*Reply, error) {
 }
 
 func (r *Responder) answer(req *Request) (*Reply, error) {
-	switch {
-	case req == nil:
+	if req == nil {
 		return nil, ErrMalformed
-	case req.Mode != r.mode:
-		return nil, ErrModeMismatch
-	case req.Session != r.session:
-		return nil, ErrSessionMismatch
-	case len(req.Masked) > MaxSetSize:
+	}
+	if err := r.checkPeer(req.Mode, req.Session); err != nil {
+		return nil, err
+	}
+	if len(req.Masked) > MaxSetSize {
 		return nil, ErrSetTooLarge
 	}
-	remasked, err := remask(r.b, req.Masked, "Request.Masked") // H(x_i)^(ab)
+	remasked, err := remask(r.secret, req.Masked, "Request.Masked") // H(x_i)^(ab)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +65,7 @@ func (r *Responder) answer(req *Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	masked, err := mask(r.h, r.b, r.items, perm)
+	masked, err := mask(r.h, r.secret, r.items, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -108,14 +89,13 @@ func (r *Responder) Finish(ret *Return) (*Result, error) {
 		return nil, ErrOutOfOrder
 	}
 	defer r.end()
-	switch {
-	case ret == nil:
+	if ret == nil {
 		return nil, ErrMalformed
-	case ret.Mode != r.mode:
-		return nil, ErrModeMismatch
-	case ret.Session != r.session:
-		return nil, ErrSessionMismatch
-	case len(ret.Remasked) != len(r.perm):
+	}
+	if err := r.checkPeer(ret.Mode, ret.Session); err != nil {
+		return nil, err
+	}
+	if len(ret.Remasked) != len(r.perm) {
 		return nil, fmt.Errorf("%w: Return.Remasked has %d, want %d", ErrCountMismatch, len(ret.Remasked), len(r.perm))
 	}
 	res := &Result{Matches: []int{}, PeerSize: r.peerSize}
@@ -138,9 +118,8 @@ func (r *Responder) Finish(ret *Return) (*Result, error) {
 
 // end drops the secret exponent and per-session state.
 func (r *Responder) end() {
-	r.step = stepDone
-	r.b.Zero()
-	r.items, r.perm, r.ours = nil, nil, nil
+	r.party.end()
+	r.perm, r.ours = nil, nil
 }
 
 // shuffle returns a uniformly random permutation of [0, n). It seeds
