@@ -1,0 +1,112 @@
+package peer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// frameHeaderLen is the size of a frame's length prefix: a 4-byte big-endian
+// unsigned length (docs/protocol/wire.md, "Frames").
+const frameHeaderLen = 4
+
+// readChunk is the first buffer size a frame body is read into. A larger
+// frame's buffer grows (doubling, never past the announced length) only as
+// bytes actually arrive, so a peer that announces a large frame and sends
+// nothing costs at most readChunk bytes, not the announced length.
+const readChunk = 64 << 10
+
+// FrameSizeError reports a frame whose announced (or, when writing, encoded)
+// length is above the bound the reader or writer was given. It unwraps to
+// ErrFrameTooLarge.
+type FrameSizeError struct {
+	Size uint64 // the announced or encoded length
+	Max  int    // the bound in force
+}
+
+func (e *FrameSizeError) Error() string {
+	return fmt.Sprintf("peer: frame of %d bytes exceeds the limit of %d", e.Size, e.Max)
+}
+
+func (e *FrameSizeError) Unwrap() error { return ErrFrameTooLarge }
+
+// WriteFrame writes m as one frame: its length, then its protobuf encoding.
+// It refuses an empty encoding (a frame of length 0 is invalid) and one
+// longer than maxSize, so a writer never sends what a conforming reader would
+// reject.
+func WriteFrame(w io.Writer, m proto.Message, maxSize int) error {
+	body, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("peer: encode frame: %w", err)
+	}
+	if len(body) == 0 {
+		return ErrEmptyFrame
+	}
+	if len(body) > maxSize || uint64(len(body)) > 1<<32-1 {
+		return &FrameSizeError{Size: uint64(len(body)), Max: maxSize}
+	}
+	// One write for header and body: on a QUIC stream this is one
+	// contiguous range rather than a tiny packet followed by the rest.
+	buf := make([]byte, frameHeaderLen, frameHeaderLen+len(body))
+	binary.BigEndian.PutUint32(buf, uint32(len(body)))
+	buf = append(buf, body...)
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("peer: write frame: %w", err)
+	}
+	return nil
+}
+
+// ReadFrame reads one frame from r into m. The announced length is checked
+// against maxSize before anything is allocated for the body, and the body is
+// read incrementally (see readChunk). It returns io.EOF only when r ends
+// cleanly before the first byte of a frame; a frame cut short is
+// io.ErrUnexpectedEOF. m is reset before decoding.
+func ReadFrame(r io.Reader, m proto.Message, maxSize int) error {
+	var hdr [frameHeaderLen]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.EOF
+		}
+		return fmt.Errorf("peer: read frame length: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 {
+		return ErrEmptyFrame
+	}
+	if uint64(n) > uint64(max(maxSize, 0)) {
+		return &FrameSizeError{Size: uint64(n), Max: maxSize}
+	}
+	body, err := readBody(r, int(n))
+	if err != nil {
+		return fmt.Errorf("peer: read frame body: %w", err)
+	}
+	if err := proto.Unmarshal(body, m); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformedFrame, err)
+	}
+	return nil
+}
+
+// readBody reads exactly n bytes, growing its buffer only as data arrives
+// and never beyond n.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, readChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
+}
