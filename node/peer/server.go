@@ -1,0 +1,237 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// Server accepts peer connections and answers their requests with the
+// Config's Handler.
+type Server struct {
+	cfg    Config
+	ln     *quic.Listener
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	peers map[Fingerprint]*peerState
+}
+
+// peerState is what the server keeps per authenticated peer. The map holds
+// only peers the Authorizer accepted, so its size is bounded by the
+// registry, and a peer cannot reset its rate limit by reconnecting.
+type peerState struct {
+	conns  map[*quic.Conn]struct{}
+	bucket *bucket
+}
+
+// Listen starts a server on addr (host:port; port 0 picks one, see Addr).
+// It serves until ctx ends or Close is called.
+func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults(true)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := quic.ListenAddr(addr, tlsConfig(&cfg, true), cfg.quicConfig())
+	if err != nil {
+		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
+	}
+	s := &Server{cfg: cfg, ln: ln, peers: make(map[Fingerprint]*peerState)}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Addr is the UDP address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops accepting, closes every connection with UNAVAILABLE
+// ("shutting down") and waits for in-flight handlers to return.
+func (s *Server) Close() error {
+	s.cancel()
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+// Revoke closes every live connection of the peer with this certificate
+// fingerprint, with the connection error code SUSPENDED, and forgets its
+// state. Call it after the registry the Authorizer reads has dropped the
+// peer: connections being set up concurrently re-check the Authorizer after
+// registering, so none escapes. It returns the number of connections closed.
+func (s *Server) Revoke(fingerprint [32]byte) int {
+	s.mu.Lock()
+	st := s.peers[fingerprint]
+	delete(s.peers, fingerprint)
+	var conns []*quic.Conn
+	if st != nil {
+		for c := range st.conns {
+			conns = append(conns, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		closeConn(c, riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED, "institution suspended")
+	}
+	return len(conns)
+}
+
+func closeConn(c *quic.Conn, code riskmeshv1.ErrorCode, msg string) {
+	_ = c.CloseWithError(quic.ApplicationErrorCode(code), msg)
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept(s.ctx)
+		if err != nil {
+			return // listener closed or ctx ended
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(conn)
+		}()
+	}
+}
+
+// register adds conn to its peer's state, refusing a peer already at
+// MaxConnsPerPeer.
+func (s *Server) register(fp Fingerprint, conn *quic.Conn) (*peerState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.peers[fp]
+	if st == nil {
+		st = &peerState{
+			conns:  make(map[*quic.Conn]struct{}),
+			bucket: newBucket(s.cfg.RequestRate, s.cfg.RequestBurst, time.Now()),
+		}
+		s.peers[fp] = st
+	}
+	if len(st.conns) >= s.cfg.MaxConnsPerPeer {
+		return nil, false
+	}
+	st.conns[conn] = struct{}{}
+	return st, true
+}
+
+func (s *Server) unregister(fp Fingerprint, conn *quic.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.peers[fp]; st != nil {
+		delete(st.conns, conn)
+	}
+}
+
+func (s *Server) serveConn(conn *quic.Conn) {
+	certs := conn.ConnectionState().TLS.PeerCertificates
+	if len(certs) == 0 { // the handshake requires one; never trust that alone
+		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER, "no certificate")
+		return
+	}
+	fp := FingerprintOf(certs[0].Raw)
+	st, ok := s.register(fp, conn)
+	if !ok {
+		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many connections")
+		return
+	}
+	defer s.unregister(fp, conn)
+	// Re-check after registering: a Revoke between the handshake and here
+	// would otherwise miss this connection.
+	id, err := authorize(s.cfg.Authorizer, certs, time.Now())
+	if err != nil {
+		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER, "unknown peer")
+		return
+	}
+	stop := context.AfterFunc(s.ctx, func() {
+		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
+	})
+	defer stop()
+	for {
+		str, err := conn.AcceptStream(s.ctx)
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveStream(conn, id, st, str)
+		}()
+	}
+}
+
+// serveStream answers one request: rate check, read (ReadTimeout), handle
+// (HandleTimeout), write (WriteTimeout). Every refusal is a PeerError frame.
+func (s *Server) serveStream(conn *quic.Conn, id Identity, st *peerState, str *quic.Stream) {
+	defer str.Close()
+	if ok, wait := st.bucket.take(time.Now()); !ok {
+		str.CancelRead(0) // the body is not wanted
+		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "request rate exceeded", wait), 0)
+		return
+	}
+	_ = str.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	req := new(riskmeshv1.PeerRequest)
+	if err := ReadFrame(str, req, s.cfg.MaxRequestSize); err != nil {
+		str.CancelRead(0)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "request not received in time", 0), 0)
+			return
+		}
+		var se *FrameSizeError
+		if errors.As(err, &se) {
+			s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, se.Error(), 0), 0)
+			return
+		}
+		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "undecodable request frame", 0), 0)
+		return
+	}
+	switch req.GetBody().(type) {
+	case nil:
+		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "request has no body", 0), 0)
+		return
+	case *riskmeshv1.PeerRequest_EcdhReturn:
+		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "ecdh_return never opens a stream", 0), 0)
+		return
+	}
+	ctx, cancel := context.WithTimeout(conn.Context(), s.cfg.HandleTimeout)
+	resp := s.cfg.Handler(ctx, id, req)
+	handleErr := ctx.Err()
+	cancel()
+	if resp == nil {
+		if handleErr != nil {
+			resp = errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "request not handled in time", 0)
+		} else {
+			resp = errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "no response", 0)
+		}
+	}
+	s.reply(str, resp, riskmeshv1.MaxResponseSize(req))
+}
+
+// reply writes resp within WriteTimeout. A response the handler built too
+// large (or empty) is replaced by INTERNAL: a conforming requester would
+// refuse it anyway.
+func (s *Server) reply(str *quic.Stream, resp *riskmeshv1.PeerResponse, limit int) {
+	_ = str.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	limit = max(limit, riskmeshv1.MaxPeerErrorSize)
+	if resp.GetBody() == nil {
+		resp = errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "response has no body", 0)
+	}
+	err := WriteFrame(str, resp, limit)
+	if errors.Is(err, ErrFrameTooLarge) {
+		err = WriteFrame(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "response too large", 0), limit)
+	}
+	if err != nil {
+		str.CancelWrite(0)
+	}
+}

@@ -1,0 +1,162 @@
+package peer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// Handler answers one request from an authenticated peer. ctx ends when
+// Config.HandleTimeout passes or the connection closes; a handler that
+// returns nil makes the server answer INTERNAL (or UNAVAILABLE if ctx had
+// ended). Refusals are PeerResponse{error} values with a code.
+type Handler func(ctx context.Context, peer Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse
+
+// Config configures both sides of the transport. Certificate and Authorizer
+// are required (and Handler for Listen); every other zero field takes the
+// default written in its comment.
+type Config struct {
+	// Certificate is this institution's TLS certificate and key, the one
+	// whose fingerprint the ledger registry records.
+	Certificate tls.Certificate
+	// Authorizer maps a peer's certificate fingerprint to its MSP id and
+	// refuses anyone else, inside the handshake.
+	Authorizer Authorizer
+	// Handler answers requests (Listen only).
+	Handler Handler
+
+	// HandshakeTimeout bounds the QUIC and TLS handshake: on Dial as a
+	// context deadline, on the server as QUIC's handshake idle timeout.
+	// Default 10 s.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection with no traffic for this long; both
+	// sides send keep-alives at a third of it while a connection is open.
+	// Default 60 s.
+	IdleTimeout time.Duration
+	// ReadTimeout bounds reading one request frame, from the stream's
+	// acceptance to its last byte (server). Default 15 s: a maximal 2 MiB
+	// catalog-PSI request at about 1 Mbit/s.
+	ReadTimeout time.Duration
+	// HandleTimeout bounds the Handler (the context it receives). Default
+	// 30 s: a maximal catalog-PSI batch evaluated on a loaded machine.
+	HandleTimeout time.Duration
+	// WriteTimeout bounds writing the response frame (server). Default 15 s.
+	WriteTimeout time.Duration
+
+	// MaxStreams is the number of concurrent request streams one
+	// connection may have open (QUIC's MaxIncomingStreams). Default 16.
+	MaxStreams int
+	// MaxConnsPerPeer is how many connections one peer (certificate) may
+	// hold at once, so that MaxStreams cannot be multiplied by opening more
+	// connections; the extra connection is closed with RATE_LIMITED.
+	// Default 2.
+	MaxConnsPerPeer int
+	// RequestRate is each peer's sustained request rate, in requests per
+	// second over all its connections, and RequestBurst how many it may
+	// send at once after a pause. Above it a stream is answered
+	// RATE_LIMITED with retry_after_ms. Defaults 100 per second, burst 200.
+	RequestRate  float64
+	RequestBurst int
+	// MaxRequestSize bounds a request frame (server). Default
+	// riskmeshv1.MaxPeerRequestSize (about 2 MiB: the largest catalog-PSI
+	// request); a node serving ECDH-PSI raises it.
+	MaxRequestSize int
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultIdleTimeout      = 60 * time.Second
+	DefaultReadTimeout      = 15 * time.Second
+	DefaultHandleTimeout    = 30 * time.Second
+	DefaultWriteTimeout     = 15 * time.Second
+	DefaultMaxStreams       = 16
+	DefaultMaxConnsPerPeer  = 2
+	DefaultRequestRate      = 100
+	DefaultRequestBurst     = 200
+)
+
+// withDefaults validates c once and fills its zero fields.
+func (c Config) withDefaults(server bool) (Config, error) {
+	if len(c.Certificate.Certificate) == 0 || c.Certificate.PrivateKey == nil {
+		return c, ErrNoCertificate
+	}
+	if c.Authorizer == nil {
+		return c, ErrNoAuthorizer
+	}
+	if server && c.Handler == nil {
+		return c, ErrNoHandler
+	}
+	if c.HandshakeTimeout < 0 || c.IdleTimeout < 0 || c.ReadTimeout < 0 || c.HandleTimeout < 0 ||
+		c.WriteTimeout < 0 || c.MaxStreams < 0 || c.MaxConnsPerPeer < 0 || c.RequestRate < 0 ||
+		c.RequestBurst < 0 || c.MaxRequestSize < 0 {
+		return c, errors.New("peer: negative value in config")
+	}
+	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.HandleTimeout, DefaultHandleTimeout)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.MaxStreams, DefaultMaxStreams)
+	setDefault(&c.MaxConnsPerPeer, DefaultMaxConnsPerPeer)
+	setDefault(&c.RequestRate, DefaultRequestRate)
+	setDefault(&c.RequestBurst, DefaultRequestBurst)
+	setDefault(&c.MaxRequestSize, riskmeshv1.MaxPeerRequestSize)
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (c *Config) now() time.Time { return time.Now() }
+
+func (c *Config) quicConfig() *quic.Config {
+	return &quic.Config{
+		HandshakeIdleTimeout: c.HandshakeTimeout,
+		MaxIdleTimeout:       c.IdleTimeout,
+		KeepAlivePeriod:      c.IdleTimeout / 3,
+		MaxIncomingStreams:   int64(c.MaxStreams),
+		// Requests never open unidirectional streams.
+		MaxIncomingUniStreams: -1,
+	}
+}
+
+// requestLimit is the largest frame a request of req's kind may take.
+func requestLimit(req *riskmeshv1.PeerRequest) int {
+	switch req.GetBody().(type) {
+	case *riskmeshv1.PeerRequest_Ecdh:
+		return riskmeshv1.MaxECDHRequestSize
+	case *riskmeshv1.PeerRequest_EcdhReturn:
+		return riskmeshv1.MaxECDHReturnSize
+	default:
+		return riskmeshv1.MaxPeerRequestSize
+	}
+}
+
+// contextError reports err as ctx's error when ctx has ended, or when err
+// is the stream deadline Do derived from ctx's deadline, so that callers
+// see errors.Is(err, context.DeadlineExceeded) however the deadline struck.
+func contextError(ctx context.Context, op string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("peer: %s: %w (%v)", op, ctxErr, err)
+	}
+	var ne net.Error
+	if dl, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(dl) {
+		return fmt.Errorf("peer: %s: %w (%v)", op, context.DeadlineExceeded, err)
+	}
+	if re, ok := remoteFromConn(err); ok {
+		return re
+	}
+	return fmt.Errorf("peer: %s: %w", op, err)
+}
