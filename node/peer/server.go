@@ -35,7 +35,8 @@ type peerState struct {
 }
 
 // Listen starts a server on addr (host:port; port 0 picks one, see Addr).
-// It serves until ctx ends or Close is called.
+// It serves until ctx ends or Close is called; call Close in either case to
+// wait for in-flight handlers, which must return when their context ends.
 func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults(true)
 	if err != nil {
@@ -47,6 +48,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, ln: ln, peers: make(map[Fingerprint]*peerState)}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	context.AfterFunc(s.ctx, func() { _ = ln.Close() })
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil

@@ -354,3 +354,56 @@ func TestConfigRequired(t *testing.T) {
 		})
 	}
 }
+
+func TestServerReadDeadline(t *testing.T) {
+	f := newFixture(t, echoHandler, func(c *Config) { c.ReadTimeout = 100 * time.Millisecond })
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A requester that announces a frame and never sends it.
+	str, err := c.conn.OpenStreamSync(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := str.Write(binary.BigEndian.AppendUint32(nil, 100)); err != nil {
+		t.Fatal(err)
+	}
+	resp := new(riskmeshv1.PeerResponse)
+	if err := ReadFrame(str, resp, riskmeshv1.MaxPeerErrorSize); err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("got %v, want UNAVAILABLE", resp)
+	}
+}
+
+func TestStreamLimit(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	f := newFixture(t, func(ctx context.Context, p Identity, r *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		entered <- struct{}{}
+		<-release
+		return echoHandler(ctx, p, r)
+	}, func(c *Config) { c.MaxStreams = 1 })
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Do(t.Context(), infoRequest())
+		done <- err
+	}()
+	<-entered
+	// The only stream allowed is busy: a second request cannot open one.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Do(ctx, infoRequest()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second concurrent request: got %v, want context.DeadlineExceeded", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
