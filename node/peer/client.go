@@ -77,9 +77,9 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 		str.CancelRead(streamCancelled)
 		return nil, contextError(ctx, "send request", err)
 	}
-	if err := str.Close(); err != nil {
-		return nil, contextError(ctx, "send request", err)
-	}
+	// Closing can fail only if the server already stopped reading, which
+	// it does once it has the whole request: its answer is still to come.
+	_ = str.Close()
 	resp := new(riskmeshv1.PeerResponse)
 	if err := ReadFrame(str, resp, riskmeshv1.MaxResponseSize(req)); err != nil {
 		str.CancelRead(streamCancelled)

@@ -407,3 +407,28 @@ func TestStreamLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStreamsReleased checks that finished streams return their credit:
+// many more sequential requests than MaxStreams all complete.
+func TestStreamsReleased(t *testing.T) {
+	f := newFixture(t, func(_ context.Context, _ Identity, r *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Evaluate{Evaluate: &riskmeshv1.EvaluateResponse{
+			Evaluated: r.GetEvaluate().GetBlinded(),
+		}}}
+	}, func(c *Config) { c.MaxStreams = 2 })
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Evaluate{Evaluate: &riskmeshv1.EvaluateRequest{
+		Header: make([]byte, 100), Blinded: make([]byte, 32*1000),
+	}}}
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		_, err := c.Do(ctx, req)
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+}
