@@ -1,0 +1,199 @@
+package registry
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+)
+
+// Ledger is the part of accounting.Ledger a Directory reads.
+type Ledger interface {
+	Institutions(ctx context.Context) ([]accounting.Institution, error)
+	Accounts(ctx context.Context) ([]accounting.Account, error)
+	Prices(ctx context.Context) (map[string]int64, error)
+	Period(ctx context.Context, n uint64) (*accounting.Period, error)
+	Catalog(ctx context.Context, mspID, category string, period uint64) (*accounting.Catalog, error)
+}
+
+var _ Ledger = accounting.Ledger(nil)
+
+// Options configures a Directory. The zero value works.
+type Options struct {
+	// Refresh is how often Run refreshes the view (default 5s).
+	Refresh time.Duration
+	// Timeout bounds each refresh Run makes (default 10s).
+	Timeout time.Duration
+	// Logger receives refresh failures and recoveries (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Directory caches the ledger's registry, accounts, prices and current
+// period for one node, so the node keeps working (stale but known) while the
+// ledger is unreachable. It is safe for concurrent use.
+type Directory struct {
+	ledger  Ledger
+	refresh time.Duration
+	timeout time.Duration
+	log     *slog.Logger
+	now     func() time.Time
+
+	view atomic.Pointer[View]
+
+	mu      sync.Mutex // guards changes, lastErr and refreshes
+	changes chan struct{}
+	lastErr error
+
+	catalogs catalogCache
+}
+
+// New returns a Directory over l with an empty view; call Refresh or Run to
+// fill it.
+func New(l Ledger, opts Options) *Directory {
+	if opts.Refresh <= 0 {
+		opts.Refresh = 5 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	d := &Directory{
+		ledger:  l,
+		refresh: opts.Refresh,
+		timeout: opts.Timeout,
+		log:     opts.Logger,
+		now:     opts.Now,
+		changes: make(chan struct{}),
+	}
+	d.view.Store(emptyView())
+	d.catalogs.entries = map[catalogKey]accounting.Catalog{}
+	return d
+}
+
+// Run refreshes the view now and then every refresh interval until ctx
+// ends. Failures are reported through LastError and the logger; they never
+// stop the loop.
+func (d *Directory) Run(ctx context.Context) {
+	t := time.NewTicker(d.refresh)
+	defer t.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, d.timeout)
+		_ = d.Refresh(rctx) // recorded in LastError
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Refresh fetches the registry, accounts, current period and prices from
+// the ledger and installs them as the new view. On failure the previous
+// view stays in force and the error is returned and kept for LastError.
+func (d *Directory) Refresh(ctx context.Context) error {
+	v, err := d.fetch(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		if d.lastErr == nil {
+			d.log.Warn("registry refresh failed; keeping the last view", "as_of", d.view.Load().AsOf, "err", err)
+		}
+		d.lastErr = err
+		return err
+	}
+	if d.lastErr != nil {
+		d.log.Info("registry refresh recovered")
+		d.lastErr = nil
+	}
+	old := d.view.Load()
+	if v.AsOf.Before(old.AsOf) {
+		return nil // a concurrent refresh that started later already won
+	}
+	d.view.Store(v)
+	if !old.sameAs(v) {
+		close(d.changes)
+		d.changes = make(chan struct{})
+	}
+	if v.Period.Number > 1 {
+		// A requester may still finish the previous period's queries
+		// during its grace window; older digests are no longer needed.
+		d.catalogs.evictBefore(v.Period.Number - 1)
+	}
+	return nil
+}
+
+func (d *Directory) fetch(ctx context.Context) (*View, error) {
+	asOf := d.now()
+	insts, err := d.ledger.Institutions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("registry: read institutions: %w", err)
+	}
+	accounts, err := d.ledger.Accounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("registry: read accounts: %w", err)
+	}
+	var period accounting.Period
+	var prices map[string]int64
+	switch p, err := d.ledger.Period(ctx, 0); {
+	case err == nil:
+		period, prices = *p, p.Prices
+	case errors.Is(err, accounting.ErrNotFound): // no period opened yet
+		if prices, err = d.ledger.Prices(ctx); err != nil {
+			return nil, fmt.Errorf("registry: read prices: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("registry: read current period: %w", err)
+	}
+	return newView(insts, accounts, period, prices, asOf), nil
+}
+
+// View returns the current snapshot; it is never nil (empty before the
+// first successful refresh).
+func (d *Directory) View() *View { return d.view.Load() }
+
+// Changes returns a channel that is closed the next time a refresh installs
+// a view that differs from the current one (in any registry record,
+// account, the period's number or state, or prices; not merely AsOf). Call
+// Changes again after it fires to wait for the next change.
+func (d *Directory) Changes() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changes
+}
+
+// LastError returns why the last refresh failed, or nil if it succeeded
+// (or none has run). While it is non-nil the view is stale: View().AsOf
+// says since when.
+func (d *Directory) LastError() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lastErr
+}
+
+// Authorize implements peer.Authorizer: it returns the MSP id of the active
+// institution whose registered TLS certificate fingerprint is fp. Errors
+// name only a prefix of the (public) fingerprint.
+func (d *Directory) Authorize(fp [32]byte) (string, error) {
+	inst, ok := d.View().byFingerprint(fp)
+	if !ok {
+		return "", fmt.Errorf("%w: %s…", ErrUnknownPeer, hex.EncodeToString(fp[:6]))
+	}
+	if inst.Status != accounting.StatusActive {
+		return "", fmt.Errorf("%w: %s is %s", ErrInactive, inst.MSPID, inst.Status)
+	}
+	return inst.MSPID, nil
+}

@@ -1,0 +1,150 @@
+package registry
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+)
+
+// View is one immutable snapshot of the ledger's registry as this node last
+// saw it. Its exported fields and everything its methods return are copies
+// or must be treated as read-only: a View is shared by every goroutine of the
+// node.
+type View struct {
+	// Period is the current period; Number 0 means none has been opened yet.
+	Period accounting.Period
+	// Prices are the current period's prices per category (captured when it
+	// opened). Before the first period they are the consortium's list
+	// prices, which the first period will capture.
+	Prices map[string]int64
+	// AsOf is when this view was fetched from the ledger (zero before the
+	// first successful refresh).
+	AsOf time.Time
+
+	institutions []accounting.Institution // sorted by MSP id
+	byMSP        map[string]int           // index into institutions
+	byTLS        map[[32]byte]int         // index into institutions
+	accounts     map[string]accounting.Account
+}
+
+// emptyView is the view before the first successful refresh.
+func emptyView() *View {
+	return &View{
+		Prices:   map[string]int64{},
+		byMSP:    map[string]int{},
+		byTLS:    map[[32]byte]int{},
+		accounts: map[string]accounting.Account{},
+	}
+}
+
+// newView indexes what one refresh fetched. It takes ownership of its
+// arguments.
+func newView(insts []accounting.Institution, accounts []accounting.Account, period accounting.Period, prices map[string]int64, asOf time.Time) *View {
+	slices.SortFunc(insts, func(a, b accounting.Institution) int { return strings.Compare(a.MSPID, b.MSPID) })
+	v := &View{
+		Period:       period,
+		Prices:       prices,
+		AsOf:         asOf,
+		institutions: insts,
+		byMSP:        make(map[string]int, len(insts)),
+		byTLS:        make(map[[32]byte]int, len(insts)),
+		accounts:     make(map[string]accounting.Account, len(accounts)),
+	}
+	if v.Prices == nil {
+		v.Prices = map[string]int64{}
+	}
+	for i, inst := range insts {
+		v.byMSP[inst.MSPID] = i
+		if len(inst.TLSFingerprint) == 32 {
+			v.byTLS[[32]byte(inst.TLSFingerprint)] = i
+		}
+	}
+	for _, a := range accounts {
+		v.accounts[a.MSPID] = a
+	}
+	return v
+}
+
+// Institution returns the registry record of msp.
+func (v *View) Institution(msp string) (accounting.Institution, bool) {
+	i, ok := v.byMSP[msp]
+	if !ok {
+		return accounting.Institution{}, false
+	}
+	return cloneInstitution(v.institutions[i]), true
+}
+
+// Institutions returns every registered institution, sorted by MSP id.
+func (v *View) Institutions() []accounting.Institution {
+	out := make([]accounting.Institution, len(v.institutions))
+	for i, inst := range v.institutions {
+		out[i] = cloneInstitution(inst)
+	}
+	return out
+}
+
+// Account returns msp's balance, overdraft limit and flag.
+func (v *View) Account(msp string) (accounting.Account, bool) {
+	a, ok := v.accounts[msp]
+	return a, ok
+}
+
+// Providers returns the institutions a requester can query for category:
+// active, holding the provider role, with an OPRF key registered for the
+// category and an endpoint set. They are sorted by MSP id.
+func (v *View) Providers(category string) []accounting.Institution {
+	var out []accounting.Institution
+	for _, inst := range v.institutions {
+		if inst.Status == accounting.StatusActive && inst.HasRole(accounting.RoleProvider) &&
+			len(inst.OPRFKeys[category]) > 0 && inst.Endpoint != "" {
+			out = append(out, cloneInstitution(inst))
+		}
+	}
+	return out
+}
+
+// byFingerprint returns the institution whose TLS certificate has
+// fingerprint fp.
+func (v *View) byFingerprint(fp [32]byte) (accounting.Institution, bool) {
+	i, ok := v.byTLS[fp]
+	if !ok {
+		return accounting.Institution{}, false
+	}
+	return v.institutions[i], true
+}
+
+// sameAs reports whether v and w hold the same registry, accounts, period
+// and prices, ignoring AsOf and the settlement progress of the period.
+func (v *View) sameAs(w *View) bool {
+	return v.Period.Number == w.Period.Number && v.Period.State == w.Period.State &&
+		maps.Equal(v.Period.Prices, w.Period.Prices) && maps.Equal(v.Prices, w.Prices) &&
+		slices.EqualFunc(v.institutions, w.institutions, sameInstitution) &&
+		maps.Equal(v.accounts, w.accounts)
+}
+
+func sameInstitution(a, b accounting.Institution) bool {
+	return a.MSPID == b.MSPID && a.Name == b.Name && a.Status == b.Status &&
+		slices.Equal(a.Roles, b.Roles) && a.Endpoint == b.Endpoint &&
+		bytes.Equal(a.TLSFingerprint, b.TLSFingerprint) && bytes.Equal(a.SigningKey, b.SigningKey) &&
+		maps.EqualFunc(a.OPRFKeys, b.OPRFKeys, bytes.Equal)
+}
+
+// cloneInstitution copies inst deeply, so a caller cannot change a shared
+// view through the record it was given.
+func cloneInstitution(inst accounting.Institution) accounting.Institution {
+	inst.Roles = slices.Clone(inst.Roles)
+	inst.TLSFingerprint = bytes.Clone(inst.TLSFingerprint)
+	inst.SigningKey = bytes.Clone(inst.SigningKey)
+	if inst.OPRFKeys != nil {
+		keys := make(map[string][]byte, len(inst.OPRFKeys))
+		for c, k := range inst.OPRFKeys {
+			keys[c] = bytes.Clone(k)
+		}
+		inst.OPRFKeys = keys
+	}
+	return inst
+}
