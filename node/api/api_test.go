@@ -1,0 +1,449 @@
+package api_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/api"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// fakeRequester answers from fixed values and records what it was asked.
+type fakeRequester struct {
+	queries int
+	events  []*riskmeshv1.QueryEvent
+	err     error
+	remote  []*riskmeshv1.RemoteCatalog
+}
+
+func (f *fakeRequester) Query(_ context.Context, _ *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+	f.queries++
+	for _, ev := range f.events {
+		if err := send(ev); err != nil {
+			return err
+		}
+	}
+	return f.err
+}
+
+func (f *fakeRequester) GetQuery(_ context.Context, id string) (*riskmeshv1.QueryRecord, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &riskmeshv1.QueryRecord{QueryId: id}, nil
+}
+
+func (f *fakeRequester) ListQueries(context.Context, *riskmeshv1.ListQueriesRequest) (*riskmeshv1.ListQueriesResponse, error) {
+	return &riskmeshv1.ListQueriesResponse{}, f.err
+}
+
+func (f *fakeRequester) Providers(context.Context, *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
+	return &riskmeshv1.ProvidersResponse{Period: 7}, f.err
+}
+
+func (f *fakeRequester) Balance(context.Context) (*riskmeshv1.BalanceResponse, error) {
+	return &riskmeshv1.BalanceResponse{MspId: "BankA"}, f.err
+}
+
+func (f *fakeRequester) RemoteCatalogs() []*riskmeshv1.RemoteCatalog { return f.remote }
+
+// fakeProvider also implements api.Importer.
+type fakeProvider struct{ local []*riskmeshv1.LocalCatalog }
+
+func (f *fakeProvider) Refresh(_ context.Context, sources []string) ([]*riskmeshv1.ListImport, error) {
+	out := make([]*riskmeshv1.ListImport, len(sources))
+	for i, s := range sources {
+		out[i] = &riskmeshv1.ListImport{Source: s}
+	}
+	return out, nil
+}
+
+func (f *fakeProvider) CatalogStatus(string) []*riskmeshv1.LocalCatalog { return f.local }
+
+func (f *fakeProvider) Import(_ context.Context, req *riskmeshv1.ImportListRequest) (*riskmeshv1.ListImport, error) {
+	return &riskmeshv1.ListImport{Source: req.GetSource(), Rows: 3}, nil
+}
+
+// refreshOnly is a provider without Import.
+type refreshOnly struct{}
+
+func (refreshOnly) Refresh(context.Context, []string) ([]*riskmeshv1.ListImport, error) {
+	return nil, nil
+}
+func (refreshOnly) CatalogStatus(string) []*riskmeshv1.LocalCatalog { return nil }
+
+// serveUnix serves svc on a socket in t.TempDir and returns a client.
+func serveUnix(t *testing.T, cfg api.Config) riskmeshv1.RiskMeshClient {
+	t.Helper()
+	svc, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	l, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, svc, l, nil)
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(1<<30)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return riskmeshv1.NewRiskMeshClient(conn)
+}
+
+// serve runs svc.Serve until the test ends and checks that it stops cleanly.
+func serve(t *testing.T, svc *api.Service, l net.Listener, tlsConf *tls.Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, l, tlsConf) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
+
+func wantCode(t *testing.T, err error, want codes.Code) {
+	t.Helper()
+	if got := status.Code(err); got != want {
+		t.Fatalf("code = %v (%v), want %v", got, err, want)
+	}
+}
+
+func ids(n int) []*riskmeshv1.Identifier {
+	out := make([]*riskmeshv1.Identifier, n)
+	for i := range out {
+		out[i] = &riskmeshv1.Identifier{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: fmt.Sprintf("+8613800%06d", i)}
+	}
+	return out
+}
+
+// drain reads a Query stream to its end.
+func drain(t *testing.T, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) ([]*riskmeshv1.QueryEvent, error) {
+	t.Helper()
+	stream, err := c.Query(context.Background(), req)
+	if err != nil {
+		return nil, err
+	}
+	var evs []*riskmeshv1.QueryEvent
+	for range 100 {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			return evs, nil
+		}
+		if err != nil {
+			return evs, err
+		}
+		evs = append(evs, ev)
+	}
+	t.Fatal("stream did not end")
+	return nil, nil
+}
+
+func TestQueryStreamsEvents(t *testing.T) {
+	req := &fakeRequester{events: []*riskmeshv1.QueryEvent{
+		{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{QueryId: "q1"}}},
+		{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: &riskmeshv1.ProviderResult{Provider: "BankB"}}},
+		{Body: &riskmeshv1.QueryEvent_Result{Result: &riskmeshv1.QueryResult{QueryId: "q1"}}},
+	}}
+	c := serveUnix(t, api.Config{Requester: req})
+	evs, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 || evs[0].GetAccepted().GetQueryId() != "q1" ||
+		evs[1].GetProviderResult().GetProvider() != "BankB" || evs[2].GetResult().GetQueryId() != "q1" {
+		t.Fatalf("events = %v", evs)
+	}
+}
+
+func TestQueryBounds(t *testing.T) {
+	req := &fakeRequester{}
+	c := serveUnix(t, api.Config{Requester: req, MaxIdentifiers: 3, MaxProviders: 2})
+	for _, tc := range []struct {
+		name string
+		req  *riskmeshv1.QueryRequest
+	}{
+		{"no identifiers", &riskmeshv1.QueryRequest{Category: "black"}},
+		{"too many identifiers", &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(4)}},
+		{"too many providers", &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(1), Providers: []string{"A", "B", "C"}}},
+		{"no category", &riskmeshv1.QueryRequest{Identifiers: ids(1)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := drain(t, c, tc.req)
+			wantCode(t, err, codes.InvalidArgument)
+		})
+	}
+	if req.queries != 0 {
+		t.Fatalf("requester asked %d times for invalid queries", req.queries)
+	}
+	if _, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(3)}); err != nil {
+		t.Fatalf("query at the limit: %v", err)
+	}
+}
+
+func TestMaxRecvSize(t *testing.T) {
+	c := serveUnix(t, api.Config{Requester: &fakeRequester{}, MaxRecvSize: 4096})
+	big := ids(1)
+	big[0].Value = strings.Repeat("9", 8192)
+	_, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: big})
+	wantCode(t, err, codes.ResourceExhausted)
+}
+
+var errBusy = errors.New("requester: busy")
+
+func TestErrorCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want codes.Code
+	}{
+		{"ledger not found", fmt.Errorf("read account: %w", accounting.ErrNotFound), codes.NotFound},
+		{"ledger closed", accounting.ErrClosed, codes.Unavailable},
+		{"configured sentinel", fmt.Errorf("fan out: %w", errBusy), codes.ResourceExhausted},
+		{"status kept", status.Error(codes.AlreadyExists, "x"), codes.AlreadyExists},
+		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
+		{"anything else", errors.New("boom"), codes.Internal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := serveUnix(t, api.Config{
+				Requester: &fakeRequester{err: tc.err},
+				Errors:    []api.ErrorCode{{Err: errBusy, Code: codes.ResourceExhausted}},
+			})
+			_, err := c.GetQuery(context.Background(), &riskmeshv1.GetQueryRequest{QueryId: "q"})
+			wantCode(t, err, tc.want)
+		})
+	}
+}
+
+func TestMissingComponents(t *testing.T) {
+	ctx := context.Background()
+	c := serveUnix(t, api.Config{})
+	_, err := c.Balance(ctx, &riskmeshv1.BalanceRequest{})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(1)})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = c.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = c.RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_SIGNING})
+	wantCode(t, err, codes.Unimplemented)
+	h, err := c.Health(ctx, &riskmeshv1.HealthRequest{})
+	if err != nil || h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING {
+		t.Fatalf("Health = %v, %v", h, err)
+	}
+	cs, err := c.CatalogStatus(ctx, &riskmeshv1.CatalogStatusRequest{})
+	if err != nil || len(cs.GetLocal())+len(cs.GetRemote()) != 0 {
+		t.Fatalf("CatalogStatus = %v, %v", cs, err)
+	}
+}
+
+func TestAdminMethods(t *testing.T) {
+	ctx := context.Background()
+	prov := &fakeProvider{local: []*riskmeshv1.LocalCatalog{{Category: "black"}}}
+	req := &fakeRequester{remote: []*riskmeshv1.RemoteCatalog{{Provider: "B", Category: "black"}, {Provider: "B", Category: "grey"}}}
+	c := serveUnix(t, api.Config{Requester: req, Provider: prov})
+
+	t.Run("import", func(t *testing.T) {
+		resp, err := c.ImportList(ctx, &riskmeshv1.ImportListRequest{Source: "core", Path: "/data/x.csv"})
+		if err != nil || resp.GetImport().GetRows() != 3 {
+			t.Fatalf("ImportList = %v, %v", resp, err)
+		}
+		_, err = c.ImportList(ctx, &riskmeshv1.ImportListRequest{Source: "core"})
+		wantCode(t, err, codes.InvalidArgument)
+	})
+	t.Run("refresh", func(t *testing.T) {
+		resp, err := c.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{Sources: []string{"a", "b"}})
+		if err != nil || len(resp.GetImports()) != 2 || resp.GetImports()[1].GetSource() != "b" {
+			t.Fatalf("RefreshLists = %v, %v", resp, err)
+		}
+	})
+	t.Run("catalog status by category", func(t *testing.T) {
+		resp, err := c.CatalogStatus(ctx, &riskmeshv1.CatalogStatusRequest{Category: "grey"})
+		if err != nil || len(resp.GetLocal()) != 1 || len(resp.GetRemote()) != 1 || resp.GetRemote()[0].GetCategory() != "grey" {
+			t.Fatalf("CatalogStatus = %v, %v", resp, err)
+		}
+	})
+	t.Run("rotate needs a category for OPRF", func(t *testing.T) {
+		_, err := c.RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_OPRF})
+		wantCode(t, err, codes.InvalidArgument)
+	})
+	t.Run("import unsupported", func(t *testing.T) {
+		c := serveUnix(t, api.Config{Provider: refreshOnly{}})
+		_, err := c.ImportList(ctx, &riskmeshv1.ImportListRequest{Source: "core", Path: "/x"})
+		wantCode(t, err, codes.Unimplemented)
+	})
+}
+
+func TestListenUnix(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "api.sock")
+	l, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, want 0600", fi.Mode().Perm())
+	}
+	// A socket left behind by a crash (the listener's file stays when
+	// unlinking is disabled) is replaced.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	l, err = api.ListenUnix(sock)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	l.Close()
+
+	file := filepath.Join(dir, "notasocket")
+	if err := os.WriteFile(file, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.ListenUnix(file); err == nil {
+		t.Fatal("ListenUnix replaced a regular file")
+	}
+}
+
+func TestServeRefusesInsecureTCP(t *testing.T) {
+	svc, err := api.New(api.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := svc.Serve(context.Background(), l, nil); err == nil {
+		t.Fatal("served TCP without TLS")
+	}
+	if err := svc.Serve(context.Background(), l, &tls.Config{}); err == nil {
+		t.Fatal("served TCP without client certificates")
+	}
+}
+
+// testCA issues certificates for the mutual-TLS test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test client CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+func (ca *testCA) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestMutualTLSAdmin(t *testing.T) {
+	ctx := context.Background()
+	ca := newCA(t)
+	svc, err := api.New(api.Config{Requester: &fakeRequester{}, Provider: &fakeProvider{}, AdminClients: []string{"ops-console"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, svc, l, &tls.Config{
+		Certificates: []tls.Certificate{ca.issue(t, "node", x509.ExtKeyUsageServerAuth)},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    ca.pool,
+	})
+	client := func(certs ...tls.Certificate) riskmeshv1.RiskMeshClient {
+		t.Helper()
+		creds := credentials.NewTLS(&tls.Config{RootCAs: ca.pool, Certificates: certs, MinVersion: tls.VersionTLS13})
+		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(creds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return riskmeshv1.NewRiskMeshClient(conn)
+	}
+
+	app := client(ca.issue(t, "loan-system", x509.ExtKeyUsageClientAuth))
+	if _, err := app.Balance(ctx, &riskmeshv1.BalanceRequest{}); err != nil {
+		t.Fatalf("business method for a client certificate: %v", err)
+	}
+	_, err = app.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+	if _, err := app.Health(ctx, &riskmeshv1.HealthRequest{}); err != nil {
+		t.Fatalf("Health for a client certificate: %v", err)
+	}
+
+	ops := client(ca.issue(t, "ops-console", x509.ExtKeyUsageClientAuth))
+	if _, err := ops.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{}); err != nil {
+		t.Fatalf("admin method for an admin client: %v", err)
+	}
+
+	anon := client()
+	_, err = anon.Balance(ctx, &riskmeshv1.BalanceRequest{})
+	wantCode(t, err, codes.Unavailable)
+}
