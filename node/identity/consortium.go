@@ -1,0 +1,267 @@
+package identity
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/peer"
+)
+
+// MaxConsortiumSize bounds a consortium file (about 2,000 members).
+const MaxConsortiumSize = 1 << 20
+
+// maxNameLen bounds a member's display name, as the registry does.
+const maxNameLen = 256
+
+// ErrUnknownMember is returned by Consortium.Authorize for a fingerprint no
+// member has.
+var ErrUnknownMember = errors.New("identity: not a consortium member")
+
+// Member is one institution in a consortium file: what the regulator's node
+// needs to admit it (by TLS fingerprint) before it is on the ledger, and to
+// register it there (name, roles, signing key). It holds public data only.
+type Member struct {
+	MSPID          string
+	Name           string
+	Roles          []accounting.Role
+	TLSFingerprint peer.Fingerprint
+	// SigningKey is the transcript-signing public key, PKIX DER.
+	SigningKey []byte
+}
+
+// ReadMember builds a Member from the public files of the identity in dir
+// (tls.crt, signing.pub and the names of the OPRF key files); no private key
+// is opened. Name defaults to the MSP id; Roles are requester, plus
+// provider when the identity has OPRF keys. The regulator edits both in the
+// consortium file as the consortium decides.
+func ReadMember(dir string) (Member, error) {
+	pub, err := readPublic(dir)
+	if err != nil {
+		return Member{}, fmt.Errorf("read member %s: %w", dir, err)
+	}
+	cats, err := oprfCategories(dir)
+	if err != nil {
+		return Member{}, fmt.Errorf("read member %s: %w", dir, err)
+	}
+	roles := []accounting.Role{accounting.RoleRequester}
+	if len(cats) > 0 {
+		roles = append(roles, accounting.RoleProvider)
+	}
+	msp := pub.tls.Leaf.Subject.CommonName
+	return Member{
+		MSPID:          msp,
+		Name:           msp,
+		Roles:          roles,
+		TLSFingerprint: peer.FingerprintOf(pub.tls.Leaf.Raw),
+		SigningKey:     pub.signingDER,
+	}, nil
+}
+
+// Consortium is a validated list of members: unique MSP ids and unique TLS
+// fingerprints. It is a peer.Authorizer, so the regulator's node can admit
+// members to its ledger relay before they appear in the registry.
+type Consortium struct {
+	members []Member
+	byFP    map[peer.Fingerprint]string
+}
+
+var _ peer.Authorizer = (*Consortium)(nil)
+
+// NewConsortium validates members and returns them as a Consortium, in the
+// given order.
+func NewConsortium(members []Member) (*Consortium, error) {
+	if len(members) == 0 {
+		return nil, errors.New("consortium: no members")
+	}
+	c := &Consortium{byFP: make(map[peer.Fingerprint]string, len(members))}
+	seen := make(map[string]bool, len(members))
+	for i, m := range members {
+		if err := m.validate(); err != nil {
+			return nil, fmt.Errorf("consortium: member %d: %w", i+1, err)
+		}
+		if seen[m.MSPID] {
+			return nil, fmt.Errorf("consortium: member %d: MSP id %s listed twice", i+1, m.MSPID)
+		}
+		if _, dup := c.byFP[m.TLSFingerprint]; dup {
+			return nil, fmt.Errorf("consortium: member %d: TLS fingerprint already listed", i+1)
+		}
+		seen[m.MSPID] = true
+		c.byFP[m.TLSFingerprint] = m.MSPID
+		m.Roles = slices.Clone(m.Roles)
+		m.SigningKey = slices.Clone(m.SigningKey)
+		c.members = append(c.members, m)
+	}
+	return c, nil
+}
+
+func (m *Member) validate() error {
+	if !names.MSPID(m.MSPID) {
+		return fmt.Errorf("%w: %q", ErrMSPID, m.MSPID)
+	}
+	if !names.Text(m.Name, maxNameLen) {
+		return fmt.Errorf("member %s: name must be 1 to %d printable ASCII characters", m.MSPID, maxNameLen)
+	}
+	if len(m.Roles) == 0 {
+		return fmt.Errorf("member %s: no roles", m.MSPID)
+	}
+	for i, r := range m.Roles {
+		switch r {
+		case accounting.RoleProvider, accounting.RoleRequester, accounting.RoleAuditor:
+		default:
+			return fmt.Errorf("member %s: unknown role %q", m.MSPID, r)
+		}
+		if slices.Contains(m.Roles[:i], r) {
+			return fmt.Errorf("member %s: role %s listed twice", m.MSPID, r)
+		}
+	}
+	if m.TLSFingerprint == (peer.Fingerprint{}) {
+		return fmt.Errorf("member %s: no TLS fingerprint", m.MSPID)
+	}
+	if _, err := ecsig.ParsePublicKey(m.SigningKey); err != nil {
+		return fmt.Errorf("member %s: signing key: %w", m.MSPID, err)
+	}
+	return nil
+}
+
+// Members returns the members in file order.
+func (c *Consortium) Members() []Member { return slices.Clone(c.members) }
+
+// Member returns the member with this MSP id.
+func (c *Consortium) Member(mspID string) (Member, bool) {
+	i := slices.IndexFunc(c.members, func(m Member) bool { return m.MSPID == mspID })
+	if i < 0 {
+		return Member{}, false
+	}
+	return c.members[i], true
+}
+
+// Authorize returns the MSP id of the member with this TLS fingerprint.
+func (c *Consortium) Authorize(fp [32]byte) (string, error) {
+	msp, ok := c.byFP[fp]
+	if !ok {
+		return "", ErrUnknownMember
+	}
+	return msp, nil
+}
+
+// The file format: YAML (JSON is YAML too), one document.
+type consortiumFile struct {
+	Members []memberFile `yaml:"members"`
+}
+
+type memberFile struct {
+	MSPID          string   `yaml:"msp_id"`
+	Name           string   `yaml:"name"`
+	Roles          []string `yaml:"roles,flow"`
+	TLSFingerprint string   `yaml:"tls_fingerprint"` // lower-case hex
+	SigningKey     string   `yaml:"signing_key"`     // base64 (standard, padded) PKIX DER
+}
+
+// Marshal encodes the consortium file.
+func (c *Consortium) Marshal() ([]byte, error) {
+	f := consortiumFile{Members: make([]memberFile, len(c.members))}
+	for i, m := range c.members {
+		roles := make([]string, len(m.Roles))
+		for j, r := range m.Roles {
+			roles[j] = string(r)
+		}
+		f.Members[i] = memberFile{
+			MSPID:          m.MSPID,
+			Name:           m.Name,
+			Roles:          roles,
+			TLSFingerprint: m.TLSFingerprint.String(),
+			SigningKey:     base64.StdEncoding.EncodeToString(m.SigningKey),
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# RiskMesh consortium members: the regulator's node admits these TLS\n# fingerprints to its ledger relay. Edit names and roles as the consortium decides.\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&f); err != nil {
+		return nil, fmt.Errorf("consortium: encode: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("consortium: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseConsortium decodes and validates a consortium file. Unknown keys,
+// a second document and files over MaxConsortiumSize are refused.
+func ParseConsortium(data []byte) (*Consortium, error) {
+	if len(data) > MaxConsortiumSize {
+		return nil, fmt.Errorf("consortium: %w: %d bytes, limit %d", ErrTooLarge, len(data), MaxConsortiumSize)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f consortiumFile
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("consortium: empty file")
+		}
+		return nil, fmt.Errorf("consortium: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("consortium: more than one YAML document")
+	}
+	members := make([]Member, len(f.Members))
+	for i, mf := range f.Members {
+		m, err := mf.member()
+		if err != nil {
+			return nil, fmt.Errorf("consortium: member %d: %w", i+1, err)
+		}
+		members[i] = m
+	}
+	return NewConsortium(members)
+}
+
+func (mf *memberFile) member() (Member, error) {
+	m := Member{MSPID: mf.MSPID, Name: mf.Name}
+	for _, r := range mf.Roles {
+		m.Roles = append(m.Roles, accounting.Role(r))
+	}
+	fp, err := hex.DecodeString(mf.TLSFingerprint)
+	if err != nil || len(fp) != len(m.TLSFingerprint) || strings.ToLower(mf.TLSFingerprint) != mf.TLSFingerprint {
+		return Member{}, fmt.Errorf("tls_fingerprint must be %d lower-case hex digits", 2*len(m.TLSFingerprint))
+	}
+	copy(m.TLSFingerprint[:], fp)
+	if len(mf.SigningKey) > base64.StdEncoding.EncodedLen(ecsig.MaxPublicKeySize) {
+		return Member{}, errors.New("signing_key too long")
+	}
+	m.SigningKey, err = base64.StdEncoding.DecodeString(mf.SigningKey)
+	if err != nil {
+		return Member{}, errors.New("signing_key is not base64")
+	}
+	return m, nil
+}
+
+// LoadConsortium reads and parses a consortium file.
+func LoadConsortium(path string) (*Consortium, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConsortiumSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	c, err := ParseConsortium(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,169 @@
+package identity
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/accounting"
+)
+
+func TestConsortiumFromIdentities(t *testing.T) {
+	provider := generate(t, "Bank1MSP", "black")
+	requester := generate(t, "Lender2MSP")
+	// ReadMember needs only the public files: remove the private ones.
+	for _, dir := range []string{provider, requester} {
+		for _, name := range []string{TLSKeyFile, SigningKeyFile} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	os.Chmod(filepath.Join(provider, OPRFKeyFile("black")), 0)
+
+	var members []Member
+	for _, dir := range []string{provider, requester} {
+		m, err := ReadMember(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	if want := []accounting.Role{accounting.RoleRequester, accounting.RoleProvider}; !reflect.DeepEqual(members[0].Roles, want) {
+		t.Errorf("provider roles %v, want %v", members[0].Roles, want)
+	}
+	if want := []accounting.Role{accounting.RoleRequester}; !reflect.DeepEqual(members[1].Roles, want) {
+		t.Errorf("requester roles %v, want %v", members[1].Roles, want)
+	}
+	if members[0].Name != "Bank1MSP" {
+		t.Errorf("default name %q", members[0].Name)
+	}
+
+	c, err := NewConsortium(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseConsortium(data)
+	if err != nil {
+		t.Fatalf("parse marshalled file: %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(parsed.Members(), members) {
+		t.Errorf("round trip changed the members:\n%+v\n%+v", parsed.Members(), members)
+	}
+
+	t.Run("authorize", func(t *testing.T) {
+		msp, err := parsed.Authorize(members[1].TLSFingerprint)
+		if err != nil || msp != "Lender2MSP" {
+			t.Errorf("Authorize = %q, %v", msp, err)
+		}
+		if _, err := parsed.Authorize([32]byte{1}); !errors.Is(err, ErrUnknownMember) {
+			t.Errorf("Authorize(unknown) = %v, want ErrUnknownMember", err)
+		}
+	})
+	t.Run("member", func(t *testing.T) {
+		if m, ok := parsed.Member("Bank1MSP"); !ok || m.TLSFingerprint != members[0].TLSFingerprint {
+			t.Errorf("Member(Bank1MSP) = %+v, %v", m, ok)
+		}
+		if _, ok := parsed.Member("Nobody"); ok {
+			t.Error("Member(Nobody) found")
+		}
+	})
+	t.Run("load file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "consortium.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := LoadConsortium(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(loaded.Members()) != 2 {
+			t.Errorf("%d members", len(loaded.Members()))
+		}
+	})
+}
+
+// consortiumYAML returns a valid file for two generated members, with edit
+// applied to its text.
+func consortiumYAML(t *testing.T) string {
+	t.Helper()
+	var members []Member
+	for _, msp := range []string{"Bank1MSP", "Lender2MSP"} {
+		m, err := ReadMember(generate(t, msp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	c, err := NewConsortium(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestParseConsortiumRejects(t *testing.T) {
+	valid := consortiumYAML(t)
+	lines := strings.Split(valid, "\n")
+	field := func(key string, member int) string {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, key+":") {
+				if n == member {
+					return l
+				}
+				n++
+			}
+		}
+		t.Fatalf("no %s line %d in\n%s", key, member, valid)
+		return ""
+	}
+	replace := func(old, new string) string { return strings.Replace(valid, old, new, 1) }
+	fp0 := strings.TrimSpace(strings.SplitN(field("tls_fingerprint", 0), ":", 2)[1])
+	fp1 := strings.TrimSpace(strings.SplitN(field("tls_fingerprint", 1), ":", 2)[1])
+
+	tests := []struct {
+		name, file, want string
+	}{
+		{"empty", "", "empty file"},
+		{"no members", "members: []\n", "no members"},
+		{"unknown key", replace("name:", "nmae:"), "field nmae not found"},
+		{"unknown top-level key", valid + "extra: 1\n", "field extra not found"},
+		{"second document", valid + "---\nmembers: []\n", "more than one YAML document"},
+		{"duplicate MSP id", replace("Lender2MSP", "Bank1MSP"), "listed twice"},
+		{"duplicate fingerprint", replace(fp1, fp0), "fingerprint already listed"},
+		{"bad role", replace("requester", "admin"), "unknown role"},
+		{"no roles", replace("roles: [requester]", "roles: []"), "no roles"},
+		{"upper-case fingerprint", replace(fp0, strings.ToUpper(fp0)), "lower-case hex"},
+		{"short fingerprint", replace(fp0, fp0[2:]), "lower-case hex"},
+		{"signing key not base64", replace("signing_key: ", "signing_key: =="), "not base64"},
+		{"signing key not a key", replace("signing_key: ", "signing_key: AAAA"), "signing key"},
+		{"bad MSP id", replace("Bank1MSP", "Bank 1"), "invalid MSP id"},
+		{"too large", strings.Repeat("#", MaxConsortiumSize+1), "file too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConsortium([]byte(tt.file))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseConsortium: %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("unknown key reports its line", func(t *testing.T) {
+		_, err := ParseConsortium([]byte(replace("name:", "nmae:")))
+		if err == nil || !strings.Contains(err.Error(), "line 5") {
+			t.Errorf("ParseConsortium: %v, want the line number", err)
+		}
+	})
+}

@@ -1,0 +1,131 @@
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// File names inside an identity directory.
+const (
+	TLSCertFile    = "tls.crt"
+	TLSKeyFile     = "tls.key"
+	SigningKeyFile = "signing.key"
+	SigningPubFile = "signing.pub"
+	oprfKeyPrefix  = "oprf-"
+	oprfKeySuffix  = ".key"
+)
+
+// MaxFileSize bounds every file this package reads. The largest legitimate
+// one, a certificate with a few host names, is under 1 KiB.
+const MaxFileSize = 16 << 10
+
+// Permissions of what the package creates.
+const (
+	dirMode     os.FileMode = 0o700
+	privateMode os.FileMode = 0o600
+	publicMode  os.FileMode = 0o644
+)
+
+// OPRFKeyFile is the file name of the OPRF key for category.
+func OPRFKeyFile(category string) string { return oprfKeyPrefix + category + oprfKeySuffix }
+
+// readFile reads name in dir, at most MaxFileSize bytes. private files must
+// not be accessible to group or others: a key that other local users could
+// read is refused rather than used, so a mistake in deployment is noticed.
+func readFile(dir, name string, private bool) ([]byte, error) {
+	path := filepath.Join(dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrMalformed, path)
+	}
+	if private && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o, want 0600", ErrPermissions, path, st.Mode().Perm())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: %s exceeds %d bytes", ErrTooLarge, path, MaxFileSize)
+	}
+	return data, nil
+}
+
+// writeFile replaces name in dir atomically: the data goes to a temporary
+// file in the same directory, is synced, and renamed over name; the
+// directory is synced so the rename survives a crash.
+func writeFile(dir, name string, data []byte, mode os.FileMode) (err error) {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// oprfCategories lists the categories with a key file in dir, from the
+// file names alone (no key is opened), sorted.
+func oprfCategories(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var cats []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, oprfKeyPrefix) || !strings.HasSuffix(name, oprfKeySuffix) {
+			continue
+		}
+		cat := strings.TrimSuffix(strings.TrimPrefix(name, oprfKeyPrefix), oprfKeySuffix)
+		if validCategory(cat) {
+			cats = append(cats, cat)
+		}
+	}
+	slices.Sort(cats)
+	return cats, nil
+}

@@ -1,0 +1,127 @@
+package identity
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// seedIdentity adds the files of a generated identity as seeds.
+func seedIdentity(f *testing.F, names ...string) {
+	f.Helper()
+	dir := filepath.Join(f.TempDir(), "id")
+	if err := Generate(dir, "Bank1MSP", []string{"black"}, nil, "node.example"); err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte{})
+	f.Add([]byte("-----BEGIN X-----\n-----END X-----\n"))
+}
+
+func FuzzParseCertificate(f *testing.F) {
+	seedIdentity(f, TLSCertFile, TLSKeyFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cert, err := ParseCertificate(data)
+		if err != nil {
+			return
+		}
+		again, err := ParseCertificate(encodePEM(pemCertificate, cert.Raw))
+		if err != nil || !bytes.Equal(again.Raw, cert.Raw) {
+			t.Fatalf("re-encoded certificate does not round-trip: %v", err)
+		}
+	})
+}
+
+func FuzzParsePrivateKey(f *testing.F) {
+	seedIdentity(f, TLSKeyFile, SigningKeyFile, SigningPubFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := ParsePrivateKey(data)
+		if err != nil {
+			return
+		}
+		enc, err := marshalPrivateKey(key)
+		if err != nil {
+			t.Fatalf("parsed key does not encode: %v", err)
+		}
+		again, err := ParsePrivateKey(enc)
+		if err != nil || !again.Equal(key) {
+			t.Fatalf("re-encoded key does not round-trip: %v", err)
+		}
+	})
+}
+
+func FuzzParsePublicKey(f *testing.F) {
+	seedIdentity(f, SigningPubFile, TLSCertFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, der, err := ParsePublicKey(data)
+		if err != nil {
+			return
+		}
+		again, againDER, err := ParsePublicKey(encodePEM(pemPublicKey, der))
+		if err != nil || !again.Equal(key) || !bytes.Equal(againDER, der) {
+			t.Fatalf("re-encoded public key does not round-trip: %v", err)
+		}
+	})
+}
+
+func FuzzParseOPRFKey(f *testing.F) {
+	seedIdentity(f, OPRFKeyFile("black"), SigningKeyFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := ParseOPRFKey(data)
+		if err != nil {
+			return
+		}
+		enc, err := marshalOPRFKey(key)
+		if err != nil {
+			t.Fatalf("parsed key does not encode: %v", err)
+		}
+		again, err := ParseOPRFKey(enc)
+		if err != nil || !again.Public().Equal(key.Public()) {
+			t.Fatalf("re-encoded OPRF key does not round-trip: %v", err)
+		}
+	})
+}
+
+func FuzzParseConsortium(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "id")
+	if err := Generate(dir, "Bank1MSP", []string{"black"}, nil); err != nil {
+		f.Fatal(err)
+	}
+	m, err := ReadMember(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := NewConsortium([]Member{m})
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"members": [{"msp_id": "A", "name": "A", "roles": ["auditor"], "tls_fingerprint": "00", "signing_key": ""}]}`))
+	f.Add([]byte("members: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConsortium(data)
+		if err != nil {
+			return
+		}
+		enc, err := c.Marshal()
+		if err != nil {
+			t.Fatalf("parsed consortium does not encode: %v", err)
+		}
+		again, err := ParseConsortium(enc)
+		if err != nil || !reflect.DeepEqual(again.Members(), c.Members()) {
+			t.Fatalf("re-encoded consortium does not round-trip: %v", err)
+		}
+	})
+}

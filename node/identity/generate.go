@@ -1,0 +1,212 @@
+package identity
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	cryptorand "crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// CertValidity is how long a generated TLS certificate is valid. The
+// certificate is pinned by fingerprint, not chained to a CA, so its expiry
+// only forces a rotation (new certificate, new fingerprint on the ledger)
+// at a time the institution chooses well ahead of.
+const CertValidity = 5 * 365 * 24 * time.Hour
+
+// clockSkew backdates NotBefore so a peer whose clock is slightly behind
+// still accepts a certificate generated moments ago.
+const clockSkew = time.Hour
+
+// Generate creates a new identity in dir for the institution mspID: a TLS
+// certificate and key, a transcript-signing key and an OPRF key for each
+// category. The certificate's subject names the MSP id and its alternative
+// names are 127.0.0.1, ::1 and localhost plus hosts (IP addresses or DNS
+// names where peers reach the node). rand is crypto/rand if nil.
+//
+// dir is created (0700) if needed. Generate refuses to overwrite an
+// existing identity (ErrExists).
+func Generate(dir, mspID string, categories []string, rand io.Reader, hosts ...string) error {
+	if !names.MSPID(mspID) {
+		return fmt.Errorf("%w: %q", ErrMSPID, mspID)
+	}
+	for i, c := range categories {
+		if !validCategory(c) {
+			return fmt.Errorf("%w: %q", ErrCategory, c)
+		}
+		if slices.Contains(categories[:i], c) {
+			return fmt.Errorf("%w: %q listed twice", ErrCategory, c)
+		}
+	}
+	for _, h := range hosts {
+		if !names.Word(h, 253) {
+			return fmt.Errorf("identity: invalid host name %q", h)
+		}
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return fmt.Errorf("identity: create %s: %w", dir, err)
+	}
+	for _, name := range append([]string{TLSCertFile, TLSKeyFile, SigningKeyFile, SigningPubFile}, oprfFiles(categories)...) {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s", ErrExists, filepath.Join(dir, name))
+		}
+	}
+
+	for _, c := range categories {
+		if _, err := writeOPRFKey(dir, c, rand); err != nil {
+			return err
+		}
+	}
+	signKey, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	if err != nil {
+		return fmt.Errorf("identity: generate signing key: %w", err)
+	}
+	if err := writeSigningKey(dir, signKey); err != nil {
+		return err
+	}
+	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	if err != nil {
+		return fmt.Errorf("identity: generate TLS key: %w", err)
+	}
+	certDER, err := selfSigned(tlsKey, mspID, hosts, rand, time.Now())
+	if err != nil {
+		return err
+	}
+	keyPEM, err := marshalPrivateKey(tlsKey)
+	if err != nil {
+		return fmt.Errorf("identity: encode TLS key: %w", err)
+	}
+	if err := writeFile(dir, TLSKeyFile, keyPEM, privateMode); err != nil {
+		return fmt.Errorf("identity: write TLS key: %w", err)
+	}
+	// The certificate goes last: an identity is complete once it exists.
+	if err := writeFile(dir, TLSCertFile, encodePEM(pemCertificate, certDER), publicMode); err != nil {
+		return fmt.Errorf("identity: write TLS certificate: %w", err)
+	}
+	return nil
+}
+
+func oprfFiles(categories []string) []string {
+	files := make([]string, len(categories))
+	for i, c := range categories {
+		files[i] = OPRFKeyFile(c)
+	}
+	return files
+}
+
+// selfSigned returns a self-signed certificate for key naming mspID.
+func selfSigned(key *ecdsa.PrivateKey, mspID string, hosts []string, rand io.Reader, now time.Time) ([]byte, error) {
+	serial, err := cryptorand.Int(rand, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("identity: certificate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial.Add(serial, big.NewInt(1)),
+		Subject:               pkix.Name{CommonName: mspID, Organization: []string{mspID}},
+		NotBefore:             now.Add(-clockSkew),
+		NotAfter:              now.Add(CertValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("identity: create certificate: %w", err)
+	}
+	return der, nil
+}
+
+func writeSigningKey(dir string, key *ecdsa.PrivateKey) error {
+	keyPEM, err := marshalPrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("identity: encode signing key: %w", err)
+	}
+	pubDER, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		return fmt.Errorf("identity: encode signing public key: %w", err)
+	}
+	if err := writeFile(dir, SigningKeyFile, keyPEM, privateMode); err != nil {
+		return fmt.Errorf("identity: write signing key: %w", err)
+	}
+	if err := writeFile(dir, SigningPubFile, encodePEM(pemPublicKey, pubDER), publicMode); err != nil {
+		return fmt.Errorf("identity: write signing public key: %w", err)
+	}
+	return nil
+}
+
+func writeOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	key, err := oprf.GenerateKey(rand)
+	if err != nil {
+		return nil, fmt.Errorf("identity: generate OPRF key for %s: %w", category, err)
+	}
+	data, err := marshalOPRFKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("identity: encode OPRF key for %s: %w", category, err)
+	}
+	if err := writeFile(dir, OPRFKeyFile(category), data, privateMode); err != nil {
+		return nil, fmt.Errorf("identity: write OPRF key for %s: %w", category, err)
+	}
+	return key.Public(), nil
+}
+
+// AddOPRFKey creates the OPRF key for a category the institution starts
+// providing and returns its public half (to register on the ledger). It
+// refuses to replace an existing key (ErrExists); see RotateOPRFKey.
+func AddOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	return replaceOPRFKey(dir, category, rand, false)
+}
+
+// RotateOPRFKey replaces the OPRF key of a category the institution already
+// provides and returns the new public half. The previous key is gone: the
+// node must register the new key and rebuild its catalogs before answering
+// with it, and answers already given stay verifiable against the old public
+// key, which the ledger keeps.
+func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	return replaceOPRFKey(dir, category, rand, true)
+}
+
+func replaceOPRFKey(dir, category string, rand io.Reader, rotate bool) (*oprf.PublicKey, error) {
+	if !validCategory(category) {
+		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	path := filepath.Join(dir, OPRFKeyFile(category))
+	_, err := os.Lstat(path)
+	switch {
+	case err == nil && !rotate:
+		return nil, fmt.Errorf("%w: %s", ErrExists, path)
+	case errors.Is(err, fs.ErrNotExist) && rotate:
+		return nil, fmt.Errorf("%w: %s", ErrNoOPRFKey, category)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	return writeOPRFKey(dir, category, rand)
+}

@@ -1,0 +1,147 @@
+package identity
+
+import (
+	"crypto/ecdsa"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"maps"
+	"path/filepath"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// Identity is an institution's loaded key material.
+type Identity struct {
+	// MSPID is the institution's MSP id, read from the certificate subject.
+	MSPID string
+	// Certificate is the TLS certificate and key for the peer transport
+	// (Leaf is set).
+	Certificate tls.Certificate
+	// Fingerprint is the SHA-256 of the certificate, as the registry pins it.
+	Fingerprint peer.Fingerprint
+	// Sign signs transcript digests with the signing key.
+	Sign ecsig.Sign
+	// SigningKey is the signing public key, PKIX DER, as the registry
+	// stores it.
+	SigningKey []byte
+
+	oprfKeys map[string]*oprf.PrivateKey
+}
+
+// OPRFKey returns the OPRF private key for category.
+func (id *Identity) OPRFKey(category string) (*oprf.PrivateKey, bool) {
+	k, ok := id.oprfKeys[category]
+	return k, ok
+}
+
+// OPRFKeys returns the OPRF private keys by category (a copy of the map; the
+// keys are shared).
+func (id *Identity) OPRFKeys() map[string]*oprf.PrivateKey { return maps.Clone(id.oprfKeys) }
+
+// Load reads the identity in dir. It checks that each key file is private
+// to its owner, that the TLS certificate and key are a pair and that
+// signing.pub is the signing key's public half, so a directory assembled
+// from two identities is refused. Signatures draw randomness from
+// crypto/rand.
+func Load(dir string) (*Identity, error) {
+	id, err := load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load identity %s: %w", dir, err)
+	}
+	return id, nil
+}
+
+func load(dir string) (*Identity, error) {
+	cert, err := readPublic(dir)
+	if err != nil {
+		return nil, err
+	}
+	tlsKey, err := readPrivateKey(dir, TLSKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.tls.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(&tlsKey.PublicKey) {
+		return nil, fmt.Errorf("%w: %s is not the key of %s", ErrMismatch, TLSKeyFile, TLSCertFile)
+	}
+	cert.tls.PrivateKey = tlsKey
+
+	signKey, err := readPrivateKey(dir, SigningKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if !cert.signingKey.Equal(&signKey.PublicKey) {
+		return nil, fmt.Errorf("%w: %s is not the public half of %s", ErrMismatch, SigningPubFile, SigningKeyFile)
+	}
+
+	cats, err := oprfCategories(dir)
+	if err != nil {
+		return nil, err
+	}
+	keys := make(map[string]*oprf.PrivateKey, len(cats))
+	for _, c := range cats {
+		data, err := readFile(dir, OPRFKeyFile(c), true)
+		if err != nil {
+			return nil, err
+		}
+		k, err := ParseOPRFKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", OPRFKeyFile(c), err)
+		}
+		keys[c] = k
+	}
+	return &Identity{
+		MSPID:       cert.tls.Leaf.Subject.CommonName,
+		Certificate: cert.tls,
+		Fingerprint: peer.FingerprintOf(cert.tls.Leaf.Raw),
+		Sign:        ecsig.NewSigner(signKey, cryptorand.Reader),
+		SigningKey:  cert.signingDER,
+		oprfKeys:    keys,
+	}, nil
+}
+
+// public is what the public files of an identity hold.
+type public struct {
+	tls        tls.Certificate // without the private key
+	signingKey *ecdsa.PublicKey
+	signingDER []byte
+}
+
+// readPublic reads tls.crt and signing.pub.
+func readPublic(dir string) (public, error) {
+	data, err := readFile(dir, TLSCertFile, false)
+	if err != nil {
+		return public{}, err
+	}
+	leaf, err := ParseCertificate(data)
+	if err != nil {
+		return public{}, fmt.Errorf("%s: %w", filepath.Join(dir, TLSCertFile), err)
+	}
+	data, err = readFile(dir, SigningPubFile, false)
+	if err != nil {
+		return public{}, err
+	}
+	key, der, err := ParsePublicKey(data)
+	if err != nil {
+		return public{}, fmt.Errorf("%s: %w", filepath.Join(dir, SigningPubFile), err)
+	}
+	return public{
+		tls:        tls.Certificate{Certificate: [][]byte{leaf.Raw}, Leaf: leaf},
+		signingKey: key,
+		signingDER: der,
+	}, nil
+}
+
+func readPrivateKey(dir, name string) (*ecdsa.PrivateKey, error) {
+	data, err := readFile(dir, name, true)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	}
+	return key, nil
+}
