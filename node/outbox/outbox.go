@@ -1,0 +1,244 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+)
+
+// Bucket names in the node's bbolt file.
+var (
+	bucketPending = []byte("outbox/pending")
+	bucketDead    = []byte("outbox/dead")
+)
+
+// Config configures an Outbox. Ledger is required; every other zero field
+// takes the default in its comment.
+type Config struct {
+	// Ledger receives the entries, as this node's identity.
+	Ledger accounting.Recorder
+	// BatchSize is the number of entries per Record call. Default 200;
+	// at most chaincode's MaxBatch (1000).
+	BatchSize int
+	// MinBackoff and MaxBackoff bound the wait after a failed batch; it
+	// doubles from MinBackoff up to MaxBackoff, with the actual wait drawn
+	// uniformly from its upper half. Defaults 250 ms and 30 s.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// CallTimeout bounds one Record call. Default 60 s.
+	CallTimeout time.Duration
+	// Logger receives submitter events. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock for dead-entry timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultBatchSize   = 200
+	MaxBatchSize       = 1000
+	DefaultMinBackoff  = 250 * time.Millisecond
+	DefaultMaxBackoff  = 30 * time.Second
+	DefaultCallTimeout = 60 * time.Second
+)
+
+// Outbox is the journal and its submitter. It is safe for concurrent use.
+type Outbox struct {
+	db  *bolt.DB
+	cfg Config
+
+	kick chan struct{} // a pending entry may be waiting; buffered 1
+
+	mu       sync.Mutex
+	pending  int
+	dead     int
+	lastErr  error
+	recorded uint64
+	drained  chan struct{} // closed when pending reaches 0, then replaced
+}
+
+// Open creates the outbox buckets in db if needed and counts what is
+// pending from before a restart. The caller owns db and closes it after
+// Run has returned.
+func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
+	if cfg.Ledger == nil {
+		return nil, errors.New("outbox: no ledger")
+	}
+	if cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.CallTimeout < 0 {
+		return nil, errors.New("outbox: config value out of range")
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	o := &Outbox{db: db, cfg: cfg, kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	err := db.Update(func(tx *bolt.Tx) error {
+		p, err := tx.CreateBucketIfNotExists(bucketPending)
+		if err != nil {
+			return err
+		}
+		d, err := tx.CreateBucketIfNotExists(bucketDead)
+		if err != nil {
+			return err
+		}
+		o.pending, o.dead = p.Stats().KeyN, d.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: open: %w", err)
+	}
+	if o.pending == 0 {
+		close(o.drained)
+	}
+	o.wake()
+	return o, nil
+}
+
+// PutTx journals e inside the caller's read-write transaction; the entry
+// is durable when tx commits, and the submitter is woken then. The entry's
+// key is derived from its header. Putting an identical entry again is a
+// no-op; a different entry under a pending key is ErrConflict (the caller
+// would be billing one exchange twice).
+func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, error) {
+	key, err := keyOf(&e)
+	if err != nil {
+		return key, err
+	}
+	val, err := encodeEntry(&e)
+	if err != nil {
+		return key, err
+	}
+	b := tx.Bucket(bucketPending)
+	if b == nil {
+		return key, errors.New("outbox: bucket missing (Open not called on this database)")
+	}
+	k := storageKey(key)
+	if old := b.Get(k); old != nil {
+		if bytes.Equal(old, val) {
+			return key, nil
+		}
+		return key, ErrConflict
+	}
+	if err := b.Put(k, val); err != nil {
+		return key, fmt.Errorf("outbox: put: %w", err)
+	}
+	tx.OnCommit(func() { o.added(1) })
+	return key, nil
+}
+
+// Put journals e in its own transaction and returns once it is durable.
+func (o *Outbox) Put(e accounting.Entry) (accounting.EntryKey, error) {
+	var key accounting.EntryKey
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		key, err = o.PutTx(tx, e)
+		return err
+	})
+	return key, err
+}
+
+func (o *Outbox) added(n int) {
+	o.mu.Lock()
+	if o.pending == 0 {
+		o.drained = make(chan struct{})
+	}
+	o.pending += n
+	o.mu.Unlock()
+	o.wake()
+}
+
+func (o *Outbox) wake() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Depth is the number of entries waiting for the ledger.
+func (o *Outbox) Depth() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.pending
+}
+
+// DeadCount is the number of entries the ledger rejected permanently.
+func (o *Outbox) DeadCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.dead
+}
+
+// Recorded is the number of entries this process has seen recorded (or
+// found already recorded) since Open.
+func (o *Outbox) Recorded() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.recorded
+}
+
+// LastError is the error of the last failed Record call, nil once a call
+// has succeeded since.
+func (o *Outbox) LastError() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lastErr
+}
+
+// Drained returns a channel that is closed once no entry is pending. A
+// test or a graceful stop waits on it (with Run still running).
+func (o *Outbox) Drained() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.drained
+}
+
+// Flush waits until no entry is pending or ctx ends.
+func (o *Outbox) Flush(ctx context.Context) error {
+	o.wake()
+	select {
+	case <-o.Drained():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("outbox: flush with %d entries pending: %w", o.Depth(), ctx.Err())
+	}
+}
+
+// Dead lists the dead entries, at most limit of them (all if limit <= 0).
+func (o *Outbox) Dead(limit int) ([]DeadEntry, error) {
+	var out []DeadEntry
+	err := o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDead).Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			d, err := decodeDead(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,200 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+)
+
+// codeCorrupt marks a dead record whose pending record did not decode.
+const codeCorrupt = "corrupt_journal_record"
+
+// Run submits pending entries until ctx ends, and returns ctx's error. Run
+// at most one submitter per Outbox.
+func (o *Outbox) Run(ctx context.Context) error {
+	var backoff time.Duration
+	for {
+		if o.Depth() == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-o.kick:
+			}
+			continue
+		}
+		err := o.submitBatch(ctx)
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		backoff = min(max(2*backoff, o.cfg.MinBackoff), o.cfg.MaxBackoff)
+		wait := backoff/2 + rand.N(backoff/2+1)
+		o.cfg.Logger.Warn("outbox: record batch failed; retrying",
+			"pending", o.Depth(), "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// pendingEntry is one journal record read for submission.
+type pendingEntry struct {
+	key   []byte
+	raw   []byte
+	entry accounting.Entry
+}
+
+// submitBatch sends up to BatchSize pending entries in one Record call and
+// applies the outcomes. An error means nothing changed in the journal.
+func (o *Outbox) submitBatch(ctx context.Context) error {
+	batch, corrupt, err := o.readBatch()
+	if err != nil {
+		return err
+	}
+	if len(corrupt) > 0 {
+		if err := o.apply(nil, nil, corrupt); err != nil {
+			return err
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	entries := make([]accounting.Entry, len(batch))
+	for i := range batch {
+		entries[i] = batch[i].entry
+	}
+	callCtx, cancel := context.WithTimeout(ctx, o.cfg.CallTimeout)
+	outcomes, err := o.cfg.Ledger.Record(callCtx, entries)
+	cancel()
+	if err == nil {
+		err = checkOutcomes(outcomes, len(entries))
+	}
+	if err != nil {
+		o.mu.Lock()
+		o.lastErr = err
+		o.mu.Unlock()
+		return fmt.Errorf("outbox: record %d entries: %w", len(entries), err)
+	}
+	return o.apply(batch, outcomes, nil)
+}
+
+func checkOutcomes(outcomes []accounting.Outcome, n int) error {
+	if len(outcomes) != n {
+		return fmt.Errorf("ledger returned %d outcomes for %d entries", len(outcomes), n)
+	}
+	for i, oc := range outcomes {
+		switch oc.Status {
+		case accounting.OutcomeRecorded, accounting.OutcomeDuplicate, accounting.OutcomeRejected:
+		default:
+			return fmt.Errorf("outcome %d has unknown status %q", i, oc.Status)
+		}
+	}
+	return nil
+}
+
+// readBatch reads the first BatchSize pending records. Records that do not
+// decode are returned apart, to be moved to the dead bucket.
+func (o *Outbox) readBatch() (batch, corrupt []pendingEntry, err error) {
+	err = o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		for k, v := c.First(); k != nil && len(batch) < o.cfg.BatchSize; k, v = c.Next() {
+			e, err := decodeEntry(v)
+			if err != nil {
+				corrupt = append(corrupt, pendingEntry{key: clone(k), raw: clone(v)})
+				continue
+			}
+			batch = append(batch, pendingEntry{key: clone(k), entry: e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("outbox: read journal: %w", err)
+	}
+	return batch, corrupt, nil
+}
+
+// apply removes recorded and duplicate entries and moves rejected and
+// corrupt ones to the dead bucket, in one transaction.
+func (o *Outbox) apply(batch []pendingEntry, outcomes []accounting.Outcome, corrupt []pendingEntry) error {
+	var removed, moved int
+	var recorded uint64
+	rejections := map[string]int{} // code -> count, for the log
+	now := o.cfg.Now().Unix()
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		removed, moved, recorded = 0, 0, 0
+		clear(rejections)
+		pending, dead := tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+		bury := func(key, raw []byte, code, detail string) error {
+			rec, err := encodeDead(raw, code, detail, now)
+			if err != nil {
+				return err
+			}
+			if err := dead.Put(key, rec); err != nil {
+				return err
+			}
+			moved++
+			rejections[code]++
+			return pending.Delete(key)
+		}
+		for i, oc := range outcomes {
+			p := &batch[i]
+			if pending.Get(p.key) == nil {
+				continue
+			}
+			if oc.Status == accounting.OutcomeRejected {
+				raw, err := encodeEntry(&p.entry)
+				if err != nil {
+					return err
+				}
+				if err := bury(p.key, raw, string(oc.Code), oc.Detail); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := pending.Delete(p.key); err != nil {
+				return err
+			}
+			recorded++
+		}
+		for _, p := range corrupt {
+			if err := bury(p.key, p.raw, codeCorrupt, "pending record does not decode"); err != nil {
+				return err
+			}
+		}
+		removed = int(recorded) + moved
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: update journal: %w", err)
+	}
+	for code, n := range rejections {
+		o.cfg.Logger.Error("outbox: ledger rejected entries; moved to dead", "code", code, "entries", n)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lastErr = nil
+	o.recorded += recorded
+	o.dead += moved
+	o.pending -= removed
+	if o.pending <= 0 {
+		o.pending = 0
+		select {
+		case <-o.drained:
+		default:
+			close(o.drained)
+		}
+	}
+	return nil
+}
