@@ -34,5 +34,6 @@ func newRootCommand() *cobra.Command {
 			return nil
 		},
 	})
+	root.AddCommand(newQueryCommand())
 	return root
 }
