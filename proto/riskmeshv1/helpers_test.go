@@ -207,6 +207,9 @@ func peerFixtures(x *exchange) []fixture {
 		{"PeerRequest/ECDHReturn", &PeerRequest{Body: &PeerRequest_EcdhReturn{EcdhReturn: &ECDHReturn{
 			Message: x.ecdhRet,
 		}}}},
+		{"PeerRequest/LedgerInvoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{
+			Function: "Record", Submit: true, Argument: []byte(`[{"header":"AQI=","amount":30}]`),
+		}}}},
 		{"PeerResponse/CatalogInfo", &PeerResponse{Body: &PeerResponse_CatalogInfo{CatalogInfo: &CatalogInfo{
 			Provider: testProvider, Category: testCategory, Period: testPeriod, Suite: catalogpsi.Suite,
 			KeyId: x.keyID[:], Items: 10_000_000, TotalLength: 225_000_123, Digest: x.digest[:],
@@ -221,6 +224,9 @@ func peerFixtures(x *exchange) []fixture {
 			Message: x.ecdhRep, ResponderSignature: x.respSig,
 		}}}},
 		{"PeerResponse/ECDHDone", &PeerResponse{Body: &PeerResponse_EcdhDone{EcdhDone: &ECDHDone{}}}},
+		{"PeerResponse/LedgerResult", &PeerResponse{Body: &PeerResponse_LedgerResult{LedgerResult: &LedgerResult{
+			Result: []byte(`[{"index":0,"status":"recorded"}]`),
+		}}}},
 		{"PeerResponse/Error", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode_ERROR_CODE_MALFORMED, Message: "blinded element is the identity",
 			RetryAfterMs: 250, MaxItems: 4096, ElementIndex: proto.Uint32(2),

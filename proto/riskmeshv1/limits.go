@@ -24,6 +24,23 @@ const (
 	MaxErrorMessage = 1024
 )
 
+// Ledger relay bounds (LedgerInvoke, LedgerResult).
+const (
+	// MaxLedgerFunction bounds LedgerInvoke.function; contract function
+	// names are far shorter.
+	MaxLedgerFunction = 64
+	// MaxLedgerArgument bounds LedgerInvoke.argument (1 MiB). The largest
+	// argument a node sends is a full Record batch (chaincode.MaxBatch =
+	// 1,000 entries of maximal transcript headers, under 1 MiB of JSON),
+	// and the bound keeps a relayed call within MaxPeerRequestSize, so the
+	// relay needs no larger request frames than catalog PSI.
+	MaxLedgerArgument = 1 << 20
+	// MaxLedgerResult bounds LedgerResult.result (16 MiB): room for the
+	// registry of a large consortium (ListInstitutions is not paginated)
+	// and for a page of chaincode.MaxPageSize entries.
+	MaxLedgerResult = 16 << 20
+)
+
 // Sizes of the protobuf framing around a payload. Bounds below add them per
 // field, so each is an upper bound on the protobuf encoding, not an estimate.
 const (
@@ -68,6 +85,9 @@ const (
 	MaxECDHRequestSize = lenField + headerField + lenField + ecdhMessageHeader + ecdhVector + sigField
 	// MaxECDHReturnSize: a psi/ecdh Return of ecdh.MaxSetSize points.
 	MaxECDHReturnSize = lenField + lenField + ecdhMessageHeader + ecdhVector
+	// MaxLedgerInvokeSize: a function name (MaxLedgerFunction), the submit
+	// flag and an argument (MaxLedgerArgument): about 1 MiB.
+	MaxLedgerInvokeSize = lenField + lenField + MaxLedgerFunction + varintField + lenField + MaxLedgerArgument
 
 	// MaxCatalogInfoSize: provider, category, period, suite
 	// (transcript.MaxSuiteLen), key id, item count, total length, digest.
@@ -86,6 +106,8 @@ const (
 	MaxECDHReplySize = lenField + lenField + ecdhMessageHeader + 2*ecdhVector + 4 + sigField
 	// MaxECDHDoneSize: the empty acknowledgement.
 	MaxECDHDoneSize = lenField
+	// MaxLedgerResultSize: a result of MaxLedgerResult bytes.
+	MaxLedgerResultSize = lenField + lenField + MaxLedgerResult
 	// MaxPeerErrorSize: code, MaxErrorMessage bytes of message,
 	// retry_after_ms, max_items, element_index.
 	MaxPeerErrorSize = lenField + 4*varintField + lenField + MaxErrorMessage
@@ -94,10 +116,12 @@ const (
 // Frame bounds for a reader that does not know yet what a frame holds.
 const (
 	// MaxPeerRequestSize bounds the first frame of a stream for a responder
-	// that does not serve ECDH-PSI: the largest catalog-PSI request.
-	// A responder that serves ECDH-PSI reads up to MaxECDHRequestSize, or a
-	// lower bound derived from the set sizes it is willing to reconcile.
-	MaxPeerRequestSize = max(MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize)
+	// that does not serve ECDH-PSI: the largest catalog-PSI request or
+	// relayed ledger call. A responder that serves ECDH-PSI reads up to
+	// MaxECDHRequestSize, or a lower bound derived from the set sizes it is
+	// willing to reconcile.
+	MaxPeerRequestSize = max(MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize,
+		MaxLedgerInvokeSize)
 )
 
 // MaxResponseSize returns the largest PeerResponse frame a requester accepts
@@ -118,6 +142,8 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxECDHReplySize
 	case *PeerRequest_EcdhReturn:
 		n = MaxECDHDoneSize
+	case *PeerRequest_LedgerInvoke:
+		n = MaxLedgerResultSize
 	default:
 		return 0
 	}

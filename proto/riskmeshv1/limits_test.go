@@ -70,6 +70,12 @@ func TestMaxSizes(t *testing.T) {
 			ResponderSignature: fill(ecsig.MaxSignatureSize),
 		}}}, MaxEvaluateResponseSize},
 		{"ECDHDone", &PeerResponse{Body: &PeerResponse_EcdhDone{EcdhDone: &ECDHDone{}}}, MaxECDHDoneSize},
+		{"LedgerInvoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{
+			Function: fillString(MaxLedgerFunction), Submit: true, Argument: fill(MaxLedgerArgument),
+		}}}, MaxLedgerInvokeSize},
+		{"LedgerResult", &PeerResponse{Body: &PeerResponse_LedgerResult{LedgerResult: &LedgerResult{
+			Result: fill(MaxLedgerResult),
+		}}}, MaxLedgerResultSize},
 		// A negative enum value is the widest varint (10 bytes).
 		{"PeerError", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode(-1), Message: fillString(MaxErrorMessage), RetryAfterMs: u32, MaxItems: u32,
@@ -127,9 +133,10 @@ func TestMaxECDHSizes(t *testing.T) {
 }
 
 // TestMaxPeerRequestSize checks the first-frame bound covers every
-// catalog-PSI request and that ECDH-PSI needs the separate, larger bound.
+// catalog-PSI request and relayed ledger call, and that ECDH-PSI needs the
+// separate, larger bound.
 func TestMaxPeerRequestSize(t *testing.T) {
-	for _, b := range []int{MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize} {
+	for _, b := range []int{MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize, MaxLedgerInvokeSize} {
 		if b > MaxPeerRequestSize {
 			t.Errorf("request bound %d exceeds MaxPeerRequestSize %d", b, MaxPeerRequestSize)
 		}
@@ -164,6 +171,7 @@ func TestMaxResponseSize(t *testing.T) {
 		{"evaluate", &PeerRequest{Body: &PeerRequest_Evaluate{Evaluate: &EvaluateRequest{}}}, MaxEvaluateResponseSize},
 		{"ecdh", &PeerRequest{Body: &PeerRequest_Ecdh{Ecdh: &ECDHRequest{}}}, MaxECDHReplySize},
 		{"ecdh return", &PeerRequest{Body: &PeerRequest_EcdhReturn{EcdhReturn: &ECDHReturn{}}}, MaxPeerErrorSize},
+		{"ledger invoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{}}}, MaxLedgerResultSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,11 @@ const (
 	// The requester exceeded its per-peer request rate or concurrent stream
 	// allowance; retry_after_ms says when to retry.
 	ErrorCode_ERROR_CODE_RATE_LIMITED ErrorCode = 12
+	// The ledger contract refused a LedgerInvoke, or the relay refused it as
+	// the contract would; message is the contract's error,
+	// "riskmesh: <code>: <detail>" (chaincode.Code), which clients turn back
+	// into the contract error.
+	ErrorCode_ERROR_CODE_LEDGER_REJECTED ErrorCode = 13
 )
 
 // Enum value maps for ErrorCode.
@@ -81,6 +86,7 @@ var (
 		10: "ERROR_CODE_BAD_SIGNATURE",
 		11: "ERROR_CODE_STALE",
 		12: "ERROR_CODE_RATE_LIMITED",
+		13: "ERROR_CODE_LEDGER_REJECTED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -96,6 +102,7 @@ var (
 		"ERROR_CODE_BAD_SIGNATURE":     10,
 		"ERROR_CODE_STALE":             11,
 		"ERROR_CODE_RATE_LIMITED":      12,
+		"ERROR_CODE_LEDGER_REJECTED":   13,
 	}
 )
 
@@ -139,6 +146,7 @@ type PeerRequest struct {
 	//	*PeerRequest_Evaluate
 	//	*PeerRequest_Ecdh
 	//	*PeerRequest_EcdhReturn
+	//	*PeerRequest_LedgerInvoke
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -226,6 +234,15 @@ func (x *PeerRequest) GetEcdhReturn() *ECDHReturn {
 	return nil
 }
 
+func (x *PeerRequest) GetLedgerInvoke() *LedgerInvoke {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_LedgerInvoke); ok {
+			return x.LedgerInvoke
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -261,6 +278,14 @@ type PeerRequest_EcdhReturn struct {
 	EcdhReturn *ECDHReturn `protobuf:"bytes,5,opt,name=ecdh_return,json=ecdhReturn,proto3,oneof"`
 }
 
+type PeerRequest_LedgerInvoke struct {
+	// One ledger contract call relayed to the node that hosts the embedded
+	// ledger (the regulator's), run as the authenticated peer's MSP id.
+	// Answered by one LedgerResult, or a PeerError: LEDGER_REJECTED when
+	// the contract refused the call.
+	LedgerInvoke *LedgerInvoke `protobuf:"bytes,6,opt,name=ledger_invoke,json=ledgerInvoke,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -270,6 +295,8 @@ func (*PeerRequest_Evaluate) isPeerRequest_Body() {}
 func (*PeerRequest_Ecdh) isPeerRequest_Body() {}
 
 func (*PeerRequest_EcdhReturn) isPeerRequest_Body() {}
+
+func (*PeerRequest_LedgerInvoke) isPeerRequest_Body() {}
 
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
@@ -282,6 +309,7 @@ type PeerResponse struct {
 	//	*PeerResponse_Evaluate
 	//	*PeerResponse_EcdhReply
 	//	*PeerResponse_EcdhDone
+	//	*PeerResponse_LedgerResult
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -370,6 +398,15 @@ func (x *PeerResponse) GetEcdhDone() *ECDHDone {
 	return nil
 }
 
+func (x *PeerResponse) GetLedgerResult() *LedgerResult {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_LedgerResult); ok {
+			return x.LedgerResult
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -408,6 +445,11 @@ type PeerResponse_EcdhDone struct {
 	EcdhDone *ECDHDone `protobuf:"bytes,5,opt,name=ecdh_done,json=ecdhDone,proto3,oneof"`
 }
 
+type PeerResponse_LedgerResult struct {
+	// Answers a LedgerInvoke the contract accepted.
+	LedgerResult *LedgerResult `protobuf:"bytes,6,opt,name=ledger_result,json=ledgerResult,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -423,6 +465,8 @@ func (*PeerResponse_Evaluate) isPeerResponse_Body() {}
 func (*PeerResponse_EcdhReply) isPeerResponse_Body() {}
 
 func (*PeerResponse_EcdhDone) isPeerResponse_Body() {}
+
+func (*PeerResponse_LedgerResult) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1149,6 +1193,123 @@ func (*ECDHDone) Descriptor() ([]byte, []int) {
 	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{11}
 }
 
+// LedgerInvoke is one call of the ledger contract (package chaincode)
+// carried to the node hosting the ledger. It names no caller: the call runs
+// as the MSP id the responder's registry maps the requester's TLS
+// certificate to, so no institution can act as another.
+type LedgerInvoke struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// function is the contract function name, e.g. "Record" (1 to
+	// MaxLedgerFunction = 64 bytes; chaincode.Functions lists them).
+	Function string `protobuf:"bytes,1,opt,name=function,proto3" json:"function,omitempty"`
+	// submit is true for a transaction (committed before the answer) and
+	// false for a query; it must match the function's kind.
+	Submit bool `protobuf:"varint,2,opt,name=submit,proto3" json:"submit,omitempty"`
+	// argument is the function's JSON argument as the contract defines it
+	// (at most MaxLedgerArgument = 1 MiB).
+	Argument      []byte `protobuf:"bytes,3,opt,name=argument,proto3" json:"argument,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerInvoke) Reset() {
+	*x = LedgerInvoke{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerInvoke) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerInvoke) ProtoMessage() {}
+
+func (x *LedgerInvoke) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerInvoke.ProtoReflect.Descriptor instead.
+func (*LedgerInvoke) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LedgerInvoke) GetFunction() string {
+	if x != nil {
+		return x.Function
+	}
+	return ""
+}
+
+func (x *LedgerInvoke) GetSubmit() bool {
+	if x != nil {
+		return x.Submit
+	}
+	return false
+}
+
+func (x *LedgerInvoke) GetArgument() []byte {
+	if x != nil {
+		return x.Argument
+	}
+	return nil
+}
+
+// LedgerResult answers a LedgerInvoke the contract accepted.
+type LedgerResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result is the function's JSON result (at most MaxLedgerResult =
+	// 16 MiB); "null" for functions without one.
+	Result        []byte `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerResult) Reset() {
+	*x = LedgerResult{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerResult) ProtoMessage() {}
+
+func (x *LedgerResult) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerResult.ProtoReflect.Descriptor instead.
+func (*LedgerResult) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *LedgerResult) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 // PeerError is the typed refusal or failure of a request. It ends the
 // stream. Nothing refused with a PeerError is billed: the provider records
 // an accounting entry only for a request it answered.
@@ -1176,7 +1337,7 @@ type PeerError struct {
 
 func (x *PeerError) Reset() {
 	*x = PeerError{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1349,7 @@ func (x *PeerError) String() string {
 func (*PeerError) ProtoMessage() {}
 
 func (x *PeerError) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1362,7 @@ func (x *PeerError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerError.ProtoReflect.Descriptor instead.
 func (*PeerError) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{12}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PeerError) GetCode() ErrorCode {
@@ -1243,22 +1404,24 @@ var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xd5\x02\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\x97\x03\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
 	"\bevaluate\x18\x03 \x01(\v2\x1c.riskmesh.v1.EvaluateRequestH\x00R\bevaluate\x12.\n" +
 	"\x04ecdh\x18\x04 \x01(\v2\x18.riskmesh.v1.ECDHRequestH\x00R\x04ecdh\x12:\n" +
 	"\vecdh_return\x18\x05 \x01(\v2\x17.riskmesh.v1.ECDHReturnH\x00R\n" +
-	"ecdhReturnB\x06\n" +
-	"\x04body\"\xf3\x02\n" +
+	"ecdhReturn\x12@\n" +
+	"\rledger_invoke\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerInvokeH\x00R\fledgerInvokeB\x06\n" +
+	"\x04body\"\xb5\x03\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
 	"\bevaluate\x18\x03 \x01(\v2\x1d.riskmesh.v1.EvaluateResponseH\x00R\bevaluate\x127\n" +
 	"\n" +
 	"ecdh_reply\x18\x04 \x01(\v2\x16.riskmesh.v1.ECDHReplyH\x00R\tecdhReply\x124\n" +
-	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12.\n" +
+	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12@\n" +
+	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -1306,14 +1469,20 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"ECDHReturn\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\"\n" +
 	"\n" +
-	"\bECDHDone\"\xd0\x01\n" +
+	"\bECDHDone\"^\n" +
+	"\fLedgerInvoke\x12\x1a\n" +
+	"\bfunction\x18\x01 \x01(\tR\bfunction\x12\x16\n" +
+	"\x06submit\x18\x02 \x01(\bR\x06submit\x12\x1a\n" +
+	"\bargument\x18\x03 \x01(\fR\bargument\"&\n" +
+	"\fLedgerResult\x12\x16\n" +
+	"\x06result\x18\x01 \x01(\fR\x06result\"\xd0\x01\n" +
 	"\tPeerError\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.riskmesh.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
 	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\x12\x1b\n" +
 	"\tmax_items\x18\x04 \x01(\rR\bmaxItems\x12(\n" +
 	"\relement_index\x18\x05 \x01(\rH\x00R\felementIndex\x88\x01\x01B\x10\n" +
-	"\x0e_element_index*\xf5\x02\n" +
+	"\x0e_element_index*\x95\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -1328,7 +1497,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x18ERROR_CODE_BAD_SIGNATURE\x10\n" +
 	"\x12\x14\n" +
 	"\x10ERROR_CODE_STALE\x10\v\x12\x1b\n" +
-	"\x17ERROR_CODE_RATE_LIMITED\x10\fB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x17ERROR_CODE_RATE_LIMITED\x10\f\x12\x1e\n" +
+	"\x1aERROR_CODE_LEDGER_REJECTED\x10\rB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_peer_proto_rawDescOnce sync.Once
@@ -1343,7 +1513,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -1358,7 +1528,9 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*ECDHReply)(nil),              // 10: riskmesh.v1.ECDHReply
 	(*ECDHReturn)(nil),             // 11: riskmesh.v1.ECDHReturn
 	(*ECDHDone)(nil),               // 12: riskmesh.v1.ECDHDone
-	(*PeerError)(nil),              // 13: riskmesh.v1.PeerError
+	(*LedgerInvoke)(nil),           // 13: riskmesh.v1.LedgerInvoke
+	(*LedgerResult)(nil),           // 14: riskmesh.v1.LedgerResult
+	(*PeerError)(nil),              // 15: riskmesh.v1.PeerError
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -1366,18 +1538,20 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	7,  // 2: riskmesh.v1.PeerRequest.evaluate:type_name -> riskmesh.v1.EvaluateRequest
 	9,  // 3: riskmesh.v1.PeerRequest.ecdh:type_name -> riskmesh.v1.ECDHRequest
 	11, // 4: riskmesh.v1.PeerRequest.ecdh_return:type_name -> riskmesh.v1.ECDHReturn
-	4,  // 5: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 6: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 7: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 8: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 9: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	13, // 10: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 11: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
+	4,  // 6: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 7: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 8: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 9: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 10: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 11: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	15, // 12: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 13: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -1391,6 +1565,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_Evaluate)(nil),
 		(*PeerRequest_Ecdh)(nil),
 		(*PeerRequest_EcdhReturn)(nil),
+		(*PeerRequest_LedgerInvoke)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -1398,16 +1573,17 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_Evaluate)(nil),
 		(*PeerResponse_EcdhReply)(nil),
 		(*PeerResponse_EcdhDone)(nil),
+		(*PeerResponse_LedgerResult)(nil),
 		(*PeerResponse_Error)(nil),
 	}
-	file_riskmesh_v1_peer_proto_msgTypes[12].OneofWrappers = []any{}
+	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
