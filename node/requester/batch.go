@@ -1,0 +1,126 @@
+package requester
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// part is one query's share of a request to one provider, waiting to be
+// sent alone or coalesced with others.
+type part struct {
+	ids      []ident.ID
+	deadline time.Time
+	done     chan partOutcome // buffered; receives exactly once
+}
+
+// partOutcome is an exchange's outcome cut down to one part.
+type partOutcome struct {
+	outcome
+	// coalesced is the number of parts that shared the exchange.
+	coalesced int
+}
+
+type batchKey struct {
+	provider, category string
+	period             uint64
+}
+
+// batch is the parts collected for one (provider, category, period)
+// during one window.
+type batch struct {
+	x     exchange // ids filled at flush
+	parts []*part
+	items int
+	timer *time.Timer
+}
+
+// batcher coalesces small concurrent parts to the same provider into one
+// exchange (one transcript, one sequence number, one signature) of at most
+// MaxBatch items, then splits the outcome back. The window bounds the
+// latency it adds; a window below zero sends every part on its own.
+type batcher struct {
+	r *Requester
+
+	mu      sync.Mutex
+	pending map[batchKey]*batch
+}
+
+// submit queues p for inst's catalog psi; p.done receives the outcome.
+func (b *batcher) submit(inst accounting.Institution, category string, period uint64,
+	psi *catalogpsi.Requester, keyID oprf.KeyID, p *part) {
+	x := exchange{inst: inst, category: category, period: period, psi: psi, keyID: keyID}
+	window := b.r.cfg.BatchWindow
+	if window < 0 {
+		b.flush(&batch{x: x, parts: []*part{p}, items: len(p.ids)})
+		return
+	}
+	k := batchKey{inst.MSPID, category, period}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bt := b.pending[k]
+	if bt != nil && bt.items+len(p.ids) > b.r.cfg.MaxBatch {
+		b.detach(k, bt)
+		bt = nil
+	}
+	if bt == nil {
+		bt = &batch{x: x}
+		b.pending[k] = bt
+		bt.timer = time.AfterFunc(window, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if b.pending[k] == bt {
+				b.detach(k, bt)
+			}
+		})
+	}
+	bt.parts = append(bt.parts, p)
+	bt.items += len(p.ids)
+	if bt.items == b.r.cfg.MaxBatch {
+		b.detach(k, bt)
+	}
+}
+
+// detach removes bt from the pending set and sends it. b.mu is held.
+func (b *batcher) detach(k batchKey, bt *batch) {
+	delete(b.pending, k)
+	bt.timer.Stop()
+	b.flush(bt)
+}
+
+// flush sends bt in the background, bounded by the earliest deadline of
+// its parts (so no part's caller waits past its own deadline), and hands
+// every part its share of the outcome.
+func (b *batcher) flush(bt *batch) {
+	r := b.r
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		deadline := bt.parts[0].deadline
+		ids := make([]ident.ID, 0, bt.items)
+		for _, p := range bt.parts {
+			if p.deadline.Before(deadline) {
+				deadline = p.deadline
+			}
+			ids = append(ids, p.ids...)
+		}
+		bt.x.ids = ids
+		ctx, cancel := context.WithDeadline(r.ctx, deadline)
+		o := r.run(ctx, &bt.x)
+		cancel()
+		offset := 0
+		for _, p := range bt.parts {
+			po := partOutcome{outcome: o, coalesced: len(bt.parts)}
+			if o.results != nil {
+				po.results = o.results[offset : offset+len(p.ids)]
+			}
+			offset += len(p.ids)
+			p.done <- po
+		}
+	}()
+}

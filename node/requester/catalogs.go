@@ -1,0 +1,270 @@
+package requester
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// errNoDigest is a provider that has not published its catalog yet.
+var errNoDigest = errors.New("no catalog digest on the ledger yet")
+
+type catalogKey struct {
+	provider, category string
+	period             uint64
+}
+
+// remoteCatalog is this node's copy of one provider's catalog.
+type remoteCatalog struct {
+	status *riskmeshv1.RemoteCatalog // guarded by catalogs.mu; copied out
+
+	psi      *catalogpsi.Requester // set once READY
+	keyID    oprf.KeyID
+	busy     bool      // a download is running
+	failures int       // consecutive failures, for the back-off
+	retryAt  time.Time // no new attempt before this
+}
+
+// catalogs tracks the catalogs of the current period.
+type catalogs struct {
+	mu sync.Mutex
+	m  map[catalogKey]*remoteCatalog
+}
+
+// ready returns the catalog requester for a provider's catalog of category
+// in period, and the OPRF key id the catalog was built under.
+func (c *catalogs) ready(provider, category string, period uint64) (*catalogpsi.Requester, oprf.KeyID, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rc := c.m[catalogKey{provider, category, period}]
+	if rc == nil || rc.psi == nil {
+		return nil, oprf.KeyID{}, false
+	}
+	return rc.psi, rc.keyID, true
+}
+
+// snapshot returns copies of every tracked catalog's status, by provider,
+// category and period.
+func (c *catalogs) snapshot() []*riskmeshv1.RemoteCatalog {
+	c.mu.Lock()
+	out := make([]*riskmeshv1.RemoteCatalog, 0, len(c.m))
+	for _, rc := range c.m {
+		out = append(out, cloneStatus(rc.status))
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b *riskmeshv1.RemoteCatalog) int {
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Category, b.Category),
+			cmp.Compare(a.Period, b.Period))
+	})
+	return out
+}
+
+func cloneStatus(s *riskmeshv1.RemoteCatalog) *riskmeshv1.RemoteCatalog {
+	return proto.Clone(s).(*riskmeshv1.RemoteCatalog)
+}
+
+// categories returns the categories this node fetches catalogs for.
+func (r *Requester) categories(v *registry.View) []string {
+	if len(r.cfg.Categories) > 0 {
+		return r.cfg.Categories
+	}
+	set := map[string]bool{}
+	for _, inst := range v.Institutions() {
+		for cat := range inst.OPRFKeys {
+			set[cat] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for cat := range set {
+		out = append(out, cat)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// syncCatalogs brings the catalog cache in line with the view: every
+// active provider's catalog of every category for the current period is
+// downloaded (or loaded from disk) and verified; older periods' catalogs
+// are superseded and their files removed. It returns when every attempt it
+// started has ended; failed ones are retried with back-off by later calls.
+func (r *Requester) syncCatalogs(ctx context.Context) {
+	v := r.cfg.Directory.View()
+	period := v.Period.Number
+	if period == 0 {
+		return
+	}
+	now := r.cfg.Now()
+	var todo []catalogKey
+	for _, cat := range r.categories(v) {
+		for _, inst := range v.Providers(cat) {
+			if inst.MSPID == r.cfg.MSPID {
+				continue // a node never queries itself
+			}
+			k := catalogKey{inst.MSPID, cat, period}
+			if r.claim(k, now) {
+				todo = append(todo, k)
+			}
+		}
+	}
+	r.supersede(period)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2) // parallel downloads
+	for _, k := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r.fetch(ctx, v, k)
+		}()
+	}
+	wg.Wait()
+}
+
+// claim marks k busy if it needs an attempt now.
+func (r *Requester) claim(k catalogKey, now time.Time) bool {
+	c := &r.catalogs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rc := c.m[k]
+	if rc == nil {
+		rc = &remoteCatalog{status: &riskmeshv1.RemoteCatalog{
+			Provider: k.provider, Category: k.category, Period: k.period,
+			State: riskmeshv1.CatalogState_CATALOG_STATE_BUILDING, UpdatedAt: timestamppb.New(now),
+		}}
+		c.m[k] = rc
+	}
+	if rc.busy || rc.psi != nil || now.Before(rc.retryAt) {
+		return false
+	}
+	rc.busy = true
+	return true
+}
+
+// fetch runs one attempt for k and records its outcome.
+func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
+	w, err := r.wanted(ctx, v, k)
+	var (
+		psi *catalogpsi.Requester
+		cat *catalog.Catalog
+	)
+	if err == nil {
+		psi, cat, err = r.download(ctx, w, func(done, total uint64) {
+			r.setStatus(k, func(s *riskmeshv1.RemoteCatalog) {
+				s.BytesDone, s.TotalLength = done, total
+			})
+		})
+	}
+	c := &r.catalogs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rc := c.m[k]
+	rc.busy = false
+	s := rc.status
+	s.UpdatedAt = timestamppb.New(r.cfg.Now())
+	if w != nil {
+		s.Digest = w.digest[:]
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: not the provider's failure
+		}
+		rc.failures++
+		rc.retryAt = r.cfg.Now().Add(backoff(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
+		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, err.Error()
+		if !errors.Is(err, errNoDigest) {
+			r.cfg.Logger.Warn("catalog download failed", "provider", k.provider, "category", k.category,
+				"period", k.period, "attempt", rc.failures, "err", err)
+		}
+		return
+	}
+	rc.psi, rc.keyID, rc.failures = psi, w.key.KeyID(), 0
+	s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_READY, ""
+	s.Items = uint64(cat.Len())
+	s.TotalLength, s.BytesDone = uint64(cat.EncodedLen()), uint64(cat.EncodedLen())
+	r.cfg.Logger.Info("catalog ready", "provider", k.provider, "category", k.category,
+		"period", k.period, "items", cat.Len())
+}
+
+// wanted reads what the ledger says about k: digest and OPRF key.
+func (r *Requester) wanted(ctx context.Context, v *registry.View, k catalogKey) (*want, error) {
+	inst, ok := v.Institution(k.provider)
+	if !ok {
+		return nil, fmt.Errorf("provider %s left the registry", k.provider)
+	}
+	key := new(oprf.PublicKey)
+	if err := key.UnmarshalBinary(inst.OPRFKeys[k.category]); err != nil {
+		return nil, fmt.Errorf("registered OPRF key: %w", err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+	defer cancel()
+	rec, err := r.cfg.Directory.Catalog(lctx, k.provider, k.category, k.period)
+	if errors.Is(err, accounting.ErrNotFound) {
+		return nil, errNoDigest
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read catalog digest: %w", err)
+	}
+	if len(rec.Digest) != catalog.DigestSize {
+		return nil, fmt.Errorf("ledger digest of %d bytes", len(rec.Digest))
+	}
+	return &want{inst: inst, category: k.category, period: k.period, digest: [catalog.DigestSize]byte(rec.Digest), key: key}, nil
+}
+
+func (r *Requester) setStatus(k catalogKey, f func(*riskmeshv1.RemoteCatalog)) {
+	c := &r.catalogs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc := c.m[k]; rc != nil {
+		f(rc.status)
+		rc.status.UpdatedAt = timestamppb.New(r.cfg.Now())
+	}
+}
+
+// supersede forgets the catalogs of periods before period: queries are
+// billed in the current period, whose PRF differs. Their files go too.
+func (r *Requester) supersede(period uint64) {
+	c := &r.catalogs
+	c.mu.Lock()
+	var old []catalogKey
+	for k, rc := range c.m {
+		if k.period < period && !rc.busy {
+			old = append(old, k)
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+	for _, k := range old {
+		if _, final, err := catalogPaths(r.cfg.CatalogDir, k.provider, k.category, k.period); err == nil {
+			matches, _ := filepath.Glob(final + "*")
+			for _, m := range matches {
+				_ = os.Remove(m)
+			}
+		}
+	}
+}
+
+// backoff is base doubled per failure after the first, capped at max.
+func backoff(base, max time.Duration, failures int) time.Duration {
+	d := base
+	for i := 1; i < failures && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}

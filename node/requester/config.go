@@ -1,0 +1,206 @@
+package requester
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// Directory is what the requester reads of the node's registry cache
+// (*registry.Directory implements it).
+type Directory interface {
+	View() *registry.View
+	Changes() <-chan struct{}
+	Catalog(ctx context.Context, msp, category string, period uint64) (*accounting.Catalog, error)
+}
+
+var _ Directory = (*registry.Directory)(nil)
+
+// Periods reads period states from the ledger, to know which periods
+// settlement has already counted in the balance.
+type Periods interface {
+	Period(ctx context.Context, n uint64) (*accounting.Period, error)
+}
+
+// Conn is one connection to a provider's node; *peer.Client implements it.
+type Conn interface {
+	Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
+	Peer() peer.Identity
+	Close() error
+}
+
+var _ Conn = (*peer.Client)(nil)
+
+// Dialer connects to a provider's node at the endpoint the registry lists.
+// The requester checks that the peer it reached is the provider it meant.
+type Dialer func(ctx context.Context, endpoint string) (Conn, error)
+
+// PeerDialer returns the Dialer of the QUIC peer transport with cfg (this
+// node's certificate and the registry's Authorizer).
+func PeerDialer(cfg peer.Config) Dialer {
+	return func(ctx context.Context, endpoint string) (Conn, error) {
+		c, err := peer.Dial(ctx, endpoint, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}
+
+// Config configures a Requester. The fields up to CatalogDir are required;
+// every other zero field takes the default in its comment.
+type Config struct {
+	// MSPID is this institution.
+	MSPID string
+	// Directory is the node's registry cache.
+	Directory Directory
+	// Ledger reads period states (usually the node's accounting.Ledger).
+	Ledger Periods
+	// Dial connects to providers.
+	Dial Dialer
+	// Sign signs transcript request digests with the institution's
+	// registered transcript-signing key.
+	Sign ecsig.Sign
+	// DB is the node's bbolt file; the requester creates and uses only its
+	// "requester/..." buckets.
+	DB *bolt.DB
+	// CatalogDir holds downloaded catalogs:
+	// <CatalogDir>/<provider>/<category>/<period>.cat.
+	CatalogDir string
+
+	// Categories restricts the categories whose catalogs are downloaded
+	// (and so which can be queried). Default: every category some active
+	// provider serves.
+	Categories []string
+	// BatchWindow is how long a small query part waits for others to the
+	// same provider to share one request with. Default 2 ms; negative
+	// disables coalescing.
+	BatchWindow time.Duration
+	// MaxBatch is the most items in one request to a provider. Default and
+	// maximum oprf.MaxBatch (65,535).
+	MaxBatch int
+	// MaxIdentifiers bounds a query's identifiers. Default 100,000.
+	MaxIdentifiers int
+	// DefaultDeadline is a query's deadline when the request sets none.
+	// Default 30 s.
+	DefaultDeadline time.Duration
+	// MaxDeadline caps a requested deadline. Default 10 minutes.
+	MaxDeadline time.Duration
+	// RetryBackoff is the first wait before retrying a provider request;
+	// it doubles per attempt up to MaxRetryBackoff. Defaults 50 ms and 2 s.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+	// CatalogRetry is the first wait before retrying a failed catalog
+	// download; it doubles up to MaxCatalogRetry. Defaults 2 s and 5 min.
+	CatalogRetry    time.Duration
+	MaxCatalogRetry time.Duration
+	// CatalogMaxBytes bounds a catalog download. Default
+	// catalog.DefaultMaxBytes (1 GiB).
+	CatalogMaxBytes int64
+	// CatalogChunk is the chunk size asked for. Default
+	// riskmeshv1.DefaultCatalogChunk (256 KiB).
+	CatalogChunk uint32
+	// PhaseTimeout bounds dialling and each catalog request. Default 15 s.
+	PhaseTimeout time.Duration
+	// QueryRetention is how long query records are kept. Default 365 days.
+	QueryRetention time.Duration
+	// TranscriptPeriods is how many periods of transcripts (and sequence
+	// records) are kept before the current one. Default 90.
+	TranscriptPeriods uint64
+	// Logger receives events without identifiers (default: discard).
+	Logger *slog.Logger
+	// Rand is the randomness for blinds and query ids (default
+	// crypto/rand.Reader).
+	Rand io.Reader
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultBatchWindow       = 2 * time.Millisecond
+	DefaultMaxIdentifiers    = 100_000
+	DefaultDeadline          = 30 * time.Second
+	DefaultMaxDeadline       = 10 * time.Minute
+	MinDeadline              = 100 * time.Millisecond
+	DefaultRetryBackoff      = 50 * time.Millisecond
+	DefaultMaxRetryBackoff   = 2 * time.Second
+	DefaultCatalogRetry      = 2 * time.Second
+	DefaultMaxCatalogRetry   = 5 * time.Minute
+	DefaultPhaseTimeout      = 15 * time.Second
+	DefaultQueryRetention    = 365 * 24 * time.Hour
+	DefaultTranscriptPeriods = 90
+)
+
+// withDefaults validates c once and fills its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case !names.MSPID(c.MSPID):
+		return c, fmt.Errorf("%w: MSP id %q", ErrConfig, c.MSPID)
+	case c.Directory == nil || c.Ledger == nil || c.Dial == nil || c.Sign == nil || c.DB == nil:
+		return c, fmt.Errorf("%w: Directory, Ledger, Dial, Sign and DB are required", ErrConfig)
+	case c.CatalogDir == "":
+		return c, fmt.Errorf("%w: CatalogDir is required", ErrConfig)
+	case c.MaxBatch < 0 || c.MaxBatch > oprf.MaxBatch:
+		return c, fmt.Errorf("%w: MaxBatch %d not in 0..%d", ErrConfig, c.MaxBatch, oprf.MaxBatch)
+	case c.MaxIdentifiers < 0 || c.DefaultDeadline < 0 || c.MaxDeadline < 0 || c.RetryBackoff < 0 ||
+		c.MaxRetryBackoff < 0 || c.CatalogRetry < 0 || c.MaxCatalogRetry < 0 || c.CatalogMaxBytes < 0 ||
+		c.PhaseTimeout < 0 || c.QueryRetention < 0:
+		return c, fmt.Errorf("%w: negative value", ErrConfig)
+	case c.CatalogChunk > riskmeshv1.MaxCatalogChunk:
+		return c, fmt.Errorf("%w: CatalogChunk above %d", ErrConfig, riskmeshv1.MaxCatalogChunk)
+	}
+	for _, cat := range c.Categories {
+		if !names.Category(cat) {
+			return c, fmt.Errorf("%w: category %q", ErrConfig, cat)
+		}
+	}
+	setDefault(&c.BatchWindow, DefaultBatchWindow)
+	setDefault(&c.MaxBatch, oprf.MaxBatch)
+	setDefault(&c.MaxIdentifiers, DefaultMaxIdentifiers)
+	setDefault(&c.DefaultDeadline, DefaultDeadline)
+	setDefault(&c.MaxDeadline, DefaultMaxDeadline)
+	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
+	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	setDefault(&c.CatalogRetry, DefaultCatalogRetry)
+	setDefault(&c.MaxCatalogRetry, DefaultMaxCatalogRetry)
+	setDefault(&c.CatalogMaxBytes, catalog.DefaultMaxBytes)
+	setDefault(&c.CatalogChunk, riskmeshv1.DefaultCatalogChunk)
+	setDefault(&c.PhaseTimeout, DefaultPhaseTimeout)
+	setDefault(&c.QueryRetention, DefaultQueryRetention)
+	setDefault(&c.TranscriptPeriods, DefaultTranscriptPeriods)
+	if c.DefaultDeadline < MinDeadline || c.MaxDeadline < c.DefaultDeadline {
+		return c, fmt.Errorf("%w: deadlines must satisfy %v <= default <= max", ErrConfig, MinDeadline)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}

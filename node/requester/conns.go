@@ -1,0 +1,133 @@
+package requester
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// errWrongPeer is a provider endpoint answered by another institution.
+var errWrongPeer = errors.New("requester: endpoint is another institution's node")
+
+// conns keeps one connection per provider, reused by every request to it
+// and redialled after a transport failure or an endpoint change.
+type conns struct {
+	dial    Dialer
+	timeout func(context.Context) (context.Context, context.CancelFunc)
+
+	mu    sync.Mutex
+	peers map[string]*providerConn
+}
+
+// providerConn serialises dialling per provider: concurrent requests wait
+// for one handshake instead of racing several.
+type providerConn struct {
+	mu        sync.Mutex
+	conn      Conn
+	endpoint  string
+	reachable bool // the last dial or request reached the provider
+}
+
+func newConns(dial Dialer, timeout func(context.Context) (context.Context, context.CancelFunc)) *conns {
+	return &conns{dial: dial, timeout: timeout, peers: make(map[string]*providerConn)}
+}
+
+func (c *conns) entry(msp string) *providerConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.peers[msp]
+	if p == nil {
+		p = new(providerConn)
+		c.peers[msp] = p
+	}
+	return p
+}
+
+// get returns a connection to inst at its registered endpoint, dialling if
+// there is none yet.
+func (c *conns) get(ctx context.Context, inst *accounting.Institution) (Conn, error) {
+	p := c.entry(inst.MSPID)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil && p.endpoint == inst.Endpoint {
+		return p.conn, nil
+	}
+	if p.conn != nil {
+		_ = p.conn.Close()
+		p.conn = nil
+	}
+	dctx, cancel := c.timeout(ctx)
+	defer cancel()
+	conn, err := c.dial(dctx, inst.Endpoint)
+	if err != nil {
+		p.reachable = false
+		return nil, fmt.Errorf("dial %s: %w", inst.MSPID, err)
+	}
+	if got := conn.Peer().MSPID; got != inst.MSPID {
+		_ = conn.Close()
+		p.reachable = false
+		return nil, fmt.Errorf("%w: %s's endpoint answered as %s", errWrongPeer, inst.MSPID, got)
+	}
+	p.conn, p.endpoint, p.reachable = conn, inst.Endpoint, true
+	return conn, nil
+}
+
+// do sends req to inst. A failure that is not the provider's own refusal
+// (a *peer.RemoteError from a PeerError frame) drops the connection, so the
+// next attempt dials again.
+func (c *conns) do(ctx context.Context, inst *accounting.Institution, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+	conn, err := c.get(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := conn.Do(ctx, req)
+	p := c.entry(inst.MSPID)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var re *peer.RemoteError
+	switch {
+	case err == nil, errors.As(err, &re) && re.Detail != nil:
+		p.reachable = true
+	case ctx.Err() != nil:
+		// Our deadline, not the provider's failure: keep the connection.
+	default:
+		p.reachable = false
+		if p.conn == conn {
+			_ = conn.Close()
+			p.conn = nil
+		}
+	}
+	return resp, err
+}
+
+// reachable reports whether the last contact with msp succeeded.
+func (c *conns) reachable(msp string) bool {
+	c.mu.Lock()
+	p := c.peers[msp]
+	c.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reachable
+}
+
+// close closes every connection.
+func (c *conns) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.peers {
+		p.mu.Lock()
+		if p.conn != nil {
+			_ = p.conn.Close()
+			p.conn = nil
+		}
+		p.mu.Unlock()
+	}
+}

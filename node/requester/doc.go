@@ -1,0 +1,21 @@
+// Package requester is the requester side of a RiskMesh node (DESIGN.md
+// sections 5.1 and 5.4; docs/node-requester.md): it keeps a verified copy of
+// every provider's catalog for the current period, and answers the business
+// API's one-to-many queries by fanning a batch of identifiers out to every
+// chosen provider at once over the QUIC peer transport (node/peer).
+//
+// For each provider a query part is blinded (psi/catalogpsi), bound into a
+// transcript header with a sequence number reserved durably beforehand
+// (psi/transcript), signed as a purchase order, sent, and the answer's
+// responder signature and batched DLEQ proof are checked against the keys
+// the ledger registry holds before any result is used. Small concurrent
+// queries to the same provider are coalesced into one request (one
+// transcript, one signature). Queries, both sides' transcripts (blinded form
+// only), sequence numbers and this node's unsettled spend live in the node's
+// bbolt file, in buckets named "requester/...".
+//
+// What it does not promise: a provider that answers after the query's
+// deadline has passed has billed the request although the query reports it
+// UNAVAILABLE (the transcript is then not kept); identifiers are never
+// stored or logged, so a persisted query cannot be re-run, only read.
+package requester

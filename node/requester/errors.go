@@ -1,0 +1,20 @@
+package requester
+
+import "errors"
+
+// Sentinel errors. Query and the other methods wrap them with detail; the
+// gRPC layer maps ErrInvalidArgument to INVALID_ARGUMENT, ErrOverLimit to
+// FAILED_PRECONDITION and ErrNotFound to NOT_FOUND.
+var (
+	// ErrInvalidArgument is a request the node cannot run as given.
+	ErrInvalidArgument = errors.New("requester: invalid argument")
+	// ErrOverLimit is this institution flagged past its overdraft limit by
+	// settlement: providers refuse it, so it does not ask.
+	ErrOverLimit = errors.New("requester: institution is flagged over its overdraft limit")
+	// ErrNotFound is a query id that is unknown or past retention.
+	ErrNotFound = errors.New("requester: query not found")
+	// ErrClosed is a call after Close.
+	ErrClosed = errors.New("requester: closed")
+	// ErrConfig is a Config that New refuses.
+	ErrConfig = errors.New("requester: invalid config")
+)

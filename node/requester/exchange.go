@@ -1,0 +1,236 @@
+package requester
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// exchange is one EvaluateRequest to one provider: possibly the coalesced
+// parts of several queries.
+type exchange struct {
+	inst     accounting.Institution
+	category string
+	period   uint64
+	psi      *catalogpsi.Requester
+	keyID    oprf.KeyID
+	ids      []ident.ID
+}
+
+// outcome is how an exchange ended.
+type outcome struct {
+	status   riskmeshv1.ProviderStatus
+	results  []catalogpsi.Result // one per id, ANSWERED only
+	err      *riskmeshv1.PeerError
+	attempts uint32
+	// transcript is the whole exchange, kept for ANSWERED and for DISPUTED
+	// answers well-formed enough to be recorded.
+	transcript *transcript.Transcript
+}
+
+// signedRequest is an EvaluateRequest with what verifying its answer needs.
+type signedRequest struct {
+	header        transcript.Header
+	elements      [][]byte
+	requestDigest [transcript.DigestSize]byte
+	msg           *riskmeshv1.PeerRequest
+}
+
+// sign reserves a fresh sequence number and builds the signed request for
+// the blinded elements.
+func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
+	seq, err := r.seqs.next(x.period, x.inst.MSPID)
+	if err != nil {
+		return nil, err
+	}
+	s := &signedRequest{header: transcript.Header{
+		Protocol:  transcript.ProtocolCatalogOPRF,
+		Suite:     catalogpsi.Suite,
+		Category:  x.category,
+		Period:    x.period,
+		Requester: r.cfg.MSPID,
+		Responder: x.inst.MSPID,
+		Sequence:  seq,
+		Count:     uint32(len(x.ids)),
+		KeyID:     x.keyID,
+	}}
+	s.elements = splitElements(blinded)
+	reqHash, err := transcript.HashRequest(&s.header, &transcript.Request{Elements: s.elements})
+	if err != nil {
+		return nil, err
+	}
+	if s.requestDigest, err = transcript.RequestDigest(&s.header, reqHash); err != nil {
+		return nil, err
+	}
+	sig, err := transcript.SignRequest(r.cfg.Sign, s.requestDigest)
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := s.header.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	s.msg = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Evaluate{Evaluate: &riskmeshv1.EvaluateRequest{
+		Header: hdr, Blinded: blinded, RequesterSignature: sig,
+	}}}
+	return s, nil
+}
+
+// splitElements views a flat element array as one slice per element.
+func splitElements(flat []byte) [][]byte {
+	out := make([][]byte, len(flat)/oprf.ElementSize)
+	for i := range out {
+		out[i] = flat[i*oprf.ElementSize : (i+1)*oprf.ElementSize : (i+1)*oprf.ElementSize]
+	}
+	return out
+}
+
+// run blinds, signs and sends the exchange, retrying the identical request
+// while the provider is unreachable or busy and ctx allows, and verifies
+// the answer.
+func (r *Requester) run(ctx context.Context, x *exchange) outcome {
+	q, blinded, err := x.psi.Blind(r.cfg.Rand, x.ids)
+	if err != nil {
+		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "blind: "+err.Error(), 0)
+	}
+	req, err := r.sign(x, blinded)
+	if err != nil {
+		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), 0)
+	}
+	var (
+		attempts              uint32
+		resequenced, resigned bool
+		last                  *riskmeshv1.PeerError
+	)
+	for {
+		attempts++
+		resp, err := r.conns.do(ctx, &x.inst, req.msg)
+		if err == nil {
+			o := r.verify(x, req, q, resp.GetEvaluate())
+			o.attempts = attempts
+			return o
+		}
+		var wait time.Duration
+		var re *peer.RemoteError
+		switch {
+		case ctx.Err() != nil:
+			return r.unanswered(last, attempts)
+		case errors.As(err, &re):
+			last = &riskmeshv1.PeerError{Code: re.Code, Message: re.Message}
+			switch re.Code {
+			case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
+				riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, riskmeshv1.ErrorCode_ERROR_CODE_STALE:
+				wait = re.RetryAfter
+			case riskmeshv1.ErrorCode_ERROR_CODE_REPLAYED_SEQUENCE:
+				// Our counter is behind the provider's view (restored
+				// state?): a fresh number, once.
+				if resequenced {
+					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				}
+				resequenced = true
+				if req, err = r.sign(x, blinded); err != nil {
+					return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), attempts)
+				}
+				continue
+			case riskmeshv1.ErrorCode_ERROR_CODE_BAD_SIGNATURE:
+				// The provider's registry view may predate a key
+				// rotation: once more after a pause.
+				if resigned {
+					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				}
+				resigned = true
+			default:
+				if re.Detail != nil { // the provider's refusal
+					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				}
+				// A connection-level close (suspension, too many
+				// connections): reconnecting may help within the deadline.
+			}
+		default:
+			last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate(err.Error())}
+		}
+		wait = max(wait, backoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return r.unanswered(last, attempts)
+		case <-t.C:
+		}
+	}
+}
+
+// unanswered is the outcome of an exchange whose deadline passed.
+func (r *Requester) unanswered(last *riskmeshv1.PeerError, attempts uint32) outcome {
+	if last == nil {
+		last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "no answer within the deadline"}
+	}
+	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts}
+}
+
+func failed(status riskmeshv1.ProviderStatus, code riskmeshv1.ErrorCode, msg string, attempts uint32) outcome {
+	return outcome{status: status, err: &riskmeshv1.PeerError{Code: code, Message: truncate(msg)}, attempts: attempts}
+}
+
+func truncate(s string) string {
+	if len(s) > riskmeshv1.MaxErrorMessage {
+		return s[:riskmeshv1.MaxErrorMessage]
+	}
+	return s
+}
+
+// verify checks an answer: its shape against the request, the responder's
+// signature over the response digest against its registered signing key,
+// and the batched DLEQ proof against its registered OPRF key (inside
+// Resolve). Any failure is DISPUTED: the provider may bill the request, so
+// the transcript is kept whenever it is well-formed enough to record.
+func (r *Requester) verify(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse) outcome {
+	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
+		return outcome{
+			status:     riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
+			err:        &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
+			transcript: t,
+		}
+	}
+	if ev == nil {
+		return disputed(nil, "answer is not an evaluate response")
+	}
+	if len(ev.GetEvaluated()) != len(req.elements)*oprf.ElementSize {
+		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), len(req.elements))
+	}
+	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
+	respHash, err := transcript.HashResponse(&req.header, &resp)
+	if err != nil {
+		return disputed(nil, "answer does not fit the transcript: %v", err)
+	}
+	t := &transcript.Transcript{
+		Header:            req.header,
+		Request:           transcript.Request{Elements: req.elements},
+		Response:          resp,
+		RequestSignature:  req.msg.GetEvaluate().GetRequesterSignature(),
+		ResponseSignature: ev.GetResponderSignature(),
+	}
+	sigLen := len(t.ResponseSignature)
+	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
+		return disputed(nil, "responder signature of %d bytes", sigLen)
+	}
+	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
+	if err := transcript.VerifyResponse(x.inst.SigningKey, respDigest, t.ResponseSignature); err != nil {
+		return disputed(t, "%v", err)
+	}
+	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
+	if err != nil {
+		return disputed(t, "proof does not verify against the registered key: %v", err)
+	}
+	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, transcript: t}
+}

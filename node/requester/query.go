@@ -1,0 +1,522 @@
+package requester
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// queryIDBytes is the randomness in a query id (base64url: 22 characters).
+const queryIDBytes = 16
+
+// queryRun is one accepted query while it runs.
+type queryRun struct {
+	rec      *riskmeshv1.QueryRecord
+	pending  *riskmeshv1.QueryResult
+	batch    *normalized
+	price    int64
+	deadline time.Time
+	accepted time.Time
+}
+
+// Query runs a one-to-many query and streams its events to send: one
+// QueryAccepted at once, one ProviderResult per provider as each
+// completes, then the QueryResult. Errors before acceptance wrap
+// ErrInvalidArgument or ErrOverLimit. Once accepted, the query runs to its
+// end and is persisted even if send fails or ctx ends; Query then returns
+// that error without waiting. A repeated client_request_id replays the
+// first query's events instead of running it again.
+func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+	if cid := req.GetClientRequestId(); cid != "" {
+		if len(cid) > maxClientIDLen {
+			return fmt.Errorf("%w: client_request_id of %d bytes (at most %d)", ErrInvalidArgument, len(cid), maxClientIDLen)
+		}
+		id, ok, err := r.store.byClientID(cid)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return r.replay(ctx, id, send)
+		}
+	}
+	q, err := r.accept(req)
+	if err != nil {
+		return err
+	}
+	events := make(chan *riskmeshv1.QueryEvent, len(q.pending.Providers)+2)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.execute(q, events)
+	}()
+	for ev := range events {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := send(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accept validates the request, normalises the batch, picks the providers
+// and persists the query as RUNNING.
+func (r *Requester) accept(req *riskmeshv1.QueryRequest) (*queryRun, error) {
+	v := r.cfg.Directory.View()
+	category := req.GetCategory()
+	price, priced := v.Prices[category]
+	switch n := len(req.GetIdentifiers()); {
+	case !names.Category(category) || !priced:
+		return nil, fmt.Errorf("%w: category %.64q is not one the consortium prices", ErrInvalidArgument, category)
+	case n == 0:
+		return nil, fmt.Errorf("%w: no identifiers", ErrInvalidArgument)
+	case n > r.cfg.MaxIdentifiers:
+		return nil, fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
+	case v.Period.Number == 0:
+		return nil, fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
+	}
+	if a, _ := v.Account(r.cfg.MSPID); a.Flagged {
+		return nil, ErrOverLimit
+	}
+	deadline := r.cfg.DefaultDeadline
+	if d := req.GetDeadline(); d != nil {
+		if err := d.CheckValid(); err != nil || d.AsDuration() < MinDeadline {
+			return nil, fmt.Errorf("%w: deadline must be at least %v", ErrInvalidArgument, MinDeadline)
+		}
+		deadline = min(d.AsDuration(), r.cfg.MaxDeadline)
+	}
+	providers, err := r.chooseProviders(v, category, req.GetProviders())
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.newQueryID()
+	if err != nil {
+		return nil, err
+	}
+	batch := normalize(r.norm, req.GetIdentifiers())
+	now := r.cfg.Now()
+	q := &queryRun{
+		rec: &riskmeshv1.QueryRecord{
+			QueryId:         id,
+			State:           riskmeshv1.QueryState_QUERY_STATE_RUNNING,
+			Category:        category,
+			Period:          v.Period.Number,
+			Identifiers:     uint32(len(req.GetIdentifiers())),
+			CreatedAt:       timestamppb.New(now),
+			ClientRequestId: req.GetClientRequestId(),
+		},
+		pending:  &riskmeshv1.QueryResult{QueryId: id, Items: batch.items},
+		batch:    batch,
+		price:    price,
+		deadline: now.Add(deadline),
+		accepted: now,
+	}
+	for _, p := range providers {
+		q.pending.Providers = append(q.pending.Providers, &riskmeshv1.ProviderResult{Provider: p})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if err := r.store.create(q.rec, q.pending); err != nil {
+		return nil, fmt.Errorf("requester: persist query: %w", err)
+	}
+	r.running[id] = make(chan struct{})
+	return q, nil
+}
+
+// chooseProviders returns the sorted MSP ids to ask: every active provider
+// of the category, or the named ones (each of which execute refuses if it
+// is not an active provider of the category).
+func (r *Requester) chooseProviders(v interface {
+	Providers(string) []accounting.Institution
+}, category string, named []string) ([]string, error) {
+	var out []string
+	if len(named) == 0 {
+		for _, inst := range v.Providers(category) {
+			if inst.MSPID != r.cfg.MSPID {
+				out = append(out, inst.MSPID)
+			}
+		}
+		return out, nil
+	}
+	for _, p := range named {
+		if !names.MSPID(p) {
+			return nil, fmt.Errorf("%w: provider %.128q is not a valid MSP id", ErrInvalidArgument, p)
+		}
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func (r *Requester) newQueryID() (string, error) {
+	var b [queryIDBytes]byte
+	if _, err := io.ReadFull(r.cfg.Rand, b[:]); err != nil {
+		return "", fmt.Errorf("requester: query id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// execute fans the query out, persists and emits each provider's result as
+// it completes, then the merged result, and closes events.
+func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
+	defer close(events)
+	providers := make([]string, len(q.pending.Providers))
+	for i, p := range q.pending.Providers {
+		providers[i] = p.Provider
+	}
+	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
+		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
+		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
+	}}}
+	ctx, cancel := context.WithDeadline(r.ctx, q.deadline)
+	defer cancel()
+	type done struct {
+		res  *riskmeshv1.ProviderResult
+		part saved
+		held int64 // budget reserved
+	}
+	results := make(chan done, len(providers))
+	for _, p := range providers {
+		go func() {
+			res, part, held := r.ask(ctx, q, p)
+			res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
+			results <- done{res, part, held}
+		}()
+	}
+	for range providers {
+		d := <-results
+		q.rec.ProviderResults = append(q.rec.ProviderResults, d.res)
+		r.spendMu.Lock()
+		err := r.store.update(q.rec, d.part, false)
+		r.budget.release(d.held, d.part.spend)
+		r.spendMu.Unlock()
+		if err != nil {
+			r.cfg.Logger.Error("persist provider result", "query", q.rec.QueryId, "err", err)
+		}
+		events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: d.res}}
+	}
+	state := riskmeshv1.QueryState_QUERY_STATE_COMPLETE
+	if r.ctx.Err() != nil {
+		state = riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED
+	}
+	finish(q.rec, q.pending, state, r.cfg.Now())
+	if err := r.store.update(q.rec, saved{}, true); err != nil {
+		r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
+	}
+	r.mu.Lock()
+	close(r.running[q.rec.QueryId])
+	delete(r.running, q.rec.QueryId)
+	r.mu.Unlock()
+	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
+		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
+	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
+}
+
+// ask runs the query's part at one provider. It returns the provider's
+// result, what to persist with it, and the budget it reserved.
+func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*riskmeshv1.ProviderResult, saved, int64) {
+	items := len(q.batch.ids)
+	res := &riskmeshv1.ProviderResult{Provider: provider, Items: uint32(items)}
+	refuse := func(code riskmeshv1.ErrorCode, format string, args ...any) (*riskmeshv1.ProviderResult, saved, int64) {
+		res.Status = riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED
+		res.Error = &riskmeshv1.PeerError{Code: code, Message: truncate(fmt.Sprintf(format, args...))}
+		return res, saved{}, 0
+	}
+	v := r.cfg.Directory.View()
+	i := slices.IndexFunc(v.Providers(q.rec.Category), func(i accounting.Institution) bool { return i.MSPID == provider })
+	if i < 0 || provider == r.cfg.MSPID {
+		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "%s is not an active provider of %s", provider, q.rec.Category)
+	}
+	if items == 0 {
+		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "no valid identifiers to send")
+	}
+	inst := v.Providers(q.rec.Category)[i]
+	psi, keyID, ok := r.catalogs.ready(provider, q.rec.Category, q.rec.Period)
+	if !ok {
+		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
+	}
+	if reg := inst.OPRFKeys[q.rec.Category]; !keyMatches(reg, keyID) {
+		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "the catalog of %s was built under an OPRF key no longer registered", provider)
+	}
+	held := int64(items) * q.price
+	account, _ := v.Account(r.cfg.MSPID)
+	warn, err := r.budget.reserve(account, held)
+	if err != nil {
+		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
+	}
+	if warn {
+		r.cfg.Logger.Warn("spend within 10% of the overdraft limit", "limit", account.Limit, "balance", account.Balance)
+	}
+	// Parts of at most MaxBatch items, each coalesced with other queries'.
+	var parts []*part
+	for lo := 0; lo < items; lo += r.cfg.MaxBatch {
+		p := &part{ids: q.batch.ids[lo:min(lo+r.cfg.MaxBatch, items)], deadline: q.deadline, done: make(chan partOutcome, 1)}
+		parts = append(parts, p)
+		r.batcher.submit(inst, q.rec.Category, q.rec.Period, psi, keyID, p)
+	}
+	res.Status = riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED
+	var (
+		out    saved
+		billed int
+	)
+	for i, p := range parts {
+		o := <-p.done
+		res.Attempts += o.attempts
+		if o.transcript != nil {
+			out.transcripts = append(out.transcripts, o.transcript)
+		}
+		if o.err != nil {
+			res.Error = o.err
+		}
+		if worse(o.status, res.Status) {
+			res.Status = o.status
+		}
+		switch o.status {
+		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
+			billed += len(p.ids)
+			for j, hit := range o.results {
+				if hit.Hit {
+					for _, idx := range q.batch.indices[i*r.cfg.MaxBatch+j] {
+						res.Hits = append(res.Hits, &riskmeshv1.ProviderHit{Index: idx, Label: labelOf(hit.Label)})
+					}
+				}
+			}
+		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:
+			billed += len(p.ids)
+		}
+	}
+	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		res.Hits = nil
+	}
+	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
+	res.Amount = int64(billed) * q.price
+	out.spend = res.Amount
+	return res, out, held
+}
+
+// worse orders statuses for a provider whose part took several requests:
+// one disputed answer makes the whole part disputed, and so on.
+func worse(a, b riskmeshv1.ProviderStatus) bool {
+	rank := map[riskmeshv1.ProviderStatus]int{
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:    0,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE: 1,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED:     2,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:    3,
+	}
+	return rank[a] > rank[b]
+}
+
+func keyMatches(registered []byte, id [32]byte) bool {
+	pub := new(oprf.PublicKey)
+	if err := pub.UnmarshalBinary(registered); err != nil {
+		return false
+	}
+	return pub.KeyID() == id
+}
+
+func labelOf(l catalog.Label) *riskmeshv1.Label {
+	return &riskmeshv1.Label{
+		CategoryCode:      uint32(l.Category),
+		ReasonCode:        uint32(l.Reason),
+		ListedDate:        l.Listed.String(),
+		ProviderReference: slices.Clone(l.Reference[:]),
+	}
+}
+
+// finish sets rec's final state and merged result from the pending part
+// (items with invalid reasons, the providers asked) and the provider
+// results so far; providers without a result are UNAVAILABLE.
+func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state riskmeshv1.QueryState, now time.Time) {
+	result := &riskmeshv1.QueryResult{QueryId: rec.QueryId, CompletedAt: timestamppb.New(now)}
+	result.Items = make([]*riskmeshv1.ItemResult, int(rec.Identifiers))
+	for i := range result.Items {
+		result.Items[i] = &riskmeshv1.ItemResult{Index: uint32(i)}
+	}
+	for _, it := range pending.Items {
+		if int(it.Index) < len(result.Items) {
+			result.Items[it.Index] = proto.Clone(it).(*riskmeshv1.ItemResult)
+		}
+	}
+	done := map[string]bool{}
+	for _, pr := range rec.ProviderResults {
+		done[pr.Provider] = true
+		summary := proto.Clone(pr).(*riskmeshv1.ProviderResult)
+		summary.Hits = nil
+		result.Providers = append(result.Providers, summary)
+		result.Amount += pr.Amount
+		if pr.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			continue
+		}
+		for _, h := range pr.Hits {
+			if int(h.Index) < len(result.Items) {
+				it := result.Items[h.Index]
+				it.Hits = append(it.Hits, &riskmeshv1.Hit{Provider: pr.Provider, Label: h.Label})
+			}
+		}
+	}
+	for _, p := range pending.Providers {
+		if !done[p.Provider] {
+			result.Providers = append(result.Providers, &riskmeshv1.ProviderResult{
+				Provider: p.Provider,
+				Status:   riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE,
+				Error: &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE,
+					Message: "the node stopped before this provider answered"},
+			})
+		}
+	}
+	for _, it := range result.Items {
+		slices.SortFunc(it.Hits, func(a, b *riskmeshv1.Hit) int { return strings.Compare(a.Provider, b.Provider) })
+	}
+	slices.SortFunc(result.Providers, func(a, b *riskmeshv1.ProviderResult) int { return strings.Compare(a.Provider, b.Provider) })
+	rec.State, rec.Result = state, result
+}
+
+// interruptLeftovers marks the queries a previous run left RUNNING as
+// INTERRUPTED, keeping the parts of providers that had answered.
+func (r *Requester) interruptLeftovers() error {
+	recs, pend, err := r.store.running()
+	if err != nil {
+		return fmt.Errorf("requester: read running queries: %w", err)
+	}
+	for i, rec := range recs {
+		finish(rec, pend[i], riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED, r.cfg.Now())
+		if err := r.store.update(rec, saved{}, true); err != nil {
+			return fmt.Errorf("requester: mark query interrupted: %w", err)
+		}
+	}
+	if len(recs) > 0 {
+		r.cfg.Logger.Warn("queries interrupted by a restart", "count", len(recs))
+	}
+	return nil
+}
+
+// replay sends the events of a persisted query, waiting for it to finish
+// if it is still running.
+func (r *Requester) replay(ctx context.Context, id string, send func(*riskmeshv1.QueryEvent) error) error {
+	r.mu.Lock()
+	wait := r.running[id]
+	r.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	rec, err := r.store.get(id)
+	if err != nil {
+		return err
+	}
+	res := rec.GetResult()
+	acc := &riskmeshv1.QueryAccepted{QueryId: rec.QueryId, Period: rec.Period, CreatedAt: rec.CreatedAt,
+		ValidIdentifiers: rec.Identifiers}
+	for _, p := range res.GetProviders() {
+		acc.Providers = append(acc.Providers, p.Provider)
+	}
+	for _, it := range res.GetItems() {
+		if it.InvalidReason != riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED {
+			acc.ValidIdentifiers--
+		}
+	}
+	events := []*riskmeshv1.QueryEvent{{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: acc}}}
+	for _, pr := range rec.ProviderResults {
+		events = append(events, &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: pr}})
+	}
+	events = append(events, &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: res}})
+	for _, ev := range events {
+		if err := send(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetQuery returns a persisted query, complete or still running.
+func (r *Requester) GetQuery(_ context.Context, id string) (*riskmeshv1.QueryRecord, error) {
+	rec, err := r.store.get(id)
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Page sizes of ListQueries.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// ListQueries lists persisted queries newest first, a page at a time.
+func (r *Requester) ListQueries(_ context.Context, req *riskmeshv1.ListQueriesRequest) (*riskmeshv1.ListQueriesResponse, error) {
+	f := listFilter{category: req.GetCategory(), size: int(req.GetPageSize())}
+	switch {
+	case f.size == 0:
+		f.size = DefaultPageSize
+	case f.size > MaxPageSize:
+		return nil, fmt.Errorf("%w: page_size %d (at most %d)", ErrInvalidArgument, f.size, MaxPageSize)
+	}
+	if s := req.GetSince(); s != nil {
+		f.since = s.AsTime()
+	}
+	if tok := req.GetPageToken(); tok != "" {
+		k, err := decodePageToken(tok)
+		if err != nil {
+			return nil, err
+		}
+		f.after = k
+	}
+	recs, next, err := r.store.list(f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &riskmeshv1.ListQueriesResponse{}
+	for _, rec := range recs {
+		resp.Queries = append(resp.Queries, summarize(rec))
+	}
+	if next != nil {
+		resp.NextPageToken = encodePageToken(next)
+	}
+	return resp, nil
+}
+
+func summarize(rec *riskmeshv1.QueryRecord) *riskmeshv1.QuerySummary {
+	s := &riskmeshv1.QuerySummary{
+		QueryId: rec.QueryId, State: rec.State, Category: rec.Category, Period: rec.Period,
+		Identifiers: rec.Identifiers, CreatedAt: rec.CreatedAt, ClientRequestId: rec.ClientRequestId,
+	}
+	hit := map[uint32]bool{}
+	for _, pr := range rec.ProviderResults {
+		s.Amount += pr.Amount
+		for _, h := range pr.Hits {
+			hit[h.Index] = true
+		}
+	}
+	s.HitIdentifiers = uint32(len(hit))
+	return s
+}
+
+// Transcript returns a stored transcript of this node's exchanges, for
+// audits and disputes.
+func (r *Requester) Transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
+	return r.store.transcript(period, responder, seq)
+}

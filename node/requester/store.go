@@ -1,0 +1,398 @@
+package requester
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Buckets of the node's bbolt file this package owns.
+var (
+	// bucketQueries maps a query id to its QueryRecord (protobuf).
+	bucketQueries = []byte("requester/queries")
+	// bucketQueryTimes indexes queries by creation: uint64 unix nanoseconds,
+	// then the query id; the value is empty. ListQueries walks it backwards.
+	bucketQueryTimes = []byte("requester/query-times")
+	// bucketClientIDs maps a client_request_id to its query id.
+	bucketClientIDs = []byte("requester/client-ids")
+	// bucketPending holds, for each RUNNING query, what a final result
+	// needs that the record does not carry (per-item invalid reasons and
+	// the providers asked), as a QueryResult. Deleted on completion.
+	bucketPending = []byte("requester/pending")
+	// bucketTranscripts maps (period, responder, sequence) to the
+	// psi/transcript file encoding of the exchange.
+	bucketTranscripts = []byte("requester/transcripts")
+	// bucketSpend maps a period to this node's billed spend in it (int64).
+	bucketSpend = []byte("requester/spend")
+)
+
+var allBuckets = [][]byte{bucketQueries, bucketQueryTimes, bucketClientIDs, bucketPending,
+	bucketTranscripts, bucketSpend, bucketSequences}
+
+// Bounds of what the store reads back. The file is the node's own, but a
+// corrupt or foreign value must not make the node allocate without limit.
+const (
+	// maxQueryIDLen bounds query ids (QueryAccepted promises at most 64).
+	maxQueryIDLen = 64
+	// maxClientIDLen bounds client_request_id (node.proto: 1 to 64 bytes).
+	maxClientIDLen = 64
+	// timeKeyLen is the fixed part of a bucketQueryTimes key.
+	timeKeyLen = 8
+)
+
+// store persists queries, transcripts and spend in the node's bbolt file.
+type store struct {
+	db *bolt.DB
+}
+
+func openStore(db *bolt.DB) (*store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("requester: open store: %w", err)
+	}
+	return &store{db: db}, nil
+}
+
+func timeKey(created time.Time, id string) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, timeKeyLen+len(id)), uint64(created.UnixNano())), id...)
+}
+
+func transcriptKey(period uint64, responder string, seq uint64) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+1+len(responder)+8), period)
+	k = append(k, byte(len(responder)))
+	k = append(k, responder...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// create stores a new RUNNING query with its pending part and, if set, its
+// client request id.
+func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
+			return err
+		}
+		if err := putProto(tx.Bucket(bucketPending), []byte(rec.QueryId), pending); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketQueryTimes).Put(timeKey(rec.CreatedAt.AsTime(), rec.QueryId), nil); err != nil {
+			return err
+		}
+		if rec.ClientRequestId != "" {
+			return tx.Bucket(bucketClientIDs).Put([]byte(rec.ClientRequestId), []byte(rec.QueryId))
+		}
+		return nil
+	})
+}
+
+// saved is one provider's completed part with what it adds to the store.
+type saved struct {
+	transcripts []*transcript.Transcript
+	spend       int64 // billed tokens to add to the period's spend
+}
+
+// update rewrites a query record and, in the same transaction, stores the
+// transcripts and spend of a provider part that completed, so that a
+// crash cannot keep one without the other. done deletes the pending part.
+func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
+			return err
+		}
+		for _, t := range part.transcripts {
+			enc, err := t.MarshalBinary()
+			if err != nil {
+				return fmt.Errorf("encode transcript: %w", err)
+			}
+			h := &t.Header
+			if err := tx.Bucket(bucketTranscripts).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc); err != nil {
+				return err
+			}
+		}
+		if part.spend != 0 {
+			if err := addSpend(tx.Bucket(bucketSpend), rec.Period, part.spend); err != nil {
+				return err
+			}
+		}
+		if done {
+			return tx.Bucket(bucketPending).Delete([]byte(rec.QueryId))
+		}
+		return nil
+	})
+}
+
+func addSpend(b *bolt.Bucket, period uint64, amount int64) error {
+	key := binary.BigEndian.AppendUint64(nil, period)
+	var cur int64
+	if v := b.Get(key); len(v) == 8 {
+		cur = int64(binary.BigEndian.Uint64(v))
+	}
+	return b.Put(key, binary.BigEndian.AppendUint64(nil, uint64(cur+amount)))
+}
+
+// spend returns the recorded spend per period.
+func (s *store) spend() (map[uint64]int64, error) {
+	out := make(map[uint64]int64)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSpend).ForEach(func(k, v []byte) error {
+			if len(k) == 8 && len(v) == 8 {
+				out[binary.BigEndian.Uint64(k)] = int64(binary.BigEndian.Uint64(v))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// dropSpend forgets the spend of settled periods: the ledger balance now
+// includes it.
+func (s *store) dropSpend(periods []uint64) error {
+	if len(periods) == 0 {
+		return nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSpend)
+		for _, p := range periods {
+			if err := b.Delete(binary.BigEndian.AppendUint64(nil, p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// get returns a persisted query.
+func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
+	if id == "" || len(id) > maxQueryIDLen {
+		return nil, fmt.Errorf("%w: query id of %d bytes", ErrNotFound, len(id))
+	}
+	rec := new(riskmeshv1.QueryRecord)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getProto(tx.Bucket(bucketQueries), []byte(id), rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// byClientID returns the query a client request id started, if any.
+func (s *store) byClientID(clientID string) (string, bool, error) {
+	var id string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketClientIDs).Get([]byte(clientID)); v != nil {
+			id = string(v)
+		}
+		return nil
+	})
+	return id, id != "", err
+}
+
+// transcript returns a stored transcript.
+func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
+	var t *transcript.Transcript
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketTranscripts).Get(transcriptKey(period, responder, seq))
+		if v == nil {
+			return fmt.Errorf("%w: no transcript %d/%s/%d", ErrNotFound, period, responder, seq)
+		}
+		var err error
+		t, err = transcript.Parse(v)
+		return err
+	})
+	return t, err
+}
+
+// listFilter selects ListQueries' queries.
+type listFilter struct {
+	category string
+	since    time.Time // zero: no lower bound
+	size     int
+	after    []byte // page token's time key; nil: from the newest
+}
+
+// list returns up to f.size records newest first, and the time key of the
+// last one if more may follow.
+func (s *store) list(f listFilter) ([]*riskmeshv1.QueryRecord, []byte, error) {
+	var (
+		out  []*riskmeshv1.QueryRecord
+		next []byte
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketQueryTimes).Cursor()
+		queries := tx.Bucket(bucketQueries)
+		var k []byte
+		if f.after == nil {
+			k, _ = c.Last()
+		} else {
+			// Seek lands on the token's key or the first after it; step
+			// back from there to the first key strictly before it.
+			k, _ = c.Seek(f.after)
+			if k == nil {
+				k, _ = c.Last()
+			}
+			for k != nil && bytes.Compare(k, f.after) >= 0 {
+				k, _ = c.Prev()
+			}
+		}
+		for ; k != nil; k, _ = c.Prev() {
+			if len(k) <= timeKeyLen {
+				continue
+			}
+			if !f.since.IsZero() && int64(binary.BigEndian.Uint64(k)) < f.since.UnixNano() {
+				break
+			}
+			rec := new(riskmeshv1.QueryRecord)
+			if err := getProto(queries, k[timeKeyLen:], rec); err != nil {
+				continue // pruned between the index and the record: skip
+			}
+			if f.category != "" && rec.Category != f.category {
+				continue
+			}
+			if len(out) == f.size { // there is at least one more
+				last := out[len(out)-1]
+				next = timeKey(last.CreatedAt.AsTime(), last.QueryId)
+				break
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// encodePageToken and decodePageToken make the opaque page token: the
+// base64url time key of the last query of the previous page.
+func encodePageToken(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
+
+// maxPageToken bounds a page token before it is decoded.
+var maxPageToken = base64.RawURLEncoding.EncodedLen(timeKeyLen + maxQueryIDLen)
+
+func decodePageToken(tok string) ([]byte, error) {
+	if len(tok) > maxPageToken {
+		return nil, fmt.Errorf("%w: page token of %d bytes", ErrInvalidArgument, len(tok))
+	}
+	k, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(k) <= timeKeyLen || !validQueryID(string(k[timeKeyLen:])) {
+		return nil, fmt.Errorf("%w: malformed page token", ErrInvalidArgument)
+	}
+	return k, nil
+}
+
+// validQueryID reports whether s could be a query id this package issued.
+func validQueryID(s string) bool {
+	return len(s) <= maxQueryIDLen && names.Word(s, maxQueryIDLen)
+}
+
+// running returns the records left RUNNING with their pending parts.
+func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult, error) {
+	var (
+		recs []*riskmeshv1.QueryRecord
+		pend []*riskmeshv1.QueryResult
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		queries := tx.Bucket(bucketQueries)
+		return tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error {
+			rec, p := new(riskmeshv1.QueryRecord), new(riskmeshv1.QueryResult)
+			if err := getProto(queries, k, rec); err != nil {
+				return err
+			}
+			if err := getProto(tx.Bucket(bucketPending), k, p); err != nil {
+				return err
+			}
+			recs, pend = append(recs, rec), append(pend, p)
+			return nil
+		})
+	})
+	return recs, pend, err
+}
+
+// prune deletes queries created before olderThan and transcripts of
+// periods before minPeriod. It returns how many of each it deleted.
+func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcripts int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		times, qs, cids := tx.Bucket(bucketQueryTimes), tx.Bucket(bucketQueries), tx.Bucket(bucketClientIDs)
+		c := times.Cursor()
+		for k, _ := c.First(); len(k) >= timeKeyLen &&
+			int64(binary.BigEndian.Uint64(k)) < olderThan.UnixNano(); k, _ = c.First() {
+			id := k[timeKeyLen:]
+			rec := new(riskmeshv1.QueryRecord)
+			if getProto(qs, id, rec) == nil && rec.ClientRequestId != "" {
+				if err := cids.Delete([]byte(rec.ClientRequestId)); err != nil {
+					return err
+				}
+			}
+			if err := qs.Delete(id); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketPending).Delete(id); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			queries++
+		}
+		if transcripts, err = deleteBefore(tx.Bucket(bucketTranscripts), minPeriod); err != nil {
+			return err
+		}
+		_, err := deleteBefore(tx.Bucket(bucketSequences), minPeriod)
+		return err
+	})
+	return queries, transcripts, err
+}
+
+// deleteBefore deletes the keys of a period-keyed bucket whose period is
+// below minPeriod.
+func deleteBefore(b *bolt.Bucket, minPeriod uint64) (int, error) {
+	limit := binary.BigEndian.AppendUint64(nil, minPeriod)
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// maxRecordSize bounds a stored protobuf value read back.
+const maxRecordSize = 64 << 20
+
+func putProto(b *bolt.Bucket, key []byte, m proto.Message) error {
+	v, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return b.Put(key, v)
+}
+
+func getProto(b *bolt.Bucket, key []byte, m proto.Message) error {
+	v := b.Get(key)
+	if v == nil {
+		return ErrNotFound
+	}
+	if len(v) > maxRecordSize {
+		return fmt.Errorf("requester: stored %s of %d bytes", m.ProtoReflect().Descriptor().Name(), len(v))
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return fmt.Errorf("requester: decode stored %s: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return nil
+}
