@@ -1,0 +1,442 @@
+package ledgerrelay_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/big"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/ledgertest"
+	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/ledgerrelay"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// newCert returns a self-signed P-256 certificate, an institution's TLS
+// identity.
+func newCert(t testing.TB, name string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// network is the regulator's node hosting an embedded ledger behind the
+// relay, and the certificates of the four test organisations. The
+// transport's Authorizer is a fixed map, as a registry would be: the
+// conformance scenario rewrites the fingerprints on the ledger, and the
+// relay must not depend on them once connected.
+type network struct {
+	store  *accounting.EmbeddedStore
+	server *peer.Server
+	certs  map[string]tls.Certificate
+	auth   peer.AuthorizerFunc
+}
+
+var orgs = []string{ledgertest.RegulatorMSP, ledgertest.Bank1MSP, ledgertest.Bank2MSP, ledgertest.Bank3MSP}
+
+// newNetwork starts the ledger host; allowed is the relay's policy.
+func newNetwork(t *testing.T, allowed func(string) bool) *network {
+	t.Helper()
+	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{Regulator: ledgertest.RegulatorMSP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	n := &network{store: store, certs: map[string]tls.Certificate{}}
+	known := map[peer.Fingerprint]string{}
+	for _, msp := range orgs {
+		c := newCert(t, msp)
+		n.certs[msp] = c
+		known[peer.FingerprintOf(c.Certificate[0])] = msp
+	}
+	n.auth = func(fp [32]byte) (string, error) {
+		if msp, ok := known[fp]; ok {
+			return msp, nil
+		}
+		return "", errors.New("not an institution")
+	}
+	n.server, err = peer.Listen(t.Context(), "127.0.0.1:0", peer.Config{
+		Certificate: n.certs[ledgertest.RegulatorMSP],
+		Authorizer:  n.auth,
+		Handler:     ledgerrelay.NewHandler(store, allowed).Route(nil),
+		// The conformance scenario makes a few hundred calls in a burst.
+		RequestRate: 1e6, RequestBurst: 1e6,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.server.Close() })
+	return n
+}
+
+// dial connects msp's node to the ledger host.
+func (n *network) dial(t *testing.T, msp string) *peer.Client {
+	t.Helper()
+	c, err := peer.Dial(t.Context(), n.server.Addr().String(), peer.Config{Certificate: n.certs[msp], Authorizer: n.auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// relayed returns msp's ledger as its node sees it: through the relay.
+func (n *network) relayed(t *testing.T, msp string) accounting.Ledger {
+	t.Helper()
+	return accounting.NewClient(ledgerrelay.NewInvoker(n.dial(t, msp).Do))
+}
+
+// direct returns msp's ledger on the host itself.
+func (n *network) direct(t *testing.T, msp string) accounting.Ledger {
+	t.Helper()
+	l, err := n.store.As(msp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// onboard registers the banks as the regulator does before their nodes
+// connect.
+func (n *network) onboard(t *testing.T) {
+	t.Helper()
+	reg := n.direct(t, ledgertest.RegulatorMSP)
+	for _, msp := range orgs[1:] {
+		must(t, reg.AddInstitution(t.Context(), msp, "Institution "+msp, []accounting.Role{accounting.RoleProvider, accounting.RoleRequester}))
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantRejected checks err is the contract rejection with code, not an
+// unreachable ledger.
+func wantRejected(t *testing.T, err error, code chaincode.Code) {
+	t.Helper()
+	var ae *accounting.Error
+	if !errors.As(err, &ae) || ae.Code != code {
+		t.Fatalf("got %v, want a contract rejection %s", err, code)
+	}
+	if !errors.Is(err, accounting.Sentinel(code)) || errors.Is(err, ledgerrelay.ErrUnreachable) {
+		t.Fatalf("rejection %v does not classify as %s only", err, code)
+	}
+}
+
+func signer(t *testing.T) (ecsig.Sign, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ecsig.NewSigner(key, rand.Reader), pub
+}
+
+// TestConformanceThroughRelay runs the whole ledger conformance scenario
+// with the three banks reaching the ledger only through the relay over real
+// QUIC, and the regulator on the host.
+func TestConformanceThroughRelay(t *testing.T) {
+	n := newNetwork(t, nil)
+	id := func(msp string, l accounting.Ledger) ledgertest.Identity {
+		sign, pub := signer(t)
+		return ledgertest.Identity{MSPID: msp, Ledger: l, Sign: sign, PublicKey: pub}
+	}
+	ledgertest.Run(t, ledgertest.Harness{
+		Regulator: id(ledgertest.RegulatorMSP, n.direct(t, ledgertest.RegulatorMSP)),
+		Bank1:     id(ledgertest.Bank1MSP, n.relayed(t, ledgertest.Bank1MSP)),
+		Bank2:     id(ledgertest.Bank2MSP, n.relayed(t, ledgertest.Bank2MSP)),
+		Bank3:     id(ledgertest.Bank3MSP, n.relayed(t, ledgertest.Bank3MSP)),
+	})
+}
+
+func TestInstitutionRegistersThroughRelay(t *testing.T) {
+	n := newNetwork(t, nil)
+	n.onboard(t)
+	bank := n.relayed(t, ledgertest.Bank1MSP)
+	_, pub := signer(t)
+	fp := peer.FingerprintOf(n.certs[ledgertest.Bank1MSP].Certificate[0])
+	must(t, bank.UpdateProfile(t.Context(), accounting.Profile{Endpoint: "bank1.example:7443", TLSFingerprint: fp[:], SigningKey: pub}))
+	must(t, bank.SetOPRFKey(t.Context(), "phone-black", bytes.Repeat([]byte{5}, 32)))
+
+	got, err := n.direct(t, ledgertest.RegulatorMSP).Institution(t.Context(), ledgertest.Bank1MSP)
+	must(t, err)
+	if got.Endpoint != "bank1.example:7443" || !bytes.Equal(got.TLSFingerprint, fp[:]) || !bytes.Equal(got.SigningKey, pub) ||
+		len(got.OPRFKeys["phone-black"]) != 32 {
+		t.Fatalf("registry record after relayed registration: %+v", got)
+	}
+	// Reads come back through the relay too.
+	again, err := bank.Institution(t.Context(), ledgertest.Bank1MSP)
+	must(t, err)
+	if again.Endpoint != got.Endpoint || !bytes.Equal(again.SigningKey, pub) {
+		t.Fatalf("relayed read: %+v", again)
+	}
+}
+
+func TestRegulatorOnlyCallsRejected(t *testing.T) {
+	n := newNetwork(t, nil)
+	n.onboard(t)
+	bank := n.relayed(t, ledgertest.Bank1MSP)
+	wantRejected(t, bank.AddInstitution(t.Context(), "Bank9MSP", "intruder", nil), chaincode.CodeForbidden)
+	wantRejected(t, bank.SuspendInstitution(t.Context(), ledgertest.Bank2MSP), chaincode.CodeForbidden)
+	wantRejected(t, bank.SetLimit(t.Context(), ledgertest.Bank1MSP, 1<<40), chaincode.CodeForbidden)
+	_, err := bank.Rollover(t.Context())
+	wantRejected(t, err, chaincode.CodeForbidden)
+	_, err = bank.Institution(t.Context(), "NoSuchMSP")
+	wantRejected(t, err, chaincode.CodeNotFound)
+}
+
+// TestCallerCannotBeSpoofed checks that a relayed call acts as the
+// authenticated peer whatever the message says.
+func TestCallerCannotBeSpoofed(t *testing.T) {
+	n := newNetwork(t, nil)
+	n.onboard(t)
+	bank1 := n.dial(t, ledgertest.Bank1MSP)
+	ledger := accounting.NewClient(ledgerrelay.NewInvoker(bank1.Do))
+	reg := n.direct(t, ledgertest.RegulatorMSP)
+
+	t.Run("OwnRecordOnly", func(t *testing.T) {
+		must(t, ledger.UpdateProfile(t.Context(), accounting.Profile{Endpoint: "bank1.example:1"}))
+		for msp, want := range map[string]string{ledgertest.Bank1MSP: "bank1.example:1", ledgertest.Bank2MSP: ""} {
+			got, err := reg.Institution(t.Context(), msp)
+			must(t, err)
+			if got.Endpoint != want {
+				t.Fatalf("%s endpoint %q, want %q", msp, got.Endpoint, want)
+			}
+		}
+	})
+	t.Run("NoCallerInArgument", func(t *testing.T) {
+		for _, tc := range []struct {
+			fn, arg string
+			code    chaincode.Code
+		}{
+			// PublishCatalog's optional mspId may only name the caller.
+			{chaincode.FnPublishCatalog, `{"mspId":"Bank2MSP","category":"phone-black","period":1,"digest":"` + strings.Repeat("A", 43) + `="}`, chaincode.CodeForbidden},
+			{chaincode.FnUpdateProfile, `{"endpoint":"x:1","mspId":"Bank2MSP"}`, chaincode.CodeInvalidArgument},
+			{chaincode.FnUpdateProfile, `{"endpoint":"x:1","caller":"RegulatorMSP"}`, chaincode.CodeInvalidArgument},
+		} {
+			_, err := ledgerrelay.NewInvoker(bank1.Do).Submit(t.Context(), tc.fn, []byte(tc.arg))
+			wantRejectedRaw(t, err, tc.code)
+		}
+		if _, err := reg.Catalog(t.Context(), ledgertest.Bank2MSP, "phone-black", 1); !errors.Is(err, accounting.ErrNotFound) {
+			t.Fatalf("a catalog was published for Bank2: %v", err)
+		}
+		got, err := reg.Institution(t.Context(), ledgertest.Bank2MSP)
+		must(t, err)
+		if got.Endpoint != "" {
+			t.Fatalf("Bank2's record changed: %+v", got)
+		}
+	})
+	t.Run("RegulatorCertificateNeeded", func(t *testing.T) {
+		// The same call from the regulator's own certificate is allowed:
+		// what decides is the certificate, not the message.
+		regRelayed := n.relayed(t, ledgertest.RegulatorMSP)
+		must(t, regRelayed.SetLimit(t.Context(), ledgertest.Bank1MSP, 77))
+		wantRejected(t, ledger.SetLimit(t.Context(), ledgertest.Bank1MSP, 78), chaincode.CodeForbidden)
+		acc, err := reg.Account(t.Context(), ledgertest.Bank1MSP)
+		must(t, err)
+		if acc.Limit != 77 {
+			t.Fatalf("limit %d", acc.Limit)
+		}
+	})
+}
+
+// wantRejectedRaw checks an Invoker error (not mapped by accounting.Client).
+func wantRejectedRaw(t *testing.T, err error, code chaincode.Code) {
+	t.Helper()
+	var ae *accounting.Error
+	if !errors.As(err, &ae) || ae.Code != code {
+		t.Fatalf("got %v, want a contract rejection %s", err, code)
+	}
+}
+
+func TestRelayRefusals(t *testing.T) {
+	n := newNetwork(t, func(msp string) bool { return msp != ledgertest.Bank3MSP })
+	n.onboard(t)
+	do := n.dial(t, ledgertest.Bank1MSP).Do
+	raw := func(fn string, submit bool, arg []byte) (*riskmeshv1.PeerResponse, error) {
+		return do(t.Context(), &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LedgerInvoke{
+			LedgerInvoke: &riskmeshv1.LedgerInvoke{Function: fn, Submit: submit, Argument: arg},
+		}})
+	}
+	for _, tc := range []struct {
+		name   string
+		fn     string
+		submit bool
+		arg    []byte
+	}{
+		{"UnknownFunction", "MintTokens", true, []byte(`{}`)},
+		{"EmptyFunction", "", false, []byte(`{}`)},
+		{"LongFunction", strings.Repeat("F", riskmeshv1.MaxLedgerFunction+1), true, []byte(`{}`)},
+		{"OversizedArgument", chaincode.FnRecord, true, bytes.Repeat([]byte(" "), riskmeshv1.MaxLedgerArgument+1)},
+		{"QuerySubmitted", chaincode.FnGetPrices, true, []byte(`{}`)},
+		{"TransactionEvaluated", chaincode.FnUpdateProfile, false, []byte(`{"endpoint":"x:1"}`)},
+		{"TrailingData", chaincode.FnGetPrices, false, []byte(`{} {}`)},
+		{"NotJSON", chaincode.FnGetAccount, false, []byte(`mspId=Bank1MSP`)},
+		{"UnknownField", chaincode.FnGetAccount, false, []byte(`{"mspId":"Bank1MSP","as":"Bank2MSP"}`)},
+		{"BadStatus", chaincode.FnSetStatus, true, []byte(`{"mspId":"Bank2MSP","status":"banished"}`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := raw(tc.fn, tc.submit, tc.arg)
+			var re *peer.RemoteError
+			if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_LEDGER_REJECTED {
+				t.Fatalf("got %v, want LEDGER_REJECTED", err)
+			}
+			ae, ok := accounting.ParseError(re.Message)
+			if !ok || ae.Code != chaincode.CodeInvalidArgument {
+				t.Fatalf("rejection message %q is not the contract's invalid_argument", re.Message)
+			}
+		})
+	}
+	t.Run("NotAllowed", func(t *testing.T) {
+		_, err := n.relayed(t, ledgertest.Bank3MSP).Prices(t.Context())
+		wantRejected(t, err, chaincode.CodeForbidden)
+	})
+	t.Run("OtherRequestKinds", func(t *testing.T) {
+		_, err := do(t.Context(), &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{
+			CatalogInfo: &riskmeshv1.CatalogInfoRequest{Provider: ledgertest.RegulatorMSP, Category: "x", Period: 1},
+		}})
+		var re *peer.RemoteError
+		if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED {
+			t.Fatalf("catalog request to the ledger host: %v", err)
+		}
+	})
+}
+
+func TestInvokerBoundsBeforeSending(t *testing.T) {
+	sent := 0
+	inv := ledgerrelay.NewInvoker(func(context.Context, *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		sent++
+		return nil, errors.New("not reached")
+	})
+	if _, err := inv.Submit(t.Context(), chaincode.FnRecord, make([]byte, riskmeshv1.MaxLedgerArgument+1)); !errors.Is(err, ledgerrelay.ErrTooLarge) {
+		t.Fatalf("oversized argument: %v", err)
+	}
+	if _, err := inv.Evaluate(t.Context(), strings.Repeat("F", riskmeshv1.MaxLedgerFunction+1), nil); !errors.Is(err, ledgerrelay.ErrTooLarge) {
+		t.Fatalf("oversized function name: %v", err)
+	}
+	if sent != 0 {
+		t.Fatalf("%d oversized calls were sent", sent)
+	}
+}
+
+func TestLedgerUnreachable(t *testing.T) {
+	t.Run("LedgerClosed", func(t *testing.T) {
+		n := newNetwork(t, nil)
+		bank := n.relayed(t, ledgertest.Bank1MSP)
+		must(t, n.store.Close())
+		_, err := bank.Prices(t.Context())
+		var re *peer.RemoteError
+		if !errors.Is(err, ledgerrelay.ErrUnreachable) || !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+			t.Fatalf("closed ledger: %v", err)
+		}
+		var ae *accounting.Error
+		if errors.As(err, &ae) {
+			t.Fatalf("closed ledger reported as a contract rejection: %v", err)
+		}
+	})
+	t.Run("HostGone", func(t *testing.T) {
+		n := newNetwork(t, nil)
+		bank := n.relayed(t, ledgertest.Bank1MSP)
+		must(t, n.server.Close())
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		_, err := bank.Prices(ctx)
+		if !errors.Is(err, ledgerrelay.ErrUnreachable) {
+			t.Fatalf("host gone: %v", err)
+		}
+	})
+	t.Run("Deadline", func(t *testing.T) {
+		n := newNetwork(t, nil)
+		bank := n.relayed(t, ledgertest.Bank1MSP)
+		ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+		defer cancel()
+		_, err := bank.Prices(ctx)
+		if !errors.Is(err, ledgerrelay.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("expired deadline: %v", err)
+		}
+	})
+}
+
+func TestBadAnswers(t *testing.T) {
+	answer := func(resp *riskmeshv1.PeerResponse, err error) *ledgerrelay.Invoker {
+		return ledgerrelay.NewInvoker(func(context.Context, *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+			return resp, err
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		inv  *ledgerrelay.Invoker
+	}{
+		{"WrongBody", answer(&riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_EcdhDone{EcdhDone: &riskmeshv1.ECDHDone{}}}, nil)},
+		{"RejectionWithoutCode", answer(nil, &peer.RemoteError{Code: riskmeshv1.ErrorCode_ERROR_CODE_LEDGER_REJECTED, Message: "no"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.inv.Evaluate(t.Context(), chaincode.FnGetPrices, []byte(`{}`))
+			if !errors.Is(err, ledgerrelay.ErrBadAnswer) {
+				t.Fatalf("got %v, want ErrBadAnswer", err)
+			}
+		})
+	}
+}
+
+// TestFullRecordBatchFits checks the relay's argument bound admits the
+// largest Record batch the contract accepts: chaincode.MaxBatch entries
+// with maximal headers, signatures and amounts.
+func TestFullRecordBatchFits(t *testing.T) {
+	entry := accounting.Entry{
+		Header:             bytes.Repeat([]byte{0xff}, transcript.MaxHeaderSize),
+		RequestHash:        make([]byte, sha256.Size),
+		ResponseHash:       make([]byte, sha256.Size),
+		RequesterSignature: bytes.Repeat([]byte{0xff}, ecsig.MaxSignatureSize),
+		ResponderSignature: bytes.Repeat([]byte{0xff}, ecsig.MaxSignatureSize),
+		Amount:             math.MinInt64,
+	}
+	batch := make([]accounting.Entry, chaincode.MaxBatch)
+	for i := range batch {
+		batch[i] = entry
+	}
+	arg, err := json.Marshal(batch)
+	must(t, err)
+	if len(arg) > riskmeshv1.MaxLedgerArgument {
+		t.Fatalf("a full Record batch is %d bytes, over the relay's %d", len(arg), riskmeshv1.MaxLedgerArgument)
+	}
+}
