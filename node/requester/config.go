@@ -126,7 +126,8 @@ type Config struct {
 	// Rand is the randomness for blinds and query ids (default
 	// crypto/rand.Reader).
 	Rand io.Reader
-	// Now is the clock (default time.Now).
+	// Now is the clock for the times recorded and reported (default
+	// time.Now); deadlines and back-offs run on the real clock.
 	Now func() time.Time
 }
 

@@ -125,7 +125,7 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (*queryRun, error) {
 		pending:  &riskmeshv1.QueryResult{QueryId: id, Items: batch.items},
 		batch:    batch,
 		price:    price,
-		deadline: now.Add(deadline),
+		deadline: time.Now().Add(deadline), // timers run on the real clock
 		accepted: now,
 	}
 	for _, p := range providers {
