@@ -96,12 +96,12 @@ type provider struct {
 	reqKey  func() []byte // the requester's registered signing key
 
 	mu        sync.Mutex
-	evaluates int                                        // evaluate requests received
-	sequences []uint64                                   // sequence numbers of the requests answered
+	evaluates int                                       // evaluate requests received
+	sequences []uint64                                  // sequence numbers of the requests answered
 	answered  map[[32]byte]*riskmeshv1.EvaluateResponse // by request digest
-	failNext  int                                        // answer this many evaluates UNAVAILABLE
-	evalKey   *oprf.PrivateKey                           // evaluate under this key instead (dishonest)
-	hang      chan struct{}                              // if set, evaluate waits for it or ctx
+	failNext  int                                       // answer this many evaluates UNAVAILABLE
+	evalKey   *oprf.PrivateKey                          // evaluate under this key instead (dishonest)
+	hang      chan struct{}                             // if set, evaluate waits for it or ctx
 }
 
 // network is an embedded ledger with a requester institution and providers.
