@@ -1,0 +1,381 @@
+package provider
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+)
+
+// served is a published catalog this node serves from its file.
+type served struct {
+	meta   catalog.Meta
+	items  uint64
+	length int64
+	digest [catalog.DigestSize]byte
+	file   *os.File
+}
+
+// catalogSet holds, per category, the catalogs being served (current and
+// previous period) and the status of each build.
+type catalogSet struct {
+	mu     sync.Mutex
+	ready  map[string]map[uint64]*served                  // category -> period
+	status map[string]map[uint64]*riskmeshv1.LocalCatalog // category -> period
+}
+
+func (s *catalogSet) init() {
+	s.ready = map[string]map[uint64]*served{}
+	s.status = map[string]map[uint64]*riskmeshv1.LocalCatalog{}
+}
+
+// get returns the served catalog for (category, period), if any.
+func (s *catalogSet) get(category string, period uint64) *served {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready[category][period]
+}
+
+// update changes the status of a (category, period) build under the lock.
+func (s *catalogSet) update(category string, period uint64, now time.Time, fn func(*riskmeshv1.LocalCatalog)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byPeriod := s.status[category]
+	if byPeriod == nil {
+		byPeriod = map[uint64]*riskmeshv1.LocalCatalog{}
+		s.status[category] = byPeriod
+	}
+	st := byPeriod[period]
+	if st == nil {
+		st = &riskmeshv1.LocalCatalog{Category: category, Period: period}
+		byPeriod[period] = st
+	}
+	fn(st)
+	st.UpdatedAt = timestamppb.New(now)
+}
+
+// install starts serving sv for its category and period; the previous
+// period's catalog keeps serving (requesters finish their grace-window
+// queries) and is marked superseded.
+func (s *catalogSet) install(sv *served, now time.Time) {
+	cat, period := sv.meta.Category, sv.meta.Period
+	s.mu.Lock()
+	if s.ready[cat] == nil {
+		s.ready[cat] = map[uint64]*served{}
+	}
+	s.ready[cat][period] = sv
+	for q, st := range s.status[cat] {
+		if q < period && st.State == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+			st.State = riskmeshv1.CatalogState_CATALOG_STATE_SUPERSEDED
+			st.Serving = q+1 == period
+			st.UpdatedAt = timestamppb.New(now)
+		}
+	}
+	s.mu.Unlock()
+	s.update(cat, period, now, func(st *riskmeshv1.LocalCatalog) {
+		st.State = riskmeshv1.CatalogState_CATALOG_STATE_READY
+		st.Serving = true
+		st.Items = sv.items
+		st.TotalLength = uint64(sv.length)
+		st.Digest = sv.digest[:]
+		st.EntriesDone = sv.items
+		st.Error = ""
+	})
+}
+
+// prune stops serving catalogs older than the previous period, closes their
+// files and forgets their status. Their files stay on disk until the
+// category's directory is cleaned by cleanFiles.
+func (s *catalogSet) prune(current uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, byPeriod := range s.ready {
+		for q, sv := range byPeriod {
+			if q+1 < current {
+				sv.file.Close()
+				delete(byPeriod, q)
+			}
+		}
+	}
+	for _, byPeriod := range s.status {
+		for q := range byPeriod {
+			if q+1 < current {
+				delete(byPeriod, q)
+			} else if q+1 == current {
+				byPeriod[q].Serving = s.ready[byPeriod[q].Category][q] != nil
+			}
+		}
+	}
+}
+
+// CatalogStatus reports the catalogs of category (all if empty), by
+// category then period.
+func (p *Provider) CatalogStatus(category string) []*riskmeshv1.LocalCatalog {
+	s := &p.cats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*riskmeshv1.LocalCatalog
+	for _, cat := range p.categories() {
+		if category != "" && cat != category {
+			continue
+		}
+		periods := make([]uint64, 0, len(s.status[cat]))
+		for q := range s.status[cat] {
+			periods = append(periods, q)
+		}
+		slices.Sort(periods)
+		for _, q := range periods {
+			out = append(out, cloneStatus(s.status[cat][q]))
+		}
+	}
+	return out
+}
+
+func cloneStatus(st *riskmeshv1.LocalCatalog) *riskmeshv1.LocalCatalog {
+	return proto.Clone(st).(*riskmeshv1.LocalCatalog)
+}
+
+// categories lists the provided categories in a stable order.
+func (p *Provider) categories() []string {
+	cats := make([]string, 0, len(p.cfg.Keys))
+	for c := range p.cfg.Keys {
+		cats = append(cats, c)
+	}
+	slices.Sort(cats)
+	return cats
+}
+
+// ensureCatalog makes (category, period) served: from an existing file if
+// it is the published one (or nothing is published yet), else by building.
+func (p *Provider) ensureCatalog(ctx context.Context, category string, period uint64) error {
+	if p.cats.get(category, period) != nil {
+		return nil
+	}
+	var published *[catalog.DigestSize]byte
+	switch c, err := p.cfg.Ledger.Catalog(ctx, p.cfg.MSPID, category, period); {
+	case errors.Is(err, accounting.ErrNotFound):
+	case err != nil:
+		return p.failed(category, period, fmt.Errorf("read published digest: %w", err))
+	case len(c.Digest) == catalog.DigestSize:
+		published = (*[catalog.DigestSize]byte)(c.Digest)
+	}
+	path := p.catalogPath(category, period)
+	sv, err := openServed(path, published)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			p.log.Warn("provider: catalog file not usable; rebuilding", "category", category, "period", period, "err", err)
+		}
+		if sv, err = p.build(ctx, category, period, path); err != nil {
+			return p.failed(category, period, err)
+		}
+	}
+	if err := p.publish(ctx, sv); err != nil {
+		sv.file.Close()
+		return p.failed(category, period, err)
+	}
+	p.cats.install(sv, p.cfg.Now())
+	p.log.Info("provider: catalog serving", "category", category, "period", period, "items", sv.items)
+	return nil
+}
+
+func (p *Provider) failed(category string, period uint64, err error) error {
+	p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) {
+		st.State = riskmeshv1.CatalogState_CATALOG_STATE_FAILED
+		st.Serving = false
+		st.Error = err.Error()
+	})
+	return err
+}
+
+// catalogPath is DataDir/catalogs/<category>/<period>.cat.
+func (p *Provider) catalogPath(category string, period uint64) string {
+	return filepath.Join(p.cfg.DataDir, "catalogs", category, strconv.FormatUint(period, 10)+".cat")
+}
+
+// build reads the category's sources, builds the catalog and writes it to
+// path atomically.
+func (p *Provider) build(ctx context.Context, category string, period uint64, path string) (*served, error) {
+	now := p.cfg.Now()
+	var hint uint64
+	if prev := p.cats.get(category, period-1); prev != nil {
+		hint = prev.items
+	}
+	p.cats.update(category, period, now, func(st *riskmeshv1.LocalCatalog) {
+		st.State = riskmeshv1.CatalogState_CATALOG_STATE_BUILDING
+		st.Serving, st.EntriesDone, st.EntriesTotal, st.Error = false, 0, hint, ""
+	})
+	entries, readErr := p.entries(ctx, category)
+	cat, err := p.psi[category].BuildCatalog(ctx, buildSeed(p.cfg.MSPID, category, period), category, period,
+		entries, int(hint), func(done int) {
+			p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.EntriesDone = uint64(done) })
+		})
+	if err == nil {
+		err = *readErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("build catalog: %w", err)
+	}
+	digest, err := writeAtomic(path, cat)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reopen catalog: %w", err)
+	}
+	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, file: f}, nil
+}
+
+// entries streams the entries of every source of category, skipping
+// rejected rows (Refresh reports them). A source that fails ends the stream
+// and its error is left in *readErr for the caller to check after the
+// build: a catalog missing part of a list must not be published.
+func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catalogpsi.Entry], *error) {
+	readErr := new(error)
+	seq := func(yield func(catalogpsi.Entry) bool) {
+		for _, s := range p.cfg.Sources {
+			if s.Category != category {
+				continue
+			}
+			for e, err := range s.Source.Entries(ctx, s.Code) {
+				if err != nil {
+					var re *lists.RowError
+					if errors.As(err, &re) {
+						continue
+					}
+					*readErr = fmt.Errorf("source %s: %w", s.Name, err)
+					return
+				}
+				if !yield(e) {
+					return
+				}
+			}
+		}
+	}
+	return seq, readErr
+}
+
+// buildSeed is the catalog construction's randomness: a ChaCha8 stream
+// keyed by (provider, category, period). The seeds a catalog needs are
+// public (they are in its encoding), and determinism means rebuilding
+// unchanged lists for a period reproduces the digest already published,
+// which the ledger would refuse to replace.
+func buildSeed(msp, category string, period uint64) io.Reader {
+	h := sha256.New()
+	for _, s := range []string{"riskmesh/v1/provider/catalog-seed", msp, category} {
+		h.Write([]byte{byte(len(s))})
+		h.Write([]byte(s))
+	}
+	h.Write(binary.BigEndian.AppendUint64(nil, period))
+	return rand.NewChaCha8([32]byte(h.Sum(nil)))
+}
+
+// writeAtomic writes cat's encoding to path through a synced temporary
+// file and a rename, so a crash leaves either no file or a whole one.
+func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, error) {
+	var digest [catalog.DigestSize]byte
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return digest, fmt.Errorf("catalog directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".building-*")
+	if err != nil {
+		return digest, fmt.Errorf("catalog file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	digest, err = cat.Encode(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return digest, fmt.Errorf("write catalog: %w", err)
+	}
+	return digest, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// openServed opens a catalog file written earlier, decoding it to check it
+// (and its digest against the published one, if any).
+func openServed(path string, published *[catalog.DigestSize]byte) (*served, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		var cat *catalog.Catalog
+		cat, err = catalog.Decode(bufio.NewReaderSize(f, 1<<20), catalog.DecodeConfig{
+			MaxBytes: fi.Size(), MaxItems: catalog.MaxItems, ExpectedDigest: published,
+		})
+		if err == nil {
+			return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: cat.Digest(), file: f}, nil
+		}
+	}
+	f.Close()
+	return nil, err
+}
+
+// publish registers the category's OPRF key if the ledger holds another
+// one, then the catalog's digest (a no-op if already published).
+func (p *Provider) publish(ctx context.Context, sv *served) error {
+	cat, period := sv.meta.Category, sv.meta.Period
+	p.cats.update(cat, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) {
+		st.State = riskmeshv1.CatalogState_CATALOG_STATE_PUBLISHING
+		st.Items, st.TotalLength, st.Digest = sv.items, uint64(sv.length), sv.digest[:]
+	})
+	pub, err := p.cfg.Keys[cat].Public().MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encode OPRF public key: %w", err)
+	}
+	self, ok := p.cfg.Directory.View().Institution(p.cfg.MSPID)
+	if !ok || string(self.OPRFKeys[cat]) != string(pub) {
+		if err := p.cfg.Ledger.SetOPRFKey(ctx, cat, pub); err != nil {
+			return fmt.Errorf("register OPRF key: %w", err)
+		}
+	}
+	if err := p.cfg.Ledger.PublishCatalog(ctx, cat, period, sv.digest[:]); err != nil {
+		return fmt.Errorf("publish catalog digest: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/outbox"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Directory is the cached ledger view the provider reads on every request
+// (node/registry's *Directory).
+type Directory interface {
+	View() *registry.View
+	Changes() <-chan struct{}
+}
+
+var _ Directory = (*registry.Directory)(nil)
+
+// Ledger is the part of accounting.Ledger the provider and its outbox use,
+// as this institution.
+type Ledger interface {
+	accounting.Recorder
+	Period(ctx context.Context, n uint64) (*accounting.Period, error)
+	SetOPRFKey(ctx context.Context, category string, key []byte) error
+	PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error
+	Catalog(ctx context.Context, mspID, category string, period uint64) (*accounting.Catalog, error)
+}
+
+var _ Ledger = accounting.Ledger(nil)
+
+// Source is one named list source feeding one category. A file holding
+// several categories is configured as several Sources, one per category.
+type Source struct {
+	// Name is how Refresh and reports refer to the source.
+	Name string
+	// Category is the ledger category (e.g. "black") the entries are
+	// catalogued under; it must have a key in Config.Keys.
+	Category string
+	// Code is the list category code (1..255) of the rows to read: the
+	// source yields only rows with this code (node/lists).
+	Code uint8
+	// Source reads the rows.
+	Source lists.Source
+}
+
+// Config configures a Provider. The fields up to DataDir are required;
+// every other zero field takes the default in its comment.
+type Config struct {
+	// MSPID is this institution's MSP id.
+	MSPID string
+	// Ledger is the ledger as this institution.
+	Ledger Ledger
+	// Directory is the node's cached ledger view.
+	Directory Directory
+	// Keys holds the OPRF private key of each category this node provides.
+	Keys map[string]*oprf.PrivateKey
+	// Sign signs transcript response digests with the institution's
+	// registered signing key.
+	Sign ecsig.Sign
+	// DB is the node's bbolt file; the provider uses the buckets
+	// "provider/transcripts", "provider/replay" and the outbox's.
+	DB *bolt.DB
+	// DataDir holds catalog files under catalogs/<category>/<period>.cat.
+	DataDir string
+
+	// Sources are the list sources, in reporting order.
+	Sources []Source
+	// Outbox configures the accounting submitter; its Ledger defaults to
+	// Config.Ledger.
+	Outbox outbox.Config
+	// MaxBatch is the largest item count one evaluate request may carry.
+	// Default and maximum transcript.MaxItems (65,535).
+	MaxBatch int
+	// RetainPeriods is how many periods of transcripts are kept, the
+	// current one included: transcripts of period p are deleted once the
+	// current period is p+RetainPeriods. Default 30; at least 2, so the
+	// previous period's replay index lives through its grace window.
+	RetainPeriods uint64
+	// RetryBuild is how long after a failed catalog build or publication
+	// the next attempt starts, if nothing else triggers one. Default 1 min.
+	RetryBuild time.Duration
+	// Logger receives events. Default: discard.
+	Logger *slog.Logger
+	// Rand draws the DLEQ proof nonces. Default crypto/rand.
+	Rand io.Reader
+	// Now is the clock for status timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+// Defaults of Config's zero fields.
+const (
+	DefaultRetainPeriods = 30
+	DefaultRetryBuild    = time.Minute
+)
+
+// withDefaults validates c once and fills its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case !names.MSPID(c.MSPID):
+		return c, fmt.Errorf("%w: invalid MSP id", ErrConfig)
+	case c.Ledger == nil || c.Directory == nil || c.Sign == nil || c.DB == nil:
+		return c, fmt.Errorf("%w: Ledger, Directory, Sign and DB are required", ErrConfig)
+	case c.DataDir == "":
+		return c, fmt.Errorf("%w: no data directory", ErrConfig)
+	case c.MaxBatch < 0 || c.MaxBatch > transcript.MaxItems:
+		return c, fmt.Errorf("%w: MaxBatch %d out of 0..%d", ErrConfig, c.MaxBatch, transcript.MaxItems)
+	case c.RetainPeriods == 1:
+		return c, fmt.Errorf("%w: RetainPeriods must be at least 2", ErrConfig)
+	case c.RetryBuild < 0:
+		return c, fmt.Errorf("%w: negative RetryBuild", ErrConfig)
+	}
+	for cat, k := range c.Keys {
+		if !names.Category(cat) || k == nil {
+			return c, fmt.Errorf("%w: invalid category or nil key for %q", ErrConfig, cat)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Sources {
+		if s.Name == "" || seen[s.Name] {
+			return c, fmt.Errorf("%w: source names must be set and unique (%q)", ErrConfig, s.Name)
+		}
+		seen[s.Name] = true
+		if _, ok := c.Keys[s.Category]; !ok {
+			return c, fmt.Errorf("%w: source %q feeds category %q, which has no key", ErrConfig, s.Name, s.Category)
+		}
+		if s.Code == 0 || s.Source == nil {
+			return c, fmt.Errorf("%w: source %q needs a code 1..255 and a reader", ErrConfig, s.Name)
+		}
+	}
+	if c.Outbox.Ledger == nil {
+		c.Outbox.Ledger = c.Ledger
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = transcript.MaxItems
+	}
+	if c.RetainPeriods == 0 {
+		c.RetainPeriods = DefaultRetainPeriods
+	}
+	if c.RetryBuild == 0 {
+		c.RetryBuild = DefaultRetryBuild
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Outbox.Logger == nil {
+		c.Outbox.Logger = c.Logger
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// ErrConfig reports an invalid Config.
+var ErrConfig = errors.New("provider: invalid config")

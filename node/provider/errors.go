@@ -1,0 +1,44 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// ErrUnknownSource reports a Refresh of a source name not configured.
+var ErrUnknownSource = errors.New("provider: unknown list source")
+
+// retryAfterMs is the retry hint for UNAVAILABLE answers: about one
+// registry refresh or a short build step.
+const retryAfterMs = 1000
+
+// refuse returns a PeerError response. msg must not contain identifiers or
+// secrets: it ends up in the peer's logs.
+func refuse(code riskmeshv1.ErrorCode, format string, args ...any) *riskmeshv1.PeerResponse {
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > riskmeshv1.MaxErrorMessage {
+		msg = msg[:riskmeshv1.MaxErrorMessage]
+	}
+	pe := &riskmeshv1.PeerError{Code: code, Message: msg}
+	if code == riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		pe.RetryAfterMs = retryAfterMs
+	}
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: pe}}
+}
+
+// Shorthands for the codes the provider answers with.
+const (
+	codeMalformed   = riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED
+	codeNotFound    = riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND
+	codeUnknownPeer = riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER
+	codeSuspended   = riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED
+	codeOverLimit   = riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT
+	codeReplayed    = riskmeshv1.ErrorCode_ERROR_CODE_REPLAYED_SEQUENCE
+	codeTooLarge    = riskmeshv1.ErrorCode_ERROR_CODE_BATCH_TOO_LARGE
+	codeUnavailable = riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE
+	codeInternal    = riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL
+	codeBadSig      = riskmeshv1.ErrorCode_ERROR_CODE_BAD_SIGNATURE
+	codeStale       = riskmeshv1.ErrorCode_ERROR_CODE_STALE
+)

@@ -1,0 +1,186 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"math"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// evaluate answers one catalog-PSI batch. The checks run in the order
+// docs/node-provider.md lists: format, addressing, authentication, replay,
+// then the state the answer is billed against. Nothing refused is billed.
+func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmeshv1.EvaluateRequest) *riskmeshv1.PeerResponse {
+	if len(req.GetHeader()) > transcript.MaxHeaderSize {
+		return refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
+	}
+	h, err := transcript.ParseHeader(req.GetHeader())
+	if err != nil {
+		return refuse(codeMalformed, "header: %v", err)
+	}
+	if h.Protocol != transcript.ProtocolCatalogOPRF || h.Suite != catalogpsi.Suite {
+		return refuse(codeMalformed, "header is %v/%s, this provider serves catalog-oprf/%s", h.Protocol, h.Suite, catalogpsi.Suite)
+	}
+	if h.Responder != p.cfg.MSPID {
+		return refuse(codeNotFound, "request is addressed to another provider")
+	}
+	if h.Requester != who.MSPID {
+		return refuse(codeUnknownPeer, "header's requester is not the authenticated peer")
+	}
+	key, ok := p.cfg.Keys[h.Category]
+	if !ok {
+		return refuse(codeNotFound, "category %s is not provided here", h.Category)
+	}
+	if int(h.Count) > p.cfg.MaxBatch {
+		resp := refuse(codeTooLarge, "batch of %d items; at most %d", h.Count, p.cfg.MaxBatch)
+		resp.GetError().MaxItems = uint32(p.cfg.MaxBatch)
+		return resp
+	}
+	blinded := req.GetBlinded()
+	if len(blinded) != int(h.Count)*oprf.ElementSize {
+		return refuse(codeMalformed, "blinded array of %d bytes for %d items", len(blinded), h.Count)
+	}
+	sig := req.GetRequesterSignature()
+	if len(sig) == 0 || len(sig) > ecsig.MaxSignatureSize {
+		return refuse(codeMalformed, "requester signature of %d bytes", len(sig))
+	}
+
+	view := p.cfg.Directory.View()
+	inst, ok := view.Institution(h.Requester)
+	if !ok {
+		return refuse(codeUnknownPeer, "requester not in this provider's registry view")
+	}
+	request := transcript.Request{Elements: split(blinded)}
+	reqHash, err := transcript.HashRequest(h, &request)
+	if err != nil {
+		return refuse(codeMalformed, "request: %v", err)
+	}
+	reqDigest, err := transcript.RequestDigest(h, reqHash)
+	if err != nil {
+		return refuse(codeMalformed, "request digest: %v", err)
+	}
+	if err := transcript.VerifyRequest(inst.SigningKey, reqDigest, sig); err != nil {
+		return refuse(codeBadSig, "requester signature does not verify against the registered key")
+	}
+
+	xkey := exchangeKey(h)
+	switch t, err := p.lookup(xkey, reqDigest); {
+	case errors.Is(err, errReplayed):
+		return refuse(codeReplayed, "sequence %d of period %d was used for another request", h.Sequence, h.Period)
+	case err != nil:
+		p.log.Error("provider: replay index", "err", err)
+		return refuse(codeInternal, "replay index unreadable")
+	case t != nil:
+		return answer(t) // already answered and billed: answer again, bill nothing
+	}
+
+	period, refusal := p.acceptPeriod(ctx, view, h.Period)
+	if refusal != nil {
+		return refusal
+	}
+	if oprf.KeyID(h.KeyID) != key.Public().KeyID() {
+		return refuse(codeStale, "key id is not this provider's current key for %s", h.Category)
+	}
+	if inst.Status != accounting.StatusActive {
+		return refuse(codeSuspended, "requester is %s", inst.Status)
+	}
+	if !inst.HasRole(accounting.RoleRequester) {
+		return refuse(codeSuspended, "requester lacks the requester role")
+	}
+	if acct, ok := view.Account(h.Requester); ok && acct.Flagged {
+		return refuse(codeOverLimit, "requester is flagged past its overdraft limit")
+	}
+	price, ok := period.Prices[h.Category]
+	if !ok || price < 0 || (price > 0 && int64(h.Count) > math.MaxInt64/price) {
+		return refuse(codeNotFound, "category %s has no usable price in period %d", h.Category, h.Period)
+	}
+
+	ev, err := p.evaluator(h.Category, h.Period)
+	if err != nil {
+		p.log.Error("provider: evaluator", "category", h.Category, "err", err)
+		return refuse(codeInternal, "evaluator unavailable")
+	}
+	evaluated, proof, err := ev.BlindEvaluate(p.cfg.Rand, blinded)
+	if err != nil {
+		var ee *oprf.ElementError
+		if errors.As(err, &ee) {
+			resp := refuse(codeMalformed, "blinded element: %v", ee.Err)
+			idx := uint32(ee.Index)
+			resp.GetError().ElementIndex = &idx
+			return resp
+		}
+		p.log.Error("provider: evaluate", "err", err)
+		return refuse(codeInternal, "evaluation failed")
+	}
+	t := &transcript.Transcript{
+		Header:           *h,
+		Request:          request,
+		Response:         transcript.Response{Evaluated: split(evaluated), Proof: proof[:]},
+		RequestSignature: sig,
+	}
+	respHash, err := transcript.HashResponse(h, &t.Response)
+	if err != nil {
+		p.log.Error("provider: hash response", "err", err)
+		return refuse(codeInternal, "response hash failed")
+	}
+	if t.ResponseSignature, err = transcript.SignResponse(p.cfg.Sign, transcript.ResponseDigest(reqDigest, respHash)); err != nil {
+		p.log.Error("provider: sign response", "err", err)
+		return refuse(codeInternal, "signing failed")
+	}
+	file, err := t.MarshalBinary()
+	if err != nil {
+		p.log.Error("provider: encode transcript", "err", err)
+		return refuse(codeInternal, "transcript encoding failed")
+	}
+	entry := accounting.Entry{
+		Header:             req.GetHeader(),
+		RequestHash:        reqHash[:],
+		ResponseHash:       respHash[:],
+		RequesterSignature: sig,
+		ResponderSignature: t.ResponseSignature,
+		Amount:             int64(h.Count) * price,
+	}
+	switch won, err := p.commit(xkey, reqDigest, file, entry); {
+	case errors.Is(err, errReplayed):
+		return refuse(codeReplayed, "sequence %d of period %d was used for another request", h.Sequence, h.Period)
+	case err != nil:
+		p.log.Error("provider: journal answer", "err", err)
+		return refuse(codeInternal, "could not journal the answer; not billed")
+	case won != nil:
+		return answer(won)
+	}
+	return answer(t)
+}
+
+// answer is the EvaluateResponse of a transcript.
+func answer(t *transcript.Transcript) *riskmeshv1.PeerResponse {
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Evaluate{Evaluate: &riskmeshv1.EvaluateResponse{
+		Evaluated:          join(t.Response.Evaluated),
+		Proof:              t.Response.Proof,
+		ResponderSignature: t.ResponseSignature,
+	}}}
+}
+
+// split views a flat element array as elements, without copying.
+func split(flat []byte) [][]byte {
+	out := make([][]byte, len(flat)/oprf.ElementSize)
+	for i := range out {
+		out[i] = flat[i*oprf.ElementSize : (i+1)*oprf.ElementSize : (i+1)*oprf.ElementSize]
+	}
+	return out
+}
+
+func join(elements [][]byte) []byte {
+	out := make([]byte, 0, len(elements)*oprf.ElementSize)
+	for _, e := range elements {
+		out = append(out, e...)
+	}
+	return out
+}

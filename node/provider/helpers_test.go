@@ -1,0 +1,214 @@
+package provider
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+const (
+	providerMSP  = "ProviderMSP"
+	requesterMSP = "RequesterMSP"
+	category     = "black"
+	price        = 2
+)
+
+// listCSV is the provider's black list: two valid rows of code 1, one of
+// code 2 (another list) and one row whose identifier does not normalise.
+const listCSV = "phone,cat,reason,listed\n" +
+	"+8613800138000,1,7,2024-03-01\n" +
+	"+8613800138001,1,8,2024-03-02\n" +
+	"+8613800138002,2,9,2024-03-03\n" +
+	"12345,1,7,2024-03-01\n"
+
+// fixture is a provider over a real embedded ledger with a registered
+// requester, price and open period 1, and a real registry Directory.
+type fixture struct {
+	t         *testing.T
+	ctx       context.Context
+	store     *accounting.EmbeddedStore
+	regulator *accounting.Embedded
+	requester *accounting.Embedded
+	dir       *registry.Directory
+	db        *bolt.DB
+	key       *oprf.PrivateKey
+	reqSign   ecsig.Sign
+	p         *Provider
+	seq       uint64
+}
+
+func newFixture(t *testing.T, tweak func(*Config)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	store, err := accounting.OpenEmbedded(filepath.Join(tmp, "ledger.db"), accounting.EmbeddedConfig{})
+	must(t, err)
+	t.Cleanup(func() { store.Close() })
+	f := &fixture{t: t, ctx: ctx, store: store}
+	f.regulator, err = store.As(accounting.DefaultRegulator)
+	must(t, err)
+	provLedger, err := store.As(providerMSP)
+	must(t, err)
+	f.requester, err = store.As(requesterMSP)
+	must(t, err)
+
+	must(t, f.regulator.AddInstitution(ctx, providerMSP, "Provider", []accounting.Role{accounting.RoleProvider}))
+	must(t, f.regulator.AddInstitution(ctx, requesterMSP, "Requester", []accounting.Role{accounting.RoleRequester}))
+	var provSign ecsig.Sign
+	for _, party := range []struct {
+		l    *accounting.Embedded
+		sign *ecsig.Sign
+	}{{provLedger, &provSign}, {f.requester, &f.reqSign}} {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(t, err)
+		pub, err := ecsig.MarshalPublicKey(&k.PublicKey)
+		must(t, err)
+		must(t, party.l.UpdateProfile(ctx, accounting.Profile{SigningKey: pub}))
+		*party.sign = ecsig.NewSigner(k, rand.Reader)
+	}
+	must(t, f.regulator.SetPrice(ctx, category, price))
+	_, err = f.regulator.Rollover(ctx)
+	must(t, err)
+
+	f.dir = registry.New(provLedger, registry.Options{})
+	f.refresh()
+	f.db, err = bolt.Open(filepath.Join(tmp, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	must(t, err)
+	t.Cleanup(func() { f.db.Close() })
+	f.key, err = oprf.GenerateKey(nil)
+	must(t, err)
+	src, err := lists.NewDelimited(func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(listCSV)), nil },
+		lists.DelimitedConfig{Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}})
+	must(t, err)
+	cfg := Config{
+		MSPID:     providerMSP,
+		Ledger:    provLedger,
+		Directory: f.dir,
+		Keys:      map[string]*oprf.PrivateKey{category: f.key},
+		Sign:      provSign,
+		DB:        f.db,
+		DataDir:   filepath.Join(tmp, "data"),
+		Sources:   []Source{{Name: "black-csv", Category: category, Code: 1, Source: src}},
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	f.p, err = New(cfg)
+	must(t, err)
+	return f
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) refresh() {
+	f.t.Helper()
+	must(f.t, f.dir.Refresh(f.ctx))
+}
+
+// maintain runs one catalog and retention pass, as Run does on a change.
+func (f *fixture) maintain() {
+	f.t.Helper()
+	if failed := f.p.maintain(f.ctx); failed {
+		f.t.Fatalf("maintain failed: %v", f.p.CatalogStatus(""))
+	}
+}
+
+// query is one signed evaluate request and what resolving it needs.
+type query struct {
+	header *transcript.Header
+	state  *oprf.BlindState
+	req    *riskmeshv1.PeerRequest
+}
+
+// newQuery blinds ids (canonical phone numbers) for period under the
+// provider's key and signs the request as the requester, with sequence seq
+// (0: the next one).
+func (f *fixture) newQuery(period, seq uint64, phones ...string) *query {
+	f.t.Helper()
+	if seq == 0 {
+		f.seq++
+		seq = f.seq
+	}
+	client, err := oprf.NewClient(f.key.Public(), catalogpsi.Info(category, period))
+	must(f.t, err)
+	inputs := make([][]byte, len(phones))
+	for i, ph := range phones {
+		id, err := ident.Normalize("phone", ph)
+		must(f.t, err)
+		inputs[i] = id.AppendTo(nil)
+	}
+	state, blinded, err := client.Blind(nil, inputs)
+	must(f.t, err)
+	h := &transcript.Header{
+		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
+		Requester: requesterMSP, Responder: providerMSP, Sequence: seq, Count: uint32(len(phones)),
+		KeyID: f.key.Public().KeyID(),
+	}
+	return &query{header: h, state: state, req: f.sign(h, blinded)}
+}
+
+// sign encodes h and signs the request digest over h and blinded.
+func (f *fixture) sign(h *transcript.Header, blinded []byte) *riskmeshv1.PeerRequest {
+	f.t.Helper()
+	hdr, err := h.MarshalBinary()
+	must(f.t, err)
+	reqHash, err := transcript.HashRequest(h, &transcript.Request{Elements: split(blinded)})
+	must(f.t, err)
+	d, err := transcript.RequestDigest(h, reqHash)
+	must(f.t, err)
+	sig, err := transcript.SignRequest(f.reqSign, d)
+	must(f.t, err)
+	return &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Evaluate{Evaluate: &riskmeshv1.EvaluateRequest{
+		Header: hdr, Blinded: blinded, RequesterSignature: sig,
+	}}}
+}
+
+func (f *fixture) handle(req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+	return f.p.Handle(f.ctx, peer.Identity{MSPID: requesterMSP}, req)
+}
+
+// wantCode checks that resp is a PeerError with code want.
+func wantCode(t *testing.T, resp *riskmeshv1.PeerResponse, want riskmeshv1.ErrorCode) {
+	t.Helper()
+	if got := resp.GetError().GetCode(); got != want {
+		t.Fatalf("answer %v, want error %v", resp, want)
+	}
+}
+
+// flush runs the outbox submitter until the journal is empty.
+func (f *fixture) flush() {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.p.Outbox().Run(ctx) }()
+	fctx, fcancel := context.WithTimeout(f.ctx, 30*time.Second)
+	err := f.p.Outbox().Flush(fctx)
+	fcancel()
+	cancel()
+	<-done
+	must(f.t, err)
+}

@@ -1,0 +1,182 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/node/outbox"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// Provider is one node's provider side. It is safe for concurrent use.
+type Provider struct {
+	cfg    Config
+	log    *slog.Logger
+	outbox *outbox.Outbox
+	psi    map[string]*catalogpsi.Provider // by category
+
+	evMu       sync.Mutex
+	evaluators map[evalKey]*oprf.Evaluator
+
+	periods periodCache
+	cats    catalogSet
+
+	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
+}
+
+type evalKey struct {
+	category string
+	period   uint64
+}
+
+// New validates cfg, creates the provider's buckets and opens its outbox.
+// Call Run to build catalogs and submit accounting entries.
+func New(cfg Config) (*Provider, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	err = cfg.DB.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketTranscripts, bucketReplay} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provider: create buckets: %w", err)
+	}
+	ob, err := outbox.Open(cfg.DB, cfg.Outbox)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		cfg:        cfg,
+		log:        cfg.Logger,
+		outbox:     ob,
+		psi:        map[string]*catalogpsi.Provider{},
+		evaluators: map[evalKey]*oprf.Evaluator{},
+		refresh:    make(chan struct{}, 1),
+	}
+	for cat, key := range cfg.Keys {
+		p.psi[cat] = catalogpsi.NewProvider(cfg.MSPID, key)
+	}
+	p.cats.init()
+	return p, nil
+}
+
+// Outbox returns the provider's accounting journal (depth, dead entries,
+// flush on graceful stop).
+func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
+
+// OutboxDepth is the number of accounting entries not yet on the ledger.
+func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
+
+// Handle answers one peer request: catalog_info, catalog_download and
+// evaluate. Anything else is MALFORMED: this node serves catalog PSI only.
+func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+	switch b := req.GetBody().(type) {
+	case *riskmeshv1.PeerRequest_CatalogInfo:
+		return p.catalogInfo(b.CatalogInfo)
+	case *riskmeshv1.PeerRequest_CatalogDownload:
+		return p.catalogDownload(b.CatalogDownload)
+	case *riskmeshv1.PeerRequest_Evaluate:
+		return p.evaluate(ctx, who, b.Evaluate)
+	case nil:
+		return refuse(codeMalformed, "request has no body")
+	default:
+		return refuse(codeMalformed, "request kind not served by this provider")
+	}
+}
+
+// Run builds and publishes the current period's catalogs, rebuilds them on
+// a new period, prunes transcripts past retention, and runs the outbox
+// submitter, until ctx ends. It returns ctx's error.
+func (p *Provider) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.outbox.Run(ctx)
+	}()
+	defer wg.Wait()
+
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	for {
+		changes := p.cfg.Directory.Changes()
+		if failed := p.maintain(ctx); failed {
+			retry.Reset(p.cfg.RetryBuild)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changes:
+		case <-p.refresh:
+		case <-retry.C:
+		}
+	}
+}
+
+// maintain brings the catalogs and the journal in line with the current
+// period. It reports whether some catalog could not be built or published.
+func (p *Provider) maintain(ctx context.Context) (failed bool) {
+	period := p.cfg.Directory.View().Period.Number
+	if period == 0 {
+		return false
+	}
+	for _, cat := range p.categories() {
+		if ctx.Err() != nil {
+			return false
+		}
+		if err := p.ensureCatalog(ctx, cat, period); err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			failed = true
+			p.log.Error("provider: catalog not ready", "category", cat, "period", period, "err", err)
+		}
+	}
+	p.cats.prune(period)
+	p.pruneEvaluators(period)
+	if err := p.pruneTranscripts(period); err != nil {
+		p.log.Error("provider: prune transcripts", "err", err)
+	}
+	return failed
+}
+
+// evaluator returns the cached evaluator for a provided category and period.
+func (p *Provider) evaluator(category string, period uint64) (*oprf.Evaluator, error) {
+	p.evMu.Lock()
+	defer p.evMu.Unlock()
+	k := evalKey{category, period}
+	if ev, ok := p.evaluators[k]; ok {
+		return ev, nil
+	}
+	ev, err := p.psi[category].Evaluator(category, period)
+	if err != nil {
+		return nil, err
+	}
+	p.evaluators[k] = ev
+	return ev, nil
+}
+
+// pruneEvaluators drops evaluators of periods before the previous one.
+func (p *Provider) pruneEvaluators(current uint64) {
+	p.evMu.Lock()
+	defer p.evMu.Unlock()
+	for k := range p.evaluators {
+		if k.period+1 < current {
+			delete(p.evaluators, k)
+		}
+	}
+}

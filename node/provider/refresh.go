@@ -1,0 +1,87 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+)
+
+// Refresh re-reads the named sources (all if names is empty), reports what
+// each holds, and asks Run to bring the catalogs up to date. A source that
+// cannot be read is reported in its ListImport's error, not as Refresh's
+// error; an unknown name is ErrUnknownSource and nothing is read.
+//
+// Catalog digests are immutable per period on the ledger, so new list
+// contents reach requesters with the next period's catalog, unless the
+// current period's catalog is not published yet.
+func (p *Provider) Refresh(ctx context.Context, names []string) ([]*riskmeshv1.ListImport, error) {
+	sources, err := p.sourcesNamed(names)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*riskmeshv1.ListImport, 0, len(sources))
+	for _, s := range sources {
+		out = append(out, p.read(ctx, s))
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+	}
+	select {
+	case p.refresh <- struct{}{}:
+	default:
+	}
+	return out, nil
+}
+
+func (p *Provider) sourcesNamed(names []string) ([]Source, error) {
+	if len(names) == 0 {
+		return p.cfg.Sources, nil
+	}
+	out := make([]Source, 0, len(names))
+	for _, n := range names {
+		i := -1
+		for j := range p.cfg.Sources {
+			if p.cfg.Sources[j].Name == n {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("%w: %.64q", ErrUnknownSource, n)
+		}
+		out = append(out, p.cfg.Sources[i])
+	}
+	return out, nil
+}
+
+// read drains one source and reports it. Rejected rows are reported by
+// number and reason only (lists.RowError never holds values).
+func (p *Provider) read(ctx context.Context, s Source) *riskmeshv1.ListImport {
+	start := time.Now()
+	rep, err := lists.Drain(s.Source.Entries(ctx, s.Code), func(catalogpsi.Entry) error { return nil })
+	imp := &riskmeshv1.ListImport{
+		Source:     s.Name,
+		Rows:       uint64(rep.Entries + rep.Rejected),
+		Accepted:   uint64(rep.Entries),
+		Rejected:   uint64(rep.Rejected),
+		Categories: []string{s.Category},
+		Duration:   durationpb.New(time.Since(start)),
+	}
+	for _, re := range rep.Errors {
+		reason := re.Err.Error()
+		if re.Field != "" {
+			reason = re.Field + ": " + reason
+		}
+		imp.RejectedRows = append(imp.RejectedRows, &riskmeshv1.RejectedRow{Line: uint64(re.Row), Reason: reason})
+	}
+	if err != nil {
+		imp.Error = err.Error()
+		p.log.Warn("provider: list source unreadable", "source", s.Name, "err", err)
+	}
+	return imp
+}

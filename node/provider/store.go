@@ -1,0 +1,147 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Buckets in the node's bbolt file. Both are keyed by exchangeKey, so they
+// sort by period and retention deletes a prefix.
+var (
+	// bucketTranscripts holds each answered exchange's transcript in the
+	// psi/transcript file format (blinded elements only).
+	bucketTranscripts = []byte("provider/transcripts")
+	// bucketReplay maps an exchange to its request digest, so a retry is
+	// recognised without parsing the transcript.
+	bucketReplay = []byte("provider/replay")
+)
+
+// errReplayed reports a sequence number already used with another request.
+var errReplayed = errors.New("provider: sequence number already used for a different request")
+
+// exchangeKey is (period, sequence, requester): period first, big-endian,
+// so keys sort by period; the requester, a printable MSP id, is the
+// variable-length tail.
+func exchangeKey(h *transcript.Header) []byte {
+	k := make([]byte, 16, 16+len(h.Requester))
+	binary.BigEndian.PutUint64(k, h.Period)
+	binary.BigEndian.PutUint64(k[8:], h.Sequence)
+	return append(k, h.Requester...)
+}
+
+// lookup returns the stored transcript of an exchange whose request digest
+// matches, nil if the exchange is new, or errReplayed.
+func (p *Provider) lookup(key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
+	var t *transcript.Transcript
+	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+		var err error
+		t, err = storedAnswer(tx, key, digest)
+		return err
+	})
+	return t, err
+}
+
+func storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
+	old := tx.Bucket(bucketReplay).Get(key)
+	if old == nil {
+		return nil, nil
+	}
+	if !bytes.Equal(old, digest[:]) {
+		return nil, errReplayed
+	}
+	data := tx.Bucket(bucketTranscripts).Get(key)
+	if data == nil {
+		return nil, fmt.Errorf("provider: replay index without transcript")
+	}
+	t, err := transcript.Parse(bytes.Clone(data)) // bbolt memory is valid only inside tx
+	if err != nil {
+		return nil, fmt.Errorf("provider: stored transcript: %w", err)
+	}
+	return t, nil
+}
+
+// commit stores the transcript, the replay index entry and the accounting
+// entry in one transaction; when it returns nil all three are durable. If
+// a concurrent identical request committed first, it returns that stored
+// transcript instead (and stores nothing).
+func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
+	var won *transcript.Transcript
+	err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
+		var err error
+		if won, err = storedAnswer(tx, key, digest); err != nil || won != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketTranscripts).Put(key, file); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketReplay).Put(key, digest[:]); err != nil {
+			return err
+		}
+		_, err = p.outbox.PutTx(tx, e)
+		return err
+	})
+	return won, err
+}
+
+// pruneBatch bounds the keys deleted per transaction.
+const pruneBatch = 1000
+
+// pruneTranscripts deletes transcripts and replay entries of periods that
+// fell out of retention when current became the current period.
+func (p *Provider) pruneTranscripts(current uint64) error {
+	if current <= p.cfg.RetainPeriods {
+		return nil
+	}
+	cutoff := current - p.cfg.RetainPeriods + 1 // first period kept
+	for {
+		var n int
+		err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
+			n = 0
+			for _, name := range [][]byte{bucketTranscripts, bucketReplay} {
+				b := tx.Bucket(name)
+				var old [][]byte
+				c := b.Cursor()
+				for k, _ := c.First(); k != nil && len(old) < pruneBatch; k, _ = c.Next() {
+					if len(k) < 8 || binary.BigEndian.Uint64(k) >= cutoff {
+						break
+					}
+					old = append(old, bytes.Clone(k))
+				}
+				for _, k := range old {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+				n += len(old)
+			}
+			return nil
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// Transcript returns the stored transcript of an exchange this node
+// answered, for audits and disputes; nil if it is unknown or pruned.
+func (p *Provider) Transcript(period, sequence uint64, requester string) (*transcript.Transcript, error) {
+	key := exchangeKey(&transcript.Header{Period: period, Sequence: sequence, Requester: requester})
+	var t *transcript.Transcript
+	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bucketTranscripts).Get(key)
+		if data == nil {
+			return nil
+		}
+		var err error
+		t, err = transcript.Parse(bytes.Clone(data))
+		return err
+	})
+	return t, err
+}
