@@ -1,0 +1,261 @@
+package config
+
+import "time"
+
+// Config is the whole node.yaml. Default returns it with the node-level
+// defaults filled in; see the package comment for tuning values.
+type Config struct {
+	// MSPID is this institution's MSP id; it must match the identity's
+	// certificate. Required.
+	MSPID string `yaml:"msp_id"`
+	// DataDir holds node.db, catalogs and the default API socket; created
+	// 0700. Default "data".
+	DataDir string `yaml:"data_dir"`
+	// IdentityDir holds the key material (riskmesh init identity). Default
+	// "identity".
+	IdentityDir string `yaml:"identity_dir"`
+
+	Listen    Listen    `yaml:"listen"`
+	API       API       `yaml:"api"`
+	Ledger    Ledger    `yaml:"ledger"`
+	Registry  Registry  `yaml:"registry"`
+	Peer      Peer      `yaml:"peer"`
+	Provider  Provider  `yaml:"provider"`
+	Requester Requester `yaml:"requester"`
+	Outbox    Outbox    `yaml:"outbox"`
+	Retention Retention `yaml:"retention"`
+	Log       Log       `yaml:"log"`
+}
+
+// Listen is where the node accepts connections.
+type Listen struct {
+	// Peer is the UDP address of the QUIC peer transport. Default
+	// "127.0.0.1:7400".
+	Peer string `yaml:"peer"`
+	// Endpoint is the host:port other nodes dial, registered on the ledger.
+	// Default: Peer.
+	Endpoint string `yaml:"endpoint"`
+	// API is the business gRPC API: "unix:PATH" (socket mode 0600) or
+	// "tcp:HOST:PORT" (mutual TLS, see api.tls). Default
+	// "unix:<data_dir>/api.sock".
+	API string `yaml:"api"`
+	// Metrics is the HTTP address of /metrics and /healthz, or "off".
+	// Default "127.0.0.1:9400".
+	Metrics string `yaml:"metrics"`
+}
+
+// MetricsOff disables the metrics listener.
+const MetricsOff = "off"
+
+// API tunes the business gRPC API (node/api).
+type API struct {
+	// TLS is required when listen.api is tcp and refused for unix.
+	TLS *APITLS `yaml:"tls"`
+	// AdminClients are the client certificate common names allowed the
+	// admin methods over TCP. Default none (the unix socket always allows
+	// them).
+	AdminClients []string `yaml:"admin_clients"`
+	// MaxIdentifiers bounds one query's identifiers. Default 100000.
+	MaxIdentifiers int `yaml:"max_identifiers"`
+	// MaxProviders bounds one query's provider list. Default 1024.
+	MaxProviders int `yaml:"max_providers"`
+	// GracePeriod bounds a graceful stop. Default 10s.
+	GracePeriod time.Duration `yaml:"grace_period"`
+}
+
+// APITLS is the TLS material of a TCP API listener, as PEM file paths.
+type APITLS struct {
+	Cert     string `yaml:"cert"`      // server certificate; required
+	Key      string `yaml:"key"`       // its private key; required, mode 0600
+	ClientCA string `yaml:"client_ca"` // CA that signs client certificates; required
+}
+
+// Ledger backends.
+const (
+	// BackendEmbedded: this node opens the embedded ledger file and serves
+	// it to the consortium over the peer transport (the regulator).
+	BackendEmbedded = "embedded"
+	// BackendEmbeddedRemote: the embedded ledger, reached through the
+	// regulator's node (every other institution).
+	BackendEmbeddedRemote = "embedded-remote"
+	// BackendFabric: a Hyperledger Fabric channel through the institution's
+	// own peer gateway.
+	BackendFabric = "fabric"
+)
+
+// Ledger says how the node reaches the ledger. Only the section of the
+// chosen backend may be present.
+type Ledger struct {
+	// Backend is embedded, embedded-remote or fabric. Default
+	// embedded-remote.
+	Backend  string    `yaml:"backend"`
+	Embedded *Embedded `yaml:"embedded"`
+	Remote   *Remote   `yaml:"remote"`
+	Fabric   *Fabric   `yaml:"fabric"`
+}
+
+// Embedded is the regulator's own embedded ledger.
+type Embedded struct {
+	// Path is the bbolt ledger file. Default "<data_dir>/ledger.db".
+	Path string `yaml:"path"`
+	// ConsortiumFile lists the members admitted to the ledger relay before
+	// they are registered (riskmesh init consortium). Required.
+	ConsortiumFile string `yaml:"consortium_file"`
+}
+
+// Remote is the regulator's node relaying the embedded ledger.
+type Remote struct {
+	// MSPID is the regulator's MSP id. Required.
+	MSPID string `yaml:"msp_id"`
+	// Endpoint is the regulator node's peer address, host:port. Required.
+	Endpoint string `yaml:"endpoint"`
+	// TLSFingerprint is the SHA-256 of the regulator node's TLS
+	// certificate, 64 hex digits, pinned before the registry is readable.
+	// Required.
+	TLSFingerprint string `yaml:"tls_fingerprint"`
+}
+
+// Fabric is the connection to the institution's Fabric peer gateway
+// (accounting/fabric). Paths name PEM files.
+type Fabric struct {
+	PeerAddress string `yaml:"peer_address"`  // host:port; required
+	TLSRootCert string `yaml:"tls_root_cert"` // CA of the peer's TLS certificate; required
+	ServerName  string `yaml:"server_name"`   // default: host of peer_address
+	Certificate string `yaml:"certificate"`   // client identity certificate; required
+	PrivateKey  string `yaml:"private_key"`   // its PKCS #8 key; required, mode 0600
+	Channel     string `yaml:"channel"`       // default "riskmesh"
+	Chaincode   string `yaml:"chaincode"`     // default "riskmesh"
+	// MaxInFlight bounds concurrent submissions. Default 64.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxAttempts bounds the tries of one call. Default 5.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff and MaxBackoff bound retry delays. Defaults 50ms, 2s.
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Per-phase deadlines. Defaults 30s, 10s, 1m, 30s.
+	EndorseTimeout      time.Duration `yaml:"endorse_timeout"`
+	SubmitTimeout       time.Duration `yaml:"submit_timeout"`
+	CommitStatusTimeout time.Duration `yaml:"commit_status_timeout"`
+	EvaluateTimeout     time.Duration `yaml:"evaluate_timeout"`
+}
+
+// Registry tunes the node's cache of the ledger registry (node/registry).
+type Registry struct {
+	// Refresh is how often the cache is refreshed. Default 5s.
+	Refresh time.Duration `yaml:"refresh"`
+	// Timeout bounds one refresh. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Peer tunes the QUIC peer transport (node/peer.Config); zero means that
+// package's default.
+type Peer struct {
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`  // default 10s
+	IdleTimeout      time.Duration `yaml:"idle_timeout"`       // default 60s
+	ReadTimeout      time.Duration `yaml:"read_timeout"`       // default 15s
+	HandleTimeout    time.Duration `yaml:"handle_timeout"`     // default 30s
+	WriteTimeout     time.Duration `yaml:"write_timeout"`      // default 15s
+	MaxStreams       int           `yaml:"max_streams"`        // default 16
+	MaxConnsPerPeer  int           `yaml:"max_conns_per_peer"` // default 2
+	RequestRate      float64       `yaml:"request_rate"`       // per second, default 100
+	RequestBurst     int           `yaml:"request_burst"`      // default 200
+	MaxRequestSize   int           `yaml:"max_request_size"`   // bytes, default about 2 MiB
+}
+
+// Provider is the provider side (node/provider): the lists this node
+// serves. A node without sources provides nothing.
+type Provider struct {
+	Sources []Source `yaml:"sources"`
+	// MaxBatch is the largest item count one evaluate request may carry.
+	// Default 65535.
+	MaxBatch int `yaml:"max_batch"`
+	// RetryBuild is the wait before retrying a failed catalog build.
+	// Default 1m.
+	RetryBuild time.Duration `yaml:"retry_build"`
+}
+
+// Requester is the requester side (node/requester).
+type Requester struct {
+	// Categories restricts the categories whose catalogs are downloaded.
+	// Default: every category some active provider serves.
+	Categories []string `yaml:"categories"`
+	// BatchWindow is how long a small query part waits to share a request
+	// with others to the same provider. Default 2ms; "-1ns" disables.
+	BatchWindow time.Duration `yaml:"batch_window"`
+	// MaxBatch is the most items in one request to a provider. Default 65535.
+	MaxBatch int `yaml:"max_batch"`
+	// MaxIdentifiers bounds a query's identifiers. Default 100000.
+	MaxIdentifiers int `yaml:"max_identifiers"`
+	// DefaultDeadline applies to a query that sets none. Default 30s.
+	DefaultDeadline time.Duration `yaml:"default_deadline"`
+	// MaxDeadline caps a query's deadline. Default 10m.
+	MaxDeadline time.Duration `yaml:"max_deadline"`
+	// RetryBackoff doubles per retry of a provider request up to
+	// MaxRetryBackoff. Defaults 50ms, 2s.
+	RetryBackoff    time.Duration `yaml:"retry_backoff"`
+	MaxRetryBackoff time.Duration `yaml:"max_retry_backoff"`
+	// CatalogRetry doubles per failed catalog download up to
+	// MaxCatalogRetry. Defaults 2s, 5m.
+	CatalogRetry    time.Duration `yaml:"catalog_retry"`
+	MaxCatalogRetry time.Duration `yaml:"max_catalog_retry"`
+	// CatalogMaxBytes bounds one catalog download. Default 1 GiB.
+	CatalogMaxBytes int64 `yaml:"catalog_max_bytes"`
+	// PhaseTimeout bounds dialling and each catalog request. Default 15s.
+	PhaseTimeout time.Duration `yaml:"phase_timeout"`
+}
+
+// Outbox tunes the accounting submitter (node/outbox).
+type Outbox struct {
+	// BatchSize is the number of entries per ledger transaction. Default
+	// 200, at most 1000.
+	BatchSize int `yaml:"batch_size"`
+	// MinBackoff and MaxBackoff bound the wait after a failed batch.
+	// Defaults 250ms, 30s.
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// CallTimeout bounds one ledger call. Default 60s.
+	CallTimeout time.Duration `yaml:"call_timeout"`
+}
+
+// Retention says how long local records are kept.
+type Retention struct {
+	// TranscriptPeriods is how many periods of transcripts are kept, on
+	// both sides. Default: the provider keeps 30, the requester 90.
+	TranscriptPeriods uint64 `yaml:"transcript_periods"`
+	// Queries is how long query records are kept. Default 8760h (365 days).
+	Queries time.Duration `yaml:"queries"`
+}
+
+// Log configures the node's structured log on standard error.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is json or text. Default json.
+	Format string `yaml:"format"`
+}
+
+// Node-level defaults.
+const (
+	DefaultDataDir     = "data"
+	DefaultIdentityDir = "identity"
+	DefaultPeer        = "127.0.0.1:7400"
+	DefaultMetrics     = "127.0.0.1:9400"
+	DefaultAPISocket   = "api.sock" // in data_dir
+	DefaultLedgerFile  = "ledger.db"
+	DefaultBackend     = BackendEmbeddedRemote
+	DefaultLogLevel    = "info"
+	DefaultLogFormat   = "json"
+)
+
+// Default returns a configuration with every node-level default set and
+// every tuning value zero (the packages' defaults). MSPID and the ledger
+// section still need filling in.
+func Default() *Config {
+	return &Config{
+		DataDir:     DefaultDataDir,
+		IdentityDir: DefaultIdentityDir,
+		Listen:      Listen{Peer: DefaultPeer, Metrics: DefaultMetrics},
+		Ledger:      Ledger{Backend: DefaultBackend},
+		Log:         Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}

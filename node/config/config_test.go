@@ -1,0 +1,286 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// minimal is the smallest valid file for an institution.
+const minimal = `
+msp_id: Bank1MSP
+ledger:
+  remote:
+    msp_id: RegulatorMSP
+    endpoint: 127.0.0.1:7300
+    tls_fingerprint: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+`
+
+func parse(t *testing.T, yaml string) (*Config, error) {
+	t.Helper()
+	return Parse([]byte(yaml), "/etc/riskmesh")
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := parse(t, minimal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		MSPID:       "Bank1MSP",
+		DataDir:     "/etc/riskmesh/data",
+		IdentityDir: "/etc/riskmesh/identity",
+		Listen: Listen{
+			Peer:     "127.0.0.1:7400",
+			Endpoint: "127.0.0.1:7400",
+			API:      "unix:/etc/riskmesh/data/api.sock",
+			Metrics:  "127.0.0.1:9400",
+		},
+		Ledger: Ledger{
+			Backend: BackendEmbeddedRemote,
+			Remote: &Remote{
+				MSPID:          "RegulatorMSP",
+				Endpoint:       "127.0.0.1:7300",
+				TLSFingerprint: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			},
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got  %+v\nwant %+v", c, want)
+	}
+	if n, addr := c.APINetwork(); n != "unix" || addr != "/etc/riskmesh/data/api.sock" {
+		t.Errorf("APINetwork = %q, %q", n, addr)
+	}
+}
+
+func TestFullExample(t *testing.T) {
+	c, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := filepath.Abs("testdata")
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"data_dir (absolute kept)", c.DataDir, "/var/lib/riskmesh"},
+		{"identity_dir (relative to the file)", c.IdentityDir, filepath.Join(base, "identity")},
+		{"listen.endpoint", c.Listen.Endpoint, "node1.bank1.example:7400"},
+		{"api.tls.key", c.API.TLS.Key, filepath.Join(base, "tls/api.key")},
+		{"api.grace_period", c.API.GracePeriod, 5 * time.Second},
+		{"peer.request_rate", c.Peer.RequestRate, 250.0},
+		{"provider.sources", len(c.Provider.Sources), 4},
+		{"provider.sources[0].path", c.Provider.Sources[0].Path, filepath.Join(base, "lists/black.csv")},
+		{"provider.sources[1].path", c.Provider.Sources[1].Path, "/data/watch.tsv"},
+		{"provider.sources[1].mapping.fixed_type", c.Provider.Sources[1].Mapping.FixedType, "phone"},
+		{"provider.sources[3].refresh", c.Provider.Sources[3].Refresh, 15 * time.Minute},
+		{"requester.catalog_max_bytes", c.Requester.CatalogMaxBytes, int64(2 << 30)},
+		{"requester.batch_window", c.Requester.BatchWindow, 5 * time.Millisecond},
+		{"outbox.batch_size", c.Outbox.BatchSize, 500},
+		{"retention.queries", c.Retention.Queries, 4380 * time.Hour},
+		{"log.format", c.Log.Format, "text"},
+	}
+	for _, ck := range checks {
+		if !reflect.DeepEqual(ck.got, ck.want) {
+			t.Errorf("%s = %v, want %v", ck.key, ck.got, ck.want)
+		}
+	}
+	pc := c.Peer.PeerConfig()
+	if pc.MaxStreams != 32 || pc.IdleTimeout != 2*time.Minute || pc.MaxRequestSize != 4<<20 {
+		t.Errorf("PeerConfig = %+v", pc)
+	}
+	oc := c.Outbox.OutboxConfig()
+	if oc.BatchSize != 500 || oc.MaxBackoff != time.Minute {
+		t.Errorf("OutboxConfig = %+v", oc)
+	}
+}
+
+func TestEmbeddedDefaults(t *testing.T) {
+	c, err := parse(t, "msp_id: RegulatorMSP\nledger:\n  backend: embedded\n  embedded:\n    consortium_file: consortium.yaml\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ledger.Embedded.Path != "/etc/riskmesh/data/ledger.db" {
+		t.Errorf("embedded path %q", c.Ledger.Embedded.Path)
+	}
+	if c.Ledger.Embedded.ConsortiumFile != "/etc/riskmesh/consortium.yaml" {
+		t.Errorf("consortium file %q", c.Ledger.Embedded.ConsortiumFile)
+	}
+}
+
+func TestRejects(t *testing.T) {
+	// with replaces the first occurrence of old in minimal, or appends
+	// extra YAML when old is empty.
+	with := func(old, new string) string {
+		if old == "" {
+			return minimal + new
+		}
+		if !strings.Contains(minimal, old) {
+			t.Fatalf("%q not in the minimal file", old)
+		}
+		return strings.Replace(minimal, old, new, 1)
+	}
+	csv := func(extra string) string {
+		return with("", "provider:\n  sources:\n    - name: a\n      category: black\n      code: 1\n      kind: csv\n      path: a.csv\n"+extra)
+	}
+	const mapping = "      mapping: {id: id, type: type, category: cat, reason: reason, listed: listed}\n"
+	tests := []struct {
+		name, file, want string
+	}{
+		{"empty file", "", "empty file"},
+		{"second document", minimal + "---\nmsp_id: X\n", "more than one YAML document"},
+		{"unknown top-level key", with("", "colour: blue\n"), "line 8: field colour not found"},
+		{"misspelt nested key", with("endpoint: 127", "endpiont: 127"), "line 6: field endpiont not found"},
+		{"wrong type", with("", "peer:\n  max_streams: many\n"), "line 9"},
+		{"duration without unit", with("", "registry:\n  refresh: 5\n"), "line 9"},
+		{"missing msp_id", with("msp_id: Bank1MSP", ""), "msp_id:"},
+		{"bad msp_id", with("Bank1MSP", "Bank 1"), "msp_id:"},
+		{"peer without port", with("", "listen:\n  peer: localhost\n"), "listen.peer:"},
+		{"wildcard endpoint", with("", "listen:\n  peer: 0.0.0.0:7400\n"), "listen.endpoint:"},
+		{"api scheme", with("", "listen:\n  api: http://x\n"), "listen.api:"},
+		{"tcp api without tls", with("", "listen:\n  api: tcp:127.0.0.1:7443\n"), "api.tls: required"},
+		{"tls on unix", with("", "api:\n  tls: {cert: a, key: b, client_ca: c}\n"), "api.tls: not used"},
+		{"tls without key", with("", "listen:\n  api: tcp:127.0.0.1:7443\napi:\n  tls: {cert: a, client_ca: c}\n"), "api.tls.key: required"},
+		{"metrics address", with("", "listen:\n  metrics: nine\n"), "listen.metrics:"},
+		{"admin client blank", with("", "api:\n  admin_clients: ['']\n"), "api.admin_clients[0]:"},
+		{"negative grace", with("", "api:\n  grace_period: -1s\n"), "api.grace_period:"},
+		{"unknown backend", with("", "  backend: sqlite\n"), "ledger.backend:"},
+		{"section of another backend", with("", "  fabric: {peer_address: 'p:7051'}\n"), "ledger.fabric: set, but backend is embedded-remote"},
+		{"missing backend section", "msp_id: A\n", "ledger.remote: required"},
+		{"remote fingerprint", with("9f86d0", "zz86d0"), "ledger.remote.tls_fingerprint:"},
+		{"remote msp", with("RegulatorMSP", "Reg/MSP"), "ledger.remote.msp_id:"},
+		{"embedded without consortium", "msp_id: A\nledger:\n  backend: embedded\n  embedded: {}\n", "ledger.embedded.consortium_file: required"},
+		{"fabric without files", "msp_id: A\nledger:\n  backend: fabric\n  fabric: {peer_address: 'peer0:7051'}\n", "ledger.fabric.tls_root_cert: required"},
+		{"negative registry refresh", with("", "registry:\n  refresh: -5s\n"), "registry.refresh:"},
+		{"negative peer rate", with("", "peer:\n  request_rate: -1\n"), "peer.request_rate:"},
+		{"negative peer streams", with("", "peer:\n  max_streams: -1\n"), "peer.max_streams:"},
+		{"provider batch", with("", "provider:\n  max_batch: 70000\n"), "provider.max_batch:"},
+		{"duplicate key", csv(mapping + "      kind: xls\n"), "line 16: mapping key \"kind\" already defined"},
+		{"source unknown kind", strings.Replace(csv(mapping), "kind: csv", "kind: xls", 1), "provider.sources[0].kind:"},
+		{"source without mapping", csv(""), "provider.sources[0].mapping: required"},
+		{"source mapping incomplete", csv("      mapping: {id: id, type: type}\n"), "provider.sources[0].mapping:"},
+		{"source mapping type and fixed type", csv("      mapping: {id: id, type: t, fixed_type: phone, category: c, reason: r, listed: l}\n"), "exactly one of type column and fixed type"},
+		{"source unknown fixed type", csv("      mapping: {id: id, fixed_type: fax, category: c, reason: r, listed: l}\n"), "unknown fixed type"},
+		{"source code", strings.Replace(csv(mapping), "code: 1", "code: 256", 1), "provider.sources[0].code:"},
+		{"source category", strings.Replace(csv(mapping), "category: black", "category: 'black list'", 1), "provider.sources[0].category:"},
+		{"source file with dsn", csv(mapping + "      dsn: postgres:///x\n"), "provider.sources[0].dsn: only for kind postgres"},
+		{"source without path", strings.Replace(csv(mapping), "path: a.csv", "refresh: 1h", 1), "provider.sources[0].path: required"},
+		{"duplicate source name", strings.Replace(csv(mapping), "    - name: a\n", "    - name: a\n      category: grey\n      code: 2\n      kind: ndjson\n      path: b\n"+strings.Replace(mapping, "      ", "      ", 1)+"    - name: a\n", 1), "provider.sources[1].name:"},
+		{"postgres without dsn", with("", "provider:\n  sources:\n    - {name: db, category: black, code: 1, kind: postgres, query: SELECT 1}\n"), "exactly one of dsn and dsn_env"},
+		{"postgres with both dsn", with("", "provider:\n  sources:\n    - {name: db, category: black, code: 1, kind: postgres, query: SELECT 1, dsn: a, dsn_env: B}\n"), "exactly one of dsn and dsn_env"},
+		{"postgres without query", with("", "provider:\n  sources:\n    - {name: db, category: black, code: 1, kind: postgres, dsn_env: B}\n"), "provider.sources[0].query: required"},
+		{"postgres with mapping", with("", "provider:\n  sources:\n    - {name: db, category: black, code: 1, kind: postgres, dsn_env: B, query: SELECT 1, mapping: {id: x}}\n"), "provider.sources[0].mapping: not used"},
+		{"requester category", with("", "requester:\n  categories: [black, 'a|b']\n"), "requester.categories[1]:"},
+		{"requester max batch", with("", "requester:\n  max_batch: 65536\n"), "requester.max_batch:"},
+		{"requester negative deadline", with("", "requester:\n  max_deadline: -1m\n"), "requester.max_deadline:"},
+		{"outbox batch", with("", "outbox:\n  batch_size: 1001\n"), "outbox.batch_size:"},
+		{"negative retention", with("", "retention:\n  queries: -24h\n"), "retention.queries:"},
+		{"log level", with("", "log:\n  level: verbose\n"), "log.level:"},
+		{"log format", with("", "log:\n  format: xml\n"), "log.format:"},
+		{"too large", minimal + "#" + strings.Repeat("x", MaxFileSize), "exceeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse(t, tt.file)
+			if err == nil {
+				t.Fatalf("Parse succeeded, want an error containing %q", tt.want)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error does not wrap ErrInvalid: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRejectsReportsEveryProblem(t *testing.T) {
+	_, err := parse(t, "msp_id: 'a b'\nlog:\n  level: loud\n  format: xml\nledger:\n  backend: embedded\n  embedded: {}\n")
+	if err == nil {
+		t.Fatal("Parse succeeded")
+	}
+	for _, key := range []string{"msp_id:", "log.level:", "log.format:", "ledger.embedded.consortium_file:"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+}
+
+func TestConnString(t *testing.T) {
+	t.Setenv("RISKMESH_TEST_DSN", "postgres://u:secret@db/lists")
+	s := Source{Name: "db", DSNEnv: "RISKMESH_TEST_DSN"}
+	if got, err := s.ConnString(); err != nil || got != "postgres://u:secret@db/lists" {
+		t.Errorf("ConnString = %q, %v", got, err)
+	}
+	s.DSNEnv = "RISKMESH_TEST_UNSET_DSN"
+	if _, err := s.ConnString(); err == nil || !strings.Contains(err.Error(), "RISKMESH_TEST_UNSET_DSN") {
+		t.Errorf("ConnString with unset variable: %v", err)
+	}
+	s = Source{DSN: "host=/run/postgresql dbname=lists"}
+	if got, _ := s.ConnString(); got != s.DSN {
+		t.Errorf("ConnString = %q", got)
+	}
+}
+
+func TestSourceOpenReadsList(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "black.csv")
+	if err := os.WriteFile(path, []byte("id,cat,reason,listed\n+8613800138000,1,7,2026-01-02\n+8613800138001,2,7,2026-01-02\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := Source{Name: "f", Category: "black", Code: 1, Kind: KindCSV, Path: path,
+		Mapping: &Mapping{ID: "id", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}}
+	src, err := s.Open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range src.Entries(t.Context(), 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d entries with code 1, want 1", n)
+	}
+}
+
+func TestFabricConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("-----BEGIN X-----\n-----END X-----\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := &Fabric{PeerAddress: "peer0:7051", TLSRootCert: write("ca.pem", 0o644), Certificate: write("cert.pem", 0o644),
+		PrivateKey: write("key.pem", 0o600), Channel: "ch", MaxAttempts: 3}
+	fc, err := f.FabricConfig("Bank1MSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.MSPID != "Bank1MSP" || fc.Channel != "ch" || fc.MaxAttempts != 3 || len(fc.PrivateKey) == 0 || len(fc.TLSRootCert) == 0 {
+		t.Errorf("FabricConfig = %+v", fc)
+	}
+	os.Chmod(f.PrivateKey, 0o640)
+	if _, err := f.FabricConfig("Bank1MSP"); err == nil || !strings.Contains(err.Error(), "ledger.fabric.private_key") {
+		t.Errorf("FabricConfig with a group-readable key: %v", err)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var buf strings.Builder
+	Log{Level: "warn", Format: "json"}.Logger(&buf).Info("hidden")
+	Log{Level: "warn", Format: "json"}.Logger(&buf).Warn("shown")
+	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), `"msg":"shown"`) {
+		t.Errorf("log output %q", buf.String())
+	}
+}

@@ -1,0 +1,21 @@
+// Package config is the node's configuration file, node.yaml: where the
+// node keeps its data and keys, where it listens, how it reaches the ledger,
+// which lists it provides and the tuning of every component
+// (docs/configuration.md lists every key with its default).
+//
+// The file is YAML (go.yaml.in/yaml/v3), decoded strictly: an unknown or
+// misspelt key is an error naming its line, so a typo never silently falls
+// back to a default. Durations are Go duration strings ("2ms", "1h30m").
+// Relative paths are relative to the directory holding the file, so a node
+// directory can be moved as a whole.
+//
+// A zero tuning value (peer, outbox, requester, provider, registry, api
+// sections) means the owning package's default, the one written next to the
+// key in docs/configuration.md; Load fills only the node-level defaults
+// (paths, listen addresses, ledger backend, logging), so the packages stay
+// the one place each tuning default is defined.
+//
+// Secrets do not belong in the file: a PostgreSQL connection string with a
+// password is read from the environment variable named by dsn_env, and key
+// material lives in the identity directory (package identity).
+package config

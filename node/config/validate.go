@@ -1,0 +1,317 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riskmesh/riskmesh/internal/names"
+)
+
+// Upper bounds checked here because a larger value cannot work: the
+// transcript item count is 16 bits, the ledger takes 1000 entries per call.
+const (
+	maxItems       = 65535
+	maxOutboxBatch = 1000
+	maxSourceCode  = 255
+)
+
+// checker collects every problem, each under the dotted key it concerns,
+// so an operator fixes a file in one pass.
+type checker struct{ errs []error }
+
+func (c *checker) fail(key, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) nonNegative(key string, v int64) {
+	if v < 0 {
+		c.fail(key, "must not be negative")
+	}
+}
+
+func (c *checker) durations(prefix string, kv map[string]time.Duration) {
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		c.nonNegative(prefix+"."+k, int64(kv[k]))
+	}
+}
+
+func (c *checker) hostPort(key, v string, needHost bool) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		c.fail(key, "%q is not host:port", v)
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (needHost && n == 0) {
+		c.fail(key, "%q has no valid port", v)
+	}
+	if needHost && (host == "" || host == "0.0.0.0" || host == "::") {
+		c.fail(key, "%q must name a host other nodes can reach", v)
+	}
+}
+
+func (c *checker) required(key, v string) bool {
+	if v == "" {
+		c.fail(key, "required")
+		return false
+	}
+	return true
+}
+
+// Validate checks the whole configuration and returns every problem found
+// (errors.Join), each wrapping ErrInvalid and naming its key.
+func (cfg *Config) Validate() error {
+	var c checker
+	if !names.MSPID(cfg.MSPID) {
+		c.fail("msp_id", "%q is not an MSP id ([A-Za-z0-9._-], 1 to %d bytes)", cfg.MSPID, names.MaxMSPIDLen)
+	}
+	c.required("data_dir", cfg.DataDir)
+	c.required("identity_dir", cfg.IdentityDir)
+	cfg.validateListen(&c)
+	cfg.validateAPI(&c)
+	cfg.validateLedger(&c)
+	c.durations("registry", map[string]time.Duration{"refresh": cfg.Registry.Refresh, "timeout": cfg.Registry.Timeout})
+	cfg.validatePeer(&c)
+	cfg.validateProvider(&c)
+	cfg.validateRequester(&c)
+	o := cfg.Outbox
+	if o.BatchSize < 0 || o.BatchSize > maxOutboxBatch {
+		c.fail("outbox.batch_size", "must be 0 to %d", maxOutboxBatch)
+	}
+	c.durations("outbox", map[string]time.Duration{"min_backoff": o.MinBackoff, "max_backoff": o.MaxBackoff, "call_timeout": o.CallTimeout})
+	c.nonNegative("retention.queries", int64(cfg.Retention.Queries))
+	switch cfg.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		c.fail("log.level", "%q is not debug, info, warn or error", cfg.Log.Level)
+	}
+	switch cfg.Log.Format {
+	case "json", "text":
+	default:
+		c.fail("log.format", "%q is not json or text", cfg.Log.Format)
+	}
+	return errors.Join(c.errs...)
+}
+
+func (cfg *Config) validateListen(c *checker) {
+	l := cfg.Listen
+	if c.required("listen.peer", l.Peer) {
+		c.hostPort("listen.peer", l.Peer, false)
+	}
+	if c.required("listen.endpoint", l.Endpoint) {
+		c.hostPort("listen.endpoint", l.Endpoint, true)
+	}
+	if l.Metrics != MetricsOff && c.required("listen.metrics", l.Metrics) {
+		c.hostPort("listen.metrics", l.Metrics, false)
+	}
+	switch network, addr := cfg.APINetwork(); network {
+	case "unix":
+		if addr == "" {
+			c.fail("listen.api", "unix: needs a socket path")
+		}
+		if cfg.API.TLS != nil {
+			c.fail("api.tls", "not used on a unix socket (its file mode is the access check)")
+		}
+	case "tcp":
+		c.hostPort("listen.api", addr, false)
+		if cfg.API.TLS == nil {
+			c.fail("api.tls", "required when listen.api is tcp")
+		}
+	default:
+		c.fail("listen.api", "%q is neither unix:PATH nor tcp:HOST:PORT", l.API)
+	}
+}
+
+// APINetwork splits listen.api into a network ("unix" or "tcp") and an
+// address for net.Listen; network is "" when the value is neither.
+func (cfg *Config) APINetwork() (network, address string) {
+	for _, n := range []string{"unix", "tcp"} {
+		if addr, ok := strings.CutPrefix(cfg.Listen.API, n+":"); ok {
+			return n, addr
+		}
+	}
+	return "", ""
+}
+
+func (cfg *Config) validateAPI(c *checker) {
+	a := cfg.API
+	if t := a.TLS; t != nil {
+		c.required("api.tls.cert", t.Cert)
+		c.required("api.tls.key", t.Key)
+		c.required("api.tls.client_ca", t.ClientCA)
+	}
+	for i, name := range a.AdminClients {
+		if !names.Text(name, 256) {
+			c.fail(fmt.Sprintf("api.admin_clients[%d]", i), "must be 1 to 256 printable ASCII characters")
+		}
+	}
+	c.nonNegative("api.max_identifiers", int64(a.MaxIdentifiers))
+	c.nonNegative("api.max_providers", int64(a.MaxProviders))
+	c.nonNegative("api.grace_period", int64(a.GracePeriod))
+}
+
+func (cfg *Config) validateLedger(c *checker) {
+	l := cfg.Ledger
+	sections := map[string]bool{BackendEmbedded: l.Embedded != nil, BackendEmbeddedRemote: l.Remote != nil, BackendFabric: l.Fabric != nil}
+	keys := map[string]string{BackendEmbedded: "ledger.embedded", BackendEmbeddedRemote: "ledger.remote", BackendFabric: "ledger.fabric"}
+	if _, ok := sections[l.Backend]; !ok {
+		c.fail("ledger.backend", "%q is not embedded, embedded-remote or fabric", l.Backend)
+		return
+	}
+	for _, backend := range slices.Sorted(maps.Keys(sections)) {
+		present := sections[backend]
+		switch {
+		case backend == l.Backend && !present:
+			c.fail(keys[backend], "required for backend %s", l.Backend)
+		case backend != l.Backend && present:
+			c.fail(keys[backend], "set, but backend is %s", l.Backend)
+		}
+	}
+	if e := l.Embedded; e != nil && l.Backend == BackendEmbedded {
+		c.required("ledger.embedded.path", e.Path)
+		c.required("ledger.embedded.consortium_file", e.ConsortiumFile)
+	}
+	if r := l.Remote; r != nil && l.Backend == BackendEmbeddedRemote {
+		if !names.MSPID(r.MSPID) {
+			c.fail("ledger.remote.msp_id", "%q is not an MSP id", r.MSPID)
+		}
+		if c.required("ledger.remote.endpoint", r.Endpoint) {
+			c.hostPort("ledger.remote.endpoint", r.Endpoint, true)
+		}
+		if _, err := ParseFingerprint(r.TLSFingerprint); err != nil {
+			c.fail("ledger.remote.tls_fingerprint", "%v", err)
+		}
+	}
+	if f := l.Fabric; f != nil && l.Backend == BackendFabric {
+		if c.required("ledger.fabric.peer_address", f.PeerAddress) {
+			c.hostPort("ledger.fabric.peer_address", f.PeerAddress, true)
+		}
+		c.required("ledger.fabric.tls_root_cert", f.TLSRootCert)
+		c.required("ledger.fabric.certificate", f.Certificate)
+		c.required("ledger.fabric.private_key", f.PrivateKey)
+		c.nonNegative("ledger.fabric.max_in_flight", int64(f.MaxInFlight))
+		c.nonNegative("ledger.fabric.max_attempts", int64(f.MaxAttempts))
+		c.durations("ledger.fabric", map[string]time.Duration{
+			"backoff": f.Backoff, "max_backoff": f.MaxBackoff, "endorse_timeout": f.EndorseTimeout,
+			"submit_timeout": f.SubmitTimeout, "commit_status_timeout": f.CommitStatusTimeout, "evaluate_timeout": f.EvaluateTimeout,
+		})
+	}
+}
+
+// ParseFingerprint decodes a TLS certificate fingerprint written as 64 hex
+// digits (either case; colons between bytes allowed, as tools print them).
+func ParseFingerprint(s string) ([32]byte, error) {
+	var fp [32]byte
+	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil || len(b) != len(fp) {
+		return fp, errors.New("must be the 64 hex digits of a SHA-256 digest")
+	}
+	copy(fp[:], b)
+	return fp, nil
+}
+
+func (cfg *Config) validatePeer(c *checker) {
+	p := cfg.Peer
+	c.durations("peer", map[string]time.Duration{
+		"handshake_timeout": p.HandshakeTimeout, "idle_timeout": p.IdleTimeout, "read_timeout": p.ReadTimeout,
+		"handle_timeout": p.HandleTimeout, "write_timeout": p.WriteTimeout,
+	})
+	c.nonNegative("peer.max_streams", int64(p.MaxStreams))
+	c.nonNegative("peer.max_conns_per_peer", int64(p.MaxConnsPerPeer))
+	if p.RequestRate < 0 {
+		c.fail("peer.request_rate", "must not be negative")
+	}
+	c.nonNegative("peer.request_burst", int64(p.RequestBurst))
+	c.nonNegative("peer.max_request_size", int64(p.MaxRequestSize))
+}
+
+func (cfg *Config) validateProvider(c *checker) {
+	p := cfg.Provider
+	if p.MaxBatch < 0 || p.MaxBatch > maxItems {
+		c.fail("provider.max_batch", "must be 0 to %d", maxItems)
+	}
+	c.nonNegative("provider.retry_build", int64(p.RetryBuild))
+	seen := map[string]bool{}
+	for i := range p.Sources {
+		s := &p.Sources[i]
+		key := fmt.Sprintf("provider.sources[%d]", i)
+		if !names.Word(s.Name, 64) {
+			c.fail(key+".name", "must be 1 to 64 printable ASCII characters without spaces")
+		} else if seen[s.Name] {
+			c.fail(key+".name", "%q used by an earlier source", s.Name)
+		}
+		seen[s.Name] = true
+		if !names.Category(s.Category) {
+			c.fail(key+".category", "%q is not a category name ([A-Za-z0-9._-])", s.Category)
+		}
+		if s.Code < 1 || s.Code > maxSourceCode {
+			c.fail(key+".code", "must be 1 to %d", maxSourceCode)
+		}
+		c.nonNegative(key+".max_record_bytes", int64(s.MaxRecordBytes))
+		c.nonNegative(key+".max_field_bytes", int64(s.MaxFieldBytes))
+		c.nonNegative(key+".refresh", int64(s.Refresh))
+		s.validateKind(c, key)
+	}
+}
+
+func (s *Source) validateKind(c *checker, key string) {
+	switch s.Kind {
+	case KindCSV, KindTSV, KindNDJSON:
+		c.required(key+".path", s.Path)
+		for _, f := range []struct{ k, v string }{{"dsn", s.DSN}, {"dsn_env", s.DSNEnv}, {"query", s.Query}} {
+			if f.v != "" {
+				c.fail(key+"."+f.k, "only for kind postgres")
+			}
+		}
+		if s.Mapping == nil {
+			c.fail(key+".mapping", "required for kind %s", s.Kind)
+			return
+		}
+		// node/lists validates the mapping and limits without opening
+		// the file; its message says what is wrong.
+		if _, err := s.Open(nil); err != nil {
+			c.fail(key+".mapping", "%v", errors.Unwrap(err))
+		}
+	case KindPostgres:
+		c.required(key+".query", s.Query)
+		if (s.DSN == "") == (s.DSNEnv == "") {
+			c.fail(key+".dsn", "exactly one of dsn and dsn_env is required")
+		}
+		if s.Path != "" {
+			c.fail(key+".path", "not used by kind postgres")
+		}
+		if s.Mapping != nil {
+			c.fail(key+".mapping", "not used by kind postgres (the query's column order is the mapping)")
+		}
+		if s.MaxRecordBytes != 0 {
+			c.fail(key+".max_record_bytes", "not used by kind postgres")
+		}
+	default:
+		c.fail(key+".kind", "%q is not csv, tsv, ndjson or postgres", s.Kind)
+	}
+}
+
+func (cfg *Config) validateRequester(c *checker) {
+	r := cfg.Requester
+	for i, cat := range r.Categories {
+		if !names.Category(cat) {
+			c.fail(fmt.Sprintf("requester.categories[%d]", i), "%q is not a category name", cat)
+		}
+	}
+	if r.MaxBatch < 0 || r.MaxBatch > maxItems {
+		c.fail("requester.max_batch", "must be 0 to %d", maxItems)
+	}
+	c.nonNegative("requester.max_identifiers", int64(r.MaxIdentifiers))
+	c.nonNegative("requester.catalog_max_bytes", r.CatalogMaxBytes)
+	c.durations("requester", map[string]time.Duration{
+		"default_deadline": r.DefaultDeadline, "max_deadline": r.MaxDeadline, "retry_backoff": r.RetryBackoff,
+		"max_retry_backoff": r.MaxRetryBackoff, "catalog_retry": r.CatalogRetry, "max_catalog_retry": r.MaxCatalogRetry,
+		"phase_timeout": r.PhaseTimeout,
+	})
+}
