@@ -6,10 +6,14 @@
 // With the embedded ledger only one process may open the ledger file. Every
 // other node gets its accounting.Ledger as
 //
-//	accounting.NewClient(ledgerrelay.NewInvoker(client.Do))
+//	conn := ledgerrelay.NewConn(dialHost) // redials after failures
+//	ledger := accounting.NewClient(ledgerrelay.NewInvoker(conn.Do))
 //
 // and the hosting node answers PeerRequest.ledger_invoke with the Handler
-// from NewHandler. The wire carries the contract's own JSON arguments and
+// from NewHandler (Handler.Route puts it in front of the node's other
+// request handling). An institution's node authenticates the host by a
+// certificate fingerprint pinned in its configuration: its registry view is
+// read through this connection, so it cannot vouch for the host itself. The wire carries the contract's own JSON arguments and
 // results (package chaincode), so the relayed ledger behaves like the
 // embedded one, with one difference that matters: the caller's identity is
 // never taken from the message. The handler runs each call as the MSP id the

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -438,5 +439,96 @@ func TestFullRecordBatchFits(t *testing.T) {
 	must(t, err)
 	if len(arg) > riskmeshv1.MaxLedgerArgument {
 		t.Fatalf("a full Record batch is %d bytes, over the relay's %d", len(arg), riskmeshv1.MaxLedgerArgument)
+	}
+}
+
+// TestConnRedialsAfterHostRestart checks that a node's Conn survives the
+// ledger host going away and coming back. The new host listens on a fresh
+// port: peer.Server.Close releases its UDP socket asynchronously, and the
+// test must not wait for it.
+func TestConnRedialsAfterHostRestart(t *testing.T) {
+	n := newNetwork(t, nil)
+	n.onboard(t)
+	var mu sync.Mutex
+	addr, dials := n.server.Addr().String(), 0
+	conn := ledgerrelay.NewConn(func(ctx context.Context) (*peer.Client, error) {
+		mu.Lock()
+		a := addr
+		dials++
+		mu.Unlock()
+		return peer.Dial(ctx, a, peer.Config{Certificate: n.certs[ledgertest.Bank1MSP], Authorizer: n.auth})
+	})
+	defer conn.Close()
+	bank := accounting.NewClient(ledgerrelay.NewInvoker(conn.Do))
+	wantDials := func(want int) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if dials != want {
+			t.Fatalf("%d dials, want %d", dials, want)
+		}
+	}
+
+	_, err := bank.Prices(t.Context())
+	must(t, err)
+	_, err = bank.Account(t.Context(), "NoSuchMSP") // a rejection keeps the connection
+	wantRejected(t, err, chaincode.CodeNotFound)
+	wantDials(1)
+
+	must(t, n.server.Close())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := bank.Prices(ctx); !errors.Is(err, ledgerrelay.ErrUnreachable) {
+		t.Fatalf("host down: %v", err)
+	}
+	srv, err := peer.Listen(t.Context(), "127.0.0.1:0", peer.Config{
+		Certificate: n.certs[ledgertest.RegulatorMSP], Authorizer: n.auth,
+		Handler: ledgerrelay.NewHandler(n.store, nil).Route(nil),
+	})
+	must(t, err)
+	defer srv.Close()
+	mu.Lock()
+	addr = srv.Addr().String()
+	mu.Unlock()
+	if _, err := bank.Prices(t.Context()); err != nil {
+		t.Fatalf("after the host came back: %v", err)
+	}
+	wantDials(2)
+
+	must(t, conn.Close())
+	if _, err := bank.Prices(t.Context()); !errors.Is(err, ledgerrelay.ErrConnClosed) || !errors.Is(err, ledgerrelay.ErrUnreachable) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+func TestConnConcurrentCallsShareOneDial(t *testing.T) {
+	n := newNetwork(t, nil)
+	var mu sync.Mutex
+	dials := 0
+	conn := ledgerrelay.NewConn(func(ctx context.Context) (*peer.Client, error) {
+		mu.Lock()
+		dials++
+		mu.Unlock()
+		return peer.Dial(ctx, n.server.Addr().String(), peer.Config{Certificate: n.certs[ledgertest.Bank2MSP], Authorizer: n.auth})
+	})
+	defer conn.Close()
+	bank := accounting.NewClient(ledgerrelay.NewInvoker(conn.Do))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*10)
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				_, err := bank.Prices(t.Context())
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	if dials != 1 {
+		t.Fatalf("%d dials for concurrent calls", dials)
 	}
 }

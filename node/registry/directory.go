@@ -124,7 +124,7 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		return nil // a concurrent refresh that started later already won
 	}
 	d.view.Store(v)
-	if !old.sameAs(v) {
+	if old.AsOf.IsZero() || !old.sameAs(v) {
 		close(d.changes)
 		d.changes = make(chan struct{})
 	}
@@ -167,8 +167,9 @@ func (d *Directory) View() *View { return d.view.Load() }
 
 // Changes returns a channel that is closed the next time a refresh installs
 // a view that differs from the current one (in any registry record,
-// account, the period's number or state, or prices; not merely AsOf). Call
-// Changes again after it fires to wait for the next change.
+// account, the period's number or state, or prices; not merely AsOf), and
+// on the first successful refresh, so a node can wait for its first view.
+// Call Changes again after it fires to wait for the next change.
 func (d *Directory) Changes() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()

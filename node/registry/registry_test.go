@@ -189,6 +189,25 @@ func TestViewContents(t *testing.T) {
 	})
 }
 
+func TestChangesFireOnFirstRefresh(t *testing.T) {
+	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{})
+	must(t, err)
+	defer store.Close()
+	l, err := store.As(accounting.DefaultRegulator)
+	must(t, err)
+	d := registry.New(l, registry.Options{})
+	changes := d.Changes()
+	refresh(t, d) // an empty ledger: the view's contents do not change
+	if !fired(changes) {
+		t.Fatal("the first successful refresh did not fire Changes")
+	}
+	changes = d.Changes()
+	refresh(t, d)
+	if fired(changes) {
+		t.Fatal("a second refresh of an unchanged ledger fired Changes")
+	}
+}
+
 func TestAuthorize(t *testing.T) {
 	n := newNetwork(t)
 	d := registry.New(n.banks[bank1MSP], registry.Options{})
