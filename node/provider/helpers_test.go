@@ -43,7 +43,7 @@ const listCSV = "phone,cat,reason,listed\n" +
 // fixture is a provider over a real embedded ledger with a registered
 // requester, price and open period 1, and a real registry Directory.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	store     *accounting.EmbeddedStore
 	regulator *accounting.Embedded
@@ -56,7 +56,7 @@ type fixture struct {
 	seq       uint64
 }
 
-func newFixture(t *testing.T, tweak func(*Config)) *fixture {
+func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	tmp := t.TempDir()
