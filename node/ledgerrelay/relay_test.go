@@ -68,7 +68,7 @@ type network struct {
 var orgs = []string{ledgertest.RegulatorMSP, ledgertest.Bank1MSP, ledgertest.Bank2MSP, ledgertest.Bank3MSP}
 
 // newNetwork starts the ledger host; allowed is the relay's policy.
-func newNetwork(t *testing.T, allowed func(string) bool) *network {
+func newNetwork(t testing.TB, allowed func(string) bool) *network {
 	t.Helper()
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{Regulator: ledgertest.RegulatorMSP})
 	if err != nil {
@@ -103,7 +103,7 @@ func newNetwork(t *testing.T, allowed func(string) bool) *network {
 }
 
 // dial connects msp's node to the ledger host.
-func (n *network) dial(t *testing.T, msp string) *peer.Client {
+func (n *network) dial(t testing.TB, msp string) *peer.Client {
 	t.Helper()
 	c, err := peer.Dial(t.Context(), n.server.Addr().String(), peer.Config{Certificate: n.certs[msp], Authorizer: n.auth})
 	if err != nil {
@@ -114,13 +114,13 @@ func (n *network) dial(t *testing.T, msp string) *peer.Client {
 }
 
 // relayed returns msp's ledger as its node sees it: through the relay.
-func (n *network) relayed(t *testing.T, msp string) accounting.Ledger {
+func (n *network) relayed(t testing.TB, msp string) accounting.Ledger {
 	t.Helper()
 	return accounting.NewClient(ledgerrelay.NewInvoker(n.dial(t, msp).Do))
 }
 
 // direct returns msp's ledger on the host itself.
-func (n *network) direct(t *testing.T, msp string) accounting.Ledger {
+func (n *network) direct(t testing.TB, msp string) accounting.Ledger {
 	t.Helper()
 	l, err := n.store.As(msp)
 	if err != nil {
@@ -131,7 +131,7 @@ func (n *network) direct(t *testing.T, msp string) accounting.Ledger {
 
 // onboard registers the banks as the regulator does before their nodes
 // connect.
-func (n *network) onboard(t *testing.T) {
+func (n *network) onboard(t testing.TB) {
 	t.Helper()
 	reg := n.direct(t, ledgertest.RegulatorMSP)
 	for _, msp := range orgs[1:] {
@@ -139,7 +139,7 @@ func (n *network) onboard(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

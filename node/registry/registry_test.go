@@ -33,7 +33,7 @@ type network struct {
 
 func fingerprint(msp string) [32]byte { return sha256.Sum256([]byte("certificate of " + msp)) }
 
-func newNetwork(t *testing.T) *network {
+func newNetwork(t testing.TB) *network {
 	t.Helper()
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{Regulator: regulatorMSP})
 	if err != nil {
@@ -66,7 +66,7 @@ func newNetwork(t *testing.T) *network {
 	return n
 }
 
-func (n *network) as(t *testing.T, msp string) accounting.Ledger {
+func (n *network) as(t testing.TB, msp string) accounting.Ledger {
 	t.Helper()
 	l, err := n.store.As(msp)
 	if err != nil {
@@ -75,7 +75,7 @@ func (n *network) as(t *testing.T, msp string) accounting.Ledger {
 	return l
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
