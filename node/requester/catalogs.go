@@ -42,10 +42,23 @@ type remoteCatalog struct {
 	retryAt  time.Time // no new attempt before this
 }
 
+// maxDownloads bounds the catalog downloads running at once.
+const maxDownloads = 2
+
 // catalogs tracks the catalogs of the current period.
 type catalogs struct {
-	mu sync.Mutex
-	m  map[catalogKey]*remoteCatalog
+	slots chan struct{} // one per running download
+
+	mu      sync.Mutex
+	m       map[catalogKey]*remoteCatalog
+	changed chan struct{} // closed and replaced when an attempt ends
+}
+
+// ended returns a channel closed when the next download attempt ends.
+func (c *catalogs) ended() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
 }
 
 // ready returns the catalog requester for a provider's catalog of category
@@ -101,10 +114,11 @@ func (r *Requester) categories(v *registry.View) []string {
 
 // syncCatalogs brings the catalog cache in line with the view: every
 // active provider's catalog of every category for the current period is
-// downloaded (or loaded from disk) and verified; older periods' catalogs
-// are superseded and their files removed. It returns when every attempt it
-// started has ended; failed ones are retried with back-off by later calls.
-func (r *Requester) syncCatalogs(ctx context.Context) {
+// downloaded (or loaded from disk) and verified, at most maxDownloads at a
+// time; older periods' catalogs are superseded and their files removed.
+// The attempts run in the background, counted in wg; failed ones are
+// retried with back-off by later calls.
+func (r *Requester) syncCatalogs(ctx context.Context, wg *sync.WaitGroup) {
 	v := r.cfg.Directory.View()
 	period := v.Period.Number
 	if period == 0 {
@@ -124,17 +138,28 @@ func (r *Requester) syncCatalogs(ctx context.Context) {
 		}
 	}
 	r.supersede(period)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2) // parallel downloads
 	for _, k := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			select {
+			case r.catalogs.slots <- struct{}{}:
+			case <-ctx.Done():
+				r.release(k)
+				return
+			}
+			defer func() { <-r.catalogs.slots }()
 			r.fetch(ctx, v, k)
-		}()
+		})
 	}
-	wg.Wait()
+}
+
+// release ends an attempt that never started.
+func (r *Requester) release(k catalogKey) {
+	c := &r.catalogs
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc := c.m[k]; rc != nil {
+		rc.busy = false
+	}
 }
 
 // claim marks k busy if it needs an attempt now.
@@ -174,6 +199,8 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 	c := &r.catalogs
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	close(c.changed)
+	c.changed = make(chan struct{})
 	rc := c.m[k]
 	rc.busy = false
 	s := rc.status

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -30,7 +31,7 @@ type providerConn struct {
 	mu        sync.Mutex
 	conn      Conn
 	endpoint  string
-	reachable bool // the last dial or request reached the provider
+	reachable atomic.Bool // the last dial or request reached the provider
 }
 
 func newConns(dial Dialer, timeout func(context.Context) (context.Context, context.CancelFunc)) *conns {
@@ -65,15 +66,16 @@ func (c *conns) get(ctx context.Context, inst *accounting.Institution) (Conn, er
 	defer cancel()
 	conn, err := c.dial(dctx, inst.Endpoint)
 	if err != nil {
-		p.reachable = false
+		p.reachable.Store(false)
 		return nil, fmt.Errorf("dial %s: %w", inst.MSPID, err)
 	}
 	if got := conn.Peer().MSPID; got != inst.MSPID {
 		_ = conn.Close()
-		p.reachable = false
+		p.reachable.Store(false)
 		return nil, fmt.Errorf("%w: %s's endpoint answered as %s", errWrongPeer, inst.MSPID, got)
 	}
-	p.conn, p.endpoint, p.reachable = conn, inst.Endpoint, true
+	p.conn, p.endpoint = conn, inst.Endpoint
+	p.reachable.Store(true)
 	return conn, nil
 }
 
@@ -92,11 +94,11 @@ func (c *conns) do(ctx context.Context, inst *accounting.Institution, req *riskm
 	var re *peer.RemoteError
 	switch {
 	case err == nil, errors.As(err, &re) && re.Detail != nil:
-		p.reachable = true
+		p.reachable.Store(true)
 	case ctx.Err() != nil:
 		// Our deadline, not the provider's failure: keep the connection.
 	default:
-		p.reachable = false
+		p.reachable.Store(false)
 		if p.conn == conn {
 			_ = conn.Close()
 			p.conn = nil
@@ -110,12 +112,7 @@ func (c *conns) reachable(msp string) bool {
 	c.mu.Lock()
 	p := c.peers[msp]
 	c.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.reachable
+	return p != nil && p.reachable.Load()
 }
 
 // close closes every connection.

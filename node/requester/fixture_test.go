@@ -88,14 +88,16 @@ func phone(i int) string { return fmt.Sprintf("+86138%08d", i) }
 type provider struct {
 	*identity
 	key     *oprf.PrivateKey
-	catalog *catalog.Catalog
-	enc     []byte // what catalog_download serves
-	digest  [catalog.DigestSize]byte
+	entries []catalogpsi.Entry
 	listed  map[string]catalog.Label // canonical phone -> label
 	srv     *peer.Server
 	reqKey  func() []byte // the requester's registered signing key
 
 	mu        sync.Mutex
+	catalog   *catalog.Catalog
+	enc       []byte // what catalog_download serves
+	digest    [catalog.DigestSize]byte
+	downloads []uint64 // offsets of the catalog_download requests
 	evaluates int                                       // evaluate requests received
 	sequences []uint64                                  // sequence numbers of the requests answered
 	answered  map[[32]byte]*riskmeshv1.EvaluateResponse // by request digest
@@ -172,12 +174,8 @@ func (n *network) startProvider(msp string, code int, listing []int) *provider {
 		entries = append(entries, catalogpsi.Entry{ID: id, Label: l})
 		p.listed[phone(i)] = l
 	}
-	p.catalog, err = catalogpsi.NewProvider(msp, key).BuildCatalog(ctx, nil, testCategory, n.period, slices.Values(entries), len(entries), nil)
-	must(t, err)
-	var buf bytes.Buffer
-	p.digest, err = p.catalog.Encode(&buf)
-	must(t, err)
-	p.enc = buf.Bytes()
+	p.entries = entries
+	p.build(t, n.period)
 	pub, err := key.Public().MarshalBinary()
 	must(t, err)
 	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.cert, Authorizer: n.dir, Handler: p.handle})
@@ -187,8 +185,40 @@ func (n *network) startProvider(msp string, code int, listing []int) *provider {
 		Endpoint: p.srv.Addr().String(), TLSFingerprint: fp(p.cert), SigningKey: p.signPub,
 	}))
 	must(t, p.ledger.SetOPRFKey(ctx, testCategory, pub))
-	must(t, p.ledger.PublishCatalog(ctx, testCategory, n.period, p.digest[:]))
+	p.publish(t)
 	return p
+}
+
+// build builds the provider's catalog for period; publish puts its digest
+// on the ledger.
+func (p *provider) build(t testing.TB, period uint64) {
+	t.Helper()
+	cat, err := catalogpsi.NewProvider(p.msp, p.key).BuildCatalog(context.Background(), nil, testCategory, period,
+		slices.Values(p.entries), len(p.entries), nil)
+	must(t, err)
+	var buf bytes.Buffer
+	digest, err := cat.Encode(&buf)
+	must(t, err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.catalog, p.enc, p.digest = cat, buf.Bytes(), digest
+}
+
+func (p *provider) publish(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	period, digest := p.catalog.Meta().Period, p.digest
+	p.mu.Unlock()
+	must(t, p.ledger.PublishCatalog(context.Background(), testCategory, period, digest[:]))
+}
+
+// corrupt makes the provider serve bytes that are not the catalog whose
+// digest it announces.
+func (p *provider) corrupt() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.enc = slices.Clone(p.enc)
+	p.enc[len(p.enc)-1] ^= 1
 }
 
 func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
@@ -196,21 +226,30 @@ func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 }
 
 func (p *provider) handle(ctx context.Context, _ peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+	p.mu.Lock()
+	cat, enc, digest := p.catalog, p.enc, p.digest
+	if d := req.GetCatalogDownload(); d != nil {
+		p.downloads = append(p.downloads, d.GetOffset())
+	}
+	p.mu.Unlock()
 	switch b := req.GetBody().(type) {
 	case *riskmeshv1.PeerRequest_CatalogInfo:
-		m := p.catalog.Meta()
+		m := cat.Meta()
+		if b.CatalogInfo.GetPeriod() != m.Period {
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no catalog for that period")
+		}
 		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfo{
 			Provider: m.Provider, Category: m.Category, Period: m.Period, Suite: m.Suite, KeyId: m.KeyID[:],
-			Items: uint64(p.catalog.Len()), TotalLength: uint64(len(p.enc)), Digest: p.digest[:],
+			Items: uint64(cat.Len()), TotalLength: uint64(len(enc)), Digest: digest[:],
 		}}}
 	case *riskmeshv1.PeerRequest_CatalogDownload:
 		off := b.CatalogDownload.GetOffset()
-		if off >= uint64(len(p.enc)) {
+		if off >= uint64(len(enc)) {
 			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "offset past the end")
 		}
-		end := min(off+uint64(riskmeshv1.ChunkSize(b.CatalogDownload.GetMaxChunk())), uint64(len(p.enc)))
+		end := min(off+uint64(riskmeshv1.ChunkSize(b.CatalogDownload.GetMaxChunk())), uint64(len(enc)))
 		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogChunk{CatalogChunk: &riskmeshv1.CatalogChunk{
-			Offset: off, Data: p.enc[off:end], TotalLength: uint64(len(p.enc)), Digest: p.digest[:],
+			Offset: off, Data: enc[off:end], TotalLength: uint64(len(enc)), Digest: digest[:],
 		}}}
 	case *riskmeshv1.PeerRequest_Evaluate:
 		return p.evaluate(ctx, b.Evaluate)
@@ -280,6 +319,13 @@ func (p *provider) evaluate(ctx context.Context, req *riskmeshv1.EvaluateRequest
 }
 
 func binaryCount(n uint32) []byte { return []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)} }
+
+// downloadOffsets returns the offsets of the catalog_download requests so far.
+func (p *provider) downloadOffsets() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.downloads)
+}
 
 // stats returns the evaluate requests received and the sequence numbers
 // answered so far.

@@ -60,7 +60,6 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 		return err
 	}
 	events := make(chan *riskmeshv1.QueryEvent, len(q.pending.Providers)+2)
-	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		r.execute(q, events)
@@ -140,6 +139,7 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (*queryRun, error) {
 		return nil, fmt.Errorf("requester: persist query: %w", err)
 	}
 	r.running[id] = make(chan struct{})
+	r.wg.Add(1) // under mu: Close cannot be waiting yet
 	return q, nil
 }
 

@@ -66,7 +66,11 @@ func New(cfg Config) (*Requester, error) {
 	r.conns = newConns(cfg.Dial, func(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(ctx, r.cfg.PhaseTimeout)
 	})
-	r.catalogs.m = make(map[catalogKey]*remoteCatalog)
+	r.catalogs = catalogs{
+		slots:   make(chan struct{}, maxDownloads),
+		m:       make(map[catalogKey]*remoteCatalog),
+		changed: make(chan struct{}),
+	}
 	r.batcher = batcher{r: r, pending: make(map[batchKey]*batch)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if err := r.interruptLeftovers(); err != nil {
@@ -90,10 +94,14 @@ func New(cfg Config) (*Requester, error) {
 func (r *Requester) Run(ctx context.Context) error {
 	tick := time.NewTicker(retryTick)
 	defer tick.Stop()
-	var lastPrune time.Time
+	var (
+		lastPrune time.Time
+		fetches   sync.WaitGroup
+	)
+	defer fetches.Wait()
 	for {
 		changes := r.cfg.Directory.Changes()
-		r.syncCatalogs(ctx)
+		r.syncCatalogs(ctx, &fetches)
 		if err := r.refreshSpend(ctx); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Warn("refresh unsettled spend", "err", err)
 		}

@@ -46,10 +46,17 @@ func query(t testing.TB, r *Requester, req *riskmeshv1.QueryRequest) []*riskmesh
 	return events
 }
 
+// syncNow runs one catalog pass and waits for its downloads.
+func syncNow(r *Requester) {
+	var wg sync.WaitGroup
+	r.syncCatalogs(context.Background(), &wg)
+	wg.Wait()
+}
+
 // ready syncs the requester's catalogs and checks they all verified.
 func ready(t testing.TB, r *Requester) {
 	t.Helper()
-	r.syncCatalogs(context.Background())
+	syncNow(r)
 	for _, c := range r.RemoteCatalogs() {
 		if c.State != riskmeshv1.CatalogState_CATALOG_STATE_READY {
 			t.Fatalf("catalog of %s is %s: %s", c.Provider, c.State, c.Error)
@@ -225,12 +232,9 @@ func TestRetryResendsTheSameRequest(t *testing.T) {
 func TestCatalogDigestMismatchIsRejected(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
 	bad := n.providers[1]
-	// The provider serves bytes that are not the catalog whose digest it
-	// published and announces.
-	bad.enc = slices.Clone(bad.enc)
-	bad.enc[len(bad.enc)-1] ^= 1
+	bad.corrupt()
 	r := n.newRequester("", nil)
-	r.syncCatalogs(context.Background())
+	syncNow(r)
 	for _, c := range r.RemoteCatalogs() {
 		switch c.Provider {
 		case "P1MSP":

@@ -1,0 +1,175 @@
+package requester
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// catalogState returns the state of provider's catalog for period, or
+// UNSPECIFIED if the requester does not track it.
+func catalogState(r *Requester, provider string, period uint64) riskmeshv1.CatalogState {
+	for _, c := range r.RemoteCatalogs() {
+		if c.Provider == provider && c.Period == period {
+			return c.State
+		}
+	}
+	return riskmeshv1.CatalogState_CATALOG_STATE_UNSPECIFIED
+}
+
+// waitCatalog waits, attempt by attempt, until cond holds.
+func waitCatalog(t *testing.T, r *Requester, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for !cond() {
+		select {
+		case <-r.catalogs.ended():
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s: %v", what, r.RemoteCatalogs())
+		}
+	}
+}
+
+func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 2000))
+	p := n.providers[0]
+	dir := t.TempDir()
+	r := n.newRequester(dir, nil)
+	_, final, err := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, n.period)
+	must(t, err)
+	must(t, os.MkdirAll(filepath.Dir(final), 0o700))
+	must(t, os.WriteFile(partPath(final, p.digest), p.enc[:3*4096], 0o600))
+
+	ready(t, r)
+	offsets := p.downloadOffsets()
+	if len(offsets) == 0 || offsets[0] != 3*4096 {
+		t.Fatalf("download offsets %v, want to start at %d", offsets, 3*4096)
+	}
+	if _, err := os.Stat(final); err != nil {
+		t.Fatalf("catalog not kept on disk: %v", err)
+	}
+	c := r.RemoteCatalogs()[0]
+	if c.Items != 2000 || c.BytesDone != uint64(len(p.enc)) || c.TotalLength != uint64(len(p.enc)) {
+		t.Fatalf("status %v", c)
+	}
+
+	// A restarted node verifies the file it has instead of downloading.
+	must(t, r.Close())
+	must(t, r.cfg.DB.Close())
+	r2 := n.newRequester(dir, nil)
+	ready(t, r2)
+	if got := len(p.downloadOffsets()); got != len(offsets) {
+		t.Fatalf("restart downloaded again (%d requests, had %d)", got, len(offsets))
+	}
+}
+
+func TestCatalogWithBadBytesIsRetried(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 500))
+	p := n.providers[0]
+	good := p.enc
+	p.corrupt()
+	var (
+		mu  sync.Mutex
+		now = time.Now()
+	)
+	r := n.newRequester("", func(c *Config) {
+		c.CatalogRetry = time.Hour
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	syncNow(r)
+	if s := catalogState(r, p.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+		t.Fatalf("state %v after bad bytes", s)
+	}
+	_, final, _ := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, n.period)
+	if matches, _ := filepath.Glob(final + "*"); len(matches) != 0 {
+		t.Fatalf("bad bytes kept: %v", matches)
+	}
+	p.mu.Lock()
+	p.enc = good
+	p.mu.Unlock()
+	syncNow(r) // within the back-off: no attempt
+	if s := catalogState(r, p.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+		t.Fatalf("state %v within the back-off", s)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	ready(t, r)
+}
+
+func TestRunFollowsNewPeriods(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 100))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	waitCatalog(t, r, "period 1", func() bool {
+		return catalogState(r, p.msp, 1) == riskmeshv1.CatalogState_CATALOG_STATE_READY
+	})
+	_, old, _ := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, 1)
+
+	// The regulator opens period 2 and the provider publishes its catalog.
+	if _, err := n.regulator.Rollover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.build(t, 2)
+	p.publish(t)
+	must(t, n.dir.Refresh(context.Background()))
+	waitCatalog(t, r, "period 2", func() bool {
+		return catalogState(r, p.msp, 2) == riskmeshv1.CatalogState_CATALOG_STATE_READY
+	})
+	if s := catalogState(r, p.msp, 1); s != riskmeshv1.CatalogState_CATALOG_STATE_UNSPECIFIED {
+		t.Fatalf("period 1 catalog still tracked: %v", s)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("period 1 catalog file: %v", err)
+	}
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(5)})
+	res := events[len(events)-1].GetResult()
+	if res.Providers[0].Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(res.Items[0].Hits) != 1 {
+		t.Fatalf("query in period 2: %v", res)
+	}
+}
+
+func TestProvidersAndBalance(t *testing.T) {
+	n := newNetwork(t, 500, span(0, 10), span(0, 10))
+	r := n.newRequester("", nil)
+	ready(t, r)
+	query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2), Providers: []string{"P1MSP"}})
+	resp, err := r.Providers(context.Background(), &riskmeshv1.ProvidersRequest{Category: testCategory})
+	must(t, err)
+	if len(resp.Providers) != 2 || resp.Prices[testCategory] != testPrice || resp.Period != n.period {
+		t.Fatalf("providers %v", resp)
+	}
+	p1, p2 := resp.Providers[0], resp.Providers[1]
+	if p1.MspId != "P1MSP" || !p1.Active || !p1.Reachable || len(p1.Catalogs) != 1 ||
+		p1.Catalogs[0].State != riskmeshv1.CatalogState_CATALOG_STATE_READY || p1.Endpoint == "" {
+		t.Fatalf("P1: %v", p1)
+	}
+	if p2.MspId != "P2MSP" || len(p2.Catalogs) != 1 {
+		t.Fatalf("P2: %v", p2)
+	}
+	resp, err = r.Providers(context.Background(), &riskmeshv1.ProvidersRequest{Category: "grey"})
+	must(t, err)
+	if len(resp.Providers) != 0 {
+		t.Fatalf("grey providers %v", resp.Providers)
+	}
+	bal, err := r.Balance(context.Background())
+	must(t, err)
+	if bal.MspId != requesterMSP || bal.OverdraftLimit != 500 || bal.UnsettledSpend != 2*testPrice ||
+		bal.Headroom != 500-2*testPrice || bal.LedgerAsOf == nil || bal.Flagged {
+		t.Fatalf("balance %v", bal)
+	}
+}
