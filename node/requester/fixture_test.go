@@ -97,7 +97,7 @@ type provider struct {
 	catalog   *catalog.Catalog
 	enc       []byte // what catalog_download serves
 	digest    [catalog.DigestSize]byte
-	downloads []uint64 // offsets of the catalog_download requests
+	downloads []uint64                                  // offsets of the catalog_download requests
 	evaluates int                                       // evaluate requests received
 	sequences []uint64                                  // sequence numbers of the requests answered
 	answered  map[[32]byte]*riskmeshv1.EvaluateResponse // by request digest
