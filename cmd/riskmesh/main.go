@@ -34,6 +34,6 @@ func newRootCommand() *cobra.Command {
 			return nil
 		},
 	})
-	root.AddCommand(newQueryCommand())
+	root.AddCommand(newQueryCommand(), newLedgerCommand())
 	return root
 }

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/peer"
+)
+
+// newLedgerCommand is the regulator's (and any institution's) window on the
+// embedded ledger: it connects to the node hosting the ledger over the
+// ledger relay, as the identity in --identity, exactly as a node does. The
+// regulator runs it with its own identity against its own node, so the
+// contract's regulator-only functions are allowed to it and to nobody else.
+func newLedgerCommand() *cobra.Command {
+	var (
+		idDir, node, hostMSP, hostFP string
+		ledger                       accounting.Ledger
+		closer                       io.Closer
+	)
+	cmd := &cobra.Command{
+		Use:   "ledger",
+		Short: "administer and inspect the embedded ledger through the node that hosts it",
+		Long: `ledger calls the embedded ledger through the relay of the node hosting it (the
+regulator's), authenticated with the identity in --identity. With the regulator's identity
+and node (the defaults for --host-*), it can onboard institutions, set prices and limits and
+run the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			id, err := identity.Load(idDir)
+			if err != nil {
+				return err
+			}
+			msp, fp := id.MSPID, id.Fingerprint
+			if hostMSP != "" {
+				msp = hostMSP
+			}
+			if hostFP != "" {
+				if fp, err = daemon.ParseFingerprint(hostFP); err != nil {
+					return err
+				}
+			}
+			ledger, closer = daemon.DialLedgerHost(id, node, msp, fp, peer.Config{})
+			return nil
+		},
+		PersistentPostRunE: func(*cobra.Command, []string) error { return closer.Close() },
+	}
+	cmd.PersistentFlags().StringVar(&idDir, "identity", "identity", "identity directory to act as (riskmesh init identity)")
+	cmd.PersistentFlags().StringVar(&node, "node", "127.0.0.1:7300", "peer (QUIC) endpoint of the node hosting the ledger")
+	cmd.PersistentFlags().StringVar(&hostMSP, "host-msp", "", "MSP id of the hosting node (default: the identity's own)")
+	cmd.PersistentFlags().StringVar(&hostFP, "host-fingerprint", "", "hex SHA-256 of the hosting node's TLS certificate (default: the identity's own)")
+
+	l := func() accounting.Ledger { return ledger }
+	cmd.AddCommand(
+		ledgerCmd("add-institution MSP", "register an institution", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
+			roles := make([]accounting.Role, len(f.roles))
+			for i, r := range f.roles {
+				roles[i] = accounting.Role(r)
+			}
+			name := f.name
+			if name == "" {
+				name = args[0]
+			}
+			return l().AddInstitution(ctx, args[0], name, roles)
+		}, func(c *cobra.Command, f *ledgerFlags) {
+			c.Flags().StringVar(&f.name, "name", "", "display name (default the MSP id)")
+			c.Flags().StringSliceVar(&f.roles, "role", []string{"requester", "provider"}, "roles: requester, provider, auditor")
+		}),
+		ledgerCmd("suspend MSP", "suspend an institution (peers cut it off at their next registry refresh)", 1, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+			return l().SuspendInstitution(ctx, args[0])
+		}, nil),
+		ledgerCmd("reactivate MSP", "reactivate a suspended institution", 1, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+			return l().ReactivateInstitution(ctx, args[0])
+		}, nil),
+		ledgerCmd("set-price CATEGORY TOKENS", "set the price per item of a category (from the next period)", 2, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+			price, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("price %q: %w", args[1], err)
+			}
+			return l().SetPrice(ctx, args[0], price)
+		}, nil),
+		ledgerCmd("set-limit MSP TOKENS", "set an institution's overdraft limit", 2, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+			limit, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("limit %q: %w", args[1], err)
+			}
+			return l().SetLimit(ctx, args[0], limit)
+		}, nil),
+		ledgerCmd("rollover", "open the next period (the previous one enters its grace window)", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
+			p, err := l().Rollover(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, p)
+		}, nil),
+		ledgerCmd("close PERIOD", "close a period in grace: no more records", 1, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			return l().ClosePeriod(ctx, n)
+		}, nil),
+		ledgerCmd("settle PERIOD", "settle a closed period into balances (all steps)", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			for range maxSettleSteps {
+				r, err := l().Settle(ctx, n, f.maxEntries)
+				if err != nil {
+					return err
+				}
+				if r.Done {
+					return printJSON(w, r)
+				}
+			}
+			return fmt.Errorf("period %d not settled after %d steps", n, maxSettleSteps)
+		}, func(c *cobra.Command, f *ledgerFlags) {
+			c.Flags().IntVar(&f.maxEntries, "max-entries", 0, "entries per settle transaction (0: the contract's default)")
+		}),
+		ledgerCmd("snapshot PERIOD", "record all balances for money settlement and net them to zero", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := l().TakeSnapshot(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, s)
+		}, nil),
+		ledgerCmd("balances", "print every account", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
+			a, err := l().Accounts(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, a)
+		}, nil),
+		ledgerCmd("institutions", "print the registry", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
+			r, err := l().Institutions(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, r)
+		}, nil),
+		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+			var n uint64
+			if len(args) == 1 {
+				var err error
+				if n, err = parsePeriod(args[0]); err != nil {
+					return err
+				}
+			}
+			p, err := l().Period(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, p)
+		}, nil),
+		ledgerCmd("entries PERIOD", "print a period's accounting entries (every requester's, or --party's)", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			parties := []string{f.party}
+			if f.party == "" {
+				insts, err := l().Institutions(ctx)
+				if err != nil {
+					return err
+				}
+				parties = parties[:0]
+				for _, in := range insts {
+					parties = append(parties, in.MSPID)
+				}
+			}
+			entries := []accounting.RecordedEntry{}
+			for _, p := range parties {
+				got, err := allEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
+				if err != nil {
+					return err
+				}
+				entries = append(entries, got...)
+			}
+			return printJSON(w, entries)
+		}, func(c *cobra.Command, f *ledgerFlags) {
+			c.Flags().StringVar(&f.party, "party", "", "only this institution's entries")
+			c.Flags().BoolVar(&f.asResponder, "as-responder", false, "entries the party answered instead of asked")
+		}),
+	)
+	return cmd
+}
+
+// maxSettleSteps bounds the settle loop; each step processes up to
+// --max-entries entries.
+const maxSettleSteps = 1 << 20
+
+// maxEntryPages bounds the entries listing of one party.
+const maxEntryPages = 1 << 20
+
+// ledgerFlags holds the flags of the ledger subcommands.
+type ledgerFlags struct {
+	name        string
+	roles       []string
+	maxEntries  int
+	party       string
+	asResponder bool
+}
+
+// ledgerCmd builds one ledger subcommand taking nargs arguments (-1: at
+// most one).
+func ledgerCmd(use, short string, nargs int, run func(context.Context, io.Writer, []string, *ledgerFlags) error, flags func(*cobra.Command, *ledgerFlags)) *cobra.Command {
+	f := new(ledgerFlags)
+	args := cobra.ExactArgs(nargs)
+	if nargs < 0 {
+		args = cobra.MaximumNArgs(1)
+	}
+	c := &cobra.Command{
+		Use: use, Short: short, Args: args,
+		RunE: func(cmd *cobra.Command, a []string) error { return run(cmd.Context(), cmd.OutOrStdout(), a, f) },
+	}
+	if flags != nil {
+		flags(c, f)
+	}
+	return c
+}
+
+func allEntries(ctx context.Context, l accounting.Ledger, q accounting.EntriesQuery) ([]accounting.RecordedEntry, error) {
+	var out []accounting.RecordedEntry
+	for range maxEntryPages {
+		page, err := l.Entries(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Entries...)
+		if page.Bookmark == "" {
+			return out, nil
+		}
+		q.Bookmark = page.Bookmark
+	}
+	return nil, fmt.Errorf("entries of %s: more than %d pages", q.Party, maxEntryPages)
+}
+
+func parsePeriod(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("period %q: want a period number from 1", s)
+	}
+	return n, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

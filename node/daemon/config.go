@@ -1,0 +1,112 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/node/api"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/requester"
+)
+
+// Ledger backends (Config.Ledger.Backend), as in node/config.
+const (
+	// BackendEmbedded: this node opens the embedded ledger file and serves
+	// it to the consortium over the ledger relay (the regulator's node).
+	BackendEmbedded = "embedded"
+	// BackendEmbeddedRemote: this node reaches the embedded ledger through
+	// the hosting node's relay (every other node of an embedded consortium).
+	BackendEmbeddedRemote = "embedded-remote"
+	// BackendFabric: this node calls the chaincode through its own Fabric
+	// peer's gateway.
+	BackendFabric = "fabric"
+)
+
+// Config is what the daemon wires together: the node configuration file
+// (node/config, see FromConfig) in the form the components take. The
+// component configs are templates: the daemon fills in what it owns (the
+// identity's keys, the ledger, the registry, node.db, the dialer, loggers).
+// MSPID, DataDir, IdentityDir, PeerListen and Ledger.Backend are required.
+type Config struct {
+	// MSPID is this institution; it must match the identity's certificate.
+	MSPID string
+	// DataDir holds node.db, catalogs and the API socket; created 0700.
+	DataDir string
+	// IdentityDir holds the node/identity files.
+	IdentityDir string
+
+	// PeerListen is the QUIC address to listen on (host:port).
+	PeerListen string
+	// PeerEndpoint is the address other nodes dial, registered on the
+	// ledger. Default: the address PeerListen bound.
+	PeerEndpoint string
+	// Peer carries the transport's limits and timeouts.
+	Peer peer.Config
+
+	// API tunes the business API.
+	API api.Config
+	// APISocket is the business API's unix socket, always served. Default
+	// DataDir/api.sock.
+	APISocket string
+	// APIListen optionally serves the API on TCP too, with APITLS (mutual
+	// TLS: RequireAndVerifyClientCert with the institution's client CA).
+	APIListen string
+	APITLS    *tls.Config
+
+	// MetricsListen serves /metrics and /healthz over HTTP; empty disables
+	// it.
+	MetricsListen string
+
+	// Ledger says how this node reaches the ledger.
+	Ledger LedgerConfig
+	// Registry tunes the registry cache.
+	Registry registry.Options
+
+	// Requester enables and tunes the requester side; nil: this node does
+	// not query.
+	Requester *requester.Config
+	// Provider enables and tunes the provider side (its Sources name the
+	// lists; the categories are theirs, with the identity's OPRF keys);
+	// nil or no sources: this node provides nothing.
+	Provider *provider.Config
+	// SourceRefresh re-reads the named sources at these intervals (their
+	// catalogs rebuild when the lists changed); sources not listed are
+	// read at each period start and on request.
+	SourceRefresh map[string]time.Duration
+
+	// DrainTimeout bounds the wait for the outbox to flush on stop
+	// (default 10 s); what remains flushes after the next start.
+	DrainTimeout time.Duration
+
+	// Logger receives the node's events (default: discard).
+	Logger *slog.Logger
+	// Version is reported by Health.
+	Version string
+}
+
+// LedgerConfig selects and configures the ledger backend.
+type LedgerConfig struct {
+	// Backend is BackendEmbedded, BackendEmbeddedRemote or BackendFabric.
+	Backend string
+
+	// Path is the embedded ledger file (BackendEmbedded). Default
+	// DataDir/ledger.db.
+	Path string
+	// ConsortiumFile lists the members admitted to the relay before they
+	// are registered (BackendEmbedded; node/identity's consortium file).
+	ConsortiumFile string
+
+	// HostMSPID, HostEndpoint and HostFingerprint identify the node hosting
+	// the embedded ledger (BackendEmbeddedRemote).
+	HostMSPID       string
+	HostEndpoint    string
+	HostFingerprint peer.Fingerprint
+
+	// Fabric is the gateway connection (BackendFabric); MSPID is set to
+	// Config.MSPID.
+	Fabric fabric.Config
+}

@@ -1,0 +1,303 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/node/api"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/outbox"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/requester"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultDrainTimeout = 10 * time.Second
+	// registerRetry is the wait between attempts to register this
+	// institution's profile when no registry change comes first.
+	registerRetry = 2 * time.Second
+)
+
+// Run runs the node until ctx ends, then stops it gracefully: the API stops
+// taking calls, background work ends, the outbox gets DrainTimeout to
+// flush, and the files close. It returns the first error that stopped a
+// component, or nil after a stop caused by ctx.
+func Run(ctx context.Context, cfg Config) error {
+	n, err := start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return n.wait()
+}
+
+// providerSide is what the daemon uses of node/provider's *Provider.
+type providerSide interface {
+	api.Provider
+	peerHandler
+	Run(ctx context.Context) error
+	OutboxDepth() int
+	Outbox() *outbox.Outbox
+}
+
+// node is a started daemon.
+type node struct {
+	cfg    Config
+	log    *slog.Logger
+	id     *identity.Identity
+	db     *bolt.DB
+	ledger *ledgerConn
+	dir    *registry.Directory
+	server *peer.Server
+	req    *requester.Requester
+	prov   providerSide
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	err    error
+}
+
+func (c *Config) withDefaults() error {
+	switch {
+	case c.MSPID == "" || c.DataDir == "" || c.IdentityDir == "" || c.PeerListen == "":
+		return errors.New("daemon: MSPID, DataDir, IdentityDir and PeerListen are required")
+	case c.DrainTimeout < 0:
+		return errors.New("daemon: negative DrainTimeout")
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.APISocket == "" {
+		c.APISocket = filepath.Join(c.DataDir, "api.sock")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// start opens everything and launches the background work.
+func start(parent context.Context, cfg Config) (_ *node, err error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(parent)
+	n := &node{cfg: cfg, log: cfg.Logger, cancel: cancel}
+	defer func() {
+		if err != nil {
+			cancel()
+			n.wg.Wait()
+			n.close()
+		}
+	}()
+
+	if n.id, err = identity.Load(cfg.IdentityDir); err != nil {
+		return nil, err
+	}
+	if n.id.MSPID != cfg.MSPID {
+		return nil, fmt.Errorf("daemon: identity in %s is %s, not the configured %s", cfg.IdentityDir, n.id.MSPID, cfg.MSPID)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: data directory: %w", err)
+	}
+	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
+		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
+	}
+	if n.ledger, err = openLedger(&cfg, n.id); err != nil {
+		return nil, err
+	}
+	ro := cfg.Registry
+	ro.Logger = n.log.With("component", "registry")
+	n.dir = registry.New(n.ledger.Ledger, ro)
+	n.goRun("registry", func(ctx context.Context) error { n.dir.Run(ctx); return nil }, ctx)
+
+	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
+	pc := cfg.Peer
+	pc.Certificate = n.id.Certificate
+	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
+	pc.Handler = d.handle
+	apiCfg := cfg.API
+	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
+	if rc := cfg.Requester; rc != nil {
+		dial := pc
+		dial.Handler = nil
+		dial.Authorizer = n.dir
+		c := *rc
+		c.MSPID, c.Directory, c.Ledger, c.Dial, c.Sign, c.DB = cfg.MSPID, n.dir, n.ledger.Ledger, requester.PeerDialer(dial), n.id.Sign, n.db
+		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
+		c.Logger = n.log.With("component", "requester")
+		if n.req, err = requester.New(c); err != nil {
+			return nil, err
+		}
+		apiCfg.Requester = n.req
+		n.goRun("requester", n.req.Run, ctx)
+	}
+	if pcfg := cfg.Provider; pcfg != nil && len(pcfg.Sources) > 0 {
+		c := *pcfg
+		c.MSPID, c.Ledger, c.Directory, c.Keys, c.Sign, c.DB = cfg.MSPID, n.ledger.Ledger, n.dir, n.id.OPRFKeys(), n.id.Sign, n.db
+		c.DataDir = cfg.DataDir
+		c.Logger = n.log.With("component", "provider")
+		p, err := provider.New(c)
+		if err != nil {
+			return nil, err
+		}
+		n.prov, d.provider, apiCfg.Provider = p, p, p
+		n.goRun("provider", p.Run, ctx)
+		for name, every := range cfg.SourceRefresh {
+			n.goRun("refresh "+name, func(ctx context.Context) error { n.refreshEvery(ctx, name, every); return nil }, ctx)
+		}
+	}
+	// The dispatcher is complete: peers may come in.
+	if n.server, err = peer.Listen(ctx, cfg.PeerListen, pc); err != nil {
+		return nil, fmt.Errorf("daemon: listen for peers: %w", err)
+	}
+	n.goRun("revocations", func(ctx context.Context) error { watchRevocations(ctx, n.dir, n.server, n.log); return nil }, ctx)
+	endpoint := cfg.PeerEndpoint
+	if endpoint == "" {
+		endpoint = n.server.Addr().String()
+	}
+	if cfg.Ledger.Backend != BackendEmbedded {
+		n.goRun("registration", func(ctx context.Context) error { n.register(ctx, endpoint); return nil }, ctx)
+	}
+
+	svc, err := api.New(apiCfg)
+	if err != nil {
+		return nil, err
+	}
+	sock, err := api.ListenUnix(cfg.APISocket)
+	if err != nil {
+		return nil, err
+	}
+	n.goRun("api", func(ctx context.Context) error { return svc.Serve(ctx, sock, nil) }, ctx)
+	if cfg.APIListen != "" {
+		l, err := net.Listen("tcp", cfg.APIListen)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: API listen: %w", err)
+		}
+		n.goRun("api-tls", func(ctx context.Context) error { return svc.Serve(ctx, l, cfg.APITLS) }, ctx)
+	}
+	n.log.Info("node started", slog.String("msp", cfg.MSPID), slog.String("peer", n.server.Addr().String()),
+		slog.String("ledger", cfg.Ledger.Backend))
+	return n, nil
+}
+
+// goRun runs f until ctx ends; an error from f stops the whole node.
+func (n *node) goRun(name string, f func(context.Context) error, ctx context.Context) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			n.errMu.Lock()
+			if n.err == nil {
+				n.err = fmt.Errorf("daemon: %s: %w", name, err)
+			}
+			n.errMu.Unlock()
+			n.log.Error("component failed, stopping", slog.String("component", name), slog.Any("err", err))
+			n.cancel()
+		}
+	}()
+}
+
+// register keeps this institution's registry record in line with its
+// identity: it retries until the regulator has added the institution, and
+// again whenever the registry changes (a rotated key, a record edited).
+func (n *node) register(ctx context.Context, endpoint string) {
+	for {
+		changed := n.dir.Changes()
+		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.id, endpoint)
+		switch {
+		case err == nil && txs > 0:
+			n.log.Info("registered profile and keys on the ledger", slog.Int("transactions", txs))
+			if err := n.dir.Refresh(ctx); err != nil {
+				n.log.Warn("registry refresh after registration failed", slog.Any("err", err))
+			}
+		case err != nil && !errors.Is(err, errNotRegistered):
+			n.log.Warn("registration failed, will retry", slog.Any("err", err))
+		}
+		t := time.NewTimer(registerRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-changed:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// wait blocks until the node stops, then closes it.
+func (n *node) wait() error {
+	n.wg.Wait()
+	n.close()
+	n.errMu.Lock()
+	defer n.errMu.Unlock()
+	return n.err
+}
+
+func (n *node) close() {
+	if n.server != nil {
+		n.server.Close()
+	}
+	if n.prov != nil {
+		n.drain()
+	}
+	if n.ledger != nil {
+		n.ledger.closer.Close()
+	}
+	if n.db != nil {
+		n.db.Close()
+	}
+}
+
+// drain gives the outbox DrainTimeout to flush what the provider answered,
+// after the peer server closed (so nothing new arrives). Entries left are
+// durable and flush after the next start.
+func (n *node) drain() {
+	if n.prov.OutboxDepth() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
+	defer cancel()
+	if err := n.prov.Outbox().Flush(ctx); err != nil {
+		n.log.Warn("outbox not drained before stop; entries flush after restart",
+			slog.Int("pending", n.prov.OutboxDepth()), slog.Any("err", err))
+	}
+}
+
+// refreshEvery re-reads one list source at a fixed interval. A failed
+// refresh is logged and retried at the next tick; the catalog built from
+// the last good read keeps serving.
+func (n *node) refreshEvery(ctx context.Context, source string, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reports, err := n.prov.Refresh(ctx, []string{source})
+		if err != nil {
+			n.log.Warn("scheduled list refresh failed", slog.String("source", source), slog.Any("err", err))
+			continue
+		}
+		for _, r := range reports {
+			if r.GetError() != "" {
+				n.log.Warn("scheduled list refresh failed", slog.String("source", source), slog.String("err", r.GetError()))
+			}
+		}
+	}
+}

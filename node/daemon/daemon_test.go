@@ -1,0 +1,361 @@
+package daemon_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/ident"
+)
+
+const regulator = "RegulatorMSP"
+
+// freeUDP returns a loopback address with a port that was free a moment ago.
+func freeUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// member is one node of the test network.
+type member struct {
+	msp, dir, idDir, endpoint string
+	id                        *identity.Identity
+}
+
+func newMember(t *testing.T, msp string, categories ...string) *member {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), msp)
+	m := &member{msp: msp, dir: dir, idDir: filepath.Join(dir, "identity"), endpoint: freeUDP(t)}
+	if err := identity.Generate(m.idDir, msp, categories, rand.Reader, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if m.id, err = identity.Load(m.idDir); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// run starts a daemon for cfg and returns a function that stops it,
+// checking that it stopped cleanly; the test's end stops it too.
+func run(t *testing.T, cfg daemon.Config) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(ctx, cfg) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s stopped with %v", cfg.MSPID, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// csvSource lists rows "id,cat,reason,listed,ref" of phone numbers under
+// category code 1 ("black").
+func csvSource(t *testing.T, dir, name string, rows ...string) provider.Source {
+	t.Helper()
+	path := filepath.Join(dir, name+".csv")
+	data := "id,cat,reason,listed,ref\n" + strings.Join(rows, "\n") + "\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := lists.NewDelimited(lists.File(path), lists.DelimitedConfig{Mapping: lists.Mapping{
+		ID: "id", FixedType: ident.Phone, Category: "cat", Reason: "reason", Listed: "listed", Reference: "ref",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return provider.Source{Name: name, Category: "black", Code: 1, Source: src}
+}
+
+// eventually retries check until it succeeds, at most about 60 s; it is the
+// only way to wait for another node's background work.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	var err error
+	for range 600 {
+		if err = check(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
+
+func apiClient(t *testing.T, m *member) riskmeshv1.RiskMeshClient {
+	t.Helper()
+	conn, err := grpc.NewClient("unix://"+filepath.Join(m.dir, "api.sock"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return riskmeshv1.NewRiskMeshClient(conn)
+}
+
+func query(t *testing.T, c riskmeshv1.RiskMeshClient, values ...string) *riskmeshv1.QueryResult {
+	t.Helper()
+	req := &riskmeshv1.QueryRequest{Category: "black", Deadline: durationpb.New(5 * time.Second)}
+	for _, v := range values {
+		req.Identifiers = append(req.Identifiers, &riskmeshv1.Identifier{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: v})
+	}
+	stream, err := c.Query(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ev.GetResult(); r != nil {
+			return r
+		}
+	}
+	t.Fatal("query stream ended without a result")
+	return nil
+}
+
+// hits renders a result as "index:provider,provider" per item, "-" for a
+// miss and "!" for an invalid identifier.
+func hits(r *riskmeshv1.QueryResult) []string {
+	var out []string
+	for _, it := range r.GetItems() {
+		s := "-"
+		switch {
+		case it.GetInvalidReason() != riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED:
+			s = "!"
+		case len(it.GetHits()) > 0:
+			var ps []string
+			for _, h := range it.GetHits() {
+				ps = append(ps, h.GetProvider())
+			}
+			s = strings.Join(ps, ",")
+		}
+		out = append(out, fmt.Sprintf("%d:%s", it.GetIndex(), s))
+	}
+	return out
+}
+
+func TestNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four nodes")
+	}
+	ctx := context.Background()
+	reg := newMember(t, regulator)
+	bankA := newMember(t, "BankAMSP", "black")
+	bankB := newMember(t, "BankBMSP", "black")
+	bankC := newMember(t, "BankCMSP")
+
+	var members []identity.Member
+	for _, m := range []*member{bankA, bankB, bankC} {
+		mem, err := identity.ReadMember(m.idDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, mem)
+	}
+	cons, err := identity.NewConsortium(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consFile := filepath.Join(reg.dir, "consortium.yaml")
+	data, err := cons.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(consFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	run(t, daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
+		Ledger: daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consFile}})
+	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulator, reg.id.Fingerprint, peer.Config{})
+	t.Cleanup(func() { closer.Close() })
+	roles := []accounting.Role{accounting.RoleRequester, accounting.RoleProvider}
+	eventually(t, "regulator reachable", func() error { _, err := admin.Institutions(ctx); return err })
+	for _, m := range []*member{bankA, bankB, bankC} {
+		if err := admin.AddInstitution(ctx, m.msp, m.msp, roles); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.SetLimit(ctx, m.msp, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := admin.SetPrice(ctx, "black", 2); err != nil {
+		t.Fatal(err)
+	}
+
+	remote := daemon.LedgerConfig{Backend: daemon.BackendEmbeddedRemote, HostMSPID: regulator,
+		HostEndpoint: reg.endpoint, HostFingerprint: reg.id.Fingerprint}
+	institution := func(m *member, sources ...provider.Source) daemon.Config {
+		return daemon.Config{MSPID: m.msp, DataDir: m.dir, IdentityDir: m.idDir, PeerListen: m.endpoint,
+			Ledger: remote, Registry: registry.Options{Refresh: 200 * time.Millisecond},
+			Requester: &requester.Config{}, Provider: &provider.Config{Sources: sources}}
+	}
+	run(t, institution(bankA, csvSource(t, bankA.dir, "fraud",
+		"+8613800000001,1,7,2024-03-01,A-1",
+		"+8613800000003,1,8,2024-03-02,A-3")))
+	stopB := run(t, institution(bankB, csvSource(t, bankB.dir, "fraud",
+		"+8613800000002,1,9,2024-04-01,B-2",
+		"+8613800000003,1,9,2024-04-02,B-3")))
+	run(t, institution(bankC))
+
+	eventually(t, "profiles registered", func() error {
+		for _, m := range []*member{bankA, bankB, bankC} {
+			in, err := admin.Institution(ctx, m.msp)
+			if err != nil {
+				return err
+			}
+			if in.Endpoint != m.endpoint {
+				return fmt.Errorf("%s endpoint %q", m.msp, in.Endpoint)
+			}
+		}
+		return nil
+	})
+	if _, err := admin.Rollover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	client := apiClient(t, bankC)
+	catalogsReady(t, client, 1)
+
+	r := query(t, client, "+86 138 0000 0001", "+8613800000002", "+8613800000003", "+8613800000009", "not a phone")
+	want := []string{"0:BankAMSP", "1:BankBMSP", "2:BankAMSP,BankBMSP", "3:-", "4:!"}
+	if got := hits(r); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("hits = %v, want %v", got, want)
+	}
+	if r.GetAmount() != 2*4*2 {
+		t.Fatalf("amount = %d, want %d (2 providers x 4 items x 2 tokens)", r.GetAmount(), 2*4*2)
+	}
+	l := r.GetItems()[0].GetHits()[0].GetLabel()
+	if l.GetReasonCode() != 7 || l.GetListedDate() != "2024-03-01" || !strings.HasPrefix(string(l.GetProviderReference()), "A-1") {
+		t.Fatalf("label = %v", l)
+	}
+
+	eventually(t, "entries recorded", func() error {
+		page, err := admin.Entries(ctx, accounting.EntriesQuery{Period: 1, Party: bankC.msp})
+		if err != nil {
+			return err
+		}
+		if len(page.Entries) != 2 {
+			return fmt.Errorf("%d entries", len(page.Entries))
+		}
+		for _, e := range page.Entries {
+			if e.Amount != 8 || e.Count != 4 {
+				return fmt.Errorf("entry amount %d count %d", e.Amount, e.Count)
+			}
+		}
+		return nil
+	})
+
+	if _, err := admin.Rollover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ClosePeriod(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for done := false; !done; {
+		res, err := admin.Settle(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = res.Done
+	}
+	balances := func() map[string]int64 {
+		t.Helper()
+		accts, err := admin.Accounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, a := range accts {
+			out[a.MSPID] = a.Balance
+		}
+		return out
+	}
+	b := balances()
+	if b[bankC.msp] != -16 || b[bankA.msp] != 8 || b[bankB.msp] != 8 {
+		t.Fatalf("balances after settle = %v", b)
+	}
+	if _, err := admin.TakeSnapshot(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for msp, v := range balances() {
+		if v != 0 {
+			t.Fatalf("%s balance %d after snapshot", msp, v)
+		}
+	}
+
+	// A provider going down: its part is UNAVAILABLE (not billed), the
+	// other still answers.
+	catalogsReady(t, client, 2)
+	stopB()
+	r = query(t, client, "+8613800000001", "+8613800000002")
+	status := map[string]riskmeshv1.ProviderStatus{}
+	for _, p := range r.GetProviders() {
+		status[p.GetProvider()] = p.GetStatus()
+	}
+	if status[bankA.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED ||
+		status[bankB.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE {
+		t.Fatalf("provider statuses = %v", status)
+	}
+	if got := hits(r); strings.Join(got, " ") != "0:BankAMSP 1:-" || r.GetAmount() != 4 {
+		t.Fatalf("with BankB down: hits %v, amount %d", got, r.GetAmount())
+	}
+}
+
+// catalogsReady waits until c's node holds both providers' verified
+// catalogs for period.
+func catalogsReady(t *testing.T, c riskmeshv1.RiskMeshClient, period uint64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("period %d catalogs downloaded", period), func() error {
+		st, err := c.CatalogStatus(context.Background(), &riskmeshv1.CatalogStatusRequest{Category: "black"})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, c := range st.GetRemote() {
+			if c.GetPeriod() == period && c.GetState() == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+				ready++
+			}
+		}
+		if ready != 2 {
+			return fmt.Errorf("%d of 2 catalogs ready: %v", ready, st.GetRemote())
+		}
+		return nil
+	})
+}

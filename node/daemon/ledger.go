@@ -1,0 +1,86 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/ledgerrelay"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// ledgerConn is this node's way to the ledger.
+type ledgerConn struct {
+	// Ledger acts as this institution.
+	Ledger accounting.Ledger
+	// relay answers ledger_invoke for other nodes; nil unless this node
+	// hosts the embedded ledger.
+	relay func(ctx context.Context, p peer.Identity, req *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse
+	// members admits consortium members to the relay before they are on
+	// the registry; nil unless this node hosts the embedded ledger.
+	members peer.Authorizer
+	closer  io.Closer
+}
+
+// OpenLedger connects to the ledger as cfg.Ledger says, acting as id. On
+// the embedded backend it opens the ledger file (which only one process
+// may hold) and prepares the relay; on embedded-remote it dials the host
+// lazily, so this node starts while the host is down.
+func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
+	switch cfg.Ledger.Backend {
+	case BackendEmbedded:
+		path := cfg.Ledger.Path
+		if path == "" {
+			path = filepath.Join(cfg.DataDir, "ledger.db")
+		}
+		store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{Regulator: cfg.MSPID})
+		if err != nil {
+			return nil, err
+		}
+		l, err := store.As(cfg.MSPID)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		lc := &ledgerConn{Ledger: l, closer: store, relay: ledgerrelay.NewHandler(store, nil)}
+		// The host admits itself (the admin commands dial their own node)
+		// and the consortium's members.
+		self := pinned(cfg.MSPID, id.Fingerprint)
+		lc.members = self
+		if cfg.Ledger.ConsortiumFile != "" {
+			cons, err := identity.LoadConsortium(cfg.Ledger.ConsortiumFile)
+			if err != nil {
+				store.Close()
+				return nil, err
+			}
+			lc.members = peer.AuthorizerFunc(func(fp [32]byte) (string, error) {
+				if msp, err := self.Authorize(fp); err == nil {
+					return msp, nil
+				}
+				return cons.Authorize(fp)
+			})
+		}
+		return lc, nil
+	case BackendEmbeddedRemote:
+		l, host := DialLedgerHost(id, cfg.Ledger.HostEndpoint, cfg.Ledger.HostMSPID, cfg.Ledger.HostFingerprint, cfg.Peer)
+		return &ledgerConn{Ledger: l, closer: host}, nil
+	case BackendFabric:
+		fc := cfg.Ledger.Fabric
+		fc.MSPID = cfg.MSPID
+		c, err := fabric.New(fc)
+		if err != nil {
+			return nil, err
+		}
+		return &ledgerConn{Ledger: c, closer: c}, nil
+	case "":
+		return nil, errors.New("daemon: no ledger backend configured")
+	default:
+		return nil, fmt.Errorf("daemon: unknown ledger backend %q", cfg.Ledger.Backend)
+	}
+}
