@@ -1,0 +1,46 @@
+package synth
+
+import (
+	"math/rand/v2"
+
+	"github.com/riskmesh/riskmesh/psi/ident"
+)
+
+// Identifier returns a random identifier of type t in canonical form: the
+// value psi/ident's Normalize gives for it, so it can be compared with what a
+// list source or a node produces. Draws are independent; uniqueness is the
+// caller's (Generate deduplicates). An unknown type yields the zero ID.
+func Identifier(r *rand.Rand, t ident.Type) ident.ID {
+	if !knownType(t) {
+		return ident.ID{}
+	}
+	return ident.ID{Type: t, Value: string(appendValue(nil, r, t))}
+}
+
+// appendDigits appends n uniformly random decimal digits.
+func appendDigits(b []byte, r *rand.Rand, n int) []byte {
+	for range n {
+		b = append(b, byte('0'+r.IntN(10)))
+	}
+	return b
+}
+
+// pick returns a uniformly chosen element of s.
+func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
+
+// luhnDigit returns the check digit that makes the ASCII digits d followed
+// by it pass the Luhn check (ISO/IEC 7812-1 annex B).
+func luhnDigit(d []byte) byte {
+	sum := 0
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if (len(d)-1-i)%2 == 0 { // doubled: the check digit will sit to the right
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	return byte('0' + (10-sum%10)%10)
+}
