@@ -34,6 +34,6 @@ func newRootCommand() *cobra.Command {
 			return nil
 		},
 	})
-	root.AddCommand(newQueryCommand(), newLedgerCommand())
+	root.AddCommand(newNodeCommand(), newQueryCommand(), newLedgerCommand())
 	return root
 }
