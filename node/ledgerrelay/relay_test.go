@@ -440,6 +440,7 @@ func TestFullRecordBatchFits(t *testing.T) {
 	if len(arg) > riskmeshv1.MaxLedgerArgument {
 		t.Fatalf("a full Record batch is %d bytes, over the relay's %d", len(arg), riskmeshv1.MaxLedgerArgument)
 	}
+	t.Logf("a full Record batch is %d bytes of JSON", len(arg))
 }
 
 // TestConnRedialsAfterHostRestart checks that a node's Conn survives the
