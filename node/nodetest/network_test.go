@@ -1,0 +1,438 @@
+package nodetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/pgtest"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+const (
+	regulatorMSP = "RegulatorMSP"
+	category     = "black"
+	price        = 3
+)
+
+// institution is one node of the test consortium.
+type institution struct {
+	msp, dir, endpoint string
+	id                 *identity.Identity
+	proc               *process
+}
+
+func (in *institution) socket() string      { return filepath.Join(in.dir, "data", "api.sock") }
+func (in *institution) idDir() string       { return filepath.Join(in.dir, "identity") }
+func (in *institution) config() string      { return filepath.Join(in.dir, "node.yaml") }
+func (in *institution) logFile() string     { return filepath.Join(in.dir, "node.log") }
+func (in *institution) fingerprint() string { return hex.EncodeToString(in.id.Fingerprint[:]) }
+
+// freeUDP returns a loopback address whose UDP port was free a moment ago.
+func freeUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+// newInstitution creates msp's directory and identity, providing categories.
+func newInstitution(t *testing.T, root, msp string, categories ...string) *institution {
+	t.Helper()
+	in := &institution{msp: msp, dir: filepath.Join(root, msp), endpoint: freeUDP(t)}
+	if err := os.MkdirAll(in.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := identity.Generate(in.idDir(), msp, categories, rand.Reader, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if in.id, err = identity.Load(in.idDir()); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// writeConfig writes the node's node.yaml: the common part, then ledger and
+// provider sections.
+func (in *institution) writeConfig(t *testing.T, ledger, provider string) {
+	t.Helper()
+	yaml := fmt.Sprintf(`msp_id: %s
+data_dir: data
+identity_dir: identity
+listen:
+  peer: %s
+  metrics: "off"
+registry:
+  refresh: 250ms
+requester:
+  retry_backoff: 20ms
+  catalog_retry: 250ms
+  max_catalog_retry: 1s
+outbox:
+  min_backoff: 50ms
+  max_backoff: 1s
+log:
+  level: debug
+%s%s`, in.msp, in.endpoint, ledger, provider)
+	if err := os.WriteFile(in.config(), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Planted list entries: which provider lists which phone number, with
+// which reason code.
+var (
+	phoneA  = "+8613800000001" // BankA only (PostgreSQL)
+	phoneB  = "+8613800000002" // BankB only (CSV)
+	phoneC  = "+8613800000003" // BankC only (NDJSON)
+	phoneAB = "+8613800000004" // BankA and BankB
+	phoneNo = "+8613800000009" // nobody
+)
+
+func TestEmbeddedNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four node processes")
+	}
+	ctx := context.Background()
+	root := t.TempDir()
+	pg := pgtest.Start(t)
+	conn := pg.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE risk (ident text, kind text, cat smallint, reason int, listed date, ref text)`,
+		`INSERT INTO risk VALUES
+			('` + phoneA + `', 'phone', 1, 11, '2024-01-01', 'PG-A'),
+			('` + phoneAB + `', 'phone', 1, 12, '2024-01-02', 'PG-AB'),
+			('+8613800000005', 'phone', 2, 13, '2024-01-03', 'GREY')`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	reg := newInstitution(t, root, regulatorMSP)
+	bankA := newInstitution(t, root, "BankAMSP", category)
+	bankB := newInstitution(t, root, "BankBMSP", category)
+	bankC := newInstitution(t, root, "BankCMSP", category)
+	banks := []*institution{bankA, bankB, bankC}
+
+	var members []identity.Member
+	for _, b := range banks {
+		m, err := identity.ReadMember(b.idDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	cons, err := identity.NewConsortium(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consFile, err := cons.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(reg.dir, "consortium.yaml"), consFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg.writeConfig(t, "ledger:\n  backend: embedded\n  embedded:\n    consortium_file: consortium.yaml\n", "")
+
+	remote := fmt.Sprintf("ledger:\n  backend: embedded-remote\n  remote:\n    msp_id: %s\n    endpoint: %s\n    tls_fingerprint: %s\n",
+		regulatorMSP, reg.endpoint, reg.fingerprint())
+	bankA.writeConfig(t, remote, fmt.Sprintf(`provider:
+  sources:
+    - name: core-db
+      category: %s
+      code: 1
+      kind: postgres
+      dsn: %s
+      query: SELECT ident, kind, cat, reason, listed, ref FROM risk
+`, category, pg.URL))
+	writeFile(t, filepath.Join(bankB.dir, "fraud.csv"), "phone,cat,reason,since,case\n"+
+		phoneB+",1,21,2024-02-01,CSV-B\n"+phoneAB+",1,22,2024-02-02,CSV-AB\nnot-a-phone,1,23,2024-02-03,BAD\n")
+	bankB.writeConfig(t, remote, fmt.Sprintf(`provider:
+  sources:
+    - name: fraud-file
+      category: %s
+      code: 1
+      kind: csv
+      path: fraud.csv
+      mapping: {id: phone, fixed_type: phone, category: cat, reason: reason, listed: since, reference: case}
+`, category))
+	writeFile(t, filepath.Join(bankC.dir, "watch.ndjson"),
+		`{"id":"`+phoneC+`","type":"phone","cat":1,"why":31,"on":"2024-03-01"}`+"\n")
+	bankC.writeConfig(t, remote, fmt.Sprintf(`provider:
+  sources:
+    - name: watch
+      category: %s
+      code: 1
+      kind: ndjson
+      path: watch.ndjson
+      mapping: {id: id, type: type, category: cat, reason: why, listed: on}
+`, category))
+
+	// The regulator first, then its onboarding of the banks with the admin
+	// commands, then the banks.
+	reg.proc = startNode(t, "regulator", reg.config(), reg.logFile())
+	procs := []*process{reg.proc}
+	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulatorMSP, reg.id.Fingerprint, peer.Config{})
+	t.Cleanup(func() { closer.Close() })
+	eventually(t, "regulator's ledger reachable", procs, func() error { _, err := admin.Accounts(ctx); return err })
+	ledgerCmd := func(args ...string) string {
+		t.Helper()
+		return riskmesh(t, append([]string{"ledger", "--identity", reg.idDir(), "--node", reg.endpoint}, args...)...)
+	}
+	for _, b := range banks {
+		ledgerCmd("add-institution", b.msp, "--name", b.msp+" Bank", "--role", "requester", "--role", "provider")
+		ledgerCmd("set-limit", b.msp, "1000")
+	}
+	ledgerCmd("set-price", category, fmt.Sprint(price))
+	for _, b := range banks {
+		b.proc = startNode(t, b.msp, b.config(), b.logFile())
+		procs = append(procs, b.proc)
+	}
+	eventually(t, "banks registered their profiles and keys", procs, func() error {
+		for _, b := range banks {
+			in, err := admin.Institution(ctx, b.msp)
+			if err != nil {
+				return err
+			}
+			if in.Endpoint != b.endpoint || len(in.OPRFKeys[category]) == 0 {
+				return fmt.Errorf("%s not registered yet", b.msp)
+			}
+		}
+		return nil
+	})
+	var period accounting.Period
+	if err := json.Unmarshal([]byte(ledgerCmd("rollover")), &period); err != nil || period.Number != 1 {
+		t.Fatalf("rollover: period %+v, %v", period, err)
+	}
+
+	apiA, apiC := apiClient(t, bankA.socket()), apiClient(t, bankC.socket())
+	catalogsReady(t, apiA, procs, 1, bankB.msp, bankC.msp)
+	catalogsReady(t, apiC, procs, 1, bankA.msp, bankB.msp)
+
+	// One-to-many queries with known answers.
+	t.Run("query from BankC", func(t *testing.T) {
+		r := query(t, apiC, phoneA, "+86 138-0000-0002", phoneAB, phoneC, phoneNo, "12345")
+		want := []string{"0:BankAMSP", "1:BankBMSP", "2:BankAMSP,BankBMSP", "3:-", "4:-", "5:!"}
+		checkHits(t, r, want)
+		// 5 valid identifiers to 2 providers.
+		if r.GetAmount() != 2*5*price {
+			t.Errorf("amount = %d, want %d", r.GetAmount(), 2*5*price)
+		}
+		checkLabel(t, r.GetItems()[2].GetHits()[0].GetLabel(), 12, "2024-01-02", "PG-AB")
+		checkLabel(t, r.GetItems()[2].GetHits()[1].GetLabel(), 22, "2024-02-02", "CSV-AB")
+	})
+	t.Run("query from BankA", func(t *testing.T) {
+		r := query(t, apiA, phoneC, phoneB, phoneA)
+		checkHits(t, r, []string{"0:BankCMSP", "1:BankBMSP", "2:-"})
+		checkLabel(t, r.GetItems()[0].GetHits()[0].GetLabel(), 31, "2024-03-01", "")
+	})
+
+	// Ledger entries: one per (query, provider), amounts = items x price.
+	// Net balance changes: BankC paid BankA and BankB for 5 items each;
+	// BankA paid BankB and BankC for 3 items each.
+	want := map[string]int64{
+		bankA.msp: 5*price - 2*3*price,
+		bankB.msp: 5*price + 3*price,
+		bankC.msp: -2*5*price + 3*price,
+	}
+	eventually(t, "entries recorded on the ledger", procs, func() error {
+		var entries []accounting.RecordedEntry
+		if err := json.Unmarshal([]byte(ledgerCmd("entries", "1")), &entries); err != nil {
+			return err
+		}
+		if len(entries) != 4 {
+			return fmt.Errorf("%d entries, want 4", len(entries))
+		}
+		for _, e := range entries {
+			if e.Amount != int64(e.Count)*price {
+				return fmt.Errorf("entry amount %d for %d items", e.Amount, e.Count)
+			}
+		}
+		return nil
+	})
+
+	// The period cycle: balances sum to zero after settlement and are zero
+	// after the snapshot.
+	ledgerCmd("rollover")
+	ledgerCmd("close", "1")
+	ledgerCmd("settle", "1")
+	var accounts []accounting.Account
+	if err := json.Unmarshal([]byte(ledgerCmd("balances")), &accounts); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, a := range accounts {
+		sum += a.Balance
+		if w, ok := want[a.MSPID]; ok && a.Balance != w {
+			t.Errorf("%s balance %d, want %d", a.MSPID, a.Balance, w)
+		}
+	}
+	if sum != 0 || len(accounts) < 3 {
+		t.Fatalf("balances %+v sum to %d", accounts, sum)
+	}
+	ledgerCmd("snapshot", "1")
+	if err := json.Unmarshal([]byte(ledgerCmd("balances")), &accounts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accounts {
+		if a.Balance != 0 {
+			t.Errorf("%s balance %d after the snapshot", a.MSPID, a.Balance)
+		}
+	}
+
+	// A provider crashing: its part is UNAVAILABLE and not billed, the
+	// other provider answers.
+	catalogsReady(t, apiC, procs, 2, bankA.msp, bankB.msp)
+	bankB.proc.kill(t)
+	r := queryWithin(t, apiC, 3*time.Second, phoneA, phoneB)
+	st := map[string]riskmeshv1.ProviderStatus{}
+	for _, p := range r.GetProviders() {
+		st[p.GetProvider()] = p.GetStatus()
+	}
+	if st[bankA.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || st[bankB.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE {
+		t.Fatalf("statuses with BankB killed: %v", st)
+	}
+	checkHits(t, r, []string{"0:BankAMSP", "1:-"})
+	if r.GetAmount() != 2*price {
+		t.Errorf("amount with BankB down = %d, want %d", r.GetAmount(), 2*price)
+	}
+
+	// No log line of any node carries a planted identifier.
+	for _, in := range append(banks, reg) {
+		data, err := os.ReadFile(in.logFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{phoneA, phoneB, phoneC, phoneAB, phoneNo, "13800000001"} {
+			if strings.Contains(string(data), p) {
+				t.Errorf("%s's log contains an identifier", in.msp)
+			}
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// catalogsReady waits until c's node holds verified catalogs of providers
+// for period.
+func catalogsReady(t *testing.T, c riskmeshv1.RiskMeshClient, procs []*process, period uint64, providers ...string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("period %d catalogs of %v downloaded", period, providers), procs, func() error {
+		st, err := c.CatalogStatus(context.Background(), &riskmeshv1.CatalogStatusRequest{Category: category})
+		if err != nil {
+			return err
+		}
+		ready := map[string]bool{}
+		for _, rc := range st.GetRemote() {
+			if rc.GetPeriod() == period && rc.GetState() == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+				ready[rc.GetProvider()] = true
+			}
+		}
+		for _, p := range providers {
+			if !ready[p] {
+				return fmt.Errorf("%s's catalog not ready: %v", p, st.GetRemote())
+			}
+		}
+		return nil
+	})
+}
+
+func query(t *testing.T, c riskmeshv1.RiskMeshClient, phones ...string) *riskmeshv1.QueryResult {
+	t.Helper()
+	return queryWithin(t, c, 0, phones...)
+}
+
+// queryWithin runs one query (deadline 0 for the node's default) and
+// returns its final result, checking the stream's event order.
+func queryWithin(t *testing.T, c riskmeshv1.RiskMeshClient, deadline time.Duration, phones ...string) *riskmeshv1.QueryResult {
+	t.Helper()
+	req := &riskmeshv1.QueryRequest{Category: category}
+	if deadline > 0 {
+		req.Deadline = durationpb.New(deadline)
+	}
+	for _, p := range phones {
+		req.Identifiers = append(req.Identifiers, &riskmeshv1.Identifier{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: p})
+	}
+	stream, err := c.Query(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted bool
+	for range 100 {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case ev.GetAccepted() != nil:
+			accepted = true
+		case !accepted:
+			t.Fatalf("event %v before QueryAccepted", ev)
+		case ev.GetResult() != nil:
+			return ev.GetResult()
+		}
+	}
+	t.Fatal("query stream ended without a result")
+	return nil
+}
+
+// checkHits compares a result with want, one "index:providers" per item
+// ("-" a miss everywhere, "!" an invalid identifier).
+func checkHits(t *testing.T, r *riskmeshv1.QueryResult, want []string) {
+	t.Helper()
+	var got []string
+	for _, it := range r.GetItems() {
+		s := "-"
+		switch {
+		case it.GetInvalidReason() != riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED:
+			s = "!"
+		case len(it.GetHits()) > 0:
+			var ps []string
+			for _, h := range it.GetHits() {
+				ps = append(ps, h.GetProvider())
+			}
+			s = strings.Join(ps, ",")
+		}
+		got = append(got, fmt.Sprintf("%d:%s", it.GetIndex(), s))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("hits = %v, want %v", got, want)
+	}
+}
+
+func checkLabel(t *testing.T, l *riskmeshv1.Label, reason uint32, listed, ref string) {
+	t.Helper()
+	if l.GetCategoryCode() != 1 || l.GetReasonCode() != reason || l.GetListedDate() != listed ||
+		strings.TrimRight(string(l.GetProviderReference()), "\x00") != ref {
+		t.Errorf("label = %v, want reason %d listed %s reference %q", l, reason, listed, ref)
+	}
+}
