@@ -39,14 +39,30 @@ type served struct {
 // catalogSet holds, per category, the catalogs being served (current and
 // previous period) and the status of each build.
 type catalogSet struct {
-	mu     sync.Mutex
-	ready  map[string]map[uint64]*served                  // category -> period
-	status map[string]map[uint64]*riskmeshv1.LocalCatalog // category -> period
+	mu      sync.Mutex
+	ready   map[string]map[uint64]*served                  // category -> period
+	status  map[string]map[uint64]*riskmeshv1.LocalCatalog // category -> period
+	settled chan struct{}                                  // closed when a build ends (READY or FAILED), then replaced
 }
 
 func (s *catalogSet) init() {
 	s.ready = map[string]map[uint64]*served{}
 	s.status = map[string]map[uint64]*riskmeshv1.LocalCatalog{}
+	s.settled = make(chan struct{})
+}
+
+// CatalogChanges returns a channel that is closed the next time a catalog
+// becomes READY or FAILED; call it again after it fires.
+func (p *Provider) CatalogChanges() <-chan struct{} {
+	p.cats.mu.Lock()
+	defer p.cats.mu.Unlock()
+	return p.cats.settled
+}
+
+// signal wakes CatalogChanges waiters; s.mu must be held.
+func (s *catalogSet) signal() {
+	close(s.settled)
+	s.settled = make(chan struct{})
 }
 
 // get returns the served catalog for (category, period), if any.
@@ -72,6 +88,9 @@ func (s *catalogSet) update(category string, period uint64, now time.Time, fn fu
 	}
 	fn(st)
 	st.UpdatedAt = timestamppb.New(now)
+	if st.State == riskmeshv1.CatalogState_CATALOG_STATE_READY || st.State == riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+		s.signal()
+	}
 }
 
 // install starts serving sv for its category and period; the previous

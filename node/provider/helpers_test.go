@@ -5,7 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"io"
+	"iter"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
@@ -211,4 +214,18 @@ func (f *fixture) flush() {
 	cancel()
 	<-done
 	must(f.t, err)
+}
+
+// failingSource yields one good entry and then fails, as a list file that
+// breaks half-way does.
+type failingSource struct{}
+
+func (failingSource) Entries(context.Context, uint8) iter.Seq2[catalogpsi.Entry, error] {
+	return func(yield func(catalogpsi.Entry, error) bool) {
+		id, _ := ident.Normalize("phone", "+8613800138000")
+		if !yield(catalogpsi.Entry{ID: id, Label: catalog.Label{Category: 1}}, nil) {
+			return
+		}
+		yield(catalogpsi.Entry{}, errors.New("disk on fire"))
+	}
 }
