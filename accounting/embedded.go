@@ -112,10 +112,22 @@ var _ Ledger = (*Embedded)(nil)
 // the caller's claim: it is for one machine, where every identity is the
 // operator's own.
 func (s *EmbeddedStore) As(mspID string) (*Embedded, error) {
+	inv, err := s.Invoker(mspID)
+	if err != nil {
+		return nil, err
+	}
+	return &Embedded{Client: NewClient(inv), mspID: mspID}, nil
+}
+
+// Invoker returns the raw contract calls of mspID, for a relay that carries
+// already-encoded calls from another process (node/ledgerrelay) and must
+// hand them to the contract unchanged. Contract rejections come back as
+// *chaincode.Error.
+func (s *EmbeddedStore) Invoker(mspID string) (Invoker, error) {
 	if !chaincode.ValidMSPID(mspID) {
 		return nil, fmt.Errorf("%w: MSP id %q", ErrInvalidArgument, mspID)
 	}
-	return &Embedded{Client: NewClient(&embeddedInvoker{s: s, caller: mspID}), mspID: mspID}, nil
+	return &embeddedInvoker{s: s, caller: mspID}, nil
 }
 
 // MSPID returns the identity the client acts as.

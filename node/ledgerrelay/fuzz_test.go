@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -14,20 +13,6 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
-
-// TestOperationsCoverContract keeps the relay's table equal to the
-// contract's functions, so a function added to the contract cannot be
-// forgotten here (the relay would refuse it as unknown).
-func TestOperationsCoverContract(t *testing.T) {
-	var got []string
-	for fn := range operations {
-		got = append(got, fn)
-	}
-	sort.Strings(got)
-	if want := chaincode.Functions(); !slices.Equal(got, want) {
-		t.Fatalf("relayed functions %v\ncontract functions %v", got, want)
-	}
-}
 
 // FuzzHandler sends arbitrary relayed calls to a real embedded ledger as an
 // onboarded bank. Whatever the input, the handler answers (never panics),

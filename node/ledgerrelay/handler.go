@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -15,6 +16,10 @@ import (
 // Handler answers one relayed ledger call from an authenticated peer. The
 // node's peer.Handler hands it the ledger_invoke bodies.
 type Handler func(ctx context.Context, from peer.Identity, call *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse
+
+// contractFunctions are the functions the relay carries: all of the
+// contract's, and nothing else.
+var contractFunctions = chaincode.Functions()
 
 // retryAfterClosed is the hint sent while the ledger is closed (the host is
 // shutting down or restarting).
@@ -36,23 +41,25 @@ func NewHandler(store *accounting.EmbeddedStore, allowed func(msp string) bool) 
 			return rejected(chaincode.CodeForbidden, "the ledger relay does not serve this institution")
 		}
 		fn, arg := call.GetFunction(), call.GetArgument()
-		op, known := operations[fn]
 		switch {
-		case len(fn) > riskmeshv1.MaxLedgerFunction || !known:
+		case len(fn) > riskmeshv1.MaxLedgerFunction || !slices.Contains(contractFunctions, fn):
 			return rejected(chaincode.CodeInvalidArgument, fmt.Sprintf("unknown function %.64q", fn))
 		case len(arg) > riskmeshv1.MaxLedgerArgument:
 			return rejected(chaincode.CodeInvalidArgument,
 				fmt.Sprintf("argument of %d bytes exceeds the relay's %d", len(arg), riskmeshv1.MaxLedgerArgument))
-		case call.GetSubmit() && chaincode.IsQuery(fn):
-			return rejected(chaincode.CodeInvalidArgument, fn+" is a query: evaluate it")
-		case !call.GetSubmit() && !chaincode.IsQuery(fn):
-			return rejected(chaincode.CodeInvalidArgument, fn+" is a transaction: submit it")
 		}
-		ledger, err := store.As(from.MSPID)
+		inv, err := store.Invoker(from.MSPID)
 		if err != nil {
 			return rejected(chaincode.CodeInvalidArgument, "caller's MSP id is not valid on the ledger")
 		}
-		res, err := op(ctx, ledger, arg)
+		// The call goes to the contract exactly as encoded by the caller's
+		// accounting.Client: the contract validates it, and checks such as
+		// "a query is evaluated, not submitted" are the embedded ledger's.
+		invoke := inv.Evaluate
+		if call.GetSubmit() {
+			invoke = inv.Submit
+		}
+		res, err := invoke(ctx, fn, arg)
 		if err != nil {
 			return failure(ctx, err)
 		}
@@ -70,10 +77,10 @@ func NewHandler(store *accounting.EmbeddedStore, allowed func(msp string) bool) 
 // classifies: contract rejections keep their code; a closed ledger or an
 // ended context is UNAVAILABLE; anything else is INTERNAL.
 func failure(ctx context.Context, err error) *riskmeshv1.PeerResponse {
-	var ae *accounting.Error
+	var ce *chaincode.Error
 	switch {
-	case errors.As(err, &ae):
-		return rejected(ae.Code, ae.Detail)
+	case errors.As(err, &ce):
+		return rejected(ce.Code, ce.Detail)
 	case errors.Is(err, accounting.ErrClosed):
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "ledger closed", retryAfterClosedMs)
 	case ctx.Err() != nil:

@@ -313,7 +313,6 @@ func TestRelayRefusals(t *testing.T) {
 		{"TrailingData", chaincode.FnGetPrices, false, []byte(`{} {}`)},
 		{"NotJSON", chaincode.FnGetAccount, false, []byte(`mspId=Bank1MSP`)},
 		{"UnknownField", chaincode.FnGetAccount, false, []byte(`{"mspId":"Bank1MSP","as":"Bank2MSP"}`)},
-		{"BadStatus", chaincode.FnSetStatus, true, []byte(`{"mspId":"Bank2MSP","status":"banished"}`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := raw(tc.fn, tc.submit, tc.arg)
