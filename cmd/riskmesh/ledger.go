@@ -10,52 +10,46 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
-	"github.com/riskmesh/riskmesh/node/identity"
-	"github.com/riskmesh/riskmesh/node/peer"
 )
 
 // newLedgerCommand is the regulator's (and any institution's) window on the
-// embedded ledger: it connects to the node hosting the ledger over the
-// ledger relay, as the identity in --identity, exactly as a node does. The
-// regulator runs it with its own identity against its own node, so the
-// contract's regulator-only functions are allowed to it and to nobody else.
+// ledger, acting as the institution whose node.yaml --config names and
+// reaching the ledger the way that node does: through the embedded ledger's
+// relay (on the regulator, its own node's relay, which admits its own
+// certificate) or through the Fabric gateway. The contract decides what the
+// caller may do: only the regulator may onboard, price, and run the period
+// cycle.
 func newLedgerCommand() *cobra.Command {
 	var (
-		idDir, node, hostMSP, hostFP string
-		ledger                       accounting.Ledger
-		closer                       io.Closer
+		path   string
+		ledger accounting.Ledger
+		closer io.Closer
 	)
 	cmd := &cobra.Command{
 		Use:   "ledger",
-		Short: "administer and inspect the embedded ledger through the node that hosts it",
-		Long: `ledger calls the embedded ledger through the relay of the node hosting it (the
-regulator's), authenticated with the identity in --identity. With the regulator's identity
-and node (the defaults for --host-*), it can onboard institutions, set prices and limits and
-run the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
+		Short: "administer and inspect the ledger as this node's institution",
+		Long: `ledger calls the ledger as the institution whose node.yaml --config names, the way
+that node reaches it (docs/node.md): on the regulator's node, which hosts the embedded ledger,
+through that running node; otherwise through the regulator's relay or the Fabric gateway.
+With the regulator's configuration it onboards institutions, sets prices and limits and runs
+the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			id, err := identity.Load(idDir)
+			c, err := config.Load(path)
 			if err != nil {
 				return err
 			}
-			msp, fp := id.MSPID, id.Fingerprint
-			if hostMSP != "" {
-				msp = hostMSP
+			cfg, err := daemon.FromConfig(c)
+			if err != nil {
+				return err
 			}
-			if hostFP != "" {
-				if fp, err = daemon.ParseFingerprint(hostFP); err != nil {
-					return err
-				}
-			}
-			ledger, closer = daemon.DialLedgerHost(id, node, msp, fp, peer.Config{})
-			return nil
+			ledger, closer, err = daemon.AdminLedger(cfg)
+			return err
 		},
 		PersistentPostRunE: func(*cobra.Command, []string) error { return closer.Close() },
 	}
-	cmd.PersistentFlags().StringVar(&idDir, "identity", "identity", "identity directory to act as (riskmesh init identity)")
-	cmd.PersistentFlags().StringVar(&node, "node", "127.0.0.1:7300", "peer (QUIC) endpoint of the node hosting the ledger")
-	cmd.PersistentFlags().StringVar(&hostMSP, "host-msp", "", "MSP id of the hosting node (default: the identity's own)")
-	cmd.PersistentFlags().StringVar(&hostFP, "host-fingerprint", "", "hex SHA-256 of the hosting node's TLS certificate (default: the identity's own)")
+	cmd.PersistentFlags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
 
 	l := func() accounting.Ledger { return ledger }
 	cmd.AddCommand(

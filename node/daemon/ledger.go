@@ -84,3 +84,32 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 		return nil, fmt.Errorf("daemon: unknown ledger backend %q", cfg.Ledger.Backend)
 	}
 }
+
+// AdminLedger opens the ledger for a tool running beside the node that cfg
+// configures (the `riskmesh ledger` commands), acting as the same
+// institution. It never opens the embedded ledger file, which the running
+// node holds: on the ledger host it goes through the host's own relay
+// (which admits the host's own certificate), elsewhere through the host's
+// relay or the Fabric gateway, exactly as the node does.
+func AdminLedger(cfg Config) (accounting.Ledger, io.Closer, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, nil, err
+	}
+	id, err := identity.Load(cfg.IdentityDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Ledger.Backend == BackendEmbedded {
+		endpoint := cfg.PeerEndpoint
+		if endpoint == "" {
+			endpoint = cfg.PeerListen
+		}
+		l, c := DialLedgerHost(id, endpoint, id.MSPID, id.Fingerprint, cfg.Peer)
+		return l, c, nil
+	}
+	lc, err := openLedger(&cfg, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return lc.Ledger, lc.closer, nil
+}

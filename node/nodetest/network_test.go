@@ -198,7 +198,7 @@ func TestEmbeddedNetwork(t *testing.T) {
 	eventually(t, "regulator's ledger reachable", procs, func() error { _, err := admin.Accounts(ctx); return err })
 	ledgerCmd := func(args ...string) string {
 		t.Helper()
-		return riskmesh(t, append([]string{"ledger", "--identity", reg.idDir(), "--node", reg.endpoint}, args...)...)
+		return riskmesh(t, append([]string{"ledger", "--config", reg.config()}, args...)...)
 	}
 	for _, b := range banks {
 		ledgerCmd("add-institution", b.msp, "--name", b.msp+" Bank", "--role", "requester", "--role", "provider")
