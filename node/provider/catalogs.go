@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +34,33 @@ type served struct {
 	items  uint64
 	length int64
 	digest [catalog.DigestSize]byte
-	file   *os.File
+
+	mu   sync.RWMutex // readers hold it across ReadAt; close takes it
+	file *os.File     // nil once closed
+}
+
+// readAt reads the encoding at off; false if the catalog was retired.
+func (sv *served) readAt(b []byte, off int64) (bool, error) {
+	sv.mu.RLock()
+	defer sv.mu.RUnlock()
+	if sv.file == nil {
+		return false, nil
+	}
+	_, err := sv.file.ReadAt(b, off)
+	if err == io.EOF {
+		err = nil
+	}
+	return true, err
+}
+
+// close closes the file once no download is reading it.
+func (sv *served) close() {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.file != nil {
+		sv.file.Close()
+		sv.file = nil
+	}
 }
 
 // catalogSet holds, per category, the catalogs being served (current and
@@ -123,15 +150,14 @@ func (s *catalogSet) install(sv *served, now time.Time) {
 }
 
 // prune stops serving catalogs older than the previous period, closes their
-// files and forgets their status. Their files stay on disk until the
-// category's directory is cleaned by cleanFiles.
+// files and forgets their status.
 func (s *catalogSet) prune(current uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, byPeriod := range s.ready {
 		for q, sv := range byPeriod {
 			if q+1 < current {
-				sv.file.Close()
+				go sv.close() // after in-flight downloads, without holding s.mu
 				delete(byPeriod, q)
 			}
 		}
@@ -209,7 +235,7 @@ func (p *Provider) ensureCatalog(ctx context.Context, category string, period ui
 		}
 	}
 	if err := p.publish(ctx, sv); err != nil {
-		sv.file.Close()
+		sv.close()
 		return p.failed(category, period, err)
 	}
 	p.cats.install(sv, p.cfg.Now())
@@ -226,9 +252,43 @@ func (p *Provider) failed(category string, period uint64, err error) error {
 	return err
 }
 
+// removeOldFiles deletes catalog files of periods before the previous one
+// and temporary files of builds a crash interrupted. Builds run only inside
+// maintain, before this, so no temporary file is in use.
+func (p *Provider) removeOldFiles(category string, current uint64) error {
+	dir := filepath.Dir(p.catalogPath(category, current))
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		name := de.Name()
+		old := strings.HasPrefix(name, tmpPrefix)
+		if n, ok := strings.CutSuffix(name, catalogSuffix); ok {
+			q, err := strconv.ParseUint(n, 10, 64)
+			old = err == nil && q+1 < current
+		}
+		if old {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// File names under DataDir/catalogs/<category>/.
+const (
+	catalogSuffix = ".cat"
+	tmpPrefix     = ".building-"
+)
+
 // catalogPath is DataDir/catalogs/<category>/<period>.cat.
 func (p *Provider) catalogPath(category string, period uint64) string {
-	return filepath.Join(p.cfg.DataDir, "catalogs", category, strconv.FormatUint(period, 10)+".cat")
+	return filepath.Join(p.cfg.DataDir, "catalogs", category, strconv.FormatUint(period, 10)+catalogSuffix)
 }
 
 // build reads the category's sources, builds the catalog and writes it to
@@ -317,7 +377,7 @@ func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, e
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return digest, fmt.Errorf("catalog directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".building-*")
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return digest, fmt.Errorf("catalog file: %w", err)
 	}

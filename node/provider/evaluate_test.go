@@ -2,6 +2,9 @@ package provider
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -152,9 +155,12 @@ func TestEvaluateGraceWindow(t *testing.T) {
 }
 
 // Transcripts and replay entries older than RetainPeriods periods are
-// deleted; newer ones stay.
+// deleted, and catalog files before the previous period; newer ones stay.
 func TestTranscriptRetention(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.RetainPeriods = 2 })
+	f.maintain()
+	leftover := filepath.Join(filepath.Dir(f.p.catalogPath(category, 1)), tmpPrefix+"crashed")
+	must(t, os.WriteFile(leftover, []byte("half a catalog"), 0o600))
 	if f.handle(f.newQuery(1, 0, phone).req).GetEvaluate() == nil {
 		t.Fatal("evaluate refused")
 	}
@@ -178,6 +184,18 @@ func TestTranscriptRetention(t *testing.T) {
 		if (got != nil) != tc.kept {
 			t.Errorf("transcript of period %d kept = %v, want %v", tc.period, got != nil, tc.kept)
 		}
+	}
+	for _, tc := range []struct {
+		period uint64
+		kept   bool
+	}{{1, false}, {2, true}, {3, true}} {
+		_, err := os.Stat(f.p.catalogPath(category, tc.period))
+		if kept := err == nil; kept != tc.kept {
+			t.Errorf("catalog file of period %d kept = %v, want %v", tc.period, kept, tc.kept)
+		}
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an interrupted build's temporary file was not removed: %v", err)
 	}
 	e, err := f.requester.Entry(f.ctx, accounting.EntryKey{Period: 1, Requester: requesterMSP, Responder: providerMSP, Sequence: 1})
 	must(t, err)

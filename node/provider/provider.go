@@ -145,6 +145,9 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 			failed = true
 			p.log.Error("provider: catalog not ready", "category", cat, "period", period, "err", err)
 		}
+		if err := p.removeOldFiles(cat, period); err != nil {
+			p.log.Warn("provider: remove old catalog files", "category", cat, "err", err)
+		}
 	}
 	p.cats.prune(period)
 	p.pruneEvaluators(period)

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"crypto/subtle"
-	"io"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -68,9 +67,12 @@ func (p *Provider) catalogDownload(req *riskmeshv1.CatalogDownloadRequest) *risk
 		n = min(n, limit)
 	}
 	data := make([]byte, n)
-	if _, err := sv.file.ReadAt(data, int64(off)); err != nil && err != io.EOF {
+	switch open, err := sv.readAt(data, int64(off)); {
+	case err != nil:
 		p.log.Error("provider: read catalog file", "category", sv.meta.Category, "period", sv.meta.Period, "err", err)
 		return refuse(codeInternal, "catalog file unreadable")
+	case !open:
+		return refuse(codeNotFound, "no catalog for period %d", req.GetPeriod())
 	}
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogChunk{CatalogChunk: &riskmeshv1.CatalogChunk{
 		Offset:      off,
