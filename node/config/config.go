@@ -54,7 +54,7 @@ type API struct {
 	// AdminClients are the client certificate common names allowed the
 	// admin methods over TCP. Default none (the unix socket always allows
 	// them).
-	AdminClients []string `yaml:"admin_clients"`
+	AdminClients []string `yaml:"admin_clients,omitempty"`
 	// MaxIdentifiers bounds one query's identifiers. Default 100000.
 	MaxIdentifiers int `yaml:"max_identifiers"`
 	// MaxProviders bounds one query's provider list. Default 1024.
@@ -165,7 +165,7 @@ type Peer struct {
 // Provider is the provider side (node/provider): the lists this node
 // serves. A node without sources provides nothing.
 type Provider struct {
-	Sources []Source `yaml:"sources"`
+	Sources []Source `yaml:"sources,omitempty"`
 	// MaxBatch is the largest item count one evaluate request may carry.
 	// Default 65535.
 	MaxBatch int `yaml:"max_batch"`
@@ -178,7 +178,7 @@ type Provider struct {
 type Requester struct {
 	// Categories restricts the categories whose catalogs are downloaded.
 	// Default: every category some active provider serves.
-	Categories []string `yaml:"categories"`
+	Categories []string `yaml:"categories,omitempty"`
 	// BatchWindow is how long a small query part waits to share a request
 	// with others to the same provider. Default 2ms; "-1ns" disables.
 	BatchWindow time.Duration `yaml:"batch_window"`
