@@ -86,7 +86,8 @@ const maxRounds = 8
 
 // Batch draws a query batch from the lists and computes its expected result
 // by looking every identifier up in every list, so the expectation does not
-// depend on how the identifiers were chosen.
+// depend on how the identifiers were chosen. It does not modify c, so
+// batches can be drawn concurrently.
 func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	if cfg.Size == 0 {
 		cfg.Size = 1000

@@ -29,8 +29,7 @@ type Config struct {
 	// lists with the same Go release (math/rand/v2's algorithms may change
 	// between releases).
 	Seed uint64
-	// Institutions hold the lists. Default: three institutions, "Bank1MSP",
-	// "Bank2MSP" and "Bank3MSP", with default weights and categories.
+	// Institutions hold the lists. Default: DefaultInstitutions.
 	Institutions []Institution
 	// Entries is the number of entries over all lists, 1 to MaxEntries.
 	// Default DefaultEntries.
@@ -57,6 +56,18 @@ type Institution struct {
 	// black 2, grey 5, yellow 3. An institution lists no category that is
 	// absent here.
 	Categories map[Category]int
+}
+
+// DefaultInstitutions returns the institutions of the zero Config: a large
+// bank, a smaller one and a consumer lender, with lists in the ratio 5:3:2
+// and category mixes of their own (the lender black-lists least and
+// watches most).
+func DefaultInstitutions() []Institution {
+	return []Institution{
+		{MSPID: "Bank1MSP", Weight: 5, Categories: map[Category]int{Black: 2, Grey: 5, Yellow: 3}},
+		{MSPID: "Bank2MSP", Weight: 3, Categories: map[Category]int{Black: 3, Grey: 4, Yellow: 3}},
+		{MSPID: "Lender3MSP", Weight: 2, Categories: map[Category]int{Black: 1, Grey: 4, Yellow: 5}},
+	}
 }
 
 var (
@@ -145,7 +156,7 @@ func (c Config) plan() (*plan, error) {
 
 	insts := c.Institutions
 	if len(insts) == 0 {
-		insts = []Institution{{MSPID: "Bank1MSP"}, {MSPID: "Bank2MSP"}, {MSPID: "Bank3MSP"}}
+		insts = DefaultInstitutions()
 	}
 	if len(insts) > MaxInstitutions {
 		return nil, fmt.Errorf("%w: %d institutions, at most %d", ErrConfig, len(insts), MaxInstitutions)

@@ -128,7 +128,7 @@ func TestGenerateDefaults(t *testing.T) {
 		total += len(l.Entries)
 		msps = append(msps, l.MSPID)
 	}
-	if total != DefaultEntries || !slices.Equal(msps, []string{"Bank1MSP", "Bank2MSP", "Bank3MSP"}) {
+	if total != DefaultEntries || !slices.Equal(msps, []string{"Bank1MSP", "Bank2MSP", "Lender3MSP"}) {
 		t.Errorf("zero Config: %d entries over %v", total, msps)
 	}
 }

@@ -17,7 +17,8 @@
 // addresses from pinyin names; advertising ids, Android ids and IMEIs); files
 // hold them in the mixed raw forms business systems store (separators,
 // case, stray spaces); lists differ in size and category mix, and some
-// people are on several institutions' lists with labels of their own.
+// people are on several institutions' lists with labels of their own, often
+// in the same category.
 //
 // What is not: values are uniformly random within their ranges, so there are
 // no families of related identifiers (one person's phone and card together),

@@ -52,9 +52,9 @@ func Example() {
 	rep, err := lists.Drain(src.Entries(context.Background(), uint8(synth.Black)), func(catalogpsi.Entry) error { return nil })
 	fmt.Printf("read back: %d black entries, %d rejected, %v\n", rep.Entries, rep.Rejected, err)
 	// Output:
-	// Bank1MSP 10000
-	// Bank2MSP 10000
-	// Bank3MSP 10000
+	// Bank1MSP 15000
+	// Bank2MSP 9000
+	// Lender3MSP 6000
 	// black query: 100 items, 5 hits (2 on several lists), 3 invalid
-	// read back: 1986 black entries, 0 rejected, <nil>
+	// read back: 2995 black entries, 0 rejected, <nil>
 }
