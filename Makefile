@@ -17,7 +17,7 @@ test-unit:
 ## (first run: about 3 minutes of CPU), start and tear down (deploy/fabric, docs/fabric-network.md).
 ## One package at a time: each brings up its own network.
 test-fabric:
-	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/...
+	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/... ./node/nodetest/...
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool).
 lint: fmt-check vet staticcheck

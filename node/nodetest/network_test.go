@@ -17,10 +17,11 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
 	"github.com/riskmesh/riskmesh/internal/pgtest"
+	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
-	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -101,10 +102,10 @@ log:
 // Planted list entries: which provider lists which phone number, with
 // which reason code.
 var (
-	phoneA  = "+8613800000001" // BankA only (PostgreSQL)
-	phoneB  = "+8613800000002" // BankB only (CSV)
-	phoneC  = "+8613800000003" // BankC only (NDJSON)
-	phoneAB = "+8613800000004" // BankA and BankB
+	phoneA  = "+8613800000001" // Bank1 only (PostgreSQL)
+	phoneB  = "+8613800000002" // Bank2 only (CSV)
+	phoneC  = "+8613800000003" // Bank3 only (NDJSON)
+	phoneAB = "+8613800000004" // Bank1 and Bank2
 	phoneNo = "+8613800000009" // nobody
 )
 
@@ -112,6 +113,13 @@ func TestEmbeddedNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four node processes")
 	}
+	runNetwork(t, nil)
+}
+
+// runNetwork runs the whole scenario on the embedded ledger hosted by the
+// regulator's node (fab nil) or on the Fabric network fab, where the
+// regulator needs no node: its admin commands go to its own Fabric peer.
+func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	ctx := context.Background()
 	root := t.TempDir()
 	pg := pgtest.Start(t)
@@ -128,36 +136,25 @@ func TestEmbeddedNetwork(t *testing.T) {
 		}
 	}
 
+	// The Fabric network's organisations; the embedded ledger takes any.
 	reg := newInstitution(t, root, regulatorMSP)
-	bankA := newInstitution(t, root, "BankAMSP", category)
-	bankB := newInstitution(t, root, "BankBMSP", category)
-	bankC := newInstitution(t, root, "BankCMSP", category)
+	bankA := newInstitution(t, root, "Bank1MSP", category)
+	bankB := newInstitution(t, root, "Bank2MSP", category)
+	bankC := newInstitution(t, root, "Bank3MSP", category)
 	banks := []*institution{bankA, bankB, bankC}
 
-	var members []identity.Member
-	for _, b := range banks {
-		m, err := identity.ReadMember(b.idDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, m)
+	var ledgerOf func(in *institution) string
+	if fab == nil {
+		writeConsortium(t, filepath.Join(reg.dir, "consortium.yaml"), banks)
+		reg.writeConfig(t, "ledger:\n  backend: embedded\n  embedded:\n    consortium_file: consortium.yaml\n", "")
+		remote := fmt.Sprintf("ledger:\n  backend: embedded-remote\n  remote:\n    msp_id: %s\n    endpoint: %s\n    tls_fingerprint: %s\n",
+			regulatorMSP, reg.endpoint, reg.fingerprint())
+		ledgerOf = func(*institution) string { return remote }
+	} else {
+		ledgerOf = func(in *institution) string { return fabricLedger(t, fab, in) }
+		reg.writeConfig(t, ledgerOf(reg), "")
 	}
-	cons, err := identity.NewConsortium(members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consFile, err := cons.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(reg.dir, "consortium.yaml"), consFile, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	reg.writeConfig(t, "ledger:\n  backend: embedded\n  embedded:\n    consortium_file: consortium.yaml\n", "")
-
-	remote := fmt.Sprintf("ledger:\n  backend: embedded-remote\n  remote:\n    msp_id: %s\n    endpoint: %s\n    tls_fingerprint: %s\n",
-		regulatorMSP, reg.endpoint, reg.fingerprint())
-	bankA.writeConfig(t, remote, fmt.Sprintf(`provider:
+	bankA.writeConfig(t, ledgerOf(bankA), fmt.Sprintf(`provider:
   sources:
     - name: core-db
       category: %s
@@ -168,7 +165,7 @@ func TestEmbeddedNetwork(t *testing.T) {
 `, category, pg.URL))
 	writeFile(t, filepath.Join(bankB.dir, "fraud.csv"), "phone,cat,reason,since,case\n"+
 		phoneB+",1,21,2024-02-01,CSV-B\n"+phoneAB+",1,22,2024-02-02,CSV-AB\nnot-a-phone,1,23,2024-02-03,BAD\n")
-	bankB.writeConfig(t, remote, fmt.Sprintf(`provider:
+	bankB.writeConfig(t, ledgerOf(bankB), fmt.Sprintf(`provider:
   sources:
     - name: fraud-file
       category: %s
@@ -179,7 +176,7 @@ func TestEmbeddedNetwork(t *testing.T) {
 `, category))
 	writeFile(t, filepath.Join(bankC.dir, "watch.ndjson"),
 		`{"id":"`+phoneC+`","type":"phone","cat":1,"why":31,"on":"2024-03-01"}`+"\n")
-	bankC.writeConfig(t, remote, fmt.Sprintf(`provider:
+	bankC.writeConfig(t, ledgerOf(bankC), fmt.Sprintf(`provider:
   sources:
     - name: watch
       category: %s
@@ -189,11 +186,21 @@ func TestEmbeddedNetwork(t *testing.T) {
       mapping: {id: id, type: type, category: cat, reason: why, listed: on}
 `, category))
 
-	// The regulator first, then its onboarding of the banks with the admin
-	// commands, then the banks.
-	reg.proc = startNode(t, "regulator", reg.config(), reg.logFile())
-	procs := []*process{reg.proc}
-	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulatorMSP, reg.id.Fingerprint, peer.Config{})
+	// The regulator first (its node hosts the embedded ledger), then its
+	// onboarding of the banks with the admin commands, then the banks.
+	var procs []*process
+	cfg, err := daemon.FromConfig(mustLoad(t, reg.config()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fab == nil {
+		reg.proc = startNode(t, "regulator", reg.config(), reg.logFile())
+		procs = append(procs, reg.proc)
+	}
+	admin, closer, err := daemon.AdminLedger(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { closer.Close() })
 	eventually(t, "regulator's ledger reachable", procs, func() error { _, err := admin.Accounts(ctx); return err })
 	ledgerCmd := func(args ...string) string {
@@ -231,9 +238,9 @@ func TestEmbeddedNetwork(t *testing.T) {
 	catalogsReady(t, apiC, procs, 1, bankA.msp, bankB.msp)
 
 	// One-to-many queries with known answers.
-	t.Run("query from BankC", func(t *testing.T) {
+	t.Run("query from Bank3", func(t *testing.T) {
 		r := query(t, apiC, phoneA, "+86 138-0000-0002", phoneAB, phoneC, phoneNo, "12345")
-		want := []string{"0:BankAMSP", "1:BankBMSP", "2:BankAMSP,BankBMSP", "3:-", "4:-", "5:!"}
+		want := []string{"0:Bank1MSP", "1:Bank2MSP", "2:Bank1MSP,Bank2MSP", "3:-", "4:-", "5:!"}
 		checkHits(t, r, want)
 		// 5 valid identifiers to 2 providers.
 		if r.GetAmount() != 2*5*price {
@@ -242,15 +249,15 @@ func TestEmbeddedNetwork(t *testing.T) {
 		checkLabel(t, r.GetItems()[2].GetHits()[0].GetLabel(), 12, "2024-01-02", "PG-AB")
 		checkLabel(t, r.GetItems()[2].GetHits()[1].GetLabel(), 22, "2024-02-02", "CSV-AB")
 	})
-	t.Run("query from BankA", func(t *testing.T) {
+	t.Run("query from Bank1", func(t *testing.T) {
 		r := query(t, apiA, phoneC, phoneB, phoneA)
-		checkHits(t, r, []string{"0:BankCMSP", "1:BankBMSP", "2:-"})
+		checkHits(t, r, []string{"0:Bank3MSP", "1:Bank2MSP", "2:-"})
 		checkLabel(t, r.GetItems()[0].GetHits()[0].GetLabel(), 31, "2024-03-01", "")
 	})
 
 	// Ledger entries: one per (query, provider), amounts = items x price.
-	// Net balance changes: BankC paid BankA and BankB for 5 items each;
-	// BankA paid BankB and BankC for 3 items each.
+	// Net balance changes: Bank3 paid Bank1 and Bank2 for 5 items each;
+	// Bank1 paid Bank2 and Bank3 for 3 items each.
 	want := map[string]int64{
 		bankA.msp: 5*price - 2*3*price,
 		bankB.msp: 5*price + 3*price,
@@ -301,7 +308,7 @@ func TestEmbeddedNetwork(t *testing.T) {
 		}
 	}
 
-	// A provider crashing: its part is UNAVAILABLE and not billed, the
+	// A provider crashing (Bank2): its part is UNAVAILABLE and not billed, the
 	// other provider answers.
 	catalogsReady(t, apiC, procs, 2, bankA.msp, bankB.msp)
 	bankB.proc.kill(t)
@@ -311,15 +318,18 @@ func TestEmbeddedNetwork(t *testing.T) {
 		st[p.GetProvider()] = p.GetStatus()
 	}
 	if st[bankA.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || st[bankB.msp] != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE {
-		t.Fatalf("statuses with BankB killed: %v", st)
+		t.Fatalf("statuses with Bank2 killed: %v", st)
 	}
-	checkHits(t, r, []string{"0:BankAMSP", "1:-"})
+	checkHits(t, r, []string{"0:Bank1MSP", "1:-"})
 	if r.GetAmount() != 2*price {
-		t.Errorf("amount with BankB down = %d, want %d", r.GetAmount(), 2*price)
+		t.Errorf("amount with Bank2 down = %d, want %d", r.GetAmount(), 2*price)
 	}
 
 	// No log line of any node carries a planted identifier.
 	for _, in := range append(banks, reg) {
+		if in.proc == nil {
+			continue
+		}
 		data, err := os.ReadFile(in.logFile())
 		if err != nil {
 			t.Fatal(err)
@@ -435,4 +445,36 @@ func checkLabel(t *testing.T, l *riskmeshv1.Label, reason uint32, listed, ref st
 		strings.TrimRight(string(l.GetProviderReference()), "\x00") != ref {
 		t.Errorf("label = %v, want reason %d listed %s reference %q", l, reason, listed, ref)
 	}
+}
+
+// writeConsortium writes the consortium file admitting members to the
+// regulator's relay, from their identities' public files.
+func writeConsortium(t *testing.T, path string, members []*institution) {
+	t.Helper()
+	var ms []identity.Member
+	for _, in := range members {
+		m, err := identity.ReadMember(in.idDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	cons, err := identity.NewConsortium(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := cons.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, string(data))
+}
+
+func mustLoad(t *testing.T, path string) *config.Config {
+	t.Helper()
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

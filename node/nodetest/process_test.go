@@ -38,6 +38,19 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "go build riskmesh: %v\n%s", err, out)
 		return 1
 	}
+	if os.Getenv(fabricGate) == "1" {
+		stop, err := startFabric()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		code := m.Run()
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "fabric network: stop:", err)
+			code = 1
+		}
+		return code
+	}
 	return m.Run()
 }
 
