@@ -243,6 +243,24 @@ func (p *Provider) ensureCatalog(ctx context.Context, category string, period ui
 	return nil
 }
 
+// reopenPrevious serves the previous period's published catalog file
+// again after a restart, for requesters still querying it in its grace
+// window. It never builds: a missing or unpublished catalog stays missing.
+func (p *Provider) reopenPrevious(ctx context.Context, category string, period uint64) {
+	if period == 0 || p.cats.get(category, period) != nil {
+		return
+	}
+	c, err := p.cfg.Ledger.Catalog(ctx, p.cfg.MSPID, category, period)
+	if err != nil || len(c.Digest) != catalog.DigestSize {
+		return
+	}
+	sv, err := openServed(p.catalogPath(category, period), (*[catalog.DigestSize]byte)(c.Digest))
+	if err != nil {
+		return
+	}
+	p.cats.install(sv, p.cfg.Now())
+}
+
 func (p *Provider) failed(category string, period uint64, err error) error {
 	p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) {
 		st.State = riskmeshv1.CatalogState_CATALOG_STATE_FAILED

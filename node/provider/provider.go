@@ -138,6 +138,7 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 		if ctx.Err() != nil {
 			return false
 		}
+		p.reopenPrevious(ctx, cat, period-1)
 		if err := p.ensureCatalog(ctx, cat, period); err != nil {
 			if ctx.Err() != nil {
 				return false

@@ -118,6 +118,30 @@ func TestCatalogSurvivesRestart(t *testing.T) {
 	}
 }
 
+// After a restart in period 2, period 1's published catalog is served again
+// for its grace window, superseded by period 2's.
+func TestRestartServesPreviousPeriod(t *testing.T) {
+	f := newFixture(t, nil)
+	f.maintain()
+	_, err := f.regulator.Rollover(f.ctx)
+	must(t, err)
+	f.refresh()
+	f.maintain()
+	p2, err := New(f.p.cfg)
+	must(t, err)
+	f.p = p2
+	f.maintain()
+	status := f.p.CatalogStatus(category)
+	if len(status) != 2 || status[0].GetState() != riskmeshv1.CatalogState_CATALOG_STATE_SUPERSEDED || !status[0].GetServing() ||
+		status[1].GetState() != riskmeshv1.CatalogState_CATALOG_STATE_READY {
+		t.Fatalf("status after restart: %v", status)
+	}
+	if f.handle(&riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfoRequest{
+		Provider: providerMSP, Category: category, Period: 1}}}).GetCatalogInfo() == nil {
+		t.Fatal("period 1's catalog is not served after the restart")
+	}
+}
+
 // Rebuilding unchanged lists for a published period reproduces the same
 // digest (the construction seed is derived, not random), so a lost catalog
 // file can be rebuilt and the ledger accepts it.
