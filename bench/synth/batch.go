@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -59,6 +60,9 @@ type Item struct {
 	// Invalid is the psi/ident sentinel Raw fails with (ident.ErrChecksum,
 	// ident.ErrDate, ...), nil when valid.
 	Invalid error
+	// InvalidReason is what a node's business API reports for an invalid
+	// Raw; INVALID_REASON_UNSPECIFIED when valid.
+	InvalidReason riskmeshv1.InvalidReason
 	// Hits are the institutions listing ID in the batch's category, sorted
 	// by MSP id, with their labels; empty for a miss.
 	Hits []Hit
@@ -142,7 +146,7 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	}
 	for range cfg.Invalid {
 		k := invalidKinds[d.r.IntN(len(invalidKinds))]
-		b.Items = append(b.Items, Item{Type: k.typ, Raw: k.make(d.r), Invalid: k.want})
+		b.Items = append(b.Items, Item{Type: k.typ, Raw: k.make(d.r), Invalid: k.want, InvalidReason: k.reason})
 	}
 	d.r.Shuffle(len(b.Items), func(i, j int) { b.Items[i], b.Items[j] = b.Items[j], b.Items[i] })
 	for i := range b.Items {

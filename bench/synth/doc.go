@@ -1,8 +1,10 @@
 // Package synth generates synthetic risk lists for the demo, tests and
 // benchmarks: a consortium of institutions with black, grey and yellow
 // lists of typed identifiers, query batches with planted hits and their
-// exact expected results, and writers for the formats a node reads (CSV,
-// NDJSON, a PostgreSQL table; see node/lists and docs/lists.md).
+// exact expected results (Batch.Request is the business API query,
+// Batch.Check compares a node's answer with the expectation), and writers
+// for the formats a node reads (CSV, NDJSON, a PostgreSQL table; see
+// node/lists and docs/lists.md).
 //
 // Everything is deterministic from a seed, through math/rand/v2's ChaCha8:
 // this is test data, not key material, and nothing here must be secret or
