@@ -1,0 +1,136 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every series name.
+const Namespace = "riskmesh"
+
+// Options supplies the state the node's components own; each function is
+// called at scrape time and must return quickly. A nil function leaves its
+// series out rather than reporting a made-up zero.
+type Options struct {
+	// OutboxDepth is the number of accounting entries not yet on the ledger.
+	OutboxDepth func() int
+	// OutboxDead is the number of entries the ledger rejected for good.
+	OutboxDead func() int
+	// LedgerSubmitErrors is the cumulative number of failed ledger
+	// submissions (a counter: it must never decrease).
+	LedgerSubmitErrors func() uint64
+	// PeerConnections is the number of open peer connections.
+	PeerConnections func() int
+	// CatalogAges returns, per category this node provides, how long ago
+	// its current catalog was built.
+	CatalogAges func() map[string]time.Duration
+	// Health reports the node's components for /healthz. Default: SERVING
+	// with no components.
+	Health HealthFunc
+}
+
+// Metrics holds the node's series and their registry.
+type Metrics struct {
+	reg    *prometheus.Registry
+	health HealthFunc
+
+	queries          *prometheus.CounterVec
+	queryItems       prometheus.Counter
+	queryLatency     prometheus.Histogram
+	providerRequests *prometheus.CounterVec
+	servedRequests   *prometheus.CounterVec
+	evaluateItems    prometheus.Counter
+	evaluateLatency  prometheus.Histogram
+}
+
+// latencyBuckets span a single small local look-up (a few milliseconds) to
+// a query that runs into a long deadline (minutes).
+var latencyBuckets = prometheus.ExponentialBuckets(0.001, 2.5, 14) // 1 ms .. about 2.5 min
+
+// New registers the node's series, and the Go runtime and process
+// collectors, in a new registry.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg:    prometheus.NewRegistry(),
+		health: opts.Health,
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "queries_total",
+			Help: "Queries received on the business API, by how they ended.",
+		}, []string{"status"}),
+		queryItems: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "query_items_total",
+			Help: "Identifiers received in queries.",
+		}),
+		queryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "query_latency_seconds",
+			Help:    "Time from receiving a query to its last event.",
+			Buckets: latencyBuckets,
+		}),
+		providerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "provider_requests_total",
+			Help: "Requests this node sent to providers, by kind and outcome (ok, a peer error code, transport, canceled).",
+		}, []string{"kind", "status"}),
+		servedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "peer_requests_served_total",
+			Help: "Requests this node answered for peers, by kind and outcome (ok or the error code sent).",
+		}, []string{"kind", "status"}),
+		evaluateItems: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "evaluate_items_total",
+			Help: "Blinded elements this node evaluated for requesters (each one is billed).",
+		}),
+		evaluateLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "evaluate_latency_seconds",
+			Help:    "Time to answer one evaluate request, successful or not.",
+			Buckets: latencyBuckets,
+		}),
+	}
+	m.reg.MustRegister(
+		m.queries, m.queryItems, m.queryLatency, m.providerRequests, m.servedRequests,
+		m.evaluateItems, m.evaluateLatency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	gauge := func(name, help string, f func() int) {
+		if f != nil {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
+				func() float64 { return float64(f()) }))
+		}
+	}
+	gauge("outbox_depth", "Accounting entries waiting to be recorded on the ledger.", opts.OutboxDepth)
+	gauge("outbox_dead", "Accounting entries the ledger rejected permanently.", opts.OutboxDead)
+	gauge("peer_connections", "Open QUIC connections with other nodes.", opts.PeerConnections)
+	if f := opts.LedgerSubmitErrors; f != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "ledger_submit_errors_total",
+			Help: "Ledger submissions of accounting entries that failed (and were retried).",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := opts.CatalogAges; f != nil {
+		m.reg.MustRegister(&catalogAges{ages: f})
+	}
+	return m
+}
+
+// Registry returns the registry, for tests and for adding a component's
+// own collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// catalogAges reports catalog_age_seconds{category} from a function, so a
+// category that stops being provided disappears instead of keeping its
+// last value.
+type catalogAges struct {
+	ages func() map[string]time.Duration
+}
+
+var catalogAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "catalog_age_seconds"),
+	"Time since this node built its current catalog of a category.", []string{"category"}, nil)
+
+func (c *catalogAges) Describe(ch chan<- *prometheus.Desc) { ch <- catalogAgeDesc }
+
+func (c *catalogAges) Collect(ch chan<- prometheus.Metric) {
+	for cat, age := range c.ages() {
+		ch <- prometheus.MustNewConstMetric(catalogAgeDesc, prometheus.GaugeValue, age.Seconds(), cat)
+	}
+}
