@@ -266,7 +266,9 @@ func TestInstrumentDo(t *testing.T) {
 		if tt.cancel {
 			cancel()
 		}
-		do := m.InstrumentDo(func(context.Context, *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) { return tt.resp, tt.err })
+		do := m.InstrumentDo(func(context.Context, *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+			return tt.resp, tt.err
+		})
 		resp, err := do(ctx, evaluateRequest(1))
 		cancel()
 		if resp != tt.resp || !errors.Is(err, tt.err) {
