@@ -30,3 +30,30 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCatalogDownload asks a real provider for arbitrary ranges: every
+// answer is a chunk inside the catalog, of at most the asked size, or a
+// typed PeerError.
+func FuzzCatalogDownload(f *testing.F) {
+	fx := newFixture(f, nil)
+	fx.maintain()
+	length := fx.p.CatalogStatus(category)[0].GetTotalLength()
+	f.Add(uint64(0), uint32(0), uint64(0), []byte{}, "black", uint64(1))
+	f.Add(length-1, uint32(1), uint64(5), make([]byte, 32), "black", uint64(1))
+	f.Add(uint64(1)<<63, uint32(1)<<31, ^uint64(0), []byte{1}, "grey", uint64(0))
+	f.Fuzz(func(t *testing.T, offset uint64, maxChunk uint32, limit uint64, digest []byte, cat string, period uint64) {
+		resp := fx.handle(&riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogDownload{CatalogDownload: &riskmeshv1.CatalogDownloadRequest{
+			Provider: providerMSP, Category: cat, Period: period, Offset: offset, MaxChunk: maxChunk, Limit: limit, ExpectedDigest: digest,
+		}}})
+		if c := resp.GetCatalogChunk(); c != nil {
+			n := uint64(len(c.GetData()))
+			if n == 0 || c.GetOffset() != offset || offset+n > length || n > uint64(riskmeshv1.ChunkSize(maxChunk)) || (limit != 0 && n > limit) {
+				t.Fatalf("chunk of %d bytes at %d for offset %d, limit %d, catalog of %d", n, c.GetOffset(), offset, limit, length)
+			}
+			return
+		}
+		if resp.GetError().GetCode() == riskmeshv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
+			t.Fatalf("answer %v is neither a chunk nor a typed error", resp)
+		}
+	})
+}
