@@ -41,6 +41,11 @@ type BatchConfig struct {
 	// check digit, bad date, too short, malformed, empty), for per-item
 	// error reporting.
 	Invalid int
+	// Duplicates is the number of items that repeat an earlier valid
+	// identifier (hit or miss), usually in another raw form; a node answers
+	// (and bills) each distinct identifier once but reports every item.
+	// They need at least one valid identifier among the others.
+	Duplicates int
 }
 
 // Batch is a query batch and its exact expected result.
@@ -96,16 +101,19 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	if cfg.Size == 0 {
 		cfg.Size = 1000
 	}
-	misses := cfg.Size - cfg.Hits - cfg.OtherCategory - cfg.Invalid
+	misses := cfg.Size - cfg.Hits - cfg.OtherCategory - cfg.Invalid - cfg.Duplicates
 	switch {
 	case !cfg.Category.valid():
 		return nil, fmt.Errorf("%w: category %v", ErrConfig, cfg.Category)
 	case cfg.Size < 1 || cfg.Size > MaxBatch:
 		return nil, fmt.Errorf("%w: size %d not in 1..%d", ErrConfig, cfg.Size, MaxBatch)
-	case cfg.Hits < 0 || cfg.MultiHits < 0 || cfg.OtherCategory < 0 || cfg.Invalid < 0 || cfg.MultiHits > cfg.Hits:
+	case cfg.Hits < 0 || cfg.MultiHits < 0 || cfg.OtherCategory < 0 || cfg.Invalid < 0 || cfg.Duplicates < 0 ||
+		cfg.MultiHits > cfg.Hits:
 		return nil, fmt.Errorf("%w: negative count, or more multi-hits than hits", ErrConfig)
 	case misses < 0:
-		return nil, fmt.Errorf("%w: hits, other-category and invalid exceed size %d", ErrConfig, cfg.Size)
+		return nil, fmt.Errorf("%w: hits, other-category, invalid and duplicates exceed size %d", ErrConfig, cfg.Size)
+	case cfg.Duplicates > 0 && cfg.Size-cfg.Invalid-cfg.Duplicates == 0:
+		return nil, fmt.Errorf("%w: duplicates of no valid identifier", ErrConfig)
 	}
 	d := &drawer{c: c, cat: cfg.Category, r: newRand(cfg.Seed, "batch"), picked: make(map[ident.ID]bool)}
 	for _, l := range c.Lists {
@@ -143,6 +151,12 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	b := &Batch{Category: cfg.Category, Items: make([]Item, 0, cfg.Size)}
 	for _, items := range got {
 		b.Items = append(b.Items, items...)
+	}
+	valid := len(b.Items)
+	for range cfg.Duplicates {
+		it := b.Items[d.r.IntN(valid)]
+		it.Hits = slices.Clone(it.Hits)
+		b.Items = append(b.Items, it)
 	}
 	for range cfg.Invalid {
 		k := invalidKinds[d.r.IntN(len(invalidKinds))]

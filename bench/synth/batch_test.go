@@ -29,7 +29,7 @@ func TestBatch(t *testing.T) {
 	idx := indexOf(c)
 	for _, cat := range Categories {
 		t.Run(cat.String(), func(t *testing.T) {
-			cfg := BatchConfig{Seed: 11, Category: cat, Size: 2000, Hits: 300, MultiHits: 40, OtherCategory: 100, Invalid: 25}
+			cfg := BatchConfig{Seed: 11, Category: cat, Size: 2000, Hits: 300, MultiHits: 40, OtherCategory: 100, Invalid: 25, Duplicates: 15}
 			b, err := c.Batch(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -37,7 +37,7 @@ func TestBatch(t *testing.T) {
 			if b.Category != cat || len(b.Items) != cfg.Size {
 				t.Fatalf("batch of %v with %d items", b.Category, len(b.Items))
 			}
-			var hits, multi, other, invalid, misses int
+			var hits, multi, other, invalid, misses, dups int
 			seen := make(map[ident.ID]bool)
 			for i, it := range b.Items {
 				got, err := ident.Normalize(it.Type, it.Raw)
@@ -51,9 +51,7 @@ func TestBatch(t *testing.T) {
 				if err != nil || got != it.ID || it.Type != it.ID.Type {
 					t.Fatalf("item %d: raw %q normalises to %q, %v; want %q", i, it.Raw, got, err, it.ID)
 				}
-				if seen[it.ID] {
-					t.Fatalf("item %d: identifier repeated", i)
-				}
+				dup := seen[it.ID]
 				seen[it.ID] = true
 
 				var want []Hit
@@ -67,6 +65,8 @@ func TestBatch(t *testing.T) {
 					t.Fatalf("item %d: hits %+v, want %+v", i, it.Hits, want)
 				}
 				switch {
+				case dup:
+					dups++
 				case len(want) > 0:
 					hits++
 					if len(want) > 1 {
@@ -79,9 +79,9 @@ func TestBatch(t *testing.T) {
 				}
 			}
 			if hits != cfg.Hits || multi < cfg.MultiHits || other != cfg.OtherCategory || invalid != cfg.Invalid ||
-				misses != cfg.Size-cfg.Hits-cfg.OtherCategory-cfg.Invalid {
-				t.Errorf("hits %d (%d on several lists), other-category %d, invalid %d, misses %d; want %+v",
-					hits, multi, other, invalid, misses, cfg)
+				dups != cfg.Duplicates || misses != cfg.Size-cfg.Hits-cfg.OtherCategory-cfg.Invalid-cfg.Duplicates {
+				t.Errorf("hits %d (%d on several lists), other-category %d, invalid %d, duplicates %d, misses %d; want %+v",
+					hits, multi, other, invalid, dups, misses, cfg)
 			}
 		})
 	}
@@ -133,6 +133,8 @@ func TestBatchErrors(t *testing.T) {
 		{"counts above size", c, BatchConfig{Category: Black, Size: 10, Hits: 8, Invalid: 3}, ErrConfig},
 		{"negative count", c, BatchConfig{Category: Black, Size: 10, OtherCategory: -1}, ErrConfig},
 		{"multi above hits", c, BatchConfig{Category: Black, Size: 10, Hits: 1, MultiHits: 2}, ErrConfig},
+		{"duplicates of nothing", c, BatchConfig{Category: Black, Size: 10, Invalid: 5, Duplicates: 5}, ErrConfig},
+		{"negative duplicates", c, BatchConfig{Category: Black, Size: 10, Duplicates: -1}, ErrConfig},
 		{"more hits than entries", solo, BatchConfig{Category: Black, Size: 2000, Hits: 1001}, ErrExhausted},
 		{"multi-hits with one list", solo, BatchConfig{Category: Black, Size: 10, Hits: 1, MultiHits: 1}, ErrExhausted},
 		{"category nobody lists", solo, BatchConfig{Category: Yellow, Size: 10, Hits: 1}, ErrExhausted},

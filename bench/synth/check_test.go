@@ -83,7 +83,7 @@ func sortedHits(all []Hit, category string) []Hit {
 
 func TestCheck(t *testing.T) {
 	c := generate(t, testConfig())
-	b, err := c.Batch(BatchConfig{Seed: 2, Category: Grey, Size: 500, Hits: 100, MultiHits: 20, OtherCategory: 30, Invalid: 14})
+	b, err := c.Batch(BatchConfig{Seed: 2, Category: Grey, Size: 500, Hits: 100, MultiHits: 20, OtherCategory: 30, Invalid: 14, Duplicates: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
