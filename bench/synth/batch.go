@@ -119,33 +119,10 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	for _, l := range c.Lists {
 		d.total += len(l.Entries)
 	}
-	want := [numKinds]int{cfg.MultiHits, cfg.Hits - cfg.MultiHits, cfg.OtherCategory, misses}
-	var got [numKinds][]Item
-	for round := 0; ; round++ {
-		short := false
-		for k := range want {
-			short = short || len(got[k]) < want[k]
-		}
-		if !short {
-			break
-		}
-		if round == maxRounds {
-			return nil, fmt.Errorf("%w: %d hits (%d on several lists), %d other-category in %v from these lists",
-				ErrExhausted, cfg.Hits, cfg.MultiHits, cfg.OtherCategory, cfg.Category)
-		}
-		var cands [numKinds][]ident.ID
-		for k := range want {
-			cands[k] = d.candidates(k, want[k]-len(got[k]))
-		}
-		hits := c.lookup(cands)
-		for k := range want {
-			for _, id := range cands[k] {
-				h := hits[id]
-				if len(got[k]) < want[k] && fits(k, h, cfg.Category) {
-					got[k] = append(got[k], Item{Type: id.Type, ID: id, Hits: h.in(cfg.Category)})
-				}
-			}
-		}
+	got, err := d.draw([numKinds]int{cfg.MultiHits, cfg.Hits - cfg.MultiHits, cfg.OtherCategory, misses})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d hits (%d on several lists), %d other-category in %v from these lists",
+			err, cfg.Hits, cfg.MultiHits, cfg.OtherCategory, cfg.Category)
 	}
 
 	b := &Batch{Category: cfg.Category, Items: make([]Item, 0, cfg.Size)}
@@ -183,6 +160,37 @@ func fits(k int, h listings, cat Category) bool {
 		return n == 0 && len(h) > 0
 	}
 	return len(h) == 0
+}
+
+// draw returns want[k] valid items of each kind k, with their hits.
+func (d *drawer) draw(want [numKinds]int) ([numKinds][]Item, error) {
+	var got [numKinds][]Item
+	for range maxRounds {
+		short := false
+		var cands [numKinds][]ident.ID
+		for k := range want {
+			cands[k] = d.candidates(k, want[k]-len(got[k]))
+			short = short || len(got[k]) < want[k]
+		}
+		if !short {
+			return got, nil
+		}
+		hits := d.c.lookup(cands)
+		for k := range want {
+			for _, id := range cands[k] {
+				h := hits[id]
+				if len(got[k]) < want[k] && fits(k, h, d.cat) {
+					got[k] = append(got[k], Item{Type: id.Type, ID: id, Hits: h.in(d.cat)})
+				}
+			}
+		}
+	}
+	for k := range want {
+		if len(got[k]) < want[k] {
+			return got, ErrExhausted
+		}
+	}
+	return got, nil
 }
 
 // drawer draws candidate identifiers for a batch, never the same one twice.
