@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/node/identity"
+)
+
+// newInitCommand returns `riskmesh init`: creating an institution's key
+// material and the regulator's consortium file.
+func newInitCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "create an institution's identity or the consortium file",
+	}
+	cmd.AddCommand(newInitIdentityCommand(), newInitConsortiumCommand())
+	return cmd
+}
+
+func newInitIdentityCommand() *cobra.Command {
+	var (
+		dir, msp          string
+		categories, hosts []string
+	)
+	cmd := &cobra.Command{
+		Use:   "identity --dir DIR --msp MSPID [--category NAME]... [--host NAME]...",
+		Short: "generate TLS, signing and OPRF keys for an institution's node",
+		Long: `Generate an institution's key material in DIR (created 0700, keys 0600):
+a self-signed TLS certificate for the peer transport, a transcript-signing
+key, and an OPRF key for each category the institution will provide.
+The certificate names 127.0.0.1, ::1 and localhost plus every --host.
+Existing keys are never overwritten.
+
+Hand tls.crt and signing.pub (never the .key files) to the regulator, who
+lists the institution with 'riskmesh init consortium'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := identity.Generate(dir, msp, categories, nil, hosts...); err != nil {
+				return err
+			}
+			id, err := identity.Load(dir)
+			if err != nil {
+				return err
+			}
+			return printIdentity(cmd.OutOrStdout(), dir, id)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to create the identity in (required)")
+	cmd.Flags().StringVar(&msp, "msp", "", "the institution's MSP id (required)")
+	cmd.Flags().StringArrayVar(&categories, "category", nil, "a category this institution provides (repeatable)")
+	cmd.Flags().StringArrayVar(&hosts, "host", nil, "a DNS name or IP address peers reach the node at (repeatable)")
+	cmd.MarkFlagRequired("dir")
+	cmd.MarkFlagRequired("msp")
+	return cmd
+}
+
+// printIdentity writes the public facts an operator needs next: what to
+// give the regulator and what the registry will show.
+func printIdentity(w io.Writer, dir string, id *identity.Identity) error {
+	fmt.Fprintf(w, "identity for %s written to %s\n", id.MSPID, dir)
+	fmt.Fprintf(w, "tls fingerprint: %s\n", id.Fingerprint)
+	fmt.Fprintf(w, "signing key:     %s\n", base64.StdEncoding.EncodeToString(id.SigningKey))
+	keys := id.OPRFKeys()
+	for _, cat := range slices.Sorted(maps.Keys(keys)) {
+		kid := keys[cat].Public().KeyID()
+		fmt.Fprintf(w, "oprf key id %-8s %s\n", cat+":", hex.EncodeToString(kid[:]))
+	}
+	_, err := fmt.Fprintf(w, "give %s and %s to the regulator; keep the .key files private\n",
+		filepath.Join(dir, identity.TLSCertFile), filepath.Join(dir, identity.SigningPubFile))
+	return err
+}
+
+func newInitConsortiumCommand() *cobra.Command {
+	var (
+		out   string
+		force bool
+	)
+	cmd := &cobra.Command{
+		Use:   "consortium --out FILE DIR...",
+		Short: "write the consortium file from members' identity directories",
+		Long: `Write the consortium file the regulator's node reads (ledger.embedded.consortium_file)
+to admit members to its ledger relay before they are registered. Each DIR
+needs only the member's public files, tls.crt and signing.pub, plus the names
+of its OPRF key files when it is a provider. Names default to the MSP id and
+roles to requester (plus provider when the member has OPRF keys): edit the
+file as the consortium decides.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			members := make([]identity.Member, 0, len(dirs))
+			for _, dir := range dirs {
+				m, err := identity.ReadMember(dir)
+				if err != nil {
+					return err
+				}
+				members = append(members, m)
+			}
+			c, err := identity.NewConsortium(members)
+			if err != nil {
+				return err
+			}
+			data, err := c.Marshal()
+			if err != nil {
+				return err
+			}
+			if err := writeNew(out, data, force); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "consortium file with %d members written to %s\n", len(members), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write (required)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing file")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+// writeNew writes data to path, refusing to replace an existing file unless
+// force is set.
+func writeNew(path string, data []byte, force bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !force {
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s exists (use --force to replace it)", path)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/node/identity"
+)
+
+// runInit runs `riskmesh init args...` in-process and returns its output.
+func runInit(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newInitCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestInitIdentity(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bank1")
+	out, err := runInit(t, "identity", "--dir", dir, "--msp", "Bank1MSP", "--category", "black", "--category", "grey", "--host", "node1.bank1.example")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	id, err := identity.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"identity for Bank1MSP", id.Fingerprint.String(), "oprf key id black:", "oprf key id grey:", "tls.crt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, ok := id.OPRFKey("grey"); !ok {
+		t.Error("no grey OPRF key")
+	}
+	if !strings.Contains(strings.Join(id.Certificate.Leaf.DNSNames, " "), "node1.bank1.example") {
+		t.Errorf("host missing from the certificate: %v", id.Certificate.Leaf.DNSNames)
+	}
+
+	t.Run("refuses to overwrite", func(t *testing.T) {
+		if _, err := runInit(t, "identity", "--dir", dir, "--msp", "Bank1MSP"); err == nil || !strings.Contains(err.Error(), "already exists") {
+			t.Errorf("second init: %v", err)
+		}
+	})
+	t.Run("requires msp", func(t *testing.T) {
+		if _, err := runInit(t, "identity", "--dir", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "msp") {
+			t.Errorf("init without --msp: %v", err)
+		}
+	})
+	t.Run("bad category", func(t *testing.T) {
+		if _, err := runInit(t, "identity", "--dir", filepath.Join(t.TempDir(), "x"), "--msp", "A", "--category", "a/b"); err == nil || !strings.Contains(err.Error(), "invalid category") {
+			t.Errorf("init with a bad category: %v", err)
+		}
+	})
+}
+
+func TestInitConsortium(t *testing.T) {
+	base := t.TempDir()
+	bank, lender := filepath.Join(base, "bank1"), filepath.Join(base, "lender2")
+	if _, err := runInit(t, "identity", "--dir", bank, "--msp", "Bank1MSP", "--category", "black"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runInit(t, "identity", "--dir", lender, "--msp", "Lender2MSP"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, "consortium.yaml")
+	out, err := runInit(t, "consortium", "--out", file, bank, lender)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "2 members") {
+		t.Errorf("output %q", out)
+	}
+	c, err := identity.LoadConsortium(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankID, err := identity.Load(bank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msp, err := c.Authorize(bankID.Fingerprint); err != nil || msp != "Bank1MSP" {
+		t.Errorf("consortium admits the bank's certificate as %q, %v", msp, err)
+	}
+
+	t.Run("refuses to overwrite", func(t *testing.T) {
+		if _, err := runInit(t, "consortium", "--out", file, lender); err == nil || !strings.Contains(err.Error(), "--force") {
+			t.Errorf("second write: %v", err)
+		}
+		if _, err := runInit(t, "consortium", "--out", file, "--force", lender); err != nil {
+			t.Errorf("--force: %v", err)
+		}
+		c, err := identity.LoadConsortium(file)
+		if err != nil || len(c.Members()) != 1 {
+			t.Errorf("replaced file: %v", err)
+		}
+	})
+	t.Run("same member twice", func(t *testing.T) {
+		if _, err := runInit(t, "consortium", "--out", filepath.Join(base, "dup.yaml"), bank, bank); err == nil || !strings.Contains(err.Error(), "twice") {
+			t.Errorf("duplicate member: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(base, "dup.yaml")); err == nil {
+			t.Error("file written despite the error")
+		}
+	})
+	t.Run("not an identity", func(t *testing.T) {
+		if _, err := runInit(t, "consortium", "--out", filepath.Join(base, "x.yaml"), base); err == nil {
+			t.Error("a directory without an identity was accepted")
+		}
+	})
+}
