@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/peer"
 )
 
 // Upper bounds checked here because a larger value cannot work: the
@@ -206,8 +207,8 @@ func (cfg *Config) validateLedger(c *checker) {
 
 // ParseFingerprint decodes a TLS certificate fingerprint written as 64 hex
 // digits (either case; colons between bytes allowed, as tools print them).
-func ParseFingerprint(s string) ([32]byte, error) {
-	var fp [32]byte
+func ParseFingerprint(s string) (peer.Fingerprint, error) {
+	var fp peer.Fingerprint
 	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
 	if err != nil || len(b) != len(fp) {
 		return fp, errors.New("must be the 64 hex digits of a SHA-256 digest")
