@@ -15,7 +15,8 @@
 // ledger already holds an identical entry, e.g. a batch re-sent after a
 // crash between the ledger's commit and the journal's) removes it; a
 // permanent rejection moves it to "outbox/dead" with the ledger's code and
-// detail, where it is counted and listed, never dropped. A batch that fails
+// detail, where it is counted and listed, never dropped, until an operator
+// requeues it (Requeue) once the cause is gone. A batch that fails
 // as a whole (transport error, ledger down, unknown caller) stays pending and
 // is retried with exponential back-off and jitter. Because the ledger's entry
 // key is unique and Record is idempotent for identical entries, a crash at

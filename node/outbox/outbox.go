@@ -160,12 +160,17 @@ func (o *Outbox) Put(e accounting.Entry) (accounting.EntryKey, error) {
 	return key, err
 }
 
+// added counts n entries committed to pending. It runs after the commit,
+// so the submitter may already have recorded and subtracted them: the
+// count can be briefly negative, and drained is replaced only when the
+// count goes from nothing pending to something.
 func (o *Outbox) added(n int) {
 	o.mu.Lock()
-	if o.pending == 0 {
+	before := o.pending
+	o.pending += n
+	if before <= 0 && o.pending > 0 {
 		o.drained = make(chan struct{})
 	}
-	o.pending += n
 	o.mu.Unlock()
 	o.wake()
 }
@@ -181,7 +186,7 @@ func (o *Outbox) wake() {
 func (o *Outbox) Depth() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.pending
+	return max(o.pending, 0)
 }
 
 // DeadCount is the number of entries the ledger rejected permanently.
@@ -241,4 +246,56 @@ func (o *Outbox) Dead(limit int) ([]DeadEntry, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Requeue moves dead entries whose ledger code is code (all of them if code
+// is empty) back to pending, for a rejection whose cause an operator has
+// since removed (an institution reactivated, a key re-registered). It
+// returns how many moved.
+func (o *Outbox) Requeue(code string) (int, error) {
+	var moved int
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		moved = 0
+		dead, pending := tx.Bucket(bucketDead), tx.Bucket(bucketPending)
+		var keys [][]byte
+		var entries []accounting.Entry
+		err := dead.ForEach(func(k, v []byte) error {
+			d, err := decodeDead(v)
+			if err != nil || (code != "" && d.Code != code) {
+				return nil // an undecodable dead record stays where an operator can inspect it
+			}
+			keys = append(keys, bytes.Clone(k))
+			entries = append(entries, d.Entry)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			val, err := encodeEntry(&entries[i])
+			if err != nil {
+				return err
+			}
+			if err := pending.Put(k, val); err != nil {
+				return err
+			}
+			if err := dead.Delete(k); err != nil {
+				return err
+			}
+		}
+		moved = len(keys)
+		if moved > 0 {
+			tx.OnCommit(func() {
+				o.mu.Lock()
+				o.dead -= len(keys)
+				o.mu.Unlock()
+				o.added(len(keys))
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: requeue: %w", err)
+	}
+	return moved, nil
 }

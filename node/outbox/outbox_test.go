@@ -350,3 +350,77 @@ func TestOpenValidatesConfig(t *testing.T) {
 		})
 	}
 }
+
+// An entry rejected because its requester was suspended goes dead; once the
+// requester is reactivated, Requeue sends it again and it is recorded.
+func TestRequeueAfterReactivation(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	reg, err := n.store.As(accounting.DefaultRegulator)
+	must(t, err)
+	ctx := context.Background()
+	must(t, reg.SuspendInstitution(ctx, requester))
+	o, err := Open(db, Config{Ledger: n.provider})
+	must(t, err)
+	run(t, o)
+	e := n.entry(t, 1, 3, 0)
+	_, err = o.Put(e)
+	must(t, err)
+	flush(t, o)
+	if o.DeadCount() != 1 {
+		t.Fatalf("DeadCount = %d, want 1", o.DeadCount())
+	}
+	if moved, err := o.Requeue("wrong_amount"); err != nil || moved != 0 {
+		t.Fatalf("Requeue of another code moved %d (%v)", moved, err)
+	}
+	must(t, reg.ReactivateInstitution(ctx, requester))
+	moved, err := o.Requeue("institution_inactive")
+	must(t, err)
+	if moved != 1 {
+		t.Fatalf("Requeue moved %d, want 1", moved)
+	}
+	flush(t, o)
+	if o.DeadCount() != 0 || o.Recorded() != 1 {
+		t.Fatalf("DeadCount %d, Recorded %d; want 0, 1", o.DeadCount(), o.Recorded())
+	}
+	wantRecorded(t, n.provider, e)
+}
+
+// Puts racing with the submitter: every entry is recorded once and the
+// journal ends empty.
+func TestConcurrentPuts(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	o, err := Open(db, Config{Ledger: n.provider, BatchSize: 3})
+	must(t, err)
+	run(t, o)
+	const workers, each = 4, 10
+	entries := make([]accounting.Entry, workers*each)
+	for i := range entries {
+		entries[i] = n.entry(t, uint64(i+1), 1, 0)
+	}
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for _, e := range entries[w*each : (w+1)*each] {
+				if _, err := o.Put(e); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		must(t, <-errs)
+	}
+	flush(t, o)
+	if o.Recorded() != workers*each || o.Depth() != 0 {
+		t.Fatalf("Recorded %d, Depth %d; want %d, 0", o.Recorded(), o.Depth(), workers*each)
+	}
+	for _, e := range entries {
+		wantRecorded(t, n.provider, e)
+	}
+}

@@ -27,7 +27,17 @@ func (o *Outbox) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		err := o.submitBatch(ctx)
+		progressed, err := o.submitBatch(ctx)
+		if err == nil && !progressed {
+			// Counted but not yet visible, or already gone: wait for the
+			// next commit instead of spinning.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-o.kick:
+			}
+			continue
+		}
 		if err == nil {
 			backoff = 0
 			continue
@@ -57,19 +67,20 @@ type pendingEntry struct {
 }
 
 // submitBatch sends up to BatchSize pending entries in one Record call and
-// applies the outcomes. An error means nothing changed in the journal.
-func (o *Outbox) submitBatch(ctx context.Context) error {
+// applies the outcomes; progressed is false if there was nothing to send.
+// An error means nothing changed in the journal.
+func (o *Outbox) submitBatch(ctx context.Context) (progressed bool, err error) {
 	batch, corrupt, err := o.readBatch()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(corrupt) > 0 {
 		if err := o.apply(nil, nil, corrupt); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if len(batch) == 0 {
-		return nil
+		return len(corrupt) > 0, nil
 	}
 	entries := make([]accounting.Entry, len(batch))
 	for i := range batch {
@@ -85,9 +96,9 @@ func (o *Outbox) submitBatch(ctx context.Context) error {
 		o.mu.Lock()
 		o.lastErr = err
 		o.mu.Unlock()
-		return fmt.Errorf("outbox: record %d entries: %w", len(entries), err)
+		return false, fmt.Errorf("outbox: record %d entries: %w", len(entries), err)
 	}
-	return o.apply(batch, outcomes, nil)
+	return true, o.apply(batch, outcomes, nil)
 }
 
 func checkOutcomes(outcomes []accounting.Outcome, n int) error {
@@ -189,7 +200,6 @@ func (o *Outbox) apply(batch []pendingEntry, outcomes []accounting.Outcome, corr
 	o.dead += moved
 	o.pending -= removed
 	if o.pending <= 0 {
-		o.pending = 0
 		select {
 		case <-o.drained:
 		default:
