@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/metrics"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -127,7 +128,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	pc := cfg.Peer
 	pc.Certificate = n.id.Certificate
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
-	pc.Handler = d.handle
+	providing := cfg.Provider != nil && len(cfg.Provider.Sources) > 0
+	m := metrics.New(n.metricsOptions(providing))
+	pc.Handler = m.InstrumentHandler(d.handle)
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
 	if rc := cfg.Requester; rc != nil {
@@ -135,17 +138,17 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		dial.Handler = nil
 		dial.Authorizer = n.dir
 		c := *rc
-		c.MSPID, c.Directory, c.Ledger, c.Dial, c.Sign, c.DB = cfg.MSPID, n.dir, n.ledger.Ledger, requester.PeerDialer(dial), n.id.Sign, n.db
+		c.MSPID, c.Directory, c.Ledger, c.Dial, c.Sign, c.DB = cfg.MSPID, n.dir, n.ledger.Ledger, instrumentDial(m, requester.PeerDialer(dial)), n.id.Sign, n.db
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
 		if n.req, err = requester.New(c); err != nil {
 			return nil, err
 		}
-		apiCfg.Requester = n.req
+		apiCfg.Requester = instrumentedRequester{Requester: n.req, query: m.InstrumentQuery(n.req.Query)}
 		n.goRun("requester", n.req.Run, ctx)
 	}
-	if pcfg := cfg.Provider; pcfg != nil && len(pcfg.Sources) > 0 {
-		c := *pcfg
+	if providing {
+		c := *cfg.Provider
 		c.MSPID, c.Ledger, c.Directory, c.Keys, c.Sign, c.DB = cfg.MSPID, n.ledger.Ledger, n.dir, n.id.OPRFKeys(), n.id.Sign, n.db
 		c.DataDir = cfg.DataDir
 		c.Logger = n.log.With("component", "provider")
@@ -187,6 +190,13 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			return nil, fmt.Errorf("daemon: API listen: %w", err)
 		}
 		n.goRun("api-tls", func(ctx context.Context) error { return svc.Serve(ctx, l, cfg.APITLS) }, ctx)
+	}
+	if cfg.MetricsListen != "" {
+		l, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return nil, fmt.Errorf("daemon: metrics listen: %w", err)
+		}
+		n.goRun("metrics", func(ctx context.Context) error { return serveMetrics(ctx, l, m.Handler()) }, ctx)
 	}
 	n.log.Info("node started", slog.String("msp", cfg.MSPID), slog.String("peer", n.server.Addr().String()),
 		slog.String("ledger", cfg.Ledger.Backend))

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -34,6 +36,7 @@ const (
 // institution is one node of the test consortium.
 type institution struct {
 	msp, dir, endpoint string
+	metrics            string // host:port of /metrics and /healthz, or "off"
 	id                 *identity.Identity
 	proc               *process
 }
@@ -58,7 +61,7 @@ func freeUDP(t *testing.T) string {
 // newInstitution creates msp's directory and identity, providing categories.
 func newInstitution(t *testing.T, root, msp string, categories ...string) *institution {
 	t.Helper()
-	in := &institution{msp: msp, dir: filepath.Join(root, msp), endpoint: freeUDP(t)}
+	in := &institution{msp: msp, dir: filepath.Join(root, msp), endpoint: freeUDP(t), metrics: "off"}
 	if err := os.MkdirAll(in.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,7 @@ data_dir: data
 identity_dir: identity
 listen:
   peer: %s
-  metrics: "off"
+  metrics: %q
 registry:
   refresh: 250ms
 requester:
@@ -93,7 +96,7 @@ outbox:
   max_backoff: 1s
 log:
   level: debug
-%s%s`, in.msp, in.endpoint, ledger, provider)
+%s%s`, in.msp, in.endpoint, in.metrics, ledger, provider)
 	if err := os.WriteFile(in.config(), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +145,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	bankB := newInstitution(t, root, "Bank2MSP", category)
 	bankC := newInstitution(t, root, "Bank3MSP", category)
 	banks := []*institution{bankA, bankB, bankC}
+	bankC.metrics = freeTCP(t)
 
 	var ledgerOf func(in *institution) string
 	if fab == nil {
@@ -255,6 +259,22 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 		checkLabel(t, r.GetItems()[0].GetHits()[0].GetLabel(), 31, "2024-03-01", "")
 	})
 
+	t.Run("metrics and healthz", func(t *testing.T) {
+		body := httpGet(t, "http://"+bankC.metrics+"/metrics", http.StatusOK)
+		for _, series := range []string{`riskmesh_queries_total{status="ok"} 1`, "riskmesh_provider_requests_total", "riskmesh_peer_requests_served_total", "riskmesh_outbox_depth"} {
+			if !strings.Contains(body, series) {
+				t.Errorf("/metrics lacks %s", series)
+			}
+		}
+		var h riskmeshv1.HealthResponse
+		if err := protojson.Unmarshal([]byte(httpGet(t, "http://"+bankC.metrics+"/healthz", http.StatusOK)), &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING || h.GetMspId() != bankC.msp || h.GetPeriod() != 1 {
+			t.Errorf("/healthz = %v", &h)
+		}
+	})
+
 	// Ledger entries: one per (query, provider), amounts = items x price.
 	// Net balance changes: Bank3 paid Bank1 and Bank2 for 5 items each;
 	// Bank1 paid Bank2 and Bank3 for 3 items each.
@@ -340,6 +360,35 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 			}
 		}
 	}
+}
+
+// freeTCP returns a loopback address whose TCP port was free a moment ago.
+func freeTCP(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// httpGet fetches url and checks the status code.
+func httpGet(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: %s\n%s", url, resp.Status, body)
+	}
+	return string(body)
 }
 
 func writeFile(t *testing.T, path, data string) {

@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/riskmesh/riskmesh/node/metrics"
+	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// metricsOptions reads the components' state at scrape time; without the
+// provider side its series are left out. The functions read n.prov, which
+// start sets before the metrics listener starts.
+func (n *node) metricsOptions(providing bool) metrics.Options {
+	o := metrics.Options{Health: n.health}
+	if providing {
+		o.OutboxDepth = func() int { return n.prov.OutboxDepth() }
+		o.OutboxDead = func() int { return n.prov.Outbox().DeadCount() }
+		o.CatalogAges = n.catalogAges
+	}
+	return o
+}
+
+// catalogAges is, per provided category, the time since the catalog now
+// served was last changed (built or published).
+func (n *node) catalogAges() map[string]time.Duration {
+	ages := map[string]time.Duration{}
+	for _, c := range n.prov.CatalogStatus("") {
+		if c.GetServing() && c.GetUpdatedAt() != nil {
+			ages[c.GetCategory()] = time.Since(c.GetUpdatedAt().AsTime())
+		}
+	}
+	return ages
+}
+
+// instrumentedRequester counts the queries the API hands to the requester.
+type instrumentedRequester struct {
+	*requester.Requester
+	query metrics.QueryFunc
+}
+
+func (r instrumentedRequester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+	return r.query(ctx, req, send)
+}
+
+// instrumentedConn counts the requests the requester makes to a provider.
+type instrumentedConn struct {
+	requester.Conn
+	do metrics.DoFunc
+}
+
+func (c instrumentedConn) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+	return c.do(ctx, req)
+}
+
+// instrumentDial wraps every connection dial makes.
+func instrumentDial(m *metrics.Metrics, dial requester.Dialer) requester.Dialer {
+	return func(ctx context.Context, endpoint string) (requester.Conn, error) {
+		c, err := dial(ctx, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		return instrumentedConn{Conn: c, do: m.InstrumentDo(c.Do)}, nil
+	}
+}
+
+// serveMetrics serves /metrics and /healthz on l until ctx ends.
+func serveMetrics(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
