@@ -30,6 +30,7 @@ func (c Category) String() string {
 	return fmt.Sprintf("category(%d)", uint8(c))
 }
 
+// valid reports whether c is one of the generated categories.
 func (c Category) valid() bool { return c >= Black && c <= Yellow }
 
 // Reason is one entry of the made-up reason-code table the generated lists

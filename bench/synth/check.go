@@ -98,6 +98,8 @@ func labelOf(l catalog.Label) *riskmeshv1.Label {
 	}
 }
 
+// equalAll reports whether got and want hold equal messages in the same
+// order.
 func equalAll[M proto.Message](got, want []M) bool {
 	if len(got) != len(want) {
 		return false

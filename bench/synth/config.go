@@ -101,6 +101,7 @@ type typeMix struct {
 	sum   int
 }
 
+// draw picks a type with probability proportional to its weight.
 func (m typeMix) draw(r *rand.Rand) ident.Type { return m.types[weighted(r, m.w, m.sum)] }
 
 type instPlan struct {
@@ -111,6 +112,7 @@ type instPlan struct {
 	catSum int
 }
 
+// plan validates c and fills in the defaults.
 func (c Config) plan() (*plan, error) {
 	p := &plan{seed: c.Seed, entries: c.Entries, overlap: c.Overlap, from: c.From, to: c.To}
 	if p.entries == 0 {
@@ -184,6 +186,7 @@ func (c Config) plan() (*plan, error) {
 	return p, nil
 }
 
+// plan validates in and fills in the defaults, except the quota.
 func (in Institution) plan() (instPlan, error) {
 	ip := instPlan{msp: in.MSPID}
 	if in.MSPID == "" || len(in.MSPID) > 128 {
@@ -240,13 +243,4 @@ func apportion(n int, weights []int) []int {
 		rem[best] = -1
 	}
 	return parts
-}
-
-func knownType(t ident.Type) bool {
-	for _, k := range ident.Types {
-		if k == t {
-			return true
-		}
-	}
-	return false
 }

@@ -199,21 +199,6 @@ func reference(i int) [8]byte {
 	return ref
 }
 
-// appendValue appends a canonical value of type t.
-func appendValue(b []byte, r *rand.Rand, t ident.Type) []byte {
-	switch t {
-	case ident.Phone:
-		return appendPhone(b, r)
-	case ident.IDCard:
-		return appendIDCard(b, r)
-	case ident.Card:
-		return appendCard(b, r)
-	case ident.Email:
-		return appendEmail(b, r)
-	}
-	return appendDevice(b, r)
-}
-
 // fnv1a is the 64-bit FNV-1a hash: fixed, unlike hash/maphash's random
 // seeds, so redraws and therefore the lists are the same on every run.
 func fnv1a(b []byte) uint64 {

@@ -200,3 +200,31 @@ func TestReasonText(t *testing.T) {
 		t.Error("category names")
 	}
 }
+
+func TestGenerateOptions(t *testing.T) {
+	day := civil(2024, 2, 29)
+	c := generate(t, Config{
+		Entries: 3000,
+		Types:   map[ident.Type]int{ident.Email: 1, ident.Device: 1, ident.Phone: 0},
+		From:    day, To: day,
+		Institutions: []Institution{{MSPID: "A", Categories: map[Category]int{Grey: 1}}, {MSPID: "B", Weight: 2}},
+	})
+	if n := []int{len(c.Lists[0].Entries), len(c.Lists[1].Entries)}; n[0] != 1000 || n[1] != 2000 {
+		t.Errorf("list sizes %v, want 1000 and 2000", n)
+	}
+	types := make(map[ident.Type]int)
+	for _, l := range c.Lists {
+		for _, e := range l.Entries {
+			types[e.ID.Type]++
+			if e.Label.Listed != day {
+				t.Fatalf("listed %v, want %v", e.Label.Listed, day)
+			}
+			if l.MSPID == "A" && Category(e.Label.Category) != Grey {
+				t.Fatalf("A lists %v", Category(e.Label.Category))
+			}
+		}
+	}
+	if len(types) != 2 || types[ident.Email] == 0 || types[ident.Device] == 0 {
+		t.Errorf("types %v, want e-mail and device only", types)
+	}
+}

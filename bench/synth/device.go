@@ -37,6 +37,7 @@ func appendUUID(b []byte, r *rand.Rand) []byte {
 	return appendHex(b, r, hexUpper, 12)
 }
 
+// appendHex appends n random digits from the 16-character alphabet digits.
 func appendHex(b []byte, r *rand.Rand, digits string, n int) []byte {
 	for range n {
 		b = append(b, digits[r.IntN(16)])

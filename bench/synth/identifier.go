@@ -17,6 +17,31 @@ func Identifier(r *rand.Rand, t ident.Type) ident.ID {
 	return ident.ID{Type: t, Value: string(appendValue(nil, r, t))}
 }
 
+// appendValue appends a canonical value of type t.
+func appendValue(b []byte, r *rand.Rand, t ident.Type) []byte {
+	switch t {
+	case ident.Phone:
+		return appendPhone(b, r)
+	case ident.IDCard:
+		return appendIDCard(b, r)
+	case ident.Card:
+		return appendCard(b, r)
+	case ident.Email:
+		return appendEmail(b, r)
+	}
+	return appendDevice(b, r)
+}
+
+// knownType reports whether t is one of psi/ident's types.
+func knownType(t ident.Type) bool {
+	for _, k := range ident.Types {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
 // appendDigits appends n uniformly random decimal digits.
 func appendDigits(b []byte, r *rand.Rand, n int) []byte {
 	for range n {

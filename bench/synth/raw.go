@@ -34,6 +34,7 @@ func rawForm(id ident.ID, variant uint64) string {
 	return v
 }
 
+// sepFor is the digit-group separator of a raw form: dashes or spaces.
 func sepFor(variant uint64) string {
 	if variant%5 == 3 {
 		return "-"
