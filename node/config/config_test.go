@@ -307,3 +307,57 @@ func TestParseFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentationExamples parses every node.yaml example in
+// docs/configuration.md, so the documentation cannot drift from the code.
+func TestDocumentationExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(doc), "```yaml\n")
+	n := 0
+	for _, p := range parts[1:] {
+		block, _, ok := strings.Cut(p, "```")
+		if !ok {
+			t.Fatal("unterminated yaml block")
+		}
+		if !strings.HasPrefix(block, "msp_id:") {
+			continue // the consortium file example
+		}
+		n++
+		if _, err := Parse([]byte(block), "/etc/riskmesh"); err != nil {
+			t.Errorf("example %d: %v\n%s", n, err, block)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d node.yaml examples found, want 2", n)
+	}
+}
+
+// TestDocumentationListsEveryKey checks that docs/configuration.md names
+// every key the decoder accepts.
+func TestDocumentationListsEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(typ reflect.Type, prefix string)
+	walk = func(typ reflect.Type, prefix string) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ == reflect.TypeFor[time.Duration]() {
+			return
+		}
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !strings.Contains(string(doc), name+"`") && !strings.Contains(string(doc), name+":") {
+				t.Errorf("docs/configuration.md does not mention %s%s", prefix, name)
+			}
+			walk(f.Type, prefix+name+".")
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+}
