@@ -55,7 +55,8 @@ type Outbox struct {
 	db  *bolt.DB
 	cfg Config
 
-	kick chan struct{} // a pending entry may be waiting; buffered 1
+	kick     chan struct{} // a pending entry may be waiting; buffered 1
+	submitMu sync.Mutex    // one batch in flight at a time (Run, Drain)
 
 	mu       sync.Mutex
 	pending  int

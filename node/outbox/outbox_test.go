@@ -424,3 +424,35 @@ func TestConcurrentPuts(t *testing.T) {
 		wantRecorded(t, n.provider, e)
 	}
 }
+
+// Drain submits without Run, as a daemon stopping after its background
+// work ended does; a ledger that stays down ends it at the deadline with
+// the entries still pending.
+func TestDrainWithoutRun(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	sw := &switchable{Recorder: n.provider, calls: make(chan error, 1)}
+	sw.down.Store(true)
+	o, err := Open(db, Config{Ledger: sw, BatchSize: 2, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	must(t, err)
+	for seq := uint64(1); seq <= 5; seq++ {
+		_, err := o.Put(n.entry(t, seq, 1, 0))
+		must(t, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-sw.calls // one failed attempt, then give up
+		cancel()
+	}()
+	if err := o.Drain(ctx); !errors.Is(err, context.Canceled) || o.Depth() != 5 {
+		t.Fatalf("Drain with the ledger down: %v, Depth %d; want context.Canceled, 5", err, o.Depth())
+	}
+	sw.down.Store(false)
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	must(t, o.Drain(ctx))
+	if o.Depth() != 0 || o.Recorded() != 5 {
+		t.Fatalf("Depth %d, Recorded %d; want 0, 5", o.Depth(), o.Recorded())
+	}
+}

@@ -14,48 +14,80 @@ import (
 // codeCorrupt marks a dead record whose pending record did not decode.
 const codeCorrupt = "corrupt_journal_record"
 
-// Run submits pending entries until ctx ends, and returns ctx's error. Run
-// at most one submitter per Outbox.
+// Run submits pending entries until ctx ends, and returns ctx's error.
 func (o *Outbox) Run(ctx context.Context) error {
 	var backoff time.Duration
 	for {
-		if o.Depth() == 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-o.kick:
-			}
-			continue
+		progressed, err := false, error(nil)
+		if o.Depth() > 0 {
+			progressed, err = o.submit(ctx)
 		}
-		progressed, err := o.submitBatch(ctx)
-		if err == nil && !progressed {
-			// Counted but not yet visible, or already gone: wait for the
-			// next commit instead of spinning.
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-o.kick:
+		switch {
+		case err != nil:
+			if err := o.pause(ctx, &backoff, err); err != nil {
+				return err
 			}
-			continue
-		}
-		if err == nil {
+		case progressed:
 			backoff = 0
+		default:
+			// Nothing pending (or counted but not yet visible): wait for
+			// the next commit instead of spinning.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-o.kick:
+			}
+		}
+	}
+}
+
+// Drain submits pending entries in the calling goroutine until none is
+// pending or ctx ends, retrying failed batches with the same back-off as
+// Run. It is for a graceful stop after Run has returned (Flush needs Run);
+// it may also run beside Run, which it then takes turns with.
+func (o *Outbox) Drain(ctx context.Context) error {
+	var backoff time.Duration
+	for o.Depth() > 0 {
+		progressed, err := o.submit(ctx)
+		if err != nil {
+			if err := o.pause(ctx, &backoff, err); err != nil {
+				return fmt.Errorf("outbox: drain with %d entries pending: %w", o.Depth(), err)
+			}
 			continue
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if !progressed {
+			break
 		}
-		backoff = min(max(2*backoff, o.cfg.MinBackoff), o.cfg.MaxBackoff)
-		wait := backoff/2 + rand.N(backoff/2+1)
-		o.cfg.Logger.Warn("outbox: record batch failed; retrying",
-			"pending", o.Depth(), "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+		backoff = 0
+	}
+	return nil
+}
+
+// submit runs one batch; one batch at a time per Outbox.
+func (o *Outbox) submit(ctx context.Context) (bool, error) {
+	o.submitMu.Lock()
+	defer o.submitMu.Unlock()
+	return o.submitBatch(ctx)
+}
+
+// pause logs a failed batch and waits the next back-off step (doubling
+// from MinBackoff to MaxBackoff, drawn from the upper half), or returns
+// ctx's error.
+func (o *Outbox) pause(ctx context.Context, backoff *time.Duration, cause error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	*backoff = min(max(2**backoff, o.cfg.MinBackoff), o.cfg.MaxBackoff)
+	wait := *backoff/2 + rand.N(*backoff/2+1)
+	o.cfg.Logger.Warn("outbox: record batch failed; retrying",
+		"pending", o.Depth(), "retry_in", wait, "err", cause)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
