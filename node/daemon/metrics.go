@@ -48,12 +48,13 @@ func (r instrumentedRequester) Query(ctx context.Context, req *riskmeshv1.QueryR
 }
 
 // instrumentedConn counts the requests the requester makes to a provider.
+// It is used by pointer: the requester compares connections.
 type instrumentedConn struct {
 	requester.Conn
 	do metrics.DoFunc
 }
 
-func (c instrumentedConn) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+func (c *instrumentedConn) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
 	return c.do(ctx, req)
 }
 
@@ -64,7 +65,7 @@ func instrumentDial(m *metrics.Metrics, dial requester.Dialer) requester.Dialer 
 		if err != nil {
 			return nil, err
 		}
-		return instrumentedConn{Conn: c, do: m.InstrumentDo(c.Do)}, nil
+		return &instrumentedConn{Conn: c, do: m.InstrumentDo(c.Do)}, nil
 	}
 }
 
