@@ -36,7 +36,7 @@ type network struct {
 	provSign ecsig.Sign
 }
 
-func newNetwork(t *testing.T) *network {
+func newNetwork(t testing.TB) *network {
 	t.Helper()
 	ctx := context.Background()
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{})
@@ -70,7 +70,7 @@ func newNetwork(t *testing.T) *network {
 
 // entry returns a correctly signed entry for sequence seq of count items;
 // amount 0 means the right amount.
-func (n *network) entry(t *testing.T, seq uint64, count uint32, amount int64) accounting.Entry {
+func (n *network) entry(t testing.TB, seq uint64, count uint32, amount int64) accounting.Entry {
 	t.Helper()
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
@@ -118,14 +118,14 @@ func (s *switchable) Record(ctx context.Context, entries []accounting.Entry) ([]
 	return out, err
 }
 
-func openDB(t *testing.T, path string) *bolt.DB {
+func openDB(t testing.TB, path string) *bolt.DB {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
 	return db
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
