@@ -281,7 +281,7 @@ func (n *node) drain() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
 	defer cancel()
-	if err := n.prov.Outbox().Flush(ctx); err != nil {
+	if err := n.prov.Outbox().Drain(ctx); err != nil {
 		n.log.Warn("outbox not drained before stop; entries flush after restart",
 			slog.Int("pending", n.prov.OutboxDepth()), slog.Any("err", err))
 	}
