@@ -89,7 +89,7 @@ func NewConsortium(members []Member) (*Consortium, error) {
 	seen := make(map[string]bool, len(members))
 	for i, m := range members {
 		if err := m.validate(); err != nil {
-			return nil, fmt.Errorf("consortium: member %d: %w", i+1, err)
+			return nil, fmt.Errorf("consortium: member %d (%q): %w", i+1, m.MSPID, err)
 		}
 		if seen[m.MSPID] {
 			return nil, fmt.Errorf("consortium: member %d: MSP id %s listed twice", i+1, m.MSPID)
@@ -111,26 +111,26 @@ func (m *Member) validate() error {
 		return fmt.Errorf("%w: %q", ErrMSPID, m.MSPID)
 	}
 	if !names.Text(m.Name, maxNameLen) {
-		return fmt.Errorf("member %s: name must be 1 to %d printable ASCII characters", m.MSPID, maxNameLen)
+		return fmt.Errorf("name must be 1 to %d printable ASCII characters", maxNameLen)
 	}
 	if len(m.Roles) == 0 {
-		return fmt.Errorf("member %s: no roles", m.MSPID)
+		return errors.New("no roles")
 	}
 	for i, r := range m.Roles {
 		switch r {
 		case accounting.RoleProvider, accounting.RoleRequester, accounting.RoleAuditor:
 		default:
-			return fmt.Errorf("member %s: unknown role %q", m.MSPID, r)
+			return fmt.Errorf("unknown role %q", r)
 		}
 		if slices.Contains(m.Roles[:i], r) {
-			return fmt.Errorf("member %s: role %s listed twice", m.MSPID, r)
+			return fmt.Errorf("role %s listed twice", r)
 		}
 	}
 	if m.TLSFingerprint == (peer.Fingerprint{}) {
-		return fmt.Errorf("member %s: no TLS fingerprint", m.MSPID)
+		return errors.New("no TLS fingerprint")
 	}
 	if _, err := ecsig.ParsePublicKey(m.SigningKey); err != nil {
-		return fmt.Errorf("member %s: signing key: %w", m.MSPID, err)
+		return fmt.Errorf("signing key: %w", err)
 	}
 	return nil
 }

@@ -69,6 +69,18 @@ func Generate(dir, mspID string, categories []string, rand io.Reader, hosts ...s
 		}
 	}
 
+	if err := writeIdentity(dir, mspID, categories, rand, hosts); err != nil {
+		// Remove what was written, so that fixing the cause and running
+		// Generate again does not stop at ErrExists.
+		for _, name := range append([]string{TLSCertFile, TLSKeyFile, SigningKeyFile, SigningPubFile}, oprfFiles(categories)...) {
+			os.Remove(filepath.Join(dir, name))
+		}
+		return err
+	}
+	return nil
+}
+
+func writeIdentity(dir, mspID string, categories []string, rand io.Reader, hosts []string) error {
 	for _, c := range categories {
 		if _, err := writeOPRFKey(dir, c, rand); err != nil {
 			return err

@@ -278,3 +278,35 @@ func TestAddRotateOPRFKey(t *testing.T) {
 		t.Error("OPRF key changes touched the TLS certificate")
 	}
 }
+
+// failingReader yields n bytes, then fails.
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, errors.New("entropy exhausted")
+	}
+	k := min(len(p), r.n)
+	clear(p[:k])
+	p[0] = 1 // a non-zero scalar
+	r.n -= k
+	return k, nil
+}
+
+func TestGenerateCleansUpAfterFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "id")
+	// Enough for the first OPRF key, not the second.
+	if err := Generate(dir, "Bank1MSP", []string{"black", "grey"}, &failingReader{n: 64}); err == nil {
+		t.Fatal("Generate succeeded with a failing random source")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("%d files left after a failed Generate", len(entries))
+	}
+	if err := Generate(dir, "Bank1MSP", []string{"black", "grey"}, nil); err != nil {
+		t.Errorf("Generate after a failed attempt: %v", err)
+	}
+}
