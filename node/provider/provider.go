@@ -75,7 +75,7 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // Outbox returns the provider's accounting journal (depth, dead entries,
-// flush on graceful stop).
+// Drain on a graceful stop after Run returned).
 func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 
 // OutboxDepth is the number of accounting entries not yet on the ledger.
@@ -110,8 +110,8 @@ func (p *Provider) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 
-	retry := time.NewTimer(0)
-	defer retry.Stop()
+	retry := time.NewTimer(p.cfg.RetryBuild) // armed only after a failure
+	retry.Stop()
 	for {
 		changes := p.cfg.Directory.Changes()
 		if failed := p.maintain(ctx); failed {
