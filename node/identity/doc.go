@@ -20,7 +20,10 @@
 // Load refuses a private key file that group or others may access, and every
 // file read is bounded (MaxFileSize) before it is parsed. Files are written
 // atomically (temporary file, fsync, rename), so a crash leaves either the old
-// key or the new one, never half of one.
+// key or the new one, never half of one. Every key can be rotated
+// (RotateOPRFKey, RotateSigningKey, RotateTLSCertificate); a rotation that
+// replaces a two-file pair has a commit point, and Load finishes or discards
+// one a crash interrupted, so the pair on disk always matches.
 //
 // What the package does not promise: ECDSA key generation draws from the
 // operating system's generator whatever Reader is passed (Go 1.26 ignores

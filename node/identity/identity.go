@@ -44,7 +44,8 @@ func (id *Identity) OPRFKeys() map[string]*oprf.PrivateKey { return maps.Clone(i
 // Load reads the identity in dir. It checks that each key file is private
 // to its owner, that the TLS certificate and key are a pair and that
 // signing.pub is the signing key's public half, so a directory assembled
-// from two identities is refused. Signatures draw randomness from
+// from two identities is refused. It first finishes or discards a key
+// rotation a crash interrupted. Signatures draw randomness from
 // crypto/rand.
 func Load(dir string) (*Identity, error) {
 	id, err := load(dir)
@@ -55,6 +56,9 @@ func Load(dir string) (*Identity, error) {
 }
 
 func load(dir string) (*Identity, error) {
+	if err := recoverPairs(dir); err != nil {
+		return nil, err
+	}
 	cert, err := readPublic(dir)
 	if err != nil {
 		return nil, err
