@@ -136,8 +136,9 @@ func TestRejects(t *testing.T) {
 		{"second document", minimal + "---\nmsp_id: X\n", "more than one YAML document"},
 		{"unknown top-level key", with("", "colour: blue\n"), "line 8: field colour not found"},
 		{"misspelt nested key", with("endpoint: 127", "endpiont: 127"), "line 6: field endpiont not found"},
-		{"wrong type", with("", "peer:\n  max_streams: many\n"), "line 9"},
-		{"duration without unit", with("", "registry:\n  refresh: 5\n"), "line 9"},
+		{"wrong type", with("", "peer:\n  max_streams: many\n"), "line 9: cannot unmarshal !!str `many` into int"},
+		{"scalar for a section", with("", "log: verbose\n"), "line 8: cannot unmarshal !!str `verbose` into a section"},
+		{"duration without unit", with("", "registry:\n  refresh: 5\n"), "line 9: cannot unmarshal !!int `5` into a duration"},
 		{"missing msp_id", with("msp_id: Bank1MSP", ""), "msp_id:"},
 		{"bad msp_id", with("Bank1MSP", "Bank 1"), "msp_id:"},
 		{"peer without port", with("", "listen:\n  peer: localhost\n"), "listen.peer:"},
@@ -195,6 +196,9 @@ func TestRejects(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "config.") {
+				t.Errorf("error %q names a Go type", err)
 			}
 		})
 	}

@@ -29,5 +29,5 @@ requester:
 	// Output:
 	// embedded-remote /srv/lender2/identity unix /srv/lender2/data/api.sock 10s
 	// config: invalid: unmarshal errors:
-	//   line 4: field metrcis not found in type config.Listen
+	//   line 4: field metrcis not found
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -52,7 +53,7 @@ func Parse(data []byte, baseDir string) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: empty file", ErrInvalid)
 		}
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, yamlError(err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -103,4 +104,24 @@ func (c *Config) resolve(base string) {
 	for i := range c.Provider.Sources {
 		abs(&c.Provider.Sources[i].Path)
 	}
+}
+
+// goTypes rewrites the Go type names the YAML decoder puts in its messages
+// into words: an operator knows keys and lines, not this package's types.
+var goTypes = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(` in type [\w.*\[\]]+`), ""},
+	{regexp.MustCompile(`into \[\][\w.*]+`), "into a list"},
+	{regexp.MustCompile(`into \*?config\.\w+`), "into a section"},
+	{regexp.MustCompile(`into time\.Duration`), "into a duration"},
+}
+
+func yamlError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	for _, g := range goTypes {
+		msg = g.re.ReplaceAllString(msg, g.with)
+	}
+	return msg
 }
