@@ -331,6 +331,22 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	// A provider crashing (Bank2): its part is UNAVAILABLE and not billed, the
 	// other provider answers.
 	catalogsReady(t, apiC, procs, 2, bankA.msp, bankB.msp)
+	t.Run("query command", func(t *testing.T) {
+		out := riskmesh(t, "query", "--api", "unix://"+bankC.socket(), "--category", category,
+			"phone:"+phoneAB, "phone:"+phoneNo, "card:123")
+		for _, line := range []string{
+			"phone:" + phoneAB + "\thit Bank1MSP: category 1, reason 12, listed 2024-01-02",
+			"phone:" + phoneAB + "\thit Bank2MSP: category 1, reason 22, listed 2024-02-02",
+			"phone:" + phoneNo + "\tno hit",
+			"card:123\tinvalid: ",
+			"provider Bank1MSP: answered, 2 items, 6 tokens",
+		} {
+			if !strings.Contains(out, line) {
+				t.Errorf("riskmesh query output lacks %q:\n%s", line, out)
+			}
+		}
+	})
+
 	bankB.proc.kill(t)
 	r := queryWithin(t, apiC, 3*time.Second, phoneA, phoneB)
 	st := map[string]riskmeshv1.ProviderStatus{}
