@@ -34,6 +34,6 @@ func newRootCommand() *cobra.Command {
 			return nil
 		},
 	})
-	root.AddCommand(newNodeCommand(), newQueryCommand(), newLedgerCommand())
+	root.AddCommand(newInitCommand(), newNodeCommand(), newQueryCommand(), newLedgerCommand())
 	return root
 }

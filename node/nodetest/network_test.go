@@ -2,7 +2,6 @@ package nodetest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -65,9 +64,11 @@ func newInstitution(t *testing.T, root, msp string, categories ...string) *insti
 	if err := os.MkdirAll(in.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := identity.Generate(in.idDir(), msp, categories, rand.Reader, "127.0.0.1"); err != nil {
-		t.Fatal(err)
+	args := []string{"init", "identity", "--dir", in.idDir(), "--msp", msp}
+	for _, c := range categories {
+		args = append(args, "--category", c)
 	}
+	riskmesh(t, args...)
 	var err error
 	if in.id, err = identity.Load(in.idDir()); err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 
 	var ledgerOf func(in *institution) string
 	if fab == nil {
-		writeConsortium(t, filepath.Join(reg.dir, "consortium.yaml"), banks)
+		riskmesh(t, "init", "consortium", "--out", filepath.Join(reg.dir, "consortium.yaml"), bankA.idDir(), bankB.idDir(), bankC.idDir())
 		reg.writeConfig(t, "ledger:\n  backend: embedded\n  embedded:\n    consortium_file: consortium.yaml\n", "")
 		remote := fmt.Sprintf("ledger:\n  backend: embedded-remote\n  remote:\n    msp_id: %s\n    endpoint: %s\n    tls_fingerprint: %s\n",
 			regulatorMSP, reg.endpoint, reg.fingerprint())
@@ -510,29 +511,6 @@ func checkLabel(t *testing.T, l *riskmeshv1.Label, reason uint32, listed, ref st
 		strings.TrimRight(string(l.GetProviderReference()), "\x00") != ref {
 		t.Errorf("label = %v, want reason %d listed %s reference %q", l, reason, listed, ref)
 	}
-}
-
-// writeConsortium writes the consortium file admitting members to the
-// regulator's relay, from their identities' public files.
-func writeConsortium(t *testing.T, path string, members []*institution) {
-	t.Helper()
-	var ms []identity.Member
-	for _, in := range members {
-		m, err := identity.ReadMember(in.idDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms = append(ms, m)
-	}
-	cons, err := identity.NewConsortium(ms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := cons.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, string(data))
 }
 
 func mustLoad(t *testing.T, path string) *config.Config {
