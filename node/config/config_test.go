@@ -289,26 +289,14 @@ func TestLogger(t *testing.T) {
 	}
 }
 
-func TestParseFingerprint(t *testing.T) {
-	const hexFP = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-	want, err := ParseFingerprint(hexFP)
+func TestRemoteFingerprint(t *testing.T) {
+	c, err := parse(t, minimal)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want.String() != hexFP {
-		t.Errorf("round trip %s", want)
-	}
-	colons := strings.ToUpper(hexFP[:2])
-	for i := 2; i < len(hexFP); i += 2 {
-		colons += ":" + strings.ToUpper(hexFP[i:i+2])
-	}
-	if got, err := ParseFingerprint(colons); err != nil || got != want {
-		t.Errorf("ParseFingerprint(%s) = %s, %v", colons, got, err)
-	}
-	for _, bad := range []string{"", hexFP[:62], hexFP + "00", "zz" + hexFP[2:]} {
-		if _, err := ParseFingerprint(bad); err == nil {
-			t.Errorf("ParseFingerprint(%q) accepted", bad)
-		}
+	fp, err := c.Ledger.Remote.Fingerprint()
+	if err != nil || fp.String() != c.Ledger.Remote.TLSFingerprint {
+		t.Errorf("Fingerprint = %s, %v", fp, err)
 	}
 }
 

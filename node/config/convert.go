@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 )
@@ -103,6 +104,13 @@ func readPEMFile(key, path string, private bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s exceeds %d bytes", key, path, maxPEMFile)
 	}
 	return data, nil
+}
+
+// Fingerprint returns the regulator node's pinned certificate fingerprint
+// (tls_fingerprint: 64 hex digits, either case, colons between bytes
+// allowed).
+func (r *Remote) Fingerprint() (peer.Fingerprint, error) {
+	return identity.ParseFingerprint(r.TLSFingerprint)
 }
 
 // Logger returns the slog logger the log section describes, writing to w.

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
-	"github.com/riskmesh/riskmesh/node/peer"
 )
 
 // Upper bounds checked here because a larger value cannot work: the
@@ -185,7 +183,7 @@ func (cfg *Config) validateLedger(c *checker) {
 		if c.required("ledger.remote.endpoint", r.Endpoint) {
 			c.hostPort("ledger.remote.endpoint", r.Endpoint, true)
 		}
-		if _, err := ParseFingerprint(r.TLSFingerprint); err != nil {
+		if _, err := r.Fingerprint(); err != nil {
 			c.fail("ledger.remote.tls_fingerprint", "%v", err)
 		}
 	}
@@ -203,18 +201,6 @@ func (cfg *Config) validateLedger(c *checker) {
 			"submit_timeout": f.SubmitTimeout, "commit_status_timeout": f.CommitStatusTimeout, "evaluate_timeout": f.EvaluateTimeout,
 		})
 	}
-}
-
-// ParseFingerprint decodes a TLS certificate fingerprint written as 64 hex
-// digits (either case; colons between bytes allowed, as tools print them).
-func ParseFingerprint(s string) (peer.Fingerprint, error) {
-	var fp peer.Fingerprint
-	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
-	if err != nil || len(b) != len(fp) {
-		return fp, errors.New("must be the 64 hex digits of a SHA-256 digest")
-	}
-	copy(fp[:], b)
-	return fp, nil
 }
 
 func (cfg *Config) validatePeer(c *checker) {

@@ -165,7 +165,7 @@ type memberFile struct {
 	MSPID          string   `yaml:"msp_id"`
 	Name           string   `yaml:"name"`
 	Roles          []string `yaml:"roles,flow"`
-	TLSFingerprint string   `yaml:"tls_fingerprint"` // lower-case hex
+	TLSFingerprint string   `yaml:"tls_fingerprint"` // hex, see ParseFingerprint
 	SigningKey     string   `yaml:"signing_key"`     // base64 (standard, padded) PKIX DER
 }
 
@@ -233,11 +233,11 @@ func (mf *memberFile) member() (Member, error) {
 	for _, r := range mf.Roles {
 		m.Roles = append(m.Roles, accounting.Role(r))
 	}
-	fp, err := hex.DecodeString(mf.TLSFingerprint)
-	if err != nil || len(fp) != len(m.TLSFingerprint) || strings.ToLower(mf.TLSFingerprint) != mf.TLSFingerprint {
-		return Member{}, fmt.Errorf("tls_fingerprint must be %d lower-case hex digits", 2*len(m.TLSFingerprint))
+	fp, err := ParseFingerprint(mf.TLSFingerprint)
+	if err != nil {
+		return Member{}, fmt.Errorf("tls_fingerprint: %w", err)
 	}
-	copy(m.TLSFingerprint[:], fp)
+	m.TLSFingerprint = fp
 	if len(mf.SigningKey) > base64.StdEncoding.EncodedLen(ecsig.MaxPublicKeySize) {
 		return Member{}, errors.New("signing_key too long")
 	}
@@ -264,4 +264,21 @@ func LoadConsortium(path string) (*Consortium, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ParseFingerprint decodes a TLS certificate fingerprint written as the 64
+// hex digits of its SHA-256, in either case, with or without colons between
+// bytes (as tools print them). peer.Fingerprint's String is the canonical
+// form.
+func ParseFingerprint(s string) (peer.Fingerprint, error) {
+	var fp peer.Fingerprint
+	if len(s) > 3*len(fp) {
+		return fp, errors.New("fingerprint too long")
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
+	if err != nil || len(b) != len(fp) {
+		return fp, errors.New("fingerprint must be the 64 hex digits of a SHA-256 digest")
+	}
+	copy(fp[:], b)
+	return fp, nil
 }

@@ -145,8 +145,8 @@ func TestParseConsortiumRejects(t *testing.T) {
 		{"duplicate fingerprint", replace(fp1, fp0), "fingerprint already listed"},
 		{"bad role", replace("requester", "admin"), "unknown role"},
 		{"no roles", replace("roles: [requester]", "roles: []"), "no roles"},
-		{"upper-case fingerprint", replace(fp0, strings.ToUpper(fp0)), "lower-case hex"},
-		{"short fingerprint", replace(fp0, fp0[2:]), "lower-case hex"},
+		{"short fingerprint", replace(fp0, fp0[2:]), "64 hex digits"},
+		{"fingerprint not hex", replace(fp0, "zz"+fp0[2:]), "64 hex digits"},
 		{"signing key not base64", replace("signing_key: ", "signing_key: =="), "not base64"},
 		{"signing key not a key", replace("signing_key: ", "signing_key: AAAA"), "signing key"},
 		{"bad MSP id", replace("Bank1MSP", "Bank 1"), "invalid MSP id"},
@@ -166,4 +166,29 @@ func TestParseConsortiumRejects(t *testing.T) {
 			t.Errorf("ParseConsortium: %v, want the line number", err)
 		}
 	})
+}
+
+func TestParseFingerprint(t *testing.T) {
+	const hexFP = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	want, err := ParseFingerprint(hexFP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.String() != hexFP {
+		t.Errorf("round trip %s", want)
+	}
+	colons := strings.ToUpper(hexFP[:2])
+	for i := 2; i < len(hexFP); i += 2 {
+		colons += ":" + strings.ToUpper(hexFP[i:i+2])
+	}
+	for _, s := range []string{strings.ToUpper(hexFP), colons} {
+		if got, err := ParseFingerprint(s); err != nil || got != want {
+			t.Errorf("ParseFingerprint(%s) = %s, %v", s, got, err)
+		}
+	}
+	for _, bad := range []string{"", hexFP[:62], hexFP + "00", "zz" + hexFP[2:], colons + strings.Repeat(":", 200)} {
+		if _, err := ParseFingerprint(bad); err == nil {
+			t.Errorf("ParseFingerprint(%q) accepted", bad)
+		}
+	}
 }
