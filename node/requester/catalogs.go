@@ -212,10 +212,13 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 		if ctx.Err() != nil {
 			return // shutting down: not the provider's failure
 		}
-		rc.failures++
-		rc.retryAt = r.cfg.Now().Add(backoff(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
 		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, err.Error()
-		if !errors.Is(err, errNoDigest) {
+		if errors.Is(err, errNoDigest) {
+			// Not a failure: look again soon, without backing off.
+			rc.retryAt = r.cfg.Now().Add(r.cfg.CatalogRetry)
+		} else {
+			rc.failures++
+			rc.retryAt = r.cfg.Now().Add(backoff(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
 			r.cfg.Logger.Warn("catalog download failed", "provider", k.provider, "category", k.category,
 				"period", k.period, "attempt", rc.failures, "err", err)
 		}

@@ -38,15 +38,25 @@ func waitCatalog(t *testing.T, r *Requester, what string, cond func() bool) {
 func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 2000))
 	p := n.providers[0]
+	// A first node downloads the whole catalog; a second one finds the
+	// first 3 chunks of it left by an interrupted download.
+	first := n.newRequester("", nil)
+	ready(t, first)
+	_, whole, _ := catalogPaths(first.cfg.CatalogDir, p.msp, testCategory, n.period)
+	enc, err := os.ReadFile(whole)
+	must(t, err)
+	rec, err := n.regulator.Catalog(context.Background(), p.msp, testCategory, n.period)
+	must(t, err)
+	before := len(p.downloadOffsets())
+
 	dir := t.TempDir()
 	r := n.newRequester(dir, nil)
 	_, final, err := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, n.period)
 	must(t, err)
 	must(t, os.MkdirAll(filepath.Dir(final), 0o700))
-	must(t, os.WriteFile(partPath(final, p.digest), p.enc[:3*4096], 0o600))
-
+	must(t, os.WriteFile(partPath(final, [32]byte(rec.Digest)), enc[:3*4096], 0o600))
 	ready(t, r)
-	offsets := p.downloadOffsets()
+	offsets := p.downloadOffsets()[before:]
 	if len(offsets) == 0 || offsets[0] != 3*4096 {
 		t.Fatalf("download offsets %v, want to start at %d", offsets, 3*4096)
 	}
@@ -54,9 +64,10 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 		t.Fatalf("catalog not kept on disk: %v", err)
 	}
 	c := r.RemoteCatalogs()[0]
-	if c.Items != 2000 || c.BytesDone != uint64(len(p.enc)) || c.TotalLength != uint64(len(p.enc)) {
+	if c.Items != 2000 || c.BytesDone != uint64(len(enc)) || c.TotalLength != uint64(len(enc)) {
 		t.Fatalf("status %v", c)
 	}
+	offsets = p.downloadOffsets()
 
 	// A restarted node verifies the file it has instead of downloading.
 	must(t, r.Close())
@@ -71,8 +82,7 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 func TestCatalogWithBadBytesIsRetried(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 500))
 	p := n.providers[0]
-	good := p.enc
-	p.corrupt()
+	p.set(func(p *testProvider) { p.corrupt = true })
 	var (
 		mu  sync.Mutex
 		now = time.Now()
@@ -89,9 +99,7 @@ func TestCatalogWithBadBytesIsRetried(t *testing.T) {
 	if matches, _ := filepath.Glob(final + "*"); len(matches) != 0 {
 		t.Fatalf("bad bytes kept: %v", matches)
 	}
-	p.mu.Lock()
-	p.enc = good
-	p.mu.Unlock()
+	p.set(func(p *testProvider) { p.corrupt = false })
 	syncNow(r) // within the back-off: no attempt
 	if s := catalogState(r, p.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
 		t.Fatalf("state %v within the back-off", s)
@@ -124,9 +132,8 @@ func TestRunFollowsNewPeriods(t *testing.T) {
 	if _, err := n.regulator.Rollover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	p.build(t, 2)
-	p.publish(t)
-	must(t, n.dir.Refresh(context.Background()))
+	n.refresh()
+	n.waitPublished(2)
 	waitCatalog(t, r, "period 2", func() bool {
 		return catalogState(r, p.msp, 2) == riskmeshv1.CatalogState_CATALOG_STATE_READY
 	})

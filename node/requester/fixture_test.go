@@ -1,11 +1,11 @@
 package requester
 
-// A minimal provider stands in for node/provider until that package is on
-// main: catalogpsi Provider and Evaluator behind a node/peer listener, with
-// knobs to make it fail in the ways the requester must handle.
+// The test network: an embedded ledger, the requester institution, and
+// provider institutions running the real node/provider behind a node/peer
+// listener. Between the listener and the provider sits an interceptor with
+// knobs that make a provider misbehave the ways the requester must handle.
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,9 +14,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"io"
 	"math/big"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,12 +27,13 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
-	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -41,7 +44,7 @@ const (
 	requesterMSP = "Bank1MSP"
 )
 
-// identity is an institution's keys.
+// identity is an institution's keys and ledger client.
 type identity struct {
 	msp     string
 	cert    tls.Certificate
@@ -74,6 +77,11 @@ func newIdentity(t testing.TB, store *accounting.EmbeddedStore, msp string) *ide
 	}
 }
 
+func (id *identity) fingerprint() []byte {
+	f := peer.FingerprintOf(id.cert.Certificate[0])
+	return f[:]
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -84,26 +92,29 @@ func must(t testing.TB, err error) {
 // phone returns the canonical phone identifier number i.
 func phone(i int) string { return fmt.Sprintf("+86138%08d", i) }
 
-// provider is the stand-in provider node.
-type provider struct {
+// labelOfListed is the label provider number code gives phone i.
+func labelOfListed(code, i int) catalog.Label {
+	l := catalog.Label{Category: uint8(code), Reason: uint16(i), Listed: catalog.Date(20000 + i)}
+	copy(l.Reference[:], fmt.Sprintf("P%d", code))
+	return l
+}
+
+// testProvider is one provider institution's node.
+type testProvider struct {
 	*identity
-	key     *oprf.PrivateKey
-	entries []catalogpsi.Entry
-	listed  map[string]catalog.Label // canonical phone -> label
-	srv     *peer.Server
-	reqKey  func() []byte // the requester's registered signing key
+	code int
+	key  *oprf.PrivateKey
+	node *provider.Provider
+	srv  *peer.Server
 
 	mu        sync.Mutex
-	catalog   *catalog.Catalog
-	enc       []byte // what catalog_download serves
-	digest    [catalog.DigestSize]byte
-	downloads []uint64                                  // offsets of the catalog_download requests
-	evaluates int                                       // evaluate requests received
-	sequences []uint64                                  // sequence numbers of the requests answered
-	answered  map[[32]byte]*riskmeshv1.EvaluateResponse // by request digest
-	failNext  int                                       // answer this many evaluates UNAVAILABLE
-	evalKey   *oprf.PrivateKey                          // evaluate under this key instead (dishonest)
-	hang      chan struct{}                             // if set, evaluate waits for it or ctx
+	evaluates int              // evaluate requests received
+	sequences []uint64         // sequence numbers of the evaluate requests answered
+	downloads []uint64         // offsets of the catalog_download requests
+	failNext  int              // answer this many evaluates UNAVAILABLE
+	rogueKey  *oprf.PrivateKey // if set, answers are re-evaluated under it (dishonest)
+	hang      chan struct{}    // if set, evaluate waits for it to close
+	corrupt   bool             // if set, catalog chunks are served with a flipped bit
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -112,216 +123,213 @@ type network struct {
 	store     *accounting.EmbeddedStore
 	regulator *accounting.Embedded
 	requester *identity
-	providers []*provider
+	providers []*testProvider
 	dir       *registry.Directory
 	period    uint64
+	published chan struct{} // signalled after every catalog publication
 }
 
-// newNetwork registers the requester and one provider per listing (each
-// listing is the phone numbers it lists), opens period 1 and publishes
-// every catalog. The requester's limit is limit tokens.
+// signalLedger is a provider's ledger client that signals publications.
+type signalLedger struct {
+	*accounting.Embedded
+	published chan<- struct{}
+}
+
+func (l signalLedger) PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error {
+	err := l.Embedded.PublishCatalog(ctx, category, period, digest)
+	select {
+	case l.published <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// newNetwork registers the requester with an overdraft limit and one
+// provider per listing (the phone numbers it lists), opens period 1 and
+// waits until every provider node has published its catalog.
 func newNetwork(t testing.TB, limit int64, listings ...[]int) *network {
 	t.Helper()
 	ctx := context.Background()
+	n := &network{t: t, published: make(chan struct{}, 1)}
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{})
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
-	reg, err := store.As(accounting.DefaultRegulator)
+	n.store = store
+	n.regulator, err = store.As(accounting.DefaultRegulator)
 	must(t, err)
-	n := &network{t: t, store: store, regulator: reg}
 	n.requester = newIdentity(t, store, requesterMSP)
-	must(t, reg.AddInstitution(ctx, requesterMSP, "Bank One", []accounting.Role{accounting.RoleRequester}))
-	must(t, reg.SetPrice(ctx, testCategory, testPrice))
-	must(t, reg.SetLimit(ctx, requesterMSP, limit))
+	must(t, n.regulator.AddInstitution(ctx, requesterMSP, "Bank One", []accounting.Role{accounting.RoleRequester}))
+	must(t, n.regulator.SetPrice(ctx, testCategory, testPrice))
+	must(t, n.regulator.SetLimit(ctx, requesterMSP, limit))
 	must(t, n.requester.ledger.UpdateProfile(ctx, accounting.Profile{
-		Endpoint: "127.0.0.1:1", TLSFingerprint: fp(n.requester.cert), SigningKey: n.requester.signPub,
+		Endpoint: "127.0.0.1:1", TLSFingerprint: n.requester.fingerprint(), SigningKey: n.requester.signPub,
 	}))
-	for i := range listings {
-		msp := fmt.Sprintf("P%dMSP", i+1)
-		must(t, reg.AddInstitution(ctx, msp, "Provider "+msp, []accounting.Role{accounting.RoleProvider}))
-	}
-	p, err := reg.Rollover(ctx)
-	must(t, err)
-	n.period = p.Number
 	n.dir = registry.New(n.requester.ledger, registry.Options{})
 	for i, listing := range listings {
-		n.providers = append(n.providers, n.startProvider(fmt.Sprintf("P%dMSP", i+1), i+1, listing))
+		n.providers = append(n.providers, n.startProvider(i+1, listing))
 	}
-	must(t, n.dir.Refresh(ctx))
+	p, err := n.regulator.Rollover(ctx)
+	must(t, err)
+	n.period = p.Number
+	n.refresh()
+	n.waitPublished(n.period)
+	n.refresh() // the providers registered their OPRF keys on the way
 	return n
 }
 
-func fp(c tls.Certificate) []byte {
-	f := peer.FingerprintOf(c.Certificate[0])
-	return f[:]
+func (n *network) refresh() {
+	n.t.Helper()
+	must(n.t, n.dir.Refresh(context.Background()))
 }
 
-// startProvider builds, publishes and serves one provider's catalog.
-func (n *network) startProvider(msp string, code int, listing []int) *provider {
+// waitPublished waits, publication by publication, until every
+// provider has published its catalog for period.
+func (n *network) waitPublished(period uint64) {
+	n.t.Helper()
+	timeout := time.After(time.Minute)
+	for _, p := range n.providers {
+		for {
+			if _, err := n.regulator.Catalog(context.Background(), p.msp, testCategory, period); err == nil {
+				break
+			}
+			select {
+			case <-n.published:
+			case <-timeout:
+				n.t.Fatalf("%s did not publish its period %d catalog: %v", p.msp, period, p.node.CatalogStatus(""))
+			}
+		}
+	}
+}
+
+// startProvider starts provider number code's node listing the phones.
+func (n *network) startProvider(code int, listing []int) *testProvider {
 	t := n.t
 	t.Helper()
 	ctx := context.Background()
-	key, err := oprf.GenerateKey(rand.Reader)
+	msp := fmt.Sprintf("P%dMSP", code)
+	must(t, n.regulator.AddInstitution(ctx, msp, "Provider "+msp, []accounting.Role{accounting.RoleProvider}))
+	p := &testProvider{identity: newIdentity(t, n.store, msp), code: code}
+	var err error
+	p.key, err = oprf.GenerateKey(rand.Reader)
 	must(t, err)
-	p := &provider{identity: newIdentity(t, n.store, msp), key: key, listed: map[string]catalog.Label{},
-		answered: map[[32]byte]*riskmeshv1.EvaluateResponse{}}
-	p.reqKey = func() []byte { return n.requester.signPub }
-	var entries []catalogpsi.Entry
+	var csv strings.Builder
+	csv.WriteString("phone,cat,reason,listed,ref\n")
 	for _, i := range listing {
-		l := catalog.Label{Category: uint8(code), Reason: uint16(i), Listed: catalog.Date(20000 + i)}
-		l.Reference[0] = byte(code)
-		id := ident.ID{Type: ident.Phone, Value: phone(i)}
-		entries = append(entries, catalogpsi.Entry{ID: id, Label: l})
-		p.listed[phone(i)] = l
+		l := labelOfListed(code, i)
+		fmt.Fprintf(&csv, "%s,%d,%d,%s,P%d\n", phone(i), l.Category, l.Reason, l.Listed, code)
 	}
-	p.entries = entries
-	p.build(t, n.period)
-	pub, err := key.Public().MarshalBinary()
+	text := csv.String()
+	src, err := lists.NewDelimited(func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil },
+		lists.DelimitedConfig{Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat",
+			Reason: "reason", Listed: "listed", Reference: "ref"}})
+	must(t, err)
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	must(t, err)
+	p.node, err = provider.New(provider.Config{
+		MSPID: msp, Ledger: signalLedger{p.ledger, n.published}, Directory: n.dir,
+		Keys: map[string]*oprf.PrivateKey{testCategory: p.key}, Sign: p.sign, DB: db,
+		DataDir: dir,
+		Sources: []provider.Source{{Name: "list", Category: testCategory, Code: uint8(code), Source: src}},
+	})
 	must(t, err)
 	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.cert, Authorizer: n.dir, Handler: p.handle})
 	must(t, err)
-	t.Cleanup(func() { p.srv.Close() })
 	must(t, p.ledger.UpdateProfile(ctx, accounting.Profile{
-		Endpoint: p.srv.Addr().String(), TLSFingerprint: fp(p.cert), SigningKey: p.signPub,
+		Endpoint: p.srv.Addr().String(), TLSFingerprint: p.fingerprint(), SigningKey: p.signPub,
 	}))
-	must(t, p.ledger.SetOPRFKey(ctx, testCategory, pub))
-	p.publish(t)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.node.Run(rctx)
+	}()
+	t.Cleanup(func() {
+		p.srv.Close()
+		cancel()
+		<-done
+		db.Close()
+	})
 	return p
-}
-
-// build builds the provider's catalog for period; publish puts its digest
-// on the ledger.
-func (p *provider) build(t testing.TB, period uint64) {
-	t.Helper()
-	cat, err := catalogpsi.NewProvider(p.msp, p.key).BuildCatalog(context.Background(), nil, testCategory, period,
-		slices.Values(p.entries), len(p.entries), nil)
-	must(t, err)
-	var buf bytes.Buffer
-	digest, err := cat.Encode(&buf)
-	must(t, err)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.catalog, p.enc, p.digest = cat, buf.Bytes(), digest
-}
-
-func (p *provider) publish(t testing.TB) {
-	t.Helper()
-	p.mu.Lock()
-	period, digest := p.catalog.Meta().Period, p.digest
-	p.mu.Unlock()
-	must(t, p.ledger.PublishCatalog(context.Background(), testCategory, period, digest[:]))
-}
-
-// corrupt makes the provider serve bytes that are not the catalog whose
-// digest it announces.
-func (p *provider) corrupt() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.enc = slices.Clone(p.enc)
-	p.enc[len(p.enc)-1] ^= 1
 }
 
 func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: &riskmeshv1.PeerError{Code: code, Message: msg}}}
 }
 
-func (p *provider) handle(ctx context.Context, _ peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+// handle is the interceptor in front of the provider node.
+func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	p.mu.Lock()
-	cat, enc, digest := p.catalog, p.enc, p.digest
+	hang, rogue, corrupt := p.hang, p.rogueKey, p.corrupt
+	ev := req.GetEvaluate()
 	if d := req.GetCatalogDownload(); d != nil {
 		p.downloads = append(p.downloads, d.GetOffset())
 	}
-	p.mu.Unlock()
-	switch b := req.GetBody().(type) {
-	case *riskmeshv1.PeerRequest_CatalogInfo:
-		m := cat.Meta()
-		if b.CatalogInfo.GetPeriod() != m.Period {
-			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no catalog for that period")
+	if ev != nil {
+		p.evaluates++
+		if p.failNext > 0 {
+			p.failNext--
+			p.mu.Unlock()
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "busy")
 		}
-		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfo{
-			Provider: m.Provider, Category: m.Category, Period: m.Period, Suite: m.Suite, KeyId: m.KeyID[:],
-			Items: uint64(cat.Len()), TotalLength: uint64(len(enc)), Digest: digest[:],
-		}}}
-	case *riskmeshv1.PeerRequest_CatalogDownload:
-		off := b.CatalogDownload.GetOffset()
-		if off >= uint64(len(enc)) {
-			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "offset past the end")
-		}
-		end := min(off+uint64(riskmeshv1.ChunkSize(b.CatalogDownload.GetMaxChunk())), uint64(len(enc)))
-		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogChunk{CatalogChunk: &riskmeshv1.CatalogChunk{
-			Offset: off, Data: enc[off:end], TotalLength: uint64(len(enc)), Digest: digest[:],
-		}}}
-	case *riskmeshv1.PeerRequest_Evaluate:
-		return p.evaluate(ctx, b.Evaluate)
-	}
-	return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "unexpected request")
-}
-
-func (p *provider) evaluate(ctx context.Context, req *riskmeshv1.EvaluateRequest) *riskmeshv1.PeerResponse {
-	p.mu.Lock()
-	p.evaluates++
-	hang, key := p.hang, p.key
-	if p.evalKey != nil {
-		key = p.evalKey
-	}
-	if p.failNext > 0 {
-		p.failNext--
-		p.mu.Unlock()
-		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "busy")
 	}
 	p.mu.Unlock()
-	if hang != nil {
+	if ev != nil && hang != nil {
 		select {
 		case <-hang:
 		case <-ctx.Done():
 			return nil
 		}
 	}
-	h, err := transcript.ParseHeader(req.GetHeader())
-	if err != nil {
-		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, err.Error())
+	resp := p.node.Handle(ctx, who, req)
+	if chunk := resp.GetCatalogChunk(); chunk != nil && corrupt {
+		chunk.Data = slices.Clone(chunk.Data)
+		chunk.Data[0] ^= 1
 	}
-	tr, err := transcript.ParseRequest(h, append(binaryCount(h.Count), req.GetBlinded()...))
-	if err != nil {
-		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, err.Error())
-	}
-	reqHash, _ := transcript.HashRequest(h, tr)
-	reqDigest, _ := transcript.RequestDigest(h, reqHash)
-	if err := transcript.VerifyRequest(p.reqKey(), reqDigest, req.GetRequesterSignature()); err != nil {
-		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_BAD_SIGNATURE, err.Error())
-	}
-	p.mu.Lock()
-	if prev := p.answered[reqDigest]; prev != nil {
+	if ans := resp.GetEvaluate(); ans != nil {
+		h, _ := transcript.ParseHeader(ev.GetHeader())
+		p.mu.Lock()
+		p.sequences = append(p.sequences, h.Sequence)
 		p.mu.Unlock()
-		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Evaluate{Evaluate: prev}}
+		if rogue != nil {
+			return p.dishonest(h, ev, rogue)
+		}
 	}
-	p.mu.Unlock()
+	return resp
+}
+
+// dishonest answers under another OPRF key than the registered one, with
+// a valid signature: only the DLEQ proof gives it away.
+func (p *testProvider) dishonest(h *transcript.Header, req *riskmeshv1.EvaluateRequest, key *oprf.PrivateKey) *riskmeshv1.PeerResponse {
 	ev, err := oprf.NewEvaluator(key, catalogpsi.Info(h.Category, h.Period))
 	if err != nil {
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, err.Error())
 	}
 	evaluated, proof, err := ev.BlindEvaluate(rand.Reader, req.GetBlinded())
 	if err != nil {
-		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, err.Error())
+		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, err.Error())
 	}
-	resp := &transcript.Response{Evaluated: splitElements(evaluated), Proof: proof[:]}
-	respHash, _ := transcript.HashResponse(h, resp)
+	reqHash, _ := transcript.HashRequest(h, &transcript.Request{Elements: splitElements(req.GetBlinded())})
+	reqDigest, _ := transcript.RequestDigest(h, reqHash)
+	respHash, _ := transcript.HashResponse(h, &transcript.Response{Evaluated: splitElements(evaluated), Proof: proof[:]})
 	sig, err := transcript.SignResponse(p.sign, transcript.ResponseDigest(reqDigest, respHash))
 	if err != nil {
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, err.Error())
 	}
-	out := &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig}
-	p.mu.Lock()
-	p.answered[reqDigest] = out
-	p.sequences = append(p.sequences, h.Sequence)
-	p.mu.Unlock()
-	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Evaluate{Evaluate: out}}
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Evaluate{Evaluate: &riskmeshv1.EvaluateResponse{
+		Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig,
+	}}}
 }
 
-func binaryCount(n uint32) []byte { return []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)} }
+// set changes the provider's knobs under its lock.
+func (p *testProvider) set(f func(p *testProvider)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+}
 
 // downloadOffsets returns the offsets of the catalog_download requests so far.
-func (p *provider) downloadOffsets() []uint64 {
+func (p *testProvider) downloadOffsets() []uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.downloads)
@@ -329,14 +337,14 @@ func (p *provider) downloadOffsets() []uint64 {
 
 // stats returns the evaluate requests received and the sequence numbers
 // answered so far.
-func (p *provider) stats() (int, []uint64) {
+func (p *testProvider) stats() (int, []uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.evaluates, slices.Clone(p.sequences)
 }
 
 // newRequester opens a requester over the network in dir (a fresh temp
-// dir if empty), with cfg's non-zero fields applied.
+// dir if empty), with tweak applied to its Config.
 func (n *network) newRequester(dir string, tweak func(*Config)) *Requester {
 	t := n.t
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 // span returns the integers lo..hi-1.
@@ -107,10 +108,9 @@ func TestQueryMergesHitsAcrossProviders(t *testing.T) {
 		for _, h := range item.Hits {
 			got = append(got, h.Provider)
 			num := []int{10, 60, 120, 199, 500, 10}[i]
-			p := n.providers[h.Provider[1]-'1']
-			l := p.listed[phone(num)]
+			l := labelOfListed(int(h.Provider[1]-'0'), num)
 			if h.Label.ReasonCode != uint32(l.Reason) || h.Label.CategoryCode != uint32(l.Category) ||
-				h.Label.ListedDate != l.Listed.String() || h.Label.ProviderReference[0] != l.Reference[0] {
+				h.Label.ListedDate != l.Listed.String() || !slices.Equal(h.Label.ProviderReference, l.Reference[:]) {
 				t.Errorf("item %d at %s: label %v, want %+v", i, h.Provider, h.Label, l)
 			}
 		}
@@ -216,9 +216,7 @@ func TestRetryResendsTheSameRequest(t *testing.T) {
 	r := n.newRequester("", nil)
 	ready(t, r)
 	p := n.providers[0]
-	p.mu.Lock()
-	p.failNext = 2
-	p.mu.Unlock()
+	p.set(func(p *testProvider) { p.failNext = 2 })
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 20)})
 	res := events[1].GetProviderResult()
 	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || res.Attempts != 3 || len(res.Hits) != 1 {
@@ -232,7 +230,7 @@ func TestRetryResendsTheSameRequest(t *testing.T) {
 func TestCatalogDigestMismatchIsRejected(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
 	bad := n.providers[1]
-	bad.corrupt()
+	bad.set(func(p *testProvider) { p.corrupt = true })
 	r := n.newRequester("", nil)
 	syncNow(r)
 	for _, c := range r.RemoteCatalogs() {
@@ -262,10 +260,9 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	r := n.newRequester("", nil)
 	ready(t, r)
 	p := n.providers[0]
-	rogue := newNetwork(t, 0, span(0, 1)).providers[0].key
-	p.mu.Lock()
-	p.evalKey = rogue
-	p.mu.Unlock()
+	rogue, err := oprf.GenerateKey(nil)
+	must(t, err)
+	p.set(func(p *testProvider) { p.rogueKey = rogue })
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3)})
 	res := providerResult(t, events[len(events)-1].GetResult(), "P1MSP")
 	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || len(res.Hits) != 0 || res.Amount != 3*testPrice {
@@ -386,10 +383,9 @@ func TestRunningQueriesAreInterrupted(t *testing.T) {
 	r := n.newRequester(dir, nil)
 	ready(t, r)
 	hung := n.providers[1]
-	hung.mu.Lock()
-	hung.hang = make(chan struct{})
-	hung.mu.Unlock()
-	defer close(hung.hang)
+	release := make(chan struct{})
+	defer close(release)
+	hung.set(func(p *testProvider) { p.hang = release })
 
 	// The query gets P1's answer, then the node stops while P2 hangs.
 	got := make(chan *riskmeshv1.QueryEvent, 8)
