@@ -61,7 +61,6 @@ type node struct {
 	ledger *ledgerConn
 	dir    *registry.Directory
 	server *peer.Server
-	req    *requester.Requester
 	prov   providerSide
 
 	cancel context.CancelFunc
@@ -141,11 +140,12 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.MSPID, c.Directory, c.Ledger, c.Dial, c.Sign, c.DB = cfg.MSPID, n.dir, n.ledger.Ledger, instrumentDial(m, requester.PeerDialer(dial)), n.id.Sign, n.db
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
-		if n.req, err = requester.New(c); err != nil {
+		req, err := requester.New(c)
+		if err != nil {
 			return nil, err
 		}
-		apiCfg.Requester = instrumentedRequester{Requester: n.req, query: m.InstrumentQuery(n.req.Query)}
-		n.goRun("requester", n.req.Run, ctx)
+		apiCfg.Requester = instrumentedRequester{Requester: req, query: m.InstrumentQuery(req.Query)}
+		n.goRun("requester", req.Run, ctx)
 	}
 	if providing {
 		c := *cfg.Provider
