@@ -63,21 +63,35 @@ func Generate(dir, mspID string, categories []string, rand io.Reader, hosts ...s
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return fmt.Errorf("identity: create %s: %w", dir, err)
 	}
-	for _, name := range append([]string{TLSCertFile, TLSKeyFile, SigningKeyFile, SigningPubFile}, oprfFiles(categories)...) {
-		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+	files := identityFiles(categories)
+	for _, name := range files {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		switch {
+		case err == nil:
 			return fmt.Errorf("%w: %s", ErrExists, filepath.Join(dir, name))
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("identity: %w", err)
 		}
 	}
 
 	if err := writeIdentity(dir, mspID, categories, rand, hosts); err != nil {
 		// Remove what was written, so that fixing the cause and running
 		// Generate again does not stop at ErrExists.
-		for _, name := range append([]string{TLSCertFile, TLSKeyFile, SigningKeyFile, SigningPubFile}, oprfFiles(categories)...) {
+		for _, name := range files {
 			os.Remove(filepath.Join(dir, name))
 		}
 		return err
 	}
 	return nil
+}
+
+// identityFiles names the files Generate writes.
+func identityFiles(categories []string) []string {
+	files := []string{TLSCertFile, TLSKeyFile, SigningKeyFile, SigningPubFile}
+	for _, c := range categories {
+		files = append(files, OPRFKeyFile(c))
+	}
+	return files
 }
 
 func writeIdentity(dir, mspID string, categories []string, rand io.Reader, hosts []string) error {
@@ -113,14 +127,6 @@ func writeIdentity(dir, mspID string, categories []string, rand io.Reader, hosts
 		return fmt.Errorf("identity: write TLS certificate: %w", err)
 	}
 	return nil
-}
-
-func oprfFiles(categories []string) []string {
-	files := make([]string, len(categories))
-	for i, c := range categories {
-		files[i] = OPRFKeyFile(c)
-	}
-	return files
 }
 
 // selfSigned returns a self-signed certificate for key naming mspID.
