@@ -1,0 +1,306 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+var allChecks = []string{
+	audit.CheckEntry, audit.CheckHeader, audit.CheckRequestHash, audit.CheckResponseHash,
+	audit.CheckRequesterSignature, audit.CheckResponderSignature, audit.CheckOPRFKey,
+	audit.CheckProof, audit.CheckAmount, audit.CheckReversal,
+}
+
+// amountLedger reports every entry with one token more than recorded: the
+// chaincode refuses a wrong amount, so only a lying ledger view can show one.
+type amountLedger struct{ accounting.Ledger }
+
+func (l amountLedger) Entry(ctx context.Context, k accounting.EntryKey) (*accounting.RecordedEntry, error) {
+	e, err := l.Ledger.Entry(ctx, k)
+	if e != nil {
+		e.Amount++
+	}
+	return e, err
+}
+
+func otherSigner(t *testing.T) ecsig.Sign {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ecsig.NewSigner(k, rand.Reader)
+}
+
+func verify(t *testing.T, tr *transcript.Transcript, l audit.Ledger) *audit.Report {
+	t.Helper()
+	r, err := audit.Verify(audittest.Context(t), tr, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, len(r.Checks))
+	for i, c := range r.Checks {
+		got[i] = c.Name
+	}
+	if !slices.Equal(got, allChecks) {
+		t.Fatalf("checks %v, want %v", got, allChecks)
+	}
+	return r
+}
+
+// TestVerify runs each kind of tampering against a real ledger and expects
+// exactly the named checks to fail, the named ones to be skipped, and the
+// dispute verdict that follows.
+func TestVerify(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	ids := audittest.Identifiers
+	tests := []struct {
+		name    string
+		build   func(t *testing.T) (*transcript.Transcript, audit.Ledger)
+		fail    []string
+		skip    []string
+		verdict accounting.Verdict
+	}{
+		{
+			name: "honest",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "missing entry",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				return c.Exchange(t, audittest.Honest, ids...), c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckEntry},
+			skip:    []string{audit.CheckHeader, audit.CheckRequestHash, audit.CheckResponseHash, audit.CheckAmount, audit.CheckReversal},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "provider answers with another key",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.WrongKey, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "provider corrupts an evaluated element",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.CorruptElement, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "another exchange under a billed key",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				billed := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, billed)
+				other := c.Exchange(t, audittest.Honest, ids...)
+				other.Header.Sequence = billed.Header.Sequence
+				c.Sign(t, other)
+				return other, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckRequestHash, audit.CheckResponseHash},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "requester signature by another key",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, tr)
+				d, _ := tr.Digests()
+				tr.RequestSignature, _ = transcript.SignRequest(otherSigner(t), d.RequestDigest)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckRequesterSignature},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "responder signature by another key",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.WrongKey, ids...)
+				c.Record(t, tr)
+				d, _ := tr.Digests()
+				tr.ResponseSignature, _ = transcript.SignResponse(otherSigner(t), d.ResponseDigest)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckResponderSignature, audit.CheckProof},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "ledger bills a different amount",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, tr)
+				return tr, amountLedger{c.Requester.Ledger}
+			},
+			fail:    []string{audit.CheckAmount},
+			verdict: accounting.VerdictUpheld,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, l := tt.build(t)
+			r := verify(t, tr, l)
+			for _, ch := range r.Checks {
+				want := audit.Pass
+				switch {
+				case slices.Contains(tt.fail, ch.Name):
+					want = audit.Fail
+				case slices.Contains(tt.skip, ch.Name):
+					want = audit.Skip
+				}
+				if ch.Status != want {
+					t.Errorf("check %s: %s (%s), want %s", ch.Name, ch.Status, ch.Detail, want)
+				}
+			}
+			if r.OK() != (len(tt.fail) == 0) {
+				t.Errorf("OK() = %v with failures %v", r.OK(), r.Failed())
+			}
+			if d := audit.Decide(r); d.Verdict != tt.verdict || d.Reason == "" {
+				t.Errorf("decision %+v, want verdict %d with a reason", d, tt.verdict)
+			}
+		})
+	}
+}
+
+// TestVerifyReversedEntry: after a reversal the reversal check fails and a
+// second dispute is rejected.
+func TestVerifyReversedEntry(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	tr := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	key := c.Record(t, tr)
+	digest, err := accounting.EndorsementDigest(key, accounting.VerdictUpheld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := c.Regulator.Sign(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Requester.Ledger.Reverse(audittest.Context(t), accounting.Reverse{Key: key, Auditor: audittest.Regulator, Verdict: accounting.VerdictUpheld, Signature: sig}); err != nil {
+		t.Fatal(err)
+	}
+	r := verify(t, tr, c.Requester.Ledger)
+	if got := r.Failed(); !slices.Equal(got, []string{audit.CheckProof, audit.CheckReversal}) {
+		t.Fatalf("failed %v, want proof and reversal", got)
+	}
+	if d := audit.Decide(r); d.Verdict != accounting.VerdictRejected || !strings.Contains(d.Reason, "already reversed") {
+		t.Fatalf("decision %+v, want rejected as already reversed", d)
+	}
+}
+
+// TestVerifyRotatedKeys: a rotated signing key still passes through the
+// signature the ledger verified at recording; a rotated OPRF key cannot be
+// checked, and the dispute is rejected rather than guessed.
+func TestVerifyRotatedKeys(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	tr := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	c.Record(t, tr)
+	ctx := audittest.Context(t)
+
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := ecsig.MarshalPublicKey(&k.PublicKey)
+	if err := c.Requester.Ledger.UpdateProfile(ctx, accounting.Profile{SigningKey: der}); err != nil {
+		t.Fatal(err)
+	}
+	r := verify(t, tr, c.Requester.Ledger)
+	ch, _ := r.Check(audit.CheckRequesterSignature)
+	if ch.Status != audit.Pass || !strings.Contains(ch.Detail, "rotated") {
+		t.Fatalf("requester signature after rotation: %+v, want pass via the stored signature", ch)
+	}
+	if d := audit.Decide(r); d.Verdict != accounting.VerdictUpheld {
+		t.Fatalf("decision %+v, want upheld (proof fails)", d)
+	}
+
+	nk, err := oprf.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := nk.Public().MarshalBinary()
+	if err := c.Provider.Ledger.SetOPRFKey(ctx, audittest.Category, pub); err != nil {
+		t.Fatal(err)
+	}
+	r = verify(t, tr, c.Requester.Ledger)
+	if got := r.Failed(); !slices.Equal(got, []string{audit.CheckOPRFKey}) {
+		t.Fatalf("failed %v, want oprf-key only", got)
+	}
+	if ch, _ := r.Check(audit.CheckProof); ch.Status != audit.Skip {
+		t.Fatalf("proof %+v, want skipped", ch)
+	}
+	if d := audit.Decide(r); d.Verdict != accounting.VerdictRejected {
+		t.Fatalf("decision %+v, want rejected", d)
+	}
+}
+
+func TestVerifyLedgerUnavailable(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	tr := c.Exchange(t, audittest.Honest, audittest.Identifiers...)
+	c.Store.Close()
+	if _, err := audit.Verify(audittest.Context(t), tr, c.Requester.Ledger); !errors.Is(err, audit.ErrLedger) {
+		t.Fatalf("err %v, want ErrLedger", err)
+	}
+}
+
+func TestReportForms(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	tr := c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
+	c.Record(t, tr)
+	r := verify(t, tr, c.Requester.Ledger)
+
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		OK     bool `json:"ok"`
+		Key    accounting.EntryKey
+		Checks []audit.Check `json:"checks"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.OK || got.Key != r.Key || len(got.Checks) != len(allChecks) || got.Checks[7].Status != audit.Fail {
+		t.Fatalf("JSON %s does not carry the report", b)
+	}
+
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 check(s) failed", "fail  proof", "pass  amount", r.Key.String()} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if audittest.Contains(b, audittest.Identifiers) || audittest.Contains(text.Bytes(), audittest.Identifiers) {
+		t.Fatal("a report names an identifier")
+	}
+}

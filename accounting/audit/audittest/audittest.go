@@ -1,0 +1,273 @@
+// Package audittest builds what audit tests need on a real embedded ledger:
+// a regulator that is also the consortium's auditor, a requester and a
+// provider with registered signing and OPRF keys, an open priced period,
+// and real catalog-PSI exchanges (psi/oprf blinding, psi/catalogpsi
+// evaluation, signed transcripts) from an honest or a misbehaving provider.
+package audittest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// The fixture's institutions and its priced category.
+const (
+	Regulator = accounting.DefaultRegulator // also the auditor
+	Requester = "Bank1MSP"
+	Provider  = "Bank2MSP"
+	Category  = "black"
+	Price     = 5
+)
+
+// Keys are an institution's signing key and TLS fingerprint as registered.
+// A test that runs real nodes passes its node identities' keys; the zero
+// value makes the fixture generate a signing key and register no TLS
+// fingerprint.
+type Keys struct {
+	Sign           ecsig.Sign
+	SigningKey     []byte // PKIX DER
+	TLSFingerprint []byte
+	Endpoint       string
+}
+
+// Party is one institution of the fixture.
+type Party struct {
+	MSPID  string
+	Ledger accounting.Ledger
+	Keys
+}
+
+// Consortium is the fixture: one embedded ledger and its three members.
+type Consortium struct {
+	Store     *accounting.EmbeddedStore
+	Path      string
+	Regulator *Party
+	Requester *Party
+	Provider  *Party
+	// OPRFKey is the provider's registered key for Category.
+	OPRFKey *oprf.PrivateKey
+	// Period is the open period exchanges bill in.
+	Period uint64
+
+	seq uint64
+}
+
+// Behaviour is how the provider answers an exchange.
+type Behaviour int
+
+const (
+	// Honest: evaluated with the registered key, proof valid.
+	Honest Behaviour = iota
+	// WrongKey: evaluated and proved with a key other than the registered
+	// one (the proof is valid for that key only).
+	WrongKey
+	// CorruptElement: honestly evaluated, then one evaluated element
+	// replaced by another valid group element.
+	CorruptElement
+)
+
+// New opens an embedded ledger in dir and registers the consortium. keys
+// overrides the generated keys per MSP id.
+func New(t testing.TB, dir string, keys map[string]Keys) *Consortium {
+	t.Helper()
+	path := filepath.Join(dir, "ledger.db")
+	store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{})
+	must(t, err)
+	t.Cleanup(func() { store.Close() })
+	c := &Consortium{Store: store, Path: path}
+	party := func(msp string) *Party {
+		l, err := store.As(msp)
+		must(t, err)
+		p := &Party{MSPID: msp, Ledger: l, Keys: keys[msp]}
+		if p.Sign == nil {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			must(t, err)
+			p.Sign = ecsig.NewSigner(k, rand.Reader)
+			p.SigningKey, err = ecsig.MarshalPublicKey(&k.PublicKey)
+			must(t, err)
+		}
+		return p
+	}
+	c.Regulator, c.Requester, c.Provider = party(Regulator), party(Requester), party(Provider)
+
+	ctx := Context(t)
+	reg := c.Regulator.Ledger
+	roles := map[*Party][]accounting.Role{
+		c.Regulator: {accounting.RoleAuditor},
+		c.Requester: {accounting.RoleRequester},
+		c.Provider:  {accounting.RoleProvider},
+	}
+	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
+		must(t, reg.AddInstitution(ctx, p.MSPID, "Institution "+p.MSPID, roles[p]))
+		must(t, p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey}))
+	}
+	c.OPRFKey, err = oprf.GenerateKey(rand.Reader)
+	must(t, err)
+	pub, err := c.OPRFKey.Public().MarshalBinary()
+	must(t, err)
+	must(t, c.Provider.Ledger.SetOPRFKey(ctx, Category, pub))
+	must(t, reg.SetPrice(ctx, Category, Price))
+	must(t, reg.SetLimit(ctx, Requester, 1_000_000))
+	p, err := reg.Rollover(ctx)
+	must(t, err)
+	c.Period = p.Number
+	return c
+}
+
+// Context bounds a test's ledger calls.
+func Context(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Exchange runs one catalog-PSI exchange of ids (canonical identifiers,
+// e.g. "phone:+8613800138000") from the requester to the provider and
+// returns the transcript both signed. The requester blinds against the
+// registered key; the provider answers as b says.
+func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcript.Transcript {
+	t.Helper()
+	c.seq++
+	info := catalogpsi.Info(Category, c.Period)
+	client, err := oprf.NewClient(c.OPRFKey.Public(), info)
+	must(t, err)
+	inputs := make([][]byte, len(ids))
+	for i, id := range ids {
+		inputs[i] = []byte(id)
+	}
+	_, blinded, err := client.Blind(rand.Reader, inputs)
+	must(t, err)
+
+	key := c.OPRFKey
+	if b == WrongKey {
+		key, err = oprf.GenerateKey(rand.Reader)
+		must(t, err)
+	}
+	ev, err := catalogpsi.NewProvider(Provider, key).Evaluator(Category, c.Period)
+	must(t, err)
+	evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
+	must(t, err)
+	if b == CorruptElement {
+		// The requester's own blinded element is a valid group element
+		// that is not the evaluation.
+		copy(evaluated[:oprf.ElementSize], blinded[:oprf.ElementSize])
+	}
+
+	tr := &transcript.Transcript{
+		Header: transcript.Header{
+			Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: Category,
+			Period: c.Period, Requester: Requester, Responder: Provider, Sequence: c.seq,
+			Count: uint32(len(ids)), KeyID: c.OPRFKey.Public().KeyID(),
+		},
+		Request:  transcript.Request{Elements: split(blinded)},
+		Response: transcript.Response{Evaluated: split(evaluated), Proof: proof[:]},
+	}
+	c.Sign(t, tr)
+	return tr
+}
+
+// Sign (re)signs both digests of tr with the requester's and the
+// provider's keys, as the parties of an exchange do.
+func (c *Consortium) Sign(t testing.TB, tr *transcript.Transcript) {
+	t.Helper()
+	d, err := tr.Digests()
+	must(t, err)
+	tr.RequestSignature, err = transcript.SignRequest(c.Requester.Sign, d.RequestDigest)
+	must(t, err)
+	tr.ResponseSignature, err = transcript.SignResponse(c.Provider.Sign, d.ResponseDigest)
+	must(t, err)
+}
+
+// Entry is the ledger entry the provider submits for tr.
+func Entry(t testing.TB, tr *transcript.Transcript) accounting.Entry {
+	t.Helper()
+	d, err := tr.Digests()
+	must(t, err)
+	hdr, err := tr.Header.MarshalBinary()
+	must(t, err)
+	return accounting.Entry{
+		Header: hdr, RequestHash: d.RequestHash[:], ResponseHash: d.ResponseHash[:],
+		RequesterSignature: tr.RequestSignature, ResponderSignature: tr.ResponseSignature,
+		Amount: int64(tr.Header.Count) * Price,
+	}
+}
+
+// Record records tr on the ledger as the provider and checks it was.
+func (c *Consortium) Record(t testing.TB, tr *transcript.Transcript) accounting.EntryKey {
+	t.Helper()
+	out, err := c.Provider.Ledger.Record(Context(t), []accounting.Entry{Entry(t, tr)})
+	must(t, err)
+	if len(out) != 1 || out[0].Status != accounting.OutcomeRecorded {
+		t.Fatalf("record: outcomes %+v, want one recorded", out)
+	}
+	return out[0].Key
+}
+
+// Settle closes the period (rolling over to the next), settles and returns
+// the net change of each institution.
+func (c *Consortium) Settle(t testing.TB) map[string]int64 {
+	t.Helper()
+	ctx := Context(t)
+	reg := c.Regulator.Ledger
+	_, err := reg.Rollover(ctx)
+	must(t, err)
+	must(t, reg.ClosePeriod(ctx, c.Period))
+	for range 1000 {
+		res, err := reg.Settle(ctx, c.Period, 0)
+		must(t, err)
+		if res.Done {
+			p, err := reg.Period(ctx, c.Period)
+			must(t, err)
+			return p.Net
+		}
+	}
+	t.Fatal("settlement did not finish in 1000 steps")
+	return nil
+}
+
+// Identifiers are canonical identifiers a requester might ask about; tests
+// search stored bytes for them.
+var Identifiers = []string{"phone:+8613800138000", "idcard:11010519491231002X", "email:alice@example.com"}
+
+// Contains reports whether data holds any of the identifiers (or their
+// value parts) in the clear.
+func Contains(data []byte, ids []string) bool {
+	for _, id := range ids {
+		if bytes.Contains(data, []byte(id)) {
+			return true
+		}
+		if i := bytes.IndexByte([]byte(id), ':'); i >= 0 && bytes.Contains(data, []byte(id[i+1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+func split(flat []byte) [][]byte {
+	out := make([][]byte, 0, len(flat)/oprf.ElementSize)
+	for len(flat) > 0 {
+		out = append(out, flat[:oprf.ElementSize:oprf.ElementSize])
+		flat = flat[oprf.ElementSize:]
+	}
+	return out
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
