@@ -62,6 +62,7 @@ type Outbox struct {
 	pending  int
 	dead     int
 	lastErr  error
+	errs     uint64
 	recorded uint64
 	drained  chan struct{} // closed when pending reaches 0, then replaced
 }
@@ -203,6 +204,14 @@ func (o *Outbox) Recorded() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.recorded
+}
+
+// SubmitErrors is the number of Record calls that failed (and were retried
+// or will be) since Open: a counter for the node's metrics.
+func (o *Outbox) SubmitErrors() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.errs
 }
 
 // LastError is the error of the last failed Record call, nil once a call

@@ -276,8 +276,9 @@ func TestLedgerDownThenUp(t *testing.T) {
 			failures++
 		}
 	}
-	if !errors.Is(o.LastError(), errDown) || o.Depth() != 5 {
-		t.Fatalf("while down: LastError %v, Depth %d; want errDown, 5", o.LastError(), o.Depth())
+	if !errors.Is(o.LastError(), errDown) || o.Depth() != 5 || o.SubmitErrors() < 3 {
+		t.Fatalf("while down: LastError %v, Depth %d, SubmitErrors %d; want errDown, 5, >= 3",
+			o.LastError(), o.Depth(), o.SubmitErrors())
 	}
 	sw.down.Store(false)
 	flush(t, o)

@@ -127,6 +127,7 @@ func (o *Outbox) submitBatch(ctx context.Context) (progressed bool, err error) {
 	if err != nil {
 		o.mu.Lock()
 		o.lastErr = err
+		o.errs++
 		o.mu.Unlock()
 		return false, fmt.Errorf("outbox: record %d entries: %w", len(entries), err)
 	}

@@ -66,6 +66,18 @@ func (s *Server) Close() error {
 	return err
 }
 
+// Connections is the number of live authenticated connections, for the
+// node's metrics.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.peers {
+		n += len(st.conns)
+	}
+	return n
+}
+
 // Revoke closes every live connection of the peer with this certificate
 // fingerprint, with the connection error code SUSPENDED, and forgets its
 // state. Call it after the registry the Authorizer reads has dropped the

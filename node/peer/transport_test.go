@@ -233,10 +233,16 @@ func TestRevokedPeerCutOff(t *testing.T) {
 	if _, err := c.Do(t.Context(), infoRequest()); err != nil {
 		t.Fatal(err)
 	}
+	if n := f.server.Connections(); n != 1 {
+		t.Fatalf("Connections %d before Revoke, want 1", n)
+	}
 	fp := FingerprintOf(f.clientCert.Certificate[0])
 	f.reg.suspend(fp)
 	if n := f.server.Revoke(fp); n != 1 {
 		t.Fatalf("Revoke closed %d connections, want 1", n)
+	}
+	if n := f.server.Connections(); n != 0 {
+		t.Fatalf("Connections %d after Revoke, want 0", n)
 	}
 	_, err = c.Do(t.Context(), infoRequest())
 	wantRemote(t, err, riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED)
