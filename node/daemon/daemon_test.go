@@ -252,6 +252,29 @@ func TestNetwork(t *testing.T) {
 	}
 	client := apiClient(t, bankC)
 	catalogsReady(t, client, 1)
+	for _, tc := range []struct {
+		m    *member
+		want string
+	}{
+		{bankA, "catalogs ledger outbox"},
+		{bankC, "ledger"},
+	} {
+		c := apiClient(t, tc.m)
+		eventually(t, tc.m.msp+" healthy", func() error {
+			h, err := c.Health(ctx, &riskmeshv1.HealthRequest{})
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, c := range h.GetComponents() {
+				names = append(names, c.GetName())
+			}
+			if h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING || strings.Join(names, " ") != tc.want || h.GetPeriod() != 1 {
+				return fmt.Errorf("health = %v", h)
+			}
+			return nil
+		})
+	}
 
 	r := query(t, client, "+86 138 0000 0001", "+8613800000002", "+8613800000003", "+8613800000009", "not a phone")
 	want := []string{"0:BankAMSP", "1:BankBMSP", "2:BankAMSP,BankBMSP", "3:-", "4:!"}

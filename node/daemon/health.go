@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -40,6 +42,36 @@ func (n *node) health(context.Context) *riskmeshv1.HealthResponse {
 		}
 		add("outbox", st, msg)
 	}
-	add("peers", riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, "")
+	if n.prov != nil {
+		st, msg := n.catalogHealth(v.Period.Number)
+		add("catalogs", st, msg)
+	}
+	// Components sorted by name, as the API promises.
+	slices.SortFunc(resp.Components, func(a, b *riskmeshv1.ComponentHealth) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return resp
+}
+
+// catalogHealth is DEGRADED while a provided category has no catalog
+// serving for the current period (being built, or its build failed):
+// requesters cannot query it here until one is published.
+func (n *node) catalogHealth(period uint64) (riskmeshv1.HealthStatus, string) {
+	if period == 0 {
+		return riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, "no period opened yet"
+	}
+	serving := map[string]bool{}
+	for _, c := range n.prov.CatalogStatus("") {
+		if c.GetServing() && c.GetPeriod() == period {
+			serving[c.GetCategory()] = true
+		}
+	}
+	var missing []string
+	for _, s := range n.cfg.Provider.Sources {
+		if !serving[s.Category] && !slices.Contains(missing, s.Category) {
+			missing = append(missing, s.Category)
+		}
+	}
+	if len(missing) > 0 {
+		return riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, "no catalog serving this period for " + strings.Join(missing, ", ")
+	}
+	return riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, ""
 }
