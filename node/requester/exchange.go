@@ -53,7 +53,7 @@ func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &signedRequest{header: transcript.Header{
+	return signRequest(transcript.Header{
 		Protocol:  transcript.ProtocolCatalogOPRF,
 		Suite:     catalogpsi.Suite,
 		Category:  x.category,
@@ -63,8 +63,13 @@ func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
 		Sequence:  seq,
 		Count:     uint32(len(x.ids)),
 		KeyID:     x.keyID,
-	}}
-	s.elements = splitElements(blinded)
+	}, blinded, r.cfg.Sign)
+}
+
+// signRequest signs the request digest over h and the blinded elements
+// (the purchase order) and builds the EvaluateRequest.
+func signRequest(h transcript.Header, blinded []byte, sign ecsig.Sign) (*signedRequest, error) {
+	s := &signedRequest{header: h, elements: splitElements(blinded)}
 	reqHash, err := transcript.HashRequest(&s.header, &transcript.Request{Elements: s.elements})
 	if err != nil {
 		return nil, err
@@ -72,7 +77,7 @@ func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
 	if s.requestDigest, err = transcript.RequestDigest(&s.header, reqHash); err != nil {
 		return nil, err
 	}
-	sig, err := transcript.SignRequest(r.cfg.Sign, s.requestDigest)
+	sig, err := transcript.SignRequest(sign, s.requestDigest)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +121,7 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		attempts++
 		resp, err := r.conns.do(ctx, &x.inst, req.msg)
 		if err == nil {
-			o := r.verify(x, req, q, resp.GetEvaluate())
+			o := verifyAnswer(x, req, q, resp.GetEvaluate())
 			o.attempts = attempts
 			return o
 		}
@@ -189,12 +194,12 @@ func truncate(s string) string {
 	return s
 }
 
-// verify checks an answer: its shape against the request, the responder's
+// verifyAnswer checks an answer: its shape against the request, the responder's
 // signature over the response digest against its registered signing key,
 // and the batched DLEQ proof against its registered OPRF key (inside
 // Resolve). Any failure is DISPUTED: the provider may bill the request, so
 // the transcript is kept whenever it is well-formed enough to record.
-func (r *Requester) verify(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse) outcome {
+func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse) outcome {
 	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
 		return outcome{
 			status:     riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,

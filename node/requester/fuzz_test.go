@@ -1,0 +1,164 @@
+package requester
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// FuzzPageToken: a page token from a caller never panics the decoder, and
+// every token the node issues decodes back to its key.
+func FuzzPageToken(f *testing.F) {
+	f.Add(encodePageToken(timeKey(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), "kJNR-rMPS5k3FC13ubBSSg")))
+	f.Add("")
+	f.Add("AAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, tok string) {
+		k, err := decodePageToken(tok)
+		if err != nil {
+			return
+		}
+		if len(k) <= timeKeyLen || !validQueryID(string(k[timeKeyLen:])) {
+			t.Fatalf("accepted key %x", k)
+		}
+		back, err := decodePageToken(encodePageToken(k))
+		if err != nil || !bytes.Equal(back, k) {
+			t.Fatalf("re-encoded token decodes to %x, %v", back, err)
+		}
+	})
+}
+
+// FuzzCheckChunk: a chunk is accepted only if it continues the download
+// exactly, within the chunk size and the catalog's length.
+func FuzzCheckChunk(f *testing.F) {
+	digest := bytes.Repeat([]byte{7}, 32)
+	f.Add(uint64(4096), []byte("data"), uint64(10000), digest)
+	f.Add(uint64(0), []byte{}, uint64(0), []byte{})
+	f.Fuzz(func(t *testing.T, offset uint64, data []byte, total uint64, d []byte) {
+		const want, size, maxChunk = 4096, 10000, 4096
+		c := &riskmeshv1.CatalogChunk{Offset: offset, Data: data, TotalLength: total, Digest: d}
+		if checkChunk(c, want, size, digest, maxChunk) != nil {
+			return
+		}
+		if offset != want || total != size || len(data) == 0 || len(data) > maxChunk ||
+			want+uint64(len(data)) > size || !bytes.Equal(d, digest) {
+			t.Fatalf("accepted chunk at %d of %d bytes (total %d)", offset, len(data), total)
+		}
+	})
+}
+
+// FuzzVerifyAnswer: whatever a provider answers to a request, verifying it
+// never panics; it is ANSWERED only with the honest evaluation and proof
+// under the registered key, and DISPUTED otherwise.
+func FuzzVerifyAnswer(f *testing.F) {
+	x, req, q, honest := answerFixture(f)
+	f.Add(honest.Evaluated, honest.Proof, honest.ResponderSignature)
+	f.Add(honest.Evaluated[:32], honest.Proof, honest.ResponderSignature)
+	f.Add(honest.Evaluated, honest.Proof[:10], []byte{})
+	f.Fuzz(func(t *testing.T, evaluated, proof, sig []byte) {
+		o := verifyAnswer(x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig})
+		switch o.status {
+		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
+			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || o.transcript == nil {
+				t.Fatalf("answer accepted with other elements")
+			}
+		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:
+			if o.err == nil || len(o.results) != 0 {
+				t.Fatalf("disputed outcome %+v", o)
+			}
+		default:
+			t.Fatalf("status %v", o.status)
+		}
+	})
+}
+
+// answerFixture is an in-process exchange of 4 identifiers (2 listed) with
+// its honest answer.
+func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, *riskmeshv1.EvaluateResponse) {
+	t.Helper()
+	key, err := oprf.GenerateKey(nil)
+	must(t, err)
+	provSig, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	provPub, err := ecsig.MarshalPublicKey(&provSig.PublicKey)
+	must(t, err)
+	reqSig, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	ids := make([]ident.ID, 4)
+	var listed []catalogpsi.Entry
+	for i := range ids {
+		ids[i] = ident.ID{Type: ident.Phone, Value: phone(i)}
+		if i%2 == 0 {
+			listed = append(listed, catalogpsi.Entry{ID: ids[i], Label: labelOfListed(1, i)})
+		}
+	}
+	prov := catalogpsi.NewProvider("P1MSP", key)
+	cat, err := prov.BuildCatalog(context.Background(), nil, testCategory, 1, slices.Values(listed), len(listed), nil)
+	must(t, err)
+	psi, err := catalogpsi.NewRequester("P1MSP", key.Public(), testCategory, 1, cat)
+	must(t, err)
+	x := &exchange{inst: accounting.Institution{MSPID: "P1MSP", SigningKey: provPub}, category: testCategory,
+		period: 1, psi: psi, keyID: key.Public().KeyID(), ids: ids}
+	q, blinded, err := psi.Blind(nil, ids)
+	must(t, err)
+	req, err := signRequest(transcript.Header{
+		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: testCategory, Period: 1,
+		Requester: requesterMSP, Responder: "P1MSP", Sequence: 1, Count: 4, KeyID: x.keyID,
+	}, blinded, ecsig.NewSigner(reqSig, rand.Reader))
+	must(t, err)
+	ev, err := prov.Evaluator(testCategory, 1)
+	must(t, err)
+	evaluated, proof, err := ev.BlindEvaluate(nil, blinded)
+	must(t, err)
+	respHash, err := transcript.HashResponse(&req.header, &transcript.Response{Evaluated: splitElements(evaluated), Proof: proof[:]})
+	must(t, err)
+	sig, err := transcript.SignResponse(ecsig.NewSigner(provSig, rand.Reader), transcript.ResponseDigest(req.requestDigest, respHash))
+	must(t, err)
+	return x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig}
+}
+
+func TestVerifyAnswer(t *testing.T) {
+	x, req, q, honest := answerFixture(t)
+	o := verifyAnswer(x, req, q, honest)
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || o.transcript == nil {
+		t.Fatalf("honest answer: %+v", o)
+	}
+	for i, r := range o.results {
+		if want := i%2 == 0; r.Hit != want || (want && r.Label != labelOfListed(1, i)) {
+			t.Errorf("identifier %d: %+v", i, r)
+		}
+	}
+	flip := func(b []byte, i int) []byte { b = slices.Clone(b); b[i] ^= 1; return b }
+	tests := []struct {
+		name           string
+		ans            *riskmeshv1.EvaluateResponse
+		keepTranscript bool
+	}{
+		{"no answer", nil, false},
+		{"short elements", &riskmeshv1.EvaluateResponse{Evaluated: honest.Evaluated[:64], Proof: honest.Proof, ResponderSignature: honest.ResponderSignature}, false},
+		{"short proof", &riskmeshv1.EvaluateResponse{Evaluated: honest.Evaluated, Proof: honest.Proof[:63], ResponderSignature: honest.ResponderSignature}, false},
+		{"no signature", &riskmeshv1.EvaluateResponse{Evaluated: honest.Evaluated, Proof: honest.Proof}, false},
+		{"bad signature", &riskmeshv1.EvaluateResponse{Evaluated: honest.Evaluated, Proof: honest.Proof, ResponderSignature: flip(honest.ResponderSignature, 10)}, true},
+		{"element changed", &riskmeshv1.EvaluateResponse{Evaluated: flip(honest.Evaluated, 0), Proof: honest.Proof, ResponderSignature: honest.ResponderSignature}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := verifyAnswer(x, req, q, tt.ans)
+			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (o.transcript != nil) != tt.keepTranscript {
+				t.Fatalf("outcome %v (transcript kept: %v)", o.status, o.transcript != nil)
+			}
+		})
+	}
+}
