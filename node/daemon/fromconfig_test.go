@@ -1,0 +1,146 @@
+package daemon_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/daemon"
+)
+
+// writeCert writes a self-signed certificate and its key as PEM files.
+func writeCert(t *testing.T, dir, name string) (certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
+}
+
+func parseConfig(t *testing.T, dir, yaml string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(yaml), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir, "api")
+	writeCert(t, dir, "clients")
+	t.Setenv("TEST_LISTS_DSN", "postgres://lists@127.0.0.1:1/lists")
+	fp := strings.Repeat("ab", 32)
+
+	t.Run("institution", func(t *testing.T) {
+		c := parseConfig(t, dir, `msp_id: Bank1MSP
+listen:
+  peer: 127.0.0.1:7400
+  endpoint: bank1.example:7400
+  api: tcp:127.0.0.1:0
+  metrics: 127.0.0.1:9400
+api:
+  tls: {cert: api.crt, key: api.key, client_ca: clients.crt}
+  admin_clients: [ops]
+  max_identifiers: 500
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: `+fp+`}
+registry: {refresh: 1s}
+provider:
+  sources:
+    - {name: file, category: black, code: 1, kind: csv, path: black.csv, refresh: 1h,
+       mapping: {id: id, fixed_type: phone, category: cat, reason: reason, listed: listed}}
+    - {name: db, category: grey, code: 2, kind: postgres, dsn_env: TEST_LISTS_DSN,
+       query: "SELECT a, b, c, d, e FROM t"}
+requester: {batch_window: 5ms, default_deadline: 10s}
+retention: {transcript_periods: 12}
+`)
+		cfg, err := daemon.FromConfig(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case cfg.MSPID != "Bank1MSP" || cfg.PeerListen != "127.0.0.1:7400" || cfg.PeerEndpoint != "bank1.example:7400":
+			t.Errorf("identity and listen: %+v", cfg)
+		case cfg.APIListen != "127.0.0.1:0" || cfg.APITLS == nil || cfg.APITLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.APITLS.MinVersion != tls.VersionTLS13:
+			t.Errorf("API over TCP: %q %+v", cfg.APIListen, cfg.APITLS)
+		case cfg.API.MaxIdentifiers != 500 || len(cfg.API.AdminClients) != 1 || cfg.MetricsListen != "127.0.0.1:9400":
+			t.Errorf("API limits and metrics: %+v %q", cfg.API, cfg.MetricsListen)
+		case cfg.Ledger.Backend != daemon.BackendEmbeddedRemote || cfg.Ledger.HostMSPID != "RegulatorMSP" || cfg.Ledger.HostFingerprint[0] != 0xab:
+			t.Errorf("ledger: %+v", cfg.Ledger)
+		case cfg.Registry.Refresh != time.Second:
+			t.Errorf("registry: %+v", cfg.Registry)
+		case cfg.Requester == nil || cfg.Requester.BatchWindow != 5*time.Millisecond || cfg.Requester.DefaultDeadline != 10*time.Second || cfg.Requester.TranscriptPeriods != 12:
+			t.Errorf("requester: %+v", cfg.Requester)
+		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
+			t.Errorf("provider: %+v", cfg.Provider)
+		case len(cfg.SourceRefresh) != 1 || cfg.SourceRefresh["file"] != time.Hour:
+			t.Errorf("source refresh: %v", cfg.SourceRefresh)
+		}
+	})
+
+	t.Run("regulator", func(t *testing.T) {
+		c := parseConfig(t, dir, `msp_id: RegulatorMSP
+listen: {peer: 127.0.0.1:7300, metrics: "off"}
+ledger:
+  backend: embedded
+  embedded: {consortium_file: consortium.yaml}
+`)
+		cfg, err := daemon.FromConfig(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Requester != nil || cfg.Provider != nil || cfg.MetricsListen != "" {
+			t.Errorf("regulator runs requester %v, provider %v, metrics %q", cfg.Requester, cfg.Provider, cfg.MetricsListen)
+		}
+		if cfg.APISocket != filepath.Join(dir, "data", "api.sock") || cfg.Ledger.Path != filepath.Join(dir, "data", "ledger.db") ||
+			cfg.Ledger.ConsortiumFile != filepath.Join(dir, "consortium.yaml") {
+			t.Errorf("paths: socket %q, ledger %q, consortium %q", cfg.APISocket, cfg.Ledger.Path, cfg.Ledger.ConsortiumFile)
+		}
+	})
+
+	t.Run("missing API client CA", func(t *testing.T) {
+		c := parseConfig(t, dir, `msp_id: Bank1MSP
+listen: {api: "tcp:127.0.0.1:0"}
+api:
+  tls: {cert: api.crt, key: api.key, client_ca: missing.crt}
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: `+fp+`}
+`)
+		if _, err := daemon.FromConfig(c); err == nil || !strings.Contains(err.Error(), "client_ca") {
+			t.Fatalf("FromConfig = %v, want an error naming api.tls.client_ca", err)
+		}
+	})
+}
