@@ -1,0 +1,18 @@
+package auditor
+
+import "errors"
+
+var (
+	// ErrNotRequester: only the transcript's requester may dispute it.
+	ErrNotRequester = errors.New("auditor: caller is not the transcript's requester")
+	// ErrTranscript: the dispute's transcript does not parse or its parts
+	// disagree with its header.
+	ErrTranscript = errors.New("auditor: malformed transcript")
+	// ErrClaim: the requester's claim is too long or not UTF-8.
+	ErrClaim = errors.New("auditor: malformed claim")
+	// ErrNotAuditor: this institution cannot judge the dispute (no active
+	// auditor role on the ledger, or it is a party to the entry).
+	ErrNotAuditor = errors.New("auditor: cannot judge this dispute")
+	// ErrStore: the dispute store failed or holds an unreadable record.
+	ErrStore = errors.New("auditor: dispute store")
+)

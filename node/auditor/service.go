@@ -1,0 +1,204 @@
+package auditor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Service judges disputes. It is safe for concurrent use.
+type Service struct {
+	riskmeshv1.UnimplementedAuditorServer
+	cfg   Config
+	store *store
+}
+
+var _ riskmeshv1.AuditorServer = (*Service)(nil)
+
+// New validates cfg and opens the dispute store in cfg.DB.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	st, err := openStore(cfg.DB, cfg.MaxTranscriptSize)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: st}, nil
+}
+
+// FileDispute is the gRPC method: it judges the dispute as the caller the
+// TLS handshake authenticated.
+func (s *Service) FileDispute(ctx context.Context, req *riskmeshv1.FileDisputeRequest) (*riskmeshv1.FileDisputeResponse, error) {
+	caller, err := s.caller(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	v, err := s.Judge(ctx, caller, req.GetTranscript(), req.GetReason())
+	if err != nil {
+		return nil, status.Error(code(err), err.Error())
+	}
+	return &riskmeshv1.FileDisputeResponse{Verdict: v}, nil
+}
+
+// code maps the service's errors to gRPC codes.
+func code(err error) codes.Code {
+	switch {
+	case errors.Is(err, ErrNotRequester):
+		return codes.PermissionDenied
+	case errors.Is(err, ErrTranscript), errors.Is(err, ErrClaim):
+		return codes.InvalidArgument
+	case errors.Is(err, ErrNotAuditor):
+		return codes.FailedPrecondition
+	case errors.Is(err, audit.ErrLedger), errors.Is(err, context.DeadlineExceeded):
+		return codes.Unavailable
+	default:
+		return codes.Internal
+	}
+}
+
+// Judge verifies the transcript data (a psi/transcript file) that caller
+// disputes with claim, and returns the signed, stored verdict. An upheld
+// verdict for the same transcript is returned as stored; any other is
+// judged again, since the ledger may have changed (an entry recorded late).
+func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim string) (*riskmeshv1.AuditVerdict, error) {
+	if len(data) > s.cfg.MaxTranscriptSize {
+		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrTranscript, len(data), s.cfg.MaxTranscriptSize)
+	}
+	if len(claim) > MaxClaimLen || !utf8.ValidString(claim) {
+		return nil, fmt.Errorf("%w: at most %d bytes of UTF-8", ErrClaim, MaxClaimLen)
+	}
+	t, err := transcript.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
+	}
+	if caller != t.Header.Requester {
+		return nil, ErrNotRequester
+	}
+	d, err := t.Digests()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
+	}
+	prev, err := s.store.latest(d.ResponseDigest[:])
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.Verdict.Verdict == riskmeshv1.Verdict_VERDICT_UPHELD {
+		return prev.Verdict, nil
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	if err := s.mayJudge(ctx, &t.Header); err != nil {
+		return nil, err
+	}
+	r, err := audit.Verify(ctx, t, s.cfg.Ledger)
+	if err != nil {
+		if errors.Is(err, audit.ErrLedger) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
+	}
+	dec := audit.Decide(r)
+	v, err := s.sign(r, dec, d.ResponseDigest)
+	if err != nil {
+		return nil, err
+	}
+	rec := &riskmeshv1.StoredDispute{Verdict: v, Transcript: data, Claim: claim, FiledAt: v.DecidedAt}
+	if err := s.store.put(rec); err != nil {
+		return nil, err
+	}
+	// Ids, periods, verdicts and check names only: never claim texts.
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "dispute judged",
+		slog.Uint64("dispute", v.DisputeId), slog.Uint64("period", r.Key.Period),
+		slog.String("verdict", v.Verdict.String()), slog.String("failed", strings.Join(r.Failed(), ",")))
+	return v, nil
+}
+
+// mayJudge checks that this institution holds the active auditor role and
+// is not a party to the entry: the ledger would refuse its endorsement
+// otherwise.
+func (s *Service) mayJudge(ctx context.Context, h *transcript.Header) error {
+	if h.Requester == s.cfg.MSPID || h.Responder == s.cfg.MSPID {
+		return fmt.Errorf("%w: the auditor is a party to the entry", ErrNotAuditor)
+	}
+	inst, err := s.cfg.Ledger.Institution(ctx, s.cfg.MSPID)
+	switch {
+	case errors.Is(err, accounting.ErrNotFound):
+		return fmt.Errorf("%w: %s is not registered", ErrNotAuditor, s.cfg.MSPID)
+	case err != nil:
+		return fmt.Errorf("%w: institution %s: %w", audit.ErrLedger, s.cfg.MSPID, err)
+	case !inst.HasRole(accounting.RoleAuditor):
+		return fmt.Errorf("%w: %s does not hold the auditor role", ErrNotAuditor, s.cfg.MSPID)
+	case inst.Status != accounting.StatusActive:
+		return fmt.Errorf("%w: %s is %s", ErrNotAuditor, s.cfg.MSPID, inst.Status)
+	}
+	return nil
+}
+
+// sign builds the verdict and signs its endorsement and statement digests.
+func (s *Service) sign(r *audit.Report, dec audit.Decision, responseDigest [32]byte) (*riskmeshv1.AuditVerdict, error) {
+	reason := truncate(dec.Reason, audit.MaxReasonLen)
+	now := s.cfg.Now().UTC()
+	// The statement signs the time at the resolution the wire carries.
+	decidedAt := timestamppb.New(now)
+	e, err := accounting.EndorsementDigest(r.Key, dec.Verdict)
+	if err != nil {
+		return nil, fmt.Errorf("auditor: endorsement digest: %w", err)
+	}
+	st, err := audit.StatementDigest(r.Key, dec.Verdict, responseDigest, reason, decidedAt.AsTime())
+	if err != nil {
+		return nil, fmt.Errorf("auditor: statement digest: %w", err)
+	}
+	esig, err := s.cfg.Sign(e[:])
+	if err != nil {
+		return nil, fmt.Errorf("auditor: sign endorsement: %w", err)
+	}
+	ssig, err := s.cfg.Sign(st[:])
+	if err != nil {
+		return nil, fmt.Errorf("auditor: sign statement: %w", err)
+	}
+	checks := make([]*riskmeshv1.AuditCheck, len(r.Checks))
+	for i, c := range r.Checks {
+		checks[i] = &riskmeshv1.AuditCheck{Name: c.Name, Status: StatusToProto(c.Status), Detail: c.Detail}
+	}
+	return &riskmeshv1.AuditVerdict{
+		Key:                  KeyToProto(r.Key),
+		Auditor:              s.cfg.MSPID,
+		Verdict:              riskmeshv1.Verdict(dec.Verdict),
+		Reason:               reason,
+		Checks:               checks,
+		EndorsementSignature: esig,
+		ResponseDigest:       responseDigest[:],
+		StatementSignature:   ssig,
+		DecidedAt:            decidedAt,
+	}, nil
+}
+
+// Dispute returns a stored dispute by id (nil if there is none).
+func (s *Service) Dispute(id uint64) (*riskmeshv1.StoredDispute, error) {
+	return s.store.get(id)
+}
+
+// truncate cuts s to at most n bytes at a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,18 @@
+// Package dispute is the requester's side of a dispute (DESIGN.md section 7,
+// docs/audit.md): it files a transcript with the consortium's auditor
+// service (node/auditor), checks the signed verdict against the auditor's
+// registered signing key, and, when the dispute is upheld, submits the
+// ledger's Reverse with the auditor's endorsement so that settlement does
+// not charge the requester for the bad answer.
+//
+// The auditor is reached over gRPC with mutual TLS, its certificate pinned by
+// the fingerprint in its ledger registry record (Dial). Only the transcript
+// travels: blinded elements, evaluated elements, the proof and the
+// signatures, never identifiers.
+//
+// What it does not promise: an upheld verdict can only be turned into a
+// reversal until the entry's period is snapshotted (the ledger refuses later
+// ones), and a dispute filed before the provider has recorded its entry is
+// rejected for lack of an entry; Client.Dispute reports that (Pending) so a
+// caller can file again later.
+package dispute
