@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +93,8 @@ requester:
   retry_backoff: 20ms
   catalog_retry: 250ms
   max_catalog_retry: 1s
+peer:
+  handshake_timeout: 2s
 outbox:
   min_backoff: 50ms
   max_backoff: 1s
@@ -348,6 +351,12 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 		}
 	})
 
+	if fab == nil {
+		t.Run("ledger down and back", func(t *testing.T) {
+			ledgerDownAndBack(t, reg, bankC, apiC, procs)
+		})
+	}
+
 	bankB.proc.kill(t)
 	r := queryWithin(t, apiC, 3*time.Second, phoneA, phoneB)
 	st := map[string]riskmeshv1.ProviderStatus{}
@@ -367,9 +376,14 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 		if in.proc == nil {
 			continue
 		}
-		data, err := os.ReadFile(in.logFile())
-		if err != nil {
-			t.Fatal(err)
+		logs, _ := filepath.Glob(in.logFile() + "*")
+		var data []byte
+		for _, l := range logs {
+			b, err := os.ReadFile(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = append(data, b...)
 		}
 		for _, p := range []string{phoneA, phoneB, phoneC, phoneAB, phoneNo, "13800000001"} {
 			if strings.Contains(string(data), p) {
@@ -377,6 +391,60 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 			}
 		}
 	}
+}
+
+// ledgerDownAndBack stops the regulator's node, which hosts the embedded
+// ledger: queries are still answered (from the registry as last read) and
+// their accounting entries queue in the providers' outboxes; when the
+// regulator is back, the nodes reconnect and the entries reach the ledger.
+func ledgerDownAndBack(t *testing.T, reg, requester *institution, api riskmeshv1.RiskMeshClient, procs []*process) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := entryCount(reg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.proc.stop(t)
+	eventually(t, "ledger reported unreachable", procs, func() error {
+		h, err := api.Health(ctx, &riskmeshv1.HealthRequest{})
+		if err != nil {
+			return err
+		}
+		if h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED {
+			return fmt.Errorf("health %v", h)
+		}
+		return nil
+	})
+	r := query(t, api, phoneA, phoneB)
+	for _, p := range r.GetProviders() {
+		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			t.Fatalf("with the ledger down, %s: %v", p.GetProvider(), p.GetStatus())
+		}
+	}
+	checkHits(t, r, []string{"0:Bank1MSP", "1:Bank2MSP"})
+
+	reg.proc = startNode(t, "regulator (restarted)", reg.config(), reg.logFile()+".restarted")
+	eventually(t, "queued entries recorded after the ledger came back", procs, func() error {
+		n, err := entryCount(reg, 2)
+		if err == nil && n != before+2 {
+			err = fmt.Errorf("%d entries in period 2, want %d", n, before+2)
+		}
+		return err
+	})
+}
+
+// entryCount is the number of entries of period on the ledger, read with
+// the regulator's riskmesh ledger command.
+func entryCount(reg *institution, period int) (int, error) {
+	out, err := exec.Command(binary, "ledger", "--config", reg.config(), "entries", fmt.Sprint(period)).Output()
+	if err != nil {
+		return 0, fmt.Errorf("riskmesh ledger entries: %w", err)
+	}
+	var entries []accounting.RecordedEntry
+	if err := json.Unmarshal(out, &entries); err != nil {
+		return 0, err
+	}
+	return len(entries), nil
 }
 
 // freeTCP returns a loopback address whose TCP port was free a moment ago.
