@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc/codes"
 
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -41,6 +43,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return n.wait()
+}
+
+// componentErrors map the requester's and provider's sentinel errors to
+// the business API's status codes.
+var componentErrors = []api.ErrorCode{
+	{Err: requester.ErrInvalidArgument, Code: codes.InvalidArgument},
+	{Err: requester.ErrOverLimit, Code: codes.FailedPrecondition},
+	{Err: requester.ErrNotFound, Code: codes.NotFound},
+	{Err: requester.ErrClosed, Code: codes.Unavailable},
+	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -132,6 +144,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	pc.Handler = m.InstrumentHandler(d.handle)
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
+	apiCfg.Errors = append(slices.Clone(cfg.API.Errors), componentErrors...)
 	if rc := cfg.Requester; rc != nil {
 		dial := pc
 		dial.Handler = nil

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -284,6 +286,20 @@ func TestNetwork(t *testing.T) {
 	if r.GetAmount() != 2*4*2 {
 		t.Fatalf("amount = %d, want %d (2 providers x 4 items x 2 tokens)", r.GetAmount(), 2*4*2)
 	}
+	t.Run("errors", func(t *testing.T) {
+		_, err := client.GetQuery(ctx, &riskmeshv1.GetQueryRequest{QueryId: "no-such-query"})
+		if status.Code(err) != codes.NotFound {
+			t.Errorf("GetQuery of an unknown id: %v", err)
+		}
+		_, err = apiClient(t, bankA).RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{Sources: []string{"no-such-source"}})
+		if status.Code(err) != codes.NotFound {
+			t.Errorf("RefreshLists of an unknown source: %v", err)
+		}
+		got, err := client.GetQuery(ctx, &riskmeshv1.GetQueryRequest{QueryId: r.GetQueryId()})
+		if err != nil || got.GetState() != riskmeshv1.QueryState_QUERY_STATE_COMPLETE {
+			t.Errorf("GetQuery of the query: %v, %v", got.GetState(), err)
+		}
+	})
 	l := r.GetItems()[0].GetHits()[0].GetLabel()
 	if l.GetReasonCode() != 7 || l.GetListedDate() != "2024-03-01" || !strings.HasPrefix(string(l.GetProviderReference()), "A-1") {
 		t.Fatalf("label = %v", l)
