@@ -79,6 +79,18 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 	}
 }
 
+func TestCatalogDownloadWaitsOutRateLimits(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 500))
+	p := n.providers[0]
+	p.set(func(p *testProvider) { p.limited = 3 })
+	r := n.newRequester("", nil)
+	ready(t, r)
+	offsets := p.downloadOffsets()
+	if len(offsets) < 5 || offsets[0] != 0 || offsets[3] != 0 || offsets[4] != 4096 {
+		t.Fatalf("download offsets %v: want the first offset asked 4 times", offsets)
+	}
+}
+
 func TestCatalogWithBadBytesIsRetried(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 500))
 	p := n.providers[0]

@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -158,8 +160,16 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 		return nil, nil, err
 	}
 	progress(offset, total)
-	for offset < total {
+	for retries := 0; offset < total; {
 		chunk, err := r.catalogChunk(ctx, w, offset)
+		if wait, ok := r.busy(err, retries); ok {
+			retries++
+			if err := pause(ctx, wait); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		retries = 0
 		if err != nil {
 			return nil, nil, err
 		}
@@ -185,6 +195,32 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 	}
 	syncDir(dir)
 	return psi, cat, nil
+}
+
+// maxChunkRetries bounds the waits for one chunk of a busy provider.
+const maxChunkRetries = 8
+
+// busy reports whether err is a provider asking to be asked again later
+// (rate limit, overload), and how long to wait: its hint, or the back-off.
+func (r *Requester) busy(err error, retries int) (time.Duration, bool) {
+	var re *peer.RemoteError
+	if retries >= maxChunkRetries || !errors.As(err, &re) ||
+		(re.Code != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED && re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE) {
+		return 0, false
+	}
+	return max(re.RetryAfter, backoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, retries+1)), true
+}
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // syncDir makes a rename durable where the platform allows it.

@@ -165,12 +165,8 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 			last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate(err.Error())}
 		}
 		wait = max(wait, backoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause(ctx, wait) != nil {
 			return r.unanswered(last, attempts)
-		case <-t.C:
 		}
 	}
 }

@@ -115,6 +115,7 @@ type testProvider struct {
 	rogueKey  *oprf.PrivateKey // if set, answers are re-evaluated under it (dishonest)
 	hang      chan struct{}    // if set, evaluate waits for it to close
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
+	limited   int              // answer this many catalog_downloads RATE_LIMITED
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -264,6 +265,13 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 	ev := req.GetEvaluate()
 	if d := req.GetCatalogDownload(); d != nil {
 		p.downloads = append(p.downloads, d.GetOffset())
+		if p.limited > 0 {
+			p.limited--
+			p.mu.Unlock()
+			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: &riskmeshv1.PeerError{
+				Code: riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, Message: "slow down", RetryAfterMs: 1,
+			}}}
+		}
 	}
 	if ev != nil {
 		p.evaluates++
