@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -190,5 +191,48 @@ func TestProvidersAndBalance(t *testing.T) {
 	if bal.MspId != requesterMSP || bal.OverdraftLimit != 500 || bal.UnsettledSpend != 2*testPrice ||
 		bal.Headroom != 500-2*testPrice || bal.LedgerAsOf == nil || bal.Flagged {
 		t.Fatalf("balance %v", bal)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	var (
+		mu  sync.Mutex
+		now = time.Now()
+	)
+	r := n.newRequester("", func(c *Config) {
+		c.QueryRetention = 24 * time.Hour
+		c.TranscriptPeriods = 1
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	ready(t, r)
+	ev := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1), ClientRequestId: "old"})
+	id := ev[0].GetAccepted().QueryId
+	_, seqs := n.providers[0].stats()
+	must(t, r.prune())
+	if _, err := r.GetQuery(context.Background(), id); err != nil {
+		t.Fatalf("young query pruned: %v", err)
+	}
+
+	// A day later, in period 3, the record and the period 1 transcript go.
+	mu.Lock()
+	now = now.Add(25 * time.Hour)
+	mu.Unlock()
+	for range 2 {
+		_, err := n.regulator.Rollover(context.Background())
+		must(t, err)
+		must(t, n.regulator.ClosePeriod(context.Background(), n.period))
+		n.period++
+	}
+	n.refresh()
+	must(t, r.prune())
+	if _, err := r.GetQuery(context.Background(), id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old query: %v", err)
+	}
+	if _, err := r.Transcript(1, "P1MSP", seqs[0]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("old transcript: %v", err)
+	}
+	if _, ok, _ := r.store.byClientID("old"); ok {
+		t.Fatal("client request id of a pruned query kept")
 	}
 }

@@ -124,7 +124,8 @@ type Config struct {
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default
-	// crypto/rand.Reader).
+	// crypto/rand.Reader). It is read concurrently, so it must be safe for
+	// concurrent use.
 	Rand io.Reader
 	// Now is the clock for the times recorded and reported (default
 	// time.Now); deadlines and back-offs run on the real clock.

@@ -99,11 +99,16 @@ func (r *Requester) Run(ctx context.Context) error {
 		fetches   sync.WaitGroup
 	)
 	defer fetches.Wait()
+	changed := true // the first pass does everything
 	for {
 		changes := r.cfg.Directory.Changes()
 		r.syncCatalogs(ctx, &fetches)
-		if err := r.refreshSpend(ctx); err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Warn("refresh unsettled spend", "err", err)
+		// Settlement changes balances, hence the view: only then can a
+		// period have become settled.
+		if changed {
+			if err := r.refreshSpend(ctx); err != nil && ctx.Err() == nil {
+				r.cfg.Logger.Warn("refresh unsettled spend", "err", err)
+			}
 		}
 		if now := r.cfg.Now(); now.Sub(lastPrune) >= pruneEvery {
 			lastPrune = now
@@ -115,7 +120,9 @@ func (r *Requester) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changes:
+			changed = true
 		case <-tick.C:
+			changed = false
 		}
 	}
 }
