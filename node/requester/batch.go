@@ -16,14 +16,7 @@ import (
 type part struct {
 	ids      []ident.ID
 	deadline time.Time
-	done     chan partOutcome // buffered; receives exactly once
-}
-
-// partOutcome is an exchange's outcome cut down to one part.
-type partOutcome struct {
-	outcome
-	// coalesced is the number of parts that shared the exchange.
-	coalesced int
+	done     chan outcome // buffered; receives its share of the exchange's outcome once
 }
 
 type batchKey struct {
@@ -115,7 +108,7 @@ func (b *batcher) flush(bt *batch) {
 		cancel()
 		offset := 0
 		for _, p := range bt.parts {
-			po := partOutcome{outcome: o, coalesced: len(bt.parts)}
+			po := o
 			if o.results != nil {
 				po.results = o.results[offset : offset+len(p.ids)]
 			}

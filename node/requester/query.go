@@ -43,21 +43,12 @@ type queryRun struct {
 // that error without waiting. A repeated client_request_id replays the
 // first query's events instead of running it again.
 func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
-	if cid := req.GetClientRequestId(); cid != "" {
-		if len(cid) > maxClientIDLen {
-			return fmt.Errorf("%w: client_request_id of %d bytes (at most %d)", ErrInvalidArgument, len(cid), maxClientIDLen)
-		}
-		id, ok, err := r.store.byClientID(cid)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return r.replay(ctx, id, send)
-		}
-	}
-	q, err := r.accept(req)
+	q, earlier, err := r.accept(req)
 	if err != nil {
 		return err
+	}
+	if earlier != "" {
+		return r.replay(ctx, earlier, send)
 	}
 	events := make(chan *riskmeshv1.QueryEvent, len(q.pending.Providers)+2)
 	go func() {
@@ -76,42 +67,45 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 }
 
 // accept validates the request, normalises the batch, picks the providers
-// and persists the query as RUNNING.
-func (r *Requester) accept(req *riskmeshv1.QueryRequest) (*queryRun, error) {
+// and persists the query as RUNNING. If the request's client_request_id
+// already started a query, it returns that query's id instead.
+func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier string, err error) {
 	v := r.cfg.Directory.View()
 	category := req.GetCategory()
 	price, priced := v.Prices[category]
 	switch n := len(req.GetIdentifiers()); {
+	case len(req.GetClientRequestId()) > maxClientIDLen:
+		return nil, "", fmt.Errorf("%w: client_request_id of %d bytes (at most %d)", ErrInvalidArgument, len(req.GetClientRequestId()), maxClientIDLen)
 	case !names.Category(category) || !priced:
-		return nil, fmt.Errorf("%w: category %.64q is not one the consortium prices", ErrInvalidArgument, category)
+		return nil, "", fmt.Errorf("%w: category %.64q is not one the consortium prices", ErrInvalidArgument, category)
 	case n == 0:
-		return nil, fmt.Errorf("%w: no identifiers", ErrInvalidArgument)
+		return nil, "", fmt.Errorf("%w: no identifiers", ErrInvalidArgument)
 	case n > r.cfg.MaxIdentifiers:
-		return nil, fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
+		return nil, "", fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
 	case v.Period.Number == 0:
-		return nil, fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
+		return nil, "", fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
 	}
 	if a, _ := v.Account(r.cfg.MSPID); a.Flagged {
-		return nil, ErrOverLimit
+		return nil, "", ErrOverLimit
 	}
 	deadline := r.cfg.DefaultDeadline
 	if d := req.GetDeadline(); d != nil {
 		if err := d.CheckValid(); err != nil || d.AsDuration() < MinDeadline {
-			return nil, fmt.Errorf("%w: deadline must be at least %v", ErrInvalidArgument, MinDeadline)
+			return nil, "", fmt.Errorf("%w: deadline must be at least %v", ErrInvalidArgument, MinDeadline)
 		}
 		deadline = min(d.AsDuration(), r.cfg.MaxDeadline)
 	}
 	providers, err := r.chooseProviders(v, category, req.GetProviders())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	id, err := r.newQueryID()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	batch := normalize(r.norm, req.GetIdentifiers())
 	now := r.cfg.Now()
-	q := &queryRun{
+	q = &queryRun{
 		rec: &riskmeshv1.QueryRecord{
 			QueryId:         id,
 			State:           riskmeshv1.QueryState_QUERY_STATE_RUNNING,
@@ -130,17 +124,25 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (*queryRun, error) {
 	for _, p := range providers {
 		q.pending.Providers = append(q.pending.Providers, &riskmeshv1.ProviderResult{Provider: p})
 	}
+	// Under mu, the client id check and the creation are one step for
+	// concurrent calls.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, ErrClosed
+		return nil, "", ErrClosed
+	}
+	if cid := req.GetClientRequestId(); cid != "" {
+		earlier, ok, err := r.store.byClientID(cid)
+		if err != nil || ok {
+			return nil, earlier, err
+		}
 	}
 	if err := r.store.create(q.rec, q.pending); err != nil {
-		return nil, fmt.Errorf("requester: persist query: %w", err)
+		return nil, "", fmt.Errorf("requester: persist query: %w", err)
 	}
 	r.running[id] = make(chan struct{})
 	r.wg.Add(1) // under mu: Close cannot be waiting yet
-	return q, nil
+	return q, "", nil
 }
 
 // chooseProviders returns the sorted MSP ids to ask: every active provider
@@ -243,14 +245,15 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 		return res, saved{}, 0
 	}
 	v := r.cfg.Directory.View()
-	i := slices.IndexFunc(v.Providers(q.rec.Category), func(i accounting.Institution) bool { return i.MSPID == provider })
+	active := v.Providers(q.rec.Category)
+	i := slices.IndexFunc(active, func(i accounting.Institution) bool { return i.MSPID == provider })
 	if i < 0 || provider == r.cfg.MSPID {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "%s is not an active provider of %s", provider, q.rec.Category)
 	}
 	if items == 0 {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "no valid identifiers to send")
 	}
-	inst := v.Providers(q.rec.Category)[i]
+	inst := active[i]
 	psi, keyID, ok := r.catalogs.ready(provider, q.rec.Category, q.rec.Period)
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
@@ -270,7 +273,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	// Parts of at most MaxBatch items, each coalesced with other queries'.
 	var parts []*part
 	for lo := 0; lo < items; lo += r.cfg.MaxBatch {
-		p := &part{ids: q.batch.ids[lo:min(lo+r.cfg.MaxBatch, items)], deadline: q.deadline, done: make(chan partOutcome, 1)}
+		p := &part{ids: q.batch.ids[lo:min(lo+r.cfg.MaxBatch, items)], deadline: q.deadline, done: make(chan outcome, 1)}
 		parts = append(parts, p)
 		r.batcher.submit(inst, q.rec.Category, q.rec.Period, psi, keyID, p)
 	}

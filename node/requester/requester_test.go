@@ -479,3 +479,28 @@ func TestListQueriesPages(t *testing.T) {
 		t.Fatalf("GetQuery(unknown) = %v", err)
 	}
 }
+
+func TestConcurrentRetriesOfOneClientRequestRunOnce(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	r := n.newRequester("", nil)
+	ready(t, r)
+	const calls = 4
+	ids := make([]string, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			ev := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2), ClientRequestId: "same"})
+			ids[i] = ev[0].GetAccepted().QueryId
+			if res := ev[len(ev)-1].GetResult(); len(res.Items[0].Hits) != 1 {
+				t.Errorf("call %d: %v", i, res)
+			}
+		})
+	}
+	wg.Wait()
+	if ids[0] == "" || len(slices.Compact(slices.Clone(ids))) != 1 {
+		t.Fatalf("query ids %v: want one", ids)
+	}
+	if evals, _ := n.providers[0].stats(); evals != 1 {
+		t.Fatalf("%d evaluate requests for one client request", evals)
+	}
+}
