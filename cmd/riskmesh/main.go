@@ -35,5 +35,7 @@ func newRootCommand() *cobra.Command {
 		},
 	})
 	root.AddCommand(newInitCommand(), newNodeCommand(), newQueryCommand(), newLedgerCommand())
+	root.AddCommand(newAuditCommand())
+	root.AddCommand(newDisputeCommand())
 	return root
 }

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/node/auditor"
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// ledgerAccess is how the audit and dispute commands reach the ledger and
+// the institution's keys: either as the node that --config describes (the
+// way `riskmesh ledger` does: through the node's relay or the Fabric
+// gateway), or by opening an embedded ledger file directly (--ledger-db,
+// only while no node holds it: offline audits, tests, the demo) with the
+// keys of --identity.
+type ledgerAccess struct {
+	config    string
+	ledgerDB  string
+	regulator string
+	identity  string
+	dataDir   string // the node's data directory (--config only)
+}
+
+func (a *ledgerAccess) flags(c *cobra.Command, needIdentity bool) {
+	c.Flags().StringVar(&a.config, "config", "", "reach the ledger as the node this node.yaml configures")
+	c.Flags().StringVar(&a.ledgerDB, "ledger-db", "", "open this embedded ledger file directly (no node may hold it)")
+	c.Flags().StringVar(&a.regulator, "regulator", accounting.DefaultRegulator, "the embedded ledger's regulator MSP id (with --ledger-db)")
+	what := "read-only: as the regulator"
+	if needIdentity {
+		what = "required"
+	}
+	c.Flags().StringVar(&a.identity, "identity", "", "the institution's identity directory with --ledger-db ("+what+")")
+	c.MarkFlagsMutuallyExclusive("config", "ledger-db")
+	c.MarkFlagsOneRequired("config", "ledger-db")
+}
+
+// open returns the ledger acting as the institution, its identity (nil if
+// none was named and none is needed) and what to close.
+func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Identity, io.Closer, error) {
+	if a.config != "" {
+		c, err := config.Load(a.config)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cfg, err := daemon.FromConfig(c)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		a.dataDir = cfg.DataDir
+		var id *identity.Identity
+		if needIdentity {
+			if id, err = identity.Load(cfg.IdentityDir); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		l, closer, err := daemon.AdminLedger(cfg)
+		return l, id, closer, err
+	}
+	var id *identity.Identity
+	act := a.regulator
+	switch {
+	case a.identity != "":
+		var err error
+		if id, err = identity.Load(a.identity); err != nil {
+			return nil, nil, nil, err
+		}
+		act = id.MSPID
+	case needIdentity:
+		return nil, nil, nil, errors.New("--identity is required with --ledger-db")
+	}
+	store, err := accounting.OpenEmbedded(a.ledgerDB, accounting.EmbeddedConfig{Regulator: a.regulator, OpenTimeout: 2 * time.Second})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open %s (is a node running on it?): %w", a.ledgerDB, err)
+	}
+	l, err := store.As(act)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
+	return l, id, store, nil
+}
+
+// readTranscripts reads every transcript of a file (transcript files
+// concatenate).
+func readTranscripts(path string) ([]*transcript.Transcript, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var out []*transcript.Transcript
+	for {
+		if _, err := r.Peek(1); errors.Is(err, io.EOF) && len(out) > 0 {
+			return out, nil
+		}
+		t, err := transcript.Read(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: transcript %d: %w", path, len(out)+1, err)
+		}
+		out = append(out, t)
+	}
+}
+
+func newAuditCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "verify transcripts against the ledger; run the auditor's dispute service",
+	}
+	cmd.AddCommand(newAuditVerifyCommand(), newAuditServeCommand())
+	return cmd
+}
+
+func newAuditVerifyCommand() *cobra.Command {
+	var (
+		a      ledgerAccess
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "verify FILE",
+		Short: "check every fact of a transcript file against its ledger entry",
+		Long: `verify checks each transcript in FILE (psi/transcript files, as nodes store them) against
+the ledger (docs/audit.md): the entry exists under its key; the stored header and body hashes
+are the transcript's; both signatures verify against the registered keys; the header names the
+provider's registered OPRF key; the DLEQ proof verifies against it and the period tweak; the
+amount is count x the period's price; the charge stands. It prints one line per check (--json:
+one report object per transcript) and exits 0 only if no check failed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := readTranscripts(args[0])
+			if err != nil {
+				return err
+			}
+			l, _, closer, err := a.open(false)
+			if err != nil {
+				return err
+			}
+			defer closer.Close()
+			failed := 0
+			w := cmd.OutOrStdout()
+			for _, t := range ts {
+				r, err := audit.Verify(cmd.Context(), t, l)
+				if err != nil {
+					return err
+				}
+				if !r.OK() {
+					failed++
+				}
+				if asJSON {
+					err = printJSON(w, r)
+				} else {
+					err = r.WriteText(w)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("audit: %d of %d transcript(s) failed a check", failed, len(ts))
+			}
+			return nil
+		},
+	}
+	a.flags(cmd, false)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the reports as JSON")
+	return cmd
+}
+
+func newAuditServeCommand() *cobra.Command {
+	var (
+		a      ledgerAccess
+		listen string
+		dbPath string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run the auditor's dispute service until SIGINT or SIGTERM",
+		Long: `serve runs the Auditor gRPC service (proto/riskmesh/v1/audit.proto) as the auditor
+institution: institutions file disputed transcripts over mutual TLS (their certificates pinned by
+the ledger registry's fingerprints), each is verified as 'audit verify' does, and the signed
+verdict is returned and kept in --db. The institution must hold the auditor role on the ledger.
+It logs JSON to standard error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serveAuditor(ctx, &a, listen, dbPath, slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil)), nil)
+		},
+	}
+	a.flags(cmd, true)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7444", "TCP address to serve on")
+	cmd.Flags().StringVar(&dbPath, "db", "", "the dispute store (default auditor.db in the node's data directory, or beside --ledger-db)")
+	return cmd
+}
+
+// serveAuditor runs the service until ctx ends; ready, if set, receives
+// the bound address once it listens.
+func serveAuditor(ctx context.Context, a *ledgerAccess, listen, dbPath string, log *slog.Logger, ready func(net.Addr)) error {
+	l, id, closer, err := a.open(true)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if dbPath == "" {
+		dir := a.dataDir
+		if dir == "" {
+			dir = filepath.Dir(a.ledgerDB)
+		}
+		dbPath = filepath.Join(dir, "auditor.db")
+	}
+	db, err := bbolt.Open(dbPath, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dbPath, err)
+	}
+	defer db.Close()
+	dir := registry.New(l, registry.Options{Logger: log})
+	if err := dir.Refresh(ctx); err != nil {
+		return fmt.Errorf("read the registry: %w", err)
+	}
+	go dir.Run(ctx)
+	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: id.Sign, DB: db, Authorizer: dir, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	log.Info("auditor serving", slog.String("addr", ln.Addr().String()))
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	return svc.Serve(ctx, ln, id.Certificate)
+}

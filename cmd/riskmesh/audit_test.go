@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/node/auditor"
+	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// runRoot runs `riskmesh args...` in-process and returns its output.
+func runRoot(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func writeTranscripts(t *testing.T, ts ...*transcript.Transcript) string {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, tr := range ts {
+		if _, err := tr.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "transcripts.rmtx")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// auditFixture has node identities registered, so that serve and dispute
+// can use them with --identity.
+func auditFixture(t *testing.T) (*audittest.Consortium, map[string]string) {
+	t.Helper()
+	dirs := map[string]string{}
+	keys := map[string]audittest.Keys{}
+	for _, msp := range []string{audittest.Regulator, audittest.Requester, audittest.Provider} {
+		dir := filepath.Join(t.TempDir(), msp)
+		if err := identity.Generate(dir, msp, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		id, err := identity.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs[msp] = dir
+		keys[msp] = audittest.Keys{Sign: id.Sign, SigningKey: id.SigningKey, TLSFingerprint: id.Fingerprint[:]}
+	}
+	return audittest.New(t, t.TempDir(), keys), dirs
+}
+
+func TestAuditVerify(t *testing.T) {
+	c, _ := auditFixture(t)
+	honest := c.Exchange(t, audittest.Honest, audittest.Identifiers...)
+	bad := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	c.Record(t, honest)
+	c.Record(t, bad)
+	c.Store.Close() // the command opens the file itself
+	good, both := writeTranscripts(t, honest), writeTranscripts(t, honest, bad)
+
+	t.Run("honest transcript holds", func(t *testing.T) {
+		out, err := runRoot(t, "audit", "verify", good, "--ledger-db", c.Path)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !strings.Contains(out, "every check holds") || strings.Contains(out, "fail ") {
+			t.Fatalf("output:\n%s", out)
+		}
+	})
+	t.Run("a failed check fails the command and is named", func(t *testing.T) {
+		out, err := runRoot(t, "audit", "verify", both, "--ledger-db", c.Path)
+		if err == nil || !strings.Contains(err.Error(), "1 of 2") {
+			t.Fatalf("err %v, want 1 of 2 failed\n%s", err, out)
+		}
+		if !strings.Contains(out, "fail  proof") {
+			t.Fatalf("output does not name the proof:\n%s", out)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		out, err := runRoot(t, "audit", "verify", good, "--ledger-db", c.Path, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			OK     bool                `json:"ok"`
+			Key    accounting.EntryKey `json:"key"`
+			Checks []struct{ Name, Status string }
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !r.OK || r.Key.Sequence != honest.Header.Sequence || len(r.Checks) != 10 {
+			t.Fatalf("report %+v", r)
+		}
+	})
+	t.Run("needs a ledger", func(t *testing.T) {
+		if _, err := runRoot(t, "audit", "verify", good); err == nil {
+			t.Fatal("verify without --config or --ledger-db succeeded")
+		}
+	})
+}
+
+// TestAuditServe runs the service as `audit serve` does, files a dispute
+// over mutual TLS, and checks the upheld endorsement reverses the entry.
+func TestAuditServe(t *testing.T) {
+	c, dirs := auditFixture(t)
+	bad := c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
+	key := c.Record(t, bad)
+	c.Store.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	a := &ledgerAccess{ledgerDB: c.Path, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
+	go func() {
+		done <- serveAuditor(ctx, a, "127.0.0.1:0", "", slog.New(slog.DiscardHandler), func(addr net.Addr) { addrs <- addr })
+	}()
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+
+	req, err := identity.Load(dirs[audittest.Requester])
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := identity.Load(dirs[audittest.Regulator])
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr.String(), grpc.WithTransportCredentials(credentials.NewTLS(auditor.ClientTLS(req.Certificate, reg.Fingerprint))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := bad.MarshalBinary()
+	resp, err := riskmeshv1.NewAuditorClient(conn).FileDispute(audittest.Context(t), &riskmeshv1.FileDisputeRequest{Transcript: data, Reason: "proof failed"})
+	conn.Close()
+	cancel()
+	if serr := <-done; serr != nil {
+		t.Fatalf("serve: %v", serr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Verdict.Verdict != riskmeshv1.Verdict_VERDICT_UPHELD {
+		t.Fatalf("verdict %v", resp.Verdict)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(c.Path), "auditor.db")); err != nil {
+		t.Fatalf("dispute store not beside the ledger: %v", err)
+	}
+
+	store, err := accounting.OpenEmbedded(c.Path, accounting.EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, _ := store.As(audittest.Requester)
+	if err := l.Reverse(audittest.Context(t), accounting.Reverse{Key: key, Auditor: audittest.Regulator, Verdict: accounting.VerdictUpheld, Signature: resp.Verdict.EndorsementSignature}); err != nil {
+		t.Fatalf("the ledger refuses the served endorsement: %v", err)
+	}
+}
+
+func TestWriteOutcome(t *testing.T) {
+	var buf bytes.Buffer
+	err := writeOutcome(&buf, &disputeOutcomeForTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"dispute 7 on entry 3/Bank1MSP/Bank2MSP/9 by RegulatorMSP: upheld", "fail  proof"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+var disputeOutcomeForTest = dispute.Outcome{
+	Reversed: true,
+	Verdict: &riskmeshv1.AuditVerdict{
+		DisputeId: 7, Auditor: "RegulatorMSP", Verdict: riskmeshv1.Verdict_VERDICT_UPHELD, Reason: "proof fails",
+		Key:    &riskmeshv1.EntryKey{Period: 3, Requester: "Bank1MSP", Responder: "Bank2MSP", Sequence: 9},
+		Checks: []*riskmeshv1.AuditCheck{{Name: "proof", Status: riskmeshv1.AuditStatus_AUDIT_STATUS_FAIL, Detail: "does not verify"}},
+	},
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+func newDisputeCommand() *cobra.Command {
+	var (
+		a           ledgerAccess
+		auditorMSP  string
+		auditorAddr string
+		claim       string
+		asJSON      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dispute FILE",
+		Short: "dispute an answer with the auditor and reverse the charge if upheld",
+		Long: `dispute files each transcript in FILE (exchanges this institution requested) with the
+auditor service at --auditor-addr, whose TLS certificate is pinned by its ledger registry record.
+The verdict's signatures are checked against the auditor's registered key; an upheld dispute is
+reversed on the ledger at once. --reason is the claim in your words: it is stored by the
+auditor, so never put customer identifiers in it. A rejection (a label you believe wrong is not a
+cryptographic failure) is reported with the auditor's reason; the command fails only if a
+dispute could not be filed or verified.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := readTranscripts(args[0])
+			if err != nil {
+				return err
+			}
+			l, id, closer, err := a.open(true)
+			if err != nil {
+				return err
+			}
+			defer closer.Close()
+			conn, err := dispute.Dial(cmd.Context(), l, auditorMSP, auditorAddr, id.Certificate)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			c, err := dispute.New(dispute.Config{Ledger: l, Auditor: riskmeshv1.NewAuditorClient(conn), AuditorMSP: auditorMSP})
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				out, err := c.Dispute(cmd.Context(), t, claim)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					err = printJSON(cmd.OutOrStdout(), out)
+				} else {
+					err = writeOutcome(cmd.OutOrStdout(), out)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	a.flags(cmd, true)
+	cmd.Flags().StringVar(&auditorMSP, "auditor", "RegulatorMSP", "the auditor institution's MSP id")
+	cmd.Flags().StringVar(&auditorAddr, "auditor-addr", "127.0.0.1:7444", "the auditor service's address")
+	cmd.Flags().StringVar(&claim, "reason", "", "your claim (at most 512 bytes; stored by the auditor: no customer identifiers)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the outcomes as JSON")
+	return cmd
+}
+
+func writeOutcome(w io.Writer, out *dispute.Outcome) error {
+	v := out.Verdict
+	k := v.GetKey()
+	result := "rejected: the charge stands"
+	switch {
+	case out.Reversed:
+		result = "upheld: the charge is reversed on the ledger"
+	case out.Pending:
+		result = "rejected for now: the provider has not recorded the entry yet; dispute again later"
+	}
+	if _, err := fmt.Fprintf(w, "dispute %d on entry %d/%s/%s/%d by %s: %s\nreason: %s\n",
+		v.DisputeId, k.GetPeriod(), k.GetRequester(), k.GetResponder(), k.GetSequence(), v.Auditor, result, v.Reason); err != nil {
+		return err
+	}
+	for _, c := range v.Checks {
+		if _, err := fmt.Fprintf(w, "  %-4s  %-19s  %s\n", statusWord(c.Status), c.Name, c.Detail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func statusWord(s riskmeshv1.AuditStatus) string {
+	switch s {
+	case riskmeshv1.AuditStatus_AUDIT_STATUS_PASS:
+		return "pass"
+	case riskmeshv1.AuditStatus_AUDIT_STATUS_FAIL:
+		return "fail"
+	case riskmeshv1.AuditStatus_AUDIT_STATUS_SKIP:
+		return "skip"
+	}
+	return "?"
+}
