@@ -44,7 +44,12 @@ func loadIdentity(t *testing.T, msp string) *identity.Identity {
 	return id
 }
 
-func newNetwork(t *testing.T) *network {
+// embedded builds the consortium on a fresh embedded ledger.
+func embedded(t *testing.T, keys map[string]audittest.Keys) *audittest.Consortium {
+	return audittest.New(t, t.TempDir(), keys)
+}
+
+func newNetwork(t *testing.T, consortium func(*testing.T, map[string]audittest.Keys) *audittest.Consortium) *network {
 	t.Helper()
 	n := &network{ids: map[string]*identity.Identity{}}
 	keys := map[string]audittest.Keys{}
@@ -53,7 +58,7 @@ func newNetwork(t *testing.T) *network {
 		n.ids[msp] = id
 		keys[msp] = audittest.Keys{Sign: id.Sign, SigningKey: id.SigningKey, TLSFingerprint: id.Fingerprint[:]}
 	}
-	n.c = audittest.New(t, t.TempDir(), keys)
+	n.c = consortium(t, keys)
 
 	dir := registry.New(n.c.Regulator.Ledger, registry.Options{})
 	if err := dir.Refresh(audittest.Context(t)); err != nil {
@@ -98,10 +103,7 @@ func newNetwork(t *testing.T) *network {
 // client returns a dispute client for msp over a real mTLS connection.
 func (n *network) client(t *testing.T, msp string) (*dispute.Client, riskmeshv1.AuditorClient) {
 	t.Helper()
-	l, err := n.c.Store.As(msp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := n.c.Party(t, msp).Ledger
 	conn, err := dispute.Dial(audittest.Context(t), l, audittest.Regulator, n.addr, n.ids[msp].Certificate)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,10 @@ func (n *network) client(t *testing.T, msp string) (*dispute.Client, riskmeshv1.
 // ledger and settlement does not charge for it; an honest answer disputed
 // (a label believed wrong) is rejected and stays charged.
 func TestMisbehavingProvider(t *testing.T) {
-	n := newNetwork(t)
+	misbehavingProvider(t, newNetwork(t, embedded))
+}
+
+func misbehavingProvider(t *testing.T, n *network) {
 	dc, _ := n.client(t, audittest.Requester)
 	ctx := audittest.Context(t)
 	ids := audittest.Identifiers

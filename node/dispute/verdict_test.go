@@ -34,7 +34,7 @@ func (f tamperer) FileDispute(ctx context.Context, in *riskmeshv1.FileDisputeReq
 // attributed to another auditor is refused before anything reaches the
 // ledger, and the entry stays charged.
 func TestTamperedVerdictRefused(t *testing.T) {
-	n := newNetwork(t)
+	n := newNetwork(t, embedded)
 	_, ac := n.client(t, audittest.Requester)
 	honest := n.c.Exchange(t, audittest.Honest, audittest.Identifiers...)
 	key := n.c.Record(t, honest)

@@ -49,8 +49,10 @@ type Party struct {
 	Keys
 }
 
-// Consortium is the fixture: one embedded ledger and its three members.
+// Consortium is the fixture: one ledger and its three members.
 type Consortium struct {
+	// Store and Path are the embedded ledger (New); nil and empty on
+	// another backend (NewOn).
 	Store     *accounting.EmbeddedStore
 	Path      string
 	Regulator *Party
@@ -78,19 +80,31 @@ const (
 	CorruptElement
 )
 
-// New opens an embedded ledger in dir and registers the consortium. keys
-// overrides the generated keys per MSP id.
+// New opens an embedded ledger in dir and registers the consortium on it.
+// keys overrides the generated keys per MSP id.
 func New(t testing.TB, dir string, keys map[string]Keys) *Consortium {
 	t.Helper()
 	path := filepath.Join(dir, "ledger.db")
 	store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{})
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
-	c := &Consortium{Store: store, Path: path}
-	party := func(msp string) *Party {
+	c := NewOn(t, func(msp string) accounting.Ledger {
 		l, err := store.As(msp)
 		must(t, err)
-		p := &Party{MSPID: msp, Ledger: l, Keys: keys[msp]}
+		return l
+	}, keys)
+	c.Store, c.Path = store, path
+	return c
+}
+
+// NewOn registers the consortium on any ledger backend (a fresh one: the
+// institutions must not exist yet); ledger returns the ledger acting as an
+// MSP id. Store and Path stay empty.
+func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[string]Keys) *Consortium {
+	t.Helper()
+	c := &Consortium{}
+	party := func(msp string) *Party {
+		p := &Party{MSPID: msp, Ledger: ledger(msp), Keys: keys[msp]}
 		if p.Sign == nil {
 			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			must(t, err)
@@ -113,6 +127,7 @@ func New(t testing.TB, dir string, keys map[string]Keys) *Consortium {
 		must(t, reg.AddInstitution(ctx, p.MSPID, "Institution "+p.MSPID, roles[p]))
 		must(t, p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey}))
 	}
+	var err error
 	c.OPRFKey, err = oprf.GenerateKey(rand.Reader)
 	must(t, err)
 	pub, err := c.OPRFKey.Public().MarshalBinary()
@@ -124,6 +139,18 @@ func New(t testing.TB, dir string, keys map[string]Keys) *Consortium {
 	must(t, err)
 	c.Period = p.Number
 	return c
+}
+
+// Party returns the fixture's institution msp.
+func (c *Consortium) Party(t testing.TB, msp string) *Party {
+	t.Helper()
+	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
+		if p.MSPID == msp {
+			return p
+		}
+	}
+	t.Fatalf("audittest: no institution %s", msp)
+	return nil
 }
 
 // Context bounds a test's ledger calls.
