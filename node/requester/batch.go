@@ -57,7 +57,8 @@ func (b *batcher) submit(inst accounting.Institution, category string, period ui
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bt := b.pending[k]
-	if bt != nil && bt.items+len(p.ids) > b.r.cfg.MaxBatch {
+	limit := b.r.batchLimit(inst.MSPID)
+	if bt != nil && bt.items+len(p.ids) > limit {
 		b.detach(k, bt)
 		bt = nil
 	}
@@ -74,7 +75,7 @@ func (b *batcher) submit(inst accounting.Institution, category string, period ui
 	}
 	bt.parts = append(bt.parts, p)
 	bt.items += len(p.ids)
-	if bt.items == b.r.cfg.MaxBatch {
+	if bt.items >= limit {
 		b.detach(k, bt)
 	}
 }
@@ -88,7 +89,8 @@ func (b *batcher) detach(k batchKey, bt *batch) {
 
 // flush sends bt in the background, bounded by the earliest deadline of
 // its parts (so no part's caller waits past its own deadline), and hands
-// every part its share of the outcome.
+// every part its share of the outcome. If the provider accepts fewer items
+// than were sent, each part is sent again on its own, split to fit.
 func (b *batcher) flush(bt *batch) {
 	r := b.r
 	r.wg.Add(1)
@@ -104,16 +106,23 @@ func (b *batcher) flush(bt *batch) {
 		}
 		bt.x.ids = ids
 		ctx, cancel := context.WithDeadline(r.ctx, deadline)
+		defer cancel()
 		o := r.run(ctx, &bt.x)
-		cancel()
 		offset := 0
 		for _, p := range bt.parts {
-			po := o
-			if o.results != nil {
-				po.results = o.results[offset : offset+len(p.ids)]
+			share := o
+			switch {
+			case o.maxItems > 0:
+				share = r.runSplit(ctx, bt.x, p.ids, o.maxItems)
+				share.attempts += o.attempts
+			case o.results != nil:
+				share.results = o.results[offset : offset+len(p.ids)]
+			}
+			if o.maxItems == 0 && o.billed > 0 {
+				share.billed = len(p.ids)
 			}
 			offset += len(p.ids)
-			p.done <- po
+			p.done <- share
 		}
 	}()
 }

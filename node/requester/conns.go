@@ -31,7 +31,8 @@ type providerConn struct {
 	mu        sync.Mutex
 	conn      Conn
 	endpoint  string
-	reachable atomic.Bool // the last dial or request reached the provider
+	reachable atomic.Bool  // the last dial or request reached the provider
+	limit     atomic.Int64 // items per request the provider accepts; 0: unknown
 }
 
 func newConns(dial Dialer, timeout func(context.Context) (context.Context, context.CancelFunc)) *conns {
@@ -113,6 +114,20 @@ func (c *conns) reachable(msp string) bool {
 	p := c.peers[msp]
 	c.mu.Unlock()
 	return p != nil && p.reachable.Load()
+}
+
+// limit records that msp accepts at most m items per request.
+func (c *conns) limit(msp string, m int) { c.entry(msp).limit.Store(int64(m)) }
+
+// maxItems returns what limit recorded for msp, or 0.
+func (c *conns) maxItems(msp string) int {
+	c.mu.Lock()
+	p := c.peers[msp]
+	c.mu.Unlock()
+	if p == nil {
+		return 0
+	}
+	return int(p.limit.Load())
 }
 
 // close closes every connection.

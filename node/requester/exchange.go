@@ -27,15 +27,66 @@ type exchange struct {
 	ids      []ident.ID
 }
 
-// outcome is how an exchange ended.
+// outcome is how an exchange (or several, merged) ended.
 type outcome struct {
 	status   riskmeshv1.ProviderStatus
 	results  []catalogpsi.Result // one per id, ANSWERED only
 	err      *riskmeshv1.PeerError
 	attempts uint32
-	// transcript is the whole exchange, kept for ANSWERED and for DISPUTED
+	// billed is the number of items the provider may bill: those of
+	// ANSWERED and DISPUTED exchanges.
+	billed int
+	// transcripts are the exchanges kept: ANSWERED ones and DISPUTED
 	// answers well-formed enough to be recorded.
-	transcript *transcript.Transcript
+	transcripts []*transcript.Transcript
+	// maxItems, for a provider that refused the batch as too large, is the
+	// most items it accepts (fewer than were sent).
+	maxItems int
+}
+
+// merge combines the outcomes of consecutive exchanges: the worst status,
+// the last error, and results only if every exchange was ANSWERED.
+func merge(parts []outcome) outcome {
+	o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED}
+	for _, p := range parts {
+		o.attempts += p.attempts
+		o.billed += p.billed
+		o.transcripts = append(o.transcripts, p.transcripts...)
+		if p.err != nil {
+			o.err = p.err
+		}
+		if worse(p.status, o.status) {
+			o.status = p.status
+		}
+		o.results = append(o.results, p.results...)
+	}
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		o.results = nil
+	}
+	return o
+}
+
+// worse orders statuses for merging: one disputed answer makes the whole
+// disputed, and so on.
+func worse(a, b riskmeshv1.ProviderStatus) bool {
+	rank := map[riskmeshv1.ProviderStatus]int{
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:    0,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE: 1,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED:     2,
+		riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:    3,
+	}
+	return rank[a] > rank[b]
+}
+
+// runSplit runs ids as consecutive exchanges of at most m items each and
+// merges their outcomes.
+func (r *Requester) runSplit(ctx context.Context, x exchange, ids []ident.ID, m int) outcome {
+	var parts []outcome
+	for lo := 0; lo < len(ids); lo += m {
+		x.ids = ids[lo:min(lo+m, len(ids))]
+		parts = append(parts, r.run(ctx, &x))
+	}
+	return merge(parts)
 }
 
 // signedRequest is an EvaluateRequest with what verifying its answer needs.
@@ -133,8 +184,15 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		case errors.As(err, &re):
 			last = &riskmeshv1.PeerError{Code: re.Code, Message: re.Message}
 			switch re.Code {
+			case riskmeshv1.ErrorCode_ERROR_CODE_STALE:
+				// Either view may lag the ledger. If ours has moved past
+				// the query's period, its catalog is gone: give up now.
+				if r.cfg.Directory.View().Period.Number > x.period {
+					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				}
+				wait = re.RetryAfter
 			case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
-				riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, riskmeshv1.ErrorCode_ERROR_CODE_STALE:
+				riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
 				wait = re.RetryAfter
 			case riskmeshv1.ErrorCode_ERROR_CODE_REPLAYED_SEQUENCE:
 				// Our counter is behind the provider's view (restored
@@ -147,6 +205,13 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 					return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), attempts)
 				}
 				continue
+			case riskmeshv1.ErrorCode_ERROR_CODE_BATCH_TOO_LARGE:
+				o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				if m := int(re.Detail.GetMaxItems()); m > 0 && m < len(x.ids) {
+					r.conns.limit(x.inst.MSPID, m)
+					o.maxItems = m // the caller splits and sends again
+				}
+				return o
 			case riskmeshv1.ErrorCode_ERROR_CODE_BAD_SIGNATURE:
 				// The provider's registry view may predate a key
 				// rotation: once more after a pause.
@@ -197,11 +262,15 @@ func truncate(s string) string {
 // the transcript is kept whenever it is well-formed enough to record.
 func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse) outcome {
 	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
-		return outcome{
-			status:     riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
-			err:        &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
-			transcript: t,
+		o := outcome{
+			status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
+			err:    &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
+			billed: len(x.ids),
 		}
+		if t != nil {
+			o.transcripts = []*transcript.Transcript{t}
+		}
+		return o
 	}
 	if ev == nil {
 		return disputed(nil, "answer is not an evaluate response")
@@ -233,5 +302,6 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 	if err != nil {
 		return disputed(t, "proof does not verify against the registered key: %v", err)
 	}
-	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, transcript: t}
+	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, billed: len(x.ids),
+		transcripts: []*transcript.Transcript{t}}
 }

@@ -128,6 +128,7 @@ type network struct {
 	dir       *registry.Directory
 	period    uint64
 	published chan struct{} // signalled after every catalog publication
+	maxBatch  int           // the providers' MaxBatch
 }
 
 // signalLedger is a provider's ledger client that signals publications.
@@ -150,8 +151,14 @@ func (l signalLedger) PublishCatalog(ctx context.Context, category string, perio
 // waits until every provider node has published its catalog.
 func newNetwork(t testing.TB, limit int64, listings ...[]int) *network {
 	t.Helper()
+	return buildNetwork(t, limit, 0, listings...)
+}
+
+// buildNetwork is newNetwork with the providers' MaxBatch (0: default).
+func buildNetwork(t testing.TB, limit int64, maxBatch int, listings ...[]int) *network {
+	t.Helper()
 	ctx := context.Background()
-	n := &network{t: t, published: make(chan struct{}, 1)}
+	n := &network{t: t, published: make(chan struct{}, 1), maxBatch: maxBatch}
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{})
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -230,7 +237,7 @@ func (n *network) startProvider(code int, listing []int) *testProvider {
 	p.node, err = provider.New(provider.Config{
 		MSPID: msp, Ledger: signalLedger{p.ledger, n.published}, Directory: n.dir,
 		Keys: map[string]*oprf.PrivateKey{testCategory: p.key}, Sign: p.sign, DB: db,
-		DataDir: dir,
+		DataDir: dir, MaxBatch: n.maxBatch,
 		Sources: []provider.Source{{Name: "list", Category: testCategory, Code: uint8(code), Source: src}},
 	})
 	must(t, err)

@@ -71,7 +71,7 @@ func FuzzVerifyAnswer(f *testing.F) {
 		o := verifyAnswer(x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig})
 		switch o.status {
 		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
-			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || o.transcript == nil {
+			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || len(o.transcripts) == 0 {
 				t.Fatalf("answer accepted with other elements")
 			}
 		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:
@@ -132,7 +132,7 @@ func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, 
 func TestVerifyAnswer(t *testing.T) {
 	x, req, q, honest := answerFixture(t)
 	o := verifyAnswer(x, req, q, honest)
-	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || o.transcript == nil {
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(o.transcripts) == 0 {
 		t.Fatalf("honest answer: %+v", o)
 	}
 	for i, r := range o.results {
@@ -156,8 +156,8 @@ func TestVerifyAnswer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := verifyAnswer(x, req, q, tt.ans)
-			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (o.transcript != nil) != tt.keepTranscript {
-				t.Fatalf("outcome %v (transcript kept: %v)", o.status, o.transcript != nil)
+			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (len(o.transcripts) == 1) != tt.keepTranscript {
+				t.Fatalf("outcome %v (transcript kept: %v)", o.status, len(o.transcripts) == 1)
 			}
 		})
 	}

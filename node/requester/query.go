@@ -270,63 +270,40 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	if warn {
 		r.cfg.Logger.Warn("spend within 10% of the overdraft limit", "limit", account.Limit, "balance", account.Balance)
 	}
-	// Parts of at most MaxBatch items, each coalesced with other queries'.
+	// Parts of at most the provider's batch limit, each coalesced with
+	// other queries'.
 	var parts []*part
-	for lo := 0; lo < items; lo += r.cfg.MaxBatch {
-		p := &part{ids: q.batch.ids[lo:min(lo+r.cfg.MaxBatch, items)], deadline: q.deadline, done: make(chan outcome, 1)}
+	limit := r.batchLimit(provider)
+	for lo := 0; lo < items; lo += limit {
+		p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan outcome, 1)}
 		parts = append(parts, p)
 		r.batcher.submit(inst, q.rec.Category, q.rec.Period, psi, keyID, p)
 	}
-	res.Status = riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED
-	var (
-		out    saved
-		billed int
-	)
+	outcomes := make([]outcome, len(parts))
 	for i, p := range parts {
-		o := <-p.done
-		res.Attempts += o.attempts
-		if o.transcript != nil {
-			out.transcripts = append(out.transcripts, o.transcript)
-		}
-		if o.err != nil {
-			res.Error = o.err
-		}
-		if worse(o.status, res.Status) {
-			res.Status = o.status
-		}
-		switch o.status {
-		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
-			billed += len(p.ids)
-			for j, hit := range o.results {
-				if hit.Hit {
-					for _, idx := range q.batch.indices[i*r.cfg.MaxBatch+j] {
-						res.Hits = append(res.Hits, &riskmeshv1.ProviderHit{Index: idx, Label: labelOf(hit.Label)})
-					}
-				}
-			}
-		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:
-			billed += len(p.ids)
-		}
+		outcomes[i] = <-p.done
 	}
-	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		res.Hits = nil
+	o := merge(outcomes)
+	res.Status, res.Error, res.Attempts = o.status, o.err, o.attempts
+	for j, hit := range o.results { // ANSWERED only
+		if hit.Hit {
+			for _, idx := range q.batch.indices[j] {
+				res.Hits = append(res.Hits, &riskmeshv1.ProviderHit{Index: idx, Label: labelOf(hit.Label)})
+			}
+		}
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
-	res.Amount = int64(billed) * q.price
-	out.spend = res.Amount
-	return res, out, held
+	res.Amount = int64(o.billed) * q.price
+	return res, saved{transcripts: o.transcripts, spend: res.Amount}, held
 }
 
-// worse orders statuses for a provider whose part took several requests:
-// one disputed answer makes the whole part disputed, and so on.
-func worse(a, b riskmeshv1.ProviderStatus) bool {
-	rank := map[riskmeshv1.ProviderStatus]int{
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:    0,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE: 1,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED:     2,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:    3,
+// batchLimit is the most items one request to provider may carry:
+// MaxBatch, or less if the provider said so.
+func (r *Requester) batchLimit(provider string) int {
+	if m := r.conns.maxItems(provider); m > 0 {
+		return min(m, r.cfg.MaxBatch)
 	}
-	return rank[a] > rank[b]
+	return r.cfg.MaxBatch
 }
 
 func keyMatches(registered []byte, id [32]byte) bool {

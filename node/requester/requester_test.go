@@ -504,3 +504,23 @@ func TestConcurrentRetriesOfOneClientRequestRunOnce(t *testing.T) {
 		t.Fatalf("%d evaluate requests for one client request", evals)
 	}
 }
+
+func TestBatchTooLargeIsSplit(t *testing.T) {
+	n := buildNetwork(t, 1_000_000, 3, span(0, 100))
+	r := n.newRequester("", nil)
+	ready(t, r)
+	p := n.providers[0]
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3, 4, 5, 6, 7, 500)})
+	res := events[1].GetProviderResult()
+	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(res.Hits) != 7 || res.Amount != 8*testPrice || res.Attempts != 4 {
+		t.Fatalf("result %v: want answered in 3 requests after a refused one", res)
+	}
+	if evals, seqs := p.stats(); evals != 4 || len(seqs) != 3 {
+		t.Fatalf("provider saw %d requests, answered %d", evals, len(seqs))
+	}
+	// The limit is remembered: the next query is split before sending.
+	events = query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(10, 11, 12, 13)})
+	if res := events[1].GetProviderResult(); res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || res.Attempts != 2 {
+		t.Fatalf("second query %v", res)
+	}
+}
