@@ -524,3 +524,23 @@ func TestBatchTooLargeIsSplit(t *testing.T) {
 		t.Fatalf("second query %v", res)
 	}
 }
+
+func TestReplayedSequenceIsResigned(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	// The first node uses sequence 1; a second one with the same identity
+	// and a fresh database (restored from an old backup, say) starts at 1
+	// again, for other identifiers.
+	first := n.newRequester("", nil)
+	ready(t, first)
+	query(t, first, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)})
+	r := n.newRequester("", nil)
+	ready(t, r)
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(2)})
+	res := events[1].GetProviderResult()
+	if res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || res.Attempts != 2 || len(res.Hits) != 1 {
+		t.Fatalf("result %v: want answered on the second attempt", res)
+	}
+	if _, seqs := n.providers[0].stats(); !slices.Equal(seqs, []uint64{1, 2}) {
+		t.Fatalf("answered sequences %v", seqs)
+	}
+}
