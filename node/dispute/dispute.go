@@ -31,9 +31,11 @@ var (
 )
 
 // Ledger is what a requester's dispute needs from the ledger, acting as the
-// requester: the auditor's registry record and Reverse.
+// requester: the auditor's registry record, the disputed entry's period
+// (Auto) and Reverse.
 type Ledger interface {
 	Institution(ctx context.Context, mspID string) (*accounting.Institution, error)
+	Period(ctx context.Context, n uint64) (*accounting.Period, error)
 	Reverse(ctx context.Context, r accounting.Reverse) error
 }
 

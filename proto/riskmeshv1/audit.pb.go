@@ -127,6 +127,70 @@ func (Verdict) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{1}
 }
 
+// DisputeState is how a requester's dispute of one exchange stands
+// (node/dispute.Auto).
+type DisputeState int32
+
+const (
+	// Not disputed.
+	DisputeState_DISPUTE_STATE_UNSPECIFIED DisputeState = 0
+	// Filed or to be filed: waiting for the provider's ledger entry, the
+	// auditor or the ledger.
+	DisputeState_DISPUTE_STATE_PENDING DisputeState = 1
+	// Upheld by the auditor and reversed on the ledger: not charged.
+	DisputeState_DISPUTE_STATE_REVERSED DisputeState = 2
+	// Rejected by the auditor (the reason says why): the charge stands.
+	DisputeState_DISPUTE_STATE_REJECTED DisputeState = 3
+	// The provider never recorded the exchange before its period closed:
+	// nothing was charged, nothing to reverse.
+	DisputeState_DISPUTE_STATE_UNBILLED DisputeState = 4
+)
+
+// Enum value maps for DisputeState.
+var (
+	DisputeState_name = map[int32]string{
+		0: "DISPUTE_STATE_UNSPECIFIED",
+		1: "DISPUTE_STATE_PENDING",
+		2: "DISPUTE_STATE_REVERSED",
+		3: "DISPUTE_STATE_REJECTED",
+		4: "DISPUTE_STATE_UNBILLED",
+	}
+	DisputeState_value = map[string]int32{
+		"DISPUTE_STATE_UNSPECIFIED": 0,
+		"DISPUTE_STATE_PENDING":     1,
+		"DISPUTE_STATE_REVERSED":    2,
+		"DISPUTE_STATE_REJECTED":    3,
+		"DISPUTE_STATE_UNBILLED":    4,
+	}
+)
+
+func (x DisputeState) Enum() *DisputeState {
+	p := new(DisputeState)
+	*p = x
+	return p
+}
+
+func (x DisputeState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DisputeState) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_audit_proto_enumTypes[2].Descriptor()
+}
+
+func (DisputeState) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_audit_proto_enumTypes[2]
+}
+
+func (x DisputeState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DisputeState.Descriptor instead.
+func (DisputeState) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{2}
+}
+
 type FileDisputeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// transcript is one psi/transcript file ("RMTX", version 1), at most
@@ -559,6 +623,104 @@ func (x *StoredDispute) GetFiledAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// DisputeRecord is a requester node's record of one dispute in node.db
+// (node/dispute.Auto), not a wire message.
+type DisputeRecord struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Transcript []byte                 `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	Claim      string                 `protobuf:"bytes,2,opt,name=claim,proto3" json:"claim,omitempty"`
+	State      DisputeState           `protobuf:"varint,3,opt,name=state,proto3,enum=riskmesh.v1.DisputeState" json:"state,omitempty"`
+	// verdict is the auditor's latest verdict, once one was received.
+	Verdict *AuditVerdict `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	// attempts counts filings; next_attempt is when a PENDING dispute is
+	// filed again.
+	Attempts    uint32                 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	NextAttempt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=next_attempt,json=nextAttempt,proto3" json:"next_attempt,omitempty"`
+	// last_error is why the last filing did not reach a verdict.
+	LastError     string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisputeRecord) Reset() {
+	*x = DisputeRecord{}
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisputeRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisputeRecord) ProtoMessage() {}
+
+func (x *DisputeRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisputeRecord.ProtoReflect.Descriptor instead.
+func (*DisputeRecord) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DisputeRecord) GetTranscript() []byte {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *DisputeRecord) GetClaim() string {
+	if x != nil {
+		return x.Claim
+	}
+	return ""
+}
+
+func (x *DisputeRecord) GetState() DisputeState {
+	if x != nil {
+		return x.State
+	}
+	return DisputeState_DISPUTE_STATE_UNSPECIFIED
+}
+
+func (x *DisputeRecord) GetVerdict() *AuditVerdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return nil
+}
+
+func (x *DisputeRecord) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DisputeRecord) GetNextAttempt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttempt
+	}
+	return nil
+}
+
+func (x *DisputeRecord) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
 var File_riskmesh_v1_audit_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_audit_proto_rawDesc = "" +
@@ -601,7 +763,18 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"transcript\x18\x02 \x01(\fR\n" +
 	"transcript\x12\x14\n" +
 	"\x05claim\x18\x03 \x01(\tR\x05claim\x125\n" +
-	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt*p\n" +
+	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xa5\x02\n" +
+	"\rDisputeRecord\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\x01 \x01(\fR\n" +
+	"transcript\x12\x14\n" +
+	"\x05claim\x18\x02 \x01(\tR\x05claim\x12/\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x19.riskmesh.v1.DisputeStateR\x05state\x123\n" +
+	"\averdict\x18\x04 \x01(\v2\x19.riskmesh.v1.AuditVerdictR\averdict\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\rR\battempts\x12=\n" +
+	"\fnext_attempt\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vnextAttempt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError*p\n" +
 	"\vAuditStatus\x12\x1c\n" +
 	"\x18AUDIT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUDIT_STATUS_PASS\x10\x01\x12\x15\n" +
@@ -610,7 +783,13 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eVERDICT_UPHELD\x10\x01\x12\x14\n" +
-	"\x10VERDICT_REJECTED\x10\x022[\n" +
+	"\x10VERDICT_REJECTED\x10\x02*\x9c\x01\n" +
+	"\fDisputeState\x12\x1d\n" +
+	"\x19DISPUTE_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15DISPUTE_STATE_PENDING\x10\x01\x12\x1a\n" +
+	"\x16DISPUTE_STATE_REVERSED\x10\x02\x12\x1a\n" +
+	"\x16DISPUTE_STATE_REJECTED\x10\x03\x12\x1a\n" +
+	"\x16DISPUTE_STATE_UNBILLED\x10\x042[\n" +
 	"\aAuditor\x12P\n" +
 	"\vFileDispute\x12\x1f.riskmesh.v1.FileDisputeRequest\x1a .riskmesh.v1.FileDisputeResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
@@ -626,35 +805,40 @@ func file_riskmesh_v1_audit_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_audit_proto_rawDescData
 }
 
-var file_riskmesh_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_riskmesh_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_riskmesh_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_riskmesh_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_riskmesh_v1_audit_proto_goTypes = []any{
 	(AuditStatus)(0),              // 0: riskmesh.v1.AuditStatus
 	(Verdict)(0),                  // 1: riskmesh.v1.Verdict
-	(*FileDisputeRequest)(nil),    // 2: riskmesh.v1.FileDisputeRequest
-	(*FileDisputeResponse)(nil),   // 3: riskmesh.v1.FileDisputeResponse
-	(*AuditCheck)(nil),            // 4: riskmesh.v1.AuditCheck
-	(*EntryKey)(nil),              // 5: riskmesh.v1.EntryKey
-	(*AuditVerdict)(nil),          // 6: riskmesh.v1.AuditVerdict
-	(*StoredDispute)(nil),         // 7: riskmesh.v1.StoredDispute
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(DisputeState)(0),             // 2: riskmesh.v1.DisputeState
+	(*FileDisputeRequest)(nil),    // 3: riskmesh.v1.FileDisputeRequest
+	(*FileDisputeResponse)(nil),   // 4: riskmesh.v1.FileDisputeResponse
+	(*AuditCheck)(nil),            // 5: riskmesh.v1.AuditCheck
+	(*EntryKey)(nil),              // 6: riskmesh.v1.EntryKey
+	(*AuditVerdict)(nil),          // 7: riskmesh.v1.AuditVerdict
+	(*StoredDispute)(nil),         // 8: riskmesh.v1.StoredDispute
+	(*DisputeRecord)(nil),         // 9: riskmesh.v1.DisputeRecord
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_riskmesh_v1_audit_proto_depIdxs = []int32{
-	6, // 0: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
-	0, // 1: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
-	5, // 2: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
-	1, // 3: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
-	4, // 4: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
-	8, // 5: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
-	6, // 6: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
-	8, // 7: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
-	2, // 8: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
-	3, // 9: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
-	9, // [9:10] is the sub-list for method output_type
-	8, // [8:9] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	7,  // 0: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
+	0,  // 1: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
+	6,  // 2: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
+	1,  // 3: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
+	5,  // 4: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
+	10, // 5: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
+	7,  // 6: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
+	10, // 7: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
+	2,  // 8: riskmesh.v1.DisputeRecord.state:type_name -> riskmesh.v1.DisputeState
+	7,  // 9: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
+	10, // 10: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
+	3,  // 11: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
+	4,  // 12: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
+	12, // [12:13] is the sub-list for method output_type
+	11, // [11:12] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_audit_proto_init() }
@@ -667,8 +851,8 @@ func file_riskmesh_v1_audit_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_audit_proto_rawDesc), len(file_riskmesh_v1_audit_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,262 @@
+package dispute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// bucketRecords maps an entry key (accounting.EntryKey.String) to its
+// DisputeRecord, in the node's bbolt file.
+var bucketRecords = []byte("dispute/records")
+
+// maxRecordSize bounds a stored DisputeRecord: a transcript of at most
+// MaxItems elements each way plus the verdict.
+const maxRecordSize = 8<<20 + 64<<10
+
+// AutoConfig configures Auto. Client and DB are required.
+type AutoConfig struct {
+	Client *Client
+	// DB is the node's bbolt file; Auto keeps its records in
+	// "dispute/records".
+	DB *bbolt.DB
+	// Retry is the first wait before filing a pending dispute again; it
+	// doubles per attempt up to 16 x Retry (default 30 s).
+	Retry time.Duration
+	// Logger receives outcomes without identifiers (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Auto disputes, durably and by itself, the answers a requester node found
+// bad: Enqueue stores the transcript, Run files it with the auditor and
+// files again while the verdict is pending (the provider records its entry
+// after answering, and the auditor or ledger may be down), reverses upheld
+// disputes, and State reports where each one stands.
+type Auto struct {
+	cfg  AutoConfig
+	wake chan struct{}
+}
+
+// NewAuto validates cfg and creates Auto's bucket.
+func NewAuto(cfg AutoConfig) (*Auto, error) {
+	if cfg.Client == nil || cfg.DB == nil {
+		return nil, errors.New("dispute: AutoConfig.Client and DB are required")
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	err := cfg.DB.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketRecords)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispute: create bucket: %w", err)
+	}
+	return &Auto{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// Enqueue records that t is to be disputed with claim and wakes Run. A
+// transcript already enqueued keeps its record.
+func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
+	data, err := t.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("dispute: encode transcript: %w", err)
+	}
+	key := []byte(audit.KeyOf(&t.Header).String())
+	err = a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		if b.Get(key) != nil {
+			return nil
+		}
+		return put(b, key, &riskmeshv1.DisputeRecord{
+			Transcript: data, Claim: claim, State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
+			NextAttempt: timestamppb.New(a.cfg.Now()),
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("dispute: enqueue: %w", err)
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// State returns the dispute record of an entry, or nil if it was never
+// disputed.
+func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error) {
+	var rec *riskmeshv1.DisputeRecord
+	err := a.cfg.DB.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketRecords).Get([]byte(key.String()))
+		if v == nil {
+			return nil
+		}
+		var err error
+		rec, err = decodeRecord(v)
+		return err
+	})
+	return rec, err
+}
+
+// Run files due disputes until ctx ends: at once after Enqueue, and every
+// Retry while some are pending.
+func (a *Auto) Run(ctx context.Context) error {
+	t := time.NewTicker(a.cfg.Retry)
+	defer t.Stop()
+	for {
+		a.Process(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Process files every pending dispute that is due once and returns how
+// many are still pending.
+func (a *Auto) Process(ctx context.Context) int {
+	type due struct {
+		key []byte
+		rec *riskmeshv1.DisputeRecord
+	}
+	var list []due
+	pending := 0
+	now := a.cfg.Now()
+	err := a.cfg.DB.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
+			rec, err := decodeRecord(v)
+			if err != nil {
+				a.cfg.Logger.Error("unreadable dispute record", slog.String("error", err.Error()))
+				return nil
+			}
+			if rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+				return nil
+			}
+			pending++
+			if !rec.NextAttempt.AsTime().After(now) {
+				list = append(list, due{append([]byte(nil), k...), rec})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		a.cfg.Logger.Error("read dispute records", slog.String("error", err.Error()))
+		return pending
+	}
+	for _, d := range list {
+		if ctx.Err() != nil {
+			break
+		}
+		a.file(ctx, d.rec)
+		if d.rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+			pending--
+		}
+		err := a.cfg.DB.Update(func(tx *bbolt.Tx) error { return put(tx.Bucket(bucketRecords), d.key, d.rec) })
+		if err != nil {
+			a.cfg.Logger.Error("store dispute record", slog.String("error", err.Error()))
+		}
+	}
+	return pending
+}
+
+// file files one dispute and updates rec with the outcome.
+func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
+	rec.Attempts++
+	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(a.backoff(rec.Attempts)))
+	t, err := transcript.Parse(rec.Transcript)
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	out, err := a.cfg.Client.Dispute(ctx, t, rec.Claim)
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	rec.LastError = ""
+	rec.Verdict = out.Verdict
+	switch {
+	case out.Reversed:
+		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
+	case out.Pending:
+		// No entry yet. Once the period no longer takes records, it
+		// never will: file once more to close the race with a record in
+		// the grace window, then call it unbilled.
+		p, err := a.cfg.Client.cfg.Ledger.Period(ctx, t.Header.Period)
+		if err != nil || !closed(p.State) {
+			return
+		}
+		if out, err = a.cfg.Client.Dispute(ctx, t, rec.Claim); err != nil {
+			rec.LastError = err.Error()
+			return
+		}
+		rec.Verdict = out.Verdict
+		switch {
+		case out.Reversed:
+			rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
+		case out.Pending:
+			rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_UNBILLED
+		default:
+			rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
+		}
+	default:
+		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
+	}
+	a.cfg.Logger.Info("dispute settled", slog.Uint64("period", t.Header.Period),
+		slog.Uint64("sequence", t.Header.Sequence), slog.String("state", rec.State.String()))
+}
+
+func (a *Auto) backoff(attempts uint32) time.Duration {
+	return a.cfg.Retry << min(attempts-1, 4)
+}
+
+// closed reports a period that takes no more records.
+func closed(s accounting.PeriodState) bool {
+	return s != accounting.PeriodOpen && s != accounting.PeriodGrace
+}
+
+func put(b *bbolt.Bucket, key []byte, rec *riskmeshv1.DisputeRecord) error {
+	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, v)
+}
+
+// decodeRecord parses a stored record, bounded before decoding, and checks
+// its transcript parses.
+func decodeRecord(v []byte) (*riskmeshv1.DisputeRecord, error) {
+	if len(v) > maxRecordSize {
+		return nil, fmt.Errorf("dispute: record of %d bytes exceeds %d", len(v), maxRecordSize)
+	}
+	rec := new(riskmeshv1.DisputeRecord)
+	if err := proto.Unmarshal(v, rec); err != nil {
+		return nil, fmt.Errorf("dispute: decode record: %w", err)
+	}
+	if _, err := transcript.Parse(rec.Transcript); err != nil {
+		return nil, fmt.Errorf("dispute: stored transcript: %w", err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,196 @@
+package dispute_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"google.golang.org/grpc"
+
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// clock is a test clock that moves only when told.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// down is an auditor that cannot be reached.
+type down struct{}
+
+func (down) FileDispute(context.Context, *riskmeshv1.FileDisputeRequest, ...grpc.CallOption) (*riskmeshv1.FileDisputeResponse, error) {
+	return nil, errors.New("connection refused")
+}
+
+type autoFixture struct {
+	n     *network
+	auto  *dispute.Auto
+	clock *clock
+	db    *bbolt.DB
+	path  string
+}
+
+func newAuto(t *testing.T, n *network, filer dispute.Filer) *autoFixture {
+	t.Helper()
+	f := &autoFixture{n: n, clock: &clock{now: time.Unix(1_800_000_000, 0)}, path: filepath.Join(t.TempDir(), "node.db")}
+	if filer == nil {
+		_, filer = n.client(t, audittest.Requester)
+	}
+	dc, err := dispute.New(dispute.Config{Ledger: n.c.Requester.Ledger, Auditor: filer, AuditorMSP: audittest.Regulator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.open(t, dc)
+	return f
+}
+
+func (f *autoFixture) open(t *testing.T, dc *dispute.Client) {
+	t.Helper()
+	db, err := bbolt.Open(f.path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f.db = db
+	f.auto, err = dispute.NewAuto(dispute.AutoConfig{Client: dc, DB: db, Retry: time.Minute, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *autoFixture) state(t *testing.T, tr *transcript.Transcript) *riskmeshv1.DisputeRecord {
+	t.Helper()
+	rec, err := f.auto.State(audit.KeyOf(&tr.Header))
+	if err != nil || rec == nil {
+		t.Fatalf("state: %v, %v", rec, err)
+	}
+	return rec
+}
+
+func wantState(t *testing.T, rec *riskmeshv1.DisputeRecord, want riskmeshv1.DisputeState) {
+	t.Helper()
+	if rec.State != want {
+		t.Fatalf("state %s (last error %q, verdict %v), want %s", rec.State, rec.LastError, rec.GetVerdict().GetReason(), want)
+	}
+}
+
+// TestAutoDisputeWaitsForTheEntry: a bad answer disputed before the
+// provider records it stays pending, and is reversed once the entry lands.
+func TestAutoDisputeWaitsForTheEntry(t *testing.T) {
+	n := newNetwork(t, embedded)
+	f := newAuto(t, n, nil)
+	ctx := audittest.Context(t)
+	bad := n.c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
+	if err := f.auto.Enqueue(bad, "proof failed"); err != nil {
+		t.Fatal(err)
+	}
+	if pending := f.auto.Process(ctx); pending != 1 {
+		t.Fatalf("%d pending, want 1", pending)
+	}
+	wantState(t, f.state(t, bad), riskmeshv1.DisputeState_DISPUTE_STATE_PENDING)
+
+	key := n.c.Record(t, bad)
+	if pending := f.auto.Process(ctx); pending != 1 {
+		t.Fatal("filed again before the retry was due")
+	}
+	f.clock.advance(time.Minute)
+	if pending := f.auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d pending after the entry landed, want 0", pending)
+	}
+	rec := f.state(t, bad)
+	wantState(t, rec, riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED)
+	if rec.Attempts != 2 || rec.Verdict.GetVerdict() != riskmeshv1.Verdict_VERDICT_UPHELD {
+		t.Fatalf("record %v, want two attempts and the upheld verdict", rec)
+	}
+	e, err := n.c.Requester.Ledger.Entry(ctx, key)
+	if err != nil || e.Reversal == nil {
+		t.Fatalf("entry %+v, %v: want reversed", e, err)
+	}
+}
+
+func TestAutoDisputeOutcomes(t *testing.T) {
+	n := newNetwork(t, embedded)
+	f := newAuto(t, n, nil)
+	ctx := audittest.Context(t)
+	honest := n.c.Exchange(t, audittest.Honest, audittest.Identifiers...)
+	n.c.Record(t, honest)
+	unbilled := n.c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	for _, tr := range []*transcript.Transcript{honest, unbilled} {
+		if err := f.auto.Enqueue(tr, "proof failed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.auto.Process(ctx)
+	wantState(t, f.state(t, honest), riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED)
+	wantState(t, f.state(t, unbilled), riskmeshv1.DisputeState_DISPUTE_STATE_PENDING)
+
+	// The period ends without the provider recording the bad answer.
+	reg := n.c.Regulator.Ledger
+	if _, err := reg.Rollover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.ClosePeriod(ctx, n.c.Period); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.advance(time.Minute)
+	if pending := f.auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d pending, want 0", pending)
+	}
+	wantState(t, f.state(t, unbilled), riskmeshv1.DisputeState_DISPUTE_STATE_UNBILLED)
+}
+
+// TestAutoDisputeSurvivesAuditorDownAndRestart: an unreachable auditor
+// leaves the dispute pending with the error and a later retry; the record
+// survives a restart and is settled by the next run.
+func TestAutoDisputeSurvivesAuditorDownAndRestart(t *testing.T) {
+	n := newNetwork(t, embedded)
+	f := newAuto(t, n, down{})
+	bad := n.c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	n.c.Record(t, bad)
+	if err := f.auto.Enqueue(bad, "proof failed"); err != nil {
+		t.Fatal(err)
+	}
+	f.auto.Process(audittest.Context(t))
+	rec := f.state(t, bad)
+	wantState(t, rec, riskmeshv1.DisputeState_DISPUTE_STATE_PENDING)
+	if rec.LastError == "" || !rec.NextAttempt.AsTime().Equal(f.clock.Now().Add(time.Minute)) {
+		t.Fatalf("record %v, want the error and a retry in one minute", rec)
+	}
+
+	f.db.Close()
+	_, ac := n.client(t, audittest.Requester)
+	dc, err := dispute.New(dispute.Config{Ledger: n.c.Requester.Ledger, Auditor: ac, AuditorMSP: audittest.Regulator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.open(t, dc)
+	f.clock.advance(time.Minute)
+	ctx, cancel := context.WithCancel(audittest.Context(t))
+	f.auto.Process(ctx)
+	cancel()
+	if err := f.auto.Run(ctx); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+	wantState(t, f.state(t, bad), riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED)
+}
