@@ -55,7 +55,7 @@ type catalogs struct {
 }
 
 // ended returns a channel closed when the next download attempt ends.
-func (c *catalogs) ended() <-chan struct{} {
+func (c *catalogs) ended() chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.changed

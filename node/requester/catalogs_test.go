@@ -27,9 +27,13 @@ func catalogState(r *Requester, provider string, period uint64) riskmeshv1.Catal
 func waitCatalog(t *testing.T, r *Requester, what string, cond func() bool) {
 	t.Helper()
 	timeout := time.After(time.Minute)
-	for !cond() {
+	for {
+		changed := r.CatalogChanges() // before the check: no change is missed
+		if cond() {
+			return
+		}
 		select {
-		case <-r.catalogs.ended():
+		case <-changed:
 		case <-timeout:
 			t.Fatalf("timed out waiting for %s: %v", what, r.RemoteCatalogs())
 		}

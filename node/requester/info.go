@@ -17,6 +17,13 @@ func (r *Requester) RemoteCatalogs() []*riskmeshv1.RemoteCatalog {
 	return r.catalogs.snapshot()
 }
 
+// CatalogChanges returns a channel that is closed when the next catalog
+// download attempt ends, successful or not. Take it before reading
+// RemoteCatalogs so that no change falls in between.
+func (r *Requester) CatalogChanges() <-chan struct{} {
+	return r.catalogs.ended()
+}
+
 // Providers lists the registry's providers (of req.category if set) with
 // this node's reachability and catalog copies, and the current prices.
 func (r *Requester) Providers(_ context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
