@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/riskmesh/riskmesh/accounting"
 )
@@ -131,7 +132,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, c := range r.Checks {
-		if _, err := fmt.Fprintf(w, "  %-4s  %-19s  %s\n", c.Status, c.Name, c.Detail); err != nil {
+		line := strings.TrimRight(fmt.Sprintf("  %-4s  %-19s  %s", c.Status, c.Name, c.Detail), " ")
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
 	}

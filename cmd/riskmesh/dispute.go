@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -88,7 +89,8 @@ func writeOutcome(w io.Writer, out *dispute.Outcome) error {
 		return err
 	}
 	for _, c := range v.Checks {
-		if _, err := fmt.Fprintf(w, "  %-4s  %-19s  %s\n", statusWord(c.Status), c.Name, c.Detail); err != nil {
+		line := strings.TrimRight(fmt.Sprintf("  %-4s  %-19s  %s", statusWord(c.Status), c.Name, c.Detail), " ")
+		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}
 	}
