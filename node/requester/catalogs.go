@@ -179,6 +179,7 @@ func (r *Requester) claim(k catalogKey, now time.Time) bool {
 		return false
 	}
 	rc.busy = true
+	rc.status.State = riskmeshv1.CatalogState_CATALOG_STATE_BUILDING // the last error stays until the outcome
 	return true
 }
 

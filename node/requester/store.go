@@ -259,7 +259,7 @@ func (s *store) list(f listFilter) ([]*riskmeshv1.QueryRecord, []byte, error) {
 			}
 			rec := new(riskmeshv1.QueryRecord)
 			if err := getProto(queries, k[timeKeyLen:], rec); err != nil {
-				continue // pruned between the index and the record: skip
+				continue // an index entry without its record (damaged file): skip
 			}
 			if f.category != "" && rec.Category != f.category {
 				continue
