@@ -336,8 +336,10 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	// other provider answers.
 	catalogsReady(t, apiC, procs, 2, bankA.msp, bankB.msp)
 	t.Run("query command", func(t *testing.T) {
+		batch := filepath.Join(bankC.dir, "batch.txt")
+		writeFile(t, batch, "phone:"+phoneNo+"\n\ncard:123\n")
 		out := riskmesh(t, "query", "--api", "unix://"+bankC.socket(), "--category", category,
-			"phone:"+phoneAB, "phone:"+phoneNo, "card:123")
+			"--file", batch, "phone:"+phoneAB)
 		for _, line := range []string{
 			"phone:" + phoneAB + "\thit Bank1MSP: category 1, reason 12, listed 2024-01-02",
 			"phone:" + phoneAB + "\thit Bank2MSP: category 1, reason 22, listed 2024-02-02",

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestScanIdentifiers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		want  []string
+		err   error
+	}{
+		{"lines", "phone:+8613800138000\n\n  card:4111111111111111 \r\n", []string{"phone:+8613800138000", "card:4111111111111111"}, nil},
+		{"empty", "", nil, nil},
+		{"line too long", "phone:" + strings.Repeat("1", maxFileLine), nil, bufio.ErrTooLong},
+		{"too many", strings.Repeat("device:x\n", maxFileIdentifiers+1), nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := scanIdentifiers(strings.NewReader(tc.input))
+			switch {
+			case tc.name == "too many":
+				if err == nil {
+					t.Fatal("no error for too many identifiers")
+				}
+			case !errors.Is(err, tc.err):
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			case strings.Join(got, "|") != strings.Join(tc.want, "|"):
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseIdentifier(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"phone:+8613800138000", true},
+		{"idcard:11010519491231002X", true},
+		{"email:", true}, // empty values are the node's to report, per item
+		{"fax:123", false},
+		{"+8613800138000", false},
+	} {
+		id, err := parseIdentifier(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("parseIdentifier(%q) = %v, %v", tc.in, id, err)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.in) {
+			t.Errorf("error %q repeats the input", err)
+		}
+	}
+}
+
+// FuzzScanIdentifiers: any input is split within the bounds, without
+// panics, and every line parses or fails without echoing its content.
+func FuzzScanIdentifiers(f *testing.F) {
+	f.Add("phone:+8613800138000\ncard:4111111111111111\n")
+	f.Add("\n\n\r\n:::\n")
+	f.Fuzz(func(t *testing.T, input string) {
+		lines, err := scanIdentifiers(strings.NewReader(input))
+		if err != nil {
+			return
+		}
+		if len(lines) > maxFileIdentifiers {
+			t.Fatalf("%d lines", len(lines))
+		}
+		for _, l := range lines {
+			if len(l) > maxFileLine || l == "" {
+				t.Fatalf("line of %d bytes", len(l))
+			}
+			_, _ = parseIdentifier(l)
+		}
+	})
+}
