@@ -18,6 +18,7 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // Directory is what the requester reads of the node's registry cache
@@ -121,6 +122,11 @@ type Config struct {
 	// TranscriptPeriods is how many periods of transcripts (and sequence
 	// records) are kept before the current one. Default 90.
 	TranscriptPeriods uint64
+	// Disputed, if set, receives every answer found DISPUTED whose
+	// transcript is well-formed, with the reason, as soon as it is found:
+	// the node hands it to its dispute filer (node/dispute Auto.Enqueue).
+	// It is called from the query's goroutine and should not block long.
+	Disputed func(t *transcript.Transcript, reason string)
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default

@@ -174,6 +174,15 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		if err == nil {
 			o := verifyAnswer(x, req, q, resp.GetEvaluate())
 			o.attempts = attempts
+			if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+				r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
+					"sequence", req.header.Sequence, "reason", o.err.GetMessage())
+				if r.cfg.Disputed != nil {
+					for _, t := range o.transcripts {
+						r.cfg.Disputed(t, o.err.GetMessage())
+					}
+				}
+			}
 			return o
 		}
 		var wait time.Duration

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // span returns the integers lo..hi-1.
@@ -257,7 +258,10 @@ func TestCatalogDigestMismatchIsRejected(t *testing.T) {
 
 func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", nil)
+	disputed := make(chan *transcript.Transcript, 4)
+	r := n.newRequester("", func(c *Config) {
+		c.Disputed = func(t *transcript.Transcript, reason string) { disputed <- t }
+	})
 	ready(t, r)
 	p := n.providers[0]
 	rogue, err := oprf.GenerateKey(nil)
@@ -273,6 +277,9 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	must(t, err)
 	if _, err := tr.Verify(n.requester.signPub, p.signPub); err != nil {
 		t.Fatalf("kept transcript does not verify: %v", err)
+	}
+	if len(disputed) != 1 || (<-disputed).Header != tr.Header {
+		t.Fatal("the disputed transcript was not handed to the dispute filer once")
 	}
 }
 
