@@ -150,7 +150,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		dial.Handler = nil
 		dial.Authorizer = n.dir
 		c := *rc
-		c.MSPID, c.Directory, c.Ledger, c.Dial, c.Sign, c.DB = cfg.MSPID, n.dir, n.ledger.Ledger, instrumentDial(m, requester.PeerDialer(dial)), n.id.Sign, n.db
+		c.MSPID, c.Sign = cfg.MSPID, n.id.Sign
+		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
+		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
 		req, err := requester.New(c)
@@ -162,7 +164,8 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	if providing {
 		c := *cfg.Provider
-		c.MSPID, c.Ledger, c.Directory, c.Keys, c.Sign, c.DB = cfg.MSPID, n.ledger.Ledger, n.dir, n.id.OPRFKeys(), n.id.Sign, n.db
+		c.MSPID, c.Sign, c.Keys = cfg.MSPID, n.id.Sign, n.id.OPRFKeys()
+		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.DataDir = cfg.DataDir
 		c.Logger = n.log.With("component", "provider")
 		p, err := provider.New(c)
