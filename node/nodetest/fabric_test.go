@@ -43,6 +43,9 @@ func startFabric() (func() error, error) {
 }
 
 func TestFabricNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three node processes on a Fabric network")
+	}
 	if network == nil {
 		t.Skipf("set %s=1 to run against a real Fabric network (make test-fabric)", fabricGate)
 	}

@@ -3,6 +3,7 @@ package nodetest
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +27,10 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run() // every test here starts processes and skips
+	}
 	dir, err := os.MkdirTemp("", "nodetest-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
