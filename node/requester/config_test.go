@@ -1,0 +1,63 @@
+package requester
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/registry"
+)
+
+// noPeriods is a ledger that is never asked.
+type noPeriods struct{}
+
+func (noPeriods) Period(context.Context, uint64) (*accounting.Period, error) {
+	return nil, errors.New("not asked")
+}
+
+func TestConfigValidation(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
+	must(t, err)
+	defer db.Close()
+	valid := func() Config {
+		return Config{
+			MSPID: "Bank1MSP", Directory: registry.New(nil, registry.Options{}), Ledger: noPeriods{},
+			Dial: PeerDialer(peer.Config{}), Sign: func([]byte) ([]byte, error) { return nil, nil },
+			DB: db, CatalogDir: t.TempDir(),
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"no ledger", func(c *Config) { c.Ledger = nil }},
+		{"bad MSP id", func(c *Config) { c.MSPID = "a/b" }},
+		{"no catalog dir", func(c *Config) { c.CatalogDir = "" }},
+		{"batch above the protocol's", func(c *Config) { c.MaxBatch = 70000 }},
+		{"negative deadline", func(c *Config) { c.DefaultDeadline = -time.Second }},
+		{"default above max", func(c *Config) { c.DefaultDeadline, c.MaxDeadline = time.Minute, time.Second }},
+		{"chunk above the protocol's", func(c *Config) { c.CatalogChunk = 2 << 20 }},
+		{"bad category", func(c *Config) { c.Categories = []string{"a|b"} }},
+	}
+	r, err := New(valid())
+	must(t, err)
+	if r.cfg.BatchWindow != DefaultBatchWindow || r.cfg.MaxBatch != 65535 || r.cfg.DefaultDeadline != DefaultDeadline {
+		t.Fatalf("defaults not applied: %+v", r.cfg)
+	}
+	must(t, r.Close())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.change(&c)
+			if _, err := New(c); !errors.Is(err, ErrConfig) {
+				t.Fatalf("New = %v, want ErrConfig", err)
+			}
+		})
+	}
+}
