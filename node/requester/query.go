@@ -19,7 +19,6 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/oprf"
-	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // queryIDBytes is the randomness in a query id (base64url: 22 characters).
@@ -431,72 +430,3 @@ func (r *Requester) replay(ctx context.Context, id string, send func(*riskmeshv1
 	return nil
 }
 
-// GetQuery returns a persisted query, complete or still running.
-func (r *Requester) GetQuery(_ context.Context, id string) (*riskmeshv1.QueryRecord, error) {
-	rec, err := r.store.get(id)
-	if err != nil {
-		return nil, err
-	}
-	return rec, nil
-}
-
-// Page sizes of ListQueries.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 1000
-)
-
-// ListQueries lists persisted queries newest first, a page at a time.
-func (r *Requester) ListQueries(_ context.Context, req *riskmeshv1.ListQueriesRequest) (*riskmeshv1.ListQueriesResponse, error) {
-	f := listFilter{category: req.GetCategory(), size: int(req.GetPageSize())}
-	switch {
-	case f.size == 0:
-		f.size = DefaultPageSize
-	case f.size > MaxPageSize:
-		return nil, fmt.Errorf("%w: page_size %d (at most %d)", ErrInvalidArgument, f.size, MaxPageSize)
-	}
-	if s := req.GetSince(); s != nil {
-		f.since = s.AsTime()
-	}
-	if tok := req.GetPageToken(); tok != "" {
-		k, err := decodePageToken(tok)
-		if err != nil {
-			return nil, err
-		}
-		f.after = k
-	}
-	recs, next, err := r.store.list(f)
-	if err != nil {
-		return nil, err
-	}
-	resp := &riskmeshv1.ListQueriesResponse{}
-	for _, rec := range recs {
-		resp.Queries = append(resp.Queries, summarize(rec))
-	}
-	if next != nil {
-		resp.NextPageToken = encodePageToken(next)
-	}
-	return resp, nil
-}
-
-func summarize(rec *riskmeshv1.QueryRecord) *riskmeshv1.QuerySummary {
-	s := &riskmeshv1.QuerySummary{
-		QueryId: rec.QueryId, State: rec.State, Category: rec.Category, Period: rec.Period,
-		Identifiers: rec.Identifiers, CreatedAt: rec.CreatedAt, ClientRequestId: rec.ClientRequestId,
-	}
-	hit := map[uint32]bool{}
-	for _, pr := range rec.ProviderResults {
-		s.Amount += pr.Amount
-		for _, h := range pr.Hits {
-			hit[h.Index] = true
-		}
-	}
-	s.HitIdentifiers = uint32(len(hit))
-	return s
-}
-
-// Transcript returns a stored transcript of this node's exchanges, for
-// audits and disputes.
-func (r *Requester) Transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
-	return r.store.transcript(period, responder, seq)
-}
