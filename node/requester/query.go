@@ -429,4 +429,3 @@ func (r *Requester) replay(ctx context.Context, id string, send func(*riskmeshv1
 	}
 	return nil
 }
-
