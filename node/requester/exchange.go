@@ -245,9 +245,18 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 	}
 }
 
+// stopped is the error of a provider part the node's shutdown or crash
+// cut short.
+func stopped() *riskmeshv1.PeerError {
+	return &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "the node stopped before the provider answered"}
+}
+
 // unanswered is the outcome of an exchange whose deadline passed.
 func (r *Requester) unanswered(last *riskmeshv1.PeerError, attempts uint32) outcome {
-	if last == nil {
+	switch {
+	case r.ctx.Err() != nil:
+		last = stopped()
+	case last == nil:
 		last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "no answer within the deadline"}
 	}
 	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts}

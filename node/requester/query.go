@@ -358,8 +358,7 @@ func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state 
 			result.Providers = append(result.Providers, &riskmeshv1.ProviderResult{
 				Provider: p.Provider,
 				Status:   riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE,
-				Error: &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE,
-					Message: "the node stopped before this provider answered"},
+				Error:    stopped(),
 			})
 		}
 	}
