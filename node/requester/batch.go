@@ -35,7 +35,7 @@ type batch struct {
 
 // batcher coalesces small concurrent parts to the same provider into one
 // exchange (one transcript, one sequence number, one signature) of at most
-// MaxBatch items, then splits the outcome back. The window bounds the
+// the provider's batch limit (batchLimit), then splits the outcome back. The window bounds the
 // latency it adds; a window below zero sends every part on its own.
 type batcher struct {
 	r *Requester
