@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -238,5 +240,26 @@ func TestRetention(t *testing.T) {
 	}
 	if _, ok, _ := r.store.byClientID("old"); ok {
 		t.Fatal("client request id of a pruned query kept")
+	}
+}
+
+func TestEndpointAnsweredByAnotherInstitutionIsRefused(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
+	p1, p2 := n.providers[0], n.providers[1]
+	// P1's registry record now points at P2's node.
+	must(t, p1.ledger.UpdateProfile(context.Background(), accounting.Profile{Endpoint: p2.srv.Addr().String()}))
+	n.refresh()
+	r := n.newRequester("", nil)
+	syncNow(r)
+	if s := catalogState(r, p1.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+		t.Fatalf("P1's catalog through P2's node: %v", s)
+	}
+	for _, c := range r.RemoteCatalogs() {
+		if c.Provider == p1.msp && !strings.Contains(c.Error, "another institution") {
+			t.Fatalf("P1's catalog error: %q", c.Error)
+		}
+	}
+	if got := p2.downloadOffsets(); len(got) == 0 {
+		t.Fatal("P2's own catalog was not downloaded")
 	}
 }
