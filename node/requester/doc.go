@@ -17,5 +17,7 @@
 // What it does not promise: a provider that answers after the query's
 // deadline has passed has billed the request although the query reports it
 // UNAVAILABLE (the transcript is then not kept); identifiers are never
-// stored or logged, so a persisted query cannot be re-run, only read.
+// stored or logged, so a persisted query cannot be re-run, only read; the
+// current period's catalogs are held in memory, about the size of their
+// files.
 package requester
