@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"slices"
+	"time"
+
+	"github.com/riskmesh/riskmesh/bench/synth"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// period is the accounting period every in-process catalog is built for.
+const period = 1
+
+// catalogParty is one provider of an in-process catalog PSI system: its
+// evaluator and the requester's copy of its catalog.
+type catalogParty struct {
+	msp       string
+	evaluator *oprf.Evaluator
+	requester *catalogpsi.Requester
+}
+
+// catalogInProcess runs catalog PSI with both parties in this process,
+// through the psi packages alone: no transport, transcripts or signatures.
+type catalogInProcess struct {
+	parties []catalogParty
+}
+
+// newCatalogInProcess builds every provider's catalog (one after the
+// other, each on all cores) and reports the total build time.
+func newCatalogInProcess(ctx context.Context, w *workload) (*catalogInProcess, setupCost, error) {
+	s := &catalogInProcess{}
+	cost := setupCost{phase: PhaseBuild}
+	for i := range w.lists {
+		msp := providerMSP(i)
+		key, err := oprf.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, cost, err
+		}
+		p := catalogpsi.NewProvider(msp, key)
+		entries := w.entries(i)
+		start := time.Now()
+		cat, err := p.BuildCatalog(ctx, nil, category.String(), period, slices.Values(entries), len(entries), nil)
+		if err != nil {
+			return nil, cost, err
+		}
+		cost.seconds += time.Since(start).Seconds()
+		cost.items += len(entries)
+		ev, err := p.Evaluator(category.String(), period)
+		if err != nil {
+			return nil, cost, err
+		}
+		r, err := catalogpsi.NewRequester(msp, key.Public(), category.String(), period, cat)
+		if err != nil {
+			return nil, cost, err
+		}
+		s.parties = append(s.parties, catalogParty{msp: msp, evaluator: ev, requester: r})
+	}
+	return s, cost, nil
+}
+
+func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+	return timed(func() (int, error) {
+		ids := make([]ident.ID, len(b.Items))
+		for i := range b.Items {
+			ids[i] = b.Items[i].ID
+		}
+		return eachProvider(ctx, len(s.parties), func(ctx context.Context, pi int) (int, error) {
+			p := &s.parties[pi]
+			hit := make([]bool, len(ids))
+			labels := make([]catalog.Label, len(ids))
+			// A node splits a batch into requests of at most oprf.MaxBatch.
+			for start := 0; start < len(ids); start += oprf.MaxBatch {
+				if err := ctx.Err(); err != nil {
+					return 0, err
+				}
+				end := min(start+oprf.MaxBatch, len(ids))
+				q, blinded, err := p.requester.Blind(nil, ids[start:end])
+				if err != nil {
+					return 0, err
+				}
+				evaluated, proof, err := p.evaluator.BlindEvaluate(nil, blinded)
+				if err != nil {
+					return 0, err
+				}
+				res, err := p.requester.Resolve(q, evaluated, proof[:])
+				if err != nil {
+					return 0, err
+				}
+				for i, r := range res {
+					hit[start+i], labels[start+i] = r.Hit, r.Label
+				}
+			}
+			return checkProvider(b, p.msp, hit, labels)
+		})
+	})
+}
+
+func (s *catalogInProcess) close() error { return nil }

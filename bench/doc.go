@@ -1,0 +1,26 @@
+// Package bench is RiskMesh's benchmark harness for researchers: a
+// reproducible suite that measures batch-query throughput and latency of
+// catalog PSI and ECDH-PSI against batch size, list size and the number of
+// providers, in process and over QUIC on loopback, beside two baselines run
+// on the same inputs (circl's RFC 9497 VOPRF and optable/match's DHPSI), and
+// writes the results as CSV rows plus SVG and PNG plots (docs/benchmarks.md,
+// "Benchmark harness").
+//
+// Every measurement checks its answer before it is recorded: lists and
+// batches come from bench/synth with planted hits, and a run whose protocol
+// finds a different intersection fails instead of producing a number. Every
+// row carries the machine it ran on (CPU model, core count, GOMAXPROCS, Go
+// version, git commit, date).
+//
+// Transports: "inprocess" calls the psi packages directly, both parties in
+// this process; "quic-node" runs catalog PSI through the real node stack
+// (node/provider and node/requester over node/peer with mutual TLS, an
+// embedded ledger, transcripts, signatures and the provider's fsynced
+// accounting journal), so it measures a whole network on one machine;
+// "quic-peer" carries ECDH-PSI messages (RequesterLearns, one request and
+// one reply) over node/peer directly, as no node serves ECDH-PSI yet;
+// "tcp-loopback" is optable/match's own stream protocol.
+//
+// What it does not promise: timings on a shared machine are noisy; the
+// harness records the load it ran under but does not control it.
+package bench

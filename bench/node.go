@@ -1,0 +1,398 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/bench/synth"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// Settings of the benchmark network.
+const (
+	// price is the consortium price per item; the requester's overdraft
+	// limit is far beyond what a run spends.
+	price = 1
+	limit = 1 << 50
+	// registryRefresh is how often the nodes' registry cache re-reads the
+	// ledger, so that a published catalog is seen at once.
+	registryRefresh = 100 * time.Millisecond
+	// readyTimeout bounds the wait for every catalog to be published and
+	// downloaded: a 10^7-entry catalog build takes minutes on 2 cores.
+	readyTimeout = 30 * time.Minute
+)
+
+// catalogNodes is catalog PSI through the real node stack on loopback: an
+// embedded ledger, one node/provider per provider behind a node/peer
+// listener, and one node/requester that downloads every catalog and fans
+// each query out over QUIC with mutual TLS. Queries go through the
+// requester's whole path (normalisation, sequence reservation, signed
+// transcripts, proof verification) and each provider's (signature checks,
+// replay index, transcript and accounting entry fsynced before answering).
+type catalogNodes struct {
+	store     *accounting.EmbeddedStore
+	requester *requester.Requester
+	nodes     []*provider.Provider
+	providers int
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the nodes' and the registry's loops
+	// stops are the servers and the requester, files the databases, the
+	// ledger and the directory, each closed in reverse order of opening.
+	stops, files []func() error
+}
+
+// institution is a node's keys and ledger client.
+type institution struct {
+	msp     string
+	cert    tls.Certificate
+	sign    ecsig.Sign
+	signPub []byte
+	ledger  *accounting.Embedded
+}
+
+func newInstitution(store *accounting.EmbeddedStore, msp string) (*institution, error) {
+	cert, err := newCertificate(msp)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	l, err := store.As(msp)
+	if err != nil {
+		return nil, err
+	}
+	return &institution{msp: msp, cert: cert, sign: ecsig.NewSigner(key, rand.Reader), signPub: pub, ledger: l}, nil
+}
+
+// profile registers the institution's keys and endpoint on the ledger.
+func (in *institution) profile(ctx context.Context, endpoint string) error {
+	fp := peer.FingerprintOf(in.cert.Certificate[0])
+	return in.ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: endpoint, TLSFingerprint: fp[:], SigningKey: in.signPub})
+}
+
+// newCatalogNodes starts the network over w's lists in a directory under
+// tmp and waits until the requester holds every provider's verified
+// catalog. The setup cost is the time from the period's opening (when the
+// providers start building) to that moment.
+func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Logger) (s *catalogNodes, cost setupCost, err error) {
+	dir, err := os.MkdirTemp(tmp, "network-")
+	if err != nil {
+		return nil, cost, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s = &catalogNodes{providers: len(w.lists), cancel: cancel}
+	s.files = append(s.files, func() error { return os.RemoveAll(dir) })
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.close())
+		}
+	}()
+	s.store, err = accounting.OpenEmbedded(filepath.Join(dir, "ledger.db"), accounting.EmbeddedConfig{})
+	if err != nil {
+		return nil, cost, err
+	}
+	s.files = append(s.files, s.store.Close)
+	regulator, err := s.store.As(accounting.DefaultRegulator)
+	if err != nil {
+		return nil, cost, err
+	}
+	req, err := newInstitution(s.store, requesterMSP)
+	if err != nil {
+		return nil, cost, err
+	}
+	steps := []func() error{
+		func() error {
+			return regulator.AddInstitution(ctx, requesterMSP, "Benchmark requester", []accounting.Role{accounting.RoleRequester})
+		},
+		func() error { return regulator.SetPrice(ctx, category.String(), price) },
+		func() error { return regulator.SetLimit(ctx, requesterMSP, limit) },
+		func() error { return req.profile(ctx, "127.0.0.1:1") },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, cost, err
+		}
+	}
+	directory := registry.New(req.ledger, registry.Options{Refresh: registryRefresh})
+	for i := range w.lists {
+		if err := s.startProvider(ctx, runCtx, dir, regulator, directory, w.lists[i], log); err != nil {
+			return nil, cost, fmt.Errorf("start provider %d: %w", i+1, err)
+		}
+	}
+
+	start := time.Now()
+	p, err := regulator.Rollover(ctx)
+	if err != nil {
+		return nil, cost, err
+	}
+	if err := directory.Refresh(ctx); err != nil {
+		return nil, cost, err
+	}
+	s.wg.Go(func() { directory.Run(runCtx) })
+	log.Info("waiting for catalogs", "providers", len(w.lists))
+	if err := s.waitPublished(ctx, p.Number); err != nil {
+		return nil, cost, err
+	}
+	if err := s.startRequester(runCtx, dir, req, directory, log); err != nil {
+		return nil, cost, err
+	}
+	if err := s.waitDownloaded(ctx, p.Number); err != nil {
+		return nil, cost, err
+	}
+	entries := 0
+	for _, l := range w.lists {
+		entries += len(l.Entries)
+	}
+	return s, setupCost{phase: PhaseSetup, items: entries, seconds: time.Since(start).Seconds()}, nil
+}
+
+// startProvider writes the list as a CSV file (the node reads it as an
+// institution's export) and starts the provider node over it.
+func (s *catalogNodes) startProvider(ctx, runCtx context.Context, dir string, regulator *accounting.Embedded,
+	directory *registry.Directory, list synth.List, log *slog.Logger) error {
+	msp := list.MSPID
+	if err := regulator.AddInstitution(ctx, msp, "Benchmark provider "+msp, []accounting.Role{accounting.RoleProvider}); err != nil {
+		return err
+	}
+	in, err := newInstitution(s.store, msp)
+	if err != nil {
+		return err
+	}
+	key, err := oprf.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	home := filepath.Join(dir, msp)
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(home, "list.csv")
+	if err := writeList(path, list); err != nil {
+		return err
+	}
+	src, err := lists.NewDelimited(lists.File(path), lists.DelimitedConfig{Mapping: synth.Mapping()})
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(filepath.Join(home, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	s.files = append(s.files, db.Close)
+	node, err := provider.New(provider.Config{
+		MSPID: msp, Ledger: in.ledger, Directory: directory,
+		Keys: map[string]*oprf.PrivateKey{category.String(): key}, Sign: in.sign, DB: db, DataDir: home,
+		Sources: []provider.Source{{Name: "list", Category: category.String(), Code: uint8(category), Source: src}},
+		Logger:  log.With("node", msp),
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := peer.Listen(runCtx, "127.0.0.1:0", peer.Config{
+		Certificate: in.cert, Authorizer: directory, Handler: node.Handle,
+		ReadTimeout: slowPhase, HandleTimeout: slowPhase, WriteTimeout: slowPhase,
+	})
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, srv.Close)
+	if err := in.profile(ctx, srv.Addr().String()); err != nil {
+		return err
+	}
+	s.nodes = append(s.nodes, node)
+	s.wg.Go(func() { _ = node.Run(runCtx) })
+	return nil
+}
+
+func writeList(path string, l synth.List) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = synth.WriteCSV(bw, l)
+	if err == nil {
+		err = bw.Flush()
+	}
+	return errors.Join(err, f.Close())
+}
+
+// waitPublished waits, catalog change by catalog change, until every
+// provider node has built and published its catalog for period.
+func (s *catalogNodes) waitPublished(ctx context.Context, period uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	for i, node := range s.nodes {
+		for {
+			changed := node.CatalogChanges()
+			st := node.CatalogStatus(category.String())
+			k := slices.IndexFunc(st, func(c *riskmeshv1.LocalCatalog) bool { return c.GetPeriod() == period })
+			if k >= 0 && st[k].GetState() == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+				break
+			}
+			if k >= 0 && st[k].GetState() == riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+				return fmt.Errorf("%s failed to build its catalog: %s", providerMSP(i), st[k].GetError())
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				return fmt.Errorf("%s did not publish its catalog: %w", providerMSP(i), ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
+func (s *catalogNodes) startRequester(runCtx context.Context, dir string, in *institution, directory *registry.Directory, log *slog.Logger) error {
+	home := filepath.Join(dir, requesterMSP)
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return err
+	}
+	db, err := bolt.Open(filepath.Join(home, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	s.files = append(s.files, db.Close)
+	s.requester, err = requester.New(requester.Config{
+		MSPID: requesterMSP, Directory: directory, Ledger: in.ledger,
+		Dial:       requester.PeerDialer(peer.Config{Certificate: in.cert, Authorizer: directory}),
+		Sign:       in.sign,
+		DB:         db,
+		CatalogDir: filepath.Join(home, "catalogs"),
+		// The largest chunks: the download is part of the setup cost.
+		CatalogChunk:   riskmeshv1.MaxCatalogChunk,
+		CatalogRetry:   100 * time.Millisecond,
+		MaxDeadline:    slowPhase,
+		PhaseTimeout:   time.Minute,
+		RetryBackoff:   10 * time.Millisecond,
+		MaxIdentifiers: MaxBatch,
+		Logger:         log.With("node", requesterMSP),
+	})
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, s.requester.Close)
+	s.wg.Go(func() { _ = s.requester.Run(runCtx) })
+	return nil
+}
+
+// waitDownloaded polls the requester until it holds a verified catalog of
+// every provider for period. The requester offers no notification of its
+// downloads, so this is the one poll of the harness.
+func (s *catalogNodes) waitDownloaded(ctx context.Context, period uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ready := 0
+		var last string
+		for _, c := range s.requester.RemoteCatalogs() {
+			if c.GetPeriod() != period {
+				continue
+			}
+			if c.GetState() == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+				ready++
+			} else if c.GetError() != "" {
+				last = c.GetError()
+			}
+		}
+		if ready == s.providers {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d catalogs downloaded (last error %q): %w", ready, s.providers, last, ctx.Err())
+		}
+	}
+}
+
+func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+	return timed(func() (int, error) {
+		req := b.Request()
+		req.Deadline = durationpb.New(slowPhase)
+		var res *riskmeshv1.QueryResult
+		streamed := map[string][]*riskmeshv1.ProviderHit{}
+		err := s.requester.Query(ctx, req, func(ev *riskmeshv1.QueryEvent) error {
+			if p := ev.GetProviderResult(); p != nil {
+				streamed[p.GetProvider()] = p.GetHits()
+			}
+			if r := ev.GetResult(); r != nil {
+				res = r
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		if res == nil {
+			return 0, errors.New("query ended without a result")
+		}
+		if len(res.GetProviders()) != s.providers {
+			return 0, fmt.Errorf("%w: %d providers answered, want %d", ErrWrongResult, len(res.GetProviders()), s.providers)
+		}
+		for _, p := range res.GetProviders() {
+			if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+				return 0, fmt.Errorf("provider %s: %s", p.GetProvider(), p.GetStatus())
+			}
+		}
+		hits := 0
+		for _, it := range res.GetItems() {
+			hits += len(it.GetHits())
+		}
+		// The final result's provider summaries omit the hits, which each
+		// provider's own event carried; Check compares both views.
+		for _, p := range res.GetProviders() {
+			p.Hits = streamed[p.GetProvider()]
+		}
+		if err := b.Check(res); err != nil {
+			return 0, fmt.Errorf("%w: %w", ErrWrongResult, err)
+		}
+		return hits, nil
+	})
+}
+
+// close stops every node and removes the network's files.
+func (s *catalogNodes) close() error {
+	s.cancel()
+	var errs []error
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		errs = append(errs, s.stops[i]())
+	}
+	s.wg.Wait()
+	for i := len(s.files) - 1; i >= 0; i-- {
+		errs = append(errs, s.files[i]())
+	}
+	return errors.Join(errs...)
+}
