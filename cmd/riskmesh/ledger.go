@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -47,7 +48,6 @@ the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
 			ledger, closer, err = daemon.AdminLedger(cfg)
 			return err
 		},
-		PersistentPostRunE: func(*cobra.Command, []string) error { return closer.Close() },
 	}
 	cmd.PersistentFlags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
 
@@ -188,6 +188,15 @@ the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
 			c.Flags().BoolVar(&f.asResponder, "as-responder", false, "entries the party answered instead of asked")
 		}),
 	)
+	// Close the connection whether the call succeeded or not (cobra skips
+	// post-run hooks after an error): a connection left open holds one of
+	// the host's few connections per certificate until it idles out.
+	for _, sub := range cmd.Commands() {
+		run := sub.RunE
+		sub.RunE = func(cmd *cobra.Command, args []string) error {
+			return errors.Join(run(cmd, args), closer.Close())
+		}
+	}
 	return cmd
 }
 

@@ -211,15 +211,15 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	}
 	t.Cleanup(func() { closer.Close() })
 	eventually(t, "regulator's ledger reachable", procs, func() error { _, err := admin.Accounts(ctx); return err })
-	ledgerCmd := func(args ...string) string {
+	ledgerCmd := func(t *testing.T, args ...string) string {
 		t.Helper()
 		return riskmesh(t, append([]string{"ledger", "--config", reg.config()}, args...)...)
 	}
 	for _, b := range banks {
-		ledgerCmd("add-institution", b.msp, "--name", b.msp+" Bank", "--role", "requester", "--role", "provider")
-		ledgerCmd("set-limit", b.msp, "1000")
+		ledgerCmd(t, "add-institution", b.msp, "--name", b.msp+" Bank", "--role", "requester", "--role", "provider")
+		ledgerCmd(t, "set-limit", b.msp, "1000")
 	}
-	ledgerCmd("set-price", category, fmt.Sprint(price))
+	ledgerCmd(t, "set-price", category, fmt.Sprint(price))
 	for _, b := range banks {
 		b.proc = startNode(t, b.msp, b.config(), b.logFile())
 		procs = append(procs, b.proc)
@@ -237,7 +237,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 		return nil
 	})
 	var period accounting.Period
-	if err := json.Unmarshal([]byte(ledgerCmd("rollover")), &period); err != nil || period.Number != 1 {
+	if err := json.Unmarshal([]byte(ledgerCmd(t, "rollover")), &period); err != nil || period.Number != 1 {
 		t.Fatalf("rollover: period %+v, %v", period, err)
 	}
 
@@ -289,7 +289,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	}
 	eventually(t, "entries recorded on the ledger", procs, func() error {
 		var entries []accounting.RecordedEntry
-		if err := json.Unmarshal([]byte(ledgerCmd("entries", "1")), &entries); err != nil {
+		if err := json.Unmarshal([]byte(ledgerCmd(t, "entries", "1")), &entries); err != nil {
 			return err
 		}
 		if len(entries) != 4 {
@@ -305,11 +305,11 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 
 	// The period cycle: balances sum to zero after settlement and are zero
 	// after the snapshot.
-	ledgerCmd("rollover")
-	ledgerCmd("close", "1")
-	ledgerCmd("settle", "1")
+	ledgerCmd(t, "rollover")
+	ledgerCmd(t, "close", "1")
+	ledgerCmd(t, "settle", "1")
 	var accounts []accounting.Account
-	if err := json.Unmarshal([]byte(ledgerCmd("balances")), &accounts); err != nil {
+	if err := json.Unmarshal([]byte(ledgerCmd(t, "balances")), &accounts); err != nil {
 		t.Fatal(err)
 	}
 	var sum int64
@@ -322,8 +322,8 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	if sum != 0 || len(accounts) < 3 {
 		t.Fatalf("balances %+v sum to %d", accounts, sum)
 	}
-	ledgerCmd("snapshot", "1")
-	if err := json.Unmarshal([]byte(ledgerCmd("balances")), &accounts); err != nil {
+	ledgerCmd(t, "snapshot", "1")
+	if err := json.Unmarshal([]byte(ledgerCmd(t, "balances")), &accounts); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range accounts {
@@ -354,10 +354,35 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 	})
 
 	if fab == nil {
-		t.Run("ledger down and back", func(t *testing.T) {
-			ledgerDownAndBack(t, reg, bankC, apiC, procs)
-		})
+		// Not a subtest: the restarted regulator must outlive it.
+		ledgerDownAndBack(t, reg, apiC, procs)
 	}
+
+	t.Run("suspension", func(t *testing.T) {
+		// A suspended provider drops out of every requester's fan-out at
+		// the next registry refresh; reactivated, it comes back.
+		providersOf := func(r *riskmeshv1.QueryResult) string {
+			var ps []string
+			for _, p := range r.GetProviders() {
+				ps = append(ps, p.GetProvider()+"="+strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PROVIDER_STATUS_")))
+			}
+			return strings.Join(ps, " ")
+		}
+		ledgerCmd(t, "suspend", bankB.msp)
+		eventually(t, "suspended provider left out", procs, func() error {
+			if got := providersOf(query(t, apiC, phoneB)); got != "Bank1MSP=answered" {
+				return fmt.Errorf("providers %s", got)
+			}
+			return nil
+		})
+		ledgerCmd(t, "reactivate", bankB.msp)
+		eventually(t, "reactivated provider answers again", procs, func() error {
+			if got := providersOf(query(t, apiC, phoneB)); got != "Bank1MSP=answered Bank2MSP=answered" {
+				return fmt.Errorf("providers %s", got)
+			}
+			return nil
+		})
+	})
 
 	bankB.proc.kill(t)
 	r := queryWithin(t, apiC, 3*time.Second, phoneA, phoneB)
@@ -399,7 +424,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 // ledger: queries are still answered (from the registry as last read) and
 // their accounting entries queue in the providers' outboxes; when the
 // regulator is back, the nodes reconnect and the entries reach the ledger.
-func ledgerDownAndBack(t *testing.T, reg, requester *institution, api riskmeshv1.RiskMeshClient, procs []*process) {
+func ledgerDownAndBack(t *testing.T, reg *institution, api riskmeshv1.RiskMeshClient, procs []*process) {
 	t.Helper()
 	ctx := context.Background()
 	before, err := entryCount(reg, 2)
