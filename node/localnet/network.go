@@ -1,0 +1,346 @@
+package localnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// Tuning of a loopback network and of the waits.
+const (
+	registryRefresh = 500 * time.Millisecond
+	catalogRetry    = 250 * time.Millisecond
+	maxCatalogRetry = 2 * time.Second
+	pollInterval    = 200 * time.Millisecond
+	// maxMessage bounds a business API message: a 100,000-identifier
+	// query's result.
+	maxMessage = 256 << 20
+)
+
+// Network is a running local consortium. Its methods may be called
+// concurrently; Stop ends it.
+type Network struct {
+	cfg       Config
+	regulator *Node
+	members   []*Node
+	admin     accounting.Ledger
+	closer    io.Closer
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start creates the consortium cfg describes in cfg.Dir, starts its nodes and
+// returns once period 1 is open and every node serves it. On an error, or when ctx ends
+// first, it stops what it started; the directory stays for its logs.
+func Start(ctx context.Context, cfg Config) (*Network, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{cfg: cfg, conns: make(map[string]*grpc.ClientConn)}
+	if err := n.start(ctx); err != nil {
+		return nil, errors.Join(err, n.Stop())
+	}
+	return n, nil
+}
+
+func (n *Network) start(ctx context.Context) error {
+	cfg := n.cfg
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return err
+	}
+	var err error
+	if n.regulator, err = newNode(cfg.Dir, cfg.Regulator, nil); err != nil {
+		return err
+	}
+	for _, m := range cfg.Members {
+		node, err := newNode(cfg.Dir, m.MSPID, m.Categories)
+		if err != nil {
+			return err
+		}
+		n.members = append(n.members, node)
+	}
+	cfg.Progress(fmt.Sprintf("identities of %d institutions and the regulator generated", len(n.members)))
+
+	regID, err := identity.Load(n.regulator.IdentityDir())
+	if err != nil {
+		return err
+	}
+	if err := writeConsortium(n.regulator, n.members); err != nil {
+		return err
+	}
+	if err := writeConfig(n.regulator, regulatorConfig(n.regulator), cfg.Tune); err != nil {
+		return err
+	}
+	for i, m := range n.members {
+		if err := writeConfig(m, memberConfig(m, n.regulator, regID, cfg.Members[i].Sources), cfg.Tune); err != nil {
+			return err
+		}
+	}
+
+	if n.regulator.proc, err = startProcess(cfg.Binary, n.regulator.Config(), n.regulator.Log()); err != nil {
+		return err
+	}
+	if err := n.openAdmin(); err != nil {
+		return err
+	}
+	if err := n.Wait(ctx, "the regulator's ledger", func() error {
+		_, err := n.admin.Accounts(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	cfg.Progress("regulator started, hosting the embedded ledger")
+
+	if err := n.onboard(ctx); err != nil {
+		return err
+	}
+	cfg.Progress("institutions, roles, prices and limits on the ledger")
+
+	for _, m := range n.members {
+		if m.proc, err = startProcess(cfg.Binary, m.Config(), m.Log()); err != nil {
+			return err
+		}
+	}
+	if err := n.Wait(ctx, "members registered", n.registered(ctx)); err != nil {
+		return err
+	}
+	cfg.Progress("members started and registered their endpoints and keys")
+
+	p, err := n.admin.Period(ctx, 0)
+	if errors.Is(err, accounting.ErrNotFound) {
+		p, err = n.admin.Rollover(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("open period 1: %w", err)
+	}
+	if err := n.Wait(ctx, fmt.Sprintf("every node serving period %d", p.Number), n.serving(ctx, p.Number)); err != nil {
+		return err
+	}
+	cfg.Progress(fmt.Sprintf("period %d open, every node serving", p.Number))
+	return nil
+}
+
+// openAdmin opens the regulator's administrative ledger connection, the
+// way `riskmesh ledger --config` does.
+func (n *Network) openAdmin() error {
+	c, err := config.Load(n.regulator.Config())
+	if err != nil {
+		return err
+	}
+	dc, err := daemon.FromConfig(c)
+	if err != nil {
+		return err
+	}
+	n.admin, n.closer, err = daemon.AdminLedger(dc)
+	return err
+}
+
+// onboard adds the members to the ledger as the regulator would: roles,
+// overdraft limits and the category prices.
+func (n *Network) onboard(ctx context.Context) error {
+	for _, m := range n.cfg.Members {
+		roles := []accounting.Role{accounting.Role("requester")}
+		if len(m.Categories) > 0 {
+			roles = append(roles, accounting.Role("provider"))
+		}
+		if err := n.admin.AddInstitution(ctx, m.MSPID, m.Name, roles); err != nil {
+			return fmt.Errorf("add %s: %w", m.MSPID, err)
+		}
+		if err := n.admin.SetLimit(ctx, m.MSPID, m.Limit); err != nil {
+			return fmt.Errorf("limit of %s: %w", m.MSPID, err)
+		}
+	}
+	for _, cat := range slices.Sorted(maps.Keys(n.cfg.Prices)) {
+		if err := n.admin.SetPrice(ctx, cat, n.cfg.Prices[cat]); err != nil {
+			return fmt.Errorf("price of %s: %w", cat, err)
+		}
+	}
+	return nil
+}
+
+// registered checks that every member's registry record carries its
+// endpoint and an OPRF key for each category it provides.
+func (n *Network) registered(ctx context.Context) func() error {
+	return func() error {
+		for i, m := range n.members {
+			in, err := n.admin.Institution(ctx, m.MSPID)
+			if err != nil {
+				return err
+			}
+			if in.Endpoint != m.Endpoint {
+				return fmt.Errorf("%s has not registered its endpoint", m.MSPID)
+			}
+			for _, cat := range n.cfg.Members[i].Categories {
+				if len(in.OPRFKeys[cat]) == 0 {
+					return fmt.Errorf("%s has not registered its %s key", m.MSPID, cat)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// serving checks that every node reports period and is not refusing work.
+func (n *Network) serving(ctx context.Context, period uint64) func() error {
+	return func() error {
+		for _, node := range n.Nodes() {
+			c, err := n.Client(node.MSPID)
+			if err != nil {
+				return err
+			}
+			h, err := c.Health(ctx, &riskmeshv1.HealthRequest{})
+			if err != nil {
+				return fmt.Errorf("%s: %w", node.MSPID, err)
+			}
+			if h.GetStatus() == riskmeshv1.HealthStatus_HEALTH_STATUS_NOT_SERVING || h.GetPeriod() < period {
+				return fmt.Errorf("%s: %v in period %d", node.MSPID, h.GetStatus(), h.GetPeriod())
+			}
+		}
+		return nil
+	}
+}
+
+// Wait calls check every 200 ms until it succeeds, ctx ends or a node
+// exits: the way to wait for another process's background work (an outbox
+// flushing, a registry refresh). The error names what was awaited, and
+// check's last error.
+func (n *Network) Wait(ctx context.Context, what string, check func() error) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		if dead := n.exited(); dead != nil {
+			return fmt.Errorf("waiting for %s: %w", what, dead)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// exited returns an error naming a started node that is no longer running.
+func (n *Network) exited() error {
+	for _, node := range n.Nodes() {
+		if node.proc != nil && !node.proc.running() {
+			return fmt.Errorf("%w: %s (log %s): %v", ErrExited, node.MSPID, node.Log(), node.proc.exitError())
+		}
+	}
+	return nil
+}
+
+// Regulator is the regulator's node.
+func (n *Network) Regulator() *Node { return n.regulator }
+
+// Members are the members' nodes in Config.Members order.
+func (n *Network) Members() []*Node { return slices.Clone(n.members) }
+
+// Nodes are the regulator's node then the members'.
+func (n *Network) Nodes() []*Node {
+	nodes := []*Node{}
+	if n.regulator != nil {
+		nodes = append(nodes, n.regulator)
+	}
+	return append(nodes, n.members...)
+}
+
+// Node returns the node of mspID.
+func (n *Network) Node(mspID string) (*Node, error) {
+	for _, node := range n.Nodes() {
+		if node.MSPID == mspID {
+			return node, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnknownNode, mspID)
+}
+
+// Admin is the ledger as the regulator, through its node's relay: for
+// onboarding, the period cycle and reading entries and balances.
+func (n *Network) Admin() accounting.Ledger { return n.admin }
+
+// Client returns a business API client of mspID's node over its unix
+// socket; the connection is shared and closed by Stop.
+func (n *Network) Client(mspID string) (riskmeshv1.RiskMeshClient, error) {
+	node, err := n.Node(mspID)
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.conns == nil {
+		return nil, ErrStopped
+	}
+	conn, ok := n.conns[mspID]
+	if !ok {
+		conn, err = grpc.NewClient("unix://"+node.Socket(),
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
+		if err != nil {
+			return nil, fmt.Errorf("api of %s: %w", mspID, err)
+		}
+		n.conns[mspID] = conn
+	}
+	return riskmeshv1.NewRiskMeshClient(conn), nil
+}
+
+// Stop stops every node the network started, members first (concurrently)
+// and the regulator last, each with SIGTERM and, after Config.StopTimeout,
+// SIGKILL. It returns an error naming each node that did not exit cleanly.
+// Calling it again returns the first call's result.
+func (n *Network) Stop() error {
+	n.stopOnce.Do(func() {
+		var errs []error
+		n.mu.Lock()
+		for _, conn := range n.conns {
+			conn.Close()
+		}
+		n.conns = nil
+		n.mu.Unlock()
+		if n.closer != nil {
+			errs = append(errs, n.closer.Close())
+		}
+		memberErrs := make([]error, len(n.members))
+		var wg sync.WaitGroup
+		for i, m := range n.members {
+			wg.Go(func() { memberErrs[i] = n.stopNode(m) })
+		}
+		wg.Wait()
+		errs = append(errs, memberErrs...)
+		if n.regulator != nil {
+			errs = append(errs, n.stopNode(n.regulator))
+		}
+		n.stopErr = errors.Join(errs...)
+	})
+	return n.stopErr
+}
+
+func (n *Network) stopNode(node *Node) error {
+	if err := node.stop(n.cfg.StopTimeout); err != nil {
+		return fmt.Errorf("%s (log %s): %w", node.MSPID, node.Log(), err)
+	}
+	return nil
+}
