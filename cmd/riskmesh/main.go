@@ -26,16 +26,10 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(&cobra.Command{
-		Use:   "demo",
-		Short: "run a regulator and three institutions on loopback and query them",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "riskmesh demo: not yet built (issue E); run `make test` to exercise the libraries")
-			return nil
-		},
-	})
+	root.AddCommand(newDemoCommand())
 	root.AddCommand(newInitCommand(), newNodeCommand(), newQueryCommand(), newLedgerCommand())
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newDisputeCommand())
+	root.AddCommand(newBenchCommand())
 	return root
 }

@@ -1,0 +1,636 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/bench/synth"
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/localnet"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// The demo's consortium: synth's default institutions, the smallest of
+// which (a consumer lender) queries the two banks' black lists.
+const (
+	demoRequester = "Lender3MSP"
+	demoCategory  = synth.Black
+	demoBatch     = 1000
+	// demoMinScale keeps enough black-listed entries for the planted hits.
+	demoMinScale = 1000
+	// demoShownHits bounds the rows of the result table; every hit is
+	// checked whatever is shown.
+	demoShownHits = 15
+	// demoMaxEvents bounds the events read from a query's stream: one
+	// accepted, one per provider, the result.
+	demoMaxEvents = 1 << 12
+	// demoQueryFile holds the batch for riskmesh query --file.
+	demoQueryFile = "query.txt"
+	// demoMaxSettleSteps bounds the settle loop of the demo's one period.
+	demoMaxSettleSteps = 1 << 16
+)
+
+// demoPrices are the tokens per queried identifier of each category.
+var demoPrices = map[string]int64{"black": 3, "grey": 2, "yellow": 1}
+
+// demoFormats are the list formats of the institutions in synth's default
+// order: a CSV export, an NDJSON feed and a CSV export.
+var demoFormats = []string{config.KindCSV, config.KindNDJSON, config.KindCSV}
+
+type demoFlags struct {
+	dir    string
+	scale  int
+	keep   bool
+	asJSON bool
+	seed   uint64
+}
+
+func newDemoCommand() *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo [--dir DIR] [--scale N] [--keep] [--json] [--seed S]",
+		Short: "run a regulator and three institutions on loopback and query them",
+		Long: `demo generates synthetic risk lists (N entries in all, typed identifiers, black, grey
+and yellow categories, overlapping between institutions), starts a regulator and three
+institutions as separate riskmesh node processes on loopback QUIC with the embedded ledger,
+waits for the catalogs, runs a one-to-many query with planted hits and checks every answer
+against the expected one, then shows the accounting entries and runs the period cycle:
+rollover, close, settle, snapshot, with each institution's balance before and after.
+It exits non-zero when an answer or a balance is not what it must be (docs/demo.md).
+
+--keep leaves the network running until Ctrl-C, for riskmesh query and riskmesh ledger.
+--json prints a machine-readable summary on standard output (the narrative goes to
+standard error).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			out := cmd.OutOrStdout()
+			if f.asJSON {
+				out = cmd.ErrOrStderr()
+			}
+			d := &demo{flags: f, out: out, tty: isTerminal(out), summary: demoSummary{Scale: f.scale, Seed: f.seed}}
+			err := d.run(ctx)
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				err = errors.New("demo interrupted; every node was stopped")
+			}
+			if f.asJSON {
+				d.summary.OK = err == nil
+				if err != nil {
+					d.summary.Error = err.Error()
+				}
+				if jerr := printJSON(cmd.OutOrStdout(), d.summary); jerr != nil && err == nil {
+					err = jerr
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&f.dir, "dir", "", "directory for the lists and the nodes (must be new or empty; default a temporary one, removed after a clean run)")
+	cmd.Flags().IntVar(&f.scale, "scale", synth.DefaultEntries, "list entries over all institutions")
+	cmd.Flags().BoolVar(&f.keep, "keep", false, "leave the network running until Ctrl-C")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print a machine-readable summary on standard output")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "seed of the synthetic lists and the query batch")
+	return cmd
+}
+
+// demoSummary is what --json prints.
+type demoSummary struct {
+	OK        bool   `json:"ok"`
+	Error     string `json:"error,omitempty"`
+	Dir       string `json:"dir"`
+	Scale     int    `json:"scale"`
+	Seed      uint64 `json:"seed"`
+	Requester string `json:"requester"`
+	Category  string `json:"category"`
+	Batch     int    `json:"batch"`
+	// Hits and Expected count the identifiers with at least one hit, as
+	// answered and as planted; Checked is true when every item's hits and
+	// labels matched the expectation.
+	Hits     int  `json:"hits"`
+	Expected int  `json:"expected"`
+	Checked  bool `json:"checked"`
+	// Amount is what the query cost the requester, in tokens.
+	Amount  int64          `json:"amount"`
+	Entries []summaryEntry `json:"entries"`
+	// BalancesBefore are after settlement, before the snapshot; Snapshot
+	// is what the snapshot recorded; BalancesAfter are after it.
+	BalancesBefore map[string]int64 `json:"balances_before"`
+	Snapshot       map[string]int64 `json:"snapshot"`
+	BalancesAfter  map[string]int64 `json:"balances_after"`
+	// TimingsMS are the steps' wall-clock durations in milliseconds.
+	TimingsMS map[string]int64 `json:"timings_ms"`
+}
+
+type summaryEntry struct {
+	Requester string `json:"requester"`
+	Responder string `json:"responder"`
+	Category  string `json:"category"`
+	Items     uint32 `json:"items"`
+	Amount    int64  `json:"amount"`
+}
+
+// demo is one run of the demo command.
+type demo struct {
+	flags   demoFlags
+	out     io.Writer
+	tty     bool
+	summary demoSummary
+	net     *localnet.Network
+}
+
+func (d *demo) run(ctx context.Context) (err error) {
+	if d.flags.scale < demoMinScale || d.flags.scale > synth.MaxEntries {
+		return fmt.Errorf("--scale %d: want %d to %d entries", d.flags.scale, demoMinScale, synth.MaxEntries)
+	}
+	start := time.Now()
+	d.summary.TimingsMS = map[string]int64{}
+	dir, temporary, err := demoDir(d.flags.dir)
+	if err != nil {
+		return err
+	}
+	d.summary.Dir = dir
+	defer func() {
+		if d.net != nil {
+			if serr := d.net.Stop(); serr != nil {
+				err = errors.Join(err, fmt.Errorf("stop the network: %w", serr))
+			}
+		}
+		if err == nil && temporary && !d.flags.keep {
+			err = os.RemoveAll(dir)
+		} else {
+			fmt.Fprintf(d.out, "\nfiles and node logs are in %s\n", dir)
+		}
+	}()
+
+	cons, batch, err := d.generate(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.startNetwork(ctx, dir, cons); err != nil {
+		return err
+	}
+	if err := d.waitCatalogs(ctx); err != nil {
+		return err
+	}
+	res, err := d.query(ctx, batch)
+	if err != nil {
+		return err
+	}
+	if err := d.entries(ctx, res.GetAmount()); err != nil {
+		return err
+	}
+	if err := d.periodCycle(ctx); err != nil {
+		return err
+	}
+	d.summary.TimingsMS["total"] = time.Since(start).Milliseconds()
+	fmt.Fprintf(d.out, "\ndemo passed in %s: every answer as planted, balances netted to zero\n", time.Since(start).Round(100*time.Millisecond))
+	if d.flags.keep {
+		return d.keep(ctx, dir)
+	}
+	return nil
+}
+
+// demoDir returns the demo's directory: dir, which must be new or empty,
+// or a new temporary one.
+func demoDir(dir string) (string, bool, error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "riskmesh-demo-")
+		return tmp, true, err
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return dir, false, os.MkdirAll(dir, 0o700)
+	case err != nil:
+		return "", false, err
+	case len(entries) > 0:
+		return "", false, fmt.Errorf("--dir %s is not empty", dir)
+	}
+	return dir, false, nil
+}
+
+// step prints a step's heading and records its duration under name when
+// done is called.
+func (d *demo) step(name, heading string) (done func()) {
+	fmt.Fprintf(d.out, "\n== %s\n", heading)
+	start := time.Now()
+	return func() {
+		d.summary.TimingsMS[name] = time.Since(start).Milliseconds()
+		fmt.Fprintf(d.out, "   (%s)\n", time.Since(start).Round(10*time.Millisecond))
+	}
+}
+
+// generate makes the lists, writes them as each institution's source file
+// and draws the query batch with its planted hits.
+func (d *demo) generate(dir string) (*synth.Consortium, *synth.Batch, error) {
+	done := d.step("generate", fmt.Sprintf("generating %d synthetic list entries (seed %d)", d.flags.scale, d.flags.seed))
+	cons, err := synth.Generate(synth.Config{Seed: d.flags.seed, Entries: d.flags.scale})
+	if err != nil {
+		return nil, nil, err
+	}
+	listDir := filepath.Join(dir, "lists")
+	if err := os.MkdirAll(listDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	for i, l := range cons.Lists {
+		path := listPath(listDir, l.MSPID, demoFormats[i])
+		if err := writeList(path, demoFormats[i], l); err != nil {
+			return nil, nil, err
+		}
+		fmt.Fprintf(d.out, "   %-11s %8d entries  %s\n", l.MSPID, len(l.Entries), path)
+	}
+	batch, err := cons.Batch(synth.BatchConfig{
+		Seed: d.flags.seed, Category: demoCategory, Size: demoBatch,
+		Hits: 30, MultiHits: 5, OtherCategory: 20, Invalid: 5, Duplicates: 5,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("query batch: %w", err)
+	}
+	if err := writeQueryFile(filepath.Join(dir, demoQueryFile), batch); err != nil {
+		return nil, nil, err
+	}
+	done()
+	return cons, batch, nil
+}
+
+// writeQueryFile writes the batch's valid identifiers, one TYPE:VALUE a
+// line, for riskmesh query --file on a kept network.
+func writeQueryFile(path string, b *synth.Batch) error {
+	var sb strings.Builder
+	for _, it := range b.Items {
+		if it.Invalid == nil {
+			sb.WriteString(it.ID.String() + "\n")
+		}
+	}
+	return os.WriteFile(path, []byte(sb.String()), 0o600)
+}
+
+func listPath(dir, msp, kind string) string {
+	return filepath.Join(dir, strings.ToLower(strings.TrimSuffix(msp, "MSP"))+"."+kind)
+}
+
+// writeList writes l in kind's format.
+func writeList(path, kind string, l synth.List) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	write := synth.WriteCSV
+	if kind == config.KindNDJSON {
+		write = synth.WriteNDJSON
+	}
+	if err := write(f, l); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// startNetwork starts the regulator and one node per list, each providing
+// the categories its list holds.
+func (d *demo) startNetwork(ctx context.Context, dir string, cons *synth.Consortium) error {
+	done := d.step("start", "starting the regulator and three institutions (separate processes, loopback QUIC)")
+	m := synth.Mapping()
+	mapping := &config.Mapping{ID: m.ID, Type: m.Type, Category: m.Category, Reason: m.Reason, Listed: m.Listed, Reference: m.Reference}
+	var members []localnet.Member
+	for i, inst := range synth.DefaultInstitutions() {
+		member := localnet.Member{MSPID: inst.MSPID}
+		for _, c := range synth.Categories {
+			if inst.Categories[c] == 0 {
+				continue
+			}
+			member.Categories = append(member.Categories, c.String())
+			member.Sources = append(member.Sources, config.Source{
+				Name: c.String() + "-list", Category: c.String(), Code: int(c), Kind: demoFormats[i],
+				Path: listPath(filepath.Join(dir, "lists"), cons.Lists[i].MSPID, demoFormats[i]), Mapping: mapping,
+			})
+		}
+		members = append(members, member)
+	}
+	net, err := localnet.Start(ctx, localnet.Config{
+		Dir:      filepath.Join(dir, "nodes"),
+		Members:  members,
+		Prices:   demoPrices,
+		Progress: func(s string) { fmt.Fprintf(d.out, "   %s\n", s) },
+	})
+	if err != nil {
+		return err
+	}
+	d.net = net
+	done()
+	return nil
+}
+
+// waitCatalogs shows the providers' catalog builds and the requester's
+// downloads until the requester can query.
+func (d *demo) waitCatalogs(ctx context.Context) error {
+	done := d.step("catalogs", fmt.Sprintf("building %s catalogs and downloading them to %s", demoCategory, demoRequester))
+	bars := newProgress(d.out, d.tty)
+	err := d.net.WaitCatalogs(ctx, demoRequester, demoCategory.String(), 0, func(ps []localnet.CatalogProgress) {
+		for _, p := range ps {
+			switch {
+			case p.Ready:
+				bars.update(p.Provider, "ready", 1, 1)
+			case p.Published:
+				bars.update(p.Provider, "download", p.Downloaded, p.ToDownload)
+			default:
+				bars.update(p.Provider, "build", p.Built, p.ToBuild)
+			}
+		}
+		bars.flush()
+	})
+	bars.end()
+	if err != nil {
+		return err
+	}
+	done()
+	return nil
+}
+
+// query runs the batch from the requester's node, prints the merged hits
+// and checks them against the planted ones.
+func (d *demo) query(ctx context.Context, batch *synth.Batch) (*riskmeshv1.QueryResult, error) {
+	done := d.step("query", fmt.Sprintf("%s queries %d identifiers (%d planted hits, invalid and duplicate items among them) against every %s list",
+		demoRequester, len(batch.Items), countExpected(batch), demoCategory))
+	client, err := d.net.Client(demoRequester)
+	if err != nil {
+		return nil, err
+	}
+	res, err := runQuery(ctx, client, batch.Request())
+	if err != nil {
+		return nil, err
+	}
+	d.summary.Requester, d.summary.Category, d.summary.Batch = demoRequester, demoCategory.String(), len(batch.Items)
+	d.summary.Expected, d.summary.Amount = countExpected(batch), res.GetAmount()
+	for _, it := range res.GetItems() {
+		if len(it.GetHits()) > 0 {
+			d.summary.Hits++
+		}
+	}
+	printHits(d.out, batch, res)
+	for _, p := range res.GetProviders() {
+		fmt.Fprintf(d.out, "   %-11s %s, %d items billed, %d tokens\n", p.GetProvider(),
+			strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PROVIDER_STATUS_")), p.GetItems(), p.GetAmount())
+		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			return nil, fmt.Errorf("provider %s did not answer: %v", p.GetProvider(), p.GetStatus())
+		}
+	}
+	if err := batch.Check(res); err != nil {
+		return nil, err
+	}
+	d.summary.Checked = true
+	fmt.Fprintf(d.out, "   checked: %d of %d identifiers hit, exactly the planted ones, with their labels\n", d.summary.Hits, len(batch.Items))
+	done()
+	return res, nil
+}
+
+// countExpected is the number of batch items listed in the batch's
+// category by some institution other than the requester, which does not
+// query itself.
+func countExpected(b *synth.Batch) int {
+	n := 0
+	for _, it := range b.Items {
+		if slices.ContainsFunc(it.Hits, func(h synth.Hit) bool { return h.Provider != demoRequester }) {
+			n++
+		}
+	}
+	return n
+}
+
+// runQuery sends req and returns its final result, with each provider's
+// hits as its provider_result event reported them: the final result leaves
+// them out (they are merged into the items), and synth's Check compares both.
+func runQuery(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) (*riskmeshv1.QueryResult, error) {
+	stream, err := c.Query(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	hits := map[string][]*riskmeshv1.ProviderHit{}
+	for range demoMaxEvents {
+		ev, err := stream.Recv()
+		if err != nil {
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		if p := ev.GetProviderResult(); p != nil {
+			hits[p.GetProvider()] = p.GetHits()
+		}
+		if r := ev.GetResult(); r != nil {
+			for _, p := range r.GetProviders() {
+				p.Hits = hits[p.GetProvider()]
+			}
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("query: no result in %d events", demoMaxEvents)
+}
+
+// printHits prints the merged hits as a table: one row per provider's
+// listing, identifiers masked.
+func printHits(w io.Writer, b *synth.Batch, res *riskmeshv1.QueryResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "   #\tidentifier\tprovider\tcategory\treason\tlisted")
+	shown, total := 0, 0
+	for _, it := range res.GetItems() {
+		if len(it.GetHits()) == 0 {
+			continue
+		}
+		total++
+		if shown == demoShownHits {
+			continue
+		}
+		shown++
+		item := b.Items[it.GetIndex()]
+		id := string(item.Type) + ":" + maskIdentifier(item.ID.Value)
+		for i, h := range it.GetHits() {
+			l := h.GetLabel()
+			if i > 0 {
+				id = ""
+			}
+			fmt.Fprintf(tw, "   %d\t%s\t%s\t%s\t%s\t%s\n", it.GetIndex(), id, h.GetProvider(),
+				synth.Category(l.GetCategoryCode()), reasonText(l.GetReasonCode()), l.GetListedDate())
+		}
+	}
+	tw.Flush()
+	if total > shown {
+		fmt.Fprintf(w, "   ... and %d more identifiers with hits (all checked)\n", total-shown)
+	}
+}
+
+// reasonText is a reason code's description from synth's table.
+func reasonText(code uint32) string {
+	if t := synth.ReasonText(uint16(code)); code <= 0xffff && t != "" {
+		return t
+	}
+	return fmt.Sprintf("reason %d", code)
+}
+
+// maskIdentifier hides the middle of an identifier: enough is shown to
+// tell rows apart, not to recover the value.
+func maskIdentifier(v string) string {
+	r := []rune(v)
+	if len(r) < 8 {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:3]) + strings.Repeat("*", len(r)-5) + string(r[len(r)-2:])
+}
+
+// entries waits until the providers' accounting entries for the query are
+// on the ledger and prints them.
+func (d *demo) entries(ctx context.Context, amount int64) error {
+	done := d.step("entries", "accounting entries on the ledger (period 1), submitted by each provider and signed by both sides")
+	var entries []accounting.RecordedEntry
+	err := d.net.Wait(ctx, "the query's accounting entries", func() error {
+		var err error
+		if entries, err = d.net.Entries(ctx, 1); err != nil {
+			return err
+		}
+		var sum int64
+		for _, e := range entries {
+			sum += e.Amount
+		}
+		if sum != amount {
+			return fmt.Errorf("entries for %d of %d tokens so far", sum, amount)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "   requester\tresponder\tcategory\titems\ttokens")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%d\t%d\n", e.Key.Requester, e.Key.Responder, e.Category, e.Count, e.Amount)
+		d.summary.Entries = append(d.summary.Entries, summaryEntry{
+			Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount,
+		})
+	}
+	tw.Flush()
+	done()
+	return nil
+}
+
+// periodCycle rolls over, closes and settles period 1, then snapshots it,
+// and checks the balances: they sum to zero before the snapshot, which
+// records them, and are all zero after it.
+func (d *demo) periodCycle(ctx context.Context) error {
+	done := d.step("settle", "period cycle: rollover, close, settle and snapshot of period 1")
+	admin := d.net.Admin()
+	p, err := admin.Rollover(ctx)
+	if err != nil {
+		return fmt.Errorf("rollover: %w", err)
+	}
+	fmt.Fprintf(d.out, "   period %d open; period 1 in its grace window\n", p.Number)
+	if err := admin.ClosePeriod(ctx, 1); err != nil {
+		return fmt.Errorf("close period 1: %w", err)
+	}
+	settled := false
+	for range demoMaxSettleSteps {
+		r, err := admin.Settle(ctx, 1, 0)
+		if err != nil {
+			return fmt.Errorf("settle period 1: %w", err)
+		}
+		if settled = r.Done; settled {
+			break
+		}
+	}
+	if !settled {
+		return fmt.Errorf("period 1 not settled after %d steps", demoMaxSettleSteps)
+	}
+	fmt.Fprintln(d.out, "   period 1 closed and settled")
+	if d.summary.BalancesBefore, err = balances(ctx, admin); err != nil {
+		return err
+	}
+	snap, err := admin.TakeSnapshot(ctx, 1)
+	if err != nil {
+		return fmt.Errorf("snapshot of period 1: %w", err)
+	}
+	d.summary.Snapshot = snap.Balances
+	if d.summary.BalancesAfter, err = balances(ctx, admin); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "   institution\tsettled balance\tin the snapshot\tafter the snapshot\t")
+	var sum int64
+	for _, msp := range slices.Sorted(maps.Keys(d.summary.BalancesBefore)) {
+		b := d.summary.BalancesBefore[msp]
+		sum += b
+		fmt.Fprintf(tw, "   %s\t%d\t%d\t%d\t\n", msp, b, snap.Balances[msp], d.summary.BalancesAfter[msp])
+	}
+	fmt.Fprintf(tw, "   sum\t%d\t-\t-\t\n", sum)
+	tw.Flush()
+	if err := d.checkBalances(sum); err != nil {
+		return err
+	}
+	done()
+	return nil
+}
+
+// checkBalances checks the settled balances against the entries and the
+// snapshot and the netting.
+func (d *demo) checkBalances(sum int64) error {
+	want := map[string]int64{}
+	for _, e := range d.summary.Entries {
+		want[e.Requester] -= e.Amount
+		want[e.Responder] += e.Amount
+	}
+	var errs []error
+	if sum != 0 {
+		errs = append(errs, fmt.Errorf("settled balances sum to %d, not zero", sum))
+	}
+	for msp, b := range d.summary.BalancesBefore {
+		if b != want[msp] {
+			errs = append(errs, fmt.Errorf("%s settled at %d, its entries make %d", msp, b, want[msp]))
+		}
+		if s := d.summary.Snapshot[msp]; s != b {
+			errs = append(errs, fmt.Errorf("%s: snapshot holds %d, balance was %d", msp, s, b))
+		}
+		if a := d.summary.BalancesAfter[msp]; a != 0 {
+			errs = append(errs, fmt.Errorf("%s: balance %d after the snapshot", msp, a))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func balances(ctx context.Context, l accounting.Ledger) (map[string]int64, error) {
+	accounts, err := l.Accounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	m := make(map[string]int64, len(accounts))
+	for _, a := range accounts {
+		m[a.MSPID] = a.Balance
+	}
+	return m, nil
+}
+
+// keep prints how to use the running network and waits for Ctrl-C.
+func (d *demo) keep(ctx context.Context, dir string) error {
+	req, err := d.net.Node(demoRequester)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, `
+the network keeps running (period 2 is open; its catalogs rebuild first). In another terminal:
+  riskmesh query --api unix://%s --category black --file %s
+  riskmesh ledger --config %s balances
+  riskmesh ledger --config %s entries 2
+press Ctrl-C to stop every node.
+`, req.Socket(), filepath.Join(dir, demoQueryFile), d.net.Regulator().Config(), d.net.Regulator().Config())
+	<-ctx.Done()
+	return nil
+}
