@@ -27,6 +27,13 @@ func (c *Contract) getEntry(st State, arg []byte) (any, error) {
 // listEntries returns one page of a party's entries in a period, in key
 // order. The bookmark is the last key of the previous page; it must lie in
 // the queried range, so a bookmark cannot widen a query.
+//
+// Entry keys start with the period and the requester, so a requester's
+// entries are one key range. A responder's entries are one range per
+// requester (entry/<n>/<requester>/<responder>/): the query walks the
+// period's requesters in key order, jumping from one requester's keys to the
+// next, and reads only the responder's range of each. There is no separate
+// responder index: Record writes one key per entry and nothing else.
 func (c *Contract) listEntries(st State, arg []byte) (any, error) {
 	var q EntriesQuery
 	if err := decodeArg(arg, &q); err != nil {
@@ -42,46 +49,104 @@ func (c *Contract) listEntries(st State, arg []byte) (any, error) {
 	if size < 0 || size > MaxPageSize {
 		return nil, newError(CodeInvalidArgument, fmt.Sprintf("page size must be 1 to %d", MaxPageSize))
 	}
-	prefix := prefixEntry
-	if q.AsResponder {
-		prefix = prefixByResp
+	p := &pager{st: st, size: size, page: &EntriesPage{Entries: []RecordedEntry{}}}
+	periodPrefix := prefixEntry + num(q.Period) + "/"
+	if !q.AsResponder {
+		prefix := periodPrefix + q.Party + "/"
+		start, err := bookmarkStart(q.Bookmark, prefix, MaxMSPIDLen+1+numWidth, prefix)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.scan(start, rangeEnd(prefix)); err != nil {
+			return nil, err
+		}
+		return p.page, nil
 	}
-	prefix += num(q.Period) + "/" + q.Party + "/"
-	start := prefix
+
+	// next is where the search for the next requester starts.
+	next := periodPrefix
 	if q.Bookmark != "" {
-		if !strings.HasPrefix(q.Bookmark, prefix) || len(q.Bookmark) > len(prefix)+2*MaxMSPIDLen {
-			return nil, newError(CodeInvalidArgument, "bookmark does not belong to this query")
+		requester, _, _ := strings.Cut(strings.TrimPrefix(q.Bookmark, periodPrefix), "/")
+		if !ValidMSPID(requester) {
+			return nil, errForeignBookmark
 		}
-		start = q.Bookmark + "\x00"
+		prefix := periodPrefix + requester + "/" + q.Party + "/"
+		start, err := bookmarkStart(q.Bookmark, prefix, numWidth, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := p.scan(start, rangeEnd(prefix)); err != nil {
+			return nil, err
+		}
+		next = rangeEnd(periodPrefix + requester + "/")
 	}
-	page := &EntriesPage{Entries: []RecordedEntry{}}
-	last := ""
-	err := scan(st, start, rangeEnd(prefix), func(k string, v []byte) (bool, error) {
-		if len(page.Entries) == size {
-			page.Bookmark = last
-			return false, nil
+	for !p.full {
+		requester, err := firstRequester(st, next, rangeEnd(periodPrefix), periodPrefix)
+		if err != nil || requester == "" {
+			return p.page, err
 		}
-		if q.AsResponder {
-			// The index value is the entry's key.
-			ek := string(v)
-			var err error
-			if v, err = st.Get(ek); err != nil {
-				return false, err
-			}
-			if v == nil {
-				return false, newError(CodeInternal, "index points at a missing entry "+ek)
-			}
+		prefix := periodPrefix + requester + "/" + q.Party + "/"
+		if err := p.scan(prefix, rangeEnd(prefix)); err != nil {
+			return nil, err
+		}
+		next = rangeEnd(periodPrefix + requester + "/")
+	}
+	return p.page, nil
+}
+
+var errForeignBookmark = newError(CodeInvalidArgument, "bookmark does not belong to this query")
+
+// bookmarkStart returns where a page after bookmark starts within the range
+// of keys that begin with prefix: empty returns ifEmpty. A bookmark is an
+// entry key, so it is the prefix plus at most maxRest bytes.
+func bookmarkStart(bookmark, prefix string, maxRest int, ifEmpty string) (string, error) {
+	if bookmark == "" {
+		return ifEmpty, nil
+	}
+	if !strings.HasPrefix(bookmark, prefix) || len(bookmark) > len(prefix)+maxRest {
+		return "", errForeignBookmark
+	}
+	return bookmark + "\x00", nil
+}
+
+// firstRequester returns the requester of the first entry key in
+// [start, end), or "" if the range is empty. Every key there begins with
+// periodPrefix.
+func firstRequester(st State, start, end, periodPrefix string) (string, error) {
+	requester := ""
+	err := scan(st, start, end, func(k string, _ []byte) (bool, error) {
+		r, _, ok := strings.Cut(strings.TrimPrefix(k, periodPrefix), "/")
+		if !ok || !ValidMSPID(r) {
+			return false, newError(CodeInternal, "malformed entry key "+k)
+		}
+		requester = r
+		return false, nil
+	})
+	return requester, err
+}
+
+// pager collects one page of entries from one or more key ranges read in
+// ascending key order.
+type pager struct {
+	st   State
+	size int
+	page *EntriesPage
+	last string // key of the page's last entry
+	full bool   // the page is full and another entry follows it
+}
+
+func (p *pager) scan(start, end string) error {
+	return scan(p.st, start, end, func(k string, v []byte) (bool, error) {
+		if len(p.page.Entries) == p.size {
+			p.page.Bookmark, p.full = p.last, true
+			return false, nil
 		}
 		var e RecordedEntry
 		if err := decodeStored(k, v, &e); err != nil {
 			return false, err
 		}
-		page.Entries = append(page.Entries, e)
-		last = k
+		p.page.Entries = append(p.page.Entries, e)
+		p.last = k
 		return true, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
 }

@@ -12,16 +12,15 @@ import (
 // exactly one period or party. MSP ids and categories cannot contain "/"
 // (ValidMSPID, ValidCategory), which keeps the encoding unambiguous.
 const (
-	keyCurrent     = "current"      // current period number
-	prefixInst     = "inst/"        // inst/<msp> -> Institution
-	prefixPrice    = "price/"       // price/<category> -> int64
-	prefixLimit    = "limit/"       // limit/<msp> -> int64
-	prefixBalance  = "balance/"     // balance/<msp> -> Account (without Limit)
-	prefixPeriod   = "period/"      // period/<n> -> Period
-	prefixSnapshot = "snapshot/"    // snapshot/<n> -> Snapshot
-	prefixCatalog  = "catalog/"     // catalog/<msp>/<category>/<n> -> Catalog
-	prefixEntry    = "entry/"       // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
-	prefixByResp   = "byresponder/" // byresponder/<n>/<responder>/<requester>/<seq> -> "" (index)
+	keyCurrent     = "current"   // current period number
+	prefixInst     = "inst/"     // inst/<msp> -> Institution
+	prefixPrice    = "price/"    // price/<category> -> int64
+	prefixLimit    = "limit/"    // limit/<msp> -> int64
+	prefixBalance  = "balance/"  // balance/<msp> -> Account (without Limit)
+	prefixPeriod   = "period/"   // period/<n> -> Period
+	prefixSnapshot = "snapshot/" // snapshot/<n> -> Snapshot
+	prefixCatalog  = "catalog/"  // catalog/<msp>/<category>/<n> -> Catalog
+	prefixEntry    = "entry/"    // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
 )
 
 // numWidth is the width of a zero-padded uint64 (max 18446744073709551615).
@@ -65,10 +64,6 @@ func (k EntryKey) Validate() error {
 		return newError(CodeInvalidArgument, "entry key: period 0")
 	}
 	return nil
-}
-
-func (k EntryKey) responderIndexKey() string {
-	return prefixByResp + num(k.Period) + "/" + k.Responder + "/" + k.Requester + "/" + num(k.Sequence)
 }
 
 // Input bounds. Everything a caller sends is checked against them before use.
