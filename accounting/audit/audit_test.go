@@ -128,6 +128,26 @@ func TestVerify(t *testing.T) {
 			verdict: accounting.VerdictRejected,
 		},
 		{
+			name: "provider bills one answer and sends a bad one",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				billed := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, billed)
+				return c.Answer(t, billed, audittest.CorruptElement), c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckResponseHash, audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "provider bills one valid answer and sends another",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				billed := c.Exchange(t, audittest.Honest, ids...)
+				c.Record(t, billed)
+				return c.Answer(t, billed, audittest.Honest), c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckResponseHash},
+			verdict: accounting.VerdictRejected,
+		},
+		{
 			name: "requester signature by another key",
 			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
 				tr := c.Exchange(t, audittest.Honest, ids...)

@@ -14,13 +14,16 @@ type Decision struct {
 }
 
 // Decide turns a report into a dispute verdict. A dispute is upheld only if
-// the transcript is exactly the exchange the ledger billed (entry, header,
-// both body hashes and both signatures hold) and the provider's answer is
+// the transcript answers the exchange the ledger billed (entry, header,
+// request hash and both signatures hold) and the provider's answer is
 // provably bad (its proof fails against the registered key) or the bill is
-// wrong. Everything else is rejected with the reason: a transcript that is
-// not what was billed proves nothing against the provider, and an answer
-// whose proof holds is the provider's PRF of what was asked, so a label the
-// requester believes wrong is a question of list quality, not a
+// wrong. The response hash may differ from the billed one: the provider
+// then signed two answers to one billed request, and the one it gave the
+// requester is still its own (its signature covers the billed request
+// digest). Everything else is rejected with the reason: a transcript that
+// is not what was billed proves nothing against the provider, and an
+// answer whose proof holds is the provider's PRF of what was asked, so a
+// label the requester believes wrong is a question of list quality, not a
 // cryptographic failure an auditor can settle.
 func Decide(r *Report) Decision {
 	reject := func(format string, args ...any) Decision {
@@ -30,7 +33,7 @@ func Decide(r *Report) Decision {
 		return reject("no ledger entry under %s: nothing was billed, nothing to reverse", r.Key.String())
 	}
 	var forged []string
-	for _, name := range []string{CheckHeader, CheckRequestHash, CheckResponseHash, CheckRequesterSignature, CheckResponderSignature} {
+	for _, name := range []string{CheckHeader, CheckRequestHash, CheckRequesterSignature, CheckResponderSignature} {
 		if !passed(r, name) {
 			forged = append(forged, name)
 		}
@@ -45,7 +48,11 @@ func Decide(r *Report) Decision {
 		return reject("period %d is snapshotted: the charge is final", r.Key.Period)
 	}
 	if c, _ := r.Check(CheckProof); c.Status == Fail {
-		return Decision{Verdict: accounting.VerdictUpheld, Reason: "the provider's answer does not verify against its registered OPRF key: " + c.Detail}
+		reason := "the provider's answer does not verify against its registered OPRF key: " + c.Detail
+		if !passed(r, CheckResponseHash) {
+			reason = "the provider signed this answer to the billed request but billed another; " + reason
+		}
+		return Decision{Verdict: accounting.VerdictUpheld, Reason: reason}
 	}
 	if c, _ := r.Check(CheckAmount); c.Status == Fail {
 		return Decision{Verdict: accounting.VerdictUpheld, Reason: "the entry bills the wrong amount: " + c.Detail}

@@ -178,21 +178,7 @@ func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcr
 	_, blinded, err := client.Blind(rand.Reader, inputs)
 	must(t, err)
 
-	key := c.OPRFKey
-	if b == WrongKey {
-		key, err = oprf.GenerateKey(rand.Reader)
-		must(t, err)
-	}
-	ev, err := catalogpsi.NewProvider(Provider, key).Evaluator(Category, c.Period)
-	must(t, err)
-	evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
-	must(t, err)
-	if b == CorruptElement {
-		// The requester's own blinded element is a valid group element
-		// that is not the evaluation.
-		copy(evaluated[:oprf.ElementSize], blinded[:oprf.ElementSize])
-	}
-
+	evaluated, proof := c.answer(t, b, blinded)
 	tr := &transcript.Transcript{
 		Header: transcript.Header{
 			Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: Category,
@@ -200,10 +186,46 @@ func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcr
 			Count: uint32(len(ids)), KeyID: c.OPRFKey.Public().KeyID(),
 		},
 		Request:  transcript.Request{Elements: split(blinded)},
-		Response: transcript.Response{Evaluated: split(evaluated), Proof: proof[:]},
+		Response: transcript.Response{Evaluated: split(evaluated), Proof: proof},
 	}
 	c.Sign(t, tr)
 	return tr
+}
+
+// Answer returns a copy of tr with a fresh answer from the provider to the
+// same request, as b says, signed by the provider: what a provider that
+// bills one answer and sends another would hold the requester to.
+func (c *Consortium) Answer(t testing.TB, tr *transcript.Transcript, b Behaviour) *transcript.Transcript {
+	t.Helper()
+	evaluated, proof := c.answer(t, b, bytes.Join(tr.Request.Elements, nil))
+	out := *tr
+	out.Response = transcript.Response{Evaluated: split(evaluated), Proof: proof}
+	d, err := out.Digests()
+	must(t, err)
+	out.ResponseSignature, err = transcript.SignResponse(c.Provider.Sign, d.ResponseDigest)
+	must(t, err)
+	return &out
+}
+
+// answer evaluates the blinded elements as the provider, as b says.
+func (c *Consortium) answer(t testing.TB, b Behaviour, blinded []byte) (evaluated, proof []byte) {
+	t.Helper()
+	key := c.OPRFKey
+	if b == WrongKey {
+		var err error
+		key, err = oprf.GenerateKey(rand.Reader)
+		must(t, err)
+	}
+	ev, err := catalogpsi.NewProvider(Provider, key).Evaluator(Category, c.Period)
+	must(t, err)
+	evaluated, p, err := ev.BlindEvaluate(rand.Reader, blinded)
+	must(t, err)
+	if b == CorruptElement {
+		// The requester's own blinded element is a valid group element
+		// that is not the evaluation.
+		copy(evaluated[:oprf.ElementSize], blinded[:oprf.ElementSize])
+	}
+	return evaluated, p[:]
 }
 
 // Sign (re)signs both digests of tr with the requester's and the
