@@ -1,7 +1,7 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench demo proto proto-check
+.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench bench-quick demo proto proto-check
 
 all: lint test-unit
 
@@ -34,6 +34,13 @@ staticcheck:
 ## bench: the micro-benchmarks of the libraries (results go to docs/benchmarks.md by hand).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./psi/...
+
+## bench-quick: the benchmark harness's quick suite (about 1-2 minutes on 2 cores): every
+## protocol, transport and baseline at small sizes, answers checked, the CSV, summary and
+## plots written to BENCH_OUT and read back. The full suite: go run ./cmd/riskmesh bench.
+BENCH_OUT ?= $(or $(TMPDIR),/tmp)/riskmesh-bench-quick
+bench-quick:
+	$(GO) run ./cmd/riskmesh bench --quick --out $(BENCH_OUT)
 
 ## demo: the one-command demo on the embedded ledger.
 demo:

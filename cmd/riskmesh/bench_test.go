@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/bench"
+)
+
+// runBench runs `riskmesh bench args...` in-process and returns its
+// standard output and error output.
+func runBench(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := newBenchCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+// The quick suite's shape with tiny sizes: every file is written and reads
+// back, every query row found exactly its planted hits, and the DHPSI
+// baseline is skipped with a message when its module is not there.
+func TestBenchWritesReadableReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	out, errOut, err := runBench(t, "--quick", "--out", dir, "--only", "batch,providers",
+		"--batches", "1,30", "--providers", "1,2", "--batch", "20", "--list", "200", "--ecdh-max-list", "200",
+		"--match", filepath.Join(t.TempDir(), "missing"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "wrote ") || !strings.Contains(errOut, "dhpsi baseline skipped") {
+		t.Errorf("output %q, errors %q", out, errOut)
+	}
+	for _, name := range []string{bench.CSVFile, bench.SummaryFile, "batch_throughput.svg", "batch_latency.png", "providers_throughput.png"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := bench.ReadCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var protocols []string
+	for _, r := range rows {
+		if r.Phase != bench.PhaseQuery {
+			continue
+		}
+		if r.Hits != r.WantHits || r.Rep != 0 {
+			t.Errorf("%+v", r)
+		}
+		if !slices.Contains(protocols, r.Protocol) {
+			protocols = append(protocols, r.Protocol)
+		}
+	}
+	slices.Sort(protocols)
+	if want := []string{bench.ProtocolCatalog, bench.ProtocolVOPRF, bench.ProtocolECDH}; !slices.Equal(protocols, want) {
+		t.Errorf("protocols %v, want %v", protocols, want)
+	}
+}
+
+func TestBenchRefusesAnUnknownSweep(t *testing.T) {
+	_, _, err := runBench(t, "--out", t.TempDir(), "--only", "everything")
+	if err == nil || !strings.Contains(err.Error(), "unknown sweep") {
+		t.Fatalf("err = %v, want an unknown sweep error", err)
+	}
+}
