@@ -237,6 +237,29 @@ func peerFixtures(x *exchange) []fixture {
 // nodeFixtures returns one populated message per business API request,
 // response and stream event kind. Every field is set, so some combinations
 // (an invalid item with hits) are wire fixtures, not valid answers.
+// testEntryKey is an entry key with every field set.
+var testEntryKey = &EntryKey{Period: testPeriod, Requester: "Bank1MSP", Responder: testProvider, Sequence: 7}
+
+// auditFixtures are the auditor service's messages and the stored records
+// of node/auditor and node/dispute.
+func auditFixtures(x *exchange) []fixture {
+	now := timestamppb.New(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	verdict := &AuditVerdict{
+		DisputeId: 1, Key: testEntryKey, Auditor: "RegulatorMSP", Verdict: Verdict_VERDICT_UPHELD,
+		Reason: "the provider's answer does not verify", Checks: []*AuditCheck{{Name: "proof", Status: AuditStatus_AUDIT_STATUS_FAIL, Detail: "oprf: proof verification failed"}},
+		EndorsementSignature: x.respSig, ResponseDigest: make([]byte, 32), StatementSignature: x.respSig, DecidedAt: now,
+	}
+	return []fixture{
+		{"FileDisputeRequest", &FileDisputeRequest{Transcript: []byte("RMTX"), Reason: "proof failed"}},
+		{"FileDisputeResponse", &FileDisputeResponse{Verdict: verdict}},
+		{"StoredDispute", &StoredDispute{Verdict: verdict, Transcript: []byte("RMTX"), Claim: "proof failed", FiledAt: now}},
+		{"DisputeRecord", &DisputeRecord{
+			Transcript: []byte("RMTX"), Claim: "proof failed", State: DisputeState_DISPUTE_STATE_PENDING, Verdict: verdict,
+			Attempts: 2, NextAttempt: now, LastError: "auditor unreachable",
+		}},
+	}
+}
+
 func nodeFixtures() []fixture {
 	now := timestamppb.New(time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC))
 	label := &Label{CategoryCode: 1, ReasonCode: 4021, ListedDate: "2026-03-14", ProviderReference: []byte("REF00042")}
@@ -246,6 +269,7 @@ func nodeFixtures() []fixture {
 		Provider: testProvider, Status: ProviderStatus_PROVIDER_STATUS_ANSWERED,
 		Hits:  []*ProviderHit{{Index: 1, Label: label}},
 		Items: 2, Amount: 20, Error: peerErr, Attempts: 1, Latency: durationpb.New(42 * time.Millisecond),
+		Disputes: []*ExchangeDispute{{Key: testEntryKey, State: DisputeState_DISPUTE_STATE_REVERSED, Reason: "proof does not verify"}},
 	}
 	result := &QueryResult{
 		QueryId: "q-0001",

@@ -950,7 +950,13 @@ type ProviderResult struct {
 	// retried within the deadline).
 	Attempts uint32 `protobuf:"varint,7,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	// latency is from acceptance to this result.
-	Latency       *durationpb.Duration `protobuf:"bytes,8,opt,name=latency,proto3" json:"latency,omitempty"`
+	Latency *durationpb.Duration `protobuf:"bytes,8,opt,name=latency,proto3" json:"latency,omitempty"`
+	// disputes, for PROVIDER_STATUS_DISPUTED, is where the dispute of each
+	// exchange with a kept transcript stands: one per ledger entry (a part
+	// split into several requests, or sharing a coalesced one, has several
+	// or shares one). amount stays what the provider may bill; a REVERSED
+	// dispute means the ledger no longer charges it.
+	Disputes      []*ExchangeDispute `protobuf:"bytes,9,rep,name=disputes,proto3" json:"disputes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1041,6 +1047,79 @@ func (x *ProviderResult) GetLatency() *durationpb.Duration {
 	return nil
 }
 
+func (x *ProviderResult) GetDisputes() []*ExchangeDispute {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
+}
+
+// ExchangeDispute is the dispute of one exchange (docs/audit.md).
+type ExchangeDispute struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key is the exchange's ledger entry key.
+	Key *EntryKey `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// state is UNSPECIFIED when this node files no disputes (no auditor
+	// configured); otherwise PENDING until the auditor's verdict is acted on.
+	State DisputeState `protobuf:"varint,2,opt,name=state,proto3,enum=riskmesh.v1.DisputeState" json:"state,omitempty"`
+	// reason is why the answer was disputed, then the auditor's reason once
+	// it decided, or why filing has not reached a verdict yet.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExchangeDispute) Reset() {
+	*x = ExchangeDispute{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExchangeDispute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExchangeDispute) ProtoMessage() {}
+
+func (x *ExchangeDispute) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExchangeDispute.ProtoReflect.Descriptor instead.
+func (*ExchangeDispute) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExchangeDispute) GetKey() *EntryKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ExchangeDispute) GetState() DisputeState {
+	if x != nil {
+		return x.State
+	}
+	return DisputeState_DISPUTE_STATE_UNSPECIFIED
+}
+
+func (x *ExchangeDispute) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Hit is one provider's listing of an identifier in the merged result.
 type Hit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1054,7 +1133,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1145,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1158,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Hit) GetProvider() string {
@@ -1117,7 +1196,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1208,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1221,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ItemResult) GetIndex() uint32 {
@@ -1194,7 +1273,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1285,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1298,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QueryResult) GetQueryId() string {
@@ -1267,7 +1346,7 @@ type GetQueryRequest struct {
 
 func (x *GetQueryRequest) Reset() {
 	*x = GetQueryRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1358,7 @@ func (x *GetQueryRequest) String() string {
 func (*GetQueryRequest) ProtoMessage() {}
 
 func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1371,7 @@ func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueryRequest.ProtoReflect.Descriptor instead.
 func (*GetQueryRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetQueryRequest) GetQueryId() string {
@@ -1330,7 +1409,7 @@ type QueryRecord struct {
 
 func (x *QueryRecord) Reset() {
 	*x = QueryRecord{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1421,7 @@ func (x *QueryRecord) String() string {
 func (*QueryRecord) ProtoMessage() {}
 
 func (x *QueryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1434,7 @@ func (x *QueryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRecord.ProtoReflect.Descriptor instead.
 func (*QueryRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryRecord) GetQueryId() string {
@@ -1438,7 +1517,7 @@ type ListQueriesRequest struct {
 
 func (x *ListQueriesRequest) Reset() {
 	*x = ListQueriesRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1529,7 @@ func (x *ListQueriesRequest) String() string {
 func (*ListQueriesRequest) ProtoMessage() {}
 
 func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1542,7 @@ func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueriesRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListQueriesRequest) GetPageSize() uint32 {
@@ -1521,7 +1600,7 @@ type QuerySummary struct {
 
 func (x *QuerySummary) Reset() {
 	*x = QuerySummary{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1612,7 @@ func (x *QuerySummary) String() string {
 func (*QuerySummary) ProtoMessage() {}
 
 func (x *QuerySummary) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1625,7 @@ func (x *QuerySummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySummary.ProtoReflect.Descriptor instead.
 func (*QuerySummary) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QuerySummary) GetQueryId() string {
@@ -1624,7 +1703,7 @@ type ListQueriesResponse struct {
 
 func (x *ListQueriesResponse) Reset() {
 	*x = ListQueriesResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1715,7 @@ func (x *ListQueriesResponse) String() string {
 func (*ListQueriesResponse) ProtoMessage() {}
 
 func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1728,7 @@ func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueriesResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListQueriesResponse) GetQueries() []*QuerySummary {
@@ -1674,7 +1753,7 @@ type BalanceRequest struct {
 
 func (x *BalanceRequest) Reset() {
 	*x = BalanceRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1765,7 @@ func (x *BalanceRequest) String() string {
 func (*BalanceRequest) ProtoMessage() {}
 
 func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1778,7 @@ func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceRequest.ProtoReflect.Descriptor instead.
 func (*BalanceRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 type BalanceResponse struct {
@@ -1734,7 +1813,7 @@ type BalanceResponse struct {
 
 func (x *BalanceResponse) Reset() {
 	*x = BalanceResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1825,7 @@ func (x *BalanceResponse) String() string {
 func (*BalanceResponse) ProtoMessage() {}
 
 func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1838,7 @@ func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceResponse.ProtoReflect.Descriptor instead.
 func (*BalanceResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BalanceResponse) GetMspId() string {
@@ -1835,7 +1914,7 @@ type ProvidersRequest struct {
 
 func (x *ProvidersRequest) Reset() {
 	*x = ProvidersRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +1926,7 @@ func (x *ProvidersRequest) String() string {
 func (*ProvidersRequest) ProtoMessage() {}
 
 func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +1939,7 @@ func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersRequest.ProtoReflect.Descriptor instead.
 func (*ProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProvidersRequest) GetCategory() string {
@@ -1901,7 +1980,7 @@ type RemoteCatalog struct {
 
 func (x *RemoteCatalog) Reset() {
 	*x = RemoteCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1992,7 @@ func (x *RemoteCatalog) String() string {
 func (*RemoteCatalog) ProtoMessage() {}
 
 func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2005,7 @@ func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoteCatalog.ProtoReflect.Descriptor instead.
 func (*RemoteCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RemoteCatalog) GetProvider() string {
@@ -2023,7 +2102,7 @@ type ProviderInfo struct {
 
 func (x *ProviderInfo) Reset() {
 	*x = ProviderInfo{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2114,7 @@ func (x *ProviderInfo) String() string {
 func (*ProviderInfo) ProtoMessage() {}
 
 func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2127,7 @@ func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderInfo.ProtoReflect.Descriptor instead.
 func (*ProviderInfo) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ProviderInfo) GetMspId() string {
@@ -2115,7 +2194,7 @@ type ProvidersResponse struct {
 
 func (x *ProvidersResponse) Reset() {
 	*x = ProvidersResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2206,7 @@ func (x *ProvidersResponse) String() string {
 func (*ProvidersResponse) ProtoMessage() {}
 
 func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2219,7 @@ func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProvidersResponse) GetProviders() []*ProviderInfo {
@@ -2184,7 +2263,7 @@ type ImportListRequest struct {
 
 func (x *ImportListRequest) Reset() {
 	*x = ImportListRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2275,7 @@ func (x *ImportListRequest) String() string {
 func (*ImportListRequest) ProtoMessage() {}
 
 func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2288,7 @@ func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListRequest.ProtoReflect.Descriptor instead.
 func (*ImportListRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ImportListRequest) GetSource() string {
@@ -2253,7 +2332,7 @@ type RejectedRow struct {
 
 func (x *RejectedRow) Reset() {
 	*x = RejectedRow{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2344,7 @@ func (x *RejectedRow) String() string {
 func (*RejectedRow) ProtoMessage() {}
 
 func (x *RejectedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2357,7 @@ func (x *RejectedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRow.ProtoReflect.Descriptor instead.
 func (*RejectedRow) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RejectedRow) GetLine() uint64 {
@@ -2322,7 +2401,7 @@ type ListImport struct {
 
 func (x *ListImport) Reset() {
 	*x = ListImport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2413,7 @@ func (x *ListImport) String() string {
 func (*ListImport) ProtoMessage() {}
 
 func (x *ListImport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2426,7 @@ func (x *ListImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImport.ProtoReflect.Descriptor instead.
 func (*ListImport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListImport) GetSource() string {
@@ -2416,7 +2495,7 @@ type ImportListResponse struct {
 
 func (x *ImportListResponse) Reset() {
 	*x = ImportListResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2507,7 @@ func (x *ImportListResponse) String() string {
 func (*ImportListResponse) ProtoMessage() {}
 
 func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2520,7 @@ func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListResponse.ProtoReflect.Descriptor instead.
 func (*ImportListResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ImportListResponse) GetImport() *ListImport {
@@ -2461,7 +2540,7 @@ type RefreshListsRequest struct {
 
 func (x *RefreshListsRequest) Reset() {
 	*x = RefreshListsRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2552,7 @@ func (x *RefreshListsRequest) String() string {
 func (*RefreshListsRequest) ProtoMessage() {}
 
 func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2565,7 @@ func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsRequest.ProtoReflect.Descriptor instead.
 func (*RefreshListsRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RefreshListsRequest) GetSources() []string {
@@ -2507,7 +2586,7 @@ type RefreshListsResponse struct {
 
 func (x *RefreshListsResponse) Reset() {
 	*x = RefreshListsResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2598,7 @@ func (x *RefreshListsResponse) String() string {
 func (*RefreshListsResponse) ProtoMessage() {}
 
 func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2611,7 @@ func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsResponse.ProtoReflect.Descriptor instead.
 func (*RefreshListsResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RefreshListsResponse) GetImports() []*ListImport {
@@ -2552,7 +2631,7 @@ type CatalogStatusRequest struct {
 
 func (x *CatalogStatusRequest) Reset() {
 	*x = CatalogStatusRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +2643,7 @@ func (x *CatalogStatusRequest) String() string {
 func (*CatalogStatusRequest) ProtoMessage() {}
 
 func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +2656,7 @@ func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusRequest.ProtoReflect.Descriptor instead.
 func (*CatalogStatusRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CatalogStatusRequest) GetCategory() string {
@@ -2619,7 +2698,7 @@ type LocalCatalog struct {
 
 func (x *LocalCatalog) Reset() {
 	*x = LocalCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2710,7 @@ func (x *LocalCatalog) String() string {
 func (*LocalCatalog) ProtoMessage() {}
 
 func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2644,7 +2723,7 @@ func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalCatalog.ProtoReflect.Descriptor instead.
 func (*LocalCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LocalCatalog) GetCategory() string {
@@ -2738,7 +2817,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +2829,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +2842,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -2792,7 +2871,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +2883,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +2896,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -2856,7 +2935,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +2947,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +2960,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -2934,7 +3013,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3025,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3038,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
 }
 
 type ComponentHealth struct {
@@ -2976,7 +3055,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2988,7 +3067,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3001,7 +3080,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -3045,7 +3124,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3136,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3149,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -3119,7 +3198,7 @@ var File_riskmesh_v1_node_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/node.proto\x12\vriskmesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16riskmesh/v1/peer.proto\"S\n" +
+	"\x16riskmesh/v1/node.proto\x12\vriskmesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17riskmesh/v1/audit.proto\x1a\x16riskmesh/v1/peer.proto\"S\n" +
 	"\n" +
 	"Identifier\x12/\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.IdentifierTypeR\x04type\x12\x14\n" +
@@ -3152,7 +3231,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x12provider_reference\x18\x04 \x01(\fR\x11providerReference\"M\n" +
 	"\vProviderHit\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xbc\x02\n" +
+	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xf6\x02\n" +
 	"\x0eProviderResult\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x06status\x12,\n" +
@@ -3161,7 +3240,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06amount\x18\x05 \x01(\x03R\x06amount\x12,\n" +
 	"\x05error\x18\x06 \x01(\v2\x16.riskmesh.v1.PeerErrorR\x05error\x12\x1a\n" +
 	"\battempts\x18\a \x01(\rR\battempts\x123\n" +
-	"\alatency\x18\b \x01(\v2\x19.google.protobuf.DurationR\alatency\"K\n" +
+	"\alatency\x18\b \x01(\v2\x19.google.protobuf.DurationR\alatency\x128\n" +
+	"\bdisputes\x18\t \x03(\v2\x1c.riskmesh.v1.ExchangeDisputeR\bdisputes\"\x83\x01\n" +
+	"\x0fExchangeDispute\x12'\n" +
+	"\x03key\x18\x01 \x01(\v2\x15.riskmesh.v1.EntryKeyR\x03key\x12/\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x19.riskmesh.v1.DisputeStateR\x05state\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"K\n" +
 	"\x03Hit\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12(\n" +
 	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xb2\x01\n" +
@@ -3398,7 +3482,7 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
@@ -3414,110 +3498,116 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(*Label)(nil),                 // 11: riskmesh.v1.Label
 	(*ProviderHit)(nil),           // 12: riskmesh.v1.ProviderHit
 	(*ProviderResult)(nil),        // 13: riskmesh.v1.ProviderResult
-	(*Hit)(nil),                   // 14: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 15: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 16: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 17: riskmesh.v1.GetQueryRequest
-	(*QueryRecord)(nil),           // 18: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 19: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 20: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 21: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 22: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 23: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 24: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 25: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 26: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 27: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 28: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 29: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 30: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 31: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 32: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 33: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 34: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 35: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 36: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 37: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 38: riskmesh.v1.RotateKeysResponse
-	(*HealthRequest)(nil),         // 39: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 40: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 41: riskmesh.v1.HealthResponse
-	nil,                           // 42: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 43: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 44: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 45: riskmesh.v1.PeerError
+	(*ExchangeDispute)(nil),       // 14: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                   // 15: riskmesh.v1.Hit
+	(*ItemResult)(nil),            // 16: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),           // 17: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),       // 18: riskmesh.v1.GetQueryRequest
+	(*QueryRecord)(nil),           // 19: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),    // 20: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),          // 21: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),   // 22: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),        // 23: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),       // 24: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),      // 25: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),         // 26: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),          // 27: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),     // 28: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),     // 29: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),           // 30: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),            // 31: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),    // 32: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),   // 33: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),  // 34: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),  // 35: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),          // 36: riskmesh.v1.LocalCatalog
+	(*CatalogStatusResponse)(nil), // 37: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 38: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 39: riskmesh.v1.RotateKeysResponse
+	(*HealthRequest)(nil),         // 40: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 41: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 42: riskmesh.v1.HealthResponse
+	nil,                           // 43: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 44: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 45: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 46: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 47: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 48: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
 	7,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	43, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	44, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
 	10, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
 	13, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	16, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	44, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	17, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	45, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
 	11, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
 	12, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	45, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	43, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	11, // 12: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	2,  // 13: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	14, // 14: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	15, // 15: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	13, // 16: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	44, // 17: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	3,  // 18: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	44, // 19: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	13, // 20: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	16, // 21: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	44, // 22: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 23: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	44, // 24: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	20, // 25: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	44, // 26: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	4,  // 27: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	44, // 28: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	25, // 29: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	26, // 30: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	42, // 31: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	29, // 32: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	43, // 33: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	30, // 34: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	30, // 35: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	4,  // 36: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	44, // 37: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	35, // 38: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	25, // 39: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	5,  // 40: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	5,  // 41: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	6,  // 42: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	6,  // 43: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	40, // 44: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	8,  // 45: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	17, // 46: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	19, // 47: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	22, // 48: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	24, // 49: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	28, // 50: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	32, // 51: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	34, // 52: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	37, // 53: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	39, // 54: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	9,  // 55: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	18, // 56: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	21, // 57: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	23, // 58: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	27, // 59: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	31, // 60: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	33, // 61: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	36, // 62: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	38, // 63: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	41, // 64: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	55, // [55:65] is the sub-list for method output_type
-	45, // [45:55] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	46, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	44, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	14, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	47, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	48, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	11, // 15: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	2,  // 16: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	15, // 17: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	16, // 18: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	13, // 19: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	45, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	3,  // 21: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	45, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	13, // 23: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	17, // 24: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	45, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	3,  // 26: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	45, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	21, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	45, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	4,  // 30: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	45, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	26, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	27, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	43, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	30, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	44, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	31, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	31, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	4,  // 39: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	45, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	36, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	26, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	5,  // 43: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	5,  // 44: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	6,  // 45: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	6,  // 46: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	41, // 47: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	8,  // 48: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	18, // 49: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	20, // 50: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	23, // 51: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	25, // 52: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	29, // 53: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	33, // 54: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	35, // 55: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	38, // 56: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	40, // 57: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	9,  // 58: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	19, // 59: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	22, // 60: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	24, // 61: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	28, // 62: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	32, // 63: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	34, // 64: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	37, // 65: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	39, // 66: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	42, // 67: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	58, // [58:68] is the sub-list for method output_type
+	48, // [48:58] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -3525,6 +3615,7 @@ func file_riskmesh_v1_node_proto_init() {
 	if File_riskmesh_v1_node_proto != nil {
 		return
 	}
+	file_riskmesh_v1_audit_proto_init()
 	file_riskmesh_v1_peer_proto_init()
 	file_riskmesh_v1_node_proto_msgTypes[2].OneofWrappers = []any{
 		(*QueryEvent_Accepted)(nil),
@@ -3537,7 +3628,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -15,7 +15,7 @@ import (
 // that it decodes to an equal message, with every field still set.
 func TestRoundTrip(t *testing.T) {
 	x := newExchange(t)
-	for _, fx := range append(peerFixtures(x), nodeFixtures()...) {
+	for _, fx := range append(append(peerFixtures(x), nodeFixtures()...), auditFixtures(x)...) {
 		t.Run(fx.name, func(t *testing.T) {
 			if missing := unsetFields(fx.msg.ProtoReflect()); len(missing) > 0 {
 				t.Fatalf("fixture leaves fields unset: %v", missing)

@@ -23,7 +23,7 @@ const wireGolden = "testdata/wire.golden"
 // diff); renumbering, retyping or deleting without reserving is not.
 func TestWireContract(t *testing.T) {
 	var b strings.Builder
-	for _, fd := range []protoreflect.FileDescriptor{File_riskmesh_v1_peer_proto, File_riskmesh_v1_node_proto} {
+	for _, fd := range []protoreflect.FileDescriptor{File_riskmesh_v1_peer_proto, File_riskmesh_v1_node_proto, File_riskmesh_v1_audit_proto} {
 		fmt.Fprintf(&b, "file %s\n", fd.Path())
 		describeFile(&b, fd)
 	}
