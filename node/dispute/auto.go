@@ -118,6 +118,25 @@ func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error)
 	return rec, err
 }
 
+// Status reports where the dispute of an entry stands, with the auditor's
+// reason once it decided or the last filing error before that; ok is false
+// if the entry was never disputed or its record is unreadable. It has the
+// shape of requester.Config.DisputeStatus.
+func (a *Auto) Status(key accounting.EntryKey) (state riskmeshv1.DisputeState, reason string, ok bool) {
+	rec, err := a.State(key)
+	if err != nil || rec == nil {
+		return riskmeshv1.DisputeState_DISPUTE_STATE_UNSPECIFIED, "", false
+	}
+	reason = rec.LastError
+	if rec.Verdict != nil {
+		reason = rec.Verdict.Reason
+	}
+	if reason == "" {
+		reason = rec.Claim
+	}
+	return rec.State, reason, true
+}
+
 // Run files due disputes until ctx ends: at once after Enqueue, and every
 // Retry while some are pending.
 func (a *Auto) Run(ctx context.Context) error {

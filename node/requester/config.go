@@ -127,6 +127,11 @@ type Config struct {
 	// the node hands it to its dispute filer (node/dispute Auto.Enqueue).
 	// It is called from the query's goroutine and should not block long.
 	Disputed func(t *transcript.Transcript, reason string)
+	// DisputeStatus, if set, reports where the dispute of an exchange
+	// stands (node/dispute Auto.Status); GetQuery shows it in each
+	// ProviderResult's disputes instead of the state recorded when the
+	// answer was disputed. ok is false for an exchange it does not know.
+	DisputeStatus func(key accounting.EntryKey) (state riskmeshv1.DisputeState, reason string, ok bool)
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default

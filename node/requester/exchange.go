@@ -42,6 +42,15 @@ type outcome struct {
 	// maxItems, for a provider that refused the batch as too large, is the
 	// most items it accepts (fewer than were sent).
 	maxItems int
+	// disputed lists the DISPUTED exchanges whose transcript was kept, as
+	// the query record reports them.
+	disputed []disputedExchange
+}
+
+// disputedExchange is one DISPUTED exchange: its ledger entry key and why.
+type disputedExchange struct {
+	key    accounting.EntryKey
+	reason string
 }
 
 // merge combines the outcomes of consecutive exchanges: the worst status,
@@ -52,6 +61,7 @@ func merge(parts []outcome) outcome {
 		o.attempts += p.attempts
 		o.billed += p.billed
 		o.transcripts = append(o.transcripts, p.transcripts...)
+		o.disputed = append(o.disputed, p.disputed...)
 		if p.err != nil {
 			o.err = p.err
 		}
@@ -286,7 +296,12 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 			billed: len(x.ids),
 		}
 		if t != nil {
+			h := &t.Header
 			o.transcripts = []*transcript.Transcript{t}
+			o.disputed = []disputedExchange{{
+				key:    accounting.EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence},
+				reason: o.err.Message,
+			}}
 		}
 		return o
 	}

@@ -293,7 +293,26 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
 	res.Amount = int64(o.billed) * q.price
+	res.Disputes = r.disputes(o.disputed)
 	return res, saved{transcripts: o.transcripts, spend: res.Amount}, held
+}
+
+// disputes reports disputed exchanges: PENDING when this node files
+// disputes (Config.Disputed), UNSPECIFIED otherwise.
+func (r *Requester) disputes(ds []disputedExchange) []*riskmeshv1.ExchangeDispute {
+	state := riskmeshv1.DisputeState_DISPUTE_STATE_UNSPECIFIED
+	if r.cfg.Disputed != nil {
+		state = riskmeshv1.DisputeState_DISPUTE_STATE_PENDING
+	}
+	var out []*riskmeshv1.ExchangeDispute
+	for _, d := range ds {
+		k := d.key
+		out = append(out, &riskmeshv1.ExchangeDispute{
+			Key:   &riskmeshv1.EntryKey{Period: k.Period, Requester: k.Requester, Responder: k.Responder, Sequence: k.Sequence},
+			State: state, Reason: d.reason,
+		})
+	}
+	return out
 }
 
 // batchLimit is the most items one request to provider may carry:

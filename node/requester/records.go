@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -14,7 +15,26 @@ func (r *Requester) GetQuery(_ context.Context, id string) (*riskmeshv1.QueryRec
 	if err != nil {
 		return nil, err
 	}
+	r.disputeStatus(rec.ProviderResults)
+	r.disputeStatus(rec.GetResult().GetProviders())
 	return rec, nil
+}
+
+// disputeStatus brings the disputes of provider results up to date from
+// Config.DisputeStatus.
+func (r *Requester) disputeStatus(results []*riskmeshv1.ProviderResult) {
+	if r.cfg.DisputeStatus == nil {
+		return
+	}
+	for _, pr := range results {
+		for _, d := range pr.Disputes {
+			k := d.GetKey()
+			key := accounting.EntryKey{Period: k.GetPeriod(), Requester: k.GetRequester(), Responder: k.GetResponder(), Sequence: k.GetSequence()}
+			if state, reason, ok := r.cfg.DisputeStatus(key); ok {
+				d.State, d.Reason = state, reason
+			}
+		}
+	}
 }
 
 // Page sizes of ListQueries.

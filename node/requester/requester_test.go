@@ -281,6 +281,10 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	if len(disputed) != 1 || (<-disputed).Header != tr.Header {
 		t.Fatal("the disputed transcript was not handed to the dispute filer once")
 	}
+	if len(res.Disputes) != 1 || res.Disputes[0].Key.GetSequence() != seqs[0] ||
+		res.Disputes[0].State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING || res.Disputes[0].Reason == "" {
+		t.Fatalf("disputes %v, want the exchange pending with its reason", res.Disputes)
+	}
 }
 
 func TestConcurrentSmallQueriesAreCoalesced(t *testing.T) {
