@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"fmt"
+	"slices"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -18,6 +19,9 @@ type recordTx struct {
 	keys    map[string]*ecdsa.PublicKey
 	periods map[uint64]*Period
 	batch   map[string]*RecordedEntry // entries recorded earlier in this batch
+	// stored holds what prefetch read: the stored value of each entry key
+	// it covered, nil for a key with no entry.
+	stored map[string][]byte
 }
 
 func (r *recordTx) institution(msp string) (*Institution, error) {
@@ -106,13 +110,26 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 		keys:    map[string]*ecdsa.PublicKey{},
 		periods: map[uint64]*Period{},
 		batch:   map[string]*RecordedEntry{},
+		stored:  map[string][]byte{},
+	}
+	headers := make([]*transcript.Header, len(entries))
+	keys := make([]EntryKey, len(entries))
+	errs := make([]error, len(entries))
+	for i := range entries {
+		headers[i], keys[i], errs[i] = r.parse(&entries[i])
+	}
+	if err := r.prefetch(keys, errs); err != nil {
+		return nil, err
 	}
 	outcomes := make([]Outcome, len(entries))
 	ev := recordEvent{TxID: st.TxID(), Recorded: []EntryKey{}}
 	for i := range entries {
 		o := &outcomes[i]
 		o.Index = i
-		key, status, err := r.one(&entries[i])
+		key, status, err := keys[i], OutcomeStatus(""), errs[i]
+		if err == nil {
+			status, err = r.one(&entries[i], headers[i], key)
+		}
 		o.Key, o.Status = key, status
 		if err != nil {
 			ce, ok := err.(*Error)
@@ -145,93 +162,170 @@ func sameEntry(a, b *Entry) bool {
 		bytes.Equal(a.ResponseHash, b.ResponseHash) && a.Amount == b.Amount
 }
 
-// one checks and writes one entry. Every check that can make the entry a
-// duplicate runs before the period check, so re-submitting an already
-// recorded entry after its period closed still succeeds.
-func (r *recordTx) one(e *Entry) (EntryKey, OutcomeStatus, error) {
+// parse checks the shape of one entry, reading no state: its header, the
+// key derived from it, that the caller is its responder, and the sizes of
+// its hashes and signatures.
+func (r *recordTx) parse(e *Entry) (*transcript.Header, EntryKey, error) {
 	if len(e.Header) > transcript.MaxHeaderSize {
-		return EntryKey{}, "", newError(CodeInvalidArgument, "header too long")
+		return nil, EntryKey{}, newError(CodeInvalidArgument, "header too long")
 	}
 	h, err := transcript.ParseHeader(e.Header)
 	if err != nil {
-		return EntryKey{}, "", newError(CodeInvalidArgument, "header: "+err.Error())
+		return nil, EntryKey{}, newError(CodeInvalidArgument, "header: "+err.Error())
 	}
 	key := EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence}
 	if err := key.Validate(); err != nil {
-		return key, "", err
+		return nil, key, err
 	}
 	if h.Responder != r.caller {
-		return key, "", newError(CodeForbidden, "only the header's responder records an entry")
+		return nil, key, newError(CodeForbidden, "only the header's responder records an entry")
 	}
 	if len(e.RequestHash) != HashSize || len(e.ResponseHash) != HashSize {
-		return key, "", newError(CodeInvalidArgument, "body hashes must be 32 bytes")
+		return nil, key, newError(CodeInvalidArgument, "body hashes must be 32 bytes")
 	}
 	for _, sig := range [][]byte{e.RequesterSignature, e.ResponderSignature} {
 		if len(sig) == 0 || len(sig) > ecsig.MaxSignatureSize {
-			return key, "", newError(CodeInvalidArgument, "signature missing or too long")
+			return nil, key, newError(CodeInvalidArgument, "signature missing or too long")
 		}
 	}
+	return h, key, nil
+}
+
+// minRun is the shortest run of consecutive sequence numbers that prefetch
+// reads with one range query. In Fabric a range read costs two round trips
+// to the peer (the query and closing the iterator), a Get one.
+const minRun = 3
+
+// prefetch reads the stored values of the batch's entry keys (those that
+// parsed: errs[i] == nil) that form runs of at least minRun consecutive
+// sequence numbers of one requester in one period, one range read per run,
+// instead of one Get per key: a node's batch for one responder holds the
+// requester's consecutive sequence numbers, so a batch is a few runs. A run's
+// range holds exactly the run's keys (the fixed-width sequence number ends
+// the key), so the transaction reads the same keys as with one Get each and
+// conflicts with the same transactions: only a Record of one of those keys.
+func (r *recordTx) prefetch(keys []EntryKey, errs []error) error {
+	type group struct {
+		period    uint64
+		requester string
+	}
+	seqs := map[group][]uint64{}
+	for i, k := range keys {
+		if errs[i] == nil {
+			g := group{k.Period, k.Requester}
+			seqs[g] = append(seqs[g], k.Sequence)
+		}
+	}
+	for g, ss := range seqs {
+		slices.Sort(ss)
+		ss = slices.Compact(ss)
+		for start := 0; start < len(ss); {
+			end := start + 1
+			for end < len(ss) && ss[end] == ss[end-1]+1 {
+				end++
+			}
+			if end-start >= minRun {
+				if err := r.readRun(g.period, g.requester, ss[start:end]); err != nil {
+					return err
+				}
+			}
+			start = end
+		}
+	}
+	return nil
+}
+
+// readRun reads the caller's entry keys of one run of consecutive sequence
+// numbers with one range read, and records each key's stored value (nil if
+// there is none) in r.stored.
+func (r *recordTx) readRun(period uint64, requester string, run []uint64) error {
+	key := EntryKey{Period: period, Requester: requester, Responder: r.caller}
+	for _, seq := range run {
+		key.Sequence = seq
+		r.stored[key.String()] = nil
+	}
+	key.Sequence = run[0]
+	start := key.String()
+	key.Sequence = run[len(run)-1]
+	end := key.String() + "\x00" // the first key after the run's last
+	return scan(r.st, start, end, func(k string, v []byte) (bool, error) {
+		// Copied: a host may reuse the value's memory after the read.
+		r.stored[k] = bytes.Clone(v)
+		return true, nil
+	})
+}
+
+// one checks and writes one entry whose shape parse accepted. Every check
+// that can make the entry a duplicate runs before the period check, so
+// re-submitting an already recorded entry after its period closed still
+// succeeds.
+func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeStatus, error) {
 	skey := key.String()
 	prev := r.batch[skey]
 	if prev == nil {
-		var stored RecordedEntry
-		ok, err := getJSON(r.st, skey, &stored)
-		if err != nil {
-			return key, "", err
+		v, fetched := r.stored[skey]
+		if !fetched {
+			var err error
+			if v, err = r.st.Get(skey); err != nil {
+				return "", err
+			}
 		}
-		if ok {
-			prev = &stored
+		if v != nil {
+			prev = &RecordedEntry{}
+			if err := decodeStored(skey, v, prev); err != nil {
+				return "", err
+			}
 		}
 	}
 	if prev != nil {
 		if sameEntry(&prev.Entry, e) {
-			return key, OutcomeDuplicate, nil
+			return OutcomeDuplicate, nil
 		}
-		return key, "", newError(CodeConflict, "a different entry is recorded under this key")
+		return "", newError(CodeConflict, "a different entry is recorded under this key")
 	}
 
 	p, err := r.period(h.Period)
 	if err != nil {
-		return key, "", err
+		return "", err
 	}
 	if p.State != PeriodOpen && p.State != PeriodGrace {
-		return key, "", newError(CodePeriodClosed, fmt.Sprintf("period %d is %s", p.Number, p.State))
+		return "", newError(CodePeriodClosed, fmt.Sprintf("period %d is %s", p.Number, p.State))
 	}
 	reqKey, err := r.signingKey(h.Requester, RoleRequester)
 	if err != nil {
-		return key, "", err
+		return "", err
 	}
 	respKey, err := r.signingKey(h.Responder, RoleProvider)
 	if err != nil {
-		return key, "", err
+		return "", err
 	}
 	price, ok := p.Prices[h.Category]
 	if !ok {
-		return key, "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no price in period %d", h.Category, p.Number))
+		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no price in period %d", h.Category, p.Number))
 	}
 	amount, err := amountFor(price, h.Count)
 	if err != nil {
-		return key, "", err
+		return "", err
 	}
 	if e.Amount != amount {
-		return key, "", newError(CodeWrongAmount, fmt.Sprintf("%d items x %d = %d, entry bills %d", h.Count, price, amount, e.Amount))
+		return "", newError(CodeWrongAmount, fmt.Sprintf("%d items x %d = %d, entry bills %d", h.Count, price, amount, e.Amount))
 	}
 	reqDigest, err := transcript.RequestDigest(h, [32]byte(e.RequestHash))
 	if err != nil {
-		return key, "", newError(CodeInvalidArgument, "request digest: "+err.Error())
+		return "", newError(CodeInvalidArgument, "request digest: "+err.Error())
 	}
 	if ecsig.VerifyKey(reqKey, reqDigest[:], e.RequesterSignature) != nil {
-		return key, "", newError(CodeBadSignature, "requester signature does not verify")
+		return "", newError(CodeBadSignature, "requester signature does not verify")
 	}
 	respDigest := transcript.ResponseDigest(reqDigest, [32]byte(e.ResponseHash))
 	if ecsig.VerifyKey(respKey, respDigest[:], e.ResponderSignature) != nil {
-		return key, "", newError(CodeBadSignature, "responder signature does not verify")
+		return "", newError(CodeBadSignature, "responder signature does not verify")
 	}
 
 	rec := &RecordedEntry{Key: key, Entry: *e, Category: h.Category, Count: h.Count, TxID: r.st.TxID()}
 	if err := putJSON(r.st, skey, rec); err != nil {
-		return key, "", err
+		return "", err
 	}
 	r.batch[skey] = rec
-	return key, OutcomeRecorded, nil
+	return OutcomeRecorded, nil
 }

@@ -1,0 +1,163 @@
+package chaincode
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// countingState counts the reads of entry keys: one Get each, or one Range
+// per run.
+type countingState struct {
+	*memState
+	entryGets, ranges int
+}
+
+func (s *countingState) Get(k string) ([]byte, error) {
+	if strings.HasPrefix(k, prefixEntry) {
+		s.entryGets++
+	}
+	return s.memState.Get(k)
+}
+
+func (s *countingState) Range(start, end string) (Iterator, error) {
+	s.ranges++
+	return s.memState.Range(start, end)
+}
+
+// signers registers transcript-signing keys for A (requester) and B
+// (provider) of the seeded state and returns their signers.
+func signers(t *testing.T, c *Contract, st *memState) (a, b ecsig.Sign) {
+	t.Helper()
+	sign := make(map[string]ecsig.Sign)
+	for _, msp := range []string{"A", "B"} {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arg, err := json.Marshal(Profile{SigningKey: pub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.caller = msp
+		if _, err := c.Invoke(st, FnUpdateProfile, arg); err != nil {
+			t.Fatal(err)
+		}
+		sign[msp] = ecsig.NewSigner(key, rand.Reader)
+	}
+	return sign["A"], sign["B"]
+}
+
+// signedEntry is an entry of period 1 from A to B for 5 items of the seeded
+// category; salt varies the response hash.
+func signedEntry(t *testing.T, reqSign, respSign ecsig.Sign, seq uint64, salt byte) Entry {
+	t.Helper()
+	h := &transcript.Header{
+		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
+		Category: "black", Period: 1, Requester: "A", Responder: "B", Sequence: seq, Count: 5,
+	}
+	hdr, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqHash, respHash := [32]byte{byte(seq)}, [32]byte{byte(seq), salt}
+	reqDigest, err := transcript.RequestDigest(h, reqHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqSig, err := transcript.SignRequest(reqSign, reqDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	respSig, err := transcript.SignResponse(respSign, transcript.ResponseDigest(reqDigest, respHash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Entry{
+		Header: hdr, RequestHash: reqHash[:], ResponseHash: respHash[:],
+		RequesterSignature: reqSig, ResponderSignature: respSig, Amount: 10,
+	}
+}
+
+// TestRecordReadsRunsWithOneRange checks that a batch's runs of consecutive
+// sequence numbers are read with one range each and other keys with one Get
+// each, and that duplicates and conflicts inside a run are still found, also
+// against entries recorded earlier in the same batch.
+func TestRecordReadsRunsWithOneRange(t *testing.T) {
+	c, err := New("Reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := seeded(t, c)
+	reqSign, respSign := signers(t, c, mem)
+	st := &countingState{memState: mem}
+	st.caller = "B"
+	record := func(entries []Entry) []Outcome {
+		t.Helper()
+		arg, err := json.Marshal(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Invoke(st, FnRecord, arg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []Outcome
+		if err := json.Unmarshal(res, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Runs 1–5 and 7–9 (the latter given out of order); 20 and 21 are too
+	// short a run, 30 is alone.
+	seqs := []uint64{1, 2, 3, 4, 5, 9, 8, 7, 20, 21, 30}
+	var batch []Entry
+	for _, seq := range seqs {
+		batch = append(batch, signedEntry(t, reqSign, respSign, seq, 0))
+	}
+	for i, o := range record(batch) {
+		if o.Status != OutcomeRecorded || o.Key.Sequence != seqs[i] {
+			t.Fatalf("entry %d: %+v", i, o)
+		}
+	}
+	if st.ranges != 2 || st.entryGets != 3 {
+		t.Fatalf("%d range reads and %d gets of entry keys, want 2 and 3", st.ranges, st.entryGets)
+	}
+
+	// Again, with a conflicting entry inside a run, a new entry extending
+	// it and that new entry once more in the same batch.
+	keysBefore := len(mem.kv)
+	again := append([]Entry{}, batch...)
+	again[2] = signedEntry(t, reqSign, respSign, 3, 1)
+	fresh := signedEntry(t, reqSign, respSign, 6, 0)
+	again = append(again, fresh, fresh)
+	out := record(again)
+	for i, o := range out {
+		want := OutcomeDuplicate
+		switch i {
+		case 2:
+			want = OutcomeRejected
+			if o.Code != CodeConflict {
+				t.Fatalf("entry 2: %+v, want a conflict", o)
+			}
+		case len(seqs):
+			want = OutcomeRecorded
+		}
+		if o.Status != want {
+			t.Fatalf("entry %d: %+v, want %s", i, o, want)
+		}
+	}
+	if len(mem.kv) != keysBefore+1 {
+		t.Fatalf("%d keys written, want 1", len(mem.kv)-keysBefore)
+	}
+}
