@@ -205,3 +205,60 @@ var disputeOutcomeForTest = dispute.Outcome{
 		Checks: []*riskmeshv1.AuditCheck{{Name: "proof", Status: riskmeshv1.AuditStatus_AUDIT_STATUS_FAIL, Detail: "does not verify"}},
 	},
 }
+
+// TestDisputeCommand runs `riskmesh dispute` against a served auditor. The
+// auditor reads a copy of the ledger file (bbolt lets one process hold a
+// file at a time), the command the original, where its reversal lands.
+func TestDisputeCommand(t *testing.T) {
+	c, dirs := auditFixture(t)
+	bad := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	key := c.Record(t, bad)
+	c.Store.Close()
+	data, err := os.ReadFile(c.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(t.TempDir(), "ledger-copy.db")
+	if err := os.WriteFile(snapshot, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	a := &ledgerAccess{ledgerDB: snapshot, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
+	go func() {
+		done <- serveAuditor(ctx, a, "127.0.0.1:0", "", slog.New(slog.DiscardHandler), func(addr net.Addr) { addrs <- addr })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	var addr net.Addr
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+
+	out, err := runRoot(t, "dispute", writeTranscripts(t, bad), "--ledger-db", c.Path, "--identity", dirs[audittest.Requester],
+		"--auditor", audittest.Regulator, "--auditor-addr", addr.String(), "--reason", "proof failed")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "upheld: the charge is reversed on the ledger") || !strings.Contains(out, "fail  proof") {
+		t.Fatalf("output:\n%s", out)
+	}
+	store, err := accounting.OpenEmbedded(c.Path, accounting.EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	l, _ := store.As(audittest.Requester)
+	e, err := l.Entry(audittest.Context(t), key)
+	if err != nil || e.Reversal == nil {
+		t.Fatalf("entry %+v, %v: want reversed", e, err)
+	}
+}
