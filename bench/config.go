@@ -88,6 +88,9 @@ type Config struct {
 	Machine Machine
 	// Logger receives progress events (default: discard).
 	Logger *slog.Logger
+
+	// wanInner is set by RunWAN: the run is the wan sweep's inside part.
+	wanInner bool
 }
 
 // Quick returns the configuration of `riskmesh bench --quick`: small sizes
@@ -144,6 +147,9 @@ func (c Config) withDefaults() (Config, error) {
 				return c, fmt.Errorf("%w: %s %d is outside 1..%d", ErrConfig, ch.name, v, ch.max)
 			}
 		}
+	}
+	if c.WAN.Delay < 0 || c.WAN.Rate < 0 {
+		return c, fmt.Errorf("%w: negative WAN delay or rate", ErrConfig)
 	}
 	for _, s := range c.Only {
 		if !slices.Contains(Sweeps, s) {

@@ -36,8 +36,12 @@ func (p *point) setup() setupKey { return setupKey{p.protocol, p.transport, p.pr
 //   - providers: a batch of cfg.Batch fanned out to each number of
 //     providers of cfg.List entries (ECDH-PSI's lists capped).
 //
-// The DHPSI baseline is planned only when cfg.MatchDir is set.
+// The DHPSI baseline is planned only when cfg.MatchDir is set. The wan
+// sweep's points are RunWAN's (wanPoints).
 func plan(cfg *Config) []point {
+	if cfg.wanInner {
+		return wanPoints(cfg)
+	}
 	var pts []point
 	add := func(p point) { pts = append(pts, p) }
 	catalogs := func(sweep string, n, list, batch int) {

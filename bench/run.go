@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 			return nil, err
 		}
 	}
-	if cfg.runs(SweepWAN) {
+	if cfg.runs(SweepWAN) && !cfg.wanInner {
 		wan, err := runWAN(ctx, &cfg)
 		if err != nil {
 			return nil, err

@@ -96,3 +96,36 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
 }
+
+// The wan sweep's inside part measures its points on the network it runs
+// in; here plain loopback stands in for the emulated link.
+func TestRunWANMeasuresTheQUICTransports(t *testing.T) {
+	cfg := tinyConfig(t)
+	rows, err := RunWAN(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4 (2 transports x 2 batch sizes)", len(rows))
+	}
+	for _, r := range rows {
+		if r.Sweep != SweepWAN || r.Phase != PhaseQuery || r.Hits != r.WantHits ||
+			(r.Transport != TransportQUICNode && r.Transport != TransportQUICPeer) {
+			t.Errorf("%+v", r)
+		}
+	}
+}
+
+// Without a command to run inside the emulated network the sweep is
+// recorded as skipped, with the reason, instead of failing the run.
+func TestRunRecordsASkippedWANSweep(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Only = []string{SweepWAN}
+	rows, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Phase != PhaseSkipped || rows[0].Note == "" {
+		t.Fatalf("rows %+v, want one skipped row with a reason", rows)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -21,9 +23,9 @@ const defaultMatchDir = "bench/baselines/match"
 // package bench, writing CSV, a Markdown summary and plots.
 func newBenchCommand() *cobra.Command {
 	var (
-		quick bool
-		out   string
-		cfg   bench.Config
+		quick, appendRows, wanInner bool
+		out                         string
+		cfg                         bench.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--quick] [--out DIR] [--only SWEEP]...",
@@ -60,9 +62,26 @@ directory is missing. The wan sweep needs root, tc and unshare.`,
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			if wanInner {
+				rows, err := bench.RunWAN(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				return bench.WriteCSV(cmd.OutOrStdout(), rows)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			cfg.WAN.Command = wanCommand(self, &cfg)
 			rows, err := bench.Run(ctx, cfg)
 			if err != nil {
 				return err
+			}
+			if appendRows {
+				if rows, err = keepOtherSweeps(out, cfg.Only, rows); err != nil {
+					return err
+				}
 			}
 			files, err := bench.WriteReport(out, rows)
 			if err != nil {
@@ -88,7 +107,54 @@ directory is missing. The wan sweep needs root, tc and unshare.`,
 	f.IntVar(&cfg.ECDHMaxList, "ecdh-max-list", 0, "largest responder set for ECDH-PSI and DHPSI")
 	f.IntVar(&cfg.Reps, "reps", 0, "repetitions of each point")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
+	f.DurationVar(&cfg.WAN.Delay, "wan-delay", 0, "wan sweep: netem delay each way (default 10ms)")
+	f.Int64Var(&cfg.WAN.Rate, "wan-rate", 0, "wan sweep: netem rate in bit/s (default 100 Mbit/s)")
+	f.BoolVar(&appendRows, "append", false, "keep the rows of other sweeps already in --out's results.csv")
+	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
+	f.MarkHidden("wan-inner")
 	return cmd
+}
+
+// wanCommand is how the wan sweep runs this binary again inside the
+// emulated network, with the sizes of this run.
+func wanCommand(self string, cfg *bench.Config) []string {
+	argv := []string{self, "bench", "--wan-inner"}
+	for flag, v := range map[string]int{"--batch": cfg.Batch, "--list": cfg.List, "--ecdh-max-list": cfg.ECDHMaxList, "--reps": cfg.Reps} {
+		if v != 0 {
+			argv = append(argv, flag, strconv.Itoa(v))
+		}
+	}
+	if cfg.Seed != 0 {
+		argv = append(argv, "--seed", strconv.FormatUint(cfg.Seed, 10))
+	}
+	return argv
+}
+
+// keepOtherSweeps returns the rows of dir's results.csv whose sweep this
+// run did not measure, followed by rows. A missing file keeps nothing.
+func keepOtherSweeps(dir string, ran []string, rows []bench.Row) ([]bench.Row, error) {
+	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return rows, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	old, err := bench.ReadCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("--append: %w", err)
+	}
+	if len(ran) == 0 {
+		ran = bench.Sweeps
+	}
+	var kept []bench.Row
+	for _, r := range old {
+		if !slices.Contains(ran, r.Sweep) {
+			kept = append(kept, r)
+		}
+	}
+	return append(kept, rows...), nil
 }
 
 // fill sets *v to the quick suite's value unless a flag set it.
