@@ -2,9 +2,11 @@ package chaincode
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -204,19 +206,34 @@ const minRun = 3
 // range holds exactly the run's keys (the fixed-width sequence number ends
 // the key), so the transaction reads the same keys as with one Get each and
 // conflicts with the same transactions: only a Record of one of those keys.
+//
+// The reads run in a fixed order (period, then requester, then sequence):
+// Fabric keeps a transaction's range reads in the order they were made, and
+// every endorser must produce the same read-write set.
 func (r *recordTx) prefetch(keys []EntryKey, errs []error) error {
 	type group struct {
 		period    uint64
 		requester string
 	}
 	seqs := map[group][]uint64{}
+	var groups []group
 	for i, k := range keys {
 		if errs[i] == nil {
 			g := group{k.Period, k.Requester}
+			if _, ok := seqs[g]; !ok {
+				groups = append(groups, g)
+			}
 			seqs[g] = append(seqs[g], k.Sequence)
 		}
 	}
-	for g, ss := range seqs {
+	slices.SortFunc(groups, func(a, b group) int {
+		if c := cmp.Compare(a.period, b.period); c != 0 {
+			return c
+		}
+		return strings.Compare(a.requester, b.requester)
+	})
+	for _, g := range groups {
+		ss := seqs[g]
 		slices.Sort(ss)
 		ss = slices.Compact(ss)
 		for start := 0; start < len(ss); {

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,11 +13,12 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// countingState counts the reads of entry keys: one Get each, or one Range
-// per run.
+// countingState counts the reads of entry keys (one Get each, or one Range
+// per run) and remembers where each range started.
 type countingState struct {
 	*memState
 	entryGets, ranges int
+	starts            []string
 }
 
 func (s *countingState) Get(k string) ([]byte, error) {
@@ -28,15 +30,16 @@ func (s *countingState) Get(k string) ([]byte, error) {
 
 func (s *countingState) Range(start, end string) (Iterator, error) {
 	s.ranges++
+	s.starts = append(s.starts, start)
 	return s.memState.Range(start, end)
 }
 
-// signers registers transcript-signing keys for A (requester) and B
-// (provider) of the seeded state and returns their signers.
-func signers(t *testing.T, c *Contract, st *memState) (a, b ecsig.Sign) {
+// signers registers transcript-signing keys for institutions of the seeded
+// state (A: requester, B: provider) and returns their signers.
+func signers(t *testing.T, c *Contract, st *memState, msps ...string) map[string]ecsig.Sign {
 	t.Helper()
 	sign := make(map[string]ecsig.Sign)
-	for _, msp := range []string{"A", "B"} {
+	for _, msp := range msps {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -55,17 +58,18 @@ func signers(t *testing.T, c *Contract, st *memState) (a, b ecsig.Sign) {
 		}
 		sign[msp] = ecsig.NewSigner(key, rand.Reader)
 	}
-	return sign["A"], sign["B"]
+	return sign
 }
 
-// signedEntry is an entry of period 1 from A to B for 5 items of the seeded
-// category; salt varies the response hash.
-func signedEntry(t *testing.T, reqSign, respSign ecsig.Sign, seq uint64, salt byte) Entry {
+// signedEntry is an entry of period 1 from requester to B for 5 items of
+// the seeded category; salt varies the response hash.
+func signedEntry(t *testing.T, sign map[string]ecsig.Sign, requester string, seq uint64, salt byte) Entry {
 	t.Helper()
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-		Category: "black", Period: 1, Requester: "A", Responder: "B", Sequence: seq, Count: 5,
+		Category: "black", Period: 1, Requester: requester, Responder: "B", Sequence: seq, Count: 5,
 	}
+	reqSign, respSign := sign[requester], sign["B"]
 	hdr, err := h.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -99,31 +103,16 @@ func TestRecordReadsRunsWithOneRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := seeded(t, c)
-	reqSign, respSign := signers(t, c, mem)
+	sign := signers(t, c, mem, "A", "B")
 	st := &countingState{memState: mem}
 	st.caller = "B"
-	record := func(entries []Entry) []Outcome {
-		t.Helper()
-		arg, err := json.Marshal(entries)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := c.Invoke(st, FnRecord, arg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []Outcome
-		if err := json.Unmarshal(res, &out); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	record := func(entries []Entry) []Outcome { return record(t, c, st, entries) }
 	// Runs 1–5 and 7–9 (the latter given out of order); 20 and 21 are too
 	// short a run, 30 is alone.
 	seqs := []uint64{1, 2, 3, 4, 5, 9, 8, 7, 20, 21, 30}
 	var batch []Entry
 	for _, seq := range seqs {
-		batch = append(batch, signedEntry(t, reqSign, respSign, seq, 0))
+		batch = append(batch, signedEntry(t, sign, "A", seq, 0))
 	}
 	for i, o := range record(batch) {
 		if o.Status != OutcomeRecorded || o.Key.Sequence != seqs[i] {
@@ -138,8 +127,8 @@ func TestRecordReadsRunsWithOneRange(t *testing.T) {
 	// it and that new entry once more in the same batch.
 	keysBefore := len(mem.kv)
 	again := append([]Entry{}, batch...)
-	again[2] = signedEntry(t, reqSign, respSign, 3, 1)
-	fresh := signedEntry(t, reqSign, respSign, 6, 0)
+	again[2] = signedEntry(t, sign, "A", 3, 1)
+	fresh := signedEntry(t, sign, "A", 6, 0)
 	again = append(again, fresh, fresh)
 	out := record(again)
 	for i, o := range out {
@@ -160,4 +149,58 @@ func TestRecordReadsRunsWithOneRange(t *testing.T) {
 	if len(mem.kv) != keysBefore+1 {
 		t.Fatalf("%d keys written, want 1", len(mem.kv)-keysBefore)
 	}
+}
+
+// TestRecordRangeReadsInFixedOrder checks that the runs of several
+// requesters are read in the same order every time, whatever their order in
+// the batch: every Fabric endorser must build the same read-write set.
+func TestRecordRangeReadsInFixedOrder(t *testing.T) {
+	c, err := New("Reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := seeded(t, c)
+	mem.caller = "Reg"
+	if _, err := c.Invoke(mem, FnAddInstitution, []byte(`{"mspId":"C","name":"c","roles":["requester"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	sign := signers(t, c, mem, "A", "B", "C")
+	var batch []Entry
+	for _, requester := range []string{"C", "A"} {
+		for seq := uint64(1); seq <= 3; seq++ {
+			batch = append(batch, signedEntry(t, sign, requester, seq, 0))
+		}
+	}
+	var first []string
+	for i := range 20 {
+		st := &countingState{memState: mem}
+		st.caller = "B"
+		record(t, c, st, batch)
+		if i == 0 {
+			first = st.starts
+			if len(first) != 2 || first[0] > first[1] {
+				t.Fatalf("range reads from %q, want two in ascending order", first)
+			}
+		} else if !slices.Equal(st.starts, first) {
+			t.Fatalf("range reads from %q, then from %q", first, st.starts)
+		}
+	}
+}
+
+// record runs Record on st and returns the outcomes.
+func record(t *testing.T, c *Contract, st State, entries []Entry) []Outcome {
+	t.Helper()
+	arg, err := json.Marshal(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Invoke(st, FnRecord, arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Outcome
+	if err := json.Unmarshal(res, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
