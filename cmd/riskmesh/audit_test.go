@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
@@ -206,13 +209,30 @@ var disputeOutcomeForTest = dispute.Outcome{
 	},
 }
 
-// TestDisputeCommand runs `riskmesh dispute` against a served auditor. The
+// transcriptAPI is a node's business API that only serves transcripts.
+type transcriptAPI struct {
+	riskmeshv1.UnimplementedRiskMeshServer
+	t *transcript.Transcript
+}
+
+func (a transcriptAPI) GetTranscript(_ context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error) {
+	h := &a.t.Header
+	if req.Period != h.Period || req.Responder != h.Responder || req.Sequence != h.Sequence {
+		return nil, status.Error(codes.NotFound, "no such transcript")
+	}
+	data, err := a.t.MarshalBinary()
+	return &riskmeshv1.GetTranscriptResponse{Transcript: data}, err
+}
+
+// TestDisputeCommand runs `riskmesh dispute` against a served auditor, with
+// a transcript file and with an exchange fetched from the node's API. The
 // auditor reads a copy of the ledger file (bbolt lets one process hold a
-// file at a time), the command the original, where its reversal lands.
+// file at a time), the command the original, where its reversals land.
 func TestDisputeCommand(t *testing.T) {
 	c, dirs := auditFixture(t)
-	bad := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
-	key := c.Record(t, bad)
+	fromFile := c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	fromNode := c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
+	keys := []accounting.EntryKey{c.Record(t, fromFile), c.Record(t, fromNode)}
 	c.Store.Close()
 	data, err := os.ReadFile(c.Path)
 	if err != nil {
@@ -242,23 +262,53 @@ func TestDisputeCommand(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("serve: %v", err)
 	}
+	common := []string{"--ledger-db", c.Path, "--identity", dirs[audittest.Requester],
+		"--auditor", audittest.Regulator, "--auditor-addr", addr.String(), "--reason", "proof failed"}
 
-	out, err := runRoot(t, "dispute", writeTranscripts(t, bad), "--ledger-db", c.Path, "--identity", dirs[audittest.Requester],
-		"--auditor", audittest.Regulator, "--auditor-addr", addr.String(), "--reason", "proof failed")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if !strings.Contains(out, "upheld: the charge is reversed on the ledger") || !strings.Contains(out, "fail  proof") {
-		t.Fatalf("output:\n%s", out)
-	}
+	t.Run("from a file", func(t *testing.T) {
+		out, err := runRoot(t, append([]string{"dispute", writeTranscripts(t, fromFile)}, common...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !strings.Contains(out, "upheld: the charge is reversed on the ledger") || !strings.Contains(out, "fail  proof") {
+			t.Fatalf("output:\n%s", out)
+		}
+	})
+	t.Run("from the node's API", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		l, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer()
+		riskmeshv1.RegisterRiskMeshServer(srv, transcriptAPI{t: fromNode})
+		go srv.Serve(l)
+		defer srv.Stop()
+		h := &fromNode.Header
+		entry := fmt.Sprintf("%d/%s/%d", h.Period, h.Responder, h.Sequence)
+		out, err := runRoot(t, append([]string{"dispute", "--api", "unix://" + sock, "--entry", entry, "--json"}, common...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var o struct{ Reversed bool }
+		if err := json.Unmarshal([]byte(out), &o); err != nil || !o.Reversed {
+			t.Fatalf("outcome %s (%v), want reversed", out, err)
+		}
+		if _, err := runRoot(t, append([]string{"dispute", "--api", "unix://" + sock, "--entry", "1/Bank2MSP"}, common...)...); err == nil {
+			t.Fatal("a malformed --entry was accepted")
+		}
+	})
+
 	store, err := accounting.OpenEmbedded(c.Path, accounting.EmbeddedConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
 	l, _ := store.As(audittest.Requester)
-	e, err := l.Entry(audittest.Context(t), key)
-	if err != nil || e.Reversal == nil {
-		t.Fatalf("entry %+v, %v: want reversed", e, err)
+	for _, key := range keys {
+		e, err := l.Entry(audittest.Context(t), key)
+		if err != nil || e.Reversal == nil {
+			t.Fatalf("entry %+v, %v: want reversed", e, err)
+		}
 	}
 }

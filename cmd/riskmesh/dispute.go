@@ -1,37 +1,53 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 func newDisputeCommand() *cobra.Command {
 	var (
 		a           ledgerAccess
+		api         apiFlags
+		entries     []string
 		auditorMSP  string
 		auditorAddr string
 		claim       string
 		asJSON      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "dispute FILE",
+		Use:   "dispute [FILE]",
 		Short: "dispute an answer with the auditor and reverse the charge if upheld",
-		Long: `dispute files each transcript in FILE (exchanges this institution requested) with the
-auditor service at --auditor-addr, whose TLS certificate is pinned by its ledger registry record.
+		Long: `dispute files each transcript in FILE (exchanges this institution requested), or each
+exchange --entry names, fetched from this node's business API (--api), with the auditor service
+at --auditor-addr, whose TLS certificate is pinned by its ledger registry record.
 The verdict's signatures are checked against the auditor's registered key; an upheld dispute is
 reversed on the ledger at once. --reason is the claim in your words: it is stored by the
 auditor, so never put customer identifiers in it. A rejection (a label you believe wrong is not a
 cryptographic failure) is reported with the auditor's reason; the command fails only if a
 dispute could not be filed or verified.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := readTranscripts(args[0])
+			var ts []*transcript.Transcript
+			var err error
+			switch {
+			case len(args) == 1 && len(entries) == 0:
+				ts, err = readTranscripts(args[0])
+			case len(args) == 0 && len(entries) > 0:
+				ts, err = fetchTranscripts(cmd.Context(), &api, entries)
+			default:
+				err = errors.New("name a transcript FILE or --entry exchanges, not both")
+			}
 			if err != nil {
 				return err
 			}
@@ -67,11 +83,45 @@ dispute could not be filed or verified.`,
 		},
 	}
 	a.flags(cmd, true)
+	api.register(cmd)
+	cmd.Flags().StringArrayVar(&entries, "entry", nil, "an exchange to dispute, PERIOD/RESPONDER/SEQUENCE (repeatable; fetched with --api)")
 	cmd.Flags().StringVar(&auditorMSP, "auditor", "RegulatorMSP", "the auditor institution's MSP id")
 	cmd.Flags().StringVar(&auditorAddr, "auditor-addr", "127.0.0.1:7444", "the auditor service's address")
 	cmd.Flags().StringVar(&claim, "reason", "", "your claim (at most 512 bytes; stored by the auditor: no customer identifiers)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the outcomes as JSON")
 	return cmd
+}
+
+// fetchTranscripts gets the transcripts of exchanges named
+// PERIOD/RESPONDER/SEQUENCE from the node's business API.
+func fetchTranscripts(ctx context.Context, api *apiFlags, entries []string) ([]*transcript.Transcript, error) {
+	client, closeAPI, err := api.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer closeAPI()
+	var out []*transcript.Transcript
+	for _, e := range entries {
+		parts := strings.Split(e, "/")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("--entry %q: want PERIOD/RESPONDER/SEQUENCE", e)
+		}
+		period, err1 := strconv.ParseUint(parts[0], 10, 64)
+		seq, err2 := strconv.ParseUint(parts[2], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("--entry %q: %w", e, err)
+		}
+		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: period, Responder: parts[1], Sequence: seq})
+		if err != nil {
+			return nil, fmt.Errorf("transcript %s: %w", e, err)
+		}
+		t, err := transcript.Parse(resp.GetTranscript())
+		if err != nil {
+			return nil, fmt.Errorf("transcript %s: %w", e, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 func writeOutcome(w io.Writer, out *dispute.Outcome) error {

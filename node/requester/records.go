@@ -92,6 +92,21 @@ func summarize(rec *riskmeshv1.QueryRecord) *riskmeshv1.QuerySummary {
 	return s
 }
 
+// GetTranscript returns a stored transcript of this node's exchanges in
+// its file encoding (the business API's GetTranscript); ErrNotFound if it
+// is unknown or past retention.
+func (r *Requester) GetTranscript(_ context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error) {
+	t, err := r.Transcript(req.GetPeriod(), req.GetResponder(), req.GetSequence())
+	if err != nil {
+		return nil, err
+	}
+	data, err := t.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode transcript: %w", err)
+	}
+	return &riskmeshv1.GetTranscriptResponse{Transcript: data}, nil
+}
+
 // Transcript returns a stored transcript of this node's exchanges, for
 // audits and disputes.
 func (r *Requester) Transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {

@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -280,6 +281,14 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	}
 	if len(disputed) != 1 || (<-disputed).Header != tr.Header {
 		t.Fatal("the disputed transcript was not handed to the dispute filer once")
+	}
+	got, err := r.GetTranscript(context.Background(), &riskmeshv1.GetTranscriptRequest{Period: n.period, Responder: p.msp, Sequence: seqs[0]})
+	must(t, err)
+	if want, _ := tr.MarshalBinary(); !bytes.Equal(got.Transcript, want) {
+		t.Fatal("GetTranscript does not return the kept transcript's file encoding")
+	}
+	if _, err := r.GetTranscript(context.Background(), &riskmeshv1.GetTranscriptRequest{Period: n.period, Responder: p.msp, Sequence: seqs[0] + 1000}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetTranscript of an unknown exchange: %v, want ErrNotFound", err)
 	}
 	if len(res.Disputes) != 1 || res.Disputes[0].Key.GetSequence() != seqs[0] ||
 		res.Disputes[0].State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING || res.Disputes[0].Reason == "" {

@@ -303,6 +303,8 @@ func nodeFixtures() []fixture {
 		{"QueryEvent/ProviderResult", &QueryEvent{Body: &QueryEvent_ProviderResult{ProviderResult: provResult}}},
 		{"QueryEvent/Result", &QueryEvent{Body: &QueryEvent_Result{Result: result}}},
 		{"GetQueryRequest", &GetQueryRequest{QueryId: "q-0001"}},
+		{"GetTranscriptRequest", &GetTranscriptRequest{Period: testPeriod, Responder: testProvider, Sequence: 7}},
+		{"GetTranscriptResponse", &GetTranscriptResponse{Transcript: []byte("RMTX")}},
 		{"QueryRecord", &QueryRecord{
 			QueryId: "q-0001", State: QueryState_QUERY_STATE_COMPLETE, Category: testCategory, Period: testPeriod,
 			Identifiers: 2, CreatedAt: now, ProviderResults: []*ProviderResult{provResult}, Result: result,

@@ -1381,6 +1381,115 @@ func (x *GetQueryRequest) GetQueryId() string {
 	return ""
 }
 
+// GetTranscriptRequest names an exchange by its ledger entry key; the
+// requester is this institution.
+type GetTranscriptRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Period        uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	Responder     string                 `protobuf:"bytes,2,opt,name=responder,proto3" json:"responder,omitempty"`
+	Sequence      uint64                 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTranscriptRequest) Reset() {
+	*x = GetTranscriptRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTranscriptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTranscriptRequest) ProtoMessage() {}
+
+func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTranscriptRequest.ProtoReflect.Descriptor instead.
+func (*GetTranscriptRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetTranscriptRequest) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *GetTranscriptRequest) GetResponder() string {
+	if x != nil {
+		return x.Responder
+	}
+	return ""
+}
+
+func (x *GetTranscriptRequest) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+type GetTranscriptResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// transcript is the psi/transcript file encoding ("RMTX", version 1):
+	// blinded and evaluated elements, the proof and both signatures, no
+	// identifiers.
+	Transcript    []byte `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTranscriptResponse) Reset() {
+	*x = GetTranscriptResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTranscriptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTranscriptResponse) ProtoMessage() {}
+
+func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTranscriptResponse.ProtoReflect.Descriptor instead.
+func (*GetTranscriptResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetTranscriptResponse) GetTranscript() []byte {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
 // QueryRecord is a persisted query: what was asked (without the raw
 // identifiers, which are not stored) and what came back so far.
 type QueryRecord struct {
@@ -1409,7 +1518,7 @@ type QueryRecord struct {
 
 func (x *QueryRecord) Reset() {
 	*x = QueryRecord{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1530,7 @@ func (x *QueryRecord) String() string {
 func (*QueryRecord) ProtoMessage() {}
 
 func (x *QueryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1543,7 @@ func (x *QueryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRecord.ProtoReflect.Descriptor instead.
 func (*QueryRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QueryRecord) GetQueryId() string {
@@ -1517,7 +1626,7 @@ type ListQueriesRequest struct {
 
 func (x *ListQueriesRequest) Reset() {
 	*x = ListQueriesRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1638,7 @@ func (x *ListQueriesRequest) String() string {
 func (*ListQueriesRequest) ProtoMessage() {}
 
 func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1651,7 @@ func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueriesRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListQueriesRequest) GetPageSize() uint32 {
@@ -1600,7 +1709,7 @@ type QuerySummary struct {
 
 func (x *QuerySummary) Reset() {
 	*x = QuerySummary{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1721,7 @@ func (x *QuerySummary) String() string {
 func (*QuerySummary) ProtoMessage() {}
 
 func (x *QuerySummary) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1734,7 @@ func (x *QuerySummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySummary.ProtoReflect.Descriptor instead.
 func (*QuerySummary) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *QuerySummary) GetQueryId() string {
@@ -1703,7 +1812,7 @@ type ListQueriesResponse struct {
 
 func (x *ListQueriesResponse) Reset() {
 	*x = ListQueriesResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1824,7 @@ func (x *ListQueriesResponse) String() string {
 func (*ListQueriesResponse) ProtoMessage() {}
 
 func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1837,7 @@ func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueriesResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListQueriesResponse) GetQueries() []*QuerySummary {
@@ -1753,7 +1862,7 @@ type BalanceRequest struct {
 
 func (x *BalanceRequest) Reset() {
 	*x = BalanceRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1874,7 @@ func (x *BalanceRequest) String() string {
 func (*BalanceRequest) ProtoMessage() {}
 
 func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1887,7 @@ func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceRequest.ProtoReflect.Descriptor instead.
 func (*BalanceRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 type BalanceResponse struct {
@@ -1813,7 +1922,7 @@ type BalanceResponse struct {
 
 func (x *BalanceResponse) Reset() {
 	*x = BalanceResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1934,7 @@ func (x *BalanceResponse) String() string {
 func (*BalanceResponse) ProtoMessage() {}
 
 func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1947,7 @@ func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceResponse.ProtoReflect.Descriptor instead.
 func (*BalanceResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BalanceResponse) GetMspId() string {
@@ -1914,7 +2023,7 @@ type ProvidersRequest struct {
 
 func (x *ProvidersRequest) Reset() {
 	*x = ProvidersRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2035,7 @@ func (x *ProvidersRequest) String() string {
 func (*ProvidersRequest) ProtoMessage() {}
 
 func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2048,7 @@ func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersRequest.ProtoReflect.Descriptor instead.
 func (*ProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ProvidersRequest) GetCategory() string {
@@ -1980,7 +2089,7 @@ type RemoteCatalog struct {
 
 func (x *RemoteCatalog) Reset() {
 	*x = RemoteCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2101,7 @@ func (x *RemoteCatalog) String() string {
 func (*RemoteCatalog) ProtoMessage() {}
 
 func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2114,7 @@ func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoteCatalog.ProtoReflect.Descriptor instead.
 func (*RemoteCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RemoteCatalog) GetProvider() string {
@@ -2102,7 +2211,7 @@ type ProviderInfo struct {
 
 func (x *ProviderInfo) Reset() {
 	*x = ProviderInfo{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2223,7 @@ func (x *ProviderInfo) String() string {
 func (*ProviderInfo) ProtoMessage() {}
 
 func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2236,7 @@ func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderInfo.ProtoReflect.Descriptor instead.
 func (*ProviderInfo) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProviderInfo) GetMspId() string {
@@ -2194,7 +2303,7 @@ type ProvidersResponse struct {
 
 func (x *ProvidersResponse) Reset() {
 	*x = ProvidersResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2315,7 @@ func (x *ProvidersResponse) String() string {
 func (*ProvidersResponse) ProtoMessage() {}
 
 func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2328,7 @@ func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ProvidersResponse) GetProviders() []*ProviderInfo {
@@ -2263,7 +2372,7 @@ type ImportListRequest struct {
 
 func (x *ImportListRequest) Reset() {
 	*x = ImportListRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2384,7 @@ func (x *ImportListRequest) String() string {
 func (*ImportListRequest) ProtoMessage() {}
 
 func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2397,7 @@ func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListRequest.ProtoReflect.Descriptor instead.
 func (*ImportListRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ImportListRequest) GetSource() string {
@@ -2332,7 +2441,7 @@ type RejectedRow struct {
 
 func (x *RejectedRow) Reset() {
 	*x = RejectedRow{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2453,7 @@ func (x *RejectedRow) String() string {
 func (*RejectedRow) ProtoMessage() {}
 
 func (x *RejectedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2466,7 @@ func (x *RejectedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRow.ProtoReflect.Descriptor instead.
 func (*RejectedRow) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RejectedRow) GetLine() uint64 {
@@ -2401,7 +2510,7 @@ type ListImport struct {
 
 func (x *ListImport) Reset() {
 	*x = ListImport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2522,7 @@ func (x *ListImport) String() string {
 func (*ListImport) ProtoMessage() {}
 
 func (x *ListImport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2535,7 @@ func (x *ListImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImport.ProtoReflect.Descriptor instead.
 func (*ListImport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListImport) GetSource() string {
@@ -2495,7 +2604,7 @@ type ImportListResponse struct {
 
 func (x *ImportListResponse) Reset() {
 	*x = ImportListResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2616,7 @@ func (x *ImportListResponse) String() string {
 func (*ImportListResponse) ProtoMessage() {}
 
 func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2629,7 @@ func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListResponse.ProtoReflect.Descriptor instead.
 func (*ImportListResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ImportListResponse) GetImport() *ListImport {
@@ -2540,7 +2649,7 @@ type RefreshListsRequest struct {
 
 func (x *RefreshListsRequest) Reset() {
 	*x = RefreshListsRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2661,7 @@ func (x *RefreshListsRequest) String() string {
 func (*RefreshListsRequest) ProtoMessage() {}
 
 func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2674,7 @@ func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsRequest.ProtoReflect.Descriptor instead.
 func (*RefreshListsRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RefreshListsRequest) GetSources() []string {
@@ -2586,7 +2695,7 @@ type RefreshListsResponse struct {
 
 func (x *RefreshListsResponse) Reset() {
 	*x = RefreshListsResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2707,7 @@ func (x *RefreshListsResponse) String() string {
 func (*RefreshListsResponse) ProtoMessage() {}
 
 func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2720,7 @@ func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsResponse.ProtoReflect.Descriptor instead.
 func (*RefreshListsResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RefreshListsResponse) GetImports() []*ListImport {
@@ -2631,7 +2740,7 @@ type CatalogStatusRequest struct {
 
 func (x *CatalogStatusRequest) Reset() {
 	*x = CatalogStatusRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2752,7 @@ func (x *CatalogStatusRequest) String() string {
 func (*CatalogStatusRequest) ProtoMessage() {}
 
 func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2765,7 @@ func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusRequest.ProtoReflect.Descriptor instead.
 func (*CatalogStatusRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CatalogStatusRequest) GetCategory() string {
@@ -2698,7 +2807,7 @@ type LocalCatalog struct {
 
 func (x *LocalCatalog) Reset() {
 	*x = LocalCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +2819,7 @@ func (x *LocalCatalog) String() string {
 func (*LocalCatalog) ProtoMessage() {}
 
 func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +2832,7 @@ func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalCatalog.ProtoReflect.Descriptor instead.
 func (*LocalCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LocalCatalog) GetCategory() string {
@@ -2817,7 +2926,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2829,7 +2938,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2842,7 +2951,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -2871,7 +2980,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2883,7 +2992,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2896,7 +3005,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -2935,7 +3044,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2947,7 +3056,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2960,7 +3069,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -3013,7 +3122,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3025,7 +3134,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3038,7 +3147,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
 }
 
 type ComponentHealth struct {
@@ -3055,7 +3164,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3176,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3189,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -3124,7 +3233,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3136,7 +3245,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3149,7 +3258,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -3262,7 +3371,15 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x12=\n" +
 	"\fcompleted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\",\n" +
 	"\x0fGetQueryRequest\x12\x19\n" +
-	"\bquery_id\x18\x01 \x01(\tR\aqueryId\"\x8e\x03\n" +
+	"\bquery_id\x18\x01 \x01(\tR\aqueryId\"h\n" +
+	"\x14GetTranscriptRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1c\n" +
+	"\tresponder\x18\x02 \x01(\tR\tresponder\x12\x1a\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\"7\n" +
+	"\x15GetTranscriptResponse\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\x01 \x01(\fR\n" +
+	"transcript\"\x8e\x03\n" +
 	"\vQueryRecord\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.riskmesh.v1.QueryStateR\x05state\x12\x1a\n" +
@@ -3454,7 +3571,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xff\x05\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xd7\x06\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -3467,7 +3584,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\rCatalogStatus\x12!.riskmesh.v1.CatalogStatusRequest\x1a\".riskmesh.v1.CatalogStatusResponse\x12M\n" +
 	"\n" +
 	"RotateKeys\x12\x1e.riskmesh.v1.RotateKeysRequest\x1a\x1f.riskmesh.v1.RotateKeysResponse\x12A\n" +
-	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
+	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -3482,7 +3600,7 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
@@ -3503,108 +3621,112 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(*ItemResult)(nil),            // 16: riskmesh.v1.ItemResult
 	(*QueryResult)(nil),           // 17: riskmesh.v1.QueryResult
 	(*GetQueryRequest)(nil),       // 18: riskmesh.v1.GetQueryRequest
-	(*QueryRecord)(nil),           // 19: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 20: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 21: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 22: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 23: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 24: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 25: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 26: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 27: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 28: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 29: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 30: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 31: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 32: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 33: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 34: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 35: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 36: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 37: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 38: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 39: riskmesh.v1.RotateKeysResponse
-	(*HealthRequest)(nil),         // 40: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 41: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 42: riskmesh.v1.HealthResponse
-	nil,                           // 43: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 44: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 45: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 46: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 47: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 48: riskmesh.v1.DisputeState
+	(*GetTranscriptRequest)(nil),  // 19: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil), // 20: riskmesh.v1.GetTranscriptResponse
+	(*QueryRecord)(nil),           // 21: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),    // 22: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),          // 23: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),   // 24: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),        // 25: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),       // 26: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),      // 27: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),         // 28: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),          // 29: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),     // 30: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),     // 31: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),           // 32: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),            // 33: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),    // 34: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),   // 35: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),  // 36: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),  // 37: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),          // 38: riskmesh.v1.LocalCatalog
+	(*CatalogStatusResponse)(nil), // 39: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 40: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 41: riskmesh.v1.RotateKeysResponse
+	(*HealthRequest)(nil),         // 42: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 43: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 44: riskmesh.v1.HealthResponse
+	nil,                           // 45: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 46: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 47: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 48: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 49: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 50: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
 	7,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	44, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	46, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
 	10, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
 	13, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
 	17, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	45, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	47, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
 	11, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
 	12, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	46, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	44, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	48, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	46, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
 	14, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	47, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	48, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	49, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	50, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
 	11, // 15: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	2,  // 16: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
 	15, // 17: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
 	16, // 18: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
 	13, // 19: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	45, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	47, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
 	3,  // 21: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	45, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	47, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
 	13, // 23: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
 	17, // 24: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	45, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	47, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	3,  // 26: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	45, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	21, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	45, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	47, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	23, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	47, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	45, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	26, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	27, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	43, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	30, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	44, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	31, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	31, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	47, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	29, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	45, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	32, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	46, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	33, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	33, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	4,  // 39: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	45, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	36, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	26, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	47, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	28, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
 	5,  // 43: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
 	5,  // 44: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
 	6,  // 45: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
 	6,  // 46: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	41, // 47: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	43, // 47: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
 	8,  // 48: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
 	18, // 49: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	20, // 50: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	23, // 51: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	25, // 52: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	29, // 53: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	33, // 54: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	35, // 55: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	38, // 56: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	40, // 57: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	9,  // 58: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	19, // 59: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	22, // 60: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	24, // 61: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	28, // 62: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	32, // 63: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	34, // 64: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	37, // 65: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	39, // 66: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	42, // 67: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	58, // [58:68] is the sub-list for method output_type
-	48, // [48:58] is the sub-list for method input_type
+	22, // 50: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	25, // 51: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	27, // 52: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	31, // 53: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	35, // 54: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	37, // 55: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	40, // 56: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	42, // 57: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	19, // 58: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	9,  // 59: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	21, // 60: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	24, // 61: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	26, // 62: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	30, // 63: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	34, // 64: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	36, // 65: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	39, // 66: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	41, // 67: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	44, // 68: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	20, // 69: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	59, // [59:70] is the sub-list for method output_type
+	48, // [48:59] is the sub-list for method input_type
 	48, // [48:48] is the sub-list for extension type_name
 	48, // [48:48] is the sub-list for extension extendee
 	0,  // [0:48] is the sub-list for field type_name
@@ -3628,7 +3750,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

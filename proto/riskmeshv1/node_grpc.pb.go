@@ -29,6 +29,7 @@ const (
 	RiskMesh_CatalogStatus_FullMethodName = "/riskmesh.v1.RiskMesh/CatalogStatus"
 	RiskMesh_RotateKeys_FullMethodName    = "/riskmesh.v1.RiskMesh/RotateKeys"
 	RiskMesh_Health_FullMethodName        = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName = "/riskmesh.v1.RiskMesh/GetTranscript"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -76,6 +77,11 @@ type RiskMeshClient interface {
 	// Admin: Health reports the node's components. It answers even when the
 	// node is degraded.
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
+	// GetTranscript returns the stored transcript of one of this node's
+	// exchanges as a requester (a ProviderResult's disputes name them), for
+	// `riskmesh audit verify` and `riskmesh dispute`. NOT_FOUND if unknown or
+	// past retention.
+	GetTranscript(ctx context.Context, in *GetTranscriptRequest, opts ...grpc.CallOption) (*GetTranscriptResponse, error)
 }
 
 type riskMeshClient struct {
@@ -195,6 +201,16 @@ func (c *riskMeshClient) Health(ctx context.Context, in *HealthRequest, opts ...
 	return out, nil
 }
 
+func (c *riskMeshClient) GetTranscript(ctx context.Context, in *GetTranscriptRequest, opts ...grpc.CallOption) (*GetTranscriptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTranscriptResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_GetTranscript_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -240,6 +256,11 @@ type RiskMeshServer interface {
 	// Admin: Health reports the node's components. It answers even when the
 	// node is degraded.
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
+	// GetTranscript returns the stored transcript of one of this node's
+	// exchanges as a requester (a ProviderResult's disputes name them), for
+	// `riskmesh audit verify` and `riskmesh dispute`. NOT_FOUND if unknown or
+	// past retention.
+	GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -279,6 +300,9 @@ func (UnimplementedRiskMeshServer) RotateKeys(context.Context, *RotateKeysReques
 }
 func (UnimplementedRiskMeshServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedRiskMeshServer) GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetTranscript not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -474,6 +498,24 @@ func _RiskMesh_Health_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_GetTranscript_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTranscriptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).GetTranscript(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_GetTranscript_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).GetTranscript(ctx, req.(*GetTranscriptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -516,6 +558,10 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _RiskMesh_Health_Handler,
+		},
+		{
+			MethodName: "GetTranscript",
+			Handler:    _RiskMesh_GetTranscript_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
