@@ -7,8 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -60,7 +60,7 @@ directory is missing. The wan sweep needs root, tc and unshare.`,
 				}
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if wanInner {
 				rows, err := bench.RunWAN(ctx, cfg)
@@ -79,7 +79,7 @@ directory is missing. The wan sweep needs root, tc and unshare.`,
 				return err
 			}
 			if appendRows {
-				if rows, err = keepOtherSweeps(out, cfg.Only, rows); err != nil {
+				if rows, err = withPrevious(out, rows); err != nil {
 					return err
 				}
 			}
@@ -109,7 +109,7 @@ directory is missing. The wan sweep needs root, tc and unshare.`,
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	f.DurationVar(&cfg.WAN.Delay, "wan-delay", 0, "wan sweep: netem delay each way (default 10ms)")
 	f.Int64Var(&cfg.WAN.Rate, "wan-rate", 0, "wan sweep: netem rate in bit/s (default 100 Mbit/s)")
-	f.BoolVar(&appendRows, "append", false, "keep the rows of other sweeps already in --out's results.csv")
+	f.BoolVar(&appendRows, "append", false, "add this run's rows to those already in --out's results.csv")
 	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
 	f.MarkHidden("wan-inner")
 	return cmd
@@ -130,9 +130,9 @@ func wanCommand(self string, cfg *bench.Config) []string {
 	return argv
 }
 
-// keepOtherSweeps returns the rows of dir's results.csv whose sweep this
-// run did not measure, followed by rows. A missing file keeps nothing.
-func keepOtherSweeps(dir string, ran []string, rows []bench.Row) ([]bench.Row, error) {
+// withPrevious returns the rows of dir's results.csv followed by rows. A
+// missing file adds nothing.
+func withPrevious(dir string, rows []bench.Row) ([]bench.Row, error) {
 	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return rows, nil
@@ -145,16 +145,7 @@ func keepOtherSweeps(dir string, ran []string, rows []bench.Row) ([]bench.Row, e
 	if err != nil {
 		return nil, fmt.Errorf("--append: %w", err)
 	}
-	if len(ran) == 0 {
-		ran = bench.Sweeps
-	}
-	var kept []bench.Row
-	for _, r := range old {
-		if !slices.Contains(ran, r.Sweep) {
-			kept = append(kept, r)
-		}
-	}
-	return append(kept, rows...), nil
+	return append(old, rows...), nil
 }
 
 // fill sets *v to the quick suite's value unless a flag set it.

@@ -76,3 +76,32 @@ func TestBenchRefusesAnUnknownSweep(t *testing.T) {
 		t.Fatalf("err = %v, want an unknown sweep error", err)
 	}
 }
+
+// --append adds a run's rows to those already in the output directory.
+func TestBenchAppend(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", ""}
+	count := func() int {
+		t.Helper()
+		f, err := os.Open(filepath.Join(dir, bench.CSVFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := bench.ReadCSV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	if _, errOut, err := runBench(t, args...); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	first := count()
+	if _, errOut, err := runBench(t, append(args, "--append")...); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if got := count(); got != 2*first {
+		t.Fatalf("%d rows after appending, want %d", got, 2*first)
+	}
+}
