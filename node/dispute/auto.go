@@ -102,6 +102,17 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 	return nil
 }
 
+// Disputed is Enqueue in the shape of requester.Config.Disputed: the
+// requester cannot act on a failure to store the dispute, so it is logged
+// (the transcript also stays in the requester's store for a manual
+// dispute).
+func (a *Auto) Disputed(t *transcript.Transcript, reason string) {
+	if err := a.Enqueue(t, reason); err != nil {
+		a.cfg.Logger.Error("dispute not queued", slog.Uint64("period", t.Header.Period),
+			slog.Uint64("sequence", t.Header.Sequence), slog.String("error", err.Error()))
+	}
+}
+
 // State returns the dispute record of an entry, or nil if it was never
 // disputed.
 func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error) {

@@ -60,11 +60,9 @@ func TestMisbehavingProviderIsDisputedAndReversed(t *testing.T) {
 
 	var auto *dispute.Auto
 	r := n.newRequester("", func(c *Config) {
-		c.Disputed = func(tr *transcript.Transcript, reason string) {
-			if err := auto.Enqueue(tr, reason); err != nil {
-				t.Error(err)
-			}
-		}
+		// auto is made below, on the requester's own node.db, as the
+		// daemon does; nothing is disputed before it exists.
+		c.Disputed = func(tr *transcript.Transcript, reason string) { auto.Disputed(tr, reason) }
 		c.DisputeStatus = func(k accounting.EntryKey) (riskmeshv1.DisputeState, string, bool) { return auto.Status(k) }
 	})
 	conn, err := dispute.Dial(ctx, n.requester.ledger, accounting.DefaultRegulator, addr, n.requester.cert)
