@@ -151,6 +151,10 @@ type demo struct {
 	tty     bool
 	summary demoSummary
 	net     *localnet.Network
+	// listed counts each institution's entries in the queried category:
+	// the total of its first catalog build, which the node cannot know
+	// before reading its lists.
+	listed map[string]uint64
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
@@ -184,7 +188,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err := d.startNetwork(ctx, dir, cons); err != nil {
 		return err
 	}
-	if err := d.waitCatalogs(ctx); err != nil {
+	if err := d.waitCatalogs(ctx, 1, "catalogs"); err != nil {
 		return err
 	}
 	res, err := d.query(ctx, batch)
@@ -247,16 +251,24 @@ func (d *demo) generate(dir string) (*synth.Consortium, *synth.Batch, error) {
 	if err := os.MkdirAll(listDir, 0o700); err != nil {
 		return nil, nil, err
 	}
+	d.listed = map[string]uint64{}
 	for i, l := range cons.Lists {
+		for _, e := range l.Entries {
+			if synth.Category(e.Label.Category) == demoCategory {
+				d.listed[l.MSPID]++
+			}
+		}
 		path := listPath(listDir, l.MSPID, demoFormats[i])
 		if err := writeList(path, demoFormats[i], l); err != nil {
 			return nil, nil, err
 		}
 		fmt.Fprintf(d.out, "   %-11s %8d entries  %s\n", l.MSPID, len(l.Entries), path)
 	}
+	// Small lists hold few black entries, fewer still on two lists.
+	hits := min(30, d.flags.scale/100)
 	batch, err := cons.Batch(synth.BatchConfig{
 		Seed: d.flags.seed, Category: demoCategory, Size: demoBatch,
-		Hits: 30, MultiHits: 5, OtherCategory: 20, Invalid: 5, Duplicates: 5,
+		Hits: hits, MultiHits: hits / 6, OtherCategory: min(20, hits), Invalid: 5, Duplicates: 5,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("query batch: %w", err)
@@ -336,18 +348,21 @@ func (d *demo) startNetwork(ctx context.Context, dir string, cons *synth.Consort
 	return nil
 }
 
-// waitCatalogs shows the providers' catalog builds and the requester's
-// downloads until the requester can query.
-func (d *demo) waitCatalogs(ctx context.Context) error {
-	done := d.step("catalogs", fmt.Sprintf("building %s catalogs and downloading them to %s", demoCategory, demoRequester))
+// waitCatalogs shows the providers' builds of period's catalogs and the
+// requester's downloads until the requester can query; timing names the
+// step's duration in the summary.
+func (d *demo) waitCatalogs(ctx context.Context, period uint64, timing string) error {
+	done := d.step(timing, fmt.Sprintf("building period %d's %s catalogs and downloading them to %s", period, demoCategory, demoRequester))
 	bars := newProgress(d.out, d.tty)
-	err := d.net.WaitCatalogs(ctx, demoRequester, demoCategory.String(), 0, func(ps []localnet.CatalogProgress) {
+	err := d.net.WaitCatalogs(ctx, demoRequester, demoCategory.String(), period, func(ps []localnet.CatalogProgress) {
 		for _, p := range ps {
 			switch {
 			case p.Ready:
 				bars.update(p.Provider, "ready", 1, 1)
 			case p.Published:
 				bars.update(p.Provider, "download", p.Downloaded, p.ToDownload)
+			case p.ToBuild == 0:
+				bars.update(p.Provider, "build", p.Built, d.listed[p.Provider])
 			default:
 				bars.update(p.Provider, "build", p.Built, p.ToBuild)
 			}
@@ -620,12 +635,15 @@ func balances(ctx context.Context, l accounting.Ledger) (map[string]int64, error
 
 // keep prints how to use the running network and waits for Ctrl-C.
 func (d *demo) keep(ctx context.Context, dir string) error {
+	if err := d.waitCatalogs(ctx, 2, "catalogs_period_2"); err != nil {
+		return err
+	}
 	req, err := d.net.Node(demoRequester)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, `
-the network keeps running (period 2 is open; its catalogs rebuild first). In another terminal:
+the network keeps running in period 2. In another terminal:
   riskmesh query --api unix://%s --category black --file %s
   riskmesh ledger --config %s balances
   riskmesh ledger --config %s entries 2

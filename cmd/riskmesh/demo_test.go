@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +55,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four node processes")
 	}
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
 	stdout, stderr, code := runDemo(t, "--scale", "3000", "--json", "--dir", dir)
 	if code != 0 {
@@ -104,6 +107,59 @@ func TestDemo(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(dir, "nodes", "*", "node.log"))
 	if len(logs) != 4 {
 		t.Errorf("%d node logs in %s, want 4", len(logs), dir)
+	}
+}
+
+// TestDemoKeep: with --keep the network stays up for the CLI the demo
+// suggests until Ctrl-C, which stops every node cleanly (exit code 0, and
+// the summary is printed then).
+func TestDemoKeep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four node processes")
+	}
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "demo", "--scale", "1000", "--keep", "--json", "--dir", dir)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var narrative strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "press Ctrl-C") {
+		narrative.WriteString(sc.Text() + "\n")
+	}
+	go io.Copy(io.Discard, stderr)
+	if !strings.Contains(narrative.String(), "riskmesh query --api unix://") {
+		t.Errorf("no query instructions in:\n%s", narrative.String())
+	}
+
+	// The suggested query, through this binary acting as riskmesh.
+	q := exec.CommandContext(ctx, os.Args[0], "query", "--api", "unix://"+filepath.Join(dir, "nodes", demoRequester, "data", "api.sock"),
+		"--category", "black", "--file", filepath.Join(dir, demoQueryFile))
+	q.Env = cmd.Env
+	out, err := q.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "provider Bank1MSP: answered") {
+		t.Errorf("riskmesh query on the kept network: %v\n%s", err, out)
+	}
+
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo after Ctrl-C: %v", err)
+	}
+	var s demoSummary
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil || !s.OK {
+		t.Errorf("summary %+v (%v)", s, err)
 	}
 }
 
