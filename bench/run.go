@@ -3,7 +3,6 @@ package bench
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -198,7 +197,7 @@ func (r *runner) newSystem(ctx context.Context, k setupKey, w *workload) (system
 		}
 		return newDHPSI(ctx, w, r.matchBin, r.cfg.TempDir)
 	}
-	return nil, setupCost{}, errors.New("no such system")
+	return nil, setupCost{}, fmt.Errorf("no %s system over %s", k.protocol, k.transport)
 }
 
 // listedItems counts the items of b on at least one list.
