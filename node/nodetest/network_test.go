@@ -78,7 +78,10 @@ func newInstitution(t *testing.T, root, msp string, categories ...string) *insti
 }
 
 // writeConfig writes the node's node.yaml: the common part, then ledger and
-// provider sections.
+// provider sections. Timeouts are shortened so that the test's restart of
+// the regulator costs seconds: a stopped node's connections can die without
+// a close frame (see the report on node/peer's shutdown order), and its
+// peers notice only at the idle timeout or their call's deadline.
 func (in *institution) writeConfig(t *testing.T, ledger, provider string) {
 	t.Helper()
 	yaml := fmt.Sprintf(`msp_id: %s
@@ -89,15 +92,18 @@ listen:
   metrics: %q
 registry:
   refresh: 250ms
+  timeout: 2s
 requester:
   retry_backoff: 20ms
   catalog_retry: 250ms
   max_catalog_retry: 1s
 peer:
   handshake_timeout: 2s
+  idle_timeout: 6s
 outbox:
   min_backoff: 50ms
   max_backoff: 1s
+  call_timeout: 5s
 log:
   level: debug
 %s%s`, in.msp, in.endpoint, in.metrics, ledger, provider)
