@@ -79,9 +79,10 @@ func newInstitution(t *testing.T, root, msp string, categories ...string) *insti
 
 // writeConfig writes the node's node.yaml: the common part, then ledger and
 // provider sections. Timeouts are shortened so that the test's restart of
-// the regulator costs seconds: a stopped node's connections can die without
-// a close frame (see the report on node/peer's shutdown order), and its
-// peers notice only at the idle timeout or their call's deadline.
+// the regulator costs seconds: a stopping node's peer server closes its
+// UDP socket concurrently with closing its connections (node/peer), so a
+// connection can die without a close frame, and its peers notice only at
+// the idle timeout or their call's deadline.
 func (in *institution) writeConfig(t *testing.T, ledger, provider string) {
 	t.Helper()
 	yaml := fmt.Sprintf(`msp_id: %s
