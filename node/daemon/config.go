@@ -73,6 +73,9 @@ type Config struct {
 	// lists; the categories are theirs, with the identity's OPRF keys);
 	// nil or no sources: this node provides nothing.
 	Provider *provider.Config
+	// Disputes, with Requester, files answers whose proof fails with the
+	// auditor; nil: disputed answers are only reported.
+	Disputes *DisputeConfig
 	// SourceRefresh re-reads the named sources at these intervals (their
 	// catalogs rebuild when the lists changed); sources not listed are
 	// read at each period start and on request.

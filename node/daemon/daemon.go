@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/riskmesh/riskmesh/node/api"
+	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/metrics"
 	"github.com/riskmesh/riskmesh/node/outbox"
@@ -66,14 +67,15 @@ type providerSide interface {
 
 // node is a started daemon.
 type node struct {
-	cfg    Config
-	log    *slog.Logger
-	id     *identity.Identity
-	db     *bolt.DB
-	ledger *ledgerConn
-	dir    *registry.Directory
-	server *peer.Server
-	prov   providerSide
+	cfg     Config
+	log     *slog.Logger
+	id      *identity.Identity
+	db      *bolt.DB
+	ledger  *ledgerConn
+	dir     *registry.Directory
+	server  *peer.Server
+	prov    providerSide
+	auditor *lazyAuditor // nil unless disputes are on
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -155,6 +157,14 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
+		if dc := cfg.Disputes; dc != nil {
+			auto, err := n.disputes(dc)
+			if err != nil {
+				return nil, err
+			}
+			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
+			n.goRun("disputes", auto.Run, ctx)
+		}
 		req, err := requester.New(c)
 		if err != nil {
 			return nil, err
@@ -219,6 +229,17 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	return n, nil
 }
 
+// disputes sets up automatic disputes over the node's ledger and node.db.
+func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
+	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.id.Certificate}
+	log := n.log.With("component", "disputes")
+	client, err := dispute.New(dispute.Config{Ledger: n.ledger.Ledger, Auditor: n.auditor, AuditorMSP: dc.AuditorMSP, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return dispute.NewAuto(dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log})
+}
+
 // goRun runs f until ctx ends; an error from f stops the whole node.
 func (n *node) goRun(name string, f func(context.Context) error, ctx context.Context) {
 	n.wg.Add(1)
@@ -279,6 +300,9 @@ func (n *node) close() {
 	}
 	if n.prov != nil {
 		n.drain()
+	}
+	if n.auditor != nil {
+		n.auditor.Close()
 	}
 	if n.ledger != nil {
 		n.ledger.closer.Close()

@@ -235,7 +235,12 @@ func TestNetwork(t *testing.T) {
 	stopB := run(t, institution(bankB, csvSource(t, bankB.dir, "fraud",
 		"+8613800000002,1,9,2024-04-01,B-2",
 		"+8613800000003,1,9,2024-04-02,B-3")))
-	run(t, institution(bankC))
+	// Bank C files disputed answers with the regulator's auditor service;
+	// none arise here, but the node starts with disputes on before the
+	// auditor is reachable.
+	withDisputes := institution(bankC)
+	withDisputes.Disputes = &daemon.DisputeConfig{AuditorMSP: regulator, AuditorAddress: "127.0.0.1:1"}
+	run(t, withDisputes)
 
 	eventually(t, "profiles registered", func() error {
 		for _, m := range []*member{bankA, bankB, bankC} {
