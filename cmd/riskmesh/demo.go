@@ -47,9 +47,15 @@ const (
 // demoPrices are the tokens per queried identifier of each category.
 var demoPrices = map[string]int64{"black": 3, "grey": 2, "yellow": 1}
 
-// demoFormats are the list formats of the institutions in synth's default
-// order: a CSV export, an NDJSON feed and a CSV export.
-var demoFormats = []string{config.KindCSV, config.KindNDJSON, config.KindCSV}
+// demoFormat is the list format of the i-th institution in synth's default
+// order, alternating so both file kinds are read: a CSV export, an NDJSON
+// feed, a CSV export.
+func demoFormat(i int) string {
+	if i%2 == 1 {
+		return config.KindNDJSON
+	}
+	return config.KindCSV
+}
 
 type demoFlags struct {
 	dir    string
@@ -258,8 +264,8 @@ func (d *demo) generate(dir string) (*synth.Consortium, *synth.Batch, error) {
 				d.listed[l.MSPID]++
 			}
 		}
-		path := listPath(listDir, l.MSPID, demoFormats[i])
-		if err := writeList(path, demoFormats[i], l); err != nil {
+		path := listPath(listDir, l.MSPID, demoFormat(i))
+		if err := writeList(path, demoFormat(i), l); err != nil {
 			return nil, nil, err
 		}
 		fmt.Fprintf(d.out, "   %-11s %8d entries  %s\n", l.MSPID, len(l.Entries), path)
@@ -328,8 +334,8 @@ func (d *demo) startNetwork(ctx context.Context, dir string, cons *synth.Consort
 			}
 			member.Categories = append(member.Categories, c.String())
 			member.Sources = append(member.Sources, config.Source{
-				Name: c.String() + "-list", Category: c.String(), Code: int(c), Kind: demoFormats[i],
-				Path: listPath(filepath.Join(dir, "lists"), cons.Lists[i].MSPID, demoFormats[i]), Mapping: mapping,
+				Name: c.String() + "-list", Category: c.String(), Code: int(c), Kind: demoFormat(i),
+				Path: listPath(filepath.Join(dir, "lists"), cons.Lists[i].MSPID, demoFormat(i)), Mapping: mapping,
 			})
 		}
 		members = append(members, member)

@@ -37,9 +37,10 @@ type Config struct {
 	// Prices are the price per item of each category, from period 1. A
 	// category a member provides without a price here costs DefaultPrice.
 	Prices map[string]int64
-	// Tune, if set, adjusts each node's configuration before it is
-	// written (the regulator's too): tuning keys, metrics, log level.
-	// Addresses, paths, the ledger and the sources are localnet's.
+	// Tune, if set, adjusts each node's configuration (the regulator's
+	// too) last, before it is written: tuning keys, metrics, log level.
+	// The network relies on the peer address, the API socket
+	// (data/api.sock), the ledger section and the sources as it set them.
 	Tune func(mspID string, c *config.Config)
 	// StopTimeout bounds the wait for a node to exit after SIGTERM before
 	// it is killed. Default DefaultStopTimeout.
