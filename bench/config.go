@@ -91,6 +91,9 @@ type Config struct {
 
 	// wanInner is set by RunWAN: the run is the wan sweep's inside part.
 	wanInner bool
+	// relayed, if set, is the link the QUIC transports' relays emulate
+	// (the wan sweep without tc netem).
+	relayed *WAN
 }
 
 // Quick returns the configuration of `riskmesh bench --quick`: small sizes

@@ -19,15 +19,17 @@ import (
 const slowPhase = 10 * time.Minute
 
 // ecdhPeer runs ECDH-PSI over node/peer on loopback: one QUIC server per
-// provider answering ECDHRequest frames, one client connection to each.
+// provider answering ECDHRequest frames, one client connection to each
+// (through a relay emulating a wide-area link, for the wan sweep).
 // The headers are real transcript headers; signatures and transcripts are
 // not kept (no node serves ECDH-PSI yet).
 type ecdhPeer struct {
 	servers []*peer.Server
 	clients []*peer.Client
+	relays  []func() error // one per server when the link is emulated
 }
 
-func newECDHPeer(ctx context.Context, w *workload) (s *ecdhPeer, err error) {
+func newECDHPeer(ctx context.Context, w *workload, link *WAN) (s *ecdhPeer, err error) {
 	s = &ecdhPeer{}
 	defer func() {
 		if err != nil {
@@ -63,7 +65,12 @@ func newECDHPeer(ctx context.Context, w *workload) (s *ecdhPeer, err error) {
 			return nil, err
 		}
 		s.servers = append(s.servers, srv)
-		c, err := peer.Dial(ctx, srv.Addr().String(), peer.Config{Certificate: reqCert, Authorizer: m})
+		addr, stop, err := expose(srv.Addr(), link)
+		if err != nil {
+			return nil, err
+		}
+		s.relays = append(s.relays, stop)
+		c, err := peer.Dial(ctx, addr, peer.Config{Certificate: reqCert, Authorizer: m})
 		if err != nil {
 			return nil, err
 		}
@@ -126,6 +133,9 @@ func (s *ecdhPeer) close() error {
 	}
 	for _, srv := range s.servers {
 		errs = append(errs, srv.Close())
+	}
+	for _, stop := range s.relays {
+		errs = append(errs, stop())
 	}
 	return errors.Join(errs...)
 }

@@ -57,6 +57,9 @@ type catalogNodes struct {
 	requester *requester.Requester
 	nodes     []*provider.Provider
 	providers int
+	// link, if set, is emulated between the requester and every provider:
+	// the registry lists a relay's address as the provider's endpoint.
+	link *WAN
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the nodes' and the registry's loops
@@ -104,13 +107,13 @@ func (in *institution) profile(ctx context.Context, endpoint string) error {
 // tmp and waits until the requester holds every provider's verified
 // catalog. The setup cost is the time from the period's opening (when the
 // providers start building) to that moment.
-func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Logger) (s *catalogNodes, cost setupCost, err error) {
+func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Logger, link *WAN) (s *catalogNodes, cost setupCost, err error) {
 	dir, err := os.MkdirTemp(tmp, "network-")
 	if err != nil {
 		return nil, cost, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &catalogNodes{providers: len(w.lists), cancel: cancel}
+	s = &catalogNodes{providers: len(w.lists), cancel: cancel, link: link}
 	s.files = append(s.files, func() error { return os.RemoveAll(dir) })
 	defer func() {
 		if err != nil {
@@ -226,7 +229,12 @@ func (s *catalogNodes) startProvider(ctx, runCtx context.Context, dir string, re
 		return err
 	}
 	s.stops = append(s.stops, srv.Close)
-	if err := in.profile(ctx, srv.Addr().String()); err != nil {
+	endpoint, stop, err := expose(srv.Addr(), s.link)
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, stop)
+	if err := in.profile(ctx, endpoint); err != nil {
 		return err
 	}
 	s.nodes = append(s.nodes, node)

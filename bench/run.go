@@ -178,11 +178,11 @@ func (r *runner) newSystem(ctx context.Context, k setupKey, w *workload) (system
 	case k.protocol == ProtocolCatalog && k.transport == TransportInProcess:
 		return newCatalogInProcess(ctx, w)
 	case k.protocol == ProtocolCatalog && k.transport == TransportQUICNode:
-		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger)
+		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed)
 	case k.protocol == ProtocolECDH && k.transport == TransportInProcess:
 		return newECDHInProcess(w), setupCost{}, nil
 	case k.protocol == ProtocolECDH && k.transport == TransportQUICPeer:
-		s, err := newECDHPeer(ctx, w)
+		s, err := newECDHPeer(ctx, w, r.cfg.relayed)
 		return s, setupCost{}, err
 	case k.protocol == ProtocolVOPRF:
 		s, err := newCirclVOPRF()

@@ -11,9 +11,12 @@ import (
 )
 
 // WAN configures the emulated wide-area sweep: the QUIC transports at the
-// fixed point, inside a fresh network namespace whose loopback interface
-// tc netem slows down. It needs root, unshare, ip and tc; without them
-// (or without Command) the sweep is recorded as skipped.
+// fixed point over a slowed-down loopback. With root, unshare, ip, tc and
+// the kernel's netem qdisc, the harness runs again (Command) inside a
+// fresh network namespace whose loopback interface tc netem slows down;
+// otherwise the link is emulated in process by a UDP relay in front of
+// every provider (same delay and rate, paced per client and direction),
+// and each row's note says which and why.
 type WAN struct {
 	// Delay is added to every packet on the loopback interface, so the
 	// round trip grows by twice Delay. Default 10 ms (20 ms round trip).
@@ -37,9 +40,9 @@ func (w WAN) withDefaults() WAN {
 	return w
 }
 
-// note describes the emulated link in each row.
-func (w WAN) note() string {
-	return fmt.Sprintf("netem on loopback: delay %s each way, rate %d Mbit/s", w.Delay, w.Rate/1_000_000)
+// link describes the emulated link.
+func (w WAN) link() string {
+	return fmt.Sprintf("delay %s each way, rate %d Mbit/s", w.Delay, w.Rate/1_000_000)
 }
 
 // RunWAN measures the wan sweep's points on whatever network it runs in:
@@ -63,14 +66,22 @@ func wanPoints(cfg *Config) []point {
 	return pts
 }
 
-// runWAN runs WAN.Command in a new network namespace with netem on its
-// loopback interface and returns its rows, or one skipped row saying why
-// it could not.
+// runWAN measures the wan sweep with netem if it can, else through
+// relays, and returns its rows.
 func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 	w := cfg.WAN.withDefaults()
 	if why := wanUnavailable(ctx, w); why != "" {
-		cfg.Logger.Info("wan sweep skipped", "reason", why)
-		return []Row{{Sweep: SweepWAN, Phase: PhaseSkipped, Note: why, Machine: cfg.Machine}}, nil
+		cfg.Logger.Info("wan sweep through userspace relays", "link", w.link(), "netem", why)
+		inner := *cfg
+		inner.wanInner, inner.relayed = true, &w
+		rows, err := Run(ctx, inner)
+		if err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			rows[i].Note = "userspace UDP relay: " + w.link() + " (" + why + ")"
+		}
+		return rows, nil
 	}
 	// The shell inside the namespace brings loopback up, installs netem
 	// and replaces itself with the harness.
@@ -80,7 +91,7 @@ func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	cfg.Logger.Info("wan sweep", "link", w.note())
+	cfg.Logger.Info("wan sweep under tc netem", "link", w.link())
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("wan sweep: %w: %s", err, bounded(stderr.Bytes()))
@@ -93,13 +104,12 @@ func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 		if rows[i].Sweep != SweepWAN {
 			return nil, fmt.Errorf("%w: wan sweep returned a %s row", ErrMalformedCSV, rows[i].Sweep)
 		}
-		rows[i].Note = w.note()
+		rows[i].Note = "tc netem on loopback: " + w.link()
 	}
 	return rows, nil
 }
 
-// wanUnavailable says why the emulated network cannot be set up here, or
-// "".
+// wanUnavailable says why tc netem cannot be used here, or "".
 func wanUnavailable(ctx context.Context, w WAN) string {
 	if len(w.Command) == 0 {
 		return "no command to run inside the emulated network"
