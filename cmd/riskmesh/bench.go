@@ -35,12 +35,15 @@ and the number of providers, for catalog PSI and ECDH-PSI, in process and over
 QUIC on loopback, with circl's VOPRF and optable/match's DHPSI on the same
 inputs. Every answer is checked against the planted hits before its timing is
 recorded. Writes results.csv, summary.md and SVG and PNG plots to --out,
-then reads them back. The full suite takes about 15 minutes on 2 cores;
---quick about one or two. Sizes flags override the suite's.
+then reads them back. --quick takes about a minute on 2 cores, the full
+suite the better part of an hour (docs/benchmarks.md). Size flags override
+the suite's.
 
 The DHPSI baseline is a separate Go module (` + defaultMatchDir + `), built
 with 'go build -tags generic'; it is skipped when --match is empty or the
-directory is missing. The wan sweep needs root, tc and unshare.`,
+directory is missing. The wan sweep uses tc netem in a network namespace when
+it can (root, unshare, ip, tc and the kernel's netem qdisc), else relays that
+emulate the same link in process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if quick {
