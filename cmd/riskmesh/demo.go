@@ -16,12 +16,16 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/localnet"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // The demo's consortium: synth's default institutions, the smallest of
@@ -130,6 +134,11 @@ type demoSummary struct {
 	Hits     int  `json:"hits"`
 	Expected int  `json:"expected"`
 	Checked  bool `json:"checked"`
+	// Audited is the number of answers whose transcripts passed every
+	// audit check (and an altered copy failed).
+	Audited int `json:"audited"`
+	// AuditSkipped says why the audit step did not run, if it did not.
+	AuditSkipped string `json:"audit_skipped,omitempty"`
 	// Amount is what the query cost the requester, in tokens.
 	Amount  int64          `json:"amount"`
 	Entries []summaryEntry `json:"entries"`
@@ -161,6 +170,8 @@ type demo struct {
 	// the total of its first catalog build, which the node cannot know
 	// before reading its lists.
 	listed map[string]uint64
+	// recorded are the query's accounting entries on the ledger.
+	recorded []accounting.RecordedEntry
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
@@ -202,6 +213,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.entries(ctx, res.GetAmount()); err != nil {
+		return err
+	}
+	if err := d.audit(ctx); err != nil {
 		return err
 	}
 	if err := d.periodCycle(ctx); err != nil {
@@ -541,8 +555,77 @@ func (d *demo) entries(ctx context.Context, amount int64) error {
 		})
 	}
 	tw.Flush()
+	d.recorded = entries
 	done()
 	return nil
+}
+
+// audit verifies each provider's transcript of the query against the
+// ledger as an auditor would (docs/audit.md), then a copy altered after the
+// fact: the honest answers pass every check and leave nothing to dispute;
+// the altered copy fails the checks that bind it to the billed exchange, so
+// a dispute built on it is rejected.
+func (d *demo) audit(ctx context.Context) error {
+	done := d.step("audit", "audit: each answer's transcript checked against its ledger entry")
+	client, err := d.net.Client(demoRequester)
+	if err != nil {
+		return err
+	}
+	var last *transcript.Transcript
+	for _, e := range d.recorded {
+		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
+		if status.Code(err) == codes.Unimplemented {
+			d.summary.AuditSkipped = "the node's business API does not serve GetTranscript"
+			fmt.Fprintf(d.out, "   skipped: %s\n", d.summary.AuditSkipped)
+			done()
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("transcript of %s's answer: %w", e.Key.Responder, err)
+		}
+		tr, err := transcript.Parse(resp.GetTranscript())
+		if err != nil {
+			return fmt.Errorf("transcript of %s's answer: %w", e.Key.Responder, err)
+		}
+		r, err := audit.Verify(ctx, tr, d.net.Admin())
+		if err != nil {
+			return err
+		}
+		dec := audit.Decide(r)
+		if !r.OK() || dec.Verdict == accounting.VerdictUpheld {
+			return fmt.Errorf("%s's honest answer fails the audit: %v", e.Key.Responder, r.Failed())
+		}
+		fmt.Fprintf(d.out, "   %s's answer: all %d checks pass (%s); a dispute of it would be rejected\n", e.Key.Responder, len(r.Checks), checkNames(r))
+		last = tr
+	}
+	if last == nil || len(last.Response.Evaluated) == 0 {
+		return errors.New("audit: no transcript to alter")
+	}
+	// One evaluated element replaced by the blinded one it answers: a valid
+	// group element, but not the provider's evaluation.
+	last.Response.Evaluated[0] = slices.Clone(last.Request.Elements[0])
+	r, err := audit.Verify(ctx, last, d.net.Admin())
+	if err != nil {
+		return err
+	}
+	dec := audit.Decide(r)
+	if r.OK() || dec.Verdict == accounting.VerdictUpheld {
+		return errors.New("audit: an altered transcript passed")
+	}
+	fmt.Fprintf(d.out, "   %s's transcript with one answer element altered afterwards: %s fail; a dispute built on it is rejected (%s)\n",
+		last.Header.Responder, strings.Join(r.Failed(), ", "), dec.Reason)
+	d.summary.Audited = len(d.recorded)
+	done()
+	return nil
+}
+
+// checkNames lists a report's checks by name.
+func checkNames(r *audit.Report) string {
+	names := make([]string, len(r.Checks))
+	for i, c := range r.Checks {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // periodCycle rolls over, closes and settles period 1, then snapshots it,
