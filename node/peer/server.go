@@ -22,6 +22,9 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	closing  sync.Once // shutdown runs once, from Close or ctx's end
+	closeErr error
+
 	mu    sync.Mutex
 	peers map[Fingerprint]*peerState
 }
@@ -48,10 +51,34 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, ln: ln, peers: make(map[Fingerprint]*peerState)}
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	context.AfterFunc(s.ctx, func() { _ = ln.Close() })
+	context.AfterFunc(s.ctx, func() { _ = s.shutdown() })
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
+}
+
+// shutdown closes every live connection with UNAVAILABLE ("shutting down")
+// before the listener: the listener owns the UDP socket, and closing it
+// first would drop the close frames, leaving peers to find out only when
+// their idle timeout or call deadline expires.
+func (s *Server) shutdown() error {
+	s.closing.Do(func() { s.closeErr = s.closeAll() })
+	return s.closeErr
+}
+
+func (s *Server) closeAll() error {
+	s.mu.Lock()
+	var conns []*quic.Conn
+	for _, st := range s.peers {
+		for c := range st.conns {
+			conns = append(conns, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		closeConn(c, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
+	}
+	return s.ln.Close()
 }
 
 // Addr is the UDP address the server listens on.
@@ -61,7 +88,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // ("shutting down") and waits for in-flight handlers to return.
 func (s *Server) Close() error {
 	s.cancel()
-	err := s.ln.Close()
+	err := s.shutdown()
 	s.wg.Wait()
 	return err
 }
@@ -167,10 +194,10 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER, "unknown peer")
 		return
 	}
-	stop := context.AfterFunc(s.ctx, func() {
+	if s.ctx.Err() != nil { // registered after shutdown collected the connections
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
-	})
-	defer stop()
+		return
+	}
 	for {
 		str, err := conn.AcceptStream(s.ctx)
 		if err != nil {

@@ -438,3 +438,26 @@ func TestStreamsReleased(t *testing.T) {
 		}
 	}
 }
+
+// TestServerCloseTellsPeers checks that a closing server's peers learn it
+// from the connection close (UNAVAILABLE) and not from their idle timeout:
+// the close frames must leave before the listener's socket closes.
+func TestServerCloseTellsPeers(t *testing.T) {
+	f := newFixture(t, echoHandler, nil)
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(t.Context(), infoRequest()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Far below the 60 s idle timeout: without the close frame the call
+	// would run into this deadline instead.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err = c.Do(ctx, infoRequest())
+	wantRemote(t, err, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE)
+}
