@@ -82,8 +82,11 @@ func (c *Contract) listEntries(st State, arg []byte) (any, error) {
 	}
 	for !p.full {
 		requester, err := firstRequester(st, next, rangeEnd(periodPrefix), periodPrefix)
-		if err != nil || requester == "" {
-			return p.page, err
+		if err != nil {
+			return nil, err
+		}
+		if requester == "" {
+			break // no more requesters in the period
 		}
 		prefix := periodPrefix + requester + "/" + q.Party + "/"
 		if err := p.scan(prefix, rangeEnd(prefix)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // startSleep starts `sleep` as a network process would be started.
@@ -63,8 +64,14 @@ func TestStopPidFiles(t *testing.T) {
 	if err := stopPidFiles(dir); err != nil {
 		t.Fatal(err)
 	}
-	if !a.exited() || !b.exited() {
-		t.Fatal("recorded processes still running")
+	// stopPidFiles returns once the processes are zombies; a and b count as
+	// exited once their spawner has reaped them, which can come a moment later.
+	for _, p := range []*process{a, b} {
+		select {
+		case <-p.done:
+		case <-time.After(stopGrace):
+			t.Fatal("recorded processes still running")
+		}
 	}
 	if other.exited() {
 		t.Fatal("a process with a mismatching executable was stopped")
