@@ -6,18 +6,22 @@ GO ?= go
 all: lint test-unit
 
 ## test: everything CI checks: lint, generated code, unit tests with the race detector,
-## and the ledger conformance suite on a real Fabric network.
-test: lint proto-check test-unit test-fabric
+## the ledger, node and dispute tests on a real Fabric network, and the benchmark
+## harness's quick suite (its answers checked, its report files read back).
+test: lint proto-check test-unit test-fabric bench-quick
 
 ## test-unit: the Go test suite with the race detector.
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-## test-fabric: the ledger conformance suite on a real Fabric network that the tests build
+## test-fabric: the ledger conformance suite, the misbehaving-provider dispute and the
+## four-node integration test on a real Fabric network that the tests build
 ## (first run: about 3 minutes of CPU), start and tear down (deploy/fabric, docs/fabric-network.md).
-## One package at a time: each brings up its own network.
+## One package at a time: each brings up its own network. In the node packages only the
+## Fabric variants run here; their embedded variants ran in test-unit.
 test-fabric:
-	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/... ./node/nodetest/...
+	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/...
+	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m -run Fabric ./node/dispute/... ./node/nodetest/...
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool).
 lint: fmt-check vet staticcheck
