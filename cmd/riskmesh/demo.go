@@ -229,12 +229,21 @@ func (d *demo) run(ctx context.Context) (err error) {
 	return nil
 }
 
-// demoDir returns the demo's directory: dir, which must be new or empty,
-// or a new temporary one.
+// demoDir returns the demo's directory as an absolute path (the nodes'
+// configurations name the list files in it): dir, which must be new or
+// empty, or a new temporary one.
 func demoDir(dir string) (string, bool, error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "riskmesh-demo-")
+		if err != nil {
+			return "", false, err
+		}
+		tmp, err = filepath.Abs(tmp)
 		return tmp, true, err
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
 	}
 	entries, err := os.ReadDir(dir)
 	switch {

@@ -3,6 +3,7 @@ package localnet
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"time"
 
@@ -21,7 +22,8 @@ const (
 // other zero field takes the default written in its comment.
 type Config struct {
 	// Dir holds one directory per node (named by MSP id), created 0700;
-	// it must not hold a node directory already.
+	// it must not hold a node directory already. A relative path is made
+	// absolute, as the nodes' configurations and Node's paths use it.
 	Dir string
 	// Binary is the riskmesh executable each node runs as
 	// `Binary node --config node.yaml`. Default: os.Executable(), for a
@@ -78,6 +80,11 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Members) == 0 {
 		return c, fmt.Errorf("%w: no members", ErrConfig)
 	}
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return c, fmt.Errorf("%w: directory: %w", ErrConfig, err)
+	}
+	c.Dir = dir
 	if c.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
