@@ -344,16 +344,27 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 }
 
 // entries streams the entries of every source of category, skipping
-// rejected rows (Refresh reports them). A source that fails ends the stream
-// and its error is left in *readErr for the caller to check after the
-// build: a catalog missing part of a list must not be published.
+// rejected rows (Refresh reports them), each source's listed entries first
+// (less those its imported entries replace), then its imported ones. The
+// imported sets are read in one bbolt read transaction, so an Import that
+// commits during the build is either wholly in it or wholly out. A source
+// that fails ends the stream and its error is left in *readErr for the
+// caller to check after the build: a catalog missing part of a list must
+// not be published.
 func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catalogpsi.Entry], *error) {
 	readErr := new(error)
 	seq := func(yield func(catalogpsi.Entry) bool) {
+		tx, err := p.cfg.DB.Begin(false)
+		if err != nil {
+			*readErr = fmt.Errorf("read imported entries: %w", err)
+			return
+		}
+		defer tx.Rollback()
 		for _, s := range p.cfg.Sources {
 			if s.Category != category {
 				continue
 			}
+			imported := openImported(tx, s)
 			for e, err := range s.Source.Entries(ctx, s.Code) {
 				if err != nil {
 					var re *lists.RowError
@@ -363,9 +374,24 @@ func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catal
 					*readErr = fmt.Errorf("source %s: %w", s.Name, err)
 					return
 				}
+				if imported.shadows(e) {
+					continue
+				}
 				if !yield(e) {
 					return
 				}
+			}
+			stopped := false
+			err := imported.each(func(e catalogpsi.Entry) bool {
+				stopped = !yield(e)
+				return !stopped
+			})
+			if err != nil {
+				*readErr = fmt.Errorf("source %s: %w", s.Name, err)
+				return
+			}
+			if stopped {
+				return
 			}
 		}
 	}

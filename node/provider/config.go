@@ -55,6 +55,10 @@ type Source struct {
 	Code uint8
 	// Source reads the rows.
 	Source lists.Source
+	// ImportFile returns a reader of the file at path in this source's
+	// format and mapping, for Import. Nil: the source takes no file
+	// imports (a PostgreSQL source, whose rows belong in its database).
+	ImportFile func(path string) (lists.Source, error)
 }
 
 // Config configures a Provider. The fields up to DataDir are required;
@@ -72,7 +76,8 @@ type Config struct {
 	// registered signing key.
 	Sign ecsig.Sign
 	// DB is the node's bbolt file; the provider uses the buckets
-	// "provider/transcripts", "provider/replay" and the outbox's.
+	// "provider/transcripts", "provider/replay", "provider/imports",
+	// "provider/imports-staging" and the outbox's.
 	DB *bolt.DB
 	// DataDir holds catalog files under catalogs/<category>/<period>.cat.
 	DataDir string

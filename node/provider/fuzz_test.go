@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/ident"
 )
 
 // FuzzEvaluate feeds arbitrary headers, blinded arrays and signatures to a
@@ -54,6 +57,28 @@ func FuzzCatalogDownload(f *testing.F) {
 		}
 		if resp.GetError().GetCode() == riskmeshv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
 			t.Fatalf("answer %v is neither a chunk nor a typed error", resp)
+		}
+	})
+}
+
+// FuzzDecodeImported feeds arbitrary stored keys and values to the decoder
+// of imported entries: it never panics, and what it accepts re-encodes to
+// the same bytes.
+func FuzzDecodeImported(f *testing.F) {
+	id, _ := ident.Normalize("phone", "+8613800138000")
+	label, _ := catalog.Label{Category: 1, Reason: 7, Listed: 100}.MarshalBinary()
+	f.Add(importKey(1, id), label)
+	f.Add(importKey(2, id), label)
+	f.Add([]byte{1, 'p', ':'}, label[:8])
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, k, v []byte) {
+		e, err := decodeImported(k, v)
+		if err != nil {
+			return
+		}
+		got, err := e.Label.MarshalBinary()
+		if err != nil || !bytes.Equal(importKey(e.Label.Category, e.ID), k) || !bytes.Equal(got, v) {
+			t.Fatalf("accepted entry does not re-encode to its input (%v)", err)
 		}
 	})
 }

@@ -30,6 +30,8 @@ type Provider struct {
 	cats    catalogSet
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
+
+	importMu sync.Mutex // one Import at a time: they share the staging bucket
 }
 
 type evalKey struct {
@@ -50,7 +52,7 @@ func New(cfg Config) (*Provider, error) {
 				return err
 			}
 		}
-		return nil
+		return createImportBuckets(tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("provider: create buckets: %w", err)

@@ -32,11 +32,16 @@ func (p *Provider) Refresh(ctx context.Context, names []string) ([]*riskmeshv1.L
 			return out, err
 		}
 	}
+	p.scheduleBuild()
+	return out, nil
+}
+
+// scheduleBuild asks Run to bring the catalogs up to date.
+func (p *Provider) scheduleBuild() {
 	select {
 	case p.refresh <- struct{}{}:
 	default:
 	}
-	return out, nil
 }
 
 func (p *Provider) sourcesNamed(names []string) ([]Source, error) {
@@ -59,17 +64,23 @@ func (p *Provider) sourcesNamed(names []string) ([]Source, error) {
 	return out, nil
 }
 
-// read drains one source and reports it. Rejected rows are reported by
-// number and reason only (lists.RowError never holds values).
+// read drains one source and reports it.
 func (p *Provider) read(ctx context.Context, s Source) *riskmeshv1.ListImport {
 	start := time.Now()
 	rep, err := lists.Drain(s.Source.Entries(ctx, s.Code), func(catalogpsi.Entry) error { return nil })
+	return p.report(s, rep, err, start, []string{s.Category})
+}
+
+// report turns a drained stream into a ListImport. Rejected rows are
+// reported by number and reason only (lists.RowError never holds values);
+// err, if any, is the source's failure.
+func (p *Provider) report(s Source, rep lists.Report, err error, start time.Time, rebuilt []string) *riskmeshv1.ListImport {
 	imp := &riskmeshv1.ListImport{
 		Source:     s.Name,
 		Rows:       uint64(rep.Entries + rep.Rejected),
 		Accepted:   uint64(rep.Entries),
 		Rejected:   uint64(rep.Rejected),
-		Categories: []string{s.Category},
+		Categories: rebuilt,
 		Duration:   durationpb.New(time.Since(start)),
 	}
 	for _, re := range rep.Errors {
