@@ -347,19 +347,22 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 // rejected rows (Refresh reports them), each source's listed entries first
 // (less those its imported entries replace), then its imported ones. The
 // imported sets are read in one bbolt read transaction, so an Import that
-// commits during the build is either wholly in it or wholly out. A source
+// commits during the build is either wholly in it or wholly out (see
+// importSnapshot for what holding it costs). A source
 // that fails ends the stream and its error is left in *readErr for the
 // caller to check after the build: a catalog missing part of a list must
 // not be published.
 func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catalogpsi.Entry], *error) {
 	readErr := new(error)
 	seq := func(yield func(catalogpsi.Entry) bool) {
-		tx, err := p.cfg.DB.Begin(false)
+		tx, err := p.importSnapshot(category)
 		if err != nil {
 			*readErr = fmt.Errorf("read imported entries: %w", err)
 			return
 		}
-		defer tx.Rollback()
+		if tx != nil {
+			defer tx.Rollback()
+		}
 		for _, s := range p.cfg.Sources {
 			if s.Category != category {
 				continue

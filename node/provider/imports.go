@@ -230,6 +230,24 @@ func decodeImported(k, v []byte) (catalogpsi.Entry, error) {
 	return e, nil
 }
 
+// importSnapshot begins the read transaction a build of category reads
+// imported entries in, or returns nil if no source of category has any:
+// bbolt cannot grow its memory map while a read transaction is open, so a
+// build holding one can delay evaluate commits that need the file to grow,
+// a cost only nodes that import pay.
+func (p *Provider) importSnapshot(category string) (*bolt.Tx, error) {
+	tx, err := p.cfg.DB.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range p.cfg.Sources {
+		if s.Category == category && openImported(tx, s) != nil {
+			return tx, nil
+		}
+	}
+	return nil, tx.Rollback()
+}
+
 // importedSet is one source's imported entries in a build's read
 // transaction; nil when the source has none.
 type importedSet struct {
@@ -237,8 +255,12 @@ type importedSet struct {
 	code uint8
 }
 
-// openImported returns the imported set of source s in tx, or nil.
+// openImported returns the imported set of source s in tx, or nil (also
+// when tx is nil).
 func openImported(tx *bolt.Tx, s Source) *importedSet {
+	if tx == nil {
+		return nil
+	}
 	b := tx.Bucket(bucketImports).Bucket([]byte(s.Name))
 	if b == nil {
 		return nil
