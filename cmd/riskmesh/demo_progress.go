@@ -8,7 +8,7 @@ import (
 )
 
 // progressWidth is the number of cells of a terminal progress bar.
-const progressWidth = 16
+const progressWidth = 12
 
 // progress shows the demo's catalog progress: one line redrawn with \r on a
 // terminal, otherwise a line whenever a task's phase or quarter changes, so
