@@ -22,6 +22,7 @@ type Config struct {
 	Peer      Peer      `yaml:"peer"`
 	Provider  Provider  `yaml:"provider"`
 	Requester Requester `yaml:"requester"`
+	Disputes  Disputes  `yaml:"disputes"`
 	Outbox    Outbox    `yaml:"outbox"`
 	Retention Retention `yaml:"retention"`
 	Log       Log       `yaml:"log"`
@@ -202,6 +203,22 @@ type Requester struct {
 	CatalogMaxBytes int64 `yaml:"catalog_max_bytes"`
 	// PhaseTimeout bounds dialling and each catalog request. Default 15s.
 	PhaseTimeout time.Duration `yaml:"phase_timeout"`
+}
+
+// Disputes turns on automatic disputes on a requester node (node/dispute,
+// docs/audit.md): every answer whose proof fails is filed with the
+// consortium's auditor service and, when upheld, reversed on the ledger.
+type Disputes struct {
+	// AuditorMSP is the auditor institution whose verdicts are accepted
+	// (its TLS fingerprint and signing key come from the ledger registry).
+	// Empty: disputed answers are only reported.
+	AuditorMSP string `yaml:"auditor_msp"`
+	// AuditorAddress is the auditor service's host:port (`riskmesh audit
+	// serve --listen`). Required with AuditorMSP.
+	AuditorAddress string `yaml:"auditor_address"`
+	// Retry is the first wait before filing a pending dispute again; it
+	// doubles up to 16 times that. Default 30s.
+	Retry time.Duration `yaml:"retry"`
 }
 
 // Outbox tunes the accounting submitter (node/outbox).

@@ -79,6 +79,7 @@ func (cfg *Config) Validate() error {
 	cfg.validatePeer(&c)
 	cfg.validateProvider(&c)
 	cfg.validateRequester(&c)
+	cfg.validateDisputes(&c)
 	o := cfg.Outbox
 	if o.BatchSize < 0 || o.BatchSize > maxOutboxBatch {
 		c.fail("outbox.batch_size", "must be 0 to %d", maxOutboxBatch)
@@ -281,6 +282,22 @@ func (s *Source) validateKind(c *checker, key string) {
 		}
 	default:
 		c.fail(key+".kind", "%q is not csv, tsv, ndjson or postgres", s.Kind)
+	}
+}
+
+func (cfg *Config) validateDisputes(c *checker) {
+	d := cfg.Disputes
+	c.nonNegative("disputes.retry", int64(d.Retry))
+	switch {
+	case d.AuditorMSP == "" && d.AuditorAddress != "":
+		c.fail("disputes.auditor_msp", "required with disputes.auditor_address")
+	case d.AuditorMSP == "":
+	case !names.MSPID(d.AuditorMSP):
+		c.fail("disputes.auditor_msp", "%q is not an MSP id", d.AuditorMSP)
+	case d.AuditorMSP == cfg.MSPID:
+		c.fail("disputes.auditor_msp", "an institution cannot audit its own disputes")
+	case c.required("disputes.auditor_address", d.AuditorAddress):
+		c.hostPort("disputes.auditor_address", d.AuditorAddress, true)
 	}
 }
 

@@ -76,6 +76,9 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
+		if d := c.Disputes; d.AuditorMSP != "" {
+			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}
+		}
 	}
 	if len(c.Provider.Sources) > 0 {
 		p := &provider.Config{

@@ -84,6 +84,7 @@ provider:
     - {name: db, category: grey, code: 2, kind: postgres, dsn_env: TEST_LISTS_DSN,
        query: "SELECT a, b, c, d, e FROM t"}
 requester: {batch_window: 5ms, default_deadline: 10s}
+disputes: {auditor_msp: RegulatorMSP, auditor_address: "regulator.example:7444", retry: 1m}
 retention: {transcript_periods: 12}
 `)
 		cfg, err := daemon.FromConfig(c)
@@ -107,6 +108,8 @@ retention: {transcript_periods: 12}
 			t.Errorf("provider: %+v", cfg.Provider)
 		case len(cfg.SourceRefresh) != 1 || cfg.SourceRefresh["file"] != time.Hour:
 			t.Errorf("source refresh: %v", cfg.SourceRefresh)
+		case cfg.Disputes == nil || cfg.Disputes.AuditorMSP != "RegulatorMSP" || cfg.Disputes.AuditorAddress != "regulator.example:7444" || cfg.Disputes.Retry != time.Minute:
+			t.Errorf("disputes: %+v", cfg.Disputes)
 		}
 	})
 
@@ -121,7 +124,7 @@ ledger:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Requester != nil || cfg.Provider != nil || cfg.MetricsListen != "" {
+		if cfg.Requester != nil || cfg.Provider != nil || cfg.Disputes != nil || cfg.MetricsListen != "" {
 			t.Errorf("regulator runs requester %v, provider %v, metrics %q", cfg.Requester, cfg.Provider, cfg.MetricsListen)
 		}
 		if cfg.APISocket != filepath.Join(dir, "data", "api.sock") || cfg.Ledger.Path != filepath.Join(dir, "data", "ledger.db") ||
