@@ -1,6 +1,7 @@
 package dispute
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,10 @@ type AutoConfig struct {
 	// Retry is the first wait before filing a pending dispute again; it
 	// doubles per attempt up to 16 x Retry (default 30 s).
 	Retry time.Duration
+	// RetainPeriods is how many periods before the current one settled
+	// disputes are kept (default 90, as the requester keeps transcripts);
+	// pending ones are kept until they settle.
+	RetainPeriods uint64
 	// Logger receives outcomes without identifiers (default: discard).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -57,6 +62,9 @@ func NewAuto(cfg AutoConfig) (*Auto, error) {
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = 30 * time.Second
+	}
+	if cfg.RetainPeriods == 0 {
+		cfg.RetainPeriods = 90
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -149,12 +157,14 @@ func (a *Auto) Status(key accounting.EntryKey) (state riskmeshv1.DisputeState, r
 }
 
 // Run files due disputes until ctx ends: at once after Enqueue, and every
-// Retry while some are pending.
+// Retry while some are pending; then it prunes settled disputes older than
+// RetainPeriods.
 func (a *Auto) Run(ctx context.Context) error {
 	t := time.NewTicker(a.cfg.Retry)
 	defer t.Stop()
 	for {
 		a.Process(ctx)
+		a.prune(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -209,6 +219,47 @@ func (a *Auto) Process(ctx context.Context) int {
 		}
 	}
 	return pending
+}
+
+// prune drops settled disputes of periods more than RetainPeriods before
+// the current one.
+func (a *Auto) prune(ctx context.Context) {
+	p, err := a.cfg.Client.cfg.Ledger.Period(ctx, 0)
+	if err != nil || p.Number <= a.cfg.RetainPeriods {
+		return
+	}
+	if _, err := a.Prune(p.Number - a.cfg.RetainPeriods); err != nil {
+		a.cfg.Logger.Error("prune dispute records", slog.String("error", err.Error()))
+	}
+}
+
+// Prune deletes the settled (not PENDING) disputes of periods before
+// period and returns how many it deleted.
+func (a *Auto) Prune(period uint64) (int, error) {
+	end := []byte(accounting.EntryKey{Period: period}.String())
+	n := 0
+	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		var old [][]byte
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+			// An unreadable record of an old period is dropped too.
+			if rec, err := decodeRecord(v); err != nil || rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+				old = append(old, bytes.Clone(k))
+			}
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("dispute: prune: %w", err)
+	}
+	return n, nil
 }
 
 // file files one dispute and updates rec with the outcome.

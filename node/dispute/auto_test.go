@@ -194,3 +194,30 @@ func TestAutoDisputeSurvivesAuditorDownAndRestart(t *testing.T) {
 	}
 	wantState(t, f.state(t, bad), riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED)
 }
+
+// TestAutoPrune: settled disputes of old periods are dropped, pending ones
+// and newer ones kept.
+func TestAutoPrune(t *testing.T) {
+	n := newNetwork(t, embedded)
+	f := newAuto(t, n, nil)
+	ctx := audittest.Context(t)
+	settled := n.c.Exchange(t, audittest.Honest, audittest.Identifiers...)
+	n.c.Record(t, settled)
+	pending := n.c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	for _, tr := range []*transcript.Transcript{settled, pending} {
+		if err := f.auto.Enqueue(tr, "proof failed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.auto.Process(ctx)
+	if got, err := f.auto.Prune(n.c.Period); err != nil || got != 0 {
+		t.Fatalf("Prune(current period) = %d, %v; want nothing pruned", got, err)
+	}
+	if got, err := f.auto.Prune(n.c.Period + 1); err != nil || got != 1 {
+		t.Fatalf("Prune(next period) = %d, %v; want the settled dispute pruned", got, err)
+	}
+	if rec, err := f.auto.State(audit.KeyOf(&settled.Header)); err != nil || rec != nil {
+		t.Fatalf("settled dispute still there: %v, %v", rec, err)
+	}
+	wantState(t, f.state(t, pending), riskmeshv1.DisputeState_DISPUTE_STATE_PENDING)
+}
