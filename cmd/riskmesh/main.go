@@ -31,5 +31,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newDisputeCommand())
 	root.AddCommand(newBenchCommand())
+	root.AddCommand(newListsCommand())
 	return root
 }
