@@ -43,12 +43,13 @@ func newCatalogInProcess(ctx context.Context, w *workload) (*catalogInProcess, s
 		}
 		p := catalogpsi.NewProvider(msp, key)
 		entries := w.entries(i)
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		cat, err := p.BuildCatalog(ctx, nil, category.String(), period, slices.Values(entries), len(entries), nil)
 		if err != nil {
 			return nil, cost, err
 		}
 		cost.seconds += time.Since(start).Seconds()
+		cost.cpu += processCPU() - cpu
 		cost.items += len(entries)
 		ev, err := p.Evaluator(category.String(), period)
 		if err != nil {
@@ -63,7 +64,7 @@ func newCatalogInProcess(ctx context.Context, w *workload) (*catalogInProcess, s
 	return s, cost, nil
 }
 
-func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
 	return timed(func() (int, error) {
 		ids := make([]ident.ID, len(b.Items))
 		for i := range b.Items {

@@ -43,8 +43,8 @@ func bounded(out []byte) string {
 // dhpsi is the second baseline: optable/match's DHPSI between its sender
 // (the provider, holding the list) and its receiver (the requester, holding
 // the batch), run by the baseline binary over TCP on loopback. One
-// provider. The binary times the protocol itself, so process start and
-// file reading are not counted.
+// provider. The binary times the protocol itself (wall and CPU time), so
+// process start and file reading are not counted.
 type dhpsi struct {
 	bin, dir string
 }
@@ -77,25 +77,25 @@ func writeSet(path string, set [][]byte) error {
 	return errors.Join(bw.Flush(), f.Close())
 }
 
-func (s *dhpsi) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+func (s *dhpsi) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
 	items := itemBytes(b)
 	receiver := filepath.Join(s.dir, "receiver.txt")
 	if err := writeSet(receiver, items); err != nil {
-		return 0, 0, err
+		return sample{}, err
 	}
 	cmd := exec.CommandContext(ctx, s.bin, "-receiver", receiver, "-sender", filepath.Join(s.dir, "sender.txt"), "-reps", "1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("DHPSI baseline: %w: %s", err, bounded(stderr.Bytes()))
+		return sample{}, fmt.Errorf("DHPSI baseline: %w: %s", err, bounded(stderr.Bytes()))
 	}
 	runs, err := parseMatchOutput(bytes.NewReader(out))
 	if err != nil {
-		return 0, 0, err
+		return sample{}, err
 	}
 	if len(runs) != 1 {
-		return 0, 0, fmt.Errorf("%w: DHPSI baseline printed %d rows, want 1", ErrMalformedCSV, len(runs))
+		return sample{}, fmt.Errorf("%w: DHPSI baseline printed %d rows, want 1", ErrMalformedCSV, len(runs))
 	}
 	var listed [][]byte
 	for i := range b.Items {
@@ -104,17 +104,17 @@ func (s *dhpsi) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float
 		}
 	}
 	if got, want := runs[0], matchDigest(listed); got.intersection != len(listed) || got.digest != want {
-		return 0, 0, fmt.Errorf("%w: DHPSI found %d identifiers, %d planted (or not the planted ones)",
+		return sample{}, fmt.Errorf("%w: DHPSI found %d identifiers, %d planted (or not the planted ones)",
 			ErrWrongResult, got.intersection, len(listed))
 	}
-	return len(listed), runs[0].seconds, nil
+	return sample{hits: len(listed), seconds: runs[0].seconds, cpu: runs[0].cpu}, nil
 }
 
 func (s *dhpsi) close() error { return os.RemoveAll(s.dir) }
 
 // matchRun is one row of the baseline's output.
 type matchRun struct {
-	seconds      float64
+	seconds, cpu float64
 	intersection int
 	digest       [sha256.Size]byte
 }
@@ -133,7 +133,7 @@ func matchDigest(ids [][]byte) [sha256.Size]byte {
 }
 
 // matchHeader is the first line of the baseline's output.
-const matchHeader = "rep,seconds,intersection,digest"
+const matchHeader = "rep,seconds,cpu_seconds,intersection,digest"
 
 // parseMatchOutput parses the baseline's output: the header, then rows
 // numbered from 0. It reads at most 1 MiB and 100 rows.
@@ -162,8 +162,8 @@ func parseMatchOutput(r io.Reader) ([]matchRun, error) {
 func parseMatchRow(line string, rep int) (matchRun, error) {
 	var run matchRun
 	f := strings.Split(line, ",")
-	if len(f) != 4 {
-		return run, fmt.Errorf("%d fields, want 4", len(f))
+	if len(f) != 5 {
+		return run, fmt.Errorf("%d fields, want 5", len(f))
 	}
 	if f[0] != strconv.Itoa(rep) {
 		return run, fmt.Errorf("repetition %q, want %d", f[0], rep)
@@ -172,12 +172,15 @@ func parseMatchRow(line string, rep int) (matchRun, error) {
 	if run.seconds, err = strconv.ParseFloat(f[1], 64); err != nil || !(run.seconds >= 0 && run.seconds < 1e9) {
 		return run, fmt.Errorf("seconds %q", f[1])
 	}
-	if run.intersection, err = strconv.Atoi(f[2]); err != nil || run.intersection < 0 {
-		return run, fmt.Errorf("intersection %q", f[2])
+	if run.cpu, err = strconv.ParseFloat(f[2], 64); err != nil || !(run.cpu >= 0 && run.cpu < 1e9) {
+		return run, fmt.Errorf("cpu seconds %q", f[2])
 	}
-	d, err := hex.DecodeString(f[3])
+	if run.intersection, err = strconv.Atoi(f[3]); err != nil || run.intersection < 0 {
+		return run, fmt.Errorf("intersection %q", f[3])
+	}
+	d, err := hex.DecodeString(f[4])
 	if err != nil || len(d) != sha256.Size {
-		return run, fmt.Errorf("digest %q", f[3])
+		return run, fmt.Errorf("digest %q", f[4])
 	}
 	run.digest = [sha256.Size]byte(d)
 	return run, nil

@@ -108,7 +108,7 @@ type ecdhInProcess struct {
 
 func newECDHInProcess(w *workload) *ecdhInProcess { return &ecdhInProcess{sets: listBytes(w)} }
 
-func (s *ecdhInProcess) query(ctx context.Context, b *synth.Batch, seq uint64) (int, float64, error) {
+func (s *ecdhInProcess) query(ctx context.Context, b *synth.Batch, seq uint64) (sample, error) {
 	return timed(func() (int, error) {
 		items := itemBytes(b)
 		return eachProvider(ctx, len(s.sets), func(ctx context.Context, i int) (int, error) {

@@ -105,7 +105,7 @@ func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: &riskmeshv1.PeerError{Code: code, Message: msg}}}
 }
 
-func (s *ecdhPeer) query(ctx context.Context, b *synth.Batch, seq uint64) (int, float64, error) {
+func (s *ecdhPeer) query(ctx context.Context, b *synth.Batch, seq uint64) (sample, error) {
 	return timed(func() (int, error) {
 		items := itemBytes(b)
 		return eachProvider(ctx, len(s.clients), func(ctx context.Context, i int) (int, error) {

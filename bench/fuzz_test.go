@@ -15,7 +15,7 @@ func sampleRows() []Row {
 		Date: "2026-11-29T21:00:00Z", Load: "1.5 2.0 2.5"}
 	return []Row{
 		{Sweep: SweepBatch, Protocol: ProtocolCatalog, Transport: TransportQUICNode, Providers: 1, List: 100000,
-			Batch: 1000, Phase: PhaseQuery, Items: 1000, Seconds: 0.1234567891, Hits: 500, WantHits: 500, Machine: m},
+			Batch: 1000, Phase: PhaseQuery, Items: 1000, Seconds: 0.1234567891, CPUSeconds: 0.2, Hits: 500, WantHits: 500, Machine: m},
 		{Sweep: SweepList, Protocol: ProtocolECDH, Transport: TransportInProcess, Providers: 1, List: 1000000,
 			Batch: 1000, Phase: PhaseSkipped, Note: "list above the ECDH cap of 100000", Machine: m},
 	}
@@ -93,9 +93,9 @@ func FuzzReadCSV(f *testing.F) {
 
 func TestParseMatchOutput(t *testing.T) {
 	d := matchDigest([][]byte{[]byte("b"), []byte("a")})
-	good := fmt.Sprintf("%s\n0,0.25,2,%x\n1,0.5,2,%x\n", matchHeader, d, d)
+	good := fmt.Sprintf("%s\n0,0.25,0.4,2,%x\n1,0.5,0.9,2,%x\n", matchHeader, d, d)
 	runs, err := parseMatchOutput(strings.NewReader(good))
-	if err != nil || len(runs) != 2 || runs[1].seconds != 0.5 || runs[0].intersection != 2 || runs[0].digest != d {
+	if err != nil || len(runs) != 2 || runs[1].seconds != 0.5 || runs[1].cpu != 0.9 || runs[0].intersection != 2 || runs[0].digest != d {
 		t.Fatalf("runs %+v, err %v", runs, err)
 	}
 	for name, bad := range map[string]string{
@@ -103,6 +103,7 @@ func TestParseMatchOutput(t *testing.T) {
 		"repetition gap": strings.Replace(good, "\n1,", "\n2,", 1),
 		"short digest":   strings.Replace(good, hex.EncodeToString(d[:]), "abcd", 1),
 		"extra field":    strings.Replace(good, "0,0.25,", "0,0.25,9,", 1),
+		"negative cpu":   strings.Replace(good, ",0.4,", ",-0.4,", 1),
 		"negative count": strings.Replace(good, ",2,", ",-2,", 1),
 	} {
 		if _, err := parseMatchOutput(strings.NewReader(bad)); err == nil {
@@ -115,8 +116,8 @@ func TestParseMatchOutput(t *testing.T) {
 // way the baseline prints it parses to the same values.
 func FuzzParseMatchOutput(f *testing.F) {
 	d := matchDigest(nil)
-	f.Add([]byte(fmt.Sprintf("%s\n0,1.5e-3,0,%x\n", matchHeader, d)))
-	f.Add([]byte(matchHeader + "\n0,,0,\n"))
+	f.Add([]byte(fmt.Sprintf("%s\n0,1.5e-3,3e-3,0,%x\n", matchHeader, d)))
+	f.Add([]byte(matchHeader + "\n0,,,0,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runs, err := parseMatchOutput(bytes.NewReader(data))
 		if err != nil {
@@ -125,7 +126,7 @@ func FuzzParseMatchOutput(f *testing.F) {
 		var b strings.Builder
 		b.WriteString(matchHeader + "\n")
 		for i, r := range runs {
-			fmt.Fprintf(&b, "%d,%g,%d,%x\n", i, r.seconds, r.intersection, r.digest)
+			fmt.Fprintf(&b, "%d,%g,%g,%d,%x\n", i, r.seconds, r.cpu, r.intersection, r.digest)
 		}
 		again, err := parseMatchOutput(strings.NewReader(b.String()))
 		if err != nil || !reflect.DeepEqual(again, runs) {

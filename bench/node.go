@@ -153,7 +153,7 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 		}
 	}
 
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	p, err := regulator.Rollover(ctx)
 	if err != nil {
 		return nil, cost, err
@@ -176,7 +176,7 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 	for _, l := range w.lists {
 		entries += len(l.Entries)
 	}
-	return s, setupCost{phase: PhaseSetup, items: entries, seconds: time.Since(start).Seconds()}, nil
+	return s, setupCost{phase: PhaseSetup, items: entries, seconds: time.Since(start).Seconds(), cpu: processCPU() - cpu}, nil
 }
 
 // startProvider writes the list as a CSV file (the node reads it as an
@@ -346,7 +346,7 @@ func (s *catalogNodes) waitDownloaded(ctx context.Context, period uint64) error 
 	}
 }
 
-func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
 	return timed(func() (int, error) {
 		req := b.Request()
 		req.Deadline = durationpb.New(slowPhase)

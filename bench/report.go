@@ -84,6 +84,8 @@ type figure struct {
 var figures = []figure{
 	{"batch_throughput", "Throughput against batch size (1 provider)", SweepBatch, PhaseQuery,
 		func(r *Row) int { return r.Batch }, "batch size (identifiers)", true, (*Row).ItemsPerSecond, "items/s"},
+	{"batch_cpu", "Throughput per CPU-second against batch size (1 provider, both parties)", SweepBatch, PhaseQuery,
+		func(r *Row) int { return r.Batch }, "batch size (identifiers)", true, (*Row).ItemsPerCPUSecond, "items per CPU-second"},
 	{"batch_latency", "Query latency against batch size (1 provider)", SweepBatch, PhaseQuery,
 		func(r *Row) int { return r.Batch }, "batch size (identifiers)", true, latencyMS, "latency (ms)"},
 	{"list_latency", "Query latency against list size", SweepList, PhaseQuery,
@@ -115,7 +117,7 @@ func (f *figure) series(rows []Row) []series {
 	var names []string
 	for i := range rows {
 		r := &rows[i]
-		if r.Sweep != f.sweep || r.Seconds <= 0 {
+		if r.Sweep != f.sweep || r.Seconds <= 0 || f.y(r) <= 0 {
 			continue
 		}
 		if f.phase != "" && r.Phase != f.phase || f.phase == "" && r.Phase != PhaseBuild && r.Phase != PhaseSetup {
@@ -185,8 +187,9 @@ func median(v []float64) float64 {
 }
 
 // WriteSummary writes a Markdown table with one line per measured point:
-// the median throughput and latency over its repetitions, and the
-// repetitions' range; skipped points are listed with their reason.
+// the median throughput, latency and throughput per CPU-second over its
+// repetitions, and the repetitions' range of throughput; skipped points are
+// listed with their reason.
 func WriteSummary(w io.Writer, rows []Row) error {
 	type key struct {
 		sweep, protocol, transport, phase string
@@ -207,23 +210,24 @@ func WriteSummary(w io.Writer, rows []Row) error {
 		fmt.Fprintf(&b, "Machine: %s, %d CPUs (GOMAXPROCS %d), %s, commit %s, started %s, load average %s.\n\n",
 			m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date, m.Load)
 	}
-	b.WriteString("| sweep | protocol | transport | phase | providers | list | batch | items/s (median) | latency ms (median) | items/s range | runs |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| sweep | protocol | transport | phase | providers | list | batch | items/s (median) | latency ms (median) | items per CPU-s (median) | items/s range | runs |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		g := groups[k]
 		if k.phase == PhaseSkipped {
-			fmt.Fprintf(&b, "| %s | %s | %s | skipped | %d | %s | %s | %s | | | |\n", k.sweep, k.protocol, k.transport,
+			fmt.Fprintf(&b, "| %s | %s | %s | skipped | %d | %s | %s | %s | | | | |\n", k.sweep, k.protocol, k.transport,
 				k.providers, group3(k.list), group3(k.batch), g[0].Note)
 			continue
 		}
 		rates := make([]float64, len(g))
 		lat := make([]float64, len(g))
+		perCPU := make([]float64, len(g))
 		for i := range g {
-			rates[i], lat[i] = g[i].ItemsPerSecond(), g[i].Seconds*1000
+			rates[i], lat[i], perCPU[i] = g[i].ItemsPerSecond(), g[i].Seconds*1000, g[i].ItemsPerCPUSecond()
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s–%s | %d |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s–%s | %d |\n",
 			k.sweep, k.protocol, k.transport, k.phase, k.providers, group3(k.list), group3(k.batch),
-			group3(int(median(rates))), strconv.FormatFloat(median(lat), 'g', 4, 64),
+			group3(int(median(rates))), strconv.FormatFloat(median(lat), 'g', 4, 64), group3(int(median(perCPU))),
 			group3(int(slices.Min(rates))), group3(int(slices.Max(rates))), len(g))
 	}
 	_, err := io.WriteString(w, b.String())

@@ -36,6 +36,9 @@ type Row struct {
 	Phase     string
 	Items     int // what the throughput counts (see the Phase constants)
 	Seconds   float64
+	// CPUSeconds is the CPU time of every party (user and system, all
+	// cores) over the same span as Seconds; 0 where it cannot be read.
+	CPUSeconds float64
 	// Hits is the number of (item, provider) matches the protocol found and
 	// WantHits the number planted; a run stops before recording a row where
 	// they differ.
@@ -45,17 +48,24 @@ type Row struct {
 }
 
 // ItemsPerSecond is the row's throughput.
-func (r *Row) ItemsPerSecond() float64 {
-	if r.Seconds <= 0 {
+func (r *Row) ItemsPerSecond() float64 { return perSecond(r.Items, r.Seconds) }
+
+// ItemsPerCPUSecond is the row's throughput per second of CPU time: what
+// one free core would sustain, the measure load from other processes
+// distorts least.
+func (r *Row) ItemsPerCPUSecond() float64 { return perSecond(r.Items, r.CPUSeconds) }
+
+func perSecond(items int, seconds float64) float64 {
+	if seconds <= 0 {
 		return 0
 	}
-	return float64(r.Items) / r.Seconds
+	return float64(items) / seconds
 }
 
 // Columns is the CSV header, in order.
 var Columns = []string{
 	"sweep", "protocol", "transport", "providers", "list", "batch", "rep", "phase",
-	"items", "seconds", "items_per_s", "latency_ms", "hits", "want_hits", "note",
+	"items", "seconds", "items_per_s", "latency_ms", "cpu_seconds", "items_per_cpu_s", "hits", "want_hits", "note",
 	"cpu", "num_cpu", "gomaxprocs", "go_version", "commit", "date", "load",
 }
 
@@ -89,7 +99,8 @@ func (r *Row) record() []string {
 	ftoa := func(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
 	return []string{
 		r.Sweep, r.Protocol, r.Transport, itoa(r.Providers), itoa(r.List), itoa(r.Batch), itoa(r.Rep), r.Phase,
-		itoa(r.Items), exact(r.Seconds), ftoa(r.ItemsPerSecond()), ftoa(r.Seconds * 1000), itoa(r.Hits), itoa(r.WantHits), r.Note,
+		itoa(r.Items), exact(r.Seconds), ftoa(r.ItemsPerSecond()), ftoa(r.Seconds * 1000),
+		exact(r.CPUSeconds), ftoa(r.ItemsPerCPUSecond()), itoa(r.Hits), itoa(r.WantHits), r.Note,
 		r.CPU, itoa(r.NumCPU), itoa(r.GOMAXPROCS), r.GoVersion, r.Commit, r.Date, r.Load,
 	}
 }
@@ -145,16 +156,22 @@ func parseRecord(rec []string) (Row, error) {
 	row.Providers, row.List, row.Batch, row.Rep = p.int(3), p.int(4), p.int(5), p.int(6)
 	row.Phase = rec[7]
 	row.Items, row.Seconds = p.int(8), p.float(9)
-	perSecond, latency := p.float(10), p.float(11)
-	row.Hits, row.WantHits, row.Note = p.int(12), p.int(13), rec[14]
-	row.CPU, row.NumCPU, row.GOMAXPROCS = rec[15], p.int(16), p.int(17)
-	row.GoVersion, row.Commit, row.Date, row.Load = rec[18], rec[19], rec[20], rec[21]
+	p.float(10)
+	p.float(11)
+	row.CPUSeconds = p.float(12)
+	p.float(13)
+	row.Hits, row.WantHits, row.Note = p.int(14), p.int(15), rec[16]
+	row.CPU, row.NumCPU, row.GOMAXPROCS = rec[17], p.int(18), p.int(19)
+	row.GoVersion, row.Commit, row.Date, row.Load = rec[20], rec[21], rec[22], rec[23]
 	if p.err != nil {
 		return row, p.err
 	}
 	// Recomputing the derived columns must give the same text.
-	if again := row.record(); again[10] != rec[10] || again[11] != rec[11] {
-		return row, fmt.Errorf("items_per_s %g or latency_ms %g does not match items and seconds", perSecond, latency)
+	again := row.record()
+	for _, i := range []int{10, 11, 13} {
+		if again[i] != rec[i] {
+			return row, fmt.Errorf("column %s is %s, but the other columns give %s", Columns[i], rec[i], again[i])
+		}
 	}
 	return row, nil
 }

@@ -137,7 +137,7 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 		}
 		if cost.phase != "" && (p.sweep == SweepList || p.sweep == SweepProviders) && !costSweeps[p.sweep] {
 			costSweeps[p.sweep] = true
-			r.emit(&p, 0, Row{Phase: cost.phase, Items: cost.items, Seconds: cost.seconds})
+			r.emit(&p, 0, Row{Phase: cost.phase, Items: cost.items, Seconds: cost.seconds, CPUSeconds: cost.cpu})
 		}
 		for rep := range r.cfg.Reps {
 			b, ok := batches[[2]int{p.batch, rep}]
@@ -150,7 +150,7 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 				batches[[2]int{p.batch, rep}] = b
 			}
 			r.seq++
-			hits, seconds, err := sys.query(ctx, b.batch, r.seq)
+			m, err := sys.query(ctx, b.batch, r.seq)
 			if err != nil {
 				return fmt.Errorf("%s over %s, %d providers of %d entries, batch %d: %w",
 					p.protocol, p.transport, p.providers, p.list, p.batch, err)
@@ -159,14 +159,14 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 			if p.protocol == ProtocolVOPRF {
 				want = listedItems(b.batch)
 			}
-			if hits != want {
-				return fmt.Errorf("%w: %s over %s found %d hits, %d planted", ErrWrongResult, p.protocol, p.transport, hits, want)
+			if m.hits != want {
+				return fmt.Errorf("%w: %s over %s found %d hits, %d planted", ErrWrongResult, p.protocol, p.transport, m.hits, want)
 			}
-			row := Row{Phase: PhaseQuery, Items: p.batch * p.providers, Seconds: seconds, Hits: hits, WantHits: want}
+			row := Row{Phase: PhaseQuery, Items: p.batch * p.providers, Seconds: m.seconds, CPUSeconds: m.cpu, Hits: m.hits, WantHits: want}
 			r.emit(&p, rep, row)
 			r.cfg.Logger.Info("measured", "sweep", p.sweep, "protocol", p.protocol, "transport", p.transport,
 				"providers", p.providers, "list", p.list, "batch", p.batch, "rep", rep,
-				"seconds", seconds, "items_per_s", row.ItemsPerSecond())
+				"seconds", m.seconds, "items_per_s", row.ItemsPerSecond())
 		}
 	}
 	return nil

@@ -15,18 +15,27 @@ import (
 type system interface {
 	// query asks every provider about b at once and returns the number of
 	// (item, provider) hits found, after checking every answer against b's
-	// expectation (ErrWrongResult otherwise), and the seconds the query
-	// took: from the start of the first party's work to the last result,
-	// without expensive checks done afterwards. seq is unique per query.
-	query(ctx context.Context, b *synth.Batch, seq uint64) (hits int, seconds float64, err error)
+	// expectation (ErrWrongResult otherwise), and what the query cost: from
+	// the start of the first party's work to the last result, without
+	// expensive checks done afterwards. seq is unique per query.
+	query(ctx context.Context, b *synth.Batch, seq uint64) (sample, error)
 	close() error
+}
+
+// sample is one measured query.
+type sample struct {
+	hits int
+	// seconds is the wall time, cpu the CPU time of both parties (every
+	// party of a system runs in this process, or in the one baseline
+	// process that reports its own).
+	seconds, cpu float64
 }
 
 // setupCost is what building a system took, for the rows of the list sweep.
 type setupCost struct {
-	phase   string // PhaseBuild or PhaseSetup
-	items   int
-	seconds float64
+	phase        string // PhaseBuild or PhaseSetup
+	items        int
+	seconds, cpu float64
 }
 
 // checkProvider compares one provider's answer for b with the planted
@@ -70,12 +79,12 @@ func itemBytes(b *synth.Batch) [][]byte {
 	return out
 }
 
-// timed runs query and measures it: the timing of a system whose answer
+// timed runs query and measures it: the cost of a system whose answer
 // check is cheap enough to count as part of the query.
-func timed(query func() (int, error)) (int, float64, error) {
-	start := time.Now()
+func timed(query func() (int, error)) (sample, error) {
+	start, cpu := time.Now(), processCPU()
 	hits, err := query()
-	return hits, time.Since(start).Seconds(), err
+	return sample{hits: hits, seconds: time.Since(start).Seconds(), cpu: processCPU() - cpu}, err
 }
 
 // eachProvider runs ask for providers 0..n-1 at once, as a node's fan-out

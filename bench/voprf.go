@@ -36,40 +36,39 @@ func newCirclVOPRF() (*circlVOPRF, error) {
 // against the server's own evaluation of it (outside the timing, as it
 // costs as much again): a catalog built from those outputs would find
 // exactly them. Hits counts the listed items whose output checked.
-func (s *circlVOPRF) query(ctx context.Context, b *synth.Batch, _ uint64) (int, float64, error) {
+func (s *circlVOPRF) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
 	inputs := itemBytes(b)
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	fin, req, err := s.client.Blind(inputs)
 	if err != nil {
-		return 0, 0, err
+		return sample{}, err
 	}
 	ev, err := s.server.Evaluate(req)
 	if err != nil {
-		return 0, 0, err
+		return sample{}, err
 	}
 	outputs, err := s.client.Finalize(fin, ev)
 	if err != nil {
-		return 0, 0, err
+		return sample{}, err
 	}
-	seconds := time.Since(start).Seconds()
-	hits := 0
+	m := sample{seconds: time.Since(start).Seconds(), cpu: processCPU() - cpu}
 	for i := range b.Items {
 		if len(b.Items[i].Hits) == 0 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return 0, 0, err
+			return sample{}, err
 		}
 		want, err := s.server.FullEvaluate(inputs[i])
 		if err != nil {
-			return 0, 0, err
+			return sample{}, err
 		}
 		if !bytes.Equal(outputs[i], want) {
-			return 0, 0, fmt.Errorf("%w: circl VOPRF item %d: output differs from the full evaluation", ErrWrongResult, i)
+			return sample{}, fmt.Errorf("%w: circl VOPRF item %d: output differs from the full evaluation", ErrWrongResult, i)
 		}
-		hits++
+		m.hits++
 	}
-	return hits, seconds, nil
+	return m, nil
 }
 
 func (s *circlVOPRF) close() error { return nil }

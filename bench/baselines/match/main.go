@@ -4,9 +4,10 @@
 // TCP connection on loopback, on the identifier sets the harness wrote, and
 // prints one CSV row per repetition:
 //
-//	rep,seconds,intersection,digest
+//	rep,seconds,cpu_seconds,intersection,digest
 //
-// where intersection is the number of identifiers the receiver learned and
+// where cpu_seconds is the process's CPU time (user and system) over the
+// session, intersection is the number of identifiers the receiver learned and
 // digest the hex SHA-256 of those identifiers sorted and each followed by a
 // newline, so the harness can check the exact intersection without reading
 // it back.
@@ -28,6 +29,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/optable/match/pkg/dhpsi"
@@ -59,23 +61,32 @@ func run(receiverFile, senderFile string, reps int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("rep,seconds,intersection,digest")
+	fmt.Println("rep,seconds,cpu_seconds,intersection,digest")
 	for rep := range reps {
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		got, err := intersect(context.Background(), receiver, sender)
 		if err != nil {
 			return fmt.Errorf("rep %d: %w", rep, err)
 		}
-		seconds := time.Since(start).Seconds()
+		seconds, cpu := time.Since(start).Seconds(), processCPU()-cpu
 		slices.SortFunc(got, bytes.Compare)
 		h := sha256.New()
 		for _, id := range got {
 			h.Write(id)
 			h.Write([]byte{'\n'})
 		}
-		fmt.Printf("%d,%g,%d,%x\n", rep, seconds, len(got), h.Sum(nil))
+		fmt.Printf("%d,%g,%g,%d,%x\n", rep, seconds, cpu, len(got), h.Sum(nil))
 	}
 	return nil
+}
+
+// processCPU returns the CPU time this process has used, in seconds.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 // readSet reads one identifier per line.
