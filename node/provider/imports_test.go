@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -19,6 +20,8 @@ import (
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
+
+var _ api.Importer = (*Provider)(nil)
 
 // importable lets the fixture's source import CSV files with its mapping.
 func importable(c *Config) {
@@ -30,7 +33,7 @@ func importable(c *Config) {
 }
 
 // writeList writes a CSV list with the fixture's header and rows.
-func writeList(t *testing.T, rows ...string) string {
+func writeList(t testing.TB, rows ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "import.csv")
 	must(t, os.WriteFile(path, []byte("phone,cat,reason,listed\n"+strings.Join(rows, "\n")+"\n"), 0o600))
