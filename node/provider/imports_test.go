@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"os"
@@ -212,12 +213,18 @@ func TestImportRefusals(t *testing.T) {
 			t.Errorf("%s: report %v, want an error and no rebuild", name, imp)
 		}
 	}
+	cancelled, cancel := context.WithCancel(f.ctx)
+	cancel()
+	_, err := f.p.Import(cancelled, &riskmeshv1.ImportListRequest{Source: "black-csv", Path: writeList(t, "+8613800138013,1,1,2024-05-01"), Replace: true})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled import: %v, want context.Canceled", err)
+	}
 	if got := f.stored(); len(got) != 1 || got["phone:+8613800138010"] != 1 {
 		t.Fatalf("failed imports changed the imported set: %v", got)
 	}
 
 	noImport := newFixture(t, nil)
-	_, err := noImport.p.Import(noImport.ctx, &riskmeshv1.ImportListRequest{Source: "black-csv", Path: "/x.csv"})
+	_, err = noImport.p.Import(noImport.ctx, &riskmeshv1.ImportListRequest{Source: "black-csv", Path: "/x.csv"})
 	if !errors.Is(err, ErrImport) {
 		t.Fatalf("import into a source without ImportFile: %v, want ErrImport", err)
 	}
