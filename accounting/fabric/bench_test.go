@@ -119,7 +119,9 @@ type batch struct {
 
 // batches builds and signs n transactions of size entries outside the timed
 // region. Responders rotate over the three banks, so every bank's gateway
-// submits; each entry's requester is the next bank.
+// submits; each entry's requester is the next bank. A batch's sequence
+// numbers are consecutive, as in a node's batch for one requester, so the
+// contract reads its entry keys as one run (docs/ledger.md, Record).
 func (e *benchEnv) batches(b *testing.B, n, size int) []batch {
 	b.Helper()
 	out := make([]batch, n)
