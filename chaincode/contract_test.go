@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -127,6 +128,8 @@ func FuzzInvoke(f *testing.F) {
 	f.Add(uint8(2), false, []byte(`{"period":1,"party":"A","bookmark":"entry/"}`))
 	f.Add(uint8(3), true, []byte(`{"key":{"period":1,"requester":"A","responder":"B","sequence":1},"auditor":"B","verdict":1,"signature":"MEQ="}`))
 	f.Add(uint8(4), true, []byte(`{"period":1,"maxEntries":-1}`))
+	f.Add(uint8(slices.Index(fns, FnListEntries)), false,
+		[]byte(`{"period":1,"party":"B","asResponder":true,"bookmark":"entry/00000000000000000001/A/B/00000000000000000001"}`))
 	f.Fuzz(func(t *testing.T, fn uint8, asRegulator bool, arg []byte) {
 		st := seeded(t, c)
 		st.caller = "A"
