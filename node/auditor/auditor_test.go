@@ -226,3 +226,36 @@ func TestReversalAfterSnapshotRefused(t *testing.T) {
 		t.Fatalf("reversal after the snapshot: %v, want ErrPeriodClosed", err)
 	}
 }
+
+// TestStoreBoundedByLedger: a transcript of an entry the ledger does not
+// have is answered but not kept, and filing for one entry again replaces
+// its rejection instead of adding a record.
+func TestStoreBoundedByLedger(t *testing.T) {
+	f := newFixture(t, audittest.Regulator)
+	ctx := audittest.Context(t)
+	v, err := f.service.Judge(ctx, audittest.Requester, encode(t, f.c, audittest.WrongKey, false), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Verdict != riskmeshv1.Verdict_VERDICT_REJECTED || v.DisputeId != 0 {
+		t.Fatalf("verdict on a missing entry %v, want rejected and not kept", v)
+	}
+	honest := encode(t, f.c, audittest.Honest, true)
+	first, err := f.service.Judge(ctx, audittest.Requester, honest, "label believed wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.service.Judge(ctx, audittest.Requester, honest, "label still believed wrong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.DisputeId != 1 || again.DisputeId != 1 {
+		t.Fatalf("dispute ids %d and %d, want the entry's one dispute (1) both times", first.DisputeId, again.DisputeId)
+	}
+	if rec, err := f.service.Dispute(2); err != nil || rec != nil {
+		t.Fatalf("a second record was kept: %v, %v", rec, err)
+	}
+	if rec, err := f.service.Dispute(1); err != nil || rec.Claim != "label still believed wrong" {
+		t.Fatalf("dispute 1 %v, %v: want the latest filing", rec, err)
+	}
+}

@@ -16,7 +16,8 @@
 // from its certificate, and only the transcript's requester may dispute it.
 //
 // Store: the auditor's own bbolt file, buckets "auditor/disputes" (dispute
-// id -> StoredDispute) and "auditor/byresponse" (response digest -> id).
+// id -> StoredDispute) and "auditor/byentry" (ledger entry key -> id), one
+// dispute per billed entry, so the store is bounded by the ledger.
 // What it holds is the transcript (blinded elements, evaluated elements,
 // proof: no identifiers), the requester's claim text and the verdict.
 //

@@ -70,9 +70,11 @@ func code(err error) codes.Code {
 }
 
 // Judge verifies the transcript data (a psi/transcript file) that caller
-// disputes with claim, and returns the signed, stored verdict. An upheld
-// verdict for the same transcript is returned as stored; any other is
-// judged again, since the ledger may have changed (an entry recorded late).
+// disputes with claim, and returns the signed verdict. Verdicts on billed
+// entries are stored, one per entry: an upheld one is final and returned
+// as stored; a rejected one is judged again when filed again (the ledger
+// may have changed) and replaced. A verdict on an entry the ledger does
+// not have is not stored and has dispute id 0.
 func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim string) (*riskmeshv1.AuditVerdict, error) {
 	if len(data) > s.cfg.MaxTranscriptSize {
 		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrTranscript, len(data), s.cfg.MaxTranscriptSize)
@@ -91,7 +93,8 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
 	}
-	prev, err := s.store.latest(d.ResponseDigest[:])
+	entry := audit.KeyOf(&t.Header).String()
+	prev, err := s.store.byEntry(entry)
 	if err != nil {
 		return nil, err
 	}
@@ -116,9 +119,14 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 	if err != nil {
 		return nil, err
 	}
-	rec := &riskmeshv1.StoredDispute{Verdict: v, Transcript: data, Claim: claim, FiledAt: v.DecidedAt}
-	if err := s.store.put(rec); err != nil {
-		return nil, err
+	// A transcript of an entry the ledger does not have is answered but
+	// not kept: nothing was billed, and keeping it would let a member grow
+	// the store without bound.
+	if c, _ := r.Check(audit.CheckEntry); c.Status == audit.Pass {
+		rec := &riskmeshv1.StoredDispute{Verdict: v, Transcript: data, Claim: claim, FiledAt: v.DecidedAt}
+		if err := s.store.put(entry, rec); err != nil {
+			return nil, err
+		}
 	}
 	// Ids, periods, verdicts and check names only: never claim texts.
 	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "dispute judged",

@@ -15,9 +15,10 @@ var (
 	// bucketDisputes maps a dispute id (uint64 big-endian) to its
 	// StoredDispute.
 	bucketDisputes = []byte("auditor/disputes")
-	// bucketByResponse maps a transcript's response digest to the id of
-	// its latest dispute.
-	bucketByResponse = []byte("auditor/byresponse")
+	// bucketByEntry maps a ledger entry key (accounting.EntryKey.String)
+	// to the id of its dispute. One record per billed entry bounds the
+	// store by the ledger, whatever a member files.
+	bucketByEntry = []byte("auditor/byentry")
 )
 
 // maxRecordOverhead bounds what a stored record holds beside its transcript
@@ -32,7 +33,7 @@ type store struct {
 
 func openStore(db *bbolt.DB, maxTranscript int) (*store, error) {
 	err := db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketDisputes, bucketByResponse} {
+		for _, b := range [][]byte{bucketDisputes, bucketByEntry} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -45,12 +46,11 @@ func openStore(db *bbolt.DB, maxTranscript int) (*store, error) {
 	return &store{db: db, maxRecord: maxTranscript + maxRecordOverhead}, nil
 }
 
-// latest returns the latest dispute of the transcript with this response
-// digest, or nil.
-func (s *store) latest(responseDigest []byte) (*riskmeshv1.StoredDispute, error) {
+// byEntry returns the dispute of an entry, or nil.
+func (s *store) byEntry(key string) (*riskmeshv1.StoredDispute, error) {
 	var rec *riskmeshv1.StoredDispute
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		id := tx.Bucket(bucketByResponse).Get(responseDigest)
+		id := tx.Bucket(bucketByEntry).Get([]byte(key))
 		if id == nil {
 			return nil
 		}
@@ -76,24 +76,28 @@ func (s *store) get(id uint64) (*riskmeshv1.StoredDispute, error) {
 	return rec, err
 }
 
-// put assigns rec the next dispute id, stores it and makes it the latest
-// dispute of its transcript.
-func (s *store) put(rec *riskmeshv1.StoredDispute) error {
+// put stores rec as the dispute of entry key, under the entry's existing
+// dispute id (a new verdict replaces the old) or the next one.
+func (s *store) put(key string, rec *riskmeshv1.StoredDispute) error {
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketDisputes)
-		id, err := b.NextSequence()
-		if err != nil {
-			return err
+		b, idx := tx.Bucket(bucketDisputes), tx.Bucket(bucketByEntry)
+		idk := idx.Get([]byte(key))
+		if idk == nil {
+			id, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			idk = idKey(id)
+			if err := idx.Put([]byte(key), idk); err != nil {
+				return err
+			}
 		}
-		rec.Verdict.DisputeId = id
+		rec.Verdict.DisputeId = binary.BigEndian.Uint64(idk)
 		v, err := proto.MarshalOptions{Deterministic: true}.Marshal(rec)
 		if err != nil {
 			return err
 		}
-		if err := b.Put(idKey(id), v); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketByResponse).Put(rec.Verdict.ResponseDigest, idKey(id))
+		return b.Put(idk, v)
 	})
 	if err != nil {
 		return fmt.Errorf("%w: put: %w", ErrStore, err)

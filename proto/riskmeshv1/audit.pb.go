@@ -427,7 +427,8 @@ func (x *EntryKey) GetSequence() uint64 {
 // AuditVerdict is the auditor's signed decision on one dispute.
 type AuditVerdict struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// dispute_id numbers the auditor's disputes (1, 2, ...).
+	// dispute_id numbers the auditor's kept disputes (1, 2, ...); 0 for a
+	// verdict on an entry the ledger does not have, which is not kept.
 	DisputeId uint64    `protobuf:"varint,1,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
 	Key       *EntryKey `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// auditor is the auditor's MSP id; its registered signing key verifies

@@ -27,9 +27,11 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type AuditorClient interface {
 	// FileDispute verifies a transcript the caller is the requester of and
-	// returns the signed verdict. Filing the same transcript again returns the
-	// stored verdict if it was upheld, and verifies it again otherwise (an
-	// entry the provider has not recorded yet may appear later). Errors:
+	// returns the signed verdict. The auditor keeps one dispute per billed
+	// entry: filing for an entry again returns the stored verdict if it was
+	// upheld, and verifies again otherwise (replacing the rejection). A
+	// transcript of an entry the ledger does not have (not recorded yet) is
+	// rejected and not kept (dispute_id 0). Errors:
 	// PERMISSION_DENIED if the caller is not the transcript's requester,
 	// INVALID_ARGUMENT for a malformed transcript or reason,
 	// FAILED_PRECONDITION if this auditor cannot judge (no active auditor role
@@ -61,9 +63,11 @@ func (c *auditorClient) FileDispute(ctx context.Context, in *FileDisputeRequest,
 // for forward compatibility.
 type AuditorServer interface {
 	// FileDispute verifies a transcript the caller is the requester of and
-	// returns the signed verdict. Filing the same transcript again returns the
-	// stored verdict if it was upheld, and verifies it again otherwise (an
-	// entry the provider has not recorded yet may appear later). Errors:
+	// returns the signed verdict. The auditor keeps one dispute per billed
+	// entry: filing for an entry again returns the stored verdict if it was
+	// upheld, and verifies again otherwise (replacing the rejection). A
+	// transcript of an entry the ledger does not have (not recorded yet) is
+	// rejected and not kept (dispute_id 0). Errors:
 	// PERMISSION_DENIED if the caller is not the transcript's requester,
 	// INVALID_ARGUMENT for a malformed transcript or reason,
 	// FAILED_PRECONDITION if this auditor cannot judge (no active auditor role
