@@ -348,10 +348,9 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 // (less those its imported entries replace), then its imported ones. The
 // imported sets are read in one bbolt read transaction, so an Import that
 // commits during the build is either wholly in it or wholly out (see
-// importSnapshot for what holding it costs). A source
-// that fails ends the stream and its error is left in *readErr for the
-// caller to check after the build: a catalog missing part of a list must
-// not be published.
+// importSnapshot for what holding it costs). A source that fails ends the
+// stream and its error is left in *readErr for the caller to check after
+// the build: a catalog missing part of a list must not be published.
 func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catalogpsi.Entry], *error) {
 	readErr := new(error)
 	seq := func(yield func(catalogpsi.Entry) bool) {
@@ -384,17 +383,14 @@ func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catal
 					return
 				}
 			}
-			stopped := false
-			err := imported.each(func(e catalogpsi.Entry) bool {
-				stopped = !yield(e)
-				return !stopped
-			})
-			if err != nil {
-				*readErr = fmt.Errorf("source %s: %w", s.Name, err)
-				return
-			}
-			if stopped {
-				return
+			for e, err := range imported.all() {
+				if err != nil {
+					*readErr = fmt.Errorf("source %s: %w", s.Name, err)
+					return
+				}
+				if !yield(e) {
+					return
+				}
 			}
 		}
 	}

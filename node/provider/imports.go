@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"time"
 
@@ -273,22 +274,21 @@ func (is *importedSet) shadows(e catalogpsi.Entry) bool {
 	return is != nil && is.b.Get(importKey(is.code, e.ID)) != nil
 }
 
-// each yields the imported entries of the source's code in key order; a
-// stored entry that does not decode ends the walk with its error. Entries
-// of another code (the source's code was reconfigured) are skipped.
-func (is *importedSet) each(yield func(catalogpsi.Entry) bool) error {
-	if is == nil {
-		return nil
-	}
-	c := is.b.Cursor()
-	for k, v := c.Seek([]byte{is.code}); k != nil && k[0] == is.code; k, v = c.Next() {
-		e, err := decodeImported(k, v)
-		if err != nil {
-			return err
+// all yields the imported entries of the source's code in key order; a
+// stored entry that does not decode is yielded as an error and ends the
+// walk. Entries of another code (the source's code was reconfigured) are
+// skipped.
+func (is *importedSet) all() iter.Seq2[catalogpsi.Entry, error] {
+	return func(yield func(catalogpsi.Entry, error) bool) {
+		if is == nil {
+			return
 		}
-		if !yield(e) {
-			return nil
+		c := is.b.Cursor()
+		for k, v := c.Seek([]byte{is.code}); k != nil && k[0] == is.code; k, v = c.Next() {
+			e, err := decodeImported(k, v)
+			if !yield(e, err) || err != nil {
+				return
+			}
 		}
 	}
-	return nil
 }

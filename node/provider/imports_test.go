@@ -301,3 +301,19 @@ func TestImportDuringBuild(t *testing.T) {
 		t.Fatalf("%d imported entries stored, want 3", got)
 	}
 }
+
+// A stored imported entry that does not decode fails the build with an
+// error instead of being left out of the catalog.
+func TestDamagedImportFailsBuild(t *testing.T) {
+	f := newFixture(t, importable)
+	f.importList(writeList(t, "+8613800138010,1,1,2024-05-01"), false, false)
+	must(t, f.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketImports).Bucket([]byte("black-csv")).Put([]byte{1, 'p', 'h'}, []byte{1})
+	}))
+	if failed := f.p.maintain(f.ctx); !failed {
+		t.Fatal("build with a damaged imported entry succeeded")
+	}
+	if st := f.p.CatalogStatus(category)[0]; !strings.Contains(st.GetError(), "imported entry") {
+		t.Fatalf("status %v does not name the damaged imported entry", st)
+	}
+}
