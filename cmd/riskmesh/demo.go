@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
@@ -137,8 +135,6 @@ type demoSummary struct {
 	// Audited is the number of answers whose transcripts passed every
 	// audit check (and an altered copy failed).
 	Audited int `json:"audited"`
-	// AuditSkipped says why the audit step did not run, if it did not.
-	AuditSkipped string `json:"audit_skipped,omitempty"`
 	// Amount is what the query cost the requester, in tokens.
 	Amount  int64          `json:"amount"`
 	Entries []summaryEntry `json:"entries"`
@@ -583,12 +579,6 @@ func (d *demo) audit(ctx context.Context) error {
 	var last *transcript.Transcript
 	for _, e := range d.recorded {
 		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
-		if status.Code(err) == codes.Unimplemented {
-			d.summary.AuditSkipped = "the node's business API does not serve GetTranscript"
-			fmt.Fprintf(d.out, "   skipped: %s\n", d.summary.AuditSkipped)
-			done()
-			return nil
-		}
 		if err != nil {
 			return fmt.Errorf("transcript of %s's answer: %w", e.Key.Responder, err)
 		}

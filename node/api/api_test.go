@@ -69,6 +69,16 @@ func (f *fakeRequester) Balance(context.Context) (*riskmeshv1.BalanceResponse, e
 
 func (f *fakeRequester) RemoteCatalogs() []*riskmeshv1.RemoteCatalog { return f.remote }
 
+func (f *fakeRequester) GetTranscript(_ context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if req.GetSequence() != 7 {
+		return nil, status.Error(codes.NotFound, "no such transcript")
+	}
+	return &riskmeshv1.GetTranscriptResponse{Transcript: []byte("RMTX")}, nil
+}
+
 // fakeProvider also implements api.Importer.
 type fakeProvider struct{ local []*riskmeshv1.LocalCatalog }
 
@@ -182,6 +192,18 @@ func TestQueryStreamsEvents(t *testing.T) {
 		evs[1].GetProviderResult().GetProvider() != "BankB" || evs[2].GetResult().GetQueryId() != "q1" {
 		t.Fatalf("events = %v", evs)
 	}
+}
+
+func TestGetTranscript(t *testing.T) {
+	c := serveUnix(t, api.Config{Requester: &fakeRequester{}})
+	resp, err := c.GetTranscript(t.Context(), &riskmeshv1.GetTranscriptRequest{Period: 1, Responder: "BankB", Sequence: 7})
+	if err != nil || string(resp.GetTranscript()) != "RMTX" {
+		t.Fatalf("GetTranscript = %v, %v", resp, err)
+	}
+	_, err = c.GetTranscript(t.Context(), &riskmeshv1.GetTranscriptRequest{Period: 1, Responder: "BankB", Sequence: 8})
+	wantCode(t, err, codes.NotFound)
+	_, err = c.GetTranscript(t.Context(), &riskmeshv1.GetTranscriptRequest{Sequence: 7})
+	wantCode(t, err, codes.InvalidArgument)
 }
 
 func TestQueryBounds(t *testing.T) {

@@ -21,6 +21,7 @@ type Requester interface {
 	Providers(ctx context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error)
 	Balance(ctx context.Context) (*riskmeshv1.BalanceResponse, error)
 	RemoteCatalogs() []*riskmeshv1.RemoteCatalog
+	GetTranscript(ctx context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error)
 }
 
 // Provider is the provider side the list and catalog methods call
@@ -180,6 +181,19 @@ func (s *Service) GetQuery(ctx context.Context, req *riskmeshv1.GetQueryRequest)
 	}
 	rec, err := s.cfg.Requester.GetQuery(ctx, req.GetQueryId())
 	return rec, s.status(err)
+}
+
+// GetTranscript returns one of this node's stored exchanges as a requester,
+// for auditing and disputes.
+func (s *Service) GetTranscript(ctx context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error) {
+	if s.cfg.Requester == nil {
+		return nil, s.status(ErrNoRequester)
+	}
+	if req.GetResponder() == "" || req.GetPeriod() == 0 {
+		return nil, status.Error(codes.InvalidArgument, "api: a transcript is named by period, responder and sequence")
+	}
+	resp, err := s.cfg.Requester.GetTranscript(ctx, req)
+	return resp, s.status(err)
 }
 
 // ListQueries lists persisted queries.
