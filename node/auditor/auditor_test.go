@@ -20,6 +20,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -257,5 +258,56 @@ func TestStoreBoundedByLedger(t *testing.T) {
 	}
 	if rec, err := f.service.Dispute(1); err != nil || rec.Claim != "label still believed wrong" {
 		t.Fatalf("dispute 1 %v, %v: want the latest filing", rec, err)
+	}
+}
+
+// gateLedger holds every registry read until released, so a test can keep
+// a dispute in flight.
+type gateLedger struct {
+	audit.Ledger
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g gateLedger) Institution(ctx context.Context, msp string) (*accounting.Institution, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Ledger.Institution(ctx, msp)
+}
+
+// TestInFlightBound: an institution with MaxInFlight disputes being judged
+// gets ErrBusy for the next one, and is served again once one returns.
+func TestInFlightBound(t *testing.T) {
+	f := newFixture(t, audittest.Regulator)
+	ctx := audittest.Context(t)
+	data := encode(t, f.c, audittest.WrongKey, true)
+	gate := gateLedger{Ledger: f.c.Regulator.Ledger, entered: make(chan struct{}, 4), release: make(chan struct{})}
+	db, err := bbolt.Open(filepath.Join(t.TempDir(), "auditor.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := auditor.New(auditor.Config{
+		MSPID: audittest.Regulator, Ledger: gate, Sign: f.ids[audittest.Regulator].Sign, DB: db, MaxInFlight: 1,
+		Authorizer: peer.AuthorizerFunc(func([32]byte) (string, error) { return "", errors.New("unused") }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.Judge(ctx, audittest.Requester, data, "")
+		done <- err
+	}()
+	<-gate.entered
+	if _, err := svc.Judge(ctx, audittest.Requester, data, ""); !errors.Is(err, auditor.ErrBusy) {
+		t.Fatalf("second dispute in flight: %v, want ErrBusy", err)
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Judge(ctx, audittest.Requester, data, ""); err != nil {
+		t.Fatalf("after the first returned: %v", err)
 	}
 }

@@ -31,6 +31,10 @@ type Config struct {
 
 	// MaxTranscriptSize bounds a disputed transcript (default 8 MiB).
 	MaxTranscriptSize int
+	// MaxInFlight bounds the disputes one institution has judged at a time
+	// (default 2): verifying a full batch costs seconds of CPU, so a
+	// member filing in a loop gets ErrBusy instead of the auditor's cores.
+	MaxInFlight int
 	// Timeout bounds one dispute's ledger reads (default 30 s).
 	Timeout time.Duration
 	// GracePeriod bounds a graceful stop of Serve (default 5 s).
@@ -59,6 +63,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxTranscriptSize <= 0 {
 		c.MaxTranscriptSize = 8 << 20
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 2
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second

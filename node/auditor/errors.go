@@ -13,6 +13,9 @@ var (
 	// ErrNotAuditor: this institution cannot judge the dispute (no active
 	// auditor role on the ledger, or it is a party to the entry).
 	ErrNotAuditor = errors.New("auditor: cannot judge this dispute")
+	// ErrBusy: the caller already has Config.MaxInFlight disputes being
+	// judged; retry when one has returned.
+	ErrBusy = errors.New("auditor: too many disputes in flight from this institution")
 	// ErrStore: the dispute store failed or holds an unreadable record.
 	ErrStore = errors.New("auditor: dispute store")
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -23,6 +24,9 @@ type Service struct {
 	riskmeshv1.UnimplementedAuditorServer
 	cfg   Config
 	store *store
+
+	mu       sync.Mutex
+	inFlight map[string]int // disputes being judged, by caller
 }
 
 var _ riskmeshv1.AuditorServer = (*Service)(nil)
@@ -36,7 +40,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: st}, nil
+	return &Service{cfg: cfg, store: st, inFlight: map[string]int{}}, nil
 }
 
 // FileDispute is the gRPC method: it judges the dispute as the caller the
@@ -62,6 +66,8 @@ func code(err error) codes.Code {
 		return codes.InvalidArgument
 	case errors.Is(err, ErrNotAuditor):
 		return codes.FailedPrecondition
+	case errors.Is(err, ErrBusy):
+		return codes.ResourceExhausted
 	case errors.Is(err, audit.ErrLedger), errors.Is(err, context.DeadlineExceeded):
 		return codes.Unavailable
 	default:
@@ -89,6 +95,10 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 	if caller != t.Header.Requester {
 		return nil, ErrNotRequester
 	}
+	if !s.acquire(caller) {
+		return nil, ErrBusy
+	}
+	defer s.release(caller)
 	d, err := t.Digests()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
@@ -133,6 +143,25 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 		slog.Uint64("dispute", v.DisputeId), slog.Uint64("period", r.Key.Period),
 		slog.String("verdict", v.Verdict.String()), slog.String("failed", strings.Join(r.Failed(), ",")))
 	return v, nil
+}
+
+// acquire takes one of caller's MaxInFlight slots.
+func (s *Service) acquire(caller string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[caller] >= s.cfg.MaxInFlight {
+		return false
+	}
+	s.inFlight[caller]++
+	return true
+}
+
+func (s *Service) release(caller string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[caller]--; s.inFlight[caller] == 0 {
+		delete(s.inFlight, caller)
+	}
 }
 
 // mayJudge checks that this institution holds the active auditor role and

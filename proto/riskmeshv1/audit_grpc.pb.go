@@ -35,7 +35,8 @@ type AuditorClient interface {
 	// PERMISSION_DENIED if the caller is not the transcript's requester,
 	// INVALID_ARGUMENT for a malformed transcript or reason,
 	// FAILED_PRECONDITION if this auditor cannot judge (no active auditor role
-	// on the ledger, or a party to the entry), UNAVAILABLE if the ledger
+	// on the ledger, or a party to the entry), RESOURCE_EXHAUSTED if the
+	// caller already has disputes being judged, UNAVAILABLE if the ledger
 	// cannot be read.
 	FileDispute(ctx context.Context, in *FileDisputeRequest, opts ...grpc.CallOption) (*FileDisputeResponse, error)
 }
@@ -71,7 +72,8 @@ type AuditorServer interface {
 	// PERMISSION_DENIED if the caller is not the transcript's requester,
 	// INVALID_ARGUMENT for a malformed transcript or reason,
 	// FAILED_PRECONDITION if this auditor cannot judge (no active auditor role
-	// on the ledger, or a party to the entry), UNAVAILABLE if the ledger
+	// on the ledger, or a party to the entry), RESOURCE_EXHAUSTED if the
+	// caller already has disputes being judged, UNAVAILABLE if the ledger
 	// cannot be read.
 	FileDispute(context.Context, *FileDisputeRequest) (*FileDisputeResponse, error)
 	mustEmbedUnimplementedAuditorServer()
