@@ -139,6 +139,7 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 		},
 		func() error { return regulator.SetPrice(ctx, category.String(), price) },
 		func() error { return regulator.SetLimit(ctx, requesterMSP, limit) },
+		// A requester serves nothing; its profile still names an endpoint.
 		func() error { return req.profile(ctx, "127.0.0.1:1") },
 	}
 	for _, step := range steps {
