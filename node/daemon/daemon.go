@@ -54,6 +54,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: requester.ErrNotFound, Code: codes.NotFound},
 	{Err: requester.ErrClosed, Code: codes.Unavailable},
 	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
+	{Err: provider.ErrImport, Code: codes.FailedPrecondition},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.

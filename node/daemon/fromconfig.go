@@ -100,7 +100,18 @@ func FromConfig(c *config.Config) (Config, error) {
 			if err != nil {
 				return cfg, err
 			}
-			p.Sources = append(p.Sources, provider.Source{Name: s.Name, Category: s.Category, Code: uint8(s.Code), Source: src})
+			ps := provider.Source{Name: s.Name, Category: s.Category, Code: uint8(s.Code), Source: src}
+			if s.Kind != config.KindPostgres {
+				// An imported file is read with this source's format,
+				// mapping and limits; a database source's rows belong in
+				// the database, so it takes no imports.
+				ps.ImportFile = func(path string) (lists.Source, error) {
+					file := *s
+					file.Path = path
+					return file.Open(nil)
+				}
+			}
+			p.Sources = append(p.Sources, ps)
 			if s.Refresh > 0 {
 				cfg.SourceRefresh[s.Name] = s.Refresh
 			}

@@ -106,6 +106,8 @@ retention: {transcript_periods: 12}
 			t.Errorf("requester: %+v", cfg.Requester)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)
+		case cfg.Provider.Sources[0].ImportFile == nil || cfg.Provider.Sources[1].ImportFile != nil:
+			t.Errorf("imports: the CSV source must take files, the PostgreSQL source none")
 		case len(cfg.SourceRefresh) != 1 || cfg.SourceRefresh["file"] != time.Hour:
 			t.Errorf("source refresh: %v", cfg.SourceRefresh)
 		case cfg.Disputes == nil || cfg.Disputes.AuditorMSP != "RegulatorMSP" || cfg.Disputes.AuditorAddress != "regulator.example:7444" || cfg.Disputes.Retry != time.Minute:
