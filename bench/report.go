@@ -227,11 +227,20 @@ func WriteSummary(w io.Writer, rows []Row) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s–%s | %d |\n",
 			k.sweep, k.protocol, k.transport, k.phase, k.providers, group3(k.list), group3(k.batch),
-			group3(int(median(rates))), strconv.FormatFloat(median(lat), 'g', 4, 64), group3(int(median(perCPU))),
+			group3(int(median(rates))), milliseconds(median(lat)), group3(int(median(perCPU))),
 			group3(int(slices.Min(rates))), group3(int(slices.Max(rates))), len(g))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// milliseconds writes a latency with 4 significant digits below 100 ms and
+// whole milliseconds with thousands separators above.
+func milliseconds(ms float64) string {
+	if ms >= 100 {
+		return group3(int(math.Round(ms)))
+	}
+	return strconv.FormatFloat(ms, 'g', 4, 64)
 }
 
 // group3 writes n with thousands separators.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -23,9 +24,9 @@ const defaultMatchDir = "bench/baselines/match"
 // package bench, writing CSV, a Markdown summary and plots.
 func newBenchCommand() *cobra.Command {
 	var (
-		quick, appendRows, wanInner bool
-		out                         string
-		cfg                         bench.Config
+		quick, appendRows, wanInner, reportOnly bool
+		out                                     string
+		cfg                                     bench.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--quick] [--out DIR] [--only SWEEP]...",
@@ -65,6 +66,13 @@ emulate the same link in process.`,
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if reportOnly {
+				rows, err := withPrevious(out, nil)
+				if err != nil {
+					return err
+				}
+				return report(cmd.OutOrStdout(), out, rows)
+			}
 			if wanInner {
 				rows, err := bench.RunWAN(ctx, cfg)
 				if err != nil {
@@ -86,15 +94,7 @@ emulate the same link in process.`,
 					return err
 				}
 			}
-			files, err := bench.WriteReport(out, rows)
-			if err != nil {
-				return err
-			}
-			if err := checkReport(out, files, len(rows)); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows and %d files to %s\n", len(rows), len(files), out)
-			return nil
+			return report(cmd.OutOrStdout(), out, rows)
 		},
 	}
 	f := cmd.Flags()
@@ -113,6 +113,7 @@ emulate the same link in process.`,
 	f.DurationVar(&cfg.WAN.Delay, "wan-delay", 0, "wan sweep: netem delay each way (default 10ms)")
 	f.Int64Var(&cfg.WAN.Rate, "wan-rate", 0, "wan sweep: netem rate in bit/s (default 100 Mbit/s)")
 	f.BoolVar(&appendRows, "append", false, "add this run's rows to those already in --out's results.csv")
+	f.BoolVar(&reportOnly, "report-only", false, "measure nothing: rewrite the summary and plots from --out's results.csv")
 	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
 	f.MarkHidden("wan-inner")
 	return cmd
@@ -156,6 +157,20 @@ func fill[T any](v *T, quick T, changed bool) {
 	if !changed {
 		*v = quick
 	}
+}
+
+// report writes the results, the summary and the plots to dir and reads
+// them back.
+func report(w io.Writer, dir string, rows []bench.Row) error {
+	files, err := bench.WriteReport(dir, rows)
+	if err != nil {
+		return err
+	}
+	if err := checkReport(dir, files, len(rows)); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "wrote %d rows and %d files to %s\n", len(rows), len(files), dir)
+	return err
 }
 
 // checkReport reads the results back: the CSV must parse with every row,

@@ -105,3 +105,22 @@ func TestBenchAppend(t *testing.T) {
 		t.Fatalf("%d rows after appending, want %d", got, 2*first)
 	}
 }
+
+// --report-only rewrites the summary and plots from the CSV alone.
+func TestBenchReportOnly(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", ""}
+	if _, errOut, err := runBench(t, args...); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	summary := filepath.Join(dir, bench.SummaryFile)
+	if err := os.Remove(summary); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := runBench(t, "--out", dir, "--report-only"); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if fi, err := os.Stat(summary); err != nil || fi.Size() == 0 {
+		t.Fatalf("summary not rewritten: %v", err)
+	}
+}
