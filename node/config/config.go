@@ -173,7 +173,17 @@ type Provider struct {
 	// RetryBuild is the wait before retrying a failed catalog build.
 	// Default 1m.
 	RetryBuild time.Duration `yaml:"retry_build"`
+	// Misbehave makes this provider answer wrongly on purpose, to show
+	// and test disputes (docs/demo.md); never set it on a real node.
+	// MisbehaveCorruptEvaluation is the only value: one evaluated element
+	// of every answer is replaced after the proof is made, so the proof
+	// fails, the requester disputes the answer and the auditor upholds
+	// the dispute. Default: empty, an honest provider.
+	Misbehave string `yaml:"misbehave,omitempty"`
 }
+
+// MisbehaveCorruptEvaluation is the one value of Provider.Misbehave.
+const MisbehaveCorruptEvaluation = "corrupt-evaluation"
 
 // Requester is the requester side (node/requester).
 type Requester struct {

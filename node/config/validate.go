@@ -225,6 +225,9 @@ func (cfg *Config) validateProvider(c *checker) {
 		c.fail("provider.max_batch", "must be 0 to %d", maxItems)
 	}
 	c.nonNegative("provider.retry_build", int64(p.RetryBuild))
+	if p.Misbehave != "" && p.Misbehave != MisbehaveCorruptEvaluation {
+		c.fail("provider.misbehave", "%q is not %q (the only value; leave it empty on a real node)", p.Misbehave, MisbehaveCorruptEvaluation)
+	}
 	seen := map[string]bool{}
 	for i := range p.Sources {
 		s := &p.Sources[i]

@@ -98,6 +98,13 @@ type Config struct {
 	// RetryBuild is how long after a failed catalog build or publication
 	// the next attempt starts, if nothing else triggers one. Default 1 min.
 	RetryBuild time.Duration
+	// CorruptEvaluation makes the provider misbehave on purpose, for
+	// demonstrations and tests of disputes only: in every answer one
+	// evaluated element is replaced by the blinded element it answers
+	// after the proof is made, and the answer is signed and billed as
+	// usual. The proof then fails, the requester disputes the answer and
+	// an auditor upholds the dispute (docs/audit.md). Default false.
+	CorruptEvaluation bool
 	// Logger receives events. Default: discard.
 	Logger *slog.Logger
 	// Rand draws the DLEQ proof nonces. Default crypto/rand.

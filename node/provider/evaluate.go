@@ -119,6 +119,9 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		p.log.Error("provider: evaluate", "err", err)
 		return refuse(codeInternal, "evaluation failed")
 	}
+	if p.cfg.CorruptEvaluation {
+		corrupt(evaluated, blinded)
+	}
 	t := &transcript.Transcript{
 		Header:           *h,
 		Request:          request,
@@ -157,6 +160,15 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		return answer(won)
 	}
 	return answer(t)
+}
+
+// corrupt replaces the first evaluated element by the blinded element it
+// answers: a valid group element that the proof does not cover
+// (Config.CorruptEvaluation).
+func corrupt(evaluated, blinded []byte) {
+	if len(evaluated) >= oprf.ElementSize && len(blinded) >= oprf.ElementSize {
+		copy(evaluated[:oprf.ElementSize], blinded[:oprf.ElementSize])
+	}
 }
 
 // answer is the EvaluateResponse of a transcript.

@@ -10,6 +10,8 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -201,5 +203,28 @@ func TestTranscriptRetention(t *testing.T) {
 	must(t, err)
 	if e.Count != 1 {
 		t.Fatal("pruning a transcript touched its ledger entry")
+	}
+}
+
+// A provider configured to misbehave answers, signs and bills as usual, but
+// its proof does not cover what it returned: the requester's Finalize
+// refuses the answer, which is what a dispute is filed on.
+func TestEvaluateCorruptEvaluation(t *testing.T) {
+	for _, corrupt := range []bool{false, true} {
+		f := newFixture(t, func(c *Config) { c.CorruptEvaluation = corrupt })
+		q := f.newQuery(1, 0, phone, phone)
+		ev := f.handle(q.req).GetEvaluate()
+		if ev == nil {
+			t.Fatalf("corrupt=%v: no answer", corrupt)
+		}
+		client, err := oprf.NewClient(f.key.Public(), catalogpsi.Info(category, 1))
+		must(t, err)
+		_, err = client.Finalize(q.state, ev.GetEvaluated(), ev.GetProof())
+		if corrupt != errors.Is(err, oprf.ErrProofVerification) || (!corrupt && err != nil) {
+			t.Fatalf("corrupt=%v: Finalize error %v", corrupt, err)
+		}
+		if len(ev.GetResponderSignature()) == 0 {
+			t.Fatalf("corrupt=%v: answer not signed", corrupt)
+		}
 	}
 }

@@ -72,6 +72,9 @@ func New(cfg Config) (*Provider, error) {
 	for cat, key := range cfg.Keys {
 		p.psi[cat] = catalogpsi.NewProvider(cfg.MSPID, key)
 	}
+	if cfg.CorruptEvaluation {
+		p.log.Warn("provider: MISBEHAVING NODE: every answer is corrupted on purpose (provider.misbehave: corrupt-evaluation); its answers will be disputed and reversed; never run this in a real consortium")
+	}
 	p.cats.init()
 	return p, nil
 }
