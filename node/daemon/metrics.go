@@ -13,13 +13,14 @@ import (
 )
 
 // metricsOptions reads the components' state at scrape time; without the
-// provider side its series are left out. The functions read n.prov, which
-// start sets before the metrics listener starts.
+// provider side its series are left out. The functions read n.prov and
+// n.server, which start sets before the metrics listener starts.
 func (n *node) metricsOptions(providing bool) metrics.Options {
-	o := metrics.Options{Health: n.health}
+	o := metrics.Options{Health: n.health, PeerConnections: func() int { return n.server.Connections() }}
 	if providing {
 		o.OutboxDepth = func() int { return n.prov.OutboxDepth() }
 		o.OutboxDead = func() int { return n.prov.Outbox().DeadCount() }
+		o.LedgerSubmitErrors = func() uint64 { return n.prov.Outbox().SubmitErrors() }
 		o.CatalogAges = n.catalogAges
 	}
 	return o

@@ -272,7 +272,7 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 
 	t.Run("metrics and healthz", func(t *testing.T) {
 		body := httpGet(t, "http://"+bankC.metrics+"/metrics", http.StatusOK)
-		for _, series := range []string{`riskmesh_queries_total{status="ok"} 1`, "riskmesh_provider_requests_total", "riskmesh_peer_requests_served_total", "riskmesh_outbox_depth"} {
+		for _, series := range []string{`riskmesh_queries_total{status="ok"} 1`, "riskmesh_provider_requests_total", "riskmesh_peer_requests_served_total", "riskmesh_outbox_depth", "riskmesh_peer_connections", "riskmesh_ledger_submit_errors_total"} {
 			if !strings.Contains(body, series) {
 				t.Errorf("/metrics lacks %s", series)
 			}
