@@ -203,8 +203,9 @@ func AddOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
 // RotateOPRFKey replaces the OPRF key of a category the institution already
 // provides and returns the new public half. The previous key is gone: the
 // node must register the new key and rebuild its catalogs before answering
-// with it, and answers already given stay verifiable against the old public
-// key, which the ledger keeps.
+// with it. The ledger keeps only the current public key, so answers given
+// under the old key can no longer be audited against it (docs/audit.md):
+// rotate at a period boundary, after that period's disputes are settled.
 func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
 	return replaceOPRFKey(dir, category, rand, true)
 }
