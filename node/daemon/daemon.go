@@ -198,9 +198,11 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	if endpoint == "" {
 		endpoint = n.server.Addr().String()
 	}
-	if cfg.Ledger.Backend != BackendEmbedded {
-		n.goRun("registration", func(ctx context.Context) error { n.register(ctx, endpoint); return nil }, ctx)
-	}
+	// Every node registers its profile, the ledger host too: once the
+	// regulator is added as an institution (for instance with the auditor
+	// role), members pin its TLS certificate and check its signatures from
+	// that record.
+	n.goRun("registration", func(ctx context.Context) error { n.register(ctx, endpoint); return nil }, ctx)
 
 	svc, err := api.New(apiCfg)
 	if err != nil {

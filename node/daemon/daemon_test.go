@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -221,6 +222,11 @@ func TestNetwork(t *testing.T) {
 	if err := admin.SetPrice(ctx, "black", 2); err != nil {
 		t.Fatal(err)
 	}
+	// The regulator is also the consortium's auditor: its node, the ledger
+	// host, registers its own profile once it is an institution.
+	if err := admin.AddInstitution(ctx, regulator, regulator, []accounting.Role{accounting.RoleAuditor}); err != nil {
+		t.Fatal(err)
+	}
 
 	remote := daemon.LedgerConfig{Backend: daemon.BackendEmbeddedRemote, HostMSPID: regulator,
 		HostEndpoint: reg.endpoint, HostFingerprint: reg.id.Fingerprint}
@@ -251,6 +257,13 @@ func TestNetwork(t *testing.T) {
 			if in.Endpoint != m.endpoint {
 				return fmt.Errorf("%s endpoint %q", m.msp, in.Endpoint)
 			}
+		}
+		in, err := admin.Institution(ctx, regulator)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(in.TLSFingerprint, reg.id.Fingerprint[:]) || len(in.SigningKey) == 0 {
+			return fmt.Errorf("regulator's profile not registered: %+v", in)
 		}
 		return nil
 	})
