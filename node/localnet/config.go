@@ -36,6 +36,13 @@ type Config struct {
 	// Members are the institutions, each a requester and, with
 	// Categories, a provider.
 	Members []Member
+	// Auditor makes the regulator the consortium's auditor as well: it is
+	// onboarded with the auditor role, runs the dispute service
+	// (`riskmesh audit serve --config` on its node.yaml, logging to
+	// auditor.log in its directory), and every member's node files the
+	// answers it finds bad with it (node.yaml disputes:), so an upheld
+	// dispute is reversed on the ledger by itself. Default off.
+	Auditor bool
 	// Prices are the price per item of each category, from period 1. A
 	// category a member provides without a price here costs DefaultPrice.
 	Prices map[string]int64

@@ -13,11 +13,18 @@
 // period 1 and waits until every node is serving it. WaitCatalogs then follows
 // the providers' catalog builds and a requester's downloads.
 //
+// With Config.Auditor the regulator is also the consortium's auditor: it is
+// onboarded with the auditor role, runs the dispute service (`riskmesh audit
+// serve`) as a process of its own, and every member's node.yaml files the
+// answers it finds bad with that service (docs/audit.md). Restart changes a
+// node's node.yaml and restarts it, e.g. to make a provider misbehave
+// (provider.misbehave) and show a dispute upheld and reversed.
+//
 // The network stops exactly the processes it started: SIGTERM, then SIGKILL
-// after Config.StopTimeout, members before the regulator so that their
-// accounting entries reach the ledger. Each process gets its own process group,
-// so a Ctrl-C at the terminal reaches only the program that started the
-// network, which decides the order of the stop.
+// after Config.StopTimeout, members before the auditor service and the
+// regulator so that their accounting entries reach the ledger. Each process
+// gets its own process group, so a Ctrl-C at the terminal reaches only the
+// program that started the network, which decides the order of the stop.
 //
 // What it does not do: run on several machines, use Fabric, or keep running
 // after its caller exits. Waiting on another process's background work has no

@@ -86,6 +86,7 @@ func localTuning(c *config.Config) {
 	c.Registry.Refresh = registryRefresh
 	c.Requester.CatalogRetry = catalogRetry
 	c.Requester.MaxCatalogRetry = maxCatalogRetry
+	c.Disputes.Retry = disputeRetry
 }
 
 // regulatorConfig is the regulator's node.yaml: it hosts the embedded
@@ -97,8 +98,10 @@ func regulatorConfig(reg *Node) *config.Config {
 }
 
 // memberConfig is a member's node.yaml: the embedded ledger through the
-// regulator's node, pinned by its certificate, and the member's sources.
-func memberConfig(n, reg *Node, regID *identity.Identity, sources []config.Source) *config.Config {
+// regulator's node, pinned by its certificate, the member's sources and,
+// when auditorAddr is set, disputes filed with the regulator's auditor
+// service there.
+func memberConfig(n, reg *Node, regID *identity.Identity, sources []config.Source, auditorAddr string) *config.Config {
 	c := nodeConfig(n)
 	c.Ledger = config.Ledger{Backend: config.BackendEmbeddedRemote, Remote: &config.Remote{
 		MSPID:          reg.MSPID,
@@ -106,6 +109,9 @@ func memberConfig(n, reg *Node, regID *identity.Identity, sources []config.Sourc
 		TLSFingerprint: hex.EncodeToString(regID.Fingerprint[:]),
 	}}
 	c.Provider.Sources = sources
+	if auditorAddr != "" {
+		c.Disputes.AuditorMSP, c.Disputes.AuditorAddress = reg.MSPID, auditorAddr
+	}
 	return c
 }
 
@@ -132,5 +138,9 @@ func writeConfig(n *Node, c *config.Config, tune func(string, *config.Config)) e
 	if _, err := config.Parse(data, n.Dir); err != nil {
 		return fmt.Errorf("node.yaml of %s: %w", n.MSPID, err)
 	}
-	return os.WriteFile(n.Config(), data, 0o600)
+	if err := os.WriteFile(n.Config(), data, 0o600); err != nil {
+		return err
+	}
+	n.conf = c
+	return nil
 }

@@ -182,6 +182,76 @@ func TestStartFailsOnExitedNode(t *testing.T) {
 	}
 }
 
+// TestDispute runs the regulator as the auditor, restarts a provider as a
+// misbehaving one and checks that the requester's node disputes its answer
+// by itself, the auditor upholds the dispute and the entry is reversed on
+// the ledger.
+func TestDispute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts node processes and the auditor service")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	net, err := localnet.Start(ctx, localnet.Config{
+		Dir:    filepath.Join(t.TempDir(), "net"),
+		Binary: binary,
+		Members: []localnet.Member{
+			{MSPID: "P1MSP", Categories: []string{"black"}, Sources: []config.Source{csvSource(t, t.TempDir(), "P1")}},
+			{MSPID: "ReqMSP"},
+		},
+		Prices:      map[string]int64{"black": 5},
+		Auditor:     true,
+		StopTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := net.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	if net.AuditorAddress() == "" {
+		t.Fatal("no auditor address")
+	}
+	if err := net.WaitCatalogs(ctx, "ReqMSP", "black", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Restart(ctx, "P1MSP", func(c *config.Config) { c.Provider.Misbehave = config.MisbehaveCorruptEvaluation }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Client("ReqMSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, res := runQuery(t, ctx, c, []string{listed, "+8613800000002"}, []string{"P1MSP"})
+	if p := res.GetProviders(); len(p) != 1 || p[0].GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || p[0].GetAmount() != 10 {
+		t.Fatalf("providers %v, want P1MSP disputed for 10 tokens", p)
+	}
+	var key *riskmeshv1.EntryKey
+	if err := net.Wait(ctx, "the dispute reversed", func() error {
+		rec, err := c.GetQuery(ctx, &riskmeshv1.GetQueryRequest{QueryId: id})
+		if err != nil {
+			return err
+		}
+		ds := rec.GetResult().GetProviders()[0].GetDisputes()
+		if len(ds) != 1 || ds[0].GetState() != riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED {
+			return fmt.Errorf("disputes %v", ds)
+		}
+		key = ds[0].GetKey()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := net.Entries(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Reversal == nil || entries[0].Key.Sequence != key.GetSequence() || entries[0].Reversal.Auditor != localnet.DefaultRegulator {
+		t.Errorf("entries %+v, want the disputed one reversed by the regulator", entries)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	src := config.Source{Name: "s", Category: "grey"}
 	for name, cfg := range map[string]localnet.Config{
@@ -206,7 +276,15 @@ func TestConfigErrors(t *testing.T) {
 // query runs one query and returns its final result.
 func query(t *testing.T, ctx context.Context, c riskmeshv1.RiskMeshClient, phones ...string) *riskmeshv1.QueryResult {
 	t.Helper()
-	req := &riskmeshv1.QueryRequest{Category: "black"}
+	_, res := runQuery(t, ctx, c, phones, nil)
+	return res
+}
+
+// runQuery runs one query of phones, restricted to providers if any, and
+// returns its id and final result.
+func runQuery(t *testing.T, ctx context.Context, c riskmeshv1.RiskMeshClient, phones, providers []string) (string, *riskmeshv1.QueryResult) {
+	t.Helper()
+	req := &riskmeshv1.QueryRequest{Category: "black", Providers: providers}
 	for _, p := range phones {
 		req.Identifiers = append(req.Identifiers, &riskmeshv1.Identifier{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: p})
 	}
@@ -214,6 +292,7 @@ func query(t *testing.T, ctx context.Context, c riskmeshv1.RiskMeshClient, phone
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := ""
 	for range 100 {
 		ev, err := stream.Recv()
 		if err == io.EOF {
@@ -222,10 +301,13 @@ func query(t *testing.T, ctx context.Context, c riskmeshv1.RiskMeshClient, phone
 		if err != nil {
 			t.Fatal(err)
 		}
+		if a := ev.GetAccepted(); a != nil {
+			id = a.GetQueryId()
+		}
 		if r := ev.GetResult(); r != nil {
-			return r
+			return id, r
 		}
 	}
 	t.Fatal("query stream ended without a result")
-	return nil
+	return "", nil
 }

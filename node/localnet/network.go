@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -26,7 +28,14 @@ const (
 	registryRefresh = 500 * time.Millisecond
 	catalogRetry    = 250 * time.Millisecond
 	maxCatalogRetry = 2 * time.Second
-	pollInterval    = 200 * time.Millisecond
+	// disputeRetry is the first wait before a member files a pending
+	// dispute again: the provider's entry reaches the ledger within about
+	// a second here.
+	disputeRetry = 250 * time.Millisecond
+	// auditorLog is the auditor service's log in the regulator's
+	// directory.
+	auditorLog   = "auditor.log"
+	pollInterval = 200 * time.Millisecond
 	// maxMessage bounds a business API message: a 100,000-identifier
 	// query's result.
 	maxMessage = 256 << 20
@@ -40,6 +49,9 @@ type Network struct {
 	members   []*Node
 	admin     accounting.Ledger
 	closer    io.Closer
+	// auditor runs the dispute service on auditorAddr, with Config.Auditor.
+	auditor     *process
+	auditorAddr string
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
@@ -80,6 +92,11 @@ func (n *Network) start(ctx context.Context) error {
 		n.members = append(n.members, node)
 	}
 	cfg.Progress(fmt.Sprintf("identities of %d institutions and the regulator generated", len(n.members)))
+	if cfg.Auditor {
+		if n.auditorAddr, err = freeAddr("tcp"); err != nil {
+			return err
+		}
+	}
 
 	regID, err := identity.Load(n.regulator.IdentityDir())
 	if err != nil {
@@ -92,12 +109,12 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	for i, m := range n.members {
-		if err := writeConfig(m, memberConfig(m, n.regulator, regID, cfg.Members[i].Sources), cfg.Tune); err != nil {
+		if err := writeConfig(m, memberConfig(m, n.regulator, regID, cfg.Members[i].Sources, n.auditorAddr), cfg.Tune); err != nil {
 			return err
 		}
 	}
 
-	if n.regulator.proc, err = startProcess(cfg.Binary, n.regulator.Config(), n.regulator.Log()); err != nil {
+	if err := n.regulator.start(cfg.Binary); err != nil {
 		return err
 	}
 	if err := n.openAdmin(); err != nil {
@@ -117,7 +134,7 @@ func (n *Network) start(ctx context.Context) error {
 	cfg.Progress("institutions, roles, prices and limits on the ledger")
 
 	for _, m := range n.members {
-		if m.proc, err = startProcess(cfg.Binary, m.Config(), m.Log()); err != nil {
+		if err := m.start(cfg.Binary); err != nil {
 			return err
 		}
 	}
@@ -125,6 +142,12 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	cfg.Progress("members started and registered their endpoints and keys")
+	if cfg.Auditor {
+		if err := n.startAuditor(ctx); err != nil {
+			return err
+		}
+		cfg.Progress("the regulator's auditor service started")
+	}
 
 	p, err := n.admin.Period(ctx, 0)
 	if errors.Is(err, accounting.ErrNotFound) {
@@ -156,8 +179,14 @@ func (n *Network) openAdmin() error {
 }
 
 // onboard adds the members to the ledger as the regulator would: roles,
-// overdraft limits and the category prices.
+// overdraft limits and the category prices; with Config.Auditor, the
+// regulator itself as the auditor.
 func (n *Network) onboard(ctx context.Context) error {
+	if n.cfg.Auditor {
+		if err := n.admin.AddInstitution(ctx, n.cfg.Regulator, n.cfg.Regulator, []accounting.Role{accounting.Role("auditor")}); err != nil {
+			return fmt.Errorf("add %s as the auditor: %w", n.cfg.Regulator, err)
+		}
+	}
 	for _, m := range n.cfg.Members {
 		roles := []accounting.Role{accounting.Role("requester")}
 		if len(m.Categories) > 0 {
@@ -179,9 +208,21 @@ func (n *Network) onboard(ctx context.Context) error {
 }
 
 // registered checks that every member's registry record carries its
-// endpoint and an OPRF key for each category it provides.
+// endpoint and an OPRF key for each category it provides, and, with
+// Config.Auditor, that the regulator's carries its endpoint too: the
+// requesters pin the auditor service's certificate and check its verdicts
+// with the keys that record holds.
 func (n *Network) registered(ctx context.Context) func() error {
 	return func() error {
+		if n.cfg.Auditor {
+			in, err := n.admin.Institution(ctx, n.regulator.MSPID)
+			if err != nil {
+				return err
+			}
+			if in.Endpoint != n.regulator.Endpoint || len(in.SigningKey) == 0 {
+				return fmt.Errorf("%s has not registered its endpoint and keys", n.regulator.MSPID)
+			}
+		}
 		for i, m := range n.members {
 			in, err := n.admin.Institution(ctx, m.MSPID)
 			if err != nil {
@@ -220,6 +261,57 @@ func (n *Network) serving(ctx context.Context, period uint64) func() error {
 	}
 }
 
+// startAuditor runs `riskmesh audit serve` as the regulator, through its
+// node, and waits until it accepts connections.
+func (n *Network) startAuditor(ctx context.Context) error {
+	args := []string{"audit", "serve", "--config", n.regulator.Config(), "--listen", n.auditorAddr}
+	var err error
+	if n.auditor, err = startProcess(n.cfg.Binary, args, filepath.Join(n.regulator.Dir, auditorLog)); err != nil {
+		return err
+	}
+	var d net.Dialer
+	return n.Wait(ctx, "the auditor service", func() error {
+		c, err := d.DialContext(ctx, "tcp", n.auditorAddr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+}
+
+// AuditorAddress is the auditor service's host:port, empty without
+// Config.Auditor.
+func (n *Network) AuditorAddress() string { return n.auditorAddr }
+
+// Restart stops mspID's node, rewrites its node.yaml with tune applied to
+// what it held (after Config.Tune), starts it again and returns once it
+// serves the current period: to change a setting, or to show that nodes
+// pick up where they left off. The directory, keys and endpoint stay.
+func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.Config)) error {
+	node, err := n.Node(mspID)
+	if err != nil {
+		return err
+	}
+	if err := n.stopNode(node); err != nil {
+		return err
+	}
+	if err := writeConfig(node, node.conf, func(_ string, c *config.Config) {
+		if tune != nil {
+			tune(c)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := node.start(n.cfg.Binary); err != nil {
+		return err
+	}
+	p, err := n.admin.Period(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("current period: %w", err)
+	}
+	return n.Wait(ctx, fmt.Sprintf("%s serving period %d again", mspID, p.Number), n.serving(ctx, p.Number))
+}
+
 // Wait calls check every 200 ms until it succeeds, ctx ends or a node
 // exits: the way to wait for another process's background work (an outbox
 // flushing, a registry refresh). The error names what was awaited, and
@@ -246,9 +338,12 @@ func (n *Network) Wait(ctx context.Context, what string, check func() error) err
 // exited returns an error naming a started node that is no longer running.
 func (n *Network) exited() error {
 	for _, node := range n.Nodes() {
-		if node.proc != nil && !node.proc.running() {
-			return fmt.Errorf("%w: %s (log %s): %v", ErrExited, node.MSPID, node.Log(), node.proc.exitError())
+		if p := node.process(); p != nil && !p.running() {
+			return fmt.Errorf("%w: %s (log %s): %v", ErrExited, node.MSPID, node.Log(), p.exitError())
 		}
+	}
+	if n.auditor != nil && !n.auditor.running() {
+		return fmt.Errorf("%w: the auditor service (log %s): %v", ErrExited, filepath.Join(n.regulator.Dir, auditorLog), n.auditor.exitError())
 	}
 	return nil
 }
@@ -307,8 +402,8 @@ func (n *Network) Client(mspID string) (riskmeshv1.RiskMeshClient, error) {
 	return riskmeshv1.NewRiskMeshClient(conn), nil
 }
 
-// Stop stops every node the network started, members first (concurrently)
-// and the regulator last, each with SIGTERM and, after Config.StopTimeout,
+// Stop stops every node the network started, members first (concurrently),
+// then the auditor service and the regulator last, each with SIGTERM and, after Config.StopTimeout,
 // SIGKILL. It returns an error naming each node that did not exit cleanly.
 // Calling it again returns the first call's result.
 func (n *Network) Stop() error {
@@ -330,6 +425,11 @@ func (n *Network) Stop() error {
 		}
 		wg.Wait()
 		errs = append(errs, memberErrs...)
+		if n.auditor != nil {
+			if err := n.auditor.stop(n.cfg.StopTimeout); err != nil {
+				errs = append(errs, fmt.Errorf("the auditor service (log %s): %w", filepath.Join(n.regulator.Dir, auditorLog), err))
+			}
+		}
 		if n.regulator != nil {
 			errs = append(errs, n.stopNode(n.regulator))
 		}

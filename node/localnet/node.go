@@ -2,7 +2,10 @@ package localnet
 
 import (
 	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/riskmesh/riskmesh/node/config"
 )
 
 // Node is one node of the network and the files it uses.
@@ -16,6 +19,9 @@ type Node struct {
 	// Metrics is the host:port of its /metrics and /healthz, or "off".
 	Metrics string
 
+	conf *config.Config // what node.yaml holds, for Restart
+
+	mu   sync.Mutex // guards proc, which Restart replaces
 	proc *process
 }
 
@@ -33,16 +39,36 @@ func (n *Node) Log() string { return filepath.Join(n.Dir, "node.log") }
 
 // PID is the node's process id, 0 when it is not running.
 func (n *Node) PID() int {
-	if n.proc == nil || !n.proc.running() {
+	p := n.process()
+	if p == nil || !p.running() {
 		return 0
 	}
-	return n.proc.cmd.Process.Pid
+	return p.cmd.Process.Pid
+}
+
+func (n *Node) process() *process {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc
+}
+
+// start runs `binary node --config node.yaml`.
+func (n *Node) start(binary string) error {
+	p, err := startProcess(binary, []string{"node", "--config", n.Config()}, n.Log())
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.proc = p
+	n.mu.Unlock()
+	return nil
 }
 
 // stop stops the node's process if it runs; nil when it exits cleanly.
 func (n *Node) stop(timeout time.Duration) error {
-	if n.proc == nil {
+	p := n.process()
+	if p == nil {
 		return nil
 	}
-	return n.proc.stop(timeout)
+	return p.stop(timeout)
 }

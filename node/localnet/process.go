@@ -16,14 +16,14 @@ type process struct {
 	err    error         // its exit status, set before exited closes
 }
 
-// startProcess runs `binary node --config config` with its standard output
-// and error (the node's JSON log) appended to logPath.
-func startProcess(binary, config, logPath string) (*process, error) {
+// startProcess runs binary with args, its standard output and error (a
+// JSON log) appended to logPath.
+func startProcess(binary string, args []string, logPath string) (*process, error) {
 	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "node", "--config", config)
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {

@@ -12,7 +12,8 @@ import (
 )
 
 // script writes an executable shell script standing in for the riskmesh
-// binary; startProcess passes it "node --config FILE", so FILE is "$3".
+// binary; the tests pass it "node --config FILE", as the network does, so
+// FILE is "$3".
 func script(t *testing.T, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "fake-riskmesh")
@@ -42,7 +43,7 @@ func TestProcessStop(t *testing.T) {
 			if err := syscall.Mkfifo(ready, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p, err := startProcess(script(t, tc.body), ready, filepath.Join(dir, "node.log"))
+			p, err := startProcess(script(t, tc.body), []string{"node", "--config", ready}, filepath.Join(dir, "node.log"))
 			if err != nil {
 				t.Fatal(err)
 			}
