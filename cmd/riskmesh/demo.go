@@ -30,8 +30,11 @@ import (
 // which (a consumer lender) queries the two banks' black lists.
 const (
 	demoRequester = "Lender3MSP"
-	demoCategory  = synth.Black
-	demoBatch     = 1000
+	// demoRogue is the provider the dispute scene restarts as a
+	// misbehaving one.
+	demoRogue    = "Bank2MSP"
+	demoCategory = synth.Black
+	demoBatch    = 1000
 	// demoMinScale keeps enough black-listed entries for the planted hits.
 	demoMinScale = 1000
 	// demoShownHits bounds the rows of the result table; every hit is
@@ -136,8 +139,12 @@ type demoSummary struct {
 	// audit check (and an altered copy failed).
 	Audited int `json:"audited"`
 	// Amount is what the query cost the requester, in tokens.
-	Amount  int64          `json:"amount"`
+	Amount int64 `json:"amount"`
+	// Entries are the period's entries: the query's, then the disputed
+	// one, reversed.
 	Entries []summaryEntry `json:"entries"`
+	// Dispute is the dispute scene's outcome.
+	Dispute *summaryDispute `json:"dispute,omitempty"`
 	// BalancesBefore are after settlement, before the snapshot; Snapshot
 	// is what the snapshot recorded; BalancesAfter are after it.
 	BalancesBefore map[string]int64 `json:"balances_before"`
@@ -153,6 +160,27 @@ type summaryEntry struct {
 	Category  string `json:"category"`
 	Items     uint32 `json:"items"`
 	Amount    int64  `json:"amount"`
+	// Reversed names the auditor that reversed the entry's charge, empty
+	// if it stands.
+	Reversed string `json:"reversed,omitempty"`
+}
+
+// summaryDispute is the dispute scene's outcome: the misbehaving
+// provider's part of the query as the requester saw it, and the dispute as
+// GetQuery reports it once the requester's node acted on the verdict.
+type summaryDispute struct {
+	Provider string `json:"provider"`
+	// Status is the provider's part of the query ("DISPUTED"); State the
+	// dispute's ("REVERSED").
+	Status string `json:"status"`
+	State  string `json:"state"`
+	// Items and Amount are what the provider billed, then saw reversed.
+	Items  uint32 `json:"items"`
+	Amount int64  `json:"amount"`
+	// Auditor upheld the dispute; Reversed counts the ledger entries whose
+	// charge it reversed.
+	Auditor  string `json:"auditor"`
+	Reversed int    `json:"reversed"`
 }
 
 // demo is one run of the demo command.
@@ -214,11 +242,14 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err := d.audit(ctx); err != nil {
 		return err
 	}
+	if err := d.dispute(ctx, batch); err != nil {
+		return err
+	}
 	if err := d.periodCycle(ctx); err != nil {
 		return err
 	}
 	d.summary.TimingsMS["total"] = time.Since(start).Milliseconds()
-	fmt.Fprintf(d.out, "\ndemo passed in %s: every answer as planted, balances netted to zero\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(d.out, "\ndemo passed in %s: every answer as planted, the bad one reversed, balances netted to zero\n", time.Since(start).Round(100*time.Millisecond))
 	if d.flags.keep {
 		return d.keep(ctx, dir)
 	}
@@ -341,7 +372,7 @@ func writeList(path, kind string, l synth.List) error {
 // startNetwork starts the regulator and one node per list, each providing
 // the categories its list holds.
 func (d *demo) startNetwork(ctx context.Context, dir string, cons *synth.Consortium) error {
-	done := d.step("start", "starting the regulator and three institutions (separate processes, loopback QUIC)")
+	done := d.step("start", "starting the regulator (also the auditor) and three institutions (separate processes, loopback QUIC)")
 	m := synth.Mapping()
 	mapping := &config.Mapping{ID: m.ID, Type: m.Type, Category: m.Category, Reason: m.Reason, Listed: m.Listed, Reference: m.Reference}
 	var members []localnet.Member
@@ -363,6 +394,7 @@ func (d *demo) startNetwork(ctx context.Context, dir string, cons *synth.Consort
 		Dir:      filepath.Join(dir, "nodes"),
 		Members:  members,
 		Prices:   demoPrices,
+		Auditor:  true,
 		Progress: func(s string) { fmt.Fprintf(d.out, "   %s\n", s) },
 	})
 	if err != nil {
@@ -425,7 +457,7 @@ func (d *demo) query(ctx context.Context, batch *synth.Batch) (*riskmeshv1.Query
 	printHits(d.out, batch, res)
 	for _, p := range res.GetProviders() {
 		fmt.Fprintf(d.out, "   %-11s %s, %d items billed, %d tokens\n", p.GetProvider(),
-			strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PROVIDER_STATUS_")), p.GetItems(), p.GetAmount())
+			strings.ToLower(providerWord(p.GetStatus())), p.GetItems(), p.GetAmount())
 		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 			return nil, fmt.Errorf("provider %s did not answer: %v", p.GetProvider(), p.GetStatus())
 		}
@@ -456,15 +488,25 @@ func countExpected(b *synth.Batch) int {
 // hits as its provider_result event reported them: the final result leaves
 // them out (they are merged into the items), and synth's Check compares both.
 func runQuery(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) (*riskmeshv1.QueryResult, error) {
+	_, r, err := runQueryID(ctx, c, req)
+	return r, err
+}
+
+// runQueryID is runQuery that also returns the query's id, for GetQuery.
+func runQueryID(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) (string, *riskmeshv1.QueryResult, error) {
 	stream, err := c.Query(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return "", nil, fmt.Errorf("query: %w", err)
 	}
+	id := ""
 	hits := map[string][]*riskmeshv1.ProviderHit{}
 	for range demoMaxEvents {
 		ev, err := stream.Recv()
 		if err != nil {
-			return nil, fmt.Errorf("query: %w", err)
+			return "", nil, fmt.Errorf("query: %w", err)
+		}
+		if a := ev.GetAccepted(); a != nil {
+			id = a.GetQueryId()
 		}
 		if p := ev.GetProviderResult(); p != nil {
 			hits[p.GetProvider()] = p.GetHits()
@@ -473,10 +515,10 @@ func runQuery(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.
 			for _, p := range r.GetProviders() {
 				p.Hits = hits[p.GetProvider()]
 			}
-			return r, nil
+			return id, r, nil
 		}
 	}
-	return nil, fmt.Errorf("query: no result in %d events", demoMaxEvents)
+	return "", nil, fmt.Errorf("query: no result in %d events", demoMaxEvents)
 }
 
 // printHits prints the merged hits as a table: one row per provider's
@@ -618,6 +660,122 @@ func (d *demo) audit(ctx context.Context) error {
 	return nil
 }
 
+// dispute is the scene with a misbehaving provider: demoRogue restarts
+// with provider.misbehave, so its answers carry a corrupted element under a
+// valid signature and are billed; the requester's node finds the proof
+// false, files the dispute with the regulator's auditor service by itself,
+// and reverses the entry once the auditor upholds it. The scene checks each
+// step from the outside (the query's status, GetQuery's dispute state, the
+// ledger's entry), then restarts the provider honest.
+func (d *demo) dispute(ctx context.Context, batch *synth.Batch) error {
+	done := d.step("dispute", fmt.Sprintf("dispute: %s restarts as a misbehaving provider (provider.misbehave: %s)", demoRogue, config.MisbehaveCorruptEvaluation))
+	misbehave := func(c *config.Config) { c.Provider.Misbehave = config.MisbehaveCorruptEvaluation }
+	if err := d.net.Restart(ctx, demoRogue, misbehave); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %s restarted: each answer now has one element altered after its proof, signed and billed as usual\n", demoRogue)
+	client, err := d.net.Client(demoRequester)
+	if err != nil {
+		return err
+	}
+	req := batch.Request()
+	req.Providers = []string{demoRogue}
+	id, res, err := runQueryID(ctx, client, req)
+	if err != nil {
+		return err
+	}
+	var part *riskmeshv1.ProviderResult
+	for _, p := range res.GetProviders() {
+		if p.GetProvider() == demoRogue {
+			part = p
+		}
+	}
+	if part == nil || part.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+		return fmt.Errorf("dispute: %s's answer was not found bad: %v", demoRogue, res.GetProviders())
+	}
+	fmt.Fprintf(d.out, "   %s asks %s about the same %d identifiers: %s, %d items billed, %d tokens (%s)\n", demoRequester, demoRogue,
+		len(batch.Items), providerWord(part.GetStatus()), part.GetItems(), part.GetAmount(), part.GetError().GetMessage())
+	auditor := d.net.Regulator().MSPID
+	fmt.Fprintf(d.out, "   %s's node files the dispute with the auditor, %s (riskmesh audit serve on %s)\n", demoRequester, auditor, d.net.AuditorAddress())
+
+	var disputes []*riskmeshv1.ExchangeDispute
+	err = d.net.Wait(ctx, "the dispute's verdict acted on", func() error {
+		rec, err := client.GetQuery(ctx, &riskmeshv1.GetQueryRequest{QueryId: id})
+		if err != nil {
+			return err
+		}
+		for _, p := range rec.GetResult().GetProviders() {
+			if p.GetProvider() == demoRogue {
+				disputes = p.GetDisputes()
+			}
+		}
+		if len(disputes) == 0 {
+			return errors.New("no dispute listed")
+		}
+		for _, x := range disputes {
+			if x.GetState() == riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+				return fmt.Errorf("dispute pending: %s", x.GetReason())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys := map[accounting.EntryKey]bool{}
+	for _, x := range disputes {
+		k := x.GetKey()
+		fmt.Fprintf(d.out, "   dispute of period %d sequence %d: %s (%s)\n", k.GetPeriod(), k.GetSequence(), disputeWord(x.GetState()), x.GetReason())
+		if x.GetState() != riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED {
+			return fmt.Errorf("dispute: %s's bad answer ended %v, not reversed: %s", demoRogue, x.GetState(), x.GetReason())
+		}
+		keys[accounting.EntryKey{Period: k.GetPeriod(), Requester: k.GetRequester(), Responder: k.GetResponder(), Sequence: k.GetSequence()}] = true
+	}
+	entries, err := d.net.Entries(ctx, 1)
+	if err != nil {
+		return err
+	}
+	reversed := 0
+	for _, e := range entries {
+		if !keys[e.Key] {
+			continue
+		}
+		if e.Reversal == nil || e.Reversal.Auditor != auditor {
+			return fmt.Errorf("dispute: the ledger entry of sequence %d is not reversed by %s", e.Key.Sequence, auditor)
+		}
+		reversed++
+		fmt.Fprintf(d.out, "   ledger entry %s -> %s, %s, %d items, %d tokens: reversed by %s (transaction %s); settlement will not charge it\n",
+			e.Key.Requester, e.Key.Responder, e.Category, e.Count, e.Amount, e.Reversal.Auditor, e.Reversal.TxID)
+		d.summary.Entries = append(d.summary.Entries, summaryEntry{
+			Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount, Reversed: e.Reversal.Auditor,
+		})
+	}
+	if reversed != len(keys) {
+		return fmt.Errorf("dispute: %d of %d disputed entries on the ledger", reversed, len(keys))
+	}
+	d.summary.Dispute = &summaryDispute{
+		Provider: demoRogue, Status: providerWord(part.GetStatus()), State: disputeWord(riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED),
+		Items: part.GetItems(), Amount: part.GetAmount(), Auditor: auditor, Reversed: reversed,
+	}
+	honest := func(c *config.Config) { c.Provider.Misbehave = "" }
+	if err := d.net.Restart(ctx, demoRogue, honest); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   %s restarted honest\n", demoRogue)
+	done()
+	return nil
+}
+
+// providerWord is a provider status without its enum prefix, e.g. DISPUTED.
+func providerWord(s riskmeshv1.ProviderStatus) string {
+	return strings.TrimPrefix(s.String(), "PROVIDER_STATUS_")
+}
+
+// disputeWord is a dispute state without its enum prefix, e.g. REVERSED.
+func disputeWord(s riskmeshv1.DisputeState) string {
+	return strings.TrimPrefix(s.String(), "DISPUTE_STATE_")
+}
+
 // checkNames lists a report's checks by name.
 func checkNames(r *audit.Report) string {
 	names := make([]string, len(r.Checks))
@@ -688,6 +846,9 @@ func (d *demo) periodCycle(ctx context.Context) error {
 func (d *demo) checkBalances(sum int64) error {
 	want := map[string]int64{}
 	for _, e := range d.summary.Entries {
+		if e.Reversed != "" {
+			continue
+		}
 		want[e.Requester] -= e.Amount
 		want[e.Responder] += e.Amount
 	}

@@ -49,8 +49,10 @@ func runDemo(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // TestDemo runs the demo as CI does, at a small scale, and checks its
-// summary: every planted hit found, the balances summing to zero and
-// recorded by the snapshot, all zero after it.
+// summary: every planted hit found, the misbehaving provider's answer
+// disputed and its entry reversed by the auditor, the balances (which do
+// not charge it) summing to zero and recorded by the snapshot, all zero
+// after it.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four node processes")
@@ -72,14 +74,29 @@ func TestDemo(t *testing.T) {
 		t.Errorf("%d hits, %d expected, batch %d", s.Hits, s.Expected, s.Batch)
 	}
 	var billed, sum int64
+	var standing, reversed []summaryEntry
 	for _, e := range s.Entries {
-		billed += e.Amount
 		if e.Requester != demoRequester || e.Category != "black" || e.Amount != int64(e.Items)*demoPrices["black"] {
 			t.Errorf("entry %+v", e)
 		}
+		if e.Reversed != "" {
+			reversed = append(reversed, e)
+			continue
+		}
+		standing = append(standing, e)
+		billed += e.Amount
 	}
-	if len(s.Entries) != 2 || billed != s.Amount || s.Amount == 0 {
-		t.Errorf("%d entries for %d tokens, query amount %d", len(s.Entries), billed, s.Amount)
+	if len(standing) != 2 || billed != s.Amount || s.Amount == 0 {
+		t.Errorf("%d entries for %d tokens, query amount %d", len(standing), billed, s.Amount)
+	}
+	d := s.Dispute
+	switch {
+	case d == nil:
+		t.Error("no dispute in the summary")
+	case d.Provider != demoRogue || d.Status != "DISPUTED" || d.State != "REVERSED" || d.Auditor != "RegulatorMSP" || d.Reversed != 1 || d.Amount == 0:
+		t.Errorf("dispute %+v", d)
+	case len(reversed) != 1 || reversed[0].Responder != demoRogue || reversed[0].Amount != d.Amount || reversed[0].Reversed != d.Auditor:
+		t.Errorf("reversed entries %+v, dispute %+v", reversed, d)
 	}
 	for msp, b := range s.BalancesBefore {
 		sum += b
@@ -90,18 +107,20 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: %d after the snapshot", msp, s.BalancesAfter[msp])
 		}
 	}
-	if sum != 0 || len(s.BalancesBefore) != 3 || s.BalancesBefore[demoRequester] != -s.Amount {
+	// The regulator is an institution too, as the auditor, with nothing
+	// to pay or earn.
+	if sum != 0 || len(s.BalancesBefore) != 4 || s.BalancesBefore[demoRequester] != -s.Amount || s.BalancesBefore["RegulatorMSP"] != 0 {
 		t.Errorf("balances %v sum to %d", s.BalancesBefore, sum)
 	}
-	if s.Audited != len(s.Entries) {
-		t.Errorf("%d answers audited of %d", s.Audited, len(s.Entries))
+	if s.Audited != len(standing) {
+		t.Errorf("%d answers audited of %d", s.Audited, len(standing))
 	}
-	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "settle", "total"} {
+	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "dispute", "settle", "total"} {
 		if _, ok := s.TimingsMS[step]; !ok {
 			t.Errorf("no timing of %s", step)
 		}
 	}
-	for _, want := range []string{"== period cycle", "demo passed"} {
+	for _, want := range []string{"== dispute", "REVERSED", "restarted honest", "== period cycle", "demo passed"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("narrative lacks %q", want)
 		}
@@ -110,6 +129,10 @@ func TestDemo(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(dir, "nodes", "*", "node.log"))
 	if len(logs) != 4 {
 		t.Errorf("%d node logs in %s, want 4", len(logs), dir)
+	}
+	// The misbehaving node said so in its log when it started.
+	if log, err := os.ReadFile(filepath.Join(dir, "nodes", demoRogue, "node.log")); err != nil || !bytes.Contains(log, []byte("MISBEHAVING NODE")) {
+		t.Errorf("%s's log has no misbehaviour warning (%v)", demoRogue, err)
 	}
 }
 

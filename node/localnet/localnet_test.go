@@ -217,8 +217,15 @@ func TestDispute(t *testing.T) {
 	if err := net.WaitCatalogs(ctx, "ReqMSP", "black", 0, nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := net.Restart(ctx, localnet.DefaultRegulator, nil); !errors.Is(err, localnet.ErrConfig) {
+		t.Errorf("restart of the regulator: %v, want ErrConfig", err)
+	}
+	old := net.Members()[0].Endpoint
 	if err := net.Restart(ctx, "P1MSP", func(c *config.Config) { c.Provider.Misbehave = config.MisbehaveCorruptEvaluation }); err != nil {
 		t.Fatal(err)
+	}
+	if net.Members()[0].Endpoint == old {
+		t.Error("restarted on the same endpoint")
 	}
 	c, err := net.Client("ReqMSP")
 	if err != nil {

@@ -285,17 +285,30 @@ func (n *Network) AuditorAddress() string { return n.auditorAddr }
 
 // Restart stops mspID's node, rewrites its node.yaml with tune applied to
 // what it held (after Config.Tune), starts it again and returns once it
-// serves the current period: to change a setting, or to show that nodes
-// pick up where they left off. The directory, keys and endpoint stay.
+// serves the current period and every other member's node has seen it
+// register: to change a setting, e.g. make a provider misbehave
+// (provider.misbehave). The directory, keys and data stay; the peer
+// endpoint moves to a new port, as it would for a node moved to another
+// host, so that the other nodes dial it afresh rather than wait on
+// connections to the stopped process (Node.Endpoint changes: do not call
+// Restart while another goroutine reads that Node). The regulator cannot
+// be restarted: the members reach the ledger at its endpoint.
 func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.Config)) error {
 	node, err := n.Node(mspID)
 	if err != nil {
 		return err
 	}
+	if node == n.regulator {
+		return fmt.Errorf("%w: the regulator cannot be restarted", ErrConfig)
+	}
 	if err := n.stopNode(node); err != nil {
 		return err
 	}
+	if node.Endpoint, err = freeAddr("udp"); err != nil {
+		return err
+	}
 	if err := writeConfig(node, node.conf, func(_ string, c *config.Config) {
+		c.Listen.Peer = node.Endpoint
 		if tune != nil {
 			tune(c)
 		}
@@ -309,7 +322,39 @@ func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.C
 	if err != nil {
 		return fmt.Errorf("current period: %w", err)
 	}
-	return n.Wait(ctx, fmt.Sprintf("%s serving period %d again", mspID, p.Number), n.serving(ctx, p.Number))
+	if err := n.Wait(ctx, fmt.Sprintf("%s serving period %d again", mspID, p.Number), n.serving(ctx, p.Number)); err != nil {
+		return err
+	}
+	return n.Wait(ctx, fmt.Sprintf("%s's new endpoint known to every member", mspID), n.seenAt(ctx, node))
+}
+
+// seenAt checks that the registry record of node carries its endpoint and
+// that every other member's node lists it there, when it provides anything.
+func (n *Network) seenAt(ctx context.Context, node *Node) func() error {
+	return func() error {
+		if err := n.registered(ctx)(); err != nil {
+			return err
+		}
+		for _, m := range n.members {
+			if m == node {
+				continue
+			}
+			c, err := n.Client(m.MSPID)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Providers(ctx, &riskmeshv1.ProvidersRequest{})
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.MSPID, err)
+			}
+			for _, p := range resp.GetProviders() {
+				if p.GetMspId() == node.MSPID && p.GetEndpoint() != node.Endpoint {
+					return fmt.Errorf("%s still sees %s at its old endpoint", m.MSPID, node.MSPID)
+				}
+			}
+		}
+		return nil
+	}
 }
 
 // Wait calls check every 200 ms until it succeeds, ctx ends or a node
