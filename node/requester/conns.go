@@ -96,8 +96,12 @@ func (c *conns) do(ctx context.Context, inst *accounting.Institution, req *riskm
 	switch {
 	case err == nil, errors.As(err, &re) && re.Detail != nil:
 		p.reachable.Store(true)
-	case ctx.Err() != nil:
-		// Our deadline, not the provider's failure: keep the connection.
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up: not the provider's failure, keep the
+		// connection. A deadline that passed without an answer drops it
+		// (below): a provider restarted on the same address leaves a
+		// connection that looks open but never answers, until QUIC's idle
+		// timeout, and redialling costs one handshake.
 	default:
 		p.reachable.Store(false)
 		if p.conn == conn {
