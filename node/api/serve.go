@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/riskmesh/riskmesh/internal/grpcserve"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -79,24 +79,9 @@ func (s *Service) Serve(ctx context.Context, l net.Listener, tlsConf *tls.Config
 	srv := grpc.NewServer(opts...)
 	riskmeshv1.RegisterRiskMeshServer(srv, s)
 
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	select {
-	case err := <-done:
+	if err := grpcserve.Run(ctx, srv, l, s.cfg.GracePeriod); err != nil {
 		return fmt.Errorf("api: serve: %w", err)
-	case <-ctx.Done():
 	}
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	t := time.NewTimer(s.cfg.GracePeriod)
-	defer t.Stop()
-	select {
-	case <-stopped:
-	case <-t.C:
-		srv.Stop()
-		<-stopped
-	}
-	<-done
 	return nil
 }
 

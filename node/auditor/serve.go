@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/riskmesh/riskmesh/internal/grpcserve"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -22,23 +22,8 @@ func (s *Service) Serve(ctx context.Context, l net.Listener, cert tls.Certificat
 		grpc.MaxRecvMsgSize(s.cfg.MaxTranscriptSize+MaxClaimLen+1024),
 	)
 	riskmeshv1.RegisterAuditorServer(srv, s)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	select {
-	case err := <-done:
+	if err := grpcserve.Run(ctx, srv, l, s.cfg.GracePeriod); err != nil {
 		return fmt.Errorf("auditor: serve: %w", err)
-	case <-ctx.Done():
 	}
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	t := time.NewTimer(s.cfg.GracePeriod)
-	defer t.Stop()
-	select {
-	case <-stopped:
-	case <-t.C:
-		srv.Stop()
-		<-stopped
-	}
-	<-done
 	return nil
 }
