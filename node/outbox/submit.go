@@ -3,12 +3,11 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 )
 
 // codeCorrupt marks a dead record whose pending record did not decode.
@@ -16,7 +15,7 @@ const codeCorrupt = "corrupt_journal_record"
 
 // Run submits pending entries until ctx ends, and returns ctx's error.
 func (o *Outbox) Run(ctx context.Context) error {
-	var backoff time.Duration
+	failures := 0 // consecutive failed batches
 	for {
 		progressed, err := false, error(nil)
 		if o.Depth() > 0 {
@@ -24,11 +23,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		switch {
 		case err != nil:
-			if err := o.pause(ctx, &backoff, err); err != nil {
+			if err := o.pause(ctx, &failures, err); err != nil {
 				return err
 			}
 		case progressed:
-			backoff = 0
+			failures = 0
 		default:
 			// Nothing pending (or counted but not yet visible): wait for
 			// the next commit instead of spinning.
@@ -46,11 +45,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 // Run. It is for a graceful stop after Run has returned (Flush needs Run);
 // it may also run beside Run, which it then takes turns with.
 func (o *Outbox) Drain(ctx context.Context) error {
-	var backoff time.Duration
+	failures := 0 // consecutive failed batches
 	for o.Depth() > 0 {
 		progressed, err := o.submit(ctx)
 		if err != nil {
-			if err := o.pause(ctx, &backoff, err); err != nil {
+			if err := o.pause(ctx, &failures, err); err != nil {
 				return fmt.Errorf("outbox: drain with %d entries pending: %w", o.Depth(), err)
 			}
 			continue
@@ -58,7 +57,7 @@ func (o *Outbox) Drain(ctx context.Context) error {
 		if !progressed {
 			break
 		}
-		backoff = 0
+		failures = 0
 	}
 	return nil
 }
@@ -73,22 +72,15 @@ func (o *Outbox) submit(ctx context.Context) (bool, error) {
 // pause logs a failed batch and waits the next back-off step (doubling
 // from MinBackoff to MaxBackoff, drawn from the upper half), or returns
 // ctx's error.
-func (o *Outbox) pause(ctx context.Context, backoff *time.Duration, cause error) error {
+func (o *Outbox) pause(ctx context.Context, failures *int, cause error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	*backoff = min(max(2**backoff, o.cfg.MinBackoff), o.cfg.MaxBackoff)
-	wait := *backoff/2 + rand.N(*backoff/2+1)
+	*failures++
+	wait := backoff.Jitter(backoff.Delay(o.cfg.MinBackoff, o.cfg.MaxBackoff, *failures))
 	o.cfg.Logger.Warn("outbox: record batch failed; retrying",
 		"pending", o.Depth(), "retry_in", wait, "err", cause)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return backoff.Sleep(ctx, wait)
 }
 
 // pendingEntry is one journal record read for submission.

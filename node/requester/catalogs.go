@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -219,7 +220,7 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 			rc.retryAt = r.cfg.Now().Add(r.cfg.CatalogRetry)
 		} else {
 			rc.failures++
-			rc.retryAt = r.cfg.Now().Add(backoff(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
+			rc.retryAt = r.cfg.Now().Add(backoff.Delay(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
 			r.cfg.Logger.Warn("catalog download failed", "provider", k.provider, "category", k.category,
 				"period", k.period, "attempt", rc.failures, "err", err)
 		}
@@ -289,13 +290,4 @@ func (r *Requester) supersede(period uint64) {
 			}
 		}
 	}
-}
-
-// backoff is base doubled per failure after the first, capped at max.
-func backoff(base, max time.Duration, failures int) time.Duration {
-	d := base
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
-	}
-	return min(d, max)
 }

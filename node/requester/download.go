@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -164,7 +165,7 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 		chunk, err := r.catalogChunk(ctx, w, offset)
 		if wait, ok := r.busy(err, retries); ok {
 			retries++
-			if err := pause(ctx, wait); err != nil {
+			if err := backoff.Sleep(ctx, wait); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -208,19 +209,7 @@ func (r *Requester) busy(err error, retries int) (time.Duration, bool) {
 		(re.Code != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED && re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE) {
 		return 0, false
 	}
-	return max(re.RetryAfter, backoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, retries+1)), true
-}
-
-// pause waits d or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return max(re.RetryAfter, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, retries+1)), true
 }
 
 // syncDir makes a rename durable where the platform allows it.

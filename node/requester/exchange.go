@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -248,8 +249,8 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		default:
 			last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate(err.Error())}
 		}
-		wait = max(wait, backoff(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
-		if pause(ctx, wait) != nil {
+		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
+		if backoff.Sleep(ctx, wait) != nil {
 			return r.unanswered(last, attempts)
 		}
 	}
