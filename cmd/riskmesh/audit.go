@@ -20,7 +20,6 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/auditor"
-	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -58,11 +57,7 @@ func (a *ledgerAccess) flags(c *cobra.Command, needIdentity bool) {
 // none was named and none is needed) and what to close.
 func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Identity, io.Closer, error) {
 	if a.config != "" {
-		c, err := config.Load(a.config)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		cfg, err := daemon.FromConfig(c)
+		_, cfg, err := loadNodeConfig(a.config)
 		if err != nil {
 			return nil, nil, nil, err
 		}

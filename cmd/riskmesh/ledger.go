@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/riskmesh/riskmesh/accounting"
-	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 )
 
@@ -37,11 +36,7 @@ through that running node; otherwise through the regulator's relay or the Fabric
 With the regulator's configuration it onboards institutions, sets prices and limits and runs
 the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			cfg, err := daemon.FromConfig(c)
+			_, cfg, err := loadNodeConfig(path)
 			if err != nil {
 				return err
 			}

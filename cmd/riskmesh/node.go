@@ -25,11 +25,7 @@ business API and, on the regulator, the embedded ledger and its relay. It logs J
 standard error and stops gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := config.Load(path)
-			if err != nil {
-				return err
-			}
-			cfg, err := daemon.FromConfig(c)
+			c, cfg, err := loadNodeConfig(path)
 			if err != nil {
 				return err
 			}
@@ -42,4 +38,15 @@ standard error and stops gracefully on SIGINT or SIGTERM.`,
 	}
 	cmd.Flags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
 	return cmd
+}
+
+// loadNodeConfig reads node.yaml and turns it into the daemon's settings,
+// which every command acting as a node's institution starts from.
+func loadNodeConfig(path string) (*config.Config, daemon.Config, error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, daemon.Config{}, err
+	}
+	cfg, err := daemon.FromConfig(c)
+	return c, cfg, err
 }
