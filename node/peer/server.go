@@ -198,8 +198,12 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
 		return
 	}
+	// Accept until the connection itself closes, not until s.ctx ends: a
+	// connection that left the registry on its own when the server's
+	// context ended would escape closeAll and be dropped with the socket
+	// instead of being told UNAVAILABLE.
 	for {
-		str, err := conn.AcceptStream(s.ctx)
+		str, err := conn.AcceptStream(conn.Context())
 		if err != nil {
 			return
 		}
