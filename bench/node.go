@@ -22,6 +22,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -78,7 +79,7 @@ type institution struct {
 }
 
 func newInstitution(store *accounting.EmbeddedStore, msp string) (*institution, error) {
-	cert, err := newCertificate(msp)
+	cert, err := selfsigned.New(msp, nil, nil, time.Now())
 	if err != nil {
 		return nil, err
 	}

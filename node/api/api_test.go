@@ -2,16 +2,11 @@ package api_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -374,58 +370,29 @@ func TestServeRefusesInsecureTCP(t *testing.T) {
 	}
 }
 
-// testCA issues certificates for the mutual-TLS test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newCA(t *testing.T) *testCA {
+// selfSigned returns a self-signed certificate for each name, and a pool
+// that trusts them: a client_ca file may list the clients' certificates
+// themselves rather than a CA.
+func selfSigned(t *testing.T, names ...string) ([]tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test client CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	certs := make([]tls.Certificate, len(names))
 	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-func (ca *testCA) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	for i, name := range names {
+		c, err := selfsigned.New(name, nil, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs[i] = c
+		pool.AddCert(c.Leaf)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return certs, pool
 }
 
 func TestMutualTLSAdmin(t *testing.T) {
 	ctx := context.Background()
-	ca := newCA(t)
+	nodeCerts, nodePool := selfSigned(t, "node")
+	clientCerts, clientPool := selfSigned(t, "loan-system", "ops-console")
+	strangers, _ := selfSigned(t, "stranger")
 	svc, err := api.New(api.Config{Requester: &fakeRequester{}, Provider: &fakeProvider{}, AdminClients: []string{"ops-console"}})
 	if err != nil {
 		t.Fatal(err)
@@ -435,13 +402,13 @@ func TestMutualTLSAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(t, svc, l, &tls.Config{
-		Certificates: []tls.Certificate{ca.issue(t, "node", x509.ExtKeyUsageServerAuth)},
+		Certificates: nodeCerts,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    ca.pool,
+		ClientCAs:    clientPool,
 	})
 	client := func(certs ...tls.Certificate) riskmeshv1.RiskMeshClient {
 		t.Helper()
-		creds := credentials.NewTLS(&tls.Config{RootCAs: ca.pool, Certificates: certs, MinVersion: tls.VersionTLS13})
+		creds := credentials.NewTLS(&tls.Config{RootCAs: nodePool, Certificates: certs, MinVersion: tls.VersionTLS13})
 		conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(creds))
 		if err != nil {
 			t.Fatal(err)
@@ -450,7 +417,7 @@ func TestMutualTLSAdmin(t *testing.T) {
 		return riskmeshv1.NewRiskMeshClient(conn)
 	}
 
-	app := client(ca.issue(t, "loan-system", x509.ExtKeyUsageClientAuth))
+	app := client(clientCerts[0])
 	if _, err := app.Balance(ctx, &riskmeshv1.BalanceRequest{}); err != nil {
 		t.Fatalf("business method for a client certificate: %v", err)
 	}
@@ -460,12 +427,16 @@ func TestMutualTLSAdmin(t *testing.T) {
 		t.Fatalf("Health for a client certificate: %v", err)
 	}
 
-	ops := client(ca.issue(t, "ops-console", x509.ExtKeyUsageClientAuth))
+	ops := client(clientCerts[1])
 	if _, err := ops.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{}); err != nil {
 		t.Fatalf("admin method for an admin client: %v", err)
 	}
 
 	anon := client()
 	_, err = anon.Balance(ctx, &riskmeshv1.BalanceRequest{})
+	wantCode(t, err, codes.Unavailable)
+
+	stranger := client(strangers[0])
+	_, err = stranger.Balance(ctx, &riskmeshv1.BalanceRequest{})
 	wantCode(t, err, codes.Unavailable)
 }

@@ -4,14 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	cryptorand "crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -26,11 +23,7 @@ import (
 // certificate is pinned by fingerprint, not chained to a CA, so its expiry
 // only forces a rotation (new certificate, new fingerprint on the ledger)
 // at a time the institution chooses well ahead of.
-const CertValidity = 5 * 365 * 24 * time.Hour
-
-// clockSkew backdates NotBefore so a peer whose clock is slightly behind
-// still accepts a certificate generated moments ago.
-const clockSkew = time.Hour
+const CertValidity = selfsigned.Validity
 
 // Generate creates a new identity in dir for the institution mspID: a TLS
 // certificate and key, a transcript-signing key and an OPRF key for each
@@ -107,57 +100,32 @@ func writeIdentity(dir, mspID string, categories []string, rand io.Reader, hosts
 	if err := writeSigningKey(dir, signKey); err != nil {
 		return err
 	}
-	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand)
-	if err != nil {
-		return fmt.Errorf("identity: generate TLS key: %w", err)
-	}
-	certDER, err := selfSigned(tlsKey, mspID, hosts, rand, time.Now())
+	_, certPEM, keyPEM, err := newTLSCertificate(mspID, hosts, rand)
 	if err != nil {
 		return err
-	}
-	keyPEM, err := marshalPrivateKey(tlsKey)
-	if err != nil {
-		return fmt.Errorf("identity: encode TLS key: %w", err)
 	}
 	if err := writeFile(dir, TLSKeyFile, keyPEM, privateMode); err != nil {
 		return fmt.Errorf("identity: write TLS key: %w", err)
 	}
 	// The certificate goes last: an identity is complete once it exists.
-	if err := writeFile(dir, TLSCertFile, encodePEM(pemCertificate, certDER), publicMode); err != nil {
+	if err := writeFile(dir, TLSCertFile, certPEM, publicMode); err != nil {
 		return fmt.Errorf("identity: write TLS certificate: %w", err)
 	}
 	return nil
 }
 
-// selfSigned returns a self-signed certificate for key naming mspID.
-func selfSigned(key *ecdsa.PrivateKey, mspID string, hosts []string, rand io.Reader, now time.Time) ([]byte, error) {
-	serial, err := cryptorand.Int(rand, new(big.Int).Lsh(big.NewInt(1), 127))
+// newTLSCertificate returns a new TLS certificate for mspID, DER, and the
+// certificate and its key PEM-encoded as tls.crt and tls.key hold them.
+func newTLSCertificate(mspID string, hosts []string, rand io.Reader) (der, certPEM, keyPEM []byte, err error) {
+	cert, err := selfsigned.New(mspID, hosts, rand, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("identity: certificate serial: %w", err)
+		return nil, nil, nil, fmt.Errorf("identity: TLS certificate: %w", err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial.Add(serial, big.NewInt(1)),
-		Subject:               pkix.Name{CommonName: mspID, Organization: []string{mspID}},
-		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              now.Add(CertValidity),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err = selfsigned.PEM(cert)
 	if err != nil {
-		return nil, fmt.Errorf("identity: create certificate: %w", err)
+		return nil, nil, nil, fmt.Errorf("identity: TLS certificate: %w", err)
 	}
-	return der, nil
+	return cert.Certificate[0], certPEM, keyPEM, nil
 }
 
 func writeSigningKey(dir string, key *ecdsa.PrivateKey) error {

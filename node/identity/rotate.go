@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
@@ -84,19 +83,11 @@ func RotateTLSCertificate(dir string, rand io.Reader) ([]byte, error) {
 			hosts = append(hosts, ip.String())
 		}
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand)
-	if err != nil {
-		return nil, fmt.Errorf("identity: generate TLS key: %w", err)
-	}
-	der, err := selfSigned(key, old.Subject.CommonName, hosts, rand, time.Now())
+	der, certPEM, keyPEM, err := newTLSCertificate(old.Subject.CommonName, hosts, rand)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := marshalPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := replacePair(dir, TLSKeyFile, keyPEM, TLSCertFile, encodePEM(pemCertificate, der)); err != nil {
+	if err := replacePair(dir, TLSKeyFile, keyPEM, TLSCertFile, certPEM); err != nil {
 		return nil, fmt.Errorf("identity: rotate TLS certificate: %w", err)
 	}
 	return der, nil

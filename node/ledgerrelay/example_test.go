@@ -2,29 +2,17 @@ package ledgerrelay_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/ledgerrelay"
 	"github.com/riskmesh/riskmesh/node/peer"
 )
-
-func exampleCert() tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // The regulator's node hosts the embedded ledger and serves the relay; a
 // bank's node reaches the ledger through it and acts as itself only.
@@ -38,7 +26,10 @@ func Example() {
 	_ = regulator.AddInstitution(ctx, "Bank1MSP", "Bank One", []accounting.Role{accounting.RoleRequester})
 
 	// In a node the Authorizer is the registry (node/registry); here a map.
-	regCert, bankCert := exampleCert(), exampleCert()
+	// Self-signed certificates, pinned by fingerprint (node/identity makes
+	// a node's).
+	regCert, _ := selfsigned.New(accounting.DefaultRegulator, nil, nil, time.Now())
+	bankCert, _ := selfsigned.New("Bank1MSP", nil, nil, time.Now())
 	known := map[peer.Fingerprint]string{
 		peer.FingerprintOf(regCert.Certificate[0]):  accounting.DefaultRegulator,
 		peer.FingerprintOf(bankCert.Certificate[0]): "Bank1MSP",

@@ -8,12 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"math"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,34 +21,12 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/ledgertest"
 	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/ledgerrelay"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
-
-// newCert returns a self-signed P-256 certificate, an institution's TLS
-// identity.
-func newCert(t testing.TB, name string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // network is the regulator's node hosting an embedded ledger behind the
 // relay, and the certificates of the four test organisations. The
@@ -78,7 +53,10 @@ func newNetwork(t testing.TB, allowed func(string) bool) *network {
 	n := &network{store: store, certs: map[string]tls.Certificate{}}
 	known := map[peer.Fingerprint]string{}
 	for _, msp := range orgs {
-		c := newCert(t, msp)
+		c, err := selfsigned.New(msp, nil, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 		n.certs[msp] = c
 		known[peer.FingerprintOf(c.Certificate[0])] = msp
 	}

@@ -2,32 +2,22 @@ package peer_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
-// selfSigned stands in for an institution's TLS certificate.
-func selfSigned() tls.Certificate {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 // Example shows a provider serving catalog metadata to a requester, both
 // authenticated by the fingerprints a registry (here a map) lists.
 func Example() {
-	provider, requester := selfSigned(), selfSigned()
+	// Self-signed certificates stand in for the institutions' (node/identity
+	// makes a node's).
+	provider, _ := selfsigned.New("ProviderMSP", nil, nil, time.Now())
+	requester, _ := selfsigned.New("RequesterMSP", nil, nil, time.Now())
 	registry := map[peer.Fingerprint]string{
 		peer.FingerprintOf(provider.Certificate[0]):  "ProviderMSP",
 		peer.FingerprintOf(requester.Certificate[0]): "RequesterMSP",

@@ -8,11 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -198,23 +197,6 @@ func (c *child) kill() {
 	c.cmd.Wait()
 }
 
-// selfSigned is a TLS certificate standing in for an institution's.
-func selfSigned(t *testing.T) (tls.Certificate, []byte, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	must(t, err)
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	must(t, err)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	must(t, err)
-	return cert, certPEM, keyPEM
-}
-
 // TestExactlyOnceAcrossKill9 kills the provider process with SIGKILL at
 // random points while a requester sends signed batches, restarts it, and
 // retries every unanswered request with the same sequence number and
@@ -243,8 +225,12 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 	must(t, err)
 	must(t, reg.AddInstitution(ctx, providerMSP, "Provider", []accounting.Role{accounting.RoleProvider}))
 	must(t, reg.AddInstitution(ctx, requesterMSP, "Requester", []accounting.Role{accounting.RoleRequester}))
-	provTLS, certPEM, keyPEM := selfSigned(t)
-	reqTLS, _, _ := selfSigned(t)
+	provTLS, err := selfsigned.New(providerMSP, nil, nil, time.Now())
+	must(t, err)
+	reqTLS, err := selfsigned.New(requesterMSP, nil, nil, time.Now())
+	must(t, err)
+	certPEM, keyPEM, err := selfsigned.PEM(provTLS)
+	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, fileTLSCert), certPEM, 0o600))
 	must(t, os.WriteFile(filepath.Join(dir, fileTLSKey), keyPEM, 0o600))
 	var reqSign ecsig.Sign

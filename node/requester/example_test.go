@@ -6,10 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -38,14 +37,14 @@ type institution struct {
 	db   *bolt.DB
 }
 
-func newInstitution(dir string) institution {
-	tlsKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &tlsKey.PublicKey, tlsKey)
+func newInstitution(dir, msp string) institution {
+	// A self-signed certificate, pinned by fingerprint (node/identity makes
+	// a node's).
+	cert, _ := selfsigned.New(msp, nil, nil, time.Now())
 	sigKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := ecsig.MarshalPublicKey(&sigKey.PublicKey)
 	db, _ := bolt.Open(filepath.Join(dir, "node.db"), 0o600, nil)
-	return institution{tls.Certificate{Certificate: [][]byte{der}, PrivateKey: tlsKey}, ecsig.NewSigner(sigKey, rand.Reader), pub, db}
+	return institution{cert, ecsig.NewSigner(sigKey, rand.Reader), pub, db}
 }
 
 func (i institution) fingerprint() []byte {
@@ -73,7 +72,7 @@ func Example() {
 
 	// The provider's node: its list, its OPRF key, its QUIC listener.
 	os.MkdirAll(filepath.Join(dir, "listco"), 0o700)
-	prov := newInstitution(filepath.Join(dir, "listco"))
+	prov := newInstitution(filepath.Join(dir, "listco"), "ListCoMSP")
 	defer prov.db.Close()
 	list := "phone,code,reason,listed\n+8613800138000,1,7,2026-01-15\n"
 	src, _ := lists.NewDelimited(func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(list)), nil },
@@ -90,7 +89,7 @@ func Example() {
 
 	// The bank's node: the requester.
 	os.MkdirAll(filepath.Join(dir, "bank"), 0o700)
-	bank := newInstitution(filepath.Join(dir, "bank"))
+	bank := newInstitution(filepath.Join(dir, "bank"), "BankMSP")
 	defer bank.db.Close()
 	_ = bankLedger.UpdateProfile(ctx, accounting.Profile{Endpoint: "127.0.0.1:1", TLSFingerprint: bank.fingerprint(), SigningKey: bank.pub})
 	r, err := requester.New(requester.Config{

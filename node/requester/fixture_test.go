@@ -11,11 +11,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -55,15 +53,7 @@ type identity struct {
 
 func newIdentity(t testing.TB, store *accounting.EmbeddedStore, msp string) *identity {
 	t.Helper()
-	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: msp},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &tlsKey.PublicKey, tlsKey)
+	cert, err := selfsigned.New(msp, nil, nil, time.Now())
 	must(t, err)
 	sigKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
@@ -72,7 +62,7 @@ func newIdentity(t testing.TB, store *accounting.EmbeddedStore, msp string) *ide
 	l, err := store.As(msp)
 	must(t, err)
 	return &identity{
-		msp: msp, cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: tlsKey},
+		msp: msp, cert: cert,
 		sign: ecsig.NewSigner(sigKey, rand.Reader), signPub: pub, ledger: l,
 	}
 }
