@@ -113,8 +113,8 @@ func (c *Client) SetOPRFKey(ctx context.Context, category string, key []byte) er
 	return c.submit(ctx, chaincode.FnSetOPRFKey, chaincode.OPRFKeyArgs{Category: category, Key: key}, nil)
 }
 
-func (c *Client) PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error {
-	return c.submit(ctx, chaincode.FnPublishCatalog, Catalog{Category: category, Period: period, Digest: digest}, nil)
+func (c *Client) PublishCatalog(ctx context.Context, cat Catalog) error {
+	return c.submit(ctx, chaincode.FnPublishCatalog, cat, nil)
 }
 
 func (c *Client) Institution(ctx context.Context, mspID string) (*Institution, error) {

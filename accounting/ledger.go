@@ -22,7 +22,7 @@ type Registry interface {
 	SetRoles(ctx context.Context, mspID string, roles []Role) error
 	UpdateProfile(ctx context.Context, p Profile) error
 	SetOPRFKey(ctx context.Context, category string, key []byte) error
-	PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error
+	PublishCatalog(ctx context.Context, c Catalog) error
 
 	Institution(ctx context.Context, mspID string) (*Institution, error)
 	Institutions(ctx context.Context) ([]Institution, error)

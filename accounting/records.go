@@ -9,6 +9,7 @@ type (
 	Role          = chaincode.Role
 	Status        = chaincode.Status
 	Institution   = chaincode.Institution
+	KeyVersion    = chaincode.KeyVersion
 	Profile       = chaincode.Profile
 	Catalog       = chaincode.Catalog
 	PeriodState   = chaincode.PeriodState

@@ -90,6 +90,11 @@ const (
 	MaxSettleStep     = 50000
 	// MaxCategories bounds the price table captured into a period.
 	MaxCategories = 256
+	// MaxPastSigningKeys bounds an institution's replaced signing keys.
+	// A rotation past it drops the oldest key once the last period it
+	// covered is snapshotted (nothing can be reversed there any more), and
+	// is refused before.
+	MaxPastSigningKeys = 8
 	// MaxArgSize bounds one JSON argument (a full batch of entries is about
 	// 600 KiB).
 	MaxArgSize = 4 << 20

@@ -18,7 +18,7 @@ type recordTx struct {
 	st      State
 	caller  string
 	insts   map[string]*Institution
-	keys    map[string]*ecdsa.PublicKey
+	keys    map[string]*ecdsa.PublicKey // parsed keys by their DER
 	periods map[uint64]*Period
 	batch   map[string]*RecordedEntry // entries recorded earlier in this batch
 	// stored holds what prefetch read: the stored value of each entry key
@@ -38,9 +38,9 @@ func (r *recordTx) institution(msp string) (*Institution, error) {
 	return inst, nil
 }
 
-// signingKey returns msp's parsed transcript-signing key; the institution
-// must be active and hold role.
-func (r *recordTx) signingKey(msp string, role Role) (*ecdsa.PublicKey, error) {
+// signingKeys returns msp's parsed transcript-signing keys valid in
+// period; the institution must be active and hold role.
+func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*ecdsa.PublicKey, error) {
 	inst, err := r.institution(msp)
 	if err != nil {
 		return nil, err
@@ -51,18 +51,27 @@ func (r *recordTx) signingKey(msp string, role Role) (*ecdsa.PublicKey, error) {
 	if !inst.HasRole(role) {
 		return nil, newError(CodeInactive, fmt.Sprintf("institution %s lacks the %s role", msp, role))
 	}
-	if k, ok := r.keys[msp]; ok {
-		return k, nil
+	raw := inst.SigningKeysIn(period)
+	if len(raw) == 0 {
+		return nil, newError(CodeInactive, fmt.Sprintf("institution %s has no signing key for period %d", msp, period))
 	}
-	if inst.SigningKey == nil {
-		return nil, newError(CodeInactive, fmt.Sprintf("institution %s has no signing key", msp))
+	keys := make([]*ecdsa.PublicKey, len(raw))
+	for i, b := range raw {
+		k, ok := r.keys[string(b)]
+		if !ok {
+			if k, err = ecsig.ParsePublicKey(b); err != nil {
+				return nil, newError(CodeInternal, "registered key: "+err.Error())
+			}
+			r.keys[string(b)] = k
+		}
+		keys[i] = k
 	}
-	k, err := ecsig.ParsePublicKey(inst.SigningKey)
-	if err != nil {
-		return nil, newError(CodeInternal, "registered key: "+err.Error())
-	}
-	r.keys[msp] = k
-	return k, nil
+	return keys, nil
+}
+
+// verifiesUnder reports whether sig over digest verifies under one of keys.
+func verifiesUnder(keys []*ecdsa.PublicKey, digest, sig []byte) bool {
+	return slices.ContainsFunc(keys, func(k *ecdsa.PublicKey) bool { return ecsig.VerifyKey(k, digest, sig) == nil })
 }
 
 func (r *recordTx) period(n uint64) (*Period, error) {
@@ -308,11 +317,11 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if p.State != PeriodOpen && p.State != PeriodGrace {
 		return "", newError(CodePeriodClosed, fmt.Sprintf("period %d is %s", p.Number, p.State))
 	}
-	reqKey, err := r.signingKey(h.Requester, RoleRequester)
+	reqKeys, err := r.signingKeys(h.Requester, RoleRequester, h.Period)
 	if err != nil {
 		return "", err
 	}
-	respKey, err := r.signingKey(h.Responder, RoleProvider)
+	respKeys, err := r.signingKeys(h.Responder, RoleProvider, h.Period)
 	if err != nil {
 		return "", err
 	}
@@ -331,11 +340,11 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if err != nil {
 		return "", newError(CodeInvalidArgument, "request digest: "+err.Error())
 	}
-	if ecsig.VerifyKey(reqKey, reqDigest[:], e.RequesterSignature) != nil {
+	if !verifiesUnder(reqKeys, reqDigest[:], e.RequesterSignature) {
 		return "", newError(CodeBadSignature, "requester signature does not verify")
 	}
 	respDigest := transcript.ResponseDigest(reqDigest, [32]byte(e.ResponseHash))
-	if ecsig.VerifyKey(respKey, respDigest[:], e.ResponderSignature) != nil {
+	if !verifiesUnder(respKeys, respDigest[:], e.ResponderSignature) {
 		return "", newError(CodeBadSignature, "responder signature does not verify")
 	}
 

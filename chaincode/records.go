@@ -1,5 +1,10 @@
 package chaincode
 
+import (
+	"math"
+	"slices"
+)
+
 // Records are stored and returned as JSON. []byte fields are base64 in JSON;
 // amounts and balances are int64 tokens, never floats.
 
@@ -30,11 +35,55 @@ type Institution struct {
 	Endpoint string `json:"endpoint,omitempty"`
 	// TLSFingerprint is SHA-256 of the node's TLS certificate (32 bytes).
 	TLSFingerprint []byte `json:"tlsFingerprint,omitempty"`
-	// SigningKey is the transcript-signing public key, PKIX DER, P-256.
-	SigningKey []byte `json:"signingKey,omitempty"`
-	// OPRFKeys maps a category the institution provides to its 32-byte OPRF
-	// public key.
+	// SigningKey is the current transcript-signing public key, PKIX DER,
+	// P-256, valid from period SigningKeyFrom on.
+	SigningKey     []byte `json:"signingKey,omitempty"`
+	SigningKeyFrom uint64 `json:"signingKeyFrom,omitempty"`
+	// PastSigningKeys are the keys SigningKey replaced, oldest first, each
+	// still valid in the periods it covered: entries queued in an outbox
+	// and transcripts kept for audit were signed under them. At most
+	// MaxPastSigningKeys are kept.
+	PastSigningKeys []KeyVersion `json:"pastSigningKeys,omitempty"`
+	// OPRFKeys maps a category the institution provides to the 32-byte OPRF
+	// public key its next catalogs are built under (Catalog holds the key of
+	// each published one).
 	OPRFKeys map[string][]byte `json:"oprfKeys,omitempty"`
+}
+
+// KeyVersion is a replaced signing key and the periods From..Until
+// (inclusive) in which signatures under it are accepted.
+type KeyVersion struct {
+	Key   []byte `json:"key"`
+	From  uint64 `json:"from"`
+	Until uint64 `json:"until"`
+}
+
+// SigningKeysIn returns the signing keys valid in period, the current one
+// first. During a rotation's overlap there are two: the old key until the
+// end of the period it was replaced in, the new one from the oldest period
+// still accepting records.
+func (i *Institution) SigningKeysIn(period uint64) [][]byte {
+	return i.signingKeys(func(from, until uint64) bool { return from <= period && period <= until })
+}
+
+// SigningKeysSince returns the signing keys valid in period or any later
+// one, the current one first: those an endorsement about an entry of
+// period may have been signed with, since it is made after the entry.
+func (i *Institution) SigningKeysSince(period uint64) [][]byte {
+	return i.signingKeys(func(_, until uint64) bool { return period <= until })
+}
+
+func (i *Institution) signingKeys(valid func(from, until uint64) bool) [][]byte {
+	var out [][]byte
+	if i.SigningKey != nil && valid(i.SigningKeyFrom, math.MaxUint64) {
+		out = append(out, i.SigningKey)
+	}
+	for _, v := range slices.Backward(i.PastSigningKeys) {
+		if valid(v.From, v.Until) {
+			out = append(out, v.Key)
+		}
+	}
+	return out
 }
 
 // HasRole reports whether the institution holds r.
@@ -55,12 +104,17 @@ type Profile struct {
 	SigningKey     []byte `json:"signingKey,omitempty"`
 }
 
-// Catalog is the digest of a provider's catalog for one category and period.
+// Catalog is the digest of a provider's catalog for one category and
+// period and the OPRF public key it was built under. Both are fixed once
+// published, so the key a period's exchanges used stays on record when the
+// provider rotates it: requesters and auditors verify proofs against this
+// key, not against the registry's current one.
 type Catalog struct {
 	MSPID    string `json:"mspId"`
 	Category string `json:"category"`
 	Period   uint64 `json:"period"`
 	Digest   []byte `json:"digest"`
+	OPRFKey  []byte `json:"oprfKey"`
 }
 
 // PeriodState is a step of the period state machine:

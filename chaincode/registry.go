@@ -155,10 +155,51 @@ func (c *Contract) updateProfile(st State, arg []byte) (any, error) {
 	if p.TLSFingerprint != nil {
 		inst.TLSFingerprint = p.TLSFingerprint
 	}
-	if p.SigningKey != nil {
-		inst.SigningKey = p.SigningKey
+	if p.SigningKey != nil && !bytes.Equal(p.SigningKey, inst.SigningKey) {
+		if err := rotateSigningKey(st, inst, p.SigningKey); err != nil {
+			return nil, err
+		}
 	}
 	return nil, putJSON(st, instKey(inst.MSPID), inst)
+}
+
+// rotateSigningKey makes key the institution's current signing key. The
+// old key stays valid until the end of the current period, so entries
+// still queued under it are recorded; the new one is valid from the
+// oldest period still accepting records (the previous one during its grace
+// window), so a node may sign with it as soon as it is registered.
+func rotateSigningKey(st State, inst *Institution, key []byte) error {
+	cur, err := currentPeriod(st)
+	if err != nil {
+		return err
+	}
+	if inst.SigningKey == nil || cur == 0 { // nothing can have been signed yet
+		inst.SigningKey, inst.SigningKeyFrom = key, 0
+		return nil
+	}
+	from := cur
+	if cur > 1 {
+		prev, err := loadPeriod(st, cur-1)
+		if err != nil {
+			return err
+		}
+		if prev.State == PeriodGrace {
+			from = cur - 1
+		}
+	}
+	past := append(inst.PastSigningKeys, KeyVersion{Key: inst.SigningKey, From: inst.SigningKeyFrom, Until: cur})
+	if len(past) > MaxPastSigningKeys {
+		oldest, err := loadPeriod(st, past[0].Until)
+		if err != nil {
+			return err
+		}
+		if oldest.State != PeriodSnapshotted {
+			return newError(CodeFailedPrecondition, fmt.Sprintf("%d signing keys replaced since period %d was snapshotted: snapshot it before rotating again", MaxPastSigningKeys, oldest.Number))
+		}
+		past = past[1:]
+	}
+	inst.PastSigningKeys, inst.SigningKey, inst.SigningKeyFrom = past, key, from
+	return nil
 }
 
 func (c *Contract) setOPRFKey(st State, arg []byte) (any, error) {
@@ -189,10 +230,11 @@ func (c *Contract) setOPRFKey(st State, arg []byte) (any, error) {
 	return nil, putJSON(st, instKey(inst.MSPID), inst)
 }
 
-// publishCatalog records the caller's catalog digest for a category and
-// period. A published digest is immutable: publishing the same digest again
-// is a no-op, a different one is a conflict, so a requester that verified a
-// download against it can rely on it for the whole period.
+// publishCatalog records the caller's catalog digest and OPRF key for a
+// category and period. A published catalog is immutable: publishing the
+// same again is a no-op, anything different is a conflict, so a requester
+// that verified a download against it can rely on it for the whole period,
+// and an auditor finds the key a period's proofs were made with.
 func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 	var a Catalog
 	if err := decodeArg(arg, &a); err != nil {
@@ -206,6 +248,9 @@ func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 	}
 	if len(a.Digest) != CatalogDigestSize {
 		return nil, newError(CodeInvalidArgument, "catalog digest must be 32 bytes")
+	}
+	if len(a.OPRFKey) != OPRFKeySize {
+		return nil, newError(CodeInvalidArgument, "catalog OPRF key must be 32 bytes")
 	}
 	inst, err := loadCaller(st)
 	if err != nil {
@@ -225,10 +270,10 @@ func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 		return nil, err
 	}
 	if ok {
-		if bytes.Equal(old.Digest, a.Digest) {
+		if bytes.Equal(old.Digest, a.Digest) && bytes.Equal(old.OPRFKey, a.OPRFKey) {
 			return nil, nil
 		}
-		return nil, newError(CodeConflict, "a different catalog digest is already published for this period")
+		return nil, newError(CodeConflict, "a different catalog digest or OPRF key is already published for this period")
 	}
 	return nil, putJSON(st, key, &a)
 }

@@ -83,10 +83,12 @@ func (c *Contract) reverse(st State, arg []byte) (any, error) {
 	if auditor.Status != StatusActive {
 		return nil, newError(CodeInactive, fmt.Sprintf("auditor %s is suspended", a.Auditor))
 	}
-	if auditor.SigningKey == nil {
+	// The endorsement was made after the entry, under a key valid then.
+	keys := auditor.SigningKeysSince(a.Key.Period)
+	if len(keys) == 0 {
 		return nil, newError(CodeInactive, fmt.Sprintf("auditor %s has no signing key", a.Auditor))
 	}
-	if ecsig.Verify(auditor.SigningKey, digest[:], a.Signature) != nil {
+	if ecsig.VerifyAny(keys, digest[:], a.Signature) != nil {
 		return nil, newError(CodeBadSignature, "endorsement signature does not verify")
 	}
 

@@ -5,9 +5,10 @@
 // Verify recomputes every fact from the transcript file and the ledger and
 // names each check (the Check* constants): the entry exists under the key the
 // header derives, the stored header and body hashes are the transcript's, both
-// signatures verify against the parties' registered keys, the header's key id
-// is the provider's registered OPRF key for the category, the batched DLEQ
-// proof verifies against that key and the period tweak
+// signatures verify against a signing key each party registered for the
+// header's period, the header's key id is the OPRF key the provider published
+// with its catalog for that category and period, the batched DLEQ proof
+// verifies against that key and the period tweak
 // "riskmesh/v1|<category>|<period>", the amount is count x the period's price,
 // and whether the charge was reversed. Decide turns a Report into a dispute
 // verdict: upheld only when the transcript is exactly what was billed and the
@@ -16,11 +17,11 @@
 // Transcripts hold blinded elements, evaluated elements and proofs, never
 // identifiers: nothing here can learn what the requester asked about.
 //
-// What it does not promise: the ledger keeps only each institution's current
-// keys. A signature that no longer verifies against a rotated signing key
-// passes when it is byte-identical to the one stored with the entry (the
-// chaincode verified it against the key registered at recording time); an
-// OPRF key rotated since the exchange cannot be checked at all, and the
-// oprf-key check fails naming both key ids. ECDH-PSI transcripts carry no
-// proof, so only their billing facts are checked.
+// Key rotation does not break verification: the ledger keeps replaced
+// signing keys with the periods they cover, and each catalog record keeps the
+// OPRF key it was published under. Only a signing key dropped from that
+// bounded history (chaincode.MaxPastSigningKeys, after its last period was
+// snapshotted) can no longer be checked: the signature check then fails
+// saying so. ECDH-PSI transcripts carry no proof, so only their billing
+// facts are checked.
 package audit

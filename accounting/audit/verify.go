@@ -20,6 +20,7 @@ type Ledger interface {
 	Entry(ctx context.Context, key accounting.EntryKey) (*accounting.RecordedEntry, error)
 	Institution(ctx context.Context, mspID string) (*accounting.Institution, error)
 	Period(ctx context.Context, n uint64) (*accounting.Period, error)
+	Catalog(ctx context.Context, provider, category string, period uint64) (*accounting.Catalog, error)
 }
 
 var _ Ledger = accounting.Ledger(nil)
@@ -37,6 +38,7 @@ type ledgerFacts struct {
 	period    *accounting.Period
 	requester *accounting.Institution
 	responder *accounting.Institution
+	catalog   *accounting.Catalog // the responder's for the header's category and period
 }
 
 // Verify checks the transcript t against the ledger and reports every check
@@ -68,6 +70,11 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	if f.responder, err = find(l.Institution(ctx, h.Responder)); err != nil {
 		return nil, fmt.Errorf("%w: institution %s: %w", ErrLedger, h.Responder, err)
 	}
+	if h.Protocol == transcript.ProtocolCatalogOPRF {
+		if f.catalog, err = find(l.Catalog(ctx, h.Responder, h.Category, h.Period)); err != nil {
+			return nil, fmt.Errorf("%w: catalog of %s for %s in period %d: %w", ErrLedger, h.Responder, h.Category, h.Period, err)
+		}
+	}
 
 	r := &Report{Key: key, Protocol: h.Protocol.String(), Category: h.Category, Count: h.Count}
 	if f.period != nil {
@@ -90,19 +97,9 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 		compareHash(r, CheckRequestHash, d.RequestHash, e.RequestHash)
 		compareHash(r, CheckResponseHash, d.ResponseHash, e.ResponseHash)
 	}
-	// The ledger verified the stored signatures when it recorded the entry;
-	// a stored signature stands for the key registered then only if the
-	// stored digests are the ones recomputed here.
-	var storedReq, storedResp []byte
-	if e != nil && bytes.Equal(e.Header, hdr) && bytes.Equal(e.RequestHash, d.RequestHash[:]) {
-		storedReq = e.RequesterSignature
-		if bytes.Equal(e.ResponseHash, d.ResponseHash[:]) {
-			storedResp = e.ResponderSignature
-		}
-	}
-	checkSignature(r, CheckRequesterSignature, "requester", h.Requester, f.requester, d.RequestDigest, t.RequestSignature, storedReq)
-	checkSignature(r, CheckResponderSignature, "responder", h.Responder, f.responder, d.ResponseDigest, t.ResponseSignature, storedResp)
-	checkProof(r, t, f.responder)
+	checkSignature(r, CheckRequesterSignature, "requester", h, h.Requester, f.requester, d.RequestDigest, t.RequestSignature)
+	checkSignature(r, CheckResponderSignature, "responder", h, h.Responder, f.responder, d.ResponseDigest, t.ResponseSignature)
+	checkProof(r, t, f.catalog)
 	checkAmount(r, h, e, f.period)
 	switch {
 	case e == nil:
@@ -133,75 +130,71 @@ func compareHash(r *Report, name string, computed [transcript.DigestSize]byte, s
 	r.add(name, Fail, "recomputed %x, ledger has %x", computed, stored)
 }
 
-// checkSignature verifies sig over digest against the party's registered
-// key. If the key has been rotated since the entry was recorded, a
-// signature byte-identical to the stored one (stored is nil unless the
-// stored digests equal the recomputed ones) still passes: the chaincode
-// verified it against the key registered at that time.
-func checkSignature(r *Report, name, role, msp string, inst *accounting.Institution, digest [transcript.DigestSize]byte, sig, stored []byte) {
-	switch {
-	case inst == nil:
+// checkSignature verifies sig over digest against the party's signing
+// keys registered for the header's period: the ledger keeps replaced keys
+// with the periods they cover.
+func checkSignature(r *Report, name, role string, h *transcript.Header, msp string, inst *accounting.Institution, digest [transcript.DigestSize]byte, sig []byte) {
+	if inst == nil {
 		r.add(name, Fail, "%s %s is not registered on the ledger", role, msp)
-	case len(inst.SigningKey) > 0 && ecsig.Verify(inst.SigningKey, digest[:], sig) == nil:
-		r.add(name, Pass, "verifies against %s's registered signing key", msp)
-	case stored != nil && bytes.Equal(sig, stored):
-		r.add(name, Pass, "does not verify against %s's current key, but is the signature the ledger verified when it recorded the entry (the key was rotated since)", msp)
-	case len(inst.SigningKey) == 0:
-		r.add(name, Fail, "%s %s has no registered signing key", role, msp)
+		return
+	}
+	keys := inst.SigningKeysIn(h.Period)
+	switch {
+	case len(keys) == 0:
+		r.add(name, Fail, "%s %s has no signing key on record for period %d", role, msp, h.Period)
+	case ecsig.VerifyAny(keys, digest[:], sig) == nil:
+		r.add(name, Pass, "verifies against a signing key %s registered for period %d", msp, h.Period)
 	default:
-		r.add(name, Fail, "does not verify against %s's registered signing key over the recomputed digest", msp)
+		r.add(name, Fail, "does not verify against the signing keys %s registered for period %d over the recomputed digest", msp, h.Period)
 	}
 }
 
 // checkProof adds the oprf-key and proof checks.
-func checkProof(r *Report, t *transcript.Transcript, responder *accounting.Institution) {
+func checkProof(r *Report, t *transcript.Transcript, cat *accounting.Catalog) {
 	h := &t.Header
 	if h.Protocol != transcript.ProtocolCatalogOPRF {
 		r.add(CheckOPRFKey, Skip, "%s uses no provider OPRF key", h.Protocol)
 		r.add(CheckProof, Skip, "%s answers carry no proof", h.Protocol)
 		return
 	}
-	pub, ok := registeredKey(r, h, responder)
+	pub, ok := publishedKey(r, h, cat)
 	if !ok {
-		r.add(CheckProof, Skip, "no registered key to check the proof against")
+		r.add(CheckProof, Skip, "no published key to check the proof against")
 		return
 	}
 	info := catalogpsi.Info(h.Category, h.Period)
 	blinded := bytes.Join(t.Request.Elements, nil)
 	evaluated := bytes.Join(t.Response.Evaluated, nil)
 	if err := oprf.VerifyProof(pub, info, blinded, evaluated, t.Response.Proof); err != nil {
-		r.add(CheckProof, Fail, "does not verify against the registered key with info %q: %v", info, err)
+		r.add(CheckProof, Fail, "does not verify against the published key with info %q: %v", info, err)
 		return
 	}
-	r.add(CheckProof, Pass, "verifies against the registered key with info %q", info)
+	r.add(CheckProof, Pass, "verifies against the published key with info %q", info)
 }
 
-// registeredKey adds the oprf-key check and returns the provider's
-// registered key when the header names it.
-func registeredKey(r *Report, h *transcript.Header, responder *accounting.Institution) (*oprf.PublicKey, bool) {
+// publishedKey adds the oprf-key check and returns the OPRF key the
+// provider published with its catalog for the header's category and
+// period, when the header names it. That key stays on the ledger however
+// often the provider rotates its current one.
+func publishedKey(r *Report, h *transcript.Header, cat *accounting.Catalog) (*oprf.PublicKey, bool) {
 	if h.Suite != catalogpsi.Suite {
 		r.add(CheckOPRFKey, Fail, "suite %s is not the consortium's OPRF suite %s", h.Suite, catalogpsi.Suite)
 		return nil, false
 	}
-	if responder == nil {
-		r.add(CheckOPRFKey, Fail, "provider %s is not registered on the ledger", h.Responder)
-		return nil, false
-	}
-	raw, ok := responder.OPRFKeys[h.Category]
-	if !ok {
-		r.add(CheckOPRFKey, Fail, "provider %s has no OPRF key registered for %s", h.Responder, h.Category)
+	if cat == nil {
+		r.add(CheckOPRFKey, Fail, "provider %s published no catalog for %s in period %d", h.Responder, h.Category, h.Period)
 		return nil, false
 	}
 	pub := new(oprf.PublicKey)
-	if err := pub.UnmarshalBinary(raw); err != nil {
-		r.add(CheckOPRFKey, Fail, "the registered OPRF key of %s for %s does not decode: %v", h.Responder, h.Category, err)
+	if err := pub.UnmarshalBinary(cat.OPRFKey); err != nil {
+		r.add(CheckOPRFKey, Fail, "the OPRF key of %s's catalog for %s in period %d does not decode: %v", h.Responder, h.Category, h.Period, err)
 		return nil, false
 	}
 	if id := pub.KeyID(); id != h.KeyID {
-		r.add(CheckOPRFKey, Fail, "the request names key %x but %s's registered key for %s is %x (rotated since, or a wrong key); the ledger keeps no earlier keys", h.KeyID, h.Responder, h.Category, id)
+		r.add(CheckOPRFKey, Fail, "the request names key %x but %s's catalog for %s in period %d was published under key %x", h.KeyID, h.Responder, h.Category, h.Period, id)
 		return nil, false
 	}
-	r.add(CheckOPRFKey, Pass, "key %x is %s's registered key for %s", h.KeyID, h.Responder, h.Category)
+	r.add(CheckOPRFKey, Pass, "key %x is the one %s published its %s catalog of period %d under", h.KeyID, h.Responder, h.Category, h.Period)
 	return pub, true
 }
 

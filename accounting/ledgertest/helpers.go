@@ -2,6 +2,9 @@ package ledgertest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -144,6 +148,16 @@ func (s *scenario) recordOK(t *testing.T, resp *Identity, entries ...accounting.
 			s.keys = append(s.keys, k)
 		}
 	}
+}
+
+// newIdentity returns id with a fresh signing key, as a rotation makes.
+func newIdentity(t *testing.T, id *Identity) *Identity {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	must(t, err)
+	return &Identity{MSPID: id.MSPID, Ledger: id.Ledger, Sign: ecsig.NewSigner(key, rand.Reader), PublicKey: pub}
 }
 
 // endorse returns an auditor's endorsement of key with verdict v, signed by

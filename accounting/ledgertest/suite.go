@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReversalAfterSettle", s.reversalAfterSettle},
 		{"Snapshot", s.snapshot},
 		{"Catalog", s.catalog},
+		{"SigningKeyRotation", s.signingKeyRotation},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
@@ -603,17 +604,83 @@ func (s *scenario) catalog(t *testing.T) {
 	b2 := s.h.Bank2.Ledger
 	cat, next := s.category("a"), s.period+1
 	d := sha256.Sum256([]byte("catalog " + s.tag))
-	must(t, b2.PublishCatalog(ctx(t), cat, next, d[:]))
-	must(t, b2.PublishCatalog(ctx(t), cat, next, d[:]))
+	key := bytes.Repeat([]byte{7}, 32)
+	c := accounting.Catalog{Category: cat, Period: next, Digest: d[:], OPRFKey: key}
+	must(t, b2.PublishCatalog(ctx(t), c))
+	must(t, b2.PublishCatalog(ctx(t), c))
 	other := sha256.Sum256([]byte("another catalog"))
-	wantErr(t, b2.PublishCatalog(ctx(t), cat, next, other[:]), accounting.ErrConflict)
-	wantErr(t, b2.PublishCatalog(ctx(t), cat, next, d[:31]), accounting.ErrInvalidArgument)
-	wantErr(t, s.h.Regulator.Ledger.PublishCatalog(ctx(t), cat, next, d[:]), accounting.ErrForbidden)
+	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: other[:], OPRFKey: key}), accounting.ErrConflict)
+	// The key is fixed with the digest: a rotated key waits for the next period.
+	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: d[:], OPRFKey: bytes.Repeat([]byte{8}, 32)}), accounting.ErrConflict)
+	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: d[:31], OPRFKey: key}), accounting.ErrInvalidArgument)
+	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: d[:]}), accounting.ErrInvalidArgument)
+	wantErr(t, s.h.Regulator.Ledger.PublishCatalog(ctx(t), c), accounting.ErrForbidden)
 	got, err := s.h.Bank1.Ledger.Catalog(ctx(t), Bank2MSP, cat, next)
 	must(t, err)
-	if !bytes.Equal(got.Digest, d[:]) || got.MSPID != Bank2MSP || got.Period != next {
+	if !bytes.Equal(got.Digest, d[:]) || !bytes.Equal(got.OPRFKey, key) || got.MSPID != Bank2MSP || got.Period != next {
 		t.Fatalf("catalog %+v", got)
 	}
 	_, err = s.h.Bank1.Ledger.Catalog(ctx(t), Bank1MSP, cat, next)
 	wantErr(t, err, accounting.ErrNotFound)
+}
+
+// signingKeyRotation rotates Bank3's transcript-signing key while entries
+// signed under the old one are still queued, across a period boundary: the
+// old key signs for the periods up to the one it was replaced in, the new
+// one from the oldest period still accepting records, and the registry
+// keeps the old one with its periods. It ends with Bank3 back on its
+// harness key.
+func (s *scenario) signingKeyRotation(t *testing.T) {
+	reg := s.h.Regulator.Ledger
+	b2, b3 := &s.h.Bank2, &s.h.Bank3
+	cat := s.category("a")
+	p, err := reg.Rollover(ctx(t)) // p open, p-1 in grace
+	must(t, err)
+	// Queued before the rotation, under the old key.
+	queuedGrace := s.entry(t, b3, b2, cat, p.Number-1, 1, priceA2, entryOpts{})
+	queuedOpen := s.entry(t, b3, b2, cat, p.Number, 1, priceA2, entryOpts{})
+
+	rotated := newIdentity(t, b3)
+	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: rotated.PublicKey}))
+	inst, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	must(t, err)
+	last := inst.PastSigningKeys[len(inst.PastSigningKeys)-1]
+	if !bytes.Equal(inst.SigningKey, rotated.PublicKey) || inst.SigningKeyFrom != p.Number-1 ||
+		!bytes.Equal(last.Key, b3.PublicKey) || last.Until != p.Number {
+		t.Fatalf("after rotation in period %d: current from %d, last replaced key until %d", p.Number, inst.SigningKeyFrom, last.Until)
+	}
+	if ks := inst.SigningKeysIn(p.Number); len(ks) != 2 {
+		t.Fatalf("%d keys valid in the rotation's period, want 2", len(ks))
+	}
+	// Registering the current key again is no rotation.
+	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: rotated.PublicKey}))
+	again, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	must(t, err)
+	if len(again.PastSigningKeys) != len(inst.PastSigningKeys) {
+		t.Fatal("re-registering the current key added a replaced key")
+	}
+
+	s.recordOK(t, b2, queuedGrace, queuedOpen,
+		s.entry(t, b3, b2, cat, p.Number-1, 1, priceA2, entryOpts{requesterSign: rotated}),
+		s.entry(t, b3, b2, cat, p.Number, 1, priceA2, entryOpts{requesterSign: rotated}))
+
+	must(t, reg.ClosePeriod(ctx(t), p.Number-1))
+	next, err := reg.Rollover(ctx(t)) // p in grace
+	must(t, err)
+	outs, err := b2.Ledger.Record(ctx(t), []accounting.Entry{
+		s.entry(t, b3, b2, cat, p.Number, 1, priceA2, entryOpts{}),
+		s.entry(t, b3, b2, cat, next.Number, 1, priceA2, entryOpts{}),
+		s.entry(t, b3, b2, cat, next.Number, 1, priceA2, entryOpts{requesterSign: rotated}),
+	})
+	must(t, err)
+	wantOutcome(t, outs[0], accounting.OutcomeRecorded, "")
+	wantOutcome(t, outs[1], accounting.OutcomeRejected, chaincode.CodeBadSignature)
+	wantOutcome(t, outs[2], accounting.OutcomeRecorded, "")
+
+	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: b3.PublicKey}))
+	back, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	must(t, err)
+	if !bytes.Equal(back.SigningKey, b3.PublicKey) || back.SigningKeyFrom != p.Number {
+		t.Fatalf("rotating back in period %d: current key from %d", next.Number, back.SigningKeyFrom)
+	}
 }

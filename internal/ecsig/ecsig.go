@@ -37,6 +37,7 @@ var (
 	ErrBadSignature = errors.New("ecsig: signature does not verify")
 	ErrHighS        = errors.New("ecsig: signature is not in low-S form")
 	ErrPublicKey    = errors.New("ecsig: not a P-256 ECDSA public key")
+	ErrNoKey        = errors.New("ecsig: no key to verify against")
 )
 
 // Sign signs a digest. It is the shape of fabric-gateway's identity.Sign, so a
@@ -95,6 +96,27 @@ func Verify(publicKeyDER, digest, sig []byte) error {
 		return err
 	}
 	return VerifyKey(key, digest, sig)
+}
+
+// VerifyAny checks a signature against a signer's keys (PKIX DER) and
+// accepts it if one of them verifies it: after a key rotation, a signer
+// has two keys valid for the same period. With no keys it returns
+// ErrNoKey; otherwise, if none verifies, the first key's error.
+func VerifyAny(publicKeysDER [][]byte, digest, sig []byte) error {
+	if len(publicKeysDER) == 0 {
+		return ErrNoKey
+	}
+	var first error
+	for i, k := range publicKeysDER {
+		err := Verify(k, digest, sig)
+		if err == nil {
+			return nil
+		}
+		if i == 0 {
+			first = err
+		}
+	}
+	return first
 }
 
 // VerifyKey is Verify with an already parsed key.

@@ -149,19 +149,22 @@ func (c *Client) check(ctx context.Context, key accounting.EntryKey, v *riskmesh
 }
 
 // VerifyVerdict checks a verdict's endorsement and statement signatures
-// against the registered signing key of inst, which must be the auditor the
-// verdict names.
+// against the signing keys inst registered for the entry's period or later
+// (the verdict is made after the entry, perhaps after a rotation; the
+// chaincode accepts the same keys), inst being the auditor the verdict
+// names.
 func VerifyVerdict(inst *accounting.Institution, v *riskmeshv1.AuditVerdict) error {
-	if inst.MSPID != v.GetAuditor() || len(inst.SigningKey) == 0 {
+	key := auditor.KeyFromProto(v.Key)
+	keys := inst.SigningKeysSince(key.Period)
+	if inst.MSPID != v.GetAuditor() || len(keys) == 0 {
 		return fmt.Errorf("%w: %s has no registered signing key", ErrBadVerdict, v.GetAuditor())
 	}
-	key := auditor.KeyFromProto(v.Key)
 	verdict := accounting.Verdict(v.Verdict)
 	e, err := accounting.EndorsementDigest(key, verdict)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadVerdict, err)
 	}
-	if err := ecsig.Verify(inst.SigningKey, e[:], v.EndorsementSignature); err != nil {
+	if err := ecsig.VerifyAny(keys, e[:], v.EndorsementSignature); err != nil {
 		return fmt.Errorf("%w: endorsement: %w", ErrBadVerdict, err)
 	}
 	if len(v.ResponseDigest) != transcript.DigestSize {
@@ -171,7 +174,7 @@ func VerifyVerdict(inst *accounting.Institution, v *riskmeshv1.AuditVerdict) err
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadVerdict, err)
 	}
-	if err := ecsig.Verify(inst.SigningKey, st[:], v.StatementSignature); err != nil {
+	if err := ecsig.VerifyAny(keys, st[:], v.StatementSignature); err != nil {
 		return fmt.Errorf("%w: statement: %w", ErrBadVerdict, err)
 	}
 	return nil

@@ -228,7 +228,7 @@ func TestCallerCannotBeSpoofed(t *testing.T) {
 			code    chaincode.Code
 		}{
 			// PublishCatalog's optional mspId may only name the caller.
-			{chaincode.FnPublishCatalog, `{"mspId":"Bank2MSP","category":"phone-black","period":1,"digest":"` + strings.Repeat("A", 43) + `="}`, chaincode.CodeForbidden},
+			{chaincode.FnPublishCatalog, `{"mspId":"Bank2MSP","category":"phone-black","period":1,"digest":"` + strings.Repeat("A", 43) + `=","oprfKey":"` + strings.Repeat("A", 43) + `="}`, chaincode.CodeForbidden},
 			{chaincode.FnUpdateProfile, `{"endpoint":"x:1","mspId":"Bank2MSP"}`, chaincode.CodeInvalidArgument},
 			{chaincode.FnUpdateProfile, `{"endpoint":"x:1","caller":"RegulatorMSP"}`, chaincode.CodeInvalidArgument},
 		} {

@@ -496,7 +496,7 @@ func (p *Provider) publish(ctx context.Context, sv *served) error {
 			return fmt.Errorf("register OPRF key: %w", err)
 		}
 	}
-	if err := p.cfg.Ledger.PublishCatalog(ctx, cat, period, sv.digest[:]); err != nil {
+	if err := p.cfg.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: cat, Period: period, Digest: sv.digest[:], OPRFKey: pub}); err != nil {
 		return fmt.Errorf("publish catalog digest: %w", err)
 	}
 	return nil

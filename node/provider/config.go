@@ -36,7 +36,7 @@ type Ledger interface {
 	accounting.Recorder
 	Period(ctx context.Context, n uint64) (*accounting.Period, error)
 	SetOPRFKey(ctx context.Context, category string, key []byte) error
-	PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error
+	PublishCatalog(ctx context.Context, c accounting.Catalog) error
 	Catalog(ctx context.Context, mspID, category string, period uint64) (*accounting.Catalog, error)
 }
 

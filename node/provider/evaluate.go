@@ -66,7 +66,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if err != nil {
 		return refuse(codeMalformed, "request digest: %v", err)
 	}
-	if err := transcript.VerifyRequest(inst.SigningKey, reqDigest, sig); err != nil {
+	if err := transcript.VerifyRequest(inst.SigningKeysIn(h.Period), reqDigest, sig); err != nil {
 		return refuse(codeBadSig, "requester signature does not verify against the registered key")
 	}
 

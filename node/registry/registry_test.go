@@ -429,7 +429,7 @@ func TestCatalog(t *testing.T) {
 		t.Fatalf("unpublished catalog: %v", err)
 	}
 	digest := sha256.Sum256([]byte("catalog"))
-	must(t, n.banks[bank1MSP].PublishCatalog(ctx, category, 1, digest[:]))
+	must(t, n.banks[bank1MSP].PublishCatalog(ctx, accounting.Catalog{Category: category, Period: 1, Digest: digest[:], OPRFKey: bytes.Repeat([]byte{7}, 32)}))
 
 	t.Run("ReadThrough", func(t *testing.T) {
 		cat, err := d.Catalog(ctx, bank1MSP, category, 1)

@@ -130,7 +130,12 @@ func sameInstitution(a, b accounting.Institution) bool {
 	return a.MSPID == b.MSPID && a.Name == b.Name && a.Status == b.Status &&
 		slices.Equal(a.Roles, b.Roles) && a.Endpoint == b.Endpoint &&
 		bytes.Equal(a.TLSFingerprint, b.TLSFingerprint) && bytes.Equal(a.SigningKey, b.SigningKey) &&
+		a.SigningKeyFrom == b.SigningKeyFrom && slices.EqualFunc(a.PastSigningKeys, b.PastSigningKeys, sameKeyVersion) &&
 		maps.EqualFunc(a.OPRFKeys, b.OPRFKeys, bytes.Equal)
+}
+
+func sameKeyVersion(a, b accounting.KeyVersion) bool {
+	return bytes.Equal(a.Key, b.Key) && a.From == b.From && a.Until == b.Until
 }
 
 // cloneInstitution copies inst deeply, so a caller cannot change a shared
@@ -139,6 +144,10 @@ func cloneInstitution(inst accounting.Institution) accounting.Institution {
 	inst.Roles = slices.Clone(inst.Roles)
 	inst.TLSFingerprint = bytes.Clone(inst.TLSFingerprint)
 	inst.SigningKey = bytes.Clone(inst.SigningKey)
+	inst.PastSigningKeys = slices.Clone(inst.PastSigningKeys)
+	for i := range inst.PastSigningKeys {
+		inst.PastSigningKeys[i].Key = bytes.Clone(inst.PastSigningKeys[i].Key)
+	}
 	if inst.OPRFKeys != nil {
 		keys := make(map[string][]byte, len(inst.OPRFKeys))
 		for c, k := range inst.OPRFKeys {

@@ -234,15 +234,13 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 		"period", k.period, "items", cat.Len())
 }
 
-// wanted reads what the ledger says about k: digest and OPRF key.
+// wanted reads what the ledger says about k: the digest and OPRF key the
+// provider published the catalog with (the registry's current key may
+// already be a rotated one, used from a later period on).
 func (r *Requester) wanted(ctx context.Context, v *registry.View, k catalogKey) (*want, error) {
 	inst, ok := v.Institution(k.provider)
 	if !ok {
 		return nil, fmt.Errorf("provider %s left the registry", k.provider)
-	}
-	key := new(oprf.PublicKey)
-	if err := key.UnmarshalBinary(inst.OPRFKeys[k.category]); err != nil {
-		return nil, fmt.Errorf("registered OPRF key: %w", err)
 	}
 	lctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
 	defer cancel()
@@ -255,6 +253,10 @@ func (r *Requester) wanted(ctx context.Context, v *registry.View, k catalogKey) 
 	}
 	if len(rec.Digest) != catalog.DigestSize {
 		return nil, fmt.Errorf("ledger digest of %d bytes", len(rec.Digest))
+	}
+	key := new(oprf.PublicKey)
+	if err := key.UnmarshalBinary(rec.OPRFKey); err != nil {
+		return nil, fmt.Errorf("published OPRF key: %w", err)
 	}
 	return &want{inst: inst, category: k.category, period: k.period, digest: [catalog.DigestSize]byte(rec.Digest), key: key}, nil
 }

@@ -329,7 +329,7 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 		return disputed(nil, "responder signature of %d bytes", sigLen)
 	}
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	if err := transcript.VerifyResponse(x.inst.SigningKey, respDigest, t.ResponseSignature); err != nil {
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(req.header.Period), respDigest, t.ResponseSignature); err != nil {
 		return disputed(t, "%v", err)
 	}
 	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())

@@ -127,8 +127,8 @@ type signalLedger struct {
 	published chan<- struct{}
 }
 
-func (l signalLedger) PublishCatalog(ctx context.Context, category string, period uint64, digest []byte) error {
-	err := l.Embedded.PublishCatalog(ctx, category, period, digest)
+func (l signalLedger) PublishCatalog(ctx context.Context, c accounting.Catalog) error {
+	err := l.Embedded.PublishCatalog(ctx, c)
 	select {
 	case l.published <- struct{}{}:
 	default:

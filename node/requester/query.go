@@ -18,7 +18,6 @@ import (
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
-	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 // queryIDBytes is the randomness in a query id (base64url: 22 characters).
@@ -257,9 +256,6 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
 	}
-	if reg := inst.OPRFKeys[q.rec.Category]; !keyMatches(reg, keyID) {
-		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "the catalog of %s was built under an OPRF key no longer registered", provider)
-	}
 	held := int64(items) * q.price
 	account, _ := v.Account(r.cfg.MSPID)
 	warn, err := r.budget.reserve(account, held)
@@ -322,14 +318,6 @@ func (r *Requester) batchLimit(provider string) int {
 		return min(m, r.cfg.MaxBatch)
 	}
 	return r.cfg.MaxBatch
-}
-
-func keyMatches(registered []byte, id [32]byte) bool {
-	pub := new(oprf.PublicKey)
-	if err := pub.UnmarshalBinary(registered); err != nil {
-		return false
-	}
-	return pub.KeyID() == id
 }
 
 func labelOf(l catalog.Label) *riskmeshv1.Label {

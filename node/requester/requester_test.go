@@ -157,7 +157,7 @@ func TestQueryMergesHitsAcrossProviders(t *testing.T) {
 		}
 		tr, err := r.Transcript(n.period, p.msp, func() uint64 { _, s := p.stats(); return s[0] }())
 		must(t, err)
-		if _, err := tr.Verify(n.requester.signPub, p.signPub); err != nil {
+		if _, err := tr.Verify([][]byte{n.requester.signPub}, [][]byte{p.signPub}); err != nil {
 			t.Errorf("stored transcript of %s: %v", p.msp, err)
 		}
 	}
@@ -276,7 +276,7 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	_, seqs := p.stats()
 	tr, err := r.Transcript(n.period, p.msp, seqs[0])
 	must(t, err)
-	if _, err := tr.Verify(n.requester.signPub, p.signPub); err != nil {
+	if _, err := tr.Verify([][]byte{n.requester.signPub}, [][]byte{p.signPub}); err != nil {
 		t.Fatalf("kept transcript does not verify: %v", err)
 	}
 	if len(disputed) != 1 || (<-disputed).Header != tr.Header {

@@ -79,7 +79,7 @@ func TestPayloadsSurviveTransport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := transcript.VerifyRequest(x.signKey, reqDig, er.GetRequesterSignature()); err != nil {
+		if err := transcript.VerifyRequest([][]byte{x.signKey}, reqDig, er.GetRequesterSignature()); err != nil {
 			t.Fatalf("requester signature after transport: %v", err)
 		}
 		if err := oprf.VerifyProof(x.oprfPub, x.info, er.GetBlinded(), ev.GetEvaluated(), ev.GetProof()); err != nil {
@@ -89,7 +89,7 @@ func TestPayloadsSurviveTransport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := transcript.VerifyResponse(x.respKey, transcript.ResponseDigest(reqDig, respHash), ev.GetResponderSignature()); err != nil {
+		if err := transcript.VerifyResponse([][]byte{x.respKey}, transcript.ResponseDigest(reqDig, respHash), ev.GetResponderSignature()); err != nil {
 			t.Fatalf("responder signature after transport: %v", err)
 		}
 	})

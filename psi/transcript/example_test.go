@@ -55,7 +55,7 @@ func Example() {
 	}
 
 	// The responder verifies the purchase order, answers, and signs.
-	if err := transcript.VerifyRequest(requesterKey, reqDigest, tr.RequestSignature); err != nil {
+	if err := transcript.VerifyRequest([][]byte{requesterKey}, reqDigest, tr.RequestSignature); err != nil {
 		panic(err)
 	}
 	tr.Response = transcript.Response{
@@ -80,7 +80,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	d, err := stored.Verify(requesterKey, responderKey)
+	d, err := stored.Verify([][]byte{requesterKey}, [][]byte{responderKey})
 	fmt.Println(err, d.ResponseDigest == respDigest)
 	// Output: <nil> true
 }

@@ -58,17 +58,18 @@ func (t *Transcript) Digests() (Digests, error) {
 }
 
 // Verify recomputes the digests and checks both signatures against the
-// parties' PKIX DER public keys (from the ledger's registry). It does not
-// verify the DLEQ proof: that needs the provider's OPRF key (psi/oprf).
-func (t *Transcript) Verify(requesterKey, responderKey []byte) (Digests, error) {
+// parties' PKIX DER public keys valid in the header's period (from the
+// ledger's registry). It does not verify the DLEQ proof: that needs the
+// provider's OPRF key (psi/oprf).
+func (t *Transcript) Verify(requesterKeys, responderKeys [][]byte) (Digests, error) {
 	d, err := t.Digests()
 	if err != nil {
 		return Digests{}, err
 	}
-	if err := VerifyRequest(requesterKey, d.RequestDigest, t.RequestSignature); err != nil {
+	if err := VerifyRequest(requesterKeys, d.RequestDigest, t.RequestSignature); err != nil {
 		return Digests{}, err
 	}
-	if err := VerifyResponse(responderKey, d.ResponseDigest, t.ResponseSignature); err != nil {
+	if err := VerifyResponse(responderKeys, d.ResponseDigest, t.ResponseSignature); err != nil {
 		return Digests{}, err
 	}
 	return d, nil

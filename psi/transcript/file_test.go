@@ -80,11 +80,11 @@ func TestTranscriptRoundTrip(t *testing.T) {
 			if !bytes.Equal(enc, again) {
 				t.Fatal("re-encoding differs")
 			}
-			want, err := tr.Verify(req.pub, resp.pub)
+			want, err := tr.Verify([][]byte{req.pub}, [][]byte{resp.pub})
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := got.Verify(req.pub, resp.pub)
+			d, err := got.Verify([][]byte{req.pub}, [][]byte{resp.pub})
 			if err != nil {
 				t.Fatalf("parsed transcript does not verify: %v", err)
 			}
@@ -123,7 +123,7 @@ func TestTranscriptVerifyDetectsTampering(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := signedTranscript(t, ProtocolCatalogOPRF, 3, 0, req, resp)
 			tt.mutate(tr)
-			if _, err := tr.Verify(tt.reqKey, tt.rKey); !errors.Is(err, tt.want) {
+			if _, err := tr.Verify([][]byte{tt.reqKey}, [][]byte{tt.rKey}); !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
@@ -295,7 +295,7 @@ func TestReadLargeSections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := got.Verify(req.pub, resp.pub); err != nil {
+		if _, err := got.Verify([][]byte{req.pub}, [][]byte{resp.pub}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -29,19 +29,20 @@ func signDigest(sign ecsig.Sign, digest [DigestSize]byte) ([]byte, error) {
 }
 
 // VerifyRequest checks the requester's signature over requestDigest against
-// the requester's PKIX DER public key. The error wraps both
+// the requester's PKIX DER public keys valid in the header's period (two
+// while a rotation overlaps; see ecsig.VerifyAny). The error wraps both
 // ErrRequestSignature and the ecsig cause.
-func VerifyRequest(publicKeyDER []byte, requestDigest [DigestSize]byte, sig []byte) error {
-	if err := ecsig.Verify(publicKeyDER, requestDigest[:], sig); err != nil {
+func VerifyRequest(publicKeysDER [][]byte, requestDigest [DigestSize]byte, sig []byte) error {
+	if err := ecsig.VerifyAny(publicKeysDER, requestDigest[:], sig); err != nil {
 		return fmt.Errorf("%w: %w", ErrRequestSignature, err)
 	}
 	return nil
 }
 
 // VerifyResponse checks the responder's signature over responseDigest against
-// the responder's PKIX DER public key.
-func VerifyResponse(publicKeyDER []byte, responseDigest [DigestSize]byte, sig []byte) error {
-	if err := ecsig.Verify(publicKeyDER, responseDigest[:], sig); err != nil {
+// the responder's PKIX DER public keys valid in the header's period.
+func VerifyResponse(publicKeysDER [][]byte, responseDigest [DigestSize]byte, sig []byte) error {
+	if err := ecsig.VerifyAny(publicKeysDER, responseDigest[:], sig); err != nil {
 		return fmt.Errorf("%w: %w", ErrResponseSignature, err)
 	}
 	return nil

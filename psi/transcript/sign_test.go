@@ -21,21 +21,21 @@ func TestSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("valid", func(t *testing.T) {
-		if err := VerifyRequest(p.pub, d.requestDigest, reqSig); err != nil {
+		if err := VerifyRequest([][]byte{p.pub}, d.requestDigest, reqSig); err != nil {
 			t.Fatal(err)
 		}
-		if err := VerifyResponse(p.pub, d.responseDigest, respSig); err != nil {
+		if err := VerifyResponse([][]byte{p.pub}, d.responseDigest, respSig); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("request signature on response digest", func(t *testing.T) {
-		err := VerifyResponse(p.pub, d.responseDigest, reqSig)
+		err := VerifyResponse([][]byte{p.pub}, d.responseDigest, reqSig)
 		if !errors.Is(err, ErrResponseSignature) || !errors.Is(err, ecsig.ErrBadSignature) {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("other key", func(t *testing.T) {
-		if err := VerifyRequest(other.pub, d.requestDigest, reqSig); !errors.Is(err, ErrRequestSignature) {
+		if err := VerifyRequest([][]byte{other.pub}, d.requestDigest, reqSig); !errors.Is(err, ErrRequestSignature) {
 			t.Fatalf("got %v", err)
 		}
 	})

@@ -126,7 +126,7 @@ func TestGoldenVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			check("response", resp, v.Expected.Response)
-			d, err := tr.Verify(v.RequesterKey, v.ResponderKey)
+			d, err := tr.Verify([][]byte{v.RequesterKey}, [][]byte{v.ResponderKey})
 			if err != nil {
 				t.Fatal(err)
 			}
