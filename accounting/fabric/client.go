@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 )
 
 // Client is accounting.Ledger over a Fabric network, acting as one
@@ -30,7 +30,10 @@ type Client struct {
 	inFlight chan struct{}
 
 	closeOnce sync.Once
-	closed    chan struct{}
+	// life ends on Close: calls waiting for a slot or between retries
+	// stop then with ErrClosed.
+	life context.Context
+	end  context.CancelFunc
 }
 
 // Client is also the accounting.Invoker under its Ledger methods: Submit and
@@ -86,8 +89,8 @@ func New(cfg Config) (*Client, error) {
 		gw:       gw,
 		contract: gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode),
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
-		closed:   make(chan struct{}),
 	}
+	c.life, c.end = context.WithCancel(context.Background())
 	c.Client = accounting.NewClient(c)
 	return c, nil
 }
@@ -99,7 +102,7 @@ func (c *Client) MSPID() string { return c.cfg.MSPID }
 func (c *Client) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		close(c.closed)
+		c.end()
 		err = errors.Join(c.gw.Close(), c.conn.Close())
 	})
 	return err
@@ -111,7 +114,7 @@ func (c *Client) Submit(ctx context.Context, fn string, arg []byte) ([]byte, err
 	select {
 	case c.inFlight <- struct{}{}:
 		defer func() { <-c.inFlight }()
-	case <-c.closed:
+	case <-c.life.Done():
 		return nil, ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -186,10 +189,8 @@ func (c *Client) submitOnce(ctx context.Context, fn string, arg []byte) (result 
 // Evaluate runs fn as a query on the institution's peer (or another the
 // gateway picks) without submitting anything.
 func (c *Client) Evaluate(ctx context.Context, fn string, arg []byte) ([]byte, error) {
-	select {
-	case <-c.closed:
+	if c.life.Err() != nil {
 		return nil, ErrClosed
-	default:
 	}
 	var result []byte
 	err := c.retry(ctx, func(int) (bool, error) {
@@ -222,9 +223,9 @@ func (c *Client) callError(phase Phase, txID string, err error) error {
 
 // retry runs op until it succeeds, fails without asking for a retry, or has
 // run MaxAttempts times, sleeping with exponential back-off and jitter in
-// between. The attempt count is recorded in a returned *TxError.
+// between (package backoff). The attempt count is recorded in a returned
+// *TxError.
 func (c *Client) retry(ctx context.Context, op func(attempt int) (retry bool, err error)) error {
-	delay := c.cfg.Backoff
 	for attempt := 1; ; attempt++ {
 		again, err := op(attempt)
 		if err == nil {
@@ -237,18 +238,26 @@ func (c *Client) retry(ctx context.Context, op func(attempt int) (retry bool, er
 			}
 			return err
 		}
-		// Full jitter on the upper half keeps conflicting retries apart.
-		sleep := delay/2 + rand.N(delay/2+1)
-		t := time.NewTimer(sleep)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-c.closed:
-			t.Stop()
-			return errors.Join(err, ErrClosed)
+		// Jitter keeps conflicting retries apart.
+		delay := backoff.Jitter(backoff.Delay(c.cfg.Backoff, c.cfg.MaxBackoff, attempt))
+		if werr := c.sleep(ctx, delay); werr != nil {
+			return errors.Join(err, werr)
 		}
-		delay = min(2*delay, c.cfg.MaxBackoff)
 	}
+}
+
+// sleep waits d, or until ctx ends (returning its error) or the client is
+// closed (ErrClosed).
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.life, cancel)
+	defer stop()
+	if backoff.Sleep(wait, d) == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
 }

@@ -8,10 +8,9 @@ import (
 )
 
 func testClient(maxAttempts int) *Client {
-	return &Client{
-		cfg:    Config{MaxAttempts: maxAttempts, Backoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond},
-		closed: make(chan struct{}),
-	}
+	c := &Client{cfg: Config{MaxAttempts: maxAttempts, Backoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}}
+	c.life, c.end = context.WithCancel(context.Background())
+	return c
 }
 
 func TestRetry(t *testing.T) {
@@ -66,7 +65,7 @@ func TestRetryStopsOnContextAndClose(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		c := testClient(1000)
 		c.cfg.Backoff, c.cfg.MaxBackoff = time.Hour, time.Hour
-		close(c.closed)
+		c.end()
 		err := c.retry(context.Background(), func(int) (bool, error) { return true, errors.New("unavailable") })
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("err = %v, want ErrClosed", err)

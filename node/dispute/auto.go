@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -265,7 +266,9 @@ func (a *Auto) Prune(period uint64) (int, error) {
 // file files one dispute and updates rec with the outcome.
 func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	rec.Attempts++
-	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(a.backoff(rec.Attempts)))
+	// No jitter: one node files its own disputes, so there is no crowd of
+	// retries to spread, and AutoConfig.Retry promises this schedule.
+	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(backoff.Delay(a.cfg.Retry, 16*a.cfg.Retry, int(rec.Attempts))))
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
 		rec.LastError = err.Error()
@@ -307,10 +310,6 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	}
 	a.cfg.Logger.Info("dispute settled", slog.Uint64("period", t.Header.Period),
 		slog.Uint64("sequence", t.Header.Sequence), slog.String("state", rec.State.String()))
-}
-
-func (a *Auto) backoff(attempts uint32) time.Duration {
-	return a.cfg.Retry << min(attempts-1, 4)
 }
 
 // closed reports a period that takes no more records.
