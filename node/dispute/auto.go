@@ -266,8 +266,7 @@ func (a *Auto) Prune(period uint64) (int, error) {
 // file files one dispute and updates rec with the outcome.
 func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	rec.Attempts++
-	// No jitter: one node files its own disputes, so there is no crowd of
-	// retries to spread, and AutoConfig.Retry promises this schedule.
+	// Without jitter: the schedule is the one AutoConfig.Retry documents.
 	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(backoff.Delay(a.cfg.Retry, 16*a.cfg.Retry, int(rec.Attempts))))
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
