@@ -49,6 +49,7 @@ type Directory struct {
 	view atomic.Pointer[View]
 
 	mu      sync.Mutex // guards changes, lastErr and refreshes
+	recheck sync.Mutex // one Recheck refresh at a time
 	changes chan struct{}
 	lastErr error
 
@@ -185,11 +186,46 @@ func (d *Directory) LastError() error {
 	return d.lastErr
 }
 
+// RecheckAge is how old the view must be before Recheck reads the ledger
+// again: it bounds the ledger reads that peers presenting unknown keys can
+// cause to one per RecheckAge, however many there are.
+const RecheckAge = time.Second
+
+// Recheck returns a view no older than RecheckAge, refreshing it first if
+// needed; on a failed refresh it returns the view in force. Call it when a
+// peer presents a certificate or signature the view does not know: a key
+// rotation registered since the last refresh explains that, and waiting for
+// the next periodic refresh would refuse the peer in the meantime.
+// Concurrent callers share one refresh.
+func (d *Directory) Recheck(ctx context.Context) *View {
+	d.recheck.Lock()
+	defer d.recheck.Unlock()
+	if v := d.View(); d.now().Sub(v.AsOf) < RecheckAge {
+		return v
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	_ = d.Refresh(ctx) // recorded in LastError; the old view stays in force
+	return d.View()
+}
+
+// authorizeTimeout bounds the ledger read Authorize may make during a
+// handshake.
+const authorizeTimeout = 3 * time.Second
+
 // Authorize implements peer.Authorizer: it returns the MSP id of the active
-// institution whose registered TLS certificate fingerprint is fp. Errors
-// name only a prefix of the (public) fingerprint.
+// institution whose registered TLS certificate fingerprint is fp. A
+// fingerprint the view does not know, or an institution it holds inactive,
+// is looked up again through Recheck (a certificate rotated or an
+// institution reactivated since the last refresh). Errors name only a
+// prefix of the (public) fingerprint.
 func (d *Directory) Authorize(fp [32]byte) (string, error) {
 	inst, ok := d.View().byFingerprint(fp)
+	if !ok || inst.Status != accounting.StatusActive {
+		ctx, cancel := context.WithTimeout(context.Background(), authorizeTimeout)
+		inst, ok = d.Recheck(ctx).byFingerprint(fp)
+		cancel()
+	}
 	if !ok {
 		return "", fmt.Errorf("%w: %s…", ErrUnknownPeer, hex.EncodeToString(fp[:6]))
 	}

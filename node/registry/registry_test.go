@@ -113,11 +113,49 @@ func TestEmptyViewBeforeRefresh(t *testing.T) {
 	if v == nil || len(v.Institutions()) != 0 || v.Period.Number != 0 || !v.AsOf.IsZero() || v.Prices == nil {
 		t.Fatalf("view before refresh: %+v", v)
 	}
-	if _, err := d.Authorize(fingerprint(bank1MSP)); !errors.Is(err, registry.ErrUnknownPeer) {
-		t.Fatalf("Authorize before refresh: %v", err)
-	}
 	if err := d.LastError(); err != nil {
 		t.Fatalf("LastError before refresh: %v", err)
+	}
+	// A peer arriving before the first refresh is looked up.
+	if msp, err := d.Authorize(fingerprint(bank1MSP)); err != nil || msp != bank1MSP {
+		t.Fatalf("Authorize before refresh = %q, %v", msp, err)
+	}
+}
+
+// TestAuthorizeRechecksUnknownCertificates: a certificate rotated since the
+// last refresh is admitted at once, by one ledger read; unknown ones cause
+// at most one read per RecheckAge.
+func TestAuthorizeRechecksUnknownCertificates(t *testing.T) {
+	n := newNetwork(t)
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	d := registry.New(n.banks[bank3MSP], registry.Options{Now: clock})
+	refresh(t, d)
+
+	rotated := fingerprint("rotated certificate of " + bank1MSP)
+	must(t, n.banks[bank1MSP].UpdateProfile(context.Background(), accounting.Profile{TLSFingerprint: rotated[:]}))
+	// Within RecheckAge of the last refresh the view is not read again.
+	if _, err := d.Authorize(rotated); !errors.Is(err, registry.ErrUnknownPeer) {
+		t.Fatalf("Authorize within RecheckAge: %v, want ErrUnknownPeer", err)
+	}
+	advance(registry.RecheckAge)
+	if msp, err := d.Authorize(rotated); err != nil || msp != bank1MSP {
+		t.Fatalf("Authorize of the rotated certificate = %q, %v", msp, err)
+	}
+	asOf := d.View().AsOf
+	for range 10 {
+		if _, err := d.Authorize(fingerprint("stranger")); !errors.Is(err, registry.ErrUnknownPeer) {
+			t.Fatalf("Authorize of a stranger: %v", err)
+		}
+	}
+	if !d.View().AsOf.Equal(asOf) {
+		t.Fatal("unknown certificates refreshed the view within RecheckAge")
+	}
+	// The replaced certificate is cut off once the view has the new one.
+	if _, err := d.Authorize(fingerprint(bank1MSP)); !errors.Is(err, registry.ErrUnknownPeer) {
+		t.Fatalf("Authorize of the replaced certificate: %v", err)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 // (*registry.Directory implements it).
 type Directory interface {
 	View() *registry.View
+	Recheck(ctx context.Context) *registry.View
 	Changes() <-chan struct{}
 	Catalog(ctx context.Context, msp, category string, period uint64) (*accounting.Catalog, error)
 }

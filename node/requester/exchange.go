@@ -183,7 +183,10 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		attempts++
 		resp, err := r.conns.do(ctx, &x.inst, req.msg)
 		if err == nil {
-			o := verifyAnswer(x, req, q, resp.GetEvaluate())
+			o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
+				inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
+				return inst.SigningKeysIn(x.period)
+			})
 			o.attempts = attempts
 			if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
 				r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
@@ -285,11 +288,14 @@ func truncate(s string) string {
 }
 
 // verifyAnswer checks an answer: its shape against the request, the responder's
-// signature over the response digest against its registered signing key,
-// and the batched DLEQ proof against its registered OPRF key (inside
-// Resolve). Any failure is DISPUTED: the provider may bill the request, so
-// the transcript is kept whenever it is well-formed enough to record.
-func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse) outcome {
+// signature over the response digest against its signing keys registered for
+// the period, and the batched DLEQ proof against the OPRF key its catalog
+// was published under (inside Resolve). A signature the view's keys reject
+// is checked again against recheck's (a fresh view: the provider may have
+// rotated its key since the last refresh). Any failure is DISPUTED: the
+// provider may bill the request, so the transcript is kept whenever it is
+// well-formed enough to record.
+func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse, recheck func() [][]byte) outcome {
 	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
 		o := outcome{
 			status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
@@ -329,8 +335,10 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 		return disputed(nil, "responder signature of %d bytes", sigLen)
 	}
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(req.header.Period), respDigest, t.ResponseSignature); err != nil {
-		return disputed(t, "%v", err)
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), respDigest, t.ResponseSignature); err != nil {
+		if err := transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature); err != nil {
+			return disputed(t, "%v", err)
+		}
 	}
 	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
 	if err != nil {

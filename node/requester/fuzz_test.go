@@ -68,7 +68,7 @@ func FuzzVerifyAnswer(f *testing.F) {
 	f.Add(honest.Evaluated[:32], honest.Proof, honest.ResponderSignature)
 	f.Add(honest.Evaluated, honest.Proof[:10], []byte{})
 	f.Fuzz(func(t *testing.T, evaluated, proof, sig []byte) {
-		o := verifyAnswer(x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig})
+		o := verifyAnswer(x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig}, noRecheck)
 		switch o.status {
 		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
 			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || len(o.transcripts) == 0 {
@@ -129,11 +129,25 @@ func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, 
 	return x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig}
 }
 
+// noRecheck is a registry recheck that finds no keys.
+func noRecheck() [][]byte { return nil }
+
 func TestVerifyAnswer(t *testing.T) {
 	x, req, q, honest := answerFixture(t)
-	o := verifyAnswer(x, req, q, honest)
+	o := verifyAnswer(x, req, q, honest, noRecheck)
 	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(o.transcripts) == 0 {
 		t.Fatalf("honest answer: %+v", o)
+	}
+	// A responder key the view does not hold yet (rotated since its last
+	// refresh) is accepted when the rechecked view has it, and only then.
+	stale := *x
+	stale.inst.SigningKey = nil
+	keys := x.inst.SigningKeysIn(x.period)
+	if o := verifyAnswer(&stale, req, q, honest, func() [][]byte { return keys }); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		t.Fatalf("answer under a key only the rechecked view has: %v", o.status)
+	}
+	if o := verifyAnswer(&stale, req, q, honest, noRecheck); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+		t.Fatalf("answer under a key no view has: %v", o.status)
 	}
 	for i, r := range o.results {
 		if want := i%2 == 0; r.Hit != want || (want && r.Label != labelOfListed(1, i)) {
@@ -155,7 +169,7 @@ func TestVerifyAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := verifyAnswer(x, req, q, tt.ans)
+			o := verifyAnswer(x, req, q, tt.ans, noRecheck)
 			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (len(o.transcripts) == 1) != tt.keepTranscript {
 				t.Fatalf("outcome %v (transcript kept: %v)", o.status, len(o.transcripts) == 1)
 			}
