@@ -95,5 +95,10 @@ func tlsConfig(cfg *Config, server bool) *tls.Config {
 	if server {
 		c.ClientAuth = tls.RequireAnyClientCert
 	}
+	if get := cfg.GetCertificate; get != nil {
+		c.Certificates = nil
+		c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return get(), nil }
+		c.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return get(), nil }
+	}
 	return c
 }

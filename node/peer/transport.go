@@ -26,6 +26,10 @@ type Config struct {
 	// Certificate is this institution's TLS certificate and key, the one
 	// whose fingerprint the ledger registry records.
 	Certificate tls.Certificate
+	// GetCertificate, if set, replaces Certificate: it is called at every
+	// handshake, so a node that rotates its certificate presents the new
+	// one on new connections while established ones carry on.
+	GetCertificate func() *tls.Certificate
 	// Authorizer maps a peer's certificate fingerprint to its MSP id and
 	// refuses anyone else, inside the handshake.
 	Authorizer Authorizer
@@ -85,7 +89,7 @@ const (
 
 // withDefaults validates c once and fills its zero fields.
 func (c Config) withDefaults(server bool) (Config, error) {
-	if len(c.Certificate.Certificate) == 0 || c.Certificate.PrivateKey == nil {
+	if c.GetCertificate == nil && (len(c.Certificate.Certificate) == 0 || c.Certificate.PrivateKey == nil) {
 		return c, ErrNoCertificate
 	}
 	if c.Authorizer == nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -444,4 +445,52 @@ func TestServerCloseTellsPeers(t *testing.T) {
 	defer cancel()
 	_, err = c.Do(ctx, infoRequest())
 	wantRemote(t, err, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE)
+}
+
+// TestRotatedCertificate: with GetCertificate, a server presents a rotated
+// certificate on new connections and a client authenticates with its
+// rotated one, while a connection made before the rotation carries on.
+func TestRotatedCertificate(t *testing.T) {
+	var current atomic.Pointer[tls.Certificate]
+	f := newFixture(t, echoHandler, func(c *Config) {
+		first := c.Certificate
+		current.Store(&first)
+		c.Certificate, c.GetCertificate = tls.Certificate{}, current.Load
+	})
+	before, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := newCert(t, "provider")
+	f.reg.mu.Lock()
+	f.reg.active[FingerprintOf(rotated.Certificate[0])] = "provider"
+	f.reg.mu.Unlock()
+	current.Store(&rotated)
+	f.reg.suspend(FingerprintOf(f.serverCert.Certificate[0]))
+
+	after, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatalf("dial after the server's rotation: %v", err)
+	}
+	if got := after.Peer().Fingerprint; got != FingerprintOf(rotated.Certificate[0]) {
+		t.Fatalf("server presented %s after rotation", got)
+	}
+	if _, err := before.Do(t.Context(), infoRequest()); err != nil {
+		t.Fatalf("connection made before the rotation: %v", err)
+	}
+
+	// A client rotates too: the server sees the same institution.
+	clientRotated := newCert(t, "requester")
+	f.reg.mu.Lock()
+	f.reg.active[FingerprintOf(clientRotated.Certificate[0])] = "requester"
+	f.reg.mu.Unlock()
+	c, err := Dial(t.Context(), f.server.Addr().String(), Config{GetCertificate: func() *tls.Certificate { return &clientRotated }, Authorizer: f.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.Do(t.Context(), infoRequest())
+	if err != nil || resp.GetCatalogInfo().GetProvider() != "requester" {
+		t.Fatalf("rotated client: %v, %v", resp, err)
+	}
 }
