@@ -353,11 +353,7 @@ func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sam
 		req := b.Request()
 		req.Deadline = durationpb.New(slowPhase)
 		var res *riskmeshv1.QueryResult
-		streamed := map[string][]*riskmeshv1.ProviderHit{}
 		err := s.requester.Query(ctx, req, func(ev *riskmeshv1.QueryEvent) error {
-			if p := ev.GetProviderResult(); p != nil {
-				streamed[p.GetProvider()] = p.GetHits()
-			}
 			if r := ev.GetResult(); r != nil {
 				res = r
 			}
@@ -380,11 +376,6 @@ func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sam
 		hits := 0
 		for _, it := range res.GetItems() {
 			hits += len(it.GetHits())
-		}
-		// The final result's provider summaries omit the hits, which each
-		// provider's own event carried; Check compares both views.
-		for _, p := range res.GetProviders() {
-			p.Hits = streamed[p.GetProvider()]
 		}
 		if err := b.Check(res); err != nil {
 			return 0, fmt.Errorf("%w: %w", ErrWrongResult, err)

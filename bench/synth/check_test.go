@@ -11,9 +11,9 @@ import (
 	"github.com/riskmesh/riskmesh/psi/ident"
 )
 
-// node answers a query the way a node's business API does, from an
-// independent index of the lists and with every provider answering except
-// those in down.
+// node answers a query with the final result a node's business API sends,
+// from an independent index of the lists and with every provider answering
+// except those in down.
 func node(t *testing.T, c *Consortium, req *riskmeshv1.QueryRequest, down map[string]bool) *riskmeshv1.QueryResult {
 	t.Helper()
 	reasons := map[error]riskmeshv1.InvalidReason{
@@ -28,15 +28,12 @@ func node(t *testing.T, c *Consortium, req *riskmeshv1.QueryRequest, down map[st
 	}
 	idx := indexOf(c)
 	res := &riskmeshv1.QueryResult{}
-	byProvider := make(map[string]*riskmeshv1.ProviderResult)
 	for _, l := range c.Lists {
 		st := riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED
 		if down[l.MSPID] {
 			st = riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
 		}
-		p := &riskmeshv1.ProviderResult{Provider: l.MSPID, Status: st}
-		byProvider[l.MSPID] = p
-		res.Providers = append(res.Providers, p)
+		res.Providers = append(res.Providers, &riskmeshv1.ProviderResult{Provider: l.MSPID, Status: st})
 	}
 	for i, in := range req.GetIdentifiers() {
 		item := &riskmeshv1.ItemResult{Index: uint32(i)}
@@ -61,8 +58,6 @@ func node(t *testing.T, c *Consortium, req *riskmeshv1.QueryRequest, down map[st
 			lab := &riskmeshv1.Label{CategoryCode: uint32(h.Label.Category), ReasonCode: uint32(h.Label.Reason),
 				ListedDate: h.Label.Listed.String(), ProviderReference: append([]byte(nil), h.Label.Reference[:]...)}
 			item.Hits = append(item.Hits, &riskmeshv1.Hit{Provider: h.Provider, Label: lab})
-			p := byProvider[h.Provider]
-			p.Hits = append(p.Hits, &riskmeshv1.ProviderHit{Index: uint32(i), Label: lab})
 		}
 	}
 	return res
@@ -122,7 +117,10 @@ func TestCheck(t *testing.T) {
 		{"hit dropped", func(r *riskmeshv1.QueryResult) { it := firstHit(r); it.Hits = it.Hits[1:] }},
 		{"reason changed", func(r *riskmeshv1.QueryResult) { firstHit(r).Hits[0].Label.ReasonCode++ }},
 		{"reference changed", func(r *riskmeshv1.QueryResult) { firstHit(r).Hits[0].Label.ProviderReference[7]++ }},
-		{"provider hits differ", func(r *riskmeshv1.QueryResult) { r.Providers[0].Hits = r.Providers[0].Hits[1:] }},
+		{"provider summary carries hits", func(r *riskmeshv1.QueryResult) {
+			it := firstHit(r)
+			r.Providers[0].Hits = []*riskmeshv1.ProviderHit{{Index: it.Index, Label: it.Hits[0].Label}}
+		}},
 		{"hits from a provider that did not answer", func(r *riskmeshv1.QueryResult) {
 			r.Providers[0].Status = riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED
 		}},

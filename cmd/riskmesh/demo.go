@@ -484,9 +484,7 @@ func countExpected(b *synth.Batch) int {
 	return n
 }
 
-// runQuery sends req and returns its final result, with each provider's
-// hits as its provider_result event reported them: the final result leaves
-// them out (they are merged into the items), and synth's Check compares both.
+// runQuery sends req and returns its final result.
 func runQuery(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) (*riskmeshv1.QueryResult, error) {
 	_, r, err := runQueryID(ctx, c, req)
 	return r, err
@@ -499,7 +497,6 @@ func runQueryID(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv
 		return "", nil, fmt.Errorf("query: %w", err)
 	}
 	id := ""
-	hits := map[string][]*riskmeshv1.ProviderHit{}
 	for range demoMaxEvents {
 		ev, err := stream.Recv()
 		if err != nil {
@@ -508,13 +505,7 @@ func runQueryID(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv
 		if a := ev.GetAccepted(); a != nil {
 			id = a.GetQueryId()
 		}
-		if p := ev.GetProviderResult(); p != nil {
-			hits[p.GetProvider()] = p.GetHits()
-		}
 		if r := ev.GetResult(); r != nil {
-			for _, p := range r.GetProviders() {
-				p.Hits = hits[p.GetProvider()]
-			}
 			return id, r, nil
 		}
 	}
