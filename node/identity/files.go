@@ -18,6 +18,16 @@ const (
 	SigningPubFile = "signing.pub"
 	oprfKeyPrefix  = "oprf-"
 	oprfKeySuffix  = ".key"
+	// previousSuffix follows the current key's name, so a category's
+	// previous key sits beside its current one. No file name can be taken
+	// for another category's: current keys end in ".key", previous ones
+	// in ".key.previous", and the rotation's pending files (rotate.go) in
+	// ".key.new" and ".key.previous.new", while the category sits between
+	// the fixed prefix and one of these endings. A "previous/"
+	// subdirectory would be as unambiguous but would need its own mode
+	// checks and fsyncs; one directory keeps a rotation's renames and
+	// their fsync in one place.
+	previousSuffix = ".previous"
 )
 
 // MaxFileSize bounds every file this package reads. The largest legitimate
@@ -33,6 +43,10 @@ const (
 
 // OPRFKeyFile is the file name of the OPRF key for category.
 func OPRFKeyFile(category string) string { return oprfKeyPrefix + category + oprfKeySuffix }
+
+// PreviousOPRFKeyFile is the file name of the key RotateOPRFKey replaced
+// last for category.
+func PreviousOPRFKeyFile(category string) string { return OPRFKeyFile(category) + previousSuffix }
 
 // readFile reads name in dir, at most MaxFileSize bytes. private files must
 // not be accessible to group or others: a key that other local users could
@@ -110,7 +124,11 @@ func syncDir(dir string) error {
 
 // oprfCategories lists the categories with a key file in dir, from the
 // file names alone (no key is opened), sorted.
-func oprfCategories(dir string) ([]string, error) {
+func oprfCategories(dir string) ([]string, error) { return oprfFiles(dir, oprfKeySuffix) }
+
+// oprfFiles lists the categories c with a regular file named
+// "oprf-<c>" + suffix in dir, sorted.
+func oprfFiles(dir, suffix string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -118,10 +136,10 @@ func oprfCategories(dir string) ([]string, error) {
 	var cats []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, oprfKeyPrefix) || !strings.HasSuffix(name, oprfKeySuffix) {
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, oprfKeyPrefix) || !strings.HasSuffix(name, suffix) {
 			continue
 		}
-		cat := strings.TrimSuffix(strings.TrimPrefix(name, oprfKeyPrefix), oprfKeySuffix)
+		cat := strings.TrimSuffix(strings.TrimPrefix(name, oprfKeyPrefix), suffix)
 		if validCategory(cat) {
 			cats = append(cats, cat)
 		}

@@ -165,20 +165,6 @@ func writeOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error)
 // providing and returns its public half (to register on the ledger). It
 // refuses to replace an existing key (ErrExists); see RotateOPRFKey.
 func AddOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
-	return replaceOPRFKey(dir, category, rand, false)
-}
-
-// RotateOPRFKey replaces the OPRF key of a category the institution already
-// provides and returns the new public half. The previous key is gone: the
-// node must register the new key and rebuild its catalogs before answering
-// with it. The ledger keeps only the current public key, so answers given
-// under the old key can no longer be audited against it (docs/audit.md):
-// rotate at a period boundary, after that period's disputes are settled.
-func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
-	return replaceOPRFKey(dir, category, rand, true)
-}
-
-func replaceOPRFKey(dir, category string, rand io.Reader, rotate bool) (*oprf.PublicKey, error) {
 	if !validCategory(category) {
 		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
 	}
@@ -186,13 +172,10 @@ func replaceOPRFKey(dir, category string, rand io.Reader, rotate bool) (*oprf.Pu
 		rand = cryptorand.Reader
 	}
 	path := filepath.Join(dir, OPRFKeyFile(category))
-	_, err := os.Lstat(path)
-	switch {
-	case err == nil && !rotate:
+	switch _, err := os.Lstat(path); {
+	case err == nil:
 		return nil, fmt.Errorf("%w: %s", ErrExists, path)
-	case errors.Is(err, fs.ErrNotExist) && rotate:
-		return nil, fmt.Errorf("%w: %s", ErrNoOPRFKey, category)
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	return writeOPRFKey(dir, category, rand)

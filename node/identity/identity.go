@@ -28,7 +28,8 @@ type Identity struct {
 	// stores it.
 	SigningKey []byte
 
-	oprfKeys map[string]*oprf.PrivateKey
+	oprfKeys     map[string]*oprf.PrivateKey
+	previousKeys map[string]*oprf.PrivateKey
 }
 
 // OPRFKey returns the OPRF private key for category.
@@ -40,6 +41,15 @@ func (id *Identity) OPRFKey(category string) (*oprf.PrivateKey, bool) {
 // OPRFKeys returns the OPRF private keys by category (a copy of the map; the
 // keys are shared).
 func (id *Identity) OPRFKeys() map[string]*oprf.PrivateKey { return maps.Clone(id.oprfKeys) }
+
+// PreviousOPRFKeys returns, by category, the OPRF private key the last
+// RotateOPRFKey replaced (a copy of the map; the keys are shared). The
+// catalogs published before that rotation were built under it, and the
+// node answers their periods' requests with it (node/provider's
+// Config.PreviousKeys).
+func (id *Identity) PreviousOPRFKeys() map[string]*oprf.PrivateKey {
+	return maps.Clone(id.previousKeys)
+}
 
 // Load reads the identity in dir. It checks that each key file is private
 // to its owner, that the TLS certificate and key are a pair and that
@@ -57,6 +67,9 @@ func Load(dir string) (*Identity, error) {
 
 func load(dir string) (*Identity, error) {
 	if err := recoverPairs(dir); err != nil {
+		return nil, err
+	}
+	if err := recoverOPRFKeys(dir); err != nil {
 		return nil, err
 	}
 	cert, err := readPublic(dir)
@@ -80,30 +93,53 @@ func load(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("%w: %s is not the public half of %s", ErrMismatch, SigningPubFile, SigningKeyFile)
 	}
 
-	cats, err := oprfCategories(dir)
+	keys, err := readOPRFKeys(dir, oprfKeySuffix)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := readOPRFKeys(dir, oprfKeySuffix+previousSuffix)
+	if err != nil {
+		return nil, err
+	}
+	return &Identity{
+		MSPID:        cert.tls.Leaf.Subject.CommonName,
+		Certificate:  cert.tls,
+		Fingerprint:  peer.FingerprintOf(cert.tls.Leaf.Raw),
+		Sign:         ecsig.NewSigner(signKey, cryptorand.Reader),
+		SigningKey:   cert.signingDER,
+		oprfKeys:     keys,
+		previousKeys: previous,
+	}, nil
+}
+
+// readOPRFKeys reads every "oprf-<category>"+suffix file in dir, by
+// category.
+func readOPRFKeys(dir, suffix string) (map[string]*oprf.PrivateKey, error) {
+	cats, err := oprfFiles(dir, suffix)
 	if err != nil {
 		return nil, err
 	}
 	keys := make(map[string]*oprf.PrivateKey, len(cats))
 	for _, c := range cats {
-		data, err := readFile(dir, OPRFKeyFile(c), true)
+		k, err := readOPRFKey(dir, oprfKeyPrefix+c+suffix)
 		if err != nil {
 			return nil, err
 		}
-		k, err := ParseOPRFKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", OPRFKeyFile(c), err)
-		}
 		keys[c] = k
 	}
-	return &Identity{
-		MSPID:       cert.tls.Leaf.Subject.CommonName,
-		Certificate: cert.tls,
-		Fingerprint: peer.FingerprintOf(cert.tls.Leaf.Raw),
-		Sign:        ecsig.NewSigner(signKey, cryptorand.Reader),
-		SigningKey:  cert.signingDER,
-		oprfKeys:    keys,
-	}, nil
+	return keys, nil
+}
+
+func readOPRFKey(dir, name string) (*oprf.PrivateKey, error) {
+	data, err := readFile(dir, name, true)
+	if err != nil {
+		return nil, err
+	}
+	k, err := ParseOPRFKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	}
+	return k, nil
 }
 
 // public is what the public files of an identity hold.

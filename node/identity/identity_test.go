@@ -274,6 +274,9 @@ func TestAddRotateOPRFKey(t *testing.T) {
 	if black.Public().Equal(oldBlack.Public()) {
 		t.Error("rotation kept the old key")
 	}
+	if prev := after.PreviousOPRFKeys(); len(prev) != 1 || !prev["black"].Public().Equal(oldBlack.Public()) {
+		t.Error("rotation did not keep the replaced key as the previous one")
+	}
 	if after.Fingerprint != before.Fingerprint {
 		t.Error("OPRF key changes touched the TLS certificate")
 	}

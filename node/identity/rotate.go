@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 // A key pair lives in two files (private key, public key or certificate)
@@ -163,6 +164,139 @@ func recoverPair(dir, privName, pubName string, public func() (*ecdsa.PublicKey,
 	}
 	if err := os.Rename(pending, filepath.Join(dir, privName)); err != nil {
 		return fmt.Errorf("identity: finish interrupted rotation: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// RotateOPRFKey replaces the OPRF key of a category the institution already
+// provides, keeps the replaced key as the category's previous key
+// (PreviousOPRFKeyFile, Identity.PreviousOPRFKeys) and returns the new
+// public half. The node registers the new key and builds the catalogs of
+// periods it has not built yet under it; the catalogs already published
+// keep being answered under the previous key, which the ledger's catalog
+// records name (node/provider).
+//
+// Only one previous key per category is kept: a catalog is answered for
+// its period and the next period's grace window, so one rotation per
+// category per period is enough. A second rotation before the first one's
+// old key stops backing a catalog requesters can still query drops that
+// key, and a node restarted afterwards cannot answer that catalog's
+// period; node/provider's Provider.CheckRotate says when a rotation is
+// safe. Rotations of one directory must not run concurrently.
+//
+// The rotation is crash-safe: the current and previous files change with
+// one commit point, and Load finishes or discards a rotation a crash
+// interrupted (see recoverOPRFKeys).
+func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	if !validCategory(category) {
+		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	if err := recoverOPRFKeys(dir); err != nil {
+		return nil, err
+	}
+	current, err := readFile(dir, OPRFKeyFile(category), true)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoOPRFKey, category)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
+	}
+	if _, err := ParseOPRFKey(current); err != nil {
+		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
+	}
+	key, err := oprf.GenerateKey(rand)
+	if err != nil {
+		return nil, fmt.Errorf("identity: generate OPRF key for %s: %w", category, err)
+	}
+	next, err := marshalOPRFKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("identity: encode OPRF key for %s: %w", category, err)
+	}
+	if err := replaceOPRFKey(dir, category, current, next); err != nil {
+		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
+	}
+	return key.Public(), nil
+}
+
+// An OPRF rotation changes two files, the current key and the previous
+// one, in four steps:
+//
+//  1. write oprf-<c>.key.previous.new, a copy of the current key;
+//  2. write oprf-<c>.key.new, the new key;
+//  3. rename oprf-<c>.key.new over oprf-<c>.key (the commit point);
+//  4. rename oprf-<c>.key.previous.new over oprf-<c>.key.previous.
+//
+// Each write is atomic (writeFile), so a crash leaves a prefix of the
+// steps, which recoverOPRFKeys tells apart by the files alone: a pending
+// new key means step 3 did not happen; a pending previous key alone is
+// either the current key (step 3 did not happen) or not (it did).
+func replaceOPRFKey(dir, category string, current, next []byte) error {
+	curName := OPRFKeyFile(category)
+	prevName := PreviousOPRFKeyFile(category)
+	if err := writeFile(dir, prevName+pendingSuffix, current, privateMode); err != nil {
+		return err
+	}
+	if err := writeFile(dir, curName+pendingSuffix, next, privateMode); err != nil {
+		os.Remove(filepath.Join(dir, prevName+pendingSuffix))
+		return err
+	}
+	if err := os.Rename(filepath.Join(dir, curName+pendingSuffix), filepath.Join(dir, curName)); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(dir, prevName+pendingSuffix), filepath.Join(dir, prevName)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// recoverOPRFKeys finishes or discards the OPRF rotations a crash
+// interrupted, for every category (see replaceOPRFKey).
+func recoverOPRFKeys(dir string) error {
+	uncommitted, err := oprfFiles(dir, oprfKeySuffix+pendingSuffix)
+	if err != nil {
+		return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
+	}
+	for _, c := range uncommitted {
+		for _, name := range []string{OPRFKeyFile(c) + pendingSuffix, PreviousOPRFKeyFile(c) + pendingSuffix} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("identity: discard interrupted OPRF rotation: %w", err)
+			}
+		}
+	}
+	pending, err := oprfFiles(dir, oprfKeySuffix+previousSuffix+pendingSuffix)
+	if err != nil {
+		return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
+	}
+	for _, c := range pending {
+		name := PreviousOPRFKeyFile(c) + pendingSuffix
+		// Neither file can be malformed if replaceOPRFKey wrote them; one
+		// that is was put there by someone else, and is left for the
+		// operator.
+		prev, err := readOPRFKey(dir, name)
+		if err != nil {
+			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
+		}
+		cur, err := readOPRFKey(dir, OPRFKeyFile(c))
+		if err != nil {
+			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
+		}
+		if cur.Public().Equal(prev.Public()) {
+			err = os.Remove(filepath.Join(dir, name))
+		} else {
+			err = os.Rename(filepath.Join(dir, name), filepath.Join(dir, PreviousOPRFKeyFile(c)))
+		}
+		if err != nil {
+			return fmt.Errorf("identity: finish interrupted OPRF rotation: %w", err)
+		}
+	}
+	if len(uncommitted)+len(pending) == 0 {
+		return nil
 	}
 	return syncDir(dir)
 }
