@@ -24,6 +24,9 @@ import (
 // Directory is the cached ledger view the provider reads on every request
 // (node/registry's *Directory).
 type Directory interface {
+	// Recheck returns a view refreshed if older than a second: a requester
+	// signature the view's keys reject may be under a key rotated since.
+	Recheck(ctx context.Context) *registry.View
 	View() *registry.View
 	Changes() <-chan struct{}
 }

@@ -67,7 +67,11 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		return refuse(codeMalformed, "request digest: %v", err)
 	}
 	if err := transcript.VerifyRequest(inst.SigningKeysIn(h.Period), reqDigest, sig); err != nil {
-		return refuse(codeBadSig, "requester signature does not verify against the registered key")
+		// The requester may have rotated its key since the view's refresh.
+		view = p.cfg.Directory.Recheck(ctx)
+		if inst, ok = view.Institution(h.Requester); !ok || transcript.VerifyRequest(inst.SigningKeysIn(h.Period), reqDigest, sig) != nil {
+			return refuse(codeBadSig, "requester signature does not verify against the keys registered for period %d", h.Period)
+		}
 	}
 
 	xkey := exchangeKey(h)
