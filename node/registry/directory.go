@@ -49,7 +49,8 @@ type Directory struct {
 	view atomic.Pointer[View]
 
 	mu      sync.Mutex // guards changes, lastErr and refreshes
-	recheck sync.Mutex // one Recheck refresh at a time
+	recheck     sync.Mutex // one Recheck refresh at a time; guards lastRecheck
+	lastRecheck time.Time
 	changes chan struct{}
 	lastErr error
 
@@ -186,23 +187,25 @@ func (d *Directory) LastError() error {
 	return d.lastErr
 }
 
-// RecheckAge is how old the view must be before Recheck reads the ledger
-// again: it bounds the ledger reads that peers presenting unknown keys can
-// cause to one per RecheckAge, however many there are.
+// RecheckAge is the least time between two refreshes Recheck makes: it
+// bounds the ledger reads that peers presenting unknown keys can cause to
+// one per RecheckAge, however many there are.
 const RecheckAge = time.Second
 
-// Recheck returns a view no older than RecheckAge, refreshing it first if
-// needed; on a failed refresh it returns the view in force. Call it when a
-// peer presents a certificate or signature the view does not know: a key
-// rotation registered since the last refresh explains that, and waiting for
-// the next periodic refresh would refuse the peer in the meantime.
-// Concurrent callers share one refresh.
+// Recheck refreshes the view, unless it did so less than RecheckAge ago,
+// and returns the view then in force (the old one if the refresh failed).
+// Call it when a peer presents a certificate or signature the view does
+// not know: a key rotation registered since the last refresh explains
+// that, and waiting for the next periodic refresh would refuse the peer in
+// the meantime. Concurrent callers share one refresh.
 func (d *Directory) Recheck(ctx context.Context) *View {
 	d.recheck.Lock()
 	defer d.recheck.Unlock()
-	if v := d.View(); d.now().Sub(v.AsOf) < RecheckAge {
-		return v
+	now := d.now()
+	if now.Sub(d.lastRecheck) < RecheckAge {
+		return d.View()
 	}
+	d.lastRecheck = now
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	_ = d.Refresh(ctx) // recorded in LastError; the old view stays in force
