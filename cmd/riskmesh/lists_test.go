@@ -40,7 +40,14 @@ func (*listsNode) CatalogStatus(string) []*riskmeshv1.LocalCatalog { return nil 
 // serveLists serves the node API on a unix socket and returns its target.
 func serveLists(t *testing.T, n *listsNode) string {
 	t.Helper()
-	svc, err := api.New(api.Config{Provider: n})
+	return serveAPI(t, api.Config{Provider: n})
+}
+
+// serveAPI serves a real node API service with cfg on a unix socket and
+// returns its target.
+func serveAPI(t *testing.T, cfg api.Config) string {
+	t.Helper()
+	svc, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

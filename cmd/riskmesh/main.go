@@ -32,5 +32,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newDisputeCommand())
 	root.AddCommand(newBenchCommand())
 	root.AddCommand(newListsCommand())
+	root.AddCommand(newKeysCommand())
 	return root
 }

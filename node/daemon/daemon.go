@@ -55,6 +55,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: requester.ErrClosed, Code: codes.Unavailable},
 	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
 	{Err: provider.ErrImport, Code: codes.FailedPrecondition},
+	{Err: errHostCertificate, Code: codes.FailedPrecondition},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -68,15 +69,18 @@ type providerSide interface {
 
 // node is a started daemon.
 type node struct {
-	cfg     Config
-	log     *slog.Logger
-	id      *identity.Identity
-	db      *bolt.DB
-	ledger  *ledgerConn
-	dir     *registry.Directory
-	server  *peer.Server
-	prov    providerSide
-	auditor *lazyAuditor // nil unless disputes are on
+	cfg  Config
+	log  *slog.Logger
+	keys keyring
+	// endpoint is the peer address registered on the ledger, set before
+	// the registration loop and the API start.
+	endpoint string
+	db       *bolt.DB
+	ledger   *ledgerConn
+	dir      *registry.Directory
+	server   *peer.Server
+	prov     providerSide
+	auditor  *lazyAuditor // nil unless disputes are on
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -118,19 +122,24 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 	}()
 
-	if n.id, err = identity.Load(cfg.IdentityDir); err != nil {
+	id, err := identity.Load(cfg.IdentityDir)
+	if err != nil {
 		return nil, err
 	}
-	if n.id.MSPID != cfg.MSPID {
-		return nil, fmt.Errorf("daemon: identity in %s is %s, not the configured %s", cfg.IdentityDir, n.id.MSPID, cfg.MSPID)
+	if id.MSPID != cfg.MSPID {
+		return nil, fmt.Errorf("daemon: identity in %s is %s, not the configured %s", cfg.IdentityDir, id.MSPID, cfg.MSPID)
 	}
+	n.keys.id.Store(id)
+	// Every TLS handshake and signature goes through the keyring, which
+	// RotateKeys swaps.
+	cfg.Peer.GetCertificate = n.keys.certificate
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: data directory: %w", err)
 	}
 	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
 		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
 	}
-	if n.ledger, err = openLedger(&cfg, n.id); err != nil {
+	if n.ledger, err = openLedger(&cfg, id); err != nil {
 		return nil, err
 	}
 	ro := cfg.Registry
@@ -140,7 +149,6 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
 	pc := cfg.Peer
-	pc.Certificate = n.id.Certificate
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
 	providing := cfg.Provider != nil && len(cfg.Provider.Sources) > 0
 	m := metrics.New(n.metricsOptions(providing))
@@ -153,7 +161,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		dial.Handler = nil
 		dial.Authorizer = n.dir
 		c := *rc
-		c.MSPID, c.Sign = cfg.MSPID, n.id.Sign
+		c.MSPID, c.Sign = cfg.MSPID, n.keys.sign
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
@@ -175,7 +183,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	if providing {
 		c := *cfg.Provider
-		c.MSPID, c.Sign, c.Keys = cfg.MSPID, n.id.Sign, n.id.OPRFKeys()
+		c.MSPID, c.Sign, c.Keys = cfg.MSPID, n.keys.sign, id.OPRFKeys()
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.DataDir = cfg.DataDir
 		c.Logger = n.log.With("component", "provider")
@@ -194,16 +202,17 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		return nil, fmt.Errorf("daemon: listen for peers: %w", err)
 	}
 	n.goRun("revocations", func(ctx context.Context) error { watchRevocations(ctx, n.dir, n.server, n.log); return nil }, ctx)
-	endpoint := cfg.PeerEndpoint
-	if endpoint == "" {
-		endpoint = n.server.Addr().String()
+	n.endpoint = cfg.PeerEndpoint
+	if n.endpoint == "" {
+		n.endpoint = n.server.Addr().String()
 	}
 	// Every node registers its profile, the ledger host too: once the
 	// regulator is added as an institution (for instance with the auditor
 	// role), members pin its TLS certificate and check its signatures from
 	// that record.
-	n.goRun("registration", func(ctx context.Context) error { n.register(ctx, endpoint); return nil }, ctx)
+	n.goRun("registration", func(ctx context.Context) error { n.register(ctx); return nil }, ctx)
 
+	apiCfg.Keys = n
 	svc, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err
@@ -234,7 +243,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 // disputes sets up automatic disputes over the node's ledger and node.db.
 func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
-	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.id.Certificate}
+	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.keys.certificate}
 	log := n.log.With("component", "disputes")
 	client, err := dispute.New(dispute.Config{Ledger: n.ledger.Ledger, Auditor: n.auditor, AuditorMSP: dc.AuditorMSP, Logger: log})
 	if err != nil {
@@ -263,10 +272,10 @@ func (n *node) goRun(name string, f func(context.Context) error, ctx context.Con
 // register keeps this institution's registry record in line with its
 // identity: it retries until the regulator has added the institution, and
 // again whenever the registry changes (a rotated key, a record edited).
-func (n *node) register(ctx context.Context, endpoint string) {
+func (n *node) register(ctx context.Context) {
 	for {
 		changed := n.dir.Changes()
-		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.id, endpoint)
+		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.keys.id.Load(), n.endpoint)
 		switch {
 		case err == nil && txs > 0:
 			n.log.Info("registered profile and keys on the ledger", slog.Int("transactions", txs))

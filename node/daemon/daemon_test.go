@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/lists"
@@ -30,6 +31,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 const regulator = "RegulatorMSP"
@@ -339,6 +341,22 @@ func TestNetwork(t *testing.T) {
 		return nil
 	})
 
+	rotateKeys(t, admin, reg, bankA, bankC)
+	r = query(t, client, "+86 138 0000 0001", "+8613800000002", "+8613800000003", "+8613800000009", "not a phone")
+	if got := hits(r); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("hits after key rotations = %v, want %v; providers %v", got, want, r.GetProviders())
+	}
+	eventually(t, "entries under rotated keys recorded", func() error {
+		page, err := admin.Entries(ctx, accounting.EntriesQuery{Period: 1, Party: bankC.msp})
+		if err != nil {
+			return err
+		}
+		if len(page.Entries) != 4 {
+			return fmt.Errorf("%d entries", len(page.Entries))
+		}
+		return nil
+	})
+
 	if _, err := admin.Rollover(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +383,7 @@ func TestNetwork(t *testing.T) {
 		return out
 	}
 	b := balances()
-	if b[bankC.msp] != -16 || b[bankA.msp] != 8 || b[bankB.msp] != 8 {
+	if b[bankC.msp] != -32 || b[bankA.msp] != 16 || b[bankB.msp] != 16 {
 		t.Fatalf("balances after settle = %v", b)
 	}
 	if _, err := admin.TakeSnapshot(ctx, 1); err != nil {
@@ -392,6 +410,62 @@ func TestNetwork(t *testing.T) {
 	}
 	if got := hits(r); strings.Join(got, " ") != "0:BankAMSP 1:-" || r.GetAmount() != 4 {
 		t.Fatalf("with BankB down: hits %v, amount %d", got, r.GetAmount())
+	}
+}
+
+// rotateKeys rotates, while the network runs in period 1, the signing key
+// and TLS certificate of provider and the signing key of requester (which
+// has queried provider before), checks what the ledger then holds, and
+// that every exchange made before the rotation still passes `riskmesh
+// audit verify`'s checks against the ledger.
+func rotateKeys(t *testing.T, admin accounting.Ledger, host, provider, requester *member) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := admin.Entries(ctx, accounting.EntriesQuery{Period: 1, Party: requester.msp})
+	if err != nil || len(before.Entries) == 0 {
+		t.Fatalf("entries before the rotation: %v, %v", before, err)
+	}
+	rotate := func(m *member, kind riskmeshv1.KeyKind) *riskmeshv1.RotateKeysResponse {
+		t.Helper()
+		resp, err := apiClient(t, m).RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: kind})
+		if err != nil {
+			t.Fatalf("%s: rotate %s: %v", m.msp, kind, err)
+		}
+		if resp.GetKind() != kind || len(resp.GetPublicKey()) == 0 || resp.GetEffectivePeriod() != 1 {
+			t.Fatalf("%s: rotate %s = %v", m.msp, kind, resp)
+		}
+		return resp
+	}
+	signing := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_SIGNING)
+	cert := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_TLS)
+	rotate(requester, riskmeshv1.KeyKind_KEY_KIND_SIGNING)
+	_, err = apiClient(t, host).RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_TLS})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("TLS rotation on the embedded ledger host: %v, want FailedPrecondition", err)
+	}
+
+	inst, err := admin.Institution(ctx, provider.msp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(inst.SigningKey, signing.GetPublicKey()) || !bytes.Equal(inst.TLSFingerprint, cert.GetKeyId()) ||
+		len(inst.PastSigningKeys) != 1 || len(inst.SigningKeysIn(1)) != 2 {
+		t.Fatalf("%s's registry record after rotation: %d replaced signing keys, %d valid in period 1", provider.msp, len(inst.PastSigningKeys), len(inst.SigningKeysIn(1)))
+	}
+	for _, e := range before.Entries {
+		resp, err := apiClient(t, requester).GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{
+			Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := transcript.Parse(resp.GetTranscript())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := audit.Verify(ctx, tr, admin)
+		if err != nil || !rep.OK() {
+			t.Fatalf("transcript %s after rotation: %v, failed %v", e.Key.String(), err, rep.Failed())
+		}
 	}
 }
 

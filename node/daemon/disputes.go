@@ -35,7 +35,7 @@ type lazyAuditor struct {
 	ledger dispute.Ledger
 	msp    string
 	addr   string
-	cert   tls.Certificate
+	cert   func() *tls.Certificate // the node's current one, read at each dial
 
 	mu   sync.Mutex
 	conn *grpc.ClientConn
@@ -55,13 +55,25 @@ func (a *lazyAuditor) connect(ctx context.Context) (*grpc.ClientConn, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.conn == nil {
-		conn, err := dispute.Dial(ctx, a.ledger, a.msp, a.addr, a.cert)
+		conn, err := dispute.Dial(ctx, a.ledger, a.msp, a.addr, *a.cert())
 		if err != nil {
 			return nil, err
 		}
 		a.conn = conn
 	}
 	return a.conn, nil
+}
+
+// redial closes the connection, if one was made, so the next dispute dials
+// again: gRPC would otherwise reconnect with the certificate it was dialled
+// with, which a TLS rotation replaced.
+func (a *lazyAuditor) redial() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn != nil {
+		_ = a.conn.Close()
+		a.conn = nil
+	}
 }
 
 // Close closes the connection, if one was made.

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 func TestLazyAuditorBeforeOnboarding(t *testing.T) {
 	id := testIdentity(t, "Bank1MSP")
 	_, bank := ledgerAs(t, id.MSPID)
-	a := &lazyAuditor{ledger: bank, msp: "AuditorMSP", addr: "127.0.0.1:1", cert: id.Certificate}
+	a := &lazyAuditor{ledger: bank, msp: "AuditorMSP", addr: "127.0.0.1:1", cert: func() *tls.Certificate { return &id.Certificate }}
 	for range 2 {
 		_, err := a.FileDispute(context.Background(), &riskmeshv1.FileDisputeRequest{})
 		if !errors.Is(err, dispute.ErrNoAuditor) {

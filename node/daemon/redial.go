@@ -28,7 +28,9 @@ func pinned(mspID string, fp peer.Fingerprint) peer.Authorizer {
 // regulator's admin commands use it with the regulator's own identity and
 // node.
 func DialLedgerHost(id *identity.Identity, endpoint, hostMSP string, hostFP peer.Fingerprint, pc peer.Config) (accounting.Ledger, io.Closer) {
-	pc.Certificate = id.Certificate
+	if pc.GetCertificate == nil {
+		pc.Certificate = id.Certificate
+	}
 	pc.Authorizer = pinned(hostMSP, hostFP)
 	pc.Handler = nil
 	conn := ledgerrelay.NewConn(func(ctx context.Context) (*peer.Client, error) { return peer.Dial(ctx, endpoint, pc) })

@@ -3034,12 +3034,13 @@ type RotateKeysResponse struct {
 	// key_id is the new OPRF key id (32 bytes) or the TLS certificate's
 	// SHA-256 fingerprint; empty for signing keys.
 	KeyId []byte `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	// effective_period is the first period the new key is used in.
+	// effective_period is the first period the new key is used in: for a
+	// signing key the first period the ledger accepts it for (the previous
+	// one while it is in its grace window), for an OPRF key the first period
+	// whose catalog is built under it, for a TLS certificate the current one.
 	EffectivePeriod uint64 `protobuf:"varint,5,opt,name=effective_period,json=effectivePeriod,proto3" json:"effective_period,omitempty"`
-	// ledger_tx_id is the registry transaction that registered the key.
-	LedgerTxId    string `protobuf:"bytes,6,opt,name=ledger_tx_id,json=ledgerTxId,proto3" json:"ledger_tx_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RotateKeysResponse) Reset() {
@@ -3105,13 +3106,6 @@ func (x *RotateKeysResponse) GetEffectivePeriod() uint64 {
 		return x.EffectivePeriod
 	}
 	return 0
-}
-
-func (x *RotateKeysResponse) GetLedgerTxId() string {
-	if x != nil {
-		return x.LedgerTxId
-	}
-	return ""
 }
 
 type HealthRequest struct {
@@ -3503,16 +3497,14 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06remote\x18\x02 \x03(\v2\x1a.riskmesh.v1.RemoteCatalogR\x06remote\"Y\n" +
 	"\x11RotateKeysRequest\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.riskmesh.v1.KeyKindR\x04kind\x12\x1a\n" +
-	"\bcategory\x18\x02 \x01(\tR\bcategory\"\xdd\x01\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\"\xcf\x01\n" +
 	"\x12RotateKeysResponse\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.riskmesh.v1.KeyKindR\x04kind\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x03 \x01(\fR\tpublicKey\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\fR\x05keyId\x12)\n" +
-	"\x10effective_period\x18\x05 \x01(\x04R\x0feffectivePeriod\x12 \n" +
-	"\fledger_tx_id\x18\x06 \x01(\tR\n" +
-	"ledgerTxId\"\x0f\n" +
+	"\x10effective_period\x18\x05 \x01(\x04R\x0feffectivePeriodJ\x04\b\x06\x10\aR\fledger_tx_id\"\x0f\n" +
 	"\rHealthRequest\"r\n" +
 	"\x0fComponentHealth\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
