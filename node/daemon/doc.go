@@ -20,10 +20,12 @@
 //     server closes so nothing new is answered, and only then does the
 //     outbox get a bounded time to flush; what remains is durable and
 //     flushes after the next start.
+//   - Key rotation. RotateKeys (the admin API) replaces a key in the
+//     identity directory, registers it on the ledger, and only then puts
+//     it in the keyring that every signature and TLS handshake reads; the
+//     ledger keeps the replaced key valid for what was made under it
+//     (docs/operations.md, "Rotating keys and endpoints").
 //
 // Config is the wired form of node.yaml (FromConfig builds it from
 // node/config), so tests can run several nodes in one process.
-//
-// What it does not do yet: rotate keys while running (RotateKeys is
-// UNIMPLEMENTED; see docs/node.md).
 package daemon
