@@ -26,6 +26,7 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 // served is a published catalog this node serves from its file.
@@ -34,6 +35,7 @@ type served struct {
 	items  uint64
 	length int64
 	digest [catalog.DigestSize]byte
+	key    *oprf.PrivateKey // the key it was built under (meta.KeyID), which answers its period
 
 	mu   sync.RWMutex // readers hold it across ReadAt; close takes it
 	file *os.File     // nil once closed
@@ -120,6 +122,19 @@ func (s *catalogSet) update(category string, period uint64, now time.Time, fn fu
 	}
 }
 
+// servedUnder reports whether a catalog of category built under key is
+// being served.
+func (s *catalogSet) servedUnder(category string, key *oprf.PrivateKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sv := range s.ready[category] {
+		if sv.key.Public().Equal(key.Public()) {
+			return true
+		}
+	}
+	return false
+}
+
 // install starts serving sv for its category and period; the previous
 // period's catalog keeps serving (requesters finish their grace-window
 // queries) and is marked superseded.
@@ -202,8 +217,8 @@ func cloneStatus(st *riskmeshv1.LocalCatalog) *riskmeshv1.LocalCatalog {
 
 // categories lists the provided categories in a stable order.
 func (p *Provider) categories() []string {
-	cats := make([]string, 0, len(p.cfg.Keys))
-	for c := range p.cfg.Keys {
+	cats := make([]string, 0, len(p.keys))
+	for c := range p.keys {
 		cats = append(cats, c)
 	}
 	slices.Sort(cats)
@@ -211,26 +226,23 @@ func (p *Provider) categories() []string {
 }
 
 // ensureCatalog makes (category, period) served: from an existing file if
-// it is the published one (or nothing is published yet), else by building.
+// it is the published one (or nothing is published yet and it was built
+// under the current key), else by building.
 func (p *Provider) ensureCatalog(ctx context.Context, category string, period uint64) error {
 	if p.cats.get(category, period) != nil {
 		return nil
 	}
-	var published *[catalog.DigestSize]byte
-	switch c, err := p.cfg.Ledger.Catalog(ctx, p.cfg.MSPID, category, period); {
-	case errors.Is(err, accounting.ErrNotFound):
-	case err != nil:
-		return p.failed(category, period, fmt.Errorf("read published digest: %w", err))
-	case len(c.Digest) == catalog.DigestSize:
-		published = (*[catalog.DigestSize]byte)(c.Digest)
+	key, published, err := p.catalogKey(ctx, category, period)
+	if err != nil {
+		return p.failed(category, period, err)
 	}
 	path := p.catalogPath(category, period)
-	sv, err := openServed(path, published)
+	sv, err := openServed(path, published, key)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			p.log.Warn("provider: catalog file not usable; rebuilding", "category", category, "period", period, "err", err)
 		}
-		if sv, err = p.build(ctx, category, period, path); err != nil {
+		if sv, err = p.build(ctx, category, period, path, key); err != nil {
 			return p.failed(category, period, err)
 		}
 	}
@@ -243,6 +255,30 @@ func (p *Provider) ensureCatalog(ctx context.Context, category string, period ui
 	return nil
 }
 
+// catalogKey returns the key the catalog of (category, period) is built
+// under and served with. A published catalog is fixed on the ledger with
+// its digest (returned too) and key, so it must be that key, the current or
+// the previous one (ErrKeyNotHeld otherwise: building another catalog would
+// only conflict with the published one). Otherwise it is the current key.
+func (p *Provider) catalogKey(ctx context.Context, category string, period uint64) (*oprf.PrivateKey, *[catalog.DigestSize]byte, error) {
+	ring := p.keys[category]
+	c, err := p.cfg.Ledger.Catalog(ctx, p.cfg.MSPID, category, period)
+	switch {
+	case errors.Is(err, accounting.ErrNotFound):
+		cur, _ := ring.get()
+		return cur, nil, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("read published catalog: %w", err)
+	case len(c.Digest) != catalog.DigestSize:
+		return nil, nil, fmt.Errorf("published catalog digest of %d bytes", len(c.Digest))
+	}
+	key, ok := ring.holding(c.OPRFKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w (period %d)", ErrKeyNotHeld, period)
+	}
+	return key, (*[catalog.DigestSize]byte)(c.Digest), nil
+}
+
 // reopenPrevious serves the previous period's published catalog file
 // again after a restart, for requesters still querying it in its grace
 // window. It never builds: a missing or unpublished catalog stays missing.
@@ -250,11 +286,14 @@ func (p *Provider) reopenPrevious(ctx context.Context, category string, period u
 	if period == 0 || p.cats.get(category, period) != nil {
 		return
 	}
-	c, err := p.cfg.Ledger.Catalog(ctx, p.cfg.MSPID, category, period)
-	if err != nil || len(c.Digest) != catalog.DigestSize {
+	key, published, err := p.catalogKey(ctx, category, period)
+	if errors.Is(err, ErrKeyNotHeld) {
+		p.log.Warn("provider: previous period's catalog not served", "category", category, "period", period, "err", err)
+	}
+	if err != nil || published == nil {
 		return
 	}
-	sv, err := openServed(p.catalogPath(category, period), (*[catalog.DigestSize]byte)(c.Digest))
+	sv, err := openServed(p.catalogPath(category, period), published, key)
 	if err != nil {
 		return
 	}
@@ -309,9 +348,9 @@ func (p *Provider) catalogPath(category string, period uint64) string {
 	return filepath.Join(p.cfg.DataDir, "catalogs", category, strconv.FormatUint(period, 10)+catalogSuffix)
 }
 
-// build reads the category's sources, builds the catalog and writes it to
-// path atomically.
-func (p *Provider) build(ctx context.Context, category string, period uint64, path string) (*served, error) {
+// build reads the category's sources, builds the catalog under key and
+// writes it to path atomically.
+func (p *Provider) build(ctx context.Context, category string, period uint64, path string, key *oprf.PrivateKey) (*served, error) {
 	now := p.cfg.Now()
 	var hint uint64
 	if prev := p.cats.get(category, period-1); prev != nil {
@@ -322,7 +361,7 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 		st.Serving, st.EntriesDone, st.EntriesTotal, st.Error = false, 0, hint, ""
 	})
 	entries, readErr := p.entries(ctx, category)
-	cat, err := p.psi[category].BuildCatalog(ctx, buildSeed(p.cfg.MSPID, category, period), category, period,
+	cat, err := catalogpsi.NewProvider(p.cfg.MSPID, key).BuildCatalog(ctx, buildSeed(p.cfg.MSPID, category, period), category, period,
 		entries, int(hint), func(done int) {
 			p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.EntriesDone = uint64(done) })
 		})
@@ -340,7 +379,7 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 	if err != nil {
 		return nil, fmt.Errorf("reopen catalog: %w", err)
 	}
-	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, file: f}, nil
+	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, key: key, file: f}, nil
 }
 
 // entries streams the entries of every source of category, skipping
@@ -457,9 +496,10 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// openServed opens a catalog file written earlier, decoding it to check it
-// (and its digest against the published one, if any).
-func openServed(path string, published *[catalog.DigestSize]byte) (*served, error) {
+// openServed opens a catalog file written earlier, decoding it to check it:
+// its digest against the published one, if any, and that it was built
+// under key.
+func openServed(path string, published *[catalog.DigestSize]byte, key *oprf.PrivateKey) (*served, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -470,33 +510,31 @@ func openServed(path string, published *[catalog.DigestSize]byte) (*served, erro
 		cat, err = catalog.Decode(bufio.NewReaderSize(f, 1<<20), catalog.DecodeConfig{
 			MaxBytes: fi.Size(), MaxItems: catalog.MaxItems, ExpectedDigest: published,
 		})
+		if err == nil && cat.Meta().KeyID != [catalog.KeyIDSize]byte(key.Public().KeyID()) {
+			err = errors.New("catalog file built under another OPRF key")
+		}
 		if err == nil {
-			return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: cat.Digest(), file: f}, nil
+			return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: cat.Digest(), key: key, file: f}, nil
 		}
 	}
 	f.Close()
 	return nil, err
 }
 
-// publish registers the category's OPRF key if the ledger holds another
-// one, then the catalog's digest (a no-op if already published).
+// publish registers the category's current OPRF key if the registry view
+// shows another one, then the catalog's digest and the key it was built
+// under (a no-op if already published).
 func (p *Provider) publish(ctx context.Context, sv *served) error {
 	cat, period := sv.meta.Category, sv.meta.Period
 	p.cats.update(cat, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) {
 		st.State = riskmeshv1.CatalogState_CATALOG_STATE_PUBLISHING
 		st.Items, st.TotalLength, st.Digest = sv.items, uint64(sv.length), sv.digest[:]
 	})
-	pub, err := p.cfg.Keys[cat].Public().MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("encode OPRF public key: %w", err)
+	if err := p.register(ctx, cat); err != nil {
+		return err
 	}
-	self, ok := p.cfg.Directory.View().Institution(p.cfg.MSPID)
-	if !ok || string(self.OPRFKeys[cat]) != string(pub) {
-		if err := p.cfg.Ledger.SetOPRFKey(ctx, cat, pub); err != nil {
-			return fmt.Errorf("register OPRF key: %w", err)
-		}
-	}
-	if err := p.cfg.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: cat, Period: period, Digest: sv.digest[:], OPRFKey: pub}); err != nil {
+	c := accounting.Catalog{Category: cat, Period: period, Digest: sv.digest[:], OPRFKey: encodePublic(sv.key)}
+	if err := p.cfg.Ledger.PublishCatalog(ctx, c); err != nil {
 		return fmt.Errorf("publish catalog digest: %w", err)
 	}
 	return nil

@@ -73,8 +73,16 @@ type Config struct {
 	Ledger Ledger
 	// Directory is the node's cached ledger view.
 	Directory Directory
-	// Keys holds the OPRF private key of each category this node provides.
+	// Keys holds the current OPRF private key of each category this node
+	// provides: the key registered on the ledger, under which the
+	// catalogs of periods not built yet are built. RotateKey replaces it
+	// in a running provider.
 	Keys map[string]*oprf.PrivateKey
+	// PreviousKeys holds, for categories of Keys, the key the last
+	// rotation replaced (node/identity's PreviousOPRFKeys): catalogs
+	// already published may have been built under it, and are served
+	// and answered with it. Optional.
+	PreviousKeys map[string]*oprf.PrivateKey
 	// Sign signs transcript response digests with the institution's
 	// registered signing key.
 	Sign ecsig.Sign
@@ -141,6 +149,11 @@ func (c Config) withDefaults() (Config, error) {
 	for cat, k := range c.Keys {
 		if !names.Category(cat) || k == nil {
 			return c, fmt.Errorf("%w: invalid category or nil key for %q", ErrConfig, cat)
+		}
+	}
+	for cat, k := range c.PreviousKeys {
+		if _, ok := c.Keys[cat]; !ok || k == nil {
+			return c, fmt.Errorf("%w: previous key for %q, which has no current key, or nil", ErrConfig, cat)
 		}
 	}
 	seen := map[string]bool{}

@@ -14,6 +14,24 @@
 // replay index entry and the outbox entry are committed (fsync) in one
 // transaction before the answer leaves.
 //
+// OPRF key rotation: each category has a current key, the one the registry
+// announces and the catalogs of periods not built yet are built under, and
+// optionally a previous one (Config.PreviousKeys, loaded by node/identity).
+// A published catalog is fixed on the ledger with the key it was built
+// under, and requesters and auditors verify a period's proofs against that
+// record, so a catalog is served, and its period's requests answered, with
+// exactly that key: the current period's and, through its grace window, the
+// previous period's. RotateKey swaps the current key in a running node and
+// registers it; the catalogs already served keep their key and the next
+// period's is built under the new one. After a restart, a published catalog
+// whose key is neither current nor previous fails its period
+// (ErrKeyNotHeld) rather than being rebuilt into a conflict, and an
+// unpublished catalog file built under another key is rebuilt. A request
+// whose key id is not its period's catalog key is refused STALE. Since
+// only one previous key is kept, a category is rotated at most once until
+// the replaced key stops backing a catalog requesters may query:
+// CheckRotate says when (ErrRotateTooSoon before).
+//
 // What it does not promise: a catalog digest is immutable on the ledger for
 // its period, so a list refreshed mid-period is served from the next
 // period's catalog. It serves catalog PSI only (not ECDH-PSI). Answers are

@@ -7,8 +7,20 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
-// ErrUnknownSource reports a Refresh of a source name not configured.
-var ErrUnknownSource = errors.New("provider: unknown list source")
+var (
+	// ErrUnknownSource reports a Refresh of a source name not configured.
+	ErrUnknownSource = errors.New("provider: unknown list source")
+	// ErrUnknownCategory reports a key operation on a category this
+	// provider does not provide (no key in Config.Keys).
+	ErrUnknownCategory = errors.New("provider: category not provided")
+	// ErrRotateTooSoon is CheckRotate's answer while the key a rotation
+	// would drop still backs a catalog requesters may query.
+	ErrRotateTooSoon = errors.New("provider: OPRF key rotated too recently")
+	// ErrKeyNotHeld reports a catalog published on the ledger under an
+	// OPRF key that is neither the current nor the previous key: the node
+	// can neither serve it nor publish another for its period.
+	ErrKeyNotHeld = errors.New("provider: catalog published under an OPRF key this node does not hold")
+)
 
 // retryAfterMs is the retry hint for UNAVAILABLE answers: about one
 // registry refresh or a short build step.

@@ -34,8 +34,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if h.Requester != who.MSPID {
 		return refuse(codeUnknownPeer, "header's requester is not the authenticated peer")
 	}
-	key, ok := p.cfg.Keys[h.Category]
-	if !ok {
+	if _, ok := p.keys[h.Category]; !ok {
 		return refuse(codeNotFound, "category %s is not provided here", h.Category)
 	}
 	if int(h.Count) > p.cfg.MaxBatch {
@@ -89,8 +88,9 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if refusal != nil {
 		return refusal
 	}
+	key := p.answeringKey(h.Category, h.Period)
 	if oprf.KeyID(h.KeyID) != key.Public().KeyID() {
-		return refuse(codeStale, "key id is not this provider's current key for %s", h.Category)
+		return refuse(codeStale, "key id is not the key of this provider's catalog for %s, period %d", h.Category, h.Period)
 	}
 	if inst.Status != accounting.StatusActive {
 		return refuse(codeSuspended, "requester is %s", inst.Status)
@@ -106,7 +106,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		return refuse(codeNotFound, "category %s has no usable price in period %d", h.Category, h.Period)
 	}
 
-	ev, err := p.evaluator(h.Category, h.Period)
+	ev, err := p.evaluator(h.Category, h.Period, key)
 	if err != nil {
 		p.log.Error("provider: evaluator", "category", h.Category, "err", err)
 		return refuse(codeInternal, "evaluator unavailable")
@@ -164,6 +164,17 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		return answer(won)
 	}
 	return answer(t)
+}
+
+// answeringKey is the key requests of (category, period) are answered
+// with: the key the period's served catalog was built under, which its
+// ledger record names, or the current key while none is served yet.
+func (p *Provider) answeringKey(category string, period uint64) *oprf.PrivateKey {
+	if sv := p.cats.get(category, period); sv != nil {
+		return sv.key
+	}
+	cur, _ := p.keys[category].get()
+	return cur
 }
 
 // corrupt replaces the first evaluated element by the blinded element it

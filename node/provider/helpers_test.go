@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -152,11 +153,17 @@ type query struct {
 // (0: the next one).
 func (f *fixture) newQuery(period, seq uint64, phones ...string) *query {
 	f.t.Helper()
+	return f.newQueryUnder(f.key, period, seq, phones...)
+}
+
+// newQueryUnder is newQuery for the provider key key.
+func (f *fixture) newQueryUnder(key *oprf.PrivateKey, period, seq uint64, phones ...string) *query {
+	f.t.Helper()
 	if seq == 0 {
 		f.seq++
 		seq = f.seq
 	}
-	client, err := oprf.NewClient(f.key.Public(), catalogpsi.Info(category, period))
+	client, err := oprf.NewClient(key.Public(), catalogpsi.Info(category, period))
 	must(f.t, err)
 	inputs := make([][]byte, len(phones))
 	for i, ph := range phones {
@@ -169,7 +176,7 @@ func (f *fixture) newQuery(period, seq uint64, phones ...string) *query {
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: providerMSP, Sequence: seq, Count: uint32(len(phones)),
-		KeyID: f.key.Public().KeyID(),
+		KeyID: key.Public().KeyID(),
 	}
 	return &query{header: h, state: state, req: f.sign(h, blinded)}
 }
@@ -192,6 +199,83 @@ func (f *fixture) sign(h *transcript.Header, blinded []byte) *riskmeshv1.PeerReq
 
 func (f *fixture) handle(req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	return f.p.Handle(f.ctx, peer.Identity{MSPID: requesterMSP}, req)
+}
+
+// exchange is how a test reaches the provider as the requester: through
+// Handle (fixture.handle) or over QUIC (fixture.serveQUIC). A refusal is a
+// PeerError response either way.
+type exchange func(*riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse
+
+// download fetches a whole catalog, chunk by chunk.
+func (f *fixture) download(via exchange, period uint64, maxChunk uint32, expected []byte) []byte {
+	f.t.Helper()
+	var out []byte
+	for range 1000 {
+		resp := via(&riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogDownload{CatalogDownload: &riskmeshv1.CatalogDownloadRequest{
+			Provider: providerMSP, Category: category, Period: period, Offset: uint64(len(out)), MaxChunk: maxChunk, ExpectedDigest: expected,
+		}}})
+		chunk := resp.GetCatalogChunk()
+		if chunk == nil {
+			f.t.Fatalf("download at %d: %v", len(out), resp)
+		}
+		if chunk.GetOffset() != uint64(len(out)) || len(chunk.GetData()) == 0 || len(chunk.GetData()) > int(maxChunk) {
+			f.t.Fatalf("chunk at %d of %d bytes", chunk.GetOffset(), len(chunk.GetData()))
+		}
+		out = append(out, chunk.GetData()...)
+		if uint64(len(out)) == chunk.GetTotalLength() {
+			return out
+		}
+	}
+	f.t.Fatal("download did not end")
+	return nil
+}
+
+// publishedKey is the OPRF public key the ledger's catalog record of
+// period names.
+func (f *fixture) publishedKey(period uint64) *oprf.PublicKey {
+	f.t.Helper()
+	rec, err := f.requester.Catalog(f.ctx, providerMSP, category, period)
+	must(f.t, err)
+	pub := new(oprf.PublicKey)
+	must(f.t, pub.UnmarshalBinary(rec.OPRFKey))
+	return pub
+}
+
+// lookupVia is a requester's whole look-up of phones in period's catalog,
+// trusting only the ledger: the catalog record's digest and OPRF key, the
+// catalog downloaded and checked against both, the blinded batch answered
+// under that key and its proof verified against it.
+func (f *fixture) lookupVia(via exchange, period uint64, phones ...string) []catalogpsi.Result {
+	f.t.Helper()
+	rec, err := f.requester.Catalog(f.ctx, providerMSP, category, period)
+	must(f.t, err)
+	digest := [catalog.DigestSize]byte(rec.Digest)
+	cat, err := catalog.Decode(bytes.NewReader(f.download(via, period, 1<<20, rec.Digest)), catalog.DecodeConfig{ExpectedDigest: &digest})
+	must(f.t, err)
+	pub := f.publishedKey(period)
+	r, err := catalogpsi.NewRequester(providerMSP, pub, category, period, cat)
+	must(f.t, err)
+	ids := make([]ident.ID, len(phones))
+	for i, ph := range phones {
+		ids[i], err = ident.Normalize("phone", ph)
+		must(f.t, err)
+	}
+	q, blinded, err := r.Blind(nil, ids)
+	must(f.t, err)
+	f.seq++
+	h := &transcript.Header{
+		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
+		Requester: requesterMSP, Responder: providerMSP, Sequence: f.seq, Count: uint32(len(ids)), KeyID: pub.KeyID(),
+	}
+	ans := via(f.sign(h, blinded)).GetEvaluate()
+	if ans == nil {
+		f.t.Fatalf("period %d look-up refused", period)
+	}
+	res, err := r.Resolve(q, ans.GetEvaluated(), ans.GetProof())
+	if err != nil {
+		f.t.Fatalf("period %d answer does not verify against the catalog record's key: %v", period, err)
+	}
+	return res
 }
 
 // wantCode checks that resp is a PeerError with code want.

@@ -17,9 +17,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
-	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 var _ api.Importer = (*Provider)(nil)
@@ -72,33 +70,11 @@ func (f *fixture) stored() map[string]uint16 {
 	return out
 }
 
-// lookup downloads period's catalog, verifies it against the ledger and
-// looks phone up through an evaluate request; it returns whether it hit
-// and the label's reason.
+// lookup looks phone up in period's catalog through Handle (lookupVia);
+// it returns whether it hit and the label's reason.
 func (f *fixture) lookup(period uint64, phone string) (bool, uint16) {
 	f.t.Helper()
-	published, err := f.requester.Catalog(f.ctx, providerMSP, category, period)
-	must(f.t, err)
-	want := [catalog.DigestSize]byte(published.Digest)
-	cat, err := catalog.Decode(strings.NewReader(string(f.download(period, 1<<20, published.Digest))), catalog.DecodeConfig{ExpectedDigest: &want})
-	must(f.t, err)
-	r, err := catalogpsi.NewRequester(providerMSP, f.key.Public(), category, period, cat)
-	must(f.t, err)
-	id, err := ident.Normalize("phone", phone)
-	must(f.t, err)
-	q, blinded, err := r.Blind(nil, []ident.ID{id})
-	must(f.t, err)
-	f.seq++
-	h := &transcript.Header{
-		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
-		Requester: requesterMSP, Responder: providerMSP, Sequence: f.seq, Count: 1, KeyID: f.key.Public().KeyID(),
-	}
-	ans := f.handle(f.sign(h, blinded)).GetEvaluate()
-	if ans == nil {
-		f.t.Fatal("evaluate refused")
-	}
-	res, err := r.Resolve(q, ans.GetEvaluated(), ans.GetProof())
-	must(f.t, err)
+	res := f.lookupVia(f.handle, period, phone)
 	return res[0].Hit, res[0].Label.Reason
 }
 

@@ -21,7 +21,7 @@ type Provider struct {
 	cfg    Config
 	log    *slog.Logger
 	outbox *outbox.Outbox
-	psi    map[string]*catalogpsi.Provider // by category
+	keys   map[string]*keyring // by category; the map is not written after New
 
 	evMu       sync.Mutex
 	evaluators map[evalKey]*oprf.Evaluator
@@ -37,6 +37,7 @@ type Provider struct {
 type evalKey struct {
 	category string
 	period   uint64
+	key      oprf.KeyID
 }
 
 // New validates cfg, creates the provider's buckets and opens its outbox.
@@ -65,12 +66,12 @@ func New(cfg Config) (*Provider, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		outbox:     ob,
-		psi:        map[string]*catalogpsi.Provider{},
+		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 	}
 	for cat, key := range cfg.Keys {
-		p.psi[cat] = catalogpsi.NewProvider(cfg.MSPID, key)
+		p.keys[cat] = &keyring{current: key, previous: cfg.PreviousKeys[cat]}
 	}
 	if cfg.CorruptEvaluation {
 		p.log.Warn("provider: MISBEHAVING NODE: every answer is corrupted on purpose (provider.misbehave: corrupt-evaluation); its answers will be disputed and reversed; never run this in a real consortium")
@@ -163,15 +164,16 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 	return failed
 }
 
-// evaluator returns the cached evaluator for a provided category and period.
-func (p *Provider) evaluator(category string, period uint64) (*oprf.Evaluator, error) {
+// evaluator returns the cached evaluator of key for a provided category and
+// period.
+func (p *Provider) evaluator(category string, period uint64, key *oprf.PrivateKey) (*oprf.Evaluator, error) {
 	p.evMu.Lock()
 	defer p.evMu.Unlock()
-	k := evalKey{category, period}
+	k := evalKey{category, period, key.Public().KeyID()}
 	if ev, ok := p.evaluators[k]; ok {
 		return ev, nil
 	}
-	ev, err := p.psi[category].Evaluator(category, period)
+	ev, err := catalogpsi.NewProvider(p.cfg.MSPID, key).Evaluator(category, period)
 	if err != nil {
 		return nil, err
 	}

@@ -14,30 +14,6 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// download fetches a whole catalog through Handle, chunk by chunk.
-func (f *fixture) download(period uint64, maxChunk uint32, expected []byte) []byte {
-	f.t.Helper()
-	var out []byte
-	for range 1000 {
-		resp := f.handle(&riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogDownload{CatalogDownload: &riskmeshv1.CatalogDownloadRequest{
-			Provider: providerMSP, Category: category, Period: period, Offset: uint64(len(out)), MaxChunk: maxChunk, ExpectedDigest: expected,
-		}}})
-		chunk := resp.GetCatalogChunk()
-		if chunk == nil {
-			f.t.Fatalf("download at %d: %v", len(out), resp)
-		}
-		if chunk.GetOffset() != uint64(len(out)) || len(chunk.GetData()) == 0 || len(chunk.GetData()) > int(maxChunk) {
-			f.t.Fatalf("chunk at %d of %d bytes", chunk.GetOffset(), len(chunk.GetData()))
-		}
-		out = append(out, chunk.GetData()...)
-		if uint64(len(out)) == chunk.GetTotalLength() {
-			return out
-		}
-	}
-	f.t.Fatal("download did not end")
-	return nil
-}
-
 // A whole look-up against the provider: the catalog is built from the list,
 // published on the ledger, downloaded in chunks and verified against the
 // ledger's digest; a blinded batch is answered with a valid proof; the
@@ -59,7 +35,7 @@ func TestLookupEndToEnd(t *testing.T) {
 		t.Fatalf("CatalogInfo %v does not match the ledger's digest", info)
 	}
 
-	data := f.download(1, 100, published.Digest)
+	data := f.download(f.handle, 1, 100, published.Digest)
 	want := [catalog.DigestSize]byte(published.Digest)
 	cat, err := catalog.Decode(bytes.NewReader(data), catalog.DecodeConfig{ExpectedDigest: &want})
 	must(t, err)

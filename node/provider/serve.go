@@ -12,7 +12,7 @@ func (p *Provider) servedFor(provider, category string, period uint64) (*served,
 	if provider != p.cfg.MSPID {
 		return nil, refuse(codeNotFound, "request is addressed to another provider")
 	}
-	if _, ok := p.cfg.Keys[category]; !ok {
+	if _, ok := p.keys[category]; !ok {
 		return nil, refuse(codeNotFound, "category %.64s is not provided here", category)
 	}
 	if sv := p.cats.get(category, period); sv != nil {
