@@ -24,6 +24,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 // Defaults of Config's zero fields.
@@ -56,6 +57,8 @@ var componentErrors = []api.ErrorCode{
 	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
 	{Err: provider.ErrImport, Code: codes.FailedPrecondition},
 	{Err: errHostCertificate, Code: codes.FailedPrecondition},
+	{Err: provider.ErrRotateTooSoon, Code: codes.FailedPrecondition},
+	{Err: provider.ErrUnknownCategory, Code: codes.NotFound},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -65,6 +68,8 @@ type providerSide interface {
 	Run(ctx context.Context) error
 	OutboxDepth() int
 	Outbox() *outbox.Outbox
+	CheckRotate(ctx context.Context, category string) error
+	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
 }
 
 // node is a started daemon.
@@ -183,7 +188,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	if providing {
 		c := *cfg.Provider
-		c.MSPID, c.Sign, c.Keys = cfg.MSPID, n.keys.sign, id.OPRFKeys()
+		c.MSPID, c.Sign, c.Keys, c.PreviousKeys = cfg.MSPID, n.keys.sign, id.OPRFKeys(), id.PreviousOPRFKeys()
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.DataDir = cfg.DataDir
 		c.Logger = n.log.With("component", "provider")

@@ -341,7 +341,7 @@ func TestNetwork(t *testing.T) {
 		return nil
 	})
 
-	rotateKeys(t, admin, reg, bankA, bankC)
+	newOPRFKey := rotateKeys(t, admin, reg, bankA, bankC)
 	r = query(t, client, "+86 138 0000 0001", "+8613800000002", "+8613800000003", "+8613800000009", "not a phone")
 	if got := hits(r); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("hits after key rotations = %v, want %v; providers %v", got, want, r.GetProviders())
@@ -396,8 +396,12 @@ func TestNetwork(t *testing.T) {
 	}
 
 	// A provider going down: its part is UNAVAILABLE (not billed), the
-	// other still answers.
+	// other still answers (BankA from its first catalog under its rotated
+	// OPRF key).
 	catalogsReady(t, client, 2)
+	if c, err := admin.Catalog(ctx, bankA.msp, "black", 2); err != nil || !bytes.Equal(c.OPRFKey, newOPRFKey) {
+		t.Fatalf("BankA's period-2 catalog: %v, %v; want it under the rotated OPRF key", c, err)
+	}
 	stopB()
 	r = query(t, client, "+8613800000001", "+8613800000002")
 	status := map[string]riskmeshv1.ProviderStatus{}
@@ -413,35 +417,48 @@ func TestNetwork(t *testing.T) {
 	}
 }
 
-// rotateKeys rotates, while the network runs in period 1, the signing key
-// and TLS certificate of provider and the signing key of requester (which
-// has queried provider before), checks what the ledger then holds, and
-// that every exchange made before the rotation still passes `riskmesh
-// audit verify`'s checks against the ledger.
-func rotateKeys(t *testing.T, admin accounting.Ledger, host, provider, requester *member) {
+// rotateKeys rotates, while the network runs in period 1, the signing key,
+// TLS certificate and "black" OPRF key of provider and the signing key of
+// requester (which has queried provider before), checks what the ledger
+// then holds, and that every exchange made before the rotation still
+// passes `riskmesh audit verify`'s checks against the ledger. It returns
+// provider's new OPRF public key, which builds its period-2 catalog.
+func rotateKeys(t *testing.T, admin accounting.Ledger, host, provider, requester *member) (oprfKey []byte) {
 	t.Helper()
 	ctx := context.Background()
 	before, err := admin.Entries(ctx, accounting.EntriesQuery{Period: 1, Party: requester.msp})
 	if err != nil || len(before.Entries) == 0 {
 		t.Fatalf("entries before the rotation: %v, %v", before, err)
 	}
-	rotate := func(m *member, kind riskmeshv1.KeyKind) *riskmeshv1.RotateKeysResponse {
+	rotate := func(m *member, kind riskmeshv1.KeyKind, category string, effective uint64) *riskmeshv1.RotateKeysResponse {
 		t.Helper()
-		resp, err := apiClient(t, m).RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: kind})
+		resp, err := apiClient(t, m).RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: kind, Category: category})
 		if err != nil {
 			t.Fatalf("%s: rotate %s: %v", m.msp, kind, err)
 		}
-		if resp.GetKind() != kind || len(resp.GetPublicKey()) == 0 || resp.GetEffectivePeriod() != 1 {
+		if resp.GetKind() != kind || len(resp.GetPublicKey()) == 0 || resp.GetEffectivePeriod() != effective {
 			t.Fatalf("%s: rotate %s = %v", m.msp, kind, resp)
 		}
 		return resp
 	}
-	signing := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_SIGNING)
-	cert := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_TLS)
-	rotate(requester, riskmeshv1.KeyKind_KEY_KIND_SIGNING)
-	_, err = apiClient(t, host).RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_TLS})
-	if status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("TLS rotation on the embedded ledger host: %v, want FailedPrecondition", err)
+	signing := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_SIGNING, "", 1)
+	cert := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_TLS, "", 1)
+	// The period's catalog is published under the old OPRF key: the new one
+	// builds the next period's.
+	oprfResp := rotate(provider, riskmeshv1.KeyKind_KEY_KIND_OPRF, "black", 2)
+	rotate(requester, riskmeshv1.KeyKind_KEY_KIND_SIGNING, "", 1)
+	for _, refused := range []struct {
+		m   *member
+		req *riskmeshv1.RotateKeysRequest
+	}{
+		{host, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_TLS}},
+		// Dropping the previous OPRF key would orphan this period's catalog.
+		{provider, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_OPRF, Category: "black"}},
+	} {
+		_, err := apiClient(t, refused.m).RotateKeys(ctx, refused.req)
+		if status.Code(err) != codes.FailedPrecondition {
+			t.Fatalf("%s: %v: %v, want FailedPrecondition", refused.m.msp, refused.req, err)
+		}
 	}
 
 	inst, err := admin.Institution(ctx, provider.msp)
@@ -467,6 +484,7 @@ func rotateKeys(t *testing.T, admin accounting.Ledger, host, provider, requester
 			t.Fatalf("transcript %s after rotation: %v, failed %v", e.Key.String(), err, rep.Failed())
 		}
 	}
+	return oprfResp.GetPublicKey()
 }
 
 // catalogsReady waits until c's node holds both providers' verified

@@ -68,6 +68,8 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 		}
 		fp := peer.FingerprintOf(der)
 		resp.PublicKey, resp.KeyId = der, fp[:]
+	case riskmeshv1.KeyKind_KEY_KIND_OPRF:
+		return n.rotateOPRF(ctx, req.GetCategory(), resp)
 	default:
 		return nil, fmt.Errorf("%w: rotating %s keys", api.ErrNotSupported, req.GetKind())
 	}
@@ -91,5 +93,47 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 		resp.EffectivePeriod = self.SigningKeyFrom
 	}
 	n.log.Info("key rotated", slog.String("kind", req.GetKind().String()), slog.Uint64("effective_period", resp.EffectivePeriod))
+	return resp, nil
+}
+
+// rotateOPRF rotates a provided category's OPRF key. The provider refuses
+// while the key it would drop (one previous key is kept per category)
+// still backs a catalog requesters may query; it then builds the next
+// catalogs under the new key and registers it. The new key is effective
+// from the first period whose catalog was not yet published.
+func (n *node) rotateOPRF(ctx context.Context, category string, resp *riskmeshv1.RotateKeysResponse) (*riskmeshv1.RotateKeysResponse, error) {
+	if n.prov == nil {
+		return nil, fmt.Errorf("%w: this node provides no lists", api.ErrNotSupported)
+	}
+	if err := n.prov.CheckRotate(ctx, category); err != nil {
+		return nil, err
+	}
+	pub, err := identity.RotateOPRFKey(n.cfg.IdentityDir, category, nil)
+	if err != nil {
+		return nil, err
+	}
+	id, err := identity.Load(n.cfg.IdentityDir)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := id.OPRFKey(category)
+	if !ok {
+		return nil, fmt.Errorf("daemon: %s's OPRF key missing after its rotation", category)
+	}
+	n.keys.id.Store(id)
+	if err := n.prov.RotateKey(ctx, category, key); err != nil {
+		return nil, fmt.Errorf("daemon: register the new OPRF key (in use for the next catalog; its publication registers it): %w", err)
+	}
+	if resp.PublicKey, err = pub.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	kid := pub.KeyID()
+	resp.KeyId = kid[:]
+	resp.EffectivePeriod = n.dir.View().Period.Number
+	if _, err := n.ledger.Ledger.Catalog(ctx, n.cfg.MSPID, category, resp.EffectivePeriod); err == nil {
+		resp.EffectivePeriod++
+	}
+	n.log.Info("key rotated", slog.String("kind", resp.GetKind().String()), slog.String("category", category),
+		slog.Uint64("effective_period", resp.EffectivePeriod))
 	return resp, nil
 }
