@@ -48,11 +48,11 @@ type Directory struct {
 
 	view atomic.Pointer[View]
 
-	mu      sync.Mutex // guards changes, lastErr and refreshes
+	mu          sync.Mutex // guards changes, lastErr and refreshes
 	recheck     sync.Mutex // one Recheck refresh at a time; guards lastRecheck
 	lastRecheck time.Time
-	changes chan struct{}
-	lastErr error
+	changes     chan struct{}
+	lastErr     error
 
 	catalogs catalogCache
 }

@@ -347,7 +347,7 @@ func nodeFixtures() []fixture {
 		{"RotateKeysRequest", &RotateKeysRequest{Kind: KeyKind_KEY_KIND_OPRF, Category: testCategory}},
 		{"RotateKeysResponse", &RotateKeysResponse{
 			Kind: KeyKind_KEY_KIND_OPRF, Category: testCategory, PublicKey: make([]byte, 32), KeyId: make([]byte, 32),
-			EffectivePeriod: testPeriod + 1, LedgerTxId: "3f2a",
+			EffectivePeriod: testPeriod + 1,
 		}},
 		{"HealthRequest", &HealthRequest{}},
 		{"HealthResponse", &HealthResponse{
