@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/riskmesh/riskmesh/chaincode"
 )
@@ -259,40 +261,123 @@ func (s *EmbeddedStore) VerifyLog(ctx context.Context) (LogHead, error) {
 	}
 	var head LogHead
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var prev [32]byte
-		var n uint64
-		c := tx.Bucket(bucketLog).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			n++
-			rec, err := ParseLogRecord(v)
-			if err != nil {
-				return fmt.Errorf("record %d: %w", n, err)
-			}
-			if len(k) != 8 || binary.BigEndian.Uint64(k) != n || rec.Sequence != n {
-				return fmt.Errorf("%w: record %d out of sequence", ErrLogTampered, n)
-			}
-			if rec.PrevHash != prev {
-				return fmt.Errorf("%w: record %d does not chain to record %d", ErrLogTampered, n, n-1)
-			}
-			prev = labelled(LabelLogRecord, v)
-		}
-		seq, h, err := readHead(tx.Bucket(bucketMeta))
-		if err != nil {
-			return err
-		}
-		if seq != n || h != prev {
-			return fmt.Errorf("%w: head (%d) does not match the last record (%d)", ErrLogTampered, seq, n)
-		}
-		head = LogHead{Sequence: n, Hash: prev}
-		return nil
+		var err error
+		head, err = verifyChain(ctx, tx, nil)
+		return err
 	})
-	if err != nil && !errors.Is(err, ErrLogTampered) && ctx.Err() == nil {
-		return LogHead{}, fmt.Errorf("accounting: verify log: %w", err)
+	return head, verifyError(ctx, err)
+}
+
+var _ io.WriterTo = (*EmbeddedStore)(nil)
+
+// WriteTo writes a consistent copy of the ledger file to w, as of one
+// moment, while transactions go on; it implements io.WriterTo for live
+// backups. Transactions that need the file to grow wait until the copy
+// ends.
+func (s *EmbeddedStore) WriteTo(w io.Writer) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
 	}
-	return head, err
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("accounting: copy embedded ledger: %w", err)
+	}
+	return n, nil
+}
+
+// lockWait bounds VerifyLogFile's wait for the file lock: a file still
+// locked after it belongs to a running ledger.
+const lockWait = time.Second
+
+// VerifyLogFile verifies the transaction log of the embedded ledger file at
+// path as VerifyLog does, reading the file without changing it. It is for
+// copies (a backup): the file of a running ledger is locked by its process,
+// and opening it fails after a second with an error saying so.
+//
+// If earlier is not nil the log must also extend it: the record at
+// earlier.Sequence must exist and hash to earlier.Hash, so the file holds
+// the same chain as when that head was taken, or a longer one through it.
+// A log that does not fails with an error wrapping ErrLogTampered.
+func VerifyLogFile(ctx context.Context, path string, earlier *LogHead) (LogHead, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockWait})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return LogHead{}, fmt.Errorf("accounting: %s is locked by a running process (verify a copy, not the live ledger): %w", path, err)
+	}
+	if err != nil {
+		return LogHead{}, fmt.Errorf("accounting: open %s: %w", path, err)
+	}
+	defer db.Close()
+	var head LogHead
+	err = db.View(func(tx *bolt.Tx) error {
+		var err error
+		head, err = verifyChain(ctx, tx, earlier)
+		return err
+	})
+	return head, verifyError(ctx, err)
+}
+
+// verifyChain checks the log in tx (see VerifyLog) and, if earlier is not
+// nil, that it extends earlier (see VerifyLogFile).
+func verifyChain(ctx context.Context, tx *bolt.Tx, earlier *LogHead) (LogHead, error) {
+	log, meta := tx.Bucket(bucketLog), tx.Bucket(bucketMeta)
+	if log == nil || meta == nil {
+		return LogHead{}, errors.New("not an embedded ledger file (no log)")
+	}
+	var prev [32]byte
+	var n uint64
+	c := log.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return LogHead{}, err
+			}
+		}
+		n++
+		rec, err := ParseLogRecord(v)
+		if err != nil {
+			return LogHead{}, fmt.Errorf("record %d: %w", n, err)
+		}
+		if len(k) != 8 || binary.BigEndian.Uint64(k) != n || rec.Sequence != n {
+			return LogHead{}, fmt.Errorf("%w: record %d out of sequence", ErrLogTampered, n)
+		}
+		if rec.PrevHash != prev {
+			return LogHead{}, fmt.Errorf("%w: record %d does not chain to record %d", ErrLogTampered, n, n-1)
+		}
+		prev = labelled(LabelLogRecord, v)
+		if earlier != nil && earlier.Sequence == n && earlier.Hash != prev {
+			return LogHead{}, fmt.Errorf("%w: record %d has hash %x, not the expected %x", ErrLogTampered, n, prev, earlier.Hash)
+		}
+	}
+	seq, h, err := readHead(meta)
+	if err != nil {
+		return LogHead{}, err
+	}
+	if seq != n || h != prev {
+		return LogHead{}, fmt.Errorf("%w: head (%d) does not match the last record (%d)", ErrLogTampered, seq, n)
+	}
+	if earlier != nil {
+		switch {
+		case earlier.Sequence > n:
+			return LogHead{}, fmt.Errorf("%w: log ends at record %d, before the expected head %d", ErrLogTampered, n, earlier.Sequence)
+		case earlier.Sequence == 0 && earlier.Hash != [32]byte{}:
+			return LogHead{}, fmt.Errorf("%w: the head of an empty log has a zero hash, not %x", ErrLogTampered, earlier.Hash)
+		}
+	}
+	return LogHead{Sequence: n, Hash: prev}, nil
+}
+
+// verifyError wraps a verification failure that is neither tampering nor
+// the caller's cancellation.
+func verifyError(ctx context.Context, err error) error {
+	if err != nil && !errors.Is(err, ErrLogTampered) && ctx.Err() == nil {
+		return fmt.Errorf("accounting: verify log: %w", err)
+	}
+	return err
 }

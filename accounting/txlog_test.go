@@ -5,7 +5,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -147,12 +152,155 @@ func TestVerifyLogDetectsTampering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, err := accounting.VerifyLogFile(context.Background(), path, nil); !errors.Is(err, accounting.ErrLogTampered) {
+				t.Fatalf("VerifyLogFile after tampering: %v", err)
+			}
 			store := openStore(t, path)
 			defer store.Close()
 			if _, err := store.VerifyLog(context.Background()); !errors.Is(err, accounting.ErrLogTampered) {
 				t.Fatalf("VerifyLog after tampering: %v", err)
 			}
 		})
+	}
+}
+
+// VerifyLogFile checks a copy without changing it and, given a head taken
+// earlier, that the copy's chain runs through it.
+func TestVerifyLogFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	earlier := populate(t, path)
+	store := openStore(t, path)
+	l, err := store.As(ledgertest.Bank2MSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.UpdateProfile(ctx, accounting.Profile{Endpoint: "later:1"}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.VerifyLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounting.VerifyLogFile(ctx, path, nil); err == nil || !strings.Contains(err.Error(), "locked by a running process") {
+		t.Fatalf("VerifyLogFile of the live file: %v", err)
+	}
+	store.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wrongHash := earlier
+	wrongHash.Hash[0] ^= 1
+	tests := []struct {
+		name     string
+		earlier  *accounting.LogHead
+		tampered bool
+	}{
+		{"NoEarlierHead", nil, false},
+		{"SameHead", &head, false},
+		{"ExtendsEarlierHead", &earlier, false},
+		{"EmptyHead", &accounting.LogHead{}, false},
+		{"WrongHash", &wrongHash, true},
+		{"BeyondTheEnd", &accounting.LogHead{Sequence: head.Sequence + 1, Hash: head.Hash}, true},
+		{"EmptyHeadWithHash", &accounting.LogHead{Hash: head.Hash}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := accounting.VerifyLogFile(ctx, path, tc.earlier)
+			if tc.tampered {
+				if !errors.Is(err, accounting.ErrLogTampered) {
+					t.Fatalf("VerifyLogFile = %+v, %v; want ErrLogTampered", got, err)
+				}
+				return
+			}
+			if err != nil || got != head {
+				t.Fatalf("VerifyLogFile = %+v, %v; want %+v", got, err, head)
+			}
+		})
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("VerifyLogFile changed the file (%v)", err)
+	}
+
+	t.Run("NotALedger", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "node.db")
+		db, err := bolt.Open(other, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if _, err := accounting.VerifyLogFile(ctx, other, nil); err == nil || !strings.Contains(err.Error(), "not an embedded ledger") {
+			t.Fatalf("VerifyLogFile of another bbolt file: %v", err)
+		}
+	})
+	t.Run("Missing", func(t *testing.T) {
+		if _, err := accounting.VerifyLogFile(ctx, filepath.Join(t.TempDir(), "none.db"), nil); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("VerifyLogFile of a missing file: %v", err)
+		}
+	})
+}
+
+// WriteTo copies a consistent ledger while transactions commit: the copy's
+// log verifies and ends at a head the live log runs through.
+func TestEmbeddedWriteTo(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	populate(t, path)
+	store := openStore(t, path)
+	defer store.Close()
+	l, err := store.As(ledgertest.Bank2MSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := range 1 << 20 {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := l.UpdateProfile(ctx, accounting.Profile{Endpoint: fmt.Sprintf("moving:%d", i)}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var heads []accounting.LogHead
+	for i := range 3 {
+		var buf bytes.Buffer
+		n, err := store.WriteTo(&buf)
+		if err != nil || n != int64(buf.Len()) {
+			t.Fatalf("WriteTo = %d, %v; wrote %d bytes", n, err, buf.Len())
+		}
+		cp := filepath.Join(t.TempDir(), fmt.Sprintf("copy-%d.db", i))
+		if err := os.WriteFile(cp, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		head, err := accounting.VerifyLogFile(ctx, cp, nil)
+		if err != nil {
+			t.Fatalf("copy %d: %v", i, err)
+		}
+		heads = append(heads, head)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	for _, h := range heads {
+		if _, err := accounting.VerifyLogFile(ctx, path, &h); err != nil {
+			t.Fatalf("live log does not run through a copy's head %d: %v", h.Sequence, err)
+		}
+	}
+	if _, err := store.WriteTo(io.Discard); !errors.Is(err, accounting.ErrClosed) {
+		t.Fatalf("WriteTo after Close: %v", err)
 	}
 }
 
