@@ -400,6 +400,59 @@ func (KeyKind) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
+// BackupKind is which of the node's files a backup copy is of.
+type BackupKind int32
+
+const (
+	BackupKind_BACKUP_KIND_UNSPECIFIED BackupKind = 0
+	// node.db: outbox, transcripts, replay index, query and dispute records,
+	// imported list entries.
+	BackupKind_BACKUP_KIND_NODE_DB BackupKind = 1
+	// The embedded ledger (ledger.db), on the node that hosts it.
+	BackupKind_BACKUP_KIND_LEDGER BackupKind = 2
+)
+
+// Enum value maps for BackupKind.
+var (
+	BackupKind_name = map[int32]string{
+		0: "BACKUP_KIND_UNSPECIFIED",
+		1: "BACKUP_KIND_NODE_DB",
+		2: "BACKUP_KIND_LEDGER",
+	}
+	BackupKind_value = map[string]int32{
+		"BACKUP_KIND_UNSPECIFIED": 0,
+		"BACKUP_KIND_NODE_DB":     1,
+		"BACKUP_KIND_LEDGER":      2,
+	}
+)
+
+func (x BackupKind) Enum() *BackupKind {
+	p := new(BackupKind)
+	*p = x
+	return p
+}
+
+func (x BackupKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BackupKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+}
+
+func (BackupKind) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[6]
+}
+
+func (x BackupKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BackupKind.Descriptor instead.
+func (BackupKind) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+}
+
 // HealthStatus is the state of the node or of one component.
 type HealthStatus int32
 
@@ -439,11 +492,11 @@ func (x HealthStatus) String() string {
 }
 
 func (HealthStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
 }
 
 func (HealthStatus) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[6]
+	return &file_riskmesh_v1_node_proto_enumTypes[7]
 }
 
 func (x HealthStatus) Number() protoreflect.EnumNumber {
@@ -452,7 +505,7 @@ func (x HealthStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HealthStatus.Descriptor instead.
 func (HealthStatus) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 // Identifier is one raw identifier as the business system holds it; the node
@@ -3108,6 +3161,246 @@ func (x *RotateKeysResponse) GetEffectivePeriod() uint64 {
 	return 0
 }
 
+type BackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// dir is an existing directory on the node's host (an absolute path of at
+	// most 4096 bytes); the files are written there by the node, nothing is
+	// transferred through the API.
+	Dir           string `protobuf:"bytes,1,opt,name=dir,proto3" json:"dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *BackupRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+// LedgerLogHead is the position of the embedded ledger's hash-chained log:
+// a later copy must hold the same record at this sequence.
+type LedgerLogHead struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sequence is the number of the last record (0 for an empty log).
+	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// hash is the last record's chain hash (32 bytes; zero for an empty log).
+	Hash          []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerLogHead) Reset() {
+	*x = LedgerLogHead{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerLogHead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerLogHead) ProtoMessage() {}
+
+func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerLogHead.ProtoReflect.Descriptor instead.
+func (*LedgerLogHead) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *LedgerLogHead) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *LedgerLogHead) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+// BackupFile is one file a Backup wrote.
+type BackupFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is the node file copied.
+	Kind BackupKind `protobuf:"varint,1,opt,name=kind,proto3,enum=riskmesh.v1.BackupKind" json:"kind,omitempty"`
+	// path is the copy's absolute path on the node's host.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// size is the copy's length in bytes.
+	Size uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// sha256 is the SHA-256 digest of the copy (32 bytes).
+	Sha256 []byte `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// ledger_head is the verified head of the copy's log (BACKUP_KIND_LEDGER
+	// only); keep it off the machine.
+	LedgerHead    *LedgerLogHead `protobuf:"bytes,5,opt,name=ledger_head,json=ledgerHead,proto3" json:"ledger_head,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupFile) Reset() {
+	*x = BackupFile{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupFile) ProtoMessage() {}
+
+func (x *BackupFile) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
+func (*BackupFile) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *BackupFile) GetKind() BackupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return BackupKind_BACKUP_KIND_UNSPECIFIED
+}
+
+func (x *BackupFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *BackupFile) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *BackupFile) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *BackupFile) GetLedgerHead() *LedgerLogHead {
+	if x != nil {
+		return x.LedgerHead
+	}
+	return nil
+}
+
+type BackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// files are the copies written, node.db first.
+	Files []*BackupFile `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	// taken_at is the time the copies' names carry (UTC, to the second).
+	TakenAt       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=taken_at,json=takenAt,proto3" json:"taken_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupResponse) Reset() {
+	*x = BackupResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupResponse) ProtoMessage() {}
+
+func (x *BackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
+func (*BackupResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *BackupResponse) GetFiles() []*BackupFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *BackupResponse) GetTakenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TakenAt
+	}
+	return nil
+}
+
 type HealthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -3116,7 +3409,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3128,7 +3421,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3141,7 +3434,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
 }
 
 type ComponentHealth struct {
@@ -3158,7 +3451,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3463,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3476,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -3227,7 +3520,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3239,7 +3532,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3252,7 +3545,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -3504,7 +3797,23 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\n" +
 	"public_key\x18\x03 \x01(\fR\tpublicKey\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\fR\x05keyId\x12)\n" +
-	"\x10effective_period\x18\x05 \x01(\x04R\x0feffectivePeriodJ\x04\b\x06\x10\aR\fledger_tx_id\"\x0f\n" +
+	"\x10effective_period\x18\x05 \x01(\x04R\x0feffectivePeriodJ\x04\b\x06\x10\aR\fledger_tx_id\"!\n" +
+	"\rBackupRequest\x12\x10\n" +
+	"\x03dir\x18\x01 \x01(\tR\x03dir\"?\n" +
+	"\rLedgerLogHead\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\fR\x04hash\"\xb6\x01\n" +
+	"\n" +
+	"BackupFile\x12+\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.riskmesh.v1.BackupKindR\x04kind\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\x12;\n" +
+	"\vledger_head\x18\x05 \x01(\v2\x1a.riskmesh.v1.LedgerLogHeadR\n" +
+	"ledgerHead\"v\n" +
+	"\x0eBackupResponse\x12-\n" +
+	"\x05files\x18\x01 \x03(\v2\x17.riskmesh.v1.BackupFileR\x05files\x125\n" +
+	"\btaken_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\atakenAt\"\x0f\n" +
 	"\rHealthRequest\"r\n" +
 	"\x0fComponentHealth\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
@@ -3558,12 +3867,17 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x14KEY_KIND_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rKEY_KIND_OPRF\x10\x01\x12\x14\n" +
 	"\x10KEY_KIND_SIGNING\x10\x02\x12\x10\n" +
-	"\fKEY_KIND_TLS\x10\x03*\x83\x01\n" +
+	"\fKEY_KIND_TLS\x10\x03*Z\n" +
+	"\n" +
+	"BackupKind\x12\x1b\n" +
+	"\x17BACKUP_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13BACKUP_KIND_NODE_DB\x10\x01\x12\x16\n" +
+	"\x12BACKUP_KIND_LEDGER\x10\x02*\x83\x01\n" +
 	"\fHealthStatus\x12\x1d\n" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xd7\x06\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\x9a\a\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -3576,6 +3890,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\rCatalogStatus\x12!.riskmesh.v1.CatalogStatusRequest\x1a\".riskmesh.v1.CatalogStatusResponse\x12M\n" +
 	"\n" +
 	"RotateKeys\x12\x1e.riskmesh.v1.RotateKeysRequest\x1a\x1f.riskmesh.v1.RotateKeysResponse\x12A\n" +
+	"\x06Backup\x12\x1a.riskmesh.v1.BackupRequest\x1a\x1b.riskmesh.v1.BackupResponse\x12A\n" +
 	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
 	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
@@ -3591,8 +3906,8 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
@@ -3600,128 +3915,139 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(QueryState)(0),               // 3: riskmesh.v1.QueryState
 	(CatalogState)(0),             // 4: riskmesh.v1.CatalogState
 	(KeyKind)(0),                  // 5: riskmesh.v1.KeyKind
-	(HealthStatus)(0),             // 6: riskmesh.v1.HealthStatus
-	(*Identifier)(nil),            // 7: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),          // 8: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),            // 9: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),         // 10: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                 // 11: riskmesh.v1.Label
-	(*ProviderHit)(nil),           // 12: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),        // 13: riskmesh.v1.ProviderResult
-	(*ExchangeDispute)(nil),       // 14: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                   // 15: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 16: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 17: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 18: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),  // 19: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 20: riskmesh.v1.GetTranscriptResponse
-	(*QueryRecord)(nil),           // 21: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 22: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 23: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 24: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 25: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 26: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 27: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 28: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 29: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 30: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 31: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 32: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 33: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 34: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 35: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 36: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 37: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 38: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 39: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 40: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 41: riskmesh.v1.RotateKeysResponse
-	(*HealthRequest)(nil),         // 42: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 43: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 44: riskmesh.v1.HealthResponse
-	nil,                           // 45: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 46: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 47: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 48: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 49: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 50: riskmesh.v1.DisputeState
+	(BackupKind)(0),               // 6: riskmesh.v1.BackupKind
+	(HealthStatus)(0),             // 7: riskmesh.v1.HealthStatus
+	(*Identifier)(nil),            // 8: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),          // 9: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),            // 10: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),         // 11: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                 // 12: riskmesh.v1.Label
+	(*ProviderHit)(nil),           // 13: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),        // 14: riskmesh.v1.ProviderResult
+	(*ExchangeDispute)(nil),       // 15: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                   // 16: riskmesh.v1.Hit
+	(*ItemResult)(nil),            // 17: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),           // 18: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),       // 19: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),  // 20: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil), // 21: riskmesh.v1.GetTranscriptResponse
+	(*QueryRecord)(nil),           // 22: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),    // 23: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),          // 24: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),   // 25: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),        // 26: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),       // 27: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),      // 28: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),         // 29: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),          // 30: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),     // 31: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),     // 32: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),           // 33: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),            // 34: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),    // 35: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),   // 36: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),  // 37: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),  // 38: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),          // 39: riskmesh.v1.LocalCatalog
+	(*CatalogStatusResponse)(nil), // 40: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 41: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 42: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),         // 43: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),         // 44: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),            // 45: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),        // 46: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),         // 47: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 48: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 49: riskmesh.v1.HealthResponse
+	nil,                           // 50: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 51: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 52: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 53: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 54: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 55: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	7,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	46, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	10, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	13, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	17, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	47, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	11, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	8,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	51, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	11, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	14, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	18, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	52, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	12, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	12, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	48, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	46, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	14, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	49, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	50, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	11, // 15: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	13, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	53, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	51, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	15, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	54, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	55, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	12, // 15: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	2,  // 16: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	15, // 17: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	16, // 18: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	13, // 19: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	47, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	16, // 17: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	17, // 18: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	14, // 19: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	52, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
 	3,  // 21: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	47, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	13, // 23: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	17, // 24: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	47, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	52, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	14, // 23: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	18, // 24: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	52, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	3,  // 26: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	47, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	23, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	47, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	52, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	24, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	52, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	47, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	29, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	45, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	32, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	46, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	33, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	33, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	52, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	30, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	50, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	33, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	51, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	34, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	34, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	4,  // 39: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	47, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	38, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	28, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	52, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	29, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
 	5,  // 43: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
 	5,  // 44: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	6,  // 45: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	6,  // 46: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	43, // 47: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	8,  // 48: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	18, // 49: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	22, // 50: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	25, // 51: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	27, // 52: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	31, // 53: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	35, // 54: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	37, // 55: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	40, // 56: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	42, // 57: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	19, // 58: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	9,  // 59: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	21, // 60: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	24, // 61: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	26, // 62: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	30, // 63: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	34, // 64: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	36, // 65: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	39, // 66: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	41, // 67: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	44, // 68: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	20, // 69: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	59, // [59:70] is the sub-list for method output_type
-	48, // [48:59] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	6,  // 45: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	44, // 46: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	45, // 47: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	52, // 48: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	7,  // 49: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	7,  // 50: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	48, // 51: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	9,  // 52: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	19, // 53: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	23, // 54: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	26, // 55: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	28, // 56: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	32, // 57: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	36, // 58: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	38, // 59: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	41, // 60: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	43, // 61: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	47, // 62: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	20, // 63: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	10, // 64: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	22, // 65: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	25, // 66: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	27, // 67: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	31, // 68: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	35, // 69: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	37, // 70: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	40, // 71: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	42, // 72: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	46, // 73: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	49, // 74: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	21, // 75: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	64, // [64:76] is the sub-list for method output_type
+	52, // [52:64] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -3741,8 +4067,8 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   39,
+			NumEnums:      8,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

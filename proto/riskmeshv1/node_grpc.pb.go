@@ -28,6 +28,7 @@ const (
 	RiskMesh_RefreshLists_FullMethodName  = "/riskmesh.v1.RiskMesh/RefreshLists"
 	RiskMesh_CatalogStatus_FullMethodName = "/riskmesh.v1.RiskMesh/CatalogStatus"
 	RiskMesh_RotateKeys_FullMethodName    = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName        = "/riskmesh.v1.RiskMesh/Backup"
 	RiskMesh_Health_FullMethodName        = "/riskmesh.v1.RiskMesh/Health"
 	RiskMesh_GetTranscript_FullMethodName = "/riskmesh.v1.RiskMesh/GetTranscript"
 )
@@ -74,6 +75,13 @@ type RiskMeshClient interface {
 	// Admin: RotateKeys generates a new key of one kind and registers its
 	// public half on the ledger.
 	RotateKeys(ctx context.Context, in *RotateKeysRequest, opts ...grpc.CallOption) (*RotateKeysResponse, error)
+	// Admin: Backup writes consistent copies of the node's database (node.db)
+	// and, on the node hosting the embedded ledger, of the ledger file into a
+	// directory on the node's host, while the node runs. Each copy gets a new
+	// name; an existing file is never replaced (ALREADY_EXISTS). The ledger
+	// copy's hash-chained log is verified before the call returns.
+	// FAILED_PRECONDITION if the directory does not exist or is not one.
+	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (*BackupResponse, error)
 	// Admin: Health reports the node's components. It answers even when the
 	// node is degraded.
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
@@ -191,6 +199,16 @@ func (c *riskMeshClient) RotateKeys(ctx context.Context, in *RotateKeysRequest, 
 	return out, nil
 }
 
+func (c *riskMeshClient) Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (*BackupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BackupResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_Backup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *riskMeshClient) Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(HealthResponse)
@@ -253,6 +271,13 @@ type RiskMeshServer interface {
 	// Admin: RotateKeys generates a new key of one kind and registers its
 	// public half on the ledger.
 	RotateKeys(context.Context, *RotateKeysRequest) (*RotateKeysResponse, error)
+	// Admin: Backup writes consistent copies of the node's database (node.db)
+	// and, on the node hosting the embedded ledger, of the ledger file into a
+	// directory on the node's host, while the node runs. Each copy gets a new
+	// name; an existing file is never replaced (ALREADY_EXISTS). The ledger
+	// copy's hash-chained log is verified before the call returns.
+	// FAILED_PRECONDITION if the directory does not exist or is not one.
+	Backup(context.Context, *BackupRequest) (*BackupResponse, error)
 	// Admin: Health reports the node's components. It answers even when the
 	// node is degraded.
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
@@ -297,6 +322,9 @@ func (UnimplementedRiskMeshServer) CatalogStatus(context.Context, *CatalogStatus
 }
 func (UnimplementedRiskMeshServer) RotateKeys(context.Context, *RotateKeysRequest) (*RotateKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RotateKeys not implemented")
+}
+func (UnimplementedRiskMeshServer) Backup(context.Context, *BackupRequest) (*BackupResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Backup not implemented")
 }
 func (UnimplementedRiskMeshServer) Health(context.Context, *HealthRequest) (*HealthResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Health not implemented")
@@ -480,6 +508,24 @@ func _RiskMesh_RotateKeys_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_Backup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BackupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).Backup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_Backup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).Backup(ctx, req.(*BackupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RiskMesh_Health_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(HealthRequest)
 	if err := dec(in); err != nil {
@@ -554,6 +600,10 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateKeys",
 			Handler:    _RiskMesh_RotateKeys_Handler,
+		},
+		{
+			MethodName: "Backup",
+			Handler:    _RiskMesh_Backup_Handler,
 		},
 		{
 			MethodName: "Health",
