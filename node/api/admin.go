@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 
 	"google.golang.org/grpc/codes"
@@ -72,6 +73,25 @@ func (s *Service) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequ
 		return nil, s.status(ErrNotSupported)
 	}
 	resp, err := s.cfg.Keys.RotateKeys(ctx, req)
+	return resp, s.status(err)
+}
+
+// Backup checks the directory's form and hands the backup to the
+// configured Backuper, which checks the directory itself.
+func (s *Service) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*riskmeshv1.BackupResponse, error) {
+	dir := req.GetDir()
+	switch {
+	case dir == "":
+		return nil, status.Error(codes.InvalidArgument, "api: backup needs a directory")
+	case len(dir) > MaxBackupDir:
+		return nil, status.Errorf(codes.InvalidArgument, "api: backup directory of %d bytes, more than %d", len(dir), MaxBackupDir)
+	case !filepath.IsAbs(dir):
+		return nil, status.Error(codes.InvalidArgument, "api: backup directory must be an absolute path on the node's host")
+	}
+	if s.cfg.Backup == nil {
+		return nil, s.status(ErrNotSupported)
+	}
+	resp, err := s.cfg.Backup.Backup(ctx, req)
 	return resp, s.status(err)
 }
 

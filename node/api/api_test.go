@@ -100,6 +100,14 @@ func (refreshOnly) Refresh(context.Context, []string) ([]*riskmeshv1.ListImport,
 }
 func (refreshOnly) CatalogStatus(string) []*riskmeshv1.LocalCatalog { return nil }
 
+// fakeBackuper records the directory it was asked to back up into.
+type fakeBackuper struct{ dir string }
+
+func (f *fakeBackuper) Backup(_ context.Context, req *riskmeshv1.BackupRequest) (*riskmeshv1.BackupResponse, error) {
+	f.dir = req.GetDir()
+	return &riskmeshv1.BackupResponse{Files: []*riskmeshv1.BackupFile{{Kind: riskmeshv1.BackupKind_BACKUP_KIND_NODE_DB}}}, nil
+}
+
 // serveUnix serves svc on a socket in t.TempDir and returns a client.
 func serveUnix(t *testing.T, cfg api.Config) riskmeshv1.RiskMeshClient {
 	t.Helper()
@@ -272,6 +280,8 @@ func TestMissingComponents(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition)
 	_, err = c.RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_SIGNING})
 	wantCode(t, err, codes.Unimplemented)
+	_, err = c.Backup(ctx, &riskmeshv1.BackupRequest{Dir: "/backups"})
+	wantCode(t, err, codes.Unimplemented)
 	h, err := c.Health(ctx, &riskmeshv1.HealthRequest{})
 	if err != nil || h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING {
 		t.Fatalf("Health = %v, %v", h, err)
@@ -311,6 +321,22 @@ func TestAdminMethods(t *testing.T) {
 	t.Run("rotate needs a category for OPRF", func(t *testing.T) {
 		_, err := c.RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_OPRF})
 		wantCode(t, err, codes.InvalidArgument)
+	})
+	t.Run("backup checks the directory's form", func(t *testing.T) {
+		b := &fakeBackuper{}
+		c := serveUnix(t, api.Config{Backup: b})
+		resp, err := c.Backup(ctx, &riskmeshv1.BackupRequest{Dir: "/var/backups/riskmesh"})
+		if err != nil || len(resp.GetFiles()) != 1 || b.dir != "/var/backups/riskmesh" {
+			t.Fatalf("Backup = %v, %v; backuper got %q", resp, err, b.dir)
+		}
+		for _, dir := range []string{"", "relative/dir", "/" + strings.Repeat("d", api.MaxBackupDir)} {
+			b.dir = ""
+			_, err := c.Backup(ctx, &riskmeshv1.BackupRequest{Dir: dir})
+			wantCode(t, err, codes.InvalidArgument)
+			if b.dir != "" {
+				t.Fatalf("directory %.20q reached the backuper", dir)
+			}
+		}
 	})
 	t.Run("import unsupported", func(t *testing.T) {
 		c := serveUnix(t, api.Config{Provider: refreshOnly{}})
@@ -393,7 +419,7 @@ func TestMutualTLSAdmin(t *testing.T) {
 	nodeCerts, nodePool := selfSigned(t, "node")
 	clientCerts, clientPool := selfSigned(t, "loan-system", "ops-console")
 	strangers, _ := selfSigned(t, "stranger")
-	svc, err := api.New(api.Config{Requester: &fakeRequester{}, Provider: &fakeProvider{}, AdminClients: []string{"ops-console"}})
+	svc, err := api.New(api.Config{Requester: &fakeRequester{}, Provider: &fakeProvider{}, Backup: &fakeBackuper{}, AdminClients: []string{"ops-console"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,6 +449,8 @@ func TestMutualTLSAdmin(t *testing.T) {
 	}
 	_, err = app.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{})
 	wantCode(t, err, codes.PermissionDenied)
+	_, err = app.Backup(ctx, &riskmeshv1.BackupRequest{Dir: "/backups"})
+	wantCode(t, err, codes.PermissionDenied)
 	if _, err := app.Health(ctx, &riskmeshv1.HealthRequest{}); err != nil {
 		t.Fatalf("Health for a client certificate: %v", err)
 	}
@@ -430,6 +458,9 @@ func TestMutualTLSAdmin(t *testing.T) {
 	ops := client(clientCerts[1])
 	if _, err := ops.RefreshLists(ctx, &riskmeshv1.RefreshListsRequest{}); err != nil {
 		t.Fatalf("admin method for an admin client: %v", err)
+	}
+	if _, err := ops.Backup(ctx, &riskmeshv1.BackupRequest{Dir: "/backups"}); err != nil {
+		t.Fatalf("Backup for an admin client: %v", err)
 	}
 
 	anon := client()

@@ -4,17 +4,17 @@
 //
 // It is glue: query methods go to the requester side (node/requester),
 // list and catalog methods to the provider side (node/provider), key
-// rotation and health to the daemon. Each is reached through a small
-// interface defined here, so the package is tested without them. What the
-// package itself adds is what must hold whatever is behind it:
+// rotation, backups and health to the daemon. Each is reached through a
+// small interface defined here, so the package is tested without them. What
+// the package itself adds is what must hold whatever is behind it:
 //
 //   - Access. The API carries raw customer identifiers, so it listens on a
 //     unix socket that only the node's user may open (mode 0600) and,
 //     optionally, on TCP with mutual TLS against the institution's client CA.
 //     Over TCP the admin methods (ImportList, RefreshLists, CatalogStatus,
-//     RotateKeys) are allowed only to the client certificates named in
-//     Config.AdminClients; over the socket the file permission is the whole
-//     check. Health is open to every authenticated caller.
+//     RotateKeys, Backup) are allowed only to the client certificates named
+//     in Config.AdminClients; over the socket the file permission is the
+//     whole check. Health is open to every authenticated caller.
 //   - Bounds. A request message is at most Config.MaxRecvSize bytes (derived
 //     from the identifier limit) and a query names at most
 //     Config.MaxIdentifiers identifiers, both checked before the requester

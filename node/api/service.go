@@ -44,18 +44,25 @@ type KeyRotator interface {
 	RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest) (*riskmeshv1.RotateKeysResponse, error)
 }
 
+// Backuper writes consistent copies of the node's files into a directory
+// on its host (the daemon, which holds them open, implements it).
+type Backuper interface {
+	Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*riskmeshv1.BackupResponse, error)
+}
+
 // HealthFunc reports the node's components; it must answer quickly and
 // without the ledger or peers (it serves when they are down).
 type HealthFunc func(ctx context.Context) *riskmeshv1.HealthResponse
 
 // Config configures a Service. Every component may be nil: its methods then
 // fail with FailedPrecondition (Requester, Provider) or Unimplemented
-// (Keys) instead of the node refusing to start; a regulator's node, for
+// (Keys, Backup) instead of the node refusing to start; a regulator's node, for
 // one, neither queries nor provides.
 type Config struct {
 	Requester Requester
 	Provider  Provider
 	Keys      KeyRotator
+	Backup    Backuper
 	// Health answers Health; nil answers SERVING with no components.
 	Health HealthFunc
 
@@ -95,6 +102,8 @@ const (
 	maxIdentifierSize = 1024 + 3*7 + 11
 	// recvOverhead is the allowance for a request's other fields.
 	recvOverhead = 1 << 20
+	// MaxBackupDir bounds BackupRequest.dir, in bytes (Linux's PATH_MAX).
+	MaxBackupDir = 4096
 )
 
 // Service implements riskmeshv1.RiskMeshServer over the configured
