@@ -59,6 +59,8 @@ var componentErrors = []api.ErrorCode{
 	{Err: errHostCertificate, Code: codes.FailedPrecondition},
 	{Err: provider.ErrRotateTooSoon, Code: codes.FailedPrecondition},
 	{Err: provider.ErrUnknownCategory, Code: codes.NotFound},
+	{Err: errBackupDir, Code: codes.FailedPrecondition},
+	{Err: errBackupExists, Code: codes.AlreadyExists},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -86,6 +88,7 @@ type node struct {
 	server   *peer.Server
 	prov     providerSide
 	auditor  *lazyAuditor // nil unless disputes are on
+	backupMu sync.Mutex   // one Backup at a time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -217,7 +220,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	// that record.
 	n.goRun("registration", func(ctx context.Context) error { n.register(ctx); return nil }, ctx)
 
-	apiCfg.Keys = n
+	apiCfg.Keys, apiCfg.Backup = n, n
 	svc, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err

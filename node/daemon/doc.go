@@ -25,6 +25,11 @@
 //     it in the keyring that every signature and TLS handshake reads; the
 //     ledger keeps the replaced key valid for what was made under it
 //     (docs/operations.md, "Rotating keys and endpoints").
+//   - Backups. Backup (the admin API) copies node.db and, on the ledger's
+//     host, the embedded ledger from read transactions while the node
+//     runs, names each copy only once it is complete and durable (the
+//     ledger copy's log verified), and never replaces a file
+//     (docs/operations.md, "Backups").
 //
 // Config is the wired form of node.yaml (FromConfig builds it from
 // node/config), so tests can run several nodes in one process.

@@ -25,7 +25,10 @@ type ledgerConn struct {
 	// members admits consortium members to the relay before they are on
 	// the registry; nil unless this node hosts the embedded ledger.
 	members peer.Authorizer
-	closer  io.Closer
+	// embedded is the ledger file Backup copies; nil unless this node
+	// hosts the embedded ledger.
+	embedded *accounting.EmbeddedStore
+	closer   io.Closer
 }
 
 // OpenLedger connects to the ledger as cfg.Ledger says, acting as id. On
@@ -48,7 +51,7 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 			store.Close()
 			return nil, err
 		}
-		lc := &ledgerConn{Ledger: l, closer: store, relay: ledgerrelay.NewHandler(store, nil)}
+		lc := &ledgerConn{Ledger: l, closer: store, embedded: store, relay: ledgerrelay.NewHandler(store, nil)}
 		// The host admits itself (the admin commands dial their own node)
 		// and the consortium's members.
 		self := pinned(cfg.MSPID, id.Fingerprint)
