@@ -48,9 +48,9 @@ type Directory struct {
 
 	view atomic.Pointer[View]
 
-	mu          sync.Mutex // guards changes, lastErr and refreshes
-	recheck     sync.Mutex // one Recheck refresh at a time; guards lastRecheck
-	lastRecheck time.Time
+	mu          sync.Mutex    // guards changes, lastErr and refreshes
+	recheck     chan struct{} // one slot: one Recheck at a time; guards lastRecheck
+	lastRecheck time.Time     // when the last Recheck refresh started
 	changes     chan struct{}
 	lastErr     error
 
@@ -79,6 +79,7 @@ func New(l Ledger, opts Options) *Directory {
 		log:     opts.Logger,
 		now:     opts.Now,
 		changes: make(chan struct{}),
+		recheck: make(chan struct{}, 1),
 	}
 	d.view.Store(emptyView())
 	d.catalogs.entries = map[catalogKey]accounting.Catalog{}
@@ -192,20 +193,37 @@ func (d *Directory) LastError() error {
 // one per RecheckAge, however many there are.
 const RecheckAge = time.Second
 
-// Recheck refreshes the view, unless it did so less than RecheckAge ago,
-// and returns the view then in force (the old one if the refresh failed).
-// Call it when a peer presents a certificate or signature the view does
-// not know: a key rotation registered since the last refresh explains
-// that, and waiting for the next periodic refresh would refuse the peer in
-// the meantime. Concurrent callers share one refresh.
+// Recheck returns a view refreshed after it was called (or the view in
+// force if the refresh failed or ctx ended first). Call it when a peer
+// presents a certificate or signature the view does not know: a key
+// rotation registered since the last refresh explains that, and waiting
+// for the next periodic refresh would refuse the peer in the meantime.
+//
+// Callers share refreshes: one that started after a caller asked answers
+// it too. A refresh starts at most once per RecheckAge; a caller that
+// comes sooner waits for the next one rather than getting a view that may
+// predate the rotation (a wait of at most RecheckAge, bounded by ctx).
 func (d *Directory) Recheck(ctx context.Context) *View {
-	d.recheck.Lock()
-	defer d.recheck.Unlock()
-	now := d.now()
-	if now.Sub(d.lastRecheck) < RecheckAge {
+	asked := d.now()
+	select {
+	case d.recheck <- struct{}{}:
+	case <-ctx.Done():
 		return d.View()
 	}
-	d.lastRecheck = now
+	defer func() { <-d.recheck }()
+	if !d.lastRecheck.Before(asked) {
+		return d.View() // refreshed since the question
+	}
+	if wait := RecheckAge - d.now().Sub(d.lastRecheck); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return d.View()
+		}
+	}
+	d.lastRecheck = d.now()
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	_ = d.Refresh(ctx) // recorded in LastError; the old view stays in force

@@ -123,8 +123,10 @@ func TestEmptyViewBeforeRefresh(t *testing.T) {
 }
 
 // TestAuthorizeRechecksUnknownCertificates: a certificate rotated since the
-// last refresh is admitted at once, by one ledger read; unknown ones cause
-// at most one read per RecheckAge.
+// last refresh is admitted at once, by one ledger read; callers that asked
+// no later than the last recheck started share it, so unknown certificates
+// cause at most one read per RecheckAge. The clock is frozen between steps:
+// every caller "asks" at the instant of the last recheck.
 func TestAuthorizeRechecksUnknownCertificates(t *testing.T) {
 	n := newNetwork(t)
 	var mu sync.Mutex
@@ -139,7 +141,7 @@ func TestAuthorizeRechecksUnknownCertificates(t *testing.T) {
 	if msp, err := d.Authorize(rotated); err != nil || msp != bank1MSP {
 		t.Fatalf("Authorize of the rotated certificate = %q, %v", msp, err)
 	}
-	// Within RecheckAge of that refresh the ledger is not read again.
+	// Asked no later than that refresh: it answers them, no new read.
 	rotatedAgain := fingerprint("second rotation of " + bank1MSP)
 	must(t, n.banks[bank1MSP].UpdateProfile(context.Background(), accounting.Profile{TLSFingerprint: rotatedAgain[:]}))
 	for range 10 {
@@ -526,4 +528,24 @@ func TestRun(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestRecheckWaitsForAFreshView: a caller that comes within RecheckAge of
+// the last recheck gets a view refreshed after it asked (it waits), never
+// the earlier one, so a key registered in between is found.
+func TestRecheckWaitsForAFreshView(t *testing.T) {
+	n := newNetwork(t)
+	d := registry.New(n.banks[bank3MSP], registry.Options{})
+	refresh(t, d)
+	d.Recheck(context.Background())
+	rotated := fingerprint("rotated certificate of " + bank2MSP)
+	must(t, n.banks[bank2MSP].UpdateProfile(context.Background(), accounting.Profile{TLSFingerprint: rotated[:]}))
+	if msp, err := d.Authorize(rotated); err != nil || msp != bank2MSP {
+		t.Fatalf("Authorize right after a recheck = %q, %v", msp, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if v := d.Recheck(ctx); v != d.View() {
+		t.Fatal("a cancelled Recheck did not return the view in force")
+	}
 }
