@@ -16,7 +16,10 @@ import (
 type part struct {
 	ids      []ident.ID
 	deadline time.Time
-	done     chan outcome // buffered; receives its share of the exchange's outcome once
+	// done is buffered; it receives once the outcomes of the part's
+	// identifiers, in order: its share of the exchange, or one outcome per
+	// request if it had to be split.
+	done chan []outcome
 }
 
 type batchKey struct {
@@ -110,16 +113,12 @@ func (b *batcher) flush(bt *batch) {
 		o := r.run(ctx, &bt.x)
 		offset := 0
 		for _, p := range bt.parts {
-			share := o
-			switch {
-			case o.maxItems > 0:
+			var share []outcome
+			if o.maxItems > 0 {
 				share = r.runSplit(ctx, bt.x, p.ids, o.maxItems)
-				share.attempts += o.attempts
-			case o.results != nil:
-				share.results = o.results[offset : offset+len(p.ids)]
-			}
-			if o.maxItems == 0 && o.billed > 0 {
-				share.billed = len(p.ids)
+				share[0].attempts += o.attempts
+			} else {
+				share = []outcome{o.slice(offset, len(p.ids))}
 			}
 			offset += len(p.ids)
 			p.done <- share

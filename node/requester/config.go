@@ -106,6 +106,16 @@ type Config struct {
 	// it doubles per attempt up to MaxRetryBackoff. Defaults 50 ms and 2 s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// LateAnswerWindow is how long after a query's deadline a request that
+	// may have reached a provider without its answer arriving is still
+	// sent, byte for byte with the retry back-off: a provider bills what it
+	// answers, and a late answer is verified and added to the query's
+	// record. It ends sooner when the query's period is no longer accepted.
+	// Default 2 minutes; negative disables it.
+	LateAnswerWindow time.Duration
+	// MaxLateAnswers bounds the late requests pending at once; beyond it
+	// the oldest is dropped. Default 1024.
+	MaxLateAnswers int
 	// CatalogRetry is the first wait before retrying a failed catalog
 	// download; it doubles up to MaxCatalogRetry. Defaults 2 s and 5 min.
 	CatalogRetry    time.Duration
@@ -153,6 +163,8 @@ const (
 	MinDeadline              = 100 * time.Millisecond
 	DefaultRetryBackoff      = 50 * time.Millisecond
 	DefaultMaxRetryBackoff   = 2 * time.Second
+	DefaultLateAnswerWindow  = 2 * time.Minute
+	DefaultMaxLateAnswers    = 1024
 	DefaultCatalogRetry      = 2 * time.Second
 	DefaultMaxCatalogRetry   = 5 * time.Minute
 	DefaultPhaseTimeout      = 15 * time.Second
@@ -173,7 +185,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: MaxBatch %d not in 0..%d", ErrConfig, c.MaxBatch, oprf.MaxBatch)
 	case c.MaxIdentifiers < 0 || c.DefaultDeadline < 0 || c.MaxDeadline < 0 || c.RetryBackoff < 0 ||
 		c.MaxRetryBackoff < 0 || c.CatalogRetry < 0 || c.MaxCatalogRetry < 0 || c.CatalogMaxBytes < 0 ||
-		c.PhaseTimeout < 0 || c.QueryRetention < 0:
+		c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0:
 		return c, fmt.Errorf("%w: negative value", ErrConfig)
 	case c.CatalogChunk > riskmeshv1.MaxCatalogChunk:
 		return c, fmt.Errorf("%w: CatalogChunk above %d", ErrConfig, riskmeshv1.MaxCatalogChunk)
@@ -190,6 +202,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MaxDeadline, DefaultMaxDeadline)
 	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
 	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	setDefault(&c.LateAnswerWindow, DefaultLateAnswerWindow)
+	setDefault(&c.MaxLateAnswers, DefaultMaxLateAnswers)
 	setDefault(&c.CatalogRetry, DefaultCatalogRetry)
 	setDefault(&c.MaxCatalogRetry, DefaultMaxCatalogRetry)
 	setDefault(&c.CatalogMaxBytes, catalog.DefaultMaxBytes)

@@ -44,10 +44,12 @@ func TestConfigValidation(t *testing.T) {
 		{"default above max", func(c *Config) { c.DefaultDeadline, c.MaxDeadline = time.Minute, time.Second }},
 		{"chunk above the protocol's", func(c *Config) { c.CatalogChunk = 2 << 20 }},
 		{"bad category", func(c *Config) { c.Categories = []string{"a|b"} }},
+		{"negative late-answer bound", func(c *Config) { c.MaxLateAnswers = -1 }},
 	}
 	r, err := New(valid())
 	must(t, err)
-	if r.cfg.BatchWindow != DefaultBatchWindow || r.cfg.MaxBatch != 65535 || r.cfg.DefaultDeadline != DefaultDeadline {
+	if r.cfg.BatchWindow != DefaultBatchWindow || r.cfg.MaxBatch != 65535 || r.cfg.DefaultDeadline != DefaultDeadline ||
+		r.cfg.LateAnswerWindow != DefaultLateAnswerWindow || r.cfg.MaxLateAnswers != DefaultMaxLateAnswers {
 		t.Fatalf("defaults not applied: %+v", r.cfg)
 	}
 	must(t, r.Close())

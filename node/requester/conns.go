@@ -15,6 +15,14 @@ import (
 // errWrongPeer is a provider endpoint answered by another institution.
 var errWrongPeer = errors.New("requester: endpoint is another institution's node")
 
+// notSentError is a failure before the request was written: dialling the
+// provider failed or reached another institution. The provider cannot have
+// seen, answered or billed the request.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
 // conns keeps one connection per provider, reused by every request to it
 // and redialled after a transport failure or an endpoint change.
 type conns struct {
@@ -51,7 +59,7 @@ func (c *conns) entry(msp string) *providerConn {
 }
 
 // get returns a connection to inst at its registered endpoint, dialling if
-// there is none yet.
+// there is none yet. Its errors are *notSentError.
 func (c *conns) get(ctx context.Context, inst *accounting.Institution) (Conn, error) {
 	p := c.entry(inst.MSPID)
 	p.mu.Lock()
@@ -68,12 +76,12 @@ func (c *conns) get(ctx context.Context, inst *accounting.Institution) (Conn, er
 	conn, err := c.dial(dctx, inst.Endpoint)
 	if err != nil {
 		p.reachable.Store(false)
-		return nil, fmt.Errorf("dial %s: %w", inst.MSPID, err)
+		return nil, &notSentError{fmt.Errorf("dial %s: %w", inst.MSPID, err)}
 	}
 	if got := conn.Peer().MSPID; got != inst.MSPID {
 		_ = conn.Close()
 		p.reachable.Store(false)
-		return nil, fmt.Errorf("%w: %s's endpoint answered as %s", errWrongPeer, inst.MSPID, got)
+		return nil, &notSentError{fmt.Errorf("%w: %s's endpoint answered as %s", errWrongPeer, inst.MSPID, got)}
 	}
 	p.conn, p.endpoint = conn, inst.Endpoint
 	p.reachable.Store(true)

@@ -14,10 +14,15 @@
 // only), sequence numbers and this node's unsettled spend live in the node's
 // bbolt file, in buckets named "requester/...".
 //
-// What it does not promise: a provider that answers after the query's
-// deadline has passed has billed the request although the query reports it
-// UNAVAILABLE (the transcript is then not kept); identifiers are never
-// stored or logged, so a persisted query cannot be re-run, only read; the
-// current period's catalogs are held in memory, about the size of their
-// files.
+// A request that may have reached a provider when the query's deadline
+// passed is sent again, byte for byte, for a bounded time afterwards (late
+// answers, late.go): a provider bills what it answers, and a late answer is
+// verified and added to the query's stored record.
+//
+// What it does not promise: an answer the provider recorded that comes back
+// after that window, or after the node restarted, is billed although the
+// query reports the provider UNAVAILABLE (the transcript is then not kept);
+// identifiers are never stored or logged, so a persisted query cannot be
+// re-run, only read; the current period's catalogs are held in memory,
+// about the size of their files.
 package requester

@@ -46,6 +46,30 @@ type outcome struct {
 	// disputed lists the DISPUTED exchanges whose transcript was kept, as
 	// the query record reports them.
 	disputed []disputedExchange
+	// items is the number of identifiers the outcome covers.
+	items int
+	// late, for an UNAVAILABLE exchange whose request may have reached the
+	// provider, is the fetch still asking for its answer after the
+	// deadline; this outcome's identifiers start at lateLo in its exchange.
+	late   *lateFetch
+	lateLo int
+}
+
+// slice is the share of o of the n identifiers at lo in its exchange: a
+// coalesced part's results and billed items.
+func (o outcome) slice(lo, n int) outcome {
+	s := o
+	s.items = n
+	if o.results != nil {
+		s.results = o.results[lo : lo+n]
+	}
+	if o.billed > 0 {
+		s.billed = n
+	}
+	if o.late != nil {
+		s.lateLo = o.lateLo + lo
+	}
+	return s
 }
 
 // disputedExchange is one DISPUTED exchange: its ledger entry key and why.
@@ -90,14 +114,14 @@ func worse(a, b riskmeshv1.ProviderStatus) bool {
 }
 
 // runSplit runs ids as consecutive exchanges of at most m items each and
-// merges their outcomes.
-func (r *Requester) runSplit(ctx context.Context, x exchange, ids []ident.ID, m int) outcome {
+// returns their outcomes in order.
+func (r *Requester) runSplit(ctx context.Context, x exchange, ids []ident.ID, m int) []outcome {
 	var parts []outcome
 	for lo := 0; lo < len(ids); lo += m {
 		x.ids = ids[lo:min(lo+m, len(ids))]
 		parts = append(parts, r.run(ctx, &x))
 	}
-	return merge(parts)
+	return parts
 }
 
 // signedRequest is an EvaluateRequest with what verifying its answer needs.
@@ -164,7 +188,8 @@ func splitElements(flat []byte) [][]byte {
 
 // run blinds, signs and sends the exchange, retrying the identical request
 // while the provider is unreachable or busy and ctx allows, and verifies
-// the answer.
+// the answer. If ctx ends after the request may have reached the provider,
+// the outcome is UNAVAILABLE and a late fetch keeps asking for the answer.
 func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 	q, blinded, err := x.psi.Blind(r.cfg.Rand, x.ids)
 	if err != nil {
@@ -177,59 +202,54 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 	var (
 		attempts              uint32
 		resequenced, resigned bool
-		last                  *riskmeshv1.PeerError
+		// reached: some attempt of req may have been answered (and
+		// billed) without the answer arriving.
+		reached bool
+		last    *riskmeshv1.PeerError
 	)
+	refused := func() outcome {
+		return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts, items: len(x.ids)}
+	}
 	for {
+		if ctx.Err() != nil { // e.g. a split part's turn came too late
+			return r.unanswered(x, req, q, last, attempts, reached)
+		}
 		attempts++
 		resp, err := r.conns.do(ctx, &x.inst, req.msg)
 		if err == nil {
-			o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
-				inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
-				return inst.SigningKeysIn(x.period)
-			})
-			o.attempts = attempts
-			if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
-				r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
-					"sequence", req.header.Sequence, "reason", o.err.GetMessage())
-				if r.cfg.Disputed != nil {
-					for _, t := range o.transcripts {
-						r.cfg.Disputed(t, o.err.GetMessage())
-					}
-				}
-			}
-			return o
+			return r.answered(ctx, x, req, q, resp, attempts)
 		}
+		reached = reached || mayHaveReached(err)
 		var wait time.Duration
 		var re *peer.RemoteError
 		switch {
 		case ctx.Err() != nil:
-			return r.unanswered(last, attempts)
+			return r.unanswered(x, req, q, last, attempts, reached)
 		case errors.As(err, &re):
 			last = &riskmeshv1.PeerError{Code: re.Code, Message: re.Message}
+			wait = re.RetryAfter
 			switch re.Code {
 			case riskmeshv1.ErrorCode_ERROR_CODE_STALE:
 				// Either view may lag the ledger. If ours has moved past
 				// the query's period, its catalog is gone: give up now.
-				if r.cfg.Directory.View().Period.Number > x.period {
-					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				if r.movedOn(x.period) {
+					return refused()
 				}
-				wait = re.RetryAfter
-			case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
-				riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
-				wait = re.RetryAfter
 			case riskmeshv1.ErrorCode_ERROR_CODE_REPLAYED_SEQUENCE:
 				// Our counter is behind the provider's view (restored
-				// state?): a fresh number, once.
+				// state?): a fresh number, once. The provider holds
+				// another request under the old one, so nothing of ours
+				// was billed under it.
 				if resequenced {
-					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+					return refused()
 				}
-				resequenced = true
+				resequenced, reached = true, false
 				if req, err = r.sign(x, blinded); err != nil {
 					return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), attempts)
 				}
 				continue
 			case riskmeshv1.ErrorCode_ERROR_CODE_BATCH_TOO_LARGE:
-				o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				o := refused()
 				if m := int(re.Detail.GetMaxItems()); m > 0 && m < len(x.ids) {
 					r.conns.limit(x.inst.MSPID, m)
 					o.maxItems = m // the caller splits and sends again
@@ -239,24 +259,71 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 				// The provider's registry view may predate a key
 				// rotation: once more after a pause.
 				if resigned {
-					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+					return refused()
 				}
 				resigned = true
 			default:
-				if re.Detail != nil { // the provider's refusal
-					return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts}
+				if !transient(re) {
+					return refused()
 				}
-				// A connection-level close (suspension, too many
-				// connections): reconnecting may help within the deadline.
 			}
 		default:
 			last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate(err.Error())}
 		}
 		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
 		if backoff.Sleep(ctx, wait) != nil {
-			return r.unanswered(last, attempts)
+			return r.unanswered(x, req, q, last, attempts, reached)
 		}
 	}
+}
+
+// answered verifies an answer to req (verifyAnswer) and hands a DISPUTED
+// one's transcripts to Config.Disputed.
+func (r *Requester) answered(ctx context.Context, x *exchange, req *signedRequest, q *catalogpsi.Query,
+	resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
+	o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
+		inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
+		return inst.SigningKeysIn(x.period)
+	})
+	o.attempts, o.items = attempts, len(x.ids)
+	if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+		r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
+			"sequence", req.header.Sequence, "reason", o.err.GetMessage())
+		if r.cfg.Disputed != nil {
+			for _, t := range o.transcripts {
+				r.cfg.Disputed(t, o.err.GetMessage())
+			}
+		}
+	}
+	return o
+}
+
+// transient reports whether a refusal other than the codes run handles
+// itself is worth sending the identical request again for: the provider
+// was busy or failing, or closed the connection without a refusal frame.
+func transient(re *peer.RemoteError) bool {
+	switch re.Code {
+	case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
+		riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
+		return true
+	}
+	// A connection-level close (suspension, too many connections):
+	// reconnecting may help.
+	return re.Detail == nil
+}
+
+// mayHaveReached reports whether a failed attempt may have been answered
+// by the provider all the same: anything but a refusal frame (the
+// provider's answer to that very request) or a failure before sending.
+func mayHaveReached(err error) bool {
+	var re *peer.RemoteError
+	var ns *notSentError
+	return !errors.As(err, &ns) && !(errors.As(err, &re) && re.Detail != nil)
+}
+
+// movedOn reports whether this node's view has moved past period.
+func (r *Requester) movedOn(period uint64) bool {
+	return r.cfg.Directory.View().Period.Number > period
 }
 
 // stopped is the error of a provider part the node's shutdown or crash
@@ -265,15 +332,23 @@ func stopped() *riskmeshv1.PeerError {
 	return &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "the node stopped before the provider answered"}
 }
 
-// unanswered is the outcome of an exchange whose deadline passed.
-func (r *Requester) unanswered(last *riskmeshv1.PeerError, attempts uint32) outcome {
+// unanswered is the outcome of an exchange whose deadline passed. If the
+// request may have reached the provider (reached) and the node is not
+// stopping, a late fetch goes on asking for its answer.
+func (r *Requester) unanswered(x *exchange, req *signedRequest, q *catalogpsi.Query, last *riskmeshv1.PeerError,
+	attempts uint32, reached bool) outcome {
 	switch {
 	case r.ctx.Err() != nil:
 		last = stopped()
 	case last == nil:
 		last = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "no answer within the deadline"}
 	}
-	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts}
+	o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts, items: len(x.ids)}
+	if reached && r.ctx.Err() == nil && r.cfg.LateAnswerWindow > 0 {
+		o.late = r.startLate(*x, req, q, attempts)
+		o.err = &riskmeshv1.PeerError{Code: last.Code, Message: truncate(last.Message + lateNote)}
+	}
+	return o
 }
 
 func failed(status riskmeshv1.ProviderStatus, code riskmeshv1.ErrorCode, msg string, attempts uint32) outcome {

@@ -98,10 +98,13 @@ type testProvider struct {
 	srv  *peer.Server
 
 	mu        sync.Mutex
-	evaluates int              // evaluate requests received
-	sequences []uint64         // sequence numbers of the evaluate requests answered
-	downloads []uint64         // offsets of the catalog_download requests
-	failNext  int              // answer this many evaluates UNAVAILABLE
+	evaluates int      // evaluate requests received
+	sequences []uint64 // sequence numbers of the evaluate requests answered
+	downloads []uint64 // offsets of the catalog_download requests
+	failNext  int      // answer this many evaluates with failCode
+	failCode  riskmeshv1.ErrorCode
+	drop      int              // swallow this many evaluates unseen by the provider, never answering
+	lose      int              // let the provider answer (and bill) this many evaluates, but never send the answer
 	rogueKey  *oprf.PrivateKey // if set, answers are re-evaluated under it (dishonest)
 	hang      chan struct{}    // if set, evaluate waits for it to close
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
@@ -270,12 +273,27 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 			}}}
 		}
 	}
+	lost := false
 	if ev != nil {
 		p.evaluates++
-		if p.failNext > 0 {
-			p.failNext--
+		switch {
+		case p.drop > 0:
+			p.drop--
 			p.mu.Unlock()
-			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "busy")
+			<-ctx.Done() // the requester gave up on this request
+			return nil
+		case p.failNext > 0:
+			p.failNext--
+			code := p.failCode
+			p.mu.Unlock()
+			if code == riskmeshv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
+				code = riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE
+			}
+			return peerError(code, "busy")
+		}
+		lost = p.lose > 0
+		if lost {
+			p.lose--
 		}
 	}
 	p.mu.Unlock()
@@ -296,6 +314,10 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		p.mu.Lock()
 		p.sequences = append(p.sequences, h.Sequence)
 		p.mu.Unlock()
+		if lost {
+			<-ctx.Done() // answered and billed; the requester gives up waiting
+			return nil
+		}
 		if rogue != nil {
 			return p.dishonest(h, ev, rogue)
 		}

@@ -270,16 +270,26 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	var parts []*part
 	limit := r.batchLimit(provider)
 	for lo := 0; lo < items; lo += limit {
-		p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan outcome, 1)}
+		p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan []outcome, 1)}
 		parts = append(parts, p)
 		r.batcher.submit(inst, q.rec.Category, q.rec.Period, psi, keyID, p)
 	}
-	outcomes := make([]outcome, len(parts))
-	for i, p := range parts {
-		outcomes[i] = <-p.done
+	var outcomes []outcome
+	for _, p := range parts {
+		outcomes = append(outcomes, <-p.done...)
 	}
+	sv := r.fill(res, q, outcomes)
+	late := r.followLate(q, provider, outcomes)
+	return res, sv, held - late
+}
+
+// fill sets res from the outcomes of the provider's requests, which cover
+// q's distinct identifiers in order, and returns what to persist with it.
+func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes []outcome) saved {
 	o := merge(outcomes)
+	res.Items = uint32(len(q.batch.ids))
 	res.Status, res.Error, res.Attempts = o.status, o.err, o.attempts
+	res.Hits = nil
 	for j, hit := range o.results { // ANSWERED only
 		if hit.Hit {
 			for _, idx := range q.batch.indices[j] {
@@ -290,7 +300,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
 	res.Amount = int64(o.billed) * q.price
 	res.Disputes = r.disputes(o.disputed)
-	return res, saved{transcripts: o.transcripts, spend: res.Amount}, held
+	return saved{transcripts: o.transcripts, spend: res.Amount}
 }
 
 // disputes reports disputed exchanges: PENDING when this node files
@@ -374,6 +384,23 @@ func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state 
 	}
 	slices.SortFunc(result.Providers, func(a, b *riskmeshv1.ProviderResult) int { return strings.Compare(a.Provider, b.Provider) })
 	rec.State, rec.Result = state, result
+}
+
+// refinish rebuilds a finished record's merged result from its provider
+// results after one of them changed (a late answer), keeping its state,
+// completion time, items and the providers asked.
+func refinish(rec *riskmeshv1.QueryRecord) {
+	old := rec.GetResult()
+	pending := &riskmeshv1.QueryResult{}
+	for _, it := range old.GetItems() {
+		pending.Items = append(pending.Items, &riskmeshv1.ItemResult{
+			Index: it.Index, InvalidReason: it.InvalidReason, InvalidDetail: it.InvalidDetail,
+		})
+	}
+	for _, p := range old.GetProviders() {
+		pending.Providers = append(pending.Providers, &riskmeshv1.ProviderResult{Provider: p.Provider})
+	}
+	finish(rec, pending, rec.State, old.GetCompletedAt().AsTime())
 }
 
 // interruptLeftovers marks the queries a previous run left RUNNING as

@@ -21,6 +21,8 @@ type Requester struct {
 	catalogs catalogs
 	batcher  batcher
 	budget   budget
+	late     lateFetches
+	grace    graceCheck
 	spendMu  sync.Mutex // orders spend writes with refreshSpend
 
 	// ctx bounds every query and background exchange; Close cancels it.
@@ -72,6 +74,7 @@ func New(cfg Config) (*Requester, error) {
 		changed: make(chan struct{}),
 	}
 	r.batcher = batcher{r: r, pending: make(map[batchKey]*batch)}
+	r.late = lateFetches{changed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if err := r.interruptLeftovers(); err != nil {
 		return nil, err
@@ -143,9 +146,9 @@ func (r *Requester) prune() error {
 	return err
 }
 
-// Close stops running queries (they are persisted as INTERRUPTED), waits
-// for in-flight exchanges and closes provider connections. It does not
-// close cfg.DB.
+// Close stops running queries (they are persisted as INTERRUPTED), drops
+// the late requests still pending, waits for in-flight exchanges and
+// closes provider connections. It does not close cfg.DB.
 func (r *Requester) Close() error {
 	r.mu.Lock()
 	r.closed = true

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -114,15 +116,8 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
-		for _, t := range part.transcripts {
-			enc, err := t.MarshalBinary()
-			if err != nil {
-				return fmt.Errorf("encode transcript: %w", err)
-			}
-			h := &t.Header
-			if err := tx.Bucket(bucketTranscripts).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc); err != nil {
-				return err
-			}
+		if err := putTranscripts(tx, part.transcripts); err != nil {
+			return err
 		}
 		if part.spend != 0 {
 			if err := addSpend(tx.Bucket(bucketSpend), rec.Period, part.spend); err != nil {
@@ -134,6 +129,63 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 		}
 		return nil
 	})
+}
+
+// replaceResult replaces the part of pr.Provider in a finished query's
+// record with pr (a late answer changed it), rebuilds the merged result,
+// stores the part's transcripts and adds the change in the provider's
+// amount to the period's spend, in one transaction: a reader sees the
+// record before or after, and applying the same pr again changes nothing.
+// It returns the spend added. A query no longer stored (retention) is left
+// alone.
+func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*transcript.Transcript) (int64, error) {
+	var added int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		queries := tx.Bucket(bucketQueries)
+		rec := new(riskmeshv1.QueryRecord)
+		switch err := getProto(queries, []byte(id), rec); {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		i := slices.IndexFunc(rec.ProviderResults, func(p *riskmeshv1.ProviderResult) bool { return p.Provider == pr.Provider })
+		if i < 0 || rec.State == riskmeshv1.QueryState_QUERY_STATE_RUNNING {
+			return fmt.Errorf("query %s has no finished part of %s", id, pr.Provider)
+		}
+		added = pr.Amount - rec.ProviderResults[i].Amount
+		rec.ProviderResults[i] = pr
+		refinish(rec)
+		if err := putProto(queries, []byte(id), rec); err != nil {
+			return err
+		}
+		if err := putTranscripts(tx, ts); err != nil {
+			return err
+		}
+		if added != 0 {
+			return addSpend(tx.Bucket(bucketSpend), rec.Period, added)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// putTranscripts stores transcripts under their exchange's key.
+func putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
+	for _, t := range ts {
+		enc, err := t.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("encode transcript: %w", err)
+		}
+		h := &t.Header
+		if err := tx.Bucket(bucketTranscripts).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func addSpend(b *bolt.Bucket, period uint64, amount int64) error {
