@@ -34,7 +34,8 @@ func newLedgerCommand() *cobra.Command {
 that node reaches it (docs/node.md): on the regulator's node, which hosts the embedded ledger,
 through that running node; otherwise through the regulator's relay or the Fabric gateway.
 With the regulator's configuration it onboards institutions, sets prices and limits and runs
-the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
+the period cycle: rollover, close, settle, snapshot. Reads print JSON. verify-log checks a
+copy of the embedded ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, cfg, err := loadNodeConfig(path)
 			if err != nil {
@@ -192,6 +193,8 @@ the period cycle: rollover, close, settle, snapshot. Reads print JSON.`,
 			return errors.Join(run(cmd, args), closer.Close())
 		}
 	}
+	// verify-log reads a file and reaches no ledger.
+	cmd.AddCommand(newLedgerVerifyLogCommand())
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -46,7 +45,7 @@ imported entries with the file's; without it they are merged (the file wins on t
 identifier). --dry-run validates and counts and changes nothing. Rejected rows are listed
 by line and reason, never by value. PostgreSQL sources take no file imports.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := importPath(api.target, path)
+			p, err := hostPath(api.target, "--path", path)
 			if err != nil {
 				return err
 			}
@@ -105,15 +104,15 @@ period's catalog). It fails if a source could not be read.`,
 	return cmd
 }
 
-// importPath checks the path a node is to read: absolute, or made absolute
-// from this directory when the API is a unix socket (the node runs on this
-// host).
-func importPath(target, path string) (string, error) {
+// hostPath checks a path (given by flag) that the node is to use on its
+// own host: absolute, or made absolute from this directory when the API is
+// a unix socket (the node runs on this host).
+func hostPath(target, flag, path string) (string, error) {
 	if filepath.IsAbs(path) {
 		return path, nil
 	}
 	if !strings.HasPrefix(target, "unix:") {
-		return "", errors.New("--path must be absolute with a TCP API: the node reads it on its own host")
+		return "", fmt.Errorf("%s must be absolute with a TCP API: the node uses it on its own host", flag)
 	}
 	return filepath.Abs(path)
 }

@@ -127,10 +127,10 @@ func TestListsRefresh(t *testing.T) {
 
 // A relative path cannot be sent to a node on another host.
 func TestImportPathOverTCP(t *testing.T) {
-	if _, err := importPath("node.example:7443", "list.csv"); err == nil {
-		t.Fatal("relative path accepted for a TCP API")
+	if _, err := hostPath("node.example:7443", "--path", "list.csv"); err == nil || !strings.Contains(err.Error(), "--path must be absolute") {
+		t.Fatalf("relative path for a TCP API: %v", err)
 	}
-	if p, err := importPath("node.example:7443", "/srv/list.csv"); err != nil || p != "/srv/list.csv" {
+	if p, err := hostPath("node.example:7443", "--path", "/srv/list.csv"); err != nil || p != "/srv/list.csv" {
 		t.Fatalf("absolute path: %q, %v", p, err)
 	}
 }

@@ -37,6 +37,7 @@ standard error and stops gracefully on SIGINT or SIGTERM.`,
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
+	cmd.AddCommand(newNodeBackupCommand())
 	return cmd
 }
 
