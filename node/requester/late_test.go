@@ -8,10 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // waitLate waits, late fetch by late fetch, until cond holds.
@@ -149,6 +152,56 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 	}
 	if r.late.len() != 0 {
 		t.Fatalf("%d late requests still pending", r.late.len())
+	}
+
+	// Applying the same late part again changes nothing.
+	spend, err := r.store.spend()
+	must(t, err)
+	added, err := r.store.replaceResult(id, pr, nil)
+	must(t, err)
+	again, _ := storedPart(t, r, id, "P1MSP")
+	spendAgain, err := r.store.spend()
+	must(t, err)
+	if added != 0 || !proto.Equal(again, rec) || spendAgain[n.period] != spend[n.period] {
+		t.Fatalf("a repeated update added %d and changed the record or the spend", added)
+	}
+}
+
+// A late answer that fails its proof is DISPUTED like an on-time one:
+// handed to the dispute filer, its transcript kept, its items billed.
+func TestLateAnswerIsVerified(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	disputed := make(chan *transcript.Transcript, 4)
+	r := n.newRequester("", func(c *Config) {
+		c.Disputed = func(t *transcript.Transcript, _ string) { disputed <- t }
+	})
+	ready(t, r)
+	p := n.providers[0]
+	rogue, err := oprf.GenerateKey(nil)
+	must(t, err)
+	// The honest answer is lost; the replayed one is re-evaluated under
+	// another key on the way out.
+	p.set(func(p *testProvider) { p.lose, p.rogueKey = 1, rogue })
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 30),
+		Deadline: durationpb.New(time.Second)})
+	id := events[0].GetAccepted().QueryId
+	waitLate(t, r, "the late answer disputed", func() bool {
+		_, pr := storedPart(t, r, id, "P1MSP")
+		return pr.GetStatus() == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED
+	})
+	rec, pr := storedPart(t, r, id, "P1MSP")
+	_, seqs := p.stats()
+	if pr.Amount != 3*testPrice || len(pr.Hits) != 0 || len(pr.Disputes) != 1 || pr.Disputes[0].Key.GetSequence() != seqs[0] ||
+		pr.Disputes[0].State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING || rec.Result.Amount != 3*testPrice {
+		t.Fatalf("late part %v, record amount %d: want disputed, billed, no hits, the exchange pending", pr, rec.Result.Amount)
+	}
+	if len(rec.Result.Items[0].Hits) != 0 {
+		t.Fatalf("a disputed answer's hits were used: %v", rec.Result.Items[0])
+	}
+	tr, err := r.Transcript(n.period, "P1MSP", seqs[0])
+	must(t, err)
+	if len(disputed) != 1 || (<-disputed).Header != tr.Header {
+		t.Fatal("the disputed late transcript was not handed to the dispute filer once")
 	}
 }
 
