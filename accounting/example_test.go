@@ -48,3 +48,34 @@ func ExampleParseError() {
 	fmt.Println(ok, errors.Is(e, accounting.ErrWrongAmount), e.Detail)
 	// Output: true true 10 items x 3 = 30, entry bills 31
 }
+
+// A backup of a running embedded ledger: WriteTo copies it while it works,
+// and VerifyLogFile checks the copy's log, here against a head kept from
+// before the last transaction.
+func ExampleVerifyLogFile() {
+	dir, _ := os.MkdirTemp("", "riskmesh")
+	defer os.RemoveAll(dir)
+	store, err := accounting.OpenEmbedded(filepath.Join(dir, "ledger.db"), accounting.EmbeddedConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+	ctx := context.Background()
+	reg, _ := store.As(accounting.DefaultRegulator)
+	_ = reg.AddInstitution(ctx, "Bank1MSP", "Bank 1", []accounting.Role{accounting.RoleRequester})
+	kept, _ := store.VerifyLog(ctx)
+	_ = reg.SetPrice(ctx, "black", 2)
+
+	copyPath := filepath.Join(dir, "ledger-copy.db")
+	f, _ := os.Create(copyPath)
+	_, err = store.WriteTo(f)
+	f.Close()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	head, err := accounting.VerifyLogFile(ctx, copyPath, &kept)
+	fmt.Println(kept.Sequence, head.Sequence, err)
+	// Output: 1 2 <nil>
+}
