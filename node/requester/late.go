@@ -57,7 +57,9 @@ type lateFetch struct {
 type lateFetches struct {
 	mu      sync.Mutex
 	pending []*lateFetch
-	changed chan struct{} // closed and replaced when a fetch or record update ends
+	// changed is closed and replaced when a fetch ends or updates a
+	// record, for whoever waits on late answers (the tests).
+	changed chan struct{}
 }
 
 // startLate hands the request of exchange x, sent attempts times without
@@ -105,21 +107,6 @@ func (l *lateFetches) remove(f *lateFetch) {
 	if i := slices.Index(l.pending, f); i >= 0 {
 		l.pending = slices.Delete(l.pending, i, i+1)
 	}
-}
-
-// len is the number of pending late fetches.
-func (l *lateFetches) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.pending)
-}
-
-// changes returns a channel closed at the next end of a late fetch or
-// update of a record by one.
-func (l *lateFetches) changes() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.changed
 }
 
 func (l *lateFetches) signal() {

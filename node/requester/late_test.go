@@ -17,6 +17,21 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
+// len is the number of pending late fetches.
+func (l *lateFetches) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// changes returns a channel closed at the next end of a late fetch or
+// update of a record by one.
+func (l *lateFetches) changes() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
 // waitLate waits, late fetch by late fetch, until cond holds.
 func waitLate(t *testing.T, r *Requester, what string, cond func() bool) {
 	t.Helper()

@@ -9,7 +9,9 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// GetQuery returns a persisted query, complete or still running.
+// GetQuery returns a persisted query, complete or still running. A
+// provider part the Query stream reported UNAVAILABLE may show a late
+// answer here (Config.LateAnswerWindow).
 func (r *Requester) GetQuery(_ context.Context, id string) (*riskmeshv1.QueryRecord, error) {
 	rec, err := r.store.get(id)
 	if err != nil {
