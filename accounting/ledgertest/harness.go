@@ -8,6 +8,12 @@
 // is. It does assume that it is the only writer while it runs, and that the
 // ledger's regulator is RegulatorMSP. RegulatorMSP also holds the auditor
 // role in the scenario.
+//
+// A write is read back through the writer's own client: on Fabric a submit
+// returns once the writer's gateway peer has committed it, and another
+// organisation's peer may commit the block a moment later. (Transactions
+// are safe from that lag: one endorsed on a stale read fails MVCC
+// validation and is retried.)
 package ledgertest
 
 import (

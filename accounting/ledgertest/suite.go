@@ -81,7 +81,7 @@ func (s *scenario) registry(t *testing.T) {
 		must(t, id.Ledger.UpdateProfile(ctx(t), accounting.Profile{
 			Endpoint: fmt.Sprintf("127.0.0.1:%d", 7000+i), TLSFingerprint: fp[:], SigningKey: id.PublicKey,
 		}))
-		got, err := reg.Institution(ctx(t), id.MSPID)
+		got, err := id.Ledger.Institution(ctx(t), id.MSPID)
 		must(t, err)
 		if got.MSPID != id.MSPID || got.Status != accounting.StatusActive || !bytes.Equal(got.SigningKey, id.PublicKey) ||
 			!bytes.Equal(got.TLSFingerprint, fp[:]) || got.Endpoint != fmt.Sprintf("127.0.0.1:%d", 7000+i) ||
@@ -91,7 +91,7 @@ func (s *scenario) registry(t *testing.T) {
 	}
 	// A partial update keeps the other fields.
 	must(t, s.h.Bank1.Ledger.UpdateProfile(ctx(t), accounting.Profile{Endpoint: "bank1.example:7443"}))
-	got, err := s.h.Bank2.Ledger.Institution(ctx(t), Bank1MSP)
+	got, err := s.h.Bank1.Ledger.Institution(ctx(t), Bank1MSP)
 	must(t, err)
 	if got.Endpoint != "bank1.example:7443" || !bytes.Equal(got.SigningKey, s.h.Bank1.PublicKey) {
 		t.Fatalf("partial update: %+v", got)
@@ -111,7 +111,7 @@ func (s *scenario) registry(t *testing.T) {
 	cat := s.category("a")
 	key := bytes.Repeat([]byte{7}, 32)
 	must(t, s.h.Bank2.Ledger.SetOPRFKey(ctx(t), cat, key))
-	got, err = s.h.Bank1.Ledger.Institution(ctx(t), Bank2MSP)
+	got, err = s.h.Bank2.Ledger.Institution(ctx(t), Bank2MSP)
 	must(t, err)
 	if !bytes.Equal(got.OPRFKeys[cat], key) {
 		t.Fatalf("OPRF key not registered: %+v", got.OPRFKeys)
@@ -615,7 +615,7 @@ func (s *scenario) catalog(t *testing.T) {
 	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: d[:31], OPRFKey: key}), accounting.ErrInvalidArgument)
 	wantErr(t, b2.PublishCatalog(ctx(t), accounting.Catalog{Category: cat, Period: next, Digest: d[:]}), accounting.ErrInvalidArgument)
 	wantErr(t, s.h.Regulator.Ledger.PublishCatalog(ctx(t), c), accounting.ErrForbidden)
-	got, err := s.h.Bank1.Ledger.Catalog(ctx(t), Bank2MSP, cat, next)
+	got, err := b2.Catalog(ctx(t), Bank2MSP, cat, next)
 	must(t, err)
 	if !bytes.Equal(got.Digest, d[:]) || !bytes.Equal(got.OPRFKey, key) || got.MSPID != Bank2MSP || got.Period != next {
 		t.Fatalf("catalog %+v", got)
@@ -642,7 +642,7 @@ func (s *scenario) signingKeyRotation(t *testing.T) {
 
 	rotated := newIdentity(t, b3)
 	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: rotated.PublicKey}))
-	inst, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	inst, err := b3.Ledger.Institution(ctx(t), Bank3MSP)
 	must(t, err)
 	last := inst.PastSigningKeys[len(inst.PastSigningKeys)-1]
 	if !bytes.Equal(inst.SigningKey, rotated.PublicKey) || inst.SigningKeyFrom != p.Number-1 ||
@@ -654,7 +654,7 @@ func (s *scenario) signingKeyRotation(t *testing.T) {
 	}
 	// Registering the current key again is no rotation.
 	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: rotated.PublicKey}))
-	again, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	again, err := b3.Ledger.Institution(ctx(t), Bank3MSP)
 	must(t, err)
 	if len(again.PastSigningKeys) != len(inst.PastSigningKeys) {
 		t.Fatal("re-registering the current key added a replaced key")
@@ -678,7 +678,7 @@ func (s *scenario) signingKeyRotation(t *testing.T) {
 	wantOutcome(t, outs[2], accounting.OutcomeRecorded, "")
 
 	must(t, b3.Ledger.UpdateProfile(ctx(t), accounting.Profile{SigningKey: b3.PublicKey}))
-	back, err := b2.Ledger.Institution(ctx(t), Bank3MSP)
+	back, err := b3.Ledger.Institution(ctx(t), Bank3MSP)
 	must(t, err)
 	if !bytes.Equal(back.SigningKey, b3.PublicKey) || back.SigningKeyFrom != p.Number {
 		t.Fatalf("rotating back in period %d: current key from %d", next.Number, back.SigningKeyFrom)

@@ -253,6 +253,7 @@ func (r *Requester) applyLate(q *queryRun, provider string, outcomes []outcome) 
 	res := &riskmeshv1.ProviderResult{Provider: provider}
 	sv := r.fill(res, q, outcomes)
 	res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
+	res.Late = res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
 	r.spendMu.Lock()
 	added, err := r.store.replaceResult(q.rec.QueryId, res, sv.transcripts)
 	r.budget.release(0, added)

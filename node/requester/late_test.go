@@ -101,7 +101,7 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 	if p := providerResult(t, res, "P1MSP"); p.GetStatus() != unavailable || p.Amount != 0 || !strings.HasSuffix(p.Error.GetMessage(), lateNote) {
 		t.Fatalf("at the deadline P1 is %v, want UNAVAILABLE, unbilled, still asked", p)
 	}
-	if p := providerResult(t, res, "P2MSP"); p.GetStatus() != answered || res.Amount != 3*testPrice {
+	if p := providerResult(t, res, "P2MSP"); p.GetStatus() != answered || p.GetLate() || res.Amount != 3*testPrice {
 		t.Fatalf("at the deadline P2 is %v, amount %d", p, res.Amount)
 	}
 
@@ -110,8 +110,8 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 		return pr.GetStatus() != unavailable
 	})
 	rec, pr := storedPart(t, r, id, "P1MSP")
-	if pr.GetStatus() != answered || pr.Amount != 3*testPrice || pr.Error != nil || pr.Attempts < 2 || pr.Items != 3 {
-		t.Fatalf("late part %v, want ANSWERED, 3 items billed, after at least 2 attempts", pr)
+	if pr.GetStatus() != answered || !pr.GetLate() || pr.Amount != 3*testPrice || pr.Error != nil || pr.Attempts < 2 || pr.Items != 3 {
+		t.Fatalf("late part %v, want ANSWERED late, 3 items billed, after at least 2 attempts", pr)
 	}
 	if len(pr.Hits) != 2 || pr.Hits[0].Index != 0 || pr.Hits[1].Index != 1 ||
 		pr.Hits[1].Label.ReasonCode != uint32(labelOfListed(1, 7).Reason) {

@@ -1009,7 +1009,12 @@ type ProviderResult struct {
 	// split into several requests, or sharing a coalesced one, has several
 	// or shares one). amount stays what the provider may bill; a REVERSED
 	// dispute means the ledger no longer charges it.
-	Disputes      []*ExchangeDispute `protobuf:"bytes,9,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	Disputes []*ExchangeDispute `protobuf:"bytes,9,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	// late is set on a stored part whose answer came after the Query stream
+	// had ended: the node kept sending the identical request after the
+	// deadline and the provider answered it (docs/node-requester.md, "Late
+	// answers"). GetQuery and ListQueries show it; the stream never does.
+	Late          bool `protobuf:"varint,10,opt,name=late,proto3" json:"late,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1105,6 +1110,13 @@ func (x *ProviderResult) GetDisputes() []*ExchangeDispute {
 		return x.Disputes
 	}
 	return nil
+}
+
+func (x *ProviderResult) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
 }
 
 // ExchangeDispute is the dispute of one exchange (docs/audit.md).
@@ -3627,7 +3639,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x12provider_reference\x18\x04 \x01(\fR\x11providerReference\"M\n" +
 	"\vProviderHit\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xf6\x02\n" +
+	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\x8a\x03\n" +
 	"\x0eProviderResult\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x06status\x12,\n" +
@@ -3637,7 +3649,9 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x05error\x18\x06 \x01(\v2\x16.riskmesh.v1.PeerErrorR\x05error\x12\x1a\n" +
 	"\battempts\x18\a \x01(\rR\battempts\x123\n" +
 	"\alatency\x18\b \x01(\v2\x19.google.protobuf.DurationR\alatency\x128\n" +
-	"\bdisputes\x18\t \x03(\v2\x1c.riskmesh.v1.ExchangeDisputeR\bdisputes\"\x83\x01\n" +
+	"\bdisputes\x18\t \x03(\v2\x1c.riskmesh.v1.ExchangeDisputeR\bdisputes\x12\x12\n" +
+	"\x04late\x18\n" +
+	" \x01(\bR\x04late\"\x83\x01\n" +
 	"\x0fExchangeDispute\x12'\n" +
 	"\x03key\x18\x01 \x01(\v2\x15.riskmesh.v1.EntryKeyR\x03key\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.riskmesh.v1.DisputeStateR\x05state\x12\x16\n" +
