@@ -270,7 +270,7 @@ func nodeFixtures() []fixture {
 		Hits:  []*ProviderHit{{Index: 1, Label: label}},
 		Items: 2, Amount: 20, Error: peerErr, Attempts: 1, Latency: durationpb.New(42 * time.Millisecond),
 		Disputes: []*ExchangeDispute{{Key: testEntryKey, State: DisputeState_DISPUTE_STATE_REVERSED, Reason: "proof does not verify"}},
-		Late: true,
+		Late:     true,
 	}
 	result := &QueryResult{
 		QueryId: "q-0001",
