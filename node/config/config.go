@@ -213,6 +213,12 @@ type Requester struct {
 	CatalogMaxBytes int64 `yaml:"catalog_max_bytes"`
 	// PhaseTimeout bounds dialling and each catalog request. Default 15s.
 	PhaseTimeout time.Duration `yaml:"phase_timeout"`
+	// LateAnswerWindow is how long a request cut off by its query's
+	// deadline is sent again to fetch the answer the provider may have
+	// billed. Default 2m; "-1ns" disables.
+	LateAnswerWindow time.Duration `yaml:"late_answer_window"`
+	// MaxLateAnswers bounds the requests being fetched late. Default 1024.
+	MaxLateAnswers int `yaml:"max_late_answers"`
 }
 
 // Disputes turns on automatic disputes on a requester node (node/dispute,

@@ -182,6 +182,7 @@ func TestRejects(t *testing.T) {
 		{"requester category", with("", "requester:\n  categories: [black, 'a|b']\n"), "requester.categories[1]:"},
 		{"requester max batch", with("", "requester:\n  max_batch: 65536\n"), "requester.max_batch:"},
 		{"requester negative deadline", with("", "requester:\n  max_deadline: -1m\n"), "requester.max_deadline:"},
+		{"requester negative late bound", with("", "requester:\n  max_late_answers: -1\n"), "requester.max_late_answers:"},
 		{"disputes address without auditor", with("", "disputes:\n  auditor_address: a.example:7444\n"), "disputes.auditor_msp: required"},
 		{"disputes auditor without address", with("", "disputes:\n  auditor_msp: RegulatorMSP\n"), "disputes.auditor_address: required"},
 		{"disputes bad address", with("", "disputes:\n  auditor_msp: RegulatorMSP\n  auditor_address: nowhere\n"), "disputes.auditor_address:"},

@@ -315,6 +315,7 @@ func (cfg *Config) validateRequester(c *checker) {
 		c.fail("requester.max_batch", "must be 0 to %d", maxItems)
 	}
 	c.nonNegative("requester.max_identifiers", int64(r.MaxIdentifiers))
+	c.nonNegative("requester.max_late_answers", int64(r.MaxLateAnswers))
 	c.nonNegative("requester.catalog_max_bytes", r.CatalogMaxBytes)
 	c.durations("requester", map[string]time.Duration{
 		"default_deadline": r.DefaultDeadline, "max_deadline": r.MaxDeadline, "retry_backoff": r.RetryBackoff,

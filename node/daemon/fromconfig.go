@@ -74,6 +74,7 @@ func FromConfig(c *config.Config) (Config, error) {
 			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff,
 			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
+			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
