@@ -40,25 +40,34 @@ func signers(t *testing.T, c *Contract, st *memState, msps ...string) map[string
 	t.Helper()
 	sign := make(map[string]ecsig.Sign)
 	for _, msp := range msps {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		s, err := registerSigningKey(t, c, st, msp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		arg, err := json.Marshal(Profile{SigningKey: pub})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.caller = msp
-		if _, err := c.Invoke(st, FnUpdateProfile, arg); err != nil {
-			t.Fatal(err)
-		}
-		sign[msp] = ecsig.NewSigner(key, rand.Reader)
+		sign[msp] = s
 	}
 	return sign
+}
+
+// registerSigningKey makes a fresh signing key msp's registered one
+// (UpdateProfile as msp) and returns its signer with the contract's answer.
+func registerSigningKey(t *testing.T, c *Contract, st *memState, msp string) (ecsig.Sign, error) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg, err := json.Marshal(Profile{SigningKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.caller = msp
+	_, err = c.Invoke(st, FnUpdateProfile, arg)
+	return ecsig.NewSigner(key, rand.Reader), err
 }
 
 // signedEntry is an entry of period 1 from requester to B for 5 items of

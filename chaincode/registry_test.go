@@ -1,14 +1,6 @@
 package chaincode
 
-import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
-	"testing"
-
-	"github.com/riskmesh/riskmesh/internal/ecsig"
-)
+import "testing"
 
 // TestSigningKeyHistoryIsBounded rotates one institution's signing key past
 // MaxPastSigningKeys: refused while the oldest replaced key's last period
@@ -22,20 +14,7 @@ func TestSigningKeyHistoryIsBounded(t *testing.T) {
 	st := seeded(t, c) // period 1 open
 	rotate := func() error {
 		t.Helper()
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		arg, err := json.Marshal(Profile{SigningKey: pub})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st.caller = "A"
-		_, err = c.Invoke(st, FnUpdateProfile, arg)
+		_, err := registerSigningKey(t, c, st, "A")
 		return err
 	}
 	past := func() []KeyVersion {

@@ -44,24 +44,13 @@ func (b *backuper) asked() string {
 	return b.dir
 }
 
-func runNode(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newNodeCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 // node backup sends an absolute directory and prints each copy and the
 // ledger head in the form verify-log --head takes.
 func TestNodeBackup(t *testing.T) {
 	b := &backuper{}
 	target := serveAPI(t, api.Config{Backup: b})
 	t.Chdir(t.TempDir())
-	out, err := runNode(t, "backup", "--api", target, "--dir", "backups")
+	out, err := runRoot(t, "node", "backup", "--api", target, "--dir", "backups")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +73,7 @@ func TestNodeBackup(t *testing.T) {
 		}
 	}
 
-	out, err = runNode(t, "backup", "--api", target, "--dir", "/srv/backups", "--json")
+	out, err = runRoot(t, "node", "backup", "--api", target, "--dir", "/srv/backups", "--json")
 	var resp riskmeshv1.BackupResponse
 	if err == nil {
 		err = protojson.Unmarshal([]byte(out), &resp)
@@ -92,14 +81,14 @@ func TestNodeBackup(t *testing.T) {
 	if err != nil || b.asked() != "/srv/backups" || len(resp.GetFiles()) != 2 || resp.GetFiles()[1].GetLedgerHead().GetSequence() != 42 {
 		t.Fatalf("--json: asked %q, %v\n%s", b.asked(), err, out)
 	}
-	if _, err := runNode(t, "backup", "--api", target); err == nil || !strings.Contains(err.Error(), "dir") {
+	if _, err := runRoot(t, "node", "backup", "--api", target); err == nil || !strings.Contains(err.Error(), "dir") {
 		t.Errorf("backup without --dir: %v", err)
 	}
-	if _, err := runNode(t, "backup", "--api", "node.example:7443", "--dir", "backups"); err == nil || !strings.Contains(err.Error(), "--dir must be absolute") {
+	if _, err := runRoot(t, "node", "backup", "--api", "node.example:7443", "--dir", "backups"); err == nil || !strings.Contains(err.Error(), "--dir must be absolute") {
 		t.Errorf("relative --dir over TCP: %v", err)
 	}
 	unconfigured := serveAPI(t, api.Config{})
-	if _, err := runNode(t, "backup", "--api", unconfigured, "--dir", "/srv/backups"); err == nil || !strings.Contains(err.Error(), "Unimplemented") {
+	if _, err := runRoot(t, "node", "backup", "--api", unconfigured, "--dir", "/srv/backups"); err == nil || !strings.Contains(err.Error(), "Unimplemented") {
 		t.Errorf("backup on a node without Backup: %v", err)
 	}
 }

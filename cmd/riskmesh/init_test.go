@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,21 +9,9 @@ import (
 	"github.com/riskmesh/riskmesh/node/identity"
 )
 
-// runInit runs `riskmesh init args...` in-process and returns its output.
-func runInit(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newInitCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 func TestInitIdentity(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bank1")
-	out, err := runInit(t, "identity", "--dir", dir, "--msp", "Bank1MSP", "--category", "black", "--category", "grey", "--host", "node1.bank1.example")
+	out, err := runRoot(t, "init", "identity", "--dir", dir, "--msp", "Bank1MSP", "--category", "black", "--category", "grey", "--host", "node1.bank1.example")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -45,17 +32,17 @@ func TestInitIdentity(t *testing.T) {
 	}
 
 	t.Run("refuses to overwrite", func(t *testing.T) {
-		if _, err := runInit(t, "identity", "--dir", dir, "--msp", "Bank1MSP"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		if _, err := runRoot(t, "init", "identity", "--dir", dir, "--msp", "Bank1MSP"); err == nil || !strings.Contains(err.Error(), "already exists") {
 			t.Errorf("second init: %v", err)
 		}
 	})
 	t.Run("requires msp", func(t *testing.T) {
-		if _, err := runInit(t, "identity", "--dir", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "msp") {
+		if _, err := runRoot(t, "init", "identity", "--dir", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "msp") {
 			t.Errorf("init without --msp: %v", err)
 		}
 	})
 	t.Run("bad category", func(t *testing.T) {
-		if _, err := runInit(t, "identity", "--dir", filepath.Join(t.TempDir(), "x"), "--msp", "A", "--category", "a/b"); err == nil || !strings.Contains(err.Error(), "invalid category") {
+		if _, err := runRoot(t, "init", "identity", "--dir", filepath.Join(t.TempDir(), "x"), "--msp", "A", "--category", "a/b"); err == nil || !strings.Contains(err.Error(), "invalid category") {
 			t.Errorf("init with a bad category: %v", err)
 		}
 	})
@@ -64,14 +51,14 @@ func TestInitIdentity(t *testing.T) {
 func TestInitConsortium(t *testing.T) {
 	base := t.TempDir()
 	bank, lender := filepath.Join(base, "bank1"), filepath.Join(base, "lender2")
-	if _, err := runInit(t, "identity", "--dir", bank, "--msp", "Bank1MSP", "--category", "black"); err != nil {
+	if _, err := runRoot(t, "init", "identity", "--dir", bank, "--msp", "Bank1MSP", "--category", "black"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runInit(t, "identity", "--dir", lender, "--msp", "Lender2MSP"); err != nil {
+	if _, err := runRoot(t, "init", "identity", "--dir", lender, "--msp", "Lender2MSP"); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(base, "consortium.yaml")
-	out, err := runInit(t, "consortium", "--out", file, bank, lender)
+	out, err := runRoot(t, "init", "consortium", "--out", file, bank, lender)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -91,10 +78,10 @@ func TestInitConsortium(t *testing.T) {
 	}
 
 	t.Run("refuses to overwrite", func(t *testing.T) {
-		if _, err := runInit(t, "consortium", "--out", file, lender); err == nil || !strings.Contains(err.Error(), "--force") {
+		if _, err := runRoot(t, "init", "consortium", "--out", file, lender); err == nil || !strings.Contains(err.Error(), "--force") {
 			t.Errorf("second write: %v", err)
 		}
-		if _, err := runInit(t, "consortium", "--out", file, "--force", lender); err != nil {
+		if _, err := runRoot(t, "init", "consortium", "--out", file, "--force", lender); err != nil {
 			t.Errorf("--force: %v", err)
 		}
 		c, err := identity.LoadConsortium(file)
@@ -103,7 +90,7 @@ func TestInitConsortium(t *testing.T) {
 		}
 	})
 	t.Run("same member twice", func(t *testing.T) {
-		if _, err := runInit(t, "consortium", "--out", filepath.Join(base, "dup.yaml"), bank, bank); err == nil || !strings.Contains(err.Error(), "twice") {
+		if _, err := runRoot(t, "init", "consortium", "--out", filepath.Join(base, "dup.yaml"), bank, bank); err == nil || !strings.Contains(err.Error(), "twice") {
 			t.Errorf("duplicate member: %v", err)
 		}
 		if _, err := os.Stat(filepath.Join(base, "dup.yaml")); err == nil {
@@ -111,7 +98,7 @@ func TestInitConsortium(t *testing.T) {
 		}
 	})
 	t.Run("not an identity", func(t *testing.T) {
-		if _, err := runInit(t, "consortium", "--out", filepath.Join(base, "x.yaml"), base); err == nil {
+		if _, err := runRoot(t, "init", "consortium", "--out", filepath.Join(base, "x.yaml"), base); err == nil {
 			t.Error("a directory without an identity was accepted")
 		}
 	})

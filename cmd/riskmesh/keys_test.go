@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -19,23 +18,12 @@ func (r *rotator) RotateKeys(_ context.Context, req *riskmeshv1.RotateKeysReques
 		KeyId: []byte{0xab, 0xcd}, EffectivePeriod: 8}, nil
 }
 
-func runKeys(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newKeysCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 // rotate sends the kind and category through the API and prints when the
 // key is in use; bad kinds and an OPRF rotation without a category fail.
 func TestKeysRotate(t *testing.T) {
 	r := &rotator{}
 	target := serveAPI(t, api.Config{Keys: r})
-	out, err := runKeys(t, "rotate", "oprf", "--category", "black", "--api", target)
+	out, err := runRoot(t, "keys", "rotate", "oprf", "--category", "black", "--api", target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,13 +35,13 @@ func TestKeysRotate(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if _, err := runKeys(t, "rotate", "oprf", "--api", target); err == nil || !strings.Contains(err.Error(), "category") {
+	if _, err := runRoot(t, "keys", "rotate", "oprf", "--api", target); err == nil || !strings.Contains(err.Error(), "category") {
 		t.Errorf("OPRF rotation without a category: %v", err)
 	}
-	if _, err := runKeys(t, "rotate", "password", "--api", target); err == nil || !strings.Contains(err.Error(), "unknown key kind") {
+	if _, err := runRoot(t, "keys", "rotate", "password", "--api", target); err == nil || !strings.Contains(err.Error(), "unknown key kind") {
 		t.Errorf("unknown kind: %v", err)
 	}
-	out, err = runKeys(t, "rotate", "signing", "--api", target, "--json")
+	out, err = runRoot(t, "keys", "rotate", "signing", "--api", target, "--json")
 	if err != nil || r.got.GetKind() != riskmeshv1.KeyKind_KEY_KIND_SIGNING || !strings.Contains(out, `"effectivePeriod":"8"`) {
 		t.Fatalf("signing --json: %v, %v\n%s", r.got, err, out)
 	}

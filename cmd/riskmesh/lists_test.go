@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
@@ -68,17 +67,6 @@ func serveAPI(t *testing.T, cfg api.Config) string {
 	return "unix://" + sock
 }
 
-func runLists(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newListsCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 // import sends the request through the API (a relative path made absolute
 // for a unix socket) and prints counts, rejected rows by line and the
 // dry-run note; a source the node could not read fails the command.
@@ -88,7 +76,7 @@ func TestListsImport(t *testing.T) {
 		RejectedRows: []*riskmeshv1.RejectedRow{{Line: 3, Reason: "id: phone: bad length"}},
 	}}
 	target := serveLists(t, n)
-	out, err := runLists(t, "import", "--api", target, "--source", "black-csv", "--path", "list.csv", "--dry-run")
+	out, err := runRoot(t, "lists", "import", "--api", target, "--source", "black-csv", "--path", "list.csv", "--dry-run")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +91,7 @@ func TestListsImport(t *testing.T) {
 	}
 
 	n.answer = &riskmeshv1.ListImport{Source: "black-csv", Error: "lists: line 2: malformed record"}
-	out, err = runLists(t, "import", "--api", target, "--source", "black-csv", "--path", "/srv/list.csv", "--replace", "--json")
+	out, err = runRoot(t, "lists", "import", "--api", target, "--source", "black-csv", "--path", "/srv/list.csv", "--replace", "--json")
 	if err == nil || !strings.Contains(err.Error(), "black-csv") {
 		t.Fatalf("unreadable source: err %v", err)
 	}
@@ -116,7 +104,7 @@ func TestListsImport(t *testing.T) {
 func TestListsRefresh(t *testing.T) {
 	n := &listsNode{answer: &riskmeshv1.ListImport{Source: "grey", Rows: 5, Accepted: 5, Categories: []string{"grey"}}}
 	target := serveLists(t, n)
-	out, err := runLists(t, "refresh", "--api", target, "grey")
+	out, err := runRoot(t, "lists", "refresh", "--api", target, "grey")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,17 +15,6 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 )
 
-func runLedger(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := newLedgerCommand()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), err
-}
-
 // ledgerFile makes an embedded ledger with a few transactions and returns
 // its path, the head after the first transaction and the final head.
 func ledgerFile(t *testing.T) (path string, first, last accounting.LogHead) {
@@ -113,7 +102,7 @@ func TestLedgerVerifyLog(t *testing.T) {
 		{"MissingFile", []string{filepath.Join(t.TempDir(), "none.db")}, "", "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runLedger(t, append([]string{"verify-log"}, tc.args...)...)
+			out, err := runRoot(t, append([]string{"ledger", "verify-log"}, tc.args...)...)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
@@ -132,12 +121,12 @@ func TestLedgerVerifyLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer store.Close()
-		_, err = runLedger(t, "verify-log", path)
+		_, err = runRoot(t, "ledger", "verify-log", path)
 		if err == nil || !strings.Contains(err.Error(), "locked by a running process") {
 			t.Fatalf("verify-log of a file the ledger holds: %v", err)
 		}
 	})
-	if _, err := runLedger(t, "verify-log", tampered); !errors.Is(err, accounting.ErrLogTampered) {
+	if _, err := runRoot(t, "ledger", "verify-log", tampered); !errors.Is(err, accounting.ErrLogTampered) {
 		t.Fatalf("tampered copy: %v, want ErrLogTampered", err)
 	}
 }
