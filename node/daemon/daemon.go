@@ -87,8 +87,9 @@ type node struct {
 	dir      *registry.Directory
 	server   *peer.Server
 	prov     providerSide
-	auditor  *lazyAuditor // nil unless disputes are on
-	backupMu sync.Mutex   // one Backup at a time
+	req      *requester.Requester // nil without a requester side
+	auditor  *lazyAuditor         // nil unless disputes are on
+	backupMu sync.Mutex           // one Backup at a time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -159,7 +160,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	pc := cfg.Peer
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
 	providing := cfg.Provider != nil && len(cfg.Provider.Sources) > 0
-	m := metrics.New(n.metricsOptions(providing))
+	m := metrics.New(n.metricsOptions(providing, cfg.Requester != nil))
 	pc.Handler = m.InstrumentHandler(d.handle)
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
@@ -186,6 +187,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		if err != nil {
 			return nil, err
 		}
+		n.req = req
 		apiCfg.Requester = instrumentedRequester{Requester: req, query: m.InstrumentQuery(req.Query)}
 		n.goRun("requester", req.Run, ctx)
 	}

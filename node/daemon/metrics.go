@@ -13,10 +13,14 @@ import (
 )
 
 // metricsOptions reads the components' state at scrape time; without the
-// provider side its series are left out. The functions read n.prov and
-// n.server, which start sets before the metrics listener starts.
-func (n *node) metricsOptions(providing bool) metrics.Options {
+// provider or requester side its series are left out. The functions read
+// n.prov, n.req and n.server, which start sets before the metrics listener
+// starts.
+func (n *node) metricsOptions(providing, requesting bool) metrics.Options {
 	o := metrics.Options{Health: n.health, PeerConnections: func() int { return n.server.Connections() }}
+	if requesting {
+		o.LateAnswers = func() (int, uint64, uint64) { return n.req.LateAnswers() }
+	}
 	if providing {
 		o.OutboxDepth = func() int { return n.prov.OutboxDepth() }
 		o.OutboxDead = func() int { return n.prov.Outbox().DeadCount() }

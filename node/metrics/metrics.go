@@ -26,6 +26,9 @@ type Options struct {
 	// CatalogAges returns, per category this node provides, how long ago
 	// its current catalog was built.
 	CatalogAges func() map[string]time.Duration
+	// LateAnswers reports the requester's late fetches: pending now, and
+	// (counters) ended with an answer or given up.
+	LateAnswers func() (pending int, answered, givenUp uint64)
 	// Health reports the node's components for /healthz. Default: SERVING
 	// with no components.
 	Health HealthFunc
@@ -101,11 +104,20 @@ func New(opts Options) *Metrics {
 	gauge("outbox_depth", "Accounting entries waiting to be recorded on the ledger.", opts.OutboxDepth)
 	gauge("outbox_dead", "Accounting entries the ledger rejected permanently.", opts.OutboxDead)
 	gauge("peer_connections", "Open QUIC connections with other nodes.", opts.PeerConnections)
-	if f := opts.LedgerSubmitErrors; f != nil {
-		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ledger_submit_errors_total",
-			Help: "Ledger submissions of accounting entries that failed (and were retried).",
-		}, func() float64 { return float64(f()) }))
+	counter := func(name, help string, f func() uint64) {
+		if f != nil {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help},
+				func() float64 { return float64(f()) }))
+		}
+	}
+	counter("ledger_submit_errors_total", "Ledger submissions of accounting entries that failed (and were retried).", opts.LedgerSubmitErrors)
+	if f := opts.LateAnswers; f != nil {
+		gauge("late_answers_pending", "Requests cut off by their query's deadline that are still being sent for a late answer.",
+			func() int { n, _, _ := f(); return n })
+		counter("late_answers_total", "Late fetches that ended with the provider's answer.",
+			func() uint64 { _, n, _ := f(); return n })
+		counter("late_answers_given_up_total", "Late fetches that ended without an answer (nothing billed for them).",
+			func() uint64 { _, _, n := f(); return n })
 	}
 	if f := opts.CatalogAges; f != nil {
 		m.reg.MustRegister(&catalogAges{ages: f})

@@ -77,6 +77,7 @@ func TestComponentState(t *testing.T) {
 		OutboxDead:         func() int { return 2 },
 		LedgerSubmitErrors: func() uint64 { return 5 },
 		PeerConnections:    func() int { return 3 },
+		LateAnswers:        func() (int, uint64, uint64) { return 4, 11, 6 },
 		CatalogAges: func() map[string]time.Duration {
 			return map[string]time.Duration{"black": 90 * time.Second, "grey": time.Hour}
 		},
@@ -91,6 +92,9 @@ func TestComponentState(t *testing.T) {
 		{"riskmesh_outbox_dead", nil, 2},
 		{"riskmesh_ledger_submit_errors_total", nil, 5},
 		{"riskmesh_peer_connections", nil, 3},
+		{"riskmesh_late_answers_pending", nil, 4},
+		{"riskmesh_late_answers_total", nil, 11},
+		{"riskmesh_late_answers_given_up_total", nil, 6},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "black"}, 90},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "grey"}, 3600},
 	}
@@ -107,7 +111,7 @@ func TestComponentState(t *testing.T) {
 func TestNilSourcesLeaveSeriesOut(t *testing.T) {
 	fams := scrape(t, New(Options{}))
 	for _, name := range []string{"riskmesh_outbox_depth", "riskmesh_outbox_dead", "riskmesh_ledger_submit_errors_total",
-		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds"} {
+		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds", "riskmesh_late_answers_pending", "riskmesh_late_answers_total"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s reported without a source", name)
 		}

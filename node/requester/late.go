@@ -17,6 +17,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -60,6 +61,19 @@ type lateFetches struct {
 	// changed is closed and replaced when a fetch ends or updates a
 	// record, for whoever waits on late answers (the tests).
 	changed chan struct{}
+	// answered and givenUp count the fetches that ended, by how.
+	answered, givenUp atomic.Uint64
+}
+
+// LateAnswers reports the late fetches (see "Late answers" in
+// docs/node-requester.md): how many are pending, and how many ended with
+// an answer (answered or disputed) or without one since the node started.
+func (r *Requester) LateAnswers() (pending int, answered, givenUp uint64) {
+	l := &r.late
+	l.mu.Lock()
+	pending = len(l.pending)
+	l.mu.Unlock()
+	return pending, l.answered.Load(), l.givenUp.Load()
 }
 
 // startLate hands the request of exchange x, sent attempts times without
@@ -86,11 +100,17 @@ func (r *Requester) startLate(x exchange, req *signedRequest, q *catalogpsi.Quer
 		f.out = r.fetchLate(f)
 		stop()
 		cancel(nil)
+		gaveUp := f.out.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
+		if gaveUp {
+			l.givenUp.Add(1)
+		} else {
+			l.answered.Add(1)
+		}
 		l.remove(f)
 		close(f.done)
 		l.signal()
 		h := &f.req.header
-		if f.out.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE {
+		if gaveUp {
 			r.cfg.Logger.Info("late request given up", "provider", h.Responder, "period", h.Period,
 				"sequence", h.Sequence, "reason", f.out.err.GetMessage())
 			return

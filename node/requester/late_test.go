@@ -113,6 +113,9 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 	if pr.GetStatus() != answered || !pr.GetLate() || pr.Amount != 3*testPrice || pr.Error != nil || pr.Attempts < 2 || pr.Items != 3 {
 		t.Fatalf("late part %v, want ANSWERED late, 3 items billed, after at least 2 attempts", pr)
 	}
+	if pending, answered, givenUp := r.LateAnswers(); pending != 0 || answered != 1 || givenUp != 0 {
+		t.Fatalf("LateAnswers = %d pending, %d answered, %d given up; want 0, 1, 0", pending, answered, givenUp)
+	}
 	if len(pr.Hits) != 2 || pr.Hits[0].Index != 0 || pr.Hits[1].Index != 1 ||
 		pr.Hits[1].Label.ReasonCode != uint32(labelOfListed(1, 7).Reason) {
 		t.Fatalf("late hits %v, want items 0 and 1 with P1's labels", pr.Hits)
@@ -290,6 +293,9 @@ func TestLateRequestRefusedStaysUnbilled(t *testing.T) {
 	}
 	if bal, _ := r.Balance(context.Background()); bal.UnsettledSpend != 0 {
 		t.Fatalf("unsettled spend %d", bal.UnsettledSpend)
+	}
+	if pending, answered, givenUp := r.LateAnswers(); pending != 0 || answered != 0 || givenUp != 1 {
+		t.Fatalf("LateAnswers = %d pending, %d answered, %d given up; want 0, 0, 1", pending, answered, givenUp)
 	}
 }
 
