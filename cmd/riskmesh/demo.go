@@ -138,6 +138,11 @@ type demoSummary struct {
 	// Audited is the number of answers whose transcripts passed every
 	// audit check (and an altered copy failed).
 	Audited int `json:"audited"`
+	// Rotated names the institutions whose signing keys the rotation scene
+	// replaced; ReAudited counts the earlier transcripts that still passed
+	// every check afterwards.
+	Rotated   []string `json:"rotated"`
+	ReAudited int      `json:"re_audited"`
 	// Amount is what the query cost the requester, in tokens.
 	Amount int64 `json:"amount"`
 	// Entries are the period's entries: the query's, then the disputed
@@ -240,6 +245,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.audit(ctx); err != nil {
+		return err
+	}
+	if err := d.rotate(ctx); err != nil {
 		return err
 	}
 	if err := d.dispute(ctx, batch); err != nil {
@@ -647,6 +655,57 @@ func (d *demo) audit(ctx context.Context) error {
 	fmt.Fprintf(d.out, "   %s's transcript with one answer element altered afterwards: %s fail; a dispute built on it is rejected (%s)\n",
 		last.Header.Responder, strings.Join(r.Failed(), ", "), dec.Reason)
 	d.summary.Audited = len(d.recorded)
+	done()
+	return nil
+}
+
+// rotate is the key rotation scene: the requester and one provider that
+// answered replace their transcript-signing keys on the running network
+// (RotateKeys, what `riskmesh keys rotate signing` calls), and the query's
+// transcripts, signed under the replaced keys, are audited again: the
+// ledger keeps a replaced key valid for the periods it covered. The
+// dispute scene's query then runs under the new keys.
+func (d *demo) rotate(ctx context.Context) error {
+	done := d.step("keys", "key rotation: signing keys replaced on the running network")
+	if len(d.recorded) == 0 {
+		return errors.New("keys: no recorded answer")
+	}
+	for _, msp := range []string{demoRequester, d.recorded[0].Key.Responder} {
+		client, err := d.net.Client(msp)
+		if err != nil {
+			return err
+		}
+		resp, err := client.RotateKeys(ctx, &riskmeshv1.RotateKeysRequest{Kind: riskmeshv1.KeyKind_KEY_KIND_SIGNING})
+		if err != nil {
+			return fmt.Errorf("keys: rotate %s's signing key: %w", msp, err)
+		}
+		fmt.Fprintf(d.out, "   %s: new signing key registered and in use from period %d; the old one stays valid for period %d's entries\n",
+			msp, resp.GetEffectivePeriod(), d.recorded[0].Key.Period)
+		d.summary.Rotated = append(d.summary.Rotated, msp)
+	}
+	client, err := d.net.Client(demoRequester)
+	if err != nil {
+		return err
+	}
+	for _, e := range d.recorded {
+		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
+		if err != nil {
+			return fmt.Errorf("keys: transcript of %s's answer: %w", e.Key.Responder, err)
+		}
+		tr, err := transcript.Parse(resp.GetTranscript())
+		if err != nil {
+			return fmt.Errorf("keys: transcript of %s's answer: %w", e.Key.Responder, err)
+		}
+		r, err := audit.Verify(ctx, tr, d.net.Admin())
+		if err != nil {
+			return err
+		}
+		if !r.OK() {
+			return fmt.Errorf("keys: %s's answer fails its audit after the rotation: %v", e.Key.Responder, r.Failed())
+		}
+		d.summary.ReAudited++
+	}
+	fmt.Fprintf(d.out, "   the query's %d transcripts, signed under the replaced keys, still pass every audit check\n", d.summary.ReAudited)
 	done()
 	return nil
 }

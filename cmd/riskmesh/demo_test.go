@@ -112,6 +112,9 @@ func TestDemo(t *testing.T) {
 	if sum != 0 || len(s.BalancesBefore) != 4 || s.BalancesBefore[demoRequester] != -s.Amount || s.BalancesBefore["RegulatorMSP"] != 0 {
 		t.Errorf("balances %v sum to %d", s.BalancesBefore, sum)
 	}
+	if len(s.Rotated) != 2 || s.ReAudited != s.Audited {
+		t.Errorf("key rotation scene: rotated %v, %d of %d transcripts re-audited", s.Rotated, s.ReAudited, s.Audited)
+	}
 	if s.Audited != len(standing) {
 		t.Errorf("%d answers audited of %d", s.Audited, len(standing))
 	}
