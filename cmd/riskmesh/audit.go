@@ -38,6 +38,7 @@ type ledgerAccess struct {
 	regulator string
 	identity  string
 	dataDir   string // the node's data directory (--config only)
+	idDir     string // the identity directory open loaded, if any
 }
 
 func (a *ledgerAccess) flags(c *cobra.Command, needIdentity bool) {
@@ -61,7 +62,7 @@ func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Ide
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		a.dataDir = cfg.DataDir
+		a.dataDir, a.idDir = cfg.DataDir, cfg.IdentityDir
 		var id *identity.Identity
 		if needIdentity {
 			if id, err = identity.Load(cfg.IdentityDir); err != nil {
@@ -79,7 +80,7 @@ func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Ide
 		if id, err = identity.Load(a.identity); err != nil {
 			return nil, nil, nil, err
 		}
-		act = id.MSPID
+		act, a.idDir = id.MSPID, a.identity
 	case needIdentity:
 		return nil, nil, nil, errors.New("--identity is required with --ledger-db")
 	}
@@ -233,7 +234,9 @@ func serveAuditor(ctx context.Context, a *ledgerAccess, listen, dbPath string, l
 		return fmt.Errorf("read the registry: %w", err)
 	}
 	go dir.Run(ctx)
-	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: id.Sign, DB: db, Authorizer: dir, Logger: log})
+	live := identity.NewLive(id)
+	go followIdentity(ctx, dir, live, a.idDir, log)
+	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: live.Sign, DB: db, Authorizer: dir, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -245,5 +248,28 @@ func serveAuditor(ctx context.Context, a *ledgerAccess, listen, dbPath string, l
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	return svc.Serve(ctx, ln, id.Certificate)
+	return svc.Serve(ctx, ln, live.Certificate)
+}
+
+// followIdentity keeps the service on its institution's registered keys:
+// when the registry shows keys the institution's node rotated (`riskmesh
+// keys rotate`, on the identity directory they share), the service reloads
+// them, so its verdicts and handshakes need no restart. Until ctx ends.
+func followIdentity(ctx context.Context, dir *registry.Directory, live *identity.Live, idDir string, log *slog.Logger) {
+	for {
+		changed := dir.Changes()
+		if inst, ok := dir.View().Institution(live.Load().MSPID); ok && inst.SigningKey != nil {
+			switch switched, err := live.Follow(idDir, inst.SigningKey, inst.TLSFingerprint); {
+			case err != nil:
+				log.Warn("auditor: reload the rotated identity", slog.Any("err", err))
+			case switched:
+				log.Info("auditor: now signing and serving with the institution's rotated keys")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -184,6 +186,40 @@ func TestAuditServe(t *testing.T) {
 	l, _ := store.As(audittest.Requester)
 	if err := l.Reverse(audittest.Context(t), accounting.Reverse{Key: key, Auditor: audittest.Regulator, Verdict: accounting.VerdictUpheld, Signature: resp.Verdict.EndorsementSignature}); err != nil {
 		t.Fatalf("the ledger refuses the served endorsement: %v", err)
+	}
+}
+
+// TestAuditorFollowsRotatedKeys: once the registry holds the keys the
+// auditor institution's node rotated in the identity directory the service
+// shares, the service signs and serves with them.
+func TestAuditorFollowsRotatedKeys(t *testing.T) {
+	c, dirs := auditFixture(t)
+	regDir := dirs[audittest.Regulator]
+	id, err := identity.Load(regDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := identity.NewLive(id)
+	d := registry.New(c.Regulator.Ledger, registry.Options{Refresh: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go d.Run(ctx)
+	go func() { followIdentity(ctx, d, live, regDir, slog.New(slog.DiscardHandler)); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+
+	pub, err := identity.RotateSigningKey(regDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Regulator.Ledger.UpdateProfile(audittest.Context(t), accounting.Profile{SigningKey: pub}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !bytes.Equal(live.Load().SigningKey, pub) {
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not switch to the registered rotated key")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

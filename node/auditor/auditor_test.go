@@ -77,7 +77,7 @@ func newFixture(t *testing.T, auditorMSP string) *fixture {
 	f.addr = l.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.service.Serve(ctx, l, id.Certificate) }()
+	go func() { done <- f.service.Serve(ctx, l, func() *tls.Certificate { return &id.Certificate }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -14,9 +14,10 @@ import (
 )
 
 // Serve serves the Auditor service on l with mutual TLS (ServerTLS with
-// cert and Config.Authorizer) until ctx ends, then stops gracefully within
-// Config.GracePeriod. It returns nil after a stop caused by ctx.
-func (s *Service) Serve(ctx context.Context, l net.Listener, cert tls.Certificate) error {
+// cert, read at each handshake, and Config.Authorizer) until ctx ends, then
+// stops gracefully within Config.GracePeriod. It returns nil after a stop
+// caused by ctx.
+func (s *Service) Serve(ctx context.Context, l net.Listener, cert func() *tls.Certificate) error {
 	srv := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(ServerTLS(cert, s.cfg.Authorizer, s.cfg.Now))),
 		grpc.MaxRecvMsgSize(s.cfg.MaxTranscriptSize+MaxClaimLen+1024),

@@ -21,11 +21,12 @@ var ErrUnknownCaller = errors.New("auditor: caller certificate is not an active 
 // a client certificate required and accepted only if auth (the ledger
 // registry) maps its fingerprint to an active institution. Certificates are
 // self-signed and pinned, so no CA chain is built.
-func ServerTLS(cert tls.Certificate, auth peer.Authorizer, now func() time.Time) *tls.Config {
+func ServerTLS(cert func() *tls.Certificate, auth peer.Authorizer, now func() time.Time) *tls.Config {
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.RequireAnyClientCert,
+		MinVersion: tls.VersionTLS13,
+		// Read at each handshake: the institution may rotate it.
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert(), nil },
+		ClientAuth:     tls.RequireAnyClientCert,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			_, err := authorize(auth, cs.PeerCertificates, now())
 			return err

@@ -76,9 +76,10 @@ type providerSide interface {
 
 // node is a started daemon.
 type node struct {
-	cfg  Config
-	log  *slog.Logger
-	keys keyring
+	cfg      Config
+	log      *slog.Logger
+	keys     identity.Live // every signature and handshake reads it; RotateKeys replaces it
+	rotateMu sync.Mutex    // one rotation at a time
 	// endpoint is the peer address registered on the ledger, set before
 	// the registration loop and the API start.
 	endpoint string
@@ -138,10 +139,10 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	if id.MSPID != cfg.MSPID {
 		return nil, fmt.Errorf("daemon: identity in %s is %s, not the configured %s", cfg.IdentityDir, id.MSPID, cfg.MSPID)
 	}
-	n.keys.id.Store(id)
+	n.keys.Store(id)
 	// Every TLS handshake and signature goes through the keyring, which
 	// RotateKeys swaps.
-	cfg.Peer.GetCertificate = n.keys.certificate
+	cfg.Peer.GetCertificate = n.keys.Certificate
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: data directory: %w", err)
 	}
@@ -170,7 +171,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		dial.Handler = nil
 		dial.Authorizer = n.dir
 		c := *rc
-		c.MSPID, c.Sign = cfg.MSPID, n.keys.sign
+		c.MSPID, c.Sign = cfg.MSPID, n.keys.Sign
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
@@ -193,7 +194,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	if providing {
 		c := *cfg.Provider
-		c.MSPID, c.Sign, c.Keys, c.PreviousKeys = cfg.MSPID, n.keys.sign, id.OPRFKeys(), id.PreviousOPRFKeys()
+		c.MSPID, c.Sign, c.Keys, c.PreviousKeys = cfg.MSPID, n.keys.Sign, id.OPRFKeys(), id.PreviousOPRFKeys()
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.DataDir = cfg.DataDir
 		c.Logger = n.log.With("component", "provider")
@@ -253,7 +254,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 // disputes sets up automatic disputes over the node's ledger and node.db.
 func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
-	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.keys.certificate}
+	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.keys.Certificate}
 	log := n.log.With("component", "disputes")
 	client, err := dispute.New(dispute.Config{Ledger: n.ledger.Ledger, Auditor: n.auditor, AuditorMSP: dc.AuditorMSP, Logger: log})
 	if err != nil {
@@ -285,7 +286,7 @@ func (n *node) goRun(name string, f func(context.Context) error, ctx context.Con
 func (n *node) register(ctx context.Context) {
 	for {
 		changed := n.dir.Changes()
-		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.keys.id.Load(), n.endpoint)
+		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.keys.Load(), n.endpoint)
 		switch {
 		case err == nil && txs > 0:
 			n.log.Info("registered profile and keys on the ledger", slog.Int("transactions", txs))

@@ -2,30 +2,15 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
-
-// keyring holds the node's identity as last loaded from its identity
-// directory. Every TLS handshake and every transcript signature reads it at
-// the moment of use, so RotateKeys takes effect without a restart.
-type keyring struct {
-	mu sync.Mutex // one rotation at a time
-	id atomic.Pointer[identity.Identity]
-}
-
-func (k *keyring) sign(digest []byte) ([]byte, error) { return k.id.Load().Sign(digest) }
-
-func (k *keyring) certificate() *tls.Certificate { return &k.id.Load().Certificate }
 
 // errHostCertificate refuses a TLS rotation on the embedded ledger's host.
 var errHostCertificate = errors.New("daemon: this node hosts the embedded ledger, whose TLS certificate every member pins in its configuration (ledger.host_fingerprint); rotate it by re-issuing the consortium's configuration, or run the consortium on Fabric")
@@ -47,8 +32,8 @@ var _ api.KeyRotator = (*node)(nil)
 // key and returns the error; the identity directory already holds the new
 // one, which the node registers when it next starts.
 func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest) (*riskmeshv1.RotateKeysResponse, error) {
-	n.keys.mu.Lock()
-	defer n.keys.mu.Unlock()
+	n.rotateMu.Lock()
+	defer n.rotateMu.Unlock()
 	dir := n.cfg.IdentityDir
 	resp := &riskmeshv1.RotateKeysResponse{Kind: req.GetKind(), Category: req.GetCategory()}
 	switch req.GetKind() {
@@ -80,7 +65,7 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 	if _, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), id, n.endpoint); err != nil && !errors.Is(err, errNotRegistered) {
 		return nil, fmt.Errorf("daemon: register the new key (the node keeps the old one until it restarts): %w", err)
 	}
-	n.keys.id.Store(id)
+	n.keys.Store(id)
 	if n.auditor != nil && req.GetKind() == riskmeshv1.KeyKind_KEY_KIND_TLS {
 		n.auditor.redial()
 	}
@@ -120,7 +105,7 @@ func (n *node) rotateOPRF(ctx context.Context, category string, resp *riskmeshv1
 	if !ok {
 		return nil, fmt.Errorf("daemon: %s's OPRF key missing after its rotation", category)
 	}
-	n.keys.id.Store(id)
+	n.keys.Store(id)
 	if err := n.prov.RotateKey(ctx, category, key); err != nil {
 		return nil, fmt.Errorf("daemon: register the new OPRF key (in use for the next catalog; its publication registers it): %w", err)
 	}

@@ -3,6 +3,7 @@ package dispute_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 	"path/filepath"
@@ -83,7 +84,7 @@ func newNetwork(t *testing.T, consortium func(*testing.T, map[string]audittest.K
 	n.addr = l.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- n.service.Serve(ctx, l, reg.Certificate) }()
+	go func() { done <- n.service.Serve(ctx, l, func() *tls.Certificate { return &reg.Certificate }) }()
 	stopped := false
 	n.stop = func() {
 		if stopped {

@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"path/filepath"
 	"testing"
@@ -37,7 +38,7 @@ func (n *network) startAuditor(t *testing.T) (string, *identity) {
 	must(t, err)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- svc.Serve(sctx, l, reg.cert) }()
+	go func() { done <- svc.Serve(sctx, l, func() *tls.Certificate { return &reg.cert }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
