@@ -9,11 +9,10 @@
 // ledger's regulator is RegulatorMSP. RegulatorMSP also holds the auditor
 // role in the scenario.
 //
-// A write is read back through the writer's own client: on Fabric a submit
-// returns once the writer's gateway peer has committed it, and another
-// organisation's peer may commit the block a moment later. (Transactions
-// are safe from that lag: one endorsed on a stale read fails MVCC
-// validation and is retried.)
+// It reads each write back, often through another organisation's client,
+// so it needs a backend that reads its own writes: on Fabric, clients that
+// share one gateway peer (a submit returns once that peer has committed
+// it; another peer may commit the block a moment later).
 package ledgertest
 
 import (
