@@ -15,6 +15,7 @@ package ecsig
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	cryptorand "crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
@@ -87,6 +88,25 @@ func MarshalPublicKey(key *ecdsa.PublicKey) ([]byte, error) {
 		return nil, ErrPublicKey
 	}
 	return x509.MarshalPKIXPublicKey(key)
+}
+
+// GenerateKey returns a new P-256 signing key and its public key as PKIX
+// DER. Every party's transcript-signing key is P-256 and the ledger registry
+// stores it as PKIX DER, so the key and the bytes to register are made
+// together. rand nil means crypto/rand.Reader.
+func GenerateKey(rand io.Reader) (*ecdsa.PrivateKey, []byte, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ecsig: generate key: %w", err)
+	}
+	der, err := MarshalPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ecsig: encode public key: %w", err)
+	}
+	return key, der, nil
 }
 
 // Verify checks a DER low-S signature over digest against a PKIX DER key.

@@ -7,21 +7,47 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"errors"
+	"io"
 	"math/big"
 	"testing"
 )
 
 func newKey(t testing.TB) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := MarshalPublicKey(&key.PublicKey)
+	key, der, err := GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return key, der
+}
+
+func TestGenerateKey(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rand io.Reader
+	}{{"crypto/rand", rand.Reader}, {"nil reader", nil}} {
+		t.Run(tt.name, func(t *testing.T) {
+			key, der, err := GenerateKey(tt.rand)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := ParsePublicKey(der)
+			if err != nil {
+				t.Fatalf("returned key does not parse as PKIX DER P-256: %v", err)
+			}
+			if !pub.Equal(&key.PublicKey) {
+				t.Fatal("returned DER is not the private key's public key")
+			}
+			digest := sha256.Sum256([]byte("generated"))
+			sig, err := NewSigner(key, rand.Reader)(digest[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(der, digest[:], sig); err != nil {
+				t.Fatalf("signature does not verify against the returned DER: %v", err)
+			}
+		})
+	}
 }
 
 func TestSignVerify(t *testing.T) {
