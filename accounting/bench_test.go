@@ -2,8 +2,6 @@ package accounting_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -48,9 +46,7 @@ func newBenchLedger(b *testing.B, path string) *benchLedger {
 		}
 	}
 	key := func(l *accounting.Embedded) ecsig.Sign {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		check(err)
-		pub, err := ecsig.MarshalPublicKey(&k.PublicKey)
+		k, pub, err := ecsig.GenerateKey(rand.Reader)
 		check(err)
 		check(l.UpdateProfile(ctx, accounting.Profile{SigningKey: pub}))
 		return ecsig.NewSigner(k, rand.Reader)

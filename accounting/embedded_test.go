@@ -1,8 +1,6 @@
 package accounting_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"path/filepath"
 	"testing"
@@ -15,11 +13,7 @@ import (
 // identity returns a ledgertest identity over store with a fresh key.
 func identity(t testing.TB, store *accounting.EmbeddedStore, msp string) ledgertest.Identity {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -83,11 +81,7 @@ func newInstitution(store *accounting.EmbeddedStore, msp string) (*institution, 
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,6 @@
 package chaincode
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"slices"
@@ -53,11 +51,7 @@ func signers(t *testing.T, c *Contract, st *memState, msps ...string) map[string
 // (UpdateProfile as msp) and returns its signer with the contract's answer.
 func registerSigningKey(t *testing.T, c *Contract, st *memState, msp string) (ecsig.Sign, error) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -245,11 +245,10 @@ func TestVerifyRotatedKeys(t *testing.T) {
 	c.Record(t, honest)
 	ctx := audittest.Context(t)
 
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, der, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, _ := ecsig.MarshalPublicKey(&k.PublicKey)
 	if err := c.Requester.Ledger.UpdateProfile(ctx, accounting.Profile{SigningKey: der}); err != nil {
 		t.Fatal(err)
 	}

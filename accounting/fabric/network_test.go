@@ -2,8 +2,6 @@ package fabric_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -139,11 +137,7 @@ type transcriptKey struct {
 
 func newTranscriptKey(tb testing.TB) transcriptKey {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package ledgertest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -153,9 +151,7 @@ func (s *scenario) recordOK(t *testing.T, resp *Identity, entries ...accounting.
 // newIdentity returns id with a fresh signing key, as a rotation makes.
 func newIdentity(t *testing.T, id *Identity) *Identity {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	must(t, err)
 	return &Identity{MSPID: id.MSPID, Ledger: id.Ledger, Sign: ecsig.NewSigner(key, rand.Reader), PublicKey: pub}
 }

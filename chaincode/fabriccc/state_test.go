@@ -2,8 +2,6 @@ package fabriccc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
 	"reflect"
@@ -120,11 +118,7 @@ func TestConformanceWithFabricSemantics(t *testing.T) {
 	}
 	w := &worldState{state: map[string][]byte{}}
 	id := func(msp string) ledgertest.Identity {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+		key, pub, err := ecsig.GenerateKey(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}

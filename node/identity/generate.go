@@ -2,7 +2,6 @@ package identity
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
@@ -93,11 +92,11 @@ func writeIdentity(dir, mspID string, categories []string, rand io.Reader, hosts
 			return err
 		}
 	}
-	signKey, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	signKey, signPub, err := ecsig.GenerateKey(rand)
 	if err != nil {
 		return fmt.Errorf("identity: generate signing key: %w", err)
 	}
-	if err := writeSigningKey(dir, signKey); err != nil {
+	if err := writeSigningKey(dir, signKey, signPub); err != nil {
 		return err
 	}
 	_, certPEM, keyPEM, err := newTLSCertificate(mspID, hosts, rand)
@@ -128,14 +127,10 @@ func newTLSCertificate(mspID string, hosts []string, rand io.Reader) (der, certP
 	return cert.Certificate[0], certPEM, keyPEM, nil
 }
 
-func writeSigningKey(dir string, key *ecdsa.PrivateKey) error {
+func writeSigningKey(dir string, key *ecdsa.PrivateKey, pubDER []byte) error {
 	keyPEM, err := marshalPrivateKey(key)
 	if err != nil {
 		return fmt.Errorf("identity: encode signing key: %w", err)
-	}
-	pubDER, err := ecsig.MarshalPublicKey(&key.PublicKey)
-	if err != nil {
-		return fmt.Errorf("identity: encode signing public key: %w", err)
 	}
 	if err := writeFile(dir, SigningKeyFile, keyPEM, privateMode); err != nil {
 		return fmt.Errorf("identity: write signing key: %w", err)

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
@@ -39,15 +38,11 @@ func RotateSigningKey(dir string, rand io.Reader) ([]byte, error) {
 	if _, err := readPrivateKey(dir, SigningKeyFile); err != nil {
 		return nil, fmt.Errorf("identity: rotate signing key: %w", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand)
+	key, pub, err := ecsig.GenerateKey(rand)
 	if err != nil {
 		return nil, fmt.Errorf("identity: generate signing key: %w", err)
 	}
 	keyPEM, err := marshalPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package ledgerrelay_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -139,11 +137,7 @@ func wantRejected(t *testing.T, err error, code chaincode.Code) {
 
 func signer(t *testing.T) (ecsig.Sign, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -34,8 +32,7 @@ func Example() {
 	_ = regulator.AddInstitution(ctx, "Bank2MSP", "Bank Two", []accounting.Role{accounting.RoleRequester})
 	signers := map[string]ecsig.Sign{}
 	for _, msp := range []string{"Bank1MSP", "Bank2MSP"} {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		pub, _ := ecsig.MarshalPublicKey(&key.PublicKey)
+		key, pub, _ := ecsig.GenerateKey(rand.Reader)
 		l, _ := store.As(msp)
 		_ = l.UpdateProfile(ctx, accounting.Profile{SigningKey: pub})
 		signers[msp] = ecsig.NewSigner(key, rand.Reader)

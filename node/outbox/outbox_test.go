@@ -2,8 +2,6 @@ package outbox
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -51,9 +49,7 @@ func newNetwork(t testing.TB) *network {
 		sign *ecsig.Sign
 	}{{provider, accounting.RoleProvider, &n.provSign}, {requester, accounting.RoleRequester, &n.reqSign}} {
 		must(t, reg.AddInstitution(ctx, p.msp, p.msp, []accounting.Role{p.role}))
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(t, err)
-		pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+		key, pub, err := ecsig.GenerateKey(rand.Reader)
 		must(t, err)
 		l, err := store.As(p.msp)
 		must(t, err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -238,9 +237,7 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 		msp  string
 		cert tls.Certificate
 	}{{providerMSP, provTLS}, {requesterMSP, reqTLS}} {
-		sk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(t, err)
-		pub, err := ecsig.MarshalPublicKey(&sk.PublicKey)
+		sk, pub, err := ecsig.GenerateKey(rand.Reader)
 		must(t, err)
 		fp := peer.FingerprintOf(party.cert.Certificate[0])
 		l, err := store.As(party.msp)

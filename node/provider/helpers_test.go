@@ -3,8 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -82,9 +80,7 @@ func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 		l    *accounting.Embedded
 		sign *ecsig.Sign
 	}{{provLedger, &provSign}, {f.requester, &f.reqSign}} {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		must(t, err)
-		pub, err := ecsig.MarshalPublicKey(&k.PublicKey)
+		k, pub, err := ecsig.GenerateKey(rand.Reader)
 		must(t, err)
 		must(t, party.l.UpdateProfile(ctx, accounting.Profile{SigningKey: pub}))
 		*party.sign = ecsig.NewSigner(k, rand.Reader)

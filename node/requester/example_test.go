@@ -2,8 +2,6 @@ package requester_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
@@ -41,8 +39,7 @@ func newInstitution(dir, msp string) institution {
 	// A self-signed certificate, pinned by fingerprint (node/identity makes
 	// a node's).
 	cert, _ := selfsigned.New(msp, nil, nil, time.Now())
-	sigKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pub, _ := ecsig.MarshalPublicKey(&sigKey.PublicKey)
+	sigKey, pub, _ := ecsig.GenerateKey(rand.Reader)
 	db, _ := bolt.Open(filepath.Join(dir, "node.db"), 0o600, nil)
 	return institution{cert, ecsig.NewSigner(sigKey, rand.Reader), pub, db}
 }

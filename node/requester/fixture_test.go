@@ -7,8 +7,6 @@ package requester
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
@@ -55,9 +53,7 @@ func newIdentity(t testing.TB, store *accounting.EmbeddedStore, msp string) *ide
 	t.Helper()
 	cert, err := selfsigned.New(msp, nil, nil, time.Now())
 	must(t, err)
-	sigKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	pub, err := ecsig.MarshalPublicKey(&sigKey.PublicKey)
+	sigKey, pub, err := ecsig.GenerateKey(rand.Reader)
 	must(t, err)
 	l, err := store.As(msp)
 	must(t, err)

@@ -3,8 +3,6 @@ package requester
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"slices"
 	"testing"
@@ -90,11 +88,9 @@ func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, 
 	t.Helper()
 	key, err := oprf.GenerateKey(nil)
 	must(t, err)
-	provSig, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	provSig, provPub, err := ecsig.GenerateKey(rand.Reader)
 	must(t, err)
-	provPub, err := ecsig.MarshalPublicKey(&provSig.PublicKey)
-	must(t, err)
-	reqSig, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	reqSig, _, err := ecsig.GenerateKey(rand.Reader)
 	must(t, err)
 	ids := make([]ident.ID, 4)
 	var listed []catalogpsi.Entry

@@ -1,8 +1,6 @@
 package riskmeshv1
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"testing"
@@ -170,11 +168,7 @@ func split(flat []byte) [][]byte {
 // newSigner returns a fresh P-256 transcript signer and its PKIX DER key.
 func newSigner(t testing.TB) (ecsig.Sign, []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := ecsig.MarshalPublicKey(&k.PublicKey)
+	k, der, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package transcript
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -21,11 +19,7 @@ type party struct {
 
 func newParty(t testing.TB) party {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ecsig.MarshalPublicKey(&key.PublicKey)
+	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ package audittest
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"path/filepath"
@@ -107,11 +105,9 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	party := func(msp string) *Party {
 		p := &Party{MSPID: msp, Ledger: ledger(msp), Keys: keys[msp]}
 		if p.Sign == nil {
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			k, pub, err := ecsig.GenerateKey(rand.Reader)
 			must(t, err)
-			p.Sign = ecsig.NewSigner(k, rand.Reader)
-			p.SigningKey, err = ecsig.MarshalPublicKey(&k.PublicKey)
-			must(t, err)
+			p.Sign, p.SigningKey = ecsig.NewSigner(k, rand.Reader), pub
 		}
 		return p
 	}
