@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -150,6 +151,8 @@ type demoSummary struct {
 	Entries []summaryEntry `json:"entries"`
 	// Dispute is the dispute scene's outcome.
 	Dispute *summaryDispute `json:"dispute,omitempty"`
+	// Claim is the rejected dispute of an honest answer.
+	Claim *summaryClaim `json:"claim,omitempty"`
 	// BalancesBefore are after settlement, before the snapshot; Snapshot
 	// is what the snapshot recorded; BalancesAfter are after it.
 	BalancesBefore map[string]int64 `json:"balances_before"`
@@ -186,6 +189,15 @@ type summaryDispute struct {
 	// charge it reversed.
 	Auditor  string `json:"auditor"`
 	Reversed int    `json:"reversed"`
+}
+
+// summaryClaim is the claim scene's outcome: the entry disputed, the
+// auditor's verdict and whether the charge still stands on the ledger.
+type summaryClaim struct {
+	Responder string `json:"responder"`
+	Sequence  uint64 `json:"sequence"`
+	Verdict   string `json:"verdict"`
+	Stands    bool   `json:"stands"`
 }
 
 // demo is one run of the demo command.
@@ -251,6 +263,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := d.dispute(ctx, batch); err != nil {
+		return err
+	}
+	if err := d.claim(ctx); err != nil {
 		return err
 	}
 	if err := d.periodCycle(ctx); err != nil {
@@ -706,6 +721,54 @@ func (d *demo) rotate(ctx context.Context) error {
 		d.summary.ReAudited++
 	}
 	fmt.Fprintf(d.out, "   the query's %d transcripts, signed under the replaced keys, still pass every audit check\n", d.summary.ReAudited)
+	done()
+	return nil
+}
+
+// claim is the scene of a dispute that fails: the requester disputes one
+// of its honest answers with `riskmesh dispute` (run in this process, as an
+// operator would from a shell), claiming a wrong label. That is not a
+// cryptographic failure: the auditor verifies the transcript against the
+// ledger, finds every check holds, and rejects the dispute with its signed
+// reason; the charge stands on the ledger.
+func (d *demo) claim(ctx context.Context) error {
+	done := d.step("claim", fmt.Sprintf("a dispute of an honest answer: %s disputes it with riskmesh dispute", demoRequester))
+	if len(d.recorded) == 0 {
+		return errors.New("claim: no recorded answer")
+	}
+	e := d.recorded[0]
+	node, err := d.net.Node(demoRequester)
+	if err != nil {
+		return err
+	}
+	entry := fmt.Sprintf("%d/%s/%d", e.Key.Period, e.Key.Responder, e.Key.Sequence)
+	fmt.Fprintf(d.out, "   $ riskmesh dispute --config %s/node.yaml --entry %s --auditor-addr %s --reason \"the label looks wrong\"\n",
+		demoRequester, entry, d.net.AuditorAddress())
+	var out bytes.Buffer
+	cmd := newRootCommand()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"dispute", "--config", node.Config(), "--api", "unix://" + node.Socket(), "--entry", entry,
+		"--auditor", d.net.Regulator().MSPID, "--auditor-addr", d.net.AuditorAddress(), "--reason", "the label looks wrong"})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		return fmt.Errorf("claim: riskmesh dispute: %w\n%s", err, out.String())
+	}
+	lines := strings.SplitN(out.String(), "\n", 3)
+	for _, l := range lines[:min(2, len(lines))] {
+		fmt.Fprintf(d.out, "   %s\n", l)
+	}
+	if !strings.Contains(lines[0], "rejected: the charge stands") {
+		return fmt.Errorf("claim: the dispute of an honest answer was not rejected:\n%s", out.String())
+	}
+	got, err := d.net.Admin().Entry(ctx, e.Key)
+	if err != nil {
+		return err
+	}
+	if got.Reversal != nil {
+		return fmt.Errorf("claim: the honest answer's charge was reversed by %s", got.Reversal.Auditor)
+	}
+	fmt.Fprintf(d.out, "   the ledger entry is unchanged: %s keeps its %d tokens\n", e.Key.Responder, got.Amount)
+	d.summary.Claim = &summaryClaim{Responder: e.Key.Responder, Sequence: e.Key.Sequence, Verdict: "rejected", Stands: true}
 	done()
 	return nil
 }

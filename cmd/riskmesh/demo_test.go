@@ -98,6 +98,9 @@ func TestDemo(t *testing.T) {
 	case len(reversed) != 1 || reversed[0].Responder != demoRogue || reversed[0].Amount != d.Amount || reversed[0].Reversed != d.Auditor:
 		t.Errorf("reversed entries %+v, dispute %+v", reversed, d)
 	}
+	if c := s.Claim; c == nil || c.Verdict != "rejected" || !c.Stands || c.Responder == "" {
+		t.Errorf("claim scene %+v, want the honest answer's dispute rejected and its charge standing", c)
+	}
 	for msp, b := range s.BalancesBefore {
 		sum += b
 		if s.Snapshot[msp] != b {
