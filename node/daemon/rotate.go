@@ -13,7 +13,7 @@ import (
 )
 
 // errHostCertificate refuses a TLS rotation on the embedded ledger's host.
-var errHostCertificate = errors.New("daemon: this node hosts the embedded ledger, whose TLS certificate every member pins in its configuration (ledger.host_fingerprint); rotate it by re-issuing the consortium's configuration, or run the consortium on Fabric")
+var errHostCertificate = errors.New("daemon: this node hosts the embedded ledger, whose TLS certificate every member pins in its configuration (ledger.remote.tls_fingerprint); rotate it by re-issuing the consortium's configuration, or run the consortium on Fabric")
 
 var _ api.KeyRotator = (*node)(nil)
 
