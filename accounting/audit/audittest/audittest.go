@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -122,7 +123,11 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	}
 	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
 		must(t, reg.AddInstitution(ctx, p.MSPID, "Institution "+p.MSPID, roles[p]))
-		must(t, p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey}))
+	}
+	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
+		whenRegistered(t, func() error {
+			return p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey})
+		})
 	}
 	var err error
 	c.OPRFKey, err = oprf.GenerateKey(rand.Reader)
@@ -140,6 +145,24 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	digest := sha256.Sum256([]byte("audittest catalog"))
 	must(t, c.Provider.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: Category, Period: c.Period, Digest: digest[:], OPRFKey: pub}))
 	return c
+}
+
+// whenRegistered runs an institution's first transaction, retrying for a
+// while as long as the ledger does not know the institution yet: on Fabric
+// its own organisation's peer may commit the regulator's registration a
+// moment after the regulator's peer did (a node's registration loop
+// retries the same way).
+func whenRegistered(t testing.TB, first func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := first()
+		if !errors.Is(err, accounting.ErrForbidden) || time.Now().After(deadline) {
+			must(t, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Party returns the fixture's institution msp.
