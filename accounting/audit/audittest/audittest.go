@@ -10,7 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -125,7 +125,7 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 		must(t, reg.AddInstitution(ctx, p.MSPID, "Institution "+p.MSPID, roles[p]))
 	}
 	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
-		whenRegistered(t, func() error {
+		eventually(t, func() error {
 			return p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey})
 		})
 	}
@@ -143,21 +143,33 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	// Exchanges are checked against the key published with the period's
 	// catalog; the catalog's contents play no part in an audit.
 	digest := sha256.Sum256([]byte("audittest catalog"))
-	must(t, c.Provider.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: Category, Period: c.Period, Digest: digest[:], OPRFKey: pub}))
+	eventually(t, func() error {
+		return c.Provider.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: Category, Period: c.Period, Digest: digest[:], OPRFKey: pub})
+	})
+	// Each party's own peer has the open period before the tests bill in it.
+	for _, p := range []*Party{c.Requester, c.Provider} {
+		eventually(t, func() error {
+			cur, err := p.Ledger.Period(ctx, 0)
+			if err == nil && cur.Number != c.Period {
+				return fmt.Errorf("%s's peer is at period %d", p.MSPID, cur.Number)
+			}
+			return err
+		})
+	}
 	return c
 }
 
-// whenRegistered runs an institution's first transaction, retrying for a
-// while as long as the ledger does not know the institution yet: on Fabric
-// its own organisation's peer may commit the regulator's registration a
-// moment after the regulator's peer did (a node's registration loop
-// retries the same way).
-func whenRegistered(t testing.TB, first func() error) {
+// eventually retries f for a while until it succeeds. On Fabric each
+// institution goes through its own organisation's peer, which may commit
+// a block a moment after the peer that took the transaction (the
+// regulator's registration of the institution, the period's opening): the
+// node's own loops allow for that lag the same way.
+func eventually(t testing.TB, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := first()
-		if !errors.Is(err, accounting.ErrForbidden) || time.Now().After(deadline) {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
 			must(t, err)
 			return
 		}
