@@ -140,6 +140,17 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			return printJSON(w, r)
 		}, nil),
+		ledgerCmd("catalog PROVIDER CATEGORY PERIOD", "print a published catalog: its digest and the OPRF key it was built under", 3, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+			n, err := parsePeriod(args[2])
+			if err != nil {
+				return err
+			}
+			c, err := l().Catalog(ctx, args[0], args[1], n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, c)
+		}, nil),
 		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			var n uint64
 			if len(args) == 1 {

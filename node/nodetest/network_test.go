@@ -310,6 +310,16 @@ func runNetwork(t *testing.T, fab *fabricnet.Network) {
 		return nil
 	})
 
+	// Each answer's proof was checked against the OPRF key the provider
+	// published with its period-1 catalog; `ledger catalog` shows it.
+	var cat accounting.Catalog
+	if err := json.Unmarshal([]byte(ledgerCmd(t, "catalog", bankB.msp, category, "1")), &cat); err != nil {
+		t.Fatal(err)
+	}
+	if cat.MSPID != bankB.msp || cat.Period != 1 || len(cat.Digest) != 32 || len(cat.OPRFKey) != 32 {
+		t.Fatalf("riskmesh ledger catalog: %+v", cat)
+	}
+
 	// The period cycle: balances sum to zero after settlement and are zero
 	// after the snapshot.
 	ledgerCmd(t, "rollover")
