@@ -141,14 +141,23 @@ func writeSigningKey(dir string, key *ecdsa.PrivateKey, pubDER []byte) error {
 	return nil
 }
 
-func writeOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+// newOPRFKey generates a category's OPRF key and its file encoding.
+func newOPRFKey(category string, rand io.Reader) (*oprf.PrivateKey, []byte, error) {
 	key, err := oprf.GenerateKey(rand)
 	if err != nil {
-		return nil, fmt.Errorf("identity: generate OPRF key for %s: %w", category, err)
+		return nil, nil, fmt.Errorf("identity: generate OPRF key for %s: %w", category, err)
 	}
 	data, err := marshalOPRFKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("identity: encode OPRF key for %s: %w", category, err)
+		return nil, nil, fmt.Errorf("identity: encode OPRF key for %s: %w", category, err)
+	}
+	return key, data, nil
+}
+
+func writeOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	key, data, err := newOPRFKey(category, rand)
+	if err != nil {
+		return nil, err
 	}
 	if err := writeFile(dir, OPRFKeyFile(category), data, privateMode); err != nil {
 		return nil, fmt.Errorf("identity: write OPRF key for %s: %w", category, err)

@@ -202,13 +202,9 @@ func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error
 	if _, err := ParseOPRFKey(current); err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
 	}
-	key, err := oprf.GenerateKey(rand)
+	key, next, err := newOPRFKey(category, rand)
 	if err != nil {
-		return nil, fmt.Errorf("identity: generate OPRF key for %s: %w", category, err)
-	}
-	next, err := marshalOPRFKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("identity: encode OPRF key for %s: %w", category, err)
+		return nil, err
 	}
 	if err := replaceOPRFKey(dir, category, current, next); err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
