@@ -23,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -63,13 +64,7 @@ func auditFixture(t *testing.T) (*audittest.Consortium, map[string]string) {
 	keys := map[string]audittest.Keys{}
 	for _, msp := range []string{audittest.Regulator, audittest.Requester, audittest.Provider} {
 		dir := filepath.Join(t.TempDir(), msp)
-		if err := identity.Generate(dir, msp, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		id, err := identity.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := identitytest.New(t, dir, msp)
 		dirs[msp] = dir
 		keys[msp] = audittest.Keys{Sign: id.Sign, SigningKey: id.SigningKey, TLSFingerprint: id.Fingerprint[:]}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -34,15 +35,7 @@ type fixture struct {
 
 func loadIdentity(t *testing.T, msp string) *identity.Identity {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), msp)
-	if err := identity.Generate(dir, msp, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return identitytest.New(t, filepath.Join(t.TempDir(), msp), msp)
 }
 
 // newFixture registers the consortium with node identities and serves the

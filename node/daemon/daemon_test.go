@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -57,13 +57,7 @@ func newMember(t *testing.T, msp string, categories ...string) *member {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), msp)
 	m := &member{msp: msp, dir: dir, idDir: filepath.Join(dir, "identity"), endpoint: freeUDP(t)}
-	if err := identity.Generate(m.idDir, msp, categories, rand.Reader, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	if m.id, err = identity.Load(m.idDir); err != nil {
-		t.Fatal(err)
-	}
+	m.id = identitytest.New(t, m.idDir, msp, categories...)
 	return m
 }
 

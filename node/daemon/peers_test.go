@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -19,15 +19,7 @@ import (
 // testIdentity generates and loads an identity for msp.
 func testIdentity(t *testing.T, msp string, categories ...string) *identity.Identity {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "identity")
-	if err := identity.Generate(dir, msp, categories, rand.Reader, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	id, err := identity.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return identitytest.New(t, filepath.Join(t.TempDir(), "identity"), msp, categories...)
 }
 
 // ledgerAs opens an embedded ledger and returns the regulator's and msp's
