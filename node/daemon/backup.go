@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -121,24 +122,11 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 	if err := os.Remove(tmp.Name()); err != nil {
 		return 0, sum, fmt.Errorf("daemon: backup: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return 0, sum, fmt.Errorf("daemon: backup: %w", err)
 	}
 	h.Sum(sum[:0])
 	return size, sum, nil
-}
-
-// syncDir makes the directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // boltCopy writes a consistent copy of a bbolt file.

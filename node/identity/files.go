@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/riskmesh/riskmesh/internal/durable"
 )
 
 // File names inside an identity directory.
@@ -110,13 +112,10 @@ func writeFile(dir, name string, data []byte, mode os.FileMode) (err error) {
 	return syncDir(dir)
 }
 
+// syncDir makes dir's entries durable where the platform can sync a
+// directory.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+	if err := durable.SyncDir(dir); err != nil && !errors.Is(err, os.ErrInvalid) {
 		return err
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -194,7 +195,7 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 	if err := os.Rename(part, final); err != nil {
 		return nil, nil, err
 	}
-	syncDir(dir)
+	_ = durable.SyncDir(dir) // best effort: a download lost to a crash is fetched again
 	return psi, cat, nil
 }
 
@@ -210,14 +211,6 @@ func (r *Requester) busy(err error, retries int) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(re.RetryAfter, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, retries+1)), true
-}
-
-// syncDir makes a rename durable where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 func (r *Requester) catalogInfo(ctx context.Context, w *want) (*riskmeshv1.CatalogInfo, error) {
