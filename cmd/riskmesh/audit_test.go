@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -209,13 +211,12 @@ func TestAuditorFollowsRotatedKeys(t *testing.T) {
 	if err := c.Regulator.Ledger.UpdateProfile(audittest.Context(t), accounting.Profile{SigningKey: pub}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !bytes.Equal(live.Load().SigningKey, pub) {
-		if time.Now().After(deadline) {
-			t.Fatal("the service did not switch to the registered rotated key")
+	testwait.Until(t, "the service on the registered rotated key", 10*time.Second, func() error {
+		if !bytes.Equal(live.Load().SigningKey, pub) {
+			return errors.New("still the old signing key")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestWriteOutcome(t *testing.T) {

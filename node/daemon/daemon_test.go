@@ -21,6 +21,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
@@ -99,18 +100,11 @@ func csvSource(t *testing.T, dir, name string, rows ...string) provider.Source {
 	return provider.Source{Name: name, Category: "black", Code: 1, Source: src}
 }
 
-// eventually retries check until it succeeds, at most about 60 s; it is the
+// eventually retries check until it succeeds, for at most 60 s; it is the
 // only way to wait for another node's background work.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	var err error
-	for range 600 {
-		if err = check(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
+	testwait.Until(t, what, time.Minute, check)
 }
 
 func apiClient(t *testing.T, m *member) riskmeshv1.RiskMeshClient {

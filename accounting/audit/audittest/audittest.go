@@ -17,6 +17,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -124,8 +125,12 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
 		must(t, reg.AddInstitution(ctx, p.MSPID, "Institution "+p.MSPID, roles[p]))
 	}
+	// On Fabric each institution goes through its own organisation's peer,
+	// which may commit a block (its registration, the period's opening) a
+	// moment after the regulator's peer did: the node's own loops allow for
+	// that lag the same way.
 	for _, p := range []*Party{c.Regulator, c.Requester, c.Provider} {
-		eventually(t, func() error {
+		testwait.Until(t, p.MSPID+"'s profile registered", 30*time.Second, func() error {
 			return p.Ledger.UpdateProfile(ctx, accounting.Profile{Endpoint: p.Endpoint, TLSFingerprint: p.TLSFingerprint, SigningKey: p.SigningKey})
 		})
 	}
@@ -143,12 +148,12 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	// Exchanges are checked against the key published with the period's
 	// catalog; the catalog's contents play no part in an audit.
 	digest := sha256.Sum256([]byte("audittest catalog"))
-	eventually(t, func() error {
+	testwait.Until(t, "catalog published", 30*time.Second, func() error {
 		return c.Provider.Ledger.PublishCatalog(ctx, accounting.Catalog{Category: Category, Period: c.Period, Digest: digest[:], OPRFKey: pub})
 	})
 	// Each party's own peer has the open period before the tests bill in it.
 	for _, p := range []*Party{c.Requester, c.Provider} {
-		eventually(t, func() error {
+		testwait.Until(t, p.MSPID+"'s peer at the open period", 30*time.Second, func() error {
 			cur, err := p.Ledger.Period(ctx, 0)
 			if err == nil && cur.Number != c.Period {
 				return fmt.Errorf("%s's peer is at period %d", p.MSPID, cur.Number)
@@ -157,24 +162,6 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 		})
 	}
 	return c
-}
-
-// eventually retries f for a while until it succeeds. On Fabric each
-// institution goes through its own organisation's peer, which may commit
-// a block a moment after the peer that took the transaction (the
-// regulator's registration of the institution, the period's opening): the
-// node's own loops allow for that lag the same way.
-func eventually(t testing.TB, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			must(t, err)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // Party returns the fixture's institution msp.
