@@ -72,6 +72,9 @@ func (cfg *Config) Validate() error {
 	}
 	c.required("data_dir", cfg.DataDir)
 	c.required("identity_dir", cfg.IdentityDir)
+	if _, err := cfg.Identifiers.Normalizer(); err != nil {
+		c.fail("identifiers.default_calling_code", "%q: 1 to 3 digits without a leading zero", cfg.Identifiers.DefaultCallingCode)
+	}
 	cfg.validateListen(&c)
 	cfg.validateAPI(&c)
 	cfg.validateLedger(&c)
@@ -266,7 +269,7 @@ func (s *Source) validateKind(c *checker, key string) {
 		}
 		// node/lists validates the mapping and limits without opening
 		// the file; its message says what is wrong.
-		if _, err := s.Open(nil); err != nil {
+		if _, err := s.Open(nil, nil); err != nil {
 			c.fail(key+".mapping", "%v", errors.Unwrap(err))
 		}
 	case KindPostgres:

@@ -75,11 +75,16 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
+			Identifiers:    c.Identifiers.IdentConfig(),
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
 			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}
 		}
+	}
+	norm, err := c.Identifiers.Normalizer()
+	if err != nil {
+		return cfg, fmt.Errorf("identifiers: %w", err)
 	}
 	if len(c.Provider.Sources) > 0 {
 		p := &provider.Config{
@@ -98,7 +103,7 @@ func FromConfig(c *config.Config) (Config, error) {
 				}
 				db = pgQuerier{dsn: dsn}
 			}
-			src, err := s.Open(db)
+			src, err := s.Open(db, norm)
 			if err != nil {
 				return cfg, err
 			}
@@ -110,7 +115,7 @@ func FromConfig(c *config.Config) (Config, error) {
 				ps.ImportFile = func(path string) (lists.Source, error) {
 					file := *s
 					file.Path = path
-					return file.Open(nil)
+					return file.Open(nil, norm)
 				}
 			}
 			p.Sources = append(p.Sources, ps)

@@ -17,6 +17,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -106,6 +107,10 @@ type Config struct {
 	// it doubles per attempt up to MaxRetryBackoff. Defaults 50 ms and 2 s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// Identifiers says how the business systems' identifiers written in
+	// national form are read (psi/ident.Config); the zero value refuses
+	// them. It must match how the consortium's lists are written.
+	Identifiers ident.Config
 	// LateAnswerWindow is how long after a query's deadline a request that
 	// may have reached a provider without its answer arriving is still
 	// sent, byte for byte with the retry back-off: a provider bills what it

@@ -54,7 +54,7 @@ func New(cfg Config) (*Requester, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm, err := ident.New(ident.Config{})
+	norm, err := ident.New(cfg.Identifiers)
 	if err != nil {
 		return nil, err
 	}
