@@ -14,7 +14,7 @@ import (
 func TestNationalNumbersMatchWithDefaultCallingCode(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	national := []*riskmeshv1.Identifier{
-		{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: "138-0000-0003"}, // phone(3), listed
+		{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: "138-0000-0003"},  // phone(3), listed
 		{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: "(0)13800000500"}, // not listed
 	}
 	tests := []struct {
