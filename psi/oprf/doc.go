@@ -1,7 +1,7 @@
 // Package oprf is RiskMesh's oblivious pseudorandom function: RFC 9497 in
 // partially-oblivious mode (POPRF, mode 0x02) with the ristretto255-SHA512
-// suite, byte-compatible with the RFC's test vectors and with
-// github.com/cloudflare/circl/oprf, and built for batches.
+// suite, built for batches, with one departure: batched proofs bind the
+// whole batch (see "Where it departs from RFC 9497").
 //
 // A provider holds a PrivateKey and, per public info string (RiskMesh uses
 // "riskmesh/v1|<category>|<period>"; the package takes any bytes), an
