@@ -28,14 +28,14 @@ func (b *hexBytes) UnmarshalText(s []byte) error {
 type vectorHeader struct {
 	ProofRule ProofRule `json:"proof_rule"`
 	Protocol  Protocol  `json:"protocol"`
-	Suite     string   `json:"suite"`
-	Category  string   `json:"category"`
-	Period    uint64   `json:"period"`
-	Requester string   `json:"requester"`
-	Responder string   `json:"responder"`
-	Sequence  uint64   `json:"sequence"`
-	Count     uint32   `json:"count"`
-	KeyID     hexBytes `json:"key_id"`
+	Suite     string    `json:"suite"`
+	Category  string    `json:"category"`
+	Period    uint64    `json:"period"`
+	Requester string    `json:"requester"`
+	Responder string    `json:"responder"`
+	Sequence  uint64    `json:"sequence"`
+	Count     uint32    `json:"count"`
+	KeyID     hexBytes  `json:"key_id"`
 }
 
 type vector struct {
