@@ -89,7 +89,6 @@ func forgeryWorkBits(count uint32) int {
 // groupOrderBits is the bit length of ristretto255's group order ℓ.
 const groupOrderBits = 252
 
-
 func passed(r *Report, name string) bool {
 	c, ok := r.Check(name)
 	return ok && c.Status == Pass
