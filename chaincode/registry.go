@@ -6,6 +6,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/names"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 func validRoles(roles []Role) ([]Role, error) {
@@ -234,7 +235,12 @@ func (c *Contract) setOPRFKey(st State, arg []byte) (any, error) {
 // category and period. A published catalog is immutable: publishing the
 // same again is a no-op, anything different is a conflict, so a requester
 // that verified a download against it can rely on it for the whole period,
-// and an auditor finds the key a period's proofs were made with.
+// and an auditor finds the key a period's proofs were made with. A new
+// record's key must decode as a ristretto255 public key and be the key the
+// caller registered for the category (SetOPRFKey): requesters check proofs
+// against it, so a key no one can prove under, or one the registry never
+// announced, would make every answer of the period unverifiable or let a
+// provider answer under a key of its choice.
 func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 	var a Catalog
 	if err := decodeArg(arg, &a); err != nil {
@@ -274,6 +280,12 @@ func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 			return nil, nil
 		}
 		return nil, newError(CodeConflict, "a different catalog digest or OPRF key is already published for this period")
+	}
+	if err := new(oprf.PublicKey).UnmarshalBinary(a.OPRFKey); err != nil {
+		return nil, newError(CodeInvalidArgument, "catalog OPRF key is not a valid ristretto255 public key")
+	}
+	if !bytes.Equal(inst.OPRFKeys[a.Category], a.OPRFKey) {
+		return nil, newError(CodeFailedPrecondition, "catalog OPRF key is not the key registered for this category: register it first (SetOPRFKey)")
 	}
 	return nil, putJSON(st, key, &a)
 }

@@ -172,6 +172,51 @@ func TestVerify(t *testing.T) {
 			verdict: accounting.VerdictRejected,
 		},
 		{
+			name: "transcript made under RFC 9497's rule",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.ExchangeUnder(t, transcript.ProofRFC9497, audittest.Honest, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "RFC 9497-rule transcript with a corrupt element",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.ExchangeUnder(t, transcript.ProofRFC9497, audittest.CorruptElement, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "provider proves a batch-binding request under RFC 9497's rule",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.OtherRule, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "provider relabels a batch-binding request as RFC 9497",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.Exchange(t, audittest.OtherRule, ids...)
+				c.Record(t, tr)
+				// The provider rewrites the header to match its proof and
+				// re-signs its half; the requester's signature covers the
+				// header it sent.
+				tr.Header.ProofRule = transcript.ProofRFC9497
+				d, _ := tr.Digests()
+				tr.ResponseSignature, _ = transcript.SignResponse(c.Provider.Sign, d.ResponseDigest)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckHeader, audit.CheckRequesterSignature},
+			verdict: accounting.VerdictRejected,
+		},
+		{
 			name: "ledger bills a different amount",
 			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
 				tr := c.Exchange(t, audittest.Honest, ids...)
@@ -325,5 +370,40 @@ func TestReportForms(t *testing.T) {
 	}
 	if audittest.Contains(b, audittest.Identifiers) || audittest.Contains(text.Bytes(), audittest.Identifiers) {
 		t.Fatal("a report names an identifier")
+	}
+}
+
+// What the verdict says a verifying proof establishes depends on the rule
+// the transcript records: the whole batch under the binding rule, and under
+// RFC 9497's rule only as much as a forgery's cost for that batch size.
+func TestDecideNamesWhatTheProofEstablishes(t *testing.T) {
+	c := audittest.New(t, t.TempDir(), nil)
+	for _, tc := range []struct {
+		rule transcript.ProofRule
+		want []string
+	}{
+		{transcript.ProofBinding, []string{"binds the whole batch", "negligible probability"}},
+		{transcript.ProofRFC9497, []string{"RFC 9497's proof rule", "for 3 item(s)", "2^127 hash evaluations"}},
+	} {
+		t.Run(tc.rule.String(), func(t *testing.T) {
+			tr := c.ExchangeUnder(t, tc.rule, audittest.Honest, audittest.Identifiers...)
+			c.Record(t, tr)
+			r := verify(t, tr, c.Requester.Ledger)
+			if !r.OK() || r.ProofRule != tc.rule.String() {
+				t.Fatalf("report: ok %v, rule %q, failed %v", r.OK(), r.ProofRule, r.Failed())
+			}
+			d := audit.Decide(r)
+			if d.Verdict != accounting.VerdictRejected {
+				t.Fatalf("verdict %d, want rejected", d.Verdict)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(d.Reason, w) {
+					t.Errorf("reason %q lacks %q", d.Reason, w)
+				}
+			}
+			if len(d.Reason) > audit.MaxReasonLen {
+				t.Errorf("reason of %d bytes", len(d.Reason))
+			}
+		})
 	}
 }

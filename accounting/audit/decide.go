@@ -2,9 +2,11 @@ package audit
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // Decision is an auditor's verdict on a disputed transcript and why.
@@ -21,10 +23,14 @@ type Decision struct {
 // then signed two answers to one billed request, and the one it gave the
 // requester is still its own (its signature covers the billed request
 // digest). Everything else is rejected with the reason: a transcript that
-// is not what was billed proves nothing against the provider, and an
-// answer whose proof holds is the provider's PRF of what was asked, so a
-// label the requester believes wrong is a question of list quality, not a
-// cryptographic failure an auditor can settle.
+// is not what was billed proves nothing against the provider. A proof that
+// holds under the batch-binding rule shows that every evaluated element is
+// the provider's PRF of the blinded element asked, so a label the requester
+// believes wrong is a question of list quality, not a cryptographic failure
+// an auditor can settle. A transcript made under RFC 9497's rule (header
+// version 1) proves less: its reason says how much work a forgery of its
+// batch size would have taken (forgeryWorkBits), and the charge still
+// stands, since nothing shows the answer was forged.
 func Decide(r *Report) Decision {
 	reject := func(format string, args ...any) Decision {
 		return Decision{Verdict: accounting.VerdictRejected, Reason: fmt.Sprintf(format, args...)}
@@ -63,8 +69,25 @@ func Decide(r *Report) Decision {
 	if c, _ := r.Check(CheckProof); c.Status == Skip {
 		return reject("%s answers carry no proof: nothing cryptographic to dispute", r.Protocol)
 	}
-	return reject("every check holds: the answer is the provider's PRF of what was asked, so a label believed wrong is a list-quality matter, not a cryptographic failure")
+	if r.ProofRule == transcript.ProofRFC9497.String() {
+		return reject("every check holds under RFC 9497's proof rule (a transcript made before the batch-binding rule): for %d item(s) it shows the answer is the provider's PRF of what was asked unless the provider spent about 2^%d hash evaluations forging it (Wagner's k-tree algorithm); nothing shows a forgery, so the charge stands and a label believed wrong is a list-quality matter",
+			r.Count, forgeryWorkBits(r.Count))
+	}
+	return reject("every check holds: the proof binds the whole batch, so every evaluated element is the provider's PRF, under the key it published for this category and period, of the blinded element asked (a forgery succeeds with negligible probability); a label believed wrong is a list-quality matter, not a cryptographic failure")
 }
+
+// forgeryWorkBits is log2 of the work Wagner's k-tree algorithm needs to
+// forge an RFC 9497-rule batched proof for count items: the weighted sum
+// Σ d_i·e_i over a 252-bit group order is a k-list sum problem with k the
+// largest power of two up to count, solved in about k·2^(252/(1+lg k))
+// hash evaluations (2^252 for one item, where no forgery exists).
+func forgeryWorkBits(count uint32) int {
+	lgk := max(bits.Len32(count)-1, 0)
+	return lgk + (groupOrderBits+lgk)/(1+lgk) // ceiling of 252/(1+lg k)
+}
+
+// groupOrderBits is the bit length of ristretto255's group order ℓ.
+const groupOrderBits = 252
 
 func passed(r *Report, name string) bool {
 	c, ok := r.Check(name)

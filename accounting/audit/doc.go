@@ -9,7 +9,9 @@
 // header's period, the header's key id is the OPRF key the provider published
 // with its catalog for that category and period, the batched DLEQ proof
 // verifies against that key and the period tweak
-// "riskmesh/v1|<category>|<period>", the amount is count x the period's price,
+// "riskmesh/v1|<category>|<period>" under the proof rule the header records
+// (the batch-binding rule for new transcripts, RFC 9497's for those made
+// before it, which proves less: see Decide), the amount is count x the period's price,
 // and whether the charge was reversed. Decide turns a Report into a dispute
 // verdict: upheld only when the transcript is exactly what was billed and the
 // provider's answer fails its proof (or the amount is wrong).

@@ -73,6 +73,10 @@ type Report struct {
 	Protocol string              `json:"protocol"`
 	Category string              `json:"category"`
 	Count    uint32              `json:"count"`
+	// ProofRule is the rule the transcript's batched proof follows
+	// (transcript.ProofRule's name; empty for ECDH-PSI): what a verifying
+	// proof establishes depends on it (Decide).
+	ProofRule string `json:"proofRule,omitempty"`
 	// PeriodState is the state of the entry's period on the ledger (empty
 	// if the period is unknown): a reversal is possible until it is
 	// snapshotted.

@@ -77,6 +77,9 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	}
 
 	r := &Report{Key: key, Protocol: h.Protocol.String(), Category: h.Category, Count: h.Count}
+	if h.Protocol == transcript.ProtocolCatalogOPRF {
+		r.ProofRule = h.ProofRule.String()
+	}
 	if f.period != nil {
 		r.PeriodState = f.period.State
 	}
@@ -165,11 +168,11 @@ func checkProof(r *Report, t *transcript.Transcript, cat *accounting.Catalog) {
 	info := catalogpsi.Info(h.Category, h.Period)
 	blinded := bytes.Join(t.Request.Elements, nil)
 	evaluated := bytes.Join(t.Response.Evaluated, nil)
-	if err := oprf.VerifyProof(pub, info, blinded, evaluated, t.Response.Proof); err != nil {
-		r.add(CheckProof, Fail, "does not verify against the published key with info %q: %v", info, err)
+	if err := catalogpsi.VerifyProof(h, pub, blinded, evaluated, t.Response.Proof); err != nil {
+		r.add(CheckProof, Fail, "does not verify under the %v proof rule against the published key with info %q: %v", h.ProofRule, info, err)
 		return
 	}
-	r.add(CheckProof, Pass, "verifies against the published key with info %q", info)
+	r.add(CheckProof, Pass, "verifies under the %v proof rule against the published key with info %q", h.ProofRule, info)
 }
 
 // publishedKey adds the oprf-key check and returns the OPRF key the

@@ -51,6 +51,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReversalAfterSettle", s.reversalAfterSettle},
 		{"Snapshot", s.snapshot},
 		{"Catalog", s.catalog},
+		{"CatalogKey", s.catalogKey},
 		{"SigningKeyRotation", s.signingKeyRotation},
 	}
 	for _, st := range steps {
@@ -602,9 +603,9 @@ func (s *scenario) snapshot(t *testing.T) {
 
 func (s *scenario) catalog(t *testing.T) {
 	b2 := s.h.Bank2.Ledger
-	cat, next := s.category("a"), s.period+1
+	cat, next := s.category("catalog"), s.period+1
 	d := sha256.Sum256([]byte("catalog " + s.tag))
-	key := bytes.Repeat([]byte{7}, 32)
+	key := registerOPRFKey(t, b2, cat)
 	c := accounting.Catalog{Category: cat, Period: next, Digest: d[:], OPRFKey: key}
 	must(t, b2.PublishCatalog(ctx(t), c))
 	must(t, b2.PublishCatalog(ctx(t), c))

@@ -83,6 +83,11 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	case t != nil:
 		return answer(t) // already answered and billed: answer again, bill nothing
 	}
+	// Only batch-binding proofs are made for new requests: an RFC
+	// 9497-rule proof of a large batch can be forged (docs/protocol/oprf.md).
+	if h.ProofRule != transcript.ProofBinding {
+		return refuse(codeMalformed, "header asks for the %v proof rule; answers are proved under %v only", h.ProofRule, transcript.ProofBinding)
+	}
 
 	period, refusal := p.acceptPeriod(ctx, view, h.Period)
 	if refusal != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
 const (
@@ -467,7 +468,13 @@ func TestCatalog(t *testing.T) {
 		t.Fatalf("unpublished catalog: %v", err)
 	}
 	digest := sha256.Sum256([]byte("catalog"))
-	must(t, n.banks[bank1MSP].PublishCatalog(ctx, accounting.Catalog{Category: category, Period: 1, Digest: digest[:], OPRFKey: bytes.Repeat([]byte{7}, 32)}))
+	// The contract publishes only the key registered for the category.
+	key, err := oprf.GenerateKey(nil)
+	must(t, err)
+	pub, err := key.Public().MarshalBinary()
+	must(t, err)
+	must(t, n.banks[bank1MSP].SetOPRFKey(ctx, category, pub))
+	must(t, n.banks[bank1MSP].PublishCatalog(ctx, accounting.Catalog{Category: category, Period: 1, Digest: digest[:], OPRFKey: pub}))
 
 	t.Run("ReadThrough", func(t *testing.T) {
 		cat, err := d.Catalog(ctx, bank1MSP, category, 1)

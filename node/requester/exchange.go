@@ -140,6 +140,8 @@ func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
 		return nil, err
 	}
 	return signRequest(transcript.Header{
+		// The rule catalogpsi.Requester verifies answers under.
+		ProofRule: transcript.ProofBinding,
 		Protocol:  transcript.ProtocolCatalogOPRF,
 		Suite:     catalogpsi.Suite,
 		Category:  x.category,

@@ -102,6 +102,7 @@ type testProvider struct {
 	drop      int              // swallow this many evaluates unseen by the provider, never answering
 	lose      int              // let the provider answer (and bill) this many evaluates, but never send the answer
 	rogueKey  *oprf.PrivateKey // if set, answers are re-evaluated under it (dishonest)
+	rogueRule oprf.ProofRule   // the proof rule of those answers
 	hang      chan struct{}    // if set, evaluate waits for it to close
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
 	limited   int              // answer this many catalog_downloads RATE_LIMITED
@@ -257,7 +258,7 @@ func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 // handle is the interceptor in front of the provider node.
 func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	p.mu.Lock()
-	hang, rogue, corrupt := p.hang, p.rogueKey, p.corrupt
+	hang, rogue, rogueRule, corrupt := p.hang, p.rogueKey, p.rogueRule, p.corrupt
 	ev := req.GetEvaluate()
 	if d := req.GetCatalogDownload(); d != nil {
 		p.downloads = append(p.downloads, d.GetOffset())
@@ -315,16 +316,17 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 			return nil
 		}
 		if rogue != nil {
-			return p.dishonest(h, ev, rogue)
+			return p.dishonest(h, ev, rogue, rogueRule)
 		}
 	}
 	return resp
 }
 
-// dishonest answers under another OPRF key than the registered one, with
-// a valid signature: only the DLEQ proof gives it away.
-func (p *testProvider) dishonest(h *transcript.Header, req *riskmeshv1.EvaluateRequest, key *oprf.PrivateKey) *riskmeshv1.PeerResponse {
-	ev, err := oprf.NewEvaluator(key, catalogpsi.Info(h.Category, h.Period))
+// dishonest answers under another OPRF key than the registered one, or
+// under another proof rule, with a valid signature: only the DLEQ proof
+// gives it away.
+func (p *testProvider) dishonest(h *transcript.Header, req *riskmeshv1.EvaluateRequest, key *oprf.PrivateKey, rule oprf.ProofRule) *riskmeshv1.PeerResponse {
+	ev, err := oprf.NewEvaluatorWithRule(key, catalogpsi.Info(h.Category, h.Period), rule)
 	if err != nil {
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, err.Error())
 	}

@@ -209,6 +209,11 @@ func TestResolveRejectsDishonestAnswers(t *testing.T) {
 			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
 			return e, p[:oprf.ProofSize-1]
 		}},
+		{"honest evaluation proved under RFC 9497's rule", func(blinded []byte) ([]byte, []byte) {
+			ev, _ := oprf.NewEvaluatorWithRule(f.key, Info("black", 7), oprf.ProofRFC9497)
+			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)
+			return e, p[:]
+		}},
 		{"one element missing", func(blinded []byte) ([]byte, []byte) {
 			ev, _ := f.provider.Evaluator("black", 7)
 			e, p, _ := ev.BlindEvaluate(seeded(5), blinded)

@@ -8,7 +8,9 @@
 // canonical identifiers, the provider answers with evaluated elements and one
 // batched DLEQ proof, and the requester verifies the proof against the
 // provider's registered key, finalises and looks every output up in the
-// downloaded catalog. The provider learns only the batch size; the requester
+// downloaded catalog. Proofs are made and accepted under psi/oprf's
+// batch-binding rule; VerifyProof checks a transcript under the rule its
+// header records, so transcripts made under RFC 9497's rule still audit. The provider learns only the batch size; the requester
 // learns labels for the identifiers it asked about and nothing else about the
 // list beyond its size.
 //

@@ -31,6 +31,9 @@ type Provider struct {
 
 // NewProvider returns the provider side for the institution with this MSP id
 // and OPRF key (the key whose public half is registered on the ledger).
+// It does not fail: a nil or invalid key makes Evaluator and BuildCatalog
+// return oprf.ErrInvalidPrivateKey. Evaluators prove under
+// oprf.ProofBinding, the only rule nodes answer with.
 func NewProvider(mspID string, key *oprf.PrivateKey) *Provider {
 	return &Provider{mspID: mspID, key: key}
 }

@@ -13,6 +13,7 @@ import (
 var (
 	ErrCatalogMismatch = errors.New("catalogpsi: catalog does not belong to this provider, key, category and period")
 	ErrEmptyBatch      = errors.New("catalogpsi: empty batch")
+	ErrNoCatalog       = errors.New("catalogpsi: no catalog")
 )
 
 // Result is the answer for one identifier of a batch.
@@ -32,8 +33,16 @@ type Requester struct {
 // NewRequester returns a requester for the catalog cat that provider
 // published under the OPRF key pub (both as registered on the ledger). It
 // refuses a catalog whose metadata names another provider, key, category,
-// period or suite: a lookup in it would silently miss everything.
+// period or suite: a lookup in it would silently miss everything. Answers
+// are accepted only with proofs under oprf.ProofBinding, the rule the
+// node's transcript headers (version 2) ask for.
 func NewRequester(provider string, pub *oprf.PublicKey, category string, period uint64, cat *catalog.Catalog) (*Requester, error) {
+	if pub == nil {
+		return nil, oprf.ErrInvalidPublicKey
+	}
+	if cat == nil {
+		return nil, ErrNoCatalog
+	}
 	m := cat.Meta()
 	if m.Provider != provider || m.KeyID != pub.KeyID() || m.Category != category ||
 		m.Period != period || m.Suite != Suite {

@@ -34,10 +34,23 @@ func TestAllocationsPerItem(t *testing.T) {
 			return func() { _, _, _ = s.ev.BlindEvaluate(rand.Reader, blinded) }
 		}},
 		{"Finalize", func(in [][]byte) func() {
-			st, blinded, _ := s.client.Blind(rand.Reader, in)
-			evaluated, proof, _ := s.ev.BlindEvaluate(rand.Reader, blinded)
+			// A state is finalised once: one answered request per run
+			// (AllocsPerRun(3, f) calls f four times).
+			type answered struct {
+				st        *BlindState
+				evaluated []byte
+				proof     [ProofSize]byte
+			}
+			var runs []answered
+			for range 4 {
+				st, blinded, _ := s.client.Blind(rand.Reader, in)
+				evaluated, proof, _ := s.ev.BlindEvaluate(rand.Reader, blinded)
+				runs = append(runs, answered{st, evaluated, proof})
+			}
 			return func() {
-				if _, err := s.client.Finalize(st, evaluated, proof[:]); err != nil {
+				a := runs[0]
+				runs = runs[1:]
+				if _, err := s.client.Finalize(a.st, a.evaluated, a.proof[:]); err != nil {
 					t.Fatal(err)
 				}
 			}

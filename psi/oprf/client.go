@@ -3,6 +3,7 @@ package oprf
 import (
 	"crypto/sha512"
 	"io"
+	"sync/atomic"
 
 	"github.com/gtank/ristretto255"
 )
@@ -13,24 +14,36 @@ import (
 // BlindState.
 type Client struct {
 	p    *params
+	rule ProofRule
 	info []byte
 	b    ristretto255.Element
 	bEnc [ElementSize]byte
 	seed [sha512.Size]byte
 }
 
-// NewClient prepares requests to the holder of pub under the public info.
-// It fails if info is longer than MaxInfoLen or if m·G + pkS is the identity
-// (RFC 9497 InvalidInputError: the key was chosen to cancel this info).
+// NewClient prepares requests to the holder of pub under the public info,
+// accepting only proofs made under ProofBinding. It fails if pub is nil or
+// invalid, if info is longer than MaxInfoLen or if m·G + pkS is the
+// identity (RFC 9497 InvalidInputError: the key was chosen to cancel this
+// info).
 func NewClient(pub *PublicKey, info []byte) (*Client, error) {
-	return newClient(poprf, pub, info)
+	return newClient(poprf, pub, info, ProofBinding)
 }
 
-func newClient(p *params, pub *PublicKey, info []byte) (*Client, error) {
+// NewClientWithRule is NewClient accepting only proofs made under rule:
+// auditors check a transcript under the rule it records.
+func NewClientWithRule(pub *PublicKey, info []byte, rule ProofRule) (*Client, error) {
+	return newClient(poprf, pub, info, rule)
+}
+
+func newClient(p *params, pub *PublicKey, info []byte, rule ProofRule) (*Client, error) {
 	if pub == nil || !pub.valid {
 		return nil, ErrInvalidPublicKey
 	}
-	c := &Client{p: p, info: append([]byte(nil), info...)}
+	if !rule.Valid() {
+		return nil, ErrProofRule
+	}
+	c := &Client{p: p, rule: rule, info: append([]byte(nil), info...)}
 	if p.mode == modePOPRF {
 		m, err := p.infoScalar(info)
 		if err != nil {
@@ -52,12 +65,15 @@ func newClient(p *params, pub *PublicKey, info []byte) (*Client, error) {
 
 // BlindState is what Finalize needs from Blind: copies of the inputs, the
 // secret blinds and the blinded elements. It holds secrets: keep it in
-// memory only, and drop it after Finalize.
+// memory only, and drop it after Finalize. One state answers one request:
+// Finalize consumes it.
 type BlindState struct {
 	inputs     [][]byte
 	blinds     []ristretto255.Scalar
 	blinded    []ristretto255.Element
 	blindedEnc []byte
+	// used is set while a Finalize runs and stays set once one succeeded.
+	used atomic.Bool
 }
 
 // Len is the number of inputs in the batch (0 for a nil state).
@@ -128,16 +144,26 @@ func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, er
 
 // Finalize is RFC 9497 Finalize over a batch: it decodes the provider's
 // flat array of evaluated elements, verifies the batched proof against the
-// tweaked key FIRST, and only then unblinds (one batch inversion of the
-// blinds) and hashes each element into its 64-byte output, in input order.
+// tweaked key under the Client's rule FIRST, and only then unblinds (one
+// batch inversion of the blinds) and hashes each element into its 64-byte
+// output, in input order.
+//
+// A state is finalised once: after a success its blinds are wiped and
+// another Finalize (or one running concurrently) fails with ErrStateUsed.
+// An answer that fails verification leaves the state for a correct one.
 func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSize]byte, error) {
 	if st == nil || len(st.inputs) == 0 {
 		return nil, ErrNilState
 	}
+	if !st.used.CompareAndSwap(false, true) {
+		return nil, ErrStateUsed
+	}
 	elems, err := c.verifyBatch(st.blindedEnc, st.blinded, evaluated, proof)
 	if err != nil {
+		st.used.Store(false)
 		return nil, err
 	}
+	defer clear(st.blinds)
 	n := len(st.inputs)
 	outputs := make([][OutputSize]byte, n)
 	type scratch struct {

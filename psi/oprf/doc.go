@@ -1,7 +1,7 @@
 // Package oprf is RiskMesh's oblivious pseudorandom function: RFC 9497 in
 // partially-oblivious mode (POPRF, mode 0x02) with the ristretto255-SHA512
-// suite, byte-compatible with the RFC's test vectors and with
-// github.com/cloudflare/circl/oprf, and built for batches.
+// suite, built for batches, with one departure: batched proofs bind the
+// whole batch (see "Where it departs from RFC 9497").
 //
 // A provider holds a PrivateKey and, per public info string (RiskMesh uses
 // "riskmesh/v1|<category>|<period>"; the package takes any bytes), an
@@ -13,6 +13,18 @@
 // holds only blinded values. Elements travel as flat arrays of 32-byte
 // encodings, proofs as 64 bytes (see wire.go); a batch holds at most MaxBatch
 // elements because the proof's composite hash encodes indices in two bytes.
+//
+// # Where it departs from RFC 9497
+//
+// Proofs follow ProofBinding unless a caller asks for ProofRFC9497 (rule.go):
+// the seed of the composite weights also hashes every element of the batch,
+// under the versioned label "RiskMesh-BatchSeed-V1-", because RFC 9497's
+// weights depend on their own item only and let a dishonest prover forge a
+// large batch's proof with Wagner's k-tree algorithm. The proof nonce is
+// hedged (derived from the key, the batch and fresh randomness). Under
+// ProofRFC9497 the package is byte-compatible with the RFC's vectors and with
+// github.com/cloudflare/circl/oprf; outputs, element encodings and proof sizes
+// are the same under both rules. docs/protocol/oprf.md has the details.
 //
 // # Speed
 //
@@ -28,7 +40,8 @@
 //
 // Operations on secrets run in constant time: r·H(x) with the blinds, 1/r
 // (batch inversion) and the unblinding (1/r)·E, the provider's (1/t)·D,
-// t·M, and the proof nonce's r·G and r·M. The multi-scalar multiplications
+// t·M, the hedged nonce's hash of the key, and the proof nonce's r·G and
+// r·M. The multi-scalar multiplications
 // and the proof verification run in variable time, which is safe because
 // every value they touch is public: the composite weights d_i are hashes of
 // the transcript, and the elements are the blinded and evaluated elements

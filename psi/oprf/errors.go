@@ -26,6 +26,8 @@ var (
 	ErrRandomness        = errors.New("oprf: randomness source returned a zero scalar")
 	ErrOutputLength      = errors.New("oprf: output slice length differs from the number of inputs")
 	ErrNilState          = errors.New("oprf: nil blind state")
+	ErrStateUsed         = errors.New("oprf: blind state already finalised")
+	ErrProofRule         = errors.New("oprf: unknown proof rule")
 )
 
 // ElementError says which element of a flat array was rejected, so a node can

@@ -16,29 +16,42 @@ var identity = ristretto255.NewIdentityElement()
 // single constant-time scalar multiplication. Safe for concurrent use.
 type Evaluator struct {
 	p    *params
+	rule ProofRule
 	info []byte
 	// mult multiplies inputs: 1/t for POPRF, skS for OPRF and VOPRF.
 	mult ristretto255.Scalar
-	// proofKey is the DLEQ witness: t for POPRF, skS for VOPRF.
-	proofKey ristretto255.Scalar
-	// b is the proof's B = proofKey·G, and seed its composite seed.
+	// proofKey is the DLEQ witness: t for POPRF, skS for VOPRF, and
+	// proofKeyEnc its encoding, which the hedged nonce hashes.
+	proofKey    ristretto255.Scalar
+	proofKeyEnc [ScalarSize]byte
+	// b is the proof's B = proofKey·G, and seed RFC 9497's composite seed.
 	b    [ElementSize]byte
 	seed [sha512.Size]byte
 }
 
 // NewEvaluator prepares POPRF evaluation under key and the public info
-// (RiskMesh: "riskmesh/v1|<category>|<period>"). It fails if info is longer
-// than MaxInfoLen or if skS + m = 0, which RFC 9497 calls an InverseError and
+// (RiskMesh: "riskmesh/v1|<category>|<period>"), proving under
+// ProofBinding. It fails if key is nil or invalid, if info is longer than
+// MaxInfoLen, or if skS + m = 0, which RFC 9497 calls an InverseError and
 // which only a key chosen against this info can hit.
 func NewEvaluator(key *PrivateKey, info []byte) (*Evaluator, error) {
-	return newEvaluator(poprf, key, info)
+	return newEvaluator(poprf, key, info, ProofBinding)
 }
 
-func newEvaluator(p *params, key *PrivateKey, info []byte) (*Evaluator, error) {
+// NewEvaluatorWithRule is NewEvaluator proving under rule. Only tests that
+// reproduce RFC 9497 proofs (interop, old transcripts) want ProofRFC9497.
+func NewEvaluatorWithRule(key *PrivateKey, info []byte, rule ProofRule) (*Evaluator, error) {
+	return newEvaluator(poprf, key, info, rule)
+}
+
+func newEvaluator(p *params, key *PrivateKey, info []byte, rule ProofRule) (*Evaluator, error) {
 	if key == nil || !key.pub.valid {
 		return nil, ErrInvalidPrivateKey
 	}
-	ev := &Evaluator{p: p, info: append([]byte(nil), info...)}
+	if !rule.Valid() {
+		return nil, ErrProofRule
+	}
+	ev := &Evaluator{p: p, rule: rule, info: append([]byte(nil), info...)}
 	if p.mode == modePOPRF {
 		m, err := p.infoScalar(info)
 		if err != nil {
@@ -58,6 +71,7 @@ func newEvaluator(p *params, key *PrivateKey, info []byte) (*Evaluator, error) {
 		ev.proofKey.Set(&key.k)
 		ev.b = key.pub.enc
 	}
+	copy(ev.proofKeyEnc[:], ev.proofKey.Bytes())
 	ev.seed = p.compositeSeed(&ev.b)
 	return ev, nil
 }
@@ -107,57 +121,60 @@ func (e *Evaluator) evaluateFull(out *[OutputSize]byte, buf, input []byte) ([]by
 	return e.p.finalizeHash(out, buf, input, e.info, &enc), nil
 }
 
-// BlindEvaluate is RFC 9497 BlindEvaluate over a whole batch: it decodes the
-// flat array of blinded elements (rejecting bad ones with an *ElementError),
-// multiplies each by 1/t, and proves all of them with ONE batched DLEQ proof
-// whose nonce is drawn from rand (crypto/rand if nil). The evaluated
-// elements come back as a flat array in the same order.
+// BlindEvaluate is RFC 9497 BlindEvaluate over a whole batch: it decodes
+// every element of the flat array of blinded elements first (rejecting a
+// bad one with an *ElementError before any is evaluated, so a batch spoilt
+// by its last element costs a decoding pass, not an evaluation), multiplies
+// each by 1/t, and proves all of them with ONE batched DLEQ proof under the
+// Evaluator's rule, its nonce hedged with 64 bytes from rand (crypto/rand
+// if nil). The evaluated elements come back as a flat array in the same
+// order.
 func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []byte, proof [ProofSize]byte, err error) {
 	n, err := BatchLen(blinded)
 	if err != nil {
 		return nil, proof, err
 	}
-	var r ristretto255.Scalar
+	elems := make([]ristretto255.Element, n)
+	if err := decodeBatch(elems, blinded); err != nil {
+		return nil, proof, err
+	}
+	var fresh [uniformSize]byte
+	defer clear(fresh[:])
 	if e.p.mode != modeOPRF {
-		if err := randomScalar(rand, &r); err != nil {
+		if err := readRandom(rand, fresh[:]); err != nil {
 			return nil, proof, err
 		}
 	}
+	// POPRF proves C = evaluated, D = blinded and multiplies in place;
+	// VOPRF proves C = blinded, D = evaluated and keeps the inputs.
+	bases, out := elems, elems
+	if e.p.mode == modeVOPRF {
+		out = make([]ristretto255.Element, n)
+	}
 	evaluated = make([]byte, n*ElementSize)
-	bases := make([]ristretto255.Element, n) // C[i], the composite bases
-	d := make([]ristretto255.Scalar, n)
-	workers := workersFor(n)
-	bufs := make([][]byte, workers)
-	err = parallel(n, workers, func(w, lo, hi int) error {
-		buf := bufs[w]
-		var in, out ristretto255.Element
+	_ = parallel(n, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			bi := element(blinded, i)
-			if err := decodeElement(&in, bi); err != nil {
-				return &ElementError{Index: i, Err: err}
-			}
-			out.ScalarMult(&e.mult, &in)
-			copy(element(evaluated, i), out.Bytes())
-			ei := element(evaluated, i)
-			if e.p.mode == modePOPRF {
-				bases[i].Set(&out)
-				buf = e.p.compositeScalar(&d[i], buf, &e.seed, i, ei, bi)
-			} else {
-				bases[i].Set(&in)
-				buf = e.p.compositeScalar(&d[i], buf, &e.seed, i, bi, ei)
-			}
+			out[i].ScalarMult(&e.mult, &elems[i])
+			copy(element(evaluated, i), out[i].Bytes())
 		}
-		bufs[w] = buf
 		return nil
 	})
-	if err != nil {
-		return nil, proof, err
-	}
 	if e.p.mode == modeOPRF {
 		return evaluated, proof, nil
 	}
+	cs, ds := evaluated, blinded
+	if e.p.mode == modeVOPRF {
+		cs, ds = blinded, evaluated
+	}
+	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
+	w := make([]ristretto255.Scalar, n)
+	e.p.composites(w, &seed, cs, ds)
 	var m ristretto255.Element
-	msm(&m, d, bases)
+	msm(&m, w, bases)
+	var r ristretto255.Scalar
+	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
+		return nil, proof, err
+	}
 	proof = e.p.prove(&e.proofKey, &r, &e.b, &m)
 	r.Zero()
 	return evaluated, proof, nil

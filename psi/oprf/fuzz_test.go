@@ -116,6 +116,21 @@ func FuzzFinalize(f *testing.F) {
 	if err := s.ev.EvaluateBatch(want, s.inputs); err != nil {
 		f.Fatal(err)
 	}
+	// A state is finalised once: every input gets a fresh state with the
+	// same blinds, so the same blinded request.
+	blinds := make([]byte, len(s.inputs)*uniformSize)
+	if _, err := rand.Read(blinds); err != nil {
+		f.Fatal(err)
+	}
+	var err error
+	if _, s.blinded, err = s.client.Blind(bytes.NewReader(blinds), s.inputs); err != nil {
+		f.Fatal(err)
+	}
+	evaluated, proof, err := s.ev.BlindEvaluate(rand.Reader, s.blinded)
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.evaluated, s.proof = evaluated, proof[:]
 	f.Add(s.evaluated, s.proof)
 	f.Add(s.evaluated[:32], s.proof)
 	f.Add(with(s.evaluated, func(b []byte) { b[0] ^= 2 }), s.proof)
@@ -123,7 +138,11 @@ func FuzzFinalize(f *testing.F) {
 	f.Add(make([]byte, 64), make([]byte, 64))
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, evaluated, proof []byte) {
-		outputs, err := s.client.Finalize(s.state, evaluated, proof)
+		st, _, err := s.client.Blind(bytes.NewReader(blinds), s.inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs, err := s.client.Finalize(st, evaluated, proof)
 		verr := VerifyProof(s.sk.Public(), s.info, s.blinded, evaluated, proof)
 		if (err == nil) != (verr == nil) {
 			t.Fatalf("Finalize error %v but VerifyProof error %v", err, verr)

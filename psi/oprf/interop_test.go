@@ -75,11 +75,11 @@ func TestInteropCircl(t *testing.T) {
 		}
 		info := fmt.Appendf(nil, "riskmesh/v1|black|%d", 20240000+n)
 		inputs := randomInputs(rng, n)
-		ev, err := NewEvaluator(sk, info)
+		ev, err := NewEvaluatorWithRule(sk, info, ProofRFC9497)
 		if err != nil {
 			t.Fatal(err)
 		}
-		client, err := NewClient(sk.Public(), info)
+		client, err := NewClientWithRule(sk.Public(), info, ProofRFC9497)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestInteropCircl(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := VerifyProof(sk.Public(), info, blinded, evaluated, proof[:]); err != nil {
+			if err := client.VerifyProof(blinded, evaluated, proof[:]); err != nil {
 				t.Fatalf("VerifyProof: %v", err)
 			}
 			cProof := new(dleq.Proof)

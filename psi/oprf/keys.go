@@ -80,15 +80,18 @@ func newPrivateKey(k *ristretto255.Scalar) *PrivateKey {
 	return sk
 }
 
-// Public returns the key's public half.
+// Public returns the key's public half, nil for a nil key.
 func (sk *PrivateKey) Public() *PublicKey {
+	if sk == nil {
+		return nil
+	}
 	pub := sk.pub
 	return &pub
 }
 
 // MarshalBinary returns the 32-byte little-endian scalar.
 func (sk *PrivateKey) MarshalBinary() ([]byte, error) {
-	if !sk.pub.valid {
+	if sk == nil || !sk.pub.valid {
 		return nil, ErrInvalidPrivateKey
 	}
 	return sk.k.Bytes(), nil
@@ -113,7 +116,7 @@ func (sk *PrivateKey) UnmarshalBinary(b []byte) error {
 
 // MarshalBinary returns the 32-byte canonical element encoding.
 func (pk *PublicKey) MarshalBinary() ([]byte, error) {
-	if !pk.valid {
+	if pk == nil || !pk.valid {
 		return nil, ErrInvalidPublicKey
 	}
 	return append([]byte(nil), pk.enc[:]...), nil
@@ -133,13 +136,13 @@ func (pk *PublicKey) UnmarshalBinary(b []byte) error {
 
 // Equal reports whether pk and other are the same valid key.
 func (pk *PublicKey) Equal(other *PublicKey) bool {
-	return pk.valid && other != nil && other.valid && pk.enc == other.enc
+	return pk != nil && pk.valid && other != nil && other.valid && pk.enc == other.enc
 }
 
 // KeyID returns the key's transcript identifier. The zero KeyID stands for
-// an invalid key.
+// an invalid or nil key.
 func (pk *PublicKey) KeyID() KeyID {
-	if !pk.valid {
+	if pk == nil || !pk.valid {
 		return KeyID{}
 	}
 	buf := make([]byte, 0, 2+len(keyIDLabel)+ElementSize)

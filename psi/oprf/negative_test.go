@@ -198,8 +198,22 @@ func TestBlindEvaluateRejects(t *testing.T) {
 		if _, _, err := s.ev.BlindEvaluate(iotest.ErrReader(errors.New("no entropy")), s.blinded); err == nil {
 			t.Fatal("no error from a failing reader")
 		}
-		if _, _, err := s.ev.BlindEvaluate(bytes.NewReader(make([]byte, 64)), s.blinded); !errors.Is(err, ErrRandomness) {
-			t.Fatalf("zero nonce: error = %v, want ErrRandomness", err)
+		// RFC 9497's nonce is the random scalar itself: zero bytes are a
+		// broken source. The binding rule's hedged nonce stays secret and
+		// non-zero (TestHedgedNonce shows the key does not leak).
+		rfc, err := NewEvaluatorWithRule(s.sk, s.info, ProofRFC9497)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := rfc.BlindEvaluate(bytes.NewReader(make([]byte, 64)), s.blinded); !errors.Is(err, ErrRandomness) {
+			t.Fatalf("zero RFC 9497 nonce: error = %v, want ErrRandomness", err)
+		}
+		evaluated, proof, err := s.ev.BlindEvaluate(bytes.NewReader(make([]byte, 64)), s.blinded)
+		if err != nil {
+			t.Fatalf("hedged nonce from zero bytes: %v", err)
+		}
+		if err := VerifyProof(s.sk.Public(), s.info, s.blinded, evaluated, proof[:]); err != nil {
+			t.Fatalf("hedged nonce from zero bytes: %v", err)
 		}
 	})
 }

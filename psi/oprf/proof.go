@@ -40,6 +40,37 @@ func (p *params) challenge(b *[ElementSize]byte, m, z, t2, t3 *ristretto255.Elem
 	return c
 }
 
+// nonce sets r to the proof nonce from 64 fresh random bytes, which it
+// wipes. Under ProofRFC9497 r is RFC 9497's RandomScalar of fresh, so the
+// RFC vectors reproduce. Under ProofBinding it is hedged:
+//
+//	r = HashToScalar_nonce(I2OSP(len(k), 2) || k || batchSeed || fresh)
+//
+// with k the encoded secret proof key and batchSeed the seed that hashes B and
+// every element of the batch. Two proofs under one key share a nonce, which
+// would reveal k, only if they prove the same batch with the same fresh
+// bytes, and then they are the same proof: a broken or predictable random
+// source cannot leak the key, and a good one keeps r uniform even if the
+// hash were weak.
+func (p *params) nonce(r *ristretto255.Scalar, rule ProofRule, k *[ScalarSize]byte, seed *[sha512.Size]byte, fresh []byte) error {
+	if rule == ProofRFC9497 {
+		return setUniformNonZero(r, fresh)
+	}
+	msg := make([]byte, 0, 2+ScalarSize+sha512.Size+uniformSize)
+	msg = binary.BigEndian.AppendUint16(msg, ScalarSize)
+	msg = append(msg, k[:]...)
+	msg = append(msg, seed[:]...)
+	msg = append(msg, fresh...)
+	hashToScalarWith(p.nonceX, r, msg)
+	clear(msg)
+	clear(fresh)
+	var zero ristretto255.Scalar
+	if r.Equal(&zero) == 1 {
+		return ErrRandomness
+	}
+	return nil
+}
+
 // prove is GenerateProof after the composites: given the secret k, B = k·G
 // and M, it computes Z = k·M and the proof (c, s = r - c·k) with the secret
 // nonce r. k and r only meet constant-time operations.

@@ -55,6 +55,14 @@ const (
 	labelFinalize      = "Finalize"
 )
 
+// RiskMesh's own domain-separation labels, for the binding proof rule
+// (rule.go) and its hedged nonce. Each carries a version: a change of either
+// construction is a new label, never a new meaning for an old one.
+const (
+	labelBatchSeed  = "RiskMesh-BatchSeed-V1-"
+	labelProofNonce = "RiskMesh-ProofNonce-V1-"
+)
+
 // params holds the mode-dependent context string and hashers. Expanders are
 // stateless, so one params value is shared by every goroutine.
 type params struct {
@@ -62,7 +70,9 @@ type params struct {
 	hashToGroupX *xmd.Expander
 	hashToScalar *xmd.Expander
 	deriveKeyX   *xmd.Expander
+	nonceX       *xmd.Expander
 	seedDST      []byte
+	batchSeedDST []byte
 }
 
 func newParams(mode byte) *params {
@@ -72,7 +82,9 @@ func newParams(mode byte) *params {
 		hashToGroupX: xmd.New([]byte(labelHashToGroup + ctx)),
 		hashToScalar: xmd.New([]byte(labelHashToScalar + ctx)),
 		deriveKeyX:   xmd.New([]byte(labelDeriveKeyPair + ctx)),
+		nonceX:       xmd.New([]byte(labelProofNonce + ctx)),
 		seedDST:      []byte(labelSeed + ctx),
+		batchSeedDST: []byte(labelBatchSeed + ctx),
 	}
 }
 
@@ -116,9 +128,10 @@ func (p *params) infoScalar(info []byte) (ristretto255.Scalar, error) {
 	return m, nil
 }
 
-// compositeSeed is the seed of ComputeComposites for the proof's B element:
-// Hash(I2OSP(len(Bm), 2) || Bm || I2OSP(len(seedDST), 2) || seedDST). It
-// depends only on B, so evaluators and clients compute it once per key/info.
+// compositeSeed is RFC 9497's seed of ComputeComposites for the proof's B
+// element: Hash(I2OSP(len(Bm), 2) || Bm || I2OSP(len(seedDST), 2) ||
+// seedDST). It depends only on B, so evaluators and clients compute it once
+// per key/info; the binding rule hashes the batch on top (batchSeed).
 func (p *params) compositeSeed(b *[ElementSize]byte) [sha512.Size]byte {
 	buf := make([]byte, 0, 2+ElementSize+2+len(p.seedDST))
 	buf = appendLenPrefixed(buf, b[:])

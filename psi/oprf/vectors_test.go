@@ -106,7 +106,7 @@ func TestRFC9497Vectors(t *testing.T) {
 				wantOutputs, _ := unhexAll(t, v.Outputs)
 				info := unhex(t, v.Info)
 
-				client, err := newClient(p, sk.Public(), info)
+				client, err := newClient(p, sk.Public(), info, ProofRFC9497)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -118,7 +118,7 @@ func TestRFC9497Vectors(t *testing.T) {
 					t.Errorf("blinded = %x, want %x", blinded, wantBlinded)
 				}
 
-				ev, err := newEvaluator(p, sk, info)
+				ev, err := newEvaluator(p, sk, info, ProofRFC9497)
 				if err != nil {
 					t.Fatal(err)
 				}

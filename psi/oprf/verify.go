@@ -5,9 +5,11 @@ import (
 )
 
 // verifyBatch decodes evaluated and checks the proof over (blinded,
-// evaluated). blindedElems are the requester's own decoded elements, or nil
-// when only the encodings are at hand (an auditor), in which case they are
-// decoded and checked too. It returns the decoded evaluated elements.
+// evaluated) under the Client's rule. blindedElems are the requester's own
+// decoded elements, or nil when only the encodings are at hand (an
+// auditor), in which case they are decoded and checked too. Every element
+// is decoded before any weight is computed: the binding rule's weights hash
+// the whole batch. It returns the decoded evaluated elements.
 func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element, evaluated, proof []byte) ([]ristretto255.Element, error) {
 	n, err := BatchLen(evaluated)
 	if err != nil {
@@ -22,62 +24,52 @@ func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element
 			return nil, err
 		}
 	}
-	decodeBlinded := blindedElems == nil
-	if decodeBlinded {
-		blindedElems = make([]ristretto255.Element, n)
-	}
 	elems := make([]ristretto255.Element, n)
-	d := make([]ristretto255.Scalar, n)
-	workers := workersFor(n)
-	bufs := make([][]byte, workers)
-	err = parallel(n, workers, func(w, lo, hi int) error {
-		buf := bufs[w]
-		for i := lo; i < hi; i++ {
-			ei, bi := element(evaluated, i), element(blinded, i)
-			if err := decodeElement(&elems[i], ei); err != nil {
-				return &ElementError{Index: i, Err: err}
-			}
-			if decodeBlinded {
-				if err := decodeElement(&blindedElems[i], bi); err != nil {
-					return &ElementError{Index: i, Err: err}
-				}
-			}
-			if c.p.mode == modePOPRF {
-				buf = c.p.compositeScalar(&d[i], buf, &c.seed, i, ei, bi)
-			} else {
-				buf = c.p.compositeScalar(&d[i], buf, &c.seed, i, bi, ei)
-			}
-		}
-		bufs[w] = buf
-		return nil
-	})
-	if err != nil {
+	if err := decodeBatch(elems, evaluated); err != nil {
 		return nil, err
+	}
+	if blindedElems == nil {
+		blindedElems = make([]ristretto255.Element, n)
+		if err := decodeBatch(blindedElems, blinded); err != nil {
+			return nil, err
+		}
 	}
 	if c.p.mode == modeOPRF {
 		return elems, nil
 	}
-	bases, images := elems, blindedElems // POPRF: C = evaluated, D = blinded
+	// POPRF: C = evaluated, D = blinded; VOPRF the other way round.
+	bases, images, cs, ds := elems, blindedElems, evaluated, blinded
 	if c.p.mode == modeVOPRF {
-		bases, images = blindedElems, elems
+		bases, images, cs, ds = blindedElems, elems, blinded, evaluated
 	}
+	seed := c.p.batchSeed(c.rule, &c.seed, &c.bEnc, cs, ds)
+	w := make([]ristretto255.Scalar, n)
+	c.p.composites(w, &seed, cs, ds)
 	var m, z ristretto255.Element
-	msm(&m, d, bases)
-	msm(&z, d, images)
+	msm(&m, w, bases)
+	msm(&z, w, images)
 	if !c.p.verify(&c.b, &c.bEnc, &m, &z, &pc, &ps) {
 		return nil, ErrProofVerification
 	}
 	return elems, nil
 }
 
-// VerifyProof checks a transcript's batched proof without any secret: the
-// provider's public key, the info, and the flat blinded and evaluated arrays
-// as exchanged. Auditors use it; it sees only blinded values.
+// VerifyProof checks a batched proof without any secret: the flat blinded
+// and evaluated arrays as exchanged, under the Client's key, info and rule.
+// Auditors use it; it sees only blinded values.
+func (c *Client) VerifyProof(blinded, evaluated, proof []byte) error {
+	_, err := c.verifyBatch(blinded, nil, evaluated, proof)
+	return err
+}
+
+// VerifyProof checks a transcript's batched proof under ProofBinding: the
+// provider's public key, the info, and the flat blinded and evaluated
+// arrays as exchanged. For a transcript made under another rule, use
+// NewClientWithRule and Client.VerifyProof.
 func VerifyProof(pub *PublicKey, info, blinded, evaluated, proof []byte) error {
 	c, err := NewClient(pub, info)
 	if err != nil {
 		return err
 	}
-	_, err = c.verifyBatch(blinded, nil, evaluated, proof)
-	return err
+	return c.VerifyProof(blinded, evaluated, proof)
 }

@@ -10,9 +10,13 @@ import (
 // Format limits. They are part of the format: a parser rejects anything
 // beyond them before allocating.
 const (
-	// HeaderVersion is the only header format version this package writes
-	// and accepts.
-	HeaderVersion = 1
+	// HeaderVersion is the header format version of new transcripts: its
+	// catalog-OPRF proof follows ProofBinding. HeaderVersionRFC9497 is the
+	// version of transcripts made before, whose proofs follow RFC 9497's
+	// rule; it is still parsed and re-encoded so that they can be audited.
+	// Both versions have the same layout.
+	HeaderVersion        = 2
+	HeaderVersionRFC9497 = 1
 	// MaxItems bounds the elements of one catalog-OPRF request: the OPRF's
 	// batched DLEQ proof covers at most this many, and larger batches are
 	// split into several exchanges.
@@ -36,7 +40,12 @@ const (
 // ledger sees: the chaincode bills Count items of Category in Period from
 // Requester to Responder, keyed by Sequence.
 type Header struct {
-	Protocol Protocol
+	// ProofRule says which rule the catalog-OPRF answer's batched proof
+	// follows; it is encoded as the header's version. The zero value,
+	// ProofBinding, is what new exchanges use. The requester signs it with
+	// the header, so a provider cannot answer under another rule.
+	ProofRule ProofRule
+	Protocol  Protocol
 	// Suite is a name LookupSuite knows, e.g. SuiteRistretto255SHA512.
 	Suite string
 	// Category is the list category ("black", "grey", ...): 1 to
@@ -63,6 +72,9 @@ type Header struct {
 
 // Validate checks every header field against the format's rules.
 func (h *Header) Validate() error {
+	if !h.ProofRule.Valid() {
+		return fmt.Errorf("%w: proof rule %d", ErrVersion, uint8(h.ProofRule))
+	}
 	if !h.Protocol.Valid() {
 		return fmt.Errorf("%w: %d", ErrProtocol, uint8(h.Protocol))
 	}
@@ -95,7 +107,7 @@ func (h *Header) suite() Suite {
 
 // MarshalBinary returns the canonical encoding of a valid header:
 //
-//	uint8  version (HeaderVersion)
+//	uint8  version (HeaderVersion, or HeaderVersionRFC9497 for ProofRFC9497)
 //	uint8  protocol
 //	uint8  length, suite
 //	uint8  length, category
@@ -121,7 +133,7 @@ func (h *Header) encodedLen() int {
 }
 
 func (h *Header) marshal(b *cryptobyte.Builder) {
-	b.AddUint8(HeaderVersion)
+	b.AddUint8(h.ProofRule.version())
 	b.AddUint8(uint8(h.Protocol))
 	addString8(b, h.Suite)
 	addString8(b, h.Category)
@@ -160,7 +172,8 @@ func parseHeader(s *cryptobyte.String) (*Header, error) {
 	if !s.ReadUint8(&version) {
 		return nil, ErrMalformed
 	}
-	if version != HeaderVersion {
+	rule, ok := ruleOfVersion(version)
+	if !ok {
 		return nil, fmt.Errorf("%w: header version %d", ErrVersion, version)
 	}
 	if !s.ReadUint8(&protocol) {
@@ -169,7 +182,7 @@ func parseHeader(s *cryptobyte.String) (*Header, error) {
 	if !Protocol(protocol).Valid() {
 		return nil, fmt.Errorf("%w: %d", ErrProtocol, protocol)
 	}
-	h := &Header{Protocol: Protocol(protocol)}
+	h := &Header{ProofRule: rule, Protocol: Protocol(protocol)}
 	var suite, category, requester, responder cryptobyte.String
 	if !s.ReadUint8LengthPrefixed(&suite) ||
 		!s.ReadUint8LengthPrefixed(&category) ||

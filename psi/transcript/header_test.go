@@ -10,28 +10,33 @@ import (
 func TestHeaderRoundTrip(t *testing.T) {
 	for _, p := range []Protocol{ProtocolCatalogOPRF, ProtocolECDHRequesterLearns, ProtocolECDHBothLearn} {
 		for _, suite := range []string{SuiteRistretto255SHA512, SuiteP256SHA256, SuiteEdwards25519SHA512} {
-			t.Run(p.String()+"/"+suite, func(t *testing.T) {
-				h := testHeader(t, MaxItems)
-				h.Protocol, h.Suite = p, suite
-				enc, err := h.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := ParseHeader(enc)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if *got != *h {
-					t.Fatalf("round trip: got %+v, want %+v", got, h)
-				}
-				again, err := got.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(again, enc) {
-					t.Fatal("re-encoding differs")
-				}
-			})
+			for _, rule := range []ProofRule{ProofBinding, ProofRFC9497} {
+				t.Run(p.String()+"/"+suite+"/"+rule.String(), func(t *testing.T) {
+					h := testHeader(t, MaxItems)
+					h.Protocol, h.Suite, h.ProofRule = p, suite, rule
+					enc, err := h.MarshalBinary()
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := ParseHeader(enc)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if *got != *h {
+						t.Fatalf("round trip: got %+v, want %+v", got, h)
+					}
+					again, err := got.MarshalBinary()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(again, enc) {
+						t.Fatal("re-encoding differs")
+					}
+					if want := rule.version(); enc[0] != want {
+						t.Fatalf("%v encoded as version %d, want %d", rule, enc[0], want)
+					}
+				})
+			}
 		}
 	}
 }
@@ -42,6 +47,7 @@ func TestHeaderValidate(t *testing.T) {
 		mutate func(*Header)
 		want   error
 	}{
+		{"proof rule unknown", func(h *Header) { h.ProofRule = 2 }, ErrVersion},
 		{"protocol zero", func(h *Header) { h.Protocol = 0 }, ErrProtocol},
 		{"protocol unknown", func(h *Header) { h.Protocol = 4 }, ErrProtocol},
 		{"suite unknown", func(h *Header) { h.Suite = "ristretto255-SHA256" }, ErrSuite},
@@ -131,7 +137,7 @@ func TestParseHeaderRejects(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformed},
 		{"version 0", with(0, 0), ErrVersion},
-		{"version 2", with(0, 2), ErrVersion},
+		{"version 3", with(0, 3), ErrVersion},
 		{"protocol 0", with(1, 0), ErrProtocol},
 		{"protocol 9", with(1, 9), ErrProtocol},
 		{"suite length overruns", with(2, 0xff), ErrMalformed},
@@ -146,5 +152,27 @@ func TestParseHeaderRejects(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// The proof rule is part of what the requester signs: the same exchange
+// under the other rule has another request digest, so a provider cannot
+// relabel a request to answer it under a rule the requester did not ask
+// for, and an old transcript's digests do not change.
+func TestProofRuleIsSigned(t *testing.T) {
+	h := testHeader(t, 3)
+	other := *h
+	other.ProofRule = ProofRFC9497
+	var body [DigestSize]byte
+	d1, err := RequestDigest(h, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := RequestDigest(&other, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d1 == d2 {
+		t.Fatal("the request digest does not cover the proof rule")
 	}
 }

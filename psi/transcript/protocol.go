@@ -49,6 +49,54 @@ func (p Protocol) String() string {
 	return fmt.Sprintf("protocol(%d)", uint8(p))
 }
 
+// ProofRule is the rule a catalog-OPRF transcript's batched DLEQ proof
+// follows (psi/oprf's rules of the same names; docs/protocol/oprf.md). It
+// is carried as the header's version, so old transcripts keep their bytes
+// and digests and are audited under the rule they were made with.
+type ProofRule uint8
+
+const (
+	// ProofBinding (header version 2, the zero value): the composite weights
+	// hash the whole batch. Nodes send and answer only this rule.
+	ProofBinding ProofRule = iota
+	// ProofRFC9497 (header version 1): RFC 9497's composite rule, whose
+	// weights depend on each item alone. Transcripts made before
+	// ProofBinding carry it; auditors still check them under it.
+	ProofRFC9497
+)
+
+// Valid reports whether r is a defined rule.
+func (r ProofRule) Valid() bool { return r == ProofBinding || r == ProofRFC9497 }
+
+func (r ProofRule) String() string {
+	switch r {
+	case ProofBinding:
+		return "batch-binding"
+	case ProofRFC9497:
+		return "rfc9497"
+	}
+	return fmt.Sprintf("proof-rule(%d)", uint8(r))
+}
+
+// version is the header version that encodes r; r must be valid.
+func (r ProofRule) version() uint8 {
+	if r == ProofRFC9497 {
+		return HeaderVersionRFC9497
+	}
+	return HeaderVersion
+}
+
+// ruleOfVersion is version's inverse.
+func ruleOfVersion(v uint8) (ProofRule, bool) {
+	switch v {
+	case HeaderVersion:
+		return ProofBinding, true
+	case HeaderVersionRFC9497:
+		return ProofRFC9497, true
+	}
+	return 0, false
+}
+
 // Suite names a group and hash combination. Its name is carried in the header;
 // the table below fixes the element and scalar sizes that parsers enforce, so
 // adding a suite is a format change made here, in one place.

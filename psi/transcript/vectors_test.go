@@ -26,15 +26,16 @@ func (b *hexBytes) UnmarshalText(s []byte) error {
 }
 
 type vectorHeader struct {
-	Protocol  Protocol `json:"protocol"`
-	Suite     string   `json:"suite"`
-	Category  string   `json:"category"`
-	Period    uint64   `json:"period"`
-	Requester string   `json:"requester"`
-	Responder string   `json:"responder"`
-	Sequence  uint64   `json:"sequence"`
-	Count     uint32   `json:"count"`
-	KeyID     hexBytes `json:"key_id"`
+	ProofRule ProofRule `json:"proof_rule"`
+	Protocol  Protocol  `json:"protocol"`
+	Suite     string    `json:"suite"`
+	Category  string    `json:"category"`
+	Period    uint64    `json:"period"`
+	Requester string    `json:"requester"`
+	Responder string    `json:"responder"`
+	Sequence  uint64    `json:"sequence"`
+	Count     uint32    `json:"count"`
+	KeyID     hexBytes  `json:"key_id"`
 }
 
 type vector struct {
@@ -64,7 +65,7 @@ func (v *vector) transcript(t *testing.T) *Transcript {
 	t.Helper()
 	tr := &Transcript{
 		Header: Header{
-			Protocol: v.Header.Protocol, Suite: v.Header.Suite, Category: v.Header.Category,
+			ProofRule: v.Header.ProofRule, Protocol: v.Header.Protocol, Suite: v.Header.Suite, Category: v.Header.Category,
 			Period: v.Header.Period, Requester: v.Header.Requester, Responder: v.Header.Responder,
 			Sequence: v.Header.Sequence, Count: v.Header.Count,
 		},
@@ -161,22 +162,28 @@ func TestGoldenVectors(t *testing.T) {
 // fresh signatures (ECDSA signing is randomised, so signatures are inputs).
 func writeVectors(t *testing.T) {
 	t.Helper()
+	// Header version 1 (ProofRFC9497) vectors are the format's first
+	// vectors, kept byte for byte: old transcripts must still parse,
+	// re-encode and verify.
 	cases := []struct {
 		name       string
+		rule       ProofRule
 		protocol   Protocol
 		suite      string
 		count, own int
 	}{
-		{"catalog-oprf/ristretto255-SHA512/3", ProtocolCatalogOPRF, SuiteRistretto255SHA512, 3, 0},
-		{"catalog-oprf/P256-SHA256/2", ProtocolCatalogOPRF, SuiteP256SHA256, 2, 0},
-		{"ecdh-requester-learns/ristretto255-SHA512/2+3", ProtocolECDHRequesterLearns, SuiteRistretto255SHA512, 2, 3},
-		{"ecdh-both-learn/edwards25519-SHA512/1+0", ProtocolECDHBothLearn, SuiteEdwards25519SHA512, 1, 0},
+		{"catalog-oprf/ristretto255-SHA512/3", ProofRFC9497, ProtocolCatalogOPRF, SuiteRistretto255SHA512, 3, 0},
+		{"catalog-oprf/P256-SHA256/2", ProofRFC9497, ProtocolCatalogOPRF, SuiteP256SHA256, 2, 0},
+		{"ecdh-requester-learns/ristretto255-SHA512/2+3", ProofRFC9497, ProtocolECDHRequesterLearns, SuiteRistretto255SHA512, 2, 3},
+		{"ecdh-both-learn/edwards25519-SHA512/1+0", ProofRFC9497, ProtocolECDHBothLearn, SuiteEdwards25519SHA512, 1, 0},
+		{"v2/catalog-oprf/ristretto255-SHA512/3", ProofBinding, ProtocolCatalogOPRF, SuiteRistretto255SHA512, 3, 0},
+		{"v2/ecdh-requester-learns/ristretto255-SHA512/2+3", ProofBinding, ProtocolECDHRequesterLearns, SuiteRistretto255SHA512, 2, 3},
 	}
 	requester, responder := newParty(t), newParty(t)
 	var out []vector
 	for _, c := range cases {
 		h, req, resp := testExchange(t, c.protocol, c.count, 0)
-		h.Suite = c.suite
+		h.Suite, h.ProofRule = c.suite, c.rule
 		s, err := LookupSuite(c.suite)
 		if err != nil {
 			t.Fatal(err)
@@ -201,7 +208,7 @@ func writeVectors(t *testing.T) {
 		v := vector{
 			Name: c.name,
 			Header: vectorHeader{
-				Protocol: h.Protocol, Suite: h.Suite, Category: h.Category, Period: h.Period,
+				ProofRule: h.ProofRule, Protocol: h.Protocol, Suite: h.Suite, Category: h.Category, Period: h.Period,
 				Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence, Count: h.Count,
 				KeyID: h.KeyID[:],
 			},

@@ -79,6 +79,9 @@ const (
 	// CorruptElement: honestly evaluated, then one evaluated element
 	// replaced by another valid group element.
 	CorruptElement
+	// OtherRule: honestly evaluated with the registered key, proved under
+	// the proof rule the header does not name.
+	OtherRule
 )
 
 // New opens an embedded ledger in dir and registers the consortium on it.
@@ -187,8 +190,17 @@ func Context(t testing.TB) context.Context {
 // Exchange runs one catalog-PSI exchange of ids (canonical identifiers,
 // e.g. "phone:+8613800138000") from the requester to the provider and
 // returns the transcript both signed. The requester blinds against the
-// registered key; the provider answers as b says.
+// registered key; the provider answers as b says, under the batch-binding
+// proof rule every new exchange uses.
 func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcript.Transcript {
+	t.Helper()
+	return c.ExchangeUnder(t, transcript.ProofBinding, b, ids...)
+}
+
+// ExchangeUnder is Exchange with a header naming rule: with
+// transcript.ProofRFC9497, a transcript as made before the batch-binding
+// rule (header version 1, proof under RFC 9497's rule).
+func (c *Consortium) ExchangeUnder(t testing.TB, rule transcript.ProofRule, b Behaviour, ids ...string) *transcript.Transcript {
 	t.Helper()
 	c.seq++
 	info := catalogpsi.Info(Category, c.Period)
@@ -201,10 +213,10 @@ func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcr
 	_, blinded, err := client.Blind(rand.Reader, inputs)
 	must(t, err)
 
-	evaluated, proof := c.answer(t, b, blinded)
+	evaluated, proof := c.answer(t, rule, b, blinded)
 	tr := &transcript.Transcript{
 		Header: transcript.Header{
-			Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: Category,
+			ProofRule: rule, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: Category,
 			Period: c.Period, Requester: Requester, Responder: Provider, Sequence: c.seq,
 			Count: uint32(len(ids)), KeyID: c.OPRFKey.Public().KeyID(),
 		},
@@ -220,7 +232,7 @@ func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcr
 // bills one answer and sends another would hold the requester to.
 func (c *Consortium) Answer(t testing.TB, tr *transcript.Transcript, b Behaviour) *transcript.Transcript {
 	t.Helper()
-	evaluated, proof := c.answer(t, b, bytes.Join(tr.Request.Elements, nil))
+	evaluated, proof := c.answer(t, tr.Header.ProofRule, b, bytes.Join(tr.Request.Elements, nil))
 	out := *tr
 	out.Response = transcript.Response{Evaluated: split(evaluated), Proof: proof}
 	d, err := out.Digests()
@@ -230,8 +242,9 @@ func (c *Consortium) Answer(t testing.TB, tr *transcript.Transcript, b Behaviour
 	return &out
 }
 
-// answer evaluates the blinded elements as the provider, as b says.
-func (c *Consortium) answer(t testing.TB, b Behaviour, blinded []byte) (evaluated, proof []byte) {
+// answer evaluates the blinded elements as the provider, as b says, under
+// the header's proof rule.
+func (c *Consortium) answer(t testing.TB, rule transcript.ProofRule, b Behaviour, blinded []byte) (evaluated, proof []byte) {
 	t.Helper()
 	key := c.OPRFKey
 	if b == WrongKey {
@@ -239,7 +252,11 @@ func (c *Consortium) answer(t testing.TB, b Behaviour, blinded []byte) (evaluate
 		key, err = oprf.GenerateKey(rand.Reader)
 		must(t, err)
 	}
-	ev, err := catalogpsi.NewProvider(Provider, key).Evaluator(Category, c.Period)
+	proofRule := oprf.ProofBinding
+	if (rule == transcript.ProofRFC9497) != (b == OtherRule) {
+		proofRule = oprf.ProofRFC9497
+	}
+	ev, err := oprf.NewEvaluatorWithRule(key, catalogpsi.Info(Category, c.Period), proofRule)
 	must(t, err)
 	evaluated, p, err := ev.BlindEvaluate(rand.Reader, blinded)
 	must(t, err)
