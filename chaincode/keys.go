@@ -1,6 +1,8 @@
 package chaincode
 
 import (
+	"encoding/hex"
+
 	"github.com/riskmesh/riskmesh/internal/names"
 	"strconv"
 	"strings"
@@ -21,6 +23,7 @@ const (
 	prefixSnapshot = "snapshot/" // snapshot/<n> -> Snapshot
 	prefixCatalog  = "catalog/"  // catalog/<msp>/<category>/<n> -> Catalog
 	prefixEntry    = "entry/"    // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
+	prefixOwner    = "owner/"    // owner/<kind>/<hex id> -> credentialOwner (owners.go)
 )
 
 // numWidth is the width of a zero-padded uint64 (max 18446744073709551615).
@@ -42,6 +45,10 @@ func instKey(msp string) string       { return prefixInst + msp }
 func priceKey(category string) string { return prefixPrice + category }
 func limitKey(msp string) string      { return prefixLimit + msp }
 func balanceKey(msp string) string    { return prefixBalance + msp }
+
+func ownerKey(kind credentialKind, id [32]byte) string {
+	return prefixOwner + string(kind) + "/" + hex.EncodeToString(id[:])
+}
 
 func catalogKey(msp, category string, period uint64) string {
 	return prefixCatalog + msp + "/" + category + "/" + num(period)

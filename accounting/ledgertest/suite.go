@@ -38,6 +38,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"Registry", s.registry},
 		{"RegistryAccess", s.registryAccess},
+		{"CredentialSquatting", s.credentialSquatting},
 		{"PricesAndLimits", s.pricesAndLimits},
 		{"OpenPeriod", s.openPeriod},
 		{"Record", s.record},

@@ -3,7 +3,6 @@ package daemon
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/lists"
-	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
@@ -57,7 +55,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		r := c.Ledger.Remote
 		cfg.Ledger.HostMSPID, cfg.Ledger.HostEndpoint = r.MSPID, r.Endpoint
 		var err error
-		if cfg.Ledger.HostFingerprint, err = ParseFingerprint(r.TLSFingerprint); err != nil {
+		if cfg.Ledger.HostFingerprint, err = r.Fingerprint(); err != nil {
 			return cfg, fmt.Errorf("ledger.remote.tls_fingerprint: %w", err)
 		}
 	case config.BackendFabric:
@@ -150,16 +148,4 @@ func apiTLS(t *config.APITLS) (*tls.Config, error) {
 		Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: pool, MinVersion: tls.VersionTLS13,
 	}, nil
-}
-
-// ParseFingerprint parses a certificate fingerprint written as 64 hex
-// digits.
-func ParseFingerprint(s string) (peer.Fingerprint, error) {
-	var fp peer.Fingerprint
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(fp) {
-		return fp, fmt.Errorf("fingerprint %q: want 64 hex digits", s)
-	}
-	copy(fp[:], b)
-	return fp, nil
 }
