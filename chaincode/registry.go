@@ -99,7 +99,9 @@ func (c *Contract) setStatus(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Status = a.Status
+	if err := inst.setStatus(st, a.Status); err != nil {
+		return nil, err
+	}
 	return nil, putJSON(st, instKey(a.MSPID), inst)
 }
 
@@ -119,7 +121,9 @@ func (c *Contract) setRoles(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Roles = roles
+	if err := inst.setRoles(st, roles); err != nil {
+		return nil, err
+	}
 	return nil, putJSON(st, instKey(a.MSPID), inst)
 }
 
