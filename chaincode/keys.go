@@ -68,9 +68,13 @@ func catalogKey(msp, category string, period uint64) string {
 	return prefixCatalog + msp + "/" + category + "/" + num(period)
 }
 
+// EntryPrefix returns the prefix of every entry key of period: a
+// period's entries are one key range.
+func EntryPrefix(period uint64) string { return prefixEntry + num(period) + "/" }
+
 // String returns the entry's state key.
 func (k EntryKey) String() string {
-	return prefixEntry + num(k.Period) + "/" + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
+	return EntryPrefix(k.Period) + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
 }
 
 // Validate checks that the key's parties are well-formed MSP ids.

@@ -159,7 +159,7 @@ func (c *Contract) settle(st State, arg []byte) (any, error) {
 	if p.Net == nil {
 		p.Net = map[string]int64{}
 	}
-	prefix := prefixEntry + num(p.Number) + "/"
+	prefix := EntryPrefix(p.Number)
 	start := prefix
 	if p.Cursor != "" {
 		start = p.Cursor + "\x00"
