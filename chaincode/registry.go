@@ -102,7 +102,9 @@ func (c *Contract) setStatus(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Status = a.Status
+	if err := inst.setStatus(st, a.Status); err != nil {
+		return nil, err
+	}
 	if err := claimLeniently(st, inst); err != nil {
 		return nil, err
 	}
@@ -137,7 +139,9 @@ func (c *Contract) setRoles(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Roles = roles
+	if err := inst.setRoles(st, roles); err != nil {
+		return nil, err
+	}
 	if err := claimLeniently(st, inst); err != nil {
 		return nil, err
 	}

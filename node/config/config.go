@@ -201,6 +201,11 @@ type Provider struct {
 	// RetryBuild is the wait before retrying a failed catalog build.
 	// Default 1m.
 	RetryBuild time.Duration `yaml:"retry_build"`
+	// ExposureRefresh is how often the requesters' exposures (settled
+	// balance, limit and unsettled spend) are read from the ledger to
+	// refuse a requester past its overdraft limit; it bounds the overshoot
+	// (docs/ledger.md). Default 2s, at most 1m.
+	ExposureRefresh time.Duration `yaml:"exposure_refresh"`
 	// Misbehave makes this provider answer wrongly on purpose, to show
 	// and test disputes (docs/demo.md); never set it on a real node.
 	// MisbehaveCorruptEvaluation is the only value: one evaluated element

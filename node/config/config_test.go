@@ -164,6 +164,8 @@ func TestRejects(t *testing.T) {
 		{"negative peer streams", with("", "peer:\n  max_streams: -1\n"), "peer.max_streams:"},
 		{"provider batch", with("", "provider:\n  max_batch: 70000\n"), "provider.max_batch:"},
 		{"provider misbehave", with("", "provider:\n  misbehave: lie\n"), "provider.misbehave:"},
+		{"negative exposure refresh", with("", "provider:\n  exposure_refresh: -1s\n"), "provider.exposure_refresh:"},
+		{"exposure refresh too long", with("", "provider:\n  exposure_refresh: 2m\n"), "provider.exposure_refresh:"},
 		{"duplicate key", csv(mapping + "      kind: xls\n"), "line 16: mapping key \"kind\" already defined"},
 		{"source unknown kind", strings.Replace(csv(mapping), "kind: csv", "kind: xls", 1), "provider.sources[0].kind:"},
 		{"source without mapping", csv(""), "provider.sources[0].mapping: required"},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/provider"
 )
 
 // Upper bounds checked here because a larger value cannot work: the
@@ -228,6 +229,9 @@ func (cfg *Config) validateProvider(c *checker) {
 		c.fail("provider.max_batch", "must be 0 to %d", maxItems)
 	}
 	c.nonNegative("provider.retry_build", int64(p.RetryBuild))
+	if p.ExposureRefresh < 0 || p.ExposureRefresh > provider.MaxExposureRefresh {
+		c.fail("provider.exposure_refresh", "must be 0 (default %v) to %v", provider.DefaultExposureRefresh, provider.MaxExposureRefresh)
+	}
 	if p.Misbehave != "" && p.Misbehave != MisbehaveCorruptEvaluation {
 		c.fail("provider.misbehave", "%q is not %q (the only value; leave it empty on a real node)", p.Misbehave, MisbehaveCorruptEvaluation)
 	}

@@ -26,8 +26,9 @@ type Provider struct {
 	evMu       sync.Mutex
 	evaluators map[evalKey]*oprf.Evaluator
 
-	periods periodCache
-	cats    catalogSet
+	periods  periodCache
+	exposure exposures
+	cats     catalogSet
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
@@ -70,6 +71,7 @@ func New(cfg Config) (*Provider, error) {
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 	}
+	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
 		p.keys[cat] = &keyring{current: key, previous: cfg.PreviousKeys[cat]}
 	}
@@ -105,14 +107,19 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 }
 
 // Run builds and publishes the current period's catalogs, rebuilds them on
-// a new period, prunes transcripts past retention, and runs the outbox
-// submitter, until ctx ends. It returns ctx's error.
+// a new period, prunes transcripts past retention, runs the outbox
+// submitter, refreshes the requesters' exposures and reports the journal's
+// backlog of a period in grace, until ctx ends. It returns ctx's error.
 func (p *Provider) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		p.outbox.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		p.runExposures(ctx)
 	}()
 	defer wg.Wait()
 
