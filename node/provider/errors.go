@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -29,10 +30,7 @@ const retryAfterMs = 1000
 // refuse returns a PeerError response. msg must not contain identifiers or
 // secrets: it ends up in the peer's logs.
 func refuse(code riskmeshv1.ErrorCode, format string, args ...any) *riskmeshv1.PeerResponse {
-	msg := fmt.Sprintf(format, args...)
-	if len(msg) > riskmeshv1.MaxErrorMessage {
-		msg = msg[:riskmeshv1.MaxErrorMessage]
-	}
+	msg := printable.String(fmt.Sprintf(format, args...), riskmeshv1.MaxErrorMessage)
 	pe := &riskmeshv1.PeerError{Code: code, Message: msg}
 	if code == riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
 		pe.RetryAfterMs = retryAfterMs

@@ -9,6 +9,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -228,7 +229,7 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		case ctx.Err() != nil:
 			return r.unanswered(x, req, q, last, attempts, reached)
 		case errors.As(err, &re):
-			last = &riskmeshv1.PeerError{Code: re.Code, Message: re.Message}
+			last = &riskmeshv1.PeerError{Code: re.Code, Message: truncate(re.Message)}
 			wait = re.RetryAfter
 			switch re.Code {
 			case riskmeshv1.ErrorCode_ERROR_CODE_STALE:
@@ -357,12 +358,11 @@ func failed(status riskmeshv1.ProviderStatus, code riskmeshv1.ErrorCode, msg str
 	return outcome{status: status, err: &riskmeshv1.PeerError{Code: code, Message: truncate(msg)}, attempts: attempts}
 }
 
-func truncate(s string) string {
-	if len(s) > riskmeshv1.MaxErrorMessage {
-		return s[:riskmeshv1.MaxErrorMessage]
-	}
-	return s
-}
+// truncate makes the text of a provider part's error printable and
+// bounded (internal/printable). Every such text passes through it: much of
+// it quotes the provider or the network, and one invalid byte in a stored
+// record or a streamed event would fail the whole query.
+func truncate(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }
 
 // verifyAnswer checks an answer: its shape against the request, the responder's
 // signature over the response digest against its signing keys registered for
