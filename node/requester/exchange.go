@@ -313,12 +313,14 @@ func transient(re *peer.RemoteError) bool {
 }
 
 // mayHaveReached reports whether a failed attempt may have been answered
-// by the provider all the same: anything but a refusal frame (the
-// provider's answer to that very request) or a failure before sending.
+// by the provider all the same: its stream was opened and the whole request
+// written, and what came back is not a refusal frame (the provider's answer
+// to that very request). A request that was never written is never sent
+// again after the deadline (docs/node-requester.md, "Late answers").
 func mayHaveReached(err error) bool {
 	var re *peer.RemoteError
 	var ns *notSentError
-	return !errors.As(err, &ns) && !(errors.As(err, &re) && re.Detail != nil)
+	return !errors.As(err, &ns) && !errors.Is(err, peer.ErrNotSent) && !(errors.As(err, &re) && re.Detail != nil)
 }
 
 // movedOn reports whether this node's view has moved past period.
