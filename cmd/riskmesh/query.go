@@ -105,6 +105,7 @@ TYPE is phone, idcard, card, email or device, e.g. phone:+8613800138000.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the QueryResult as protobuf JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read identifiers from FILE, one TYPE:VALUE per line (- for standard input)")
 	_ = cmd.MarkFlagRequired("category")
+	cmd.AddCommand(newQueryShowCommand())
 	return cmd
 }
 
@@ -169,7 +170,7 @@ func scanIdentifiers(r io.Reader) ([]string, error) {
 func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult) {
 	fmt.Fprintf(w, "query %s: %d tokens\n", r.GetQueryId(), r.GetAmount())
 	for _, it := range r.GetItems() {
-		arg := ""
+		arg := fmt.Sprintf("#%d", it.GetIndex()) // a stored query has no identifiers
 		if int(it.GetIndex()) < len(args) {
 			arg = args[it.GetIndex()]
 		}
@@ -191,6 +192,9 @@ func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult) {
 		line := fmt.Sprintf("provider %s: %s, %d items, %d tokens", p.GetProvider(), status, p.GetItems(), p.GetAmount())
 		if msg := p.GetError().GetMessage(); msg != "" {
 			line += " (" + msg + ")"
+		}
+		if late := lateText(p); late != "" {
+			line += "; " + late
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -132,7 +132,8 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 }
 
 // replaceResult replaces the part of pr.Provider in a finished query's
-// record with pr (a late answer changed it), rebuilds the merged result,
+// record with pr (a late answer changed it), with pr's LateChange, if set,
+// naming what the Query stream reported, rebuilds the merged result,
 // stores the part's transcripts and adds the change in the provider's
 // amount to the period's spend, in one transaction: a reader sees the
 // record before or after, and applying the same pr again changes nothing.
@@ -153,7 +154,15 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 		if i < 0 || rec.State == riskmeshv1.QueryState_QUERY_STATE_RUNNING {
 			return fmt.Errorf("query %s has no finished part of %s", id, pr.Provider)
 		}
-		added = pr.Amount - rec.ProviderResults[i].Amount
+		old := rec.ProviderResults[i]
+		added = pr.Amount - old.Amount
+		if pr.LateChange != nil {
+			pr = proto.Clone(pr).(*riskmeshv1.ProviderResult)
+			pr.LateChange.PreviousStatus, pr.LateChange.PreviousAmount = old.Status, old.Amount
+			if prev := old.GetLateChange(); prev != nil { // what the stream reported stays
+				pr.LateChange.PreviousStatus, pr.LateChange.PreviousAmount = prev.PreviousStatus, prev.PreviousAmount
+			}
+		}
 		rec.ProviderResults[i] = pr
 		refinish(rec)
 		if err := putProto(queries, []byte(id), rec); err != nil {
