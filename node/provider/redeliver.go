@@ -1,0 +1,49 @@
+package provider
+
+import (
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// redeliver answers a RedeliverRequest with the journalled transcript of an
+// exchange this node answered and billed: a provider must be able to
+// produce every answer it bills (docs/node-requester.md,
+// "Reconciliation"). Only the exchange's requester, or an active auditor
+// judging its non-delivery dispute, may have it: the transcript holds the
+// requester's blinded elements. It bills nothing and evaluates nothing.
+func (p *Provider) redeliver(who peer.Identity, req *riskmeshv1.RedeliverRequest) *riskmeshv1.PeerResponse {
+	requester := req.GetRequester()
+	if !names.MSPID(requester) || req.GetPeriod() == 0 {
+		return refuse(codeMalformed, "redeliver needs a period and a requester MSP id")
+	}
+	if who.MSPID != requester && !p.mayAudit(who.MSPID, requester) {
+		return refuse(codeUnknownPeer, "only the exchange's requester or an active auditor may have its answer")
+	}
+	t, err := p.Transcript(req.GetPeriod(), req.GetSequence(), requester)
+	switch {
+	case err != nil:
+		p.log.Error("provider: read journalled transcript", "period", req.GetPeriod(), "err", err)
+		return refuse(codeInternal, "journalled transcript unreadable")
+	case t == nil:
+		return refuse(codeNotFound, "no answer journalled for sequence %d of period %d", req.GetSequence(), req.GetPeriod())
+	}
+	file, err := t.MarshalBinary()
+	if err != nil {
+		p.log.Error("provider: encode journalled transcript", "err", err)
+		return refuse(codeInternal, "journalled transcript unreadable")
+	}
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Redelivered{Redelivered: &riskmeshv1.Redelivered{Transcript: file}}}
+}
+
+// mayAudit reports whether msp, in this node's registry view, is an active
+// auditor and not a party to an exchange between requester and this node
+// (the ledger would not take its endorsement otherwise).
+func (p *Provider) mayAudit(msp, requester string) bool {
+	if msp == requester || msp == p.cfg.MSPID {
+		return false
+	}
+	inst, ok := p.cfg.Directory.View().Institution(msp)
+	return ok && inst.Status == accounting.StatusActive && inst.HasRole(accounting.RoleAuditor)
+}
