@@ -1,10 +1,13 @@
 package provider
 
 import (
+	"fmt"
+
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // redeliver answers a RedeliverRequest with the journalled transcript of an
@@ -46,4 +49,31 @@ func (p *Provider) mayAudit(msp, requester string) bool {
 	}
 	inst, ok := p.cfg.Directory.View().Institution(msp)
 	return ok && inst.Status == accounting.StatusActive && inst.HasRole(accounting.RoleAuditor)
+}
+
+// RedeliverRequest is the peer request for the stored answer of the
+// exchange key names, sent to key.Responder's node.
+func RedeliverRequest(key accounting.EntryKey) *riskmeshv1.PeerRequest {
+	return &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Redeliver{Redeliver: &riskmeshv1.RedeliverRequest{
+		Period: key.Period, Requester: key.Requester, Sequence: key.Sequence,
+	}}}
+}
+
+// OpenRedelivered parses the answer to RedeliverRequest(key): a transcript
+// of exactly that exchange. Whether it is the answer the ledger billed is
+// for accounting/audit.Verify to say.
+func OpenRedelivered(resp *riskmeshv1.PeerResponse, key accounting.EntryKey) (*transcript.Transcript, error) {
+	body := resp.GetRedelivered()
+	if body == nil {
+		return nil, fmt.Errorf("%w: the answer to redeliver is not a Redelivered", ErrRedelivered)
+	}
+	t, err := transcript.Parse(body.GetTranscript())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRedelivered, err)
+	}
+	h := &t.Header
+	if h.Period != key.Period || h.Requester != key.Requester || h.Responder != key.Responder || h.Sequence != key.Sequence {
+		return nil, fmt.Errorf("%w: the transcript is of another exchange", ErrRedelivered)
+	}
+	return t, nil
 }

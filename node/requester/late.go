@@ -255,7 +255,7 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 				return
 			}
 			got := slot.late.out.slice(slot.lateLo, slot.items)
-			got.attempts += slot.attempts
+			got.attempts, got.sent = got.attempts+slot.attempts, slot.sent
 			outcomes[i] = got
 			select {
 			case <-finished:

@@ -273,6 +273,7 @@ func nodeFixtures() []fixture {
 		Late:     true,
 		LateChange: &LateChange{PreviousStatus: ProviderStatus_PROVIDER_STATUS_REFUSED, PreviousAmount: 10,
 			Source: LateSource_LATE_SOURCE_LATE_ANSWER, ChangedAt: now},
+		Exchanges: []*SentExchange{{Sequence: 7, Items: 2}},
 	}
 	result := &QueryResult{
 		QueryId: "q-0001",

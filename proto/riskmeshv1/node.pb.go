@@ -1142,7 +1142,11 @@ type ProviderResult struct {
 	// ended (a late answer, a late fetch given up, or a billed answer
 	// recovered by reconciliation): what the stream reported and why it
 	// changed.
-	LateChange    *LateChange `protobuf:"bytes,11,opt,name=late_change,json=lateChange,proto3" json:"late_change,omitempty"`
+	LateChange *LateChange `protobuf:"bytes,11,opt,name=late_change,json=lateChange,proto3" json:"late_change,omitempty"`
+	// exchanges are the requests sent to the provider for this part, by
+	// sequence number, with how many of this query's items each carried:
+	// what reconciliation matches the provider's ledger entries against.
+	Exchanges     []*SentExchange `protobuf:"bytes,12,rep,name=exchanges,proto3" json:"exchanges,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1254,6 +1258,68 @@ func (x *ProviderResult) GetLateChange() *LateChange {
 	return nil
 }
 
+func (x *ProviderResult) GetExchanges() []*SentExchange {
+	if x != nil {
+		return x.Exchanges
+	}
+	return nil
+}
+
+// SentExchange is one request of a query's part at a provider.
+type SentExchange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// items is how many of the query's distinct identifiers it carried (a
+	// coalesced request carries other queries' too).
+	Items         uint32 `protobuf:"varint,2,opt,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SentExchange) Reset() {
+	*x = SentExchange{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SentExchange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SentExchange) ProtoMessage() {}
+
+func (x *SentExchange) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SentExchange.ProtoReflect.Descriptor instead.
+func (*SentExchange) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SentExchange) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *SentExchange) GetItems() uint32 {
+	if x != nil {
+		return x.Items
+	}
+	return 0
+}
+
 // LateChange is how a provider's part changed after the Query stream ended.
 type LateChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1268,7 +1334,7 @@ type LateChange struct {
 
 func (x *LateChange) Reset() {
 	*x = LateChange{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1346,7 @@ func (x *LateChange) String() string {
 func (*LateChange) ProtoMessage() {}
 
 func (x *LateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1359,7 @@ func (x *LateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LateChange.ProtoReflect.Descriptor instead.
 func (*LateChange) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LateChange) GetPreviousStatus() ProviderStatus {
@@ -1341,7 +1407,7 @@ type ExchangeDispute struct {
 
 func (x *ExchangeDispute) Reset() {
 	*x = ExchangeDispute{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1419,7 @@ func (x *ExchangeDispute) String() string {
 func (*ExchangeDispute) ProtoMessage() {}
 
 func (x *ExchangeDispute) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1432,7 @@ func (x *ExchangeDispute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeDispute.ProtoReflect.Descriptor instead.
 func (*ExchangeDispute) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExchangeDispute) GetKey() *EntryKey {
@@ -1403,7 +1469,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1481,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1494,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Hit) GetProvider() string {
@@ -1466,7 +1532,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1544,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1557,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ItemResult) GetIndex() uint32 {
@@ -1543,7 +1609,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1621,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1634,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryResult) GetQueryId() string {
@@ -1616,7 +1682,7 @@ type GetQueryRequest struct {
 
 func (x *GetQueryRequest) Reset() {
 	*x = GetQueryRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1694,7 @@ func (x *GetQueryRequest) String() string {
 func (*GetQueryRequest) ProtoMessage() {}
 
 func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1707,7 @@ func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueryRequest.ProtoReflect.Descriptor instead.
 func (*GetQueryRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetQueryRequest) GetQueryId() string {
@@ -1664,7 +1730,7 @@ type GetTranscriptRequest struct {
 
 func (x *GetTranscriptRequest) Reset() {
 	*x = GetTranscriptRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1742,7 @@ func (x *GetTranscriptRequest) String() string {
 func (*GetTranscriptRequest) ProtoMessage() {}
 
 func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1755,7 @@ func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptRequest.ProtoReflect.Descriptor instead.
 func (*GetTranscriptRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetTranscriptRequest) GetPeriod() uint64 {
@@ -1725,7 +1791,7 @@ type GetTranscriptResponse struct {
 
 func (x *GetTranscriptResponse) Reset() {
 	*x = GetTranscriptResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1803,7 @@ func (x *GetTranscriptResponse) String() string {
 func (*GetTranscriptResponse) ProtoMessage() {}
 
 func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1816,7 @@ func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptResponse.ProtoReflect.Descriptor instead.
 func (*GetTranscriptResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetTranscriptResponse) GetTranscript() []byte {
@@ -1770,7 +1836,7 @@ type ReconcileRequest struct {
 
 func (x *ReconcileRequest) Reset() {
 	*x = ReconcileRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1848,7 @@ func (x *ReconcileRequest) String() string {
 func (*ReconcileRequest) ProtoMessage() {}
 
 func (x *ReconcileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1861,7 @@ func (x *ReconcileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileRequest.ProtoReflect.Descriptor instead.
 func (*ReconcileRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReconcileRequest) GetPeriod() uint64 {
@@ -1819,7 +1885,7 @@ type ReconciledEntry struct {
 
 func (x *ReconciledEntry) Reset() {
 	*x = ReconciledEntry{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +1897,7 @@ func (x *ReconciledEntry) String() string {
 func (*ReconciledEntry) ProtoMessage() {}
 
 func (x *ReconciledEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +1910,7 @@ func (x *ReconciledEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciledEntry.ProtoReflect.Descriptor instead.
 func (*ReconciledEntry) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReconciledEntry) GetKey() *EntryKey {
@@ -1898,7 +1964,7 @@ type ReconcileReport struct {
 
 func (x *ReconcileReport) Reset() {
 	*x = ReconcileReport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +1976,7 @@ func (x *ReconcileReport) String() string {
 func (*ReconcileReport) ProtoMessage() {}
 
 func (x *ReconcileReport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +1989,7 @@ func (x *ReconcileReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileReport.ProtoReflect.Descriptor instead.
 func (*ReconcileReport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReconcileReport) GetPeriod() uint64 {
@@ -2013,7 +2079,7 @@ type ReconcileRecord struct {
 
 func (x *ReconcileRecord) Reset() {
 	*x = ReconcileRecord{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2091,7 @@ func (x *ReconcileRecord) String() string {
 func (*ReconcileRecord) ProtoMessage() {}
 
 func (x *ReconcileRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2104,7 @@ func (x *ReconcileRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileRecord.ProtoReflect.Descriptor instead.
 func (*ReconcileRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReconcileRecord) GetState() ReconcileState {
@@ -2104,7 +2170,7 @@ type QueryRecord struct {
 
 func (x *QueryRecord) Reset() {
 	*x = QueryRecord{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2182,7 @@ func (x *QueryRecord) String() string {
 func (*QueryRecord) ProtoMessage() {}
 
 func (x *QueryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2195,7 @@ func (x *QueryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRecord.ProtoReflect.Descriptor instead.
 func (*QueryRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QueryRecord) GetQueryId() string {
@@ -2212,7 +2278,7 @@ type ListQueriesRequest struct {
 
 func (x *ListQueriesRequest) Reset() {
 	*x = ListQueriesRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2290,7 @@ func (x *ListQueriesRequest) String() string {
 func (*ListQueriesRequest) ProtoMessage() {}
 
 func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2303,7 @@ func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueriesRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListQueriesRequest) GetPageSize() uint32 {
@@ -2295,7 +2361,7 @@ type QuerySummary struct {
 
 func (x *QuerySummary) Reset() {
 	*x = QuerySummary{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2373,7 @@ func (x *QuerySummary) String() string {
 func (*QuerySummary) ProtoMessage() {}
 
 func (x *QuerySummary) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2386,7 @@ func (x *QuerySummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySummary.ProtoReflect.Descriptor instead.
 func (*QuerySummary) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QuerySummary) GetQueryId() string {
@@ -2398,7 +2464,7 @@ type ListQueriesResponse struct {
 
 func (x *ListQueriesResponse) Reset() {
 	*x = ListQueriesResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2410,7 +2476,7 @@ func (x *ListQueriesResponse) String() string {
 func (*ListQueriesResponse) ProtoMessage() {}
 
 func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2423,7 +2489,7 @@ func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueriesResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListQueriesResponse) GetQueries() []*QuerySummary {
@@ -2448,7 +2514,7 @@ type BalanceRequest struct {
 
 func (x *BalanceRequest) Reset() {
 	*x = BalanceRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2526,7 @@ func (x *BalanceRequest) String() string {
 func (*BalanceRequest) ProtoMessage() {}
 
 func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2539,7 @@ func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceRequest.ProtoReflect.Descriptor instead.
 func (*BalanceRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
 }
 
 type BalanceResponse struct {
@@ -2508,7 +2574,7 @@ type BalanceResponse struct {
 
 func (x *BalanceResponse) Reset() {
 	*x = BalanceResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +2586,7 @@ func (x *BalanceResponse) String() string {
 func (*BalanceResponse) ProtoMessage() {}
 
 func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +2599,7 @@ func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceResponse.ProtoReflect.Descriptor instead.
 func (*BalanceResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BalanceResponse) GetMspId() string {
@@ -2609,7 +2675,7 @@ type ProvidersRequest struct {
 
 func (x *ProvidersRequest) Reset() {
 	*x = ProvidersRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2621,7 +2687,7 @@ func (x *ProvidersRequest) String() string {
 func (*ProvidersRequest) ProtoMessage() {}
 
 func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2634,7 +2700,7 @@ func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersRequest.ProtoReflect.Descriptor instead.
 func (*ProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ProvidersRequest) GetCategory() string {
@@ -2675,7 +2741,7 @@ type RemoteCatalog struct {
 
 func (x *RemoteCatalog) Reset() {
 	*x = RemoteCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2687,7 +2753,7 @@ func (x *RemoteCatalog) String() string {
 func (*RemoteCatalog) ProtoMessage() {}
 
 func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2700,7 +2766,7 @@ func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoteCatalog.ProtoReflect.Descriptor instead.
 func (*RemoteCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoteCatalog) GetProvider() string {
@@ -2797,7 +2863,7 @@ type ProviderInfo struct {
 
 func (x *ProviderInfo) Reset() {
 	*x = ProviderInfo{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2809,7 +2875,7 @@ func (x *ProviderInfo) String() string {
 func (*ProviderInfo) ProtoMessage() {}
 
 func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2822,7 +2888,7 @@ func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderInfo.ProtoReflect.Descriptor instead.
 func (*ProviderInfo) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ProviderInfo) GetMspId() string {
@@ -2889,7 +2955,7 @@ type ProvidersResponse struct {
 
 func (x *ProvidersResponse) Reset() {
 	*x = ProvidersResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2901,7 +2967,7 @@ func (x *ProvidersResponse) String() string {
 func (*ProvidersResponse) ProtoMessage() {}
 
 func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2914,7 +2980,7 @@ func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ProvidersResponse) GetProviders() []*ProviderInfo {
@@ -2958,7 +3024,7 @@ type ImportListRequest struct {
 
 func (x *ImportListRequest) Reset() {
 	*x = ImportListRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3036,7 @@ func (x *ImportListRequest) String() string {
 func (*ImportListRequest) ProtoMessage() {}
 
 func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3049,7 @@ func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListRequest.ProtoReflect.Descriptor instead.
 func (*ImportListRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ImportListRequest) GetSource() string {
@@ -3027,7 +3093,7 @@ type RejectedRow struct {
 
 func (x *RejectedRow) Reset() {
 	*x = RejectedRow{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3105,7 @@ func (x *RejectedRow) String() string {
 func (*RejectedRow) ProtoMessage() {}
 
 func (x *RejectedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3118,7 @@ func (x *RejectedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRow.ProtoReflect.Descriptor instead.
 func (*RejectedRow) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RejectedRow) GetLine() uint64 {
@@ -3096,7 +3162,7 @@ type ListImport struct {
 
 func (x *ListImport) Reset() {
 	*x = ListImport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3174,7 @@ func (x *ListImport) String() string {
 func (*ListImport) ProtoMessage() {}
 
 func (x *ListImport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3187,7 @@ func (x *ListImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImport.ProtoReflect.Descriptor instead.
 func (*ListImport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListImport) GetSource() string {
@@ -3190,7 +3256,7 @@ type ImportListResponse struct {
 
 func (x *ImportListResponse) Reset() {
 	*x = ImportListResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3202,7 +3268,7 @@ func (x *ImportListResponse) String() string {
 func (*ImportListResponse) ProtoMessage() {}
 
 func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3215,7 +3281,7 @@ func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListResponse.ProtoReflect.Descriptor instead.
 func (*ImportListResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ImportListResponse) GetImport() *ListImport {
@@ -3235,7 +3301,7 @@ type RefreshListsRequest struct {
 
 func (x *RefreshListsRequest) Reset() {
 	*x = RefreshListsRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3247,7 +3313,7 @@ func (x *RefreshListsRequest) String() string {
 func (*RefreshListsRequest) ProtoMessage() {}
 
 func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3260,7 +3326,7 @@ func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsRequest.ProtoReflect.Descriptor instead.
 func (*RefreshListsRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RefreshListsRequest) GetSources() []string {
@@ -3281,7 +3347,7 @@ type RefreshListsResponse struct {
 
 func (x *RefreshListsResponse) Reset() {
 	*x = RefreshListsResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3359,7 @@ func (x *RefreshListsResponse) String() string {
 func (*RefreshListsResponse) ProtoMessage() {}
 
 func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3372,7 @@ func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsResponse.ProtoReflect.Descriptor instead.
 func (*RefreshListsResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RefreshListsResponse) GetImports() []*ListImport {
@@ -3326,7 +3392,7 @@ type CatalogStatusRequest struct {
 
 func (x *CatalogStatusRequest) Reset() {
 	*x = CatalogStatusRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3338,7 +3404,7 @@ func (x *CatalogStatusRequest) String() string {
 func (*CatalogStatusRequest) ProtoMessage() {}
 
 func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3351,7 +3417,7 @@ func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusRequest.ProtoReflect.Descriptor instead.
 func (*CatalogStatusRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CatalogStatusRequest) GetCategory() string {
@@ -3393,7 +3459,7 @@ type LocalCatalog struct {
 
 func (x *LocalCatalog) Reset() {
 	*x = LocalCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3405,7 +3471,7 @@ func (x *LocalCatalog) String() string {
 func (*LocalCatalog) ProtoMessage() {}
 
 func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3418,7 +3484,7 @@ func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalCatalog.ProtoReflect.Descriptor instead.
 func (*LocalCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LocalCatalog) GetCategory() string {
@@ -3512,7 +3578,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +3590,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +3603,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -3566,7 +3632,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3644,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3657,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -3631,7 +3697,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3643,7 +3709,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3656,7 +3722,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -3706,7 +3772,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +3784,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +3797,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BackupRequest) GetDir() string {
@@ -3755,7 +3821,7 @@ type LedgerLogHead struct {
 
 func (x *LedgerLogHead) Reset() {
 	*x = LedgerLogHead{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3767,7 +3833,7 @@ func (x *LedgerLogHead) String() string {
 func (*LedgerLogHead) ProtoMessage() {}
 
 func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3780,7 +3846,7 @@ func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerLogHead.ProtoReflect.Descriptor instead.
 func (*LedgerLogHead) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LedgerLogHead) GetSequence() uint64 {
@@ -3817,7 +3883,7 @@ type BackupFile struct {
 
 func (x *BackupFile) Reset() {
 	*x = BackupFile{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +3895,7 @@ func (x *BackupFile) String() string {
 func (*BackupFile) ProtoMessage() {}
 
 func (x *BackupFile) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +3908,7 @@ func (x *BackupFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
 func (*BackupFile) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BackupFile) GetKind() BackupKind {
@@ -3892,7 +3958,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3904,7 +3970,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3917,7 +3983,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BackupResponse) GetFiles() []*BackupFile {
@@ -3942,7 +4008,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3954,7 +4020,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3967,7 +4033,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
 }
 
 type ComponentHealth struct {
@@ -3984,7 +4050,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3996,7 +4062,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4009,7 +4075,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -4053,7 +4119,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4065,7 +4131,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4078,7 +4144,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -4160,7 +4226,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x12provider_reference\x18\x04 \x01(\fR\x11providerReference\"M\n" +
 	"\vProviderHit\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xc4\x03\n" +
+	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xfd\x03\n" +
 	"\x0eProviderResult\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x06status\x12,\n" +
@@ -4174,7 +4240,11 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x04late\x18\n" +
 	" \x01(\bR\x04late\x128\n" +
 	"\vlate_change\x18\v \x01(\v2\x17.riskmesh.v1.LateChangeR\n" +
-	"lateChange\"\xe7\x01\n" +
+	"lateChange\x127\n" +
+	"\texchanges\x18\f \x03(\v2\x19.riskmesh.v1.SentExchangeR\texchanges\"@\n" +
+	"\fSentExchange\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x14\n" +
+	"\x05items\x18\x02 \x01(\rR\x05items\"\xe7\x01\n" +
 	"\n" +
 	"LateChange\x12D\n" +
 	"\x0fprevious_status\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x0epreviousStatus\x12'\n" +
@@ -4490,7 +4560,7 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
@@ -4509,147 +4579,149 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(*Label)(nil),                 // 14: riskmesh.v1.Label
 	(*ProviderHit)(nil),           // 15: riskmesh.v1.ProviderHit
 	(*ProviderResult)(nil),        // 16: riskmesh.v1.ProviderResult
-	(*LateChange)(nil),            // 17: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),       // 18: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                   // 19: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 20: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 21: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 22: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),  // 23: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 24: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),      // 25: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),       // 26: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),       // 27: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),       // 28: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),           // 29: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 30: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 31: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 32: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 33: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 34: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 35: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 36: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 37: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 38: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 39: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 40: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 41: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 42: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 43: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 44: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 45: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 46: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 47: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 48: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 49: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),         // 50: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),         // 51: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),            // 52: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),        // 53: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),         // 54: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 55: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 56: riskmesh.v1.HealthResponse
-	nil,                           // 57: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 58: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 59: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 60: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 61: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 62: riskmesh.v1.DisputeState
+	(*SentExchange)(nil),          // 17: riskmesh.v1.SentExchange
+	(*LateChange)(nil),            // 18: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),       // 19: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                   // 20: riskmesh.v1.Hit
+	(*ItemResult)(nil),            // 21: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),           // 22: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),       // 23: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),  // 24: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil), // 25: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),      // 26: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),       // 27: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),       // 28: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),       // 29: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),           // 30: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),    // 31: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),          // 32: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),   // 33: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),        // 34: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),       // 35: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),      // 36: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),         // 37: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),          // 38: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),     // 39: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),     // 40: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),           // 41: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),            // 42: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),    // 43: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),   // 44: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),  // 45: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),  // 46: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),          // 47: riskmesh.v1.LocalCatalog
+	(*CatalogStatusResponse)(nil), // 48: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 49: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 50: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),         // 51: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),         // 52: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),            // 53: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),        // 54: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),         // 55: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 56: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 57: riskmesh.v1.HealthResponse
+	nil,                           // 58: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 59: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 60: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 61: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 62: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 63: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
 	10, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	58, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	59, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
 	13, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
 	16, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	21, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	59, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	22, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	60, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
 	14, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
 	15, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	60, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	58, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	18, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	17, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	1,  // 14: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
-	2,  // 15: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	59, // 16: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	61, // 17: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	62, // 18: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	14, // 19: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	3,  // 20: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	19, // 21: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	20, // 22: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	16, // 23: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	59, // 24: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	61, // 25: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
-	4,  // 26: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	26, // 27: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	59, // 28: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
-	4,  // 29: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	59, // 30: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
-	5,  // 31: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	59, // 32: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	16, // 33: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	21, // 34: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	59, // 35: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 36: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	59, // 37: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	31, // 38: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	59, // 39: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	6,  // 40: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	59, // 41: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	36, // 42: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	37, // 43: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	57, // 44: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	40, // 45: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	58, // 46: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	41, // 47: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	41, // 48: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	6,  // 49: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	59, // 50: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	46, // 51: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	36, // 52: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	7,  // 53: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	7,  // 54: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	8,  // 55: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	51, // 56: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	52, // 57: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	59, // 58: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	9,  // 59: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	9,  // 60: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	55, // 61: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 62: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	22, // 63: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	30, // 64: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	33, // 65: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	35, // 66: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	39, // 67: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	43, // 68: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	45, // 69: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	48, // 70: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	50, // 71: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	54, // 72: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	23, // 73: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	25, // 74: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	12, // 75: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	29, // 76: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	32, // 77: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	34, // 78: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	38, // 79: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	42, // 80: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	44, // 81: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	47, // 82: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	49, // 83: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	53, // 84: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	56, // 85: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	24, // 86: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	27, // 87: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	75, // [75:88] is the sub-list for method output_type
-	62, // [62:75] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	61, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	59, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	19, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	18, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	17, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
+	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
+	60, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	62, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	63, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	14, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	20, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	21, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	16, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	60, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	62, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
+	27, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	60, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
+	60, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	60, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	16, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	22, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	60, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 37: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	60, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	32, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	60, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	6,  // 41: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	60, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	37, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	38, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	58, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	41, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	59, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	42, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	42, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	6,  // 50: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	60, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	47, // 52: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	37, // 53: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	7,  // 54: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	7,  // 55: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	8,  // 56: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	52, // 57: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	53, // 58: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	60, // 59: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	9,  // 60: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	9,  // 61: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	56, // 62: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	11, // 63: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	23, // 64: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	31, // 65: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	34, // 66: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	36, // 67: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	40, // 68: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	44, // 69: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	46, // 70: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	49, // 71: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	51, // 72: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	55, // 73: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	24, // 74: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	26, // 75: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	12, // 76: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	30, // 77: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	33, // 78: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	35, // 79: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	39, // 80: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	43, // 81: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	45, // 82: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	48, // 83: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	50, // 84: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	54, // 85: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	57, // 86: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	25, // 87: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	28, // 88: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	76, // [76:89] is the sub-list for method output_type
+	63, // [63:76] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -4670,7 +4742,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   48,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
