@@ -111,6 +111,7 @@ failed.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the QueryResult as protobuf JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read identifiers from FILE, one TYPE:VALUE per line (- for standard input)")
 	_ = cmd.MarkFlagRequired("category")
+	cmd.AddCommand(newQueryShowCommand())
 	return cmd
 }
 
@@ -264,7 +265,7 @@ func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult, c covera
 		miss = fmt.Sprintf("unknown: no hit at %d of %d providers, %d did not answer", c.answered(), c.asked, len(c.unanswered))
 	}
 	for _, it := range r.GetItems() {
-		arg := ""
+		arg := fmt.Sprintf("#%d", it.GetIndex()) // a stored query has no identifiers
 		if int(it.GetIndex()) < len(args) {
 			arg = args[it.GetIndex()]
 		}
@@ -286,6 +287,9 @@ func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult, c covera
 		line := fmt.Sprintf("provider %s: %s, %d items, %d tokens", remoteText(p.GetProvider()), status, p.GetItems(), p.GetAmount())
 		if msg := p.GetError().GetMessage(); msg != "" {
 			line += " (" + remoteText(msg) + ")"
+		}
+		if late := lateText(p); late != "" {
+			line += "; " + late
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -21,6 +21,9 @@ var (
 	// OPRF key that is neither the current nor the previous key: the node
 	// can neither serve it nor publish another for its period.
 	ErrKeyNotHeld = errors.New("provider: catalog published under an OPRF key this node does not hold")
+	// ErrRedelivered reports an answer to a RedeliverRequest that is not a
+	// transcript of the exchange asked for.
+	ErrRedelivered = errors.New("provider: redelivered answer is not the exchange asked for")
 )
 
 // retryAfterMs is the retry hint for UNAVAILABLE answers: about one

@@ -89,8 +89,8 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 // OutboxDepth is the number of accounting entries not yet on the ledger.
 func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
 
-// Handle answers one peer request: catalog_info, catalog_download and
-// evaluate. Anything else is MALFORMED: this node serves catalog PSI only.
+// Handle answers one peer request: catalog_info, catalog_download,
+// evaluate and redeliver. Anything else is MALFORMED: this node serves catalog PSI only.
 func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	switch b := req.GetBody().(type) {
 	case *riskmeshv1.PeerRequest_CatalogInfo:
@@ -99,6 +99,8 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 		return p.catalogDownload(b.CatalogDownload)
 	case *riskmeshv1.PeerRequest_Evaluate:
 		return p.evaluate(ctx, who, b.Evaluate)
+	case *riskmeshv1.PeerRequest_Redeliver:
+		return p.redeliver(who, b.Redeliver)
 	case nil:
 		return refuse(codeMalformed, "request has no body")
 	default:

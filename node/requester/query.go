@@ -328,6 +328,7 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
 	res.Amount = int64(o.billed) * q.price
 	res.Disputes = r.disputes(o.disputed)
+	res.Exchanges = o.sent
 	return saved{transcripts: o.transcripts, spend: res.Amount}
 }
 
