@@ -39,7 +39,7 @@ items are printed by index.`,
 			}
 			return printMessage(cmd.OutOrStdout(), rec, asJSON, func(w io.Writer) {
 				fmt.Fprintf(w, "state %s, period %d\n", lowerEnum(rec.GetState().String(), "QUERY_STATE_"), rec.GetPeriod())
-				printResult(w, nil, rec.GetResult())
+				printResult(w, nil, rec.GetResult(), coverageOf(rec.GetResult()))
 			})
 		},
 	}
