@@ -159,6 +159,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
 	pc := cfg.Peer
+	if pc.StatelessResetKey, err = statelessResetKey(n.db, nil); err != nil {
+		return nil, err
+	}
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
 	providing := cfg.Provider != nil && len(cfg.Provider.Sources) > 0
 	m := metrics.New(n.metricsOptions(providing, cfg.Requester != nil))

@@ -17,6 +17,8 @@ import (
 // Config's Handler.
 type Server struct {
 	cfg    Config
+	udp    *net.UDPConn // owned: the transport does not close a socket it was given
+	tr     *quic.Transport
 	ln     *quic.Listener
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -45,11 +47,22 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := quic.ListenAddr(addr, tlsConfig(&cfg, true), cfg.quicConfig())
+	udpAddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
 	}
-	s := &Server{cfg: cfg, ln: ln, peers: make(map[Fingerprint]*peerState)}
+	udp, err := net.ListenUDP("udp", udpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
+	}
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
+	ln, err := tr.Listen(tlsConfig(&cfg, true), cfg.quicConfig())
+	if err != nil {
+		_ = tr.Close()
+		_ = udp.Close()
+		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
+	}
+	s := &Server{cfg: cfg, udp: udp, tr: tr, ln: ln, peers: make(map[Fingerprint]*peerState)}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	context.AfterFunc(s.ctx, func() { _ = s.shutdown() })
 	s.wg.Add(1)
@@ -58,7 +71,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 }
 
 // shutdown closes every live connection with UNAVAILABLE ("shutting down")
-// before the listener: the listener owns the UDP socket, and closing it
+// before the listener, the transport and the UDP socket: closing the socket
 // first would drop the close frames, leaving peers to find out only when
 // their idle timeout or call deadline expires.
 func (s *Server) shutdown() error {
@@ -78,7 +91,7 @@ func (s *Server) closeAll() error {
 	for _, c := range conns {
 		closeConn(c, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
 	}
-	return s.ln.Close()
+	return errors.Join(s.ln.Close(), s.tr.Close(), s.udp.Close())
 }
 
 // Addr is the UDP address the server listens on.

@@ -35,6 +35,13 @@ type Config struct {
 	Authorizer Authorizer
 	// Handler answers requests (Listen only).
 	Handler Handler
+	// StatelessResetKey (Listen only) lets the server tell a peer at once
+	// that a connection from before a restart is gone (RFC 9000 section
+	// 10.3): a peer sending on it gets a stateless reset and redials,
+	// instead of waiting out IdleTimeout or its request's deadline. It must
+	// be secret and the same across restarts (the daemon keeps it in its
+	// data directory). Default nil: no resets are sent.
+	StatelessResetKey *quic.StatelessResetKey
 
 	// HandshakeTimeout bounds the QUIC and TLS handshake: on Dial as a
 	// context deadline, on the server as QUIC's handshake idle timeout.
