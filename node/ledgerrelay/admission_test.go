@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -22,19 +23,23 @@ import (
 // host's Registered rule refuses every call, and the records stay as the
 // honest history left them.
 func TestAdversaryRotatedAwayOrSuspendedCertificateCannotRelay(t *testing.T) {
-	var admit ledgerrelay.Admission
-	n := newNetwork(t, func(ctx context.Context, from peer.Identity) error { return admit(ctx, from) })
+	// The rule reads the host's ledger, which newNetwork opens: it is set
+	// once the network exists (atomically: the race detector does not see
+	// the handshake that orders it before the first call).
+	var admit atomic.Pointer[ledgerrelay.Admission]
+	n := newNetwork(t, func(ctx context.Context, from peer.Identity) error { return (*admit.Load())(ctx, from) })
 	reg := n.direct(t, ledgertest.RegulatorMSP)
 	listed := map[[32]byte]string{} // the consortium file: every certificate of newNetwork
 	for msp, c := range n.certs {
 		listed[peer.FingerprintOf(c.Certificate[0])] = msp
 	}
-	admit = ledgerrelay.Registered(reg.Institution, peer.AuthorizerFunc(func(fp [32]byte) (string, error) {
+	rule := ledgerrelay.Registered(reg.Institution, peer.AuthorizerFunc(func(fp [32]byte) (string, error) {
 		if msp, ok := listed[fp]; ok {
 			return msp, nil
 		}
 		return "", errors.New("not a consortium member")
 	}))
+	admit.Store(&rule)
 	n.onboard(t)
 	record := func(msp string) string {
 		t.Helper()
