@@ -111,7 +111,7 @@ failed.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the QueryResult as protobuf JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read identifiers from FILE, one TYPE:VALUE per line (- for standard input)")
 	_ = cmd.MarkFlagRequired("category")
-	cmd.AddCommand(newQueryShowCommand())
+	cmd.AddCommand(newQueryShowCommand(), newQueryListCommand())
 	return cmd
 }
 
