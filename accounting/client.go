@@ -53,10 +53,10 @@ func (c *Client) call(ctx context.Context, submit bool, fn string, arg, out any)
 		return nil
 	}
 	if len(res) > maxResult {
-		return fmt.Errorf("accounting: %s: result of %d bytes", fn, len(res))
+		return fmt.Errorf("%w: %s: result of %d bytes", ErrBadResult, fn, len(res))
 	}
 	if err := json.Unmarshal(res, out); err != nil {
-		return fmt.Errorf("accounting: decode %s result: %w", fn, err)
+		return fmt.Errorf("%w: decode %s result: %v", ErrBadResult, fn, err)
 	}
 	return nil
 }
@@ -151,7 +151,7 @@ func (c *Client) Record(ctx context.Context, entries []Entry) ([]Outcome, error)
 		return nil, err
 	}
 	if len(out) != len(entries) {
-		return nil, fmt.Errorf("accounting: Record returned %d outcomes for %d entries", len(out), len(entries))
+		return nil, fmt.Errorf("%w: Record returned %d outcomes for %d entries", ErrBadResult, len(out), len(entries))
 	}
 	return out, nil
 }
@@ -173,7 +173,27 @@ func (c *Client) Rollover(ctx context.Context) (*Period, error) {
 }
 
 func (c *Client) ClosePeriod(ctx context.Context, period uint64) error {
-	return c.submit(ctx, chaincode.FnClosePeriod, chaincode.PeriodArgs{Period: period}, nil)
+	return c.submit(ctx, chaincode.FnClosePeriod, chaincode.ClosePeriodArgs{Period: period}, nil)
+}
+
+func (c *Client) ForceClosePeriod(ctx context.Context, period uint64) error {
+	return c.submit(ctx, chaincode.FnClosePeriod, chaincode.ClosePeriodArgs{Period: period, Force: true}, nil)
+}
+
+func (c *Client) MarkPaid(ctx context.Context, period uint64) (*Snapshot, error) {
+	return call[Snapshot](ctx, c, true, chaincode.FnMarkPaid, chaincode.PeriodArgs{Period: period})
+}
+
+func (c *Client) ReportBacklog(ctx context.Context, period, pending uint64) error {
+	return c.submit(ctx, chaincode.FnReportBacklog, chaincode.Backlog{Period: period, Pending: pending}, nil)
+}
+
+func (c *Client) Backlogs(ctx context.Context, period uint64) ([]Backlog, error) {
+	return callSlice[Backlog](ctx, c, chaincode.FnListBacklogs, chaincode.PeriodArgs{Period: period})
+}
+
+func (c *Client) Exposures(ctx context.Context) ([]Exposure, error) {
+	return callSlice[Exposure](ctx, c, chaincode.FnListExposures, empty{})
 }
 
 func (c *Client) Settle(ctx context.Context, period uint64, maxEntries int) (*SettleResult, error) {

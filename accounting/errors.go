@@ -24,6 +24,11 @@ var (
 	ErrClosed = errors.New("accounting: ledger closed")
 	// ErrLogTampered is returned by VerifyLog when the hash chain breaks.
 	ErrLogTampered = errors.New("accounting: transaction log does not verify")
+	// ErrBadResult reports a contract answer the client cannot use: too
+	// large, not the JSON of its function's result, or inconsistent with
+	// the call (a Record answer with another number of outcomes). A peer
+	// sent it, so it is an error, never a panic.
+	ErrBadResult = errors.New("accounting: malformed contract result")
 )
 
 var sentinels = map[chaincode.Code]error{

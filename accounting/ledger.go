@@ -47,6 +47,14 @@ type Recorder interface {
 
 	Entry(ctx context.Context, key EntryKey) (*RecordedEntry, error)
 	Entries(ctx context.Context, q EntriesQuery) (*EntriesPage, error)
+
+	// ReportBacklog records, as a provider, how many entries of period its
+	// journal holds that are not on the ledger yet; ClosePeriod refuses
+	// while a report counts any (docs/ledger.md).
+	ReportBacklog(ctx context.Context, period, pending uint64) error
+	// Exposures returns every institution's exposure: settled balance,
+	// limit, unsettled spend and the headroom left.
+	Exposures(ctx context.Context) ([]Exposure, error)
 }
 
 // Periods is the period state machine and the balances (regulator for the
@@ -55,18 +63,27 @@ type Periods interface {
 	// Rollover opens the next period; the current one enters its grace
 	// window. The first Rollover opens period 1.
 	Rollover(ctx context.Context) (*Period, error)
-	// ClosePeriod ends a period's grace window.
+	// ClosePeriod ends a period's grace window. It is refused while a
+	// provider's backlog report counts entries not recorded yet.
 	ClosePeriod(ctx context.Context, period uint64) error
+	// ForceClosePeriod ends the grace window whatever the backlog reports
+	// say, keeping them in the period record (Period.Undrained).
+	ForceClosePeriod(ctx context.Context, period uint64) error
 	// Settle processes up to maxEntries entries of a closed period
 	// (0 = chaincode.DefaultSettleStep); call it until Done.
 	Settle(ctx context.Context, period uint64, maxEntries int) (*SettleResult, error)
 	// TakeSnapshot records all balances for a settled period and nets them
 	// to zero.
 	TakeSnapshot(ctx context.Context, period uint64) (*Snapshot, error)
+	// MarkPaid records that a snapshot's balances were paid off-chain,
+	// which lifts the flag of the institutions it left past their limit.
+	MarkPaid(ctx context.Context, period uint64) (*Snapshot, error)
 
 	// Period returns period n, or the current period if n is 0.
 	Period(ctx context.Context, n uint64) (*Period, error)
 	Snapshot(ctx context.Context, period uint64) (*Snapshot, error)
+	// Backlogs returns the providers' backlog reports for period.
+	Backlogs(ctx context.Context, period uint64) ([]Backlog, error)
 	Account(ctx context.Context, mspID string) (*Account, error)
 	Accounts(ctx context.Context) ([]Account, error)
 }

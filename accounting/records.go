@@ -27,6 +27,8 @@ type (
 	SettleResult  = chaincode.SettleResult
 	EntriesQuery  = chaincode.EntriesQuery
 	EntriesPage   = chaincode.EntriesPage
+	Exposure      = chaincode.Exposure
+	Backlog       = chaincode.Backlog
 )
 
 // Constants re-exported for callers of this package.

@@ -42,11 +42,13 @@ var functions = map[string]function{
 	FnClosePeriod:    {run: (*Contract).closePeriod},
 	FnSettle:         {run: (*Contract).settle},
 	FnSnapshot:       {run: (*Contract).snapshot},
+	FnMarkPaid:       {run: (*Contract).markPaid},
 	FnUpdateProfile:  {run: (*Contract).updateProfile},
 	FnSetOPRFKey:     {run: (*Contract).setOPRFKey},
 	FnPublishCatalog: {run: (*Contract).publishCatalog},
 	FnRecord:         {run: (*Contract).record},
 	FnReverse:        {run: (*Contract).reverse},
+	FnReportBacklog:  {run: (*Contract).reportBacklog},
 
 	FnGetEntry:         {query: true, run: (*Contract).getEntry},
 	FnListEntries:      {query: true, run: (*Contract).listEntries},
@@ -58,6 +60,8 @@ var functions = map[string]function{
 	FnGetPrices:        {query: true, run: (*Contract).getPrices},
 	FnGetPeriod:        {query: true, run: (*Contract).getPeriod},
 	FnGetCatalog:       {query: true, run: (*Contract).getCatalog},
+	FnListExposures:    {query: true, run: (*Contract).listExposures},
+	FnListBacklogs:     {query: true, run: (*Contract).listBacklogs},
 }
 
 // Functions returns the names of all contract functions, sorted.

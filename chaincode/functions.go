@@ -11,9 +11,10 @@ const (
 	FnSetPrice       = "SetPrice"       // SetPriceArgs
 	FnSetLimit       = "SetLimit"       // SetLimitArgs
 	FnRollover       = "Rollover"       // {} -> Period (the new one)
-	FnClosePeriod    = "ClosePeriod"    // PeriodArgs
+	FnClosePeriod    = "ClosePeriod"    // ClosePeriodArgs
 	FnSettle         = "Settle"         // SettleArgs -> SettleResult
 	FnSnapshot       = "Snapshot"       // PeriodArgs -> Snapshot
+	FnMarkPaid       = "MarkPaid"       // PeriodArgs -> Snapshot
 
 	// An institution, on its own record.
 	FnUpdateProfile  = "UpdateProfile"  // Profile
@@ -21,8 +22,9 @@ const (
 	FnPublishCatalog = "PublishCatalog" // Catalog (MSPID must be empty or the caller)
 
 	// Accounting.
-	FnRecord  = "Record"  // []Entry -> []Outcome (responder)
-	FnReverse = "Reverse" // Reverse (requester)
+	FnRecord        = "Record"        // []Entry -> []Outcome (responder)
+	FnReverse       = "Reverse"       // Reverse (requester)
+	FnReportBacklog = "ReportBacklog" // Backlog (provider; MSPID empty or the caller)
 
 	// Queries (evaluated, never submitted).
 	FnGetEntry         = "GetEntry"         // EntryKey -> RecordedEntry
@@ -35,6 +37,8 @@ const (
 	FnGetPrices        = "GetPrices"        // {} -> map[string]int64
 	FnGetPeriod        = "GetPeriod"        // PeriodArgs (0 = current) -> Period
 	FnGetCatalog       = "GetCatalog"       // CatalogArgs -> Catalog
+	FnListExposures    = "ListExposures"    // {} -> []Exposure
+	FnListBacklogs     = "ListBacklogs"     // PeriodArgs -> []Backlog
 )
 
 // AddInstitutionArgs registers an institution (active, no keys yet).

@@ -1,6 +1,8 @@
 package chaincode
 
 import (
+	"encoding/hex"
+
 	"github.com/riskmesh/riskmesh/internal/names"
 	"strconv"
 	"strings"
@@ -21,6 +23,11 @@ const (
 	prefixSnapshot = "snapshot/" // snapshot/<n> -> Snapshot
 	prefixCatalog  = "catalog/"  // catalog/<msp>/<category>/<n> -> Catalog
 	prefixEntry    = "entry/"    // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
+	prefixOwner    = "owner/"    // owner/<kind>/<hex id> -> credentialOwner (owners.go)
+	prefixSpent    = "spent/"    // spent/<n>/<requester>/<responder> -> int64, written by the responder's Records
+	prefixRefund   = "refund/"   // refund/<n>/<requester> -> int64, written by the requester's Reverses
+	prefixDebt     = "debt/"     // debt/<msp> -> []uint64, snapshotted periods owed past the limit, unpaid
+	prefixBacklog  = "backlog/"  // backlog/<n>/<msp> -> Backlog, written by the provider itself
 )
 
 // numWidth is the width of a zero-padded uint64 (max 18446744073709551615).
@@ -43,13 +50,38 @@ func priceKey(category string) string { return prefixPrice + category }
 func limitKey(msp string) string      { return prefixLimit + msp }
 func balanceKey(msp string) string    { return prefixBalance + msp }
 
+func ownerKey(kind credentialKind, id [32]byte) string {
+	return prefixOwner + string(kind) + "/" + hex.EncodeToString(id[:])
+}
+
+// spentKey is where the responder's Records add up what they billed the
+// requester in a period: one key per (period, requester, responder), written
+// only by that responder, so providers recording at once never conflict.
+func spentKey(period uint64, requester, responder string) string {
+	return prefixSpent + num(period) + "/" + requester + "/" + responder
+}
+
+// refundKey is where the requester's Reverses add up what was reversed in a
+// period before it settled; only that requester writes it.
+func refundKey(period uint64, requester string) string {
+	return prefixRefund + num(period) + "/" + requester
+}
+
+func debtKey(msp string) string { return prefixDebt + msp }
+
+func backlogKey(period uint64, msp string) string { return prefixBacklog + num(period) + "/" + msp }
+
 func catalogKey(msp, category string, period uint64) string {
 	return prefixCatalog + msp + "/" + category + "/" + num(period)
 }
 
+// EntryPrefix returns the prefix of every entry key of period: a
+// period's entries are one key range.
+func EntryPrefix(period uint64) string { return prefixEntry + num(period) + "/" }
+
 // String returns the entry's state key.
 func (k EntryKey) String() string {
-	return prefixEntry + num(k.Period) + "/" + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
+	return EntryPrefix(k.Period) + k.Requester + "/" + k.Responder + "/" + num(k.Sequence)
 }
 
 // Validate checks that the key's parties are well-formed MSP ids.

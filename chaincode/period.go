@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -85,11 +86,19 @@ func (c *Contract) rollover(st State, arg []byte) (any, error) {
 	return next, st.Put(keyCurrent, []byte(strconv.FormatUint(next.Number, 10)))
 }
 
+// closePeriod ends a period's grace window: no entry of it records after.
+// It refuses while a provider's backlog report (ReportBacklog) still counts
+// entries of the period its journal holds, unless Force is set: a provider
+// in grace answers only retries of journalled requests, so an honest
+// backlog only shrinks, and a provider that never drains delays the close
+// only until the regulator forces it. Every close keeps on the period
+// record the reports that were not drained and the active providers that
+// never reported (Period.Undrained).
 func (c *Contract) closePeriod(st State, arg []byte) (any, error) {
 	if err := c.requireRegulator(st); err != nil {
 		return nil, err
 	}
-	var a PeriodArgs
+	var a ClosePeriodArgs
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
@@ -97,7 +106,14 @@ func (c *Contract) closePeriod(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.State = PeriodClosed
+	pending, missing, err := undrained(st, p.Number)
+	if err != nil {
+		return nil, err
+	}
+	if len(pending) > 0 && !a.Force {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d: providers report entries not recorded yet: %s; wait for their outboxes, or force the close", p.Number, describeBacklogs(pending)))
+	}
+	p.State, p.Undrained = PeriodClosed, append(pending, missing...)
 	return nil, putJSON(st, periodKey(p.Number), p)
 }
 
@@ -143,7 +159,7 @@ func (c *Contract) settle(st State, arg []byte) (any, error) {
 	if p.Net == nil {
 		p.Net = map[string]int64{}
 	}
-	prefix := prefixEntry + num(p.Number) + "/"
+	prefix := EntryPrefix(p.Number)
 	start := prefix
 	if p.Cursor != "" {
 		start = p.Cursor + "\x00"
@@ -226,7 +242,10 @@ func addBalance(st State, msp string, delta int64) (bool, error) {
 }
 
 // snapshot records every balance for off-chain settlement and nets them all
-// to zero. It reads only the balance keys, which records never touch.
+// to zero. An institution whose balance is past its limit stays flagged
+// after the netting, until the regulator marks the snapshot paid
+// (markPaid). It reads the balance, limit and debt keys, which records
+// never touch.
 func (c *Contract) snapshot(st State, arg []byte) (any, error) {
 	if err := c.requireRegulator(st); err != nil {
 		return nil, err
@@ -251,9 +270,22 @@ func (c *Contract) snapshot(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for m, bal := range snap.Balances {
-		if bal != 0 {
-			if err := putJSON(st, balanceKey(m), int64(0)); err != nil {
+	msps := slices.Sorted(maps.Keys(snap.Balances))
+	for _, m := range msps {
+		bal := snap.Balances[m]
+		if bal == 0 {
+			continue
+		}
+		if err := putJSON(st, balanceKey(m), int64(0)); err != nil {
+			return nil, err
+		}
+		lim, err := loadInt64(st, limitKey(m))
+		if err != nil {
+			return nil, err
+		}
+		if bal < -lim {
+			snap.Flagged = append(snap.Flagged, m)
+			if err := updateDebt(st, m, func(d []uint64) []uint64 { return append(d, p.Number) }); err != nil {
 				return nil, err
 			}
 		}
@@ -263,6 +295,38 @@ func (c *Contract) snapshot(st State, arg []byte) (any, error) {
 		return nil, err
 	}
 	return snap, putJSON(st, snapshotKey(p.Number), snap)
+}
+
+// markPaid records that the balances of a snapshot were paid off-chain,
+// which lifts the flag the snapshot left on the institutions it recorded
+// past their limit. Regulator only, once per snapshot.
+func (c *Contract) markPaid(st State, arg []byte) (any, error) {
+	if err := c.requireRegulator(st); err != nil {
+		return nil, err
+	}
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	var snap Snapshot
+	ok, err := getJSON(st, snapshotKey(a.Period), &snap)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", a.Period))
+	}
+	if snap.PaidTxID != "" {
+		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("snapshot %d was marked paid in transaction %s", a.Period, snap.PaidTxID))
+	}
+	for _, m := range snap.Flagged {
+		err := updateDebt(st, m, func(d []uint64) []uint64 { return slices.DeleteFunc(d, func(n uint64) bool { return n == a.Period }) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	snap.PaidTxID = st.TxID()
+	return &snap, putJSON(st, snapshotKey(a.Period), &snap)
 }
 
 func (c *Contract) getPeriod(st State, arg []byte) (any, error) {

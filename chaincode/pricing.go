@@ -1,6 +1,9 @@
 package chaincode
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Prices: the regulator sets a category's price per item at any time; it is
 // captured into the period record when a period opens (Rollover), so every
@@ -83,7 +86,8 @@ func loadInt64(st State, key string) (int64, error) {
 }
 
 // account assembles an institution's account. Flagged is derived from the
-// stored balance and the current limit, so it can never be stale.
+// stored balance, the current limit and the unpaid snapshots, so it can
+// never be stale.
 func account(st State, msp string) (*Account, error) {
 	bal, err := loadInt64(st, balanceKey(msp))
 	if err != nil {
@@ -93,7 +97,28 @@ func account(st State, msp string) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Account{MSPID: msp, Balance: bal, Limit: lim, Flagged: bal < -lim}, nil
+	var unpaid []uint64
+	if _, err := getJSON(st, debtKey(msp), &unpaid); err != nil {
+		return nil, err
+	}
+	a := &Account{MSPID: msp, Balance: bal, Limit: lim, Flagged: bal < -lim || len(unpaid) > 0}
+	if len(unpaid) > 0 {
+		a.UnpaidSince = slices.Min(unpaid)
+	}
+	return a, nil
+}
+
+// updateDebt rewrites msp's list of unpaid snapshots with change.
+func updateDebt(st State, msp string, change func([]uint64) []uint64) error {
+	var unpaid []uint64
+	if _, err := getJSON(st, debtKey(msp), &unpaid); err != nil {
+		return err
+	}
+	unpaid = change(unpaid)
+	if unpaid == nil {
+		unpaid = []uint64{} // stored as "[]": Fabric deletes an empty value
+	}
+	return putJSON(st, debtKey(msp), unpaid)
 }
 
 func (c *Contract) getAccount(st State, arg []byte) (any, error) {
@@ -111,11 +136,7 @@ func (c *Contract) listAccounts(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &struct{}{}); err != nil {
 		return nil, err
 	}
-	var msps []string
-	err := scan(st, prefixInst, rangeEnd(prefixInst), func(k string, _ []byte) (bool, error) {
-		msps = append(msps, k[len(prefixInst):])
-		return true, nil
-	})
+	msps, err := institutionIDs(st)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"crypto/ecdsa"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -24,6 +25,43 @@ type recordTx struct {
 	// stored holds what prefetch read: the stored value of each entry key
 	// it covered, nil for a key with no entry.
 	stored map[string][]byte
+	// spent adds up the amounts recorded in this batch per period and
+	// requester, for addSpent.
+	spent map[spentGroup]int64
+}
+
+type spentGroup struct {
+	period    uint64
+	requester string
+}
+
+// addSpent adds what the batch recorded to the responder's spent keys, one
+// per (period, requester) it billed: read once and written once each, in
+// key order so that every endorser makes the same reads. Only this
+// responder writes these keys, so its Records conflict with no other
+// provider's; its own outbox submits one batch at a time.
+func (r *recordTx) addSpent() error {
+	groups := slices.Collect(maps.Keys(r.spent))
+	slices.SortFunc(groups, func(a, b spentGroup) int {
+		if c := cmp.Compare(a.period, b.period); c != 0 {
+			return c
+		}
+		return strings.Compare(a.requester, b.requester)
+	})
+	for _, g := range groups {
+		key := spentKey(g.period, g.requester, r.caller)
+		total, err := loadInt64(r.st, key)
+		if err != nil {
+			return err
+		}
+		if total, err = addTokens(total, r.spent[g]); err != nil {
+			return err
+		}
+		if err := putJSON(r.st, key, total); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *recordTx) institution(msp string) (*Institution, error) {
@@ -39,17 +77,14 @@ func (r *recordTx) institution(msp string) (*Institution, error) {
 }
 
 // signingKeys returns msp's parsed transcript-signing keys valid in
-// period; the institution must be active and hold role.
+// period; the institution must be billable in role in that period.
 func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*ecdsa.PublicKey, error) {
 	inst, err := r.institution(msp)
 	if err != nil {
 		return nil, err
 	}
-	if inst.Status != StatusActive {
-		return nil, newError(CodeInactive, fmt.Sprintf("institution %s is suspended", msp))
-	}
-	if !inst.HasRole(role) {
-		return nil, newError(CodeInactive, fmt.Sprintf("institution %s lacks the %s role", msp, role))
+	if err := inst.billableIn(role, period); err != nil {
+		return nil, err
 	}
 	raw := inst.SigningKeysIn(period)
 	if len(raw) == 0 {
@@ -99,11 +134,20 @@ type recordEvent struct {
 // Only a malformed batch or an unregistered caller fails the transaction.
 //
 // It reads the registry records of the parties, the entry's period record and
-// the entry's own key, and writes only the entry key: no index, no balance and
-// no shared counter, so concurrent records never conflict unless they carry
-// the same entry. In Fabric each entry then costs every endorsement two
-// synchronous state calls: the idempotency read and the write.
+// the entry's own key, and writes the entry key; per (period, requester) of
+// the batch it also adds the recorded amounts to the responder's own spent
+// key (addSpent). No index, no balance and no counter shared between
+// providers, so records of different providers never conflict unless they
+// carry the same entry. In Fabric each entry costs every endorsement two
+// synchronous state calls (the idempotency read and the write), and each
+// requester of the batch two more.
 func (c *Contract) record(st State, arg []byte) (any, error) {
+	// Counted before decoding: MaxArgSize of empty entries ("{}," each)
+	// would otherwise decode to about 1.4 million Entry values in every
+	// endorser before the batch size is looked at.
+	if n := arrayLen(arg, MaxBatch); n > MaxBatch {
+		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d entries, got more", MaxBatch))
+	}
 	var entries []Entry
 	if err := decodeArg(arg, &entries); err != nil {
 		return nil, err
@@ -122,6 +166,7 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 		periods: map[uint64]*Period{},
 		batch:   map[string]*RecordedEntry{},
 		stored:  map[string][]byte{},
+		spent:   map[spentGroup]int64{},
 	}
 	headers := make([]*transcript.Header, len(entries))
 	keys := make([]EntryKey, len(entries))
@@ -158,10 +203,65 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 			ev.Rejected++
 		}
 	}
+	if err := r.addSpent(); err != nil {
+		return nil, err
+	}
 	if err := c.emit(st, EventRecord, &ev); err != nil {
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+// arrayLen counts the elements of the JSON array that arg holds, without
+// decoding or allocating, and stops counting past limit. Anything that is
+// not an array, or is malformed, counts as what was seen so far: the
+// decoder that runs next rejects it.
+func arrayLen(arg []byte, limit int) int {
+	n, depth := 0, 0
+	inString, escaped, inElement := false, false, false
+	for _, c := range arg {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case ']', '}':
+			if depth--; depth <= 0 {
+				return n
+			}
+			continue
+		case ',':
+			if depth == 1 {
+				inElement = false
+				continue
+			}
+		}
+		if depth == 0 && c != '[' {
+			return n
+		}
+		if depth == 1 && !inElement {
+			inElement = true
+			if n++; n > limit {
+				return n
+			}
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		}
+	}
+	return n
 }
 
 // sameEntry reports whether two submissions bill the same exchange. The
@@ -348,10 +448,15 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 		return "", newError(CodeBadSignature, "responder signature does not verify")
 	}
 
+	g := spentGroup{h.Period, h.Requester}
+	spent, err := addTokens(r.spent[g], amount)
+	if err != nil {
+		return "", err
+	}
 	rec := &RecordedEntry{Key: key, Entry: *e, Category: h.Category, Count: h.Count, TxID: r.st.TxID()}
 	if err := putJSON(r.st, skey, rec); err != nil {
 		return "", err
 	}
-	r.batch[skey] = rec
+	r.batch[skey], r.spent[g] = rec, spent
 	return OutcomeRecorded, nil
 }

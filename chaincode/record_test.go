@@ -3,6 +3,7 @@ package chaincode
 import (
 	"crypto/rand"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -206,4 +207,74 @@ func record(t *testing.T, c *Contract, st State, entries []Entry) []Outcome {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// allocatedBy returns the bytes the heap allocated while f ran.
+func allocatedBy(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestAdversaryRecordOfEmptyEntriesIsCountedFirst plays a channel member
+// that sends Record the largest argument the contract takes, filled with
+// empty entries: decoding it would allocate about 930 MiB in every
+// endorser (each "{}," becomes a whole Entry). The batch is refused after
+// counting its elements, with at most a few MiB allocated (the decoder is
+// never reached).
+func TestAdversaryRecordOfEmptyEntriesIsCountedFirst(t *testing.T) {
+	c, _ := New("Reg")
+	st := seeded(t, c)
+	st.caller = "B"
+	n := (MaxArgSize - 2) / 3
+	arg := []byte("[" + strings.Repeat("{},", n-1) + "{}]")
+	var err error
+	allocated := allocatedBy(func() { _, err = c.Invoke(st, FnRecord, arg) })
+	if CodeOf(err) != CodeInvalidArgument {
+		t.Fatalf("Record of %d empty entries: %v, want invalid_argument", n, err)
+	}
+	if allocated > 1<<20 {
+		t.Fatalf("refusing %d empty entries allocated %d bytes, want under 1 MiB", n, allocated)
+	}
+}
+
+func TestArrayLen(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+	}{
+		{`[]`, 0},
+		{` [ {} ] `, 1},
+		{`[{"a":[1,2,{"b":"],,["}]},"x\"]",3,[[]]]`, 4},
+		{`[1,2,3,4,5]`, 4}, // stops past the limit of 3
+		{`{"a":[1,2]}`, 0},
+		{`null`, 0},
+		{`[1,2`, 2},
+	} {
+		if got := arrayLen([]byte(tt.in), 3); got != tt.want {
+			t.Errorf("arrayLen(%s) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzArrayLen checks the count against the JSON decoder on every input
+// the decoder accepts as an array: a count below the real length would
+// let an oversized batch through to the decoder, one above it would
+// refuse a valid batch.
+func FuzzArrayLen(f *testing.F) {
+	for _, s := range []string{`[]`, `[{}]`, `[{"header":"AAE="},{}]`, `["\\",",",[],{}]`, `[1, 2 ,3]`, `[[[]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var elems []json.RawMessage
+		if json.Unmarshal(in, &elems) != nil || elems == nil {
+			return
+		}
+		if got := arrayLen(in, len(in)); got != len(elems) {
+			t.Fatalf("arrayLen(%q) = %d, the decoder finds %d", in, got, len(elems))
+		}
+	})
 }

@@ -48,6 +48,15 @@ type Institution struct {
 	// public key its next catalogs are built under (Catalog holds the key of
 	// each published one).
 	OPRFKeys map[string][]byte `json:"oprfKeys,omitempty"`
+	// SuspendedIn is the period that was current when the institution was
+	// suspended (0 if none was open yet); it is kept only while Status is
+	// suspended. RolesRemovedIn maps each role the institution held and
+	// lost to the period that was current then. Entries of those periods
+	// and earlier still record: suspension and role removal stop new
+	// answers (providers refuse), they never void the bills for answers
+	// given before (docs/ledger.md).
+	SuspendedIn    uint64          `json:"suspendedIn,omitempty"`
+	RolesRemovedIn map[Role]uint64 `json:"rolesRemovedIn,omitempty"`
 }
 
 // KeyVersion is a replaced signing key and the periods From..Until
@@ -152,6 +161,50 @@ type Period struct {
 	Reversed uint64 `json:"reversed,omitempty"`
 	// Cursor is the last entry key settlement processed (settling only).
 	Cursor string `json:"cursor,omitempty"`
+	// Undrained lists, for a period the regulator closed with Force, the
+	// providers' backlog reports that still counted pending entries then,
+	// and the active providers that had not reported: bills that may be
+	// lost, on the record.
+	Undrained []Backlog `json:"undrained,omitempty"`
+}
+
+// ClosePeriodArgs closes a period in grace. Without Force the contract
+// refuses while a provider's backlog report counts entries of the period
+// not yet recorded; Force closes anyway and keeps the reports in
+// Period.Undrained.
+type ClosePeriodArgs struct {
+	Period uint64 `json:"period"`
+	Force  bool   `json:"force,omitempty"`
+}
+
+// Backlog is a provider's report of how many entries of a period its
+// journal holds that are not on the ledger yet. The provider writes its
+// own report (ReportBacklog); ClosePeriod reads them all. Missing is set
+// only in Period.Undrained, for an active provider that never reported.
+type Backlog struct {
+	MSPID   string `json:"mspId"`
+	Period  uint64 `json:"period"`
+	Pending uint64 `json:"pending"`
+	Missing bool   `json:"missing,omitempty"`
+	TxID    string `json:"txId,omitempty"`
+}
+
+// Exposure is what an institution owes as a requester, settled and not:
+// providers refuse it new answers once Headroom does not cover them.
+type Exposure struct {
+	MSPID string `json:"mspId"`
+	// Balance is the settled balance and Limit the overdraft limit.
+	Balance int64 `json:"balance"`
+	Limit   int64 `json:"limit"`
+	// Unsettled is what it was billed in periods not settled yet (open,
+	// grace, closed, settling), minus what was reversed there.
+	Unsettled int64 `json:"unsettled"`
+	// Headroom is Balance + Limit - Unsettled, clamped to the int64 range:
+	// what it may still be billed before it passes its limit.
+	Headroom int64 `json:"headroom"`
+	// Flagged is Account.Flagged: past its limit at a settlement, or owing
+	// a snapshot the regulator has not marked paid.
+	Flagged bool `json:"flagged"`
 }
 
 // EntryKey identifies an entry: the requester's sequence number is unique per
@@ -238,9 +291,12 @@ type Account struct {
 	Balance int64  `json:"balance"`
 	// Limit is the overdraft limit: the balance may go down to -Limit.
 	Limit int64 `json:"limit"`
-	// Flagged is set by settlement when Balance < -Limit, cleared when a
-	// later settlement, reversal or snapshot brings it back.
+	// Flagged is Balance < -Limit, or UnpaidSince is set.
 	Flagged bool `json:"flagged"`
+	// UnpaidSince is the oldest snapshotted period that left the
+	// institution past its limit and that the regulator has not marked
+	// paid (MarkPaid); 0 if there is none.
+	UnpaidSince uint64 `json:"unpaidSince,omitempty"`
 }
 
 // Snapshot is the record of all balances taken before netting them to zero,
@@ -249,6 +305,12 @@ type Snapshot struct {
 	Period   uint64           `json:"period"`
 	Balances map[string]int64 `json:"balances"`
 	TxID     string           `json:"txId"`
+	// Flagged lists the institutions whose recorded balance was past
+	// their overdraft limit; they stay flagged until MarkPaid.
+	Flagged []string `json:"flagged,omitempty"`
+	// PaidTxID is the MarkPaid transaction that recorded the snapshot's
+	// balances as paid off-chain; empty until then.
+	PaidTxID string `json:"paidTxId,omitempty"`
 }
 
 // SettleResult reports one Settle step.

@@ -81,6 +81,8 @@ func (c *Contract) addInstitution(st State, arg []byte) (any, error) {
 	if old != nil {
 		return nil, newError(CodeConflict, fmt.Sprintf("institution %s is already registered", a.MSPID))
 	}
+	// A new record holds no credential yet: the institution claims its own
+	// with UpdateProfile and SetOPRFKey.
 	inst := Institution{MSPID: a.MSPID, Name: a.Name, Status: StatusActive, Roles: roles}
 	return nil, putJSON(st, instKey(a.MSPID), &inst)
 }
@@ -100,8 +102,25 @@ func (c *Contract) setStatus(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Status = a.Status
+	if err := inst.setStatus(st, a.Status); err != nil {
+		return nil, err
+	}
+	if err := claimLeniently(st, inst); err != nil {
+		return nil, err
+	}
 	return nil, putJSON(st, instKey(a.MSPID), inst)
+}
+
+// claimLeniently claims inst's credentials on the regulator's writes of
+// its record (SetStatus, SetRoles), which is how a ledger from before the
+// owner index is brought under it (docs/ledger.md). A credential another
+// institution owns does not fail the call: suspending a squatter must not
+// be blocked by its squat.
+func claimLeniently(st State, inst *Institution) error {
+	if err := claimAll(st, inst); err != nil && CodeOf(err) != CodeConflict {
+		return err
+	}
+	return nil
 }
 
 func (c *Contract) setRoles(st State, arg []byte) (any, error) {
@@ -120,13 +139,19 @@ func (c *Contract) setRoles(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.Roles = roles
+	if err := inst.setRoles(st, roles); err != nil {
+		return nil, err
+	}
+	if err := claimLeniently(st, inst); err != nil {
+		return nil, err
+	}
 	return nil, putJSON(st, instKey(a.MSPID), inst)
 }
 
 // updateProfile changes the caller's own endpoint, TLS fingerprint and
 // signing key. There is no argument naming the institution: the caller's MSP
-// id is the only record it can reach.
+// id is the only record it can reach. A fingerprint or key another
+// institution has registered is refused (owners.go).
 func (c *Contract) updateProfile(st State, arg []byte) (any, error) {
 	var p Profile
 	if err := decodeArg(arg, &p); err != nil {
@@ -160,6 +185,9 @@ func (c *Contract) updateProfile(st State, arg []byte) (any, error) {
 		if err := rotateSigningKey(st, inst, p.SigningKey); err != nil {
 			return nil, err
 		}
+	}
+	if err := claimAll(st, inst); err != nil {
+		return nil, err
 	}
 	return nil, putJSON(st, instKey(inst.MSPID), inst)
 }
@@ -228,6 +256,9 @@ func (c *Contract) setOPRFKey(st State, arg []byte) (any, error) {
 		return nil, newError(CodeInvalidArgument, "too many categories")
 	}
 	inst.OPRFKeys[a.Category] = a.Key
+	if err := claimAll(st, inst); err != nil {
+		return nil, err
+	}
 	return nil, putJSON(st, instKey(inst.MSPID), inst)
 }
 

@@ -108,6 +108,11 @@ func (c *Contract) reverse(st State, arg []byte) (any, error) {
 			return nil, err
 		}
 	}
+	if p.State != PeriodSettled { // not in the balances yet: the exposure counts it
+		if err := addRefund(st, e.Key.Period, e.Key.Requester, e.Amount); err != nil {
+			return nil, err
+		}
+	}
 	e.Reversal = &Reversal{Auditor: a.Auditor, Verdict: a.Verdict, Signature: a.Signature, TxID: st.TxID()}
 	if err := putJSON(st, skey, &e); err != nil {
 		return nil, err

@@ -97,6 +97,26 @@ func (c *Contract) Snapshot(ctx contractapi.TransactionContextInterface, arg str
 	return c.invoke(ctx, chaincode.FnSnapshot, arg)
 }
 
+// MarkPaid runs chaincode.FnMarkPaid.
+func (c *Contract) MarkPaid(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnMarkPaid, arg)
+}
+
+// ReportBacklog runs chaincode.FnReportBacklog.
+func (c *Contract) ReportBacklog(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnReportBacklog, arg)
+}
+
+// ListExposures runs chaincode.FnListExposures.
+func (c *Contract) ListExposures(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnListExposures, arg)
+}
+
+// ListBacklogs runs chaincode.FnListBacklogs.
+func (c *Contract) ListBacklogs(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnListBacklogs, arg)
+}
+
 // UpdateProfile runs chaincode.FnUpdateProfile.
 func (c *Contract) UpdateProfile(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
 	return c.invoke(ctx, chaincode.FnUpdateProfile, arg)

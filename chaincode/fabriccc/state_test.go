@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -152,5 +154,30 @@ func TestEveryFunctionIsExposed(t *testing.T) {
 		if _, ok := typ.MethodByName(fn); !ok {
 			t.Errorf("contract has no method %s", fn)
 		}
+	}
+}
+
+// TestAdversaryOversizedRecordInEndorser sends, through the Fabric
+// adapter, a Record argument of the largest size the contract takes made
+// of empty entries: the endorser refuses it by counting, allocating little
+// more than the argument's one copy (decoding it allocated about 930 MiB).
+func TestAdversaryOversizedRecordInEndorser(t *testing.T) {
+	logic, err := chaincode.New(ledgertest.RegulatorMSP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &invoker{w: &worldState{state: map[string][]byte{}}, logic: logic, mspID: ledgertest.Bank2MSP}
+	n := (chaincode.MaxArgSize - 2) / 3
+	arg := []byte("[" + strings.Repeat("{},", n-1) + "{}]")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = inv.run(chaincode.FnRecord, arg, true)
+	runtime.ReadMemStats(&after)
+	if ce, ok := chaincode.ParseError(fmt.Sprint(err)); !ok || ce.Code != chaincode.CodeInvalidArgument {
+		t.Fatalf("Record of %d empty entries: %v, want invalid_argument", n, err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Fatalf("the endorser allocated %d bytes to refuse it, want under 1 MiB", got)
 	}
 }

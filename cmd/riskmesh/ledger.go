@@ -206,6 +206,8 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 	}
 	// verify-log reads a file and reaches no ledger.
 	cmd.AddCommand(newLedgerVerifyLogCommand())
+	// reconcile asks the node, not the ledger.
+	cmd.AddCommand(newLedgerReconcileCommand())
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -42,7 +44,12 @@ func newQueryCommand() *cobra.Command {
 		Long: `query sends one one-to-many query to the node's business API and prints, per
 identifier, the providers that list it with their labels, then each provider's status.
 TYPE is phone, idcard, card, email or device, e.g. phone:+8613800138000.
---file reads more identifiers, one TYPE:VALUE per line ("-" for standard input).`,
+--file reads more identifiers, one TYPE:VALUE per line ("-" for standard input).
+
+An identifier without hits is a miss only if every provider asked answered:
+otherwise its line says how many did not. Exit status: 0 every provider
+answered, 3 some did not, 4 none did (no identifier was checked), 1 the query
+failed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := &riskmeshv1.QueryRequest{Category: category, Providers: providers}
 			if deadline > 0 {
@@ -86,16 +93,15 @@ TYPE is phone, idcard, card, email or device, e.g. phone:+8613800138000.
 				result = ev.GetResult()
 			}
 			out := cmd.OutOrStdout()
+			cov := coverageOf(result)
 			if asJSON {
-				b, err := protojson.MarshalOptions{Multiline: true}.Marshal(result)
-				if err != nil {
+				if err := printQueryJSON(out, result, cov); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintln(out, string(b))
-				return err
+			} else {
+				printResult(out, args, result, cov)
 			}
-			printResult(out, args, result)
-			return nil
+			return cov.err()
 		},
 	}
 	api.register(cmd)
@@ -105,6 +111,7 @@ TYPE is phone, idcard, card, email or device, e.g. phone:+8613800138000.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the QueryResult as protobuf JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read identifiers from FILE, one TYPE:VALUE per line (- for standard input)")
 	_ = cmd.MarkFlagRequired("category")
+	cmd.AddCommand(newQueryShowCommand())
 	return cmd
 }
 
@@ -165,32 +172,124 @@ func scanIdentifiers(r io.Reader) ([]string, error) {
 	return out, nil
 }
 
-// printResult writes one line per identifier, then one per provider.
-func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult) {
-	fmt.Fprintf(w, "query %s: %d tokens\n", r.GetQueryId(), r.GetAmount())
+// Exit statuses of riskmesh query besides 0 (every provider answered) and 1
+// (the query failed), docs/api.md.
+const (
+	exitSomeUnanswered = 3
+	exitNoneAnswered   = 4
+)
+
+// coverage is which of the providers asked answered a query. Only an
+// ANSWERED provider said anything about an identifier: a refusal, an
+// unreachable provider or a disputed answer is not a miss.
+type coverage struct {
+	asked      int
+	unanswered []string // sorted, as the result lists providers
+}
+
+func coverageOf(r *riskmeshv1.QueryResult) coverage {
+	c := coverage{asked: len(r.GetProviders())}
+	for _, p := range r.GetProviders() {
+		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			c.unanswered = append(c.unanswered, p.GetProvider())
+		}
+	}
+	return c
+}
+
+func (c coverage) answered() int { return c.asked - len(c.unanswered) }
+
+// outcome names the coverage in --json: complete, partial or none.
+func (c coverage) outcome() string {
+	switch {
+	case c.answered() == 0:
+		return "none"
+	case len(c.unanswered) > 0:
+		return "partial"
+	}
+	return "complete"
+}
+
+// err is the command's error for the coverage: nil when every provider
+// answered, otherwise an exit status saying that some or none did.
+func (c coverage) err() error {
+	switch {
+	case c.asked == 0:
+		return &exitError{exitNoneAnswered, errors.New("no provider was asked: the category has no active provider")}
+	case c.answered() == 0:
+		return &exitError{exitNoneAnswered, fmt.Errorf("no provider answered (%s)", remoteText(strings.Join(c.unanswered, ", ")))}
+	case len(c.unanswered) > 0:
+		return &exitError{exitSomeUnanswered, fmt.Errorf("%d of %d providers did not answer (%s)",
+			len(c.unanswered), c.asked, remoteText(strings.Join(c.unanswered, ", ")))}
+	}
+	return nil
+}
+
+// printQueryJSON writes the QueryResult as protobuf JSON with two more
+// fields: "outcome" (complete, partial or none) and "unanswered_providers".
+func printQueryJSON(w io.Writer, r *riskmeshv1.QueryResult, c coverage) error {
+	b, err := protojson.Marshal(r)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	if fields["outcome"], err = json.Marshal(c.outcome()); err != nil {
+		return err
+	}
+	if fields["unanswered_providers"], err = json.Marshal(append([]string{}, c.unanswered...)); err != nil {
+		return err
+	}
+	return printJSON(w, fields)
+}
+
+// remoteText is how the command shows text that came from the node or,
+// through it, from other institutions: printable, one line, bounded.
+func remoteText(s string) string { return printable.String(s, maxShownText) }
+
+// maxShownText bounds one shown text: an error message (1,024 bytes on
+// the wire) with room for escapes.
+const maxShownText = 4096
+
+// printResult writes one line per identifier, then one per provider. An
+// identifier without hits reads "no hit" only if every provider answered.
+func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult, c coverage) {
+	fmt.Fprintf(w, "query %s: %d tokens\n", remoteText(r.GetQueryId()), r.GetAmount())
+	miss := "no hit"
+	switch {
+	case c.answered() == 0:
+		miss = "unknown: no provider answered"
+	case len(c.unanswered) > 0:
+		miss = fmt.Sprintf("unknown: no hit at %d of %d providers, %d did not answer", c.answered(), c.asked, len(c.unanswered))
+	}
 	for _, it := range r.GetItems() {
-		arg := ""
+		arg := fmt.Sprintf("#%d", it.GetIndex()) // a stored query has no identifiers
 		if int(it.GetIndex()) < len(args) {
 			arg = args[it.GetIndex()]
 		}
 		switch {
 		case it.GetInvalidReason() != riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED:
-			fmt.Fprintf(w, "%s\tinvalid: %s\n", arg, it.GetInvalidDetail())
+			fmt.Fprintf(w, "%s\tinvalid: %s\n", arg, remoteText(it.GetInvalidDetail()))
 		case len(it.GetHits()) == 0:
-			fmt.Fprintf(w, "%s\tno hit\n", arg)
+			fmt.Fprintf(w, "%s\t%s\n", arg, miss)
 		default:
 			for _, h := range it.GetHits() {
 				l := h.GetLabel()
-				fmt.Fprintf(w, "%s\thit %s: category %d, reason %d, listed %s, reference %s\n", arg, h.GetProvider(),
-					l.GetCategoryCode(), l.GetReasonCode(), l.GetListedDate(), hex.EncodeToString(l.GetProviderReference()))
+				fmt.Fprintf(w, "%s\thit %s: category %d, reason %d, listed %s, reference %s\n", arg, remoteText(h.GetProvider()),
+					l.GetCategoryCode(), l.GetReasonCode(), remoteText(l.GetListedDate()), hex.EncodeToString(l.GetProviderReference()))
 			}
 		}
 	}
 	for _, p := range r.GetProviders() {
 		status := strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PROVIDER_STATUS_"))
-		line := fmt.Sprintf("provider %s: %s, %d items, %d tokens", p.GetProvider(), status, p.GetItems(), p.GetAmount())
+		line := fmt.Sprintf("provider %s: %s, %d items, %d tokens", remoteText(p.GetProvider()), status, p.GetItems(), p.GetAmount())
 		if msg := p.GetError().GetMessage(); msg != "" {
-			line += " (" + msg + ")"
+			line += " (" + remoteText(msg) + ")"
+		}
+		if late := lateText(p); late != "" {
+			line += "; " + late
 		}
 		fmt.Fprintln(w, line)
 	}

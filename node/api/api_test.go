@@ -32,9 +32,21 @@ type fakeRequester struct {
 	events  []*riskmeshv1.QueryEvent
 	err     error
 	remote  []*riskmeshv1.RemoteCatalog
+	// started and hold, if set, make Query signal its start and wait.
+	started chan struct{}
+	hold    chan struct{}
 }
 
-func (f *fakeRequester) Query(_ context.Context, _ *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+func (f *fakeRequester) Query(ctx context.Context, _ *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+	if f.hold != nil {
+		f.started <- struct{}{}
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
 	f.queries++
 	for _, ev := range f.events {
 		if err := send(ev); err != nil {
@@ -241,6 +253,65 @@ func TestMaxRecvSize(t *testing.T) {
 	big[0].Value = strings.Repeat("9", 8192)
 	_, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: big})
 	wantCode(t, err, codes.ResourceExhausted)
+}
+
+// TestDenseQueryRefusedBeforeDecoding: a request within MaxRecvSize made
+// of more (empty) identifiers than the limit allows is refused with
+// INTERNAL ("too many elements") by the codec, before the service or the
+// requester sees it: gRPC reports every decoding failure as INTERNAL.
+func TestDenseQueryRefusedBeforeDecoding(t *testing.T) {
+	req := &fakeRequester{}
+	c := serveUnix(t, api.Config{Requester: req, MaxIdentifiers: 100})
+	dense := make([]*riskmeshv1.Identifier, 10_000)
+	for i := range dense {
+		dense[i] = &riskmeshv1.Identifier{}
+	}
+	_, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: dense})
+	wantTooMany(t, err)
+	_, err = c.RefreshLists(context.Background(), &riskmeshv1.RefreshListsRequest{Sources: make([]string, api.DefaultMaxElements+1)})
+	wantTooMany(t, err)
+	if req.queries != 0 {
+		t.Fatalf("requester asked %d times", req.queries)
+	}
+	if _, err := drain(t, c, &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(100)}); err != nil {
+		t.Fatalf("query at the limit: %v", err)
+	}
+}
+
+func wantTooMany(t *testing.T, err error) {
+	t.Helper()
+	wantCode(t, err, codes.Internal)
+	if !strings.Contains(status.Convert(err).Message(), "too many elements") {
+		t.Fatalf("refused by %v, not by the element count", err)
+	}
+}
+
+// TestQueriesInFlightBounded: with MaxQueries running, one more Query is
+// refused with RESOURCE_EXHAUSTED; once one ends, the next is served.
+func TestQueriesInFlightBounded(t *testing.T) {
+	req := &fakeRequester{started: make(chan struct{}, 2), hold: make(chan struct{})}
+	c := serveUnix(t, api.Config{Requester: req, MaxQueries: 2})
+	q := &riskmeshv1.QueryRequest{Category: "black", Identifiers: ids(1)}
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := drain(t, c, q)
+			done <- err
+		}()
+		<-req.started
+	}
+	_, err := drain(t, c, q)
+	wantCode(t, err, codes.ResourceExhausted)
+	close(req.hold)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("held query: %v", err)
+		}
+	}
+	req.hold = nil
+	if _, err := drain(t, c, q); err != nil {
+		t.Fatalf("query after the others ended: %v", err)
+	}
 }
 
 var errBusy = errors.New("requester: busy")

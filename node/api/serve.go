@@ -61,6 +61,8 @@ func ListenUnix(path string) (net.Listener, error) {
 func (s *Service) Serve(ctx context.Context, l net.Listener, tlsConf *tls.Config) error {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.cfg.MaxRecvSize),
+		grpc.ForceServerCodecV2(newBoundedCodec(s.elementBudget)),
+		grpc.MaxConcurrentStreams(uint32(s.cfg.MaxStreams)),
 		grpc.ChainUnaryInterceptor(s.unaryGuard),
 		grpc.ChainStreamInterceptor(s.streamGuard),
 	}
@@ -117,10 +119,23 @@ func (s *Service) unaryGuard(ctx context.Context, req any, info *grpc.UnaryServe
 	return resp, err
 }
 
+// streamGuard also admits at most MaxQueries Query calls at a time. It runs
+// before the handler reads the request, so a refused call's request is
+// never decoded (HTTP/2 flow control holds back all but its first bytes).
 func (s *Service) streamGuard(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := s.authorize(ss.Context(), info.FullMethod); err != nil {
 		s.logFailure(ss.Context(), info.FullMethod, err)
 		return err
+	}
+	if info.FullMethod == riskmeshv1.RiskMesh_Query_FullMethodName {
+		select {
+		case s.queries <- struct{}{}:
+			defer func() { <-s.queries }()
+		default:
+			err := status.Errorf(codes.ResourceExhausted, "api: %d queries already running, the most this node runs at once", s.cfg.MaxQueries)
+			s.logFailure(ss.Context(), info.FullMethod, err)
+			return err
+		}
 	}
 	err := h(srv, ss)
 	s.logFailure(ss.Context(), info.FullMethod, err)

@@ -71,10 +71,21 @@ type Config struct {
 	MaxIdentifiers int
 	// MaxProviders bounds QueryRequest.providers. Default 1,024.
 	MaxProviders int
-	// MaxRecvSize bounds one request message, in bytes. Default:
-	// MaxIdentifiers maximal identifiers plus 1 MiB for everything else
-	// (about 105 MB at the default MaxIdentifiers).
+	// MaxRecvSize bounds one request message, in bytes. Default: the
+	// largest valid QueryRequest, MaxIdentifiers maximal identifiers and
+	// MaxProviders maximal MSP ids plus 4 KiB for its other fields (about
+	// 106 MB at the defaults). Whatever the size, a request is decoded only
+	// if its element count fits the limits (codec.go), so its decoded form
+	// stays within a small multiple of its size.
 	MaxRecvSize int
+	// MaxStreams bounds the concurrent calls on one client connection
+	// (HTTP/2 MAX_CONCURRENT_STREAMS). Default 32.
+	MaxStreams int
+	// MaxQueries bounds the Query calls in flight over all connections; one
+	// more is refused with RESOURCE_EXHAUSTED before its request is read.
+	// Default 16: with maximal requests, about 16 x 3 x MaxRecvSize of
+	// memory (docs/api.md, "Bounds").
+	MaxQueries int
 	// AdminClients names the client certificates (subject common names)
 	// allowed the admin methods over TCP. Empty: none; the unix socket
 	// always allows them.
@@ -95,13 +106,19 @@ const (
 	DefaultMaxIdentifiers = 100_000
 	DefaultMaxProviders   = 1024
 	DefaultGracePeriod    = 10 * time.Second
+	DefaultMaxStreams     = 32
+	DefaultMaxQueries     = 16
 	// maxIdentifierSize is the most one Identifier takes inside a
 	// QueryRequest: the value (psi/ident's MaxRawLen, 1024 bytes) with its
 	// length-delimited framing, the type varint and the element's own tag
 	// and length.
 	maxIdentifierSize = 1024 + 3*7 + 11
-	// recvOverhead is the allowance for a request's other fields.
-	recvOverhead = 1 << 20
+	// maxProviderSize is the most one providers entry takes: an MSP id of
+	// at most 128 bytes with its tag and length.
+	maxProviderSize = 128 + 1 + 2
+	// recvOverhead is the allowance for a request's other fields
+	// (category, deadline, client_request_id), far more than they take.
+	recvOverhead = 4 << 10
 	// MaxBackupDir bounds BackupRequest.dir, in bytes (Linux's PATH_MAX).
 	MaxBackupDir = 4096
 )
@@ -113,13 +130,16 @@ type Service struct {
 	cfg    Config
 	codes  []ErrorCode
 	admins map[string]bool
+	// queries holds one token per Query call in flight (MaxQueries).
+	queries chan struct{}
 }
 
 var _ riskmeshv1.RiskMeshServer = (*Service)(nil)
 
 // New validates cfg and returns the service.
 func New(cfg Config) (*Service, error) {
-	if cfg.MaxIdentifiers < 0 || cfg.MaxProviders < 0 || cfg.MaxRecvSize < 0 || cfg.GracePeriod < 0 {
+	if cfg.MaxIdentifiers < 0 || cfg.MaxProviders < 0 || cfg.MaxRecvSize < 0 || cfg.GracePeriod < 0 ||
+		cfg.MaxStreams < 0 || cfg.MaxQueries < 0 {
 		return nil, fmt.Errorf("api: negative limit in config")
 	}
 	if cfg.MaxIdentifiers == 0 {
@@ -129,7 +149,13 @@ func New(cfg Config) (*Service, error) {
 		cfg.MaxProviders = DefaultMaxProviders
 	}
 	if cfg.MaxRecvSize == 0 {
-		cfg.MaxRecvSize = cfg.MaxIdentifiers*maxIdentifierSize + recvOverhead
+		cfg.MaxRecvSize = cfg.MaxIdentifiers*maxIdentifierSize + cfg.MaxProviders*maxProviderSize + recvOverhead
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxQueries == 0 {
+		cfg.MaxQueries = DefaultMaxQueries
 	}
 	if cfg.GracePeriod == 0 {
 		cfg.GracePeriod = DefaultGracePeriod
@@ -137,7 +163,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, admins: make(map[string]bool, len(cfg.AdminClients))}
+	s := &Service{cfg: cfg, admins: make(map[string]bool, len(cfg.AdminClients)), queries: make(chan struct{}, cfg.MaxQueries)}
 	for _, name := range cfg.AdminClients {
 		if name == "" {
 			return nil, fmt.Errorf("api: empty name in AdminClients")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -187,7 +188,9 @@ func (s *Service) mayJudge(ctx context.Context, h *transcript.Header) error {
 
 // sign builds the verdict and signs its endorsement and statement digests.
 func (s *Service) sign(r *audit.Report, dec audit.Decision, responseDigest [32]byte) (*riskmeshv1.AuditVerdict, error) {
-	reason := truncate(dec.Reason, audit.MaxReasonLen)
+	// The reason quotes the report's checks, whose details may echo the
+	// parties' bytes; the verdict signs it as sent.
+	reason := printable.String(dec.Reason, audit.MaxReasonLen)
 	now := s.cfg.Now().UTC()
 	// The statement signs the time at the resolution the wire carries.
 	decidedAt := timestamppb.New(now)
@@ -227,15 +230,4 @@ func (s *Service) sign(r *audit.Report, dec audit.Decision, responseDigest [32]b
 // Dispute returns a stored dispute by id (nil if there is none).
 func (s *Service) Dispute(id uint64) (*riskmeshv1.StoredDispute, error) {
 	return s.store.get(id)
-}
-
-// truncate cuts s to at most n bytes at a UTF-8 boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

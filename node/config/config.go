@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/riskmesh/riskmesh/psi/ident"
+)
 
 // Config is the whole node.yaml. Default returns it with the node-level
 // defaults filled in; see the package comment for tuning values.
@@ -15,17 +19,41 @@ type Config struct {
 	// "identity".
 	IdentityDir string `yaml:"identity_dir"`
 
-	Listen    Listen    `yaml:"listen"`
-	API       API       `yaml:"api"`
-	Ledger    Ledger    `yaml:"ledger"`
-	Registry  Registry  `yaml:"registry"`
-	Peer      Peer      `yaml:"peer"`
-	Provider  Provider  `yaml:"provider"`
-	Requester Requester `yaml:"requester"`
-	Disputes  Disputes  `yaml:"disputes"`
-	Outbox    Outbox    `yaml:"outbox"`
-	Retention Retention `yaml:"retention"`
-	Log       Log       `yaml:"log"`
+	Identifiers Identifiers `yaml:"identifiers"`
+	Listen      Listen      `yaml:"listen"`
+	API         API         `yaml:"api"`
+	Ledger      Ledger      `yaml:"ledger"`
+	Registry    Registry    `yaml:"registry"`
+	Peer        Peer        `yaml:"peer"`
+	Provider    Provider    `yaml:"provider"`
+	Requester   Requester   `yaml:"requester"`
+	Disputes    Disputes    `yaml:"disputes"`
+	Outbox      Outbox      `yaml:"outbox"`
+	Retention   Retention   `yaml:"retention"`
+	Log         Log         `yaml:"log"`
+}
+
+// Identifiers says how identifiers written in national form are read, in
+// this node's lists and in the queries its business systems send
+// (psi/ident.Config). Every member of a consortium must write an identifier
+// the same way for it to match, so a national number is turned into its
+// international form before anything is hashed.
+type Identifiers struct {
+	// DefaultCallingCode is the country calling code (1-3 digits, e.g.
+	// "86") of phone numbers written without "+" or "00": with "86",
+	// 13800138000 reads as +8613800138000. Default empty: such numbers
+	// are refused rather than guessed.
+	DefaultCallingCode string `yaml:"default_calling_code"`
+}
+
+// IdentConfig returns the settings as psi/ident's Config.
+func (i Identifiers) IdentConfig() ident.Config {
+	return ident.Config{DefaultCallingCode: i.DefaultCallingCode}
+}
+
+// Normalizer returns the identifier normaliser these settings describe.
+func (i Identifiers) Normalizer() (*ident.Normalizer, error) {
+	return ident.New(i.IdentConfig())
 }
 
 // Listen is where the node accepts connections.
@@ -173,6 +201,11 @@ type Provider struct {
 	// RetryBuild is the wait before retrying a failed catalog build.
 	// Default 1m.
 	RetryBuild time.Duration `yaml:"retry_build"`
+	// ExposureRefresh is how often the requesters' exposures (settled
+	// balance, limit and unsettled spend) are read from the ledger to
+	// refuse a requester past its overdraft limit; it bounds the overshoot
+	// (docs/ledger.md). Default 2s, at most 1m.
+	ExposureRefresh time.Duration `yaml:"exposure_refresh"`
 	// Misbehave makes this provider answer wrongly on purpose, to show
 	// and test disputes (docs/demo.md); never set it on a real node.
 	// MisbehaveCorruptEvaluation is the only value: one evaluated element

@@ -164,6 +164,8 @@ func TestRejects(t *testing.T) {
 		{"negative peer streams", with("", "peer:\n  max_streams: -1\n"), "peer.max_streams:"},
 		{"provider batch", with("", "provider:\n  max_batch: 70000\n"), "provider.max_batch:"},
 		{"provider misbehave", with("", "provider:\n  misbehave: lie\n"), "provider.misbehave:"},
+		{"negative exposure refresh", with("", "provider:\n  exposure_refresh: -1s\n"), "provider.exposure_refresh:"},
+		{"exposure refresh too long", with("", "provider:\n  exposure_refresh: 2m\n"), "provider.exposure_refresh:"},
 		{"duplicate key", csv(mapping + "      kind: xls\n"), "line 16: mapping key \"kind\" already defined"},
 		{"source unknown kind", strings.Replace(csv(mapping), "kind: csv", "kind: xls", 1), "provider.sources[0].kind:"},
 		{"source without mapping", csv(""), "provider.sources[0].mapping: required"},
@@ -249,7 +251,7 @@ func TestSourceOpenReadsList(t *testing.T) {
 	}
 	s := Source{Name: "f", Category: "black", Code: 1, Kind: KindCSV, Path: path,
 		Mapping: &Mapping{ID: "id", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}}
-	src, err := s.Open(nil)
+	src, err := s.Open(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,4 +363,42 @@ func TestDocumentationListsEveryKey(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeFor[Config](), "")
+}
+
+// TestDefaultCallingCodeReadsNationalNumbers: identifiers.default_calling_code
+// reaches a list source, so a national number in a list is stored as the
+// international one, and an invalid code is refused under its key.
+func TestDefaultCallingCodeReadsNationalNumbers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "black.csv")
+	if err := os.WriteFile(path, []byte("id,cat,reason,listed\n13800138000,1,7,2026-01-02\n+86 138-0013-8000,1,7,2026-01-02\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	norm, err := Identifiers{DefaultCallingCode: "86"}.Normalizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Source{Name: "f", Category: "black", Code: 1, Kind: KindCSV, Path: path,
+		Mapping: &Mapping{ID: "id", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}}
+	src, err := s.Open(nil, norm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for e, err := range src.Entries(t.Context(), 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, e.ID.String())
+	}
+	if len(ids) != 2 || ids[0] != "phone:+8613800138000" || ids[1] != ids[0] {
+		t.Errorf("entries %v, want phone:+8613800138000 twice", ids)
+	}
+
+	for _, code := range []string{"086", "1234", "8a"} {
+		_, err := parse(t, minimal+"identifiers:\n  default_calling_code: \""+code+"\"\n")
+		if err == nil || !strings.Contains(err.Error(), "identifiers.default_calling_code") {
+			t.Errorf("default_calling_code %q: %v", code, err)
+		}
+	}
 }

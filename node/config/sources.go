@@ -93,8 +93,9 @@ func (s *Source) ConnString() (string, error) {
 
 // Open returns the node/lists reader of the source. db is the connection a
 // postgres source queries (made by the caller with ConnString) and is
-// ignored by file sources.
-func (s *Source) Open(db lists.Querier) (lists.Source, error) {
+// ignored by file sources; norm reads the identifiers (nil: psi/ident's
+// strict default, see Identifiers.Normalizer).
+func (s *Source) Open(db lists.Querier, norm *ident.Normalizer) (lists.Source, error) {
 	var (
 		src lists.Source
 		err error
@@ -105,11 +106,11 @@ func (s *Source) Open(db lists.Querier) (lists.Source, error) {
 		if s.Kind == KindTSV {
 			comma = '\t'
 		}
-		src, err = lists.NewDelimited(lists.File(s.Path), lists.DelimitedConfig{Comma: comma, Mapping: s.Mapping.lists(), Limits: s.limits()})
+		src, err = lists.NewDelimited(lists.File(s.Path), lists.DelimitedConfig{Comma: comma, Mapping: s.Mapping.lists(), Limits: s.limits(), Normalizer: norm})
 	case KindNDJSON:
-		src, err = lists.NewNDJSON(lists.File(s.Path), lists.NDJSONConfig{Mapping: s.Mapping.lists(), Limits: s.limits()})
+		src, err = lists.NewNDJSON(lists.File(s.Path), lists.NDJSONConfig{Mapping: s.Mapping.lists(), Limits: s.limits(), Normalizer: norm})
 	case KindPostgres:
-		src, err = lists.NewPostgres(db, lists.PostgresConfig{Query: s.Query, MaxFieldBytes: s.MaxFieldBytes})
+		src, err = lists.NewPostgres(db, lists.PostgresConfig{Query: s.Query, MaxFieldBytes: s.MaxFieldBytes, Normalizer: norm})
 	default:
 		err = fmt.Errorf("unknown kind %q", s.Kind)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/provider"
 )
 
 // Upper bounds checked here because a larger value cannot work: the
@@ -72,6 +73,9 @@ func (cfg *Config) Validate() error {
 	}
 	c.required("data_dir", cfg.DataDir)
 	c.required("identity_dir", cfg.IdentityDir)
+	if _, err := cfg.Identifiers.Normalizer(); err != nil {
+		c.fail("identifiers.default_calling_code", "%q: 1 to 3 digits without a leading zero", cfg.Identifiers.DefaultCallingCode)
+	}
 	cfg.validateListen(&c)
 	cfg.validateAPI(&c)
 	cfg.validateLedger(&c)
@@ -225,6 +229,9 @@ func (cfg *Config) validateProvider(c *checker) {
 		c.fail("provider.max_batch", "must be 0 to %d", maxItems)
 	}
 	c.nonNegative("provider.retry_build", int64(p.RetryBuild))
+	if p.ExposureRefresh < 0 || p.ExposureRefresh > provider.MaxExposureRefresh {
+		c.fail("provider.exposure_refresh", "must be 0 (default %v) to %v", provider.DefaultExposureRefresh, provider.MaxExposureRefresh)
+	}
 	if p.Misbehave != "" && p.Misbehave != MisbehaveCorruptEvaluation {
 		c.fail("provider.misbehave", "%q is not %q (the only value; leave it empty on a real node)", p.Misbehave, MisbehaveCorruptEvaluation)
 	}
@@ -266,7 +273,7 @@ func (s *Source) validateKind(c *checker, key string) {
 		}
 		// node/lists validates the mapping and limits without opening
 		// the file; its message says what is wrong.
-		if _, err := s.Open(nil); err != nil {
+		if _, err := s.Open(nil, nil); err != nil {
 			c.fail(key+".mapping", "%v", errors.Unwrap(err))
 		}
 	case KindPostgres:

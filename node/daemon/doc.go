@@ -9,7 +9,10 @@
 //   - Who gets in. The peer server admits the registry's active
 //     institutions; the node hosting the embedded ledger also admits the
 //     consortium file's members (and itself) for ledger calls only, so a new
-//     member can register before it is on the registry. A request other
+//     member can register before it is on the registry; from a member's
+//     first registration on only its registered certificate, while it is
+//     active, reaches the relay (ledgerrelay.Registered, checked at the
+//     handshake and on every call). A request other
 //     than a ledger call from anyone the registry does not list as active is
 //     refused, and the connections of an institution the registry shows
 //     suspended are closed as soon as a refresh reveals it.
@@ -22,7 +25,8 @@
 //     flushes after the next start.
 //   - Key rotation. RotateKeys (the admin API) replaces a key in the
 //     identity directory, registers it on the ledger, and only then puts
-//     it in the keyring that every signature and TLS handshake reads; the
+//     it in the keyring that every signature and TLS handshake reads (a new
+//     certificate also redials the ledger host); the
 //     ledger keeps the replaced key valid for what was made under it
 //     (docs/operations.md, "Rotating keys and endpoints").
 //   - Backups. Backup (the admin API) copies node.db and, on the ledger's

@@ -3,7 +3,6 @@ package daemon
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/lists"
-	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
@@ -57,7 +55,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		r := c.Ledger.Remote
 		cfg.Ledger.HostMSPID, cfg.Ledger.HostEndpoint = r.MSPID, r.Endpoint
 		var err error
-		if cfg.Ledger.HostFingerprint, err = ParseFingerprint(r.TLSFingerprint); err != nil {
+		if cfg.Ledger.HostFingerprint, err = r.Fingerprint(); err != nil {
 			return cfg, fmt.Errorf("ledger.remote.tls_fingerprint: %w", err)
 		}
 	case config.BackendFabric:
@@ -75,16 +73,22 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
+			Identifiers:    c.Identifiers.IdentConfig(),
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
 			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}
 		}
 	}
+	norm, err := c.Identifiers.Normalizer()
+	if err != nil {
+		return cfg, fmt.Errorf("identifiers: %w", err)
+	}
 	if len(c.Provider.Sources) > 0 {
 		p := &provider.Config{
 			Outbox: c.Outbox.OutboxConfig(), MaxBatch: c.Provider.MaxBatch,
 			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
+			ExposureRefresh: c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
 		}
 		cfg.SourceRefresh = map[string]time.Duration{}
@@ -98,7 +102,7 @@ func FromConfig(c *config.Config) (Config, error) {
 				}
 				db = pgQuerier{dsn: dsn}
 			}
-			src, err := s.Open(db)
+			src, err := s.Open(db, norm)
 			if err != nil {
 				return cfg, err
 			}
@@ -110,7 +114,7 @@ func FromConfig(c *config.Config) (Config, error) {
 				ps.ImportFile = func(path string) (lists.Source, error) {
 					file := *s
 					file.Path = path
-					return file.Open(nil)
+					return file.Open(nil, norm)
 				}
 			}
 			p.Sources = append(p.Sources, ps)
@@ -145,16 +149,4 @@ func apiTLS(t *config.APITLS) (*tls.Config, error) {
 		Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: pool, MinVersion: tls.VersionTLS13,
 	}, nil
-}
-
-// ParseFingerprint parses a certificate fingerprint written as 64 hex
-// digits.
-func ParseFingerprint(s string) (peer.Fingerprint, error) {
-	var fp peer.Fingerprint
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(fp) {
-		return fp, fmt.Errorf("fingerprint %q: want 64 hex digits", s)
-	}
-	copy(fp[:], b)
-	return fp, nil
 }

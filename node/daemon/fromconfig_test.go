@@ -136,3 +136,34 @@ ledger:
 		}
 	})
 }
+
+// TestRemoteFingerprintWithColons: the host's fingerprint as openssl prints
+// it passes config.Load and converts to the same pinned fingerprint as the
+// plain form (node/identity.ParseFingerprint parses both, for both).
+func TestRemoteFingerprintWithColons(t *testing.T) {
+	const plain = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	colons := strings.ToUpper(plain[:2])
+	for i := 2; i < len(plain); i += 2 {
+		colons += ":" + strings.ToUpper(plain[i:i+2])
+	}
+	for _, fp := range []string{plain, colons} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "node.yaml")
+		yaml := "msp_id: Bank1MSP\nlisten: {peer: 127.0.0.1:7400}\nledger:\n  backend: embedded-remote\n" +
+			"  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: \"" + fp + "\"}\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path)
+		if err != nil {
+			t.Fatalf("config.Load with %s: %v", fp, err)
+		}
+		cfg, err := daemon.FromConfig(c)
+		if err != nil {
+			t.Fatalf("FromConfig with %s: %v", fp, err)
+		}
+		if got := cfg.Ledger.HostFingerprint.String(); got != plain {
+			t.Fatalf("%s pinned as %s, want %s", fp, got, plain)
+		}
+	}
+}

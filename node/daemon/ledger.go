@@ -22,13 +22,18 @@ type ledgerConn struct {
 	// relay answers ledger_invoke for other nodes; nil unless this node
 	// hosts the embedded ledger.
 	relay func(ctx context.Context, p peer.Identity, req *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse
-	// members admits consortium members to the relay before they are on
-	// the registry; nil unless this node hosts the embedded ledger.
+	// members vouches for the consortium file's certificates (and the
+	// host's own) while their institutions have registered none
+	// (ledgerrelay.Registered); nil unless this node hosts the embedded
+	// ledger.
 	members peer.Authorizer
 	// embedded is the ledger file Backup copies; nil unless this node
 	// hosts the embedded ledger.
 	embedded *accounting.EmbeddedStore
-	closer   io.Closer
+	// host is the connection to the ledger host's relay; nil unless this
+	// node reaches the embedded ledger remotely.
+	host   *ledgerrelay.Conn
+	closer io.Closer
 }
 
 // OpenLedger connects to the ledger as cfg.Ledger says, acting as id. On
@@ -51,9 +56,11 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 			store.Close()
 			return nil, err
 		}
-		lc := &ledgerConn{Ledger: l, closer: store, embedded: store, relay: ledgerrelay.NewHandler(store, nil)}
-		// The host admits itself (the admin commands dial their own node)
-		// and the consortium's members.
+		lc := &ledgerConn{Ledger: l, closer: store, embedded: store}
+		// Before their first registration the host admits itself (the
+		// admin commands dial their own node) and the consortium's
+		// members; from then on the ledger's registry decides, read on
+		// every relayed call.
 		self := pinned(cfg.MSPID, id.Fingerprint)
 		lc.members = self
 		if cfg.Ledger.ConsortiumFile != "" {
@@ -69,10 +76,11 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 				return cons.Authorize(fp)
 			})
 		}
+		lc.relay = ledgerrelay.NewHandler(store, ledgerrelay.Registered(l.Institution, lc.members))
 		return lc, nil
 	case BackendEmbeddedRemote:
 		l, host := DialLedgerHost(id, cfg.Ledger.HostEndpoint, cfg.Ledger.HostMSPID, cfg.Ledger.HostFingerprint, cfg.Peer)
-		return &ledgerConn{Ledger: l, closer: host}, nil
+		return &ledgerConn{Ledger: l, host: host, closer: host}, nil
 	case BackendFabric:
 		fc := cfg.Ledger.Fabric
 		fc.MSPID = cfg.MSPID

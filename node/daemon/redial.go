@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"io"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -23,11 +22,12 @@ func pinned(mspID string, fp peer.Fingerprint) peer.Authorizer {
 // DialLedgerHost returns a ledger acting as id through the relay of the node
 // at endpoint that hosts the embedded ledger, whose certificate must have
 // hostFP (as hostMSP). The connection is made on first use and remade after
-// a failure (ledgerrelay.Conn), so this node starts while the host is down
-// and reconnects when it restarts; close it with the returned Closer. The
+// a failure or a Redial (the returned ledgerrelay.Conn), so this node starts
+// while the host is down and reconnects when it restarts; close it with the
+// Conn's Close. The
 // regulator's admin commands use it with the regulator's own identity and
 // node.
-func DialLedgerHost(id *identity.Identity, endpoint, hostMSP string, hostFP peer.Fingerprint, pc peer.Config) (accounting.Ledger, io.Closer) {
+func DialLedgerHost(id *identity.Identity, endpoint, hostMSP string, hostFP peer.Fingerprint, pc peer.Config) (accounting.Ledger, *ledgerrelay.Conn) {
 	if pc.GetCertificate == nil {
 		pc.Certificate = id.Certificate
 	}

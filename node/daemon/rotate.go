@@ -66,8 +66,15 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 		return nil, fmt.Errorf("daemon: register the new key (the node keeps the old one until it restarts): %w", err)
 	}
 	n.keys.Store(id)
-	if n.auditor != nil && req.GetKind() == riskmeshv1.KeyKind_KEY_KIND_TLS {
-		n.auditor.redial()
+	if req.GetKind() == riskmeshv1.KeyKind_KEY_KIND_TLS {
+		// The ledger host and the auditor serve only the certificate the
+		// registry now names.
+		if n.ledger.host != nil {
+			n.ledger.host.Redial()
+		}
+		if n.auditor != nil {
+			n.auditor.redial()
+		}
 	}
 	if err := n.dir.Refresh(ctx); err != nil {
 		n.log.Warn("registry refresh after a key rotation failed", slog.Any("err", err))

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -267,18 +266,29 @@ func LoadConsortium(path string) (*Consortium, error) {
 }
 
 // ParseFingerprint decodes a TLS certificate fingerprint written as the 64
-// hex digits of its SHA-256, in either case, with or without colons between
-// bytes (as tools print them). peer.Fingerprint's String is the canonical
-// form.
+// hex digits of its SHA-256, in either case, either run together or with a
+// colon between every two bytes (as openssl prints them). It is the one
+// parser of the form: the consortium file, ledger.remote.tls_fingerprint
+// in the node's configuration (node/config, node/daemon) and the CLI use
+// it. peer.Fingerprint's String is the canonical form. Errors do not echo
+// the input.
 func ParseFingerprint(s string) (peer.Fingerprint, error) {
 	var fp peer.Fingerprint
-	if len(s) > 3*len(fp) {
-		return fp, errors.New("fingerprint too long")
+	if len(s) == 3*len(fp)-1 { // "9F:86:D0:..."
+		digits := make([]byte, 0, 2*len(fp))
+		for i := 0; i < len(s); i += 3 {
+			if i > 0 && s[i-1] != ':' {
+				return fp, ErrFingerprint
+			}
+			digits = append(digits, s[i], s[i+1])
+		}
+		s = string(digits)
 	}
-	b, err := hex.DecodeString(strings.ReplaceAll(s, ":", ""))
-	if err != nil || len(b) != len(fp) {
-		return fp, errors.New("fingerprint must be the 64 hex digits of a SHA-256 digest")
+	if len(s) != hex.EncodedLen(len(fp)) {
+		return fp, ErrFingerprint
 	}
-	copy(fp[:], b)
+	if _, err := hex.Decode(fp[:], []byte(s)); err != nil {
+		return fp, ErrFingerprint
+	}
 	return fp, nil
 }

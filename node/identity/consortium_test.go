@@ -186,9 +186,14 @@ func TestParseFingerprint(t *testing.T) {
 			t.Errorf("ParseFingerprint(%s) = %s, %v", s, got, err)
 		}
 	}
-	for _, bad := range []string{"", hexFP[:62], hexFP + "00", "zz" + hexFP[2:], colons + strings.Repeat(":", 200)} {
-		if _, err := ParseFingerprint(bad); err == nil {
-			t.Errorf("ParseFingerprint(%q) accepted", bad)
+	for _, bad := range []string{
+		"", hexFP[:62], hexFP + "00", "zz" + hexFP[2:], colons + strings.Repeat(":", 200),
+		colons[:len(colons)-3], colons + ":00", ":" + colons[:len(colons)-1], // a byte short, long, shifted
+		strings.ReplaceAll(colons, ":", "-"), colons[:2] + "::" + colons[4:], // another separator, doubled
+		"9:F86D0" + strings.Repeat("0", 88), hexFP[:10] + ":" + hexFP[10:], // colons not between bytes
+	} {
+		if _, err := ParseFingerprint(bad); !errors.Is(err, ErrFingerprint) {
+			t.Errorf("ParseFingerprint(%q) = %v, want ErrFingerprint", bad, err)
 		}
 	}
 }

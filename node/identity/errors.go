@@ -23,4 +23,8 @@ var (
 	ErrMSPID = errors.New("identity: invalid MSP id")
 	// ErrNoOPRFKey is returned by RotateOPRFKey for a category without a key.
 	ErrNoOPRFKey = errors.New("identity: no OPRF key for category")
+	// ErrFingerprint is returned by ParseFingerprint for anything but the
+	// 64 hex digits of a SHA-256 digest, run together or with a colon
+	// between every two.
+	ErrFingerprint = errors.New("identity: fingerprint must be the 64 hex digits of a SHA-256 digest, run together or with a colon between every two")
 )

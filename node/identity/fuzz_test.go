@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -122,6 +123,29 @@ func FuzzParseConsortium(f *testing.F) {
 		again, err := ParseConsortium(enc)
 		if err != nil || !reflect.DeepEqual(again.Members(), c.Members()) {
 			t.Fatalf("re-encoded consortium does not round-trip: %v", err)
+		}
+	})
+}
+
+// FuzzParseFingerprint: an accepted fingerprint is exactly its canonical
+// form, up to case and a colon between every two digits.
+func FuzzParseFingerprint(f *testing.F) {
+	const plain = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	f.Add(plain)
+	f.Add("9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B:2B:0B:82:2C:D1:5D:6C:15:B0:F0:0A:08")
+	f.Add("9f86:d0" + plain[6:])
+	f.Fuzz(func(t *testing.T, s string) {
+		fp, err := ParseFingerprint(s)
+		if err != nil {
+			return
+		}
+		canonical := fp.String()
+		withColons := make([]string, len(fp))
+		for i := range fp {
+			withColons[i] = canonical[2*i : 2*i+2]
+		}
+		if l := strings.ToLower(s); l != canonical && l != strings.Join(withColons, ":") {
+			t.Fatalf("ParseFingerprint(%q) accepted as %s", s, canonical)
 		}
 	})
 }

@@ -103,6 +103,24 @@ func (c *Conn) release(hc *hostConn, failed bool) {
 	}
 }
 
+// Redial retires the current connection: calls in flight finish on it, the
+// next call dials again. A node calls it when its own certificate changed,
+// since the host serves a connection only while its certificate is the one
+// the ledger's registry names (Registered).
+func (c *Conn) Redial() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hc := c.cur
+	if hc == nil {
+		return
+	}
+	c.cur = nil
+	hc.failed = true
+	if hc.inflight == 0 {
+		_ = hc.shutdown()
+	}
+}
+
 // Close closes the connection; calls in flight fail and later ones return
 // ErrConnClosed.
 func (c *Conn) Close() error {

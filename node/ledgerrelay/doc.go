@@ -19,7 +19,11 @@
 // never taken from the message. The handler runs each call as the MSP id the
 // peer transport authenticated from the caller's TLS certificate, so an
 // institution can act only as itself, and the contract's access rules
-// (regulator-only functions, own-record updates) apply unchanged.
+// (regulator-only functions, own-record updates) apply unchanged. The host
+// admits a caller with an Admission; Registered, the daemon's, lets the
+// ledger's registry decide on every call: once an institution has
+// registered a certificate only that one is served, and only while the
+// institution is active, whatever the consortium file lists.
 //
 // Errors keep their meaning across the relay: a contract rejection comes
 // back as the *accounting.Error with the same code, and anything that kept

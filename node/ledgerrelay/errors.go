@@ -17,4 +17,8 @@ var (
 	// ErrBadAnswer is an answer from the ledger host that is not a valid
 	// relay answer (wrong body, or a rejection without a contract error).
 	ErrBadAnswer = errors.New("ledgerrelay: malformed answer from the ledger host")
+	// ErrNotAdmitted is a caller the host's Admission refuses (Registered:
+	// a certificate the ledger's registry does not name, or a suspended
+	// institution).
+	ErrNotAdmitted = errors.New("ledgerrelay: caller not admitted by the ledger's registry")
 )

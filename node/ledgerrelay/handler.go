@@ -27,18 +27,24 @@ const retryAfterClosedMs = 1000
 
 // NewHandler returns the Handler of the node hosting store. Each call runs
 // as from.MSPID, the identity the peer transport authenticated, never as an
-// identity named in the message. allowed, if not nil, is asked first and may
-// refuse an institution the relay (the transport's Authorizer has already
-// admitted only active ones); a refusal is a contract-style forbidden.
+// identity named in the message. admit, if not nil, is asked first, on
+// every call (Registered is the host's rule); a refusal is a contract-style
+// forbidden, and a failure to decide is answered as the ledger's own
+// failures are.
 //
 // Calls the relay refuses itself (unknown function, oversized argument,
 // a query submitted or a transaction evaluated) are refused exactly as the
 // contract would refuse them, with ERROR_CODE_LEDGER_REJECTED and the
 // contract's invalid_argument code.
-func NewHandler(store *accounting.EmbeddedStore, allowed func(msp string) bool) Handler {
+func NewHandler(store *accounting.EmbeddedStore, admit Admission) Handler {
 	return func(ctx context.Context, from peer.Identity, call *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse {
-		if allowed != nil && !allowed(from.MSPID) {
-			return rejected(chaincode.CodeForbidden, "the ledger relay does not serve this institution")
+		if admit != nil {
+			switch err := admit(ctx, from); {
+			case errors.Is(err, ErrNotAdmitted):
+				return rejected(chaincode.CodeForbidden, "the ledger relay does not serve this certificate: "+err.Error())
+			case err != nil:
+				return failure(ctx, err)
+			}
 		}
 		fn, arg := call.GetFunction(), call.GetArgument()
 		switch {

@@ -40,8 +40,8 @@ type network struct {
 
 var orgs = []string{ledgertest.RegulatorMSP, ledgertest.Bank1MSP, ledgertest.Bank2MSP, ledgertest.Bank3MSP}
 
-// newNetwork starts the ledger host; allowed is the relay's policy.
-func newNetwork(t testing.TB, allowed func(string) bool) *network {
+// newNetwork starts the ledger host; admit is the relay's policy.
+func newNetwork(t testing.TB, admit ledgerrelay.Admission) *network {
 	t.Helper()
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{Regulator: ledgertest.RegulatorMSP})
 	if err != nil {
@@ -67,7 +67,7 @@ func newNetwork(t testing.TB, allowed func(string) bool) *network {
 	n.server, err = peer.Listen(t.Context(), "127.0.0.1:0", peer.Config{
 		Certificate: n.certs[ledgertest.RegulatorMSP],
 		Authorizer:  n.auth,
-		Handler:     ledgerrelay.NewHandler(store, allowed).Route(nil),
+		Handler:     ledgerrelay.NewHandler(store, admit).Route(nil),
 		// The conformance scenario makes a few hundred calls in a burst.
 		RequestRate: 1e6, RequestBurst: 1e6,
 	})
@@ -262,7 +262,12 @@ func wantRejectedRaw(t *testing.T, err error, code chaincode.Code) {
 }
 
 func TestRelayRefusals(t *testing.T) {
-	n := newNetwork(t, func(msp string) bool { return msp != ledgertest.Bank3MSP })
+	n := newNetwork(t, func(_ context.Context, from peer.Identity) error {
+		if from.MSPID == ledgertest.Bank3MSP {
+			return ledgerrelay.ErrNotAdmitted
+		}
+		return nil
+	})
 	n.onboard(t)
 	do := n.dial(t, ledgertest.Bank1MSP).Do
 	raw := func(fn string, submit bool, arg []byte) (*riskmeshv1.PeerResponse, error) {
@@ -446,6 +451,11 @@ func TestConnRedialsAfterHostRestart(t *testing.T) {
 	_, err = bank.Account(t.Context(), "NoSuchMSP") // a rejection keeps the connection
 	wantRejected(t, err, chaincode.CodeNotFound)
 	wantDials(1)
+	// After the node's certificate changed it redials on request.
+	conn.Redial()
+	_, err = bank.Prices(t.Context())
+	must(t, err)
+	wantDials(2)
 
 	must(t, n.server.Close())
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -465,7 +475,7 @@ func TestConnRedialsAfterHostRestart(t *testing.T) {
 	if _, err := bank.Prices(t.Context()); err != nil {
 		t.Fatalf("after the host came back: %v", err)
 	}
-	wantDials(2)
+	wantDials(3)
 
 	must(t, conn.Close())
 	if _, err := bank.Prices(t.Context()); !errors.Is(err, ledgerrelay.ErrConnClosed) || !errors.Is(err, ledgerrelay.ErrUnreachable) {

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/chaincode"
 )
 
 // Bucket names in the node's bbolt file.
@@ -308,4 +309,47 @@ func (o *Outbox) Requeue(code string) (int, error) {
 		return 0, fmt.Errorf("outbox: requeue: %w", err)
 	}
 	return moved, nil
+}
+
+// PendingAmounts returns, per requester, the amount of the entries waiting
+// for the ledger: what this provider billed that the ledger does not show
+// yet (node/provider adds it to the requester's exposure).
+func (o *Outbox) PendingAmounts() (map[string]int64, error) {
+	out := map[string]int64{}
+	err := o.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+			e, err := decodeEntry(v)
+			if err != nil {
+				return nil // a corrupt record goes to the dead bucket at the next flush
+			}
+			key, err := keyOf(&e)
+			if err != nil || string(k) != key.String() {
+				return nil
+			}
+			out[key.Requester] += e.Amount
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: pending amounts: %w", err)
+	}
+	return out, nil
+}
+
+// PendingIn returns the number of entries of period waiting for the ledger
+// (the backlog a provider reports while the period is in grace).
+func (o *Outbox) PendingIn(period uint64) (uint64, error) {
+	prefix := []byte(chaincode.EntryPrefix(period)) // storage keys are ledger keys
+	var n uint64
+	err := o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: pending in period %d: %w", period, err)
+	}
+	return n, nil
 }

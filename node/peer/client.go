@@ -53,7 +53,9 @@ func (c *Client) Close() error {
 
 // Do sends req on a new stream and returns the response frame. A PeerError
 // answer, or the peer closing the connection with an error code, is
-// returned as a *RemoteError (with the response, when there is a frame).
+// returned as a *RemoteError (with the response, when there is a frame). A
+// failure before the whole request was written also satisfies
+// errors.Is(err, ErrNotSent).
 // ctx bounds the whole exchange; when it ends, the stream is cancelled and
 // the error satisfies errors.Is(err, ctx.Err()). The response is bounded by
 // riskmeshv1.MaxResponseSize(req) before it is read.
@@ -63,7 +65,7 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 	}
 	str, err := c.conn.OpenStreamSync(ctx)
 	if err != nil {
-		return nil, contextError(ctx, "open stream", err)
+		return nil, notSent(contextError(ctx, "open stream", err))
 	}
 	stop := context.AfterFunc(ctx, func() {
 		str.CancelWrite(streamCancelled)
@@ -75,7 +77,7 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 	}
 	if err := WriteFrame(str, req, requestLimit(req)); err != nil {
 		str.CancelRead(streamCancelled)
-		return nil, contextError(ctx, "send request", err)
+		return nil, notSent(contextError(ctx, "send request", err))
 	}
 	// Closing can fail only if the server already stopped reading, which
 	// it does once it has the whole request: its answer is still to come.
@@ -94,3 +96,7 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 	}
 	return resp, nil
 }
+
+// notSent marks err as a failure before the request frame was written,
+// keeping what it wraps (a context error, a *RemoteError).
+func notSent(err error) error { return fmt.Errorf("%w: %w", ErrNotSent, err) }

@@ -27,4 +27,8 @@ var (
 	ErrNoHandler = errors.New("peer: config has no handler")
 	// ErrNoBody is a request without a body, which has no valid answer.
 	ErrNoBody = errors.New("peer: request has no body")
+	// ErrNotSent wraps a Do failure before the whole request frame was
+	// written (no stream could be opened, or writing it failed): the peer
+	// cannot have read, answered or billed the request.
+	ErrNotSent = errors.New("peer: request not sent")
 )

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -16,8 +17,11 @@ import (
 // an error code (a revocation, too many connections), or from the peer
 // refusing our certificate in the TLS handshake (UNKNOWN_PEER).
 type RemoteError struct {
-	Code    riskmeshv1.ErrorCode
-	Message string // for logs; at most riskmeshv1.MaxErrorMessage bytes
+	Code riskmeshv1.ErrorCode
+	// Message is the peer's text made printable (internal/printable): at
+	// most riskmeshv1.MaxErrorMessage bytes of valid UTF-8 without control
+	// characters, whatever the peer sent.
+	Message string
 	// RetryAfter is the peer's hint for UNAVAILABLE and RATE_LIMITED; 0
 	// means use your own back-off.
 	RetryAfter time.Duration
@@ -30,7 +34,7 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("peer: refused by peer: %s: %s", e.Code, e.Message)
 }
 
-// remoteFromFrame converts a PeerError frame, bounding its message and
+// remoteFromFrame converts a PeerError frame, making its message printable and
 // mapping the never-sent UNSPECIFIED to INTERNAL as wire.md requires.
 func remoteFromFrame(pe *riskmeshv1.PeerError) *RemoteError {
 	code := pe.GetCode()
@@ -39,7 +43,7 @@ func remoteFromFrame(pe *riskmeshv1.PeerError) *RemoteError {
 	}
 	return &RemoteError{
 		Code:       code,
-		Message:    truncate(pe.GetMessage()),
+		Message:    message(pe.GetMessage()),
 		RetryAfter: time.Duration(pe.GetRetryAfterMs()) * time.Millisecond,
 		Detail:     pe,
 	}
@@ -56,7 +60,7 @@ func remoteFromConn(err error) (*RemoteError, bool) {
 			code == riskmeshv1.ErrorCode_ERROR_CODE_UNSPECIFIED {
 			code = riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL
 		}
-		return &RemoteError{Code: code, Message: truncate(ae.ErrorMessage)}, true
+		return &RemoteError{Code: code, Message: message(ae.ErrorMessage)}, true
 	}
 	var te *quic.TransportError
 	if errors.As(err, &te) && te.Remote && te.ErrorCode.IsCryptoError() {
@@ -68,12 +72,8 @@ func remoteFromConn(err error) (*RemoteError, bool) {
 	return nil, false
 }
 
-func truncate(s string) string {
-	if len(s) > riskmeshv1.MaxErrorMessage {
-		return s[:riskmeshv1.MaxErrorMessage]
-	}
-	return s
-}
+// message bounds an error text that crosses the wire, either way.
+func message(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }
 
 // errorResponse builds the PeerError frame a server sends.
 func errorResponse(code riskmeshv1.ErrorCode, msg string, retryAfter time.Duration) *riskmeshv1.PeerResponse {
@@ -83,7 +83,7 @@ func errorResponse(code riskmeshv1.ErrorCode, msg string, retryAfter time.Durati
 	}
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: &riskmeshv1.PeerError{
 		Code:         code,
-		Message:      truncate(msg),
+		Message:      message(msg),
 		RetryAfterMs: ms,
 	}}}
 }

@@ -109,6 +109,12 @@ type Config struct {
 	// RetryBuild is how long after a failed catalog build or publication
 	// the next attempt starts, if nothing else triggers one. Default 1 min.
 	RetryBuild time.Duration
+	// ExposureRefresh is how often the requesters' exposures are read from
+	// the ledger: with the outbox's flush delay it bounds how long another
+	// provider's bills go unseen here, and so how far a requester can pass
+	// its overdraft limit (docs/ledger.md). Default 2 s; at most
+	// MaxExposureRefresh.
+	ExposureRefresh time.Duration
 	// CorruptEvaluation makes the provider misbehave on purpose, for
 	// demonstrations and tests of disputes only: in every answer one
 	// evaluated element is replaced by the blinded element it answers
@@ -126,8 +132,10 @@ type Config struct {
 
 // Defaults of Config's zero fields.
 const (
-	DefaultRetainPeriods = 30
-	DefaultRetryBuild    = time.Minute
+	DefaultRetainPeriods   = 30
+	DefaultRetryBuild      = time.Minute
+	DefaultExposureRefresh = 2 * time.Second
+	MaxExposureRefresh     = time.Minute
 )
 
 // withDefaults validates c once and fills its zero fields.
@@ -145,6 +153,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: RetainPeriods must be at least 2", ErrConfig)
 	case c.RetryBuild < 0:
 		return c, fmt.Errorf("%w: negative RetryBuild", ErrConfig)
+	case c.ExposureRefresh < 0 || c.ExposureRefresh > MaxExposureRefresh:
+		return c, fmt.Errorf("%w: ExposureRefresh %v out of 0..%v", ErrConfig, c.ExposureRefresh, MaxExposureRefresh)
 	}
 	for cat, k := range c.Keys {
 		if !names.Category(cat) || k == nil {
@@ -180,6 +190,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RetryBuild == 0 {
 		c.RetryBuild = DefaultRetryBuild
+	}
+	if c.ExposureRefresh == 0 {
+		c.ExposureRefresh = DefaultExposureRefresh
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

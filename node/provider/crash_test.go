@@ -251,6 +251,7 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 			reqSign = ecsig.NewSigner(sk, rand.Reader)
 		}
 	}
+	must(t, reg.SetLimit(ctx, requesterMSP, fixtureLimit))
 	must(t, reg.SetPrice(ctx, category, price))
 	_, err = reg.Rollover(ctx)
 	must(t, err)

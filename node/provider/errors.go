@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -20,6 +21,9 @@ var (
 	// OPRF key that is neither the current nor the previous key: the node
 	// can neither serve it nor publish another for its period.
 	ErrKeyNotHeld = errors.New("provider: catalog published under an OPRF key this node does not hold")
+	// ErrRedelivered reports an answer to a RedeliverRequest that is not a
+	// transcript of the exchange asked for.
+	ErrRedelivered = errors.New("provider: redelivered answer is not the exchange asked for")
 )
 
 // retryAfterMs is the retry hint for UNAVAILABLE answers: about one
@@ -29,10 +33,7 @@ const retryAfterMs = 1000
 // refuse returns a PeerError response. msg must not contain identifiers or
 // secrets: it ends up in the peer's logs.
 func refuse(code riskmeshv1.ErrorCode, format string, args ...any) *riskmeshv1.PeerResponse {
-	msg := fmt.Sprintf(format, args...)
-	if len(msg) > riskmeshv1.MaxErrorMessage {
-		msg = msg[:riskmeshv1.MaxErrorMessage]
-	}
+	msg := printable.String(fmt.Sprintf(format, args...), riskmeshv1.MaxErrorMessage)
 	pe := &riskmeshv1.PeerError{Code: code, Message: msg}
 	if code == riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
 		pe.RetryAfterMs = retryAfterMs

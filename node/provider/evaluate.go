@@ -89,7 +89,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		return refuse(codeMalformed, "header asks for the %v proof rule; answers are proved under %v only", h.ProofRule, transcript.ProofBinding)
 	}
 
-	period, refusal := p.acceptPeriod(ctx, view, h.Period)
+	period, refusal := p.acceptPeriod(view, h.Period)
 	if refusal != nil {
 		return refusal
 	}
@@ -103,13 +103,16 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if !inst.HasRole(accounting.RoleRequester) {
 		return refuse(codeSuspended, "requester lacks the requester role")
 	}
-	if acct, ok := view.Account(h.Requester); ok && acct.Flagged {
-		return refuse(codeOverLimit, "requester is flagged past its overdraft limit")
-	}
 	price, ok := period.Prices[h.Category]
 	if !ok || price < 0 || (price > 0 && int64(h.Count) > math.MaxInt64/price) {
 		return refuse(codeNotFound, "category %s has no usable price in period %d", h.Category, h.Period)
 	}
+	amount := int64(h.Count) * price
+	billed, release, refusal := p.reserve(ctx, h.Requester, amount)
+	if refusal != nil {
+		return refusal
+	}
+	defer release() // a no-op once billed
 
 	ev, err := p.evaluator(h.Category, h.Period, key)
 	if err != nil {
@@ -157,7 +160,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		ResponseHash:       respHash[:],
 		RequesterSignature: sig,
 		ResponderSignature: t.ResponseSignature,
-		Amount:             int64(h.Count) * price,
+		Amount:             amount,
 	}
 	switch won, err := p.commit(xkey, reqDigest, file, entry); {
 	case errors.Is(err, errReplayed):
@@ -168,6 +171,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	case won != nil:
 		return answer(won)
 	}
+	billed()
 	return answer(t)
 }
 

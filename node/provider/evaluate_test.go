@@ -87,9 +87,9 @@ func TestEvaluateRequesterStanding(t *testing.T) {
 		resp := f.p.Handle(f.ctx, peer.Identity{MSPID: "StrangerMSP"}, q.req)
 		wantCode(t, resp, codeUnknownPeer)
 	})
-	t.Run("over limit", func(t *testing.T) {
+	t.Run("flagged after settlement", func(t *testing.T) {
 		// Period 1: one answered batch, so the requester's balance goes
-		// below its zero overdraft limit once period 1 is settled.
+		// below a zero overdraft limit once period 1 is settled.
 		if f.handle(f.newQuery(1, 0, phone).req).GetEvaluate() == nil {
 			t.Fatal("evaluate refused")
 		}
@@ -104,8 +104,22 @@ func TestEvaluateRequesterStanding(t *testing.T) {
 				break
 			}
 		}
+		must(t, f.regulator.SetLimit(f.ctx, requesterMSP, 0))
 		f.refresh()
 		wantCode(t, f.handle(f.newQuery(2, 0, phone).req), codeOverLimit)
+		// The snapshot nets the balance, yet the flag stays until the
+		// regulator records the snapshot paid.
+		_, err = f.regulator.TakeSnapshot(f.ctx, 1)
+		must(t, err)
+		must(t, f.regulator.SetLimit(f.ctx, requesterMSP, fixtureLimit))
+		f.refresh()
+		wantCode(t, f.handle(f.newQuery(2, 0, phone).req), codeOverLimit)
+		_, err = f.regulator.MarkPaid(f.ctx, 1)
+		must(t, err)
+		f.refresh()
+		if f.handle(f.newQuery(2, 0, phone).req).GetEvaluate() == nil {
+			t.Fatal("refused after the snapshot was paid")
+		}
 	})
 }
 
@@ -134,16 +148,25 @@ func TestEvaluateReplay(t *testing.T) {
 	}
 }
 
-// The previous period is served during its grace window and refused once
-// it is closed.
+// In the previous period's grace window only retries of requests answered
+// before are answered (with the stored answer, billed once); a new request
+// for it is refused, so nothing is journalled after the providers' drain
+// reports. Once the period is closed even the retry is refused.
 func TestEvaluateGraceWindow(t *testing.T) {
 	f := newFixture(t, nil)
+	answered := f.newQuery(1, 0, phone)
+	first := f.handle(answered.req).GetEvaluate()
+	if first == nil {
+		t.Fatal("period 1 refused while open")
+	}
 	_, err := f.regulator.Rollover(f.ctx)
 	must(t, err)
 	f.refresh()
-	if f.handle(f.newQuery(1, 0, phone).req).GetEvaluate() == nil {
-		t.Fatal("period 1 refused during its grace window")
+	again := f.handle(answered.req).GetEvaluate()
+	if again == nil || !bytes.Equal(again.GetResponderSignature(), first.GetResponderSignature()) {
+		t.Fatal("a retry in the grace window did not get the stored answer")
 	}
+	wantCode(t, f.handle(f.newQuery(1, 0, phone).req), codeStale)
 	if f.handle(f.newQuery(2, 0, phone).req).GetEvaluate() == nil {
 		t.Fatal("period 2 refused")
 	}

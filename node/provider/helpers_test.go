@@ -32,6 +32,9 @@ const (
 	requesterMSP = "RequesterMSP"
 	category     = "black"
 	price        = 2
+	// fixtureLimit is the requester's overdraft limit: room for every
+	// look-up the tests make, unless a test lowers it.
+	fixtureLimit = 1_000_000
 )
 
 // listCSV is the provider's black list: two valid rows of code 1, one of
@@ -85,6 +88,7 @@ func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 		must(t, party.l.UpdateProfile(ctx, accounting.Profile{SigningKey: pub}))
 		*party.sign = ecsig.NewSigner(k, rand.Reader)
 	}
+	must(t, f.regulator.SetLimit(ctx, requesterMSP, fixtureLimit))
 	must(t, f.regulator.SetPrice(ctx, category, price))
 	_, err = f.regulator.Rollover(ctx)
 	must(t, err)
@@ -124,9 +128,14 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// refresh brings the registry view and, once the provider exists, the
+// requesters' exposures up to date, as Run's loops do on their timers.
 func (f *fixture) refresh() {
 	f.t.Helper()
 	must(f.t, f.dir.Refresh(f.ctx))
+	if f.p != nil {
+		must(f.t, f.p.refreshExposures(f.ctx))
+	}
 }
 
 // maintain runs one catalog and retention pass, as Run does on a change.

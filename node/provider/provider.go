@@ -26,8 +26,9 @@ type Provider struct {
 	evMu       sync.Mutex
 	evaluators map[evalKey]*oprf.Evaluator
 
-	periods periodCache
-	cats    catalogSet
+	periods  periodCache
+	exposure exposures
+	cats     catalogSet
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
@@ -70,6 +71,7 @@ func New(cfg Config) (*Provider, error) {
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 	}
+	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
 		p.keys[cat] = &keyring{current: key, previous: cfg.PreviousKeys[cat]}
 	}
@@ -87,8 +89,8 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 // OutboxDepth is the number of accounting entries not yet on the ledger.
 func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
 
-// Handle answers one peer request: catalog_info, catalog_download and
-// evaluate. Anything else is MALFORMED: this node serves catalog PSI only.
+// Handle answers one peer request: catalog_info, catalog_download,
+// evaluate and redeliver. Anything else is MALFORMED: this node serves catalog PSI only.
 func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	switch b := req.GetBody().(type) {
 	case *riskmeshv1.PeerRequest_CatalogInfo:
@@ -97,6 +99,8 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 		return p.catalogDownload(b.CatalogDownload)
 	case *riskmeshv1.PeerRequest_Evaluate:
 		return p.evaluate(ctx, who, b.Evaluate)
+	case *riskmeshv1.PeerRequest_Redeliver:
+		return p.redeliver(who, b.Redeliver)
 	case nil:
 		return refuse(codeMalformed, "request has no body")
 	default:
@@ -105,14 +109,19 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 }
 
 // Run builds and publishes the current period's catalogs, rebuilds them on
-// a new period, prunes transcripts past retention, and runs the outbox
-// submitter, until ctx ends. It returns ctx's error.
+// a new period, prunes transcripts past retention, runs the outbox
+// submitter, refreshes the requesters' exposures and reports the journal's
+// backlog of a period in grace, until ctx ends. It returns ctx's error.
 func (p *Provider) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		p.outbox.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		p.runExposures(ctx)
 	}()
 	defer wg.Wait()
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,12 @@ func (d *Directory) Refresh(ctx context.Context) error {
 		return nil // a concurrent refresh that started later already won
 	}
 	d.view.Store(v)
+	if !slices.EqualFunc(old.conflicts, v.conflicts, sameConflict) {
+		for _, c := range v.conflicts {
+			d.log.Warn("registry: a credential is registered by more than one institution; neither is trusted with it",
+				"credential", c.Kind, "institutions", c.MSPIDs)
+		}
+	}
 	if old.AsOf.IsZero() || !old.sameAs(v) {
 		close(d.changes)
 		d.changes = make(chan struct{})
@@ -236,19 +243,20 @@ const authorizeTimeout = 3 * time.Second
 
 // Authorize implements peer.Authorizer: it returns the MSP id of the active
 // institution whose registered TLS certificate fingerprint is fp. A
-// fingerprint the view does not know, or an institution it holds inactive,
-// is looked up again through Recheck (a certificate rotated or an
-// institution reactivated since the last refresh). Errors name only a
-// prefix of the (public) fingerprint.
+// fingerprint the view does not know or holds ambiguous, or an institution
+// it holds inactive, is looked up again through Recheck (a certificate
+// rotated or an institution reactivated since the last refresh). A
+// fingerprint more than one institution registered authenticates neither
+// (ErrAmbiguous). Errors name only a prefix of the (public) fingerprint.
 func (d *Directory) Authorize(fp [32]byte) (string, error) {
-	inst, ok := d.View().byFingerprint(fp)
-	if !ok || inst.Status != accounting.StatusActive {
+	inst, err := d.View().byFingerprint(fp)
+	if err != nil || inst.Status != accounting.StatusActive {
 		ctx, cancel := context.WithTimeout(context.Background(), authorizeTimeout)
-		inst, ok = d.Recheck(ctx).byFingerprint(fp)
+		inst, err = d.Recheck(ctx).byFingerprint(fp)
 		cancel()
 	}
-	if !ok {
-		return "", fmt.Errorf("%w: %s…", ErrUnknownPeer, hex.EncodeToString(fp[:6]))
+	if err != nil {
+		return "", fmt.Errorf("%w: %s…", err, hex.EncodeToString(fp[:6]))
 	}
 	if inst.Status != accounting.StatusActive {
 		return "", fmt.Errorf("%w: %s is %s", ErrInactive, inst.MSPID, inst.Status)

@@ -15,4 +15,7 @@
 // The registry promises freshness only up to the refresh interval: a
 // suspension takes effect on this node at the next refresh. Callers that
 // must act at once (peer.Server.Revoke) watch Changes.
+//
+// A view never lets one institution take over another's credential: a TLS
+// fingerprint or key that two records hold is trusted to neither (Conflict).
 package registry

@@ -27,9 +27,14 @@ type View struct {
 
 	institutions []accounting.Institution // sorted by MSP id
 	byMSP        map[string]int           // index into institutions
-	byTLS        map[[32]byte]int         // index into institutions
+	byTLS        map[[32]byte]int         // index into institutions, or ambiguousTLS
 	accounts     map[string]accounting.Account
+	conflicts    []Conflict
 }
+
+// ambiguousTLS marks in byTLS a fingerprint more than one institution
+// registered.
+const ambiguousTLS = -1
 
 // emptyView is the view before the first successful refresh.
 func emptyView() *View {
@@ -41,10 +46,12 @@ func emptyView() *View {
 	}
 }
 
-// newView indexes what one refresh fetched. It takes ownership of its
-// arguments.
+// newView indexes what one refresh fetched, trusting no one with a
+// credential several institutions claim (Conflict). It takes ownership of
+// its arguments.
 func newView(insts []accounting.Institution, accounts []accounting.Account, period accounting.Period, prices map[string]int64, asOf time.Time) *View {
 	slices.SortFunc(insts, func(a, b accounting.Institution) int { return strings.Compare(a.MSPID, b.MSPID) })
+	sharedTLS, conflicts := resolveShared(insts)
 	v := &View{
 		Period:       period,
 		Prices:       prices,
@@ -53,13 +60,18 @@ func newView(insts []accounting.Institution, accounts []accounting.Account, peri
 		byMSP:        make(map[string]int, len(insts)),
 		byTLS:        make(map[[32]byte]int, len(insts)),
 		accounts:     make(map[string]accounting.Account, len(accounts)),
+		conflicts:    conflicts,
 	}
 	if v.Prices == nil {
 		v.Prices = map[string]int64{}
 	}
 	for i, inst := range insts {
 		v.byMSP[inst.MSPID] = i
-		if len(inst.TLSFingerprint) == 32 {
+		switch {
+		case len(inst.TLSFingerprint) != 32:
+		case sharedTLS[string(inst.TLSFingerprint)]:
+			v.byTLS[[32]byte(inst.TLSFingerprint)] = ambiguousTLS
+		default:
 			v.byTLS[[32]byte(inst.TLSFingerprint)] = i
 		}
 	}
@@ -107,14 +119,28 @@ func (v *View) Providers(category string) []accounting.Institution {
 	return out
 }
 
-// byFingerprint returns the institution whose TLS certificate has
-// fingerprint fp.
-func (v *View) byFingerprint(fp [32]byte) (accounting.Institution, bool) {
-	i, ok := v.byTLS[fp]
-	if !ok {
-		return accounting.Institution{}, false
+// Conflicts returns the credentials more than one institution holds, which
+// this view trusts no one with.
+func (v *View) Conflicts() []Conflict {
+	out := slices.Clone(v.conflicts)
+	for i := range out {
+		out[i].MSPIDs = slices.Clone(out[i].MSPIDs)
 	}
-	return v.institutions[i], true
+	return out
+}
+
+// byFingerprint returns the institution whose TLS certificate has
+// fingerprint fp: ErrUnknownPeer if none has, ErrAmbiguous if more than
+// one has.
+func (v *View) byFingerprint(fp [32]byte) (accounting.Institution, error) {
+	i, ok := v.byTLS[fp]
+	switch {
+	case !ok:
+		return accounting.Institution{}, ErrUnknownPeer
+	case i == ambiguousTLS:
+		return accounting.Institution{}, ErrAmbiguous
+	}
+	return v.institutions[i], nil
 }
 
 // sameAs reports whether v and w hold the same registry, accounts, period

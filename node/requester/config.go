@@ -17,6 +17,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -106,6 +107,10 @@ type Config struct {
 	// it doubles per attempt up to MaxRetryBackoff. Defaults 50 ms and 2 s.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// Identifiers says how the business systems' identifiers written in
+	// national form are read (psi/ident.Config); the zero value refuses
+	// them. It must match how the consortium's lists are written.
+	Identifiers ident.Config
 	// LateAnswerWindow is how long after a query's deadline a request that
 	// may have reached a provider without its answer arriving is still
 	// sent, byte for byte with the retry back-off: a provider bills what it
@@ -143,6 +148,23 @@ type Config struct {
 	// ProviderResult's disputes instead of the state recorded when the
 	// answer was disputed. ok is false for an exchange it does not know.
 	DisputeStatus func(key accounting.EntryKey) (state riskmeshv1.DisputeState, reason string, ok bool)
+	// Bills, if set, is read to reconcile the ledger entries billed to
+	// this institution against the answers it verified
+	// (docs/node-requester.md, "Reconciliation"); nil disables it.
+	Bills Bills
+	// ReconcileInterval is how often reconciliation runs. Default 5
+	// minutes; negative disables the background pass (Reconcile still
+	// runs on demand).
+	ReconcileInterval time.Duration
+	// NonDeliveryAfter is how long a billed entry stays without its answer
+	// (redelivery failing) before a non-delivery dispute is filed,
+	// counted from MaxDeadline + LateAnswerWindow after it was first seen,
+	// when no exchange can still bring the answer. Default 30 minutes.
+	NonDeliveryAfter time.Duration
+	// NonDelivered, if set, receives each billed entry whose answer never
+	// arrived and was not redelivered, once, with why: the node hands it
+	// to its dispute filer (node/dispute Auto.EnqueueNonDelivery).
+	NonDelivered func(key accounting.EntryKey, reason string)
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default
@@ -170,6 +192,8 @@ const (
 	DefaultPhaseTimeout      = 15 * time.Second
 	DefaultQueryRetention    = 365 * 24 * time.Hour
 	DefaultTranscriptPeriods = 90
+	DefaultReconcileInterval = 5 * time.Minute
+	DefaultNonDeliveryAfter  = 30 * time.Minute
 )
 
 // withDefaults validates c once and fills its zero fields.
@@ -185,7 +209,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: MaxBatch %d not in 0..%d", ErrConfig, c.MaxBatch, oprf.MaxBatch)
 	case c.MaxIdentifiers < 0 || c.DefaultDeadline < 0 || c.MaxDeadline < 0 || c.RetryBackoff < 0 ||
 		c.MaxRetryBackoff < 0 || c.CatalogRetry < 0 || c.MaxCatalogRetry < 0 || c.CatalogMaxBytes < 0 ||
-		c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0:
+		c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0 || c.NonDeliveryAfter < 0:
 		return c, fmt.Errorf("%w: negative value", ErrConfig)
 	case c.CatalogChunk > riskmeshv1.MaxCatalogChunk:
 		return c, fmt.Errorf("%w: CatalogChunk above %d", ErrConfig, riskmeshv1.MaxCatalogChunk)
@@ -211,6 +235,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.PhaseTimeout, DefaultPhaseTimeout)
 	setDefault(&c.QueryRetention, DefaultQueryRetention)
 	setDefault(&c.TranscriptPeriods, DefaultTranscriptPeriods)
+	setDefault(&c.ReconcileInterval, DefaultReconcileInterval)
+	setDefault(&c.NonDeliveryAfter, DefaultNonDeliveryAfter)
 	if c.DefaultDeadline < MinDeadline || c.MaxDeadline < c.DefaultDeadline {
 		return c, fmt.Errorf("%w: deadlines must satisfy %v <= default <= max", ErrConfig, MinDeadline)
 	}

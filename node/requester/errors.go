@@ -17,4 +17,6 @@ var (
 	ErrClosed = errors.New("requester: closed")
 	// ErrConfig is a Config that New refuses.
 	ErrConfig = errors.New("requester: invalid config")
+	// ErrNoReconcile is Reconcile on a node configured without Bills.
+	ErrNoReconcile = errors.New("requester: reconciliation not configured")
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -53,6 +54,9 @@ type outcome struct {
 	// deadline; this outcome's identifiers start at lateLo in its exchange.
 	late   *lateFetch
 	lateLo int
+	// sent are the requests signed for the outcome's identifiers, for
+	// reconciliation to match ledger entries against.
+	sent []*riskmeshv1.SentExchange
 }
 
 // slice is the share of o of the n identifiers at lo in its exchange: a
@@ -68,6 +72,10 @@ func (o outcome) slice(lo, n int) outcome {
 	}
 	if o.late != nil {
 		s.lateLo = o.lateLo + lo
+	}
+	s.sent = nil
+	for _, e := range o.sent {
+		s.sent = append(s.sent, &riskmeshv1.SentExchange{Sequence: e.Sequence, Items: uint32(n)})
 	}
 	return s
 }
@@ -87,6 +95,7 @@ func merge(parts []outcome) outcome {
 		o.billed += p.billed
 		o.transcripts = append(o.transcripts, p.transcripts...)
 		o.disputed = append(o.disputed, p.disputed...)
+		o.sent = append(o.sent, p.sent...)
 		if p.err != nil {
 			o.err = p.err
 		}
@@ -192,7 +201,7 @@ func splitElements(flat []byte) [][]byte {
 // while the provider is unreachable or busy and ctx allows, and verifies
 // the answer. If ctx ends after the request may have reached the provider,
 // the outcome is UNAVAILABLE and a late fetch keeps asking for the answer.
-func (r *Requester) run(ctx context.Context, x *exchange) outcome {
+func (r *Requester) run(ctx context.Context, x *exchange) (o outcome) {
 	q, blinded, err := x.psi.Blind(r.cfg.Rand, x.ids)
 	if err != nil {
 		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "blind: "+err.Error(), 0)
@@ -201,6 +210,9 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 	if err != nil {
 		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), 0)
 	}
+	defer func() { // req is the last request signed
+		o.sent = []*riskmeshv1.SentExchange{{Sequence: req.header.Sequence, Items: uint32(len(x.ids))}}
+	}()
 	var (
 		attempts              uint32
 		resequenced, resigned bool
@@ -228,7 +240,7 @@ func (r *Requester) run(ctx context.Context, x *exchange) outcome {
 		case ctx.Err() != nil:
 			return r.unanswered(x, req, q, last, attempts, reached)
 		case errors.As(err, &re):
-			last = &riskmeshv1.PeerError{Code: re.Code, Message: re.Message}
+			last = &riskmeshv1.PeerError{Code: re.Code, Message: truncate(re.Message)}
 			wait = re.RetryAfter
 			switch re.Code {
 			case riskmeshv1.ErrorCode_ERROR_CODE_STALE:
@@ -315,12 +327,14 @@ func transient(re *peer.RemoteError) bool {
 }
 
 // mayHaveReached reports whether a failed attempt may have been answered
-// by the provider all the same: anything but a refusal frame (the
-// provider's answer to that very request) or a failure before sending.
+// by the provider all the same: its stream was opened and the whole request
+// written, and what came back is not a refusal frame (the provider's answer
+// to that very request). A request that was never written is never sent
+// again after the deadline (docs/node-requester.md, "Late answers").
 func mayHaveReached(err error) bool {
 	var re *peer.RemoteError
 	var ns *notSentError
-	return !errors.As(err, &ns) && !(errors.As(err, &re) && re.Detail != nil)
+	return !errors.As(err, &ns) && !errors.Is(err, peer.ErrNotSent) && !(errors.As(err, &re) && re.Detail != nil)
 }
 
 // movedOn reports whether this node's view has moved past period.
@@ -357,12 +371,11 @@ func failed(status riskmeshv1.ProviderStatus, code riskmeshv1.ErrorCode, msg str
 	return outcome{status: status, err: &riskmeshv1.PeerError{Code: code, Message: truncate(msg)}, attempts: attempts}
 }
 
-func truncate(s string) string {
-	if len(s) > riskmeshv1.MaxErrorMessage {
-		return s[:riskmeshv1.MaxErrorMessage]
-	}
-	return s
-}
+// truncate makes the text of a provider part's error printable and
+// bounded (internal/printable). Every such text passes through it: much of
+// it quotes the provider or the network, and one invalid byte in a stored
+// record or a streamed event would fail the whole query.
+func truncate(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }
 
 // verifyAnswer checks an answer: its shape against the request, the responder's
 // signature over the response digest against its signing keys registered for

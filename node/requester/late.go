@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
@@ -254,7 +255,7 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 				return
 			}
 			got := slot.late.out.slice(slot.lateLo, slot.items)
-			got.attempts += slot.attempts
+			got.attempts, got.sent = got.attempts+slot.attempts, slot.sent
 			outcomes[i] = got
 			select {
 			case <-finished:
@@ -268,12 +269,18 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 }
 
 // applyLate rewrites provider's part of q's stored record from outcomes,
-// one of which has just ended late.
+// one of which has just ended late, saying so in its LateChange (the
+// store fills in what the stream reported).
 func (r *Requester) applyLate(q *queryRun, provider string, outcomes []outcome) {
 	res := &riskmeshv1.ProviderResult{Provider: provider}
 	sv := r.fill(res, q, outcomes)
 	res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
 	res.Late = res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
+	source := riskmeshv1.LateSource_LATE_SOURCE_GIVEN_UP
+	if res.Late {
+		source = riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER
+	}
+	res.LateChange = &riskmeshv1.LateChange{Source: source, ChangedAt: timestamppb.New(r.cfg.Now())}
 	r.spendMu.Lock()
 	added, err := r.store.replaceResult(q.rec.QueryId, res, sv.transcripts)
 	r.budget.release(0, added)

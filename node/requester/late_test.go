@@ -113,6 +113,10 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 	if pr.GetStatus() != answered || !pr.GetLate() || pr.Amount != 3*testPrice || pr.Error != nil || pr.Attempts < 2 || pr.Items != 3 {
 		t.Fatalf("late part %v, want ANSWERED late, 3 items billed, after at least 2 attempts", pr)
 	}
+	if c := pr.GetLateChange(); c.GetPreviousStatus() != unavailable || c.GetPreviousAmount() != 0 ||
+		c.GetSource() != riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER || c.GetChangedAt() == nil {
+		t.Fatalf("late change %v, want from UNAVAILABLE and 0 tokens by a late answer", c)
+	}
 	if pending, answered, givenUp := r.LateAnswers(); pending != 0 || answered != 1 || givenUp != 0 {
 		t.Fatalf("LateAnswers = %d pending, %d answered, %d given up; want 0, 1, 0", pending, answered, givenUp)
 	}
@@ -340,8 +344,9 @@ func TestLateRequestGivesUp(t *testing.T) {
 				return pr.Error.GetCode() == tt.wantCode && !strings.HasSuffix(pr.Error.GetMessage(), lateNote)
 			})
 			_, pr := storedPart(t, r, id, "P1MSP")
-			if pr.GetStatus() != unavailable || pr.Amount != 0 || pr.Attempts < 1 {
-				t.Fatalf("part %v, want UNAVAILABLE and unbilled", pr)
+			if pr.GetStatus() != unavailable || pr.Amount != 0 || pr.Attempts < 1 ||
+				pr.GetLateChange().GetSource() != riskmeshv1.LateSource_LATE_SOURCE_GIVEN_UP {
+				t.Fatalf("part %v, want UNAVAILABLE and unbilled, the late fetch given up", pr)
 			}
 			if _, seqs := p.stats(); len(seqs) != 0 {
 				t.Fatalf("provider answered %v", seqs)

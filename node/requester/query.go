@@ -205,6 +205,7 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	}
 	for range providers {
 		d := <-results
+		d.res = storable(d.res)
 		q.rec.ProviderResults = append(q.rec.ProviderResults, d.res)
 		r.spendMu.Lock()
 		err := r.store.update(q.rec, d.part, false)
@@ -230,6 +231,33 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
 		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
 	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
+}
+
+// storable returns res, with its texts made printable again if it cannot
+// be encoded. Every remote text is made printable where it enters, so this
+// should never change anything; it is what keeps one provider's part from
+// failing the record's every later write, the stream and thereby the
+// other providers' parts if a path was missed.
+func storable(res *riskmeshv1.ProviderResult) *riskmeshv1.ProviderResult {
+	if _, err := proto.Marshal(res); err == nil {
+		return res
+	}
+	res.Provider = truncate(res.Provider)
+	if res.Error != nil {
+		res.Error.Message = truncate(res.Error.Message)
+	}
+	for _, h := range res.Hits {
+		if h.Label != nil {
+			h.Label.ListedDate = truncate(h.Label.ListedDate)
+		}
+	}
+	for _, d := range res.Disputes {
+		d.Reason = truncate(d.Reason)
+		if k := d.Key; k != nil {
+			k.Requester, k.Responder = truncate(k.Requester), truncate(k.Responder)
+		}
+	}
+	return res
 }
 
 // ask runs the query's part at one provider. It returns the provider's
@@ -300,6 +328,7 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
 	res.Amount = int64(o.billed) * q.price
 	res.Disputes = r.disputes(o.disputed)
+	res.Exchanges = o.sent
 	return saved{transcripts: o.transcripts, spend: res.Amount}
 }
 

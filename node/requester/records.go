@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -33,7 +35,8 @@ func (r *Requester) disputeStatus(results []*riskmeshv1.ProviderResult) {
 			k := d.GetKey()
 			key := accounting.EntryKey{Period: k.GetPeriod(), Requester: k.GetRequester(), Responder: k.GetResponder(), Sequence: k.GetSequence()}
 			if state, reason, ok := r.cfg.DisputeStatus(key); ok {
-				d.State, d.Reason = state, reason
+				// The reason is the auditor's text.
+				d.State, d.Reason = state, printable.String(reason, audit.MaxReasonLen)
 			}
 		}
 	}

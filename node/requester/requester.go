@@ -24,6 +24,8 @@ type Requester struct {
 	late     lateFetches
 	grace    graceCheck
 	spendMu  sync.Mutex // orders spend writes with refreshSpend
+	// reconcileMu makes reconciliation passes one at a time.
+	reconcileMu sync.Mutex
 
 	// ctx bounds every query and background exchange; Close cancels it.
 	ctx    context.Context
@@ -54,7 +56,7 @@ func New(cfg Config) (*Requester, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm, err := ident.New(ident.Config{})
+	norm, err := ident.New(cfg.Identifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +95,9 @@ func New(cfg Config) (*Requester, error) {
 
 // Run keeps the catalogs of the current period downloaded (at period start,
 // when a provider publishes, and on retries after failures), forgets
-// spend that settlement has counted, and applies retention, until ctx ends.
+// spend that settlement has counted, applies retention and, with
+// Config.Bills, reconciles the bills every ReconcileInterval, until ctx
+// ends.
 func (r *Requester) Run(ctx context.Context) error {
 	tick := time.NewTicker(retryTick)
 	defer tick.Stop()
@@ -102,6 +106,9 @@ func (r *Requester) Run(ctx context.Context) error {
 		fetches   sync.WaitGroup
 	)
 	defer fetches.Wait()
+	if r.cfg.Bills != nil && r.cfg.ReconcileInterval > 0 {
+		fetches.Go(func() { r.runReconcile(ctx) })
+	}
 	changed := true // the first pass does everything
 	for {
 		changes := r.cfg.Directory.Changes()

@@ -11,7 +11,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -35,10 +37,16 @@ var (
 	bucketTranscripts = []byte("requester/transcripts")
 	// bucketSpend maps a period to this node's billed spend in it (int64).
 	bucketSpend = []byte("requester/spend")
+	// bucketReconcile maps a billed entry, keyed as its transcript, to its
+	// ReconcileRecord (reconcile.go).
+	bucketReconcile = []byte("requester/reconcile")
+	// bucketReconcilePasses maps a period to when reconciliation last read
+	// all its entries (uint64 unix nanoseconds).
+	bucketReconcilePasses = []byte("requester/reconcile-passes")
 )
 
 var allBuckets = [][]byte{bucketQueries, bucketQueryTimes, bucketClientIDs, bucketPending,
-	bucketTranscripts, bucketSpend, bucketSequences}
+	bucketTranscripts, bucketSpend, bucketSequences, bucketReconcile, bucketReconcilePasses}
 
 // Bounds of what the store reads back. The file is the node's own, but a
 // corrupt or foreign value must not make the node allocate without limit.
@@ -132,7 +140,8 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 }
 
 // replaceResult replaces the part of pr.Provider in a finished query's
-// record with pr (a late answer changed it), rebuilds the merged result,
+// record with pr (a late answer changed it), with pr's LateChange, if set,
+// naming what the Query stream reported, rebuilds the merged result,
 // stores the part's transcripts and adds the change in the provider's
 // amount to the period's spend, in one transaction: a reader sees the
 // record before or after, and applying the same pr again changes nothing.
@@ -153,7 +162,15 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 		if i < 0 || rec.State == riskmeshv1.QueryState_QUERY_STATE_RUNNING {
 			return fmt.Errorf("query %s has no finished part of %s", id, pr.Provider)
 		}
-		added = pr.Amount - rec.ProviderResults[i].Amount
+		old := rec.ProviderResults[i]
+		added = pr.Amount - old.Amount
+		if pr.LateChange != nil {
+			pr = proto.Clone(pr).(*riskmeshv1.ProviderResult)
+			pr.LateChange.PreviousStatus, pr.LateChange.PreviousAmount = old.Status, old.Amount
+			if prev := old.GetLateChange(); prev != nil { // what the stream reported stays
+				pr.LateChange.PreviousStatus, pr.LateChange.PreviousAmount = prev.PreviousStatus, prev.PreviousAmount
+			}
+		}
 		rec.ProviderResults[i] = pr
 		refinish(rec)
 		if err := putProto(queries, []byte(id), rec); err != nil {
@@ -374,8 +391,8 @@ func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult,
 	return recs, pend, err
 }
 
-// prune deletes queries created before olderThan and transcripts of
-// periods before minPeriod. It returns how many of each it deleted.
+// prune deletes queries created before olderThan and transcripts (with
+// sequence and reconciliation records) of periods before minPeriod. It returns how many of each it deleted.
 func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcripts int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		times, qs, cids := tx.Bucket(bucketQueryTimes), tx.Bucket(bucketQueries), tx.Bucket(bucketClientIDs)
@@ -403,8 +420,12 @@ func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcrip
 		if transcripts, err = deleteBefore(tx.Bucket(bucketTranscripts), minPeriod); err != nil {
 			return err
 		}
-		_, err := deleteBefore(tx.Bucket(bucketSequences), minPeriod)
-		return err
+		for _, b := range [][]byte{bucketSequences, bucketReconcile, bucketReconcilePasses} {
+			if _, err := deleteBefore(tx.Bucket(b), minPeriod); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return queries, transcripts, err
 }
@@ -447,4 +468,195 @@ func getProto(b *bolt.Bucket, key []byte, m proto.Message) error {
 		return fmt.Errorf("requester: decode stored %s: %w", m.ProtoReflect().Descriptor().Name(), err)
 	}
 	return nil
+}
+
+// reconcileRecord returns the reconciliation record of entry k, nil if
+// there is none yet.
+func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRecord, error) {
+	rec := new(riskmeshv1.ReconcileRecord)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return rec, err
+}
+
+func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return putProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
+	})
+}
+
+func (s *store) putReconcilePass(period uint64, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketReconcilePasses).Put(binary.BigEndian.AppendUint64(nil, period),
+			binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())))
+	})
+}
+
+// parseReconcileKey splits a bucketReconcile key (transcriptKey) into the
+// entry key of requester.
+func parseReconcileKey(k []byte, requester string) (accounting.EntryKey, bool) {
+	if len(k) < 8+1+8 || int(k[8]) != len(k)-8-1-8 {
+		return accounting.EntryKey{}, false
+	}
+	return accounting.EntryKey{Period: binary.BigEndian.Uint64(k), Requester: requester,
+		Responder: string(k[9 : len(k)-8]), Sequence: binary.BigEndian.Uint64(k[len(k)-8:])}, true
+}
+
+// unsettledReconciles returns the entries of periods before period still
+// PENDING or DISPUTED: their outcome may still change on the ledger.
+func (s *store) unsettledReconciles(before uint64, requester string) ([]accounting.EntryKey, error) {
+	var out []accounting.EntryKey
+	end := binary.BigEndian.AppendUint64(nil, before)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketReconcile).Cursor()
+		for k, v := c.First(); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+			rec := new(riskmeshv1.ReconcileRecord)
+			if len(v) > maxRecordSize || proto.Unmarshal(v, rec) != nil {
+				continue // a damaged record: skipped, not fatal
+			}
+			key, ok := parseReconcileKey(k, requester)
+			if ok && (rec.State == riskmeshv1.ReconcileState_RECONCILE_STATE_PENDING ||
+				rec.State == riskmeshv1.ReconcileState_RECONCILE_STATE_DISPUTED) {
+				out = append(out, key)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// recoverEntry stores a redelivered transcript of billed entry e with its
+// reconciliation record and, if the transcript was not kept yet, adds the
+// entry's amount to the period's spend and to the parts of the queries that
+// sent the exchange (their LateChange says so), in one transaction. It
+// returns the spend added.
+func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcript, rec *riskmeshv1.ReconcileRecord, now time.Time) (int64, error) {
+	k := e.Key
+	var added int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		tkey := transcriptKey(k.Period, k.Responder, k.Sequence)
+		if err := putProto(tx.Bucket(bucketReconcile), tkey, rec); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketTranscripts).Get(tkey) != nil {
+			return nil
+		}
+		if err := putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
+			return err
+		}
+		added = e.Amount
+		if err := addSpend(tx.Bucket(bucketSpend), k.Period, added); err != nil {
+			return err
+		}
+		return chargeQueries(tx, e, now)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// chargeQueries adds billed entry e to the parts of the stored queries of
+// its period that sent its exchange: each is billed its share of the
+// entry's items, and says the change came from reconciliation (the hits
+// stay unknown: the blinds are gone). Queries are walked newest first and
+// the walk stops at the first of an earlier period.
+func chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) error {
+	k := e.Key
+	queries := tx.Bucket(bucketQueries)
+	c := tx.Bucket(bucketQueryTimes).Cursor()
+	for tk, _ := c.Last(); tk != nil; tk, _ = c.Prev() {
+		if len(tk) <= timeKeyLen {
+			continue
+		}
+		id := tk[timeKeyLen:]
+		rec := new(riskmeshv1.QueryRecord)
+		if getProto(queries, id, rec) != nil || rec.Period > k.Period {
+			continue
+		}
+		if rec.Period < k.Period {
+			return nil
+		}
+		if !chargePart(rec, e, now) {
+			continue
+		}
+		if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING {
+			refinish(rec)
+		}
+		if err := putProto(queries, id, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chargePart bills e's share to the part of rec that sent e's exchange,
+// reporting whether there was one.
+func chargePart(rec *riskmeshv1.QueryRecord, e *accounting.RecordedEntry, now time.Time) bool {
+	for _, pr := range rec.ProviderResults {
+		if pr.Provider != e.Key.Responder {
+			continue
+		}
+		for _, x := range pr.Exchanges {
+			if x.Sequence != e.Key.Sequence || e.Count == 0 {
+				continue
+			}
+			if pr.LateChange == nil {
+				pr.LateChange = &riskmeshv1.LateChange{PreviousStatus: pr.Status, PreviousAmount: pr.Amount}
+			}
+			pr.LateChange.Source, pr.LateChange.ChangedAt = riskmeshv1.LateSource_LATE_SOURCE_RECONCILED, timestamppb.New(now)
+			pr.Amount += e.Amount / int64(e.Count) * int64(x.Items)
+			return true
+		}
+	}
+	return false
+}
+
+// reconcileReport summarises the reconciliation records of period.
+func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.ReconcileReport, error) {
+	rep := &riskmeshv1.ReconcileReport{Period: period}
+	prefix := binary.BigEndian.AppendUint64(nil, period)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketReconcilePasses).Get(prefix); len(v) == 8 {
+			rep.LastPass = timestamppb.New(time.Unix(0, int64(binary.BigEndian.Uint64(v))))
+		}
+		c := tx.Bucket(bucketReconcile).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			rec := new(riskmeshv1.ReconcileRecord)
+			if len(v) > maxRecordSize {
+				return fmt.Errorf("requester: stored reconciliation record of %d bytes", len(v))
+			}
+			if err := proto.Unmarshal(v, rec); err != nil {
+				return fmt.Errorf("requester: decode stored reconciliation record: %w", err)
+			}
+			key, ok := parseReconcileKey(k, requester)
+			if !ok {
+				continue
+			}
+			rep.Entries = append(rep.Entries, &riskmeshv1.ReconciledEntry{
+				Key:    &riskmeshv1.EntryKey{Period: key.Period, Requester: key.Requester, Responder: key.Responder, Sequence: key.Sequence},
+				Amount: rec.Amount, State: rec.State, Note: rec.Note,
+			})
+			rep.Billed += rec.Amount
+			switch rec.State {
+			case riskmeshv1.ReconcileState_RECONCILE_STATE_MATCHED:
+				rep.Matched++
+			case riskmeshv1.ReconcileState_RECONCILE_STATE_RECOVERED:
+				rep.Recovered++
+			case riskmeshv1.ReconcileState_RECONCILE_STATE_DISPUTED:
+				rep.Disputed++
+			case riskmeshv1.ReconcileState_RECONCILE_STATE_REVERSED:
+				rep.Reversed++
+				rep.ReversedAmount += rec.Amount
+			default:
+				rep.Pending++
+			}
+		}
+		return nil
+	})
+	return rep, err
 }

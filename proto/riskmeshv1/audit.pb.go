@@ -198,7 +198,10 @@ type FileDisputeRequest struct {
 	Transcript []byte `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
 	// reason is the requester's claim in its own words, at most 512 bytes of
 	// UTF-8. It is stored with the dispute: it must not name customers.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// non_delivery, instead of a transcript, names the billed entry whose
+	// answer the caller (its requester) never received.
+	NonDelivery   *EntryKey `protobuf:"bytes,3,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -247,9 +250,19 @@ func (x *FileDisputeRequest) GetReason() string {
 	return ""
 }
 
+func (x *FileDisputeRequest) GetNonDelivery() *EntryKey {
+	if x != nil {
+		return x.NonDelivery
+	}
+	return nil
+}
+
 type FileDisputeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Verdict       *AuditVerdict          `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Verdict *AuditVerdict          `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	// transcript, for a rejected non-delivery dispute, is the billed answer
+	// the provider produced (a psi/transcript file): the requester keeps it.
+	Transcript    []byte `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +300,13 @@ func (*FileDisputeResponse) Descriptor() ([]byte, []int) {
 func (x *FileDisputeResponse) GetVerdict() *AuditVerdict {
 	if x != nil {
 		return x.Verdict
+	}
+	return nil
+}
+
+func (x *FileDisputeResponse) GetTranscript() []byte {
+	if x != nil {
+		return x.Transcript
 	}
 	return nil
 }
@@ -638,7 +658,11 @@ type DisputeRecord struct {
 	Attempts    uint32                 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	NextAttempt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=next_attempt,json=nextAttempt,proto3" json:"next_attempt,omitempty"`
 	// last_error is why the last filing did not reach a verdict.
-	LastError     string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastError string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// non_delivery, for a non-delivery dispute, is the billed entry whose
+	// answer never arrived; transcript is then empty until the auditor
+	// returns the one the provider produced.
+	NonDelivery   *EntryKey `protobuf:"bytes,8,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -722,18 +746,29 @@ func (x *DisputeRecord) GetLastError() string {
 	return ""
 }
 
+func (x *DisputeRecord) GetNonDelivery() *EntryKey {
+	if x != nil {
+		return x.NonDelivery
+	}
+	return nil
+}
+
 var File_riskmesh_v1_audit_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x17riskmesh/v1/audit.proto\x12\vriskmesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n" +
+	"\x17riskmesh/v1/audit.proto\x12\vriskmesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n" +
 	"\x12FileDisputeRequest\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
 	"transcript\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"J\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x128\n" +
+	"\fnon_delivery\x18\x03 \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery\"j\n" +
 	"\x13FileDisputeResponse\x123\n" +
-	"\averdict\x18\x01 \x01(\v2\x19.riskmesh.v1.AuditVerdictR\averdict\"j\n" +
+	"\averdict\x18\x01 \x01(\v2\x19.riskmesh.v1.AuditVerdictR\averdict\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\x02 \x01(\fR\n" +
+	"transcript\"j\n" +
 	"\n" +
 	"AuditCheck\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
@@ -764,7 +799,7 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"transcript\x18\x02 \x01(\fR\n" +
 	"transcript\x12\x14\n" +
 	"\x05claim\x18\x03 \x01(\tR\x05claim\x125\n" +
-	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xa5\x02\n" +
+	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xdf\x02\n" +
 	"\rDisputeRecord\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
@@ -775,7 +810,8 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\battempts\x18\x05 \x01(\rR\battempts\x12=\n" +
 	"\fnext_attempt\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vnextAttempt\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\a \x01(\tR\tlastError*p\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x128\n" +
+	"\fnon_delivery\x18\b \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery*p\n" +
 	"\vAuditStatus\x12\x1c\n" +
 	"\x18AUDIT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUDIT_STATUS_PASS\x10\x01\x12\x15\n" +
@@ -822,24 +858,26 @@ var file_riskmesh_v1_audit_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_riskmesh_v1_audit_proto_depIdxs = []int32{
-	7,  // 0: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
-	0,  // 1: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
-	6,  // 2: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
-	1,  // 3: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
-	5,  // 4: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
-	10, // 5: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
-	7,  // 6: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
-	10, // 7: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: riskmesh.v1.DisputeRecord.state:type_name -> riskmesh.v1.DisputeState
-	7,  // 9: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
-	10, // 10: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
-	3,  // 11: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
-	4,  // 12: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	6,  // 0: riskmesh.v1.FileDisputeRequest.non_delivery:type_name -> riskmesh.v1.EntryKey
+	7,  // 1: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
+	0,  // 2: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
+	6,  // 3: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
+	1,  // 4: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
+	5,  // 5: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
+	10, // 6: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
+	10, // 8: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
+	2,  // 9: riskmesh.v1.DisputeRecord.state:type_name -> riskmesh.v1.DisputeState
+	7,  // 10: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
+	10, // 11: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
+	6,  // 12: riskmesh.v1.DisputeRecord.non_delivery:type_name -> riskmesh.v1.EntryKey
+	3,  // 13: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
+	4,  // 14: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_audit_proto_init() }

@@ -38,6 +38,14 @@ type AuditorClient interface {
 	// on the ledger, or a party to the entry), RESOURCE_EXHAUSTED if the
 	// caller already has disputes being judged, UNAVAILABLE if the ledger
 	// cannot be read.
+	//
+	// A non-delivery dispute (non_delivery set, no transcript) claims that
+	// the caller never received the answer the ledger bills it for. The
+	// auditor asks the provider for the billed answer (a RedeliverRequest on
+	// the peer protocol): upheld if the provider does not produce a
+	// transcript that is exactly the billed exchange, or produces one whose
+	// proof fails; rejected, with the produced transcript returned, if it
+	// does. FAILED_PRECONDITION if this auditor cannot reach providers.
 	FileDispute(ctx context.Context, in *FileDisputeRequest, opts ...grpc.CallOption) (*FileDisputeResponse, error)
 }
 
@@ -75,6 +83,14 @@ type AuditorServer interface {
 	// on the ledger, or a party to the entry), RESOURCE_EXHAUSTED if the
 	// caller already has disputes being judged, UNAVAILABLE if the ledger
 	// cannot be read.
+	//
+	// A non-delivery dispute (non_delivery set, no transcript) claims that
+	// the caller never received the answer the ledger bills it for. The
+	// auditor asks the provider for the billed answer (a RedeliverRequest on
+	// the peer protocol): upheld if the provider does not produce a
+	// transcript that is exactly the billed exchange, or produces one whose
+	// proof fails; rejected, with the produced transcript returned, if it
+	// does. FAILED_PRECONDITION if this auditor cannot reach providers.
 	FileDispute(context.Context, *FileDisputeRequest) (*FileDisputeResponse, error)
 	mustEmbedUnimplementedAuditorServer()
 }

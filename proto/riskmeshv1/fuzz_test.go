@@ -25,16 +25,14 @@ func addFixtureSeeds(f *testing.F, want proto.Message) {
 }
 
 // fuzzDecode checks the properties every frame decoder relies on: decoding
-// never panics, whatever decodes re-encodes to a message that decodes equal,
-// and the decoded message is never larger than its input, so a frame bound
-// is also a memory bound for the decoded form's payload.
+// never panics, and whatever decodes re-encodes to a message that decodes
+// equal. Decoded memory is not bounded by the wire size here (an empty
+// repeated element is 2 bytes on the wire and tens decoded); the business
+// API bounds it before decoding and node/api's FuzzDecodeRequest measures it.
 func fuzzDecode(t *testing.T, data []byte, m proto.Message) bool {
 	t.Helper()
 	if err := proto.Unmarshal(data, m); err != nil {
 		return false
-	}
-	if n := proto.Size(m); n > len(data) {
-		t.Fatalf("%d-byte input decoded into a %d-byte message", len(data), n)
 	}
 	enc, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {

@@ -204,6 +204,9 @@ func peerFixtures(x *exchange) []fixture {
 		{"PeerRequest/LedgerInvoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{
 			Function: "Record", Submit: true, Argument: []byte(`[{"header":"AQI=","amount":30}]`),
 		}}}},
+		{"PeerRequest/Redeliver", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{
+			Period: testPeriod, Requester: "Bank1MSP", Sequence: 7,
+		}}}},
 		{"PeerResponse/CatalogInfo", &PeerResponse{Body: &PeerResponse_CatalogInfo{CatalogInfo: &CatalogInfo{
 			Provider: testProvider, Category: testCategory, Period: testPeriod, Suite: catalogpsi.Suite,
 			KeyId: x.keyID[:], Items: 10_000_000, TotalLength: 225_000_123, Digest: x.digest[:],
@@ -220,6 +223,9 @@ func peerFixtures(x *exchange) []fixture {
 		{"PeerResponse/ECDHDone", &PeerResponse{Body: &PeerResponse_EcdhDone{EcdhDone: &ECDHDone{}}}},
 		{"PeerResponse/LedgerResult", &PeerResponse{Body: &PeerResponse_LedgerResult{LedgerResult: &LedgerResult{
 			Result: []byte(`[{"index":0,"status":"recorded"}]`),
+		}}}},
+		{"PeerResponse/Redelivered", &PeerResponse{Body: &PeerResponse_Redelivered{Redelivered: &Redelivered{
+			Transcript: []byte("RMTX"),
 		}}}},
 		{"PeerResponse/Error", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode_ERROR_CODE_MALFORMED, Message: "blinded element is the identity",
@@ -244,12 +250,12 @@ func auditFixtures(x *exchange) []fixture {
 		EndorsementSignature: x.respSig, ResponseDigest: make([]byte, 32), StatementSignature: x.respSig, DecidedAt: now,
 	}
 	return []fixture{
-		{"FileDisputeRequest", &FileDisputeRequest{Transcript: []byte("RMTX"), Reason: "proof failed"}},
-		{"FileDisputeResponse", &FileDisputeResponse{Verdict: verdict}},
+		{"FileDisputeRequest", &FileDisputeRequest{Transcript: []byte("RMTX"), Reason: "proof failed", NonDelivery: testEntryKey}},
+		{"FileDisputeResponse", &FileDisputeResponse{Verdict: verdict, Transcript: []byte("RMTX")}},
 		{"StoredDispute", &StoredDispute{Verdict: verdict, Transcript: []byte("RMTX"), Claim: "proof failed", FiledAt: now}},
 		{"DisputeRecord", &DisputeRecord{
 			Transcript: []byte("RMTX"), Claim: "proof failed", State: DisputeState_DISPUTE_STATE_PENDING, Verdict: verdict,
-			Attempts: 2, NextAttempt: now, LastError: "auditor unreachable",
+			Attempts: 2, NextAttempt: now, LastError: "auditor unreachable", NonDelivery: testEntryKey,
 		}},
 	}
 }
@@ -265,6 +271,9 @@ func nodeFixtures() []fixture {
 		Items: 2, Amount: 20, Error: peerErr, Attempts: 1, Latency: durationpb.New(42 * time.Millisecond),
 		Disputes: []*ExchangeDispute{{Key: testEntryKey, State: DisputeState_DISPUTE_STATE_REVERSED, Reason: "proof does not verify"}},
 		Late:     true,
+		LateChange: &LateChange{PreviousStatus: ProviderStatus_PROVIDER_STATUS_REFUSED, PreviousAmount: 10,
+			Source: LateSource_LATE_SOURCE_LATE_ANSWER, ChangedAt: now},
+		Exchanges: []*SentExchange{{Sequence: 7, Items: 2}},
 	}
 	result := &QueryResult{
 		QueryId: "q-0001",
@@ -298,6 +307,15 @@ func nodeFixtures() []fixture {
 		{"QueryEvent/ProviderResult", &QueryEvent{Body: &QueryEvent_ProviderResult{ProviderResult: provResult}}},
 		{"QueryEvent/Result", &QueryEvent{Body: &QueryEvent_Result{Result: result}}},
 		{"GetQueryRequest", &GetQueryRequest{QueryId: "q-0001"}},
+		{"ReconcileRequest", &ReconcileRequest{Period: testPeriod}},
+		{"ReconcileReport", &ReconcileReport{
+			Period: testPeriod, Matched: 5, Recovered: 1, Disputed: 1, Pending: 1, Reversed: 1, Billed: 80, ReversedAmount: 10,
+			Entries:  []*ReconciledEntry{{Key: testEntryKey, Amount: 10, State: ReconcileState_RECONCILE_STATE_DISPUTED, Note: "not redelivered"}},
+			LastPass: now,
+		}},
+		{"ReconcileRecord", &ReconcileRecord{
+			State: ReconcileState_RECONCILE_STATE_PENDING, Amount: 10, Note: "provider unreachable", FirstMissing: now, Attempts: 3,
+		}},
 		{"GetTranscriptRequest", &GetTranscriptRequest{Period: testPeriod, Responder: testProvider, Sequence: 7}},
 		{"GetTranscriptResponse", &GetTranscriptResponse{Transcript: []byte("RMTX")}},
 		{"QueryRecord", &QueryRecord{

@@ -89,6 +89,8 @@ const (
 	// flag and an argument (MaxLedgerArgument): about 1 MiB.
 	MaxLedgerInvokeSize = lenField + lenField + MaxLedgerFunction + varintField + lenField + MaxLedgerArgument
 
+	// MaxRedeliverRequestSize: period, requester, sequence.
+	MaxRedeliverRequestSize = lenField + 2*varintField + partyField
 	// MaxCatalogInfoSize: provider, category, period, suite
 	// (transcript.MaxSuiteLen), key id, item count, total length, digest.
 	MaxCatalogInfoSize = lenField + partyField + categoryField + 3*varintField +
@@ -104,6 +106,11 @@ const (
 	// points (4 more bytes for the second count), a signature: about
 	// 256 MiB.
 	MaxECDHReplySize = lenField + lenField + ecdhMessageHeader + 2*ecdhVector + 4 + sigField
+	// MaxRedeliveredSize: one catalog-OPRF transcript file, which holds no
+	// more than a full request and its answer (header, oprf.MaxBatch
+	// elements each way, proof, two signatures) plus the file's own
+	// framing, bounded here by the two frames' field overhead: about 4 MiB.
+	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize
 	// MaxECDHDoneSize: the empty acknowledgement.
 	MaxECDHDoneSize = lenField
 	// MaxLedgerResultSize: a result of MaxLedgerResult bytes.
@@ -144,6 +151,8 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxECDHDoneSize
 	case *PeerRequest_LedgerInvoke:
 		n = MaxLedgerResultSize
+	case *PeerRequest_Redeliver:
+		n = MaxRedeliveredSize
 	default:
 		return 0
 	}

@@ -73,6 +73,9 @@ func TestMaxSizes(t *testing.T) {
 		{"LedgerInvoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{
 			Function: fillString(MaxLedgerFunction), Submit: true, Argument: fill(MaxLedgerArgument),
 		}}}, MaxLedgerInvokeSize},
+		{"RedeliverRequest", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{
+			Period: u64, Requester: fillString(transcript.MaxPartyLen), Sequence: u64,
+		}}}, MaxRedeliverRequestSize},
 		{"LedgerResult", &PeerResponse{Body: &PeerResponse_LedgerResult{LedgerResult: &LedgerResult{
 			Result: fill(MaxLedgerResult),
 		}}}, MaxLedgerResultSize},
@@ -172,6 +175,7 @@ func TestMaxResponseSize(t *testing.T) {
 		{"ecdh", &PeerRequest{Body: &PeerRequest_Ecdh{Ecdh: &ECDHRequest{}}}, MaxECDHReplySize},
 		{"ecdh return", &PeerRequest{Body: &PeerRequest_EcdhReturn{EcdhReturn: &ECDHReturn{}}}, MaxPeerErrorSize},
 		{"ledger invoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{}}}, MaxLedgerResultSize},
+		{"redeliver", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{}}}, MaxRedeliveredSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

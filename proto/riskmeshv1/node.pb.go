@@ -155,6 +155,64 @@ func (ProviderStatus) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{1}
 }
 
+// LateSource says what changed a provider's part after the stream ended.
+type LateSource int32
+
+const (
+	LateSource_LATE_SOURCE_UNSPECIFIED LateSource = 0
+	// The late fetch got the answer to the identical request (with hits).
+	LateSource_LATE_SOURCE_LATE_ANSWER LateSource = 1
+	// The late fetch ended without an answer; the part stays unbilled.
+	LateSource_LATE_SOURCE_GIVEN_UP LateSource = 2
+	// Reconciliation found the provider's bill and recovered its stored
+	// answer: the amount is billed, but the hits are unknown (the blinds that
+	// would open the answer are never kept after the query).
+	LateSource_LATE_SOURCE_RECONCILED LateSource = 3
+)
+
+// Enum value maps for LateSource.
+var (
+	LateSource_name = map[int32]string{
+		0: "LATE_SOURCE_UNSPECIFIED",
+		1: "LATE_SOURCE_LATE_ANSWER",
+		2: "LATE_SOURCE_GIVEN_UP",
+		3: "LATE_SOURCE_RECONCILED",
+	}
+	LateSource_value = map[string]int32{
+		"LATE_SOURCE_UNSPECIFIED": 0,
+		"LATE_SOURCE_LATE_ANSWER": 1,
+		"LATE_SOURCE_GIVEN_UP":    2,
+		"LATE_SOURCE_RECONCILED":  3,
+	}
+)
+
+func (x LateSource) Enum() *LateSource {
+	p := new(LateSource)
+	*p = x
+	return p
+}
+
+func (x LateSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LateSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[2].Descriptor()
+}
+
+func (LateSource) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[2]
+}
+
+func (x LateSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LateSource.Descriptor instead.
+func (LateSource) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{2}
+}
+
 // InvalidReason says why an identifier did not normalise (psi/ident's
 // sentinel errors).
 type InvalidReason int32
@@ -205,11 +263,11 @@ func (x InvalidReason) String() string {
 }
 
 func (InvalidReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[2].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[3].Descriptor()
 }
 
 func (InvalidReason) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[2]
+	return &file_riskmesh_v1_node_proto_enumTypes[3]
 }
 
 func (x InvalidReason) Number() protoreflect.EnumNumber {
@@ -218,7 +276,72 @@ func (x InvalidReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use InvalidReason.Descriptor instead.
 func (InvalidReason) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{3}
+}
+
+// ReconcileState is where one billed entry stands in reconciliation.
+type ReconcileState int32
+
+const (
+	ReconcileState_RECONCILE_STATE_UNSPECIFIED ReconcileState = 0
+	// This node holds the verified answer the entry bills.
+	ReconcileState_RECONCILE_STATE_MATCHED ReconcileState = 1
+	// The answer was missing; the provider redelivered it and it verified.
+	ReconcileState_RECONCILE_STATE_RECOVERED ReconcileState = 2
+	// The answer is missing and redelivery has not succeeded yet.
+	ReconcileState_RECONCILE_STATE_PENDING ReconcileState = 3
+	// A dispute was filed: non-delivery, or a recovered answer that failed
+	// its proof. node/dispute's record says where it stands.
+	ReconcileState_RECONCILE_STATE_DISPUTED ReconcileState = 4
+	// The entry's charge is reversed on the ledger.
+	ReconcileState_RECONCILE_STATE_REVERSED ReconcileState = 5
+)
+
+// Enum value maps for ReconcileState.
+var (
+	ReconcileState_name = map[int32]string{
+		0: "RECONCILE_STATE_UNSPECIFIED",
+		1: "RECONCILE_STATE_MATCHED",
+		2: "RECONCILE_STATE_RECOVERED",
+		3: "RECONCILE_STATE_PENDING",
+		4: "RECONCILE_STATE_DISPUTED",
+		5: "RECONCILE_STATE_REVERSED",
+	}
+	ReconcileState_value = map[string]int32{
+		"RECONCILE_STATE_UNSPECIFIED": 0,
+		"RECONCILE_STATE_MATCHED":     1,
+		"RECONCILE_STATE_RECOVERED":   2,
+		"RECONCILE_STATE_PENDING":     3,
+		"RECONCILE_STATE_DISPUTED":    4,
+		"RECONCILE_STATE_REVERSED":    5,
+	}
+)
+
+func (x ReconcileState) Enum() *ReconcileState {
+	p := new(ReconcileState)
+	*p = x
+	return p
+}
+
+func (x ReconcileState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReconcileState) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[4].Descriptor()
+}
+
+func (ReconcileState) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[4]
+}
+
+func (x ReconcileState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReconcileState.Descriptor instead.
+func (ReconcileState) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 // QueryState is the lifecycle of a persisted query.
@@ -262,11 +385,11 @@ func (x QueryState) String() string {
 }
 
 func (QueryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[3].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[5].Descriptor()
 }
 
 func (QueryState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[3]
+	return &file_riskmesh_v1_node_proto_enumTypes[5]
 }
 
 func (x QueryState) Number() protoreflect.EnumNumber {
@@ -275,7 +398,7 @@ func (x QueryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use QueryState.Descriptor instead.
 func (QueryState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 // CatalogState is where a catalog is in its life.
@@ -327,11 +450,11 @@ func (x CatalogState) String() string {
 }
 
 func (CatalogState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[4].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
 }
 
 func (CatalogState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[4]
+	return &file_riskmesh_v1_node_proto_enumTypes[6]
 }
 
 func (x CatalogState) Number() protoreflect.EnumNumber {
@@ -340,7 +463,7 @@ func (x CatalogState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogState.Descriptor instead.
 func (CatalogState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 // KeyKind is a kind of key the node holds.
@@ -384,11 +507,11 @@ func (x KeyKind) String() string {
 }
 
 func (KeyKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[5].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
 }
 
 func (KeyKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[5]
+	return &file_riskmesh_v1_node_proto_enumTypes[7]
 }
 
 func (x KeyKind) Number() protoreflect.EnumNumber {
@@ -397,7 +520,7 @@ func (x KeyKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use KeyKind.Descriptor instead.
 func (KeyKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 // BackupKind is which of the node's files a backup copy is of.
@@ -437,11 +560,11 @@ func (x BackupKind) String() string {
 }
 
 func (BackupKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[8].Descriptor()
 }
 
 func (BackupKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[6]
+	return &file_riskmesh_v1_node_proto_enumTypes[8]
 }
 
 func (x BackupKind) Number() protoreflect.EnumNumber {
@@ -450,7 +573,7 @@ func (x BackupKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BackupKind.Descriptor instead.
 func (BackupKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 // HealthStatus is the state of the node or of one component.
@@ -492,11 +615,11 @@ func (x HealthStatus) String() string {
 }
 
 func (HealthStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[9].Descriptor()
 }
 
 func (HealthStatus) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[7]
+	return &file_riskmesh_v1_node_proto_enumTypes[9]
 }
 
 func (x HealthStatus) Number() protoreflect.EnumNumber {
@@ -505,7 +628,7 @@ func (x HealthStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HealthStatus.Descriptor instead.
 func (HealthStatus) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 // Identifier is one raw identifier as the business system holds it; the node
@@ -1014,7 +1137,16 @@ type ProviderResult struct {
 	// had ended: the node kept sending the identical request after the
 	// deadline and the provider answered it (docs/node-requester.md, "Late
 	// answers"). GetQuery and ListQueries show it; the stream never does.
-	Late          bool `protobuf:"varint,10,opt,name=late,proto3" json:"late,omitempty"`
+	Late bool `protobuf:"varint,10,opt,name=late,proto3" json:"late,omitempty"`
+	// late_change is set whenever the part changed after the Query stream
+	// ended (a late answer, a late fetch given up, or a billed answer
+	// recovered by reconciliation): what the stream reported and why it
+	// changed.
+	LateChange *LateChange `protobuf:"bytes,11,opt,name=late_change,json=lateChange,proto3" json:"late_change,omitempty"`
+	// exchanges are the requests sent to the provider for this part, by
+	// sequence number, with how many of this query's items each carried:
+	// what reconciliation matches the provider's ledger entries against.
+	Exchanges     []*SentExchange `protobuf:"bytes,12,rep,name=exchanges,proto3" json:"exchanges,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1119,6 +1251,145 @@ func (x *ProviderResult) GetLate() bool {
 	return false
 }
 
+func (x *ProviderResult) GetLateChange() *LateChange {
+	if x != nil {
+		return x.LateChange
+	}
+	return nil
+}
+
+func (x *ProviderResult) GetExchanges() []*SentExchange {
+	if x != nil {
+		return x.Exchanges
+	}
+	return nil
+}
+
+// SentExchange is one request of a query's part at a provider.
+type SentExchange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Sequence uint64                 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// items is how many of the query's distinct identifiers it carried (a
+	// coalesced request carries other queries' too).
+	Items         uint32 `protobuf:"varint,2,opt,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SentExchange) Reset() {
+	*x = SentExchange{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SentExchange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SentExchange) ProtoMessage() {}
+
+func (x *SentExchange) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SentExchange.ProtoReflect.Descriptor instead.
+func (*SentExchange) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SentExchange) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *SentExchange) GetItems() uint32 {
+	if x != nil {
+		return x.Items
+	}
+	return 0
+}
+
+// LateChange is how a provider's part changed after the Query stream ended.
+type LateChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// previous_status and previous_amount are what the stream reported.
+	PreviousStatus ProviderStatus         `protobuf:"varint,1,opt,name=previous_status,json=previousStatus,proto3,enum=riskmesh.v1.ProviderStatus" json:"previous_status,omitempty"`
+	PreviousAmount int64                  `protobuf:"varint,2,opt,name=previous_amount,json=previousAmount,proto3" json:"previous_amount,omitempty"`
+	Source         LateSource             `protobuf:"varint,3,opt,name=source,proto3,enum=riskmesh.v1.LateSource" json:"source,omitempty"`
+	ChangedAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LateChange) Reset() {
+	*x = LateChange{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LateChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LateChange) ProtoMessage() {}
+
+func (x *LateChange) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LateChange.ProtoReflect.Descriptor instead.
+func (*LateChange) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LateChange) GetPreviousStatus() ProviderStatus {
+	if x != nil {
+		return x.PreviousStatus
+	}
+	return ProviderStatus_PROVIDER_STATUS_UNSPECIFIED
+}
+
+func (x *LateChange) GetPreviousAmount() int64 {
+	if x != nil {
+		return x.PreviousAmount
+	}
+	return 0
+}
+
+func (x *LateChange) GetSource() LateSource {
+	if x != nil {
+		return x.Source
+	}
+	return LateSource_LATE_SOURCE_UNSPECIFIED
+}
+
+func (x *LateChange) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
 // ExchangeDispute is the dispute of one exchange (docs/audit.md).
 type ExchangeDispute struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1136,7 +1407,7 @@ type ExchangeDispute struct {
 
 func (x *ExchangeDispute) Reset() {
 	*x = ExchangeDispute{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1419,7 @@ func (x *ExchangeDispute) String() string {
 func (*ExchangeDispute) ProtoMessage() {}
 
 func (x *ExchangeDispute) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[7]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1432,7 @@ func (x *ExchangeDispute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeDispute.ProtoReflect.Descriptor instead.
 func (*ExchangeDispute) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExchangeDispute) GetKey() *EntryKey {
@@ -1198,7 +1469,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1481,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[8]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1494,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Hit) GetProvider() string {
@@ -1261,7 +1532,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1544,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[9]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1557,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ItemResult) GetIndex() uint32 {
@@ -1338,7 +1609,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1621,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[10]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1634,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryResult) GetQueryId() string {
@@ -1411,7 +1682,7 @@ type GetQueryRequest struct {
 
 func (x *GetQueryRequest) Reset() {
 	*x = GetQueryRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1694,7 @@ func (x *GetQueryRequest) String() string {
 func (*GetQueryRequest) ProtoMessage() {}
 
 func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[11]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1707,7 @@ func (x *GetQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueryRequest.ProtoReflect.Descriptor instead.
 func (*GetQueryRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetQueryRequest) GetQueryId() string {
@@ -1459,7 +1730,7 @@ type GetTranscriptRequest struct {
 
 func (x *GetTranscriptRequest) Reset() {
 	*x = GetTranscriptRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1742,7 @@ func (x *GetTranscriptRequest) String() string {
 func (*GetTranscriptRequest) ProtoMessage() {}
 
 func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[12]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1755,7 @@ func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptRequest.ProtoReflect.Descriptor instead.
 func (*GetTranscriptRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetTranscriptRequest) GetPeriod() uint64 {
@@ -1520,7 +1791,7 @@ type GetTranscriptResponse struct {
 
 func (x *GetTranscriptResponse) Reset() {
 	*x = GetTranscriptResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1803,7 @@ func (x *GetTranscriptResponse) String() string {
 func (*GetTranscriptResponse) ProtoMessage() {}
 
 func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[13]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1816,7 @@ func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptResponse.ProtoReflect.Descriptor instead.
 func (*GetTranscriptResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{13}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetTranscriptResponse) GetTranscript() []byte {
@@ -1553,6 +1824,322 @@ func (x *GetTranscriptResponse) GetTranscript() []byte {
 		return x.Transcript
 	}
 	return nil
+}
+
+// ReconcileRequest selects the period to report; 0 is the current one.
+type ReconcileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Period        uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileRequest) Reset() {
+	*x = ReconcileRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileRequest) ProtoMessage() {}
+
+func (x *ReconcileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileRequest.ProtoReflect.Descriptor instead.
+func (*ReconcileRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReconcileRequest) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+// ReconciledEntry is one billed entry in a ReconcileReport.
+type ReconciledEntry struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Key    *EntryKey              `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Amount int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	State  ReconcileState         `protobuf:"varint,3,opt,name=state,proto3,enum=riskmesh.v1.ReconcileState" json:"state,omitempty"`
+	// note says why, for PENDING, DISPUTED and REVERSED entries.
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledEntry) Reset() {
+	*x = ReconciledEntry{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledEntry) ProtoMessage() {}
+
+func (x *ReconciledEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledEntry.ProtoReflect.Descriptor instead.
+func (*ReconciledEntry) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReconciledEntry) GetKey() *EntryKey {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ReconciledEntry) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ReconciledEntry) GetState() ReconcileState {
+	if x != nil {
+		return x.State
+	}
+	return ReconcileState_RECONCILE_STATE_UNSPECIFIED
+}
+
+func (x *ReconciledEntry) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// ReconcileReport is one period's reconciliation, as of the last pass.
+type ReconcileReport struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Period    uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	Matched   uint32                 `protobuf:"varint,2,opt,name=matched,proto3" json:"matched,omitempty"`
+	Recovered uint32                 `protobuf:"varint,3,opt,name=recovered,proto3" json:"recovered,omitempty"`
+	Disputed  uint32                 `protobuf:"varint,4,opt,name=disputed,proto3" json:"disputed,omitempty"`
+	Pending   uint32                 `protobuf:"varint,5,opt,name=pending,proto3" json:"pending,omitempty"`
+	Reversed  uint32                 `protobuf:"varint,6,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	// billed is the sum of the entries' amounts; reversed_amount the part
+	// the ledger no longer charges.
+	Billed         int64              `protobuf:"varint,7,opt,name=billed,proto3" json:"billed,omitempty"`
+	ReversedAmount int64              `protobuf:"varint,8,opt,name=reversed_amount,json=reversedAmount,proto3" json:"reversed_amount,omitempty"`
+	Entries        []*ReconciledEntry `protobuf:"bytes,9,rep,name=entries,proto3" json:"entries,omitempty"`
+	// last_pass is when the reconciler last read the period's entries;
+	// unset if it never has.
+	LastPass      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_pass,json=lastPass,proto3" json:"last_pass,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileReport) Reset() {
+	*x = ReconcileReport{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileReport) ProtoMessage() {}
+
+func (x *ReconcileReport) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileReport.ProtoReflect.Descriptor instead.
+func (*ReconcileReport) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReconcileReport) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetRecovered() uint32 {
+	if x != nil {
+		return x.Recovered
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetDisputed() uint32 {
+	if x != nil {
+		return x.Disputed
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetPending() uint32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetReversed() uint32 {
+	if x != nil {
+		return x.Reversed
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetBilled() int64 {
+	if x != nil {
+		return x.Billed
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetReversedAmount() int64 {
+	if x != nil {
+		return x.ReversedAmount
+	}
+	return 0
+}
+
+func (x *ReconcileReport) GetEntries() []*ReconciledEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ReconcileReport) GetLastPass() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPass
+	}
+	return nil
+}
+
+// ReconcileRecord is a requester node's reconciliation state of one billed
+// entry in node.db (node/requester), not a wire message.
+type ReconcileRecord struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	State  ReconcileState         `protobuf:"varint,1,opt,name=state,proto3,enum=riskmesh.v1.ReconcileState" json:"state,omitempty"`
+	Amount int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	Note   string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// first_missing is when the entry was first found without its answer;
+	// attempts counts redelivery requests since.
+	FirstMissing  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=first_missing,json=firstMissing,proto3" json:"first_missing,omitempty"`
+	Attempts      uint32                 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileRecord) Reset() {
+	*x = ReconcileRecord{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileRecord) ProtoMessage() {}
+
+func (x *ReconcileRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileRecord.ProtoReflect.Descriptor instead.
+func (*ReconcileRecord) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReconcileRecord) GetState() ReconcileState {
+	if x != nil {
+		return x.State
+	}
+	return ReconcileState_RECONCILE_STATE_UNSPECIFIED
+}
+
+func (x *ReconcileRecord) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ReconcileRecord) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ReconcileRecord) GetFirstMissing() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstMissing
+	}
+	return nil
+}
+
+func (x *ReconcileRecord) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
 }
 
 // QueryRecord is a persisted query: what was asked (without the raw
@@ -1583,7 +2170,7 @@ type QueryRecord struct {
 
 func (x *QueryRecord) Reset() {
 	*x = QueryRecord{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +2182,7 @@ func (x *QueryRecord) String() string {
 func (*QueryRecord) ProtoMessage() {}
 
 func (x *QueryRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +2195,7 @@ func (x *QueryRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRecord.ProtoReflect.Descriptor instead.
 func (*QueryRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{14}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QueryRecord) GetQueryId() string {
@@ -1691,7 +2278,7 @@ type ListQueriesRequest struct {
 
 func (x *ListQueriesRequest) Reset() {
 	*x = ListQueriesRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +2290,7 @@ func (x *ListQueriesRequest) String() string {
 func (*ListQueriesRequest) ProtoMessage() {}
 
 func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +2303,7 @@ func (x *ListQueriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueriesRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{15}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListQueriesRequest) GetPageSize() uint32 {
@@ -1774,7 +2361,7 @@ type QuerySummary struct {
 
 func (x *QuerySummary) Reset() {
 	*x = QuerySummary{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +2373,7 @@ func (x *QuerySummary) String() string {
 func (*QuerySummary) ProtoMessage() {}
 
 func (x *QuerySummary) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +2386,7 @@ func (x *QuerySummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuerySummary.ProtoReflect.Descriptor instead.
 func (*QuerySummary) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{16}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *QuerySummary) GetQueryId() string {
@@ -1877,7 +2464,7 @@ type ListQueriesResponse struct {
 
 func (x *ListQueriesResponse) Reset() {
 	*x = ListQueriesResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2476,7 @@ func (x *ListQueriesResponse) String() string {
 func (*ListQueriesResponse) ProtoMessage() {}
 
 func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2489,7 @@ func (x *ListQueriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueriesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueriesResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{17}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListQueriesResponse) GetQueries() []*QuerySummary {
@@ -1927,7 +2514,7 @@ type BalanceRequest struct {
 
 func (x *BalanceRequest) Reset() {
 	*x = BalanceRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2526,7 @@ func (x *BalanceRequest) String() string {
 func (*BalanceRequest) ProtoMessage() {}
 
 func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2539,7 @@ func (x *BalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceRequest.ProtoReflect.Descriptor instead.
 func (*BalanceRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{18}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
 }
 
 type BalanceResponse struct {
@@ -1987,7 +2574,7 @@ type BalanceResponse struct {
 
 func (x *BalanceResponse) Reset() {
 	*x = BalanceResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2586,7 @@ func (x *BalanceResponse) String() string {
 func (*BalanceResponse) ProtoMessage() {}
 
 func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2599,7 @@ func (x *BalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BalanceResponse.ProtoReflect.Descriptor instead.
 func (*BalanceResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BalanceResponse) GetMspId() string {
@@ -2088,7 +2675,7 @@ type ProvidersRequest struct {
 
 func (x *ProvidersRequest) Reset() {
 	*x = ProvidersRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2687,7 @@ func (x *ProvidersRequest) String() string {
 func (*ProvidersRequest) ProtoMessage() {}
 
 func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2700,7 @@ func (x *ProvidersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersRequest.ProtoReflect.Descriptor instead.
 func (*ProvidersRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ProvidersRequest) GetCategory() string {
@@ -2154,7 +2741,7 @@ type RemoteCatalog struct {
 
 func (x *RemoteCatalog) Reset() {
 	*x = RemoteCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2753,7 @@ func (x *RemoteCatalog) String() string {
 func (*RemoteCatalog) ProtoMessage() {}
 
 func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2766,7 @@ func (x *RemoteCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoteCatalog.ProtoReflect.Descriptor instead.
 func (*RemoteCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoteCatalog) GetProvider() string {
@@ -2276,7 +2863,7 @@ type ProviderInfo struct {
 
 func (x *ProviderInfo) Reset() {
 	*x = ProviderInfo{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2875,7 @@ func (x *ProviderInfo) String() string {
 func (*ProviderInfo) ProtoMessage() {}
 
 func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2888,7 @@ func (x *ProviderInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProviderInfo.ProtoReflect.Descriptor instead.
 func (*ProviderInfo) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ProviderInfo) GetMspId() string {
@@ -2368,7 +2955,7 @@ type ProvidersResponse struct {
 
 func (x *ProvidersResponse) Reset() {
 	*x = ProvidersResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2967,7 @@ func (x *ProvidersResponse) String() string {
 func (*ProvidersResponse) ProtoMessage() {}
 
 func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2980,7 @@ func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ProvidersResponse) GetProviders() []*ProviderInfo {
@@ -2437,7 +3024,7 @@ type ImportListRequest struct {
 
 func (x *ImportListRequest) Reset() {
 	*x = ImportListRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2449,7 +3036,7 @@ func (x *ImportListRequest) String() string {
 func (*ImportListRequest) ProtoMessage() {}
 
 func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +3049,7 @@ func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListRequest.ProtoReflect.Descriptor instead.
 func (*ImportListRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ImportListRequest) GetSource() string {
@@ -2506,7 +3093,7 @@ type RejectedRow struct {
 
 func (x *RejectedRow) Reset() {
 	*x = RejectedRow{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +3105,7 @@ func (x *RejectedRow) String() string {
 func (*RejectedRow) ProtoMessage() {}
 
 func (x *RejectedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +3118,7 @@ func (x *RejectedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRow.ProtoReflect.Descriptor instead.
 func (*RejectedRow) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RejectedRow) GetLine() uint64 {
@@ -2575,7 +3162,7 @@ type ListImport struct {
 
 func (x *ListImport) Reset() {
 	*x = ListImport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +3174,7 @@ func (x *ListImport) String() string {
 func (*ListImport) ProtoMessage() {}
 
 func (x *ListImport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +3187,7 @@ func (x *ListImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImport.ProtoReflect.Descriptor instead.
 func (*ListImport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListImport) GetSource() string {
@@ -2669,7 +3256,7 @@ type ImportListResponse struct {
 
 func (x *ImportListResponse) Reset() {
 	*x = ImportListResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +3268,7 @@ func (x *ImportListResponse) String() string {
 func (*ImportListResponse) ProtoMessage() {}
 
 func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +3281,7 @@ func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListResponse.ProtoReflect.Descriptor instead.
 func (*ImportListResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{27}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ImportListResponse) GetImport() *ListImport {
@@ -2714,7 +3301,7 @@ type RefreshListsRequest struct {
 
 func (x *RefreshListsRequest) Reset() {
 	*x = RefreshListsRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +3313,7 @@ func (x *RefreshListsRequest) String() string {
 func (*RefreshListsRequest) ProtoMessage() {}
 
 func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +3326,7 @@ func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsRequest.ProtoReflect.Descriptor instead.
 func (*RefreshListsRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{28}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RefreshListsRequest) GetSources() []string {
@@ -2760,7 +3347,7 @@ type RefreshListsResponse struct {
 
 func (x *RefreshListsResponse) Reset() {
 	*x = RefreshListsResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +3359,7 @@ func (x *RefreshListsResponse) String() string {
 func (*RefreshListsResponse) ProtoMessage() {}
 
 func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +3372,7 @@ func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsResponse.ProtoReflect.Descriptor instead.
 func (*RefreshListsResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RefreshListsResponse) GetImports() []*ListImport {
@@ -2805,7 +3392,7 @@ type CatalogStatusRequest struct {
 
 func (x *CatalogStatusRequest) Reset() {
 	*x = CatalogStatusRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2817,7 +3404,7 @@ func (x *CatalogStatusRequest) String() string {
 func (*CatalogStatusRequest) ProtoMessage() {}
 
 func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2830,7 +3417,7 @@ func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusRequest.ProtoReflect.Descriptor instead.
 func (*CatalogStatusRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CatalogStatusRequest) GetCategory() string {
@@ -2872,7 +3459,7 @@ type LocalCatalog struct {
 
 func (x *LocalCatalog) Reset() {
 	*x = LocalCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2884,7 +3471,7 @@ func (x *LocalCatalog) String() string {
 func (*LocalCatalog) ProtoMessage() {}
 
 func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2897,7 +3484,7 @@ func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalCatalog.ProtoReflect.Descriptor instead.
 func (*LocalCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LocalCatalog) GetCategory() string {
@@ -2991,7 +3578,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3003,7 +3590,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3016,7 +3603,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -3045,7 +3632,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3644,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3657,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -3110,7 +3697,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3122,7 +3709,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3135,7 +3722,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -3185,7 +3772,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3197,7 +3784,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3210,7 +3797,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BackupRequest) GetDir() string {
@@ -3234,7 +3821,7 @@ type LedgerLogHead struct {
 
 func (x *LedgerLogHead) Reset() {
 	*x = LedgerLogHead{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3246,7 +3833,7 @@ func (x *LedgerLogHead) String() string {
 func (*LedgerLogHead) ProtoMessage() {}
 
 func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3259,7 +3846,7 @@ func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerLogHead.ProtoReflect.Descriptor instead.
 func (*LedgerLogHead) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LedgerLogHead) GetSequence() uint64 {
@@ -3296,7 +3883,7 @@ type BackupFile struct {
 
 func (x *BackupFile) Reset() {
 	*x = BackupFile{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3308,7 +3895,7 @@ func (x *BackupFile) String() string {
 func (*BackupFile) ProtoMessage() {}
 
 func (x *BackupFile) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3321,7 +3908,7 @@ func (x *BackupFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
 func (*BackupFile) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BackupFile) GetKind() BackupKind {
@@ -3371,7 +3958,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3383,7 +3970,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3396,7 +3983,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BackupResponse) GetFiles() []*BackupFile {
@@ -3421,7 +4008,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3433,7 +4020,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3446,7 +4033,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
 }
 
 type ComponentHealth struct {
@@ -3463,7 +4050,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3475,7 +4062,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3488,7 +4075,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -3532,7 +4119,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3544,7 +4131,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3557,7 +4144,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -3639,7 +4226,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x12provider_reference\x18\x04 \x01(\fR\x11providerReference\"M\n" +
 	"\vProviderHit\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\x8a\x03\n" +
+	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xfd\x03\n" +
 	"\x0eProviderResult\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x06status\x12,\n" +
@@ -3651,7 +4238,20 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\alatency\x18\b \x01(\v2\x19.google.protobuf.DurationR\alatency\x128\n" +
 	"\bdisputes\x18\t \x03(\v2\x1c.riskmesh.v1.ExchangeDisputeR\bdisputes\x12\x12\n" +
 	"\x04late\x18\n" +
-	" \x01(\bR\x04late\"\x83\x01\n" +
+	" \x01(\bR\x04late\x128\n" +
+	"\vlate_change\x18\v \x01(\v2\x17.riskmesh.v1.LateChangeR\n" +
+	"lateChange\x127\n" +
+	"\texchanges\x18\f \x03(\v2\x19.riskmesh.v1.SentExchangeR\texchanges\"@\n" +
+	"\fSentExchange\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x14\n" +
+	"\x05items\x18\x02 \x01(\rR\x05items\"\xe7\x01\n" +
+	"\n" +
+	"LateChange\x12D\n" +
+	"\x0fprevious_status\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x0epreviousStatus\x12'\n" +
+	"\x0fprevious_amount\x18\x02 \x01(\x03R\x0epreviousAmount\x12/\n" +
+	"\x06source\x18\x03 \x01(\x0e2\x17.riskmesh.v1.LateSourceR\x06source\x129\n" +
+	"\n" +
+	"changed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"\x83\x01\n" +
 	"\x0fExchangeDispute\x12'\n" +
 	"\x03key\x18\x01 \x01(\v2\x15.riskmesh.v1.EntryKeyR\x03key\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.riskmesh.v1.DisputeStateR\x05state\x12\x16\n" +
@@ -3680,7 +4280,32 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x15GetTranscriptResponse\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
-	"transcript\"\x8e\x03\n" +
+	"transcript\"*\n" +
+	"\x10ReconcileRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\"\x99\x01\n" +
+	"\x0fReconciledEntry\x12'\n" +
+	"\x03key\x18\x01 \x01(\v2\x15.riskmesh.v1.EntryKeyR\x03key\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x121\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1b.riskmesh.v1.ReconcileStateR\x05state\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xe5\x02\n" +
+	"\x0fReconcileReport\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x18\n" +
+	"\amatched\x18\x02 \x01(\rR\amatched\x12\x1c\n" +
+	"\trecovered\x18\x03 \x01(\rR\trecovered\x12\x1a\n" +
+	"\bdisputed\x18\x04 \x01(\rR\bdisputed\x12\x18\n" +
+	"\apending\x18\x05 \x01(\rR\apending\x12\x1a\n" +
+	"\breversed\x18\x06 \x01(\rR\breversed\x12\x16\n" +
+	"\x06billed\x18\a \x01(\x03R\x06billed\x12'\n" +
+	"\x0freversed_amount\x18\b \x01(\x03R\x0ereversedAmount\x126\n" +
+	"\aentries\x18\t \x03(\v2\x1c.riskmesh.v1.ReconciledEntryR\aentries\x127\n" +
+	"\tlast_pass\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\blastPass\"\xcd\x01\n" +
+	"\x0fReconcileRecord\x121\n" +
+	"\x05state\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.ReconcileStateR\x05state\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12?\n" +
+	"\rfirst_missing\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ffirstMissing\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\rR\battempts\"\x8e\x03\n" +
 	"\vQueryRecord\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.riskmesh.v1.QueryStateR\x05state\x12\x1a\n" +
@@ -3854,7 +4479,13 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x18PROVIDER_STATUS_ANSWERED\x10\x01\x12\x1f\n" +
 	"\x1bPROVIDER_STATUS_UNAVAILABLE\x10\x02\x12\x1b\n" +
 	"\x17PROVIDER_STATUS_REFUSED\x10\x03\x12\x1c\n" +
-	"\x18PROVIDER_STATUS_DISPUTED\x10\x04*\xf7\x01\n" +
+	"\x18PROVIDER_STATUS_DISPUTED\x10\x04*|\n" +
+	"\n" +
+	"LateSource\x12\x1b\n" +
+	"\x17LATE_SOURCE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17LATE_SOURCE_LATE_ANSWER\x10\x01\x12\x18\n" +
+	"\x14LATE_SOURCE_GIVEN_UP\x10\x02\x12\x1a\n" +
+	"\x16LATE_SOURCE_RECONCILED\x10\x03*\xf7\x01\n" +
 	"\rInvalidReason\x12\x1e\n" +
 	"\x1aINVALID_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bINVALID_REASON_UNKNOWN_TYPE\x10\x01\x12\x18\n" +
@@ -3863,7 +4494,14 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x15INVALID_REASON_FORMAT\x10\x04\x12\x1b\n" +
 	"\x17INVALID_REASON_CHECKSUM\x10\x05\x12\x17\n" +
 	"\x13INVALID_REASON_DATE\x10\x06\x12\x1f\n" +
-	"\x1bINVALID_REASON_COUNTRY_CODE\x10\a*y\n" +
+	"\x1bINVALID_REASON_COUNTRY_CODE\x10\a*\xc6\x01\n" +
+	"\x0eReconcileState\x12\x1f\n" +
+	"\x1bRECONCILE_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17RECONCILE_STATE_MATCHED\x10\x01\x12\x1d\n" +
+	"\x19RECONCILE_STATE_RECOVERED\x10\x02\x12\x1b\n" +
+	"\x17RECONCILE_STATE_PENDING\x10\x03\x12\x1c\n" +
+	"\x18RECONCILE_STATE_DISPUTED\x10\x04\x12\x1c\n" +
+	"\x18RECONCILE_STATE_REVERSED\x10\x05*y\n" +
 	"\n" +
 	"QueryState\x12\x1b\n" +
 	"\x17QUERY_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -3891,7 +4529,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\x9a\a\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xe4\a\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -3906,7 +4544,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"RotateKeys\x12\x1e.riskmesh.v1.RotateKeysRequest\x1a\x1f.riskmesh.v1.RotateKeysResponse\x12A\n" +
 	"\x06Backup\x12\x1a.riskmesh.v1.BackupRequest\x1a\x1b.riskmesh.v1.BackupResponse\x12A\n" +
 	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
-	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponse\x12H\n" +
+	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReportB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -3920,148 +4559,169 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
-	(InvalidReason)(0),            // 2: riskmesh.v1.InvalidReason
-	(QueryState)(0),               // 3: riskmesh.v1.QueryState
-	(CatalogState)(0),             // 4: riskmesh.v1.CatalogState
-	(KeyKind)(0),                  // 5: riskmesh.v1.KeyKind
-	(BackupKind)(0),               // 6: riskmesh.v1.BackupKind
-	(HealthStatus)(0),             // 7: riskmesh.v1.HealthStatus
-	(*Identifier)(nil),            // 8: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),          // 9: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),            // 10: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),         // 11: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                 // 12: riskmesh.v1.Label
-	(*ProviderHit)(nil),           // 13: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),        // 14: riskmesh.v1.ProviderResult
-	(*ExchangeDispute)(nil),       // 15: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                   // 16: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 17: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 18: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 19: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),  // 20: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 21: riskmesh.v1.GetTranscriptResponse
-	(*QueryRecord)(nil),           // 22: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 23: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 24: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 25: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 26: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 27: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 28: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 29: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 30: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 31: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 32: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 33: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 34: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 35: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 36: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 37: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 38: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 39: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 40: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 41: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 42: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),         // 43: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),         // 44: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),            // 45: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),        // 46: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),         // 47: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 48: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 49: riskmesh.v1.HealthResponse
-	nil,                           // 50: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 51: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 52: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 53: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 54: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 55: riskmesh.v1.DisputeState
+	(LateSource)(0),               // 2: riskmesh.v1.LateSource
+	(InvalidReason)(0),            // 3: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),           // 4: riskmesh.v1.ReconcileState
+	(QueryState)(0),               // 5: riskmesh.v1.QueryState
+	(CatalogState)(0),             // 6: riskmesh.v1.CatalogState
+	(KeyKind)(0),                  // 7: riskmesh.v1.KeyKind
+	(BackupKind)(0),               // 8: riskmesh.v1.BackupKind
+	(HealthStatus)(0),             // 9: riskmesh.v1.HealthStatus
+	(*Identifier)(nil),            // 10: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),          // 11: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),            // 12: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),         // 13: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                 // 14: riskmesh.v1.Label
+	(*ProviderHit)(nil),           // 15: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),        // 16: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),          // 17: riskmesh.v1.SentExchange
+	(*LateChange)(nil),            // 18: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),       // 19: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                   // 20: riskmesh.v1.Hit
+	(*ItemResult)(nil),            // 21: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),           // 22: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),       // 23: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),  // 24: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil), // 25: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),      // 26: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),       // 27: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),       // 28: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),       // 29: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),           // 30: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),    // 31: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),          // 32: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),   // 33: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),        // 34: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),       // 35: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),      // 36: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),         // 37: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),          // 38: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),     // 39: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),     // 40: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),           // 41: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),            // 42: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),    // 43: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),   // 44: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),  // 45: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),  // 46: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),          // 47: riskmesh.v1.LocalCatalog
+	(*CatalogStatusResponse)(nil), // 48: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 49: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 50: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),         // 51: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),         // 52: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),            // 53: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),        // 54: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),         // 55: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 56: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 57: riskmesh.v1.HealthResponse
+	nil,                           // 58: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 59: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 60: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 61: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 62: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 63: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	8,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	51, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	11, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	14, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	18, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	52, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	12, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	10, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	59, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	13, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	16, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	22, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	60, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	14, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	13, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	53, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	51, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	15, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	54, // 13: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	55, // 14: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	12, // 15: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	2,  // 16: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	16, // 17: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	17, // 18: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	14, // 19: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	52, // 20: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	3,  // 21: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	52, // 22: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	14, // 23: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	18, // 24: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	52, // 25: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 26: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	52, // 27: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	24, // 28: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	52, // 29: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	4,  // 30: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	52, // 31: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	29, // 32: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	30, // 33: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	50, // 34: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	33, // 35: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	51, // 36: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	34, // 37: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	34, // 38: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	4,  // 39: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	52, // 40: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 41: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	29, // 42: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	5,  // 43: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	5,  // 44: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	6,  // 45: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	44, // 46: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	45, // 47: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	52, // 48: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	7,  // 49: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	7,  // 50: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	48, // 51: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	9,  // 52: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	19, // 53: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	23, // 54: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	26, // 55: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	28, // 56: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	32, // 57: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	36, // 58: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	38, // 59: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	41, // 60: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	43, // 61: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	47, // 62: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	20, // 63: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	10, // 64: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	22, // 65: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	25, // 66: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	27, // 67: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	31, // 68: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	35, // 69: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	37, // 70: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	40, // 71: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	42, // 72: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	46, // 73: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	49, // 74: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	21, // 75: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	64, // [64:76] is the sub-list for method output_type
-	52, // [52:64] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	15, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	61, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	59, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	19, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	18, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	17, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
+	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
+	60, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	62, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	63, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	14, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	20, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	21, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	16, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	60, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	62, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
+	27, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	60, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
+	60, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	60, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	16, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	22, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	60, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 37: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	60, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	32, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	60, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	6,  // 41: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	60, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	37, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	38, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	58, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	41, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	59, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	42, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	42, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	6,  // 50: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	60, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	47, // 52: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	37, // 53: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	7,  // 54: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	7,  // 55: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	8,  // 56: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	52, // 57: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	53, // 58: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	60, // 59: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	9,  // 60: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	9,  // 61: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	56, // 62: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	11, // 63: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	23, // 64: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	31, // 65: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	34, // 66: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	36, // 67: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	40, // 68: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	44, // 69: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	46, // 70: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	49, // 71: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	51, // 72: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	55, // 73: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	24, // 74: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	26, // 75: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	12, // 76: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	30, // 77: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	33, // 78: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	35, // 79: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	39, // 80: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	43, // 81: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	45, // 82: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	48, // 83: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	50, // 84: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	54, // 85: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	57, // 86: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	25, // 87: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	28, // 88: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	76, // [76:89] is the sub-list for method output_type
+	63, // [63:76] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -4081,8 +4741,8 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   43,
+			NumEnums:      10,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const (
 	RiskMesh_Backup_FullMethodName        = "/riskmesh.v1.RiskMesh/Backup"
 	RiskMesh_Health_FullMethodName        = "/riskmesh.v1.RiskMesh/Health"
 	RiskMesh_GetTranscript_FullMethodName = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName     = "/riskmesh.v1.RiskMesh/Reconcile"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -90,6 +91,11 @@ type RiskMeshClient interface {
 	// `riskmesh audit verify` and `riskmesh dispute`. NOT_FOUND if unknown or
 	// past retention.
 	GetTranscript(ctx context.Context, in *GetTranscriptRequest, opts ...grpc.CallOption) (*GetTranscriptResponse, error)
+	// Admin: Reconcile reports how the ledger entries billing this
+	// institution in one period match its own verified answers
+	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
+	// provider, disputed for non-delivery, still pending.
+	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileReport, error)
 }
 
 type riskMeshClient struct {
@@ -229,6 +235,16 @@ func (c *riskMeshClient) GetTranscript(ctx context.Context, in *GetTranscriptReq
 	return out, nil
 }
 
+func (c *riskMeshClient) Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReconcileReport)
+	err := c.cc.Invoke(ctx, RiskMesh_Reconcile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -286,6 +302,11 @@ type RiskMeshServer interface {
 	// `riskmesh audit verify` and `riskmesh dispute`. NOT_FOUND if unknown or
 	// past retention.
 	GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error)
+	// Admin: Reconcile reports how the ledger entries billing this
+	// institution in one period match its own verified answers
+	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
+	// provider, disputed for non-delivery, still pending.
+	Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -331,6 +352,9 @@ func (UnimplementedRiskMeshServer) Health(context.Context, *HealthRequest) (*Hea
 }
 func (UnimplementedRiskMeshServer) GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetTranscript not implemented")
+}
+func (UnimplementedRiskMeshServer) Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Reconcile not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -562,6 +586,24 @@ func _RiskMesh_GetTranscript_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_Reconcile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReconcileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).Reconcile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_Reconcile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).Reconcile(ctx, req.(*ReconcileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -612,6 +654,10 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTranscript",
 			Handler:    _RiskMesh_GetTranscript_Handler,
+		},
+		{
+			MethodName: "Reconcile",
+			Handler:    _RiskMesh_Reconcile_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -147,6 +147,7 @@ type PeerRequest struct {
 	//	*PeerRequest_Ecdh
 	//	*PeerRequest_EcdhReturn
 	//	*PeerRequest_LedgerInvoke
+	//	*PeerRequest_Redeliver
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -243,6 +244,15 @@ func (x *PeerRequest) GetLedgerInvoke() *LedgerInvoke {
 	return nil
 }
 
+func (x *PeerRequest) GetRedeliver() *RedeliverRequest {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_Redeliver); ok {
+			return x.Redeliver
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -286,6 +296,15 @@ type PeerRequest_LedgerInvoke struct {
 	LedgerInvoke *LedgerInvoke `protobuf:"bytes,6,opt,name=ledger_invoke,json=ledgerInvoke,proto3,oneof"`
 }
 
+type PeerRequest_Redeliver struct {
+	// The stored answer of an exchange the provider billed (node/provider,
+	// docs/node-requester.md "Reconciliation"). Only the exchange's
+	// requester, or an active auditor that is not a party to it, may ask.
+	// Answered by one Redelivered or a PeerError (NOT_FOUND when no answer
+	// is stored, UNKNOWN_PEER for anyone else).
+	Redeliver *RedeliverRequest `protobuf:"bytes,7,opt,name=redeliver,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -297,6 +316,8 @@ func (*PeerRequest_Ecdh) isPeerRequest_Body() {}
 func (*PeerRequest_EcdhReturn) isPeerRequest_Body() {}
 
 func (*PeerRequest_LedgerInvoke) isPeerRequest_Body() {}
+
+func (*PeerRequest_Redeliver) isPeerRequest_Body() {}
 
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
@@ -310,6 +331,7 @@ type PeerResponse struct {
 	//	*PeerResponse_EcdhReply
 	//	*PeerResponse_EcdhDone
 	//	*PeerResponse_LedgerResult
+	//	*PeerResponse_Redelivered
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -407,6 +429,15 @@ func (x *PeerResponse) GetLedgerResult() *LedgerResult {
 	return nil
 }
 
+func (x *PeerResponse) GetRedelivered() *Redelivered {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_Redelivered); ok {
+			return x.Redelivered
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -450,6 +481,11 @@ type PeerResponse_LedgerResult struct {
 	LedgerResult *LedgerResult `protobuf:"bytes,6,opt,name=ledger_result,json=ledgerResult,proto3,oneof"`
 }
 
+type PeerResponse_Redelivered struct {
+	// Answers a RedeliverRequest.
+	Redelivered *Redelivered `protobuf:"bytes,7,opt,name=redelivered,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -467,6 +503,8 @@ func (*PeerResponse_EcdhReply) isPeerResponse_Body() {}
 func (*PeerResponse_EcdhDone) isPeerResponse_Body() {}
 
 func (*PeerResponse_LedgerResult) isPeerResponse_Body() {}
+
+func (*PeerResponse_Redelivered) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1400,11 +1438,122 @@ func (x *PeerError) GetElementIndex() uint32 {
 	return 0
 }
 
+// RedeliverRequest names one exchange by its ledger entry key; the responder
+// is the node asked.
+type RedeliverRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Period uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	// requester is the exchange's requester: the caller itself, or the
+	// requester whose non-delivery dispute an auditor is judging.
+	Requester     string `protobuf:"bytes,2,opt,name=requester,proto3" json:"requester,omitempty"`
+	Sequence      uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverRequest) Reset() {
+	*x = RedeliverRequest{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverRequest) ProtoMessage() {}
+
+func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverRequest.ProtoReflect.Descriptor instead.
+func (*RedeliverRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RedeliverRequest) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *RedeliverRequest) GetRequester() string {
+	if x != nil {
+		return x.Requester
+	}
+	return ""
+}
+
+func (x *RedeliverRequest) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+// Redelivered is the provider's journalled transcript of the exchange: one
+// psi/transcript file ("RMTX", version 1) holding the signed request and the
+// signed answer it billed (blinded values only).
+type Redelivered struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transcript    []byte                 `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redelivered) Reset() {
+	*x = Redelivered{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redelivered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redelivered) ProtoMessage() {}
+
+func (x *Redelivered) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redelivered.ProtoReflect.Descriptor instead.
+func (*Redelivered) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Redelivered) GetTranscript() []byte {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
 var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\x97\x03\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xd6\x03\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -1412,8 +1561,9 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x04ecdh\x18\x04 \x01(\v2\x18.riskmesh.v1.ECDHRequestH\x00R\x04ecdh\x12:\n" +
 	"\vecdh_return\x18\x05 \x01(\v2\x17.riskmesh.v1.ECDHReturnH\x00R\n" +
 	"ecdhReturn\x12@\n" +
-	"\rledger_invoke\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerInvokeH\x00R\fledgerInvokeB\x06\n" +
-	"\x04body\"\xb5\x03\n" +
+	"\rledger_invoke\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerInvokeH\x00R\fledgerInvoke\x12=\n" +
+	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliverB\x06\n" +
+	"\x04body\"\xf3\x03\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -1421,7 +1571,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"ecdh_reply\x18\x04 \x01(\v2\x16.riskmesh.v1.ECDHReplyH\x00R\tecdhReply\x124\n" +
 	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12@\n" +
-	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12.\n" +
+	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12<\n" +
+	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -1482,7 +1633,15 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\x12\x1b\n" +
 	"\tmax_items\x18\x04 \x01(\rR\bmaxItems\x12(\n" +
 	"\relement_index\x18\x05 \x01(\rH\x00R\felementIndex\x88\x01\x01B\x10\n" +
-	"\x0e_element_index*\x95\x03\n" +
+	"\x0e_element_index\"d\n" +
+	"\x10RedeliverRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1c\n" +
+	"\trequester\x18\x02 \x01(\tR\trequester\x12\x1a\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\"-\n" +
+	"\vRedelivered\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\x01 \x01(\fR\n" +
+	"transcript*\x95\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -1513,7 +1672,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -1531,6 +1690,8 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*LedgerInvoke)(nil),           // 13: riskmesh.v1.LedgerInvoke
 	(*LedgerResult)(nil),           // 14: riskmesh.v1.LedgerResult
 	(*PeerError)(nil),              // 15: riskmesh.v1.PeerError
+	(*RedeliverRequest)(nil),       // 16: riskmesh.v1.RedeliverRequest
+	(*Redelivered)(nil),            // 17: riskmesh.v1.Redelivered
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -1539,19 +1700,21 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	9,  // 3: riskmesh.v1.PeerRequest.ecdh:type_name -> riskmesh.v1.ECDHRequest
 	11, // 4: riskmesh.v1.PeerRequest.ecdh_return:type_name -> riskmesh.v1.ECDHReturn
 	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
-	4,  // 6: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 7: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 8: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 9: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 10: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 11: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	15, // 12: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 13: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
+	4,  // 7: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 8: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 9: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 10: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 11: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 12: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 13: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	15, // 14: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 15: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -1566,6 +1729,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_Ecdh)(nil),
 		(*PeerRequest_EcdhReturn)(nil),
 		(*PeerRequest_LedgerInvoke)(nil),
+		(*PeerRequest_Redeliver)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -1574,6 +1738,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_EcdhReply)(nil),
 		(*PeerResponse_EcdhDone)(nil),
 		(*PeerResponse_LedgerResult)(nil),
+		(*PeerResponse_Redelivered)(nil),
 		(*PeerResponse_Error)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
@@ -1583,7 +1748,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -8,7 +8,7 @@
 //
 //	phone:+8613800138000          E.164 (ITU-T E.164: "+", country code, at most 15 digits)
 //	idcard:11010519491231002X     PRC resident identity number (GB 11643-1999, ISO 7064 MOD 11-2 check)
-//	card:6222020200112233445      bank card number, 12-19 digits (ISO/IEC 7812, Luhn check)
+//	card:6222020200112233446      bank card number, 12-19 digits (ISO/IEC 7812, Luhn check)
 //	email:alice@example.com       addr-spec subset of RFC 5322, lower-cased
 //	device:AbC-123                opaque device id, printable ASCII, case preserved
 //

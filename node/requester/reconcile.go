@@ -1,0 +1,249 @@
+package requester
+
+// Reconciliation. The ledger bills what providers record, and a provider
+// records its own entries: one may bill an answer it never delivered, or
+// an answer may be lost on the way and billed all the same. The
+// requester's node therefore checks every entry billed to it against the
+// answers it verified itself (docs/node-requester.md, "Reconciliation"):
+//
+//   - MATCHED: it holds the transcript the entry bills.
+//   - Missing: once any exchange that may still bring the answer has ended
+//     (MaxDeadline + LateAnswerWindow after the entry was first seen), it
+//     asks the provider to redeliver the stored answer and verifies it as
+//     the auditor would (accounting/audit.Verify: entry, hashes, both
+//     signatures, proof, amount). A good one is RECOVERED: kept, added to
+//     the spend and to the query that sent it; one that fails its proof is
+//     DISPUTED like any bad answer (Config.Disputed).
+//   - Still missing NonDeliveryAfter later: a non-delivery dispute is
+//     filed (Config.NonDelivered) and the entry is DISPUTED; the auditor
+//     asks the provider for the billed response itself.
+//   - REVERSED once the ledger marks the charge reversed.
+//
+// Records live in node.db, so a restart neither repeats a recovery nor
+// files a second dispute.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Bills is what reconciliation reads of the ledger: the entries billed to
+// this institution and what accounting/audit.Verify checks them against
+// (accounting.Ledger implements it).
+type Bills interface {
+	audit.Ledger
+	Entries(ctx context.Context, q accounting.EntriesQuery) (*accounting.EntriesPage, error)
+}
+
+var _ Bills = accounting.Ledger(nil)
+
+// maxReconcilePages bounds the entry pages read per period and pass.
+const maxReconcilePages = 1 << 16
+
+const (
+	stateMatched   = riskmeshv1.ReconcileState_RECONCILE_STATE_MATCHED
+	stateRecovered = riskmeshv1.ReconcileState_RECONCILE_STATE_RECOVERED
+	statePending   = riskmeshv1.ReconcileState_RECONCILE_STATE_PENDING
+	stateDisputed  = riskmeshv1.ReconcileState_RECONCILE_STATE_DISPUTED
+	stateReversed  = riskmeshv1.ReconcileState_RECONCILE_STATE_REVERSED
+)
+
+// runReconcile reconciles every ReconcileInterval until ctx ends.
+func (r *Requester) runReconcile(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		if err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("reconcile bills", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Reconcile runs one reconciliation pass over the current period and the
+// one before (entries may still be recorded in its grace window), and over
+// the older entries still pending. Passes do not run concurrently.
+func (r *Requester) Reconcile(ctx context.Context) error {
+	if r.cfg.Bills == nil {
+		return ErrNoReconcile
+	}
+	r.reconcileMu.Lock()
+	defer r.reconcileMu.Unlock()
+	cur := r.cfg.Directory.View().Period.Number
+	var errs []error
+	for p := max(cur, 2) - 1; p <= cur && p > 0; p++ {
+		errs = append(errs, r.reconcilePeriod(ctx, p))
+	}
+	older, err := r.store.unsettledReconciles(max(cur, 2)-1, r.cfg.MSPID)
+	errs = append(errs, err)
+	for _, e := range older {
+		got, err := r.cfg.Bills.Entry(ctx, e)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("entry of period %d: %w", e.Period, err))
+			continue
+		}
+		errs = append(errs, r.reconcileEntry(ctx, got))
+	}
+	return errors.Join(errs...)
+}
+
+// reconcilePeriod reconciles every entry billed to this institution in
+// period and records the pass.
+func (r *Requester) reconcilePeriod(ctx context.Context, period uint64) error {
+	q := accounting.EntriesQuery{Period: period, Party: r.cfg.MSPID}
+	var errs []error
+	for range maxReconcilePages {
+		page, err := r.cfg.Bills.Entries(ctx, q)
+		if err != nil {
+			return fmt.Errorf("entries of period %d: %w", period, err)
+		}
+		for i := range page.Entries {
+			errs = append(errs, r.reconcileEntry(ctx, &page.Entries[i]))
+		}
+		if page.Bookmark == "" {
+			errs = append(errs, r.store.putReconcilePass(period, r.cfg.Now()))
+			return errors.Join(errs...)
+		}
+		q.Bookmark = page.Bookmark
+	}
+	return fmt.Errorf("entries of period %d: more than %d pages", period, maxReconcilePages)
+}
+
+// reconcileEntry moves one billed entry along the states above.
+func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEntry) error {
+	k := e.Key
+	if k.Requester != r.cfg.MSPID {
+		return nil
+	}
+	rec, err := r.store.reconcileRecord(k)
+	if err != nil {
+		return err
+	}
+	now := r.cfg.Now()
+	switch {
+	case rec == nil:
+		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
+		if r.holds(e) {
+			rec.State = stateMatched
+		} else {
+			rec.State, rec.FirstMissing = statePending, timestamppb.New(now)
+		}
+	case e.Reversal != nil && rec.State != stateReversed:
+		rec.State, rec.Note = stateReversed, "reversed on the ledger by "+e.Reversal.Auditor
+	case rec.State == statePending:
+		missing := now.Sub(rec.FirstMissing.AsTime())
+		if missing < r.cfg.MaxDeadline+r.cfg.LateAnswerWindow {
+			return nil // an exchange may still bring the answer
+		}
+		if r.holds(e) { // it came after all
+			rec.State, rec.Note = stateMatched, ""
+			break
+		}
+		if done, err := r.recover(ctx, e, rec); done || err != nil {
+			return err
+		}
+		if missing >= r.cfg.MaxDeadline+r.cfg.LateAnswerWindow+r.cfg.NonDeliveryAfter && r.cfg.NonDelivered != nil {
+			r.cfg.NonDelivered(k, rec.Note)
+			rec.State = stateDisputed
+			r.cfg.Logger.Warn("non-delivery disputed", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence)
+		}
+	default:
+		return nil
+	}
+	return r.store.putReconcile(k, rec)
+}
+
+// holds reports whether this node keeps the transcript e bills: the same
+// header and body hashes (a DISPUTED answer counts, its dispute is under
+// way).
+func (r *Requester) holds(e *accounting.RecordedEntry) bool {
+	t, err := r.store.transcript(e.Key.Period, e.Key.Responder, e.Key.Sequence)
+	if err != nil {
+		return false
+	}
+	hdr, err := t.Header.MarshalBinary()
+	if err != nil {
+		return false
+	}
+	d, err := t.Digests()
+	return err == nil && bytes.Equal(hdr, e.Header) && bytes.Equal(d.RequestHash[:], e.RequestHash) &&
+		bytes.Equal(d.ResponseHash[:], e.ResponseHash)
+}
+
+// recover asks the provider to redeliver e's answer and, if it verifies as
+// the billed exchange, records it. It reports whether the entry left
+// PENDING; rec.Note says why not otherwise.
+func (r *Requester) recover(ctx context.Context, e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord) (bool, error) {
+	k := e.Key
+	rec.Attempts++
+	inst, ok := r.cfg.Directory.View().Institution(k.Responder)
+	if !ok {
+		rec.Note = "the provider is not in the registry"
+		return false, nil
+	}
+	actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+	resp, err := r.conns.do(actx, &inst, provider.RedeliverRequest(k))
+	cancel()
+	var t *transcript.Transcript
+	if err == nil {
+		t, err = provider.OpenRedelivered(resp, k)
+	}
+	if err != nil {
+		rec.Note = truncate("not redelivered: " + err.Error())
+		return false, nil
+	}
+	report, err := audit.Verify(ctx, t, r.cfg.Bills)
+	if err != nil {
+		rec.Note = truncate("redelivered answer not verifiable yet: " + err.Error())
+		return false, nil
+	}
+	if ok, failed := audit.Billed(report); !ok {
+		rec.Note = truncate(fmt.Sprintf("redelivered answer is not the billed exchange (failed: %v)", failed))
+		return false, nil
+	}
+	rec.State, rec.Note = stateRecovered, "redelivered by the provider"
+	if c, _ := report.Check(audit.CheckProof); c.Status == audit.Fail {
+		rec.State, rec.Note = stateDisputed, truncate("redelivered answer fails its proof: "+c.Detail)
+	}
+	r.spendMu.Lock()
+	added, err := r.store.recoverEntry(e, t, rec, r.cfg.Now())
+	r.budget.release(0, added)
+	r.spendMu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if rec.State == stateDisputed && r.cfg.Disputed != nil {
+		r.cfg.Disputed(t, rec.Note)
+	}
+	r.cfg.Logger.Info("billed answer recovered", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence,
+		"state", rec.State)
+	return true, nil
+}
+
+// ReconcileReport reports period's reconciliation (0: the current
+// period) as of the last pass.
+func (r *Requester) ReconcileReport(period uint64) (*riskmeshv1.ReconcileReport, error) {
+	if period == 0 {
+		period = r.cfg.Directory.View().Period.Number
+	}
+	rep, err := r.store.reconcileReport(period, r.cfg.MSPID)
+	if err != nil {
+		return nil, fmt.Errorf("requester: reconciliation report: %w", err)
+	}
+	return rep, nil
+}
