@@ -61,12 +61,12 @@ func FuzzCheckChunk(f *testing.F) {
 // never panics; it is ANSWERED only with the honest evaluation and proof
 // under the registered key, and DISPUTED otherwise.
 func FuzzVerifyAnswer(f *testing.F) {
-	x, req, q, honest := answerFixture(f)
+	x, req, query, honest := answerFixture(f)
 	f.Add(honest.Evaluated, honest.Proof, honest.ResponderSignature)
 	f.Add(honest.Evaluated[:32], honest.Proof, honest.ResponderSignature)
 	f.Add(honest.Evaluated, honest.Proof[:10], []byte{})
 	f.Fuzz(func(t *testing.T, evaluated, proof, sig []byte) {
-		o := verifyAnswer(x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig}, noRecheck)
+		o := verifyAnswer(x, req, query(t), &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig}, noRecheck)
 		switch o.status {
 		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
 			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || len(o.transcripts) == 0 {
@@ -83,8 +83,9 @@ func FuzzVerifyAnswer(f *testing.F) {
 }
 
 // answerFixture is an in-process exchange of 4 identifiers (2 listed) with
-// its honest answer.
-func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, *riskmeshv1.EvaluateResponse) {
+// its honest answer. A query state is resolved once, so query returns a
+// fresh one for the same request (the same blinds) on every call.
+func answerFixture(t testing.TB) (*exchange, *signedRequest, func(testing.TB) *catalogpsi.Query, *riskmeshv1.EvaluateResponse) {
 	t.Helper()
 	key, err := oprf.GenerateKey(nil)
 	must(t, err)
@@ -107,8 +108,17 @@ func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, 
 	must(t, err)
 	x := &exchange{inst: accounting.Institution{MSPID: "P1MSP", SigningKey: provPub}, category: testCategory,
 		period: 1, psi: psi, keyID: key.Public().KeyID(), ids: ids}
-	q, blinded, err := psi.Blind(nil, ids)
+	blinds := make([]byte, len(ids)*64) // 64 random bytes per blind
+	_, err = rand.Read(blinds)
 	must(t, err)
+	_, blinded, err := psi.Blind(bytes.NewReader(blinds), ids)
+	must(t, err)
+	query := func(t testing.TB) *catalogpsi.Query {
+		t.Helper()
+		q, _, err := psi.Blind(bytes.NewReader(blinds), ids)
+		must(t, err)
+		return q
+	}
 	req, err := signRequest(transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: testCategory, Period: 1,
 		Requester: requesterMSP, Responder: "P1MSP", Sequence: 1, Count: 4, KeyID: x.keyID,
@@ -122,15 +132,15 @@ func answerFixture(t testing.TB) (*exchange, *signedRequest, *catalogpsi.Query, 
 	must(t, err)
 	sig, err := transcript.SignResponse(ecsig.NewSigner(provSig, rand.Reader), transcript.ResponseDigest(req.requestDigest, respHash))
 	must(t, err)
-	return x, req, q, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig}
+	return x, req, query, &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof[:], ResponderSignature: sig}
 }
 
 // noRecheck is a registry recheck that finds no keys.
 func noRecheck() [][]byte { return nil }
 
 func TestVerifyAnswer(t *testing.T) {
-	x, req, q, honest := answerFixture(t)
-	o := verifyAnswer(x, req, q, honest, noRecheck)
+	x, req, query, honest := answerFixture(t)
+	o := verifyAnswer(x, req, query(t), honest, noRecheck)
 	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(o.transcripts) == 0 {
 		t.Fatalf("honest answer: %+v", o)
 	}
@@ -139,10 +149,10 @@ func TestVerifyAnswer(t *testing.T) {
 	stale := *x
 	stale.inst.SigningKey = nil
 	keys := x.inst.SigningKeysIn(x.period)
-	if o := verifyAnswer(&stale, req, q, honest, func() [][]byte { return keys }); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+	if o := verifyAnswer(&stale, req, query(t), honest, func() [][]byte { return keys }); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 		t.Fatalf("answer under a key only the rechecked view has: %v", o.status)
 	}
-	if o := verifyAnswer(&stale, req, q, honest, noRecheck); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+	if o := verifyAnswer(&stale, req, query(t), honest, noRecheck); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
 		t.Fatalf("answer under a key no view has: %v", o.status)
 	}
 	for i, r := range o.results {
@@ -165,7 +175,7 @@ func TestVerifyAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := verifyAnswer(x, req, q, tt.ans, noRecheck)
+			o := verifyAnswer(x, req, query(t), tt.ans, noRecheck)
 			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (len(o.transcripts) == 1) != tt.keepTranscript {
 				t.Fatalf("outcome %v (transcript kept: %v)", o.status, len(o.transcripts) == 1)
 			}

@@ -46,7 +46,12 @@ func (c *Catalog) Meta() Meta { return c.meta }
 // Params returns the construction parameters.
 func (c *Catalog) Params() Params { return c.params }
 
-// Len returns the number of distinct items in the catalog.
+// Len returns the number of distinct items the catalog's header states. For
+// a catalog Build made, that is the number of items added. For a decoded
+// one it is the provider's claim: Decode checks only that it does not
+// exceed the slot count (Params), which the downloaded bytes do bound, and
+// nothing can check more, since the slots of real and invented items look
+// alike. Use it as an upper bound on the list's size, never as a count.
 func (c *Catalog) Len() int { return int(c.items) }
 
 // Digest returns the SHA-256 digest of the catalog's encoding, the value

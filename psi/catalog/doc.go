@@ -23,9 +23,10 @@
 // What the package does not promise: it does not evaluate the OPRF or check
 // that PRF outputs came from the key named in Meta (the requester checks the
 // metadata against the ledger); it hides labels only from parties that lack
-// the PRF output, and the item count is public; Build's running time is not
-// constant (it depends on the items and the seed), which is harmless because
-// only the provider builds; a 64-bit position-hash collision between two
+// the PRF output, and the item count is public and, in a decoded catalog,
+// only the provider's claim, bounded by the slot count (Catalog.Len);
+// Build's running time is not constant (it depends on the items and the
+// seed), which is harmless because only the provider builds; a 64-bit position-hash collision between two
 // different PRF outputs (probability about n^2/2^65) makes Build fail with
 // ErrConflict rather than silently dropping an item.
 package catalog

@@ -167,10 +167,8 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		cs, ds = blinded, evaluated
 	}
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
-	w := make([]ristretto255.Scalar, n)
-	e.p.composites(w, &seed, cs, ds)
 	var m ristretto255.Element
-	msm(&m, w, bases)
+	e.p.weightedSums(&seed, cs, ds, []*ristretto255.Element{&m}, bases)
 	var r ristretto255.Scalar
 	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
 		return nil, proof, err

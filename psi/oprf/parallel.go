@@ -4,8 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	"github.com/gtank/ristretto255"
 )
 
 // chunkSize is how many items a worker takes at a time: with every item
@@ -57,31 +55,4 @@ func parallel(n, workers int, fn func(worker, lo, hi int) error) error {
 	}
 	wg.Wait()
 	return first
-}
-
-// msm sets dst = Σ s[i]·p[i] in variable time, splitting the sum into one
-// partial multi-scalar multiplication per core. Only public values may go
-// through it: composite scalars and transcript elements.
-func msm(dst *ristretto255.Element, s []ristretto255.Scalar, p []ristretto255.Element) {
-	sp := make([]*ristretto255.Scalar, len(s))
-	pp := make([]*ristretto255.Element, len(p))
-	for i := range s {
-		sp[i], pp[i] = &s[i], &p[i]
-	}
-	parts := min(runtime.GOMAXPROCS(0), max(1, len(s)/(4*chunkSize)))
-	if parts <= 1 {
-		dst.VarTimeMultiScalarMult(sp, pp)
-		return
-	}
-	partial := make([]ristretto255.Element, parts)
-	var wg sync.WaitGroup
-	for k := range parts {
-		lo, hi := k*len(s)/parts, (k+1)*len(s)/parts
-		wg.Go(func() { partial[k].VarTimeMultiScalarMult(sp[lo:hi], pp[lo:hi]) })
-	}
-	wg.Wait()
-	dst.Set(&partial[0])
-	for k := 1; k < parts; k++ {
-		dst.Add(dst, &partial[k])
-	}
 }

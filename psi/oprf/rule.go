@@ -4,6 +4,8 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/gtank/ristretto255"
 )
@@ -74,15 +76,51 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 	return seed
 }
 
-// composites sets w[i] to the composite weight of (C[i], D[i]) under seed
-// on all cores.
-func (p *params) composites(w []ristretto255.Scalar, seed *[sha512.Size]byte, cs, ds []byte) {
-	workers := workersFor(len(w))
-	bufs := make([][]byte, workers)
-	_ = parallel(len(w), workers, func(wk, lo, hi int) error {
-		for i := lo; i < hi; i++ {
-			bufs[wk] = p.compositeScalar(&w[i], bufs[wk], seed, i, element(cs, i), element(ds, i))
+// weightedSums sets sums[j] = Σ d_i·points[j][i] in variable time, with
+// d_i the composite weights of the batch (cs, ds) under seed, and returns
+// the weights. Each core computes the weights of its share of the batch and
+// then its partial multi-scalar multiplications, in one pass. Only public
+// values may go through it: composite weights and transcript elements.
+func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
+	n := len(cs) / ElementSize
+	w := make([]ristretto255.Scalar, n)
+	sp := make([]*ristretto255.Scalar, n)
+	pp := make([][]*ristretto255.Element, len(points))
+	for j := range points {
+		pp[j] = make([]*ristretto255.Element, n)
+	}
+	for i := range n {
+		sp[i] = &w[i]
+		for j := range points {
+			pp[j][i] = &points[j][i]
 		}
-		return nil
-	})
+	}
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/(4*chunkSize)))
+	partial := make([]ristretto255.Element, parts*len(points))
+	share := func(k int) {
+		lo, hi := k*n/parts, (k+1)*n/parts
+		var buf []byte
+		for i := lo; i < hi; i++ {
+			buf = p.compositeScalar(&w[i], buf, seed, i, element(cs, i), element(ds, i))
+		}
+		for j := range points {
+			partial[k*len(points)+j].VarTimeMultiScalarMult(sp[lo:hi], pp[j][lo:hi])
+		}
+	}
+	if parts == 1 {
+		share(0)
+	} else {
+		var wg sync.WaitGroup
+		for k := range parts {
+			wg.Go(func() { share(k) })
+		}
+		wg.Wait()
+	}
+	for j, dst := range sums {
+		dst.Set(&partial[j])
+		for k := 1; k < parts; k++ {
+			dst.Add(dst, &partial[k*len(points)+j])
+		}
+	}
+	return w
 }

@@ -17,9 +17,7 @@ var rules = []ProofRule{ProofBinding, ProofRFC9497}
 // batch (C = cs, D = ds) of the session's key and info.
 func weights(c *Client, rule ProofRule, cs, ds []byte) []ristretto255.Scalar {
 	seed := c.p.batchSeed(rule, &c.seed, &c.bEnc, cs, ds)
-	w := make([]ristretto255.Scalar, len(cs)/ElementSize)
-	c.p.composites(w, &seed, cs, ds)
-	return w
+	return c.p.weightedSums(&seed, cs, ds, nil)
 }
 
 // Under the binding rule, replacing any one element of a batch, blinded or
@@ -79,10 +77,8 @@ func forge(t *testing.T, s *session, rule ProofRule, e []ristretto255.Scalar) ([
 		copy(element(evaluated, i), cs[i].Bytes())
 	}
 	seed := ev.p.batchSeed(rule, &ev.seed, &ev.b, evaluated, s.blinded)
-	w := make([]ristretto255.Scalar, n)
-	ev.p.composites(w, &seed, evaluated, s.blinded)
 	var m ristretto255.Element
-	msm(&m, w, cs)
+	ev.p.weightedSums(&seed, evaluated, s.blinded, []*ristretto255.Element{&m}, cs)
 	var r ristretto255.Scalar
 	if err := randomScalar(rand.Reader, &r); err != nil {
 		t.Fatal(err)
@@ -120,16 +116,15 @@ func TestRFCRuleReduction(t *testing.T) {
 			tk := &s.ev.proofKey
 
 			// What the verifier computes: M (equal to the prover's) and Z.
-			w := weights(client, rule, evaluated, s.blinded)
 			ds := make([]ristretto255.Element, n)
 			cs := make([]ristretto255.Element, n)
 			for i := range n {
 				_ = decodeElement(&ds[i], element(s.blinded, i))
 				_ = decodeElement(&cs[i], element(evaluated, i))
 			}
+			seed := client.p.batchSeed(rule, &client.seed, &client.bEnc, evaluated, s.blinded)
 			var vm, z ristretto255.Element
-			msm(&vm, w, cs)
-			msm(&z, w, ds)
+			w := client.p.weightedSums(&seed, evaluated, s.blinded, []*ristretto255.Element{&vm, &z}, cs, ds)
 			if vm.Equal(&m) != 1 {
 				t.Fatal("the verifier's M differs from the prover's")
 			}

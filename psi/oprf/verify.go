@@ -43,11 +43,8 @@ func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element
 		bases, images, cs, ds = blindedElems, elems, blinded, evaluated
 	}
 	seed := c.p.batchSeed(c.rule, &c.seed, &c.bEnc, cs, ds)
-	w := make([]ristretto255.Scalar, n)
-	c.p.composites(w, &seed, cs, ds)
 	var m, z ristretto255.Element
-	msm(&m, w, bases)
-	msm(&z, w, images)
+	c.p.weightedSums(&seed, cs, ds, []*ristretto255.Element{&m, &z}, bases, images)
 	if !c.p.verify(&c.b, &c.bEnc, &m, &z, &pc, &ps) {
 		return nil, ErrProofVerification
 	}
