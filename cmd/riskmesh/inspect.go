@@ -229,6 +229,48 @@ func newNodeBalanceCommand() *cobra.Command {
 	return cmd
 }
 
+// newNodeHealthCommand is `riskmesh node health`: Health. Its exit status
+// says whether the node serves queries, for scripts and probes.
+func newNodeHealthCommand() *cobra.Command {
+	var (
+		api    apiFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "health [--json]",
+		Short: "show the node's health per component; exit status 0 only when it is serving",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, closeConn, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			h, err := client.Health(cmd.Context(), &riskmeshv1.HealthRequest{})
+			if err != nil {
+				return err
+			}
+			status := lowerEnum(h.GetStatus().String(), "HEALTH_STATUS_")
+			err = printMessage(cmd.OutOrStdout(), h, asJSON, func(w io.Writer) {
+				fmt.Fprintf(w, "%s %s, period %d, %s; %d accounting entries not yet on the ledger\n",
+					h.GetMspId(), remoteText(h.GetVersion()), h.GetPeriod(), status, h.GetOutboxDepth())
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				for _, c := range h.GetComponents() {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", c.GetName(), lowerEnum(c.GetStatus().String(), "HEALTH_STATUS_"), remoteText(c.GetMessage()))
+				}
+				tw.Flush()
+			})
+			if err == nil && h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING {
+				err = fmt.Errorf("node is %s", status)
+			}
+			return err
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the HealthResponse as protobuf JSON")
+	return cmd
+}
+
 // newNodeTranscriptCommand is `riskmesh node transcript`: GetTranscript,
 // written to a file that `riskmesh audit verify` and `riskmesh dispute`
 // read.

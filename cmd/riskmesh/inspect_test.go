@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/node/api"
@@ -118,5 +119,28 @@ func TestNodeTranscript(t *testing.T) {
 		if _, err := runRoot(t, "node", "transcript", "--api", target, "--entry", bad, "--out", path+"2"); err == nil {
 			t.Errorf("--entry %q accepted", bad)
 		}
+	}
+}
+
+// TestNodeHealth prints each component and fails unless the node serves.
+func TestNodeHealth(t *testing.T) {
+	var current atomic.Int32 // the server reads it on its own goroutine
+	current.Store(int32(riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING))
+	health := func(context.Context) *riskmeshv1.HealthResponse {
+		status := riskmeshv1.HealthStatus(current.Load())
+		return &riskmeshv1.HealthResponse{Status: status, MspId: "Bank1MSP", Period: 7, OutboxDepth: 4,
+			Components: []*riskmeshv1.ComponentHealth{{Name: "ledger", Status: status, Message: "unreachable\x1b[2J"}}}
+	}
+	target := serveAPI(t, api.Config{Health: health})
+	out, err := runRoot(t, "node", "health", "--api", target)
+	if err != nil || !strings.Contains(out, "Bank1MSP") || !strings.Contains(out, "4 accounting entries") || !strings.Contains(out, "ledger") {
+		t.Fatalf("serving node: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a component's message reached the terminal raw:\n%q", out)
+	}
+	current.Store(int32(riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED))
+	if out, err := runRoot(t, "node", "health", "--api", target); err == nil || !strings.Contains(out, "degraded") {
+		t.Errorf("degraded node: %v\n%s", err, out)
 	}
 }

@@ -38,7 +38,7 @@ standard error and stops gracefully on SIGINT or SIGTERM.`,
 	}
 	cmd.Flags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
 	cmd.AddCommand(newNodeBackupCommand())
-	cmd.AddCommand(newNodeProvidersCommand(), newNodeCatalogsCommand(), newNodeBalanceCommand(), newNodeTranscriptCommand())
+	cmd.AddCommand(newNodeProvidersCommand(), newNodeCatalogsCommand(), newNodeBalanceCommand(), newNodeHealthCommand(), newNodeTranscriptCommand())
 	return cmd
 }
 
