@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,12 +20,15 @@ import (
 // panics the server instead of passing silently.
 type inspected struct {
 	api.Requester
-	tokens []string // page tokens ListQueries was asked for
+	mu     sync.Mutex // the server calls it on its own goroutines
+	tokens []string   // page tokens ListQueries was asked for
 	asked  *riskmeshv1.GetTranscriptRequest
 }
 
 func (f *inspected) ListQueries(_ context.Context, req *riskmeshv1.ListQueriesRequest) (*riskmeshv1.ListQueriesResponse, error) {
+	f.mu.Lock()
 	f.tokens = append(f.tokens, req.GetPageToken())
+	f.mu.Unlock()
 	page := &riskmeshv1.ListQueriesResponse{}
 	for i := range 2 {
 		page.Queries = append(page.Queries, &riskmeshv1.QuerySummary{
@@ -53,7 +57,9 @@ func (f *inspected) RemoteCatalogs() []*riskmeshv1.RemoteCatalog {
 }
 
 func (f *inspected) GetTranscript(_ context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error) {
+	f.mu.Lock()
 	f.asked = req
+	f.mu.Unlock()
 	return &riskmeshv1.GetTranscriptResponse{Transcript: []byte("RMTX-bytes")}, nil
 }
 
@@ -88,7 +94,10 @@ func TestInspectCommands(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(f.tokens, ","); got != ",p2-" {
+	f.mu.Lock()
+	got := strings.Join(f.tokens, ",")
+	f.mu.Unlock()
+	if got != ",p2-" {
 		t.Errorf("ListQueries page tokens %q, want the first page then p2-", got)
 	}
 	out, _ := runRoot(t, "query", "list", "--limit", "3", "--api", target)
@@ -109,7 +118,10 @@ func TestNodeTranscript(t *testing.T) {
 	if b, err := os.ReadFile(path); err != nil || string(b) != "RMTX-bytes" {
 		t.Fatalf("file %q, %v", b, err)
 	}
-	if a := f.asked; a.GetPeriod() != 3 || a.GetResponder() != "Bank2MSP" || a.GetSequence() != 17 {
+	f.mu.Lock()
+	a := f.asked
+	f.mu.Unlock()
+	if a.GetPeriod() != 3 || a.GetResponder() != "Bank2MSP" || a.GetSequence() != 17 {
 		t.Errorf("asked for %v", a)
 	}
 	if _, err := runRoot(t, "node", "transcript", "--api", target, "--entry", "3/Bank2MSP/17", "--out", path); err == nil {
