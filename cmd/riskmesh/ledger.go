@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,12 +91,19 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			return printJSON(w, p)
 		}, nil),
-		ledgerCmd("close PERIOD", "close a period in grace: no more records", 1, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+		ledgerCmd("close PERIOD", "close a period in grace: no more records", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
 			if err != nil {
 				return err
 			}
-			return l().ClosePeriod(ctx, n)
+			if err := l().ClosePeriod(ctx, n); err != nil {
+				return err
+			}
+			p, err := l().Period(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, p)
 		}, nil),
 		ledgerCmd("settle PERIOD", "settle a closed period into balances (all steps)", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
@@ -138,7 +146,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, r)
+			return printJSON(w, institutionViews(r))
 		}, nil),
 		ledgerCmd("catalog PROVIDER CATEGORY PERIOD", "print a published catalog: its digest and the OPRF key it was built under", 3, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			n, err := parsePeriod(args[2])
@@ -267,6 +275,22 @@ func parsePeriod(s string) (uint64, error) {
 		return 0, fmt.Errorf("period %q: want a period number from 1", s)
 	}
 	return n, nil
+}
+
+// institutionView is how `ledger institutions` prints a record: the TLS
+// fingerprint in hex, as node.yaml, the consortium file and the other
+// commands write it, rather than the contract's base64.
+type institutionView struct {
+	accounting.Institution
+	TLSFingerprint string `json:"tlsFingerprint,omitempty"`
+}
+
+func institutionViews(r []accounting.Institution) []institutionView {
+	views := make([]institutionView, len(r))
+	for i := range r {
+		views[i] = institutionView{Institution: r[i], TLSFingerprint: hex.EncodeToString(r[i].TLSFingerprint)}
+	}
+	return views
 }
 
 func printJSON(w io.Writer, v any) error {
