@@ -35,7 +35,9 @@ var fuzzEntry = func() accounting.Entry {
 var decoders = []func(ctx context.Context, c *accounting.Client) (any, error){
 	func(ctx context.Context, c *accounting.Client) (any, error) { return c.Institution(ctx, "Bank1MSP") },
 	func(ctx context.Context, c *accounting.Client) (any, error) { return c.Institutions(ctx) },
-	func(ctx context.Context, c *accounting.Client) (any, error) { return c.Catalog(ctx, "Bank1MSP", "black", 1) },
+	func(ctx context.Context, c *accounting.Client) (any, error) {
+		return c.Catalog(ctx, "Bank1MSP", "black", 1)
+	},
 	func(ctx context.Context, c *accounting.Client) (any, error) { return c.Prices(ctx) },
 	func(ctx context.Context, c *accounting.Client) (any, error) {
 		return c.Record(ctx, []accounting.Entry{fuzzEntry})
