@@ -85,8 +85,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		p := &provider.Config{
 			Outbox: c.Outbox.OutboxConfig(), MaxBatch: c.Provider.MaxBatch,
 			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
-			ExposureRefresh: c.Provider.ExposureRefresh,
-			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
+			ExposureRefresh: c.Provider.ExposureRefresh, CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
 		}
 		cfg.SourceRefresh = map[string]time.Duration{}
 		for i := range c.Provider.Sources {
