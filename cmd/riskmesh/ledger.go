@@ -90,15 +90,23 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			return printJSON(w, p)
 		}, nil),
-		ledgerCmd("close PERIOD", "close a period in grace: no more records (refused while a provider reports entries not recorded yet, unless --force)", 1, func(ctx context.Context, _ io.Writer, args []string, f *ledgerFlags) error {
+		ledgerCmd("close PERIOD", "close a period in grace: no more records (refused while a provider reports entries not recorded yet, unless --force); prints the closed period, whose undrained list names the providers that never reported", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
 			if err != nil {
 				return err
 			}
+			closePeriod := l().ClosePeriod
 			if f.force {
-				return l().ForceClosePeriod(ctx, n)
+				closePeriod = l().ForceClosePeriod
 			}
-			return l().ClosePeriod(ctx, n)
+			if err := closePeriod(ctx, n); err != nil {
+				return err
+			}
+			p, err := l().Period(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, p)
 		}, func(c *cobra.Command, f *ledgerFlags) {
 			c.Flags().BoolVar(&f.force, "force", false, "close even though providers report entries not recorded yet (kept in the period's undrained list)")
 		}),
