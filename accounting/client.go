@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // Invoker carries one contract call to a backend as one identity. Submit
@@ -150,10 +151,35 @@ func (c *Client) Record(ctx context.Context, entries []Entry) ([]Outcome, error)
 	if err := c.submit(ctx, chaincode.FnRecord, entries, &out); err != nil {
 		return nil, err
 	}
-	if len(out) != len(entries) {
-		return nil, fmt.Errorf("%w: Record returned %d outcomes for %d entries", ErrBadResult, len(out), len(entries))
+	if err := checkOutcomes(entries, out); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// checkOutcomes refuses a Record answer that does not account for every
+// entry, in order: the outbox drops an entry the answer says is recorded,
+// so an answer that named the wrong entry would lose a bill.
+func checkOutcomes(entries []Entry, out []Outcome) error {
+	if len(out) != len(entries) {
+		return fmt.Errorf("%w: Record returned %d outcomes for %d entries", ErrBadResult, len(out), len(entries))
+	}
+	for i, o := range out {
+		if o.Index != i {
+			return fmt.Errorf("%w: Record outcome %d has index %d", ErrBadResult, i, o.Index)
+		}
+		switch o.Status {
+		case OutcomeRejected:
+		case OutcomeRecorded, OutcomeDuplicate:
+			h, err := transcript.ParseHeader(entries[i].Header)
+			if err != nil || o.Key != (EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence}) {
+				return fmt.Errorf("%w: Record outcome %d is %s for another entry", ErrBadResult, i, o.Status)
+			}
+		default:
+			return fmt.Errorf("%w: Record outcome %d has status %.32q", ErrBadResult, i, o.Status)
+		}
+	}
+	return nil
 }
 
 func (c *Client) Reverse(ctx context.Context, r Reverse) error {

@@ -1,8 +1,10 @@
 // Package chaincode is the RiskMesh consortium contract: the institution
 // registry, consortium prices and overdraft limits, the accounting entries
-// that bill each PSI exchange, reversals endorsed by an auditor, and the
-// period state machine (rollover, close, settle, snapshot). It follows
-// DESIGN.md sections 4 and 6 and docs/ledger.md.
+// that bill each PSI exchange, each requester's exposure while a period is
+// open, reversals endorsed by an auditor, and the period state machine
+// (rollover, close once the providers' reported backlogs drained, settle,
+// snapshot, mark paid). It follows DESIGN.md sections 4 and 6 and
+// docs/ledger.md.
 //
 // The logic is written against the small State interface (get, put, range,
 // caller MSP id, transaction id, event), so the same code runs inside

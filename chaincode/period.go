@@ -308,13 +308,9 @@ func (c *Contract) markPaid(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
-	var snap Snapshot
-	ok, err := getJSON(st, snapshotKey(a.Period), &snap)
+	snap, err := loadSnapshot(st, a.Period)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", a.Period))
 	}
 	if snap.PaidTxID != "" {
 		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("snapshot %d was marked paid in transaction %s", a.Period, snap.PaidTxID))
@@ -326,7 +322,7 @@ func (c *Contract) markPaid(st State, arg []byte) (any, error) {
 		}
 	}
 	snap.PaidTxID = st.TxID()
-	return &snap, putJSON(st, snapshotKey(a.Period), &snap)
+	return snap, putJSON(st, snapshotKey(a.Period), snap)
 }
 
 func (c *Contract) getPeriod(st State, arg []byte) (any, error) {
@@ -353,13 +349,18 @@ func (c *Contract) getSnapshot(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
+	return loadSnapshot(st, a.Period)
+}
+
+// loadSnapshot returns the snapshot of period n or a not_found error.
+func loadSnapshot(st State, n uint64) (*Snapshot, error) {
 	var s Snapshot
-	ok, err := getJSON(st, snapshotKey(a.Period), &s)
+	ok, err := getJSON(st, snapshotKey(n), &s)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", a.Period))
+		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", n))
 	}
 	return &s, nil
 }

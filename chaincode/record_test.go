@@ -69,11 +69,17 @@ func registerSigningKey(t *testing.T, c *Contract, st *memState, msp string) (ec
 // the seeded category; salt varies the response hash.
 func signedEntry(t *testing.T, sign map[string]ecsig.Sign, requester string, seq uint64, salt byte) Entry {
 	t.Helper()
+	return signedEntryTo(t, sign, requester, "B", seq, salt)
+}
+
+// signedEntryTo is signedEntry answered by responder.
+func signedEntryTo(t *testing.T, sign map[string]ecsig.Sign, requester, responder string, seq uint64, salt byte) Entry {
+	t.Helper()
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-		Category: "black", Period: 1, Requester: requester, Responder: "B", Sequence: seq, Count: 5,
+		Category: "black", Period: 1, Requester: requester, Responder: responder, Sequence: seq, Count: 5,
 	}
-	reqSign, respSign := sign[requester], sign["B"]
+	reqSign, respSign := sign[requester], sign[responder]
 	hdr, err := h.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -277,4 +283,78 @@ func FuzzArrayLen(f *testing.F) {
 			t.Fatalf("arrayLen(%q) = %d, the decoder finds %d", in, got, len(elems))
 		}
 	})
+}
+
+// accessState records the keys a transaction reads (each Get, and each
+// range as its bounds) and writes.
+type accessState struct {
+	*memState
+	gets, puts []string
+	ranges     [][2]string
+}
+
+func (s *accessState) Get(k string) ([]byte, error) {
+	s.gets = append(s.gets, k)
+	return s.memState.Get(k)
+}
+
+func (s *accessState) Put(k string, v []byte) error {
+	s.puts = append(s.puts, k)
+	return s.memState.Put(k, v)
+}
+
+func (s *accessState) Range(start, end string) (Iterator, error) {
+	s.ranges = append(s.ranges, [2]string{start, end})
+	return s.memState.Range(start, end)
+}
+
+// reads reports whether the transaction read key, directly or in a range.
+func (s *accessState) reads(key string) bool {
+	return slices.Contains(s.gets, key) || slices.ContainsFunc(s.ranges, func(r [2]string) bool { return r[0] <= key && key < r[1] })
+}
+
+// TestRecordsOfTwoProvidersDoNotConflict is the MVCC rule of the exposure
+// counters: two providers recording, at once, entries that bill the same
+// requester in the same period each write their own spent key, and neither
+// transaction reads or writes a key the other writes, so Fabric validates
+// both. The exposure sums the two.
+func TestRecordsOfTwoProvidersDoNotConflict(t *testing.T) {
+	c, _ := New("Reg")
+	mem := seeded(t, c)
+	if _, err := c.Invoke(mem, FnAddInstitution, []byte(`{"mspId":"C","name":"c","roles":["requester"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	sign := signers(t, c, mem, "A", "B", "C")
+	var txs [2]*accessState
+	for i, responder := range []string{"A", "B"} {
+		txs[i] = &accessState{memState: &memState{kv: mem.kv, caller: responder}}
+		e := signedEntryTo(t, sign, "C", responder, uint64(10+i), 0)
+		if out := record(t, c, txs[i], []Entry{e}); out[0].Status != OutcomeRecorded {
+			t.Fatalf("%s's record: %+v", responder, out[0])
+		}
+	}
+	for i, tx := range txs {
+		other := txs[1-i]
+		for _, k := range tx.puts {
+			if other.reads(k) || slices.Contains(other.puts, k) {
+				t.Fatalf("both providers' Records touch %s", k)
+			}
+		}
+		if !slices.Contains(tx.puts, spentKey(1, "C", []string{"A", "B"}[i])) {
+			t.Fatalf("Record %d wrote %v, no spent key of its own", i, tx.puts)
+		}
+	}
+	mem.caller = "Reg"
+	res, err := c.Invoke(mem, FnListExposures, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xs []Exposure
+	if err := json.Unmarshal(res, &xs); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(xs, func(x Exposure) bool { return x.MSPID == "C" })
+	if i < 0 || xs[i].Unsettled != 2*10 || xs[i].Headroom != -2*10 {
+		t.Fatalf("exposures %+v, want C's unsettled 20 (two entries of 10) and headroom -20", xs)
+	}
 }

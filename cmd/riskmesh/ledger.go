@@ -91,12 +91,16 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			return printJSON(w, p)
 		}, nil),
-		ledgerCmd("close PERIOD", "close a period in grace: no more records", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+		ledgerCmd("close PERIOD", "close a period in grace: no more records (refused while a provider reports entries not recorded yet, unless --force); prints the closed period, whose undrained list names the providers that never reported", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
 			if err != nil {
 				return err
 			}
-			if err := l().ClosePeriod(ctx, n); err != nil {
+			closePeriod := l().ClosePeriod
+			if f.force {
+				closePeriod = l().ForceClosePeriod
+			}
+			if err := closePeriod(ctx, n); err != nil {
 				return err
 			}
 			p, err := l().Period(ctx, n)
@@ -104,6 +108,30 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 				return err
 			}
 			return printJSON(w, p)
+		}, func(c *cobra.Command, f *ledgerFlags) {
+			c.Flags().BoolVar(&f.force, "force", false, "close even though providers report entries not recorded yet (kept in the period's undrained list)")
+		}),
+		ledgerCmd("backlog PERIOD", "print the providers' reports of the period's entries their journals still hold", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := l().Backlogs(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, b)
+		}, nil),
+		ledgerCmd("mark-paid PERIOD", "record that a snapshot's balances were paid, lifting the flag it left on debtors past their limit", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+			n, err := parsePeriod(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := l().MarkPaid(ctx, n)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, s)
 		}, nil),
 		ledgerCmd("settle PERIOD", "settle a closed period into balances (all steps)", 1, func(ctx context.Context, w io.Writer, args []string, f *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
@@ -140,6 +168,13 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 				return err
 			}
 			return printJSON(w, a)
+		}, nil),
+		ledgerCmd("exposures", "print every institution's exposure: settled balance, limit, unsettled spend, headroom", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
+			x, err := l().Exposures(ctx)
+			if err != nil {
+				return err
+			}
+			return printJSON(w, x)
 		}, nil),
 		ledgerCmd("institutions", "print the registry", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
 			r, err := l().Institutions(ctx)
@@ -233,6 +268,7 @@ type ledgerFlags struct {
 	maxEntries  int
 	party       string
 	asResponder bool
+	force       bool
 }
 
 // ledgerCmd builds one ledger subcommand taking nargs arguments (-1: at

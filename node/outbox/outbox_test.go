@@ -28,6 +28,7 @@ const (
 // network is a real embedded ledger with one provider and one requester
 // registered, their signing keys set, a price and period 1 open.
 type network struct {
+	period   uint64 // the period entry bills, 1 unless a test rolled over
 	store    *accounting.EmbeddedStore
 	provider *accounting.Embedded
 	reqSign  ecsig.Sign
@@ -42,7 +43,7 @@ func newNetwork(t testing.TB) *network {
 	t.Cleanup(func() { store.Close() })
 	reg, err := store.As(accounting.DefaultRegulator)
 	must(t, err)
-	n := &network{store: store}
+	n := &network{store: store, period: 1}
 	for _, p := range []struct {
 		msp  string
 		role accounting.Role
@@ -70,7 +71,7 @@ func (n *network) entry(t testing.TB, seq uint64, count uint32, amount int64) ac
 	t.Helper()
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-		Category: category, Period: 1, Requester: requester, Responder: provider, Sequence: seq, Count: count,
+		Category: category, Period: n.period, Requester: requester, Responder: provider, Sequence: seq, Count: count,
 	}
 	hdr, err := h.MarshalBinary()
 	must(t, err)
@@ -357,7 +358,12 @@ func TestRequeueAfterReactivation(t *testing.T) {
 	reg, err := n.store.As(accounting.DefaultRegulator)
 	must(t, err)
 	ctx := context.Background()
+	// Suspended in period 1, so its entries of period 2 are refused (those
+	// of period 1 would still record: answers given before the suspension).
 	must(t, reg.SuspendInstitution(ctx, requester))
+	_, err = reg.Rollover(ctx)
+	must(t, err)
+	n.period = 2
 	o, err := Open(db, Config{Ledger: n.provider})
 	must(t, err)
 	run(t, o)
@@ -451,5 +457,37 @@ func TestDrainWithoutRun(t *testing.T) {
 	must(t, o.Drain(ctx))
 	if o.Depth() != 0 || o.Recorded() != 5 {
 		t.Fatalf("Depth %d, Recorded %d; want 0, 5", o.Depth(), o.Recorded())
+	}
+}
+
+// PendingAmounts and PendingIn count what the journal holds and the ledger
+// does not: per requester (the provider's share of an exposure) and per
+// period (the backlog a provider reports in grace).
+func TestPendingAmountsAndBacklog(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	o, err := Open(db, Config{Ledger: n.provider})
+	must(t, err)
+	for seq := uint64(1); seq <= 3; seq++ {
+		_, err := o.Put(n.entry(t, seq, 2, 0))
+		must(t, err)
+	}
+	amounts, err := o.PendingAmounts()
+	must(t, err)
+	if len(amounts) != 1 || amounts[requester] != 3*2*price {
+		t.Fatalf("pending amounts %v, want %s: %d", amounts, requester, 3*2*price)
+	}
+	for period, want := range map[uint64]uint64{0: 0, 1: 3, 2: 0, 10: 0} {
+		if got, err := o.PendingIn(period); err != nil || got != want {
+			t.Fatalf("PendingIn(%d) = %d, %v; want %d", period, got, err, want)
+		}
+	}
+	run(t, o)
+	flush(t, o)
+	amounts, err = o.PendingAmounts()
+	must(t, err)
+	if got, err := o.PendingIn(1); err != nil || got != 0 || len(amounts) != 0 {
+		t.Fatalf("after the flush: PendingIn %d (%v), amounts %v", got, err, amounts)
 	}
 }

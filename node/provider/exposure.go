@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"math"
 	"sync"
 	"time"
@@ -30,15 +31,17 @@ type exposures struct {
 	refresh sync.Mutex // one ledger read at a time
 
 	mu       sync.Mutex
-	asOf     time.Time // of the ledger figures; zero before the first read
+	tried    time.Time // when the last read started, successful or not
 	ledger   map[string]accounting.Exposure
 	pending  map[string]int64 // journalled, not recorded, when the ledger was read
 	since    map[string]int64 // billed by this provider since the mark
 	inflight map[string]int64 // reserved by evaluations under way
 }
 
-// exposureRecheck is the least age of the figures before a request from a
-// requester they do not list reads the ledger again (one registered since).
+// exposureRecheck is the least time since the last read before a request
+// from a requester the figures do not list reads the ledger again (one
+// registered since): requests cannot turn into ledger load, even while
+// the ledger is unreachable.
 const exposureRecheck = time.Second
 
 // reserve checks that requester may be billed amount more and reserves it
@@ -49,7 +52,7 @@ func (p *Provider) reserve(ctx context.Context, requester string, amount int64) 
 	x := &p.exposure
 	x.mu.Lock()
 	_, known := x.ledger[requester]
-	stale := p.cfg.Now().Sub(x.asOf) >= exposureRecheck
+	stale := p.cfg.Now().Sub(x.tried) >= exposureRecheck
 	x.mu.Unlock()
 	if !known && stale {
 		if err := p.refreshExposures(ctx); err != nil {
@@ -102,12 +105,9 @@ func (p *Provider) refreshExposures(ctx context.Context) error {
 	x.refresh.Lock()
 	defer x.refresh.Unlock()
 	x.mu.Lock()
-	mark := make(map[string]int64, len(x.since))
-	for r, v := range x.since {
-		mark[r] = v
-	}
+	mark := maps.Clone(x.since)
+	x.tried = p.cfg.Now()
 	x.mu.Unlock()
-	asOf := p.cfg.Now()
 	pending, err := p.outbox.PendingAmounts()
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (p *Provider) refreshExposures(ctx context.Context) error {
 			delete(x.since, r)
 		}
 	}
-	x.asOf, x.ledger, x.pending = asOf, byMSP, pending
+	x.ledger, x.pending = byMSP, pending
 	return nil
 }
 

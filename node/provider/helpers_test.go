@@ -164,6 +164,12 @@ func (f *fixture) newQuery(period, seq uint64, phones ...string) *query {
 // newQueryUnder is newQuery for the provider key key.
 func (f *fixture) newQueryUnder(key *oprf.PrivateKey, period, seq uint64, phones ...string) *query {
 	f.t.Helper()
+	return f.newQueryTo(providerMSP, key, period, seq, phones...)
+}
+
+// newQueryTo is newQueryUnder addressed to the provider responder.
+func (f *fixture) newQueryTo(responder string, key *oprf.PrivateKey, period, seq uint64, phones ...string) *query {
+	f.t.Helper()
 	if seq == 0 {
 		f.seq++
 		seq = f.seq
@@ -180,7 +186,7 @@ func (f *fixture) newQueryUnder(key *oprf.PrivateKey, period, seq uint64, phones
 	must(f.t, err)
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
-		Requester: requesterMSP, Responder: providerMSP, Sequence: seq, Count: uint32(len(phones)),
+		Requester: requesterMSP, Responder: responder, Sequence: seq, Count: uint32(len(phones)),
 		KeyID: key.Public().KeyID(),
 	}
 	return &query{header: h, state: state, req: f.sign(h, blinded)}
