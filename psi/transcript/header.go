@@ -133,7 +133,7 @@ func (h *Header) encodedLen() int {
 }
 
 func (h *Header) marshal(b *cryptobyte.Builder) {
-	b.AddUint8(h.ProofRule.version())
+	b.AddUint8(headerVersion(h.ProofRule))
 	b.AddUint8(uint8(h.Protocol))
 	addString8(b, h.Suite)
 	addString8(b, h.Category)

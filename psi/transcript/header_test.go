@@ -32,7 +32,7 @@ func TestHeaderRoundTrip(t *testing.T) {
 					if !bytes.Equal(again, enc) {
 						t.Fatal("re-encoding differs")
 					}
-					if want := rule.version(); enc[0] != want {
+					if want := headerVersion(rule); enc[0] != want {
 						t.Fatalf("%v encoded as version %d, want %d", rule, enc[0], want)
 					}
 				})

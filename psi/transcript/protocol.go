@@ -1,6 +1,10 @@
 package transcript
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
 
 // Protocol names the PSI protocol a transcript records. The numeric values
 // are wire values: they are encoded in headers that are signed and stored on
@@ -50,43 +54,30 @@ func (p Protocol) String() string {
 }
 
 // ProofRule is the rule a catalog-OPRF transcript's batched DLEQ proof
-// follows (psi/oprf's rules of the same names; docs/protocol/oprf.md). It
-// is carried as the header's version, so old transcripts keep their bytes
-// and digests and are audited under the rule they were made with.
-type ProofRule uint8
+// follows: psi/oprf's rule itself (docs/protocol/oprf.md), carried as the
+// header's version, so old transcripts keep their bytes and digests and
+// are audited under the rule they were made with.
+type ProofRule = oprf.ProofRule
 
 const (
 	// ProofBinding (header version 2, the zero value): the composite weights
 	// hash the whole batch. Nodes send and answer only this rule.
-	ProofBinding ProofRule = iota
+	ProofBinding = oprf.ProofBinding
 	// ProofRFC9497 (header version 1): RFC 9497's composite rule, whose
 	// weights depend on each item alone. Transcripts made before
 	// ProofBinding carry it; auditors still check them under it.
-	ProofRFC9497
+	ProofRFC9497 = oprf.ProofRFC9497
 )
 
-// Valid reports whether r is a defined rule.
-func (r ProofRule) Valid() bool { return r == ProofBinding || r == ProofRFC9497 }
-
-func (r ProofRule) String() string {
-	switch r {
-	case ProofBinding:
-		return "batch-binding"
-	case ProofRFC9497:
-		return "rfc9497"
-	}
-	return fmt.Sprintf("proof-rule(%d)", uint8(r))
-}
-
-// version is the header version that encodes r; r must be valid.
-func (r ProofRule) version() uint8 {
+// headerVersion is the header version that encodes r; r must be valid.
+func headerVersion(r ProofRule) uint8 {
 	if r == ProofRFC9497 {
 		return HeaderVersionRFC9497
 	}
 	return HeaderVersion
 }
 
-// ruleOfVersion is version's inverse.
+// ruleOfVersion is headerVersion's inverse.
 func ruleOfVersion(v uint8) (ProofRule, bool) {
 	switch v {
 	case HeaderVersion:
