@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -22,6 +24,51 @@ import (
 // The read-only views of a running node's business API, one command each,
 // so that an operator needs no gRPC client of its own (docs/api.md names
 // the method behind each).
+
+// apiView is a read-only command of the business API: dial, make one call,
+// print its answer as text or, with --json, as protobuf JSON. check, if
+// set, turns the answer into the command's error (its exit status).
+type apiView[M proto.Message] struct {
+	use, short, long string
+	flags            func(*cobra.Command)
+	call             func(context.Context, riskmeshv1.RiskMeshClient) (M, error)
+	text             func(io.Writer, M)
+	check            func(M) error
+}
+
+func (v apiView[M]) command() *cobra.Command {
+	var (
+		api    apiFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use: v.use, Short: v.short, Long: v.long, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, closeConn, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			m, err := v.call(cmd.Context(), client)
+			if err != nil {
+				return err
+			}
+			if err := printMessage(cmd.OutOrStdout(), m, asJSON, func(w io.Writer) { v.text(w, m) }); err != nil {
+				return err
+			}
+			if v.check != nil {
+				return v.check(m)
+			}
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the answer as protobuf JSON")
+	if v.flags != nil {
+		v.flags(cmd)
+	}
+	return cmd
+}
 
 // newQueryListCommand is `riskmesh query list`: ListQueries, newest first.
 func newQueryListCommand() *cobra.Command {
@@ -94,32 +141,18 @@ func printQueryList(w io.Writer, qs []*riskmeshv1.QuerySummary) {
 
 // newNodeProvidersCommand is `riskmesh node providers`: Providers.
 func newNodeProvidersCommand() *cobra.Command {
-	var (
-		api      apiFlags
-		category string
-		asJSON   bool
-	)
-	cmd := &cobra.Command{
-		Use:   "providers [--category C] [--json]",
-		Short: "list the providers this node queries, their prices and whether they are reachable",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, closeConn, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			resp, err := client.Providers(cmd.Context(), &riskmeshv1.ProvidersRequest{Category: category})
-			if err != nil {
-				return err
-			}
-			return printMessage(cmd.OutOrStdout(), resp, asJSON, func(w io.Writer) { printProviders(w, resp) })
+	var category string
+	return apiView[*riskmeshv1.ProvidersResponse]{
+		use:   "providers [--category C] [--json]",
+		short: "list the providers this node queries, their prices and whether they are reachable",
+		flags: func(c *cobra.Command) {
+			c.Flags().StringVar(&category, "category", "", "only providers of this category")
 		},
-	}
-	api.register(cmd)
-	cmd.Flags().StringVar(&category, "category", "", "only providers of this category")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the ProvidersResponse as protobuf JSON")
-	return cmd
+		call: func(ctx context.Context, c riskmeshv1.RiskMeshClient) (*riskmeshv1.ProvidersResponse, error) {
+			return c.Providers(ctx, &riskmeshv1.ProvidersRequest{Category: category})
+		},
+		text: printProviders,
+	}.command()
 }
 
 func printProviders(w io.Writer, r *riskmeshv1.ProvidersResponse) {
@@ -141,35 +174,21 @@ func printProviders(w io.Writer, r *riskmeshv1.ProvidersResponse) {
 // READY one is what a query of that period needs) and the catalogs this
 // node builds as a provider.
 func newNodeCatalogsCommand() *cobra.Command {
-	var (
-		api      apiFlags
-		category string
-		asJSON   bool
-	)
-	cmd := &cobra.Command{
-		Use:   "catalogs [--category C] [--json]",
-		Short: "show the catalogs this node serves and the providers' catalogs it has downloaded",
-		Long: `catalogs prints CatalogStatus: the catalogs this node builds and serves as a provider, and,
+	var category string
+	return apiView[*riskmeshv1.CatalogStatusResponse]{
+		use:   "catalogs [--category C] [--json]",
+		short: "show the catalogs this node serves and the providers' catalogs it has downloaded",
+		long: `catalogs prints CatalogStatus: the catalogs this node builds and serves as a provider, and,
 per provider, category and period, the catalogs it downloads as a requester. A query of a period
 checks a provider only once that provider's catalog of the period is ready here.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, closeConn, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			resp, err := client.CatalogStatus(cmd.Context(), &riskmeshv1.CatalogStatusRequest{Category: category})
-			if err != nil {
-				return err
-			}
-			return printMessage(cmd.OutOrStdout(), resp, asJSON, func(w io.Writer) { printCatalogs(w, resp) })
+		flags: func(c *cobra.Command) {
+			c.Flags().StringVar(&category, "category", "", "only catalogs of this category")
 		},
-	}
-	api.register(cmd)
-	cmd.Flags().StringVar(&category, "category", "", "only catalogs of this category")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the CatalogStatusResponse as protobuf JSON")
-	return cmd
+		call: func(ctx context.Context, c riskmeshv1.RiskMeshClient) (*riskmeshv1.CatalogStatusResponse, error) {
+			return c.CatalogStatus(ctx, &riskmeshv1.CatalogStatusRequest{Category: category})
+		},
+		text: printCatalogs,
+	}.command()
 }
 
 func printCatalogs(w io.Writer, r *riskmeshv1.CatalogStatusResponse) {
@@ -193,82 +212,55 @@ func printCatalogs(w io.Writer, r *riskmeshv1.CatalogStatusResponse) {
 
 // newNodeBalanceCommand is `riskmesh node balance`: Balance.
 func newNodeBalanceCommand() *cobra.Command {
-	var (
-		api    apiFlags
-		asJSON bool
-	)
-	cmd := &cobra.Command{
-		Use:   "balance [--json]",
-		Short: "show this institution's balance, limit, unsettled spend and headroom",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, closeConn, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			b, err := client.Balance(cmd.Context(), &riskmeshv1.BalanceRequest{})
-			if err != nil {
-				return err
-			}
-			return printMessage(cmd.OutOrStdout(), b, asJSON, func(w io.Writer) {
-				fmt.Fprintf(w, "%s, period %d (ledger read %s)\n", b.GetMspId(), b.GetPeriod(), timeText(b.GetLedgerAsOf()))
-				fmt.Fprintf(w, "balance            %d\n", b.GetBalance())
-				fmt.Fprintf(w, "overdraft limit    %d\n", b.GetOverdraftLimit())
-				fmt.Fprintf(w, "unsettled spend    %d\n", b.GetUnsettledSpend())
-				fmt.Fprintf(w, "unsettled earnings %d\n", b.GetUnsettledEarnings())
-				fmt.Fprintf(w, "headroom           %d\n", b.GetHeadroom())
-				if b.GetFlagged() {
-					fmt.Fprintln(w, "flagged: past the overdraft limit; providers refuse this node's queries")
-				}
-			})
+	return apiView[*riskmeshv1.BalanceResponse]{
+		use:   "balance [--json]",
+		short: "show this institution's balance, limit, unsettled spend and headroom",
+		call: func(ctx context.Context, c riskmeshv1.RiskMeshClient) (*riskmeshv1.BalanceResponse, error) {
+			return c.Balance(ctx, &riskmeshv1.BalanceRequest{})
 		},
+		text: printBalance,
+	}.command()
+}
+
+func printBalance(w io.Writer, b *riskmeshv1.BalanceResponse) {
+	fmt.Fprintf(w, "%s, period %d (ledger read %s)\n", b.GetMspId(), b.GetPeriod(), timeText(b.GetLedgerAsOf()))
+	fmt.Fprintf(w, "balance            %d\n", b.GetBalance())
+	fmt.Fprintf(w, "overdraft limit    %d\n", b.GetOverdraftLimit())
+	fmt.Fprintf(w, "unsettled spend    %d\n", b.GetUnsettledSpend())
+	fmt.Fprintf(w, "unsettled earnings %d\n", b.GetUnsettledEarnings())
+	fmt.Fprintf(w, "headroom           %d\n", b.GetHeadroom())
+	if b.GetFlagged() {
+		fmt.Fprintln(w, "flagged: past the overdraft limit; providers refuse this node's queries")
 	}
-	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the BalanceResponse as protobuf JSON")
-	return cmd
 }
 
 // newNodeHealthCommand is `riskmesh node health`: Health. Its exit status
 // says whether the node serves queries, for scripts and probes.
 func newNodeHealthCommand() *cobra.Command {
-	var (
-		api    apiFlags
-		asJSON bool
-	)
-	cmd := &cobra.Command{
-		Use:   "health [--json]",
-		Short: "show the node's health per component; exit status 0 only when it is serving",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, closeConn, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			h, err := client.Health(cmd.Context(), &riskmeshv1.HealthRequest{})
-			if err != nil {
-				return err
-			}
-			status := lowerEnum(h.GetStatus().String(), "HEALTH_STATUS_")
-			err = printMessage(cmd.OutOrStdout(), h, asJSON, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s, period %d, %s; %d accounting entries not yet on the ledger\n",
-					h.GetMspId(), remoteText(h.GetVersion()), h.GetPeriod(), status, h.GetOutboxDepth())
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				for _, c := range h.GetComponents() {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", c.GetName(), lowerEnum(c.GetStatus().String(), "HEALTH_STATUS_"), remoteText(c.GetMessage()))
-				}
-				tw.Flush()
-			})
-			if err == nil && h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING {
-				err = fmt.Errorf("node is %s", status)
-			}
-			return err
+	return apiView[*riskmeshv1.HealthResponse]{
+		use:   "health [--json]",
+		short: "show the node's health per component; exit status 0 only when it is serving",
+		call: func(ctx context.Context, c riskmeshv1.RiskMeshClient) (*riskmeshv1.HealthResponse, error) {
+			return c.Health(ctx, &riskmeshv1.HealthRequest{})
 		},
+		text: printHealth,
+		check: func(h *riskmeshv1.HealthResponse) error {
+			if h.GetStatus() != riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING {
+				return fmt.Errorf("node is %s", lowerEnum(h.GetStatus().String(), "HEALTH_STATUS_"))
+			}
+			return nil
+		},
+	}.command()
+}
+
+func printHealth(w io.Writer, h *riskmeshv1.HealthResponse) {
+	fmt.Fprintf(w, "%s %s, period %d, %s; %d accounting entries not yet on the ledger\n", h.GetMspId(),
+		remoteText(h.GetVersion()), h.GetPeriod(), lowerEnum(h.GetStatus().String(), "HEALTH_STATUS_"), h.GetOutboxDepth())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range h.GetComponents() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.GetName(), lowerEnum(c.GetStatus().String(), "HEALTH_STATUS_"), remoteText(c.GetMessage()))
 	}
-	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the HealthResponse as protobuf JSON")
-	return cmd
+	tw.Flush()
 }
 
 // newNodeTranscriptCommand is `riskmesh node transcript`: GetTranscript,
