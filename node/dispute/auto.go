@@ -15,6 +15,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -109,6 +110,41 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 	default:
 	}
 	return nil
+}
+
+// EnqueueNonDelivery records that the entry under key, billed to this
+// institution for an answer it never received, is to be disputed for
+// non-delivery with claim, and wakes Run. An entry already disputed keeps
+// its record.
+func (a *Auto) EnqueueNonDelivery(key accounting.EntryKey, claim string) error {
+	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRecords)
+		k := []byte(key.String())
+		if b.Get(k) != nil {
+			return nil
+		}
+		return put(b, k, &riskmeshv1.DisputeRecord{
+			NonDelivery: auditor.KeyToProto(key), Claim: auditor.TruncateClaim(claim), State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
+			NextAttempt: timestamppb.New(a.cfg.Now()),
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("dispute: enqueue non-delivery: %w", err)
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// NonDelivered is EnqueueNonDelivery in the shape of
+// requester.Config.NonDelivered; a failure to store is logged.
+func (a *Auto) NonDelivered(key accounting.EntryKey, reason string) {
+	if err := a.EnqueueNonDelivery(key, "answer never delivered: "+reason); err != nil {
+		a.cfg.Logger.Error("non-delivery dispute not queued", slog.Uint64("period", key.Period),
+			slog.Uint64("sequence", key.Sequence), slog.String("error", err.Error()))
+	}
 }
 
 // Disputed is Enqueue in the shape of requester.Config.Disputed: the
@@ -268,6 +304,10 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	rec.Attempts++
 	// Without jitter: the schedule is the one AutoConfig.Retry documents.
 	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(backoff.Delay(a.cfg.Retry, 16*a.cfg.Retry, int(rec.Attempts))))
+	if rec.NonDelivery != nil {
+		a.fileNonDelivery(ctx, rec)
+		return
+	}
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
 		rec.LastError = err.Error()
@@ -311,6 +351,29 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 		slog.Uint64("sequence", t.Header.Sequence), slog.String("state", rec.State.String()))
 }
 
+// fileNonDelivery files one non-delivery dispute and updates rec: the
+// entry exists (reconciliation found it), so every verdict settles it.
+func (a *Auto) fileNonDelivery(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
+	key := auditor.KeyFromProto(rec.NonDelivery)
+	out, err := a.cfg.Client.NonDelivery(ctx, key, rec.Claim)
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	rec.LastError, rec.Verdict = "", out.Verdict
+	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
+	if out.Reversed {
+		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
+	}
+	if out.Produced != nil {
+		if data, err := out.Produced.MarshalBinary(); err == nil {
+			rec.Transcript = data // the billed answer, kept with the verdict
+		}
+	}
+	a.cfg.Logger.Info("non-delivery dispute settled", slog.Uint64("period", key.Period),
+		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
+}
+
 // closed reports a period that takes no more records.
 func closed(s accounting.PeriodState) bool {
 	return s != accounting.PeriodOpen && s != accounting.PeriodGrace
@@ -333,6 +396,9 @@ func decodeRecord(v []byte) (*riskmeshv1.DisputeRecord, error) {
 	rec := new(riskmeshv1.DisputeRecord)
 	if err := proto.Unmarshal(v, rec); err != nil {
 		return nil, fmt.Errorf("dispute: decode record: %w", err)
+	}
+	if rec.NonDelivery != nil && len(rec.Transcript) == 0 {
+		return rec, nil // no answer was delivered
 	}
 	if _, err := transcript.Parse(rec.Transcript); err != nil {
 		return nil, fmt.Errorf("dispute: stored transcript: %w", err)
