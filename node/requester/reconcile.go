@@ -162,10 +162,26 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 			rec.State = stateDisputed
 			r.cfg.Logger.Warn("non-delivery disputed", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence)
 		}
+	case rec.State == stateDisputed && r.nonDeliveryRejected(k) && !r.holds(e):
+		// The auditor rejected the non-delivery: the provider produced
+		// the billed answer, so it can redeliver it to us too.
+		if done, err := r.recover(ctx, e, rec); done || err != nil {
+			return err
+		}
 	default:
 		return nil
 	}
 	return r.store.putReconcile(k, rec)
+}
+
+// nonDeliveryRejected reports whether the dispute of k was decided against
+// this node (Config.DisputeStatus).
+func (r *Requester) nonDeliveryRejected(k accounting.EntryKey) bool {
+	if r.cfg.DisputeStatus == nil {
+		return false
+	}
+	state, _, ok := r.cfg.DisputeStatus(k)
+	return ok && state == riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
 }
 
 // holds reports whether this node keeps the transcript e bills: the same
