@@ -75,6 +75,7 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
+			ReconcileInterval: r.ReconcileInterval, NonDeliveryAfter: r.NonDeliveryAfter,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
