@@ -183,7 +183,8 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			if err != nil {
 				return nil, err
 			}
-			c.Disputed, c.DisputeStatus, c.NonDelivered = auto.Disputed, auto.Status, auto.NonDelivered
+			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
+			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced
 			n.goRun("disputes", auto.Run, ctx)
 		}
 		req, err := requester.New(c)

@@ -174,6 +174,18 @@ func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error)
 	return rec, err
 }
 
+// Produced returns the billed answer the provider produced to the auditor
+// for a rejected non-delivery dispute of key, if there is one. It has the
+// shape of requester.Config.ProducedAnswer.
+func (a *Auto) Produced(key accounting.EntryKey) (*transcript.Transcript, bool) {
+	rec, err := a.State(key)
+	if err != nil || rec == nil || rec.NonDelivery == nil || len(rec.Transcript) == 0 {
+		return nil, false
+	}
+	t, err := transcript.Parse(rec.Transcript)
+	return t, err == nil
+}
+
 // Status reports where the dispute of an entry stands, with the auditor's
 // reason once it decided or the last filing error before that; ok is false
 // if the entry was never disputed or its record is unreadable. It has the

@@ -106,7 +106,7 @@ type testProvider struct {
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
 	limited   int              // answer this many catalog_downloads RATE_LIMITED
 	withhold  int              // let the provider answer (and bill) this many evaluates, then refuse instead (dishonest)
-	hide      bool             // refuse every redeliver as if nothing were stored (dishonest)
+	hide      []string         // refuse redelivery to these MSP ids as if nothing were stored (dishonest)
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -271,7 +271,7 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 			}}}
 		}
 	}
-	if req.GetRedeliver() != nil && p.hide {
+	if req.GetRedeliver() != nil && slices.Contains(p.hide, who.MSPID) {
 		p.mu.Unlock()
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "nothing stored")
 	}

@@ -207,18 +207,7 @@ func (r *Requester) holds(e *accounting.RecordedEntry) bool {
 func (r *Requester) recover(ctx context.Context, e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord) (bool, error) {
 	k := e.Key
 	rec.Attempts++
-	inst, ok := r.cfg.Directory.View().Institution(k.Responder)
-	if !ok {
-		rec.Note = "the provider is not in the registry"
-		return false, nil
-	}
-	actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
-	resp, err := r.conns.do(actx, &inst, provider.RedeliverRequest(k))
-	cancel()
-	var t *transcript.Transcript
-	if err == nil {
-		t, err = provider.OpenRedelivered(resp, k)
-	}
+	t, err := r.fetchBilled(ctx, k)
 	if err != nil {
 		rec.Note = truncate("not redelivered: " + err.Error())
 		return false, nil
@@ -249,6 +238,31 @@ func (r *Requester) recover(ctx context.Context, e *accounting.RecordedEntry, re
 	r.cfg.Logger.Info("billed answer recovered", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence,
 		"state", rec.State)
 	return true, nil
+}
+
+// fetchBilled asks the provider of k to redeliver its stored answer, or
+// failing that takes the one it produced to the auditor
+// (Config.ProducedAnswer).
+func (r *Requester) fetchBilled(ctx context.Context, k accounting.EntryKey) (*transcript.Transcript, error) {
+	err := fmt.Errorf("%s is not in the registry", k.Responder)
+	if inst, ok := r.cfg.Directory.View().Institution(k.Responder); ok {
+		actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+		var resp *riskmeshv1.PeerResponse
+		resp, err = r.conns.do(actx, &inst, provider.RedeliverRequest(k))
+		cancel()
+		if err == nil {
+			var t *transcript.Transcript
+			if t, err = provider.OpenRedelivered(resp, k); err == nil {
+				return t, nil
+			}
+		}
+	}
+	if r.cfg.ProducedAnswer != nil {
+		if t, ok := r.cfg.ProducedAnswer(k); ok {
+			return t, nil
+		}
+	}
+	return nil, err
 }
 
 // ReconcileReport reports period's reconciliation (0: the current

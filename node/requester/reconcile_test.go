@@ -117,6 +117,7 @@ func (n *network) reconcileRequester(t *testing.T, clk *clock) (*Requester, *dis
 		c.Disputed = func(tr *transcript.Transcript, reason string) { auto.Disputed(tr, reason) }
 		c.NonDelivered = func(k accounting.EntryKey, reason string) { auto.NonDelivered(k, reason) }
 		c.DisputeStatus = func(k accounting.EntryKey) (riskmeshv1.DisputeState, string, bool) { return auto.Status(k) }
+		c.ProducedAnswer = func(k accounting.EntryKey) (*transcript.Transcript, bool) { return auto.Produced(k) }
 	})
 	conn, err := dispute.Dial(ctx, n.requester.ledger, accounting.DefaultRegulator, addr, n.requester.cert)
 	must(t, err)
@@ -153,7 +154,7 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	r, auto := n.reconcileRequester(t, clk)
 	bad, honest := n.providers[0], n.providers[1]
-	bad.set(func(p *testProvider) { p.withhold, p.hide = 1, true })
+	bad.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP, accounting.DefaultRegulator} })
 
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2)})
 	res := events[len(events)-1].GetResult()
@@ -284,5 +285,43 @@ func TestAdversaryRedeliverToAnotherMember(t *testing.T) {
 	var re *peer.RemoteError
 	if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER {
 		t.Fatalf("redeliver to another member: %v, want UNKNOWN_PEER", err)
+	}
+}
+
+// A provider bills an answer it reported refused and hides it from the
+// requester, but produces it to the auditor: the non-delivery dispute is
+// rejected, the charge stands, and the requester's node recovers the
+// answer the auditor returned, so its books match the bill.
+func TestAdversaryProviderHidesAnswerOnlyFromRequester(t *testing.T) {
+	ctx := context.Background()
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	clk := &clock{now: time.Now()}
+	r, auto := n.reconcileRequester(t, clk)
+	p := n.providers[0]
+	p.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP} })
+	query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2)})
+	n.flushOutboxes()
+	must(t, r.Reconcile(ctx))
+	clk.advance(time.Hour)
+	must(t, r.Reconcile(ctx)) // redelivery refused: non-delivery filed
+	if pending := auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d disputes pending", pending)
+	}
+	e := ledgerEntries(t, n)
+	if len(e) != 1 {
+		t.Fatalf("ledger entries %v, want one", e)
+	}
+	if state, reason, _ := auto.Status(e[0].Key); state != riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED ||
+		!strings.Contains(reason, "produced the billed response") {
+		t.Fatalf("dispute %v (%q), want rejected: the provider produced the answer", state, reason)
+	}
+	must(t, r.Reconcile(ctx))
+	rep, err := r.ReconcileReport(0)
+	must(t, err)
+	if rep.Recovered != 1 || rep.Disputed != 0 || rep.Reversed != 0 {
+		t.Fatalf("report %v, want the produced answer recovered", rep)
+	}
+	if bal, _ := r.Balance(ctx); bal.UnsettledSpend != 2*testPrice {
+		t.Fatalf("unsettled spend %d, want the standing bill %d", bal.UnsettledSpend, 2*testPrice)
 	}
 }
