@@ -56,7 +56,9 @@ func TestAdversaryNonDeliveryDispute(t *testing.T) {
 			func(tr *transcript.Transcript) (*transcript.Transcript, error) { return tr, nil },
 			riskmeshv1.Verdict_VERDICT_REJECTED, "produced the billed response"},
 		{"produces nothing", audittest.Honest,
-			func(*transcript.Transcript) (*transcript.Transcript, error) { return nil, errors.New("NOT_FOUND: nothing stored") },
+			func(*transcript.Transcript) (*transcript.Transcript, error) {
+				return nil, errors.New("NOT_FOUND: nothing stored")
+			},
 			riskmeshv1.Verdict_VERDICT_UPHELD, "did not produce the billed response"},
 		{"produces another answer", audittest.Honest,
 			func(tr *transcript.Transcript) (*transcript.Transcript, error) {
