@@ -91,16 +91,20 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 	if err != nil {
 		return fmt.Errorf("dispute: encode transcript: %w", err)
 	}
-	key := []byte(audit.KeyOf(&t.Header).String())
-	err = a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+	return a.enqueue(audit.KeyOf(&t.Header), &riskmeshv1.DisputeRecord{Transcript: data, Claim: claim})
+}
+
+// enqueue stores rec, PENDING and due now, under key unless the entry is
+// already disputed, and wakes Run.
+func (a *Auto) enqueue(key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) error {
+	rec.State, rec.NextAttempt = riskmeshv1.DisputeState_DISPUTE_STATE_PENDING, timestamppb.New(a.cfg.Now())
+	k := []byte(key.String())
+	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
-		if b.Get(key) != nil {
+		if b.Get(k) != nil {
 			return nil
 		}
-		return put(b, key, &riskmeshv1.DisputeRecord{
-			Transcript: data, Claim: claim, State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
-			NextAttempt: timestamppb.New(a.cfg.Now()),
-		})
+		return put(b, k, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("dispute: enqueue: %w", err)
@@ -117,25 +121,7 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 // non-delivery with claim, and wakes Run. An entry already disputed keeps
 // its record.
 func (a *Auto) EnqueueNonDelivery(key accounting.EntryKey, claim string) error {
-	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketRecords)
-		k := []byte(key.String())
-		if b.Get(k) != nil {
-			return nil
-		}
-		return put(b, k, &riskmeshv1.DisputeRecord{
-			NonDelivery: auditor.KeyToProto(key), Claim: auditor.TruncateClaim(claim), State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
-			NextAttempt: timestamppb.New(a.cfg.Now()),
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("dispute: enqueue non-delivery: %w", err)
-	}
-	select {
-	case a.wake <- struct{}{}:
-	default:
-	}
-	return nil
+	return a.enqueue(key, &riskmeshv1.DisputeRecord{NonDelivery: auditor.KeyToProto(key), Claim: auditor.TruncateClaim(claim)})
 }
 
 // NonDelivered is EnqueueNonDelivery in the shape of

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -72,25 +72,6 @@ func TestRequestNeverSentIsNeverSentLater(t *testing.T) {
 	}
 }
 
-// clock is a settable Config.Now: reconciliation's waits are counted on
-// it, so a test moves past them without sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // flushOutboxes records every provider's journalled answers on the ledger.
 func (n *network) flushOutboxes() {
 	n.t.Helper()
@@ -102,10 +83,12 @@ func (n *network) flushOutboxes() {
 }
 
 // reconcileRequester is a requester that reconciles on demand against the
-// network's ledger, on clk, with disputes filed through an auditor.
-func (n *network) reconcileRequester(t *testing.T, clk *clock) (*Requester, *dispute.Auto) {
+// network's ledger, on the clock it returns, with disputes filed through an
+// auditor.
+func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *testclock.Clock) {
 	t.Helper()
 	ctx := context.Background()
+	clk := testclock.New(time.Now())
 	addr, _ := n.startAuditor(t)
 	n.refresh() // the providers admit the auditor
 	var auto *dispute.Auto
@@ -127,7 +110,16 @@ func (n *network) reconcileRequester(t *testing.T, clk *clock) (*Requester, *dis
 	auto, err = dispute.NewAuto(dispute.AutoConfig{Client: client, DB: r.cfg.DB, Now: clk.Now})
 	must(t, err)
 	ready(t, r)
-	return r, auto
+	return r, auto, clk
+}
+
+// reconcileOverAnHour runs a pass, then another an hour later: past every
+// exchange that could still bring an answer and past NonDeliveryAfter.
+func reconcileOverAnHour(t *testing.T, r *Requester, clk *testclock.Clock) {
+	t.Helper()
+	must(t, r.Reconcile(context.Background()))
+	clk.Advance(time.Hour)
+	must(t, r.Reconcile(context.Background()))
 }
 
 // reconciled returns the reconciliation state of responder's entries in
@@ -151,8 +143,7 @@ func reconciled(rep *riskmeshv1.ReconcileReport, responder string) []riskmeshv1.
 func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
-	clk := &clock{now: time.Now()}
-	r, auto := n.reconcileRequester(t, clk)
+	r, auto, clk := n.reconcileRequester(t)
 	bad, honest := n.providers[0], n.providers[1]
 	bad.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP, accounting.DefaultRegulator} })
 
@@ -182,7 +173,7 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 		t.Fatalf("the honest bill is %v, want MATCHED", got)
 	}
 
-	clk.advance(time.Hour) // past every exchange and NonDeliveryAfter
+	clk.Advance(time.Hour) // past every exchange and NonDeliveryAfter
 	must(t, r.Reconcile(ctx))
 	if pending := auto.Process(ctx); pending != 0 {
 		t.Fatalf("%d disputes pending after filing", pending)
@@ -204,7 +195,7 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 		t.Fatalf("report %v, want one matched and one reversed", rep)
 	}
 	// Another pass files nothing more.
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	must(t, r.Reconcile(ctx))
 	if pending := auto.Process(ctx); pending != 0 {
 		t.Fatalf("a second pass queued %d disputes", pending)
@@ -217,8 +208,7 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 func TestLostAnswerIsRecoveredByReconciliation(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	clk := &clock{now: time.Now()}
-	r, auto := n.reconcileRequester(t, clk)
+	r, auto, clk := n.reconcileRequester(t)
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.lose = 1 })
 
@@ -229,9 +219,7 @@ func TestLostAnswerIsRecoveredByReconciliation(t *testing.T) {
 		t.Fatalf("part %v, want UNAVAILABLE and unbilled at the deadline", pr)
 	}
 	n.flushOutboxes()
-	must(t, r.Reconcile(ctx))
-	clk.advance(time.Hour)
-	must(t, r.Reconcile(ctx))
+	reconcileOverAnHour(t, r, clk)
 
 	rep, err := r.ReconcileReport(0)
 	must(t, err)
@@ -260,7 +248,7 @@ func TestLostAnswerIsRecoveredByReconciliation(t *testing.T) {
 		t.Fatalf("unsettled spend %d, want the recovered bill %d", bal.UnsettledSpend, 3*testPrice)
 	}
 	// A restart keeps the state: nothing is recovered or counted twice.
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	must(t, r.Reconcile(ctx))
 	if bal, _ := r.Balance(ctx); bal.UnsettledSpend != 3*testPrice {
 		t.Fatalf("a second pass changed the spend to %d", bal.UnsettledSpend)
@@ -295,15 +283,12 @@ func TestAdversaryRedeliverToAnotherMember(t *testing.T) {
 func TestAdversaryProviderHidesAnswerOnlyFromRequester(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	clk := &clock{now: time.Now()}
-	r, auto := n.reconcileRequester(t, clk)
+	r, auto, clk := n.reconcileRequester(t)
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP} })
 	query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2)})
 	n.flushOutboxes()
-	must(t, r.Reconcile(ctx))
-	clk.advance(time.Hour)
-	must(t, r.Reconcile(ctx)) // redelivery refused: non-delivery filed
+	reconcileOverAnHour(t, r, clk) // redelivery refused: non-delivery filed
 	if pending := auto.Process(ctx); pending != 0 {
 		t.Fatalf("%d disputes pending", pending)
 	}
