@@ -136,6 +136,12 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 	}
 	now := r.cfg.Now()
 	switch {
+	case e.Reversal != nil:
+		if rec != nil && rec.State == stateReversed {
+			return nil
+		}
+		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: stateReversed,
+			Note: "reversed on the ledger by " + e.Reversal.Auditor}
 	case rec == nil:
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
 		if r.holds(e) {
@@ -143,8 +149,6 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		} else {
 			rec.State, rec.FirstMissing = statePending, timestamppb.New(now)
 		}
-	case e.Reversal != nil && rec.State != stateReversed:
-		rec.State, rec.Note = stateReversed, "reversed on the ledger by "+e.Reversal.Auditor
 	case rec.State == statePending:
 		missing := now.Sub(rec.FirstMissing.AsTime())
 		if missing < r.cfg.MaxDeadline+r.cfg.LateAnswerWindow {
