@@ -84,15 +84,26 @@ func (n *network) flushOutboxes() {
 
 // reconcileRequester is a requester that reconciles on demand against the
 // network's ledger, on the clock it returns, with disputes filed through an
-// auditor.
-func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *testclock.Clock) {
+// auditor; reopen restarts it on the same node.db.
+func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *testclock.Clock, func() (*Requester, *dispute.Auto)) {
 	t.Helper()
-	ctx := context.Background()
-	clk := testclock.New(time.Now())
 	addr, _ := n.startAuditor(t)
 	n.refresh() // the providers admit the auditor
+	clk, dir := testclock.New(time.Now()), t.TempDir()
+	r, auto := n.openReconciler(t, dir, addr, clk)
+	reopen := func() (*Requester, *dispute.Auto) {
+		must(t, r.Close())
+		must(t, r.cfg.DB.Close())
+		return n.openReconciler(t, dir, addr, clk)
+	}
+	return r, auto, clk, reopen
+}
+
+// openReconciler opens the requester of reconcileRequester in dir.
+func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.Clock) (*Requester, *dispute.Auto) {
+	t.Helper()
 	var auto *dispute.Auto
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester(dir, func(c *Config) {
 		c.Now = clk.Now
 		c.Bills = n.requester.ledger
 		c.ReconcileInterval = -1 // passes run when the test says
@@ -102,7 +113,7 @@ func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *
 		c.DisputeStatus = func(k accounting.EntryKey) (riskmeshv1.DisputeState, string, bool) { return auto.Status(k) }
 		c.ProducedAnswer = func(k accounting.EntryKey) (*transcript.Transcript, bool) { return auto.Produced(k) }
 	})
-	conn, err := dispute.Dial(ctx, n.requester.ledger, accounting.DefaultRegulator, addr, n.requester.cert)
+	conn, err := dispute.Dial(context.Background(), n.requester.ledger, accounting.DefaultRegulator, addr, n.requester.cert)
 	must(t, err)
 	t.Cleanup(func() { conn.Close() })
 	client, err := dispute.New(dispute.Config{Ledger: n.requester.ledger, Auditor: riskmeshv1.NewAuditorClient(conn), AuditorMSP: accounting.DefaultRegulator})
@@ -110,7 +121,7 @@ func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *
 	auto, err = dispute.NewAuto(dispute.AutoConfig{Client: client, DB: r.cfg.DB, Now: clk.Now})
 	must(t, err)
 	ready(t, r)
-	return r, auto, clk
+	return r, auto
 }
 
 // reconcileOverAnHour runs a pass, then another an hour later: past every
@@ -143,7 +154,7 @@ func reconciled(rep *riskmeshv1.ReconcileReport, responder string) []riskmeshv1.
 func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
-	r, auto, clk := n.reconcileRequester(t)
+	r, auto, clk, reopen := n.reconcileRequester(t)
 	bad, honest := n.providers[0], n.providers[1]
 	bad.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP, accounting.DefaultRegulator} })
 
@@ -194,11 +205,15 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 	if rep.Matched != 1 || rep.Reversed != 1 || rep.ReversedAmount != 2*testPrice || rep.Recovered != 0 || rep.Pending != 0 || rep.LastPass == nil {
 		t.Fatalf("report %v, want one matched and one reversed", rep)
 	}
-	// Another pass files nothing more.
+	// After a restart, another pass files nothing more.
+	r, auto = reopen()
 	clk.Advance(time.Hour)
 	must(t, r.Reconcile(ctx))
 	if pending := auto.Process(ctx); pending != 0 {
-		t.Fatalf("a second pass queued %d disputes", pending)
+		t.Fatalf("a pass after a restart queued %d disputes", pending)
+	}
+	if again, err := r.ReconcileReport(n.period); err != nil || again.Reversed != 1 || again.Matched != 1 || again.Disputed != 0 {
+		t.Fatalf("report after a restart %v, %v", again, err)
 	}
 }
 
@@ -208,7 +223,7 @@ func TestAdversaryProviderBillsUndeliveredAnswer(t *testing.T) {
 func TestLostAnswerIsRecoveredByReconciliation(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r, auto, clk := n.reconcileRequester(t)
+	r, auto, clk, reopen := n.reconcileRequester(t)
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.lose = 1 })
 
@@ -248,10 +263,14 @@ func TestLostAnswerIsRecoveredByReconciliation(t *testing.T) {
 		t.Fatalf("unsettled spend %d, want the recovered bill %d", bal.UnsettledSpend, 3*testPrice)
 	}
 	// A restart keeps the state: nothing is recovered or counted twice.
+	r, _ = reopen()
 	clk.Advance(time.Hour)
 	must(t, r.Reconcile(ctx))
 	if bal, _ := r.Balance(ctx); bal.UnsettledSpend != 3*testPrice {
-		t.Fatalf("a second pass changed the spend to %d", bal.UnsettledSpend)
+		t.Fatalf("a pass after a restart changed the spend to %d", bal.UnsettledSpend)
+	}
+	if again, err := r.ReconcileReport(0); err != nil || again.Recovered != 1 || again.Pending != 0 {
+		t.Fatalf("report after a restart %v, %v", again, err)
 	}
 }
 
@@ -283,7 +302,7 @@ func TestAdversaryRedeliverToAnotherMember(t *testing.T) {
 func TestAdversaryProviderHidesAnswerOnlyFromRequester(t *testing.T) {
 	ctx := context.Background()
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r, auto, clk := n.reconcileRequester(t)
+	r, auto, clk, _ := n.reconcileRequester(t)
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.withhold, p.hide = 1, []string{requesterMSP} })
 	query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2)})
