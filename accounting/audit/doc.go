@@ -15,6 +15,9 @@
 // and whether the charge was reversed. Decide turns a Report into a dispute
 // verdict: upheld only when the transcript is exactly what was billed and the
 // provider's answer fails its proof (or the amount is wrong).
+// DecideNonDelivery judges a claim that a billed answer never arrived, from
+// what the provider produced when the auditor asked: upheld unless it is
+// exactly the billed exchange (Billed) with a valid proof.
 //
 // Transcripts hold blinded elements, evaluated elements and proofs, never
 // identifiers: nothing here can learn what the requester asked about.

@@ -22,6 +22,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -194,7 +195,8 @@ func newAuditServeCommand() *cobra.Command {
 		Long: `serve runs the Auditor gRPC service (proto/riskmesh/v1/audit.proto) as the auditor
 institution: institutions file disputed transcripts over mutual TLS (their certificates pinned by
 the ledger registry's fingerprints), each is verified as 'audit verify' does, and the signed
-verdict is returned and kept in --db. The institution must hold the auditor role on the ledger.
+verdict is returned and kept in --db. For a non-delivery dispute it asks the provider's node
+for the billed answer over the peer protocol (docs/audit.md). The institution must hold the auditor role on the ledger.
 It logs JSON to standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -236,7 +238,11 @@ func serveAuditor(ctx context.Context, a *ledgerAccess, listen, dbPath string, l
 	go dir.Run(ctx)
 	live := identity.NewLive(id)
 	go followIdentity(ctx, dir, live, a.idDir, log)
-	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: live.Sign, DB: db, Authorizer: dir, Logger: log})
+	// Non-delivery disputes: the auditor asks providers for billed answers
+	// over the peer protocol, as its institution.
+	redeliver := auditor.PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir})
+	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: live.Sign, DB: db, Authorizer: dir,
+		Redeliver: redeliver, Logger: log})
 	if err != nil {
 		return err
 	}

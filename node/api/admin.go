@@ -102,3 +102,13 @@ func (s *Service) Health(ctx context.Context, _ *riskmeshv1.HealthRequest) (*ris
 	}
 	return s.cfg.Health(ctx), nil
 }
+
+// Reconcile reports one period's reconciliation of the bills against this
+// node's verified answers.
+func (s *Service) Reconcile(_ context.Context, req *riskmeshv1.ReconcileRequest) (*riskmeshv1.ReconcileReport, error) {
+	if s.cfg.Reconciler == nil {
+		return nil, s.status(ErrNoRequester)
+	}
+	rep, err := s.cfg.Reconciler.ReconcileReport(req.GetPeriod())
+	return rep, s.status(err)
+}

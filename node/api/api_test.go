@@ -542,3 +542,26 @@ func TestMutualTLSAdmin(t *testing.T) {
 	_, err = stranger.Balance(ctx, &riskmeshv1.BalanceRequest{})
 	wantCode(t, err, codes.Unavailable)
 }
+
+// reconcileFunc is a Reconciler from a function.
+type reconcileFunc func(uint64) (*riskmeshv1.ReconcileReport, error)
+
+func (f reconcileFunc) ReconcileReport(p uint64) (*riskmeshv1.ReconcileReport, error) { return f(p) }
+
+// Reconcile hands the period to the Reconciler and returns its report; a
+// node without one says so.
+func TestReconcile(t *testing.T) {
+	var asked uint64
+	c := serveUnix(t, api.Config{Reconciler: reconcileFunc(func(p uint64) (*riskmeshv1.ReconcileReport, error) {
+		asked = p
+		return &riskmeshv1.ReconcileReport{Period: 4, Matched: 2, Disputed: 1}, nil
+	})})
+	rep, err := c.Reconcile(t.Context(), &riskmeshv1.ReconcileRequest{Period: 4})
+	if err != nil || asked != 4 || rep.GetMatched() != 2 || rep.GetDisputed() != 1 {
+		t.Fatalf("Reconcile = %v, %v (asked period %d)", rep, err, asked)
+	}
+	_, err = serveUnix(t, api.Config{}).Reconcile(t.Context(), &riskmeshv1.ReconcileRequest{})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("Reconcile without a reconciler: %v, want FailedPrecondition", err)
+	}
+}

@@ -26,6 +26,7 @@ var adminMethods = map[string]bool{
 	riskmeshv1.RiskMesh_CatalogStatus_FullMethodName: true,
 	riskmeshv1.RiskMesh_RotateKeys_FullMethodName:    true,
 	riskmeshv1.RiskMesh_Backup_FullMethodName:        true,
+	riskmeshv1.RiskMesh_Reconcile_FullMethodName:     true,
 }
 
 // ListenUnix listens on a unix socket at path with mode 0600, replacing a

@@ -24,6 +24,12 @@ type Requester interface {
 	GetTranscript(ctx context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error)
 }
 
+// Reconciler reports how the bills of a period match this node's
+// verified answers (node/requester's *Requester satisfies it).
+type Reconciler interface {
+	ReconcileReport(period uint64) (*riskmeshv1.ReconcileReport, error)
+}
+
 // Provider is the provider side the list and catalog methods call
 // (node/provider's *Provider satisfies it).
 type Provider interface {
@@ -60,9 +66,11 @@ type HealthFunc func(ctx context.Context) *riskmeshv1.HealthResponse
 // one, neither queries nor provides.
 type Config struct {
 	Requester Requester
-	Provider  Provider
-	Keys      KeyRotator
-	Backup    Backuper
+	// Reconciler answers Reconcile; nil: FailedPrecondition.
+	Reconciler Reconciler
+	Provider   Provider
+	Keys       KeyRotator
+	Backup     Backuper
 	// Health answers Health; nil answers SERVING with no components.
 	Health HealthFunc
 

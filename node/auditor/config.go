@@ -29,6 +29,11 @@ type Config struct {
 	// institution (registry.Directory.Authorize).
 	Authorizer peer.Authorizer
 
+	// Redeliver asks the provider of a billed entry for the answer it
+	// billed (a RedeliverRequest on the peer protocol, PeerRedeliver), for
+	// non-delivery disputes. Nil refuses them with ErrNoRedeliver.
+	Redeliver Redeliver
+
 	// MaxTranscriptSize bounds a disputed transcript (default 8 MiB).
 	MaxTranscriptSize int
 	// MaxInFlight bounds the disputes one institution has judged at a time

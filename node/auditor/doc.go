@@ -15,6 +15,13 @@
 // ledger registry records (ServerTLS, ClientTLS); the caller's MSP id comes
 // from its certificate, and only the transcript's requester may dispute it.
 //
+// Non-delivery (JudgeNonDelivery): a requester billed for an answer it
+// never received names the entry instead of sending a transcript; the
+// service asks the provider for the billed response over the peer protocol
+// (Config.Redeliver, PeerRedeliver) and decides with
+// audit.DecideNonDelivery: the provider must produce exactly the billed
+// exchange, with a valid proof, or the charge is reversed.
+//
 // Store: the auditor's own bbolt file, buckets "auditor/disputes" (dispute
 // id -> StoredDispute) and "auditor/byentry" (ledger entry key -> id), one
 // dispute per billed entry, so the store is bounded by the ledger.

@@ -18,4 +18,9 @@ var (
 	ErrBusy = errors.New("auditor: too many disputes in flight from this institution")
 	// ErrStore: the dispute store failed or holds an unreadable record.
 	ErrStore = errors.New("auditor: dispute store")
+	// ErrNoRedeliver: a non-delivery dispute reached an auditor that
+	// cannot ask providers for their billed answers (Config.Redeliver).
+	ErrNoRedeliver = errors.New("auditor: cannot ask providers for billed answers")
+	// ErrKey: a non-delivery dispute names no valid entry key.
+	ErrKey = errors.New("auditor: malformed entry key")
 )

@@ -51,6 +51,13 @@ func (s *Service) FileDispute(ctx context.Context, req *riskmeshv1.FileDisputeRe
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
+	if nd := req.GetNonDelivery(); nd != nil {
+		v, produced, err := s.JudgeNonDelivery(ctx, caller, KeyFromProto(nd), req.GetReason())
+		if err != nil {
+			return nil, status.Error(code(err), err.Error())
+		}
+		return &riskmeshv1.FileDisputeResponse{Verdict: v, Transcript: produced}, nil
+	}
 	v, err := s.Judge(ctx, caller, req.GetTranscript(), req.GetReason())
 	if err != nil {
 		return nil, status.Error(code(err), err.Error())
@@ -63,9 +70,9 @@ func code(err error) codes.Code {
 	switch {
 	case errors.Is(err, ErrNotRequester):
 		return codes.PermissionDenied
-	case errors.Is(err, ErrTranscript), errors.Is(err, ErrClaim):
+	case errors.Is(err, ErrTranscript), errors.Is(err, ErrClaim), errors.Is(err, ErrKey):
 		return codes.InvalidArgument
-	case errors.Is(err, ErrNotAuditor):
+	case errors.Is(err, ErrNotAuditor), errors.Is(err, ErrNoRedeliver):
 		return codes.FailedPrecondition
 	case errors.Is(err, ErrBusy):
 		return codes.ResourceExhausted
@@ -231,3 +238,7 @@ func (s *Service) sign(r *audit.Report, dec audit.Decision, responseDigest [32]b
 func (s *Service) Dispute(id uint64) (*riskmeshv1.StoredDispute, error) {
 	return s.store.get(id)
 }
+
+// TruncateClaim makes a claim one the service accepts: valid printable text
+// of at most MaxClaimLen bytes, even when it is made of remote text.
+func TruncateClaim(s string) string { return printable.String(s, MaxClaimLen) }

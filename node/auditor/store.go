@@ -109,7 +109,8 @@ func idKey(id uint64) []byte { return binary.BigEndian.AppendUint64(nil, id) }
 
 // decodeRecord parses a stored dispute, bounded before decoding, and checks
 // what the service relies on: a verdict with an entry key and a response
-// digest, and a transcript that parses.
+// digest, and a transcript that parses (or none, for an upheld
+// non-delivery dispute).
 func decodeRecord(v []byte, maxSize int) (*riskmeshv1.StoredDispute, error) {
 	if len(v) > maxSize {
 		return nil, fmt.Errorf("%w: record of %d bytes exceeds %d", ErrStore, len(v), maxSize)
@@ -120,6 +121,10 @@ func decodeRecord(v []byte, maxSize int) (*riskmeshv1.StoredDispute, error) {
 	}
 	if rec.GetVerdict().GetKey() == nil || len(rec.GetVerdict().GetResponseDigest()) != transcript.DigestSize {
 		return nil, fmt.Errorf("%w: record without a verdict", ErrStore)
+	}
+	// A non-delivery dispute the provider produced nothing for has none.
+	if len(rec.GetTranscript()) == 0 && rec.GetVerdict().GetVerdict() == riskmeshv1.Verdict_VERDICT_UPHELD {
+		return rec, nil
 	}
 	if _, err := transcript.Parse(rec.GetTranscript()); err != nil {
 		return nil, fmt.Errorf("%w: stored transcript: %w", ErrStore, err)

@@ -252,6 +252,14 @@ type Requester struct {
 	LateAnswerWindow time.Duration `yaml:"late_answer_window"`
 	// MaxLateAnswers bounds the requests being fetched late. Default 1024.
 	MaxLateAnswers int `yaml:"max_late_answers"`
+	// ReconcileInterval is how often the ledger entries billed to this
+	// institution are reconciled with the answers it verified
+	// (docs/node-requester.md, "Reconciliation"). Default 5m; "-1ns"
+	// disables the background pass.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// NonDeliveryAfter is how long a billed answer stays missing and
+	// unredelivered before a non-delivery dispute is filed. Default 30m.
+	NonDeliveryAfter time.Duration `yaml:"non_delivery_after"`
 }
 
 // Disputes turns on automatic disputes on a requester node (node/dispute,

@@ -327,6 +327,7 @@ func (cfg *Config) validateRequester(c *checker) {
 	c.durations("requester", map[string]time.Duration{
 		"default_deadline": r.DefaultDeadline, "max_deadline": r.MaxDeadline, "retry_backoff": r.RetryBackoff,
 		"max_retry_backoff": r.MaxRetryBackoff, "catalog_retry": r.CatalogRetry, "max_catalog_retry": r.MaxCatalogRetry,
-		"phase_timeout": r.PhaseTimeout,
+		"non_delivery_after": r.NonDeliveryAfter,
+		"phase_timeout":      r.PhaseTimeout,
 	})
 }

@@ -54,6 +54,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: requester.ErrOverLimit, Code: codes.FailedPrecondition},
 	{Err: requester.ErrNotFound, Code: codes.NotFound},
 	{Err: requester.ErrClosed, Code: codes.Unavailable},
+	{Err: requester.ErrNoReconcile, Code: codes.FailedPrecondition},
 	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
 	{Err: provider.ErrImport, Code: codes.FailedPrecondition},
 	{Err: errHostCertificate, Code: codes.FailedPrecondition},
@@ -179,12 +180,14 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
+		c.Bills = n.ledger.Ledger
 		if dc := cfg.Disputes; dc != nil {
 			auto, err := n.disputes(dc)
 			if err != nil {
 				return nil, err
 			}
 			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
+			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced
 			n.goRun("disputes", auto.Run, ctx)
 		}
 		req, err := requester.New(c)
@@ -193,6 +196,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 		n.req = req
 		apiCfg.Requester = instrumentedRequester{Requester: req, query: m.InstrumentQuery(req.Query)}
+		apiCfg.Reconciler = req
 		n.goRun("requester", req.Run, ctx)
 	}
 	if providing {

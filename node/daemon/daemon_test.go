@@ -236,6 +236,7 @@ func TestNetwork(t *testing.T) {
 	// auditor is reachable.
 	withDisputes := institution(bankC)
 	withDisputes.Disputes = &daemon.DisputeConfig{AuditorMSP: regulator, AuditorAddress: "127.0.0.1:1"}
+	withDisputes.Requester = &requester.Config{ReconcileInterval: 200 * time.Millisecond}
 	run(t, withDisputes)
 
 	eventually(t, "profiles registered", func() error {
@@ -325,6 +326,16 @@ func TestNetwork(t *testing.T) {
 			if e.Amount != 8 || e.Count != 4 {
 				return fmt.Errorf("entry amount %d count %d", e.Amount, e.Count)
 			}
+		}
+		return nil
+	})
+	eventually(t, "bills reconciled", func() error {
+		rep, err := client.Reconcile(ctx, &riskmeshv1.ReconcileRequest{Period: 1})
+		if err != nil {
+			return err
+		}
+		if rep.GetMatched() != 2 || rep.GetBilled() != 16 || rep.GetPending()+rep.GetDisputed()+rep.GetRecovered() != 0 {
+			return fmt.Errorf("reconciliation %v, want both bills matched", rep)
 		}
 		return nil
 	})

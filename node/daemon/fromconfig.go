@@ -73,7 +73,8 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
-			Identifiers:    c.Identifiers.IdentConfig(),
+			Identifiers:       c.Identifiers.IdentConfig(),
+			ReconcileInterval: r.ReconcileInterval, NonDeliveryAfter: r.NonDeliveryAfter,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -90,16 +91,20 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 	if err != nil {
 		return fmt.Errorf("dispute: encode transcript: %w", err)
 	}
-	key := []byte(audit.KeyOf(&t.Header).String())
-	err = a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+	return a.enqueue(audit.KeyOf(&t.Header), &riskmeshv1.DisputeRecord{Transcript: data, Claim: claim})
+}
+
+// enqueue stores rec, PENDING and due now, under key unless the entry is
+// already disputed, and wakes Run.
+func (a *Auto) enqueue(key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) error {
+	rec.State, rec.NextAttempt = riskmeshv1.DisputeState_DISPUTE_STATE_PENDING, timestamppb.New(a.cfg.Now())
+	k := []byte(key.String())
+	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
-		if b.Get(key) != nil {
+		if b.Get(k) != nil {
 			return nil
 		}
-		return put(b, key, &riskmeshv1.DisputeRecord{
-			Transcript: data, Claim: claim, State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
-			NextAttempt: timestamppb.New(a.cfg.Now()),
-		})
+		return put(b, k, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("dispute: enqueue: %w", err)
@@ -109,6 +114,23 @@ func (a *Auto) Enqueue(t *transcript.Transcript, claim string) error {
 	default:
 	}
 	return nil
+}
+
+// EnqueueNonDelivery records that the entry under key, billed to this
+// institution for an answer it never received, is to be disputed for
+// non-delivery with claim, and wakes Run. An entry already disputed keeps
+// its record.
+func (a *Auto) EnqueueNonDelivery(key accounting.EntryKey, claim string) error {
+	return a.enqueue(key, &riskmeshv1.DisputeRecord{NonDelivery: auditor.KeyToProto(key), Claim: auditor.TruncateClaim(claim)})
+}
+
+// NonDelivered is EnqueueNonDelivery in the shape of
+// requester.Config.NonDelivered; a failure to store is logged.
+func (a *Auto) NonDelivered(key accounting.EntryKey, reason string) {
+	if err := a.EnqueueNonDelivery(key, "answer never delivered: "+reason); err != nil {
+		a.cfg.Logger.Error("non-delivery dispute not queued", slog.Uint64("period", key.Period),
+			slog.Uint64("sequence", key.Sequence), slog.String("error", err.Error()))
+	}
 }
 
 // Disputed is Enqueue in the shape of requester.Config.Disputed: the
@@ -136,6 +158,18 @@ func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error)
 		return err
 	})
 	return rec, err
+}
+
+// Produced returns the billed answer the provider produced to the auditor
+// for a rejected non-delivery dispute of key, if there is one. It has the
+// shape of requester.Config.ProducedAnswer.
+func (a *Auto) Produced(key accounting.EntryKey) (*transcript.Transcript, bool) {
+	rec, err := a.State(key)
+	if err != nil || rec == nil || rec.NonDelivery == nil || len(rec.Transcript) == 0 {
+		return nil, false
+	}
+	t, err := transcript.Parse(rec.Transcript)
+	return t, err == nil
 }
 
 // Status reports where the dispute of an entry stands, with the auditor's
@@ -268,6 +302,10 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	rec.Attempts++
 	// Without jitter: the schedule is the one AutoConfig.Retry documents.
 	rec.NextAttempt = timestamppb.New(a.cfg.Now().Add(backoff.Delay(a.cfg.Retry, 16*a.cfg.Retry, int(rec.Attempts))))
+	if rec.NonDelivery != nil {
+		a.fileNonDelivery(ctx, rec)
+		return
+	}
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
 		rec.LastError = err.Error()
@@ -311,6 +349,29 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 		slog.Uint64("sequence", t.Header.Sequence), slog.String("state", rec.State.String()))
 }
 
+// fileNonDelivery files one non-delivery dispute and updates rec: the
+// entry exists (reconciliation found it), so every verdict settles it.
+func (a *Auto) fileNonDelivery(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
+	key := auditor.KeyFromProto(rec.NonDelivery)
+	out, err := a.cfg.Client.NonDelivery(ctx, key, rec.Claim)
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	rec.LastError, rec.Verdict = "", out.Verdict
+	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
+	if out.Reversed {
+		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
+	}
+	if out.Produced != nil {
+		if data, err := out.Produced.MarshalBinary(); err == nil {
+			rec.Transcript = data // the billed answer, kept with the verdict
+		}
+	}
+	a.cfg.Logger.Info("non-delivery dispute settled", slog.Uint64("period", key.Period),
+		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
+}
+
 // closed reports a period that takes no more records.
 func closed(s accounting.PeriodState) bool {
 	return s != accounting.PeriodOpen && s != accounting.PeriodGrace
@@ -333,6 +394,9 @@ func decodeRecord(v []byte) (*riskmeshv1.DisputeRecord, error) {
 	rec := new(riskmeshv1.DisputeRecord)
 	if err := proto.Unmarshal(v, rec); err != nil {
 		return nil, fmt.Errorf("dispute: decode record: %w", err)
+	}
+	if rec.NonDelivery != nil && len(rec.Transcript) == 0 {
+		return rec, nil // no answer was delivered
 	}
 	if _, err := transcript.Parse(rec.Transcript); err != nil {
 		return nil, fmt.Errorf("dispute: stored transcript: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,28 +12,11 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
-
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // down is an auditor that cannot be reached.
 type down struct{}
@@ -46,14 +28,14 @@ func (down) FileDispute(context.Context, *riskmeshv1.FileDisputeRequest, ...grpc
 type autoFixture struct {
 	n     *network
 	auto  *dispute.Auto
-	clock *clock
+	clock *testclock.Clock
 	db    *bbolt.DB
 	path  string
 }
 
 func newAuto(t *testing.T, n *network, filer dispute.Filer) *autoFixture {
 	t.Helper()
-	f := &autoFixture{n: n, clock: &clock{now: time.Unix(1_800_000_000, 0)}, path: filepath.Join(t.TempDir(), "node.db")}
+	f := &autoFixture{n: n, clock: testclock.New(time.Unix(1_800_000_000, 0)), path: filepath.Join(t.TempDir(), "node.db")}
 	if filer == nil {
 		_, filer = n.client(t, audittest.Requester)
 	}
@@ -114,7 +96,7 @@ func TestAutoDisputeWaitsForTheEntry(t *testing.T) {
 	if pending := f.auto.Process(ctx); pending != 1 {
 		t.Fatal("filed again before the retry was due")
 	}
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	if pending := f.auto.Process(ctx); pending != 0 {
 		t.Fatalf("%d pending after the entry landed, want 0", pending)
 	}
@@ -153,7 +135,7 @@ func TestAutoDisputeOutcomes(t *testing.T) {
 	if err := reg.ClosePeriod(ctx, n.c.Period); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	if pending := f.auto.Process(ctx); pending != 0 {
 		t.Fatalf("%d pending, want 0", pending)
 	}
@@ -185,7 +167,7 @@ func TestAutoDisputeSurvivesAuditorDownAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.open(t, dc)
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	ctx, cancel := context.WithCancel(audittest.Context(t))
 	f.auto.Process(ctx)
 	cancel()

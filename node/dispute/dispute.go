@@ -97,6 +97,9 @@ type Outcome struct {
 	// the exchange yet: the provider may still record it, so file again
 	// later (until the period closes, after which nothing can be billed).
 	Pending bool
+	// Produced, for a rejected non-delivery dispute, is the billed answer
+	// the provider produced to the auditor.
+	Produced *transcript.Transcript
 }
 
 // Dispute files t (a transcript this institution requested) with claim
@@ -124,15 +127,51 @@ func (c *Client) Dispute(ctx context.Context, t *transcript.Transcript, claim st
 		c.log(ctx, "dispute rejected", key, v)
 		return out, nil
 	}
-	err = c.cfg.Ledger.Reverse(ctx, accounting.Reverse{
+	return out, c.reverse(ctx, key, v, out)
+}
+
+// NonDelivery files a non-delivery dispute of the entry under key (this
+// institution's, billed for an answer it never received) with claim,
+// verifies the verdict, and submits the reversal if it is upheld. A
+// rejection because the provider produced the billed answer carries that
+// transcript in Outcome.Produced.
+func (c *Client) NonDelivery(ctx context.Context, key accounting.EntryKey, claim string) (*Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	resp, err := c.cfg.Auditor.FileDispute(ctx, &riskmeshv1.FileDisputeRequest{NonDelivery: auditor.KeyToProto(key), Reason: claim})
+	if err != nil {
+		return nil, fmt.Errorf("dispute: file non-delivery with %s: %w", c.cfg.AuditorMSP, err)
+	}
+	v := resp.GetVerdict()
+	if err := c.check(ctx, key, v); err != nil {
+		return nil, err
+	}
+	out := &Outcome{Verdict: v}
+	if v.Verdict != riskmeshv1.Verdict_VERDICT_UPHELD {
+		if len(resp.GetTranscript()) > 0 {
+			t, err := transcript.Parse(resp.GetTranscript())
+			if err != nil || audit.KeyOf(&t.Header) != key {
+				return out, fmt.Errorf("%w: the produced transcript is not of %s", ErrBadVerdict, key.String())
+			}
+			out.Produced = t
+		}
+		c.log(ctx, "non-delivery dispute rejected", key, v)
+		return out, nil
+	}
+	return out, c.reverse(ctx, key, v, out)
+}
+
+// reverse submits the reversal of an upheld verdict and marks out.
+func (c *Client) reverse(ctx context.Context, key accounting.EntryKey, v *riskmeshv1.AuditVerdict, out *Outcome) error {
+	err := c.cfg.Ledger.Reverse(ctx, accounting.Reverse{
 		Key: key, Auditor: v.Auditor, Verdict: accounting.VerdictUpheld, Signature: v.EndorsementSignature,
 	})
 	if err != nil && !errors.Is(err, accounting.ErrAlreadyReversed) {
-		return out, fmt.Errorf("dispute: reverse %s: %w", key.String(), err)
+		return fmt.Errorf("dispute: reverse %s: %w", key.String(), err)
 	}
 	out.Reversed = true
 	c.log(ctx, "dispute upheld, entry reversed", key, v)
-	return out, nil
+	return nil
 }
 
 // check verifies that v is the configured auditor's verdict on key with

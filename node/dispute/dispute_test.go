@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
@@ -31,6 +34,9 @@ type network struct {
 	dbPath  string
 	service *auditor.Service
 	stop    func() // stops the auditor and closes its file
+	// stored are the answers the provider produces when the auditor asks
+	// for a billed one (non-delivery disputes); any other it withholds.
+	stored sync.Map // accounting.EntryKey -> *transcript.Transcript
 }
 
 func loadIdentity(t *testing.T, msp string) *identity.Identity {
@@ -66,6 +72,12 @@ func newNetwork(t *testing.T, consortium func(*testing.T, map[string]audittest.K
 	reg := n.ids[audittest.Regulator]
 	n.service, err = auditor.New(auditor.Config{
 		MSPID: audittest.Regulator, Ledger: n.c.Regulator.Ledger, Sign: reg.Sign, DB: db, Authorizer: dir,
+		Redeliver: func(_ context.Context, k accounting.EntryKey) (*transcript.Transcript, error) {
+			if t, ok := n.stored.Load(k); ok {
+				return t.(*transcript.Transcript), nil
+			}
+			return nil, errors.New("NOT_FOUND: no answer journalled")
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +203,37 @@ func misbehavingProvider(t *testing.T, n *network) {
 		}
 		if e.Reversal != nil {
 			t.Fatal("honest entry reversed")
+		}
+	})
+
+	// A provider bills an answer it never delivered and cannot produce it:
+	// the non-delivery is upheld and reversed through the contract. The
+	// honest provider produces its billed answer: rejected, and the
+	// requester gets the transcript.
+	undelivered := n.c.Exchange(t, audittest.Honest, ids...)
+	keyUndelivered := n.c.Record(t, undelivered)
+	n.stored.Store(keyHonest, honest)
+	t.Run("undelivered answer: non-delivery upheld and reversed", func(t *testing.T) {
+		out, err := dc.NonDelivery(ctx, keyUndelivered, "answer never delivered")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Verdict.Verdict != riskmeshv1.Verdict_VERDICT_UPHELD || !out.Reversed || out.Produced != nil {
+			t.Fatalf("outcome %+v, want upheld and reversed", out)
+		}
+		e, err := n.c.Requester.Ledger.Entry(ctx, keyUndelivered)
+		if err != nil || e.Reversal == nil {
+			t.Fatalf("entry %+v, %v: want reversed", e, err)
+		}
+	})
+	t.Run("delivered answer: non-delivery rejected, the answer returned", func(t *testing.T) {
+		out, err := dc.NonDelivery(ctx, keyHonest, "answer never delivered")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Verdict.Verdict != riskmeshv1.Verdict_VERDICT_REJECTED || out.Reversed || out.Produced == nil ||
+			audit.KeyOf(&out.Produced.Header) != keyHonest {
+			t.Fatalf("outcome %+v, want rejected with the billed transcript", out)
 		}
 	})
 

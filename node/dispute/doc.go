@@ -10,6 +10,11 @@
 // travels: blinded elements, evaluated elements, the proof and the
 // signatures, never identifiers.
 //
+// Non-delivery disputes (Client.NonDelivery, Auto.EnqueueNonDelivery)
+// name a billed entry whose answer never arrived instead of a transcript;
+// the auditor asks the provider for it, and a rejection returns the answer
+// the provider produced (Auto.Produced).
+//
 // What it does not promise: an upheld verdict can only be turned into a
 // reversal until the entry's period is snapshotted (the ledger refuses later
 // ones), and a dispute filed before the provider has recorded its entry is

@@ -22,6 +22,12 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	nd, err := proto.Marshal(&riskmeshv1.DisputeRecord{Claim: "answer never delivered", State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING,
+		NonDelivery: &riskmeshv1.EntryKey{Period: 1, Requester: audittest.Requester, Responder: audittest.Provider, Sequence: 3}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(nd)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rec, err := decodeRecord(b)

@@ -32,6 +32,11 @@
 // the replaced key stops backing a catalog requesters may query:
 // CheckRotate says when (ErrRotateTooSoon before).
 //
+// Every answer it bills can be produced again: Handle serves a redeliver
+// request with the journalled transcript, to the exchange's requester or an
+// active auditor that is no party (redeliver.go), so reconciliation and
+// non-delivery disputes can hold it to its bills.
+//
 // What it does not promise: a catalog digest is immutable on the ledger for
 // its period, so a list refreshed mid-period is served from the next
 // period's catalog. It serves catalog PSI only (not ECDH-PSI). Answers are

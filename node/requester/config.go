@@ -165,6 +165,11 @@ type Config struct {
 	// arrived and was not redelivered, once, with why: the node hands it
 	// to its dispute filer (node/dispute Auto.EnqueueNonDelivery).
 	NonDelivered func(key accounting.EntryKey, reason string)
+	// ProducedAnswer, if set, returns the billed answer a provider produced
+	// to the auditor for a rejected non-delivery dispute (node/dispute
+	// Auto.Produced): reconciliation takes it when the provider still
+	// will not redeliver to this node.
+	ProducedAnswer func(key accounting.EntryKey) (*transcript.Transcript, bool)
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default

@@ -13,6 +13,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
@@ -32,7 +33,8 @@ func (n *network) startAuditor(t *testing.T) (string, *identity) {
 	must(t, dir.Refresh(ctx))
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "auditor.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
-	svc, err := auditor.New(auditor.Config{MSPID: reg.msp, Ledger: reg.ledger, Sign: reg.sign, DB: db, Authorizer: dir})
+	svc, err := auditor.New(auditor.Config{MSPID: reg.msp, Ledger: reg.ledger, Sign: reg.sign, DB: db, Authorizer: dir,
+		Redeliver: auditor.PeerRedeliver(dir, peer.Config{Certificate: reg.cert, Authorizer: dir})})
 	must(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)

@@ -15,14 +15,21 @@
 // bbolt file, in buckets named "requester/...".
 //
 // A request that may have reached a provider when the query's deadline
-// passed is sent again, byte for byte, for a bounded time afterwards (late
-// answers, late.go): a provider bills what it answers, and a late answer is
-// verified and added to the query's stored record.
+// passed (its frame was written) is sent again, byte for byte, for a bounded
+// time afterwards (late answers, late.go): a provider bills what it
+// answers, and a late answer is verified and added to the query's stored
+// record, marked as a late change. A request never written is never sent
+// later.
 //
-// What it does not promise: an answer the provider recorded that comes back
-// after that window, or after the node restarted, is billed although the
-// query reports the provider UNAVAILABLE (the transcript is then not kept);
-// identifiers are never stored or logged, so a persisted query cannot be
+// Reconciliation (reconcile.go) checks every ledger entry billed to this
+// institution against the answers it verified: one it lacks is asked of the
+// provider (redelivery of its journalled transcript), verified as an
+// auditor would and recovered into the spend and the query, or else
+// disputed for non-delivery (Config.NonDelivered).
+//
+// What it does not promise: a recovered answer's hits stay unknown (the
+// blinds that open it are never kept after the query); identifiers are
+// never stored or logged, so a persisted query cannot be
 // re-run, only read; the current period's catalogs are held in memory,
 // about the size of their files.
 package requester

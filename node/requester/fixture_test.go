@@ -106,6 +106,8 @@ type testProvider struct {
 	hang      chan struct{}    // if set, evaluate waits for it to close
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
 	limited   int              // answer this many catalog_downloads RATE_LIMITED
+	withhold  int              // let the provider answer (and bill) this many evaluates, then refuse instead (dishonest)
+	hide      []string         // refuse redelivery to these MSP ids as if nothing were stored (dishonest)
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -270,7 +272,11 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 			}}}
 		}
 	}
-	lost := false
+	if req.GetRedeliver() != nil && slices.Contains(p.hide, who.MSPID) {
+		p.mu.Unlock()
+		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "nothing stored")
+	}
+	lost, withheld := false, false
 	if ev != nil {
 		p.evaluates++
 		switch {
@@ -291,6 +297,9 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		lost = p.lose > 0
 		if lost {
 			p.lose--
+		}
+		if withheld = !lost && p.withhold > 0; withheld {
+			p.withhold--
 		}
 	}
 	p.mu.Unlock()
@@ -314,6 +323,9 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		if lost {
 			<-ctx.Done() // answered and billed; the requester gives up waiting
 			return nil
+		}
+		if withheld { // answered and billed, but reported refused
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED, "refused")
 		}
 		if rogue != nil {
 			return p.dishonest(h, ev, rogue, rogueRule)

@@ -136,6 +136,12 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 	}
 	now := r.cfg.Now()
 	switch {
+	case e.Reversal != nil:
+		if rec != nil && rec.State == stateReversed {
+			return nil
+		}
+		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: stateReversed,
+			Note: "reversed on the ledger by " + e.Reversal.Auditor}
 	case rec == nil:
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
 		if r.holds(e) {
@@ -143,8 +149,6 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		} else {
 			rec.State, rec.FirstMissing = statePending, timestamppb.New(now)
 		}
-	case e.Reversal != nil && rec.State != stateReversed:
-		rec.State, rec.Note = stateReversed, "reversed on the ledger by "+e.Reversal.Auditor
 	case rec.State == statePending:
 		missing := now.Sub(rec.FirstMissing.AsTime())
 		if missing < r.cfg.MaxDeadline+r.cfg.LateAnswerWindow {
@@ -162,10 +166,26 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 			rec.State = stateDisputed
 			r.cfg.Logger.Warn("non-delivery disputed", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence)
 		}
+	case rec.State == stateDisputed && r.nonDeliveryRejected(k) && !r.holds(e):
+		// The auditor rejected the non-delivery: the provider produced
+		// the billed answer, so it can redeliver it to us too.
+		if done, err := r.recover(ctx, e, rec); done || err != nil {
+			return err
+		}
 	default:
 		return nil
 	}
 	return r.store.putReconcile(k, rec)
+}
+
+// nonDeliveryRejected reports whether the dispute of k was decided against
+// this node (Config.DisputeStatus).
+func (r *Requester) nonDeliveryRejected(k accounting.EntryKey) bool {
+	if r.cfg.DisputeStatus == nil {
+		return false
+	}
+	state, _, ok := r.cfg.DisputeStatus(k)
+	return ok && state == riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
 }
 
 // holds reports whether this node keeps the transcript e bills: the same
@@ -191,18 +211,7 @@ func (r *Requester) holds(e *accounting.RecordedEntry) bool {
 func (r *Requester) recover(ctx context.Context, e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord) (bool, error) {
 	k := e.Key
 	rec.Attempts++
-	inst, ok := r.cfg.Directory.View().Institution(k.Responder)
-	if !ok {
-		rec.Note = "the provider is not in the registry"
-		return false, nil
-	}
-	actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
-	resp, err := r.conns.do(actx, &inst, provider.RedeliverRequest(k))
-	cancel()
-	var t *transcript.Transcript
-	if err == nil {
-		t, err = provider.OpenRedelivered(resp, k)
-	}
+	t, err := r.fetchBilled(ctx, k)
 	if err != nil {
 		rec.Note = truncate("not redelivered: " + err.Error())
 		return false, nil
@@ -233,6 +242,31 @@ func (r *Requester) recover(ctx context.Context, e *accounting.RecordedEntry, re
 	r.cfg.Logger.Info("billed answer recovered", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence,
 		"state", rec.State)
 	return true, nil
+}
+
+// fetchBilled asks the provider of k to redeliver its stored answer, or
+// failing that takes the one it produced to the auditor
+// (Config.ProducedAnswer).
+func (r *Requester) fetchBilled(ctx context.Context, k accounting.EntryKey) (*transcript.Transcript, error) {
+	err := fmt.Errorf("%s is not in the registry", k.Responder)
+	if inst, ok := r.cfg.Directory.View().Institution(k.Responder); ok {
+		actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+		var resp *riskmeshv1.PeerResponse
+		resp, err = r.conns.do(actx, &inst, provider.RedeliverRequest(k))
+		cancel()
+		if err == nil {
+			var t *transcript.Transcript
+			if t, err = provider.OpenRedelivered(resp, k); err == nil {
+				return t, nil
+			}
+		}
+	}
+	if r.cfg.ProducedAnswer != nil {
+		if t, ok := r.cfg.ProducedAnswer(k); ok {
+			return t, nil
+		}
+	}
+	return nil, err
 }
 
 // ReconcileReport reports period's reconciliation (0: the current

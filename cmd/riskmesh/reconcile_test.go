@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// A provider part changed after the stream ended says so on its line; an
+// unchanged one does not.
+func TestPrintResultShowsLateChanges(t *testing.T) {
+	unavailable := riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
+	tests := []struct {
+		name   string
+		change *riskmeshv1.LateChange
+		want   string
+	}{
+		{"unchanged", nil, ""},
+		{"late answer", &riskmeshv1.LateChange{PreviousStatus: unavailable, Source: riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER},
+			"late answer: was unavailable, 0 tokens when the query ended"},
+		{"given up", &riskmeshv1.LateChange{PreviousStatus: unavailable, Source: riskmeshv1.LateSource_LATE_SOURCE_GIVEN_UP},
+			"late answer: none came; was unavailable, 0 tokens when the query ended, still unbilled"},
+		{"reconciled", &riskmeshv1.LateChange{PreviousStatus: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED,
+			Source: riskmeshv1.LateSource_LATE_SOURCE_RECONCILED}, "recovered by reconciliation, was refused, 0 tokens"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printResult(&b, nil, &riskmeshv1.QueryResult{QueryId: "q1", Amount: 6,
+				Items:     []*riskmeshv1.ItemResult{{Index: 0}},
+				Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Items: 3, Amount: 6, LateChange: tt.change}}})
+			out := b.String()
+			if tt.want == "" && strings.Contains(out, "late answer") || !strings.Contains(out, tt.want) {
+				t.Fatalf("output:\n%s\nwant %q", out, tt.want)
+			}
+			if !strings.Contains(out, "#0\t") {
+				t.Fatalf("output:\n%s\nwant the item named by its index", out)
+			}
+		})
+	}
+}
+
+// The reconciliation report counts each state and lists every entry that
+// is not matched, by provider and sequence.
+func TestPrintReconcile(t *testing.T) {
+	key := func(seq uint64) *riskmeshv1.EntryKey {
+		return &riskmeshv1.EntryKey{Period: 3, Requester: "BankMSP", Responder: "P1MSP", Sequence: seq}
+	}
+	var b strings.Builder
+	printReconcile(&b, &riskmeshv1.ReconcileReport{Period: 3, Matched: 1, Disputed: 1, Billed: 10, Entries: []*riskmeshv1.ReconciledEntry{
+		{Key: key(1), Amount: 4, State: riskmeshv1.ReconcileState_RECONCILE_STATE_MATCHED},
+		{Key: key(2), Amount: 6, State: riskmeshv1.ReconcileState_RECONCILE_STATE_DISPUTED, Note: "not redelivered"},
+	}})
+	out := b.String()
+	for _, want := range []string{"period 3: 2 entries billed, 10 tokens", "matched 1, recovered 0, disputed 1",
+		"P1MSP sequence 2: disputed, 6 tokens (not redelivered)", "has not reconciled this period yet"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "sequence 1:") {
+		t.Errorf("a matched entry is listed:\n%s", out)
+	}
+}
