@@ -27,9 +27,10 @@ func TestPrintResultShowsLateChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			printResult(&b, nil, &riskmeshv1.QueryResult{QueryId: "q1", Amount: 6,
+			r := &riskmeshv1.QueryResult{QueryId: "q1", Amount: 6,
 				Items:     []*riskmeshv1.ItemResult{{Index: 0}},
-				Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Items: 3, Amount: 6, LateChange: tt.change}}})
+				Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Items: 3, Amount: 6, LateChange: tt.change}}}
+			printResult(&b, nil, r, coverageOf(r))
 			out := b.String()
 			if tt.want == "" && strings.Contains(out, "late answer") || !strings.Contains(out, tt.want) {
 				t.Fatalf("output:\n%s\nwant %q", out, tt.want)
