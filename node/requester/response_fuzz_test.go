@@ -106,7 +106,9 @@ func FuzzProviderResponse(f *testing.F) {
 	wantP1 := []uint32{0, 1, 2, 3}
 	f.Fuzz(func(t *testing.T, mode uint8, frame []byte, text string, code uint32) {
 		mu.Lock()
-		answer = func(*riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) { return providerReply(mode, frame, text, code) }
+		answer = func(*riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+			return providerReply(mode, frame, text, code)
+		}
 		mu.Unlock()
 		var events []*riskmeshv1.QueryEvent
 		err := r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: ids,
@@ -187,4 +189,3 @@ func checkFuzzedResult(t *testing.T, res *riskmeshv1.QueryResult, wantP1 []uint3
 		}
 	}
 }
-
