@@ -189,3 +189,40 @@ func checkFuzzedResult(t *testing.T, res *riskmeshv1.QueryResult, wantP1 []uint3
 		}
 	}
 }
+
+// TestSendFailureStillCompletesTheRecord: a caller whose stream fails on
+// the first provider's part (the client went away, or an event would not
+// encode) gets that error, and the query still runs to the end: the stored
+// record is COMPLETE with every provider's part and the spend.
+func TestSendFailureStillCompletesTheRecord(t *testing.T) {
+	n := newNetwork(t, 1<<40, span(0, 4), span(2, 6))
+	r := n.newRequester("", nil)
+	ready(t, r)
+	errGone := errors.New("client gone")
+	var id string
+	err := r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(0, 3, 5)},
+		func(ev *riskmeshv1.QueryEvent) error {
+			if a := ev.GetAccepted(); a != nil {
+				id = a.GetQueryId()
+				return nil
+			}
+			return errGone
+		})
+	if !errors.Is(err, errGone) {
+		t.Fatalf("Query returned %v, want the send error", err)
+	}
+	r.mu.Lock()
+	wait := r.running[id]
+	r.mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
+	rec, err := r.GetQuery(context.Background(), id)
+	must(t, err)
+	if rec.GetState() != riskmeshv1.QueryState_QUERY_STATE_COMPLETE || len(rec.GetProviderResults()) != 2 {
+		t.Fatalf("stored query %v with %d parts", rec.GetState(), len(rec.GetProviderResults()))
+	}
+	if got := rec.GetResult().GetAmount(); got != 2*3*testPrice {
+		t.Fatalf("stored amount %d, want %d", got, 2*3*testPrice)
+	}
+}
