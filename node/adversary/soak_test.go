@@ -203,13 +203,7 @@ func malformedExchange(ctx context.Context, conn *quic.Conn, frame []byte) (*ris
 // malformedFrame is one malformed peer message: a frame header that lies,
 // undecodable bodies, or well-formed requests whose contents are garbage.
 func malformedFrame(rng *rand.Rand) []byte {
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
+	random := func(n int) []byte { return randomBytes(rng, n) }
 	frame := func(body []byte) []byte {
 		return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
 	}
@@ -274,13 +268,7 @@ func floodAPI(ctx context.Context, conn *grpc.ClientConn, seed uint64, limit int
 // malformedRequest is one malformed API request body: random bytes, dense
 // or oversized queries, or well-formed requests with garbage contents.
 func malformedRequest(rng *rand.Rand) []byte {
-	random := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		return b
-	}
+	random := func(n int) []byte { return randomBytes(rng, n) }
 	msg := func(m proto.Message) []byte {
 		b, _ := proto.Marshal(m)
 		return b
@@ -305,4 +293,13 @@ func malformedRequest(rng *rand.Rand) []byte {
 	default:
 		return msg(&riskmeshv1.GetTranscriptRequest{Period: rng.Uint64(), Responder: string(random(rng.IntN(130))), Sequence: rng.Uint64()})
 	}
+}
+
+// randomBytes is n bytes from rng.
+func randomBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
 }
