@@ -325,6 +325,8 @@ func (n *Network) serveAPI(ctx context.Context, cfg api.Config) {
 
 // Query runs one query through the API and returns the stream's result.
 func (n *Network) Query(ctx context.Context, req *riskmeshv1.QueryRequest) (*riskmeshv1.QueryResult, error) {
+	ctx, cancel := context.WithCancel(ctx) // ends the client's stream
+	defer cancel()
 	stream, err := n.API.Query(ctx, req)
 	if err != nil {
 		return nil, err
