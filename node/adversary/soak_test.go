@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -37,6 +39,9 @@ const (
 	soakAPIWorkers     = 4                           // fewer than api.DefaultMaxQueries: honest queries always get a slot
 	soakHonestIDs      = 4
 	soakMaxIdentifiers = 1000
+	// soakGoroutineSlack is how many more goroutines than before the
+	// flood may remain: idle pooled connections and their timers.
+	soakGoroutineSlack = 32
 )
 
 // TestAdversarySoak floods the providers' real QUIC listeners with
@@ -45,7 +50,8 @@ const (
 // through the API. Every honest query must come back with exactly the
 // right hits from both providers; the process must not panic (a panic in
 // any node goroutine ends the test binary); every malformed peer message
-// must be answered with a refusal or a reset, never an answer. With
+// must be answered with a refusal or a reset, never an answer; and nothing
+// the flood started may outlive it (goroutine count). With
 // RISKMESH_SOAK=1 it sends 10^6 messages and logs the figures
 // docs/benchmarks.md reports.
 func TestAdversarySoak(t *testing.T) {
@@ -61,7 +67,7 @@ func TestAdversarySoak(t *testing.T) {
 	mallory := n.Member("ZMalloryMSP")
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	start := time.Now()
+	start, goroutines := time.Now(), runtime.NumGoroutine()
 
 	var peerSent, apiSent, peerAnswered atomic.Int64
 	var wg sync.WaitGroup
@@ -113,10 +119,18 @@ func TestAdversarySoak(t *testing.T) {
 	if honest == 0 || refused > 0 {
 		t.Fatalf("%d honest queries answered, %d refused for lack of a slot", honest, refused)
 	}
+	// Nothing the flood started outlives it (connections close
+	// asynchronously, hence the wait).
+	testwait.Until(t, "the flood's goroutines end", 30*time.Second, func() error {
+		if g := runtime.NumGoroutine(); g > goroutines+soakGoroutineSlack {
+			return fmt.Errorf("%d goroutines, %d before the flood", g, goroutines)
+		}
+		return nil
+	})
 	t.Logf("soak: %d malformed peer messages (%d refused with a PeerError frame) and %d malformed API requests in %v, "+
-		"%d honest queries all correct, 0 panics; peak RSS %d MiB, %d goroutines at the end, GOMAXPROCS %d",
+		"%d honest queries all correct, 0 panics; peak RSS %d MiB, %d goroutines before the flood and %d after, GOMAXPROCS %d",
 		min(peerSent.Load(), int64(total/2)), peerAnswered.Load(), min(apiSent.Load(), int64(total-total/2)), elapsed.Round(time.Second), honest, PeakRSS()>>20,
-		runtime.NumGoroutine(), runtime.GOMAXPROCS(0))
+		goroutines, runtime.NumGoroutine(), runtime.GOMAXPROCS(0))
 }
 
 // checkSoakAnswer checks an honest query of phones 1..4: P1MSP lists 1
