@@ -56,6 +56,11 @@ func providerReply(mode uint8, frame []byte, text string, code uint32) (*riskmes
 	}
 }
 
+// fuzzDeadline bounds each fuzzed query: a provider retried as busy is
+// asked until then, and the honest one must answer within it even under
+// the race detector on a loaded machine.
+const fuzzDeadline = 2 * time.Second
+
 // FuzzProviderResponse: whatever one provider delivers in place of an
 // answer (any response frame, refusal text or transport error, including
 // invalid UTF-8 and control characters), a query it shares with an honest
@@ -112,7 +117,7 @@ func FuzzProviderResponse(f *testing.F) {
 		mu.Unlock()
 		var events []*riskmeshv1.QueryEvent
 		err := r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: ids,
-			Deadline: durationpb.New(MinDeadline)}, func(ev *riskmeshv1.QueryEvent) error {
+			Deadline: durationpb.New(fuzzDeadline)}, func(ev *riskmeshv1.QueryEvent) error {
 			if _, err := proto.Marshal(ev); err != nil {
 				return fmt.Errorf("event does not encode: %w", err)
 			}
