@@ -16,7 +16,7 @@ import (
 // UTF-8 within MaxErrorMessage bytes.
 func TestRemoteErrorTextIsPrintable(t *testing.T) {
 	hostile := []string{
-		"a" + strings.Repeat("é", 600),     // cut at 1,024 bytes inside a rune
+		"a" + strings.Repeat("é", 600),      // cut at 1,024 bytes inside a rune
 		"\x1b[2J\x1b]0;owned\x07\u202eevil", // terminal escapes, bidi override
 		"\xff\xfe\xc3",                      // not UTF-8 (a close reason is raw bytes)
 		strings.Repeat("\u009b", 2000),      // C1 controls, far past the bound
