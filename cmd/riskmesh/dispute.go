@@ -135,11 +135,12 @@ func writeOutcome(w io.Writer, out *dispute.Outcome) error {
 		result = "rejected for now: the provider has not recorded the entry yet; dispute again later"
 	}
 	if _, err := fmt.Fprintf(w, "dispute %d on entry %d/%s/%s/%d by %s: %s\nreason: %s\n",
-		v.DisputeId, k.GetPeriod(), k.GetRequester(), k.GetResponder(), k.GetSequence(), v.Auditor, result, v.Reason); err != nil {
+		v.DisputeId, k.GetPeriod(), remoteText(k.GetRequester()), remoteText(k.GetResponder()), k.GetSequence(),
+		remoteText(v.Auditor), result, remoteText(v.Reason)); err != nil {
 		return err
 	}
 	for _, c := range v.Checks {
-		line := strings.TrimRight(fmt.Sprintf("  %-4s  %-19s  %s", statusWord(c.Status), c.Name, c.Detail), " ")
+		line := strings.TrimRight(fmt.Sprintf("  %-4s  %-19s  %s", statusWord(c.Status), remoteText(c.Name), remoteText(c.Detail)), " ")
 		if _, err := fmt.Fprintln(w, line); err != nil {
 			return err
 		}

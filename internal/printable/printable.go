@@ -7,8 +7,8 @@
 // (which must be valid UTF-8, or the whole message fails to encode) and on
 // operators' terminals (where an escape sequence can rewrite the screen).
 // Every such place calls String where the text enters, so nothing further
-// on has to know where a string came from. docs/threat-model.md ("Hostile
-// text") names the places.
+// on has to know where a string came from. docs/threat-model.md
+// ("Provider", hostile text) names the places.
 package printable
 
 import (

@@ -11,8 +11,9 @@
 // open raw QUIC connections to the providers, or send raw bytes to the API:
 // that is the dishonest requester.
 //
-// The tests here are what docs/threat-model.md ("Hostile text", "Business
-// API bounds") and docs/benchmarks.md ("Soak") cite: hostile provider
-// error text, requests built to exhaust the API's memory, and a soak of
-// malformed peer messages and API requests while honest queries run.
+// The tests here are what docs/threat-model.md (sections "Provider",
+// "Requester", "Network attacker") and docs/benchmarks.md ("Soak") cite:
+// hostile provider error text, requests built to exhaust the API's memory,
+// and a soak of malformed peer messages and API requests while honest
+// queries run.
 package adversary

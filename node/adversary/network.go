@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -323,6 +325,8 @@ func (n *Network) serveAPI(ctx context.Context, cfg api.Config) {
 
 // Query runs one query through the API and returns the stream's result.
 func (n *Network) Query(ctx context.Context, req *riskmeshv1.QueryRequest) (*riskmeshv1.QueryResult, error) {
+	ctx, cancel := context.WithCancel(ctx) // ends the client's stream
+	defer cancel()
 	stream, err := n.API.Query(ctx, req)
 	if err != nil {
 		return nil, err
@@ -345,4 +349,20 @@ func Phones(nums ...int) []*riskmeshv1.Identifier {
 		out[i] = &riskmeshv1.Identifier{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: Phone(num)}
 	}
 	return out
+}
+
+// PeakRSS is this process's peak resident set size in bytes (VmHWM on
+// Linux; 0 where /proc does not say).
+func PeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

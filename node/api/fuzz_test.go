@@ -5,7 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -91,7 +93,8 @@ func TestDecodeBoundCatchesUnboundedDecode(t *testing.T) {
 
 // FuzzDecodeRequest: whatever bytes a caller sends as a QueryRequest, the
 // server's codec never panics, decodes only requests within the element
-// budget, and allocates at most decodeBound for them (measured).
+// budget, and allocates at most decodeBound for them (measured); the Query
+// handler then passes to the requester only queries within its bounds.
 func FuzzDecodeRequest(f *testing.F) {
 	for _, m := range []*riskmeshv1.QueryRequest{
 		{Category: "black", Identifiers: []*riskmeshv1.Identifier{{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: "+8613800138000"}}},
@@ -133,6 +136,16 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if bound := decodeBound(len(wire), budget); used > bound {
 			t.Fatalf("%d-byte request allocated %d bytes decoding, bound %d", len(wire), used, bound)
+		}
+		// What the handler lets through to the requester is within its
+		// bounds; what it refuses is the caller's mistake.
+		err = svc.checkQuery(m)
+		ids, providers := len(m.GetIdentifiers()), len(m.GetProviders())
+		switch {
+		case err == nil && (ids == 0 || ids > fuzzMaxIdentifiers || providers > fuzzMaxProviders || m.GetCategory() == ""):
+			t.Fatalf("handler passed a query of %d identifiers, %d providers, category %q", ids, providers, m.GetCategory())
+		case err != nil && status.Code(err) != codes.InvalidArgument:
+			t.Fatalf("handler refused with %v", err)
 		}
 	})
 }

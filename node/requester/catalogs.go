@@ -214,7 +214,9 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 		if ctx.Err() != nil {
 			return // shutting down: not the provider's failure
 		}
-		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, err.Error()
+		// The error may quote the provider (a refusal, a transport
+		// error): the API returns it, so it must encode.
+		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, truncate(err.Error())
 		if errors.Is(err, errNoDigest) {
 			// Not a failure: look again soon, without backing off.
 			rc.retryAt = r.cfg.Now().Add(r.cfg.CatalogRetry)
