@@ -41,10 +41,11 @@ bench:
 
 ## bench-quick: the benchmark harness's quick suite (about 1-2 minutes on 2 cores): every
 ## protocol, transport and baseline at small sizes, answers checked, the CSV, summary and
-## plots written to BENCH_OUT and read back. The full suite: go run ./cmd/riskmesh bench.
+## plots written to BENCH_OUT and read back. The full suite: go run ./cmd/riskmesh-bench
+## (a command of its own, so the node binary links no plotting or baselines).
 BENCH_OUT ?= $(or $(TMPDIR),/tmp)/riskmesh-bench-quick
 bench-quick:
-	$(GO) run ./cmd/riskmesh bench --quick --out $(BENCH_OUT)
+	$(GO) run ./cmd/riskmesh-bench --quick --out $(BENCH_OUT)
 
 ## demo: the one-command demo on the embedded ledger.
 demo:

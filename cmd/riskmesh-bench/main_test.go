@@ -11,7 +11,7 @@ import (
 	"github.com/riskmesh/riskmesh/bench"
 )
 
-// runBench runs `riskmesh bench args...` in-process and returns its
+// runBench runs `riskmesh-bench args...` in-process and returns its
 // standard output and error output.
 func runBench(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
