@@ -43,7 +43,7 @@ func newBenchCommand() *cobra.Command {
 		Use:           "riskmesh-bench [--quick] [--out DIR] [--only SWEEP]...",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Short: "benchmark catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI",
+		Short:         "benchmark catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI",
 		Long: `Measure batch-query throughput and latency against batch size, list size
 and the number of providers, for catalog PSI and ECDH-PSI, in process and over
 QUIC on loopback, with circl's VOPRF and optable/match's DHPSI on the same
