@@ -2,7 +2,7 @@
 // registry, consortium prices and overdraft limits, the accounting entries
 // that bill each PSI exchange, reversals endorsed by an auditor, and the
 // period state machine (rollover, close, settle, snapshot). It follows
-// DESIGN.md sections 4 and 6 and docs/ledger.md.
+// docs/ledger.md and docs/architecture.md (its accounting).
 //
 // The logic is written against the small State interface (get, put, range,
 // caller MSP id, transaction id, event), so the same code runs inside
