@@ -20,23 +20,11 @@ import (
 // a dispute built on it is rejected.
 func (d *session) audit(ctx context.Context) error {
 	done := d.step("audit", "audit: each answer's transcript checked against its ledger entry")
-	client, err := d.net.Client(Requester)
-	if err != nil {
-		return err
-	}
 	var last *transcript.Transcript
 	for _, e := range d.recorded {
-		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
+		tr, r, err := d.auditEntry(ctx, e.Key)
 		if err != nil {
-			return fmt.Errorf("transcript of %s's answer: %w", e.Key.Responder, err)
-		}
-		tr, err := transcript.Parse(resp.GetTranscript())
-		if err != nil {
-			return fmt.Errorf("transcript of %s's answer: %w", e.Key.Responder, err)
-		}
-		r, err := audit.Verify(ctx, tr, d.net.Admin())
-		if err != nil {
-			return err
+			return fmt.Errorf("audit: %w", err)
 		}
 		dec := audit.Decide(r)
 		if !r.OK() || dec.Verdict == accounting.VerdictUpheld {
@@ -90,22 +78,10 @@ func (d *session) rotate(ctx context.Context) error {
 			msp, resp.GetEffectivePeriod(), d.recorded[0].Key.Period)
 		d.summary.Rotated = append(d.summary.Rotated, msp)
 	}
-	client, err := d.net.Client(Requester)
-	if err != nil {
-		return err
-	}
 	for _, e := range d.recorded {
-		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: e.Key.Period, Responder: e.Key.Responder, Sequence: e.Key.Sequence})
+		_, r, err := d.auditEntry(ctx, e.Key)
 		if err != nil {
-			return fmt.Errorf("keys: transcript of %s's answer: %w", e.Key.Responder, err)
-		}
-		tr, err := transcript.Parse(resp.GetTranscript())
-		if err != nil {
-			return fmt.Errorf("keys: transcript of %s's answer: %w", e.Key.Responder, err)
-		}
-		r, err := audit.Verify(ctx, tr, d.net.Admin())
-		if err != nil {
-			return err
+			return fmt.Errorf("keys: %w", err)
 		}
 		if !r.OK() {
 			return fmt.Errorf("keys: %s's answer fails its audit after the rotation: %v", e.Key.Responder, r.Failed())
@@ -115,6 +91,28 @@ func (d *session) rotate(ctx context.Context) error {
 	fmt.Fprintf(d.out, "   the query's %d transcripts, signed under the replaced keys, still pass every audit check\n", d.summary.ReAudited)
 	done()
 	return nil
+}
+
+// auditEntry fetches the transcript of key's exchange from the requester's
+// node and verifies it against the ledger as an auditor would.
+func (d *session) auditEntry(ctx context.Context, key accounting.EntryKey) (*transcript.Transcript, *audit.Report, error) {
+	client, err := d.net.Client(Requester)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: key.Period, Responder: key.Responder, Sequence: key.Sequence})
+	if err != nil {
+		return nil, nil, fmt.Errorf("transcript of %s's answer: %w", key.Responder, err)
+	}
+	tr, err := transcript.Parse(resp.GetTranscript())
+	if err != nil {
+		return nil, nil, fmt.Errorf("transcript of %s's answer: %w", key.Responder, err)
+	}
+	r, err := audit.Verify(ctx, tr, d.net.Admin())
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, r, nil
 }
 
 // checkNames lists a report's checks by name.
