@@ -1,7 +1,7 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck bench bench-quick demo proto proto-check
+.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck mod-check bench bench-quick demo proto proto-check
 
 all: lint test-unit
 
@@ -23,8 +23,8 @@ test-fabric:
 	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/fabric/... ./accounting/fabric/...
 	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m -run Fabric ./node/dispute/... ./node/nodetest/...
 
-## lint: gofmt, go vet and staticcheck (pinned in go.mod as a tool).
-lint: fmt-check vet staticcheck
+## lint: gofmt, go vet, staticcheck (pinned in go.mod as a tool) and a tidy go.mod.
+lint: fmt-check vet staticcheck mod-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -35,16 +35,21 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 
+## mod-check: fail if go mod tidy would change go.mod or go.sum (it reads the module proxy).
+mod-check:
+	$(GO) mod tidy -diff
+
 ## bench: the micro-benchmarks of the libraries (results go to docs/benchmarks.md by hand).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./psi/...
 
 ## bench-quick: the benchmark harness's quick suite (about 1-2 minutes on 2 cores): every
 ## protocol, transport and baseline at small sizes, answers checked, the CSV, summary and
-## plots written to BENCH_OUT and read back. The full suite: go run ./cmd/riskmesh bench.
+## plots written to BENCH_OUT and read back. The full suite: go run ./cmd/riskmesh-bench
+## (a command of its own, so the node binary links no plotting or baselines).
 BENCH_OUT ?= $(or $(TMPDIR),/tmp)/riskmesh-bench-quick
 bench-quick:
-	$(GO) run ./cmd/riskmesh bench --quick --out $(BENCH_OUT)
+	$(GO) run ./cmd/riskmesh-bench --quick --out $(BENCH_OUT)
 
 ## demo: the one-command demo on the embedded ledger.
 demo:

@@ -96,7 +96,7 @@ type Config struct {
 	relayed *WAN
 }
 
-// Quick returns the configuration of `riskmesh bench --quick`: small sizes
+// Quick returns the configuration of `riskmesh-bench --quick`: small sizes
 // and one repetition, about a minute or two on 2 cores.
 func Quick() Config {
 	return Config{

@@ -25,7 +25,7 @@ type WAN struct {
 	Rate int64
 	// Command is the argv of a process that runs RunWAN with this
 	// configuration and writes its rows to standard output with WriteCSV
-	// (`riskmesh bench` passes itself with a hidden flag). The process is
+	// (`riskmesh-bench` passes itself with a hidden flag). The process is
 	// started inside the namespace.
 	Command []string
 }

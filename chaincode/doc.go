@@ -3,8 +3,8 @@
 // that bill each PSI exchange, each requester's exposure while a period is
 // open, reversals endorsed by an auditor, and the period state machine
 // (rollover, close once the providers' reported backlogs drained, settle,
-// snapshot, mark paid). It follows DESIGN.md sections 4 and 6 and
-// docs/ledger.md.
+// snapshot, mark paid). It follows docs/ledger.md and docs/architecture.md
+// (its accounting).
 //
 // The logic is written against the small State interface (get, put, range,
 // caller MSP id, transaction id, event), so the same code runs inside

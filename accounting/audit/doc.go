@@ -1,5 +1,5 @@
 // Package audit checks a transcript against the ledger entry that billed it
-// (DESIGN.md section 7, docs/audit.md): the one verification both
+// (docs/audit.md): the one verification both
 // `riskmesh audit verify` and the auditor service run.
 //
 // Verify recomputes every fact from the transcript file and the ledger and

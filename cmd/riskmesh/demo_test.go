@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riskmesh/riskmesh/demo"
 )
 
 // runMainEnv makes the test binary act as the riskmesh binary, so the demo
@@ -63,20 +65,20 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d\n%s", code, stderr)
 	}
-	var s demoSummary
+	var s demo.Summary
 	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("summary: %v\n%s", err, stdout)
 	}
 	if !s.OK || !s.Checked || s.Error != "" {
 		t.Errorf("ok %v, checked %v, error %q", s.OK, s.Checked, s.Error)
 	}
-	if s.Hits != s.Expected || s.Hits == 0 || s.Batch != demoBatch {
+	if s.Hits != s.Expected || s.Hits == 0 || s.Batch != demo.BatchSize {
 		t.Errorf("%d hits, %d expected, batch %d", s.Hits, s.Expected, s.Batch)
 	}
 	var billed, sum int64
-	var standing, reversed []summaryEntry
+	var standing, reversed []demo.Entry
 	for _, e := range s.Entries {
-		if e.Requester != demoRequester || e.Category != "black" || e.Amount != int64(e.Items)*demoPrices["black"] {
+		if e.Requester != demo.Requester || e.Category != "black" || e.Amount != int64(e.Items)*demo.Price("black") {
 			t.Errorf("entry %+v", e)
 		}
 		if e.Reversed != "" {
@@ -93,9 +95,9 @@ func TestDemo(t *testing.T) {
 	switch {
 	case d == nil:
 		t.Error("no dispute in the summary")
-	case d.Provider != demoRogue || d.Status != "DISPUTED" || d.State != "REVERSED" || d.Auditor != "RegulatorMSP" || d.Reversed != 1 || d.Amount == 0:
+	case d.Provider != demo.Rogue || d.Status != "DISPUTED" || d.State != "REVERSED" || d.Auditor != "RegulatorMSP" || d.Reversed != 1 || d.Amount == 0:
 		t.Errorf("dispute %+v", d)
-	case len(reversed) != 1 || reversed[0].Responder != demoRogue || reversed[0].Amount != d.Amount || reversed[0].Reversed != d.Auditor:
+	case len(reversed) != 1 || reversed[0].Responder != demo.Rogue || reversed[0].Amount != d.Amount || reversed[0].Reversed != d.Auditor:
 		t.Errorf("reversed entries %+v, dispute %+v", reversed, d)
 	}
 	if c := s.Claim; c == nil || c.Verdict != "rejected" || !c.Stands || c.Responder == "" {
@@ -112,7 +114,7 @@ func TestDemo(t *testing.T) {
 	}
 	// The regulator is an institution too, as the auditor, with nothing
 	// to pay or earn.
-	if sum != 0 || len(s.BalancesBefore) != 4 || s.BalancesBefore[demoRequester] != -s.Amount || s.BalancesBefore["RegulatorMSP"] != 0 {
+	if sum != 0 || len(s.BalancesBefore) != 4 || s.BalancesBefore[demo.Requester] != -s.Amount || s.BalancesBefore["RegulatorMSP"] != 0 {
 		t.Errorf("balances %v sum to %d", s.BalancesBefore, sum)
 	}
 	if len(s.Rotated) != 2 || s.ReAudited != s.Audited {
@@ -137,8 +139,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("%d node logs in %s, want 4", len(logs), dir)
 	}
 	// The misbehaving node said so in its log when it started.
-	if log, err := os.ReadFile(filepath.Join(dir, "nodes", demoRogue, "node.log")); err != nil || !bytes.Contains(log, []byte("MISBEHAVING NODE")) {
-		t.Errorf("%s's log has no misbehaviour warning (%v)", demoRogue, err)
+	if log, err := os.ReadFile(filepath.Join(dir, "nodes", demo.Rogue, "node.log")); err != nil || !bytes.Contains(log, []byte("MISBEHAVING NODE")) {
+		t.Errorf("%s's log has no misbehaviour warning (%v)", demo.Rogue, err)
 	}
 }
 
@@ -175,8 +177,8 @@ func TestDemoKeep(t *testing.T) {
 	}
 
 	// The suggested query, through this binary acting as riskmesh.
-	q := exec.CommandContext(ctx, os.Args[0], "query", "--api", "unix://"+filepath.Join(dir, "nodes", demoRequester, "data", "api.sock"),
-		"--category", "black", "--file", filepath.Join(dir, demoQueryFile))
+	q := exec.CommandContext(ctx, os.Args[0], "query", "--api", "unix://"+filepath.Join(dir, "nodes", demo.Requester, "data", "api.sock"),
+		"--category", "black", "--file", filepath.Join(dir, demo.QueryFile))
 	q.Env = cmd.Env
 	out, err := q.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "provider Bank1MSP: answered") {
@@ -189,7 +191,7 @@ func TestDemoKeep(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("demo after Ctrl-C: %v", err)
 	}
-	var s demoSummary
+	var s demo.Summary
 	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil || !s.OK {
 		t.Errorf("summary %+v (%v)", s, err)
 	}
@@ -225,43 +227,10 @@ func TestDemoRefuses(t *testing.T) {
 			if !tc.summary {
 				return
 			}
-			var s demoSummary
+			var s demo.Summary
 			if err := json.Unmarshal([]byte(stdout), &s); err != nil || s.OK || s.Error == "" {
 				t.Errorf("summary %+v (%v)", s, err)
 			}
 		})
-	}
-}
-
-func TestMaskIdentifier(t *testing.T) {
-	for in, want := range map[string]string{
-		"+8613800138000":        "+86*********00",
-		"abc":                   "***",
-		"1234567":               "*******",
-		"12345678":              "123***78",
-		"zhang.wei@example.org": "zha****************rg",
-	} {
-		if got := maskIdentifier(in); got != want {
-			t.Errorf("maskIdentifier(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// TestProgressLines: off a terminal, a line per phase and quarter, never
-// the same line twice.
-func TestProgressLines(t *testing.T) {
-	var b bytes.Buffer
-	p := newProgress(&b, false)
-	for _, s := range []struct {
-		phase       string
-		done, total uint64
-	}{{"build", 0, 0}, {"build", 10, 100}, {"build", 30, 100}, {"build", 40, 100}, {"download", 5, 10}, {"ready", 1, 1}, {"ready", 1, 1}} {
-		p.update("Bank1MSP", s.phase, s.done, s.total)
-		p.flush()
-	}
-	p.end()
-	want := "   Bank1MSP build 0%\n   Bank1MSP build 25%\n   Bank1MSP download 50%\n   Bank1MSP ready 100%\n"
-	if b.String() != want {
-		t.Errorf("progress lines:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

@@ -1,5 +1,6 @@
 // Command riskmesh is the RiskMesh binary: the institution node, the
-// operator's and auditor's tools, the demo and the benchmark harness.
+// operator's and auditor's tools and the demo (the benchmark harness is
+// riskmesh-bench).
 //
 // Subcommands arrive with the issues that build them; until then they say so
 // instead of pretending to work.
@@ -45,7 +46,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newInitCommand(), newNodeCommand(), newQueryCommand(), newLedgerCommand())
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newDisputeCommand())
-	root.AddCommand(newBenchCommand())
 	root.AddCommand(newListsCommand())
 	root.AddCommand(newKeysCommand())
 	return root

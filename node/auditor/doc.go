@@ -1,4 +1,4 @@
-// Package auditor is the consortium's dispute service (DESIGN.md section 7,
+// Package auditor is the consortium's dispute service (docs/architecture.md,
 // docs/audit.md): an institution node files a transcript it believes was
 // answered wrongly; the service verifies it against the ledger with exactly
 // the checks of `riskmesh audit verify` (package accounting/audit), decides

@@ -1,4 +1,4 @@
-// Package dispute is the requester's side of a dispute (DESIGN.md section 7,
+// Package dispute is the requester's side of a dispute (docs/architecture.md,
 // docs/audit.md): it files a transcript with the consortium's auditor
 // service (node/auditor), checks the signed verdict against the auditor's
 // registered signing key, and, when the dispute is upheld, submits the

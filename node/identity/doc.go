@@ -1,5 +1,5 @@
 // Package identity keeps an institution's key material on disk and loads it
-// for the node (DESIGN.md section 4): the TLS certificate and key the QUIC
+// for the node (docs/operations.md): the TLS certificate and key the QUIC
 // peer transport presents (the ledger registry pins the certificate's SHA-256
 // fingerprint), the P-256 key that signs transcripts (package ecsig), and one
 // RFC 9497 POPRF private key per category the institution provides (package

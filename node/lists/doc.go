@@ -1,7 +1,7 @@
 // Package lists reads an institution's risk lists from where they already
 // live (CSV, TSV and NDJSON files, or a PostgreSQL query) and turns them into
-// catalogpsi.Entry values for the catalog builder (DESIGN.md sections 2 and
-// 5.1; formats, mapping and bounds in docs/lists.md).
+// catalogpsi.Entry values for the catalog builder (docs/architecture.md;
+// formats, mapping and bounds in docs/lists.md).
 //
 // Every source is a Source: Entries streams the entries of one category as an
 // iter.Seq2, so a list of tens of millions of rows is never held in memory and

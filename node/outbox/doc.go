@@ -1,7 +1,7 @@
 // Package outbox is a provider node's durable accounting journal and the
-// submitter that drains it to the ledger (DESIGN.md section 6, "the
+// submitter that drains it to the ledger (docs/architecture.md): the
 // provider's node writes an accounting entry to a durable outbox the moment
-// it answers").
+// it answers.
 //
 // Entries live in the node's bbolt file under the "outbox/pending" bucket,
 // keyed by their ledger entry key, so writing the same exchange twice stores

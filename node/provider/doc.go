@@ -1,5 +1,5 @@
-// Package provider is the provider side of a RiskMesh node (DESIGN.md
-// sections 5.1 and 6): it builds and publishes a catalog per category and
+// Package provider is the provider side of a RiskMesh node
+// (docs/node-provider.md): it builds and publishes a catalog per category and
 // period from the institution's lists, serves catalog metadata and bytes to
 // peers, and answers catalog-PSI evaluate requests, journaling an accounting
 // entry for every answer in the same bbolt transaction as its transcript.

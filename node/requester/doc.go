@@ -1,5 +1,5 @@
-// Package requester is the requester side of a RiskMesh node (DESIGN.md
-// sections 5.1 and 5.4; docs/node-requester.md): it keeps a verified copy of
+// Package requester is the requester side of a RiskMesh node
+// (docs/node-requester.md): it keeps a verified copy of
 // every provider's catalog for the current period, and answers the business
 // API's one-to-many queries by fanning a batch of identifiers out to every
 // chosen provider at once over the QUIC peer transport (node/peer).

@@ -1,5 +1,5 @@
 // Package catalog is the provider's encrypted retrieval catalog for the
-// RiskMesh catalog PSI (DESIGN.md section 5.1; format and security argument
+// RiskMesh catalog PSI (format and security argument
 // in docs/protocol/catalog.md).
 //
 // A provider evaluates the OPRF (RFC 9497, psi/oprf) on every identifier of

@@ -1,5 +1,5 @@
 // Package catalogpsi is RiskMesh's default look-up protocol, catalog PSI
-// (DESIGN.md section 5.1): the RFC 9497 POPRF of package oprf, keyed per
+// (docs/protocol/catalog.md): the RFC 9497 POPRF of package oprf, keyed per
 // (category, period) by the public info "riskmesh/v1|<category>|<period>",
 // combined with the encrypted retrieval catalog of package catalog.
 //

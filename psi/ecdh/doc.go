@@ -1,5 +1,5 @@
 // Package ecdh implements Diffie-Hellman private set intersection (ECDH-PSI)
-// between two parties holding sets of similar size, as in DESIGN.md section 5.2.
+// between two parties holding sets of similar size, as in docs/protocol/ecdh.md.
 //
 // The requester masks its items as H(x)^a, the responder re-masks them to
 // H(x)^(ab) and sends its own items masked as H(y)^b in a random order; the

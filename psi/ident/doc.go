@@ -1,5 +1,5 @@
 // Package ident turns raw identifiers into the typed canonical strings that
-// RiskMesh hashes and matches (DESIGN.md section 5): the same person must
+// RiskMesh hashes and matches (docs/protocol/identifiers.md): the same person must
 // give the same bytes on every institution's side, so every rule here is
 // deterministic and independent of locale, clock and configuration other than
 // the explicit Config.

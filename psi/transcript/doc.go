@@ -1,5 +1,5 @@
 // Package transcript is the canonical record of one RiskMesh PSI exchange and
-// the digests both parties sign (DESIGN.md section 6).
+// the digests both parties sign (docs/protocol/transcript.md).
 //
 // A transcript is a Header (who asked whom, for what, how many items), a
 // Request (the requester's blinded or masked elements) and a Response (the

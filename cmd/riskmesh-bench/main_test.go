@@ -11,7 +11,7 @@ import (
 	"github.com/riskmesh/riskmesh/bench"
 )
 
-// runBench runs `riskmesh bench args...` in-process and returns its
+// runBench runs `riskmesh-bench args...` in-process and returns its
 // standard output and error output.
 func runBench(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
@@ -22,6 +22,21 @@ func runBench(t *testing.T, args ...string) (string, string, error) {
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), errOut.String(), err
+}
+
+// readRows reads the rows of dir's results.csv.
+func readRows(t *testing.T, dir string) []bench.Row {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := bench.ReadCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // The quick suite's shape with tiny sizes: every file is written and reads
@@ -43,15 +58,7 @@ func TestBenchWritesReadableReport(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := bench.ReadCSV(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readRows(t, dir)
 	var protocols []string
 	for _, r := range rows {
 		if r.Phase != bench.PhaseQuery {
@@ -81,19 +88,7 @@ func TestBenchRefusesAnUnknownSweep(t *testing.T) {
 func TestBenchAppend(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", ""}
-	count := func() int {
-		t.Helper()
-		f, err := os.Open(filepath.Join(dir, bench.CSVFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		rows, err := bench.ReadCSV(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(rows)
-	}
+	count := func() int { return len(readRows(t, dir)) }
 	if _, errOut, err := runBench(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}

@@ -1,3 +1,8 @@
+// Command riskmesh-bench is the RiskMesh benchmark harness (package bench):
+// catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI,
+// written as CSV, a Markdown summary and plots (docs/benchmarks.md). It is a
+// command of its own so that the node binary, riskmesh, links neither the
+// plotting library nor the baselines.
 package main
 
 import (
@@ -20,8 +25,14 @@ import (
 // relative to the repository root (where `make` and the README run).
 const defaultMatchDir = "bench/baselines/match"
 
-// newBenchCommand returns `riskmesh bench`: the benchmark harness of
-// package bench, writing CSV, a Markdown summary and plots.
+func main() {
+	if err := newBenchCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "riskmesh-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// newBenchCommand returns the harness's command line.
 func newBenchCommand() *cobra.Command {
 	var (
 		quick, appendRows, wanInner, reportOnly bool
@@ -29,8 +40,10 @@ func newBenchCommand() *cobra.Command {
 		cfg                                     bench.Config
 	)
 	cmd := &cobra.Command{
-		Use:   "bench [--quick] [--out DIR] [--only SWEEP]...",
-		Short: "benchmark catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI",
+		Use:           "riskmesh-bench [--quick] [--out DIR] [--only SWEEP]...",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Short:         "benchmark catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI",
 		Long: `Measure batch-query throughput and latency against batch size, list size
 and the number of providers, for catalog PSI and ECDH-PSI, in process and over
 QUIC on loopback, with circl's VOPRF and optable/match's DHPSI on the same
@@ -122,7 +135,7 @@ emulate the same link in process.`,
 // wanCommand is how the wan sweep runs this binary again inside the
 // emulated network, with the sizes of this run.
 func wanCommand(self string, cfg *bench.Config) []string {
-	argv := []string{self, "bench", "--wan-inner"}
+	argv := []string{self, "--wan-inner"}
 	for flag, v := range map[string]int{"--batch": cfg.Batch, "--list": cfg.List, "--ecdh-max-list": cfg.ECDHMaxList, "--reps": cfg.Reps} {
 		if v != 0 {
 			argv = append(argv, flag, strconv.Itoa(v))

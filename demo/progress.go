@@ -1,9 +1,8 @@
-package main
+package demo
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -80,15 +79,4 @@ func percent(done, total uint64) int {
 		return 0
 	}
 	return int(min(done, total) * 100 / total)
-}
-
-// isTerminal reports whether w is a character device, where \r redraws a
-// line.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

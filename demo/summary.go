@@ -1,0 +1,81 @@
+package demo
+
+// Summary is what --json prints.
+type Summary struct {
+	OK        bool   `json:"ok"`
+	Error     string `json:"error,omitempty"`
+	Dir       string `json:"dir"`
+	Scale     int    `json:"scale"`
+	Seed      uint64 `json:"seed"`
+	Requester string `json:"requester"`
+	Category  string `json:"category"`
+	Batch     int    `json:"batch"`
+	// Hits and Expected count the identifiers with at least one hit, as
+	// answered and as planted; Checked is true when every item's hits and
+	// labels matched the expectation.
+	Hits     int  `json:"hits"`
+	Expected int  `json:"expected"`
+	Checked  bool `json:"checked"`
+	// Audited is the number of answers whose transcripts passed every
+	// audit check (and an altered copy failed).
+	Audited int `json:"audited"`
+	// Rotated names the institutions whose signing keys the rotation scene
+	// replaced; ReAudited counts the earlier transcripts that still passed
+	// every check afterwards.
+	Rotated   []string `json:"rotated"`
+	ReAudited int      `json:"re_audited"`
+	// Amount is what the query cost the requester, in tokens.
+	Amount int64 `json:"amount"`
+	// Entries are the period's entries: the query's, then the disputed
+	// one, reversed.
+	Entries []Entry `json:"entries"`
+	// Dispute is the dispute scene's outcome.
+	Dispute *Dispute `json:"dispute,omitempty"`
+	// Claim is the rejected dispute of an honest answer.
+	Claim *Claim `json:"claim,omitempty"`
+	// BalancesBefore are after settlement, before the snapshot; Snapshot
+	// is what the snapshot recorded; BalancesAfter are after it.
+	BalancesBefore map[string]int64 `json:"balances_before"`
+	Snapshot       map[string]int64 `json:"snapshot"`
+	BalancesAfter  map[string]int64 `json:"balances_after"`
+	// TimingsMS are the steps' wall-clock durations in milliseconds.
+	TimingsMS map[string]int64 `json:"timings_ms"`
+}
+
+type Entry struct {
+	Requester string `json:"requester"`
+	Responder string `json:"responder"`
+	Category  string `json:"category"`
+	Items     uint32 `json:"items"`
+	Amount    int64  `json:"amount"`
+	// Reversed names the auditor that reversed the entry's charge, empty
+	// if it stands.
+	Reversed string `json:"reversed,omitempty"`
+}
+
+// Dispute is the dispute scene's outcome: the misbehaving
+// provider's part of the query as the requester saw it, and the dispute as
+// GetQuery reports it once the requester's node acted on the verdict.
+type Dispute struct {
+	Provider string `json:"provider"`
+	// Status is the provider's part of the query ("DISPUTED"); State the
+	// dispute's ("REVERSED").
+	Status string `json:"status"`
+	State  string `json:"state"`
+	// Items and Amount are what the provider billed, then saw reversed.
+	Items  uint32 `json:"items"`
+	Amount int64  `json:"amount"`
+	// Auditor upheld the dispute; Reversed counts the ledger entries whose
+	// charge it reversed.
+	Auditor  string `json:"auditor"`
+	Reversed int    `json:"reversed"`
+}
+
+// Claim is the claim scene's outcome: the entry disputed, the
+// auditor's verdict and whether the charge still stands on the ledger.
+type Claim struct {
+	Responder string `json:"responder"`
+	Sequence  uint64 `json:"sequence"`
+	Verdict   string `json:"verdict"`
+	Stands    bool   `json:"stands"`
+}
