@@ -503,8 +503,22 @@ func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, e
 		err = w.Flush()
 	}
 	if err == nil {
-		err = tmp.Sync()
+		err = commitTemp(tmp, path)
+	} else {
+		tmp.Close()
 	}
+	if err != nil {
+		return digest, fmt.Errorf("write catalog: %w", err)
+	}
+	return digest, nil
+}
+
+// commitTemp syncs and closes tmp, a whole new file written in path's
+// directory, renames it to path and syncs the directory, so a crash leaves
+// either the old file or the new one. It closes tmp in every case; the
+// caller removes it if this fails.
+func commitTemp(tmp *os.File, path string) error {
+	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -512,12 +526,9 @@ func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, e
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
-		err = durable.SyncDir(dir)
+		err = durable.SyncDir(filepath.Dir(path))
 	}
-	if err != nil {
-		return digest, fmt.Errorf("write catalog: %w", err)
-	}
-	return digest, nil
+	return err
 }
 
 // openServed opens a catalog file written earlier, decoding it to check it:

@@ -20,7 +20,6 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -104,18 +103,26 @@ func (s *sourceStates) lastGood(source string) (time.Time, bool) {
 	return t, !t.IsZero()
 }
 
-// set records the outcome of a read that began at started, unless a read
-// that began later already reported.
-func (s *sourceStates) set(source string, st sourceState) {
+// settle records the outcome of a read that began at st.started and runs
+// persist, the change of its files, under the lock, unless a read that
+// began later already settled: reads of one source may overlap (a Refresh
+// during a build), and the newest wins on disk as in memory. If persist
+// fails nothing is recorded.
+func (s *sourceStates) settle(source string, st sourceState, persist func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st.started.Before(s.m[source].started) {
-		return
+	old := s.m[source]
+	if st.started.Before(old.started) {
+		return nil
+	}
+	if err := persist(); err != nil {
+		return err
 	}
 	if st.goodAt.IsZero() {
-		st.goodAt = s.m[source].goodAt
+		st.goodAt = old.goodAt
 	}
 	s.m[source] = st
+	return nil
 }
 
 func (p *Provider) lastGoodDir() string { return filepath.Join(p.cfg.DataDir, "lists") }
@@ -138,7 +145,7 @@ func (p *Provider) loadSources() error {
 	keep := map[string]bool{}
 	for _, s := range p.cfg.Sources {
 		var st sourceState
-		good, lgErr := lastGoodEnded(p.lastGoodPath(s.Name))
+		good, lgErr := lastGoodEnded(p.lastGoodPath(s.Name), s.Code)
 		if lgErr == nil {
 			st.goodAt = good
 		} else if !errors.Is(lgErr, os.ErrNotExist) {
@@ -197,28 +204,22 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 		return rep, readErr, nil
 	}
 	ended := p.cfg.Now()
-	err = w.finish(ended)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p.lastGoodPath(s.Name))
-	}
-	if err == nil {
-		if err = os.Remove(p.failedPath(s.Name)); errors.Is(err, os.ErrNotExist) {
-			err = nil
-		}
-	}
-	if err == nil {
-		err = durable.SyncDir(dir)
+	if err = w.finish(ended); err != nil {
+		tmp.Close()
+	} else {
+		err = p.sources.settle(s.Name, sourceState{started: started, goodAt: ended}, func() error {
+			if err := commitTemp(tmp, p.lastGoodPath(s.Name)); err != nil {
+				return err
+			}
+			if err := os.Remove(p.failedPath(s.Name)); !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
 	}
 	if err != nil {
 		return rep, nil, fmt.Errorf("last good read of source %s: %w", s.Name, err)
 	}
-	p.sources.set(s.Name, sourceState{started: started, goodAt: ended})
 	return rep, nil, nil
 }
 
@@ -227,11 +228,22 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 // that report after a restart, so it is logged, not returned.
 func (p *Provider) sourceFailed(source string, started time.Time, readErr error) {
 	now := p.cfg.Now()
-	p.sources.set(source, sourceState{started: started, failedAt: now, err: readErr.Error()})
 	marker := now.UTC().Format(time.RFC3339Nano) + "\n" + readErr.Error()
-	if err := writeFileAtomic(p.failedPath(source), []byte(marker)); err != nil {
-		p.log.Warn("provider: record a list source's failed read", "source", source, "err", err)
-	}
+	p.sources.settle(source, sourceState{started: started, failedAt: now, err: readErr.Error()}, func() error {
+		tmp, err := os.CreateTemp(p.lastGoodDir(), readingPrefix+"*")
+		if err == nil {
+			defer os.Remove(tmp.Name()) // no-op after the rename
+			if _, err = tmp.WriteString(marker); err == nil {
+				err = commitTemp(tmp, p.failedPath(source))
+			} else {
+				tmp.Close()
+			}
+		}
+		if err != nil {
+			p.log.Warn("provider: record a list source's failed read", "source", source, "err", err)
+		}
+		return nil
+	})
 }
 
 // readFailed reads a .failed marker: when and why; zero if there is none
@@ -252,31 +264,6 @@ func readFailed(path string) (time.Time, string) {
 		return time.Time{}, ""
 	}
 	return t, why
-}
-
-// writeFileAtomic writes a small file through a synced temporary file and
-// a rename.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, readingPrefix+"*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = durable.SyncDir(dir)
-	}
-	return err
 }
 
 // lastGoodWriter encodes a last good read; the first error sticks.
@@ -333,9 +320,9 @@ func (lw *lastGoodWriter) finish(ended time.Time) error {
 }
 
 // lastGoodEnded reads when the last good read at path ended from its
-// trailer, after checking the file's magic and size; the checksum is
-// checked when a build replays it.
-func lastGoodEnded(path string) (time.Time, error) {
+// trailer, after checking the file's magic, category code and size; the
+// checksum is checked when a build replays it.
+func lastGoodEnded(path string, code uint8) (time.Time, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return time.Time{}, err
@@ -345,15 +332,15 @@ func lastGoodEnded(path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	head := make([]byte, len(lastGoodMagic))
 	if fi.Size() < int64(len(lastGoodMagic)+2+trailerSize) {
 		return time.Time{}, fmt.Errorf("%w: %d bytes", errLastGood, fi.Size())
 	}
+	head := make([]byte, len(lastGoodMagic)+1)
 	if _, err := f.ReadAt(head, 0); err != nil {
 		return time.Time{}, err
 	}
-	if string(head) != lastGoodMagic {
-		return time.Time{}, fmt.Errorf("%w: not a last good read", errLastGood)
+	if string(head) != lastGoodMagic+string([]byte{code}) {
+		return time.Time{}, fmt.Errorf("%w: not a last good read of category code %d", errLastGood, code)
 	}
 	var ended [8]byte
 	if _, err := f.ReadAt(ended[:], fi.Size()-trailerSize); err != nil {

@@ -173,7 +173,8 @@ func TestFirstReadMalformedFails(t *testing.T) {
 }
 
 // A damaged last good read fails the build instead of being published
-// short, and the file of a source no longer configured is deleted.
+// short, one of another category code does not count, and the file of a
+// source no longer configured is deleted.
 func TestDamagedLastGoodReadFailsBuild(t *testing.T) {
 	f, write := exportFixture(t, rowOld, rowNew)
 	f.maintain()
@@ -197,6 +198,13 @@ func TestDamagedLastGoodReadFailsBuild(t *testing.T) {
 	}
 
 	cfg := f.p.cfg
+	cfg.Sources = []Source{cfg.Sources[0]}
+	cfg.Sources[0].Code = 2
+	recoded, err := New(cfg)
+	must(t, err)
+	if _, ok := recoded.sources.lastGood("black-csv"); ok {
+		t.Fatal("a last good read of another category code counts after the source's code changed")
+	}
 	cfg.Sources = []Source{{Name: "other", Category: category, Code: 1, Source: cfg.Sources[0].Source}}
 	_, err = New(cfg)
 	must(t, err)
