@@ -29,46 +29,12 @@ func TestMalformedExportKeepsProviderServing(t *testing.T) {
 		t.Skip("starts two nodes")
 	}
 	ctx := context.Background()
-	reg := newMember(t, regulator)
-	bankA := newMember(t, "BankAMSP", "black")
-	run(t, daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
-		Ledger:    daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consortiumFile(t, reg, bankA)},
-		Registry:  registry.Options{Refresh: 200 * time.Millisecond},
-		Requester: &requester.Config{}})
-	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulator, reg.id.Fingerprint, peer.Config{})
-	t.Cleanup(func() { closer.Close() })
-	eventually(t, "regulator reachable", func() error { _, err := admin.Institutions(ctx); return err })
-	for _, step := range []func() error{
-		func() error {
-			return admin.AddInstitution(ctx, bankA.msp, bankA.msp, []accounting.Role{accounting.RoleProvider})
-		},
-		func() error {
-			return admin.AddInstitution(ctx, regulator, regulator, []accounting.Role{accounting.RoleRequester})
-		},
-		func() error { return admin.SetLimit(ctx, regulator, 1_000_000) },
-		func() error { return admin.SetPrice(ctx, "black", 1) },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	const header = "id,cat,reason,listed,ref\n"
-	cfgA := daemon.Config{MSPID: bankA.msp, DataDir: bankA.dir, IdentityDir: bankA.idDir, PeerListen: bankA.endpoint,
-		Ledger: daemon.LedgerConfig{Backend: daemon.BackendEmbeddedRemote, HostMSPID: regulator,
-			HostEndpoint: reg.endpoint, HostFingerprint: reg.id.Fingerprint},
-		Registry: registry.Options{Refresh: 200 * time.Millisecond},
-		Provider: &provider.Config{Sources: []provider.Source{csvSource(t, bankA.dir, "fraud", "+8613800000001,1,7,2024-03-01,A-1")}}}
-	export := filepath.Join(bankA.dir, "fraud.csv")
-	stopA := run(t, cfgA)
-	eventually(t, "profiles registered", func() error {
-		for _, msp := range []string{bankA.msp, regulator} {
-			if in, err := admin.Institution(ctx, msp); err != nil || len(in.SigningKey) == 0 {
-				return fmt.Errorf("%s: %+v, %v", msp, in, err)
-			}
-		}
-		return nil
-	})
-	client, clientA := apiClient(t, reg), apiClient(t, bankA)
+	exportDir := t.TempDir()
+	nodes := startRegulatorAndBankA(t, csvSource(t, exportDir, "fraud", "+8613800000001,1,7,2024-03-01,A-1"))
+	admin, cfgA, stopA := nodes.admin, nodes.cfgA, nodes.stopA
+	export := filepath.Join(exportDir, "fraud.csv")
+	client, clientA := apiClient(t, nodes.reg), apiClient(t, nodes.bankA)
 	rollover := func(period uint64) {
 		t.Helper()
 		if period > 2 {
@@ -168,4 +134,59 @@ func TestMalformedExportKeepsProviderServing(t *testing.T) {
 	rollover(3)
 	wantHits("0:- 1:BankAMSP")
 	stopA()
+}
+
+// regulatorAndBankA is a two-node consortium: the regulator's node hosts
+// the embedded ledger and queries as a requester (limit 1,000,000), BankA
+// provides "black" (price 1) from its sources; both profiles are
+// registered, no period is open yet.
+type regulatorAndBankA struct {
+	reg, bankA     *member
+	admin          accounting.Ledger
+	cfgA           daemon.Config
+	stopReg, stopA func()
+}
+
+func startRegulatorAndBankA(t *testing.T, sources ...provider.Source) *regulatorAndBankA {
+	t.Helper()
+	ctx := context.Background()
+	n := &regulatorAndBankA{reg: newMember(t, regulator), bankA: newMember(t, "BankAMSP", "black")}
+	reg, bankA := n.reg, n.bankA
+	n.stopReg = run(t, daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
+		Ledger:    daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consortiumFile(t, reg, bankA)},
+		Registry:  registry.Options{Refresh: 200 * time.Millisecond},
+		Requester: &requester.Config{}})
+	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulator, reg.id.Fingerprint, peer.Config{})
+	t.Cleanup(func() { closer.Close() })
+	n.admin = admin
+	eventually(t, "regulator reachable", func() error { _, err := admin.Institutions(ctx); return err })
+	for _, step := range []func() error{
+		func() error {
+			return admin.AddInstitution(ctx, bankA.msp, bankA.msp, []accounting.Role{accounting.RoleProvider})
+		},
+		func() error {
+			return admin.AddInstitution(ctx, regulator, regulator, []accounting.Role{accounting.RoleRequester})
+		},
+		func() error { return admin.SetLimit(ctx, regulator, 1_000_000) },
+		func() error { return admin.SetPrice(ctx, "black", 1) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.cfgA = daemon.Config{MSPID: bankA.msp, DataDir: bankA.dir, IdentityDir: bankA.idDir, PeerListen: bankA.endpoint,
+		Ledger: daemon.LedgerConfig{Backend: daemon.BackendEmbeddedRemote, HostMSPID: regulator,
+			HostEndpoint: reg.endpoint, HostFingerprint: reg.id.Fingerprint},
+		Registry: registry.Options{Refresh: 200 * time.Millisecond},
+		Provider: &provider.Config{Sources: sources}}
+	n.stopA = run(t, n.cfgA)
+	eventually(t, "profiles registered", func() error {
+		for _, msp := range []string{bankA.msp, regulator} {
+			if in, err := admin.Institution(ctx, msp); err != nil || len(in.SigningKey) == 0 {
+				return fmt.Errorf("%s: %+v, %v", msp, in, err)
+			}
+		}
+		return nil
+	})
+	return n
 }
