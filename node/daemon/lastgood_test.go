@@ -2,9 +2,14 @@ package daemon_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +26,8 @@ import (
 // BankA's list export turns malformed at rollover. Its node keeps serving
 // period 2 from the last good read: the regulator's query over QUIC finds
 // the old list, BankA's health is DEGRADED naming the source and the age
-// of that read, its catalog status names the source, and a restart changes
+// of that read, its catalog status names the source, its metric
+// riskmesh_list_source_stale_seconds gives that age, and a restart changes
 // none of it. Once the export is fixed and refreshed the report clears and
 // period 3's catalog holds the new list.
 func TestMalformedExportKeepsProviderServing(t *testing.T) {
@@ -116,9 +122,36 @@ func TestMalformedExportKeepsProviderServing(t *testing.T) {
 	}
 
 	stopA()
+	cfgA.MetricsListen = freeTCP(t)
 	stopA = run(t, cfgA)
 	health(riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, "source fraud unreadable", "last good read of")
 	wantHits("0:BankAMSP 1:-")
+	// stale waits for BankA's riskmesh_list_source_stale_seconds{source="fraud"}
+	// to be positive or zero.
+	stale := func(positive bool) {
+		t.Helper()
+		eventually(t, fmt.Sprintf("fraud's staleness positive=%v", positive), func() error {
+			resp, err := http.Get("http://" + cfgA.MetricsListen + "/metrics")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			for line := range strings.Lines(string(body)) {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(line), `riskmesh_list_source_stale_seconds{source="fraud"} `); ok {
+					if f, err := strconv.ParseFloat(v, 64); err != nil || (f > 0) != positive || f < 0 {
+						return fmt.Errorf("series %q", line)
+					}
+					return nil
+				}
+			}
+			return errors.New("no riskmesh_list_source_stale_seconds for fraud")
+		})
+	}
+	stale(true)
 
 	if err := os.WriteFile(export, []byte(header+"+8613800000002,1,7,2024-03-01,A-2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -131,6 +164,7 @@ func TestMalformedExportKeepsProviderServing(t *testing.T) {
 		t.Fatalf("refresh of the fixed export: %v", imp)
 	}
 	health(riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING)
+	stale(false)
 	rollover(3)
 	wantHits("0:- 1:BankAMSP")
 	stopA()
@@ -189,4 +223,16 @@ func startRegulatorAndBankA(t *testing.T, sources ...provider.Source) *regulator
 		return nil
 	})
 	return n
+}
+
+// freeTCP returns a loopback address with a TCP port that was free a
+// moment ago.
+func freeTCP(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
