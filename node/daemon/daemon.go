@@ -24,6 +24,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -70,6 +71,7 @@ type providerSide interface {
 	peerHandler
 	Run(ctx context.Context) error
 	OutboxDepth() int
+	UnreadableSources() []*riskmeshv1.StaleSource
 	Outbox() *outbox.Outbox
 	CheckRotate(ctx context.Context, category string) error
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
