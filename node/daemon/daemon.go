@@ -295,7 +295,12 @@ func (n *node) goRun(name string, f func(context.Context) error, ctx context.Con
 func (n *node) register(ctx context.Context) {
 	for {
 		changed := n.dir.Changes()
+		// Under rotateMu: RotateKeys registers a new key before it swaps
+		// the keyring, and registering the keyring's old key in between
+		// would rotate the record straight back.
+		n.rotateMu.Lock()
 		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.keys.Load(), n.endpoint)
+		n.rotateMu.Unlock()
 		switch {
 		case err == nil && txs > 0:
 			n.log.Info("registered profile and keys on the ledger", slog.Int("transactions", txs))
