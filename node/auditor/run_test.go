@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +48,31 @@ func TestAuditorFollowsRotatedKeys(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRunRefusesIncompleteConfig: Run names what is missing instead of
+// serving without a ledger, keys or a dispute store.
+func TestRunRefusesIncompleteConfig(t *testing.T) {
+	regDir := filepath.Join(t.TempDir(), audittest.Regulator)
+	id := identitytest.New(t, regDir, audittest.Regulator)
+	c := audittest.New(t, t.TempDir(), nil)
+	full := RunConfig{Ledger: c.Regulator.Ledger, Identity: id, IdentityDir: regDir,
+		DBPath: filepath.Join(t.TempDir(), "auditor.db"), Listen: "127.0.0.1:0"}
+	// Cancelled: a check that let a field through would end in another
+	// error, or nil, not hang serving.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, drop := range map[string]func(*RunConfig){
+		"Ledger":      func(r *RunConfig) { r.Ledger = nil },
+		"Identity":    func(r *RunConfig) { r.Identity = nil },
+		"IdentityDir": func(r *RunConfig) { r.IdentityDir = "" },
+		"DBPath":      func(r *RunConfig) { r.DBPath = "" },
+		"Listen":      func(r *RunConfig) { r.Listen = "" },
+	} {
+		cfg := full
+		drop(&cfg)
+		if err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Run without %s: %v", name, err)
+		}
+	}
 }
