@@ -52,11 +52,20 @@ func (p *Provider) reserve(ctx context.Context, requester string, amount int64) 
 	x := &p.exposure
 	x.mu.Lock()
 	_, known := x.ledger[requester]
-	stale := p.cfg.Now().Sub(x.tried) >= exposureRecheck
 	x.mu.Unlock()
-	if !known && stale {
-		if err := p.refreshExposures(ctx); err != nil {
-			p.log.Warn("provider: exposure refresh failed", "err", err)
+	if !known {
+		// A read under way (the first one after a start, say) may list
+		// the requester: wait for it before deciding to read again.
+		x.refresh.Lock()
+		x.mu.Lock()
+		_, known = x.ledger[requester]
+		stale := p.cfg.Now().Sub(x.tried) >= exposureRecheck
+		x.mu.Unlock()
+		x.refresh.Unlock()
+		if !known && stale {
+			if err := p.refreshExposures(ctx); err != nil {
+				p.log.Warn("provider: exposure refresh failed", "err", err)
+			}
 		}
 	}
 	x.mu.Lock()
