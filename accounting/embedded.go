@@ -1,6 +1,7 @@
 package accounting
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -57,12 +58,8 @@ type EmbeddedStore struct {
 
 // OpenEmbedded opens (creating if needed) the embedded ledger at path.
 func OpenEmbedded(path string, cfg EmbeddedConfig) (*EmbeddedStore, error) {
-	if cfg.Regulator == "" {
-		cfg.Regulator = DefaultRegulator
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = 5 * time.Second
-	}
+	cfg.Regulator = cmp.Or(cfg.Regulator, DefaultRegulator)
+	cfg.OpenTimeout = cmp.Or(cfg.OpenTimeout, 5*time.Second)
 	contract, err := chaincode.New(cfg.Regulator)
 	if err != nil {
 		return nil, err
