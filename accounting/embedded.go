@@ -1,6 +1,7 @@
 package accounting
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // EmbeddedConfig configures an embedded ledger. Its zero value works.
@@ -56,12 +58,8 @@ type EmbeddedStore struct {
 
 // OpenEmbedded opens (creating if needed) the embedded ledger at path.
 func OpenEmbedded(path string, cfg EmbeddedConfig) (*EmbeddedStore, error) {
-	if cfg.Regulator == "" {
-		cfg.Regulator = DefaultRegulator
-	}
-	if cfg.OpenTimeout == 0 {
-		cfg.OpenTimeout = 5 * time.Second
-	}
+	cfg.Regulator = cmp.Or(cfg.Regulator, DefaultRegulator)
+	cfg.OpenTimeout = cmp.Or(cfg.OpenTimeout, 5*time.Second)
 	contract, err := chaincode.New(cfg.Regulator)
 	if err != nil {
 		return nil, err
@@ -192,7 +190,7 @@ func (s *EmbeddedStore) invoke(ctx context.Context, caller, fn string, arg []byt
 		seq++
 		var sb [8]byte
 		binary.BigEndian.PutUint64(sb[:], seq)
-		id := labelled(labelTxID, sb[:], prev[:])
+		id := labelhash.Sum(labelTxID, sb[:], prev[:])
 		st := &boltState{
 			tx: tx, bucket: tx.Bucket(bucketState), caller: caller,
 			txID: hex.EncodeToString(id[:16]), writes: map[string][]byte{},
@@ -202,7 +200,7 @@ func (s *EmbeddedStore) invoke(ctx context.Context, caller, fn string, arg []byt
 		}
 		rec := LogRecord{
 			Sequence: seq, TxID: st.txID, Caller: caller, Function: fn,
-			ArgsDigest: labelled(LabelLogArgs, arg), WritesDigest: writesDigest(st.writes), PrevHash: prev,
+			ArgsDigest: labelhash.Sum(LabelLogArgs, arg), WritesDigest: writesDigest(st.writes), PrevHash: prev,
 		}
 		enc, err := rec.MarshalBinary()
 		if err != nil {
@@ -211,7 +209,7 @@ func (s *EmbeddedStore) invoke(ctx context.Context, caller, fn string, arg []byt
 		if err := tx.Bucket(bucketLog).Put(sb[:], enc); err != nil {
 			return err
 		}
-		h := labelled(LabelLogRecord, enc)
+		h := labelhash.Sum(LabelLogRecord, enc)
 		if err := meta.Put(metaHead, append(sb[:], h[:]...)); err != nil {
 			return err
 		}
@@ -350,7 +348,7 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, earlier *LogHead) (LogHead, e
 		if rec.PrevHash != prev {
 			return LogHead{}, fmt.Errorf("%w: record %d does not chain to record %d", ErrLogTampered, n, n-1)
 		}
-		prev = labelled(LabelLogRecord, v)
+		prev = labelhash.Sum(LabelLogRecord, v)
 		if earlier != nil && earlier.Sequence == n && earlier.Hash != prev {
 			return LogHead{}, fmt.Errorf("%w: record %d has hash %x, not the expected %x", ErrLogTampered, n, prev, earlier.Hash)
 		}

@@ -1,11 +1,12 @@
 package accounting
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"sort"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // The embedded ledger's transaction log. Every committed transaction appends
@@ -26,7 +27,7 @@ import (
 //	[32]   previous record hash (zero for the first)
 //
 // and a record's hash is H(LabelLogRecord || encoding), where H is SHA-256
-// and each label is preceded by its one-byte length.
+// and each label is preceded by its one-byte length (internal/labelhash).
 const (
 	LogVersion     = 1
 	LabelLogRecord = "riskmesh/v1/embedded/log-record"
@@ -91,19 +92,7 @@ func (r *LogRecord) Hash() ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return labelled(LabelLogRecord, enc), nil
-}
-
-func labelled(label string, parts ...[]byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte{byte(len(label))})
-	h.Write([]byte(label))
-	for _, p := range parts {
-		h.Write(p)
-	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	return labelhash.Sum(LabelLogRecord, enc), nil
 }
 
 // writesDigest hashes a transaction's final writes in key order.
@@ -113,9 +102,7 @@ func writesDigest(writes map[string][]byte) [32]byte {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := sha256.New()
-	h.Write([]byte{byte(len(LabelLogWrites))})
-	h.Write([]byte(LabelLogWrites))
+	h := labelhash.New(LabelLogWrites)
 	var n [4]byte
 	for _, k := range keys {
 		v := writes[k]

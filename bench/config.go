@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -121,19 +122,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Providers == nil {
 		c.Providers = []int{1, 2, 4, 8}
 	}
-	c.Batch = withDefault(c.Batch, 1000)
-	c.List = withDefault(c.List, 100_000)
-	c.ECDHMaxList = withDefault(c.ECDHMaxList, 100_000)
-	c.Reps = withDefault(c.Reps, 3)
+	c.Batch = cmp.Or(c.Batch, 1000)
+	c.List = cmp.Or(c.List, 100_000)
+	c.ECDHMaxList = cmp.Or(c.ECDHMaxList, 100_000)
+	c.Reps = cmp.Or(c.Reps, 3)
 	if c.Only == nil {
 		c.Only = Sweeps
 	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Seed = cmp.Or(c.Seed, 1)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	checks := []struct {
 		name   string
 		values []int
@@ -160,13 +157,6 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-func withDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // runs reports whether the configuration includes sweep.

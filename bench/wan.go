@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -31,12 +32,8 @@ type WAN struct {
 }
 
 func (w WAN) withDefaults() WAN {
-	if w.Delay == 0 {
-		w.Delay = 10 * time.Millisecond
-	}
-	if w.Rate == 0 {
-		w.Rate = 100_000_000
-	}
+	w.Delay = cmp.Or(w.Delay, 10*time.Millisecond)
+	w.Rate = cmp.Or(w.Rate, 100_000_000)
 	return w
 }
 

@@ -1,9 +1,9 @@
 package chaincode
 
 import (
-	"crypto/sha256"
-
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // LabelEndorsement is the domain-separation label of an auditor's endorsement
@@ -28,8 +28,6 @@ func EndorsementDigest(k EntryKey, v Verdict) ([32]byte, error) {
 		return [32]byte{}, newError(CodeInvalidArgument, "unknown verdict")
 	}
 	var b cryptobyte.Builder
-	b.AddUint8(uint8(len(LabelEndorsement)))
-	b.AddBytes([]byte(LabelEndorsement))
 	b.AddUint64(k.Period)
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(k.Requester)) })
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(k.Responder)) })
@@ -39,5 +37,5 @@ func EndorsementDigest(k EntryKey, v Verdict) ([32]byte, error) {
 	if err != nil {
 		return [32]byte{}, newError(CodeInvalidArgument, "endorsement encoding: "+err.Error())
 	}
-	return sha256.Sum256(msg), nil
+	return labelhash.Sum(LabelEndorsement, msg), nil
 }

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,12 +87,8 @@ type Config struct {
 // summary, never nil, holds what was seen until then. Summary.OK and
 // Summary.Error are left to the caller, which may word the error.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
-	if cfg.Scale == 0 {
-		cfg.Scale = DefaultScale
-	}
-	if cfg.Out == nil {
-		cfg.Out = io.Discard
-	}
+	cfg.Scale = cmp.Or(cfg.Scale, DefaultScale)
+	cfg.Out = cmp.Or(cfg.Out, io.Discard)
 	d := &session{cfg: cfg, out: cfg.Out, summary: Summary{Scale: cfg.Scale, Seed: cfg.Seed, TimingsMS: map[string]int64{}}}
 	if cfg.Scale < MinScale || cfg.Scale > synth.MaxEntries {
 		return &d.summary, fmt.Errorf("%w: %d entries, want %d to %d", ErrScale, cfg.Scale, MinScale, synth.MaxEntries)

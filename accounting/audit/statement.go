@@ -1,13 +1,13 @@
 package audit
 
 import (
-	"crypto/sha256"
 	"errors"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // LabelStatement is the domain-separation label of an auditor's verdict
@@ -38,8 +38,6 @@ func StatementDigest(key accounting.EntryKey, v accounting.Verdict, responseDige
 		return [32]byte{}, err
 	}
 	var b cryptobyte.Builder
-	b.AddUint8(uint8(len(LabelStatement)))
-	b.AddBytes([]byte(LabelStatement))
 	b.AddBytes(e[:])
 	b.AddBytes(responseDigest[:])
 	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(reason)) })
@@ -48,5 +46,5 @@ func StatementDigest(key accounting.EntryKey, v accounting.Verdict, responseDige
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return sha256.Sum256(msg), nil
+	return labelhash.Sum(LabelStatement, msg), nil
 }

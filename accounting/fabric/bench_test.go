@@ -22,7 +22,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/fabric"
 	"github.com/riskmesh/riskmesh/accounting/ledgertest"
 	"github.com/riskmesh/riskmesh/chaincode"
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	deployfabric "github.com/riskmesh/riskmesh/deploy/fabric"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -186,7 +186,7 @@ func (e *benchEnv) entry(req, resp *benchParty) (accounting.Entry, error) {
 }
 
 // cpuTimes returns the CPU time (user+system) of every network process.
-func cpuTimes(b *testing.B, n *fabricnet.Network) map[string]time.Duration {
+func cpuTimes(b *testing.B, n *deployfabric.Network) map[string]time.Duration {
 	b.Helper()
 	out := map[string]time.Duration{}
 	for _, p := range n.Processes() {
@@ -209,7 +209,7 @@ func cpuTimes(b *testing.B, n *fabricnet.Network) map[string]time.Duration {
 }
 
 // networkRSS returns the resident memory of all network processes.
-func networkRSS(b *testing.B, n *fabricnet.Network) int64 {
+func networkRSS(b *testing.B, n *deployfabric.Network) int64 {
 	b.Helper()
 	var total int64
 	for _, p := range n.Processes() {
@@ -358,7 +358,7 @@ func BenchmarkEndorseRecord(b *testing.B) {
 // startPeerProfile fetches a CPU profile of Bank2's peer (a gateway and an
 // endorser) for the first seconds of a sub-benchmark, if dir is set. The
 // returned channel is closed when the profile is written.
-func startPeerProfile(b *testing.B, n *fabricnet.Network, dir, name string) <-chan struct{} {
+func startPeerProfile(b *testing.B, n *deployfabric.Network, dir, name string) <-chan struct{} {
 	b.Helper()
 	done := make(chan struct{})
 	if dir == "" {

@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"time"
@@ -74,31 +75,16 @@ func (c *Config) setDefaults() error {
 		}
 		c.ServerName = host
 	}
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	def(&c.Channel, DefaultChannel)
-	def(&c.Chaincode, DefaultChaincode)
-	defInt := func(n *int, v int) {
-		if *n == 0 {
-			*n = v
-		}
-	}
-	defInt(&c.MaxInFlight, DefaultMaxInFlight)
-	defInt(&c.MaxAttempts, DefaultMaxAttempts)
-	defDur := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	defDur(&c.Backoff, DefaultBackoff)
-	defDur(&c.MaxBackoff, DefaultMaxBackoff)
-	defDur(&c.EndorseTimeout, DefaultEndorseTimeout)
-	defDur(&c.SubmitTimeout, DefaultSubmitTimeout)
-	defDur(&c.CommitStatusTimeout, DefaultCommitStatusTimeout)
-	defDur(&c.EvaluateTimeout, DefaultEvaluateTimeout)
+	c.Channel = cmp.Or(c.Channel, DefaultChannel)
+	c.Chaincode = cmp.Or(c.Chaincode, DefaultChaincode)
+	c.MaxInFlight = cmp.Or(c.MaxInFlight, DefaultMaxInFlight)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
+	c.EndorseTimeout = cmp.Or(c.EndorseTimeout, DefaultEndorseTimeout)
+	c.SubmitTimeout = cmp.Or(c.SubmitTimeout, DefaultSubmitTimeout)
+	c.CommitStatusTimeout = cmp.Or(c.CommitStatusTimeout, DefaultCommitStatusTimeout)
+	c.EvaluateTimeout = cmp.Or(c.EvaluateTimeout, DefaultEvaluateTimeout)
 	if c.MaxInFlight < 0 || c.MaxAttempts < 0 || c.Backoff < 0 || c.MaxBackoff < c.Backoff {
 		return fmt.Errorf("%w: negative limit or MaxBackoff below Backoff", ErrConfig)
 	}

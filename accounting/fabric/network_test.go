@@ -15,7 +15,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/fabric"
 	"github.com/riskmesh/riskmesh/accounting/ledgertest"
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	deployfabric "github.com/riskmesh/riskmesh/deploy/fabric"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
 
@@ -30,12 +30,12 @@ const (
 
 // network is the one network of this test binary, started by TestMain; nil
 // when the gate is off.
-var network *fabricnet.Network
+var network *deployfabric.Network
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 // runTests brings the network up around m.Run and always stops it: on
-// return here, and, through the parent-death signal that fabricnet sets with
+// return here, and, through the parent-death signal that deploy/fabric sets with
 // KillWithParent, when the binary dies of a panic, a -timeout or a signal.
 func runTests(m *testing.M) int {
 	if os.Getenv(gateEnv) != "1" {
@@ -56,7 +56,7 @@ func runTests(m *testing.M) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	n, err := fabricnet.Up(ctx, fabricnet.Config{
+	n, err := deployfabric.Up(ctx, deployfabric.Config{
 		DataDir:        dir,
 		BasePort:       base,
 		KillWithParent: true,
@@ -82,7 +82,7 @@ func runTests(m *testing.M) int {
 }
 
 // requireNetwork skips the test unless the network is up.
-func requireNetwork(tb testing.TB) *fabricnet.Network {
+func requireNetwork(tb testing.TB) *deployfabric.Network {
 	tb.Helper()
 	if network == nil {
 		tb.Skipf("set %s=1 to run against a real Fabric network (make test-fabric)", gateEnv)

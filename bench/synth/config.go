@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -115,9 +116,7 @@ type instPlan struct {
 // plan validates c and fills in the defaults.
 func (c Config) plan() (*plan, error) {
 	p := &plan{seed: c.Seed, entries: c.Entries, overlap: c.Overlap, from: c.From, to: c.To}
-	if p.entries == 0 {
-		p.entries = DefaultEntries
-	}
+	p.entries = cmp.Or(p.entries, DefaultEntries)
 	if p.entries < 0 || p.entries > MaxEntries {
 		return nil, fmt.Errorf("%w: entries %d not in 1..%d", ErrConfig, p.entries, MaxEntries)
 	}

@@ -1,4 +1,4 @@
-package fabricnet
+package fabric
 
 import (
 	"bytes"

@@ -1,6 +1,7 @@
-package fabricnet
+package fabric
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
@@ -138,12 +139,8 @@ func (c *Config) setDefaults() error {
 		}
 		c.RepoDir = dir
 	}
-	if c.DataDir == "" {
-		c.DataDir = filepath.Join(c.RepoDir, "deploy", "fabric", ".run")
-	}
-	if c.BinDir == "" {
-		c.BinDir = filepath.Join(c.RepoDir, "deploy", "fabric", ".bin")
-	}
+	c.DataDir = cmp.Or(c.DataDir, filepath.Join(c.RepoDir, "deploy", "fabric", ".run"))
+	c.BinDir = cmp.Or(c.BinDir, filepath.Join(c.RepoDir, "deploy", "fabric", ".bin"))
 	var err error
 	for _, p := range []*string{&c.DataDir, &c.BinDir, &c.RepoDir} {
 		if *p, err = filepath.Abs(*p); err != nil {
@@ -155,30 +152,16 @@ func (c *Config) setDefaults() error {
 			return err
 		}
 	}
-	if c.Chaincode.Label == "" {
-		c.Chaincode.Label = "riskmesh_1"
-	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = defaultBatchTimeout
-	}
-	if c.MaxMessageCount == 0 {
-		c.MaxMessageCount = defaultMaxMessageCount
-	}
-	if c.MemoryLimitMiB == 0 {
-		c.MemoryLimitMiB = defaultMemoryLimitMiB
-	}
+	c.Chaincode.Label = cmp.Or(c.Chaincode.Label, "riskmesh_1")
+	c.BatchTimeout = cmp.Or(c.BatchTimeout, defaultBatchTimeout)
+	c.MaxMessageCount = cmp.Or(c.MaxMessageCount, defaultMaxMessageCount)
+	c.MemoryLimitMiB = cmp.Or(c.MemoryLimitMiB, defaultMemoryLimitMiB)
 	if c.MemoryLimitMiB < 0 {
 		return fmt.Errorf("%w: memory limit %d MiB", ErrConfig, c.MemoryLimitMiB)
 	}
-	if c.LogSpec == "" {
-		c.LogSpec = "info"
-	}
-	if c.StartTimeout == 0 {
-		c.StartTimeout = defaultStartTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.LogSpec = cmp.Or(c.LogSpec, "info")
+	c.StartTimeout = cmp.Or(c.StartTimeout, defaultStartTimeout)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.BasePort == 0 {
 		base, err := freePortBlock(DefaultBasePort)
 		if err != nil {

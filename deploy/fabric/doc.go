@@ -1,4 +1,4 @@
-// Package fabricnet brings up a real Hyperledger Fabric v2.5.0 network on one
+// Package fabric brings up a real Hyperledger Fabric v2.5.0 network on one
 // machine, without Docker, for the RiskMesh ledger's integration tests,
 // benchmarks and demos.
 //
@@ -21,4 +21,4 @@
 // without TLS on loopback. It does not promise anything about a production
 // deployment, and it is Linux-only (process groups, parent-death signal,
 // /proc).
-package fabricnet
+package fabric

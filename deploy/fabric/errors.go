@@ -1,15 +1,15 @@
-package fabricnet
+package fabric
 
 import "errors"
 
 var (
-	ErrConfig      = errors.New("fabricnet: invalid configuration")
-	ErrPortInUse   = errors.New("fabricnet: port in use")
-	ErrBadPidFile  = errors.New("fabricnet: malformed pid file")
-	ErrNoRepo      = errors.New("fabricnet: not inside the riskmesh repository")
-	ErrNotReady    = errors.New("fabricnet: component did not become ready")
-	ErrExited      = errors.New("fabricnet: process exited during bring-up")
-	ErrUnknownOrg  = errors.New("fabricnet: unknown organisation")
-	ErrNoNetwork   = errors.New("fabricnet: no network description in data dir")
-	ErrCommandFail = errors.New("fabricnet: command failed")
+	ErrConfig      = errors.New("fabric: invalid configuration")
+	ErrPortInUse   = errors.New("fabric: port in use")
+	ErrBadPidFile  = errors.New("fabric: malformed pid file")
+	ErrNoRepo      = errors.New("fabric: not inside the riskmesh repository")
+	ErrNotReady    = errors.New("fabric: component did not become ready")
+	ErrExited      = errors.New("fabric: process exited during bring-up")
+	ErrUnknownOrg  = errors.New("fabric: unknown organisation")
+	ErrNoNetwork   = errors.New("fabric: no network description in data dir")
+	ErrCommandFail = errors.New("fabric: command failed")
 )

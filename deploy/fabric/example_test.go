@@ -1,18 +1,18 @@
-package fabricnet_test
+package fabric_test
 
 import (
 	"context"
 	"fmt"
 	"log"
 
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
 // Up starts the whole network and returns when every organisation's gateway
 // can endorse; Stop stops exactly the processes it started. (Not run by
 // go test: it builds Fabric and starts six processes.)
 func ExampleUp() {
-	n, err := fabricnet.Up(context.Background(), fabricnet.Config{
+	n, err := fabric.Up(context.Background(), fabric.Config{
 		DataDir:        "/tmp/riskmesh-fabric",
 		KillWithParent: true, // die with this process
 	})

@@ -1,4 +1,4 @@
-package fabricnet_test
+package fabric_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
 // requireGate skips unless RISKMESH_FABRIC=1 (make test-fabric): these tests
@@ -37,7 +37,7 @@ func alive(pid int) bool {
 }
 
 // waitGone polls until none of procs runs, or fails the test after a bound.
-func waitGone(t *testing.T, procs []fabricnet.Process) {
+func waitGone(t *testing.T, procs []fabric.Process) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for _, p := range procs {
@@ -62,7 +62,7 @@ func pidFiles(t *testing.T, dir string) []string {
 func TestUpDown(t *testing.T) {
 	requireGate(t)
 	dir := t.TempDir()
-	n, err := fabricnet.Up(context.Background(), fabricnet.Config{DataDir: dir, KillWithParent: true})
+	n, err := fabric.Up(context.Background(), fabric.Config{DataDir: dir, KillWithParent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,8 @@ func TestUpDown(t *testing.T) {
 	t.Logf("bring-up %s", n.Info().BringUp)
 
 	procs := n.Processes()
-	if len(procs) != 2+len(fabricnet.Orgs) {
-		t.Fatalf("processes = %v, want orderer, %d peers and the chaincode", procs, len(fabricnet.Orgs))
+	if len(procs) != 2+len(fabric.Orgs) {
+		t.Fatalf("processes = %v, want orderer, %d peers and the chaincode", procs, len(fabric.Orgs))
 	}
 	for _, p := range procs {
 		if !alive(p.PID) {
@@ -83,14 +83,14 @@ func TestUpDown(t *testing.T) {
 	}
 
 	t.Run("Load", func(t *testing.T) {
-		info, err := fabricnet.Load(dir)
+		info, err := fabric.Load(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.PackageID != n.Info().PackageID || len(info.Orgs) != len(fabricnet.Orgs) {
+		if info.PackageID != n.Info().PackageID || len(info.Orgs) != len(fabric.Orgs) {
 			t.Fatalf("loaded %+v, want %+v", info, n.Info())
 		}
-		for _, o := range fabricnet.Orgs {
+		for _, o := range fabric.Orgs {
 			org, err := info.Org(o.MSPID)
 			if err != nil {
 				t.Fatal(err)
@@ -101,7 +101,7 @@ func TestUpDown(t *testing.T) {
 				}
 			}
 		}
-		if _, err := info.Org("NopeMSP"); !errors.Is(err, fabricnet.ErrUnknownOrg) {
+		if _, err := info.Org("NopeMSP"); !errors.Is(err, fabric.ErrUnknownOrg) {
 			t.Fatalf("unknown org: %v", err)
 		}
 	})
@@ -114,7 +114,7 @@ func TestUpDown(t *testing.T) {
 		}
 		defer func() { _ = bystander.Process.Kill(); _ = bystander.Wait() }()
 
-		if err := fabricnet.Down(dir); err != nil {
+		if err := fabric.Down(dir); err != nil {
 			t.Fatal(err)
 		}
 		waitGone(t, procs)
@@ -124,7 +124,7 @@ func TestUpDown(t *testing.T) {
 		if !alive(bystander.Process.Pid) {
 			t.Fatal("Down stopped an unrelated process")
 		}
-		if err := fabricnet.Down(dir); err != nil {
+		if err := fabric.Down(dir); err != nil {
 			t.Fatalf("second Down: %v", err)
 		}
 		if err := n.Stop(); err != nil {
@@ -141,11 +141,11 @@ func TestFailedUpCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	// A chaincode server that exits at once: bring-up must notice, report
 	// it, and stop the orderer and peers it had started.
-	_, err := fabricnet.Up(context.Background(), fabricnet.Config{
+	_, err := fabric.Up(context.Background(), fabric.Config{
 		DataDir: dir, KillWithParent: true,
-		Chaincode: fabricnet.ChaincodeConfig{Binary: "/bin/false"},
+		Chaincode: fabric.ChaincodeConfig{Binary: "/bin/false"},
 	})
-	if !errors.Is(err, fabricnet.ErrExited) {
+	if !errors.Is(err, fabric.ErrExited) {
 		t.Fatalf("Up with a failing chaincode: %v, want ErrExited", err)
 	}
 	if files := pidFiles(t, dir); len(files) != 0 {

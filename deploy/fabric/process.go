@@ -1,4 +1,4 @@
-package fabricnet
+package fabric
 
 import (
 	"bytes"
@@ -129,7 +129,7 @@ func (p *process) stop() error {
 		}
 	}
 	if !p.exited() {
-		return fmt.Errorf("fabricnet: %s (pid %d) survived SIGKILL", p.name, p.pid)
+		return fmt.Errorf("fabric: %s (pid %d) survived SIGKILL", p.name, p.pid)
 	}
 	_ = os.Remove(p.pidFile)
 	return nil

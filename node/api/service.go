@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -150,27 +151,13 @@ func New(cfg Config) (*Service, error) {
 		cfg.MaxStreams < 0 || cfg.MaxQueries < 0 {
 		return nil, fmt.Errorf("api: negative limit in config")
 	}
-	if cfg.MaxIdentifiers == 0 {
-		cfg.MaxIdentifiers = DefaultMaxIdentifiers
-	}
-	if cfg.MaxProviders == 0 {
-		cfg.MaxProviders = DefaultMaxProviders
-	}
-	if cfg.MaxRecvSize == 0 {
-		cfg.MaxRecvSize = cfg.MaxIdentifiers*maxIdentifierSize + cfg.MaxProviders*maxProviderSize + recvOverhead
-	}
-	if cfg.MaxStreams == 0 {
-		cfg.MaxStreams = DefaultMaxStreams
-	}
-	if cfg.MaxQueries == 0 {
-		cfg.MaxQueries = DefaultMaxQueries
-	}
-	if cfg.GracePeriod == 0 {
-		cfg.GracePeriod = DefaultGracePeriod
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.MaxIdentifiers = cmp.Or(cfg.MaxIdentifiers, DefaultMaxIdentifiers)
+	cfg.MaxProviders = cmp.Or(cfg.MaxProviders, DefaultMaxProviders)
+	cfg.MaxRecvSize = cmp.Or(cfg.MaxRecvSize, cfg.MaxIdentifiers*maxIdentifierSize+cfg.MaxProviders*maxProviderSize+recvOverhead)
+	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, DefaultMaxStreams)
+	cfg.MaxQueries = cmp.Or(cfg.MaxQueries, DefaultMaxQueries)
+	cfg.GracePeriod = cmp.Or(cfg.GracePeriod, DefaultGracePeriod)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	s := &Service{cfg: cfg, admins: make(map[string]bool, len(cfg.AdminClients)), queries: make(chan struct{}, cfg.MaxQueries)}
 	for _, name := range cfg.AdminClients {
 		if name == "" {

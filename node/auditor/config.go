@@ -1,6 +1,7 @@
 package auditor
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"time"
@@ -78,9 +79,7 @@ func (c *Config) validate() error {
 	if c.GracePeriod <= 0 {
 		c.GracePeriod = 5 * time.Second
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,15 +109,9 @@ func (c *Config) withDefaults() error {
 	case c.DrainTimeout < 0:
 		return errors.New("daemon: negative DrainTimeout")
 	}
-	if c.DrainTimeout == 0 {
-		c.DrainTimeout = DefaultDrainTimeout
-	}
-	if c.APISocket == "" {
-		c.APISocket = filepath.Join(c.DataDir, "api.sock")
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, DefaultDrainTimeout)
+	c.APISocket = cmp.Or(c.APISocket, filepath.Join(c.DataDir, "api.sock"))
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return nil
 }
 

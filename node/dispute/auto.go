@@ -2,6 +2,7 @@ package dispute
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,12 +66,8 @@ func NewAuto(cfg AutoConfig) (*Auto, error) {
 	if cfg.Retry <= 0 {
 		cfg.Retry = 30 * time.Second
 	}
-	if cfg.RetainPeriods == 0 {
-		cfg.RetainPeriods = 90
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.RetainPeriods = cmp.Or(cfg.RetainPeriods, 90)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

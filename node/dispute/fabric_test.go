@@ -11,7 +11,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/accounting/fabric"
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	deployfabric "github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
 // fabricGate runs the Fabric variant (make test-fabric): TestMain brings a
@@ -19,7 +19,7 @@ import (
 const fabricGate = "RISKMESH_FABRIC"
 
 // fabricNetwork is the network TestMain started, nil when the gate is off.
-var fabricNetwork *fabricnet.Network
+var fabricNetwork *deployfabric.Network
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
@@ -34,7 +34,7 @@ func runTests(m *testing.M) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := fabricnet.Up(ctx, fabricnet.Config{DataDir: dir, KillWithParent: true})
+	n, err := deployfabric.Up(ctx, deployfabric.Config{DataDir: dir, KillWithParent: true})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fabric network: %v (logs in %s)\n", err, dir)
 		return 1

@@ -2,6 +2,7 @@ package lists
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -38,9 +39,7 @@ func NewDelimited(open Opener, cfg DelimitedConfig) (*Delimited, error) {
 	if open == nil {
 		return nil, fmt.Errorf("%w: nil opener", ErrConfig)
 	}
-	if cfg.Comma == 0 {
-		cfg.Comma = ','
-	}
+	cfg.Comma = cmp.Or(cfg.Comma, ',')
 	if cfg.Comma == '"' || cfg.Comma == '\r' || cfg.Comma == '\n' || cfg.Comma == 0xFFFD {
 		return nil, fmt.Errorf("%w: invalid separator", ErrConfig)
 	}

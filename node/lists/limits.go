@@ -1,6 +1,7 @@
 package lists
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -30,12 +31,8 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() (Limits, error) {
-	if l.MaxRecordBytes == 0 {
-		l.MaxRecordBytes = DefaultMaxRecordBytes
-	}
-	if l.MaxFieldBytes == 0 {
-		l.MaxFieldBytes = DefaultMaxFieldBytes
-	}
+	l.MaxRecordBytes = cmp.Or(l.MaxRecordBytes, DefaultMaxRecordBytes)
+	l.MaxFieldBytes = cmp.Or(l.MaxFieldBytes, DefaultMaxFieldBytes)
 	if l.MaxRecordBytes < 0 || l.MaxRecordBytes > maxRecordBytesCap || l.MaxFieldBytes < 0 {
 		return l, fmt.Errorf("%w: limits out of range", ErrConfig)
 	}

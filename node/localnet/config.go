@@ -1,6 +1,7 @@
 package localnet
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,9 +100,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Binary = exe
 	}
-	if c.Regulator == "" {
-		c.Regulator = DefaultRegulator
-	}
+	c.Regulator = cmp.Or(c.Regulator, DefaultRegulator)
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = DefaultStopTimeout
 	}
@@ -128,12 +127,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: MSP id %s twice", ErrConfig, m.MSPID)
 		}
 		seen[m.MSPID] = true
-		if m.Name == "" {
-			m.Name = m.MSPID
-		}
-		if m.Limit == 0 {
-			m.Limit = DefaultLimit
-		}
+		m.Name = cmp.Or(m.Name, m.MSPID)
+		m.Limit = cmp.Or(m.Limit, DefaultLimit)
 		if m.Limit < 0 {
 			return c, fmt.Errorf("%w: %s: negative limit", ErrConfig, m.MSPID)
 		}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
 // fabricGate runs the Fabric variant (make test-fabric), which brings up a
@@ -17,7 +17,7 @@ import (
 const fabricGate = "RISKMESH_FABRIC"
 
 // network is the Fabric network TestMain started, nil when the gate is off.
-var network *fabricnet.Network
+var network *fabric.Network
 
 // startFabric brings the network up in a temporary directory; the returned
 // function stops it and removes the directory.
@@ -28,7 +28,7 @@ func startFabric() (func() error, error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := fabricnet.Up(ctx, fabricnet.Config{DataDir: dir, KillWithParent: true})
+	n, err := fabric.Up(ctx, fabric.Config{DataDir: dir, KillWithParent: true})
 	if err != nil {
 		return nil, fmt.Errorf("fabric network: %w (logs in %s)", err, dir)
 	}
@@ -55,7 +55,7 @@ func TestFabricNetwork(t *testing.T) {
 // fabricLedger returns the ledger section of in's node.yaml for its
 // organisation on fab, with copies of the organisation's client files in
 // in's directory (the private key 0600, as node/config requires).
-func fabricLedger(t *testing.T, fab *fabricnet.Network, in *institution) string {
+func fabricLedger(t *testing.T, fab *fabric.Network, in *institution) string {
 	t.Helper()
 	org, err := fab.Org(in.msp)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	"github.com/riskmesh/riskmesh/deploy/fabric"
 	"github.com/riskmesh/riskmesh/internal/pgtest"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
@@ -133,7 +133,7 @@ func TestEmbeddedNetwork(t *testing.T) {
 // runNetwork runs the whole scenario on the embedded ledger hosted by the
 // regulator's node (fab nil) or on the Fabric network fab, where the
 // regulator needs no node: its admin commands go to its own Fabric peer.
-func runNetwork(t *testing.T, fab *fabricnet.Network) {
+func runNetwork(t *testing.T, fab *fabric.Network) {
 	ctx := context.Background()
 	root := t.TempDir()
 	pg := pgtest.Start(t)

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -110,24 +111,17 @@ func (c Config) withDefaults(server bool) (Config, error) {
 		c.RequestBurst < 0 || c.MaxRequestSize < 0 {
 		return c, errors.New("peer: negative value in config")
 	}
-	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.ReadTimeout, DefaultReadTimeout)
-	setDefault(&c.HandleTimeout, DefaultHandleTimeout)
-	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&c.MaxStreams, DefaultMaxStreams)
-	setDefault(&c.MaxConnsPerPeer, DefaultMaxConnsPerPeer)
-	setDefault(&c.RequestRate, DefaultRequestRate)
-	setDefault(&c.RequestBurst, DefaultRequestBurst)
-	setDefault(&c.MaxRequestSize, riskmeshv1.MaxPeerRequestSize)
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, DefaultHandshakeTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultReadTimeout)
+	c.HandleTimeout = cmp.Or(c.HandleTimeout, DefaultHandleTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
+	c.MaxStreams = cmp.Or(c.MaxStreams, DefaultMaxStreams)
+	c.MaxConnsPerPeer = cmp.Or(c.MaxConnsPerPeer, DefaultMaxConnsPerPeer)
+	c.RequestRate = cmp.Or(c.RequestRate, DefaultRequestRate)
+	c.RequestBurst = cmp.Or(c.RequestBurst, DefaultRequestBurst)
+	c.MaxRequestSize = cmp.Or(c.MaxRequestSize, riskmeshv1.MaxPeerRequestSize)
 	return c, nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 func (c *Config) now() time.Time { return time.Now() }

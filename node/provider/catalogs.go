@@ -3,7 +3,6 @@ package provider
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/durable"
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -475,8 +475,8 @@ func (p *Provider) entries(category string) (iter.Seq[catalogpsi.Entry], *error)
 // unchanged lists for a period reproduces the digest already published,
 // which the ledger would refuse to replace.
 func buildSeed(msp, category string, period uint64) io.Reader {
-	h := sha256.New()
-	for _, s := range []string{"riskmesh/v1/provider/catalog-seed", msp, category} {
+	h := labelhash.New("riskmesh/v1/provider/catalog-seed")
+	for _, s := range []string{msp, category} {
 		h.Write([]byte{byte(len(s))})
 		h.Write([]byte(s))
 	}

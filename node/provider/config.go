@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -179,30 +180,14 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: source %q needs a code 1..255 and a reader", ErrConfig, s.Name)
 		}
 	}
-	if c.Outbox.Ledger == nil {
-		c.Outbox.Ledger = c.Ledger
-	}
-	if c.MaxBatch == 0 {
-		c.MaxBatch = transcript.MaxItems
-	}
-	if c.RetainPeriods == 0 {
-		c.RetainPeriods = DefaultRetainPeriods
-	}
-	if c.RetryBuild == 0 {
-		c.RetryBuild = DefaultRetryBuild
-	}
-	if c.ExposureRefresh == 0 {
-		c.ExposureRefresh = DefaultExposureRefresh
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Outbox.Logger == nil {
-		c.Outbox.Logger = c.Logger
-	}
-	if c.Rand == nil {
-		c.Rand = rand.Reader
-	}
+	c.Outbox.Ledger = cmp.Or[accounting.Recorder](c.Outbox.Ledger, c.Ledger)
+	c.MaxBatch = cmp.Or(c.MaxBatch, transcript.MaxItems)
+	c.RetainPeriods = cmp.Or(c.RetainPeriods, DefaultRetainPeriods)
+	c.RetryBuild = cmp.Or(c.RetryBuild, DefaultRetryBuild)
+	c.ExposureRefresh = cmp.Or(c.ExposureRefresh, DefaultExposureRefresh)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.Outbox.Logger = cmp.Or(c.Outbox.Logger, c.Logger)
+	c.Rand = cmp.Or(c.Rand, rand.Reader)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -224,42 +225,31 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: category %q", ErrConfig, cat)
 		}
 	}
-	setDefault(&c.BatchWindow, DefaultBatchWindow)
-	setDefault(&c.MaxBatch, oprf.MaxBatch)
-	setDefault(&c.MaxIdentifiers, DefaultMaxIdentifiers)
-	setDefault(&c.DefaultDeadline, DefaultDeadline)
-	setDefault(&c.MaxDeadline, DefaultMaxDeadline)
-	setDefault(&c.RetryBackoff, DefaultRetryBackoff)
-	setDefault(&c.MaxRetryBackoff, DefaultMaxRetryBackoff)
-	setDefault(&c.LateAnswerWindow, DefaultLateAnswerWindow)
-	setDefault(&c.MaxLateAnswers, DefaultMaxLateAnswers)
-	setDefault(&c.CatalogRetry, DefaultCatalogRetry)
-	setDefault(&c.MaxCatalogRetry, DefaultMaxCatalogRetry)
-	setDefault(&c.CatalogMaxBytes, catalog.DefaultMaxBytes)
-	setDefault(&c.CatalogChunk, riskmeshv1.DefaultCatalogChunk)
-	setDefault(&c.PhaseTimeout, DefaultPhaseTimeout)
-	setDefault(&c.QueryRetention, DefaultQueryRetention)
-	setDefault(&c.TranscriptPeriods, DefaultTranscriptPeriods)
-	setDefault(&c.ReconcileInterval, DefaultReconcileInterval)
-	setDefault(&c.NonDeliveryAfter, DefaultNonDeliveryAfter)
+	c.BatchWindow = cmp.Or(c.BatchWindow, DefaultBatchWindow)
+	c.MaxBatch = cmp.Or(c.MaxBatch, oprf.MaxBatch)
+	c.MaxIdentifiers = cmp.Or(c.MaxIdentifiers, DefaultMaxIdentifiers)
+	c.DefaultDeadline = cmp.Or(c.DefaultDeadline, DefaultDeadline)
+	c.MaxDeadline = cmp.Or(c.MaxDeadline, DefaultMaxDeadline)
+	c.RetryBackoff = cmp.Or(c.RetryBackoff, DefaultRetryBackoff)
+	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	c.LateAnswerWindow = cmp.Or(c.LateAnswerWindow, DefaultLateAnswerWindow)
+	c.MaxLateAnswers = cmp.Or(c.MaxLateAnswers, DefaultMaxLateAnswers)
+	c.CatalogRetry = cmp.Or(c.CatalogRetry, DefaultCatalogRetry)
+	c.MaxCatalogRetry = cmp.Or(c.MaxCatalogRetry, DefaultMaxCatalogRetry)
+	c.CatalogMaxBytes = cmp.Or(c.CatalogMaxBytes, catalog.DefaultMaxBytes)
+	c.CatalogChunk = cmp.Or(c.CatalogChunk, riskmeshv1.DefaultCatalogChunk)
+	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, DefaultPhaseTimeout)
+	c.QueryRetention = cmp.Or(c.QueryRetention, DefaultQueryRetention)
+	c.TranscriptPeriods = cmp.Or(c.TranscriptPeriods, DefaultTranscriptPeriods)
+	c.ReconcileInterval = cmp.Or(c.ReconcileInterval, DefaultReconcileInterval)
+	c.NonDeliveryAfter = cmp.Or(c.NonDeliveryAfter, DefaultNonDeliveryAfter)
 	if c.DefaultDeadline < MinDeadline || c.MaxDeadline < c.DefaultDeadline {
 		return c, fmt.Errorf("%w: deadlines must satisfy %v <= default <= max", ErrConfig, MinDeadline)
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Rand == nil {
-		c.Rand = rand.Reader
-	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.Rand = cmp.Or(c.Rand, rand.Reader)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	return c, nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // Default decoder limits, used where DecodeConfig leaves a field zero.
@@ -54,7 +56,7 @@ func (cfg *DecodeConfig) limits() (maxItems uint64, maxBytes int64) {
 // trailing bytes, and compares the digest with cfg.ExpectedDigest if set.
 func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
 	maxItems, maxBytes := cfg.limits()
-	h := newDigest()
+	h := labelhash.New(DomainDigest)
 	tr := io.TeeReader(r, h)
 
 	hdr, err := readHeader(tr)

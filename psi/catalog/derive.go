@@ -1,14 +1,14 @@
 package catalog
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
+
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // Domain-separation labels. Each hash input starts with one length byte and
-// the label, so no input under one label can equal an input under another.
+// the label (internal/labelhash), so no input under one label can equal an input under another.
 // A change to any derivation gets a new label (v2), never a silent change.
 const (
 	// DomainItemKeys derives, from one PRF output, the item's slot-position
@@ -50,11 +50,7 @@ type itemSecrets struct {
 // hash = bytes 0..8 (big-endian), pad = bytes 8..24, tagKey = bytes 32..64;
 // bytes 24..32 are unused. The caller has checked len(prfOutput).
 func deriveItem(prfOutput []byte, s *itemSecrets) {
-	var in [1 + len(DomainItemKeys) + MaxPRFOutput]byte
-	in[0] = byte(len(DomainItemKeys))
-	n := 1 + copy(in[1:], DomainItemKeys)
-	n += copy(in[n:], prfOutput)
-	sum := sha512.Sum512(in[:n])
+	sum := labelhash.Sum512(DomainItemKeys, prfOutput)
 	s.hash = binary.BigEndian.Uint64(sum[0:8])
 	copy(s.pad[:], sum[8:24])
 	copy(s.tagKey[:], sum[32:64])
@@ -64,12 +60,7 @@ func deriveItem(prfOutput []byte, s *itemSecrets) {
 // SHA-256(len || DomainTag || tagKey || ciphertext). The input has a fixed
 // length, so the prefix-keyed hash is a PRF here (no length extension).
 func (s *itemSecrets) tag(ct *[LabelSize]byte) [TagSize]byte {
-	var in [1 + len(DomainTag) + tagKeySize + LabelSize]byte
-	in[0] = byte(len(DomainTag))
-	n := 1 + copy(in[1:], DomainTag)
-	n += copy(in[n:], s.tagKey[:])
-	copy(in[n:], ct[:])
-	sum := sha256.Sum256(in[:])
+	sum := labelhash.Sum(DomainTag, s.tagKey[:], ct[:])
 	return [TagSize]byte(sum[:TagSize])
 }
 

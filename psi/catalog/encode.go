@@ -1,12 +1,12 @@
 package catalog
 
 import (
-	"crypto/sha256"
 	"fmt"
-	"hash"
 	"io"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // Encoding constants.
@@ -17,7 +17,7 @@ const (
 	// accepts.
 	FormatVersion = 1
 	// DigestSize is the size of the catalog digest (SHA-256).
-	DigestSize = sha256.Size
+	DigestSize = labelhash.Size
 )
 
 const (
@@ -79,7 +79,7 @@ func (c *Catalog) EncodedLen() int64 {
 // returns its digest. The encoding is a deterministic function of the
 // catalog, so it can be served and resumed in byte ranges.
 func (c *Catalog) Encode(w io.Writer) ([DigestSize]byte, error) {
-	h := newDigest()
+	h := labelhash.New(DomainDigest)
 	mw := io.MultiWriter(w, h)
 	if _, err := mw.Write(c.header()); err != nil {
 		return [DigestSize]byte{}, fmt.Errorf("catalog: write header: %w", err)
@@ -91,15 +91,6 @@ func (c *Catalog) Encode(w io.Writer) ([DigestSize]byte, error) {
 		}
 	}
 	return [DigestSize]byte(h.Sum(nil)), nil
-}
-
-// newDigest returns SHA-256 primed with the length-prefixed DomainDigest;
-// the encoding is written after it.
-func newDigest() hash.Hash {
-	h := sha256.New()
-	h.Write([]byte{byte(len(DomainDigest))})
-	h.Write([]byte(DomainDigest))
-	return h
 }
 
 func (c *Catalog) computeDigest() [DigestSize]byte {

@@ -1,14 +1,15 @@
 package transcript
 
 import (
-	"crypto/sha256"
 	"hash"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
 // Domain-separation labels. Each hash starts with one length byte and its
-// label; the "v1" is bumped, never reused, if any digest input changes.
+// label (internal/labelhash); the "v1" is bumped, never reused, if any
+// digest input changes.
 const (
 	LabelRequest        = "riskmesh/v1/transcript/request"
 	LabelRequestDigest  = "riskmesh/v1/transcript/request-digest"
@@ -26,7 +27,7 @@ func HashRequest(h *Header, r *Request) ([DigestSize]byte, error) {
 	if err := checkRequest(h, r); err != nil {
 		return [DigestSize]byte{}, err
 	}
-	d := newLabelledHash(LabelRequest)
+	d := labelhash.New(LabelRequest)
 	writeElements(d, r.Elements)
 	return sum(d), nil
 }
@@ -37,7 +38,7 @@ func HashResponse(h *Header, r *Response) ([DigestSize]byte, error) {
 	if err := checkResponse(h, r); err != nil {
 		return [DigestSize]byte{}, err
 	}
-	d := newLabelledHash(LabelResponse)
+	d := labelhash.New(LabelResponse)
 	writeResponse(d, r)
 	return sum(d), nil
 }
@@ -50,31 +51,14 @@ func RequestDigest(h *Header, requestHash [DigestSize]byte) ([DigestSize]byte, e
 	if err != nil {
 		return [DigestSize]byte{}, err
 	}
-	return labelledHash(LabelRequestDigest, enc, requestHash[:]), nil
+	return labelhash.Sum(LabelRequestDigest, enc, requestHash[:]), nil
 }
 
 // ResponseDigest returns the digest the responder signs:
 // SHA-256(label || requestDigest || responseHash). Chaining the request
 // digest binds the receipt to the exact header and request it answers.
 func ResponseDigest(requestDigest, responseHash [DigestSize]byte) [DigestSize]byte {
-	return labelledHash(LabelResponseDigest, requestDigest[:], responseHash[:])
-}
-
-// newLabelledHash starts a SHA-256 with the length-prefixed label. Bodies
-// are streamed into it, so hashing never copies the elements.
-func newLabelledHash(label string) hash.Hash {
-	d := sha256.New()
-	d.Write([]byte{byte(len(label))})
-	d.Write([]byte(label))
-	return d
-}
-
-func labelledHash(label string, parts ...[]byte) [DigestSize]byte {
-	d := newLabelledHash(label)
-	for _, p := range parts {
-		d.Write(p)
-	}
-	return sum(d)
+	return labelhash.Sum(LabelResponseDigest, requestDigest[:], responseHash[:])
 }
 
 func sum(d hash.Hash) [DigestSize]byte {

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	fabricnet "github.com/riskmesh/riskmesh/deploy/fabric"
+	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
 func main() {
@@ -49,7 +49,7 @@ func run(args []string) error {
 	}
 	dataDir := *dir
 	if dataDir == "" {
-		repo, err := fabricnet.FindRepoDir()
+		repo, err := fabric.FindRepoDir()
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func run(args []string) error {
 	}
 	switch cmd {
 	case "up":
-		cfg := fabricnet.Config{
+		cfg := fabric.Config{
 			DataDir:      dataDir,
 			BasePort:     *port,
 			BatchTimeout: *batch,
@@ -71,7 +71,7 @@ func run(args []string) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		start := time.Now()
-		n, err := fabricnet.Up(ctx, cfg)
+		n, err := fabric.Up(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -79,9 +79,9 @@ func run(args []string) error {
 			time.Since(start).Round(time.Millisecond), n.Info().BringUp.Round(time.Millisecond), dataDir, dataDir)
 		return nil
 	case "down":
-		return fabricnet.Down(dataDir)
+		return fabric.Down(dataDir)
 	case "info":
-		info, err := fabricnet.Load(dataDir)
+		info, err := fabric.Load(dataDir)
 		if err != nil {
 			return err
 		}
