@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -58,8 +59,10 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"demo-keep": demos.start,
-			"demo-stop": demos.stop,
+			"demo-keep":  demos.start,
+			"demo-stop":  demos.stop,
+			"capture":    capture,
+			"eventually": eventually,
 		},
 	})
 }
@@ -94,6 +97,46 @@ func copyFile(from, to string) error {
 	return os.WriteFile(to, data, 0o600)
 }
 
+// capture runs `capture NAME REGEXP`: it sets $NAME to REGEXP's first
+// submatch in the last command's standard output, so that a script can
+// name what an earlier command printed (a query id, a ledger sequence).
+func capture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME REGEXP")
+	}
+	re, err := regexp.Compile(`(?m)` + args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("capture: no submatch of %q in stdout", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// eventually runs `eventually TIMEOUT COMMAND [ARG]...`: it runs the
+// command every quarter second until it exits 0, failing the script if it
+// has not by TIMEOUT; the last run's output is what stdout and stderr
+// check. For states the network reaches on its own after the hand-over (a
+// provider's own catalogs of the new period still building).
+func eventually(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: eventually TIMEOUT COMMAND [ARG]...")
+	}
+	timeout, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ts.Exec(args[1], args[2:]...)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("eventually: %s still fails after %s: %v", args[1], timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // Bounds of the kept demo: its start (generating the lists, four nodes,
 // every scene, period 2's catalogs) and its stop after Ctrl-C. Under -race
 // on 2 shared cores a start at --scale 2000 takes 20 to 40 s.
@@ -115,7 +158,7 @@ type keptDemo struct {
 }
 
 // start runs `demo-keep DIR [FLAG]...`: `riskmesh demo --keep --dir DIR
-// FLAG...` in the background, its narrative written to DIR.log, and returns
+// FLAG...` in the background, its output written to DIR.log, and returns
 // once the demo hands the network over ("press Ctrl-C"), failing the script
 // if the demo exits first or takes longer than demoStartTimeout. The demo is
 // stopped when the script ends, whether or not it called demo-stop.
@@ -135,10 +178,15 @@ func (k *keptDemos) start(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.Command("riskmesh", append([]string{"demo", "--keep", "--dir", dir}, args[1:]...)...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnv(ts)
-	cmd.Stdout = log
-	stderr, err := cmd.StderrPipe()
+	// The narrative goes to standard output, or to standard error with
+	// --json: read both.
+	out, w, err := os.Pipe()
 	ts.Check(err)
-	ts.Check(cmd.Start())
+	cmd.Stdout, cmd.Stderr = w, w
+	stopWithTest(cmd)
+	err = cmd.Start()
+	w.Close()
+	ts.Check(err)
 	d := &keptDemo{cmd: cmd, done: make(chan error, 1)}
 	k.mu.Lock()
 	k.running[ts] = d
@@ -156,7 +204,8 @@ func (k *keptDemos) start(ts *testscript.TestScript, neg bool, args []string) {
 
 	ready := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		defer out.Close()
+		sc := bufio.NewScanner(out)
 		handedOver := false
 		for sc.Scan() {
 			fmt.Fprintln(log, sc.Text())
@@ -165,7 +214,7 @@ func (k *keptDemos) start(ts *testscript.TestScript, neg bool, args []string) {
 				close(ready)
 			}
 		}
-		io.Copy(log, stderr)
+		io.Copy(log, out)
 		d.done <- cmd.Wait()
 		close(d.done)
 	}()
