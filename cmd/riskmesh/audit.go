@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,15 +14,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
-	"github.com/riskmesh/riskmesh/node/peer"
-	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -38,7 +34,7 @@ type ledgerAccess struct {
 	ledgerDB  string
 	regulator string
 	identity  string
-	dataDir   string // the node's data directory (--config only)
+	dataDir   string // the node's data directory, or --ledger-db's (set by open)
 	idDir     string // the identity directory open loaded, if any
 }
 
@@ -89,6 +85,7 @@ func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Ide
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open %s (is a node running on it?): %w", a.ledgerDB, err)
 	}
+	a.dataDir = filepath.Dir(a.ledgerDB)
 	l, err := store.As(act)
 	if err != nil {
 		store.Close()
@@ -202,7 +199,8 @@ It logs JSON to standard error.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serveAuditor(ctx, &a, listen, dbPath, slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil)), nil)
+			return serveAuditor(ctx, &a, auditor.RunConfig{Listen: listen, DBPath: dbPath,
+				Logger: slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))})
 		},
 	}
 	a.flags(cmd, true)
@@ -211,71 +209,18 @@ It logs JSON to standard error.`,
 	return cmd
 }
 
-// serveAuditor runs the service until ctx ends; ready, if set, receives
-// the bound address once it listens.
-func serveAuditor(ctx context.Context, a *ledgerAccess, listen, dbPath string, log *slog.Logger, ready func(net.Addr)) error {
+// serveAuditor runs the auditor service (auditor.Run) as the institution
+// a names until ctx ends; the dispute store defaults to auditor.db in the
+// node's data directory, or beside --ledger-db.
+func serveAuditor(ctx context.Context, a *ledgerAccess, cfg auditor.RunConfig) error {
 	l, id, closer, err := a.open(true)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
-	if dbPath == "" {
-		dir := a.dataDir
-		if dir == "" {
-			dir = filepath.Dir(a.ledgerDB)
-		}
-		dbPath = filepath.Join(dir, "auditor.db")
+	cfg.Ledger, cfg.Identity, cfg.IdentityDir = l, id, a.idDir
+	if cfg.DBPath == "" {
+		cfg.DBPath = filepath.Join(a.dataDir, "auditor.db")
 	}
-	db, err := bbolt.Open(dbPath, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dbPath, err)
-	}
-	defer db.Close()
-	dir := registry.New(l, registry.Options{Logger: log})
-	if err := dir.Refresh(ctx); err != nil {
-		return fmt.Errorf("read the registry: %w", err)
-	}
-	go dir.Run(ctx)
-	live := identity.NewLive(id)
-	go followIdentity(ctx, dir, live, a.idDir, log)
-	// Non-delivery disputes: the auditor asks providers for billed answers
-	// over the peer protocol, as its institution.
-	redeliver := auditor.PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir})
-	svc, err := auditor.New(auditor.Config{MSPID: id.MSPID, Ledger: l, Sign: live.Sign, DB: db, Authorizer: dir,
-		Redeliver: redeliver, Logger: log})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	log.Info("auditor serving", slog.String("addr", ln.Addr().String()))
-	if ready != nil {
-		ready(ln.Addr())
-	}
-	return svc.Serve(ctx, ln, live.Certificate)
-}
-
-// followIdentity keeps the service on its institution's registered keys:
-// when the registry shows keys the institution's node rotated (`riskmesh
-// keys rotate`, on the identity directory they share), the service reloads
-// them, so its verdicts and handshakes need no restart. Until ctx ends.
-func followIdentity(ctx context.Context, dir *registry.Directory, live *identity.Live, idDir string, log *slog.Logger) {
-	for {
-		changed := dir.Changes()
-		if inst, ok := dir.View().Institution(live.Load().MSPID); ok && inst.SigningKey != nil {
-			switch switched, err := live.Follow(idDir, inst.SigningKey, inst.TLSFingerprint); {
-			case err != nil:
-				log.Warn("auditor: reload the rotated identity", slog.Any("err", err))
-			case switched:
-				log.Info("auditor: now signing and serving with the institution's rotated keys")
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		}
-	}
+	return auditor.Run(ctx, cfg)
 }

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -21,12 +18,10 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
-	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
-	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -137,7 +132,7 @@ func TestAuditServe(t *testing.T) {
 	done := make(chan error, 1)
 	a := &ledgerAccess{ledgerDB: c.Path, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
 	go func() {
-		done <- serveAuditor(ctx, a, "127.0.0.1:0", "", slog.New(slog.DiscardHandler), func(addr net.Addr) { addrs <- addr })
+		done <- serveAuditor(ctx, a, auditor.RunConfig{Listen: "127.0.0.1:0", Ready: func(addr net.Addr) { addrs <- addr }})
 	}()
 	var addr net.Addr
 	select {
@@ -184,39 +179,6 @@ func TestAuditServe(t *testing.T) {
 	if err := l.Reverse(audittest.Context(t), accounting.Reverse{Key: key, Auditor: audittest.Regulator, Verdict: accounting.VerdictUpheld, Signature: resp.Verdict.EndorsementSignature}); err != nil {
 		t.Fatalf("the ledger refuses the served endorsement: %v", err)
 	}
-}
-
-// TestAuditorFollowsRotatedKeys: once the registry holds the keys the
-// auditor institution's node rotated in the identity directory the service
-// shares, the service signs and serves with them.
-func TestAuditorFollowsRotatedKeys(t *testing.T) {
-	c, dirs := auditFixture(t)
-	regDir := dirs[audittest.Regulator]
-	id, err := identity.Load(regDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	live := identity.NewLive(id)
-	d := registry.New(c.Regulator.Ledger, registry.Options{Refresh: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go d.Run(ctx)
-	go func() { followIdentity(ctx, d, live, regDir, slog.New(slog.DiscardHandler)); close(stopped) }()
-	defer func() { cancel(); <-stopped }()
-
-	pub, err := identity.RotateSigningKey(regDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Regulator.Ledger.UpdateProfile(audittest.Context(t), accounting.Profile{SigningKey: pub}); err != nil {
-		t.Fatal(err)
-	}
-	testwait.Until(t, "the service on the registered rotated key", 10*time.Second, func() error {
-		if !bytes.Equal(live.Load().SigningKey, pub) {
-			return errors.New("still the old signing key")
-		}
-		return nil
-	})
 }
 
 func TestWriteOutcome(t *testing.T) {
@@ -280,7 +242,7 @@ func TestDisputeCommand(t *testing.T) {
 	done := make(chan error, 1)
 	a := &ledgerAccess{ledgerDB: snapshot, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
 	go func() {
-		done <- serveAuditor(ctx, a, "127.0.0.1:0", "", slog.New(slog.DiscardHandler), func(addr net.Addr) { addrs <- addr })
+		done <- serveAuditor(ctx, a, auditor.RunConfig{Listen: "127.0.0.1:0", Ready: func(addr net.Addr) { addrs <- addr }})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -199,6 +199,9 @@ func printCatalogs(w io.Writer, r *riskmeshv1.CatalogStatusResponse) {
 		if c.GetServing() {
 			state += ", serving"
 		}
+		for _, st := range c.GetStaleSources() {
+			state += ", last good read of " + st.GetSource()
+		}
 		fmt.Fprintf(tw, "served\t-\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", c.GetCategory(), c.GetPeriod(), state, c.GetItems(),
 			progressText(c.GetEntriesDone(), c.GetEntriesTotal()), shortHex(c.GetDigest()), remoteText(c.GetError()))
 	}

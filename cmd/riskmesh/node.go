@@ -29,7 +29,7 @@ standard error and stops gracefully on SIGINT or SIGTERM.`,
 			if err != nil {
 				return err
 			}
-			cfg.Logger = c.Log.Logger(os.Stderr)
+			cfg.Logger = daemon.Logger(c.Log, os.Stderr)
 			cfg.Version = version
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

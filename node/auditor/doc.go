@@ -22,6 +22,10 @@
 // audit.DecideNonDelivery: the provider must produce exactly the billed
 // exchange, with a valid proof, or the charge is reversed.
 //
+// Process: Run composes the standalone service `riskmesh audit serve` runs
+// (dispute store, registry, keys followed across rotations, redelivery,
+// gRPC) from a ledger the caller opened, so package main only parses flags.
+//
 // Store: the auditor's own bbolt file, buckets "auditor/disputes" (dispute
 // id -> StoredDispute) and "auditor/byentry" (ledger entry key -> id), one
 // dispute per billed entry, so the store is bounded by the ledger.

@@ -92,14 +92,6 @@ func TestFullExample(t *testing.T) {
 			t.Errorf("%s = %v, want %v", ck.key, ck.got, ck.want)
 		}
 	}
-	pc := c.Peer.PeerConfig()
-	if pc.MaxStreams != 32 || pc.IdleTimeout != 2*time.Minute || pc.MaxRequestSize != 4<<20 {
-		t.Errorf("PeerConfig = %+v", pc)
-	}
-	oc := c.Outbox.OutboxConfig()
-	if oc.BatchSize != 500 || oc.MaxBackoff != time.Minute {
-		t.Errorf("OutboxConfig = %+v", oc)
-	}
 }
 
 func TestEmbeddedDefaults(t *testing.T) {
@@ -264,50 +256,6 @@ func TestSourceOpenReadsList(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d entries with code 1, want 1", n)
-	}
-}
-
-func TestFabricConfig(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, mode os.FileMode) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("-----BEGIN X-----\n-----END X-----\n"), mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	f := &Fabric{PeerAddress: "peer0:7051", TLSRootCert: write("ca.pem", 0o644), Certificate: write("cert.pem", 0o644),
-		PrivateKey: write("key.pem", 0o600), Channel: "ch", MaxAttempts: 3}
-	fc, err := f.FabricConfig("Bank1MSP")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fc.MSPID != "Bank1MSP" || fc.Channel != "ch" || fc.MaxAttempts != 3 || len(fc.PrivateKey) == 0 || len(fc.TLSRootCert) == 0 {
-		t.Errorf("FabricConfig = %+v", fc)
-	}
-	os.Chmod(f.PrivateKey, 0o640)
-	if _, err := f.FabricConfig("Bank1MSP"); err == nil || !strings.Contains(err.Error(), "ledger.fabric.private_key") {
-		t.Errorf("FabricConfig with a group-readable key: %v", err)
-	}
-}
-
-func TestLogger(t *testing.T) {
-	var buf strings.Builder
-	Log{Level: "warn", Format: "json"}.Logger(&buf).Info("hidden")
-	Log{Level: "warn", Format: "json"}.Logger(&buf).Warn("shown")
-	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), `"msg":"shown"`) {
-		t.Errorf("log output %q", buf.String())
-	}
-}
-
-func TestRemoteFingerprint(t *testing.T) {
-	c, err := parse(t, minimal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := c.Ledger.Remote.Fingerprint()
-	if err != nil || fp.String() != c.Ledger.Remote.TLSFingerprint {
-		t.Errorf("Fingerprint = %s, %v", fp, err)
 	}
 }
 

@@ -15,6 +15,16 @@
 // (paths, listen addresses, ledger backend, logging), so the packages stay
 // the one place each tuning default is defined.
 //
+// This package reads, defaults and checks the file; it does not turn it
+// into the components' settings. That conversion has one home,
+// node/daemon's FromConfig, the composition root, which already imports
+// every component: built here, it would make this package import them
+// all, and the settings type it fills (daemon.Config) would have to move
+// out of the package that owns it. What stays here builds a component's
+// value only where building it is how the file is checked: a list
+// source's reader (Source.Open: its format and column mapping) and the
+// identifier normaliser (Identifiers.Normalizer: the calling code).
+//
 // Secrets do not belong in the file: a PostgreSQL connection string with a
 // password is read from the environment variable named by dsn_env, and key
 // material lives in the identity directory (package identity).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/provider"
 )
 
@@ -188,7 +189,7 @@ func (cfg *Config) validateLedger(c *checker) {
 		if c.required("ledger.remote.endpoint", r.Endpoint) {
 			c.hostPort("ledger.remote.endpoint", r.Endpoint, true)
 		}
-		if _, err := r.Fingerprint(); err != nil {
+		if _, err := identity.ParseFingerprint(r.TLSFingerprint); err != nil {
 			c.fail("ledger.remote.tls_fingerprint", "%v", err)
 		}
 	}

@@ -17,12 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
-	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
-	"github.com/riskmesh/riskmesh/node/peer"
-	"github.com/riskmesh/riskmesh/node/provider"
-	"github.com/riskmesh/riskmesh/node/registry"
-	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -38,42 +33,8 @@ func TestBackupWhileRunning(t *testing.T) {
 		t.Skip("starts two nodes")
 	}
 	ctx := context.Background()
-	reg := newMember(t, regulator)
-	bankA := newMember(t, "BankAMSP", "black")
-	stopReg := run(t, daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
-		Ledger:    daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consortiumFile(t, reg, bankA)},
-		Registry:  registry.Options{Refresh: 200 * time.Millisecond},
-		Requester: &requester.Config{}})
-	admin, closer := daemon.DialLedgerHost(reg.id, reg.endpoint, regulator, reg.id.Fingerprint, peer.Config{})
-	t.Cleanup(func() { closer.Close() })
-	eventually(t, "regulator reachable", func() error { _, err := admin.Institutions(ctx); return err })
-	for _, step := range []func() error{
-		func() error {
-			return admin.AddInstitution(ctx, bankA.msp, bankA.msp, []accounting.Role{accounting.RoleProvider})
-		},
-		func() error {
-			return admin.AddInstitution(ctx, regulator, regulator, []accounting.Role{accounting.RoleRequester})
-		},
-		func() error { return admin.SetLimit(ctx, regulator, 1_000_000) },
-		func() error { return admin.SetPrice(ctx, "black", 1) },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stopA := run(t, daemon.Config{MSPID: bankA.msp, DataDir: bankA.dir, IdentityDir: bankA.idDir, PeerListen: bankA.endpoint,
-		Ledger: daemon.LedgerConfig{Backend: daemon.BackendEmbeddedRemote, HostMSPID: regulator,
-			HostEndpoint: reg.endpoint, HostFingerprint: reg.id.Fingerprint},
-		Registry: registry.Options{Refresh: 200 * time.Millisecond},
-		Provider: &provider.Config{Sources: []provider.Source{csvSource(t, bankA.dir, "fraud", "+8613800000001,1,7,2024-03-01,A-1")}}})
-	eventually(t, "profiles registered", func() error {
-		for _, msp := range []string{bankA.msp, regulator} {
-			if in, err := admin.Institution(ctx, msp); err != nil || len(in.SigningKey) == 0 {
-				return fmt.Errorf("%s: %+v, %v", msp, in, err)
-			}
-		}
-		return nil
-	})
+	nodes := startRegulatorAndBankA(t, csvSource(t, t.TempDir(), "fraud", "+8613800000001,1,7,2024-03-01,A-1"))
+	reg, admin, stopReg, stopA := nodes.reg, nodes.admin, nodes.stopReg, nodes.stopA
 	if _, err := admin.Rollover(ctx); err != nil {
 		t.Fatal(err)
 	}

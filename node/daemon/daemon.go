@@ -24,6 +24,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -70,6 +71,7 @@ type providerSide interface {
 	peerHandler
 	Run(ctx context.Context) error
 	OutboxDepth() int
+	UnreadableSources() []*riskmeshv1.StaleSource
 	Outbox() *outbox.Outbox
 	CheckRotate(ctx context.Context, category string) error
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
@@ -293,7 +295,12 @@ func (n *node) goRun(name string, f func(context.Context) error, ctx context.Con
 func (n *node) register(ctx context.Context) {
 	for {
 		changed := n.dir.Changes()
+		// Under rotateMu: RotateKeys registers a new key before it swaps
+		// the keyring, and registering the keyring's old key in between
+		// would rotate the record straight back.
+		n.rotateMu.Lock()
 		txs, err := registerSelf(ctx, n.ledger.Ledger, n.dir.View(), n.keys.Load(), n.endpoint)
+		n.rotateMu.Unlock()
 		switch {
 		case err == nil && txs > 0:
 			n.log.Info("registered profile and keys on the ledger", slog.Int("transactions", txs))

@@ -36,5 +36,6 @@
 //     (docs/operations.md, "Backups").
 //
 // Config is the wired form of node.yaml (FromConfig builds it from
-// node/config), so tests can run several nodes in one process.
+// node/config, the one place where node.yaml's sections become component
+// settings), so tests can run several nodes in one process.
 package daemon

@@ -4,19 +4,27 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/riskmesh/riskmesh/accounting/fabric"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/outbox"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 )
 
-// FromConfig turns a loaded node.yaml into the daemon's Config. It reads the
+// FromConfig turns a loaded node.yaml into the daemon's Config: this file is
+// where every node.yaml section becomes its component's settings (node/config
+// only reads, defaults and checks the file). It reads the
 // files the configuration names (API TLS material, Fabric credentials); a
 // postgres source connects at each refresh (pgQuerier), so a database that
 // is down fails that refresh, not the node's start.
@@ -28,7 +36,7 @@ func FromConfig(c *config.Config) (Config, error) {
 	var err error
 	cfg := Config{
 		MSPID: c.MSPID, DataDir: c.DataDir, IdentityDir: c.IdentityDir,
-		PeerListen: c.Listen.Peer, PeerEndpoint: c.Listen.Endpoint, Peer: c.Peer.PeerConfig(),
+		PeerListen: c.Listen.Peer, PeerEndpoint: c.Listen.Endpoint, Peer: peerConfig(c.Peer),
 		API: api.Config{
 			MaxIdentifiers: c.API.MaxIdentifiers, MaxProviders: c.API.MaxProviders,
 			AdminClients: c.API.AdminClients, GracePeriod: c.API.GracePeriod,
@@ -54,12 +62,11 @@ func FromConfig(c *config.Config) (Config, error) {
 	case config.BackendEmbeddedRemote:
 		r := c.Ledger.Remote
 		cfg.Ledger.HostMSPID, cfg.Ledger.HostEndpoint = r.MSPID, r.Endpoint
-		var err error
-		if cfg.Ledger.HostFingerprint, err = r.Fingerprint(); err != nil {
+		if cfg.Ledger.HostFingerprint, err = identity.ParseFingerprint(r.TLSFingerprint); err != nil {
 			return cfg, fmt.Errorf("ledger.remote.tls_fingerprint: %w", err)
 		}
 	case config.BackendFabric:
-		if cfg.Ledger.Fabric, err = c.Ledger.Fabric.FabricConfig(c.MSPID); err != nil {
+		if cfg.Ledger.Fabric, err = fabricConfig(c.Ledger.Fabric, c.MSPID); err != nil {
 			return cfg, err
 		}
 	}
@@ -87,7 +94,7 @@ func FromConfig(c *config.Config) (Config, error) {
 	}
 	if len(c.Provider.Sources) > 0 {
 		p := &provider.Config{
-			Outbox: c.Outbox.OutboxConfig(), MaxBatch: c.Provider.MaxBatch,
+			Outbox: outboxConfig(c.Outbox), MaxBatch: c.Provider.MaxBatch,
 			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
 			ExposureRefresh:   c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
@@ -126,6 +133,113 @@ func FromConfig(c *config.Config) (Config, error) {
 		cfg.Provider = p
 	}
 	return cfg, nil
+}
+
+// peerConfig returns the peer transport's tuning; the daemon adds the
+// certificate, authorizer and handler.
+func peerConfig(p config.Peer) peer.Config {
+	return peer.Config{
+		HandshakeTimeout: p.HandshakeTimeout,
+		IdleTimeout:      p.IdleTimeout,
+		ReadTimeout:      p.ReadTimeout,
+		HandleTimeout:    p.HandleTimeout,
+		WriteTimeout:     p.WriteTimeout,
+		MaxStreams:       p.MaxStreams,
+		MaxConnsPerPeer:  p.MaxConnsPerPeer,
+		RequestRate:      p.RequestRate,
+		RequestBurst:     p.RequestBurst,
+		MaxRequestSize:   p.MaxRequestSize,
+	}
+}
+
+// outboxConfig returns the submitter's tuning; the provider adds the
+// ledger and logger.
+func outboxConfig(o config.Outbox) outbox.Config {
+	return outbox.Config{
+		BatchSize:   o.BatchSize,
+		MinBackoff:  o.MinBackoff,
+		MaxBackoff:  o.MaxBackoff,
+		CallTimeout: o.CallTimeout,
+	}
+}
+
+// maxPEMFile bounds a PEM file named by the configuration.
+const maxPEMFile = 64 << 10
+
+// fabricConfig reads the PEM files the ledger.fabric section names and
+// returns the Fabric client configuration for the institution mspID. The
+// private key file must not be accessible to group or others.
+func fabricConfig(f *config.Fabric, mspID string) (fabric.Config, error) {
+	root, err := readPEMFile("ledger.fabric.tls_root_cert", f.TLSRootCert, false)
+	if err != nil {
+		return fabric.Config{}, err
+	}
+	cert, err := readPEMFile("ledger.fabric.certificate", f.Certificate, false)
+	if err != nil {
+		return fabric.Config{}, err
+	}
+	key, err := readPEMFile("ledger.fabric.private_key", f.PrivateKey, true)
+	if err != nil {
+		return fabric.Config{}, err
+	}
+	return fabric.Config{
+		MSPID:               mspID,
+		PeerAddress:         f.PeerAddress,
+		TLSRootCert:         root,
+		ServerName:          f.ServerName,
+		Certificate:         cert,
+		PrivateKey:          key,
+		Channel:             f.Channel,
+		Chaincode:           f.Chaincode,
+		MaxInFlight:         f.MaxInFlight,
+		MaxAttempts:         f.MaxAttempts,
+		Backoff:             f.Backoff,
+		MaxBackoff:          f.MaxBackoff,
+		EndorseTimeout:      f.EndorseTimeout,
+		SubmitTimeout:       f.SubmitTimeout,
+		CommitStatusTimeout: f.CommitStatusTimeout,
+		EvaluateTimeout:     f.EvaluateTimeout,
+	}, nil
+}
+
+// readPEMFile reads a file named by key, at most maxPEMFile bytes; a
+// private one must be 0600 or stricter.
+func readPEMFile(key, path string, private bool) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	defer fh.Close()
+	if private {
+		st, err := fh.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("%s: %s has mode %04o, want 0600", key, path, st.Mode().Perm())
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxPEMFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	if len(data) > maxPEMFile {
+		return nil, fmt.Errorf("%s: %s exceeds %d bytes", key, path, maxPEMFile)
+	}
+	return data, nil
+}
+
+// Logger returns the slog logger node.yaml's log section describes,
+// writing to w (the node's standard error).
+func Logger(l config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	// config.Load has checked the name; UnmarshalText accepts all four.
+	_ = level.UnmarshalText([]byte(l.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // apiTLS loads the TCP API's certificate and client CA: TLS 1.3, client

@@ -63,6 +63,8 @@ ledger:
   backend: embedded-remote
   remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: `+fp+`}
 registry: {refresh: 1s}
+peer: {max_streams: 32, idle_timeout: 2m}
+outbox: {batch_size: 500, max_backoff: 1m}
 provider:
   sources:
     - {name: file, category: black, code: 1, kind: csv, path: black.csv, refresh: 1h,
@@ -88,11 +90,15 @@ retention: {transcript_periods: 12}
 			t.Errorf("ledger: %+v", cfg.Ledger)
 		case cfg.Registry.Refresh != time.Second:
 			t.Errorf("registry: %+v", cfg.Registry)
+		case cfg.Peer.MaxStreams != 32 || cfg.Peer.IdleTimeout != 2*time.Minute:
+			t.Errorf("peer: %+v", cfg.Peer)
 		case cfg.Requester == nil || cfg.Requester.BatchWindow != 5*time.Millisecond || cfg.Requester.DefaultDeadline != 10*time.Second || cfg.Requester.TranscriptPeriods != 12,
 			cfg.Requester.LateAnswerWindow != -1 || cfg.Requester.MaxLateAnswers != 7:
 			t.Errorf("requester: %+v", cfg.Requester)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)
+		case cfg.Provider.Outbox.BatchSize != 500 || cfg.Provider.Outbox.MaxBackoff != time.Minute:
+			t.Errorf("outbox: %+v", cfg.Provider.Outbox)
 		case cfg.Provider.Sources[0].ImportFile == nil || cfg.Provider.Sources[1].ImportFile != nil:
 			t.Errorf("imports: the CSV source must take files, the PostgreSQL source none")
 		case len(cfg.SourceRefresh) != 1 || cfg.SourceRefresh["file"] != time.Hour:
@@ -122,6 +128,35 @@ ledger:
 		}
 	})
 
+	t.Run("fabric", func(t *testing.T) {
+		write := func(name string, mode os.FileMode) {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte("-----BEGIN X-----\n-----END X-----\n"), mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write("ca.pem", 0o644)
+		write("gw.pem", 0o644)
+		write("gw.key", 0o600)
+		c := parseConfig(t, dir, `msp_id: Bank1MSP
+ledger:
+  backend: fabric
+  fabric: {peer_address: "peer0:7051", tls_root_cert: ca.pem, certificate: gw.pem, private_key: gw.key, channel: ch, max_attempts: 3}
+`)
+		cfg, err := daemon.FromConfig(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fc := cfg.Ledger.Fabric; fc.MSPID != "Bank1MSP" || fc.Channel != "ch" || fc.MaxAttempts != 3 || len(fc.PrivateKey) == 0 || len(fc.TLSRootCert) == 0 {
+			t.Errorf("fabric: %+v", fc)
+		}
+		if err := os.Chmod(filepath.Join(dir, "gw.key"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := daemon.FromConfig(c); err == nil || !strings.Contains(err.Error(), "ledger.fabric.private_key") {
+			t.Errorf("FromConfig with a group-readable Fabric key: %v", err)
+		}
+	})
+
 	t.Run("missing API client CA", func(t *testing.T) {
 		c := parseConfig(t, dir, `msp_id: Bank1MSP
 listen: {api: "tcp:127.0.0.1:0"}
@@ -135,6 +170,15 @@ ledger:
 			t.Fatalf("FromConfig = %v, want an error naming api.tls.client_ca", err)
 		}
 	})
+}
+
+func TestLogger(t *testing.T) {
+	var buf strings.Builder
+	daemon.Logger(config.Log{Level: "warn", Format: "json"}, &buf).Info("hidden")
+	daemon.Logger(config.Log{Level: "warn", Format: "json"}, &buf).Warn("shown")
+	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), `"msg":"shown"`) {
+		t.Errorf("log output %q", buf.String())
+	}
 }
 
 // TestRemoteFingerprintWithColons: the host's fingerprint as openssl prints

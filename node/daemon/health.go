@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -53,9 +54,25 @@ func (n *node) health(context.Context) *riskmeshv1.HealthResponse {
 
 // catalogHealth is DEGRADED while a provided category has no catalog
 // serving for the current period (being built, or its build failed):
-// requesters cannot query it here until one is published.
+// requesters cannot query it here until one is published. It is DEGRADED
+// too while a list source's latest read failed: its catalogs are built
+// from its last good read, whose age the message gives, until it reads
+// well again (docs/operations.md, "Updating lists"). Messages name
+// categories and sources, configuration only, never a list's values.
 func (n *node) catalogHealth(period uint64) (riskmeshv1.HealthStatus, string) {
+	var problems []string
+	for _, u := range n.prov.UnreadableSources() {
+		if u.GetLastGood() == nil {
+			problems = append(problems, "source "+u.GetSource()+" unreadable and no last good read of it")
+		} else {
+			problems = append(problems, "source "+u.GetSource()+" unreadable, serving its last good read of "+
+				time.Since(u.GetLastGood().AsTime()).Round(time.Second).String()+" ago")
+		}
+	}
 	if period == 0 {
+		if len(problems) > 0 {
+			return riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, strings.Join(problems, "; ")
+		}
 		return riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, "no period opened yet"
 	}
 	serving := map[string]bool{}
@@ -71,7 +88,29 @@ func (n *node) catalogHealth(period uint64) (riskmeshv1.HealthStatus, string) {
 		}
 	}
 	if len(missing) > 0 {
-		return riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, "no catalog serving this period for " + strings.Join(missing, ", ")
+		problems = append([]string{"no catalog serving this period for " + strings.Join(missing, ", ")}, problems...)
+	}
+	if len(problems) > 0 {
+		return riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, strings.Join(problems, "; ")
 	}
 	return riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, ""
+}
+
+// listSourceStale is, per list source, how old the last good read its
+// catalogs are built from is while its latest read failed, and 0 while it
+// reads well; a source failing with no last good read is left out (its
+// category's catalog build fails, which the health report says).
+func (n *node) listSourceStale() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, s := range n.cfg.Provider.Sources {
+		out[s.Name] = 0
+	}
+	for _, u := range n.prov.UnreadableSources() {
+		if u.GetLastGood() == nil {
+			delete(out, u.GetSource())
+		} else {
+			out[u.GetSource()] = time.Since(u.GetLastGood().AsTime())
+		}
+	}
+	return out
 }

@@ -26,6 +26,7 @@ func (n *node) metricsOptions(providing, requesting bool) metrics.Options {
 		o.OutboxDead = func() int { return n.prov.Outbox().DeadCount() }
 		o.LedgerSubmitErrors = func() uint64 { return n.prov.Outbox().SubmitErrors() }
 		o.CatalogAges = n.catalogAges
+		o.ListSourceStale = n.listSourceStale
 	}
 	return o
 }

@@ -26,6 +26,10 @@ type Options struct {
 	// CatalogAges returns, per category this node provides, how long ago
 	// its current catalog was built.
 	CatalogAges func() map[string]time.Duration
+	// ListSourceStale returns, per list source, the age of the last good
+	// read its catalogs are built from while its latest read failed, and 0
+	// while it reads well (docs/operations.md, "Updating lists").
+	ListSourceStale func() map[string]time.Duration
 	// LateAnswers reports the requester's late fetches: pending now, and
 	// (counters) ended with an answer or given up.
 	LateAnswers func() (pending int, answered, givenUp uint64)
@@ -120,7 +124,10 @@ func New(opts Options) *Metrics {
 			func() uint64 { _, _, n := f(); return n })
 	}
 	if f := opts.CatalogAges; f != nil {
-		m.reg.MustRegister(&catalogAges{ages: f})
+		m.reg.MustRegister(&durations{desc: catalogAgeDesc, values: f})
+	}
+	if f := opts.ListSourceStale; f != nil {
+		m.reg.MustRegister(&durations{desc: listSourceStaleDesc, values: f})
 	}
 	return m
 }
@@ -129,20 +136,26 @@ func New(opts Options) *Metrics {
 // own collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// catalogAges reports catalog_age_seconds{category} from a function, so a
-// category that stops being provided disappears instead of keeping its
-// last value.
-type catalogAges struct {
-	ages func() map[string]time.Duration
+// durations reports a gauge in seconds with one label from a function, so
+// a label value that stops being reported (a category no longer provided,
+// a source removed) disappears instead of keeping its last value.
+type durations struct {
+	desc   *prometheus.Desc
+	values func() map[string]time.Duration
 }
 
-var catalogAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "catalog_age_seconds"),
-	"Time since this node built its current catalog of a category.", []string{"category"}, nil)
+var (
+	catalogAgeDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "catalog_age_seconds"),
+		"Time since this node built its current catalog of a category.", []string{"category"}, nil)
+	listSourceStaleDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "list_source_stale_seconds"),
+		"Age of the last good read a list source's catalogs are built from while its latest read failed; 0 while it reads well.",
+		[]string{"source"}, nil)
+)
 
-func (c *catalogAges) Describe(ch chan<- *prometheus.Desc) { ch <- catalogAgeDesc }
+func (c *durations) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *catalogAges) Collect(ch chan<- prometheus.Metric) {
-	for cat, age := range c.ages() {
-		ch <- prometheus.MustNewConstMetric(catalogAgeDesc, prometheus.GaugeValue, age.Seconds(), cat)
+func (c *durations) Collect(ch chan<- prometheus.Metric) {
+	for label, d := range c.values() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, d.Seconds(), label)
 	}
 }

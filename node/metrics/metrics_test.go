@@ -81,6 +81,9 @@ func TestComponentState(t *testing.T) {
 		CatalogAges: func() map[string]time.Duration {
 			return map[string]time.Duration{"black": 90 * time.Second, "grey": time.Hour}
 		},
+		ListSourceStale: func() map[string]time.Duration {
+			return map[string]time.Duration{"crm": 0, "sanctions": 26 * time.Hour}
+		},
 	})
 	fams := scrape(t, m)
 	tests := []struct {
@@ -97,6 +100,8 @@ func TestComponentState(t *testing.T) {
 		{"riskmesh_late_answers_given_up_total", nil, 6},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "black"}, 90},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "grey"}, 3600},
+		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "crm"}, 0},
+		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "sanctions"}, 26 * 3600},
 	}
 	for _, tt := range tests {
 		if got := value(t, fams, tt.name, tt.labels); got != tt.want {
@@ -111,7 +116,8 @@ func TestComponentState(t *testing.T) {
 func TestNilSourcesLeaveSeriesOut(t *testing.T) {
 	fams := scrape(t, New(Options{}))
 	for _, name := range []string{"riskmesh_outbox_depth", "riskmesh_outbox_dead", "riskmesh_ledger_submit_errors_total",
-		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds", "riskmesh_late_answers_pending", "riskmesh_late_answers_total"} {
+		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds", "riskmesh_list_source_stale_seconds",
+		"riskmesh_late_answers_pending", "riskmesh_late_answers_total"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s reported without a source", name)
 		}

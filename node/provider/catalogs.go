@@ -23,7 +23,6 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/durable"
-	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -359,9 +358,14 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 	}
 	p.cats.update(category, period, now, func(st *riskmeshv1.LocalCatalog) {
 		st.State = riskmeshv1.CatalogState_CATALOG_STATE_BUILDING
-		st.Serving, st.EntriesDone, st.EntriesTotal, st.Error = false, 0, hint, ""
+		st.Serving, st.EntriesDone, st.EntriesTotal, st.Error, st.StaleSources = false, 0, hint, "", nil
 	})
-	entries, readErr := p.entries(ctx, category)
+	stale, err := p.readSources(ctx, category, period)
+	if err != nil {
+		return nil, fmt.Errorf("build catalog: %w", err)
+	}
+	p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.StaleSources = stale })
+	entries, readErr := p.entries(category)
 	cat, err := catalogpsi.NewProvider(p.cfg.MSPID, key).BuildCatalog(ctx, buildSeed(p.cfg.MSPID, category, period), category, period,
 		entries, int(hint), func(done int) {
 			p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.EntriesDone = uint64(done) })
@@ -383,15 +387,47 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, key: key, file: f}, nil
 }
 
-// entries streams the entries of every source of category, skipping
-// rejected rows (Refresh reports them), each source's listed entries first
-// (less those its imported entries replace), then its imported ones. The
+// readSources reads every source of category to its last good read
+// (lastgood.go). A source that fails is taken from the last good read it
+// already has, reported in the result and logged; without one the build
+// fails, as a catalog missing a whole list must not be published.
+func (p *Provider) readSources(ctx context.Context, category string, period uint64) ([]*riskmeshv1.StaleSource, error) {
+	var stale []*riskmeshv1.StaleSource
+	for _, s := range p.cfg.Sources {
+		if s.Category != category {
+			continue
+		}
+		_, readErr, err := p.readSource(ctx, s)
+		switch {
+		case err != nil:
+			return nil, err
+		case readErr == nil:
+			continue
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		}
+		good, ok := p.sources.lastGood(s.Name)
+		if !ok {
+			return nil, fmt.Errorf("source %s (no last good read to fall back on): %w", s.Name, readErr)
+		}
+		p.log.Warn("provider: LIST SOURCE UNREADABLE; catalog built from its last good read",
+			"source", s.Name, "category", category, "period", period,
+			"last_good", good.UTC().Format(time.RFC3339), "age", p.cfg.Now().Sub(good).Round(time.Second), "err", readErr)
+		stale = append(stale, &riskmeshv1.StaleSource{Source: s.Name, LastGood: timestamppb.New(good), Error: readErr.Error()})
+	}
+	return stale, nil
+}
+
+// entries streams the entries of every source of category from the last
+// good reads readSources left, each source's listed entries first (less
+// those its imported entries replace), then its imported ones. The
 // imported sets are read in one bbolt read transaction, so an Import that
 // commits during the build is either wholly in it or wholly out (see
-// importSnapshot for what holding it costs). A source that fails ends the
-// stream and its error is left in *readErr for the caller to check after
-// the build: a catalog missing part of a list must not be published.
-func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catalogpsi.Entry], *error) {
+// importSnapshot for what holding it costs). A failure (a damaged last
+// good read or imported entry) ends the stream and its error is left in
+// *readErr for the caller to check after the build: a catalog missing part
+// of a list must not be published.
+func (p *Provider) entries(category string) (iter.Seq[catalogpsi.Entry], *error) {
 	readErr := new(error)
 	seq := func(yield func(catalogpsi.Entry) bool) {
 		tx, err := p.importSnapshot(category)
@@ -407,12 +443,8 @@ func (p *Provider) entries(ctx context.Context, category string) (iter.Seq[catal
 				continue
 			}
 			imported := openImported(tx, s)
-			for e, err := range s.Source.Entries(ctx, s.Code) {
+			for e, err := range p.replay(s) {
 				if err != nil {
-					var re *lists.RowError
-					if errors.As(err, &re) {
-						continue
-					}
 					*readErr = fmt.Errorf("source %s: %w", s.Name, err)
 					return
 				}
@@ -471,8 +503,22 @@ func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, e
 		err = w.Flush()
 	}
 	if err == nil {
-		err = tmp.Sync()
+		err = commitTemp(tmp, path)
+	} else {
+		tmp.Close()
 	}
+	if err != nil {
+		return digest, fmt.Errorf("write catalog: %w", err)
+	}
+	return digest, nil
+}
+
+// commitTemp syncs and closes tmp, a whole new file written in path's
+// directory, renames it to path and syncs the directory, so a crash leaves
+// either the old file or the new one. It closes tmp in every case; the
+// caller removes it if this fails.
+func commitTemp(tmp *os.File, path string) error {
+	err := tmp.Sync()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -480,12 +526,9 @@ func writeAtomic(path string, cat *catalog.Catalog) ([catalog.DigestSize]byte, e
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
-		err = durable.SyncDir(dir)
+		err = durable.SyncDir(filepath.Dir(path))
 	}
-	if err != nil {
-		return digest, fmt.Errorf("write catalog: %w", err)
-	}
-	return digest, nil
+	return err
 }
 
 // openServed opens a catalog file written earlier, decoding it to check it:

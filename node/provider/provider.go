@@ -29,6 +29,7 @@ type Provider struct {
 	periods  periodCache
 	exposure exposures
 	cats     catalogSet
+	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
@@ -79,6 +80,9 @@ func New(cfg Config) (*Provider, error) {
 		p.log.Warn("provider: MISBEHAVING NODE: every answer is corrupted on purpose (provider.misbehave: corrupt-evaluation); its answers will be disputed and reversed; never run this in a real consortium")
 	}
 	p.cats.init()
+	if err := p.loadSources(); err != nil {
+		return nil, fmt.Errorf("provider: last good reads: %w", err)
+	}
 	return p, nil
 }
 

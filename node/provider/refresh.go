@@ -9,7 +9,6 @@ import (
 
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 )
 
 // Refresh re-reads the named sources (all if names is empty), reports what
@@ -64,10 +63,15 @@ func (p *Provider) sourcesNamed(names []string) ([]Source, error) {
 	return out, nil
 }
 
-// read drains one source and reports it.
+// read reads one source to its new last good read (lastgood.go) and
+// reports it: a source that fails keeps its previous one, which the next
+// build uses, and the node's health reports it until a read ends well.
 func (p *Provider) read(ctx context.Context, s Source) *riskmeshv1.ListImport {
 	start := time.Now()
-	rep, err := lists.Drain(s.Source.Entries(ctx, s.Code), func(catalogpsi.Entry) error { return nil })
+	rep, readErr, err := p.readSource(ctx, s)
+	if err == nil {
+		err = readErr
+	}
 	return p.report(s, rep, err, start, []string{s.Category})
 }
 

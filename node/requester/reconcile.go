@@ -150,13 +150,16 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 			rec.State, rec.FirstMissing = statePending, timestamppb.New(now)
 		}
 	case rec.State == statePending:
+		// The provider may record its entry before this node has stored
+		// the answer it is receiving: one that has come since matches at
+		// once, whatever the wait.
+		if r.holds(e) {
+			rec.State, rec.Note = stateMatched, ""
+			break
+		}
 		missing := now.Sub(rec.FirstMissing.AsTime())
 		if missing < r.cfg.MaxDeadline+r.cfg.LateAnswerWindow {
 			return nil // an exchange may still bring the answer
-		}
-		if r.holds(e) { // it came after all
-			rec.State, rec.Note = stateMatched, ""
-			break
 		}
 		if done, err := r.recover(ctx, e, rec); done || err != nil {
 			return err

@@ -354,6 +354,7 @@ func nodeFixtures() []fixture {
 				Category: testCategory, Period: testPeriod, State: CatalogState_CATALOG_STATE_READY, Serving: true,
 				Items: 1000, TotalLength: 22_700, Digest: make([]byte, 32), EntriesDone: 1000, EntriesTotal: 1000,
 				Error: "none", UpdatedAt: now,
+				StaleSources: []*StaleSource{{Source: "fraud", LastGood: now, Error: "line 3: bare quote"}},
 			}},
 			Remote: []*RemoteCatalog{remote},
 		}},

@@ -3452,7 +3452,12 @@ type LocalCatalog struct {
 	// error is the build or publication failure for CATALOG_STATE_FAILED.
 	Error string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
 	// updated_at is when state or progress last changed.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// stale_sources are the list sources this build could not read and took
+	// from their last good read instead (docs/operations.md, "Updating
+	// lists"); empty when every source read well. The node's health is
+	// DEGRADED while such a source still fails.
+	StaleSources  []*StaleSource `protobuf:"bytes,12,rep,name=stale_sources,json=staleSources,proto3" json:"stale_sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3564,6 +3569,78 @@ func (x *LocalCatalog) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LocalCatalog) GetStaleSources() []*StaleSource {
+	if x != nil {
+		return x.StaleSources
+	}
+	return nil
+}
+
+// StaleSource is a list source a catalog was built from the last good read
+// of, because reading it failed.
+type StaleSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source is the source's configured name.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// last_good is when the last good read, the one used instead, ended.
+	LastGood *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=last_good,json=lastGood,proto3" json:"last_good,omitempty"`
+	// error is why the source could not be read (no list values).
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StaleSource) Reset() {
+	*x = StaleSource{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StaleSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaleSource) ProtoMessage() {}
+
+func (x *StaleSource) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaleSource.ProtoReflect.Descriptor instead.
+func (*StaleSource) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *StaleSource) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *StaleSource) GetLastGood() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastGood
+	}
+	return nil
+}
+
+func (x *StaleSource) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type CatalogStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// local are the catalogs this node builds and serves, by category then
@@ -3578,7 +3655,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3590,7 +3667,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3603,7 +3680,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -3632,7 +3709,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3644,7 +3721,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3657,7 +3734,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -3697,7 +3774,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3709,7 +3786,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3722,7 +3799,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -3772,7 +3849,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3784,7 +3861,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3797,7 +3874,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BackupRequest) GetDir() string {
@@ -3821,7 +3898,7 @@ type LedgerLogHead struct {
 
 func (x *LedgerLogHead) Reset() {
 	*x = LedgerLogHead{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3833,7 +3910,7 @@ func (x *LedgerLogHead) String() string {
 func (*LedgerLogHead) ProtoMessage() {}
 
 func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3846,7 +3923,7 @@ func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerLogHead.ProtoReflect.Descriptor instead.
 func (*LedgerLogHead) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *LedgerLogHead) GetSequence() uint64 {
@@ -3883,7 +3960,7 @@ type BackupFile struct {
 
 func (x *BackupFile) Reset() {
 	*x = BackupFile{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3895,7 +3972,7 @@ func (x *BackupFile) String() string {
 func (*BackupFile) ProtoMessage() {}
 
 func (x *BackupFile) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3908,7 +3985,7 @@ func (x *BackupFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
 func (*BackupFile) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BackupFile) GetKind() BackupKind {
@@ -3958,7 +4035,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3970,7 +4047,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3983,7 +4060,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *BackupResponse) GetFiles() []*BackupFile {
@@ -4008,7 +4085,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4020,7 +4097,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4033,7 +4110,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
 }
 
 type ComponentHealth struct {
@@ -4050,7 +4127,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4062,7 +4139,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4075,7 +4152,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -4119,7 +4196,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4131,7 +4208,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4144,7 +4221,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -4409,7 +4486,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x14RefreshListsResponse\x121\n" +
 	"\aimports\x18\x01 \x03(\v2\x17.riskmesh.v1.ListImportR\aimports\"2\n" +
 	"\x14CatalogStatusRequest\x12\x1a\n" +
-	"\bcategory\x18\x01 \x01(\tR\bcategory\"\xf7\x02\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\"\xb6\x03\n" +
 	"\fLocalCatalog\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\x04R\x06period\x12/\n" +
@@ -4423,7 +4500,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x05error\x18\n" +
 	" \x01(\tR\x05error\x129\n" +
 	"\n" +
-	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"|\n" +
+	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
+	"\rstale_sources\x18\f \x03(\v2\x18.riskmesh.v1.StaleSourceR\fstaleSources\"t\n" +
+	"\vStaleSource\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x127\n" +
+	"\tlast_good\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\blastGood\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"|\n" +
 	"\x15CatalogStatusResponse\x12/\n" +
 	"\x05local\x18\x01 \x03(\v2\x19.riskmesh.v1.LocalCatalogR\x05local\x122\n" +
 	"\x06remote\x18\x02 \x03(\v2\x1a.riskmesh.v1.RemoteCatalogR\x06remote\"Y\n" +
@@ -4560,7 +4642,7 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
 	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
@@ -4610,118 +4692,121 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(*RefreshListsResponse)(nil),  // 45: riskmesh.v1.RefreshListsResponse
 	(*CatalogStatusRequest)(nil),  // 46: riskmesh.v1.CatalogStatusRequest
 	(*LocalCatalog)(nil),          // 47: riskmesh.v1.LocalCatalog
-	(*CatalogStatusResponse)(nil), // 48: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 49: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 50: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),         // 51: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),         // 52: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),            // 53: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),        // 54: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),         // 55: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 56: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 57: riskmesh.v1.HealthResponse
-	nil,                           // 58: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 59: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 60: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 61: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 62: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 63: riskmesh.v1.DisputeState
+	(*StaleSource)(nil),           // 48: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil), // 49: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),     // 50: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),    // 51: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),         // 52: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),         // 53: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),            // 54: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),        // 55: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),         // 56: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),       // 57: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),        // 58: riskmesh.v1.HealthResponse
+	nil,                           // 59: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),   // 60: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 61: google.protobuf.Timestamp
+	(*PeerError)(nil),             // 62: riskmesh.v1.PeerError
+	(*EntryKey)(nil),              // 63: riskmesh.v1.EntryKey
+	(DisputeState)(0),             // 64: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
 	10, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	59, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	60, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
 	13, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
 	16, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
 	22, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	60, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	61, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
 	14, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
 	15, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	61, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	59, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	62, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	60, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
 	19, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
 	18, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
 	17, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
 	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
 	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	60, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	62, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	63, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	61, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	63, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	64, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
 	14, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
 	20, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
 	21, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
 	16, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	60, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	62, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	61, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	63, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
 	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
 	27, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	60, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	61, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	60, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	61, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
 	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	60, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	61, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
 	16, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
 	22, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	60, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	61, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	5,  // 37: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	60, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	61, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
 	32, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	60, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	61, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	6,  // 41: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	60, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	61, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
 	37, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
 	38, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	58, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	59, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
 	41, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	59, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	60, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
 	42, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
 	42, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	6,  // 50: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	60, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	47, // 52: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	37, // 53: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	7,  // 54: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	7,  // 55: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	8,  // 56: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	52, // 57: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	53, // 58: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	60, // 59: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	9,  // 60: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	9,  // 61: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	56, // 62: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 63: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	23, // 64: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	31, // 65: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	34, // 66: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	36, // 67: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	40, // 68: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	44, // 69: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	46, // 70: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	49, // 71: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	51, // 72: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	55, // 73: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	24, // 74: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	26, // 75: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	12, // 76: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	30, // 77: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	33, // 78: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	35, // 79: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	39, // 80: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	43, // 81: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	45, // 82: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	48, // 83: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	50, // 84: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	54, // 85: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	57, // 86: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	25, // 87: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	28, // 88: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	76, // [76:89] is the sub-list for method output_type
-	63, // [63:76] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	61, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	48, // 52: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	61, // 53: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	47, // 54: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	37, // 55: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	7,  // 56: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	7,  // 57: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	8,  // 58: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	53, // 59: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	54, // 60: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	61, // 61: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	9,  // 62: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	9,  // 63: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	57, // 64: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	11, // 65: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	23, // 66: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	31, // 67: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	34, // 68: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	36, // 69: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	40, // 70: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	44, // 71: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	46, // 72: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	50, // 73: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	52, // 74: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	56, // 75: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	24, // 76: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	26, // 77: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	12, // 78: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	30, // 79: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	33, // 80: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	35, // 81: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	39, // 82: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	43, // 83: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	45, // 84: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	49, // 85: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	51, // 86: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	55, // 87: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	58, // 88: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	25, // 89: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	28, // 90: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	78, // [78:91] is the sub-list for method output_type
+	65, // [65:78] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -4742,7 +4827,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   49,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
