@@ -17,18 +17,6 @@ import (
 	"github.com/riskmesh/riskmesh/demo"
 )
 
-// runMainEnv makes the test binary act as the riskmesh binary, so the demo
-// test runs the real command, whose nodes re-execute the same binary.
-const runMainEnv = "RISKMESH_TEST_RUN_MAIN"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 // runDemo runs `riskmesh demo args...` as a separate process and returns its
 // standard output, standard error and exit code.
 func runDemo(t *testing.T, args ...string) (stdout, stderr string, code int) {
