@@ -185,7 +185,7 @@ type Peer struct {
 	HandleTimeout    time.Duration `yaml:"handle_timeout"`     // default 30s
 	WriteTimeout     time.Duration `yaml:"write_timeout"`      // default 15s
 	MaxStreams       int           `yaml:"max_streams"`        // default 16
-	MaxConnsPerPeer  int           `yaml:"max_conns_per_peer"` // default 2
+	MaxConnsPerPeer  int           `yaml:"max_conns_per_peer"` // default 4
 	RequestRate      float64       `yaml:"request_rate"`       // per second, default 100
 	RequestBurst     int           `yaml:"request_burst"`      // default 200
 	MaxRequestSize   int           `yaml:"max_request_size"`   // bytes, default about 2 MiB

@@ -68,7 +68,9 @@ type Config struct {
 	// MaxConnsPerPeer is how many connections one peer (certificate) may
 	// hold at once, so that MaxStreams cannot be multiplied by opening more
 	// connections; the extra connection is closed with RATE_LIMITED.
-	// Default 2.
+	// Default 4: one certificate serves an institution's node, its auditor
+	// service and its operator's ledger commands at once (with 2, the
+	// regulator's `riskmesh ledger` was refused beside a running demo).
 	MaxConnsPerPeer int
 	// RequestRate is each peer's sustained request rate, in requests per
 	// second over all its connections, and RequestBurst how many it may
@@ -90,7 +92,7 @@ const (
 	DefaultHandleTimeout    = 30 * time.Second
 	DefaultWriteTimeout     = 15 * time.Second
 	DefaultMaxStreams       = 16
-	DefaultMaxConnsPerPeer  = 2
+	DefaultMaxConnsPerPeer  = 4
 	DefaultRequestRate      = 100
 	DefaultRequestBurst     = 200
 )
