@@ -185,10 +185,14 @@ const (
 type coverage struct {
 	asked      int
 	unanswered []string // sorted, as the result lists providers
+	sent       bool     // some identifier was valid, so something was sent
 }
 
 func coverageOf(r *riskmeshv1.QueryResult) coverage {
 	c := coverage{asked: len(r.GetProviders())}
+	for _, it := range r.GetItems() {
+		c.sent = c.sent || it.GetInvalidReason() == riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED
+	}
 	for _, p := range r.GetProviders() {
 		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 			c.unanswered = append(c.unanswered, p.GetProvider())
@@ -216,6 +220,8 @@ func (c coverage) err() error {
 	switch {
 	case c.asked == 0:
 		return &exitError{exitNoneAnswered, errors.New("no provider was asked: the category has no active provider")}
+	case !c.sent:
+		return &exitError{exitNoneAnswered, errors.New("no identifier was valid: nothing was sent to a provider")}
 	case c.answered() == 0:
 		return &exitError{exitNoneAnswered, fmt.Errorf("no provider answered (%s)", remoteText(strings.Join(c.unanswered, ", ")))}
 	case len(c.unanswered) > 0:
