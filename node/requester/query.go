@@ -3,7 +3,7 @@ package requester
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -20,7 +20,9 @@ import (
 	"github.com/riskmesh/riskmesh/psi/catalog"
 )
 
-// queryIDBytes is the randomness in a query id (base64url: 22 characters).
+// queryIDBytes is the randomness in a query id. The id is written in lower-case
+// hex (32 characters): base64url could begin with '-', which a command line
+// reads as a flag, and its '-' and '_' break a double-click selection.
 const queryIDBytes = 16
 
 // queryRun is one accepted query while it runs.
@@ -173,7 +175,7 @@ func (r *Requester) newQueryID() (string, error) {
 	if _, err := io.ReadFull(r.cfg.Rand, b[:]); err != nil {
 		return "", fmt.Errorf("requester: query id: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return hex.EncodeToString(b[:]), nil
 }
 
 // execute fans the query out, persists and emits each provider's result as
