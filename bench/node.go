@@ -22,6 +22,8 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -54,6 +56,7 @@ const (
 type catalogNodes struct {
 	store     *accounting.EmbeddedStore
 	requester *requester.Requester
+	catalogs  *mirror.Mirror // the requester's catalog mirror
 	nodes     []*provider.Provider
 	providers int
 	// link, if set, is emulated between the requester and every provider:
@@ -287,15 +290,27 @@ func (s *catalogNodes) startRequester(runCtx context.Context, dir string, in *in
 		return err
 	}
 	s.files = append(s.files, db.Close)
-	s.requester, err = requester.New(requester.Config{
-		MSPID: requesterMSP, Directory: directory, Ledger: in.ledger,
-		Dial:       requester.PeerDialer(peer.Config{Certificate: in.cert, Authorizer: directory}),
-		Sign:       in.sign,
-		DB:         db,
+	conns := outbound.New(outbound.PeerDialer(peer.Config{Certificate: in.cert, Authorizer: directory}), time.Minute)
+	s.stops = append(s.stops, func() error { conns.Close(); return nil })
+	s.catalogs, err = mirror.New(mirror.Config{
+		MSPID: requesterMSP, Directory: directory, Send: conns.Do,
 		CatalogDir: filepath.Join(home, "catalogs"),
 		// The largest chunks: the download is part of the setup cost.
-		CatalogChunk:   riskmeshv1.MaxCatalogChunk,
-		CatalogRetry:   100 * time.Millisecond,
+		CatalogChunk: riskmeshv1.MaxCatalogChunk,
+		CatalogRetry: 100 * time.Millisecond,
+		PhaseTimeout: time.Minute,
+		RetryBackoff: 10 * time.Millisecond,
+		Logger:       log.With("node", requesterMSP),
+	})
+	if err != nil {
+		return err
+	}
+	s.requester, err = requester.New(requester.Config{
+		MSPID: requesterMSP, Directory: directory, Ledger: in.ledger,
+		Conns:          conns,
+		Catalogs:       s.catalogs,
+		Sign:           in.sign,
+		DB:             db,
 		MaxDeadline:    slowPhase,
 		PhaseTimeout:   time.Minute,
 		RetryBackoff:   10 * time.Millisecond,
@@ -306,6 +321,7 @@ func (s *catalogNodes) startRequester(runCtx context.Context, dir string, in *in
 		return err
 	}
 	s.stops = append(s.stops, s.requester.Close)
+	s.wg.Go(func() { _ = s.catalogs.Run(runCtx) })
 	s.wg.Go(func() { _ = s.requester.Run(runCtx) })
 	return nil
 }
@@ -321,7 +337,7 @@ func (s *catalogNodes) waitDownloaded(ctx context.Context, period uint64) error 
 	for {
 		ready := 0
 		var last string
-		for _, c := range s.requester.RemoteCatalogs() {
+		for _, c := range s.catalogs.RemoteCatalogs() {
 			if c.GetPeriod() != period {
 				continue
 			}

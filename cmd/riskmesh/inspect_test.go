@@ -67,7 +67,7 @@ func (f *inspected) GetTranscript(_ context.Context, req *riskmeshv1.GetTranscri
 // output carries what the method returned.
 func TestInspectCommands(t *testing.T) {
 	f := &inspected{}
-	target := serveAPI(t, api.Config{Requester: f})
+	target := serveAPI(t, api.Config{Requester: f, Catalogs: f})
 	tests := []struct {
 		args []string
 		want []string

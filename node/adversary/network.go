@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,8 @@ import (
 	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -67,6 +70,8 @@ type Network struct {
 	Providers []*Provider
 	// Requester is the requester institution's node.
 	Requester *requester.Requester
+	// Catalogs is the requester's catalog mirror.
+	Catalogs *mirror.Mirror
 	// Socket is the requester's API socket; API a client on it.
 	Socket string
 	API    riskmeshv1.RiskMeshClient
@@ -164,7 +169,7 @@ func Start(t testing.TB, cfg Config) *Network {
 		v := n.dir.View()
 		n.Period = v.Period.Number
 		ready := 0
-		for _, c := range n.Requester.RemoteCatalogs() {
+		for _, c := range n.Catalogs.RemoteCatalogs() {
 			if c.State == riskmeshv1.CatalogState_CATALOG_STATE_READY && c.Period == n.Period {
 				ready++
 			}
@@ -270,35 +275,41 @@ func (n *Network) startRequester(ctx context.Context, m *Member, cfg Config) {
 	if deadline == 0 {
 		deadline = 10 * time.Second
 	}
+	conns := outbound.New(outbound.PeerDialer(peer.Config{Certificate: m.Cert, Authorizer: n.dir}), 0)
+	catalogs, err := mirror.New(mirror.Config{
+		MSPID: m.MSP, Directory: n.dir, Send: conns.Do,
+		CatalogDir:   filepath.Join(dir, "catalogs"),
+		RetryBackoff: 10 * time.Millisecond,
+		CatalogRetry: 50 * time.Millisecond,
+	})
+	must(t, err)
 	r, err := requester.New(requester.Config{
 		MSPID: m.MSP, Directory: n.dir, Ledger: m.led,
-		Dial:            requester.PeerDialer(peer.Config{Certificate: m.Cert, Authorizer: n.dir}),
+		Conns:           conns,
+		Catalogs:        catalogs,
 		Sign:            m.sign,
 		DB:              db,
-		CatalogDir:      filepath.Join(dir, "catalogs"),
 		RetryBackoff:    10 * time.Millisecond,
-		CatalogRetry:    50 * time.Millisecond,
 		DefaultDeadline: deadline,
 	})
 	must(t, err)
-	n.Requester = r
+	n.Requester, n.Catalogs = r, catalogs
 	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = r.Run(rctx)
-	}()
+	var running sync.WaitGroup
+	running.Go(func() { _ = catalogs.Run(rctx) })
+	running.Go(func() { _ = r.Run(rctx) })
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		running.Wait()
 		r.Close()
+		conns.Close()
 		db.Close()
 	})
 }
 
 func (n *Network) serveAPI(ctx context.Context, cfg api.Config) {
 	t := n.t
-	cfg.Requester = n.Requester
+	cfg.Requester, cfg.Catalogs = n.Requester, n.Catalogs
 	svc, err := api.New(cfg)
 	must(t, err)
 	n.Socket = filepath.Join(t.TempDir(), "api.sock")

@@ -49,9 +49,9 @@ func (s *Service) CatalogStatus(_ context.Context, req *riskmeshv1.CatalogStatus
 	if s.cfg.Provider != nil {
 		resp.Local = s.cfg.Provider.CatalogStatus(req.GetCategory())
 	}
-	if s.cfg.Requester != nil {
+	if s.cfg.Catalogs != nil {
 		cat := req.GetCategory()
-		resp.Remote = slices.DeleteFunc(s.cfg.Requester.RemoteCatalogs(), func(c *riskmeshv1.RemoteCatalog) bool {
+		resp.Remote = slices.DeleteFunc(s.cfg.Catalogs.RemoteCatalogs(), func(c *riskmeshv1.RemoteCatalog) bool {
 			return cat != "" && c.GetCategory() != cat
 		})
 	}

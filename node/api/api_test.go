@@ -367,7 +367,7 @@ func TestAdminMethods(t *testing.T) {
 	ctx := context.Background()
 	prov := &fakeProvider{local: []*riskmeshv1.LocalCatalog{{Category: "black"}}}
 	req := &fakeRequester{remote: []*riskmeshv1.RemoteCatalog{{Provider: "B", Category: "black"}, {Provider: "B", Category: "grey"}}}
-	c := serveUnix(t, api.Config{Requester: req, Provider: prov})
+	c := serveUnix(t, api.Config{Requester: req, Catalogs: req, Provider: prov})
 
 	t.Run("import", func(t *testing.T) {
 		resp, err := c.ImportList(ctx, &riskmeshv1.ImportListRequest{Source: "core", Path: "/data/x.csv"})

@@ -21,8 +21,13 @@ type Requester interface {
 	ListQueries(ctx context.Context, req *riskmeshv1.ListQueriesRequest) (*riskmeshv1.ListQueriesResponse, error)
 	Providers(ctx context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error)
 	Balance(ctx context.Context) (*riskmeshv1.BalanceResponse, error)
-	RemoteCatalogs() []*riskmeshv1.RemoteCatalog
 	GetTranscript(ctx context.Context, req *riskmeshv1.GetTranscriptRequest) (*riskmeshv1.GetTranscriptResponse, error)
+}
+
+// Catalogs is the requester side's catalog mirror (node/mirror's *Mirror
+// satisfies it): CatalogStatus reports its copies of providers' catalogs.
+type Catalogs interface {
+	RemoteCatalogs() []*riskmeshv1.RemoteCatalog
 }
 
 // Reconciler reports how the bills of a period match this node's
@@ -67,6 +72,8 @@ type HealthFunc func(ctx context.Context) *riskmeshv1.HealthResponse
 // one, neither queries nor provides.
 type Config struct {
 	Requester Requester
+	// Catalogs fills CatalogStatus's remote catalogs; nil reports none.
+	Catalogs Catalogs
 	// Reconciler answers Reconcile; nil: FailedPrecondition.
 	Reconciler Reconciler
 	Provider   Provider

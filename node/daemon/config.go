@@ -7,6 +7,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting/fabric"
 	"github.com/riskmesh/riskmesh/node/api"
+	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -69,6 +70,9 @@ type Config struct {
 	// Requester enables and tunes the requester side; nil: this node does
 	// not query.
 	Requester *requester.Config
+	// Mirror tunes the requester side's catalog mirror; it runs with
+	// Requester, whose node.yaml section sets it.
+	Mirror mirror.Config
 	// Provider enables and tunes the provider side (its Sources name the
 	// lists; the categories are theirs, with the identity's OPRF keys);
 	// nil or no sources: this node provides nothing.

@@ -20,6 +20,8 @@ import (
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/metrics"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -171,11 +173,21 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		dial := pc
 		dial.Handler = nil
 		dial.Authorizer = n.dir
+		// The catalog mirror and query execution share one connection
+		// per provider.
+		conns := outbound.New(instrumentDial(m, outbound.PeerDialer(dial)), rc.PhaseTimeout)
+		mc := cfg.Mirror
+		mc.MSPID, mc.Directory, mc.Send = cfg.MSPID, n.dir, conns.Do
+		mc.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
+		mc.Logger = n.log.With("component", "mirror")
+		catalogs, err := mirror.New(mc)
+		if err != nil {
+			return nil, err
+		}
 		c := *rc
 		c.MSPID, c.Sign = cfg.MSPID, n.keys.Sign
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
-		c.Dial = instrumentDial(m, requester.PeerDialer(dial))
-		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
+		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
 		c.Bills = n.ledger.Ledger
 		if dc := cfg.Disputes; dc != nil {
@@ -193,7 +205,8 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 		n.req = req
 		apiCfg.Requester = instrumentedRequester{Requester: req, query: m.InstrumentQuery(req.Query)}
-		apiCfg.Reconciler = req
+		apiCfg.Catalogs, apiCfg.Reconciler = catalogs, req
+		n.goRun("mirror", catalogs.Run, ctx)
 		n.goRun("requester", req.Run, ctx)
 	}
 	if providing {

@@ -15,6 +15,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -74,15 +75,18 @@ func FromConfig(c *config.Config) (Config, error) {
 	if c.Ledger.Backend != config.BackendEmbedded {
 		r := c.Requester
 		cfg.Requester = &requester.Config{
-			Categories: r.Categories, BatchWindow: r.BatchWindow, MaxBatch: r.MaxBatch,
+			BatchWindow: r.BatchWindow, MaxBatch: r.MaxBatch,
 			MaxIdentifiers: r.MaxIdentifiers, DefaultDeadline: r.DefaultDeadline, MaxDeadline: r.MaxDeadline,
-			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff,
-			CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
-			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
+			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,
 			Identifiers:       c.Identifiers.IdentConfig(),
 			ReconcileInterval: r.ReconcileInterval, NonDeliveryAfter: r.NonDeliveryAfter,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
+		}
+		cfg.Mirror = mirror.Config{
+			Categories: r.Categories, CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
+			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
+			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff,
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
 			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/node/metrics"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -56,7 +57,7 @@ func (r instrumentedRequester) Query(ctx context.Context, req *riskmeshv1.QueryR
 // instrumentedConn counts the requests the requester makes to a provider.
 // It is used by pointer: the requester compares connections.
 type instrumentedConn struct {
-	requester.Conn
+	outbound.Conn
 	do metrics.DoFunc
 }
 
@@ -65,8 +66,8 @@ func (c *instrumentedConn) Do(ctx context.Context, req *riskmeshv1.PeerRequest) 
 }
 
 // instrumentDial wraps every connection dial makes.
-func instrumentDial(m *metrics.Metrics, dial requester.Dialer) requester.Dialer {
-	return func(ctx context.Context, endpoint string) (requester.Conn, error) {
+func instrumentDial(m *metrics.Metrics, dial outbound.Dialer) outbound.Dialer {
+	return func(ctx context.Context, endpoint string) (outbound.Conn, error) {
 		c, err := dial(ctx, endpoint)
 		if err != nil {
 			return nil, err

@@ -27,7 +27,7 @@ func BenchmarkQuery(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("QUIC/%dProviders/%d", providers, batch), func(b *testing.B) {
 			n := newNetwork(b, 1<<50, listings...)
-			r := n.newRequester("", func(c *Config) { c.CatalogChunk = riskmeshv1.DefaultCatalogChunk })
+			r := n.newRequester("", func(c *setup) { c.mirror.CatalogChunk = riskmeshv1.DefaultCatalogChunk })
 			ready(b, r)
 			ids := phones(append(span(0, batch/2), span(listSize, listSize+batch/2)...)...)
 			req := &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: ids}
@@ -71,8 +71,8 @@ func BenchmarkConcurrentSmallQueries(b *testing.B) {
 		window time.Duration
 	}{{"Coalesced", 0}, {"Separate", -1}} {
 		b.Run(fmt.Sprintf("%s/%dx%d", mode.name, queries, batch), func(b *testing.B) {
-			r := n.newRequester("", func(c *Config) {
-				c.CatalogChunk = riskmeshv1.DefaultCatalogChunk
+			r := n.newRequester("", func(c *setup) {
+				c.mirror.CatalogChunk = riskmeshv1.DefaultCatalogChunk
 				c.BatchWindow = mode.window
 			})
 			ready(b, r)

@@ -2,9 +2,11 @@ package requester
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +16,17 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
+// catalogFile is where the mirror of the requester newRequester opened in
+// dir keeps provider's catalog for period (the layout mirror.Config's
+// CatalogDir documents).
+func catalogFile(dir, provider string, period uint64) string {
+	return filepath.Join(dir, "catalogs", provider, testCategory, strconv.FormatUint(period, 10)+".cat")
+}
+
 // catalogState returns the state of provider's catalog for period, or
 // UNSPECIFIED if the requester does not track it.
 func catalogState(r *Requester, provider string, period uint64) riskmeshv1.CatalogState {
-	for _, c := range r.RemoteCatalogs() {
+	for _, c := range mirrorOf(r).RemoteCatalogs() {
 		if c.Provider == provider && c.Period == period {
 			return c.State
 		}
@@ -30,14 +39,14 @@ func waitCatalog(t *testing.T, r *Requester, what string, cond func() bool) {
 	t.Helper()
 	timeout := time.After(time.Minute)
 	for {
-		changed := r.CatalogChanges() // before the check: no change is missed
+		changed := mirrorOf(r).Changes() // before the check: no change is missed
 		if cond() {
 			return
 		}
 		select {
 		case <-changed:
 		case <-timeout:
-			t.Fatalf("timed out waiting for %s: %v", what, r.RemoteCatalogs())
+			t.Fatalf("timed out waiting for %s: %v", what, mirrorOf(r).RemoteCatalogs())
 		}
 	}
 }
@@ -47,10 +56,10 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 	p := n.providers[0]
 	// A first node downloads the whole catalog; a second one finds the
 	// first 3 chunks of it left by an interrupted download.
-	first := n.newRequester("", nil)
+	firstDir := t.TempDir()
+	first := n.newRequester(firstDir, nil)
 	ready(t, first)
-	_, whole, _ := catalogPaths(first.cfg.CatalogDir, p.msp, testCategory, n.period)
-	enc, err := os.ReadFile(whole)
+	enc, err := os.ReadFile(catalogFile(firstDir, p.msp, n.period))
 	must(t, err)
 	rec, err := n.regulator.Catalog(context.Background(), p.msp, testCategory, n.period)
 	must(t, err)
@@ -58,10 +67,10 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 
 	dir := t.TempDir()
 	r := n.newRequester(dir, nil)
-	_, final, err := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, n.period)
-	must(t, err)
+	final := catalogFile(dir, p.msp, n.period)
 	must(t, os.MkdirAll(filepath.Dir(final), 0o700))
-	must(t, os.WriteFile(partPath(final, [32]byte(rec.Digest)), enc[:3*4096], 0o600))
+	part := final + "." + hex.EncodeToString(rec.Digest[:8]) + ".part"
+	must(t, os.WriteFile(part, enc[:3*4096], 0o600))
 	ready(t, r)
 	offsets := p.downloadOffsets()[before:]
 	if len(offsets) == 0 || offsets[0] != 3*4096 {
@@ -70,7 +79,7 @@ func TestCatalogDownloadResumesFromPartialFile(t *testing.T) {
 	if _, err := os.Stat(final); err != nil {
 		t.Fatalf("catalog not kept on disk: %v", err)
 	}
-	c := r.RemoteCatalogs()[0]
+	c := mirrorOf(r).RemoteCatalogs()[0]
 	if c.Items != 2000 || c.BytesDone != uint64(len(enc)) || c.TotalLength != uint64(len(enc)) {
 		t.Fatalf("status %v", c)
 	}
@@ -106,16 +115,16 @@ func TestCatalogWithBadBytesIsRetried(t *testing.T) {
 		mu  sync.Mutex
 		now = time.Now()
 	)
-	r := n.newRequester("", func(c *Config) {
-		c.CatalogRetry = time.Hour
+	dir := t.TempDir()
+	r := n.newRequester(dir, func(c *setup) {
+		c.mirror.CatalogRetry = time.Hour
 		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	})
 	syncNow(r)
 	if s := catalogState(r, p.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
 		t.Fatalf("state %v after bad bytes", s)
 	}
-	_, final, _ := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, n.period)
-	if matches, _ := filepath.Glob(final + "*"); len(matches) != 0 {
+	if matches, _ := filepath.Glob(catalogFile(dir, p.msp, n.period) + "*"); len(matches) != 0 {
 		t.Fatalf("bad bytes kept: %v", matches)
 	}
 	p.set(func(p *testProvider) { p.corrupt = false })
@@ -132,20 +141,24 @@ func TestCatalogWithBadBytesIsRetried(t *testing.T) {
 func TestRunFollowsNewPeriods(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 100))
 	p := n.providers[0]
-	r := n.newRequester("", nil)
+	dir := t.TempDir()
+	r := n.newRequester(dir, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Run(ctx) }()
+	go func() { done <- mirrorOf(r).Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
 		}
 	})
 	waitCatalog(t, r, "period 1", func() bool {
 		return catalogState(r, p.msp, 1) == riskmeshv1.CatalogState_CATALOG_STATE_READY
 	})
-	_, old, _ := catalogPaths(r.cfg.CatalogDir, p.msp, testCategory, 1)
+	old := catalogFile(dir, p.msp, 1)
 
 	// The regulator opens period 2 and the provider publishes its catalog.
 	if _, err := n.regulator.Rollover(context.Background()); err != nil {
@@ -206,7 +219,7 @@ func TestRetention(t *testing.T) {
 		mu  sync.Mutex
 		now = time.Now()
 	)
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		c.QueryRetention = 24 * time.Hour
 		c.TranscriptPeriods = 1
 		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -254,7 +267,7 @@ func TestEndpointAnsweredByAnotherInstitutionIsRefused(t *testing.T) {
 	if s := catalogState(r, p1.msp, n.period); s != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
 		t.Fatalf("P1's catalog through P2's node: %v", s)
 	}
-	for _, c := range r.RemoteCatalogs() {
+	for _, c := range mirrorOf(r).RemoteCatalogs() {
 		if c.Provider == p1.msp && !strings.Contains(c.Error, "another institution") {
 			t.Fatalf("P1's catalog error: %q", c.Error)
 		}

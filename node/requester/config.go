@@ -14,10 +14,11 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
-	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -40,32 +41,27 @@ type Periods interface {
 	Period(ctx context.Context, n uint64) (*accounting.Period, error)
 }
 
-// Conn is one connection to a provider's node; *peer.Client implements it.
-type Conn interface {
-	Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
-	Peer() peer.Identity
-	Close() error
+// Catalogs is the node's verified copy of providers' catalogs
+// (node/mirror's *Mirror implements it): a query part is blinded against
+// the catalog Ready returns, and Providers reports RemoteCatalogs.
+type Catalogs interface {
+	Ready(provider, category string, period uint64) (*catalogpsi.Requester, oprf.KeyID, bool)
+	RemoteCatalogs() []*riskmeshv1.RemoteCatalog
 }
 
-var _ Conn = (*peer.Client)(nil)
+var _ Catalogs = (*mirror.Mirror)(nil)
 
-// Dialer connects to a provider's node at the endpoint the registry lists.
-// The requester checks that the peer it reached is the provider it meant.
-type Dialer func(ctx context.Context, endpoint string) (Conn, error)
-
-// PeerDialer returns the Dialer of the QUIC peer transport with cfg (this
-// node's certificate and the registry's Authorizer).
-func PeerDialer(cfg peer.Config) Dialer {
-	return func(ctx context.Context, endpoint string) (Conn, error) {
-		c, err := peer.Dial(ctx, endpoint, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
+// Conns sends requests to providers' nodes over the node's shared
+// connections (node/outbound's *Conns implements it). A failure before the
+// request was written is an *outbound.NotSentError.
+type Conns interface {
+	Do(ctx context.Context, inst *accounting.Institution, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
+	Reachable(msp string) bool
 }
 
-// Config configures a Requester. The fields up to CatalogDir are required;
+var _ Conns = (*outbound.Conns)(nil)
+
+// Config configures a Requester. The fields up to Catalogs are required;
 // every other zero field takes the default in its comment.
 type Config struct {
 	// MSPID is this institution.
@@ -74,22 +70,17 @@ type Config struct {
 	Directory Directory
 	// Ledger reads period states (usually the node's accounting.Ledger).
 	Ledger Periods
-	// Dial connects to providers.
-	Dial Dialer
+	// Conns reaches providers' nodes.
+	Conns Conns
 	// Sign signs transcript request digests with the institution's
 	// registered transcript-signing key.
 	Sign ecsig.Sign
 	// DB is the node's bbolt file; the requester creates and uses only its
 	// "requester/..." buckets.
 	DB *bolt.DB
-	// CatalogDir holds downloaded catalogs:
-	// <CatalogDir>/<provider>/<category>/<period>.cat.
-	CatalogDir string
+	// Catalogs is the node's catalog mirror.
+	Catalogs Catalogs
 
-	// Categories restricts the categories whose catalogs are downloaded
-	// (and so which can be queried). Default: every category some active
-	// provider serves.
-	Categories []string
 	// BatchWindow is how long a small query part waits for others to the
 	// same provider to share one request with. Default 2 ms; negative
 	// disables coalescing.
@@ -122,17 +113,8 @@ type Config struct {
 	// MaxLateAnswers bounds the late requests pending at once; beyond it
 	// the oldest is dropped. Default 1024.
 	MaxLateAnswers int
-	// CatalogRetry is the first wait before retrying a failed catalog
-	// download; it doubles up to MaxCatalogRetry. Defaults 2 s and 5 min.
-	CatalogRetry    time.Duration
-	MaxCatalogRetry time.Duration
-	// CatalogMaxBytes bounds a catalog download. Default
-	// catalog.DefaultMaxBytes (1 GiB).
-	CatalogMaxBytes int64
-	// CatalogChunk is the chunk size asked for. Default
-	// riskmeshv1.DefaultCatalogChunk (256 KiB).
-	CatalogChunk uint32
-	// PhaseTimeout bounds dialling and each catalog request. Default 15 s.
+	// PhaseTimeout bounds each late request and each redelivery request.
+	// Default 15 s.
 	PhaseTimeout time.Duration
 	// QueryRetention is how long query records are kept. Default 365 days.
 	QueryRetention time.Duration
@@ -193,8 +175,6 @@ const (
 	DefaultMaxRetryBackoff   = 2 * time.Second
 	DefaultLateAnswerWindow  = 2 * time.Minute
 	DefaultMaxLateAnswers    = 1024
-	DefaultCatalogRetry      = 2 * time.Second
-	DefaultMaxCatalogRetry   = 5 * time.Minute
 	DefaultPhaseTimeout      = 15 * time.Second
 	DefaultQueryRetention    = 365 * 24 * time.Hour
 	DefaultTranscriptPeriods = 90
@@ -207,23 +187,13 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case !names.MSPID(c.MSPID):
 		return c, fmt.Errorf("%w: MSP id %q", ErrConfig, c.MSPID)
-	case c.Directory == nil || c.Ledger == nil || c.Dial == nil || c.Sign == nil || c.DB == nil:
-		return c, fmt.Errorf("%w: Directory, Ledger, Dial, Sign and DB are required", ErrConfig)
-	case c.CatalogDir == "":
-		return c, fmt.Errorf("%w: CatalogDir is required", ErrConfig)
+	case c.Directory == nil || c.Ledger == nil || c.Conns == nil || c.Sign == nil || c.DB == nil || c.Catalogs == nil:
+		return c, fmt.Errorf("%w: Directory, Ledger, Conns, Sign, DB and Catalogs are required", ErrConfig)
 	case c.MaxBatch < 0 || c.MaxBatch > oprf.MaxBatch:
 		return c, fmt.Errorf("%w: MaxBatch %d not in 0..%d", ErrConfig, c.MaxBatch, oprf.MaxBatch)
 	case c.MaxIdentifiers < 0 || c.DefaultDeadline < 0 || c.MaxDeadline < 0 || c.RetryBackoff < 0 ||
-		c.MaxRetryBackoff < 0 || c.CatalogRetry < 0 || c.MaxCatalogRetry < 0 || c.CatalogMaxBytes < 0 ||
-		c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0 || c.NonDeliveryAfter < 0:
+		c.MaxRetryBackoff < 0 || c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0 || c.NonDeliveryAfter < 0:
 		return c, fmt.Errorf("%w: negative value", ErrConfig)
-	case c.CatalogChunk > riskmeshv1.MaxCatalogChunk:
-		return c, fmt.Errorf("%w: CatalogChunk above %d", ErrConfig, riskmeshv1.MaxCatalogChunk)
-	}
-	for _, cat := range c.Categories {
-		if !names.Category(cat) {
-			return c, fmt.Errorf("%w: category %q", ErrConfig, cat)
-		}
 	}
 	c.BatchWindow = cmp.Or(c.BatchWindow, DefaultBatchWindow)
 	c.MaxBatch = cmp.Or(c.MaxBatch, oprf.MaxBatch)
@@ -234,10 +204,6 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, DefaultMaxRetryBackoff)
 	c.LateAnswerWindow = cmp.Or(c.LateAnswerWindow, DefaultLateAnswerWindow)
 	c.MaxLateAnswers = cmp.Or(c.MaxLateAnswers, DefaultMaxLateAnswers)
-	c.CatalogRetry = cmp.Or(c.CatalogRetry, DefaultCatalogRetry)
-	c.MaxCatalogRetry = cmp.Or(c.MaxCatalogRetry, DefaultMaxCatalogRetry)
-	c.CatalogMaxBytes = cmp.Or(c.CatalogMaxBytes, catalog.DefaultMaxBytes)
-	c.CatalogChunk = cmp.Or(c.CatalogChunk, riskmeshv1.DefaultCatalogChunk)
 	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, DefaultPhaseTimeout)
 	c.QueryRetention = cmp.Or(c.QueryRetention, DefaultQueryRetention)
 	c.TranscriptPeriods = cmp.Or(c.TranscriptPeriods, DefaultTranscriptPeriods)

@@ -10,6 +10,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
 )
@@ -25,11 +27,15 @@ func TestConfigValidation(t *testing.T) {
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
 	must(t, err)
 	defer db.Close()
+	dir := registry.New(nil, registry.Options{})
+	conns := outbound.New(outbound.PeerDialer(peer.Config{}), 0)
+	catalogs, err := mirror.New(mirror.Config{MSPID: "Bank1MSP", Directory: dir, Send: conns.Do, CatalogDir: t.TempDir()})
+	must(t, err)
 	valid := func() Config {
 		return Config{
-			MSPID: "Bank1MSP", Directory: registry.New(nil, registry.Options{}), Ledger: noPeriods{},
-			Dial: PeerDialer(peer.Config{}), Sign: func([]byte) ([]byte, error) { return nil, nil },
-			DB: db, CatalogDir: t.TempDir(),
+			MSPID: "Bank1MSP", Directory: dir, Ledger: noPeriods{},
+			Conns: conns, Sign: func([]byte) ([]byte, error) { return nil, nil },
+			DB: db, Catalogs: catalogs,
 		}
 	}
 	tests := []struct {
@@ -37,13 +43,12 @@ func TestConfigValidation(t *testing.T) {
 		change func(*Config)
 	}{
 		{"no ledger", func(c *Config) { c.Ledger = nil }},
+		{"no connections", func(c *Config) { c.Conns = nil }},
+		{"no catalog mirror", func(c *Config) { c.Catalogs = nil }},
 		{"bad MSP id", func(c *Config) { c.MSPID = "a/b" }},
-		{"no catalog dir", func(c *Config) { c.CatalogDir = "" }},
 		{"batch above the protocol's", func(c *Config) { c.MaxBatch = 70000 }},
 		{"negative deadline", func(c *Config) { c.DefaultDeadline = -time.Second }},
 		{"default above max", func(c *Config) { c.DefaultDeadline, c.MaxDeadline = time.Minute, time.Second }},
-		{"chunk above the protocol's", func(c *Config) { c.CatalogChunk = 2 << 20 }},
-		{"bad category", func(c *Config) { c.Categories = []string{"a|b"} }},
 		{"negative late-answer bound", func(c *Config) { c.MaxLateAnswers = -1 }},
 	}
 	r, err := New(valid())

@@ -62,7 +62,7 @@ func TestMisbehavingProviderIsDisputedAndReversed(t *testing.T) {
 	addr, _ := n.startAuditor(t)
 
 	var auto *dispute.Auto
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		// auto is made below, on the requester's own node.db, as the
 		// daemon does; nothing is disputed before it exists.
 		c.Disputed = func(tr *transcript.Transcript, reason string) { auto.Disputed(tr, reason) }

@@ -1,8 +1,8 @@
-// Package requester is the requester side of a RiskMesh node
-// (docs/node-requester.md): it keeps a verified copy of
-// every provider's catalog for the current period, and answers the business
-// API's one-to-many queries by fanning a batch of identifiers out to every
-// chosen provider at once over the QUIC peer transport (node/peer).
+// Package requester is the query execution of a RiskMesh node's requester
+// side (docs/node-requester.md): it answers the business API's one-to-many
+// queries by fanning a batch of identifiers out to every chosen provider at
+// once over the node's connections to providers (node/outbound), against
+// the verified catalogs the node's catalog mirror (node/mirror) holds.
 //
 // For each provider a query part is blinded (psi/catalogpsi), bound into a
 // transcript header with a sequence number reserved durably beforehand
@@ -30,6 +30,6 @@
 // What it does not promise: a recovered answer's hits stay unknown (the
 // blinds that open it are never kept after the query); identifiers are
 // never stored or logged, so a persisted query cannot be
-// re-run, only read; the current period's catalogs are held in memory,
-// about the size of their files.
+// re-run, only read; a provider whose catalog the mirror has not verified
+// yet is not asked (its part is refused NOT_FOUND).
 package requester

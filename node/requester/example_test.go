@@ -18,6 +18,8 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -89,10 +91,20 @@ func Example() {
 	bank := newInstitution(filepath.Join(dir, "bank"), "BankMSP")
 	defer bank.db.Close()
 	_ = bankLedger.UpdateProfile(ctx, accounting.Profile{Endpoint: "127.0.0.1:1", TLSFingerprint: bank.fingerprint(), SigningKey: bank.pub})
+	// Its catalog mirror and query execution share one connection per
+	// provider.
+	conns := outbound.New(outbound.PeerDialer(peer.Config{Certificate: bank.cert, Authorizer: dirs}), 0)
+	defer conns.Close()
+	catalogs, err := mirror.New(mirror.Config{
+		MSPID: "BankMSP", Directory: dirs, Send: conns.Do, CatalogDir: filepath.Join(dir, "bank", "catalogs"),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	r, err := requester.New(requester.Config{
-		MSPID: "BankMSP", Directory: dirs, Ledger: bankLedger,
-		Dial: requester.PeerDialer(peer.Config{Certificate: bank.cert, Authorizer: dirs}),
-		Sign: bank.sign, DB: bank.db, CatalogDir: filepath.Join(dir, "bank", "catalogs"),
+		MSPID: "BankMSP", Directory: dirs, Ledger: bankLedger, Conns: conns,
+		Sign: bank.sign, DB: bank.db, Catalogs: catalogs,
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -108,17 +120,18 @@ func Example() {
 	defer func() { stop(); running.Wait() }()
 	running.Go(func() { dirs.Run(runCtx) })
 	running.Go(func() { _ = p.Run(runCtx) })
+	running.Go(func() { _ = catalogs.Run(runCtx) })
 	running.Go(func() { _ = r.Run(runCtx) })
 	timeout := time.After(time.Minute)
 	for {
-		changed := r.CatalogChanges()
-		if c := r.RemoteCatalogs(); len(c) == 1 && c[0].State == riskmeshv1.CatalogState_CATALOG_STATE_READY {
+		changed := catalogs.Changes()
+		if c := catalogs.RemoteCatalogs(); len(c) == 1 && c[0].State == riskmeshv1.CatalogState_CATALOG_STATE_READY {
 			break
 		}
 		select {
 		case <-changed:
 		case <-timeout:
-			fmt.Println("no catalog:", r.RemoteCatalogs())
+			fmt.Println("no catalog:", catalogs.RemoteCatalogs())
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/printable"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -229,7 +230,7 @@ func (r *Requester) run(ctx context.Context, x *exchange) (o outcome) {
 			return r.unanswered(x, req, q, last, attempts, reached)
 		}
 		attempts++
-		resp, err := r.conns.do(ctx, &x.inst, req.msg)
+		resp, err := r.cfg.Conns.Do(ctx, &x.inst, req.msg)
 		if err == nil {
 			return r.answered(ctx, x, req, q, resp, attempts)
 		}
@@ -265,7 +266,7 @@ func (r *Requester) run(ctx context.Context, x *exchange) (o outcome) {
 			case riskmeshv1.ErrorCode_ERROR_CODE_BATCH_TOO_LARGE:
 				o := refused()
 				if m := int(re.Detail.GetMaxItems()); m > 0 && m < len(x.ids) {
-					r.conns.limit(x.inst.MSPID, m)
+					r.limits.Store(x.inst.MSPID, m)
 					o.maxItems = m // the caller splits and sends again
 				}
 				return o
@@ -333,7 +334,7 @@ func transient(re *peer.RemoteError) bool {
 // again after the deadline (docs/node-requester.md, "Late answers").
 func mayHaveReached(err error) bool {
 	var re *peer.RemoteError
-	var ns *notSentError
+	var ns *outbound.NotSentError
 	return !errors.As(err, &ns) && !errors.Is(err, peer.ErrNotSent) && !(errors.As(err, &re) && re.Detail != nil)
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
@@ -380,9 +382,19 @@ func (p *testProvider) stats() (int, []uint64) {
 	return p.evaluates, slices.Clone(p.sequences)
 }
 
-// newRequester opens a requester over the network in dir (a fresh temp
-// dir if empty), with tweak applied to its Config.
-func (n *network) newRequester(dir string, tweak func(*Config)) *Requester {
+// setup is what newRequester builds a requester from: its Config, its
+// catalog mirror's and the dialer of their shared connections. A test's
+// tweak may change any of it.
+type setup struct {
+	Config
+	mirror mirror.Config
+	dial   outbound.Dialer
+}
+
+// newRequester opens a requester and its catalog mirror over the network in
+// dir (a fresh temp dir if empty), with tweak applied to their setup. The
+// mirror's clock is the requester's unless tweak sets another.
+func (n *network) newRequester(dir string, tweak func(*setup)) *Requester {
 	t := n.t
 	t.Helper()
 	if dir == "" {
@@ -390,25 +402,43 @@ func (n *network) newRequester(dir string, tweak func(*Config)) *Requester {
 	}
 	db, err := bolt.Open(filepath.Join(dir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
-	cfg := Config{
-		MSPID: requesterMSP, Directory: n.dir, Ledger: n.requester.ledger,
-		Dial:       PeerDialer(peer.Config{Certificate: n.requester.cert, Authorizer: n.dir}),
-		Sign:       n.requester.sign,
-		DB:         db,
-		CatalogDir: filepath.Join(dir, "catalogs"),
-		// Small chunks make every download take several requests.
-		CatalogChunk: 4096,
-		RetryBackoff: 10 * time.Millisecond,
-		CatalogRetry: time.Millisecond,
+	s := setup{
+		Config: Config{
+			MSPID: requesterMSP, Directory: n.dir, Ledger: n.requester.ledger,
+			Sign:         n.requester.sign,
+			DB:           db,
+			RetryBackoff: 10 * time.Millisecond,
+		},
+		mirror: mirror.Config{
+			MSPID: requesterMSP, Directory: n.dir,
+			CatalogDir: filepath.Join(dir, "catalogs"),
+			// Small chunks make every download take several requests.
+			CatalogChunk: 4096,
+			RetryBackoff: 10 * time.Millisecond,
+			CatalogRetry: time.Millisecond,
+		},
+		dial: outbound.PeerDialer(peer.Config{Certificate: n.requester.cert, Authorizer: n.dir}),
 	}
 	if tweak != nil {
-		tweak(&cfg)
+		tweak(&s)
 	}
-	r, err := New(cfg)
+	if s.mirror.Now == nil {
+		s.mirror.Now = s.Now
+	}
+	conns := outbound.New(s.dial, s.PhaseTimeout)
+	s.mirror.Send = conns.Do
+	m, err := mirror.New(s.mirror)
+	must(t, err)
+	s.Conns, s.Catalogs = conns, m
+	r, err := New(s.Config)
 	must(t, err)
 	t.Cleanup(func() {
 		r.Close()
+		conns.Close()
 		db.Close()
 	})
 	return r
 }
+
+// mirrorOf returns the catalog mirror newRequester gave r.
+func mirrorOf(r *Requester) *mirror.Mirror { return r.cfg.Catalogs.(*mirror.Mirror) }

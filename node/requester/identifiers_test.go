@@ -28,7 +28,7 @@ func TestNationalNumbersMatchWithDefaultCallingCode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := n.newRequester("", func(c *Config) { c.Identifiers = tt.cfg })
+			r := n.newRequester("", func(c *setup) { c.Identifiers = tt.cfg })
 			ready(t, r)
 			events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: national})
 			res := events[len(events)-1].GetResult()

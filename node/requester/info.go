@@ -10,26 +10,12 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
-// RemoteCatalogs reports this node's copies of providers' catalogs for the
-// current period: download progress, verification state and the last
-// error, by provider, category and period.
-func (r *Requester) RemoteCatalogs() []*riskmeshv1.RemoteCatalog {
-	return r.catalogs.snapshot()
-}
-
-// CatalogChanges returns a channel that is closed when the next catalog
-// download attempt ends, successful or not. Take it before reading
-// RemoteCatalogs so that no change falls in between.
-func (r *Requester) CatalogChanges() <-chan struct{} {
-	return r.catalogs.ended()
-}
-
 // Providers lists the registry's providers (of req.category if set) with
 // this node's reachability and catalog copies, and the current prices.
 func (r *Requester) Providers(_ context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
 	v := r.cfg.Directory.View()
 	resp := &riskmeshv1.ProvidersResponse{Prices: v.Prices, Period: v.Period.Number}
-	catalogs := r.catalogs.snapshot()
+	catalogs := r.cfg.Catalogs.RemoteCatalogs()
 	for _, inst := range v.Institutions() {
 		if !inst.HasRole(accounting.RoleProvider) || inst.MSPID == r.cfg.MSPID {
 			continue
@@ -44,7 +30,7 @@ func (r *Requester) Providers(_ context.Context, req *riskmeshv1.ProvidersReques
 		}
 		info := &riskmeshv1.ProviderInfo{
 			MspId: inst.MSPID, Name: inst.Name, Active: inst.Status == accounting.StatusActive,
-			Categories: cats, Endpoint: inst.Endpoint, Reachable: r.conns.reachable(inst.MSPID),
+			Categories: cats, Endpoint: inst.Endpoint, Reachable: r.cfg.Conns.Reachable(inst.MSPID),
 		}
 		for _, c := range catalogs {
 			if c.Provider == inst.MSPID && c.Period == v.Period.Number {

@@ -161,7 +161,7 @@ func (r *Requester) fetchLate(f *lateFetch) outcome {
 		}
 		attempts++
 		actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
-		resp, err := r.conns.do(actx, &x.inst, f.req.msg)
+		resp, err := r.cfg.Conns.Do(actx, &x.inst, f.req.msg)
 		cancel()
 		if err == nil {
 			return r.answered(ctx, x, f.req, f.q, resp, attempts)

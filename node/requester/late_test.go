@@ -194,7 +194,7 @@ func TestLateAnswerIsRecovered(t *testing.T) {
 func TestLateAnswerIsVerified(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	disputed := make(chan *transcript.Transcript, 4)
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		c.Disputed = func(t *transcript.Transcript, _ string) { disputed <- t }
 	})
 	ready(t, r)
@@ -231,7 +231,7 @@ func TestLateAnswerIsVerified(t *testing.T) {
 // records, each with its own hits and items.
 func TestCoalescedLateAnswerReachesEveryQuery(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", func(c *Config) { c.BatchWindow = 200 * time.Millisecond })
+	r := n.newRequester("", func(c *setup) { c.BatchWindow = 200 * time.Millisecond })
 	ready(t, r)
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.lose = 1 })
@@ -325,7 +325,7 @@ func TestLateRequestGivesUp(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newNetwork(t, 1_000_000, span(0, 10))
-			r := n.newRequester("", func(c *Config) { c.LateAnswerWindow = tt.window })
+			r := n.newRequester("", func(c *setup) { c.LateAnswerWindow = tt.window })
 			ready(t, r)
 			p := n.providers[0]
 			// The first request is lost; the provider is busy for every
@@ -359,7 +359,7 @@ func TestLateRequestGivesUp(t *testing.T) {
 // for a new one, which still recovers its answer.
 func TestLateRequestsAreBounded(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		c.MaxLateAnswers = 1
 		c.PhaseTimeout = time.Second // a swallowed late request is sent again soon
 	})
@@ -399,7 +399,7 @@ func TestLateRequestsAreBounded(t *testing.T) {
 // With the window disabled, nothing is asked after the deadline.
 func TestLateAnswersDisabled(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", func(c *Config) { c.LateAnswerWindow = -1 })
+	r := n.newRequester("", func(c *setup) { c.LateAnswerWindow = -1 })
 	ready(t, r)
 	n.providers[0].set(func(p *testProvider) { p.drop = 1 })
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1),

@@ -282,7 +282,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "no valid identifiers to send")
 	}
 	inst := active[i]
-	psi, keyID, ok := r.catalogs.ready(provider, q.rec.Category, q.rec.Period)
+	psi, keyID, ok := r.cfg.Catalogs.Ready(provider, q.rec.Category, q.rec.Period)
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
 	}
@@ -355,8 +355,8 @@ func (r *Requester) disputes(ds []disputedExchange) []*riskmeshv1.ExchangeDisput
 // batchLimit is the most items one request to provider may carry:
 // MaxBatch, or less if the provider said so.
 func (r *Requester) batchLimit(provider string) int {
-	if m := r.conns.maxItems(provider); m > 0 {
-		return min(m, r.cfg.MaxBatch)
+	if m, ok := r.limits.Load(provider); ok {
+		return min(m.(int), r.cfg.MaxBatch)
 	}
 	return r.cfg.MaxBatch
 }

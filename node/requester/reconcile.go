@@ -255,7 +255,7 @@ func (r *Requester) fetchBilled(ctx context.Context, k accounting.EntryKey) (*tr
 	if inst, ok := r.cfg.Directory.View().Institution(k.Responder); ok {
 		actx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
 		var resp *riskmeshv1.PeerResponse
-		resp, err = r.conns.do(actx, &inst, provider.RedeliverRequest(k))
+		resp, err = r.cfg.Conns.Do(actx, &inst, provider.RedeliverRequest(k))
 		cancel()
 		if err == nil {
 			var t *transcript.Transcript

@@ -41,7 +41,7 @@ func (n *network) restart(p *testProvider, addr string) {
 // the request cannot have reached it, and no late fetch starts.
 func TestRequestNeverSentIsNeverSentLater(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", func(c *Config) { c.PhaseTimeout = 200 * time.Millisecond })
+	r := n.newRequester("", func(c *setup) { c.PhaseTimeout = 200 * time.Millisecond })
 	ready(t, r)
 	p := n.providers[0]
 	addr := p.kill(t)
@@ -103,7 +103,7 @@ func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *
 func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.Clock) (*Requester, *dispute.Auto) {
 	t.Helper()
 	var auto *dispute.Auto
-	r := n.newRequester(dir, func(c *Config) {
+	r := n.newRequester(dir, func(c *setup) {
 		c.Now = clk.Now
 		c.Bills = n.requester.ledger
 		c.ReconcileInterval = -1 // passes run when the test says

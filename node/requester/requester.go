@@ -15,15 +15,16 @@ type Requester struct {
 	cfg   Config
 	store *store
 	seqs  *sequences
-	conns *conns
 	norm  *ident.Normalizer
 
-	catalogs catalogs
-	batcher  batcher
-	budget   budget
-	late     lateFetches
-	grace    graceCheck
-	spendMu  sync.Mutex // orders spend writes with refreshSpend
+	// limits holds, per provider MSP id, the most items per request it
+	// said it accepts when it refused a larger batch (an int).
+	limits  sync.Map
+	batcher batcher
+	budget  budget
+	late    lateFetches
+	grace   graceCheck
+	spendMu sync.Mutex // orders spend writes with refreshSpend
 	// reconcileMu makes reconciliation passes one at a time.
 	reconcileMu sync.Mutex
 
@@ -40,13 +41,12 @@ type Requester struct {
 // pruneEvery is how often Run applies the retention settings.
 const pruneEvery = time.Hour
 
-// retryTick is how often Run looks for catalog downloads whose back-off
-// has expired.
-const retryTick = time.Second
+// tick is how often Run checks whether retention is due, on Config.Now's
+// clock.
+const tick = time.Second
 
 // New opens the requester's buckets in cfg.DB, marks the queries a previous
-// run left RUNNING as INTERRUPTED and loads the unsettled spend. Catalogs
-// already on disk are verified and loaded by the first Run pass.
+// run left RUNNING as INTERRUPTED and loads the unsettled spend.
 func New(cfg Config) (*Requester, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -67,14 +67,6 @@ func New(cfg Config) (*Requester, error) {
 		norm:    norm,
 		running: make(map[string]chan struct{}),
 	}
-	r.conns = newConns(cfg.Dial, func(ctx context.Context) (context.Context, context.CancelFunc) {
-		return context.WithTimeout(ctx, r.cfg.PhaseTimeout)
-	})
-	r.catalogs = catalogs{
-		slots:   make(chan struct{}, maxDownloads),
-		m:       make(map[catalogKey]*remoteCatalog),
-		changed: make(chan struct{}),
-	}
 	r.batcher = batcher{r: r, pending: make(map[batchKey]*batch)}
 	r.late = lateFetches{changed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -93,26 +85,23 @@ func New(cfg Config) (*Requester, error) {
 	return r, nil
 }
 
-// Run keeps the catalogs of the current period downloaded (at period start,
-// when a provider publishes, and on retries after failures), forgets
-// spend that settlement has counted, applies retention and, with
-// Config.Bills, reconciles the bills every ReconcileInterval, until ctx
-// ends.
+// Run forgets spend that settlement has counted, applies retention and,
+// with Config.Bills, reconciles the bills every ReconcileInterval, until
+// ctx ends. The catalogs are the mirror's to keep (node/mirror's Run).
 func (r *Requester) Run(ctx context.Context) error {
-	tick := time.NewTicker(retryTick)
-	defer tick.Stop()
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
 	var (
-		lastPrune time.Time
-		fetches   sync.WaitGroup
+		lastPrune  time.Time
+		reconciles sync.WaitGroup
 	)
-	defer fetches.Wait()
+	defer reconciles.Wait()
 	if r.cfg.Bills != nil && r.cfg.ReconcileInterval > 0 {
-		fetches.Go(func() { r.runReconcile(ctx) })
+		reconciles.Go(func() { r.runReconcile(ctx) })
 	}
 	changed := true // the first pass does everything
 	for {
 		changes := r.cfg.Directory.Changes()
-		r.syncCatalogs(ctx, &fetches)
 		// Settlement changes balances, hence the view: only then can a
 		// period have become settled.
 		if changed {
@@ -131,7 +120,7 @@ func (r *Requester) Run(ctx context.Context) error {
 			return nil
 		case <-changes:
 			changed = true
-		case <-tick.C:
+		case <-ticker.C:
 			changed = false
 		}
 	}
@@ -154,14 +143,13 @@ func (r *Requester) prune() error {
 }
 
 // Close stops running queries (they are persisted as INTERRUPTED), drops
-// the late requests still pending, waits for in-flight exchanges and
-// closes provider connections. It does not close cfg.DB.
+// the late requests still pending and waits for in-flight exchanges. It
+// closes neither cfg.DB nor cfg.Conns.
 func (r *Requester) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
-	r.conns.close()
 	return nil
 }

@@ -49,18 +49,14 @@ func query(t testing.TB, r *Requester, req *riskmeshv1.QueryRequest) []*riskmesh
 	return events
 }
 
-// syncNow runs one catalog pass and waits for its downloads.
-func syncNow(r *Requester) {
-	var wg sync.WaitGroup
-	r.syncCatalogs(context.Background(), &wg)
-	wg.Wait()
-}
+// syncNow runs one pass of r's catalog mirror and waits for its downloads.
+func syncNow(r *Requester) { mirrorOf(r).Sync(context.Background()) }
 
 // ready syncs the requester's catalogs and checks they all verified.
 func ready(t testing.TB, r *Requester) {
 	t.Helper()
 	syncNow(r)
-	for _, c := range r.RemoteCatalogs() {
+	for _, c := range mirrorOf(r).RemoteCatalogs() {
 		if c.State != riskmeshv1.CatalogState_CATALOG_STATE_READY {
 			t.Fatalf("catalog of %s is %s: %s", c.Provider, c.State, c.Error)
 		}
@@ -83,7 +79,7 @@ func TestQueryMergesHitsAcrossProviders(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 100), span(50, 150), span(100, 200))
 	r := n.newRequester("", nil)
 	ready(t, r)
-	if got := len(r.RemoteCatalogs()); got != 3 {
+	if got := len(mirrorOf(r).RemoteCatalogs()); got != 3 {
 		t.Fatalf("%d remote catalogs, want 3", got)
 	}
 
@@ -235,7 +231,7 @@ func TestCatalogDigestMismatchIsRejected(t *testing.T) {
 	bad.set(func(p *testProvider) { p.corrupt = true })
 	r := n.newRequester("", nil)
 	syncNow(r)
-	for _, c := range r.RemoteCatalogs() {
+	for _, c := range mirrorOf(r).RemoteCatalogs() {
 		switch c.Provider {
 		case "P1MSP":
 			if c.State != riskmeshv1.CatalogState_CATALOG_STATE_READY {
@@ -260,7 +256,7 @@ func TestCatalogDigestMismatchIsRejected(t *testing.T) {
 func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	disputed := make(chan *transcript.Transcript, 4)
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		c.Disputed = func(t *transcript.Transcript, reason string) { disputed <- t }
 	})
 	ready(t, r)
@@ -300,7 +296,7 @@ func TestConcurrentSmallQueriesAreCoalesced(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 100))
 	// A long window makes coalescing certain on a loaded machine; the
 	// latency it adds is irrelevant here.
-	r := n.newRequester("", func(c *Config) { c.BatchWindow = 200 * time.Millisecond })
+	r := n.newRequester("", func(c *setup) { c.BatchWindow = 200 * time.Millisecond })
 	ready(t, r)
 	const queries = 8
 	results := make([]*riskmeshv1.QueryResult, queries)
@@ -451,7 +447,7 @@ func TestListQueriesPages(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
-	r := n.newRequester("", func(c *Config) {
+	r := n.newRequester("", func(c *setup) {
 		c.Now = func() time.Time {
 			mu.Lock()
 			defer mu.Unlock()

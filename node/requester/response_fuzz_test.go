@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -21,7 +22,7 @@ import (
 // fuzzedConn answers P2MSP's evaluations with what the fuzzer chose and
 // passes everything else to the real connection.
 type fuzzedConn struct {
-	Conn
+	outbound.Conn
 	answer func(req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
 }
 
@@ -72,9 +73,9 @@ func FuzzProviderResponse(f *testing.F) {
 	p2 := n.providers[1].srv.Addr().String()
 	var mu sync.Mutex
 	var answer func(*riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
-	r := n.newRequester("", func(c *Config) {
-		dial := c.Dial
-		c.Dial = func(ctx context.Context, endpoint string) (Conn, error) {
+	r := n.newRequester("", func(c *setup) {
+		dial := c.dial
+		c.dial = func(ctx context.Context, endpoint string) (outbound.Conn, error) {
 			conn, err := dial(ctx, endpoint)
 			if err != nil || endpoint != p2 {
 				return conn, err

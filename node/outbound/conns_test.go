@@ -1,4 +1,4 @@
-package requester
+package outbound
 
 import (
 	"context"
@@ -27,16 +27,16 @@ func (s *silentConn) Close() error        { s.closed = true; return nil }
 // connection nobody answers; a caller's cancellation keeps it.
 func TestConnDroppedAfterDeadline(t *testing.T) {
 	var dialled []*silentConn
-	c := newConns(func(context.Context, string) (Conn, error) {
+	c := New(func(context.Context, string) (Conn, error) {
 		s := &silentConn{}
 		dialled = append(dialled, s)
 		return s, nil
-	}, func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) })
+	}, time.Hour)
 	inst := &accounting.Institution{MSPID: "BankB", Endpoint: "127.0.0.1:1"}
 
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := c.do(cctx, inst, &riskmeshv1.PeerRequest{}); !errors.Is(err, context.Canceled) {
+	if _, err := c.Do(cctx, inst, &riskmeshv1.PeerRequest{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled request: %v", err)
 	}
 	if len(dialled) != 1 || dialled[0].closed {
@@ -45,11 +45,11 @@ func TestConnDroppedAfterDeadline(t *testing.T) {
 
 	dctx, stop := context.WithTimeout(t.Context(), 10*time.Millisecond)
 	defer stop()
-	if _, err := c.do(dctx, inst, &riskmeshv1.PeerRequest{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Do(dctx, inst, &riskmeshv1.PeerRequest{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("request past its deadline: %v", err)
 	}
-	if !dialled[0].closed || c.reachable("BankB") {
-		t.Fatalf("after a deadline: closed %v, reachable %v; want dropped and unreachable", dialled[0].closed, c.reachable("BankB"))
+	if !dialled[0].closed || c.Reachable("BankB") {
+		t.Fatalf("after a deadline: closed %v, reachable %v; want dropped and unreachable", dialled[0].closed, c.Reachable("BankB"))
 	}
 	if _, err := c.get(t.Context(), inst); err != nil || len(dialled) != 2 {
 		t.Fatalf("next request: err %v, %d dials; want a fresh dial", err, len(dialled))

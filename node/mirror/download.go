@@ -1,4 +1,4 @@
-package requester
+package mirror
 
 import (
 	"bufio"
@@ -21,17 +21,6 @@ import (
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
-)
-
-// Catalog download failures.
-var (
-	// errCatalogInfo is a CatalogInfo that disagrees with the ledger or
-	// with the request.
-	errCatalogInfo = errors.New("requester: catalog info disagrees with the ledger")
-	// errChunk is a CatalogChunk that does not continue the download.
-	errChunk = errors.New("requester: bad catalog chunk")
-	// errUnsafeName is an MSP id or category that cannot name a directory.
-	errUnsafeName = errors.New("requester: name unusable as a path component")
 )
 
 // want is one catalog to fetch: a provider's, for a category and period,
@@ -122,18 +111,18 @@ func checkChunk(c *riskmeshv1.CatalogChunk, offset, total uint64, digest []byte,
 // download fetches w from its provider into CatalogDir, resuming a partial
 // file of the same digest, verifies it and renames it into place.
 // progress is called with bytes done and total as chunks arrive.
-func (r *Requester) download(ctx context.Context, w *want, progress func(done, total uint64)) (*catalogpsi.Requester, *catalog.Catalog, error) {
-	dir, final, err := catalogPaths(r.cfg.CatalogDir, w.inst.MSPID, w.category, w.period)
+func (m *Mirror) download(ctx context.Context, w *want, progress func(done, total uint64)) (*catalogpsi.Requester, *catalog.Catalog, error) {
+	dir, final, err := catalogPaths(m.cfg.CatalogDir, w.inst.MSPID, w.category, w.period)
 	if err != nil {
 		return nil, nil, err
 	}
-	if psi, cat, err := loadCatalog(final, w, r.cfg.CatalogMaxBytes); psi != nil || err != nil {
+	if psi, cat, err := loadCatalog(final, w, m.cfg.CatalogMaxBytes); psi != nil || err != nil {
 		if err != nil { // a file that fails verification is not kept
 			_ = os.Remove(final)
 		}
 		return psi, cat, err
 	}
-	info, err := r.catalogInfo(ctx, w)
+	info, err := m.catalogInfo(ctx, w)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,8 +152,8 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 	}
 	progress(offset, total)
 	for retries := 0; offset < total; {
-		chunk, err := r.catalogChunk(ctx, w, offset)
-		if wait, ok := r.busy(err, retries); ok {
+		chunk, err := m.catalogChunk(ctx, w, offset)
+		if wait, ok := m.busy(err, retries); ok {
 			retries++
 			if err := backoff.Sleep(ctx, wait); err != nil {
 				return nil, nil, err
@@ -175,7 +164,7 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := checkChunk(chunk, offset, total, w.digest[:], riskmeshv1.ChunkSize(r.cfg.CatalogChunk)); err != nil {
+		if err := checkChunk(chunk, offset, total, w.digest[:], riskmeshv1.ChunkSize(m.cfg.CatalogChunk)); err != nil {
 			return nil, nil, err
 		}
 		if _, err := f.Write(chunk.GetData()); err != nil {
@@ -187,7 +176,7 @@ func (r *Requester) download(ctx context.Context, w *want, progress func(done, t
 	if err := f.Sync(); err != nil {
 		return nil, nil, err
 	}
-	psi, cat, err := loadCatalog(part, w, r.cfg.CatalogMaxBytes)
+	psi, cat, err := loadCatalog(part, w, m.cfg.CatalogMaxBytes)
 	if err != nil {
 		_ = os.Remove(part) // bad bytes: never resume from them
 		return nil, nil, err
@@ -204,19 +193,19 @@ const maxChunkRetries = 8
 
 // busy reports whether err is a provider asking to be asked again later
 // (rate limit, overload), and how long to wait: its hint, or the back-off.
-func (r *Requester) busy(err error, retries int) (time.Duration, bool) {
+func (m *Mirror) busy(err error, retries int) (time.Duration, bool) {
 	var re *peer.RemoteError
 	if retries >= maxChunkRetries || !errors.As(err, &re) ||
 		(re.Code != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED && re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE) {
 		return 0, false
 	}
-	return max(re.RetryAfter, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, retries+1)), true
+	return max(re.RetryAfter, backoff.Delay(m.cfg.RetryBackoff, m.cfg.MaxRetryBackoff, retries+1)), true
 }
 
-func (r *Requester) catalogInfo(ctx context.Context, w *want) (*riskmeshv1.CatalogInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+func (m *Mirror) catalogInfo(ctx context.Context, w *want) (*riskmeshv1.CatalogInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.PhaseTimeout)
 	defer cancel()
-	resp, err := r.conns.do(ctx, &w.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{
+	resp, err := m.cfg.Send(ctx, &w.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{
 		CatalogInfo: &riskmeshv1.CatalogInfoRequest{Provider: w.inst.MSPID, Category: w.category, Period: w.period},
 	}})
 	if err != nil {
@@ -226,19 +215,19 @@ func (r *Requester) catalogInfo(ctx context.Context, w *want) (*riskmeshv1.Catal
 	if info == nil {
 		return nil, fmt.Errorf("%w: answer is not a catalog info", errCatalogInfo)
 	}
-	if err := checkInfo(info, w, r.cfg.CatalogMaxBytes); err != nil {
+	if err := checkInfo(info, w, m.cfg.CatalogMaxBytes); err != nil {
 		return nil, err
 	}
 	return info, nil
 }
 
-func (r *Requester) catalogChunk(ctx context.Context, w *want, offset uint64) (*riskmeshv1.CatalogChunk, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+func (m *Mirror) catalogChunk(ctx context.Context, w *want, offset uint64) (*riskmeshv1.CatalogChunk, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.PhaseTimeout)
 	defer cancel()
-	resp, err := r.conns.do(ctx, &w.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogDownload{
+	resp, err := m.cfg.Send(ctx, &w.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogDownload{
 		CatalogDownload: &riskmeshv1.CatalogDownloadRequest{
 			Provider: w.inst.MSPID, Category: w.category, Period: w.period,
-			Offset: offset, MaxChunk: r.cfg.CatalogChunk, ExpectedDigest: w.digest[:],
+			Offset: offset, MaxChunk: m.cfg.CatalogChunk, ExpectedDigest: w.digest[:],
 		},
 	}})
 	if err != nil {

@@ -1,4 +1,4 @@
-package requester
+package mirror
 
 import (
 	"cmp"
@@ -17,15 +17,13 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
-
-// errNoDigest is a provider that has not published its catalog yet.
-var errNoDigest = errors.New("no catalog digest on the ledger yet")
 
 type catalogKey struct {
 	provider, category string
@@ -34,7 +32,7 @@ type catalogKey struct {
 
 // remoteCatalog is this node's copy of one provider's catalog.
 type remoteCatalog struct {
-	status *riskmeshv1.RemoteCatalog // guarded by catalogs.mu; copied out
+	status *riskmeshv1.RemoteCatalog // guarded by Mirror.mu; copied out
 
 	psi      *catalogpsi.Requester // set once READY
 	keyID    oprf.KeyID
@@ -43,46 +41,16 @@ type remoteCatalog struct {
 	retryAt  time.Time // no new attempt before this
 }
 
-// maxDownloads bounds the catalog downloads running at once.
-const maxDownloads = 2
-
-// catalogs tracks the catalogs of the current period.
-type catalogs struct {
-	slots chan struct{} // one per running download
-
-	mu      sync.Mutex
-	m       map[catalogKey]*remoteCatalog
-	changed chan struct{} // closed and replaced when an attempt ends
-}
-
-// ended returns a channel closed when the next download attempt ends.
-func (c *catalogs) ended() chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.changed
-}
-
-// ready returns the catalog requester for a provider's catalog of category
-// in period, and the OPRF key id the catalog was built under.
-func (c *catalogs) ready(provider, category string, period uint64) (*catalogpsi.Requester, oprf.KeyID, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rc := c.m[catalogKey{provider, category, period}]
-	if rc == nil || rc.psi == nil {
-		return nil, oprf.KeyID{}, false
-	}
-	return rc.psi, rc.keyID, true
-}
-
-// snapshot returns copies of every tracked catalog's status, by provider,
-// category and period.
-func (c *catalogs) snapshot() []*riskmeshv1.RemoteCatalog {
-	c.mu.Lock()
-	out := make([]*riskmeshv1.RemoteCatalog, 0, len(c.m))
-	for _, rc := range c.m {
+// RemoteCatalogs reports this node's copies of providers' catalogs for the
+// current period: download progress, verification state and the last
+// error, by provider, category and period.
+func (m *Mirror) RemoteCatalogs() []*riskmeshv1.RemoteCatalog {
+	m.mu.Lock()
+	out := make([]*riskmeshv1.RemoteCatalog, 0, len(m.m))
+	for _, rc := range m.m {
 		out = append(out, cloneStatus(rc.status))
 	}
-	c.mu.Unlock()
+	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b *riskmeshv1.RemoteCatalog) int {
 		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Category, b.Category),
 			cmp.Compare(a.Period, b.Period))
@@ -95,9 +63,9 @@ func cloneStatus(s *riskmeshv1.RemoteCatalog) *riskmeshv1.RemoteCatalog {
 }
 
 // categories returns the categories this node fetches catalogs for.
-func (r *Requester) categories(v *registry.View) []string {
-	if len(r.cfg.Categories) > 0 {
-		return r.cfg.Categories
+func (m *Mirror) categories(v *registry.View) []string {
+	if len(m.cfg.Categories) > 0 {
+		return m.cfg.Categories
 	}
 	set := map[string]bool{}
 	for _, inst := range v.Institutions() {
@@ -113,68 +81,66 @@ func (r *Requester) categories(v *registry.View) []string {
 	return out
 }
 
-// syncCatalogs brings the catalog cache in line with the view: every
+// sync brings the catalog cache in line with the view: every
 // active provider's catalog of every category for the current period is
 // downloaded (or loaded from disk) and verified, at most maxDownloads at a
 // time; older periods' catalogs are superseded and their files removed.
 // The attempts run in the background, counted in wg; failed ones are
 // retried with back-off by later calls.
-func (r *Requester) syncCatalogs(ctx context.Context, wg *sync.WaitGroup) {
-	v := r.cfg.Directory.View()
+func (m *Mirror) sync(ctx context.Context, wg *sync.WaitGroup) {
+	v := m.cfg.Directory.View()
 	period := v.Period.Number
 	if period == 0 {
 		return
 	}
-	now := r.cfg.Now()
+	now := m.cfg.Now()
 	var todo []catalogKey
-	for _, cat := range r.categories(v) {
+	for _, cat := range m.categories(v) {
 		for _, inst := range v.Providers(cat) {
-			if inst.MSPID == r.cfg.MSPID {
+			if inst.MSPID == m.cfg.MSPID {
 				continue // a node never queries itself
 			}
 			k := catalogKey{inst.MSPID, cat, period}
-			if r.claim(k, now) {
+			if m.claim(k, now) {
 				todo = append(todo, k)
 			}
 		}
 	}
-	r.supersede(period)
+	m.supersede(period)
 	for _, k := range todo {
 		wg.Go(func() {
 			select {
-			case r.catalogs.slots <- struct{}{}:
+			case m.slots <- struct{}{}:
 			case <-ctx.Done():
-				r.release(k)
+				m.release(k)
 				return
 			}
-			defer func() { <-r.catalogs.slots }()
-			r.fetch(ctx, v, k)
+			defer func() { <-m.slots }()
+			m.fetch(ctx, v, k)
 		})
 	}
 }
 
 // release ends an attempt that never started.
-func (r *Requester) release(k catalogKey) {
-	c := &r.catalogs
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rc := c.m[k]; rc != nil {
+func (m *Mirror) release(k catalogKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rc := m.m[k]; rc != nil {
 		rc.busy = false
 	}
 }
 
 // claim marks k busy if it needs an attempt now.
-func (r *Requester) claim(k catalogKey, now time.Time) bool {
-	c := &r.catalogs
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	rc := c.m[k]
+func (m *Mirror) claim(k catalogKey, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rc := m.m[k]
 	if rc == nil {
 		rc = &remoteCatalog{status: &riskmeshv1.RemoteCatalog{
 			Provider: k.provider, Category: k.category, Period: k.period,
 			State: riskmeshv1.CatalogState_CATALOG_STATE_BUILDING, UpdatedAt: timestamppb.New(now),
 		}}
-		c.m[k] = rc
+		m.m[k] = rc
 	}
 	if rc.busy || rc.psi != nil || now.Before(rc.retryAt) {
 		return false
@@ -185,28 +151,27 @@ func (r *Requester) claim(k catalogKey, now time.Time) bool {
 }
 
 // fetch runs one attempt for k and records its outcome.
-func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
-	w, err := r.wanted(ctx, v, k)
+func (m *Mirror) fetch(ctx context.Context, v *registry.View, k catalogKey) {
+	w, err := m.wanted(ctx, v, k)
 	var (
 		psi *catalogpsi.Requester
 		cat *catalog.Catalog
 	)
 	if err == nil {
-		psi, cat, err = r.download(ctx, w, func(done, total uint64) {
-			r.setStatus(k, func(s *riskmeshv1.RemoteCatalog) {
+		psi, cat, err = m.download(ctx, w, func(done, total uint64) {
+			m.setStatus(k, func(s *riskmeshv1.RemoteCatalog) {
 				s.BytesDone, s.TotalLength = done, total
 			})
 		})
 	}
-	c := &r.catalogs
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	close(c.changed)
-	c.changed = make(chan struct{})
-	rc := c.m[k]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	rc := m.m[k]
 	rc.busy = false
 	s := rc.status
-	s.UpdatedAt = timestamppb.New(r.cfg.Now())
+	s.UpdatedAt = timestamppb.New(m.cfg.Now())
 	if w != nil {
 		s.Digest = w.digest[:]
 	}
@@ -216,14 +181,14 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 		}
 		// The error may quote the provider (a refusal, a transport
 		// error): the API returns it, so it must encode.
-		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, truncate(err.Error())
+		s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_FAILED, printable.String(err.Error(), riskmeshv1.MaxErrorMessage)
 		if errors.Is(err, errNoDigest) {
 			// Not a failure: look again soon, without backing off.
-			rc.retryAt = r.cfg.Now().Add(r.cfg.CatalogRetry)
+			rc.retryAt = m.cfg.Now().Add(m.cfg.CatalogRetry)
 		} else {
 			rc.failures++
-			rc.retryAt = r.cfg.Now().Add(backoff.Delay(r.cfg.CatalogRetry, r.cfg.MaxCatalogRetry, rc.failures))
-			r.cfg.Logger.Warn("catalog download failed", "provider", k.provider, "category", k.category,
+			rc.retryAt = m.cfg.Now().Add(backoff.Delay(m.cfg.CatalogRetry, m.cfg.MaxCatalogRetry, rc.failures))
+			m.cfg.Logger.Warn("catalog download failed", "provider", k.provider, "category", k.category,
 				"period", k.period, "attempt", rc.failures, "err", err)
 		}
 		return
@@ -232,21 +197,21 @@ func (r *Requester) fetch(ctx context.Context, v *registry.View, k catalogKey) {
 	s.State, s.Error = riskmeshv1.CatalogState_CATALOG_STATE_READY, ""
 	s.Items = uint64(cat.Len())
 	s.TotalLength, s.BytesDone = uint64(cat.EncodedLen()), uint64(cat.EncodedLen())
-	r.cfg.Logger.Info("catalog ready", "provider", k.provider, "category", k.category,
+	m.cfg.Logger.Info("catalog ready", "provider", k.provider, "category", k.category,
 		"period", k.period, "items", cat.Len())
 }
 
 // wanted reads what the ledger says about k: the digest and OPRF key the
 // provider published the catalog with (the registry's current key may
 // already be a rotated one, used from a later period on).
-func (r *Requester) wanted(ctx context.Context, v *registry.View, k catalogKey) (*want, error) {
+func (m *Mirror) wanted(ctx context.Context, v *registry.View, k catalogKey) (*want, error) {
 	inst, ok := v.Institution(k.provider)
 	if !ok {
 		return nil, fmt.Errorf("provider %s left the registry", k.provider)
 	}
-	lctx, cancel := context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+	lctx, cancel := context.WithTimeout(ctx, m.cfg.PhaseTimeout)
 	defer cancel()
-	rec, err := r.cfg.Directory.Catalog(lctx, k.provider, k.category, k.period)
+	rec, err := m.cfg.Directory.Catalog(lctx, k.provider, k.category, k.period)
 	if errors.Is(err, accounting.ErrNotFound) {
 		return nil, errNoDigest
 	}
@@ -263,34 +228,32 @@ func (r *Requester) wanted(ctx context.Context, v *registry.View, k catalogKey) 
 	return &want{inst: inst, category: k.category, period: k.period, digest: [catalog.DigestSize]byte(rec.Digest), key: key}, nil
 }
 
-func (r *Requester) setStatus(k catalogKey, f func(*riskmeshv1.RemoteCatalog)) {
-	c := &r.catalogs
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rc := c.m[k]; rc != nil {
+func (m *Mirror) setStatus(k catalogKey, f func(*riskmeshv1.RemoteCatalog)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rc := m.m[k]; rc != nil {
 		f(rc.status)
-		rc.status.UpdatedAt = timestamppb.New(r.cfg.Now())
+		rc.status.UpdatedAt = timestamppb.New(m.cfg.Now())
 	}
 }
 
 // supersede forgets the catalogs of periods before period: queries are
 // billed in the current period, whose PRF differs. Their files go too.
-func (r *Requester) supersede(period uint64) {
-	c := &r.catalogs
-	c.mu.Lock()
+func (m *Mirror) supersede(period uint64) {
+	m.mu.Lock()
 	var old []catalogKey
-	for k, rc := range c.m {
+	for k, rc := range m.m {
 		if k.period < period && !rc.busy {
 			old = append(old, k)
-			delete(c.m, k)
+			delete(m.m, k)
 		}
 	}
-	c.mu.Unlock()
+	m.mu.Unlock()
 	for _, k := range old {
-		if _, final, err := catalogPaths(r.cfg.CatalogDir, k.provider, k.category, k.period); err == nil {
+		if _, final, err := catalogPaths(m.cfg.CatalogDir, k.provider, k.category, k.period); err == nil {
 			matches, _ := filepath.Glob(final + "*")
-			for _, m := range matches {
-				_ = os.Remove(m)
+			for _, f := range matches {
+				_ = os.Remove(f)
 			}
 		}
 	}
