@@ -125,3 +125,12 @@ func (b *batcher) flush(bt *batch) {
 		}
 	}()
 }
+
+// batchLimit is the most items one request to provider may carry:
+// MaxBatch, or less if the provider said so.
+func (r *Requester) batchLimit(provider string) int {
+	if m, ok := r.limits.Load(provider); ok {
+		return min(m.(int), r.cfg.MaxBatch)
+	}
+	return r.cfg.MaxBatch
+}

@@ -1,6 +1,11 @@
 package requester
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/riskmesh/riskmesh/internal/printable"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
 
 // Sentinel errors. Query and the other methods wrap them with detail; the
 // gRPC layer maps ErrInvalidArgument to INVALID_ARGUMENT, ErrOverLimit to
@@ -20,3 +25,9 @@ var (
 	// ErrNoReconcile is Reconcile on a node configured without Bills.
 	ErrNoReconcile = errors.New("requester: reconciliation not configured")
 )
+
+// truncate makes the text of a provider part's error printable and
+// bounded (internal/printable). Every such text passes through it: much of
+// it quotes the provider or the network, and one invalid byte in a stored
+// record or a streamed event would fail the whole query.
+func truncate(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }

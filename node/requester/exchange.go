@@ -3,13 +3,11 @@ package requester
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
-	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -28,99 +26,6 @@ type exchange struct {
 	psi      *catalogpsi.Requester
 	keyID    oprf.KeyID
 	ids      []ident.ID
-}
-
-// outcome is how an exchange (or several, merged) ended.
-type outcome struct {
-	status   riskmeshv1.ProviderStatus
-	results  []catalogpsi.Result // one per id, ANSWERED only
-	err      *riskmeshv1.PeerError
-	attempts uint32
-	// billed is the number of items the provider may bill: those of
-	// ANSWERED and DISPUTED exchanges.
-	billed int
-	// transcripts are the exchanges kept: ANSWERED ones and DISPUTED
-	// answers well-formed enough to be recorded.
-	transcripts []*transcript.Transcript
-	// maxItems, for a provider that refused the batch as too large, is the
-	// most items it accepts (fewer than were sent).
-	maxItems int
-	// disputed lists the DISPUTED exchanges whose transcript was kept, as
-	// the query record reports them.
-	disputed []disputedExchange
-	// items is the number of identifiers the outcome covers.
-	items int
-	// late, for an UNAVAILABLE exchange whose request may have reached the
-	// provider, is the fetch still asking for its answer after the
-	// deadline; this outcome's identifiers start at lateLo in its exchange.
-	late   *lateFetch
-	lateLo int
-	// sent are the requests signed for the outcome's identifiers, for
-	// reconciliation to match ledger entries against.
-	sent []*riskmeshv1.SentExchange
-}
-
-// slice is the share of o of the n identifiers at lo in its exchange: a
-// coalesced part's results and billed items.
-func (o outcome) slice(lo, n int) outcome {
-	s := o
-	s.items = n
-	if o.results != nil {
-		s.results = o.results[lo : lo+n]
-	}
-	if o.billed > 0 {
-		s.billed = n
-	}
-	if o.late != nil {
-		s.lateLo = o.lateLo + lo
-	}
-	s.sent = nil
-	for _, e := range o.sent {
-		s.sent = append(s.sent, &riskmeshv1.SentExchange{Sequence: e.Sequence, Items: uint32(n)})
-	}
-	return s
-}
-
-// disputedExchange is one DISPUTED exchange: its ledger entry key and why.
-type disputedExchange struct {
-	key    accounting.EntryKey
-	reason string
-}
-
-// merge combines the outcomes of consecutive exchanges: the worst status,
-// the last error, and results only if every exchange was ANSWERED.
-func merge(parts []outcome) outcome {
-	o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED}
-	for _, p := range parts {
-		o.attempts += p.attempts
-		o.billed += p.billed
-		o.transcripts = append(o.transcripts, p.transcripts...)
-		o.disputed = append(o.disputed, p.disputed...)
-		o.sent = append(o.sent, p.sent...)
-		if p.err != nil {
-			o.err = p.err
-		}
-		if worse(p.status, o.status) {
-			o.status = p.status
-		}
-		o.results = append(o.results, p.results...)
-	}
-	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		o.results = nil
-	}
-	return o
-}
-
-// worse orders statuses for merging: one disputed answer makes the whole
-// disputed, and so on.
-func worse(a, b riskmeshv1.ProviderStatus) bool {
-	rank := map[riskmeshv1.ProviderStatus]int{
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:    0,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE: 1,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED:     2,
-		riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED:    3,
-	}
-	return rank[a] > rank[b]
 }
 
 // runSplit runs ids as consecutive exchanges of at most m items each and
@@ -187,15 +92,6 @@ func signRequest(h transcript.Header, blinded []byte, sign ecsig.Sign) (*signedR
 		Header: hdr, Blinded: blinded, RequesterSignature: sig,
 	}}}
 	return s, nil
-}
-
-// splitElements views a flat element array as one slice per element.
-func splitElements(flat []byte) [][]byte {
-	out := make([][]byte, len(flat)/oprf.ElementSize)
-	for i := range out {
-		out[i] = flat[i*oprf.ElementSize : (i+1)*oprf.ElementSize : (i+1)*oprf.ElementSize]
-	}
-	return out
 }
 
 // run blinds, signs and sends the exchange, retrying the identical request
@@ -292,41 +188,6 @@ func (r *Requester) run(ctx context.Context, x *exchange) (o outcome) {
 	}
 }
 
-// answered verifies an answer to req (verifyAnswer) and hands a DISPUTED
-// one's transcripts to Config.Disputed.
-func (r *Requester) answered(ctx context.Context, x *exchange, req *signedRequest, q *catalogpsi.Query,
-	resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
-	o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
-		inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
-		return inst.SigningKeysIn(x.period)
-	})
-	o.attempts, o.items = attempts, len(x.ids)
-	if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
-		r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
-			"sequence", req.header.Sequence, "reason", o.err.GetMessage())
-		if r.cfg.Disputed != nil {
-			for _, t := range o.transcripts {
-				r.cfg.Disputed(t, o.err.GetMessage())
-			}
-		}
-	}
-	return o
-}
-
-// transient reports whether a refusal other than the codes run handles
-// itself is worth sending the identical request again for: the provider
-// was busy or failing, or closed the connection without a refusal frame.
-func transient(re *peer.RemoteError) bool {
-	switch re.Code {
-	case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
-		riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
-		return true
-	}
-	// A connection-level close (suspension, too many connections):
-	// reconnecting may help.
-	return re.Detail == nil
-}
-
 // mayHaveReached reports whether a failed attempt may have been answered
 // by the provider all the same: its stream was opened and the whole request
 // written, and what came back is not a refusal frame (the provider's answer
@@ -336,17 +197,6 @@ func mayHaveReached(err error) bool {
 	var re *peer.RemoteError
 	var ns *outbound.NotSentError
 	return !errors.As(err, &ns) && !errors.Is(err, peer.ErrNotSent) && !(errors.As(err, &re) && re.Detail != nil)
-}
-
-// movedOn reports whether this node's view has moved past period.
-func (r *Requester) movedOn(period uint64) bool {
-	return r.cfg.Directory.View().Period.Number > period
-}
-
-// stopped is the error of a provider part the node's shutdown or crash
-// cut short.
-func stopped() *riskmeshv1.PeerError {
-	return &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "the node stopped before the provider answered"}
 }
 
 // unanswered is the outcome of an exchange whose deadline passed. If the
@@ -370,71 +220,4 @@ func (r *Requester) unanswered(x *exchange, req *signedRequest, q *catalogpsi.Qu
 
 func failed(status riskmeshv1.ProviderStatus, code riskmeshv1.ErrorCode, msg string, attempts uint32) outcome {
 	return outcome{status: status, err: &riskmeshv1.PeerError{Code: code, Message: truncate(msg)}, attempts: attempts}
-}
-
-// truncate makes the text of a provider part's error printable and
-// bounded (internal/printable). Every such text passes through it: much of
-// it quotes the provider or the network, and one invalid byte in a stored
-// record or a streamed event would fail the whole query.
-func truncate(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }
-
-// verifyAnswer checks an answer: its shape against the request, the responder's
-// signature over the response digest against its signing keys registered for
-// the period, and the batched DLEQ proof against the OPRF key its catalog
-// was published under (inside Resolve). A signature the view's keys reject
-// is checked again against recheck's (a fresh view: the provider may have
-// rotated its key since the last refresh). Any failure is DISPUTED: the
-// provider may bill the request, so the transcript is kept whenever it is
-// well-formed enough to record.
-func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse, recheck func() [][]byte) outcome {
-	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
-		o := outcome{
-			status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
-			err:    &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
-			billed: len(x.ids),
-		}
-		if t != nil {
-			h := &t.Header
-			o.transcripts = []*transcript.Transcript{t}
-			o.disputed = []disputedExchange{{
-				key:    accounting.EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence},
-				reason: o.err.Message,
-			}}
-		}
-		return o
-	}
-	if ev == nil {
-		return disputed(nil, "answer is not an evaluate response")
-	}
-	if len(ev.GetEvaluated()) != len(req.elements)*oprf.ElementSize {
-		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), len(req.elements))
-	}
-	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
-	respHash, err := transcript.HashResponse(&req.header, &resp)
-	if err != nil {
-		return disputed(nil, "answer does not fit the transcript: %v", err)
-	}
-	t := &transcript.Transcript{
-		Header:            req.header,
-		Request:           transcript.Request{Elements: req.elements},
-		Response:          resp,
-		RequestSignature:  req.msg.GetEvaluate().GetRequesterSignature(),
-		ResponseSignature: ev.GetResponderSignature(),
-	}
-	sigLen := len(t.ResponseSignature)
-	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
-		return disputed(nil, "responder signature of %d bytes", sigLen)
-	}
-	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), respDigest, t.ResponseSignature); err != nil {
-		if err := transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature); err != nil {
-			return disputed(t, "%v", err)
-		}
-	}
-	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
-	if err != nil {
-		return disputed(t, "proof does not verify against the registered key: %v", err)
-	}
-	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, billed: len(x.ids),
-		transcripts: []*transcript.Transcript{t}}
 }

@@ -293,3 +293,8 @@ func (r *Requester) applyLate(q *queryRun, provider string, outcomes []outcome) 
 	}
 	r.late.signal()
 }
+
+// movedOn reports whether this node's view has moved past period.
+func (r *Requester) movedOn(period uint64) bool {
+	return r.cfg.Directory.View().Period.Number > period
+}

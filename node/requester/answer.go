@@ -1,0 +1,119 @@
+package requester
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// answered verifies an answer to req (verifyAnswer) and hands a DISPUTED
+// one's transcripts to Config.Disputed.
+func (r *Requester) answered(ctx context.Context, x *exchange, req *signedRequest, q *catalogpsi.Query,
+	resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
+	o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
+		inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
+		return inst.SigningKeysIn(x.period)
+	})
+	o.attempts, o.items = attempts, len(x.ids)
+	if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+		r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
+			"sequence", req.header.Sequence, "reason", o.err.GetMessage())
+		if r.cfg.Disputed != nil {
+			for _, t := range o.transcripts {
+				r.cfg.Disputed(t, o.err.GetMessage())
+			}
+		}
+	}
+	return o
+}
+
+// verifyAnswer checks an answer: its shape against the request, the responder's
+// signature over the response digest against its signing keys registered for
+// the period, and the batched DLEQ proof against the OPRF key its catalog
+// was published under (inside Resolve). A signature the view's keys reject
+// is checked again against recheck's (a fresh view: the provider may have
+// rotated its key since the last refresh). Any failure is DISPUTED: the
+// provider may bill the request, so the transcript is kept whenever it is
+// well-formed enough to record.
+func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse, recheck func() [][]byte) outcome {
+	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
+		o := outcome{
+			status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
+			err:    &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
+			billed: len(x.ids),
+		}
+		if t != nil {
+			h := &t.Header
+			o.transcripts = []*transcript.Transcript{t}
+			o.disputed = []disputedExchange{{
+				key:    accounting.EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence},
+				reason: o.err.Message,
+			}}
+		}
+		return o
+	}
+	if ev == nil {
+		return disputed(nil, "answer is not an evaluate response")
+	}
+	if len(ev.GetEvaluated()) != len(req.elements)*oprf.ElementSize {
+		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), len(req.elements))
+	}
+	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
+	respHash, err := transcript.HashResponse(&req.header, &resp)
+	if err != nil {
+		return disputed(nil, "answer does not fit the transcript: %v", err)
+	}
+	t := &transcript.Transcript{
+		Header:            req.header,
+		Request:           transcript.Request{Elements: req.elements},
+		Response:          resp,
+		RequestSignature:  req.msg.GetEvaluate().GetRequesterSignature(),
+		ResponseSignature: ev.GetResponderSignature(),
+	}
+	sigLen := len(t.ResponseSignature)
+	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
+		return disputed(nil, "responder signature of %d bytes", sigLen)
+	}
+	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), respDigest, t.ResponseSignature); err != nil {
+		if err := transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature); err != nil {
+			return disputed(t, "%v", err)
+		}
+	}
+	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
+	if err != nil {
+		return disputed(t, "proof does not verify against the registered key: %v", err)
+	}
+	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, billed: len(x.ids),
+		transcripts: []*transcript.Transcript{t}}
+}
+
+// splitElements views a flat element array as one slice per element.
+func splitElements(flat []byte) [][]byte {
+	out := make([][]byte, len(flat)/oprf.ElementSize)
+	for i := range out {
+		out[i] = flat[i*oprf.ElementSize : (i+1)*oprf.ElementSize : (i+1)*oprf.ElementSize]
+	}
+	return out
+}
+
+// transient reports whether a refusal other than the codes run handles
+// itself is worth sending the identical request again for: the provider
+// was busy or failing, or closed the connection without a refusal frame.
+func transient(re *peer.RemoteError) bool {
+	switch re.Code {
+	case riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL,
+		riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED:
+		return true
+	}
+	// A connection-level close (suspension, too many connections):
+	// reconnecting may help.
+	return re.Detail == nil
+}
