@@ -95,6 +95,7 @@ type node struct {
 	server   *peer.Server
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
+	conns    *outbound.Conns      // the requester's provider connections; nil without one
 	auditor  *lazyAuditor         // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
 
@@ -203,7 +204,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		if err != nil {
 			return nil, err
 		}
-		n.req = req
+		n.req, n.conns = req, conns
 		apiCfg.Requester = instrumentedRequester{Requester: req, query: m.InstrumentQuery(req.Query)}
 		apiCfg.Catalogs, apiCfg.Reconciler = catalogs, req
 		n.goRun("mirror", catalogs.Run, ctx)
@@ -342,6 +343,15 @@ func (n *node) wait() error {
 func (n *node) close() {
 	if n.server != nil {
 		n.server.Close()
+	}
+	// Queries still running end as interrupted before node.db closes
+	// under them; then the provider connections close with a clean
+	// QUIC close instead of idling out at the providers.
+	if n.req != nil {
+		n.req.Close()
+	}
+	if n.conns != nil {
+		n.conns.Close()
 	}
 	if n.prov != nil {
 		n.drain()
