@@ -11,6 +11,7 @@ import (
 // The period state machine (regulator only):
 //
 //	Rollover:    current n (open) -> grace; n+1 opens with the current prices
+//	             and quality policy, and the price factors it yields
 //	ClosePeriod: n (grace) -> closed
 //	Settle:      n (closed|settling) -> settling ... -> settled, in steps
 //	TakeSnapshot: n (settled) -> snapshotted
@@ -79,7 +80,15 @@ func (c *Contract) rollover(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := &Period{Number: cur + 1, State: PeriodOpen, Prices: prices}
+	policy, err := loadQualityPolicy(st)
+	if err != nil {
+		return nil, err
+	}
+	factors, err := priceFactors(st, policy, cur+1)
+	if err != nil {
+		return nil, err
+	}
+	next := &Period{Number: cur + 1, State: PeriodOpen, Prices: prices, Quality: policy, Factors: factors}
 	if err := putJSON(st, periodKey(next.Number), next); err != nil {
 		return nil, err
 	}

@@ -425,9 +425,9 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if err != nil {
 		return "", err
 	}
-	price, ok := p.Prices[h.Category]
+	price, ok := p.Price(h.Category, h.Responder)
 	if !ok {
-		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no price in period %d", h.Category, p.Number))
+		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable price in period %d", h.Category, p.Number))
 	}
 	amount, err := amountFor(price, h.Count)
 	if err != nil {
