@@ -27,10 +27,13 @@ const queryIDBytes = 16
 
 // queryRun is one accepted query while it runs.
 type queryRun struct {
-	rec      *riskmeshv1.QueryRecord
-	pending  *riskmeshv1.QueryResult
-	batch    *normalized
-	price    int64
+	rec     *riskmeshv1.QueryRecord
+	pending *riskmeshv1.QueryResult
+	batch   *normalized
+	price   int64
+	// period is the registry's view of the query's period, whose price
+	// factors set each provider's price (priceOf).
+	period   *accounting.Period
 	deadline time.Time
 	accepted time.Time
 }
@@ -99,6 +102,10 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 	if err != nil {
 		return nil, "", err
 	}
+	providers, ranking, err := r.applyQuality(req, v.Period.Number, providers)
+	if err != nil {
+		return nil, "", err
+	}
 	id, err := r.newQueryID()
 	if err != nil {
 		return nil, "", err
@@ -114,10 +121,12 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 			Identifiers:     uint32(len(req.GetIdentifiers())),
 			CreatedAt:       timestamppb.New(now),
 			ClientRequestId: req.GetClientRequestId(),
+			Ranking:         ranking,
 		},
 		pending:  &riskmeshv1.QueryResult{QueryId: id, Items: batch.items},
 		batch:    batch,
 		price:    price,
+		period:   &v.Period,
 		deadline: time.Now().Add(deadline), // timers run on the real clock
 		accepted: now,
 	}
@@ -286,7 +295,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
 	}
-	held := int64(items) * q.price
+	held := int64(items) * q.priceOf(provider)
 	account, _ := v.Account(r.cfg.MSPID)
 	warn, err := r.budget.reserve(account, held)
 	if err != nil {
@@ -328,7 +337,7 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 		}
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
-	res.Amount = int64(o.billed) * q.price
+	res.Amount = int64(o.billed) * q.priceOf(res.Provider)
 	res.Disputes = r.disputes(o.disputed)
 	res.Exchanges = o.sent
 	return saved{transcripts: o.transcripts, spend: res.Amount}
@@ -411,7 +420,7 @@ func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state 
 		}
 	}
 	for _, it := range result.Items {
-		slices.SortFunc(it.Hits, func(a, b *riskmeshv1.Hit) int { return strings.Compare(a.Provider, b.Provider) })
+		slices.SortFunc(it.Hits, hitOrder(rec.GetRanking()))
 	}
 	slices.SortFunc(result.Providers, func(a, b *riskmeshv1.ProviderResult) int { return strings.Compare(a.Provider, b.Provider) })
 	rec.State, rec.Result = state, result

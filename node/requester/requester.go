@@ -26,6 +26,10 @@ type Requester struct {
 	spendMu  sync.Mutex // orders spend writes with refreshSpend
 	// reconcileMu makes reconciliation passes one at a time.
 	reconcileMu sync.Mutex
+	// feedback wakes the submission of outcome reports (feedback_submit.go).
+	feedback chan struct{}
+	// quality caches the providers' scores (quality.go).
+	quality qualityCache
 
 	// ctx bounds every query and background exchange; Close cancels it.
 	ctx    context.Context
@@ -61,11 +65,12 @@ func New(cfg Config) (*Requester, error) {
 		return nil, err
 	}
 	r := &Requester{
-		cfg:     cfg,
-		store:   st,
-		seqs:    newSequences(cfg.DB),
-		norm:    norm,
-		running: make(map[string]chan struct{}),
+		cfg:      cfg,
+		store:    st,
+		seqs:     newSequences(cfg.DB),
+		norm:     norm,
+		running:  make(map[string]chan struct{}),
+		feedback: make(chan struct{}, 1),
 	}
 	r.conns = newConns(cfg.Dial, func(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(ctx, r.cfg.PhaseTimeout)
@@ -108,6 +113,9 @@ func (r *Requester) Run(ctx context.Context) error {
 	defer fetches.Wait()
 	if r.cfg.Bills != nil && r.cfg.ReconcileInterval > 0 {
 		fetches.Go(func() { r.runReconcile(ctx) })
+	}
+	if r.cfg.Quality != nil {
+		fetches.Go(func() { r.runFeedback(ctx) })
 	}
 	changed := true // the first pass does everything
 	for {
