@@ -300,10 +300,6 @@ func nodeFixtures() []fixture {
 				{Type: IdentifierType_IDENTIFIER_TYPE_IDCARD, Value: "11010519491231002X"},
 			},
 			Providers: []string{testProvider}, Deadline: durationpb.New(5 * time.Second), ClientRequestId: "batch-17",
-		}},
-		{"QueryRequest/Quality", &QueryRequest{
-			Category:          testCategory,
-			Identifiers:       []*Identifier{{Type: IdentifierType_IDENTIFIER_TYPE_PHONE, Value: "+86 138-0013-8000"}},
 			MinConfirmationBp: 7500, RankByQuality: true,
 		}},
 		{"ReportOutcomesRequest", &ReportOutcomesRequest{QueryId: "q-0001", Provider: testProvider, Hits: []*HitFeedback{
