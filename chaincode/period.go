@@ -339,7 +339,11 @@ func (c *Contract) getPeriod(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
-	n := a.Period
+	return loadPeriodOrCurrent(st, a.Period)
+}
+
+// loadPeriodOrCurrent loads period n, or the current one if n is 0.
+func loadPeriodOrCurrent(st State, n uint64) (*Period, error) {
 	if n == 0 {
 		cur, err := currentPeriod(st)
 		if err != nil {

@@ -72,15 +72,9 @@ type reportTx struct {
 // report, and per (period, provider, category) of the batch reads and
 // writes the caller's summary once, in key order.
 func (c *Contract) reportOutcomes(st State, arg []byte) (any, error) {
-	if n := arrayLen(arg, MaxBatch); n > MaxBatch {
-		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d reports, got more", MaxBatch))
-	}
-	var reports []OutcomeReport
-	if err := decodeArg(arg, &reports); err != nil {
+	reports, err := decodeBatch[OutcomeReport](arg, "reports")
+	if err != nil {
 		return nil, err
-	}
-	if len(reports) == 0 {
-		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d reports, got 0", MaxBatch))
 	}
 	caller, err := st.Caller()
 	if err != nil {

@@ -178,21 +178,11 @@ func (c *Contract) listQuality(st State, arg []byte) (any, error) {
 	if q.Window > MaxWindow {
 		return nil, newError(CodeInvalidArgument, fmt.Sprintf("window must be 1 to %d periods", MaxWindow))
 	}
-	n := q.Period
-	if n == 0 {
-		cur, err := currentPeriod(st)
-		if err != nil {
-			return nil, err
-		}
-		if cur == 0 {
-			return nil, newError(CodeNotFound, "no period is open yet")
-		}
-		n = cur
-	}
-	p, err := loadPeriod(st, n)
+	p, err := loadPeriodOrCurrent(st, q.Period)
 	if err != nil {
 		return nil, err
 	}
+	n := p.Number
 	policy := p.Quality
 	if policy == nil {
 		policy = DefaultQualityPolicy()
