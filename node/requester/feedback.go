@@ -250,3 +250,50 @@ func shares(part *riskmeshv1.ProviderResult, outcomes map[uint32]riskmeshv1.HitO
 	}
 	return out
 }
+
+// pruneFeedback drops the feedback of queries retention removed and the
+// entry totals of periods before minPeriod (their reports are final on
+// the ledger long before).
+func (s *store) pruneFeedback(minPeriod uint64) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if eb := tx.Bucket(bucketFeedbackEntries); eb != nil {
+			c := eb.Cursor()
+			for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) < minPeriod; k, _ = c.First() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		pb, hb, qb := tx.Bucket(bucketFeedbackParts), tx.Bucket(bucketFeedbackHits), tx.Bucket(bucketQueries)
+		if pb == nil || hb == nil {
+			return nil
+		}
+		var gone [][]byte
+		err := pb.ForEach(func(k, _ []byte) error {
+			id, _, _ := bytes.Cut(k, []byte("/"))
+			if qb.Get(id) == nil {
+				gone = append(gone, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, prefix := range gone {
+			if err := pb.Delete(prefix); err != nil {
+				return err
+			}
+			c := hb.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -177,5 +179,38 @@ func TestQueryQualityOptions(t *testing.T) {
 	}
 	if got["P1MSP"] != 5000 || got["P2MSP"] != 9000 {
 		t.Fatalf("provider listing scores %v", got)
+	}
+}
+
+// TestFeedbackRetention: the entry totals go with their period, a query's
+// outcomes with the query.
+func TestFeedbackRetention(t *testing.T) {
+	ctx := context.Background()
+	n, r, id := feedbackNetwork(t, nil)
+	_, err := r.ReportOutcomes(ctx, feedback(id, "P1MSP", 0, confirmed))
+	must(t, err)
+	count := func(bucket []byte) int {
+		t.Helper()
+		k := 0
+		must(t, r.store.db.View(func(tx *bolt.Tx) error {
+			if b := tx.Bucket(bucket); b != nil {
+				k = b.Stats().KeyN
+			}
+			return nil
+		}))
+		return k
+	}
+	if pruned, err := r.store.pruneFeedback(n.period); err != nil || pruned != 0 {
+		t.Fatalf("pruning before the period pruned %d (%v)", pruned, err)
+	}
+	if count(bucketFeedbackEntries) != 1 || count(bucketFeedbackParts) != 1 || count(bucketFeedbackHits) != 1 {
+		t.Fatal("feedback not stored")
+	}
+	must(t, r.store.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketQueries).Delete([]byte(id)) }))
+	if pruned, err := r.store.pruneFeedback(n.period + 1); err != nil || pruned != 2 {
+		t.Fatalf("pruned %d (%v), want the entry and the query's part", pruned, err)
+	}
+	if count(bucketFeedbackEntries)+count(bucketFeedbackParts)+count(bucketFeedbackHits) != 0 {
+		t.Fatal("feedback left after retention")
 	}
 }

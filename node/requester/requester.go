@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -154,6 +155,9 @@ func (r *Requester) prune() error {
 		minPeriod = current - r.cfg.TranscriptPeriods
 	}
 	q, t, err := r.store.prune(r.cfg.Now().Add(-r.cfg.QueryRetention), minPeriod)
+	if _, ferr := r.store.pruneFeedback(minPeriod); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
 	r.seqs.forget(minPeriod)
 	if q+t > 0 {
 		r.cfg.Logger.Info("retention applied", "queries", q, "transcripts", t)
