@@ -80,7 +80,7 @@ func (s *scenario) quality(t *testing.T) {
 		}
 	}
 
-	t.Run("Refusals", func(t *testing.T) {
+	t.Run("AdversaryRefusals", func(t *testing.T) {
 		honest := accounting.OutcomeReport{Key: k1[0], Confirmed: 4, Wrong: 1}
 		refused(t, b3, chaincode.CodeForbidden, honest) // the provider rates its own answer
 		refused(t, b2, chaincode.CodeForbidden, honest) // another requester's entry
