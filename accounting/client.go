@@ -245,3 +245,31 @@ func (c *Client) Account(ctx context.Context, mspID string) (*Account, error) {
 func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
 	return callSlice[Account](ctx, c, chaincode.FnListAccounts, empty{})
 }
+
+func (c *Client) ReportOutcomes(ctx context.Context, reports []OutcomeReport) ([]Outcome, error) {
+	var out []Outcome
+	if err := c.submit(ctx, chaincode.FnReportOutcomes, reports, &out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(reports) {
+		return nil, fmt.Errorf("%w: ReportOutcomes returned %d outcomes for %d reports", ErrBadResult, len(out), len(reports))
+	}
+	for i, o := range out {
+		if o.Index != i || o.Key != reports[i].Key {
+			return nil, fmt.Errorf("%w: ReportOutcomes outcome %d names another report", ErrBadResult, i)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) SetQualityPolicy(ctx context.Context, p QualityPolicy) error {
+	return c.submit(ctx, chaincode.FnSetQualityPolicy, p, nil)
+}
+
+func (c *Client) QualityPolicy(ctx context.Context) (*QualityPolicy, error) {
+	return call[QualityPolicy](ctx, c, false, chaincode.FnGetQualityPolicy, empty{})
+}
+
+func (c *Client) Scores(ctx context.Context, q QualityQuery) ([]QualityScore, error) {
+	return callSlice[QualityScore](ctx, c, chaincode.FnListQuality, q)
+}

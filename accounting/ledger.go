@@ -11,6 +11,7 @@ type Ledger interface {
 	Pricing
 	Recorder
 	Periods
+	Quality
 }
 
 // Registry is the institution registry. Add, status and roles are the
@@ -86,4 +87,21 @@ type Periods interface {
 	Backlogs(ctx context.Context, period uint64) ([]Backlog, error)
 	Account(ctx context.Context, mspID string) (*Account, error)
 	Accounts(ctx context.Context) ([]Account, error)
+}
+
+// Quality is the requesters' feedback on the answers they were billed for,
+// the scores the contract derives from it, and the consortium's quality
+// policy (docs/quality.md).
+type Quality interface {
+	// ReportOutcomes submits, as the entries' requester, how many of each
+	// entry's hits were confirmed, wrong or unknown. A whole-batch error
+	// means nothing was stored; otherwise each report has an Outcome
+	// (recorded, duplicate, or rejected with a code).
+	ReportOutcomes(ctx context.Context, reports []OutcomeReport) ([]Outcome, error)
+	// SetQualityPolicy sets the policy the next period captures (regulator).
+	SetQualityPolicy(ctx context.Context, p QualityPolicy) error
+	// QualityPolicy returns the policy the next period will capture.
+	QualityPolicy(ctx context.Context) (*QualityPolicy, error)
+	// Scores returns the scores q selects.
+	Scores(ctx context.Context, q QualityQuery) ([]QualityScore, error)
 }

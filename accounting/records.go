@@ -29,6 +29,14 @@ type (
 	EntriesPage   = chaincode.EntriesPage
 	Exposure      = chaincode.Exposure
 	Backlog       = chaincode.Backlog
+	OutcomeReport = chaincode.OutcomeReport
+	QualityQuery  = chaincode.QualityQuery
+	QualityScore  = chaincode.QualityScore
+	QualityPolicy = chaincode.QualityPolicy
+	QualityTier   = chaincode.QualityTier
+	PriceFactor   = chaincode.PriceFactor
+	Rate          = chaincode.Rate
+	CatalogStats  = chaincode.CatalogStats
 )
 
 // Constants re-exported for callers of this package.

@@ -130,6 +130,10 @@ func FuzzInvoke(f *testing.F) {
 	f.Add(uint8(4), true, []byte(`{"period":1,"maxEntries":-1}`))
 	f.Add(uint8(slices.Index(fns, FnListEntries)), false,
 		[]byte(`{"period":1,"party":"B","asResponder":true,"bookmark":"entry/00000000000000000001/A/B/00000000000000000001"}`))
+	f.Add(uint8(slices.Index(fns, FnReportOutcomes)), false,
+		[]byte(`[{"key":{"period":1,"requester":"A","responder":"B","sequence":1},"confirmed":1,"wrong":4294967295}]`))
+	f.Add(uint8(slices.Index(fns, FnListQuality)), false, []byte(`{"period":1,"provider":"B","window":12}`))
+	f.Add(uint8(slices.Index(fns, FnSetQualityPolicy)), true, []byte(`{"minRequesters":3,"window":1,"tiers":[{"minConfirmation":0,"multiplier":100000}]}`))
 	f.Fuzz(func(t *testing.T, fn uint8, asRegulator bool, arg []byte) {
 		st := seeded(t, c)
 		st.caller = "A"

@@ -5,16 +5,17 @@ package chaincode
 // them under these exact names.
 const (
 	// Regulator only.
-	FnAddInstitution = "AddInstitution" // AddInstitutionArgs
-	FnSetStatus      = "SetStatus"      // SetStatusArgs
-	FnSetRoles       = "SetRoles"       // SetRolesArgs
-	FnSetPrice       = "SetPrice"       // SetPriceArgs
-	FnSetLimit       = "SetLimit"       // SetLimitArgs
-	FnRollover       = "Rollover"       // {} -> Period (the new one)
-	FnClosePeriod    = "ClosePeriod"    // ClosePeriodArgs
-	FnSettle         = "Settle"         // SettleArgs -> SettleResult
-	FnSnapshot       = "Snapshot"       // PeriodArgs -> Snapshot
-	FnMarkPaid       = "MarkPaid"       // PeriodArgs -> Snapshot
+	FnAddInstitution   = "AddInstitution"   // AddInstitutionArgs
+	FnSetStatus        = "SetStatus"        // SetStatusArgs
+	FnSetRoles         = "SetRoles"         // SetRolesArgs
+	FnSetPrice         = "SetPrice"         // SetPriceArgs
+	FnSetLimit         = "SetLimit"         // SetLimitArgs
+	FnRollover         = "Rollover"         // {} -> Period (the new one)
+	FnClosePeriod      = "ClosePeriod"      // ClosePeriodArgs
+	FnSettle           = "Settle"           // SettleArgs -> SettleResult
+	FnSnapshot         = "Snapshot"         // PeriodArgs -> Snapshot
+	FnMarkPaid         = "MarkPaid"         // PeriodArgs -> Snapshot
+	FnSetQualityPolicy = "SetQualityPolicy" // QualityPolicy, applied from the next period
 
 	// An institution, on its own record.
 	FnUpdateProfile  = "UpdateProfile"  // Profile
@@ -22,9 +23,10 @@ const (
 	FnPublishCatalog = "PublishCatalog" // Catalog (MSPID must be empty or the caller)
 
 	// Accounting.
-	FnRecord        = "Record"        // []Entry -> []Outcome (responder)
-	FnReverse       = "Reverse"       // Reverse (requester)
-	FnReportBacklog = "ReportBacklog" // Backlog (provider; MSPID empty or the caller)
+	FnRecord         = "Record"         // []Entry -> []Outcome (responder)
+	FnReverse        = "Reverse"        // Reverse (requester)
+	FnReportBacklog  = "ReportBacklog"  // Backlog (provider; MSPID empty or the caller)
+	FnReportOutcomes = "ReportOutcomes" // []OutcomeReport -> []Outcome (requester)
 
 	// Queries (evaluated, never submitted).
 	FnGetEntry         = "GetEntry"         // EntryKey -> RecordedEntry
@@ -39,6 +41,8 @@ const (
 	FnGetCatalog       = "GetCatalog"       // CatalogArgs -> Catalog
 	FnListExposures    = "ListExposures"    // {} -> []Exposure
 	FnListBacklogs     = "ListBacklogs"     // PeriodArgs -> []Backlog
+	FnListQuality      = "ListQuality"      // QualityQuery -> []QualityScore
+	FnGetQualityPolicy = "GetQualityPolicy" // {} -> QualityPolicy (the one the next period captures)
 )
 
 // AddInstitutionArgs registers an institution (active, no keys yet).

@@ -28,6 +28,9 @@ const (
 	prefixRefund   = "refund/"   // refund/<n>/<requester> -> int64, written by the requester's Reverses
 	prefixDebt     = "debt/"     // debt/<msp> -> []uint64, snapshotted periods owed past the limit, unpaid
 	prefixBacklog  = "backlog/"  // backlog/<n>/<msp> -> Backlog, written by the provider itself
+	prefixReport   = "report/"   // report/<n>/<requester>/<responder>/<seq> -> storedReport, written by the requester
+	prefixQSum     = "qsum/"     // qsum/<n>/<responder>/<category>/<requester> -> QualitySum, written by the requester
+	keyQPolicy     = "qpolicy"   // the quality policy the next Rollover captures
 )
 
 // numWidth is the width of a zero-padded uint64 (max 18446744073709551615).
@@ -70,6 +73,24 @@ func refundKey(period uint64, requester string) string {
 func debtKey(msp string) string { return prefixDebt + msp }
 
 func backlogKey(period uint64, msp string) string { return prefixBacklog + num(period) + "/" + msp }
+
+// reportKey is where the entry's requester keeps its outcome report: the
+// entry key under another prefix, so only the requester writes it.
+func reportKey(k EntryKey) string {
+	return prefixReport + strings.TrimPrefix(k.String(), prefixEntry)
+}
+
+// qsumKey is where a requester adds up its reports on one provider and
+// category in a period. Only that requester writes it, so requesters
+// reporting at once never conflict (like spentKey for providers), and a
+// score reads one range per provider and period.
+func qsumKey(period uint64, responder, category, requester string) string {
+	return qsumPrefix(period, responder, category) + requester
+}
+
+func qsumPrefix(period uint64, responder, category string) string {
+	return prefixQSum + num(period) + "/" + responder + "/" + category + "/"
+}
 
 func catalogKey(msp, category string, period uint64) string {
 	return prefixCatalog + msp + "/" + category + "/" + num(period)

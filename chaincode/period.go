@@ -11,6 +11,7 @@ import (
 // The period state machine (regulator only):
 //
 //	Rollover:    current n (open) -> grace; n+1 opens with the current prices
+//	             and quality policy, and the price factors it yields
 //	ClosePeriod: n (grace) -> closed
 //	Settle:      n (closed|settling) -> settling ... -> settled, in steps
 //	TakeSnapshot: n (settled) -> snapshotted
@@ -79,7 +80,15 @@ func (c *Contract) rollover(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := &Period{Number: cur + 1, State: PeriodOpen, Prices: prices}
+	policy, err := loadQualityPolicy(st)
+	if err != nil {
+		return nil, err
+	}
+	factors, err := priceFactors(st, policy, cur+1)
+	if err != nil {
+		return nil, err
+	}
+	next := &Period{Number: cur + 1, State: PeriodOpen, Prices: prices, Quality: policy, Factors: factors}
 	if err := putJSON(st, periodKey(next.Number), next); err != nil {
 		return nil, err
 	}
@@ -330,7 +339,11 @@ func (c *Contract) getPeriod(st State, arg []byte) (any, error) {
 	if err := decodeArg(arg, &a); err != nil {
 		return nil, err
 	}
-	n := a.Period
+	return loadPeriodOrCurrent(st, a.Period)
+}
+
+// loadPeriodOrCurrent loads period n, or the current one if n is 0.
+func loadPeriodOrCurrent(st State, n uint64) (*Period, error) {
 	if n == 0 {
 		cur, err := currentPeriod(st)
 		if err != nil {

@@ -142,18 +142,9 @@ type recordEvent struct {
 // synchronous state calls (the idempotency read and the write), and each
 // requester of the batch two more.
 func (c *Contract) record(st State, arg []byte) (any, error) {
-	// Counted before decoding: MaxArgSize of empty entries ("{}," each)
-	// would otherwise decode to about 1.4 million Entry values in every
-	// endorser before the batch size is looked at.
-	if n := arrayLen(arg, MaxBatch); n > MaxBatch {
-		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d entries, got more", MaxBatch))
-	}
-	var entries []Entry
-	if err := decodeArg(arg, &entries); err != nil {
+	entries, err := decodeBatch[Entry](arg, "entries")
+	if err != nil {
 		return nil, err
-	}
-	if len(entries) == 0 || len(entries) > MaxBatch {
-		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d entries, got %d", MaxBatch, len(entries)))
 	}
 	caller, err := loadCaller(st)
 	if err != nil {
@@ -210,6 +201,24 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 		return nil, err
 	}
 	return outcomes, nil
+}
+
+// decodeBatch decodes a JSON array of 1 to MaxBatch elements. The
+// elements are counted before decoding: MaxArgSize of empty ones ("{},"
+// each) would otherwise decode to about 1.4 million values in every
+// endorser before the batch size is looked at.
+func decodeBatch[T any](arg []byte, what string) ([]T, error) {
+	if n := arrayLen(arg, MaxBatch); n > MaxBatch {
+		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d %s, got more", MaxBatch, what))
+	}
+	var batch []T
+	if err := decodeArg(arg, &batch); err != nil {
+		return nil, err
+	}
+	if len(batch) == 0 || len(batch) > MaxBatch {
+		return nil, newError(CodeInvalidArgument, fmt.Sprintf("a batch holds 1 to %d %s, got %d", MaxBatch, what, len(batch)))
+	}
+	return batch, nil
 }
 
 // arrayLen counts the elements of the JSON array that arg holds, without
@@ -425,9 +434,9 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if err != nil {
 		return "", err
 	}
-	price, ok := p.Prices[h.Category]
+	price, ok := p.Price(h.Category, h.Responder)
 	if !ok {
-		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no price in period %d", h.Category, p.Number))
+		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable price in period %d", h.Category, p.Number))
 	}
 	amount, err := amountFor(price, h.Count)
 	if err != nil {

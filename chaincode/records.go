@@ -124,6 +124,9 @@ type Catalog struct {
 	Period   uint64 `json:"period"`
 	Digest   []byte `json:"digest"`
 	OPRFKey  []byte `json:"oprfKey"`
+	// Stats is what the provider declares about the catalog; fixed with
+	// the digest.
+	Stats *CatalogStats `json:"stats,omitempty"`
 }
 
 // PeriodState is a step of the period state machine:
@@ -166,6 +169,11 @@ type Period struct {
 	// and the active providers that had not reported: bills that may be
 	// lost, on the record.
 	Undrained []Backlog `json:"undrained,omitempty"`
+	// Quality is the quality policy captured when the period opened, and
+	// Factors the price multipliers it gave each scored provider and
+	// category then, keyed by FactorKey (chaincode/quality_policy.go).
+	Quality *QualityPolicy         `json:"quality,omitempty"`
+	Factors map[string]PriceFactor `json:"factors,omitempty"`
 }
 
 // ClosePeriodArgs closes a period in grace. Without Force the contract

@@ -307,10 +307,10 @@ func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 		return nil, err
 	}
 	if ok {
-		if bytes.Equal(old.Digest, a.Digest) && bytes.Equal(old.OPRFKey, a.OPRFKey) {
+		if bytes.Equal(old.Digest, a.Digest) && bytes.Equal(old.OPRFKey, a.OPRFKey) && sameStats(old.Stats, a.Stats) {
 			return nil, nil
 		}
-		return nil, newError(CodeConflict, "a different catalog digest or OPRF key is already published for this period")
+		return nil, newError(CodeConflict, "a different catalog digest, OPRF key or declared statistics are already published for this period")
 	}
 	if err := new(oprf.PublicKey).UnmarshalBinary(a.OPRFKey); err != nil {
 		return nil, newError(CodeInvalidArgument, "catalog OPRF key is not a valid ristretto255 public key")
@@ -319,6 +319,12 @@ func (c *Contract) publishCatalog(st State, arg []byte) (any, error) {
 		return nil, newError(CodeFailedPrecondition, "catalog OPRF key is not the key registered for this category: register it first (SetOPRFKey)")
 	}
 	return nil, putJSON(st, key, &a)
+}
+
+// sameStats reports whether two declarations are equal, both absent
+// included.
+func sameStats(a, b *CatalogStats) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
 func (c *Contract) getInstitution(st State, arg []byte) (any, error) {

@@ -113,6 +113,9 @@ func (c *Contract) reverse(st State, arg []byte) (any, error) {
 			return nil, err
 		}
 	}
+	if err := dropReport(st, &e); err != nil {
+		return nil, err
+	}
 	e.Reversal = &Reversal{Auditor: a.Auditor, Verdict: a.Verdict, Signature: a.Signature, TxID: st.TxID()}
 	if err := putJSON(st, skey, &e); err != nil {
 		return nil, err

@@ -202,7 +202,7 @@ func publishedKey(r *Report, h *transcript.Header, cat *accounting.Catalog) (*op
 }
 
 // checkAmount adds the amount check: the entry bills count x the price the
-// period captured when it opened.
+// period captured when it opened, times the responder's quality factor.
 func checkAmount(r *Report, h *transcript.Header, e *accounting.RecordedEntry, p *accounting.Period) {
 	if e == nil {
 		r.add(CheckAmount, Skip, "no ledger entry to compare with")
@@ -212,9 +212,9 @@ func checkAmount(r *Report, h *transcript.Header, e *accounting.RecordedEntry, p
 		r.add(CheckAmount, Fail, "period %d is not on the ledger", h.Period)
 		return
 	}
-	price, ok := p.Prices[h.Category]
+	price, ok := p.Price(h.Category, h.Responder)
 	if !ok {
-		r.add(CheckAmount, Fail, "period %d has no price for %s", h.Period, h.Category)
+		r.add(CheckAmount, Fail, "period %d has no usable price for %s", h.Period, h.Category)
 		return
 	}
 	hi, want := bits.Mul64(uint64(h.Count), uint64(price))

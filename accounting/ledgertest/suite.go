@@ -58,6 +58,7 @@ func Run(t *testing.T, h Harness) {
 		{"Catalog", s.catalog},
 		{"CatalogKey", s.catalogKey},
 		{"SigningKeyRotation", s.signingKeyRotation},
+		{"Quality", s.quality},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {

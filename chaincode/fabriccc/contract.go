@@ -191,3 +191,23 @@ func (c *Contract) GetPeriod(ctx contractapi.TransactionContextInterface, arg st
 func (c *Contract) GetCatalog(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
 	return c.invoke(ctx, chaincode.FnGetCatalog, arg)
 }
+
+// ReportOutcomes runs chaincode.FnReportOutcomes.
+func (c *Contract) ReportOutcomes(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnReportOutcomes, arg)
+}
+
+// SetQualityPolicy runs chaincode.FnSetQualityPolicy.
+func (c *Contract) SetQualityPolicy(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnSetQualityPolicy, arg)
+}
+
+// GetQualityPolicy runs chaincode.FnGetQualityPolicy.
+func (c *Contract) GetQualityPolicy(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnGetQualityPolicy, arg)
+}
+
+// ListQuality runs chaincode.FnListQuality.
+func (c *Contract) ListQuality(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnListQuality, arg)
+}

@@ -238,6 +238,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			c.Flags().BoolVar(&f.asResponder, "as-responder", false, "entries the party answered instead of asked")
 		}),
 	)
+	cmd.AddCommand(newLedgerQualityCommands(l)...)
 	// Close the connection whether the call succeeded or not (cobra skips
 	// post-run hooks after an error): a connection left open holds one of
 	// the host's few connections per certificate until it idles out.

@@ -565,3 +565,44 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("Reconcile without a reconciler: %v, want FailedPrecondition", err)
 	}
 }
+
+// outcomeRequester is a fakeRequester that also takes outcome reports.
+type outcomeRequester struct {
+	fakeRequester
+	hits int
+}
+
+func (o *outcomeRequester) ReportOutcomes(_ context.Context, req *riskmeshv1.ReportOutcomesRequest) (*riskmeshv1.ReportOutcomesResponse, error) {
+	o.hits += len(req.GetHits())
+	return &riskmeshv1.ReportOutcomesResponse{Entries: 1}, nil
+}
+
+// TestReportOutcomes: a requester that takes outcome reports is served one
+// per identifier at most, refused before decoding past that; one that does
+// not is Unimplemented, and a node without a requester side
+// FailedPrecondition.
+func TestReportOutcomes(t *testing.T) {
+	ctx := t.Context()
+	req := &outcomeRequester{}
+	c := serveUnix(t, api.Config{Requester: req, MaxIdentifiers: 100})
+	hits := func(n int) *riskmeshv1.ReportOutcomesRequest {
+		r := &riskmeshv1.ReportOutcomesRequest{QueryId: "q", Provider: "P1MSP"}
+		for i := range n {
+			r.Hits = append(r.Hits, &riskmeshv1.HitFeedback{Index: uint32(i + 1), Outcome: riskmeshv1.HitOutcome_HIT_OUTCOME_WRONG})
+		}
+		return r
+	}
+	resp, err := c.ReportOutcomes(ctx, hits(100))
+	if err != nil || resp.GetEntries() != 1 || req.hits != 100 {
+		t.Fatalf("ReportOutcomes = %v, %v (%d hits reached the requester)", resp, err, req.hits)
+	}
+	_, err = c.ReportOutcomes(ctx, hits(10_000))
+	wantTooMany(t, err)
+	if req.hits != 100 {
+		t.Fatalf("%d hits reached the requester after a refused report", req.hits)
+	}
+	_, err = serveUnix(t, api.Config{Requester: &fakeRequester{}}).ReportOutcomes(ctx, hits(1))
+	wantCode(t, err, codes.Unimplemented)
+	_, err = serveUnix(t, api.Config{}).ReportOutcomes(ctx, hits(1))
+	wantCode(t, err, codes.FailedPrecondition)
+}

@@ -27,6 +27,9 @@ const (
 	// perIdentifier is an Identifier's elements in a QueryRequest: the
 	// list element, its type and its value.
 	perIdentifier = 3
+	// perOutcome is a HitFeedback's elements in a ReportOutcomesRequest:
+	// the list element, its index and its outcome.
+	perOutcome = 3
 	// fixedElements covers a request's other fields (category, deadline
 	// and its two fields, client_request_id, ...) with room to spare.
 	fixedElements = 64
@@ -131,8 +134,11 @@ func packedLen(b []byte) int {
 // identifiers and providers at their limits, and DefaultMaxElements for
 // every other request.
 func (s *Service) elementBudget(m proto.Message) int {
-	if _, ok := m.(*riskmeshv1.QueryRequest); ok {
+	switch m.(type) {
+	case *riskmeshv1.QueryRequest:
 		return perIdentifier*s.cfg.MaxIdentifiers + s.cfg.MaxProviders + fixedElements
+	case *riskmeshv1.ReportOutcomesRequest: // one outcome per identifier at most
+		return perOutcome*s.cfg.MaxIdentifiers + fixedElements
 	}
 	return DefaultMaxElements
 }

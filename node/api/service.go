@@ -50,6 +50,13 @@ type Importer interface {
 	Import(ctx context.Context, req *riskmeshv1.ImportListRequest) (*riskmeshv1.ListImport, error)
 }
 
+// OutcomeReporter takes the business's outcomes for a query's hits
+// (ReportOutcomes). A Requester that also implements it serves
+// ReportOutcomes; otherwise the method is Unimplemented.
+type OutcomeReporter interface {
+	ReportOutcomes(ctx context.Context, req *riskmeshv1.ReportOutcomesRequest) (*riskmeshv1.ReportOutcomesResponse, error)
+}
+
 // KeyRotator generates a new key and registers it on the ledger (the
 // daemon, which holds the identity and the ledger, implements it).
 type KeyRotator interface {
@@ -252,6 +259,20 @@ func (s *Service) Balance(ctx context.Context, _ *riskmeshv1.BalanceRequest) (*r
 }
 
 // Providers lists the providers of the registry.
+// ReportOutcomes stores the business's outcomes for hits of a query, for
+// the node to add up and submit to the ledger (docs/quality.md).
+func (s *Service) ReportOutcomes(ctx context.Context, req *riskmeshv1.ReportOutcomesRequest) (*riskmeshv1.ReportOutcomesResponse, error) {
+	if s.cfg.Requester == nil {
+		return nil, s.status(ErrNoRequester)
+	}
+	rep, ok := s.cfg.Requester.(OutcomeReporter)
+	if !ok {
+		return nil, s.status(ErrNotSupported)
+	}
+	resp, err := rep.ReportOutcomes(ctx, req)
+	return resp, s.status(err)
+}
+
 func (s *Service) Providers(ctx context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
 	if s.cfg.Requester == nil {
 		return nil, s.status(ErrNoRequester)

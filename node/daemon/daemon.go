@@ -59,6 +59,8 @@ var componentErrors = []api.ErrorCode{
 	{Err: requester.ErrNotFound, Code: codes.NotFound},
 	{Err: requester.ErrClosed, Code: codes.Unavailable},
 	{Err: requester.ErrNoReconcile, Code: codes.FailedPrecondition},
+	{Err: requester.ErrNoQuality, Code: codes.FailedPrecondition},
+	{Err: requester.ErrReportsFinal, Code: codes.FailedPrecondition},
 	{Err: provider.ErrUnknownSource, Code: codes.NotFound},
 	{Err: provider.ErrImport, Code: codes.FailedPrecondition},
 	{Err: errHostCertificate, Code: codes.FailedPrecondition},
@@ -190,7 +192,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
 		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
-		c.Bills = n.ledger.Ledger
+		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger
 		if dc := cfg.Disputes; dc != nil {
 			auto, err := n.disputes(dc)
 			if err != nil {

@@ -135,6 +135,11 @@ type Config struct {
 	// this institution against the answers it verified
 	// (docs/node-requester.md, "Reconciliation"); nil disables it.
 	Bills Bills
+	// Quality, if set, takes the business's outcome reports to the ledger
+	// and reads the providers' quality scores (docs/quality.md); nil
+	// disables ReportOutcomes, the scores in Providers and the query's
+	// quality options.
+	Quality Quality
 	// ReconcileInterval is how often reconciliation runs. Default 5
 	// minutes; negative disables the background pass (Reconcile still
 	// runs on demand).

@@ -24,6 +24,11 @@ var (
 	ErrConfig = errors.New("requester: invalid config")
 	// ErrNoReconcile is Reconcile on a node configured without Bills.
 	ErrNoReconcile = errors.New("requester: reconciliation not configured")
+	// ErrNoQuality is ReportOutcomes on a node configured without Quality.
+	ErrNoQuality = errors.New("requester: quality feedback not configured")
+	// ErrReportsFinal is an outcome report on a query whose period is
+	// snapshotted: the ledger's reports on it are final.
+	ErrReportsFinal = errors.New("requester: the query's period is snapshotted, its outcome reports are final")
 )
 
 // truncate makes the text of a provider part's error printable and

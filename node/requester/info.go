@@ -12,7 +12,7 @@ import (
 
 // Providers lists the registry's providers (of req.category if set) with
 // this node's reachability and catalog copies, and the current prices.
-func (r *Requester) Providers(_ context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
+func (r *Requester) Providers(ctx context.Context, req *riskmeshv1.ProvidersRequest) (*riskmeshv1.ProvidersResponse, error) {
 	v := r.cfg.Directory.View()
 	resp := &riskmeshv1.ProvidersResponse{Prices: v.Prices, Period: v.Period.Number}
 	catalogs := r.cfg.Catalogs.RemoteCatalogs()
@@ -31,6 +31,7 @@ func (r *Requester) Providers(_ context.Context, req *riskmeshv1.ProvidersReques
 		info := &riskmeshv1.ProviderInfo{
 			MspId: inst.MSPID, Name: inst.Name, Active: inst.Status == accounting.StatusActive,
 			Categories: cats, Endpoint: inst.Endpoint, Reachable: r.cfg.Conns.Reachable(inst.MSPID),
+			Quality: r.providerQuality(ctx, &v.Period, inst.MSPID, cats),
 		}
 		for _, c := range catalogs {
 			if c.Provider == inst.MSPID && c.Period == v.Period.Number {

@@ -237,7 +237,7 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 	if items == 0 {
 		return 0
 	}
-	held := int64(items) * q.price
+	held := int64(items) * q.priceOf(provider)
 	r.mu.Lock()
 	finished := r.running[q.rec.QueryId] // closed once execute has written its last record
 	r.mu.Unlock()

@@ -23,10 +23,13 @@ const queryIDBytes = 16
 
 // queryRun is one accepted query while it runs.
 type queryRun struct {
-	rec      *riskmeshv1.QueryRecord
-	pending  *riskmeshv1.QueryResult
-	batch    *normalized
-	price    int64
+	rec     *riskmeshv1.QueryRecord
+	pending *riskmeshv1.QueryResult
+	batch   *normalized
+	price   int64
+	// period is the registry's view of the query's period, whose price
+	// factors set each provider's price (priceOf).
+	period   *accounting.Period
 	deadline time.Time
 	accepted time.Time
 }
@@ -95,6 +98,10 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 	if err != nil {
 		return nil, "", err
 	}
+	providers, ranking, err := r.applyQuality(req, v.Period.Number, providers)
+	if err != nil {
+		return nil, "", err
+	}
 	id, err := r.newQueryID()
 	if err != nil {
 		return nil, "", err
@@ -110,10 +117,12 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 			Identifiers:     uint32(len(req.GetIdentifiers())),
 			CreatedAt:       timestamppb.New(now),
 			ClientRequestId: req.GetClientRequestId(),
+			Ranking:         ranking,
 		},
 		pending:  &riskmeshv1.QueryResult{QueryId: id, Items: batch.items},
 		batch:    batch,
 		price:    price,
+		period:   &v.Period,
 		deadline: time.Now().Add(deadline), // timers run on the real clock
 		accepted: now,
 	}
@@ -255,7 +264,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
 	}
-	held := int64(items) * q.price
+	held := int64(items) * q.priceOf(provider)
 	account, _ := v.Account(r.cfg.MSPID)
 	warn, err := r.budget.reserve(account, held)
 	if err != nil {

@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type Requester struct {
 	spendMu sync.Mutex // orders spend writes with refreshSpend
 	// reconcileMu makes reconciliation passes one at a time.
 	reconcileMu sync.Mutex
+	// feedback wakes the submission of outcome reports (feedback_submit.go).
+	feedback chan struct{}
+	// quality caches the providers' scores (quality.go).
+	quality qualityCache
 
 	// ctx bounds every query and background exchange; Close cancels it.
 	ctx    context.Context
@@ -61,11 +66,12 @@ func New(cfg Config) (*Requester, error) {
 		return nil, err
 	}
 	r := &Requester{
-		cfg:     cfg,
-		store:   st,
-		seqs:    newSequences(cfg.DB),
-		norm:    norm,
-		running: make(map[string]chan struct{}),
+		cfg:      cfg,
+		store:    st,
+		seqs:     newSequences(cfg.DB),
+		norm:     norm,
+		running:  make(map[string]chan struct{}),
+		feedback: make(chan struct{}, 1),
 	}
 	r.batcher = batcher{r: r, pending: make(map[batchKey]*batch)}
 	r.late = lateFetches{changed: make(chan struct{})}
@@ -93,11 +99,14 @@ func (r *Requester) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	var (
 		lastPrune  time.Time
-		reconciles sync.WaitGroup
+		background sync.WaitGroup
 	)
-	defer reconciles.Wait()
+	defer background.Wait()
 	if r.cfg.Bills != nil && r.cfg.ReconcileInterval > 0 {
-		reconciles.Go(func() { r.runReconcile(ctx) })
+		background.Go(func() { r.runReconcile(ctx) })
+	}
+	if r.cfg.Quality != nil {
+		background.Go(func() { r.runFeedback(ctx) })
 	}
 	changed := true // the first pass does everything
 	for {
@@ -135,6 +144,9 @@ func (r *Requester) prune() error {
 		minPeriod = current - r.cfg.TranscriptPeriods
 	}
 	q, t, err := r.store.prune(r.cfg.Now().Add(-r.cfg.QueryRetention), minPeriod)
+	if _, ferr := r.store.pruneFeedback(minPeriod); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
 	r.seqs.forget(minPeriod)
 	if q+t > 0 {
 		r.cfg.Logger.Info("retention applied", "queries", q, "transcripts", t)

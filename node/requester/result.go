@@ -55,7 +55,7 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 		}
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
-	res.Amount = int64(o.billed) * q.price
+	res.Amount = int64(o.billed) * q.priceOf(res.Provider)
 	res.Disputes = r.disputes(o.disputed)
 	res.Exchanges = o.sent
 	return saved{transcripts: o.transcripts, spend: res.Amount}
@@ -129,7 +129,7 @@ func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state 
 		}
 	}
 	for _, it := range result.Items {
-		slices.SortFunc(it.Hits, func(a, b *riskmeshv1.Hit) int { return strings.Compare(a.Provider, b.Provider) })
+		slices.SortFunc(it.Hits, hitOrder(rec.GetRanking()))
 	}
 	slices.SortFunc(result.Providers, func(a, b *riskmeshv1.ProviderResult) int { return strings.Compare(a.Provider, b.Provider) })
 	rec.State, rec.Result = state, result

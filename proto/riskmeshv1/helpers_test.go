@@ -300,7 +300,12 @@ func nodeFixtures() []fixture {
 				{Type: IdentifierType_IDENTIFIER_TYPE_IDCARD, Value: "11010519491231002X"},
 			},
 			Providers: []string{testProvider}, Deadline: durationpb.New(5 * time.Second), ClientRequestId: "batch-17",
+			MinConfirmationBp: 7500, RankByQuality: true,
 		}},
+		{"ReportOutcomesRequest", &ReportOutcomesRequest{QueryId: "q-0001", Provider: testProvider, Hits: []*HitFeedback{
+			{Index: 1, Outcome: HitOutcome_HIT_OUTCOME_CONFIRMED}, {Index: 3, Outcome: HitOutcome_HIT_OUTCOME_WRONG},
+		}}},
+		{"ReportOutcomesResponse", &ReportOutcomesResponse{Entries: 2}},
 		{"QueryEvent/Accepted", &QueryEvent{Body: &QueryEvent_Accepted{Accepted: &QueryAccepted{
 			QueryId: "q-0001", Providers: []string{testProvider}, ValidIdentifiers: 2, Period: testPeriod, CreatedAt: now,
 		}}}},
@@ -321,7 +326,7 @@ func nodeFixtures() []fixture {
 		{"QueryRecord", &QueryRecord{
 			QueryId: "q-0001", State: QueryState_QUERY_STATE_COMPLETE, Category: testCategory, Period: testPeriod,
 			Identifiers: 2, CreatedAt: now, ProviderResults: []*ProviderResult{provResult}, Result: result,
-			ClientRequestId: "batch-17",
+			ClientRequestId: "batch-17", Ranking: map[string]uint32{testProvider: 7500},
 		}},
 		{"ListQueriesRequest", &ListQueriesRequest{PageSize: 50, PageToken: "p2", Category: testCategory, Since: now}},
 		{"ListQueriesResponse", &ListQueriesResponse{
@@ -341,6 +346,10 @@ func nodeFixtures() []fixture {
 			Providers: []*ProviderInfo{{
 				MspId: testProvider, Name: "Lender B", Active: true, Categories: []string{testCategory, "grey"},
 				Endpoint: "lender-b.example:7443", Reachable: true, Catalogs: []*RemoteCatalog{remote},
+				Quality: []*ProviderQuality{{
+					Category: testCategory, Coverage: 3, Shown: true, HitRateBp: 4000, ConfirmationBp: 7500, WrongRateBp: 2500,
+					FromPeriod: testPeriod - 2, ToPeriod: testPeriod, MultiplierBp: 5000, Tier: 2,
+				}},
 			}},
 			Prices: map[string]int64{testCategory: 10, "grey": 4}, Period: testPeriod,
 		}},

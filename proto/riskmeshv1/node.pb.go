@@ -401,6 +401,58 @@ func (QueryState) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
+// HitOutcome is what the business found about a hit.
+type HitOutcome int32
+
+const (
+	HitOutcome_HIT_OUTCOME_UNSPECIFIED HitOutcome = 0
+	// The listing was right: the identifier deserved it.
+	HitOutcome_HIT_OUTCOME_CONFIRMED HitOutcome = 1
+	// The listing was wrong: a false positive.
+	HitOutcome_HIT_OUTCOME_WRONG HitOutcome = 2
+)
+
+// Enum value maps for HitOutcome.
+var (
+	HitOutcome_name = map[int32]string{
+		0: "HIT_OUTCOME_UNSPECIFIED",
+		1: "HIT_OUTCOME_CONFIRMED",
+		2: "HIT_OUTCOME_WRONG",
+	}
+	HitOutcome_value = map[string]int32{
+		"HIT_OUTCOME_UNSPECIFIED": 0,
+		"HIT_OUTCOME_CONFIRMED":   1,
+		"HIT_OUTCOME_WRONG":       2,
+	}
+)
+
+func (x HitOutcome) Enum() *HitOutcome {
+	p := new(HitOutcome)
+	*p = x
+	return p
+}
+
+func (x HitOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HitOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+}
+
+func (HitOutcome) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[6]
+}
+
+func (x HitOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HitOutcome.Descriptor instead.
+func (HitOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+}
+
 // CatalogState is where a catalog is in its life.
 type CatalogState int32
 
@@ -450,11 +502,11 @@ func (x CatalogState) String() string {
 }
 
 func (CatalogState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
 }
 
 func (CatalogState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[6]
+	return &file_riskmesh_v1_node_proto_enumTypes[7]
 }
 
 func (x CatalogState) Number() protoreflect.EnumNumber {
@@ -463,7 +515,7 @@ func (x CatalogState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogState.Descriptor instead.
 func (CatalogState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 // KeyKind is a kind of key the node holds.
@@ -507,11 +559,11 @@ func (x KeyKind) String() string {
 }
 
 func (KeyKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[8].Descriptor()
 }
 
 func (KeyKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[7]
+	return &file_riskmesh_v1_node_proto_enumTypes[8]
 }
 
 func (x KeyKind) Number() protoreflect.EnumNumber {
@@ -520,7 +572,7 @@ func (x KeyKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use KeyKind.Descriptor instead.
 func (KeyKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 // BackupKind is which of the node's files a backup copy is of.
@@ -560,11 +612,11 @@ func (x BackupKind) String() string {
 }
 
 func (BackupKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[8].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[9].Descriptor()
 }
 
 func (BackupKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[8]
+	return &file_riskmesh_v1_node_proto_enumTypes[9]
 }
 
 func (x BackupKind) Number() protoreflect.EnumNumber {
@@ -573,7 +625,7 @@ func (x BackupKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BackupKind.Descriptor instead.
 func (BackupKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 // HealthStatus is the state of the node or of one component.
@@ -615,11 +667,11 @@ func (x HealthStatus) String() string {
 }
 
 func (HealthStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[9].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[10].Descriptor()
 }
 
 func (HealthStatus) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[9]
+	return &file_riskmesh_v1_node_proto_enumTypes[10]
 }
 
 func (x HealthStatus) Number() protoreflect.EnumNumber {
@@ -628,7 +680,7 @@ func (x HealthStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HealthStatus.Descriptor instead.
 func (HealthStatus) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 // Identifier is one raw identifier as the business system holds it; the node
@@ -714,8 +766,16 @@ type QueryRequest struct {
 	// instead of running (and paying for) it again. Kept as long as the query
 	// is retained.
 	ClientRequestId string `protobuf:"bytes,5,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// min_confirmation_bp, if set (1 to 10,000 basis points), skips the
+	// providers whose shown rolling confirmation rate on the ledger is below
+	// it (docs/quality.md); providers without a shown rate are asked. Only
+	// for a query without an explicit providers list.
+	MinConfirmationBp uint32 `protobuf:"varint,6,opt,name=min_confirmation_bp,json=minConfirmationBp,proto3" json:"min_confirmation_bp,omitempty"`
+	// rank_by_quality orders each item's hits by the providers' rolling
+	// confirmation rate, best first, instead of by provider.
+	RankByQuality bool `protobuf:"varint,7,opt,name=rank_by_quality,json=rankByQuality,proto3" json:"rank_by_quality,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueryRequest) Reset() {
@@ -781,6 +841,20 @@ func (x *QueryRequest) GetClientRequestId() string {
 		return x.ClientRequestId
 	}
 	return ""
+}
+
+func (x *QueryRequest) GetMinConfirmationBp() uint32 {
+	if x != nil {
+		return x.MinConfirmationBp
+	}
+	return 0
+}
+
+func (x *QueryRequest) GetRankByQuality() bool {
+	if x != nil {
+		return x.RankByQuality
+	}
+	return false
 }
 
 // QueryEvent is one message of a Query stream. Exactly one body is set.
@@ -2164,8 +2238,12 @@ type QueryRecord struct {
 	Result *QueryResult `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"`
 	// client_request_id of the request, if any.
 	ClientRequestId string `protobuf:"bytes,9,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// ranking, for a query with rank_by_quality, is the confirmation rate in
+	// basis points of each provider with a shown rate when the query was
+	// accepted: the order its merged hits are in.
+	Ranking       map[string]uint32 `protobuf:"bytes,10,rep,name=ranking,proto3" json:"ranking,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QueryRecord) Reset() {
@@ -2259,6 +2337,13 @@ func (x *QueryRecord) GetClientRequestId() string {
 		return x.ClientRequestId
 	}
 	return ""
+}
+
+func (x *QueryRecord) GetRanking() map[string]uint32 {
+	if x != nil {
+		return x.Ranking
+	}
+	return nil
 }
 
 type ListQueriesRequest struct {
@@ -2856,7 +2941,10 @@ type ProviderInfo struct {
 	// last attempt succeeded.
 	Reachable bool `protobuf:"varint,6,opt,name=reachable,proto3" json:"reachable,omitempty"`
 	// catalogs are this node's copies of its catalogs for the current period.
-	Catalogs      []*RemoteCatalog `protobuf:"bytes,7,rep,name=catalogs,proto3" json:"catalogs,omitempty"`
+	Catalogs []*RemoteCatalog `protobuf:"bytes,7,rep,name=catalogs,proto3" json:"catalogs,omitempty"`
+	// quality is the provider's rolling quality score per category on the
+	// ledger, and the price factor the current period applies to it.
+	Quality       []*ProviderQuality `protobuf:"bytes,8,rep,name=quality,proto3" json:"quality,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2940,6 +3028,301 @@ func (x *ProviderInfo) GetCatalogs() []*RemoteCatalog {
 	return nil
 }
 
+func (x *ProviderInfo) GetQuality() []*ProviderQuality {
+	if x != nil {
+		return x.Quality
+	}
+	return nil
+}
+
+// ProviderQuality is one provider's score in one category: medians across
+// requesters of their own rates, in basis points, shown only once enough
+// requesters report (docs/quality.md).
+type ProviderQuality struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Category string                 `protobuf:"bytes,1,opt,name=category,proto3" json:"category,omitempty"`
+	// coverage is the number of requesters that reported.
+	Coverage uint32 `protobuf:"varint,2,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	// shown is false while fewer requesters report than the policy needs;
+	// the rates are then 0.
+	Shown          bool   `protobuf:"varint,3,opt,name=shown,proto3" json:"shown,omitempty"`
+	HitRateBp      uint32 `protobuf:"varint,4,opt,name=hit_rate_bp,json=hitRateBp,proto3" json:"hit_rate_bp,omitempty"`
+	ConfirmationBp uint32 `protobuf:"varint,5,opt,name=confirmation_bp,json=confirmationBp,proto3" json:"confirmation_bp,omitempty"`
+	WrongRateBp    uint32 `protobuf:"varint,6,opt,name=wrong_rate_bp,json=wrongRateBp,proto3" json:"wrong_rate_bp,omitempty"`
+	// from_period and to_period are the periods the score covers.
+	FromPeriod uint64 `protobuf:"varint,7,opt,name=from_period,json=fromPeriod,proto3" json:"from_period,omitempty"`
+	ToPeriod   uint64 `protobuf:"varint,8,opt,name=to_period,json=toPeriod,proto3" json:"to_period,omitempty"`
+	// multiplier_bp is the current period's price multiplier for the
+	// provider in the category (10,000 = x1), and tier the policy tier that
+	// set it, from the rolling score of the newest snapshotted period.
+	MultiplierBp  uint32 `protobuf:"varint,9,opt,name=multiplier_bp,json=multiplierBp,proto3" json:"multiplier_bp,omitempty"`
+	Tier          uint32 `protobuf:"varint,10,opt,name=tier,proto3" json:"tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProviderQuality) Reset() {
+	*x = ProviderQuality{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProviderQuality) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProviderQuality) ProtoMessage() {}
+
+func (x *ProviderQuality) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProviderQuality.ProtoReflect.Descriptor instead.
+func (*ProviderQuality) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ProviderQuality) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ProviderQuality) GetCoverage() uint32 {
+	if x != nil {
+		return x.Coverage
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetShown() bool {
+	if x != nil {
+		return x.Shown
+	}
+	return false
+}
+
+func (x *ProviderQuality) GetHitRateBp() uint32 {
+	if x != nil {
+		return x.HitRateBp
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetConfirmationBp() uint32 {
+	if x != nil {
+		return x.ConfirmationBp
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetWrongRateBp() uint32 {
+	if x != nil {
+		return x.WrongRateBp
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetFromPeriod() uint64 {
+	if x != nil {
+		return x.FromPeriod
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetToPeriod() uint64 {
+	if x != nil {
+		return x.ToPeriod
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetMultiplierBp() uint32 {
+	if x != nil {
+		return x.MultiplierBp
+	}
+	return 0
+}
+
+func (x *ProviderQuality) GetTier() uint32 {
+	if x != nil {
+		return x.Tier
+	}
+	return 0
+}
+
+// HitFeedback is the outcome of one hit.
+type HitFeedback struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// index is the identifier's position in the query's request.
+	Index         uint32     `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Outcome       HitOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=riskmesh.v1.HitOutcome" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HitFeedback) Reset() {
+	*x = HitFeedback{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HitFeedback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HitFeedback) ProtoMessage() {}
+
+func (x *HitFeedback) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HitFeedback.ProtoReflect.Descriptor instead.
+func (*HitFeedback) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *HitFeedback) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *HitFeedback) GetOutcome() HitOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return HitOutcome_HIT_OUTCOME_UNSPECIFIED
+}
+
+type ReportOutcomesRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	QueryId string                 `protobuf:"bytes,1,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`
+	// provider is the MSP id whose hits the outcomes are about.
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// hits are the outcomes, at most one per index.
+	Hits          []*HitFeedback `protobuf:"bytes,3,rep,name=hits,proto3" json:"hits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportOutcomesRequest) Reset() {
+	*x = ReportOutcomesRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportOutcomesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportOutcomesRequest) ProtoMessage() {}
+
+func (x *ReportOutcomesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportOutcomesRequest.ProtoReflect.Descriptor instead.
+func (*ReportOutcomesRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReportOutcomesRequest) GetQueryId() string {
+	if x != nil {
+		return x.QueryId
+	}
+	return ""
+}
+
+func (x *ReportOutcomesRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *ReportOutcomesRequest) GetHits() []*HitFeedback {
+	if x != nil {
+		return x.Hits
+	}
+	return nil
+}
+
+type ReportOutcomesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entries is the number of ledger entries whose counts changed and wait
+	// for submission.
+	Entries       uint32 `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportOutcomesResponse) Reset() {
+	*x = ReportOutcomesResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportOutcomesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportOutcomesResponse) ProtoMessage() {}
+
+func (x *ReportOutcomesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportOutcomesResponse.ProtoReflect.Descriptor instead.
+func (*ReportOutcomesResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ReportOutcomesResponse) GetEntries() uint32 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
 type ProvidersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// providers sorted by msp_id.
@@ -2955,7 +3338,7 @@ type ProvidersResponse struct {
 
 func (x *ProvidersResponse) Reset() {
 	*x = ProvidersResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2967,7 +3350,7 @@ func (x *ProvidersResponse) String() string {
 func (*ProvidersResponse) ProtoMessage() {}
 
 func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[29]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2980,7 +3363,7 @@ func (x *ProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{29}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ProvidersResponse) GetProviders() []*ProviderInfo {
@@ -3024,7 +3407,7 @@ type ImportListRequest struct {
 
 func (x *ImportListRequest) Reset() {
 	*x = ImportListRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3419,7 @@ func (x *ImportListRequest) String() string {
 func (*ImportListRequest) ProtoMessage() {}
 
 func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[30]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3432,7 @@ func (x *ImportListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListRequest.ProtoReflect.Descriptor instead.
 func (*ImportListRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{30}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ImportListRequest) GetSource() string {
@@ -3093,7 +3476,7 @@ type RejectedRow struct {
 
 func (x *RejectedRow) Reset() {
 	*x = RejectedRow{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3105,7 +3488,7 @@ func (x *RejectedRow) String() string {
 func (*RejectedRow) ProtoMessage() {}
 
 func (x *RejectedRow) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[31]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3118,7 +3501,7 @@ func (x *RejectedRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRow.ProtoReflect.Descriptor instead.
 func (*RejectedRow) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{31}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RejectedRow) GetLine() uint64 {
@@ -3162,7 +3545,7 @@ type ListImport struct {
 
 func (x *ListImport) Reset() {
 	*x = ListImport{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3557,7 @@ func (x *ListImport) String() string {
 func (*ListImport) ProtoMessage() {}
 
 func (x *ListImport) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[32]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3570,7 @@ func (x *ListImport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImport.ProtoReflect.Descriptor instead.
 func (*ListImport) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{32}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListImport) GetSource() string {
@@ -3256,7 +3639,7 @@ type ImportListResponse struct {
 
 func (x *ImportListResponse) Reset() {
 	*x = ImportListResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3268,7 +3651,7 @@ func (x *ImportListResponse) String() string {
 func (*ImportListResponse) ProtoMessage() {}
 
 func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[33]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3281,7 +3664,7 @@ func (x *ImportListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportListResponse.ProtoReflect.Descriptor instead.
 func (*ImportListResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{33}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ImportListResponse) GetImport() *ListImport {
@@ -3301,7 +3684,7 @@ type RefreshListsRequest struct {
 
 func (x *RefreshListsRequest) Reset() {
 	*x = RefreshListsRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3313,7 +3696,7 @@ func (x *RefreshListsRequest) String() string {
 func (*RefreshListsRequest) ProtoMessage() {}
 
 func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[34]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3326,7 +3709,7 @@ func (x *RefreshListsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsRequest.ProtoReflect.Descriptor instead.
 func (*RefreshListsRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{34}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RefreshListsRequest) GetSources() []string {
@@ -3347,7 +3730,7 @@ type RefreshListsResponse struct {
 
 func (x *RefreshListsResponse) Reset() {
 	*x = RefreshListsResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3359,7 +3742,7 @@ func (x *RefreshListsResponse) String() string {
 func (*RefreshListsResponse) ProtoMessage() {}
 
 func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[35]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3372,7 +3755,7 @@ func (x *RefreshListsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshListsResponse.ProtoReflect.Descriptor instead.
 func (*RefreshListsResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{35}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RefreshListsResponse) GetImports() []*ListImport {
@@ -3392,7 +3775,7 @@ type CatalogStatusRequest struct {
 
 func (x *CatalogStatusRequest) Reset() {
 	*x = CatalogStatusRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3404,7 +3787,7 @@ func (x *CatalogStatusRequest) String() string {
 func (*CatalogStatusRequest) ProtoMessage() {}
 
 func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[36]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3417,7 +3800,7 @@ func (x *CatalogStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusRequest.ProtoReflect.Descriptor instead.
 func (*CatalogStatusRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{36}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CatalogStatusRequest) GetCategory() string {
@@ -3464,7 +3847,7 @@ type LocalCatalog struct {
 
 func (x *LocalCatalog) Reset() {
 	*x = LocalCatalog{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3859,7 @@ func (x *LocalCatalog) String() string {
 func (*LocalCatalog) ProtoMessage() {}
 
 func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[37]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3872,7 @@ func (x *LocalCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalCatalog.ProtoReflect.Descriptor instead.
 func (*LocalCatalog) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{37}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *LocalCatalog) GetCategory() string {
@@ -3592,7 +3975,7 @@ type StaleSource struct {
 
 func (x *StaleSource) Reset() {
 	*x = StaleSource{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3604,7 +3987,7 @@ func (x *StaleSource) String() string {
 func (*StaleSource) ProtoMessage() {}
 
 func (x *StaleSource) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[38]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3617,7 +4000,7 @@ func (x *StaleSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StaleSource.ProtoReflect.Descriptor instead.
 func (*StaleSource) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{38}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StaleSource) GetSource() string {
@@ -3655,7 +4038,7 @@ type CatalogStatusResponse struct {
 
 func (x *CatalogStatusResponse) Reset() {
 	*x = CatalogStatusResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3667,7 +4050,7 @@ func (x *CatalogStatusResponse) String() string {
 func (*CatalogStatusResponse) ProtoMessage() {}
 
 func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[39]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3680,7 +4063,7 @@ func (x *CatalogStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatusResponse.ProtoReflect.Descriptor instead.
 func (*CatalogStatusResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{39}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CatalogStatusResponse) GetLocal() []*LocalCatalog {
@@ -3709,7 +4092,7 @@ type RotateKeysRequest struct {
 
 func (x *RotateKeysRequest) Reset() {
 	*x = RotateKeysRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3721,7 +4104,7 @@ func (x *RotateKeysRequest) String() string {
 func (*RotateKeysRequest) ProtoMessage() {}
 
 func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[40]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3734,7 +4117,7 @@ func (x *RotateKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysRequest.ProtoReflect.Descriptor instead.
 func (*RotateKeysRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{40}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RotateKeysRequest) GetKind() KeyKind {
@@ -3774,7 +4157,7 @@ type RotateKeysResponse struct {
 
 func (x *RotateKeysResponse) Reset() {
 	*x = RotateKeysResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +4169,7 @@ func (x *RotateKeysResponse) String() string {
 func (*RotateKeysResponse) ProtoMessage() {}
 
 func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[41]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +4182,7 @@ func (x *RotateKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKeysResponse.ProtoReflect.Descriptor instead.
 func (*RotateKeysResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{41}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RotateKeysResponse) GetKind() KeyKind {
@@ -3849,7 +4232,7 @@ type BackupRequest struct {
 
 func (x *BackupRequest) Reset() {
 	*x = BackupRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3861,7 +4244,7 @@ func (x *BackupRequest) String() string {
 func (*BackupRequest) ProtoMessage() {}
 
 func (x *BackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[42]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3874,7 +4257,7 @@ func (x *BackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
 func (*BackupRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{42}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BackupRequest) GetDir() string {
@@ -3898,7 +4281,7 @@ type LedgerLogHead struct {
 
 func (x *LedgerLogHead) Reset() {
 	*x = LedgerLogHead{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3910,7 +4293,7 @@ func (x *LedgerLogHead) String() string {
 func (*LedgerLogHead) ProtoMessage() {}
 
 func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[43]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3923,7 +4306,7 @@ func (x *LedgerLogHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LedgerLogHead.ProtoReflect.Descriptor instead.
 func (*LedgerLogHead) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{43}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *LedgerLogHead) GetSequence() uint64 {
@@ -3960,7 +4343,7 @@ type BackupFile struct {
 
 func (x *BackupFile) Reset() {
 	*x = BackupFile{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3972,7 +4355,7 @@ func (x *BackupFile) String() string {
 func (*BackupFile) ProtoMessage() {}
 
 func (x *BackupFile) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[44]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3985,7 +4368,7 @@ func (x *BackupFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupFile.ProtoReflect.Descriptor instead.
 func (*BackupFile) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{44}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *BackupFile) GetKind() BackupKind {
@@ -4035,7 +4418,7 @@ type BackupResponse struct {
 
 func (x *BackupResponse) Reset() {
 	*x = BackupResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4047,7 +4430,7 @@ func (x *BackupResponse) String() string {
 func (*BackupResponse) ProtoMessage() {}
 
 func (x *BackupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[45]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4060,7 +4443,7 @@ func (x *BackupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
 func (*BackupResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{45}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *BackupResponse) GetFiles() []*BackupFile {
@@ -4085,7 +4468,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4097,7 +4480,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[46]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4110,7 +4493,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{46}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{50}
 }
 
 type ComponentHealth struct {
@@ -4127,7 +4510,7 @@ type ComponentHealth struct {
 
 func (x *ComponentHealth) Reset() {
 	*x = ComponentHealth{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4139,7 +4522,7 @@ func (x *ComponentHealth) String() string {
 func (*ComponentHealth) ProtoMessage() {}
 
 func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[47]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4152,7 +4535,7 @@ func (x *ComponentHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentHealth.ProtoReflect.Descriptor instead.
 func (*ComponentHealth) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{47}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ComponentHealth) GetName() string {
@@ -4196,7 +4579,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4208,7 +4591,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_node_proto_msgTypes[48]
+	mi := &file_riskmesh_v1_node_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4221,7 +4604,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{48}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *HealthResponse) GetStatus() HealthStatus {
@@ -4274,13 +4657,15 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\n" +
 	"Identifier\x12/\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.IdentifierTypeR\x04type\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xe6\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xbe\x02\n" +
 	"\fQueryRequest\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x129\n" +
 	"\videntifiers\x18\x02 \x03(\v2\x17.riskmesh.v1.IdentifierR\videntifiers\x12\x1c\n" +
 	"\tproviders\x18\x03 \x03(\tR\tproviders\x125\n" +
 	"\bdeadline\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12*\n" +
-	"\x11client_request_id\x18\x05 \x01(\tR\x0fclientRequestId\"\xca\x01\n" +
+	"\x11client_request_id\x18\x05 \x01(\tR\x0fclientRequestId\x12.\n" +
+	"\x13min_confirmation_bp\x18\x06 \x01(\rR\x11minConfirmationBp\x12&\n" +
+	"\x0frank_by_quality\x18\a \x01(\bR\rrankByQuality\"\xca\x01\n" +
 	"\n" +
 	"QueryEvent\x128\n" +
 	"\baccepted\x18\x01 \x01(\v2\x1a.riskmesh.v1.QueryAcceptedH\x00R\baccepted\x12F\n" +
@@ -4382,7 +4767,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12?\n" +
 	"\rfirst_missing\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ffirstMissing\x12\x1a\n" +
-	"\battempts\x18\x05 \x01(\rR\battempts\"\x8e\x03\n" +
+	"\battempts\x18\x05 \x01(\rR\battempts\"\x8b\x04\n" +
 	"\vQueryRecord\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.riskmesh.v1.QueryStateR\x05state\x12\x1a\n" +
@@ -4393,7 +4778,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12F\n" +
 	"\x10provider_results\x18\a \x03(\v2\x1b.riskmesh.v1.ProviderResultR\x0fproviderResults\x120\n" +
 	"\x06result\x18\b \x01(\v2\x18.riskmesh.v1.QueryResultR\x06result\x12*\n" +
-	"\x11client_request_id\x18\t \x01(\tR\x0fclientRequestId\"\x9e\x01\n" +
+	"\x11client_request_id\x18\t \x01(\tR\x0fclientRequestId\x12?\n" +
+	"\aranking\x18\n" +
+	" \x03(\v2%.riskmesh.v1.QueryRecord.RankingEntryR\aranking\x1a:\n" +
+	"\fRankingEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01\"\x9e\x01\n" +
 	"\x12ListQueriesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -4441,7 +4831,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x05error\x18\t \x01(\tR\x05error\x129\n" +
 	"\n" +
 	"updated_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xe3\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x9b\x02\n" +
 	"\fProviderInfo\x12\x15\n" +
 	"\x06msp_id\x18\x01 \x01(\tR\x05mspId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -4451,7 +4841,30 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"categories\x12\x1a\n" +
 	"\bendpoint\x18\x05 \x01(\tR\bendpoint\x12\x1c\n" +
 	"\treachable\x18\x06 \x01(\bR\treachable\x126\n" +
-	"\bcatalogs\x18\a \x03(\v2\x1a.riskmesh.v1.RemoteCatalogR\bcatalogs\"\xe3\x01\n" +
+	"\bcatalogs\x18\a \x03(\v2\x1a.riskmesh.v1.RemoteCatalogR\bcatalogs\x126\n" +
+	"\aquality\x18\b \x03(\v2\x1c.riskmesh.v1.ProviderQualityR\aquality\"\xc3\x02\n" +
+	"\x0fProviderQuality\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\x12\x1a\n" +
+	"\bcoverage\x18\x02 \x01(\rR\bcoverage\x12\x14\n" +
+	"\x05shown\x18\x03 \x01(\bR\x05shown\x12\x1e\n" +
+	"\vhit_rate_bp\x18\x04 \x01(\rR\thitRateBp\x12'\n" +
+	"\x0fconfirmation_bp\x18\x05 \x01(\rR\x0econfirmationBp\x12\"\n" +
+	"\rwrong_rate_bp\x18\x06 \x01(\rR\vwrongRateBp\x12\x1f\n" +
+	"\vfrom_period\x18\a \x01(\x04R\n" +
+	"fromPeriod\x12\x1b\n" +
+	"\tto_period\x18\b \x01(\x04R\btoPeriod\x12#\n" +
+	"\rmultiplier_bp\x18\t \x01(\rR\fmultiplierBp\x12\x12\n" +
+	"\x04tier\x18\n" +
+	" \x01(\rR\x04tier\"V\n" +
+	"\vHitFeedback\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x121\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x17.riskmesh.v1.HitOutcomeR\aoutcome\"|\n" +
+	"\x15ReportOutcomesRequest\x12\x19\n" +
+	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x12,\n" +
+	"\x04hits\x18\x03 \x03(\v2\x18.riskmesh.v1.HitFeedbackR\x04hits\"2\n" +
+	"\x16ReportOutcomesResponse\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\rR\aentries\"\xe3\x01\n" +
 	"\x11ProvidersResponse\x127\n" +
 	"\tproviders\x18\x01 \x03(\v2\x19.riskmesh.v1.ProviderInfoR\tproviders\x12B\n" +
 	"\x06prices\x18\x02 \x03(\v2*.riskmesh.v1.ProvidersResponse.PricesEntryR\x06prices\x12\x16\n" +
@@ -4589,7 +5002,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x17QUERY_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13QUERY_STATE_RUNNING\x10\x01\x12\x18\n" +
 	"\x14QUERY_STATE_COMPLETE\x10\x02\x12\x1b\n" +
-	"\x17QUERY_STATE_INTERRUPTED\x10\x03*\xb8\x01\n" +
+	"\x17QUERY_STATE_INTERRUPTED\x10\x03*[\n" +
+	"\n" +
+	"HitOutcome\x12\x1b\n" +
+	"\x17HIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15HIT_OUTCOME_CONFIRMED\x10\x01\x12\x15\n" +
+	"\x11HIT_OUTCOME_WRONG\x10\x02*\xb8\x01\n" +
 	"\fCatalogState\x12\x1d\n" +
 	"\x19CATALOG_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CATALOG_STATE_BUILDING\x10\x01\x12\x1c\n" +
@@ -4611,7 +5029,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xe4\a\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xbf\b\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -4627,7 +5045,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06Backup\x12\x1a.riskmesh.v1.BackupRequest\x1a\x1b.riskmesh.v1.BackupResponse\x12A\n" +
 	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
 	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponse\x12H\n" +
-	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReportB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReport\x12Y\n" +
+	"\x0eReportOutcomes\x12\".riskmesh.v1.ReportOutcomesRequest\x1a#.riskmesh.v1.ReportOutcomesResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -4641,172 +5060,184 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_riskmesh_v1_node_proto_goTypes = []any{
-	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
-	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
-	(LateSource)(0),               // 2: riskmesh.v1.LateSource
-	(InvalidReason)(0),            // 3: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),           // 4: riskmesh.v1.ReconcileState
-	(QueryState)(0),               // 5: riskmesh.v1.QueryState
-	(CatalogState)(0),             // 6: riskmesh.v1.CatalogState
-	(KeyKind)(0),                  // 7: riskmesh.v1.KeyKind
-	(BackupKind)(0),               // 8: riskmesh.v1.BackupKind
-	(HealthStatus)(0),             // 9: riskmesh.v1.HealthStatus
-	(*Identifier)(nil),            // 10: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),          // 11: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),            // 12: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),         // 13: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                 // 14: riskmesh.v1.Label
-	(*ProviderHit)(nil),           // 15: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),        // 16: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),          // 17: riskmesh.v1.SentExchange
-	(*LateChange)(nil),            // 18: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),       // 19: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                   // 20: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 21: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 22: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 23: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),  // 24: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 25: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),      // 26: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),       // 27: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),       // 28: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),       // 29: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),           // 30: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 31: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 32: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 33: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 34: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 35: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 36: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 37: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 38: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 39: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 40: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 41: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 42: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 43: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 44: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 45: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 46: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 47: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),           // 48: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil), // 49: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 50: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 51: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),         // 52: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),         // 53: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),            // 54: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),        // 55: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),         // 56: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 57: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 58: riskmesh.v1.HealthResponse
-	nil,                           // 59: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 60: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 61: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 62: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 63: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 64: riskmesh.v1.DisputeState
+	(IdentifierType)(0),            // 0: riskmesh.v1.IdentifierType
+	(ProviderStatus)(0),            // 1: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                // 2: riskmesh.v1.LateSource
+	(InvalidReason)(0),             // 3: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),            // 4: riskmesh.v1.ReconcileState
+	(QueryState)(0),                // 5: riskmesh.v1.QueryState
+	(HitOutcome)(0),                // 6: riskmesh.v1.HitOutcome
+	(CatalogState)(0),              // 7: riskmesh.v1.CatalogState
+	(KeyKind)(0),                   // 8: riskmesh.v1.KeyKind
+	(BackupKind)(0),                // 9: riskmesh.v1.BackupKind
+	(HealthStatus)(0),              // 10: riskmesh.v1.HealthStatus
+	(*Identifier)(nil),             // 11: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),           // 12: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),             // 13: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),          // 14: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                  // 15: riskmesh.v1.Label
+	(*ProviderHit)(nil),            // 16: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),         // 17: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),           // 18: riskmesh.v1.SentExchange
+	(*LateChange)(nil),             // 19: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),        // 20: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                    // 21: riskmesh.v1.Hit
+	(*ItemResult)(nil),             // 22: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),            // 23: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),        // 24: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),   // 25: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),  // 26: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),       // 27: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),        // 28: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),        // 29: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),        // 30: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),            // 31: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),     // 32: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),           // 33: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),    // 34: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),         // 35: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),        // 36: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),       // 37: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),          // 38: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),           // 39: riskmesh.v1.ProviderInfo
+	(*ProviderQuality)(nil),        // 40: riskmesh.v1.ProviderQuality
+	(*HitFeedback)(nil),            // 41: riskmesh.v1.HitFeedback
+	(*ReportOutcomesRequest)(nil),  // 42: riskmesh.v1.ReportOutcomesRequest
+	(*ReportOutcomesResponse)(nil), // 43: riskmesh.v1.ReportOutcomesResponse
+	(*ProvidersResponse)(nil),      // 44: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),      // 45: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),            // 46: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),             // 47: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),     // 48: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),    // 49: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),   // 50: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),   // 51: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),           // 52: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),            // 53: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),  // 54: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),      // 55: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),     // 56: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),          // 57: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),          // 58: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),             // 59: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),         // 60: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),          // 61: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),        // 62: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),         // 63: riskmesh.v1.HealthResponse
+	nil,                            // 64: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                            // 65: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),    // 66: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 67: google.protobuf.Timestamp
+	(*PeerError)(nil),              // 68: riskmesh.v1.PeerError
+	(*EntryKey)(nil),               // 69: riskmesh.v1.EntryKey
+	(DisputeState)(0),              // 70: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	10, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	60, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	13, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	16, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	22, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	61, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	14, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	11, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	66, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	14, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	17, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	23, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	67, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	15, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	15, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	62, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	60, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	19, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	18, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	17, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	16, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	68, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	66, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	20, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	19, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	18, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
 	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
 	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	61, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	63, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	64, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	14, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	67, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	69, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	70, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	15, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	20, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	21, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	16, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	61, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	63, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	21, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	22, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	17, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	67, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	69, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
 	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	27, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	61, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	28, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	67, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	61, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	67, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
 	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	61, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	16, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	22, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	61, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 37: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	61, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	32, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	61, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	6,  // 41: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	61, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	37, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	38, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	59, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	41, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	60, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	42, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	42, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	6,  // 50: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	61, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	48, // 52: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	61, // 53: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	47, // 54: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	37, // 55: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	7,  // 56: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	7,  // 57: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	8,  // 58: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	53, // 59: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	54, // 60: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	61, // 61: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	9,  // 62: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	9,  // 63: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	57, // 64: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 65: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	23, // 66: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	31, // 67: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	34, // 68: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	36, // 69: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	40, // 70: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	44, // 71: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	46, // 72: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	50, // 73: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	52, // 74: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	56, // 75: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	24, // 76: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	26, // 77: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	12, // 78: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	30, // 79: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	33, // 80: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	35, // 81: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	39, // 82: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	43, // 83: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	45, // 84: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	49, // 85: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	51, // 86: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	55, // 87: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	58, // 88: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	25, // 89: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	28, // 90: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	78, // [78:91] is the sub-list for method output_type
-	65, // [65:78] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	67, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	17, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	23, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	64, // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	67, // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 38: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	67, // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	33, // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	67, // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	7,  // 42: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	67, // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	40, // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
+	6,  // 46: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
+	41, // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
+	39, // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	65, // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	46, // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	66, // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	47, // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	47, // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	7,  // 54: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	67, // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	53, // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	67, // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	52, // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	38, // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	8,  // 60: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	8,  // 61: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	9,  // 62: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	58, // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	59, // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	67, // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	10, // 66: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	10, // 67: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	62, // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	12, // 69: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	24, // 70: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	32, // 71: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	35, // 72: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	37, // 73: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	45, // 74: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	49, // 75: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	51, // 76: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	55, // 77: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	57, // 78: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	61, // 79: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	25, // 80: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	27, // 81: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	42, // 82: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	13, // 83: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	31, // 84: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	34, // 85: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	36, // 86: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	44, // 87: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	48, // 88: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	50, // 89: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	54, // 90: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	56, // 91: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	60, // 92: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	63, // 93: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	26, // 94: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	29, // 95: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	43, // 96: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	83, // [83:97] is the sub-list for method output_type
+	69, // [69:83] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -4826,8 +5257,8 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   50,
+			NumEnums:      11,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

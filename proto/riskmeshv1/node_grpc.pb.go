@@ -19,19 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RiskMesh_Query_FullMethodName         = "/riskmesh.v1.RiskMesh/Query"
-	RiskMesh_GetQuery_FullMethodName      = "/riskmesh.v1.RiskMesh/GetQuery"
-	RiskMesh_ListQueries_FullMethodName   = "/riskmesh.v1.RiskMesh/ListQueries"
-	RiskMesh_Balance_FullMethodName       = "/riskmesh.v1.RiskMesh/Balance"
-	RiskMesh_Providers_FullMethodName     = "/riskmesh.v1.RiskMesh/Providers"
-	RiskMesh_ImportList_FullMethodName    = "/riskmesh.v1.RiskMesh/ImportList"
-	RiskMesh_RefreshLists_FullMethodName  = "/riskmesh.v1.RiskMesh/RefreshLists"
-	RiskMesh_CatalogStatus_FullMethodName = "/riskmesh.v1.RiskMesh/CatalogStatus"
-	RiskMesh_RotateKeys_FullMethodName    = "/riskmesh.v1.RiskMesh/RotateKeys"
-	RiskMesh_Backup_FullMethodName        = "/riskmesh.v1.RiskMesh/Backup"
-	RiskMesh_Health_FullMethodName        = "/riskmesh.v1.RiskMesh/Health"
-	RiskMesh_GetTranscript_FullMethodName = "/riskmesh.v1.RiskMesh/GetTranscript"
-	RiskMesh_Reconcile_FullMethodName     = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_Query_FullMethodName          = "/riskmesh.v1.RiskMesh/Query"
+	RiskMesh_GetQuery_FullMethodName       = "/riskmesh.v1.RiskMesh/GetQuery"
+	RiskMesh_ListQueries_FullMethodName    = "/riskmesh.v1.RiskMesh/ListQueries"
+	RiskMesh_Balance_FullMethodName        = "/riskmesh.v1.RiskMesh/Balance"
+	RiskMesh_Providers_FullMethodName      = "/riskmesh.v1.RiskMesh/Providers"
+	RiskMesh_ImportList_FullMethodName     = "/riskmesh.v1.RiskMesh/ImportList"
+	RiskMesh_RefreshLists_FullMethodName   = "/riskmesh.v1.RiskMesh/RefreshLists"
+	RiskMesh_CatalogStatus_FullMethodName  = "/riskmesh.v1.RiskMesh/CatalogStatus"
+	RiskMesh_RotateKeys_FullMethodName     = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName         = "/riskmesh.v1.RiskMesh/Backup"
+	RiskMesh_Health_FullMethodName         = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName  = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName      = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_ReportOutcomes_FullMethodName = "/riskmesh.v1.RiskMesh/ReportOutcomes"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -96,6 +97,14 @@ type RiskMeshClient interface {
 	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
 	// provider, disputed for non-delivery, still pending.
 	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileReport, error)
+	// ReportOutcomes records what the business found about hits of an
+	// answered query: confirmed or wrong, per hit, by identifier index. A new
+	// report on an index replaces the earlier one. The node adds the reports
+	// up into per-entry counts and submits them to the ledger as this
+	// institution (docs/quality.md); no identifier leaves the node.
+	// INVALID_ARGUMENT if an index is not a hit of the provider's answered
+	// part, NOT_FOUND if the query is unknown.
+	ReportOutcomes(ctx context.Context, in *ReportOutcomesRequest, opts ...grpc.CallOption) (*ReportOutcomesResponse, error)
 }
 
 type riskMeshClient struct {
@@ -245,6 +254,16 @@ func (c *riskMeshClient) Reconcile(ctx context.Context, in *ReconcileRequest, op
 	return out, nil
 }
 
+func (c *riskMeshClient) ReportOutcomes(ctx context.Context, in *ReportOutcomesRequest, opts ...grpc.CallOption) (*ReportOutcomesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportOutcomesResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ReportOutcomes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -307,6 +326,14 @@ type RiskMeshServer interface {
 	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
 	// provider, disputed for non-delivery, still pending.
 	Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error)
+	// ReportOutcomes records what the business found about hits of an
+	// answered query: confirmed or wrong, per hit, by identifier index. A new
+	// report on an index replaces the earlier one. The node adds the reports
+	// up into per-entry counts and submits them to the ledger as this
+	// institution (docs/quality.md); no identifier leaves the node.
+	// INVALID_ARGUMENT if an index is not a hit of the provider's answered
+	// part, NOT_FOUND if the query is unknown.
+	ReportOutcomes(context.Context, *ReportOutcomesRequest) (*ReportOutcomesResponse, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -355,6 +382,9 @@ func (UnimplementedRiskMeshServer) GetTranscript(context.Context, *GetTranscript
 }
 func (UnimplementedRiskMeshServer) Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Reconcile not implemented")
+}
+func (UnimplementedRiskMeshServer) ReportOutcomes(context.Context, *ReportOutcomesRequest) (*ReportOutcomesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReportOutcomes not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -604,6 +634,24 @@ func _RiskMesh_Reconcile_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_ReportOutcomes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportOutcomesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ReportOutcomes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ReportOutcomes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ReportOutcomes(ctx, req.(*ReportOutcomesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -658,6 +706,10 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reconcile",
 			Handler:    _RiskMesh_Reconcile_Handler,
+		},
+		{
+			MethodName: "ReportOutcomes",
+			Handler:    _RiskMesh_ReportOutcomes_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
