@@ -118,13 +118,18 @@ func (t *Token) generateKeyPair(label string) (crypto11.Signer, []byte, error) {
 // keyPair finds the key pair with CKA_ID id and checks that its public half
 // is pub, so a reference file cannot be pointed at another key.
 func (t *Token) keyPair(id []byte, pub *ecdsa.PublicKey) (crypto.Signer, error) {
-	s, err := t.ctx.FindKeyPair(id, nil)
+	pairs, err := t.ctx.FindKeyPairs(id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrToken, err)
 	}
-	if s == nil {
-		return nil, fmt.Errorf("%w: no key pair %x", ErrKeyMissing, id)
+	switch len(pairs) {
+	case 0:
+		return nil, fmt.Errorf("%w: no key pair under CKA_ID %x", ErrKeyMissing, id)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%w: %d key pairs under CKA_ID %x", ErrMismatch, len(pairs), id)
 	}
+	s := pairs[0]
 	got, ok := s.Public().(*ecdsa.PublicKey)
 	if !ok || !got.Equal(pub) {
 		return nil, fmt.Errorf("%w: key pair %x in the token is not the one the reference names", ErrMismatch, id)
@@ -134,14 +139,18 @@ func (t *Token) keyPair(id []byte, pub *ecdsa.PublicKey) (crypto.Signer, error) 
 
 // secretKey finds the AES key with CKA_ID id.
 func (t *Token) secretKey(id []byte) (*crypto11.SecretKey, error) {
-	k, err := t.ctx.FindKey(id, nil)
+	keys, err := t.ctx.FindKeys(id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrToken, err)
 	}
-	if k == nil {
-		return nil, fmt.Errorf("%w: no wrapping key %x", ErrKeyMissing, id)
+	switch len(keys) {
+	case 0:
+		return nil, fmt.Errorf("%w: no wrapping key under CKA_ID %x", ErrKeyMissing, id)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%w: %d wrapping keys under CKA_ID %x", ErrMismatch, len(keys), id)
 	}
-	return k, nil
+	return keys[0], nil
 }
 
 // wrappingKey returns the AES-256 key labelled label, generating it on
