@@ -16,6 +16,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -356,4 +357,72 @@ func TestTokenMovesKeysByRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSigns(t, id)
+}
+
+// TestTokenSealKEK keeps a data-at-rest keyring (node/seal) under a token
+// key: records survive a KEK rotation, which rewrites only the keyring,
+// and a keyring whose token key is gone refuses to open.
+func TestTokenSealKEK(t *testing.T) {
+	cfg := identitytest.SoftHSM(t, "node")
+	other := identitytest.SoftHSM(t, "other")
+	tok := identitytest.OpenToken(t, cfg)
+	kek, err := tok.SealKEK("Bank1MSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), seal.KeyringFile)
+	ring, err := seal.Create(path, kek, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, err := ring.Seal("lists/last-good/src", []byte("entry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopen := func(t *testing.T, kek seal.KEK) {
+		t.Helper()
+		ring, err := seal.Open(path, kek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ring.Open("lists/last-good/src", record); err != nil || string(got) != "entry" {
+			t.Fatalf("record: %q, %v", got, err)
+		}
+	}
+	t.Run("same key found again", func(t *testing.T) {
+		again, err := tok.SealKEK("Bank1MSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reopen(t, again)
+	})
+	t.Run("rotation", func(t *testing.T) {
+		next, err := tok.RotateSealKEK("Bank1MSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := seal.Rewrap(path, kek, next, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := tok.DiscardSealKEKs("Bank1MSP", next); err != nil {
+			t.Fatal(err)
+		}
+		reopen(t, next)
+		// SealKEK now finds the new key, the only one left.
+		found, err := tok.SealKEK("Bank1MSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reopen(t, found)
+	})
+	t.Run("token key lost", func(t *testing.T) {
+		lost, err := identitytest.OpenToken(t, other).SealKEK("Bank1MSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = seal.Open(path, lost)
+		if !errors.Is(err, seal.ErrKEK) || !errors.Is(err, identity.ErrKeyMissing) {
+			t.Fatalf("keyring without its token key: %v, want ErrKEK and ErrKeyMissing", err)
+		}
+	})
 }

@@ -5,11 +5,13 @@ import (
 	"crypto/ecdsa"
 	cryptorand "crypto/rand"
 	"encoding/pem"
+	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -31,8 +33,8 @@ import (
 //
 //	uint8  version (1)
 //	uint8  length, then the wrapping AES-256 key's CKA_ID
-//	uint8  length, then the 12-byte AES-GCM nonce
-//	uint8  length, then the AES-GCM ciphertext of the 32-byte scalar
+//	the 12-byte AES-GCM nonce
+//	the AES-GCM ciphertext of the 32-byte scalar, computed in the token
 //
 // with the associated data wrapADLabel || category, so a wrapped key
 // cannot be moved to another category's file. A category's previous key
@@ -128,7 +130,8 @@ func (p privateFile) signer(t *Token) (crypto.Signer, error) {
 	return t.keyPair(p.ref.id, p.ref.pub)
 }
 
-// wrapOPRFKey encrypts key under the token's wrapping key for category.
+// wrapOPRFKey encrypts key under the token's wrapping key for category,
+// in the token KEK's encoding (sealkek.go) after the version byte.
 func (t *Token) wrapOPRFKey(label, category string, key *oprf.PrivateKey) ([]byte, error) {
 	k, id, err := t.wrappingKey(label)
 	if err != nil {
@@ -138,48 +141,26 @@ func (t *Token) wrapOPRFKey(label, category string, key *oprf.PrivateKey) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	aead, err := k.NewGCM()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
-	}
-	nonce, err := newNonce()
+	wrapped, err := (&tokenKEK{t: t, key: k, id: id}).Wrap(cryptorand.Reader, raw, []byte(wrapADLabel+category))
 	if err != nil {
 		return nil, err
 	}
-	ct, err := sealInToken(aead, nonce, raw, []byte(wrapADLabel+category))
-	if err != nil {
-		return nil, err
-	}
-	var b cryptobyte.Builder
-	b.AddUint8(wrapVersion)
-	for _, f := range [][]byte{id, nonce, ct} {
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f) })
-	}
-	return encodePEM(pemWrappedOPRFKey, b.BytesOrPanic()), nil
+	return encodePEM(pemWrappedOPRFKey, append([]byte{wrapVersion}, wrapped...)), nil
 }
 
 // unwrapOPRFKey decrypts a wrapped OPRF key of category in the token; the
 // scalar exists only in the returned key's memory.
 func (t *Token) unwrapOPRFKey(raw []byte, category string) (*oprf.PrivateKey, error) {
-	s := cryptobyte.String(raw)
-	var version uint8
-	var id, nonce, ct cryptobyte.String
-	if !s.ReadUint8(&version) || version != wrapVersion ||
-		!s.ReadUint8LengthPrefixed(&id) || len(id) == 0 ||
-		!s.ReadUint8LengthPrefixed(&nonce) || len(nonce) != gcmNonceSize ||
-		!s.ReadUint8LengthPrefixed(&ct) || !s.Empty() {
+	if len(raw) == 0 || raw[0] != wrapVersion {
 		return nil, fmt.Errorf("%w: wrapped OPRF key", ErrMalformed)
 	}
-	k, err := t.secretKey(id)
-	if err != nil {
+	plain, err := (&tokenKEK{t: t}).Unwrap(raw[1:], []byte(wrapADLabel+category))
+	switch {
+	case errors.Is(err, ErrKeyMissing) || errors.Is(err, ErrToken):
 		return nil, err
-	}
-	aead, err := k.NewGCM()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
-	}
-	plain, err := aead.Open(nil, nonce, ct, []byte(wrapADLabel+category))
-	if err != nil {
+	case errors.Is(err, seal.ErrMalformed):
+		return nil, fmt.Errorf("%w: wrapped OPRF key", ErrMalformed)
+	case err != nil:
 		return nil, fmt.Errorf("%w: wrapped OPRF key does not open under its wrapping key for this category", ErrMismatch)
 	}
 	key := new(oprf.PrivateKey)
@@ -187,12 +168,4 @@ func (t *Token) unwrapOPRFKey(raw []byte, category string) (*oprf.PrivateKey, er
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return key, nil
-}
-
-func newNonce() ([]byte, error) {
-	n := make([]byte, gcmNonceSize)
-	if _, err := cryptorand.Read(n); err != nil {
-		return nil, err
-	}
-	return n, nil
 }
