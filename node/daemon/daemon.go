@@ -24,8 +24,8 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
-	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
@@ -83,10 +83,10 @@ type providerSide interface {
 type node struct {
 	cfg      Config
 	log      *slog.Logger
-	keys     identity.Live // every signature and handshake reads it; RotateKeys replaces it
+	keys     identity.Live     // every signature and handshake reads it; RotateKeys replaces it
 	keystore identity.Keystore // the identity directory and its token, if any
 	seal     *seal.Keyring     // data at rest; nil when nothing is sealed
-	rotateMu sync.Mutex    // one rotation at a time
+	rotateMu sync.Mutex        // one rotation at a time
 	// endpoint is the peer address registered on the ledger, set before
 	// the registration loop and the API start.
 	endpoint string
