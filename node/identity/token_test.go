@@ -426,3 +426,29 @@ func TestTokenSealKEK(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkSign compares a transcript signature with the key in a file and
+// in a SoftHSM2 token, and a TLS-style signature (crypto.Signer) in the
+// token.
+func BenchmarkSign(b *testing.B) {
+	tok := identitytest.OpenToken(b, identitytest.SoftHSM(b, "bench"))
+	digest := sha256.Sum256([]byte("transcript"))
+	for _, place := range []identity.Placement{{}, inToken} {
+		ks := identity.Keystore{Dir: b.TempDir(), Token: tok, Place: place}
+		if err := ks.Generate("Bank1MSP", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		id, err := ks.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("Transcript/"+place.Signing.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := id.Sign(digest[:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
