@@ -1,6 +1,7 @@
 package ecsig
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -119,5 +120,56 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pub, sig []byte) {
 		// Any input must yield nil or an error, never a panic.
 		_ = Verify(pub, digest[:], sig)
+	})
+}
+
+// highS signs like a token that does not normalise S: it always returns
+// the high-S form of the signature.
+type highS struct{ key *ecdsa.PrivateKey }
+
+func (h highS) Public() crypto.PublicKey { return &h.key.PublicKey }
+
+func (h highS) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	r, s, err := ecdsa.Sign(rand.Reader, h.key, digest)
+	if err != nil {
+		return nil, err
+	}
+	if s.Cmp(halfOrder) <= 0 {
+		s = new(big.Int).Sub(elliptic.P256().Params().N, s)
+	}
+	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+}
+
+// garbage returns what is not a DER signature.
+type garbage struct{ highS }
+
+func (garbage) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return []byte{0x30, 0x03, 0x02, 0x01, 0x01}, nil
+}
+
+func TestFromSigner(t *testing.T) {
+	key, pub := newKey(t)
+	sign := FromSigner(highS{key})
+	for i := range 16 {
+		digest := sha256.Sum256([]byte{byte(i)})
+		sig, err := sign(digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Verify refuses high S: passing means the signature was normalised.
+		if err := Verify(pub, digest[:], sig); err != nil {
+			t.Fatalf("signature %d: %v", i, err)
+		}
+	}
+	t.Run("digest size", func(t *testing.T) {
+		if _, err := sign(make([]byte, 31)); !errors.Is(err, ErrDigestSize) {
+			t.Fatalf("31-byte digest: %v, want ErrDigestSize", err)
+		}
+	})
+	t.Run("malformed signer output", func(t *testing.T) {
+		digest := sha256.Sum256([]byte("x"))
+		if _, err := FromSigner(garbage{highS{key}})(digest[:]); err == nil {
+			t.Fatal("a malformed signature from the signer was passed on")
+		}
 	})
 }
