@@ -2,8 +2,8 @@ package selfsigned
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
