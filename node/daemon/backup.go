@@ -153,11 +153,10 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	file := &countWriter{w: io.MultiWriter(tmp, h)}
-	var out io.Writer = file
+	var out io.Writer = io.MultiWriter(tmp, h)
 	var sealed io.WriteCloser
 	if sealTo != nil {
-		if sealed, err = sealTo(file); err != nil {
+		if sealed, err = sealTo(out); err != nil {
 			tmp.Close()
 			return 0, sum, fmt.Errorf("daemon: backup: %w", err)
 		}
@@ -169,6 +168,10 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 	}
 	if err == nil {
 		err = tmp.Sync()
+	}
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = tmp.Stat()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -192,19 +195,7 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 		return 0, sum, fmt.Errorf("daemon: backup: %w", err)
 	}
 	h.Sum(sum[:0])
-	return file.n, sum, nil
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return fi.Size(), sum, nil
 }
 
 // boltCopy writes a consistent copy of a bbolt file.

@@ -41,13 +41,9 @@ func (t *Token) SealKEK(mspID string) (seal.KEK, error) {
 // RotateSealKEK generates a new token key for mspID's keyring. Rewrap the
 // keyring from the old KEK to it (seal.Rewrap), then DiscardSealKEKs.
 func (t *Token) RotateSealKEK(mspID string) (seal.KEK, error) {
-	id, err := newKeyID()
+	k, id, err := t.generateSecretKey(sealLabel(mspID))
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.ctx.GenerateSecretKeyWithLabel(id, []byte(sealLabel(mspID)), 256, crypto11.CipherAES)
-	if err != nil {
-		return nil, fmt.Errorf("%w: generate key-encryption key: %v", ErrToken, err)
 	}
 	return &tokenKEK{t: t, key: k, id: id}, nil
 }
@@ -60,22 +56,7 @@ func (t *Token) DiscardSealKEKs(mspID string, keep seal.KEK) error {
 		return fmt.Errorf("%w: not a token KEK", ErrToken)
 	}
 	keys, err := t.ctx.FindKeys(nil, []byte(sealLabel(mspID)))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrToken, err)
-	}
-	for _, s := range keys {
-		id, err := t.ctx.GetAttribute(s, crypto11.CkaId)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrToken, err)
-		}
-		if string(id.Value) == string(k.id) {
-			continue
-		}
-		if err := s.Delete(); err != nil {
-			return fmt.Errorf("%w: destroy a retired key-encryption key: %v", ErrToken, err)
-		}
-	}
-	return nil
+	return discardExcept(t, keys, err, k.id)
 }
 
 // Kind implements seal.KEK.

@@ -119,17 +119,10 @@ func (t *Token) generateKeyPair(label string) (crypto11.Signer, []byte, error) {
 // is pub, so a reference file cannot be pointed at another key.
 func (t *Token) keyPair(id []byte, pub *ecdsa.PublicKey) (crypto.Signer, error) {
 	pairs, err := t.ctx.FindKeyPairs(id, nil)
+	s, err := only(pairs, err, "key pair", id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
+		return nil, err
 	}
-	switch len(pairs) {
-	case 0:
-		return nil, fmt.Errorf("%w: no key pair under CKA_ID %x", ErrKeyMissing, id)
-	case 1:
-	default:
-		return nil, fmt.Errorf("%w: %d key pairs under CKA_ID %x", ErrMismatch, len(pairs), id)
-	}
-	s := pairs[0]
 	got, ok := s.Public().(*ecdsa.PublicKey)
 	if !ok || !got.Equal(pub) {
 		return nil, fmt.Errorf("%w: key pair %x in the token is not the one the reference names", ErrMismatch, id)
@@ -140,17 +133,23 @@ func (t *Token) keyPair(id []byte, pub *ecdsa.PublicKey) (crypto.Signer, error) 
 // secretKey finds the AES key with CKA_ID id.
 func (t *Token) secretKey(id []byte) (*crypto11.SecretKey, error) {
 	keys, err := t.ctx.FindKeys(id, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
+	return only(keys, err, "wrapping key", id)
+}
+
+// only returns the one object a search under CKA_ID id found: none is
+// ErrKeyMissing, several (ids are random, so someone made them) is
+// ErrMismatch.
+func only[T any](objs []T, err error, what string, id []byte) (T, error) {
+	var zero T
+	switch {
+	case err != nil:
+		return zero, fmt.Errorf("%w: %v", ErrToken, err)
+	case len(objs) == 0:
+		return zero, fmt.Errorf("%w: no %s under CKA_ID %x", ErrKeyMissing, what, id)
+	case len(objs) > 1:
+		return zero, fmt.Errorf("%w: %d of %s under CKA_ID %x", ErrMismatch, len(objs), what, id)
 	}
-	switch len(keys) {
-	case 0:
-		return nil, fmt.Errorf("%w: no wrapping key under CKA_ID %x", ErrKeyMissing, id)
-	case 1:
-	default:
-		return nil, fmt.Errorf("%w: %d wrapping keys under CKA_ID %x", ErrMismatch, len(keys), id)
-	}
-	return keys[0], nil
+	return objs[0], nil
 }
 
 // wrappingKey returns the AES-256 key labelled label, generating it on
@@ -166,13 +165,19 @@ func (t *Token) wrappingKey(label string) (*crypto11.SecretKey, []byte, error) {
 			return k, id.Value, nil
 		}
 	}
+	return t.generateSecretKey(label)
+}
+
+// generateSecretKey makes an AES-256 key labelled label in the token (not
+// extractable) and returns it with its CKA_ID.
+func (t *Token) generateSecretKey(label string) (*crypto11.SecretKey, []byte, error) {
 	id, err := newKeyID()
 	if err != nil {
 		return nil, nil, err
 	}
 	k, err := t.ctx.GenerateSecretKeyWithLabel(id, []byte(label), 256, crypto11.CipherAES)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: generate wrapping key: %v", ErrToken, err)
+		return nil, nil, fmt.Errorf("%w: generate AES key: %v", ErrToken, err)
 	}
 	return k, id, nil
 }
@@ -181,18 +186,24 @@ func (t *Token) wrappingKey(label string) (*crypto11.SecretKey, []byte, error) {
 // with CKA_ID keep.
 func (t *Token) discardKeyPairs(label string, keep []byte) error {
 	pairs, err := t.ctx.FindKeyPairs(nil, []byte(label))
+	return discardExcept(t, pairs, err, keep)
+}
+
+// discardExcept destroys objs, found with err, except the one with CKA_ID
+// keep.
+func discardExcept[T interface{ Delete() error }](t *Token, objs []T, err error, keep []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrToken, err)
 	}
-	for _, p := range pairs {
-		id, err := t.ctx.GetAttribute(p, crypto11.CkaId)
+	for _, o := range objs {
+		id, err := t.ctx.GetAttribute(o, crypto11.CkaId)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrToken, err)
 		}
 		if string(id.Value) == string(keep) {
 			continue
 		}
-		if err := p.Delete(); err != nil {
+		if err := o.Delete(); err != nil {
 			return fmt.Errorf("%w: destroy a retired key: %v", ErrToken, err)
 		}
 	}

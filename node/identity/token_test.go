@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/pem"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
@@ -122,28 +120,8 @@ func TestTokenTLSOverPeerTransport(t *testing.T) {
 	tok := identitytest.OpenToken(t, identitytest.SoftHSM(t, "node"))
 	_, regulator := tokenIdentity(t, tok, "RegulatorMSP")
 	_, member := tokenIdentity(t, tok, "Bank1MSP")
-	var members []identity.Member
-	for _, id := range []*identity.Identity{regulator, member} {
-		members = append(members, identity.Member{MSPID: id.MSPID, Name: id.MSPID, Roles: []accounting.Role{accounting.RoleRequester}, TLSFingerprint: id.Fingerprint, SigningKey: id.SigningKey})
-	}
-	consortium, err := identity.NewConsortium(members)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := t.Context()
-	seen := make(chan string, 1)
-	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{
-		Certificate: regulator.Certificate,
-		Authorizer:  consortium,
-		Handler: func(_ context.Context, who peer.Identity, _ *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
-			seen <- who.MSPID
-			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfo{}}}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	consortium, srv, seen := identity.ServePeers(t, regulator, member)
 	c, err := peer.Dial(ctx, srv.Addr().String(), peer.Config{Certificate: member.Certificate, Authorizer: consortium})
 	if err != nil {
 		t.Fatalf("dial with a token TLS key: %v", err)

@@ -35,6 +35,13 @@ const (
 // test rewrites; the returned function replaces the file's content.
 func exportFixture(t *testing.T, rows ...string) (*fixture, func(content string)) {
 	t.Helper()
+	return exportFixtureWith(t, nil, rows...)
+}
+
+// exportFixtureWith is exportFixture with tweak applied to the
+// configuration too.
+func exportFixtureWith(t *testing.T, tweak func(*Config), rows ...string) (*fixture, func(content string)) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "export.csv")
 	write := func(content string) { must(t, os.WriteFile(path, []byte(content), 0o600)) }
 	write("phone,cat,reason,listed\n" + strings.Join(rows, "\n") + "\n")
@@ -44,6 +51,9 @@ func exportFixture(t *testing.T, rows ...string) (*fixture, func(content string)
 		})
 		must(t, err)
 		c.Sources[0].Source = src
+		if tweak != nil {
+			tweak(c)
+		}
 	})
 	return f, write
 }
@@ -324,18 +334,7 @@ func sealedExportFixture(t *testing.T, rows ...string) (*fixture, func(content s
 	t.Helper()
 	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
 	must(t, err)
-	path := filepath.Join(t.TempDir(), "export.csv")
-	write := func(content string) { must(t, os.WriteFile(path, []byte(content), 0o600)) }
-	write("phone,cat,reason,listed\n" + strings.Join(rows, "\n") + "\n")
-	f := newFixture(t, func(c *Config) {
-		src, err := lists.NewDelimited(lists.File(path), lists.DelimitedConfig{
-			Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"},
-		})
-		must(t, err)
-		c.Sources[0].Source = src
-		c.Seal = ring
-	})
-	return f, write
+	return exportFixtureWith(t, func(c *Config) { c.Seal = ring }, rows...)
 }
 
 // A sealed last good read holds no listed identifier in plain, and serves
