@@ -62,6 +62,7 @@ FILE --head SEQ:HEX' checks that a later copy runs through that head (docs/opera
 	cmd.Flags().StringVar(&dir, "dir", "", "existing directory on the node's host to write the copies into (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the response as protobuf JSON")
 	_ = cmd.MarkFlagRequired("dir")
+	cmd.AddCommand(newNodeBackupUnsealCommand())
 	return cmd
 }
 

@@ -13,6 +13,7 @@
 package ecsig
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	cryptorand "crypto/rand"
@@ -59,11 +60,37 @@ func NewSigner(key *ecdsa.PrivateKey, rand io.Reader) Sign {
 		if err != nil {
 			return nil, fmt.Errorf("ecsig: sign: %w", err)
 		}
-		if s.Cmp(halfOrder) > 0 {
-			s.Sub(key.Params().N, s)
-		}
-		return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+		return lowS(r, s)
 	}
+}
+
+// FromSigner returns a Sign that uses a P-256 crypto.Signer whose
+// signatures are ASN.1 DER, such as a key in a PKCS#11 token, which draws
+// its own randomness. It normalises S like NewSigner, as a token need
+// not.
+func FromSigner(signer crypto.Signer) Sign {
+	return func(digest []byte) ([]byte, error) {
+		if len(digest) != DigestSize {
+			return nil, ErrDigestSize
+		}
+		der, err := signer.Sign(nil, digest, crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("ecsig: sign: %w", err)
+		}
+		var sig struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil {
+			return nil, fmt.Errorf("ecsig: sign: the signer returned a malformed signature")
+		}
+		return lowS(sig.R, sig.S)
+	}
+}
+
+// lowS encodes (r, s) with s replaced by n-s when above n/2.
+func lowS(r, s *big.Int) ([]byte, error) {
+	if s.Cmp(halfOrder) > 0 {
+		s = new(big.Int).Sub(elliptic.P256().Params().N, s)
+	}
+	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
 }
 
 // ParsePublicKey parses a PKIX DER P-256 public key.

@@ -1,6 +1,7 @@
 package ecsig
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -97,8 +98,14 @@ func TestSignVerify(t *testing.T) {
 
 func TestSignerAlwaysLowS(t *testing.T) {
 	key, pub := newKey(t)
-	sign := NewSigner(key, rand.Reader)
-	for i := range 64 {
+	assertVerifies(t, NewSigner(key, rand.Reader), pub, 64)
+}
+
+// assertVerifies signs n digests and verifies each; Verify refuses a
+// high S, so passing means every signature was normalised.
+func assertVerifies(t *testing.T, sign Sign, pub []byte, n int) {
+	t.Helper()
+	for i := range n {
 		digest := sha256.Sum256([]byte{byte(i)})
 		sig, err := sign(digest[:])
 		if err != nil {
@@ -119,5 +126,46 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pub, sig []byte) {
 		// Any input must yield nil or an error, never a panic.
 		_ = Verify(pub, digest[:], sig)
+	})
+}
+
+// highS signs like a token that does not normalise S: it always returns
+// the high-S form of the signature.
+type highS struct{ key *ecdsa.PrivateKey }
+
+func (h highS) Public() crypto.PublicKey { return &h.key.PublicKey }
+
+func (h highS) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	r, s, err := ecdsa.Sign(rand.Reader, h.key, digest)
+	if err != nil {
+		return nil, err
+	}
+	if s.Cmp(halfOrder) <= 0 {
+		s = new(big.Int).Sub(elliptic.P256().Params().N, s)
+	}
+	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+}
+
+// garbage returns what is not a DER signature.
+type garbage struct{ highS }
+
+func (garbage) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return []byte{0x30, 0x03, 0x02, 0x01, 0x01}, nil
+}
+
+func TestFromSigner(t *testing.T) {
+	key, pub := newKey(t)
+	sign := FromSigner(highS{key})
+	assertVerifies(t, sign, pub, 16)
+	t.Run("digest size", func(t *testing.T) {
+		if _, err := sign(make([]byte, 31)); !errors.Is(err, ErrDigestSize) {
+			t.Fatalf("31-byte digest: %v, want ErrDigestSize", err)
+		}
+	})
+	t.Run("malformed signer output", func(t *testing.T) {
+		digest := sha256.Sum256([]byte("x"))
+		if _, err := FromSigner(garbage{highS{key}})(digest[:]); err == nil {
+			t.Fatal("a malformed signature from the signer was passed on")
+		}
 	})
 }

@@ -13,6 +13,7 @@
 package selfsigned
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	cryptorand "crypto/rand"
@@ -50,6 +51,19 @@ func New(name string, hosts []string, rand io.Reader, now time.Time) (tls.Certif
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("selfsigned: generate key: %w", err)
 	}
+	return NewFor(key, name, hosts, rand, now)
+}
+
+// NewFor is New for a P-256 key the caller holds, such as one in a PKCS#11
+// token that signs the certificate without leaving it.
+func NewFor(key crypto.Signer, name string, hosts []string, rand io.Reader, now time.Time) (tls.Certificate, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	pub, ok := key.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return tls.Certificate{}, errors.New("selfsigned: key is not ECDSA P-256")
+	}
 	serial, err := cryptorand.Int(rand, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("selfsigned: serial number: %w", err)
@@ -72,7 +86,7 @@ func New(name string, hosts []string, rand io.Reader, now time.Time) (tls.Certif
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand, tmpl, tmpl, pub, key)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("selfsigned: create certificate: %w", err)
 	}

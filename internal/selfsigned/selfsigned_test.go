@@ -3,6 +3,7 @@ package selfsigned
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -82,5 +83,15 @@ func TestPEM(t *testing.T) {
 	}
 	if _, _, err := PEM(tls.Certificate{}); err == nil {
 		t.Error("PEM of an empty certificate succeeded")
+	}
+}
+
+func TestNewForRefusesOtherKeys(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewFor(key, "Bank1MSP", nil, nil, time.Now()); err == nil {
+		t.Fatal("NewFor made a certificate for an Ed25519 key")
 	}
 }

@@ -18,6 +18,11 @@ type Config struct {
 	// IdentityDir holds the key material (riskmesh init identity). Default
 	// "identity".
 	IdentityDir string `yaml:"identity_dir"`
+	// Keys says, per key, whether it lives in the identity directory or
+	// in a PKCS#11 token.
+	Keys Keys `yaml:"keys"`
+	// AtRest says how stored data is sealed.
+	AtRest AtRest `yaml:"at_rest"`
 
 	Identifiers Identifiers `yaml:"identifiers"`
 	Listen      Listen      `yaml:"listen"`

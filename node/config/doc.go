@@ -26,6 +26,8 @@
 // identifier normaliser (Identifiers.Normalizer: the calling code).
 //
 // Secrets do not belong in the file: a PostgreSQL connection string with a
-// password is read from the environment variable named by dsn_env, and key
-// material lives in the identity directory (package identity).
+// password is read from the environment variable named by dsn_env, the
+// PKCS#11 PIN from keys.hsm.pin_env and the sandbox's sealing passphrase
+// from at_rest.passphrase_env, and key material lives in the identity
+// directory or the token (package identity).
 package config

@@ -76,6 +76,9 @@ func (c *Config) resolve(base string) {
 	}
 	abs(&c.DataDir)
 	abs(&c.IdentityDir)
+	if h := c.Keys.HSM; h != nil {
+		abs(&h.Module)
+	}
 	if c.Listen.Endpoint == "" {
 		c.Listen.Endpoint = c.Listen.Peer
 	}

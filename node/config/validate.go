@@ -74,6 +74,7 @@ func (cfg *Config) Validate() error {
 	}
 	c.required("data_dir", cfg.DataDir)
 	c.required("identity_dir", cfg.IdentityDir)
+	cfg.validateKeys(&c)
 	if _, err := cfg.Identifiers.Normalizer(); err != nil {
 		c.fail("identifiers.default_calling_code", "%q: 1 to 3 digits without a leading zero", cfg.Identifiers.DefaultCallingCode)
 	}

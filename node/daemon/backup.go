@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,6 +27,17 @@ var _ api.Backuper = (*node)(nil)
 // backupStamp is the UTC time in a backup file's name: node-<stamp>.db.
 const backupStamp = "20060102T150405Z"
 
+// Backup kinds, the first word of a copy's name; a sealed copy is bound to
+// its kind (backupLocation) and its name ends in sealedSuffix.
+const (
+	backupNode   = "node"
+	backupLedger = "ledger"
+	sealedSuffix = ".sealed"
+)
+
+// backupLocation is where a sealed copy of kind is bound (node/seal).
+func backupLocation(kind string) string { return "backup/" + kind }
+
 // Backup writes consistent copies of node.db and, on the node hosting the
 // embedded ledger, of the ledger file into req.Dir while the node runs.
 // Each copy is taken in one bbolt read transaction (a view of one moment
@@ -34,6 +46,12 @@ const backupStamp = "20060102T150405Z"
 // which fails rather than replace an existing file; the directory is
 // fsync'd last. A ledger copy's log is verified before it gets its name.
 // If any copy fails, the copies this call already named are removed.
+//
+// With data at rest sealed, each copy is a node/seal stream named
+// <kind>-<time>.db.sealed (UnsealBackup turns it back into a file to
+// restore): a ledger copy is first written and verified in plain beside
+// the live ledger in DataDir, where the same bytes already are, then sealed
+// into the backup directory. The size and digest are the sealed file's.
 func (n *node) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*riskmeshv1.BackupResponse, error) {
 	// One backup at a time: the names carry the second they were taken in.
 	n.backupMu.Lock()
@@ -49,15 +67,19 @@ func (n *node) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*risk
 	now := time.Now().UTC().Truncate(time.Second)
 	type source struct {
 		kind riskmeshv1.BackupKind
-		path string
+		path string // the kind's word, then the copy's path
 		data io.WriterTo
 	}
-	sources := []source{{riskmeshv1.BackupKind_BACKUP_KIND_NODE_DB, "node", boltCopy{n.db}}}
+	sources := []source{{riskmeshv1.BackupKind_BACKUP_KIND_NODE_DB, backupNode, boltCopy{n.db}}}
 	if n.ledger.embedded != nil {
-		sources = append(sources, source{riskmeshv1.BackupKind_BACKUP_KIND_LEDGER, "ledger", n.ledger.embedded})
+		sources = append(sources, source{riskmeshv1.BackupKind_BACKUP_KIND_LEDGER, backupLedger, n.ledger.embedded})
+	}
+	suffix := ".db"
+	if n.seal != nil {
+		suffix += sealedSuffix
 	}
 	for i := range sources {
-		sources[i].path = filepath.Join(dir, sources[i].path+"-"+now.Format(backupStamp)+".db")
+		sources[i].path = filepath.Join(dir, sources[i].path+"-"+now.Format(backupStamp)+suffix)
 		if _, err := os.Lstat(sources[i].path); err == nil {
 			return nil, fmt.Errorf("%w: %s", errBackupExists, sources[i].path)
 		}
@@ -74,7 +96,7 @@ func (n *node) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*risk
 				return err
 			}
 		}
-		size, sum, err := writeCopy(ctx, src.path, src.data, check)
+		size, sum, err := n.backupCopy(ctx, src.path, src.data, check)
 		if err != nil {
 			for _, done := range resp.Files {
 				os.Remove(done.GetPath())
@@ -88,10 +110,41 @@ func (n *node) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*risk
 	return resp, nil
 }
 
-// writeCopy writes data to a new file at path (see Backup), running check
-// on the complete temporary file before naming it, and returns the file's
-// length and SHA-256 digest.
-func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tmp string) error) (int64, [32]byte, error) {
+// backupCopy writes one copy: writeCopy's, sealed at the location of the
+// copy's kind when data at rest is sealed. A copy with a check is first
+// written and checked in plain in DataDir, then sealed.
+func (n *node) backupCopy(ctx context.Context, path string, data io.WriterTo, check func(tmp string) error) (int64, [32]byte, error) {
+	if n.seal == nil {
+		return writeCopy(ctx, path, data, check, nil)
+	}
+	kind, _, _ := strings.Cut(filepath.Base(path), "-")
+	sealTo := func(w io.Writer) (io.WriteCloser, error) { return n.seal.NewWriter(w, backupLocation(kind)) }
+	if check == nil {
+		return writeCopy(ctx, path, data, nil, sealTo)
+	}
+	plain, err := os.CreateTemp(n.cfg.DataDir, ".backup-*.tmp")
+	if err != nil {
+		return 0, [32]byte{}, fmt.Errorf("daemon: backup: %w", err)
+	}
+	plain.Close()
+	os.Remove(plain.Name())
+	defer os.Remove(plain.Name())
+	if _, _, err := writeCopy(ctx, plain.Name(), data, check, nil); err != nil {
+		return 0, [32]byte{}, err
+	}
+	f, err := os.Open(plain.Name())
+	if err != nil {
+		return 0, [32]byte{}, fmt.Errorf("daemon: backup: %w", err)
+	}
+	defer f.Close()
+	return writeCopy(ctx, path, f, nil, sealTo)
+}
+
+// writeCopy writes data to a new file at path (see Backup), through
+// sealTo's writer if it is not nil, running check on the complete
+// temporary file before naming it, and returns the file's length and
+// SHA-256 digest.
+func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tmp string) error, sealTo func(io.Writer) (io.WriteCloser, error)) (int64, [32]byte, error) {
 	var sum [32]byte
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
@@ -100,9 +153,25 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	size, err := data.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h)})
+	var out io.Writer = io.MultiWriter(tmp, h)
+	var sealed io.WriteCloser
+	if sealTo != nil {
+		if sealed, err = sealTo(out); err != nil {
+			tmp.Close()
+			return 0, sum, fmt.Errorf("daemon: backup: %w", err)
+		}
+		out = sealed
+	}
+	_, err = data.WriteTo(ctxWriter{ctx, out})
+	if err == nil && sealed != nil {
+		err = sealed.Close()
+	}
 	if err == nil {
 		err = tmp.Sync()
+	}
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = tmp.Stat()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -126,7 +195,7 @@ func writeCopy(ctx context.Context, path string, data io.WriterTo, check func(tm
 		return 0, sum, fmt.Errorf("daemon: backup: %w", err)
 	}
 	h.Sum(sum[:0])
-	return size, sum, nil
+	return fi.Size(), sum, nil
 }
 
 // boltCopy writes a consistent copy of a bbolt file.

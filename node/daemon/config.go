@@ -39,6 +39,10 @@ type Config struct {
 	DataDir string
 	// IdentityDir holds the node/identity files.
 	IdentityDir string
+	// Keys says where the identity's keys live (a PKCS#11 token or the
+	// directory) and how stored data is sealed. Zero: files, nothing
+	// sealed.
+	Keys KeysConfig
 
 	// PeerListen is the QUIC address to listen on (host:port).
 	PeerListen string

@@ -44,7 +44,7 @@ func TestWriteCopy(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			size, sum, err := writeCopy(tc.ctx, path, bytes.NewReader(data), tc.check)
+			size, sum, err := writeCopy(tc.ctx, path, bytes.NewReader(data), tc.check, nil)
 			entries, _ := os.ReadDir(dir)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {

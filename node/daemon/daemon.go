@@ -27,6 +27,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
@@ -86,8 +87,10 @@ type providerSide interface {
 type node struct {
 	cfg      Config
 	log      *slog.Logger
-	keys     identity.Live // every signature and handshake reads it; RotateKeys replaces it
-	rotateMu sync.Mutex    // one rotation at a time
+	keys     identity.Live     // every signature and handshake reads it; RotateKeys replaces it
+	keystore identity.Keystore // the identity directory and its token, if any
+	seal     *seal.Keyring     // data at rest; nil when nothing is sealed
+	rotateMu sync.Mutex        // one rotation at a time
 	// endpoint is the peer address registered on the ledger, set before
 	// the registration loop and the API start.
 	endpoint string
@@ -135,7 +138,10 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 	}()
 
-	id, err := identity.Load(cfg.IdentityDir)
+	if n.keystore, err = openKeystore(&cfg); err != nil {
+		return nil, err
+	}
+	id, err := n.keystore.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	cfg.Peer.GetCertificate = n.keys.Certificate
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon: data directory: %w", err)
+	}
+	if n.seal, err = openKeyring(&cfg, n.keystore.Token, true); err != nil {
+		return nil, err
 	}
 	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
 		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
@@ -216,7 +225,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c := *cfg.Provider
 		c.MSPID, c.Sign, c.Keys, c.PreviousKeys = cfg.MSPID, n.keys.Sign, id.OPRFKeys(), id.PreviousOPRFKeys()
 		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
-		c.DataDir = cfg.DataDir
+		c.DataDir, c.Seal = cfg.DataDir, n.seal
 		c.Logger = n.log.With("component", "provider")
 		p, err := provider.New(c)
 		if err != nil {
@@ -366,6 +375,9 @@ func (n *node) close() {
 	}
 	if n.db != nil {
 		n.db.Close()
+	}
+	if n.keystore.Token != nil {
+		n.keystore.Token.Close()
 	}
 }
 

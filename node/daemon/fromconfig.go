@@ -45,6 +45,9 @@ func FromConfig(c *config.Config) (Config, error) {
 		Registry: registry.Options{Refresh: c.Registry.Refresh, Timeout: c.Registry.Timeout},
 		Ledger:   LedgerConfig{Backend: c.Ledger.Backend},
 	}
+	if cfg.Keys, err = keysConfig(c); err != nil {
+		return cfg, err
+	}
 	if c.Listen.Metrics != config.MetricsOff {
 		cfg.MetricsListen = c.Listen.Metrics
 	}
@@ -268,4 +271,36 @@ func apiTLS(t *config.APITLS) (*tls.Config, error) {
 		Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: pool, MinVersion: tls.VersionTLS13,
 	}, nil
+}
+
+// keysConfig reads the keys and at_rest sections; the PIN and the
+// passphrase come from the environment variables they name.
+func keysConfig(c *config.Config) (KeysConfig, error) {
+	storage := func(v string) identity.Storage {
+		if v == config.StorageHSM {
+			return identity.InToken
+		}
+		return identity.InFile
+	}
+	k := KeysConfig{Place: identity.Placement{
+		Signing: storage(c.Keys.Signing), TLS: storage(c.Keys.TLS), OPRF: storage(c.Keys.OPRF),
+	}}
+	if h := c.Keys.HSM; h != nil {
+		pin := h.PIN()
+		if pin == "" {
+			return k, fmt.Errorf("keys.hsm.pin_env: environment variable %s is not set", h.PINEnv)
+		}
+		k.HSM = &identity.TokenConfig{Module: h.Module, Label: h.TokenLabel, PIN: pin}
+	}
+	switch c.AtRest.KEK {
+	case config.KEKHSM:
+		k.AtRest = AtRestHSM
+	case config.KEKPass:
+		pass := c.AtRest.Passphrase()
+		if pass == "" {
+			return k, fmt.Errorf("at_rest.passphrase_env: environment variable %s is not set", c.AtRest.PassphraseEnv)
+		}
+		k.AtRest, k.Passphrase = AtRestPassphrase, []byte(pass)
+	}
+	return k, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/identity"
 )
 
 // writeCert writes a self-signed certificate and its key as PEM files.
@@ -208,6 +209,54 @@ func TestRemoteFingerprintWithColons(t *testing.T) {
 		}
 		if got := cfg.Ledger.HostFingerprint.String(); got != plain {
 			t.Fatalf("%s pinned as %s, want %s", fp, got, plain)
+		}
+	}
+}
+
+// TestFromConfigKeys reads the keys and at_rest sections: placements per
+// key, the token with its PIN from the environment, the KEK; a PIN or a
+// passphrase whose variable is unset is an error naming the key, not the
+// secret.
+func TestFromConfigKeys(t *testing.T) {
+	const base = `msp_id: Bank1MSP
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: ` + "abababababababababababababababababababababababababababababababab" + `}
+`
+	dir := t.TempDir()
+	t.Setenv("TEST_HSM_PIN", "4242")
+	t.Setenv("TEST_SEAL_PASS", "sandbox passphrase")
+
+	cfg, err := daemon.FromConfig(parseConfig(t, dir, base+`keys:
+  signing: hsm
+  oprf: hsm
+  hsm: {module: p11.so, token_label: node, pin_env: TEST_HSM_PIN}
+at_rest: {kek: hsm}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cfg.Keys
+	want := identity.Placement{Signing: identity.InToken, TLS: identity.InFile, OPRF: identity.InToken}
+	if k.Place != want || k.HSM == nil || k.HSM.PIN != "4242" || k.HSM.Label != "node" ||
+		k.HSM.Module != filepath.Join(dir, "p11.so") || k.AtRest != daemon.AtRestHSM {
+		t.Fatalf("keys: %+v, token %+v", k, k.HSM)
+	}
+
+	cfg, err = daemon.FromConfig(parseConfig(t, dir, base+"at_rest: {kek: passphrase, passphrase_env: TEST_SEAL_PASS}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Keys.AtRest != daemon.AtRestPassphrase || string(cfg.Keys.Passphrase) != "sandbox passphrase" || cfg.Keys.HSM != nil || cfg.Keys.Place != (identity.Placement{}) {
+		t.Fatalf("passphrase keys: %+v", cfg.Keys)
+	}
+
+	for name, yaml := range map[string]string{
+		"keys.hsm.pin_env":       "keys:\n  tls: hsm\n  hsm: {module: p11.so, token_label: node, pin_env: TEST_UNSET_PIN}\n",
+		"at_rest.passphrase_env": "at_rest: {kek: passphrase, passphrase_env: TEST_UNSET_PASS}\n",
+	} {
+		if _, err := daemon.FromConfig(parseConfig(t, dir, base+yaml)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s unset: %v", name, err)
 		}
 	}
 }

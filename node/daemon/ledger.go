@@ -106,7 +106,23 @@ func AdminLedger(cfg Config) (accounting.Ledger, io.Closer, error) {
 	if err := cfg.withDefaults(); err != nil {
 		return nil, nil, err
 	}
-	id, err := identity.Load(cfg.IdentityDir)
+	ks, err := openKeystore(&cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, c, err := adminLedger(&cfg, ks)
+	if ks.Token == nil {
+		return l, c, err
+	}
+	if err != nil {
+		ks.Token.Close()
+		return nil, nil, err
+	}
+	return l, closers{c, ks.Token}, nil
+}
+
+func adminLedger(cfg *Config, ks identity.Keystore) (accounting.Ledger, io.Closer, error) {
+	id, err := ks.Load()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,9 +134,22 @@ func AdminLedger(cfg Config) (accounting.Ledger, io.Closer, error) {
 		l, c := DialLedgerHost(id, endpoint, id.MSPID, id.Fingerprint, cfg.Peer)
 		return l, c, nil
 	}
-	lc, err := openLedger(&cfg, id)
+	lc, err := openLedger(cfg, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return lc.Ledger, lc.closer, nil
+}
+
+// closers closes each in order, returning the first error.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

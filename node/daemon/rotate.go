@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/riskmesh/riskmesh/node/api"
-	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -30,15 +29,17 @@ var _ api.KeyRotator = (*node)(nil)
 // and kept transcripts were signed under it), an OPRF key for the catalogs
 // already published under it. If step 2 fails the node keeps using the old
 // key and returns the error; the identity directory already holds the new
-// one, which the node registers when it next starts.
+// one, which the node registers when it next starts. A TLS or signing key
+// in a PKCS#11 token is made there (KeysConfig.Place); the key it replaces
+// stays in the token, in use, until step 2 succeeds, and is destroyed then.
 func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest) (*riskmeshv1.RotateKeysResponse, error) {
 	n.rotateMu.Lock()
 	defer n.rotateMu.Unlock()
-	dir := n.cfg.IdentityDir
+	ks := n.keystore
 	resp := &riskmeshv1.RotateKeysResponse{Kind: req.GetKind(), Category: req.GetCategory()}
 	switch req.GetKind() {
 	case riskmeshv1.KeyKind_KEY_KIND_SIGNING:
-		pub, err := identity.RotateSigningKey(dir, nil)
+		pub, err := ks.RotateSigningKey(nil)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +48,7 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 		if n.cfg.Ledger.Backend == BackendEmbedded {
 			return nil, errHostCertificate
 		}
-		der, err := identity.RotateTLSCertificate(dir, nil)
+		der, err := ks.RotateTLSCertificate(nil)
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +59,7 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 	default:
 		return nil, fmt.Errorf("%w: rotating %s keys", api.ErrNotSupported, req.GetKind())
 	}
-	id, err := identity.Load(dir)
+	id, err := ks.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +67,10 @@ func (n *node) RotateKeys(ctx context.Context, req *riskmeshv1.RotateKeysRequest
 		return nil, fmt.Errorf("daemon: register the new key (the node keeps the old one until it restarts): %w", err)
 	}
 	n.keys.Store(id)
+	// The ledger has the new key: a replaced key in the token can go.
+	if err := ks.DiscardRetired(); err != nil {
+		n.log.Warn("destroying the replaced key in the token failed; it is retried at the next rotation", slog.Any("err", err))
+	}
 	if req.GetKind() == riskmeshv1.KeyKind_KEY_KIND_TLS {
 		// The ledger host and the auditor serve only the certificate the
 		// registry now names.
@@ -100,11 +105,11 @@ func (n *node) rotateOPRF(ctx context.Context, category string, resp *riskmeshv1
 	if err := n.prov.CheckRotate(ctx, category); err != nil {
 		return nil, err
 	}
-	pub, err := identity.RotateOPRFKey(n.cfg.IdentityDir, category, nil)
+	pub, err := n.keystore.RotateOPRFKey(category, nil)
 	if err != nil {
 		return nil, err
 	}
-	id, err := identity.Load(n.cfg.IdentityDir)
+	id, err := n.keystore.Load()
 	if err != nil {
 		return nil, err
 	}

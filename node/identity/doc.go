@@ -36,11 +36,28 @@
 // most once per period (node/provider's CheckRotate tells when the key a
 // second rotation would drop no longer backs a catalog in use).
 //
+// Keys in a PKCS#11 token (token.go, tokenref.go, keystore.go): a
+// Keystore places each new key in a file or in a token opened with
+// OpenToken (github.com/ThalesGroup/crypto11 over miekg/pkcs11). The TLS
+// and signing keys are then P-256 key pairs generated in the token, and
+// tls.key / signing.key hold a reference to them (their CKA_ID and public
+// key) in place of the key, so the rotations above work unchanged; a
+// replaced key pair stays in the token until DiscardRetired. An OPRF key
+// is stored wrapped by an AES-256 token key (AES-GCM in the token, the
+// category as associated data) and unwrapped into memory by Load, since
+// PKCS#11 offers no ristretto255 scalar multiplication. Load refuses a
+// reference whose key is not in the token (ErrKeyMissing). The token also
+// provides the key-encryption key of the node's data-at-rest keyring
+// (Token.SealKEK, package seal). Which kind each key file holds is read
+// from its PEM type, so a directory may mix files and token keys while
+// they move into the token by rotation.
+//
 // What the package does not promise: ECDSA key generation draws from the
 // operating system's generator whatever Reader is passed (Go 1.26 ignores
-// custom readers for it unless GODEBUG=cryptocustomrand=1); the Reader is
-// honoured for OPRF keys and certificate serial numbers. It does not encrypt
-// keys at rest; protect the directory with file-system permissions or an
-// encrypted volume. Rotating an OPRF key discards the key before the
+// custom readers for it unless GODEBUG=cryptocustomrand=1), and a token
+// draws its own; the Reader is honoured for OPRF keys and certificate
+// serial numbers. File keys are not encrypted at rest; protect the
+// directory with file-system permissions or an encrypted volume, or keep
+// the keys in a token. Rotating an OPRF key discards the key before the
 // previous one.
 package identity

@@ -27,4 +27,15 @@ var (
 	// 64 hex digits of a SHA-256 digest, run together or with a colon
 	// between every two.
 	ErrFingerprint = errors.New("identity: fingerprint must be the 64 hex digits of a SHA-256 digest, run together or with a colon between every two")
+	// ErrToken is returned when the PKCS#11 token or its module fails, or
+	// when a key lives in a token and none is configured.
+	ErrToken = errors.New("identity: PKCS#11 token")
+	// ErrTokenLogin is returned by OpenToken when the token refuses the PIN.
+	ErrTokenLogin = errors.New("identity: PKCS#11 login refused")
+	// ErrTokenNotFound is returned by OpenToken when no token has the label.
+	ErrTokenNotFound = errors.New("identity: PKCS#11 token not found")
+	// ErrKeyMissing is returned when a key the identity directory refers
+	// to is no longer in the token: the node refuses to start rather than
+	// run without it (docs/operations.md).
+	ErrKeyMissing = errors.New("identity: key missing from the PKCS#11 token")
 )

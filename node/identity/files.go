@@ -80,36 +80,9 @@ func readFile(dir, name string, private bool) ([]byte, error) {
 	return data, nil
 }
 
-// writeFile replaces name in dir atomically: the data goes to a temporary
-// file in the same directory, is synced, and renamed over name; the
-// directory is synced so the rename survives a crash.
-func writeFile(dir, name string, data []byte, mode os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+// writeFile replaces name in dir atomically (durable.WriteFile).
+func writeFile(dir, name string, data []byte, mode os.FileMode) error {
+	return durable.WriteFile(filepath.Join(dir, name), data, mode)
 }
 
 // syncDir makes dir's entries durable where the platform can sync a

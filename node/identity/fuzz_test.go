@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
 
 // seedIdentity adds the files of a generated identity as seeds.
@@ -146,6 +148,35 @@ func FuzzParseFingerprint(f *testing.F) {
 		}
 		if l := strings.ToLower(s); l != canonical && l != strings.Join(withColons, ":") {
 			t.Fatalf("ParseFingerprint(%q) accepted as %s", s, canonical)
+		}
+	})
+}
+
+// FuzzParseTokenRef reads arbitrary reference files: no panic, and a
+// reference that parses re-encodes to the same bytes (one encoding per
+// reference, so two files cannot name one key differently).
+func FuzzParseTokenRef(f *testing.F) {
+	seedIdentity(f, SigningPubFile)
+	_, pub, err := ecsig.GenerateKey(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(marshalTokenRef(bytes.Repeat([]byte{7}, keyIDSize), pub))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parsePrivateFile(data)
+		if err != nil || p.ref == nil {
+			return
+		}
+		raw, err := decodePEM(data, pemTokenKey)
+		if err != nil {
+			t.Fatalf("parsed a reference that does not decode: %v", err)
+		}
+		again, err := decodePEM(marshalTokenRef(p.ref.id, p.ref.der), pemTokenKey)
+		if err != nil || !bytes.Equal(raw, again) {
+			t.Fatalf("reference %x re-encodes as %x", raw, again)
+		}
+		if !p.public().Equal(p.ref.pub) {
+			t.Fatal("public() is not the reference's key")
 		}
 	})
 }

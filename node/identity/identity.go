@@ -51,53 +51,70 @@ func (id *Identity) PreviousOPRFKeys() map[string]*oprf.PrivateKey {
 	return maps.Clone(id.previousKeys)
 }
 
-// Load reads the identity in dir. It checks that each key file is private
-// to its owner, that the TLS certificate and key are a pair and that
-// signing.pub is the signing key's public half, so a directory assembled
-// from two identities is refused. It first finishes or discards a key
-// rotation a crash interrupted. Signatures draw randomness from
-// crypto/rand.
-func Load(dir string) (*Identity, error) {
-	id, err := load(dir)
+// Load reads the identity in dir, whose keys are all files; see
+// Keystore.Load.
+func Load(dir string) (*Identity, error) { return Keystore{Dir: dir}.Load() }
+
+// Load reads the identity. It checks that each key file is private to its
+// owner, that the TLS certificate and key are a pair and that signing.pub
+// is the signing key's public half, so a directory assembled from two
+// identities is refused; a key in the token must be there under the
+// CKA_ID its reference names, with the public half the directory has
+// (ErrKeyMissing otherwise: the node refuses to start). It first finishes
+// or discards a key rotation a crash interrupted. File signatures draw
+// randomness from crypto/rand, token signatures from the token.
+func (k Keystore) Load() (*Identity, error) {
+	id, err := k.load()
 	if err != nil {
-		return nil, fmt.Errorf("load identity %s: %w", dir, err)
+		return nil, fmt.Errorf("load identity %s: %w", k.Dir, err)
 	}
 	return id, nil
 }
 
-func load(dir string) (*Identity, error) {
+func (k Keystore) load() (*Identity, error) {
+	dir := k.Dir
 	if err := recoverPairs(dir); err != nil {
 		return nil, err
 	}
-	if err := recoverOPRFKeys(dir); err != nil {
+	if err := k.recoverOPRFKeys(); err != nil {
 		return nil, err
 	}
 	cert, err := readPublic(dir)
 	if err != nil {
 		return nil, err
 	}
-	tlsKey, err := readPrivateKey(dir, TLSKeyFile)
+	tlsKey, err := readPrivate(dir, TLSKeyFile)
 	if err != nil {
 		return nil, err
 	}
-	if !cert.tls.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(&tlsKey.PublicKey) {
+	if !cert.tls.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(tlsKey.public()) {
 		return nil, fmt.Errorf("%w: %s is not the key of %s", ErrMismatch, TLSKeyFile, TLSCertFile)
 	}
-	cert.tls.PrivateKey = tlsKey
+	if cert.tls.PrivateKey, err = tlsKey.signer(k.Token); err != nil {
+		return nil, fmt.Errorf("%s: %w", TLSKeyFile, err)
+	}
 
-	signKey, err := readPrivateKey(dir, SigningKeyFile)
+	signKey, err := readPrivate(dir, SigningKeyFile)
 	if err != nil {
 		return nil, err
 	}
-	if !cert.signingKey.Equal(&signKey.PublicKey) {
+	if !cert.signingKey.Equal(signKey.public()) {
 		return nil, fmt.Errorf("%w: %s is not the public half of %s", ErrMismatch, SigningPubFile, SigningKeyFile)
 	}
+	sign := ecsig.NewSigner(signKey.key, cryptorand.Reader)
+	if signKey.ref != nil {
+		s, err := signKey.signer(k.Token)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", SigningKeyFile, err)
+		}
+		sign = ecsig.FromSigner(s)
+	}
 
-	keys, err := readOPRFKeys(dir, oprfKeySuffix)
+	keys, err := k.readOPRFKeys(oprfKeySuffix)
 	if err != nil {
 		return nil, err
 	}
-	previous, err := readOPRFKeys(dir, oprfKeySuffix+previousSuffix)
+	previous, err := k.readOPRFKeys(oprfKeySuffix + previousSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +122,7 @@ func load(dir string) (*Identity, error) {
 		MSPID:        cert.tls.Leaf.Subject.CommonName,
 		Certificate:  cert.tls,
 		Fingerprint:  peer.FingerprintOf(cert.tls.Leaf.Raw),
-		Sign:         ecsig.NewSigner(signKey, cryptorand.Reader),
+		Sign:         sign,
 		SigningKey:   cert.signingDER,
 		oprfKeys:     keys,
 		previousKeys: previous,
@@ -114,32 +131,50 @@ func load(dir string) (*Identity, error) {
 
 // readOPRFKeys reads every "oprf-<category>"+suffix file in dir, by
 // category.
-func readOPRFKeys(dir, suffix string) (map[string]*oprf.PrivateKey, error) {
-	cats, err := oprfFiles(dir, suffix)
+func (k Keystore) readOPRFKeys(suffix string) (map[string]*oprf.PrivateKey, error) {
+	cats, err := oprfFiles(k.Dir, suffix)
 	if err != nil {
 		return nil, err
 	}
 	keys := make(map[string]*oprf.PrivateKey, len(cats))
 	for _, c := range cats {
-		k, err := readOPRFKey(dir, oprfKeyPrefix+c+suffix)
+		key, err := k.readOPRFKey(c, suffix)
 		if err != nil {
 			return nil, err
 		}
-		keys[c] = k
+		keys[c] = key
 	}
 	return keys, nil
 }
 
-func readOPRFKey(dir, name string) (*oprf.PrivateKey, error) {
-	data, err := readFile(dir, name, true)
+// readOPRFKey reads category's key from the file "oprf-<category>"+suffix,
+// unwrapping it in the token if it is wrapped.
+func (k Keystore) readOPRFKey(category, suffix string) (*oprf.PrivateKey, error) {
+	name := oprfKeyPrefix + category + suffix
+	path := filepath.Join(k.Dir, name)
+	data, err := readFile(k.Dir, name, true)
 	if err != nil {
 		return nil, err
 	}
-	k, err := ParseOPRFKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	if pemType(data) != pemWrappedOPRFKey {
+		key, err := ParseOPRFKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return key, nil
 	}
-	return k, nil
+	raw, err := decodePEM(data, pemWrappedOPRFKey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if k.Token == nil {
+		return nil, fmt.Errorf("%s: %w: the key is wrapped by a PKCS#11 token key and no token is configured (node.yaml hsm section)", path, ErrToken)
+	}
+	key, err := k.Token.unwrapOPRFKey(raw, category)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
 }
 
 // public is what the public files of an identity hold.
@@ -174,14 +209,16 @@ func readPublic(dir string) (public, error) {
 	}, nil
 }
 
-func readPrivateKey(dir, name string) (*ecdsa.PrivateKey, error) {
+// readPrivate reads a private key file of either kind (a key or a token
+// reference) without opening the token.
+func readPrivate(dir, name string) (privateFile, error) {
 	data, err := readFile(dir, name, true)
 	if err != nil {
-		return nil, err
+		return privateFile{}, err
 	}
-	key, err := ParsePrivateKey(data)
+	p, err := parsePrivateFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+		return privateFile{}, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
 	}
-	return key, nil
+	return p, nil
 }

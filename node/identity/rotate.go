@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -27,22 +26,30 @@ const pendingSuffix = ".new"
 // RotateSigningKey replaces the transcript-signing key and returns the new
 // public key, PKIX DER. Transcripts signed with the old key stay verifiable
 // against the ledger's record of it; the node registers the new key before
-// signing with it.
+// signing with it. The key is a file; see Keystore.RotateSigningKey.
 func RotateSigningKey(dir string, rand io.Reader) ([]byte, error) {
+	return Keystore{Dir: dir}.RotateSigningKey(rand)
+}
+
+// RotateSigningKey is the package's RotateSigningKey with the new key made
+// where k.Place says. A replaced key in the token stays there, usable by
+// an Identity loaded before, until DiscardRetired.
+func (k Keystore) RotateSigningKey(rand io.Reader) ([]byte, error) {
 	if rand == nil {
 		rand = cryptorand.Reader
 	}
+	dir := k.Dir
 	if err := recoverPairs(dir); err != nil {
 		return nil, err
 	}
-	if _, err := readPrivateKey(dir, SigningKeyFile); err != nil {
+	if _, err := readPrivate(dir, SigningKeyFile); err != nil {
 		return nil, fmt.Errorf("identity: rotate signing key: %w", err)
 	}
-	key, pub, err := ecsig.GenerateKey(rand)
+	cur, err := readPublic(dir)
 	if err != nil {
-		return nil, fmt.Errorf("identity: generate signing key: %w", err)
+		return nil, fmt.Errorf("identity: rotate signing key: %w", err)
 	}
-	keyPEM, err := marshalPrivateKey(key)
+	keyPEM, pub, err := k.newSigningKey(cur.tls.Leaf.Subject.CommonName, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +62,20 @@ func RotateSigningKey(dir string, rand io.Reader) ([]byte, error) {
 // RotateTLSCertificate replaces the TLS key and certificate with a new
 // self-signed pair for the same MSP id and host names, and returns the new
 // certificate, DER. Its fingerprint differs: peers admit the node with it
-// once the registry lists it.
+// once the registry lists it. The key is a file; see
+// Keystore.RotateTLSCertificate.
 func RotateTLSCertificate(dir string, rand io.Reader) ([]byte, error) {
+	return Keystore{Dir: dir}.RotateTLSCertificate(rand)
+}
+
+// RotateTLSCertificate is the package's RotateTLSCertificate with the new
+// key made where k.Place says; a replaced key in the token stays there
+// until DiscardRetired.
+func (k Keystore) RotateTLSCertificate(rand io.Reader) ([]byte, error) {
 	if rand == nil {
 		rand = cryptorand.Reader
 	}
+	dir := k.Dir
 	if err := recoverPairs(dir); err != nil {
 		return nil, err
 	}
@@ -79,7 +95,7 @@ func RotateTLSCertificate(dir string, rand io.Reader) ([]byte, error) {
 			hosts = append(hosts, ip.String())
 		}
 	}
-	der, certPEM, keyPEM, err := newTLSCertificate(old.Subject.CommonName, hosts, rand)
+	der, certPEM, keyPEM, err := k.newTLSCertificate(old.Subject.CommonName, hosts, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +157,7 @@ func recoverPair(dir, privName, pubName string, public func() (*ecdsa.PublicKey,
 	if err != nil {
 		return fmt.Errorf("identity: interrupted rotation: %w", err)
 	}
-	key, err := ParsePrivateKey(data)
+	key, err := parsePrivateFile(data)
 	if err != nil {
 		// Cannot happen for a file written by replacePair; a stray file
 		// is not ours to judge, so it is left for the operator.
@@ -151,7 +167,7 @@ func recoverPair(dir, privName, pubName string, public func() (*ecdsa.PublicKey,
 	if err != nil {
 		return err
 	}
-	if !pub.Equal(&key.PublicKey) {
+	if !pub.Equal(key.public()) {
 		if err := os.Remove(pending); err != nil {
 			return fmt.Errorf("identity: discard interrupted rotation: %w", err)
 		}
@@ -183,13 +199,20 @@ func recoverPair(dir, privName, pubName string, public func() (*ecdsa.PublicKey,
 // one commit point, and Load finishes or discards a rotation a crash
 // interrupted (see recoverOPRFKeys).
 func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
+	return Keystore{Dir: dir}.RotateOPRFKey(category, rand)
+}
+
+// RotateOPRFKey is the package's RotateOPRFKey with the new key made where
+// k.Place says (wrapped by the token's key, or a plain file).
+func (k Keystore) RotateOPRFKey(category string, rand io.Reader) (*oprf.PublicKey, error) {
 	if !validCategory(category) {
 		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
 	}
 	if rand == nil {
 		rand = cryptorand.Reader
 	}
-	if err := recoverOPRFKeys(dir); err != nil {
+	dir := k.Dir
+	if err := k.recoverOPRFKeys(); err != nil {
 		return nil, err
 	}
 	current, err := readFile(dir, OPRFKeyFile(category), true)
@@ -199,10 +222,14 @@ func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error
 	if err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
 	}
-	if _, err := ParseOPRFKey(current); err != nil {
+	if _, err := k.readOPRFKey(category, oprfKeySuffix); err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
 	}
-	key, next, err := newOPRFKey(category, rand)
+	msp, err := k.wrapMSPID()
+	if err != nil {
+		return nil, err
+	}
+	key, next, err := k.newOPRFKey(msp, category, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +275,8 @@ func replaceOPRFKey(dir, category string, current, next []byte) error {
 
 // recoverOPRFKeys finishes or discards the OPRF rotations a crash
 // interrupted, for every category (see replaceOPRFKey).
-func recoverOPRFKeys(dir string) error {
+func (k Keystore) recoverOPRFKeys() error {
+	dir := k.Dir
 	uncommitted, err := oprfFiles(dir, oprfKeySuffix+pendingSuffix)
 	if err != nil {
 		return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
@@ -269,11 +297,11 @@ func recoverOPRFKeys(dir string) error {
 		// Neither file can be malformed if replaceOPRFKey wrote them; one
 		// that is was put there by someone else, and is left for the
 		// operator.
-		prev, err := readOPRFKey(dir, name)
+		prev, err := k.readOPRFKey(c, oprfKeySuffix+previousSuffix+pendingSuffix)
 		if err != nil {
 			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
 		}
-		cur, err := readOPRFKey(dir, OPRFKeyFile(c))
+		cur, err := k.readOPRFKey(c, oprfKeySuffix)
 		if err != nil {
 			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
 		}

@@ -23,30 +23,8 @@ func TestIdentitiesOverPeerTransport(t *testing.T) {
 		return id
 	}
 	regulator, member, outsider := load("RegulatorMSP"), load("Bank1MSP"), load("RogueMSP")
-	var members []Member
-	for _, id := range []*Identity{regulator, member} {
-		m := Member{MSPID: id.MSPID, Name: id.MSPID, Roles: []accounting.Role{accounting.RoleRequester}, TLSFingerprint: id.Fingerprint, SigningKey: id.SigningKey}
-		members = append(members, m)
-	}
-	consortium, err := NewConsortium(members)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	ctx := t.Context()
-	seen := make(chan string, 1)
-	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{
-		Certificate: regulator.Certificate,
-		Authorizer:  consortium,
-		Handler: func(_ context.Context, who peer.Identity, _ *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
-			seen <- who.MSPID
-			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfo{}}}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	consortium, srv, seen := ServePeers(t, regulator, member)
 	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfoRequest{}}}
 
 	c, err := peer.Dial(ctx, srv.Addr().String(), peer.Config{Certificate: member.Certificate, Authorizer: consortium})
@@ -75,4 +53,35 @@ func TestIdentitiesOverPeerTransport(t *testing.T) {
 	if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER {
 		t.Errorf("outsider: %v, want UNKNOWN_PEER", err)
 	}
+}
+
+// ServePeers starts host's peer server admitting the consortium of host
+// and members, as the regulator's node does, and returns the consortium,
+// the server and the MSP ids of the requests it serves, in order. The
+// server closes when the test ends. (Exported for the package's external
+// tests.)
+func ServePeers(t *testing.T, host *Identity, members ...*Identity) (*Consortium, *peer.Server, <-chan string) {
+	t.Helper()
+	var ms []Member
+	for _, id := range append([]*Identity{host}, members...) {
+		ms = append(ms, Member{MSPID: id.MSPID, Name: id.MSPID, Roles: []accounting.Role{accounting.RoleRequester}, TLSFingerprint: id.Fingerprint, SigningKey: id.SigningKey})
+	}
+	consortium, err := NewConsortium(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan string, 16)
+	srv, err := peer.Listen(t.Context(), "127.0.0.1:0", peer.Config{
+		Certificate: host.Certificate,
+		Authorizer:  consortium,
+		Handler: func(_ context.Context, who peer.Identity, _ *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+			seen <- who.MSPID
+			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_CatalogInfo{CatalogInfo: &riskmeshv1.CatalogInfo{}}}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return consortium, srv, seen
 }

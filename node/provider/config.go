@@ -18,6 +18,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -93,6 +94,10 @@ type Config struct {
 	DB *bolt.DB
 	// DataDir holds catalog files under catalogs/<category>/<period>.cat.
 	DataDir string
+	// Seal, when set, seals the sources' last good reads (the raw list
+	// entries, lists/<source>.last-good) with the node's data-at-rest
+	// keyring, each bound to its source. Default nil: written in plain.
+	Seal *seal.Keyring
 
 	// Sources are the list sources, in reporting order.
 	Sources []Source

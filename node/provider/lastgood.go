@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -45,6 +46,12 @@ import (
 // Entries are kept in the order the source yielded them, so a catalog built
 // from the file is the catalog the read would have built (buildSeed keeps
 // the rest deterministic).
+//
+// With Config.Seal the whole file is a node/seal stream of these bytes at
+// the location lastGoodLocation(source): the raw list entries are not on
+// disk in plain, and a file copied to another source's name does not open.
+// A plain file found while sealing is on (the node was sealing-off before)
+// is unusable and replaced by the source's next good read.
 const (
 	lastGoodMagic  = "riskmesh last good read v1\n"
 	lastGoodSuffix = ".last-good"
@@ -145,10 +152,15 @@ func (p *Provider) loadSources() error {
 	keep := map[string]bool{}
 	for _, s := range p.cfg.Sources {
 		var st sourceState
-		good, lgErr := lastGoodEnded(p.lastGoodPath(s.Name), s.Code)
-		if lgErr == nil {
+		good, lgErr := p.lastGoodEnded(s)
+		switch {
+		case lgErr == nil:
 			st.goodAt = good
-		} else if !errors.Is(lgErr, os.ErrNotExist) {
+		case errors.Is(lgErr, seal.ErrOtherKey):
+			// The keyring was replaced: every sealed file is lost to
+			// this node, which is the operator's to know before it runs.
+			return fmt.Errorf("last good read of source %s: %w", s.Name, lgErr)
+		case !errors.Is(lgErr, os.ErrNotExist):
 			p.log.Warn("provider: last good read of a list source unusable", "source", s.Name, "err", lgErr)
 		}
 		st.failedAt, st.err = readFailed(p.failedPath(s.Name))
@@ -188,7 +200,12 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 		return rep, nil, fmt.Errorf("last good read of source %s: %w", s.Name, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := newLastGoodWriter(tmp, s.Code)
+	out, closeOut, err := p.sealLastGood(tmp, s.Name)
+	if err != nil {
+		tmp.Close()
+		return rep, nil, fmt.Errorf("last good read of source %s: %w", s.Name, err)
+	}
+	w := newLastGoodWriter(out, s.Code)
 	rep, readErr = lists.Drain(s.Source.Entries(ctx, s.Code), w.add)
 	if readErr == nil {
 		readErr = ctx.Err()
@@ -204,7 +221,10 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 		return rep, readErr, nil
 	}
 	ended := p.cfg.Now()
-	if err = w.finish(ended); err != nil {
+	if err = w.finish(ended); err == nil {
+		err = closeOut()
+	}
+	if err != nil {
 		tmp.Close()
 	} else {
 		err = p.sources.settle(s.Name, sourceState{started: started, goodAt: ended}, func() error {
@@ -319,6 +339,81 @@ func (lw *lastGoodWriter) finish(ended time.Time) error {
 	return lw.err
 }
 
+// lastGoodLocation is where a sealed last good read of source is bound
+// (node/seal).
+func lastGoodLocation(source string) string { return "lists/last-good/" + source }
+
+// sealLastGood returns the writer a last good read of source is encoded
+// to, sealing into f with Config.Seal, and the function that ends it.
+func (p *Provider) sealLastGood(f io.Writer, source string) (io.Writer, func() error, error) {
+	if p.cfg.Seal == nil {
+		return f, func() error { return nil }, nil
+	}
+	w, err := p.cfg.Seal.NewWriter(f, lastGoodLocation(source))
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, w.Close, nil
+}
+
+// openLastGood opens source's last good read and returns its plain bytes
+// and the file to close.
+func (p *Provider) openLastGood(source string) (io.Reader, *os.File, error) {
+	f, err := os.Open(p.lastGoodPath(source))
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.cfg.Seal == nil {
+		return f, f, nil
+	}
+	r, err := p.cfg.Seal.NewReader(bufio.NewReaderSize(f, 1<<20), lastGoodLocation(source))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+// lastGoodEnded reads when s's last good read ended. A sealed file is read
+// to its end (its trailer is behind the stream's chunks); the checksum is
+// checked when a build replays it.
+func (p *Provider) lastGoodEnded(s Source) (time.Time, error) {
+	if p.cfg.Seal == nil {
+		return lastGoodEnded(p.lastGoodPath(s.Name), s.Code)
+	}
+	r, f, err := p.openLastGood(s.Name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	head := make([]byte, len(lastGoodMagic)+1)
+	if _, err := io.ReadFull(r, head); err != nil || string(head) != lastGoodMagic+string([]byte{s.Code}) {
+		return time.Time{}, fmt.Errorf("%w: not a last good read of category code %d", errLastGood, s.Code)
+	}
+	var t tail
+	n, err := io.Copy(&t, r)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", errLastGood, err)
+	}
+	if n < 1+trailerSize {
+		return time.Time{}, fmt.Errorf("%w: truncated", errLastGood)
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(t.last()))), nil
+}
+
+// tail keeps the last trailerSize bytes written to it.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 2*trailerSize {
+		t.b = append(t.b[:0], t.b[len(t.b)-trailerSize:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) last() []byte { return t.b[len(t.b)-trailerSize:] }
+
 // lastGoodEnded reads when the last good read at path ended from its
 // trailer, after checking the file's magic, category code and size; the
 // checksum is checked when a build replays it.
@@ -356,14 +451,14 @@ func lastGoodEnded(path string, code uint8) (time.Time, error) {
 // rather than publish a catalog missing part of the list.
 func (p *Provider) replay(s Source) iter.Seq2[catalogpsi.Entry, error] {
 	return func(yield func(catalogpsi.Entry, error) bool) {
-		f, err := os.Open(p.lastGoodPath(s.Name))
+		src, f, err := p.openLastGood(s.Name)
 		if err != nil {
 			yield(catalogpsi.Entry{}, fmt.Errorf("last good read: %w", err))
 			return
 		}
 		defer f.Close()
 		h := sha256.New()
-		r := bufio.NewReaderSize(f, 1<<20)
+		r := bufio.NewReaderSize(src, 1<<20)
 		damaged := func(what string) { yield(catalogpsi.Entry{}, fmt.Errorf("%w: %s", errLastGood, what)) }
 		head := make([]byte, len(lastGoodMagic)+1)
 		if _, err := io.ReadFull(r, head); err != nil || !bytes.Equal(head[:len(lastGoodMagic)], []byte(lastGoodMagic)) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -34,6 +35,13 @@ const (
 // test rewrites; the returned function replaces the file's content.
 func exportFixture(t *testing.T, rows ...string) (*fixture, func(content string)) {
 	t.Helper()
+	return exportFixtureWith(t, nil, rows...)
+}
+
+// exportFixtureWith is exportFixture with tweak applied to the
+// configuration too.
+func exportFixtureWith(t *testing.T, tweak func(*Config), rows ...string) (*fixture, func(content string)) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "export.csv")
 	write := func(content string) { must(t, os.WriteFile(path, []byte(content), 0o600)) }
 	write("phone,cat,reason,listed\n" + strings.Join(rows, "\n") + "\n")
@@ -43,6 +51,9 @@ func exportFixture(t *testing.T, rows ...string) (*fixture, func(content string)
 		})
 		must(t, err)
 		c.Sources[0].Source = src
+		if tweak != nil {
+			tweak(c)
+		}
 	})
 	return f, write
 }
@@ -315,5 +326,79 @@ func BenchmarkLastGoodRead(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// sealedExportFixture is exportFixture with the last good reads sealed.
+func sealedExportFixture(t *testing.T, rows ...string) (*fixture, func(content string)) {
+	t.Helper()
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	return exportFixtureWith(t, func(c *Config) { c.Seal = ring }, rows...)
+}
+
+// A sealed last good read holds no listed identifier in plain, and serves
+// a degraded period across a restart exactly as a plain one does.
+func TestSealedLastGoodRead(t *testing.T) {
+	f, write := sealedExportFixture(t, rowOld)
+	f.maintain()
+	data, err := os.ReadFile(f.p.lastGoodPath("black-csv"))
+	must(t, err)
+	if bytes.Contains(data, []byte("8613800138020")) || bytes.Contains(data, []byte(lastGoodMagic)) {
+		t.Fatal("the sealed last good read holds plain text")
+	}
+	write(malformedExport)
+	f.nextPeriod()
+	f.wantStale(2)
+	must(t, os.RemoveAll(filepath.Join(f.p.cfg.DataDir, "catalogs")))
+	p2, err := New(f.p.cfg)
+	must(t, err)
+	f.p = p2
+	if u := f.p.UnreadableSources(); len(u) != 1 || u[0].GetLastGood() == nil {
+		t.Fatalf("after a restart, unreadable sources %v, want black-csv with its sealed last good read", u)
+	}
+	f.maintain()
+	f.wantStale(2)
+	if hit, reason := f.lookup(2, "+8613800138020"); !hit || reason != 3 {
+		t.Fatalf("entry of the sealed last good read: hit=%v reason=%d", hit, reason)
+	}
+}
+
+// TestAdversarySealedLastGoodSwapped plays whoever copies one source's
+// sealed last good read over another's (both in one category): the file
+// does not open at the other location, so the build fails rather than
+// publish the wrong list; and a keyring that was replaced is a refusal
+// to start, not a silent loss of the files.
+func TestAdversarySealedLastGoodSwapped(t *testing.T) {
+	f, _ := sealedExportFixture(t, rowOld)
+	f.maintain()
+	cfg := f.p.cfg
+	cfg.Sources = append(cfg.Sources, Source{Name: "black-b", Category: category, Code: 1, Source: failingSource{}})
+	data, err := os.ReadFile(f.p.lastGoodPath("black-csv"))
+	must(t, err)
+	must(t, os.WriteFile(f.p.lastGoodPath("black-b"), data, 0o600))
+	p2, err := New(cfg)
+	must(t, err)
+	if _, ok := p2.sources.lastGood("black-b"); ok {
+		t.Fatal("a last good read copied from another source was taken as black-b's")
+	}
+	var entries int
+	var replayErr error
+	for _, err := range p2.replay(cfg.Sources[1]) {
+		if err != nil {
+			replayErr = err
+			continue
+		}
+		entries++
+	}
+	if entries != 0 || !errors.Is(replayErr, errLastGood) {
+		t.Fatalf("replay of the copied file: %d entries, %v; want none and errLastGood", entries, replayErr)
+	}
+
+	other, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	cfg.Sources, cfg.Seal = cfg.Sources[:1], other
+	if _, err := New(cfg); !errors.Is(err, seal.ErrOtherKey) {
+		t.Fatalf("start with another keyring: %v, want seal.ErrOtherKey", err)
 	}
 }
