@@ -42,7 +42,7 @@ dispute could not be filed or verified.`,
 			var err error
 			switch {
 			case len(args) == 1 && len(entries) == 0:
-				ts, err = readTranscripts(args[0])
+				ts, err = transcript.ReadFile(args[0])
 			case len(args) == 0 && len(entries) > 0:
 				ts, err = fetchTranscripts(cmd.Context(), &api, entries)
 			default:
