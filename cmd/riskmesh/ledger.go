@@ -192,7 +192,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, c)
+			return printJSON(w, newCatalogView(c))
 		}, nil),
 		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			var n uint64
@@ -250,7 +250,9 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 	// verify-log reads a file and reaches no ledger.
 	cmd.AddCommand(newLedgerVerifyLogCommand())
 	// reconcile asks the node, not the ledger.
-	cmd.AddCommand(newLedgerReconcileCommand())
+	reconcile := newLedgerReconcileCommand()
+	reconcile.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
+	cmd.AddCommand(reconcile)
 	return cmd
 }
 
@@ -313,18 +315,36 @@ func parsePeriod(s string) (uint64, error) {
 	return n, nil
 }
 
-// institutionView is how `ledger institutions` prints a record: the TLS
-// fingerprint in hex, as node.yaml, the consortium file and the other
-// commands write it, rather than the contract's base64.
+// institutionView and catalogView are how `ledger institutions` and
+// `ledger catalog` print their records: fingerprints, keys and digests in
+// hex, as node.yaml, the consortium file and the other commands write
+// them, rather than the contract's base64.
 type institutionView struct {
 	accounting.Institution
-	TLSFingerprint string `json:"tlsFingerprint,omitempty"`
+	TLSFingerprint string            `json:"tlsFingerprint,omitempty"`
+	OPRFKeys       map[string]string `json:"oprfKeys,omitempty"`
+}
+
+type catalogView struct {
+	accounting.Catalog
+	Digest  string `json:"digest"`
+	OPRFKey string `json:"oprfKey"`
+}
+
+func newCatalogView(c *accounting.Catalog) catalogView {
+	return catalogView{Catalog: *c, Digest: hex.EncodeToString(c.Digest), OPRFKey: hex.EncodeToString(c.OPRFKey)}
 }
 
 func institutionViews(r []accounting.Institution) []institutionView {
 	views := make([]institutionView, len(r))
-	for i := range r {
-		views[i] = institutionView{Institution: r[i], TLSFingerprint: hex.EncodeToString(r[i].TLSFingerprint)}
+	for i, in := range r {
+		views[i] = institutionView{Institution: in, TLSFingerprint: hex.EncodeToString(in.TLSFingerprint)}
+		for cat, key := range in.OPRFKeys {
+			if views[i].OPRFKeys == nil {
+				views[i].OPRFKeys = map[string]string{}
+			}
+			views[i].OPRFKeys[cat] = hex.EncodeToString(key)
+		}
 	}
 	return views
 }
