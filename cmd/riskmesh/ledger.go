@@ -138,16 +138,11 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			for range maxSettleSteps {
-				r, err := l().Settle(ctx, n, f.maxEntries)
-				if err != nil {
-					return err
-				}
-				if r.Done {
-					return printJSON(w, r)
-				}
+			r, err := accounting.SettleAll(ctx, l(), n, f.maxEntries)
+			if err != nil {
+				return err
 			}
-			return fmt.Errorf("period %d not settled after %d steps", n, maxSettleSteps)
+			return printJSON(w, r)
 		}, func(c *cobra.Command, f *ledgerFlags) {
 			c.Flags().IntVar(&f.maxEntries, "max-entries", 0, "entries per settle transaction (0: the contract's default)")
 		}),
@@ -226,7 +221,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			entries := []accounting.RecordedEntry{}
 			for _, p := range parties {
-				got, err := allEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
+				got, err := accounting.AllEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
 				if err != nil {
 					return err
 				}
@@ -256,13 +251,6 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 	return cmd
 }
 
-// maxSettleSteps bounds the settle loop; each step processes up to
-// --max-entries entries.
-const maxSettleSteps = 1 << 20
-
-// maxEntryPages bounds the entries listing of one party.
-const maxEntryPages = 1 << 20
-
 // ledgerFlags holds the flags of the ledger subcommands.
 type ledgerFlags struct {
 	name        string
@@ -289,22 +277,6 @@ func ledgerCmd(use, short string, nargs int, run func(context.Context, io.Writer
 		flags(c, f)
 	}
 	return c
-}
-
-func allEntries(ctx context.Context, l accounting.Ledger, q accounting.EntriesQuery) ([]accounting.RecordedEntry, error) {
-	var out []accounting.RecordedEntry
-	for range maxEntryPages {
-		page, err := l.Entries(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Entries...)
-		if page.Bookmark == "" {
-			return out, nil
-		}
-		q.Bookmark = page.Bookmark
-	}
-	return nil, fmt.Errorf("entries of %s: more than %d pages", q.Party, maxEntryPages)
 }
 
 func parsePeriod(s string) (uint64, error) {
