@@ -36,8 +36,16 @@ func (e *Error) Error() string {
 	msg := e.Status.Message()
 	switch e.Status.Code() {
 	case codes.Unavailable:
-		if cause, ok := transportCause(msg); ok {
-			return fmt.Sprintf("cannot reach the node's API at %s (is the node running?): %s", e.Address, cause)
+		// gRPC describes a connection it could not make as `connection
+		// error: desc = "transport: Error while dialing: dial unix ...:
+		// connect: ..."` (or "transport: authentication handshake failed:
+		// ..."); show the underlying error alone.
+		if cause, ok := strings.CutPrefix(msg, `connection error: desc = "transport: `); ok {
+			cause = strings.TrimSuffix(cause, `"`)
+			if dial, ok := strings.CutPrefix(cause, "Error while dialing: "); ok {
+				return fmt.Sprintf("cannot reach the node's API at %s (is the node running?): %s", e.Address, dial)
+			}
+			return fmt.Sprintf("cannot reach the node's API at %s: %s", e.Address, cause)
 		}
 		return fmt.Sprintf("the node at %s is unavailable: %s", e.Address, msg)
 	case codes.DeadlineExceeded:
@@ -60,19 +68,6 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("the node at %s does not offer this call (an older version?): %s", e.Address, msg)
 	}
 	return fmt.Sprintf("the node at %s failed the call (%s): %s", e.Address, strings.ToLower(e.Status.Code().String()), msg)
-}
-
-// transportCause finds, in gRPC's description of a connection it could
-// not make, the underlying error: `connection error: desc = "transport:
-// Error while dialing: dial unix /x.sock: connect: ..."` becomes `dial unix
-// /x.sock: connect: ...`.
-func transportCause(msg string) (string, bool) {
-	rest, ok := strings.CutPrefix(msg, `connection error: desc = "transport: `)
-	if !ok {
-		return "", false
-	}
-	rest = strings.TrimSuffix(strings.TrimPrefix(rest, "Error while dialing: "), `"`)
-	return rest, true
 }
 
 // explain turns a call's gRPC status error into an *Error; other errors

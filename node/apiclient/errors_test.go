@@ -133,3 +133,23 @@ func TestParseEntry(t *testing.T) {
 		}
 	}
 }
+
+// Each status reads as a sentence; gRPC's transport wrapping is dropped.
+func TestErrorWords(t *testing.T) {
+	for _, tc := range []struct {
+		code      codes.Code
+		msg, want string
+	}{
+		{codes.Unavailable, `connection error: desc = "transport: authentication handshake failed: x509: unknown authority"`,
+			"cannot reach the node's API at node:7443: authentication handshake failed: x509: unknown authority"},
+		{codes.Unavailable, "requester: stopping", "the node at node:7443 is unavailable: requester: stopping"},
+		{codes.InvalidArgument, "no identifiers", "invalid request: no identifiers"},
+		{codes.Unimplemented, "api: not supported by this node", "the node at node:7443 does not offer this call (an older version?): api: not supported by this node"},
+		{codes.Internal, "boom", "the node at node:7443 failed the call (internal): boom"},
+	} {
+		err := &Error{Address: "node:7443", Status: status.New(tc.code, tc.msg)}
+		if err.Error() != tc.want || status.Code(err) != tc.code {
+			t.Errorf("%v %q: %q, want %q", tc.code, tc.msg, err.Error(), tc.want)
+		}
+	}
+}
