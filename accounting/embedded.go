@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -307,6 +308,9 @@ func VerifyLogFile(ctx context.Context, path string, earlier *LogHead) (LogHead,
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockWait})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return LogHead{}, fmt.Errorf("accounting: %s is locked by a running process (verify a copy, not the live ledger): %w", path, err)
+	}
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return LogHead{}, fmt.Errorf("accounting: %w", err) // it names the file already
 	}
 	if err != nil {
 		return LogHead{}, fmt.Errorf("accounting: open %s: %w", path, err)

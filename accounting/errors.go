@@ -24,6 +24,8 @@ var (
 	ErrClosed = errors.New("accounting: ledger closed")
 	// ErrLogTampered is returned by VerifyLog when the hash chain breaks.
 	ErrLogTampered = errors.New("accounting: transaction log does not verify")
+	// ErrLogHead is returned by ParseLogHead for text that is not a head.
+	ErrLogHead = errors.New("accounting: malformed log head (want SEQ:HEX, a decimal sequence number and a 64-digit hash)")
 	// ErrBadResult reports a contract answer the client cannot use: too
 	// large, not the JSON of its function's result, or inconsistent with
 	// the call (a Record answer with another number of outcomes). A peer

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,7 +27,8 @@ const (
 
 // WriteReport writes rows to dir as results.csv, a Markdown table of the
 // median of each point (summary.md), and one SVG and one PNG plot per
-// sweep and measure. It returns the names of the files written.
+// sweep and measure, then reads them back (checkReport). It returns the
+// names of the files written.
 func WriteReport(dir string, rows []Row) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -54,7 +56,48 @@ func WriteReport(dir string, rows []Row) ([]string, error) {
 			files = append(files, f.name+ext)
 		}
 	}
-	return files, nil
+	return files, checkReport(dir, files, len(rows))
+}
+
+// ReadResults reads the rows of dir's results.csv; a directory without one
+// holds no rows.
+func ReadResults(dir string) ([]Row, error) {
+	f, err := os.Open(filepath.Join(dir, CSVFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := ReadCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", CSVFile, err)
+	}
+	return rows, nil
+}
+
+// checkReport reads a written report back: the CSV must parse with every
+// row, and every other file must be there and not empty.
+func checkReport(dir string, files []string, rows int) error {
+	got, err := ReadResults(dir)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	if len(got) != rows {
+		return fmt.Errorf("read back %d rows of %d from %s", len(got), rows, CSVFile)
+	}
+	var errs []error
+	for _, name := range files {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && fi.Size() == 0 {
+			err = errors.New("empty")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

@@ -39,8 +39,6 @@ const (
 	maxEvents = 1 << 12
 	// QueryFile, in Config.Dir, holds the batch for riskmesh query --file.
 	QueryFile = "query.txt"
-	// maxSettleSteps bounds the settle loop of the demo's one period.
-	maxSettleSteps = 1 << 16
 )
 
 // prices are the tokens per queried identifier of each category.

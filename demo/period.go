@@ -61,18 +61,8 @@ func (d *session) periodCycle(ctx context.Context) error {
 	if err := admin.ClosePeriod(ctx, 1); err != nil {
 		return fmt.Errorf("close period 1: %w", err)
 	}
-	settled := false
-	for range maxSettleSteps {
-		r, err := admin.Settle(ctx, 1, 0)
-		if err != nil {
-			return fmt.Errorf("settle period 1: %w", err)
-		}
-		if settled = r.Done; settled {
-			break
-		}
-	}
-	if !settled {
-		return fmt.Errorf("period 1 not settled after %d steps", maxSettleSteps)
+	if _, err := accounting.SettleAll(ctx, admin, 1, 0); err != nil {
+		return fmt.Errorf("settle period 1: %w", err)
 	}
 	fmt.Fprintln(d.out, "   period 1 closed and settled")
 	if d.summary.BalancesBefore, err = balances(ctx, admin); err != nil {

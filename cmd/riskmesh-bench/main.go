@@ -6,7 +6,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,7 +79,7 @@ emulate the same link in process.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if reportOnly {
-				rows, err := withPrevious(out, nil)
+				rows, err := bench.ReadResults(out)
 				if err != nil {
 					return err
 				}
@@ -103,9 +102,11 @@ emulate the same link in process.`,
 				return err
 			}
 			if appendRows {
-				if rows, err = withPrevious(out, rows); err != nil {
-					return err
+				old, err := bench.ReadResults(out)
+				if err != nil {
+					return fmt.Errorf("--append: %w", err)
 				}
+				rows = append(old, rows...)
 			}
 			return report(cmd.OutOrStdout(), out, rows)
 		},
@@ -147,24 +148,6 @@ func wanCommand(self string, cfg *bench.Config) []string {
 	return argv
 }
 
-// withPrevious returns the rows of dir's results.csv followed by rows. A
-// missing file adds nothing.
-func withPrevious(dir string, rows []bench.Row) ([]bench.Row, error) {
-	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return rows, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	old, err := bench.ReadCSV(f)
-	if err != nil {
-		return nil, fmt.Errorf("--append: %w", err)
-	}
-	return append(old, rows...), nil
-}
-
 // fill sets *v to the quick suite's value unless a flag set it.
 func fill[T any](v *T, quick T, changed bool) {
 	if !changed {
@@ -172,44 +155,13 @@ func fill[T any](v *T, quick T, changed bool) {
 	}
 }
 
-// report writes the results, the summary and the plots to dir and reads
-// them back.
+// report writes the results, the summary and the plots to dir
+// (bench.WriteReport, which reads them back).
 func report(w io.Writer, dir string, rows []bench.Row) error {
 	files, err := bench.WriteReport(dir, rows)
 	if err != nil {
 		return err
 	}
-	if err := checkReport(dir, files, len(rows)); err != nil {
-		return err
-	}
 	_, err = fmt.Fprintf(w, "wrote %d rows and %d files to %s\n", len(rows), len(files), dir)
 	return err
-}
-
-// checkReport reads the results back: the CSV must parse with every row,
-// and every other file must be there and not empty.
-func checkReport(dir string, files []string, rows int) error {
-	f, err := os.Open(filepath.Join(dir, bench.CSVFile))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	got, err := bench.ReadCSV(f)
-	if err != nil {
-		return fmt.Errorf("read back %s: %w", bench.CSVFile, err)
-	}
-	if len(got) != rows {
-		return fmt.Errorf("read back %d rows of %d from %s", len(got), rows, bench.CSVFile)
-	}
-	var errs []error
-	for _, name := range files {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && fi.Size() == 0 {
-			err = errors.New("empty")
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	return errors.Join(errs...)
 }

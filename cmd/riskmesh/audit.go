@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -94,28 +92,6 @@ func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Ide
 	return l, id, store, nil
 }
 
-// readTranscripts reads every transcript of a file (transcript files
-// concatenate).
-func readTranscripts(path string) ([]*transcript.Transcript, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := bufio.NewReader(f)
-	var out []*transcript.Transcript
-	for {
-		if _, err := r.Peek(1); errors.Is(err, io.EOF) && len(out) > 0 {
-			return out, nil
-		}
-		t, err := transcript.Read(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: transcript %d: %w", path, len(out)+1, err)
-		}
-		out = append(out, t)
-	}
-}
-
 func newAuditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -141,7 +117,7 @@ amount is count x the period's price; the charge stands. It prints one line per 
 one report object per transcript) and exits 0 only if no check failed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := readTranscripts(args[0])
+			ts, err := transcript.ReadFile(args[0])
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,6 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/node/auditor"
-	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -179,28 +178,6 @@ func TestAuditServe(t *testing.T) {
 	if err := l.Reverse(audittest.Context(t), accounting.Reverse{Key: key, Auditor: audittest.Regulator, Verdict: accounting.VerdictUpheld, Signature: resp.Verdict.EndorsementSignature}); err != nil {
 		t.Fatalf("the ledger refuses the served endorsement: %v", err)
 	}
-}
-
-func TestWriteOutcome(t *testing.T) {
-	var buf bytes.Buffer
-	err := writeOutcome(&buf, &disputeOutcomeForTest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"dispute 7 on entry 3/Bank1MSP/Bank2MSP/9 by RegulatorMSP: upheld", "fail  proof"} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, buf.String())
-		}
-	}
-}
-
-var disputeOutcomeForTest = dispute.Outcome{
-	Reversed: true,
-	Verdict: &riskmeshv1.AuditVerdict{
-		DisputeId: 7, Auditor: "RegulatorMSP", Verdict: riskmeshv1.Verdict_VERDICT_UPHELD, Reason: "proof fails",
-		Key:    &riskmeshv1.EntryKey{Period: 3, Requester: "Bank1MSP", Responder: "Bank2MSP", Sequence: 9},
-		Checks: []*riskmeshv1.AuditCheck{{Name: "proof", Status: riskmeshv1.AuditStatus_AUDIT_STATUS_FAIL, Detail: "does not verify"}},
-	},
 }
 
 // transcriptAPI is a node's business API that only serves transcripts.

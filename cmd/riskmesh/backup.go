@@ -1,14 +1,9 @@
 package main
 
 import (
-	"encoding/hex"
-	"fmt"
-	"io"
-	"time"
-
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -32,29 +27,23 @@ the node verified. Keep the head and the digests off the machine: 'riskmesh ledg
 FILE --head SEQ:HEX' checks that a later copy runs through that head (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := hostPath(api.target, "--dir", dir)
+			d, err := api.hostPath("--dir", dir)
 			if err != nil {
 				return err
 			}
-			client, closeConn, err := api.dial()
+			client, err := api.dial()
 			if err != nil {
 				return err
 			}
-			defer closeConn()
+			defer client.Close()
 			resp, err := client.Backup(cmd.Context(), &riskmeshv1.BackupRequest{Dir: d})
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			if asJSON {
-				b, err := protojson.MarshalOptions{Multiline: true}.Marshal(resp)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(w, string(b))
-				return err
+				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
 			}
-			printBackup(w, resp)
+			apiclient.WriteBackup(cmd.OutOrStdout(), resp)
 			return nil
 		},
 	}
@@ -68,14 +57,3 @@ FILE --head SEQ:HEX' checks that a later copy runs through that head (docs/opera
 
 // printBackup prints one line per copy and the ledger copy's log head in
 // the form verify-log --head takes.
-func printBackup(w io.Writer, resp *riskmeshv1.BackupResponse) {
-	fmt.Fprintf(w, "backup of %s\n", resp.GetTakenAt().AsTime().Format(time.RFC3339))
-	for _, f := range resp.GetFiles() {
-		fmt.Fprintf(w, "%s  %d bytes  sha256 %s\n", f.GetPath(), f.GetSize(), hex.EncodeToString(f.GetSha256()))
-	}
-	for _, f := range resp.GetFiles() {
-		if h := f.GetLedgerHead(); h != nil {
-			fmt.Fprintf(w, "ledger log head %d:%s (verified; keep it off this machine)\n", h.GetSequence(), hex.EncodeToString(h.GetHash()))
-		}
-	}
-}

@@ -88,7 +88,7 @@ func TestNodeBackup(t *testing.T) {
 		t.Errorf("relative --dir over TCP: %v", err)
 	}
 	unconfigured := serveAPI(t, api.Config{})
-	if _, err := runRoot(t, "node", "backup", "--api", unconfigured, "--dir", "/srv/backups"); err == nil || !strings.Contains(err.Error(), "Unimplemented") {
+	if _, err := runRoot(t, "node", "backup", "--api", unconfigured, "--dir", "/srv/backups"); err == nil || !strings.Contains(err.Error(), "does not offer this call") {
 		t.Errorf("backup on a node without Backup: %v", err)
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -42,9 +40,11 @@ dispute could not be filed or verified.`,
 			var err error
 			switch {
 			case len(args) == 1 && len(entries) == 0:
-				ts, err = readTranscripts(args[0])
+				ts, err = transcript.ReadFile(args[0])
 			case len(args) == 0 && len(entries) > 0:
 				ts, err = fetchTranscripts(cmd.Context(), &api, entries)
+			case len(args) == 0:
+				err = errors.New("name what to dispute: a transcript FILE, or exchanges with --entry PERIOD/RESPONDER/SEQUENCE")
 			default:
 				err = errors.New("name a transcript FILE or --entry exchanges, not both")
 			}
@@ -73,7 +73,7 @@ dispute could not be filed or verified.`,
 				if asJSON {
 					err = printJSON(cmd.OutOrStdout(), out)
 				} else {
-					err = writeOutcome(cmd.OutOrStdout(), out)
+					err = out.WriteText(cmd.OutOrStdout())
 				}
 				if err != nil {
 					return err
@@ -95,67 +95,15 @@ dispute could not be filed or verified.`,
 // fetchTranscripts gets the transcripts of exchanges named
 // PERIOD/RESPONDER/SEQUENCE from the node's business API.
 func fetchTranscripts(ctx context.Context, api *apiFlags, entries []string) ([]*transcript.Transcript, error) {
-	client, closeAPI, err := api.dial()
+	for _, e := range entries {
+		if _, err := apiclient.ParseEntry(e); err != nil {
+			return nil, fmt.Errorf("--entry %w", err)
+		}
+	}
+	client, err := api.dial()
 	if err != nil {
 		return nil, err
 	}
-	defer closeAPI()
-	var out []*transcript.Transcript
-	for _, e := range entries {
-		parts := strings.Split(e, "/")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("--entry %q: want PERIOD/RESPONDER/SEQUENCE", e)
-		}
-		period, err1 := strconv.ParseUint(parts[0], 10, 64)
-		seq, err2 := strconv.ParseUint(parts[2], 10, 64)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("--entry %q: %w", e, err)
-		}
-		resp, err := client.GetTranscript(ctx, &riskmeshv1.GetTranscriptRequest{Period: period, Responder: parts[1], Sequence: seq})
-		if err != nil {
-			return nil, fmt.Errorf("transcript %s: %w", e, err)
-		}
-		t, err := transcript.Parse(resp.GetTranscript())
-		if err != nil {
-			return nil, fmt.Errorf("transcript %s: %w", e, err)
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-func writeOutcome(w io.Writer, out *dispute.Outcome) error {
-	v := out.Verdict
-	k := v.GetKey()
-	result := "rejected: the charge stands"
-	switch {
-	case out.Reversed:
-		result = "upheld: the charge is reversed on the ledger"
-	case out.Pending:
-		result = "rejected for now: the provider has not recorded the entry yet; dispute again later"
-	}
-	if _, err := fmt.Fprintf(w, "dispute %d on entry %d/%s/%s/%d by %s: %s\nreason: %s\n",
-		v.DisputeId, k.GetPeriod(), remoteText(k.GetRequester()), remoteText(k.GetResponder()), k.GetSequence(),
-		remoteText(v.Auditor), result, remoteText(v.Reason)); err != nil {
-		return err
-	}
-	for _, c := range v.Checks {
-		line := strings.TrimRight(fmt.Sprintf("  %-4s  %-19s  %s", statusWord(c.Status), remoteText(c.Name), remoteText(c.Detail)), " ")
-		if _, err := fmt.Fprintln(w, line); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func statusWord(s riskmeshv1.AuditStatus) string {
-	switch s {
-	case riskmeshv1.AuditStatus_AUDIT_STATUS_PASS:
-		return "pass"
-	case riskmeshv1.AuditStatus_AUDIT_STATUS_FAIL:
-		return "fail"
-	case riskmeshv1.AuditStatus_AUDIT_STATUS_SKIP:
-		return "skip"
-	}
-	return "?"
+	defer client.Close()
+	return client.Transcripts(ctx, entries)
 }

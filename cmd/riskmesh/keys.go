@@ -1,12 +1,11 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -48,32 +47,19 @@ afterwards (docs/operations.md).`,
 			if !ok {
 				return fmt.Errorf("unknown key kind %q: signing, oprf or tls", args[0])
 			}
-			client, closeConn, err := api.dial()
+			client, err := api.dial()
 			if err != nil {
 				return err
 			}
-			defer closeConn()
+			defer client.Close()
 			resp, err := client.RotateKeys(cmd.Context(), &riskmeshv1.RotateKeysRequest{Kind: kind, Category: category})
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
 			if asJSON {
-				b, err := protojson.Marshal(resp)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintln(w, string(b))
-				return err
+				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
 			}
-			fmt.Fprintf(w, "rotated %s key", args[0])
-			if resp.GetCategory() != "" {
-				fmt.Fprintf(w, " of %s", resp.GetCategory())
-			}
-			fmt.Fprintf(w, "; in use from period %d\n", resp.GetEffectivePeriod())
-			if id := resp.GetKeyId(); len(id) > 0 {
-				fmt.Fprintf(w, "key id: %s\n", hex.EncodeToString(id))
-			}
+			apiclient.WriteRotation(cmd.OutOrStdout(), resp)
 			return nil
 		},
 	}

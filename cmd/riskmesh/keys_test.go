@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestKeysRotate(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 	out, err = runRoot(t, "keys", "rotate", "signing", "--api", target, "--json")
-	if err != nil || r.got.GetKind() != riskmeshv1.KeyKind_KEY_KIND_SIGNING || !strings.Contains(out, `"effectivePeriod":"8"`) {
+	if err != nil || r.got.GetKind() != riskmeshv1.KeyKind_KEY_KIND_SIGNING || !regexp.MustCompile(`"effectivePeriod":\s*"8"`).MatchString(out) {
 		t.Fatalf("signing --json: %v, %v\n%s", r.got, err, out)
 	}
 }

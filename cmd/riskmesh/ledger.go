@@ -138,16 +138,11 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			for range maxSettleSteps {
-				r, err := l().Settle(ctx, n, f.maxEntries)
-				if err != nil {
-					return err
-				}
-				if r.Done {
-					return printJSON(w, r)
-				}
+			r, err := accounting.SettleAll(ctx, l(), n, f.maxEntries)
+			if err != nil {
+				return err
 			}
-			return fmt.Errorf("period %d not settled after %d steps", n, maxSettleSteps)
+			return printJSON(w, r)
 		}, func(c *cobra.Command, f *ledgerFlags) {
 			c.Flags().IntVar(&f.maxEntries, "max-entries", 0, "entries per settle transaction (0: the contract's default)")
 		}),
@@ -192,7 +187,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, c)
+			return printJSON(w, newCatalogView(c))
 		}, nil),
 		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			var n uint64
@@ -226,7 +221,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			}
 			entries := []accounting.RecordedEntry{}
 			for _, p := range parties {
-				got, err := allEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
+				got, err := accounting.AllEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
 				if err != nil {
 					return err
 				}
@@ -251,16 +246,11 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 	// verify-log reads a file and reaches no ledger.
 	cmd.AddCommand(newLedgerVerifyLogCommand())
 	// reconcile asks the node, not the ledger.
-	cmd.AddCommand(newLedgerReconcileCommand())
+	reconcile := newLedgerReconcileCommand()
+	reconcile.PersistentPreRunE = func(*cobra.Command, []string) error { return nil }
+	cmd.AddCommand(reconcile)
 	return cmd
 }
-
-// maxSettleSteps bounds the settle loop; each step processes up to
-// --max-entries entries.
-const maxSettleSteps = 1 << 20
-
-// maxEntryPages bounds the entries listing of one party.
-const maxEntryPages = 1 << 20
 
 // ledgerFlags holds the flags of the ledger subcommands.
 type ledgerFlags struct {
@@ -290,22 +280,6 @@ func ledgerCmd(use, short string, nargs int, run func(context.Context, io.Writer
 	return c
 }
 
-func allEntries(ctx context.Context, l accounting.Ledger, q accounting.EntriesQuery) ([]accounting.RecordedEntry, error) {
-	var out []accounting.RecordedEntry
-	for range maxEntryPages {
-		page, err := l.Entries(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Entries...)
-		if page.Bookmark == "" {
-			return out, nil
-		}
-		q.Bookmark = page.Bookmark
-	}
-	return nil, fmt.Errorf("entries of %s: more than %d pages", q.Party, maxEntryPages)
-}
-
 func parsePeriod(s string) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || n == 0 {
@@ -314,18 +288,36 @@ func parsePeriod(s string) (uint64, error) {
 	return n, nil
 }
 
-// institutionView is how `ledger institutions` prints a record: the TLS
-// fingerprint in hex, as node.yaml, the consortium file and the other
-// commands write it, rather than the contract's base64.
+// institutionView and catalogView are how `ledger institutions` and
+// `ledger catalog` print their records: fingerprints, keys and digests in
+// hex, as node.yaml, the consortium file and the other commands write
+// them, rather than the contract's base64.
 type institutionView struct {
 	accounting.Institution
-	TLSFingerprint string `json:"tlsFingerprint,omitempty"`
+	TLSFingerprint string            `json:"tlsFingerprint,omitempty"`
+	OPRFKeys       map[string]string `json:"oprfKeys,omitempty"`
+}
+
+type catalogView struct {
+	accounting.Catalog
+	Digest  string `json:"digest"`
+	OPRFKey string `json:"oprfKey"`
+}
+
+func newCatalogView(c *accounting.Catalog) catalogView {
+	return catalogView{Catalog: *c, Digest: hex.EncodeToString(c.Digest), OPRFKey: hex.EncodeToString(c.OPRFKey)}
 }
 
 func institutionViews(r []accounting.Institution) []institutionView {
 	views := make([]institutionView, len(r))
-	for i := range r {
-		views[i] = institutionView{Institution: r[i], TLSFingerprint: hex.EncodeToString(r[i].TLSFingerprint)}
+	for i, in := range r {
+		views[i] = institutionView{Institution: in, TLSFingerprint: hex.EncodeToString(in.TLSFingerprint)}
+		for cat, key := range in.OPRFKeys {
+			if views[i].OPRFKeys == nil {
+				views[i].OPRFKeys = map[string]string{}
+			}
+			views[i].OPRFKeys[cat] = hex.EncodeToString(key)
+		}
 	}
 	return views
 }

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -45,15 +41,15 @@ imported entries with the file's; without it they are merged (the file wins on t
 identifier). --dry-run validates and counts and changes nothing. Rejected rows are listed
 by line and reason, never by value. PostgreSQL sources take no file imports.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := hostPath(api.target, "--path", path)
+			p, err := api.hostPath("--path", path)
 			if err != nil {
 				return err
 			}
-			client, closeConn, err := api.dial()
+			client, err := api.dial()
 			if err != nil {
 				return err
 			}
-			defer closeConn()
+			defer client.Close()
 			resp, err := client.ImportList(cmd.Context(), &riskmeshv1.ImportListRequest{
 				Source: source, Path: p, Replace: replace, DryRun: dryRun,
 			})
@@ -87,11 +83,11 @@ sources now instead of at their next scheduled refresh, reports what each holds,
 schedules the catalogs for rebuilding (new contents reach requesters with the next
 period's catalog). It fails if a source could not be read.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, closeConn, err := api.dial()
+			client, err := api.dial()
 			if err != nil {
 				return err
 			}
-			defer closeConn()
+			defer client.Close()
 			resp, err := client.RefreshLists(cmd.Context(), &riskmeshv1.RefreshListsRequest{Sources: args})
 			if err != nil {
 				return err
@@ -104,64 +100,17 @@ period's catalog). It fails if a source could not be read.`,
 	return cmd
 }
 
-// hostPath checks a path (given by flag) that the node is to use on its
-// own host: absolute, or made absolute from this directory when the API is
-// a unix socket (the node runs on this host).
-func hostPath(target, flag, path string) (string, error) {
-	if filepath.IsAbs(path) {
-		return path, nil
-	}
-	if !strings.HasPrefix(target, "unix:") {
-		return "", fmt.Errorf("%s must be absolute with a TCP API: the node uses it on its own host", flag)
-	}
-	return filepath.Abs(path)
-}
-
-// printImports prints resp as protobuf JSON, or a summary of each of its
-// ListImports, and fails if a source could not be read.
+// printImports prints resp as protobuf JSON, or each of its ListImports,
+// and fails if a source could not be read.
 func printImports(w io.Writer, asJSON, dryRun bool, resp proto.Message, imports []*riskmeshv1.ListImport) error {
 	if asJSON {
-		b, err := protojson.MarshalOptions{Multiline: true}.Marshal(resp)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintln(w, string(b)); err != nil {
+		if err := apiclient.WriteJSON(w, resp); err != nil {
 			return err
 		}
 	} else {
 		for _, imp := range imports {
-			printImport(w, dryRun, imp)
+			apiclient.WriteImport(w, dryRun, imp)
 		}
 	}
-	var failed []string
-	for _, imp := range imports {
-		if imp.GetError() != "" {
-			failed = append(failed, imp.GetSource())
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("list source %s could not be read; nothing changed for it", strings.Join(failed, ", "))
-	}
-	return nil
-}
-
-// printImport prints one source's counts, its rejected rows (line and
-// reason; the node never sends values) and what happens next.
-func printImport(w io.Writer, dryRun bool, imp *riskmeshv1.ListImport) {
-	fmt.Fprintf(w, "%s: %d rows, %d accepted, %d rejected (%s)\n", imp.GetSource(),
-		imp.GetRows(), imp.GetAccepted(), imp.GetRejected(), imp.GetDuration().AsDuration().Round(time.Millisecond))
-	for _, r := range imp.GetRejectedRows() {
-		fmt.Fprintf(w, "  line %d: %s\n", r.GetLine(), r.GetReason())
-	}
-	if shown := uint64(len(imp.GetRejectedRows())); shown < imp.GetRejected() {
-		fmt.Fprintf(w, "  ... and %d more rejected rows\n", imp.GetRejected()-shown)
-	}
-	switch {
-	case imp.GetError() != "":
-		fmt.Fprintf(w, "  error: %s\n", imp.GetError())
-	case dryRun:
-		fmt.Fprintln(w, "  dry run: nothing changed")
-	case len(imp.GetCategories()) > 0:
-		fmt.Fprintf(w, "  catalogs to rebuild: %s\n", strings.Join(imp.GetCategories(), ", "))
-	}
+	return apiclient.ImportErr(imports)
 }

@@ -112,13 +112,3 @@ func TestListsRefresh(t *testing.T) {
 		t.Fatalf("refresh of %v printed:\n%s", n.refresh, out)
 	}
 }
-
-// A relative path cannot be sent to a node on another host.
-func TestImportPathOverTCP(t *testing.T) {
-	if _, err := hostPath("node.example:7443", "--path", "list.csv"); err == nil || !strings.Contains(err.Error(), "--path must be absolute") {
-		t.Fatalf("relative path for a TCP API: %v", err)
-	}
-	if p, err := hostPath("node.example:7443", "--path", "/srv/list.csv"); err != nil || p != "/srv/list.csv" {
-		t.Fatalf("absolute path: %q, %v", p, err)
-	}
-}

@@ -1,33 +1,24 @@
 package main
 
 import (
-	"bufio"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/riskmesh/riskmesh/internal/printable"
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
-// identifierTypes maps the "<type>:" prefix of a command-line identifier
-// to its API type; the names are psi/ident's canonical prefixes.
-var identifierTypes = map[string]riskmeshv1.IdentifierType{
-	"phone":  riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE,
-	"idcard": riskmeshv1.IdentifierType_IDENTIFIER_TYPE_IDCARD,
-	"card":   riskmeshv1.IdentifierType_IDENTIFIER_TYPE_CARD,
-	"email":  riskmeshv1.IdentifierType_IDENTIFIER_TYPE_EMAIL,
-	"device": riskmeshv1.IdentifierType_IDENTIFIER_TYPE_DEVICE,
-}
+// Exit statuses of riskmesh query besides 0 (every provider answered) and 1
+// (the query failed), docs/api.md.
+const (
+	exitSomeUnanswered = 3
+	exitNoneAnswered   = 4
+)
 
 func newQueryCommand() *cobra.Command {
 	var (
@@ -56,7 +47,7 @@ failed.`,
 				req.Deadline = durationpb.New(deadline)
 			}
 			if file != "" {
-				more, err := readIdentifiers(cmd.InOrStdin(), file)
+				more, err := readIdentifiers(cmd, file)
 				if err != nil {
 					return err
 				}
@@ -66,42 +57,36 @@ failed.`,
 				return errors.New("no identifiers: give TYPE:VALUE arguments or --file")
 			}
 			for i, a := range args {
-				id, err := parseIdentifier(a)
+				id, err := apiclient.ParseIdentifier(a)
 				if err != nil {
 					return fmt.Errorf("identifier %d: %w", i+1, err)
 				}
 				req.Identifiers = append(req.Identifiers, id)
 			}
-			client, closeConn, err := api.dial()
+			client, err := api.dial()
 			if err != nil {
 				return err
 			}
-			defer closeConn()
-			stream, err := client.Query(cmd.Context(), req)
+			defer client.Close()
+			result, err := client.RunQuery(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
-			var result *riskmeshv1.QueryResult
-			for result == nil {
-				ev, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					return errors.New("the node ended the query stream without a result")
-				}
-				if err != nil {
-					return err
-				}
-				result = ev.GetResult()
-			}
-			out := cmd.OutOrStdout()
-			cov := coverageOf(result)
 			if asJSON {
-				if err := printQueryJSON(out, result, cov); err != nil {
+				if err := apiclient.WriteQueryJSON(cmd.OutOrStdout(), result); err != nil {
 					return err
 				}
 			} else {
-				printResult(out, args, result, cov)
+				apiclient.WriteResult(cmd.OutOrStdout(), args, result)
 			}
-			return cov.err()
+			err = apiclient.CoverageOf(result).Err()
+			switch {
+			case errors.Is(err, apiclient.ErrNoneAnswered):
+				return &exitError{exitNoneAnswered, err}
+			case errors.Is(err, apiclient.ErrSomeUnanswered):
+				return &exitError{exitSomeUnanswered, err}
+			}
+			return err
 		},
 	}
 	api.register(cmd)
@@ -115,188 +100,15 @@ failed.`,
 	return cmd
 }
 
-// parseIdentifier parses one TYPE:VALUE. The error does not repeat the
-// value: it may be a customer identifier.
-func parseIdentifier(s string) (*riskmeshv1.Identifier, error) {
-	typ, value, ok := strings.Cut(s, ":")
-	t, known := identifierTypes[typ]
-	if !ok || !known {
-		return nil, errors.New("want TYPE:VALUE with TYPE one of phone, idcard, card, email, device")
+// readIdentifiers reads the identifier file path (standard input for "-").
+func readIdentifiers(cmd *cobra.Command, path string) ([]string, error) {
+	if path == "-" {
+		return apiclient.ScanIdentifiers(cmd.InOrStdin())
 	}
-	return &riskmeshv1.Identifier{Type: t, Value: value}, nil
-}
-
-// Bounds of an identifier file: the API's default maximum per query, and a
-// line long enough for any identifier psi/ident accepts (1,024 bytes) with
-// its type.
-const (
-	maxFileIdentifiers = 100_000
-	maxFileLine        = 2048
-)
-
-// readIdentifiers reads path (stdin for "-"): one TYPE:VALUE per line,
-// blank lines skipped, at most maxFileIdentifiers lines of maxFileLine
-// bytes.
-func readIdentifiers(stdin io.Reader, path string) ([]string, error) {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	return scanIdentifiers(r)
-}
-
-// scanIdentifiers splits r into trimmed non-blank lines, within the file
-// bounds; errors name the line, never its content.
-func scanIdentifiers(r io.Reader) ([]string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1024), maxFileLine) // the larger of cap and max bounds a line
-	var out []string
-	for line := 1; sc.Scan(); line++ {
-		s := strings.TrimSpace(sc.Text())
-		if s == "" {
-			continue
-		}
-		if len(out) == maxFileIdentifiers {
-			return nil, fmt.Errorf("more than %d identifiers", maxFileIdentifiers)
-		}
-		out = append(out, s)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read identifiers: %w", err)
-	}
-	return out, nil
-}
-
-// Exit statuses of riskmesh query besides 0 (every provider answered) and 1
-// (the query failed), docs/api.md.
-const (
-	exitSomeUnanswered = 3
-	exitNoneAnswered   = 4
-)
-
-// coverage is which of the providers asked answered a query. Only an
-// ANSWERED provider said anything about an identifier: a refusal, an
-// unreachable provider or a disputed answer is not a miss.
-type coverage struct {
-	asked      int
-	unanswered []string // sorted, as the result lists providers
-	sent       bool     // some identifier was valid, so something was sent
-}
-
-func coverageOf(r *riskmeshv1.QueryResult) coverage {
-	c := coverage{asked: len(r.GetProviders())}
-	for _, it := range r.GetItems() {
-		c.sent = c.sent || it.GetInvalidReason() == riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED
-	}
-	for _, p := range r.GetProviders() {
-		if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-			c.unanswered = append(c.unanswered, p.GetProvider())
-		}
-	}
-	return c
-}
-
-func (c coverage) answered() int { return c.asked - len(c.unanswered) }
-
-// outcome names the coverage in --json: complete, partial or none.
-func (c coverage) outcome() string {
-	switch {
-	case c.answered() == 0:
-		return "none"
-	case len(c.unanswered) > 0:
-		return "partial"
-	}
-	return "complete"
-}
-
-// err is the command's error for the coverage: nil when every provider
-// answered, otherwise an exit status saying that some or none did.
-func (c coverage) err() error {
-	switch {
-	case c.asked == 0:
-		return &exitError{exitNoneAnswered, errors.New("no provider was asked: the category has no active provider")}
-	case !c.sent:
-		return &exitError{exitNoneAnswered, errors.New("no identifier was valid: nothing was sent to a provider")}
-	case c.answered() == 0:
-		return &exitError{exitNoneAnswered, fmt.Errorf("no provider answered (%s)", remoteText(strings.Join(c.unanswered, ", ")))}
-	case len(c.unanswered) > 0:
-		return &exitError{exitSomeUnanswered, fmt.Errorf("%d of %d providers did not answer (%s)",
-			len(c.unanswered), c.asked, remoteText(strings.Join(c.unanswered, ", ")))}
-	}
-	return nil
-}
-
-// printQueryJSON writes the QueryResult as protobuf JSON with two more
-// fields: "outcome" (complete, partial or none) and "unanswered_providers".
-func printQueryJSON(w io.Writer, r *riskmeshv1.QueryResult, c coverage) error {
-	b, err := protojson.Marshal(r)
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return err
-	}
-	if fields["outcome"], err = json.Marshal(c.outcome()); err != nil {
-		return err
-	}
-	if fields["unanswered_providers"], err = json.Marshal(append([]string{}, c.unanswered...)); err != nil {
-		return err
-	}
-	return printJSON(w, fields)
-}
-
-// remoteText is how the command shows text that came from the node or,
-// through it, from other institutions: printable, one line, bounded.
-func remoteText(s string) string { return printable.String(s, maxShownText) }
-
-// maxShownText bounds one shown text: an error message (1,024 bytes on
-// the wire) with room for escapes.
-const maxShownText = 4096
-
-// printResult writes one line per identifier, then one per provider. An
-// identifier without hits reads "no hit" only if every provider answered.
-func printResult(w io.Writer, args []string, r *riskmeshv1.QueryResult, c coverage) {
-	fmt.Fprintf(w, "query %s: %d tokens\n", remoteText(r.GetQueryId()), r.GetAmount())
-	miss := "no hit"
-	switch {
-	case c.answered() == 0:
-		miss = "unknown: no provider answered"
-	case len(c.unanswered) > 0:
-		miss = fmt.Sprintf("unknown: no hit at %d of %d providers, %d did not answer", c.answered(), c.asked, len(c.unanswered))
-	}
-	for _, it := range r.GetItems() {
-		arg := fmt.Sprintf("#%d", it.GetIndex()) // a stored query has no identifiers
-		if int(it.GetIndex()) < len(args) {
-			arg = args[it.GetIndex()]
-		}
-		switch {
-		case it.GetInvalidReason() != riskmeshv1.InvalidReason_INVALID_REASON_UNSPECIFIED:
-			fmt.Fprintf(w, "%s\tinvalid: %s\n", arg, remoteText(it.GetInvalidDetail()))
-		case len(it.GetHits()) == 0:
-			fmt.Fprintf(w, "%s\t%s\n", arg, miss)
-		default:
-			for _, h := range it.GetHits() {
-				l := h.GetLabel()
-				fmt.Fprintf(w, "%s\thit %s: category %d, reason %d, listed %s, reference %s\n", arg, remoteText(h.GetProvider()),
-					l.GetCategoryCode(), l.GetReasonCode(), remoteText(l.GetListedDate()), hex.EncodeToString(l.GetProviderReference()))
-			}
-		}
-	}
-	for _, p := range r.GetProviders() {
-		status := strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PROVIDER_STATUS_"))
-		line := fmt.Sprintf("provider %s: %s, %d items, %d tokens", remoteText(p.GetProvider()), status, p.GetItems(), p.GetAmount())
-		if msg := p.GetError().GetMessage(); msg != "" {
-			line += " (" + remoteText(msg) + ")"
-		}
-		if late := lateText(p); late != "" {
-			line += "; " + late
-		}
-		fmt.Fprintln(w, line)
-	}
+	defer f.Close()
+	return apiclient.ScanIdentifiers(f)
 }

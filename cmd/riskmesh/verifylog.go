@@ -1,10 +1,7 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,9 +30,9 @@ status is 0 only if everything holds.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var earlier *accounting.LogHead
 			if head != "" {
-				h, err := parseLogHead(head)
+				h, err := accounting.ParseLogHead(head)
 				if err != nil {
-					return err
+					return fmt.Errorf("--head: %w", err)
 				}
 				earlier = &h
 			}
@@ -44,35 +41,13 @@ status is 0 only if everything holds.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "log verifies: head %s\n", formatLogHead(got))
+			fmt.Fprintf(w, "log verifies: head %s\n", got)
 			if earlier != nil {
-				fmt.Fprintf(w, "runs through %s\n", formatLogHead(*earlier))
+				fmt.Fprintf(w, "runs through %s\n", *earlier)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&head, "head", "", "an earlier head, SEQ:HEX, the log must run through")
 	return cmd
-}
-
-// parseLogHead parses a head printed as SEQ:HEX (decimal sequence, 64 hex
-// digits).
-func parseLogHead(s string) (accounting.LogHead, error) {
-	var h accounting.LogHead
-	seq, hx, ok := strings.Cut(s, ":")
-	n, err := strconv.ParseUint(seq, 10, 64)
-	if !ok || err != nil {
-		return h, fmt.Errorf("--head %q: want SEQ:HEX, a decimal sequence number and a hash", s)
-	}
-	b, err := hex.DecodeString(hx)
-	if err != nil || len(b) != len(h.Hash) {
-		return h, fmt.Errorf("--head %q: the hash must be %d hex digits", s, 2*len(h.Hash))
-	}
-	h.Sequence = n
-	copy(h.Hash[:], b)
-	return h, nil
-}
-
-func formatLogHead(h accounting.LogHead) string {
-	return fmt.Sprintf("%d:%s", h.Sequence, hex.EncodeToString(h.Hash[:]))
 }

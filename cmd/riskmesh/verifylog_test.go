@@ -74,7 +74,7 @@ func copyLedger(t *testing.T, from string, change func(log *bolt.Bucket) error) 
 
 func TestLedgerVerifyLog(t *testing.T) {
 	path, first, last := ledgerFile(t)
-	head := formatLogHead(last)
+	head := last.String()
 	wrong := last
 	wrong.Hash[31] ^= 1
 	tampered := copyLedger(t, path, func(log *bolt.Bucket) error {
@@ -93,11 +93,11 @@ func TestLedgerVerifyLog(t *testing.T) {
 	}{
 		{"Verifies", []string{path}, "log verifies: head " + head, ""},
 		{"SameHead", []string{path, "--head", head}, "runs through " + head, ""},
-		{"EarlierHead", []string{path, "--head", formatLogHead(first)}, "runs through " + formatLogHead(first), ""},
-		{"WrongHash", []string{path, "--head", formatLogHead(wrong)}, "", "does not verify"},
+		{"EarlierHead", []string{path, "--head", first.String()}, "runs through " + first.String(), ""},
+		{"WrongHash", []string{path, "--head", wrong.String()}, "", "does not verify"},
 		{"HeadBeyondTheLog", []string{path, "--head", fmt.Sprintf("%d:%x", last.Sequence+1, last.Hash)}, "", "before the expected head"},
 		{"MalformedHead", []string{path, "--head", "5"}, "", "want SEQ:HEX"},
-		{"ShortHash", []string{path, "--head", "5:abcd"}, "", "64 hex digits"},
+		{"ShortHash", []string{path, "--head", "5:abcd"}, "", "64-digit hash"},
 		{"TamperedCopy", []string{tampered}, "", "does not verify"},
 		{"MissingFile", []string{filepath.Join(t.TempDir(), "none.db")}, "", "no such file"},
 	} {

@@ -93,6 +93,13 @@ type API struct {
 	MaxIdentifiers int `yaml:"max_identifiers"`
 	// MaxProviders bounds one query's provider list. Default 1024.
 	MaxProviders int `yaml:"max_providers"`
+	// MaxStreams bounds the concurrent calls on one client connection.
+	// Default 32.
+	MaxStreams int `yaml:"max_streams"`
+	// MaxQueries bounds the Query calls in flight over all connections; one
+	// more is refused RESOURCE_EXHAUSTED. Default 16 (docs/api.md, "Bounds",
+	// says what memory that admits).
+	MaxQueries int `yaml:"max_queries"`
 	// GracePeriod bounds a graceful stop. Default 10s.
 	GracePeriod time.Duration `yaml:"grace_period"`
 }

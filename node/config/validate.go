@@ -159,6 +159,8 @@ func (cfg *Config) validateAPI(c *checker) {
 	}
 	c.nonNegative("api.max_identifiers", int64(a.MaxIdentifiers))
 	c.nonNegative("api.max_providers", int64(a.MaxProviders))
+	c.nonNegative("api.max_streams", int64(a.MaxStreams))
+	c.nonNegative("api.max_queries", int64(a.MaxQueries))
 	c.nonNegative("api.grace_period", int64(a.GracePeriod))
 }
 

@@ -40,6 +40,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		PeerListen: c.Listen.Peer, PeerEndpoint: c.Listen.Endpoint, Peer: peerConfig(c.Peer),
 		API: api.Config{
 			MaxIdentifiers: c.API.MaxIdentifiers, MaxProviders: c.API.MaxProviders,
+			MaxStreams: c.API.MaxStreams, MaxQueries: c.API.MaxQueries,
 			AdminClients: c.API.AdminClients, GracePeriod: c.API.GracePeriod,
 		},
 		Registry: registry.Options{Refresh: c.Registry.Refresh, Timeout: c.Registry.Timeout},

@@ -60,6 +60,8 @@ api:
   tls: {cert: api.crt, key: api.key, client_ca: clients.crt}
   admin_clients: [ops]
   max_identifiers: 500
+  max_streams: 9
+  max_queries: 3
 ledger:
   backend: embedded-remote
   remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: `+fp+`}
@@ -85,7 +87,8 @@ retention: {transcript_periods: 12}
 			t.Errorf("identity and listen: %+v", cfg)
 		case cfg.APIListen != "127.0.0.1:0" || cfg.APITLS == nil || cfg.APITLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.APITLS.MinVersion != tls.VersionTLS13:
 			t.Errorf("API over TCP: %q %+v", cfg.APIListen, cfg.APITLS)
-		case cfg.API.MaxIdentifiers != 500 || len(cfg.API.AdminClients) != 1 || cfg.MetricsListen != "127.0.0.1:9400":
+		case cfg.API.MaxIdentifiers != 500 || cfg.API.MaxStreams != 9 || cfg.API.MaxQueries != 3 ||
+			len(cfg.API.AdminClients) != 1 || cfg.MetricsListen != "127.0.0.1:9400":
 			t.Errorf("API limits and metrics: %+v %q", cfg.API, cfg.MetricsListen)
 		case cfg.Ledger.Backend != daemon.BackendEmbeddedRemote || cfg.Ledger.HostMSPID != "RegulatorMSP" || cfg.Ledger.HostFingerprint[0] != 0xab:
 			t.Errorf("ledger: %+v", cfg.Ledger)

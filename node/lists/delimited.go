@@ -75,7 +75,7 @@ func (d *Delimited) Entries(ctx context.Context, category uint8) iter.Seq2[catal
 }
 
 func (d *Delimited) read(ctx context.Context, f io.Reader, category uint8, yield func(catalogpsi.Entry, error) bool) {
-	lim := &recordLimiter{r: skipBOM(f), max: d.limits.MaxRecordBytes}
+	lim := &recordLimiter{r: skipBOM(f), max: d.limits.MaxRecordBytes, start: 1}
 	cr := csv.NewReader(lim)
 	cr.Comma = d.comma
 	cr.ReuseRecord = true
@@ -84,9 +84,9 @@ func (d *Delimited) read(ctx context.Context, f io.Reader, category uint8, yield
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe):
-			return &FormatError{Line: int64(pe.Line), Err: pe.Err}
+			return newFormatError(int64(pe.StartLine), int64(pe.Line), pe.Err)
 		case errors.Is(err, ErrRecordTooLong):
-			return &FormatError{Line: lim.line + 1, Err: ErrRecordTooLong}
+			return newFormatError(lim.start, lim.line+1, ErrRecordTooLong)
 		}
 		return fmt.Errorf("lists: read: %w", err)
 	}
@@ -138,6 +138,16 @@ func (d *Delimited) read(ctx context.Context, f io.Reader, category uint8, yield
 			return
 		}
 	}
+}
+
+// newFormatError reports err in the record starting on line start, found
+// on line found.
+func newFormatError(start, found int64, err error) *FormatError {
+	fe := &FormatError{Line: max(start, 1), Err: err}
+	if found > fe.Line {
+		fe.Found = found
+	}
+	return fe
 }
 
 // emit parses a text row and yields its entry or row error; it reports
@@ -204,6 +214,7 @@ type recordLimiter struct {
 	n       int   // bytes in the current record
 	inQuote bool  // inside a quoted field
 	line    int64 // line breaks seen so far
+	start   int64 // the line the current record starts on
 	err     error
 }
 
@@ -219,7 +230,7 @@ func (l *recordLimiter) Read(p []byte) (int, error) {
 		case c == '\n':
 			l.line++
 			if !l.inQuote {
-				l.n = 0
+				l.n, l.start = 0, l.line+1
 				continue
 			}
 		}

@@ -53,11 +53,20 @@ func (e *RowError) Unwrap() error { return e.Err }
 // FormatError reports input that is not the declared format; it ends the
 // stream because the reader cannot know where the next record starts.
 type FormatError struct {
-	Line int64 // 1-based line number where the problem was found
-	Err  error
+	// Line is the 1-based line where the record with the problem starts,
+	// as RowError.Row counts: the line to open the file at.
+	Line int64
+	// Found is the line where the reader found the problem when that is
+	// past Line (a quoted field runs over line breaks, maybe to the end of
+	// the file); 0 otherwise.
+	Found int64
+	Err   error
 }
 
 func (e *FormatError) Error() string {
+	if e.Found > e.Line {
+		return fmt.Sprintf("lists: line %d: %v (found on line %d)", e.Line, e.Err, e.Found)
+	}
 	return fmt.Sprintf("lists: line %d: %v", e.Line, e.Err)
 }
 

@@ -13,10 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/apiclient"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -36,9 +34,6 @@ const (
 	// directory.
 	auditorLog   = "auditor.log"
 	pollInterval = 200 * time.Millisecond
-	// maxMessage bounds a business API message: a 100,000-identifier
-	// query's result.
-	maxMessage = 256 << 20
 )
 
 // Network is a running local consortium. Its methods may be called
@@ -54,7 +49,7 @@ type Network struct {
 	auditorAddr string
 
 	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	conns map[string]*apiclient.Client
 
 	stopOnce sync.Once
 	stopErr  error
@@ -68,7 +63,7 @@ func Start(ctx context.Context, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Network{cfg: cfg, conns: make(map[string]*grpc.ClientConn)}
+	n := &Network{cfg: cfg, conns: make(map[string]*apiclient.Client)}
 	if err := n.start(ctx); err != nil {
 		return nil, errors.Join(err, n.Stop())
 	}
@@ -434,17 +429,14 @@ func (n *Network) Client(mspID string) (riskmeshv1.RiskMeshClient, error) {
 	if n.conns == nil {
 		return nil, ErrStopped
 	}
-	conn, ok := n.conns[mspID]
+	c, ok := n.conns[mspID]
 	if !ok {
-		conn, err = grpc.NewClient("unix://"+node.Socket(),
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)))
-		if err != nil {
+		if c, err = apiclient.Dial(apiclient.Target{Address: "unix://" + node.Socket()}); err != nil {
 			return nil, fmt.Errorf("api of %s: %w", mspID, err)
 		}
-		n.conns[mspID] = conn
+		n.conns[mspID] = c
 	}
-	return riskmeshv1.NewRiskMeshClient(conn), nil
+	return c, nil
 }
 
 // Stop stops every node the network started, members first (concurrently),

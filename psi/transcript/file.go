@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
@@ -178,6 +179,38 @@ func Parse(data []byte) (*Transcript, error) {
 // allocated; signatures are checked for size but not verified (see Verify).
 func Read(r io.Reader) (*Transcript, error) {
 	return parseFile(streamSource{r})
+}
+
+// MaxFileTranscripts bounds how many transcripts ReadFile takes from one
+// file: far more than an operator files at once, far fewer than would
+// exhaust memory (each is bounded by its header).
+const MaxFileTranscripts = 10_000
+
+// ReadFile reads every transcript of the file at path: transcript files
+// concatenate, as `riskmesh node transcript` and the nodes' stores write
+// them. An empty file is an error; errors name the file and the
+// transcript's position in it.
+func ReadFile(path string) ([]*Transcript, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var out []*Transcript
+	for {
+		if _, err := r.Peek(1); errors.Is(err, io.EOF) && len(out) > 0 {
+			return out, nil
+		}
+		if len(out) == MaxFileTranscripts {
+			return nil, fmt.Errorf("%s: more than %d transcripts", path, MaxFileTranscripts)
+		}
+		t, err := Read(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: transcript %d: %w", path, len(out)+1, err)
+		}
+		out = append(out, t)
+	}
 }
 
 // source hands out the next n bytes of a transcript file. Read and Parse

@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -306,4 +309,46 @@ func TestReadLargeSections(t *testing.T) {
 			t.Fatalf("got %v, want the reader's error", err)
 		}
 	})
+}
+
+func TestReadFile(t *testing.T) {
+	req, resp := newParty(t), newParty(t)
+	var data []byte
+	var want [][]byte
+	for i := range 2 {
+		enc, err := signedTranscript(t, ProtocolCatalogOPRF, i+1, 0, req, resp).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, enc)
+		data = append(data, enc...)
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	got, err := ReadFile(write("two.rmtx", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d transcripts, want %d", len(got), len(want))
+	}
+	for i, tr := range got {
+		if enc, err := tr.MarshalBinary(); err != nil || !bytes.Equal(enc, want[i]) {
+			t.Fatalf("transcript %d differs (%v)", i+1, err)
+		}
+	}
+	if _, err := ReadFile(write("empty.rmtx", nil)); err == nil {
+		t.Fatal("an empty file read without error")
+	}
+	// A cut second transcript names its position.
+	_, err = ReadFile(write("cut.rmtx", data[:len(data)-10]))
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "cut.rmtx: transcript 2:") {
+		t.Fatalf("cut file: got %v, want ErrMalformed naming transcript 2", err)
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package apiclient
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 
 // A provider part changed after the stream ended says so on its line; an
 // unchanged one does not.
-func TestPrintResultShowsLateChanges(t *testing.T) {
+func TestWriteResultShowsLateChanges(t *testing.T) {
 	unavailable := riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
 	tests := []struct {
 		name   string
@@ -30,7 +30,7 @@ func TestPrintResultShowsLateChanges(t *testing.T) {
 			r := &riskmeshv1.QueryResult{QueryId: "q1", Amount: 6,
 				Items:     []*riskmeshv1.ItemResult{{Index: 0}},
 				Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Items: 3, Amount: 6, LateChange: tt.change}}}
-			printResult(&b, nil, r, coverageOf(r))
+			WriteResult(&b, nil, r)
 			out := b.String()
 			if tt.want == "" && strings.Contains(out, "late answer") || !strings.Contains(out, tt.want) {
 				t.Fatalf("output:\n%s\nwant %q", out, tt.want)
@@ -44,12 +44,12 @@ func TestPrintResultShowsLateChanges(t *testing.T) {
 
 // The reconciliation report counts each state and lists every entry that
 // is not matched, by provider and sequence.
-func TestPrintReconcile(t *testing.T) {
+func TestWriteReconcile(t *testing.T) {
 	key := func(seq uint64) *riskmeshv1.EntryKey {
 		return &riskmeshv1.EntryKey{Period: 3, Requester: "BankMSP", Responder: "P1MSP", Sequence: seq}
 	}
 	var b strings.Builder
-	printReconcile(&b, &riskmeshv1.ReconcileReport{Period: 3, Matched: 1, Disputed: 1, Billed: 10, Entries: []*riskmeshv1.ReconciledEntry{
+	WriteReconcile(&b, &riskmeshv1.ReconcileReport{Period: 3, Matched: 1, Disputed: 1, Billed: 10, Entries: []*riskmeshv1.ReconciledEntry{
 		{Key: key(1), Amount: 4, State: riskmeshv1.ReconcileState_RECONCILE_STATE_MATCHED},
 		{Key: key(2), Amount: 6, State: riskmeshv1.ReconcileState_RECONCILE_STATE_DISPUTED, Note: "not redelivered"},
 	}})

@@ -1,4 +1,4 @@
-package main
+package apiclient
 
 import (
 	"bufio"
@@ -16,11 +16,11 @@ func TestScanIdentifiers(t *testing.T) {
 	}{
 		{"lines", "phone:+8613800138000\n\n  card:4111111111111111 \r\n", []string{"phone:+8613800138000", "card:4111111111111111"}, nil},
 		{"empty", "", nil, nil},
-		{"line too long", "phone:" + strings.Repeat("1", maxFileLine), nil, bufio.ErrTooLong},
-		{"too many", strings.Repeat("device:x\n", maxFileIdentifiers+1), nil, nil},
+		{"line too long", "phone:" + strings.Repeat("1", MaxFileLine), nil, bufio.ErrTooLong},
+		{"too many", strings.Repeat("device:x\n", MaxFileIdentifiers+1), nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := scanIdentifiers(strings.NewReader(tc.input))
+			got, err := ScanIdentifiers(strings.NewReader(tc.input))
 			switch {
 			case tc.name == "too many":
 				if err == nil {
@@ -46,9 +46,9 @@ func TestParseIdentifier(t *testing.T) {
 		{"fax:123", false},
 		{"+8613800138000", false},
 	} {
-		id, err := parseIdentifier(tc.in)
+		id, err := ParseIdentifier(tc.in)
 		if (err == nil) != tc.ok {
-			t.Errorf("parseIdentifier(%q) = %v, %v", tc.in, id, err)
+			t.Errorf("ParseIdentifier(%q) = %v, %v", tc.in, id, err)
 		}
 		if err != nil && strings.Contains(err.Error(), tc.in) {
 			t.Errorf("error %q repeats the input", err)
@@ -62,18 +62,18 @@ func FuzzScanIdentifiers(f *testing.F) {
 	f.Add("phone:+8613800138000\ncard:4111111111111111\n")
 	f.Add("\n\n\r\n:::\n")
 	f.Fuzz(func(t *testing.T, input string) {
-		lines, err := scanIdentifiers(strings.NewReader(input))
+		lines, err := ScanIdentifiers(strings.NewReader(input))
 		if err != nil {
 			return
 		}
-		if len(lines) > maxFileIdentifiers {
+		if len(lines) > MaxFileIdentifiers {
 			t.Fatalf("%d lines", len(lines))
 		}
 		for _, l := range lines {
-			if len(l) > maxFileLine || l == "" {
+			if len(l) > MaxFileLine || l == "" {
 				t.Fatalf("line of %d bytes", len(l))
 			}
-			_, _ = parseIdentifier(l)
+			_, _ = ParseIdentifier(l)
 		}
 	})
 }

@@ -1,0 +1,71 @@
+package accounting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// settler finishes a period after done steps (never, if done is 0).
+type settler struct {
+	Periods
+	done, calls int
+	step        int // the maxEntries asked for
+}
+
+func (s *settler) Settle(_ context.Context, _ uint64, maxEntries int) (*SettleResult, error) {
+	s.calls++
+	s.step = maxEntries
+	return &SettleResult{Done: s.calls == s.done}, nil
+}
+
+func TestSettleAll(t *testing.T) {
+	s := &settler{done: 3}
+	if r, err := SettleAll(t.Context(), s, 7, 50); err != nil || !r.Done || s.calls != 3 || s.step != 50 {
+		t.Fatalf("got %+v, %v after %d calls of %d", r, err, s.calls, s.step)
+	}
+	s = &settler{}
+	if _, err := SettleAll(t.Context(), s, 7, 0); err == nil || s.calls != MaxSettleSteps {
+		t.Fatalf("a period never done: %v after %d calls", err, s.calls)
+	}
+}
+
+// pager holds n entries, two per page; a bookmark is the next index.
+type pager struct {
+	Recorder
+	n   int
+	err error
+}
+
+func (p pager) Entries(_ context.Context, q EntriesQuery) (*EntriesPage, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	var from int
+	if q.Bookmark != "" {
+		fmt.Sscan(q.Bookmark, &from)
+	}
+	page := &EntriesPage{}
+	for i := from; i < min(p.n, from+2); i++ {
+		page.Entries = append(page.Entries, RecordedEntry{Key: EntryKey{Sequence: uint64(i + 1)}})
+	}
+	if from+2 < p.n {
+		page.Bookmark = fmt.Sprint(from + 2)
+	}
+	return page, nil
+}
+
+func TestAllEntries(t *testing.T) {
+	got, err := AllEntries(t.Context(), pager{n: 5}, EntriesQuery{Period: 1, Party: "Bank1MSP"})
+	if err != nil || len(got) != 5 || got[4].Key.Sequence != 5 {
+		t.Fatalf("got %d entries, %v", len(got), err)
+	}
+	boom := errors.New("boom")
+	if _, err := AllEntries(t.Context(), pager{err: boom}, EntriesQuery{}); !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	if got, err := AllEntries(t.Context(), pager{}, EntriesQuery{}); err != nil || len(got) != 0 {
+		t.Fatalf("no entries: %v, %v", got, err)
+	}
+}
