@@ -631,6 +631,72 @@ func (HealthStatus) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
+// PushEventType says what a PushEvent reports.
+type PushEventType int32
+
+const (
+	PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED PushEventType = 0
+	// A provider's part of a query completed (as QueryEvent.provider_result).
+	PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT PushEventType = 1
+	// A query finished (as QueryEvent.result): complete, or interrupted by a
+	// restart.
+	PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT PushEventType = 2
+	// A finished query changed: a late answer, a late request given up, or
+	// an answer recovered by reconciliation replaced a provider's part
+	// (provider_result, whose late_change says which) and so the merged
+	// result (result).
+	PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED PushEventType = 3
+	// A billed ledger entry's reconciliation state changed (reconciled):
+	// matched, recovered, disputed for non-delivery, or reversed by an
+	// upheld dispute.
+	PushEventType_PUSH_EVENT_TYPE_RECONCILED PushEventType = 4
+)
+
+// Enum value maps for PushEventType.
+var (
+	PushEventType_name = map[int32]string{
+		0: "PUSH_EVENT_TYPE_UNSPECIFIED",
+		1: "PUSH_EVENT_TYPE_PROVIDER_RESULT",
+		2: "PUSH_EVENT_TYPE_QUERY_RESULT",
+		3: "PUSH_EVENT_TYPE_QUERY_CHANGED",
+		4: "PUSH_EVENT_TYPE_RECONCILED",
+	}
+	PushEventType_value = map[string]int32{
+		"PUSH_EVENT_TYPE_UNSPECIFIED":     0,
+		"PUSH_EVENT_TYPE_PROVIDER_RESULT": 1,
+		"PUSH_EVENT_TYPE_QUERY_RESULT":    2,
+		"PUSH_EVENT_TYPE_QUERY_CHANGED":   3,
+		"PUSH_EVENT_TYPE_RECONCILED":      4,
+	}
+)
+
+func (x PushEventType) Enum() *PushEventType {
+	p := new(PushEventType)
+	*p = x
+	return p
+}
+
+func (x PushEventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PushEventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[10].Descriptor()
+}
+
+func (PushEventType) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[10]
+}
+
+func (x PushEventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PushEventType.Descriptor instead.
+func (PushEventType) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
+}
+
 // Identifier is one raw identifier as the business system holds it; the node
 // normalises it (e.g. "+86 138-0013-8000" becomes "+8613800138000").
 type Identifier struct {
@@ -4266,6 +4332,446 @@ func (x *HealthResponse) GetPeriod() uint64 {
 	return 0
 }
 
+// PushEvent is one event a node pushes to a business system's webhook or
+// message broker (docs/api.md, "Push delivery"). It is delivered at least
+// once; every delivery of one event carries the same event_id and content.
+type PushEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event_id is the idempotency key: 32 lower-case hex characters, unique
+	// per node and stable across redeliveries.
+	EventId string        `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type    PushEventType `protobuf:"varint,2,opt,name=type,proto3,enum=riskmesh.v1.PushEventType" json:"type,omitempty"`
+	// stream orders events: the query id for query events, and
+	// "entry/<period>/<responder>/<sequence>" for reconciliation events.
+	Stream string `protobuf:"bytes,3,opt,name=stream,proto3" json:"stream,omitempty"`
+	// stream_sequence is 1 for a stream's first event, then 2, 3, ... in the
+	// order the node recorded the changes.
+	StreamSequence uint64 `protobuf:"varint,4,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
+	// recorded_at is when the node recorded the change.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// query_id, category and client_request_id identify the query (empty
+	// for RECONCILED).
+	QueryId         string `protobuf:"bytes,6,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`
+	Category        string `protobuf:"bytes,7,opt,name=category,proto3" json:"category,omitempty"`
+	ClientRequestId string `protobuf:"bytes,8,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
+	// provider_result is set for PROVIDER_RESULT and QUERY_CHANGED.
+	ProviderResult *ProviderResult `protobuf:"bytes,9,opt,name=provider_result,json=providerResult,proto3" json:"provider_result,omitempty"`
+	// result is set for QUERY_RESULT, and for QUERY_CHANGED once the query
+	// has finished.
+	Result *QueryResult `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`
+	// reconciled is set for RECONCILED.
+	Reconciled    *ReconciledEntry `protobuf:"bytes,11,opt,name=reconciled,proto3" json:"reconciled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushEvent) Reset() {
+	*x = PushEvent{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushEvent) ProtoMessage() {}
+
+func (x *PushEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushEvent.ProtoReflect.Descriptor instead.
+func (*PushEvent) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *PushEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetType() PushEventType {
+	if x != nil {
+		return x.Type
+	}
+	return PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *PushEvent) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *PushEvent) GetStreamSequence() uint64 {
+	if x != nil {
+		return x.StreamSequence
+	}
+	return 0
+}
+
+func (x *PushEvent) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *PushEvent) GetQueryId() string {
+	if x != nil {
+		return x.QueryId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *PushEvent) GetClientRequestId() string {
+	if x != nil {
+		return x.ClientRequestId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetProviderResult() *ProviderResult {
+	if x != nil {
+		return x.ProviderResult
+	}
+	return nil
+}
+
+func (x *PushEvent) GetResult() *QueryResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *PushEvent) GetReconciled() *ReconciledEntry {
+	if x != nil {
+		return x.Reconciled
+	}
+	return nil
+}
+
+// DeadEvent is a push event a destination gave up on.
+type DeadEvent struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Destination    string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	EventId        string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type           PushEventType          `protobuf:"varint,3,opt,name=type,proto3,enum=riskmesh.v1.PushEventType" json:"type,omitempty"`
+	Stream         string                 `protobuf:"bytes,4,opt,name=stream,proto3" json:"stream,omitempty"`
+	StreamSequence uint64                 `protobuf:"varint,5,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
+	// attempts is how many deliveries failed.
+	Attempts uint32 `protobuf:"varint,6,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// last_error is the last failure, without the event's content.
+	LastError     string                 `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	DiedAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=died_at,json=diedAt,proto3" json:"died_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadEvent) Reset() {
+	*x = DeadEvent{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadEvent) ProtoMessage() {}
+
+func (x *DeadEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadEvent.ProtoReflect.Descriptor instead.
+func (*DeadEvent) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeadEvent) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetType() PushEventType {
+	if x != nil {
+		return x.Type
+	}
+	return PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *DeadEvent) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetStreamSequence() uint64 {
+	if x != nil {
+		return x.StreamSequence
+	}
+	return 0
+}
+
+func (x *DeadEvent) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeadEvent) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetDiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiedAt
+	}
+	return nil
+}
+
+type ListDeadEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// destination restricts the list to one destination; empty: all.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// limit bounds the list; 0: 100, at most 1000.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadEventsRequest) Reset() {
+	*x = ListDeadEventsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadEventsRequest) ProtoMessage() {}
+
+func (x *ListDeadEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadEventsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListDeadEventsRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *ListDeadEventsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListDeadEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*DeadEvent           `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadEventsResponse) Reset() {
+	*x = ListDeadEventsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadEventsResponse) ProtoMessage() {}
+
+func (x *ListDeadEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadEventsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListDeadEventsResponse) GetEvents() []*DeadEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type ReplayDeadEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// destination whose dead events are replayed; required.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// event_ids selects events; empty: every dead event of the destination.
+	EventIds      []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayDeadEventsRequest) Reset() {
+	*x = ReplayDeadEventsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayDeadEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayDeadEventsRequest) ProtoMessage() {}
+
+func (x *ReplayDeadEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayDeadEventsRequest.ProtoReflect.Descriptor instead.
+func (*ReplayDeadEventsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ReplayDeadEventsRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *ReplayDeadEventsRequest) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+type ReplayDeadEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// replayed is how many events went back in the queue.
+	Replayed      uint32 `protobuf:"varint,1,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayDeadEventsResponse) Reset() {
+	*x = ReplayDeadEventsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayDeadEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayDeadEventsResponse) ProtoMessage() {}
+
+func (x *ReplayDeadEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayDeadEventsResponse.ProtoReflect.Descriptor instead.
+func (*ReplayDeadEventsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ReplayDeadEventsResponse) GetReplayed() uint32 {
+	if x != nil {
+		return x.Replayed
+	}
+	return 0
+}
+
 var File_riskmesh_v1_node_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_node_proto_rawDesc = "" +
@@ -4548,7 +5054,43 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\foutbox_depth\x18\x03 \x01(\x04R\voutboxDepth\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12\x15\n" +
 	"\x06msp_id\x18\x05 \x01(\tR\x05mspId\x12\x16\n" +
-	"\x06period\x18\x06 \x01(\x04R\x06period*\xb9\x01\n" +
+	"\x06period\x18\x06 \x01(\x04R\x06period\"\xed\x03\n" +
+	"\tPushEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12.\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1a.riskmesh.v1.PushEventTypeR\x04type\x12\x16\n" +
+	"\x06stream\x18\x03 \x01(\tR\x06stream\x12'\n" +
+	"\x0fstream_sequence\x18\x04 \x01(\x04R\x0estreamSequence\x12;\n" +
+	"\vrecorded_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x19\n" +
+	"\bquery_id\x18\x06 \x01(\tR\aqueryId\x12\x1a\n" +
+	"\bcategory\x18\a \x01(\tR\bcategory\x12*\n" +
+	"\x11client_request_id\x18\b \x01(\tR\x0fclientRequestId\x12D\n" +
+	"\x0fprovider_result\x18\t \x01(\v2\x1b.riskmesh.v1.ProviderResultR\x0eproviderResult\x120\n" +
+	"\x06result\x18\n" +
+	" \x01(\v2\x18.riskmesh.v1.QueryResultR\x06result\x12<\n" +
+	"\n" +
+	"reconciled\x18\v \x01(\v2\x1c.riskmesh.v1.ReconciledEntryR\n" +
+	"reconciled\"\xa9\x02\n" +
+	"\tDeadEvent\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12.\n" +
+	"\x04type\x18\x03 \x01(\x0e2\x1a.riskmesh.v1.PushEventTypeR\x04type\x12\x16\n" +
+	"\x06stream\x18\x04 \x01(\tR\x06stream\x12'\n" +
+	"\x0fstream_sequence\x18\x05 \x01(\x04R\x0estreamSequence\x12\x1a\n" +
+	"\battempts\x18\x06 \x01(\rR\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x123\n" +
+	"\adied_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06diedAt\"O\n" +
+	"\x15ListDeadEventsRequest\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"H\n" +
+	"\x16ListDeadEventsResponse\x12.\n" +
+	"\x06events\x18\x01 \x03(\v2\x16.riskmesh.v1.DeadEventR\x06events\"X\n" +
+	"\x17ReplayDeadEventsRequest\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\"6\n" +
+	"\x18ReplayDeadEventsResponse\x12\x1a\n" +
+	"\breplayed\x18\x01 \x01(\rR\breplayed*\xb9\x01\n" +
 	"\x0eIdentifierType\x12\x1f\n" +
 	"\x1bIDENTIFIER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_PHONE\x10\x01\x12\x1a\n" +
@@ -4611,7 +5153,13 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xe4\a\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*\xba\x01\n" +
+	"\rPushEventType\x12\x1f\n" +
+	"\x1bPUSH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fPUSH_EVENT_TYPE_PROVIDER_RESULT\x10\x01\x12 \n" +
+	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
+	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
+	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x042\xa0\t\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -4627,7 +5175,9 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06Backup\x12\x1a.riskmesh.v1.BackupRequest\x1a\x1b.riskmesh.v1.BackupResponse\x12A\n" +
 	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
 	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponse\x12H\n" +
-	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReportB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReport\x12Y\n" +
+	"\x0eListDeadEvents\x12\".riskmesh.v1.ListDeadEventsRequest\x1a#.riskmesh.v1.ListDeadEventsResponse\x12_\n" +
+	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -4641,172 +5191,191 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_riskmesh_v1_node_proto_goTypes = []any{
-	(IdentifierType)(0),           // 0: riskmesh.v1.IdentifierType
-	(ProviderStatus)(0),           // 1: riskmesh.v1.ProviderStatus
-	(LateSource)(0),               // 2: riskmesh.v1.LateSource
-	(InvalidReason)(0),            // 3: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),           // 4: riskmesh.v1.ReconcileState
-	(QueryState)(0),               // 5: riskmesh.v1.QueryState
-	(CatalogState)(0),             // 6: riskmesh.v1.CatalogState
-	(KeyKind)(0),                  // 7: riskmesh.v1.KeyKind
-	(BackupKind)(0),               // 8: riskmesh.v1.BackupKind
-	(HealthStatus)(0),             // 9: riskmesh.v1.HealthStatus
-	(*Identifier)(nil),            // 10: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),          // 11: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),            // 12: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),         // 13: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                 // 14: riskmesh.v1.Label
-	(*ProviderHit)(nil),           // 15: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),        // 16: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),          // 17: riskmesh.v1.SentExchange
-	(*LateChange)(nil),            // 18: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),       // 19: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                   // 20: riskmesh.v1.Hit
-	(*ItemResult)(nil),            // 21: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),           // 22: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),       // 23: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),  // 24: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 25: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),      // 26: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),       // 27: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),       // 28: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),       // 29: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),           // 30: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),    // 31: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),          // 32: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),   // 33: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),        // 34: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),       // 35: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),      // 36: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),         // 37: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),          // 38: riskmesh.v1.ProviderInfo
-	(*ProvidersResponse)(nil),     // 39: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),     // 40: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),           // 41: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),            // 42: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),    // 43: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),   // 44: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),  // 45: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),  // 46: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),          // 47: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),           // 48: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil), // 49: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),     // 50: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),    // 51: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),         // 52: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),         // 53: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),            // 54: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),        // 55: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),         // 56: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),       // 57: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),        // 58: riskmesh.v1.HealthResponse
-	nil,                           // 59: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),   // 60: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 61: google.protobuf.Timestamp
-	(*PeerError)(nil),             // 62: riskmesh.v1.PeerError
-	(*EntryKey)(nil),              // 63: riskmesh.v1.EntryKey
-	(DisputeState)(0),             // 64: riskmesh.v1.DisputeState
+	(IdentifierType)(0),              // 0: riskmesh.v1.IdentifierType
+	(ProviderStatus)(0),              // 1: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                  // 2: riskmesh.v1.LateSource
+	(InvalidReason)(0),               // 3: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),              // 4: riskmesh.v1.ReconcileState
+	(QueryState)(0),                  // 5: riskmesh.v1.QueryState
+	(CatalogState)(0),                // 6: riskmesh.v1.CatalogState
+	(KeyKind)(0),                     // 7: riskmesh.v1.KeyKind
+	(BackupKind)(0),                  // 8: riskmesh.v1.BackupKind
+	(HealthStatus)(0),                // 9: riskmesh.v1.HealthStatus
+	(PushEventType)(0),               // 10: riskmesh.v1.PushEventType
+	(*Identifier)(nil),               // 11: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),             // 12: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),               // 13: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),            // 14: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                    // 15: riskmesh.v1.Label
+	(*ProviderHit)(nil),              // 16: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),           // 17: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),             // 18: riskmesh.v1.SentExchange
+	(*LateChange)(nil),               // 19: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),          // 20: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                      // 21: riskmesh.v1.Hit
+	(*ItemResult)(nil),               // 22: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),              // 23: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),          // 24: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),     // 25: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),    // 26: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),         // 27: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),          // 28: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),          // 29: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),          // 30: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),              // 31: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),       // 32: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),             // 33: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),      // 34: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),           // 35: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),          // 36: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),         // 37: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),            // 38: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),             // 39: riskmesh.v1.ProviderInfo
+	(*ProvidersResponse)(nil),        // 40: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),        // 41: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),              // 42: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),               // 43: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),       // 44: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),      // 45: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),     // 46: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),     // 47: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),             // 48: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),              // 49: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),    // 50: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),        // 51: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),       // 52: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),            // 53: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),            // 54: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),               // 55: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),           // 56: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),            // 57: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),          // 58: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),           // 59: riskmesh.v1.HealthResponse
+	(*PushEvent)(nil),                // 60: riskmesh.v1.PushEvent
+	(*DeadEvent)(nil),                // 61: riskmesh.v1.DeadEvent
+	(*ListDeadEventsRequest)(nil),    // 62: riskmesh.v1.ListDeadEventsRequest
+	(*ListDeadEventsResponse)(nil),   // 63: riskmesh.v1.ListDeadEventsResponse
+	(*ReplayDeadEventsRequest)(nil),  // 64: riskmesh.v1.ReplayDeadEventsRequest
+	(*ReplayDeadEventsResponse)(nil), // 65: riskmesh.v1.ReplayDeadEventsResponse
+	nil,                              // 66: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),      // 67: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 68: google.protobuf.Timestamp
+	(*PeerError)(nil),                // 69: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                 // 70: riskmesh.v1.EntryKey
+	(DisputeState)(0),                // 71: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	10, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	60, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	13, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	16, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	22, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	61, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	14, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	11, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	67, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	14, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	17, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	23, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	68, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	15, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	15, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	62, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	60, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	19, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	18, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	17, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	16, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	69, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	67, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	20, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	19, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	18, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
 	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
 	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	61, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	63, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	64, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	14, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	68, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	70, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	71, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	15, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	20, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	21, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	16, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	61, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	63, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	21, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	22, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	17, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	68, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	70, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
 	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	27, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	61, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	28, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	68, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	61, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	68, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
 	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	61, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	16, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	22, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	61, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	68, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	17, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	23, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	68, // 36: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	5,  // 37: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	61, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	32, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	61, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	68, // 38: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	33, // 39: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	68, // 40: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	6,  // 41: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	61, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	37, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	38, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	59, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	41, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	60, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	42, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	42, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	68, // 42: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 43: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	39, // 44: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	66, // 45: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	42, // 46: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	67, // 47: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	43, // 48: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	43, // 49: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	6,  // 50: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	61, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	48, // 52: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	61, // 53: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	47, // 54: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	37, // 55: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	68, // 51: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	49, // 52: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	68, // 53: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	48, // 54: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	38, // 55: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
 	7,  // 56: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
 	7,  // 57: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
 	8,  // 58: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	53, // 59: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	54, // 60: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	61, // 61: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	54, // 59: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	55, // 60: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	68, // 61: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
 	9,  // 62: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
 	9,  // 63: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	57, // 64: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 65: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	23, // 66: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	31, // 67: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	34, // 68: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	36, // 69: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	40, // 70: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	44, // 71: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	46, // 72: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	50, // 73: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	52, // 74: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	56, // 75: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	24, // 76: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	26, // 77: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	12, // 78: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	30, // 79: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	33, // 80: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	35, // 81: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	39, // 82: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	43, // 83: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	45, // 84: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	49, // 85: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	51, // 86: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	55, // 87: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	58, // 88: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	25, // 89: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	28, // 90: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	78, // [78:91] is the sub-list for method output_type
-	65, // [65:78] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	58, // 64: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	10, // 65: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
+	68, // 66: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	17, // 67: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	23, // 68: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
+	28, // 69: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
+	10, // 70: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	68, // 71: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	61, // 72: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	12, // 73: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	24, // 74: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	32, // 75: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	35, // 76: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	37, // 77: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	41, // 78: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	45, // 79: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	47, // 80: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	51, // 81: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	53, // 82: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	57, // 83: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	25, // 84: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	27, // 85: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	62, // 86: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	64, // 87: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	13, // 88: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	31, // 89: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	34, // 90: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	36, // 91: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	40, // 92: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	44, // 93: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	46, // 94: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	50, // 95: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	52, // 96: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	56, // 97: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	59, // 98: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	26, // 99: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	29, // 100: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	63, // 101: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	65, // 102: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	88, // [88:103] is the sub-list for method output_type
+	73, // [73:88] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -4826,8 +5395,8 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   50,
+			NumEnums:      11,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,19 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RiskMesh_Query_FullMethodName         = "/riskmesh.v1.RiskMesh/Query"
-	RiskMesh_GetQuery_FullMethodName      = "/riskmesh.v1.RiskMesh/GetQuery"
-	RiskMesh_ListQueries_FullMethodName   = "/riskmesh.v1.RiskMesh/ListQueries"
-	RiskMesh_Balance_FullMethodName       = "/riskmesh.v1.RiskMesh/Balance"
-	RiskMesh_Providers_FullMethodName     = "/riskmesh.v1.RiskMesh/Providers"
-	RiskMesh_ImportList_FullMethodName    = "/riskmesh.v1.RiskMesh/ImportList"
-	RiskMesh_RefreshLists_FullMethodName  = "/riskmesh.v1.RiskMesh/RefreshLists"
-	RiskMesh_CatalogStatus_FullMethodName = "/riskmesh.v1.RiskMesh/CatalogStatus"
-	RiskMesh_RotateKeys_FullMethodName    = "/riskmesh.v1.RiskMesh/RotateKeys"
-	RiskMesh_Backup_FullMethodName        = "/riskmesh.v1.RiskMesh/Backup"
-	RiskMesh_Health_FullMethodName        = "/riskmesh.v1.RiskMesh/Health"
-	RiskMesh_GetTranscript_FullMethodName = "/riskmesh.v1.RiskMesh/GetTranscript"
-	RiskMesh_Reconcile_FullMethodName     = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_Query_FullMethodName            = "/riskmesh.v1.RiskMesh/Query"
+	RiskMesh_GetQuery_FullMethodName         = "/riskmesh.v1.RiskMesh/GetQuery"
+	RiskMesh_ListQueries_FullMethodName      = "/riskmesh.v1.RiskMesh/ListQueries"
+	RiskMesh_Balance_FullMethodName          = "/riskmesh.v1.RiskMesh/Balance"
+	RiskMesh_Providers_FullMethodName        = "/riskmesh.v1.RiskMesh/Providers"
+	RiskMesh_ImportList_FullMethodName       = "/riskmesh.v1.RiskMesh/ImportList"
+	RiskMesh_RefreshLists_FullMethodName     = "/riskmesh.v1.RiskMesh/RefreshLists"
+	RiskMesh_CatalogStatus_FullMethodName    = "/riskmesh.v1.RiskMesh/CatalogStatus"
+	RiskMesh_RotateKeys_FullMethodName       = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName           = "/riskmesh.v1.RiskMesh/Backup"
+	RiskMesh_Health_FullMethodName           = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName    = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName        = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_ListDeadEvents_FullMethodName   = "/riskmesh.v1.RiskMesh/ListDeadEvents"
+	RiskMesh_ReplayDeadEvents_FullMethodName = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -96,6 +98,13 @@ type RiskMeshClient interface {
 	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
 	// provider, disputed for non-delivery, still pending.
 	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileReport, error)
+	// Admin: ListDeadEvents lists the push events a destination gave up on
+	// (docs/api.md, "Push delivery"), oldest first.
+	ListDeadEvents(ctx context.Context, in *ListDeadEventsRequest, opts ...grpc.CallOption) (*ListDeadEventsResponse, error)
+	// Admin: ReplayDeadEvents puts dead push events back in their
+	// destination's queue, in their original order. FAILED_PRECONDITION
+	// without push delivery; NOT_FOUND for an unknown destination.
+	ReplayDeadEvents(ctx context.Context, in *ReplayDeadEventsRequest, opts ...grpc.CallOption) (*ReplayDeadEventsResponse, error)
 }
 
 type riskMeshClient struct {
@@ -245,6 +254,26 @@ func (c *riskMeshClient) Reconcile(ctx context.Context, in *ReconcileRequest, op
 	return out, nil
 }
 
+func (c *riskMeshClient) ListDeadEvents(ctx context.Context, in *ListDeadEventsRequest, opts ...grpc.CallOption) (*ListDeadEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadEventsResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ListDeadEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *riskMeshClient) ReplayDeadEvents(ctx context.Context, in *ReplayDeadEventsRequest, opts ...grpc.CallOption) (*ReplayDeadEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayDeadEventsResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ReplayDeadEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -307,6 +336,13 @@ type RiskMeshServer interface {
 	// (docs/node-requester.md, "Reconciliation"): matched, recovered from the
 	// provider, disputed for non-delivery, still pending.
 	Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error)
+	// Admin: ListDeadEvents lists the push events a destination gave up on
+	// (docs/api.md, "Push delivery"), oldest first.
+	ListDeadEvents(context.Context, *ListDeadEventsRequest) (*ListDeadEventsResponse, error)
+	// Admin: ReplayDeadEvents puts dead push events back in their
+	// destination's queue, in their original order. FAILED_PRECONDITION
+	// without push delivery; NOT_FOUND for an unknown destination.
+	ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -355,6 +391,12 @@ func (UnimplementedRiskMeshServer) GetTranscript(context.Context, *GetTranscript
 }
 func (UnimplementedRiskMeshServer) Reconcile(context.Context, *ReconcileRequest) (*ReconcileReport, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Reconcile not implemented")
+}
+func (UnimplementedRiskMeshServer) ListDeadEvents(context.Context, *ListDeadEventsRequest) (*ListDeadEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDeadEvents not implemented")
+}
+func (UnimplementedRiskMeshServer) ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReplayDeadEvents not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -604,6 +646,42 @@ func _RiskMesh_Reconcile_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_ListDeadEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ListDeadEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ListDeadEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ListDeadEvents(ctx, req.(*ListDeadEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RiskMesh_ReplayDeadEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayDeadEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ReplayDeadEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ReplayDeadEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ReplayDeadEvents(ctx, req.(*ReplayDeadEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -658,6 +736,14 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reconcile",
 			Handler:    _RiskMesh_Reconcile_Handler,
+		},
+		{
+			MethodName: "ListDeadEvents",
+			Handler:    _RiskMesh_ListDeadEvents_Handler,
+		},
+		{
+			MethodName: "ReplayDeadEvents",
+			Handler:    _RiskMesh_ReplayDeadEvents_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
