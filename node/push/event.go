@@ -39,9 +39,16 @@ func eventID(msp, stream string, seq uint64) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// EntryStream is the stream of a billed entry's reconciliation events.
-func EntryStream(k *riskmeshv1.EntryKey) string {
-	return fmt.Sprintf("entry/%d/%s/%d", k.GetPeriod(), k.GetResponder(), k.GetSequence())
+// streamOf names ev's stream: its query id, or for a reconciliation event
+// "entry/<period>/<responder>/<sequence>".
+func streamOf(ev *riskmeshv1.PushEvent) string {
+	if ev.QueryId != "" {
+		return ev.QueryId
+	}
+	if k := ev.GetReconciled().GetKey(); k != nil {
+		return fmt.Sprintf("entry/%d/%s/%d", k.Period, k.Responder, k.Sequence)
+	}
+	return ""
 }
 
 // wants reports whether destination d takes ev: its type is among d's

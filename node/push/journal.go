@@ -16,11 +16,13 @@ import (
 
 // RecordTx journals ev inside the caller's read-write transaction, the one
 // that records the change ev reports: both commit or neither. It fills in
-// ev's stream sequence, event id and recording time; the caller sets its
-// type, stream and content. An event no destination takes is not stored
-// (its stream sequence is still used, so sequences stay comparable when
-// destinations change). The destinations are woken when tx commits.
+// ev's stream, stream sequence, event id and recording time; the caller
+// sets its type and content, and the query id of a query event. An event
+// no destination takes is not stored (its stream sequence is still used,
+// so sequences stay comparable when destinations change). The destinations
+// are woken when tx commits.
 func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
+	ev.Stream = streamOf(ev)
 	if ev.Stream == "" || len(ev.Stream) > maxStreamLen {
 		return fmt.Errorf("push: event stream of %d bytes", len(ev.Stream))
 	}
