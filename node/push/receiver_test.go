@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,14 +45,21 @@ func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	rc := &receiver{t: t, bodies: map[string][]byte{}, received: make(chan struct{}, 1)}
 	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.handle))
+	rc.srv.Config.ErrorLog = quiet // a stopped receiver's broken handshakes are the point
 	rc.srv.StartTLS()
-	t.Cleanup(rc.srv.Close)
+	t.Cleanup(func() { rc.srv.Close() })
 	rc.caFile = filepath.Join(t.TempDir(), "ca.pem")
 	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: rc.srv.Certificate().Raw})
 	if err := os.WriteFile(rc.caFile, pemCert, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return rc
+}
+
+// stop closes the server abruptly: requests in flight lose their answer.
+func (rc *receiver) stop() {
+	rc.srv.CloseClientConnections()
+	rc.srv.Close()
 }
 
 // restart serves again on the same address after a stop.
@@ -64,10 +72,13 @@ func (rc *receiver) restart() error {
 	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.handle))
 	rc.srv.Listener.Close()
 	rc.srv.Listener = l
+	rc.srv.Config.ErrorLog = quiet
 	rc.srv.TLS = &tls.Config{Certificates: cert}
 	rc.srv.StartTLS()
 	return nil
 }
+
+var quiet = log.New(io.Discard, "", 0)
 
 func (rc *receiver) handle(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventSize))
@@ -165,4 +176,14 @@ func record(t testing.TB, o *Outbox, ev *riskmeshv1.PushEvent) *riskmeshv1.PushE
 func providerPart(id, provider string, amount int64) *riskmeshv1.PushEvent {
 	return &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT, QueryId: id, Category: "fraud",
 		ProviderResult: &riskmeshv1.ProviderResult{Provider: provider, Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Amount: amount}}
+}
+
+// tlsWithCA trusts the CA certificate in file, nil if it cannot be read
+// (the connection then fails, which the caller sees).
+func tlsWithCA(file string) *tls.Config {
+	pool := x509.NewCertPool()
+	if data, err := os.ReadFile(file); err == nil {
+		pool.AppendCertsFromPEM(data)
+	}
+	return &tls.Config{RootCAs: pool}
 }
