@@ -23,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -64,6 +65,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: provider.ErrUnknownCategory, Code: codes.NotFound},
 	{Err: errBackupDir, Code: codes.FailedPrecondition},
 	{Err: errBackupExists, Code: codes.AlreadyExists},
+	{Err: push.ErrUnknownDestination, Code: codes.NotFound},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -93,6 +95,7 @@ type node struct {
 	server   *peer.Server
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
+	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
 
@@ -178,6 +181,16 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.CatalogDir = filepath.Join(cfg.DataDir, "remote-catalogs")
 		c.Logger = n.log.With("component", "requester")
 		c.Bills = n.ledger.Ledger
+		if pc := cfg.Push; pc != nil {
+			p := *pc
+			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
+			if n.push, err = push.Open(p); err != nil {
+				return nil, err
+			}
+			c.Recorded = n.push.RecordTx
+			apiCfg.Push = n.push
+			n.goRun("push", n.push.Run, ctx)
+		}
 		if dc := cfg.Disputes; dc != nil {
 			auto, err := n.disputes(dc)
 			if err != nil {
@@ -335,6 +348,9 @@ func (n *node) close() {
 	}
 	if n.auditor != nil {
 		n.auditor.Close()
+	}
+	if n.push != nil {
+		n.push.Close()
 	}
 	if n.ledger != nil {
 		n.ledger.closer.Close()

@@ -202,3 +202,13 @@ func (o *Outbox) dest(name string) (*dest, error) {
 	}
 	return nil, fmt.Errorf("%w: %.80q", ErrUnknownDestination, name)
 }
+
+// Close closes the destinations' senders that hold a connection (a
+// JetStream's), after Run has returned.
+func (o *Outbox) Close() {
+	for _, d := range o.dests {
+		if c, ok := d.Sender.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+}
