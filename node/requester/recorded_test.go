@@ -102,3 +102,40 @@ func TestRecordedErrorAbortsTheChange(t *testing.T) {
 		t.Fatalf("events %v, want only the provider part", got)
 	}
 }
+
+// An answer recovered by reconciliation reports the query's changed part
+// and result, and the bill's new state, once: a later pass that changes no
+// state reports nothing.
+func TestRecordedReconciliation(t *testing.T) {
+	rc := &recorder{}
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	r, _, clk, _ := n.reconcileRequester(t, func(c *Config) { c.Recorded = rc.record })
+	p := n.providers[0]
+	p.set(func(p *testProvider) { p.lose = 1 })
+	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3),
+		Deadline: durationpb.New(time.Second)})
+	id := stream[0].GetAccepted().QueryId
+	n.flushOutboxes()
+	reconcileOverAnHour(t, r, clk)
+
+	got := rc.of(id)
+	if len(got) != 3 || got[2].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED {
+		t.Fatalf("query events %v, want the part, the result, then the recovered change", got)
+	}
+	rec, pr := storedPart(t, r, id, p.msp)
+	if !proto.Equal(got[2].ProviderResult, pr) || !proto.Equal(got[2].Result, rec.Result) ||
+		pr.GetLateChange().GetSource() != riskmeshv1.LateSource_LATE_SOURCE_RECONCILED {
+		t.Fatalf("recovered change %v, want the stored part and result", got[2])
+	}
+	var states []riskmeshv1.ReconcileState
+	for _, ev := range rc.of("") {
+		if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED || ev.Reconciled.GetKey().GetResponder() != p.msp {
+			t.Fatalf("unexpected event %v", ev)
+		}
+		states = append(states, ev.Reconciled.State)
+	}
+	if len(states) != 2 || states[0] != riskmeshv1.ReconcileState_RECONCILE_STATE_PENDING ||
+		states[1] != riskmeshv1.ReconcileState_RECONCILE_STATE_RECOVERED {
+		t.Fatalf("reconciliation events %v, want PENDING then RECOVERED, once each", states)
+	}
+}
