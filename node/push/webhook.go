@@ -51,7 +51,7 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	u, err := url.Parse(cfg.URL)
 	switch {
 	case err != nil || u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("%w: webhook URL must be https://host/...", ErrConfig)
+		return nil, fmt.Errorf("%w: webhook URL must be an https:// URL with a host", ErrConfig)
 	case len(cfg.Secret) < MinSecretLen:
 		return nil, fmt.Errorf("%w: webhook secret of %d bytes (at least %d)", ErrConfig, len(cfg.Secret), MinSecretLen)
 	case cfg.Timeout < 0:
