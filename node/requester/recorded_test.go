@@ -75,9 +75,18 @@ func TestRecordedEvents(t *testing.T) {
 		t.Errorf("last event %v, want the stream's result with the query's category and client request id", ev)
 	}
 
-	waitLate(t, r, "P1's late answer", func() bool { return len(rc.of(id)) == 4 })
+	// Waiting on the stored record, not on the recorder: Recorded runs
+	// before the transaction commits.
+	waitLate(t, r, "P1's late answer", func() bool {
+		_, pr := storedPart(t, r, id, "P1MSP")
+		return pr.GetStatus() != unavailable
+	})
 	rec, pr := storedPart(t, r, id, "P1MSP")
-	ev := rc.of(id)[3]
+	got = rc.of(id)
+	if len(got) != 4 {
+		t.Fatalf("%d events after the late answer, want 4", len(got))
+	}
+	ev := got[3]
 	if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED || !proto.Equal(ev.ProviderResult, pr) ||
 		!proto.Equal(ev.Result, rec.Result) || ev.ProviderResult.GetLateChange().GetSource() != riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER {
 		t.Fatalf("late event %v, want P1's late part and the new result as GetQuery shows them", ev)
