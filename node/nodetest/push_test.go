@@ -144,10 +144,12 @@ func pushAcrossKills(t *testing.T, in *institution, hook *pushHook, procs []*pro
 	}
 
 	api := apiClient(t, in.socket())
-	list, err := api.ListQueries(context.Background(), &riskmeshv1.ListQueriesRequest{PageSize: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var list *riskmeshv1.ListQueriesResponse
+	eventually(t, "restarted node serves its API", procs, func() error {
+		var err error
+		list, err = api.ListQueries(context.Background(), &riskmeshv1.ListQueriesRequest{PageSize: 1000})
+		return err
+	})
 	eventually(t, "every stored query's result pushed", procs, func() error {
 		latest := map[string]*riskmeshv1.PushEvent{}
 		for _, ev := range hook.events() {
