@@ -48,5 +48,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newDisputeCommand())
 	root.AddCommand(newListsCommand())
 	root.AddCommand(newKeysCommand())
+	root.AddCommand(newPushCommand())
 	return root
 }

@@ -112,3 +112,43 @@ func (s *Service) Reconcile(_ context.Context, req *riskmeshv1.ReconcileRequest)
 	rep, err := s.cfg.Reconciler.ReconcileReport(req.GetPeriod())
 	return rep, s.status(err)
 }
+
+// Dead-event list bounds.
+const (
+	DefaultDeadEvents = 100
+	MaxDeadEvents     = 1000
+)
+
+// ListDeadEvents lists the push events destinations gave up on.
+func (s *Service) ListDeadEvents(_ context.Context, req *riskmeshv1.ListDeadEventsRequest) (*riskmeshv1.ListDeadEventsResponse, error) {
+	if s.cfg.Push == nil {
+		return nil, s.status(ErrNoPush)
+	}
+	limit := int(req.GetLimit())
+	switch {
+	case limit == 0:
+		limit = DefaultDeadEvents
+	case limit > MaxDeadEvents:
+		return nil, status.Errorf(codes.InvalidArgument, "api: limit %d (at most %d)", limit, MaxDeadEvents)
+	}
+	events, err := s.cfg.Push.Dead(req.GetDestination(), limit)
+	if err != nil {
+		return nil, s.status(err)
+	}
+	return &riskmeshv1.ListDeadEventsResponse{Events: events}, nil
+}
+
+// ReplayDeadEvents puts dead push events back in their destination's queue.
+func (s *Service) ReplayDeadEvents(_ context.Context, req *riskmeshv1.ReplayDeadEventsRequest) (*riskmeshv1.ReplayDeadEventsResponse, error) {
+	if s.cfg.Push == nil {
+		return nil, s.status(ErrNoPush)
+	}
+	if req.GetDestination() == "" || len(req.GetEventIds()) > MaxDeadEvents {
+		return nil, status.Errorf(codes.InvalidArgument, "api: replay needs a destination and at most %d event ids", MaxDeadEvents)
+	}
+	n, err := s.cfg.Push.Replay(req.GetDestination(), req.GetEventIds())
+	if err != nil {
+		return nil, s.status(err)
+	}
+	return &riskmeshv1.ReplayDeadEventsResponse{Replayed: uint32(n)}, nil
+}

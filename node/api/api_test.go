@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -604,5 +605,55 @@ func TestReportOutcomes(t *testing.T) {
 	_, err = serveUnix(t, api.Config{Requester: &fakeRequester{}}).ReportOutcomes(ctx, hits(1))
 	wantCode(t, err, codes.Unimplemented)
 	_, err = serveUnix(t, api.Config{}).ReportOutcomes(ctx, hits(1))
+	wantCode(t, err, codes.FailedPrecondition)
+}
+
+// deadLetters is a DeadLetters holding one destination's dead events.
+type deadLetters struct {
+	events   []*riskmeshv1.DeadEvent
+	replayed []string
+}
+
+var errUnknownDestination = errors.New("unknown destination")
+
+func (d *deadLetters) Dead(destination string, limit int) ([]*riskmeshv1.DeadEvent, error) {
+	if destination != "" && destination != "hook" {
+		return nil, errUnknownDestination
+	}
+	return d.events[:min(limit, len(d.events))], nil
+}
+
+func (d *deadLetters) Replay(destination string, ids []string) (int, error) {
+	if destination != "hook" {
+		return 0, errUnknownDestination
+	}
+	d.replayed = append(d.replayed, ids...)
+	return len(ids), nil
+}
+
+// ListDeadEvents and ReplayDeadEvents reach the push outbox with their
+// bounds checked; the component's errors map through Config.Errors, and a
+// node without push says so.
+func TestDeadEvents(t *testing.T) {
+	dl := &deadLetters{events: []*riskmeshv1.DeadEvent{{Destination: "hook", EventId: "a"}, {Destination: "hook", EventId: "b"}}}
+	c := serveUnix(t, api.Config{Push: dl, Errors: []api.ErrorCode{{Err: errUnknownDestination, Code: codes.NotFound}}})
+	ctx := t.Context()
+	got, err := c.ListDeadEvents(ctx, &riskmeshv1.ListDeadEventsRequest{Limit: 1})
+	if err != nil || len(got.GetEvents()) != 1 || got.Events[0].EventId != "a" {
+		t.Fatalf("ListDeadEvents(limit 1) = %v, %v", got, err)
+	}
+	_, err = c.ListDeadEvents(ctx, &riskmeshv1.ListDeadEventsRequest{Limit: api.MaxDeadEvents + 1})
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = c.ListDeadEvents(ctx, &riskmeshv1.ListDeadEventsRequest{Destination: "nowhere"})
+	wantCode(t, err, codes.NotFound)
+	rep, err := c.ReplayDeadEvents(ctx, &riskmeshv1.ReplayDeadEventsRequest{Destination: "hook", EventIds: []string{"b"}})
+	if err != nil || rep.GetReplayed() != 1 || !slices.Equal(dl.replayed, []string{"b"}) {
+		t.Fatalf("ReplayDeadEvents = %v, %v (replayed %v)", rep, err, dl.replayed)
+	}
+	_, err = c.ReplayDeadEvents(ctx, &riskmeshv1.ReplayDeadEventsRequest{})
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = c.ReplayDeadEvents(ctx, &riskmeshv1.ReplayDeadEventsRequest{Destination: "hook", EventIds: make([]string, api.MaxDeadEvents+1)})
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = serveUnix(t, api.Config{}).ListDeadEvents(ctx, &riskmeshv1.ListDeadEventsRequest{})
 	wantCode(t, err, codes.FailedPrecondition)
 }

@@ -17,6 +17,8 @@ var (
 	ErrNoRequester = errors.New("api: this node does not query (no requester side)")
 	// ErrNoProvider: this node runs no provider side (FailedPrecondition).
 	ErrNoProvider = errors.New("api: this node does not provide lists (no provider side)")
+	// ErrNoPush: this node pushes no events (FailedPrecondition).
+	ErrNoPush = errors.New("api: this node pushes no events (no push destinations in node.yaml)")
 	// ErrNotSupported: the component behind the method does not implement
 	// it (Unimplemented).
 	ErrNotSupported = errors.New("api: not supported by this node")
@@ -37,6 +39,7 @@ var baseCodes = []ErrorCode{
 	{context.Canceled, codes.Canceled},
 	{ErrNoRequester, codes.FailedPrecondition},
 	{ErrNoProvider, codes.FailedPrecondition},
+	{ErrNoPush, codes.FailedPrecondition},
 	{ErrNotSupported, codes.Unimplemented},
 	{ErrAdminOnly, codes.PermissionDenied},
 	{accounting.ErrNotFound, codes.NotFound},

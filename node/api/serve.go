@@ -21,12 +21,14 @@ import (
 
 // adminMethods are the methods Config.AdminClients restricts over TCP.
 var adminMethods = map[string]bool{
-	riskmeshv1.RiskMesh_ImportList_FullMethodName:    true,
-	riskmeshv1.RiskMesh_RefreshLists_FullMethodName:  true,
-	riskmeshv1.RiskMesh_CatalogStatus_FullMethodName: true,
-	riskmeshv1.RiskMesh_RotateKeys_FullMethodName:    true,
-	riskmeshv1.RiskMesh_Backup_FullMethodName:        true,
-	riskmeshv1.RiskMesh_Reconcile_FullMethodName:     true,
+	riskmeshv1.RiskMesh_ImportList_FullMethodName:       true,
+	riskmeshv1.RiskMesh_RefreshLists_FullMethodName:     true,
+	riskmeshv1.RiskMesh_CatalogStatus_FullMethodName:    true,
+	riskmeshv1.RiskMesh_RotateKeys_FullMethodName:       true,
+	riskmeshv1.RiskMesh_Backup_FullMethodName:           true,
+	riskmeshv1.RiskMesh_Reconcile_FullMethodName:        true,
+	riskmeshv1.RiskMesh_ListDeadEvents_FullMethodName:   true,
+	riskmeshv1.RiskMesh_ReplayDeadEvents_FullMethodName: true,
 }
 
 // ListenUnix listens on a unix socket at path with mode 0600, replacing a

@@ -36,6 +36,13 @@ type Reconciler interface {
 	ReconcileReport(period uint64) (*riskmeshv1.ReconcileReport, error)
 }
 
+// DeadLetters lists and replays the push events a destination gave up on
+// (node/push's *Outbox satisfies it).
+type DeadLetters interface {
+	Dead(destination string, limit int) ([]*riskmeshv1.DeadEvent, error)
+	Replay(destination string, eventIDs []string) (int, error)
+}
+
 // Provider is the provider side the list and catalog methods call
 // (node/provider's *Provider satisfies it).
 type Provider interface {
@@ -83,9 +90,12 @@ type Config struct {
 	Catalogs Catalogs
 	// Reconciler answers Reconcile; nil: FailedPrecondition.
 	Reconciler Reconciler
-	Provider   Provider
-	Keys       KeyRotator
-	Backup     Backuper
+	// Push answers ListDeadEvents and ReplayDeadEvents; nil:
+	// FailedPrecondition.
+	Push     DeadLetters
+	Provider Provider
+	Keys     KeyRotator
+	Backup   Backuper
 	// Health answers Health; nil answers SERVING with no components.
 	Health HealthFunc
 

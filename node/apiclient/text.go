@@ -303,3 +303,16 @@ func shortHex(b []byte) string {
 	}
 	return hex.EncodeToString(b[:min(len(b), 8)])
 }
+
+// WriteDeadEvents prints the push events destinations gave up on, one a line.
+func WriteDeadEvents(w io.Writer, events []*riskmeshv1.DeadEvent) {
+	if len(events) == 0 {
+		fmt.Fprintln(w, "no dead push events")
+		return
+	}
+	for _, e := range events {
+		fmt.Fprintf(w, "%s %s %s %s #%d, %d attempts, died %s: %s\n", e.GetDestination(), e.GetEventId(),
+			enumText(e.GetType().String(), "PUSH_EVENT_TYPE_"), e.GetStream(), e.GetStreamSequence(), e.GetAttempts(),
+			timeText(e.GetDiedAt()), Text(e.GetLastError()))
+	}
+}

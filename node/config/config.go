@@ -34,6 +34,7 @@ type Config struct {
 	Requester   Requester   `yaml:"requester"`
 	Disputes    Disputes    `yaml:"disputes"`
 	Outbox      Outbox      `yaml:"outbox"`
+	Push        Push        `yaml:"push"`
 	Retention   Retention   `yaml:"retention"`
 	Log         Log         `yaml:"log"`
 }

@@ -107,6 +107,7 @@ func (c *Config) resolve(base string) {
 	for i := range c.Provider.Sources {
 		abs(&c.Provider.Sources[i].Path)
 	}
+	c.Push.resolve(abs)
 }
 
 // goTypes rewrites the Go type names the YAML decoder puts in its messages

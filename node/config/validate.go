@@ -86,6 +86,7 @@ func (cfg *Config) Validate() error {
 	cfg.validateProvider(&c)
 	cfg.validateRequester(&c)
 	cfg.validateDisputes(&c)
+	cfg.validatePush(&c)
 	o := cfg.Outbox
 	if o.BatchSize < 0 || o.BatchSize > maxOutboxBatch {
 		c.fail("outbox.batch_size", "must be 0 to %d", maxOutboxBatch)

@@ -10,6 +10,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 )
@@ -81,6 +82,10 @@ type Config struct {
 	// lists; the categories are theirs, with the identity's OPRF keys);
 	// nil or no sources: this node provides nothing.
 	Provider *provider.Config
+	// Push, with Requester, pushes query events to the institution's
+	// business systems (node/push); the daemon sets its DB, MSPID and
+	// Logger. nil: nothing is pushed.
+	Push *push.Config
 	// Disputes, with Requester, files answers whose proof fails with the
 	// auditor; nil: disputed answers are only reported.
 	Disputes *DisputeConfig

@@ -25,6 +25,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
@@ -69,6 +70,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: provider.ErrUnknownCategory, Code: codes.NotFound},
 	{Err: errBackupDir, Code: codes.FailedPrecondition},
 	{Err: errBackupExists, Code: codes.AlreadyExists},
+	{Err: push.ErrUnknownDestination, Code: codes.NotFound},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -101,6 +103,7 @@ type node struct {
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
 	conns    *outbound.Conns      // the requester's provider connections; nil without one
+	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
 
@@ -202,6 +205,16 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
 		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger
+		if pc := cfg.Push; pc != nil {
+			p := *pc
+			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
+			if n.push, err = push.Open(p); err != nil {
+				return nil, err
+			}
+			c.Recorded = n.push.RecordTx
+			apiCfg.Push = n.push
+			n.goRun("push", n.push.Run, ctx)
+		}
 		if dc := cfg.Disputes; dc != nil {
 			auto, err := n.disputes(dc)
 			if err != nil {
@@ -369,6 +382,9 @@ func (n *node) close() {
 	}
 	if n.auditor != nil {
 		n.auditor.Close()
+	}
+	if n.push != nil {
+		n.push.Close()
 	}
 	if n.ledger != nil {
 		n.ledger.closer.Close()

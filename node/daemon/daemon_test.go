@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -28,6 +29,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -237,6 +239,9 @@ func TestNetwork(t *testing.T) {
 	withDisputes := institution(bankC)
 	withDisputes.Disputes = &daemon.DisputeConfig{AuditorMSP: regulator, AuditorAddress: "127.0.0.1:1"}
 	withDisputes.Requester = &requester.Config{ReconcileInterval: 200 * time.Millisecond}
+	// Bank C's business systems take its query events on a webhook.
+	hook := newPushReceiver(t)
+	withDisputes.Push = &push.Config{Destinations: []push.Destination{hook.destination(t)}}
 	run(t, withDisputes)
 
 	eventually(t, "profiles registered", func() error {
@@ -268,7 +273,7 @@ func TestNetwork(t *testing.T) {
 		want string
 	}{
 		{bankA, "catalogs ledger outbox"},
-		{bankC, "ledger"},
+		{bankC, "ledger push"},
 	} {
 		c := apiClient(t, tc.m)
 		eventually(t, tc.m.msp+" healthy", func() error {
@@ -339,6 +344,7 @@ func TestNetwork(t *testing.T) {
 		}
 		return nil
 	})
+	t.Run("push", func(t *testing.T) { checkPushed(t, hook, client, r) })
 
 	newOPRFKey := rotateKeys(t, admin, reg, bankA, bankC)
 	r = query(t, client, "+86 138 0000 0001", "+8613800000002", "+8613800000003", "+8613800000009", "not a phone")
@@ -506,4 +512,46 @@ func catalogsReady(t *testing.T, c riskmeshv1.RiskMeshClient, period uint64) {
 		}
 		return nil
 	})
+}
+
+// checkPushed: Bank C's webhook received each provider's part and the
+// merged result of query r as the Query stream showed them, then the
+// reconciliation of both bills, signed; the admin API lists no dead event
+// and knows its destination.
+func checkPushed(t *testing.T, hook *pushReceiver, client riskmeshv1.RiskMeshClient, r *riskmeshv1.QueryResult) {
+	// A bill may first be PENDING (the provider recorded it before this
+	// node stored the answer), then MATCHED: the latest event per bill
+	// counts.
+	eventually(t, "query and reconciliation events pushed", func() error {
+		latest := map[string]*riskmeshv1.PushEvent{}
+		for _, ev := range hook.events(riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED) {
+			if prev := latest[ev.Stream]; prev == nil || ev.StreamSequence > prev.StreamSequence {
+				latest[ev.Stream] = ev
+			}
+		}
+		if len(latest) != 2 {
+			return fmt.Errorf("reconciliation events of %d bills", len(latest))
+		}
+		for _, ev := range latest {
+			if ev.Reconciled.GetState() != riskmeshv1.ReconcileState_RECONCILE_STATE_MATCHED || ev.Reconciled.GetAmount() != 8 {
+				return fmt.Errorf("latest reconciliation event %v, want a matched bill of 8", ev)
+			}
+		}
+		return nil
+	})
+	results := hook.events(riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT)
+	parts := hook.events(riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT)
+	if len(results) != 1 || !proto.Equal(results[0].Result, r) || results[0].QueryId != r.GetQueryId() || results[0].StreamSequence != 3 {
+		t.Fatalf("pushed results %v, want the query's result as its third event", results)
+	}
+	if len(parts) != 2 || parts[0].StreamSequence != 1 || parts[1].StreamSequence != 2 || parts[0].ProviderResult.Provider == parts[1].ProviderResult.Provider {
+		t.Fatalf("pushed provider parts %v, want one per provider, first", parts)
+	}
+	dead, err := client.ListDeadEvents(t.Context(), &riskmeshv1.ListDeadEventsRequest{})
+	if err != nil || len(dead.GetEvents()) != 0 {
+		t.Errorf("ListDeadEvents = %v, %v", dead, err)
+	}
+	if _, err := client.ReplayDeadEvents(t.Context(), &riskmeshv1.ReplayDeadEventsRequest{Destination: "elsewhere"}); status.Code(err) != codes.NotFound {
+		t.Errorf("ReplayDeadEvents to an unknown destination: %v, want NotFound", err)
+	}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -19,8 +20,10 @@ import (
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 // FromConfig turns a loaded node.yaml into the daemon's Config: this file is
@@ -94,6 +97,9 @@ func FromConfig(c *config.Config) (Config, error) {
 		}
 		if d := c.Disputes; d.AuditorMSP != "" {
 			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}
+		}
+		if cfg.Push, err = pushConfig(c.Push); err != nil {
+			return cfg, err
 		}
 	}
 	norm, err := c.Identifiers.Normalizer()
@@ -171,7 +177,73 @@ func outboxConfig(o config.Outbox) outbox.Config {
 	}
 }
 
-// maxPEMFile bounds a PEM file named by the configuration.
+// pushConfig builds the push destinations, reading their secret and CA
+// files; nil if none is configured.
+func pushConfig(p config.Push) (*push.Config, error) {
+	if len(p.Destinations) == 0 {
+		return nil, nil
+	}
+	cfg := &push.Config{MaxAttempts: p.MaxAttempts, MinBackoff: p.MinBackoff, MaxBackoff: p.MaxBackoff}
+	for i, d := range p.Destinations {
+		key := fmt.Sprintf("push.destinations[%d]", i)
+		dest := push.Destination{Name: d.Name, Categories: d.Categories}
+		for _, e := range d.Events {
+			dest.Events = append(dest.Events, riskmeshv1.PushEventType(riskmeshv1.PushEventType_value["PUSH_EVENT_TYPE_"+strings.ToUpper(e)]))
+		}
+		var err error
+		if w := d.Webhook; w != nil {
+			dest.Sender, err = webhookSender(key+".webhook", w)
+		} else {
+			dest.Sender, err = natsSender(key+".nats", d.NATS)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cfg.Destinations = append(cfg.Destinations, dest)
+	}
+	return cfg, nil
+}
+
+func webhookSender(key string, w *config.Webhook) (*push.Webhook, error) {
+	secret, err := readPEMFile(key+".secret_file", w.SecretFile, true)
+	if err != nil {
+		return nil, err
+	}
+	wc := push.WebhookConfig{URL: w.URL, Secret: bytes.TrimSpace(secret), Timeout: w.Timeout}
+	if w.CAFile != "" {
+		caPEM, err := readPEMFile(key+".ca_file", w.CAFile, false)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", key, w.CAFile)
+		}
+		wc.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	hook, err := push.NewWebhook(wc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return hook, nil
+}
+
+func natsSender(key string, n *config.NATS) (*push.JetStream, error) {
+	if n.CredsFile != "" {
+		// Checked here so a readable-by-all credentials file stops the
+		// start; the NATS client reads it at each connect.
+		if _, err := readPEMFile(key+".creds_file", n.CredsFile, true); err != nil {
+			return nil, err
+		}
+	}
+	js, err := push.NewJetStream(push.JetStreamConfig{URL: n.URL, Subject: n.Subject, CredsFile: n.CredsFile, CAFile: n.CAFile, Timeout: n.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return js, nil
+}
+
+// maxPEMFile bounds a PEM or secret file named by the configuration.
 const maxPEMFile = 64 << 10
 
 // fabricConfig reads the PEM files the ledger.fabric section names and
@@ -210,8 +282,8 @@ func fabricConfig(f *config.Fabric, mspID string) (fabric.Config, error) {
 	}, nil
 }
 
-// readPEMFile reads a file named by key, at most maxPEMFile bytes; a
-// private one must be 0600 or stricter.
+// readPEMFile reads a PEM or secret file named by key, at most maxPEMFile
+// bytes; a private one must be 0600 or stricter.
 func readPEMFile(key, path string, private bool) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {

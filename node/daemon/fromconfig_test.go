@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 // writeCert writes a self-signed certificate and its key as PEM files.
@@ -261,5 +264,65 @@ at_rest: {kek: hsm}
 		if _, err := daemon.FromConfig(parseConfig(t, dir, base+yaml)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s unset: %v", name, err)
 		}
+	}
+}
+
+// The push section becomes webhook and JetStream destinations with their
+// event types; a secret file others can read, or one too short, stops the
+// start under its key.
+func TestFromConfigPush(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir, "receiver")
+	secret := filepath.Join(dir, "hook.secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("s", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fp := strings.Repeat("ab", 32)
+	yaml := `msp_id: Bank1MSP
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: ` + fp + `}
+push:
+  max_attempts: 5
+  destinations:
+    - name: core
+      events: [query_result, reconciled]
+      categories: [black]
+      webhook: {url: "https://core.example/events", secret_file: hook.secret, ca_file: receiver.crt}
+    - name: bus
+      nats: {url: "nats://127.0.0.1:4222", subject: riskmesh.events}
+`
+	cfg, err := daemon.FromConfig(parseConfig(t, dir, yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Push
+	if p == nil || p.MaxAttempts != 5 || len(p.Destinations) != 2 {
+		t.Fatalf("push: %+v", p)
+	}
+	core, bus := p.Destinations[0], p.Destinations[1]
+	if _, ok := core.Sender.(*push.Webhook); !ok || core.Name != "core" || !slices.Equal(core.Categories, []string{"black"}) ||
+		!slices.Equal(core.Events, []riskmeshv1.PushEventType{riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED}) {
+		t.Errorf("webhook destination: %+v", core)
+	}
+	if _, ok := bus.Sender.(*push.JetStream); !ok || bus.Name != "bus" || len(bus.Events) != 0 {
+		t.Errorf("nats destination: %+v", bus)
+	}
+
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.FromConfig(parseConfig(t, dir, yaml)); err == nil || !strings.Contains(err.Error(), "push.destinations[0].webhook.secret_file") {
+		t.Errorf("FromConfig with a world-readable secret: %v", err)
+	}
+	if err := os.WriteFile(secret, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := daemon.FromConfig(parseConfig(t, dir, yaml)); err == nil || !strings.Contains(err.Error(), "push.destinations[0].webhook") ||
+		strings.Contains(err.Error(), "short") {
+		t.Errorf("FromConfig with a short secret: %v (must not show the secret)", err)
 	}
 }

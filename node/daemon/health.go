@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ func (n *node) health(context.Context) *riskmeshv1.HealthResponse {
 	if n.prov != nil {
 		st, msg := n.catalogHealth(v.Period.Number)
 		add("catalogs", st, msg)
+	}
+	if n.push != nil {
+		// Reported, but left out of the node's status: queries do not
+		// need push delivery, whose events wait durably.
+		st, msg := n.pushHealth()
+		resp.Components = append(resp.Components, &riskmeshv1.ComponentHealth{Name: "push", Status: st, Message: msg})
 	}
 	// Components sorted by name, as the API promises.
 	slices.SortFunc(resp.Components, func(a, b *riskmeshv1.ComponentHealth) int { return strings.Compare(a.GetName(), b.GetName()) })
@@ -113,4 +120,23 @@ func (n *node) listSourceStale() map[string]time.Duration {
 		}
 	}
 	return out
+}
+
+// pushHealth is DEGRADED while a push destination fails with events
+// waiting, or holds dead events an operator has not replayed
+// (docs/operations.md, "Push delivery").
+func (n *node) pushHealth() (riskmeshv1.HealthStatus, string) {
+	var problems []string
+	for _, s := range n.push.Stats() {
+		if s.LastError != nil && s.Depth > 0 {
+			problems = append(problems, fmt.Sprintf("%s failing with %d events waiting: %v", s.Destination, s.Depth, s.LastError))
+		}
+		if s.Dead > 0 {
+			problems = append(problems, fmt.Sprintf("%s has %d dead events (riskmesh push dead)", s.Destination, s.Dead))
+		}
+	}
+	if len(problems) > 0 {
+		return riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, strings.Join(problems, "; ")
+	}
+	return riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, ""
 }

@@ -21,6 +21,7 @@ func (n *node) metricsOptions(providing, requesting bool) metrics.Options {
 	o := metrics.Options{Health: n.health, PeerConnections: func() int { return n.server.Connections() }}
 	if requesting {
 		o.LateAnswers = func() (int, uint64, uint64) { return n.req.LateAnswers() }
+		o.Push = n.pushStats
 	}
 	if providing {
 		o.OutboxDepth = func() int { return n.prov.OutboxDepth() }
@@ -30,6 +31,19 @@ func (n *node) metricsOptions(providing, requesting bool) metrics.Options {
 		o.ListSourceStale = n.listSourceStale
 	}
 	return o
+}
+
+// pushStats reports the push destinations; none without push.
+func (n *node) pushStats() []metrics.PushStats {
+	if n.push == nil {
+		return nil
+	}
+	var out []metrics.PushStats
+	for _, s := range n.push.Stats() {
+		out = append(out, metrics.PushStats{Destination: s.Destination, Depth: s.Depth, Dead: s.Dead,
+			Delivered: s.Delivered, Retried: s.Retried, Killed: s.Killed})
+	}
+	return out
 }
 
 // catalogAges is, per provided category, the time since the catalog now

@@ -33,6 +33,8 @@ type Options struct {
 	// LateAnswers reports the requester's late fetches: pending now, and
 	// (counters) ended with an answer or given up.
 	LateAnswers func() (pending int, answered, givenUp uint64)
+	// Push reports each push destination's queue (node/push).
+	Push func() []PushStats
 	// Health reports the node's components for /healthz. Default: SERVING
 	// with no components.
 	Health HealthFunc
@@ -122,6 +124,9 @@ func New(opts Options) *Metrics {
 			func() uint64 { _, n, _ := f(); return n })
 		counter("late_answers_given_up_total", "Late fetches that ended without an answer (nothing billed for them).",
 			func() uint64 { _, _, n := f(); return n })
+	}
+	if f := opts.Push; f != nil {
+		m.reg.MustRegister(pushCollector(f))
 	}
 	if f := opts.CatalogAges; f != nil {
 		m.reg.MustRegister(&durations{desc: catalogAgeDesc, values: f})

@@ -84,6 +84,10 @@ func TestComponentState(t *testing.T) {
 		ListSourceStale: func() map[string]time.Duration {
 			return map[string]time.Duration{"crm": 0, "sanctions": 26 * time.Hour}
 		},
+		Push: func() []PushStats {
+			return []PushStats{{Destination: "core-banking", Depth: 12, Dead: 1, Delivered: 300, Retried: 8, Killed: 2},
+				{Destination: "events-bus", Delivered: 40}}
+		},
 	})
 	fams := scrape(t, m)
 	tests := []struct {
@@ -102,6 +106,13 @@ func TestComponentState(t *testing.T) {
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "grey"}, 3600},
 		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "crm"}, 0},
 		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "sanctions"}, 26 * 3600},
+		{"riskmesh_push_queue_depth", map[string]string{"destination": "core-banking"}, 12},
+		{"riskmesh_push_dead_events", map[string]string{"destination": "core-banking"}, 1},
+		{"riskmesh_push_delivered_total", map[string]string{"destination": "core-banking"}, 300},
+		{"riskmesh_push_retries_total", map[string]string{"destination": "core-banking"}, 8},
+		{"riskmesh_push_dead_total", map[string]string{"destination": "core-banking"}, 2},
+		{"riskmesh_push_delivered_total", map[string]string{"destination": "events-bus"}, 40},
+		{"riskmesh_push_queue_depth", map[string]string{"destination": "events-bus"}, 0},
 	}
 	for _, tt := range tests {
 		if got := value(t, fams, tt.name, tt.labels); got != tt.want {
@@ -117,7 +128,7 @@ func TestNilSourcesLeaveSeriesOut(t *testing.T) {
 	fams := scrape(t, New(Options{}))
 	for _, name := range []string{"riskmesh_outbox_depth", "riskmesh_outbox_dead", "riskmesh_ledger_submit_errors_total",
 		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds", "riskmesh_list_source_stale_seconds",
-		"riskmesh_late_answers_pending", "riskmesh_late_answers_total"} {
+		"riskmesh_late_answers_pending", "riskmesh_late_answers_total", "riskmesh_push_queue_depth", "riskmesh_push_delivered_total"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s reported without a source", name)
 		}

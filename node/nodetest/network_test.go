@@ -191,6 +191,7 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
 `, category))
 	writeFile(t, filepath.Join(bankC.dir, "watch.ndjson"),
 		`{"id":"`+phoneC+`","type":"phone","cat":1,"why":31,"on":"2024-03-01"}`+"\n")
+	hook := newPushHook(t) // Bank3's business systems take its query events
 	bankC.writeConfig(t, ledgerOf(bankC), fmt.Sprintf(`provider:
   sources:
     - name: watch
@@ -199,7 +200,7 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
       kind: ndjson
       path: watch.ndjson
       mapping: {id: id, type: type, category: cat, reason: why, listed: on}
-`, category))
+`, category)+hook.config(t, bankC.dir))
 
 	// The regulator first (its node hosts the embedded ledger), then its
 	// onboarding of the banks with the admin commands, then the banks.
@@ -439,6 +440,8 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
 	if r.GetAmount() != 2*price {
 		t.Errorf("amount with Bank2 down = %d, want %d", r.GetAmount(), 2*price)
 	}
+
+	t.Run("push across kills", func(t *testing.T) { pushAcrossKills(t, bankC, hook, procs) })
 
 	// No log line of any node carries a planted identifier.
 	for _, in := range append(banks, reg) {

@@ -158,6 +158,13 @@ type Config struct {
 	// Auto.Produced): reconciliation takes it when the provider still
 	// will not redeliver to this node.
 	ProducedAnswer func(key accounting.EntryKey) (*transcript.Transcript, bool)
+	// Recorded, if set, is called inside the bbolt transaction that
+	// records each change to a query (a provider's part, the merged
+	// result, a later change) or to a billed entry's reconciliation state,
+	// with the change as the business API shows it; its error aborts the
+	// transaction. node/push journals its events there, so a crash keeps
+	// a change and its event together or neither.
+	Recorded func(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default

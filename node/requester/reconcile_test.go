@@ -85,22 +85,22 @@ func (n *network) flushOutboxes() {
 // reconcileRequester is a requester that reconciles on demand against the
 // network's ledger, on the clock it returns, with disputes filed through an
 // auditor; reopen restarts it on the same node.db.
-func (n *network) reconcileRequester(t *testing.T) (*Requester, *dispute.Auto, *testclock.Clock, func() (*Requester, *dispute.Auto)) {
+func (n *network) reconcileRequester(t *testing.T, tweaks ...func(*Config)) (*Requester, *dispute.Auto, *testclock.Clock, func() (*Requester, *dispute.Auto)) {
 	t.Helper()
 	addr, _ := n.startAuditor(t)
 	n.refresh() // the providers admit the auditor
 	clk, dir := testclock.New(time.Now()), t.TempDir()
-	r, auto := n.openReconciler(t, dir, addr, clk)
+	r, auto := n.openReconciler(t, dir, addr, clk, tweaks...)
 	reopen := func() (*Requester, *dispute.Auto) {
 		must(t, r.Close())
 		must(t, r.cfg.DB.Close())
-		return n.openReconciler(t, dir, addr, clk)
+		return n.openReconciler(t, dir, addr, clk, tweaks...)
 	}
 	return r, auto, clk, reopen
 }
 
 // openReconciler opens the requester of reconcileRequester in dir.
-func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.Clock) (*Requester, *dispute.Auto) {
+func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.Clock, tweaks ...func(*Config)) (*Requester, *dispute.Auto) {
 	t.Helper()
 	var auto *dispute.Auto
 	r := n.newRequester(dir, func(c *setup) {
@@ -112,6 +112,9 @@ func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.
 		c.NonDelivered = func(k accounting.EntryKey, reason string) { auto.NonDelivered(k, reason) }
 		c.DisputeStatus = func(k accounting.EntryKey) (riskmeshv1.DisputeState, string, bool) { return auto.Status(k) }
 		c.ProducedAnswer = func(k accounting.EntryKey) (*transcript.Transcript, bool) { return auto.Produced(k) }
+		for _, tweak := range tweaks {
+			tweak(&c.Config)
+		}
 	})
 	conn, err := dispute.Dial(context.Background(), n.requester.ledger, accounting.DefaultRegulator, addr, n.requester.cert)
 	must(t, err)

@@ -57,7 +57,7 @@ func New(cfg Config) (*Requester, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg.DB)
+	st, err := openStore(cfg.DB, cfg.Recorded)
 	if err != nil {
 		return nil, err
 	}

@@ -62,9 +62,12 @@ const (
 // store persists queries, transcripts and spend in the node's bbolt file.
 type store struct {
 	db *bolt.DB
+	// recorded is Config.Recorded: it journals the event of each change
+	// in the transaction that records the change.
+	recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error
 }
 
-func openStore(db *bolt.DB) (*store, error) {
+func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -76,7 +79,31 @@ func openStore(db *bolt.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("requester: open store: %w", err)
 	}
-	return &store{db: db}, nil
+	return &store{db: db, recorded: recorded}, nil
+}
+
+// emit hands ev, a change to query rec, to s.recorded inside tx.
+func (s *store) emit(tx *bolt.Tx, rec *riskmeshv1.QueryRecord, ev *riskmeshv1.PushEvent) error {
+	if s.recorded == nil {
+		return nil
+	}
+	ev.QueryId, ev.Category, ev.ClientRequestId = rec.QueryId, rec.Category, rec.ClientRequestId
+	return s.recorded(tx, ev)
+}
+
+// emitReconciled hands the change of entry k's reconciliation record to
+// s.recorded inside tx if its state differs from the one stored before.
+func (s *store) emitReconciled(tx *bolt.Tx, k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
+	if s.recorded == nil {
+		return nil
+	}
+	old := new(riskmeshv1.ReconcileRecord)
+	if getProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), old) == nil && old.State == rec.State {
+		return nil
+	}
+	key := &riskmeshv1.EntryKey{Period: k.Period, Requester: k.Requester, Responder: k.Responder, Sequence: k.Sequence}
+	return s.recorded(tx, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED,
+		Reconciled: &riskmeshv1.ReconciledEntry{Key: key, Amount: rec.Amount, State: rec.State, Note: rec.Note}})
 }
 
 func timeKey(created time.Time, id string) []byte {
@@ -119,8 +146,18 @@ type saved struct {
 // update rewrites a query record and, in the same transaction, stores the
 // transcripts and spend of a provider part that completed, so that a
 // crash cannot keep one without the other. done deletes the pending part.
+// The change's event is the merged result if done, else the part,
+// rec's last provider result.
 func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, Result: rec.Result}
+		if !done && len(rec.ProviderResults) > 0 {
+			ev = &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT,
+				ProviderResult: rec.ProviderResults[len(rec.ProviderResults)-1]}
+		}
+		if err := s.emit(tx, rec, ev); err != nil {
+			return err
+		}
 		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
@@ -174,6 +211,10 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 		rec.ProviderResults[i] = pr
 		refinish(rec)
 		if err := putProto(queries, []byte(id), rec); err != nil {
+			return err
+		}
+		if err := s.emit(tx, rec, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED,
+			ProviderResult: pr, Result: rec.Result}); err != nil {
 			return err
 		}
 		if err := putTranscripts(tx, ts); err != nil {
@@ -485,6 +526,9 @@ func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRec
 
 func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.emitReconciled(tx, k, rec); err != nil {
+			return err
+		}
 		return putProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 	})
 }
@@ -539,6 +583,9 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 	var added int64
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		tkey := transcriptKey(k.Period, k.Responder, k.Sequence)
+		if err := s.emitReconciled(tx, k, rec); err != nil {
+			return err
+		}
 		if err := putProto(tx.Bucket(bucketReconcile), tkey, rec); err != nil {
 			return err
 		}
@@ -552,7 +599,7 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 		if err := addSpend(tx.Bucket(bucketSpend), k.Period, added); err != nil {
 			return err
 		}
-		return chargeQueries(tx, e, now)
+		return s.chargeQueries(tx, e, now)
 	})
 	if err != nil {
 		return 0, err
@@ -565,7 +612,7 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 // entry's items, and says the change came from reconciliation (the hits
 // stay unknown: the blinds are gone). Queries are walked newest first and
 // the walk stops at the first of an earlier period.
-func chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) error {
+func (s *store) chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) error {
 	k := e.Key
 	queries := tx.Bucket(bucketQueries)
 	c := tx.Bucket(bucketQueryTimes).Cursor()
@@ -581,7 +628,8 @@ func chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) erro
 		if rec.Period < k.Period {
 			return nil
 		}
-		if !chargePart(rec, e, now) {
+		part := chargePart(rec, e, now)
+		if part == nil {
 			continue
 		}
 		if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING {
@@ -590,13 +638,17 @@ func chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) erro
 		if err := putProto(queries, id, rec); err != nil {
 			return err
 		}
+		if err := s.emit(tx, rec, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED,
+			ProviderResult: part, Result: rec.Result}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // chargePart bills e's share to the part of rec that sent e's exchange,
-// reporting whether there was one.
-func chargePart(rec *riskmeshv1.QueryRecord, e *accounting.RecordedEntry, now time.Time) bool {
+// and returns that part, nil if there is none.
+func chargePart(rec *riskmeshv1.QueryRecord, e *accounting.RecordedEntry, now time.Time) *riskmeshv1.ProviderResult {
 	for _, pr := range rec.ProviderResults {
 		if pr.Provider != e.Key.Responder {
 			continue
@@ -610,10 +662,10 @@ func chargePart(rec *riskmeshv1.QueryRecord, e *accounting.RecordedEntry, now ti
 			}
 			pr.LateChange.Source, pr.LateChange.ChangedAt = riskmeshv1.LateSource_LATE_SOURCE_RECONCILED, timestamppb.New(now)
 			pr.Amount += e.Amount / int64(e.Count) * int64(x.Items)
-			return true
+			return pr
 		}
 	}
-	return false
+	return nil
 }
 
 // reconcileReport summarises the reconciliation records of period.

@@ -321,6 +321,19 @@ func nodeFixtures() []fixture {
 		{"ReconcileRecord", &ReconcileRecord{
 			State: ReconcileState_RECONCILE_STATE_PENDING, Amount: 10, Note: "provider unreachable", FirstMissing: now, Attempts: 3,
 		}},
+		{"PushEvent", &PushEvent{
+			EventId: "3f1c0e9a5b7d2c4e6f8a1b3c5d7e9f01", Type: PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED, Stream: "q-0001",
+			StreamSequence: 4, RecordedAt: now, QueryId: "q-0001", Category: testCategory, ClientRequestId: "batch-17",
+			ProviderResult: provResult, Result: result,
+			Reconciled: &ReconciledEntry{Key: testEntryKey, Amount: 10, State: ReconcileState_RECONCILE_STATE_REVERSED, Note: "reversed"},
+		}},
+		{"ListDeadEventsRequest", &ListDeadEventsRequest{Destination: "core-banking", Limit: 50}},
+		{"ListDeadEventsResponse", &ListDeadEventsResponse{Events: []*DeadEvent{{
+			Destination: "core-banking", EventId: "3f1c0e9a5b7d2c4e6f8a1b3c5d7e9f01", Type: PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT,
+			Stream: "q-0001", StreamSequence: 3, Attempts: 20, LastError: "webhook: status 503", DiedAt: now,
+		}}}},
+		{"ReplayDeadEventsRequest", &ReplayDeadEventsRequest{Destination: "core-banking", EventIds: []string{"3f1c0e9a5b7d2c4e6f8a1b3c5d7e9f01"}}},
+		{"ReplayDeadEventsResponse", &ReplayDeadEventsResponse{Replayed: 1}},
 		{"GetTranscriptRequest", &GetTranscriptRequest{Period: testPeriod, Responder: testProvider, Sequence: 7}},
 		{"GetTranscriptResponse", &GetTranscriptResponse{Transcript: []byte("RMTX")}},
 		{"QueryRecord", &QueryRecord{

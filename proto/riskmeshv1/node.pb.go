@@ -683,6 +683,72 @@ func (HealthStatus) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
+// PushEventType says what a PushEvent reports.
+type PushEventType int32
+
+const (
+	PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED PushEventType = 0
+	// A provider's part of a query completed (as QueryEvent.provider_result).
+	PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT PushEventType = 1
+	// A query finished (as QueryEvent.result): complete, or interrupted by a
+	// restart.
+	PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT PushEventType = 2
+	// A finished query changed: a late answer, a late request given up, or
+	// an answer recovered by reconciliation replaced a provider's part
+	// (provider_result, whose late_change says which) and so the merged
+	// result (result).
+	PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED PushEventType = 3
+	// A billed ledger entry's reconciliation state changed (reconciled):
+	// matched, recovered, disputed for non-delivery, or reversed by an
+	// upheld dispute.
+	PushEventType_PUSH_EVENT_TYPE_RECONCILED PushEventType = 4
+)
+
+// Enum value maps for PushEventType.
+var (
+	PushEventType_name = map[int32]string{
+		0: "PUSH_EVENT_TYPE_UNSPECIFIED",
+		1: "PUSH_EVENT_TYPE_PROVIDER_RESULT",
+		2: "PUSH_EVENT_TYPE_QUERY_RESULT",
+		3: "PUSH_EVENT_TYPE_QUERY_CHANGED",
+		4: "PUSH_EVENT_TYPE_RECONCILED",
+	}
+	PushEventType_value = map[string]int32{
+		"PUSH_EVENT_TYPE_UNSPECIFIED":     0,
+		"PUSH_EVENT_TYPE_PROVIDER_RESULT": 1,
+		"PUSH_EVENT_TYPE_QUERY_RESULT":    2,
+		"PUSH_EVENT_TYPE_QUERY_CHANGED":   3,
+		"PUSH_EVENT_TYPE_RECONCILED":      4,
+	}
+)
+
+func (x PushEventType) Enum() *PushEventType {
+	p := new(PushEventType)
+	*p = x
+	return p
+}
+
+func (x PushEventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PushEventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[11].Descriptor()
+}
+
+func (PushEventType) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[11]
+}
+
+func (x PushEventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PushEventType.Descriptor instead.
+func (PushEventType) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
+}
+
 // Identifier is one raw identifier as the business system holds it; the node
 // normalises it (e.g. "+86 138-0013-8000" becomes "+8613800138000").
 type Identifier struct {
@@ -4649,6 +4715,446 @@ func (x *HealthResponse) GetPeriod() uint64 {
 	return 0
 }
 
+// PushEvent is one event a node pushes to a business system's webhook or
+// message broker (docs/api.md, "Push delivery"). It is delivered at least
+// once; every delivery of one event carries the same event_id and content.
+type PushEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event_id is the idempotency key: 32 lower-case hex characters, unique
+	// per node and stable across redeliveries.
+	EventId string        `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type    PushEventType `protobuf:"varint,2,opt,name=type,proto3,enum=riskmesh.v1.PushEventType" json:"type,omitempty"`
+	// stream orders events: the query id for query events, and
+	// "entry/<period>/<responder>/<sequence>" for reconciliation events.
+	Stream string `protobuf:"bytes,3,opt,name=stream,proto3" json:"stream,omitempty"`
+	// stream_sequence is 1 for a stream's first event, then 2, 3, ... in the
+	// order the node recorded the changes.
+	StreamSequence uint64 `protobuf:"varint,4,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
+	// recorded_at is when the node recorded the change.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// query_id, category and client_request_id identify the query (empty
+	// for RECONCILED).
+	QueryId         string `protobuf:"bytes,6,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`
+	Category        string `protobuf:"bytes,7,opt,name=category,proto3" json:"category,omitempty"`
+	ClientRequestId string `protobuf:"bytes,8,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
+	// provider_result is set for PROVIDER_RESULT and QUERY_CHANGED.
+	ProviderResult *ProviderResult `protobuf:"bytes,9,opt,name=provider_result,json=providerResult,proto3" json:"provider_result,omitempty"`
+	// result is set for QUERY_RESULT, and for QUERY_CHANGED once the query
+	// has finished.
+	Result *QueryResult `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`
+	// reconciled is set for RECONCILED.
+	Reconciled    *ReconciledEntry `protobuf:"bytes,11,opt,name=reconciled,proto3" json:"reconciled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushEvent) Reset() {
+	*x = PushEvent{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushEvent) ProtoMessage() {}
+
+func (x *PushEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushEvent.ProtoReflect.Descriptor instead.
+func (*PushEvent) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PushEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetType() PushEventType {
+	if x != nil {
+		return x.Type
+	}
+	return PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *PushEvent) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *PushEvent) GetStreamSequence() uint64 {
+	if x != nil {
+		return x.StreamSequence
+	}
+	return 0
+}
+
+func (x *PushEvent) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *PushEvent) GetQueryId() string {
+	if x != nil {
+		return x.QueryId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *PushEvent) GetClientRequestId() string {
+	if x != nil {
+		return x.ClientRequestId
+	}
+	return ""
+}
+
+func (x *PushEvent) GetProviderResult() *ProviderResult {
+	if x != nil {
+		return x.ProviderResult
+	}
+	return nil
+}
+
+func (x *PushEvent) GetResult() *QueryResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *PushEvent) GetReconciled() *ReconciledEntry {
+	if x != nil {
+		return x.Reconciled
+	}
+	return nil
+}
+
+// DeadEvent is a push event a destination gave up on.
+type DeadEvent struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Destination    string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	EventId        string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type           PushEventType          `protobuf:"varint,3,opt,name=type,proto3,enum=riskmesh.v1.PushEventType" json:"type,omitempty"`
+	Stream         string                 `protobuf:"bytes,4,opt,name=stream,proto3" json:"stream,omitempty"`
+	StreamSequence uint64                 `protobuf:"varint,5,opt,name=stream_sequence,json=streamSequence,proto3" json:"stream_sequence,omitempty"`
+	// attempts is how many deliveries failed.
+	Attempts uint32 `protobuf:"varint,6,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// last_error is the last failure, without the event's content.
+	LastError     string                 `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	DiedAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=died_at,json=diedAt,proto3" json:"died_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadEvent) Reset() {
+	*x = DeadEvent{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadEvent) ProtoMessage() {}
+
+func (x *DeadEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadEvent.ProtoReflect.Descriptor instead.
+func (*DeadEvent) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DeadEvent) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetType() PushEventType {
+	if x != nil {
+		return x.Type
+	}
+	return PushEventType_PUSH_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *DeadEvent) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetStreamSequence() uint64 {
+	if x != nil {
+		return x.StreamSequence
+	}
+	return 0
+}
+
+func (x *DeadEvent) GetAttempts() uint32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeadEvent) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DeadEvent) GetDiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiedAt
+	}
+	return nil
+}
+
+type ListDeadEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// destination restricts the list to one destination; empty: all.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// limit bounds the list; 0: 100, at most 1000.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadEventsRequest) Reset() {
+	*x = ListDeadEventsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadEventsRequest) ProtoMessage() {}
+
+func (x *ListDeadEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadEventsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ListDeadEventsRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *ListDeadEventsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListDeadEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*DeadEvent           `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadEventsResponse) Reset() {
+	*x = ListDeadEventsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadEventsResponse) ProtoMessage() {}
+
+func (x *ListDeadEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadEventsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ListDeadEventsResponse) GetEvents() []*DeadEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type ReplayDeadEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// destination whose dead events are replayed; required.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// event_ids selects events; empty: every dead event of the destination.
+	EventIds      []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayDeadEventsRequest) Reset() {
+	*x = ReplayDeadEventsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayDeadEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayDeadEventsRequest) ProtoMessage() {}
+
+func (x *ReplayDeadEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayDeadEventsRequest.ProtoReflect.Descriptor instead.
+func (*ReplayDeadEventsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ReplayDeadEventsRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *ReplayDeadEventsRequest) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+type ReplayDeadEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// replayed is how many events went back in the queue.
+	Replayed      uint32 `protobuf:"varint,1,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayDeadEventsResponse) Reset() {
+	*x = ReplayDeadEventsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayDeadEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayDeadEventsResponse) ProtoMessage() {}
+
+func (x *ReplayDeadEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayDeadEventsResponse.ProtoReflect.Descriptor instead.
+func (*ReplayDeadEventsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ReplayDeadEventsResponse) GetReplayed() uint32 {
+	if x != nil {
+		return x.Replayed
+	}
+	return 0
+}
+
 var File_riskmesh_v1_node_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_node_proto_rawDesc = "" +
@@ -4961,7 +5467,43 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\foutbox_depth\x18\x03 \x01(\x04R\voutboxDepth\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12\x15\n" +
 	"\x06msp_id\x18\x05 \x01(\tR\x05mspId\x12\x16\n" +
-	"\x06period\x18\x06 \x01(\x04R\x06period*\xb9\x01\n" +
+	"\x06period\x18\x06 \x01(\x04R\x06period\"\xed\x03\n" +
+	"\tPushEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12.\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1a.riskmesh.v1.PushEventTypeR\x04type\x12\x16\n" +
+	"\x06stream\x18\x03 \x01(\tR\x06stream\x12'\n" +
+	"\x0fstream_sequence\x18\x04 \x01(\x04R\x0estreamSequence\x12;\n" +
+	"\vrecorded_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x19\n" +
+	"\bquery_id\x18\x06 \x01(\tR\aqueryId\x12\x1a\n" +
+	"\bcategory\x18\a \x01(\tR\bcategory\x12*\n" +
+	"\x11client_request_id\x18\b \x01(\tR\x0fclientRequestId\x12D\n" +
+	"\x0fprovider_result\x18\t \x01(\v2\x1b.riskmesh.v1.ProviderResultR\x0eproviderResult\x120\n" +
+	"\x06result\x18\n" +
+	" \x01(\v2\x18.riskmesh.v1.QueryResultR\x06result\x12<\n" +
+	"\n" +
+	"reconciled\x18\v \x01(\v2\x1c.riskmesh.v1.ReconciledEntryR\n" +
+	"reconciled\"\xa9\x02\n" +
+	"\tDeadEvent\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12.\n" +
+	"\x04type\x18\x03 \x01(\x0e2\x1a.riskmesh.v1.PushEventTypeR\x04type\x12\x16\n" +
+	"\x06stream\x18\x04 \x01(\tR\x06stream\x12'\n" +
+	"\x0fstream_sequence\x18\x05 \x01(\x04R\x0estreamSequence\x12\x1a\n" +
+	"\battempts\x18\x06 \x01(\rR\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x123\n" +
+	"\adied_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06diedAt\"O\n" +
+	"\x15ListDeadEventsRequest\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"H\n" +
+	"\x16ListDeadEventsResponse\x12.\n" +
+	"\x06events\x18\x01 \x03(\v2\x16.riskmesh.v1.DeadEventR\x06events\"X\n" +
+	"\x17ReplayDeadEventsRequest\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\"6\n" +
+	"\x18ReplayDeadEventsResponse\x12\x1a\n" +
+	"\breplayed\x18\x01 \x01(\rR\breplayed*\xb9\x01\n" +
 	"\x0eIdentifierType\x12\x1f\n" +
 	"\x1bIDENTIFIER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_PHONE\x10\x01\x12\x1a\n" +
@@ -5029,7 +5571,13 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x032\xbf\b\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*\xba\x01\n" +
+	"\rPushEventType\x12\x1f\n" +
+	"\x1bPUSH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fPUSH_EVENT_TYPE_PROVIDER_RESULT\x10\x01\x12 \n" +
+	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
+	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
+	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x042\xfb\t\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -5046,7 +5594,9 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x06Health\x12\x1a.riskmesh.v1.HealthRequest\x1a\x1b.riskmesh.v1.HealthResponse\x12V\n" +
 	"\rGetTranscript\x12!.riskmesh.v1.GetTranscriptRequest\x1a\".riskmesh.v1.GetTranscriptResponse\x12H\n" +
 	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReport\x12Y\n" +
-	"\x0eReportOutcomes\x12\".riskmesh.v1.ReportOutcomesRequest\x1a#.riskmesh.v1.ReportOutcomesResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x0eReportOutcomes\x12\".riskmesh.v1.ReportOutcomesRequest\x1a#.riskmesh.v1.ReportOutcomesResponse\x12Y\n" +
+	"\x0eListDeadEvents\x12\".riskmesh.v1.ListDeadEventsRequest\x1a#.riskmesh.v1.ListDeadEventsResponse\x12_\n" +
+	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -5060,184 +5610,203 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_riskmesh_v1_node_proto_goTypes = []any{
-	(IdentifierType)(0),            // 0: riskmesh.v1.IdentifierType
-	(ProviderStatus)(0),            // 1: riskmesh.v1.ProviderStatus
-	(LateSource)(0),                // 2: riskmesh.v1.LateSource
-	(InvalidReason)(0),             // 3: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),            // 4: riskmesh.v1.ReconcileState
-	(QueryState)(0),                // 5: riskmesh.v1.QueryState
-	(HitOutcome)(0),                // 6: riskmesh.v1.HitOutcome
-	(CatalogState)(0),              // 7: riskmesh.v1.CatalogState
-	(KeyKind)(0),                   // 8: riskmesh.v1.KeyKind
-	(BackupKind)(0),                // 9: riskmesh.v1.BackupKind
-	(HealthStatus)(0),              // 10: riskmesh.v1.HealthStatus
-	(*Identifier)(nil),             // 11: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),           // 12: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),             // 13: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),          // 14: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                  // 15: riskmesh.v1.Label
-	(*ProviderHit)(nil),            // 16: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),         // 17: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),           // 18: riskmesh.v1.SentExchange
-	(*LateChange)(nil),             // 19: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),        // 20: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                    // 21: riskmesh.v1.Hit
-	(*ItemResult)(nil),             // 22: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),            // 23: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),        // 24: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),   // 25: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil),  // 26: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),       // 27: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),        // 28: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),        // 29: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),        // 30: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),            // 31: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),     // 32: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),           // 33: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),    // 34: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),         // 35: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),        // 36: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),       // 37: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),          // 38: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),           // 39: riskmesh.v1.ProviderInfo
-	(*ProviderQuality)(nil),        // 40: riskmesh.v1.ProviderQuality
-	(*HitFeedback)(nil),            // 41: riskmesh.v1.HitFeedback
-	(*ReportOutcomesRequest)(nil),  // 42: riskmesh.v1.ReportOutcomesRequest
-	(*ReportOutcomesResponse)(nil), // 43: riskmesh.v1.ReportOutcomesResponse
-	(*ProvidersResponse)(nil),      // 44: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),      // 45: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),            // 46: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),             // 47: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),     // 48: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),    // 49: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),   // 50: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),   // 51: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),           // 52: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),            // 53: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil),  // 54: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),      // 55: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),     // 56: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),          // 57: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),          // 58: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),             // 59: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),         // 60: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),          // 61: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),        // 62: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),         // 63: riskmesh.v1.HealthResponse
-	nil,                            // 64: riskmesh.v1.QueryRecord.RankingEntry
-	nil,                            // 65: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),    // 66: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 67: google.protobuf.Timestamp
-	(*PeerError)(nil),              // 68: riskmesh.v1.PeerError
-	(*EntryKey)(nil),               // 69: riskmesh.v1.EntryKey
-	(DisputeState)(0),              // 70: riskmesh.v1.DisputeState
+	(IdentifierType)(0),              // 0: riskmesh.v1.IdentifierType
+	(ProviderStatus)(0),              // 1: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                  // 2: riskmesh.v1.LateSource
+	(InvalidReason)(0),               // 3: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),              // 4: riskmesh.v1.ReconcileState
+	(QueryState)(0),                  // 5: riskmesh.v1.QueryState
+	(HitOutcome)(0),                  // 6: riskmesh.v1.HitOutcome
+	(CatalogState)(0),                // 7: riskmesh.v1.CatalogState
+	(KeyKind)(0),                     // 8: riskmesh.v1.KeyKind
+	(BackupKind)(0),                  // 9: riskmesh.v1.BackupKind
+	(HealthStatus)(0),                // 10: riskmesh.v1.HealthStatus
+	(PushEventType)(0),               // 11: riskmesh.v1.PushEventType
+	(*Identifier)(nil),               // 12: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),             // 13: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),               // 14: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),            // 15: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                    // 16: riskmesh.v1.Label
+	(*ProviderHit)(nil),              // 17: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),           // 18: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),             // 19: riskmesh.v1.SentExchange
+	(*LateChange)(nil),               // 20: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),          // 21: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                      // 22: riskmesh.v1.Hit
+	(*ItemResult)(nil),               // 23: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),              // 24: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),          // 25: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),     // 26: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),    // 27: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),         // 28: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),          // 29: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),          // 30: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),          // 31: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),              // 32: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),       // 33: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),             // 34: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),      // 35: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),           // 36: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),          // 37: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),         // 38: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),            // 39: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),             // 40: riskmesh.v1.ProviderInfo
+	(*ProviderQuality)(nil),          // 41: riskmesh.v1.ProviderQuality
+	(*HitFeedback)(nil),              // 42: riskmesh.v1.HitFeedback
+	(*ReportOutcomesRequest)(nil),    // 43: riskmesh.v1.ReportOutcomesRequest
+	(*ReportOutcomesResponse)(nil),   // 44: riskmesh.v1.ReportOutcomesResponse
+	(*ProvidersResponse)(nil),        // 45: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),        // 46: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),              // 47: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),               // 48: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),       // 49: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),      // 50: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),     // 51: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),     // 52: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),             // 53: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),              // 54: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),    // 55: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),        // 56: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),       // 57: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),            // 58: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),            // 59: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),               // 60: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),           // 61: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),            // 62: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),          // 63: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),           // 64: riskmesh.v1.HealthResponse
+	(*PushEvent)(nil),                // 65: riskmesh.v1.PushEvent
+	(*DeadEvent)(nil),                // 66: riskmesh.v1.DeadEvent
+	(*ListDeadEventsRequest)(nil),    // 67: riskmesh.v1.ListDeadEventsRequest
+	(*ListDeadEventsResponse)(nil),   // 68: riskmesh.v1.ListDeadEventsResponse
+	(*ReplayDeadEventsRequest)(nil),  // 69: riskmesh.v1.ReplayDeadEventsRequest
+	(*ReplayDeadEventsResponse)(nil), // 70: riskmesh.v1.ReplayDeadEventsResponse
+	nil,                              // 71: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                              // 72: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),      // 73: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 74: google.protobuf.Timestamp
+	(*PeerError)(nil),                // 75: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                 // 76: riskmesh.v1.EntryKey
+	(DisputeState)(0),                // 77: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	11, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	66, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	14, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	17, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	23, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	67, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	15, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	12, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	73, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	15, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	18, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	24, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	74, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	16, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	16, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	68, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	66, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	20, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	19, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	18, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	17, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	75, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	73, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	21, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	20, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	19, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
 	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
 	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	67, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	69, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	70, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	15, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	74, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	76, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	77, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	16, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	21, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	22, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	17, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	67, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	69, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	22, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	23, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	18, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	74, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	76, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
 	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	28, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	67, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	29, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	74, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
 	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	67, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	74, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
 	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	67, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	17, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	23, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	64, // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
-	67, // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	74, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	18, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	24, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	71, // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	74, // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	5,  // 38: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	67, // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	33, // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	67, // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	74, // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	34, // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	74, // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	7,  // 42: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	67, // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	38, // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	40, // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
+	74, // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	41, // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
 	6,  // 46: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
-	41, // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
-	39, // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	65, // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	46, // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	66, // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	47, // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	47, // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	42, // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
+	40, // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	72, // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	47, // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	73, // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	48, // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	48, // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	7,  // 54: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	67, // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	53, // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	67, // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	52, // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	38, // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	74, // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	54, // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	74, // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	53, // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	39, // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
 	8,  // 60: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
 	8,  // 61: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
 	9,  // 62: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	58, // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	59, // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	67, // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	59, // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	60, // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	74, // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
 	10, // 66: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
 	10, // 67: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	62, // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	12, // 69: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	24, // 70: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	32, // 71: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	35, // 72: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	37, // 73: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	45, // 74: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	49, // 75: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	51, // 76: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	55, // 77: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	57, // 78: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	61, // 79: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	25, // 80: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	27, // 81: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	42, // 82: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	13, // 83: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	31, // 84: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	34, // 85: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	36, // 86: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	44, // 87: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	48, // 88: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	50, // 89: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	54, // 90: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	56, // 91: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	60, // 92: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	63, // 93: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	26, // 94: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	29, // 95: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	43, // 96: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	83, // [83:97] is the sub-list for method output_type
-	69, // [69:83] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	63, // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	11, // 69: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
+	74, // 70: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	18, // 71: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	24, // 72: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
+	29, // 73: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
+	11, // 74: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	74, // 75: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	66, // 76: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	13, // 77: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	25, // 78: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	33, // 79: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	36, // 80: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	38, // 81: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	46, // 82: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	50, // 83: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	52, // 84: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	56, // 85: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	58, // 86: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	62, // 87: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	26, // 88: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	28, // 89: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	43, // 90: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	67, // 91: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	69, // 92: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	14, // 93: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	32, // 94: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	35, // 95: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	37, // 96: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	45, // 97: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	49, // 98: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	51, // 99: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	55, // 100: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	57, // 101: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	61, // 102: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	64, // 103: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	27, // 104: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	30, // 105: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	44, // 106: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	68, // 107: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	70, // 108: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	93, // [93:109] is the sub-list for method output_type
+	77, // [77:93] is the sub-list for method input_type
+	77, // [77:77] is the sub-list for extension type_name
+	77, // [77:77] is the sub-list for extension extendee
+	0,  // [0:77] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -5257,8 +5826,8 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      11,
-			NumMessages:   55,
+			NumEnums:      12,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,20 +19,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RiskMesh_Query_FullMethodName          = "/riskmesh.v1.RiskMesh/Query"
-	RiskMesh_GetQuery_FullMethodName       = "/riskmesh.v1.RiskMesh/GetQuery"
-	RiskMesh_ListQueries_FullMethodName    = "/riskmesh.v1.RiskMesh/ListQueries"
-	RiskMesh_Balance_FullMethodName        = "/riskmesh.v1.RiskMesh/Balance"
-	RiskMesh_Providers_FullMethodName      = "/riskmesh.v1.RiskMesh/Providers"
-	RiskMesh_ImportList_FullMethodName     = "/riskmesh.v1.RiskMesh/ImportList"
-	RiskMesh_RefreshLists_FullMethodName   = "/riskmesh.v1.RiskMesh/RefreshLists"
-	RiskMesh_CatalogStatus_FullMethodName  = "/riskmesh.v1.RiskMesh/CatalogStatus"
-	RiskMesh_RotateKeys_FullMethodName     = "/riskmesh.v1.RiskMesh/RotateKeys"
-	RiskMesh_Backup_FullMethodName         = "/riskmesh.v1.RiskMesh/Backup"
-	RiskMesh_Health_FullMethodName         = "/riskmesh.v1.RiskMesh/Health"
-	RiskMesh_GetTranscript_FullMethodName  = "/riskmesh.v1.RiskMesh/GetTranscript"
-	RiskMesh_Reconcile_FullMethodName      = "/riskmesh.v1.RiskMesh/Reconcile"
-	RiskMesh_ReportOutcomes_FullMethodName = "/riskmesh.v1.RiskMesh/ReportOutcomes"
+	RiskMesh_Query_FullMethodName            = "/riskmesh.v1.RiskMesh/Query"
+	RiskMesh_GetQuery_FullMethodName         = "/riskmesh.v1.RiskMesh/GetQuery"
+	RiskMesh_ListQueries_FullMethodName      = "/riskmesh.v1.RiskMesh/ListQueries"
+	RiskMesh_Balance_FullMethodName          = "/riskmesh.v1.RiskMesh/Balance"
+	RiskMesh_Providers_FullMethodName        = "/riskmesh.v1.RiskMesh/Providers"
+	RiskMesh_ImportList_FullMethodName       = "/riskmesh.v1.RiskMesh/ImportList"
+	RiskMesh_RefreshLists_FullMethodName     = "/riskmesh.v1.RiskMesh/RefreshLists"
+	RiskMesh_CatalogStatus_FullMethodName    = "/riskmesh.v1.RiskMesh/CatalogStatus"
+	RiskMesh_RotateKeys_FullMethodName       = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName           = "/riskmesh.v1.RiskMesh/Backup"
+	RiskMesh_Health_FullMethodName           = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName    = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName        = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_ReportOutcomes_FullMethodName   = "/riskmesh.v1.RiskMesh/ReportOutcomes"
+	RiskMesh_ListDeadEvents_FullMethodName   = "/riskmesh.v1.RiskMesh/ListDeadEvents"
+	RiskMesh_ReplayDeadEvents_FullMethodName = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -105,6 +107,13 @@ type RiskMeshClient interface {
 	// INVALID_ARGUMENT if an index is not a hit of the provider's answered
 	// part, NOT_FOUND if the query is unknown.
 	ReportOutcomes(ctx context.Context, in *ReportOutcomesRequest, opts ...grpc.CallOption) (*ReportOutcomesResponse, error)
+	// Admin: ListDeadEvents lists the push events a destination gave up on
+	// (docs/api.md, "Push delivery"), oldest first.
+	ListDeadEvents(ctx context.Context, in *ListDeadEventsRequest, opts ...grpc.CallOption) (*ListDeadEventsResponse, error)
+	// Admin: ReplayDeadEvents puts dead push events back in their
+	// destination's queue, in their original order. FAILED_PRECONDITION
+	// without push delivery; NOT_FOUND for an unknown destination.
+	ReplayDeadEvents(ctx context.Context, in *ReplayDeadEventsRequest, opts ...grpc.CallOption) (*ReplayDeadEventsResponse, error)
 }
 
 type riskMeshClient struct {
@@ -264,6 +273,26 @@ func (c *riskMeshClient) ReportOutcomes(ctx context.Context, in *ReportOutcomesR
 	return out, nil
 }
 
+func (c *riskMeshClient) ListDeadEvents(ctx context.Context, in *ListDeadEventsRequest, opts ...grpc.CallOption) (*ListDeadEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadEventsResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ListDeadEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *riskMeshClient) ReplayDeadEvents(ctx context.Context, in *ReplayDeadEventsRequest, opts ...grpc.CallOption) (*ReplayDeadEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayDeadEventsResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ReplayDeadEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -334,6 +363,13 @@ type RiskMeshServer interface {
 	// INVALID_ARGUMENT if an index is not a hit of the provider's answered
 	// part, NOT_FOUND if the query is unknown.
 	ReportOutcomes(context.Context, *ReportOutcomesRequest) (*ReportOutcomesResponse, error)
+	// Admin: ListDeadEvents lists the push events a destination gave up on
+	// (docs/api.md, "Push delivery"), oldest first.
+	ListDeadEvents(context.Context, *ListDeadEventsRequest) (*ListDeadEventsResponse, error)
+	// Admin: ReplayDeadEvents puts dead push events back in their
+	// destination's queue, in their original order. FAILED_PRECONDITION
+	// without push delivery; NOT_FOUND for an unknown destination.
+	ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -385,6 +421,12 @@ func (UnimplementedRiskMeshServer) Reconcile(context.Context, *ReconcileRequest)
 }
 func (UnimplementedRiskMeshServer) ReportOutcomes(context.Context, *ReportOutcomesRequest) (*ReportOutcomesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportOutcomes not implemented")
+}
+func (UnimplementedRiskMeshServer) ListDeadEvents(context.Context, *ListDeadEventsRequest) (*ListDeadEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListDeadEvents not implemented")
+}
+func (UnimplementedRiskMeshServer) ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReplayDeadEvents not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -652,6 +694,42 @@ func _RiskMesh_ReportOutcomes_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_ListDeadEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ListDeadEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ListDeadEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ListDeadEvents(ctx, req.(*ListDeadEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RiskMesh_ReplayDeadEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayDeadEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ReplayDeadEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ReplayDeadEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ReplayDeadEvents(ctx, req.(*ReplayDeadEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -710,6 +788,14 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportOutcomes",
 			Handler:    _RiskMesh_ReportOutcomes_Handler,
+		},
+		{
+			MethodName: "ListDeadEvents",
+			Handler:    _RiskMesh_ListDeadEvents_Handler,
+		},
+		{
+			MethodName: "ReplayDeadEvents",
+			Handler:    _RiskMesh_ReplayDeadEvents_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/node/apiclient"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// newPushCommand is `riskmesh push`: the push events destinations gave up
+// on (docs/operations.md, "Push delivery").
+func newPushCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "push", Short: "list and replay the push events a destination gave up on"}
+	cmd.AddCommand(newPushDeadCommand(), newPushReplayCommand())
+	return cmd
+}
+
+func newPushDeadCommand() *cobra.Command {
+	var (
+		api         apiFlags
+		destination string
+		limit       uint32
+		asJSON      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "dead [--destination NAME] [--limit N] [--json]",
+		Short: "list the dead push events, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			resp, err := client.ListDeadEvents(cmd.Context(), &riskmeshv1.ListDeadEventsRequest{Destination: destination, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
+			}
+			apiclient.WriteDeadEvents(cmd.OutOrStdout(), resp.GetEvents())
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&destination, "destination", "", "one destination (default: all)")
+	cmd.Flags().Uint32Var(&limit, "limit", 0, "at most this many events (default 100, at most 1000)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the ListDeadEventsResponse as protobuf JSON")
+	return cmd
+}
+
+func newPushReplayCommand() *cobra.Command {
+	var (
+		api         apiFlags
+		destination string
+	)
+	cmd := &cobra.Command{
+		Use:   "replay --destination NAME [EVENT_ID...]",
+		Short: "put dead push events back in their destination's queue (all of them if no id is given)",
+		Long: `replay puts dead events of one destination back in its queue, in their original order
+before every later event, once the cause (a receiver refusing them, a long outage) is fixed.
+Receivers discard an event they already hold by its event id.`,
+		RunE: func(cmd *cobra.Command, ids []string) error {
+			if destination == "" {
+				return fmt.Errorf("--destination is required")
+			}
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			resp, err := client.ReplayDeadEvents(cmd.Context(), &riskmeshv1.ReplayDeadEventsRequest{Destination: destination, EventIds: ids})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d events back in %s's queue\n", resp.GetReplayed(), destination)
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&destination, "destination", "", "the destination whose dead events are replayed")
+	return cmd
+}

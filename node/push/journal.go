@@ -1,0 +1,220 @@
+package push
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// RecordTx journals ev inside the caller's read-write transaction, the one
+// that records the change ev reports: both commit or neither. It fills in
+// ev's stream, stream sequence, event id and recording time; the caller
+// sets its type and content, and the query id of a query event. An event
+// no destination takes is not stored (its stream sequence is still used,
+// so sequences stay comparable when destinations change). The destinations
+// are woken when tx commits.
+func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
+	ev.Stream = streamOf(ev)
+	if ev.Stream == "" || len(ev.Stream) > maxStreamLen {
+		return fmt.Errorf("push: event stream of %d bytes", len(ev.Stream))
+	}
+	streams := tx.Bucket(bucketStreams)
+	if streams == nil {
+		return errors.New("push: buckets missing (Open not called on this database)")
+	}
+	var n uint64
+	if v := streams.Get([]byte(ev.Stream)); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	n++
+	if err := streams.Put([]byte(ev.Stream), binary.BigEndian.AppendUint64(nil, n)); err != nil {
+		return fmt.Errorf("push: record: %w", err)
+	}
+	ev.StreamSequence, ev.EventId = n, eventID(o.cfg.MSPID, ev.Stream, n)
+	ev.RecordedAt = timestamppb.New(o.cfg.Now())
+	var to []*dest
+	for _, d := range o.dests {
+		if d.wants(ev) {
+			to = append(to, d)
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	val, err := proto.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("push: encode event: %w", err)
+	}
+	events := tx.Bucket(bucketEvents)
+	seq, err := events.NextSequence()
+	if err != nil {
+		return fmt.Errorf("push: record: %w", err)
+	}
+	key := binary.BigEndian.AppendUint64(nil, seq)
+	if err := events.Put(key, val); err != nil {
+		return fmt.Errorf("push: record: %w", err)
+	}
+	for _, d := range to {
+		if err := tx.Bucket(d.pending).Put(key, nil); err != nil {
+			return fmt.Errorf("push: record: %w", err)
+		}
+	}
+	tx.OnCommit(func() {
+		for _, d := range to {
+			d.depth.Add(1)
+			d.wake()
+		}
+	})
+	return nil
+}
+
+// next returns d's oldest pending event, nil if none is pending. A stored
+// event that does not decode comes back with ErrCorrupt and its key, for
+// the dead store.
+func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, err error) {
+	err = o.cfg.DB.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(d.pending).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		key = bytes.Clone(k)
+		v := tx.Bucket(bucketEvents).Get(k)
+		if v == nil {
+			return fmt.Errorf("%w: event %x missing", ErrCorrupt, k)
+		}
+		ev, err = decodeStored(v)
+		return err
+	})
+	return key, ev, err
+}
+
+// finish takes the event under key out of d's queue: delivered if dead is
+// nil, else into d's dead store. An event no destination still holds is
+// deleted.
+func (o *Outbox) finish(d *dest, key []byte, dead *riskmeshv1.DeadEvent) error {
+	return o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(d.pending).Delete(key); err != nil {
+			return err
+		}
+		if dead != nil {
+			v, err := proto.Marshal(dead)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(d.dead).Put(key, v); err != nil {
+				return err
+			}
+		} else if !held(tx, key) {
+			if err := tx.Bucket(bucketEvents).Delete(key); err != nil {
+				return err
+			}
+		}
+		tx.OnCommit(func() {
+			d.depth.Add(-1)
+			if dead != nil {
+				d.deadN.Add(1)
+			}
+		})
+		return nil
+	})
+}
+
+// held reports whether a destination's queue or dead store, configured or
+// not (one removed from the configuration keeps its queue for when it
+// comes back), still holds the event under key.
+func held(tx *bolt.Tx, key []byte) bool {
+	found := false
+	_ = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if (bytes.HasPrefix(name, []byte(pendingPrefix)) || bytes.HasPrefix(name, []byte(deadPrefix))) && b.Get(key) != nil {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// Dead lists the dead events of destination (every destination if
+// empty), oldest first, at most limit of them (all if limit <= 0).
+func (o *Outbox) Dead(destination string, limit int) ([]*riskmeshv1.DeadEvent, error) {
+	dests := o.dests
+	if destination != "" {
+		d, err := o.dest(destination)
+		if err != nil {
+			return nil, err
+		}
+		dests = []*dest{d}
+	}
+	var out []*riskmeshv1.DeadEvent
+	err := o.cfg.DB.View(func(tx *bolt.Tx) error {
+		for _, d := range dests {
+			c := tx.Bucket(d.dead).Cursor()
+			for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+				de := new(riskmeshv1.DeadEvent)
+				if len(v) > MaxEventSize || proto.Unmarshal(v, de) != nil {
+					de = &riskmeshv1.DeadEvent{Destination: d.Name, LastError: "dead record does not decode"}
+				}
+				out = append(out, de)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("push: list dead events: %w", err)
+	}
+	return out, nil
+}
+
+// Replay moves the dead events of destination with the given event ids
+// (all of them if none is given) back to its queue, where they take their
+// original place: before every event recorded after them. It returns how
+// many moved.
+func (o *Outbox) Replay(destination string, eventIDs []string) (int, error) {
+	d, err := o.dest(destination)
+	if err != nil {
+		return 0, err
+	}
+	var moved int
+	err = o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		moved = 0
+		dead, pending := tx.Bucket(d.dead), tx.Bucket(d.pending)
+		var keys [][]byte
+		err := dead.ForEach(func(k, v []byte) error {
+			de := new(riskmeshv1.DeadEvent)
+			if len(eventIDs) > 0 && (len(v) > MaxEventSize || proto.Unmarshal(v, de) != nil || !slices.Contains(eventIDs, de.EventId)) {
+				return nil
+			}
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := pending.Put(k, nil); err != nil {
+				return err
+			}
+			if err := dead.Delete(k); err != nil {
+				return err
+			}
+		}
+		moved = len(keys)
+		tx.OnCommit(func() {
+			d.deadN.Add(-int64(len(keys)))
+			d.depth.Add(int64(len(keys)))
+			d.wake()
+		})
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("push: replay: %w", err)
+	}
+	return moved, nil
+}

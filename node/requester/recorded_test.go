@@ -1,0 +1,150 @@
+package requester
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// recorder keeps what Config.Recorded received, failing the types in fail.
+type recorder struct {
+	mu     sync.Mutex
+	events []*riskmeshv1.PushEvent
+	fail   riskmeshv1.PushEventType
+}
+
+var errRecorder = errors.New("recorder refuses")
+
+func (rc *recorder) record(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
+	if !tx.Writable() {
+		return errors.New("Recorded called outside a read-write transaction")
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if ev.Type == rc.fail {
+		return errRecorder
+	}
+	rc.events = append(rc.events, proto.Clone(ev).(*riskmeshv1.PushEvent))
+	return nil
+}
+
+func (rc *recorder) of(id string) []*riskmeshv1.PushEvent {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []*riskmeshv1.PushEvent
+	for _, ev := range rc.events {
+		if ev.QueryId == id {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// Config.Recorded receives each provider's part and the merged result as
+// the Query stream sends them, then a late answer's change as GetQuery
+// shows it, each from the transaction that stores it.
+func TestRecordedEvents(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10), span(5, 15))
+	rc := &recorder{}
+	r := n.newRequester("", func(c *setup) { c.Recorded = rc.record })
+	ready(t, r)
+	n.providers[0].set(func(p *testProvider) { p.lose = 1 })
+
+	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 7, 20),
+		Deadline: durationpb.New(2 * time.Second), ClientRequestId: "batch-1"})
+	id := stream[0].GetAccepted().QueryId
+	got := rc.of(id)
+	if len(got) != 3 {
+		t.Fatalf("%d events recorded at the deadline, want 2 provider parts and the result", len(got))
+	}
+	for i, ev := range got[:2] {
+		if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT ||
+			!proto.Equal(ev.ProviderResult, stream[1+i].GetProviderResult()) {
+			t.Errorf("event %d is %v, want the stream's provider result %v", i, ev, stream[1+i].GetProviderResult())
+		}
+	}
+	if ev := got[2]; ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT || !proto.Equal(ev.Result, stream[3].GetResult()) ||
+		ev.Category != testCategory || ev.ClientRequestId != "batch-1" {
+		t.Errorf("last event %v, want the stream's result with the query's category and client request id", ev)
+	}
+
+	// Waiting on the stored record, not on the recorder: Recorded runs
+	// before the transaction commits.
+	waitLate(t, r, "P1's late answer", func() bool {
+		_, pr := storedPart(t, r, id, "P1MSP")
+		return pr.GetStatus() != unavailable
+	})
+	rec, pr := storedPart(t, r, id, "P1MSP")
+	got = rc.of(id)
+	if len(got) != 4 {
+		t.Fatalf("%d events after the late answer, want 4", len(got))
+	}
+	ev := got[3]
+	if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED || !proto.Equal(ev.ProviderResult, pr) ||
+		!proto.Equal(ev.Result, rec.Result) || ev.ProviderResult.GetLateChange().GetSource() != riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER {
+		t.Fatalf("late event %v, want P1's late part and the new result as GetQuery shows them", ev)
+	}
+}
+
+// An error from Config.Recorded aborts the transaction of the change: the
+// change is not stored without its event.
+func TestRecordedErrorAbortsTheChange(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	rc := &recorder{fail: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT}
+	r := n.newRequester("", func(c *setup) { c.Recorded = rc.record })
+	ready(t, r)
+	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)})
+	id := stream[0].GetAccepted().QueryId
+	rec, err := r.store.get(id)
+	must(t, err)
+	if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING || rec.Result != nil || len(rec.ProviderResults) != 1 {
+		t.Fatalf("stored record %v with result %v, want the provider part kept and no result without its event", rec.State, rec.Result)
+	}
+	if got := rc.of(id); len(got) != 1 || got[0].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT {
+		t.Fatalf("events %v, want only the provider part", got)
+	}
+}
+
+// An answer recovered by reconciliation reports the query's changed part
+// and result, and the bill's new state, once: a later pass that changes no
+// state reports nothing.
+func TestRecordedReconciliation(t *testing.T) {
+	rc := &recorder{}
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	r, _, clk, _ := n.reconcileRequester(t, func(c *Config) { c.Recorded = rc.record })
+	p := n.providers[0]
+	p.set(func(p *testProvider) { p.lose = 1 })
+	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3),
+		Deadline: durationpb.New(time.Second)})
+	id := stream[0].GetAccepted().QueryId
+	n.flushOutboxes()
+	reconcileOverAnHour(t, r, clk)
+
+	got := rc.of(id)
+	if len(got) != 3 || got[2].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_CHANGED {
+		t.Fatalf("query events %v, want the part, the result, then the recovered change", got)
+	}
+	rec, pr := storedPart(t, r, id, p.msp)
+	if !proto.Equal(got[2].ProviderResult, pr) || !proto.Equal(got[2].Result, rec.Result) ||
+		pr.GetLateChange().GetSource() != riskmeshv1.LateSource_LATE_SOURCE_RECONCILED {
+		t.Fatalf("recovered change %v, want the stored part and result", got[2])
+	}
+	var states []riskmeshv1.ReconcileState
+	for _, ev := range rc.of("") {
+		if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED || ev.Reconciled.GetKey().GetResponder() != p.msp {
+			t.Fatalf("unexpected event %v", ev)
+		}
+		states = append(states, ev.Reconciled.State)
+	}
+	if len(states) != 2 || states[0] != riskmeshv1.ReconcileState_RECONCILE_STATE_PENDING ||
+		states[1] != riskmeshv1.ReconcileState_RECONCILE_STATE_RECOVERED {
+		t.Fatalf("reconciliation events %v, want PENDING then RECOVERED, once each", states)
+	}
+}
