@@ -2,8 +2,8 @@ package ecdh
 
 import (
 	"bytes"
-	"crypto/sha256"
 	cryptorand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -237,7 +237,9 @@ func (r *Reconciler) peerSize() int {
 	return r.params.RequesterSize
 }
 
-func (r *Reconciler) chunks(size int) int { return (size + r.params.ChunkSize - 1) / r.params.ChunkSize }
+func (r *Reconciler) chunks(size int) int {
+	return (size + r.params.ChunkSize - 1) / r.params.ChunkSize
+}
 
 // span is the range of stream positions chunk seq covers in a set of size.
 func (r *Reconciler) span(size int, seq uint32) (int, int) {
