@@ -130,7 +130,7 @@ type Reconciler struct {
 
 	answeredN   int // peer chunks answered
 	acceptedN   int // answers to own chunks accepted
-	replayFloor int // lowest seq a resent peer chunk may have (Rewind)
+	replayFloor int // lowest seq a resent peer chunk may have: answeredN unless Rewind lowered it
 	recent      [MaxWindow]answeredChunk
 	outstanding map[uint32]ownChunk
 
@@ -423,6 +423,7 @@ func (r *Reconciler) answer(c *Chunk) (*Chunk, []int, error) {
 		ans = &Chunk{Kind: r.answerKind(), Mode: r.params.Mode, Session: r.session, Seq: c.Seq, Points: out, Proof: proof}
 	}
 	if resent {
+		r.replayFloor = int(c.Seq) + 1
 		return ans, nil, nil
 	}
 	var matches []int
@@ -437,6 +438,7 @@ func (r *Reconciler) answer(c *Chunk) (*Chunk, []int, error) {
 	}
 	r.recent[c.Seq%MaxWindow] = answeredChunk{seq: c.Seq, digest: digest, ok: true}
 	r.answeredN++
+	r.replayFloor = r.answeredN
 	if r.role == RoleRequester && r.phase1Done() {
 		if err := r.sortSet(); err != nil {
 			return nil, nil, err
