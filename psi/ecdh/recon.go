@@ -483,12 +483,8 @@ func (r *Reconciler) accept(c *Chunk) ([]int, error) {
 	if len(c.Points) != len(own.points) {
 		return nil, fmt.Errorf("%w: answer %d has %d points, want %d", ErrChunkSize, c.Seq, len(c.Points), len(own.points))
 	}
-	images := make([]ristretto255.Element, len(c.Points))
-	if err := decodePoints(images, c.Points, "Chunk.Points"); err != nil {
+	if err := verifyProof(r.peer, own.points, own.elems, c); err != nil {
 		return nil, err
-	}
-	if err := dleq.Verify(proofSuite, (*[PointSize]byte)(&r.peer), own.points, c.Points, own.elems, images, &c.Proof); err != nil {
-		return nil, fmt.Errorf("%w: answer %d: %w", ErrProof, c.Seq, err)
 	}
 	lo, _ := r.span(r.ownSize(), c.Seq)
 	var matches []int
