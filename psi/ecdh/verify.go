@@ -14,44 +14,52 @@ var answers = map[ChunkKind]ChunkKind{
 	KindResponderReply:  KindRequesterMasked,
 }
 
-// VerifyAnswer decides, without any secret, whether answer is the correct
-// exponentiation of answered under commitment, the answering side's key
-// commitment from the signed header: both chunks must belong to the
-// session params describe, answer must be of the kind that answers
-// answered's, carry its sequence number and length, and its proof must
-// verify. Auditors use it on the two chunks of a disputed exchange.
-func VerifyAnswer(params ReconParams, commitment Point, answered, answer *Chunk) error {
+// CheckChunk checks, without any secret, that c is a well-placed chunk of
+// the session params describe: its mode and session id, a kind the mode
+// has, and the length its sequence number requires.
+func CheckChunk(params ReconParams, c *Chunk) error {
 	if err := params.validate(); err != nil {
 		return err
 	}
-	if answered == nil || answer == nil {
+	if c == nil {
 		return ErrMalformed
 	}
-	session := NewSessionID(params.Context)
-	for _, c := range []*Chunk{answered, answer} {
-		switch {
-		case c.Mode != params.Mode:
-			return ErrModeMismatch
-		case c.Session != session:
-			return ErrSessionMismatch
-		}
-	}
-	want, ok := answers[answer.Kind]
 	switch {
-	case !ok || answered.Kind != want:
-		return fmt.Errorf("%w: %v does not answer %v", ErrChunkKind, answer.Kind, answered.Kind)
-	case answer.Kind == KindRequesterReturn && params.Mode != BothLearn:
-		return fmt.Errorf("%w: no returns in %v", ErrChunkKind, params.Mode)
-	case answer.Seq != answered.Seq:
-		return fmt.Errorf("%w: answer %d to chunk %d", ErrSequence, answer.Seq, answered.Seq)
+	case c.Mode != params.Mode:
+		return ErrModeMismatch
+	case c.Session != NewSessionID(params.Context):
+		return ErrSessionMismatch
+	case !c.Kind.valid() || (c.Kind == KindRequesterReturn && params.Mode != BothLearn):
+		return fmt.Errorf("%w: %v in %v", ErrChunkKind, c.Kind, params.Mode)
 	}
 	size := params.RequesterSize
-	if answered.Kind == KindResponderMasked {
+	if c.Kind == KindResponderMasked || c.Kind == KindRequesterReturn {
 		size = params.ResponderSize
 	}
-	lo := int(answered.Seq) * params.ChunkSize
-	if lo >= size || len(answered.Points) != min(params.ChunkSize, size-lo) || len(answer.Points) != len(answered.Points) {
-		return fmt.Errorf("%w: chunk %d", ErrChunkSize, answered.Seq)
+	lo := int(c.Seq) * params.ChunkSize
+	if lo >= size || len(c.Points) != min(params.ChunkSize, size-lo) {
+		return fmt.Errorf("%w: %v chunk %d has %d points", ErrChunkSize, c.Kind, c.Seq, len(c.Points))
+	}
+	return nil
+}
+
+// VerifyAnswer decides, without any secret, whether answer is the correct
+// exponentiation of answered under commitment, the answering side's key
+// commitment from the signed header: both chunks must pass CheckChunk,
+// answer must be of the kind that answers answered's, with its sequence
+// number, and its proof must verify. Auditors use it on the two chunks of
+// a disputed exchange.
+func VerifyAnswer(params ReconParams, commitment Point, answered, answer *Chunk) error {
+	for _, c := range []*Chunk{answered, answer} {
+		if err := CheckChunk(params, c); err != nil {
+			return err
+		}
+	}
+	if want, ok := answers[answer.Kind]; !ok || answered.Kind != want {
+		return fmt.Errorf("%w: %v does not answer %v", ErrChunkKind, answer.Kind, answered.Kind)
+	}
+	if answer.Seq != answered.Seq {
+		return fmt.Errorf("%w: answer %d to chunk %d", ErrSequence, answer.Seq, answered.Seq)
 	}
 	bases := make([]ristretto255.Element, len(answered.Points))
 	if err := decodePoints(bases, answered.Points, "answered.Points"); err != nil {
