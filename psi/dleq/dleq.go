@@ -94,6 +94,17 @@ func seed[P ~[ElementSize]byte](s *Suite, k *[ElementSize]byte, bases, images []
 	return out
 }
 
+// Composite weights are 128 bits, four to a SHA-512 output: a weighted
+// sum Σ d_i·e_i of a non-zero error vector vanishes for at most a 2^-128
+// fraction of weight vectors (small-exponent batch verification), and
+// because every weight hashes the seed of the whole batch a prover gets one
+// such try per hash evaluation. Half-length weights halve the additions of
+// the multi-scalar multiplications, the proof's main cost.
+const (
+	weightSize      = 16
+	weightsPerBlock = sha512.Size / weightSize
+)
+
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
 // weights of the batch under seed, in variable time (weights and elements
 // are public). Each core derives the weights of its share and computes its
@@ -107,13 +118,23 @@ func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto25
 		sp := make([]*ristretto255.Scalar, hi-lo)
 		pp := make([]*ristretto255.Element, hi-lo)
 		h := sha512.New()
-		var idx [4]byte
+		var (
+			idx   [4]byte
+			block [sha512.Size]byte
+			le    [32]byte
+		)
 		for i := lo; i < hi; i++ {
-			s.restart(h, "weight")
-			h.Write(seed[:])
-			binary.BigEndian.PutUint32(idx[:], uint32(i))
-			h.Write(idx[:])
-			toScalar(&w[i-lo], h)
+			if i == lo || i%weightsPerBlock == 0 {
+				s.restart(h, "weight")
+				h.Write(seed[:])
+				binary.BigEndian.PutUint32(idx[:], uint32(i/weightsPerBlock))
+				h.Write(idx[:])
+				h.Sum(block[:0])
+			}
+			// A 128-bit little-endian integer is below ℓ, so canonical.
+			off := (i % weightsPerBlock) * weightSize
+			copy(le[:weightSize], block[off:off+weightSize])
+			_, _ = w[i-lo].SetCanonicalBytes(le[:])
 			sp[i-lo] = &w[i-lo]
 		}
 		for j := range points {

@@ -16,7 +16,7 @@ var suite = dleq.NewSuite("riskmesh/test/dleq")
 
 // batch returns n random bases, their images under k, the decoded forms
 // and the encoded commitment k·G.
-func batch(t *testing.T, rng *mathrand.ChaCha8, k *ristretto255.Scalar, n int) (bases, images []point, bd, id []ristretto255.Element, commitment [32]byte) {
+func batch(t testing.TB, rng *mathrand.ChaCha8, k *ristretto255.Scalar, n int) (bases, images []point, bd, id []ristretto255.Element, commitment [32]byte) {
 	t.Helper()
 	bd = make([]ristretto255.Element, n)
 	id = make([]ristretto255.Element, n)

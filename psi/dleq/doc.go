@@ -9,9 +9,10 @@
 //
 // The batch is folded into one statement with composite weights d_i,
 //
-//	seed = SHA-512(len(L) || L || "seed" || K || I2OSP(n, 4) || D[0..n) || C[0..n))
-//	d_i  = SHA-512(len(L) || L || "weight" || seed || I2OSP(i, 4)) mod ℓ
-//	M    = Σ d_i·D[i],  Z = Σ d_i·C[i]
+//	seed  = SHA-512(len(L) || L || "seed" || K || I2OSP(n, 4) || D[0..n) || C[0..n))
+//	blk_j = SHA-512(len(L) || L || "weight" || seed || I2OSP(j, 4))
+//	d_i   = bytes [16(i mod 4), 16(i mod 4)+16) of blk_⌊i/4⌋, a 128-bit little-endian integer
+//	M     = Σ d_i·D[i],  Z = Σ d_i·C[i]
 //
 // (L the caller's label, one length byte then the label), and a Schnorr
 // proof of log_G(K) = log_M(Z) follows with challenge
@@ -20,8 +21,9 @@
 // and 64 fresh random bytes, so a broken random source cannot leak k.
 // Because d_i hashes the seed, which hashes every element, the weights need
 // not hash C[i] and D[i] again (RFC 9497's rule does, for its per-item
-// seed). The prover and verifier each cost one multi-scalar multiplication
-// per weighted sum, split over all cores.
+// seed), and 128 bits suffice for a 2^-128 soundness error per hash
+// evaluation (RFC 9497 uses full-size scalars). The prover costs one
+// multi-scalar multiplication and the verifier two, split over all cores.
 //
 // psi/ecdh uses it for ECDH-PSI re-masking. psi/oprf keeps its own proof
 // code, whose framing RFC 9497's vectors pin.
