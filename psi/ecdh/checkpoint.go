@@ -124,7 +124,9 @@ func (r *Reconciler) readLog(log io.Reader) error {
 	if n > 0 && log == nil {
 		return fmt.Errorf("%w: %d set entries and no log", ErrCheckpoint, n)
 	}
-	r.set = make([]setEntry, 0, n)
+	if n > 0 {
+		r.set = make([]setEntry, 0, r.params.ResponderSize)
+	}
 	buf := make([]byte, 4096*setEntrySize)
 	for len(r.set) < n {
 		k := min(n-len(r.set), 4096)

@@ -548,6 +548,10 @@ func (r *Reconciler) checkPeerSession(mode Mode, session SessionID) error {
 // indices idx (nil for the requester), and appends them to the log.
 func (r *Reconciler) addEntries(pts []Point, idx []int32) error {
 	ks := keys(&r.session, pts)
+	if r.set == nil {
+		// The set ends with one entry per responder item: allocate it once.
+		r.set = make([]setEntry, 0, r.params.ResponderSize)
+	}
 	buf := make([]byte, 0, len(ks)*setEntrySize)
 	for i := range ks {
 		e := setEntry{key: ks[i]}

@@ -31,9 +31,10 @@ func cpuTime() time.Duration {
 // (2n), the unit of the anchor (SecretFlow: ~67 core-µs per item).
 func BenchmarkReconcile(b *testing.B) {
 	for _, n := range reconBenchSizes {
-		x, y := benchSets(b, n)
 		b.Run(fmt.Sprintf("Proofs/%d", n), func(b *testing.B) {
+			x, y := benchSets(b, n)
 			b.ReportAllocs()
+			b.ResetTimer()
 			cpu0 := cpuTime()
 			for range b.N {
 				p := newPair(b, BothLearn, x, y, 0, 7)
@@ -48,7 +49,9 @@ func BenchmarkReconcile(b *testing.B) {
 			reportCPU(b, 2*n, cpu0)
 		})
 		b.Run(fmt.Sprintf("NoProofs/%d", n), func(b *testing.B) {
+			x, y := benchSets(b, n)
 			b.ReportAllocs()
+			b.ResetTimer()
 			cpu0 := cpuTime()
 			for range b.N {
 				out := run(b, BothLearn, []byte("bench"), x, y, 60)
