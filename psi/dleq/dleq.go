@@ -106,17 +106,10 @@ const (
 )
 
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
-// weights of the batch under seed, in variable time (weights and elements
-// are public). Each core derives the weights of its share and computes its
-// partial multi-scalar multiplications.
+// weights of the batch under seed.
 func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/256))
-	partial := make([]ristretto255.Element, parts*len(points))
-	share := func(k int) {
-		lo, hi := k*n/parts, (k+1)*n/parts
+	WeightedSums(n, func(lo, hi int) []ristretto255.Scalar {
 		w := make([]ristretto255.Scalar, hi-lo)
-		sp := make([]*ristretto255.Scalar, hi-lo)
-		pp := make([]*ristretto255.Element, hi-lo)
 		h := sha512.New()
 		var (
 			idx   [4]byte
@@ -135,8 +128,32 @@ func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto25
 			off := (i % weightsPerBlock) * weightSize
 			copy(le[:weightSize], block[off:off+weightSize])
 			_, _ = w[i-lo].SetCanonicalBytes(le[:])
-			sp[i-lo] = &w[i-lo]
 		}
+		return w
+	}, sums, points...)
+}
+
+// minShare is the fewest terms a core takes in WeightedSums: below it the
+// goroutine costs more than the additions it saves.
+const minShare = 64
+
+// WeightedSums sets sums[j] = Σ_{i<n} d_i·points[j][i] in variable time, so
+// only public values may go through it (composite weights and transcript
+// elements). It splits [0, n) into one share per core; weights(lo, hi)
+// returns d_lo … d_{hi-1} and runs on the share's goroutine, so the weights'
+// hashing is spread over the cores with the multi-scalar multiplications.
+// psi/oprf's proofs use it with their own (RFC 9497) weights.
+func WeightedSums(n int, weights func(lo, hi int) []ristretto255.Scalar, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/minShare))
+	partial := make([]ristretto255.Element, parts*len(points))
+	share := func(k int) {
+		lo, hi := k*n/parts, (k+1)*n/parts
+		w := weights(lo, hi)
+		sp := make([]*ristretto255.Scalar, hi-lo)
+		for i := range sp {
+			sp[i] = &w[i]
+		}
+		pp := make([]*ristretto255.Element, hi-lo)
 		for j := range points {
 			for i := lo; i < hi; i++ {
 				pp[i-lo] = &points[j][i]

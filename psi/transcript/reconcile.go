@@ -8,7 +8,6 @@ import (
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/labelhash"
-	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 )
 
@@ -57,17 +56,14 @@ type ReconHeader struct {
 
 // Validate checks every field against the format's rules.
 func (h *ReconHeader) Validate() error {
+	if err := validateParties(h.Category, h.Requester, h.Responder); err != nil {
+		return err
+	}
 	switch {
 	case !h.Protocol.IsECDH():
 		return fmt.Errorf("%w: %v is not a reconciliation", ErrProtocol, h.Protocol)
 	case h.Suite != SuiteRistretto255SHA512:
 		return ErrSuite
-	case !names.Category(h.Category):
-		return ErrCategory
-	case !names.MSPID(h.Requester) || !names.MSPID(h.Responder):
-		return ErrParty
-	case h.Requester == h.Responder:
-		return ErrSameParty
 	case h.RequesterSize == 0 || h.RequesterSize > ecdh.MaxReconItems ||
 		h.ResponderSize == 0 || h.ResponderSize > ecdh.MaxReconItems:
 		return fmt.Errorf("%w: sizes %d and %d", ErrCount, h.RequesterSize, h.ResponderSize)
