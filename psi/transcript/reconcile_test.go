@@ -194,3 +194,31 @@ func FuzzParseReconTranscript(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseReconHeader: the header parser alone, which a node runs on the
+// peer's proposal before it signs anything.
+func FuzzParseReconHeader(f *testing.F) {
+	for _, p := range []Protocol{ProtocolECDHBothLearn, ProtocolECDHRequesterLearns} {
+		enc, err := testReconHeader(f, p).MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(enc)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := ParseReconHeader(data)
+		if err != nil {
+			return
+		}
+		enc, err := h.MarshalBinary()
+		if err != nil {
+			t.Fatalf("parsed header does not re-encode: %v", err)
+		}
+		if !bytes.Equal(enc, data) {
+			t.Fatalf("non-canonical header accepted:\n in %x\nout %x", data, enc)
+		}
+		if _, err := h.Params(); err != nil {
+			t.Fatalf("parsed header gives no session parameters: %v", err)
+		}
+	})
+}
