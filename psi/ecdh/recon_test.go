@@ -90,9 +90,9 @@ func TestReconcile(t *testing.T) {
 		n, m, overlap int
 		chunk         int
 	}{
-		{"both learn, balanced", BothLearn, 1000, 1000, 137, 128},
-		{"both learn, uneven chunks", BothLearn, 777, 1301, 250, 100},
-		{"requester learns", RequesterLearns, 900, 1200, 300, 256},
+		{"both learn, balanced", BothLearn, 300, 300, 47, 64},
+		{"both learn, uneven chunks", BothLearn, 277, 401, 90, 50},
+		{"requester learns", RequesterLearns, 250, 320, 80, 64},
 		{"one chunk each", BothLearn, 50, 60, 10, 0},
 		{"no overlap", BothLearn, 300, 200, 0, 64},
 		{"single items", BothLearn, 1, 1, 1, 1},
