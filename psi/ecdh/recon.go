@@ -343,6 +343,7 @@ func (r *Reconciler) OwnChunk(seq uint32) (*Chunk, error) {
 	if r.role == RoleRequester && !r.phase1Done() {
 		return nil, fmt.Errorf("%w: the requester sends its items after phase 1", ErrOutOfOrder)
 	}
+	lo, hi := r.span(r.ownSize(), seq)
 	var elems []ristretto255.Element
 	if r.expectsAnswers() {
 		switch {
@@ -351,10 +352,8 @@ func (r *Reconciler) OwnChunk(seq uint32) (*Chunk, error) {
 		case int(seq) >= r.acceptedN+MaxWindow:
 			return nil, fmt.Errorf("%w: chunk %d while %d is unanswered", ErrWindow, seq, r.acceptedN)
 		}
-		lo, hi := r.span(r.ownSize(), seq)
 		elems = make([]ristretto255.Element, hi-lo)
 	}
-	lo, hi := r.span(r.ownSize(), seq)
 	points, err := mask(r.h, &r.secret, r.items, r.perm[lo:hi], elems)
 	if err != nil {
 		return nil, err
