@@ -247,33 +247,14 @@ func (r *Reconciler) span(size int, seq uint32) (int, int) {
 	return lo, min(lo+r.params.ChunkSize, size)
 }
 
-// Kinds of the four streams as seen from this side.
-func (r *Reconciler) ownKind() ChunkKind {
-	if r.role == RoleRequester {
-		return KindRequesterMasked
-	}
-	return KindResponderMasked
+// streams names the four streams as each role sees them.
+type streams struct {
+	own, peer, answer, peerAnswer ChunkKind
 }
 
-func (r *Reconciler) peerKind() ChunkKind {
-	if r.role == RoleRequester {
-		return KindResponderMasked
-	}
-	return KindRequesterMasked
-}
-
-func (r *Reconciler) answerKind() ChunkKind {
-	if r.role == RoleRequester {
-		return KindRequesterReturn
-	}
-	return KindResponderReply
-}
-
-func (r *Reconciler) peerAnswerKind() ChunkKind {
-	if r.role == RoleRequester {
-		return KindResponderReply
-	}
-	return KindRequesterReturn
+var roleStreams = map[Role]streams{
+	RoleRequester: {own: KindRequesterMasked, peer: KindResponderMasked, answer: KindRequesterReturn, peerAnswer: KindResponderReply},
+	RoleResponder: {own: KindResponderMasked, peer: KindRequesterMasked, answer: KindResponderReply, peerAnswer: KindRequesterReturn},
 }
 
 // expectsAnswers reports whether the peer answers this side's chunks: the
@@ -361,7 +342,7 @@ func (r *Reconciler) OwnChunk(seq uint32) (*Chunk, error) {
 	if elems != nil {
 		r.outstanding[seq] = ownChunk{points: points, elems: elems}
 	}
-	return &Chunk{Kind: r.ownKind(), Mode: r.params.Mode, Session: r.session, Seq: seq, Points: points}, nil
+	return &Chunk{Kind: roleStreams[r.role].own, Mode: r.params.Mode, Session: r.session, Seq: seq, Points: points}, nil
 }
 
 // Answer handles a chunk of the peer's own stream and returns this side's
@@ -383,7 +364,7 @@ func (r *Reconciler) Answer(c *Chunk) (*Chunk, []int, error) {
 }
 
 func (r *Reconciler) answer(c *Chunk) (*Chunk, []int, error) {
-	if err := r.checkChunk(c, r.peerKind()); err != nil {
+	if err := r.checkChunk(c, roleStreams[r.role].peer); err != nil {
 		return nil, nil, err
 	}
 	if r.role == RoleResponder && !r.phase1Done() {
@@ -419,7 +400,7 @@ func (r *Reconciler) answer(c *Chunk) (*Chunk, []int, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		ans = &Chunk{Kind: r.answerKind(), Mode: r.params.Mode, Session: r.session, Seq: c.Seq, Points: out, Proof: proof}
+		ans = &Chunk{Kind: roleStreams[r.role].answer, Mode: r.params.Mode, Session: r.session, Seq: c.Seq, Points: out, Proof: proof}
 	}
 	if resent {
 		r.replayFloor = int(c.Seq) + 1
@@ -466,7 +447,7 @@ func (r *Reconciler) accept(c *Chunk) ([]int, error) {
 	if !r.expectsAnswers() {
 		return nil, fmt.Errorf("%w: no answers in %v", ErrChunkKind, r.params.Mode)
 	}
-	if err := r.checkChunk(c, r.peerAnswerKind()); err != nil {
+	if err := r.checkChunk(c, roleStreams[r.role].peerAnswer); err != nil {
 		return nil, err
 	}
 	switch {

@@ -30,37 +30,38 @@ func cpuTime() time.Duration {
 // inputs. cpu-µs/item divides the process's CPU time by both sides' items
 // (2n), the unit of the anchor (SecretFlow: ~67 core-µs per item).
 func BenchmarkReconcile(b *testing.B) {
+	variants := []struct {
+		name string
+		// run returns the matches of both sides.
+		run func(b *testing.B, x, y [][]byte) (int, int)
+	}{
+		{"Proofs", func(b *testing.B, x, y [][]byte) (int, int) {
+			gotX, gotY, err := newPair(b, BothLearn, x, y, 0, 7).run(b, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return len(gotX), len(gotY)
+		}},
+		{"NoProofs", func(b *testing.B, x, y [][]byte) (int, int) {
+			out := run(b, BothLearn, []byte("bench"), x, y, 60)
+			return len(out.requester.Matches), len(out.responder.Matches)
+		}},
+	}
 	for _, n := range reconBenchSizes {
-		b.Run(fmt.Sprintf("Proofs/%d", n), func(b *testing.B) {
-			x, y := benchSets(b, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for range b.N {
-				p := newPair(b, BothLearn, x, y, 0, 7)
-				gotX, gotY, err := p.run(b, nil)
-				if err != nil {
-					b.Fatal(err)
+		for _, v := range variants {
+			b.Run(fmt.Sprintf("%s/%d", v.name, n), func(b *testing.B) {
+				x, y := benchSets(b, n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for range b.N {
+					if mx, my := v.run(b, x, y); mx != n/2 || my != n/2 {
+						b.Fatalf("matches %d/%d, want %d", mx, my, n/2)
+					}
 				}
-				if len(gotX) != n/2 || len(gotY) != n/2 {
-					b.Fatalf("matches %d/%d, want %d", len(gotX), len(gotY), n/2)
-				}
-			}
-			reportCPU(b, 2*n, cpu0)
-		})
-		b.Run(fmt.Sprintf("NoProofs/%d", n), func(b *testing.B) {
-			x, y := benchSets(b, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime()
-			for range b.N {
-				out := run(b, BothLearn, []byte("bench"), x, y, 60)
-				if len(out.requester.Matches) != n/2 || len(out.responder.Matches) != n/2 {
-					b.Fatalf("matches %d/%d, want %d", len(out.requester.Matches), len(out.responder.Matches), n/2)
-				}
-			}
-			reportCPU(b, 2*n, cpu0)
-		})
+				reportCPU(b, 2*n, cpu0)
+			})
+		}
 	}
 }
 
