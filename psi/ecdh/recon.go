@@ -283,15 +283,13 @@ func (r *Reconciler) Done() bool {
 }
 
 // Progress returns the chunks handled so far and the total this side
-// handles (chunks answered plus answers accepted), for progress bars.
+// handles (peer chunks answered plus answers accepted), for progress bars.
 func (r *Reconciler) Progress() (done, total int) {
-	m, n := r.chunks(r.params.ResponderSize), r.chunks(r.params.RequesterSize)
-	total = m + n
-	if r.params.Mode == BothLearn {
-		total += m
-	}
-	if r.role == RoleResponder {
-		total -= m // it sends phase 1 but handles only returns
+	// Both sides handle the requester's n chunks; the requester also the
+	// responder's m, the responder their m returns in BothLearn.
+	total = r.chunks(r.params.RequesterSize)
+	if r.role == RoleRequester || r.params.Mode == BothLearn {
+		total += r.chunks(r.params.ResponderSize)
 	}
 	return r.answeredN + r.acceptedN, total
 }

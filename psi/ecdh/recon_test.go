@@ -114,6 +114,11 @@ func TestReconcile(t *testing.T) {
 			if !slices.Equal(gotY, wantY) {
 				t.Errorf("responder matches %v, want %v", gotY, wantY)
 			}
+			for _, r := range []*Reconciler{p.req, p.resp} {
+				if done, total := r.Progress(); done != total || done == 0 {
+					t.Errorf("%v progress %d of %d at the end", r.role, done, total)
+				}
+			}
 			if p.req.Matches() != len(wantX) {
 				t.Errorf("requester Matches() = %d, want %d", p.req.Matches(), len(wantX))
 			}
