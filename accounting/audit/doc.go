@@ -27,6 +27,8 @@
 // OPRF key it was published under. Only a signing key dropped from that
 // bounded history (chaincode.MaxPastSigningKeys, after its last period was
 // snapshotted) can no longer be checked: the signature check then fails
-// saying so. ECDH-PSI transcripts carry no proof, so only their billing
-// facts are checked.
+// saying so. Single-shot ECDH-PSI transcripts carry no proof, so only their
+// billing facts are checked. DecideReconciliation decides a dispute over one
+// answer of a streamed, verifiable reconciliation (psi/ecdh) from its
+// transcript and the two chunks concerned.
 package audit

@@ -14,16 +14,26 @@
 //
 // The package produces and consumes messages (Request, Reply, Return), each
 // with a canonical versioned encoding (see docs/protocol/ecdh.md); it does no
-// networking. Secret exponents never leave their party and scalar
+// networking.
+//
+// Reconciler is the form nodes use between them: the same protocol streamed
+// in chunks (Chunk) for lists of up to MaxReconItems a side, each side's
+// items sent in a fresh secret order, every exponentiation a side returns
+// proved with a batched DLEQ proof (psi/dleq, batch-binding weights) against
+// the key commitment it signed in the transcript header, and resumable from
+// a Checkpoint and a set log after a crash or a dropped connection.
+// VerifyAnswer lets an auditor check one answer without any secret. Secret exponents never leave their party and scalar
 // multiplications with them are constant time; per-item work runs on all cores.
 //
-// What it does not promise: security holds against semi-honest parties. A
-// malicious peer cannot learn more than the sizes and the intersection, but it
+// What the single-shot protocol does not promise: security holds against
+// semi-honest parties. A malicious peer cannot learn more than the sizes and the intersection, but it
 // can make the other party's result wrong (substitute its input, drop or
 // forge matches among the receiver's own items); malformed and identity
 // points, wrong counts, foreign sessions and trailing bytes are rejected, but
 // well-formed wrong points cannot be detected without zero-knowledge proofs,
 // which this package does not have. Both parties learn each other's set size.
 // In BothLearn the requester learns the result first and may withhold the
-// last message.
+// last message. What the Reconciler adds against a malicious peer, and what
+// such a peer can still do there (substitute its input, probe membership
+// with points it cannot be asked to prove), is in docs/protocol/ecdh.md.
 package ecdh

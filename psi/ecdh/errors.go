@@ -34,6 +34,30 @@ var (
 	ErrCountMismatch = errors.New("ecdh: message has the wrong number of points")
 	// ErrOutOfOrder reports a protocol step called twice or before the step it follows.
 	ErrOutOfOrder = errors.New("ecdh: protocol step out of order")
+	// ErrChunkSize reports an empty chunk, one over MaxChunkSize, or one
+	// whose length differs from what its stream position requires.
+	ErrChunkSize = errors.New("ecdh: chunk has the wrong number of points")
+	// ErrChunkKind reports a chunk of a stream this party does not receive
+	// at this point of the reconciliation.
+	ErrChunkKind = errors.New("ecdh: chunk of an unexpected stream")
+	// ErrReplay reports a chunk whose sequence number was already handled,
+	// outside a Rewind, or a resent chunk that differs from the original.
+	ErrReplay = errors.New("ecdh: chunk replayed")
+	// ErrSequence reports a chunk ahead of the next one the stream expects.
+	ErrSequence = errors.New("ecdh: chunk out of sequence")
+	// ErrProof reports an answer whose batched DLEQ proof fails: the peer
+	// did not raise the chunk to the key it committed to.
+	ErrProof = errors.New("ecdh: answer does not prove the committed exponent")
+	// ErrWindow reports more unanswered chunks than MaxWindow.
+	ErrWindow = errors.New("ecdh: too many unanswered chunks")
+	// ErrCommitment reports a peer key commitment that is not a valid
+	// non-identity point, or a step that needs it before Start.
+	ErrCommitment = errors.New("ecdh: invalid or missing key commitment")
+	// ErrCheckpoint reports a checkpoint or set log that is malformed or
+	// inconsistent with itself or with the items it is resumed with.
+	ErrCheckpoint = errors.New("ecdh: invalid checkpoint")
+	// ErrFailed reports a step on a reconciliation that already failed.
+	ErrFailed = errors.New("ecdh: reconciliation already failed")
 )
 
 // PointError locates a rejected point in a message so that a caller can log

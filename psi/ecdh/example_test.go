@@ -2,6 +2,7 @@ package ecdh_test
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 )
@@ -75,4 +76,65 @@ func Example() {
 	// bank B: phone:+8613800138000
 	// sizes learned: 3 3
 	// message bytes: 135 235 135
+}
+
+// Two nodes reconcile their lists chunk by chunk; every answer carries a
+// proof checked against the commitment in the header, and each side gets
+// its matched rows as the chunks arrive. Here the chunks are passed in
+// memory; a node sends their MarshalBinary bytes over QUIC, signs a
+// transcript record for each, and stores a Checkpoint after each one.
+func ExampleReconciler() {
+	bankA := ecdh.ItemSlice{[]byte("loan:1001"), []byte("loan:1002"), []byte("loan:1003"), []byte("loan:1004")}
+	bankB := ecdh.ItemSlice{[]byte("loan:1004"), []byte("loan:2001"), []byte("loan:1002")}
+	params := ecdh.ReconParams{Mode: ecdh.BothLearn, Context: []byte("header without keys"),
+		RequesterSize: len(bankA), ResponderSize: len(bankB), ChunkSize: 2}
+
+	a, err := ecdh.NewReconciler(ecdh.RoleRequester, params, bankA, nil)
+	if err != nil {
+		panic(err)
+	}
+	b, err := ecdh.NewReconciler(ecdh.RoleResponder, params, bankB, nil)
+	if err != nil {
+		panic(err)
+	}
+	// The commitments go into the header both sign.
+	if err := a.Start(b.Commitment()); err != nil {
+		panic(err)
+	}
+	if err := b.Start(a.Commitment()); err != nil {
+		panic(err)
+	}
+	var rowsA, rowsB []int
+	// Phase 1: the responder's masked items, and the requester's proved returns.
+	for seq := uint32(0); seq < 2; seq++ {
+		chunk, _ := b.OwnChunk(seq)
+		ret, _, err := a.Answer(chunk)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := b.Accept(ret); err != nil {
+			panic(err)
+		}
+	}
+	// Phase 2: the requester's masked items, and the responder's proved replies.
+	for seq := uint32(0); seq < 2; seq++ {
+		chunk, _ := a.OwnChunk(seq)
+		reply, matched, err := b.Answer(chunk)
+		if err != nil {
+			panic(err)
+		}
+		rowsB = append(rowsB, matched...)
+		matched, err = a.Accept(reply)
+		if err != nil {
+			panic(err)
+		}
+		rowsA = append(rowsA, matched...)
+	}
+	slices.Sort(rowsA)
+	slices.Sort(rowsB)
+	fmt.Println("bank A rows:", rowsA, "done:", a.Done())
+	fmt.Println("bank B rows:", rowsB, "done:", b.Done())
+	// Output:
+	// bank A rows: [1 3] done: true
+	// bank B rows: [0 2] done: true
 }

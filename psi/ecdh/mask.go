@@ -4,11 +4,17 @@ import (
 	"github.com/gtank/ristretto255"
 )
 
-// mask returns out[k] = H(items[perm[k]])^s, or H(items[k])^s when perm is
-// nil, computed on all cores. Each item costs one hash to the group, one
-// constant-time scalar multiplication and one encoding.
-func mask(h *hasher, s *ristretto255.Scalar, items [][]byte, perm []int32) ([]Point, error) {
-	out := make([]Point, len(items))
+// mask returns out[k] = H(items[perm[k]])^s for k < len(perm), or
+// H(items[k])^s for every item when perm is nil, computed on all cores. Each
+// item costs one hash to the group, one constant-time scalar multiplication
+// and one encoding. If elems is not nil it also receives the masked elements
+// (a reconciliation proves over them later without decoding again).
+func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []ristretto255.Element) ([]Point, error) {
+	n := items.Len()
+	if perm != nil {
+		n = len(perm)
+	}
+	out := make([]Point, n)
 	err := parallel(len(out), func(lo, hi int) error {
 		var hx, e ristretto255.Element
 		for k := lo; k < hi; k++ {
@@ -16,11 +22,18 @@ func mask(h *hasher, s *ristretto255.Scalar, items [][]byte, perm []int32) ([]Po
 			if perm != nil {
 				i = int(perm[k])
 			}
-			if err := h.hash(&hx, items[i]); err != nil {
+			item, err := items.Item(i)
+			if err != nil {
+				return err
+			}
+			if err := h.hash(&hx, item); err != nil {
 				return err
 			}
 			e.ScalarMult(s, &hx)
 			encodePoint(&out[k], &e)
+			if elems != nil {
+				elems[k].Set(&e)
+			}
 		}
 		return nil
 	})
@@ -32,16 +45,22 @@ func mask(h *hasher, s *ristretto255.Scalar, items [][]byte, perm []int32) ([]Po
 
 // remask returns out[i] = in[i]^s on all cores. It decodes every point, so
 // it rejects invalid and identity points even in messages that were built in
-// memory rather than parsed; field names the vector in the PointError.
-func remask(s *ristretto255.Scalar, in []Point, field string) ([]Point, error) {
+// memory rather than parsed; field names the vector in the PointError. If
+// decoded is not nil it receives the decoded in[i], which a proof over the
+// exponentiation needs.
+func remask(s *ristretto255.Scalar, in []Point, field string, decoded []ristretto255.Element) ([]Point, error) {
 	out := make([]Point, len(in))
 	err := parallel(len(in), func(lo, hi int) error {
-		var p, e ristretto255.Element
+		var local, e ristretto255.Element
 		for i := lo; i < hi; i++ {
-			if err := decodePoint(&p, &in[i]); err != nil {
+			p := &local
+			if decoded != nil {
+				p = &decoded[i]
+			}
+			if err := decodePoint(p, &in[i]); err != nil {
 				return &PointError{Field: field, Index: i, Err: err}
 			}
-			e.ScalarMult(s, &p)
+			e.ScalarMult(s, p)
 			encodePoint(&out[i], &e)
 		}
 		return nil

@@ -191,10 +191,19 @@ func unmarshal(data []byte, typ uint8, names ...string) (Mode, SessionID, [][]Po
 
 // validatePoints decodes every point once; it is the costly part of parsing.
 func validatePoints(v []Point, field string) error {
+	return decodePoints(nil, v, field)
+}
+
+// decodePoints decodes every point on all cores, into dst if it is not nil.
+func decodePoints(dst []ristretto255.Element, v []Point, field string) error {
 	return parallel(len(v), func(lo, hi int) error {
-		var e ristretto255.Element
+		var local ristretto255.Element
 		for i := lo; i < hi; i++ {
-			if err := decodePoint(&e, &v[i]); err != nil {
+			e := &local
+			if dst != nil {
+				e = &dst[i]
+			}
+			if err := decodePoint(e, &v[i]); err != nil {
 				return &PointError{Field: field, Index: i, Err: err}
 			}
 		}

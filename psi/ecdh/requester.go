@@ -36,7 +36,7 @@ func (r *Requester) Request() (*Request, error) {
 		return nil, ErrOutOfOrder
 	}
 	r.step = stepSent
-	masked, err := mask(r.h, r.secret, r.items, nil)
+	masked, err := mask(r.h, r.secret, ItemSlice(r.items), nil, nil)
 	if err != nil {
 		r.end()
 		return nil, err
@@ -67,7 +67,7 @@ func (r *Requester) Finish(reply *Reply) (*Result, *Return, error) {
 	case len(reply.Masked) > MaxSetSize:
 		return nil, nil, ErrSetTooLarge
 	}
-	theirs, err := remask(r.secret, reply.Masked, "Reply.Masked") // H(y_j)^(ba)
+	theirs, err := remask(r.secret, reply.Masked, "Reply.Masked", nil) // H(y_j)^(ba)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,7 +57,7 @@ func (r *Responder) answer(req *Request) (*Reply, error) {
 	if len(req.Masked) > MaxSetSize {
 		return nil, ErrSetTooLarge
 	}
-	remasked, err := remask(r.secret, req.Masked, "Request.Masked") // H(x_i)^(ab)
+	remasked, err := remask(r.secret, req.Masked, "Request.Masked", nil) // H(x_i)^(ab)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (r *Responder) answer(req *Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	masked, err := mask(r.h, r.secret, r.items, perm)
+	masked, err := mask(r.h, r.secret, ItemSlice(r.items), perm, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +130,18 @@ func shuffle(rand io.Reader, n int) ([]int32, error) {
 	if _, err := io.ReadFull(rand, seed[:]); err != nil {
 		return nil, fmt.Errorf("ecdh: read randomness: %w", err)
 	}
-	rng := mathrand.New(mathrand.NewChaCha8(seed))
+	return permutation(&seed, n), nil
+}
+
+// permutation is the permutation of [0, n) that seed determines: a
+// Fisher-Yates shuffle driven by ChaCha8, so a resumed reconciliation
+// rebuilds its secret order from the 32-byte seed in its checkpoint.
+func permutation(seed *[32]byte, n int) []int32 {
+	rng := mathrand.New(mathrand.NewChaCha8(*seed))
 	perm := make([]int32, n)
 	for i := range perm {
 		perm[i] = int32(i)
 	}
 	rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-	return perm, nil
+	return perm
 }

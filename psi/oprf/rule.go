@@ -4,10 +4,10 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/dleq"
 )
 
 // ProofRule is how a batched proof derives its composite weights d_i, the
@@ -79,48 +79,18 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 // weightedSums sets sums[j] = Σ d_i·points[j][i] in variable time, with
 // d_i the composite weights of the batch (cs, ds) under seed, and returns
 // the weights. Each core computes the weights of its share of the batch and
-// then its partial multi-scalar multiplications, in one pass. Only public
-// values may go through it: composite weights and transcript elements.
+// then its partial multi-scalar multiplications, in one pass
+// (dleq.WeightedSums). Only public values may go through it: composite
+// weights and transcript elements.
 func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
 	n := len(cs) / ElementSize
 	w := make([]ristretto255.Scalar, n)
-	sp := make([]*ristretto255.Scalar, n)
-	pp := make([][]*ristretto255.Element, len(points))
-	for j := range points {
-		pp[j] = make([]*ristretto255.Element, n)
-	}
-	for i := range n {
-		sp[i] = &w[i]
-		for j := range points {
-			pp[j][i] = &points[j][i]
-		}
-	}
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/(4*chunkSize)))
-	partial := make([]ristretto255.Element, parts*len(points))
-	share := func(k int) {
-		lo, hi := k*n/parts, (k+1)*n/parts
+	dleq.WeightedSums(n, func(lo, hi int) []ristretto255.Scalar {
 		var buf []byte
 		for i := lo; i < hi; i++ {
 			buf = p.compositeScalar(&w[i], buf, seed, i, element(cs, i), element(ds, i))
 		}
-		for j := range points {
-			partial[k*len(points)+j].VarTimeMultiScalarMult(sp[lo:hi], pp[j][lo:hi])
-		}
-	}
-	if parts == 1 {
-		share(0)
-	} else {
-		var wg sync.WaitGroup
-		for k := range parts {
-			wg.Go(func() { share(k) })
-		}
-		wg.Wait()
-	}
-	for j, dst := range sums {
-		dst.Set(&partial[j])
-		for k := 1; k < parts; k++ {
-			dst.Add(dst, &partial[k*len(points)+j])
-		}
-	}
+		return w[lo:hi]
+	}, sums, points...)
 	return w
 }

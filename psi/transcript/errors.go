@@ -20,4 +20,6 @@ var (
 	ErrSignatureSize     = errors.New("transcript: signature missing or too long")
 	ErrRequestSignature  = errors.New("transcript: requester signature does not verify")
 	ErrResponseSignature = errors.New("transcript: responder signature does not verify")
+	ErrRecordSignature   = errors.New("transcript: chunk record signature does not verify")
+	ErrRecordOrder       = errors.New("transcript: chunk record out of place in its stream")
 )

@@ -84,17 +84,25 @@ func (h *Header) Validate() error {
 	if _, err := LookupSuite(h.Suite); err != nil {
 		return err
 	}
-	if !names.Category(h.Category) {
-		return ErrCategory
-	}
-	if !names.MSPID(h.Requester) || !names.MSPID(h.Responder) {
-		return ErrParty
-	}
-	if h.Requester == h.Responder {
-		return ErrSameParty
+	if err := validateParties(h.Category, h.Requester, h.Responder); err != nil {
+		return err
 	}
 	if h.Count == 0 || int64(h.Count) > int64(h.Protocol.MaxItems()) {
 		return fmt.Errorf("%w: %d", ErrCount, h.Count)
+	}
+	return nil
+}
+
+// validateParties checks the category and the two distinct parties every
+// header names.
+func validateParties(category, requester, responder string) error {
+	switch {
+	case !names.Category(category):
+		return ErrCategory
+	case !names.MSPID(requester) || !names.MSPID(responder):
+		return ErrParty
+	case requester == responder:
+		return ErrSameParty
 	}
 	return nil
 }

@@ -1,0 +1,274 @@
+package dleq
+
+import (
+	"crypto/sha512"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/gtank/ristretto255"
+)
+
+// ProofSize is the size of an encoded proof: the challenge c and response
+// s, two canonical 32-byte scalars.
+const ProofSize = 64
+
+// ElementSize is the size of an encoded ristretto255 element.
+const ElementSize = 32
+
+// MaxBatch bounds a batch: the framing encodes n in four bytes, and callers
+// bound their own batches far below it.
+const MaxBatch = 1 << 24
+
+var (
+	// ErrBatch reports base and image vectors of different lengths, or an
+	// empty or oversized batch.
+	ErrBatch = errors.New("dleq: base and image batches differ or are out of range")
+	// ErrProofEncoding reports a proof that is not two canonical scalars.
+	ErrProofEncoding = errors.New("dleq: proof is not two canonical scalars")
+	// ErrVerification reports a proof that does not verify.
+	ErrVerification = errors.New("dleq: proof does not verify")
+	// ErrRandomness reports a random source that failed or produced a zero nonce.
+	ErrRandomness = errors.New("dleq: randomness source failed")
+)
+
+// Proof is an encoded batched proof: c || s.
+type Proof [ProofSize]byte
+
+// Suite fixes the domain-separation label of every hash of one protocol's
+// proofs, so a proof made for one protocol never verifies in another.
+type Suite struct {
+	label []byte // one length byte, then the label
+}
+
+// NewSuite returns the suite for label (1 to 255 bytes, a constant of the
+// calling protocol, e.g. "riskmesh/v1/ecdh-psi/dleq").
+func NewSuite(label string) *Suite {
+	if len(label) == 0 || len(label) > 255 {
+		panic("dleq: label must be 1 to 255 bytes")
+	}
+	return &Suite{label: append([]byte{byte(len(label))}, label...)}
+}
+
+// hash returns SHA-512 having absorbed the suite label and the purpose.
+func (s *Suite) hash(purpose string) hash.Hash {
+	h := sha512.New()
+	s.restart(h, purpose)
+	return h
+}
+
+// restart resets h to the state hash(purpose) returns, without allocating.
+func (s *Suite) restart(h hash.Hash, purpose string) {
+	h.Reset()
+	h.Write(s.label)
+	h.Write([]byte(purpose))
+}
+
+func toScalar(dst *ristretto255.Scalar, h hash.Hash) {
+	var u [sha512.Size]byte
+	h.Sum(u[:0])
+	_, _ = dst.SetUniformBytes(u[:])
+}
+
+// seed hashes the commitment and the whole batch (bases first, then
+// images). Every encoding is 32 bytes and n is framed, so the input is
+// unambiguous.
+func seed[P ~[ElementSize]byte](s *Suite, k *[ElementSize]byte, bases, images []P) [sha512.Size]byte {
+	h := s.hash("seed")
+	h.Write(k[:])
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(bases)))
+	h.Write(n[:])
+	for i := range bases {
+		h.Write(bases[i][:])
+	}
+	for i := range images {
+		h.Write(images[i][:])
+	}
+	var out [sha512.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Composite weights are 128 bits, four to a SHA-512 output: a weighted
+// sum Σ d_i·e_i of a non-zero error vector vanishes for at most a 2^-128
+// fraction of weight vectors (small-exponent batch verification), and
+// because every weight hashes the seed of the whole batch a prover gets one
+// such try per hash evaluation. Half-length weights halve the additions of
+// the multi-scalar multiplications, the proof's main cost.
+const (
+	weightSize      = 16
+	weightsPerBlock = sha512.Size / weightSize
+)
+
+// weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
+// weights of the batch under seed.
+func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
+	WeightedSums(n, func(lo, hi int) []ristretto255.Scalar {
+		w := make([]ristretto255.Scalar, hi-lo)
+		h := sha512.New()
+		var (
+			idx   [4]byte
+			block [sha512.Size]byte
+			le    [32]byte
+		)
+		for i := lo; i < hi; i++ {
+			if i == lo || i%weightsPerBlock == 0 {
+				s.restart(h, "weight")
+				h.Write(seed[:])
+				binary.BigEndian.PutUint32(idx[:], uint32(i/weightsPerBlock))
+				h.Write(idx[:])
+				h.Sum(block[:0])
+			}
+			// A 128-bit little-endian integer is below ℓ, so canonical.
+			off := (i % weightsPerBlock) * weightSize
+			copy(le[:weightSize], block[off:off+weightSize])
+			_, _ = w[i-lo].SetCanonicalBytes(le[:])
+		}
+		return w
+	}, sums, points...)
+}
+
+// minShare is the fewest terms a core takes in WeightedSums: below it the
+// goroutine costs more than the additions it saves.
+const minShare = 64
+
+// WeightedSums sets sums[j] = Σ_{i<n} d_i·points[j][i] in variable time, so
+// only public values may go through it (composite weights and transcript
+// elements). It splits [0, n) into one share per core; weights(lo, hi)
+// returns d_lo … d_{hi-1} and runs on the share's goroutine, so the weights'
+// hashing is spread over the cores with the multi-scalar multiplications.
+// psi/oprf's proofs use it with their own (RFC 9497) weights.
+func WeightedSums(n int, weights func(lo, hi int) []ristretto255.Scalar, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/minShare))
+	partial := make([]ristretto255.Element, parts*len(points))
+	share := func(k int) {
+		lo, hi := k*n/parts, (k+1)*n/parts
+		w := weights(lo, hi)
+		sp := make([]*ristretto255.Scalar, hi-lo)
+		for i := range sp {
+			sp[i] = &w[i]
+		}
+		pp := make([]*ristretto255.Element, hi-lo)
+		for j := range points {
+			for i := lo; i < hi; i++ {
+				pp[i-lo] = &points[j][i]
+			}
+			partial[k*len(points)+j].VarTimeMultiScalarMult(sp, pp)
+		}
+	}
+	if parts == 1 {
+		share(0)
+	} else {
+		var wg sync.WaitGroup
+		for k := range parts {
+			wg.Go(func() { share(k) })
+		}
+		wg.Wait()
+	}
+	for j, dst := range sums {
+		dst.Set(&partial[j])
+		for k := 1; k < parts; k++ {
+			dst.Add(dst, &partial[k*len(points)+j])
+		}
+	}
+}
+
+func (s *Suite) challenge(k *[ElementSize]byte, m, z, t2, t3 *ristretto255.Element) ristretto255.Scalar {
+	h := s.hash("challenge")
+	h.Write(k[:])
+	for _, e := range []*ristretto255.Element{m, z, t2, t3} {
+		h.Write(e.Bytes())
+	}
+	var c ristretto255.Scalar
+	toScalar(&c, h)
+	return c
+}
+
+func checkBatch(nb, ni, nd int) error {
+	if nb != ni || nb != nd || nb == 0 || nb > MaxBatch {
+		return fmt.Errorf("%w: %d bases, %d images, %d decoded", ErrBatch, nb, ni, nd)
+	}
+	return nil
+}
+
+// Prove proves that images[i] = k·bases[i] for every i, with commitment
+// the encoding of k·G. basesDecoded holds the bases decoded (the prover
+// has them from exponentiating). fresh draws 64 bytes for the hedged
+// nonce. k and the nonce only meet constant-time operations.
+func Prove[P ~[ElementSize]byte](s *Suite, k *ristretto255.Scalar, commitment *[ElementSize]byte, bases, images []P, basesDecoded []ristretto255.Element, fresh io.Reader) (Proof, error) {
+	if err := checkBatch(len(bases), len(images), len(basesDecoded)); err != nil {
+		return Proof{}, err
+	}
+	sd := seed(s, commitment, bases, images)
+	var m ristretto255.Element
+	s.weightedSums(&sd, len(bases), []*ristretto255.Element{&m}, basesDecoded)
+
+	var buf [64]byte
+	if _, err := io.ReadFull(fresh, buf[:]); err != nil {
+		return Proof{}, fmt.Errorf("%w: %w", ErrRandomness, err)
+	}
+	h := s.hash("nonce")
+	h.Write(k.Bytes())
+	h.Write(sd[:])
+	h.Write(buf[:])
+	clear(buf[:])
+	var r, zero ristretto255.Scalar
+	toScalar(&r, h)
+	if r.Equal(&zero) == 1 {
+		return Proof{}, ErrRandomness
+	}
+
+	var z, t2, t3 ristretto255.Element
+	z.ScalarMult(k, &m)
+	t2.ScalarBaseMult(&r)
+	t3.ScalarMult(&r, &m)
+	c := s.challenge(commitment, &m, &z, &t2, &t3)
+	var resp ristretto255.Scalar
+	resp.Multiply(&c, k)
+	resp.Subtract(&r, &resp)
+	r.Zero()
+	var p Proof
+	copy(p[:32], c.Bytes())
+	copy(p[32:], resp.Bytes())
+	return p, nil
+}
+
+// Verify checks a proof that images[i] = k·bases[i] for every i under the
+// commitment K = k·G, whose encoding is commitment. The caller has decoded
+// (and so validated) every base and image; the encodings are what the
+// seed hashes.
+func Verify[P ~[ElementSize]byte](s *Suite, commitment *[ElementSize]byte, bases, images []P, basesDecoded, imagesDecoded []ristretto255.Element, proof *Proof) error {
+	if err := checkBatch(len(bases), len(images), len(basesDecoded)); err != nil {
+		return err
+	}
+	if len(imagesDecoded) != len(images) {
+		return fmt.Errorf("%w: %d images, %d decoded", ErrBatch, len(images), len(imagesDecoded))
+	}
+	var c, resp ristretto255.Scalar
+	if _, err := c.SetCanonicalBytes(proof[:32]); err != nil {
+		return ErrProofEncoding
+	}
+	if _, err := resp.SetCanonicalBytes(proof[32:]); err != nil {
+		return ErrProofEncoding
+	}
+	var key ristretto255.Element
+	if _, err := key.SetCanonicalBytes(commitment[:]); err != nil {
+		return fmt.Errorf("%w: commitment is not a canonical element", ErrVerification)
+	}
+	sd := seed(s, commitment, bases, images)
+	var m, z ristretto255.Element
+	s.weightedSums(&sd, len(bases), []*ristretto255.Element{&m, &z}, basesDecoded, imagesDecoded)
+	var t2, t3 ristretto255.Element
+	t2.VarTimeDoubleScalarBaseMult(&c, &key, &resp)
+	t3.VarTimeMultiScalarMult([]*ristretto255.Scalar{&resp, &c}, []*ristretto255.Element{&m, &z})
+	want := s.challenge(commitment, &m, &z, &t2, &t3)
+	if want.Equal(&c) != 1 {
+		return ErrVerification
+	}
+	return nil
+}
