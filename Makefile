@@ -1,7 +1,7 @@
 # RiskMesh developer targets. `make test` is the command CI runs (see .ci/run).
 GO ?= go
 
-.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck mod-check bench bench-quick demo proto proto-check
+.PHONY: all test test-unit test-fabric lint fmt-check vet staticcheck mod-check nocgo-check bench bench-quick demo proto proto-check
 
 all: lint test-unit
 
@@ -24,13 +24,19 @@ test-fabric:
 	RISKMESH_FABRIC=1 $(GO) test -count=1 -p 1 -timeout 20m -run Fabric ./node/dispute/... ./node/nodetest/...
 
 ## lint: gofmt, go vet, staticcheck (pinned in go.mod as a tool) and a tidy go.mod.
-lint: fmt-check vet staticcheck mod-check
+lint: fmt-check vet staticcheck mod-check nocgo-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
+
+## nocgo-check: without a C compiler the node still builds (file keys only;
+## PKCS#11 tokens need cgo) and says so when a token is configured.
+nocgo-check:
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test -count=1 -run TestOpenTokenWithoutCgo ./node/identity
 
 staticcheck:
 	$(GO) tool staticcheck ./...

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package identity
 
 import (
@@ -37,6 +39,19 @@ func (t *Token) SealKEK(mspID string) (seal.KEK, error) {
 	}
 	return &tokenKEK{t: t, key: k, id: id}, nil
 }
+
+// oprfKEK is the token key that wraps OPRF keys under label, generated on
+// first use.
+func (t *Token) oprfKEK(label string) (seal.KEK, error) {
+	k, id, err := t.wrappingKey(label)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenKEK{t: t, key: k, id: id}, nil
+}
+
+// anyKEK unwraps with whichever token key the wrapped bytes name.
+func (t *Token) anyKEK() seal.KEK { return &tokenKEK{t: t} }
 
 // RotateSealKEK generates a new token key for mspID's keyring. Rewrap the
 // keyring from the old KEK to it (seal.Rewrap), then DiscardSealKEKs.

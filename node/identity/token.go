@@ -1,3 +1,5 @@
+//go:build cgo
+
 package identity
 
 import (
@@ -13,19 +15,6 @@ import (
 	"github.com/ThalesGroup/crypto11"
 	"github.com/miekg/pkcs11"
 )
-
-// TokenConfig says how to reach the PKCS#11 token that holds the keys
-// node.yaml's keys section puts there (docs/operations.md, "Keys in an
-// HSM").
-type TokenConfig struct {
-	// Module is the path of the vendor's PKCS#11 library
-	// (/usr/lib/softhsm/libsofthsm2.so for SoftHSM2). Required.
-	Module string
-	// Label is the token's label. Required.
-	Label string
-	// PIN is the user PIN. It never appears in an error or a log.
-	PIN string
-}
 
 // Token is an open, logged-in PKCS#11 token. Its signers are safe for
 // concurrent use (crypto11 keeps a pool of sessions). Close it after the
@@ -88,10 +77,6 @@ func redact(err error, pin string) string {
 // Close logs out and releases the module once no other Token uses it.
 func (t *Token) Close() error { return t.ctx.Close() }
 
-// keyIDSize is the length of the random CKA_ID each key gets; a reference
-// file names its key by it.
-const keyIDSize = 16
-
 func newKeyID() ([]byte, error) {
 	id := make([]byte, keyIDSize)
 	if _, err := rand.Read(id); err != nil {
@@ -103,7 +88,7 @@ func newKeyID() ([]byte, error) {
 // generateKeyPair makes a P-256 key pair in the token under label and
 // returns its signer and CKA_ID. The private half never leaves the token
 // (crypto11 marks it sensitive and not extractable).
-func (t *Token) generateKeyPair(label string) (crypto11.Signer, []byte, error) {
+func (t *Token) generateKeyPair(label string) (crypto.Signer, []byte, error) {
 	id, err := newKeyID()
 	if err != nil {
 		return nil, nil, err

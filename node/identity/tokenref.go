@@ -133,7 +133,7 @@ func (p privateFile) signer(t *Token) (crypto.Signer, error) {
 // wrapOPRFKey encrypts key under the token's wrapping key for category,
 // in the token KEK's encoding (sealkek.go) after the version byte.
 func (t *Token) wrapOPRFKey(label, category string, key *oprf.PrivateKey) ([]byte, error) {
-	k, id, err := t.wrappingKey(label)
+	kek, err := t.oprfKEK(label)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (t *Token) wrapOPRFKey(label, category string, key *oprf.PrivateKey) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	wrapped, err := (&tokenKEK{t: t, key: k, id: id}).Wrap(cryptorand.Reader, raw, []byte(wrapADLabel+category))
+	wrapped, err := kek.Wrap(cryptorand.Reader, raw, []byte(wrapADLabel+category))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (t *Token) unwrapOPRFKey(raw []byte, category string) (*oprf.PrivateKey, er
 	if len(raw) == 0 || raw[0] != wrapVersion {
 		return nil, fmt.Errorf("%w: wrapped OPRF key", ErrMalformed)
 	}
-	plain, err := (&tokenKEK{t: t}).Unwrap(raw[1:], []byte(wrapADLabel+category))
+	plain, err := t.anyKEK().Unwrap(raw[1:], []byte(wrapADLabel+category))
 	switch {
 	case errors.Is(err, ErrKeyMissing) || errors.Is(err, ErrToken):
 		return nil, err
