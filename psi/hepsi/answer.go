@@ -27,25 +27,22 @@ func (db *Database) Answer(rnd io.Reader, q *Query) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got, err := q.Params.Digest(); err != nil || got != want {
+	if got, err := q.s.p.Digest(); err != nil || got != want {
 		return nil, fmt.Errorf("%w: query under other parameters", ErrMismatch)
 	}
-	qd, err := q.Digest()
-	if err != nil {
-		return nil, err
-	}
+	qd := q.Digest()
 	if len(q.c0) != s.p.Rows*len(s.plan.sources) {
 		return nil, fmt.Errorf("%w: %d query ciphertexts", ErrMalformed, len(q.c0))
 	}
 	rlk := q.rlk
 	if rlk == nil {
 		rlk = rlwe.NewRelinearizationKey(s.bgv)
-		if err := rlk.UnmarshalBinary(q.RelinKey); err != nil {
+		if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
 			return nil, fmt.Errorf("%w: relinearization key: %v", ErrMalformed, err)
 		}
 	}
 	eval := bgv.NewEvaluator(s.bgv, rlwe.NewMemEvaluationKeySet(rlk))
-	c1, err := s.expandC1(q.Seed, len(q.c0))
+	c1, err := s.expandC1(q.seed, len(q.c0))
 	if err != nil {
 		return nil, err
 	}

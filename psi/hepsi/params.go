@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
+	"sync"
 
 	"github.com/tuneinsight/lattigo/v5/schemes/bgv"
 )
@@ -86,7 +88,41 @@ func (p Params) Validate() error {
 	return err
 }
 
+// schemes caches checked parameter sets: building lattigo's NTT tables
+// costs tens of milliseconds and every message checks its parameters.
+// At most maxCached sets are kept, so peers cannot grow it.
+var schemes struct {
+	sync.Mutex
+	m map[string]*scheme
+}
+
+const maxCached = 16
+
 func (p Params) scheme() (*scheme, error) {
+	key := fmt.Sprintf("%#v", p)
+	schemes.Lock()
+	s, ok := schemes.m[key]
+	schemes.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := p.newScheme()
+	if err != nil {
+		return nil, err
+	}
+	schemes.Lock()
+	defer schemes.Unlock()
+	if schemes.m == nil {
+		schemes.m = map[string]*scheme{}
+	}
+	if len(schemes.m) < maxCached {
+		schemes.m[key] = s
+	}
+	return s, nil
+}
+
+func (p Params) newScheme() (*scheme, error) {
+	p.Q, p.P = slices.Clone(p.Q), slices.Clone(p.P)
 	bad := func(format string, args ...any) (*scheme, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrParams}, args...)...)
 	}

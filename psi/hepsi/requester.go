@@ -98,8 +98,8 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 			st.bin[j] = b
 		}
 	}
-	q := &Query{Params: s.p}
-	if _, err := io.ReadFull(rnd, q.Seed[:]); err != nil {
+	q := &Query{s: s, relinKey: r.rlk}
+	if _, err := io.ReadFull(rnd, q.seed[:]); err != nil {
 		return nil, nil, fmt.Errorf("hepsi: read randomness: %w", err)
 	}
 	enc := rlwe.NewEncryptor(s.bgv, r.sk)
@@ -122,7 +122,7 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 			if err := ecd.Encode(slots, pt); err != nil {
 				return nil, nil, fmt.Errorf("hepsi: encode: %w", err)
 			}
-			prng, err := ciphertextPRNG(q.Seed, len(q.c0))
+			prng, err := ciphertextPRNG(q.seed, len(q.c0))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -133,7 +133,9 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 			q.c0 = append(q.c0, ct.Value[0])
 		}
 	}
-	q.RelinKey = r.rlk
+	if err := q.encode(); err != nil {
+		return nil, nil, err
+	}
 	st.query = q
 	return q, st, nil
 }
@@ -142,11 +144,7 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 // of the batch, in order. An answer to another query is refused.
 func (st *QueryState) Results(a *Answer) ([]Result, error) {
 	s := st.r.s
-	qd, err := st.query.Digest()
-	if err != nil {
-		return nil, err
-	}
-	if a.QueryDigest != qd || len(a.Rows) != s.p.Rows {
+	if a.QueryDigest != st.query.Digest() || len(a.Rows) != s.p.Rows {
 		return nil, fmt.Errorf("%w: answer is not for this query", ErrMismatch)
 	}
 	dec := rlwe.NewDecryptor(s.bgv, st.r.sk)

@@ -38,16 +38,21 @@ const (
 	answerDomain = "riskmesh/hepsi/v1/answer\x00"
 )
 
-// Query is a requester's encrypted batch.
+// Query is a requester's encrypted batch. It is immutable; its encoding is
+// computed once.
 type Query struct {
-	Params Params
-	// Seed expands to the uniform halves of the ciphertexts.
-	Seed [32]byte
-	// RelinKey is the requester's relinearization key, lattigo-encoded.
-	RelinKey []byte
+	s *scheme
+	// seed expands to the uniform halves of the ciphertexts.
+	seed [32]byte
+	// relinKey is the requester's relinearization key, lattigo-encoded.
+	relinKey []byte
 	c0       []ring.Poly
-	rlk      *rlwe.RelinearizationKey // decoded on demand
+	rlk      *rlwe.RelinearizationKey // set by DecodeQuery
+	enc      []byte
 }
+
+// Params returns the parameters the query was made under.
+func (q *Query) Params() Params { return q.s.p }
 
 // Answer is the provider's encrypted reply: per row, per bundle, the
 // masked matching ciphertext then the label ciphertexts.
@@ -209,35 +214,35 @@ func unpack(s *cryptobyte.String, coeffs []uint64, q uint64) bool {
 	return pos == len(raw) && acc == 0
 }
 
-// MarshalBinary encodes the query.
-func (q *Query) MarshalBinary() ([]byte, error) {
-	pd, err := q.Params.Digest()
+// MarshalBinary returns the query's encoding, which the caller must not
+// modify.
+func (q *Query) MarshalBinary() ([]byte, error) { return q.enc, nil }
+
+// encode computes the query's encoding once, when it is made.
+func (q *Query) encode() error {
+	pd, err := q.s.p.Digest()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var b cryptobyte.Builder
+	_, _, total := q.s.querySize()
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, total))
 	b.AddUint8(queryVersion)
 	b.AddBytes(pd[:])
-	b.AddBytes(q.Seed[:])
+	b.AddBytes(q.seed[:])
 	for _, c0 := range q.c0 {
 		for i, coeffs := range c0.Coeffs {
-			pack(&b, coeffs, q.Params.Q[i])
+			pack(b, coeffs, q.s.p.Q[i])
 		}
 	}
-	b.AddUint32(uint32(len(q.RelinKey)))
-	b.AddBytes(q.RelinKey)
-	return b.Bytes()
+	b.AddUint32(uint32(len(q.relinKey)))
+	b.AddBytes(q.relinKey)
+	q.enc, err = b.Bytes()
+	return err
 }
 
 // Digest is SHA-256 over a domain label and the canonical encoding: the
 // value a transcript binds.
-func (q *Query) Digest() ([32]byte, error) {
-	enc, err := q.MarshalBinary()
-	if err != nil {
-		return [32]byte{}, err
-	}
-	return digest(queryDomain, enc), nil
-}
+func (q *Query) Digest() [32]byte { return digest(queryDomain, q.enc) }
 
 // querySize is the exact encoded size of a query under s.
 func (s *scheme) querySize() (ctBytes, rlkBytes, total int) {
@@ -262,7 +267,7 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 	in := cryptobyte.String(data)
 	var version uint8
 	var pd []byte
-	q := &Query{Params: p}
+	q := &Query{s: s, enc: data}
 	var seed []byte
 	if !in.ReadUint8(&version) {
 		return nil, ErrMalformed
@@ -280,7 +285,7 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 	if [32]byte(pd) != want {
 		return nil, fmt.Errorf("%w: query under other parameters", ErrMismatch)
 	}
-	q.Seed = [32]byte(seed)
+	q.seed = [32]byte(seed)
 	ringQ := s.bgv.RingQ().AtLevel(s.bgv.MaxLevel())
 	for range s.p.Rows * len(s.plan.sources) {
 		c0 := ringQ.NewPoly()
@@ -292,17 +297,17 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 		q.c0 = append(q.c0, c0)
 	}
 	var n uint32
-	if !in.ReadUint32(&n) || int(n) != rlkBytes || !in.ReadBytes(&q.RelinKey, int(n)) {
+	if !in.ReadUint32(&n) || int(n) != rlkBytes || !in.ReadBytes(&q.relinKey, int(n)) {
 		return nil, fmt.Errorf("%w: relinearization key", ErrMalformed)
 	}
 	if !in.Empty() {
 		return nil, ErrTrailingData
 	}
 	rlk := rlwe.NewRelinearizationKey(s.bgv)
-	if err := rlk.UnmarshalBinary(q.RelinKey); err != nil {
+	if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
 		return nil, fmt.Errorf("%w: relinearization key: %v", ErrMalformed, err)
 	}
-	if again, err := rlk.MarshalBinary(); err != nil || !bytes.Equal(again, q.RelinKey) {
+	if again, err := rlk.MarshalBinary(); err != nil || !bytes.Equal(again, q.relinKey) {
 		return nil, fmt.Errorf("%w: relinearization key is not canonical", ErrMalformed)
 	}
 	q.rlk = rlk
@@ -314,7 +319,14 @@ func (s *scheme) ctSize() int { return 4 + 2*packedSize(s.slots, s.p.Q[0]) }
 
 // MarshalBinary encodes the answer.
 func (a *Answer) MarshalBinary() ([]byte, error) {
-	var b cryptobyte.Builder
+	size := 1 + 32
+	for _, row := range a.Rows {
+		size += 2
+		for _, cts := range row {
+			size += len(cts) * a.s.ctSize()
+		}
+	}
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
 	b.AddUint8(answerVersion)
 	b.AddBytes(a.QueryDigest[:])
 	for _, row := range a.Rows {
@@ -326,8 +338,8 @@ func (a *Answer) MarshalBinary() ([]byte, error) {
 				}
 				b.AddUint32(uint32(ct.Scale.Uint64()))
 				modulus := a.s.p.Q[0]
-				pack(&b, ct.Value[0].Coeffs[0], modulus)
-				pack(&b, ct.Value[1].Coeffs[0], modulus)
+				pack(b, ct.Value[0].Coeffs[0], modulus)
+				pack(b, ct.Value[1].Coeffs[0], modulus)
 			}
 		}
 	}
