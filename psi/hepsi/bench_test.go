@@ -19,7 +19,7 @@ func benchSetup(b *testing.B, n int) (*Database, *Requester, [][]byte, map[strin
 	if err != nil {
 		b.Fatal(err)
 	}
-	items := randomItems(b, n, ItemSize)
+	items := randomItems(b, n, MinItemSize)
 	labels := randomItems(b, n, 16)
 	start := time.Now()
 	if err := db.Add(items, labels); err != nil {
@@ -30,7 +30,7 @@ func benchSetup(b *testing.B, n int) (*Database, *Requester, [][]byte, map[strin
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := append(randomItems(b, 512, ItemSize), items[:512]...)
+	batch := append(randomItems(b, 512, MinItemSize), items[:512]...)
 	listed := make(map[string][]byte, 512)
 	for i := range 512 {
 		listed[string(items[i])] = labels[i]

@@ -77,22 +77,22 @@ func (s *scheme) newBundle() *bundle {
 // place is one (row, bundle, bin) whose polynomials must be recomputed.
 type place struct{ row, bundle, bin int }
 
-// Add inserts items (32-byte PRF outputs) with their labels (LabelSize
+// Add inserts items (PRF outputs of 32 to 64 bytes) with their labels (LabelSize
 // bytes each). Either every item is added or, on error, none.
 func (db *Database) Add(items, labels [][]byte) error {
 	s := db.s
 	if len(items) != len(labels) {
 		return fmt.Errorf("%w: %d items and %d labels", ErrLabel, len(items), len(labels))
 	}
-	seen := make(map[[ItemSize]byte]struct{}, len(items))
+	seen := make(map[string]struct{}, len(items))
 	for i, it := range items {
-		if len(it) != ItemSize {
+		if len(it) < MinItemSize || len(it) > MaxItemSize {
 			return fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
 		}
 		if len(labels[i]) != s.p.LabelSize {
 			return fmt.Errorf("%w: label %d has %d bytes, want %d", ErrLabel, i, len(labels[i]), s.p.LabelSize)
 		}
-		k := [ItemSize]byte(it)
+		k := string(it)
 		if _, dup := seen[k]; dup {
 			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
 		}
@@ -123,6 +123,7 @@ func (db *Database) Add(items, labels [][]byte) error {
 					}
 				}
 				db.recompute(touched)
+				db.trim()
 				return fmt.Errorf("%w: item %d", err, i)
 			}
 			touched[pl] = struct{}{}
@@ -141,15 +142,15 @@ func (db *Database) Remove(items [][]byte) error {
 	defer db.mu.Unlock()
 	entries := make([][]uint32, len(items))
 	bins := make([][]int, len(items))
-	seen := make(map[[ItemSize]byte]struct{}, len(items))
+	seen := make(map[string]struct{}, len(items))
 	for i, it := range items {
-		if len(it) != ItemSize {
+		if len(it) < MinItemSize || len(it) > MaxItemSize {
 			return fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
 		}
-		if _, dup := seen[[ItemSize]byte(it)]; dup {
+		if _, dup := seen[string(it)]; dup {
 			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
 		}
-		seen[[ItemSize]byte(it)] = struct{}{}
+		seen[string(it)] = struct{}{}
 		e, vals := s.entry(it, make([]byte, s.p.LabelSize))
 		if _, _, ok := db.find(e.bins[0], vals); !ok {
 			return fmt.Errorf("%w: item %d", ErrNotFound, i)
@@ -257,6 +258,17 @@ func (db *Database) remove(b int, vals []uint32) (place, bool) {
 	copy(v[off:off+stride], v[last:])
 	db.rows[row][k].bins[col].vals = v[:last]
 	return place{row, k, col}, true
+}
+
+// trim drops trailing bundles that hold nothing, as an undone batch may
+// leave them.
+func (db *Database) trim() {
+	for row, bundles := range db.rows {
+		for len(bundles) > 0 && db.s.degree(bundles[len(bundles)-1]) == 0 {
+			bundles = bundles[:len(bundles)-1]
+		}
+		db.rows[row] = bundles
+	}
 }
 
 // recompute refreshes the polynomials of the given bins on every core.

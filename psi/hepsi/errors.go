@@ -4,7 +4,7 @@ import "errors"
 
 var (
 	ErrParams       = errors.New("hepsi: invalid parameters")
-	ErrItem         = errors.New("hepsi: item must be a 32-byte PRF output")
+	ErrItem         = errors.New("hepsi: item must be a PRF output of 32 to 64 bytes")
 	ErrLabel        = errors.New("hepsi: label has the wrong size")
 	ErrBatch        = errors.New("hepsi: batch size out of range")
 	ErrCuckoo       = errors.New("hepsi: cuckoo hashing failed for this batch")

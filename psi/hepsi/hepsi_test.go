@@ -89,7 +89,7 @@ func TestQueryMatchesPlainIntersection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := randomItems(t, 3000, ItemSize)
+	items := randomItems(t, 3000, MinItemSize)
 	labels := randomItems(t, len(items), 16)
 	if err := db.Add(items, labels); err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestQueryMatchesPlainIntersection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := append(randomItems(t, 40, ItemSize), items[:60]...)
+	batch := append(randomItems(t, 40, MinItemSize), items[:60]...)
 	res := roundTrip(t, db, r, batch)
 	checkAgainstPlain(t, res, batch, listed)
 }

@@ -49,8 +49,10 @@ type Params struct {
 
 // Limits that bound every decoder and every parameter set.
 const (
-	// ItemSize is the size of a PRF output (psi/oprf's OutputSize).
-	ItemSize = 32
+	// MinItemSize and MaxItemSize bound a PRF output: psi/oprf's
+	// OutputSize is 64; any 32 bytes of a uniform PRF output also serve.
+	MinItemSize = 32
+	MaxItemSize = 64
 	// MaxLabelSize is the largest label the label mask covers.
 	MaxLabelSize = 64
 	// maxRows, maxBundles and maxCapacity bound allocations by a peer's

@@ -58,7 +58,7 @@ type Result struct {
 	Label []byte
 }
 
-// Query encrypts a batch of PRF outputs (32 bytes each; repeats allowed).
+// Query encrypts a batch of PRF outputs (32 to 64 bytes each; repeats allowed).
 // For each table row and each source power p of the plan it sends one
 // ciphertext whose slots hold the p-th powers of the limbs of the item
 // cuckoo-hashed into each bin; the uniform halves of those ciphertexts are
@@ -72,13 +72,13 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 		return nil, nil, fmt.Errorf("%w: %d items, allowed 1 to %d", ErrBatch, len(items), s.p.MaxBatch)
 	}
 	st := &QueryState{r: r, items: items, index: make([]int, len(items))}
-	pos := map[[ItemSize]byte]int{}
+	pos := map[string]int{}
 	var exp []expanded
 	for i, it := range items {
-		if len(it) != ItemSize {
+		if len(it) < MinItemSize || len(it) > MaxItemSize {
 			return nil, nil, fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
 		}
-		k := [ItemSize]byte(it)
+		k := string(it)
 		j, ok := pos[k]
 		if !ok {
 			j = len(st.uniq)
