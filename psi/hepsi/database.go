@@ -293,13 +293,14 @@ func (db *Database) recompute(touched map[place]struct{}) {
 }
 
 type binScratch struct {
-	xs, match, quo []uint64
-	ys, outs       [][]uint64
+	xs, match []uint64
+	ys, outs  [][]uint64
+	interp    *interpScratch
 }
 
 func (s *scheme) newBinScratch() *binScratch {
 	c := s.p.BinCapacity
-	sc := &binScratch{xs: make([]uint64, c), match: make([]uint64, c+1), quo: make([]uint64, c)}
+	sc := &binScratch{xs: make([]uint64, c), match: make([]uint64, c+1), interp: newInterpScratch(c, s.labelParts)}
 	for range s.labelParts {
 		sc.ys = append(sc.ys, make([]uint64, c))
 		sc.outs = append(sc.outs, make([]uint64, c))
@@ -342,7 +343,7 @@ func (s *scheme) computeBin(bu *bundle, col int, sc *binScratch) {
 			}
 		}
 		if n > 0 {
-			s.t.interpolate(outs, xs, ys, match, sc.quo[:n])
+			s.t.interpolate(outs, xs, ys, match, sc.interp)
 		}
 		for part := range outs {
 			for j := 0; j <= s.p.BinCapacity; j++ {

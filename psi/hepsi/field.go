@@ -72,34 +72,85 @@ func (f modT) rootsPoly(out []uint64, roots []uint64) {
 
 // interpolate writes, for each value vector ys[j], the coefficients of the
 // polynomial of degree < n through (xs[i], ys[j][i]) into outs[j][:n]. The
-// xs must be distinct; match must hold ∏(x - xs_i) (rootsPoly). quo is
-// scratch of n entries. It costs about (2 + len(ys))·n² products.
-func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match, quo []uint64) {
+// xs must be distinct; match must hold ∏(x - xs_i) (rootsPoly).
+//
+// It uses P(x) = Σ_i w_i·M(x)/(x - x_i) with w_i = y_i / M'(x_i), whose
+// coefficient k is Σ_{m>k} M_m·S_{m-k-1} for the power sums
+// S_e = Σ_i w_i·x_i^e: about 2n² reduced products, which are independent of
+// each other, and (1 + 1.5·len(ys))·n² products summed without reduction
+// (each below 2^42, at most 2^14 of them, so sums stay below 2^56).
+func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match []uint64, sc *interpScratch) {
 	n := len(xs)
+	pw, acc := sc.pw[:n], sc.acc[:n]
+	// acc_i = M'(x_i) = Σ_e (e+1)·M_{e+1}·x_i^e.
+	for i := range pw {
+		pw[i], acc[i] = 1, 0
+	}
+	for e := 0; e < n; e++ {
+		d := f.mul(uint64(e+1)%f.t, match[e+1])
+		for i := range pw {
+			acc[i] += d * pw[i]
+			pw[i] = f.mul(pw[i], xs[i])
+		}
+		if e%4096 == 4095 {
+			for i := range acc {
+				acc[i] = f.reduce(acc[i])
+			}
+		}
+	}
+	for i := range acc {
+		acc[i] = f.inv(f.reduce(acc[i]))
+	}
+	for j, y := range ys {
+		w, sums := sc.w[j][:n], sc.sums[j][:n]
+		for i := range w {
+			w[i] = f.mul(y[i], acc[i])
+		}
+		clear(sums)
+	}
+	for i := range pw {
+		pw[i] = 1
+	}
+	for e := 0; e < n; e++ {
+		for j := range ys {
+			w := sc.w[j][:n]
+			var s uint64
+			for i := range pw {
+				s += w[i] * pw[i]
+				if i%4096 == 4095 {
+					s = f.reduce(s)
+				}
+			}
+			sc.sums[j][e] = f.reduce(s)
+		}
+		for i := range pw {
+			pw[i] = f.mul(pw[i], xs[i])
+		}
+	}
 	for j := range outs {
-		clear(outs[j][:n])
-	}
-	for i, x := range xs {
-		// quo = match / (x - xs_i) by synthetic division.
-		quo[n-1] = match[n]
-		for k := n - 1; k > 0; k-- {
-			quo[k-1] = f.add(match[k], f.mul(x, quo[k]))
-		}
-		// quo(xs_i) = ∏_{k≠i}(xs_i - xs_k), never 0 for distinct xs.
-		d := uint64(0)
-		for k := n - 1; k >= 0; k-- {
-			d = f.add(f.mul(d, x), quo[k])
-		}
-		dinv := f.inv(d)
-		for j, y := range ys {
-			w := f.mul(y[i], dinv)
-			if w == 0 {
-				continue
+		out, sums := outs[j][:n], sc.sums[j][:n]
+		for k := 0; k < n; k++ {
+			var s uint64
+			for m := k + 1; m <= n; m++ {
+				s += match[m] * sums[m-k-1]
 			}
-			out := outs[j]
-			for k := 0; k < n; k++ {
-				out[k] = f.add(out[k], f.mul(w, quo[k]))
-			}
+			out[k] = f.reduce(s)
 		}
 	}
+}
+
+// interpScratch holds interpolate's buffers for up to capacity points and
+// parts value vectors.
+type interpScratch struct {
+	pw, acc []uint64
+	w, sums [][]uint64
+}
+
+func newInterpScratch(capacity, parts int) *interpScratch {
+	sc := &interpScratch{pw: make([]uint64, capacity), acc: make([]uint64, capacity)}
+	for range parts {
+		sc.w = append(sc.w, make([]uint64, capacity))
+		sc.sums = append(sc.sums, make([]uint64, capacity))
+	}
+	return sc
 }
