@@ -20,6 +20,18 @@ const (
 	presetHashes     = 3
 )
 
+// presetTiers pick the bin capacity (the polynomials' degree) and the
+// Paterson-Stockmeyer low degree from the expected items per bin: a larger
+// capacity means fewer bundles, so a smaller answer and more sources in the
+// query, and costs more per update (recomputing a bin is quadratic in its
+// size). TestNoiseAtCapacity decrypts every tier at full capacity.
+var presetTiers = []struct{ above, capacity, low int }{
+	{0, 64, 8},
+	{48, 256, 16},
+	{1024, 512, 23},
+	{4096, 2048, 45},
+}
+
 // ParamsFor returns the documented parameter set for a list of about
 // listSize entries with labels of labelSize bytes, queried in batches of
 // up to maxBatch (1 to 4,096) identifiers.
@@ -35,19 +47,18 @@ func ParamsFor(listSize, maxBatch, labelSize int) (Params, error) {
 		rows *= 2
 	}
 	perBin := (listSize*presetHashes + rows*presetBinsPerRow - 1) / (rows * presetBinsPerRow)
-	capacity, low := 64, 8
-	switch {
-	case perBin > 1024:
-		capacity, low = 512, 23
-	case perBin > 48:
-		capacity, low = 256, 16
+	tier := presetTiers[0]
+	for _, t := range presetTiers[1:] {
+		if perBin > t.above {
+			tier = t
+		}
 	}
 	// Room for the bin-load tail and for items moved on by limb collisions.
-	bundles := min(maxBundles, (perBin+perBin/4)/capacity+8)
+	bundles := min(maxBundles, (perBin+perBin/4)/tier.capacity+8)
 	p := Params{
 		LogN: presetLogN, PlainModulus: presetT, Q: presetQ, P: presetP,
 		ItemLimbs: presetItemLimbs, LabelSize: labelSize, Rows: rows, HashCount: presetHashes,
-		MaxBatch: maxBatch, BinCapacity: capacity, PSLow: low, MaxBundles: bundles,
+		MaxBatch: maxBatch, BinCapacity: tier.capacity, PSLow: tier.low, MaxBundles: bundles,
 	}
 	return p, p.Validate()
 }
