@@ -184,10 +184,12 @@ type polyEval struct {
 	// p(x) into r·p(x) at no cost in noise.
 	mask  []uint64
 	masks []uint64
+	pts   [2]*rlwe.Plaintext
 }
 
-// plaintext encodes a coefficient vector at the given level and scale.
-func (e *polyEval) plaintext(coef []uint32, level int, scale uint64) (*rlwe.Plaintext, error) {
+// plaintext encodes a coefficient vector at the given level and scale into
+// the worker's buffer k (0 for the terms, 1 for the constant).
+func (e *polyEval) plaintext(k int, coef []uint32, level int, scale uint64) (*rlwe.Plaintext, error) {
 	for i, c := range coef {
 		e.buf[i] = uint64(c)
 	}
@@ -196,7 +198,10 @@ func (e *polyEval) plaintext(coef []uint32, level int, scale uint64) (*rlwe.Plai
 			e.buf[i] = e.s.t.mul(e.buf[i], e.mask[i])
 		}
 	}
-	pt := bgv.NewPlaintext(e.s.bgv, level)
+	if e.pts[k] == nil || e.pts[k].Level() != level {
+		e.pts[k] = bgv.NewPlaintext(e.s.bgv, level)
+	}
+	pt := e.pts[k]
 	pt.Scale = e.s.bgv.NewScale(scale)
 	return pt, e.ecd.Encode(e.buf, pt)
 }
@@ -222,7 +227,7 @@ func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, de
 				continue
 			}
 			x := powers[j]
-			pt, err := e.plaintext(coef[hi+j], level, t.mul(sigma, t.inv(x.Scale.Uint64())))
+			pt, err := e.plaintext(0, coef[hi+j], level, t.mul(sigma, t.inv(x.Scale.Uint64())))
 			if err != nil {
 				return nil, err
 			}
@@ -238,7 +243,7 @@ func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, de
 		}
 		var constant *rlwe.Plaintext
 		if !zero32(coef[hi]) {
-			pt, err := e.plaintext(coef[hi], level, sigma)
+			pt, err := e.plaintext(1, coef[hi], level, sigma)
 			if err != nil {
 				return nil, err
 			}
