@@ -32,24 +32,9 @@ func TestQueryCases(t *testing.T) {
 	// spills into further bundles.
 	crowded := itemsInBin(t, s, 20)
 	listedItems = append(listedItems, crowded...)
-	labels := randomItems(t, len(listedItems), 16)
-	listed := map[string][]byte{}
-	for i := range listedItems {
-		listed[string(listedItems[i])] = labels[i]
-	}
-	db, err := NewDatabase(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Add(listedItems, labels); err != nil {
-		t.Fatal(err)
-	}
+	db, r, listed := listedDB(t, p, listedItems, randomItems(t, len(listedItems), 16))
 	if got := len(db.rows[0]); got < 3 {
 		t.Fatalf("crowded bin uses %d bundles, want at least 3", got)
-	}
-	r, err := NewRequester(p)
-	if err != nil {
-		t.Fatal(err)
 	}
 	unlisted := randomItems(t, 100, MinItemSize)
 	cases := []struct {
@@ -88,26 +73,12 @@ func TestEmptyDatabase(t *testing.T) {
 
 func TestLargestLabels(t *testing.T) {
 	p := testParams(t, MaxLabelSize)
-	db, err := NewDatabase(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	items := randomItems(t, 200, MinItemSize)
 	labels := randomItems(t, len(items), MaxLabelSize)
 	for i := range labels[:20] {
 		labels[i] = bytes.Repeat([]byte{0xff}, MaxLabelSize) // every bit set
 	}
-	if err := db.Add(items, labels); err != nil {
-		t.Fatal(err)
-	}
-	listed := map[string][]byte{}
-	for i := range items {
-		listed[string(items[i])] = labels[i]
-	}
-	r, err := NewRequester(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, r, listed := listedDB(t, p, items, labels)
 	batch := append(items[:30], randomItems(t, 5, MinItemSize)...)
 	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
 }
@@ -120,23 +91,8 @@ func TestLargestBatch(t *testing.T) {
 	}
 	p := testParams(t, 16)
 	p.Rows, p.MaxBatch = 4, 4096
-	db, err := NewDatabase(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	items := randomItems(t, 2000, MinItemSize)
-	labels := randomItems(t, len(items), 16)
-	if err := db.Add(items, labels); err != nil {
-		t.Fatal(err)
-	}
-	listed := map[string][]byte{}
-	for i := range items {
-		listed[string(items[i])] = labels[i]
-	}
-	r, err := NewRequester(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, r, listed := listedDB(t, p, items, randomItems(t, len(items), 16))
 	batch := append(randomItems(t, 4096-1000, MinItemSize), items[:1000]...)
 	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
 	if _, _, err := r.Query(nil, append(batch, items[1000])); !errors.Is(err, ErrBatch) {

@@ -117,7 +117,7 @@ func BenchmarkLabeled(b *testing.B) {
 			}
 			b.ReportMetric(float64(up), "B-up/op")
 			b.ReportMetric(float64(down), "B-down/op")
-			b.ReportMetric((cpuTime() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Provider/Answer/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -131,7 +131,7 @@ func BenchmarkLabeled(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Requester/Query/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -141,7 +141,7 @@ func BenchmarkLabeled(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Provider/AddRemove1/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -158,7 +158,7 @@ func BenchmarkLabeled(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }

@@ -33,13 +33,6 @@ func (f modT) add(a, b uint64) uint64 {
 	return c
 }
 
-func (f modT) sub(a, b uint64) uint64 {
-	if a >= b {
-		return a - b
-	}
-	return a + f.t - b
-}
-
 func (f modT) pow(a uint64, e uint64) uint64 {
 	r := uint64(1)
 	for ; e > 0; e >>= 1 {

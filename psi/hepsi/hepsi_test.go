@@ -84,17 +84,25 @@ func checkAgainstPlain(t testing.TB, res []Result, batch [][]byte, listed map[st
 }
 
 func TestQueryMatchesPlainIntersection(t *testing.T) {
-	p := testParams(t, 16)
+	items := randomItems(t, 3000, MinItemSize)
+	db, r, listed := listedDB(t, testParams(t, 16), items, randomItems(t, len(items), 16))
+	batch := append(randomItems(t, 40, MinItemSize), items[:60]...)
+	res := roundTrip(t, db, r, batch)
+	checkAgainstPlain(t, res, batch, listed)
+}
+
+// listedDB builds a database of items with labels under p, a requester
+// for it and the plain list the results must agree with.
+func listedDB(t testing.TB, p Params, items, labels [][]byte) (*Database, *Requester, map[string][]byte) {
+	t.Helper()
 	db, err := NewDatabase(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := randomItems(t, 3000, MinItemSize)
-	labels := randomItems(t, len(items), 16)
 	if err := db.Add(items, labels); err != nil {
 		t.Fatal(err)
 	}
-	listed := map[string][]byte{}
+	listed := make(map[string][]byte, len(items))
 	for i := range items {
 		listed[string(items[i])] = labels[i]
 	}
@@ -102,7 +110,5 @@ func TestQueryMatchesPlainIntersection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := append(randomItems(t, 40, MinItemSize), items[:60]...)
-	res := roundTrip(t, db, r, batch)
-	checkAgainstPlain(t, res, batch, listed)
+	return db, r, listed
 }

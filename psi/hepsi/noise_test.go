@@ -29,26 +29,11 @@ func TestNoiseAtCapacity(t *testing.T) {
 				t.Fatal(err)
 			}
 			items := itemsInBin(t, s, tier.capacity)
-			labels := randomItems(t, len(items), 16)
-			db, err := NewDatabase(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := db.Add(items, labels); err != nil {
-				t.Fatal(err)
-			}
+			db, r, listed := listedDB(t, p, items, randomItems(t, len(items), 16))
 			// Items whose limbs collide with a bin-mate's move on to the
 			// next bundle, so the first holds slightly fewer.
 			if d := s.degree(db.rows[0][0]); d < tier.capacity-tier.capacity/16 {
 				t.Fatalf("bin holds %d items, want about %d", d, tier.capacity)
-			}
-			listed := map[string][]byte{}
-			for i := range items {
-				listed[string(items[i])] = labels[i]
-			}
-			r, err := NewRequester(p)
-			if err != nil {
-				t.Fatal(err)
 			}
 			batch := append(items[:8], randomItems(t, 8, MinItemSize)...)
 			q, st, err := r.Query(nil, batch)
@@ -90,4 +75,3 @@ func noiseBits(s *scheme, r *Requester, ct *rlwe.Ciphertext) float64 {
 	}
 	return math.Log2(float64(worst))
 }
-
