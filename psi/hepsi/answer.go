@@ -101,7 +101,10 @@ func (db *Database) Answer(rnd io.Reader, q *Query) (*Answer, error) {
 				}
 				ct, err := ev.evaluate(powers[j.row], bu.coef[j.poly], s.degree(bu))
 				if err != nil {
-					errs <- err
+					select {
+					case errs <- err:
+					default: // one error is enough
+					}
 					continue
 				}
 				a.Rows[j.row][j.bundle][j.poly] = ct

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -178,6 +179,36 @@ func TestPackRoundTrip(t *testing.T) {
 			if back[i] != coeffs[i] {
 				t.Fatalf("q=%d: coefficient %d is %d, want %d", q, i, back[i], coeffs[i])
 			}
+		}
+	}
+}
+
+// TestAdversaryCorruptQuery plays a requester whose query carries
+// arbitrary bytes where the ciphertexts and the relinearization key belong:
+// the provider either refuses it or answers (garbage, to the requester's
+// own loss), and never panics.
+func TestAdversaryCorruptQuery(t *testing.T) {
+	p, _, qb, _ := smallExchange(t)
+	db, err := NewDatabase(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(randomItems(t, 20, MinItemSize), randomItems(t, 20, 16)); err != nil {
+		t.Fatal(err)
+	}
+	rlkStart := len(qb) - rlwe.NewRelinearizationKey(db.s.bgv).BinarySize()
+	for _, at := range []int{80, len(qb) / 3, rlkStart - 1, rlkStart + 3, rlkStart + 100, len(qb) - 1} {
+		bad := bytes.Clone(qb)
+		bad[at] ^= 0x5a
+		q, err := DecodeQuery(p, bad)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("byte %d: %v, want ErrMalformed", at, err)
+			}
+			continue
+		}
+		if _, err := db.Answer(nil, q); err != nil {
+			t.Errorf("byte %d: decoded query not answered: %v", at, err)
 		}
 	}
 }
