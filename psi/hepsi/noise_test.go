@@ -16,7 +16,7 @@ import (
 func TestNoiseAtCapacity(t *testing.T) {
 	for _, tier := range presetTiers {
 		t.Run(fmt.Sprint(tier.capacity), func(t *testing.T) {
-			if testing.Short() && tier.capacity > 64 {
+			if (testing.Short() || raceEnabled) && tier.capacity > 64 {
 				t.Skip("large bins are slow to fill")
 			}
 			p, err := ParamsFor(1000, 16, 16)
