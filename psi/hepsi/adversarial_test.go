@@ -8,7 +8,7 @@ import (
 
 // itemsInBin returns n random items whose first candidate bin is bin 0,
 // found by rejection sampling.
-func itemsInBin(t *testing.T, s *scheme, n int) [][]byte {
+func itemsInBin(t testing.TB, s *scheme, n int) [][]byte {
 	t.Helper()
 	var out [][]byte
 	limbs := make([]uint64, s.p.ItemLimbs)

@@ -162,3 +162,37 @@ func BenchmarkLabeled(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAnswerFullBundle measures the answer for one bundle whose
+// polynomials have the full degree of each capacity tier: the unit the
+// answer's cost grows by (about 3·listSize/(2,048·capacity) bundles a row),
+// measurable without building a large list.
+func BenchmarkAnswerFullBundle(b *testing.B) {
+	for _, tier := range presetTiers {
+		b.Run(fmt.Sprintf("Provider/Answer/capacity=%d", tier.capacity), func(b *testing.B) {
+			p, err := ParamsFor(1000, 1024, 16)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.BinCapacity, p.PSLow = tier.capacity, tier.low
+			s, err := p.scheme()
+			if err != nil {
+				b.Fatal(err)
+			}
+			items := itemsInBin(b, s, tier.capacity)
+			db, r, _ := listedDB(b, p, items, randomItems(b, len(items), 16))
+			q, _, err := r.Query(nil, items[:1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			for b.Loop() {
+				if _, err := db.Answer(nil, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(db.rows[0])), "bundles")
+		})
+	}
+}
