@@ -23,11 +23,7 @@ func (db *Database) Answer(rnd io.Reader, q *Query) (*Answer, error) {
 		rnd = rand.Reader
 	}
 	s := db.s
-	want, err := s.p.Digest()
-	if err != nil {
-		return nil, err
-	}
-	if got, err := q.s.p.Digest(); err != nil || got != want {
+	if q.s.digest != s.digest {
 		return nil, fmt.Errorf("%w: query under other parameters", ErrMismatch)
 	}
 	qd := q.Digest()

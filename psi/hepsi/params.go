@@ -81,6 +81,8 @@ type scheme struct {
 	labelParts int // label polynomials per bundle
 	plan       powerPlan
 	t          modT
+	encoded    []byte   // Params' canonical encoding
+	digest     [32]byte // and its digest
 }
 
 // Validate checks the parameters against the security table and internal
@@ -186,7 +188,13 @@ func (p Params) newScheme() (*scheme, error) {
 		return nil, err
 	}
 	perPart := p.ItemLimbs * feltBits
+	encoded, err := p.encode()
+	if err != nil {
+		return bad("encode: %v", err)
+	}
 	return &scheme{
+		encoded:    encoded,
+		digest:     digest(paramsDomain, encoded),
 		p:          p,
 		bgv:        bp,
 		slots:      slots,

@@ -20,10 +20,9 @@ type Requester struct {
 	rlk []byte
 }
 
-// NewRequester generates a key pair for p. Lattigo draws the secret key
-// and encryption noise from crypto/rand itself; rnd (nil: crypto/rand)
-// supplies the seeds of the public uniform halves of the query's
-// ciphertexts and the cuckoo walk.
+// NewRequester generates a secret key and its relinearization key for p.
+// Lattigo draws the secret key and encryption noise from crypto/rand
+// itself.
 func NewRequester(p Params) (*Requester, error) {
 	s, err := p.scheme()
 	if err != nil {
@@ -62,7 +61,8 @@ type Result struct {
 // For each table row and each source power p of the plan it sends one
 // ciphertext whose slots hold the p-th powers of the limbs of the item
 // cuckoo-hashed into each bin; the uniform halves of those ciphertexts are
-// expanded from one 32-byte seed instead of being sent.
+// expanded from one 32-byte seed instead of being sent. rnd (nil:
+// crypto/rand) supplies that seed and the cuckoo walk.
 func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, error) {
 	if rnd == nil {
 		rnd = rand.Reader
@@ -144,6 +144,9 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 // of the batch, in order. An answer to another query is refused.
 func (st *QueryState) Results(a *Answer) ([]Result, error) {
 	s := st.r.s
+	if a.s == nil || a.s.digest != s.digest {
+		return nil, fmt.Errorf("%w: answer decoded under other parameters", ErrMismatch)
+	}
 	if a.QueryDigest != st.query.Digest() || len(a.Rows) != s.p.Rows {
 		return nil, fmt.Errorf("%w: answer is not for this query", ErrMismatch)
 	}

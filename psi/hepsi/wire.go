@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/ring"
@@ -64,9 +65,15 @@ type Answer struct {
 
 // MarshalBinary encodes the parameters.
 func (p Params) MarshalBinary() ([]byte, error) {
-	if err := p.Validate(); err != nil {
+	s, err := p.scheme()
+	if err != nil {
 		return nil, err
 	}
+	return slices.Clone(s.encoded), nil
+}
+
+// encode writes parameters that newScheme has checked.
+func (p Params) encode() ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddUint8(paramsVersion)
 	b.AddUint8(uint8(p.LogN))
@@ -137,11 +144,11 @@ func (p *Params) UnmarshalBinary(data []byte) error {
 
 // Digest is SHA-256 over a domain label and the canonical encoding.
 func (p Params) Digest() ([32]byte, error) {
-	enc, err := p.MarshalBinary()
+	s, err := p.scheme()
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return digest(paramsDomain, enc), nil
+	return s.digest, nil
 }
 
 func digest(domain string, enc []byte) [32]byte {
@@ -220,10 +227,7 @@ func (q *Query) MarshalBinary() ([]byte, error) { return q.enc, nil }
 
 // encode computes the query's encoding once, when it is made.
 func (q *Query) encode() error {
-	pd, err := q.s.p.Digest()
-	if err != nil {
-		return err
-	}
+	pd := q.s.digest
 	_, _, total := q.s.querySize()
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, total))
 	b.AddUint8(queryVersion)
@@ -236,6 +240,7 @@ func (q *Query) encode() error {
 	}
 	b.AddUint32(uint32(len(q.relinKey)))
 	b.AddBytes(q.relinKey)
+	var err error
 	q.enc, err = b.Bytes()
 	return err
 }
@@ -275,10 +280,7 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 	if version != queryVersion {
 		return nil, fmt.Errorf("%w: query version %d", ErrVersion, version)
 	}
-	want, err := p.Digest()
-	if err != nil {
-		return nil, err
-	}
+	want := s.digest
 	if !in.ReadBytes(&pd, 32) || !in.ReadBytes(&seed, 32) {
 		return nil, ErrMalformed
 	}
