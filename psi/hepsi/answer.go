@@ -95,7 +95,11 @@ func (db *Database) Answer(rnd io.Reader, q *Query) (*Answer, error) {
 				if j.poly == 0 {
 					ev.randomMask(j.seed)
 				}
-				ct, err := ev.evaluate(powers[j.row], bu.coef[j.poly], s.degree(bu))
+				var encoded []*rlwe.Plaintext
+				if bu.encoded != nil {
+					encoded = bu.encoded[j.poly]
+				}
+				ct, err := ev.evaluate(powers[j.row], bu.coef[j.poly], encoded, s.degree(bu))
 				if err != nil {
 					select {
 					case errs <- err:
@@ -205,15 +209,31 @@ func (e *polyEval) plaintext(k int, coef []uint32, level int, scale uint64) (*rl
 	return pt, e.ecd.Encode(e.buf, pt)
 }
 
+// encodeInto encodes a coefficient vector, unmasked, into pt at scale.
+func (e *polyEval) encodeInto(pt *rlwe.Plaintext, coef []uint32, scale uint64) error {
+	for i, c := range coef {
+		e.buf[i] = uint64(c)
+	}
+	pt.Scale = e.s.bgv.NewScale(scale)
+	return e.ecd.Encode(e.buf, pt)
+}
+
 // evaluate computes Σ_i x^{i·L}·q_i(x) (Paterson-Stockmeyer) with degree ≤
 // deg, scaling every plaintext so that all terms meet at scale 1 and no
 // scale matching is needed, relinearizes once and rescales to level 0.
-func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, deg int) (*rlwe.Ciphertext, error) {
+//
+// encoded, when not nil, holds the coefficient vectors already encoded at
+// the scales coefScale predicts; it is used only if the powers' scales are
+// the predicted ones.
+func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, encoded []*rlwe.Plaintext, deg int) (*rlwe.Ciphertext, error) {
 	s, t := e.s, e.s.t
 	low := s.plan.low
 	level := s.bgv.MaxLevel() - 1
 	acc := bgv.NewCiphertext(s.bgv, 2, level)
 	acc.Scale = s.bgv.NewScale(1)
+	if encoded != nil && !s.predictedScales(powers) {
+		encoded = nil
+	}
 	for i := 0; i*low <= deg; i++ {
 		hi := i * low
 		sigma := uint64(1)
@@ -226,8 +246,11 @@ func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, de
 				continue
 			}
 			x := powers[j]
-			pt, err := e.plaintext(0, coef[hi+j], level, t.mul(sigma, t.inv(x.Scale.Uint64())))
-			if err != nil {
+			var pt *rlwe.Plaintext
+			var err error
+			if encoded != nil && encoded[hi+j] != nil {
+				pt = encoded[hi+j]
+			} else if pt, err = e.plaintext(0, coef[hi+j], level, t.mul(sigma, t.inv(x.Scale.Uint64()))); err != nil {
 				return nil, err
 			}
 			if inner == nil {
@@ -242,11 +265,15 @@ func (e *polyEval) evaluate(powers map[int]*rlwe.Ciphertext, coef [][]uint32, de
 		}
 		var constant *rlwe.Plaintext
 		if !zero32(coef[hi]) {
-			pt, err := e.plaintext(1, coef[hi], level, sigma)
-			if err != nil {
-				return nil, err
+			if encoded != nil && encoded[hi] != nil {
+				constant = encoded[hi]
+			} else {
+				pt, err := e.plaintext(1, coef[hi], level, sigma)
+				if err != nil {
+					return nil, err
+				}
+				constant = pt
 			}
-			constant = pt
 		}
 		var err error
 		switch {
@@ -298,6 +325,41 @@ func (e *polyEval) randomMask(seed [32]byte) {
 func zero32(v []uint32) bool {
 	for _, x := range v {
 		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// powerScale is the scale every power has when the provider computes it:
+// 1 for a source (a fresh encryption), q_top^{-1} mod t for a product of
+// two sources after its rescale.
+func (s *scheme) powerScale(p int) uint64 {
+	if _, derived := s.plan.derived[p]; !derived {
+		return 1
+	}
+	return s.t.inv(s.p.Q[len(s.p.Q)-1] % s.p.PlainModulus)
+}
+
+// coefScale is the scale evaluate gives coefficient k's plaintext, so that
+// every term of the sum meets at scale 1.
+func (s *scheme) coefScale(k int) uint64 {
+	i, j := k/s.plan.low, k%s.plan.low
+	sigma := uint64(1)
+	if i > 0 {
+		sigma = s.t.inv(s.powerScale(i * s.plan.low))
+	}
+	if j == 0 {
+		return sigma
+	}
+	return s.t.mul(sigma, s.t.inv(s.powerScale(j)))
+}
+
+// predictedScales reports whether the computed powers carry the scales
+// powerScale predicts, as they do for every well-formed query.
+func (s *scheme) predictedScales(powers map[int]*rlwe.Ciphertext) bool {
+	for p, ct := range powers {
+		if ct.Scale.Uint64() != s.powerScale(p) {
 			return false
 		}
 	}

@@ -133,6 +133,42 @@ func BenchmarkLabeled(b *testing.B) {
 			}
 			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
+		b.Run(fmt.Sprintf("Provider/AnswerEncodedLabels/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			d.db.mu.Lock()
+			d.db.encodeLabels = true
+			for _, bundles := range d.db.rows {
+				for _, bu := range bundles {
+					d.db.encodeBundle(bu)
+				}
+			}
+			d.db.mu.Unlock()
+			defer func() {
+				d.db.encodeLabels = false
+				for _, bundles := range d.db.rows {
+					for _, bu := range bundles {
+						bu.encoded = nil
+					}
+				}
+			}()
+			q, st, err := d.r.Query(nil, d.batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			for b.Loop() {
+				a, err := d.db.Answer(nil, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := st.Results(a)
+				if err != nil {
+					b.Fatal(err)
+				}
+				checkAgainstPlain(b, res, d.batch, d.listed)
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
 		b.Run(fmt.Sprintf("Requester/Query/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
 			cpu := cpuTime()

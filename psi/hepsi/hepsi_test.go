@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"testing"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/bgv"
 )
 
 // testParams are small enough for -race: bins of at most 8 items, one row.
@@ -111,4 +114,70 @@ func listedDB(t testing.TB, p Params, items, labels [][]byte) (*Database, *Reque
 		t.Fatal(err)
 	}
 	return db, r, listed
+}
+
+// Label plaintexts kept encoded between queries give the same results,
+// also after updates re-encode the bundles they touch.
+func TestEncodedLabels(t *testing.T) {
+	p := testParams(t, 16)
+	db, err := NewDatabase(p, WithEncodedLabels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := randomItems(t, 1500, MinItemSize)
+	labels := randomItems(t, len(items), 16)
+	if err := db.Add(items[:1400], labels[:1400]); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRequester(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string][]byte{}
+	for i := range 1400 {
+		listed[string(items[i])] = labels[i]
+	}
+	batch := append(items[1300:1500], randomItems(t, 20, MinItemSize)...)
+	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
+
+	// The kept plaintexts are used only if the powers' scales are the
+	// predicted ones: check that they are, so the test exercises them.
+	q, _, err := r.Query(nil, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rlk := rlwe.NewRelinearizationKey(db.s.bgv)
+	if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := db.s.expandC1(q.seed, len(q.c0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := make([]*rlwe.Ciphertext, len(q.c0))
+	for k := range srcs {
+		srcs[k] = bgv.NewCiphertext(db.s.bgv, 1, db.s.bgv.MaxLevel())
+		srcs[k].Value[0], srcs[k].Value[1] = q.c0[k], c1[k]
+	}
+	powers, err := db.s.computePowers(bgv.NewEvaluator(db.s.bgv, rlwe.NewMemEvaluationKeySet(rlk)), srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !db.s.predictedScales(powers) {
+		t.Fatal("the powers' scales differ from the predicted ones")
+	}
+
+	if err := db.Remove(items[1300:1350]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add(items[1400:], labels[1400:]); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1300; i < 1350; i++ {
+		delete(listed, string(items[i]))
+	}
+	for i := 1400; i < 1500; i++ {
+		listed[string(items[i])] = labels[i]
+	}
+	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
 }
