@@ -81,43 +81,11 @@ func BenchmarkLabeled(b *testing.B) {
 			b.ReportMetric(d.buildCPU.Seconds(), "cpu-s")
 			b.ReportMetric(d.heapMB, "MB-heap")
 		})
-		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n)) })
+		b.Run(fmt.Sprintf("ExchangeEncodedLabels/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
-			b.ReportAllocs()
-			var up, down int
-			cpu := cpuTime()
-			for b.Loop() {
-				q, st, err := d.r.Query(nil, d.batch)
-				if err != nil {
-					b.Fatal(err)
-				}
-				qb, _ := q.MarshalBinary()
-				dq, err := DecodeQuery(d.db.Params(), qb)
-				if err != nil {
-					b.Fatal(err)
-				}
-				a, err := d.db.Answer(nil, dq)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ab, err := a.MarshalBinary()
-				if err != nil {
-					b.Fatal(err)
-				}
-				da, err := DecodeAnswer(d.db.Params(), ab)
-				if err != nil {
-					b.Fatal(err)
-				}
-				res, err := st.Results(da)
-				if err != nil {
-					b.Fatal(err)
-				}
-				checkAgainstPlain(b, res, d.batch, d.listed)
-				up, down = len(qb), len(ab)
-			}
-			b.ReportMetric(float64(up), "B-up/op")
-			b.ReportMetric(float64(down), "B-down/op")
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			defer d.encodeLabels(b)()
+			benchExchange(b, d)
 		})
 		b.Run(fmt.Sprintf("Provider/Answer/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -135,22 +103,7 @@ func BenchmarkLabeled(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("Provider/AnswerEncodedLabels/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
-			d.db.mu.Lock()
-			d.db.encodeLabels = true
-			for _, bundles := range d.db.rows {
-				for _, bu := range bundles {
-					d.db.encodeBundle(bu)
-				}
-			}
-			d.db.mu.Unlock()
-			defer func() {
-				d.db.encodeLabels = false
-				for _, bundles := range d.db.rows {
-					for _, bu := range bundles {
-						bu.encoded = nil
-					}
-				}
-			}()
+			defer d.encodeLabels(b)()
 			q, st, err := d.r.Query(nil, d.batch)
 			if err != nil {
 				b.Fatal(err)
@@ -231,4 +184,68 @@ func BenchmarkAnswerFullBundle(b *testing.B) {
 			b.ReportMetric(float64(len(db.rows[0])), "bundles")
 		})
 	}
+}
+
+// encodeLabels switches the shared database to WithEncodedLabels and
+// returns the function that switches it back.
+func (d *benchDB) encodeLabels(b *testing.B) func() {
+	b.Helper()
+	d.db.mu.Lock()
+	defer d.db.mu.Unlock()
+	d.db.encodeLabels = true
+	for _, bundles := range d.db.rows {
+		for _, bu := range bundles {
+			d.db.encodeBundle(bu)
+		}
+	}
+	return func() {
+		d.db.mu.Lock()
+		defer d.db.mu.Unlock()
+		d.db.encodeLabels = false
+		for _, bundles := range d.db.rows {
+			for _, bu := range bundles {
+				bu.encoded = nil
+			}
+		}
+	}
+}
+
+// benchExchange runs whole exchanges through the wire encodings and checks
+// every result against the plain intersection.
+func benchExchange(b *testing.B, d *benchDB) {
+	b.ReportAllocs()
+	var up, down int
+	cpu := cpuTime()
+	for b.Loop() {
+		q, st, err := d.r.Query(nil, d.batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		qb, _ := q.MarshalBinary()
+		dq, err := DecodeQuery(d.db.Params(), qb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := d.db.Answer(nil, dq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ab, err := a.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		da, err := DecodeAnswer(d.db.Params(), ab)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := st.Results(da)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkAgainstPlain(b, res, d.batch, d.listed)
+		up, down = len(qb), len(ab)
+	}
+	b.ReportMetric(float64(up), "B-up/op")
+	b.ReportMetric(float64(down), "B-down/op")
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }
