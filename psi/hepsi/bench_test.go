@@ -1,0 +1,251 @@
+package hepsi
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// benchDB is one database of n random labeled entries under the
+// documented parameters, with a batch of 1,024 identifiers, half listed.
+type benchDB struct {
+	db       *Database
+	r        *Requester
+	batch    [][]byte
+	listed   map[string][]byte
+	spare    [][]byte // unlisted items for update benchmarks
+	buildCPU time.Duration
+	build    time.Duration
+	heapMB   float64
+}
+
+var benchDBs = map[int]*benchDB{}
+
+func benchSetup(b *testing.B, n int) *benchDB {
+	b.Helper()
+	if d, ok := benchDBs[n]; ok {
+		return d
+	}
+	p, err := ParamsFor(n, 1024, 16)
+	if err != nil {
+		b.Fatal(err)
+	}
+	items := randomItems(b, n, MinItemSize)
+	labels := randomItems(b, n, 16)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start, cpu := time.Now(), cpuTime()
+	db, err := NewDatabase(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Add(items, labels); err != nil {
+		b.Fatal(err)
+	}
+	d := &benchDB{db: db, build: time.Since(start), buildCPU: cpuTime() - cpu}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	d.heapMB = float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+	if d.r, err = NewRequester(p); err != nil {
+		b.Fatal(err)
+	}
+	d.batch = append(randomItems(b, 512, MinItemSize), items[:512]...)
+	d.listed = make(map[string][]byte, 512)
+	for i := range 512 {
+		d.listed[string(items[i])] = labels[i]
+	}
+	d.spare = randomItems(b, 64, MinItemSize)
+	benchDBs[n] = d
+	return d
+}
+
+// BenchmarkLabeled measures 16-byte-labeled lists of 10^4, 10^5 and 10^6
+// entries queried with 1,024 identifiers: the whole exchange through the
+// wire encodings (answers checked against the plain intersection), each
+// side's step, and one-entry updates. cpu-s/op is process CPU time, the
+// number to read on a shared machine.
+func BenchmarkLabeled(b *testing.B) {
+	sizes := []int{10_000, 100_000, 1_000_000}
+	if testing.Short() {
+		sizes = sizes[:1]
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("Provider/Build/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			for b.Loop() {
+			}
+			b.ReportMetric(d.build.Seconds(), "wall-s")
+			b.ReportMetric(d.buildCPU.Seconds(), "cpu-s")
+			b.ReportMetric(d.heapMB, "MB-heap")
+		})
+		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n)) })
+		b.Run(fmt.Sprintf("ExchangeEncodedLabels/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			defer d.encodeLabels(b)()
+			benchExchange(b, d)
+		})
+		b.Run(fmt.Sprintf("Provider/Answer/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			q, _, err := d.r.Query(nil, d.batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			for b.Loop() {
+				if _, err := d.db.Answer(nil, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
+		b.Run(fmt.Sprintf("Provider/AnswerEncodedLabels/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			defer d.encodeLabels(b)()
+			q, st, err := d.r.Query(nil, d.batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			for b.Loop() {
+				a, err := d.db.Answer(nil, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := st.Results(a)
+				if err != nil {
+					b.Fatal(err)
+				}
+				checkAgainstPlain(b, res, d.batch, d.listed)
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
+		b.Run(fmt.Sprintf("Requester/Query/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			cpu := cpuTime()
+			for b.Loop() {
+				if _, _, err := d.r.Query(nil, d.batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
+		b.Run(fmt.Sprintf("Provider/AddRemove1/%d", n), func(b *testing.B) {
+			d := benchSetup(b, n)
+			label := make([]byte, 16)
+			i := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				it := d.spare[i%len(d.spare)]
+				i++
+				if err := d.db.Add([][]byte{it}, [][]byte{label}); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.db.Remove([][]byte{it}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// BenchmarkAnswerFullBundle measures the answer for one bundle whose
+// polynomials have the full degree of each capacity tier: the unit the
+// answer's cost grows by (about 3·listSize/(2,048·capacity) bundles a row),
+// measurable without building a large list.
+func BenchmarkAnswerFullBundle(b *testing.B) {
+	for _, tier := range presetTiers {
+		b.Run(fmt.Sprintf("Provider/Answer/capacity=%d", tier.capacity), func(b *testing.B) {
+			p, err := ParamsFor(1000, 1024, 16)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.BinCapacity, p.PSLow = tier.capacity, tier.low
+			s, err := p.scheme()
+			if err != nil {
+				b.Fatal(err)
+			}
+			items := itemsInBin(b, s, tier.capacity)
+			db, r, _ := listedDB(b, p, items, randomItems(b, len(items), 16))
+			q, _, err := r.Query(nil, items[:1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			for b.Loop() {
+				if _, err := db.Answer(nil, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(db.rows[0])), "bundles")
+		})
+	}
+}
+
+// encodeLabels switches the shared database to WithEncodedLabels and
+// returns the function that switches it back.
+func (d *benchDB) encodeLabels(b *testing.B) func() {
+	b.Helper()
+	d.db.mu.Lock()
+	defer d.db.mu.Unlock()
+	d.db.encodeLabels = true
+	for _, bundles := range d.db.rows {
+		for _, bu := range bundles {
+			d.db.encodeBundle(bu)
+		}
+	}
+	return func() {
+		d.db.mu.Lock()
+		defer d.db.mu.Unlock()
+		d.db.encodeLabels = false
+		for _, bundles := range d.db.rows {
+			for _, bu := range bundles {
+				bu.encoded = nil
+			}
+		}
+	}
+}
+
+// benchExchange runs whole exchanges through the wire encodings and checks
+// every result against the plain intersection.
+func benchExchange(b *testing.B, d *benchDB) {
+	b.ReportAllocs()
+	var up, down int
+	cpu := cpuTime()
+	for b.Loop() {
+		q, st, err := d.r.Query(nil, d.batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		qb, _ := q.MarshalBinary()
+		dq, err := DecodeQuery(d.db.Params(), qb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := d.db.Answer(nil, dq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ab, err := a.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		da, err := DecodeAnswer(d.db.Params(), ab)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := st.Results(da)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkAgainstPlain(b, res, d.batch, d.listed)
+		up, down = len(qb), len(ab)
+	}
+	b.ReportMetric(float64(up), "B-up/op")
+	b.ReportMetric(float64(down), "B-down/op")
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+}

@@ -1,0 +1,437 @@
+package hepsi
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/schemes/bgv"
+)
+
+// Database is the provider's side: every listed PRF output with its label,
+// hashed into each of its HashCount candidate bins (simple hashing), and per
+// bin and bundle the matching polynomial (roots: the items' limbs) and one
+// label polynomial per label part (through the items' limbs and their masked
+// label limbs), stored as the plaintext coefficients the answer multiplies
+// in. Add and Remove recompute only the bins an entry occupies.
+//
+// A bundle is one ciphertext's worth of bins, each holding at most
+// BinCapacity items whose limbs are pairwise distinct in every position
+// (interpolation needs distinct points); an item that does not fit goes to
+// the row's next bundle. Safe for concurrent use: answers share a read lock.
+type Database struct {
+	s    *scheme
+	mu   sync.RWMutex
+	rows [][]*bundle
+	size int
+	// encodeLabels keeps every label polynomial's coefficient vectors
+	// encoded as plaintexts (WithEncodedLabels).
+	encodeLabels bool
+}
+
+// Option configures a Database.
+type Option func(*Database)
+
+// WithEncodedLabels keeps the label polynomials' coefficient vectors
+// encoded (NTT form, two primes, scale folded in) between queries, so an
+// answer encodes only the matching polynomials, which carry a fresh mask
+// each time: about a third of the encoding work, for four times the memory
+// of the label coefficients and about 0.3 s more per touched bundle on
+// every update (docs/protocol/hepsi.md section 6).
+func WithEncodedLabels() Option { return func(db *Database) { db.encodeLabels = true } }
+
+type bundle struct {
+	bins []bin
+	// coef[poly][j] holds coefficient j of polynomial poly (0 matching,
+	// 1.. label parts) for every slot: one plaintext vector.
+	coef [][][]uint32
+	// encoded[poly][j], with WithEncodedLabels, is coef[poly][j] encoded
+	// for the answer (nil for a zero vector and for poly 0).
+	encoded [][]*rlwe.Plaintext
+}
+
+// bin keeps its entries flat: ItemLimbs limbs then labelParts·ItemLimbs
+// label limbs per entry.
+type bin struct {
+	vals []uint32
+}
+
+// NewDatabase returns an empty database for p.
+func NewDatabase(p Params, opts ...Option) (*Database, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return nil, err
+	}
+	db := &Database{s: s, rows: make([][]*bundle, p.Rows)}
+	for _, o := range opts {
+		o(db)
+	}
+	return db, nil
+}
+
+// Params returns the parameters the database answers under.
+func (db *Database) Params() Params { return db.s.p }
+
+// Len returns the number of items.
+func (db *Database) Len() int {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.size
+}
+
+func (s *scheme) stride() int { return s.p.ItemLimbs * (1 + s.labelParts) }
+
+func (s *scheme) newBundle() *bundle {
+	b := &bundle{bins: make([]bin, s.binsPerRow), coef: make([][][]uint32, 1+s.labelParts)}
+	for poly := range b.coef {
+		b.coef[poly] = make([][]uint32, s.p.BinCapacity+1)
+		for j := range b.coef[poly] {
+			b.coef[poly][j] = make([]uint32, s.slots)
+		}
+	}
+	// An empty bin's matching polynomial is the constant 1.
+	for i := range b.coef[0][0] {
+		b.coef[0][0][i] = 1
+	}
+	return b
+}
+
+// place is one (row, bundle, bin) whose polynomials must be recomputed.
+type place struct{ row, bundle, bin int }
+
+// Add inserts items (PRF outputs of 32 to 64 bytes) with their labels (LabelSize
+// bytes each). Either every item is added or, on error, none.
+func (db *Database) Add(items, labels [][]byte) error {
+	s := db.s
+	if len(items) != len(labels) {
+		return fmt.Errorf("%w: %d items and %d labels", ErrLabel, len(items), len(labels))
+	}
+	seen := make(map[string]struct{}, len(items))
+	for i, it := range items {
+		if len(it) < MinItemSize || len(it) > MaxItemSize {
+			return fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
+		}
+		if len(labels[i]) != s.p.LabelSize {
+			return fmt.Errorf("%w: label %d has %d bytes, want %d", ErrLabel, i, len(labels[i]), s.p.LabelSize)
+		}
+		k := string(it)
+		if _, dup := seen[k]; dup {
+			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
+		}
+		seen[k] = struct{}{}
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	entries := make([][]uint32, len(items))
+	bins := make([][]int, len(items))
+	for i, it := range items {
+		e, vals := s.entry(it, labels[i])
+		if _, _, ok := db.find(e.bins[0], vals); ok {
+			return fmt.Errorf("%w: item %d", ErrDuplicate, i)
+		}
+		entries[i], bins[i] = vals, s.distinctBins(e)
+	}
+	touched := map[place]struct{}{}
+	for i := range items {
+		for _, b := range bins[i] {
+			pl, err := db.insert(b, entries[i])
+			if err != nil {
+				// Undo this batch so the database is as before.
+				for k := 0; k <= i; k++ {
+					for _, bb := range bins[k] {
+						if pl, ok := db.remove(bb, entries[k]); ok {
+							touched[pl] = struct{}{}
+						}
+					}
+				}
+				db.recompute(touched)
+				db.trim()
+				return fmt.Errorf("%w: item %d", err, i)
+			}
+			touched[pl] = struct{}{}
+		}
+	}
+	db.size += len(items)
+	db.recompute(touched)
+	return nil
+}
+
+// Remove deletes items. Either every item is removed or, if one is not in
+// the database, none.
+func (db *Database) Remove(items [][]byte) error {
+	s := db.s
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	entries := make([][]uint32, len(items))
+	bins := make([][]int, len(items))
+	seen := make(map[string]struct{}, len(items))
+	for i, it := range items {
+		if len(it) < MinItemSize || len(it) > MaxItemSize {
+			return fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
+		}
+		if _, dup := seen[string(it)]; dup {
+			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
+		}
+		seen[string(it)] = struct{}{}
+		e, vals := s.entry(it, make([]byte, s.p.LabelSize))
+		if _, _, ok := db.find(e.bins[0], vals); !ok {
+			return fmt.Errorf("%w: item %d", ErrNotFound, i)
+		}
+		entries[i], bins[i] = vals, s.distinctBins(e)
+	}
+	touched := map[place]struct{}{}
+	for i := range items {
+		for _, b := range bins[i] {
+			if pl, ok := db.remove(b, entries[i]); ok {
+				touched[pl] = struct{}{}
+			}
+		}
+	}
+	db.size -= len(items)
+	db.recompute(touched)
+	return nil
+}
+
+// entry expands an item and lays out its flat bin record.
+func (s *scheme) entry(item, label []byte) (expanded, []uint32) {
+	limbs := make([]uint64, s.p.ItemLimbs*(1+s.labelParts))
+	e := s.expand(item, limbs[:s.p.ItemLimbs])
+	s.labelFelts(item, label, limbs[s.p.ItemLimbs:])
+	vals := make([]uint32, len(limbs))
+	for i, v := range limbs {
+		vals[i] = uint32(v)
+	}
+	return e, vals
+}
+
+// distinctBins lists an item's candidate bins once each: an item whose two
+// hashes agree is stored once in that bin.
+func (s *scheme) distinctBins(e expanded) []int {
+	out := make([]int, 0, s.p.HashCount)
+	for _, b := range e.bins[:s.p.HashCount] {
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// find looks for an entry with vals' item limbs in table bin b.
+func (db *Database) find(b int, vals []uint32) (bundleIdx, pos int, ok bool) {
+	s := db.s
+	row, col := b/s.binsPerRow, b%s.binsPerRow
+	limbs := vals[:s.p.ItemLimbs]
+	for k, bu := range db.rows[row] {
+		v := bu.bins[col].vals
+		for off := 0; off < len(v); off += s.stride() {
+			if slices.Equal(v[off:off+s.p.ItemLimbs], limbs) {
+				return k, off, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// insert puts an entry into the first bundle of bin b with room and, when
+// labeled, no limb equal to one of the entry's in the same position.
+func (db *Database) insert(b int, vals []uint32) (place, error) {
+	s := db.s
+	row, col := b/s.binsPerRow, b%s.binsPerRow
+	stride := s.stride()
+	for k, bu := range db.rows[row] {
+		v := bu.bins[col].vals
+		if len(v)/stride >= s.p.BinCapacity || (s.labelParts > 0 && collides(v, vals, stride, s.p.ItemLimbs)) {
+			continue
+		}
+		bu.bins[col].vals = append(v, vals...)
+		return place{row, k, col}, nil
+	}
+	if len(db.rows[row]) >= s.p.MaxBundles {
+		return place{}, ErrFull
+	}
+	bu := s.newBundle()
+	bu.bins[col].vals = append([]uint32(nil), vals...)
+	db.rows[row] = append(db.rows[row], bu)
+	return place{row, len(db.rows[row]) - 1, col}, nil
+}
+
+func collides(v, vals []uint32, stride, limbs int) bool {
+	for off := 0; off < len(v); off += stride {
+		for l := 0; l < limbs; l++ {
+			if v[off+l] == vals[l] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// remove deletes the entry with vals' item limbs from bin b, if present.
+func (db *Database) remove(b int, vals []uint32) (place, bool) {
+	s := db.s
+	k, off, ok := db.find(b, vals)
+	if !ok {
+		return place{}, false
+	}
+	row, col := b/s.binsPerRow, b%s.binsPerRow
+	stride := s.stride()
+	v := db.rows[row][k].bins[col].vals
+	last := len(v) - stride
+	copy(v[off:off+stride], v[last:])
+	db.rows[row][k].bins[col].vals = v[:last]
+	return place{row, k, col}, true
+}
+
+// trim drops trailing bundles that hold nothing, as an undone batch may
+// leave them.
+func (db *Database) trim() {
+	for row, bundles := range db.rows {
+		for len(bundles) > 0 && db.s.degree(bundles[len(bundles)-1]) == 0 {
+			bundles = bundles[:len(bundles)-1]
+		}
+		db.rows[row] = bundles
+	}
+}
+
+// recompute refreshes the polynomials of the given bins on every core.
+func (db *Database) recompute(touched map[place]struct{}) {
+	work := make(chan place)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := db.s.newBinScratch()
+			for pl := range work {
+				db.s.computeBin(db.rows[pl.row][pl.bundle], pl.bin, sc)
+			}
+		}()
+	}
+	bundles := map[[2]int]bool{}
+	for pl := range touched {
+		work <- pl
+		bundles[[2]int{pl.row, pl.bundle}] = true
+	}
+	close(work)
+	wg.Wait()
+	if db.encodeLabels {
+		for rb := range bundles {
+			db.encodeBundle(db.rows[rb[0]][rb[1]])
+		}
+	}
+}
+
+// encodeBundle re-encodes a bundle's label coefficient vectors on every
+// core, with the scales the answer's Paterson-Stockmeyer sum needs.
+func (db *Database) encodeBundle(bu *bundle) {
+	s := db.s
+	if bu.encoded == nil {
+		bu.encoded = make([][]*rlwe.Plaintext, len(bu.coef))
+	}
+	type job struct{ poly, k int }
+	work := make(chan job)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev := &polyEval{s: s, ecd: bgv.NewEncoder(s.bgv), buf: make([]uint64, s.slots)}
+			for j := range work {
+				bu.encoded[j.poly][j.k] = nil
+				if zero32(bu.coef[j.poly][j.k]) {
+					continue
+				}
+				pt := bgv.NewPlaintext(s.bgv, s.bgv.MaxLevel()-1)
+				if err := ev.encodeInto(pt, bu.coef[j.poly][j.k], s.coefScale(j.k)); err == nil {
+					bu.encoded[j.poly][j.k] = pt
+				}
+			}
+		}()
+	}
+	for poly := 1; poly < len(bu.coef); poly++ {
+		if bu.encoded[poly] == nil {
+			bu.encoded[poly] = make([]*rlwe.Plaintext, len(bu.coef[poly]))
+		}
+		for k := range bu.coef[poly] {
+			work <- job{poly, k}
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+type binScratch struct {
+	xs, match []uint64
+	ys, outs  [][]uint64
+	interp    *interpScratch
+}
+
+func (s *scheme) newBinScratch() *binScratch {
+	c := s.p.BinCapacity
+	sc := &binScratch{xs: make([]uint64, c), match: make([]uint64, c+1), interp: newInterpScratch(c, s.labelParts)}
+	for range s.labelParts {
+		sc.ys = append(sc.ys, make([]uint64, c))
+		sc.outs = append(sc.outs, make([]uint64, c))
+	}
+	return sc
+}
+
+// computeBin writes bin col's polynomials, limb by limb, into the bundle's
+// coefficient vectors, zeroing coefficients above the new degree.
+func (s *scheme) computeBin(bu *bundle, col int, sc *binScratch) {
+	stride := s.stride()
+	v := bu.bins[col].vals
+	n := len(v) / stride
+	limbs := s.p.ItemLimbs
+	for l := 0; l < limbs; l++ {
+		slot := col*limbs + l
+		xs := sc.xs[:n]
+		for i := range xs {
+			xs[i] = uint64(v[i*stride+l])
+		}
+		match := sc.match[:n+1]
+		s.t.rootsPoly(match, xs)
+		for j := 0; j <= s.p.BinCapacity; j++ {
+			c := uint32(0)
+			if j <= n {
+				c = uint32(match[j])
+			}
+			bu.coef[0][j][slot] = c
+		}
+		if s.labelParts == 0 {
+			continue
+		}
+		ys := make([][]uint64, s.labelParts)
+		outs := make([][]uint64, s.labelParts)
+		for part := range ys {
+			ys[part] = sc.ys[part][:n]
+			outs[part] = sc.outs[part][:n]
+			for i := range ys[part] {
+				ys[part][i] = uint64(v[i*stride+limbs*(1+part)+l])
+			}
+		}
+		if n > 0 {
+			s.t.interpolate(outs, xs, ys, match, sc.interp)
+		}
+		for part := range outs {
+			for j := 0; j <= s.p.BinCapacity; j++ {
+				c := uint32(0)
+				if j < n {
+					c = uint32(outs[part][j])
+				}
+				bu.coef[1+part][j][slot] = c
+			}
+		}
+	}
+}
+
+// degree is the bundle's largest bin: the degree its polynomials need.
+func (s *scheme) degree(bu *bundle) int {
+	d := 0
+	for i := range bu.bins {
+		d = max(d, len(bu.bins[i].vals)/s.stride())
+	}
+	return d
+}

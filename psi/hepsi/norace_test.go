@@ -1,0 +1,5 @@
+//go:build !race
+
+package hepsi
+
+const raceEnabled = false

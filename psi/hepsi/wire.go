@@ -1,0 +1,422 @@
+package hepsi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
+	"github.com/tuneinsight/lattigo/v5/ring"
+	"github.com/tuneinsight/lattigo/v5/schemes/bgv"
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// Wire formats. Every message starts with its version byte; integers are
+// big-endian; ring coefficients are packed little-endian in exactly
+// bitlen(q) bits for their prime q, padding bits zero, every value below q,
+// so that each message has one encoding and its digest is well defined.
+// Decoders compute a message's full size from the parameters and the
+// header counts and compare it with the input before they allocate.
+//
+//	Params:  version(1) | LogN u8 | t u64 | nQ u8 | Q u64... | nP u8 | P u64...
+//	         | ItemLimbs u16 | LabelSize u8 | Rows u8 | HashCount u8
+//	         | MaxBatch u16 | BinCapacity u16 | PSLow u16 | MaxBundles u16
+//	Query:   version(1) | params digest [32] | seed [32]
+//	         | Rows·len(sources) × c0 (all Q primes, NTT form)
+//	         | u32 length | relinearization key (lattigo encoding)
+//	Answer:  version(1) | query digest [32] | per row: u16 bundles
+//	         | per bundle: (1 + label parts) × ciphertext at level 0:
+//	           scale u32 | c0 | c1
+const (
+	paramsVersion = 1
+	queryVersion  = 1
+	answerVersion = 1
+
+	paramsDomain = "riskmesh/hepsi/v1/params\x00"
+	queryDomain  = "riskmesh/hepsi/v1/query\x00"
+	answerDomain = "riskmesh/hepsi/v1/answer\x00"
+)
+
+// Query is a requester's encrypted batch. It is immutable; its encoding is
+// computed once.
+type Query struct {
+	s *scheme
+	// seed expands to the uniform halves of the ciphertexts.
+	seed [32]byte
+	// relinKey is the requester's relinearization key, lattigo-encoded.
+	relinKey []byte
+	c0       []ring.Poly
+	rlk      *rlwe.RelinearizationKey // set by DecodeQuery
+	enc      []byte
+}
+
+// Params returns the parameters the query was made under.
+func (q *Query) Params() Params { return q.s.p }
+
+// Answer is the provider's encrypted reply: per row, per bundle, the
+// masked matching ciphertext then the label ciphertexts.
+type Answer struct {
+	QueryDigest [32]byte
+	Rows        [][][]*rlwe.Ciphertext
+	s           *scheme
+}
+
+// MarshalBinary encodes the parameters.
+func (p Params) MarshalBinary() ([]byte, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(s.encoded), nil
+}
+
+// encode writes parameters that newScheme has checked.
+func (p Params) encode() ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddUint8(paramsVersion)
+	b.AddUint8(uint8(p.LogN))
+	b.AddUint64(p.PlainModulus)
+	for _, primes := range [][]uint64{p.Q, p.P} {
+		b.AddUint8(uint8(len(primes)))
+		for _, q := range primes {
+			b.AddUint64(q)
+		}
+	}
+	b.AddUint16(uint16(p.ItemLimbs))
+	b.AddUint8(uint8(p.LabelSize))
+	b.AddUint8(uint8(p.Rows))
+	b.AddUint8(uint8(p.HashCount))
+	for _, v := range []int{p.MaxBatch, p.BinCapacity, p.PSLow, p.MaxBundles} {
+		b.AddUint16(uint16(v))
+	}
+	return b.Bytes()
+}
+
+// UnmarshalBinary decodes and validates parameters.
+func (p *Params) UnmarshalBinary(data []byte) error {
+	s := cryptobyte.String(data)
+	var version, logN, nq, np, label, rows, hashes uint8
+	var t uint64
+	if !s.ReadUint8(&version) {
+		return ErrMalformed
+	}
+	if version != paramsVersion {
+		return fmt.Errorf("%w: params version %d", ErrVersion, version)
+	}
+	var out Params
+	if !s.ReadUint8(&logN) || !s.ReadUint64(&t) || !s.ReadUint8(&nq) || nq > 8 {
+		return ErrMalformed
+	}
+	out.Q = make([]uint64, nq)
+	for i := range out.Q {
+		if !s.ReadUint64(&out.Q[i]) {
+			return ErrMalformed
+		}
+	}
+	if !s.ReadUint8(&np) || np > 4 {
+		return ErrMalformed
+	}
+	out.P = make([]uint64, np)
+	for i := range out.P {
+		if !s.ReadUint64(&out.P[i]) {
+			return ErrMalformed
+		}
+	}
+	var limbs, batch, capacity, low, bundles uint16
+	if !s.ReadUint16(&limbs) || !s.ReadUint8(&label) || !s.ReadUint8(&rows) || !s.ReadUint8(&hashes) ||
+		!s.ReadUint16(&batch) || !s.ReadUint16(&capacity) || !s.ReadUint16(&low) || !s.ReadUint16(&bundles) {
+		return ErrMalformed
+	}
+	if !s.Empty() {
+		return ErrTrailingData
+	}
+	out.LogN, out.PlainModulus = int(logN), t
+	out.ItemLimbs, out.LabelSize, out.Rows, out.HashCount = int(limbs), int(label), int(rows), int(hashes)
+	out.MaxBatch, out.BinCapacity, out.PSLow, out.MaxBundles = int(batch), int(capacity), int(low), int(bundles)
+	if err := out.Validate(); err != nil {
+		return err
+	}
+	*p = out
+	return nil
+}
+
+// Digest is SHA-256 over a domain label and the canonical encoding.
+func (p Params) Digest() ([32]byte, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return s.digest, nil
+}
+
+func digest(domain string, enc []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(domain))
+	h.Write(enc)
+	return [32]byte(h.Sum(nil))
+}
+
+// packedSize is the bytes of n coefficients of bitlen(q) bits.
+func packedSize(n int, q uint64) int { return (n*bits.Len64(q) + 7) / 8 }
+
+// pack appends coeffs in bitlen(q) bits each, little-endian, in halves
+// of at most 32 bits so the accumulator never overflows.
+func pack(b *cryptobyte.Builder, coeffs []uint64, q uint64) {
+	w := bits.Len64(q)
+	out := make([]byte, 0, packedSize(len(coeffs), q))
+	var acc uint64
+	n := 0
+	put := func(x uint64, k int) {
+		acc |= x << n
+		for n += k; n >= 8; n -= 8 {
+			out = append(out, byte(acc))
+			acc >>= 8
+		}
+	}
+	for _, v := range coeffs {
+		put(v&(1<<min(w, 32)-1), min(w, 32))
+		if w > 32 {
+			put(v>>32, w-32)
+		}
+	}
+	if n > 0 {
+		out = append(out, byte(acc))
+	}
+	b.AddBytes(out)
+}
+
+// unpack reads len(coeffs) coefficients packed by pack, refusing values
+// at or above q and nonzero padding.
+func unpack(s *cryptobyte.String, coeffs []uint64, q uint64) bool {
+	w := bits.Len64(q)
+	var raw []byte
+	if !s.ReadBytes(&raw, packedSize(len(coeffs), q)) {
+		return false
+	}
+	var acc uint64
+	n, pos := 0, 0
+	get := func(k int) uint64 {
+		for n < k {
+			acc |= uint64(raw[pos]) << n
+			pos++
+			n += 8
+		}
+		x := acc & (1<<k - 1)
+		acc >>= k
+		n -= k
+		return x
+	}
+	for i := range coeffs {
+		v := get(min(w, 32))
+		if w > 32 {
+			v |= get(w-32) << 32
+		}
+		if v >= q {
+			return false
+		}
+		coeffs[i] = v
+	}
+	return pos == len(raw) && acc == 0
+}
+
+// MarshalBinary returns the query's encoding, which the caller must not
+// modify.
+func (q *Query) MarshalBinary() ([]byte, error) { return q.enc, nil }
+
+// encode computes the query's encoding once, when it is made.
+func (q *Query) encode() error {
+	pd := q.s.digest
+	_, _, total := q.s.querySize()
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, total))
+	b.AddUint8(queryVersion)
+	b.AddBytes(pd[:])
+	b.AddBytes(q.seed[:])
+	for _, c0 := range q.c0 {
+		for i, coeffs := range c0.Coeffs {
+			pack(b, coeffs, q.s.p.Q[i])
+		}
+	}
+	b.AddUint32(uint32(len(q.relinKey)))
+	b.AddBytes(q.relinKey)
+	var err error
+	q.enc, err = b.Bytes()
+	return err
+}
+
+// Digest is SHA-256 over a domain label and the canonical encoding: the
+// value a transcript binds.
+func (q *Query) Digest() [32]byte { return digest(queryDomain, q.enc) }
+
+// querySize is the exact encoded size of a query under s.
+func (s *scheme) querySize() (ctBytes, rlkBytes, total int) {
+	for _, q := range s.p.Q {
+		ctBytes += packedSize(s.slots, q)
+	}
+	rlkBytes = rlwe.NewRelinearizationKey(s.bgv).BinarySize()
+	total = 1 + 32 + 32 + s.p.Rows*len(s.plan.sources)*ctBytes + 4 + rlkBytes
+	return
+}
+
+// DecodeQuery parses a query for parameters p, which the provider chose.
+func DecodeQuery(p Params, data []byte) (*Query, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return nil, err
+	}
+	_, rlkBytes, total := s.querySize()
+	if len(data) != total {
+		return nil, fmt.Errorf("%w: query of %d bytes, want %d", ErrMalformed, len(data), total)
+	}
+	in := cryptobyte.String(data)
+	var version uint8
+	var pd []byte
+	q := &Query{s: s, enc: data}
+	var seed []byte
+	if !in.ReadUint8(&version) {
+		return nil, ErrMalformed
+	}
+	if version != queryVersion {
+		return nil, fmt.Errorf("%w: query version %d", ErrVersion, version)
+	}
+	want := s.digest
+	if !in.ReadBytes(&pd, 32) || !in.ReadBytes(&seed, 32) {
+		return nil, ErrMalformed
+	}
+	if [32]byte(pd) != want {
+		return nil, fmt.Errorf("%w: query under other parameters", ErrMismatch)
+	}
+	q.seed = [32]byte(seed)
+	ringQ := s.bgv.RingQ().AtLevel(s.bgv.MaxLevel())
+	for range s.p.Rows * len(s.plan.sources) {
+		c0 := ringQ.NewPoly()
+		for i := range c0.Coeffs {
+			if !unpack(&in, c0.Coeffs[i], p.Q[i]) {
+				return nil, fmt.Errorf("%w: query ciphertext", ErrMalformed)
+			}
+		}
+		q.c0 = append(q.c0, c0)
+	}
+	var n uint32
+	if !in.ReadUint32(&n) || int(n) != rlkBytes || !in.ReadBytes(&q.relinKey, int(n)) {
+		return nil, fmt.Errorf("%w: relinearization key", ErrMalformed)
+	}
+	if !in.Empty() {
+		return nil, ErrTrailingData
+	}
+	rlk := rlwe.NewRelinearizationKey(s.bgv)
+	if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
+		return nil, fmt.Errorf("%w: relinearization key: %v", ErrMalformed, err)
+	}
+	if again, err := rlk.MarshalBinary(); err != nil || !bytes.Equal(again, q.relinKey) {
+		return nil, fmt.Errorf("%w: relinearization key is not canonical", ErrMalformed)
+	}
+	q.rlk = rlk
+	return q, nil
+}
+
+// ctSize is the encoded size of one answer ciphertext.
+func (s *scheme) ctSize() int { return 4 + 2*packedSize(s.slots, s.p.Q[0]) }
+
+// MarshalBinary encodes the answer.
+func (a *Answer) MarshalBinary() ([]byte, error) {
+	size := 1 + 32
+	for _, row := range a.Rows {
+		size += 2
+		for _, cts := range row {
+			size += len(cts) * a.s.ctSize()
+		}
+	}
+	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
+	b.AddUint8(answerVersion)
+	b.AddBytes(a.QueryDigest[:])
+	for _, row := range a.Rows {
+		b.AddUint16(uint16(len(row)))
+		for _, cts := range row {
+			for _, ct := range cts {
+				if ct.Level() != 0 || ct.Degree() != 1 {
+					return nil, fmt.Errorf("%w: answer ciphertext at level %d degree %d", ErrMalformed, ct.Level(), ct.Degree())
+				}
+				b.AddUint32(uint32(ct.Scale.Uint64()))
+				modulus := a.s.p.Q[0]
+				pack(b, ct.Value[0].Coeffs[0], modulus)
+				pack(b, ct.Value[1].Coeffs[0], modulus)
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+// Digest is SHA-256 over a domain label and the canonical encoding.
+func (a *Answer) Digest() ([32]byte, error) {
+	enc, err := a.MarshalBinary()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return digest(answerDomain, enc), nil
+}
+
+// DecodeAnswer parses an answer under parameters p. It checks that each
+// row's bundles are all present in the input before allocating them.
+func DecodeAnswer(p Params, data []byte) (*Answer, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return nil, err
+	}
+	in := cryptobyte.String(data)
+	var version uint8
+	var qd []byte
+	if !in.ReadUint8(&version) {
+		return nil, ErrMalformed
+	}
+	if version != answerVersion {
+		return nil, fmt.Errorf("%w: answer version %d", ErrVersion, version)
+	}
+	if !in.ReadBytes(&qd, 32) {
+		return nil, ErrMalformed
+	}
+	a := &Answer{QueryDigest: [32]byte(qd), Rows: make([][][]*rlwe.Ciphertext, p.Rows), s: s}
+	perBundle := (1 + s.labelParts) * s.ctSize()
+	for r := range a.Rows {
+		var nb uint16
+		if !in.ReadUint16(&nb) {
+			return nil, ErrMalformed
+		}
+		if int(nb) > p.MaxBundles {
+			return nil, fmt.Errorf("%w: %d bundles in a row, at most %d", ErrLimit, nb, p.MaxBundles)
+		}
+		if len(in) < int(nb)*perBundle {
+			return nil, fmt.Errorf("%w: answer truncated", ErrMalformed)
+		}
+		a.Rows[r] = make([][]*rlwe.Ciphertext, nb)
+		for k := range a.Rows[r] {
+			for range 1 + s.labelParts {
+				ct, err := s.readCiphertext(&in)
+				if err != nil {
+					return nil, err
+				}
+				a.Rows[r][k] = append(a.Rows[r][k], ct)
+			}
+		}
+	}
+	if !in.Empty() {
+		return nil, ErrTrailingData
+	}
+	return a, nil
+}
+
+func (s *scheme) readCiphertext(in *cryptobyte.String) (*rlwe.Ciphertext, error) {
+	var scale uint32
+	if !in.ReadUint32(&scale) || scale == 0 || uint64(scale) >= s.p.PlainModulus {
+		return nil, fmt.Errorf("%w: answer ciphertext scale", ErrMalformed)
+	}
+	ct := bgv.NewCiphertext(s.bgv, 1, 0)
+	ct.Scale = s.bgv.NewScale(uint64(scale))
+	for _, poly := range ct.Value {
+		if !unpack(in, poly.Coeffs[0], s.p.Q[0]) {
+			return nil, fmt.Errorf("%w: answer ciphertext", ErrMalformed)
+		}
+	}
+	return ct, nil
+}
