@@ -313,11 +313,19 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
 
 	// Each answer's proof was checked against the OPRF key the provider
 	// published with its period-1 catalog; `ledger catalog` shows it.
-	var cat accounting.Catalog
+	// It prints the digest and the key in hex, as the other commands do.
+	var cat struct {
+		MSPID   string `json:"mspId"`
+		Period  uint64 `json:"period"`
+		Digest  string `json:"digest"`
+		OPRFKey string `json:"oprfKey"`
+	}
 	if err := json.Unmarshal([]byte(ledgerCmd(t, "catalog", bankB.msp, category, "1")), &cat); err != nil {
 		t.Fatal(err)
 	}
-	if cat.MSPID != bankB.msp || cat.Period != 1 || len(cat.Digest) != 32 || len(cat.OPRFKey) != 32 {
+	digest, derr := hex.DecodeString(cat.Digest)
+	key, kerr := hex.DecodeString(cat.OPRFKey)
+	if cat.MSPID != bankB.msp || cat.Period != 1 || derr != nil || len(digest) != 32 || kerr != nil || len(key) != 32 {
 		t.Fatalf("riskmesh ledger catalog: %+v", cat)
 	}
 

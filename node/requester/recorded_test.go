@@ -60,9 +60,11 @@ func TestRecordedEvents(t *testing.T) {
 	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 7, 20),
 		Deadline: durationpb.New(2 * time.Second), ClientRequestId: "batch-1"})
 	id := stream[0].GetAccepted().QueryId
+	// The late answer may already be in (a loaded machine): its event
+	// comes fourth, checked below.
 	got := rc.of(id)
-	if len(got) != 3 {
-		t.Fatalf("%d events recorded at the deadline, want 2 provider parts and the result", len(got))
+	if len(got) != 3 && len(got) != 4 {
+		t.Fatalf("%d events recorded at the deadline, want 2 provider parts and the result: %v", len(got), got)
 	}
 	for i, ev := range got[:2] {
 		if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT ||
