@@ -588,8 +588,12 @@ func TestKubernetesManifests(t *testing.T) {
 // TestKubernetesChecksCatch breaks the manifests one way at a time and
 // expects the check to say so: a check that cannot fail proves nothing.
 func TestKubernetesChecksCatch(t *testing.T) {
-	node := func(s *manifestSet) *corev1.Container { return &s.statefulSets[nodeName].Spec.Template.Spec.Containers[0] }
-	peer := func(s *manifestSet) *corev1.Container { return &s.statefulSets[peerName].Spec.Template.Spec.Containers[0] }
+	node := func(s *manifestSet) *corev1.Container {
+		return &s.statefulSets[nodeName].Spec.Template.Spec.Containers[0]
+	}
+	peer := func(s *manifestSet) *corev1.Container {
+		return &s.statefulSets[peerName].Spec.Template.Spec.Containers[0]
+	}
 	setEnv := func(c *corev1.Container, name, value string) {
 		for i := range c.Env {
 			if c.Env[i].Name == name {
@@ -605,9 +609,9 @@ func TestKubernetesChecksCatch(t *testing.T) {
 		cm.Data[nodeConfigKey] = strings.Replace(cm.Data[nodeConfigKey], old, new, 1)
 	}
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(s *manifestSet)
-		want  string
+		want   string
 	}{
 		{"probe on an undeclared port", func(s *manifestSet) {
 			node(s).ReadinessProbe.HTTPGet.Port = intstr.FromString("healthz")
