@@ -20,7 +20,7 @@ import (
 // so that an operator needs no gRPC client of its own (docs/api.md names
 // the method behind each).
 
-// apiView is a read-only command of the business API: dial, make one call,
+// apiView is a command of the business API: dial, make one call,
 // print its answer as text or, with --json, as protobuf JSON. check, if
 // set, turns the answer into the command's error (its exit status).
 type apiView[M proto.Message] struct {
@@ -123,6 +123,44 @@ items are printed by index.`,
 			return rec, nil
 		},
 		text: apiclient.WriteQueryRecord,
+	}.command()
+}
+
+// newQueryFeedbackCommand is `riskmesh query feedback`: ReportOutcomes.
+func newQueryFeedbackCommand() *cobra.Command {
+	var (
+		provider         string
+		confirmed, wrong []uint
+	)
+	return apiView[*riskmeshv1.ReportOutcomesResponse]{
+		use:   "feedback QUERY_ID --provider MSP [--confirmed I,...] [--wrong I,...] [--json]",
+		short: "report what the business found about a provider's hits: confirmed or wrong, by item index",
+		long: `feedback tells the node which of one provider's hits in a query turned out right
+(--confirmed) or wrong (--wrong), by the item indexes "query show" prints. A later report
+on an index replaces the earlier one until the period's snapshot. The node adds the reports
+up into per-entry counts and submits them to the ledger itself; no identifier leaves it
+(docs/quality.md).`,
+		args: cobra.ExactArgs(1),
+		flags: func(c *cobra.Command) {
+			c.Flags().StringVar(&provider, "provider", "", "the provider whose hits these are (required)")
+			c.Flags().UintSliceVar(&confirmed, "confirmed", nil, "indexes of hits the business confirmed")
+			c.Flags().UintSliceVar(&wrong, "wrong", nil, "indexes of hits that turned out wrong")
+			_ = c.MarkFlagRequired("provider")
+		},
+		call: func(ctx context.Context, c *apiclient.Client, args []string) (*riskmeshv1.ReportOutcomesResponse, error) {
+			hits, err := apiclient.HitOutcomes(confirmed, wrong)
+			if err != nil {
+				return nil, err
+			}
+			resp, err := c.ReportOutcomes(ctx, &riskmeshv1.ReportOutcomesRequest{QueryId: args[0], Provider: provider, Hits: hits})
+			if err != nil {
+				return nil, fmt.Errorf("query %s: %w", apiclient.Text(args[0]), err)
+			}
+			return resp, nil
+		},
+		text: func(w io.Writer, r *riskmeshv1.ReportOutcomesResponse) {
+			fmt.Fprintf(w, "ledger entries to update: %d (the node submits them)\n", r.GetEntries())
+		},
 	}.command()
 }
 

@@ -96,7 +96,7 @@ failed.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the QueryResult as protobuf JSON")
 	cmd.Flags().StringVar(&file, "file", "", "read identifiers from FILE, one TYPE:VALUE per line (- for standard input)")
 	_ = cmd.MarkFlagRequired("category")
-	cmd.AddCommand(newQueryShowCommand(), newQueryListCommand())
+	cmd.AddCommand(newQueryShowCommand(), newQueryListCommand(), newQueryFeedbackCommand())
 	return cmd
 }
 

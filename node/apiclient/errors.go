@@ -20,6 +20,7 @@ var (
 	ErrTooMany        = fmt.Errorf("more than %d identifiers", MaxFileIdentifiers)
 	ErrNoneAnswered   = errors.New("no identifier was checked")
 	ErrSomeUnanswered = errors.New("some providers did not answer")
+	ErrFeedback       = errors.New("feedback wants each hit index once, confirmed or wrong")
 )
 
 // Error is a call the node refused or could not take, in words: which API

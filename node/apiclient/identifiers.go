@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -60,4 +61,30 @@ func ScanIdentifiers(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("read identifiers: %w", err)
 	}
 	return out, nil
+}
+
+// HitOutcomes is the ReportOutcomes list of hits: the confirmed indexes and
+// the wrong ones, each index at most once.
+func HitOutcomes(confirmed, wrong []uint) ([]*riskmeshv1.HitFeedback, error) {
+	if len(confirmed)+len(wrong) == 0 {
+		return nil, fmt.Errorf("%w: no hit named", ErrFeedback)
+	}
+	seen := make(map[uint]bool, len(confirmed)+len(wrong))
+	var hits []*riskmeshv1.HitFeedback
+	for _, g := range []struct {
+		indexes []uint
+		outcome riskmeshv1.HitOutcome
+	}{{confirmed, riskmeshv1.HitOutcome_HIT_OUTCOME_CONFIRMED}, {wrong, riskmeshv1.HitOutcome_HIT_OUTCOME_WRONG}} {
+		for _, i := range g.indexes {
+			if i > math.MaxUint32 {
+				return nil, fmt.Errorf("%w: index %d is out of range", ErrFeedback, i)
+			}
+			if seen[i] {
+				return nil, fmt.Errorf("%w: index %d is named twice", ErrFeedback, i)
+			}
+			seen[i] = true
+			hits = append(hits, &riskmeshv1.HitFeedback{Index: uint32(i), Outcome: g.outcome})
+		}
+	}
+	return hits, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 func TestScanIdentifiers(t *testing.T) {
@@ -76,4 +78,25 @@ func FuzzScanIdentifiers(f *testing.F) {
 			_, _ = ParseIdentifier(l)
 		}
 	})
+}
+
+// HitOutcomes keeps each index once with its outcome, in the order given,
+// and refuses an empty report or an index named twice.
+func TestHitOutcomes(t *testing.T) {
+	hits, err := HitOutcomes([]uint{4, 1}, []uint{7})
+	if err != nil || len(hits) != 3 ||
+		hits[0].GetIndex() != 4 || hits[1].GetIndex() != 1 || hits[2].GetIndex() != 7 ||
+		hits[0].GetOutcome() != riskmeshv1.HitOutcome_HIT_OUTCOME_CONFIRMED || hits[2].GetOutcome() != riskmeshv1.HitOutcome_HIT_OUTCOME_WRONG {
+		t.Fatalf("HitOutcomes = %v, %v", hits, err)
+	}
+	for _, c := range []struct{ confirmed, wrong []uint }{
+		{nil, nil},
+		{[]uint{3}, []uint{3}},
+		{[]uint{3, 3}, nil},
+		{[]uint{1 << 32}, nil},
+	} {
+		if hits, err := HitOutcomes(c.confirmed, c.wrong); !errors.Is(err, ErrFeedback) {
+			t.Errorf("HitOutcomes(%v, %v) = %v, %v, want ErrFeedback", c.confirmed, c.wrong, hits, err)
+		}
+	}
 }
