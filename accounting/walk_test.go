@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +68,19 @@ func TestAllEntries(t *testing.T) {
 	}
 	if got, err := AllEntries(t.Context(), pager{}, EntriesQuery{}); err != nil || len(got) != 0 {
 		t.Fatalf("no entries: %v, %v", got, err)
+	}
+}
+
+// ParseQualityTier reads MIN:MULTIPLIER in basis points and refuses
+// anything else with the form it wants.
+func TestParseQualityTier(t *testing.T) {
+	got, err := ParseQualityTier("9000:12000")
+	if err != nil || got != (QualityTier{MinConfirmation: 9000, Multiplier: 12000}) {
+		t.Fatalf("ParseQualityTier(9000:12000) = %+v, %v", got, err)
+	}
+	for _, s := range []string{"", "9000", "9000:", ":12000", "x:1", "1:-2", "4294967296:1"} {
+		if _, err := ParseQualityTier(s); err == nil || !strings.Contains(err.Error(), "MIN_CONFIRMATION_BP:MULTIPLIER_BP") {
+			t.Errorf("ParseQualityTier(%q) = %v", s, err)
+		}
 	}
 }

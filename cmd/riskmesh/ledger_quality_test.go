@@ -63,7 +63,7 @@ func TestLedgerQualityCommands(t *testing.T) {
 	}
 	out, err := run(member, "quality", "--history", "3")
 	must(out, err)
-	var got qualityReport
+	var got accounting.QualityReport
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
