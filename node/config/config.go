@@ -236,8 +236,9 @@ type Requester struct {
 	// Categories restricts the categories whose catalogs are downloaded.
 	// Default: every category some active provider serves.
 	Categories []string `yaml:"categories,omitempty"`
-	// BatchWindow is how long a small query part waits to share a request
-	// with others to the same provider. Default 2ms; "-1ns" disables.
+	// BatchWindow is the longest a query part waits, while a request to
+	// the same provider is in flight, to share a request with others.
+	// Default 2ms; "-1ns" disables.
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// MaxBatch is the most items in one request to a provider. Default 65535.
 	MaxBatch int `yaml:"max_batch"`
