@@ -199,8 +199,8 @@ type Peer struct {
 	WriteTimeout     time.Duration `yaml:"write_timeout"`      // default 15s
 	MaxStreams       int           `yaml:"max_streams"`        // default 16
 	MaxConnsPerPeer  int           `yaml:"max_conns_per_peer"` // default 4
-	RequestRate      float64       `yaml:"request_rate"`       // per second, default 100
-	RequestBurst     int           `yaml:"request_burst"`      // default 200
+	RequestRate      float64       `yaml:"request_rate"`       // per second, default 1000
+	RequestBurst     int           `yaml:"request_burst"`      // default 2000
 	MaxRequestSize   int           `yaml:"max_request_size"`   // bytes, default about 2 MiB
 }
 

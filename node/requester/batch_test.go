@@ -14,11 +14,10 @@ func windowNeverEnds(r *Requester) {
 	r.batcher.afterFunc = func(time.Duration, func()) func() bool { return func() bool { return true } }
 }
 
-// holdInFlight makes every evaluate request to p wait inside the provider
-// and sends a one-identifier query (phone 1) to p, returning once its
-// request is held there. release lets every held request be answered and
-// waits for that query, which must be answered.
-func holdInFlight(t *testing.T, r *Requester, p *testProvider) (release func()) {
+// holdInFlight sends a one-identifier query (phone 1) to p and returns
+// once its request is held inside the provider, in flight. release lets it
+// be answered and waits for that query, which must be answered.
+func holdInFlight(t testing.TB, r *Requester, p *testProvider) (release func()) {
 	t.Helper()
 	hang := make(chan struct{})
 	p.set(func(p *testProvider) { p.hang = hang })
@@ -39,6 +38,7 @@ func holdInFlight(t *testing.T, r *Requester, p *testProvider) (release func()) 
 		done <- res
 	}()
 	waitFor(t, "the held request at the provider", func() bool { evals, _ := p.stats(); return evals > before })
+	p.set(func(p *testProvider) { p.hang = nil }) // only that one is held
 	return func() {
 		t.Helper()
 		close(hang)
@@ -49,7 +49,7 @@ func holdInFlight(t *testing.T, r *Requester, p *testProvider) (release func()) 
 }
 
 // waitFor polls cond until it holds, failing the test after a minute.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -3,6 +3,7 @@ package requester
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +98,50 @@ func BenchmarkConcurrentSmallQueries(b *testing.B) {
 			}
 			secs := b.Elapsed().Seconds()
 			b.ReportMetric(float64(queries*batch*len(listings)*b.N)/secs, "items/s")
+		})
+	}
+}
+
+// BenchmarkSmallQuery measures a one-identifier query to one provider over
+// QUIC loopback, sent alone ("Lone": nothing else to that provider in
+// flight, so it goes at once) and behind a request held in flight at the
+// provider ("BehindInFlight": it waits the whole default window, as every
+// part did before the window became adaptive). p50-ms is the median
+// latency of a query.
+func BenchmarkSmallQuery(b *testing.B) {
+	n := newNetwork(b, 1<<50, span(0, 100_000))
+	r := n.newRequester("", func(c *setup) { c.mirror.CatalogChunk = riskmeshv1.DefaultCatalogChunk })
+	ready(b, r)
+	req := &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(7)}
+	for _, behind := range []bool{false, true} {
+		name := "Lone"
+		if behind {
+			name = "BehindInFlight"
+		}
+		b.Run(name, func(b *testing.B) {
+			if behind {
+				defer holdInFlight(b, r, n.providers[0])()
+			}
+			var took []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				var res *riskmeshv1.QueryResult
+				err := r.Query(context.Background(), req, func(ev *riskmeshv1.QueryEvent) error {
+					if x := ev.GetResult(); x != nil {
+						res = x
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if p := res.GetProviders()[0]; p.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(res.Items[0].Hits) != 1 {
+					b.Fatalf("provider %v", p)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2])/float64(time.Millisecond), "p50-ms")
 		})
 	}
 }
