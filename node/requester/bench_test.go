@@ -60,9 +60,10 @@ func BenchmarkQuery(b *testing.B) {
 
 // BenchmarkConcurrentSmallQueries measures 16 concurrent 100-identifier
 // queries against 3 providers, coalesced (the default 2 ms window) and
-// not (window disabled): coalescing trades a few milliseconds of latency
-// for one request, proof, signature and ledger entry per provider instead
-// of 16.
+// not (window disabled): coalescing trades up to a window of latency for
+// a few requests, proofs, signatures and ledger entries per provider
+// instead of 16 (the first query's part goes at once, the others wait
+// behind it).
 func BenchmarkConcurrentSmallQueries(b *testing.B) {
 	const listSize, queries, batch = 100_000, 16, 100
 	listings := [][]int{span(0, listSize), span(0, listSize), span(0, listSize)}
