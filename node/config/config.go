@@ -199,8 +199,8 @@ type Peer struct {
 	WriteTimeout     time.Duration `yaml:"write_timeout"`      // default 15s
 	MaxStreams       int           `yaml:"max_streams"`        // default 16
 	MaxConnsPerPeer  int           `yaml:"max_conns_per_peer"` // default 4
-	RequestRate      float64       `yaml:"request_rate"`       // per second, default 100
-	RequestBurst     int           `yaml:"request_burst"`      // default 200
+	RequestRate      float64       `yaml:"request_rate"`       // per second, default 1000
+	RequestBurst     int           `yaml:"request_burst"`      // default 2000
 	MaxRequestSize   int           `yaml:"max_request_size"`   // bytes, default about 2 MiB
 }
 
@@ -236,8 +236,9 @@ type Requester struct {
 	// Categories restricts the categories whose catalogs are downloaded.
 	// Default: every category some active provider serves.
 	Categories []string `yaml:"categories,omitempty"`
-	// BatchWindow is how long a small query part waits to share a request
-	// with others to the same provider. Default 2ms; "-1ns" disables.
+	// BatchWindow is the longest a query part waits, while a request to
+	// the same provider is in flight, to share a request with others.
+	// Default 2ms; "-1ns" disables.
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// MaxBatch is the most items in one request to a provider. Default 65535.
 	MaxBatch int `yaml:"max_batch"`

@@ -75,7 +75,9 @@ type Config struct {
 	// RequestRate is each peer's sustained request rate, in requests per
 	// second over all its connections, and RequestBurst how many it may
 	// send at once after a pause. Above it a stream is answered
-	// RATE_LIMITED with retry_after_ms. Defaults 100 per second, burst 200.
+	// RATE_LIMITED with retry_after_ms. Defaults 1,000 per second, burst
+	// 2,000: above what an honest requester's coalescing sends to one
+	// provider (docs/peer-transport.md, "The request rate limit").
 	RequestRate  float64
 	RequestBurst int
 	// MaxRequestSize bounds a request frame (server). Default
@@ -93,8 +95,8 @@ const (
 	DefaultWriteTimeout     = 15 * time.Second
 	DefaultMaxStreams       = 16
 	DefaultMaxConnsPerPeer  = 4
-	DefaultRequestRate      = 100
-	DefaultRequestBurst     = 200
+	DefaultRequestRate      = 1000
+	DefaultRequestBurst     = 2000
 )
 
 // withDefaults validates c once and fills its zero fields.

@@ -28,23 +28,42 @@ type batchKey struct {
 }
 
 // batch is the parts collected for one (provider, category, period)
-// during one window.
+// while a request to it is in flight.
 type batch struct {
 	x     exchange // ids filled at flush
 	parts []*part
 	items int
-	timer *time.Timer
+	stop  func() bool // stops the window's timer
 }
 
 // batcher coalesces small concurrent parts to the same provider into one
 // exchange (one transcript, one sequence number, one signature) of at most
-// the provider's batch limit (batchLimit), then splits the outcome back. The window bounds the
-// latency it adds; a window below zero sends every part on its own.
+// the provider's batch limit (batchLimit), then splits the outcome back.
+// The window is adaptive: a part goes at once when no request for its
+// (provider, category, period) is in flight, and otherwise waits for the
+// requests in flight to end, at most the window, gathering the parts that
+// arrive meanwhile (docs/node-requester.md, "Coalescing"). A window below
+// zero sends every part on its own.
 type batcher struct {
 	r *Requester
+	// afterFunc starts the window's timer: time.AfterFunc, or a timer the
+	// tests control.
+	afterFunc func(time.Duration, func()) (stop func() bool)
 
-	mu      sync.Mutex
-	pending map[batchKey]*batch
+	mu       sync.Mutex
+	pending  map[batchKey]*batch
+	inFlight map[batchKey]int // requests sent and not yet ended
+}
+
+func newBatcher(r *Requester) batcher {
+	return batcher{
+		r: r,
+		afterFunc: func(d time.Duration, f func()) func() bool {
+			return time.AfterFunc(d, f).Stop
+		},
+		pending:  make(map[batchKey]*batch),
+		inFlight: make(map[batchKey]int),
+	}
 }
 
 // submit queues p for inst's catalog psi; p.done receives the outcome.
@@ -52,10 +71,6 @@ func (b *batcher) submit(inst accounting.Institution, category string, period ui
 	psi *catalogpsi.Requester, keyID oprf.KeyID, p *part) {
 	x := exchange{inst: inst, category: category, period: period, psi: psi, keyID: keyID}
 	window := b.r.cfg.BatchWindow
-	if window < 0 {
-		b.flush(&batch{x: x, parts: []*part{p}, items: len(p.ids)})
-		return
-	}
 	k := batchKey{inst.MSPID, category, period}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -65,10 +80,15 @@ func (b *batcher) submit(inst accounting.Institution, category string, period ui
 		b.detach(k, bt)
 		bt = nil
 	}
+	if window < 0 || bt == nil && b.inFlight[k] == 0 {
+		// Nothing to wait for: waiting would only add latency.
+		b.send(k, &batch{x: x, parts: []*part{p}, items: len(p.ids)})
+		return
+	}
 	if bt == nil {
 		bt = &batch{x: x}
 		b.pending[k] = bt
-		bt.timer = time.AfterFunc(window, func() {
+		bt.stop = b.afterFunc(window, func() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			if b.pending[k] == bt {
@@ -86,19 +106,41 @@ func (b *batcher) submit(inst accounting.Institution, category string, period ui
 // detach removes bt from the pending set and sends it. b.mu is held.
 func (b *batcher) detach(k batchKey, bt *batch) {
 	delete(b.pending, k)
-	bt.timer.Stop()
-	b.flush(bt)
+	bt.stop()
+	b.send(k, bt)
+}
+
+// send counts bt in flight and flushes it. b.mu is held.
+func (b *batcher) send(k batchKey, bt *batch) {
+	b.inFlight[k]++
+	b.flush(bt, func() { b.ended(k) })
+}
+
+// ended counts one request for k out of flight; when none is left, the
+// parts waiting for it go at once rather than at the window's end.
+func (b *batcher) ended(k batchKey) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inFlight[k]--; b.inFlight[k] > 0 {
+		return
+	}
+	delete(b.inFlight, k)
+	if bt := b.pending[k]; bt != nil {
+		b.detach(k, bt)
+	}
 }
 
 // flush sends bt in the background, bounded by the earliest deadline of
 // its parts (so no part's caller waits past its own deadline), and hands
 // every part its share of the outcome. If the provider accepts fewer items
-// than were sent, each part is sent again on its own, split to fit.
-func (b *batcher) flush(bt *batch) {
+// than were sent, each part is sent again on its own, split to fit. ended
+// runs once every part has its outcome.
+func (b *batcher) flush(bt *batch, ended func()) {
 	r := b.r
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		defer ended()
 		deadline := bt.parts[0].deadline
 		ids := make([]ident.ID, 0, bt.items)
 		for _, p := range bt.parts {

@@ -3,6 +3,7 @@ package requester
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -59,9 +60,10 @@ func BenchmarkQuery(b *testing.B) {
 
 // BenchmarkConcurrentSmallQueries measures 16 concurrent 100-identifier
 // queries against 3 providers, coalesced (the default 2 ms window) and
-// not (window disabled): coalescing trades a few milliseconds of latency
-// for one request, proof, signature and ledger entry per provider instead
-// of 16.
+// not (window disabled): coalescing trades up to a window of latency for
+// a few requests, proofs, signatures and ledger entries per provider
+// instead of 16 (the first query's part goes at once, the others wait
+// behind it).
 func BenchmarkConcurrentSmallQueries(b *testing.B) {
 	const listSize, queries, batch = 100_000, 16, 100
 	listings := [][]int{span(0, listSize), span(0, listSize), span(0, listSize)}
@@ -99,4 +101,39 @@ func BenchmarkConcurrentSmallQueries(b *testing.B) {
 			b.ReportMetric(float64(queries*batch*len(listings)*b.N)/secs, "items/s")
 		})
 	}
+}
+
+// BenchmarkSmallQuery measures one-identifier queries to one provider
+// over QUIC loopback, alternating in one loop (so both see the same load):
+// to a provider with nothing else in flight ("lone": sent at once) and to
+// one with a request held in flight ("behind": the part waits the whole
+// default window, as every part did before the window became adaptive).
+// It reports each kind's median latency and their ratio.
+func BenchmarkSmallQuery(b *testing.B) {
+	n := newNetwork(b, 1<<50, span(0, 100_000), span(0, 100_000))
+	r := n.newRequester("", func(c *setup) { c.mirror.CatalogChunk = riskmeshv1.DefaultCatalogChunk })
+	ready(b, r)
+	idle, busy := n.providers[0], n.providers[1]
+	defer holdInFlight(b, r, busy)()
+	ask := func(p *testProvider) time.Duration {
+		start := time.Now()
+		ev := query(b, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(7), Providers: []string{p.msp}})
+		if res := ev[len(ev)-1].GetResult(); res.Providers[0].Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(res.Items[0].Hits) != 1 {
+			b.Fatalf("provider %v", res.Providers[0])
+		}
+		return time.Since(start)
+	}
+	var lone, behind []time.Duration
+	for b.Loop() {
+		lone = append(lone, ask(idle))
+		behind = append(behind, ask(busy))
+	}
+	median := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2]) / float64(time.Millisecond)
+	}
+	l, w := median(lone), median(behind)
+	b.ReportMetric(l, "lone-p50-ms")
+	b.ReportMetric(w, "behind-p50-ms")
+	b.ReportMetric(w/l, "behind/lone")
 }

@@ -81,8 +81,9 @@ type Config struct {
 	// Catalogs is the node's catalog mirror.
 	Catalogs Catalogs
 
-	// BatchWindow is how long a small query part waits for others to the
-	// same provider to share one request with. Default 2 ms; negative
+	// BatchWindow is the longest a query part waits, while a request to
+	// the same provider is in flight, for others to share one request
+	// with; with nothing in flight it goes at once. Default 2 ms; negative
 	// disables coalescing.
 	BatchWindow time.Duration
 	// MaxBatch is the most items in one request to a provider. Default and

@@ -8,8 +8,9 @@
 // transcript header with a sequence number reserved durably beforehand
 // (psi/transcript), signed as a purchase order, sent, and the answer's
 // responder signature and batched DLEQ proof are checked against the keys
-// the ledger registry holds before any result is used. Small concurrent
-// queries to the same provider are coalesced into one request (one
+// the ledger registry holds before any result is used. A query part goes at
+// once when no request to its provider is in flight; while one is, small
+// concurrent queries to that provider are coalesced into one request (one
 // transcript, one signature). Queries, both sides' transcripts (blinded form
 // only), sequence numbers and this node's unsettled spend live in the node's
 // bbolt file, in buckets named "requester/...".

@@ -231,9 +231,13 @@ func TestLateAnswerIsVerified(t *testing.T) {
 // records, each with its own hits and items.
 func TestCoalescedLateAnswerReachesEveryQuery(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	r := n.newRequester("", func(c *setup) { c.BatchWindow = 200 * time.Millisecond })
+	r := n.newRequester("", nil)
+	windowNeverEnds(r)
 	ready(t, r)
 	p := n.providers[0]
+	// The two queries coalesce behind a request in flight; the answer to
+	// theirs is lost.
+	release := holdInFlight(t, r, p)
 	p.set(func(p *testProvider) { p.lose = 1 })
 	ids := make([]string, 2)
 	var wg sync.WaitGroup
@@ -245,10 +249,11 @@ func TestCoalescedLateAnswerReachesEveryQuery(t *testing.T) {
 			ids[i] = ev[0].GetAccepted().QueryId
 		})
 	}
+	waitFor(t, "both queries pending", func() bool { return pendingParts(r, p.msp) == 2 })
+	release()
 	wg.Wait()
-	if evals, _ := p.stats(); evals != 1 {
-		// Not coalesced after all (a very slow machine): nothing to test.
-		t.Skipf("%d requests for two queries", evals)
+	if _, seqs := p.stats(); len(slices.Compact(slices.Sorted(slices.Values(seqs)))) != 2 {
+		t.Fatalf("sequences %v, want the held request's and one for both queries", seqs)
 	}
 	for i, id := range ids {
 		waitLate(t, r, "the late answer in query "+id, func() bool {
@@ -261,8 +266,8 @@ func TestCoalescedLateAnswerReachesEveryQuery(t *testing.T) {
 			t.Errorf("query %d: %v", i, pr)
 		}
 	}
-	if e := ledgerEntries(t, n); len(e) != 1 || e[0].Amount != 4*testPrice {
-		t.Fatalf("ledger entries %v, want one for the shared request", e)
+	if e := ledgerEntries(t, n); len(e) != 2 || e[0].Amount+e[1].Amount != (1+4)*testPrice {
+		t.Fatalf("ledger entries %v, want the held request's and one for the shared request", e)
 	}
 }
 

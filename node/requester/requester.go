@@ -73,7 +73,7 @@ func New(cfg Config) (*Requester, error) {
 		running:  make(map[string]chan struct{}),
 		feedback: make(chan struct{}, 1),
 	}
-	r.batcher = batcher{r: r, pending: make(map[batchKey]*batch)}
+	r.batcher = newBatcher(r)
 	r.late = lateFetches{changed: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if err := r.interruptLeftovers(); err != nil {

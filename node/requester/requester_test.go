@@ -292,38 +292,6 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	}
 }
 
-func TestConcurrentSmallQueriesAreCoalesced(t *testing.T) {
-	n := newNetwork(t, 1_000_000, span(0, 100))
-	// A long window makes coalescing certain on a loaded machine; the
-	// latency it adds is irrelevant here.
-	r := n.newRequester("", func(c *setup) { c.BatchWindow = 200 * time.Millisecond })
-	ready(t, r)
-	const queries = 8
-	results := make([]*riskmeshv1.QueryResult, queries)
-	var wg sync.WaitGroup
-	for i := range queries {
-		wg.Go(func() {
-			// Query i asks 2i (listed), 1000+i (not listed).
-			ev := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(2*i, 1000+i)})
-			results[i] = ev[len(ev)-1].GetResult()
-		})
-	}
-	wg.Wait()
-	evals, seqs := n.providers[0].stats()
-	if evals >= queries || len(seqs) != evals {
-		t.Fatalf("%d queries made %d requests (%d sequence numbers); want fewer requests than queries", queries, evals, len(seqs))
-	}
-	for i, res := range results {
-		if len(res.Items[0].Hits) != 1 || res.Items[0].Hits[0].Label.ReasonCode != uint32(2*i) || len(res.Items[1].Hits) != 0 {
-			t.Errorf("query %d: %v", i, res.Items)
-		}
-		if p := res.Providers[0]; p.Items != 2 || p.Amount != 2*testPrice {
-			t.Errorf("query %d billed %v", i, p)
-		}
-	}
-	t.Logf("%d queries, %d requests", queries, evals)
-}
-
 func TestBudgetRefusesBeforeSending(t *testing.T) {
 	// Limit 10 tokens at 2 per item: 6 items would cross it.
 	n := newNetwork(t, 10, span(0, 10))
