@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -186,15 +187,15 @@ func checkStats(f *os.File, digest [catalog.DigestSize]byte) (*statsFile, error)
 	if sf.n > catalog.MaxItems || fi.Size() != statsHeaderSize+8*int64(sf.n) {
 		return nil, fmt.Errorf("%w: %d hashes in %d bytes", errStatsFile, sf.n, fi.Size())
 	}
-	switch b[0] {
-	case 0:
-	case 1:
+	switch {
+	case b[0] == 0 && bytes.Count(b[1:29], []byte{0}) == 28:
+	case b[0] == 1:
 		sf.declared = &accounting.CatalogStats{
 			Entries: binary.BigEndian.Uint64(b[1:]), Added: binary.BigEndian.Uint64(b[9:]),
 			Removed: binary.BigEndian.Uint64(b[17:]), MeanAgeDays: binary.BigEndian.Uint32(b[25:]),
 		}
 	default:
-		return nil, fmt.Errorf("%w: flag %d", errStatsFile, b[0])
+		return nil, fmt.Errorf("%w: bad declaration flag or undeclared figures", errStatsFile)
 	}
 	return sf, nil
 }
