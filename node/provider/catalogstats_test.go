@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,6 +123,19 @@ func TestDeclaredCatalogStats(t *testing.T) {
 		"+8613800138004,1,7,2024-04-10", "+8613800138005,1,7,2024-06-01")
 	must(t, os.Remove(f.p.catalogPath(category, 2)))
 	restart("restart with the catalog file lost")
+
+	// Period 3 compares with the stats file the rebuild wrote; period 1's
+	// files are pruned with it.
+	now = now.AddDate(0, 0, 20) // 2024-05-31
+	f.flush()
+	must(t, f.regulator.ClosePeriod(f.ctx, 1))
+	f.nextPeriod()
+	wantStats(t, "period 3", f.declared(3), accounting.CatalogStats{Entries: 4, MeanAgeDays: (90 + 51 + 51 + 0) / 4})
+	for _, p := range []string{f.p.catalogPath(category, 1), f.p.statsPath(category, 1)} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s not pruned in period 3: %v", filepath.Base(p), err)
+		}
+	}
 }
 
 // A catalog file lost after publication whose lists changed since cannot
