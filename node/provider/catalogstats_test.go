@@ -11,28 +11,12 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
-	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 )
 
-// statsList makes the fixture's source read the list file it returns, so a
-// test can change the list between periods, and sets the node's clock to
-// *now.
-func statsList(t *testing.T, now *time.Time) (string, func(*Config)) {
-	path := filepath.Join(t.TempDir(), "list.csv")
-	return path, func(c *Config) {
-		src, err := lists.NewDelimited(lists.File(path), lists.DelimitedConfig{
-			Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"},
-		})
-		must(t, err)
-		c.Sources[0].Source = src
-		c.Now = func() time.Time { return *now }
-	}
-}
-
-func writeRows(t *testing.T, path string, rows ...string) {
-	t.Helper()
-	must(t, os.WriteFile(path, []byte("phone,cat,reason,listed\n"+strings.Join(rows, "\n")+"\n"), 0o600))
+// clock sets the node's clock to *now.
+func clock(now *time.Time) func(*Config) {
+	return func(c *Config) { c.Now = func() time.Time { return *now } }
 }
 
 // declared reads what the ledger holds as declared with the provider's
@@ -58,23 +42,22 @@ func wantStats(t *testing.T, what string, got *accounting.CatalogStats, want acc
 // the catalog files gone or not, neither fails nor publishes again.
 func TestDeclaredCatalogStats(t *testing.T) {
 	now := time.Date(2024, 4, 1, 9, 0, 0, 0, time.UTC)
-	path, tweak := statsList(t, &now)
-	writeRows(t, path,
+	f, write := exportFixtureWith(t, clock(&now),
 		"+8613800138000,1,7,2024-03-01", // 31 days old on 2024-04-01
 		"+8613800138001,1,8,2024-03-02", // 30 days
 		"+8613800138002,2,9,2024-03-03", // another list (code 2): not in the catalog
 	)
-	f := newFixture(t, tweak)
 	f.maintain()
 	wantStats(t, "period 1", f.declared(1), accounting.CatalogStats{Entries: 2, Added: 2, Removed: 0, MeanAgeDays: 30})
 
 	// One entry removed, two added, one kept.
-	writeRows(t, path,
+	period2 := csvRows(
 		"+8613800138001,1,8,2024-03-02", // 60 days old on 2024-05-01
 		"+8613800138003,1,7,2024-04-10", // 21 days
 		"+8613800138004,1,7,2024-04-10", // 21 days
 		"+8613800138005,1,7,2024-06-01", // listed in the future: age 0
 	)
+	write(period2)
 	now = time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 	f.nextPeriod()
 	want2 := accounting.CatalogStats{Entries: 4, Added: 3, Removed: 1, MeanAgeDays: (60 + 21 + 21 + 0) / 4}
@@ -111,16 +94,14 @@ func TestDeclaredCatalogStats(t *testing.T) {
 	// A later day (other ages) and a changed list: the published file is
 	// served as it is.
 	now = now.AddDate(0, 0, 10)
-	writeRows(t, path, "+8613800138009,1,7,2024-04-10")
+	write(csvRows("+8613800138009,1,7,2024-04-10"))
 	restart("restart with the catalog file")
 	if hit, _ := f.lookup(2, "+8613800138009"); hit {
 		t.Fatal("a number listed after publication found in the published catalog")
 	}
 	// The file lost, the list as published: the rebuild reproduces the
 	// published digest and is served without publishing other statistics.
-	writeRows(t, path,
-		"+8613800138001,1,8,2024-03-02", "+8613800138003,1,7,2024-04-10",
-		"+8613800138004,1,7,2024-04-10", "+8613800138005,1,7,2024-06-01")
+	write(period2)
 	must(t, os.Remove(f.p.catalogPath(category, 2)))
 	restart("restart with the catalog file lost")
 
@@ -143,11 +124,9 @@ func TestDeclaredCatalogStats(t *testing.T) {
 // of serving a catalog other than the one on the ledger.
 func TestLostPublishedCatalogRebuiltDiffers(t *testing.T) {
 	now := time.Date(2024, 4, 1, 9, 0, 0, 0, time.UTC)
-	path, tweak := statsList(t, &now)
-	writeRows(t, path, "+8613800138000,1,7,2024-03-01")
-	f := newFixture(t, tweak)
+	f, write := exportFixtureWith(t, clock(&now), "+8613800138000,1,7,2024-03-01")
 	f.maintain()
-	writeRows(t, path, "+8613800138001,1,7,2024-03-01")
+	write(csvRows("+8613800138001,1,7,2024-03-01"))
 	must(t, os.Remove(f.p.catalogPath(category, 1)))
 	var err error
 	f.p, err = New(f.p.cfg)
@@ -166,9 +145,8 @@ func TestLostPublishedCatalogRebuiltDiffers(t *testing.T) {
 // catalog file makes it rebuild.
 func TestUnpublishedCatalogDeclaresItsBuildStats(t *testing.T) {
 	now := time.Date(2024, 4, 1, 9, 0, 0, 0, time.UTC)
-	path, tweak := statsList(t, &now)
-	writeRows(t, path, "+8613800138000,1,7,2024-03-01", "+8613800138001,1,7,2024-03-21")
-	f := newFixture(t, tweak)
+	rows := []string{"+8613800138000,1,7,2024-03-01", "+8613800138001,1,7,2024-03-21"}
+	f, _ := exportFixtureWith(t, clock(&now), rows...)
 	sv, _, err := f.p.build(f.ctx, category, 1, f.p.catalogPath(category, 1), f.key)
 	must(t, err)
 	sv.close()
@@ -178,7 +156,7 @@ func TestUnpublishedCatalogDeclaresItsBuildStats(t *testing.T) {
 
 	// Another node's stats file in place of its own, as a stale file would
 	// be: the node rebuilds rather than publish figures of another catalog.
-	f2 := newFixture(t, tweak)
+	f2, _ := exportFixtureWith(t, clock(&now), rows...)
 	sv, _, err = f2.p.build(f2.ctx, category, 1, f2.p.catalogPath(category, 1), f2.key)
 	must(t, err)
 	sv.close()
