@@ -237,18 +237,33 @@ func (p *Provider) ensureCatalog(ctx context.Context, category string, period ui
 		return p.failed(category, period, err)
 	}
 	path := p.catalogPath(category, period)
+	var declared *accounting.CatalogStats
 	sv, err := openServed(path, published, key)
+	if err == nil && published == nil {
+		if declared, err = readDeclared(p.statsPath(category, period), sv.digest); err != nil {
+			sv.close()
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			p.log.Warn("provider: catalog file not usable; rebuilding", "category", category, "period", period, "err", err)
 		}
-		if sv, err = p.build(ctx, category, period, path, key); err != nil {
+		if sv, declared, err = p.build(ctx, category, period, path, key); err != nil {
 			return p.failed(category, period, err)
 		}
+		if published != nil && sv.digest != *published {
+			sv.close()
+			return p.failed(category, period, fmt.Errorf("%w (period %d)", ErrRebuiltDiffers, period))
+		}
 	}
-	if err := p.publish(ctx, sv); err != nil {
-		sv.close()
-		return p.failed(category, period, err)
+	// A published catalog is fixed on the ledger with its statistics, so it
+	// is served as it is, never published again: statistics computed anew
+	// (another day's ages, a previous set since pruned) would conflict.
+	if published == nil {
+		if err := p.publish(ctx, sv, declared); err != nil {
+			sv.close()
+			return p.failed(category, period, err)
+		}
 	}
 	p.cats.install(sv, p.cfg.Now())
 	p.log.Info("provider: catalog serving", "category", category, "period", period, "items", sv.items)
@@ -324,9 +339,11 @@ func (p *Provider) removeOldFiles(category string, current uint64) error {
 	for _, de := range des {
 		name := de.Name()
 		old := strings.HasPrefix(name, tmpPrefix)
-		if n, ok := strings.CutSuffix(name, catalogSuffix); ok {
-			q, err := strconv.ParseUint(n, 10, 64)
-			old = err == nil && q+1 < current
+		for _, suffix := range []string{catalogSuffix, statsSuffix} {
+			if n, ok := strings.CutSuffix(name, suffix); ok {
+				q, err := strconv.ParseUint(n, 10, 64)
+				old = err == nil && q+1 < current
+			}
 		}
 		if old {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil {
@@ -349,8 +366,9 @@ func (p *Provider) catalogPath(category string, period uint64) string {
 }
 
 // build reads the category's sources, builds the catalog under key and
-// writes it to path atomically.
-func (p *Provider) build(ctx context.Context, category string, period uint64, path string, key *oprf.PrivateKey) (*served, error) {
+// writes it to path atomically, then the statistics it declares (nil if
+// none) to its stats file (catalogstats.go).
+func (p *Provider) build(ctx context.Context, category string, period uint64, path string, key *oprf.PrivateKey) (*served, *accounting.CatalogStats, error) {
 	now := p.cfg.Now()
 	var hint uint64
 	if prev := p.cats.get(category, period-1); prev != nil {
@@ -362,29 +380,41 @@ func (p *Provider) build(ctx context.Context, category string, period uint64, pa
 	})
 	stale, err := p.readSources(ctx, category, period)
 	if err != nil {
-		return nil, fmt.Errorf("build catalog: %w", err)
+		return nil, nil, fmt.Errorf("build catalog: %w", err)
 	}
 	p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.StaleSources = stale })
+	today, err := catalog.DateOf(now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build catalog: %w", err)
+	}
+	t := &tally{today: today, hashes: make([]uint64, 0, hint)}
 	entries, readErr := p.entries(category)
 	cat, err := catalogpsi.NewProvider(p.cfg.MSPID, key).BuildCatalog(ctx, buildSeed(p.cfg.MSPID, category, period), category, period,
-		entries, int(hint), func(done int) {
+		t.count(entries), int(hint), func(done int) {
 			p.cats.update(category, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) { st.EntriesDone = uint64(done) })
 		})
 	if err == nil {
 		err = *readErr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("build catalog: %w", err)
+		return nil, nil, fmt.Errorf("build catalog: %w", err)
 	}
 	digest, err := writeAtomic(path, cat)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	declared, err := p.declareStats(ctx, category, period, t)
+	if err == nil {
+		err = writeStats(p.statsPath(category, period), digest, declared, t.hashes)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reopen catalog: %w", err)
+		return nil, nil, fmt.Errorf("reopen catalog: %w", err)
 	}
-	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, key: key, file: f}, nil
+	return &served{meta: cat.Meta(), items: uint64(cat.Len()), length: cat.EncodedLen(), digest: digest, key: key, file: f}, declared, nil
 }
 
 // readSources reads every source of category to its last good read
@@ -557,9 +587,9 @@ func openServed(path string, published *[catalog.DigestSize]byte, key *oprf.Priv
 }
 
 // publish registers the category's current OPRF key if the registry view
-// shows another one, then the catalog's digest and the key it was built
-// under (a no-op if already published).
-func (p *Provider) publish(ctx context.Context, sv *served) error {
+// shows another one, then the catalog's digest, the key it was built under
+// and the statistics declared with it (a no-op if already published so).
+func (p *Provider) publish(ctx context.Context, sv *served, declared *accounting.CatalogStats) error {
 	cat, period := sv.meta.Category, sv.meta.Period
 	p.cats.update(cat, period, p.cfg.Now(), func(st *riskmeshv1.LocalCatalog) {
 		st.State = riskmeshv1.CatalogState_CATALOG_STATE_PUBLISHING
@@ -568,7 +598,7 @@ func (p *Provider) publish(ctx context.Context, sv *served) error {
 	if err := p.register(ctx, cat); err != nil {
 		return err
 	}
-	c := accounting.Catalog{Category: cat, Period: period, Digest: sv.digest[:], OPRFKey: encodePublic(sv.key)}
+	c := accounting.Catalog{Category: cat, Period: period, Digest: sv.digest[:], OPRFKey: encodePublic(sv.key), Stats: declared}
 	if err := p.cfg.Ledger.PublishCatalog(ctx, c); err != nil {
 		return fmt.Errorf("publish catalog digest: %w", err)
 	}

@@ -32,6 +32,13 @@
 // the replaced key stops backing a catalog requesters may query:
 // CheckRotate says when (ErrRotateTooSoon before).
 //
+// Each catalog is published with the statistics the provider declares about
+// it (entries, additions and removals since the previous period's catalog,
+// mean age: catalogstats.go, docs/quality.md). The ledger fixes them with the
+// digest, so a published catalog is served as it is and never published
+// again; one lost from disk is served again only if its rebuild reproduces
+// the published digest (ErrRebuiltDiffers).
+//
 // Every answer it bills can be produced again: Handle serves a redeliver
 // request with the journalled transcript, to the exchange's requester or an
 // active auditor that is no party (redeliver.go), so reconciliation and

@@ -24,6 +24,15 @@ var (
 	// ErrRedelivered reports an answer to a RedeliverRequest that is not a
 	// transcript of the exchange asked for.
 	ErrRedelivered = errors.New("provider: redelivered answer is not the exchange asked for")
+	// ErrRebuiltDiffers reports a published catalog whose file was lost
+	// and whose rebuild from today's lists has another digest: the node
+	// cannot serve the published catalog, nor publish another for its
+	// period.
+	ErrRebuiltDiffers = errors.New("provider: rebuilt catalog differs from the one published")
+
+	// errStatsFile is a catalog stats file that does not describe the
+	// expected catalog or is damaged (catalogstats.go).
+	errStatsFile = errors.New("catalog stats file unusable")
 )
 
 // retryAfterMs is the retry hint for UNAVAILABLE answers: about one

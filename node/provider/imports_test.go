@@ -35,7 +35,7 @@ func importable(c *Config) {
 func writeList(t testing.TB, rows ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "import.csv")
-	must(t, os.WriteFile(path, []byte("phone,cat,reason,listed\n"+strings.Join(rows, "\n")+"\n"), 0o600))
+	must(t, os.WriteFile(path, []byte(csvRows(rows...)), 0o600))
 	return path
 }
 

@@ -31,6 +31,11 @@ const (
 	malformedExport = "phone,cat,reason,listed\n" + rowNew + "\n\"+8613800138022,1,4,2024-05-02\n"
 )
 
+// csvRows is a CSV list with the fixture's header and rows.
+func csvRows(rows ...string) string {
+	return "phone,cat,reason,listed\n" + strings.Join(rows, "\n") + "\n"
+}
+
 // exportFixture is the fixture with its source reading a CSV file the
 // test rewrites; the returned function replaces the file's content.
 func exportFixture(t *testing.T, rows ...string) (*fixture, func(content string)) {
@@ -44,7 +49,7 @@ func exportFixtureWith(t *testing.T, tweak func(*Config), rows ...string) (*fixt
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "export.csv")
 	write := func(content string) { must(t, os.WriteFile(path, []byte(content), 0o600)) }
-	write("phone,cat,reason,listed\n" + strings.Join(rows, "\n") + "\n")
+	write(csvRows(rows...))
 	f := newFixture(t, func(c *Config) {
 		src, err := lists.NewDelimited(lists.File(path), lists.DelimitedConfig{
 			Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"},

@@ -197,7 +197,7 @@ func TestRotateKeySurvivesRestart(t *testing.T) {
 // was rotated) is rebuilt under the current key and published with it.
 func TestUnpublishedCatalogRebuiltUnderCurrentKey(t *testing.T) {
 	f := newFixture(t, nil)
-	sv, err := f.p.build(f.ctx, category, 1, f.p.catalogPath(category, 1), f.key)
+	sv, _, err := f.p.build(f.ctx, category, 1, f.p.catalogPath(category, 1), f.key)
 	must(t, err)
 	sv.close()
 	newKey, err := oprf.GenerateKey(nil)
