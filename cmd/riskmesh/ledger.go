@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,7 +175,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, institutionViews(r))
+			return printJSON(w, accounting.InstitutionViews(r))
 		}, nil),
 		ledgerCmd("catalog PROVIDER CATEGORY PERIOD", "print a published catalog: its digest and the OPRF key it was built under", 3, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			n, err := parsePeriod(args[2])
@@ -187,7 +186,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, newCatalogView(c))
+			return printJSON(w, accounting.NewCatalogView(c))
 		}, nil),
 		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			var n uint64
@@ -286,40 +285,6 @@ func parsePeriod(s string) (uint64, error) {
 		return 0, fmt.Errorf("period %q: want a period number from 1", s)
 	}
 	return n, nil
-}
-
-// institutionView and catalogView are how `ledger institutions` and
-// `ledger catalog` print their records: fingerprints, keys and digests in
-// hex, as node.yaml, the consortium file and the other commands write
-// them, rather than the contract's base64.
-type institutionView struct {
-	accounting.Institution
-	TLSFingerprint string            `json:"tlsFingerprint,omitempty"`
-	OPRFKeys       map[string]string `json:"oprfKeys,omitempty"`
-}
-
-type catalogView struct {
-	accounting.Catalog
-	Digest  string `json:"digest"`
-	OPRFKey string `json:"oprfKey"`
-}
-
-func newCatalogView(c *accounting.Catalog) catalogView {
-	return catalogView{Catalog: *c, Digest: hex.EncodeToString(c.Digest), OPRFKey: hex.EncodeToString(c.OPRFKey)}
-}
-
-func institutionViews(r []accounting.Institution) []institutionView {
-	views := make([]institutionView, len(r))
-	for i, in := range r {
-		views[i] = institutionView{Institution: in, TLSFingerprint: hex.EncodeToString(in.TLSFingerprint)}
-		for cat, key := range in.OPRFKeys {
-			if views[i].OPRFKeys == nil {
-				views[i].OPRFKeys = map[string]string{}
-			}
-			views[i].OPRFKeys[cat] = hex.EncodeToString(key)
-		}
-	}
-	return views
 }
 
 func printJSON(w io.Writer, v any) error {
