@@ -37,7 +37,7 @@ With the regulator's configuration it onboards institutions, sets prices and lim
 the period cycle: rollover, close, settle, snapshot. Reads print JSON. verify-log checks a
 copy of the embedded ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			_, cfg, err := loadNodeConfig(path)
+			_, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
 				return err
 			}
