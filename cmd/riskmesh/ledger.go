@@ -207,24 +207,9 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			parties := []string{f.party}
-			if f.party == "" {
-				insts, err := l().Institutions(ctx)
-				if err != nil {
-					return err
-				}
-				parties = parties[:0]
-				for _, in := range insts {
-					parties = append(parties, in.MSPID)
-				}
-			}
-			entries := []accounting.RecordedEntry{}
-			for _, p := range parties {
-				got, err := accounting.AllEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
-				if err != nil {
-					return err
-				}
-				entries = append(entries, got...)
+			entries, err := accounting.PeriodEntries(ctx, l(), n, f.party, f.asResponder)
+			if err != nil {
+				return err
 			}
 			return printJSON(w, entries)
 		}, func(c *cobra.Command, f *ledgerFlags) {
