@@ -44,3 +44,32 @@ func AllEntries(ctx context.Context, r Recorder, q EntriesQuery) ([]RecordedEntr
 	}
 	return nil, fmt.Errorf("accounting: entries of %s: more than %d pages", q.Party, MaxEntryPages)
 }
+
+// PeriodEntries reads every entry of period that party requested (or, with
+// asResponder, answered); with no party, every registered institution's in
+// registry order.
+func PeriodEntries(ctx context.Context, l interface {
+	Registry
+	Recorder
+}, period uint64, party string, asResponder bool) ([]RecordedEntry, error) {
+	parties := []string{party}
+	if party == "" {
+		insts, err := l.Institutions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		parties = parties[:0]
+		for _, in := range insts {
+			parties = append(parties, in.MSPID)
+		}
+	}
+	entries := []RecordedEntry{}
+	for _, p := range parties {
+		got, err := AllEntries(ctx, l, EntriesQuery{Period: period, Party: p, AsResponder: asResponder})
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, got...)
+	}
+	return entries, nil
+}

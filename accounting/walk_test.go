@@ -71,6 +71,37 @@ func TestAllEntries(t *testing.T) {
 	}
 }
 
+// registryBook is a registry of two institutions whose ledger holds one
+// entry per party, period and side, named by the query that finds it.
+type registryBook struct {
+	Registry
+	Recorder
+}
+
+func (registryBook) Institutions(context.Context) ([]Institution, error) {
+	return []Institution{{MSPID: "Bank1MSP"}, {MSPID: "Lender2MSP"}}, nil
+}
+
+func (registryBook) Entries(_ context.Context, q EntriesQuery) (*EntriesPage, error) {
+	k := EntryKey{Period: q.Period, Requester: q.Party}
+	if q.AsResponder {
+		k = EntryKey{Period: q.Period, Responder: q.Party}
+	}
+	return &EntriesPage{Entries: []RecordedEntry{{Key: k}}}, nil
+}
+
+// PeriodEntries reads one party's side, or every registered institution's.
+func TestPeriodEntries(t *testing.T) {
+	got, err := PeriodEntries(t.Context(), registryBook{}, 4, "", false)
+	if err != nil || len(got) != 2 || got[0].Key != (EntryKey{Period: 4, Requester: "Bank1MSP"}) || got[1].Key.Requester != "Lender2MSP" {
+		t.Fatalf("every party's: %+v, %v", got, err)
+	}
+	got, err = PeriodEntries(t.Context(), registryBook{}, 4, "Lender2MSP", true)
+	if err != nil || len(got) != 1 || got[0].Key != (EntryKey{Period: 4, Responder: "Lender2MSP"}) {
+		t.Fatalf("one responder's: %+v, %v", got, err)
+	}
+}
+
 // ParseQualityTier reads MIN:MULTIPLIER in basis points and refuses
 // anything else with the form it wants.
 func TestParseQualityTier(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 )
 
 // Sweeps, the values of Row.Sweep and of Config.Only.
@@ -109,6 +110,43 @@ func Quick() Config {
 		ECDHMaxList: 10_000,
 		Reps:        1,
 	}
+}
+
+// UseQuick sets every size of c to Quick's, except those set names: set
+// reports whether riskmesh-bench's flag of that name (batches, lists,
+// providers, batch, list, ecdh-max-list, reps) was given.
+func (c *Config) UseQuick(set func(flag string) bool) {
+	q := Quick()
+	quick(&c.Batches, q.Batches, set("batches"))
+	quick(&c.Lists, q.Lists, set("lists"))
+	quick(&c.Providers, q.Providers, set("providers"))
+	quick(&c.Batch, q.Batch, set("batch"))
+	quick(&c.List, q.List, set("list"))
+	quick(&c.ECDHMaxList, q.ECDHMaxList, set("ecdh-max-list"))
+	quick(&c.Reps, q.Reps, set("reps"))
+}
+
+// quick sets *v to the quick suite's value unless a flag set it.
+func quick[T any](v *T, q T, set bool) {
+	if !set {
+		*v = q
+	}
+}
+
+// WANCommand is the argv that runs the riskmesh-bench binary self again
+// inside the emulated network (its hidden --wan-inner mode), with c's
+// sizes: what WAN.Command is for a run of the command.
+func (c *Config) WANCommand(self string) []string {
+	argv := []string{self, "--wan-inner"}
+	for flag, v := range map[string]int{"--batch": c.Batch, "--list": c.List, "--ecdh-max-list": c.ECDHMaxList, "--reps": c.Reps} {
+		if v != 0 {
+			argv = append(argv, flag, strconv.Itoa(v))
+		}
+	}
+	if c.Seed != 0 {
+		argv = append(argv, "--seed", strconv.FormatUint(c.Seed, 10))
+	}
+	return argv
 }
 
 // withDefaults fills the zero fields and validates the result.

@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -79,4 +80,15 @@ func percent(done, total uint64) int {
 		return 0
 	}
 	return int(min(done, total) * 100 / total)
+}
+
+// IsTerminal reports whether w is a character device, where the progress
+// bars redraw their line (Config.Terminal).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

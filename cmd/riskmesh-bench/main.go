@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -60,14 +59,7 @@ emulate the same link in process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if quick {
-				q := bench.Quick()
-				fill(&cfg.Batches, q.Batches, cmd.Flags().Changed("batches"))
-				fill(&cfg.Lists, q.Lists, cmd.Flags().Changed("lists"))
-				fill(&cfg.Providers, q.Providers, cmd.Flags().Changed("providers"))
-				fill(&cfg.Batch, q.Batch, cmd.Flags().Changed("batch"))
-				fill(&cfg.List, q.List, cmd.Flags().Changed("list"))
-				fill(&cfg.ECDHMaxList, q.ECDHMaxList, cmd.Flags().Changed("ecdh-max-list"))
-				fill(&cfg.Reps, q.Reps, cmd.Flags().Changed("reps"))
+				cfg.UseQuick(cmd.Flags().Changed)
 			}
 			if cfg.MatchDir != "" {
 				if _, err := os.Stat(filepath.Join(cfg.MatchDir, "go.mod")); err != nil {
@@ -96,7 +88,7 @@ emulate the same link in process.`,
 			if err != nil {
 				return err
 			}
-			cfg.WAN.Command = wanCommand(self, &cfg)
+			cfg.WAN.Command = cfg.WANCommand(self)
 			rows, err := bench.Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -131,28 +123,6 @@ emulate the same link in process.`,
 	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
 	f.MarkHidden("wan-inner")
 	return cmd
-}
-
-// wanCommand is how the wan sweep runs this binary again inside the
-// emulated network, with the sizes of this run.
-func wanCommand(self string, cfg *bench.Config) []string {
-	argv := []string{self, "--wan-inner"}
-	for flag, v := range map[string]int{"--batch": cfg.Batch, "--list": cfg.List, "--ecdh-max-list": cfg.ECDHMaxList, "--reps": cfg.Reps} {
-		if v != 0 {
-			argv = append(argv, flag, strconv.Itoa(v))
-		}
-	}
-	if cfg.Seed != 0 {
-		argv = append(argv, "--seed", strconv.FormatUint(cfg.Seed, 10))
-	}
-	return argv
-}
-
-// fill sets *v to the quick suite's value unless a flag set it.
-func fill[T any](v *T, quick T, changed bool) {
-	if !changed {
-		*v = quick
-	}
 }
 
 // report writes the results, the summary and the plots to dir

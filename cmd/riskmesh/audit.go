@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,79 +15,36 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/daemon"
-	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // ledgerAccess is how the audit and dispute commands reach the ledger and
-// the institution's keys: either as the node that --config describes (the
-// way `riskmesh ledger` does: through the node's relay or the Fabric
-// gateway), or by opening an embedded ledger file directly (--ledger-db,
-// only while no node holds it: offline audits, tests, the demo) with the
-// keys of --identity.
-type ledgerAccess struct {
-	config    string
-	ledgerDB  string
-	regulator string
-	identity  string
-	dataDir   string // the node's data directory, or --ledger-db's (set by open)
-	idDir     string // the identity directory open loaded, if any
-}
+// the institution's keys (daemon.LedgerSource): as the node --config
+// describes, or through the embedded ledger file --ledger-db with the keys
+// of --identity.
+type ledgerAccess struct{ daemon.LedgerSource }
 
 func (a *ledgerAccess) flags(c *cobra.Command, needIdentity bool) {
-	c.Flags().StringVar(&a.config, "config", "", "reach the ledger as the node this node.yaml configures")
-	c.Flags().StringVar(&a.ledgerDB, "ledger-db", "", "open this embedded ledger file directly (no node may hold it)")
-	c.Flags().StringVar(&a.regulator, "regulator", accounting.DefaultRegulator, "the embedded ledger's regulator MSP id (with --ledger-db)")
+	c.Flags().StringVar(&a.ConfigFile, "config", "", "reach the ledger as the node this node.yaml configures")
+	c.Flags().StringVar(&a.LedgerDB, "ledger-db", "", "open this embedded ledger file directly (no node may hold it)")
+	c.Flags().StringVar(&a.Regulator, "regulator", accounting.DefaultRegulator, "the embedded ledger's regulator MSP id (with --ledger-db)")
 	what := "read-only: as the regulator"
 	if needIdentity {
 		what = "required"
 	}
-	c.Flags().StringVar(&a.identity, "identity", "", "the institution's identity directory with --ledger-db ("+what+")")
+	c.Flags().StringVar(&a.IdentityDir, "identity", "", "the institution's identity directory with --ledger-db ("+what+")")
 	c.MarkFlagsMutuallyExclusive("config", "ledger-db")
 	c.MarkFlagsOneRequired("config", "ledger-db")
 }
 
-// open returns the ledger acting as the institution, its identity (nil if
-// none was named and none is needed) and what to close.
-func (a *ledgerAccess) open(needIdentity bool) (accounting.Ledger, *identity.Identity, io.Closer, error) {
-	if a.config != "" {
-		_, cfg, err := loadNodeConfig(a.config)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		a.dataDir, a.idDir = cfg.DataDir, cfg.IdentityDir
-		var id *identity.Identity
-		if needIdentity {
-			if id, err = identity.Load(cfg.IdentityDir); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-		l, closer, err := daemon.AdminLedger(cfg)
-		return l, id, closer, err
+// open returns the ledger acting as the institution, with its identity
+// when needIdentity (which --ledger-db must then name with --identity).
+func (a *ledgerAccess) open(needIdentity bool) (*daemon.ToolLedger, error) {
+	if needIdentity && a.ConfigFile == "" && a.IdentityDir == "" {
+		return nil, errors.New("--identity is required with --ledger-db")
 	}
-	var id *identity.Identity
-	act := a.regulator
-	switch {
-	case a.identity != "":
-		var err error
-		if id, err = identity.Load(a.identity); err != nil {
-			return nil, nil, nil, err
-		}
-		act, a.idDir = id.MSPID, a.identity
-	case needIdentity:
-		return nil, nil, nil, errors.New("--identity is required with --ledger-db")
-	}
-	store, err := accounting.OpenEmbedded(a.ledgerDB, accounting.EmbeddedConfig{Regulator: a.regulator, OpenTimeout: 2 * time.Second})
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open %s (is a node running on it?): %w", a.ledgerDB, err)
-	}
-	a.dataDir = filepath.Dir(a.ledgerDB)
-	l, err := store.As(act)
-	if err != nil {
-		store.Close()
-		return nil, nil, nil, err
-	}
-	return l, id, store, nil
+	a.NeedIdentity = needIdentity
+	return a.Open()
 }
 
 func newAuditCommand() *cobra.Command {
@@ -121,15 +76,15 @@ one report object per transcript) and exits 0 only if no check failed.`,
 			if err != nil {
 				return err
 			}
-			l, _, closer, err := a.open(false)
+			l, err := a.open(false)
 			if err != nil {
 				return err
 			}
-			defer closer.Close()
+			defer l.Close()
 			failed := 0
 			w := cmd.OutOrStdout()
 			for _, t := range ts {
-				r, err := audit.Verify(cmd.Context(), t, l)
+				r, err := audit.Verify(cmd.Context(), t, l.Ledger)
 				if err != nil {
 					return err
 				}
@@ -189,14 +144,14 @@ It logs JSON to standard error.`,
 // a names until ctx ends; the dispute store defaults to auditor.db in the
 // node's data directory, or beside --ledger-db.
 func serveAuditor(ctx context.Context, a *ledgerAccess, cfg auditor.RunConfig) error {
-	l, id, closer, err := a.open(true)
+	l, err := a.open(true)
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
-	cfg.Ledger, cfg.Identity, cfg.IdentityDir = l, id, a.idDir
+	defer l.Close()
+	cfg.Ledger, cfg.Identity, cfg.IdentityDir = l.Ledger, l.Identity, l.IdentityDir
 	if cfg.DBPath == "" {
-		cfg.DBPath = filepath.Join(a.dataDir, "auditor.db")
+		cfg.DBPath = filepath.Join(l.DataDir, "auditor.db")
 	}
 	return auditor.Run(ctx, cfg)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/node/auditor"
+	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -129,7 +130,7 @@ func TestAuditServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	a := &ledgerAccess{ledgerDB: c.Path, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
+	a := &ledgerAccess{daemon.LedgerSource{LedgerDB: c.Path, Regulator: audittest.Regulator, IdentityDir: dirs[audittest.Regulator]}}
 	go func() {
 		done <- serveAuditor(ctx, a, auditor.RunConfig{Listen: "127.0.0.1:0", Ready: func(addr net.Addr) { addrs <- addr }})
 	}()
@@ -217,7 +218,7 @@ func TestDisputeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	a := &ledgerAccess{ledgerDB: snapshot, regulator: audittest.Regulator, identity: dirs[audittest.Regulator]}
+	a := &ledgerAccess{daemon.LedgerSource{LedgerDB: snapshot, Regulator: audittest.Regulator, IdentityDir: dirs[audittest.Regulator]}}
 	go func() {
 		done <- serveAuditor(ctx, a, auditor.RunConfig{Listen: "127.0.0.1:0", Ready: func(addr net.Addr) { addrs <- addr }})
 	}()

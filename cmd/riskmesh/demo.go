@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -40,7 +38,7 @@ standard error).`,
 			if asJSON {
 				cfg.Out = cmd.ErrOrStderr()
 			}
-			cfg.Terminal = isTerminal(cfg.Out)
+			cfg.Terminal = demo.IsTerminal(cfg.Out)
 			summary, err := demo.Run(ctx, cfg)
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				err = errors.New("demo interrupted; every node was stopped")
@@ -64,15 +62,4 @@ standard error).`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a machine-readable summary on standard output")
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "seed of the synthetic lists and the query batch")
 	return cmd
-}
-
-// isTerminal reports whether w is a character device, where the demo's
-// progress bars redraw their line.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -51,17 +51,17 @@ dispute could not be filed or verified.`,
 			if err != nil {
 				return err
 			}
-			l, id, closer, err := a.open(true)
+			l, err := a.open(true)
 			if err != nil {
 				return err
 			}
-			defer closer.Close()
-			conn, err := dispute.Dial(cmd.Context(), l, auditorMSP, auditorAddr, id.Certificate)
+			defer l.Close()
+			conn, err := dispute.Dial(cmd.Context(), l.Ledger, auditorMSP, auditorAddr, l.Identity.Certificate)
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			c, err := dispute.New(dispute.Config{Ledger: l, Auditor: riskmeshv1.NewAuditorClient(conn), AuditorMSP: auditorMSP})
+			c, err := dispute.New(dispute.Config{Ledger: l.Ledger, Auditor: riskmeshv1.NewAuditorClient(conn), AuditorMSP: auditorMSP})
 			if err != nil {
 				return err
 			}

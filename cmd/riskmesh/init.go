@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -96,26 +95,18 @@ roles to requester (plus provider when the member has OPRF keys): edit the
 file as the consortium decides.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
-			members := make([]identity.Member, 0, len(dirs))
-			for _, dir := range dirs {
-				m, err := identity.ReadMember(dir)
-				if err != nil {
-					return err
-				}
-				members = append(members, m)
-			}
-			c, err := identity.NewConsortium(members)
+			c, err := identity.ConsortiumOf(dirs)
 			if err != nil {
 				return err
 			}
-			data, err := c.Marshal()
+			err = c.WriteFile(out, force)
+			if errors.Is(err, identity.ErrExists) {
+				return fmt.Errorf("%s exists (use --force to replace it)", out)
+			}
 			if err != nil {
 				return err
 			}
-			if err := writeNew(out, data, force); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "consortium file with %d members written to %s\n", len(members), out)
+			fmt.Fprintf(cmd.OutOrStdout(), "consortium file with %d members written to %s\n", len(dirs), out)
 			return nil
 		},
 	}
@@ -123,25 +114,4 @@ file as the consortium decides.`,
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing file")
 	cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// writeNew writes data to path, refusing to replace an existing file unless
-// force is set.
-func writeNew(path string, data []byte, force bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if !force {
-		flags |= os.O_EXCL
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("%s exists (use --force to replace it)", path)
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +37,7 @@ With the regulator's configuration it onboards institutions, sets prices and lim
 the period cycle: rollover, close, settle, snapshot. Reads print JSON. verify-log checks a
 copy of the embedded ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			_, cfg, err := loadNodeConfig(path)
+			_, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
 				return err
 			}
@@ -176,7 +175,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, institutionViews(r))
+			return printJSON(w, accounting.InstitutionViews(r))
 		}, nil),
 		ledgerCmd("catalog PROVIDER CATEGORY PERIOD", "print a published catalog: its digest and the OPRF key it was built under", 3, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			n, err := parsePeriod(args[2])
@@ -187,7 +186,7 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			return printJSON(w, newCatalogView(c))
+			return printJSON(w, accounting.NewCatalogView(c))
 		}, nil),
 		ledgerCmd("period [N]", "print a period (default the current one)", -1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			var n uint64
@@ -208,24 +207,9 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 			if err != nil {
 				return err
 			}
-			parties := []string{f.party}
-			if f.party == "" {
-				insts, err := l().Institutions(ctx)
-				if err != nil {
-					return err
-				}
-				parties = parties[:0]
-				for _, in := range insts {
-					parties = append(parties, in.MSPID)
-				}
-			}
-			entries := []accounting.RecordedEntry{}
-			for _, p := range parties {
-				got, err := accounting.AllEntries(ctx, l(), accounting.EntriesQuery{Period: n, Party: p, AsResponder: f.asResponder})
-				if err != nil {
-					return err
-				}
-				entries = append(entries, got...)
+			entries, err := accounting.PeriodEntries(ctx, l(), n, f.party, f.asResponder)
+			if err != nil {
+				return err
 			}
 			return printJSON(w, entries)
 		}, func(c *cobra.Command, f *ledgerFlags) {
@@ -286,40 +270,6 @@ func parsePeriod(s string) (uint64, error) {
 		return 0, fmt.Errorf("period %q: want a period number from 1", s)
 	}
 	return n, nil
-}
-
-// institutionView and catalogView are how `ledger institutions` and
-// `ledger catalog` print their records: fingerprints, keys and digests in
-// hex, as node.yaml, the consortium file and the other commands write
-// them, rather than the contract's base64.
-type institutionView struct {
-	accounting.Institution
-	TLSFingerprint string            `json:"tlsFingerprint,omitempty"`
-	OPRFKeys       map[string]string `json:"oprfKeys,omitempty"`
-}
-
-type catalogView struct {
-	accounting.Catalog
-	Digest  string `json:"digest"`
-	OPRFKey string `json:"oprfKey"`
-}
-
-func newCatalogView(c *accounting.Catalog) catalogView {
-	return catalogView{Catalog: *c, Digest: hex.EncodeToString(c.Digest), OPRFKey: hex.EncodeToString(c.OPRFKey)}
-}
-
-func institutionViews(r []accounting.Institution) []institutionView {
-	views := make([]institutionView, len(r))
-	for i, in := range r {
-		views[i] = institutionView{Institution: in, TLSFingerprint: hex.EncodeToString(in.TLSFingerprint)}
-		for cat, key := range in.OPRFKeys {
-			if views[i].OPRFKeys == nil {
-				views[i].OPRFKeys = map[string]string{}
-			}
-			views[i].OPRFKeys[cat] = hex.EncodeToString(key)
-		}
-	}
-	return views
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 )
 
@@ -25,7 +24,7 @@ business API and, on the regulator, the embedded ledger and its relay. It logs J
 standard error and stops gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, cfg, err := loadNodeConfig(path)
+			c, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
 				return err
 			}
@@ -40,15 +39,4 @@ standard error and stops gracefully on SIGINT or SIGTERM.`,
 	cmd.AddCommand(newNodeBackupCommand())
 	cmd.AddCommand(newNodeProvidersCommand(), newNodeCatalogsCommand(), newNodeBalanceCommand(), newNodeHealthCommand(), newNodeTranscriptCommand())
 	return cmd
-}
-
-// loadNodeConfig reads node.yaml and turns it into the daemon's settings,
-// which every command acting as a node's institution starts from.
-func loadNodeConfig(path string) (*config.Config, daemon.Config, error) {
-	c, err := config.Load(path)
-	if err != nil {
-		return nil, daemon.Config{}, err
-	}
-	cfg, err := daemon.FromConfig(c)
-	return c, cfg, err
 }

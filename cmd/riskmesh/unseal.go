@@ -16,7 +16,7 @@ written when node.yaml's at_rest seals data) with the node's keyring and KEK, an
 plain file to OUT, which must not exist. Restore it as docs/operations.md says.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, cfg, err := loadNodeConfig(path)
+			_, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
 				return err
 			}

@@ -377,3 +377,15 @@ func keysConfig(c *config.Config) (KeysConfig, error) {
 	}
 	return k, nil
 }
+
+// LoadConfig reads the node.yaml at path and turns it into the daemon's
+// settings, which the node and every tool acting as its institution start
+// from.
+func LoadConfig(path string) (*config.Config, Config, error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	cfg, err := FromConfig(c)
+	return c, cfg, err
+}

@@ -197,6 +197,46 @@ func (c *Consortium) Marshal() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// ConsortiumOf builds the consortium of the members whose identity
+// directories dirs name, from their public files (ReadMember).
+func ConsortiumOf(dirs []string) (*Consortium, error) {
+	members := make([]Member, 0, len(dirs))
+	for _, dir := range dirs {
+		m, err := ReadMember(dir)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, m)
+	}
+	return NewConsortium(members)
+}
+
+// WriteFile writes the consortium file to path (mode 0644: it holds only
+// public facts). It replaces an existing file only if replace is set;
+// otherwise it fails with ErrExists and leaves the file as it was.
+func (c *Consortium) WriteFile(path string, replace bool) error {
+	data, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if !replace {
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("consortium: %s: %w", path, ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // ParseConsortium decodes and validates a consortium file. Unknown keys,
 // a second document and files over MaxConsortiumSize are refused.
 func ParseConsortium(data []byte) (*Consortium, error) {

@@ -197,3 +197,48 @@ func TestParseFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// WriteFile never replaces a consortium file by accident: without replace
+// it fails with ErrExists and leaves the old file; with it, the new
+// members are written and parse back.
+func TestConsortiumWriteFile(t *testing.T) {
+	bank, lender := generate(t, "Bank1MSP", "black"), generate(t, "Lender2MSP")
+	path := filepath.Join(t.TempDir(), "consortium.yaml")
+	one, err := ConsortiumOf([]string{bank})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.WriteFile(path, false); err != nil {
+		t.Fatal(err)
+	}
+	two, err := ConsortiumOf([]string{bank, lender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := two.WriteFile(path, false); !errors.Is(err, ErrExists) {
+		t.Fatalf("overwrote without replace: %v", err)
+	}
+	read := func() []Member {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseConsortium(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Members()
+	}
+	if got := read(); len(got) != 1 || got[0].MSPID != "Bank1MSP" {
+		t.Fatalf("the refused write changed the file: %+v", got)
+	}
+	if err := two.WriteFile(path, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); len(got) != 2 || got[1].MSPID != "Lender2MSP" {
+		t.Fatalf("replaced file holds %+v", got)
+	}
+	if _, err := ConsortiumOf([]string{t.TempDir()}); err == nil {
+		t.Error("a directory without identity files made a consortium")
+	}
+}

@@ -1,0 +1,54 @@
+package daemon
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
+)
+
+// An embedded ledger file opened by a tool acts as the institution of
+// --identity (which may not onboard), or without one as the regulator
+// (which may); while one tool holds the file, another cannot open it.
+func TestLedgerSourceOpensTheEmbeddedFileAsItsInstitution(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.db")
+	store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{Regulator: "RegMSP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	idDir := filepath.Join(t.TempDir(), "bank1")
+	identitytest.New(t, idDir, "Bank1MSP")
+
+	bank, err := LedgerSource{LedgerDB: path, Regulator: "RegMSP", IdentityDir: idDir}.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bank.Identity == nil || bank.Identity.MSPID != "Bank1MSP" || bank.IdentityDir != idDir || bank.DataDir != dir {
+		t.Errorf("opened %+v", bank)
+	}
+	if err := bank.Ledger.AddInstitution(t.Context(), "Lender2MSP", "Lender", []accounting.Role{accounting.RoleRequester}); err == nil {
+		t.Error("a member onboarded an institution")
+	}
+	if _, err := (LedgerSource{LedgerDB: path, Regulator: "RegMSP"}).Open(); err == nil || !strings.Contains(err.Error(), "is a node running") {
+		t.Errorf("second open of a held file: %v", err)
+	}
+	if err := bank.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	reg, err := LedgerSource{LedgerDB: path, Regulator: "RegMSP"}.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if reg.Identity != nil || reg.IdentityDir != "" {
+		t.Errorf("an identity without --identity: %+v", reg)
+	}
+	if err := reg.Ledger.AddInstitution(t.Context(), "Lender2MSP", "Lender", []accounting.Role{accounting.RoleRequester}); err != nil {
+		t.Errorf("the regulator could not onboard: %v", err)
+	}
+}
