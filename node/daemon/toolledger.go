@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -61,6 +62,11 @@ func (s LedgerSource) Open() (*ToolLedger, error) {
 			return nil, err
 		}
 		return t, nil
+	}
+	// A tool reads an existing ledger: a mistyped path must not become a
+	// new, empty ledger that every check then finds nothing in.
+	if _, err := os.Stat(s.LedgerDB); err != nil {
+		return nil, fmt.Errorf("ledger file: %w", err)
 	}
 	t := &ToolLedger{DataDir: filepath.Dir(s.LedgerDB)}
 	act := s.Regulator

@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,5 +53,17 @@ func TestLedgerSourceOpensTheEmbeddedFileAsItsInstitution(t *testing.T) {
 	}
 	if err := reg.Ledger.AddInstitution(t.Context(), "Lender2MSP", "Lender", []accounting.Role{accounting.RoleRequester}); err != nil {
 		t.Errorf("the regulator could not onboard: %v", err)
+	}
+}
+
+// A ledger path that names no file is an error naming it, not a new empty
+// ledger created where the operator mistyped.
+func TestLedgerSourceRefusesAMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.db")
+	if _, err := (LedgerSource{LedgerDB: path, Regulator: "RegMSP"}).Open(); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open of a missing file: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the missing ledger was created: %v", err)
 	}
 }
