@@ -4,7 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -71,4 +73,19 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("answer body %T", b)
 		}
 	})
+}
+
+// A contract rejection whose detail echoes a caller's bytes (line breaks,
+// an escape sequence, invalid UTF-8, far too long) leaves the relay as one
+// printable, valid, bounded line that still parses as the contract's
+// error with its code.
+func TestRejectedTextIsPrintable(t *testing.T) {
+	detail := "mspId \"A\nB\x1b[31m\xff\" " + strings.Repeat("x", 2*riskmeshv1.MaxErrorMessage)
+	msg := rejected(chaincode.CodeConflict, detail).GetError().GetMessage()
+	if len(msg) > riskmeshv1.MaxErrorMessage || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\n\x1b") {
+		t.Fatalf("relayed text %q", msg)
+	}
+	if e, ok := accounting.ParseError(msg); !ok || e.Code != chaincode.CodeConflict {
+		t.Fatalf("ParseError(%q) = %v, %v", msg, e, ok)
+	}
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -104,12 +104,9 @@ func rejected(code chaincode.Code, detail string) *riskmeshv1.PeerResponse {
 }
 
 func peerError(code riskmeshv1.ErrorCode, msg string, retryAfterMs uint32) *riskmeshv1.PeerResponse {
-	if len(msg) > riskmeshv1.MaxErrorMessage {
-		msg = msg[:riskmeshv1.MaxErrorMessage]
-	}
-	// protobuf strings must be UTF-8; a cut rune or a contract detail
-	// echoing odd bytes must not make the answer unmarshalable.
-	msg = strings.ToValidUTF8(msg, "?")
+	// protobuf strings must be UTF-8, and a contract detail echoing a
+	// caller's bytes must reach the caller's logs as one printable line.
+	msg = printable.String(msg, riskmeshv1.MaxErrorMessage)
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Error{Error: &riskmeshv1.PeerError{
 		Code: code, Message: msg, RetryAfterMs: retryAfterMs,
 	}}}
