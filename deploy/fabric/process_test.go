@@ -24,6 +24,16 @@ func startSleep(t *testing.T, sp *spawner, dir, name string) *process {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.stop() })
+	// exec.Cmd.Start returns once the child has begun its exec, but the
+	// kernel sets the new command line a moment later: until then
+	// /proc/PID/cmdline reads empty and pidRuns says no (1 start in ~50 on
+	// this machine). Wait for it, bounded.
+	for deadline := time.Now().Add(5 * time.Second); !pidRuns(p.pid, p.path); {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("%s: not running %s after start", name, sleep)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return p
 }
 
