@@ -78,9 +78,6 @@ type Config struct {
 const (
 	DefaultCatalogRetry    = 2 * time.Second
 	DefaultMaxCatalogRetry = 5 * time.Minute
-	DefaultPhaseTimeout    = 15 * time.Second
-	DefaultRetryBackoff    = 50 * time.Millisecond
-	DefaultMaxRetryBackoff = 2 * time.Second
 )
 
 // withDefaults validates c once and fills its zero fields.
@@ -107,9 +104,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxCatalogRetry = cmp.Or(c.MaxCatalogRetry, DefaultMaxCatalogRetry)
 	c.CatalogMaxBytes = cmp.Or(c.CatalogMaxBytes, catalog.DefaultMaxBytes)
 	c.CatalogChunk = cmp.Or(c.CatalogChunk, riskmeshv1.DefaultCatalogChunk)
-	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, DefaultPhaseTimeout)
-	c.RetryBackoff = cmp.Or(c.RetryBackoff, DefaultRetryBackoff)
-	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, outbound.DefaultPhaseTimeout)
+	c.RetryBackoff = cmp.Or(c.RetryBackoff, outbound.DefaultRetryBackoff)
+	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, outbound.DefaultMaxRetryBackoff)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Now == nil {
 		c.Now = time.Now

@@ -40,7 +40,7 @@ func TestConfigValidation(t *testing.T) {
 	m, err := New(valid())
 	must(t, err)
 	if m.cfg.CatalogRetry != DefaultCatalogRetry || m.cfg.MaxCatalogRetry != DefaultMaxCatalogRetry ||
-		m.cfg.PhaseTimeout != DefaultPhaseTimeout || m.cfg.CatalogChunk == 0 || m.cfg.CatalogMaxBytes == 0 {
+		m.cfg.PhaseTimeout != outbound.DefaultPhaseTimeout || m.cfg.CatalogChunk == 0 || m.cfg.CatalogMaxBytes == 0 {
 		t.Fatalf("defaults not applied: %+v", m.cfg)
 	}
 	for _, tt := range tests {

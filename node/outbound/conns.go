@@ -53,6 +53,16 @@ func PeerDialer(cfg peer.Config) Dialer {
 // DefaultDialTimeout bounds a dial when New is given none.
 const DefaultDialTimeout = 15 * time.Second
 
+// Defaults of the catalog mirror and of query execution for their requests
+// over these connections: both read them from the same node.yaml keys
+// (requester.phase_timeout, retry_backoff, max_retry_backoff), so they have
+// one home here.
+const (
+	DefaultPhaseTimeout    = 15 * time.Second
+	DefaultRetryBackoff    = 50 * time.Millisecond
+	DefaultMaxRetryBackoff = 2 * time.Second
+)
+
 // Conns keeps one connection per provider, reused by every request to it
 // and redialled after a transport failure or an endpoint change. It is
 // safe for concurrent use.

@@ -184,11 +184,8 @@ const (
 	DefaultDeadline          = 30 * time.Second
 	DefaultMaxDeadline       = 10 * time.Minute
 	MinDeadline              = 100 * time.Millisecond
-	DefaultRetryBackoff      = 50 * time.Millisecond
-	DefaultMaxRetryBackoff   = 2 * time.Second
 	DefaultLateAnswerWindow  = 2 * time.Minute
 	DefaultMaxLateAnswers    = 1024
-	DefaultPhaseTimeout      = 15 * time.Second
 	DefaultQueryRetention    = 365 * 24 * time.Hour
 	DefaultTranscriptPeriods = 90
 	DefaultReconcileInterval = 5 * time.Minute
@@ -213,11 +210,11 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxIdentifiers = cmp.Or(c.MaxIdentifiers, DefaultMaxIdentifiers)
 	c.DefaultDeadline = cmp.Or(c.DefaultDeadline, DefaultDeadline)
 	c.MaxDeadline = cmp.Or(c.MaxDeadline, DefaultMaxDeadline)
-	c.RetryBackoff = cmp.Or(c.RetryBackoff, DefaultRetryBackoff)
-	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	c.RetryBackoff = cmp.Or(c.RetryBackoff, outbound.DefaultRetryBackoff)
+	c.MaxRetryBackoff = cmp.Or(c.MaxRetryBackoff, outbound.DefaultMaxRetryBackoff)
 	c.LateAnswerWindow = cmp.Or(c.LateAnswerWindow, DefaultLateAnswerWindow)
 	c.MaxLateAnswers = cmp.Or(c.MaxLateAnswers, DefaultMaxLateAnswers)
-	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, DefaultPhaseTimeout)
+	c.PhaseTimeout = cmp.Or(c.PhaseTimeout, outbound.DefaultPhaseTimeout)
 	c.QueryRetention = cmp.Or(c.QueryRetention, DefaultQueryRetention)
 	c.TranscriptPeriods = cmp.Or(c.TranscriptPeriods, DefaultTranscriptPeriods)
 	c.ReconcileInterval = cmp.Or(c.ReconcileInterval, DefaultReconcileInterval)
