@@ -35,8 +35,9 @@
 // id (JetStream does so itself within its duplicate window, through the
 // Nats-Msg-Id header). What it does not promise: order across streams, or
 // order within a stream after an event died (its stream_sequence leaves a
-// gap until Replay fills it); delivery attempts are counted in memory, so a
-// restart gives an event its full MaxAttempts again. Events carry query
+// gap until Replay fills it). Failed attempts are counted in the pending
+// entry, so a restart does not give a failing event MaxAttempts afresh;
+// Replay does. Events carry query
 // results as the business API shows them and never an identifier: the node
 // does not store identifiers (docs/node-requester.md), items are named by
 // their index in the request.

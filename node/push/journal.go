@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,24 +77,48 @@ func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
 	return nil
 }
 
-// next returns d's oldest pending event, nil if none is pending. A stored
-// event that does not decode comes back with ErrCorrupt and its key, for
-// the dead store.
-func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, err error) {
+// next returns d's oldest pending event and the failed deliveries of it
+// counted so far, nil if none is pending. A stored event that does not
+// decode comes back with ErrCorrupt and its key, for the dead store.
+func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, attempts int, err error) {
 	err = o.cfg.DB.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(d.pending).Cursor().First()
+		k, v := tx.Bucket(d.pending).Cursor().First()
 		if k == nil {
 			return nil
 		}
-		key = bytes.Clone(k)
-		v := tx.Bucket(bucketEvents).Get(k)
+		key, attempts = bytes.Clone(k), decodeAttempts(v)
+		v = tx.Bucket(bucketEvents).Get(k)
 		if v == nil {
 			return fmt.Errorf("%w: event %x missing", ErrCorrupt, k)
 		}
 		ev, err = decodeStored(v)
 		return err
 	})
-	return key, ev, err
+	return key, ev, attempts, err
+}
+
+// A pending entry's value is the number of failed deliveries of its event
+// to that destination: empty for none, else 4 bytes big-endian. Keeping
+// it in node.db means a restart does not give a failing event its full
+// MaxAttempts again.
+
+func decodeAttempts(v []byte) int {
+	if len(v) != 4 {
+		return 0
+	}
+	return int(min(binary.BigEndian.Uint32(v), math.MaxInt32))
+}
+
+// attempted records that the event under key has failed attempts times to
+// reach d, if d still holds it.
+func (o *Outbox) attempted(d *dest, key []byte, attempts int) error {
+	return o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(d.pending)
+		if b.Get(key) == nil {
+			return nil
+		}
+		return b.Put(key, binary.BigEndian.AppendUint32(nil, uint32(min(attempts, math.MaxInt32))))
+	})
 }
 
 // finish takes the event under key out of d's queue: delivered if dead is

@@ -257,6 +257,70 @@ func TestRestartDeliversPending(t *testing.T) {
 	}
 }
 
+// Failed attempts are counted in node.db: an Outbox that stops after some
+// failed deliveries of an event and restarts with MaxAttempts one above
+// them kills the event at its first attempt there, not after MaxAttempts
+// more; a replay gives it a full count again.
+func TestAttemptsSurviveRestart(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	rc := newReceiver(t)
+	rc.reject = func(*riskmeshv1.PushEvent) int { return http.StatusBadGateway }
+	cfg := Config{DB: db, MSPID: "BankA", MaxAttempts: 1000, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}}
+	o, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := record(t, o, providerPart("q1", "P1", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = o.Run(ctx); close(done) }()
+	testwait.Until(t, "failed attempts on record", 30*time.Second, func() error {
+		if n := storedAttempts(t, o); n < 2 {
+			return fmt.Errorf("%d attempts on record", n)
+		}
+		return nil
+	})
+	cancel()
+	<-done
+	before := storedAttempts(t, o)
+	if before < 2 || before >= cfg.MaxAttempts {
+		t.Fatalf("%d attempts on record after stopping", before)
+	}
+
+	cfg.MaxAttempts = before + 1
+	o2 := start(t, cfg)
+	statsUntil(t, o2, func(s Stats) bool { return s.Dead == 1 && s.Depth == 0 })
+	if s := o2.Stats()[0]; s.Retried != 0 || s.Killed != 1 {
+		t.Fatalf("after restart: %+v, want the event killed at its first attempt there", s)
+	}
+	dead, err := o2.Dead("hook", 0)
+	if err != nil || len(dead) != 1 || dead[0].EventId != ev.EventId || int(dead[0].Attempts) != before+1 {
+		t.Fatalf("dead %v, %v: want the event after %d attempts in all", dead, err, before+1)
+	}
+	if n, err := o2.Replay("hook", nil); err != nil || n != 1 {
+		t.Fatalf("replay = %d, %v", n, err)
+	}
+	// Replayed, it has its full count: before more retries, then death.
+	statsUntil(t, o2, func(s Stats) bool { return s.Killed == 2 && s.Retried == uint64(before) })
+}
+
+// storedAttempts reads the attempt count of the first destination's head
+// event from node.db.
+func storedAttempts(t *testing.T, o *Outbox) int {
+	t.Helper()
+	n := -1
+	if err := o.cfg.DB.View(func(tx *bolt.Tx) error {
+		if _, v := tx.Bucket(o.dests[0].pending).Cursor().First(); v != nil {
+			n = decodeAttempts(v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestOpenRefusesBadConfig(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	hook := newReceiver(t).webhook(t)
