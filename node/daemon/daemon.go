@@ -211,7 +211,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			if n.push, err = push.Open(p); err != nil {
 				return nil, err
 			}
-			c.Recorded = n.push.RecordTx
+			c.Recorded, c.Pruned = n.push.RecordTx, n.push.PruneTx
 			apiCfg.Push = n.push
 			n.goRun("push", n.push.Run, ctx)
 		}

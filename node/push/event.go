@@ -1,11 +1,13 @@
 package push
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -46,9 +48,27 @@ func streamOf(ev *riskmeshv1.PushEvent) string {
 		return ev.QueryId
 	}
 	if k := ev.GetReconciled().GetKey(); k != nil {
-		return fmt.Sprintf("entry/%d/%s/%d", k.Period, k.Responder, k.Sequence)
+		return fmt.Sprintf("%s%d/%s/%d", entryStreamPrefix, k.Period, k.Responder, k.Sequence)
 	}
 	return ""
+}
+
+// entryStreamPrefix begins the stream of a billed entry's events:
+// "entry/<period>/<responder>/<sequence>".
+const entryStreamPrefix = "entry/"
+
+// entryStreamPeriod reads the period of an entry stream's name.
+func entryStreamPeriod(stream []byte) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(stream, []byte(entryStreamPrefix))
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := bytes.Cut(rest, []byte("/"))
+	if !ok {
+		return 0, false
+	}
+	p, err := strconv.ParseUint(string(num), 10, 64)
+	return p, err == nil
 }
 
 // wants reports whether destination d takes ev: its type is among d's

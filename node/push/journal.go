@@ -77,6 +77,37 @@ func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
 	return nil
 }
 
+// PruneTx forgets, inside the caller's read-write transaction, the stream
+// counters of the queries in queryIDs and of the billed entries of periods
+// before minPeriod: the requester calls it (node/requester Config.Pruned)
+// as it deletes those records, after which no event can be recorded on
+// those streams, so a stream never restarts at 1 under an event id already
+// used. Events still queued are kept and delivered.
+func (o *Outbox) PruneTx(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error {
+	streams := tx.Bucket(bucketStreams)
+	if streams == nil {
+		return errors.New("push: buckets missing (Open not called on this database)")
+	}
+	for _, id := range queryIDs {
+		if err := streams.Delete([]byte(id)); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	var old [][]byte
+	c := streams.Cursor()
+	for k, _ := c.Seek([]byte(entryStreamPrefix)); bytes.HasPrefix(k, []byte(entryStreamPrefix)); k, _ = c.Next() {
+		if p, ok := entryStreamPeriod(k); ok && p < minPeriod {
+			old = append(old, bytes.Clone(k))
+		}
+	}
+	for _, k := range old {
+		if err := streams.Delete(k); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	return nil
+}
+
 // next returns d's oldest pending event and the failed deliveries of it
 // counted so far, nil if none is pending. A stored event that does not
 // decode comes back with ErrCorrupt and its key, for the dead store.

@@ -321,6 +321,36 @@ func storedAttempts(t *testing.T, o *Outbox) int {
 	return n
 }
 
+// PruneTx forgets the streams of the pruned queries and of the entries of
+// earlier periods (by number, not by name: period 12 is not before 4),
+// keeps the rest counting, and leaves queued events to be delivered.
+func TestPruneForgetsStreams(t *testing.T) {
+	rc := newReceiver(t)
+	o := start(t, Config{Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})
+	entry := func(period uint64) *riskmeshv1.PushEvent {
+		return &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED,
+			Reconciled: &riskmeshv1.ReconciledEntry{Key: &riskmeshv1.EntryKey{Period: period, Requester: "BankA", Responder: "P1", Sequence: 1}}}
+	}
+	record(t, o, providerPart("q1", "P1", 1))
+	record(t, o, providerPart("q2", "P1", 1))
+	record(t, o, entry(3))
+	record(t, o, entry(12))
+	if err := o.cfg.DB.Update(func(tx *bolt.Tx) error { return o.PruneTx(tx, []string{"q1"}, 4) }); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	_ = o.cfg.DB.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStreams).ForEach(func(k, _ []byte) error { left = append(left, string(k)); return nil })
+	})
+	if !slices.Equal(left, []string{"entry/12/P1/1", "q2"}) {
+		t.Fatalf("streams left %v, want entry/12/P1/1 and q2", left)
+	}
+	if next := record(t, o, providerPart("q2", "P2", 1)); next.StreamSequence != 2 {
+		t.Fatalf("a kept stream went on at %d, want 2", next.StreamSequence)
+	}
+	delivered(t, rc, 5)
+}
+
 func TestOpenRefusesBadConfig(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	hook := newReceiver(t).webhook(t)
