@@ -16,7 +16,8 @@
 // sequence number in recording order; "push/pending/<destination>" and
 // "push/dead/<destination>" hold, per destination, the sequence numbers
 // still to deliver and the events given up on; "push/streams" holds each
-// stream's last stream sequence.
+// stream's last stream sequence until the requester prunes the query or
+// the entry's period (PruneTx).
 //
 // Each destination delivers its pending events one at a time in recording
 // order, so the events of one query arrive in the order they were recorded.
