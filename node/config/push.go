@@ -30,7 +30,7 @@ type PushDestination struct {
 	// [A-Za-z0-9._-]. Required.
 	Name string `yaml:"name"`
 	// Events are the event types sent: provider_result, query_result,
-	// query_changed, reconciled. Empty: all.
+	// query_changed, reconciled, dispute. Empty: all.
 	Events []string `yaml:"events,omitempty"`
 	// Categories restricts query events to these categories. Empty: all.
 	Categories []string `yaml:"categories,omitempty"`
@@ -71,7 +71,7 @@ type NATS struct {
 }
 
 // PushEventNames are the values of push.destinations[].events.
-var PushEventNames = []string{"provider_result", "query_result", "query_changed", "reconciled"}
+var PushEventNames = []string{"provider_result", "query_result", "query_changed", "reconciled", "dispute"}
 
 func (p *Push) resolve(abs func(*string)) {
 	for i := range p.Destinations {

@@ -4,7 +4,8 @@
 // changes to a finished query (a late answer, a late request given up, an
 // answer recovered by reconciliation) and changes of a billed entry's
 // reconciliation state (matched, recovered, disputed, reversed by an upheld
-// dispute). Destinations are signed HTTPS webhooks (Webhook, verified on
+// dispute) and of the state of each dispute the node filed (node/dispute).
+// Destinations are signed HTTPS webhooks (Webhook, verified on
 // the receiving side with Verifier) and NATS JetStream subjects
 // (JetStream).
 //

@@ -48,14 +48,24 @@ func streamOf(ev *riskmeshv1.PushEvent) string {
 		return ev.QueryId
 	}
 	if k := ev.GetReconciled().GetKey(); k != nil {
-		return fmt.Sprintf("%s%d/%s/%d", entryStreamPrefix, k.Period, k.Responder, k.Sequence)
+		return keyStream(entryStreamPrefix, k)
+	}
+	if k := ev.GetDispute().GetKey(); k != nil {
+		return keyStream(disputeStreamPrefix, k)
 	}
 	return ""
 }
 
-// entryStreamPrefix begins the stream of a billed entry's events:
-// "entry/<period>/<responder>/<sequence>".
-const entryStreamPrefix = "entry/"
+// The streams of a billed entry's reconciliation events and of an
+// exchange's dispute events: "<prefix><period>/<responder>/<sequence>".
+const (
+	entryStreamPrefix   = "entry/"
+	disputeStreamPrefix = "dispute/"
+)
+
+func keyStream(prefix string, k *riskmeshv1.EntryKey) string {
+	return fmt.Sprintf("%s%d/%s/%d", prefix, k.Period, k.Responder, k.Sequence)
+}
 
 // entryStreamPeriod reads the period of an entry stream's name.
 func entryStreamPeriod(stream []byte) (uint64, bool) {

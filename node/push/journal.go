@@ -108,6 +108,23 @@ func (o *Outbox) PruneTx(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error
 	return nil
 }
 
+// ForgetDisputesTx forgets, inside the caller's read-write transaction,
+// the stream counters of the disputes of the exchanges under keys: node/
+// dispute calls it (AutoConfig.Forget) as it deletes their settled
+// records, after which no event can be recorded on those streams.
+func (o *Outbox) ForgetDisputesTx(tx *bolt.Tx, keys []*riskmeshv1.EntryKey) error {
+	streams := tx.Bucket(bucketStreams)
+	if streams == nil {
+		return errors.New("push: buckets missing (Open not called on this database)")
+	}
+	for _, k := range keys {
+		if err := streams.Delete([]byte(keyStream(disputeStreamPrefix, k))); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	return nil
+}
+
 // next returns d's oldest pending event and the failed deliveries of it
 // counted so far, nil if none is pending. A stored event that does not
 // decode comes back with ErrCorrupt and its key, for the dead store.

@@ -348,7 +348,21 @@ func TestPruneForgetsStreams(t *testing.T) {
 	if next := record(t, o, providerPart("q2", "P2", 1)); next.StreamSequence != 2 {
 		t.Fatalf("a kept stream went on at %d, want 2", next.StreamSequence)
 	}
-	delivered(t, rc, 5)
+	dispute := record(t, o, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_DISPUTE,
+		Dispute: &riskmeshv1.ExchangeDispute{Key: &riskmeshv1.EntryKey{Period: 3, Requester: "BankA", Responder: "P1", Sequence: 2},
+			State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING}})
+	if dispute.Stream != "dispute/3/P1/2" {
+		t.Fatalf("dispute stream %q", dispute.Stream)
+	}
+	if err := o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		return o.ForgetDisputesTx(tx, []*riskmeshv1.EntryKey{dispute.Dispute.Key})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again := record(t, o, proto.Clone(dispute).(*riskmeshv1.PushEvent)); again.StreamSequence != 1 {
+		t.Fatalf("a forgotten dispute stream went on at %d", again.StreamSequence)
+	}
+	delivered(t, rc, 7)
 }
 
 func TestOpenRefusesBadConfig(t *testing.T) {
