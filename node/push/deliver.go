@@ -88,7 +88,7 @@ func (o *Outbox) send(ctx context.Context, d *dest, ev *riskmeshv1.PushEvent) er
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
-	return d.Sender.Send(ctx, ev.EventId, body)
+	return d.Sender.Send(ctx, Message{EventID: ev.EventId, Stream: ev.Stream, Body: body})
 }
 
 // kill moves the event under key to d's dead store.
