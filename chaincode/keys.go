@@ -141,6 +141,9 @@ const (
 	// iterator ends silently and a step would wrongly look final.
 	DefaultSettleStep = 10000
 	MaxSettleStep     = 50000
+	// MaxSnapshotPeriods bounds the periods one snapshot covers (a year
+	// of daily periods), and with them the period records it reads.
+	MaxSnapshotPeriods = 366
 	// MaxCategories bounds the price table captured into a period.
 	MaxCategories = 256
 	// MaxPastSigningKeys bounds an institution's replaced signing keys.
