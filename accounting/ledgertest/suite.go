@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"CatalogKey", s.catalogKey},
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
+		{"MoneyCycle", s.moneyCycle},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
