@@ -3,6 +3,7 @@ package accounting
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/chaincode"
@@ -100,6 +101,9 @@ func ReadConsortiumView(ctx context.Context, l viewLedger) (*ConsortiumView, err
 		line[x.MSPID] = &v.Members[i]
 	}
 	cur, err := l.Period(ctx, 0)
+	if errors.Is(err, ErrNotFound) { // no period opened yet
+		return v, nil
+	}
 	if err != nil {
 		return nil, err
 	}
