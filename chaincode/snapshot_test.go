@@ -20,6 +20,22 @@ func invokeRaw(t *testing.T, c *Contract, st *memState, caller, fn, arg string, 
 	return err
 }
 
+// paymentsArg returns the RecordPayments argument that records the digest
+// of s's payment instructions.
+func paymentsArg(t *testing.T, s *Snapshot) string {
+	t.Helper()
+	csv, err := PaymentsCSV(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := PaymentsDigest(csv)
+	arg, err := json.Marshal(PaymentsArgs{Snapshot: s.Period, Digest: d[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(arg)
+}
+
 // settledPeriods returns a state whose periods 1..n are settled (without
 // entries) and period n+1 is open.
 func settledPeriods(t *testing.T, c *Contract, n uint64) *memState {
@@ -68,16 +84,10 @@ func TestSnapshotStoredBeforeRanges(t *testing.T) {
 	if got.Period != 1 || got.Through != 1 || got.Balances["A"] != -5 {
 		t.Fatalf("old snapshot read as %+v", got)
 	}
-	csv, err := PaymentsCSV(&got)
-	if err != nil {
-		t.Fatal(err)
+	if csv, err := PaymentsCSV(&got); err != nil || string(csv) != PaymentsHeader+"1,1,A,B,5\n" {
+		t.Fatalf("csv %q, %v", csv, err)
 	}
-	if string(csv) != PaymentsHeader+"1,1,A,B,5\n" {
-		t.Fatalf("csv %q", csv)
-	}
-	d := PaymentsDigest(csv)
-	arg, _ := json.Marshal(PaymentsArgs{Snapshot: 1, Digest: d[:]})
-	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, string(arg), nil); err != nil {
+	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, paymentsArg(t, &got), nil); err != nil {
 		t.Fatal(err)
 	}
 	var paid Snapshot
@@ -109,13 +119,8 @@ func TestRecordPaymentsKeepsTheFirstDigest(t *testing.T) {
 	if err := invokeRaw(t, c, st, "Reg", FnSnapshot, `{"period":1}`, &snap); err != nil {
 		t.Fatal(err)
 	}
-	csv, err := PaymentsCSV(&snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := PaymentsDigest(csv)
-	arg, _ := json.Marshal(PaymentsArgs{Snapshot: 1, Digest: d[:]})
-	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, string(arg), nil); err != nil {
+	arg := paymentsArg(t, &snap)
+	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, arg, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The digest an earlier layout recorded.
@@ -126,7 +131,7 @@ func TestRecordPaymentsKeepsTheFirstDigest(t *testing.T) {
 	earlier := PaymentsDigest([]byte("payer,payee,amount\n"))
 	stored.Payments = earlier[:]
 	st.kv[snapshotKey(1)], _ = json.Marshal(&stored)
-	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, string(arg), nil); CodeOf(err) != CodeConflict {
+	if err := invokeRaw(t, c, st, "Reg", FnRecordPayments, arg, nil); CodeOf(err) != CodeConflict {
 		t.Fatalf("a second, different digest: %v", err)
 	}
 }
