@@ -305,9 +305,9 @@ type Account struct {
 	Limit int64 `json:"limit"`
 	// Flagged is Balance < -Limit, or UnpaidSince is set.
 	Flagged bool `json:"flagged"`
-	// UnpaidSince is the oldest snapshotted period that left the
-	// institution past its limit and that the regulator has not marked
-	// paid (MarkPaid); 0 if there is none.
+	// UnpaidSince is the first period of the oldest snapshot that left
+	// the institution past its limit and that the regulator has not
+	// marked paid (MarkPaid); 0 if there is none.
 	UnpaidSince uint64 `json:"unpaidSince,omitempty"`
 }
 
