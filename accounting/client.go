@@ -231,6 +231,18 @@ func (c *Client) TakeSnapshot(ctx context.Context, period uint64) (*Snapshot, er
 	return call[Snapshot](ctx, c, true, chaincode.FnSnapshot, chaincode.PeriodArgs{Period: period})
 }
 
+func (c *Client) TakeSnapshotRange(ctx context.Context, first, last uint64) (*Snapshot, error) {
+	return call[Snapshot](ctx, c, true, chaincode.FnSnapshot, chaincode.SnapshotArgs{Period: first, Through: last})
+}
+
+func (c *Client) RecordPayments(ctx context.Context, period uint64, digest []byte) (*Snapshot, error) {
+	return call[Snapshot](ctx, c, true, chaincode.FnRecordPayments, chaincode.PaymentsArgs{Snapshot: period, Digest: digest})
+}
+
+func (c *Client) Undrained(ctx context.Context, period uint64) ([]Backlog, error) {
+	return callSlice[Backlog](ctx, c, chaincode.FnListUndrained, chaincode.PeriodArgs{Period: period})
+}
+
 func (c *Client) Period(ctx context.Context, n uint64) (*Period, error) {
 	return call[Period](ctx, c, false, chaincode.FnGetPeriod, chaincode.PeriodArgs{Period: n})
 }
