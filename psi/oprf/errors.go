@@ -28,6 +28,7 @@ var (
 	ErrNilState          = errors.New("oprf: nil blind state")
 	ErrStateUsed         = errors.New("oprf: blind state already finalised")
 	ErrProofRule         = errors.New("oprf: unknown proof rule")
+	ErrBlinding          = errors.New("oprf: additive blinding needs the verifiable partially-oblivious mode")
 )
 
 // ElementError says which element of a flat array was rejected, so a node can
