@@ -25,6 +25,14 @@ func reportItems(b *testing.B, n int, cpu0 time.Duration) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/items, "cpu-µs/item")
 }
 
+// benchName is base for multiplicative blinding, base+"Additive" for additive.
+func benchName(base string, b Blinding) string {
+	if b == BlindAdditive {
+		return base + "Additive"
+	}
+	return base
+}
+
 // BenchmarkOPRF measures each step per batch size under each blinding, the
 // whole verified query (blind, evaluate with proof, verify and finalise)
 // and, in the same run,
@@ -94,11 +102,7 @@ func BenchmarkOPRF(b *testing.B) {
 		})
 	}
 	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
-		name := "Requester/Finalize"
-		if blinding == BlindAdditive {
-			name = "Requester/FinalizeAdditive"
-		}
-		blind := blindWith(client, blinding)
+		name, blind := benchName("Requester/Finalize", blinding), blindWith(client, blinding)
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				// A state is finalised once, so every iteration blinds again,
@@ -143,11 +147,7 @@ func BenchmarkOPRF(b *testing.B) {
 		})
 	}
 	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
-		name := "EndToEnd"
-		if blinding == BlindAdditive {
-			name = "EndToEndAdditive"
-		}
-		blind := blindWith(client, blinding)
+		name, blind := benchName("EndToEnd", blinding), blindWith(client, blinding)
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				b.ReportAllocs()
