@@ -74,7 +74,7 @@ func (c *Client) blindAdditive(dst []byte, r *ristretto255.Scalar, input []byte)
 	rs.SetBytes(&rBytes)
 	clear(rBytes[:])
 	rb.ScalarMultTable(c.table, &rs)
-	rs = r255.Scalar{}
+	clear(rs[:])
 	h.Add(&h, &rb)
 	var enc [ElementSize]byte
 	h.BytesInto(&enc)
