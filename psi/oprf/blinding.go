@@ -69,7 +69,7 @@ func (c *Client) blindAdditive(dst []byte, r *ristretto255.Scalar, input []byte)
 		return ErrInputToIdentity
 	}
 	var rBytes [ScalarSize]byte
-	r.Encode(rBytes[:0])
+	copy(rBytes[:], r.Bytes())
 	var rs r255.Scalar
 	rs.SetBytes(&rBytes)
 	clear(rBytes[:])

@@ -230,7 +230,7 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 			} else {
 				u.ScalarMult(&sc.inv[i-lo], &elems[i])
 			}
-			u.Encode(enc[:0])
+			copy(enc[:], u.Bytes())
 			sc.buf = c.p.finalizeHash(&outputs[i], sc.buf, st.inputs[i], c.info, &enc)
 		}
 		return nil
