@@ -84,7 +84,7 @@ func BenchmarkOPRF(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			c, _ := NewClient(sk.Public(), info)
-			c.once.Do(c.buildTable)
+			c.PrecomputeAdditive()
 		}
 		b.ReportMetric(float64(unsafe.Sizeof(*client.table)), "table-bytes")
 	})

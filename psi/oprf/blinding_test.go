@@ -167,11 +167,15 @@ func TestBlindAdditiveNeedsPOPRF(t *testing.T) {
 		if _, _, err := c.BlindAdditive(rand.Reader, [][]byte{{1}}); !errors.Is(err, ErrBlinding) {
 			t.Fatalf("mode %d: BlindAdditive = %v, want ErrBlinding", p.mode, err)
 		}
+		if c.PrecomputeAdditive(); c.table != nil {
+			t.Fatalf("mode %d: PrecomputeAdditive built a table", p.mode)
+		}
 	}
 }
 
-// Concurrent first uses of a Client build its table once (the race
-// detector watches) and every batch finalises correctly.
+// Concurrent first uses of a Client, and a PrecomputeAdditive among them,
+// build its table once (the race detector watches) and every batch
+// finalises correctly.
 func TestAdditiveTableConcurrentFirstUse(t *testing.T) {
 	s := newSession(t, 1)
 	c, err := NewClient(s.sk.Public(), s.info)
@@ -185,6 +189,7 @@ func TestAdditiveTableConcurrentFirstUse(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
+	wg.Go(c.PrecomputeAdditive)
 	for range 4 {
 		wg.Go(func() {
 			st, blinded, err := c.BlindAdditive(rand.Reader, inputs)

@@ -12,8 +12,9 @@ import (
 
 // Client is the requester side of the POPRF for one provider key and info
 // string. It precomputes the tweaked key B = m·G + pkS that every proof is
-// checked against and, on the first BlindAdditive, a fixed-base table of B
-// (about 30 KiB, built in about a millisecond) that it keeps for its life:
+// checked against and, on PrecomputeAdditive or the first BlindAdditive, a
+// fixed-base table of B (30 KiB, built in one to two milliseconds) that it
+// keeps for its life:
 // callers that keep one Client per provider, category and period, as
 // RiskMesh's catalog requesters do, hold one table per catalog. Safe for
 // concurrent use; each batch has its own BlindState.
@@ -112,8 +113,18 @@ func (c *Client) BlindAdditive(rand io.Reader, inputs [][]byte) (*BlindState, []
 	if c.p.mode != modePOPRF {
 		return nil, nil, ErrBlinding
 	}
-	c.once.Do(c.buildTable)
+	c.PrecomputeAdditive()
 	return c.blind(rand, inputs, BlindAdditive)
+}
+
+// PrecomputeAdditive builds the fixed-base table BlindAdditive uses now,
+// rather than on the first BlindAdditive, so that no query waits for it:
+// callers that prepare a Client when a catalog is loaded call it there. It
+// does nothing outside POPRF or once the table exists.
+func (c *Client) PrecomputeAdditive() {
+	if c.p.mode == modePOPRF {
+		c.once.Do(c.buildTable)
+	}
 }
 
 func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*BlindState, []byte, error) {
