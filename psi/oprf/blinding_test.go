@@ -221,3 +221,49 @@ func TestAdditiveTableConcurrentFirstUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An additive state unblinds correctly only under the key it was blinded
+// with: another Client (another key, or the same key for another period)
+// refuses it even with an honest answer under its own key, where a
+// multiplicative state would finalise under that key.
+func TestAdditiveStateKeepsItsKey(t *testing.T) {
+	s := newSession(t, 1)
+	otherKey, _ := GenerateKey(rand.Reader)
+	others := map[string]struct {
+		key  *PrivateKey
+		info []byte
+	}{
+		"another key":    {otherKey, s.info},
+		"another period": {s.sk, []byte("riskmesh/v1|black|20250102")},
+	}
+	inputs := [][]byte{[]byte("phone:+8613800138000")}
+	for name, o := range others {
+		t.Run(name, func(t *testing.T) {
+			c, err := NewClient(o.key.Public(), o.info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := NewEvaluator(o.key, o.info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range []Blinding{BlindMultiplicative, BlindAdditive} {
+				st, blinded, err := blindWith(s.client, b)(rand.Reader, inputs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = c.Finalize(st, evaluated, proof[:])
+				if b == BlindAdditive && !errors.Is(err, ErrStateKey) {
+					t.Fatalf("additive state finalised by another Client: %v, want ErrStateKey", err)
+				}
+				if b == BlindMultiplicative && err != nil {
+					t.Fatalf("multiplicative state under another honest key: %v", err)
+				}
+			}
+		})
+	}
+}

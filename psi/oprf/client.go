@@ -78,7 +78,11 @@ func newClient(p *params, pub *PublicKey, info []byte, rule ProofRule) (*Client,
 type BlindState struct {
 	inputs   [][]byte
 	blinding Blinding
-	blinds   []ristretto255.Scalar
+	// b is the tweaked key an additive state was blinded with: its
+	// unblinding is right only under that key, so Finalize refuses the
+	// state from a Client with another key or info.
+	b      [ElementSize]byte
+	blinds []ristretto255.Scalar
 	// blinded are the decoded blinded elements under multiplicative
 	// blinding; nil under additive blinding, whose points are computed in
 	// go-ristretto, so Finalize decodes blindedEnc for the proof.
@@ -146,6 +150,7 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 	st := &BlindState{
 		inputs:     make([][]byte, n),
 		blinding:   blinding,
+		b:          c.bEnc,
 		blinds:     make([]ristretto255.Scalar, n),
 		blindedEnc: make([]byte, n*ElementSize),
 	}
@@ -203,6 +208,9 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSize]byte, error) {
 	if st == nil || len(st.inputs) == 0 {
 		return nil, ErrNilState
+	}
+	if st.blinding == BlindAdditive && st.b != c.bEnc {
+		return nil, ErrStateKey
 	}
 	if !st.used.CompareAndSwap(false, true) {
 		return nil, ErrStateUsed
