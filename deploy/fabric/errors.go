@@ -12,4 +12,5 @@ var (
 	ErrUnknownOrg  = errors.New("fabric: unknown organisation")
 	ErrNoNetwork   = errors.New("fabric: no network description in data dir")
 	ErrCommandFail = errors.New("fabric: command failed")
+	ErrStopped     = errors.New("fabric: network stopped")
 )

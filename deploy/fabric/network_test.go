@@ -70,8 +70,8 @@ func TestUpDown(t *testing.T) {
 	t.Logf("bring-up %s", n.Info().BringUp)
 
 	procs := n.Processes()
-	if len(procs) != 2+len(fabric.Orgs) {
-		t.Fatalf("processes = %v, want orderer, %d peers and the chaincode", procs, len(fabric.Orgs))
+	if len(procs) != 3+len(fabric.Orgs)+1 {
+		t.Fatalf("processes = %v, want 3 orderers, %d peers and the chaincode", procs, len(fabric.Orgs))
 	}
 	for _, p := range procs {
 		if !alive(p.PID) {
