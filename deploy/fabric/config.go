@@ -227,6 +227,12 @@ func (c *Config) setDefaults() error {
 	c.LogSpec = cmp.Or(c.LogSpec, "info")
 	c.StartTimeout = cmp.Or(c.StartTimeout, defaultStartTimeout)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return nil
+}
+
+// choosePorts picks the base port of a new network: BasePort if its block
+// is free, else the first free block from DefaultBasePort.
+func (c *Config) choosePorts() error {
 	if c.BasePort == 0 {
 		base, err := freePortBlock(DefaultBasePort)
 		if err != nil {
@@ -306,3 +312,20 @@ func freePortBlock(start int) (int, error) {
 }
 
 func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// ParseOrgs reads a comma-separated list of name:MSPID pairs, such as
+// "regulator:RegulatorMSP,bank1:Bank1MSP", and checks it as Config.Orgs.
+func ParseOrgs(s string) ([]OrgSpec, error) {
+	var orgs []OrgSpec
+	for _, item := range strings.Split(s, ",") {
+		name, msp, ok := strings.Cut(strings.TrimSpace(item), ":")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not name:MSPID", ErrConfig, item)
+		}
+		orgs = append(orgs, OrgSpec{Name: name, MSPID: msp})
+	}
+	if err := validOrgs(orgs); err != nil {
+		return nil, err
+	}
+	return orgs, nil
+}

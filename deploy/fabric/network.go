@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,9 @@ type Network struct {
 func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	start := time.Now()
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.choosePorts(); err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
@@ -238,6 +242,30 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// Open returns the network that Up started in cfg.DataDir, maybe in another
+// process (`fabricnet up`), so that it can be changed: AddOrg, RemoveOrg,
+// UpgradeChaincode, StopOrderer. Of cfg, the paths, Chaincode, LogSpec,
+// MemoryLimitMiB, StartTimeout, KillWithParent and Logger apply to what it
+// starts; the rest comes from the network's description. Stop stops only
+// the processes this Network started.
+func Open(ctx context.Context, cfg Config) (*Network, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	info, err := Load(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	l := layout{dataDir: cfg.DataDir}
+	cfg.BasePort = info.BasePort
+	cfg.Chaincode.Binary = cmp.Or(cfg.Chaincode.Binary, filepath.Join(l.binDir(), "riskmesh-chaincode"))
+	sampleDir, err := sampleConfigDir(ctx, cfg.RepoDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Network{info: info, layout: l, cfg: cfg, sampleDir: sampleDir, sp: newSpawner()}, nil
 }
 
 // startOrderer starts the orderer that o describes from its organisation's
