@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	acfabric "github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/accounting/ledgertest"
 	"github.com/riskmesh/riskmesh/deploy/fabric"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -222,34 +222,7 @@ func (w *workload) entry(req, resp *member) (accounting.Entry, error) {
 		Category: growthCategory, Period: w.period, Requester: req.msp, Responder: resp.msp,
 		Sequence: w.seq.Add(1), Count: growthCount,
 	}
-	enc, err := h.MarshalBinary()
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	var reqHash, respHash [transcript.DigestSize]byte
-	if _, err := io.ReadFull(rand.Reader, reqHash[:]); err != nil {
-		return accounting.Entry{}, err
-	}
-	if _, err := io.ReadFull(rand.Reader, respHash[:]); err != nil {
-		return accounting.Entry{}, err
-	}
-	reqDigest, err := transcript.RequestDigest(h, reqHash)
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	respDigest := transcript.ResponseDigest(reqDigest, respHash)
-	reqSig, err := req.sign(reqDigest[:])
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	respSig, err := resp.sign(respDigest[:])
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	return accounting.Entry{
-		Header: enc, RequestHash: reqHash[:], ResponseHash: respHash[:],
-		RequesterSignature: reqSig, ResponderSignature: respSig, Amount: growthCount * growthPrice,
-	}, nil
+	return ledgertest.SignedEntry(h, req.sign, resp.sign, growthCount*growthPrice, rand.Reader)
 }
 
 func entryKey(e accounting.Entry) (accounting.EntryKey, error) {
