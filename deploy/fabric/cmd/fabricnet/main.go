@@ -28,7 +28,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: fabricnet up|down|info|add-org|remove-org|upgrade|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
+	return fmt.Errorf("usage: fabricnet up|down|info|add-org|remove-org|upgrade|renew-certs|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
 }
 
 func run(args []string) error {
@@ -44,7 +44,7 @@ func run(args []string) error {
 	ccEnv := fs.String("cc-env", "", "comma-separated K=V added to the chaincode server's environment")
 	logSpec := fs.String("log-spec", "", "FABRIC_LOGGING_SPEC of peers and orderer (default info)")
 	orgs := fs.String("orgs", "", "up: founding organisations as name:MSPID,... (default the regulator and bank1-3); add-org: the one to add")
-	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove")
+	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove; renew-certs: whose peer's certificates to renew")
 	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority")
 	label := fs.String("label", "", "upgrade: the new chaincode package label, e.g. riskmesh_2")
 	org := fs.String("org", "", "stop-orderer: the organisation whose orderer stops")
@@ -132,6 +132,12 @@ func run(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "chaincode at sequence %d, package %s\n", n.Info().Sequence, n.Info().PackageID)
 		return nil
+	case "renew-certs":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RenewPeerCertificates(ctx, *msp)
 	case "leader":
 		n, err := fabric.Open(ctx, cfg)
 		if err != nil {
