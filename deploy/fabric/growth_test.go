@@ -63,24 +63,13 @@ type member struct {
 // organisation via.
 func connect(t *testing.T, n *fabric.Network, mspID, via string) *acfabric.Client {
 	t.Helper()
-	org, err := n.Org(mspID)
+	cr, err := n.Info().Credentials(mspID, via)
 	if err != nil {
 		t.Fatal(err)
-	}
-	gw, err := n.Org(via)
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(path string) []byte {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
 	}
 	c, err := acfabric.New(acfabric.Config{
-		MSPID: mspID, PeerAddress: gw.PeerAddress, TLSRootCert: read(gw.PeerTLSCACert),
-		Certificate: read(org.UserCert), PrivateKey: read(org.UserKey),
+		MSPID: cr.MSPID, PeerAddress: cr.PeerAddress, TLSRootCert: cr.TLSRootCert,
+		Certificate: cr.Certificate, PrivateKey: cr.PrivateKey,
 		CommitStatusTimeout: growthCommitWait,
 	})
 	if err != nil {

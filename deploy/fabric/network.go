@@ -494,6 +494,40 @@ func (i Info) Org(mspID string) (Org, error) {
 	return Org{}, fmt.Errorf("%w: %s", ErrUnknownOrg, mspID)
 }
 
+// Credentials are what a ledger client of one organisation needs to reach
+// a gateway peer: the fields of accounting/fabric's Config, read from the
+// organisations' folders.
+type Credentials struct {
+	MSPID       string
+	PeerAddress string // the gateway peer
+	TLSRootCert []byte // PEM CA of the gateway peer's TLS certificate
+	Certificate []byte // PEM certificate of the organisation's User1
+	PrivateKey  []byte // PEM PKCS#8 private key of User1
+}
+
+// Credentials reads what a client of organisation mspID needs to reach the
+// gateway peer of organisation via (mspID itself for its own peer).
+func (i Info) Credentials(mspID, via string) (Credentials, error) {
+	org, err := i.Org(mspID)
+	if err != nil {
+		return Credentials{}, err
+	}
+	gw, err := i.Org(via)
+	if err != nil {
+		return Credentials{}, err
+	}
+	c := Credentials{MSPID: org.MSPID, PeerAddress: gw.PeerAddress}
+	for _, f := range []struct {
+		dst  *[]byte
+		path string
+	}{{&c.TLSRootCert, gw.PeerTLSCACert}, {&c.Certificate, org.UserCert}, {&c.PrivateKey, org.UserKey}} {
+		if *f.dst, err = os.ReadFile(f.path); err != nil {
+			return Credentials{}, err
+		}
+	}
+	return c, nil
+}
+
 // Processes lists the running processes, e.g. to read their CPU time.
 func (n *Network) Processes() []Process {
 	n.mu.Lock()

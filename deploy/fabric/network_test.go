@@ -104,6 +104,17 @@ func TestUpDown(t *testing.T) {
 		if _, err := info.Org("NopeMSP"); !errors.Is(err, fabric.ErrUnknownOrg) {
 			t.Fatalf("unknown org: %v", err)
 		}
+		cr, err := info.Credentials("Bank1MSP", "RegulatorMSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, _ := info.Org("RegulatorMSP")
+		if cr.MSPID != "Bank1MSP" || cr.PeerAddress != reg.PeerAddress || len(cr.TLSRootCert) == 0 || len(cr.Certificate) == 0 || len(cr.PrivateKey) == 0 {
+			t.Fatalf("credentials of Bank1MSP through the regulator's peer: %+v", cr)
+		}
+		if _, err := info.Credentials("Bank1MSP", "NopeMSP"); !errors.Is(err, fabric.ErrUnknownOrg) {
+			t.Fatalf("credentials through an unknown org: %v", err)
+		}
 	})
 
 	t.Run("Down stops exactly the recorded processes", func(t *testing.T) {
