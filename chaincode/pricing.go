@@ -11,7 +11,7 @@ import (
 // change applies from the next period.
 
 func (c *Contract) setPrice(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetPrice); err != nil {
 		return nil, err
 	}
 	var a SetPriceArgs
@@ -62,7 +62,7 @@ func (c *Contract) getPrices(st State, arg []byte) (any, error) {
 }
 
 func (c *Contract) setLimit(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetLimit); err != nil {
 		return nil, err
 	}
 	var a SetLimitArgs
