@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"CatalogKey", s.catalogKey},
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
+		{"Governance", s.governance},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
