@@ -157,9 +157,10 @@ func (g Governance) Validate() error {
 type Option func(*Contract) error
 
 // WithGenesis sets the governance a ledger starts with. It takes effect
-// on a ledger holding no governance record: regulator mode writes none,
-// member mode is written by the first proposal, and from then on only
-// SetGovernance changes it.
+// on a ledger holding no governance record: regulator mode writes none
+// (ledgers from before governance stay as they were), member mode is
+// written by the first registration of the founding phase or the first
+// proposal, and from then on only SetGovernance changes the rule.
 func WithGenesis(g Governance) Option {
 	return func(c *Contract) error {
 		if g.Mode == "" && g.Threshold == 0 {
@@ -232,10 +233,12 @@ func (c *Contract) loadGovernance(st State) (Governance, bool, error) {
 }
 
 // requireDecision authorises a direct call of decision fn, or its run by
-// execute. Under member governance direct calls are refused, except that
-// before the rule is written (the founding phase of a member-governed
-// genesis) the regulator registers institutions alone until Threshold
-// active members exist, so that there is someone to vote.
+// execute. Under member governance direct calls are refused, except in
+// the founding phase of a member-governed genesis: until the first
+// proposal, the regulator registers institutions alone while fewer than
+// Threshold active members exist, so that there is someone to vote. The
+// first such registration writes the genesis rule into the ledger, so a
+// chaincode redeployed with another genesis cannot undo it.
 func (c *Contract) requireDecision(st State, fn string) error {
 	if _, ok := st.(decided); ok {
 		return nil
@@ -247,19 +250,38 @@ func (c *Contract) requireDecision(st State, fn string) error {
 	if g.Mode != GovernanceMembers {
 		return c.requireRegulator(st)
 	}
-	if !written && fn == FnAddInstitution {
-		if err := c.requireRegulator(st); err != nil {
-			return err
-		}
-		n, err := c.activeVoters(st)
+	if fn == FnAddInstitution {
+		founding, err := c.founding(st, g)
 		if err != nil {
 			return err
 		}
-		if n < g.Threshold {
-			return nil
+		if founding {
+			if err := c.requireRegulator(st); err != nil {
+				return err
+			}
+			if written {
+				return nil
+			}
+			return putJSON(st, keyGovernance, &g)
 		}
 	}
 	return newError(CodeForbidden, fmt.Sprintf("member governance: %s takes a proposal approved by %d members", fn, g.Threshold))
+}
+
+// founding reports whether a member-governed ledger is still being
+// founded: no proposal was ever made and fewer than g.Threshold members
+// could vote.
+func (c *Contract) founding(st State, g Governance) (bool, error) {
+	proposed := false
+	err := scan(st, prefixProposal, rangeEnd(prefixProposal), func(string, []byte) (bool, error) {
+		proposed = true
+		return false, nil
+	})
+	if err != nil || proposed {
+		return false, err
+	}
+	n, err := c.activeVoters(st)
+	return n < g.Threshold, err
 }
 
 // voter returns the caller's registry record if it may vote: a
@@ -369,6 +391,9 @@ func (c *Contract) propose(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if canon[0] != '{' {
+		return nil, newError(CodeInvalidArgument, "a decision's argument is a JSON object")
+	}
 	digest, err := ProposalDigest(a.Function, canon)
 	if err != nil {
 		return nil, err
@@ -385,7 +410,7 @@ func (c *Contract) propose(st State, arg []byte) (any, error) {
 		ID: id, Function: a.Function, Arg: canon, Digest: digest[:],
 		Proposer: caller, ProposedIn: cur, ExpiresAfter: cur + a.Lifetime,
 	}
-	if !written { // a member-governed genesis ends its founding phase here
+	if !written { // a genesis rule nothing has written yet: write it now
 		if err := putJSON(st, keyGovernance, &g); err != nil {
 			return nil, err
 		}
