@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -53,13 +54,16 @@ const (
 	// MaxProposalArgSize bounds a proposed decision's argument; every
 	// decision's argument is far smaller.
 	MaxProposalArgSize = 16 << 10
-	// maxTxIDLen bounds a proposal id: Fabric's transaction ids are 64
-	// hex digits, the embedded ledger's 32.
-	maxTxIDLen = 64
+	// proposalIDSize is the bytes of a proposal id (hex-encoded).
+	proposalIDSize = 16
 )
 
-// LabelProposal domain-separates the digest an approval binds.
-const LabelProposal = "riskmesh/v1/ledger/proposal"
+// Labels of the governance hashes: the digest an approval binds, and a
+// proposal's id.
+const (
+	LabelProposal   = "riskmesh/v1/ledger/proposal"
+	LabelProposalID = "riskmesh/v1/ledger/proposal-id"
+)
 
 // Decisions lists the functions that are consortium decisions: the ones
 // governance applies to and a proposal may carry. The period mechanics
@@ -78,8 +82,8 @@ type ProposeArgs struct {
 	Lifetime uint64          `json:"lifetime,omitempty"`
 }
 
-// Proposal is a proposed decision. Its id is the id of the transaction
-// that proposed it; Digest is ProposalDigest(Function, Arg), which every
+// Proposal is a proposed decision. Its id is derived from the id of the
+// transaction that proposed it (proposalID); Digest is ProposalDigest(Function, Arg), which every
 // approval must name.
 type Proposal struct {
 	ID           string          `json:"id"`
@@ -402,10 +406,7 @@ func (c *Contract) propose(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := st.TxID()
-	if !validProposalID(id) {
-		return nil, newError(CodeInternal, "transaction id is not a usable proposal id")
-	}
+	id := proposalID(st.TxID())
 	p := &Proposal{
 		ID: id, Function: a.Function, Arg: canon, Digest: digest[:],
 		Proposer: caller, ProposedIn: cur, ExpiresAfter: cur + a.Lifetime,
@@ -625,10 +626,17 @@ func votePrefix(id string) string { return prefixVote + id + "/" }
 
 func voteKey(id, msp string) string { return votePrefix(id) + msp }
 
-// validProposalID accepts 1 to 64 lower-case hex digits, the form of
-// both ledgers' transaction ids.
+// proposalID derives a proposal's id from its transaction's: unique as
+// the transaction id is, and of one fixed form whatever the host's ids
+// look like.
+func proposalID(txID string) string {
+	h := labelhash.Sum(LabelProposalID, []byte(txID))
+	return hex.EncodeToString(h[:proposalIDSize])
+}
+
+// validProposalID accepts the form proposalID makes.
 func validProposalID(id string) bool {
-	if len(id) == 0 || len(id) > maxTxIDLen {
+	if len(id) != 2*proposalIDSize {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

@@ -1,20 +1,19 @@
 package chaincode
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
 )
 
-// txState is a memState whose transactions have distinct hex ids, as
-// both ledgers' have.
+// txState is a memState whose transactions have distinct ids, as both
+// ledgers' have (a proposal's id is derived from its transaction's).
 type txState struct {
 	*memState
 	n int
 }
 
-func (s *txState) TxID() string { s.n++; return hex.EncodeToString(fmt.Appendf(nil, "tx%06d", s.n)) }
+func (s *txState) TxID() string { s.n++; return fmt.Sprint("tx", s.n) }
 
 func (s *txState) as(caller string) *txState {
 	s.caller = caller
