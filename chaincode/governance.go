@@ -304,6 +304,19 @@ func (c *Contract) voter(st State) (*Institution, error) {
 	return inst, nil
 }
 
+// proposer returns the caller if it may propose and execute: the
+// regulator or a voter.
+func (c *Contract) proposer(st State) (string, error) {
+	caller, err := st.Caller()
+	if err != nil || caller == c.regulator {
+		return caller, err
+	}
+	if _, err := c.voter(st); err != nil {
+		return "", err
+	}
+	return caller, nil
+}
+
 // activeVoters counts the institutions that may vote now.
 func (c *Contract) activeVoters(st State) (int, error) {
 	n := 0
@@ -382,14 +395,9 @@ func (c *Contract) propose(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	caller, err := st.Caller()
+	caller, err := c.proposer(st)
 	if err != nil {
 		return nil, err
-	}
-	if caller != c.regulator {
-		if _, err := c.voter(st); err != nil {
-			return nil, err
-		}
 	}
 	canon, err := canonicalArg(a.Arg)
 	if err != nil {
@@ -518,14 +526,9 @@ func (c *Contract) execute(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	caller, err := st.Caller()
+	caller, err := c.proposer(st)
 	if err != nil {
 		return nil, err
-	}
-	if caller != c.regulator {
-		if _, err := c.voter(st); err != nil {
-			return nil, err
-		}
 	}
 	p, err := openProposal(st, a.ID)
 	if err != nil {

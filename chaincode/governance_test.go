@@ -2,7 +2,9 @@ package chaincode
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -217,4 +219,48 @@ func TestAdversaryProposalInputs(t *testing.T) {
 	if err != nil || v.Proposal.Executed() || v.Counted != 2 {
 		t.Fatalf("after a refused execution: %+v, %v", v, err)
 	}
+}
+
+// FuzzAdversaryOneMemberDecides lets member A of a two-of-two consortium
+// make any two calls with any arguments: no panic, every error an *Error
+// and none internal, and no decision taking effect: the registry, prices,
+// limits, quality policy and rule are as they were.
+func FuzzAdversaryOneMemberDecides(f *testing.F) {
+	fns := Functions()
+	idx := func(fn string) uint8 { return uint8(slices.Index(fns, fn)) }
+	limit := []byte(`{"function":"SetLimit","arg":{"mspId":"A","limit":9}}`)
+	// The first proposal's id: txState numbers transactions from 1.
+	f.Add(idx(FnPropose), limit, idx(FnExecute), fmt.Appendf(nil, `{"id":%q}`, proposalID("tx1")))
+	f.Add(idx(FnPropose), []byte(`{"function":"SetGovernance","arg":{"mode":"members","threshold":1}}`), idx(FnApprove), []byte(`{"id":"","digest":""}`))
+	f.Add(idx(FnSetLimit), []byte(`{"mspId":"A","limit":9}`), idx(FnAddInstitution), []byte(`{"mspId":"C","name":"c","roles":[]}`))
+	f.Add(idx(FnSetGovernance), []byte(`{"mode":"regulator"}`), idx(FnListProposals), []byte(`{"limit":1000}`))
+	f.Fuzz(func(t *testing.T, fn1 uint8, arg1 []byte, fn2 uint8, arg2 []byte) {
+		c, st := members(t, 2)
+		decisions := func() string {
+			out := ""
+			for _, p := range []string{prefixInst, prefixPrice, prefixLimit} {
+				if err := scan(st, p, rangeEnd(p), func(k string, v []byte) (bool, error) {
+					out += k + "=" + string(v) + "\n"
+					return true, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return out + string(st.kv[keyQPolicy]) + string(st.kv[keyGovernance])
+		}
+		before := decisions()
+		for _, call := range []struct {
+			fn  uint8
+			arg []byte
+		}{{fn1, arg1}, {fn2, arg2}} {
+			_, err := c.Invoke(st.as("A"), fns[int(call.fn)%len(fns)], call.arg)
+			var ce *Error
+			if err != nil && (!errors.As(err, &ce) || ce.Code == CodeInternal) {
+				t.Fatalf("%s: error %v", fns[int(call.fn)%len(fns)], err)
+			}
+		}
+		if after := decisions(); after != before {
+			t.Fatalf("one member changed a decision:\n%s\n%s", before, after)
+		}
+	})
 }
