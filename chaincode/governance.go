@@ -29,8 +29,8 @@ import (
 type GovernanceMode string
 
 const (
-	// GovernanceRegulator: the regulator decides alone (the zero value's
-	// mode).
+	// GovernanceRegulator: the regulator decides alone (the default
+	// genesis, which WithGenesis gives the zero Governance).
 	GovernanceRegulator GovernanceMode = "regulator"
 	// GovernanceMembers: Threshold active members approve each decision.
 	GovernanceMembers GovernanceMode = "members"
