@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/riskmesh/riskmesh/accounting"
 )
 
@@ -39,18 +41,7 @@ func TestLedgerGovernanceCommands(t *testing.T) {
 	}
 	run := func(l accounting.Ledger, args ...string) (string, error) {
 		t.Helper()
-		for _, c := range newLedgerGovernanceCommands(func() accounting.Ledger { return l }) {
-			if c.Name() == args[0] {
-				var out bytes.Buffer
-				c.SetOut(&out)
-				c.SetErr(&out)
-				c.SetArgs(args[1:])
-				err := c.Execute()
-				return out.String(), err
-			}
-		}
-		t.Fatalf("no command %s", args[0])
-		return "", nil
+		return runSubcommand(t, newLedgerGovernanceCommands(func() accounting.Ledger { return l }), args...)
 	}
 	must := func(out string, err error) string {
 		t.Helper()
@@ -106,4 +97,22 @@ func TestLedgerGovernanceCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(run(b2, "proposals", "--limit", "10"))), &page); err != nil || len(page.Proposals) != 1 || page.Proposals[0].ID != p.ID {
 		t.Fatalf("proposals %+v, %v", page, err)
 	}
+}
+
+// runSubcommand runs the command of cmds named args[0] with the rest of
+// args, and returns what it printed.
+func runSubcommand(t *testing.T, cmds []*cobra.Command, args ...string) (string, error) {
+	t.Helper()
+	for _, c := range cmds {
+		if c.Name() == args[0] {
+			var out bytes.Buffer
+			c.SetOut(&out)
+			c.SetErr(&out)
+			c.SetArgs(args[1:])
+			err := c.Execute()
+			return out.String(), err
+		}
+	}
+	t.Fatalf("no command %s", args[0])
+	return "", nil
 }
