@@ -25,6 +25,10 @@ type EmbeddedConfig struct {
 	// (default "RegulatorMSP"). A ledger reopened with a different
 	// regulator is refused.
 	Regulator string
+	// Governance is the genesis governance (docs/governance.md); the zero
+	// value is the regulator deciding alone. Once the ledger holds its
+	// own governance record, that record rules and this is ignored.
+	Governance chaincode.Governance
 	// OnEvent, if set, receives each committed transaction's event (the
 	// chaincode's event name and JSON payload) after the commit. It must
 	// not call back into the ledger.
@@ -61,7 +65,7 @@ type EmbeddedStore struct {
 func OpenEmbedded(path string, cfg EmbeddedConfig) (*EmbeddedStore, error) {
 	cfg.Regulator = cmp.Or(cfg.Regulator, DefaultRegulator)
 	cfg.OpenTimeout = cmp.Or(cfg.OpenTimeout, 5*time.Second)
-	contract, err := chaincode.New(cfg.Regulator)
+	contract, err := chaincode.New(cfg.Regulator, chaincode.WithGenesis(cfg.Governance))
 	if err != nil {
 		return nil, err
 	}

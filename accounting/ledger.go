@@ -12,6 +12,7 @@ type Ledger interface {
 	Recorder
 	Periods
 	Quality
+	Governance
 }
 
 // Registry is the institution registry. Add, status and roles are the
@@ -122,4 +123,28 @@ type Quality interface {
 	QualityPolicy(ctx context.Context) (*QualityPolicy, error)
 	// Scores returns the scores q selects.
 	Scores(ctx context.Context, q QualityQuery) ([]QualityScore, error)
+}
+
+// Governance is member governance of the consortium's decisions
+// (docs/governance.md): under member governance a decision (one of
+// chaincode.Decisions, with its usual argument) takes effect only by a
+// proposal that enough active members approve, executed by anyone who may
+// propose.
+type Governance interface {
+	// Propose proposes running decision fn with arg (the argument the
+	// function takes directly, encoded as JSON); the proposal stays open
+	// through the period lifetime periods after the current one.
+	Propose(ctx context.Context, fn string, arg any, lifetime uint64) (*Proposal, error)
+	// Approve approves proposal id as the caller, naming the digest
+	// (chaincode.ProposalDigest) of the decision the caller reviewed.
+	Approve(ctx context.Context, id string, digest []byte) error
+	// Execute makes a proposal with enough approvals take effect.
+	Execute(ctx context.Context, id string) (*Proposal, error)
+	// SetGovernance changes the rule; it is itself a decision.
+	SetGovernance(ctx context.Context, g GovernanceRule) error
+
+	// Governance returns the rule in force.
+	Governance(ctx context.Context) (*GovernanceRule, error)
+	Proposal(ctx context.Context, id string) (*ProposalView, error)
+	Proposals(ctx context.Context, q ProposalsQuery) (*ProposalsPage, error)
 }

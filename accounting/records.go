@@ -42,6 +42,13 @@ type (
 	PriceFactor   = chaincode.PriceFactor
 	Rate          = chaincode.Rate
 	CatalogStats  = chaincode.CatalogStats
+
+	GovernanceRule = chaincode.Governance
+	Proposal       = chaincode.Proposal
+	ProposalView   = chaincode.ProposalView
+	ProposalsQuery = chaincode.ProposalsQuery
+	ProposalsPage  = chaincode.ProposalsPage
+	Approval       = chaincode.Approval
 )
 
 // Constants re-exported for callers of this package.

@@ -8,20 +8,28 @@ import (
 	"sort"
 )
 
-// Contract is the RiskMesh contract. Its only configuration is the
-// regulator's MSP id, fixed at deployment (the chaincode server's
-// environment, the embedded ledger's Config): no transaction can change who
-// the regulator is.
+// Contract is the RiskMesh contract. Its configuration is the regulator's
+// MSP id, fixed at deployment (the chaincode server's environment, the
+// embedded ledger's Config): no transaction can change who the regulator
+// is; and the genesis governance (WithGenesis), which the ledger's own
+// governance record overrides once written.
 type Contract struct {
 	regulator string
+	genesis   Governance
 }
 
 // New returns the contract with regulator as the regulator organisation.
-func New(regulator string) (*Contract, error) {
+func New(regulator string, opts ...Option) (*Contract, error) {
 	if !ValidMSPID(regulator) {
 		return nil, fmt.Errorf("chaincode: invalid regulator MSP id %q", regulator)
 	}
-	return &Contract{regulator: regulator}, nil
+	c := &Contract{regulator: regulator, genesis: Governance{Mode: GovernanceRegulator}}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // Regulator returns the regulator's MSP id.
@@ -52,6 +60,9 @@ var functions = map[string]function{
 	FnReportBacklog:    {run: (*Contract).reportBacklog},
 	FnReportOutcomes:   {run: (*Contract).reportOutcomes},
 	FnSetQualityPolicy: {run: (*Contract).setQualityPolicy},
+	FnSetGovernance:    {run: (*Contract).setGovernance},
+	FnPropose:          {run: (*Contract).propose},
+	FnApprove:          {run: (*Contract).approve},
 
 	FnGetEntry:         {query: true, run: (*Contract).getEntry},
 	FnListEntries:      {query: true, run: (*Contract).listEntries},
@@ -68,6 +79,9 @@ var functions = map[string]function{
 	FnListUndrained:    {query: true, run: (*Contract).listUndrained},
 	FnListQuality:      {query: true, run: (*Contract).listQuality},
 	FnGetQualityPolicy: {query: true, run: (*Contract).getQualityPolicy},
+	FnGetGovernance:    {query: true, run: (*Contract).getGovernance},
+	FnGetProposal:      {query: true, run: (*Contract).getProposal},
+	FnListProposals:    {query: true, run: (*Contract).listProposals},
 }
 
 // Functions returns the names of all contract functions, sorted.

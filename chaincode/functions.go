@@ -4,7 +4,9 @@ package chaincode
 // its comment; "{}" where none) and returns JSON; the Fabric contract exposes
 // them under these exact names.
 const (
-	// Regulator only.
+	// Consortium decisions (Decisions): the regulator alone or, under
+	// member governance, only through Execute. Rollover to MarkPaid are
+	// the regulator's period mechanics.
 	FnAddInstitution   = "AddInstitution"   // AddInstitutionArgs
 	FnSetStatus        = "SetStatus"        // SetStatusArgs
 	FnSetRoles         = "SetRoles"         // SetRolesArgs
@@ -17,6 +19,12 @@ const (
 	FnMarkPaid         = "MarkPaid"         // PeriodArgs (a covered period) -> Snapshot
 	FnRecordPayments   = "RecordPayments"   // PaymentsArgs -> Snapshot
 	FnSetQualityPolicy = "SetQualityPolicy" // QualityPolicy, applied from the next period
+	FnSetGovernance    = "SetGovernance"    // Governance (a decision, docs/governance.md)
+
+	// Member governance (docs/governance.md): a member or the regulator.
+	FnPropose = "Propose" // ProposeArgs -> Proposal
+	FnApprove = "Approve" // ApproveArgs (a voting member)
+	FnExecute = "Execute" // ProposalArgs -> Proposal
 
 	// An institution, on its own record.
 	FnUpdateProfile  = "UpdateProfile"  // Profile
@@ -45,6 +53,9 @@ const (
 	FnListUndrained    = "ListUndrained"    // PeriodArgs -> []Backlog (pending and missing reports)
 	FnListQuality      = "ListQuality"      // QualityQuery -> []QualityScore
 	FnGetQualityPolicy = "GetQualityPolicy" // {} -> QualityPolicy (the one the next period captures)
+	FnGetGovernance    = "GetGovernance"    // {} -> Governance (the rule in force)
+	FnGetProposal      = "GetProposal"      // ProposalArgs -> ProposalView
+	FnListProposals    = "ListProposals"    // ProposalsQuery -> ProposalsPage
 )
 
 // AddInstitutionArgs registers an institution (active, no keys yet).

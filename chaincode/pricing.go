@@ -58,7 +58,7 @@ func setPriceMode(m Mode) (Mode, bool) {
 }
 
 func (c *Contract) setPrice(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetPrice); err != nil {
 		return nil, err
 	}
 	var a SetPriceArgs
@@ -120,7 +120,7 @@ func (c *Contract) getPrices(st State, arg []byte) (any, error) {
 }
 
 func (c *Contract) setLimit(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetLimit); err != nil {
 		return nil, err
 	}
 	var a SetLimitArgs

@@ -75,7 +75,7 @@ func (q *QualityPolicy) tier(confirmation uint32) int {
 }
 
 func (c *Contract) setQualityPolicy(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetQualityPolicy); err != nil {
 		return nil, err
 	}
 	var q QualityPolicy

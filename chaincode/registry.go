@@ -57,7 +57,7 @@ func loadCaller(st State) (*Institution, error) {
 }
 
 func (c *Contract) addInstitution(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnAddInstitution); err != nil {
 		return nil, err
 	}
 	var a AddInstitutionArgs
@@ -88,7 +88,7 @@ func (c *Contract) addInstitution(st State, arg []byte) (any, error) {
 }
 
 func (c *Contract) setStatus(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetStatus); err != nil {
 		return nil, err
 	}
 	var a SetStatusArgs
@@ -124,7 +124,7 @@ func claimLeniently(st State, inst *Institution) error {
 }
 
 func (c *Contract) setRoles(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
+	if err := c.requireDecision(st, FnSetRoles); err != nil {
 		return nil, err
 	}
 	var a SetRolesArgs

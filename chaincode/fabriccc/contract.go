@@ -18,9 +18,9 @@ type Contract struct {
 }
 
 // NewContract returns the Fabric contract with regulator as the regulator
-// organisation.
-func NewContract(regulator string) (*Contract, error) {
-	logic, err := chaincode.New(regulator)
+// organisation, configured by opts (chaincode.WithGenesis).
+func NewContract(regulator string, opts ...chaincode.Option) (*Contract, error) {
+	logic, err := chaincode.New(regulator, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -29,8 +29,8 @@ func NewContract(regulator string) (*Contract, error) {
 
 // NewChaincode returns the chaincode (the contract as the default and only
 // contract, so functions are called by their bare names).
-func NewChaincode(regulator string) (*contractapi.ContractChaincode, error) {
-	c, err := NewContract(regulator)
+func NewChaincode(regulator string, opts ...chaincode.Option) (*contractapi.ContractChaincode, error) {
+	c, err := NewContract(regulator, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,11 +2,14 @@
 // chaincode-as-a-service server (fabric-chaincode-go shim ChaincodeServer
 // with fabric-contract-api-go), for Fabric's ccaas external builders.
 //
-// Configuration, all from the environment, all required:
+// Configuration, all from the environment, all required but the last:
 //
-//	CHAINCODE_ID               the package id the peers know the chaincode by
-//	CHAINCODE_SERVER_ADDRESS   listen address, e.g. 127.0.0.1:9999
-//	RISKMESH_REGULATOR_MSPID   the regulator organisation's MSP id
+//	CHAINCODE_ID                   the package id the peers know the chaincode by
+//	CHAINCODE_SERVER_ADDRESS       listen address, e.g. 127.0.0.1:9999
+//	RISKMESH_REGULATOR_MSPID       the regulator organisation's MSP id
+//	RISKMESH_GOVERNANCE_THRESHOLD  genesis governance: unset or 0, the
+//	                               regulator decides alone; k > 0, k members
+//	                               approve each decision (docs/governance.md)
 //
 // The regulator is fixed here, at deployment, so no transaction can claim the
 // role. The server speaks plain gRPC without TLS: it is meant to listen on
@@ -21,6 +24,7 @@ import (
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/chaincode/fabriccc"
 )
 
@@ -45,7 +49,11 @@ func newServer(getenv func(string) string) (*shim.ChaincodeServer, error) {
 	if id == "" || addr == "" || reg == "" {
 		return nil, errors.New("CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS and RISKMESH_REGULATOR_MSPID must be set")
 	}
-	cc, err := fabriccc.NewChaincode(reg)
+	genesis, err := chaincode.GenesisThreshold(getenv("RISKMESH_GOVERNANCE_THRESHOLD"))
+	if err != nil {
+		return nil, err
+	}
+	cc, err := fabriccc.NewChaincode(reg, chaincode.WithGenesis(genesis))
 	if err != nil {
 		return nil, err
 	}

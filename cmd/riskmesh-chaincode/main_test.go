@@ -33,4 +33,12 @@ func TestNewServerConfig(t *testing.T) {
 	if _, err := newServer(env(bad)); err == nil {
 		t.Fatal("accepted an invalid regulator MSP id")
 	}
+	full["RISKMESH_GOVERNANCE_THRESHOLD"] = "2"
+	if _, err := newServer(env(full)); err != nil {
+		t.Fatalf("member governance genesis: %v", err)
+	}
+	full["RISKMESH_GOVERNANCE_THRESHOLD"] = "two"
+	if _, err := newServer(env(full)); err == nil {
+		t.Fatal("accepted a governance threshold that is not a number")
+	}
 }

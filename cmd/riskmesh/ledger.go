@@ -37,9 +37,10 @@ func newLedgerCommand() *cobra.Command {
 that node reaches it (docs/node.md): on the regulator's node, which hosts the embedded ledger,
 through that running node; otherwise through the regulator's relay or the Fabric gateway.
 With the regulator's configuration it onboards institutions, sets prices and limits and runs
-the period cycle: rollover, close, settle, snapshot, payments, mark-paid. Reads print JSON,
-prices a table.
-verify-log checks a copy of the embedded ledger file and needs neither configuration nor node.`,
+the period cycle: rollover, close, settle, snapshot, payments, mark-paid. Under member
+governance the consortium's decisions are proposed, approved and executed by the members instead
+(docs/governance.md). Reads print JSON, prices a table. verify-log checks a copy of the embedded
+ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
@@ -214,6 +215,7 @@ verify-log checks a copy of the embedded ledger file and needs neither configura
 	)
 	cmd.AddCommand(newLedgerQualityCommands(l)...)
 	cmd.AddCommand(newLedgerMoneyCommands(l)...)
+	cmd.AddCommand(newLedgerGovernanceCommands(l)...)
 	// Close the connection whether the call succeeded or not (cobra skips
 	// post-run hooks after an error): a connection left open holds one of
 	// the host's few connections per certificate until it idles out.

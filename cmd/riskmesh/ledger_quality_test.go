@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -24,19 +23,7 @@ func TestLedgerQualityCommands(t *testing.T) {
 	}
 	run := func(l accounting.Ledger, args ...string) (string, error) {
 		t.Helper()
-		cmds := newLedgerQualityCommands(func() accounting.Ledger { return l })
-		for _, c := range cmds {
-			if c.Name() == args[0] {
-				var out bytes.Buffer
-				c.SetOut(&out)
-				c.SetErr(&out)
-				c.SetArgs(args[1:])
-				err := c.Execute()
-				return out.String(), err
-			}
-		}
-		t.Fatalf("no command %s", args[0])
-		return "", nil
+		return runSubcommand(t, newLedgerQualityCommands(func() accounting.Ledger { return l }), args...)
 	}
 	if _, err := run(reg, "set-quality", "--tier", "9000:12000", "--tier", "0:high"); err == nil {
 		t.Fatal("a malformed tier was accepted")
