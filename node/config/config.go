@@ -143,6 +143,12 @@ type Embedded struct {
 	// ConsortiumFile lists the members admitted to the ledger relay before
 	// they are registered (riskmesh init consortium). Required.
 	ConsortiumFile string `yaml:"consortium_file"`
+	// GovernanceThreshold is the genesis governance of a new ledger
+	// (docs/governance.md): 0, the regulator decides alone; k > 0, k
+	// active members approve each consortium decision. Once the ledger
+	// holds its governance record, that record rules and this is ignored,
+	// as the chaincode server's RISKMESH_GOVERNANCE_THRESHOLD on Fabric.
+	GovernanceThreshold int `yaml:"governance_threshold,omitempty"`
 }
 
 // Remote is the regulator's node relaying the embedded ledger.

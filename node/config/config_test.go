@@ -160,6 +160,8 @@ func TestRejects(t *testing.T) {
 		{"remote fingerprint", with("9f86d0", "zz86d0"), "ledger.remote.tls_fingerprint:"},
 		{"remote msp", with("RegulatorMSP", "Reg/MSP"), "ledger.remote.msp_id:"},
 		{"embedded without consortium", "msp_id: A\nledger:\n  backend: embedded\n  embedded: {}\n", "ledger.embedded.consortium_file: required"},
+		{"embedded negative governance", "msp_id: A\nledger:\n  backend: embedded\n  embedded: {consortium_file: c, governance_threshold: -1}\n", "ledger.embedded.governance_threshold:"},
+		{"embedded governance over bound", "msp_id: A\nledger:\n  backend: embedded\n  embedded: {consortium_file: c, governance_threshold: 1001}\n", "ledger.embedded.governance_threshold:"},
 		{"fabric without files", "msp_id: A\nledger:\n  backend: fabric\n  fabric: {peer_address: 'peer0:7051'}\n", "ledger.fabric.tls_root_cert: required"},
 		{"negative registry refresh", with("", "registry:\n  refresh: -5s\n"), "registry.refresh:"},
 		{"key storage", with("", "keys:\n  signing: tpm\n"), "keys.signing: \"tpm\" is not file or hsm"},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -185,6 +186,9 @@ func (cfg *Config) validateLedger(c *checker) {
 	if e := l.Embedded; e != nil && l.Backend == BackendEmbedded {
 		c.required("ledger.embedded.path", e.Path)
 		c.required("ledger.embedded.consortium_file", e.ConsortiumFile)
+		if _, err := chaincode.GenesisThreshold(strconv.Itoa(e.GovernanceThreshold)); err != nil {
+			c.fail("ledger.embedded.governance_threshold", "%d: 0 (the regulator decides) or 1 to %d members", e.GovernanceThreshold, chaincode.MaxThreshold)
+		}
 	}
 	if r := l.Remote; r != nil && l.Backend == BackendEmbeddedRemote {
 		if !names.MSPID(r.MSPID) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -115,6 +116,10 @@ type LedgerConfig struct {
 	// ConsortiumFile lists the members admitted to the relay before they
 	// are registered (BackendEmbedded; node/identity's consortium file).
 	ConsortiumFile string
+	// Genesis is the governance a new embedded ledger starts under
+	// (BackendEmbedded; docs/governance.md); the zero value is the
+	// regulator deciding alone.
+	Genesis chaincode.Governance
 
 	// HostMSPID, HostEndpoint and HostFingerprint identify the node hosting
 	// the embedded ledger (BackendEmbeddedRemote).

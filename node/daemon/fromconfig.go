@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting/fabric"
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -67,6 +69,9 @@ func FromConfig(c *config.Config) (Config, error) {
 	switch c.Ledger.Backend {
 	case config.BackendEmbedded:
 		cfg.Ledger.Path, cfg.Ledger.ConsortiumFile = c.Ledger.Embedded.Path, c.Ledger.Embedded.ConsortiumFile
+		if cfg.Ledger.Genesis, err = chaincode.GenesisThreshold(strconv.Itoa(c.Ledger.Embedded.GovernanceThreshold)); err != nil {
+			return cfg, fmt.Errorf("ledger.embedded.governance_threshold: %w", err)
+		}
 	case config.BackendEmbeddedRemote:
 		r := c.Ledger.Remote
 		cfg.Ledger.HostMSPID, cfg.Ledger.HostEndpoint = r.MSPID, r.Endpoint

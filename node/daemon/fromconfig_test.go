@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
@@ -132,6 +133,18 @@ ledger:
 		if cfg.APISocket != filepath.Join(dir, "data", "api.sock") || cfg.Ledger.Path != filepath.Join(dir, "data", "ledger.db") ||
 			cfg.Ledger.ConsortiumFile != filepath.Join(dir, "consortium.yaml") {
 			t.Errorf("paths: socket %q, ledger %q, consortium %q", cfg.APISocket, cfg.Ledger.Path, cfg.Ledger.ConsortiumFile)
+		}
+		if cfg.Ledger.Genesis.Mode != chaincode.GovernanceRegulator {
+			t.Errorf("genesis %+v, want the regulator deciding", cfg.Ledger.Genesis)
+		}
+		members, err := daemon.FromConfig(parseConfig(t, dir, `msp_id: RegulatorMSP
+listen: {peer: 127.0.0.1:7300, metrics: "off"}
+ledger:
+  backend: embedded
+  embedded: {consortium_file: consortium.yaml, governance_threshold: 3}
+`))
+		if err != nil || members.Ledger.Genesis != (chaincode.Governance{Mode: chaincode.GovernanceMembers, Threshold: 3}) {
+			t.Errorf("governance_threshold 3: genesis %+v, %v", members.Ledger.Genesis, err)
 		}
 	})
 

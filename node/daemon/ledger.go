@@ -47,7 +47,7 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 		if path == "" {
 			path = filepath.Join(cfg.DataDir, "ledger.db")
 		}
-		store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{Regulator: cfg.MSPID})
+		store, err := accounting.OpenEmbedded(path, accounting.EmbeddedConfig{Regulator: cfg.MSPID, Governance: cfg.Ledger.Genesis})
 		if err != nil {
 			return nil, err
 		}
