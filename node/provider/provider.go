@@ -29,6 +29,7 @@ type Provider struct {
 	periods  periodCache
 	exposure exposures
 	cats     catalogSet
+	live     liveSet
 	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
@@ -157,6 +158,9 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 		if ctx.Err() != nil {
 			return false
 		}
+		if !p.servesCatalog(cat) {
+			continue
+		}
 		p.reopenPrevious(ctx, cat, period-1)
 		if err := p.ensureCatalog(ctx, cat, period); err != nil {
 			if ctx.Err() != nil {
@@ -169,6 +173,7 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 			p.log.Warn("provider: remove old catalog files", "category", cat, "err", err)
 		}
 	}
+	p.syncLiveAll(ctx, p.categories())
 	p.cats.prune(period)
 	p.pruneEvaluators(period)
 	if err := p.pruneTranscripts(period); err != nil {
