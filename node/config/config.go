@@ -208,6 +208,15 @@ type Peer struct {
 // serves. A node without sources provides nothing.
 type Provider struct {
 	Sources []Source `yaml:"sources,omitempty"`
+	// Serve says how each category is served: a list of ServeCatalog
+	// ("catalog": a catalog per period, catalog PSI) and ServeLive
+	// ("live": homomorphic look-ups against the current list,
+	// docs/protocol/hepsi.md). Default, and for a category not listed:
+	// catalog only.
+	Serve map[string][]string `yaml:"serve,omitempty"`
+	// LiveBatch is the most identifiers one live query carries, 1 to
+	// 4096. Default 1024.
+	LiveBatch int `yaml:"live_batch"`
 	// MaxBatch is the largest item count one evaluate request may carry.
 	// Default 65535.
 	MaxBatch int `yaml:"max_batch"`
@@ -227,6 +236,12 @@ type Provider struct {
 	// the dispute. Default: empty, an honest provider.
 	Misbehave string `yaml:"misbehave,omitempty"`
 }
+
+// The values of Provider.Serve.
+const (
+	ServeCatalog = "catalog"
+	ServeLive    = "live"
+)
 
 // MisbehaveCorruptEvaluation is the one value of Provider.Misbehave.
 const MisbehaveCorruptEvaluation = "corrupt-evaluation"

@@ -112,6 +112,8 @@ func FromConfig(c *config.Config) (Config, error) {
 			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
 			ExposureRefresh:   c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
+			LiveBatch:         c.Provider.LiveBatch,
+			Serve:             serveModes(c.Provider.Serve),
 		}
 		cfg.SourceRefresh = map[string]time.Duration{}
 		for i := range c.Provider.Sources {
@@ -388,4 +390,24 @@ func LoadConfig(path string) (*config.Config, Config, error) {
 	}
 	cfg, err := FromConfig(c)
 	return c, cfg, err
+}
+
+// serveModes converts node.yaml's provider.serve lists (validated) to the
+// provider's mode sets.
+func serveModes(serve map[string][]string) map[string]provider.ServeMode {
+	if len(serve) == 0 {
+		return nil
+	}
+	out := make(map[string]provider.ServeMode, len(serve))
+	for cat, modes := range serve {
+		for _, m := range modes {
+			switch m {
+			case config.ServeCatalog:
+				out[cat] |= provider.ServeCatalog
+			case config.ServeLive:
+				out[cat] |= provider.ServeLive
+			}
+		}
+	}
+	return out
 }

@@ -157,8 +157,8 @@ const (
 	ServeLive
 )
 
-// maxLiveBatch is the largest batch hepsi.ParamsFor sizes a table for.
-const maxLiveBatch = 4096
+// MaxLiveBatch is the largest batch hepsi.ParamsFor sizes a table for.
+const MaxLiveBatch = 4096
 
 // Defaults of Config's zero fields.
 const (
@@ -185,8 +185,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: negative RetryBuild", ErrConfig)
 	case c.ExposureRefresh < 0 || c.ExposureRefresh > MaxExposureRefresh:
 		return c, fmt.Errorf("%w: ExposureRefresh %v out of 0..%v", ErrConfig, c.ExposureRefresh, MaxExposureRefresh)
-	case c.LiveBatch < 0 || c.LiveBatch > maxLiveBatch:
-		return c, fmt.Errorf("%w: LiveBatch %d out of 0..%d", ErrConfig, c.LiveBatch, maxLiveBatch)
+	case c.LiveBatch < 0 || c.LiveBatch > MaxLiveBatch:
+		return c, fmt.Errorf("%w: LiveBatch %d out of 0..%d", ErrConfig, c.LiveBatch, MaxLiveBatch)
 	}
 	for cat, m := range c.Serve {
 		if _, ok := c.Keys[cat]; !ok || m == 0 || m&^(ServeCatalog|ServeLive) != 0 {
