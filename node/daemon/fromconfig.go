@@ -147,6 +147,12 @@ func FromConfig(c *config.Config) (Config, error) {
 			}
 		}
 		cfg.Provider = p
+		for _, m := range p.Serve {
+			if m&provider.ServeLive != 0 && c.Peer.MaxRequestSize == 0 {
+				// A live query is larger than any catalog-PSI request.
+				cfg.Peer.MaxRequestSize = riskmeshv1.MaxLiveQuerySize
+			}
+		}
 	}
 	return cfg, nil
 }
