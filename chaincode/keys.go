@@ -48,9 +48,9 @@ func rangeEnd(prefix string) string { return prefix[:len(prefix)-1] + "0" }
 func periodKey(n uint64) string   { return prefixPeriod + num(n) }
 func snapshotKey(n uint64) string { return prefixSnapshot + num(n) }
 
-func instKey(msp string) string       { return prefixInst + msp }
-func limitKey(msp string) string      { return prefixLimit + msp }
-func balanceKey(msp string) string    { return prefixBalance + msp }
+func instKey(msp string) string    { return prefixInst + msp }
+func limitKey(msp string) string   { return prefixLimit + msp }
+func balanceKey(msp string) string { return prefixBalance + msp }
 
 // priceKey is where category's price in mode is kept. The catalog price
 // keeps the key it had before modes existed; the others append the mode,
