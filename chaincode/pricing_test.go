@@ -24,18 +24,18 @@ func setPrice(t *testing.T, c *Contract, st *memState, category string, mode Mod
 	}
 }
 
-// getPrices runs GetPrices.
-func getPrices(t *testing.T, c *Contract, st *memState) PriceList {
+// query runs fn with an empty argument on st and decodes its answer.
+func query[T any](t *testing.T, c *Contract, st *memState, fn string) T {
 	t.Helper()
-	res, err := c.Invoke(st, FnGetPrices, []byte(`{}`))
+	res, err := c.Invoke(st, fn, []byte(`{}`))
 	if err != nil {
+		t.Fatal(fn, err)
+	}
+	var v T
+	if err := json.Unmarshal(res, &v); err != nil {
 		t.Fatal(err)
 	}
-	var l PriceList
-	if err := json.Unmarshal(res, &l); err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return v
 }
 
 // TestSetPricePerMode sets one category's price in every mode and checks
@@ -55,17 +55,10 @@ func TestSetPricePerMode(t *testing.T) {
 		Prices:     map[string]int64{"black": 3},
 		ModePrices: map[Mode]map[string]int64{ModeLive: {"black": 5}, ModeReconcile: {"grey": 7}},
 	}
-	if got := getPrices(t, c, st); !got.Equal(&want) {
+	if got := query[PriceList](t, c, st, FnGetPrices); !got.Equal(&want) {
 		t.Fatalf("GetPrices = %+v, want %+v", got, want)
 	}
-	res, err := c.Invoke(st, FnRollover, []byte(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Period
-	if err := json.Unmarshal(res, &p); err != nil {
-		t.Fatal(err)
-	}
+	p := query[Period](t, c, st, FnRollover)
 	if p.Number != 2 || !p.Equal(&want) {
 		t.Fatalf("period %d captured %+v, want %+v", p.Number, p.PriceList, want)
 	}
@@ -126,7 +119,7 @@ func TestSetPriceBoundsEachMode(t *testing.T) {
 		t.Fatalf("live category %d: %v, want invalid_argument", MaxCategories+1, err)
 	}
 	setPrice(t, c, st, "extra", ModeReconcile, 4)
-	l := getPrices(t, c, st)
+	l := query[PriceList](t, c, st, FnGetPrices)
 	if len(l.Prices) != MaxCategories || len(l.ModePrices[ModeLive]) != MaxCategories ||
 		len(l.ModePrices[ModeReconcile]) != 1 || l.Prices["c0"] != 2 {
 		t.Fatalf("prices: %d catalog, %d live, %d reconcile, c0 = %d",
