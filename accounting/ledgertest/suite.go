@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
 		{"ModePrices", s.modePrices},
+		{"LiveEntries", s.liveEntries},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {

@@ -237,10 +237,13 @@ type Provider struct {
 	Misbehave string `yaml:"misbehave,omitempty"`
 }
 
-// The values of Provider.Serve.
+// The values of Provider.Serve and Requester.Mode.
 const (
 	ServeCatalog = "catalog"
 	ServeLive    = "live"
+	ModeAuto     = "auto"
+	ModeCatalog  = ServeCatalog
+	ModeLive     = ServeLive
 )
 
 // MisbehaveCorruptEvaluation is the one value of Provider.Misbehave.
@@ -251,6 +254,10 @@ type Requester struct {
 	// Categories restricts the categories whose catalogs are downloaded.
 	// Default: every category some active provider serves.
 	Categories []string `yaml:"categories,omitempty"`
+	// Mode is how a query that names no mode asks each provider: ModeAuto
+	// (catalog PSI where a verified catalog is ready, live mode
+	// otherwise), ModeCatalog or ModeLive. Default auto.
+	Mode string `yaml:"mode,omitempty"`
 	// BatchWindow is the longest a query part waits, while a request to
 	// the same provider is in flight, to share a request with others.
 	// Default 2ms; "-1ns" disables.

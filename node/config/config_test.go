@@ -177,6 +177,7 @@ func TestRejects(t *testing.T) {
 		{"serve unknown mode", csv("  serve: {black: [catalog, push]}\n"), "provider.serve.black[1]:"},
 		{"serve repeated mode", csv("  serve: {black: [live, live]}\n"), "provider.serve.black[1]:"},
 		{"live batch", csv("  live_batch: 5000\n"), "provider.live_batch:"},
+		{"requester mode", with("", "requester:\n  mode: push\n"), "requester.mode:"},
 		{"negative exposure refresh", with("", "provider:\n  exposure_refresh: -1s\n"), "provider.exposure_refresh:"},
 		{"exposure refresh too long", with("", "provider:\n  exposure_refresh: 2m\n"), "provider.exposure_refresh:"},
 		{"duplicate key", csv(mapping + "      kind: xls\n"), "line 16: mapping key \"kind\" already defined"},

@@ -347,6 +347,11 @@ func (cfg *Config) validateRequester(c *checker) {
 	if r.MaxBatch < 0 || r.MaxBatch > maxItems {
 		c.fail("requester.max_batch", "must be 0 to %d", maxItems)
 	}
+	switch r.Mode {
+	case "", ModeAuto, ModeCatalog, ModeLive:
+	default:
+		c.fail("requester.mode", "%q is not %q, %q or %q", r.Mode, ModeAuto, ModeCatalog, ModeLive)
+	}
 	c.nonNegative("requester.max_identifiers", int64(r.MaxIdentifiers))
 	c.nonNegative("requester.max_late_answers", int64(r.MaxLateAnswers))
 	c.nonNegative("requester.catalog_max_bytes", r.CatalogMaxBytes)

@@ -89,6 +89,7 @@ func FromConfig(c *config.Config) (Config, error) {
 			Identifiers:       c.Identifiers.IdentConfig(),
 			ReconcileInterval: r.ReconcileInterval, NonDeliveryAfter: r.NonDeliveryAfter,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
+			Mode: queryModes[r.Mode],
 		}
 		cfg.Mirror = mirror.Config{
 			Categories: r.Categories, CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
@@ -416,4 +417,12 @@ func serveModes(serve map[string][]string) map[string]provider.ServeMode {
 		}
 	}
 	return out
+}
+
+// queryModes maps node.yaml's requester.mode (validated) to the query
+// mode; empty is the requester's default.
+var queryModes = map[string]riskmeshv1.QueryMode{
+	config.ModeAuto:    riskmeshv1.QueryMode_QUERY_MODE_AUTO,
+	config.ModeCatalog: riskmeshv1.QueryMode_QUERY_MODE_CATALOG,
+	config.ModeLive:    riskmeshv1.QueryMode_QUERY_MODE_LIVE,
 }

@@ -32,6 +32,8 @@ const (
 	requesterMSP = "RequesterMSP"
 	category     = "black"
 	price        = 2
+	// livePrice is the category's price in live mode.
+	livePrice = 3
 	// fixtureLimit is the requester's overdraft limit: room for every
 	// look-up the tests make, unless a test lowers it.
 	fixtureLimit = 1_000_000
@@ -63,6 +65,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	t.Helper()
+	return newPricedFixture(t, tweak, true)
+}
+
+// newPricedFixture is newFixture with or without a live-mode price.
+func newPricedFixture(t testing.TB, tweak func(*Config), livePriced bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	tmp := t.TempDir()
 	store, err := accounting.OpenEmbedded(filepath.Join(tmp, "ledger.db"), accounting.EmbeddedConfig{})
@@ -90,6 +98,9 @@ func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	}
 	must(t, f.regulator.SetLimit(ctx, requesterMSP, fixtureLimit))
 	must(t, f.regulator.SetPrice(ctx, category, price))
+	if livePriced {
+		must(t, f.regulator.SetModePrice(ctx, category, accounting.ModeLive, livePrice))
+	}
 	_, err = f.regulator.Rollover(ctx)
 	must(t, err)
 

@@ -106,8 +106,12 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 		l = nil
 	}
 	if l == nil && !p.servesCatalog(category) {
-		// No catalog build read the sources for this period.
+		// No catalog build read the sources for this period, nor put
+		// the key requesters verify answers against on the ledger.
 		if _, err := p.readSources(ctx, category, period); err != nil {
+			return 0, 0, err
+		}
+		if err := p.register(ctx, category); err != nil {
 			return 0, 0, err
 		}
 	}

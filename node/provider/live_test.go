@@ -37,15 +37,21 @@ func (m *mutableList) open() (io.ReadCloser, error) {
 // from a list the test changes.
 func newLiveFixture(t *testing.T, mode ServeMode) (*fixture, *mutableList) {
 	t.Helper()
+	return newLiveFixturePriced(t, mode, true)
+}
+
+// newLiveFixturePriced is newLiveFixture with or without a live price.
+func newLiveFixturePriced(t *testing.T, mode ServeMode, livePriced bool) (*fixture, *mutableList) {
+	t.Helper()
 	list := &mutableList{text: listCSV}
 	src, err := lists.NewDelimited(list.open,
 		lists.DelimitedConfig{Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}})
 	must(t, err)
-	f := newFixture(t, func(c *Config) {
+	f := newPricedFixture(t, func(c *Config) {
 		c.Serve = map[string]ServeMode{category: mode}
 		c.Sources[0].Source = src
 		c.LiveBatch = 16
-	})
+	}, livePriced)
 	return f, list
 }
 

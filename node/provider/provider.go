@@ -51,7 +51,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	err = cfg.DB.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTranscripts, bucketReplay} {
+		for _, b := range [][]byte{bucketTranscripts, bucketReplay, bucketLive} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -95,7 +95,8 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
 
 // Handle answers one peer request: catalog_info, catalog_download,
-// evaluate and redeliver. Anything else is MALFORMED: this node serves catalog PSI only.
+// evaluate, redeliver, live_info and live_query. Anything else is
+// MALFORMED: this node serves catalog PSI and live mode only.
 func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	switch b := req.GetBody().(type) {
 	case *riskmeshv1.PeerRequest_CatalogInfo:
@@ -106,6 +107,10 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 		return p.evaluate(ctx, who, b.Evaluate)
 	case *riskmeshv1.PeerRequest_Redeliver:
 		return p.redeliver(who, b.Redeliver)
+	case *riskmeshv1.PeerRequest_LiveInfo:
+		return p.liveInfo(b.LiveInfo)
+	case *riskmeshv1.PeerRequest_LiveQuery:
+		return p.liveQuery(ctx, who, b.LiveQuery)
 	case nil:
 		return refuse(codeMalformed, "request has no body")
 	default:
