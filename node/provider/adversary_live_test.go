@@ -8,7 +8,6 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
-	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -61,43 +60,27 @@ type liveStep1 struct {
 
 func (f *fixture) livePOPRF(via exchange, period, seq uint64, phones ...string) liveStep1 {
 	f.t.Helper()
-	if seq == 0 {
-		f.seq++
-		seq = f.seq
-	}
 	pub := f.registeredKey()
-	client, err := oprf.NewClient(pub, catalogpsi.Info(category, period))
-	must(f.t, err)
-	inputs := make([][]byte, len(phones))
-	for i, ph := range phones {
-		id, err := ident.Normalize("phone", ph)
-		must(f.t, err)
-		inputs[i] = id.AppendTo(nil)
-	}
-	state, blinded, err := client.Blind(nil, inputs)
-	must(f.t, err)
-	h := &transcript.Header{
-		Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite, Category: category, Period: period,
-		Requester: requesterMSP, Responder: providerMSP, Sequence: seq, Count: uint32(len(phones)), KeyID: pub.KeyID(),
-	}
-	req := f.sign(h, blinded)
-	resp := via(req)
+	q := f.newQueryOf(transcript.ProtocolLiveHE, providerMSP, pub, period, seq, phones...)
+	resp := via(q.req)
 	ev := resp.GetEvaluate()
 	if ev == nil {
-		return liveStep1{header: h, refusal: resp}
+		return liveStep1{header: q.header, refusal: resp}
 	}
-	outs, err := client.Finalize(state, ev.GetEvaluated(), ev.GetProof())
+	client, err := oprf.NewClient(pub, catalogpsi.Info(category, period))
+	must(f.t, err)
+	outs, err := client.Finalize(q.state, ev.GetEvaluated(), ev.GetProof())
 	if err != nil {
 		f.t.Fatalf("live POPRF answer does not verify against the registered key: %v", err)
 	}
 	t := &transcript.Transcript{
-		Header:   *h,
-		Request:  transcript.Request{Elements: split(blinded)},
+		Header:   *q.header,
+		Request:  transcript.Request{Elements: split(q.req.GetEvaluate().GetBlinded())},
 		Response: transcript.Response{Evaluated: split(ev.GetEvaluated()), Proof: ev.GetProof()},
 	}
 	d, err := t.Digests()
 	must(f.t, err)
-	st := liveStep1{header: h, hdr: req.GetEvaluate().GetHeader(), respDigest: d.ResponseDigest}
+	st := liveStep1{header: q.header, hdr: q.req.GetEvaluate().GetHeader(), respDigest: d.ResponseDigest}
 	for i := range outs {
 		st.outputs = append(st.outputs, outs[i][:])
 	}

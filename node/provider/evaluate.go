@@ -20,12 +20,9 @@ import (
 // docs/node-provider.md lists: format, addressing, authentication, replay,
 // then the state the answer is billed against. Nothing refused is billed.
 func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmeshv1.EvaluateRequest) *riskmeshv1.PeerResponse {
-	if len(req.GetHeader()) > transcript.MaxHeaderSize {
-		return refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
-	}
-	h, err := transcript.ParseHeader(req.GetHeader())
-	if err != nil {
-		return refuse(codeMalformed, "header: %v", err)
+	h, refusal := parseHeader(req.GetHeader())
+	if refusal != nil {
+		return refusal
 	}
 	live := h.Protocol == transcript.ProtocolLiveHE
 	if (h.Protocol != transcript.ProtocolCatalogOPRF && !live) || h.Suite != catalogpsi.Suite {
@@ -190,6 +187,19 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 	billed()
 	return answer(t)
+}
+
+// parseHeader parses a request's transcript header, bounded before
+// parsing; a refusal is MALFORMED.
+func parseHeader(raw []byte) (*transcript.Header, *riskmeshv1.PeerResponse) {
+	if len(raw) > transcript.MaxHeaderSize {
+		return nil, refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
+	}
+	h, err := transcript.ParseHeader(raw)
+	if err != nil {
+		return nil, refuse(codeMalformed, "header: %v", err)
+	}
+	return h, nil
 }
 
 // answeringKey is the key requests of (category, period) are answered

@@ -108,12 +108,9 @@ func (p *Provider) liveInfo(req *riskmeshv1.LiveInfoRequest) *riskmeshv1.PeerRes
 // by another query. The answer leaves with the provider's signature over
 // the live answer digest, recorded first.
 func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskmeshv1.LiveQuery) *riskmeshv1.PeerResponse {
-	if len(req.GetHeader()) > transcript.MaxHeaderSize {
-		return refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
-	}
-	h, err := transcript.ParseHeader(req.GetHeader())
-	if err != nil {
-		return refuse(codeMalformed, "header: %v", err)
+	h, refusal := parseHeader(req.GetHeader())
+	if refusal != nil {
+		return refusal
 	}
 	switch {
 	case h.Protocol != transcript.ProtocolLiveHE:
