@@ -35,13 +35,13 @@ func (m *mutableList) open() (io.ReadCloser, error) {
 
 // newLiveFixture is a provider serving the black list as catalog and live
 // from a list the test changes.
-func newLiveFixture(t *testing.T, mode ServeMode) (*fixture, *mutableList) {
+func newLiveFixture(t testing.TB, mode ServeMode) (*fixture, *mutableList) {
 	t.Helper()
 	return newLiveFixturePriced(t, mode, true)
 }
 
 // newLiveFixturePriced is newLiveFixture with or without a live price.
-func newLiveFixturePriced(t *testing.T, mode ServeMode, livePriced bool) (*fixture, *mutableList) {
+func newLiveFixturePriced(t testing.TB, mode ServeMode, livePriced bool) (*fixture, *mutableList) {
 	t.Helper()
 	list := &mutableList{text: listCSV}
 	src, err := lists.NewDelimited(list.open,
