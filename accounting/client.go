@@ -66,10 +66,6 @@ func (c *Client) submit(ctx context.Context, fn string, arg, out any) error {
 	return c.call(ctx, true, fn, arg, out)
 }
 
-func (c *Client) evaluate(ctx context.Context, fn string, arg, out any) error {
-	return c.call(ctx, false, fn, arg, out)
-}
-
 type empty struct{}
 
 // call runs fn and decodes its result into a new T; it returns nil on error.
@@ -233,6 +229,18 @@ func (c *Client) Settle(ctx context.Context, period uint64, maxEntries int) (*Se
 
 func (c *Client) TakeSnapshot(ctx context.Context, period uint64) (*Snapshot, error) {
 	return call[Snapshot](ctx, c, true, chaincode.FnSnapshot, chaincode.PeriodArgs{Period: period})
+}
+
+func (c *Client) TakeSnapshotRange(ctx context.Context, first, last uint64) (*Snapshot, error) {
+	return call[Snapshot](ctx, c, true, chaincode.FnSnapshot, chaincode.SnapshotArgs{Period: first, Through: last})
+}
+
+func (c *Client) RecordPayments(ctx context.Context, period uint64, digest []byte) (*Snapshot, error) {
+	return call[Snapshot](ctx, c, true, chaincode.FnRecordPayments, chaincode.PaymentsArgs{Snapshot: period, Digest: digest})
+}
+
+func (c *Client) Undrained(ctx context.Context, period uint64) ([]Backlog, error) {
+	return callSlice[Backlog](ctx, c, chaincode.FnListUndrained, chaincode.PeriodArgs{Period: period})
 }
 
 func (c *Client) Period(ctx context.Context, n uint64) (*Period, error) {

@@ -26,6 +26,9 @@ var (
 	ErrLogTampered = errors.New("accounting: transaction log does not verify")
 	// ErrLogHead is returned by ParseLogHead for text that is not a head.
 	ErrLogHead = errors.New("accounting: malformed log head (want SEQ:HEX, a decimal sequence number and a 64-digit hash)")
+	// ErrPaymentsMismatch is returned by CheckPayments for a payment
+	// instructions file that is not the one the ledger recorded.
+	ErrPaymentsMismatch = errors.New("accounting: payment instructions differ from the ones the ledger recorded")
 	// ErrBadResult reports a contract answer the client cannot use: too
 	// large, not the JSON of its function's result, or inconsistent with
 	// the call (a Record answer with another number of outcomes). A peer

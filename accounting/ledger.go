@@ -80,15 +80,29 @@ type Periods interface {
 	// TakeSnapshot records all balances for a settled period and nets them
 	// to zero.
 	TakeSnapshot(ctx context.Context, period uint64) (*Snapshot, error)
-	// MarkPaid records that a snapshot's balances were paid off-chain,
-	// which lifts the flag of the institutions it left past their limit.
+	// TakeSnapshotRange records the sums of the settled periods
+	// first..last, which must follow the previous snapshot, and takes
+	// them out of the balances (docs/ledger.md, "The money cycle").
+	TakeSnapshotRange(ctx context.Context, first, last uint64) (*Snapshot, error)
+	// RecordPayments records the digest of the payment instructions of
+	// the snapshot covering period (chaincode.PaymentsDigest of
+	// chaincode.PaymentsCSV); the contract refuses any other digest.
+	RecordPayments(ctx context.Context, period uint64, digest []byte) (*Snapshot, error)
+	// MarkPaid records that the balances of the snapshot covering period
+	// were paid off-chain, which lifts the flag of the institutions it
+	// left past their limit.
 	MarkPaid(ctx context.Context, period uint64) (*Snapshot, error)
 
 	// Period returns period n, or the current period if n is 0.
 	Period(ctx context.Context, n uint64) (*Period, error)
+	// Snapshot returns the snapshot covering period.
 	Snapshot(ctx context.Context, period uint64) (*Snapshot, error)
 	// Backlogs returns the providers' backlog reports for period.
 	Backlogs(ctx context.Context, period uint64) ([]Backlog, error)
+	// Undrained returns what period may still lose: the reports counting
+	// pending entries and, once it is in grace, the active providers that
+	// have not reported; after its close, Period.Undrained.
+	Undrained(ctx context.Context, period uint64) ([]Backlog, error)
 	Account(ctx context.Context, mspID string) (*Account, error)
 	Accounts(ctx context.Context) ([]Account, error)
 }

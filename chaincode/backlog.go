@@ -109,3 +109,32 @@ func describeBacklogs(bs []Backlog) string {
 	}
 	return b.String()
 }
+
+// listUndrained returns what a period may still lose, for the regulator's
+// view of the consortium: while the period takes records, the reports
+// counting pending entries and, once it is in grace (when providers
+// report), a Missing report for each active provider that has not
+// reported; after its close, what the close kept (Period.Undrained).
+func (c *Contract) listUndrained(st State, arg []byte) (any, error) {
+	var a PeriodArgs
+	if err := decodeArg(arg, &a); err != nil {
+		return nil, err
+	}
+	p, err := loadPeriod(st, a.Period)
+	if err != nil {
+		return nil, err
+	}
+	switch p.State {
+	case PeriodOpen, PeriodGrace:
+		pending, missing, err := undrained(st, p.Number)
+		if err != nil {
+			return nil, err
+		}
+		if p.State == PeriodGrace {
+			pending = append(pending, missing...)
+		}
+		return append([]Backlog{}, pending...), nil
+	default:
+		return append([]Backlog{}, p.Undrained...), nil
+	}
+}

@@ -43,6 +43,7 @@ var functions = map[string]function{
 	FnSettle:           {run: (*Contract).settle},
 	FnSnapshot:         {run: (*Contract).snapshot},
 	FnMarkPaid:         {run: (*Contract).markPaid},
+	FnRecordPayments:   {run: (*Contract).recordPayments},
 	FnUpdateProfile:    {run: (*Contract).updateProfile},
 	FnSetOPRFKey:       {run: (*Contract).setOPRFKey},
 	FnPublishCatalog:   {run: (*Contract).publishCatalog},
@@ -64,6 +65,7 @@ var functions = map[string]function{
 	FnGetCatalog:       {query: true, run: (*Contract).getCatalog},
 	FnListExposures:    {query: true, run: (*Contract).listExposures},
 	FnListBacklogs:     {query: true, run: (*Contract).listBacklogs},
+	FnListUndrained:    {query: true, run: (*Contract).listUndrained},
 	FnListQuality:      {query: true, run: (*Contract).listQuality},
 	FnGetQualityPolicy: {query: true, run: (*Contract).getQualityPolicy},
 }

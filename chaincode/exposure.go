@@ -13,7 +13,7 @@ import (
 // unsettledPeriods returns the periods whose entries are not in the
 // balances yet, newest first: from the current one back to the first
 // settled or snapshotted one, before which every period is settled too
-// (period n settles only after n-1 is snapshotted).
+// (period n settles only after n-1 is settled).
 func unsettledPeriods(st State) ([]uint64, error) {
 	cur, err := currentPeriod(st)
 	if err != nil {

@@ -13,8 +13,9 @@ const (
 	FnRollover         = "Rollover"         // {} -> Period (the new one)
 	FnClosePeriod      = "ClosePeriod"      // ClosePeriodArgs
 	FnSettle           = "Settle"           // SettleArgs -> SettleResult
-	FnSnapshot         = "Snapshot"         // PeriodArgs -> Snapshot
-	FnMarkPaid         = "MarkPaid"         // PeriodArgs -> Snapshot
+	FnSnapshot         = "Snapshot"         // SnapshotArgs -> Snapshot
+	FnMarkPaid         = "MarkPaid"         // PeriodArgs (a covered period) -> Snapshot
+	FnRecordPayments   = "RecordPayments"   // PaymentsArgs -> Snapshot
 	FnSetQualityPolicy = "SetQualityPolicy" // QualityPolicy, applied from the next period
 
 	// An institution, on its own record.
@@ -33,7 +34,7 @@ const (
 	FnListEntries      = "ListEntries"      // EntriesQuery -> EntriesPage
 	FnGetAccount       = "GetAccount"       // MSPArgs -> Account
 	FnListAccounts     = "ListAccounts"     // {} -> []Account
-	FnGetSnapshot      = "GetSnapshot"      // PeriodArgs -> Snapshot
+	FnGetSnapshot      = "GetSnapshot"      // PeriodArgs (a covered period) -> Snapshot
 	FnGetInstitution   = "GetInstitution"   // MSPArgs -> Institution
 	FnListInstitutions = "ListInstitutions" // {} -> []Institution
 	FnGetPrices        = "GetPrices"        // {} -> PriceList
@@ -41,6 +42,7 @@ const (
 	FnGetCatalog       = "GetCatalog"       // CatalogArgs -> Catalog
 	FnListExposures    = "ListExposures"    // {} -> []Exposure
 	FnListBacklogs     = "ListBacklogs"     // PeriodArgs -> []Backlog
+	FnListUndrained    = "ListUndrained"    // PeriodArgs -> []Backlog (pending and missing reports)
 	FnListQuality      = "ListQuality"      // QualityQuery -> []QualityScore
 	FnGetQualityPolicy = "GetQualityPolicy" // {} -> QualityPolicy (the one the next period captures)
 )
@@ -81,6 +83,21 @@ type SetLimitArgs struct {
 // PeriodArgs names a period.
 type PeriodArgs struct {
 	Period uint64 `json:"period"`
+}
+
+// SnapshotArgs names the settled periods Period..Through (inclusive) a
+// snapshot covers. Through 0 means Period alone, so the PeriodArgs of a
+// one-period snapshot still decode.
+type SnapshotArgs struct {
+	Period  uint64 `json:"period"`
+	Through uint64 `json:"through,omitempty"`
+}
+
+// PaymentsArgs records PaymentsDigest of the payment instructions of the
+// snapshot covering period Snapshot.
+type PaymentsArgs struct {
+	Snapshot uint64 `json:"snapshot"`
+	Digest   []byte `json:"digest"`
 }
 
 // SettleArgs runs one settlement step of at most MaxEntries entries

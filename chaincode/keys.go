@@ -20,13 +20,13 @@ const (
 	prefixLimit    = "limit/"    // limit/<msp> -> int64
 	prefixBalance  = "balance/"  // balance/<msp> -> Account (without Limit)
 	prefixPeriod   = "period/"   // period/<n> -> Period
-	prefixSnapshot = "snapshot/" // snapshot/<n> -> Snapshot
+	prefixSnapshot = "snapshot/" // snapshot/<first period> -> Snapshot
 	prefixCatalog  = "catalog/"  // catalog/<msp>/<category>/<n> -> Catalog
 	prefixEntry    = "entry/"    // entry/<n>/<requester>/<responder>/<seq> -> RecordedEntry
 	prefixOwner    = "owner/"    // owner/<kind>/<hex id> -> credentialOwner (owners.go)
 	prefixSpent    = "spent/"    // spent/<n>/<requester>/<responder> -> int64, written by the responder's Records
 	prefixRefund   = "refund/"   // refund/<n>/<requester> -> int64, written by the requester's Reverses
-	prefixDebt     = "debt/"     // debt/<msp> -> []uint64, snapshotted periods owed past the limit, unpaid
+	prefixDebt     = "debt/"     // debt/<msp> -> []uint64, snapshots (first periods) owed past the limit, unpaid
 	prefixBacklog  = "backlog/"  // backlog/<n>/<msp> -> Backlog, written by the provider itself
 	prefixReport   = "report/"   // report/<n>/<requester>/<responder>/<seq> -> storedReport, written by the requester
 	prefixQSum     = "qsum/"     // qsum/<n>/<responder>/<category>/<requester> -> QualitySum, written by the requester
@@ -168,6 +168,9 @@ const (
 	// iterator ends silently and a step would wrongly look final.
 	DefaultSettleStep = 10000
 	MaxSettleStep     = 50000
+	// MaxSnapshotPeriods bounds the periods one snapshot covers (a year
+	// of daily periods), and with them the period records it reads.
+	MaxSnapshotPeriods = 366
 	// MaxCategories bounds the categories priced in each mode, and so the
 	// price list captured into a period.
 	MaxCategories = 256

@@ -2,7 +2,6 @@ package chaincode
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,10 +13,12 @@ import (
 //	             and quality policy, and the price factors it yields
 //	ClosePeriod: n (grace) -> closed
 //	Settle:      n (closed|settling) -> settling ... -> settled, in steps
-//	TakeSnapshot: n (settled) -> snapshotted
+//	Snapshot:    from..through (settled) -> snapshotted (snapshot.go)
 //
-// Periods settle in order: period n settles only after n-1 is snapshotted, so
-// a snapshot holds exactly the balances of the periods up to its own.
+// Periods settle in order: period n settles only after n-1 is settled, so
+// the balances hold every settled period, and a snapshot, which covers the
+// settled periods that follow the previous snapshot, takes exactly their
+// net changes out of them.
 
 func loadPeriod(st State, n uint64) (*Period, error) {
 	var p Period
@@ -161,8 +162,8 @@ func (c *Contract) settle(st State, arg []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if prev.State != PeriodSnapshotted {
-			return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is not snapshotted yet", prev.Number))
+		if prev.State != PeriodSettled && prev.State != PeriodSnapshotted {
+			return nil, newError(CodeFailedPrecondition, fmt.Sprintf("period %d is not settled yet", prev.Number))
 		}
 	}
 	if p.Net == nil {
@@ -250,90 +251,6 @@ func addBalance(st State, msp string, delta int64) (bool, error) {
 	return bal < -a.Limit, putJSON(st, balanceKey(msp), bal)
 }
 
-// snapshot records every balance for off-chain settlement and nets them all
-// to zero. An institution whose balance is past its limit stays flagged
-// after the netting, until the regulator marks the snapshot paid
-// (markPaid). It reads the balance, limit and debt keys, which records
-// never touch.
-func (c *Contract) snapshot(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
-		return nil, err
-	}
-	var a PeriodArgs
-	if err := decodeArg(arg, &a); err != nil {
-		return nil, err
-	}
-	p, err := loadPeriodIn(st, a.Period, "a snapshot", PeriodSettled)
-	if err != nil {
-		return nil, err
-	}
-	snap := &Snapshot{Period: p.Number, Balances: map[string]int64{}, TxID: st.TxID()}
-	err = scan(st, prefixBalance, rangeEnd(prefixBalance), func(k string, v []byte) (bool, error) {
-		var bal int64
-		if err := decodeStored(k, v, &bal); err != nil {
-			return false, err
-		}
-		snap.Balances[k[len(prefixBalance):]] = bal
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	msps := slices.Sorted(maps.Keys(snap.Balances))
-	for _, m := range msps {
-		bal := snap.Balances[m]
-		if bal == 0 {
-			continue
-		}
-		if err := putJSON(st, balanceKey(m), int64(0)); err != nil {
-			return nil, err
-		}
-		lim, err := loadInt64(st, limitKey(m))
-		if err != nil {
-			return nil, err
-		}
-		if bal < -lim {
-			snap.Flagged = append(snap.Flagged, m)
-			if err := updateDebt(st, m, func(d []uint64) []uint64 { return append(d, p.Number) }); err != nil {
-				return nil, err
-			}
-		}
-	}
-	p.State = PeriodSnapshotted
-	if err := putJSON(st, periodKey(p.Number), p); err != nil {
-		return nil, err
-	}
-	return snap, putJSON(st, snapshotKey(p.Number), snap)
-}
-
-// markPaid records that the balances of a snapshot were paid off-chain,
-// which lifts the flag the snapshot left on the institutions it recorded
-// past their limit. Regulator only, once per snapshot.
-func (c *Contract) markPaid(st State, arg []byte) (any, error) {
-	if err := c.requireRegulator(st); err != nil {
-		return nil, err
-	}
-	var a PeriodArgs
-	if err := decodeArg(arg, &a); err != nil {
-		return nil, err
-	}
-	snap, err := loadSnapshot(st, a.Period)
-	if err != nil {
-		return nil, err
-	}
-	if snap.PaidTxID != "" {
-		return nil, newError(CodeFailedPrecondition, fmt.Sprintf("snapshot %d was marked paid in transaction %s", a.Period, snap.PaidTxID))
-	}
-	for _, m := range snap.Flagged {
-		err := updateDebt(st, m, func(d []uint64) []uint64 { return slices.DeleteFunc(d, func(n uint64) bool { return n == a.Period }) })
-		if err != nil {
-			return nil, err
-		}
-	}
-	snap.PaidTxID = st.TxID()
-	return snap, putJSON(st, snapshotKey(a.Period), snap)
-}
-
 func (c *Contract) getPeriod(st State, arg []byte) (any, error) {
 	var a PeriodArgs
 	if err := decodeArg(arg, &a); err != nil {
@@ -355,27 +272,6 @@ func loadPeriodOrCurrent(st State, n uint64) (*Period, error) {
 		n = cur
 	}
 	return loadPeriod(st, n)
-}
-
-func (c *Contract) getSnapshot(st State, arg []byte) (any, error) {
-	var a PeriodArgs
-	if err := decodeArg(arg, &a); err != nil {
-		return nil, err
-	}
-	return loadSnapshot(st, a.Period)
-}
-
-// loadSnapshot returns the snapshot of period n or a not_found error.
-func loadSnapshot(st State, n uint64) (*Snapshot, error) {
-	var s Snapshot
-	ok, err := getJSON(st, snapshotKey(n), &s)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, newError(CodeNotFound, fmt.Sprintf("no snapshot of period %d", n))
-	}
-	return &s, nil
 }
 
 // loadPeriodIn loads a period and checks that it is in one of the states an

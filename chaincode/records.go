@@ -182,11 +182,8 @@ func (l *PriceList) of(mode Mode) map[string]int64 {
 	return l.ModePrices[mode]
 }
 
-// set sets category's price in mode.
+// set sets category's price in mode; l.Prices must not be nil.
 func (l *PriceList) set(category string, mode Mode, price int64) {
-	if l.Prices == nil {
-		l.Prices = map[string]int64{}
-	}
 	if mode == ModeCatalog {
 		l.Prices[category] = price
 		return
@@ -226,6 +223,10 @@ type Period struct {
 	// category then, keyed by FactorKey (chaincode/quality_policy.go).
 	Quality *QualityPolicy         `json:"quality,omitempty"`
 	Factors map[string]PriceFactor `json:"factors,omitempty"`
+	// Snapshot is, once the period is snapshotted, the id (first period)
+	// of the snapshot that covers it. A period snapshotted before
+	// snapshots covered ranges has none: its snapshot is its own number.
+	Snapshot uint64 `json:"snapshot,omitempty"`
 }
 
 // ClosePeriodArgs closes a period in grace. Without Force the contract
@@ -353,16 +354,23 @@ type Account struct {
 	Limit int64 `json:"limit"`
 	// Flagged is Balance < -Limit, or UnpaidSince is set.
 	Flagged bool `json:"flagged"`
-	// UnpaidSince is the oldest snapshotted period that left the
-	// institution past its limit and that the regulator has not marked
-	// paid (MarkPaid); 0 if there is none.
+	// UnpaidSince is the first period of the oldest snapshot that left
+	// the institution past its limit and that the regulator has not
+	// marked paid (MarkPaid); 0 if there is none.
 	UnpaidSince uint64 `json:"unpaidSince,omitempty"`
 }
 
-// Snapshot is the record of all balances taken before netting them to zero,
-// for off-chain money settlement.
+// Snapshot is the record of the balances a run of settled periods left,
+// taken out of the balances for off-chain money settlement.
 type Snapshot struct {
-	Period   uint64           `json:"period"`
+	// Period is the first period the snapshot covers and its id
+	// (snapshot/<Period>); Through is the last one. A snapshot stored
+	// before snapshots covered ranges has no Through: it covers Period
+	// alone, and loadSnapshot fills Through in.
+	Period  uint64 `json:"period"`
+	Through uint64 `json:"through,omitempty"`
+	// Balances is each institution's sum of the covered periods' net
+	// changes.
 	Balances map[string]int64 `json:"balances"`
 	TxID     string           `json:"txId"`
 	// Flagged lists the institutions whose recorded balance was past
@@ -371,6 +379,11 @@ type Snapshot struct {
 	// PaidTxID is the MarkPaid transaction that recorded the snapshot's
 	// balances as paid off-chain; empty until then.
 	PaidTxID string `json:"paidTxId,omitempty"`
+	// Payments is PaymentsDigest of the snapshot's payment instructions
+	// (PaymentsCSV), recorded by RecordPayments in transaction
+	// PaymentsTxID; empty until then.
+	Payments     []byte `json:"payments,omitempty"`
+	PaymentsTxID string `json:"paymentsTxId,omitempty"`
 }
 
 // SettleResult reports one Settle step.

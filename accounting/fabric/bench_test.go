@@ -154,35 +154,7 @@ func (e *benchEnv) entry(req, resp *benchParty) (accounting.Entry, error) {
 		Sequence:  e.seq.Add(1),
 		Count:     benchCount,
 	}
-	enc, err := h.MarshalBinary()
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	var reqHash, respHash [transcript.DigestSize]byte
-	if _, err := io.ReadFull(rand.Reader, reqHash[:]); err != nil {
-		return accounting.Entry{}, err
-	}
-	if _, err := io.ReadFull(rand.Reader, respHash[:]); err != nil {
-		return accounting.Entry{}, err
-	}
-	reqDigest, err := transcript.RequestDigest(h, reqHash)
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	respDigest := transcript.ResponseDigest(reqDigest, respHash)
-	reqSig, err := req.key.sign(reqDigest[:])
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	respSig, err := resp.key.sign(respDigest[:])
-	if err != nil {
-		return accounting.Entry{}, err
-	}
-	return accounting.Entry{
-		Header: enc, RequestHash: reqHash[:], ResponseHash: respHash[:],
-		RequesterSignature: reqSig, ResponderSignature: respSig,
-		Amount: benchCount * benchPrice,
-	}, nil
+	return ledgertest.SignedEntry(h, req.key.sign, resp.key.sign, benchCount*benchPrice, rand.Reader)
 }
 
 // cpuTimes returns the CPU time (user+system) of every network process.

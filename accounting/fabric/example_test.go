@@ -24,7 +24,7 @@ func ExampleNew() {
 	}
 	c, err := fabric.New(fabric.Config{
 		MSPID:       "Bank1MSP",
-		PeerAddress: "127.0.0.1:27070",
+		PeerAddress: "127.0.0.1:27090", // Bank1MSP's peer on the default local network
 		TLSRootCert: read("peer-tls-ca.pem"),
 		Certificate: read("user1-cert.pem"),
 		PrivateKey:  read("user1-key.pem"),

@@ -99,27 +99,12 @@ func newClient(tb testing.TB, mspID string, cfg fabric.Config) *fabric.Client {
 // newClientVia is newClient through the gateway peer of organisation via.
 func newClientVia(tb testing.TB, mspID, via string, cfg fabric.Config) *fabric.Client {
 	tb.Helper()
-	nw := requireNetwork(tb)
-	org, err := nw.Org(mspID)
+	cr, err := requireNetwork(tb).Info().Credentials(mspID, via)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	gw, err := nw.Org(via)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	read := func(path string) []byte {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return b
-	}
-	cfg.MSPID = org.MSPID
-	cfg.PeerAddress = gw.PeerAddress
-	cfg.TLSRootCert = read(gw.PeerTLSCACert)
-	cfg.Certificate = read(org.UserCert)
-	cfg.PrivateKey = read(org.UserKey)
+	cfg.MSPID, cfg.PeerAddress, cfg.TLSRootCert = cr.MSPID, cr.PeerAddress, cr.TLSRootCert
+	cfg.Certificate, cfg.PrivateKey = cr.Certificate, cr.PrivateKey
 	c, err := fabric.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

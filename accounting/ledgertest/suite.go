@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
 		{"ModePrices", s.modePrices},
+		{"MoneyCycle", s.moneyCycle},
 		{"LiveEntries", s.liveEntries},
 	}
 	for _, st := range steps {

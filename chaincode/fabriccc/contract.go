@@ -102,6 +102,16 @@ func (c *Contract) MarkPaid(ctx contractapi.TransactionContextInterface, arg str
 	return c.invoke(ctx, chaincode.FnMarkPaid, arg)
 }
 
+// RecordPayments runs chaincode.FnRecordPayments.
+func (c *Contract) RecordPayments(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnRecordPayments, arg)
+}
+
+// ListUndrained runs chaincode.FnListUndrained.
+func (c *Contract) ListUndrained(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
+	return c.invoke(ctx, chaincode.FnListUndrained, arg)
+}
+
 // ReportBacklog runs chaincode.FnReportBacklog.
 func (c *Contract) ReportBacklog(ctx contractapi.TransactionContextInterface, arg string) (string, error) {
 	return c.invoke(ctx, chaincode.FnReportBacklog, arg)

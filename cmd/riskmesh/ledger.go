@@ -37,7 +37,8 @@ func newLedgerCommand() *cobra.Command {
 that node reaches it (docs/node.md): on the regulator's node, which hosts the embedded ledger,
 through that running node; otherwise through the regulator's relay or the Fabric gateway.
 With the regulator's configuration it onboards institutions, sets prices and limits and runs
-the period cycle: rollover, close, settle, snapshot. Reads print JSON, prices a table.
+the period cycle: rollover, close, settle, snapshot, payments, mark-paid. Reads print JSON,
+prices a table.
 verify-log checks a copy of the embedded ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, cfg, err := daemon.LoadConfig(path)
@@ -133,7 +134,7 @@ verify-log checks a copy of the embedded ledger file and needs neither configura
 			}
 			return printJSON(w, b)
 		}, nil),
-		ledgerCmd("mark-paid PERIOD", "record that a snapshot's balances were paid, lifting the flag it left on debtors past their limit", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
+		ledgerCmd("mark-paid PERIOD", "record that the balances of the snapshot covering PERIOD were paid, lifting the flag it left on debtors past their limit", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
 			n, err := parsePeriod(args[0])
 			if err != nil {
 				return err
@@ -157,30 +158,12 @@ verify-log checks a copy of the embedded ledger file and needs neither configura
 		}, func(c *cobra.Command, f *ledgerFlags) {
 			c.Flags().IntVar(&f.maxEntries, "max-entries", 0, "entries per settle transaction (0: the contract's default)")
 		}),
-		ledgerCmd("snapshot PERIOD", "record all balances for money settlement and net them to zero", 1, func(ctx context.Context, w io.Writer, args []string, _ *ledgerFlags) error {
-			n, err := parsePeriod(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := l().TakeSnapshot(ctx, n)
-			if err != nil {
-				return err
-			}
-			return printJSON(w, s)
-		}, nil),
 		ledgerCmd("balances", "print every account", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
 			a, err := l().Accounts(ctx)
 			if err != nil {
 				return err
 			}
 			return printJSON(w, a)
-		}, nil),
-		ledgerCmd("exposures", "print every institution's exposure: settled balance, limit, unsettled spend, headroom", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
-			x, err := l().Exposures(ctx)
-			if err != nil {
-				return err
-			}
-			return printJSON(w, x)
 		}, nil),
 		ledgerCmd("institutions", "print the registry", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
 			r, err := l().Institutions(ctx)
@@ -230,6 +213,7 @@ verify-log checks a copy of the embedded ledger file and needs neither configura
 		}),
 	)
 	cmd.AddCommand(newLedgerQualityCommands(l)...)
+	cmd.AddCommand(newLedgerMoneyCommands(l)...)
 	// Close the connection whether the call succeeded or not (cobra skips
 	// post-run hooks after an error): a connection left open holds one of
 	// the host's few connections per certificate until it idles out.

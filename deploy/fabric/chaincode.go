@@ -9,16 +9,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 )
 
-// chaincodeVersion and chaincodeSequence define the one chaincode definition
-// the network commits.
+// chaincodeVersion is the version of the first chaincode definition.
 const (
-	chaincodeVersion  = "1"
-	chaincodeSequence = 1
+	chaincodeVersion = "1"
 	// connectDialTimeout is how long a peer waits to connect to the chaincode
 	// server.
 	connectDialTimeout = "10s"
@@ -85,32 +84,108 @@ func tarGz(files map[string][]byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// peerAdmin runs the peer CLI as organisation i's admin against its own peer.
-type peerAdmin struct {
-	net *Network
-	i   int
+// chaincodeDefinition is one chaincode definition of the channel and the
+// package and server that run it.
+type chaincodeDefinition struct {
+	label     string
+	version   string
+	sequence  int
+	packageID string // set by writePackage
+	address   string // of the chaincode server; set by writePackage
 }
 
+// writePackage builds the package of def, whose server listens on its
+// sequence's port slot, into the chaincode folder and sets def's package id
+// and address.
+func (n *Network) writePackage(def *chaincodeDefinition) error {
+	def.address = addr(chaincodePort(n.info.BasePort, def.sequence))
+	pkg, id, err := ccaasPackage(def.label, def.address)
+	if err != nil {
+		return err
+	}
+	def.packageID = id
+	return os.WriteFile(n.packageFile(def.label), pkg, 0o644)
+}
+
+// packageFile is where the package labelled label is kept.
+func (n *Network) packageFile(label string) string {
+	return filepath.Join(n.layout.chaincodeDir(), label+".tar.gz")
+}
+
+// startChaincode starts the chaincode server of def. The regulator is fixed
+// at deployment by the server's configuration: here, the network's regulator
+// organisation. Entries of Config.Chaincode.Env come later and so override
+// it.
+func (n *Network) startChaincode(def chaincodeDefinition) (*process, error) {
+	env := append([]string{
+		"CHAINCODE_ID=" + def.packageID,
+		"CHAINCODE_SERVER_ADDRESS=" + def.address,
+		"RISKMESH_REGULATOR_MSPID=" + RegulatorMSPID,
+		n.memLimit(),
+	}, n.cfg.Chaincode.Env...)
+	return n.start(fmt.Sprintf("chaincode-%d", def.sequence), n.cfg.Chaincode.Binary, n.cfg.Chaincode.Args,
+		env, n.layout.chaincodeDir())
+}
+
+// setDefinition records def as the committed definition.
+func (n *Network) setDefinition(def chaincodeDefinition) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.info.PackageID, n.info.ChaincodeLabel, n.info.ChaincodeVersion = def.packageID, def.label, def.version
+	n.info.Sequence, n.info.ChaincodeAddress = def.sequence, def.address
+}
+
+// definition returns the committed definition.
+func (n *Network) definition() chaincodeDefinition {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return chaincodeDefinition{label: n.info.ChaincodeLabel, version: n.info.ChaincodeVersion,
+		sequence: n.info.Sequence, packageID: n.info.PackageID, address: n.info.ChaincodeAddress}
+}
+
+// peerAdmin runs the peer CLI as an organisation's admin against its own
+// peer, from the organisation's own folder.
+type peerAdmin struct {
+	net *Network
+	org Org
+}
+
+func (n *Network) admin(o Org) peerAdmin { return peerAdmin{net: n, org: o} }
+
 func (a peerAdmin) run(ctx context.Context, args ...string) ([]byte, error) {
-	o := Orgs[a.i]
+	o := a.org
 	l := a.net.layout
 	env := []string{
 		"CORE_PEER_LOCALMSPID=" + o.MSPID,
 		"CORE_PEER_MSPCONFIGPATH=" + l.userMSPDir(o.Name, "Admin"),
-		"CORE_PEER_ADDRESS=" + a.net.orgs[a.i].PeerAddress,
+		"CORE_PEER_ADDRESS=" + o.PeerAddress,
 		"CORE_PEER_TLS_ENABLED=true",
-		"CORE_PEER_TLS_ROOTCERT_FILE=" + l.peerTLSCA(o.Name),
+		"CORE_PEER_TLS_ROOTCERT_FILE=" + o.PeerTLSCACert,
 		"FABRIC_LOGGING_SPEC=warning",
 	}
-	return runTool(ctx, filepath.Join(a.net.binDir, "peer"), env, l.peerDir(o.Name), args...)
+	out, err := runTool(ctx, filepath.Join(a.net.cfg.BinDir, "peer"), env, l.peerDir(o.Name), args...)
+	if err != nil {
+		return out, fmt.Errorf("%s admin: %w", o.MSPID, err)
+	}
+	return out, nil
 }
 
-func (a peerAdmin) ordererFlags() []string {
-	return []string{"-o", a.net.ordererAddress, "--tls", "--cafile", a.net.layout.ordererTLSCA()}
+// ordererFlags point a peer command at an orderer that accepts connections:
+// any orderer serves, and one may be down.
+func (a peerAdmin) ordererFlags(ctx context.Context) []string {
+	orderers := a.net.Info().Orderers
+	o := orderers[0]
+	for _, c := range orderers {
+		if ok, _ := tcpReady(c.Address)(ctx); ok {
+			o = c
+			break
+		}
+	}
+	return []string{"-o", o.Address, "--tls", "--cafile", o.TLSCACert}
 }
 
-func (a peerAdmin) joinChannel(ctx context.Context) error {
-	_, err := a.run(ctx, "channel", "join", "-b", a.net.layout.genesisBlock())
+func (a peerAdmin) joinChannel(ctx context.Context, block string) error {
+	_, err := a.run(ctx, "channel", "join", "-b", block)
 	return err
 }
 
@@ -119,40 +194,25 @@ func (a peerAdmin) install(ctx context.Context, pkgFile string) error {
 	return err
 }
 
-func (a peerAdmin) approve(ctx context.Context, packageID string) error {
+func (a peerAdmin) approve(ctx context.Context, def chaincodeDefinition) error {
 	args := []string{"lifecycle", "chaincode", "approveformyorg",
-		"--channelID", ChannelName, "--name", ChaincodeName, "--version", chaincodeVersion,
-		"--package-id", packageID, "--sequence", strconv.Itoa(chaincodeSequence),
+		"--channelID", ChannelName, "--name", ChaincodeName, "--version", def.version,
+		"--package-id", def.packageID, "--sequence", strconv.Itoa(def.sequence),
 		"--waitForEventTimeout", lifecycleEventTimeout.String()}
-	_, err := a.run(ctx, append(args, a.ordererFlags()...)...)
+	_, err := a.run(ctx, append(args, a.ordererFlags(ctx)...)...)
 	return err
 }
 
-// commit commits the definition, collecting endorsements from every peer and
-// waiting until every peer has committed the block.
-func (a peerAdmin) commit(ctx context.Context) error {
+// commit commits the definition, collecting endorsements from the peers of
+// orgs and waiting until every one of them has committed the block.
+func (a peerAdmin) commit(ctx context.Context, def chaincodeDefinition, orgs []Org) error {
 	args := []string{"lifecycle", "chaincode", "commit",
-		"--channelID", ChannelName, "--name", ChaincodeName, "--version", chaincodeVersion,
-		"--sequence", strconv.Itoa(chaincodeSequence),
+		"--channelID", ChannelName, "--name", ChaincodeName, "--version", def.version,
+		"--sequence", strconv.Itoa(def.sequence),
 		"--waitForEventTimeout", lifecycleEventTimeout.String()}
-	for i, o := range Orgs {
-		args = append(args, "--peerAddresses", a.net.orgs[i].PeerAddress,
-			"--tlsRootCertFiles", a.net.layout.peerTLSCA(o.Name))
+	for _, o := range orgs {
+		args = append(args, "--peerAddresses", o.PeerAddress, "--tlsRootCertFiles", o.PeerTLSCACert)
 	}
-	_, err := a.run(ctx, append(args, a.ordererFlags()...)...)
+	_, err := a.run(ctx, append(args, a.ordererFlags(ctx)...)...)
 	return err
-}
-
-// joinOrderer joins the orderer to the channel through the channel
-// participation API.
-func (n *Network) joinOrderer(ctx context.Context) error {
-	tls := n.layout.ordererAdminTLSDir()
-	_, err := runTool(ctx, filepath.Join(n.binDir, "osnadmin"), nil, "",
-		"channel", "join", "--channelID", ChannelName, "--config-block", n.layout.genesisBlock(),
-		"-o", n.ordererAdminAddress, "--ca-file", n.layout.ordererTLSCA(),
-		"--client-cert", filepath.Join(tls, "client.crt"), "--client-key", filepath.Join(tls, "client.key"))
-	if err != nil {
-		return fmt.Errorf("join orderer to %s: %w", ChannelName, err)
-	}
-	return nil
 }

@@ -48,37 +48,67 @@ type txOrg struct {
 	AnchorPeers      []hostPort        `yaml:"AnchorPeers,omitempty"`
 }
 
-// writeConfigtx writes configtx.yaml with one profile, "RiskMesh", and has
-// configtxgen turn it into the channel's genesis block.
-func writeConfigtx(ctx context.Context, l layout, binDir string, base int, batchTimeout time.Duration, maxMessages int) error {
-	ordererOrg := txOrg{
-		Name: "Orderer", ID: OrdererMSPID, MSPDir: filepath.Join(l.ordererOrgDir(), "msp"),
+// channelSettings are the founding choices of the channel that the
+// configtx.yaml profiles are built from.
+type channelSettings struct {
+	base         int
+	orgs         []OrgSpec // the organisations, in port order
+	orderers     int       // the first orderers organisations run an orderer
+	batchTimeout time.Duration
+	maxMessages  int
+}
+
+// ordererOrg describes the ordering organisation that org runs, with its
+// orderer's endpoint.
+func ordererOrg(l layout, base, j int, o OrgSpec) txOrg {
+	id := o.ordererMSPID()
+	return txOrg{
+		Name: id, ID: id, MSPDir: filepath.Join(l.ordererOrgDir(o.Name), "msp"),
 		Policies: map[string]policy{
-			"Readers": signature(fmt.Sprintf("OR('%s.member')", OrdererMSPID)),
-			"Writers": signature(fmt.Sprintf("OR('%s.member')", OrdererMSPID)),
-			"Admins":  signature(fmt.Sprintf("OR('%s.admin')", OrdererMSPID)),
+			"Readers": signature(fmt.Sprintf("OR('%s.member')", id)),
+			"Writers": signature(fmt.Sprintf("OR('%s.member')", id)),
+			"Admins":  signature(fmt.Sprintf("OR('%s.admin')", id)),
 		},
-		OrdererEndpoints: []string{addr(base + ordererPortOffset)},
+		OrdererEndpoints: []string{addr(ordererBase(base, j) + ordererPortOffset)},
 	}
-	var appOrgs []txOrg
-	for i, o := range Orgs {
-		id := o.MSPID
-		appOrgs = append(appOrgs, txOrg{
-			Name: id, ID: id, MSPDir: filepath.Join(l.peerOrgDir(o.Name), "msp"),
-			Policies: map[string]policy{
-				"Readers":     signature(fmt.Sprintf("OR('%[1]s.admin','%[1]s.peer','%[1]s.client')", id)),
-				"Writers":     signature(fmt.Sprintf("OR('%[1]s.admin','%[1]s.client')", id)),
-				"Admins":      signature(fmt.Sprintf("OR('%s.admin')", id)),
-				"Endorsement": signature(fmt.Sprintf("OR('%s.peer')", id)),
-			},
-			// Anchor peers are how one organisation's gateway learns the
-			// other organisations' peers (gossip), and so can collect a
-			// majority of endorsements.
-			AnchorPeers: []hostPort{{Host: "127.0.0.1", Port: peerPort(base, i)}},
+}
+
+// applicationOrg describes peer organisation i: the same definition for a
+// founding organisation and for one that joins later.
+func applicationOrg(l layout, base, i int, o OrgSpec) txOrg {
+	id := o.MSPID
+	return txOrg{
+		Name: id, ID: id, MSPDir: filepath.Join(l.peerOrgDir(o.Name), "msp"),
+		Policies: map[string]policy{
+			"Readers":     signature(fmt.Sprintf("OR('%[1]s.admin','%[1]s.peer','%[1]s.client')", id)),
+			"Writers":     signature(fmt.Sprintf("OR('%[1]s.admin','%[1]s.client')", id)),
+			"Admins":      signature(fmt.Sprintf("OR('%s.admin')", id)),
+			"Endorsement": signature(fmt.Sprintf("OR('%s.peer')", id)),
+		},
+		// Anchor peers are how one organisation's gateway learns the
+		// other organisations' peers (gossip), and so can collect a
+		// majority of endorsements.
+		AnchorPeers: []hostPort{{Host: "127.0.0.1", Port: peerPort(base, i)}},
+	}
+}
+
+// profile returns the configtx.yaml profile of a channel whose application
+// organisations are appOrgs and whose ordering service is the founding one.
+func (s channelSettings) profile(l layout, appOrgs []txOrg) map[string]any {
+	var ordererOrgs []txOrg
+	var consenters []map[string]any
+	for j, o := range s.orgs[:s.orderers] {
+		ordererOrgs = append(ordererOrgs, ordererOrg(l, s.base, j, o))
+		tlsCert := filepath.Join(l.ordererNodeDir(o.Name), "tls", "server.crt")
+		consenters = append(consenters, map[string]any{
+			"Host": "127.0.0.1", "Port": ordererBase(s.base, j) + ordererPortOffset,
+			"ClientTLSCert": tlsCert, "ServerTLSCert": tlsCert,
 		})
 	}
-	ordererTLSCert := filepath.Join(l.ordererNodeDir(), "tls", "server.crt")
-	profile := map[string]any{
+	return map[string]any{
+		// MAJORITY Admins at every level: a configuration change, such as
+		// adding an organisation, needs a majority of the admins of the
+		// group it changes.
 		"Policies": map[string]policy{
 			"Readers": implicit("ANY Readers"),
 			"Writers": implicit("ANY Writers"),
@@ -87,23 +117,20 @@ func writeConfigtx(ctx context.Context, l layout, binDir string, base int, batch
 		"Capabilities": map[string]bool{"V2_0": true},
 		"Orderer": map[string]any{
 			"OrdererType":  "etcdraft",
-			"BatchTimeout": batchTimeout.String(),
+			"BatchTimeout": s.batchTimeout.String(),
 			"BatchSize": map[string]any{
-				"MaxMessageCount":   maxMessages,
+				"MaxMessageCount":   s.maxMessages,
 				"AbsoluteMaxBytes":  absoluteMaxBytes,
 				"PreferredMaxBytes": preferredMaxBytes,
 			},
 			"EtcdRaft": map[string]any{
-				"Consenters": []map[string]any{{
-					"Host": "127.0.0.1", "Port": base + ordererPortOffset,
-					"ClientTLSCert": ordererTLSCert, "ServerTLSCert": ordererTLSCert,
-				}},
+				"Consenters": consenters,
 				"Options": map[string]any{
 					"TickInterval": raftTickInterval, "ElectionTick": raftElectionTick,
 					"HeartbeatTick": 1, "MaxInflightBlocks": 5, "SnapshotIntervalSize": "16 MB",
 				},
 			},
-			"Organizations": []txOrg{ordererOrg},
+			"Organizations": ordererOrgs,
 			"Policies": map[string]policy{
 				"Readers":         implicit("ANY Readers"),
 				"Writers":         implicit("ANY Writers"),
@@ -114,9 +141,9 @@ func writeConfigtx(ctx context.Context, l layout, binDir string, base int, batch
 		},
 		"Application": map[string]any{
 			"Organizations": appOrgs,
-			// MAJORITY Endorsement: 3 of the 4 organisations endorse every
-			// transaction, so no single institution (nor the regulator) can
-			// write alone; see docs/fabric-network.md.
+			// MAJORITY Endorsement: a majority of the organisations endorse
+			// every transaction (3 of 4), so no single institution (nor the
+			// regulator) can write alone; see docs/fabric-network.md.
 			"Policies": map[string]policy{
 				"LifecycleEndorsement": implicit("MAJORITY Endorsement"),
 				"Endorsement":          implicit("MAJORITY Endorsement"),
@@ -127,17 +154,32 @@ func writeConfigtx(ctx context.Context, l layout, binDir string, base int, batch
 			"Capabilities": map[string]bool{"V2_5": true},
 		},
 	}
+}
+
+// writeGenesis writes configtx.yaml with one profile, "RiskMesh", and has
+// configtxgen turn it into the channel's genesis block.
+func writeGenesis(ctx context.Context, l layout, binDir string, s channelSettings) error {
+	var appOrgs []txOrg
+	for i, o := range s.orgs {
+		appOrgs = append(appOrgs, applicationOrg(l, s.base, i, o))
+	}
+	return configtxgen(ctx, binDir, l.configDir(), s.profile(l, appOrgs), l.genesisBlock())
+}
+
+// configtxgen writes profile as the "RiskMesh" profile of dir/configtx.yaml
+// and has configtxgen turn it into a genesis block at out.
+func configtxgen(ctx context.Context, binDir, dir string, profile map[string]any, out string) error {
 	b, err := yaml.Marshal(map[string]any{"Profiles": map[string]any{"RiskMesh": profile}})
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(l.configDir(), "configtx.yaml"), b, 0o644); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "configtx.yaml"), b, 0o644); err != nil {
 		return err
 	}
 	_, err = runTool(ctx, filepath.Join(binDir, "configtxgen"), nil, "",
-		"-configPath", l.configDir(), "-profile", "RiskMesh",
-		"-channelID", ChannelName, "-outputBlock", l.genesisBlock())
+		"-configPath", dir, "-profile", "RiskMesh", "-channelID", ChannelName, "-outputBlock", out)
 	return err
 }
-
-func peerPort(base, i int) int { return base + firstPeerOffset + peerStride*i + peerListenOffset }

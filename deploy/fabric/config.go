@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,7 +16,6 @@ import (
 const (
 	ChannelName   = "riskmesh"
 	ChaincodeName = "riskmesh"
-	OrdererMSPID  = "OrdererMSP"
 	// RegulatorMSPID is the organisation the chaincode server is configured
 	// to treat as the regulator (RISKMESH_REGULATOR_MSPID).
 	RegulatorMSPID = "RegulatorMSP"
@@ -28,19 +28,25 @@ const DefaultBasePort = 27050
 
 // Port layout, relative to the base port. Every listener is on 127.0.0.1 and
 // explicit: Fabric's defaults collide (peer operations 9443 = orderer admin
-// 9443, every peer's chaincode port 7052).
+// 9443, every peer's chaincode port 7052). Orderer j uses B+10j..B+10j+4,
+// chaincode server slot k uses B+10k+3 and the peer of organisation i uses
+// B+30+10i..B+30+10i+3 (docs/fabric-network.md, "Ports").
 const (
 	ordererPortOffset      = 0 // orderer gRPC (broadcast, deliver, cluster)
 	ordererAdminOffset     = 1 // channel participation API (osnadmin)
 	ordererOpsOffset       = 2 // /healthz, /metrics
-	chaincodePortOffset    = 3 // the chaincode-as-a-service server
+	chaincodePortOffset    = 3 // a chaincode-as-a-service server
 	ordererProfileOffset   = 4 // pprof
-	firstPeerOffset        = 10
+	ordererStride          = 10
+	maxOrderers            = 3
+	chaincodeSlots         = 3 // servers of consecutive sequences use different ports
+	firstPeerOffset        = 30
 	peerStride             = 10
 	peerListenOffset       = 0 // peer gRPC: endorser, gateway, deliver, gossip
 	peerChaincodeOffset    = 1 // chaincode listener (unused by ccaas, still bound)
 	peerOpsOffset          = 2 // /healthz, /metrics
 	peerProfileOffset      = 3 // pprof
+	maxOrgs                = 7
 	portBlockSize          = 100
 	maxPortBlocksToTry     = 20
 	defaultBatchTimeout    = 100 * time.Millisecond
@@ -48,12 +54,51 @@ const (
 	defaultGatewayLimit    = 10000
 	defaultMaxMessageCount = 500
 	defaultMemoryLimitMiB  = 256
+	defaultOrderers        = 3
 )
 
 // OrgSpec names one peer organisation.
 type OrgSpec struct {
-	Name  string // lower-case, used for the domain and folder names
+	Name  string // lower-case letters and digits, used for the domain and folder names
 	MSPID string
+}
+
+// ordererMSPID is the MSP id of the ordering organisation that o runs: a
+// separate MSP in o's own directory, because cryptogen issues orderer
+// identities only to orderer organisations.
+func (o OrgSpec) ordererMSPID() string {
+	return strings.TrimSuffix(o.MSPID, "MSP") + "OrdererMSP"
+}
+
+// validOrgs checks a list of organisations: names usable in host names and
+// paths, no MSP id or name twice, at most maxOrgs.
+func validOrgs(orgs []OrgSpec) error {
+	if len(orgs) == 0 || len(orgs) > maxOrgs {
+		return fmt.Errorf("%w: %d organisations, want 1 to %d", ErrConfig, len(orgs), maxOrgs)
+	}
+	seen := map[string]bool{}
+	for _, o := range orgs {
+		if !validName(o.Name) || !validName(o.MSPID) || !strings.HasSuffix(o.MSPID, "MSP") {
+			return fmt.Errorf("%w: organisation %q (%q): names are letters and digits, MSP ids end in MSP", ErrConfig, o.Name, o.MSPID)
+		}
+		if o.Name != strings.ToLower(o.Name) || seen[o.Name] || seen[o.MSPID] {
+			return fmt.Errorf("%w: organisation %q (%q) repeated or not lower-case", ErrConfig, o.Name, o.MSPID)
+		}
+		seen[o.Name], seen[o.MSPID] = true, true
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Orgs are the organisations of the network, in port order: each has one peer
@@ -69,6 +114,16 @@ var Orgs = []OrgSpec{
 // Config describes a network to bring up. The zero value works from inside
 // the repository checkout (it builds what it needs and picks free ports).
 type Config struct {
+	// Orgs are the founding organisations, in port order; each creates its
+	// own crypto material in its own folder and runs one peer. Default: Orgs
+	// (the regulator and three banks). Organisations added later take the
+	// next port slots (at most 7 in all).
+	Orgs []OrgSpec
+	// Orderers is how many of the founding organisations, from the first,
+	// each run one Raft orderer (an ordering organisation of their own).
+	// Default: 3, or every founding organisation if there are fewer; the
+	// channel keeps ordering with one of three stopped.
+	Orderers int
 	// DataDir holds everything the network writes: crypto material,
 	// configuration, ledgers, logs and pid files. Default:
 	// <repo>/deploy/fabric/.run. It is wiped at the start of Up unless Keep
@@ -152,6 +207,16 @@ func (c *Config) setDefaults() error {
 			return err
 		}
 	}
+	if c.Orgs == nil {
+		c.Orgs = Orgs
+	}
+	if err := validOrgs(c.Orgs); err != nil {
+		return err
+	}
+	c.Orderers = cmp.Or(c.Orderers, min(defaultOrderers, len(c.Orgs)))
+	if c.Orderers < 1 || c.Orderers > min(maxOrderers, len(c.Orgs)) {
+		return fmt.Errorf("%w: %d orderers for %d organisations (at most %d)", ErrConfig, c.Orderers, len(c.Orgs), maxOrderers)
+	}
 	c.Chaincode.Label = cmp.Or(c.Chaincode.Label, "riskmesh_1")
 	c.BatchTimeout = cmp.Or(c.BatchTimeout, defaultBatchTimeout)
 	c.MaxMessageCount = cmp.Or(c.MaxMessageCount, defaultMaxMessageCount)
@@ -162,6 +227,12 @@ func (c *Config) setDefaults() error {
 	c.LogSpec = cmp.Or(c.LogSpec, "info")
 	c.StartTimeout = cmp.Or(c.StartTimeout, defaultStartTimeout)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return nil
+}
+
+// choosePorts picks the base port of a new network: BasePort if its block
+// is free, else the first free block from DefaultBasePort.
+func (c *Config) choosePorts() error {
 	if c.BasePort == 0 {
 		base, err := freePortBlock(DefaultBasePort)
 		if err != nil {
@@ -180,20 +251,39 @@ func (c *Config) setDefaults() error {
 // networkPortSpan is the number of ports from the base port to the last one
 // used.
 func networkPortSpan() int {
-	return firstPeerOffset + peerStride*len(Orgs)
+	return firstPeerOffset + peerStride*maxOrgs
 }
 
-// usedPorts lists every port a network at base listens on.
+// usedPorts lists every port a network at base may listen on: every
+// orderer, chaincode and peer slot, so that organisations added later find
+// their ports free too.
 func usedPorts(base int) []int {
-	ports := []int{
-		base + ordererPortOffset, base + ordererAdminOffset, base + ordererOpsOffset,
-		base + chaincodePortOffset, base + ordererProfileOffset,
+	var ports []int
+	for j := range maxOrderers {
+		o := ordererBase(base, j)
+		ports = append(ports, o+ordererPortOffset, o+ordererAdminOffset, o+ordererOpsOffset, o+ordererProfileOffset)
 	}
-	for i := range Orgs {
-		p := base + firstPeerOffset + peerStride*i
+	for k := range chaincodeSlots {
+		ports = append(ports, chaincodePort(base, k+1))
+	}
+	for i := range maxOrgs {
+		p := peerPort(base, i)
 		ports = append(ports, p+peerListenOffset, p+peerChaincodeOffset, p+peerOpsOffset, p+peerProfileOffset)
 	}
 	return ports
+}
+
+// ordererBase is the first port of orderer j.
+func ordererBase(base, j int) int { return base + ordererStride*j }
+
+// peerPort is the gRPC port of the peer of organisation i.
+func peerPort(base, i int) int { return base + firstPeerOffset + peerStride*i + peerListenOffset }
+
+// chaincodePort is the port of the chaincode server of a definition's
+// sequence: consecutive sequences use different slots, so that an upgrade
+// starts the new server while the old one still serves.
+func chaincodePort(base, sequence int) int {
+	return base + ordererStride*((sequence-1)%chaincodeSlots) + chaincodePortOffset
 }
 
 // portsFree checks that every port of a network at base can be bound now.
@@ -222,3 +312,20 @@ func freePortBlock(start int) (int, error) {
 }
 
 func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// ParseOrgs reads a comma-separated list of name:MSPID pairs, such as
+// "regulator:RegulatorMSP,bank1:Bank1MSP", and checks it as Config.Orgs.
+func ParseOrgs(s string) ([]OrgSpec, error) {
+	var orgs []OrgSpec
+	for _, item := range strings.Split(s, ",") {
+		name, msp, ok := strings.Cut(strings.TrimSpace(item), ":")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is not name:MSPID", ErrConfig, item)
+		}
+		orgs = append(orgs, OrgSpec{Name: name, MSPID: msp})
+	}
+	if err := validOrgs(orgs); err != nil {
+		return nil, err
+	}
+	return orgs, nil
+}

@@ -43,3 +43,21 @@ func TestPortsFreeDetectsBoundPort(t *testing.T) {
 		t.Fatal("freePortBlock returned the busy block")
 	}
 }
+
+func TestParseOrgs(t *testing.T) {
+	got, err := ParseOrgs("regulator:RegulatorMSP, bank4:Bank4MSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1] != (OrgSpec{Name: "bank4", MSPID: "Bank4MSP"}) {
+		t.Fatalf("got %+v", got)
+	}
+	for _, bad := range []string{
+		"", "bank4", "bank4:Bank4", "Bank4:Bank4MSP", "bank-4:Bank4MSP", "bank4:Bank4MSP,bank4:Bank5MSP",
+		"a:AMSP,b:BMSP,c:CMSP,d:DMSP,e:EMSP,f:FMSP,g:GMSP,h:HMSP",
+	} {
+		if _, err := ParseOrgs(bad); !errors.Is(err, ErrConfig) {
+			t.Errorf("ParseOrgs(%q) = %v, want ErrConfig", bad, err)
+		}
+	}
+}

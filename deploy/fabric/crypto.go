@@ -41,33 +41,45 @@ type cryptoUsers struct {
 	Count int `yaml:"Count"`
 }
 
-// generateCrypto writes crypto-config.yaml and runs cryptogen. Node OUs are
-// enabled so that the channel policies can tell admins, peers and clients
-// apart ('Org.peer' endorses, 'Org.admin' approves chaincode).
-func generateCrypto(ctx context.Context, l layout, binDir string) error {
+// generateOrgCrypto writes org's own crypto-config.yaml in its folder and
+// runs cryptogen on it: every organisation generates its keys alone, and no
+// configuration lists another organisation. Node OUs are enabled so that
+// the channel policies can tell admins, peers and clients apart ('Org.peer'
+// endorses, 'Org.admin' approves chaincode). An organisation that runs an
+// orderer also gets an ordering organisation of its own.
+func generateOrgCrypto(ctx context.Context, l layout, binDir string, o OrgSpec, runsOrderer bool) error {
 	cfg := cryptoConfig{
-		OrdererOrgs: []cryptoOrg{{
-			Name: "Orderer", Domain: domain, EnableNodeOUs: true,
-			Specs: []cryptoSpec{{Hostname: "orderer", SANS: loopbackSANs}},
-		}},
-	}
-	for _, o := range Orgs {
-		cfg.PeerOrgs = append(cfg.PeerOrgs, cryptoOrg{
+		PeerOrgs: []cryptoOrg{{
 			Name: o.MSPID, Domain: orgDomain(o.Name), EnableNodeOUs: true,
 			Template: &cryptoTemplate{Count: 1, SANS: loopbackSANs},
 			Users:    &cryptoUsers{Count: 1},
-		})
+		}},
+	}
+	if runsOrderer {
+		cfg.OrdererOrgs = []cryptoOrg{{
+			Name: o.ordererMSPID(), Domain: ordererDomain(o.Name), EnableNodeOUs: true,
+			Specs: []cryptoSpec{{Hostname: "orderer0", SANS: loopbackSANs}},
+		}}
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	file := filepath.Join(l.configDir(), "crypto-config.yaml")
+	dirs := []string{l.orgDir(o.Name), l.peerDir(o.Name)}
+	if runsOrderer {
+		dirs = append(dirs, l.ordererDir(o.Name))
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	file := filepath.Join(l.orgDir(o.Name), "crypto-config.yaml")
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		return err
 	}
 	_, err = runTool(ctx, filepath.Join(binDir, "cryptogen"), nil, "",
-		"generate", "--config", file, "--output", l.cryptoDir())
+		"generate", "--config", file, "--output", l.cryptoDir(o.Name))
 	return err
 }
 

@@ -12,4 +12,12 @@ var (
 	ErrUnknownOrg  = errors.New("fabric: unknown organisation")
 	ErrNoNetwork   = errors.New("fabric: no network description in data dir")
 	ErrCommandFail = errors.New("fabric: command failed")
+	ErrStopped     = errors.New("fabric: network stopped")
+
+	ErrBadConfigBlock = errors.New("fabric: malformed channel configuration block")
+	ErrNoConfigChange = errors.New("fabric: configuration update changes nothing")
+	ErrMember         = errors.New("fabric: organisation already on the channel")
+	ErrRunsOrderer    = errors.New("fabric: organisation runs an orderer")
+	ErrNoSlot         = errors.New("fabric: no free organisation slot")
+	ErrNoSignatures   = errors.New("fabric: no admin to sign")
 )

@@ -1,12 +1,14 @@
 package fabric
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,27 +19,34 @@ import (
 const markerFile = ".fabricnet"
 
 // Info describes a running network: what a client needs to connect, written
-// to network.json in the data dir so that tools can use a network that
-// `fabricnet up` started.
+// to network.json in the data dir so that tools (and later `fabricnet`
+// commands that change the network) can use a network that another process
+// started.
 type Info struct {
 	DataDir          string        `json:"dataDir"`
 	BasePort         int           `json:"basePort"`
 	Channel          string        `json:"channel"`
 	Chaincode        string        `json:"chaincode"`
 	PackageID        string        `json:"packageId"`
+	ChaincodeLabel   string        `json:"chaincodeLabel"`
+	ChaincodeVersion string        `json:"chaincodeVersion"`
+	Sequence         int           `json:"sequence"` // of the committed chaincode definition
 	ChaincodeAddress string        `json:"chaincodeAddress"`
-	OrdererAddress   string        `json:"ordererAddress"`
+	OrdererAddress   string        `json:"ordererAddress"` // the first orderer's
 	OrdererTLSCACert string        `json:"ordererTlsCaCert"`
 	OrdererOpsURL    string        `json:"ordererOperationsUrl"`
+	Orderers         []Orderer     `json:"orderers"`
 	Orgs             []Org         `json:"orgs"`
 	BringUp          time.Duration `json:"bringUpNanos"`
 }
 
-// Org is one organisation's view of the network: its own peer and its client
-// user, as cryptogen generated them. Paths are absolute.
+// Org is one organisation's view of the network: its own folder, peer and
+// client user, as cryptogen generated them. Paths are absolute.
 type Org struct {
 	Name          string `json:"name"`
 	MSPID         string `json:"mspId"`
+	Slot          int    `json:"slot"`          // port slot of its peer (docs/fabric-network.md, "Ports")
+	Dir           string `json:"dir"`           // the organisation's own folder
 	PeerAddress   string `json:"peerAddress"`   // host:port of the org's peer (gateway)
 	PeerTLSCACert string `json:"peerTlsCaCert"` // PEM of the CA that signed the peer's TLS certificate
 	UserCert      string `json:"userCert"`      // PEM signing certificate of User1
@@ -46,33 +55,48 @@ type Org struct {
 	ProfileURL    string `json:"profileUrl"`    // http://host:port of /debug/pprof
 }
 
+func (o Org) spec() OrgSpec { return OrgSpec{Name: o.Name, MSPID: o.MSPID} }
+
+// Orderer is one Raft orderer and the organisation that runs it.
+type Orderer struct {
+	Org           string `json:"org"`   // the peer organisation that runs it
+	MSPID         string `json:"mspId"` // its ordering organisation
+	Slot          int    `json:"slot"`
+	Address       string `json:"address"`      // broadcast, deliver and Raft cluster
+	AdminAddress  string `json:"adminAddress"` // channel participation API
+	TLSCACert     string `json:"tlsCaCert"`
+	OperationsURL string `json:"operationsUrl"`
+}
+
 // Process is a running process of the network.
 type Process struct {
-	Name string // "orderer", "peer-regulator", ..., "chaincode"
+	Name string // "orderer-regulator", "peer-bank1", ..., "chaincode-1"
 	PID  int
 }
 
 // Network is a network started by Up. Stop it when done.
 type Network struct {
-	info                Info
-	layout              layout
-	binDir              string
-	orgs                []Org
-	ordererAddress      string
-	ordererAdminAddress string
+	info      Info
+	layout    layout
+	cfg       Config // with defaults; Chaincode.Binary set
+	sampleDir string
 
 	sp   *spawner
 	mu   sync.Mutex
 	proc []*process
 }
 
-// Up builds what is missing, generates crypto material and configuration,
-// starts the orderer, one peer per organisation and the chaincode server,
-// creates the channel and commits the chaincode. On any failure it stops
-// what it started and returns the error.
+// Up builds what is missing, has every founding organisation generate its
+// crypto material in its own folder, writes the configuration, starts the
+// orderers, one peer per organisation and the chaincode server, creates the
+// channel and commits the chaincode. On any failure it stops what it
+// started and returns the error.
 func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	start := time.Now()
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.choosePorts(); err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
@@ -100,135 +124,95 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	}
 
 	base := cfg.BasePort
-	n := &Network{
-		layout:              l,
-		binDir:              cfg.BinDir,
-		ordererAddress:      addr(base + ordererPortOffset),
-		ordererAdminAddress: addr(base + ordererAdminOffset),
-		sp:                  newSpawner(),
-	}
+	n := &Network{layout: l, cfg: cfg, sampleDir: sampleDir, sp: newSpawner()}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, n.Stop())
 		}
 	}()
-	n.info = Info{
-		DataDir: l.dataDir, BasePort: base, Channel: ChannelName, Chaincode: ChaincodeName,
-		ChaincodeAddress: addr(base + chaincodePortOffset),
-		OrdererAddress:   n.ordererAddress,
-		OrdererTLSCACert: l.ordererTLSCA(),
-		OrdererOpsURL:    "http://" + addr(base+ordererOpsOffset),
-	}
+	n.info = Info{DataDir: l.dataDir, BasePort: base, Channel: ChannelName, Chaincode: ChaincodeName}
 
 	setupStart := time.Now()
-	if err := generateCrypto(ctx, l, cfg.BinDir); err != nil {
+	if err := forEach(len(cfg.Orgs), func(i int) error {
+		return generateOrgCrypto(ctx, l, cfg.BinDir, cfg.Orgs[i], i < cfg.Orderers)
+	}); err != nil {
 		return nil, err
 	}
-	for i, o := range Orgs {
-		org, err := describeOrg(l, base, i)
+	for i, o := range cfg.Orgs {
+		org, err := describeOrg(l, base, i, o)
 		if err != nil {
 			return nil, fmt.Errorf("crypto material of %s: %w", o.MSPID, err)
 		}
-		n.orgs = append(n.orgs, org)
+		n.info.Orgs = append(n.info.Orgs, org)
 	}
-	n.info.Orgs = n.orgs
-	if err := writeConfigtx(ctx, l, cfg.BinDir, base, cfg.BatchTimeout, cfg.MaxMessageCount); err != nil {
+	var clusterCAs []string
+	for j, o := range cfg.Orgs[:cfg.Orderers] {
+		n.info.Orderers = append(n.info.Orderers, describeOrderer(l, base, j, o))
+		clusterCAs = append(clusterCAs, l.ordererTLSCA(o.Name))
+	}
+	first := n.info.Orderers[0]
+	n.info.OrdererAddress, n.info.OrdererTLSCACert, n.info.OrdererOpsURL = first.Address, first.TLSCACert, first.OperationsURL
+	settings := channelSettings{base: base, orgs: cfg.Orgs, orderers: cfg.Orderers,
+		batchTimeout: cfg.BatchTimeout, maxMessages: cfg.MaxMessageCount}
+	if err := writeGenesis(ctx, l, cfg.BinDir, settings); err != nil {
 		return nil, err
 	}
-	if err := writeOrdererConfig(sampleDir, l, base); err != nil {
-		return nil, err
+	for j, o := range cfg.Orgs[:cfg.Orderers] {
+		if err := writeOrdererConfig(sampleDir, l, base, j, o, clusterCAs); err != nil {
+			return nil, err
+		}
 	}
-	for i := range Orgs {
-		if err := writePeerConfig(sampleDir, l, base, i); err != nil {
+	for i, o := range cfg.Orgs {
+		if err := writePeerConfig(sampleDir, l, base, i, o); err != nil {
 			return nil, err
 		}
 	}
 	if err := installBuilder(l.builderDir()); err != nil {
 		return nil, err
 	}
-	pkg, pkgID, err := ccaasPackage(cfg.Chaincode.Label, n.info.ChaincodeAddress)
-	if err != nil {
-		return nil, err
-	}
-	n.info.PackageID = pkgID
-	pkgFile := filepath.Join(l.chaincodeDir(), ChaincodeName+".tar.gz")
-	if err := os.WriteFile(pkgFile, pkg, 0o644); err != nil {
+	def := chaincodeDefinition{label: cfg.Chaincode.Label, version: chaincodeVersion, sequence: 1}
+	if err := n.writePackage(&def); err != nil {
 		return nil, err
 	}
 	log.Info("material generated", "elapsed", time.Since(setupStart))
 
 	// Start everything at once; readiness is polled below.
 	startAt := time.Now()
-	// GOMEMLIMIT makes the Go runtime collect harder as a process nears the
-	// limit, which keeps large record batches from growing each peer to
-	// hundreds of MiB.
-	memLimit := fmt.Sprintf("GOMEMLIMIT=%dMiB", cfg.MemoryLimitMiB)
-	fabricEnv := []string{"FABRIC_LOGGING_SPEC=" + cfg.LogSpec, memLimit}
-	orderer, err := n.start("orderer", filepath.Join(cfg.BinDir, "orderer"), []string{"start"},
-		append(fabricEnv, "FABRIC_CFG_PATH="+l.ordererDir()), l.ordererDir(), cfg.KillWithParent)
-	if err != nil {
-		return nil, err
-	}
-	peers := make([]*process, len(Orgs))
-	for i, o := range Orgs {
-		peers[i], err = n.start("peer-"+o.Name, filepath.Join(cfg.BinDir, "peer"), []string{"node", "start"},
-			append(fabricEnv, "FABRIC_CFG_PATH="+l.peerDir(o.Name)), l.peerDir(o.Name), cfg.KillWithParent)
-		if err != nil {
+	orderers := make([]*process, len(n.info.Orderers))
+	for j, o := range n.info.Orderers {
+		if orderers[j], err = n.startOrderer(o); err != nil {
 			return nil, err
 		}
 	}
-	// The regulator is fixed at deployment by the chaincode server's
-	// configuration: here, the network's regulator organisation. Entries of
-	// Chaincode.Env come later and so override it.
-	ccEnv := append([]string{
-		"CHAINCODE_ID=" + pkgID,
-		"CHAINCODE_SERVER_ADDRESS=" + n.info.ChaincodeAddress,
-		"RISKMESH_REGULATOR_MSPID=" + RegulatorMSPID,
-		memLimit,
-	}, cfg.Chaincode.Env...)
-	cc, err := n.start("chaincode", cfg.Chaincode.Binary, cfg.Chaincode.Args, ccEnv, l.chaincodeDir(), cfg.KillWithParent)
+	peers := make([]*process, len(n.info.Orgs))
+	for i, o := range n.info.Orgs {
+		if peers[i], err = n.startPeer(o); err != nil {
+			return nil, err
+		}
+	}
+	cc, err := n.startChaincode(def)
 	if err != nil {
 		return nil, err
 	}
 
-	// Orderer: healthy, joined, leader of the channel's Raft cluster.
+	// Orderers: healthy, joined, and the channel's Raft cluster has a leader.
 	ordererReady := make(chan error, 1)
 	go func() {
-		// Operations, admin and gRPC listeners come up one after the other.
-		err := waitFor(ctx, "orderer health", orderer, httpReady(n.info.OrdererOpsURL+"/healthz"))
+		err := forEach(len(orderers), func(j int) error {
+			return n.joinOrderer(ctx, n.info.Orderers[j], orderers[j])
+		})
 		if err == nil {
-			err = waitFor(ctx, "orderer admin listener", orderer, tcpReady(n.ordererAdminAddress))
+			err = waitFor(ctx, "orderer raft leader", nil, n.raftLeader(orderers))
 		}
 		if err == nil {
-			err = n.joinOrderer(ctx)
-		}
-		if err == nil {
-			want := fmt.Sprintf("consensus_etcdraft_is_leader{channel=%q} 1", ChannelName)
-			err = waitFor(ctx, "orderer raft leader", orderer, metricReady(n.info.OrdererOpsURL+"/metrics", want))
-		}
-		if err == nil {
-			log.Info("orderer ready", "elapsed", time.Since(startAt))
+			log.Info("orderers ready", "elapsed", time.Since(startAt))
 		}
 		ordererReady <- err
 	}()
 	// Peers: healthy, joined, chaincode installed. A peer can join before
-	// the orderer is the Raft leader; it pulls blocks once there is one.
-	if err := forEachOrg(func(i int) error {
-		// The operations server answers before the gRPC listener is up.
-		if err := waitFor(ctx, "peer health of "+Orgs[i].MSPID, peers[i], httpReady(n.orgs[i].OperationsURL+"/healthz")); err != nil {
-			return err
-		}
-		if err := waitFor(ctx, "peer listener of "+Orgs[i].MSPID, peers[i], tcpReady(n.orgs[i].PeerAddress)); err != nil {
-			return err
-		}
-		a := peerAdmin{net: n, i: i}
-		if err := a.joinChannel(ctx); err != nil {
-			return fmt.Errorf("join %s: %w", Orgs[i].MSPID, err)
-		}
-		if err := a.install(ctx, pkgFile); err != nil {
-			return fmt.Errorf("install on %s: %w", Orgs[i].MSPID, err)
-		}
-		return nil
+	// the orderers have a leader; it pulls blocks once there is one.
+	if err := forEach(len(peers), func(i int) error {
+		return n.joinPeer(ctx, n.info.Orgs[i], peers[i], l.genesisBlock(), def)
 	}); err != nil {
 		return nil, err
 	}
@@ -236,45 +220,164 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if err := <-ordererReady; err != nil {
 		return nil, err
 	}
-	if err := waitFor(ctx, "chaincode server", cc, tcpReady(n.info.ChaincodeAddress)); err != nil {
+	if err := waitFor(ctx, "chaincode server", cc, tcpReady(def.address)); err != nil {
 		return nil, err
 	}
-	if err := forEachOrg(func(i int) error {
-		if err := (peerAdmin{net: n, i: i}).approve(ctx, pkgID); err != nil {
-			return fmt.Errorf("approve for %s: %w", Orgs[i].MSPID, err)
-		}
-		return nil
+	if err := forEach(len(n.info.Orgs), func(i int) error {
+		return n.admin(n.info.Orgs[i]).approve(ctx, def)
 	}); err != nil {
 		return nil, err
 	}
-	if err := (peerAdmin{net: n, i: 0}).commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit chaincode definition: %w", err)
+	if err := n.admin(n.info.Orgs[0]).commit(ctx, def, n.info.Orgs); err != nil {
+		return nil, err
 	}
+	n.setDefinition(def)
 	log.Info("chaincode committed", "elapsed", time.Since(startAt))
-	if err := forEachOrg(func(i int) error {
-		check, closeFn, err := gatewayReady(n.orgs[i])
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		return waitEvery(ctx, gatewayPollInterval, "gateway endorsement for "+Orgs[i].MSPID, cc, check)
-	}); err != nil {
+	if err := n.gatewaysReady(ctx, n.info.Orgs, cc); err != nil {
 		return nil, err
 	}
 	log.Info("every gateway can endorse", "elapsed", time.Since(startAt))
 	n.info.BringUp = time.Since(startAt)
-	b, err := json.MarshalIndent(n.info, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(l.networkFile(), b, 0o644); err != nil {
+	if err := n.save(); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
+// Open returns the network that Up started in cfg.DataDir, maybe in another
+// process (`fabricnet up`), so that it can be changed: AddOrg, RemoveOrg,
+// UpgradeChaincode, StopOrderer. Of cfg, the paths, Chaincode, LogSpec,
+// MemoryLimitMiB, StartTimeout, KillWithParent and Logger apply to what it
+// starts; the rest comes from the network's description. Stop stops only
+// the processes this Network started.
+func Open(ctx context.Context, cfg Config) (*Network, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	info, err := Load(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	l := layout{dataDir: cfg.DataDir}
+	cfg.BasePort = info.BasePort
+	cfg.Chaincode.Binary = cmp.Or(cfg.Chaincode.Binary, filepath.Join(l.binDir(), "riskmesh-chaincode"))
+	sampleDir, err := sampleConfigDir(ctx, cfg.RepoDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Network{info: info, layout: l, cfg: cfg, sampleDir: sampleDir, sp: newSpawner()}, nil
+}
+
+// startOrderer starts the orderer that o describes from its organisation's
+// folder.
+func (n *Network) startOrderer(o Orderer) (*process, error) {
+	dir := n.layout.ordererDir(o.Org)
+	return n.start("orderer-"+o.Org, filepath.Join(n.cfg.BinDir, "orderer"), []string{"start"},
+		append(n.fabricEnv(), "FABRIC_CFG_PATH="+dir), dir)
+}
+
+// startPeer starts o's peer from its organisation's folder.
+func (n *Network) startPeer(o Org) (*process, error) {
+	dir := n.layout.peerDir(o.Name)
+	return n.start("peer-"+o.Name, filepath.Join(n.cfg.BinDir, "peer"), []string{"node", "start"},
+		append(n.fabricEnv(), "FABRIC_CFG_PATH="+dir), dir)
+}
+
+// fabricEnv is the environment of the orderers and peers. GOMEMLIMIT makes
+// the Go runtime collect harder as a process nears the limit, which keeps
+// large record batches from growing each peer to hundreds of MiB.
+func (n *Network) fabricEnv() []string {
+	return []string{"FABRIC_LOGGING_SPEC=" + n.cfg.LogSpec, n.memLimit()}
+}
+
+func (n *Network) memLimit() string { return fmt.Sprintf("GOMEMLIMIT=%dMiB", n.cfg.MemoryLimitMiB) }
+
+// joinOrderer waits for orderer o to serve and joins it to the channel
+// through the channel participation API.
+func (n *Network) joinOrderer(ctx context.Context, o Orderer, p *process) error {
+	// Operations, admin and gRPC listeners come up one after the other.
+	if err := waitFor(ctx, "health of "+p.name, p, httpReady(o.OperationsURL+"/healthz")); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, "admin listener of "+p.name, p, tcpReady(o.AdminAddress)); err != nil {
+		return err
+	}
+	l := n.layout
+	tls := l.ordererAdminTLSDir(o.Org)
+	_, err := runTool(ctx, filepath.Join(n.cfg.BinDir, "osnadmin"), nil, "",
+		"channel", "join", "--channelID", ChannelName, "--config-block", l.genesisBlock(),
+		"-o", o.AdminAddress, "--ca-file", o.TLSCACert,
+		"--client-cert", filepath.Join(tls, "client.crt"), "--client-key", filepath.Join(tls, "client.key"))
+	if err != nil {
+		return fmt.Errorf("join %s to %s: %w", p.name, ChannelName, err)
+	}
+	return nil
+}
+
+// raftLeader reports whether one of the orderers leads the channel's Raft
+// cluster, failing early if every orderer process has exited.
+func (n *Network) raftLeader(procs []*process) func(context.Context) (bool, error) {
+	want := fmt.Sprintf("consensus_etcdraft_is_leader{channel=%q} 1", ChannelName)
+	return func(ctx context.Context) (bool, error) {
+		var errs []error
+		for j, o := range n.info.Orderers {
+			if procs[j] != nil && procs[j].exited() {
+				errs = append(errs, fmt.Errorf("%w: %s: %s", ErrExited, procs[j].name, logTail(procs[j])))
+				continue
+			}
+			ok, err := metricReady(o.OperationsURL+"/metrics", want)(ctx)
+			if ok {
+				return true, nil
+			}
+			errs = append(errs, err)
+		}
+		return false, errors.Join(errs...)
+	}
+}
+
+// joinPeer waits for o's peer to serve, joins it to the channel with block
+// (the genesis block) and installs the chaincode package of def.
+func (n *Network) joinPeer(ctx context.Context, o Org, p *process, block string, def chaincodeDefinition) error {
+	// The operations server answers before the gRPC listener is up.
+	if err := waitFor(ctx, "peer health of "+o.MSPID, p, httpReady(o.OperationsURL+"/healthz")); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, "peer listener of "+o.MSPID, p, tcpReady(o.PeerAddress)); err != nil {
+		return err
+	}
+	a := n.admin(o)
+	if err := a.joinChannel(ctx, block); err != nil {
+		return err
+	}
+	return a.install(ctx, n.packageFile(def.label))
+}
+
+// gatewaysReady waits until the gateway of every organisation in orgs can
+// collect endorsements that satisfy the chaincode's policy.
+func (n *Network) gatewaysReady(ctx context.Context, orgs []Org, cc *process) error {
+	return forEach(len(orgs), func(i int) error {
+		check, closeFn, err := gatewayReady(orgs[i])
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		return waitEvery(ctx, gatewayPollInterval, "gateway endorsement for "+orgs[i].MSPID, cc, check)
+	})
+}
+
+// save writes network.json.
+func (n *Network) save() error {
+	n.mu.Lock()
+	b, err := json.MarshalIndent(n.info, "", "  ")
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(n.layout.networkFile(), b, 0o644)
+}
+
 // prepareDataDir stops leftovers of an earlier network in the data dir, wipes
-// it and creates the folder tree.
+// it and creates the shared folders; every organisation creates its own.
 func prepareDataDir(l layout) error {
 	entries, err := os.ReadDir(l.dataDir)
 	switch {
@@ -292,11 +395,7 @@ func prepareDataDir(l layout) error {
 			return err
 		}
 	}
-	dirs := []string{l.configDir(), l.ordererDir(), l.builderDir(), l.chaincodeDir(), l.logDir(), l.pidDir(), l.binDir()}
-	for _, o := range Orgs {
-		dirs = append(dirs, l.peerDir(o.Name))
-	}
-	for _, d := range dirs {
+	for _, d := range []string{l.configDir(), l.builderDir(), l.chaincodeDir(), l.logDir(), l.pidDir(), l.binDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -304,8 +403,9 @@ func prepareDataDir(l layout) error {
 	return os.WriteFile(l.path(markerFile), nil, 0o644)
 }
 
-func describeOrg(l layout, base, i int) (Org, error) {
-	o := Orgs[i]
+// describeOrg reads the client identity organisation o generated and
+// places its peer in port slot i.
+func describeOrg(l layout, base, i int, o OrgSpec) (Org, error) {
 	msp := l.userMSPDir(o.Name, "User1")
 	cert, err := userCertFile(msp)
 	if err != nil {
@@ -319,6 +419,8 @@ func describeOrg(l layout, base, i int) (Org, error) {
 	return Org{
 		Name:          o.Name,
 		MSPID:         o.MSPID,
+		Slot:          i,
+		Dir:           l.orgDir(o.Name),
 		PeerAddress:   addr(p),
 		PeerTLSCACert: l.peerTLSCA(o.Name),
 		UserCert:      cert,
@@ -328,20 +430,38 @@ func describeOrg(l layout, base, i int) (Org, error) {
 	}, nil
 }
 
-// forEachOrg runs f for every organisation concurrently and joins the errors.
-func forEachOrg(f func(i int) error) error {
-	errs := make([]error, len(Orgs))
+// describeOrderer places the orderer that o runs in orderer slot j.
+func describeOrderer(l layout, base, j int, o OrgSpec) Orderer {
+	p := ordererBase(base, j)
+	return Orderer{
+		Org: o.Name, MSPID: o.ordererMSPID(), Slot: j,
+		Address:       addr(p + ordererPortOffset),
+		AdminAddress:  addr(p + ordererAdminOffset),
+		TLSCACert:     l.ordererTLSCA(o.Name),
+		OperationsURL: "http://" + addr(p+ordererOpsOffset),
+	}
+}
+
+// forEach runs f for 0..n-1 concurrently and joins the errors.
+func forEach(n int, f func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range Orgs {
+	for i := range n {
 		wg.Go(func() { errs[i] = f(i) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func (n *Network) start(name, path string, args, env []string, dir string, killWithParent bool) (*process, error) {
+func (n *Network) start(name, path string, args, env []string, dir string) (*process, error) {
 	l := n.layout
-	p, err := startProcess(n.sp, name, path, args, append(baseEnv(), env...), dir, l.logFile(name), l.pidFile(name), killWithParent)
+	n.mu.Lock()
+	sp := n.sp
+	n.mu.Unlock()
+	if sp == nil {
+		return nil, fmt.Errorf("%w: start %s", ErrStopped, name)
+	}
+	p, err := startProcess(sp, name, path, args, append(baseEnv(), env...), dir, l.logFile(name), l.pidFile(name), n.cfg.KillWithParent)
 	if err != nil {
 		return nil, err
 	}
@@ -352,10 +472,17 @@ func (n *Network) start(name, path string, args, env []string, dir string, killW
 }
 
 // Info describes the network.
-func (n *Network) Info() Info { return n.info }
+func (n *Network) Info() Info {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	info := n.info
+	info.Orgs = slices.Clone(info.Orgs)
+	info.Orderers = slices.Clone(info.Orderers)
+	return info
+}
 
 // Org returns the organisation with the given MSP id.
-func (n *Network) Org(mspID string) (Org, error) { return n.info.Org(mspID) }
+func (n *Network) Org(mspID string) (Org, error) { return n.Info().Org(mspID) }
 
 // Org returns the organisation with the given MSP id.
 func (i Info) Org(mspID string) (Org, error) {
@@ -365,6 +492,40 @@ func (i Info) Org(mspID string) (Org, error) {
 		}
 	}
 	return Org{}, fmt.Errorf("%w: %s", ErrUnknownOrg, mspID)
+}
+
+// Credentials are what a ledger client of one organisation needs to reach
+// a gateway peer: the fields of accounting/fabric's Config, read from the
+// organisations' folders.
+type Credentials struct {
+	MSPID       string
+	PeerAddress string // the gateway peer
+	TLSRootCert []byte // PEM CA of the gateway peer's TLS certificate
+	Certificate []byte // PEM certificate of the organisation's User1
+	PrivateKey  []byte // PEM PKCS#8 private key of User1
+}
+
+// Credentials reads what a client of organisation mspID needs to reach the
+// gateway peer of organisation via (mspID itself for its own peer).
+func (i Info) Credentials(mspID, via string) (Credentials, error) {
+	org, err := i.Org(mspID)
+	if err != nil {
+		return Credentials{}, err
+	}
+	gw, err := i.Org(via)
+	if err != nil {
+		return Credentials{}, err
+	}
+	c := Credentials{MSPID: org.MSPID, PeerAddress: gw.PeerAddress}
+	for _, f := range []struct {
+		dst  *[]byte
+		path string
+	}{{&c.TLSRootCert, gw.PeerTLSCACert}, {&c.Certificate, org.UserCert}, {&c.PrivateKey, org.UserKey}} {
+		if *f.dst, err = os.ReadFile(f.path); err != nil {
+			return Credentials{}, err
+		}
+	}
+	return c, nil
 }
 
 // Processes lists the running processes, e.g. to read their CPU time.

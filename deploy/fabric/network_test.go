@@ -70,8 +70,8 @@ func TestUpDown(t *testing.T) {
 	t.Logf("bring-up %s", n.Info().BringUp)
 
 	procs := n.Processes()
-	if len(procs) != 2+len(fabric.Orgs) {
-		t.Fatalf("processes = %v, want orderer, %d peers and the chaincode", procs, len(fabric.Orgs))
+	if len(procs) != 3+len(fabric.Orgs)+1 {
+		t.Fatalf("processes = %v, want 3 orderers, %d peers and the chaincode", procs, len(fabric.Orgs))
 	}
 	for _, p := range procs {
 		if !alive(p.PID) {
@@ -103,6 +103,17 @@ func TestUpDown(t *testing.T) {
 		}
 		if _, err := info.Org("NopeMSP"); !errors.Is(err, fabric.ErrUnknownOrg) {
 			t.Fatalf("unknown org: %v", err)
+		}
+		cr, err := info.Credentials("Bank1MSP", "RegulatorMSP")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, _ := info.Org("RegulatorMSP")
+		if cr.MSPID != "Bank1MSP" || cr.PeerAddress != reg.PeerAddress || len(cr.TLSRootCert) == 0 || len(cr.Certificate) == 0 || len(cr.PrivateKey) == 0 {
+			t.Fatalf("credentials of Bank1MSP through the regulator's peer: %+v", cr)
+		}
+		if _, err := info.Credentials("Bank1MSP", "NopeMSP"); !errors.Is(err, fabric.ErrUnknownOrg) {
+			t.Fatalf("credentials through an unknown org: %v", err)
 		}
 	})
 

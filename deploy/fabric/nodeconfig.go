@@ -29,39 +29,42 @@ func sampleConfigDir(ctx context.Context, repoDir string) (string, error) {
 	return dir, nil
 }
 
-// writeOrdererConfig copies orderer.yaml and points it at the network's
-// material, folders and ports. The channel participation API replaces the
-// system channel: the orderer starts without a genesis block and is joined
-// to the channel with osnadmin.
-func writeOrdererConfig(sampleDir string, l layout, base int) error {
+// writeOrdererConfig copies orderer.yaml into the folder of o, which runs
+// orderer j, and points it at o's material, folders and ports. The channel
+// participation API replaces the system channel: the orderer starts without
+// a genesis block and is joined to the channel with osnadmin. clusterCAs are
+// the TLS CAs of every ordering organisation, which the Raft cluster's
+// connections between orderers verify.
+func writeOrdererConfig(sampleDir string, l layout, base, j int, o OrgSpec, clusterCAs []string) error {
 	doc, err := loadYAML(filepath.Join(sampleDir, "orderer.yaml"))
 	if err != nil {
 		return err
 	}
-	tls := filepath.Join(l.ordererNodeDir(), "tls")
-	ledger := filepath.Join(l.ordererDir(), "data")
+	tls := filepath.Join(l.ordererNodeDir(o.Name), "tls")
+	ledger := filepath.Join(l.ordererDir(o.Name), "data")
+	ports := ordererBase(base, j)
 	err = doc.setAll(map[string]any{
 		"General.ListenAddress":             "127.0.0.1",
-		"General.ListenPort":                base + ordererPortOffset,
+		"General.ListenPort":                ports + ordererPortOffset,
 		"General.TLS.Enabled":               true,
 		"General.TLS.PrivateKey":            filepath.Join(tls, "server.key"),
 		"General.TLS.Certificate":           filepath.Join(tls, "server.crt"),
-		"General.TLS.RootCAs":               []string{filepath.Join(tls, "ca.crt")},
+		"General.TLS.RootCAs":               clusterCAs,
 		"General.Cluster.ClientCertificate": filepath.Join(tls, "server.crt"),
 		"General.Cluster.ClientPrivateKey":  filepath.Join(tls, "server.key"),
-		"General.Cluster.RootCAs":           []string{filepath.Join(tls, "ca.crt")},
+		"General.Cluster.RootCAs":           clusterCAs,
 		"General.BootstrapMethod":           "none",
 		"General.BootstrapFile":             "",
-		"General.LocalMSPDir":               filepath.Join(l.ordererNodeDir(), "msp"),
-		"General.LocalMSPID":                OrdererMSPID,
+		"General.LocalMSPDir":               filepath.Join(l.ordererNodeDir(o.Name), "msp"),
+		"General.LocalMSPID":                o.ordererMSPID(),
 		"General.Profile.Enabled":           true,
-		"General.Profile.Address":           addr(base + ordererProfileOffset),
+		"General.Profile.Address":           addr(ports + ordererProfileOffset),
 		"FileLedger.Location":               ledger,
 		"Consensus.WALDir":                  filepath.Join(ledger, "etcdraft", "wal"),
 		"Consensus.SnapDir":                 filepath.Join(ledger, "etcdraft", "snapshot"),
-		"Operations.ListenAddress":          addr(base + ordererOpsOffset),
+		"Operations.ListenAddress":          addr(ports + ordererOpsOffset),
 		"Metrics.Provider":                  "prometheus",
-		"Admin.ListenAddress":               addr(base + ordererAdminOffset),
+		"Admin.ListenAddress":               addr(ports + ordererAdminOffset),
 		"Admin.TLS.Enabled":                 true,
 		"Admin.TLS.PrivateKey":              filepath.Join(tls, "server.key"),
 		"Admin.TLS.Certificate":             filepath.Join(tls, "server.crt"),
@@ -72,12 +75,12 @@ func writeOrdererConfig(sampleDir string, l layout, base int) error {
 	if err != nil {
 		return err
 	}
-	return doc.write(filepath.Join(l.ordererDir(), "orderer.yaml"))
+	return doc.write(filepath.Join(l.ordererDir(o.Name), "orderer.yaml"))
 }
 
-// writePeerConfig copies core.yaml for the peer of organisation i.
-func writePeerConfig(sampleDir string, l layout, base, i int) error {
-	o := Orgs[i]
+// writePeerConfig copies core.yaml into the folder of o, organisation i,
+// for its peer.
+func writePeerConfig(sampleDir string, l layout, base, i int, o OrgSpec) error {
 	doc, err := loadYAML(filepath.Join(sampleDir, "core.yaml"))
 	if err != nil {
 		return err

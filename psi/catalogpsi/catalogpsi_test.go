@@ -173,12 +173,13 @@ func TestNewRequesterRejectsForeignCatalog(t *testing.T) {
 	}
 }
 
-func TestResolveRejectsDishonestAnswers(t *testing.T) {
+// TestAdversaryResolveRejectsDishonestAnswers plays a provider answering
+// with another key, another period, tampered elements or a proof under
+// the wrong rule, under each blinding: Resolve returns no result, and the
+// query still resolves the honest answer (the rejected one did not use up
+// its blinds).
+func TestAdversaryResolveRejectsDishonestAnswers(t *testing.T) {
 	f := newFixture(t, 100)
-	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
 	batch := f.listed[:8]
 	rogueKey, _ := oprf.GenerateKey(seeded(10))
 
@@ -220,18 +221,67 @@ func TestResolveRejectsDishonestAnswers(t *testing.T) {
 			return e[oprf.ElementSize:], p[:]
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			q, blinded, err := r.Blind(seeded(3), batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evaluated, proof := tt.answer(blinded)
-			results, err := r.Resolve(q, evaluated, proof)
-			if err == nil || results != nil {
-				t.Fatalf("Resolve = %d results, %v; want no results and an error", len(results), err)
-			}
-		})
+	honest, err := f.provider.Evaluator("black", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, blinding := range []oprf.Blinding{oprf.BlindMultiplicative, oprf.BlindAdditive} {
+		r, err := NewRequesterWithBlinding("Bank1MSP", f.key.Public(), "black", 7, f.catalog, blinding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			t.Run(blinding.String()+"/"+tt.name, func(t *testing.T) {
+				q, blinded, err := r.Blind(seeded(3), batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				evaluated, proof := tt.answer(blinded)
+				results, err := r.Resolve(q, evaluated, proof)
+				if err == nil || results != nil {
+					t.Fatalf("Resolve = %d results, %v; want no results and an error", len(results), err)
+				}
+				good, goodProof, err := honest.BlindEvaluate(seeded(6), blinded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				results, err = r.Resolve(q, good, goodProof[:])
+				if err != nil {
+					t.Fatalf("honest answer after a rejected one: %v", err)
+				}
+				for i, res := range results {
+					if !res.Hit || res.Label != labelFor(i) {
+						t.Fatalf("identifier %d: got %+v, want hit with %+v", i, res, labelFor(i))
+					}
+				}
+			})
+		}
+	}
+}
+
+// Both blindings find the same identifiers with the same labels.
+func TestBlindingsResolveAlike(t *testing.T) {
+	f := newFixture(t, 500)
+	batch := slices.Concat(f.listed[10:60], phones(90000, 50))
+	var got [][]Result
+	for _, blinding := range []oprf.Blinding{oprf.BlindMultiplicative, oprf.BlindAdditive} {
+		r, err := NewRequesterWithBlinding("Bank1MSP", f.key.Public(), "black", 7, f.catalog, blinding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.query(t, r, batch))
+	}
+	for i := range batch {
+		want := Result{}
+		if i < 50 {
+			want = Result{Hit: true, Label: labelFor(10 + i)}
+		}
+		if got[0][i] != want || got[1][i] != want {
+			t.Fatalf("identifier %d: multiplicative %+v, additive %+v, want %+v", i, got[0][i], got[1][i], want)
+		}
+	}
+	if _, err := NewRequesterWithBlinding("Bank1MSP", f.key.Public(), "black", 7, f.catalog, 0); !errors.Is(err, ErrBlinding) {
+		t.Fatalf("NewRequesterWithBlinding(0) = %v, want ErrBlinding", err)
 	}
 }
 

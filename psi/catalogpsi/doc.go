@@ -17,5 +17,7 @@
 // The package wires the two building blocks together and checks that a
 // catalog belongs to the provider, key, category and period a query was made
 // for; transport, transcripts and billing are the node's. It does not check
-// that the key is the one on the ledger: callers pass the registered key.
+// that the key is the one on the ledger: callers pass the registered key,
+// which NewRequester's additive blinding relies on (docs/protocol.md,
+// "Blinding").
 package catalogpsi

@@ -14,6 +14,7 @@ var (
 	ErrCatalogMismatch = errors.New("catalogpsi: catalog does not belong to this provider, key, category and period")
 	ErrEmptyBatch      = errors.New("catalogpsi: empty batch")
 	ErrNoCatalog       = errors.New("catalogpsi: no catalog")
+	ErrBlinding        = errors.New("catalogpsi: unknown blinding")
 )
 
 // Result is the answer for one identifier of a batch.
@@ -26,8 +27,9 @@ type Result struct {
 
 // Requester queries one provider's catalog for one category and period.
 type Requester struct {
-	client  *oprf.Client
-	catalog *catalog.Catalog
+	client   *oprf.Client
+	blinding oprf.Blinding
+	catalog  *catalog.Catalog
 }
 
 // NewRequester returns a requester for the catalog cat that provider
@@ -35,8 +37,23 @@ type Requester struct {
 // refuses a catalog whose metadata names another provider, key, category,
 // period or suite: a lookup in it would silently miss everything. Answers
 // are accepted only with proofs under oprf.ProofBinding, the rule the
-// node's transcript headers (version 2) ask for.
+// node's transcript headers (version 2) ask for. It blinds additively
+// (oprf.BlindAdditive), which is sound because pub is the verified,
+// registered key and every answer's proof is checked before unblinding
+// (docs/protocol.md, "Blinding"); it builds the key's fixed-base table
+// (30 KiB, a millisecond or two) here and keeps it for its life.
 func NewRequester(provider string, pub *oprf.PublicKey, category string, period uint64, cat *catalog.Catalog) (*Requester, error) {
+	return NewRequesterWithBlinding(provider, pub, category, period, cat, oprf.BlindAdditive)
+}
+
+// NewRequesterWithBlinding is NewRequester blinding as b says:
+// oprf.BlindMultiplicative keeps RFC 9497's blinding, which needs no
+// precomputed table and costs two variable-base multiplications per
+// identifier.
+func NewRequesterWithBlinding(provider string, pub *oprf.PublicKey, category string, period uint64, cat *catalog.Catalog, b oprf.Blinding) (*Requester, error) {
+	if !b.Valid() {
+		return nil, ErrBlinding
+	}
 	if pub == nil {
 		return nil, oprf.ErrInvalidPublicKey
 	}
@@ -52,7 +69,11 @@ func NewRequester(provider string, pub *oprf.PublicKey, category string, period 
 	if err != nil {
 		return nil, err
 	}
-	return &Requester{client: client, catalog: cat}, nil
+	if b == oprf.BlindAdditive {
+		// Here, when the catalog is loaded, not in the first query.
+		client.PrecomputeAdditive()
+	}
+	return &Requester{client: client, blinding: b, catalog: cat}, nil
 }
 
 // Query is a blinded batch waiting for the provider's answer. It holds the
@@ -64,8 +85,9 @@ type Query struct {
 // Len is the number of identifiers in the batch.
 func (q *Query) Len() int { return q.state.Len() }
 
-// Blind blinds a batch of 1 to oprf.MaxBatch identifiers with blinds drawn
-// from rand (crypto/rand if nil) and returns the query state and the blinded
+// Blind blinds a batch of 1 to oprf.MaxBatch identifiers, under the
+// Requester's blinding, with blinds drawn from rand (crypto/rand if nil),
+// and returns the query state and the blinded
 // elements to send (len(ids) x oprf.ElementSize bytes).
 func (r *Requester) Blind(rand io.Reader, ids []ident.ID) (*Query, []byte, error) {
 	if len(ids) == 0 {
@@ -78,7 +100,11 @@ func (r *Requester) Blind(rand io.Reader, ids []ident.ID) (*Query, []byte, error
 		buf = id.AppendTo(buf)
 		inputs[i] = buf[start:len(buf):len(buf)]
 	}
-	state, blinded, err := r.client.Blind(rand, inputs)
+	blind := r.client.Blind
+	if r.blinding == oprf.BlindAdditive {
+		blind = r.client.BlindAdditive
+	}
+	state, blinded, err := blind(rand, inputs)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,28 +33,11 @@ func TestAllocationsPerItem(t *testing.T) {
 			_, blinded, _ := s.client.Blind(rand.Reader, in)
 			return func() { _, _, _ = s.ev.BlindEvaluate(rand.Reader, blinded) }
 		}},
-		{"Finalize", func(in [][]byte) func() {
-			// A state is finalised once: one answered request per run
-			// (AllocsPerRun(3, f) calls f four times).
-			type answered struct {
-				st        *BlindState
-				evaluated []byte
-				proof     [ProofSize]byte
-			}
-			var runs []answered
-			for range 4 {
-				st, blinded, _ := s.client.Blind(rand.Reader, in)
-				evaluated, proof, _ := s.ev.BlindEvaluate(rand.Reader, blinded)
-				runs = append(runs, answered{st, evaluated, proof})
-			}
-			return func() {
-				a := runs[0]
-				runs = runs[1:]
-				if _, err := s.client.Finalize(a.st, a.evaluated, a.proof[:]); err != nil {
-					t.Fatal(err)
-				}
-			}
+		{"BlindAdditive", func(in [][]byte) func() {
+			return func() { _, _, _ = s.client.BlindAdditive(rand.Reader, in) }
 		}},
+		{"Finalize", finalizeStep(t, s, BlindMultiplicative)},
+		{"FinalizeAdditive", finalizeStep(t, s, BlindAdditive)},
 		{"EvaluateBatch", func(in [][]byte) func() {
 			out := make([][OutputSize]byte, len(in))
 			return func() { _ = s.ev.EvaluateBatch(out, in) }
@@ -70,5 +53,32 @@ func TestAllocationsPerItem(t *testing.T) {
 				t.Fatalf("%.2f allocations per item, want none", perItem)
 			}
 		})
+	}
+}
+
+// finalizeStep prepares Finalize runs of states made under blinding: a state is
+// finalised once, so one answered request per run (AllocsPerRun(3, f) calls
+// f four times).
+func finalizeStep(t *testing.T, s *session, blinding Blinding) func([][]byte) func() {
+	blind := blindWith(s.client, blinding)
+	return func(in [][]byte) func() {
+		type answered struct {
+			st        *BlindState
+			evaluated []byte
+			proof     [ProofSize]byte
+		}
+		var runs []answered
+		for range 4 {
+			st, blinded, _ := blind(rand.Reader, in)
+			evaluated, proof, _ := s.ev.BlindEvaluate(rand.Reader, blinded)
+			runs = append(runs, answered{st, evaluated, proof})
+		}
+		return func() {
+			a := runs[0]
+			runs = runs[1:]
+			if _, err := s.client.Finalize(a.st, a.evaluated, a.proof[:]); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	mrand "math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 
 	circl "github.com/cloudflare/circl/oprf"
 )
@@ -24,8 +25,17 @@ func reportItems(b *testing.B, n int, cpu0 time.Duration) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/items, "cpu-µs/item")
 }
 
-// BenchmarkOPRF measures each step per batch size, the whole verified query
-// (blind, evaluate with proof, verify and finalise) and, in the same run,
+// benchName is base for multiplicative blinding, base+"Additive" for additive.
+func benchName(base string, b Blinding) string {
+	if b == BlindAdditive {
+		return base + "Additive"
+	}
+	return base
+}
+
+// BenchmarkOPRF measures each step per batch size under each blinding, the
+// whole verified query (blind, evaluate with proof, verify and finalise)
+// and, in the same run,
 // circl's OPRF, VOPRF and POPRF end to end on a 1,000-item batch.
 func BenchmarkOPRF(b *testing.B) {
 	sk, err := GenerateKey(rand.Reader)
@@ -57,6 +67,28 @@ func BenchmarkOPRF(b *testing.B) {
 		})
 	}
 	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("Requester/BlindAdditive/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, _, err := client.BlindAdditive(rand.Reader, inputs[n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportItems(b, n, cpu0)
+		})
+	}
+	// What a Client pays once per provider, category and period for
+	// additive blinding: the fixed-base table of B.
+	b.Run("Requester/AdditiveTable", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c, _ := NewClient(sk.Public(), info)
+			c.PrecomputeAdditive()
+		}
+		b.ReportMetric(float64(unsafe.Sizeof(*client.table)), "table-bytes")
+	})
+	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("Provider/Evaluate/%d", n), func(b *testing.B) {
 			_, blinded, _ := client.Blind(rand.Reader, inputs[n])
 			b.ReportAllocs()
@@ -69,33 +101,36 @@ func BenchmarkOPRF(b *testing.B) {
 			reportItems(b, n, cpu0)
 		})
 	}
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("Requester/Finalize/%d", n), func(b *testing.B) {
-			// A state is finalised once, so every iteration blinds again,
-			// outside the timer and the CPU count, with the same blinds.
-			blinds := make([]byte, n*uniformSize)
-			if _, err := rand.Read(blinds); err != nil {
-				b.Fatal(err)
-			}
-			_, blinded, _ := client.Blind(bytes.NewReader(blinds), inputs[n])
-			evaluated, proof, _ := ev.BlindEvaluate(rand.Reader, blinded)
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			for b.Loop() {
-				b.StopTimer()
-				c := cpuTime()
-				st, _, err := client.Blind(bytes.NewReader(blinds), inputs[n])
-				if err != nil {
+	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
+		name, blind := benchName("Requester/Finalize", blinding), blindWith(client, blinding)
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				// A state is finalised once, so every iteration blinds again,
+				// outside the timer and the CPU count, with the same blinds.
+				blinds := make([]byte, n*uniformSize)
+				if _, err := rand.Read(blinds); err != nil {
 					b.Fatal(err)
 				}
-				cpu0 += cpuTime() - c
-				b.StartTimer()
-				if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
-					b.Fatal(err)
+				_, blinded, _ := blind(bytes.NewReader(blinds), inputs[n])
+				evaluated, proof, _ := ev.BlindEvaluate(rand.Reader, blinded)
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					b.StopTimer()
+					c := cpuTime()
+					st, _, err := blind(bytes.NewReader(blinds), inputs[n])
+					if err != nil {
+						b.Fatal(err)
+					}
+					cpu0 += cpuTime() - c
+					b.StartTimer()
+					if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			reportItems(b, n, cpu0)
-		})
+				reportItems(b, n, cpu0)
+			})
+		}
 	}
 	for _, n := range benchSizes {
 		// What the batch-binding rule adds on each side: one SHA-512 pass
@@ -111,25 +146,28 @@ func BenchmarkOPRF(b *testing.B) {
 			reportItems(b, n, cpu0)
 		})
 	}
-	for _, n := range benchSizes {
-		b.Run(fmt.Sprintf("EndToEnd/%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			for b.Loop() {
-				st, blinded, err := client.Blind(rand.Reader, inputs[n])
-				if err != nil {
-					b.Fatal(err)
+	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
+		name, blind := benchName("EndToEnd", blinding), blindWith(client, blinding)
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					st, blinded, err := blind(rand.Reader, inputs[n])
+					if err != nil {
+						b.Fatal(err)
+					}
+					evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
+						b.Fatal(err)
+					}
 				}
-				evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportItems(b, n, cpu0)
-		})
+				reportItems(b, n, cpu0)
+			})
+		}
 	}
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("Provider/FullEvaluate/%d", n), func(b *testing.B) {

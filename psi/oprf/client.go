@@ -3,22 +3,30 @@ package oprf
 import (
 	"crypto/sha512"
 	"io"
+	"sync"
 	"sync/atomic"
 
+	r255 "github.com/bwesterb/go-ristretto"
 	"github.com/gtank/ristretto255"
 )
 
 // Client is the requester side of the POPRF for one provider key and info
 // string. It precomputes the tweaked key B = m·G + pkS that every proof is
-// checked against. Safe for concurrent use; each batch has its own
-// BlindState.
+// checked against and, on PrecomputeAdditive or the first BlindAdditive, a
+// fixed-base table of B (30 KiB, built in one to two milliseconds) that it
+// keeps for its life:
+// callers that keep one Client per provider, category and period, as
+// RiskMesh's catalog requesters do, hold one table per catalog. Safe for
+// concurrent use; each batch has its own BlindState.
 type Client struct {
-	p    *params
-	rule ProofRule
-	info []byte
-	b    ristretto255.Element
-	bEnc [ElementSize]byte
-	seed [sha512.Size]byte
+	p     *params
+	rule  ProofRule
+	info  []byte
+	b     ristretto255.Element
+	bEnc  [ElementSize]byte
+	seed  [sha512.Size]byte
+	once  sync.Once
+	table *r255.ScalarMultTable
 }
 
 // NewClient prepares requests to the holder of pub under the public info,
@@ -63,13 +71,21 @@ func newClient(p *params, pub *PublicKey, info []byte, rule ProofRule) (*Client,
 	return c, nil
 }
 
-// BlindState is what Finalize needs from Blind: copies of the inputs, the
-// secret blinds and the blinded elements. It holds secrets: keep it in
-// memory only, and drop it after Finalize. One state answers one request:
-// Finalize consumes it.
+// BlindState is what Finalize needs from Blind or BlindAdditive: copies of
+// the inputs, the blinding used, the secret blinds and the blinded
+// elements. It holds secrets: keep it in memory only, and drop it after
+// Finalize. One state answers one request: Finalize consumes it.
 type BlindState struct {
-	inputs     [][]byte
-	blinds     []ristretto255.Scalar
+	inputs   [][]byte
+	blinding Blinding
+	// b is the tweaked key an additive state was blinded with: its
+	// unblinding is right only under that key, so Finalize refuses the
+	// state from a Client with another key or info.
+	b      [ElementSize]byte
+	blinds []ristretto255.Scalar
+	// blinded are the decoded blinded elements under multiplicative
+	// blinding; nil under additive blinding, whose points are computed in
+	// go-ristretto, so Finalize decodes blindedEnc for the proof.
 	blinded    []ristretto255.Element
 	blindedEnc []byte
 	// used is set while a Finalize runs and stays set once one succeeded.
@@ -89,6 +105,33 @@ func (st *BlindState) Len() int {
 // (64 bytes each; crypto/rand if nil). It returns the state for Finalize and
 // the flat array of blinded elements to send. The inputs are copied.
 func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, error) {
+	return c.blind(rand, inputs, BlindMultiplicative)
+}
+
+// BlindAdditive is Blind with additive blinding (BlindAdditive):
+// blinded[i] = HashToGroup(inputs[i]) + r_i·B, B the tweaked key of the
+// Client's public key and info, with fixed-base multiplications only. Use it
+// only when the public key is the provider's verified key (RiskMesh: the
+// one registered on the ledger). Finalize's outputs equal Blind's.
+func (c *Client) BlindAdditive(rand io.Reader, inputs [][]byte) (*BlindState, []byte, error) {
+	if c.p.mode != modePOPRF {
+		return nil, nil, ErrBlinding
+	}
+	c.PrecomputeAdditive()
+	return c.blind(rand, inputs, BlindAdditive)
+}
+
+// PrecomputeAdditive builds the fixed-base table BlindAdditive uses now,
+// rather than on the first BlindAdditive, so that no query waits for it:
+// callers that prepare a Client when a catalog is loaded call it there. It
+// does nothing outside POPRF or once the table exists.
+func (c *Client) PrecomputeAdditive() {
+	if c.p.mode == modePOPRF {
+		c.once.Do(c.buildTable)
+	}
+}
+
+func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*BlindState, []byte, error) {
 	n := len(inputs)
 	if n == 0 {
 		return nil, nil, ErrEmptyBatch
@@ -106,9 +149,13 @@ func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, er
 	flat := make([]byte, 0, total)
 	st := &BlindState{
 		inputs:     make([][]byte, n),
+		blinding:   blinding,
+		b:          c.bEnc,
 		blinds:     make([]ristretto255.Scalar, n),
-		blinded:    make([]ristretto255.Element, n),
 		blindedEnc: make([]byte, n*ElementSize),
+	}
+	if blinding == BlindMultiplicative {
+		st.blinded = make([]ristretto255.Element, n)
 	}
 	for i, in := range inputs {
 		start := len(flat)
@@ -125,6 +172,12 @@ func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, er
 		for i := lo; i < hi; i++ {
 			if err := setUniformNonZero(&st.blinds[i], random[i*uniformSize:(i+1)*uniformSize]); err != nil {
 				return err
+			}
+			if blinding == BlindAdditive {
+				if err := c.blindAdditive(element(st.blindedEnc, i), &st.blinds[i], st.inputs[i]); err != nil {
+					return &InputError{Index: i, Err: err}
+				}
+				continue
 			}
 			c.p.hashToGroup(&h, st.inputs[i])
 			if h.Equal(identity) == 1 {
@@ -144,9 +197,10 @@ func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, er
 
 // Finalize is RFC 9497 Finalize over a batch: it decodes the provider's
 // flat array of evaluated elements, verifies the batched proof against the
-// tweaked key under the Client's rule FIRST, and only then unblinds (one
-// batch inversion of the blinds) and hashes each element into its 64-byte
-// output, in input order.
+// tweaked key under the Client's rule FIRST, and only then unblinds and
+// hashes each element into its 64-byte output, in input order. It unblinds
+// as the state was blinded: (1/r_i)·C_i with one batch inversion of the
+// blinds per chunk, or C_i − r_i·G.
 //
 // A state is finalised once: after a success its blinds are wiped and
 // another Finalize (or one running concurrently) fails with ErrStateUsed.
@@ -154,6 +208,9 @@ func (c *Client) Blind(rand io.Reader, inputs [][]byte) (*BlindState, []byte, er
 func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSize]byte, error) {
 	if st == nil || len(st.inputs) == 0 {
 		return nil, ErrNilState
+	}
+	if st.blinding == BlindAdditive && st.b != c.bEnc {
+		return nil, ErrStateKey
 	}
 	if !st.used.CompareAndSwap(false, true) {
 		return nil, ErrStateUsed
@@ -177,13 +234,21 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 			clear(scratches[i].inv[:])
 		}
 	}()
+	additive := st.blinding == BlindAdditive
 	err = parallel(n, workers, func(w, lo, hi int) error {
 		sc := &scratches[w]
-		batchInvert(sc.inv[:hi-lo], st.blinds[lo:hi])
+		if !additive {
+			batchInvert(sc.inv[:hi-lo], st.blinds[lo:hi])
+		}
 		var u ristretto255.Element
 		var enc [ElementSize]byte
 		for i := lo; i < hi; i++ {
-			u.ScalarMult(&sc.inv[i-lo], &elems[i])
+			if additive {
+				u.ScalarBaseMult(&st.blinds[i])
+				u.Subtract(&elems[i], &u)
+			} else {
+				u.ScalarMult(&sc.inv[i-lo], &elems[i])
+			}
 			copy(enc[:], u.Bytes())
 			sc.buf = c.p.finalizeHash(&outputs[i], sc.buf, st.inputs[i], c.info, &enc)
 		}

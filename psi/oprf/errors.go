@@ -27,7 +27,9 @@ var (
 	ErrOutputLength      = errors.New("oprf: output slice length differs from the number of inputs")
 	ErrNilState          = errors.New("oprf: nil blind state")
 	ErrStateUsed         = errors.New("oprf: blind state already finalised")
+	ErrStateKey          = errors.New("oprf: additive blind state was made for another key or info")
 	ErrProofRule         = errors.New("oprf: unknown proof rule")
+	ErrBlinding          = errors.New("oprf: additive blinding needs the verifiable partially-oblivious mode")
 )
 
 // ElementError says which element of a flat array was rejected, so a node can

@@ -108,8 +108,8 @@ func FuzzPrivateKey(f *testing.F) {
 }
 
 // FuzzFinalize feeds arbitrary evaluated elements and proofs to Finalize and
-// VerifyProof for one honest request. Neither may panic, they must agree, and
-// anything accepted must yield the true PRF outputs.
+// VerifyProof for one honest request of each blinding. Neither may panic,
+// they must agree, and anything accepted must yield the true PRF outputs.
 func FuzzFinalize(f *testing.F) {
 	s := newSession(f, 2)
 	want := make([][OutputSize]byte, len(s.inputs))
@@ -122,28 +122,40 @@ func FuzzFinalize(f *testing.F) {
 	if _, err := rand.Read(blinds); err != nil {
 		f.Fatal(err)
 	}
-	var err error
-	if _, s.blinded, err = s.client.Blind(bytes.NewReader(blinds), s.inputs); err != nil {
-		f.Fatal(err)
+	// The same blinds give one request per blinding, each with its answer.
+	blind := func(additive bool) (*BlindState, []byte, error) {
+		if additive {
+			return s.client.BlindAdditive(bytes.NewReader(blinds), s.inputs)
+		}
+		return s.client.Blind(bytes.NewReader(blinds), s.inputs)
 	}
-	evaluated, proof, err := s.ev.BlindEvaluate(rand.Reader, s.blinded)
-	if err != nil {
-		f.Fatal(err)
+	blinded := make(map[bool][]byte)
+	for _, additive := range []bool{false, true} {
+		_, req, err := blind(additive)
+		if err != nil {
+			f.Fatal(err)
+		}
+		evaluated, proof, err := s.ev.BlindEvaluate(rand.Reader, req)
+		if err != nil {
+			f.Fatal(err)
+		}
+		blinded[additive] = req
+		f.Add(evaluated, proof[:], additive)
+		f.Add(evaluated[:32], proof[:], additive)
+		f.Add(with(evaluated, func(b []byte) { b[0] ^= 2 }), proof[:], additive)
+		f.Add(evaluated, with(proof[:], func(b []byte) { b[5] ^= 1 }), additive)
+		// One blinding's answer offered to the other's state.
+		f.Add(evaluated, proof[:], !additive)
 	}
-	s.evaluated, s.proof = evaluated, proof[:]
-	f.Add(s.evaluated, s.proof)
-	f.Add(s.evaluated[:32], s.proof)
-	f.Add(with(s.evaluated, func(b []byte) { b[0] ^= 2 }), s.proof)
-	f.Add(s.evaluated, with(s.proof, func(b []byte) { b[5] ^= 1 }))
-	f.Add(make([]byte, 64), make([]byte, 64))
-	f.Add([]byte{}, []byte{})
-	f.Fuzz(func(t *testing.T, evaluated, proof []byte) {
-		st, _, err := s.client.Blind(bytes.NewReader(blinds), s.inputs)
+	f.Add(make([]byte, 64), make([]byte, 64), true)
+	f.Add([]byte{}, []byte{}, false)
+	f.Fuzz(func(t *testing.T, evaluated, proof []byte, additive bool) {
+		st, _, err := blind(additive)
 		if err != nil {
 			t.Fatal(err)
 		}
 		outputs, err := s.client.Finalize(st, evaluated, proof)
-		verr := VerifyProof(s.sk.Public(), s.info, s.blinded, evaluated, proof)
+		verr := VerifyProof(s.sk.Public(), s.info, blinded[additive], evaluated, proof)
 		if (err == nil) != (verr == nil) {
 			t.Fatalf("Finalize error %v but VerifyProof error %v", err, verr)
 		}

@@ -100,29 +100,31 @@ func TestInteropCircl(t *testing.T) {
 			}
 		}
 
-		t.Run(fmt.Sprintf("OurClientCirclServer/%d", n), func(t *testing.T) {
-			st, blinded, err := client.Blind(rand.Reader, inputs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eval, err := cServer.Evaluate(&circl.EvaluationRequest{Elements: toCirclElements(t, blinded)}, info)
-			if err != nil {
-				t.Fatal(err)
-			}
-			proof, err := eval.Proof.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			outputs, err := client.Finalize(st, fromCirclElements(t, eval.Elements), proof)
-			if err != nil {
-				t.Fatalf("Finalize rejected circl's answer: %v", err)
-			}
-			for i := range outputs {
-				if outputs[i] != want[i] {
-					t.Fatalf("output %d differs", i)
+		for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
+			t.Run(fmt.Sprintf("OurClientCirclServer/%v/%d", blinding, n), func(t *testing.T) {
+				st, blinded, err := blindWith(client, blinding)(rand.Reader, inputs)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				eval, err := cServer.Evaluate(&circl.EvaluationRequest{Elements: toCirclElements(t, blinded)}, info)
+				if err != nil {
+					t.Fatal(err)
+				}
+				proof, err := eval.Proof.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				outputs, err := client.Finalize(st, fromCirclElements(t, eval.Elements), proof)
+				if err != nil {
+					t.Fatalf("Finalize rejected circl's answer: %v", err)
+				}
+				for i := range outputs {
+					if outputs[i] != want[i] {
+						t.Fatalf("output %d differs", i)
+					}
+				}
+			})
+		}
 
 		t.Run(fmt.Sprintf("CirclClientOurServer/%d", n), func(t *testing.T) {
 			fin, req, err := cClient.Blind(inputs)

@@ -222,37 +222,44 @@ func TestBlindRejects(t *testing.T) {
 	s := newSession(t, 1)
 	tests := []struct {
 		name   string
-		rand   io.Reader // nil: crypto/rand
+		rand   []byte // the randomness; nil: crypto/rand
 		inputs [][]byte
 		want   error
 	}{
 		{"empty batch", nil, nil, ErrEmptyBatch},
 		{"larger than MaxBatch", nil, make([][]byte, MaxBatch+1), ErrBatchTooLarge},
 		{"input too long", nil, [][]byte{{1}, make([]byte, MaxInputLen+1)}, ErrInputTooLong},
-		{"zero blind", bytes.NewReader(make([]byte, 64)), [][]byte{{1}}, ErrRandomness},
+		{"zero blind", make([]byte, 64), [][]byte{{1}}, ErrRandomness},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := s.client.Blind(tt.rand, tt.inputs); !errors.Is(err, tt.want) {
-				t.Fatalf("error = %v, want %v", err, tt.want)
+	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
+		blind := blindWith(s.client, blinding)
+		for _, tt := range tests {
+			t.Run(blinding.String()+"/"+tt.name, func(t *testing.T) {
+				var src io.Reader = rand.Reader
+				if tt.rand != nil {
+					src = bytes.NewReader(tt.rand)
+				}
+				if _, _, err := blind(src, tt.inputs); !errors.Is(err, tt.want) {
+					t.Fatalf("error = %v, want %v", err, tt.want)
+				}
+			})
+		}
+		t.Run(blinding.String()+"/short randomness", func(t *testing.T) {
+			if _, _, err := blind(bytes.NewReader(make([]byte, 10)), [][]byte{{1}}); err == nil {
+				t.Fatal("no error from a short reader")
+			}
+		})
+		t.Run(blinding.String()+"/input error names the index", func(t *testing.T) {
+			_, _, err := blind(rand.Reader, [][]byte{{1}, {2}, make([]byte, MaxInputLen+1)})
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Index != 2 {
+				t.Fatalf("error = %v, want *InputError for index 2", err)
 			}
 		})
 	}
-	t.Run("short randomness", func(t *testing.T) {
-		if _, _, err := s.client.Blind(bytes.NewReader(make([]byte, 10)), [][]byte{{1}}); err == nil {
-			t.Fatal("no error from a short reader")
-		}
-	})
 	t.Run("nil state", func(t *testing.T) {
 		if _, err := s.client.Finalize(nil, s.evaluated, s.proof); !errors.Is(err, ErrNilState) {
 			t.Fatalf("error = %v", err)
-		}
-	})
-	t.Run("input error names the index", func(t *testing.T) {
-		_, _, err := s.client.Blind(rand.Reader, [][]byte{{1}, {2}, make([]byte, MaxInputLen+1)})
-		var ie *InputError
-		if !errors.As(err, &ie) || ie.Index != 2 {
-			t.Fatalf("error = %v, want *InputError for index 2", err)
 		}
 	})
 }

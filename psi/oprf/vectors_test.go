@@ -2,6 +2,7 @@ package oprf
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -153,6 +154,42 @@ func TestRFC9497Vectors(t *testing.T) {
 					}
 					if !bytes.Equal(full[:], wantOutputs[i]) {
 						t.Errorf("EvaluateFull(input %d) = %x, want %x", i, full, wantOutputs[i])
+					}
+				}
+			})
+			if m.Mode != modePOPRF {
+				continue
+			}
+			// Additive blinding sends other elements (the vectors' blinds
+			// are for r·H(x)) but must reach the vectors' outputs through
+			// the same evaluator and proof.
+			t.Run(m.Name+"/"+v.Name+"/additive", func(t *testing.T) {
+				inputs, _ := unhexAll(t, v.Inputs)
+				wantOutputs, _ := unhexAll(t, v.Outputs)
+				info := unhex(t, v.Info)
+				client, err := newClient(p, sk.Public(), info, ProofRFC9497)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev, err := newEvaluator(p, sk, info, ProofRFC9497)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, blinded, err := client.BlindAdditive(rand.Reader, inputs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outputs, err := client.Finalize(st, evaluated, proof[:])
+				if err != nil {
+					t.Fatalf("Finalize: %v", err)
+				}
+				for i := range outputs {
+					if !bytes.Equal(outputs[i][:], wantOutputs[i]) {
+						t.Errorf("output[%d] = %x, want %x", i, outputs[i], wantOutputs[i])
 					}
 				}
 			})

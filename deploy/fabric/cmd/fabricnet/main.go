@@ -1,6 +1,8 @@
-// Command fabricnet starts and stops the local Fabric network of package
-// fabricnet: `fabricnet up` returns once the chaincode is committed and
-// leaves the processes running; `fabricnet down` stops them.
+// Command fabricnet starts, changes and stops the local Fabric network of
+// package deploy/fabric: `fabricnet up` returns once the chaincode is
+// committed and leaves the processes running; `add-org`, `remove-org`,
+// `upgrade` and `stop-orderer` change the running network the way a
+// consortium does (docs/operations.md); `fabricnet down` stops it.
 package main
 
 import (
@@ -26,7 +28,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: fabricnet up|down|info [-dir DIR] [-port BASE] [-batch-timeout D] [-chaincode BIN] [-cc-env K=V,...]")
+	return fmt.Errorf("usage: fabricnet up|down|info|add-org|remove-org|upgrade|renew-certs|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
 }
 
 func run(args []string) error {
@@ -36,11 +38,16 @@ func run(args []string) error {
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("fabricnet "+cmd, flag.ContinueOnError)
 	dir := fs.String("dir", "", "data dir (default <repo>/deploy/fabric/.run)")
-	port := fs.Int("port", 0, "base port; the network uses base..base+49 (default: first free block from 27050)")
+	port := fs.Int("port", 0, "up: base port; the network uses base..base+99 (default: first free block from 27050)")
 	batch := fs.Duration("batch-timeout", 0, "orderer BatchTimeout (default 100ms)")
 	ccBin := fs.String("chaincode", "", "chaincode server binary (default: built from ./cmd/riskmesh-chaincode)")
 	ccEnv := fs.String("cc-env", "", "comma-separated K=V added to the chaincode server's environment")
 	logSpec := fs.String("log-spec", "", "FABRIC_LOGGING_SPEC of peers and orderer (default info)")
+	orgs := fs.String("orgs", "", "up: founding organisations as name:MSPID,... (default the regulator and bank1-3); add-org: the one to add")
+	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove; renew-certs: whose peer's certificates to renew")
+	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority")
+	label := fs.String("label", "", "upgrade: the new chaincode package label, e.g. riskmesh_2")
+	org := fs.String("org", "", "stop-orderer: the organisation whose orderer stops")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,21 +62,34 @@ func run(args []string) error {
 		}
 		dataDir = repo + "/deploy/fabric/.run"
 	}
+	cfg := fabric.Config{
+		DataDir:      dataDir,
+		BasePort:     *port,
+		BatchTimeout: *batch,
+		LogSpec:      *logSpec,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	}
+	cfg.Chaincode.Binary = *ccBin
+	if *ccEnv != "" {
+		cfg.Chaincode.Env = strings.Split(*ccEnv, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	list := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
 	switch cmd {
 	case "up":
-		cfg := fabric.Config{
-			DataDir:      dataDir,
-			BasePort:     *port,
-			BatchTimeout: *batch,
-			LogSpec:      *logSpec,
-			Logger:       slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		if *orgs != "" {
+			specs, err := fabric.ParseOrgs(*orgs)
+			if err != nil {
+				return err
+			}
+			cfg.Orgs = specs
 		}
-		cfg.Chaincode.Binary = *ccBin
-		if *ccEnv != "" {
-			cfg.Chaincode.Env = strings.Split(*ccEnv, ",")
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
 		start := time.Now()
 		n, err := fabric.Up(ctx, cfg)
 		if err != nil {
@@ -78,6 +98,63 @@ func run(args []string) error {
 		fmt.Fprintf(os.Stderr, "network up in %s (processes %s); data in %s; stop with: fabricnet down -dir %s\n",
 			time.Since(start).Round(time.Millisecond), n.Info().BringUp.Round(time.Millisecond), dataDir, dataDir)
 		return nil
+	case "add-org":
+		specs, err := fabric.ParseOrgs(*orgs)
+		if err != nil {
+			return err
+		}
+		if len(specs) != 1 {
+			return fmt.Errorf("add-org takes one -orgs name:MSPID")
+		}
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		o, err := n.AddOrg(ctx, specs[0], list(*signers))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s joined: peer %s, folder %s\n", o.MSPID, o.PeerAddress, o.Dir)
+		return nil
+	case "remove-org":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RemoveOrg(ctx, *msp, list(*signers))
+	case "upgrade":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := n.UpgradeChaincode(ctx, *label, list(*signers)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "chaincode at sequence %d, package %s\n", n.Info().Sequence, n.Info().PackageID)
+		return nil
+	case "renew-certs":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RenewPeerCertificates(ctx, *msp)
+	case "leader":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		leader, err := n.RaftLeader(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Println(leader)
+		return nil
+	case "stop-orderer":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.StopOrderer(*org)
 	case "down":
 		return fabric.Down(dataDir)
 	case "info":
