@@ -163,12 +163,13 @@ func TestModeOf(t *testing.T) {
 	}
 }
 
-// TestAdversaryRecordRefusesLiveAndReconcileEntries plays a provider that
+// TestAdversaryRecordLiveAndReconcileEntries plays a provider that
 // records, with both parties' valid signatures, live-mode and ECDH-PSI
 // entries billed at their mode's price in a period that prices every mode:
-// the contract does not check those transcripts yet, so it refuses them,
-// while a catalog entry of the same period records at the catalog price.
-func TestAdversaryRecordRefusesLiveAndReconcileEntries(t *testing.T) {
+// a live entry records at the live price, and the same at the catalog
+// price is WRONG_AMOUNT; the contract does not check ECDH-PSI transcripts
+// yet, so it refuses them; a catalog entry records at the catalog price.
+func TestAdversaryRecordLiveAndReconcileEntries(t *testing.T) {
 	c, _ := New("Reg")
 	st := seeded(t, c)
 	sign := signers(t, c, st, "A", "B")
@@ -188,16 +189,22 @@ func TestAdversaryRecordRefusesLiveAndReconcileEntries(t *testing.T) {
 	}
 	out := record(t, c, st, []Entry{
 		entry(transcript.ProtocolLiveHE, 1, 4),
+		entry(transcript.ProtocolLiveHE, 5, 2),
 		entry(transcript.ProtocolECDHRequesterLearns, 2, 6),
 		entry(transcript.ProtocolECDHBothLearn, 3, 6),
 		entry(transcript.ProtocolCatalogOPRF, 4, 2),
 	})
-	for i, o := range out[:3] {
-		if o.Status != OutcomeRejected || o.Code != CodeInvalidArgument {
-			t.Errorf("entry %d: %+v, want rejected as invalid_argument", i, o)
-		}
+	want := []struct {
+		status OutcomeStatus
+		code   Code
+	}{
+		{OutcomeRecorded, ""}, {OutcomeRejected, CodeWrongAmount},
+		{OutcomeRejected, CodeInvalidArgument}, {OutcomeRejected, CodeInvalidArgument},
+		{OutcomeRecorded, ""},
 	}
-	if out[3].Status != OutcomeRecorded {
-		t.Fatalf("catalog entry at the catalog price: %+v", out[3])
+	for i, o := range out {
+		if o.Status != want[i].status || o.Code != want[i].code {
+			t.Errorf("entry %d: %+v, want %s %s", i, o, want[i].status, want[i].code)
+		}
 	}
 }

@@ -300,9 +300,11 @@ func (r *recordTx) parse(e *Entry) (*transcript.Header, EntryKey, error) {
 	if h.Responder != r.caller {
 		return nil, key, newError(CodeForbidden, "only the header's responder records an entry")
 	}
-	// The contract checks only catalog-OPRF entries so far: a live-mode or
-	// reconciliation entry is refused whatever its mode's price.
-	if h.Protocol != transcript.ProtocolCatalogOPRF {
+	// Catalog-OPRF and live-mode entries (the live exchange's POPRF step,
+	// docs/protocol/hepsi.md "Served by the node") are checked alike and
+	// billed at their mode's price; a reconciliation entry is refused
+	// whatever its mode's price.
+	if h.Protocol != transcript.ProtocolCatalogOPRF && h.Protocol != transcript.ProtocolLiveHE {
 		return nil, key, newError(CodeInvalidArgument, fmt.Sprintf("%v entries are not recorded", h.Protocol))
 	}
 	if len(e.RequestHash) != HashSize || len(e.ResponseHash) != HashSize {

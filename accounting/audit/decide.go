@@ -69,6 +69,9 @@ func Decide(r *Report) Decision {
 	if c, _ := r.Check(CheckProof); c.Status == Skip {
 		return reject("%s answers carry no proof: nothing cryptographic to dispute", r.Protocol)
 	}
+	if r.Protocol == transcript.ProtocolLiveHE.String() {
+		return reject("every check of the POPRF step holds: each identifier was evaluated, and billed, under the provider's key; the homomorphic step is not decided (%s)", liveUndecidable)
+	}
 	if r.ProofRule == transcript.ProofRFC9497.String() {
 		return reject("every check holds under RFC 9497's proof rule (a transcript made before the batch-binding rule): for %d item(s) it shows the answer is the provider's PRF of what was asked unless the provider spent about 2^%d hash evaluations forging it (Wagner's k-tree algorithm); nothing shows a forgery, so the charge stands and a label believed wrong is a list-quality matter",
 			r.Count, forgeryWorkBits(r.Count))

@@ -43,6 +43,11 @@ const (
 	CheckAmount = "amount"
 	// CheckReversal: the charge stands (the entry has not been reversed).
 	CheckReversal = "reversal"
+	// CheckLiveStep: the homomorphic step of a live exchange. Always Skip:
+	// BGV evaluation carries no proof and the auditor holds neither the
+	// provider's list nor the requester's secret key, so whether the answer
+	// was right cannot be decided (docs/audit.md, "Live mode").
+	CheckLiveStep = "live-step"
 )
 
 // Status is one check's outcome.

@@ -70,14 +70,14 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	if f.responder, err = find(l.Institution(ctx, h.Responder)); err != nil {
 		return nil, fmt.Errorf("%w: institution %s: %w", ErrLedger, h.Responder, err)
 	}
-	if h.Protocol == transcript.ProtocolCatalogOPRF {
+	if provesOPRF(h.Protocol) {
 		if f.catalog, err = find(l.Catalog(ctx, h.Responder, h.Category, h.Period)); err != nil {
 			return nil, fmt.Errorf("%w: catalog of %s for %s in period %d: %w", ErrLedger, h.Responder, h.Category, h.Period, err)
 		}
 	}
 
 	r := &Report{Key: key, Protocol: h.Protocol.String(), Category: h.Category, Count: h.Count}
-	if h.Protocol == transcript.ProtocolCatalogOPRF {
+	if provesOPRF(h.Protocol) {
 		r.ProofRule = h.ProofRule.String()
 	}
 	if f.period != nil {
@@ -102,7 +102,7 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	}
 	checkSignature(r, CheckRequesterSignature, "requester", h, h.Requester, f.requester, d.RequestDigest, t.RequestSignature)
 	checkSignature(r, CheckResponderSignature, "responder", h, h.Responder, f.responder, d.ResponseDigest, t.ResponseSignature)
-	checkProof(r, t, f.catalog)
+	checkProof(r, t, f.catalog, f.responder)
 	checkAmount(r, h, e, f.period)
 	switch {
 	case e == nil:
@@ -114,7 +114,21 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	default:
 		r.add(CheckReversal, Pass, "the charge stands; reversible with an endorsement until period %d is snapshotted", h.Period)
 	}
+	if h.Protocol == transcript.ProtocolLiveHE {
+		r.add(CheckLiveStep, Skip, liveUndecidable)
+	}
 	return r, nil
+}
+
+// liveUndecidable is why the homomorphic step of a live exchange is never
+// decided (docs/protocol/hepsi.md section 8).
+const liveUndecidable = "undecidable: the homomorphic answer carries no proof, and the auditor holds neither the provider's list nor the requester's secret key, so whether it was computed from the provider's list cannot be established; only the POPRF step is checked"
+
+// provesOPRF reports whether exchanges of protocol p carry a batched DLEQ
+// proof under the provider's OPRF key: catalog PSI and live mode's POPRF
+// step.
+func provesOPRF(p transcript.Protocol) bool {
+	return p == transcript.ProtocolCatalogOPRF || p == transcript.ProtocolLiveHE
 }
 
 // find turns the ledger's "not found" into a nil record.
@@ -153,14 +167,20 @@ func checkSignature(r *Report, name, role string, h *transcript.Header, msp stri
 }
 
 // checkProof adds the oprf-key and proof checks.
-func checkProof(r *Report, t *transcript.Transcript, cat *accounting.Catalog) {
+func checkProof(r *Report, t *transcript.Transcript, cat *accounting.Catalog, responder *accounting.Institution) {
 	h := &t.Header
-	if h.Protocol != transcript.ProtocolCatalogOPRF {
+	if !provesOPRF(h.Protocol) {
 		r.add(CheckOPRFKey, Skip, "%s uses no provider OPRF key", h.Protocol)
 		r.add(CheckProof, Skip, "%s answers carry no proof", h.Protocol)
 		return
 	}
-	pub, ok := publishedKey(r, h, cat)
+	var pub *oprf.PublicKey
+	var ok bool
+	if h.Protocol == transcript.ProtocolLiveHE && cat == nil {
+		pub, ok = registeredKey(r, h, responder)
+	} else {
+		pub, ok = publishedKey(r, h, cat)
+	}
 	if !ok {
 		r.add(CheckProof, Skip, "no published key to check the proof against")
 		return
@@ -198,6 +218,33 @@ func publishedKey(r *Report, h *transcript.Header, cat *accounting.Catalog) (*op
 		return nil, false
 	}
 	r.add(CheckOPRFKey, Pass, "key %x is the one %s published its %s catalog of period %d under", h.KeyID, h.Responder, h.Category, h.Period)
+	return pub, true
+}
+
+// registeredKey adds the oprf-key check for a live exchange of a period
+// in which the provider published no catalog: the key is the one its
+// registry record holds for the category. That record holds the current
+// key only, so after a rotation an older exchange's key no longer matches
+// and the proof cannot be checked (docs/audit.md, "Live mode").
+func registeredKey(r *Report, h *transcript.Header, responder *accounting.Institution) (*oprf.PublicKey, bool) {
+	if h.Suite != catalogpsi.Suite {
+		r.add(CheckOPRFKey, Fail, "suite %s is not the consortium's OPRF suite %s", h.Suite, catalogpsi.Suite)
+		return nil, false
+	}
+	if responder == nil || responder.OPRFKeys[h.Category] == nil {
+		r.add(CheckOPRFKey, Fail, "provider %s published no catalog for %s in period %d and registers no OPRF key for it", h.Responder, h.Category, h.Period)
+		return nil, false
+	}
+	pub := new(oprf.PublicKey)
+	if err := pub.UnmarshalBinary(responder.OPRFKeys[h.Category]); err != nil {
+		r.add(CheckOPRFKey, Fail, "the OPRF key %s registers for %s does not decode: %v", h.Responder, h.Category, err)
+		return nil, false
+	}
+	if id := pub.KeyID(); id != h.KeyID {
+		r.add(CheckOPRFKey, Fail, "the request names key %x but %s registers key %x for %s (no catalog fixes period %d's key)", h.KeyID, h.Responder, id, h.Category, h.Period)
+		return nil, false
+	}
+	r.add(CheckOPRFKey, Pass, "key %x is the one %s registers for %s (no catalog in period %d)", h.KeyID, h.Responder, h.Category, h.Period)
 	return pub, true
 }
 

@@ -214,6 +214,15 @@ type Peer struct {
 // serves. A node without sources provides nothing.
 type Provider struct {
 	Sources []Source `yaml:"sources,omitempty"`
+	// Serve says how each category is served: a list of ServeCatalog
+	// ("catalog": a catalog per period, catalog PSI) and ServeLive
+	// ("live": homomorphic look-ups against the current list,
+	// docs/protocol/hepsi.md). Default, and for a category not listed:
+	// catalog only.
+	Serve map[string][]string `yaml:"serve,omitempty"`
+	// LiveBatch is the most identifiers one live query carries, 1 to
+	// 4096. Default 1024.
+	LiveBatch int `yaml:"live_batch"`
 	// MaxBatch is the largest item count one evaluate request may carry.
 	// Default 65535.
 	MaxBatch int `yaml:"max_batch"`
@@ -234,6 +243,15 @@ type Provider struct {
 	Misbehave string `yaml:"misbehave,omitempty"`
 }
 
+// The values of Provider.Serve and Requester.Mode.
+const (
+	ServeCatalog = "catalog"
+	ServeLive    = "live"
+	ModeAuto     = "auto"
+	ModeCatalog  = ServeCatalog
+	ModeLive     = ServeLive
+)
+
 // MisbehaveCorruptEvaluation is the one value of Provider.Misbehave.
 const MisbehaveCorruptEvaluation = "corrupt-evaluation"
 
@@ -242,6 +260,10 @@ type Requester struct {
 	// Categories restricts the categories whose catalogs are downloaded.
 	// Default: every category some active provider serves.
 	Categories []string `yaml:"categories,omitempty"`
+	// Mode is how a query that names no mode asks each provider: ModeAuto
+	// (catalog PSI where a verified catalog is ready, live mode
+	// otherwise), ModeCatalog or ModeLive. Default auto.
+	Mode string `yaml:"mode,omitempty"`
 	// BatchWindow is the longest a query part waits, while a request to
 	// the same provider is in flight, to share a request with others.
 	// Default 2ms; "-1ns" disables.

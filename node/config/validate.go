@@ -244,6 +244,27 @@ func (cfg *Config) validateProvider(c *checker) {
 	if p.Misbehave != "" && p.Misbehave != MisbehaveCorruptEvaluation {
 		c.fail("provider.misbehave", "%q is not %q (the only value; leave it empty on a real node)", p.Misbehave, MisbehaveCorruptEvaluation)
 	}
+	fed := map[string]bool{}
+	for _, s := range p.Sources {
+		fed[s.Category] = true
+	}
+	for cat, modes := range p.Serve {
+		key := "provider.serve." + cat
+		if !fed[cat] {
+			c.fail(key, "no source feeds category %q", cat)
+		}
+		if len(modes) == 0 {
+			c.fail(key, "name %q, %q or both", ServeCatalog, ServeLive)
+		}
+		for i, m := range modes {
+			if (m != ServeCatalog && m != ServeLive) || slices.Contains(modes[:i], m) {
+				c.fail(fmt.Sprintf("%s[%d]", key, i), "%q is not %q or %q, or repeats", m, ServeCatalog, ServeLive)
+			}
+		}
+	}
+	if p.LiveBatch < 0 || p.LiveBatch > provider.MaxLiveBatch {
+		c.fail("provider.live_batch", "must be 0 (default 1024) to %d", provider.MaxLiveBatch)
+	}
 	seen := map[string]bool{}
 	for i := range p.Sources {
 		s := &p.Sources[i]
@@ -329,6 +350,11 @@ func (cfg *Config) validateRequester(c *checker) {
 	}
 	if r.MaxBatch < 0 || r.MaxBatch > maxItems {
 		c.fail("requester.max_batch", "must be 0 to %d", maxItems)
+	}
+	switch r.Mode {
+	case "", ModeAuto, ModeCatalog, ModeLive:
+	default:
+		c.fail("requester.mode", "%q is not %q, %q or %q", r.Mode, ModeAuto, ModeCatalog, ModeLive)
 	}
 	c.nonNegative("requester.max_identifiers", int64(r.MaxIdentifiers))
 	c.nonNegative("requester.max_late_answers", int64(r.MaxLateAnswers))

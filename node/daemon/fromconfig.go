@@ -94,6 +94,7 @@ func FromConfig(c *config.Config) (Config, error) {
 			Identifiers:       c.Identifiers.IdentConfig(),
 			ReconcileInterval: r.ReconcileInterval, NonDeliveryAfter: r.NonDeliveryAfter,
 			QueryRetention: c.Retention.Queries, TranscriptPeriods: c.Retention.TranscriptPeriods,
+			Mode: queryModes[r.Mode],
 		}
 		cfg.Mirror = mirror.Config{
 			Categories: r.Categories, CatalogRetry: r.CatalogRetry, MaxCatalogRetry: r.MaxCatalogRetry,
@@ -117,6 +118,8 @@ func FromConfig(c *config.Config) (Config, error) {
 			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
 			ExposureRefresh:   c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
+			LiveBatch:         c.Provider.LiveBatch,
+			Serve:             serveModes(c.Provider.Serve),
 		}
 		cfg.SourceRefresh = map[string]time.Duration{}
 		for i := range c.Provider.Sources {
@@ -150,6 +153,12 @@ func FromConfig(c *config.Config) (Config, error) {
 			}
 		}
 		cfg.Provider = p
+		for _, m := range p.Serve {
+			if m&provider.ServeLive != 0 && c.Peer.MaxRequestSize == 0 {
+				// A live query is larger than any catalog-PSI request.
+				cfg.Peer.MaxRequestSize = riskmeshv1.MaxLiveQuerySize
+			}
+		}
 	}
 	return cfg, nil
 }
@@ -445,4 +454,32 @@ func LoadConfig(path string) (*config.Config, Config, error) {
 	}
 	cfg, err := FromConfig(c)
 	return c, cfg, err
+}
+
+// serveModes converts node.yaml's provider.serve lists (validated) to the
+// provider's mode sets.
+func serveModes(serve map[string][]string) map[string]provider.ServeMode {
+	if len(serve) == 0 {
+		return nil
+	}
+	out := make(map[string]provider.ServeMode, len(serve))
+	for cat, modes := range serve {
+		for _, m := range modes {
+			switch m {
+			case config.ServeCatalog:
+				out[cat] |= provider.ServeCatalog
+			case config.ServeLive:
+				out[cat] |= provider.ServeLive
+			}
+		}
+	}
+	return out
+}
+
+// queryModes maps node.yaml's requester.mode (validated) to the query
+// mode; empty is the requester's default.
+var queryModes = map[string]riskmeshv1.QueryMode{
+	config.ModeAuto:    riskmeshv1.QueryMode_QUERY_MODE_AUTO,
+	config.ModeCatalog: riskmeshv1.QueryMode_QUERY_MODE_CATALOG,
+	config.ModeLive:    riskmeshv1.QueryMode_QUERY_MODE_LIVE,
 }

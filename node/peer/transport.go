@@ -148,6 +148,8 @@ func requestLimit(req *riskmeshv1.PeerRequest) int {
 		return riskmeshv1.MaxECDHRequestSize
 	case *riskmeshv1.PeerRequest_EcdhReturn:
 		return riskmeshv1.MaxECDHReturnSize
+	case *riskmeshv1.PeerRequest_LiveQuery:
+		return riskmeshv1.MaxLiveQuerySize
 	default:
 		return riskmeshv1.MaxPeerRequestSize
 	}

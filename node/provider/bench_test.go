@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -58,4 +59,37 @@ func BenchmarkImport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLiveRefresh measures how long a list change takes to become
+// answerable in live mode: one Refresh of a list of n entries in which one
+// entry was added (or, every other round, removed again), which rereads
+// the source and applies the difference to the live database (the PRF
+// evaluation of the new entry and its bins' polynomials).
+func BenchmarkLiveRefresh(b *testing.B) {
+	for _, n := range []int{10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f, list := newLiveFixture(b, ServeLive)
+			var base strings.Builder
+			base.WriteString("phone,cat,reason,listed\n")
+			for i := range n {
+				fmt.Fprintf(&base, "+86139%08d,1,%d,2024-05-01\n", i, i%1000)
+			}
+			list.set(base.String())
+			f.maintain()
+			if got := f.p.live.m[category].db.Len(); got != n {
+				b.Fatalf("live database holds %d entries, want %d", got, n)
+			}
+			withNew := base.String() + "+8613700000001,1,5,2024-06-01\n"
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				list.set(map[bool]string{true: withNew, false: base.String()}[i%2 == 0])
+				b.StartTimer()
+				if _, err := f.p.Refresh(f.ctx, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -99,6 +99,15 @@ type Config struct {
 	// keyring, each bound to its source. Default nil: written in plain.
 	Seal *seal.Keyring
 
+	// Serve says how each category of Keys is served (ServeCatalog,
+	// ServeLive or both). Default, and for a category not in the map:
+	// ServeCatalog only.
+	Serve map[string]ServeMode
+	// LiveBatch is the most identifiers one live query carries (1 to
+	// 4,096): it fixes the live parameters' table (hepsi.ParamsFor).
+	// Default DefaultLiveBatch.
+	LiveBatch int
+
 	// Sources are the list sources, in reporting order.
 	Sources []Source
 	// Outbox configures the accounting submitter; its Ledger defaults to
@@ -136,6 +145,21 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ServeMode is a set of the ways a category is served.
+type ServeMode uint8
+
+const (
+	// ServeCatalog builds and publishes a catalog per period and answers
+	// catalog-PSI requests against it.
+	ServeCatalog ServeMode = 1 << iota
+	// ServeLive keeps a homomorphic database of the current list and
+	// answers live queries against it (live.go).
+	ServeLive
+)
+
+// MaxLiveBatch is the largest batch hepsi.ParamsFor sizes a table for.
+const MaxLiveBatch = 4096
+
 // Defaults of Config's zero fields.
 const (
 	DefaultRetainPeriods   = 30
@@ -161,6 +185,13 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: negative RetryBuild", ErrConfig)
 	case c.ExposureRefresh < 0 || c.ExposureRefresh > MaxExposureRefresh:
 		return c, fmt.Errorf("%w: ExposureRefresh %v out of 0..%v", ErrConfig, c.ExposureRefresh, MaxExposureRefresh)
+	case c.LiveBatch < 0 || c.LiveBatch > MaxLiveBatch:
+		return c, fmt.Errorf("%w: LiveBatch %d out of 0..%d", ErrConfig, c.LiveBatch, MaxLiveBatch)
+	}
+	for cat, m := range c.Serve {
+		if _, ok := c.Keys[cat]; !ok || m == 0 || m&^(ServeCatalog|ServeLive) != 0 {
+			return c, fmt.Errorf("%w: serve mode %d for %q, which must be a provided category served as catalog, live or both", ErrConfig, m, cat)
+		}
 	}
 	for cat, k := range c.Keys {
 		if !names.Category(cat) || k == nil {
@@ -188,6 +219,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.Outbox.Ledger = cmp.Or[accounting.Recorder](c.Outbox.Ledger, c.Ledger)
 	c.MaxBatch = cmp.Or(c.MaxBatch, transcript.MaxItems)
 	c.RetainPeriods = cmp.Or(c.RetainPeriods, DefaultRetainPeriods)
+	c.LiveBatch = cmp.Or(c.LiveBatch, DefaultLiveBatch)
 	c.RetryBuild = cmp.Or(c.RetryBuild, DefaultRetryBuild)
 	c.ExposureRefresh = cmp.Or(c.ExposureRefresh, DefaultExposureRefresh)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))

@@ -14,19 +14,19 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// evaluate answers one catalog-PSI batch. The checks run in the order
+// evaluate answers one catalog-PSI batch, or the POPRF step of a live
+// exchange (header protocol ProtocolLiveHE, liveserve.go), billed at the
+// period's price for the mode. The checks run in the order
 // docs/node-provider.md lists: format, addressing, authentication, replay,
 // then the state the answer is billed against. Nothing refused is billed.
 func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmeshv1.EvaluateRequest) *riskmeshv1.PeerResponse {
-	if len(req.GetHeader()) > transcript.MaxHeaderSize {
-		return refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
+	h, refusal := parseHeader(req.GetHeader())
+	if refusal != nil {
+		return refusal
 	}
-	h, err := transcript.ParseHeader(req.GetHeader())
-	if err != nil {
-		return refuse(codeMalformed, "header: %v", err)
-	}
-	if h.Protocol != transcript.ProtocolCatalogOPRF || h.Suite != catalogpsi.Suite {
-		return refuse(codeMalformed, "header is %v/%s, this provider serves catalog-oprf/%s", h.Protocol, h.Suite, catalogpsi.Suite)
+	live := h.Protocol == transcript.ProtocolLiveHE
+	if (h.Protocol != transcript.ProtocolCatalogOPRF && !live) || h.Suite != catalogpsi.Suite {
+		return refuse(codeMalformed, "header is %v/%s, this provider serves catalog-oprf and live-he over %s", h.Protocol, h.Suite, catalogpsi.Suite)
 	}
 	if h.Responder != p.cfg.MSPID {
 		return refuse(codeNotFound, "request is addressed to another provider")
@@ -37,9 +37,18 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if _, ok := p.keys[h.Category]; !ok {
 		return refuse(codeNotFound, "category %s is not provided here", h.Category)
 	}
-	if int(h.Count) > p.cfg.MaxBatch {
-		resp := refuse(codeTooLarge, "batch of %d items; at most %d", h.Count, p.cfg.MaxBatch)
-		resp.GetError().MaxItems = uint32(p.cfg.MaxBatch)
+	maxBatch := p.cfg.MaxBatch
+	switch {
+	case live && !p.servesLive(h.Category):
+		return refuse(codeNotFound, "category %s is not served live here", h.Category)
+	case !live && !p.servesCatalog(h.Category):
+		return refuse(codeNotFound, "category %s is served live only here", h.Category)
+	case live:
+		maxBatch = min(maxBatch, p.cfg.LiveBatch)
+	}
+	if int(h.Count) > maxBatch {
+		resp := refuse(codeTooLarge, "batch of %d items; at most %d", h.Count, maxBatch)
+		resp.GetError().MaxItems = uint32(maxBatch)
 		return resp
 	}
 	blinded := req.GetBlinded()
@@ -97,15 +106,20 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if oprf.KeyID(h.KeyID) != key.Public().KeyID() {
 		return refuse(codeStale, "key id is not the key of this provider's catalog for %s, period %d", h.Category, h.Period)
 	}
+	if live && p.liveDatabase(h.Category, h.Period, oprf.KeyID(h.KeyID)) == nil {
+		// Nothing to answer the homomorphic step with: not billed.
+		return refuse(codeUnavailable, "live database of %s not ready", h.Category)
+	}
 	if inst.Status != accounting.StatusActive {
 		return refuse(codeSuspended, "requester is %s", inst.Status)
 	}
 	if !inst.HasRole(accounting.RoleRequester) {
 		return refuse(codeSuspended, "requester lacks the requester role")
 	}
-	price, ok := period.Price(h.Category, accounting.ModeCatalog, h.Responder)
+	mode, _ := accounting.ModeOf(h.Protocol)
+	price, ok := period.Price(h.Category, mode, h.Responder)
 	if !ok || price < 0 || (price > 0 && int64(h.Count) > math.MaxInt64/price) {
-		return refuse(codeNotFound, "category %s has no usable price in period %d", h.Category, h.Period)
+		return refuse(codeNotFound, "category %s has no usable %s price in period %d", h.Category, mode, h.Period)
 	}
 	amount := int64(h.Count) * price
 	billed, release, refusal := p.reserve(ctx, h.Requester, amount)
@@ -173,6 +187,19 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 	billed()
 	return answer(t)
+}
+
+// parseHeader parses a request's transcript header, bounded before
+// parsing; a refusal is MALFORMED.
+func parseHeader(raw []byte) (*transcript.Header, *riskmeshv1.PeerResponse) {
+	if len(raw) > transcript.MaxHeaderSize {
+		return nil, refuse(codeMalformed, "header longer than %d bytes", transcript.MaxHeaderSize)
+	}
+	h, err := transcript.ParseHeader(raw)
+	if err != nil {
+		return nil, refuse(codeMalformed, "header: %v", err)
+	}
+	return h, nil
 }
 
 // answeringKey is the key requests of (category, period) are answered

@@ -32,6 +32,8 @@ const (
 	requesterMSP = "RequesterMSP"
 	category     = "black"
 	price        = 2
+	// livePrice is the category's price in live mode.
+	livePrice = 3
 	// fixtureLimit is the requester's overdraft limit: room for every
 	// look-up the tests make, unless a test lowers it.
 	fixtureLimit = 1_000_000
@@ -63,6 +65,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	t.Helper()
+	return newPricedFixture(t, tweak, true)
+}
+
+// newPricedFixture is newFixture with or without a live-mode price.
+func newPricedFixture(t testing.TB, tweak func(*Config), livePriced bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	tmp := t.TempDir()
 	store, err := accounting.OpenEmbedded(filepath.Join(tmp, "ledger.db"), accounting.EmbeddedConfig{})
@@ -90,6 +98,9 @@ func newFixture(t testing.TB, tweak func(*Config)) *fixture {
 	}
 	must(t, f.regulator.SetLimit(ctx, requesterMSP, fixtureLimit))
 	must(t, f.regulator.SetPrice(ctx, category, price))
+	if livePriced {
+		must(t, f.regulator.SetModePrice(ctx, category, accounting.ModeLive, livePrice))
+	}
 	_, err = f.regulator.Rollover(ctx)
 	must(t, err)
 
@@ -170,11 +181,18 @@ func (f *fixture) newQueryUnder(key *oprf.PrivateKey, period, seq uint64, phones
 // newQueryTo is newQueryUnder addressed to the provider responder.
 func (f *fixture) newQueryTo(responder string, key *oprf.PrivateKey, period, seq uint64, phones ...string) *query {
 	f.t.Helper()
+	return f.newQueryOf(transcript.ProtocolCatalogOPRF, responder, key.Public(), period, seq, phones...)
+}
+
+// newQueryOf is newQueryTo for an exchange of protocol, blinded against
+// the public key pub.
+func (f *fixture) newQueryOf(protocol transcript.Protocol, responder string, pub *oprf.PublicKey, period, seq uint64, phones ...string) *query {
+	f.t.Helper()
 	if seq == 0 {
 		f.seq++
 		seq = f.seq
 	}
-	client, err := oprf.NewClient(key.Public(), catalogpsi.Info(category, period))
+	client, err := oprf.NewClient(pub, catalogpsi.Info(category, period))
 	must(f.t, err)
 	inputs := make([][]byte, len(phones))
 	for i, ph := range phones {
@@ -185,9 +203,9 @@ func (f *fixture) newQueryTo(responder string, key *oprf.PrivateKey, period, seq
 	state, blinded, err := client.Blind(nil, inputs)
 	must(f.t, err)
 	h := &transcript.Header{
-		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
+		Protocol: protocol, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: responder, Sequence: seq, Count: uint32(len(phones)),
-		KeyID: key.Public().KeyID(),
+		KeyID: pub.KeyID(),
 	}
 	return &query{header: h, state: state, req: f.sign(h, blinded)}
 }

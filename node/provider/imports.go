@@ -95,6 +95,7 @@ func (p *Provider) Import(ctx context.Context, req *riskmeshv1.ImportListRequest
 		return p.report(s, rep, readErr, start, nil), ctx.Err()
 	}
 	p.log.Info("provider: list imported", "source", s.Name, "accepted", rep.Entries, "rejected", rep.Rejected, "replace", req.GetReplace())
+	p.syncLiveAll(ctx, []string{s.Category})
 	p.scheduleBuild()
 	return p.report(s, rep, nil, start, []string{s.Category}), nil
 }

@@ -29,6 +29,7 @@ type Provider struct {
 	periods  periodCache
 	exposure exposures
 	cats     catalogSet
+	live     liveSet
 	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
@@ -50,7 +51,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	err = cfg.DB.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTranscripts, bucketReplay} {
+		for _, b := range [][]byte{bucketTranscripts, bucketReplay, bucketLive} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -94,7 +95,8 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
 
 // Handle answers one peer request: catalog_info, catalog_download,
-// evaluate and redeliver. Anything else is MALFORMED: this node serves catalog PSI only.
+// evaluate, redeliver, live_info and live_query. Anything else is
+// MALFORMED: this node serves catalog PSI and live mode only.
 func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	switch b := req.GetBody().(type) {
 	case *riskmeshv1.PeerRequest_CatalogInfo:
@@ -105,6 +107,10 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 		return p.evaluate(ctx, who, b.Evaluate)
 	case *riskmeshv1.PeerRequest_Redeliver:
 		return p.redeliver(who, b.Redeliver)
+	case *riskmeshv1.PeerRequest_LiveInfo:
+		return p.liveInfo(b.LiveInfo)
+	case *riskmeshv1.PeerRequest_LiveQuery:
+		return p.liveQuery(ctx, who, b.LiveQuery)
 	case nil:
 		return refuse(codeMalformed, "request has no body")
 	default:
@@ -157,6 +163,9 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 		if ctx.Err() != nil {
 			return false
 		}
+		if !p.servesCatalog(cat) {
+			continue
+		}
 		p.reopenPrevious(ctx, cat, period-1)
 		if err := p.ensureCatalog(ctx, cat, period); err != nil {
 			if ctx.Err() != nil {
@@ -169,6 +178,7 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 			p.log.Warn("provider: remove old catalog files", "category", cat, "err", err)
 		}
 	}
+	p.syncLiveAll(ctx, p.categories())
 	p.cats.prune(period)
 	p.pruneEvaluators(period)
 	if err := p.pruneTranscripts(period); err != nil {

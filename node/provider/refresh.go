@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -18,7 +19,8 @@ import (
 //
 // Catalog digests are immutable per period on the ledger, so new list
 // contents reach requesters with the next period's catalog, unless the
-// current period's catalog is not published yet.
+// current period's catalog is not published yet. Categories served live
+// have their live databases updated before Refresh returns.
 func (p *Provider) Refresh(ctx context.Context, names []string) ([]*riskmeshv1.ListImport, error) {
 	sources, err := p.sourcesNamed(names)
 	if err != nil {
@@ -31,8 +33,20 @@ func (p *Provider) Refresh(ctx context.Context, names []string) ([]*riskmeshv1.L
 			return out, err
 		}
 	}
+	p.syncLiveAll(ctx, categoriesOf(sources))
 	p.scheduleBuild()
 	return out, nil
+}
+
+// categoriesOf lists the categories sources feed, once each.
+func categoriesOf(sources []Source) []string {
+	var out []string
+	for _, s := range sources {
+		if !slices.Contains(out, s.Category) {
+			out = append(out, s.Category)
+		}
+	}
+	return out
 }
 
 // scheduleBuild asks Run to bring the catalogs up to date.

@@ -34,7 +34,8 @@ func (f *fixture) serveQUIC(t *testing.T, p *Provider) exchange {
 	})
 	ctx, cancel := context.WithCancel(f.ctx)
 	t.Cleanup(cancel)
-	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: provTLS, Authorizer: auth, Handler: p.Handle})
+	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: provTLS, Authorizer: auth, Handler: p.Handle,
+		MaxRequestSize: riskmeshv1.MaxLiveQuerySize})
 	must(t, err)
 	t.Cleanup(func() { srv.Close() })
 	conn, err := peer.Dial(ctx, srv.Addr().String(), peer.Config{Certificate: reqTLS, Authorizer: auth})

@@ -104,7 +104,7 @@ func (p *Provider) pruneTranscripts(current uint64) error {
 		var n int
 		err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
 			n = 0
-			for _, name := range [][]byte{bucketTranscripts, bucketReplay} {
+			for _, name := range [][]byte{bucketTranscripts, bucketReplay, bucketLive} {
 				b := tx.Bucket(name)
 				var old [][]byte
 				c := b.Cursor()

@@ -13,41 +13,69 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// answered verifies an answer to req (verifyAnswer) and hands a DISPUTED
-// one's transcripts to Config.Disputed.
+// answered verifies an answer to req (verifyCatalogAnswer) and hands a
+// DISPUTED one's transcripts to Config.Disputed.
 func (r *Requester) answered(ctx context.Context, x *exchange, req *signedRequest, q *catalogpsi.Query,
 	resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
-	o := verifyAnswer(x, req, q, resp.GetEvaluate(), func() [][]byte {
-		inst, _ := r.cfg.Directory.Recheck(ctx).Institution(x.inst.MSPID)
-		return inst.SigningKeysIn(x.period)
-	})
+	o := verifyCatalogAnswer(x, req, q, resp.GetEvaluate(), r.recheckKeys(ctx, x.inst.MSPID, x.period))
 	o.attempts, o.items = attempts, len(x.ids)
-	if o.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
-		r.cfg.Logger.Warn("provider answer disputed", "provider", x.inst.MSPID, "period", x.period,
-			"sequence", req.header.Sequence, "reason", o.err.GetMessage())
-		if r.cfg.Disputed != nil {
-			for _, t := range o.transcripts {
-				r.cfg.Disputed(t, o.err.GetMessage())
-			}
-		}
-	}
+	r.reportDisputed(x.inst.MSPID, x.period, req.header.Sequence, o)
 	return o
 }
 
-// verifyAnswer checks an answer: its shape against the request, the responder's
-// signature over the response digest against its signing keys registered for
-// the period, and the batched DLEQ proof against the OPRF key its catalog
-// was published under (inside Resolve). A signature the view's keys reject
-// is checked again against recheck's (a fresh view: the provider may have
-// rotated its key since the last refresh). Any failure is DISPUTED: the
-// provider may bill the request, so the transcript is kept whenever it is
-// well-formed enough to record.
-func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse, recheck func() [][]byte) outcome {
+// recheckKeys reads provider's signing keys for period from a fresh
+// registry view, for verifyAnswer.
+func (r *Requester) recheckKeys(ctx context.Context, provider string, period uint64) func() [][]byte {
+	return func() [][]byte {
+		inst, _ := r.cfg.Directory.Recheck(ctx).Institution(provider)
+		return inst.SigningKeysIn(period)
+	}
+}
+
+// verifyCatalogAnswer is verifyAnswer for a catalog exchange: the
+// catalog's Resolve checks the proof and opens the results.
+func verifyCatalogAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *riskmeshv1.EvaluateResponse, recheck func() [][]byte) outcome {
+	var results []catalogpsi.Result
+	o := verifyAnswer(req, ev, x.inst.SigningKeysIn(x.period), recheck, func() error {
+		var err error
+		results, err = x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
+		return err
+	})
+	o.results = results
+	return o
+}
+
+// reportDisputed logs a DISPUTED outcome and hands its transcripts to
+// Config.Disputed.
+func (r *Requester) reportDisputed(provider string, period, sequence uint64, o outcome) {
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+		return
+	}
+	r.cfg.Logger.Warn("provider answer disputed", "provider", provider, "period", period,
+		"sequence", sequence, "reason", o.err.GetMessage())
+	if r.cfg.Disputed != nil {
+		for _, t := range o.transcripts {
+			r.cfg.Disputed(t, o.err.GetMessage())
+		}
+	}
+}
+
+// verifyAnswer checks an answer: its shape against the request, the
+// responder's signature over the response digest against keys (its
+// signing keys registered for the period), and, with resolve, the batched
+// DLEQ proof against the OPRF key the ledger holds for the period (a
+// catalog's Resolve, or a live exchange's Finalize). A signature keys
+// reject is checked again against recheck's (a fresh view: the provider
+// may have rotated its key since the last refresh). Any failure is
+// DISPUTED: the provider may bill the request, so the transcript is kept
+// whenever it is well-formed enough to record.
+func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]byte, recheck func() [][]byte, resolve func() error) outcome {
+	n := len(req.elements)
 	disputed := func(t *transcript.Transcript, format string, args ...any) outcome {
 		o := outcome{
 			status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED,
 			err:    &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, Message: truncate(fmt.Sprintf(format, args...))},
-			billed: len(x.ids),
+			billed: n,
 		}
 		if t != nil {
 			h := &t.Header
@@ -62,8 +90,8 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 	if ev == nil {
 		return disputed(nil, "answer is not an evaluate response")
 	}
-	if len(ev.GetEvaluated()) != len(req.elements)*oprf.ElementSize {
-		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), len(req.elements))
+	if len(ev.GetEvaluated()) != n*oprf.ElementSize {
+		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), n)
 	}
 	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
 	respHash, err := transcript.HashResponse(&req.header, &resp)
@@ -82,16 +110,15 @@ func verifyAnswer(x *exchange, req *signedRequest, q *catalogpsi.Query, ev *risk
 		return disputed(nil, "responder signature of %d bytes", sigLen)
 	}
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), respDigest, t.ResponseSignature); err != nil {
+	if err := transcript.VerifyResponse(keys, respDigest, t.ResponseSignature); err != nil {
 		if err := transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature); err != nil {
 			return disputed(t, "%v", err)
 		}
 	}
-	results, err := x.psi.Resolve(q, ev.GetEvaluated(), ev.GetProof())
-	if err != nil {
+	if err := resolve(); err != nil {
 		return disputed(t, "proof does not verify against the registered key: %v", err)
 	}
-	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results: results, billed: len(x.ids),
+	return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, billed: n,
 		transcripts: []*transcript.Transcript{t}}
 }
 

@@ -81,6 +81,11 @@ type Config struct {
 	// Catalogs is the node's catalog mirror.
 	Catalogs Catalogs
 
+	// Mode is how a query that names no mode asks each provider
+	// (docs/node-requester.md, "Live mode"). Default QUERY_MODE_AUTO:
+	// catalog PSI where a verified catalog is ready, live mode otherwise.
+	Mode riskmeshv1.QueryMode
+
 	// BatchWindow is the longest a query part waits, while a request to
 	// the same provider is in flight, for others to share one request
 	// with; with nothing in flight it goes at once. Default 2 ms; negative
@@ -210,7 +215,10 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MaxIdentifiers < 0 || c.DefaultDeadline < 0 || c.MaxDeadline < 0 || c.RetryBackoff < 0 ||
 		c.MaxRetryBackoff < 0 || c.PhaseTimeout < 0 || c.QueryRetention < 0 || c.MaxLateAnswers < 0 || c.NonDeliveryAfter < 0:
 		return c, fmt.Errorf("%w: negative value", ErrConfig)
+	case c.Mode < 0 || c.Mode > riskmeshv1.QueryMode_QUERY_MODE_LIVE:
+		return c, fmt.Errorf("%w: mode %v", ErrConfig, c.Mode)
 	}
+	c.Mode = cmp.Or(c.Mode, riskmeshv1.QueryMode_QUERY_MODE_AUTO)
 	c.BatchWindow = cmp.Or(c.BatchWindow, DefaultBatchWindow)
 	c.MaxBatch = cmp.Or(c.MaxBatch, oprf.MaxBatch)
 	c.MaxIdentifiers = cmp.Or(c.MaxIdentifiers, DefaultMaxIdentifiers)

@@ -39,7 +39,11 @@ import (
 const (
 	testCategory = "black"
 	testPrice    = 2
-	requesterMSP = "Bank1MSP"
+	// testLivePrice and testLiveBatch are the category's live price and
+	// the providers' live batch.
+	testLivePrice = 3
+	testLiveBatch = 16
+	requesterMSP  = "Bank1MSP"
 )
 
 // identity is an institution's keys and ledger client.
@@ -110,6 +114,7 @@ type testProvider struct {
 	limited   int              // answer this many catalog_downloads RATE_LIMITED
 	withhold  int              // let the provider answer (and bill) this many evaluates, then refuse instead (dishonest)
 	hide      []string         // refuse redelivery to these MSP ids as if nothing were stored (dishonest)
+	weakLive  bool             // announce the live parameters over half the ring degree (dishonest)
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -123,6 +128,9 @@ type network struct {
 	period    uint64
 	published chan struct{} // signalled after every catalog publication
 	maxBatch  int           // the providers' MaxBatch
+	// serve is how each provider serves the category, by provider number
+	// (ServeCatalog for a provider not in it).
+	serve map[int]provider.ServeMode
 }
 
 // signalLedger is a provider's ledger client that signals publications.
@@ -151,8 +159,15 @@ func newNetwork(t testing.TB, limit int64, listings ...[]int) *network {
 // buildNetwork is newNetwork with the providers' MaxBatch (0: default).
 func buildNetwork(t testing.TB, limit int64, maxBatch int, listings ...[]int) *network {
 	t.Helper()
+	return buildServing(t, limit, maxBatch, nil, listings...)
+}
+
+// buildServing is buildNetwork with the providers' serve modes, by
+// provider number; the category has a live price (testLivePrice) too.
+func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provider.ServeMode, listings ...[]int) *network {
+	t.Helper()
 	ctx := context.Background()
-	n := &network{t: t, published: make(chan struct{}, 1), maxBatch: maxBatch}
+	n := &network{t: t, published: make(chan struct{}, 1), maxBatch: maxBatch, serve: serve}
 	store, err := accounting.OpenEmbedded(filepath.Join(t.TempDir(), "ledger.db"), accounting.EmbeddedConfig{})
 	must(t, err)
 	t.Cleanup(func() { store.Close() })
@@ -162,6 +177,7 @@ func buildNetwork(t testing.TB, limit int64, maxBatch int, listings ...[]int) *n
 	n.requester = newIdentity(t, store, requesterMSP)
 	must(t, n.regulator.AddInstitution(ctx, requesterMSP, "Bank One", []accounting.Role{accounting.RoleRequester}))
 	must(t, n.regulator.SetPrice(ctx, testCategory, testPrice))
+	must(t, n.regulator.SetModePrice(ctx, testCategory, accounting.ModeLive, testLivePrice))
 	must(t, n.regulator.SetLimit(ctx, requesterMSP, limit))
 	must(t, n.requester.ledger.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: "127.0.0.1:1", TLSFingerprint: n.requester.fingerprint(), SigningKey: n.requester.signPub,
@@ -190,6 +206,10 @@ func (n *network) waitPublished(period uint64) {
 	n.t.Helper()
 	timeout := time.After(time.Minute)
 	for _, p := range n.providers {
+		if m, ok := n.serve[p.code]; ok && m&provider.ServeCatalog == 0 {
+			n.waitLive(p, period, timeout)
+			continue
+		}
 		for {
 			if _, err := n.regulator.Catalog(context.Background(), p.msp, testCategory, period); err == nil {
 				break
@@ -199,6 +219,21 @@ func (n *network) waitPublished(period uint64) {
 			case <-timeout:
 				n.t.Fatalf("%s did not publish its period %d catalog: %v", p.msp, period, p.node.CatalogStatus(""))
 			}
+		}
+	}
+}
+
+// waitLive waits until a live-only provider answers for period.
+func (n *network) waitLive(p *testProvider, period uint64, timeout <-chan time.Time) {
+	n.t.Helper()
+	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
+		Provider: p.msp, Category: testCategory, Period: period,
+	}}}
+	for p.node.Handle(context.Background(), peer.Identity{MSPID: requesterMSP}, req).GetLiveInfo() == nil {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-timeout:
+			n.t.Fatalf("%s did not serve live for period %d", p.msp, period)
 		}
 	}
 }
@@ -228,14 +263,19 @@ func (n *network) startProvider(code int, listing []int) *testProvider {
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
-	p.node, err = provider.New(provider.Config{
+	cfg := provider.Config{
 		MSPID: msp, Ledger: signalLedger{p.ledger, n.published}, Directory: n.dir,
 		Keys: map[string]*oprf.PrivateKey{testCategory: p.key}, Sign: p.sign, DB: db,
-		DataDir: dir, MaxBatch: n.maxBatch,
+		DataDir: dir, MaxBatch: n.maxBatch, LiveBatch: testLiveBatch,
 		Sources: []provider.Source{{Name: "list", Category: testCategory, Code: uint8(code), Source: src}},
-	})
+	}
+	if m, ok := n.serve[code]; ok {
+		cfg.Serve = map[string]provider.ServeMode{testCategory: m}
+	}
+	p.node, err = provider.New(cfg)
 	must(t, err)
-	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.cert, Authorizer: n.dir, Handler: p.handle})
+	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.cert, Authorizer: n.dir, Handler: p.handle,
+		MaxRequestSize: riskmeshv1.MaxLiveQuerySize})
 	must(t, err)
 	must(t, p.ledger.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: p.srv.Addr().String(), TLSFingerprint: p.fingerprint(), SigningKey: p.signPub,
@@ -262,7 +302,7 @@ func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 // handle is the interceptor in front of the provider node.
 func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	p.mu.Lock()
-	hang, rogue, rogueRule, corrupt := p.hang, p.rogueKey, p.rogueRule, p.corrupt
+	hang, rogue, rogueRule, corrupt, weak := p.hang, p.rogueKey, p.rogueRule, p.corrupt, p.weakLive
 	ev := req.GetEvaluate()
 	if d := req.GetCatalogDownload(); d != nil {
 		p.downloads = append(p.downloads, d.GetOffset())
@@ -313,6 +353,12 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		}
 	}
 	resp := p.node.Handle(ctx, who, req)
+	if info := resp.GetLiveInfo(); info != nil && weak {
+		// The same 212-bit modulus over a ring of degree 2^12, which the
+		// security table allows 109 bits.
+		info.Params = slices.Clone(info.Params)
+		info.Params[1] = 12
+	}
 	if chunk := resp.GetCatalogChunk(); chunk != nil && corrupt {
 		chunk.Data = slices.Clone(chunk.Data)
 		chunk.Data[0] ^= 1

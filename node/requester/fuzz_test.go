@@ -47,7 +47,7 @@ func FuzzVerifyAnswer(f *testing.F) {
 	f.Add(honest.Evaluated[:32], honest.Proof, honest.ResponderSignature)
 	f.Add(honest.Evaluated, honest.Proof[:10], []byte{})
 	f.Fuzz(func(t *testing.T, evaluated, proof, sig []byte) {
-		o := verifyAnswer(x, req, query(t), &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig}, noRecheck)
+		o := verifyCatalogAnswer(x, req, query(t), &riskmeshv1.EvaluateResponse{Evaluated: evaluated, Proof: proof, ResponderSignature: sig}, noRecheck)
 		switch o.status {
 		case riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED:
 			if !bytes.Equal(evaluated, honest.Evaluated) || len(o.results) != len(x.ids) || len(o.transcripts) == 0 {
@@ -121,7 +121,7 @@ func noRecheck() [][]byte { return nil }
 
 func TestVerifyAnswer(t *testing.T) {
 	x, req, query, honest := answerFixture(t)
-	o := verifyAnswer(x, req, query(t), honest, noRecheck)
+	o := verifyCatalogAnswer(x, req, query(t), honest, noRecheck)
 	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || len(o.transcripts) == 0 {
 		t.Fatalf("honest answer: %+v", o)
 	}
@@ -130,10 +130,10 @@ func TestVerifyAnswer(t *testing.T) {
 	stale := *x
 	stale.inst.SigningKey = nil
 	keys := x.inst.SigningKeysIn(x.period)
-	if o := verifyAnswer(&stale, req, query(t), honest, func() [][]byte { return keys }); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+	if o := verifyCatalogAnswer(&stale, req, query(t), honest, func() [][]byte { return keys }); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 		t.Fatalf("answer under a key only the rechecked view has: %v", o.status)
 	}
-	if o := verifyAnswer(&stale, req, query(t), honest, noRecheck); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+	if o := verifyCatalogAnswer(&stale, req, query(t), honest, noRecheck); o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
 		t.Fatalf("answer under a key no view has: %v", o.status)
 	}
 	for i, r := range o.results {
@@ -156,7 +156,7 @@ func TestVerifyAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := verifyAnswer(x, req, query(t), tt.ans, noRecheck)
+			o := verifyCatalogAnswer(x, req, query(t), tt.ans, noRecheck)
 			if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED || (len(o.transcripts) == 1) != tt.keepTranscript {
 				t.Fatalf("outcome %v (transcript kept: %v)", o.status, len(o.transcripts) == 1)
 			}

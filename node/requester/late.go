@@ -272,8 +272,8 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 // one of which has just ended late, saying so in its LateChange (the
 // store fills in what the stream reported).
 func (r *Requester) applyLate(q *queryRun, provider string, outcomes []outcome) {
-	res := &riskmeshv1.ProviderResult{Provider: provider}
-	sv := r.fill(res, q, outcomes)
+	res := &riskmeshv1.ProviderResult{Provider: provider, Mode: riskmeshv1.QueryMode_QUERY_MODE_CATALOG}
+	sv := r.fill(res, q, outcomes, q.priceOf(provider))
 	res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
 	res.Late = res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
 	source := riskmeshv1.LateSource_LATE_SOURCE_GIVEN_UP

@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -27,6 +29,9 @@ type queryRun struct {
 	pending *riskmeshv1.QueryResult
 	batch   *normalized
 	price   int64
+	// mode is how providers are asked (QUERY_MODE_AUTO, _CATALOG or
+	// _LIVE): the request's, or Config.Mode.
+	mode riskmeshv1.QueryMode
 	// period is the registry's view of the query's period, whose price
 	// factors set each provider's price (priceOf).
 	period   *accounting.Period
@@ -83,6 +88,8 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 		return nil, "", fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
 	case v.Period.Number == 0:
 		return nil, "", fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
+	case req.GetMode() < 0 || req.GetMode() > riskmeshv1.QueryMode_QUERY_MODE_LIVE:
+		return nil, "", fmt.Errorf("%w: unknown query mode %d", ErrInvalidArgument, req.GetMode())
 	}
 	if a, _ := v.Account(r.cfg.MSPID); a.Flagged {
 		return nil, "", ErrOverLimit
@@ -122,6 +129,7 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 		pending:  &riskmeshv1.QueryResult{QueryId: id, Items: batch.items},
 		batch:    batch,
 		price:    price,
+		mode:     cmp.Or(req.GetMode(), r.cfg.Mode),
 		period:   &v.Period,
 		deadline: time.Now().Add(deadline), // timers run on the real clock
 		accepted: now,
@@ -261,18 +269,27 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	}
 	inst := active[i]
 	psi, keyID, ok := r.cfg.Catalogs.Ready(provider, q.rec.Category, q.rec.Period)
+	if usesLive(q.mode, ok) {
+		price, priced := q.livePrice(provider)
+		if !priced {
+			return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "%s has no live price in period %d", q.rec.Category, q.rec.Period)
+		}
+		held := int64(items) * price
+		if err := r.hold(v, held); err != nil {
+			return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
+		}
+		res.Mode = riskmeshv1.QueryMode_QUERY_MODE_LIVE
+		sv := r.fill(res, q, r.askLive(ctx, q, inst), price)
+		return res, sv, held
+	}
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
 	}
 	held := int64(items) * q.priceOf(provider)
-	account, _ := v.Account(r.cfg.MSPID)
-	warn, err := r.budget.reserve(account, held)
-	if err != nil {
+	if err := r.hold(v, held); err != nil {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
 	}
-	if warn {
-		r.cfg.Logger.Warn("spend within 10% of the overdraft limit", "limit", account.Limit, "balance", account.Balance)
-	}
+	res.Mode = riskmeshv1.QueryMode_QUERY_MODE_CATALOG
 	// Parts of at most the provider's batch limit, each coalesced with
 	// other queries'.
 	var parts []*part
@@ -286,9 +303,23 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	for _, p := range parts {
 		outcomes = append(outcomes, <-p.done...)
 	}
-	sv := r.fill(res, q, outcomes)
+	sv := r.fill(res, q, outcomes, q.priceOf(provider))
 	late := r.followLate(q, provider, outcomes)
 	return res, sv, held - late
+}
+
+// hold reserves amount of this node's budget for a provider part, warning
+// when the spend comes within 10% of the overdraft limit.
+func (r *Requester) hold(v *registry.View, amount int64) error {
+	account, _ := v.Account(r.cfg.MSPID)
+	warn, err := r.budget.reserve(account, amount)
+	if err != nil {
+		return err
+	}
+	if warn {
+		r.cfg.Logger.Warn("spend within 10% of the overdraft limit", "limit", account.Limit, "balance", account.Balance)
+	}
+	return nil
 }
 
 // interruptLeftovers marks the queries a previous run left RUNNING as

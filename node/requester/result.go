@@ -41,8 +41,9 @@ func storable(res *riskmeshv1.ProviderResult) *riskmeshv1.ProviderResult {
 }
 
 // fill sets res from the outcomes of the provider's requests, which cover
-// q's distinct identifiers in order, and returns what to persist with it.
-func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes []outcome) saved {
+// q's distinct identifiers in order and are billed at price per item, and
+// returns what to persist with it.
+func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes []outcome, price int64) saved {
 	o := merge(outcomes)
 	res.Items = uint32(len(q.batch.ids))
 	res.Status, res.Error, res.Attempts = o.status, o.err, o.attempts
@@ -55,7 +56,7 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 		}
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
-	res.Amount = int64(o.billed) * q.priceOf(res.Provider)
+	res.Amount = int64(o.billed) * price
 	res.Disputes = r.disputes(o.disputed)
 	res.Exchanges = o.sent
 	return saved{transcripts: o.transcripts, spend: res.Amount}

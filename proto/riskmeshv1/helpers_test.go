@@ -207,6 +207,18 @@ func peerFixtures(x *exchange) []fixture {
 		{"PeerRequest/Redeliver", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{
 			Period: testPeriod, Requester: "Bank1MSP", Sequence: 7,
 		}}}},
+		{"PeerRequest/LiveInfo", &PeerRequest{Body: &PeerRequest_LiveInfo{LiveInfo: &LiveInfoRequest{
+			Provider: testProvider, Category: testCategory, Period: testPeriod,
+		}}}},
+		{"PeerRequest/LiveQuery", &PeerRequest{Body: &PeerRequest_LiveQuery{LiveQuery: &LiveQuery{
+			Header: x.header, Query: []byte{1, 2, 3}, RequesterSignature: x.reqSig,
+		}}}},
+		{"PeerResponse/LiveInfo", &PeerResponse{Body: &PeerResponse_LiveInfo{LiveInfo: &LiveInfo{
+			Provider: testProvider, Category: testCategory, Period: testPeriod, KeyId: x.keyID[:], Params: []byte{1, 13},
+		}}}},
+		{"PeerResponse/LiveAnswer", &PeerResponse{Body: &PeerResponse_LiveAnswer{LiveAnswer: &LiveAnswer{
+			Answer: []byte{1, 4, 5}, ResponderSignature: x.reqSig,
+		}}}},
 		{"PeerResponse/CatalogInfo", &PeerResponse{Body: &PeerResponse_CatalogInfo{CatalogInfo: &CatalogInfo{
 			Provider: testProvider, Category: testCategory, Period: testPeriod, Suite: catalogpsi.Suite,
 			KeyId: x.keyID[:], Items: 10_000_000, TotalLength: 225_000_123, Digest: x.digest[:],
@@ -274,6 +286,7 @@ func nodeFixtures() []fixture {
 		LateChange: &LateChange{PreviousStatus: ProviderStatus_PROVIDER_STATUS_REFUSED, PreviousAmount: 10,
 			Source: LateSource_LATE_SOURCE_LATE_ANSWER, ChangedAt: now},
 		Exchanges: []*SentExchange{{Sequence: 7, Items: 2}},
+		Mode:      QueryMode_QUERY_MODE_LIVE,
 	}
 	result := &QueryResult{
 		QueryId: "q-0001",
@@ -300,7 +313,7 @@ func nodeFixtures() []fixture {
 				{Type: IdentifierType_IDENTIFIER_TYPE_IDCARD, Value: "11010519491231002X"},
 			},
 			Providers: []string{testProvider}, Deadline: durationpb.New(5 * time.Second), ClientRequestId: "batch-17",
-			MinConfirmationBp: 7500, RankByQuality: true,
+			MinConfirmationBp: 7500, RankByQuality: true, Mode: QueryMode_QUERY_MODE_AUTO,
 		}},
 		{"ReportOutcomesRequest", &ReportOutcomesRequest{QueryId: "q-0001", Provider: testProvider, Hits: []*HitFeedback{
 			{Index: 1, Outcome: HitOutcome_HIT_OUTCOME_CONFIRMED}, {Index: 3, Outcome: HitOutcome_HIT_OUTCOME_WRONG},

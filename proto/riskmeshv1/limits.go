@@ -41,6 +41,21 @@ const (
 	MaxLedgerResult = 16 << 20
 )
 
+// Live-mode payload bounds (docs/protocol/hepsi.md, "Served by the
+// node"). They bound frames; psi/hepsi's decoders then check the exact
+// sizes the announced parameters imply.
+const (
+	// MaxLiveParams bounds an encoded psi/hepsi Params: 8 ciphertext and 4
+	// special primes at most, under 128 bytes; twice that.
+	MaxLiveParams = 256
+	// MaxLiveQuery bounds an encoded psi/hepsi Query (24 MiB): the largest
+	// documented set (4,096 identifiers, 2,048-item bins) makes 17.3 MB.
+	MaxLiveQuery = 24 << 20
+	// MaxLiveAnswer bounds an encoded psi/hepsi Answer (24 MiB): the
+	// documented sets answer in under 6 MB at their expected load.
+	MaxLiveAnswer = 24 << 20
+)
+
 // Sizes of the protobuf framing around a payload. Bounds below add them per
 // field, so each is an upper bound on the protobuf encoding, not an estimate.
 const (
@@ -89,6 +104,12 @@ const (
 	// flag and an argument (MaxLedgerArgument): about 1 MiB.
 	MaxLedgerInvokeSize = lenField + lenField + MaxLedgerFunction + varintField + lenField + MaxLedgerArgument
 
+	// MaxLiveInfoRequestSize: as CatalogInfoRequest.
+	MaxLiveInfoRequestSize = MaxCatalogInfoRequestSize
+	// MaxLiveQuerySize: a transcript header, a query of MaxLiveQuery
+	// bytes, a signature: about 24 MiB.
+	MaxLiveQuerySize = lenField + headerField + lenField + MaxLiveQuery + sigField
+
 	// MaxRedeliverRequestSize: period, requester, sequence.
 	MaxRedeliverRequestSize = lenField + 2*varintField + partyField
 	// MaxCatalogInfoSize: provider, category, period, suite
@@ -111,6 +132,12 @@ const (
 	// elements each way, proof, two signatures) plus the file's own
 	// framing, bounded here by the two frames' field overhead: about 4 MiB.
 	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize
+	// MaxLiveInfoSize: provider, category, period, key id, parameters
+	// (MaxLiveParams).
+	MaxLiveInfoSize = lenField + partyField + categoryField + varintField +
+		lenField + transcript.KeyIDSize + lenField + MaxLiveParams
+	// MaxLiveAnswerSize: an answer of MaxLiveAnswer bytes, a signature.
+	MaxLiveAnswerSize = lenField + lenField + MaxLiveAnswer + sigField
 	// MaxECDHDoneSize: the empty acknowledgement.
 	MaxECDHDoneSize = lenField
 	// MaxLedgerResultSize: a result of MaxLedgerResult bytes.
@@ -153,6 +180,10 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxLedgerResultSize
 	case *PeerRequest_Redeliver:
 		n = MaxRedeliveredSize
+	case *PeerRequest_LiveInfo:
+		n = MaxLiveInfoSize
+	case *PeerRequest_LiveQuery:
+		n = MaxLiveAnswerSize
 	default:
 		return 0
 	}

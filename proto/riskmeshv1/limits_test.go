@@ -79,6 +79,19 @@ func TestMaxSizes(t *testing.T) {
 		{"LedgerResult", &PeerResponse{Body: &PeerResponse_LedgerResult{LedgerResult: &LedgerResult{
 			Result: fill(MaxLedgerResult),
 		}}}, MaxLedgerResultSize},
+		{"LiveInfoRequest", &PeerRequest{Body: &PeerRequest_LiveInfo{LiveInfo: &LiveInfoRequest{
+			Provider: fillString(transcript.MaxPartyLen), Category: fillString(transcript.MaxCategoryLen), Period: u64,
+		}}}, MaxLiveInfoRequestSize},
+		{"LiveInfo", &PeerResponse{Body: &PeerResponse_LiveInfo{LiveInfo: &LiveInfo{
+			Provider: fillString(transcript.MaxPartyLen), Category: fillString(transcript.MaxCategoryLen), Period: u64,
+			KeyId: fill(transcript.KeyIDSize), Params: fill(MaxLiveParams),
+		}}}, MaxLiveInfoSize},
+		{"LiveQuery", &PeerRequest{Body: &PeerRequest_LiveQuery{LiveQuery: &LiveQuery{
+			Header: fill(transcript.MaxHeaderSize), Query: fill(MaxLiveQuery), RequesterSignature: fill(ecsig.MaxSignatureSize),
+		}}}, MaxLiveQuerySize},
+		{"LiveAnswer", &PeerResponse{Body: &PeerResponse_LiveAnswer{LiveAnswer: &LiveAnswer{
+			Answer: fill(MaxLiveAnswer), ResponderSignature: fill(ecsig.MaxSignatureSize),
+		}}}, MaxLiveAnswerSize},
 		// A negative enum value is the widest varint (10 bytes).
 		{"PeerError", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode(-1), Message: fillString(MaxErrorMessage), RetryAfterMs: u32, MaxItems: u32,
@@ -176,6 +189,8 @@ func TestMaxResponseSize(t *testing.T) {
 		{"ecdh return", &PeerRequest{Body: &PeerRequest_EcdhReturn{EcdhReturn: &ECDHReturn{}}}, MaxPeerErrorSize},
 		{"ledger invoke", &PeerRequest{Body: &PeerRequest_LedgerInvoke{LedgerInvoke: &LedgerInvoke{}}}, MaxLedgerResultSize},
 		{"redeliver", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{}}}, MaxRedeliveredSize},
+		{"live info", &PeerRequest{Body: &PeerRequest_LiveInfo{LiveInfo: &LiveInfoRequest{}}}, MaxPeerErrorSize},
+		{"live query", &PeerRequest{Body: &PeerRequest_LiveQuery{LiveQuery: &LiveQuery{}}}, MaxLiveAnswerSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

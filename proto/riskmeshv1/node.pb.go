@@ -89,6 +89,64 @@ func (IdentifierType) EnumDescriptor() ([]byte, []int) {
 	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{0}
 }
 
+// QueryMode is how a query's part at a provider is answered.
+type QueryMode int32
+
+const (
+	// The node's configured default.
+	QueryMode_QUERY_MODE_UNSPECIFIED QueryMode = 0
+	// Catalog PSI where the node holds a verified catalog of the provider
+	// for the period, live mode otherwise (a provider serving live).
+	QueryMode_QUERY_MODE_AUTO QueryMode = 1
+	// Catalog PSI only: a provider without a verified catalog is refused.
+	QueryMode_QUERY_MODE_CATALOG QueryMode = 2
+	// Live mode only: answered against the provider's current list.
+	QueryMode_QUERY_MODE_LIVE QueryMode = 3
+)
+
+// Enum value maps for QueryMode.
+var (
+	QueryMode_name = map[int32]string{
+		0: "QUERY_MODE_UNSPECIFIED",
+		1: "QUERY_MODE_AUTO",
+		2: "QUERY_MODE_CATALOG",
+		3: "QUERY_MODE_LIVE",
+	}
+	QueryMode_value = map[string]int32{
+		"QUERY_MODE_UNSPECIFIED": 0,
+		"QUERY_MODE_AUTO":        1,
+		"QUERY_MODE_CATALOG":     2,
+		"QUERY_MODE_LIVE":        3,
+	}
+)
+
+func (x QueryMode) Enum() *QueryMode {
+	p := new(QueryMode)
+	*p = x
+	return p
+}
+
+func (x QueryMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QueryMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_riskmesh_v1_node_proto_enumTypes[1].Descriptor()
+}
+
+func (QueryMode) Type() protoreflect.EnumType {
+	return &file_riskmesh_v1_node_proto_enumTypes[1]
+}
+
+func (x QueryMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QueryMode.Descriptor instead.
+func (QueryMode) EnumDescriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{1}
+}
+
 // ProviderStatus is how one provider's part of a query ended.
 type ProviderStatus int32
 
@@ -139,11 +197,11 @@ func (x ProviderStatus) String() string {
 }
 
 func (ProviderStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[1].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[2].Descriptor()
 }
 
 func (ProviderStatus) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[1]
+	return &file_riskmesh_v1_node_proto_enumTypes[2]
 }
 
 func (x ProviderStatus) Number() protoreflect.EnumNumber {
@@ -152,7 +210,7 @@ func (x ProviderStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProviderStatus.Descriptor instead.
 func (ProviderStatus) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{1}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{2}
 }
 
 // LateSource says what changed a provider's part after the stream ended.
@@ -197,11 +255,11 @@ func (x LateSource) String() string {
 }
 
 func (LateSource) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[2].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[3].Descriptor()
 }
 
 func (LateSource) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[2]
+	return &file_riskmesh_v1_node_proto_enumTypes[3]
 }
 
 func (x LateSource) Number() protoreflect.EnumNumber {
@@ -210,7 +268,7 @@ func (x LateSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LateSource.Descriptor instead.
 func (LateSource) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{2}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{3}
 }
 
 // InvalidReason says why an identifier did not normalise (psi/ident's
@@ -263,11 +321,11 @@ func (x InvalidReason) String() string {
 }
 
 func (InvalidReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[3].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[4].Descriptor()
 }
 
 func (InvalidReason) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[3]
+	return &file_riskmesh_v1_node_proto_enumTypes[4]
 }
 
 func (x InvalidReason) Number() protoreflect.EnumNumber {
@@ -276,7 +334,7 @@ func (x InvalidReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use InvalidReason.Descriptor instead.
 func (InvalidReason) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{3}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{4}
 }
 
 // ReconcileState is where one billed entry stands in reconciliation.
@@ -328,11 +386,11 @@ func (x ReconcileState) String() string {
 }
 
 func (ReconcileState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[4].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[5].Descriptor()
 }
 
 func (ReconcileState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[4]
+	return &file_riskmesh_v1_node_proto_enumTypes[5]
 }
 
 func (x ReconcileState) Number() protoreflect.EnumNumber {
@@ -341,7 +399,7 @@ func (x ReconcileState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReconcileState.Descriptor instead.
 func (ReconcileState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{4}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
 }
 
 // QueryState is the lifecycle of a persisted query.
@@ -385,11 +443,11 @@ func (x QueryState) String() string {
 }
 
 func (QueryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[5].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
 }
 
 func (QueryState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[5]
+	return &file_riskmesh_v1_node_proto_enumTypes[6]
 }
 
 func (x QueryState) Number() protoreflect.EnumNumber {
@@ -398,7 +456,7 @@ func (x QueryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use QueryState.Descriptor instead.
 func (QueryState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 // HitOutcome is what the business found about a hit.
@@ -437,11 +495,11 @@ func (x HitOutcome) String() string {
 }
 
 func (HitOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[6].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
 }
 
 func (HitOutcome) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[6]
+	return &file_riskmesh_v1_node_proto_enumTypes[7]
 }
 
 func (x HitOutcome) Number() protoreflect.EnumNumber {
@@ -450,7 +508,7 @@ func (x HitOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HitOutcome.Descriptor instead.
 func (HitOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 // CatalogState is where a catalog is in its life.
@@ -502,11 +560,11 @@ func (x CatalogState) String() string {
 }
 
 func (CatalogState) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[7].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[8].Descriptor()
 }
 
 func (CatalogState) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[7]
+	return &file_riskmesh_v1_node_proto_enumTypes[8]
 }
 
 func (x CatalogState) Number() protoreflect.EnumNumber {
@@ -515,7 +573,7 @@ func (x CatalogState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CatalogState.Descriptor instead.
 func (CatalogState) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 // KeyKind is a kind of key the node holds.
@@ -559,11 +617,11 @@ func (x KeyKind) String() string {
 }
 
 func (KeyKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[8].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[9].Descriptor()
 }
 
 func (KeyKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[8]
+	return &file_riskmesh_v1_node_proto_enumTypes[9]
 }
 
 func (x KeyKind) Number() protoreflect.EnumNumber {
@@ -572,7 +630,7 @@ func (x KeyKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use KeyKind.Descriptor instead.
 func (KeyKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 // BackupKind is which of the node's files a backup copy is of.
@@ -612,11 +670,11 @@ func (x BackupKind) String() string {
 }
 
 func (BackupKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[9].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[10].Descriptor()
 }
 
 func (BackupKind) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[9]
+	return &file_riskmesh_v1_node_proto_enumTypes[10]
 }
 
 func (x BackupKind) Number() protoreflect.EnumNumber {
@@ -625,7 +683,7 @@ func (x BackupKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BackupKind.Descriptor instead.
 func (BackupKind) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 // HealthStatus is the state of the node or of one component.
@@ -667,11 +725,11 @@ func (x HealthStatus) String() string {
 }
 
 func (HealthStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[10].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[11].Descriptor()
 }
 
 func (HealthStatus) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[10]
+	return &file_riskmesh_v1_node_proto_enumTypes[11]
 }
 
 func (x HealthStatus) Number() protoreflect.EnumNumber {
@@ -680,7 +738,7 @@ func (x HealthStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HealthStatus.Descriptor instead.
 func (HealthStatus) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 // PushEventType says what a PushEvent reports.
@@ -739,11 +797,11 @@ func (x PushEventType) String() string {
 }
 
 func (PushEventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_riskmesh_v1_node_proto_enumTypes[11].Descriptor()
+	return file_riskmesh_v1_node_proto_enumTypes[12].Descriptor()
 }
 
 func (PushEventType) Type() protoreflect.EnumType {
-	return &file_riskmesh_v1_node_proto_enumTypes[11]
+	return &file_riskmesh_v1_node_proto_enumTypes[12]
 }
 
 func (x PushEventType) Number() protoreflect.EnumNumber {
@@ -752,7 +810,7 @@ func (x PushEventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PushEventType.Descriptor instead.
 func (PushEventType) EnumDescriptor() ([]byte, []int) {
-	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{11}
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{12}
 }
 
 // Identifier is one raw identifier as the business system holds it; the node
@@ -846,6 +904,9 @@ type QueryRequest struct {
 	// rank_by_quality orders each item's hits by the providers' rolling
 	// confirmation rate, best first, instead of by provider.
 	RankByQuality bool `protobuf:"varint,7,opt,name=rank_by_quality,json=rankByQuality,proto3" json:"rank_by_quality,omitempty"`
+	// mode picks how each provider is asked (docs/node-requester.md, "Live
+	// mode"). UNSPECIFIED: the node's requester.mode setting (default AUTO).
+	Mode          QueryMode `protobuf:"varint,8,opt,name=mode,proto3,enum=riskmesh.v1.QueryMode" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -927,6 +988,13 @@ func (x *QueryRequest) GetRankByQuality() bool {
 		return x.RankByQuality
 	}
 	return false
+}
+
+func (x *QueryRequest) GetMode() QueryMode {
+	if x != nil {
+		return x.Mode
+	}
+	return QueryMode_QUERY_MODE_UNSPECIFIED
 }
 
 // QueryEvent is one message of a Query stream. Exactly one body is set.
@@ -1292,7 +1360,10 @@ type ProviderResult struct {
 	// exchanges are the requests sent to the provider for this part, by
 	// sequence number, with how many of this query's items each carried:
 	// what reconciliation matches the provider's ledger entries against.
-	Exchanges     []*SentExchange `protobuf:"bytes,12,rep,name=exchanges,proto3" json:"exchanges,omitempty"`
+	Exchanges []*SentExchange `protobuf:"bytes,12,rep,name=exchanges,proto3" json:"exchanges,omitempty"`
+	// mode is how this part was asked: QUERY_MODE_CATALOG or
+	// QUERY_MODE_LIVE (UNSPECIFIED for a part refused before either).
+	Mode          QueryMode `protobuf:"varint,13,opt,name=mode,proto3,enum=riskmesh.v1.QueryMode" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1409,6 +1480,13 @@ func (x *ProviderResult) GetExchanges() []*SentExchange {
 		return x.Exchanges
 	}
 	return nil
+}
+
+func (x *ProviderResult) GetMode() QueryMode {
+	if x != nil {
+		return x.Mode
+	}
+	return QueryMode_QUERY_MODE_UNSPECIFIED
 }
 
 // SentExchange is one request of a query's part at a provider.
@@ -5180,7 +5258,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\n" +
 	"Identifier\x12/\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1b.riskmesh.v1.IdentifierTypeR\x04type\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xbe\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xea\x02\n" +
 	"\fQueryRequest\x12\x1a\n" +
 	"\bcategory\x18\x01 \x01(\tR\bcategory\x129\n" +
 	"\videntifiers\x18\x02 \x03(\v2\x17.riskmesh.v1.IdentifierR\videntifiers\x12\x1c\n" +
@@ -5188,7 +5266,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\bdeadline\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bdeadline\x12*\n" +
 	"\x11client_request_id\x18\x05 \x01(\tR\x0fclientRequestId\x12.\n" +
 	"\x13min_confirmation_bp\x18\x06 \x01(\rR\x11minConfirmationBp\x12&\n" +
-	"\x0frank_by_quality\x18\a \x01(\bR\rrankByQuality\"\xca\x01\n" +
+	"\x0frank_by_quality\x18\a \x01(\bR\rrankByQuality\x12*\n" +
+	"\x04mode\x18\b \x01(\x0e2\x16.riskmesh.v1.QueryModeR\x04mode\"\xca\x01\n" +
 	"\n" +
 	"QueryEvent\x128\n" +
 	"\baccepted\x18\x01 \x01(\v2\x1a.riskmesh.v1.QueryAcceptedH\x00R\baccepted\x12F\n" +
@@ -5211,7 +5290,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x12provider_reference\x18\x04 \x01(\fR\x11providerReference\"M\n" +
 	"\vProviderHit\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xfd\x03\n" +
+	"\x05label\x18\x02 \x01(\v2\x12.riskmesh.v1.LabelR\x05label\"\xa9\x04\n" +
 	"\x0eProviderResult\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x123\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1b.riskmesh.v1.ProviderStatusR\x06status\x12,\n" +
@@ -5226,7 +5305,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	" \x01(\bR\x04late\x128\n" +
 	"\vlate_change\x18\v \x01(\v2\x17.riskmesh.v1.LateChangeR\n" +
 	"lateChange\x127\n" +
-	"\texchanges\x18\f \x03(\v2\x19.riskmesh.v1.SentExchangeR\texchanges\"@\n" +
+	"\texchanges\x18\f \x03(\v2\x19.riskmesh.v1.SentExchangeR\texchanges\x12*\n" +
+	"\x04mode\x18\r \x01(\x0e2\x16.riskmesh.v1.QueryModeR\x04mode\"@\n" +
 	"\fSentExchange\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x14\n" +
 	"\x05items\x18\x02 \x01(\rR\x05items\"\xe7\x01\n" +
@@ -5528,7 +5608,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x16IDENTIFIER_TYPE_IDCARD\x10\x02\x12\x18\n" +
 	"\x14IDENTIFIER_TYPE_CARD\x10\x03\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_EMAIL\x10\x04\x12\x1a\n" +
-	"\x16IDENTIFIER_TYPE_DEVICE\x10\x05*\xab\x01\n" +
+	"\x16IDENTIFIER_TYPE_DEVICE\x10\x05*i\n" +
+	"\tQueryMode\x12\x1a\n" +
+	"\x16QUERY_MODE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fQUERY_MODE_AUTO\x10\x01\x12\x16\n" +
+	"\x12QUERY_MODE_CATALOG\x10\x02\x12\x13\n" +
+	"\x0fQUERY_MODE_LIVE\x10\x03*\xab\x01\n" +
 	"\x0eProviderStatus\x12\x1f\n" +
 	"\x1bPROVIDER_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18PROVIDER_STATUS_ANSWERED\x10\x01\x12\x1f\n" +
@@ -5629,204 +5714,207 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 	return file_riskmesh_v1_node_proto_rawDescData
 }
 
-var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
 var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),              // 0: riskmesh.v1.IdentifierType
-	(ProviderStatus)(0),              // 1: riskmesh.v1.ProviderStatus
-	(LateSource)(0),                  // 2: riskmesh.v1.LateSource
-	(InvalidReason)(0),               // 3: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),              // 4: riskmesh.v1.ReconcileState
-	(QueryState)(0),                  // 5: riskmesh.v1.QueryState
-	(HitOutcome)(0),                  // 6: riskmesh.v1.HitOutcome
-	(CatalogState)(0),                // 7: riskmesh.v1.CatalogState
-	(KeyKind)(0),                     // 8: riskmesh.v1.KeyKind
-	(BackupKind)(0),                  // 9: riskmesh.v1.BackupKind
-	(HealthStatus)(0),                // 10: riskmesh.v1.HealthStatus
-	(PushEventType)(0),               // 11: riskmesh.v1.PushEventType
-	(*Identifier)(nil),               // 12: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),             // 13: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),               // 14: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),            // 15: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                    // 16: riskmesh.v1.Label
-	(*ProviderHit)(nil),              // 17: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),           // 18: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),             // 19: riskmesh.v1.SentExchange
-	(*LateChange)(nil),               // 20: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),          // 21: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                      // 22: riskmesh.v1.Hit
-	(*ItemResult)(nil),               // 23: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),              // 24: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),          // 25: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),     // 26: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil),    // 27: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),         // 28: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),          // 29: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),          // 30: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),          // 31: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),              // 32: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),       // 33: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),             // 34: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),      // 35: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),           // 36: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),          // 37: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),         // 38: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),            // 39: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),             // 40: riskmesh.v1.ProviderInfo
-	(*ProviderQuality)(nil),          // 41: riskmesh.v1.ProviderQuality
-	(*HitFeedback)(nil),              // 42: riskmesh.v1.HitFeedback
-	(*ReportOutcomesRequest)(nil),    // 43: riskmesh.v1.ReportOutcomesRequest
-	(*ReportOutcomesResponse)(nil),   // 44: riskmesh.v1.ReportOutcomesResponse
-	(*ProvidersResponse)(nil),        // 45: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),        // 46: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),              // 47: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),               // 48: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),       // 49: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),      // 50: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),     // 51: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),     // 52: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),             // 53: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),              // 54: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil),    // 55: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),        // 56: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),       // 57: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),            // 58: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),            // 59: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),               // 60: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),           // 61: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),            // 62: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),          // 63: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),           // 64: riskmesh.v1.HealthResponse
-	(*PushEvent)(nil),                // 65: riskmesh.v1.PushEvent
-	(*DeadEvent)(nil),                // 66: riskmesh.v1.DeadEvent
-	(*ListDeadEventsRequest)(nil),    // 67: riskmesh.v1.ListDeadEventsRequest
-	(*ListDeadEventsResponse)(nil),   // 68: riskmesh.v1.ListDeadEventsResponse
-	(*ReplayDeadEventsRequest)(nil),  // 69: riskmesh.v1.ReplayDeadEventsRequest
-	(*ReplayDeadEventsResponse)(nil), // 70: riskmesh.v1.ReplayDeadEventsResponse
-	nil,                              // 71: riskmesh.v1.QueryRecord.RankingEntry
-	nil,                              // 72: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),      // 73: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 74: google.protobuf.Timestamp
-	(*PeerError)(nil),                // 75: riskmesh.v1.PeerError
-	(*EntryKey)(nil),                 // 76: riskmesh.v1.EntryKey
-	(DisputeState)(0),                // 77: riskmesh.v1.DisputeState
+	(QueryMode)(0),                   // 1: riskmesh.v1.QueryMode
+	(ProviderStatus)(0),              // 2: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                  // 3: riskmesh.v1.LateSource
+	(InvalidReason)(0),               // 4: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),              // 5: riskmesh.v1.ReconcileState
+	(QueryState)(0),                  // 6: riskmesh.v1.QueryState
+	(HitOutcome)(0),                  // 7: riskmesh.v1.HitOutcome
+	(CatalogState)(0),                // 8: riskmesh.v1.CatalogState
+	(KeyKind)(0),                     // 9: riskmesh.v1.KeyKind
+	(BackupKind)(0),                  // 10: riskmesh.v1.BackupKind
+	(HealthStatus)(0),                // 11: riskmesh.v1.HealthStatus
+	(PushEventType)(0),               // 12: riskmesh.v1.PushEventType
+	(*Identifier)(nil),               // 13: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),             // 14: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),               // 15: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),            // 16: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                    // 17: riskmesh.v1.Label
+	(*ProviderHit)(nil),              // 18: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),           // 19: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),             // 20: riskmesh.v1.SentExchange
+	(*LateChange)(nil),               // 21: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),          // 22: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                      // 23: riskmesh.v1.Hit
+	(*ItemResult)(nil),               // 24: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),              // 25: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),          // 26: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),     // 27: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),    // 28: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),         // 29: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),          // 30: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),          // 31: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),          // 32: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),              // 33: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),       // 34: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),             // 35: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),      // 36: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),           // 37: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),          // 38: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),         // 39: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),            // 40: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),             // 41: riskmesh.v1.ProviderInfo
+	(*ProviderQuality)(nil),          // 42: riskmesh.v1.ProviderQuality
+	(*HitFeedback)(nil),              // 43: riskmesh.v1.HitFeedback
+	(*ReportOutcomesRequest)(nil),    // 44: riskmesh.v1.ReportOutcomesRequest
+	(*ReportOutcomesResponse)(nil),   // 45: riskmesh.v1.ReportOutcomesResponse
+	(*ProvidersResponse)(nil),        // 46: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),        // 47: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),              // 48: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),               // 49: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),       // 50: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),      // 51: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),     // 52: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),     // 53: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),             // 54: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),              // 55: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),    // 56: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),        // 57: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),       // 58: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),            // 59: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),            // 60: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),               // 61: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),           // 62: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),            // 63: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),          // 64: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),           // 65: riskmesh.v1.HealthResponse
+	(*PushEvent)(nil),                // 66: riskmesh.v1.PushEvent
+	(*DeadEvent)(nil),                // 67: riskmesh.v1.DeadEvent
+	(*ListDeadEventsRequest)(nil),    // 68: riskmesh.v1.ListDeadEventsRequest
+	(*ListDeadEventsResponse)(nil),   // 69: riskmesh.v1.ListDeadEventsResponse
+	(*ReplayDeadEventsRequest)(nil),  // 70: riskmesh.v1.ReplayDeadEventsRequest
+	(*ReplayDeadEventsResponse)(nil), // 71: riskmesh.v1.ReplayDeadEventsResponse
+	nil,                              // 72: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                              // 73: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),      // 74: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 75: google.protobuf.Timestamp
+	(*PeerError)(nil),                // 76: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                 // 77: riskmesh.v1.EntryKey
+	(DisputeState)(0),                // 78: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	12, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	73, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	15, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	18, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	24, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	74, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	16, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
-	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	17, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	75, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	73, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	21, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	20, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	19, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
-	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
-	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	74, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	76, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	77, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	16, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	22, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	23, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	18, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	74, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	76, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
-	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	29, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	74, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
-	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	74, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
-	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	74, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	18, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	24, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	71, // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
-	74, // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 38: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	74, // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	34, // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	74, // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	7,  // 42: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	74, // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	41, // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
-	6,  // 46: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
-	42, // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
-	40, // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	72, // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	47, // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	73, // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	48, // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	48, // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	7,  // 54: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	74, // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	54, // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	74, // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	53, // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	39, // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	8,  // 60: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	8,  // 61: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	9,  // 62: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	59, // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	60, // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	74, // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	10, // 66: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	10, // 67: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	63, // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 69: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
-	74, // 70: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	18, // 71: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	24, // 72: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
-	29, // 73: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
-	21, // 74: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
-	11, // 75: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
-	74, // 76: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
-	66, // 77: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
-	13, // 78: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	25, // 79: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	33, // 80: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	36, // 81: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	38, // 82: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	46, // 83: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	50, // 84: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	52, // 85: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	56, // 86: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	58, // 87: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	62, // 88: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	26, // 89: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	28, // 90: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	43, // 91: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	67, // 92: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	69, // 93: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	14, // 94: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	32, // 95: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	35, // 96: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	37, // 97: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	45, // 98: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	49, // 99: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	51, // 100: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	55, // 101: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	57, // 102: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	61, // 103: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	64, // 104: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	27, // 105: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	30, // 106: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	44, // 107: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	68, // 108: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	70, // 109: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	94, // [94:110] is the sub-list for method output_type
-	78, // [78:94] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	13, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	74, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	1,  // 3: riskmesh.v1.QueryRequest.mode:type_name -> riskmesh.v1.QueryMode
+	16, // 4: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	19, // 5: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	25, // 6: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	75, // 7: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	17, // 8: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	2,  // 9: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
+	18, // 10: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	76, // 11: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	74, // 12: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	22, // 13: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	21, // 14: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	20, // 15: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	1,  // 16: riskmesh.v1.ProviderResult.mode:type_name -> riskmesh.v1.QueryMode
+	2,  // 17: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
+	3,  // 18: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
+	75, // 19: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	77, // 20: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	78, // 21: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	17, // 22: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	4,  // 23: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	23, // 24: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	24, // 25: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	19, // 26: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	75, // 27: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	77, // 28: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	5,  // 29: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
+	30, // 30: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	75, // 31: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	5,  // 32: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
+	75, // 33: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	6,  // 34: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	75, // 35: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	19, // 36: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	25, // 37: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	72, // 38: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	75, // 39: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	6,  // 40: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	75, // 41: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	35, // 42: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	75, // 43: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	8,  // 44: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	75, // 45: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	40, // 46: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	42, // 47: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
+	7,  // 48: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
+	43, // 49: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
+	41, // 50: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	73, // 51: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	48, // 52: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	74, // 53: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	49, // 54: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	49, // 55: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	8,  // 56: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	75, // 57: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	55, // 58: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	75, // 59: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	54, // 60: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	40, // 61: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	9,  // 62: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	9,  // 63: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	10, // 64: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	60, // 65: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	61, // 66: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	75, // 67: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	11, // 68: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	11, // 69: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	64, // 70: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	12, // 71: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
+	75, // 72: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	19, // 73: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	25, // 74: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
+	30, // 75: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
+	22, // 76: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
+	12, // 77: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	75, // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	67, // 79: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	14, // 80: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	26, // 81: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	34, // 82: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	37, // 83: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	39, // 84: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	47, // 85: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	51, // 86: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	53, // 87: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	57, // 88: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	59, // 89: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	63, // 90: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	27, // 91: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	29, // 92: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	44, // 93: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	68, // 94: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	70, // 95: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	15, // 96: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	33, // 97: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	36, // 98: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	38, // 99: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	46, // 100: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	50, // 101: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	52, // 102: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	56, // 103: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	58, // 104: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	62, // 105: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	65, // 106: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	28, // 107: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	31, // 108: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	45, // 109: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	69, // 110: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	71, // 111: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	96, // [96:112] is the sub-list for method output_type
+	80, // [80:96] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -5846,7 +5934,7 @@ func file_riskmesh_v1_node_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
-			NumEnums:      12,
+			NumEnums:      13,
 			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -148,6 +148,8 @@ type PeerRequest struct {
 	//	*PeerRequest_EcdhReturn
 	//	*PeerRequest_LedgerInvoke
 	//	*PeerRequest_Redeliver
+	//	*PeerRequest_LiveInfo
+	//	*PeerRequest_LiveQuery
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -253,6 +255,24 @@ func (x *PeerRequest) GetRedeliver() *RedeliverRequest {
 	return nil
 }
 
+func (x *PeerRequest) GetLiveInfo() *LiveInfoRequest {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_LiveInfo); ok {
+			return x.LiveInfo
+		}
+	}
+	return nil
+}
+
+func (x *PeerRequest) GetLiveQuery() *LiveQuery {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_LiveQuery); ok {
+			return x.LiveQuery
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -305,6 +325,20 @@ type PeerRequest_Redeliver struct {
 	Redeliver *RedeliverRequest `protobuf:"bytes,7,opt,name=redeliver,proto3,oneof"`
 }
 
+type PeerRequest_LiveInfo struct {
+	// The live-mode parameters a provider answers a category's live queries
+	// under (docs/protocol/hepsi.md, "Served by the node"). Answered by one
+	// LiveInfo or a PeerError. Not billed.
+	LiveInfo *LiveInfoRequest `protobuf:"bytes,8,opt,name=live_info,json=liveInfo,proto3,oneof"`
+}
+
+type PeerRequest_LiveQuery struct {
+	// The homomorphic step of a live exchange whose POPRF step (an
+	// EvaluateRequest with header protocol 4) was answered and billed.
+	// Answered by one LiveAnswer or a PeerError.
+	LiveQuery *LiveQuery `protobuf:"bytes,9,opt,name=live_query,json=liveQuery,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -319,6 +353,10 @@ func (*PeerRequest_LedgerInvoke) isPeerRequest_Body() {}
 
 func (*PeerRequest_Redeliver) isPeerRequest_Body() {}
 
+func (*PeerRequest_LiveInfo) isPeerRequest_Body() {}
+
+func (*PeerRequest_LiveQuery) isPeerRequest_Body() {}
+
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
 type PeerResponse struct {
@@ -332,6 +370,8 @@ type PeerResponse struct {
 	//	*PeerResponse_EcdhDone
 	//	*PeerResponse_LedgerResult
 	//	*PeerResponse_Redelivered
+	//	*PeerResponse_LiveInfo
+	//	*PeerResponse_LiveAnswer
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -438,6 +478,24 @@ func (x *PeerResponse) GetRedelivered() *Redelivered {
 	return nil
 }
 
+func (x *PeerResponse) GetLiveInfo() *LiveInfo {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_LiveInfo); ok {
+			return x.LiveInfo
+		}
+	}
+	return nil
+}
+
+func (x *PeerResponse) GetLiveAnswer() *LiveAnswer {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_LiveAnswer); ok {
+			return x.LiveAnswer
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -486,6 +544,16 @@ type PeerResponse_Redelivered struct {
 	Redelivered *Redelivered `protobuf:"bytes,7,opt,name=redelivered,proto3,oneof"`
 }
 
+type PeerResponse_LiveInfo struct {
+	// Answers a LiveInfoRequest.
+	LiveInfo *LiveInfo `protobuf:"bytes,8,opt,name=live_info,json=liveInfo,proto3,oneof"`
+}
+
+type PeerResponse_LiveAnswer struct {
+	// Answers a LiveQuery.
+	LiveAnswer *LiveAnswer `protobuf:"bytes,9,opt,name=live_answer,json=liveAnswer,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -505,6 +573,10 @@ func (*PeerResponse_EcdhDone) isPeerResponse_Body() {}
 func (*PeerResponse_LedgerResult) isPeerResponse_Body() {}
 
 func (*PeerResponse_Redelivered) isPeerResponse_Body() {}
+
+func (*PeerResponse_LiveInfo) isPeerResponse_Body() {}
+
+func (*PeerResponse_LiveAnswer) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1549,11 +1621,281 @@ func (x *Redelivered) GetTranscript() []byte {
 	return nil
 }
 
+// LiveInfoRequest asks which live-mode parameters the provider answers a
+// category's live queries under in a period.
+type LiveInfoRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// provider, category and period as in CatalogInfoRequest.
+	Provider      string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Category      string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Period        uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveInfoRequest) Reset() {
+	*x = LiveInfoRequest{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveInfoRequest) ProtoMessage() {}
+
+func (x *LiveInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveInfoRequest.ProtoReflect.Descriptor instead.
+func (*LiveInfoRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LiveInfoRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *LiveInfoRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *LiveInfoRequest) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+// LiveInfo announces the parameters of a live database. The requester
+// checks them (psi/hepsi Params.Validate: the ring's security, the table's
+// shape) before it pays for a POPRF step.
+type LiveInfo struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Provider string                 `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Category string                 `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Period   uint64                 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	// key_id is the POPRF key the database's PRF outputs are under: the
+	// period's answering key, checked against the ledger's record.
+	KeyId []byte `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// params is psi/hepsi Params.MarshalBinary (at most MaxLiveParams bytes).
+	Params        []byte `protobuf:"bytes,5,opt,name=params,proto3" json:"params,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveInfo) Reset() {
+	*x = LiveInfo{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveInfo) ProtoMessage() {}
+
+func (x *LiveInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveInfo.ProtoReflect.Descriptor instead.
+func (*LiveInfo) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *LiveInfo) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *LiveInfo) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *LiveInfo) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *LiveInfo) GetKeyId() []byte {
+	if x != nil {
+		return x.KeyId
+	}
+	return nil
+}
+
+func (x *LiveInfo) GetParams() []byte {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+// LiveQuery is the homomorphic step of a live exchange.
+type LiveQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header is the header of the exchange's answered EvaluateRequest,
+	// byte for byte: it names the exchange (period, requester, sequence).
+	Header []byte `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// query is psi/hepsi Query.MarshalBinary over the PRF outputs the POPRF
+	// step gave, under the parameters LiveInfo announced.
+	Query []byte `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// requester_signature is the requester's signature over the transcript
+	// live query digest (psi/transcript LiveQueryDigest): the exchange's
+	// response digest, the parameters' digest and the query's digest.
+	RequesterSignature []byte `protobuf:"bytes,3,opt,name=requester_signature,json=requesterSignature,proto3" json:"requester_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LiveQuery) Reset() {
+	*x = LiveQuery{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveQuery) ProtoMessage() {}
+
+func (x *LiveQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveQuery.ProtoReflect.Descriptor instead.
+func (*LiveQuery) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LiveQuery) GetHeader() []byte {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *LiveQuery) GetQuery() []byte {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
+func (x *LiveQuery) GetRequesterSignature() []byte {
+	if x != nil {
+		return x.RequesterSignature
+	}
+	return nil
+}
+
+// LiveAnswer answers a LiveQuery.
+type LiveAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// answer is psi/hepsi Answer.MarshalBinary; it names the query's digest.
+	Answer []byte `protobuf:"bytes,1,opt,name=answer,proto3" json:"answer,omitempty"`
+	// responder_signature is the provider's signature over the transcript
+	// live answer digest (psi/transcript LiveAnswerDigest), which chains the
+	// live query digest: the provider's receipt for the homomorphic step.
+	ResponderSignature []byte `protobuf:"bytes,2,opt,name=responder_signature,json=responderSignature,proto3" json:"responder_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *LiveAnswer) Reset() {
+	*x = LiveAnswer{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveAnswer) ProtoMessage() {}
+
+func (x *LiveAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveAnswer.ProtoReflect.Descriptor instead.
+func (*LiveAnswer) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *LiveAnswer) GetAnswer() []byte {
+	if x != nil {
+		return x.Answer
+	}
+	return nil
+}
+
+func (x *LiveAnswer) GetResponderSignature() []byte {
+	if x != nil {
+		return x.ResponderSignature
+	}
+	return nil
+}
+
 var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xd6\x03\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xcc\x04\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -1562,8 +1904,11 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vecdh_return\x18\x05 \x01(\v2\x17.riskmesh.v1.ECDHReturnH\x00R\n" +
 	"ecdhReturn\x12@\n" +
 	"\rledger_invoke\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerInvokeH\x00R\fledgerInvoke\x12=\n" +
-	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliverB\x06\n" +
-	"\x04body\"\xf3\x03\n" +
+	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliver\x12;\n" +
+	"\tlive_info\x18\b \x01(\v2\x1c.riskmesh.v1.LiveInfoRequestH\x00R\bliveInfo\x127\n" +
+	"\n" +
+	"live_query\x18\t \x01(\v2\x16.riskmesh.v1.LiveQueryH\x00R\tliveQueryB\x06\n" +
+	"\x04body\"\xe5\x04\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -1572,7 +1917,10 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"ecdh_reply\x18\x04 \x01(\v2\x16.riskmesh.v1.ECDHReplyH\x00R\tecdhReply\x124\n" +
 	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12@\n" +
 	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12<\n" +
-	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x12.\n" +
+	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x124\n" +
+	"\tlive_info\x18\b \x01(\v2\x15.riskmesh.v1.LiveInfoH\x00R\bliveInfo\x12:\n" +
+	"\vlive_answer\x18\t \x01(\v2\x17.riskmesh.v1.LiveAnswerH\x00R\n" +
+	"liveAnswer\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -1641,7 +1989,25 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vRedelivered\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
-	"transcript*\x95\x03\n" +
+	"transcript\"a\n" +
+	"\x0fLiveInfoRequest\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\x04R\x06period\"\x89\x01\n" +
+	"\bLiveInfo\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\x04R\x06period\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\fR\x05keyId\x12\x16\n" +
+	"\x06params\x18\x05 \x01(\fR\x06params\"j\n" +
+	"\tLiveQuery\x12\x16\n" +
+	"\x06header\x18\x01 \x01(\fR\x06header\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\fR\x05query\x12/\n" +
+	"\x13requester_signature\x18\x03 \x01(\fR\x12requesterSignature\"U\n" +
+	"\n" +
+	"LiveAnswer\x12\x16\n" +
+	"\x06answer\x18\x01 \x01(\fR\x06answer\x12/\n" +
+	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature*\x95\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -1672,7 +2038,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -1692,6 +2058,10 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*PeerError)(nil),              // 15: riskmesh.v1.PeerError
 	(*RedeliverRequest)(nil),       // 16: riskmesh.v1.RedeliverRequest
 	(*Redelivered)(nil),            // 17: riskmesh.v1.Redelivered
+	(*LiveInfoRequest)(nil),        // 18: riskmesh.v1.LiveInfoRequest
+	(*LiveInfo)(nil),               // 19: riskmesh.v1.LiveInfo
+	(*LiveQuery)(nil),              // 20: riskmesh.v1.LiveQuery
+	(*LiveAnswer)(nil),             // 21: riskmesh.v1.LiveAnswer
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -1701,20 +2071,24 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	11, // 4: riskmesh.v1.PeerRequest.ecdh_return:type_name -> riskmesh.v1.ECDHReturn
 	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
 	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
-	4,  // 7: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 8: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 9: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 10: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 11: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 12: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 13: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	15, // 14: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 15: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	18, // 7: riskmesh.v1.PeerRequest.live_info:type_name -> riskmesh.v1.LiveInfoRequest
+	20, // 8: riskmesh.v1.PeerRequest.live_query:type_name -> riskmesh.v1.LiveQuery
+	4,  // 9: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 10: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 11: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 12: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 13: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 14: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 15: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	19, // 16: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
+	21, // 17: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
+	15, // 18: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 19: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -1730,6 +2104,8 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_EcdhReturn)(nil),
 		(*PeerRequest_LedgerInvoke)(nil),
 		(*PeerRequest_Redeliver)(nil),
+		(*PeerRequest_LiveInfo)(nil),
+		(*PeerRequest_LiveQuery)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -1739,6 +2115,8 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_EcdhDone)(nil),
 		(*PeerResponse_LedgerResult)(nil),
 		(*PeerResponse_Redelivered)(nil),
+		(*PeerResponse_LiveInfo)(nil),
+		(*PeerResponse_LiveAnswer)(nil),
 		(*PeerResponse_Error)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
@@ -1748,7 +2126,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

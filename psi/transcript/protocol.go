@@ -129,9 +129,9 @@ func LookupSuite(name string) (Suite, error) {
 
 // ProofSize is the exact proof length a response of protocol p in suite s
 // carries: a DLEQ proof (two scalars, RFC 9497 section 2.2) for the catalog
-// OPRF, nothing for ECDH-PSI.
+// OPRF and for live mode's POPRF step, nothing for ECDH-PSI.
 func (s Suite) ProofSize(p Protocol) int {
-	if p == ProtocolCatalogOPRF {
+	if p == ProtocolCatalogOPRF || p == ProtocolLiveHE {
 		return 2 * s.ScalarSize
 	}
 	return 0

@@ -30,6 +30,8 @@ const (
 	Provider  = "Bank2MSP"
 	Category  = "black"
 	Price     = 5
+	// LivePrice is Category's price in live mode.
+	LivePrice = 7
 )
 
 // Keys are an institution's signing key and TLS fingerprint as registered.
@@ -144,6 +146,7 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	must(t, err)
 	must(t, c.Provider.Ledger.SetOPRFKey(ctx, Category, pub))
 	must(t, reg.SetPrice(ctx, Category, Price))
+	must(t, reg.SetModePrice(ctx, Category, accounting.ModeLive, LivePrice))
 	must(t, reg.SetLimit(ctx, Requester, 1_000_000))
 	p, err := reg.Rollover(ctx)
 	must(t, err)
@@ -202,6 +205,18 @@ func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcr
 // rule (header version 1, proof under RFC 9497's rule).
 func (c *Consortium) ExchangeUnder(t testing.TB, rule transcript.ProofRule, b Behaviour, ids ...string) *transcript.Transcript {
 	t.Helper()
+	return c.exchange(t, transcript.ProtocolCatalogOPRF, rule, b, ids...)
+}
+
+// LiveExchange is Exchange for the POPRF step of a live exchange (header
+// protocol transcript.ProtocolLiveHE), which is what a live entry bills.
+func (c *Consortium) LiveExchange(t testing.TB, b Behaviour, ids ...string) *transcript.Transcript {
+	t.Helper()
+	return c.exchange(t, transcript.ProtocolLiveHE, transcript.ProofBinding, b, ids...)
+}
+
+func (c *Consortium) exchange(t testing.TB, protocol transcript.Protocol, rule transcript.ProofRule, b Behaviour, ids ...string) *transcript.Transcript {
+	t.Helper()
 	c.seq++
 	info := catalogpsi.Info(Category, c.Period)
 	client, err := oprf.NewClient(c.OPRFKey.Public(), info)
@@ -216,7 +231,7 @@ func (c *Consortium) ExchangeUnder(t testing.TB, rule transcript.ProofRule, b Be
 	evaluated, proof := c.answer(t, rule, b, blinded)
 	tr := &transcript.Transcript{
 		Header: transcript.Header{
-			ProofRule: rule, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: Category,
+			ProofRule: rule, Protocol: protocol, Suite: catalogpsi.Suite, Category: Category,
 			Period: c.Period, Requester: Requester, Responder: Provider, Sequence: c.seq,
 			Count: uint32(len(ids)), KeyID: c.OPRFKey.Public().KeyID(),
 		},
@@ -287,10 +302,14 @@ func Entry(t testing.TB, tr *transcript.Transcript) accounting.Entry {
 	must(t, err)
 	hdr, err := tr.Header.MarshalBinary()
 	must(t, err)
+	price := int64(Price)
+	if tr.Header.Protocol == transcript.ProtocolLiveHE {
+		price = LivePrice
+	}
 	return accounting.Entry{
 		Header: hdr, RequestHash: d.RequestHash[:], ResponseHash: d.ResponseHash[:],
 		RequesterSignature: tr.RequestSignature, ResponderSignature: tr.ResponseSignature,
-		Amount: int64(tr.Header.Count) * Price,
+		Amount: int64(tr.Header.Count) * price,
 	}
 }
 

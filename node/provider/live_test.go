@@ -1,0 +1,188 @@
+package provider
+
+import (
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+)
+
+// mutableList is a CSV list source whose contents a test changes between
+// reads, as an operator's export does.
+type mutableList struct {
+	mu   sync.Mutex
+	text string
+}
+
+func (m *mutableList) set(text string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.text = text
+}
+
+func (m *mutableList) open() (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return io.NopCloser(strings.NewReader(m.text)), nil
+}
+
+// newLiveFixture is a provider serving the black list as catalog and live
+// from a list the test changes.
+func newLiveFixture(t testing.TB, mode ServeMode) (*fixture, *mutableList) {
+	t.Helper()
+	return newLiveFixturePriced(t, mode, true)
+}
+
+// newLiveFixturePriced is newLiveFixture with or without a live price.
+func newLiveFixturePriced(t testing.TB, mode ServeMode, livePriced bool) (*fixture, *mutableList) {
+	t.Helper()
+	list := &mutableList{text: listCSV}
+	src, err := lists.NewDelimited(list.open,
+		lists.DelimitedConfig{Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}})
+	must(t, err)
+	f := newPricedFixture(t, func(c *Config) {
+		c.Serve = map[string]ServeMode{category: mode}
+		c.Sources[0].Source = src
+		c.LiveBatch = 16
+	}, livePriced)
+	return f, list
+}
+
+// liveLookup looks phones up in the provider's live database of period
+// with hepsi, as a requester holding their PRF outputs would.
+func (f *fixture) liveLookup(period uint64, phones ...string) []hepsi.Result {
+	f.t.Helper()
+	db := f.p.liveDatabase(category, period, f.key.Public().KeyID())
+	if db == nil {
+		f.t.Fatalf("no live database for period %d", period)
+	}
+	ev, err := oprf.NewEvaluator(f.key, catalogpsi.Info(category, period))
+	must(f.t, err)
+	items := make([][]byte, len(phones))
+	for i, ph := range phones {
+		id, err := ident.Normalize("phone", ph)
+		must(f.t, err)
+		out, err := ev.Evaluate(id.AppendTo(nil))
+		must(f.t, err)
+		items[i] = out[:]
+	}
+	r, err := hepsi.NewRequester(db.Params())
+	must(f.t, err)
+	q, st, err := r.Query(nil, items)
+	must(f.t, err)
+	a, err := db.Answer(nil, q)
+	must(f.t, err)
+	res, err := st.Results(a)
+	must(f.t, err)
+	return res
+}
+
+// TestLiveFollowsSource: an entry added to the list source is found by a
+// live query right after Refresh, and gone after it is removed, with the
+// same database updated in place (never rebuilt) and without a new
+// catalog for the period.
+func TestLiveFollowsSource(t *testing.T) {
+	f, list := newLiveFixture(t, ServeCatalog|ServeLive)
+	f.maintain()
+	const newcomer = "+8613800138999"
+	before := f.p.live.m[category]
+	if before == nil {
+		t.Fatal("maintain built no live database")
+	}
+	res := f.liveLookup(1, "+8613800138000", newcomer, "+8613800138002")
+	if !res[0].Found || res[1].Found || res[2].Found {
+		t.Fatalf("initial list: found %v %v %v, want listed, unlisted, other code", res[0].Found, res[1].Found, res[2].Found)
+	}
+	var lb catalog.Label
+	must(t, lb.UnmarshalBinary(res[0].Label))
+	if lb.Category != 1 || lb.Reason != 7 {
+		t.Fatalf("label %+v, want category 1 reason 7", lb)
+	}
+
+	list.set(listCSV + newcomer + ",1,9,2024-04-01\n")
+	_, err := f.p.Refresh(f.ctx, nil)
+	must(t, err)
+	res = f.liveLookup(1, newcomer, "+8613800138000")
+	if !res[0].Found || !res[1].Found {
+		t.Fatalf("after adding: found %v %v, want both", res[0].Found, res[1].Found)
+	}
+	must(t, lb.UnmarshalBinary(res[0].Label))
+	if lb.Reason != 9 {
+		t.Fatalf("new entry's label %+v, want reason 9", lb)
+	}
+
+	list.set(strings.Replace(listCSV, "+8613800138000,1,7,2024-03-01\n", "", 1))
+	_, err = f.p.Refresh(f.ctx, nil)
+	must(t, err)
+	res = f.liveLookup(1, newcomer, "+8613800138000", "+8613800138001")
+	if res[0].Found || res[1].Found || !res[2].Found {
+		t.Fatalf("after removing: found %v %v %v, want gone, gone, kept", res[0].Found, res[1].Found, res[2].Found)
+	}
+	if after := f.p.live.m[category]; after.db != before.db {
+		t.Fatal("a list change rebuilt the live database instead of updating it")
+	}
+	if got := f.p.live.m[category].db.Len(); got != 1 {
+		t.Fatalf("live database holds %d entries, want 1", got)
+	}
+}
+
+// TestLiveOnlyPublishesNoCatalog: a category served live only has a live
+// database and no catalog on the ledger.
+func TestLiveOnlyPublishesNoCatalog(t *testing.T) {
+	f, _ := newLiveFixture(t, ServeLive)
+	f.maintain()
+	if res := f.liveLookup(1, "+8613800138001"); !res[0].Found {
+		t.Fatal("listed entry not found live")
+	}
+	if _, err := f.requester.Catalog(f.ctx, providerMSP, category, 1); err == nil {
+		t.Fatal("a live-only category published a catalog")
+	}
+}
+
+// TestLiveRebuildsOnNewPeriod: the PRF outputs change with the period, so
+// the next period's database is a new one holding the same list.
+func TestLiveRebuildsOnNewPeriod(t *testing.T) {
+	f, _ := newLiveFixture(t, ServeLive)
+	f.maintain()
+	before := f.p.live.m[category].db
+	_, err := f.regulator.Rollover(f.ctx)
+	must(t, err)
+	f.refresh()
+	f.maintain()
+	if f.p.liveDatabase(category, 1, f.key.Public().KeyID()) != nil {
+		t.Fatal("period 1's database still answers in period 2")
+	}
+	if f.p.live.m[category].db == before {
+		t.Fatal("period 2 reuses period 1's database")
+	}
+	if res := f.liveLookup(2, "+8613800138001"); !res[0].Found {
+		t.Fatal("listed entry not found in period 2")
+	}
+}
+
+func TestConfigServe(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		serve map[string]ServeMode
+	}{
+		{"unknown category", map[string]ServeMode{"grey": ServeLive}},
+		{"no mode", map[string]ServeMode{category: 0}},
+		{"unknown mode", map[string]ServeMode{category: 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			cfg := f.p.cfg
+			cfg.Serve = tc.serve
+			if _, err := New(cfg); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}

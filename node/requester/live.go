@@ -1,0 +1,266 @@
+package requester
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Live mode (docs/protocol/hepsi.md, "Served by the node"): a provider
+// part is answered against the provider's current list. The part asks for
+// the provider's live parameters and checks them (Params.Validate), then
+// per batch of at most the parameters' MaxBatch identifiers runs the POPRF
+// step (a signed EvaluateRequest with header protocol ProtocolLiveHE,
+// verified like a catalog answer: the responder's signature and the proof
+// against the key the ledger holds for the period) and the homomorphic
+// step (the PRF outputs encrypted, the query signed over the chained live
+// query digest, the provider's receipt checked, the answer decrypted).
+// Each batch is one exchange, billed at the period's live price; requests
+// are not coalesced across queries and a request cut off by the deadline
+// is not fetched late.
+
+// usesLive reports whether the part at a provider goes live: as the query
+// (or the node's default) asks, or in auto mode when no verified catalog
+// of the provider is ready.
+func usesLive(mode riskmeshv1.QueryMode, catalogReady bool) bool {
+	return mode == riskmeshv1.QueryMode_QUERY_MODE_LIVE || (mode == riskmeshv1.QueryMode_QUERY_MODE_AUTO && !catalogReady)
+}
+
+// livePrice is what one item of the query's category costs in live mode
+// at provider; ok is false if the period has no live price for it.
+func (q *queryRun) livePrice(provider string) (int64, bool) {
+	if q.period == nil {
+		return 0, false
+	}
+	return q.period.Price(q.rec.GetCategory(), accounting.ModeLive, provider)
+}
+
+// liveKey returns the POPRF key the provider's live answers of the period
+// must verify under: the key its catalog of the period was published
+// under, or, without a catalog, the key the registry holds for the
+// category.
+func (r *Requester) liveKey(ctx context.Context, inst accounting.Institution, category string, period uint64) (*oprf.PublicKey, error) {
+	raw := inst.OPRFKeys[category]
+	c, err := r.cfg.Directory.Catalog(ctx, inst.MSPID, category, period)
+	switch {
+	case err == nil:
+		raw = c.OPRFKey
+	case !errors.Is(err, accounting.ErrNotFound):
+		return nil, fmt.Errorf("read catalog record: %w", err)
+	}
+	pub := new(oprf.PublicKey)
+	if err := pub.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("no usable OPRF key of %s for %s: %w", inst.MSPID, category, err)
+	}
+	return pub, nil
+}
+
+// liveSetup is what every batch of a live part shares.
+type liveSetup struct {
+	inst     accounting.Institution
+	category string
+	period   uint64
+	key      *oprf.PublicKey
+	params   hepsi.Params
+}
+
+// askLive runs the identifiers of a live part, batch by batch, and returns
+// one outcome per batch.
+func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.Institution) []outcome {
+	ids := q.batch.ids
+	refused := func(code riskmeshv1.ErrorCode, format string, args ...any) []outcome {
+		return []outcome{failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, code, fmt.Sprintf(format, args...), 0)}
+	}
+	key, err := r.liveKey(ctx, inst, q.rec.Category, q.rec.Period)
+	if err != nil {
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "%v", err)
+	}
+	resp, err := r.cfg.Conns.Do(ctx, &inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
+		Provider: inst.MSPID, Category: q.rec.Category, Period: q.rec.Period,
+	}}})
+	if err != nil {
+		return []outcome{peerFailure(err, 1)}
+	}
+	info := resp.GetLiveInfo()
+	var params hepsi.Params
+	if err := params.UnmarshalBinary(info.GetParams()); err != nil {
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "live parameters: %v", err)
+	}
+	// A provider must not make this node encrypt under a weak ring.
+	if err := params.Validate(); err != nil {
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "live parameters refused: %v", err)
+	}
+	if id := key.KeyID(); string(info.GetKeyId()) != string(id[:]) {
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "live database is under another key than the ledger holds for period %d", q.rec.Period)
+	}
+	x := &liveSetup{inst: inst, category: q.rec.Category, period: q.rec.Period, key: key, params: params}
+	var outs []outcome
+	for lo := 0; lo < len(ids); lo += params.MaxBatch {
+		o := r.liveBatch(ctx, x, ids[lo:min(lo+params.MaxBatch, len(ids))])
+		outs = append(outs, o)
+		if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			break
+		}
+	}
+	return outs
+}
+
+// liveBatch runs one live exchange of ids.
+func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID) outcome {
+	internal := func(what string, err error) outcome {
+		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, what+": "+err.Error(), 0)
+	}
+	client, err := oprf.NewClient(x.key, catalogpsi.Info(x.category, x.period))
+	if err != nil {
+		return internal("POPRF client", err)
+	}
+	inputs := make([][]byte, len(ids))
+	for i, id := range ids {
+		inputs[i] = id.AppendTo(nil)
+	}
+	state, blinded, err := client.Blind(r.cfg.Rand, inputs)
+	if err != nil {
+		return internal("blind", err)
+	}
+	seq, err := r.seqs.next(x.period, x.inst.MSPID)
+	if err != nil {
+		return internal("sequence", err)
+	}
+	req, err := signRequest(transcript.Header{
+		ProofRule: transcript.ProofBinding, Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite,
+		Category: x.category, Period: x.period, Requester: r.cfg.MSPID, Responder: x.inst.MSPID,
+		Sequence: seq, Count: uint32(len(ids)), KeyID: x.key.KeyID(),
+	}, blinded, r.cfg.Sign)
+	if err != nil {
+		return internal("sign request", err)
+	}
+	sent := []*riskmeshv1.SentExchange{{Sequence: seq, Items: uint32(len(ids))}}
+	resp, err := r.cfg.Conns.Do(ctx, &x.inst, req.msg)
+	if err != nil {
+		o := peerFailure(err, 1)
+		o.sent = sent
+		return o
+	}
+	ev := resp.GetEvaluate()
+	var outputs [][oprf.OutputSize]byte
+	o := verifyAnswer(req, ev, x.inst.SigningKeysIn(x.period), r.recheckKeys(ctx, x.inst.MSPID, x.period), func() error {
+		outputs, err = client.Finalize(state, ev.GetEvaluated(), ev.GetProof())
+		return err
+	})
+	o.attempts, o.items, o.sent = 1, len(ids), sent
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		r.reportDisputed(x.inst.MSPID, x.period, seq, o)
+		return o
+	}
+	results, err := r.liveStep(ctx, x, req, ev, outputs)
+	if err != nil {
+		// The POPRF step is answered and billed; the homomorphic answer
+		// is missing, so the part has no results.
+		o.status, o.results = riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, nil
+		var re *peer.RemoteError
+		if errors.As(err, &re) {
+			o.err = &riskmeshv1.PeerError{Code: re.Code, Message: truncate("live step: " + re.Message)}
+		} else {
+			o.err = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate("live step: " + err.Error())}
+		}
+		return o
+	}
+	o.results = results
+	return o
+}
+
+// liveStep sends the homomorphic query of the exchange req started, checks
+// the provider's receipt and decrypts the answer.
+func (r *Requester) liveStep(ctx context.Context, x *liveSetup, req *signedRequest, ev *riskmeshv1.EvaluateResponse, outputs [][oprf.OutputSize]byte) ([]catalogpsi.Result, error) {
+	respHash, err := transcript.HashResponse(&req.header, &transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()})
+	if err != nil {
+		return nil, err
+	}
+	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
+	he, err := hepsi.NewRequester(x.params)
+	if err != nil {
+		return nil, err
+	}
+	items := make([][]byte, len(outputs))
+	for i := range outputs {
+		items[i] = outputs[i][:]
+	}
+	query, st, err := he.Query(r.cfg.Rand, items)
+	if err != nil {
+		return nil, err
+	}
+	paramsDigest, err := x.params.Digest()
+	if err != nil {
+		return nil, err
+	}
+	queryDigest := transcript.LiveQueryDigest(respDigest, paramsDigest, query.Digest())
+	sig, err := transcript.SignRequest(r.cfg.Sign, queryDigest)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := query.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.cfg.Conns.Do(ctx, &x.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
+		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: sig,
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	la := resp.GetLiveAnswer()
+	if la == nil {
+		return nil, errors.New("answer is not a live answer")
+	}
+	ans, err := hepsi.DecodeAnswer(x.params, la.GetAnswer())
+	if err != nil {
+		return nil, err
+	}
+	answerDigest, err := ans.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), transcript.LiveAnswerDigest(queryDigest, answerDigest), la.GetResponderSignature()); err != nil {
+		return nil, err
+	}
+	res, err := st.Results(ans)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]catalogpsi.Result, len(res))
+	for i, hr := range res {
+		if !hr.Found {
+			continue
+		}
+		// A label that does not decode is a false positive of the
+		// homomorphic match (docs/protocol/hepsi.md section 5): a miss.
+		var l catalog.Label
+		if l.UnmarshalBinary(hr.Label) == nil {
+			out[i] = catalogpsi.Result{Hit: true, Label: l}
+		}
+	}
+	return out, nil
+}
+
+// peerFailure is the outcome of a request that got no answer.
+func peerFailure(err error, attempts uint32) outcome {
+	var re *peer.RemoteError
+	if errors.As(err, &re) {
+		status := riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED
+		if transient(re) {
+			status = riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
+		}
+		return failed(status, re.Code, re.Message, attempts)
+	}
+	return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, err.Error(), attempts)
+}
