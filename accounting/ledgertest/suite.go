@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		{"Quality", s.quality},
 		{"ModePrices", s.modePrices},
 		{"MoneyCycle", s.moneyCycle},
+		{"QualityAcrossSnapshot", s.qualityAcrossSnapshot},
 		{"Governance", s.governance},
 	}
 	for _, st := range steps {
