@@ -14,9 +14,13 @@ import (
 // on the period record (Period.Factors): every entry of the period is
 // billed at price x multiplier, and anyone reading the period sees why.
 //
-// The rolling score is the one ending at the newest snapshotted period:
-// reports on a period are final once it is snapshotted, so the score that
-// sets a price cannot change after it did.
+// The rolling score is the one ending at the newest snapshotted period,
+// however long ago that was: reports on a period are final once it is
+// snapshotted (reversals, which take reports out of the summaries, are
+// allowed until then too), so the score that sets a price cannot change
+// after it did. With daily periods and monthly snapshots that period is
+// the last day of the previous month's snapshot, so the window may span
+// up to a year of periods (MaxWindow).
 
 // Policy bounds.
 const (
@@ -24,15 +28,14 @@ const (
 	// three requesters one of them moves a median only between the other
 	// two's rates, with two it could move it halfway to anything.
 	MinPolicyRequesters = 3
-	// MaxWindow bounds the periods a rolling score reads.
-	MaxWindow = 12
+	// MaxWindow bounds the periods a rolling score reads: as many as the
+	// longest snapshot covers, so a window can span a whole snapshot of
+	// daily periods.
+	MaxWindow = MaxSnapshotPeriods
 	// MaxTiers bounds a policy's tiers.
 	MaxTiers = 8
 	// MaxMultiplier is the highest multiplier, x10.
 	MaxMultiplier = 10 * BasisPoints
-	// maxFactorLookback bounds how far back from the new period Rollover
-	// looks for a snapshotted period to score.
-	maxFactorLookback = MaxWindow
 )
 
 // DefaultQualityPolicy is the policy before the regulator sets one: scores
@@ -110,23 +113,13 @@ func FactorKey(provider, category string) string { return provider + "/" + categ
 
 // priceFactors places every provider and category with a shown rolling
 // confirmation rate, ending at the newest snapshotted period before next,
-// in a tier of policy. It reads the period records back from next-1 to the
-// newest snapshotted one (at most maxFactorLookback) and the summaries of
-// the window: keys no report can write any more.
+// in a tier of policy. It reads the period records newestSnapshotted
+// probes and the summaries of the window: no Record writes either, and no
+// report writes the summaries of a snapshotted period any more.
 func priceFactors(st State, policy *QualityPolicy, next uint64) (map[string]PriceFactor, error) {
-	var scored uint64
-	for n := next - 1; n > 0 && next-n <= maxFactorLookback; n-- {
-		p, err := loadPeriod(st, n)
-		if err != nil {
-			return nil, err
-		}
-		if p.State == PeriodSnapshotted {
-			scored = n
-			break
-		}
-	}
-	if scored == 0 {
-		return nil, nil
+	scored, err := newestSnapshotted(st, next)
+	if err != nil || scored == 0 {
+		return nil, err
 	}
 	from := windowFrom(scored, policy.Window)
 	all, err := scores(st, from, scored, "", "", policy.MinRequesters)
@@ -148,6 +141,29 @@ func priceFactors(st State, policy *QualityPolicy, next uint64) (map[string]Pric
 		return nil, nil
 	}
 	return factors, nil
+}
+
+// newestSnapshotted returns the newest snapshotted period before next, 0
+// if there is none. A snapshot covers settled periods that follow the
+// previous snapshot without a gap (snapshot.go), so the snapshotted
+// periods are always 1..S: a binary search over the period records finds
+// S in at most log2(next)+1 reads, however many periods ago the last
+// snapshot was, with no key of its own for a snapshot to keep up to date.
+func newestSnapshotted(st State, next uint64) (uint64, error) {
+	lo, hi := uint64(0), next // period lo is snapshotted (or 0), period hi is not (or next)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		p, err := loadPeriod(st, mid)
+		if err != nil {
+			return 0, err
+		}
+		if p.State == PeriodSnapshotted {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 // Price returns what one item of category answered by provider in mode

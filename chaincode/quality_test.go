@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -142,5 +143,87 @@ func TestQualityPolicyValidate(t *testing.T) {
 		if err := q.Validate(); CodeOf(err) != CodeInvalidArgument {
 			t.Errorf("%s: %v, want invalid_argument", name, err)
 		}
+	}
+}
+
+// TestFactorsOutliveAMonthOfDays settles fifteen daily periods, scores
+// provider B from day 1's summaries, snapshots days 1..15 as one month,
+// and opens fifteen more days without a snapshot: each of them, however
+// far from day 15, carries B's factor from the window ending at day 15,
+// not the x1 a bounded look-back fell back to.
+func TestFactorsOutliveAMonthOfDays(t *testing.T) {
+	c, err := New("Reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const month = 15
+	st := settledPeriods(t, c, month)
+	policy := `{"minRequesters":3,"window":31,"tiers":[{"minConfirmation":9000,"multiplier":12000},{"minConfirmation":0,"multiplier":5000}]}`
+	if err := invokeRaw(t, c, st, "Reg", FnSetQualityPolicy, policy, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Three requesters' day-1 summaries on B: 5/10, 8/10 and 9/10 confirmed.
+	for req, confirmed := range map[string]uint64{"R1": 5, "R2": 8, "R3": 9} {
+		sum, err := json.Marshal(QualitySum{Entries: 1, Items: 10, Confirmed: confirmed, Wrong: 10 - confirmed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.kv[qsumKey(1, "B", "black", req)] = sum
+	}
+	if err := invokeRaw(t, c, st, "Reg", FnSnapshot, fmt.Sprintf(`{"period":1,"through":%d}`, month), nil); err != nil {
+		t.Fatal(err)
+	}
+	for day := uint64(month + 2); day <= 2*month+1; day++ {
+		var p Period
+		if err := invokeRaw(t, c, st, "Reg", FnRollover, `{}`, &p); err != nil {
+			t.Fatal(day, err)
+		}
+		f, ok := p.Factors[FactorKey("B", "black")]
+		if p.Number != day || !ok || f.Tier != 1 || f.Multiplier != 5000 || f.Confirmation.BP != 8000 || f.From != 1 || f.To != month {
+			t.Fatalf("day %d opened as %d with factor %+v (found %v)", day, p.Number, f, ok)
+		}
+		if price, ok := p.Price("black", ModeCatalog, "B"); !ok || price != 1 {
+			t.Fatalf("day %d: B's price %d, %v; want 2 x 0.5", day, price, ok)
+		}
+		if err := invokeRaw(t, c, st, "Reg", FnClosePeriod, fmt.Sprintf(`{"period":%d,"force":true}`, day-1), nil); err != nil {
+			t.Fatal(day, err)
+		}
+	}
+}
+
+// TestNewestSnapshotted checks the binary search against reading every
+// period record, before any snapshot and after each of snapshots of one,
+// several and many periods.
+func TestNewestSnapshotted(t *testing.T) {
+	c, err := New("Reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const last = 40
+	st := settledPeriods(t, c, last)
+	check := func() {
+		t.Helper()
+		for next := uint64(1); next <= last+1; next++ {
+			var want uint64
+			for n := uint64(1); n < next; n++ {
+				p, err := loadPeriod(st, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.State == PeriodSnapshotted {
+					want = n
+				}
+			}
+			if got, err := newestSnapshotted(st, next); err != nil || got != want {
+				t.Fatalf("newest snapshotted before %d: %d, %v; want %d", next, got, err, want)
+			}
+		}
+	}
+	check()
+	for _, r := range [][2]uint64{{1, 1}, {2, 4}, {5, 31}, {32, 32}, {33, 40}} {
+		if err := invokeRaw(t, c, st, "Reg", FnSnapshot, fmt.Sprintf(`{"period":%d,"through":%d}`, r[0], r[1]), nil); err != nil {
+			t.Fatal(r, err)
+		}
+		check()
 	}
 }

@@ -220,17 +220,42 @@ func (s *scenario) quality(t *testing.T) {
 		if base, _ := after.Price(a, accounting.ModeCatalog, Bank2MSP); !ok || half != price/2 || base != price {
 			t.Fatalf("period %d prices: Bank3 %d, Bank2 %d, base %d", after.Number, half, base, price)
 		}
-		outs, err := b3.Ledger.Record(ctx(t), []accounting.Entry{
-			s.entry(t, b1, b3, a, after.Number, 10, half, entryOpts{}),
-			s.entry(t, b1, b3, a, after.Number, 10, price, entryOpts{}),
-		})
-		must(t, err)
-		wantOutcome(t, outs[0], accounting.OutcomeRecorded, "")
-		wantOutcome(t, outs[1], accounting.OutcomeRejected, chaincode.CodeWrongAmount)
+		s.billsOnlyAt(t, b1, b3, a, after.Number, half, price)
 	})
 
 	must(t, reg.SetQualityPolicy(ctx(t), *chaincode.DefaultQualityPolicy()))
 	must(t, reg.SetRoles(ctx(t), RegulatorMSP, []accounting.Role{accounting.RoleAuditor}))
+}
+
+// billsOnlyAt checks that resp's entry of 10 items of category in period
+// records at the unit price factored and is refused at base, the price
+// without resp's factor.
+func (s *scenario) billsOnlyAt(t *testing.T, req, resp *Identity, category string, period uint64, factored, base int64) {
+	t.Helper()
+	outs, err := resp.Ledger.Record(ctx(t), []accounting.Entry{
+		s.entry(t, req, resp, category, period, 10, factored, entryOpts{}),
+		s.entry(t, req, resp, category, period, 10, base, entryOpts{}),
+	})
+	must(t, err)
+	wantOutcome(t, outs[0], accounting.OutcomeRecorded, "")
+	wantOutcome(t, outs[1], accounting.OutcomeRejected, chaincode.CodeWrongAmount)
+}
+
+// openAfterSnapshot opens a period right after a snapshot of every
+// earlier one, forcing the close of a period left in its grace window.
+func openAfterSnapshot(t *testing.T, reg accounting.Ledger) *accounting.Period {
+	t.Helper()
+	if cur, err := reg.Period(ctx(t), 0); err == nil && cur.Number > 1 {
+		if p, err := reg.Period(ctx(t), cur.Number-1); err == nil && p.State == accounting.PeriodGrace {
+			must(t, reg.ForceClosePeriod(ctx(t), p.Number))
+		}
+	}
+	first, err := reg.Rollover(ctx(t))
+	must(t, err)
+	if first.Number > 1 {
+		snapshotThrough(t, reg, first.Number-1)
+	}
+	return first
 }
 
 // snapshotThrough closes, settles and snapshots every period up to last
