@@ -5,6 +5,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/dleq"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -39,6 +40,19 @@ const (
 	// registry of a large consortium (ListInstitutions is not paginated)
 	// and for a page of chaincode.MaxPageSize entries.
 	MaxLedgerResult = 16 << 20
+)
+
+// Reconciliation bounds (ReconOpen, ReconStep).
+const (
+	// MaxReconChunk bounds a node reconciliation's chunk size, in points:
+	// 16,384 (512 KiB of points), a quarter of ecdh.MaxChunkSize, so that a
+	// ReconStep fits the request frame every responder reads.
+	MaxReconChunk = 1 << 14
+	// MaxReconList bounds ReconOpen.list, a list name.
+	MaxReconList = 64
+	// reconChunkBytes is the largest psi/ecdh chunk encoding of
+	// MaxReconChunk points: header, sequence, count, points, proof.
+	reconChunkBytes = ecdhMessageHeader + 4 + MaxReconChunk*ecdh.PointSize + dleq.ProofSize
 )
 
 // Sizes of the protobuf framing around a payload. Bounds below add them per
@@ -89,6 +103,14 @@ const (
 	// flag and an argument (MaxLedgerArgument): about 1 MiB.
 	MaxLedgerInvokeSize = lenField + lenField + MaxLedgerFunction + varintField + lenField + MaxLedgerArgument
 
+	// MaxReconOpenSize: a list name (MaxReconList), protocol, period,
+	// sequence, requester size, chunk size, a 32-byte key.
+	MaxReconOpenSize = lenField + lenField + MaxReconList + 5*varintField + lenField + ecdh.PointSize
+	// MaxReconStepSize: a header digest, a signature, seq, a chunk of
+	// MaxReconChunk points with its proof, a record signature: about
+	// 512 KiB.
+	MaxReconStepSize = lenField + digestField + 2*sigField + varintField + lenField + reconChunkBytes
+
 	// MaxRedeliverRequestSize: period, requester, sequence.
 	MaxRedeliverRequestSize = lenField + 2*varintField + partyField
 	// MaxCatalogInfoSize: provider, category, period, suite
@@ -111,6 +133,12 @@ const (
 	// elements each way, proof, two signatures) plus the file's own
 	// framing, bounded here by the two frames' field overhead: about 4 MiB.
 	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize
+	// MaxReconOpenedSize: a reconciliation header
+	// (transcript.MaxReconHeaderSize) and a signature.
+	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize + sigField
+	// MaxReconSteppedSize: a chunk of MaxReconChunk points with its proof
+	// and a record signature.
+	MaxReconSteppedSize = lenField + lenField + reconChunkBytes + sigField
 	// MaxECDHDoneSize: the empty acknowledgement.
 	MaxECDHDoneSize = lenField
 	// MaxLedgerResultSize: a result of MaxLedgerResult bytes.
@@ -128,7 +156,7 @@ const (
 	// MaxECDHRequestSize, or a lower bound derived from the set sizes it is
 	// willing to reconcile.
 	MaxPeerRequestSize = max(MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize,
-		MaxLedgerInvokeSize)
+		MaxLedgerInvokeSize, MaxReconOpenSize, MaxReconStepSize)
 )
 
 // MaxResponseSize returns the largest PeerResponse frame a requester accepts
@@ -153,6 +181,10 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxLedgerResultSize
 	case *PeerRequest_Redeliver:
 		n = MaxRedeliveredSize
+	case *PeerRequest_ReconOpen:
+		n = MaxReconOpenedSize
+	case *PeerRequest_ReconStep:
+		n = MaxReconSteppedSize
 	default:
 		return 0
 	}

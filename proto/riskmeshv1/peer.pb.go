@@ -68,6 +68,10 @@ const (
 	// "riskmesh: <code>: <detail>" (chaincode.Code), which clients turn back
 	// into the contract error.
 	ErrorCode_ERROR_CODE_LEDGER_REJECTED ErrorCode = 13
+	// The responder's reconciliation policy (node.yaml reconcile:) does not
+	// admit this requester, list or mode; message says which. Refused before
+	// any work.
+	ErrorCode_ERROR_CODE_NOT_ADMITTED ErrorCode = 14
 )
 
 // Enum value maps for ErrorCode.
@@ -87,6 +91,7 @@ var (
 		11: "ERROR_CODE_STALE",
 		12: "ERROR_CODE_RATE_LIMITED",
 		13: "ERROR_CODE_LEDGER_REJECTED",
+		14: "ERROR_CODE_NOT_ADMITTED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -103,6 +108,7 @@ var (
 		"ERROR_CODE_STALE":             11,
 		"ERROR_CODE_RATE_LIMITED":      12,
 		"ERROR_CODE_LEDGER_REJECTED":   13,
+		"ERROR_CODE_NOT_ADMITTED":      14,
 	}
 )
 
@@ -148,6 +154,8 @@ type PeerRequest struct {
 	//	*PeerRequest_EcdhReturn
 	//	*PeerRequest_LedgerInvoke
 	//	*PeerRequest_Redeliver
+	//	*PeerRequest_ReconOpen
+	//	*PeerRequest_ReconStep
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -253,6 +261,24 @@ func (x *PeerRequest) GetRedeliver() *RedeliverRequest {
 	return nil
 }
 
+func (x *PeerRequest) GetReconOpen() *ReconOpen {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconOpen); ok {
+			return x.ReconOpen
+		}
+	}
+	return nil
+}
+
+func (x *PeerRequest) GetReconStep() *ReconStep {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconStep); ok {
+			return x.ReconStep
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -305,6 +331,19 @@ type PeerRequest_Redeliver struct {
 	Redeliver *RedeliverRequest `protobuf:"bytes,7,opt,name=redeliver,proto3,oneof"`
 }
 
+type PeerRequest_ReconOpen struct {
+	// Opens a reconciliation of whole lists (streamed, verifiable ECDH-PSI;
+	// docs/reconciliation.md). Answered by one ReconOpened or a PeerError
+	// (NOT_ADMITTED when the responder's policy does not admit it).
+	ReconOpen *ReconOpen `protobuf:"bytes,8,opt,name=recon_open,json=reconOpen,proto3,oneof"`
+}
+
+type PeerRequest_ReconStep struct {
+	// One chunk exchange of an open reconciliation. Answered by one
+	// ReconStepped or a PeerError, which ends the reconciliation.
+	ReconStep *ReconStep `protobuf:"bytes,9,opt,name=recon_step,json=reconStep,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -319,6 +358,10 @@ func (*PeerRequest_LedgerInvoke) isPeerRequest_Body() {}
 
 func (*PeerRequest_Redeliver) isPeerRequest_Body() {}
 
+func (*PeerRequest_ReconOpen) isPeerRequest_Body() {}
+
+func (*PeerRequest_ReconStep) isPeerRequest_Body() {}
+
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
 type PeerResponse struct {
@@ -332,6 +375,8 @@ type PeerResponse struct {
 	//	*PeerResponse_EcdhDone
 	//	*PeerResponse_LedgerResult
 	//	*PeerResponse_Redelivered
+	//	*PeerResponse_ReconOpened
+	//	*PeerResponse_ReconStepped
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -438,6 +483,24 @@ func (x *PeerResponse) GetRedelivered() *Redelivered {
 	return nil
 }
 
+func (x *PeerResponse) GetReconOpened() *ReconOpened {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconOpened); ok {
+			return x.ReconOpened
+		}
+	}
+	return nil
+}
+
+func (x *PeerResponse) GetReconStepped() *ReconStepped {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconStepped); ok {
+			return x.ReconStepped
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -486,6 +549,16 @@ type PeerResponse_Redelivered struct {
 	Redelivered *Redelivered `protobuf:"bytes,7,opt,name=redelivered,proto3,oneof"`
 }
 
+type PeerResponse_ReconOpened struct {
+	// Answers a ReconOpen.
+	ReconOpened *ReconOpened `protobuf:"bytes,8,opt,name=recon_opened,json=reconOpened,proto3,oneof"`
+}
+
+type PeerResponse_ReconStepped struct {
+	// Answers a ReconStep.
+	ReconStepped *ReconStepped `protobuf:"bytes,9,opt,name=recon_stepped,json=reconStepped,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -505,6 +578,10 @@ func (*PeerResponse_EcdhDone) isPeerResponse_Body() {}
 func (*PeerResponse_LedgerResult) isPeerResponse_Body() {}
 
 func (*PeerResponse_Redelivered) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconOpened) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconStepped) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1549,11 +1626,315 @@ func (x *Redelivered) GetTranscript() []byte {
 	return nil
 }
 
+// ReconOpen asks the responder to reconcile one of its lists with the
+// requester's (docs/reconciliation.md). The responder completes the
+// psi/transcript ReconHeader (category from its policy, its list's size, its
+// key commitment) and signs it.
+type ReconOpen struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// list names the responder's list, as its reconcile policy does (1 to 64
+	// bytes of [A-Za-z0-9._-]).
+	List string `protobuf:"bytes,1,opt,name=list,proto3" json:"list,omitempty"`
+	// protocol is the transcript protocol: 2 (requester learns) or 3 (both
+	// learn).
+	Protocol uint32 `protobuf:"varint,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// period is the accounting period the reconciliation is billed in.
+	Period uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	// sequence is unique per period and (requester, responder) pair.
+	Sequence uint64 `protobuf:"varint,4,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// requester_size is the number of the requester's items (1 to 2^24).
+	RequesterSize uint32 `protobuf:"varint,5,opt,name=requester_size,json=requesterSize,proto3" json:"requester_size,omitempty"`
+	// chunk_size is the number of points per chunk (1 to MaxReconChunk).
+	ChunkSize uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// requester_key is the requester's key commitment a·G (32 bytes).
+	RequesterKey  []byte `protobuf:"bytes,7,opt,name=requester_key,json=requesterKey,proto3" json:"requester_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconOpen) Reset() {
+	*x = ReconOpen{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconOpen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconOpen) ProtoMessage() {}
+
+func (x *ReconOpen) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconOpen.ProtoReflect.Descriptor instead.
+func (*ReconOpen) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReconOpen) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *ReconOpen) GetProtocol() uint32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetRequesterSize() uint32 {
+	if x != nil {
+		return x.RequesterSize
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetChunkSize() uint32 {
+	if x != nil {
+		return x.ChunkSize
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetRequesterKey() []byte {
+	if x != nil {
+		return x.RequesterKey
+	}
+	return nil
+}
+
+// ReconOpened is the header the responder completed and signed.
+type ReconOpened struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header is the canonical psi/transcript ReconHeader encoding.
+	Header []byte `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// responder_signature signs the header digest.
+	ResponderSignature []byte `protobuf:"bytes,2,opt,name=responder_signature,json=responderSignature,proto3" json:"responder_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ReconOpened) Reset() {
+	*x = ReconOpened{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconOpened) ProtoMessage() {}
+
+func (x *ReconOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconOpened.ProtoReflect.Descriptor instead.
+func (*ReconOpened) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ReconOpened) GetHeader() []byte {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *ReconOpened) GetResponderSignature() []byte {
+	if x != nil {
+		return x.ResponderSignature
+	}
+	return nil
+}
+
+// ReconStep carries one chunk of the requester's streams, or asks for one
+// chunk of the responder's masked items.
+type ReconStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header_digest names the reconciliation: the digest of the header both
+	// sign (32 bytes).
+	HeaderDigest []byte `protobuf:"bytes,1,opt,name=header_digest,json=headerDigest,proto3" json:"header_digest,omitempty"`
+	// requester_signature is the requester's signature over the header
+	// digest. Required until the responder has it (the first step).
+	RequesterSignature []byte `protobuf:"bytes,2,opt,name=requester_signature,json=requesterSignature,proto3" json:"requester_signature,omitempty"`
+	// seq is, for a pull (chunk empty), the responder-masked chunk asked for.
+	Seq uint32 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// chunk is a psi/ecdh Chunk encoding: a requester-return (both learn) or
+	// a requester-masked chunk. Empty for a pull.
+	Chunk []byte `protobuf:"bytes,4,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// signature is the requester's record signature over chunk
+	// (psi/transcript RecordDigest).
+	Signature     []byte `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconStep) Reset() {
+	*x = ReconStep{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconStep) ProtoMessage() {}
+
+func (x *ReconStep) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconStep.ProtoReflect.Descriptor instead.
+func (*ReconStep) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReconStep) GetHeaderDigest() []byte {
+	if x != nil {
+		return x.HeaderDigest
+	}
+	return nil
+}
+
+func (x *ReconStep) GetRequesterSignature() []byte {
+	if x != nil {
+		return x.RequesterSignature
+	}
+	return nil
+}
+
+func (x *ReconStep) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReconStep) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *ReconStep) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// ReconStepped answers a ReconStep.
+type ReconStepped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// chunk is a psi/ecdh Chunk encoding: the responder-masked chunk pulled,
+	// or the responder-reply to a requester-masked chunk; empty after a
+	// requester-return.
+	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// signature is the responder's record signature over chunk.
+	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconStepped) Reset() {
+	*x = ReconStepped{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconStepped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconStepped) ProtoMessage() {}
+
+func (x *ReconStepped) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconStepped.ProtoReflect.Descriptor instead.
+func (*ReconStepped) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReconStepped) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *ReconStepped) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xd6\x03\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xc8\x04\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -1562,8 +1943,12 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vecdh_return\x18\x05 \x01(\v2\x17.riskmesh.v1.ECDHReturnH\x00R\n" +
 	"ecdhReturn\x12@\n" +
 	"\rledger_invoke\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerInvokeH\x00R\fledgerInvoke\x12=\n" +
-	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliverB\x06\n" +
-	"\x04body\"\xf3\x03\n" +
+	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliver\x127\n" +
+	"\n" +
+	"recon_open\x18\b \x01(\v2\x16.riskmesh.v1.ReconOpenH\x00R\treconOpen\x127\n" +
+	"\n" +
+	"recon_step\x18\t \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStepB\x06\n" +
+	"\x04body\"\xf4\x04\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -1572,7 +1957,9 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"ecdh_reply\x18\x04 \x01(\v2\x16.riskmesh.v1.ECDHReplyH\x00R\tecdhReply\x124\n" +
 	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12@\n" +
 	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12<\n" +
-	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x12.\n" +
+	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x12=\n" +
+	"\frecon_opened\x18\b \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12@\n" +
+	"\rrecon_stepped\x18\t \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -1641,7 +2028,28 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vRedelivered\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
-	"transcript*\x95\x03\n" +
+	"transcript\"\xda\x01\n" +
+	"\tReconOpen\x12\x12\n" +
+	"\x04list\x18\x01 \x01(\tR\x04list\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\rR\bprotocol\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\x04 \x01(\x04R\bsequence\x12%\n" +
+	"\x0erequester_size\x18\x05 \x01(\rR\rrequesterSize\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\x06 \x01(\rR\tchunkSize\x12#\n" +
+	"\rrequester_key\x18\a \x01(\fR\frequesterKey\"V\n" +
+	"\vReconOpened\x12\x16\n" +
+	"\x06header\x18\x01 \x01(\fR\x06header\x12/\n" +
+	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xa7\x01\n" +
+	"\tReconStep\x12#\n" +
+	"\rheader_digest\x18\x01 \x01(\fR\fheaderDigest\x12/\n" +
+	"\x13requester_signature\x18\x02 \x01(\fR\x12requesterSignature\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\rR\x03seq\x12\x14\n" +
+	"\x05chunk\x18\x04 \x01(\fR\x05chunk\x12\x1c\n" +
+	"\tsignature\x18\x05 \x01(\fR\tsignature\"B\n" +
+	"\fReconStepped\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature*\xb2\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -1657,7 +2065,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x12\x14\n" +
 	"\x10ERROR_CODE_STALE\x10\v\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\f\x12\x1e\n" +
-	"\x1aERROR_CODE_LEDGER_REJECTED\x10\rB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x1aERROR_CODE_LEDGER_REJECTED\x10\r\x12\x1b\n" +
+	"\x17ERROR_CODE_NOT_ADMITTED\x10\x0eB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_peer_proto_rawDescOnce sync.Once
@@ -1672,7 +2081,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -1692,6 +2101,10 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*PeerError)(nil),              // 15: riskmesh.v1.PeerError
 	(*RedeliverRequest)(nil),       // 16: riskmesh.v1.RedeliverRequest
 	(*Redelivered)(nil),            // 17: riskmesh.v1.Redelivered
+	(*ReconOpen)(nil),              // 18: riskmesh.v1.ReconOpen
+	(*ReconOpened)(nil),            // 19: riskmesh.v1.ReconOpened
+	(*ReconStep)(nil),              // 20: riskmesh.v1.ReconStep
+	(*ReconStepped)(nil),           // 21: riskmesh.v1.ReconStepped
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -1701,20 +2114,24 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	11, // 4: riskmesh.v1.PeerRequest.ecdh_return:type_name -> riskmesh.v1.ECDHReturn
 	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
 	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
-	4,  // 7: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 8: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 9: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 10: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 11: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 12: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 13: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	15, // 14: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 15: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	18, // 7: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
+	20, // 8: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
+	4,  // 9: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 10: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 11: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 12: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 13: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 14: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 15: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	19, // 16: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
+	21, // 17: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
+	15, // 18: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 19: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -1730,6 +2147,8 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_EcdhReturn)(nil),
 		(*PeerRequest_LedgerInvoke)(nil),
 		(*PeerRequest_Redeliver)(nil),
+		(*PeerRequest_ReconOpen)(nil),
+		(*PeerRequest_ReconStep)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -1739,6 +2158,8 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_EcdhDone)(nil),
 		(*PeerResponse_LedgerResult)(nil),
 		(*PeerResponse_Redelivered)(nil),
+		(*PeerResponse_ReconOpened)(nil),
+		(*PeerResponse_ReconStepped)(nil),
 		(*PeerResponse_Error)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
@@ -1748,7 +2169,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
