@@ -104,12 +104,13 @@ const (
 	MaxLedgerInvokeSize = lenField + lenField + MaxLedgerFunction + varintField + lenField + MaxLedgerArgument
 
 	// MaxReconOpenSize: a list name (MaxReconList), protocol, period,
-	// sequence, requester size, chunk size, a 32-byte key.
-	MaxReconOpenSize = lenField + lenField + MaxReconList + 5*varintField + lenField + ecdh.PointSize
-	// MaxReconStepSize: a header digest, a signature, seq, a chunk of
-	// MaxReconChunk points with its proof, a record signature: about
-	// 512 KiB.
-	MaxReconStepSize = lenField + digestField + 2*sigField + varintField + lenField + reconChunkBytes
+	// sequence, requester size, chunk size.
+	MaxReconOpenSize = lenField + lenField + MaxReconList + 5*varintField
+	// MaxReconSignSize: period, sequence, a 32-byte key, a signature.
+	MaxReconSignSize = lenField + 2*varintField + lenField + ecdh.PointSize + sigField
+	// MaxReconStepSize: a header digest, seq, a chunk of MaxReconChunk
+	// points with its proof, a record signature: about 512 KiB.
+	MaxReconStepSize = lenField + digestField + varintField + lenField + reconChunkBytes + sigField
 
 	// MaxRedeliverRequestSize: period, requester, sequence.
 	MaxRedeliverRequestSize = lenField + 2*varintField + partyField
@@ -134,8 +135,10 @@ const (
 	// framing, bounded here by the two frames' field overhead: about 4 MiB.
 	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize
 	// MaxReconOpenedSize: a reconciliation header
-	// (transcript.MaxReconHeaderSize) and a signature.
-	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize + sigField
+	// (transcript.MaxReconHeaderSize).
+	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize
+	// MaxReconSignedSize: a signature.
+	MaxReconSignedSize = lenField + sigField
 	// MaxReconSteppedSize: a chunk of MaxReconChunk points with its proof
 	// and a record signature.
 	MaxReconSteppedSize = lenField + lenField + reconChunkBytes + sigField
@@ -156,7 +159,7 @@ const (
 	// MaxECDHRequestSize, or a lower bound derived from the set sizes it is
 	// willing to reconcile.
 	MaxPeerRequestSize = max(MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize,
-		MaxLedgerInvokeSize, MaxReconOpenSize, MaxReconStepSize)
+		MaxLedgerInvokeSize, MaxReconOpenSize, MaxReconSignSize, MaxReconStepSize)
 )
 
 // MaxResponseSize returns the largest PeerResponse frame a requester accepts
@@ -183,6 +186,8 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxRedeliveredSize
 	case *PeerRequest_ReconOpen:
 		n = MaxReconOpenedSize
+	case *PeerRequest_ReconSign:
+		n = MaxReconSignedSize
 	case *PeerRequest_ReconStep:
 		n = MaxReconSteppedSize
 	default:

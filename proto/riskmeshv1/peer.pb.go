@@ -155,6 +155,7 @@ type PeerRequest struct {
 	//	*PeerRequest_LedgerInvoke
 	//	*PeerRequest_Redeliver
 	//	*PeerRequest_ReconOpen
+	//	*PeerRequest_ReconSign
 	//	*PeerRequest_ReconStep
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -270,6 +271,15 @@ func (x *PeerRequest) GetReconOpen() *ReconOpen {
 	return nil
 }
 
+func (x *PeerRequest) GetReconSign() *ReconSign {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconSign); ok {
+			return x.ReconSign
+		}
+	}
+	return nil
+}
+
 func (x *PeerRequest) GetReconStep() *ReconStep {
 	if x != nil {
 		if x, ok := x.Body.(*PeerRequest_ReconStep); ok {
@@ -338,10 +348,16 @@ type PeerRequest_ReconOpen struct {
 	ReconOpen *ReconOpen `protobuf:"bytes,8,opt,name=recon_open,json=reconOpen,proto3,oneof"`
 }
 
+type PeerRequest_ReconSign struct {
+	// Completes and signs the header of an opened reconciliation. Answered
+	// by one ReconSigned or a PeerError.
+	ReconSign *ReconSign `protobuf:"bytes,9,opt,name=recon_sign,json=reconSign,proto3,oneof"`
+}
+
 type PeerRequest_ReconStep struct {
-	// One chunk exchange of an open reconciliation. Answered by one
+	// One chunk exchange of a signed reconciliation. Answered by one
 	// ReconStepped or a PeerError, which ends the reconciliation.
-	ReconStep *ReconStep `protobuf:"bytes,9,opt,name=recon_step,json=reconStep,proto3,oneof"`
+	ReconStep *ReconStep `protobuf:"bytes,10,opt,name=recon_step,json=reconStep,proto3,oneof"`
 }
 
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
@@ -360,6 +376,8 @@ func (*PeerRequest_Redeliver) isPeerRequest_Body() {}
 
 func (*PeerRequest_ReconOpen) isPeerRequest_Body() {}
 
+func (*PeerRequest_ReconSign) isPeerRequest_Body() {}
+
 func (*PeerRequest_ReconStep) isPeerRequest_Body() {}
 
 // PeerResponse is every frame the responder writes. Exactly one body is set.
@@ -376,6 +394,7 @@ type PeerResponse struct {
 	//	*PeerResponse_LedgerResult
 	//	*PeerResponse_Redelivered
 	//	*PeerResponse_ReconOpened
+	//	*PeerResponse_ReconSigned
 	//	*PeerResponse_ReconStepped
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
@@ -492,6 +511,15 @@ func (x *PeerResponse) GetReconOpened() *ReconOpened {
 	return nil
 }
 
+func (x *PeerResponse) GetReconSigned() *ReconSigned {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconSigned); ok {
+			return x.ReconSigned
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetReconStepped() *ReconStepped {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_ReconStepped); ok {
@@ -554,9 +582,14 @@ type PeerResponse_ReconOpened struct {
 	ReconOpened *ReconOpened `protobuf:"bytes,8,opt,name=recon_opened,json=reconOpened,proto3,oneof"`
 }
 
+type PeerResponse_ReconSigned struct {
+	// Answers a ReconSign.
+	ReconSigned *ReconSigned `protobuf:"bytes,9,opt,name=recon_signed,json=reconSigned,proto3,oneof"`
+}
+
 type PeerResponse_ReconStepped struct {
 	// Answers a ReconStep.
-	ReconStepped *ReconStepped `protobuf:"bytes,9,opt,name=recon_stepped,json=reconStepped,proto3,oneof"`
+	ReconStepped *ReconStepped `protobuf:"bytes,10,opt,name=recon_stepped,json=reconStepped,proto3,oneof"`
 }
 
 type PeerResponse_Error struct {
@@ -580,6 +613,8 @@ func (*PeerResponse_LedgerResult) isPeerResponse_Body() {}
 func (*PeerResponse_Redelivered) isPeerResponse_Body() {}
 
 func (*PeerResponse_ReconOpened) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconSigned) isPeerResponse_Body() {}
 
 func (*PeerResponse_ReconStepped) isPeerResponse_Body() {}
 
@@ -1627,9 +1662,8 @@ func (x *Redelivered) GetTranscript() []byte {
 }
 
 // ReconOpen asks the responder to reconcile one of its lists with the
-// requester's (docs/reconciliation.md). The responder completes the
-// psi/transcript ReconHeader (category from its policy, its list's size, its
-// key commitment) and signs it.
+// requester's (docs/reconciliation.md). A (period, sequence) pair names the
+// reconciliation between the two institutions and is never reused.
 type ReconOpen struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// list names the responder's list, as its reconcile policy does (1 to 64
@@ -1645,9 +1679,7 @@ type ReconOpen struct {
 	// requester_size is the number of the requester's items (1 to 2^24).
 	RequesterSize uint32 `protobuf:"varint,5,opt,name=requester_size,json=requesterSize,proto3" json:"requester_size,omitempty"`
 	// chunk_size is the number of points per chunk (1 to MaxReconChunk).
-	ChunkSize uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
-	// requester_key is the requester's key commitment a·G (32 bytes).
-	RequesterKey  []byte `protobuf:"bytes,7,opt,name=requester_key,json=requesterKey,proto3" json:"requester_key,omitempty"`
+	ChunkSize     uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1724,22 +1756,15 @@ func (x *ReconOpen) GetChunkSize() uint32 {
 	return 0
 }
 
-func (x *ReconOpen) GetRequesterKey() []byte {
-	if x != nil {
-		return x.RequesterKey
-	}
-	return nil
-}
-
-// ReconOpened is the header the responder completed and signed.
+// ReconOpened is the psi/transcript ReconHeader the responder completed
+// (category from its policy, its list's size, its key commitment), with the
+// requester's key still zero: the session context both derive the session
+// from before either signs.
 type ReconOpened struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// header is the canonical psi/transcript ReconHeader encoding.
-	Header []byte `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
-	// responder_signature signs the header digest.
-	ResponderSignature []byte `protobuf:"bytes,2,opt,name=responder_signature,json=responderSignature,proto3" json:"responder_signature,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        []byte                 `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReconOpened) Reset() {
@@ -1779,7 +1804,118 @@ func (x *ReconOpened) GetHeader() []byte {
 	return nil
 }
 
-func (x *ReconOpened) GetResponderSignature() []byte {
+// ReconSign gives the responder the requester's key commitment and its
+// signature over the digest of the header with that key set.
+type ReconSign struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Period   uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	Sequence uint64                 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// requester_key is the requester's commitment a·G (32 bytes).
+	RequesterKey []byte `protobuf:"bytes,3,opt,name=requester_key,json=requesterKey,proto3" json:"requester_key,omitempty"`
+	// requester_signature signs the completed header's digest.
+	RequesterSignature []byte `protobuf:"bytes,4,opt,name=requester_signature,json=requesterSignature,proto3" json:"requester_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ReconSign) Reset() {
+	*x = ReconSign{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconSign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconSign) ProtoMessage() {}
+
+func (x *ReconSign) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconSign.ProtoReflect.Descriptor instead.
+func (*ReconSign) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReconSign) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *ReconSign) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ReconSign) GetRequesterKey() []byte {
+	if x != nil {
+		return x.RequesterKey
+	}
+	return nil
+}
+
+func (x *ReconSign) GetRequesterSignature() []byte {
+	if x != nil {
+		return x.RequesterSignature
+	}
+	return nil
+}
+
+// ReconSigned is the responder's signature over the completed header's
+// digest. From here both hold the signed header.
+type ReconSigned struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ResponderSignature []byte                 `protobuf:"bytes,1,opt,name=responder_signature,json=responderSignature,proto3" json:"responder_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ReconSigned) Reset() {
+	*x = ReconSigned{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconSigned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconSigned) ProtoMessage() {}
+
+func (x *ReconSigned) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconSigned.ProtoReflect.Descriptor instead.
+func (*ReconSigned) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReconSigned) GetResponderSignature() []byte {
 	if x != nil {
 		return x.ResponderSignature
 	}
@@ -1791,26 +1927,23 @@ func (x *ReconOpened) GetResponderSignature() []byte {
 type ReconStep struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// header_digest names the reconciliation: the digest of the header both
-	// sign (32 bytes).
+	// signed (32 bytes).
 	HeaderDigest []byte `protobuf:"bytes,1,opt,name=header_digest,json=headerDigest,proto3" json:"header_digest,omitempty"`
-	// requester_signature is the requester's signature over the header
-	// digest. Required until the responder has it (the first step).
-	RequesterSignature []byte `protobuf:"bytes,2,opt,name=requester_signature,json=requesterSignature,proto3" json:"requester_signature,omitempty"`
 	// seq is, for a pull (chunk empty), the responder-masked chunk asked for.
-	Seq uint32 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq uint32 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// chunk is a psi/ecdh Chunk encoding: a requester-return (both learn) or
 	// a requester-masked chunk. Empty for a pull.
-	Chunk []byte `protobuf:"bytes,4,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	Chunk []byte `protobuf:"bytes,3,opt,name=chunk,proto3" json:"chunk,omitempty"`
 	// signature is the requester's record signature over chunk
-	// (psi/transcript RecordDigest).
-	Signature     []byte `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+	// (psi/transcript RecordDigest). Empty for a pull.
+	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReconStep) Reset() {
 	*x = ReconStep{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1955,7 @@ func (x *ReconStep) String() string {
 func (*ReconStep) ProtoMessage() {}
 
 func (x *ReconStep) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,19 +1968,12 @@ func (x *ReconStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStep.ProtoReflect.Descriptor instead.
 func (*ReconStep) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReconStep) GetHeaderDigest() []byte {
 	if x != nil {
 		return x.HeaderDigest
-	}
-	return nil
-}
-
-func (x *ReconStep) GetRequesterSignature() []byte {
-	if x != nil {
-		return x.RequesterSignature
 	}
 	return nil
 }
@@ -1880,7 +2006,8 @@ type ReconStepped struct {
 	// or the responder-reply to a requester-masked chunk; empty after a
 	// requester-return.
 	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
-	// signature is the responder's record signature over chunk.
+	// signature is the responder's record signature over chunk; empty with
+	// it.
 	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1888,7 +2015,7 @@ type ReconStepped struct {
 
 func (x *ReconStepped) Reset() {
 	*x = ReconStepped{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2027,7 @@ func (x *ReconStepped) String() string {
 func (*ReconStepped) ProtoMessage() {}
 
 func (x *ReconStepped) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +2040,7 @@ func (x *ReconStepped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStepped.ProtoReflect.Descriptor instead.
 func (*ReconStepped) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReconStepped) GetChunk() []byte {
@@ -1934,7 +2061,7 @@ var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xc8\x04\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\x81\x05\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -1947,8 +2074,11 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"recon_open\x18\b \x01(\v2\x16.riskmesh.v1.ReconOpenH\x00R\treconOpen\x127\n" +
 	"\n" +
-	"recon_step\x18\t \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStepB\x06\n" +
-	"\x04body\"\xf4\x04\n" +
+	"recon_sign\x18\t \x01(\v2\x16.riskmesh.v1.ReconSignH\x00R\treconSign\x127\n" +
+	"\n" +
+	"recon_step\x18\n" +
+	" \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStepB\x06\n" +
+	"\x04body\"\xb3\x05\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -1958,8 +2088,10 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\tecdh_done\x18\x05 \x01(\v2\x15.riskmesh.v1.ECDHDoneH\x00R\becdhDone\x12@\n" +
 	"\rledger_result\x18\x06 \x01(\v2\x19.riskmesh.v1.LedgerResultH\x00R\fledgerResult\x12<\n" +
 	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x12=\n" +
-	"\frecon_opened\x18\b \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12@\n" +
-	"\rrecon_stepped\x18\t \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12.\n" +
+	"\frecon_opened\x18\b \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12=\n" +
+	"\frecon_signed\x18\t \x01(\v2\x18.riskmesh.v1.ReconSignedH\x00R\vreconSigned\x12@\n" +
+	"\rrecon_stepped\x18\n" +
+	" \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -2028,7 +2160,7 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vRedelivered\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
-	"transcript\"\xda\x01\n" +
+	"transcript\"\xb5\x01\n" +
 	"\tReconOpen\x12\x12\n" +
 	"\x04list\x18\x01 \x01(\tR\x04list\x12\x1a\n" +
 	"\bprotocol\x18\x02 \x01(\rR\bprotocol\x12\x16\n" +
@@ -2036,17 +2168,21 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\bsequence\x18\x04 \x01(\x04R\bsequence\x12%\n" +
 	"\x0erequester_size\x18\x05 \x01(\rR\rrequesterSize\x12\x1d\n" +
 	"\n" +
-	"chunk_size\x18\x06 \x01(\rR\tchunkSize\x12#\n" +
-	"\rrequester_key\x18\a \x01(\fR\frequesterKey\"V\n" +
+	"chunk_size\x18\x06 \x01(\rR\tchunkSize\"%\n" +
 	"\vReconOpened\x12\x16\n" +
-	"\x06header\x18\x01 \x01(\fR\x06header\x12/\n" +
-	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xa7\x01\n" +
+	"\x06header\x18\x01 \x01(\fR\x06header\"\x95\x01\n" +
+	"\tReconSign\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12#\n" +
+	"\rrequester_key\x18\x03 \x01(\fR\frequesterKey\x12/\n" +
+	"\x13requester_signature\x18\x04 \x01(\fR\x12requesterSignature\">\n" +
+	"\vReconSigned\x12/\n" +
+	"\x13responder_signature\x18\x01 \x01(\fR\x12responderSignature\"v\n" +
 	"\tReconStep\x12#\n" +
-	"\rheader_digest\x18\x01 \x01(\fR\fheaderDigest\x12/\n" +
-	"\x13requester_signature\x18\x02 \x01(\fR\x12requesterSignature\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\rR\x03seq\x12\x14\n" +
-	"\x05chunk\x18\x04 \x01(\fR\x05chunk\x12\x1c\n" +
-	"\tsignature\x18\x05 \x01(\fR\tsignature\"B\n" +
+	"\rheader_digest\x18\x01 \x01(\fR\fheaderDigest\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x14\n" +
+	"\x05chunk\x18\x03 \x01(\fR\x05chunk\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\"B\n" +
 	"\fReconStepped\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1c\n" +
 	"\tsignature\x18\x02 \x01(\fR\tsignature*\xb2\x03\n" +
@@ -2081,7 +2217,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -2103,8 +2239,10 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*Redelivered)(nil),            // 17: riskmesh.v1.Redelivered
 	(*ReconOpen)(nil),              // 18: riskmesh.v1.ReconOpen
 	(*ReconOpened)(nil),            // 19: riskmesh.v1.ReconOpened
-	(*ReconStep)(nil),              // 20: riskmesh.v1.ReconStep
-	(*ReconStepped)(nil),           // 21: riskmesh.v1.ReconStepped
+	(*ReconSign)(nil),              // 20: riskmesh.v1.ReconSign
+	(*ReconSigned)(nil),            // 21: riskmesh.v1.ReconSigned
+	(*ReconStep)(nil),              // 22: riskmesh.v1.ReconStep
+	(*ReconStepped)(nil),           // 23: riskmesh.v1.ReconStepped
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -2115,23 +2253,25 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
 	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
 	18, // 7: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
-	20, // 8: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
-	4,  // 9: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 10: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 11: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 12: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 13: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 14: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 15: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	19, // 16: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
-	21, // 17: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
-	15, // 18: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 19: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	20, // 8: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
+	22, // 9: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
+	4,  // 10: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 11: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 12: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 13: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 14: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 15: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 16: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	19, // 17: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
+	21, // 18: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
+	23, // 19: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
+	15, // 20: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 21: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -2148,6 +2288,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_LedgerInvoke)(nil),
 		(*PeerRequest_Redeliver)(nil),
 		(*PeerRequest_ReconOpen)(nil),
+		(*PeerRequest_ReconSign)(nil),
 		(*PeerRequest_ReconStep)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
@@ -2159,6 +2300,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_LedgerResult)(nil),
 		(*PeerResponse_Redelivered)(nil),
 		(*PeerResponse_ReconOpened)(nil),
+		(*PeerResponse_ReconSigned)(nil),
 		(*PeerResponse_ReconStepped)(nil),
 		(*PeerResponse_Error)(nil),
 	}
@@ -2169,7 +2311,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
