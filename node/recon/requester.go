@@ -1,0 +1,278 @@
+package recon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/ecdh"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Doer is the peer connection a requester reconciles over (*peer.Client).
+type Doer interface {
+	Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
+	Peer() peer.Identity
+}
+
+var _ Doer = (*peer.Client)(nil)
+
+// Request is a reconciliation this node starts.
+type Request struct {
+	// List is this node's list.
+	List string
+	// PeerList names the responder's list.
+	PeerList string
+	// Protocol is transcript.ProtocolECDHRequesterLearns or
+	// transcript.ProtocolECDHBothLearn.
+	Protocol transcript.Protocol
+	// Period is the accounting period; Sequence is never reused with this
+	// responder in a period.
+	Period, Sequence uint64
+	// Progress, if set, is called after every chunk with the chunks
+	// handled and their total.
+	Progress func(done, total int)
+}
+
+// Result is a finished reconciliation, as the requester sees it.
+type Result struct {
+	ID     string
+	Header transcript.ReconHeader
+	// Matches is the number of this node's rows in the intersection,
+	// written to ResultPath.
+	Matches        int
+	ResultPath     string
+	TranscriptPath string
+}
+
+// run is the requester's state for one reconciliation.
+type run struct {
+	n      *Node
+	to     Doer
+	req    Request
+	rows   rows
+	recon  *ecdh.Reconciler
+	book   *book
+	result *resultFile
+	keys   [][]byte // the responder's
+}
+
+// Reconcile runs a reconciliation with the responder at the other end of
+// to. Matched rows are written to the result file as they are learned; the
+// signed transcript is saved at the end, and also when the reconciliation
+// fails after the header was signed (the evidence of a dispute). A chunk
+// the responder got wrong fails with ErrPeerChunk at that chunk.
+func (n *Node) Reconcile(ctx context.Context, to Doer, req Request) (*Result, error) {
+	list, ok := n.cfg.list(req.List)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownList, req.List)
+	}
+	if !req.Protocol.IsECDH() {
+		return nil, fmt.Errorf("recon: %v is not a reconciliation mode", req.Protocol)
+	}
+	rs, _, err := readRows(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{n: n, to: to, req: req, rows: rs}
+	id := ID(n.cfg.MSPID, to.Peer().MSPID, req.Period, req.Sequence)
+	resultPath, transcriptPath := paths(n.cfg.Dir, id)
+	if r.result, err = createResult(resultPath); err != nil {
+		return nil, err
+	}
+	err = r.run(ctx)
+	err = errors.Join(err, r.result.close())
+	if r.book != nil {
+		err = errors.Join(err, r.book.save(transcriptPath))
+	}
+	if err != nil {
+		n.cfg.Logger.Warn("reconciliation failed", "id", id, "role", "requester", "err", err)
+		return nil, fmt.Errorf("reconcile %s: %w", id, err)
+	}
+	n.cfg.Logger.Info("reconciliation done", "id", id, "role", "requester", "matches", r.result.n)
+	return &Result{ID: id, Header: r.book.t.Header, Matches: r.result.n, ResultPath: resultPath, TranscriptPath: transcriptPath}, nil
+}
+
+func (r *run) run(ctx context.Context) error {
+	if err := r.open(ctx); err != nil {
+		return err
+	}
+	h := &r.book.t.Header
+	c := int(h.ChunkSize)
+	theirs, ours := (int(h.ResponderSize)+c-1)/c, (len(r.rows)+c-1)/c
+	for s := range theirs {
+		if err := r.phase1(ctx, uint32(s)); err != nil {
+			return err
+		}
+		r.progress()
+	}
+	for s := range ours {
+		if err := r.phase2(ctx, uint32(s)); err != nil {
+			return err
+		}
+		r.progress()
+	}
+	if !r.recon.Done() {
+		return fmt.Errorf("recon: streams ended before the reconciliation did")
+	}
+	return nil
+}
+
+func (r *run) progress() {
+	if r.req.Progress != nil {
+		r.req.Progress(r.recon.Progress())
+	}
+}
+
+// open asks for the header, checks the responder completed it as asked,
+// commits to this side's secret and exchanges the signatures.
+func (r *run) open(ctx context.Context) error {
+	cfg := &r.n.cfg
+	resp, err := r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
+		List: r.req.PeerList, Protocol: uint32(r.req.Protocol), Period: r.req.Period, Sequence: r.req.Sequence,
+		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize)}}})
+	if err != nil {
+		return err
+	}
+	h, err := transcript.ParseReconHeader(resp.GetReconOpened().GetHeader())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrHeader, err)
+	}
+	want := transcript.ReconHeader{Protocol: r.req.Protocol, Suite: transcript.SuiteRistretto255SHA512, Category: h.Category,
+		Period: r.req.Period, Requester: cfg.MSPID, Responder: r.to.Peer().MSPID, Sequence: r.req.Sequence,
+		RequesterSize: uint32(len(r.rows)), ResponderSize: h.ResponderSize, ChunkSize: uint32(cfg.ChunkSize),
+		ResponderKey: h.ResponderKey}
+	if *h != want {
+		return fmt.Errorf("%w: the responder's header does not echo the request", ErrHeader)
+	}
+	params, err := h.Params()
+	if err != nil {
+		return err
+	}
+	if r.recon, err = ecdh.NewReconciler(ecdh.RoleRequester, params, r.rows, cfg.Rand); err != nil {
+		return err
+	}
+	if err := r.recon.Start(h.ResponderKey); err != nil {
+		return fmt.Errorf("%w: %w", ErrHeader, err)
+	}
+	h.RequesterKey = r.recon.Commitment()
+	if r.book, err = newBook(h); err != nil {
+		return err
+	}
+	sig, err := transcript.SignRequest(cfg.Sign, r.book.digest)
+	if err != nil {
+		return err
+	}
+	if r.keys, err = cfg.Keys(ctx, h.Responder, h.Period); err != nil {
+		return fmt.Errorf("recon: signing keys of %s: %w", h.Responder, err)
+	}
+	resp, err = r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconSign{ReconSign: &riskmeshv1.ReconSign{
+		Period: h.Period, Sequence: h.Sequence, RequesterKey: h.RequesterKey[:], RequesterSignature: sig}}})
+	if err != nil {
+		return err
+	}
+	rsig := resp.GetReconSigned().GetResponderSignature()
+	if err := transcript.VerifyResponse(r.keys, r.book.digest, rsig); err != nil {
+		return fmt.Errorf("%w: %w", ErrHeader, err)
+	}
+	r.book.t.RequesterSignature, r.book.t.ResponderSignature = sig, rsig
+	return nil
+}
+
+// step sends one ReconStep and returns the responder's chunk, checked and
+// recorded (nil when it answers with none).
+func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, error) {
+	m.HeaderDigest = r.book.digest[:]
+	resp, err := r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}})
+	if err != nil {
+		return nil, err
+	}
+	st := resp.GetReconStepped()
+	if st == nil {
+		return nil, fmt.Errorf("%w: answer is not a step", ErrPeerChunk)
+	}
+	if len(st.GetChunk()) == 0 {
+		return nil, nil
+	}
+	c := new(ecdh.Chunk)
+	if err := c.UnmarshalBinary(st.GetChunk()); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPeerChunk, err)
+	}
+	if c.Kind != ecdh.KindResponderMasked && c.Kind != ecdh.KindResponderReply {
+		return nil, fmt.Errorf("%w: a responder does not send %v chunks", ErrPeerChunk, c.Kind)
+	}
+	if err := r.book.peer(r.keys, c, st.GetChunk(), st.GetSignature()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// phase1 pulls responder chunk seq, raises it to this side's secret and,
+// in both-learn, returns it with its proof.
+func (r *run) phase1(ctx context.Context, seq uint32) error {
+	c, err := r.step(ctx, &riskmeshv1.ReconStep{Seq: seq})
+	if err != nil {
+		return err
+	}
+	if c == nil || c.Kind != ecdh.KindResponderMasked || c.Seq != seq {
+		return fmt.Errorf("%w: pull of chunk %d not answered with it", ErrPeerChunk, seq)
+	}
+	ans, _, err := r.recon.Answer(c)
+	if err != nil {
+		return fmt.Errorf("%w: chunk %d: %w", ErrPeerChunk, seq, err)
+	}
+	if ans == nil {
+		return nil
+	}
+	enc, sig, err := r.own(ans)
+	if err != nil {
+		return err
+	}
+	if c, err = r.step(ctx, &riskmeshv1.ReconStep{Chunk: enc, Signature: sig}); err != nil {
+		return err
+	}
+	if c != nil {
+		return fmt.Errorf("%w: return %d answered with a chunk", ErrPeerChunk, seq)
+	}
+	return nil
+}
+
+// phase2 sends this side's chunk seq and checks the responder's reply
+// against its proof; the matched rows go to the result file.
+func (r *run) phase2(ctx context.Context, seq uint32) error {
+	own, err := r.recon.OwnChunk(seq)
+	if err != nil {
+		return err
+	}
+	enc, sig, err := r.own(own)
+	if err != nil {
+		return err
+	}
+	c, err := r.step(ctx, &riskmeshv1.ReconStep{Chunk: enc, Signature: sig})
+	if err != nil {
+		return err
+	}
+	if c == nil || c.Kind != ecdh.KindResponderReply {
+		return fmt.Errorf("%w: chunk %d not answered with a reply", ErrPeerChunk, seq)
+	}
+	matches, err := r.recon.Accept(c)
+	if err != nil {
+		return fmt.Errorf("%w: reply %d: %w", ErrPeerChunk, seq, err)
+	}
+	return r.result.add(r.rows, matches)
+}
+
+// own encodes, signs and records a chunk this side sends.
+func (r *run) own(c *ecdh.Chunk) ([]byte, []byte, error) {
+	enc, err := c.MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := r.book.own(r.n.cfg.Sign, c, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, sig, nil
+}
