@@ -1,6 +1,7 @@
 package recon
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -48,6 +49,17 @@ func (b *book) record(c *ecdh.Chunk, enc []byte) (transcript.ChunkRecord, error)
 	r := transcript.ChunkRecord{Kind: c.Kind, Seq: c.Seq, Count: uint32(len(c.Points)), Hash: transcript.ChunkHash(enc)}
 	if next := len(b.hashes[c.Kind]); int(c.Seq) != next {
 		return r, fmt.Errorf("%v chunk %d, expected %d", c.Kind, c.Seq, next)
+	}
+	// The header fixes every chunk's length: a side cannot have more items
+	// handled, or billed, than the sizes both signed.
+	h := &b.t.Header
+	size := int(h.RequesterSize)
+	if c.Kind == ecdh.KindResponderMasked || c.Kind == ecdh.KindRequesterReturn {
+		size = int(h.ResponderSize)
+	}
+	lo := int(c.Seq) * int(h.ChunkSize)
+	if lo >= size || len(c.Points) != min(int(h.ChunkSize), size-lo) {
+		return r, fmt.Errorf("%v chunk %d has %d points, the header allows %d", c.Kind, c.Seq, len(c.Points), max(0, min(int(h.ChunkSize), size-lo)))
 	}
 	if a := answered(c.Kind); a != 0 {
 		prev := b.hashes[a]
@@ -103,6 +115,14 @@ func (b *book) save(path string) error {
 		return fmt.Errorf("recon: save transcript: %w", err)
 	}
 	return nil
+}
+
+// saveEvidence keeps, beside the transcript, the two chunk bodies a
+// dispute over a rejected answer needs (audit.ReconDispute): the chunk this
+// side sent and the answer that failed.
+func saveEvidence(dir, id string, answered, answer []byte) error {
+	base := filepath.Join(dir, id)
+	return errors.Join(durable.WriteFile(base+".answered", answered, 0o600), durable.WriteFile(base+".answer", answer, 0o600))
 }
 
 // ID names a reconciliation: its parties, period and sequence, which the

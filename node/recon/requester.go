@@ -50,6 +50,7 @@ type Result struct {
 // run is the requester's state for one reconciliation.
 type run struct {
 	n      *Node
+	id     string
 	to     Doer
 	req    Request
 	rows   rows
@@ -76,8 +77,8 @@ func (n *Node) Reconcile(ctx context.Context, to Doer, req Request) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	r := &run{n: n, to: to, req: req, rows: rs}
 	id := ID(n.cfg.MSPID, to.Peer().MSPID, req.Period, req.Sequence)
+	r := &run{n: n, to: to, req: req, rows: rs, id: id}
 	resultPath, transcriptPath := paths(n.cfg.Dir, id)
 	if r.result, err = createResult(resultPath); err != nil {
 		return nil, err
@@ -259,9 +260,19 @@ func (r *run) phase2(ctx context.Context, seq uint32) error {
 	}
 	matches, err := r.recon.Accept(c)
 	if err != nil {
-		return fmt.Errorf("%w: reply %d: %w", ErrPeerChunk, seq, err)
+		return r.rejected(enc, c, fmt.Errorf("%w: reply %d: %w", ErrPeerChunk, seq, err))
 	}
 	return r.result.add(r.rows, matches)
+}
+
+// rejected keeps the evidence of an answer that failed its checks after its
+// signed record was accepted, and returns cause.
+func (r *run) rejected(answered []byte, answer *ecdh.Chunk, cause error) error {
+	enc, err := answer.MarshalBinary()
+	if err == nil {
+		err = saveEvidence(r.n.cfg.Dir, r.id, answered, enc)
+	}
+	return errors.Join(cause, err)
 }
 
 // own encodes, signs and records a chunk this side sends.

@@ -26,6 +26,9 @@ type session struct {
 	id      string
 	ended   bool
 	reqKeys [][]byte
+	// awaiting holds the masked chunks sent and not yet returned (at most
+	// ecdh.MaxWindow), the evidence if a return fails its proof.
+	awaiting map[uint32][]byte
 }
 
 func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOpen) *riskmeshv1.PeerResponse {
@@ -50,7 +53,7 @@ func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOp
 		return refusal(fmt.Errorf("%w: %q", ErrUnknownList, m.GetList()))
 	}
 	key := sessionKey{requester: requester, period: m.GetPeriod(), sequence: m.GetSequence()}
-	s := &session{key: key, id: ID(requester, n.cfg.MSPID, key.period, key.sequence)}
+	s := &session{key: key, id: ID(requester, n.cfg.MSPID, key.period, key.sequence), awaiting: make(map[uint32][]byte)}
 	if err := n.reserve(s); err != nil {
 		return refusal(err)
 	}
@@ -215,7 +218,11 @@ func (n *Node) stepLocked(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.Peer
 		if err != nil {
 			return nil, fmt.Errorf("%w: pull of chunk %d: %w", errMalformed, m.GetSeq(), err)
 		}
-		return n.send(s, c)
+		resp, err := n.send(s, c)
+		if err == nil && s.header.Protocol == transcript.ProtocolECDHBothLearn {
+			s.awaiting[c.Seq] = resp.GetReconStepped().GetChunk()
+		}
+		return resp, err
 	}
 	c := new(ecdh.Chunk)
 	if err := c.UnmarshalBinary(m.GetChunk()); err != nil {
@@ -229,8 +236,10 @@ func (n *Node) stepLocked(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.Peer
 	}
 	if c.Kind == ecdh.KindRequesterReturn {
 		if _, err := s.recon.Accept(c); err != nil {
-			return nil, fmt.Errorf("%w: return %d: %w", ErrPeerChunk, c.Seq, err)
+			cause := fmt.Errorf("%w: return %d: %w", ErrPeerChunk, c.Seq, err)
+			return nil, errors.Join(cause, saveEvidence(n.cfg.Dir, s.id, s.awaiting[c.Seq], m.GetChunk()))
 		}
+		delete(s.awaiting, c.Seq)
 		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconStepped{ReconStepped: &riskmeshv1.ReconStepped{}}}, nil
 	}
 	ans, matches, err := s.recon.Answer(c)
