@@ -26,6 +26,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
@@ -102,6 +103,7 @@ type node struct {
 	server   *peer.Server
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
+	recon    *recon.Node          // nil without reconciliations
 	conns    *outbound.Conns      // the requester's provider connections; nil without one
 	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
@@ -250,6 +252,12 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			n.goRun("refresh "+name, func(ctx context.Context) error { n.refreshEvery(ctx, name, every); return nil }, ctx)
 		}
 	}
+	if cfg.Reconcile != nil {
+		if n.recon, err = n.reconciler(*cfg.Reconcile); err != nil {
+			return nil, err
+		}
+		d.recon = n.recon
+	}
 	// The dispatcher is complete: peers may come in.
 	if n.server, err = peer.Listen(ctx, cfg.PeerListen, pc); err != nil {
 		return nil, fmt.Errorf("daemon: listen for peers: %w", err)
@@ -292,6 +300,21 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	n.log.Info("node started", slog.String("msp", cfg.MSPID), slog.String("peer", n.server.Addr().String()),
 		slog.String("ledger", cfg.Ledger.Backend))
 	return n, nil
+}
+
+// reconciler sets up reconciliations: results and transcripts under
+// DataDir/reconciliations, peers' signing keys from the registry view.
+func (n *node) reconciler(c recon.Config) (*recon.Node, error) {
+	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, filepath.Join(n.cfg.DataDir, "reconciliations")
+	c.Keys = func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
+		inst, ok := n.dir.Recheck(ctx).Institution(msp)
+		if !ok {
+			return nil, fmt.Errorf("%s is not in the registry", msp)
+		}
+		return inst.SigningKeysIn(period), nil
+	}
+	c.Logger = n.log.With("component", "recon")
+	return recon.New(c)
 }
 
 // disputes sets up automatic disputes over the node's ledger and node.db.

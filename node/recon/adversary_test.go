@@ -129,24 +129,22 @@ func TestAdversaryWrongReply(t *testing.T) {
 
 // replayer is a requester connection that sends, instead of its masked
 // chunk 1, its masked chunk 0 again, byte for byte with its signature.
-type replayer struct {
-	Doer
-	first *riskmeshv1.ReconStep
-}
-
-func (r *replayer) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
-	if st := req.GetReconStep(); len(st.GetChunk()) > 0 {
-		c := new(ecdh.Chunk)
-		if err := c.UnmarshalBinary(st.GetChunk()); err == nil && c.Kind == ecdh.KindRequesterMasked {
-			switch c.Seq {
-			case 0:
-				r.first = st
-			case 1:
-				req = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: r.first}}
+func replayer(send Send) Send {
+	var first *riskmeshv1.ReconStep
+	return func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		if st := req.GetReconStep(); len(st.GetChunk()) > 0 {
+			c := new(ecdh.Chunk)
+			if err := c.UnmarshalBinary(st.GetChunk()); err == nil && c.Kind == ecdh.KindRequesterMasked {
+				switch c.Seq {
+				case 0:
+					first = st
+				case 1:
+					req = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: first}}
+				}
 			}
 		}
+		return send(ctx, req)
 	}
-	return r.Doer.Do(ctx, req)
 }
 
 // TestAdversaryReplayedChunk plays both sides replaying a chunk in place of
@@ -177,9 +175,7 @@ func TestAdversaryReplayedChunk(t *testing.T) {
 	})
 	t.Run("Requester", func(t *testing.T) {
 		p := newPair(t, pairOptions{reqList: phones(0, 600), respList: phones(300, 900), grants: grantAll(bankA), chunk: 256})
-		ctx := t.Context()
-		_, err := p.req.Reconcile(ctx, &replayer{Doer: p.conn}, Request{List: "mine", PeerList: "loans",
-			Protocol: transcript.ProtocolECDHBothLearn, Period: 7, Sequence: 1})
+		_, err := p.req.Reconcile(t.Context(), replayer(p.conn.Do), request(transcript.ProtocolECDHBothLearn, 1))
 		var re *peer.RemoteError
 		if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED || !strings.Contains(re.Message, "expected 1") {
 			t.Fatalf("got %v, want the responder to refuse the replay as MALFORMED", err)
@@ -195,28 +191,24 @@ func TestAdversaryReplayedChunk(t *testing.T) {
 // padder is a requester connection that sends more items than the header
 // declares: its last masked chunk is padded to a full chunk with points of
 // its first, and signed with the requester's own key.
-type padder struct {
-	Doer
-	sign  ecsig.Sign
-	first *ecdh.Chunk
-	t     *testing.T
-}
-
-func (p *padder) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
-	if st := req.GetReconStep(); len(st.GetChunk()) > 0 {
-		c := new(ecdh.Chunk)
-		if err := c.UnmarshalBinary(st.GetChunk()); err == nil && c.Kind == ecdh.KindRequesterMasked {
-			if c.Seq == 0 {
-				p.first = c
-			} else if short := len(p.first.Points) - len(c.Points); short > 0 {
-				c.Points = append(c.Points, p.first.Points[:short]...)
-				enc, sig := resign(p.t, p.sign, st.GetHeaderDigest(), [transcript.DigestSize]byte{}, c)
-				req = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: &riskmeshv1.ReconStep{
-					HeaderDigest: st.GetHeaderDigest(), Chunk: enc, Signature: sig}}}
+func padder(t *testing.T, send Send, sign ecsig.Sign) Send {
+	var first *ecdh.Chunk
+	return func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		if st := req.GetReconStep(); len(st.GetChunk()) > 0 {
+			c := new(ecdh.Chunk)
+			if err := c.UnmarshalBinary(st.GetChunk()); err == nil && c.Kind == ecdh.KindRequesterMasked {
+				if c.Seq == 0 {
+					first = c
+				} else if short := len(first.Points) - len(c.Points); short > 0 {
+					c.Points = append(c.Points, first.Points[:short]...)
+					enc, sig := resign(t, sign, st.GetHeaderDigest(), [transcript.DigestSize]byte{}, c)
+					req = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: &riskmeshv1.ReconStep{
+						HeaderDigest: st.GetHeaderDigest(), Chunk: enc, Signature: sig}}}
+				}
 			}
 		}
+		return send(ctx, req)
 	}
-	return p.Doer.Do(ctx, req)
 }
 
 // TestAdversaryMoreItemsThanBilled plays a requester that signs a header
@@ -225,8 +217,7 @@ func (p *padder) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 // transcript holds only what the header allows.
 func TestAdversaryMoreItemsThanBilled(t *testing.T) {
 	p := newPair(t, pairOptions{reqList: phones(0, 600), respList: phones(300, 900), grants: grantAll(bankA), chunk: 256})
-	_, err := p.req.Reconcile(t.Context(), &padder{Doer: p.conn, sign: p.members[bankA].sign, t: t}, Request{List: "mine", PeerList: "loans",
-		Protocol: transcript.ProtocolECDHBothLearn, Period: 7, Sequence: 1})
+	_, err := p.req.Reconcile(t.Context(), padder(t, p.conn.Do, p.members[bankA].sign), request(transcript.ProtocolECDHBothLearn, 1))
 	var re *peer.RemoteError
 	if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED || !strings.Contains(re.Message, "the header allows 88") {
 		t.Fatalf("got %v, want the oversized chunk refused", err)

@@ -149,7 +149,7 @@ func (p *pair) reconcile(t *testing.T, proto transcript.Protocol, seq uint64) (*
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	return p.req.Reconcile(ctx, p.conn, Request{List: "mine", PeerList: "loans", Protocol: proto, Period: 7, Sequence: seq})
+	return p.req.Reconcile(ctx, p.conn.Do, request(proto, seq))
 }
 
 // readResult returns the identifiers of a result file, sorted.
@@ -178,6 +178,10 @@ func ids(m memList) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func request(proto transcript.Protocol, seq uint64) Request {
+	return Request{Responder: bankB, List: "mine", PeerList: "loans", Protocol: proto, Period: 7, Sequence: seq}
 }
 
 func grantAll(requester string) []Grant {

@@ -5,22 +5,20 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// Doer is the peer connection a requester reconciles over (*peer.Client).
-type Doer interface {
-	Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
-	Peer() peer.Identity
-}
-
-var _ Doer = (*peer.Client)(nil)
+// Send carries one request to the responder over an authenticated peer
+// connection and returns its answer (a *peer.Client's Do, or the node's
+// outbound connections to a registered institution).
+type Send func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error)
 
 // Request is a reconciliation this node starts.
 type Request struct {
+	// Responder is the MSP id of the institution Send reaches.
+	Responder string
 	// List is this node's list.
 	List string
 	// PeerList names the responder's list.
@@ -51,7 +49,7 @@ type Result struct {
 type run struct {
 	n      *Node
 	id     string
-	to     Doer
+	send   Send
 	req    Request
 	rows   rows
 	recon  *ecdh.Reconciler
@@ -60,12 +58,12 @@ type run struct {
 	keys   [][]byte // the responder's
 }
 
-// Reconcile runs a reconciliation with the responder at the other end of
-// to. Matched rows are written to the result file as they are learned; the
+// Reconcile runs a reconciliation with req.Responder, reached through
+// send. Matched rows are written to the result file as they are learned; the
 // signed transcript is saved at the end, and also when the reconciliation
 // fails after the header was signed (the evidence of a dispute). A chunk
 // the responder got wrong fails with ErrPeerChunk at that chunk.
-func (n *Node) Reconcile(ctx context.Context, to Doer, req Request) (*Result, error) {
+func (n *Node) Reconcile(ctx context.Context, send Send, req Request) (*Result, error) {
 	list, ok := n.cfg.list(req.List)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownList, req.List)
@@ -77,8 +75,8 @@ func (n *Node) Reconcile(ctx context.Context, to Doer, req Request) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	id := ID(n.cfg.MSPID, to.Peer().MSPID, req.Period, req.Sequence)
-	r := &run{n: n, to: to, req: req, rows: rs, id: id}
+	id := ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)
+	r := &run{n: n, send: send, req: req, rows: rs, id: id}
 	resultPath, transcriptPath := paths(n.cfg.Dir, id)
 	if r.result, err = createResult(resultPath); err != nil {
 		return nil, err
@@ -131,7 +129,7 @@ func (r *run) progress() {
 // commits to this side's secret and exchanges the signatures.
 func (r *run) open(ctx context.Context) error {
 	cfg := &r.n.cfg
-	resp, err := r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
+	resp, err := r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
 		List: r.req.PeerList, Protocol: uint32(r.req.Protocol), Period: r.req.Period, Sequence: r.req.Sequence,
 		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize)}}})
 	if err != nil {
@@ -142,7 +140,7 @@ func (r *run) open(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
 	}
 	want := transcript.ReconHeader{Protocol: r.req.Protocol, Suite: transcript.SuiteRistretto255SHA512, Category: h.Category,
-		Period: r.req.Period, Requester: cfg.MSPID, Responder: r.to.Peer().MSPID, Sequence: r.req.Sequence,
+		Period: r.req.Period, Requester: cfg.MSPID, Responder: r.req.Responder, Sequence: r.req.Sequence,
 		RequesterSize: uint32(len(r.rows)), ResponderSize: h.ResponderSize, ChunkSize: uint32(cfg.ChunkSize),
 		ResponderKey: h.ResponderKey}
 	if *h != want {
@@ -169,7 +167,7 @@ func (r *run) open(ctx context.Context) error {
 	if r.keys, err = cfg.Keys(ctx, h.Responder, h.Period); err != nil {
 		return fmt.Errorf("recon: signing keys of %s: %w", h.Responder, err)
 	}
-	resp, err = r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconSign{ReconSign: &riskmeshv1.ReconSign{
+	resp, err = r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconSign{ReconSign: &riskmeshv1.ReconSign{
 		Period: h.Period, Sequence: h.Sequence, RequesterKey: h.RequesterKey[:], RequesterSignature: sig}}})
 	if err != nil {
 		return err
@@ -186,7 +184,7 @@ func (r *run) open(ctx context.Context) error {
 // recorded (nil when it answers with none).
 func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, error) {
 	m.HeaderDigest = r.book.digest[:]
-	resp, err := r.to.Do(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}})
+	resp, err := r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}})
 	if err != nil {
 		return nil, err
 	}
