@@ -2,9 +2,9 @@ package config
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -33,15 +33,10 @@ type Grant struct {
 	Requester string `yaml:"requester"`
 	// List names one of reconcile.lists. Required.
 	List string `yaml:"list"`
-	// Modes are ModeRequesterLearns and/or ModeBothLearn. Required.
+	// Modes are "requester-learns" and/or "both-learn"
+	// (recon.ModeRequesterLearns, recon.ModeBothLearn). Required.
 	Modes []string `yaml:"modes"`
 }
-
-// Reconciliation modes as node.yaml and the CLI write them.
-const (
-	ModeRequesterLearns = "requester-learns"
-	ModeBothLearn       = "both-learn"
-)
 
 func (cfg *Config) validateReconcile(c *checker) {
 	r := &cfg.Reconcile
@@ -66,11 +61,11 @@ func (cfg *Config) validateReconcile(c *checker) {
 			c.fail(key+".list", "%q is not a list of reconcile.lists", g.List)
 		}
 		if len(g.Modes) == 0 {
-			c.fail(key+".modes", "name at least one of %s, %s", ModeRequesterLearns, ModeBothLearn)
+			c.fail(key+".modes", "name at least one of %s, %s", recon.ModeRequesterLearns, recon.ModeBothLearn)
 		}
 		for _, m := range g.Modes {
-			if !slices.Contains([]string{ModeRequesterLearns, ModeBothLearn}, m) {
-				c.fail(key+".modes", "%q is not %s or %s", m, ModeRequesterLearns, ModeBothLearn)
+			if recon.Protocol(m) == 0 {
+				c.fail(key+".modes", "%q is not %s or %s", m, recon.ModeRequesterLearns, recon.ModeBothLearn)
 			}
 		}
 	}

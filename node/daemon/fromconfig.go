@@ -26,7 +26,6 @@ import (
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ident"
-	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // FromConfig turns a loaded node.yaml into the daemon's Config: this file is
@@ -179,24 +178,11 @@ func reconcileConfig(r *config.Reconcile, norm *ident.Normalizer) (*recon.Config
 	for _, g := range r.Grants {
 		grant := recon.Grant{Requester: g.Requester, List: g.List}
 		for _, m := range g.Modes {
-			grant.Protocols = append(grant.Protocols, ReconcileProtocol(m))
+			grant.Protocols = append(grant.Protocols, recon.Protocol(m))
 		}
 		rc.Grants = append(rc.Grants, grant)
 	}
 	return rc, nil
-}
-
-// ReconcileProtocol is the transcript protocol of a reconciliation mode as
-// node.yaml and the CLI write it (config.ModeRequesterLearns,
-// config.ModeBothLearn); 0 for anything else.
-func ReconcileProtocol(mode string) transcript.Protocol {
-	switch mode {
-	case config.ModeRequesterLearns:
-		return transcript.ProtocolECDHRequesterLearns
-	case config.ModeBothLearn:
-		return transcript.ProtocolECDHBothLearn
-	}
-	return 0
 }
 
 // peerConfig returns the peer transport's tuning; the daemon adds the

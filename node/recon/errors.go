@@ -26,6 +26,11 @@ var (
 	ErrSequence = errors.New("recon: sequence already used")
 	// ErrBusy is a responder at its limit of reconciliations in progress.
 	ErrBusy = errors.New("recon: too many reconciliations in progress")
+	// ErrRequest is a reconciliation request this node cannot start: an
+	// unknown mode, a bad responder or list name.
+	ErrRequest = errors.New("recon: bad request")
+	// ErrUnknown is a reconciliation id this node does not know.
+	ErrUnknown = errors.New("recon: unknown reconciliation")
 	// ErrEmptyList is a list with no valid entry.
 	ErrEmptyList = errors.New("recon: list has no entries")
 )

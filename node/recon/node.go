@@ -20,6 +20,7 @@ type Node struct {
 	mu       sync.Mutex
 	opened   map[sessionKey]*session // by requester, period, sequence
 	byDigest map[[transcript.DigestSize]byte]*session
+	runs     map[string]*tracker // every reconciliation since start, by id
 }
 
 // sessionKey names a reconciliation on the responder before its header is
@@ -38,7 +39,8 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
-	return &Node{cfg: cfg, opened: make(map[sessionKey]*session), byDigest: make(map[[transcript.DigestSize]byte]*session)}, nil
+	return &Node{cfg: cfg, opened: make(map[sessionKey]*session), byDigest: make(map[[transcript.DigestSize]byte]*session),
+		runs: make(map[string]*tracker)}, nil
 }
 
 // Handles reports whether req is a reconciliation request, which Handle

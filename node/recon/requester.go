@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+
+	"github.com/riskmesh/riskmesh/internal/names"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
@@ -29,9 +32,6 @@ type Request struct {
 	// Period is the accounting period; Sequence is never reused with this
 	// responder in a period.
 	Period, Sequence uint64
-	// Progress, if set, is called after every chunk with the chunks
-	// handled and their total.
-	Progress func(done, total int)
 }
 
 // Result is a finished reconciliation, as the requester sees it.
@@ -56,6 +56,63 @@ type run struct {
 	book   *book
 	result *resultFile
 	keys   [][]byte // the responder's
+	t      *tracker
+}
+
+// SequenceBase is the first sequence number Start gives a reconciliation:
+// 2^48, far above the numbers a requester gives its catalog exchanges, so
+// that a reconciliation never shares a ledger entry key with one.
+const SequenceBase = 1 << 48
+
+// Start checks req, gives it the first sequence number from SequenceBase
+// not yet used with this responder in the period (when req.Sequence is 0),
+// and runs Reconcile in the background under ctx; Get, List and Rows follow
+// it by the returned id.
+func (n *Node) Start(ctx context.Context, send Send, req Request) (*riskmeshv1.Reconciliation, error) {
+	if err := n.check(req); err != nil {
+		return nil, err
+	}
+	if req.Sequence == 0 {
+		req.Sequence = SequenceBase
+		for n.used(ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)) {
+			req.Sequence++
+		}
+	}
+	t := n.newRun(req)
+	go func() { _, _ = n.reconcile(ctx, send, req, t) }()
+	return t.snapshot(), nil
+}
+
+// used reports whether reconciliation id has run or runs on this node.
+func (n *Node) used(id string) bool {
+	n.mu.Lock()
+	_, running := n.runs[id]
+	n.mu.Unlock()
+	result, _ := paths(n.cfg.Dir, id)
+	_, err := os.Stat(result)
+	return running || err == nil
+}
+
+func (n *Node) check(req Request) error {
+	if _, ok := n.cfg.list(req.List); !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownList, req.List)
+	}
+	if !req.Protocol.IsECDH() {
+		return fmt.Errorf("%w: %v is not a reconciliation mode", ErrRequest, req.Protocol)
+	}
+	if !names.MSPID(req.Responder) || req.Responder == n.cfg.MSPID {
+		return fmt.Errorf("%w: responder %q", ErrRequest, req.Responder)
+	}
+	if !names.Category(req.PeerList) || len(req.PeerList) > riskmeshv1.MaxReconList {
+		return fmt.Errorf("%w: peer list %q", ErrRequest, req.PeerList)
+	}
+	return nil
+}
+
+func (n *Node) newRun(req Request) *tracker {
+	id := ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)
+	result, _ := paths(n.cfg.Dir, id)
+	return n.track(ecdh.RoleRequester, id, req.Responder, req.List, req.Protocol, req.Period, req.Sequence, result)
 }
 
 // Reconcile runs a reconciliation with req.Responder, reached through
@@ -64,19 +121,21 @@ type run struct {
 // fails after the header was signed (the evidence of a dispute). A chunk
 // the responder got wrong fails with ErrPeerChunk at that chunk.
 func (n *Node) Reconcile(ctx context.Context, send Send, req Request) (*Result, error) {
-	list, ok := n.cfg.list(req.List)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownList, req.List)
+	if err := n.check(req); err != nil {
+		return nil, err
 	}
-	if !req.Protocol.IsECDH() {
-		return nil, fmt.Errorf("recon: %v is not a reconciliation mode", req.Protocol)
-	}
+	return n.reconcile(ctx, send, req, n.newRun(req))
+}
+
+func (n *Node) reconcile(ctx context.Context, send Send, req Request, t *tracker) (_ *Result, err error) {
+	defer func() { t.finish(err) }()
+	list, _ := n.cfg.list(req.List)
 	rs, _, err := readRows(ctx, list)
 	if err != nil {
 		return nil, err
 	}
 	id := ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)
-	r := &run{n: n, send: send, req: req, rows: rs, id: id}
+	r := &run{n: n, send: send, req: req, rows: rs, id: id, t: t}
 	resultPath, transcriptPath := paths(n.cfg.Dir, id)
 	if r.result, err = createResult(resultPath); err != nil {
 		return nil, err
@@ -120,9 +179,7 @@ func (r *run) run(ctx context.Context) error {
 }
 
 func (r *run) progress() {
-	if r.req.Progress != nil {
-		r.req.Progress(r.recon.Progress())
-	}
+	r.t.progress(r.recon, r.result.n)
 }
 
 // open asks for the header, checks the responder completed it as asked,
@@ -177,6 +234,7 @@ func (r *run) open(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
 	}
 	r.book.t.RequesterSignature, r.book.t.ResponderSignature = sig, rsig
+	r.t.sizes(h.RequesterSize, h.ResponderSize)
 	return nil
 }
 

@@ -29,6 +29,7 @@ type session struct {
 	// awaiting holds the masked chunks sent and not yet returned (at most
 	// ecdh.MaxWindow), the evidence if a return fails its proof.
 	awaiting map[uint32][]byte
+	t        *tracker
 }
 
 func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOpen) *riskmeshv1.PeerResponse {
@@ -122,6 +123,9 @@ func (n *Node) prepare(ctx context.Context, s *session, list List, p transcript.
 		return nil, err
 	}
 	s.header.ResponderKey = s.recon.Commitment()
+	resultPath, _ := paths(n.cfg.Dir, s.id)
+	s.t = n.track(ecdh.RoleResponder, s.id, s.key.requester, list.Name, p, s.key.period, s.key.sequence, resultPath)
+	s.t.sizes(s.header.ResponderSize, s.header.RequesterSize)
 	enc, err := s.header.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -204,6 +208,7 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 		n.end(ctx, s, err)
 		return refusal(err)
 	}
+	s.t.progress(s.recon, s.result.n)
 	if s.recon.Done() {
 		if err := n.end(ctx, s, nil); err != nil {
 			return refusal(err)
@@ -268,10 +273,13 @@ func (n *Node) send(s *session, c *ecdh.Chunk) (*riskmeshv1.PeerResponse, error)
 // end closes s, after its last step (cause nil) or a failure: the result
 // file is closed, the transcript saved as evidence, and a finished
 // reconciliation billed. It returns what failed while ending.
-func (n *Node) end(ctx context.Context, s *session, cause error) error {
+func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 	s.ended = true
+	if s.t != nil {
+		defer func() { s.t.finish(errors.Join(cause, err)) }()
+	}
 	n.release(s)
-	err := s.result.close()
+	err = s.result.close()
 	if s.book != nil {
 		_, tp := paths(n.cfg.Dir, s.id)
 		err = errors.Join(err, s.book.save(tp))

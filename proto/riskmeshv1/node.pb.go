@@ -5155,6 +5155,500 @@ func (x *ReplayDeadEventsResponse) GetReplayed() uint32 {
 	return 0
 }
 
+// StartReconciliationRequest names the two lists and the mode.
+type StartReconciliationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// responder is the other institution's MSP id.
+	Responder string `protobuf:"bytes,1,opt,name=responder,proto3" json:"responder,omitempty"`
+	// list is this node's list (node.yaml reconcile.lists).
+	List string `protobuf:"bytes,2,opt,name=list,proto3" json:"list,omitempty"`
+	// peer_list names the responder's list, as its policy does.
+	PeerList string `protobuf:"bytes,3,opt,name=peer_list,json=peerList,proto3" json:"peer_list,omitempty"`
+	// mode is "requester-learns" or "both-learn".
+	Mode          string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartReconciliationRequest) Reset() {
+	*x = StartReconciliationRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartReconciliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartReconciliationRequest) ProtoMessage() {}
+
+func (x *StartReconciliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartReconciliationRequest.ProtoReflect.Descriptor instead.
+func (*StartReconciliationRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *StartReconciliationRequest) GetResponder() string {
+	if x != nil {
+		return x.Responder
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetPeerList() string {
+	if x != nil {
+		return x.PeerList
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+// GetReconciliationRequest names a reconciliation by its id.
+type GetReconciliationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReconciliationRequest) Reset() {
+	*x = GetReconciliationRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReconciliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReconciliationRequest) ProtoMessage() {}
+
+func (x *GetReconciliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReconciliationRequest.ProtoReflect.Descriptor instead.
+func (*GetReconciliationRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetReconciliationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Reconciliation is the state of one reconciliation on this node.
+type Reconciliation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is "<requester>-<responder>-<period>-<sequence>".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// role is "requester" or "responder".
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// peer is the other institution.
+	Peer string `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`
+	// list is this node's list.
+	List string `protobuf:"bytes,4,opt,name=list,proto3" json:"list,omitempty"`
+	// mode is "requester-learns" or "both-learn".
+	Mode string `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
+	// state is "running", "done" or "failed".
+	State    string `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
+	Period   uint64 `protobuf:"varint,7,opt,name=period,proto3" json:"period,omitempty"`
+	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// own_size and peer_size are the two lists' sizes, as the signed header
+	// fixes them (0 before it is signed).
+	OwnSize  uint32 `protobuf:"varint,9,opt,name=own_size,json=ownSize,proto3" json:"own_size,omitempty"`
+	PeerSize uint32 `protobuf:"varint,10,opt,name=peer_size,json=peerSize,proto3" json:"peer_size,omitempty"`
+	// chunks_done of chunks_total this side handles.
+	ChunksDone  uint32 `protobuf:"varint,11,opt,name=chunks_done,json=chunksDone,proto3" json:"chunks_done,omitempty"`
+	ChunksTotal uint32 `protobuf:"varint,12,opt,name=chunks_total,json=chunksTotal,proto3" json:"chunks_total,omitempty"`
+	// matches is the number of this node's rows found in the other list so
+	// far (0 for a responder in requester-learns).
+	Matches uint64 `protobuf:"varint,13,opt,name=matches,proto3" json:"matches,omitempty"`
+	// error says why a failed reconciliation ended.
+	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	// result_path is the result file on the node's host.
+	ResultPath    string `protobuf:"bytes,15,opt,name=result_path,json=resultPath,proto3" json:"result_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reconciliation) Reset() {
+	*x = Reconciliation{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reconciliation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reconciliation) ProtoMessage() {}
+
+func (x *Reconciliation) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
+func (*Reconciliation) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *Reconciliation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetOwnSize() uint32 {
+	if x != nil {
+		return x.OwnSize
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetPeerSize() uint32 {
+	if x != nil {
+		return x.PeerSize
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetChunksDone() uint32 {
+	if x != nil {
+		return x.ChunksDone
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetChunksTotal() uint32 {
+	if x != nil {
+		return x.ChunksTotal
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetMatches() uint64 {
+	if x != nil {
+		return x.Matches
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetResultPath() string {
+	if x != nil {
+		return x.ResultPath
+	}
+	return ""
+}
+
+type ListReconciliationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReconciliationsRequest) Reset() {
+	*x = ListReconciliationsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReconciliationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReconciliationsRequest) ProtoMessage() {}
+
+func (x *ListReconciliationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReconciliationsRequest.ProtoReflect.Descriptor instead.
+func (*ListReconciliationsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{62}
+}
+
+type ListReconciliationsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Reconciliations []*Reconciliation      `protobuf:"bytes,1,rep,name=reconciliations,proto3" json:"reconciliations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListReconciliationsResponse) Reset() {
+	*x = ListReconciliationsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReconciliationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReconciliationsResponse) ProtoMessage() {}
+
+func (x *ListReconciliationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReconciliationsResponse.ProtoReflect.Descriptor instead.
+func (*ListReconciliationsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ListReconciliationsResponse) GetReconciliations() []*Reconciliation {
+	if x != nil {
+		return x.Reconciliations
+	}
+	return nil
+}
+
+// ReconciledRows is a batch of this node's matched rows.
+type ReconciledRows struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*ReconciledRow       `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledRows) Reset() {
+	*x = ReconciledRows{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledRows) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledRows) ProtoMessage() {}
+
+func (x *ReconciledRows) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledRows.ProtoReflect.Descriptor instead.
+func (*ReconciledRows) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ReconciledRows) GetRows() []*ReconciledRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// ReconciledRow is one of this node's rows found in the other list, with
+// this node's own label.
+type ReconciledRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the canonical identifier "<type>:<value>".
+	Id       string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Category uint32 `protobuf:"varint,2,opt,name=category,proto3" json:"category,omitempty"`
+	Reason   uint32 `protobuf:"varint,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// listed is the label's date (YYYY-MM-DD), empty if unset.
+	Listed string `protobuf:"bytes,4,opt,name=listed,proto3" json:"listed,omitempty"`
+	// reference is the label's 8-byte reference, hex.
+	Reference     string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledRow) Reset() {
+	*x = ReconciledRow{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledRow) ProtoMessage() {}
+
+func (x *ReconciledRow) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledRow.ProtoReflect.Descriptor instead.
+func (*ReconciledRow) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ReconciledRow) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReconciledRow) GetCategory() uint32 {
+	if x != nil {
+		return x.Category
+	}
+	return 0
+}
+
+func (x *ReconciledRow) GetReason() uint32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *ReconciledRow) GetListed() string {
+	if x != nil {
+		return x.Listed
+	}
+	return ""
+}
+
+func (x *ReconciledRow) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
 var File_riskmesh_v1_node_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_node_proto_rawDesc = "" +
@@ -5503,7 +5997,44 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\"6\n" +
 	"\x18ReplayDeadEventsResponse\x12\x1a\n" +
-	"\breplayed\x18\x01 \x01(\rR\breplayed*\xb9\x01\n" +
+	"\breplayed\x18\x01 \x01(\rR\breplayed\"\x7f\n" +
+	"\x1aStartReconciliationRequest\x12\x1c\n" +
+	"\tresponder\x18\x01 \x01(\tR\tresponder\x12\x12\n" +
+	"\x04list\x18\x02 \x01(\tR\x04list\x12\x1b\n" +
+	"\tpeer_list\x18\x03 \x01(\tR\bpeerList\x12\x12\n" +
+	"\x04mode\x18\x04 \x01(\tR\x04mode\"*\n" +
+	"\x18GetReconciliationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x87\x03\n" +
+	"\x0eReconciliation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
+	"\x04peer\x18\x03 \x01(\tR\x04peer\x12\x12\n" +
+	"\x04list\x18\x04 \x01(\tR\x04list\x12\x12\n" +
+	"\x04mode\x18\x05 \x01(\tR\x04mode\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\tR\x05state\x12\x16\n" +
+	"\x06period\x18\a \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\x12\x19\n" +
+	"\bown_size\x18\t \x01(\rR\aownSize\x12\x1b\n" +
+	"\tpeer_size\x18\n" +
+	" \x01(\rR\bpeerSize\x12\x1f\n" +
+	"\vchunks_done\x18\v \x01(\rR\n" +
+	"chunksDone\x12!\n" +
+	"\fchunks_total\x18\f \x01(\rR\vchunksTotal\x12\x18\n" +
+	"\amatches\x18\r \x01(\x04R\amatches\x12\x14\n" +
+	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1f\n" +
+	"\vresult_path\x18\x0f \x01(\tR\n" +
+	"resultPath\"\x1c\n" +
+	"\x1aListReconciliationsRequest\"d\n" +
+	"\x1bListReconciliationsResponse\x12E\n" +
+	"\x0freconciliations\x18\x01 \x03(\v2\x1b.riskmesh.v1.ReconciliationR\x0freconciliations\"@\n" +
+	"\x0eReconciledRows\x12.\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1a.riskmesh.v1.ReconciledRowR\x04rows\"\x89\x01\n" +
+	"\rReconciledRow\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\rR\bcategory\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\rR\x06reason\x12\x16\n" +
+	"\x06listed\x18\x04 \x01(\tR\x06listed\x12\x1c\n" +
+	"\treference\x18\x05 \x01(\tR\treference*\xb9\x01\n" +
 	"\x0eIdentifierType\x12\x1f\n" +
 	"\x1bIDENTIFIER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_PHONE\x10\x01\x12\x1a\n" +
@@ -5577,7 +6108,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x1fPUSH_EVENT_TYPE_PROVIDER_RESULT\x10\x01\x12 \n" +
 	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
 	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
-	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x042\xfb\t\n" +
+	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x042\xd5\r\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -5596,7 +6127,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReport\x12Y\n" +
 	"\x0eReportOutcomes\x12\".riskmesh.v1.ReportOutcomesRequest\x1a#.riskmesh.v1.ReportOutcomesResponse\x12Y\n" +
 	"\x0eListDeadEvents\x12\".riskmesh.v1.ListDeadEventsRequest\x1a#.riskmesh.v1.ListDeadEventsResponse\x12_\n" +
-	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponse\x12[\n" +
+	"\x13StartReconciliation\x12'.riskmesh.v1.StartReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation\x12W\n" +
+	"\x11GetReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation\x12[\n" +
+	"\x13WatchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation0\x01\x12h\n" +
+	"\x13ListReconciliations\x12'.riskmesh.v1.ListReconciliationsRequest\x1a(.riskmesh.v1.ListReconciliationsResponse\x12[\n" +
+	"\x13FetchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.ReconciledRows0\x01B:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -5611,202 +6147,221 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_riskmesh_v1_node_proto_goTypes = []any{
-	(IdentifierType)(0),              // 0: riskmesh.v1.IdentifierType
-	(ProviderStatus)(0),              // 1: riskmesh.v1.ProviderStatus
-	(LateSource)(0),                  // 2: riskmesh.v1.LateSource
-	(InvalidReason)(0),               // 3: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),              // 4: riskmesh.v1.ReconcileState
-	(QueryState)(0),                  // 5: riskmesh.v1.QueryState
-	(HitOutcome)(0),                  // 6: riskmesh.v1.HitOutcome
-	(CatalogState)(0),                // 7: riskmesh.v1.CatalogState
-	(KeyKind)(0),                     // 8: riskmesh.v1.KeyKind
-	(BackupKind)(0),                  // 9: riskmesh.v1.BackupKind
-	(HealthStatus)(0),                // 10: riskmesh.v1.HealthStatus
-	(PushEventType)(0),               // 11: riskmesh.v1.PushEventType
-	(*Identifier)(nil),               // 12: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),             // 13: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),               // 14: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),            // 15: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                    // 16: riskmesh.v1.Label
-	(*ProviderHit)(nil),              // 17: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),           // 18: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),             // 19: riskmesh.v1.SentExchange
-	(*LateChange)(nil),               // 20: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),          // 21: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                      // 22: riskmesh.v1.Hit
-	(*ItemResult)(nil),               // 23: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),              // 24: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),          // 25: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),     // 26: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil),    // 27: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),         // 28: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),          // 29: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),          // 30: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),          // 31: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),              // 32: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),       // 33: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),             // 34: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),      // 35: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),           // 36: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),          // 37: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),         // 38: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),            // 39: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),             // 40: riskmesh.v1.ProviderInfo
-	(*ProviderQuality)(nil),          // 41: riskmesh.v1.ProviderQuality
-	(*HitFeedback)(nil),              // 42: riskmesh.v1.HitFeedback
-	(*ReportOutcomesRequest)(nil),    // 43: riskmesh.v1.ReportOutcomesRequest
-	(*ReportOutcomesResponse)(nil),   // 44: riskmesh.v1.ReportOutcomesResponse
-	(*ProvidersResponse)(nil),        // 45: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),        // 46: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),              // 47: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),               // 48: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),       // 49: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),      // 50: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),     // 51: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),     // 52: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),             // 53: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),              // 54: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil),    // 55: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),        // 56: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),       // 57: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),            // 58: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),            // 59: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),               // 60: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),           // 61: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),            // 62: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),          // 63: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),           // 64: riskmesh.v1.HealthResponse
-	(*PushEvent)(nil),                // 65: riskmesh.v1.PushEvent
-	(*DeadEvent)(nil),                // 66: riskmesh.v1.DeadEvent
-	(*ListDeadEventsRequest)(nil),    // 67: riskmesh.v1.ListDeadEventsRequest
-	(*ListDeadEventsResponse)(nil),   // 68: riskmesh.v1.ListDeadEventsResponse
-	(*ReplayDeadEventsRequest)(nil),  // 69: riskmesh.v1.ReplayDeadEventsRequest
-	(*ReplayDeadEventsResponse)(nil), // 70: riskmesh.v1.ReplayDeadEventsResponse
-	nil,                              // 71: riskmesh.v1.QueryRecord.RankingEntry
-	nil,                              // 72: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),      // 73: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 74: google.protobuf.Timestamp
-	(*PeerError)(nil),                // 75: riskmesh.v1.PeerError
-	(*EntryKey)(nil),                 // 76: riskmesh.v1.EntryKey
-	(DisputeState)(0),                // 77: riskmesh.v1.DisputeState
+	(IdentifierType)(0),                 // 0: riskmesh.v1.IdentifierType
+	(ProviderStatus)(0),                 // 1: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                     // 2: riskmesh.v1.LateSource
+	(InvalidReason)(0),                  // 3: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),                 // 4: riskmesh.v1.ReconcileState
+	(QueryState)(0),                     // 5: riskmesh.v1.QueryState
+	(HitOutcome)(0),                     // 6: riskmesh.v1.HitOutcome
+	(CatalogState)(0),                   // 7: riskmesh.v1.CatalogState
+	(KeyKind)(0),                        // 8: riskmesh.v1.KeyKind
+	(BackupKind)(0),                     // 9: riskmesh.v1.BackupKind
+	(HealthStatus)(0),                   // 10: riskmesh.v1.HealthStatus
+	(PushEventType)(0),                  // 11: riskmesh.v1.PushEventType
+	(*Identifier)(nil),                  // 12: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),                // 13: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),                  // 14: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),               // 15: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                       // 16: riskmesh.v1.Label
+	(*ProviderHit)(nil),                 // 17: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),              // 18: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),                // 19: riskmesh.v1.SentExchange
+	(*LateChange)(nil),                  // 20: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),             // 21: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                         // 22: riskmesh.v1.Hit
+	(*ItemResult)(nil),                  // 23: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),                 // 24: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),             // 25: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),        // 26: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),       // 27: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),            // 28: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),             // 29: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),             // 30: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),             // 31: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),                 // 32: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),          // 33: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),                // 34: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),         // 35: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),              // 36: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),             // 37: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),            // 38: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),               // 39: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),                // 40: riskmesh.v1.ProviderInfo
+	(*ProviderQuality)(nil),             // 41: riskmesh.v1.ProviderQuality
+	(*HitFeedback)(nil),                 // 42: riskmesh.v1.HitFeedback
+	(*ReportOutcomesRequest)(nil),       // 43: riskmesh.v1.ReportOutcomesRequest
+	(*ReportOutcomesResponse)(nil),      // 44: riskmesh.v1.ReportOutcomesResponse
+	(*ProvidersResponse)(nil),           // 45: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),           // 46: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),                 // 47: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),                  // 48: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),          // 49: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),         // 50: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),        // 51: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),        // 52: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),                // 53: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),                 // 54: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),       // 55: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),           // 56: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),          // 57: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),               // 58: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),               // 59: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),                  // 60: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),              // 61: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),               // 62: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),             // 63: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),              // 64: riskmesh.v1.HealthResponse
+	(*PushEvent)(nil),                   // 65: riskmesh.v1.PushEvent
+	(*DeadEvent)(nil),                   // 66: riskmesh.v1.DeadEvent
+	(*ListDeadEventsRequest)(nil),       // 67: riskmesh.v1.ListDeadEventsRequest
+	(*ListDeadEventsResponse)(nil),      // 68: riskmesh.v1.ListDeadEventsResponse
+	(*ReplayDeadEventsRequest)(nil),     // 69: riskmesh.v1.ReplayDeadEventsRequest
+	(*ReplayDeadEventsResponse)(nil),    // 70: riskmesh.v1.ReplayDeadEventsResponse
+	(*StartReconciliationRequest)(nil),  // 71: riskmesh.v1.StartReconciliationRequest
+	(*GetReconciliationRequest)(nil),    // 72: riskmesh.v1.GetReconciliationRequest
+	(*Reconciliation)(nil),              // 73: riskmesh.v1.Reconciliation
+	(*ListReconciliationsRequest)(nil),  // 74: riskmesh.v1.ListReconciliationsRequest
+	(*ListReconciliationsResponse)(nil), // 75: riskmesh.v1.ListReconciliationsResponse
+	(*ReconciledRows)(nil),              // 76: riskmesh.v1.ReconciledRows
+	(*ReconciledRow)(nil),               // 77: riskmesh.v1.ReconciledRow
+	nil,                                 // 78: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                                 // 79: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),         // 80: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 81: google.protobuf.Timestamp
+	(*PeerError)(nil),                   // 82: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                    // 83: riskmesh.v1.EntryKey
+	(DisputeState)(0),                   // 84: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
-	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	12, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	73, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	15, // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	18, // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	24, // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	74, // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	16, // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
-	1,  // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	17, // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	75, // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	73, // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	21, // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	20, // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	19, // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
-	1,  // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
-	2,  // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	74, // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	76, // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	77, // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	16, // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	3,  // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	22, // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	23, // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	18, // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	74, // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	76, // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
-	4,  // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	29, // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	74, // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
-	4,  // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	74, // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
-	5,  // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	74, // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	18, // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	24, // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	71, // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
-	74, // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 38: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	74, // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	34, // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	74, // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	7,  // 42: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	74, // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	41, // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
-	6,  // 46: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
-	42, // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
-	40, // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	72, // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	47, // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	73, // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	48, // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	48, // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	7,  // 54: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	74, // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	54, // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	74, // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	53, // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	39, // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	8,  // 60: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	8,  // 61: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	9,  // 62: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	59, // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	60, // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	74, // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	10, // 66: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	10, // 67: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	63, // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	11, // 69: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
-	74, // 70: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	18, // 71: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	24, // 72: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
-	29, // 73: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
-	11, // 74: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
-	74, // 75: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
-	66, // 76: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
-	13, // 77: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	25, // 78: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	33, // 79: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	36, // 80: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	38, // 81: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	46, // 82: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	50, // 83: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	52, // 84: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	56, // 85: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	58, // 86: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	62, // 87: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	26, // 88: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	28, // 89: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	43, // 90: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	67, // 91: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	69, // 92: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	14, // 93: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	32, // 94: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	35, // 95: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	37, // 96: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	45, // 97: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	49, // 98: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	51, // 99: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	55, // 100: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	57, // 101: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	61, // 102: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	64, // 103: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	27, // 104: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	30, // 105: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	44, // 106: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	68, // 107: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	70, // 108: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	93, // [93:109] is the sub-list for method output_type
-	77, // [77:93] is the sub-list for method input_type
-	77, // [77:77] is the sub-list for extension type_name
-	77, // [77:77] is the sub-list for extension extendee
-	0,  // [0:77] is the sub-list for field type_name
+	0,   // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
+	12,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	80,  // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	15,  // 3: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	18,  // 4: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	24,  // 5: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	81,  // 6: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	16,  // 7: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	1,   // 8: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
+	17,  // 9: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	82,  // 10: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	80,  // 11: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	21,  // 12: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	20,  // 13: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	19,  // 14: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	1,   // 15: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
+	2,   // 16: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
+	81,  // 17: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	83,  // 18: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	84,  // 19: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	16,  // 20: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	3,   // 21: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	22,  // 22: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	23,  // 23: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	18,  // 24: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	81,  // 25: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	83,  // 26: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	4,   // 27: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
+	29,  // 28: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	81,  // 29: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	4,   // 30: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
+	81,  // 31: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	5,   // 32: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	81,  // 33: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	18,  // 34: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	24,  // 35: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	78,  // 36: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	81,  // 37: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	5,   // 38: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	81,  // 39: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	34,  // 40: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	81,  // 41: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	7,   // 42: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	81,  // 43: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	39,  // 44: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	41,  // 45: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
+	6,   // 46: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
+	42,  // 47: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
+	40,  // 48: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	79,  // 49: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	47,  // 50: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	80,  // 51: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	48,  // 52: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	48,  // 53: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	7,   // 54: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	81,  // 55: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	54,  // 56: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	81,  // 57: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	53,  // 58: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	39,  // 59: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	8,   // 60: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	8,   // 61: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	9,   // 62: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	59,  // 63: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	60,  // 64: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	81,  // 65: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	10,  // 66: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	10,  // 67: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	63,  // 68: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	11,  // 69: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
+	81,  // 70: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	18,  // 71: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	24,  // 72: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
+	29,  // 73: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
+	11,  // 74: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	81,  // 75: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	66,  // 76: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	73,  // 77: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
+	77,  // 78: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
+	13,  // 79: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	25,  // 80: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	33,  // 81: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	36,  // 82: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	38,  // 83: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	46,  // 84: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	50,  // 85: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	52,  // 86: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	56,  // 87: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	58,  // 88: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	62,  // 89: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	26,  // 90: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	28,  // 91: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	43,  // 92: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	67,  // 93: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	69,  // 94: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	71,  // 95: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
+	72,  // 96: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	72,  // 97: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	74,  // 98: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
+	72,  // 99: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	14,  // 100: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	32,  // 101: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	35,  // 102: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	37,  // 103: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	45,  // 104: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	49,  // 105: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	51,  // 106: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	55,  // 107: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	57,  // 108: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	61,  // 109: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	64,  // 110: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	27,  // 111: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	30,  // 112: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	44,  // 113: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	68,  // 114: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	70,  // 115: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	73,  // 116: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
+	73,  // 117: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
+	73,  // 118: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
+	75,  // 119: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
+	76,  // 120: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
+	100, // [100:121] is the sub-list for method output_type
+	79,  // [79:100] is the sub-list for method input_type
+	79,  // [79:79] is the sub-list for extension type_name
+	79,  // [79:79] is the sub-list for extension extendee
+	0,   // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -5827,7 +6382,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   61,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
