@@ -72,6 +72,10 @@ var componentErrors = []api.ErrorCode{
 	{Err: errBackupDir, Code: codes.FailedPrecondition},
 	{Err: errBackupExists, Code: codes.AlreadyExists},
 	{Err: push.ErrUnknownDestination, Code: codes.NotFound},
+	{Err: recon.ErrUnknownList, Code: codes.InvalidArgument},
+	{Err: recon.ErrRequest, Code: codes.InvalidArgument},
+	{Err: recon.ErrUnknown, Code: codes.NotFound},
+	{Err: errNoResponder, Code: codes.FailedPrecondition},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -104,7 +108,7 @@ type node struct {
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
 	recon    *recon.Node          // nil without reconciliations
-	conns    *outbound.Conns      // the requester's provider connections; nil without one
+	conns    *outbound.Conns      // connections to other nodes; nil without a requester side or reconciliations
 	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
@@ -257,6 +261,12 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			return nil, err
 		}
 		d.recon = n.recon
+		if n.conns == nil { // no requester side: reconciliations dial on their own
+			dial := pc
+			dial.Handler, dial.Authorizer = nil, n.dir
+			n.conns = outbound.New(outbound.PeerDialer(dial), 0)
+		}
+		apiCfg.Reconciliations = &reconAPI{ctx: ctx, dir: n.dir, conns: n.conns, node: n.recon}
 	}
 	// The dispatcher is complete: peers may come in.
 	if n.server, err = peer.Listen(ctx, cfg.PeerListen, pc); err != nil {
@@ -300,21 +310,6 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	n.log.Info("node started", slog.String("msp", cfg.MSPID), slog.String("peer", n.server.Addr().String()),
 		slog.String("ledger", cfg.Ledger.Backend))
 	return n, nil
-}
-
-// reconciler sets up reconciliations: results and transcripts under
-// DataDir/reconciliations, peers' signing keys from the registry view.
-func (n *node) reconciler(c recon.Config) (*recon.Node, error) {
-	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, filepath.Join(n.cfg.DataDir, "reconciliations")
-	c.Keys = func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
-		inst, ok := n.dir.Recheck(ctx).Institution(msp)
-		if !ok {
-			return nil, fmt.Errorf("%s is not in the registry", msp)
-		}
-		return inst.SigningKeysIn(period), nil
-	}
-	c.Logger = n.log.With("component", "recon")
-	return recon.New(c)
 }
 
 // disputes sets up automatic disputes over the node's ledger and node.db.
