@@ -1,10 +1,13 @@
 package recon
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -66,4 +69,70 @@ func readTranscript(t *testing.T, path string) *transcript.ReconTranscript {
 	tr, err := transcript.ParseReconTranscript(data)
 	must(t, err)
 	return tr
+}
+
+// TestStartGetListRows starts a reconciliation in the background, follows
+// it through Get until it ends, and reads its rows back through Rows; both
+// nodes list it, and the sequence comes from SequenceBase.
+func TestStartGetListRows(t *testing.T) {
+	p := newPair(t, pairOptions{reqList: phones(0, 1500), respList: phones(1000, 3000), grants: grantAll(bankA), chunk: 512})
+	req := request(transcript.ProtocolECDHBothLearn, 0)
+	st, err := p.req.Start(t.Context(), p.conn.Do, req)
+	must(t, err)
+	if st.GetSequence() != SequenceBase || st.GetState() != StateRunning {
+		t.Fatalf("started %+v", st)
+	}
+	st = waitEnd(t, p.req, st.GetId())
+	if st.GetState() != StateDone || st.GetMatches() != 500 || st.GetChunksDone() != st.GetChunksTotal() ||
+		st.GetOwnSize() != 1500 || st.GetPeerSize() != 2000 {
+		t.Fatalf("ended %+v", st)
+	}
+	var got []string
+	must(t, p.req.Rows(t.Context(), st.GetId(), func(b *riskmeshv1.ReconciledRows) error {
+		if len(b.GetRows()) > MaxRowsPerBatch {
+			t.Fatalf("batch of %d rows", len(b.GetRows()))
+		}
+		for _, r := range b.GetRows() {
+			got = append(got, r.GetId())
+		}
+		return nil
+	}))
+	slices.Sort(got)
+	if want := ids(phones(1000, 1500)); !slices.Equal(got, want) {
+		t.Fatalf("rows: %d, want %d", len(got), len(want))
+	}
+	// The responder's record of it, in both-learn, says what it learned.
+	resp, err := p.resp.Get(st.GetId())
+	must(t, err)
+	if resp.GetRole() != "responder" || resp.GetState() != StateDone || resp.GetMatches() != 500 || resp.GetPeer() != bankA {
+		t.Fatalf("responder's record %+v", resp)
+	}
+	if l := p.req.List(); len(l) != 1 || l[0].GetId() != st.GetId() {
+		t.Fatalf("list %v", l)
+	}
+	// A second start takes the next sequence number.
+	next, err := p.req.Start(t.Context(), p.conn.Do, req)
+	must(t, err)
+	if next.GetSequence() != SequenceBase+1 {
+		t.Fatalf("second sequence %d", next.GetSequence())
+	}
+	if end := waitEnd(t, p.req, next.GetId()); end.GetState() != StateDone {
+		t.Fatalf("second reconciliation %+v", end)
+	}
+	if _, err := p.req.Get("nope"); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+// waitEnd polls a reconciliation until it is no longer running.
+func waitEnd(t *testing.T, n *Node, id string) *riskmeshv1.Reconciliation {
+	t.Helper()
+	for {
+		st, err := n.Get(id)
+		must(t, err)
+		if st.GetState() != StateRunning {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
