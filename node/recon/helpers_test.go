@@ -58,7 +58,7 @@ type member struct {
 	pub  []byte
 }
 
-func newMember(t *testing.T, msp string) *member {
+func newMember(t testing.TB, msp string) *member {
 	t.Helper()
 	key, pub, err := ecsig.GenerateKey(nil)
 	must(t, err)
