@@ -128,7 +128,9 @@ func TestAdversaryWrongReply(t *testing.T) {
 }
 
 // replayer is a requester connection that sends, instead of its masked
-// chunk 1, its masked chunk 0 again, byte for byte with its signature.
+// chunk 2, its masked chunk 0 again, byte for byte with its signature. (A
+// repeat of the last step only is answered again, with the same answer:
+// TestDroppedConnection.)
 func replayer(send Send) Send {
 	var first *riskmeshv1.ReconStep
 	return func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
@@ -138,7 +140,7 @@ func replayer(send Send) Send {
 				switch c.Seq {
 				case 0:
 					first = st
-				case 1:
+				case 2:
 					req = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: first}}
 				}
 			}
@@ -148,8 +150,8 @@ func replayer(send Send) Send {
 }
 
 // TestAdversaryReplayedChunk plays both sides replaying a chunk in place of
-// the next one: a responder resending its masked chunk 0 when asked for
-// chunk 1, and a requester resending its masked chunk 0 as chunk 1. The
+// a later one: a responder resending its masked chunk 0 when asked for
+// chunk 1, and a requester resending its masked chunk 0 as chunk 2. The
 // honest side refuses at once and the reconciliation ends.
 func TestAdversaryReplayedChunk(t *testing.T) {
 	t.Run("Responder", func(t *testing.T) {
@@ -177,7 +179,7 @@ func TestAdversaryReplayedChunk(t *testing.T) {
 		p := newPair(t, pairOptions{reqList: phones(0, 600), respList: phones(300, 900), grants: grantAll(bankA), chunk: 256})
 		_, err := p.req.Reconcile(t.Context(), replayer(p.conn.Do), request(transcript.ProtocolECDHBothLearn, 1))
 		var re *peer.RemoteError
-		if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED || !strings.Contains(re.Message, "expected 1") {
+		if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED || !strings.Contains(re.Message, "expected 2") {
 			t.Fatalf("got %v, want the responder to refuse the replay as MALFORMED", err)
 		}
 		_, tp := paths(p.respDir, ID(bankA, bankB, 7, 1))

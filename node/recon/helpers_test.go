@@ -85,6 +85,8 @@ type pair struct {
 	respDir     string
 	members     consortium
 	requesterID *member
+	addr        string      // the responder's address
+	dial        peer.Config // the requester's dial configuration
 }
 
 type pairOptions struct {
@@ -139,7 +141,8 @@ func newPair(t *testing.T, o pairOptions) *pair {
 	t.Cleanup(func() { _ = srv.Close() })
 	cliCfg := *tlsOf[o.requester]
 	cliCfg.Authorizer = auth
-	p.conn, err = peer.Dial(t.Context(), srv.Addr().String(), cliCfg)
+	p.addr, p.dial = srv.Addr().String(), cliCfg
+	p.conn, err = peer.Dial(t.Context(), p.addr, cliCfg)
 	must(t, err)
 	t.Cleanup(func() { _ = p.conn.Close() })
 	return p

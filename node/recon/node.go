@@ -20,7 +20,8 @@ type Node struct {
 	mu       sync.Mutex
 	opened   map[sessionKey]*session // by requester, period, sequence
 	byDigest map[[transcript.DigestSize]byte]*session
-	runs     map[string]*tracker // every reconciliation since start, by id
+	runs     map[string]*tracker           // every reconciliation since start, by id
+	ended    [][transcript.DigestSize]byte // the last ended sessions still in byDigest, oldest first
 }
 
 // sessionKey names a reconciliation on the responder before its header is

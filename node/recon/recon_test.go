@@ -1,12 +1,14 @@
 package recon
 
 import (
+	"context"
 	"errors"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -134,5 +136,59 @@ func waitEnd(t *testing.T, n *Node, id string) *riskmeshv1.Reconciliation {
 			return st
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDroppedConnection drops the requester's connection twice mid-run:
+// once after the responder handled a step but before its answer arrived,
+// once before a step was sent. The requester sends the step again on a new
+// connection and the reconciliation continues from there, not from zero:
+// it ends with the planted intersection on both sides and the same
+// complete transcript, each chunk recorded once.
+func TestDroppedConnection(t *testing.T) {
+	p := newPair(t, pairOptions{reqList: phones(0, 1200), respList: phones(600, 1800), grants: grantAll(bankA), chunk: 256})
+	conn, steps, dropped := p.conn, 0, 0
+	send := func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		if req.GetReconStep() == nil {
+			return conn.Do(ctx, req)
+		}
+		steps++
+		switch steps {
+		case 4: // the answer is lost with the connection
+			if _, err := conn.Do(ctx, req); err != nil {
+				t.Fatalf("step 4: %v", err)
+			}
+			_ = conn.Close()
+			dropped++
+			return nil, errors.New("connection lost")
+		case 9: // the connection is gone before the step is sent
+			_ = conn.Close()
+			dropped++
+		case 5, 10:
+			var err error
+			conn, err = peer.Dial(ctx, p.addr, p.dial)
+			must(t, err)
+		}
+		return conn.Do(ctx, req)
+	}
+	defer func() { _ = conn.Close() }()
+	res, err := p.req.Reconcile(t.Context(), send, request(transcript.ProtocolECDHBothLearn, 1))
+	must(t, err)
+	if dropped != 2 {
+		t.Fatalf("%d connections dropped, want 2", dropped)
+	}
+	want := ids(phones(600, 1200))
+	respResult, respTranscript := paths(p.respDir, res.ID)
+	for side, path := range map[string]string{"requester": res.ResultPath, "responder": respResult} {
+		if got := readResult(t, path); !slices.Equal(got, want) {
+			t.Fatalf("%s's result: %d rows, want %d", side, len(got), len(want))
+		}
+	}
+	reqT, respT := readTranscript(t, res.TranscriptPath), readTranscript(t, respTranscript)
+	must(t, reqT.Verify([][]byte{p.members[bankA].pub}, [][]byte{p.members[bankB].pub}))
+	a, _ := reqT.MarshalBinary()
+	b, _ := respT.MarshalBinary()
+	if !reqT.Complete() || !slices.Equal(a, b) {
+		t.Fatal("the transcripts differ or are incomplete after the drops")
 	}
 }

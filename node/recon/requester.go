@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/peer"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
@@ -238,11 +241,35 @@ func (r *run) open(ctx context.Context) error {
 	return nil
 }
 
+// Retries of a step whose answer did not arrive.
+const (
+	MaxStepAttempts = 5
+	stepBackoff     = 100 * time.Millisecond
+	maxStepBackoff  = 2 * time.Second
+)
+
 // step sends one ReconStep and returns the responder's chunk, checked and
-// recorded (nil when it answers with none).
+// recorded (nil when it answers with none). A step whose answer is lost
+// with the connection is sent again, byte for byte, up to MaxStepAttempts
+// times: the responder answers a repeated last step with the answer it
+// gave, so the reconciliation continues where it was rather than from
+// zero. A refusal by the responder is never retried.
 func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, error) {
 	m.HeaderDigest = r.book.digest[:]
-	resp, err := r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}})
+	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}}
+	var resp *riskmeshv1.PeerResponse
+	var err error
+	for attempt := 1; ; attempt++ {
+		resp, err = r.send(ctx, req)
+		var re *peer.RemoteError
+		if err == nil || errors.As(err, &re) || ctx.Err() != nil || attempt == MaxStepAttempts {
+			break
+		}
+		r.n.cfg.Logger.Info("reconciliation step resent", "id", r.id, "attempt", attempt+1, "err", err)
+		if err := backoff.Sleep(ctx, backoff.Delay(stepBackoff, maxStepBackoff, attempt)); err != nil {
+			return nil, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,10 +2,13 @@ package recon
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -30,6 +33,13 @@ type session struct {
 	// ecdh.MaxWindow), the evidence if a return fails its proof.
 	awaiting map[uint32][]byte
 	t        *tracker
+	// last is the latest step and its answer, so that a requester whose
+	// connection dropped before the answer arrived can send the step again
+	// and get the same answer, without the chunk being handled twice.
+	last struct {
+		digest [sha256.Size]byte
+		resp   *riskmeshv1.PeerResponse
+	}
 }
 
 func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOpen) *riskmeshv1.PeerResponse {
@@ -95,12 +105,19 @@ func (n *Node) reserve(s *session) error {
 }
 
 // release forgets s (its result file stays, keeping the sequence used).
+// A signed session stays reachable by its header digest among the last
+// MaxSessions ended ones, so that its last step can still be sent again.
 func (n *Node) release(s *session) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.opened, s.key)
-	if s.book != nil {
-		delete(n.byDigest, s.book.digest)
+	if s.book == nil {
+		return
+	}
+	n.ended = append(n.ended, s.book.digest)
+	if len(n.ended) > n.cfg.MaxSessions {
+		delete(n.byDigest, n.ended[0])
+		n.ended = n.ended[1:]
 	}
 }
 
@@ -200,6 +217,13 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	digest, err := stepDigest(m)
+	if err != nil {
+		return refusal(err)
+	}
+	if s.last.resp != nil && digest == s.last.digest {
+		return s.last.resp // a resend after a dropped connection
+	}
 	if s.ended {
 		return refusal(fmt.Errorf("%w: %s has ended", ErrSession, s.id))
 	}
@@ -209,12 +233,22 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 		return refusal(err)
 	}
 	s.t.progress(s.recon, s.result.n)
+	s.last.digest, s.last.resp = digest, resp
 	if s.recon.Done() {
 		if err := n.end(ctx, s, nil); err != nil {
 			return refusal(err)
 		}
 	}
 	return resp
+}
+
+// stepDigest identifies a step by its canonical encoding.
+func stepDigest(m *riskmeshv1.ReconStep) ([sha256.Size]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return [sha256.Size]byte{}, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	return sha256.Sum256(b), nil
 }
 
 func (n *Node) stepLocked(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.PeerResponse, error) {
@@ -275,6 +309,7 @@ func (n *Node) send(s *session, c *ecdh.Chunk) (*riskmeshv1.PeerResponse, error)
 // reconciliation billed. It returns what failed while ending.
 func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 	s.ended = true
+	defer func() { s.rows, s.recon, s.awaiting = nil, nil, nil }() // only the last answer is kept
 	if s.t != nil {
 		defer func() { s.t.finish(errors.Join(cause, err)) }()
 	}
