@@ -17,7 +17,10 @@
 // Config.Dir as they are learned; the intersection is never held in
 // memory. The lists themselves are read into memory (identifiers only).
 //
-// What it does not do yet: resume after a crash (the reconciliation starts
-// again under a new sequence), share labels between the sides, or bill the
-// reconciliation on the ledger (Config.Bill is the hook the node wires).
+// A step whose answer is lost with the connection is sent again and
+// answered from the responder's last answer, so a dropped connection does
+// not restart the reconciliation. What it does not do yet: resume after a
+// crash (the reconciliation starts again under a new sequence), share
+// labels between the sides, or bill the reconciliation on the ledger
+// (Config.Bill is the hook the node calls).
 package recon
