@@ -98,7 +98,7 @@ type pairOptions struct {
 	wrap      func(h peer.Handler) peer.Handler
 }
 
-func newPair(t *testing.T, o pairOptions) *pair {
+func newPair(t testing.TB, o pairOptions) *pair {
 	t.Helper()
 	if o.requester == "" {
 		o.requester = bankA
