@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/recon"
@@ -25,6 +26,9 @@ type Reconcile struct {
 	ChunkSize int `yaml:"chunk_size"`
 	// MaxSessions bounds the reconciliations answered at once. Default 4.
 	MaxSessions int `yaml:"max_sessions"`
+	// IdleTimeout ends an answered reconciliation whose requester has sent
+	// nothing for that long. Default 2m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Grant admits one requester to reconcile one list in the modes named.
@@ -73,4 +77,5 @@ func (cfg *Config) validateReconcile(c *checker) {
 		c.fail("reconcile.chunk_size", "must be 0 (default 4096) to %d", riskmeshv1.MaxReconChunk)
 	}
 	c.nonNegative("reconcile.max_sessions", int64(r.MaxSessions))
+	c.nonNegative("reconcile.idle_timeout", int64(r.IdleTimeout))
 }

@@ -166,7 +166,7 @@ func reconcileConfig(r *config.Reconcile, norm *ident.Normalizer) (*recon.Config
 	if len(r.Lists) == 0 && len(r.Grants) == 0 {
 		return nil, nil
 	}
-	rc := &recon.Config{ChunkSize: r.ChunkSize, MaxSessions: r.MaxSessions}
+	rc := &recon.Config{ChunkSize: r.ChunkSize, MaxSessions: r.MaxSessions, IdleTimeout: r.IdleTimeout}
 	for i := range r.Lists {
 		s := &r.Lists[i]
 		src, err := openSource(s, norm)

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
@@ -231,5 +233,35 @@ func TestAdversaryMoreItemsThanBilled(t *testing.T) {
 	}
 	if tr.Complete() || tr.Header.RequesterSize != 600 {
 		t.Fatalf("transcript: complete %v, requester size %d", tr.Complete(), tr.Header.RequesterSize)
+	}
+}
+
+// TestAdversaryIdleSessions plays an admitted requester that opens a
+// reconciliation and goes away, to hold the responder's slots: while the
+// session is fresh another is refused UNAVAILABLE, and once it has been
+// idle for IdleTimeout the next open ends it and is served.
+func TestAdversaryIdleSessions(t *testing.T) {
+	var clock atomic.Int64 // seconds
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	p := newPair(t, pairOptions{reqList: phones(0, 100), respList: phones(50, 150), grants: grantAll(bankA),
+		tune: func(c *Config) { c.MaxSessions, c.Now = 1, now }})
+	open := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
+		List: "loans", Protocol: uint32(transcript.ProtocolECDHBothLearn), Period: 7, Sequence: 1, RequesterSize: 100, ChunkSize: 64}}}
+	if _, err := p.conn.Do(t.Context(), open); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, 2)
+	var re *peer.RemoteError
+	if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE {
+		t.Fatalf("second reconciliation while the first holds the slot: %v", err)
+	}
+	clock.Add(int64(DefaultIdleTimeout / time.Second))
+	if _, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, 3); err != nil {
+		t.Fatalf("after the idle session expired: %v", err)
+	}
+	st, err := p.resp.Get(ID(bankA, bankB, 7, 1))
+	must(t, err)
+	if st.GetState() != StateFailed || !strings.Contains(st.GetError(), "idle") {
+		t.Fatalf("the idle session: %+v", st)
 	}
 }

@@ -1,12 +1,14 @@
 package recon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
@@ -75,6 +77,10 @@ type Config struct {
 	// MaxSessions bounds the reconciliations this node answers at once.
 	// Default 4.
 	MaxSessions int
+	// IdleTimeout ends a reconciliation this node answers once its
+	// requester has sent nothing for that long, freeing its slot of
+	// MaxSessions. Default 2 min.
+	IdleTimeout time.Duration
 	// Bill records answered reconciliations. Default none.
 	Bill Bill
 	// Rand draws secrets, secret orders and proof nonces. Default
@@ -82,10 +88,15 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives events. Default: discard.
 	Logger *slog.Logger
+	// Now is the clock of IdleTimeout. Default time.Now.
+	Now func() time.Time
 }
 
-// DefaultMaxSessions is the default of Config.MaxSessions.
-const DefaultMaxSessions = 4
+// Defaults of Config's zero fields.
+const (
+	DefaultMaxSessions = 4
+	DefaultIdleTimeout = 2 * time.Minute
+)
 
 // withDefaults validates c once and fills its zero fields.
 func (c Config) withDefaults() (Config, error) {
@@ -102,8 +113,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ChunkSize < 1 || c.ChunkSize > riskmeshv1.MaxReconChunk {
 		errs = append(errs, fmt.Errorf("recon: chunk size %d, want 1 to %d", c.ChunkSize, riskmeshv1.MaxReconChunk))
 	}
-	if c.MaxSessions == 0 {
-		c.MaxSessions = DefaultMaxSessions
+	c.MaxSessions = cmp.Or(c.MaxSessions, DefaultMaxSessions)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	if c.MaxSessions < 0 || c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("recon: negative MaxSessions or IdleTimeout"))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	seen := map[string]bool{}
 	for _, l := range c.Lists {

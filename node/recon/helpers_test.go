@@ -96,6 +96,7 @@ type pairOptions struct {
 	grants    []Grant // the responder's policy
 	chunk     int     // requester chunk size
 	wrap      func(h peer.Handler) peer.Handler
+	tune      func(*Config) // adjusts the responder's configuration
 }
 
 func newPair(t testing.TB, o pairOptions) *pair {
@@ -109,8 +110,12 @@ func newPair(t testing.TB, o pairOptions) *pair {
 	}
 	p := &pair{members: members, reqDir: t.TempDir(), respDir: t.TempDir(), requesterID: members[o.requester]}
 	var err error
-	p.resp, err = New(Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir,
-		Lists: []List{{Name: "loans", Category: "loans", Code: 1, Source: o.respList}}, Grants: o.grants})
+	respCfg := Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir,
+		Lists: []List{{Name: "loans", Category: "loans", Code: 1, Source: o.respList}}, Grants: o.grants}
+	if o.tune != nil {
+		o.tune(&respCfg)
+	}
+	p.resp, err = New(respCfg)
 	must(t, err)
 	p.req, err = New(Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir,
 		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk})

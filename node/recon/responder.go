@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -20,6 +21,7 @@ import (
 // time (mu): a Reconciler is not safe for concurrent use.
 type session struct {
 	mu      sync.Mutex
+	seen    time.Time // the requester's last request
 	key     sessionKey
 	header  transcript.ReconHeader
 	rows    rows
@@ -65,7 +67,7 @@ func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOp
 	}
 	key := sessionKey{requester: requester, period: m.GetPeriod(), sequence: m.GetSequence()}
 	s := &session{key: key, id: ID(requester, n.cfg.MSPID, key.period, key.sequence), awaiting: make(map[uint32][]byte)}
-	if err := n.reserve(s); err != nil {
+	if err := n.reserve(ctx, s); err != nil {
 		return refusal(err)
 	}
 	resp, err := n.prepare(ctx, s, list, p, m)
@@ -81,8 +83,12 @@ func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOp
 
 // reserve admits s if the node has room and its (period, sequence) was
 // never used with this requester: its result file is created exclusively,
-// so a sequence stays used across restarts.
-func (n *Node) reserve(s *session) error {
+// so a sequence stays used across restarts. Sessions idle past
+// IdleTimeout are ended first, so that a requester that opens and goes
+// away cannot hold the slots.
+func (n *Node) reserve(ctx context.Context, s *session) error {
+	n.endIdle(ctx)
+	s.seen = n.cfg.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if _, dup := n.opened[s.key]; dup {
@@ -102,6 +108,28 @@ func (n *Node) reserve(s *session) error {
 	s.result = f
 	n.opened[s.key] = s
 	return nil
+}
+
+// endIdle ends the sessions whose requester has been silent for
+// IdleTimeout.
+func (n *Node) endIdle(ctx context.Context) {
+	n.mu.Lock()
+	sessions := make([]*session, 0, len(n.opened))
+	for _, s := range n.opened {
+		sessions = append(sessions, s)
+	}
+	n.mu.Unlock()
+	now := n.cfg.Now()
+	for _, s := range sessions {
+		// A session busy in a step holds its lock: it is not idle.
+		if !s.mu.TryLock() {
+			continue
+		}
+		if !s.ended && now.Sub(s.seen) >= n.cfg.IdleTimeout {
+			_ = n.end(ctx, s, fmt.Errorf("%w: the requester was idle for %v", ErrSession, n.cfg.IdleTimeout))
+		}
+		s.mu.Unlock()
+	}
 }
 
 // release forgets s (its result file stays, keeping the sequence used).
@@ -159,6 +187,7 @@ func (n *Node) sign(ctx context.Context, requester string, m *riskmeshv1.ReconSi
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seen = n.cfg.Now()
 	resp, err := n.signLocked(ctx, s, m)
 	if err != nil {
 		n.end(ctx, s, err)
@@ -217,6 +246,7 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seen = n.cfg.Now()
 	digest, err := stepDigest(m)
 	if err != nil {
 		return refusal(err)
