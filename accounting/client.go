@@ -66,10 +66,6 @@ func (c *Client) submit(ctx context.Context, fn string, arg, out any) error {
 	return c.call(ctx, true, fn, arg, out)
 }
 
-func (c *Client) evaluate(ctx context.Context, fn string, arg, out any) error {
-	return c.call(ctx, false, fn, arg, out)
-}
-
 type empty struct{}
 
 // call runs fn and decodes its result into a new T; it returns nil on error.
@@ -131,19 +127,24 @@ func (c *Client) Catalog(ctx context.Context, mspID, category string, period uin
 }
 
 func (c *Client) SetPrice(ctx context.Context, category string, price int64) error {
-	return c.submit(ctx, chaincode.FnSetPrice, chaincode.SetPriceArgs{Category: category, Price: price}, nil)
+	return c.SetModePrice(ctx, category, ModeCatalog, price)
+}
+
+// SetModePrice sends a catalog price without a mode, as SetPrice did before
+// modes existed, so it also sets prices on a contract that predates them.
+func (c *Client) SetModePrice(ctx context.Context, category string, mode Mode, price int64) error {
+	if mode == ModeCatalog {
+		mode = ""
+	}
+	return c.submit(ctx, chaincode.FnSetPrice, chaincode.SetPriceArgs{Category: category, Mode: mode, Price: price}, nil)
 }
 
 func (c *Client) SetLimit(ctx context.Context, mspID string, limit int64) error {
 	return c.submit(ctx, chaincode.FnSetLimit, chaincode.SetLimitArgs{MSPID: mspID, Limit: limit}, nil)
 }
 
-func (c *Client) Prices(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	if err := c.evaluate(ctx, chaincode.FnGetPrices, empty{}, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+func (c *Client) Prices(ctx context.Context) (*PriceList, error) {
+	return call[PriceList](ctx, c, false, chaincode.FnGetPrices, empty{})
 }
 
 func (c *Client) Record(ctx context.Context, entries []Entry) ([]Outcome, error) {

@@ -32,9 +32,13 @@ type Registry interface {
 
 // Pricing is the consortium's price list and overdraft limits (regulator).
 type Pricing interface {
+	// SetPrice sets a category's catalog price, SetModePrice its price in
+	// any mode; both apply from the next period.
 	SetPrice(ctx context.Context, category string, price int64) error
+	SetModePrice(ctx context.Context, category string, mode Mode, price int64) error
 	SetLimit(ctx context.Context, mspID string, limit int64) error
-	Prices(ctx context.Context) (map[string]int64, error)
+	// Prices returns the current price list of every mode.
+	Prices(ctx context.Context) (*PriceList, error)
 }
 
 // Recorder records and reverses accounting entries.

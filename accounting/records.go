@@ -1,6 +1,9 @@
 package accounting
 
-import "github.com/riskmesh/riskmesh/chaincode"
+import (
+	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
 
 // The ledger's record types. They are defined once, in package chaincode,
 // because they are the contract's wire format; these aliases let callers
@@ -14,6 +17,8 @@ type (
 	Catalog       = chaincode.Catalog
 	PeriodState   = chaincode.PeriodState
 	Period        = chaincode.Period
+	Mode          = chaincode.Mode
+	PriceList     = chaincode.PriceList
 	EntryKey      = chaincode.EntryKey
 	Entry         = chaincode.Entry
 	RecordedEntry = chaincode.RecordedEntry
@@ -61,7 +66,18 @@ const (
 	OutcomeRecorded  = chaincode.OutcomeRecorded
 	OutcomeDuplicate = chaincode.OutcomeDuplicate
 	OutcomeRejected  = chaincode.OutcomeRejected
+
+	ModeCatalog   = chaincode.ModeCatalog
+	ModeLive      = chaincode.ModeLive
+	ModeReconcile = chaincode.ModeReconcile
 )
+
+// Modes lists every price mode, catalog first.
+var Modes = chaincode.Modes
+
+// ModeOf returns the price mode an exchange of protocol p is billed in (see
+// chaincode.ModeOf).
+func ModeOf(p transcript.Protocol) (Mode, bool) { return chaincode.ModeOf(p) }
 
 // EndorsementDigest is the digest an auditor signs to endorse a verdict on an
 // entry (see chaincode.EndorsementDigest).

@@ -36,7 +36,7 @@ const (
 	FnGetSnapshot      = "GetSnapshot"      // PeriodArgs -> Snapshot
 	FnGetInstitution   = "GetInstitution"   // MSPArgs -> Institution
 	FnListInstitutions = "ListInstitutions" // {} -> []Institution
-	FnGetPrices        = "GetPrices"        // {} -> map[string]int64
+	FnGetPrices        = "GetPrices"        // {} -> PriceList
 	FnGetPeriod        = "GetPeriod"        // PeriodArgs (0 = current) -> Period
 	FnGetCatalog       = "GetCatalog"       // CatalogArgs -> Catalog
 	FnListExposures    = "ListExposures"    // {} -> []Exposure
@@ -64,10 +64,11 @@ type SetRolesArgs struct {
 	Roles []Role `json:"roles"`
 }
 
-// SetPriceArgs sets a category's price per item, applying from the next
-// period that opens.
+// SetPriceArgs sets a category's price per item in a mode, applying from
+// the next period that opens. An empty Mode is ModeCatalog.
 type SetPriceArgs struct {
 	Category string `json:"category"`
+	Mode     Mode   `json:"mode,omitempty"`
 	Price    int64  `json:"price"`
 }
 

@@ -16,7 +16,7 @@ import (
 const (
 	keyCurrent     = "current"   // current period number
 	prefixInst     = "inst/"     // inst/<msp> -> Institution
-	prefixPrice    = "price/"    // price/<category> -> int64
+	prefixPrice    = "price/"    // price/<category> (catalog) or price/<category>/<mode> -> int64
 	prefixLimit    = "limit/"    // limit/<msp> -> int64
 	prefixBalance  = "balance/"  // balance/<msp> -> Account (without Limit)
 	prefixPeriod   = "period/"   // period/<n> -> Period
@@ -48,10 +48,37 @@ func rangeEnd(prefix string) string { return prefix[:len(prefix)-1] + "0" }
 func periodKey(n uint64) string   { return prefixPeriod + num(n) }
 func snapshotKey(n uint64) string { return prefixSnapshot + num(n) }
 
-func instKey(msp string) string       { return prefixInst + msp }
-func priceKey(category string) string { return prefixPrice + category }
-func limitKey(msp string) string      { return prefixLimit + msp }
-func balanceKey(msp string) string    { return prefixBalance + msp }
+func instKey(msp string) string    { return prefixInst + msp }
+func limitKey(msp string) string   { return prefixLimit + msp }
+func balanceKey(msp string) string { return prefixBalance + msp }
+
+// priceKey is where category's price in mode is kept. The catalog price
+// keeps the key it had before modes existed; the others append the mode,
+// which cannot collide since a category holds no "/".
+func priceKey(category string, mode Mode) string {
+	if mode == ModeCatalog {
+		return prefixPrice + category
+	}
+	return prefixPrice + category + "/" + string(mode)
+}
+
+// parsePriceKey is priceKey's inverse; ok is false for a key priceKey
+// cannot make.
+func parsePriceKey(key string) (category string, mode Mode, ok bool) {
+	rest, ok := strings.CutPrefix(key, prefixPrice)
+	if !ok {
+		return "", "", false
+	}
+	category, m, hasMode := strings.Cut(rest, "/")
+	mode = ModeCatalog
+	if hasMode {
+		mode = Mode(m)
+	}
+	if !ValidCategory(category) || !mode.Valid() || priceKey(category, mode) != key {
+		return "", "", false
+	}
+	return category, mode, true
+}
 
 func ownerKey(kind credentialKind, id [32]byte) string {
 	return prefixOwner + string(kind) + "/" + hex.EncodeToString(id[:])
@@ -141,7 +168,8 @@ const (
 	// iterator ends silently and a step would wrongly look final.
 	DefaultSettleStep = 10000
 	MaxSettleStep     = 50000
-	// MaxCategories bounds the price table captured into a period.
+	// MaxCategories bounds the categories priced in each mode, and so the
+	// price list captured into a period.
 	MaxCategories = 256
 	// MaxPastSigningKeys bounds an institution's replaced signing keys.
 	// A rotation past it drops the oldest key once the last period it

@@ -3,12 +3,59 @@ package chaincode
 import (
 	"fmt"
 	"slices"
+
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// Prices: the regulator sets a category's price per item at any time; it is
-// captured into the period record when a period opens (Rollover), so every
-// entry of a period is billed at the price the period opened with and a
-// change applies from the next period.
+// Prices: the regulator sets a category's price per item, per mode, at any
+// time; the price list is captured into the period record when a period
+// opens (Rollover), so every entry of a period is billed at the price the
+// period opened with and a change applies from the next period.
+
+// Mode is how an exchange is made, which the consortium prices separately:
+// a catalog look-up, a live-mode query or a reconciliation cost the provider
+// different work (docs/ledger.md, Prices).
+type Mode string
+
+const (
+	// ModeCatalog prices catalog-OPRF look-ups. Its prices are the ones the
+	// contract kept before modes existed (key price/<category>,
+	// Period.Prices), so older state and period records read unchanged.
+	ModeCatalog Mode = "catalog"
+	// ModeLive prices live-mode queries (transcript.ProtocolLiveHE).
+	ModeLive Mode = "live"
+	// ModeReconcile prices ECDH-PSI reconciliations (both variants).
+	ModeReconcile Mode = "reconcile"
+)
+
+// Modes lists every mode, catalog first.
+var Modes = [...]Mode{ModeCatalog, ModeLive, ModeReconcile}
+
+// Valid reports whether m is one of Modes.
+func (m Mode) Valid() bool { return slices.Contains(Modes[:], m) }
+
+// ModeOf returns the mode an exchange of protocol p is billed in; ok is
+// false for a protocol no mode prices.
+func ModeOf(p transcript.Protocol) (m Mode, ok bool) {
+	switch {
+	case p == transcript.ProtocolCatalogOPRF:
+		return ModeCatalog, true
+	case p == transcript.ProtocolLiveHE:
+		return ModeLive, true
+	case p.IsECDH():
+		return ModeReconcile, true
+	}
+	return "", false
+}
+
+// setPriceMode is SetPriceArgs.Mode with the empty mode read as catalog,
+// which SetPrice calls made before modes existed send.
+func setPriceMode(m Mode) (Mode, bool) {
+	if m == "" {
+		return ModeCatalog, true
+	}
+	return m, m.Valid()
+}
 
 func (c *Contract) setPrice(st State, arg []byte) (any, error) {
 	if err := c.requireRegulator(st); err != nil {
@@ -21,10 +68,15 @@ func (c *Contract) setPrice(st State, arg []byte) (any, error) {
 	if !ValidCategory(a.Category) {
 		return nil, newError(CodeInvalidArgument, "invalid category")
 	}
+	mode, ok := setPriceMode(a.Mode)
+	if !ok {
+		return nil, newError(CodeInvalidArgument, "unknown price mode")
+	}
 	if a.Price < 0 {
 		return nil, newError(CodeInvalidArgument, "negative price")
 	}
-	old, err := st.Get(priceKey(a.Category))
+	key := priceKey(a.Category, mode)
+	old, err := st.Get(key)
 	if err != nil {
 		return nil, err
 	}
@@ -33,25 +85,31 @@ func (c *Contract) setPrice(st State, arg []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(prices) >= MaxCategories {
-			return nil, newError(CodeInvalidArgument, fmt.Sprintf("at most %d priced categories", MaxCategories))
+		if len(prices.of(mode)) >= MaxCategories {
+			return nil, newError(CodeInvalidArgument, fmt.Sprintf("at most %d priced categories per mode", MaxCategories))
 		}
 	}
-	return nil, putJSON(st, priceKey(a.Category), a.Price)
+	return nil, putJSON(st, key, a.Price)
 }
 
-// loadPrices reads the current price list (at most MaxCategories keys).
-func loadPrices(st State) (map[string]int64, error) {
-	prices := map[string]int64{}
+// loadPrices reads the current price list: at most MaxCategories keys per
+// mode, so the scan stops once it has read more than all modes may hold.
+func loadPrices(st State) (PriceList, error) {
+	list, n := PriceList{Prices: map[string]int64{}}, 0
 	err := scan(st, prefixPrice, rangeEnd(prefixPrice), func(k string, v []byte) (bool, error) {
+		category, mode, ok := parsePriceKey(k)
+		if !ok {
+			return false, newError(CodeInternal, "stored price key "+k)
+		}
 		var p int64
 		if err := decodeStored(k, v, &p); err != nil {
 			return false, err
 		}
-		prices[k[len(prefixPrice):]] = p
-		return len(prices) <= MaxCategories, nil
+		list.set(category, mode, p)
+		n++
+		return n <= len(Modes)*MaxCategories, nil
 	})
-	return prices, err
+	return list, err
 }
 
 func (c *Contract) getPrices(st State, arg []byte) (any, error) {

@@ -150,12 +150,14 @@ func priceFactors(st State, policy *QualityPolicy, next uint64) (map[string]Pric
 	return factors, nil
 }
 
-// Price returns what one item of category answered by provider costs in
-// the period: the category's price times the provider's factor (x1 without
-// one), rounded down. ok is false if the category has no price or the
-// product leaves the int64 range.
-func (p *Period) Price(category, provider string) (price int64, ok bool) {
-	price, ok = p.Prices[category]
+// Price returns what one item of category answered by provider in mode
+// costs in the period: the category's price in that mode times the
+// provider's factor (x1 without one), rounded down. The factor is the
+// provider's for the category, whatever the mode. ok is false if the
+// category has no price in mode (PriceList.Base) or the product leaves the
+// int64 range.
+func (p *Period) Price(category string, mode Mode, provider string) (price int64, ok bool) {
+	price, ok = p.Base(category, mode)
 	if !ok || price < 0 {
 		return 0, false
 	}

@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -61,25 +62,64 @@ func TestRatio(t *testing.T) {
 }
 
 func TestPeriodPrice(t *testing.T) {
-	p := &Period{Prices: map[string]int64{"a": 7, "big": math.MaxInt64}, Factors: map[string]PriceFactor{
-		FactorKey("P", "a"):   {Multiplier: 5000},
-		FactorKey("P", "big"): {Multiplier: 2 * BasisPoints},
-		FactorKey("Q", "big"): {Multiplier: 5000},
-	}}
+	p := &Period{
+		PriceList: PriceList{
+			Prices:     map[string]int64{"a": 7, "big": math.MaxInt64},
+			ModePrices: map[Mode]map[string]int64{ModeLive: {"a": 11}},
+		},
+		Factors: map[string]PriceFactor{
+			FactorKey("P", "a"):   {Multiplier: 5000},
+			FactorKey("P", "big"): {Multiplier: 2 * BasisPoints},
+			FactorKey("Q", "big"): {Multiplier: 5000},
+		},
+	}
 	for _, c := range []struct {
-		category, provider string
-		want               int64
-		ok                 bool
+		category string
+		mode     Mode
+		provider string
+		want     int64
+		ok       bool
 	}{
-		{"a", "P", 3, true},    // 7 x 0.5, rounded down
-		{"a", "Q", 7, true},    // no factor: x1
-		{"b", "P", 0, false},   // no price
-		{"big", "P", 0, false}, // past int64
-		{"big", "Q", math.MaxInt64 / 2, true},
+		{"a", ModeCatalog, "P", 3, true},    // 7 x 0.5, rounded down
+		{"a", ModeCatalog, "Q", 7, true},    // no factor: x1
+		{"b", ModeCatalog, "P", 0, false},   // no price
+		{"big", ModeCatalog, "P", 0, false}, // past int64
+		{"big", ModeCatalog, "Q", math.MaxInt64 / 2, true},
+		{"a", ModeLive, "P", 5, true},       // the live price, same factor: 11 x 0.5
+		{"a", ModeLive, "Q", 11, true},      // the live price, not the catalog one
+		{"big", ModeLive, "Q", 0, false},    // no live price: no fallback to catalog
+		{"a", ModeReconcile, "Q", 0, false}, // a mode with no prices at all
+		{"a", Mode("bulk"), "Q", 0, false},  // an unknown mode
+		{"a", Mode(""), "Q", 0, false},      // the empty mode is not catalog here
 	} {
-		if got, ok := p.Price(c.category, c.provider); got != c.want || ok != c.ok {
-			t.Errorf("Price(%s, %s) = %d, %v; want %d, %v", c.category, c.provider, got, ok, c.want, c.ok)
+		if got, ok := p.Price(c.category, c.mode, c.provider); got != c.want || ok != c.ok {
+			t.Errorf("Price(%s, %s, %s) = %d, %v; want %d, %v", c.category, c.mode, c.provider, got, ok, c.want, c.ok)
 		}
+	}
+}
+
+// TestPeriodReadsRecordsMadeBeforeModes decodes a period record as stored
+// before prices had modes: its prices are the catalog prices and no other
+// mode has one.
+func TestPeriodReadsRecordsMadeBeforeModes(t *testing.T) {
+	var p Period
+	if err := json.Unmarshal([]byte(`{"number":3,"state":"open","prices":{"black":2}}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := p.Price("black", ModeCatalog, "P"); !ok || got != 2 {
+		t.Fatalf("catalog price %d, %v; want 2", got, ok)
+	}
+	for _, m := range []Mode{ModeLive, ModeReconcile} {
+		if got, ok := p.Price("black", m, "P"); ok {
+			t.Fatalf("%s price %d from a record without mode prices", m, got)
+		}
+	}
+	again, err := json.Marshal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"number":3,"state":"open","prices":{"black":2}}`; string(again) != want {
+		t.Fatalf("re-encoded %s, want %s", again, want)
 	}
 }
 

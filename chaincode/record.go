@@ -300,6 +300,11 @@ func (r *recordTx) parse(e *Entry) (*transcript.Header, EntryKey, error) {
 	if h.Responder != r.caller {
 		return nil, key, newError(CodeForbidden, "only the header's responder records an entry")
 	}
+	// The contract checks only catalog-OPRF entries so far: a live-mode or
+	// reconciliation entry is refused whatever its mode's price.
+	if h.Protocol != transcript.ProtocolCatalogOPRF {
+		return nil, key, newError(CodeInvalidArgument, fmt.Sprintf("%v entries are not recorded", h.Protocol))
+	}
 	if len(e.RequestHash) != HashSize || len(e.ResponseHash) != HashSize {
 		return nil, key, newError(CodeInvalidArgument, "body hashes must be 32 bytes")
 	}
@@ -434,9 +439,10 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if err != nil {
 		return "", err
 	}
-	price, ok := p.Price(h.Category, h.Responder)
+	mode, _ := ModeOf(h.Protocol) // a protocol without a mode has no price
+	price, ok := p.Price(h.Category, mode, h.Responder)
 	if !ok {
-		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable price in period %d", h.Category, p.Number))
+		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable %s price in period %d", h.Category, mode, p.Number))
 	}
 	amount, err := amountFor(price, h.Count)
 	if err != nil {

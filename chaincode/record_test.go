@@ -79,7 +79,15 @@ func signedEntryTo(t *testing.T, sign map[string]ecsig.Sign, requester, responde
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
 		Category: "black", Period: 1, Requester: requester, Responder: responder, Sequence: seq, Count: 5,
 	}
-	reqSign, respSign := sign[requester], sign[responder]
+	return signedHeader(t, sign, h, salt, 10)
+}
+
+// signedHeader is an entry of h billing amount, signed by h's parties; salt
+// varies the response hash.
+func signedHeader(t *testing.T, sign map[string]ecsig.Sign, h *transcript.Header, salt byte, amount int64) Entry {
+	t.Helper()
+	seq := h.Sequence
+	reqSign, respSign := sign[h.Requester], sign[h.Responder]
 	hdr, err := h.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +107,7 @@ func signedEntryTo(t *testing.T, sign map[string]ecsig.Sign, requester, responde
 	}
 	return Entry{
 		Header: hdr, RequestHash: reqHash[:], ResponseHash: respHash[:],
-		RequesterSignature: reqSig, ResponderSignature: respSig, Amount: 10,
+		RequesterSignature: reqSig, ResponderSignature: respSig, Amount: amount,
 	}
 }
 

@@ -1,6 +1,7 @@
 package chaincode
 
 import (
+	"maps"
 	"math"
 	"slices"
 )
@@ -148,13 +149,61 @@ const (
 	PeriodSnapshotted PeriodState = "snapshotted"
 )
 
+// PriceList is the consortium's price per item of each category, per mode
+// (GetPrices, and captured into each Period). Catalog prices are in Prices,
+// where they were before modes existed, so a period record made then reads
+// as one with catalog prices only; the other modes are in ModePrices.
+type PriceList struct {
+	// Prices are the catalog prices per category.
+	Prices map[string]int64 `json:"prices"`
+	// ModePrices are the other modes' prices per category; a mode or a
+	// category absent here has no price in that mode.
+	ModePrices map[Mode]map[string]int64 `json:"modePrices,omitempty"`
+}
+
+// Base returns category's price in mode before any quality factor; ok is
+// false if it has none. A mode without its own price has none: it never
+// falls back to the catalog price.
+func (l *PriceList) Base(category string, mode Mode) (price int64, ok bool) {
+	price, ok = l.of(mode)[category]
+	return price, ok
+}
+
+// Equal reports whether l and o hold the same prices.
+func (l *PriceList) Equal(o *PriceList) bool {
+	return maps.Equal(l.Prices, o.Prices) && maps.EqualFunc(l.ModePrices, o.ModePrices, maps.Equal)
+}
+
+// of returns mode's prices (nil if it has none).
+func (l *PriceList) of(mode Mode) map[string]int64 {
+	if mode == ModeCatalog {
+		return l.Prices
+	}
+	return l.ModePrices[mode]
+}
+
+// set sets category's price in mode; l.Prices must not be nil.
+func (l *PriceList) set(category string, mode Mode, price int64) {
+	if mode == ModeCatalog {
+		l.Prices[category] = price
+		return
+	}
+	if l.ModePrices == nil {
+		l.ModePrices = map[Mode]map[string]int64{}
+	}
+	if l.ModePrices[mode] == nil {
+		l.ModePrices[mode] = map[string]int64{}
+	}
+	l.ModePrices[mode][category] = price
+}
+
 // Period is one accounting period.
 type Period struct {
 	Number uint64      `json:"number"`
 	State  PeriodState `json:"state"`
-	// Prices are the category prices captured when the period opened: a
-	// price change applies from the next period.
-	Prices map[string]int64 `json:"prices"`
+	// PriceList is the price list captured when the period opened: a price
+	// change applies from the next period.
+	PriceList
 	// Net is the balance change per institution from this period's entries
 	// minus reversals: partial while settling, final once settled (adjusted
 	// by reversals made after settlement).

@@ -212,9 +212,10 @@ func checkAmount(r *Report, h *transcript.Header, e *accounting.RecordedEntry, p
 		r.add(CheckAmount, Fail, "period %d is not on the ledger", h.Period)
 		return
 	}
-	price, ok := p.Price(h.Category, h.Responder)
+	mode, _ := accounting.ModeOf(h.Protocol) // a protocol without a mode has no price
+	price, ok := p.Price(h.Category, mode, h.Responder)
 	if !ok {
-		r.add(CheckAmount, Fail, "period %d has no usable price for %s", h.Period, h.Category)
+		r.add(CheckAmount, Fail, "period %d has no usable %s price for %s", h.Period, mode, h.Category)
 		return
 	}
 	hi, want := bits.Mul64(uint64(h.Count), uint64(price))

@@ -67,12 +67,13 @@ func (s *scenario) nextSeq() uint64 {
 
 // entryOpts tweaks a built entry to make it bad in one way.
 type entryOpts struct {
-	amount        int64     // 0: count x price
-	requesterSign *Identity // who signs the request digest (default: requester)
-	responderSign *Identity // who signs the response digest (default: responder)
-	requesterMSP  string    // overrides the header's requester
-	responseSalt  byte      // changes the response hash
-	seq           uint64    // 0: a fresh sequence number
+	amount        int64               // 0: count x price
+	requesterSign *Identity           // who signs the request digest (default: requester)
+	responderSign *Identity           // who signs the response digest (default: responder)
+	requesterMSP  string              // overrides the header's requester
+	responseSalt  byte                // changes the response hash
+	seq           uint64              // 0: a fresh sequence number
+	protocol      transcript.Protocol // 0: catalog OPRF
 }
 
 // entry builds a correctly signed entry of count items of category in
@@ -90,6 +91,9 @@ func (s *scenario) entry(t *testing.T, req, resp *Identity, category string, per
 	}
 	if o.requesterMSP != "" {
 		h.Requester = o.requesterMSP
+	}
+	if o.protocol != 0 {
+		h.Protocol = o.protocol
 	}
 	hdr, err := h.MarshalBinary()
 	must(t, err)

@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"CatalogKey", s.catalogKey},
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
+		{"ModePrices", s.modePrices},
 	}
 	for _, st := range steps {
 		if !t.Run(st.name, st.run) {
@@ -168,7 +169,7 @@ func (s *scenario) pricesAndLimits(t *testing.T) {
 	wantErr(t, reg.SetPrice(ctx(t), "bad category", 1), accounting.ErrInvalidArgument)
 	prices, err := s.h.Bank3.Ledger.Prices(ctx(t))
 	must(t, err)
-	if prices[s.category("a")] != priceA || prices[s.category("b")] != priceB {
+	if prices.Prices[s.category("a")] != priceA || prices.Prices[s.category("b")] != priceB {
 		t.Fatalf("prices %v", prices)
 	}
 	// Bank1 may not overdraw at all; the others have room.

@@ -216,8 +216,8 @@ func (s *scenario) quality(t *testing.T) {
 		if !ok || f.Tier != 2 || f.Multiplier != 5000 || f.Confirmation.BP != 7500 || f.From != c || f.To != c {
 			t.Fatalf("period %d factor of %s in %s: %+v", after.Number, Bank3MSP, a, f)
 		}
-		half, ok := after.Price(a, Bank3MSP)
-		if base, _ := after.Price(a, Bank2MSP); !ok || half != price/2 || base != price {
+		half, ok := after.Price(a, accounting.ModeCatalog, Bank3MSP)
+		if base, _ := after.Price(a, accounting.ModeCatalog, Bank2MSP); !ok || half != price/2 || base != price {
 			t.Fatalf("period %d prices: Bank3 %d, Bank2 %d, base %d", after.Number, half, base, price)
 		}
 		outs, err := b3.Ledger.Record(ctx(t), []accounting.Entry{

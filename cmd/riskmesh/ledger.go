@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -34,8 +37,8 @@ func newLedgerCommand() *cobra.Command {
 that node reaches it (docs/node.md): on the regulator's node, which hosts the embedded ledger,
 through that running node; otherwise through the regulator's relay or the Fabric gateway.
 With the regulator's configuration it onboards institutions, sets prices and limits and runs
-the period cycle: rollover, close, settle, snapshot. Reads print JSON. verify-log checks a
-copy of the embedded ledger file and needs neither configuration nor node.`,
+the period cycle: rollover, close, settle, snapshot. Reads print JSON, prices a table.
+verify-log checks a copy of the embedded ledger file and needs neither configuration nor node.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, cfg, err := daemon.LoadConfig(path)
 			if err != nil {
@@ -69,12 +72,21 @@ copy of the embedded ledger file and needs neither configuration nor node.`,
 		ledgerCmd("reactivate MSP", "reactivate a suspended institution", 1, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
 			return l().ReactivateInstitution(ctx, args[0])
 		}, nil),
-		ledgerCmd("set-price CATEGORY TOKENS", "set the price per item of a category (from the next period)", 2, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
+		ledgerCmd("set-price CATEGORY TOKENS", "set the price per item of a category in a mode (from the next period)", 2, func(ctx context.Context, _ io.Writer, args []string, f *ledgerFlags) error {
 			price, err := strconv.ParseInt(args[1], 10, 64)
 			if err != nil {
 				return fmt.Errorf("price %q: %w", args[1], err)
 			}
-			return l().SetPrice(ctx, args[0], price)
+			return l().SetModePrice(ctx, args[0], accounting.Mode(f.mode), price)
+		}, func(c *cobra.Command, f *ledgerFlags) {
+			c.Flags().StringVar(&f.mode, "mode", string(accounting.ModeCatalog), "what the price applies to: catalog, live or reconcile")
+		}),
+		ledgerCmd("prices", "print the price per item of every category in every mode (the next period captures them)", 0, func(ctx context.Context, w io.Writer, _ []string, _ *ledgerFlags) error {
+			p, err := l().Prices(ctx)
+			if err != nil {
+				return err
+			}
+			return printPrices(w, p)
 		}, nil),
 		ledgerCmd("set-limit MSP TOKENS", "set an institution's overdraft limit", 2, func(ctx context.Context, _ io.Writer, args []string, _ *ledgerFlags) error {
 			limit, err := strconv.ParseInt(args[1], 10, 64)
@@ -244,6 +256,7 @@ type ledgerFlags struct {
 	party       string
 	asResponder bool
 	force       bool
+	mode        string
 }
 
 // ledgerCmd builds one ledger subcommand taking nargs arguments (-1: at
@@ -270,6 +283,26 @@ func parsePeriod(s string) (uint64, error) {
 		return 0, fmt.Errorf("period %q: want a period number from 1", s)
 	}
 	return n, nil
+}
+
+// printPrices prints one row per priced category and mode, by category
+// then mode.
+func printPrices(w io.Writer, p *accounting.PriceList) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CATEGORY\tMODE\tTOKENS PER ITEM")
+	categories := slices.Collect(maps.Keys(p.Prices))
+	for _, m := range p.ModePrices {
+		categories = slices.AppendSeq(categories, maps.Keys(m))
+	}
+	slices.Sort(categories)
+	for _, c := range slices.Compact(categories) {
+		for _, m := range accounting.Modes {
+			if price, ok := p.Base(c, m); ok {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", c, m, price)
+			}
+		}
+	}
+	return tw.Flush()
 }
 
 func printJSON(w io.Writer, v any) error {

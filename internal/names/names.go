@@ -13,6 +13,8 @@ const (
 	MaxMSPIDLen = 128
 	// MaxCategoryLen bounds a category name.
 	MaxCategoryLen = 64
+	// MaxKafkaTopicLen is Kafka's own bound on a topic name.
+	MaxKafkaTopicLen = 249
 )
 
 // MSPID reports whether s is a valid MSP id: 1 to MaxMSPIDLen bytes of
@@ -22,6 +24,10 @@ func MSPID(s string) bool { return token(s, MaxMSPIDLen) }
 // Category reports whether s is a valid category name: 1 to MaxCategoryLen
 // bytes of [A-Za-z0-9._-].
 func Category(s string) bool { return token(s, MaxCategoryLen) }
+
+// KafkaTopic reports whether s is a Kafka topic name node/push accepts: 1
+// to MaxKafkaTopicLen bytes of [A-Za-z0-9._-], Kafka's own character set.
+func KafkaTopic(s string) bool { return token(s, MaxKafkaTopicLen) }
 
 // Word reports whether s is 1 to max bytes of printable ASCII without spaces
 // (suite names and similar identifiers).

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,19 +25,20 @@ type Push struct {
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 
-// PushDestination is one receiver: exactly one of webhook and nats.
+// PushDestination is one receiver: exactly one of webhook, nats and kafka.
 type PushDestination struct {
 	// Name names it in metrics, logs and `riskmesh push`: 1 to 64 of
 	// [A-Za-z0-9._-]. Required.
 	Name string `yaml:"name"`
 	// Events are the event types sent: provider_result, query_result,
-	// query_changed, reconciled. Empty: all.
+	// query_changed, reconciled, dispute. Empty: all.
 	Events []string `yaml:"events,omitempty"`
 	// Categories restricts query events to these categories. Empty: all.
 	Categories []string `yaml:"categories,omitempty"`
 
 	Webhook *Webhook `yaml:"webhook,omitempty"`
 	NATS    *NATS    `yaml:"nats,omitempty"`
+	Kafka   *Kafka   `yaml:"kafka,omitempty"`
 }
 
 // Webhook is an HTTPS endpoint that receives signed POSTs.
@@ -70,8 +72,33 @@ type NATS struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// Kafka is a Kafka topic.
+type Kafka struct {
+	// Brokers are the seed brokers (host:port). Required.
+	Brokers []string `yaml:"brokers"`
+	// Topic is the topic produced to; the institution creates it.
+	// Required.
+	Topic string `yaml:"topic"`
+	// CAFile is the CA of the brokers' TLS certificates. Default: the
+	// system's roots.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// CertFile and KeyFile are a client certificate for clusters that
+	// require one (key mode 0600). Both or neither.
+	CertFile string `yaml:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty"`
+	// Plaintext turns TLS off: only for a broker on the same host or a
+	// network the institution trusts.
+	Plaintext bool `yaml:"plaintext,omitempty"`
+	// User and PasswordFile, if User is set, authenticate with
+	// SASL/SCRAM-SHA-512 (password file mode 0600).
+	User         string `yaml:"user,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+	// Timeout bounds one produce with its acknowledgement. Default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // PushEventNames are the values of push.destinations[].events.
-var PushEventNames = []string{"provider_result", "query_result", "query_changed", "reconciled"}
+var PushEventNames = []string{"provider_result", "query_result", "query_changed", "reconciled", "dispute"}
 
 func (p *Push) resolve(abs func(*string)) {
 	for i := range p.Destinations {
@@ -83,6 +110,12 @@ func (p *Push) resolve(abs func(*string)) {
 		if n := d.NATS; n != nil {
 			abs(&n.CredsFile)
 			abs(&n.CAFile)
+		}
+		if k := d.Kafka; k != nil {
+			abs(&k.CAFile)
+			abs(&k.CertFile)
+			abs(&k.KeyFile)
+			abs(&k.PasswordFile)
 		}
 	}
 }
@@ -114,9 +147,15 @@ func (cfg *Config) validatePush(c *checker) {
 				c.fail(fmt.Sprintf("%s.categories[%d]", key, j), "%q is not a category name", cat)
 			}
 		}
+		set := 0
+		for _, on := range []bool{d.Webhook != nil, d.NATS != nil, d.Kafka != nil} {
+			if on {
+				set++
+			}
+		}
 		switch {
-		case (d.Webhook == nil) == (d.NATS == nil):
-			c.fail(key, "exactly one of webhook and nats is required")
+		case set != 1:
+			c.fail(key, "exactly one of webhook, nats and kafka is required")
 		case d.Webhook != nil:
 			w := d.Webhook
 			if u, err := url.Parse(w.URL); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -124,6 +163,8 @@ func (cfg *Config) validatePush(c *checker) {
 			}
 			c.required(key+".webhook.secret_file", w.SecretFile)
 			c.nonNegative(key+".webhook.timeout", int64(w.Timeout))
+		case d.Kafka != nil:
+			validateKafka(c, key+".kafka", d.Kafka)
 		default:
 			n := d.NATS
 			c.required(key+".nats.url", n.URL)
@@ -133,4 +174,30 @@ func (cfg *Config) validatePush(c *checker) {
 			c.nonNegative(key+".nats.timeout", int64(n.Timeout))
 		}
 	}
+}
+
+func validateKafka(c *checker, key string, k *Kafka) {
+	if len(k.Brokers) == 0 {
+		c.fail(key+".brokers", "at least one host:port is required")
+	}
+	for i, b := range k.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			c.fail(fmt.Sprintf("%s.brokers[%d]", key, i), "%q is not host:port", b)
+		}
+	}
+	if c.required(key+".topic", k.Topic) && !names.KafkaTopic(k.Topic) {
+		c.fail(key+".topic", "%q: 1 to 249 of [A-Za-z0-9._-]", k.Topic)
+	}
+	if (k.CertFile == "") != (k.KeyFile == "") {
+		c.fail(key, "cert_file and key_file go together")
+	}
+	if k.Plaintext && (k.CAFile != "" || k.CertFile != "") {
+		c.fail(key+".plaintext", "plaintext with TLS files set")
+	}
+	if k.User != "" {
+		c.required(key+".password_file", k.PasswordFile)
+	} else if k.PasswordFile != "" {
+		c.fail(key+".user", "password_file set without a user")
+	}
+	c.nonNegative(key+".timeout", int64(k.Timeout))
 }

@@ -217,7 +217,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			if n.push, err = push.Open(p); err != nil {
 				return nil, err
 			}
-			c.Recorded = n.push.RecordTx
+			c.Recorded, c.Pruned = n.push.RecordTx, n.push.PruneTx
 			apiCfg.Push = n.push
 			n.goRun("push", n.push.Run, ctx)
 		}
@@ -320,7 +320,11 @@ func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dispute.NewAuto(dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log})
+	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log}
+	if n.push != nil {
+		ac.Recorded, ac.Forget = n.push.RecordTx, n.push.ForgetDisputesTx
+	}
+	return dispute.NewAuto(ac)
 }
 
 // goRun runs f until ctx ends; an error from f stops the whole node.

@@ -227,9 +227,12 @@ func pushConfig(p config.Push) (*push.Config, error) {
 			dest.Events = append(dest.Events, riskmeshv1.PushEventType(riskmeshv1.PushEventType_value["PUSH_EVENT_TYPE_"+strings.ToUpper(e)]))
 		}
 		var err error
-		if w := d.Webhook; w != nil {
-			dest.Sender, err = webhookSender(key+".webhook", w)
-		} else {
+		switch {
+		case d.Webhook != nil:
+			dest.Sender, err = webhookSender(key+".webhook", d.Webhook)
+		case d.Kafka != nil:
+			dest.Sender, err = kafkaSender(key+".kafka", d.Kafka)
+		default:
 			dest.Sender, err = natsSender(key+".nats", d.NATS)
 		}
 		if err != nil {
@@ -247,15 +250,9 @@ func webhookSender(key string, w *config.Webhook) (*push.Webhook, error) {
 	}
 	wc := push.WebhookConfig{URL: w.URL, Secret: bytes.TrimSpace(secret), Timeout: w.Timeout}
 	if w.CAFile != "" {
-		caPEM, err := readPEMFile(key+".ca_file", w.CAFile, false)
-		if err != nil {
+		if wc.TLS, err = clientTLS(key, w.CAFile); err != nil {
 			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", key, w.CAFile)
-		}
-		wc.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	hook, err := push.NewWebhook(wc)
 	if err != nil {
@@ -277,6 +274,61 @@ func natsSender(key string, n *config.NATS) (*push.JetStream, error) {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return js, nil
+}
+
+// clientTLS is a client TLS configuration trusting the CA certificates in
+// caFile (the system's roots if empty), for the destination at key.
+func clientTLS(key, caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	caPEM, err := readPEMFile(key+".ca_file", caFile, false)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RootCAs = x509.NewCertPool()
+	if !cfg.RootCAs.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", key, caFile)
+	}
+	return cfg, nil
+}
+
+func kafkaSender(key string, k *config.Kafka) (*push.Kafka, error) {
+	kc := push.KafkaConfig{Brokers: k.Brokers, Topic: k.Topic, User: k.User, Timeout: k.Timeout}
+	if !k.Plaintext {
+		var err error
+		if kc.TLS, err = clientTLS(key, k.CAFile); err != nil {
+			return nil, err
+		}
+		if k.CertFile != "" {
+			certPEM, err := readPEMFile(key+".cert_file", k.CertFile, false)
+			if err != nil {
+				return nil, err
+			}
+			keyPEM, err := readPEMFile(key+".key_file", k.KeyFile, true)
+			if err != nil {
+				return nil, err
+			}
+			cert, err := tls.X509KeyPair(certPEM, keyPEM)
+			if err != nil {
+				return nil, fmt.Errorf("%s: client certificate: %w", key, err)
+			}
+			kc.TLS.Certificates = []tls.Certificate{cert}
+		}
+	}
+	if k.User != "" {
+		pass, err := readPEMFile(key+".password_file", k.PasswordFile, true)
+		if err != nil {
+			return nil, err
+		}
+		kc.Password = string(bytes.TrimSpace(pass))
+	}
+	kafka, err := push.NewKafka(kc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return kafka, nil
 }
 
 // maxPEMFile bounds a PEM or secret file named by the configuration.

@@ -292,22 +292,28 @@ push:
       webhook: {url: "https://core.example/events", secret_file: hook.secret, ca_file: receiver.crt}
     - name: bus
       nats: {url: "nats://127.0.0.1:4222", subject: riskmesh.events}
+    - name: kafka
+      events: [dispute]
+      kafka: {brokers: ["127.0.0.1:9093"], topic: riskmesh-events, ca_file: receiver.crt, user: riskmesh, password_file: hook.secret}
 `
 	cfg, err := daemon.FromConfig(parseConfig(t, dir, yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := cfg.Push
-	if p == nil || p.MaxAttempts != 5 || len(p.Destinations) != 2 {
+	if p == nil || p.MaxAttempts != 5 || len(p.Destinations) != 3 {
 		t.Fatalf("push: %+v", p)
 	}
-	core, bus := p.Destinations[0], p.Destinations[1]
+	core, bus, kafka := p.Destinations[0], p.Destinations[1], p.Destinations[2]
 	if _, ok := core.Sender.(*push.Webhook); !ok || core.Name != "core" || !slices.Equal(core.Categories, []string{"black"}) ||
 		!slices.Equal(core.Events, []riskmeshv1.PushEventType{riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED}) {
 		t.Errorf("webhook destination: %+v", core)
 	}
 	if _, ok := bus.Sender.(*push.JetStream); !ok || bus.Name != "bus" || len(bus.Events) != 0 {
 		t.Errorf("nats destination: %+v", bus)
+	}
+	if _, ok := kafka.Sender.(*push.Kafka); !ok || !slices.Equal(kafka.Events, []riskmeshv1.PushEventType{riskmeshv1.PushEventType_PUSH_EVENT_TYPE_DISPUTE}) {
+		t.Errorf("kafka destination: %+v", kafka)
 	}
 
 	if err := os.Chmod(secret, 0o644); err != nil {

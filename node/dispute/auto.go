@@ -42,6 +42,14 @@ type AutoConfig struct {
 	// disputes are kept (default 90, as the requester keeps transcripts);
 	// pending ones are kept until they settle.
 	RetainPeriods uint64
+	// Recorded, if set, is called inside the bbolt transaction that stores
+	// each change of a dispute's state (queued PENDING, then its outcome)
+	// with the change as GetQuery shows it; its error aborts the
+	// transaction. node/push journals its events there.
+	Recorded func(tx *bbolt.Tx, ev *riskmeshv1.PushEvent) error
+	// Forget, if set, is called inside the transaction that prunes settled
+	// disputes, with their keys: node/push forgets their event streams.
+	Forget func(tx *bbolt.Tx, keys []*riskmeshv1.EntryKey) error
 	// Logger receives outcomes without identifiers (default: discard).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
@@ -101,7 +109,10 @@ func (a *Auto) enqueue(key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) e
 		if b.Get(k) != nil {
 			return nil
 		}
-		return put(b, k, rec)
+		if err := put(b, k, rec); err != nil {
+			return err
+		}
+		return a.recorded(tx, key, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("dispute: enqueue: %w", err)
@@ -178,14 +189,39 @@ func (a *Auto) Status(key accounting.EntryKey) (state riskmeshv1.DisputeState, r
 	if err != nil || rec == nil {
 		return riskmeshv1.DisputeState_DISPUTE_STATE_UNSPECIFIED, "", false
 	}
-	reason = rec.LastError
+	return rec.State, shownReason(rec), true
+}
+
+// shownReason is the reason a dispute is shown with: the auditor's once it
+// decided, the last filing error before that, else the claim.
+func shownReason(rec *riskmeshv1.DisputeRecord) string {
+	reason := rec.LastError
 	if rec.Verdict != nil {
 		reason = rec.Verdict.Reason
 	}
-	if reason == "" {
-		reason = rec.Claim
+	return cmp.Or(reason, rec.Claim)
+}
+
+// recordKey is the entry key of the exchange rec disputes.
+func recordKey(rec *riskmeshv1.DisputeRecord) (accounting.EntryKey, error) {
+	if rec.NonDelivery != nil {
+		return auditor.KeyFromProto(rec.NonDelivery), nil
 	}
-	return rec.State, reason, true
+	t, err := transcript.Parse(rec.Transcript)
+	if err != nil {
+		return accounting.EntryKey{}, err
+	}
+	return audit.KeyOf(&t.Header), nil
+}
+
+// recorded hands the state rec now has, for the exchange under key, to
+// AutoConfig.Recorded inside tx.
+func (a *Auto) recorded(tx *bbolt.Tx, key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) error {
+	if a.cfg.Recorded == nil {
+		return nil
+	}
+	return a.cfg.Recorded(tx, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_DISPUTE,
+		Dispute: &riskmeshv1.ExchangeDispute{Key: auditor.KeyToProto(key), State: rec.State, Reason: shownReason(rec)}})
 }
 
 // Run files due disputes until ctx ends: at once after Enqueue, and every
@@ -242,10 +278,20 @@ func (a *Auto) Process(ctx context.Context) int {
 			break
 		}
 		a.file(ctx, d.rec)
-		if d.rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+		settled := d.rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING
+		if settled {
 			pending--
 		}
-		err := a.cfg.DB.Update(func(tx *bbolt.Tx) error { return put(tx.Bucket(bucketRecords), d.key, d.rec) })
+		err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
+			if err := put(tx.Bucket(bucketRecords), d.key, d.rec); err != nil || !settled {
+				return err
+			}
+			key, err := recordKey(d.rec)
+			if err != nil {
+				return err
+			}
+			return a.recorded(tx, key, d.rec)
+		})
 		if err != nil {
 			a.cfg.Logger.Error("store dispute record", slog.String("error", err.Error()))
 		}
@@ -272,12 +318,23 @@ func (a *Auto) Prune(period uint64) (int, error) {
 	n := 0
 	err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRecords)
-		var old [][]byte
+		var (
+			old    [][]byte
+			forget []*riskmeshv1.EntryKey
+		)
 		c := b.Cursor()
 		for k, v := c.First(); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-			// An unreadable record of an old period is dropped too.
-			if rec, err := decodeRecord(v); err != nil || rec.State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
-				old = append(old, bytes.Clone(k))
+			// An unreadable record of an old period is dropped too (its
+			// push stream, if any, is not known and stays).
+			rec, err := decodeRecord(v)
+			if err == nil && rec.State == riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
+				continue
+			}
+			old = append(old, bytes.Clone(k))
+			if err == nil {
+				if key, err := recordKey(rec); err == nil {
+					forget = append(forget, auditor.KeyToProto(key))
+				}
 			}
 		}
 		for _, k := range old {
@@ -286,6 +343,9 @@ func (a *Auto) Prune(period uint64) (int, error) {
 			}
 		}
 		n = len(old)
+		if a.cfg.Forget != nil {
+			return a.cfg.Forget(tx, forget)
+		}
 		return nil
 	})
 	if err != nil {

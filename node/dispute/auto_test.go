@@ -31,6 +31,11 @@ type autoFixture struct {
 	clock *testclock.Clock
 	db    *bbolt.DB
 	path  string
+	// events and forgotten are what Auto handed its push hooks; refuse,
+	// if set, is the Recorded hook's error.
+	events    []*riskmeshv1.PushEvent
+	forgotten []*riskmeshv1.EntryKey
+	refuse    error
 }
 
 func newAuto(t *testing.T, n *network, filer dispute.Filer) *autoFixture {
@@ -55,7 +60,18 @@ func (f *autoFixture) open(t *testing.T, dc *dispute.Client) {
 	}
 	t.Cleanup(func() { db.Close() })
 	f.db = db
-	f.auto, err = dispute.NewAuto(dispute.AutoConfig{Client: dc, DB: db, Retry: time.Minute, Now: f.clock.Now})
+	f.auto, err = dispute.NewAuto(dispute.AutoConfig{Client: dc, DB: db, Retry: time.Minute, Now: f.clock.Now,
+		Recorded: func(_ *bbolt.Tx, ev *riskmeshv1.PushEvent) error {
+			if f.refuse == nil {
+				f.events = append(f.events, ev)
+			}
+			return f.refuse
+		},
+		Forget: func(_ *bbolt.Tx, keys []*riskmeshv1.EntryKey) error {
+			f.forgotten = append(f.forgotten, keys...)
+			return nil
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +156,47 @@ func TestAutoDisputeOutcomes(t *testing.T) {
 		t.Fatalf("%d pending, want 0", pending)
 	}
 	wantState(t, f.state(t, unbilled), riskmeshv1.DisputeState_DISPUTE_STATE_UNBILLED)
+
+	// Each change of state went to the push hook once, in order, as
+	// GetQuery shows it; retries that changed nothing did not.
+	hk, uk := audit.KeyOf(&honest.Header), audit.KeyOf(&unbilled.Header)
+	want := []struct {
+		key   uint64
+		state riskmeshv1.DisputeState
+	}{
+		{hk.Sequence, riskmeshv1.DisputeState_DISPUTE_STATE_PENDING},
+		{uk.Sequence, riskmeshv1.DisputeState_DISPUTE_STATE_PENDING},
+		{hk.Sequence, riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED},
+		{uk.Sequence, riskmeshv1.DisputeState_DISPUTE_STATE_UNBILLED},
+	}
+	if len(f.events) != len(want) {
+		t.Fatalf("%d dispute events, want %d: %v", len(f.events), len(want), f.events)
+	}
+	for i, ev := range f.events {
+		d := ev.GetDispute()
+		if ev.Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_DISPUTE || d.GetKey().GetSequence() != want[i].key ||
+			d.GetKey().GetPeriod() != n.c.Period || d.State != want[i].state || d.Reason == "" {
+			t.Errorf("event %d is %v, want sequence %d %s with a reason", i, ev, want[i].key, want[i].state)
+		}
+	}
+	if state, reason, _ := f.auto.Status(hk); f.events[2].GetDispute().Reason != reason || state != riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED {
+		t.Errorf("event reason %q, GetQuery's %q", f.events[2].GetDispute().Reason, reason)
+	}
+}
+
+// A dispute whose push event cannot be journaled is not queued either:
+// the change and its event commit together or not at all.
+func TestAutoDisputeEventAbortsWithItsChange(t *testing.T) {
+	n := newNetwork(t, embedded)
+	f := newAuto(t, n, nil)
+	bad := n.c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
+	f.refuse = errors.New("journal full")
+	if err := f.auto.Enqueue(bad, "proof failed"); err == nil {
+		t.Fatal("Enqueue succeeded although its event was refused")
+	}
+	if rec, err := f.auto.State(audit.KeyOf(&bad.Header)); err != nil || rec != nil {
+		t.Fatalf("dispute stored without its event: %v, %v", rec, err)
+	}
 }
 
 // TestAutoDisputeSurvivesAuditorDownAndRestart: an unreachable auditor
@@ -200,6 +257,9 @@ func TestAutoPrune(t *testing.T) {
 	}
 	if rec, err := f.auto.State(audit.KeyOf(&settled.Header)); err != nil || rec != nil {
 		t.Fatalf("settled dispute still there: %v, %v", rec, err)
+	}
+	if sk := audit.KeyOf(&settled.Header); len(f.forgotten) != 1 || f.forgotten[0].Sequence != sk.Sequence || f.forgotten[0].Responder != sk.Responder {
+		t.Fatalf("push told to forget %v, want the pruned dispute only", f.forgotten)
 	}
 	wantState(t, f.state(t, pending), riskmeshv1.DisputeState_DISPUTE_STATE_PENDING)
 }

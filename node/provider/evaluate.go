@@ -103,7 +103,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	if !inst.HasRole(accounting.RoleRequester) {
 		return refuse(codeSuspended, "requester lacks the requester role")
 	}
-	price, ok := period.Price(h.Category, h.Responder)
+	price, ok := period.Price(h.Category, accounting.ModeCatalog, h.Responder)
 	if !ok || price < 0 || (price > 0 && int64(h.Count) > math.MaxInt64/price) {
 		return refuse(codeNotFound, "category %s has no usable price in period %d", h.Category, h.Period)
 	}

@@ -32,9 +32,9 @@ func (o *Outbox) Run(ctx context.Context) error {
 
 // deliver sends d's queue, oldest first, one event at a time.
 func (o *Outbox) deliver(ctx context.Context, d *dest) {
-	failures := 0 // consecutive failed deliveries of the event at the head
+	failures := 0 // failed reads of the journal in a row
 	for ctx.Err() == nil {
-		key, ev, err := o.next(d)
+		key, ev, attempts, err := o.next(d)
 		switch {
 		case errors.Is(err, ErrCorrupt) && key != nil:
 			o.kill(d, key, &riskmeshv1.PushEvent{}, 0, err)
@@ -52,10 +52,10 @@ func (o *Outbox) deliver(ctx context.Context, d *dest) {
 			}
 			continue
 		}
+		failures = 0
 		err = o.send(ctx, d, ev)
 		switch {
 		case err == nil:
-			failures = 0
 			if err := o.finish(d, key, nil); err != nil {
 				o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
 				_ = backoff.Sleep(ctx, o.wait(1))
@@ -67,16 +67,18 @@ func (o *Outbox) deliver(ctx context.Context, d *dest) {
 			d.mu.Unlock()
 		case ctx.Err() != nil:
 			return // stopping: the event stays at the head of the queue
-		case errors.Is(err, ErrRejected) || failures+1 >= o.cfg.MaxAttempts:
-			o.kill(d, key, ev, failures+1, err)
-			failures = 0
+		case errors.Is(err, ErrRejected) || attempts+1 >= o.cfg.MaxAttempts:
+			o.kill(d, key, ev, attempts+1, err)
 		default:
-			failures++
+			attempts++
 			d.retried.Add(1)
 			o.failed(d, err)
 			o.cfg.Logger.Warn("push delivery failed, will retry", "destination", d.Name, "event", ev.EventId,
-				"attempts", failures, "err", err)
-			_ = backoff.Sleep(ctx, o.wait(failures))
+				"attempts", attempts, "err", err)
+			if err := o.attempted(d, key, attempts); err != nil {
+				o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
+			}
+			_ = backoff.Sleep(ctx, o.wait(attempts))
 		}
 	}
 }
@@ -86,7 +88,7 @@ func (o *Outbox) send(ctx context.Context, d *dest, ev *riskmeshv1.PushEvent) er
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
-	return d.Sender.Send(ctx, ev.EventId, body)
+	return d.Sender.Send(ctx, Message{EventID: ev.EventId, Stream: ev.Stream, Body: body})
 }
 
 // kill moves the event under key to d's dead store.

@@ -4,7 +4,8 @@
 // changes to a finished query (a late answer, a late request given up, an
 // answer recovered by reconciliation) and changes of a billed entry's
 // reconciliation state (matched, recovered, disputed, reversed by an upheld
-// dispute). Destinations are signed HTTPS webhooks (Webhook, verified on
+// dispute) and of the state of each dispute the node filed (node/dispute).
+// Destinations are signed HTTPS webhooks (Webhook, verified on
 // the receiving side with Verifier) and NATS JetStream subjects
 // (JetStream).
 //
@@ -16,7 +17,8 @@
 // sequence number in recording order; "push/pending/<destination>" and
 // "push/dead/<destination>" hold, per destination, the sequence numbers
 // still to deliver and the events given up on; "push/streams" holds each
-// stream's last stream sequence.
+// stream's last stream sequence until the requester prunes the query or
+// the entry's period (PruneTx).
 //
 // Each destination delivers its pending events one at a time in recording
 // order, so the events of one query arrive in the order they were recorded.
@@ -35,8 +37,9 @@
 // id (JetStream does so itself within its duplicate window, through the
 // Nats-Msg-Id header). What it does not promise: order across streams, or
 // order within a stream after an event died (its stream_sequence leaves a
-// gap until Replay fills it); delivery attempts are counted in memory, so a
-// restart gives an event its full MaxAttempts again. Events carry query
+// gap until Replay fills it). Failed attempts are counted in the pending
+// entry, so a restart does not give a failing event MaxAttempts afresh;
+// Replay does. Events carry query
 // results as the business API shows them and never an identifier: the node
 // does not store identifiers (docs/node-requester.md), items are named by
 // their index in the request.

@@ -1,11 +1,13 @@
 package push
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -46,9 +48,37 @@ func streamOf(ev *riskmeshv1.PushEvent) string {
 		return ev.QueryId
 	}
 	if k := ev.GetReconciled().GetKey(); k != nil {
-		return fmt.Sprintf("entry/%d/%s/%d", k.Period, k.Responder, k.Sequence)
+		return keyStream(entryStreamPrefix, k)
+	}
+	if k := ev.GetDispute().GetKey(); k != nil {
+		return keyStream(disputeStreamPrefix, k)
 	}
 	return ""
+}
+
+// The streams of a billed entry's reconciliation events and of an
+// exchange's dispute events: "<prefix><period>/<responder>/<sequence>".
+const (
+	entryStreamPrefix   = "entry/"
+	disputeStreamPrefix = "dispute/"
+)
+
+func keyStream(prefix string, k *riskmeshv1.EntryKey) string {
+	return fmt.Sprintf("%s%d/%s/%d", prefix, k.Period, k.Responder, k.Sequence)
+}
+
+// entryStreamPeriod reads the period of an entry stream's name.
+func entryStreamPeriod(stream []byte) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(stream, []byte(entryStreamPrefix))
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := bytes.Cut(rest, []byte("/"))
+	if !ok {
+		return 0, false
+	}
+	p, err := strconv.ParseUint(string(num), 10, 64)
+	return p, err == nil
 }
 
 // wants reports whether destination d takes ev: its type is among d's

@@ -90,8 +90,8 @@ func (j *JetStream) connect() (jetstream.JetStream, error) {
 	return js, nil
 }
 
-// Send publishes body and waits for the stream's acknowledgement.
-func (j *JetStream) Send(ctx context.Context, eventID string, body []byte) error {
+// Send publishes m's body and waits for the stream's acknowledgement.
+func (j *JetStream) Send(ctx context.Context, m Message) error {
 	js, err := j.connect()
 	if err != nil {
 		return err
@@ -99,10 +99,10 @@ func (j *JetStream) Send(ctx context.Context, eventID string, body []byte) error
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
 	msg := nats.NewMsg(j.cfg.Subject)
-	msg.Data = body
+	msg.Data = m.Body
 	msg.Header.Set("Content-Type", "application/json")
-	msg.Header.Set(HeaderEventID, eventID)
-	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(eventID)); err != nil {
+	msg.Header.Set(HeaderEventID, m.EventID)
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.EventID)); err != nil {
 		return fmt.Errorf("nats: publish: %w", err)
 	}
 	return nil

@@ -102,7 +102,7 @@ func TestJetStreamDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := js.Send(context.Background(), want[3].EventId, body); err != nil {
+	if err := js.Send(context.Background(), Message{EventID: want[3].EventId, Stream: want[3].Stream, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := stream.Info(context.Background())
@@ -125,7 +125,7 @@ func TestJetStreamWithoutStream(t *testing.T) {
 	t.Cleanup(js.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := js.Send(ctx, "id-1", []byte("{}")); err == nil {
+	if err := js.Send(ctx, Message{EventID: "id-1", Stream: "q1", Body: []byte("{}")}); err == nil {
 		t.Fatal("publish without a stream succeeded")
 	}
 	for name, cfg := range map[string]JetStreamConfig{

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -76,24 +77,96 @@ func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
 	return nil
 }
 
-// next returns d's oldest pending event, nil if none is pending. A stored
-// event that does not decode comes back with ErrCorrupt and its key, for
-// the dead store.
-func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, err error) {
+// PruneTx forgets, inside the caller's read-write transaction, the stream
+// counters of the queries in queryIDs and of the billed entries of periods
+// before minPeriod: the requester calls it (node/requester Config.Pruned)
+// as it deletes those records, after which no event can be recorded on
+// those streams, so a stream never restarts at 1 under an event id already
+// used. Events still queued are kept and delivered.
+func (o *Outbox) PruneTx(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error {
+	streams := tx.Bucket(bucketStreams)
+	if streams == nil {
+		return errors.New("push: buckets missing (Open not called on this database)")
+	}
+	for _, id := range queryIDs {
+		if err := streams.Delete([]byte(id)); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	var old [][]byte
+	c := streams.Cursor()
+	for k, _ := c.Seek([]byte(entryStreamPrefix)); bytes.HasPrefix(k, []byte(entryStreamPrefix)); k, _ = c.Next() {
+		if p, ok := entryStreamPeriod(k); ok && p < minPeriod {
+			old = append(old, bytes.Clone(k))
+		}
+	}
+	for _, k := range old {
+		if err := streams.Delete(k); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+// ForgetDisputesTx forgets, inside the caller's read-write transaction,
+// the stream counters of the disputes of the exchanges under keys: node/
+// dispute calls it (AutoConfig.Forget) as it deletes their settled
+// records, after which no event can be recorded on those streams.
+func (o *Outbox) ForgetDisputesTx(tx *bolt.Tx, keys []*riskmeshv1.EntryKey) error {
+	streams := tx.Bucket(bucketStreams)
+	if streams == nil {
+		return errors.New("push: buckets missing (Open not called on this database)")
+	}
+	for _, k := range keys {
+		if err := streams.Delete([]byte(keyStream(disputeStreamPrefix, k))); err != nil {
+			return fmt.Errorf("push: prune: %w", err)
+		}
+	}
+	return nil
+}
+
+// next returns d's oldest pending event and the failed deliveries of it
+// counted so far, nil if none is pending. A stored event that does not
+// decode comes back with ErrCorrupt and its key, for the dead store.
+func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, attempts int, err error) {
 	err = o.cfg.DB.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(d.pending).Cursor().First()
+		k, v := tx.Bucket(d.pending).Cursor().First()
 		if k == nil {
 			return nil
 		}
-		key = bytes.Clone(k)
-		v := tx.Bucket(bucketEvents).Get(k)
+		key, attempts = bytes.Clone(k), decodeAttempts(v)
+		v = tx.Bucket(bucketEvents).Get(k)
 		if v == nil {
 			return fmt.Errorf("%w: event %x missing", ErrCorrupt, k)
 		}
 		ev, err = decodeStored(v)
 		return err
 	})
-	return key, ev, err
+	return key, ev, attempts, err
+}
+
+// A pending entry's value is the number of failed deliveries of its event
+// to that destination: empty for none, else 4 bytes big-endian. Keeping
+// it in node.db means a restart does not give a failing event its full
+// MaxAttempts again.
+
+func decodeAttempts(v []byte) int {
+	if len(v) != 4 {
+		return 0
+	}
+	return int(min(binary.BigEndian.Uint32(v), math.MaxInt32))
+}
+
+// attempted records that the event under key has failed attempts times to
+// reach d, if d still holds it.
+func (o *Outbox) attempted(d *dest, key []byte, attempts int) error {
+	return o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(d.pending)
+		if b.Get(key) == nil {
+			return nil
+		}
+		return b.Put(key, binary.BigEndian.AppendUint32(nil, uint32(min(attempts, math.MaxInt32))))
+	})
 }
 
 // finish takes the event under key out of d's queue: delivered if dead is

@@ -17,11 +17,21 @@ import (
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
-// Sender delivers one event's JSON body to a receiver. It returns nil only
-// once the receiver has acknowledged the event, and an error wrapping
-// ErrRejected if the receiver will never take it.
+// Sender delivers one event to a receiver. It returns nil only once the
+// receiver has acknowledged the event, and an error wrapping ErrRejected if
+// the receiver will never take it.
 type Sender interface {
-	Send(ctx context.Context, eventID string, body []byte) error
+	Send(ctx context.Context, m Message) error
+}
+
+// Message is one event as a Sender delivers it.
+type Message struct {
+	// EventID is the event's idempotency key and Stream the stream it
+	// belongs to (a broker that partitions keeps a stream in one
+	// partition, so in order).
+	EventID, Stream string
+	// Body is the event's JSON encoding (docs/api.md, "Push delivery").
+	Body []byte
 }
 
 // Destination is one receiver and the events it takes.

@@ -257,6 +257,114 @@ func TestRestartDeliversPending(t *testing.T) {
 	}
 }
 
+// Failed attempts are counted in node.db: an Outbox that stops after some
+// failed deliveries of an event and restarts with MaxAttempts one above
+// them kills the event at its first attempt there, not after MaxAttempts
+// more; a replay gives it a full count again.
+func TestAttemptsSurviveRestart(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	rc := newReceiver(t)
+	rc.reject = func(*riskmeshv1.PushEvent) int { return http.StatusBadGateway }
+	cfg := Config{DB: db, MSPID: "BankA", MaxAttempts: 1000, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}}
+	o, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := record(t, o, providerPart("q1", "P1", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = o.Run(ctx); close(done) }()
+	testwait.Until(t, "failed attempts on record", 30*time.Second, func() error {
+		if n := storedAttempts(t, o); n < 2 {
+			return fmt.Errorf("%d attempts on record", n)
+		}
+		return nil
+	})
+	cancel()
+	<-done
+	before := storedAttempts(t, o)
+	if before < 2 || before >= cfg.MaxAttempts {
+		t.Fatalf("%d attempts on record after stopping", before)
+	}
+
+	cfg.MaxAttempts = before + 1
+	o2 := start(t, cfg)
+	statsUntil(t, o2, func(s Stats) bool { return s.Dead == 1 && s.Depth == 0 })
+	if s := o2.Stats()[0]; s.Retried != 0 || s.Killed != 1 {
+		t.Fatalf("after restart: %+v, want the event killed at its first attempt there", s)
+	}
+	dead, err := o2.Dead("hook", 0)
+	if err != nil || len(dead) != 1 || dead[0].EventId != ev.EventId || int(dead[0].Attempts) != before+1 {
+		t.Fatalf("dead %v, %v: want the event after %d attempts in all", dead, err, before+1)
+	}
+	if n, err := o2.Replay("hook", nil); err != nil || n != 1 {
+		t.Fatalf("replay = %d, %v", n, err)
+	}
+	// Replayed, it has its full count: before more retries, then death.
+	statsUntil(t, o2, func(s Stats) bool { return s.Killed == 2 && s.Retried == uint64(before) })
+}
+
+// storedAttempts reads the attempt count of the first destination's head
+// event from node.db.
+func storedAttempts(t *testing.T, o *Outbox) int {
+	t.Helper()
+	n := -1
+	if err := o.cfg.DB.View(func(tx *bolt.Tx) error {
+		if _, v := tx.Bucket(o.dests[0].pending).Cursor().First(); v != nil {
+			n = decodeAttempts(v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// PruneTx forgets the streams of the pruned queries and of the entries of
+// earlier periods (by number, not by name: period 12 is not before 4),
+// keeps the rest counting, and leaves queued events to be delivered.
+func TestPruneForgetsStreams(t *testing.T) {
+	rc := newReceiver(t)
+	o := start(t, Config{Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})
+	entry := func(period uint64) *riskmeshv1.PushEvent {
+		return &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_RECONCILED,
+			Reconciled: &riskmeshv1.ReconciledEntry{Key: &riskmeshv1.EntryKey{Period: period, Requester: "BankA", Responder: "P1", Sequence: 1}}}
+	}
+	record(t, o, providerPart("q1", "P1", 1))
+	record(t, o, providerPart("q2", "P1", 1))
+	record(t, o, entry(3))
+	record(t, o, entry(12))
+	if err := o.cfg.DB.Update(func(tx *bolt.Tx) error { return o.PruneTx(tx, []string{"q1"}, 4) }); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	_ = o.cfg.DB.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStreams).ForEach(func(k, _ []byte) error { left = append(left, string(k)); return nil })
+	})
+	if !slices.Equal(left, []string{"entry/12/P1/1", "q2"}) {
+		t.Fatalf("streams left %v, want entry/12/P1/1 and q2", left)
+	}
+	if next := record(t, o, providerPart("q2", "P2", 1)); next.StreamSequence != 2 {
+		t.Fatalf("a kept stream went on at %d, want 2", next.StreamSequence)
+	}
+	dispute := record(t, o, &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_DISPUTE,
+		Dispute: &riskmeshv1.ExchangeDispute{Key: &riskmeshv1.EntryKey{Period: 3, Requester: "BankA", Responder: "P1", Sequence: 2},
+			State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING}})
+	if dispute.Stream != "dispute/3/P1/2" {
+		t.Fatalf("dispute stream %q", dispute.Stream)
+	}
+	if err := o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		return o.ForgetDisputesTx(tx, []*riskmeshv1.EntryKey{dispute.Dispute.Key})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again := record(t, o, proto.Clone(dispute).(*riskmeshv1.PushEvent)); again.StreamSequence != 1 {
+		t.Fatalf("a forgotten dispute stream went on at %d", again.StreamSequence)
+	}
+	delivered(t, rc, 7)
+}
+
 func TestOpenRefusesBadConfig(t *testing.T) {
 	db := openDB(t, t.TempDir())
 	hook := newReceiver(t).webhook(t)

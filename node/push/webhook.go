@@ -77,16 +77,16 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	return w, nil
 }
 
-// Send POSTs body. A 2xx response acknowledges the event; 408, 429 and
-// 5xx are retried; any other status is ErrRejected.
-func (w *Webhook) Send(ctx context.Context, eventID string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+// Send POSTs m's body. A 2xx response acknowledges the event; 408, 429
+// and 5xx are retried; any other status is ErrRejected.
+func (w *Webhook) Send(ctx context.Context, m Message) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(m.Body))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
-	ts, sig := Sign(w.secret, w.now(), body)
+	ts, sig := Sign(w.secret, w.now(), m.Body)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderEventID, eventID)
+	req.Header.Set(HeaderEventID, m.EventID)
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, sig)
 	resp, err := w.client.Do(req)

@@ -19,7 +19,7 @@ import (
 type Ledger interface {
 	Institutions(ctx context.Context) ([]accounting.Institution, error)
 	Accounts(ctx context.Context) ([]accounting.Account, error)
-	Prices(ctx context.Context) (map[string]int64, error)
+	Prices(ctx context.Context) (*accounting.PriceList, error)
 	Period(ctx context.Context, n uint64) (*accounting.Period, error)
 	Catalog(ctx context.Context, mspID, category string, period uint64) (*accounting.Catalog, error)
 }
@@ -156,14 +156,16 @@ func (d *Directory) fetch(ctx context.Context) (*View, error) {
 		return nil, fmt.Errorf("registry: read accounts: %w", err)
 	}
 	var period accounting.Period
-	var prices map[string]int64
+	var prices accounting.PriceList
 	switch p, err := d.ledger.Period(ctx, 0); {
 	case err == nil:
-		period, prices = *p, p.Prices
+		period, prices = *p, p.PriceList
 	case errors.Is(err, accounting.ErrNotFound): // no period opened yet
-		if prices, err = d.ledger.Prices(ctx); err != nil {
+		l, err := d.ledger.Prices(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("registry: read prices: %w", err)
 		}
+		prices = *l
 	default:
 		return nil, fmt.Errorf("registry: read current period: %w", err)
 	}

@@ -17,10 +17,11 @@ import (
 type View struct {
 	// Period is the current period; Number 0 means none has been opened yet.
 	Period accounting.Period
-	// Prices are the current period's prices per category (captured when it
-	// opened). Before the first period they are the consortium's list
+	// PriceList is the current period's prices per category and mode
+	// (captured when it opened): Prices the catalog ones, ModePrices the
+	// others. Before the first period they are the consortium's list
 	// prices, which the first period will capture.
-	Prices map[string]int64
+	accounting.PriceList
 	// AsOf is when this view was fetched from the ledger (zero before the
 	// first successful refresh).
 	AsOf time.Time
@@ -39,22 +40,22 @@ const ambiguousTLS = -1
 // emptyView is the view before the first successful refresh.
 func emptyView() *View {
 	return &View{
-		Prices:   map[string]int64{},
-		byMSP:    map[string]int{},
-		byTLS:    map[[32]byte]int{},
-		accounts: map[string]accounting.Account{},
+		PriceList: accounting.PriceList{Prices: map[string]int64{}},
+		byMSP:     map[string]int{},
+		byTLS:     map[[32]byte]int{},
+		accounts:  map[string]accounting.Account{},
 	}
 }
 
 // newView indexes what one refresh fetched, trusting no one with a
 // credential several institutions claim (Conflict). It takes ownership of
 // its arguments.
-func newView(insts []accounting.Institution, accounts []accounting.Account, period accounting.Period, prices map[string]int64, asOf time.Time) *View {
+func newView(insts []accounting.Institution, accounts []accounting.Account, period accounting.Period, prices accounting.PriceList, asOf time.Time) *View {
 	slices.SortFunc(insts, func(a, b accounting.Institution) int { return strings.Compare(a.MSPID, b.MSPID) })
 	sharedTLS, conflicts := resolveShared(insts)
 	v := &View{
 		Period:       period,
-		Prices:       prices,
+		PriceList:    prices,
 		AsOf:         asOf,
 		institutions: insts,
 		byMSP:        make(map[string]int, len(insts)),
@@ -147,7 +148,7 @@ func (v *View) byFingerprint(fp [32]byte) (accounting.Institution, error) {
 // and prices, ignoring AsOf and the settlement progress of the period.
 func (v *View) sameAs(w *View) bool {
 	return v.Period.Number == w.Period.Number && v.Period.State == w.Period.State &&
-		maps.Equal(v.Period.Prices, w.Period.Prices) && maps.Equal(v.Prices, w.Prices) &&
+		v.Period.PriceList.Equal(&w.Period.PriceList) && v.PriceList.Equal(&w.PriceList) &&
 		slices.EqualFunc(v.institutions, w.institutions, sameInstitution) &&
 		maps.Equal(v.accounts, w.accounts)
 }

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -216,13 +219,19 @@ func TestProvidersAndBalance(t *testing.T) {
 func TestRetention(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	var (
-		mu  sync.Mutex
-		now = time.Now()
+		mu        sync.Mutex
+		now       = time.Now()
+		prunedIDs []string
+		prunedMin []uint64
 	)
 	r := n.newRequester("", func(c *setup) {
 		c.QueryRetention = 24 * time.Hour
 		c.TranscriptPeriods = 1
 		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		c.Pruned = func(_ *bolt.Tx, ids []string, minPeriod uint64) error {
+			prunedIDs, prunedMin = append(prunedIDs, ids...), append(prunedMin, minPeriod)
+			return nil
+		}
 	})
 	ready(t, r)
 	ev := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1), ClientRequestId: "old"})
@@ -253,6 +262,9 @@ func TestRetention(t *testing.T) {
 	}
 	if _, ok, _ := r.store.byClientID("old"); ok {
 		t.Fatal("client request id of a pruned query kept")
+	}
+	if !slices.Equal(prunedIDs, []string{id}) || len(prunedMin) != 2 || prunedMin[1] != n.period-1 {
+		t.Fatalf("Pruned told of queries %v and periods below %v, want only %s, then below %d", prunedIDs, prunedMin, id, n.period-1)
 	}
 }
 

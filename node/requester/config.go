@@ -166,6 +166,12 @@ type Config struct {
 	// transaction. node/push journals its events there, so a crash keeps
 	// a change and its event together or neither.
 	Recorded func(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error
+	// Pruned, if set, is called inside the bbolt transaction that deletes
+	// the queries past QueryRetention (their ids) and the transcripts and
+	// reconciliation records of periods before minPeriod; its error aborts
+	// the transaction. No change can be recorded for what was deleted, so
+	// node/push forgets those event streams there.
+	Pruned func(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error
 	// Logger receives events without identifiers (default: discard).
 	Logger *slog.Logger
 	// Rand is the randomness for blinds and query ids (default

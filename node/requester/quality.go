@@ -139,7 +139,7 @@ func (r *Requester) providerQuality(ctx context.Context, period *accounting.Peri
 // bills it.
 func (q *queryRun) priceOf(provider string) int64 {
 	if q.period != nil {
-		if p, ok := q.period.Price(q.rec.GetCategory(), provider); ok {
+		if p, ok := q.period.Price(q.rec.GetCategory(), accounting.ModeCatalog, provider); ok {
 			return p
 		}
 	}

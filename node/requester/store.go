@@ -65,9 +65,12 @@ type store struct {
 	// recorded is Config.Recorded: it journals the event of each change
 	// in the transaction that records the change.
 	recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error
+	// pruned is Config.Pruned, called in the transaction of each prune.
+	pruned func(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error
 }
 
-func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error) (*store, error) {
+func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error,
+	pruned func(*bolt.Tx, []string, uint64) error) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -79,7 +82,7 @@ func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error
 	if err != nil {
 		return nil, fmt.Errorf("requester: open store: %w", err)
 	}
-	return &store{db: db, recorded: recorded}, nil
+	return &store{db: db, recorded: recorded, pruned: pruned}, nil
 }
 
 // emit hands ev, a change to query rec, to s.recorded inside tx.
@@ -436,6 +439,7 @@ func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult,
 // sequence and reconciliation records) of periods before minPeriod. It returns how many of each it deleted.
 func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcripts int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		var ids []string
 		times, qs, cids := tx.Bucket(bucketQueryTimes), tx.Bucket(bucketQueries), tx.Bucket(bucketClientIDs)
 		c := times.Cursor()
 		for k, _ := c.First(); len(k) >= timeKeyLen &&
@@ -456,6 +460,9 @@ func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcrip
 			if err := c.Delete(); err != nil {
 				return err
 			}
+			if s.pruned != nil {
+				ids = append(ids, string(id))
+			}
 			queries++
 		}
 		if transcripts, err = deleteBefore(tx.Bucket(bucketTranscripts), minPeriod); err != nil {
@@ -465,6 +472,9 @@ func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcrip
 			if _, err := deleteBefore(tx.Bucket(b), minPeriod); err != nil {
 				return err
 			}
+		}
+		if s.pruned != nil {
+			return s.pruned(tx, ids, minPeriod)
 		}
 		return nil
 	})

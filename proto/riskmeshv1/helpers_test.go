@@ -326,6 +326,7 @@ func nodeFixtures() []fixture {
 			StreamSequence: 4, RecordedAt: now, QueryId: "q-0001", Category: testCategory, ClientRequestId: "batch-17",
 			ProviderResult: provResult, Result: result,
 			Reconciled: &ReconciledEntry{Key: testEntryKey, Amount: 10, State: ReconcileState_RECONCILE_STATE_REVERSED, Note: "reversed"},
+			Dispute:    &ExchangeDispute{Key: testEntryKey, State: DisputeState_DISPUTE_STATE_REJECTED, Reason: "the answer verifies"},
 		}},
 		{"ListDeadEventsRequest", &ListDeadEventsRequest{Destination: "core-banking", Limit: 50}},
 		{"ListDeadEventsResponse", &ListDeadEventsResponse{Events: []*DeadEvent{{

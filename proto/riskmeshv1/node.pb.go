@@ -702,6 +702,10 @@ const (
 	// matched, recovered, disputed for non-delivery, or reversed by an
 	// upheld dispute.
 	PushEventType_PUSH_EVENT_TYPE_RECONCILED PushEventType = 4
+	// The dispute of an exchange this node filed changed state (dispute):
+	// queued as PENDING, then REVERSED, REJECTED or UNBILLED once the
+	// auditor's verdict was acted on.
+	PushEventType_PUSH_EVENT_TYPE_DISPUTE PushEventType = 5
 )
 
 // Enum value maps for PushEventType.
@@ -712,6 +716,7 @@ var (
 		2: "PUSH_EVENT_TYPE_QUERY_RESULT",
 		3: "PUSH_EVENT_TYPE_QUERY_CHANGED",
 		4: "PUSH_EVENT_TYPE_RECONCILED",
+		5: "PUSH_EVENT_TYPE_DISPUTE",
 	}
 	PushEventType_value = map[string]int32{
 		"PUSH_EVENT_TYPE_UNSPECIFIED":     0,
@@ -719,6 +724,7 @@ var (
 		"PUSH_EVENT_TYPE_QUERY_RESULT":    2,
 		"PUSH_EVENT_TYPE_QUERY_CHANGED":   3,
 		"PUSH_EVENT_TYPE_RECONCILED":      4,
+		"PUSH_EVENT_TYPE_DISPUTE":         5,
 	}
 )
 
@@ -4724,8 +4730,9 @@ type PushEvent struct {
 	// per node and stable across redeliveries.
 	EventId string        `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Type    PushEventType `protobuf:"varint,2,opt,name=type,proto3,enum=riskmesh.v1.PushEventType" json:"type,omitempty"`
-	// stream orders events: the query id for query events, and
-	// "entry/<period>/<responder>/<sequence>" for reconciliation events.
+	// stream orders events: the query id for query events,
+	// "entry/<period>/<responder>/<sequence>" for reconciliation events and
+	// "dispute/<period>/<responder>/<sequence>" for dispute events.
 	Stream string `protobuf:"bytes,3,opt,name=stream,proto3" json:"stream,omitempty"`
 	// stream_sequence is 1 for a stream's first event, then 2, 3, ... in the
 	// order the node recorded the changes.
@@ -4733,7 +4740,7 @@ type PushEvent struct {
 	// recorded_at is when the node recorded the change.
 	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	// query_id, category and client_request_id identify the query (empty
-	// for RECONCILED).
+	// for RECONCILED and DISPUTE).
 	QueryId         string `protobuf:"bytes,6,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`
 	Category        string `protobuf:"bytes,7,opt,name=category,proto3" json:"category,omitempty"`
 	ClientRequestId string `protobuf:"bytes,8,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
@@ -4743,7 +4750,10 @@ type PushEvent struct {
 	// has finished.
 	Result *QueryResult `protobuf:"bytes,10,opt,name=result,proto3" json:"result,omitempty"`
 	// reconciled is set for RECONCILED.
-	Reconciled    *ReconciledEntry `protobuf:"bytes,11,opt,name=reconciled,proto3" json:"reconciled,omitempty"`
+	Reconciled *ReconciledEntry `protobuf:"bytes,11,opt,name=reconciled,proto3" json:"reconciled,omitempty"`
+	// dispute is set for DISPUTE, as GetQuery's ProviderResult.disputes
+	// shows it.
+	Dispute       *ExchangeDispute `protobuf:"bytes,12,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4851,6 +4861,13 @@ func (x *PushEvent) GetResult() *QueryResult {
 func (x *PushEvent) GetReconciled() *ReconciledEntry {
 	if x != nil {
 		return x.Reconciled
+	}
+	return nil
+}
+
+func (x *PushEvent) GetDispute() *ExchangeDispute {
+	if x != nil {
+		return x.Dispute
 	}
 	return nil
 }
@@ -5961,7 +5978,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\foutbox_depth\x18\x03 \x01(\x04R\voutboxDepth\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x12\x15\n" +
 	"\x06msp_id\x18\x05 \x01(\tR\x05mspId\x12\x16\n" +
-	"\x06period\x18\x06 \x01(\x04R\x06period\"\xed\x03\n" +
+	"\x06period\x18\x06 \x01(\x04R\x06period\"\xa5\x04\n" +
 	"\tPushEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12.\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1a.riskmesh.v1.PushEventTypeR\x04type\x12\x16\n" +
@@ -5977,7 +5994,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	" \x01(\v2\x18.riskmesh.v1.QueryResultR\x06result\x12<\n" +
 	"\n" +
 	"reconciled\x18\v \x01(\v2\x1c.riskmesh.v1.ReconciledEntryR\n" +
-	"reconciled\"\xa9\x02\n" +
+	"reconciled\x126\n" +
+	"\adispute\x18\f \x01(\v2\x1c.riskmesh.v1.ExchangeDisputeR\adispute\"\xa9\x02\n" +
 	"\tDeadEvent\x12 \n" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12.\n" +
@@ -6102,13 +6120,14 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*\xba\x01\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*\xd7\x01\n" +
 	"\rPushEventType\x12\x1f\n" +
 	"\x1bPUSH_EVENT_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fPUSH_EVENT_TYPE_PROVIDER_RESULT\x10\x01\x12 \n" +
 	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
 	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
-	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x042\xd5\r\n" +
+	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x04\x12\x1b\n" +
+	"\x17PUSH_EVENT_TYPE_DISPUTE\x10\x052\xd5\r\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -6310,58 +6329,59 @@ var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	18,  // 71: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
 	24,  // 72: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
 	29,  // 73: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
-	11,  // 74: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
-	81,  // 75: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
-	66,  // 76: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
-	73,  // 77: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
-	77,  // 78: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
-	13,  // 79: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	25,  // 80: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	33,  // 81: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	36,  // 82: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	38,  // 83: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	46,  // 84: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	50,  // 85: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	52,  // 86: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	56,  // 87: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	58,  // 88: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	62,  // 89: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	26,  // 90: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	28,  // 91: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	43,  // 92: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	67,  // 93: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	69,  // 94: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	71,  // 95: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
-	72,  // 96: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	72,  // 97: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	74,  // 98: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
-	72,  // 99: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	14,  // 100: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	32,  // 101: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	35,  // 102: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	37,  // 103: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	45,  // 104: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	49,  // 105: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	51,  // 106: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	55,  // 107: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	57,  // 108: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	61,  // 109: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	64,  // 110: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	27,  // 111: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	30,  // 112: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	44,  // 113: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	68,  // 114: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	70,  // 115: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	73,  // 116: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
-	73,  // 117: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
-	73,  // 118: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
-	75,  // 119: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
-	76,  // 120: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
-	100, // [100:121] is the sub-list for method output_type
-	79,  // [79:100] is the sub-list for method input_type
-	79,  // [79:79] is the sub-list for extension type_name
-	79,  // [79:79] is the sub-list for extension extendee
-	0,   // [0:79] is the sub-list for field type_name
+	21,  // 74: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
+	11,  // 75: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	81,  // 76: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	66,  // 77: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	73,  // 78: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
+	77,  // 79: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
+	13,  // 80: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	25,  // 81: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	33,  // 82: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	36,  // 83: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	38,  // 84: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	46,  // 85: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	50,  // 86: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	52,  // 87: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	56,  // 88: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	58,  // 89: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	62,  // 90: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	26,  // 91: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	28,  // 92: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	43,  // 93: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	67,  // 94: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	69,  // 95: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	71,  // 96: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
+	72,  // 97: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	72,  // 98: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	74,  // 99: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
+	72,  // 100: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	14,  // 101: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	32,  // 102: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	35,  // 103: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	37,  // 104: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	45,  // 105: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	49,  // 106: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	51,  // 107: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	55,  // 108: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	57,  // 109: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	61,  // 110: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	64,  // 111: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	27,  // 112: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	30,  // 113: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	44,  // 114: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	68,  // 115: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	70,  // 116: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	73,  // 117: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
+	73,  // 118: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
+	73,  // 119: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
+	75,  // 120: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
+	76,  // 121: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
+	101, // [101:122] is the sub-list for method output_type
+	80,  // [80:101] is the sub-list for method input_type
+	80,  // [80:80] is the sub-list for extension type_name
+	80,  // [80:80] is the sub-list for extension extendee
+	0,   // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestHeaderRoundTrip(t *testing.T) {
-	for _, p := range []Protocol{ProtocolCatalogOPRF, ProtocolECDHRequesterLearns, ProtocolECDHBothLearn} {
+	for _, p := range []Protocol{ProtocolCatalogOPRF, ProtocolECDHRequesterLearns, ProtocolECDHBothLearn, ProtocolLiveHE} {
 		for _, suite := range []string{SuiteRistretto255SHA512, SuiteP256SHA256, SuiteEdwards25519SHA512} {
 			for _, rule := range []ProofRule{ProofBinding, ProofRFC9497} {
 				t.Run(p.String()+"/"+suite+"/"+rule.String(), func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestHeaderValidate(t *testing.T) {
 	}{
 		{"proof rule unknown", func(h *Header) { h.ProofRule = 2 }, ErrVersion},
 		{"protocol zero", func(h *Header) { h.Protocol = 0 }, ErrProtocol},
-		{"protocol unknown", func(h *Header) { h.Protocol = 4 }, ErrProtocol},
+		{"protocol unknown", func(h *Header) { h.Protocol = ProtocolLiveHE + 1 }, ErrProtocol},
 		{"suite unknown", func(h *Header) { h.Suite = "ristretto255-SHA256" }, ErrSuite},
 		{"suite empty", func(h *Header) { h.Suite = "" }, ErrSuite},
 		{"category empty", func(h *Header) { h.Category = "" }, ErrCategory},
@@ -64,6 +64,7 @@ func TestHeaderValidate(t *testing.T) {
 		{"count zero", func(h *Header) { h.Count = 0 }, ErrCount},
 		{"count over max", func(h *Header) { h.Count = MaxItems + 1 }, ErrCount},
 		{"ECDH count over max", func(h *Header) { h.Protocol, h.Count = ProtocolECDHBothLearn, MaxECDHItems+1 }, ErrCount},
+		{"live count over max", func(h *Header) { h.Protocol, h.Count = ProtocolLiveHE, MaxItems+1 }, ErrCount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +88,7 @@ func TestProtocolMaxItems(t *testing.T) {
 		{ProtocolCatalogOPRF, MaxItems},
 		{ProtocolECDHRequesterLearns, MaxECDHItems},
 		{ProtocolECDHBothLearn, MaxECDHItems},
+		{ProtocolLiveHE, MaxItems},
 	}
 	for _, tt := range tests {
 		t.Run(tt.p.String(), func(t *testing.T) {

@@ -20,11 +20,15 @@ const (
 	ProtocolECDHRequesterLearns Protocol = 2
 	// ProtocolECDHBothLearn is ECDH-PSI where both parties learn it.
 	ProtocolECDHBothLearn Protocol = 3
+	// ProtocolLiveHE is live mode: homomorphic labeled PSI whose items first
+	// go through the provider's verified POPRF, so it is bounded like the
+	// catalog OPRF.
+	ProtocolLiveHE Protocol = 4
 )
 
 // Valid reports whether p is one of the defined protocols.
 func (p Protocol) Valid() bool {
-	return p >= ProtocolCatalogOPRF && p <= ProtocolECDHBothLearn
+	return p >= ProtocolCatalogOPRF && p <= ProtocolLiveHE
 }
 
 // IsECDH reports whether p is one of the ECDH-PSI variants.
@@ -33,7 +37,7 @@ func (p Protocol) IsECDH() bool {
 }
 
 // MaxItems is the largest element count of one exchange of protocol p:
-// MaxItems for the catalog OPRF, MaxECDHItems for ECDH-PSI.
+// MaxItems for the catalog OPRF and live mode, MaxECDHItems for ECDH-PSI.
 func (p Protocol) MaxItems() int {
 	if p.IsECDH() {
 		return MaxECDHItems
@@ -49,6 +53,8 @@ func (p Protocol) String() string {
 		return "ecdh-requester-learns"
 	case ProtocolECDHBothLearn:
 		return "ecdh-both-learn"
+	case ProtocolLiveHE:
+		return "live-he"
 	}
 	return fmt.Sprintf("protocol(%d)", uint8(p))
 }
