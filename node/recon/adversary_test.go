@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,7 +81,9 @@ func TestAdversaryWrongReply(t *testing.T) {
 		{"Unsigned", false, transcript.ErrRecordSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var p *pair
+			// The handler runs on the server's goroutines, which the race
+			// detector does not see ordered after newPair returns.
+			var responder atomic.Pointer[member]
 			tamper := func(h peer.Handler) peer.Handler {
 				return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 					resp := h(ctx, who, req)
@@ -95,14 +98,15 @@ func TestAdversaryWrongReply(t *testing.T) {
 						return resp
 					}
 					c.Points[0], c.Points[1] = c.Points[1], c.Points[0]
-					enc, sig := resign(t, p.members[bankB].sign, st.GetHeaderDigest(), transcript.ChunkHash(st.GetChunk()), c)
+					enc, sig := resign(t, responder.Load().sign, st.GetHeaderDigest(), transcript.ChunkHash(st.GetChunk()), c)
 					if !tc.resign {
 						sig = out.GetSignature()
 					}
 					return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconStepped{ReconStepped: &riskmeshv1.ReconStepped{Chunk: enc, Signature: sig}}}
 				}
 			}
-			p = newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(500, 1500), grants: grantAll(bankA), chunk: 256, wrap: tamper})
+			p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(500, 1500), grants: grantAll(bankA), chunk: 256, wrap: tamper})
+			responder.Store(p.members[bankB])
 			_, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, 1)
 			if !errors.Is(err, ErrPeerChunk) || !errors.Is(err, tc.wantErr) {
 				t.Fatalf("got %v, want ErrPeerChunk wrapping %v", err, tc.wantErr)
@@ -157,9 +161,14 @@ func replayer(send Send) Send {
 // honest side refuses at once and the reconciliation ends.
 func TestAdversaryReplayedChunk(t *testing.T) {
 	t.Run("Responder", func(t *testing.T) {
-		var first *riskmeshv1.PeerResponse
+		var (
+			mu    sync.Mutex // the handler runs on the server's goroutines
+			first *riskmeshv1.PeerResponse
+		)
 		replay := func(h peer.Handler) peer.Handler {
 			return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+				mu.Lock()
+				defer mu.Unlock()
 				st := req.GetReconStep()
 				if st != nil && len(st.GetChunk()) == 0 && st.GetSeq() == 1 {
 					return first

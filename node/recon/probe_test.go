@@ -2,6 +2,7 @@ package recon
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/gtank/ristretto255"
@@ -42,7 +43,10 @@ func TestAdversaryUnmaskedProbe(t *testing.T) {
 	const zRow = 5
 	reqList := phones(0, 600)
 	z := reqList[zRow].ID.AppendTo(nil)
+	// The handler runs on the server's goroutines, which the race detector
+	// does not see ordered by the loopback socket: mu guards what it shares.
 	var (
+		mu    sync.Mutex
 		p     *pair
 		sid   ecdh.SessionID
 		probe ecdh.Point // H(z)^a, from the return
@@ -52,6 +56,8 @@ func TestAdversaryUnmaskedProbe(t *testing.T) {
 	const chunk = 1024 // one chunk a side: the responder sees every masked item at once
 	probing := func(h peer.Handler) peer.Handler {
 		return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+			mu.Lock()
+			defer mu.Unlock()
 			st := req.GetReconStep()
 			if st == nil {
 				resp := h(ctx, who, req)
@@ -95,12 +101,17 @@ func TestAdversaryUnmaskedProbe(t *testing.T) {
 			return h(ctx, who, req)
 		}
 	}
-	p = newPair(t, pairOptions{reqList: reqList, respList: phones(1000, 1600), grants: grantAll(bankA), chunk: chunk, wrap: probing})
+	pp := newPair(t, pairOptions{reqList: reqList, respList: phones(1000, 1600), grants: grantAll(bankA), chunk: chunk, wrap: probing})
+	mu.Lock()
+	p = pp
+	mu.Unlock()
 	for s := uint64(1); s <= 3; s++ {
-		if _, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, s); err == nil {
+		if _, err := pp.reconcile(t, transcript.ProtocolECDHBothLearn, s); err == nil {
 			t.Fatal("the probing responder's reconciliation succeeded") // it ends each one after looking
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	t.Logf("probe found z (row %d) at stream positions %v", zRow, found)
 	if len(found) != 3 {
 		t.Fatalf("the probe found H(z)^a in %d of 3 sessions: the test does not play the attack", len(found))
