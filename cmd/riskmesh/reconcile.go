@@ -191,6 +191,7 @@ func newReconcileFetchCommand() *cobra.Command {
 				err = cerr
 			}
 			if err != nil {
+				_ = os.Remove(file) // a partial file would pass for the whole result
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows written to %s\n", n, file)
