@@ -49,5 +49,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newListsCommand())
 	root.AddCommand(newKeysCommand())
 	root.AddCommand(newPushCommand())
+	root.AddCommand(newReconcileCommand())
 	return root
 }

@@ -19,6 +19,8 @@ var (
 	ErrNoProvider = errors.New("api: this node does not provide lists (no provider side)")
 	// ErrNoPush: this node pushes no events (FailedPrecondition).
 	ErrNoPush = errors.New("api: this node pushes no events (no push destinations in node.yaml)")
+	// ErrNoReconcile: this node reconciles no lists (FailedPrecondition).
+	ErrNoReconcile = errors.New("api: this node reconciles no lists (no reconcile section in node.yaml)")
 	// ErrNotSupported: the component behind the method does not implement
 	// it (Unimplemented).
 	ErrNotSupported = errors.New("api: not supported by this node")
@@ -40,6 +42,7 @@ var baseCodes = []ErrorCode{
 	{ErrNoRequester, codes.FailedPrecondition},
 	{ErrNoProvider, codes.FailedPrecondition},
 	{ErrNoPush, codes.FailedPrecondition},
+	{ErrNoReconcile, codes.FailedPrecondition},
 	{ErrNotSupported, codes.Unimplemented},
 	{ErrAdminOnly, codes.PermissionDenied},
 	{accounting.ErrNotFound, codes.NotFound},

@@ -92,10 +92,13 @@ type Config struct {
 	Reconciler Reconciler
 	// Push answers ListDeadEvents and ReplayDeadEvents; nil:
 	// FailedPrecondition.
-	Push     DeadLetters
-	Provider Provider
-	Keys     KeyRotator
-	Backup   Backuper
+	Push DeadLetters
+	// Reconciliations answers the reconciliation methods; nil:
+	// FailedPrecondition.
+	Reconciliations Reconciliations
+	Provider        Provider
+	Keys            KeyRotator
+	Backup          Backuper
 	// Health answers Health; nil answers SERVING with no components.
 	Health HealthFunc
 

@@ -31,6 +31,7 @@ type Config struct {
 	Registry    Registry    `yaml:"registry"`
 	Peer        Peer        `yaml:"peer"`
 	Provider    Provider    `yaml:"provider"`
+	Reconcile   Reconcile   `yaml:"reconcile"`
 	Requester   Requester   `yaml:"requester"`
 	Disputes    Disputes    `yaml:"disputes"`
 	Outbox      Outbox      `yaml:"outbox"`

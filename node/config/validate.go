@@ -85,6 +85,7 @@ func (cfg *Config) Validate() error {
 	c.durations("registry", map[string]time.Duration{"refresh": cfg.Registry.Refresh, "timeout": cfg.Registry.Timeout})
 	cfg.validatePeer(&c)
 	cfg.validateProvider(&c)
+	cfg.validateReconcile(&c)
 	cfg.validateRequester(&c)
 	cfg.validateDisputes(&c)
 	cfg.validatePush(&c)
@@ -275,17 +276,23 @@ func (cfg *Config) validateProvider(c *checker) {
 			c.fail(key+".name", "%q used by an earlier source", s.Name)
 		}
 		seen[s.Name] = true
-		if !names.Category(s.Category) {
-			c.fail(key+".category", "%q is not a category name ([A-Za-z0-9._-])", s.Category)
-		}
-		if s.Code < 1 || s.Code > maxSourceCode {
-			c.fail(key+".code", "must be 1 to %d", maxSourceCode)
-		}
-		c.nonNegative(key+".max_record_bytes", int64(s.MaxRecordBytes))
-		c.nonNegative(key+".max_field_bytes", int64(s.MaxFieldBytes))
-		c.nonNegative(key+".refresh", int64(s.Refresh))
-		s.validateKind(c, key)
+		s.validate(c, key)
 	}
+}
+
+// validate checks a source's fields other than its name, whose rules
+// differ between provider sources and reconciliation lists.
+func (s *Source) validate(c *checker, key string) {
+	if !names.Category(s.Category) {
+		c.fail(key+".category", "%q is not a category name ([A-Za-z0-9._-])", s.Category)
+	}
+	if s.Code < 1 || s.Code > maxSourceCode {
+		c.fail(key+".code", "must be 1 to %d", maxSourceCode)
+	}
+	c.nonNegative(key+".max_record_bytes", int64(s.MaxRecordBytes))
+	c.nonNegative(key+".max_field_bytes", int64(s.MaxFieldBytes))
+	c.nonNegative(key+".refresh", int64(s.Refresh))
+	s.validateKind(c, key)
 }
 
 func (s *Source) validateKind(c *checker, key string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 )
@@ -83,6 +84,10 @@ type Config struct {
 	// lists; the categories are theirs, with the identity's OPRF keys);
 	// nil or no sources: this node provides nothing.
 	Provider *provider.Config
+	// Reconcile enables reconciliations of whole lists (node/recon); the
+	// daemon sets its MSPID, Sign, Keys, Dir and Logger. nil: this node
+	// neither starts nor answers any.
+	Reconcile *recon.Config
 	// Push, with Requester, pushes query events to the institution's
 	// business systems (node/push); the daemon sets its DB, MSPID and
 	// Logger. nil: nothing is pushed.

@@ -26,6 +26,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
@@ -71,6 +72,10 @@ var componentErrors = []api.ErrorCode{
 	{Err: errBackupDir, Code: codes.FailedPrecondition},
 	{Err: errBackupExists, Code: codes.AlreadyExists},
 	{Err: push.ErrUnknownDestination, Code: codes.NotFound},
+	{Err: recon.ErrUnknownList, Code: codes.InvalidArgument},
+	{Err: recon.ErrRequest, Code: codes.InvalidArgument},
+	{Err: recon.ErrUnknown, Code: codes.NotFound},
+	{Err: errNoResponder, Code: codes.FailedPrecondition},
 }
 
 // providerSide is what the daemon uses of node/provider's *Provider.
@@ -102,7 +107,8 @@ type node struct {
 	server   *peer.Server
 	prov     providerSide
 	req      *requester.Requester // nil without a requester side
-	conns    *outbound.Conns      // the requester's provider connections; nil without one
+	recon    *recon.Node          // nil without reconciliations
+	conns    *outbound.Conns      // connections to other nodes; nil without a requester side or reconciliations
 	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
@@ -249,6 +255,18 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		for name, every := range cfg.SourceRefresh {
 			n.goRun("refresh "+name, func(ctx context.Context) error { n.refreshEvery(ctx, name, every); return nil }, ctx)
 		}
+	}
+	if cfg.Reconcile != nil {
+		if n.recon, err = n.reconciler(*cfg.Reconcile); err != nil {
+			return nil, err
+		}
+		d.recon = n.recon
+		if n.conns == nil { // no requester side: reconciliations dial on their own
+			dial := pc
+			dial.Handler, dial.Authorizer = nil, n.dir
+			n.conns = outbound.New(outbound.PeerDialer(dial), 0)
+		}
+		apiCfg.Reconciliations = &reconAPI{ctx: ctx, dir: n.dir, conns: n.conns, node: n.recon}
 	}
 	// The dispatcher is complete: peers may come in.
 	if n.server, err = peer.Listen(ctx, cfg.PeerListen, pc); err != nil {

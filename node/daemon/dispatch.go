@@ -5,6 +5,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/node/ledgerrelay"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -22,6 +23,7 @@ type dispatcher struct {
 	active   func(fp [32]byte) (string, error) // the registry's Authorize
 	relay    ledgerrelay.Handler               // nil unless hosting the ledger
 	provider peerHandler                       // nil unless providing
+	recon    peerHandler                       // nil unless reconciling
 }
 
 func (d *dispatcher) handle(ctx context.Context, p peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
@@ -33,6 +35,12 @@ func (d *dispatcher) handle(ctx context.Context, p peer.Identity, req *riskmeshv
 	}
 	if msp, err := d.active(p.Fingerprint); err != nil || msp != p.MSPID {
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_PEER, "not an active institution of the registry")
+	}
+	if recon.Handles(req) {
+		if d.recon == nil {
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "this node reconciles no lists")
+		}
+		return d.recon.Handle(ctx, p, req)
 	}
 	if d.provider == nil {
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "this node provides no lists")

@@ -23,9 +23,11 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/ident"
 )
 
 // FromConfig turns a loaded node.yaml into the daemon's Config: this file is
@@ -124,15 +126,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		cfg.SourceRefresh = map[string]time.Duration{}
 		for i := range c.Provider.Sources {
 			s := &c.Provider.Sources[i]
-			var db lists.Querier
-			if s.Kind == config.KindPostgres {
-				dsn, err := s.ConnString()
-				if err != nil {
-					return cfg, err
-				}
-				db = pgQuerier{dsn: dsn}
-			}
-			src, err := s.Open(db, norm)
+			src, err := openSource(s, norm)
 			if err != nil {
 				return cfg, err
 			}
@@ -160,7 +154,49 @@ func FromConfig(c *config.Config) (Config, error) {
 			}
 		}
 	}
+	if cfg.Reconcile, err = reconcileConfig(&c.Reconcile, norm); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// openSource opens a list source, with its database connection when it
+// queries PostgreSQL.
+func openSource(s *config.Source, norm *ident.Normalizer) (lists.Source, error) {
+	var db lists.Querier
+	if s.Kind == config.KindPostgres {
+		dsn, err := s.ConnString()
+		if err != nil {
+			return nil, err
+		}
+		db = pgQuerier{dsn: dsn}
+	}
+	return s.Open(db, norm)
+}
+
+// reconcileConfig turns the reconcile section into node/recon's Config;
+// nil when it names no list and no grant.
+func reconcileConfig(r *config.Reconcile, norm *ident.Normalizer) (*recon.Config, error) {
+	if len(r.Lists) == 0 && len(r.Grants) == 0 {
+		return nil, nil
+	}
+	rc := &recon.Config{ChunkSize: r.ChunkSize, MaxSessions: r.MaxSessions, IdleTimeout: r.IdleTimeout}
+	for i := range r.Lists {
+		s := &r.Lists[i]
+		src, err := openSource(s, norm)
+		if err != nil {
+			return nil, err
+		}
+		rc.Lists = append(rc.Lists, recon.List{Name: s.Name, Category: s.Category, Code: uint8(s.Code), Source: src})
+	}
+	for _, g := range r.Grants {
+		grant := recon.Grant{Requester: g.Requester, List: g.List}
+		for _, m := range g.Modes {
+			grant.Protocols = append(grant.Protocols, recon.Protocol(m))
+		}
+		rc.Grants = append(rc.Grants, grant)
+	}
+	return rc, nil
 }
 
 // peerConfig returns the peer transport's tuning; the daemon adds the

@@ -16,6 +16,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // writeCert writes a self-signed certificate and its key as PEM files.
@@ -343,5 +344,48 @@ push:
 	if _, err := daemon.FromConfig(parseConfig(t, dir, yaml)); err == nil || !strings.Contains(err.Error(), "push.destinations[0].webhook") ||
 		strings.Contains(err.Error(), "short") {
 		t.Errorf("FromConfig with a short secret: %v (must not show the secret)", err)
+	}
+}
+
+func TestFromConfigReconcile(t *testing.T) {
+	dir := t.TempDir()
+	fp := strings.Repeat("ab", 32)
+	base := `msp_id: Bank1MSP
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: ` + fp + `}
+`
+	cfg, err := daemon.FromConfig(parseConfig(t, dir, base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Reconcile != nil {
+		t.Fatalf("reconciliations without a reconcile section: %+v", cfg.Reconcile)
+	}
+	cfg, err = daemon.FromConfig(parseConfig(t, dir, base+`reconcile:
+  chunk_size: 1024
+  lists:
+    - name: loans
+      category: recon-loans
+      code: 2
+      kind: csv
+      path: loans.csv
+      mapping: {id: id, fixed_type: idcard, category: code, reason: reason, listed: listed}
+  grants:
+    - {requester: Bank2MSP, list: loans, modes: [both-learn, requester-learns]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Reconcile
+	if r == nil || r.ChunkSize != 1024 || len(r.Lists) != 1 || len(r.Grants) != 1 {
+		t.Fatalf("reconcile: %+v", r)
+	}
+	if l := r.Lists[0]; l.Name != "loans" || l.Category != "recon-loans" || l.Code != 2 || l.Source == nil {
+		t.Errorf("list: %+v", l)
+	}
+	want := []transcript.Protocol{transcript.ProtocolECDHBothLearn, transcript.ProtocolECDHRequesterLearns}
+	if g := r.Grants[0]; g.Requester != "Bank2MSP" || g.List != "loans" || !slices.Equal(g.Protocols, want) {
+		t.Errorf("grant: %+v", g)
 	}
 }

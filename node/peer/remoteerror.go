@@ -75,6 +75,12 @@ func remoteFromConn(err error) (*RemoteError, bool) {
 // message bounds an error text that crosses the wire, either way.
 func message(s string) string { return printable.String(s, riskmeshv1.MaxErrorMessage) }
 
+// Refusal builds the PeerError frame a handler answers with; msg is made
+// printable and bounded, and must hold no identifier or secret.
+func Refusal(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
+	return errorResponse(code, msg, 0)
+}
+
 // errorResponse builds the PeerError frame a server sends.
 func errorResponse(code riskmeshv1.ErrorCode, msg string, retryAfter time.Duration) *riskmeshv1.PeerResponse {
 	var ms uint32

@@ -5,6 +5,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/psi/catalog"
+	"github.com/riskmesh/riskmesh/psi/dleq"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -54,6 +55,19 @@ const (
 	// MaxLiveAnswer bounds an encoded psi/hepsi Answer (24 MiB): the
 	// documented sets answer in under 6 MB at their expected load.
 	MaxLiveAnswer = 24 << 20
+)
+
+// Reconciliation bounds (ReconOpen, ReconStep).
+const (
+	// MaxReconChunk bounds a node reconciliation's chunk size, in points:
+	// 16,384 (512 KiB of points), a quarter of ecdh.MaxChunkSize, so that a
+	// ReconStep fits the request frame every responder reads.
+	MaxReconChunk = 1 << 14
+	// MaxReconList bounds ReconOpen.list, a list name.
+	MaxReconList = 64
+	// reconChunkBytes is the largest psi/ecdh chunk encoding of
+	// MaxReconChunk points: header, sequence, count, points, proof.
+	reconChunkBytes = ecdhMessageHeader + 4 + MaxReconChunk*ecdh.PointSize + dleq.ProofSize
 )
 
 // Sizes of the protobuf framing around a payload. Bounds below add them per
@@ -109,6 +123,14 @@ const (
 	// MaxLiveQuerySize: a transcript header, a query of MaxLiveQuery
 	// bytes, a signature: about 24 MiB.
 	MaxLiveQuerySize = lenField + headerField + lenField + MaxLiveQuery + sigField
+	// MaxReconOpenSize: a list name (MaxReconList), protocol, period,
+	// sequence, requester size, chunk size.
+	MaxReconOpenSize = lenField + lenField + MaxReconList + 5*varintField
+	// MaxReconSignSize: period, sequence, a 32-byte key, a signature.
+	MaxReconSignSize = lenField + 2*varintField + lenField + ecdh.PointSize + sigField
+	// MaxReconStepSize: a header digest, seq, a chunk of MaxReconChunk
+	// points with its proof, a record signature: about 512 KiB.
+	MaxReconStepSize = lenField + digestField + varintField + lenField + reconChunkBytes + sigField
 
 	// MaxRedeliverRequestSize: period, requester, sequence.
 	MaxRedeliverRequestSize = lenField + 2*varintField + partyField
@@ -138,6 +160,14 @@ const (
 		lenField + transcript.KeyIDSize + lenField + MaxLiveParams
 	// MaxLiveAnswerSize: an answer of MaxLiveAnswer bytes, a signature.
 	MaxLiveAnswerSize = lenField + lenField + MaxLiveAnswer + sigField
+	// MaxReconOpenedSize: a reconciliation header
+	// (transcript.MaxReconHeaderSize).
+	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize
+	// MaxReconSignedSize: a signature.
+	MaxReconSignedSize = lenField + sigField
+	// MaxReconSteppedSize: a chunk of MaxReconChunk points with its proof
+	// and a record signature.
+	MaxReconSteppedSize = lenField + lenField + reconChunkBytes + sigField
 	// MaxECDHDoneSize: the empty acknowledgement.
 	MaxECDHDoneSize = lenField
 	// MaxLedgerResultSize: a result of MaxLedgerResult bytes.
@@ -155,7 +185,7 @@ const (
 	// MaxECDHRequestSize, or a lower bound derived from the set sizes it is
 	// willing to reconcile.
 	MaxPeerRequestSize = max(MaxCatalogInfoRequestSize, MaxCatalogDownloadRequestSize, MaxEvaluateRequestSize,
-		MaxLedgerInvokeSize)
+		MaxLedgerInvokeSize, MaxReconOpenSize, MaxReconSignSize, MaxReconStepSize)
 )
 
 // MaxResponseSize returns the largest PeerResponse frame a requester accepts
@@ -184,6 +214,12 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxLiveInfoSize
 	case *PeerRequest_LiveQuery:
 		n = MaxLiveAnswerSize
+	case *PeerRequest_ReconOpen:
+		n = MaxReconOpenedSize
+	case *PeerRequest_ReconSign:
+		n = MaxReconSignedSize
+	case *PeerRequest_ReconStep:
+		n = MaxReconSteppedSize
 	default:
 		return 0
 	}

@@ -5250,6 +5250,500 @@ func (x *ReplayDeadEventsResponse) GetReplayed() uint32 {
 	return 0
 }
 
+// StartReconciliationRequest names the two lists and the mode.
+type StartReconciliationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// responder is the other institution's MSP id.
+	Responder string `protobuf:"bytes,1,opt,name=responder,proto3" json:"responder,omitempty"`
+	// list is this node's list (node.yaml reconcile.lists).
+	List string `protobuf:"bytes,2,opt,name=list,proto3" json:"list,omitempty"`
+	// peer_list names the responder's list, as its policy does.
+	PeerList string `protobuf:"bytes,3,opt,name=peer_list,json=peerList,proto3" json:"peer_list,omitempty"`
+	// mode is "requester-learns" or "both-learn".
+	Mode          string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartReconciliationRequest) Reset() {
+	*x = StartReconciliationRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartReconciliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartReconciliationRequest) ProtoMessage() {}
+
+func (x *StartReconciliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartReconciliationRequest.ProtoReflect.Descriptor instead.
+func (*StartReconciliationRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *StartReconciliationRequest) GetResponder() string {
+	if x != nil {
+		return x.Responder
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetPeerList() string {
+	if x != nil {
+		return x.PeerList
+	}
+	return ""
+}
+
+func (x *StartReconciliationRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+// GetReconciliationRequest names a reconciliation by its id.
+type GetReconciliationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReconciliationRequest) Reset() {
+	*x = GetReconciliationRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReconciliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReconciliationRequest) ProtoMessage() {}
+
+func (x *GetReconciliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReconciliationRequest.ProtoReflect.Descriptor instead.
+func (*GetReconciliationRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetReconciliationRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// Reconciliation is the state of one reconciliation on this node.
+type Reconciliation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is "<requester>-<responder>-<period>-<sequence>".
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// role is "requester" or "responder".
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// peer is the other institution.
+	Peer string `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`
+	// list is this node's list.
+	List string `protobuf:"bytes,4,opt,name=list,proto3" json:"list,omitempty"`
+	// mode is "requester-learns" or "both-learn".
+	Mode string `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
+	// state is "running", "done" or "failed".
+	State    string `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
+	Period   uint64 `protobuf:"varint,7,opt,name=period,proto3" json:"period,omitempty"`
+	Sequence uint64 `protobuf:"varint,8,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// own_size and peer_size are the two lists' sizes, as the signed header
+	// fixes them (0 before it is signed).
+	OwnSize  uint32 `protobuf:"varint,9,opt,name=own_size,json=ownSize,proto3" json:"own_size,omitempty"`
+	PeerSize uint32 `protobuf:"varint,10,opt,name=peer_size,json=peerSize,proto3" json:"peer_size,omitempty"`
+	// chunks_done of chunks_total this side handles.
+	ChunksDone  uint32 `protobuf:"varint,11,opt,name=chunks_done,json=chunksDone,proto3" json:"chunks_done,omitempty"`
+	ChunksTotal uint32 `protobuf:"varint,12,opt,name=chunks_total,json=chunksTotal,proto3" json:"chunks_total,omitempty"`
+	// matches is the number of this node's rows found in the other list so
+	// far (0 for a responder in requester-learns).
+	Matches uint64 `protobuf:"varint,13,opt,name=matches,proto3" json:"matches,omitempty"`
+	// error says why a failed reconciliation ended.
+	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	// result_path is the result file on the node's host.
+	ResultPath    string `protobuf:"bytes,15,opt,name=result_path,json=resultPath,proto3" json:"result_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reconciliation) Reset() {
+	*x = Reconciliation{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reconciliation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reconciliation) ProtoMessage() {}
+
+func (x *Reconciliation) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reconciliation.ProtoReflect.Descriptor instead.
+func (*Reconciliation) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *Reconciliation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetOwnSize() uint32 {
+	if x != nil {
+		return x.OwnSize
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetPeerSize() uint32 {
+	if x != nil {
+		return x.PeerSize
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetChunksDone() uint32 {
+	if x != nil {
+		return x.ChunksDone
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetChunksTotal() uint32 {
+	if x != nil {
+		return x.ChunksTotal
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetMatches() uint64 {
+	if x != nil {
+		return x.Matches
+	}
+	return 0
+}
+
+func (x *Reconciliation) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Reconciliation) GetResultPath() string {
+	if x != nil {
+		return x.ResultPath
+	}
+	return ""
+}
+
+type ListReconciliationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReconciliationsRequest) Reset() {
+	*x = ListReconciliationsRequest{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReconciliationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReconciliationsRequest) ProtoMessage() {}
+
+func (x *ListReconciliationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReconciliationsRequest.ProtoReflect.Descriptor instead.
+func (*ListReconciliationsRequest) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{62}
+}
+
+type ListReconciliationsResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Reconciliations []*Reconciliation      `protobuf:"bytes,1,rep,name=reconciliations,proto3" json:"reconciliations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListReconciliationsResponse) Reset() {
+	*x = ListReconciliationsResponse{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReconciliationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReconciliationsResponse) ProtoMessage() {}
+
+func (x *ListReconciliationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReconciliationsResponse.ProtoReflect.Descriptor instead.
+func (*ListReconciliationsResponse) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ListReconciliationsResponse) GetReconciliations() []*Reconciliation {
+	if x != nil {
+		return x.Reconciliations
+	}
+	return nil
+}
+
+// ReconciledRows is a batch of this node's matched rows.
+type ReconciledRows struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*ReconciledRow       `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledRows) Reset() {
+	*x = ReconciledRows{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledRows) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledRows) ProtoMessage() {}
+
+func (x *ReconciledRows) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledRows.ProtoReflect.Descriptor instead.
+func (*ReconciledRows) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ReconciledRows) GetRows() []*ReconciledRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// ReconciledRow is one of this node's rows found in the other list, with
+// this node's own label.
+type ReconciledRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the canonical identifier "<type>:<value>".
+	Id       string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Category uint32 `protobuf:"varint,2,opt,name=category,proto3" json:"category,omitempty"`
+	Reason   uint32 `protobuf:"varint,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// listed is the label's date (YYYY-MM-DD), empty if unset.
+	Listed string `protobuf:"bytes,4,opt,name=listed,proto3" json:"listed,omitempty"`
+	// reference is the label's 8-byte reference, hex.
+	Reference     string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledRow) Reset() {
+	*x = ReconciledRow{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledRow) ProtoMessage() {}
+
+func (x *ReconciledRow) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledRow.ProtoReflect.Descriptor instead.
+func (*ReconciledRow) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ReconciledRow) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReconciledRow) GetCategory() uint32 {
+	if x != nil {
+		return x.Category
+	}
+	return 0
+}
+
+func (x *ReconciledRow) GetReason() uint32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *ReconciledRow) GetListed() string {
+	if x != nil {
+		return x.Listed
+	}
+	return ""
+}
+
+func (x *ReconciledRow) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
 var File_riskmesh_v1_node_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_node_proto_rawDesc = "" +
@@ -5601,7 +6095,44 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\"6\n" +
 	"\x18ReplayDeadEventsResponse\x12\x1a\n" +
-	"\breplayed\x18\x01 \x01(\rR\breplayed*\xb9\x01\n" +
+	"\breplayed\x18\x01 \x01(\rR\breplayed\"\x7f\n" +
+	"\x1aStartReconciliationRequest\x12\x1c\n" +
+	"\tresponder\x18\x01 \x01(\tR\tresponder\x12\x12\n" +
+	"\x04list\x18\x02 \x01(\tR\x04list\x12\x1b\n" +
+	"\tpeer_list\x18\x03 \x01(\tR\bpeerList\x12\x12\n" +
+	"\x04mode\x18\x04 \x01(\tR\x04mode\"*\n" +
+	"\x18GetReconciliationRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x87\x03\n" +
+	"\x0eReconciliation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
+	"\x04peer\x18\x03 \x01(\tR\x04peer\x12\x12\n" +
+	"\x04list\x18\x04 \x01(\tR\x04list\x12\x12\n" +
+	"\x04mode\x18\x05 \x01(\tR\x04mode\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\tR\x05state\x12\x16\n" +
+	"\x06period\x18\a \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\b \x01(\x04R\bsequence\x12\x19\n" +
+	"\bown_size\x18\t \x01(\rR\aownSize\x12\x1b\n" +
+	"\tpeer_size\x18\n" +
+	" \x01(\rR\bpeerSize\x12\x1f\n" +
+	"\vchunks_done\x18\v \x01(\rR\n" +
+	"chunksDone\x12!\n" +
+	"\fchunks_total\x18\f \x01(\rR\vchunksTotal\x12\x18\n" +
+	"\amatches\x18\r \x01(\x04R\amatches\x12\x14\n" +
+	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1f\n" +
+	"\vresult_path\x18\x0f \x01(\tR\n" +
+	"resultPath\"\x1c\n" +
+	"\x1aListReconciliationsRequest\"d\n" +
+	"\x1bListReconciliationsResponse\x12E\n" +
+	"\x0freconciliations\x18\x01 \x03(\v2\x1b.riskmesh.v1.ReconciliationR\x0freconciliations\"@\n" +
+	"\x0eReconciledRows\x12.\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1a.riskmesh.v1.ReconciledRowR\x04rows\"\x89\x01\n" +
+	"\rReconciledRow\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\rR\bcategory\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\rR\x06reason\x12\x16\n" +
+	"\x06listed\x18\x04 \x01(\tR\x06listed\x12\x1c\n" +
+	"\treference\x18\x05 \x01(\tR\treference*\xb9\x01\n" +
 	"\x0eIdentifierType\x12\x1f\n" +
 	"\x1bIDENTIFIER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_PHONE\x10\x01\x12\x1a\n" +
@@ -5681,7 +6212,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
 	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
 	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x04\x12\x1b\n" +
-	"\x17PUSH_EVENT_TYPE_DISPUTE\x10\x052\xfb\t\n" +
+	"\x17PUSH_EVENT_TYPE_DISPUTE\x10\x052\xd5\r\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -5700,7 +6231,12 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\tReconcile\x12\x1d.riskmesh.v1.ReconcileRequest\x1a\x1c.riskmesh.v1.ReconcileReport\x12Y\n" +
 	"\x0eReportOutcomes\x12\".riskmesh.v1.ReportOutcomesRequest\x1a#.riskmesh.v1.ReportOutcomesResponse\x12Y\n" +
 	"\x0eListDeadEvents\x12\".riskmesh.v1.ListDeadEventsRequest\x1a#.riskmesh.v1.ListDeadEventsResponse\x12_\n" +
-	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponseB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x10ReplayDeadEvents\x12$.riskmesh.v1.ReplayDeadEventsRequest\x1a%.riskmesh.v1.ReplayDeadEventsResponse\x12[\n" +
+	"\x13StartReconciliation\x12'.riskmesh.v1.StartReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation\x12W\n" +
+	"\x11GetReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation\x12[\n" +
+	"\x13WatchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation0\x01\x12h\n" +
+	"\x13ListReconciliations\x12'.riskmesh.v1.ListReconciliationsRequest\x1a(.riskmesh.v1.ListReconciliationsResponse\x12[\n" +
+	"\x13FetchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.ReconciledRows0\x01B:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -5715,206 +6251,225 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_riskmesh_v1_node_proto_goTypes = []any{
-	(IdentifierType)(0),              // 0: riskmesh.v1.IdentifierType
-	(QueryMode)(0),                   // 1: riskmesh.v1.QueryMode
-	(ProviderStatus)(0),              // 2: riskmesh.v1.ProviderStatus
-	(LateSource)(0),                  // 3: riskmesh.v1.LateSource
-	(InvalidReason)(0),               // 4: riskmesh.v1.InvalidReason
-	(ReconcileState)(0),              // 5: riskmesh.v1.ReconcileState
-	(QueryState)(0),                  // 6: riskmesh.v1.QueryState
-	(HitOutcome)(0),                  // 7: riskmesh.v1.HitOutcome
-	(CatalogState)(0),                // 8: riskmesh.v1.CatalogState
-	(KeyKind)(0),                     // 9: riskmesh.v1.KeyKind
-	(BackupKind)(0),                  // 10: riskmesh.v1.BackupKind
-	(HealthStatus)(0),                // 11: riskmesh.v1.HealthStatus
-	(PushEventType)(0),               // 12: riskmesh.v1.PushEventType
-	(*Identifier)(nil),               // 13: riskmesh.v1.Identifier
-	(*QueryRequest)(nil),             // 14: riskmesh.v1.QueryRequest
-	(*QueryEvent)(nil),               // 15: riskmesh.v1.QueryEvent
-	(*QueryAccepted)(nil),            // 16: riskmesh.v1.QueryAccepted
-	(*Label)(nil),                    // 17: riskmesh.v1.Label
-	(*ProviderHit)(nil),              // 18: riskmesh.v1.ProviderHit
-	(*ProviderResult)(nil),           // 19: riskmesh.v1.ProviderResult
-	(*SentExchange)(nil),             // 20: riskmesh.v1.SentExchange
-	(*LateChange)(nil),               // 21: riskmesh.v1.LateChange
-	(*ExchangeDispute)(nil),          // 22: riskmesh.v1.ExchangeDispute
-	(*Hit)(nil),                      // 23: riskmesh.v1.Hit
-	(*ItemResult)(nil),               // 24: riskmesh.v1.ItemResult
-	(*QueryResult)(nil),              // 25: riskmesh.v1.QueryResult
-	(*GetQueryRequest)(nil),          // 26: riskmesh.v1.GetQueryRequest
-	(*GetTranscriptRequest)(nil),     // 27: riskmesh.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil),    // 28: riskmesh.v1.GetTranscriptResponse
-	(*ReconcileRequest)(nil),         // 29: riskmesh.v1.ReconcileRequest
-	(*ReconciledEntry)(nil),          // 30: riskmesh.v1.ReconciledEntry
-	(*ReconcileReport)(nil),          // 31: riskmesh.v1.ReconcileReport
-	(*ReconcileRecord)(nil),          // 32: riskmesh.v1.ReconcileRecord
-	(*QueryRecord)(nil),              // 33: riskmesh.v1.QueryRecord
-	(*ListQueriesRequest)(nil),       // 34: riskmesh.v1.ListQueriesRequest
-	(*QuerySummary)(nil),             // 35: riskmesh.v1.QuerySummary
-	(*ListQueriesResponse)(nil),      // 36: riskmesh.v1.ListQueriesResponse
-	(*BalanceRequest)(nil),           // 37: riskmesh.v1.BalanceRequest
-	(*BalanceResponse)(nil),          // 38: riskmesh.v1.BalanceResponse
-	(*ProvidersRequest)(nil),         // 39: riskmesh.v1.ProvidersRequest
-	(*RemoteCatalog)(nil),            // 40: riskmesh.v1.RemoteCatalog
-	(*ProviderInfo)(nil),             // 41: riskmesh.v1.ProviderInfo
-	(*ProviderQuality)(nil),          // 42: riskmesh.v1.ProviderQuality
-	(*HitFeedback)(nil),              // 43: riskmesh.v1.HitFeedback
-	(*ReportOutcomesRequest)(nil),    // 44: riskmesh.v1.ReportOutcomesRequest
-	(*ReportOutcomesResponse)(nil),   // 45: riskmesh.v1.ReportOutcomesResponse
-	(*ProvidersResponse)(nil),        // 46: riskmesh.v1.ProvidersResponse
-	(*ImportListRequest)(nil),        // 47: riskmesh.v1.ImportListRequest
-	(*RejectedRow)(nil),              // 48: riskmesh.v1.RejectedRow
-	(*ListImport)(nil),               // 49: riskmesh.v1.ListImport
-	(*ImportListResponse)(nil),       // 50: riskmesh.v1.ImportListResponse
-	(*RefreshListsRequest)(nil),      // 51: riskmesh.v1.RefreshListsRequest
-	(*RefreshListsResponse)(nil),     // 52: riskmesh.v1.RefreshListsResponse
-	(*CatalogStatusRequest)(nil),     // 53: riskmesh.v1.CatalogStatusRequest
-	(*LocalCatalog)(nil),             // 54: riskmesh.v1.LocalCatalog
-	(*StaleSource)(nil),              // 55: riskmesh.v1.StaleSource
-	(*CatalogStatusResponse)(nil),    // 56: riskmesh.v1.CatalogStatusResponse
-	(*RotateKeysRequest)(nil),        // 57: riskmesh.v1.RotateKeysRequest
-	(*RotateKeysResponse)(nil),       // 58: riskmesh.v1.RotateKeysResponse
-	(*BackupRequest)(nil),            // 59: riskmesh.v1.BackupRequest
-	(*LedgerLogHead)(nil),            // 60: riskmesh.v1.LedgerLogHead
-	(*BackupFile)(nil),               // 61: riskmesh.v1.BackupFile
-	(*BackupResponse)(nil),           // 62: riskmesh.v1.BackupResponse
-	(*HealthRequest)(nil),            // 63: riskmesh.v1.HealthRequest
-	(*ComponentHealth)(nil),          // 64: riskmesh.v1.ComponentHealth
-	(*HealthResponse)(nil),           // 65: riskmesh.v1.HealthResponse
-	(*PushEvent)(nil),                // 66: riskmesh.v1.PushEvent
-	(*DeadEvent)(nil),                // 67: riskmesh.v1.DeadEvent
-	(*ListDeadEventsRequest)(nil),    // 68: riskmesh.v1.ListDeadEventsRequest
-	(*ListDeadEventsResponse)(nil),   // 69: riskmesh.v1.ListDeadEventsResponse
-	(*ReplayDeadEventsRequest)(nil),  // 70: riskmesh.v1.ReplayDeadEventsRequest
-	(*ReplayDeadEventsResponse)(nil), // 71: riskmesh.v1.ReplayDeadEventsResponse
-	nil,                              // 72: riskmesh.v1.QueryRecord.RankingEntry
-	nil,                              // 73: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),      // 74: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 75: google.protobuf.Timestamp
-	(*PeerError)(nil),                // 76: riskmesh.v1.PeerError
-	(*EntryKey)(nil),                 // 77: riskmesh.v1.EntryKey
-	(DisputeState)(0),                // 78: riskmesh.v1.DisputeState
+	(IdentifierType)(0),                 // 0: riskmesh.v1.IdentifierType
+	(QueryMode)(0),                      // 1: riskmesh.v1.QueryMode
+	(ProviderStatus)(0),                 // 2: riskmesh.v1.ProviderStatus
+	(LateSource)(0),                     // 3: riskmesh.v1.LateSource
+	(InvalidReason)(0),                  // 4: riskmesh.v1.InvalidReason
+	(ReconcileState)(0),                 // 5: riskmesh.v1.ReconcileState
+	(QueryState)(0),                     // 6: riskmesh.v1.QueryState
+	(HitOutcome)(0),                     // 7: riskmesh.v1.HitOutcome
+	(CatalogState)(0),                   // 8: riskmesh.v1.CatalogState
+	(KeyKind)(0),                        // 9: riskmesh.v1.KeyKind
+	(BackupKind)(0),                     // 10: riskmesh.v1.BackupKind
+	(HealthStatus)(0),                   // 11: riskmesh.v1.HealthStatus
+	(PushEventType)(0),                  // 12: riskmesh.v1.PushEventType
+	(*Identifier)(nil),                  // 13: riskmesh.v1.Identifier
+	(*QueryRequest)(nil),                // 14: riskmesh.v1.QueryRequest
+	(*QueryEvent)(nil),                  // 15: riskmesh.v1.QueryEvent
+	(*QueryAccepted)(nil),               // 16: riskmesh.v1.QueryAccepted
+	(*Label)(nil),                       // 17: riskmesh.v1.Label
+	(*ProviderHit)(nil),                 // 18: riskmesh.v1.ProviderHit
+	(*ProviderResult)(nil),              // 19: riskmesh.v1.ProviderResult
+	(*SentExchange)(nil),                // 20: riskmesh.v1.SentExchange
+	(*LateChange)(nil),                  // 21: riskmesh.v1.LateChange
+	(*ExchangeDispute)(nil),             // 22: riskmesh.v1.ExchangeDispute
+	(*Hit)(nil),                         // 23: riskmesh.v1.Hit
+	(*ItemResult)(nil),                  // 24: riskmesh.v1.ItemResult
+	(*QueryResult)(nil),                 // 25: riskmesh.v1.QueryResult
+	(*GetQueryRequest)(nil),             // 26: riskmesh.v1.GetQueryRequest
+	(*GetTranscriptRequest)(nil),        // 27: riskmesh.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),       // 28: riskmesh.v1.GetTranscriptResponse
+	(*ReconcileRequest)(nil),            // 29: riskmesh.v1.ReconcileRequest
+	(*ReconciledEntry)(nil),             // 30: riskmesh.v1.ReconciledEntry
+	(*ReconcileReport)(nil),             // 31: riskmesh.v1.ReconcileReport
+	(*ReconcileRecord)(nil),             // 32: riskmesh.v1.ReconcileRecord
+	(*QueryRecord)(nil),                 // 33: riskmesh.v1.QueryRecord
+	(*ListQueriesRequest)(nil),          // 34: riskmesh.v1.ListQueriesRequest
+	(*QuerySummary)(nil),                // 35: riskmesh.v1.QuerySummary
+	(*ListQueriesResponse)(nil),         // 36: riskmesh.v1.ListQueriesResponse
+	(*BalanceRequest)(nil),              // 37: riskmesh.v1.BalanceRequest
+	(*BalanceResponse)(nil),             // 38: riskmesh.v1.BalanceResponse
+	(*ProvidersRequest)(nil),            // 39: riskmesh.v1.ProvidersRequest
+	(*RemoteCatalog)(nil),               // 40: riskmesh.v1.RemoteCatalog
+	(*ProviderInfo)(nil),                // 41: riskmesh.v1.ProviderInfo
+	(*ProviderQuality)(nil),             // 42: riskmesh.v1.ProviderQuality
+	(*HitFeedback)(nil),                 // 43: riskmesh.v1.HitFeedback
+	(*ReportOutcomesRequest)(nil),       // 44: riskmesh.v1.ReportOutcomesRequest
+	(*ReportOutcomesResponse)(nil),      // 45: riskmesh.v1.ReportOutcomesResponse
+	(*ProvidersResponse)(nil),           // 46: riskmesh.v1.ProvidersResponse
+	(*ImportListRequest)(nil),           // 47: riskmesh.v1.ImportListRequest
+	(*RejectedRow)(nil),                 // 48: riskmesh.v1.RejectedRow
+	(*ListImport)(nil),                  // 49: riskmesh.v1.ListImport
+	(*ImportListResponse)(nil),          // 50: riskmesh.v1.ImportListResponse
+	(*RefreshListsRequest)(nil),         // 51: riskmesh.v1.RefreshListsRequest
+	(*RefreshListsResponse)(nil),        // 52: riskmesh.v1.RefreshListsResponse
+	(*CatalogStatusRequest)(nil),        // 53: riskmesh.v1.CatalogStatusRequest
+	(*LocalCatalog)(nil),                // 54: riskmesh.v1.LocalCatalog
+	(*StaleSource)(nil),                 // 55: riskmesh.v1.StaleSource
+	(*CatalogStatusResponse)(nil),       // 56: riskmesh.v1.CatalogStatusResponse
+	(*RotateKeysRequest)(nil),           // 57: riskmesh.v1.RotateKeysRequest
+	(*RotateKeysResponse)(nil),          // 58: riskmesh.v1.RotateKeysResponse
+	(*BackupRequest)(nil),               // 59: riskmesh.v1.BackupRequest
+	(*LedgerLogHead)(nil),               // 60: riskmesh.v1.LedgerLogHead
+	(*BackupFile)(nil),                  // 61: riskmesh.v1.BackupFile
+	(*BackupResponse)(nil),              // 62: riskmesh.v1.BackupResponse
+	(*HealthRequest)(nil),               // 63: riskmesh.v1.HealthRequest
+	(*ComponentHealth)(nil),             // 64: riskmesh.v1.ComponentHealth
+	(*HealthResponse)(nil),              // 65: riskmesh.v1.HealthResponse
+	(*PushEvent)(nil),                   // 66: riskmesh.v1.PushEvent
+	(*DeadEvent)(nil),                   // 67: riskmesh.v1.DeadEvent
+	(*ListDeadEventsRequest)(nil),       // 68: riskmesh.v1.ListDeadEventsRequest
+	(*ListDeadEventsResponse)(nil),      // 69: riskmesh.v1.ListDeadEventsResponse
+	(*ReplayDeadEventsRequest)(nil),     // 70: riskmesh.v1.ReplayDeadEventsRequest
+	(*ReplayDeadEventsResponse)(nil),    // 71: riskmesh.v1.ReplayDeadEventsResponse
+	(*StartReconciliationRequest)(nil),  // 72: riskmesh.v1.StartReconciliationRequest
+	(*GetReconciliationRequest)(nil),    // 73: riskmesh.v1.GetReconciliationRequest
+	(*Reconciliation)(nil),              // 74: riskmesh.v1.Reconciliation
+	(*ListReconciliationsRequest)(nil),  // 75: riskmesh.v1.ListReconciliationsRequest
+	(*ListReconciliationsResponse)(nil), // 76: riskmesh.v1.ListReconciliationsResponse
+	(*ReconciledRows)(nil),              // 77: riskmesh.v1.ReconciledRows
+	(*ReconciledRow)(nil),               // 78: riskmesh.v1.ReconciledRow
+	nil,                                 // 79: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                                 // 80: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),         // 81: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 82: google.protobuf.Timestamp
+	(*PeerError)(nil),                   // 83: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                    // 84: riskmesh.v1.EntryKey
+	(DisputeState)(0),                   // 85: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
-	0,  // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
-	13, // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	74, // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
-	1,  // 3: riskmesh.v1.QueryRequest.mode:type_name -> riskmesh.v1.QueryMode
-	16, // 4: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
-	19, // 5: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	25, // 6: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	75, // 7: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
-	17, // 8: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
-	2,  // 9: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
-	18, // 10: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	76, // 11: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	74, // 12: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
-	22, // 13: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
-	21, // 14: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
-	20, // 15: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
-	1,  // 16: riskmesh.v1.ProviderResult.mode:type_name -> riskmesh.v1.QueryMode
-	2,  // 17: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
-	3,  // 18: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	75, // 19: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	77, // 20: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	78, // 21: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
-	17, // 22: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
-	4,  // 23: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
-	23, // 24: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
-	24, // 25: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
-	19, // 26: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	75, // 27: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	77, // 28: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
-	5,  // 29: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
-	30, // 30: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	75, // 31: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
-	5,  // 32: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	75, // 33: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
-	6,  // 34: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	75, // 35: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
-	19, // 36: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
-	25, // 37: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	72, // 38: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
-	75, // 39: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
-	6,  // 40: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	75, // 41: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
-	35, // 42: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	75, // 43: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
-	8,  // 44: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	75, // 45: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	40, // 46: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
-	42, // 47: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
-	7,  // 48: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
-	43, // 49: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
-	41, // 50: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	73, // 51: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
-	48, // 52: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	74, // 53: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
-	49, // 54: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
-	49, // 55: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
-	8,  // 56: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	75, // 57: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
-	55, // 58: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	75, // 59: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
-	54, // 60: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
-	40, // 61: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
-	9,  // 62: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
-	9,  // 63: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
-	10, // 64: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
-	60, // 65: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
-	61, // 66: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	75, // 67: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
-	11, // 68: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
-	11, // 69: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
-	64, // 70: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
-	12, // 71: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
-	75, // 72: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	19, // 73: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
-	25, // 74: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
-	30, // 75: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
-	22, // 76: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
-	12, // 77: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
-	75, // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
-	67, // 79: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
-	14, // 80: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	26, // 81: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	34, // 82: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	37, // 83: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	39, // 84: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	47, // 85: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	51, // 86: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	53, // 87: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	57, // 88: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	59, // 89: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	63, // 90: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	27, // 91: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	29, // 92: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	44, // 93: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	68, // 94: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	70, // 95: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	15, // 96: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	33, // 97: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	36, // 98: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	38, // 99: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	46, // 100: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	50, // 101: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	52, // 102: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	56, // 103: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	58, // 104: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	62, // 105: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	65, // 106: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	28, // 107: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	31, // 108: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	45, // 109: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	69, // 110: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	71, // 111: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	96, // [96:112] is the sub-list for method output_type
-	80, // [80:96] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	0,   // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
+	13,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
+	81,  // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	1,   // 3: riskmesh.v1.QueryRequest.mode:type_name -> riskmesh.v1.QueryMode
+	16,  // 4: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
+	19,  // 5: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	25,  // 6: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
+	82,  // 7: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	17,  // 8: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
+	2,   // 9: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
+	18,  // 10: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
+	83,  // 11: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	81,  // 12: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	22,  // 13: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
+	21,  // 14: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
+	20,  // 15: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
+	1,   // 16: riskmesh.v1.ProviderResult.mode:type_name -> riskmesh.v1.QueryMode
+	2,   // 17: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
+	3,   // 18: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
+	82,  // 19: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	84,  // 20: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	85,  // 21: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	17,  // 22: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
+	4,   // 23: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
+	23,  // 24: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
+	24,  // 25: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
+	19,  // 26: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
+	82,  // 27: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	84,  // 28: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	5,   // 29: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
+	30,  // 30: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
+	82,  // 31: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	5,   // 32: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
+	82,  // 33: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	6,   // 34: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
+	82,  // 35: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	19,  // 36: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
+	25,  // 37: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
+	79,  // 38: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	82,  // 39: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	6,   // 40: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
+	82,  // 41: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	35,  // 42: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
+	82,  // 43: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	8,   // 44: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
+	82,  // 45: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	40,  // 46: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
+	42,  // 47: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
+	7,   // 48: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
+	43,  // 49: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
+	41,  // 50: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
+	80,  // 51: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	48,  // 52: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
+	81,  // 53: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	49,  // 54: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
+	49,  // 55: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
+	8,   // 56: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
+	82,  // 57: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	55,  // 58: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
+	82,  // 59: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	54,  // 60: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
+	40,  // 61: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
+	9,   // 62: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
+	9,   // 63: riskmesh.v1.RotateKeysResponse.kind:type_name -> riskmesh.v1.KeyKind
+	10,  // 64: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
+	60,  // 65: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
+	61,  // 66: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
+	82,  // 67: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	11,  // 68: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
+	11,  // 69: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
+	64,  // 70: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
+	12,  // 71: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
+	82,  // 72: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	19,  // 73: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
+	25,  // 74: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
+	30,  // 75: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
+	22,  // 76: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
+	12,  // 77: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
+	82,  // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	67,  // 79: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
+	74,  // 80: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
+	78,  // 81: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
+	14,  // 82: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	26,  // 83: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	34,  // 84: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	37,  // 85: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	39,  // 86: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	47,  // 87: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	51,  // 88: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	53,  // 89: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	57,  // 90: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	59,  // 91: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	63,  // 92: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	27,  // 93: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	29,  // 94: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	44,  // 95: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	68,  // 96: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	70,  // 97: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	72,  // 98: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
+	73,  // 99: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	73,  // 100: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	75,  // 101: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
+	73,  // 102: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	15,  // 103: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	33,  // 104: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	36,  // 105: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	38,  // 106: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	46,  // 107: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	50,  // 108: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	52,  // 109: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	56,  // 110: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	58,  // 111: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	62,  // 112: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	65,  // 113: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	28,  // 114: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	31,  // 115: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	45,  // 116: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	69,  // 117: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	71,  // 118: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	74,  // 119: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 120: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 121: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
+	76,  // 122: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
+	77,  // 123: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
+	103, // [103:124] is the sub-list for method output_type
+	82,  // [82:103] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -5935,7 +6490,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   61,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

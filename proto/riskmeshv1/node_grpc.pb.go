@@ -19,22 +19,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RiskMesh_Query_FullMethodName            = "/riskmesh.v1.RiskMesh/Query"
-	RiskMesh_GetQuery_FullMethodName         = "/riskmesh.v1.RiskMesh/GetQuery"
-	RiskMesh_ListQueries_FullMethodName      = "/riskmesh.v1.RiskMesh/ListQueries"
-	RiskMesh_Balance_FullMethodName          = "/riskmesh.v1.RiskMesh/Balance"
-	RiskMesh_Providers_FullMethodName        = "/riskmesh.v1.RiskMesh/Providers"
-	RiskMesh_ImportList_FullMethodName       = "/riskmesh.v1.RiskMesh/ImportList"
-	RiskMesh_RefreshLists_FullMethodName     = "/riskmesh.v1.RiskMesh/RefreshLists"
-	RiskMesh_CatalogStatus_FullMethodName    = "/riskmesh.v1.RiskMesh/CatalogStatus"
-	RiskMesh_RotateKeys_FullMethodName       = "/riskmesh.v1.RiskMesh/RotateKeys"
-	RiskMesh_Backup_FullMethodName           = "/riskmesh.v1.RiskMesh/Backup"
-	RiskMesh_Health_FullMethodName           = "/riskmesh.v1.RiskMesh/Health"
-	RiskMesh_GetTranscript_FullMethodName    = "/riskmesh.v1.RiskMesh/GetTranscript"
-	RiskMesh_Reconcile_FullMethodName        = "/riskmesh.v1.RiskMesh/Reconcile"
-	RiskMesh_ReportOutcomes_FullMethodName   = "/riskmesh.v1.RiskMesh/ReportOutcomes"
-	RiskMesh_ListDeadEvents_FullMethodName   = "/riskmesh.v1.RiskMesh/ListDeadEvents"
-	RiskMesh_ReplayDeadEvents_FullMethodName = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
+	RiskMesh_Query_FullMethodName               = "/riskmesh.v1.RiskMesh/Query"
+	RiskMesh_GetQuery_FullMethodName            = "/riskmesh.v1.RiskMesh/GetQuery"
+	RiskMesh_ListQueries_FullMethodName         = "/riskmesh.v1.RiskMesh/ListQueries"
+	RiskMesh_Balance_FullMethodName             = "/riskmesh.v1.RiskMesh/Balance"
+	RiskMesh_Providers_FullMethodName           = "/riskmesh.v1.RiskMesh/Providers"
+	RiskMesh_ImportList_FullMethodName          = "/riskmesh.v1.RiskMesh/ImportList"
+	RiskMesh_RefreshLists_FullMethodName        = "/riskmesh.v1.RiskMesh/RefreshLists"
+	RiskMesh_CatalogStatus_FullMethodName       = "/riskmesh.v1.RiskMesh/CatalogStatus"
+	RiskMesh_RotateKeys_FullMethodName          = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName              = "/riskmesh.v1.RiskMesh/Backup"
+	RiskMesh_Health_FullMethodName              = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName       = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName           = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_ReportOutcomes_FullMethodName      = "/riskmesh.v1.RiskMesh/ReportOutcomes"
+	RiskMesh_ListDeadEvents_FullMethodName      = "/riskmesh.v1.RiskMesh/ListDeadEvents"
+	RiskMesh_ReplayDeadEvents_FullMethodName    = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
+	RiskMesh_StartReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/StartReconciliation"
+	RiskMesh_GetReconciliation_FullMethodName   = "/riskmesh.v1.RiskMesh/GetReconciliation"
+	RiskMesh_WatchReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/WatchReconciliation"
+	RiskMesh_ListReconciliations_FullMethodName = "/riskmesh.v1.RiskMesh/ListReconciliations"
+	RiskMesh_FetchReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/FetchReconciliation"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -114,6 +119,25 @@ type RiskMeshClient interface {
 	// destination's queue, in their original order. FAILED_PRECONDITION
 	// without push delivery; NOT_FOUND for an unknown destination.
 	ReplayDeadEvents(ctx context.Context, in *ReplayDeadEventsRequest, opts ...grpc.CallOption) (*ReplayDeadEventsResponse, error)
+	// StartReconciliation starts a reconciliation of one of this node's lists
+	// with another institution's whole list (streamed, verifiable ECDH-PSI;
+	// docs/reconciliation.md) and returns at once; it runs in the background.
+	// INVALID_ARGUMENT for an unknown list or mode, FAILED_PRECONDITION when
+	// this node reconciles nothing or the responder is not registered.
+	StartReconciliation(ctx context.Context, in *StartReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error)
+	// GetReconciliation returns one reconciliation this node ran or answered.
+	// NOT_FOUND if the id is unknown.
+	GetReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error)
+	// WatchReconciliation sends the reconciliation's state when it changes,
+	// about every quarter second while it runs, and ends after the state in
+	// which it finished.
+	WatchReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Reconciliation], error)
+	// ListReconciliations lists the reconciliations this node ran or answered
+	// since it started, by id.
+	ListReconciliations(ctx context.Context, in *ListReconciliationsRequest, opts ...grpc.CallOption) (*ListReconciliationsResponse, error)
+	// FetchReconciliation streams this node's matched rows of a
+	// reconciliation, in the order they were learned, in batches.
+	FetchReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReconciledRows], error)
 }
 
 type riskMeshClient struct {
@@ -293,6 +317,74 @@ func (c *riskMeshClient) ReplayDeadEvents(ctx context.Context, in *ReplayDeadEve
 	return out, nil
 }
 
+func (c *riskMeshClient) StartReconciliation(ctx context.Context, in *StartReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Reconciliation)
+	err := c.cc.Invoke(ctx, RiskMesh_StartReconciliation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *riskMeshClient) GetReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Reconciliation)
+	err := c.cc.Invoke(ctx, RiskMesh_GetReconciliation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *riskMeshClient) WatchReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Reconciliation], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RiskMesh_ServiceDesc.Streams[1], RiskMesh_WatchReconciliation_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetReconciliationRequest, Reconciliation]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RiskMesh_WatchReconciliationClient = grpc.ServerStreamingClient[Reconciliation]
+
+func (c *riskMeshClient) ListReconciliations(ctx context.Context, in *ListReconciliationsRequest, opts ...grpc.CallOption) (*ListReconciliationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReconciliationsResponse)
+	err := c.cc.Invoke(ctx, RiskMesh_ListReconciliations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *riskMeshClient) FetchReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReconciledRows], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &RiskMesh_ServiceDesc.Streams[2], RiskMesh_FetchReconciliation_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetReconciliationRequest, ReconciledRows]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RiskMesh_FetchReconciliationClient = grpc.ServerStreamingClient[ReconciledRows]
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -370,6 +462,25 @@ type RiskMeshServer interface {
 	// destination's queue, in their original order. FAILED_PRECONDITION
 	// without push delivery; NOT_FOUND for an unknown destination.
 	ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error)
+	// StartReconciliation starts a reconciliation of one of this node's lists
+	// with another institution's whole list (streamed, verifiable ECDH-PSI;
+	// docs/reconciliation.md) and returns at once; it runs in the background.
+	// INVALID_ARGUMENT for an unknown list or mode, FAILED_PRECONDITION when
+	// this node reconciles nothing or the responder is not registered.
+	StartReconciliation(context.Context, *StartReconciliationRequest) (*Reconciliation, error)
+	// GetReconciliation returns one reconciliation this node ran or answered.
+	// NOT_FOUND if the id is unknown.
+	GetReconciliation(context.Context, *GetReconciliationRequest) (*Reconciliation, error)
+	// WatchReconciliation sends the reconciliation's state when it changes,
+	// about every quarter second while it runs, and ends after the state in
+	// which it finished.
+	WatchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[Reconciliation]) error
+	// ListReconciliations lists the reconciliations this node ran or answered
+	// since it started, by id.
+	ListReconciliations(context.Context, *ListReconciliationsRequest) (*ListReconciliationsResponse, error)
+	// FetchReconciliation streams this node's matched rows of a
+	// reconciliation, in the order they were learned, in batches.
+	FetchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[ReconciledRows]) error
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -427,6 +538,21 @@ func (UnimplementedRiskMeshServer) ListDeadEvents(context.Context, *ListDeadEven
 }
 func (UnimplementedRiskMeshServer) ReplayDeadEvents(context.Context, *ReplayDeadEventsRequest) (*ReplayDeadEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReplayDeadEvents not implemented")
+}
+func (UnimplementedRiskMeshServer) StartReconciliation(context.Context, *StartReconciliationRequest) (*Reconciliation, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StartReconciliation not implemented")
+}
+func (UnimplementedRiskMeshServer) GetReconciliation(context.Context, *GetReconciliationRequest) (*Reconciliation, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetReconciliation not implemented")
+}
+func (UnimplementedRiskMeshServer) WatchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[Reconciliation]) error {
+	return status.Errorf(codes.Unimplemented, "method WatchReconciliation not implemented")
+}
+func (UnimplementedRiskMeshServer) ListReconciliations(context.Context, *ListReconciliationsRequest) (*ListReconciliationsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListReconciliations not implemented")
+}
+func (UnimplementedRiskMeshServer) FetchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[ReconciledRows]) error {
+	return status.Errorf(codes.Unimplemented, "method FetchReconciliation not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -730,6 +856,82 @@ func _RiskMesh_ReplayDeadEvents_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiskMesh_StartReconciliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartReconciliationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).StartReconciliation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_StartReconciliation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).StartReconciliation(ctx, req.(*StartReconciliationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RiskMesh_GetReconciliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReconciliationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).GetReconciliation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_GetReconciliation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).GetReconciliation(ctx, req.(*GetReconciliationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RiskMesh_WatchReconciliation_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetReconciliationRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RiskMeshServer).WatchReconciliation(m, &grpc.GenericServerStream[GetReconciliationRequest, Reconciliation]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RiskMesh_WatchReconciliationServer = grpc.ServerStreamingServer[Reconciliation]
+
+func _RiskMesh_ListReconciliations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReconciliationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ListReconciliations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ListReconciliations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ListReconciliations(ctx, req.(*ListReconciliationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RiskMesh_FetchReconciliation_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetReconciliationRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RiskMeshServer).FetchReconciliation(m, &grpc.GenericServerStream[GetReconciliationRequest, ReconciledRows]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type RiskMesh_FetchReconciliationServer = grpc.ServerStreamingServer[ReconciledRows]
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -797,11 +999,33 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ReplayDeadEvents",
 			Handler:    _RiskMesh_ReplayDeadEvents_Handler,
 		},
+		{
+			MethodName: "StartReconciliation",
+			Handler:    _RiskMesh_StartReconciliation_Handler,
+		},
+		{
+			MethodName: "GetReconciliation",
+			Handler:    _RiskMesh_GetReconciliation_Handler,
+		},
+		{
+			MethodName: "ListReconciliations",
+			Handler:    _RiskMesh_ListReconciliations_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Query",
 			Handler:       _RiskMesh_Query_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchReconciliation",
+			Handler:       _RiskMesh_WatchReconciliation_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "FetchReconciliation",
+			Handler:       _RiskMesh_FetchReconciliation_Handler,
 			ServerStreams: true,
 		},
 	},

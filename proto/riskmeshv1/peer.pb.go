@@ -68,6 +68,10 @@ const (
 	// "riskmesh: <code>: <detail>" (chaincode.Code), which clients turn back
 	// into the contract error.
 	ErrorCode_ERROR_CODE_LEDGER_REJECTED ErrorCode = 13
+	// The responder's reconciliation policy (node.yaml reconcile:) does not
+	// admit this requester, list or mode; message says which. Refused before
+	// any work.
+	ErrorCode_ERROR_CODE_NOT_ADMITTED ErrorCode = 14
 )
 
 // Enum value maps for ErrorCode.
@@ -87,6 +91,7 @@ var (
 		11: "ERROR_CODE_STALE",
 		12: "ERROR_CODE_RATE_LIMITED",
 		13: "ERROR_CODE_LEDGER_REJECTED",
+		14: "ERROR_CODE_NOT_ADMITTED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -103,6 +108,7 @@ var (
 		"ERROR_CODE_STALE":             11,
 		"ERROR_CODE_RATE_LIMITED":      12,
 		"ERROR_CODE_LEDGER_REJECTED":   13,
+		"ERROR_CODE_NOT_ADMITTED":      14,
 	}
 )
 
@@ -150,6 +156,9 @@ type PeerRequest struct {
 	//	*PeerRequest_Redeliver
 	//	*PeerRequest_LiveInfo
 	//	*PeerRequest_LiveQuery
+	//	*PeerRequest_ReconOpen
+	//	*PeerRequest_ReconSign
+	//	*PeerRequest_ReconStep
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -273,6 +282,33 @@ func (x *PeerRequest) GetLiveQuery() *LiveQuery {
 	return nil
 }
 
+func (x *PeerRequest) GetReconOpen() *ReconOpen {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconOpen); ok {
+			return x.ReconOpen
+		}
+	}
+	return nil
+}
+
+func (x *PeerRequest) GetReconSign() *ReconSign {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconSign); ok {
+			return x.ReconSign
+		}
+	}
+	return nil
+}
+
+func (x *PeerRequest) GetReconStep() *ReconStep {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_ReconStep); ok {
+			return x.ReconStep
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -339,6 +375,25 @@ type PeerRequest_LiveQuery struct {
 	LiveQuery *LiveQuery `protobuf:"bytes,9,opt,name=live_query,json=liveQuery,proto3,oneof"`
 }
 
+type PeerRequest_ReconOpen struct {
+	// Opens a reconciliation of whole lists (streamed, verifiable ECDH-PSI;
+	// docs/reconciliation.md). Answered by one ReconOpened or a PeerError
+	// (NOT_ADMITTED when the responder's policy does not admit it).
+	ReconOpen *ReconOpen `protobuf:"bytes,10,opt,name=recon_open,json=reconOpen,proto3,oneof"`
+}
+
+type PeerRequest_ReconSign struct {
+	// Completes and signs the header of an opened reconciliation. Answered
+	// by one ReconSigned or a PeerError.
+	ReconSign *ReconSign `protobuf:"bytes,11,opt,name=recon_sign,json=reconSign,proto3,oneof"`
+}
+
+type PeerRequest_ReconStep struct {
+	// One chunk exchange of a signed reconciliation. Answered by one
+	// ReconStepped or a PeerError, which ends the reconciliation.
+	ReconStep *ReconStep `protobuf:"bytes,12,opt,name=recon_step,json=reconStep,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -357,6 +412,12 @@ func (*PeerRequest_LiveInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_LiveQuery) isPeerRequest_Body() {}
 
+func (*PeerRequest_ReconOpen) isPeerRequest_Body() {}
+
+func (*PeerRequest_ReconSign) isPeerRequest_Body() {}
+
+func (*PeerRequest_ReconStep) isPeerRequest_Body() {}
+
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
 type PeerResponse struct {
@@ -372,6 +433,9 @@ type PeerResponse struct {
 	//	*PeerResponse_Redelivered
 	//	*PeerResponse_LiveInfo
 	//	*PeerResponse_LiveAnswer
+	//	*PeerResponse_ReconOpened
+	//	*PeerResponse_ReconSigned
+	//	*PeerResponse_ReconStepped
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -496,6 +560,33 @@ func (x *PeerResponse) GetLiveAnswer() *LiveAnswer {
 	return nil
 }
 
+func (x *PeerResponse) GetReconOpened() *ReconOpened {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconOpened); ok {
+			return x.ReconOpened
+		}
+	}
+	return nil
+}
+
+func (x *PeerResponse) GetReconSigned() *ReconSigned {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconSigned); ok {
+			return x.ReconSigned
+		}
+	}
+	return nil
+}
+
+func (x *PeerResponse) GetReconStepped() *ReconStepped {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_ReconStepped); ok {
+			return x.ReconStepped
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -554,6 +645,21 @@ type PeerResponse_LiveAnswer struct {
 	LiveAnswer *LiveAnswer `protobuf:"bytes,9,opt,name=live_answer,json=liveAnswer,proto3,oneof"`
 }
 
+type PeerResponse_ReconOpened struct {
+	// Answers a ReconOpen.
+	ReconOpened *ReconOpened `protobuf:"bytes,10,opt,name=recon_opened,json=reconOpened,proto3,oneof"`
+}
+
+type PeerResponse_ReconSigned struct {
+	// Answers a ReconSign.
+	ReconSigned *ReconSigned `protobuf:"bytes,11,opt,name=recon_signed,json=reconSigned,proto3,oneof"`
+}
+
+type PeerResponse_ReconStepped struct {
+	// Answers a ReconStep.
+	ReconStepped *ReconStepped `protobuf:"bytes,12,opt,name=recon_stepped,json=reconStepped,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -577,6 +683,12 @@ func (*PeerResponse_Redelivered) isPeerResponse_Body() {}
 func (*PeerResponse_LiveInfo) isPeerResponse_Body() {}
 
 func (*PeerResponse_LiveAnswer) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconOpened) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconSigned) isPeerResponse_Body() {}
+
+func (*PeerResponse_ReconStepped) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1891,11 +2003,407 @@ func (x *LiveAnswer) GetResponderSignature() []byte {
 	return nil
 }
 
+// ReconOpen asks the responder to reconcile one of its lists with the
+// requester's (docs/reconciliation.md). A (period, sequence) pair names the
+// reconciliation between the two institutions and is never reused.
+type ReconOpen struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// list names the responder's list, as its reconcile policy does (1 to 64
+	// bytes of [A-Za-z0-9._-]).
+	List string `protobuf:"bytes,1,opt,name=list,proto3" json:"list,omitempty"`
+	// protocol is the transcript protocol: 2 (requester learns) or 3 (both
+	// learn).
+	Protocol uint32 `protobuf:"varint,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// period is the accounting period the reconciliation is billed in.
+	Period uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	// sequence is unique per period and (requester, responder) pair.
+	Sequence uint64 `protobuf:"varint,4,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// requester_size is the number of the requester's items (1 to 2^24).
+	RequesterSize uint32 `protobuf:"varint,5,opt,name=requester_size,json=requesterSize,proto3" json:"requester_size,omitempty"`
+	// chunk_size is the number of points per chunk (1 to MaxReconChunk).
+	ChunkSize     uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconOpen) Reset() {
+	*x = ReconOpen{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconOpen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconOpen) ProtoMessage() {}
+
+func (x *ReconOpen) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconOpen.ProtoReflect.Descriptor instead.
+func (*ReconOpen) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReconOpen) GetList() string {
+	if x != nil {
+		return x.List
+	}
+	return ""
+}
+
+func (x *ReconOpen) GetProtocol() uint32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetRequesterSize() uint32 {
+	if x != nil {
+		return x.RequesterSize
+	}
+	return 0
+}
+
+func (x *ReconOpen) GetChunkSize() uint32 {
+	if x != nil {
+		return x.ChunkSize
+	}
+	return 0
+}
+
+// ReconOpened is the psi/transcript ReconHeader the responder completed
+// (category from its policy, its list's size, its key commitment), with the
+// requester's key still zero: the session context both derive the session
+// from before either signs.
+type ReconOpened struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        []byte                 `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconOpened) Reset() {
+	*x = ReconOpened{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconOpened) ProtoMessage() {}
+
+func (x *ReconOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconOpened.ProtoReflect.Descriptor instead.
+func (*ReconOpened) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReconOpened) GetHeader() []byte {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+// ReconSign gives the responder the requester's key commitment and its
+// signature over the digest of the header with that key set.
+type ReconSign struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Period   uint64                 `protobuf:"varint,1,opt,name=period,proto3" json:"period,omitempty"`
+	Sequence uint64                 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// requester_key is the requester's commitment a·G (32 bytes).
+	RequesterKey []byte `protobuf:"bytes,3,opt,name=requester_key,json=requesterKey,proto3" json:"requester_key,omitempty"`
+	// requester_signature signs the completed header's digest.
+	RequesterSignature []byte `protobuf:"bytes,4,opt,name=requester_signature,json=requesterSignature,proto3" json:"requester_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ReconSign) Reset() {
+	*x = ReconSign{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconSign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconSign) ProtoMessage() {}
+
+func (x *ReconSign) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconSign.ProtoReflect.Descriptor instead.
+func (*ReconSign) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReconSign) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *ReconSign) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *ReconSign) GetRequesterKey() []byte {
+	if x != nil {
+		return x.RequesterKey
+	}
+	return nil
+}
+
+func (x *ReconSign) GetRequesterSignature() []byte {
+	if x != nil {
+		return x.RequesterSignature
+	}
+	return nil
+}
+
+// ReconSigned is the responder's signature over the completed header's
+// digest. From here both hold the signed header.
+type ReconSigned struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ResponderSignature []byte                 `protobuf:"bytes,1,opt,name=responder_signature,json=responderSignature,proto3" json:"responder_signature,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ReconSigned) Reset() {
+	*x = ReconSigned{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconSigned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconSigned) ProtoMessage() {}
+
+func (x *ReconSigned) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconSigned.ProtoReflect.Descriptor instead.
+func (*ReconSigned) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReconSigned) GetResponderSignature() []byte {
+	if x != nil {
+		return x.ResponderSignature
+	}
+	return nil
+}
+
+// ReconStep carries one chunk of the requester's streams, or asks for one
+// chunk of the responder's masked items.
+type ReconStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// header_digest names the reconciliation: the digest of the header both
+	// signed (32 bytes).
+	HeaderDigest []byte `protobuf:"bytes,1,opt,name=header_digest,json=headerDigest,proto3" json:"header_digest,omitempty"`
+	// seq is, for a pull (chunk empty), the responder-masked chunk asked for.
+	Seq uint32 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// chunk is a psi/ecdh Chunk encoding: a requester-return (both learn) or
+	// a requester-masked chunk. Empty for a pull.
+	Chunk []byte `protobuf:"bytes,3,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// signature is the requester's record signature over chunk
+	// (psi/transcript RecordDigest). Empty for a pull.
+	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconStep) Reset() {
+	*x = ReconStep{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconStep) ProtoMessage() {}
+
+func (x *ReconStep) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconStep.ProtoReflect.Descriptor instead.
+func (*ReconStep) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReconStep) GetHeaderDigest() []byte {
+	if x != nil {
+		return x.HeaderDigest
+	}
+	return nil
+}
+
+func (x *ReconStep) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReconStep) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *ReconStep) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// ReconStepped answers a ReconStep.
+type ReconStepped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// chunk is a psi/ecdh Chunk encoding: the responder-masked chunk pulled,
+	// or the responder-reply to a requester-masked chunk; empty after a
+	// requester-return.
+	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// signature is the responder's record signature over chunk; empty with
+	// it.
+	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconStepped) Reset() {
+	*x = ReconStepped{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconStepped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconStepped) ProtoMessage() {}
+
+func (x *ReconStepped) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconStepped.ProtoReflect.Descriptor instead.
+func (*ReconStepped) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ReconStepped) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *ReconStepped) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xcc\x04\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xf7\x05\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -1907,8 +2415,15 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\tredeliver\x18\a \x01(\v2\x1d.riskmesh.v1.RedeliverRequestH\x00R\tredeliver\x12;\n" +
 	"\tlive_info\x18\b \x01(\v2\x1c.riskmesh.v1.LiveInfoRequestH\x00R\bliveInfo\x127\n" +
 	"\n" +
-	"live_query\x18\t \x01(\v2\x16.riskmesh.v1.LiveQueryH\x00R\tliveQueryB\x06\n" +
-	"\x04body\"\xe5\x04\n" +
+	"live_query\x18\t \x01(\v2\x16.riskmesh.v1.LiveQueryH\x00R\tliveQuery\x127\n" +
+	"\n" +
+	"recon_open\x18\n" +
+	" \x01(\v2\x16.riskmesh.v1.ReconOpenH\x00R\treconOpen\x127\n" +
+	"\n" +
+	"recon_sign\x18\v \x01(\v2\x16.riskmesh.v1.ReconSignH\x00R\treconSign\x127\n" +
+	"\n" +
+	"recon_step\x18\f \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStepB\x06\n" +
+	"\x04body\"\xa5\x06\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -1920,7 +2435,11 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\vredelivered\x18\a \x01(\v2\x18.riskmesh.v1.RedeliveredH\x00R\vredelivered\x124\n" +
 	"\tlive_info\x18\b \x01(\v2\x15.riskmesh.v1.LiveInfoH\x00R\bliveInfo\x12:\n" +
 	"\vlive_answer\x18\t \x01(\v2\x17.riskmesh.v1.LiveAnswerH\x00R\n" +
-	"liveAnswer\x12.\n" +
+	"liveAnswer\x12=\n" +
+	"\frecon_opened\x18\n" +
+	" \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12=\n" +
+	"\frecon_signed\x18\v \x01(\v2\x18.riskmesh.v1.ReconSignedH\x00R\vreconSigned\x12@\n" +
+	"\rrecon_stepped\x18\f \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -2007,7 +2526,32 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"LiveAnswer\x12\x16\n" +
 	"\x06answer\x18\x01 \x01(\fR\x06answer\x12/\n" +
-	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature*\x95\x03\n" +
+	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xb5\x01\n" +
+	"\tReconOpen\x12\x12\n" +
+	"\x04list\x18\x01 \x01(\tR\x04list\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\rR\bprotocol\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\x04 \x01(\x04R\bsequence\x12%\n" +
+	"\x0erequester_size\x18\x05 \x01(\rR\rrequesterSize\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\x06 \x01(\rR\tchunkSize\"%\n" +
+	"\vReconOpened\x12\x16\n" +
+	"\x06header\x18\x01 \x01(\fR\x06header\"\x95\x01\n" +
+	"\tReconSign\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12#\n" +
+	"\rrequester_key\x18\x03 \x01(\fR\frequesterKey\x12/\n" +
+	"\x13requester_signature\x18\x04 \x01(\fR\x12requesterSignature\">\n" +
+	"\vReconSigned\x12/\n" +
+	"\x13responder_signature\x18\x01 \x01(\fR\x12responderSignature\"v\n" +
+	"\tReconStep\x12#\n" +
+	"\rheader_digest\x18\x01 \x01(\fR\fheaderDigest\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x14\n" +
+	"\x05chunk\x18\x03 \x01(\fR\x05chunk\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\"B\n" +
+	"\fReconStepped\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature*\xb2\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -2023,7 +2567,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x12\x14\n" +
 	"\x10ERROR_CODE_STALE\x10\v\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\f\x12\x1e\n" +
-	"\x1aERROR_CODE_LEDGER_REJECTED\x10\rB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x1aERROR_CODE_LEDGER_REJECTED\x10\r\x12\x1b\n" +
+	"\x17ERROR_CODE_NOT_ADMITTED\x10\x0eB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_peer_proto_rawDescOnce sync.Once
@@ -2038,7 +2583,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -2062,6 +2607,12 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*LiveInfo)(nil),               // 19: riskmesh.v1.LiveInfo
 	(*LiveQuery)(nil),              // 20: riskmesh.v1.LiveQuery
 	(*LiveAnswer)(nil),             // 21: riskmesh.v1.LiveAnswer
+	(*ReconOpen)(nil),              // 22: riskmesh.v1.ReconOpen
+	(*ReconOpened)(nil),            // 23: riskmesh.v1.ReconOpened
+	(*ReconSign)(nil),              // 24: riskmesh.v1.ReconSign
+	(*ReconSigned)(nil),            // 25: riskmesh.v1.ReconSigned
+	(*ReconStep)(nil),              // 26: riskmesh.v1.ReconStep
+	(*ReconStepped)(nil),           // 27: riskmesh.v1.ReconStepped
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -2073,22 +2624,28 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
 	18, // 7: riskmesh.v1.PeerRequest.live_info:type_name -> riskmesh.v1.LiveInfoRequest
 	20, // 8: riskmesh.v1.PeerRequest.live_query:type_name -> riskmesh.v1.LiveQuery
-	4,  // 9: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 10: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 11: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 12: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 13: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 14: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 15: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	19, // 16: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
-	21, // 17: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
-	15, // 18: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 19: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	22, // 9: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
+	24, // 10: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
+	26, // 11: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
+	4,  // 12: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 13: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 14: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 15: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 16: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 17: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 18: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	19, // 19: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
+	21, // 20: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
+	23, // 21: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
+	25, // 22: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
+	27, // 23: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
+	15, // 24: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 25: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -2106,6 +2663,9 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_Redeliver)(nil),
 		(*PeerRequest_LiveInfo)(nil),
 		(*PeerRequest_LiveQuery)(nil),
+		(*PeerRequest_ReconOpen)(nil),
+		(*PeerRequest_ReconSign)(nil),
+		(*PeerRequest_ReconStep)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -2117,6 +2677,9 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_Redelivered)(nil),
 		(*PeerResponse_LiveInfo)(nil),
 		(*PeerResponse_LiveAnswer)(nil),
+		(*PeerResponse_ReconOpened)(nil),
+		(*PeerResponse_ReconSigned)(nil),
+		(*PeerResponse_ReconStepped)(nil),
 		(*PeerResponse_Error)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
@@ -2126,7 +2689,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

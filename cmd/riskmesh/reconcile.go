@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/riskmesh/riskmesh/demo"
+	"github.com/riskmesh/riskmesh/node/apiclient"
+	"github.com/riskmesh/riskmesh/node/recon"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+func newReconcileCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "reconcile a whole list with another institution's (docs/reconciliation.md)",
+	}
+	cmd.AddCommand(newReconcileStartCommand(), newReconcileWatchCommand(), newReconcileShowCommand(),
+		newReconcileListCommand(), newReconcileFetchCommand())
+	return cmd
+}
+
+func newReconcileStartCommand() *cobra.Command {
+	var (
+		api                       apiFlags
+		responder, list, peerList string
+		mode                      string
+		watch                     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "start --responder MSP --list LIST --peer-list LIST [--mode both-learn] [--watch]",
+		Short: "start a reconciliation of one of this node's lists with another institution's",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			st, err := client.StartReconciliation(cmd.Context(), &riskmeshv1.StartReconciliationRequest{
+				Responder: responder, List: list, PeerList: peerList, Mode: mode})
+			if err != nil {
+				return err
+			}
+			if !watch {
+				fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
+				return nil
+			}
+			return watchReconciliation(cmd, client, st.GetId())
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&responder, "responder", "", "the other institution's MSP id (required)")
+	cmd.Flags().StringVar(&list, "list", "", "this node's list, from node.yaml reconcile.lists (required)")
+	cmd.Flags().StringVar(&peerList, "peer-list", "", "the responder's list, as its policy names it (required)")
+	cmd.Flags().StringVar(&mode, "mode", "requester-learns", "requester-learns or both-learn")
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the reconciliation until it ends")
+	for _, f := range []string{"responder", "list", "peer-list"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func newReconcileWatchCommand() *cobra.Command {
+	var api apiFlags
+	cmd := &cobra.Command{
+		Use:   "watch ID",
+		Short: "follow a reconciliation until it ends, with a progress bar on a terminal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			return watchReconciliation(cmd, client, args[0])
+		},
+	}
+	api.register(cmd)
+	return cmd
+}
+
+// watchReconciliation redraws a progress line on a terminal (one line per
+// state otherwise), then prints the final state; a failed reconciliation
+// is the command's error.
+func watchReconciliation(cmd *cobra.Command, client *apiclient.Client, id string) error {
+	out := cmd.OutOrStdout()
+	tty := demo.IsTerminal(out)
+	last, err := client.Watch(cmd.Context(), id, func(st *riskmeshv1.Reconciliation) {
+		if tty {
+			fmt.Fprintf(out, "\r\033[K%s", apiclient.ProgressLine(st))
+		} else {
+			fmt.Fprintln(out, apiclient.ProgressLine(st))
+		}
+	})
+	if tty {
+		fmt.Fprintln(out)
+	}
+	if err != nil {
+		return err
+	}
+	apiclient.WriteReconciliation(out, last)
+	if last.GetState() == recon.StateFailed {
+		return fmt.Errorf("reconciliation %s failed", apiclient.Text(id))
+	}
+	return nil
+}
+
+func newReconcileShowCommand() *cobra.Command {
+	var (
+		api    apiFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "show a reconciliation's state",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			st, err := client.GetReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return apiclient.WriteJSON(cmd.OutOrStdout(), st)
+			}
+			apiclient.WriteReconciliation(cmd.OutOrStdout(), st)
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the Reconciliation as protobuf JSON")
+	return cmd
+}
+
+func newReconcileListCommand() *cobra.Command {
+	var api apiFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "list the reconciliations this node ran or answered since it started",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			resp, err := client.ListReconciliations(cmd.Context(), &riskmeshv1.ListReconciliationsRequest{})
+			if err != nil {
+				return err
+			}
+			apiclient.WriteReconciliations(cmd.OutOrStdout(), resp.GetReconciliations())
+			return nil
+		},
+	}
+	api.register(cmd)
+	return cmd
+}
+
+func newReconcileFetchCommand() *cobra.Command {
+	var (
+		api  apiFlags
+		file string
+	)
+	cmd := &cobra.Command{
+		Use:   "fetch ID [--out FILE]",
+		Short: "write this node's matched rows, one JSON object a line",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			if file == "" {
+				_, err := client.FetchRows(cmd.Context(), args[0], cmd.OutOrStdout())
+				return err
+			}
+			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return err
+			}
+			n, err := client.FetchRows(cmd.Context(), args[0], f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(file) // a partial file would pass for the whole result
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows written to %s\n", n, file)
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&file, "out", "", "write to FILE (created, mode 0600) instead of standard output")
+	return cmd
+}

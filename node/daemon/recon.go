@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/riskmesh/riskmesh/node/outbound"
+	"github.com/riskmesh/riskmesh/node/recon"
+	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// errNoResponder is a reconciliation asked of an institution the registry
+// does not hold, or before the first period opened.
+var errNoResponder = errors.New("daemon: cannot reconcile now")
+
+// reconciler sets up reconciliations: results and transcripts under
+// DataDir/reconciliations, peers' signing keys from the registry view.
+func (n *node) reconciler(c recon.Config) (*recon.Node, error) {
+	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, filepath.Join(n.cfg.DataDir, "reconciliations")
+	c.Keys = func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
+		inst, ok := n.dir.Recheck(ctx).Institution(msp)
+		if !ok {
+			return nil, fmt.Errorf("%s is not in the registry", msp)
+		}
+		return inst.SigningKeysIn(period), nil
+	}
+	c.Logger = n.log.With("component", "recon")
+	return recon.New(c)
+}
+
+// reconAPI serves the business API's reconciliation methods: it resolves
+// the responder in the registry, takes the current period, and runs the
+// reconciliation under the node's lifetime rather than the call's.
+type reconAPI struct {
+	ctx   context.Context
+	dir   *registry.Directory
+	conns *outbound.Conns
+	node  *recon.Node
+}
+
+func (a *reconAPI) StartReconciliation(ctx context.Context, req *riskmeshv1.StartReconciliationRequest) (*riskmeshv1.Reconciliation, error) {
+	p := recon.Protocol(req.GetMode())
+	if p == 0 {
+		return nil, fmt.Errorf("%w: mode %q is not %s or %s", recon.ErrRequest, req.GetMode(), recon.ModeRequesterLearns, recon.ModeBothLearn)
+	}
+	view := a.dir.Recheck(ctx)
+	inst, ok := view.Institution(req.GetResponder())
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a registered institution", errNoResponder, req.GetResponder())
+	}
+	if view.Period.Number == 0 {
+		return nil, fmt.Errorf("%w: no period is open", errNoResponder)
+	}
+	send := func(ctx context.Context, r *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		return a.conns.Do(ctx, &inst, r)
+	}
+	return a.node.Start(a.ctx, send, recon.Request{Responder: inst.MSPID, List: req.GetList(), PeerList: req.GetPeerList(),
+		Protocol: p, Period: view.Period.Number})
+}
+
+func (a *reconAPI) GetReconciliation(id string) (*riskmeshv1.Reconciliation, error) {
+	return a.node.Get(id)
+}
+
+func (a *reconAPI) ListReconciliations() []*riskmeshv1.Reconciliation { return a.node.List() }
+
+func (a *reconAPI) ReconciledRows(ctx context.Context, id string, send func(*riskmeshv1.ReconciledRows) error) error {
+	return a.node.Rows(ctx, id, send)
+}
