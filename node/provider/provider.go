@@ -163,6 +163,12 @@ func (p *Provider) maintain(ctx context.Context) (failed bool) {
 		if ctx.Err() != nil {
 			return false
 		}
+		if p.cfg.Directory.View().Period.Number != period {
+			// A newer period opened during this pass: the rest of this
+			// period's catalogs are superseded before anyone downloads
+			// them, and Run passes again at once (the change woke it).
+			return failed
+		}
 		if !p.servesCatalog(cat) {
 			continue
 		}
