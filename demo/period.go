@@ -97,7 +97,11 @@ func (d *session) periodCycle(ctx context.Context) error {
 // snapshot and the netting.
 func (d *session) checkBalances(sum int64) error {
 	want := map[string]int64{}
-	for _, e := range d.summary.Entries {
+	entries := d.summary.Entries
+	if q := d.summary.Quality; q != nil {
+		entries = append(slices.Clone(entries), q.Entries...)
+	}
+	for _, e := range entries {
 		if e.Reversed != "" {
 			continue
 		}
