@@ -193,31 +193,13 @@ func (d *session) feedback(ctx context.Context) error {
 	}
 	// A report needs its entry on the ledger; the nodes would retry, but
 	// only every 10 s.
-	var added []accounting.RecordedEntry
-	err = d.net.Wait(ctx, "the quality queries' accounting entries", func() error {
-		entries, err := d.net.Entries(ctx, 1)
-		if err != nil {
-			return err
-		}
-		added = added[:0]
-		var sum int64
-		for _, e := range entries {
-			if !seen[e.Key] {
-				added = append(added, e)
-				sum += e.Amount
-			}
-		}
-		if sum != amount {
-			return fmt.Errorf("entries for %d of %d tokens so far", sum, amount)
-		}
-		return nil
-	})
+	added, err := d.waitEntries(ctx, "the quality queries' accounting entries", 1, seen, amount)
 	if err != nil {
 		return err
 	}
 	q := &Quality{Provider: Unreliable, Policy: qualityPolicy}
 	for _, e := range added {
-		q.Entries = append(q.Entries, Entry{Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount})
+		q.Entries = append(q.Entries, entryOf(e))
 	}
 	for _, run := range runs {
 		if err := d.report(ctx, run.requester, run.id, run.res); err != nil {
@@ -453,7 +435,7 @@ func (d *session) ranked(ctx context.Context) error {
 	fmt.Fprintln(tw, "   requester\tresponder\tcategory\titems\ttokens\tper item")
 	for _, e := range entries {
 		fmt.Fprintf(tw, "   %s\t%s\t%s\t%d\t%d\t%d\n", e.Key.Requester, e.Key.Responder, e.Category, e.Count, e.Amount, q.score(e.Key.Responder).Price)
-		q.Priced = append(q.Priced, Entry{Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount})
+		q.Priced = append(q.Priced, entryOf(e))
 	}
 	tw.Flush()
 	done()
@@ -555,21 +537,7 @@ func rankingText(ranking map[string]uint32) string {
 // each against its provider's price in that period.
 func (d *session) priced(ctx context.Context, period uint64, amount int64) ([]accounting.RecordedEntry, error) {
 	q := d.summary.Quality
-	var entries []accounting.RecordedEntry
-	err := d.net.Wait(ctx, fmt.Sprintf("the ranked query's entries in period %d", period), func() error {
-		var err error
-		if entries, err = d.net.Entries(ctx, period); err != nil {
-			return err
-		}
-		var sum int64
-		for _, e := range entries {
-			sum += e.Amount
-		}
-		if sum != amount {
-			return fmt.Errorf("entries for %d of %d tokens so far", sum, amount)
-		}
-		return nil
-	})
+	entries, err := d.waitEntries(ctx, fmt.Sprintf("the ranked query's entries in period %d", period), period, nil, amount)
 	if err != nil {
 		return nil, err
 	}
