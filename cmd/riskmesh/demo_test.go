@@ -20,11 +20,15 @@ import (
 	"github.com/riskmesh/riskmesh/demo"
 )
 
+// demoTimeout bounds one demo run: under the race detector, beside other
+// tests on 2 loaded cores, a run at --scale 3000 has taken 5 minutes.
+const demoTimeout = 8 * time.Minute
+
 // runDemo runs `riskmesh demo args...` as a separate process and returns its
 // standard output, standard error and exit code.
 func runDemo(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"demo"}, args...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
@@ -215,7 +219,7 @@ func TestDemoKeep(t *testing.T) {
 	}
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "demo", "--scale", strconv.Itoa(demo.MinScale), "--keep", "--json", "--dir", dir)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")

@@ -141,7 +141,7 @@ func eventually(ts *testscript.TestScript, neg bool, args []string) {
 // every scene, period 2's catalogs) and its stop after Ctrl-C. Under -race
 // on 2 shared cores a start at --scale 2000 takes 20 to 40 s.
 const (
-	demoStartTimeout = 4 * time.Minute
+	demoStartTimeout = demoTimeout
 	demoStopTimeout  = time.Minute
 )
 
