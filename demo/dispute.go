@@ -103,9 +103,9 @@ func (d *session) dispute(ctx context.Context, batch *synth.Batch) error {
 		reversed++
 		fmt.Fprintf(d.out, "   ledger entry %s -> %s, %s, %d items, %d tokens: reversed by %s (transaction %s); settlement will not charge it\n",
 			e.Key.Requester, e.Key.Responder, e.Category, e.Count, e.Amount, e.Reversal.Auditor, e.Reversal.TxID)
-		d.summary.Entries = append(d.summary.Entries, Entry{
-			Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount, Reversed: e.Reversal.Auditor,
-		})
+		entry := entryOf(e)
+		entry.Reversed = e.Reversal.Auditor
+		d.summary.Entries = append(d.summary.Entries, entry)
 	}
 	if reversed != len(keys) {
 		return fmt.Errorf("dispute: %d of %d disputed entries on the ledger", reversed, len(keys))

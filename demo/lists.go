@@ -10,9 +10,24 @@ import (
 	"github.com/riskmesh/riskmesh/node/config"
 )
 
-// listFormat is the list format of the i-th institution in synth's default
-// order, alternating so both file kinds are read: a CSV export, an NDJSON
-// feed, a CSV export.
+// institutions are the demo's list holders: synth's default three and a
+// payment institution, so that every provider has three requesters to
+// rate it (a score is shown from three, and no one rates itself), and
+// Unreliable's list carries planted false positives.
+func institutions() []synth.Institution {
+	insts := append(synth.DefaultInstitutions(), synth.Institution{
+		MSPID: "Pay4MSP", Weight: 2, Categories: map[synth.Category]int{synth.Black: 4, synth.Grey: 3, synth.Yellow: 3},
+	})
+	for i := range insts {
+		if insts[i].MSPID == Unreliable {
+			insts[i].FalsePositives = falsePositives
+		}
+	}
+	return insts
+}
+
+// listFormat is the list format of the i-th institution, alternating so
+// both file kinds are read: CSV exports and NDJSON feeds.
 func listFormat(i int) string {
 	if i%2 == 1 {
 		return config.KindNDJSON
@@ -24,7 +39,7 @@ func listFormat(i int) string {
 // and draws the query batch with its planted hits.
 func (d *session) generate(dir string) (*synth.Consortium, *synth.Batch, error) {
 	done := d.step("generate", fmt.Sprintf("generating %d synthetic list entries (seed %d)", d.cfg.Scale, d.cfg.Seed))
-	cons, err := synth.Generate(synth.Config{Seed: d.cfg.Seed, Entries: d.cfg.Scale})
+	cons, err := synth.Generate(synth.Config{Seed: d.cfg.Seed, Entries: d.cfg.Scale, Institutions: institutions()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,6 +70,9 @@ func (d *session) generate(dir string) (*synth.Consortium, *synth.Batch, error) 
 		return nil, nil, fmt.Errorf("query batch: %w", err)
 	}
 	if err := writeQueryFile(filepath.Join(dir, QueryFile), batch); err != nil {
+		return nil, nil, err
+	}
+	if d.qualityBatches, err = qualityBatches(cons, d.cfg.Seed, d.cfg.Scale); err != nil {
 		return nil, nil, err
 	}
 	done()

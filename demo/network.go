@@ -13,11 +13,11 @@ import (
 // startNetwork starts the regulator and one node per list, each providing
 // the categories its list holds.
 func (d *session) startNetwork(ctx context.Context, dir string, cons *synth.Consortium) error {
-	done := d.step("start", "starting the regulator (also the auditor) and three institutions (separate processes, loopback QUIC)")
+	done := d.step("start", "starting the regulator (also the auditor) and four institutions (separate processes, loopback QUIC)")
 	m := synth.Mapping()
 	mapping := &config.Mapping{ID: m.ID, Type: m.Type, Category: m.Category, Reason: m.Reason, Listed: m.Listed, Reference: m.Reference}
 	var members []localnet.Member
-	for i, inst := range synth.DefaultInstitutions() {
+	for i, inst := range institutions() {
 		member := localnet.Member{MSPID: inst.MSPID}
 		for _, c := range synth.Categories {
 			if inst.Categories[c] == 0 {
@@ -76,22 +76,27 @@ func (d *session) waitCatalogs(ctx context.Context, period uint64, timing string
 	return nil
 }
 
-// keep prints how to use the running network and waits for Ctrl-C.
+// keep prints how to use the running network and waits for Ctrl-C. The
+// quality scene left it in its priced period, with the requester's black
+// catalogs of that period ready.
 func (d *session) keep(ctx context.Context, dir string) error {
-	if err := d.waitCatalogs(ctx, 2, "catalogs_period_2"); err != nil {
-		return err
+	p, err := d.net.Admin().Period(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("current period: %w", err)
 	}
 	req, err := d.net.Node(Requester)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, `
-the network keeps running in period 2. In another terminal:
+the network keeps running in period %d. In another terminal:
   riskmesh query --api unix://%s --category black --file %s
   riskmesh ledger --config %s balances
-  riskmesh ledger --config %s entries 2
+  riskmesh ledger --config %s entries %d
+  riskmesh ledger --config %s quality --provider %s
 press Ctrl-C to stop every node.
-`, req.Socket(), filepath.Join(dir, QueryFile), d.net.Regulator().Config(), d.net.Regulator().Config())
+`, p.Number, req.Socket(), filepath.Join(dir, QueryFile), d.net.Regulator().Config(), d.net.Regulator().Config(), p.Number,
+		d.net.Regulator().Config(), Unreliable)
 	<-ctx.Done()
 	return nil
 }

@@ -15,21 +15,7 @@ import (
 // on the ledger and prints them.
 func (d *session) entries(ctx context.Context, amount int64) error {
 	done := d.step("entries", "accounting entries on the ledger (period 1), submitted by each provider and signed by both sides")
-	var entries []accounting.RecordedEntry
-	err := d.net.Wait(ctx, "the query's accounting entries", func() error {
-		var err error
-		if entries, err = d.net.Entries(ctx, 1); err != nil {
-			return err
-		}
-		var sum int64
-		for _, e := range entries {
-			sum += e.Amount
-		}
-		if sum != amount {
-			return fmt.Errorf("entries for %d of %d tokens so far", sum, amount)
-		}
-		return nil
-	})
+	entries, err := d.waitEntries(ctx, "the query's accounting entries", 1, nil, amount)
 	if err != nil {
 		return err
 	}
@@ -37,14 +23,42 @@ func (d *session) entries(ctx context.Context, amount int64) error {
 	fmt.Fprintln(tw, "   requester\tresponder\tcategory\titems\ttokens")
 	for _, e := range entries {
 		fmt.Fprintf(tw, "   %s\t%s\t%s\t%d\t%d\n", e.Key.Requester, e.Key.Responder, e.Category, e.Count, e.Amount)
-		d.summary.Entries = append(d.summary.Entries, Entry{
-			Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount,
-		})
+		d.summary.Entries = append(d.summary.Entries, entryOf(e))
 	}
 	tw.Flush()
 	d.recorded = entries
 	done()
 	return nil
+}
+
+// waitEntries waits until period's entries that are not in seen bill
+// amount in all, as the providers' outboxes submit them, and returns them.
+func (d *session) waitEntries(ctx context.Context, what string, period uint64, seen map[accounting.EntryKey]bool, amount int64) ([]accounting.RecordedEntry, error) {
+	var added []accounting.RecordedEntry
+	err := d.net.Wait(ctx, what, func() error {
+		entries, err := d.net.Entries(ctx, period)
+		if err != nil {
+			return err
+		}
+		added = added[:0]
+		var sum int64
+		for _, e := range entries {
+			if !seen[e.Key] {
+				added = append(added, e)
+				sum += e.Amount
+			}
+		}
+		if sum != amount {
+			return fmt.Errorf("entries for %d of %d tokens so far", sum, amount)
+		}
+		return nil
+	})
+	return added, err
+}
+
+// entryOf is a ledger entry as the summary shows it.
+func entryOf(e accounting.RecordedEntry) Entry {
+	return Entry{Requester: e.Key.Requester, Responder: e.Key.Responder, Category: e.Category, Items: e.Count, Amount: e.Amount}
 }
 
 // periodCycle rolls over, closes and settles period 1, then snapshots it,
@@ -97,7 +111,11 @@ func (d *session) periodCycle(ctx context.Context) error {
 // snapshot and the netting.
 func (d *session) checkBalances(sum int64) error {
 	want := map[string]int64{}
-	for _, e := range d.summary.Entries {
+	entries := d.summary.Entries
+	if q := d.summary.Quality; q != nil {
+		entries = append(slices.Clone(entries), q.Entries...)
+	}
+	for _, e := range entries {
 		if e.Reversed != "" {
 			continue
 		}

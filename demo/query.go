@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -69,7 +71,9 @@ func runQuery(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.
 }
 
 // runQueryID is runQuery that also returns the query's id, for GetQuery.
+// The query may take up to queryDeadline.
 func runQueryID(ctx context.Context, c riskmeshv1.RiskMeshClient, req *riskmeshv1.QueryRequest) (string, *riskmeshv1.QueryResult, error) {
+	req.Deadline = durationpb.New(queryDeadline)
 	stream, err := c.Query(ctx, req)
 	if err != nil {
 		return "", nil, fmt.Errorf("query: %w", err)

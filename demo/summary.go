@@ -1,5 +1,7 @@
 package demo
 
+import "github.com/riskmesh/riskmesh/accounting"
+
 // Summary is what --json prints.
 type Summary struct {
 	OK        bool   `json:"ok"`
@@ -33,6 +35,8 @@ type Summary struct {
 	Dispute *Dispute `json:"dispute,omitempty"`
 	// Claim is the rejected dispute of an honest answer.
 	Claim *Claim `json:"claim,omitempty"`
+	// Quality is the quality scene's outcome.
+	Quality *Quality `json:"quality,omitempty"`
 	// BalancesBefore are after settlement, before the snapshot; Snapshot
 	// is what the snapshot recorded; BalancesAfter are after it.
 	BalancesBefore map[string]int64 `json:"balances_before"`
@@ -78,4 +82,67 @@ type Claim struct {
 	Sequence  uint64 `json:"sequence"`
 	Verdict   string `json:"verdict"`
 	Stands    bool   `json:"stands"`
+}
+
+// Quality is the quality scene's outcome: the feedback on period 1's
+// answers, the scores the ledger derived from it, and the period they
+// priced.
+type Quality struct {
+	// Provider is the institution whose list carries planted false
+	// positives.
+	Provider string                   `json:"provider"`
+	Policy   accounting.QualityPolicy `json:"policy"`
+	// Entries are the period 1 entries of the scene's queries, one or more
+	// per requester and provider.
+	Entries []Entry `json:"entries"`
+	// Reports are what each requester reported on each provider's hits.
+	Reports []Report `json:"reports"`
+	// Scores are each provider's scores from period 1's reports, as the
+	// ledger and the business API showed them, with what they set in
+	// Period.
+	Scores []Score `json:"scores"`
+	// Period is the period the policy priced.
+	Period uint64 `json:"period"`
+	// Priced are the entries of the requester's ranked query in Period.
+	Priced []Entry `json:"priced"`
+	// RankedLast counts the ranked query's identifiers on which Provider's
+	// hit came after another provider's.
+	RankedLast int `json:"ranked_last"`
+}
+
+// Report is one requester's outcomes on one provider's hits.
+type Report struct {
+	Requester string `json:"requester"`
+	Provider  string `json:"provider"`
+	Confirmed uint64 `json:"confirmed"`
+	Wrong     uint64 `json:"wrong"`
+}
+
+// Score is one provider's score in the queried category, in basis points,
+// and the tier, multiplier and price per item it set in the priced period
+// (tier 0, x1 without a shown score).
+type Score struct {
+	Provider  string `json:"provider"`
+	Coverage  uint32 `json:"coverage"`
+	Confirmed uint64 `json:"confirmed"`
+	Wrong     uint64 `json:"wrong"`
+	Shown     bool   `json:"shown"`
+	// ConfirmationBP is the median of the requesters' confirmation rates,
+	// Values; WrongRateBP the median of their wrong-hit rates.
+	ConfirmationBP uint32   `json:"confirmation_bp"`
+	Values         []uint32 `json:"values,omitempty"`
+	WrongRateBP    uint32   `json:"wrong_rate_bp"`
+	Tier           int      `json:"tier"`
+	MultiplierBP   uint32   `json:"multiplier_bp"`
+	Price          int64    `json:"price"`
+}
+
+// score returns provider's score, nil if it has none.
+func (q *Quality) score(provider string) *Score {
+	for i := range q.Scores {
+		if q.Scores[i].Provider == provider {
+			return &q.Scores[i]
+		}
+	}
+	return nil
 }

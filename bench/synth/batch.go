@@ -33,6 +33,10 @@ type BatchConfig struct {
 	// MultiHits is how many of the Hits are listed in Category by at least
 	// two institutions (at most Hits).
 	MultiHits int
+	// FalseHits is how many of the Hits are planted false positives
+	// (Institution.FalsePositives), each listed by its one institution (at
+	// most Hits - MultiHits). The other hits are all rightly listed.
+	FalseHits int
 	// OtherCategory is the number of identifiers listed by some institution,
 	// but only in other categories: misses for this query, which catch a
 	// node that ignores the category.
@@ -77,12 +81,16 @@ type Item struct {
 type Hit struct {
 	Provider string // MSP id
 	Label    catalog.Label
+	// False marks a planted false positive: the identifier deserves no
+	// listing, and a requester that acts on the hit finds it wrong.
+	False bool
 }
 
 // kinds of batch identifiers, in the order they are drawn.
 const (
 	kindMulti = iota
 	kindHit
+	kindFalse
 	kindOther
 	kindMiss
 	numKinds
@@ -107,9 +115,9 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 		return nil, fmt.Errorf("%w: category %v", ErrConfig, cfg.Category)
 	case cfg.Size < 1 || cfg.Size > MaxBatch:
 		return nil, fmt.Errorf("%w: size %d not in 1..%d", ErrConfig, cfg.Size, MaxBatch)
-	case cfg.Hits < 0 || cfg.MultiHits < 0 || cfg.OtherCategory < 0 || cfg.Invalid < 0 || cfg.Duplicates < 0 ||
-		cfg.MultiHits > cfg.Hits:
-		return nil, fmt.Errorf("%w: negative count, or more multi-hits than hits", ErrConfig)
+	case cfg.Hits < 0 || cfg.MultiHits < 0 || cfg.FalseHits < 0 || cfg.OtherCategory < 0 || cfg.Invalid < 0 || cfg.Duplicates < 0 ||
+		cfg.MultiHits+cfg.FalseHits > cfg.Hits:
+		return nil, fmt.Errorf("%w: negative count, or more multi-hits and false hits than hits", ErrConfig)
 	case misses < 0:
 		return nil, fmt.Errorf("%w: hits, other-category, invalid and duplicates exceed size %d", ErrConfig, cfg.Size)
 	case cfg.Duplicates > 0 && cfg.Size-cfg.Invalid-cfg.Duplicates == 0:
@@ -119,10 +127,10 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 	for _, l := range c.Lists {
 		d.total += len(l.Entries)
 	}
-	got, err := d.draw([numKinds]int{cfg.MultiHits, cfg.Hits - cfg.MultiHits, cfg.OtherCategory, misses})
+	got, err := d.draw([numKinds]int{cfg.MultiHits, cfg.Hits - cfg.MultiHits - cfg.FalseHits, cfg.FalseHits, cfg.OtherCategory, misses})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %d hits (%d on several lists), %d other-category in %v from these lists",
-			err, cfg.Hits, cfg.MultiHits, cfg.OtherCategory, cfg.Category)
+		return nil, fmt.Errorf("%w: %d hits (%d on several lists, %d false), %d other-category in %v from these lists",
+			err, cfg.Hits, cfg.MultiHits, cfg.FalseHits, cfg.OtherCategory, cfg.Category)
 	}
 
 	b := &Batch{Category: cfg.Category, Items: make([]Item, 0, cfg.Size)}
@@ -150,12 +158,16 @@ func (c *Consortium) Batch(cfg BatchConfig) (*Batch, error) {
 
 // fits reports whether an identifier with these listings is of kind k.
 func fits(k int, h listings, cat Category) bool {
-	n := len(h.in(cat))
+	in := h.in(cat)
+	n := len(in)
+	planted := slices.ContainsFunc(in, func(x Hit) bool { return x.False })
 	switch k {
 	case kindMulti:
-		return n >= 2
+		return n >= 2 && !planted
 	case kindHit:
-		return n >= 1
+		return n >= 1 && !planted
+	case kindFalse:
+		return planted
 	case kindOther:
 		return n == 0 && len(h) > 0
 	}
@@ -240,6 +252,15 @@ func (d *drawer) candidates(k, n int) []ident.ID {
 				add(e.ID)
 			}
 		}
+	case kindFalse:
+		for range 64*n + 1024 {
+			if len(out) == n || len(d.c.falsePos) == 0 {
+				break
+			}
+			if e := &d.c.falsePos[d.r.IntN(len(d.c.falsePos))]; Category(e.Label.Category) == d.cat {
+				add(e.ID)
+			}
+		}
 	default:
 		// Fresh identifiers, of the lists' types.
 		for len(out) < n+n/8+1 {
@@ -289,7 +310,7 @@ func (c *Consortium) lookup(ids [numKinds][]ident.ID) map[ident.ID]listings {
 	for _, l := range c.Lists {
 		for _, e := range l.Entries {
 			if h, ok := out[e.ID]; ok {
-				out[e.ID] = append(h, Hit{Provider: l.MSPID, Label: e.Label})
+				out[e.ID] = append(h, Hit{Provider: l.MSPID, Label: e.Label, False: l.falsePos[e.ID]})
 			}
 		}
 	}

@@ -57,6 +57,13 @@ type Institution struct {
 	// black 2, grey 5, yellow 3. An institution lists no category that is
 	// absent here.
 	Categories map[Category]int
+	// FalsePositives is the fraction (0 to 1) of the institution's entries
+	// that are planted false positives: listings of identifiers that
+	// deserve none, which a requester's business finds wrong once it acts
+	// on them (Hit.False). They are taken among the entries no other list
+	// holds, so an identifier is either rightly listed everywhere it is
+	// listed or falsely listed by this institution alone. Default 0.
+	FalsePositives float64
 }
 
 // DefaultInstitutions returns the institutions of the zero Config: a large
@@ -111,6 +118,8 @@ type instPlan struct {
 	cats   []Category
 	catW   []int
 	catSum int
+	// falsePos is Institution.FalsePositives.
+	falsePos float64
 }
 
 // plan validates c and fills in the defaults.
@@ -187,12 +196,15 @@ func (c Config) plan() (*plan, error) {
 
 // plan validates in and fills in the defaults, except the quota.
 func (in Institution) plan() (instPlan, error) {
-	ip := instPlan{msp: in.MSPID}
+	ip := instPlan{msp: in.MSPID, falsePos: in.FalsePositives}
 	if in.MSPID == "" || len(in.MSPID) > 128 {
 		return ip, fmt.Errorf("%w: MSP id must have 1 to 128 bytes", ErrConfig)
 	}
 	if in.Weight < 0 {
 		return ip, fmt.Errorf("%w: negative weight", ErrConfig)
+	}
+	if !(in.FalsePositives >= 0 && in.FalsePositives <= 1) {
+		return ip, fmt.Errorf("%w: false positives %v not in 0..1", ErrConfig, in.FalsePositives)
 	}
 	cats := in.Categories
 	if len(cats) == 0 {

@@ -17,6 +17,9 @@ type Consortium struct {
 	// shared holds the identifiers on two or more lists, for batches that
 	// want hits from several providers.
 	shared []ident.ID
+	// falsePos holds the planted false positives of every list, for
+	// batches that want hits on them.
+	falsePos []catalogpsi.Entry
 	// types is the identifier mix of the lists, for fresh misses.
 	types typeMix
 }
@@ -26,6 +29,10 @@ type Consortium struct {
 type List struct {
 	MSPID   string
 	Entries []catalogpsi.Entry
+
+	// falsePos holds the identifiers the list holds as planted false
+	// positives (Institution.FalsePositives).
+	falsePos map[ident.ID]bool
 }
 
 // Generate builds the lists cfg describes.
@@ -63,8 +70,39 @@ func Generate(cfg Config) (*Consortium, error) {
 		for j := range l.Entries {
 			l.Entries[j].Label.Reference = reference(j)
 		}
+		if err := c.plantFalsePositives(i, int(in.falsePos*float64(in.quota))); err != nil {
+			return nil, fmt.Errorf("institution %d: %w", i, err)
+		}
 	}
 	return c, nil
+}
+
+// plantFalsePositives marks the first n entries of list i, in its random
+// order, that no other list holds as false positives. It draws nothing, so
+// the lists are the same with false positives as without.
+func (c *Consortium) plantFalsePositives(i, n int) error {
+	if n == 0 {
+		return nil
+	}
+	shared := make(map[ident.ID]bool, len(c.shared))
+	for _, id := range c.shared {
+		shared[id] = true
+	}
+	l := &c.Lists[i]
+	l.falsePos = make(map[ident.ID]bool, n)
+	for _, e := range l.Entries {
+		if len(l.falsePos) == n {
+			break
+		}
+		if !shared[e.ID] {
+			l.falsePos[e.ID] = true
+			c.falsePos = append(c.falsePos, e)
+		}
+	}
+	if len(l.falsePos) < n {
+		return fmt.Errorf("%w: %d false positives asked, %d entries on no other list", ErrConfig, n, len(l.falsePos))
+	}
+	return nil
 }
 
 // generator holds the state of one Generate call.

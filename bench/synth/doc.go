@@ -1,6 +1,8 @@
 // Package synth generates synthetic risk lists for the demo, tests and
 // benchmarks: a consortium of institutions with black, grey and yellow
-// lists of typed identifiers, query batches with planted hits and their
+// lists of typed identifiers, optionally with planted false positives
+// (listings a requester's business would find wrong: Institution.FalsePositives,
+// Hit.False), query batches with planted hits and their
 // exact expected results (Batch.Request is the business API query,
 // Batch.Check compares a node's answer with the expectation), and writers
 // for the formats a node reads (CSV, NDJSON, a PostgreSQL table; see

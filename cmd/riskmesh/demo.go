@@ -18,13 +18,15 @@ func newDemoCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo [--dir DIR] [--scale N] [--keep] [--json] [--seed S]",
-		Short: "run a regulator and three institutions on loopback and query them",
+		Short: "run a regulator and four institutions on loopback and query them",
 		Long: `demo generates synthetic risk lists (N entries in all, typed identifiers, black, grey
-and yellow categories, overlapping between institutions), starts a regulator and three
+and yellow categories, overlapping between institutions), starts a regulator and four
 institutions as separate riskmesh node processes on loopback QUIC with the embedded ledger,
 waits for the catalogs, runs a one-to-many query with planted hits and checks every answer
 against the expected one, then shows the accounting entries and runs the period cycle:
-rollover, close, settle, snapshot, with each institution's balance before and after.
+rollover, close, settle, snapshot, with each institution's balance before and after. Its
+quality scene prices down the provider whose planted false positives its requesters
+reported wrong.
 It exits non-zero when an answer or a balance is not what it must be (docs/demo.md).
 
 --keep leaves the network running until Ctrl-C, for riskmesh query and riskmesh ledger.

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +20,15 @@ import (
 	"github.com/riskmesh/riskmesh/demo"
 )
 
+// demoTimeout bounds one demo run: under the race detector, beside other
+// tests on 2 loaded cores, a run at --scale 3000 has taken 5 minutes.
+const demoTimeout = 8 * time.Minute
+
 // runDemo runs `riskmesh demo args...` as a separate process and returns its
 // standard output, standard error and exit code.
 func runDemo(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"demo"}, args...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
@@ -45,7 +52,7 @@ func runDemo(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // after it.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts four node processes")
+		t.Skip("starts five node processes")
 	}
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
@@ -76,7 +83,7 @@ func TestDemo(t *testing.T) {
 		standing = append(standing, e)
 		billed += e.Amount
 	}
-	if len(standing) != 2 || billed != s.Amount || s.Amount == 0 {
+	if len(standing) != 3 || billed != s.Amount || s.Amount == 0 {
 		t.Errorf("%d entries for %d tokens, query amount %d", len(standing), billed, s.Amount)
 	}
 	d := s.Dispute
@@ -101,34 +108,105 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// The regulator is an institution too, as the auditor, with nothing
-	// to pay or earn.
-	if sum != 0 || len(s.BalancesBefore) != 4 || s.BalancesBefore[demo.Requester] != -s.Amount || s.BalancesBefore["RegulatorMSP"] != 0 {
-		t.Errorf("balances %v sum to %d", s.BalancesBefore, sum)
+	// to pay or earn; the others settle what period 1's standing entries
+	// (the query's and the quality scene's) make.
+	want := map[string]int64{"RegulatorMSP": 0}
+	entries := standing
+	if s.Quality != nil {
+		entries = append(entries, s.Quality.Entries...)
 	}
+	for _, e := range entries {
+		want[e.Requester] -= e.Amount
+		want[e.Responder] += e.Amount
+	}
+	if sum != 0 || len(s.BalancesBefore) != 5 || !maps.Equal(s.BalancesBefore, want) {
+		t.Errorf("balances %v sum to %d, entries make %v", s.BalancesBefore, sum, want)
+	}
+	checkQuality(t, s.Quality)
 	if len(s.Rotated) != 2 || s.ReAudited != s.Audited {
 		t.Errorf("key rotation scene: rotated %v, %d of %d transcripts re-audited", s.Rotated, s.ReAudited, s.Audited)
 	}
 	if s.Audited != len(standing) {
 		t.Errorf("%d answers audited of %d", s.Audited, len(standing))
 	}
-	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "dispute", "settle", "total"} {
+	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "dispute", "feedback", "settle", "quality", "catalogs_period_3", "ranked", "total"} {
 		if _, ok := s.TimingsMS[step]; !ok {
 			t.Errorf("no timing of %s", step)
 		}
 	}
-	for _, want := range []string{"== dispute", "REVERSED", "restarted honest", "== period cycle", "demo passed"} {
+	for _, want := range []string{"== dispute", "REVERSED", "restarted honest", "== quality feedback", "== period cycle", "demo passed"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("narrative lacks %q", want)
 		}
 	}
 	// The chosen directory stays with the lists and node logs.
 	logs, _ := filepath.Glob(filepath.Join(dir, "nodes", "*", "node.log"))
-	if len(logs) != 4 {
-		t.Errorf("%d node logs in %s, want 4", len(logs), dir)
+	if len(logs) != 5 {
+		t.Errorf("%d node logs in %s, want 5", len(logs), dir)
 	}
 	// The misbehaving node said so in its log when it started.
 	if log, err := os.ReadFile(filepath.Join(dir, "nodes", demo.Rogue, "node.log")); err != nil || !bytes.Contains(log, []byte("MISBEHAVING NODE")) {
 		t.Errorf("%s's log has no misbehaviour warning (%v)", demo.Rogue, err)
+	}
+}
+
+// checkQuality checks the quality scene's summary against itself and the
+// policy it reports: each provider's score is the median of the rates its
+// requesters' reports make (the planted false positives reported wrong),
+// the provider with them is the only one in the lower tier and paid less,
+// in the priced period's entries too, and its hits were ranked last.
+func checkQuality(t *testing.T, q *demo.Quality) {
+	t.Helper()
+	if q == nil || q.Provider != demo.Unreliable || q.Period != 3 || len(q.Policy.Tiers) != 2 {
+		t.Fatalf("quality scene %+v", q)
+	}
+	rates := map[string][]uint32{}
+	for _, r := range q.Reports {
+		if r.Requester == r.Provider || r.Confirmed+r.Wrong == 0 || (r.Wrong > 0) != (r.Provider == q.Provider) {
+			t.Errorf("report %+v: only %s's hits are wrong, and nobody reports on itself", r, q.Provider)
+			continue
+		}
+		rates[r.Provider] = append(rates[r.Provider], uint32(r.Confirmed*10000/(r.Confirmed+r.Wrong)))
+	}
+	price := map[string]int64{}
+	for _, s := range q.Scores {
+		v := rates[s.Provider]
+		slices.Sort(v)
+		if uint32(len(v)) != s.Coverage || s.Shown != (s.Coverage >= q.Policy.MinRequesters) {
+			t.Errorf("score %+v from %d requesters", s, len(v))
+			continue
+		}
+		tier := 0
+		if s.Shown {
+			median := v[len(v)/2]
+			if len(v)%2 == 0 {
+				median = (v[len(v)/2-1] + v[len(v)/2]) / 2
+			}
+			if !slices.Equal(v, s.Values) || s.ConfirmationBP != median {
+				t.Errorf("score %+v, its requesters' rates are %v", s, v)
+			}
+			if s.ConfirmationBP < q.Policy.Tiers[0].MinConfirmation {
+				tier = 1
+			}
+		}
+		if s.Tier != tier || s.MultiplierBP != q.Policy.Tiers[tier].Multiplier || s.Price != demo.Price("black")*int64(s.MultiplierBP)/10000 {
+			t.Errorf("score %+v: want tier %d of policy %+v", s, tier, q.Policy)
+		}
+		if (s.Provider == q.Provider) != (tier == 1) {
+			t.Errorf("%s in tier %d", s.Provider, tier)
+		}
+		price[s.Provider] = s.Price
+	}
+	if !slices.ContainsFunc(q.Scores, func(s demo.Score) bool { return s.Provider == q.Provider && s.Shown }) || price[q.Provider] >= demo.Price("black") {
+		t.Errorf("%d scores, %s pays %d", len(q.Scores), q.Provider, price[q.Provider])
+	}
+	if len(q.Priced) != 3 || q.RankedLast == 0 {
+		t.Errorf("priced entries %+v, %s ranked last on %d identifiers", q.Priced, q.Provider, q.RankedLast)
+	}
+	for _, e := range q.Priced {
+		if e.Requester != demo.Requester || e.Amount != int64(e.Items)*price[e.Responder] || e.Items == 0 {
+			t.Errorf("priced entry %+v, want %d tokens per item", e, price[e.Responder])
+		}
 	}
 }
 
@@ -137,13 +215,13 @@ func TestDemo(t *testing.T) {
 // the summary is printed then).
 func TestDemoKeep(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts four node processes")
+		t.Skip("starts five node processes")
 	}
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "demo")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "demo", "--scale", "1000", "--keep", "--json", "--dir", dir)
+	cmd := exec.CommandContext(ctx, os.Args[0], "demo", "--scale", strconv.Itoa(demo.MinScale), "--keep", "--json", "--dir", dir)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout

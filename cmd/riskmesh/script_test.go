@@ -137,11 +137,10 @@ func eventually(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// Bounds of the kept demo: its start (generating the lists, four nodes,
-// every scene, period 2's catalogs) and its stop after Ctrl-C. Under -race
-// on 2 shared cores a start at --scale 2000 takes 20 to 40 s.
+// Bounds of the kept demo: its start (generating the lists, five nodes,
+// every scene), bounded as a whole demo run is, and its stop after Ctrl-C.
 const (
-	demoStartTimeout = 4 * time.Minute
+	demoStartTimeout = demoTimeout
 	demoStopTimeout  = time.Minute
 )
 
