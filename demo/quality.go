@@ -354,7 +354,7 @@ func (d *session) qualityPrices(ctx context.Context) error {
 		if factored && (f.Tier != s.Tier || f.Multiplier != s.MultiplierBP || f.Confirmation.BP != s.ConfirmationBP || f.From != 1 || f.To != 1) {
 			return fmt.Errorf("quality: %s's factor in period %d is %+v, want tier %d, x%d from period 1's confirmation %d", s.Provider, p.Number, f, s.Tier, s.MultiplierBP, s.ConfirmationBP)
 		}
-		if got, ok := p.Price(category.String(), s.Provider); !ok || got != s.Price {
+		if got, ok := p.Price(category.String(), chaincode.ModeCatalog, s.Provider); !ok || got != s.Price {
 			return fmt.Errorf("quality: period %d prices %s's %s at %d, want %d", p.Number, s.Provider, category, got, s.Price)
 		}
 		if s.Shown {
