@@ -2,7 +2,7 @@
 // provider's catalog for the current period (docs/catalog-mirror.md): it
 // reads each catalog's digest and OPRF key from the ledger, downloads the
 // catalog in chunks from the provider's node (resuming a partial file of the
-// same digest), decodes and checks it against that digest and key
+// same digest), maps and checks it against that digest and key
 // (psi/catalog, psi/catalogpsi), and holds it ready for queries until the
 // period ends, when it is dropped with its file.
 //
@@ -13,8 +13,13 @@
 // period (Mirror.Ready). The business API reads its state (Mirror.RemoteCatalogs)
 // to tell an operator whether the node is ready to query.
 //
-// What it does not promise: catalogs are held in memory, about the size of
-// their files; a catalog that fails verification is retried with back-off,
+// Verified catalogs are memory-mapped from their read-only files
+// (catalog.Open), not copied into the heap, so the node's memory does not
+// grow with the number and size of providers' lists.
+//
+// What it does not promise: a verified file changed in place by another
+// process of the node's user is not detected (lookups read the file); a
+// catalog that fails verification is retried with back-off,
 // never used; older periods are not kept (queries are billed in the
 // current period, whose PRF differs).
 package mirror

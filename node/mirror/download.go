@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -50,21 +49,28 @@ func partPath(final string, digest [catalog.DigestSize]byte) string {
 	return final + "." + hex.EncodeToString(digest[:8]) + ".part"
 }
 
-// loadCatalog decodes a catalog file, checking it against the ledger's
+// loadCatalog opens a catalog file, checking it against the ledger's
 // digest and the registered key. A missing file is (nil, nil).
+//
+// The catalog is memory-mapped (catalog.Open), so its slots stay out of the
+// heap and lookups read the verified file itself. That file is kept
+// immutable: it is made read-only here, the mirror never writes to a file
+// it has verified, and it replaces or drops one only by rename and remove,
+// which leave an existing mapping intact (docs/catalog-mirror.md).
 func loadCatalog(path string, w *want, maxBytes int64) (*catalogpsi.Requester, *catalog.Catalog, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	switch err := os.Chmod(path, 0o400); {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, nil, nil
-	}
-	if err != nil {
+	case err != nil:
 		return nil, nil, err
 	}
-	defer f.Close()
-	cat, err := catalog.Decode(bufio.NewReaderSize(f, 1<<20), catalog.DecodeConfig{
+	cat, err := catalog.Open(path, catalog.DecodeConfig{
 		MaxBytes:       maxBytes,
 		ExpectedDigest: &w.digest,
 	})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil // removed since the chmod: fetch it again
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("decode catalog: %w", err)
 	}
@@ -182,6 +188,7 @@ func (m *Mirror) download(ctx context.Context, w *want, progress func(done, tota
 		return nil, nil, err
 	}
 	if err := os.Rename(part, final); err != nil {
+		_ = os.Remove(part) // read-only now: a later attempt could not resume it
 		return nil, nil, err
 	}
 	_ = durable.SyncDir(dir) // best effort: a download lost to a crash is fetched again

@@ -7,10 +7,12 @@ package mirror
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -232,5 +235,59 @@ func TestAdversaryProviderServesAnotherCatalog(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, providerMSP, testCategory, "*"))
 	if len(files) != 0 {
 		t.Fatalf("bad bytes kept: %v", files)
+	}
+}
+
+// TestAdversaryCatalogFileAlteredOnDisk: a catalog file changed on disk
+// after verification (cut short, a byte flipped, bytes appended) is never
+// served by a restarted node: it fails verification against the ledger's
+// digest, is removed and is downloaded again. A verified file is read-only
+// and is what lookups read (mapped, not copied into the heap).
+func TestAdversaryCatalogFileAlteredOnDisk(t *testing.T) {
+	n := newNetwork(t)
+	dir := t.TempDir()
+	n.newMirror(t, requesterMSP, dir).Sync(t.Context())
+	path := filepath.Join(dir, providerMSP, testCategory, fmt.Sprintf("%d.cat", n.period))
+	good, err := os.ReadFile(path)
+	must(t, err)
+	st, err := os.Stat(path)
+	must(t, err)
+	if st.Mode().Perm() != 0o400 {
+		t.Fatalf("verified catalog file mode %v, want read-only", st.Mode().Perm())
+	}
+	flipped := slices.Clone(good)
+	flipped[len(flipped)-1] ^= 1
+	for name, bad := range map[string][]byte{
+		"cut short": good[:len(good)-1], "byte flipped": flipped, "byte appended": append(slices.Clone(good), 0),
+	} {
+		t.Run(name, func(t *testing.T) {
+			must(t, os.Chmod(path, 0o600))
+			must(t, os.WriteFile(path, bad, 0o600))
+			m := n.newMirror(t, requesterMSP, dir)
+			m.Sync(t.Context())
+			if _, _, ok := m.Ready(providerMSP, testCategory, n.period); ok {
+				t.Fatal("an altered catalog file is ready")
+			}
+			if got := m.RemoteCatalogs(); len(got) != 1 || got[0].State != riskmeshv1.CatalogState_CATALOG_STATE_FAILED {
+				t.Fatalf("RemoteCatalogs = %v; want FAILED", got)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("altered file kept: %v", err)
+			}
+			before := n.served()
+			again := n.newMirror(t, requesterMSP, dir)
+			again.Sync(t.Context())
+			if _, _, ok := again.Ready(providerMSP, testCategory, n.period); !ok || n.served() == before {
+				t.Fatalf("ready %v after %d chunks; want the catalog fetched again", ok, n.served()-before)
+			}
+			if runtime.GOOS == "linux" && catalog.MappedBytes() < int64(len(good)) {
+				t.Fatalf("%d bytes of catalogs mapped; want the %d-byte catalog read from its file", catalog.MappedBytes(), len(good))
+			}
+			got, err := os.ReadFile(path)
+			must(t, err)
+			if !slices.Equal(got, good) {
+				t.Fatal("the altered file is still on disk")
+			}
+		})
 	}
 }

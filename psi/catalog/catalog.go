@@ -1,5 +1,7 @@
 package catalog
 
+import "runtime"
+
 // Catalog is a built or decoded catalog: the metadata, the construction
 // parameters and the slot array. It is immutable and safe for concurrent
 // lookups.
@@ -29,6 +31,7 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	for _, t := range pos[:c.layout.arity] {
 		xorValue(&v, c.slots, t)
 	}
+	runtime.KeepAlive(c) // a mapped catalog's slots are released with c (Open)
 	var plain [LabelSize]byte
 	if !s.open(&v, &plain) {
 		return Label{}, false

@@ -55,7 +55,6 @@ func (cfg *DecodeConfig) limits() (maxItems uint64, maxBytes int64) {
 // allocating, rejects unknown versions, inconsistent parameters and
 // trailing bytes, and compares the digest with cfg.ExpectedDigest if set.
 func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
-	maxItems, maxBytes := cfg.limits()
 	h := labelhash.New(DomainDigest)
 	tr := io.TeeReader(r, h)
 
@@ -67,14 +66,11 @@ func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.items > maxItems {
-		return nil, fmt.Errorf("%w: %d items, limit %d", ErrLimit, c.items, maxItems)
+	slotBytes, err := c.checkLimits(len(hdr), cfg)
+	if err != nil {
+		return nil, err
 	}
-	slotBytes := c.params.slots() * ValueSize // at most MaxSlots * 20: no overflow
-	if slotBytes > uint64(maxBytes) || int64(len(hdr))+int64(slotBytes) > maxBytes {
-		return nil, fmt.Errorf("%w: %d bytes of slots, limit %d in all", ErrLimit, slotBytes, maxBytes)
-	}
-	if c.slots, err = readSlots(tr, int(slotBytes)); err != nil {
+	if c.slots, err = readSlots(tr, slotBytes); err != nil {
 		return nil, err
 	}
 	var one [1]byte
@@ -84,11 +80,33 @@ func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
 	case err != io.EOF:
 		return nil, fmt.Errorf("catalog: read after slots: %w", err)
 	}
-	c.digest = [DigestSize]byte(h.Sum(nil))
-	if cfg.ExpectedDigest != nil && *cfg.ExpectedDigest != c.digest {
-		return nil, ErrDigestMismatch
+	if err := c.checkDigest(h.Sum(nil), cfg); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// checkLimits checks a parsed header, of hdrLen bytes, against cfg's
+// limits and returns the length of the slot array that must follow.
+func (c *Catalog) checkLimits(hdrLen int, cfg DecodeConfig) (int, error) {
+	maxItems, maxBytes := cfg.limits()
+	if c.items > maxItems {
+		return 0, fmt.Errorf("%w: %d items, limit %d", ErrLimit, c.items, maxItems)
+	}
+	slotBytes := c.params.slots() * ValueSize // at most MaxSlots * 20: no overflow
+	if slotBytes > uint64(maxBytes) || int64(hdrLen)+int64(slotBytes) > maxBytes {
+		return 0, fmt.Errorf("%w: %d bytes of slots, limit %d in all", ErrLimit, slotBytes, maxBytes)
+	}
+	return int(slotBytes), nil
+}
+
+// checkDigest records the encoding's digest and compares it with cfg's.
+func (c *Catalog) checkDigest(sum []byte, cfg DecodeConfig) error {
+	c.digest = [DigestSize]byte(sum)
+	if cfg.ExpectedDigest != nil && *cfg.ExpectedDigest != c.digest {
+		return ErrDigestMismatch
+	}
+	return nil
 }
 
 // readHeader reads exactly one header's bytes, using its length prefixes

@@ -18,7 +18,9 @@
 // Encode writes a deterministic, versioned byte stream (header, then slots)
 // and returns its SHA-256 digest under DomainDigest, which the provider
 // publishes on the ledger; Decode reads it back with explicit limits
-// (DecodeConfig) and checks the digest.
+// (DecodeConfig) and checks the digest. Open does the same for a file but
+// maps it read-only where the platform can, so that a requester holding many
+// catalogs keeps their slots out of the heap (docs/catalog-mirror.md).
 //
 // What the package does not promise: it does not evaluate the OPRF or check
 // that PRF outputs came from the key named in Meta (the requester checks the

@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"io"
+	"runtime"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -90,6 +91,7 @@ func (c *Catalog) Encode(w io.Writer) ([DigestSize]byte, error) {
 			return [DigestSize]byte{}, fmt.Errorf("catalog: write slots: %w", err)
 		}
 	}
+	runtime.KeepAlive(c) // a mapped catalog's slots are released with c (Open)
 	return [DigestSize]byte(h.Sum(nil)), nil
 }
 

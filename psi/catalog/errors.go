@@ -20,3 +20,7 @@ var (
 	ErrTrailingData   = errors.New("catalog: trailing data")
 	ErrDigestMismatch = errors.New("catalog: digest does not match the expected digest")
 )
+
+// errNoMapping is a platform or file that cannot be mapped; Open then
+// decodes into the heap.
+var errNoMapping = errors.New("catalog: file mapping unavailable")
