@@ -54,12 +54,12 @@ func (f *fixture) stored() map[string]uint16 {
 	f.t.Helper()
 	out := map[string]uint16{}
 	must(f.t, f.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketImports).Bucket([]byte("black-csv"))
-		if b == nil {
+		is := f.p.openImported(tx, f.p.cfg.Sources[0])
+		if is == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			e, err := decodeImported(k, v)
+		return is.b.ForEach(func(k, v []byte) error {
+			e, err := is.decode(k, v)
 			if err != nil {
 				return err
 			}

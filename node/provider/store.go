@@ -16,7 +16,8 @@ import (
 // sort by period and retention deletes a prefix.
 var (
 	// bucketTranscripts holds each answered exchange's transcript in the
-	// psi/transcript file format (blinded elements only).
+	// psi/transcript file format (blinded elements only), sealed for its
+	// key with sealing on (putTranscript, getTranscript).
 	bucketTranscripts = []byte("provider/transcripts")
 	// bucketReplay maps an exchange to its request digest, so a retry is
 	// recognised without parsing the transcript.
@@ -42,13 +43,13 @@ func (p *Provider) lookup(key []byte, digest [transcript.DigestSize]byte) (*tran
 	var t *transcript.Transcript
 	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
 		var err error
-		t, err = storedAnswer(tx, key, digest)
+		t, err = p.storedAnswer(tx, key, digest)
 		return err
 	})
 	return t, err
 }
 
-func storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
+func (p *Provider) storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
 	old := tx.Bucket(bucketReplay).Get(key)
 	if old == nil {
 		return nil, nil
@@ -56,11 +57,28 @@ func storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (
 	if !bytes.Equal(old, digest[:]) {
 		return nil, errReplayed
 	}
-	data := tx.Bucket(bucketTranscripts).Get(key)
-	if data == nil {
+	t, err := p.getTranscript(tx, key)
+	if err == nil && t == nil {
 		return nil, fmt.Errorf("provider: replay index without transcript")
 	}
-	t, err := transcript.Parse(bytes.Clone(data)) // bbolt memory is valid only inside tx
+	return t, err
+}
+
+// getTranscript reads, opens and parses the transcript stored under key;
+// nil if there is none.
+func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcript, error) {
+	data := tx.Bucket(bucketTranscripts).Get(key)
+	if data == nil {
+		return nil, nil
+	}
+	data, err := p.cfg.Seal.OpenValue(bucketTranscripts, key, data)
+	if err != nil {
+		return nil, fmt.Errorf("provider: stored transcript: %w", err)
+	}
+	if p.cfg.Seal == nil {
+		data = bytes.Clone(data) // bbolt memory is valid only inside tx
+	}
+	t, err := transcript.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("provider: stored transcript: %w", err)
 	}
@@ -75,10 +93,14 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 	var won *transcript.Transcript
 	err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
 		var err error
-		if won, err = storedAnswer(tx, key, digest); err != nil || won != nil {
+		if won, err = p.storedAnswer(tx, key, digest); err != nil || won != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketTranscripts).Put(key, file); err != nil {
+		sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketTranscripts).Put(key, sealed); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketReplay).Put(key, digest[:]); err != nil {
@@ -135,12 +157,8 @@ func (p *Provider) Transcript(period, sequence uint64, requester string) (*trans
 	key := exchangeKey(&transcript.Header{Period: period, Sequence: sequence, Requester: requester})
 	var t *transcript.Transcript
 	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
-		data := tx.Bucket(bucketTranscripts).Get(key)
-		if data == nil {
-			return nil
-		}
 		var err error
-		t, err = transcript.Parse(bytes.Clone(data))
+		t, err = p.getTranscript(tx, key)
 		return err
 	})
 	return t, err
