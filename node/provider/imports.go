@@ -230,14 +230,21 @@ func (p *Provider) storedImport(s Source, e catalogpsi.Entry) (k, v []byte, err 
 	if p.cfg.Seal == nil {
 		return k, v, nil
 	}
-	sk := sealedImportKey(p.cfg.Seal, s.Code, k)
-	v, err = p.cfg.Seal.SealValue(importLocation(s.Name), sk, append(v, k...))
+	return sealImport(p.cfg.Seal, s.Name, k, v)
+}
+
+// sealImport returns the stored key and value of source's entry of plain
+// key k (importKey) and encoded label with sealing on.
+func sealImport(ring *seal.Keyring, source string, k, label []byte) (sk, v []byte, err error) {
+	sk = sealedImportKey(ring, k)
+	v, err = ring.SealValue(importLocation(source), sk, append(label, k...))
 	return sk, v, err
 }
 
-// sealedImportKey is the stored key of plain key k with sealing on.
-func sealedImportKey(ring *seal.Keyring, code uint8, k []byte) []byte {
-	return append([]byte{code}, ring.Index(string(bucketImports), k)...)
+// sealedImportKey is the stored key of plain key k (importKey: its code
+// first) with sealing on.
+func sealedImportKey(ring *seal.Keyring, k []byte) []byte {
+	return append([]byte{k[0]}, ring.Index(string(bucketImports), k)...)
 }
 
 // decodeImported parses one stored imported entry. The file is the node's
@@ -313,7 +320,7 @@ func (is *importedSet) shadows(e catalogpsi.Entry) bool {
 	}
 	k := importKey(is.code, e.ID)
 	if is.ring != nil {
-		k = sealedImportKey(is.ring, is.code, k)
+		k = sealedImportKey(is.ring, k)
 	}
 	return is.b.Get(k) != nil
 }

@@ -151,3 +151,31 @@ func TestAdversarySealedValueSwapped(t *testing.T) {
 		}
 	}
 }
+
+// A node.db a provider wrote without sealing, passed through SealStore (as
+// the daemon does on the first start with sealing on), is read by a
+// sealing provider: its imported entries, and its stored answers, which a
+// retry still gets without being billed twice.
+func TestSealStoreMigratesPlainDB(t *testing.T) {
+	f := newFixture(t, importable)
+	f.importList(writeList(t, "+8613800138009,1,42,2024-05-01"), false, false)
+	q := f.newQuery(1, 0, phone)
+	first := f.handle(q.req).GetEvaluate()
+	if first == nil {
+		t.Fatal("evaluate refused")
+	}
+	tweak := sealed(t)
+	tweak(&f.p.cfg)
+	must(t, f.db.Update(func(tx *bolt.Tx) error { return SealStore(tx, f.p.cfg.Seal) }))
+	f.reopen()
+	if got, want := f.stored(), map[string]uint16{"phone:+8613800138009": 42}; !maps.Equal(got, want) {
+		t.Fatalf("after sealing imported %v, want %v", got, want)
+	}
+	again := f.handle(q.req).GetEvaluate()
+	if again == nil || !bytes.Equal(again.GetResponderSignature(), first.GetResponderSignature()) {
+		t.Fatal("the retry after sealing did not get the stored answer")
+	}
+	if d := f.p.OutboxDepth(); d != 1 {
+		t.Fatalf("outbox depth %d after a retry, want 1", d)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -162,4 +163,58 @@ func (p *Provider) Transcript(period, sequence uint64, requester string) (*trans
 		return err
 	})
 	return t, err
+}
+
+// SealStore seals the provider's sensitive values in tx, a node.db
+// written without sealing that is about to be opened with ring
+// (docs/operations.md, "Sealing node.db"): transcripts in place, and each
+// imported entry under its sealed key (storedImport's layout).
+func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
+	if b := tx.Bucket(bucketTranscripts); b != nil {
+		if err := ring.SealBucket(b, bucketTranscripts); err != nil {
+			return err
+		}
+	}
+	imports := tx.Bucket(bucketImports)
+	if imports == nil {
+		return nil
+	}
+	var sources [][]byte
+	err := imports.ForEachBucket(func(name []byte) error {
+		sources = append(sources, bytes.Clone(name))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, source := range sources {
+		var keys, vals [][]byte
+		err := imports.Bucket(source).ForEach(func(k, v []byte) error {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := imports.DeleteBucket(source); err != nil {
+			return err
+		}
+		b, err := imports.CreateBucket(source)
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if len(k) == 0 {
+				return fmt.Errorf("provider: seal imported entries of %s: empty key", source)
+			}
+			sk, v, err := sealImport(ring, string(source), k, vals[i])
+			if err != nil {
+				return err
+			}
+			if err := b.Put(sk, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

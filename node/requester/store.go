@@ -775,3 +775,17 @@ func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.Re
 	})
 	return rep, err
 }
+
+// SealStore seals, in place, the values of sealedBuckets in tx, a node.db
+// written without sealing that is about to be opened with ring
+// (docs/operations.md, "Sealing node.db").
+func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
+	for _, name := range sealedBuckets {
+		if b := tx.Bucket(name); b != nil {
+			if err := ring.SealBucket(b, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,8 +1,11 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Database values. A node's bbolt file (node.db) keeps its sensitive
@@ -54,4 +57,30 @@ func (k *Keyring) Index(domain string, data []byte) []byte {
 	m.Write([]byte(domain))
 	m.Write(data)
 	return m.Sum(nil)
+}
+
+// SealBucket seals, in place, every value of b, the bucket named name,
+// which holds plain values: the migration of a node.db written before
+// sealing was turned on. Child buckets are left alone.
+func (k *Keyring) SealBucket(b *bolt.Bucket, name []byte) error {
+	var keys, vals [][]byte
+	err := b.ForEach(func(key, v []byte) error {
+		if v != nil { // nil: a child bucket
+			keys, vals = append(keys, bytes.Clone(key)), append(vals, bytes.Clone(v))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, key := range keys {
+		v, err := k.SealValue(name, key, vals[i])
+		if err != nil {
+			return err
+		}
+		if err := b.Put(key, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
