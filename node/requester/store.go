@@ -23,6 +23,7 @@ import (
 // Buckets of the node's bbolt file this package owns.
 var (
 	// bucketQueries maps a query id to its QueryRecord (protobuf).
+	// The values of sealedBuckets are sealed with sealing on.
 	bucketQueries = []byte("requester/queries")
 	// bucketQueryTimes indexes queries by creation: uint64 unix nanoseconds,
 	// then the query id; the value is empty. ListQueries walks it backwards.
