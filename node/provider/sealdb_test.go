@@ -84,14 +84,7 @@ func TestSealedImportsAndTranscripts(t *testing.T) {
 		t.Fatalf("outbox depth %d after a retry, want 1", d)
 	}
 	f.nextPeriod()
-	for _, c := range []struct {
-		phone  string
-		reason uint16
-	}{{"+8613800138009", 42}, {"+8613800138001", 99}, {"+8613800138000", 7}} {
-		if hit, reason := f.lookup(2, c.phone); !hit || reason != c.reason {
-			t.Fatalf("look-up of %s in period 2: hit %v reason %d, want reason %d", c.phone, hit, reason, c.reason)
-		}
-	}
+	f.wantImportedHits()
 }
 
 // swapValues exchanges the values under two keys of the bucket path
