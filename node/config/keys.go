@@ -34,8 +34,9 @@ type HSM struct {
 // AtRest says how the node seals what it stores (node/seal,
 // docs/threat-model.md "Data at rest").
 type AtRest struct {
-	// KEK wraps the data key: "none" (the default: stored data is not
-	// encrypted), "hsm" (a key in the keys.hsm token) or "passphrase"
+	// KEK wraps the data key: "none" (the default: stored data, node.db
+	// included, is not encrypted; a node.db sealed before refuses to
+	// open), "hsm" (a key in the keys.hsm token) or "passphrase"
 	// (Argon2id of the passphrase in passphrase_env; for the sandbox).
 	KEK string `yaml:"kek"`
 	// PassphraseEnv names the environment variable holding the

@@ -170,6 +170,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
 		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
 	}
+	if err := sealNodeDB(n.db, n.seal); err != nil {
+		return nil, err
+	}
 	if n.ledger, err = openLedger(&cfg, id); err != nil {
 		return nil, err
 	}
@@ -207,7 +210,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 		c := *rc
 		c.MSPID, c.Sign = cfg.MSPID, n.keys.Sign
-		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
+		c.Directory, c.Ledger, c.DB, c.Seal = n.dir, n.ledger.Ledger, n.db, n.seal
 		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
 		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger

@@ -13,9 +13,14 @@ import (
 // signature and the fsynced bbolt commit of transcript, replay index and
 // outbox entry. Requests are signed outside the timer.
 func BenchmarkHandleEvaluate(b *testing.B) {
-	for _, n := range []int{1000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			f := newFixture(b, nil)
+	for _, sealing := range []string{"plain", "sealed"} {
+		n := 1000
+		b.Run(fmt.Sprintf("%s/%d", sealing, n), func(b *testing.B) {
+			var tweak func(*Config)
+			if sealing == "sealed" { // transcripts sealed in node.db
+				tweak = sealed(b)
+			}
+			f := newFixture(b, tweak)
 			phones := make([]string, n)
 			for i := range phones {
 				phones[i] = fmt.Sprintf("+86138%08d", i)

@@ -472,7 +472,7 @@ func (p *Provider) entries(category string) (iter.Seq[catalogpsi.Entry], *error)
 			if s.Category != category {
 				continue
 			}
-			imported := openImported(tx, s)
+			imported := p.openImported(tx, s)
 			for e, err := range p.replay(s) {
 				if err != nil {
 					*readErr = fmt.Errorf("source %s: %w", s.Name, err)

@@ -124,9 +124,12 @@ func TestEvaluateRequesterStanding(t *testing.T) {
 }
 
 // An identical retry gets the stored answer and is not billed again; the
-// same sequence number with another request is a replay.
-func TestEvaluateReplay(t *testing.T) {
-	f := newFixture(t, nil)
+// same sequence number with another request is a replay; with sealing
+// on and off.
+func TestEvaluateReplay(t *testing.T) { atRest(t, testEvaluateReplay) }
+
+func testEvaluateReplay(t *testing.T, tweak func(*Config)) {
+	f := newFixture(t, tweak)
 	q := f.newQuery(1, 0, phone, phone)
 	first := f.handle(q.req).GetEvaluate()
 	again := f.handle(q.req).GetEvaluate()

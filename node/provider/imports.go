@@ -12,7 +12,9 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
 )
@@ -24,6 +26,12 @@ import (
 // that evaluate answers commit under), then moved or copied into
 // bucketImports in one last transaction: a crash leaves either the old
 // imported set or the new one, and a staging leftover that New deletes.
+//
+// With sealing on (Config.Seal) the key names no identifier: it is the
+// code followed by the keyring's Index of importKey, and the value is the
+// label followed by importKey, sealed for the source's imported set and
+// that key (storedImport), so the raw list is not readable in node.db
+// and an entry moved to another key or source does not open.
 var (
 	bucketImports       = []byte("provider/imports")
 	bucketImportStaging = []byte("provider/imports-staging")
@@ -131,11 +139,11 @@ func (p *Provider) stage(ctx context.Context, s Source, file lists.Source) (rep 
 		return err
 	}
 	rep, readErr = lists.Drain(file.Entries(ctx, s.Code), func(e catalogpsi.Entry) error {
-		v, merr := e.Label.MarshalBinary()
-		if merr != nil { // lists validates labels; a failure here is a bug upstream
-			return merr
+		k, v, serr := p.storedImport(s, e)
+		if serr != nil { // lists validates labels; a failure here is a bug upstream
+			return serr
 		}
-		batch = append(batch, kv{importKey(s.Code, e.ID), v})
+		batch = append(batch, kv{k, v})
 		if len(batch) == importBatch {
 			if err = flush(); err != nil {
 				return err
@@ -207,6 +215,39 @@ func importKey(code uint8, id ident.ID) []byte {
 	return id.AppendTo([]byte{code})
 }
 
+// importLocation is the sealing location of source's imported entries:
+// the same for its staged and live sets, which commitImport moves and
+// copies without opening.
+func importLocation(source string) []byte {
+	return append(bucketImports[:len(bucketImports):len(bucketImports)], "/"+source...)
+}
+
+// storedImport returns the bbolt key and value of source s's entry e.
+func (p *Provider) storedImport(s Source, e catalogpsi.Entry) (k, v []byte, err error) {
+	if v, err = e.Label.MarshalBinary(); err != nil {
+		return nil, nil, err
+	}
+	k = importKey(s.Code, e.ID)
+	if p.cfg.Seal == nil {
+		return k, v, nil
+	}
+	return sealImport(p.cfg.Seal, s.Name, k, v)
+}
+
+// sealImport returns the stored key and value of source's entry of plain
+// key k (importKey) and encoded label with sealing on.
+func sealImport(ring *seal.Keyring, source string, k, label []byte) (sk, v []byte, err error) {
+	sk = sealedImportKey(ring, k)
+	v, err = ring.SealValue(importLocation(source), sk, append(label, k...))
+	return sk, v, err
+}
+
+// sealedImportKey is the stored key of plain key k (importKey: its code
+// first) with sealing on.
+func sealedImportKey(ring *seal.Keyring, k []byte) []byte {
+	return append([]byte{k[0]}, ring.Index(string(bucketImports), k)...)
+}
+
 // decodeImported parses one stored imported entry. The file is the node's
 // own, but a damaged or hand-edited one must fail a build with an error,
 // not a panic or a wrong catalog.
@@ -243,7 +284,7 @@ func (p *Provider) importSnapshot(category string) (*bolt.Tx, error) {
 		return nil, err
 	}
 	for _, s := range p.cfg.Sources {
-		if s.Category == category && openImported(tx, s) != nil {
+		if s.Category == category && p.openImported(tx, s) != nil {
 			return tx, nil
 		}
 	}
@@ -255,11 +296,14 @@ func (p *Provider) importSnapshot(category string) (*bolt.Tx, error) {
 type importedSet struct {
 	b    *bolt.Bucket
 	code uint8
+	// ring and location open sealed entries; ring nil: sealing off.
+	ring     *seal.Keyring
+	location []byte
 }
 
 // openImported returns the imported set of source s in tx, or nil (also
 // when tx is nil).
-func openImported(tx *bolt.Tx, s Source) *importedSet {
+func (p *Provider) openImported(tx *bolt.Tx, s Source) *importedSet {
 	if tx == nil {
 		return nil
 	}
@@ -267,12 +311,34 @@ func openImported(tx *bolt.Tx, s Source) *importedSet {
 	if b == nil {
 		return nil
 	}
-	return &importedSet{b: b, code: s.Code}
+	return &importedSet{b: b, code: s.Code, ring: p.cfg.Seal, location: importLocation(s.Name)}
 }
 
 // shadows reports whether an imported entry replaces listed entry e.
 func (is *importedSet) shadows(e catalogpsi.Entry) bool {
-	return is != nil && is.b.Get(importKey(is.code, e.ID)) != nil
+	if is == nil {
+		return false
+	}
+	k := importKey(is.code, e.ID)
+	if is.ring != nil {
+		k = sealedImportKey(is.ring, k)
+	}
+	return is.b.Get(k) != nil
+}
+
+// decode opens (with sealing on) and parses one stored entry.
+func (is *importedSet) decode(k, v []byte) (catalogpsi.Entry, error) {
+	if is.ring == nil {
+		return decodeImported(k, v)
+	}
+	plain, err := is.ring.OpenValue(is.location, k, v)
+	if err != nil {
+		return catalogpsi.Entry{}, fmt.Errorf("imported entry: %w", err)
+	}
+	if len(plain) < catalog.LabelSize {
+		return catalogpsi.Entry{}, errors.New("imported entry: sealed value too short")
+	}
+	return decodeImported(plain[catalog.LabelSize:], plain[:catalog.LabelSize])
 }
 
 // all yields the imported entries of the source's code in key order; a
@@ -286,7 +352,7 @@ func (is *importedSet) all() iter.Seq2[catalogpsi.Entry, error] {
 		}
 		c := is.b.Cursor()
 		for k, v := c.Seek([]byte{is.code}); k != nil && k[0] == is.code; k, v = c.Next() {
-			e, err := decodeImported(k, v)
+			e, err := is.decode(k, v)
 			if !yield(e, err) || err != nil {
 				return
 			}

@@ -54,12 +54,12 @@ func (f *fixture) stored() map[string]uint16 {
 	f.t.Helper()
 	out := map[string]uint16{}
 	must(f.t, f.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketImports).Bucket([]byte("black-csv"))
-		if b == nil {
+		is := f.p.openImported(tx, f.p.cfg.Sources[0])
+		if is == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			e, err := decodeImported(k, v)
+		return is.b.ForEach(func(k, v []byte) error {
+			e, err := is.decode(k, v)
 			if err != nil {
 				return err
 			}
@@ -76,6 +76,21 @@ func (f *fixture) lookup(period uint64, phone string) (bool, uint16) {
 	f.t.Helper()
 	res := f.lookupVia(f.handle, period, phone)
 	return res[0].Hit, res[0].Label.Reason
+}
+
+// wantImportedHits checks period 2's look-ups after the import of
+// +8613800138009 (reason 42) and +8613800138001 (reason 99, replacing the
+// listed entry): the listed +8613800138000 stays.
+func (f *fixture) wantImportedHits() {
+	f.t.Helper()
+	for _, c := range []struct {
+		phone  string
+		reason uint16
+	}{{"+8613800138009", 42}, {"+8613800138001", 99}, {"+8613800138000", 7}} {
+		if hit, reason := f.lookup(2, c.phone); !hit || reason != c.reason {
+			f.t.Fatalf("look-up of %s in period 2: hit %v reason %d, want reason %d", c.phone, hit, reason, c.reason)
+		}
+	}
 }
 
 // nextPeriod rolls the ledger over and runs one maintenance pass.
@@ -132,14 +147,7 @@ func TestImportReachesNextPeriod(t *testing.T) {
 		t.Fatal("imported identifier found in the catalog published before the import")
 	}
 	f.nextPeriod()
-	for _, c := range []struct {
-		phone  string
-		reason uint16
-	}{{"+8613800138009", 42}, {"+8613800138001", 99}, {"+8613800138000", 7}} {
-		if hit, reason := f.lookup(2, c.phone); !hit || reason != c.reason {
-			t.Fatalf("look-up of a listed/imported number in period 2: hit %v reason %d, want reason %d", hit, reason, c.reason)
-		}
-	}
+	f.wantImportedHits()
 	if st := f.p.CatalogStatus(category); st[len(st)-1].GetItems() != 3 {
 		t.Fatalf("period 2 catalog has %d items, want 3 (one listed entry replaced)", st[len(st)-1].GetItems())
 	}

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -16,7 +17,8 @@ import (
 // sort by period and retention deletes a prefix.
 var (
 	// bucketTranscripts holds each answered exchange's transcript in the
-	// psi/transcript file format (blinded elements only).
+	// psi/transcript file format (blinded elements only), sealed for its
+	// key with sealing on (putTranscript, getTranscript).
 	bucketTranscripts = []byte("provider/transcripts")
 	// bucketReplay maps an exchange to its request digest, so a retry is
 	// recognised without parsing the transcript.
@@ -42,13 +44,13 @@ func (p *Provider) lookup(key []byte, digest [transcript.DigestSize]byte) (*tran
 	var t *transcript.Transcript
 	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
 		var err error
-		t, err = storedAnswer(tx, key, digest)
+		t, err = p.storedAnswer(tx, key, digest)
 		return err
 	})
 	return t, err
 }
 
-func storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
+func (p *Provider) storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
 	old := tx.Bucket(bucketReplay).Get(key)
 	if old == nil {
 		return nil, nil
@@ -56,11 +58,28 @@ func storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.DigestSize]byte) (
 	if !bytes.Equal(old, digest[:]) {
 		return nil, errReplayed
 	}
-	data := tx.Bucket(bucketTranscripts).Get(key)
-	if data == nil {
+	t, err := p.getTranscript(tx, key)
+	if err == nil && t == nil {
 		return nil, fmt.Errorf("provider: replay index without transcript")
 	}
-	t, err := transcript.Parse(bytes.Clone(data)) // bbolt memory is valid only inside tx
+	return t, err
+}
+
+// getTranscript reads, opens and parses the transcript stored under key;
+// nil if there is none.
+func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcript, error) {
+	data := tx.Bucket(bucketTranscripts).Get(key)
+	if data == nil {
+		return nil, nil
+	}
+	data, err := p.cfg.Seal.OpenValue(bucketTranscripts, key, data)
+	if err != nil {
+		return nil, fmt.Errorf("provider: stored transcript: %w", err)
+	}
+	if p.cfg.Seal == nil {
+		data = bytes.Clone(data) // bbolt memory is valid only inside tx
+	}
+	t, err := transcript.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("provider: stored transcript: %w", err)
 	}
@@ -75,10 +94,14 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 	var won *transcript.Transcript
 	err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
 		var err error
-		if won, err = storedAnswer(tx, key, digest); err != nil || won != nil {
+		if won, err = p.storedAnswer(tx, key, digest); err != nil || won != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketTranscripts).Put(key, file); err != nil {
+		sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketTranscripts).Put(key, sealed); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketReplay).Put(key, digest[:]); err != nil {
@@ -135,13 +158,63 @@ func (p *Provider) Transcript(period, sequence uint64, requester string) (*trans
 	key := exchangeKey(&transcript.Header{Period: period, Sequence: sequence, Requester: requester})
 	var t *transcript.Transcript
 	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
-		data := tx.Bucket(bucketTranscripts).Get(key)
-		if data == nil {
-			return nil
-		}
 		var err error
-		t, err = transcript.Parse(bytes.Clone(data))
+		t, err = p.getTranscript(tx, key)
 		return err
 	})
 	return t, err
+}
+
+// SealStore seals the provider's sensitive values in tx, a node.db
+// written without sealing that is about to be opened with ring
+// (docs/operations.md, "Sealing node.db"): transcripts in place, and each
+// imported entry under its sealed key (storedImport's layout).
+func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
+	if b := tx.Bucket(bucketTranscripts); b != nil {
+		if err := ring.SealBucket(b, bucketTranscripts); err != nil {
+			return err
+		}
+	}
+	imports := tx.Bucket(bucketImports)
+	if imports == nil {
+		return nil
+	}
+	var sources [][]byte
+	err := imports.ForEachBucket(func(name []byte) error {
+		sources = append(sources, bytes.Clone(name))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, source := range sources {
+		var keys, vals [][]byte
+		err := imports.Bucket(source).ForEach(func(k, v []byte) error {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := imports.DeleteBucket(source); err != nil {
+			return err
+		}
+		b, err := imports.CreateBucket(source)
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if len(k) == 0 {
+				return fmt.Errorf("provider: seal imported entries of %s: empty key", source)
+			}
+			sk, v, err := sealImport(ring, string(source), k, vals[i])
+			if err != nil {
+				return err
+			}
+			if err := b.Put(sk, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -3,11 +3,13 @@ package requester
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -21,14 +23,28 @@ import (
 // provider); ids/s counts the query's identifiers.
 func BenchmarkQuery(b *testing.B) {
 	const listSize, batch = 100_000, 1000
-	for _, providers := range []int{1, 3} {
+	for _, c := range []struct {
+		providers int
+		sealed    bool // the requester's node.db sealed (its query records and transcripts)
+	}{{1, false}, {3, false}, {1, true}} {
+		providers := c.providers
 		listings := make([][]int, providers)
 		for i := range listings {
 			listings[i] = span(0, listSize)
 		}
-		b.Run(fmt.Sprintf("QUIC/%dProviders/%d", providers, batch), func(b *testing.B) {
+		name := fmt.Sprintf("QUIC/%dProviders/%d", providers, batch)
+		if c.sealed {
+			name += "/Sealed"
+		}
+		b.Run(name, func(b *testing.B) {
+			var ring *seal.Keyring
+			if c.sealed {
+				var err error
+				ring, err = seal.Create(filepath.Join(b.TempDir(), seal.KeyringFile), seal.PassphraseKEK("bench"), nil)
+				must(b, err)
+			}
 			n := newNetwork(b, 1<<50, listings...)
-			r := n.newRequester("", func(c *setup) { c.mirror.CatalogChunk = riskmeshv1.DefaultCatalogChunk })
+			r := n.newRequester("", func(c *setup) { c.mirror.CatalogChunk, c.Seal = riskmeshv1.DefaultCatalogChunk, ring })
 			ready(b, r)
 			ids := phones(append(span(0, batch/2), span(listSize, listSize+batch/2)...)...)
 			req := &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: ids}

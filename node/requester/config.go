@@ -17,6 +17,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -78,6 +79,10 @@ type Config struct {
 	// DB is the node's bbolt file; the requester creates and uses only its
 	// "requester/..." buckets.
 	DB *bolt.DB
+	// Seal, when set, seals the values of the query records, pending
+	// results and transcripts in DB, each bound to its bucket and key.
+	// Default nil: stored in plain.
+	Seal *seal.Keyring
 	// Catalogs is the node's catalog mirror.
 	Catalogs Catalogs
 

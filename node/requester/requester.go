@@ -57,7 +57,7 @@ func New(cfg Config) (*Requester, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg.DB, cfg.Recorded, cfg.Pruned)
+	st, err := openStore(cfg.DB, cfg.Seal, cfg.Recorded, cfg.Pruned)
 	if err != nil {
 		return nil, err
 	}

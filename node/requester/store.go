@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -22,6 +23,7 @@ import (
 // Buckets of the node's bbolt file this package owns.
 var (
 	// bucketQueries maps a query id to its QueryRecord (protobuf).
+	// The values of sealedBuckets are sealed with sealing on.
 	bucketQueries = []byte("requester/queries")
 	// bucketQueryTimes indexes queries by creation: uint64 unix nanoseconds,
 	// then the query id; the value is empty. ListQueries walks it backwards.
@@ -62,6 +64,8 @@ const (
 // store persists queries, transcripts and spend in the node's bbolt file.
 type store struct {
 	db *bolt.DB
+	// ring seals the values of sealedBuckets; nil: sealing off.
+	ring *seal.Keyring
 	// recorded is Config.Recorded: it journals the event of each change
 	// in the transaction that records the change.
 	recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error
@@ -69,7 +73,7 @@ type store struct {
 	pruned func(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error
 }
 
-func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error,
+func openStore(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error,
 	pruned func(*bolt.Tx, []string, uint64) error) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
@@ -82,7 +86,7 @@ func openStore(db *bolt.DB, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error
 	if err != nil {
 		return nil, fmt.Errorf("requester: open store: %w", err)
 	}
-	return &store{db: db, recorded: recorded, pruned: pruned}, nil
+	return &store{db: db, ring: ring, recorded: recorded, pruned: pruned}, nil
 }
 
 // emit hands ev, a change to query rec, to s.recorded inside tx.
@@ -101,7 +105,7 @@ func (s *store) emitReconciled(tx *bolt.Tx, k accounting.EntryKey, rec *riskmesh
 		return nil
 	}
 	old := new(riskmeshv1.ReconcileRecord)
-	if getProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), old) == nil && old.State == rec.State {
+	if getProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), old) == nil && old.State == rec.State {
 		return nil
 	}
 	key := &riskmeshv1.EntryKey{Period: k.Period, Requester: k.Requester, Responder: k.Responder, Sequence: k.Sequence}
@@ -124,10 +128,10 @@ func transcriptKey(period uint64, responder string, seq uint64) []byte {
 // client request id.
 func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
+		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
-		if err := putProto(tx.Bucket(bucketPending), []byte(rec.QueryId), pending); err != nil {
+		if err := putProto(s.bucket(tx, bucketPending), []byte(rec.QueryId), pending); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketQueryTimes).Put(timeKey(rec.CreatedAt.AsTime(), rec.QueryId), nil); err != nil {
@@ -161,10 +165,10 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 		if err := s.emit(tx, rec, ev); err != nil {
 			return err
 		}
-		if err := putProto(tx.Bucket(bucketQueries), []byte(rec.QueryId), rec); err != nil {
+		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
-		if err := putTranscripts(tx, part.transcripts); err != nil {
+		if err := s.putTranscripts(tx, part.transcripts); err != nil {
 			return err
 		}
 		if part.spend != 0 {
@@ -190,7 +194,7 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error
 func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*transcript.Transcript) (int64, error) {
 	var added int64
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		queries := tx.Bucket(bucketQueries)
+		queries := s.bucket(tx, bucketQueries)
 		rec := new(riskmeshv1.QueryRecord)
 		switch err := getProto(queries, []byte(id), rec); {
 		case errors.Is(err, ErrNotFound):
@@ -220,7 +224,7 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 			ProviderResult: pr, Result: rec.Result}); err != nil {
 			return err
 		}
-		if err := putTranscripts(tx, ts); err != nil {
+		if err := s.putTranscripts(tx, ts); err != nil {
 			return err
 		}
 		if added != 0 {
@@ -235,14 +239,14 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 }
 
 // putTranscripts stores transcripts under their exchange's key.
-func putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
+func (s *store) putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
+	b := s.bucket(tx, bucketTranscripts)
 	for _, t := range ts {
 		enc, err := t.MarshalBinary()
 		if err != nil {
 			return fmt.Errorf("encode transcript: %w", err)
 		}
-		h := &t.Header
-		if err := tx.Bucket(bucketTranscripts).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc); err != nil {
+		if err := b.put(transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence), enc); err != nil {
 			return err
 		}
 	}
@@ -296,7 +300,7 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 	}
 	rec := new(riskmeshv1.QueryRecord)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getProto(tx.Bucket(bucketQueries), []byte(id), rec)
+		return getProto(s.bucket(tx, bucketQueries), []byte(id), rec)
 	})
 	if err != nil {
 		return nil, err
@@ -320,11 +324,13 @@ func (s *store) byClientID(clientID string) (string, bool, error) {
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketTranscripts).Get(transcriptKey(period, responder, seq))
+		v, err := s.bucket(tx, bucketTranscripts).get(transcriptKey(period, responder, seq))
+		if err != nil {
+			return err
+		}
 		if v == nil {
 			return fmt.Errorf("%w: no transcript %d/%s/%d", ErrNotFound, period, responder, seq)
 		}
-		var err error
 		t, err = transcript.Parse(v)
 		return err
 	})
@@ -348,7 +354,7 @@ func (s *store) list(f listFilter) ([]*riskmeshv1.QueryRecord, []byte, error) {
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketQueryTimes).Cursor()
-		queries := tx.Bucket(bucketQueries)
+		queries := s.bucket(tx, bucketQueries)
 		var k []byte
 		if f.after == nil {
 			k, _ = c.Last()
@@ -419,13 +425,13 @@ func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult,
 		pend []*riskmeshv1.QueryResult
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		queries := tx.Bucket(bucketQueries)
+		queries := s.bucket(tx, bucketQueries)
 		return tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error {
 			rec, p := new(riskmeshv1.QueryRecord), new(riskmeshv1.QueryResult)
 			if err := getProto(queries, k, rec); err != nil {
 				return err
 			}
-			if err := getProto(tx.Bucket(bucketPending), k, p); err != nil {
+			if err := getProto(s.bucket(tx, bucketPending), k, p); err != nil {
 				return err
 			}
 			recs, pend = append(recs, rec), append(pend, p)
@@ -440,7 +446,7 @@ func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult,
 func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcripts int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		var ids []string
-		times, qs, cids := tx.Bucket(bucketQueryTimes), tx.Bucket(bucketQueries), tx.Bucket(bucketClientIDs)
+		times, qs, cids := tx.Bucket(bucketQueryTimes), s.bucket(tx, bucketQueries), tx.Bucket(bucketClientIDs)
 		c := times.Cursor()
 		for k, _ := c.First(); len(k) >= timeKeyLen &&
 			int64(binary.BigEndian.Uint64(k)) < olderThan.UnixNano(); k, _ = c.First() {
@@ -499,16 +505,64 @@ func deleteBefore(b *bolt.Bucket, minPeriod uint64) (int, error) {
 // maxRecordSize bounds a stored protobuf value read back.
 const maxRecordSize = 64 << 20
 
-func putProto(b *bolt.Bucket, key []byte, m proto.Message) error {
-	v, err := proto.Marshal(m)
+// bucket is a bbolt bucket with what sealing its values needs: its name
+// and, for a bucket of sealedBuckets with sealing on, the keyring.
+type bucket struct {
+	*bolt.Bucket
+	name []byte
+	ring *seal.Keyring
+}
+
+// sealedBuckets hold values that name customers' identifiers or their
+// blinded forms, sealed at rest with sealing on (docs/operations.md,
+// "What node.db seals"); keys are query ids and (period, responder,
+// sequence), which name no identifier.
+var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts}
+
+func (s *store) bucket(tx *bolt.Tx, name []byte) bucket {
+	b := bucket{Bucket: tx.Bucket(name), name: name}
+	if s.ring != nil && slices.ContainsFunc(sealedBuckets, func(n []byte) bool { return bytes.Equal(n, name) }) {
+		b.ring = s.ring
+	}
+	return b
+}
+
+// put seals v for key (with sealing on) and stores it.
+func (b bucket) put(key, v []byte) error {
+	v, err := b.ring.SealValue(b.name, key, v)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
+		return err
 	}
 	return b.Put(key, v)
 }
 
-func getProto(b *bolt.Bucket, key []byte, m proto.Message) error {
+// get returns the opened value under key, nil if there is none. A value
+// moved from another key does not open (seal.ErrOpen).
+func (b bucket) get(key []byte) ([]byte, error) {
 	v := b.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	v, err := b.ring.OpenValue(b.name, key, v)
+	if err != nil {
+		return nil, fmt.Errorf("requester: stored value in %s: %w", b.name, err)
+	}
+	return v, nil
+}
+
+func putProto(b bucket, key []byte, m proto.Message) error {
+	v, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return b.put(key, v)
+}
+
+func getProto(b bucket, key []byte, m proto.Message) error {
+	v, err := b.get(key)
+	if err != nil {
+		return err
+	}
 	if v == nil {
 		return ErrNotFound
 	}
@@ -526,7 +580,7 @@ func getProto(b *bolt.Bucket, key []byte, m proto.Message) error {
 func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRecord, error) {
 	rec := new(riskmeshv1.ReconcileRecord)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
+		return getProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -539,7 +593,7 @@ func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRec
 		if err := s.emitReconciled(tx, k, rec); err != nil {
 			return err
 		}
-		return putProto(tx.Bucket(bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
+		return putProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 	})
 }
 
@@ -596,13 +650,13 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 		if err := s.emitReconciled(tx, k, rec); err != nil {
 			return err
 		}
-		if err := putProto(tx.Bucket(bucketReconcile), tkey, rec); err != nil {
+		if err := putProto(s.bucket(tx, bucketReconcile), tkey, rec); err != nil {
 			return err
 		}
 		if tx.Bucket(bucketTranscripts).Get(tkey) != nil {
 			return nil
 		}
-		if err := putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
+		if err := s.putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
 			return err
 		}
 		added = e.Amount
@@ -624,7 +678,7 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 // the walk stops at the first of an earlier period.
 func (s *store) chargeQueries(tx *bolt.Tx, e *accounting.RecordedEntry, now time.Time) error {
 	k := e.Key
-	queries := tx.Bucket(bucketQueries)
+	queries := s.bucket(tx, bucketQueries)
 	c := tx.Bucket(bucketQueryTimes).Cursor()
 	for tk, _ := c.Last(); tk != nil; tk, _ = c.Prev() {
 		if len(tk) <= timeKeyLen {
@@ -721,4 +775,18 @@ func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.Re
 		return nil
 	})
 	return rep, err
+}
+
+// SealStore seals, in place, the values of sealedBuckets in tx, a node.db
+// written without sealing that is about to be opened with ring
+// (docs/operations.md, "Sealing node.db").
+func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
+	for _, name := range sealedBuckets {
+		if b := tx.Bucket(name); b != nil {
+			if err := ring.SealBucket(b, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -3,7 +3,9 @@ package seal
 import (
 	"bytes"
 	"crypto/cipher"
+	"crypto/hmac"
 	cryptorand "crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,6 +41,8 @@ type Keyring struct {
 	id   [keyIDSize]byte
 	aead cipher.AEAD
 	rand io.Reader
+	// indexKey keys Index; derived from the data key, so Rewrap keeps it.
+	indexKey []byte
 }
 
 // Create makes a new data key, wraps it with kek and writes the keyring to
@@ -163,7 +167,9 @@ func newKeyring(id [keyIDSize]byte, key []byte, rand io.Reader) (*Keyring, error
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{id: id, aead: aead, rand: rand}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(indexLabel))
+	return &Keyring{id: id, aead: aead, rand: rand, indexKey: m.Sum(nil)}, nil
 }
 
 // ad is the associated data of a record or stream at location.

@@ -1,0 +1,87 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/node/seal"
+)
+
+func openTestDB(t *testing.T, path string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// A node.db written without sealing is sealed in place on the first start
+// with sealing on; afterwards it opens only with that keyring: without
+// sealing or with another keyring the node refuses to start, and a wrong
+// passphrase does not even open the keyring.
+func TestSealNodeDB(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.db")
+	bucket, key, plain := []byte("requester/queries"), []byte("q-1"), []byte("a query record")
+	db := openTestDB(t, path)
+	err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucket)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, plain)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, nil); err != nil {
+		t.Fatalf("plain node.db without sealing: %v", err)
+	}
+	cfg := &Config{DataDir: dir, Keys: KeysConfig{AtRest: AtRestPassphrase, Passphrase: []byte("sandbox")}}
+	ring, err := openKeyring(cfg, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, ring); err != nil {
+		t.Fatalf("first sealed start: %v", err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucket).Get(key)
+		if bytes.Equal(v, plain) {
+			t.Error("the plain value was not sealed")
+		}
+		got, err := ring.OpenValue(bucket, key, v)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Errorf("migrated value opens to %q, %v", got, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, ring); err != nil {
+		t.Fatalf("restart with the same keyring: %v", err)
+	}
+	if err := sealNodeDB(db, nil); !errors.Is(err, errSealedDB) {
+		t.Fatalf("sealed node.db without sealing: %v, want errSealedDB", err)
+	}
+	other, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, other); !errors.Is(err, seal.ErrOtherKey) {
+		t.Fatalf("sealed node.db with a replaced keyring: %v, want seal.ErrOtherKey", err)
+	}
+	wrong := *cfg
+	wrong.Keys.Passphrase = []byte("not the passphrase")
+	if _, err := openKeyring(&wrong, nil, true); !errors.Is(err, seal.ErrKEK) {
+		t.Fatalf("wrong passphrase: %v, want seal.ErrKEK", err)
+	}
+	db.Close()
+}

@@ -1,0 +1,110 @@
+package requester
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// sealedRequester opens a requester in dir with sealing on under ring.
+func (n *network) sealedRequester(dir string, ring *seal.Keyring) *Requester {
+	return n.newRequester(dir, func(s *setup) { s.Seal = ring })
+}
+
+// storedTranscriptKeys returns the keys of the requester's stored
+// transcripts.
+func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
+	t.Helper()
+	var keys [][]byte
+	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTranscripts).ForEach(func(k, _ []byte) error {
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		})
+	}))
+	return keys
+}
+
+// With sealing on, node.db holds no query record or transcript in plain;
+// after a restart both are read back.
+func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	dir := t.TempDir()
+	r := n.sealedRequester(dir, ring)
+	ready(t, r)
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3, 50)})
+	id := events[0].GetAccepted().QueryId
+	rec, err := r.GetQuery(context.Background(), id)
+	must(t, err)
+	if len(rec.GetResult().GetItems()) != 2 || len(rec.GetResult().GetItems()[0].GetHits()) != 1 {
+		t.Fatalf("stored result %v, want a hit on the first of two items", rec.GetResult())
+	}
+	keys := storedTranscriptKeys(t, r)
+	if len(keys) != 1 {
+		t.Fatalf("%d stored transcripts, want 1", len(keys))
+	}
+	k, _ := parseReconcileKey(keys[0], requesterMSP)
+	tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
+	must(t, err)
+	file, err := tr.MarshalBinary()
+	must(t, err)
+	plainRec, err := proto.Marshal(rec)
+	must(t, err)
+	must(t, r.Close())
+	must(t, r.cfg.DB.Close())
+	data, err := os.ReadFile(filepath.Join(dir, "node.db"))
+	must(t, err)
+	if bytes.Contains(data, plainRec[len(plainRec)/2:]) || bytes.Contains(data, file[len(file)/2:]) {
+		t.Fatal("node.db holds a query record or a transcript in plain")
+	}
+
+	r2 := n.sealedRequester(dir, ring)
+	again, err := r2.GetQuery(context.Background(), id)
+	must(t, err)
+	if !proto.Equal(again, rec) {
+		t.Fatalf("after restart %v, want %v", again, rec)
+	}
+	tr2, err := r2.store.transcript(k.Period, k.Responder, k.Sequence)
+	must(t, err)
+	if again, _ := tr2.MarshalBinary(); !bytes.Equal(again, file) {
+		t.Fatal("the transcript read after a restart differs")
+	}
+}
+
+// TestAdversarySealedQueryRecordSwapped plays whoever edits node.db of a
+// sealing requester: a query record moved under another query's id does
+// not open, so GetQuery refuses it instead of reporting another query's
+// hits as this one's.
+func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	r := n.sealedRequester("", ring)
+	ready(t, r)
+	hit := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3)})[0].GetAccepted().QueryId
+	miss := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(50)})[0].GetAccepted().QueryId
+	must(t, r.cfg.DB.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQueries)
+		a, c := bytes.Clone(b.Get([]byte(hit))), bytes.Clone(b.Get([]byte(miss)))
+		if err := b.Put([]byte(hit), c); err != nil {
+			return err
+		}
+		return b.Put([]byte(miss), a)
+	}))
+	for _, id := range []string{hit, miss} {
+		if _, err := r.GetQuery(context.Background(), id); !errors.Is(err, seal.ErrOpen) {
+			t.Fatalf("query record moved to another id: %v, want seal.ErrOpen", err)
+		}
+	}
+}
