@@ -192,6 +192,14 @@ func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provide
 	n.refresh()
 	n.waitPublished(n.period)
 	n.refresh() // the providers registered their OPRF keys on the way
+	// A live database is synced after the catalogs are published; Refresh
+	// returns once it is in step, so a query does not race its first sync.
+	for i, tp := range n.providers {
+		if n.serve[i+1]&provider.ServeLive != 0 {
+			_, err := tp.node.Refresh(ctx, nil)
+			must(t, err)
+		}
+	}
 	return n
 }
 
