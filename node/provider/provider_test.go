@@ -3,14 +3,19 @@ package provider
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -183,5 +188,55 @@ func TestRefreshReports(t *testing.T) {
 	}
 	if _, err := f.p.Refresh(f.ctx, []string{"nope"}); !errors.Is(err, ErrUnknownSource) {
 		t.Fatalf("Refresh of an unknown source: %v", err)
+	}
+}
+
+// A maintenance pass leaves the rest of a period's catalogs unbuilt once a
+// newer period has opened (the demo rolls from 1 to 3 at once): the
+// period-1 build of the first category opens period 2 while it reads its
+// source, and the second category is then built for period 2 only.
+func TestMaintainSkipsSupersededPeriod(t *testing.T) {
+	var (
+		once     sync.Once
+		f        *fixture
+		rollover error
+	)
+	const first = "amber" // sorts before category, so its build runs first
+	open := func() (io.ReadCloser, error) {
+		once.Do(func() {
+			if _, rollover = f.regulator.Rollover(f.ctx); rollover == nil {
+				rollover = f.dir.Refresh(f.ctx)
+			}
+		})
+		return io.NopCloser(strings.NewReader("phone,cat,reason,listed\n+8613800138010,3,7,2024-03-01\n")), nil
+	}
+	src, err := lists.NewDelimited(open, lists.DelimitedConfig{Mapping: lists.Mapping{ID: "phone", FixedType: "phone", Category: "cat", Reason: "reason", Listed: "listed"}})
+	must(t, err)
+	key, err := oprf.GenerateKey(nil)
+	must(t, err)
+	f = newFixture(t, func(c *Config) {
+		c.Keys[first] = key
+		c.Sources = append(c.Sources, Source{Name: "amber-csv", Category: first, Code: 3, Source: src})
+	})
+	must(t, f.regulator.SetPrice(f.ctx, first, price))
+	f.refresh()
+
+	f.p.maintain(f.ctx)
+	must(t, rollover)
+	if f.dir.View().Period.Number != 2 {
+		t.Fatalf("the first build did not open period 2")
+	}
+	for _, st := range f.p.CatalogStatus(category) {
+		if st.Period == 1 {
+			t.Fatalf("%s was built for the superseded period 1: %v", category, st)
+		}
+	}
+	f.p.maintain(f.ctx)
+	var built bool
+	for _, st := range f.p.CatalogStatus(category) {
+		built = built || st.Period == 2 && st.State == riskmeshv1.CatalogState_CATALOG_STATE_READY
+	}
+	if !built {
+		t.Fatalf("%s not built for period 2 by the next pass: %v", category, f.p.CatalogStatus(category))
 	}
 }
