@@ -138,7 +138,36 @@ func WriteProviders(w io.Writer, r *riskmeshv1.ProvidersResponse) {
 			Text(strings.Join(p.GetCategories(), ",")), Text(p.GetEndpoint()))
 	}
 	tw.Flush()
+	writeQuality(w, r.GetProviders())
 }
+
+// writeQuality writes the providers' quality scores (docs/quality.md), if
+// the ledger has any: the medians across reporting requesters, the periods
+// they cover and the price factor the current period applies.
+func writeQuality(w io.Writer, providers []*riskmeshv1.ProviderInfo) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := false
+	for _, p := range providers {
+		for _, q := range p.GetQuality() {
+			if !header {
+				fmt.Fprintln(w)
+				fmt.Fprintln(tw, "PROVIDER\tCATEGORY\tREPORTERS\tCONFIRMED\tWRONG\tHIT RATE\tPERIODS\tPRICE FACTOR")
+				header = true
+			}
+			confirmed, wrong, hits := "-", "-", "-"
+			if q.GetShown() {
+				confirmed, wrong, hits = bpText(q.GetConfirmationBp()), bpText(q.GetWrongRateBp()), bpText(q.GetHitRateBp())
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d-%d\tx%d.%02d (tier %d)\n", Text(p.GetMspId()), Text(q.GetCategory()),
+				q.GetCoverage(), confirmed, wrong, hits, q.GetFromPeriod(), q.GetToPeriod(),
+				q.GetMultiplierBp()/10_000, q.GetMultiplierBp()%10_000/100, q.GetTier())
+		}
+	}
+	tw.Flush()
+}
+
+// bpText shows basis points as a percentage with two decimals.
+func bpText(bp uint32) string { return fmt.Sprintf("%d.%02d%%", bp/100, bp%100) }
 
 // WriteCatalogs writes CatalogStatus' answer: the catalogs served as a
 // provider, then those downloaded as a requester.

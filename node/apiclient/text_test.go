@@ -64,3 +64,40 @@ func TestWriteReconcile(t *testing.T) {
 		t.Errorf("a matched entry is listed:\n%s", out)
 	}
 }
+
+// Providers' quality scores follow the provider table: rates only once
+// enough requesters report, the periods scored and the price factor.
+func TestWriteProvidersShowsQuality(t *testing.T) {
+	var b strings.Builder
+	WriteProviders(&b, &riskmeshv1.ProvidersResponse{Period: 3, Providers: []*riskmeshv1.ProviderInfo{
+		{MspId: "Bank1MSP", Active: true, Categories: []string{"black"}, Quality: []*riskmeshv1.ProviderQuality{
+			{Category: "black", Coverage: 3, Shown: true, HitRateBp: 1250, ConfirmationBp: 8000, WrongRateBp: 2000,
+				FromPeriod: 1, ToPeriod: 1, MultiplierBp: 5000, Tier: 1},
+			{Category: "grey", Coverage: 1, FromPeriod: 1, ToPeriod: 1, MultiplierBp: 10_000},
+		}},
+		{MspId: "Bank2MSP", Active: true, Categories: []string{"black"}},
+	}})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := []string{
+		"PROVIDER  CATEGORY  REPORTERS  CONFIRMED  WRONG   HIT RATE  PERIODS  PRICE FACTOR",
+		"Bank1MSP  black     3          80.00%     20.00%  12.50%    1-1      x0.50 (tier 1)",
+		"Bank1MSP  grey      1          -          -       -         1-1      x1.00 (tier 0)",
+	}
+	if len(lines) < len(want) || !slicesEqualTrimmed(lines[len(lines)-len(want):], want) {
+		t.Fatalf("got\n%s\nwant the table ending\n%s", b.String(), strings.Join(want, "\n"))
+	}
+	b.Reset()
+	WriteProviders(&b, &riskmeshv1.ProvidersResponse{Providers: []*riskmeshv1.ProviderInfo{{MspId: "Bank2MSP"}}})
+	if strings.Contains(b.String(), "PRICE FACTOR") {
+		t.Fatalf("a quality table without scores:\n%s", b.String())
+	}
+}
+
+func slicesEqualTrimmed(got, want []string) bool {
+	for i := range want {
+		if strings.TrimRight(got[i], " ") != want[i] {
+			return false
+		}
+	}
+	return len(got) == len(want)
+}
