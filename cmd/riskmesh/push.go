@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -19,37 +21,21 @@ func newPushCommand() *cobra.Command {
 
 func newPushDeadCommand() *cobra.Command {
 	var (
-		api         apiFlags
 		destination string
 		limit       uint32
-		asJSON      bool
 	)
-	cmd := &cobra.Command{
-		Use:   "dead [--destination NAME] [--limit N] [--json]",
-		Short: "list the dead push events, oldest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.ListDeadEvents(cmd.Context(), &riskmeshv1.ListDeadEventsRequest{Destination: destination, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
-			}
-			apiclient.WriteDeadEvents(cmd.OutOrStdout(), resp.GetEvents())
-			return nil
+	return apiView[*riskmeshv1.ListDeadEventsResponse]{
+		use:   "dead [--destination NAME] [--limit N] [--json]",
+		short: "list the dead push events, oldest first",
+		flags: func(c *cobra.Command) {
+			c.Flags().StringVar(&destination, "destination", "", "one destination (default: all)")
+			c.Flags().Uint32Var(&limit, "limit", 0, "at most this many events (default 100, at most 1000)")
 		},
-	}
-	api.register(cmd)
-	cmd.Flags().StringVar(&destination, "destination", "", "one destination (default: all)")
-	cmd.Flags().Uint32Var(&limit, "limit", 0, "at most this many events (default 100, at most 1000)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the ListDeadEventsResponse as protobuf JSON")
-	return cmd
+		call: func(ctx context.Context, c *apiclient.Client, _ []string) (*riskmeshv1.ListDeadEventsResponse, error) {
+			return c.ListDeadEvents(ctx, &riskmeshv1.ListDeadEventsRequest{Destination: destination, Limit: limit})
+		},
+		text: func(w io.Writer, r *riskmeshv1.ListDeadEventsResponse) { apiclient.WriteDeadEvents(w, r.GetEvents()) },
+	}.command()
 }
 
 func newPushReplayCommand() *cobra.Command {

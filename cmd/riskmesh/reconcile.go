@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -109,58 +111,28 @@ func watchReconciliation(cmd *cobra.Command, client *apiclient.Client, id string
 }
 
 func newReconcileShowCommand() *cobra.Command {
-	var (
-		api    apiFlags
-		asJSON bool
-	)
-	cmd := &cobra.Command{
-		Use:   "show ID",
-		Short: "show a reconciliation's state",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			st, err := client.GetReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return apiclient.WriteJSON(cmd.OutOrStdout(), st)
-			}
-			apiclient.WriteReconciliation(cmd.OutOrStdout(), st)
-			return nil
+	return apiView[*riskmeshv1.Reconciliation]{
+		use:   "show ID",
+		short: "show a reconciliation's state",
+		args:  cobra.ExactArgs(1),
+		call: func(ctx context.Context, c *apiclient.Client, args []string) (*riskmeshv1.Reconciliation, error) {
+			return c.GetReconciliation(ctx, &riskmeshv1.GetReconciliationRequest{Id: args[0]})
 		},
-	}
-	api.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the Reconciliation as protobuf JSON")
-	return cmd
+		text: apiclient.WriteReconciliation,
+	}.command()
 }
 
 func newReconcileListCommand() *cobra.Command {
-	var api apiFlags
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "list the reconciliations this node ran or answered since it started",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.ListReconciliations(cmd.Context(), &riskmeshv1.ListReconciliationsRequest{})
-			if err != nil {
-				return err
-			}
-			apiclient.WriteReconciliations(cmd.OutOrStdout(), resp.GetReconciliations())
-			return nil
+	return apiView[*riskmeshv1.ListReconciliationsResponse]{
+		use:   "list",
+		short: "list the reconciliations this node ran or answered since it started",
+		call: func(ctx context.Context, c *apiclient.Client, _ []string) (*riskmeshv1.ListReconciliationsResponse, error) {
+			return c.ListReconciliations(ctx, &riskmeshv1.ListReconciliationsRequest{})
 		},
-	}
-	api.register(cmd)
-	return cmd
+		text: func(w io.Writer, r *riskmeshv1.ListReconciliationsResponse) {
+			apiclient.WriteReconciliations(w, r.GetReconciliations())
+		},
+	}.command()
 }
 
 func newReconcileFetchCommand() *cobra.Command {
