@@ -74,12 +74,14 @@ func TestAdversaryOpenAlteredFile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := MappedBytes()
-			o, err := Open(writeFile(t, tc.data), tc.cfg)
+			path := writeFile(t, tc.data)
+			o, err := Open(path, tc.cfg)
 			if !errors.Is(err, tc.want) || o != nil {
 				t.Fatalf("Open: catalog %v, error %v, want %v", o != nil, err, tc.want)
 			}
-			if MappedBytes() != before {
+			// The file's own mapping, not MappedBytes: other tests' catalogs
+			// are released by the garbage collector at any moment.
+			if runtime.GOOS == "linux" && isMapped(t, path) {
 				t.Fatal("a refused file stays mapped")
 			}
 		})
