@@ -144,20 +144,26 @@ func (n *Network) definition() chaincodeDefinition {
 }
 
 // peerAdmin runs the peer CLI as an organisation's admin against its own
-// peer, from the organisation's own folder.
+// peer, from the organisation's own folder. The admin is the peer
+// organisation's, or the admin of the ordering organisation it runs, who
+// signs changes of the ordering service (ordererAdmin).
 type peerAdmin struct {
-	net *Network
-	org Org
+	net    *Network
+	org    Org
+	mspID  string
+	mspDir string
 }
 
-func (n *Network) admin(o Org) peerAdmin { return peerAdmin{net: n, org: o} }
+func (n *Network) admin(o Org) peerAdmin {
+	return peerAdmin{net: n, org: o, mspID: o.MSPID, mspDir: n.layout.userMSPDir(o.Name, "Admin")}
+}
 
 func (a peerAdmin) run(ctx context.Context, args ...string) ([]byte, error) {
 	o := a.org
 	l := a.net.layout
 	env := []string{
-		"CORE_PEER_LOCALMSPID=" + o.MSPID,
-		"CORE_PEER_MSPCONFIGPATH=" + l.userMSPDir(o.Name, "Admin"),
+		"CORE_PEER_LOCALMSPID=" + a.mspID,
+		"CORE_PEER_MSPCONFIGPATH=" + a.mspDir,
 		"CORE_PEER_ADDRESS=" + o.PeerAddress,
 		"CORE_PEER_TLS_ENABLED=true",
 		"CORE_PEER_TLS_ROOTCERT_FILE=" + o.PeerTLSCACert,
@@ -165,7 +171,7 @@ func (a peerAdmin) run(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	out, err := runTool(ctx, filepath.Join(a.net.cfg.BinDir, "peer"), env, l.peerDir(o.Name), args...)
 	if err != nil {
-		return out, fmt.Errorf("%s admin: %w", o.MSPID, err)
+		return out, fmt.Errorf("%s admin: %w", a.mspID, err)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +37,12 @@ const heightPollInterval = 250 * time.Millisecond
 //  5. o installs the chaincode package and approves the committed
 //     definition, after which its peer endorses.
 //
+// If a step after the update fails (o's peer never comes up or never
+// catches up, o never approves), AddOrg returns ErrJoinIncomplete and
+// Info.Joining lists o: RemoveOrg takes it off the channel again, which
+// leaves the channel as it was before (docs/operations.md, "Rolling back
+// a failed join").
+//
 // Onboarding o as an institution (AddInstitution and the rest) is then the
 // regulator's act on the ledger, not the network's.
 func (n *Network) AddOrg(ctx context.Context, o OrgSpec, signers []string) (Org, error) {
@@ -43,7 +50,7 @@ func (n *Network) AddOrg(ctx context.Context, o OrgSpec, signers []string) (Org,
 	defer cancel()
 	info := n.Info()
 	specs := []OrgSpec{o}
-	for _, m := range info.Orgs {
+	for _, m := range append(info.Orgs, info.Joining...) {
 		if m.Name == o.Name || m.MSPID == o.MSPID {
 			return Org{}, fmt.Errorf("%w: %s", ErrMember, o.MSPID)
 		}
@@ -83,35 +90,19 @@ func (n *Network) AddOrg(ctx context.Context, o OrgSpec, signers []string) (Org,
 		return Org{}, fmt.Errorf("add %s to the channel: %w", o.MSPID, err)
 	}
 
-	a := n.admin(org)
-	first := filepath.Join(l.orgDir(o.Name), ChannelName+"-0.block")
-	// Every orderer serves o's admin once it has the new configuration.
-	err = waitEvery(ctx, heightPollInterval, "first block for "+o.MSPID, nil, func(ctx context.Context) (bool, error) {
-		err := a.fetch(ctx, "0", first)
-		return err == nil, err
-	})
-	if err != nil {
+	// From here on o is on the channel: a failure leaves it half joined,
+	// which network.json records so that RemoveOrg can take it off again.
+	n.mu.Lock()
+	n.info.Joining = append(n.info.Joining, org)
+	n.mu.Unlock()
+	if err := n.save(); err != nil {
 		return Org{}, err
 	}
-	p, err := n.startPeer(org)
-	if err != nil {
-		return Org{}, err
-	}
-	def := n.definition()
-	if err := n.joinPeer(ctx, org, p, first, def); err != nil {
-		return Org{}, err
-	}
-	target, err := n.admin(info.Orgs[0]).height(ctx)
-	if err != nil {
-		return Org{}, err
-	}
-	if err := n.waitHeight(ctx, []Org{org}, target); err != nil {
-		return Org{}, err
-	}
-	if err := a.approve(ctx, def); err != nil {
-		return Org{}, err
+	if err := n.completeJoin(ctx, org); err != nil {
+		return Org{}, fmt.Errorf("%w: %s: %w (remove it with RemoveOrg)", ErrJoinIncomplete, o.MSPID, err)
 	}
 	n.mu.Lock()
+	n.info.Joining = slices.DeleteFunc(n.info.Joining, func(j Org) bool { return j.MSPID == org.MSPID })
 	n.info.Orgs = append(n.info.Orgs, org)
 	n.mu.Unlock()
 	if err := n.gatewaysReady(ctx, n.Info().Orgs, nil); err != nil {
@@ -120,17 +111,53 @@ func (n *Network) AddOrg(ctx context.Context, o OrgSpec, signers []string) (Org,
 	return org, n.save()
 }
 
+// completeJoin is the newcomer's part of AddOrg once the channel lists it:
+// its peer starts, joins with the channel's first block and catches up,
+// and its admin installs and approves the committed chaincode definition.
+func (n *Network) completeJoin(ctx context.Context, org Org) error {
+	a := n.admin(org)
+	first := filepath.Join(n.layout.orgDir(org.Name), ChannelName+"-0.block")
+	// Every orderer serves o's admin once it has the new configuration.
+	err := waitEvery(ctx, heightPollInterval, "first block for "+org.MSPID, nil, func(ctx context.Context) (bool, error) {
+		err := a.fetch(ctx, "0", first)
+		return err == nil, err
+	})
+	if err != nil {
+		return err
+	}
+	p, err := n.startPeer(org)
+	if err != nil {
+		return err
+	}
+	def := n.definition()
+	if err := n.joinPeer(ctx, org, p, first, def); err != nil {
+		return err
+	}
+	target, err := n.admin(n.Info().Orgs[0]).height(ctx)
+	if err != nil {
+		return err
+	}
+	if err := n.waitHeight(ctx, []Org{org}, target); err != nil {
+		return err
+	}
+	return a.approve(ctx, def)
+}
+
 // RemoveOrg takes organisation mspID off the channel with a configuration
-// update signed by the admins of signers (a majority of the members, the
-// organisation itself may be one of them) and stops its peer. Its clients'
-// transactions are refused from the block that carries the update on. An
-// organisation that runs an orderer cannot be removed this way: its orderer
-// is a consenter of the channel.
+// update signed by the admins of signers (a majority of the organisations
+// the channel lists, the organisation itself may be one of them) and stops
+// its peer. Its clients' transactions are refused from the block that
+// carries the update on. mspID may be a member or an organisation whose
+// AddOrg failed half way (Info.Joining): removing that one rolls the
+// channel back to its configuration before AddOrg. An organisation that
+// runs an orderer cannot be removed this way: its orderer is a consenter of
+// the channel.
 func (n *Network) RemoveOrg(ctx context.Context, mspID string, signers []string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
 	info := n.Info()
-	org, err := info.Org(mspID)
+	listed := append(slices.Clone(info.Orgs), info.Joining...)
+	org, err := Info{Orgs: listed}.Org(mspID)
 	if err != nil {
 		return err
 	}
@@ -139,17 +166,19 @@ func (n *Network) RemoveOrg(ctx context.Context, mspID string, signers []string)
 			return fmt.Errorf("%w: %s", ErrRunsOrderer, mspID)
 		}
 	}
-	rest := slices.DeleteFunc(slices.Clone(info.Orgs), func(o Org) bool { return o.MSPID == mspID })
+	isOrg := func(o Org) bool { return o.MSPID == mspID }
+	rest := slices.DeleteFunc(slices.Clone(info.Orgs), isOrg)
 	// The removed organisation's peer may never get the block that removes
 	// it: the orderers stop serving it there.
-	err = n.updateConfig(ctx, signers, info.Orgs, rest, func(app *cb.ConfigGroup) {
+	err = n.updateConfig(ctx, signers, listed, rest, func(app *cb.ConfigGroup) {
 		delete(app.Groups, mspID)
 	})
 	if err != nil {
 		return fmt.Errorf("remove %s from the channel: %w", mspID, err)
 	}
 	n.mu.Lock()
-	n.info.Orgs = slices.DeleteFunc(n.info.Orgs, func(o Org) bool { return o.MSPID == mspID })
+	n.info.Orgs = slices.DeleteFunc(n.info.Orgs, isOrg)
+	n.info.Joining = slices.DeleteFunc(n.info.Joining, isOrg)
 	n.mu.Unlock()
 	if err := n.stopNamed("peer-" + org.Name); err != nil {
 		return err
@@ -158,6 +187,27 @@ func (n *Network) RemoveOrg(ctx context.Context, mspID string, signers []string)
 		return err
 	}
 	return n.save()
+}
+
+// ChannelOrgs returns the MSP ids of the organisations that the channel's
+// current configuration lists, sorted, read from an orderer: the channel's
+// own view, which Info may lag behind after a failed change.
+func (n *Network) ChannelOrgs(ctx context.Context) ([]string, error) {
+	info := n.Info()
+	if len(info.Orgs) == 0 {
+		return nil, fmt.Errorf("%w: no member to ask", ErrUnknownOrg)
+	}
+	cfg, _, err := n.admin(info.Orgs[0]).fetchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	app, err := applicationGroup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ids := slices.Collect(maps.Keys(app.Groups))
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // UpgradeChaincode moves the channel to a new chaincode definition (the
@@ -249,10 +299,12 @@ func (n *Network) StopOrderer(org string) error {
 	return n.stopNamed("orderer-" + org)
 }
 
-// freeSlot returns the lowest peer port slot no member uses, or -1.
+// freeSlot returns the lowest peer port slot no member or joining
+// organisation uses, or -1.
 func freeSlot(info Info) int {
+	used := append(slices.Clone(info.Orgs), info.Joining...)
 	for slot := range maxOrgs {
-		if !slices.ContainsFunc(info.Orgs, func(o Org) bool { return o.Slot == slot }) {
+		if !slices.ContainsFunc(used, func(o Org) bool { return o.Slot == slot }) {
 			return slot
 		}
 	}
@@ -320,39 +372,63 @@ func (n *Network) updateConfig(ctx context.Context, signers []string, members, s
 	if err != nil {
 		return err
 	}
-	submitter := n.admin(by[len(by)-1])
+	var signing []peerAdmin
+	for _, o := range by {
+		signing = append(signing, n.admin(o))
+	}
+	number, err := n.submitUpdate(ctx, signing, func(c *cb.Config) error {
+		app, err := applicationGroup(c)
+		if err != nil {
+			return err
+		}
+		change(app)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return n.waitHeight(ctx, staying, number+1)
+}
+
+// submitUpdate fetches the channel's configuration, applies change to a
+// copy, computes the update, has every admin of by sign it in turn (the
+// last one submitting it) and waits until the orderers serve the new
+// configuration. It returns the number of the block that carries it.
+func (n *Network) submitUpdate(ctx context.Context, by []peerAdmin, change func(*cb.Config) error) (uint64, error) {
+	if len(by) == 0 {
+		return 0, ErrNoSignatures
+	}
+	submitter := by[len(by)-1]
 	orig, _, err := submitter.fetchConfig(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	updated := proto.Clone(orig).(*cb.Config)
-	app, err := applicationGroup(updated)
-	if err != nil {
-		return err
+	if err := change(updated); err != nil {
+		return 0, err
 	}
-	change(app)
 	u, err := computeUpdate(ChannelName, orig, updated)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	env, err := updateEnvelope(ChannelName, u)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	file := filepath.Join(n.layout.configDir(), fmt.Sprintf("update-%d.pb", orig.Sequence+1))
 	if err := os.WriteFile(file, env, 0o644); err != nil {
-		return err
+		return 0, err
 	}
 	// Each admin signs the file in place with their own key, as it would
 	// travel from host to host; the last one signs and submits.
-	for _, o := range by[:len(by)-1] {
-		if _, err := n.admin(o).run(ctx, "channel", "signconfigtx", "-f", file); err != nil {
-			return err
+	for _, a := range by[:len(by)-1] {
+		if _, err := a.run(ctx, "channel", "signconfigtx", "-f", file); err != nil {
+			return 0, err
 		}
 	}
 	args := append([]string{"channel", "update", "-c", ChannelName, "-f", file}, submitter.ordererFlags(ctx)...)
 	if _, err := submitter.run(ctx, args...); err != nil {
-		return err
+		return 0, err
 	}
 	var number uint64
 	err = waitEvery(ctx, heightPollInterval, "configuration update", nil, func(ctx context.Context) (bool, error) {
@@ -363,10 +439,7 @@ func (n *Network) updateConfig(ctx context.Context, signers []string, members, s
 		number = num
 		return cfg.Sequence > orig.Sequence, nil
 	})
-	if err != nil {
-		return err
-	}
-	return n.waitHeight(ctx, staying, number+1)
+	return number, err
 }
 
 // waitHeight waits until the peer of every organisation in orgs has at least

@@ -20,4 +20,6 @@ var (
 	ErrRunsOrderer    = errors.New("fabric: organisation runs an orderer")
 	ErrNoSlot         = errors.New("fabric: no free organisation slot")
 	ErrNoSignatures   = errors.New("fabric: no admin to sign")
+	ErrUnknownOrderer = errors.New("fabric: unknown orderer")
+	ErrJoinIncomplete = errors.New("fabric: organisation on the channel but not joined")
 )

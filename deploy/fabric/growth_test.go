@@ -279,6 +279,128 @@ func servedCert(t *testing.T, org fabric.Org) *x509.Certificate {
 	return conn.ConnectionState().PeerCertificates[0]
 }
 
+// startWorkload onboards the founding banks, opens a period priced for the
+// workload and starts two workers. stop stops them and is safe to call
+// more than once.
+func startWorkload(ctx context.Context, t *testing.T, n *fabric.Network, reg *acfabric.Client) (w *workload, errs <-chan error, stop func()) {
+	t.Helper()
+	w = &workload{sent: map[accounting.EntryKey]accounting.Entry{}}
+	w.seq.Store(uint64(time.Now().UnixNano()))
+	for _, o := range founders[1:] {
+		w.join(onboard(ctx, t, n, reg, o.MSPID))
+	}
+	if err := reg.SetPrice(ctx, growthCategory, growthPrice); err != nil {
+		t.Fatal(err)
+	}
+	p, err := reg.Rollover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.period = p.Number
+	done := make(chan struct{})
+	failed := make(chan error, 2)
+	var workers sync.WaitGroup
+	for k := range 2 {
+		workers.Go(func() {
+			if err := w.run(ctx, k, done); err != nil {
+				failed <- err
+			}
+		})
+	}
+	var once sync.Once
+	return w, failed, func() {
+		once.Do(func() {
+			close(done)
+			workers.Wait()
+		})
+	}
+}
+
+// checkExactlyOnce checks, once the workload has stopped, that every entry
+// it sent is on the ledger exactly once and as sent.
+func checkExactlyOnce(ctx context.Context, t *testing.T, reg *acfabric.Client, w *workload, errs <-chan error) {
+	t.Helper()
+	select {
+	case err := <-errs:
+		t.Fatalf("workload: %v", err)
+	default:
+	}
+	t.Logf("workload: %d batches of %d entries, %d read-backs, %d retried calls (last: %s)",
+		w.batches, growthBatch, w.queries, w.retries, w.lastRetry)
+	for i, l := range w.retryLog {
+		if i%10 == 0 || i == len(w.retryLog)-1 {
+			t.Log(l)
+		}
+	}
+	t.Run("every entry exactly once", func(t *testing.T) {
+		seen := map[accounting.EntryKey]int{}
+		for _, m := range w.members {
+			q := accounting.EntriesQuery{Period: w.period, Party: m.msp}
+			for {
+				page, err := reg.Entries(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page.Entries {
+					if e.Category == growthCategory {
+						seen[e.Key]++
+					}
+				}
+				if page.Bookmark == "" {
+					break
+				}
+				q.Bookmark = page.Bookmark
+			}
+		}
+		for key, count := range seen {
+			if _, ok := w.sent[key]; !ok || count != 1 {
+				t.Errorf("entry %+v: listed %d times, sent: %v", key, count, ok)
+			}
+		}
+		for key, e := range w.sent {
+			if seen[key] != 1 {
+				t.Errorf("entry %+v sent, listed %d times", key, seen[key])
+				continue
+			}
+			got, err := reg.Entry(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Amount != e.Amount || string(got.RequestHash) != string(e.RequestHash) {
+				t.Errorf("entry %+v on the ledger differs from the one sent", key)
+			}
+		}
+		if len(w.sent) != w.batches*growthBatch {
+			t.Fatalf("%d entries sent in %d batches of %d", len(w.sent), w.batches, growthBatch)
+		}
+	})
+}
+
+// upFounders brings up the three founding organisations, each running an
+// orderer, and stops them after the test.
+func upFounders(ctx context.Context, t *testing.T) *fabric.Network {
+	t.Helper()
+	n, err := fabric.Up(ctx, fabric.Config{DataDir: dataDir(t), Orgs: founders, KillWithParent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+// stepper returns a logger of a scenario's steps, with the time since it
+// was made.
+func stepper(t *testing.T) func(what string) {
+	start := time.Now()
+	return func(what string) {
+		t.Logf("%6.1fs %s %s", time.Since(start).Seconds(), time.Now().Format("15:04:05.0"), what)
+	}
+}
+
 // keepEnv keeps a network test's data dir and logs after the test.
 const keepEnv = "RISKMESH_FABRIC_KEEP"
 
@@ -311,56 +433,13 @@ func TestGrowAndUpgrade(t *testing.T) {
 	requireGate(t)
 	ctx, cancel := context.WithTimeout(context.Background(), growthTimeout)
 	defer cancel()
-	dir := dataDir(t)
-	n, err := fabric.Up(ctx, fabric.Config{DataDir: dir, Orgs: founders, KillWithParent: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	start := time.Now()
-	step := func(what string) {
-		t.Logf("%6.1fs %s %s", time.Since(start).Seconds(), time.Now().Format("15:04:05.0"), what)
-	}
+	n := upFounders(ctx, t)
+	step := stepper(t)
 
 	reg := connect(t, n, fabric.RegulatorMSPID, fabric.RegulatorMSPID)
-	w := &workload{sent: map[accounting.EntryKey]accounting.Entry{}}
-	w.seq.Store(uint64(time.Now().UnixNano()))
-	for _, o := range founders[1:] {
-		w.join(onboard(ctx, t, n, reg, o.MSPID))
-	}
-	if err := reg.SetPrice(ctx, growthCategory, growthPrice); err != nil {
-		t.Fatal(err)
-	}
-	p, err := reg.Rollover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.period = p.Number
-	step("3 organisations up, 2 banks onboarded")
-
-	stop := make(chan struct{})
-	errs := make(chan error, 2)
-	var workers sync.WaitGroup
-	for k := range 2 {
-		workers.Go(func() {
-			if err := w.run(ctx, k, stop); err != nil {
-				errs <- err
-			}
-		})
-	}
-	stopped := false
-	stopWorkload := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			workers.Wait()
-		}
-	}
+	w, errs, stopWorkload := startWorkload(ctx, t, n, reg)
 	defer stopWorkload()
+	step("3 organisations up, 2 banks onboarded")
 	waitBatches(t, w, 5, errs)
 
 	t.Run("adversary: a minority of admins cannot add an organisation", func(t *testing.T) {
@@ -432,61 +511,7 @@ func TestGrowAndUpgrade(t *testing.T) {
 	step("workload continued on 2 of 3 orderers")
 
 	stopWorkload()
-	select {
-	case err := <-errs:
-		t.Fatalf("workload: %v", err)
-	default:
-	}
-	t.Logf("workload: %d batches of %d entries, %d read-backs, %d retried calls (last: %s)",
-		w.batches, growthBatch, w.queries, w.retries, w.lastRetry)
-	for i, l := range w.retryLog {
-		if i%10 == 0 || i == len(w.retryLog)-1 {
-			t.Log(l)
-		}
-	}
-
-	t.Run("every entry exactly once", func(t *testing.T) {
-		seen := map[accounting.EntryKey]int{}
-		for _, m := range w.members {
-			q := accounting.EntriesQuery{Period: w.period, Party: m.msp}
-			for {
-				page, err := reg.Entries(ctx, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range page.Entries {
-					if e.Category == growthCategory {
-						seen[e.Key]++
-					}
-				}
-				if page.Bookmark == "" {
-					break
-				}
-				q.Bookmark = page.Bookmark
-			}
-		}
-		for key, count := range seen {
-			if _, ok := w.sent[key]; !ok || count != 1 {
-				t.Errorf("entry %+v: listed %d times, sent: %v", key, count, ok)
-			}
-		}
-		for key, e := range w.sent {
-			if seen[key] != 1 {
-				t.Errorf("entry %+v sent, listed %d times", key, seen[key])
-				continue
-			}
-			got, err := reg.Entry(ctx, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Amount != e.Amount || string(got.RequestHash) != string(e.RequestHash) {
-				t.Errorf("entry %+v on the ledger differs from the one sent", key)
-			}
-		}
-		if len(w.sent) != w.batches*growthBatch {
-			t.Fatalf("%d entries sent in %d batches of %d", len(w.sent), w.batches, growthBatch)
-		}
-	})
+	checkExactlyOnce(ctx, t, reg, w, errs)
 
 	t.Run("a removed organisation is refused", func(t *testing.T) {
 		// Bank4's client, through the regulator's gateway, before and after.

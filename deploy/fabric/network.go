@@ -23,21 +23,25 @@ const markerFile = ".fabricnet"
 // commands that change the network) can use a network that another process
 // started.
 type Info struct {
-	DataDir          string        `json:"dataDir"`
-	BasePort         int           `json:"basePort"`
-	Channel          string        `json:"channel"`
-	Chaincode        string        `json:"chaincode"`
-	PackageID        string        `json:"packageId"`
-	ChaincodeLabel   string        `json:"chaincodeLabel"`
-	ChaincodeVersion string        `json:"chaincodeVersion"`
-	Sequence         int           `json:"sequence"` // of the committed chaincode definition
-	ChaincodeAddress string        `json:"chaincodeAddress"`
-	OrdererAddress   string        `json:"ordererAddress"` // the first orderer's
-	OrdererTLSCACert string        `json:"ordererTlsCaCert"`
-	OrdererOpsURL    string        `json:"ordererOperationsUrl"`
-	Orderers         []Orderer     `json:"orderers"`
-	Orgs             []Org         `json:"orgs"`
-	BringUp          time.Duration `json:"bringUpNanos"`
+	DataDir          string    `json:"dataDir"`
+	BasePort         int       `json:"basePort"`
+	Channel          string    `json:"channel"`
+	Chaincode        string    `json:"chaincode"`
+	PackageID        string    `json:"packageId"`
+	ChaincodeLabel   string    `json:"chaincodeLabel"`
+	ChaincodeVersion string    `json:"chaincodeVersion"`
+	Sequence         int       `json:"sequence"` // of the committed chaincode definition
+	ChaincodeAddress string    `json:"chaincodeAddress"`
+	OrdererAddress   string    `json:"ordererAddress"` // the first orderer's
+	OrdererTLSCACert string    `json:"ordererTlsCaCert"`
+	OrdererOpsURL    string    `json:"ordererOperationsUrl"`
+	Orderers         []Orderer `json:"orderers"`
+	Orgs             []Org     `json:"orgs"`
+	// Joining are organisations the channel lists whose AddOrg failed
+	// after the configuration update: not members yet, to be removed with
+	// RemoveOrg.
+	Joining []Org         `json:"joining,omitempty"`
+	BringUp time.Duration `json:"bringUpNanos"`
 }
 
 // Org is one organisation's view of the network: its own folder, peer and
@@ -65,6 +69,8 @@ type Orderer struct {
 	Address       string `json:"address"`      // broadcast, deliver and Raft cluster
 	AdminAddress  string `json:"adminAddress"` // channel participation API
 	TLSCACert     string `json:"tlsCaCert"`
+	TLSCert       string `json:"tlsCert"` // PEM certificate it serves and presents to the other orderers
+	TLSKey        string `json:"tlsKey"`  // PEM PKCS#8 key of TLSCert
 	OperationsURL string `json:"operationsUrl"`
 }
 
@@ -302,12 +308,7 @@ func (n *Network) joinOrderer(ctx context.Context, o Orderer, p *process) error 
 	if err := waitFor(ctx, "admin listener of "+p.name, p, tcpReady(o.AdminAddress)); err != nil {
 		return err
 	}
-	l := n.layout
-	tls := l.ordererAdminTLSDir(o.Org)
-	_, err := runTool(ctx, filepath.Join(n.cfg.BinDir, "osnadmin"), nil, "",
-		"channel", "join", "--channelID", ChannelName, "--config-block", l.genesisBlock(),
-		"-o", o.AdminAddress, "--ca-file", o.TLSCACert,
-		"--client-cert", filepath.Join(tls, "client.crt"), "--client-key", filepath.Join(tls, "client.key"))
+	_, err := n.osnadmin(ctx, o, "channel", "join", "--channelID", ChannelName, "--config-block", n.layout.genesisBlock())
 	if err != nil {
 		return fmt.Errorf("join %s to %s: %w", p.name, ChannelName, err)
 	}
@@ -438,6 +439,8 @@ func describeOrderer(l layout, base, j int, o OrgSpec) Orderer {
 		Address:       addr(p + ordererPortOffset),
 		AdminAddress:  addr(p + ordererAdminOffset),
 		TLSCACert:     l.ordererTLSCA(o.Name),
+		TLSCert:       filepath.Join(l.ordererNodeDir(o.Name), "tls", "server.crt"),
+		TLSKey:        filepath.Join(l.ordererNodeDir(o.Name), "tls", "server.key"),
 		OperationsURL: "http://" + addr(p+ordererOpsOffset),
 	}
 }
@@ -478,6 +481,7 @@ func (n *Network) Info() Info {
 	info := n.info
 	info.Orgs = slices.Clone(info.Orgs)
 	info.Orderers = slices.Clone(info.Orderers)
+	info.Joining = slices.Clone(info.Joining)
 	return info
 }
 

@@ -1,0 +1,246 @@
+package fabric
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	cb "github.com/hyperledger/fabric-protos-go-apiv2/common"
+	ob "github.com/hyperledger/fabric-protos-go-apiv2/orderer"
+	"github.com/hyperledger/fabric-protos-go-apiv2/orderer/etcdraft"
+	"google.golang.org/protobuf/proto"
+)
+
+// The ordering service's members are its consenters: the channel
+// configuration's etcdraft metadata lists each orderer's endpoint and the
+// TLS certificate it presents, as server and as cluster client. The
+// orderers admit a Raft message only from a client certificate whose
+// public key a consenter of the channel holds, so an orderer's TLS key
+// changes only through a configuration update of the Orderer group, signed
+// by a majority of the ordering organisations' admins (the Orderer group's
+// Admins policy). This file changes that set.
+
+// renewedSuffix names the files that hold an orderer's re-issued TLS key
+// and certificate between their issue and the orderer's restart.
+const renewedSuffix = ".renewed"
+
+// RenewOrdererTLS re-issues the TLS certificate of the orderer that
+// organisation org runs, under the TLS CA of its ordering organisation and
+// with a new key, and moves the channel to it (docs/operations.md,
+// "Renewing an orderer's TLS certificate"):
+//
+//  1. the new key and certificate are written beside the current ones;
+//  2. a configuration update replaces the orderer's client and server TLS
+//     certificates in the consenter set, signed by the ordering admins of
+//     signers (MSP ids of the organisations that run orderers, a majority
+//     of them);
+//  3. the orderer is restarted with the new pair and catches up; from the
+//     update on, the other orderers refuse its old certificate.
+//
+// Between 2 and 3 the orderer cannot talk to the others; the remaining
+// majority keeps ordering, so renew one orderer at a time.
+func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
+	defer cancel()
+	info := n.Info()
+	ord, err := info.orderer(org)
+	if err != nil {
+		return err
+	}
+	by, err := n.ordererAdmins(info, signers)
+	if err != nil {
+		return err
+	}
+	l := n.layout
+	tls := filepath.Join(l.ordererNodeDir(org), "tls")
+	certFile, keyFile := filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key")
+	newCert, newKey := certFile+renewedSuffix, keyFile+renewedSuffix
+	current, err := os.ReadFile(certFile)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(newCert, current, 0o644); err != nil {
+		return err
+	}
+	if err := reissue(filepath.Join(l.ordererOrgDir(org), "tlsca"), newCert, newKey, time.Now()); err != nil {
+		return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
+	}
+	pemCert, err := os.ReadFile(newCert)
+	if err != nil {
+		return err
+	}
+	number, err := n.submitUpdate(ctx, by, func(c *cb.Config) error {
+		return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+			i := consenterIndex(cs, ord.Address)
+			if i < 0 {
+				return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
+			}
+			cs[i].ClientTlsCert, cs[i].ServerTlsCert = pemCert, pemCert
+			return cs, nil
+		})
+	})
+	if err != nil {
+		// The channel still lists the old certificate, which the orderer
+		// keeps using.
+		return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
+	}
+	// An orderer reads its TLS pair at start. Key first, as reissue does.
+	if err := n.stopNamed("orderer-" + org); err != nil {
+		return err
+	}
+	if err := os.Rename(newKey, keyFile); err != nil {
+		return err
+	}
+	if err := os.Rename(newCert, certFile); err != nil {
+		return err
+	}
+	return n.restartOrderer(ctx, ord, number+1)
+}
+
+// restartOrderer starts orderer o, which is already joined to the channel,
+// and waits until it has height blocks and the cluster has a leader.
+func (n *Network) restartOrderer(ctx context.Context, o Orderer, height uint64) error {
+	p, err := n.startOrderer(o)
+	if err != nil {
+		return err
+	}
+	if err := waitFor(ctx, "health of "+p.name, p, httpReady(o.OperationsURL+"/healthz")); err != nil {
+		return err
+	}
+	if err := n.waitOrdererHeight(ctx, o, p, height); err != nil {
+		return err
+	}
+	return waitFor(ctx, "orderer raft leader", nil, func(ctx context.Context) (bool, error) {
+		_, err := n.RaftLeader(ctx)
+		return err == nil, err
+	})
+}
+
+// waitOrdererHeight waits until orderer o reports at least height blocks
+// of the channel through its channel participation API.
+func (n *Network) waitOrdererHeight(ctx context.Context, o Orderer, p *process, height uint64) error {
+	return waitEvery(ctx, heightPollInterval, "block height of "+p.name, p, func(ctx context.Context) (bool, error) {
+		h, err := n.ordererHeight(ctx, o)
+		return err == nil && h >= height, err
+	})
+}
+
+// ordererHeight returns the channel's block height at orderer o.
+func (n *Network) ordererHeight(ctx context.Context, o Orderer) (uint64, error) {
+	out, err := n.osnadmin(ctx, o, "channel", "list", "--channelID", ChannelName)
+	if err != nil {
+		return 0, err
+	}
+	// "Status: 200\n{"name":"riskmesh",...,"height":7}"
+	i := strings.IndexByte(string(out), '{')
+	if i < 0 {
+		return 0, fmt.Errorf("%w: osnadmin printed %q", ErrCommandFail, out)
+	}
+	var ch struct {
+		Height uint64 `json:"height"`
+	}
+	if err := json.Unmarshal(out[i:], &ch); err != nil {
+		return 0, fmt.Errorf("%w: osnadmin channel list: %v", ErrCommandFail, err)
+	}
+	return ch.Height, nil
+}
+
+// osnadmin runs the channel participation CLI against orderer o as its
+// ordering organisation's admin.
+func (n *Network) osnadmin(ctx context.Context, o Orderer, args ...string) ([]byte, error) {
+	tls := n.layout.ordererAdminTLSDir(o.Org)
+	args = append(args, "-o", o.AdminAddress, "--ca-file", o.TLSCACert,
+		"--client-cert", filepath.Join(tls, "client.crt"), "--client-key", filepath.Join(tls, "client.key"))
+	return runTool(ctx, filepath.Join(n.cfg.BinDir, "osnadmin"), nil, "", args...)
+}
+
+// ordererAdmins returns the admins of the ordering organisations that the
+// organisations mspIDs run.
+func (n *Network) ordererAdmins(info Info, mspIDs []string) ([]peerAdmin, error) {
+	members, err := admins(info.Orgs, mspIDs)
+	if err != nil {
+		return nil, err
+	}
+	var by []peerAdmin
+	for _, o := range members {
+		ord, err := info.orderer(o.Name)
+		if err != nil {
+			return nil, err
+		}
+		a := n.admin(o)
+		a.mspID = ord.MSPID
+		a.mspDir = filepath.Join(n.layout.ordererOrgDir(o.Name), "users", "Admin@"+ordererDomain(o.Name), "msp")
+		by = append(by, a)
+	}
+	return by, nil
+}
+
+// orderer returns the orderer that organisation org (its name) runs.
+func (i Info) orderer(org string) (Orderer, error) {
+	for _, o := range i.Orderers {
+		if o.Org == org {
+			return o, nil
+		}
+	}
+	return Orderer{}, fmt.Errorf("%w: %s runs none", ErrUnknownOrderer, org)
+}
+
+// changeConsenters rewrites the etcdraft consenter set of configuration c
+// with change.
+func changeConsenters(c *cb.Config, change func([]*etcdraft.Consenter) ([]*etcdraft.Consenter, error)) error {
+	og := c.GetChannelGroup().GetGroups()["Orderer"]
+	v := og.GetValues()["ConsensusType"]
+	if v == nil {
+		return fmt.Errorf("%w: no Orderer ConsensusType", ErrBadConfigBlock)
+	}
+	ct := &ob.ConsensusType{}
+	if err := proto.Unmarshal(v.Value, ct); err != nil {
+		return fmt.Errorf("%w: consensus type: %v", ErrBadConfigBlock, err)
+	}
+	if ct.Type != "etcdraft" {
+		return fmt.Errorf("%w: consensus type %q, want etcdraft", ErrBadConfigBlock, ct.Type)
+	}
+	md := &etcdraft.ConfigMetadata{}
+	if err := proto.Unmarshal(ct.Metadata, md); err != nil {
+		return fmt.Errorf("%w: etcdraft metadata: %v", ErrBadConfigBlock, err)
+	}
+	cs, err := change(md.Consenters)
+	if err != nil {
+		return err
+	}
+	md.Consenters = cs
+	det := proto.MarshalOptions{Deterministic: true}
+	if ct.Metadata, err = det.Marshal(md); err != nil {
+		return err
+	}
+	v.Value, err = det.Marshal(ct)
+	return err
+}
+
+// consenterIndex returns the index of the consenter at address, or -1.
+func consenterIndex(cs []*etcdraft.Consenter, address string) int {
+	for i, c := range cs {
+		if net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) == address {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeRenewed removes a re-issued pair the channel never adopted.
+func removeRenewed(files ...string) error {
+	var errs []error
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
