@@ -397,6 +397,7 @@ func upFounders(ctx context.Context, t *testing.T) *fabric.Network {
 func stepper(t *testing.T) func(what string) {
 	start := time.Now()
 	return func(what string) {
+		t.Helper()
 		t.Logf("%6.1fs %s %s", time.Since(start).Seconds(), time.Now().Format("15:04:05.0"), what)
 	}
 }

@@ -18,10 +18,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/riskmesh/riskmesh/accounting"
+	acfabric "github.com/riskmesh/riskmesh/accounting/fabric"
 	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
-// operationsTimeout bounds TestOrdererOperations.
+// operationsTimeout bounds TestConsortiumOperations.
 const operationsTimeout = 6 * time.Minute
 
 // unauthorizedCluster is how an orderer's cluster service refuses a client
@@ -29,14 +31,15 @@ const operationsTimeout = 6 * time.Minute
 // orderer/common/cluster).
 const unauthorizedCluster = "isn't authorized"
 
-// TestOrdererOperations runs the ordering-service operations of
+// TestConsortiumOperations runs the ordering-service operations of
 // docs/operations.md on one network of three organisations, each running a
 // Raft orderer, while a record and query workload runs: a join that fails
-// after the channel admitted the newcomer is rolled back, and every
-// orderer's TLS certificate is renewed in turn, after which the other
-// orderers refuse the old one. Every entry the workload sent is then on
-// the ledger exactly once.
-func TestOrdererOperations(t *testing.T) {
+// after the channel admitted the newcomer is rolled back, every orderer's
+// TLS certificate is renewed in turn, after which the other orderers refuse
+// the old one, and an organisation rotates its CA, after which the channel
+// refuses the certificates of the old one. Every entry the workload sent is
+// then on the ledger exactly once.
+func TestConsortiumOperations(t *testing.T) {
 	requireGate(t)
 	ctx, cancel := context.WithTimeout(context.Background(), operationsTimeout)
 	defer cancel()
@@ -146,6 +149,59 @@ func TestOrdererOperations(t *testing.T) {
 			if err == nil || strings.Contains(err.Error(), unauthorizedCluster) {
 				t.Errorf("orderer of %s refuses the renewed orderer's new certificate: %v", peer.Org, err)
 			}
+		}
+	})
+	waitBatches(t, w, 3, errs)
+
+	t.Run("rotate an organisation's CA", func(t *testing.T) {
+		roles := []accounting.Role{accounting.RoleRequester}
+		if err := reg.AddInstitution(ctx, bank3.MSPID, bank3.MSPID, roles); err != nil {
+			t.Fatal(err)
+		}
+		org, err := n.Org(bank3.MSPID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// old holds Bank3MSP's client certificate of the first CA.
+		old := connect(t, n, bank3.MSPID, fabric.RegulatorMSPID)
+		read := func(c *acfabric.Client) error {
+			_, err := c.Institution(ctx, bank3.MSPID)
+			return err
+		}
+		if err := read(old); err != nil {
+			t.Fatalf("Bank3MSP reads before the rotation: %v", err)
+		}
+		before := servedCert(t, org)
+
+		if err := n.RotateCA(ctx, bank3.MSPID); err != nil {
+			t.Fatal(err)
+		}
+		step("Bank3MSP's new CAs trusted beside the old, its certificates re-issued")
+		if err := read(old); err != nil {
+			t.Fatalf("a certificate of the old CA is refused while both are trusted: %v", err)
+		}
+		fresh := connect(t, n, bank3.MSPID, bank3.MSPID)
+		if err := read(fresh); err != nil {
+			t.Fatalf("a certificate of the new CA, through Bank3MSP's restarted peer: %v", err)
+		}
+		after := servedCert(t, org)
+		if after.Issuer.String() == before.Issuer.String() || after.Subject.String() != before.Subject.String() {
+			t.Fatalf("Bank3MSP's peer serves %s issued by %s, before by %s: want the same peer under a new TLS CA",
+				after.Subject, after.Issuer, before.Issuer)
+		}
+
+		if err := n.RetireCA(ctx, bank3.MSPID); err != nil {
+			t.Fatal(err)
+		}
+		step("Bank3MSP's old CAs retired")
+		if err := read(old); err == nil {
+			t.Fatal("a certificate of the retired CA is still accepted")
+		}
+		if err := read(connect(t, n, bank3.MSPID, fabric.RegulatorMSPID)); err != nil {
+			t.Fatalf("a certificate of the new CA after the retirement: %v", err)
+		}
+		if err := read(fresh); err != nil {
+			t.Fatalf("a certificate of the new CA, through Bank3MSP's peer, after the retirement: %v", err)
 		}
 	})
 	waitBatches(t, w, 3, errs)

@@ -117,10 +117,26 @@ func (n *Network) restartOrderer(ctx context.Context, o Orderer, height uint64) 
 	if err := n.waitOrdererHeight(ctx, o, p, height); err != nil {
 		return err
 	}
-	return waitFor(ctx, "orderer raft leader", nil, func(ctx context.Context) (bool, error) {
-		_, err := n.RaftLeader(ctx)
-		return err == nil, err
-	})
+	return waitFor(ctx, "every consenter active", p, n.consentersActive)
+}
+
+// consentersActive reports whether every orderer counts every consenter of
+// the channel active: a leader refuses a change of the consenter set that
+// could lose the quorum with the nodes it sees, so each change waits for
+// the one before to settle.
+func (n *Network) consentersActive(ctx context.Context) (bool, error) {
+	active := fmt.Sprintf("consensus_etcdraft_active_nodes{channel=%q}", ChannelName)
+	size := fmt.Sprintf("consensus_etcdraft_cluster_size{channel=%q}", ChannelName)
+	for _, o := range n.Info().Orderers {
+		samples, err := metricSamples(ctx, o.OperationsURL+"/metrics")
+		if err != nil {
+			return false, err
+		}
+		if samples[active] == "" || samples[active] != samples[size] {
+			return false, fmt.Errorf("orderer of %s sees %s of %s consenters active", o.Org, samples[active], samples[size])
+		}
+	}
+	return true, nil
 }
 
 // waitOrdererHeight waits until orderer o reports at least height blocks

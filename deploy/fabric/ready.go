@@ -69,19 +69,32 @@ func httpReady(url string) func(context.Context) (bool, error) {
 // line equal to want (e.g. `consensus_etcdraft_is_leader{channel="riskmesh"} 1`).
 func metricReady(url, want string) func(context.Context) (bool, error) {
 	return func(ctx context.Context) (bool, error) {
-		body, err := httpGet(ctx, url)
-		if err != nil {
-			return false, err
-		}
-		s := bufio.NewScanner(bytes.NewReader(body))
-		s.Buffer(nil, 1<<20)
-		for s.Scan() {
-			if strings.TrimSpace(s.Text()) == want {
-				return true, nil
-			}
-		}
-		return false, s.Err()
+		name, value, _ := strings.Cut(want, " ")
+		samples, err := metricSamples(ctx, url)
+		return err == nil && samples[name] == value, err
 	}
+}
+
+// metricSamples reads the Prometheus exposition at url: each sample's name
+// with its labels, as printed, to its value.
+func metricSamples(ctx context.Context, url string) (map[string]string, error) {
+	body, err := httpGet(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	samples := map[string]string{}
+	s := bufio.NewScanner(bytes.NewReader(body))
+	s.Buffer(nil, 1<<20)
+	for s.Scan() {
+		line := strings.TrimSpace(s.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			samples[line[:i]] = line[i+1:]
+		}
+	}
+	return samples, s.Err()
 }
 
 // tcpReady reports whether something accepts connections at address.

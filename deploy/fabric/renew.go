@@ -52,7 +52,13 @@ func (n *Network) RenewPeerCertificates(ctx context.Context, mspID string) error
 	if err := reissue(filepath.Join(orgDir, "tlsca"), filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key"), now); err != nil {
 		return fmt.Errorf("renew the TLS certificate of %s's peer: %w", mspID, err)
 	}
-	// A peer reads its certificates at start.
+	return n.restartPeer(ctx, org)
+}
+
+// restartPeer restarts org's peer, which reads its certificates at start,
+// and waits until it has caught up with another member's peer and every
+// gateway endorses again.
+func (n *Network) restartPeer(ctx context.Context, org Org) error {
 	if err := n.stopNamed("peer-" + org.Name); err != nil {
 		return err
 	}
@@ -60,12 +66,13 @@ func (n *Network) RenewPeerCertificates(ctx context.Context, mspID string) error
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, "peer health of "+mspID, p, httpReady(org.OperationsURL+"/healthz")); err != nil {
+	if err := waitFor(ctx, "peer health of "+org.MSPID, p, httpReady(org.OperationsURL+"/healthz")); err != nil {
 		return err
 	}
+	info := n.Info()
 	var target uint64
 	for _, o := range info.Orgs {
-		if o.MSPID != mspID {
+		if o.MSPID != org.MSPID {
 			if target, err = n.admin(o).height(ctx); err != nil {
 				return err
 			}
