@@ -21,6 +21,14 @@ import (
 // configuration fetches): each poll starts a process.
 const heightPollInterval = 250 * time.Millisecond
 
+// A configuration update that is not in a block configCommitWait after
+// the orderers accepted it is sent again, at most maxConfigSubmits times
+// in all (submitUpdate).
+const (
+	configCommitWait = 15 * time.Second
+	maxConfigSubmits = 3
+)
+
 // AddOrg has organisation o join the running channel the way a consortium
 // admits a member (docs/operations.md, "Joining a running consortium"):
 //
@@ -426,20 +434,40 @@ func (n *Network) submitUpdate(ctx context.Context, by []peerAdmin, change func(
 			return 0, err
 		}
 	}
-	args := append([]string{"channel", "update", "-c", ChannelName, "-f", file}, submitter.ordererFlags(ctx)...)
-	if _, err := submitter.run(ctx, args...); err != nil {
-		return 0, err
-	}
+	// An orderer can accept an update and still lose it: a Raft leader
+	// that the update evicts, or whose certificate it replaces, hands its
+	// leadership over and forwards the update to the new leader, and
+	// Fabric does not retry a forward that fails. The signed update is sent
+	// again until the configuration moves; its read set pins the versions
+	// it changes, so it applies at most once, and a repeat after it applied
+	// is refused.
 	var number uint64
-	err = waitEvery(ctx, heightPollInterval, "configuration update", nil, func(ctx context.Context) (bool, error) {
-		cfg, num, err := submitter.fetchConfig(ctx)
-		if err != nil {
-			return false, err
+	var submitErr error
+	for attempt := 1; ; attempt++ {
+		args := append([]string{"channel", "update", "-c", ChannelName, "-f", file}, submitter.ordererFlags(ctx)...)
+		if _, err := submitter.run(ctx, args...); err != nil {
+			if attempt == 1 {
+				return 0, err
+			}
+			submitErr = err
 		}
-		number = num
-		return cfg.Sequence > orig.Sequence, nil
-	})
-	return number, err
+		wait, cancel := context.WithTimeout(ctx, configCommitWait)
+		err = waitEvery(wait, heightPollInterval, "configuration update", nil, func(ctx context.Context) (bool, error) {
+			cfg, num, err := submitter.fetchConfig(ctx)
+			if err != nil {
+				return false, err
+			}
+			number = num
+			return cfg.Sequence > orig.Sequence, nil
+		})
+		cancel()
+		if err == nil {
+			return number, nil
+		}
+		if ctx.Err() != nil || attempt == maxConfigSubmits {
+			return 0, errors.Join(err, submitErr)
+		}
+	}
 }
 
 // waitHeight waits until the peer of every organisation in orgs has at least

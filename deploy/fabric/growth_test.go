@@ -107,6 +107,9 @@ func onboard(ctx context.Context, t *testing.T, n *fabric.Network, reg *acfabric
 type workload struct {
 	period uint64
 	seq    atomic.Uint64
+	// pause is each worker's rest between batches, so that a long scenario
+	// stays within growthMaxBatches.
+	pause time.Duration
 
 	mu      sync.Mutex
 	members []*member
@@ -138,7 +141,7 @@ func (w *workload) run(ctx context.Context, k int, stop <-chan struct{}) error {
 		select {
 		case <-stop:
 			return nil
-		default:
+		case <-time.After(w.pause):
 		}
 		w.mu.Lock()
 		if w.batches >= growthMaxBatches {
@@ -246,6 +249,9 @@ func entryKey(e accounting.Entry) (accounting.EntryKey, error) {
 func waitBatches(t *testing.T, w *workload, more int, errs <-chan error) {
 	t.Helper()
 	target := w.recorded() + more
+	if target > growthMaxBatches {
+		t.Fatalf("the scenario waits for batch %d, the workload stops at %d", target, growthMaxBatches)
+	}
 	for w.recorded() < target {
 		select {
 		case err := <-errs:
@@ -280,11 +286,11 @@ func servedCert(t *testing.T, org fabric.Org) *x509.Certificate {
 }
 
 // startWorkload onboards the founding banks, opens a period priced for the
-// workload and starts two workers. stop stops them and is safe to call
-// more than once.
-func startWorkload(ctx context.Context, t *testing.T, n *fabric.Network, reg *acfabric.Client) (w *workload, errs <-chan error, stop func()) {
+// workload and starts two workers, which rest for pause between batches.
+// stop stops them and is safe to call more than once.
+func startWorkload(ctx context.Context, t *testing.T, n *fabric.Network, reg *acfabric.Client, pause time.Duration) (w *workload, errs <-chan error, stop func()) {
 	t.Helper()
-	w = &workload{sent: map[accounting.EntryKey]accounting.Entry{}}
+	w = &workload{sent: map[accounting.EntryKey]accounting.Entry{}, pause: pause}
 	w.seq.Store(uint64(time.Now().UnixNano()))
 	for _, o := range founders[1:] {
 		w.join(onboard(ctx, t, n, reg, o.MSPID))
@@ -438,7 +444,7 @@ func TestGrowAndUpgrade(t *testing.T) {
 	step := stepper(t)
 
 	reg := connect(t, n, fabric.RegulatorMSPID, fabric.RegulatorMSPID)
-	w, errs, stopWorkload := startWorkload(ctx, t, n, reg)
+	w, errs, stopWorkload := startWorkload(ctx, t, n, reg, 0)
 	defer stopWorkload()
 	step("3 organisations up, 2 banks onboarded")
 	waitBatches(t, w, 5, errs)

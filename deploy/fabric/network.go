@@ -205,7 +205,7 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	ordererReady := make(chan error, 1)
 	go func() {
 		err := forEach(len(orderers), func(j int) error {
-			return n.joinOrderer(ctx, n.info.Orderers[j], orderers[j])
+			return n.joinOrderer(ctx, n.info.Orderers[j], orderers[j], l.genesisBlock())
 		})
 		if err == nil {
 			err = waitFor(ctx, "orderer raft leader", nil, n.raftLeader(orderers))
@@ -299,8 +299,9 @@ func (n *Network) fabricEnv() []string {
 func (n *Network) memLimit() string { return fmt.Sprintf("GOMEMLIMIT=%dMiB", n.cfg.MemoryLimitMiB) }
 
 // joinOrderer waits for orderer o to serve and joins it to the channel
-// through the channel participation API.
-func (n *Network) joinOrderer(ctx context.Context, o Orderer, p *process) error {
+// through the channel participation API, with block: the genesis block, or
+// the latest configuration block for an orderer that joins later.
+func (n *Network) joinOrderer(ctx context.Context, o Orderer, p *process, block string) error {
 	// Operations, admin and gRPC listeners come up one after the other.
 	if err := waitFor(ctx, "health of "+p.name, p, httpReady(o.OperationsURL+"/healthz")); err != nil {
 		return err
@@ -308,7 +309,7 @@ func (n *Network) joinOrderer(ctx context.Context, o Orderer, p *process) error 
 	if err := waitFor(ctx, "admin listener of "+p.name, p, tcpReady(o.AdminAddress)); err != nil {
 		return err
 	}
-	_, err := n.osnadmin(ctx, o, "channel", "join", "--channelID", ChannelName, "--config-block", n.layout.genesisBlock())
+	_, err := n.osnadmin(ctx, o, "channel", "join", "--channelID", ChannelName, "--config-block", block)
 	if err != nil {
 		return fmt.Errorf("join %s to %s: %w", p.name, ChannelName, err)
 	}

@@ -23,8 +23,12 @@ import (
 	"github.com/riskmesh/riskmesh/deploy/fabric"
 )
 
-// operationsTimeout bounds TestConsortiumOperations.
-const operationsTimeout = 6 * time.Minute
+// operationsTimeout bounds TestConsortiumOperations; operationsPause paces
+// its workload, which runs through several minutes of operations.
+const (
+	operationsTimeout = 6 * time.Minute
+	operationsPause   = time.Second
+)
 
 // unauthorizedCluster is how an orderer's cluster service refuses a client
 // certificate whose public key no consenter of the channel holds (Fabric's
@@ -46,7 +50,7 @@ func TestConsortiumOperations(t *testing.T) {
 	n := upFounders(ctx, t)
 	step := stepper(t)
 	reg := connect(t, n, fabric.RegulatorMSPID, fabric.RegulatorMSPID)
-	w, errs, stopWorkload := startWorkload(ctx, t, n, reg)
+	w, errs, stopWorkload := startWorkload(ctx, t, n, reg, operationsPause)
 	defer stopWorkload()
 	step("3 organisations up, 2 banks onboarded")
 	waitBatches(t, w, 3, errs)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,195 @@ func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []str
 		return err
 	}
 	return n.restartOrderer(ctx, ord, number+1)
+}
+
+// RemoveOrderer takes the orderer that organisation org runs out of the
+// channel (docs/operations.md, "Adding and removing an orderer"): one
+// configuration update, signed by the ordering admins of signers, drops it
+// from the consenter set (the Orderer group's Admins: a majority of the
+// organisations running orderers) and its endpoint from its ordering
+// organisation (that organisation's own Admins: org signs too). The
+// orderer is then stopped; the others keep ordering. A leader that is
+// removed hands its leadership over first. The ordering organisation stays
+// on the channel, so that AddOrderer can bring the orderer back.
+func (n *Network) RemoveOrderer(ctx context.Context, org string, signers []string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
+	defer cancel()
+	info := n.Info()
+	ord, err := info.orderer(org)
+	if err != nil {
+		return err
+	}
+	if len(info.Orderers) == 1 {
+		return fmt.Errorf("%w: the orderer of %s is the last one", ErrConfig, org)
+	}
+	by, err := n.ordererAdmins(info, signers)
+	if err != nil {
+		return err
+	}
+	rest := slices.DeleteFunc(slices.Clone(info.Orderers), func(o Orderer) bool { return o.Org == org })
+	// The removed orderer stops serving the channel: the update is followed
+	// through the others.
+	n.setOrderers(rest)
+	_, err = n.submitUpdate(ctx, by, func(c *cb.Config) error {
+		err := changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+			i := consenterIndex(cs, ord.Address)
+			if i < 0 {
+				return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
+			}
+			return slices.Delete(cs, i, i+1), nil
+		})
+		if err != nil {
+			return err
+		}
+		return changeEndpoints(c, ord.MSPID, func(a []string) []string {
+			return slices.DeleteFunc(a, func(e string) bool { return e == ord.Address })
+		})
+	})
+	if err != nil {
+		n.setOrderers(info.Orderers)
+		return fmt.Errorf("remove the orderer of %s: %w", org, err)
+	}
+	if err := n.stopNamed("orderer-" + org); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, "every consenter active", nil, n.consentersActive); err != nil {
+		return err
+	}
+	return n.save()
+}
+
+// AddOrderer has organisation org run an orderer of the channel again, in
+// the free orderer slot, with an empty ledger: one configuration update,
+// signed by the ordering admins of signers (a majority of the
+// organisations running orderers, and org itself), adds it to the
+// consenter set and its endpoint to its ordering organisation; the orderer
+// then starts, is joined with the channel's latest configuration block,
+// fetches the chain from the others and takes part in Raft. org's ordering
+// organisation must be on the channel already (it ran an orderer before):
+// admitting a new ordering organisation is not automated here.
+func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
+	defer cancel()
+	info := n.Info()
+	if _, err := info.orderer(org); err == nil {
+		return fmt.Errorf("%w: %s runs an orderer already", ErrConfig, org)
+	}
+	member := slices.IndexFunc(info.Orgs, func(o Org) bool { return o.Name == org })
+	if member < 0 {
+		return fmt.Errorf("%w: %s", ErrUnknownOrg, org)
+	}
+	spec := info.Orgs[member].spec()
+	slot := freeOrdererSlot(info)
+	if slot < 0 {
+		return fmt.Errorf("%w: %d orderers run", ErrNoSlot, len(info.Orderers))
+	}
+	l := n.layout
+	ord := describeOrderer(l, info.BasePort, slot, spec)
+	// org's ordering admin signs for its endpoint.
+	joined := info
+	joined.Orderers = append(slices.Clone(info.Orderers), ord)
+	by, err := n.ordererAdmins(joined, signers)
+	if err != nil {
+		return err
+	}
+	pemCert, err := os.ReadFile(ord.TLSCert)
+	if err != nil {
+		return fmt.Errorf("%w: %s has no ordering organisation: %v", ErrUnknownOrderer, org, err)
+	}
+	// A fresh ledger: the orderer fetches the chain from the others.
+	if err := os.RemoveAll(filepath.Join(l.ordererDir(org), "data")); err != nil {
+		return err
+	}
+	var clusterCAs []string
+	for _, o := range append(info.Orderers, ord) {
+		clusterCAs = append(clusterCAs, l.ordererTLSCA(o.Org))
+	}
+	if err := writeOrdererConfig(n.sampleDir, l, info.BasePort, slot, spec, clusterCAs); err != nil {
+		return err
+	}
+	number, err := n.submitUpdate(ctx, by, func(c *cb.Config) error {
+		if c.GetChannelGroup().GetGroups()["Orderer"].GetGroups()[ord.MSPID] == nil {
+			return fmt.Errorf("%w: %s is not an ordering organisation of the channel", ErrUnknownOrderer, ord.MSPID)
+		}
+		err := changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+			port, err := strconv.Atoi(ord.Address[strings.LastIndexByte(ord.Address, ':')+1:])
+			if err != nil {
+				return nil, err
+			}
+			return append(cs, &etcdraft.Consenter{Host: "127.0.0.1", Port: uint32(port),
+				ClientTlsCert: pemCert, ServerTlsCert: pemCert}), nil
+		})
+		if err != nil {
+			return err
+		}
+		return changeEndpoints(c, ord.MSPID, func(a []string) []string { return append(a, ord.Address) })
+	})
+	if err != nil {
+		return fmt.Errorf("add the orderer of %s: %w", org, err)
+	}
+	block := filepath.Join(l.ordererDir(org), "join.block")
+	if err := n.admin(info.Orgs[member]).fetch(ctx, "config", block); err != nil {
+		return err
+	}
+	p, err := n.startOrderer(ord)
+	if err != nil {
+		return err
+	}
+	if err := n.joinOrderer(ctx, ord, p, block); err != nil {
+		return err
+	}
+	if err := n.waitOrdererHeight(ctx, ord, p, number+1); err != nil {
+		return err
+	}
+	n.setOrderers(append(n.Info().Orderers, ord))
+	if err := waitFor(ctx, "every consenter active", p, n.consentersActive); err != nil {
+		return err
+	}
+	return n.save()
+}
+
+// Consenters returns the endpoints of the channel's consenters, as its
+// current configuration lists them, read from an orderer.
+func (n *Network) Consenters(ctx context.Context) ([]string, error) {
+	info := n.Info()
+	if len(info.Orgs) == 0 {
+		return nil, fmt.Errorf("%w: no member to ask", ErrUnknownOrg)
+	}
+	cfg, _, err := n.admin(info.Orgs[0]).fetchConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = changeConsenters(proto.Clone(cfg).(*cb.Config), func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+		for _, c := range cs {
+			out = append(out, net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))))
+		}
+		return cs, nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// setOrderers records the orderers that serve the channel; the first one
+// is the network's advertised orderer.
+func (n *Network) setOrderers(os []Orderer) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.info.Orderers = slices.Clone(os)
+	if len(os) > 0 {
+		n.info.OrdererAddress, n.info.OrdererTLSCACert, n.info.OrdererOpsURL = os[0].Address, os[0].TLSCACert, os[0].OperationsURL
+	}
+}
+
+// freeOrdererSlot returns the lowest orderer port slot no orderer uses, or -1.
+func freeOrdererSlot(info Info) int {
+	for slot := range maxOrderers {
+		if !slices.ContainsFunc(info.Orderers, func(o Orderer) bool { return o.Slot == slot }) {
+			return slot
+		}
+	}
+	return -1
 }
 
 // restartOrderer starts orderer o, which is already joined to the channel,
@@ -248,6 +438,28 @@ func consenterIndex(cs []*etcdraft.Consenter, address string) int {
 		}
 	}
 	return -1
+}
+
+// changeEndpoints rewrites the orderer endpoints of ordering organisation
+// mspID in configuration c.
+func changeEndpoints(c *cb.Config, mspID string, change func([]string) []string) error {
+	og := c.GetChannelGroup().GetGroups()["Orderer"].GetGroups()[mspID]
+	if og == nil {
+		return fmt.Errorf("%w: no ordering organisation %s", ErrBadConfigBlock, mspID)
+	}
+	v := og.Values["Endpoints"]
+	if v == nil {
+		v = &cb.ConfigValue{ModPolicy: "Admins"}
+		og.Values["Endpoints"] = v
+	}
+	addrs := &cb.OrdererAddresses{}
+	if err := proto.Unmarshal(v.Value, addrs); err != nil {
+		return fmt.Errorf("%w: endpoints of %s: %v", ErrBadConfigBlock, mspID, err)
+	}
+	addrs.Addresses = change(addrs.Addresses)
+	var err error
+	v.Value, err = proto.MarshalOptions{Deterministic: true}.Marshal(addrs)
+	return err
 }
 
 // removeRenewed removes a re-issued pair the channel never adopted.

@@ -1,13 +1,15 @@
 // Command fabricnet starts, changes and stops the local Fabric network of
 // package deploy/fabric: `fabricnet up` returns once the chaincode is
 // committed and leaves the processes running; `add-org`, `remove-org`,
-// `upgrade` and `stop-orderer` change the running network the way a
-// consortium does (docs/operations.md); `fabricnet down` stops it.
+// `upgrade`, `renew-certs`, `renew-orderer`, `rotate-ca`, `retire-ca` and
+// `stop-orderer` change the running network the way a consortium does
+// (docs/operations.md); `fabricnet down` stops it.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,7 +30,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: fabricnet up|down|info|add-org|remove-org|upgrade|renew-certs|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
+	return fmt.Errorf("usage: fabricnet up|down|info|members|add-org|remove-org|upgrade|renew-certs|renew-orderer|rotate-ca|retire-ca|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
 }
 
 func run(args []string) error {
@@ -44,10 +46,10 @@ func run(args []string) error {
 	ccEnv := fs.String("cc-env", "", "comma-separated K=V added to the chaincode server's environment")
 	logSpec := fs.String("log-spec", "", "FABRIC_LOGGING_SPEC of peers and orderer (default info)")
 	orgs := fs.String("orgs", "", "up: founding organisations as name:MSPID,... (default the regulator and bank1-3); add-org: the one to add")
-	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove; renew-certs: whose peer's certificates to renew")
-	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority")
+	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove (a member or one whose add-org failed); renew-certs: whose peer's certificates to renew; rotate-ca, retire-ca: whose CA")
+	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority; renew-orderer: MSP ids of organisations whose ordering admins sign, a majority of those running orderers")
 	label := fs.String("label", "", "upgrade: the new chaincode package label, e.g. riskmesh_2")
-	org := fs.String("org", "", "stop-orderer: the organisation whose orderer stops")
+	org := fs.String("org", "", "stop-orderer, renew-orderer: the organisation (name) whose orderer it is")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,6 +113,9 @@ func run(args []string) error {
 			return err
 		}
 		o, err := n.AddOrg(ctx, specs[0], list(*signers))
+		if errors.Is(err, fabric.ErrJoinIncomplete) {
+			return fmt.Errorf("%w\nthe channel lists %s: take it off with fabricnet remove-org -msp %s -signers <a majority>", err, specs[0].MSPID, specs[0].MSPID)
+		}
 		if err != nil {
 			return err
 		}
@@ -138,6 +143,35 @@ func run(args []string) error {
 			return err
 		}
 		return n.RenewPeerCertificates(ctx, *msp)
+	case "renew-orderer":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RenewOrdererTLS(ctx, *org, list(*signers))
+	case "rotate-ca":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RotateCA(ctx, *msp)
+	case "retire-ca":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RetireCA(ctx, *msp)
+	case "members":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		ids, err := n.ChannelOrgs(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Println(strings.Join(ids, "\n"))
+		return nil
 	case "leader":
 		n, err := fabric.Open(ctx, cfg)
 		if err != nil {
