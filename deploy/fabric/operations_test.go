@@ -40,8 +40,9 @@ const unauthorizedCluster = "isn't authorized"
 // Raft orderer, while a record and query workload runs: a join that fails
 // after the channel admitted the newcomer is rolled back, every orderer's
 // TLS certificate is renewed in turn, after which the other orderers refuse
-// the old one, and an organisation rotates its CA, after which the channel
-// refuses the certificates of the old one. Every entry the workload sent is
+// the old one, a follower and then the leader leave the consenter set and
+// come back with empty ledgers, and an organisation rotates its CA, after
+// which the channel refuses the certificates of the old one. Every entry the workload sent is
 // then on the ledger exactly once.
 func TestConsortiumOperations(t *testing.T) {
 	requireGate(t)
@@ -132,7 +133,7 @@ func TestConsortiumOperations(t *testing.T) {
 			var signers []string
 			for _, other := range orderers {
 				if other.Org != o.Org {
-					signers = append(signers, strings.TrimSuffix(other.MSPID, "OrdererMSP")+"MSP")
+					signers = append(signers, mspOf(t, n, other.Org))
 				}
 			}
 			if err := n.RenewOrdererTLS(ctx, o.Org, signers); err != nil {
@@ -156,6 +157,62 @@ func TestConsortiumOperations(t *testing.T) {
 		}
 	})
 	waitBatches(t, w, 3, errs)
+
+	t.Run("remove and add back a follower, then the leader", func(t *testing.T) {
+		all, err := n.Consenters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, which := range []string{"follower", "leader"} {
+			leader, err := n.RaftLeader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			org := leader
+			if which == "follower" {
+				i := slices.IndexFunc(n.Info().Orderers, func(o fabric.Orderer) bool { return o.Org != leader })
+				org = n.Info().Orderers[i].Org
+			}
+			removed := slices.IndexFunc(n.Info().Orderers, func(o fabric.Orderer) bool { return o.Org == org })
+			address := n.Info().Orderers[removed].Address
+			// org signs for its own endpoint; with one more ordering
+			// organisation, a majority of the three.
+			other := slices.IndexFunc(n.Info().Orderers, func(o fabric.Orderer) bool { return o.Org != org })
+			signers := []string{mspOf(t, n, org), mspOf(t, n, n.Info().Orderers[other].Org)}
+			if which == "follower" {
+				err := n.RemoveOrderer(ctx, org, signers[:1])
+				if err == nil || !strings.Contains(err.Error(), "policy") {
+					t.Fatalf("RemoveOrderer signed by 1 of 3 ordering admins: %v, want a policy failure", err)
+				}
+			}
+			if err := n.RemoveOrderer(ctx, org, signers); err != nil {
+				t.Fatal(err)
+			}
+			step(fmt.Sprintf("orderer of %s (the %s) removed", org, which))
+			got, err := n.Consenters(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(all)-1 || slices.Contains(got, address) {
+				t.Fatalf("consenters after removing %s: %v, before %v", address, got, all)
+			}
+			if now, err := n.RaftLeader(ctx); err != nil || now == org {
+				t.Fatalf("raft leader after removing the orderer of %s: %q (%v)", org, now, err)
+			}
+			waitBatches(t, w, 2, errs)
+			step("workload continued on 2 orderers")
+
+			if err := n.AddOrderer(ctx, org, signers); err != nil {
+				t.Fatal(err)
+			}
+			step(fmt.Sprintf("orderer of %s added back with an empty ledger, caught up", org))
+			if got, err := n.Consenters(ctx); err != nil || !slices.Equal(got, all) {
+				t.Fatalf("consenters after adding %s back: %v (%v), want %v", address, got, err, all)
+			}
+			waitBatches(t, w, 2, errs)
+		}
+	})
+	waitBatches(t, w, 2, errs)
 
 	t.Run("rotate an organisation's CA", func(t *testing.T) {
 		roles := []accounting.Role{accounting.RoleRequester}
@@ -212,6 +269,18 @@ func TestConsortiumOperations(t *testing.T) {
 	stopWorkload()
 	checkExactlyOnce(ctx, t, reg, w, errs)
 	step("done")
+}
+
+// mspOf returns the MSP id of the member called name.
+func mspOf(t *testing.T, n *fabric.Network, name string) string {
+	t.Helper()
+	for _, o := range n.Info().Orgs {
+		if o.Name == name {
+			return o.MSPID
+		}
+	}
+	t.Fatalf("no member called %s", name)
+	return ""
 }
 
 // keep copies file into the test's temporary folder and returns the copy.
