@@ -106,14 +106,15 @@ func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []str
 }
 
 // RemoveOrderer takes the orderer that organisation org runs out of the
-// channel (docs/operations.md, "Adding and removing an orderer"): one
-// configuration update, signed by the ordering admins of signers, drops it
-// from the consenter set (the Orderer group's Admins: a majority of the
-// organisations running orderers) and its endpoint from its ordering
-// organisation (that organisation's own Admins: org signs too). The
-// orderer is then stopped; the others keep ordering. A leader that is
-// removed hands its leadership over first. The ordering organisation stays
-// on the channel, so that AddOrderer can bring the orderer back.
+// channel (docs/operations.md, "Adding and removing an orderer"): an
+// update signed by the ordering admins of signers (the Orderer group's
+// Admins: a majority of the ordering organisations) drops it from the
+// consenter set, and it is stopped; then org's ordering admin drops its
+// endpoint from its ordering organisation (the organisation's own Admins),
+// so that peers and clients stop trying it. The others keep ordering; a
+// leader that is removed hands its leadership over first. The ordering
+// organisation stays on the channel, so that AddOrderer can bring the
+// orderer back.
 func (n *Network) RemoveOrderer(ctx context.Context, org string, signers []string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
@@ -129,47 +130,53 @@ func (n *Network) RemoveOrderer(ctx context.Context, org string, signers []strin
 	if err != nil {
 		return err
 	}
-	rest := slices.DeleteFunc(slices.Clone(info.Orderers), func(o Orderer) bool { return o.Org == org })
-	// The removed orderer stops serving the channel: the update is followed
-	// through the others.
-	n.setOrderers(rest)
+	self, err := n.ordererAdmins(info, []string{info.mspOf(org)})
+	if err != nil {
+		return err
+	}
+	// The updates are followed through the other orderers: the removed
+	// one stops serving the channel.
+	n.setOrderers(slices.DeleteFunc(slices.Clone(info.Orderers), func(o Orderer) bool { return o.Org == org }))
 	_, err = n.submitUpdate(ctx, by, func(c *cb.Config) error {
-		err := changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+		return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
 			i := consenterIndex(cs, ord.Address)
 			if i < 0 {
 				return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
 			}
 			return slices.Delete(cs, i, i+1), nil
 		})
-		if err != nil {
-			return err
-		}
-		return changeEndpoints(c, ord.MSPID, func(a []string) []string {
-			return slices.DeleteFunc(a, func(e string) bool { return e == ord.Address })
-		})
 	})
 	if err != nil {
 		n.setOrderers(info.Orderers)
-		return fmt.Errorf("remove the orderer of %s: %w", org, err)
+		return fmt.Errorf("remove the orderer of %s from the consenters: %w", org, err)
 	}
 	if err := n.stopNamed("orderer-" + org); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, "every consenter active", nil, n.consentersActive); err != nil {
+	if err := n.save(); err != nil {
 		return err
 	}
-	return n.save()
+	_, err = n.submitUpdate(ctx, self, func(c *cb.Config) error {
+		return changeEndpoints(c, ord.MSPID, func(a []string) []string {
+			return slices.DeleteFunc(a, func(e string) bool { return e == ord.Address })
+		})
+	})
+	if err != nil && !errors.Is(err, ErrNoConfigChange) {
+		return fmt.Errorf("remove the endpoint of %s's orderer: %w", org, err)
+	}
+	return waitFor(ctx, "every consenter active", nil, n.consentersActive)
 }
 
 // AddOrderer has organisation org run an orderer of the channel again, in
-// the free orderer slot, with an empty ledger: one configuration update,
-// signed by the ordering admins of signers (a majority of the
-// organisations running orderers, and org itself), adds it to the
-// consenter set and its endpoint to its ordering organisation; the orderer
-// then starts, is joined with the channel's latest configuration block,
-// fetches the chain from the others and takes part in Raft. org's ordering
-// organisation must be on the channel already (it ran an orderer before):
-// admitting a new ordering organisation is not automated here.
+// the free orderer slot, with an empty ledger: an update signed by the
+// ordering admins of signers (a majority of the ordering organisations)
+// adds it to the consenter set; the orderer starts, is joined with the
+// channel's latest configuration block, fetches the chain from the others
+// and takes part in Raft; only then does org's ordering admin add its
+// endpoint, so that no peer or client is sent to an orderer that does not
+// serve the channel yet. org's ordering organisation must be on the
+// channel already (it ran an orderer before): admitting a new ordering
+// organisation is not automated here.
 func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
@@ -188,10 +195,13 @@ func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) 
 	}
 	l := n.layout
 	ord := describeOrderer(l, info.BasePort, slot, spec)
-	// org's ordering admin signs for its endpoint.
+	by, err := n.ordererAdmins(info, signers)
+	if err != nil {
+		return err
+	}
 	joined := info
 	joined.Orderers = append(slices.Clone(info.Orderers), ord)
-	by, err := n.ordererAdmins(joined, signers)
+	self, err := n.ordererAdmins(joined, []string{spec.MSPID})
 	if err != nil {
 		return err
 	}
@@ -199,12 +209,16 @@ func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) 
 	if err != nil {
 		return fmt.Errorf("%w: %s has no ordering organisation: %v", ErrUnknownOrderer, org, err)
 	}
+	port, err := strconv.Atoi(ord.Address[strings.LastIndexByte(ord.Address, ':')+1:])
+	if err != nil {
+		return err
+	}
 	// A fresh ledger: the orderer fetches the chain from the others.
 	if err := os.RemoveAll(filepath.Join(l.ordererDir(org), "data")); err != nil {
 		return err
 	}
 	var clusterCAs []string
-	for _, o := range append(info.Orderers, ord) {
+	for _, o := range joined.Orderers {
 		clusterCAs = append(clusterCAs, l.ordererTLSCA(o.Org))
 	}
 	if err := writeOrdererConfig(n.sampleDir, l, info.BasePort, slot, spec, clusterCAs); err != nil {
@@ -214,21 +228,13 @@ func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) 
 		if c.GetChannelGroup().GetGroups()["Orderer"].GetGroups()[ord.MSPID] == nil {
 			return fmt.Errorf("%w: %s is not an ordering organisation of the channel", ErrUnknownOrderer, ord.MSPID)
 		}
-		err := changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
-			port, err := strconv.Atoi(ord.Address[strings.LastIndexByte(ord.Address, ':')+1:])
-			if err != nil {
-				return nil, err
-			}
+		return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
 			return append(cs, &etcdraft.Consenter{Host: "127.0.0.1", Port: uint32(port),
 				ClientTlsCert: pemCert, ServerTlsCert: pemCert}), nil
 		})
-		if err != nil {
-			return err
-		}
-		return changeEndpoints(c, ord.MSPID, func(a []string) []string { return append(a, ord.Address) })
 	})
 	if err != nil {
-		return fmt.Errorf("add the orderer of %s: %w", org, err)
+		return fmt.Errorf("add the orderer of %s to the consenters: %w", org, err)
 	}
 	block := filepath.Join(l.ordererDir(org), "join.block")
 	if err := n.admin(info.Orgs[member]).fetch(ctx, "config", block); err != nil {
@@ -244,11 +250,32 @@ func (n *Network) AddOrderer(ctx context.Context, org string, signers []string) 
 	if err := n.waitOrdererHeight(ctx, ord, p, number+1); err != nil {
 		return err
 	}
-	n.setOrderers(append(n.Info().Orderers, ord))
+	n.setOrderers(joined.Orderers)
 	if err := waitFor(ctx, "every consenter active", p, n.consentersActive); err != nil {
 		return err
 	}
+	_, err = n.submitUpdate(ctx, self, func(c *cb.Config) error {
+		return changeEndpoints(c, ord.MSPID, func(a []string) []string {
+			if slices.Contains(a, ord.Address) {
+				return a
+			}
+			return append(a, ord.Address)
+		})
+	})
+	if err != nil && !errors.Is(err, ErrNoConfigChange) {
+		return fmt.Errorf("add the endpoint of %s's orderer: %w", org, err)
+	}
 	return n.save()
+}
+
+// mspOf returns the MSP id of the member called name, or "".
+func (i Info) mspOf(name string) string {
+	for _, o := range i.Orgs {
+		if o.Name == name {
+			return o.MSPID
+		}
+	}
+	return ""
 }
 
 // Consenters returns the endpoints of the channel's consenters, as its

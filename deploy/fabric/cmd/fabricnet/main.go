@@ -1,9 +1,10 @@
 // Command fabricnet starts, changes and stops the local Fabric network of
 // package deploy/fabric: `fabricnet up` returns once the chaincode is
 // committed and leaves the processes running; `add-org`, `remove-org`,
-// `upgrade`, `renew-certs`, `renew-orderer`, `rotate-ca`, `retire-ca` and
-// `stop-orderer` change the running network the way a consortium does
-// (docs/operations.md); `fabricnet down` stops it.
+// `upgrade`, `renew-certs`, `renew-orderer`, `rotate-ca`, `retire-ca`,
+// `remove-orderer`, `add-orderer` and `stop-orderer` change the running
+// network the way a consortium does (docs/operations.md); `members` and
+// `consenters` show the channel's own view; `fabricnet down` stops it.
 package main
 
 import (
@@ -30,7 +31,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: fabricnet up|down|info|members|add-org|remove-org|upgrade|renew-certs|renew-orderer|rotate-ca|retire-ca|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
+	return fmt.Errorf("usage: fabricnet up|down|info|members|consenters|add-org|remove-org|upgrade|renew-certs|renew-orderer|rotate-ca|retire-ca|remove-orderer|add-orderer|leader|stop-orderer [-dir DIR] [flags]; fabricnet CMD -h lists a command's flags")
 }
 
 func run(args []string) error {
@@ -47,9 +48,9 @@ func run(args []string) error {
 	logSpec := fs.String("log-spec", "", "FABRIC_LOGGING_SPEC of peers and orderer (default info)")
 	orgs := fs.String("orgs", "", "up: founding organisations as name:MSPID,... (default the regulator and bank1-3); add-org: the one to add")
 	msp := fs.String("msp", "", "remove-org: the MSP id of the organisation to remove (a member or one whose add-org failed); renew-certs: whose peer's certificates to renew; rotate-ca, retire-ca: whose CA")
-	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority; renew-orderer: MSP ids of organisations whose ordering admins sign, a majority of those running orderers")
+	signers := fs.String("signers", "", "add-org, remove-org: MSP ids of the admins who sign, a majority of the members; upgrade: of those who approve first, a majority; renew-orderer, remove-orderer, add-orderer: MSP ids of organisations whose ordering admins sign, a majority of the ordering organisations (for remove-orderer and add-orderer, the orderer's own among them)")
 	label := fs.String("label", "", "upgrade: the new chaincode package label, e.g. riskmesh_2")
-	org := fs.String("org", "", "stop-orderer, renew-orderer: the organisation (name) whose orderer it is")
+	org := fs.String("org", "", "stop-orderer, renew-orderer, remove-orderer, add-orderer: the organisation (name) whose orderer it is")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,6 +150,29 @@ func run(args []string) error {
 			return err
 		}
 		return n.RenewOrdererTLS(ctx, *org, list(*signers))
+	case "remove-orderer":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.RemoveOrderer(ctx, *org, list(*signers))
+	case "add-orderer":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return n.AddOrderer(ctx, *org, list(*signers))
+	case "consenters":
+		n, err := fabric.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		addrs, err := n.Consenters(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Println(strings.Join(addrs, "\n"))
+		return nil
 	case "rotate-ca":
 		n, err := fabric.Open(ctx, cfg)
 		if err != nil {
