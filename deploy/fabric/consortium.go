@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -201,11 +202,7 @@ func (n *Network) RemoveOrg(ctx context.Context, mspID string, signers []string)
 // current configuration lists, sorted, read from an orderer: the channel's
 // own view, which Info may lag behind after a failed change.
 func (n *Network) ChannelOrgs(ctx context.Context) ([]string, error) {
-	info := n.Info()
-	if len(info.Orgs) == 0 {
-		return nil, fmt.Errorf("%w: no member to ask", ErrUnknownOrg)
-	}
-	cfg, _, err := n.admin(info.Orgs[0]).fetchConfig(ctx)
+	cfg, err := n.channelConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +213,17 @@ func (n *Network) ChannelOrgs(ctx context.Context) ([]string, error) {
 	ids := slices.Collect(maps.Keys(app.Groups))
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// channelConfig returns the channel's current configuration, fetched by a
+// member's admin from an orderer.
+func (n *Network) channelConfig(ctx context.Context) (*cb.Config, error) {
+	info := n.Info()
+	if len(info.Orgs) == 0 {
+		return nil, fmt.Errorf("%w: no member to ask", ErrUnknownOrg)
+	}
+	cfg, _, err := n.admin(info.Orgs[0]).fetchConfig(ctx)
+	return cfg, err
 }
 
 // UpgradeChaincode moves the channel to a new chaincode definition (the
@@ -516,17 +524,23 @@ func (a peerAdmin) height(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	// "Blockchain info: {"height":7,...}"
-	i := strings.IndexByte(string(out), '{')
+	return parseHeight(out, "getinfo")
+}
+
+// parseHeight reads the "height" of the JSON object that a command (peer
+// channel getinfo, osnadmin channel list) printed after a prefix.
+func parseHeight(out []byte, command string) (uint64, error) {
+	i := bytes.IndexByte(out, '{')
 	if i < 0 {
-		return 0, fmt.Errorf("%w: getinfo printed %q", ErrCommandFail, out)
+		return 0, fmt.Errorf("%w: %s printed %q", ErrCommandFail, command, out)
 	}
-	var bi struct {
+	var h struct {
 		Height uint64 `json:"height"`
 	}
-	if err := json.NewDecoder(strings.NewReader(string(out[i:]))).Decode(&bi); err != nil {
-		return 0, fmt.Errorf("%w: getinfo: %v", ErrCommandFail, err)
+	if err := json.NewDecoder(bytes.NewReader(out[i:])).Decode(&h); err != nil {
+		return 0, fmt.Errorf("%w: %s: %v", ErrCommandFail, command, err)
 	}
-	return bi.Height, nil
+	return h.Height, nil
 }
 
 // stopNamed stops the process called name: one this Network started, or

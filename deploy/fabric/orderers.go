@@ -2,7 +2,6 @@ package fabric
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -281,16 +280,12 @@ func (i Info) mspOf(name string) string {
 // Consenters returns the endpoints of the channel's consenters, as its
 // current configuration lists them, read from an orderer.
 func (n *Network) Consenters(ctx context.Context) ([]string, error) {
-	info := n.Info()
-	if len(info.Orgs) == 0 {
-		return nil, fmt.Errorf("%w: no member to ask", ErrUnknownOrg)
-	}
-	cfg, _, err := n.admin(info.Orgs[0]).fetchConfig(ctx)
+	cfg, err := n.channelConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	err = changeConsenters(proto.Clone(cfg).(*cb.Config), func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+	err = changeConsenters(cfg, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
 		for _, c := range cs {
 			out = append(out, net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))))
 		}
@@ -372,17 +367,7 @@ func (n *Network) ordererHeight(ctx context.Context, o Orderer) (uint64, error) 
 		return 0, err
 	}
 	// "Status: 200\n{"name":"riskmesh",...,"height":7}"
-	i := strings.IndexByte(string(out), '{')
-	if i < 0 {
-		return 0, fmt.Errorf("%w: osnadmin printed %q", ErrCommandFail, out)
-	}
-	var ch struct {
-		Height uint64 `json:"height"`
-	}
-	if err := json.Unmarshal(out[i:], &ch); err != nil {
-		return 0, fmt.Errorf("%w: osnadmin channel list: %v", ErrCommandFail, err)
-	}
-	return ch.Height, nil
+	return parseHeight(out, "osnadmin channel list")
 }
 
 // osnadmin runs the channel participation CLI against orderer o as its

@@ -101,118 +101,6 @@ func run(args []string) error {
 		fmt.Fprintf(os.Stderr, "network up in %s (processes %s); data in %s; stop with: fabricnet down -dir %s\n",
 			time.Since(start).Round(time.Millisecond), n.Info().BringUp.Round(time.Millisecond), dataDir, dataDir)
 		return nil
-	case "add-org":
-		specs, err := fabric.ParseOrgs(*orgs)
-		if err != nil {
-			return err
-		}
-		if len(specs) != 1 {
-			return fmt.Errorf("add-org takes one -orgs name:MSPID")
-		}
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		o, err := n.AddOrg(ctx, specs[0], list(*signers))
-		if errors.Is(err, fabric.ErrJoinIncomplete) {
-			return fmt.Errorf("%w\nthe channel lists %s: take it off with fabricnet remove-org -msp %s -signers <a majority>", err, specs[0].MSPID, specs[0].MSPID)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "%s joined: peer %s, folder %s\n", o.MSPID, o.PeerAddress, o.Dir)
-		return nil
-	case "remove-org":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RemoveOrg(ctx, *msp, list(*signers))
-	case "upgrade":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		if err := n.UpgradeChaincode(ctx, *label, list(*signers)); err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "chaincode at sequence %d, package %s\n", n.Info().Sequence, n.Info().PackageID)
-		return nil
-	case "renew-certs":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RenewPeerCertificates(ctx, *msp)
-	case "renew-orderer":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RenewOrdererTLS(ctx, *org, list(*signers))
-	case "remove-orderer":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RemoveOrderer(ctx, *org, list(*signers))
-	case "add-orderer":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.AddOrderer(ctx, *org, list(*signers))
-	case "consenters":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		addrs, err := n.Consenters(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Println(strings.Join(addrs, "\n"))
-		return nil
-	case "rotate-ca":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RotateCA(ctx, *msp)
-	case "retire-ca":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.RetireCA(ctx, *msp)
-	case "members":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		ids, err := n.ChannelOrgs(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Println(strings.Join(ids, "\n"))
-		return nil
-	case "leader":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		leader, err := n.RaftLeader(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Println(leader)
-		return nil
-	case "stop-orderer":
-		n, err := fabric.Open(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return n.StopOrderer(*org)
 	case "down":
 		return fabric.Down(dataDir)
 	case "info":
@@ -223,7 +111,96 @@ func run(args []string) error {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(info)
-	default:
+	}
+	change, ok := changes[cmd]
+	if !ok {
 		return usage()
 	}
+	n, err := fabric.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return change(ctx, n, flags{orgs: *orgs, msp: *msp, org: *org, label: *label, signers: list(*signers)})
+}
+
+// flags are the values of a command that changes or reads a running
+// network.
+type flags struct {
+	orgs, msp, org, label string
+	signers               []string
+}
+
+// changes are the commands on a running network (Open): each prints a
+// result to stdout or progress to stderr.
+var changes = map[string]func(context.Context, *fabric.Network, flags) error{
+	"add-org": func(ctx context.Context, n *fabric.Network, f flags) error {
+		specs, err := fabric.ParseOrgs(f.orgs)
+		if err != nil {
+			return err
+		}
+		if len(specs) != 1 {
+			return fmt.Errorf("add-org takes one -orgs name:MSPID")
+		}
+		o, err := n.AddOrg(ctx, specs[0], f.signers)
+		if errors.Is(err, fabric.ErrJoinIncomplete) {
+			return fmt.Errorf("%w\nthe channel lists %s: take it off with fabricnet remove-org -msp %s -signers <a majority>", err, specs[0].MSPID, specs[0].MSPID)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s joined: peer %s, folder %s\n", o.MSPID, o.PeerAddress, o.Dir)
+		return nil
+	},
+	"remove-org": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RemoveOrg(ctx, f.msp, f.signers)
+	},
+	"upgrade": func(ctx context.Context, n *fabric.Network, f flags) error {
+		if err := n.UpgradeChaincode(ctx, f.label, f.signers); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "chaincode at sequence %d, package %s\n", n.Info().Sequence, n.Info().PackageID)
+		return nil
+	},
+	"renew-certs": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RenewPeerCertificates(ctx, f.msp)
+	},
+	"renew-orderer": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RenewOrdererTLS(ctx, f.org, f.signers)
+	},
+	"remove-orderer": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RemoveOrderer(ctx, f.org, f.signers)
+	},
+	"add-orderer": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.AddOrderer(ctx, f.org, f.signers)
+	},
+	"rotate-ca": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RotateCA(ctx, f.msp)
+	},
+	"retire-ca": func(ctx context.Context, n *fabric.Network, f flags) error {
+		return n.RetireCA(ctx, f.msp)
+	},
+	"stop-orderer": func(_ context.Context, n *fabric.Network, f flags) error {
+		return n.StopOrderer(f.org)
+	},
+	"members": func(ctx context.Context, n *fabric.Network, _ flags) error {
+		return printLines(n.ChannelOrgs(ctx))
+	},
+	"consenters": func(ctx context.Context, n *fabric.Network, _ flags) error {
+		return printLines(n.Consenters(ctx))
+	},
+	"leader": func(ctx context.Context, n *fabric.Network, _ flags) error {
+		leader, err := n.RaftLeader(ctx)
+		return printLines([]string{leader}, err)
+	},
+}
+
+// printLines prints one item a line, unless err.
+func printLines(items []string, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		fmt.Println(it)
+	}
+	return nil
 }
