@@ -96,11 +96,7 @@ func (n *Network) RotateCA(ctx context.Context, mspID string) error {
 		}
 	}
 	number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
-		return changeMSP(c, mspID, func(m *mspproto.FabricMSPConfig) {
-			m.RootCerts = append(m.RootCerts, roots[0])
-			m.TlsRootCerts = append(m.TlsRootCerts, roots[1])
-			unbindNodeOUs(m.FabricNodeOus)
-		})
+		return changeMSP(c, mspID, trustAlso(roots[0], roots[1]))
 	})
 	if err != nil {
 		return errors.Join(fmt.Errorf("trust the new CAs of %s: %w", mspID, err),
@@ -111,13 +107,8 @@ func (n *Network) RotateCA(ctx context.Context, mspID string) error {
 	if err := n.waitHeight(ctx, info.Orgs, number+1); err != nil {
 		return err
 	}
-	for _, kind := range []string{signingCADir, tlsCADir} {
-		if err := os.Rename(filepath.Join(dir, kind), filepath.Join(dir, kind+retSuffix)); err != nil {
-			return err
-		}
-		if err := os.Rename(filepath.Join(dir, kind+newSuffix), filepath.Join(dir, kind)); err != nil {
-			return err
-		}
+	if err := promoteCAs(dir); err != nil {
+		return err
 	}
 	if err := reissueOrg(dir, now); err != nil {
 		return fmt.Errorf("re-issue the certificates of %s: %w", mspID, err)
@@ -146,9 +137,7 @@ func (n *Network) RetireCA(ctx context.Context, mspID string) error {
 		}
 	}
 	number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
-		return changeMSP(c, mspID, func(m *mspproto.FabricMSPConfig) {
-			m.RootCerts, m.TlsRootCerts = [][]byte{roots[0]}, [][]byte{roots[1]}
-		})
+		return changeMSP(c, mspID, trustOnlyRoots(roots[0], roots[1]))
 	})
 	if err != nil {
 		return fmt.Errorf("retire the old CAs of %s: %w", mspID, err)
@@ -192,6 +181,24 @@ func changeMSP(c *cb.Config, mspID string, change func(*mspproto.FabricMSPConfig
 	}
 	v.Value, err = det.Marshal(mc)
 	return err
+}
+
+// trustAlso adds a root CA and a TLS root CA to an MSP and unbinds its Node
+// OU rules: the first update of a rotation.
+func trustAlso(root, tlsRoot []byte) func(*mspproto.FabricMSPConfig) {
+	return func(m *mspproto.FabricMSPConfig) {
+		m.RootCerts = append(m.RootCerts, root)
+		m.TlsRootCerts = append(m.TlsRootCerts, tlsRoot)
+		unbindNodeOUs(m.FabricNodeOus)
+	}
+}
+
+// trustOnlyRoots leaves an MSP one root CA and one TLS root CA: the second
+// update of a rotation.
+func trustOnlyRoots(root, tlsRoot []byte) func(*mspproto.FabricMSPConfig) {
+	return func(m *mspproto.FabricMSPConfig) {
+		m.RootCerts, m.TlsRootCerts = [][]byte{root}, [][]byte{tlsRoot}
+	}
 }
 
 // unbindNodeOUs removes the CA certificate from each Node OU rule: a rule
@@ -250,6 +257,20 @@ func newCA(oldDir, dir string, now time.Time) ([]byte, error) {
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	return certPEM, replaceFile(filepath.Join(dir, subject.CommonName+"-cert.pem"), certPEM, 0o644)
+}
+
+// promoteCAs makes the CAs waiting in the .new folders of the peer
+// organisation in dir its current ones, and the current ones retiring.
+func promoteCAs(dir string) error {
+	for _, kind := range []string{signingCADir, tlsCADir} {
+		if err := os.Rename(filepath.Join(dir, kind), filepath.Join(dir, kind+retSuffix)); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(dir, kind+newSuffix), filepath.Join(dir, kind)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // baseCommonName strips the date an earlier rotation appended.
