@@ -99,7 +99,7 @@ func testOrgDir(t *testing.T) (dir string, ca, tlsCA testCA) {
 	dir = t.TempDir()
 	ca = makeCA(t, filepath.Join(dir, "ca"), "ca.bank3.riskmesh.test")
 	tlsCA = makeCA(t, filepath.Join(dir, "tlsca"), "tlsca.bank3.riskmesh.test")
-	mspDirs, tlsDirs := []string{filepath.Join(dir, "msp")}, []string(nil)
+	mspDirs := []string{filepath.Join(dir, "msp")}
 	for _, id := range []struct{ node, ou, tlsName string }{
 		{"peers/peer0.bank3.riskmesh.test", "peer", "server"},
 		{"users/User1@bank3.riskmesh.test", "client", "client"},
@@ -112,7 +112,7 @@ func testOrgDir(t *testing.T) (dir string, ca, tlsCA testCA) {
 		if err := os.WriteFile(filepath.Join(tlsDir, "ca.crt"), tlsCA.pem, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		mspDirs, tlsDirs = append(mspDirs, m), append(tlsDirs, tlsDir)
+		mspDirs = append(mspDirs, m)
 	}
 	for _, m := range mspDirs {
 		for sub, c := range map[string]testCA{"cacerts": ca, "tlscacerts": tlsCA} {

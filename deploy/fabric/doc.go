@@ -18,9 +18,13 @@
 // A running network admits an organisation (AddOrg: a configuration update
 // computed in Go and signed by a majority of the members' admins, then the
 // newcomer's peer joins, catches up and approves the chaincode), removes one
-// (RemoveOrg), upgrades the chaincode to the next sequence (UpgradeChaincode)
-// and survives an orderer stopped (StopOrderer); Open attaches to a network
-// another process started. docs/operations.md walks through these steps.
+// or rolls back a join that failed half way (RemoveOrg), upgrades the
+// chaincode to the next sequence (UpgradeChaincode), renews a peer's
+// certificates (RenewPeerCertificates) and an orderer's TLS certificate
+// (RenewOrdererTLS), rotates an organisation's CA (RotateCA, RetireCA),
+// removes and adds orderers (RemoveOrderer, AddOrderer) and survives an
+// orderer stopped (StopOrderer); Open attaches to a network another process
+// started. docs/operations.md walks through these steps.
 //
 // Every process runs in its own process group, logs to the data dir and is
 // recorded in a pid file; Network.Stop and Down stop exactly those processes.
