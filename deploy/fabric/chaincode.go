@@ -146,7 +146,7 @@ func (n *Network) definition() chaincodeDefinition {
 // peerAdmin runs the peer CLI as an organisation's admin against its own
 // peer, from the organisation's own folder. The admin is the peer
 // organisation's, or the admin of the ordering organisation it runs, who
-// signs changes of the ordering service (ordererAdmin).
+// signs changes of the ordering service (ordererAdmins).
 type peerAdmin struct {
 	net    *Network
 	org    Org

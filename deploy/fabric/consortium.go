@@ -59,7 +59,7 @@ func (n *Network) AddOrg(ctx context.Context, o OrgSpec, signers []string) (Org,
 	defer cancel()
 	info := n.Info()
 	specs := []OrgSpec{o}
-	for _, m := range append(info.Orgs, info.Joining...) {
+	for _, m := range slices.Concat(info.Orgs, info.Joining) {
 		if m.Name == o.Name || m.MSPID == o.MSPID {
 			return Org{}, fmt.Errorf("%w: %s", ErrMember, o.MSPID)
 		}
@@ -165,7 +165,7 @@ func (n *Network) RemoveOrg(ctx context.Context, mspID string, signers []string)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
 	info := n.Info()
-	listed := append(slices.Clone(info.Orgs), info.Joining...)
+	listed := slices.Concat(info.Orgs, info.Joining)
 	org, err := Info{Orgs: listed}.Org(mspID)
 	if err != nil {
 		return err
@@ -318,7 +318,7 @@ func (n *Network) StopOrderer(org string) error {
 // freeSlot returns the lowest peer port slot no member or joining
 // organisation uses, or -1.
 func freeSlot(info Info) int {
-	used := append(slices.Clone(info.Orgs), info.Joining...)
+	used := slices.Concat(info.Orgs, info.Joining)
 	for slot := range maxOrgs {
 		if !slices.ContainsFunc(used, func(o Org) bool { return o.Slot == slot }) {
 			return slot

@@ -23,25 +23,22 @@ const markerFile = ".fabricnet"
 // commands that change the network) can use a network that another process
 // started.
 type Info struct {
-	DataDir          string    `json:"dataDir"`
-	BasePort         int       `json:"basePort"`
-	Channel          string    `json:"channel"`
-	Chaincode        string    `json:"chaincode"`
-	PackageID        string    `json:"packageId"`
-	ChaincodeLabel   string    `json:"chaincodeLabel"`
-	ChaincodeVersion string    `json:"chaincodeVersion"`
-	Sequence         int       `json:"sequence"` // of the committed chaincode definition
-	ChaincodeAddress string    `json:"chaincodeAddress"`
-	OrdererAddress   string    `json:"ordererAddress"` // the first orderer's
-	OrdererTLSCACert string    `json:"ordererTlsCaCert"`
-	OrdererOpsURL    string    `json:"ordererOperationsUrl"`
-	Orderers         []Orderer `json:"orderers"`
-	Orgs             []Org     `json:"orgs"`
-	// Joining are organisations the channel lists whose AddOrg failed
-	// after the configuration update: not members yet, to be removed with
-	// RemoveOrg.
-	Joining []Org         `json:"joining,omitempty"`
-	BringUp time.Duration `json:"bringUpNanos"`
+	DataDir          string        `json:"dataDir"`
+	BasePort         int           `json:"basePort"`
+	Channel          string        `json:"channel"`
+	Chaincode        string        `json:"chaincode"`
+	PackageID        string        `json:"packageId"`
+	ChaincodeLabel   string        `json:"chaincodeLabel"`
+	ChaincodeVersion string        `json:"chaincodeVersion"`
+	Sequence         int           `json:"sequence"` // of the committed chaincode definition
+	ChaincodeAddress string        `json:"chaincodeAddress"`
+	OrdererAddress   string        `json:"ordererAddress"` // the first orderer's
+	OrdererTLSCACert string        `json:"ordererTlsCaCert"`
+	OrdererOpsURL    string        `json:"ordererOperationsUrl"`
+	Orderers         []Orderer     `json:"orderers"`
+	Orgs             []Org         `json:"orgs"`
+	Joining          []Org         `json:"joining,omitempty"` // on the channel, AddOrg failed after the update: RemoveOrg takes them off
+	BringUp          time.Duration `json:"bringUpNanos"`
 }
 
 // Org is one organisation's view of the network: its own folder, peer and
