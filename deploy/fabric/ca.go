@@ -132,6 +132,9 @@ func (n *Network) RetireCA(ctx context.Context, mspID string) error {
 	dir := n.layout.peerOrgDir(org.Name)
 	var roots [2][]byte
 	for i, kind := range []string{signingCADir, tlsCADir} {
+		if _, err := os.Stat(filepath.Join(dir, kind+retSuffix)); err != nil {
+			return fmt.Errorf("%w: %s: no rotation under way, nothing to retire (RotateCA first)", ErrConfig, mspID)
+		}
 		if roots[i], err = os.ReadFile(caCertFile(filepath.Join(dir, kind))); err != nil {
 			return err
 		}
