@@ -2,10 +2,16 @@ package fabric_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -239,6 +245,14 @@ func TestConsortiumOperations(t *testing.T) {
 		}
 		before := servedCert(t, org)
 
+		// A CA in Bank3MSP's MSP issues identities in Bank3MSP's name:
+		// only Bank3MSP's own admin may add one, not even a majority of
+		// the others.
+		err = n.AddRootAs(ctx, bank3.MSPID, []string{"RegulatorMSP", "Bank1MSP", "Bank2MSP"}, selfSignedCA(t))
+		if err == nil || !strings.Contains(err.Error(), "policy") {
+			t.Fatalf("the other members' admins add a CA to Bank3MSP: %v, want a policy failure", err)
+		}
+
 		if err := n.RotateCA(ctx, bank3.MSPID); err != nil {
 			t.Fatal(err)
 		}
@@ -286,6 +300,23 @@ func mspOf(t *testing.T, n *fabric.Network, name string) string {
 	}
 	t.Fatalf("no member called %s", name)
 	return ""
+}
+
+// selfSignedCA returns the PEM of a new self-signed CA certificate.
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca.bank3.riskmesh.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // keep copies file into the test's temporary folder and returns the copy.
