@@ -41,15 +41,16 @@ const (
 // orderer/common/cluster).
 const unauthorizedCluster = "isn't authorized"
 
-// TestConsortiumOperations runs the ordering-service operations of
-// docs/operations.md on one network of three organisations, each running a
+// TestConsortiumOperations runs the operations of docs/operations.md that
+// follow a join, on one network of three organisations, each running a
 // Raft orderer, while a record and query workload runs: a join that fails
 // after the channel admitted the newcomer is rolled back, every orderer's
-// TLS certificate is renewed in turn, after which the other orderers refuse
-// the old one, a follower and then the leader leave the consenter set and
-// come back with empty ledgers, and an organisation rotates its CA, after
-// which the channel refuses the certificates of the old one. Every entry the workload sent is
-// then on the ledger exactly once.
+// TLS certificate is renewed in turn, after which the other orderers
+// refuse the old one, a follower and then the leader leave the consenter
+// set and come back with empty ledgers, and an organisation rotates its
+// CA, after which the channel refuses the certificates of the old one.
+// Minorities, and other members' admins, are refused along the way. Every
+// entry the workload sent is then on the ledger exactly once.
 func TestConsortiumOperations(t *testing.T) {
 	requireGate(t)
 	ctx, cancel := context.WithTimeout(context.Background(), operationsTimeout)
