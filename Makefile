@@ -15,8 +15,9 @@ test-unit:
 	$(GO) test -race -count=1 ./...
 
 ## test-fabric: the ledger conformance suite, the misbehaving-provider dispute, the
-## four-node integration test and the consortium growth-and-upgrade test
-## (deploy/fabric TestGrowAndUpgrade) on real Fabric networks that the tests build
+## four-node integration test, the consortium growth-and-upgrade test
+## (deploy/fabric TestGrowAndUpgrade) and the orderer, CA and rollback operations
+## (TestConsortiumOperations) on real Fabric networks that the tests build
 ## (first run: about 3 minutes of CPU), start and tear down (deploy/fabric, docs/fabric-network.md).
 ## One package at a time: each brings up its own network. In the node packages only the
 ## Fabric variants run here; their embedded variants ran in test-unit.
