@@ -214,6 +214,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
 		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger
+		if cfg.Reconcile != nil {
+			c.ReconTranscript = reconTranscripts(cfg.DataDir)
+		}
 		if pc := cfg.Push; pc != nil {
 			p := *pc
 			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
@@ -260,7 +263,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 	}
 	if cfg.Reconcile != nil {
-		if n.recon, err = n.reconciler(*cfg.Reconcile); err != nil {
+		if n.recon, err = n.reconciler(ctx, *cfg.Reconcile); err != nil {
 			return nil, err
 		}
 		d.recon = n.recon

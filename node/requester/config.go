@@ -146,6 +146,12 @@ type Config struct {
 	// this institution against the answers it verified
 	// (docs/node-requester.md, "Reconciliation"); nil disables it.
 	Bills Bills
+	// ReconTranscript returns the transcript this node keeps of a
+	// reconciliation it ran as requester (node/recon.ReadTranscript), or
+	// an error if it keeps none; reconciliation entries billed to this
+	// institution are matched against it. nil: this node runs no
+	// reconciliations, and every such entry is disputed.
+	ReconTranscript func(k accounting.EntryKey) (*transcript.ReconTranscript, error)
 	// Quality, if set, takes the business's outcome reports to the ledger
 	// and reads the providers' quality scores (docs/quality.md); nil
 	// disables ReportOutcomes, the scores in Providers and the query's

@@ -44,6 +44,8 @@ const (
 	testLivePrice = 3
 	testLiveBatch = 16
 	requesterMSP  = "Bank1MSP"
+	// testReconPrice is the category's price per item of a reconciliation.
+	testReconPrice = 1
 )
 
 // identity is an institution's keys and ledger client.
@@ -178,6 +180,7 @@ func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provide
 	must(t, n.regulator.AddInstitution(ctx, requesterMSP, "Bank One", []accounting.Role{accounting.RoleRequester}))
 	must(t, n.regulator.SetPrice(ctx, testCategory, testPrice))
 	must(t, n.regulator.SetModePrice(ctx, testCategory, accounting.ModeLive, testLivePrice))
+	must(t, n.regulator.SetModePrice(ctx, testCategory, accounting.ModeReconcile, testReconPrice))
 	must(t, n.regulator.SetLimit(ctx, requesterMSP, limit))
 	must(t, n.requester.ledger.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: "127.0.0.1:1", TLSFingerprint: n.requester.fingerprint(), SigningKey: n.requester.signPub,
