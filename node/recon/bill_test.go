@@ -95,7 +95,7 @@ func openRig(dir string, wrapBill func(Bill) Bill) (*rig, error) {
 		bill = wrapBill(bill)
 	}
 	if r.resp, err = New(Config{MSPID: audittest.Provider, Sign: signs[audittest.Provider], Keys: keys, Dir: filepath.Join(dir, "provider"),
-		Lists: []List{{Name: "loans", Category: audittest.Category, Code: 1, Source: phones(200, 200+billRespRows)}},
+		Lists:  []List{{Name: "loans", Category: audittest.Category, Code: 1, Source: phones(200, 200+billRespRows)}},
 		Grants: grantAll(audittest.Requester), Bill: bill}); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
