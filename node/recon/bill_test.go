@@ -20,9 +20,12 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -41,6 +44,8 @@ type rig struct {
 	ob        *outbox.Outbox
 	req, resp *Node
 	period    uint64
+	// tamper, if set, changes the responder's answers on their way.
+	tamper func(req *riskmeshv1.PeerRequest, resp *riskmeshv1.PeerResponse) *riskmeshv1.PeerResponse
 }
 
 // rigKeyFile is where the parent leaves an institution's signing key for
@@ -119,6 +124,9 @@ func (r *rig) close() error {
 func (r *rig) reconcile(ctx context.Context, seq uint64) (*Result, error) {
 	send := func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
 		resp := r.resp.Handle(ctx, peer.Identity{MSPID: audittest.Requester}, req)
+		if r.tamper != nil {
+			resp = r.tamper(req, resp)
+		}
 		if e := resp.GetError(); e != nil {
 			return nil, fmt.Errorf("refused: %s", e.GetMessage())
 		}
@@ -135,7 +143,7 @@ func newRigDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	keys := map[string]audittest.Keys{}
-	for _, msp := range []string{audittest.Requester, audittest.Provider} {
+	for _, msp := range []string{audittest.Regulator, audittest.Requester, audittest.Provider} {
 		k, pub, err := ecsig.GenerateKey(rand.Reader)
 		must(t, err)
 		der, err := x509.MarshalPKCS8PrivateKey(k)
@@ -194,6 +202,82 @@ func TestBillJournalsOnce(t *testing.T) {
 	}
 	if _, err := ReadTranscript(r.req.cfg.Dir, audittest.Requester, audittest.Provider, r.period, SequenceBase+1); !errors.Is(err, ErrUnknown) {
 		t.Fatalf("transcript of a reconciliation never run: %v, want ErrUnknown", err)
+	}
+}
+
+// TestAdversaryWrongReplyBilledIsReversed plays a responder that signs a
+// wrong reply (two points swapped) and bills the reconciliation the
+// requester refused at that reply: the requester's node keeps the
+// evidence (ReadDispute), the auditor service upholds the dispute filed
+// with it, and the endorsement reverses the entry on the ledger.
+func TestAdversaryWrongReplyBilledIsReversed(t *testing.T) {
+	dir := newRigDir(t)
+	r, err := openRig(dir, nil)
+	must(t, err)
+	defer r.close()
+	ctx := t.Context()
+	r.tamper = func(req *riskmeshv1.PeerRequest, resp *riskmeshv1.PeerResponse) *riskmeshv1.PeerResponse {
+		st, out := req.GetReconStep(), resp.GetReconStepped()
+		if st == nil || len(out.GetChunk()) == 0 {
+			return resp
+		}
+		c := new(ecdh.Chunk)
+		if c.UnmarshalBinary(out.GetChunk()) != nil || c.Kind != ecdh.KindResponderReply || c.Seq != 1 {
+			return resp
+		}
+		c.Points[0], c.Points[1] = c.Points[1], c.Points[0]
+		enc, sig := resign(t, r.resp.cfg.Sign, st.GetHeaderDigest(), transcript.ChunkHash(st.GetChunk()), c)
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconStepped{ReconStepped: &riskmeshv1.ReconStepped{Chunk: enc, Signature: sig}}}
+	}
+	if _, err := r.reconcile(ctx, SequenceBase); !errors.Is(err, ErrPeerChunk) || !errors.Is(err, ecdh.ErrProof) {
+		t.Fatalf("reconciliation with a wrong reply: %v, want ErrPeerChunk wrapping ecdh.ErrProof", err)
+	}
+	// The responder bills it all the same: the header is signed by both.
+	reqDir := r.req.cfg.Dir
+	kept, err := ReadTranscript(reqDir, audittest.Requester, audittest.Provider, r.period, SequenceBase)
+	must(t, err)
+	forced, err := accounting.NewReconEntry(&kept.Header, kept.RequesterSignature, kept.ResponderSignature, billItems*audittest.ReconPrice)
+	must(t, err)
+	_, err = r.ob.Put(forced)
+	must(t, err)
+	must(t, r.ob.Drain(ctx))
+	r.billedOnce(t, SequenceBase)
+
+	d, err := ReadDispute(reqDir, audittest.Requester, audittest.Provider, r.period, SequenceBase)
+	must(t, err)
+	filing, err := d.MarshalBinary()
+	must(t, err)
+	regLedger, err := r.store.As(audittest.Regulator)
+	must(t, err)
+	der, err := os.ReadFile(rigKeyFile(dir, audittest.Regulator))
+	must(t, err)
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	must(t, err)
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "auditor.db"), 0o600, nil)
+	must(t, err)
+	defer db.Close()
+	svc, err := auditor.New(auditor.Config{MSPID: audittest.Regulator, Ledger: regLedger, Sign: ecsig.NewSigner(k.(*ecdsa.PrivateKey), rand.Reader),
+		DB: db, Authorizer: registry.New(regLedger, registry.Options{})})
+	must(t, err)
+	v, err := svc.Judge(ctx, audittest.Requester, filing, "reply 1 is wrong")
+	must(t, err)
+	if v.Verdict != riskmeshv1.Verdict_VERDICT_UPHELD || v.DisputeId == 0 {
+		t.Fatalf("verdict %v (%s), want upheld and kept", v.Verdict, v.Reason)
+	}
+	if _, err := svc.Judge(ctx, audittest.Provider, filing, ""); !errors.Is(err, auditor.ErrNotRequester) {
+		t.Fatalf("the responder disputing: %v, want ErrNotRequester", err)
+	}
+	key := auditor.KeyFromProto(v.Key)
+	reqLedger, err := r.store.As(audittest.Requester)
+	must(t, err)
+	must(t, reqLedger.Reverse(ctx, accounting.Reverse{Key: key, Auditor: v.Auditor, Verdict: accounting.VerdictUpheld, Signature: v.EndorsementSignature}))
+	e, err := reqLedger.Entry(ctx, key)
+	must(t, err)
+	if e.Reversal == nil {
+		t.Fatal("the upheld dispute did not reverse the reconciliation's entry")
+	}
+	if _, err := ReadDispute(reqDir, audittest.Requester, audittest.Provider, r.period, SequenceBase+1); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("evidence of a reconciliation never run: %v", err)
 	}
 }
 
