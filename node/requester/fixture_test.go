@@ -23,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
+	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/outbound"
@@ -133,6 +134,8 @@ type network struct {
 	// serve is how each provider serves the category, by provider number
 	// (ServeCatalog for a provider not in it).
 	serve map[int]provider.ServeMode
+	// disputes is the dispute client of the last openReconciler.
+	disputes *dispute.Client
 }
 
 // signalLedger is a provider's ledger client that signals publications.

@@ -152,7 +152,7 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 			Note: "reversed on the ledger by " + e.Reversal.Auditor}
 	case isReconEntry(e):
 		var changed bool
-		if rec, changed = r.reconcileRecon(e, rec, now); !changed {
+		if rec, changed = r.reconcileRecon(ctx, e, rec, now); !changed {
 			return nil
 		}
 	case rec == nil:
@@ -203,14 +203,19 @@ func isReconEntry(e *accounting.RecordedEntry) bool {
 
 // reconcileRecon is reconcileEntry for a reconciliation entry not
 // reversed: the record it moves to, and whether it changed.
-func (r *Requester) reconcileRecon(e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord, now time.Time) (*riskmeshv1.ReconcileRecord, bool) {
-	if rec != nil && rec.State != statePending {
+// A DISPUTED one is filed through Config.ReconDispute until a filing gets
+// an answer (Attempts counts those).
+func (r *Requester) reconcileRecon(ctx context.Context, e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord, now time.Time) (*riskmeshv1.ReconcileRecord, bool) {
+	switch {
+	case rec == nil:
+		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: statePending, FirstMissing: timestamppb.New(now)}
+	case rec.State == stateDisputed && rec.Attempts == 0 && r.cfg.ReconDispute != nil:
+		r.fileRecon(ctx, e.Key, rec)
+		return rec, true
+	case rec.State != statePending:
 		return rec, false
 	}
 	why := r.holdsRecon(e)
-	if rec == nil {
-		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: statePending, FirstMissing: timestamppb.New(now)}
-	}
 	switch {
 	case why == "":
 		rec.State, rec.Note = stateMatched, ""
@@ -218,12 +223,30 @@ func (r *Requester) reconcileRecon(e *accounting.RecordedEntry, rec *riskmeshv1.
 		rec.State, rec.Note = stateDisputed, truncate("billed reconciliation not run to the end by this node: "+why)
 		r.cfg.Logger.Warn("reconciliation bill disputed", "responder", e.Key.Responder, "period", e.Key.Period,
 			"sequence", e.Key.Sequence, "why", why)
+		if r.cfg.ReconDispute != nil {
+			r.fileRecon(ctx, e.Key, rec)
+		}
 	default:
 		// The requester saves its transcript just after the responder's
 		// last answer, and a reconciliation may be resuming: wait.
 		rec.Note = truncate(why)
 	}
 	return rec, true
+}
+
+// reconClaim is the claim a reconciliation dispute is filed with.
+const reconClaim = "reconciliation billed that this node did not run to the end"
+
+// fileRecon files the dispute of a DISPUTED reconciliation entry and
+// notes the outcome; a failed filing leaves Attempts at 0 to be retried.
+func (r *Requester) fileRecon(ctx context.Context, k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) {
+	outcome, err := r.cfg.ReconDispute(ctx, k, reconClaim)
+	if err != nil {
+		rec.Note = truncate("reconciliation dispute not filed yet: " + err.Error())
+		return
+	}
+	rec.Attempts, rec.Note = 1, truncate(outcome)
+	r.cfg.Logger.Info("reconciliation dispute filed", "responder", k.Responder, "period", k.Period, "sequence", k.Sequence)
 }
 
 // holdsRecon returns why this node does not keep the complete transcript
