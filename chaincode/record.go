@@ -441,16 +441,16 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 	if p.State != PeriodOpen && p.State != PeriodGrace {
 		return "", newError(CodePeriodClosed, fmt.Sprintf("period %d is %s", p.Number, p.State))
 	}
+	reqKeys, err := r.signingKeys(key.Requester, RoleRequester, key.Period)
+	if err != nil {
+		return "", err
+	}
+	respKeys, err := r.signingKeys(key.Responder, RoleProvider, key.Period)
+	if err != nil {
+		return "", err
+	}
 	if h == nil {
-		return r.oneRecon(e, r.recons[e], key, p)
-	}
-	reqKeys, err := r.signingKeys(h.Requester, RoleRequester, h.Period)
-	if err != nil {
-		return "", err
-	}
-	respKeys, err := r.signingKeys(h.Responder, RoleProvider, h.Period)
-	if err != nil {
-		return "", err
+		return r.oneRecon(e, r.recons[e], key, p, reqKeys, respKeys)
 	}
 	mode, _ := ModeOf(h.Protocol) // a protocol without a mode has no price
 	price, ok := p.Price(h.Category, mode, h.Responder)

@@ -2,6 +2,7 @@ package chaincode
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
@@ -100,20 +101,12 @@ func (r *recordTx) parseRecon(e *Entry) (EntryKey, error) {
 }
 
 // oneRecon checks a reconciliation entry that parseRecon accepted, once
-// one has found it is no duplicate and its period is open: both parties'
-// header signatures under their registered keys (the requester billable as
-// a requester, the responder as a provider), and the amount, (n + m) items
-// at the reconciliation price. A category without a reconciliation price
-// is refused: no catalog or live price stands in for it.
-func (r *recordTx) oneRecon(e *Entry, h *transcript.ReconHeader, key EntryKey, p *Period) (OutcomeStatus, error) {
-	reqKeys, err := r.signingKeys(h.Requester, RoleRequester, h.Period)
-	if err != nil {
-		return "", err
-	}
-	respKeys, err := r.signingKeys(h.Responder, RoleProvider, h.Period)
-	if err != nil {
-		return "", err
-	}
+// one has found it is no duplicate, its period open and the parties'
+// registered keys (the requester billable as a requester, the responder as
+// a provider): the amount, (n + m) items at the reconciliation price, and
+// both header signatures. A category without a reconciliation price is
+// refused: no catalog or live price stands in for it.
+func (r *recordTx) oneRecon(e *Entry, h *transcript.ReconHeader, key EntryKey, p *Period, reqKeys, respKeys []*ecdsa.PublicKey) (OutcomeStatus, error) {
 	price, ok := p.Price(h.Category, ModeReconcile, h.Responder)
 	if !ok {
 		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable %s price in period %d", h.Category, ModeReconcile, p.Number))

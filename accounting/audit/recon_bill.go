@@ -73,22 +73,7 @@ func verifyRecon(ctx context.Context, t *transcript.ReconTranscript, l Ledger) (
 		r.PeriodState = f.period.State
 	}
 	e := f.entry
-	const noEntry = "no ledger entry to compare with"
-	if e == nil {
-		r.add(CheckEntry, Fail, "no entry under %s: the reconciliation was never billed", key.String())
-		r.add(CheckHeader, Skip, noEntry)
-		r.add(CheckRequestHash, Skip, noEntry)
-		r.add(CheckResponseHash, Skip, noEntry)
-	} else {
-		r.add(CheckEntry, Pass, "recorded in transaction %s", e.TxID)
-		if bytes.Equal(e.Header, hdr) {
-			r.add(CheckHeader, Pass, "the stored header is the transcript's")
-		} else {
-			r.add(CheckHeader, Fail, "the stored header differs from the transcript's")
-		}
-		compareHash(r, CheckRequestHash, d, e.RequestHash)
-		compareHash(r, CheckResponseHash, d, e.ResponseHash)
-	}
+	checkStored(r, "reconciliation", e, hdr, d, d)
 	for _, p := range []struct {
 		name, role, msp string
 		keys            *[][]byte
@@ -140,7 +125,7 @@ func verifyRecon(ctx context.Context, t *transcript.ReconTranscript, l Ledger) (
 func checkReconAmount(r *Report, h *transcript.ReconHeader, e *accounting.RecordedEntry, p *accounting.Period) {
 	switch {
 	case e == nil:
-		r.add(CheckAmount, Skip, "no ledger entry to compare with")
+		r.add(CheckAmount, Skip, noEntry)
 		return
 	case p == nil:
 		r.add(CheckAmount, Fail, "period %d is not on the ledger", h.Period)
