@@ -109,14 +109,7 @@ func verifyRecon(ctx context.Context, t *transcript.ReconTranscript, l Ledger) (
 		r.add(CheckRecords, Pass, "%d records signed by their senders; the streams stop before their end", len(t.Records))
 	}
 	checkReconAmount(r, h, e, f.period)
-	switch {
-	case e == nil:
-		r.add(CheckReversal, Skip, noEntry)
-	case e.Reversal != nil:
-		r.add(CheckReversal, Fail, "reversed with auditor %s's endorsement in transaction %s", e.Reversal.Auditor, e.Reversal.TxID)
-	default:
-		r.add(CheckReversal, Pass, "the charge stands")
-	}
+	checkReversal(r, e)
 	return r, f, nil
 }
 

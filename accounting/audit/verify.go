@@ -89,16 +89,7 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 	checkSignature(r, CheckResponderSignature, "responder", h, h.Responder, f.responder, d.ResponseDigest, t.ResponseSignature)
 	checkProof(r, t, f.catalog, f.responder)
 	checkAmount(r, h, e, f.period)
-	switch {
-	case e == nil:
-		r.add(CheckReversal, Skip, noEntry)
-	case e.Reversal != nil:
-		r.add(CheckReversal, Fail, "reversed with auditor %s's endorsement in transaction %s", e.Reversal.Auditor, e.Reversal.TxID)
-	case r.PeriodState == accounting.PeriodSnapshotted:
-		r.add(CheckReversal, Pass, "the charge stands; period %d is snapshotted, so it is final", h.Period)
-	default:
-		r.add(CheckReversal, Pass, "the charge stands; reversible with an endorsement until period %d is snapshotted", h.Period)
-	}
+	checkReversal(r, e)
 	if h.Protocol == transcript.ProtocolLiveHE {
 		r.add(CheckLiveStep, Skip, liveUndecidable)
 	}
@@ -122,6 +113,21 @@ func find[T any](v *T, err error) (*T, error) {
 		return nil, nil
 	}
 	return v, err
+}
+
+// checkReversal adds the reversal check of the entry under r.Key (nil if
+// none).
+func checkReversal(r *Report, e *accounting.RecordedEntry) {
+	switch {
+	case e == nil:
+		r.add(CheckReversal, Skip, noEntry)
+	case e.Reversal != nil:
+		r.add(CheckReversal, Fail, "reversed with auditor %s's endorsement in transaction %s", e.Reversal.Auditor, e.Reversal.TxID)
+	case r.PeriodState == accounting.PeriodSnapshotted:
+		r.add(CheckReversal, Pass, "the charge stands; period %d is snapshotted, so it is final", r.Key.Period)
+	default:
+		r.add(CheckReversal, Pass, "the charge stands; reversible with an endorsement until period %d is snapshotted", r.Key.Period)
+	}
 }
 
 // noEntry is the detail of a check skipped for want of a ledger entry.
