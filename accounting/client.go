@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/chaincode"
-	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // Invoker carries one contract call to a backend as one identity. Submit
@@ -172,8 +171,8 @@ func checkOutcomes(entries []Entry, out []Outcome) error {
 		switch o.Status {
 		case OutcomeRejected:
 		case OutcomeRecorded, OutcomeDuplicate:
-			h, err := transcript.ParseHeader(entries[i].Header)
-			if err != nil || o.Key != (EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence}) {
+			k, err := EntryKeyOf(entries[i].Header)
+			if err != nil || o.Key != k {
 				return fmt.Errorf("%w: Record outcome %d is %s for another entry", ErrBadResult, i, o.Status)
 			}
 		default:

@@ -51,6 +51,17 @@ type (
 	Approval       = chaincode.Approval
 )
 
+// EntryKeyOf derives the ledger key of an entry from its header (a
+// catalog or live transcript header, or a reconciliation header), as the
+// contract does.
+func EntryKeyOf(header []byte) (EntryKey, error) { return chaincode.EntryKeyOf(header) }
+
+// NewReconEntry builds the entry that bills a reconciliation
+// (docs/reconciliation.md, "Accounting").
+func NewReconEntry(h *transcript.ReconHeader, requesterSignature, responderSignature []byte, amount int64) (Entry, error) {
+	return chaincode.NewReconEntry(h, requesterSignature, responderSignature, amount)
+}
+
 // Constants re-exported for callers of this package.
 const (
 	RoleProvider  = chaincode.RoleProvider

@@ -28,6 +28,9 @@ type recordTx struct {
 	// spent adds up the amounts recorded in this batch per period and
 	// requester, for addSpent.
 	spent map[spentGroup]int64
+	// recons holds the parsed header of each reconciliation entry of the
+	// batch (parseRecon).
+	recons map[*Entry]*transcript.ReconHeader
 }
 
 type spentGroup struct {
@@ -158,6 +161,7 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 		batch:   map[string]*RecordedEntry{},
 		stored:  map[string][]byte{},
 		spent:   map[spentGroup]int64{},
+		recons:  map[*Entry]*transcript.ReconHeader{},
 	}
 	headers := make([]*transcript.Header, len(entries))
 	keys := make([]EntryKey, len(entries))
@@ -286,6 +290,10 @@ func sameEntry(a, b *Entry) bool {
 // key derived from it, that the caller is its responder, and the sizes of
 // its hashes and signatures.
 func (r *recordTx) parse(e *Entry) (*transcript.Header, EntryKey, error) {
+	if isReconHeader(e.Header) {
+		key, err := r.parseRecon(e)
+		return nil, key, err
+	}
 	if len(e.Header) > transcript.MaxHeaderSize {
 		return nil, EntryKey{}, newError(CodeInvalidArgument, "header too long")
 	}
@@ -302,8 +310,8 @@ func (r *recordTx) parse(e *Entry) (*transcript.Header, EntryKey, error) {
 	}
 	// Catalog-OPRF and live-mode entries (the live exchange's POPRF step,
 	// docs/protocol/hepsi.md "Served by the node") are checked alike and
-	// billed at their mode's price; a reconciliation entry is refused
-	// whatever its mode's price.
+	// billed at their mode's price; a reconciliation entry has its own
+	// header format (parseRecon), so an ECDH protocol here is refused.
 	if h.Protocol != transcript.ProtocolCatalogOPRF && h.Protocol != transcript.ProtocolLiveHE {
 		return nil, key, newError(CodeInvalidArgument, fmt.Sprintf("%v entries are not recorded", h.Protocol))
 	}
@@ -397,10 +405,10 @@ func (r *recordTx) readRun(period uint64, requester string, run []uint64) error 
 	})
 }
 
-// one checks and writes one entry whose shape parse accepted. Every check
-// that can make the entry a duplicate runs before the period check, so
-// re-submitting an already recorded entry after its period closed still
-// succeeds.
+// one checks and writes one entry whose shape parse accepted (h is nil for
+// a reconciliation entry, which oneRecon checks). Every check that can make
+// the entry a duplicate runs before the period check, so re-submitting an
+// already recorded entry after its period closed still succeeds.
 func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeStatus, error) {
 	skey := key.String()
 	prev := r.batch[skey]
@@ -426,20 +434,23 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 		return "", newError(CodeConflict, "a different entry is recorded under this key")
 	}
 
-	p, err := r.period(h.Period)
+	p, err := r.period(key.Period)
 	if err != nil {
 		return "", err
 	}
 	if p.State != PeriodOpen && p.State != PeriodGrace {
 		return "", newError(CodePeriodClosed, fmt.Sprintf("period %d is %s", p.Number, p.State))
 	}
-	reqKeys, err := r.signingKeys(h.Requester, RoleRequester, h.Period)
+	reqKeys, err := r.signingKeys(key.Requester, RoleRequester, key.Period)
 	if err != nil {
 		return "", err
 	}
-	respKeys, err := r.signingKeys(h.Responder, RoleProvider, h.Period)
+	respKeys, err := r.signingKeys(key.Responder, RoleProvider, key.Period)
 	if err != nil {
 		return "", err
+	}
+	if h == nil {
+		return r.oneRecon(e, r.recons[e], key, p, reqKeys, respKeys)
 	}
 	mode, _ := ModeOf(h.Protocol) // a protocol without a mode has no price
 	price, ok := p.Price(h.Category, mode, h.Responder)
@@ -465,12 +476,19 @@ func (r *recordTx) one(e *Entry, h *transcript.Header, key EntryKey) (OutcomeSta
 		return "", newError(CodeBadSignature, "responder signature does not verify")
 	}
 
-	g := spentGroup{h.Period, h.Requester}
-	spent, err := addTokens(r.spent[g], amount)
+	return r.put(e, key, h.Category, h.Count)
+}
+
+// put writes an entry that passed its checks and adds its amount to the
+// batch's spent total of its period and requester.
+func (r *recordTx) put(e *Entry, key EntryKey, category string, count uint32) (OutcomeStatus, error) {
+	g := spentGroup{key.Period, key.Requester}
+	spent, err := addTokens(r.spent[g], e.Amount)
 	if err != nil {
 		return "", err
 	}
-	rec := &RecordedEntry{Key: key, Entry: *e, Category: h.Category, Count: h.Count, TxID: r.st.TxID()}
+	skey := key.String()
+	rec := &RecordedEntry{Key: key, Entry: *e, Category: category, Count: count, TxID: r.st.TxID()}
 	if err := putJSON(r.st, skey, rec); err != nil {
 		return "", err
 	}

@@ -55,24 +55,35 @@ func reconLists(n, m, shared int) (x, y ecdh.ItemSlice) {
 
 func newReconSession(t *testing.T, p transcript.Protocol, x, y ecdh.ItemSlice, chunk uint32) *reconSession {
 	t.Helper()
-	h := transcript.ReconHeader{
-		Protocol: p, Suite: transcript.SuiteRistretto255SHA512, Category: "loans", Period: 20261206,
-		Requester: "BankAMSP", Responder: "LenderBMSP", Sequence: 1,
-		RequesterSize: uint32(len(x)), ResponderSize: uint32(len(y)), ChunkSize: chunk,
-	}
+	h := transcript.ReconHeader{Protocol: p, Category: "loans", Period: 20261206, Requester: "BankAMSP", Responder: "LenderBMSP", Sequence: 1}
+	return newReconSessionOf(t, h, x, y, chunk, nil, nil)
+}
+
+// newReconSessionOf is newReconSession with h's protocol, category,
+// period, parties and sequence, signed by the given signers (nil: fresh
+// keys).
+func newReconSessionOf(t *testing.T, h transcript.ReconHeader, x, y ecdh.ItemSlice, chunk uint32, reqSign, respSign *reconSide) *reconSession {
+	t.Helper()
+	h.Suite, h.ChunkSize = transcript.SuiteRistretto255SHA512, chunk
+	h.RequesterSize, h.ResponderSize = uint32(len(x)), uint32(len(y))
 	params, err := h.Params()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &reconSession{bodies: map[[transcript.DigestSize]byte][]byte{}}
 	for _, side := range []struct {
-		role  ecdh.Role
-		items ecdh.ItemSlice
-		dst   *reconSide
-	}{{ecdh.RoleRequester, x, &s.req}, {ecdh.RoleResponder, y, &s.resp}} {
+		role   ecdh.Role
+		items  ecdh.ItemSlice
+		dst    *reconSide
+		signer *reconSide
+	}{{ecdh.RoleRequester, x, &s.req, reqSign}, {ecdh.RoleResponder, y, &s.resp, respSign}} {
 		r, err := ecdh.NewReconciler(side.role, params, side.items, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if side.signer != nil {
+			*side.dst = reconSide{r: r, sign: side.signer.sign, pub: side.signer.pub}
+			continue
 		}
 		key, pub, err := ecsig.GenerateKey(rand.Reader)
 		if err != nil {

@@ -84,36 +84,12 @@ func Verify(ctx context.Context, t *transcript.Transcript, l Ledger) (*Report, e
 		r.PeriodState = f.period.State
 	}
 	e := f.entry
-	const noEntry = "no ledger entry to compare with"
-	if e == nil {
-		r.add(CheckEntry, Fail, "no entry under %s: the exchange was never billed", key.String())
-		r.add(CheckHeader, Skip, noEntry)
-		r.add(CheckRequestHash, Skip, noEntry)
-		r.add(CheckResponseHash, Skip, noEntry)
-	} else {
-		r.add(CheckEntry, Pass, "recorded in transaction %s", e.TxID)
-		if bytes.Equal(e.Header, hdr) {
-			r.add(CheckHeader, Pass, "the stored header is the transcript's")
-		} else {
-			r.add(CheckHeader, Fail, "the stored header differs from the transcript's")
-		}
-		compareHash(r, CheckRequestHash, d.RequestHash, e.RequestHash)
-		compareHash(r, CheckResponseHash, d.ResponseHash, e.ResponseHash)
-	}
+	checkStored(r, "exchange", e, hdr, d.RequestHash, d.ResponseHash)
 	checkSignature(r, CheckRequesterSignature, "requester", h, h.Requester, f.requester, d.RequestDigest, t.RequestSignature)
 	checkSignature(r, CheckResponderSignature, "responder", h, h.Responder, f.responder, d.ResponseDigest, t.ResponseSignature)
 	checkProof(r, t, f.catalog, f.responder)
 	checkAmount(r, h, e, f.period)
-	switch {
-	case e == nil:
-		r.add(CheckReversal, Skip, noEntry)
-	case e.Reversal != nil:
-		r.add(CheckReversal, Fail, "reversed with auditor %s's endorsement in transaction %s", e.Reversal.Auditor, e.Reversal.TxID)
-	case r.PeriodState == accounting.PeriodSnapshotted:
-		r.add(CheckReversal, Pass, "the charge stands; period %d is snapshotted, so it is final", h.Period)
-	default:
-		r.add(CheckReversal, Pass, "the charge stands; reversible with an endorsement until period %d is snapshotted", h.Period)
-	}
+	checkReversal(r, e)
 	if h.Protocol == transcript.ProtocolLiveHE {
 		r.add(CheckLiveStep, Skip, liveUndecidable)
 	}
@@ -137,6 +113,45 @@ func find[T any](v *T, err error) (*T, error) {
 		return nil, nil
 	}
 	return v, err
+}
+
+// checkReversal adds the reversal check of the entry under r.Key (nil if
+// none).
+func checkReversal(r *Report, e *accounting.RecordedEntry) {
+	switch {
+	case e == nil:
+		r.add(CheckReversal, Skip, noEntry)
+	case e.Reversal != nil:
+		r.add(CheckReversal, Fail, "reversed with auditor %s's endorsement in transaction %s", e.Reversal.Auditor, e.Reversal.TxID)
+	case r.PeriodState == accounting.PeriodSnapshotted:
+		r.add(CheckReversal, Pass, "the charge stands; period %d is snapshotted, so it is final", r.Key.Period)
+	default:
+		r.add(CheckReversal, Pass, "the charge stands; reversible with an endorsement until period %d is snapshotted", r.Key.Period)
+	}
+}
+
+// noEntry is the detail of a check skipped for want of a ledger entry.
+const noEntry = "no ledger entry to compare with"
+
+// checkStored adds the entry, header and hash checks: the ledger's entry
+// under r.Key (nil if none) against the header and body hashes recomputed
+// from a transcript of what (an exchange, a reconciliation).
+func checkStored(r *Report, what string, e *accounting.RecordedEntry, hdr []byte, requestHash, responseHash [transcript.DigestSize]byte) {
+	if e == nil {
+		r.add(CheckEntry, Fail, "no entry under %s: the %s was never billed", r.Key.String(), what)
+		r.add(CheckHeader, Skip, noEntry)
+		r.add(CheckRequestHash, Skip, noEntry)
+		r.add(CheckResponseHash, Skip, noEntry)
+		return
+	}
+	r.add(CheckEntry, Pass, "recorded in transaction %s", e.TxID)
+	if bytes.Equal(e.Header, hdr) {
+		r.add(CheckHeader, Pass, "the stored header is the transcript's")
+	} else {
+		r.add(CheckHeader, Fail, "the stored header differs from the transcript's")
+	}
+	compareHash(r, CheckRequestHash, requestHash, e.RequestHash)
+	compareHash(r, CheckResponseHash, responseHash, e.ResponseHash)
 }
 
 func compareHash(r *Report, name string, computed [transcript.DigestSize]byte, stored []byte) {

@@ -127,9 +127,9 @@ func (s *scenario) entry(t *testing.T, req, resp *Identity, category string, per
 
 func keyOf(t *testing.T, e accounting.Entry) accounting.EntryKey {
 	t.Helper()
-	h, err := transcript.ParseHeader(e.Header)
+	k, err := accounting.EntryKeyOf(e.Header)
 	must(t, err)
-	return accounting.EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence}
+	return k
 }
 
 // recordOK records entries as resp and expects every one recorded; it adds

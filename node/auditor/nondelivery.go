@@ -81,7 +81,7 @@ func (s *Service) JudgeNonDelivery(ctx context.Context, caller string, key accou
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	if err := s.mayJudge(ctx, &transcript.Header{Requester: key.Requester, Responder: key.Responder}); err != nil {
+	if err := s.mayJudge(ctx, key); err != nil {
 		return nil, nil, err
 	}
 	entry, err := s.cfg.Ledger.Entry(ctx, key)

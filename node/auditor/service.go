@@ -17,7 +17,6 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/printable"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // Service judges disputes. It is safe for concurrent use.
@@ -83,7 +82,8 @@ func code(err error) codes.Code {
 	}
 }
 
-// Judge verifies the transcript data (a psi/transcript file) that caller
+// Judge verifies the transcript data (a psi/transcript file, or a
+// reconciliation dispute: audit.ReconDispute's encoding) that caller
 // disputes with claim, and returns the signed verdict. Verdicts on billed
 // entries are stored, one per entry: an upheld one is final and returned
 // as stored; a rejected one is judged again when filed again (the ledger
@@ -96,22 +96,18 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 	if len(claim) > MaxClaimLen || !utf8.ValidString(claim) {
 		return nil, fmt.Errorf("%w: at most %d bytes of UTF-8", ErrClaim, MaxClaimLen)
 	}
-	t, err := transcript.Parse(data)
+	f, err := parseFiled(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
 	}
-	if caller != t.Header.Requester {
+	if caller != f.key.Requester {
 		return nil, ErrNotRequester
 	}
 	if !s.acquire(caller) {
 		return nil, ErrBusy
 	}
 	defer s.release(caller)
-	d, err := t.Digests()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
-	}
-	entry := audit.KeyOf(&t.Header).String()
+	entry := f.key.String()
 	prev, err := s.store.byEntry(entry)
 	if err != nil {
 		return nil, err
@@ -122,18 +118,17 @@ func (s *Service) Judge(ctx context.Context, caller string, data []byte, claim s
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	if err := s.mayJudge(ctx, &t.Header); err != nil {
+	if err := s.mayJudge(ctx, f.key); err != nil {
 		return nil, err
 	}
-	r, err := audit.Verify(ctx, t, s.cfg.Ledger)
+	r, dec, err := f.judge(ctx, s.cfg.Ledger)
 	if err != nil {
 		if errors.Is(err, audit.ErrLedger) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
 	}
-	dec := audit.Decide(r)
-	v, err := s.sign(r, dec, d.ResponseDigest)
+	v, err := s.sign(r, dec, f.digest)
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +170,8 @@ func (s *Service) release(caller string) {
 // mayJudge checks that this institution holds the active auditor role and
 // is not a party to the entry: the ledger would refuse its endorsement
 // otherwise.
-func (s *Service) mayJudge(ctx context.Context, h *transcript.Header) error {
-	if h.Requester == s.cfg.MSPID || h.Responder == s.cfg.MSPID {
+func (s *Service) mayJudge(ctx context.Context, k accounting.EntryKey) error {
+	if k.Requester == s.cfg.MSPID || k.Responder == s.cfg.MSPID {
 		return fmt.Errorf("%w: the auditor is a party to the entry", ErrNotAuditor)
 	}
 	inst, err := s.cfg.Ledger.Institution(ctx, s.cfg.MSPID)

@@ -126,8 +126,8 @@ func decodeRecord(v []byte, maxSize int) (*riskmeshv1.StoredDispute, error) {
 	if len(rec.GetTranscript()) == 0 && rec.GetVerdict().GetVerdict() == riskmeshv1.Verdict_VERDICT_UPHELD {
 		return rec, nil
 	}
-	if _, err := transcript.Parse(rec.GetTranscript()); err != nil {
-		return nil, fmt.Errorf("%w: stored transcript: %w", ErrStore, err)
+	if err := checkFiled(rec.GetTranscript()); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	return rec, nil
 }

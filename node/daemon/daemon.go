@@ -214,6 +214,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Conns, c.Catalogs = conns, catalogs
 		c.Logger = n.log.With("component", "requester")
 		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger
+		if cfg.Reconcile != nil {
+			c.ReconTranscript = reconTranscripts(cfg.DataDir)
+		}
 		if pc := cfg.Push; pc != nil {
 			p := *pc
 			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
@@ -225,9 +228,12 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			n.goRun("push", n.push.Run, ctx)
 		}
 		if dc := cfg.Disputes; dc != nil {
-			auto, err := n.disputes(dc)
+			auto, client, err := n.disputes(dc)
 			if err != nil {
 				return nil, err
+			}
+			if cfg.Reconcile != nil {
+				c.ReconDispute = recon.FileDisputes(reconDir(cfg.DataDir), client.DisputeReconciliation)
 			}
 			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
 			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced
@@ -260,7 +266,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 	}
 	if cfg.Reconcile != nil {
-		if n.recon, err = n.reconciler(*cfg.Reconcile); err != nil {
+		if n.recon, err = n.reconciler(ctx, *cfg.Reconcile); err != nil {
 			return nil, err
 		}
 		d.recon = n.recon
@@ -316,18 +322,19 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 }
 
 // disputes sets up automatic disputes over the node's ledger and node.db.
-func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
+func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, *dispute.Client, error) {
 	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.keys.Certificate}
 	log := n.log.With("component", "disputes")
 	client, err := dispute.New(dispute.Config{Ledger: n.ledger.Ledger, Auditor: n.auditor, AuditorMSP: dc.AuditorMSP, Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log}
 	if n.push != nil {
 		ac.Recorded, ac.Forget = n.push.RecordTx, n.push.ForgetDisputesTx
 	}
-	return dispute.NewAuto(ac)
+	auto, err := dispute.NewAuto(ac)
+	return auto, client, err
 }
 
 // goRun runs f until ctx ends; an error from f stops the whole node.

@@ -5,21 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/outbound"
+	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // errNoResponder is a reconciliation asked of an institution the registry
 // does not hold, or before the first period opened.
 var errNoResponder = errors.New("daemon: cannot reconcile now")
 
+// reconDir is where reconciliations keep their results and transcripts.
+func reconDir(dataDir string) string { return filepath.Join(dataDir, "reconciliations") }
+
+// reconTranscripts reads the transcripts of the reconciliations this node
+// ran, which its requester side matches the reconciliation entries billed
+// to it against.
+func reconTranscripts(dataDir string) func(k accounting.EntryKey) (*transcript.ReconTranscript, error) {
+	dir := reconDir(dataDir)
+	return func(k accounting.EntryKey) (*transcript.ReconTranscript, error) {
+		return recon.ReadTranscript(dir, k.Requester, k.Responder, k.Period, k.Sequence)
+	}
+}
+
+// rebillInterval is how often the node bills the reconciliations it
+// answered whose bill a crash or a ledger failure left unjournalled
+// (recon.Node.Rebill); it also runs once at start.
+const rebillInterval = 5 * time.Minute
+
 // reconciler sets up reconciliations: results and transcripts under
-// DataDir/reconciliations, peers' signing keys from the registry view.
-func (n *node) reconciler(c recon.Config) (*recon.Node, error) {
-	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, filepath.Join(n.cfg.DataDir, "reconciliations")
+// DataDir/reconciliations, peers' signing keys from the registry view,
+// and the bills of those it answers journalled in the provider's outbox
+// (or an outbox of its own on node.db, when this node provides no
+// catalog), then recorded exactly once like a catalog answer.
+func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, error) {
+	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, reconDir(n.cfg.DataDir)
 	c.Keys = func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
 		inst, ok := n.dir.Recheck(ctx).Institution(msp)
 		if !ok {
@@ -28,7 +53,36 @@ func (n *node) reconciler(c recon.Config) (*recon.Node, error) {
 		return inst.SigningKeysIn(period), nil
 	}
 	c.Logger = n.log.With("component", "recon")
-	return recon.New(c)
+	var journal *outbox.Outbox
+	if n.prov != nil {
+		journal = n.prov.Outbox()
+	} else {
+		var err error
+		if journal, err = outbox.Open(n.db, outbox.Config{Ledger: n.ledger.Ledger, Logger: n.log.With("component", "recon-outbox")}); err != nil {
+			return nil, err
+		}
+		n.goRun("recon outbox", journal.Run, ctx)
+	}
+	c.Bill = recon.JournalBill(journal, n.ledger.Ledger.Period)
+	rn, err := recon.New(c)
+	if err != nil {
+		return nil, err
+	}
+	n.goRun("recon rebill", func(ctx context.Context) error {
+		t := time.NewTicker(rebillInterval)
+		defer t.Stop()
+		for {
+			if _, err := rn.Rebill(ctx); err != nil && ctx.Err() == nil {
+				c.Logger.Warn("rebill reconciliations", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}, ctx)
+	return rn, nil
 }
 
 // reconAPI serves the business API's reconciliation methods: it resolves

@@ -105,17 +105,33 @@ type Outcome struct {
 // (free text without customer identifiers, at most 512 bytes), verifies the
 // verdict, and submits the reversal if the dispute is upheld.
 func (c *Client) Dispute(ctx context.Context, t *transcript.Transcript, claim string) (*Outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	data, err := t.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("dispute: encode transcript: %w", err)
 	}
+	return c.file(ctx, data, audit.KeyOf(&t.Header), claim)
+}
+
+// DisputeReconciliation files d (a reconciliation this institution
+// requested, with the responder's answer it refused and the chunk it
+// answers: docs/reconciliation.md, "Accounting") like Dispute.
+func (c *Client) DisputeReconciliation(ctx context.Context, d *audit.ReconDispute, claim string) (*Outcome, error) {
+	data, err := d.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("dispute: encode reconciliation dispute: %w", err)
+	}
+	return c.file(ctx, data, audit.KeyOfRecon(&d.Transcript.Header), claim)
+}
+
+// file files data, the dispute of the entry under key, verifies the
+// verdict and submits the reversal if it is upheld.
+func (c *Client) file(ctx context.Context, data []byte, key accounting.EntryKey, claim string) (*Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	resp, err := c.cfg.Auditor.FileDispute(ctx, &riskmeshv1.FileDisputeRequest{Transcript: data, Reason: claim})
 	if err != nil {
 		return nil, fmt.Errorf("dispute: file with %s: %w", c.cfg.AuditorMSP, err)
 	}
-	key := audit.KeyOf(&t.Header)
 	v := resp.GetVerdict()
 	if err := c.check(ctx, key, v); err != nil {
 		return nil, err

@@ -18,9 +18,13 @@ const hashSize = transcript.DigestSize
 const (
 	maxDetail     = 1024
 	maxCode       = 64
-	maxEntrySize  = 2 + transcript.MaxHeaderSize + 2*hashSize + 2 + 2*ecsig.MaxSignatureSize + 8
+	maxEntrySize  = 2 + maxHeaderSize + 2*hashSize + 2 + 2*ecsig.MaxSignatureSize + 8
 	maxDeadRecord = 4 + maxEntrySize + 1 + maxCode + 2 + maxDetail + 8
 )
+
+// maxHeaderSize bounds an entry's header: a catalog or live header, or a
+// reconciliation's (docs/reconciliation.md, "Accounting").
+const maxHeaderSize = max(transcript.MaxHeaderSize, transcript.MaxReconHeaderSize)
 
 // recordVersion versions both stored encodings.
 const recordVersion = 1
@@ -42,7 +46,7 @@ func encodeEntry(e *accounting.Entry) ([]byte, error) {
 	if len(e.RequestHash) != hashSize || len(e.ResponseHash) != hashSize {
 		return nil, fmt.Errorf("%w: body hashes must be %d bytes", ErrEntry, hashSize)
 	}
-	if len(e.Header) > transcript.MaxHeaderSize {
+	if len(e.Header) > maxHeaderSize {
 		return nil, fmt.Errorf("%w: header of %d bytes", ErrEntry, len(e.Header))
 	}
 	for _, sig := range [][]byte{e.RequesterSignature, e.ResponderSignature} {
@@ -87,7 +91,7 @@ func readEntry(s *cryptobyte.String) (accounting.Entry, bool) {
 		amount   uint64
 	)
 	if !s.ReadUint8(&version) || version != recordVersion ||
-		!s.ReadUint16LengthPrefixed(&header) || len(header) > transcript.MaxHeaderSize ||
+		!s.ReadUint16LengthPrefixed(&header) || len(header) > maxHeaderSize ||
 		!s.ReadBytes(&reqHash, hashSize) || !s.ReadBytes(&respHash, hashSize) ||
 		!s.ReadUint8LengthPrefixed(&reqSig) || len(reqSig) == 0 || len(reqSig) > ecsig.MaxSignatureSize ||
 		!s.ReadUint8LengthPrefixed(&respSig) || len(respSig) == 0 || len(respSig) > ecsig.MaxSignatureSize ||
@@ -163,11 +167,11 @@ func decodeDead(data []byte) (DeadEntry, error) {
 // keyOf derives an entry's ledger key from its transcript header, as the
 // chaincode does.
 func keyOf(e *accounting.Entry) (accounting.EntryKey, error) {
-	h, err := transcript.ParseHeader(e.Header)
+	k, err := accounting.EntryKeyOf(e.Header)
 	if err != nil {
-		return accounting.EntryKey{}, fmt.Errorf("%w: %w", ErrEntry, err)
+		return k, fmt.Errorf("%w: %w", ErrEntry, err)
 	}
-	return accounting.EntryKey{Period: h.Period, Requester: h.Requester, Responder: h.Responder, Sequence: h.Sequence}, nil
+	return k, nil
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

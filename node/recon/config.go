@@ -49,7 +49,9 @@ type Grant struct {
 type SigningKeys func(ctx context.Context, mspID string, period uint64) ([][]byte, error)
 
 // Bill records a finished reconciliation this node answered as responder
-// (the accounting hook): the signed header is the entry's evidence.
+// (the accounting hook; JournalBill is the node's): the signed header is
+// the entry's evidence. The node marks the reconciliation billed once it
+// returns nil, and Rebill calls it again for one it did not mark.
 type Bill func(ctx context.Context, t *transcript.ReconTranscript) error
 
 // Config configures a Node. The fields up to Dir are required; every other
@@ -81,7 +83,8 @@ type Config struct {
 	// requester has sent nothing for that long, freeing its slot of
 	// MaxSessions. Default 2 min.
 	IdleTimeout time.Duration
-	// Bill records answered reconciliations. Default none.
+	// Bill records answered reconciliations. Default none: nothing is
+	// billed (tests, and a node without a ledger).
 	Bill Bill
 	// Rand draws secrets, secret orders and proof nonces. Default
 	// crypto/rand.

@@ -19,8 +19,9 @@
 //
 // A step whose answer is lost with the connection is sent again and
 // answered from the responder's last answer, so a dropped connection does
-// not restart the reconciliation. What it does not do yet: resume after a
-// crash (the reconciliation starts again under a new sequence), share
-// labels between the sides, or bill the reconciliation on the ledger
-// (Config.Bill is the hook the node calls).
+// not restart the reconciliation. A reconciliation answered to the end is
+// billed through Config.Bill (JournalBill: the provider's outbox, exactly
+// once across a crash with Rebill; docs/reconciliation.md, "Accounting").
+// What it does not do yet: resume after a crash (the reconciliation starts
+// again under a new sequence) or share labels between the sides.
 package recon

@@ -33,6 +33,9 @@ var (
 	ErrUnknown = errors.New("recon: unknown reconciliation")
 	// ErrEmptyList is a list with no valid entry.
 	ErrEmptyList = errors.New("recon: list has no entries")
+	// ErrNoPrice is a reconciliation the ledger sets no usable
+	// reconciliation price for: the contract would refuse its entry.
+	ErrNoPrice = errors.New("recon: no reconciliation price")
 )
 
 // refuse returns a PeerError response. The text must hold no identifier

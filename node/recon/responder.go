@@ -353,8 +353,8 @@ func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 		n.cfg.Logger.Warn("reconciliation ended", "id", s.id, "role", "responder", "err", cause)
 		return err
 	}
-	if err == nil && n.cfg.Bill != nil {
-		err = n.cfg.Bill(ctx, &s.book.t)
+	if err == nil {
+		err = n.bill(ctx, s.id, &s.book.t)
 	}
 	n.cfg.Logger.Info("reconciliation done", "id", s.id, "role", "responder", "matches", s.result.n, "err", err)
 	return err

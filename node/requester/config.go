@@ -146,6 +146,18 @@ type Config struct {
 	// this institution against the answers it verified
 	// (docs/node-requester.md, "Reconciliation"); nil disables it.
 	Bills Bills
+	// ReconTranscript returns the transcript this node keeps of a
+	// reconciliation it ran as requester (node/recon.ReadTranscript), or
+	// an error if it keeps none; reconciliation entries billed to this
+	// institution are matched against it. nil: this node runs no
+	// reconciliations, and every such entry is disputed.
+	ReconTranscript func(k accounting.EntryKey) (*transcript.ReconTranscript, error)
+	// ReconDispute, if set, files the dispute of a DISPUTED
+	// reconciliation entry with the auditor, from the evidence the node
+	// kept of the answer it refused, and reverses it if upheld; outcome
+	// says what became of it (including that nothing was kept to file).
+	// An error is retried on the next pass.
+	ReconDispute func(ctx context.Context, k accounting.EntryKey, claim string) (outcome string, err error)
 	// Quality, if set, takes the business's outcome reports to the ledger
 	// and reads the providers' quality scores (docs/quality.md); nil
 	// disables ReportOutcomes, the scores in Providers and the query's

@@ -23,6 +23,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
+	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/outbound"
@@ -44,6 +45,8 @@ const (
 	testLivePrice = 3
 	testLiveBatch = 16
 	requesterMSP  = "Bank1MSP"
+	// testReconPrice is the category's price per item of a reconciliation.
+	testReconPrice = 1
 )
 
 // identity is an institution's keys and ledger client.
@@ -131,6 +134,8 @@ type network struct {
 	// serve is how each provider serves the category, by provider number
 	// (ServeCatalog for a provider not in it).
 	serve map[int]provider.ServeMode
+	// disputes is the dispute client of the last openReconciler.
+	disputes *dispute.Client
 }
 
 // signalLedger is a provider's ledger client that signals publications.
@@ -178,6 +183,7 @@ func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provide
 	must(t, n.regulator.AddInstitution(ctx, requesterMSP, "Bank One", []accounting.Role{accounting.RoleRequester}))
 	must(t, n.regulator.SetPrice(ctx, testCategory, testPrice))
 	must(t, n.regulator.SetModePrice(ctx, testCategory, accounting.ModeLive, testLivePrice))
+	must(t, n.regulator.SetModePrice(ctx, testCategory, accounting.ModeReconcile, testReconPrice))
 	must(t, n.regulator.SetLimit(ctx, requesterMSP, limit))
 	must(t, n.requester.ledger.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: "127.0.0.1:1", TLSFingerprint: n.requester.fingerprint(), SigningKey: n.requester.signPub,

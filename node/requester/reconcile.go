@@ -19,6 +19,14 @@ package requester
 //     asks the provider for the billed response itself.
 //   - REVERSED once the ledger marks the charge reversed.
 //
+// A reconciliation entry (docs/reconciliation.md, "Accounting") bills a
+// whole reconciliation, not a catalog answer, and no provider redelivers
+// one: it is MATCHED once this node keeps the complete transcript of that
+// reconciliation under the billed header (Config.ReconTranscript), and
+// DISPUTED if it still keeps none, or an incomplete one, NonDeliveryAfter
+// past the wait of a catalog answer. It is never redelivered nor disputed
+// as a missing catalog answer.
+//
 // Records live in node.db, so a restart neither repeats a recovery nor
 // files a second dispute.
 
@@ -142,6 +150,11 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		}
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: stateReversed,
 			Note: "reversed on the ledger by " + e.Reversal.Auditor}
+	case isReconEntry(e):
+		var changed bool
+		if rec, changed = r.reconcileRecon(ctx, e, rec, now); !changed {
+			return nil
+		}
 	case rec == nil:
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
 		if r.holds(e) {
@@ -179,6 +192,81 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		return nil
 	}
 	return r.store.putReconcile(k, rec)
+}
+
+// isReconEntry reports whether e bills a reconciliation: its header is a
+// reconciliation header, which a catalog or live header never parses as.
+func isReconEntry(e *accounting.RecordedEntry) bool {
+	_, err := transcript.ParseReconHeader(e.Header)
+	return err == nil
+}
+
+// reconcileRecon is reconcileEntry for a reconciliation entry not
+// reversed: the record it moves to, and whether it changed.
+// A DISPUTED one is filed through Config.ReconDispute until a filing gets
+// an answer (Attempts counts those).
+func (r *Requester) reconcileRecon(ctx context.Context, e *accounting.RecordedEntry, rec *riskmeshv1.ReconcileRecord, now time.Time) (*riskmeshv1.ReconcileRecord, bool) {
+	switch {
+	case rec == nil:
+		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: statePending, FirstMissing: timestamppb.New(now)}
+	case rec.State == stateDisputed && rec.Attempts == 0 && r.cfg.ReconDispute != nil:
+		r.fileRecon(ctx, e.Key, rec)
+		return rec, true
+	case rec.State != statePending:
+		return rec, false
+	}
+	why := r.holdsRecon(e)
+	switch {
+	case why == "":
+		rec.State, rec.Note = stateMatched, ""
+	case now.Sub(rec.FirstMissing.AsTime()) >= r.cfg.MaxDeadline+r.cfg.LateAnswerWindow+r.cfg.NonDeliveryAfter:
+		rec.State, rec.Note = stateDisputed, truncate("billed reconciliation not run to the end by this node: "+why)
+		r.cfg.Logger.Warn("reconciliation bill disputed", "responder", e.Key.Responder, "period", e.Key.Period,
+			"sequence", e.Key.Sequence, "why", why)
+		if r.cfg.ReconDispute != nil {
+			r.fileRecon(ctx, e.Key, rec)
+		}
+	default:
+		// The requester saves its transcript just after the responder's
+		// last answer, and a reconciliation may be resuming: wait.
+		rec.Note = truncate(why)
+	}
+	return rec, true
+}
+
+// reconClaim is the claim a reconciliation dispute is filed with.
+const reconClaim = "reconciliation billed that this node did not run to the end"
+
+// fileRecon files the dispute of a DISPUTED reconciliation entry and
+// notes the outcome; a failed filing leaves Attempts at 0 to be retried.
+func (r *Requester) fileRecon(ctx context.Context, k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) {
+	outcome, err := r.cfg.ReconDispute(ctx, k, reconClaim)
+	if err != nil {
+		rec.Note = truncate("reconciliation dispute not filed yet: " + err.Error())
+		return
+	}
+	rec.Attempts, rec.Note = 1, truncate(outcome)
+	r.cfg.Logger.Info("reconciliation dispute filed", "responder", k.Responder, "period", k.Period, "sequence", k.Sequence)
+}
+
+// holdsRecon returns why this node does not keep the complete transcript
+// of the reconciliation e bills, or "" if it does.
+func (r *Requester) holdsRecon(e *accounting.RecordedEntry) string {
+	if r.cfg.ReconTranscript == nil {
+		return "this node runs no reconciliations"
+	}
+	t, err := r.cfg.ReconTranscript(e.Key)
+	if err != nil {
+		return "no transcript: " + err.Error()
+	}
+	hdr, err := t.Header.MarshalBinary()
+	switch {
+	case err != nil || !bytes.Equal(hdr, e.Header):
+		return "the transcript kept has another header than the one billed"
+	case !t.Complete():
+		return fmt.Sprintf("the transcript kept is incomplete (%d records)", len(t.Records))
+	}
+	return ""
 }
 
 // nonDeliveryRejected reports whether the dispute of k was decided against

@@ -32,6 +32,8 @@ const (
 	Price     = 5
 	// LivePrice is Category's price in live mode.
 	LivePrice = 7
+	// ReconPrice is Category's price per item in a reconciliation.
+	ReconPrice = 2
 )
 
 // Keys are an institution's signing key and TLS fingerprint as registered.
@@ -147,6 +149,7 @@ func NewOn(t testing.TB, ledger func(msp string) accounting.Ledger, keys map[str
 	must(t, c.Provider.Ledger.SetOPRFKey(ctx, Category, pub))
 	must(t, reg.SetPrice(ctx, Category, Price))
 	must(t, reg.SetModePrice(ctx, Category, accounting.ModeLive, LivePrice))
+	must(t, reg.SetModePrice(ctx, Category, accounting.ModeReconcile, ReconPrice))
 	must(t, reg.SetLimit(ctx, Requester, 1_000_000))
 	p, err := reg.Rollover(ctx)
 	must(t, err)

@@ -1,0 +1,239 @@
+package recon
+
+// Billing (docs/reconciliation.md, "Accounting"). The responder bills a
+// reconciliation it answered to the end: its node journals the entry in
+// the same exactly-once outbox as its catalog answers (node/outbox), and
+// marks the reconciliation billed beside its transcript once the entry is
+// durable. The transcript is saved before the entry is journalled, so a
+// crash in between leaves a complete transcript without the mark, which
+// Rebill bills when the node starts again; a crash after the journal and
+// before the mark journals the same entry again, which the outbox and the
+// ledger take as the one already there. Either way the reconciliation is
+// billed exactly once.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/durable"
+	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// Journal is the responder's durable accounting journal (node/outbox's
+// Outbox): Put returns once e is durable, and putting an identical entry
+// again changes nothing.
+type Journal interface {
+	Put(e accounting.Entry) (accounting.EntryKey, error)
+}
+
+// Periods reads a period's record from the ledger, for the prices it
+// opened with.
+type Periods func(ctx context.Context, n uint64) (*accounting.Period, error)
+
+// JournalBill returns the Bill that journals a finished reconciliation's
+// entry in j: both header signatures, and (n + m) items at the
+// reconciliation price of the header's category for this responder in the
+// header's period, the amount the contract checks.
+func JournalBill(j Journal, periods Periods) Bill {
+	return func(ctx context.Context, t *transcript.ReconTranscript) error {
+		e, err := entryOf(ctx, t, periods)
+		if err != nil {
+			return err
+		}
+		if _, err := j.Put(e); err != nil {
+			return fmt.Errorf("recon: journal the bill: %w", err)
+		}
+		return nil
+	}
+}
+
+// entryOf is the entry that bills t.
+func entryOf(ctx context.Context, t *transcript.ReconTranscript, periods Periods) (accounting.Entry, error) {
+	h := &t.Header
+	p, err := periods(ctx, h.Period)
+	if err != nil {
+		return accounting.Entry{}, fmt.Errorf("recon: period %d: %w", h.Period, err)
+	}
+	price, ok := p.Price(h.Category, accounting.ModeReconcile, h.Responder)
+	if !ok {
+		return accounting.Entry{}, fmt.Errorf("%w: category %s in period %d", ErrNoPrice, h.Category, h.Period)
+	}
+	count := int64(h.RequesterSize) + int64(h.ResponderSize)
+	if price < 0 || price > math.MaxInt64/count {
+		return accounting.Entry{}, fmt.Errorf("%w: %d items at %d", ErrNoPrice, count, price)
+	}
+	return accounting.NewReconEntry(h, t.RequesterSignature, t.ResponderSignature, count*price)
+}
+
+// billedSuffix names the mark beside a transcript that its reconciliation's
+// entry is journalled.
+const billedSuffix = ".billed"
+
+// bill bills reconciliation id through Config.Bill, if set, and marks it
+// billed.
+func (n *Node) bill(ctx context.Context, id string, t *transcript.ReconTranscript) error {
+	if n.cfg.Bill == nil {
+		return nil
+	}
+	if err := n.cfg.Bill(ctx, t); err != nil {
+		return err
+	}
+	_, tp := paths(n.cfg.Dir, id)
+	if err := durable.WriteFile(tp+billedSuffix, nil, 0o600); err != nil {
+		return fmt.Errorf("recon: mark billed: %w", err)
+	}
+	return nil
+}
+
+// Rebill bills every reconciliation this node answered to the end that is
+// not marked billed: one a crash, or a failed Bill, stopped between its
+// transcript and its journalled entry. The daemon runs it when it starts
+// and now and then after; a reconciliation still running has no complete
+// transcript and is left alone. It returns the number billed.
+func (n *Node) Rebill(ctx context.Context) (int, error) {
+	if n.cfg.Bill == nil {
+		return 0, nil
+	}
+	names, err := filepath.Glob(filepath.Join(n.cfg.Dir, "*.rmrc"))
+	if err != nil {
+		return 0, fmt.Errorf("recon: rebill: %w", err)
+	}
+	var (
+		billed int
+		errs   []error
+	)
+	for _, tp := range names {
+		if ctx.Err() != nil {
+			return billed, ctx.Err()
+		}
+		if _, err := os.Stat(tp + billedSuffix); err == nil {
+			continue
+		}
+		t, err := loadTranscript(tp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if t.Header.Responder != n.cfg.MSPID || !t.Complete() {
+			continue
+		}
+		if err := n.bill(ctx, strings.TrimSuffix(filepath.Base(tp), ".rmrc"), t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		billed++
+		n.cfg.Logger.Info("reconciliation billed after a restart", "period", t.Header.Period, "requester", t.Header.Requester)
+	}
+	return billed, errors.Join(errs...)
+}
+
+// ReadTranscript returns the transcript a node whose Config.Dir is dir
+// keeps of a reconciliation it ran or answered, or ErrUnknown if it keeps
+// none. It reads files only, so the requester's bill reconciliation can
+// use it without the Node.
+func ReadTranscript(dir, requester, responder string, period, sequence uint64) (*transcript.ReconTranscript, error) {
+	if !names.MSPID(requester) || !names.MSPID(responder) {
+		return nil, fmt.Errorf("%w: party names", ErrUnknown)
+	}
+	id := ID(requester, responder, period, sequence)
+	_, tp := paths(dir, id)
+	t, err := loadTranscript(tp)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: no transcript of %s", ErrUnknown, id)
+	}
+	return t, err
+}
+
+// ReadDispute returns the dispute a requester node whose Config.Dir is
+// dir can file over the reconciliation it refused an answer of: the
+// transcript and the two chunk bodies it kept (docs/protocol/ecdh.md,
+// "Disputes"), for audit.JudgeReconciliation. ErrUnknown if it keeps no
+// such evidence.
+func ReadDispute(dir, requester, responder string, period, sequence uint64) (*audit.ReconDispute, error) {
+	t, err := ReadTranscript(dir, requester, responder, period, sequence)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Join(dir, ID(requester, responder, period, sequence))
+	d := &audit.ReconDispute{Transcript: t}
+	for _, part := range []struct {
+		suffix string
+		dst    *[]byte
+	}{{".answered", &d.Answered}, {".answer", &d.Answer}} {
+		if *part.dst, err = readBounded(base+part.suffix, audit.MaxReconChunkBytes); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: no refused answer kept for %s", ErrUnknown, filepath.Base(base))
+			}
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// FileDisputes returns the filer of a requester node's reconciliation
+// disputes (requester.Config.ReconDispute) for a node whose Config.Dir is
+// dir: it reads the evidence kept of the reconciliation billed under the
+// key (ReadDispute) and files it with file (node/dispute's
+// Client.DisputeReconciliation, which reverses an upheld dispute). A
+// reconciliation of which no refused answer is kept has nothing the
+// auditor could decide and is not filed.
+func FileDisputes(dir string, file func(ctx context.Context, d *audit.ReconDispute, claim string) (*dispute.Outcome, error)) func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
+	return func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
+		d, err := ReadDispute(dir, k.Requester, k.Responder, k.Period, k.Sequence)
+		if errors.Is(err, ErrUnknown) {
+			return "not filed: no refused answer kept, nothing an auditor could decide", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		out, err := file(ctx, d, claim)
+		if err != nil {
+			return "", err
+		}
+		v := out.Verdict
+		if out.Reversed {
+			return fmt.Sprintf("dispute %d upheld by %s and reversed", v.GetDisputeId(), v.GetAuditor()), nil
+		}
+		return fmt.Sprintf("dispute %d %s by %s: %s", v.GetDisputeId(), v.GetVerdict(), v.GetAuditor(), v.GetReason()), nil
+	}
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(path string, limit int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("recon: read evidence: %w", err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("recon: evidence %s over %d bytes", filepath.Base(path), limit)
+	}
+	return data, nil
+}
+
+// loadTranscript reads and parses a transcript file this node saved.
+func loadTranscript(path string) (*transcript.ReconTranscript, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("recon: read transcript: %w", err)
+	}
+	t, err := transcript.ParseReconTranscript(data)
+	if err != nil {
+		return nil, fmt.Errorf("recon: transcript %s: %w", filepath.Base(path), err)
+	}
+	return t, nil
+}
