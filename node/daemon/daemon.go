@@ -233,7 +233,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 				return nil, err
 			}
 			if cfg.Reconcile != nil {
-				c.ReconDispute = recon.FileDisputes(reconDir(cfg.DataDir), client.DisputeReconciliation)
+				c.ReconDispute = client.ReconFiler(reconDir(cfg.DataDir))
 			}
 			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
 			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced

@@ -25,7 +25,6 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/internal/names"
-	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -178,34 +177,6 @@ func ReadDispute(dir, requester, responder string, period, sequence uint64) (*au
 		}
 	}
 	return d, nil
-}
-
-// FileDisputes returns the filer of a requester node's reconciliation
-// disputes (requester.Config.ReconDispute) for a node whose Config.Dir is
-// dir: it reads the evidence kept of the reconciliation billed under the
-// key (ReadDispute) and files it with file (node/dispute's
-// Client.DisputeReconciliation, which reverses an upheld dispute). A
-// reconciliation of which no refused answer is kept has nothing the
-// auditor could decide and is not filed.
-func FileDisputes(dir string, file func(ctx context.Context, d *audit.ReconDispute, claim string) (*dispute.Outcome, error)) func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-	return func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-		d, err := ReadDispute(dir, k.Requester, k.Responder, k.Period, k.Sequence)
-		if errors.Is(err, ErrUnknown) {
-			return "not filed: no refused answer kept, nothing an auditor could decide", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		out, err := file(ctx, d, claim)
-		if err != nil {
-			return "", err
-		}
-		v := out.Verdict
-		if out.Reversed {
-			return fmt.Sprintf("dispute %d upheld by %s and reversed", v.GetDisputeId(), v.GetAuditor()), nil
-		}
-		return fmt.Sprintf("dispute %d %s by %s: %s", v.GetDisputeId(), v.GetVerdict(), v.GetAuditor(), v.GetReason()), nil
-	}
 }
 
 // readBounded reads a file of at most limit bytes.

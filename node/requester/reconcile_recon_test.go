@@ -62,7 +62,7 @@ func newReconBilling(t *testing.T) *reconBilling {
 			return recon.ReadTranscript(b.reqDir, k.Requester, k.Responder, k.Period, k.Sequence)
 		}
 		c.ReconDispute = func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-			return recon.FileDisputes(b.reqDir, b.n.disputes.DisputeReconciliation)(ctx, k, claim)
+			return b.n.disputes.ReconFiler(b.reqDir)(ctx, k, claim)
 		}
 	})
 	keys := func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
