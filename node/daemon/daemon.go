@@ -183,7 +183,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
 	pc := cfg.Peer
-	if pc.StatelessResetKey, err = statelessResetKey(n.db, nil); err != nil {
+	if pc.StatelessResetKey, err = statelessResetKey(n.db, n.seal, nil); err != nil {
 		return nil, err
 	}
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
@@ -216,7 +216,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		c.Bills, c.Quality = n.ledger.Ledger, n.ledger.Ledger
 		if pc := cfg.Push; pc != nil {
 			p := *pc
-			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
+			p.DB, p.MSPID, p.Logger, p.Seal = n.db, cfg.MSPID, n.log.With("component", "push"), n.seal
 			if n.push, err = push.Open(p); err != nil {
 				return nil, err
 			}
@@ -323,7 +323,7 @@ func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, error) {
 	if err != nil {
 		return nil, err
 	}
-	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log}
+	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log, Seal: n.seal}
 	if n.push != nil {
 		ac.Recorded, ac.Forget = n.push.RecordTx, n.push.ForgetDisputesTx
 	}

@@ -6,7 +6,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
 )
@@ -46,6 +48,17 @@ func sealNodeDB(db *bolt.DB, ring *seal.Keyring) error {
 		}
 		if err := requester.SealStore(tx, ring); err != nil {
 			return fmt.Errorf("daemon: seal node.db: %w", err)
+		}
+		if err := push.SealStore(tx, ring); err != nil {
+			return fmt.Errorf("daemon: seal node.db: %w", err)
+		}
+		if err := dispute.SealStore(tx, ring); err != nil {
+			return fmt.Errorf("daemon: seal node.db: %w", err)
+		}
+		if b := tx.Bucket(bucketPeer); b != nil {
+			if err := ring.SealBucket(b, bucketPeer); err != nil {
+				return fmt.Errorf("daemon: seal node.db: %w", err)
+			}
 		}
 		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, []byte("sealed"))
 		if err != nil {

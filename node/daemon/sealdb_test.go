@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,14 +29,24 @@ func openTestDB(t *testing.T, path string) *bolt.DB {
 func TestSealNodeDB(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "node.db")
-	bucket, key, plain := []byte("requester/queries"), []byte("q-1"), []byte("a query record")
+	// Every bucket the table in docs/operations.md marks sealed, and two
+	// it marks plain.
+	sealed := []string{"requester/queries", "requester/pending", "requester/transcripts",
+		"requester/feedback-hits", "requester/feedback-parts", "provider/transcripts", "push/events", "dispute/records", "peer"}
+	plainBuckets := []string{"requester/feedback-entries", "push/streams"}
+	key, plain := []byte("q-1"), []byte("a stored value")
 	db := openTestDB(t, path)
 	err := db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(bucket)
-		if err != nil {
-			return err
+		for _, name := range append(slices.Clone(sealed), plainBuckets...) {
+			b, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			if err := b.Put(key, plain); err != nil {
+				return err
+			}
 		}
-		return b.Put(key, plain)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,13 +63,20 @@ func TestSealNodeDB(t *testing.T) {
 		t.Fatalf("first sealed start: %v", err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucket).Get(key)
-		if bytes.Equal(v, plain) {
-			t.Error("the plain value was not sealed")
+		for _, name := range sealed {
+			v := tx.Bucket([]byte(name)).Get(key)
+			if bytes.Equal(v, plain) {
+				t.Errorf("the plain value in %s was not sealed", name)
+			}
+			got, err := ring.OpenValue([]byte(name), key, v)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Errorf("migrated value in %s opens to %q, %v", name, got, err)
+			}
 		}
-		got, err := ring.OpenValue(bucket, key, v)
-		if err != nil || !bytes.Equal(got, plain) {
-			t.Errorf("migrated value opens to %q, %v", got, err)
+		for _, name := range plainBuckets {
+			if v := tx.Bucket([]byte(name)).Get(key); !bytes.Equal(v, plain) {
+				t.Errorf("the value in %s, kept plain, is now %q", name, v)
+			}
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package requester
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -106,5 +108,73 @@ func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
 		if _, err := r.GetQuery(context.Background(), id); !errors.Is(err, seal.ErrOpen) {
 			t.Fatalf("query record moved to another id: %v, want seal.ErrOpen", err)
 		}
+	}
+}
+
+// With sealing on, the business's outcome of each hit is not in node.db in
+// plain, and a revision reads the earlier outcomes back: the ledger gets
+// the same counts as without sealing.
+func TestSealedFeedback(t *testing.T) {
+	ctx := context.Background()
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	n, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
+	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 0, confirmed, 1, wrong))
+	must(t, err)
+	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFeedbackHits).ForEach(func(k, v []byte) error {
+			if len(v) == 1 {
+				t.Errorf("outcome under %q stored in plain", k)
+			}
+			return nil
+		})
+	}))
+	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 1, confirmed))
+	must(t, err)
+	if submitted, err := r.submitFeedback(ctx); err != nil || submitted != 1 {
+		t.Fatalf("submitted %d (%v), want 1 entry", submitted, err)
+	}
+	got, err := n.regulator.Scores(ctx, accounting.QualityQuery{Period: n.period, Provider: "P1MSP", Window: 1})
+	must(t, err)
+	if len(got) != 1 || got[0].Confirmed != 2 || got[0].Wrong != 0 || got[0].Unknown != 1 {
+		t.Fatalf("ledger score %+v, want 2 confirmed, 0 wrong, 1 unknown", got)
+	}
+}
+
+// TestAdversarySealedFeedbackSwapped plays whoever edits node.db of a
+// sealing requester: one hit's outcome swapped with another's, or one
+// provider's shares with another's, do not open, so the next report is
+// refused instead of submitting counts the business never reported.
+func TestAdversarySealedFeedbackSwapped(t *testing.T) {
+	ctx := context.Background()
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	_, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
+	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 0, confirmed, 1, wrong))
+	must(t, err)
+	_, err = r.ReportOutcomes(ctx, feedback(id, "P2MSP", 1, confirmed))
+	must(t, err)
+	swap := func(bucketName, a, b []byte) {
+		t.Helper()
+		must(t, r.cfg.DB.Update(func(tx *bolt.Tx) error {
+			bk := tx.Bucket(bucketName)
+			va, vb := bytes.Clone(bk.Get(a)), bytes.Clone(bk.Get(b))
+			if va == nil || vb == nil {
+				t.Fatalf("nothing stored under %q or %q", a, b)
+			}
+			if err := bk.Put(a, vb); err != nil {
+				return err
+			}
+			return bk.Put(b, va)
+		}))
+	}
+	p1, p2 := partKey(id, "P1MSP"), partKey(id, "P2MSP")
+	swap(bucketFeedbackHits, binary.BigEndian.AppendUint32(bytes.Clone(p1), 0), binary.BigEndian.AppendUint32(bytes.Clone(p1), 1))
+	if _, err := r.ReportOutcomes(ctx, feedback(id, "P1MSP", 2, confirmed)); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("report over swapped outcomes: %v, want seal.ErrOpen", err)
+	}
+	swap(bucketFeedbackParts, p1, p2)
+	if _, err := r.ReportOutcomes(ctx, feedback(id, "P2MSP", 2, wrong)); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("report over swapped shares: %v, want seal.ErrOpen", err)
 	}
 }

@@ -514,10 +514,11 @@ type bucket struct {
 }
 
 // sealedBuckets hold values that name customers' identifiers or their
-// blinded forms, sealed at rest with sealing on (docs/operations.md,
-// "What node.db seals"); keys are query ids and (period, responder,
+// blinded forms, or what the business reported on each customer's hits,
+// sealed at rest with sealing on (docs/operations.md, "Sealing node.db");
+// keys are query ids, providers, item indexes and (period, responder,
 // sequence), which name no identifier.
-var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts}
+var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts, bucketFeedbackHits, bucketFeedbackParts}
 
 func (s *store) bucket(tx *bolt.Tx, name []byte) bucket {
 	b := bucket{Bucket: tx.Bucket(name), name: name}
@@ -543,6 +544,11 @@ func (b bucket) get(key []byte) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
+	return b.open(key, v)
+}
+
+// open opens v, the value stored under key.
+func (b bucket) open(key, v []byte) ([]byte, error) {
 	v, err := b.ring.OpenValue(b.name, key, v)
 	if err != nil {
 		return nil, fmt.Errorf("requester: stored value in %s: %w", b.name, err)
