@@ -23,8 +23,8 @@ import (
 	"github.com/riskmesh/riskmesh/internal/pgtest"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
-	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
