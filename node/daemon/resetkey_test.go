@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 )
 
 // TestStatelessResetKeySurvivesRestart: the key is drawn once and read
@@ -15,11 +16,7 @@ import (
 // connection was made under can reset it after a restart; with sealing on
 // node.db does not hold it in plain.
 func TestStatelessResetKeySurvivesRestart(t *testing.T) {
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, ring := range map[string]*seal.Keyring{"plain": nil, "sealed": ring} {
+	for name, ring := range map[string]*seal.Keyring{"plain": nil, "sealed": sealtest.Keyring(t)} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "node.db")
 			open := func() *bolt.DB {

@@ -16,6 +16,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -37,21 +38,12 @@ func (f *autoFixture) client(t *testing.T) *dispute.Client {
 	return dc
 }
 
-func testRing(t *testing.T) *seal.Keyring {
-	t.Helper()
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring
-}
-
 // With sealing on, a dispute record's transcript is not in node.db in
 // plain; the dispute is settled as without sealing and read back after a
 // restart.
 func TestAutoDisputeSealed(t *testing.T) {
 	n := newNetwork(t, embedded)
-	f := newSealedAuto(t, n, testRing(t))
+	f := newSealedAuto(t, n, sealtest.Keyring(t))
 	bad := n.c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
 	n.c.Record(t, bad)
 	if err := f.auto.Enqueue(bad, "proof failed"); err != nil {
@@ -82,7 +74,7 @@ func TestAutoDisputeSealed(t *testing.T) {
 // keys do not open, so neither is filed or reported as the other entry's.
 func TestAdversarySealedDisputeSwapped(t *testing.T) {
 	n := newNetwork(t, embedded)
-	f := newSealedAuto(t, n, testRing(t))
+	f := newSealedAuto(t, n, sealtest.Keyring(t))
 	one := n.c.Exchange(t, audittest.WrongKey, audittest.Identifiers...)
 	two := n.c.Exchange(t, audittest.CorruptElement, audittest.Identifiers...)
 	if err := f.auto.Enqueue(one, "proof failed"); err != nil {
@@ -122,7 +114,7 @@ func TestSealStoreSealsDisputes(t *testing.T) {
 	if err := f.auto.Enqueue(bad, "proof failed"); err != nil {
 		t.Fatal(err)
 	}
-	ring := testRing(t)
+	ring := sealtest.Keyring(t)
 	if err := f.db.Update(func(tx *bbolt.Tx) error { return dispute.SealStore(tx, ring) }); err != nil {
 		t.Fatal(err)
 	}

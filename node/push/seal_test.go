@@ -11,19 +11,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
-
-// testRing makes a keyring for a test.
-func testRing(t *testing.T) *seal.Keyring {
-	t.Helper()
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring
-}
 
 // hitPart is a query event whose provider part carries a hit with a
 // recognisable listing date, so the test can look for it in node.db.
@@ -47,7 +37,7 @@ func fileHolds(t *testing.T, dir string, needle []byte) bool {
 // in plain, and a restarted outbox under the same keyring delivers it as
 // recorded.
 func TestSealedEvents(t *testing.T) {
-	ring, dir := testRing(t), t.TempDir()
+	ring, dir := sealtest.Keyring(t), t.TempDir()
 	db := openDB(t, dir)
 	rc := newReceiver(t)
 	o, err := Open(Config{DB: db, MSPID: "BankA", Seal: ring, Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})
@@ -76,7 +66,7 @@ func TestSealedEvents(t *testing.T) {
 // other's keys do not open, so neither is delivered as the other (a hit
 // reported under another query), and both go to the dead store.
 func TestAdversarySealedEventSwapped(t *testing.T) {
-	ring, db := testRing(t), openDB(t, t.TempDir())
+	ring, db := sealtest.Keyring(t), openDB(t, t.TempDir())
 	rc := newReceiver(t)
 	o, err := Open(Config{DB: db, MSPID: "BankA", Seal: ring, Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})
 	if err != nil {
@@ -117,7 +107,7 @@ func TestAdversarySealedEventSwapped(t *testing.T) {
 // turned on, and an outbox under the keyring delivers them; the same
 // values read without the keyring no longer decode as events.
 func TestSealStoreSealsJournal(t *testing.T) {
-	ring, dir := testRing(t), t.TempDir()
+	ring, dir := sealtest.Keyring(t), t.TempDir()
 	db := openDB(t, dir)
 	rc := newReceiver(t)
 	o, err := Open(Config{DB: db, MSPID: "BankA", Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -40,8 +41,7 @@ func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
 // after a restart both are read back.
 func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
+	ring := sealtest.Keyring(t)
 	dir := t.TempDir()
 	r := n.sealedRequester(dir, ring)
 	ready(t, r)
@@ -90,8 +90,7 @@ func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 // hits as this one's.
 func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
+	ring := sealtest.Keyring(t)
 	r := n.sealedRequester("", ring)
 	ready(t, r)
 	hit := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3)})[0].GetAccepted().QueryId
@@ -111,16 +110,23 @@ func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
 	}
 }
 
+// sealedFeedback is feedbackNetwork with sealing on and P1MSP's hits 0
+// and 1 reported confirmed and wrong.
+func sealedFeedback(t *testing.T) (*network, *Requester, string) {
+	t.Helper()
+	ring := sealtest.Keyring(t)
+	n, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
+	_, err := r.ReportOutcomes(context.Background(), feedback(id, "P1MSP", 0, confirmed, 1, wrong))
+	must(t, err)
+	return n, r, id
+}
+
 // With sealing on, the business's outcome of each hit is not in node.db in
 // plain, and a revision reads the earlier outcomes back: the ledger gets
 // the same counts as without sealing.
 func TestSealedFeedback(t *testing.T) {
 	ctx := context.Background()
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
-	n, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
-	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 0, confirmed, 1, wrong))
-	must(t, err)
+	n, r, id := sealedFeedback(t)
 	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketFeedbackHits).ForEach(func(k, v []byte) error {
 			if len(v) == 1 {
@@ -129,7 +135,7 @@ func TestSealedFeedback(t *testing.T) {
 			return nil
 		})
 	}))
-	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 1, confirmed))
+	_, err := r.ReportOutcomes(ctx, feedback(id, "P1MSP", 1, confirmed))
 	must(t, err)
 	if submitted, err := r.submitFeedback(ctx); err != nil || submitted != 1 {
 		t.Fatalf("submitted %d (%v), want 1 entry", submitted, err)
@@ -147,12 +153,8 @@ func TestSealedFeedback(t *testing.T) {
 // refused instead of submitting counts the business never reported.
 func TestAdversarySealedFeedbackSwapped(t *testing.T) {
 	ctx := context.Background()
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
-	_, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
-	_, err = r.ReportOutcomes(ctx, feedback(id, "P1MSP", 0, confirmed, 1, wrong))
-	must(t, err)
-	_, err = r.ReportOutcomes(ctx, feedback(id, "P2MSP", 1, confirmed))
+	_, r, id := sealedFeedback(t)
+	_, err := r.ReportOutcomes(ctx, feedback(id, "P2MSP", 1, confirmed))
 	must(t, err)
 	swap := func(bucketName, a, b []byte) {
 		t.Helper()
