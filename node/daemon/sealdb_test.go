@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 )
 
 func openTestDB(t *testing.T, path string) *bolt.DB {
@@ -102,4 +103,80 @@ func TestSealNodeDB(t *testing.T) {
 		t.Fatalf("wrong passphrase: %v, want seal.ErrKEK", err)
 	}
 	db.Close()
+}
+
+// A node.db sealed by the version that sealed only the first step's
+// buckets gets the later buckets sealed in place at its next start, the
+// earlier ones left as they are (not sealed twice); a marker no version
+// here wrote is refused.
+func TestSealNodeDBUpgrades(t *testing.T) {
+	db := openTestDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	ring := sealtest.Keyring(t)
+	key, plain := []byte("k"), []byte("a stored value")
+	first, later := "requester/queries", []string{"requester/feedback-hits", "push/events", "dispute/records", "peer"}
+	put := func(tx *bolt.Tx, name string, v []byte) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		sealed, err := ring.SealValue([]byte(first), key, plain)
+		if err != nil {
+			return err
+		}
+		if err := put(tx, first, sealed); err != nil {
+			return err
+		}
+		for _, name := range later {
+			if err := put(tx, name, plain); err != nil {
+				return err
+			}
+		}
+		// The first version's marker.
+		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, []byte("sealed"))
+		if err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketSeal)
+		if err != nil {
+			return err
+		}
+		return b.Put(sealMarkerKey, marker)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second start finds nothing left to seal
+		if err := sealNodeDB(db, ring); err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(func(tx *bolt.Tx) error {
+			for _, name := range append([]string{first}, later...) {
+				got, err := ring.OpenValue([]byte(name), key, tx.Bucket([]byte(name)).Get(key))
+				if err != nil || !bytes.Equal(got, plain) {
+					t.Errorf("%s after the upgrade opens to %q, %v", name, got, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, sealMarker(len(sealSteps)+1))
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSeal).Put(sealMarkerKey, marker)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, ring); !errors.Is(err, errSealNewer) {
+		t.Fatalf("a newer version's marker: %v, want errSealNewer", err)
+	}
 }

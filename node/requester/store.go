@@ -783,11 +783,22 @@ func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.Re
 	return rep, err
 }
 
-// SealStore seals, in place, the values of sealedBuckets in tx, a node.db
-// written without sealing that is about to be opened with ring
-// (docs/operations.md, "Sealing node.db").
+// SealStore seals, in place, the query records, pending parts and
+// transcripts in tx, a node.db written without sealing that is about to
+// be opened with ring (docs/operations.md, "Sealing node.db").
 func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
-	for _, name := range sealedBuckets {
+	return sealBuckets(tx, ring, sealedBuckets[:3])
+}
+
+// SealFeedback seals, in place, the hit feedback in tx, a node.db written
+// before the feedback was sealed (with sealing off, or by a version that
+// sealed only what SealStore does).
+func SealFeedback(tx *bolt.Tx, ring *seal.Keyring) error {
+	return sealBuckets(tx, ring, sealedBuckets[3:])
+}
+
+func sealBuckets(tx *bolt.Tx, ring *seal.Keyring, names [][]byte) error {
+	for _, name := range names {
 		if b := tx.Bucket(name); b != nil {
 			if err := ring.SealBucket(b, name); err != nil {
 				return err
