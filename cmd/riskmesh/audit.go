@@ -149,7 +149,7 @@ func serveAuditor(ctx context.Context, a *ledgerAccess, cfg auditor.RunConfig) e
 		return err
 	}
 	defer l.Close()
-	cfg.Ledger, cfg.Identity, cfg.IdentityDir = l.Ledger, l.Identity, l.IdentityDir
+	cfg.Ledger, cfg.Identity, cfg.IdentityDir, cfg.Token = l.Ledger, l.Identity, l.IdentityDir, l.Token
 	if cfg.DBPath == "" {
 		cfg.DBPath = filepath.Join(l.DataDir, "auditor.db")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -30,9 +31,11 @@ func newInitIdentityCommand() *cobra.Command {
 	var (
 		dir, msp          string
 		categories, hosts []string
+		hsm               identity.TokenConfig
+		pinEnv            string
 	)
 	cmd := &cobra.Command{
-		Use:   "identity --dir DIR --msp MSPID [--category NAME]... [--host NAME]...",
+		Use:   "identity --dir DIR --msp MSPID [--category NAME]... [--host NAME]... [--hsm-module PATH --hsm-token LABEL --hsm-pin-env VAR]",
 		Short: "generate TLS, signing and OPRF keys for an institution's node",
 		Long: `Generate an institution's key material in DIR (created 0700, keys 0600):
 a self-signed TLS certificate for the peer transport, a transcript-signing
@@ -41,19 +44,42 @@ The certificate names 127.0.0.1, ::1 and localhost plus every --host.
 Existing keys are never overwritten.
 
 Hand tls.crt and signing.pub (never the .key files) to the regulator, who
-lists the institution with 'riskmesh init consortium'.`,
+lists the institution with 'riskmesh init consortium'.
+
+With --hsm-module, every key is made in that PKCS#11 token instead (the
+user PIN read from the variable --hsm-pin-env names): the TLS and signing
+keys never leave it, each OPRF key is kept wrapped by a token key, and the
+.key files name the token's objects. Configure the same token in node.yaml's
+keys.hsm (docs/operations.md, "Keys in an HSM").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := identity.Generate(dir, msp, categories, nil, hosts...); err != nil {
+			ks := identity.Keystore{Dir: dir}
+			if hsm.Module != "" {
+				if hsm.Label == "" || pinEnv == "" {
+					return errors.New("--hsm-module needs --hsm-token and --hsm-pin-env")
+				}
+				hsm.PIN = os.Getenv(pinEnv)
+				tok, err := identity.OpenToken(hsm)
+				if err != nil {
+					return err
+				}
+				defer tok.Close()
+				ks.Token = tok
+				ks.Place = identity.Placement{Signing: identity.InToken, TLS: identity.InToken, OPRF: identity.InToken}
+			}
+			if err := ks.Generate(msp, categories, nil, hosts...); err != nil {
 				return err
 			}
-			id, err := identity.Load(dir)
+			id, err := ks.Load()
 			if err != nil {
 				return err
 			}
 			return printIdentity(cmd.OutOrStdout(), dir, id)
 		},
 	}
+	cmd.Flags().StringVar(&hsm.Module, "hsm-module", "", "make the keys in the PKCS#11 token of this module (the vendor's library)")
+	cmd.Flags().StringVar(&hsm.Label, "hsm-token", "", "the token's label (with --hsm-module)")
+	cmd.Flags().StringVar(&pinEnv, "hsm-pin-env", "", "the environment variable holding the token's user PIN (with --hsm-module)")
 	cmd.Flags().StringVar(&dir, "dir", "", "directory to create the identity in (required)")
 	cmd.Flags().StringVar(&msp, "msp", "", "the institution's MSP id (required)")
 	cmd.Flags().StringArrayVar(&categories, "category", nil, "a category this institution provides (repeatable)")

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 )
 
 func TestInitIdentity(t *testing.T) {
@@ -102,4 +107,63 @@ func TestInitConsortium(t *testing.T) {
 			t.Error("a directory without an identity was accepted")
 		}
 	})
+}
+
+// init identity with --hsm-module makes every key in the token: the key
+// files name token objects, the identity loads only with the token open
+// and signs there; a wrong PIN is refused before anything is written.
+func TestInitIdentityInToken(t *testing.T) {
+	tokCfg := identitytest.SoftHSM(t, "init")
+	t.Setenv("TEST_INIT_PIN", tokCfg.PIN)
+	dir := filepath.Join(t.TempDir(), "bank1")
+	hsm := []string{"--hsm-module", tokCfg.Module, "--hsm-token", "init", "--hsm-pin-env", "TEST_INIT_PIN"}
+	out, err := runRoot(t, append([]string{"init", "identity", "--dir", dir, "--msp", "Bank1MSP", "--category", "black"}, hsm...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := identity.Load(dir); !errors.Is(err, identity.ErrToken) {
+		t.Fatalf("token identity loaded without the token: %v, want identity.ErrToken", err)
+	}
+	for _, f := range []string{identity.SigningKeyFile, identity.TLSKeyFile} {
+		if data, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(data), "PKCS11") {
+			t.Errorf("%s is not a token reference (%v):\n%s", f, err, data)
+		}
+	}
+	tok, err := identity.OpenToken(tokCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.Keystore{Dir: dir, Token: tok}.Load()
+	if err != nil {
+		tok.Close()
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, id.Fingerprint.String()) {
+		t.Errorf("output lacks the fingerprint %s:\n%s", id.Fingerprint, out)
+	}
+	digest := sha256.Sum256([]byte("transcript"))
+	sig, err := id.Sign(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ecsig.Verify(id.SigningKey, digest[:], sig); err != nil {
+		t.Fatalf("token signature: %v", err)
+	}
+	// PKCS#11 logs the whole process in: the PIN is checked again only
+	// once no session of the token is open.
+	if err := tok.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Setenv("TEST_INIT_PIN", "000000")
+	other := filepath.Join(t.TempDir(), "bank2")
+	if _, err := runRoot(t, append([]string{"init", "identity", "--dir", other, "--msp", "Bank2MSP"}, hsm...)...); err == nil || strings.Contains(err.Error(), "000000") {
+		t.Fatalf("wrong PIN: %v, want a refusal that does not show the PIN", err)
+	}
+	if _, err := os.Stat(other); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused init left %s: %v", other, err)
+	}
+	if _, err := runRoot(t, "init", "identity", "--dir", other, "--msp", "Bank2MSP", "--hsm-module", tokCfg.Module); err == nil || !strings.Contains(err.Error(), "--hsm-token") {
+		t.Errorf("--hsm-module alone: %v", err)
+	}
 }

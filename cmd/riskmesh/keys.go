@@ -1,20 +1,25 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/riskmesh/riskmesh/node/apiclient"
+	"github.com/riskmesh/riskmesh/node/daemon"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 func newKeysCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "rotate the running node's keys",
+		Short: "rotate the node's keys",
 	}
-	cmd.AddCommand(newKeysRotateCommand())
+	cmd.AddCommand(newKeysRotateCommand(), newKeysRotateKEKCommand())
 	return cmd
 }
 
@@ -66,5 +71,48 @@ afterwards (docs/operations.md).`,
 	api.register(cmd)
 	cmd.Flags().StringVar(&category, "category", "", "the category whose OPRF key to rotate (oprf only)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the response as protobuf JSON")
+	return cmd
+}
+
+func newKeysRotateKEKCommand() *cobra.Command {
+	var path, to, passphraseEnv string
+	cmd := &cobra.Command{
+		Use:   "rotate-kek [--to hsm|passphrase] [--passphrase-env VAR]",
+		Short: "re-wrap the data-at-rest key under a new key-encryption key",
+		Long: `rotate-kek re-wraps the data key in <data_dir>/seal.key under a new key-encryption key,
+without rewriting any sealed record: a new AES key in the keys.hsm token (--to hsm), or a
+passphrase read from the environment variable --passphrase-env names (--to passphrase). --to
+defaults to node.yaml's at_rest.kek. The keyring must first open under the configured KEK; a
+lost KEK is refused and seal.key is left as it is. The token's replaced key is destroyed only
+after the new wrapping is written. The node reads seal.key only when it starts, so it may run
+meanwhile. If --to changes the kind, or the passphrase changes, set node.yaml's at_rest (and
+the passphrase's variable) to the new KEK before the next start (docs/operations.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, cfg, err := daemon.LoadConfig(path)
+			if err != nil {
+				return err
+			}
+			to = cmp.Or(to, cfg.Keys.AtRest)
+			var passphrase []byte
+			if to == daemon.AtRestPassphrase {
+				if passphraseEnv == "" {
+					return errors.New("--to passphrase needs --passphrase-env, the variable holding the new passphrase")
+				}
+				passphrase = []byte(os.Getenv(passphraseEnv))
+			}
+			if err := daemon.RotateKEK(cfg, to, passphrase); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s re-wrapped under a new %s key-encryption key\n", seal.KeyringFile, to)
+			if to != cfg.Keys.AtRest || to == daemon.AtRestPassphrase {
+				fmt.Fprintln(cmd.OutOrStdout(), "set node.yaml's at_rest to the new key-encryption key before the node's next start")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "node.yaml", "the node's configuration file")
+	cmd.Flags().StringVar(&to, "to", "", "the new KEK's kind: hsm or passphrase (default: at_rest.kek)")
+	cmd.Flags().StringVar(&passphraseEnv, "passphrase-env", "", "the environment variable holding the new passphrase (--to passphrase)")
 	return cmd
 }

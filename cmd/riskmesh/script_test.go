@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/node/seal"
 )
 
 // runMainEnv makes the test binary act as the riskmesh binary, so the demo
@@ -70,7 +71,8 @@ func TestScript(t *testing.T) {
 // scriptFixtures makes the files the offline scripts find in $WORK: an
 // embedded ledger (audit.db) with two recorded exchanges, the honest one's
 // transcript (honest.rmtx) and both (both.rmtx), whose second fails its
-// proof; and a ledger with a few transactions for verify-log (log.db).
+// proof; a ledger with a few transactions for verify-log (log.db); and a
+// data-at-rest keyring wrapped under the passphrase "sandbox" (seal.key).
 func scriptFixtures(t *testing.T) map[string]string {
 	c, _ := auditFixture(t)
 	honest := c.Exchange(t, audittest.Honest, audittest.Identifiers...)
@@ -81,11 +83,16 @@ func scriptFixtures(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	logDB, _, _ := ledgerFile(t)
+	keyring := filepath.Join(t.TempDir(), seal.KeyringFile)
+	if _, err := seal.Create(keyring, seal.PassphraseKEK("sandbox"), nil); err != nil {
+		t.Fatal(err)
+	}
 	return map[string]string{
 		"audit.db":    c.Path,
 		"honest.rmtx": writeTranscripts(t, honest),
 		"both.rmtx":   writeTranscripts(t, honest, bad),
 		"log.db":      logDB,
+		"seal.key":    keyring,
 	}
 }
 

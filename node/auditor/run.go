@@ -32,6 +32,9 @@ type RunConfig struct {
 	// when the registry shows keys the node rotated there, the service
 	// reloads them (followIdentity).
 	IdentityDir string
+	// Token is the PKCS#11 token holding the keys IdentityDir places in
+	// one (node.yaml's keys.hsm); nil when every key is a file.
+	Token *identity.Token
 	// DBPath is the dispute store's bbolt file, created 0600 if missing.
 	DBPath string
 	// Listen is the TCP address the gRPC service binds.
@@ -71,7 +74,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	defer cancel()
 	go dir.Run(ctx)
 	live := identity.NewLive(cfg.Identity)
-	go followIdentity(ctx, dir, live, cfg.IdentityDir, log)
+	go followIdentity(ctx, dir, live, identity.Keystore{Dir: cfg.IdentityDir, Token: cfg.Token}, log)
 	svc, err := New(Config{
 		MSPID: cfg.Identity.MSPID, Ledger: cfg.Ledger, Sign: live.Sign, DB: db, Authorizer: dir,
 		Redeliver: PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
@@ -95,11 +98,11 @@ func Run(ctx context.Context, cfg RunConfig) error {
 // when the registry shows keys the institution's node rotated (`riskmesh
 // keys rotate`, on the identity directory they share), the service reloads
 // them, so its verdicts and handshakes need no restart. Until ctx ends.
-func followIdentity(ctx context.Context, dir *registry.Directory, live *identity.Live, idDir string, log *slog.Logger) {
+func followIdentity(ctx context.Context, dir *registry.Directory, live *identity.Live, ks identity.Keystore, log *slog.Logger) {
 	for {
 		changed := dir.Changes()
 		if inst, ok := dir.View().Institution(live.Load().MSPID); ok && inst.SigningKey != nil {
-			switch switched, err := live.Follow(idDir, inst.SigningKey, inst.TLSFingerprint); {
+			switch switched, err := live.Follow(ks, inst.SigningKey, inst.TLSFingerprint); {
 			case err != nil:
 				log.Warn("auditor: reload the rotated identity", slog.Any("err", err))
 			case switched:

@@ -3,6 +3,7 @@ package auditor
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/testwait"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
@@ -20,10 +22,31 @@ import (
 
 // TestAuditorFollowsRotatedKeys: once the registry holds the keys the
 // auditor institution's node rotated in the identity directory the service
-// shares, the service signs and serves with them.
+// shares, the service signs and serves with them: with file keys, and with
+// keys in a PKCS#11 token (SoftHSM2) the node and the service share.
 func TestAuditorFollowsRotatedKeys(t *testing.T) {
-	regDir := filepath.Join(t.TempDir(), audittest.Regulator)
-	id := identitytest.New(t, regDir, audittest.Regulator)
+	t.Run("files", func(t *testing.T) {
+		regDir := filepath.Join(t.TempDir(), audittest.Regulator)
+		identitytest.New(t, regDir, audittest.Regulator)
+		followsRotatedKeys(t, identity.Keystore{Dir: regDir})
+	})
+	t.Run("token", func(t *testing.T) {
+		tok := identitytest.OpenToken(t, identitytest.SoftHSM(t, "auditor"))
+		ks := identity.Keystore{Dir: filepath.Join(t.TempDir(), audittest.Regulator), Token: tok,
+			Place: identity.Placement{Signing: identity.InToken, TLS: identity.InToken, OPRF: identity.InToken}}
+		if err := ks.Generate(audittest.Regulator, nil, nil, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		followsRotatedKeys(t, ks)
+	})
+}
+
+func followsRotatedKeys(t *testing.T, ks identity.Keystore) {
+	t.Helper()
+	id, err := ks.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := audittest.New(t, t.TempDir(), map[string]audittest.Keys{
 		audittest.Regulator: {Sign: id.Sign, SigningKey: id.SigningKey, TLSFingerprint: id.Fingerprint[:]},
 	})
@@ -32,10 +55,10 @@ func TestAuditorFollowsRotatedKeys(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go d.Run(ctx)
-	go func() { followIdentity(ctx, d, live, regDir, slog.New(slog.DiscardHandler)); close(stopped) }()
+	go func() { followIdentity(ctx, d, live, ks, slog.New(slog.DiscardHandler)); close(stopped) }()
 	defer func() { cancel(); <-stopped }()
 
-	pub, err := identity.RotateSigningKey(regDir, nil)
+	pub, err := ks.RotateSigningKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +71,14 @@ func TestAuditorFollowsRotatedKeys(t *testing.T) {
 		}
 		return nil
 	})
+	digest := sha256.Sum256([]byte("verdict"))
+	sig, err := live.Sign(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ecsig.Verify(pub, digest[:], sig); err != nil {
+		t.Fatalf("the service's signature after the switch: %v", err)
+	}
 }
 
 // TestRunRefusesIncompleteConfig: Run names what is missing instead of

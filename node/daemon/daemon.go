@@ -183,7 +183,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 
 	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
 	pc := cfg.Peer
-	if pc.StatelessResetKey, err = statelessResetKey(n.db, nil); err != nil {
+	if pc.StatelessResetKey, err = statelessResetKey(n.db, n.seal, nil); err != nil {
 		return nil, err
 	}
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
@@ -219,7 +219,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		}
 		if pc := cfg.Push; pc != nil {
 			p := *pc
-			p.DB, p.MSPID, p.Logger = n.db, cfg.MSPID, n.log.With("component", "push")
+			p.DB, p.MSPID, p.Logger, p.Seal = n.db, cfg.MSPID, n.log.With("component", "push"), n.seal
 			if n.push, err = push.Open(p); err != nil {
 				return nil, err
 			}
@@ -329,7 +329,7 @@ func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, *dispute.Client, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log}
+	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log, Seal: n.seal}
 	if n.push != nil {
 		ac.Recorded, ac.Forget = n.push.RecordTx, n.push.ForgetDisputesTx
 	}

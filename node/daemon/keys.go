@@ -59,7 +59,23 @@ func openKeystore(cfg *Config) (identity.Keystore, error) {
 // it (a token key gone, a wrong passphrase) is an error: the node refuses
 // to start rather than run without its data. nil without sealing.
 func openKeyring(cfg *Config, tok *identity.Token, create bool) (*seal.Keyring, error) {
-	var kek seal.KEK
+	kek, err := atRestKEK(cfg, tok)
+	if kek == nil || err != nil {
+		return nil, err
+	}
+	open := seal.Open
+	if create {
+		open = seal.OpenOrCreate
+	}
+	k, err := open(filepath.Join(cfg.DataDir, seal.KeyringFile), kek)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: data-at-rest keyring: %w", err)
+	}
+	return k, nil
+}
+
+// atRestKEK is the KEK cfg.Keys.AtRest names, nil for AtRestNone.
+func atRestKEK(cfg *Config, tok *identity.Token) (seal.KEK, error) {
 	switch cfg.Keys.AtRest {
 	case AtRestNone:
 		return nil, nil
@@ -71,24 +87,73 @@ func openKeyring(cfg *Config, tok *identity.Token, create bool) (*seal.Keyring, 
 		if err != nil {
 			return nil, fmt.Errorf("daemon: data-at-rest KEK: %w", err)
 		}
-		kek = k
+		return k, nil
 	case AtRestPassphrase:
 		if len(cfg.Keys.Passphrase) == 0 {
 			return nil, errors.New("daemon: at_rest kek passphrase without a passphrase")
 		}
-		kek = seal.PassphraseKEK(cfg.Keys.Passphrase)
+		return seal.PassphraseKEK(cfg.Keys.Passphrase), nil
 	default:
 		return nil, fmt.Errorf("daemon: unknown at_rest kek %q", cfg.Keys.AtRest)
 	}
-	open := seal.Open
-	if create {
-		open = seal.OpenOrCreate
-	}
-	k, err := open(filepath.Join(cfg.DataDir, seal.KeyringFile), kek)
+}
+
+// RotateKEK re-wraps the data-at-rest keyring of the node cfg configures
+// under a new KEK of kind to (AtRestHSM: a new key in the token;
+// AtRestPassphrase: passphrase), without touching any sealed record
+// (docs/operations.md, "Rotating the key-encryption key"). The keyring must
+// open under the configured KEK first: a lost KEK is refused and the
+// keyring left as it is. The token's replaced keyring keys are destroyed
+// only once the new wrapping is in place; if that step fails the keyring
+// already opens under the new KEK, and the next rotation destroys them.
+// When to differs from at_rest.kek, node.yaml must be changed to it
+// before the next start.
+func RotateKEK(cfg Config, to string, passphrase []byte) error {
+	ks, err := openKeystore(&cfg)
 	if err != nil {
-		return nil, fmt.Errorf("daemon: data-at-rest keyring: %w", err)
+		return err
 	}
-	return k, nil
+	if ks.Token != nil {
+		defer ks.Token.Close()
+	}
+	old, err := atRestKEK(&cfg, ks.Token)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return errors.New("daemon: rotate KEK: the configuration seals nothing (at_rest.kek)")
+	}
+	var next seal.KEK
+	switch to {
+	case AtRestHSM:
+		if ks.Token == nil {
+			return errNoToken
+		}
+		if next, err = ks.Token.RotateSealKEK(cfg.MSPID); err != nil {
+			return fmt.Errorf("daemon: rotate KEK: %w", err)
+		}
+	case AtRestPassphrase:
+		if len(passphrase) == 0 {
+			return errors.New("daemon: rotate KEK: the new passphrase is empty")
+		}
+		next = seal.PassphraseKEK(passphrase)
+	default:
+		return fmt.Errorf("daemon: rotate KEK: unknown KEK %q (hsm or passphrase)", to)
+	}
+	if err := seal.Rewrap(filepath.Join(cfg.DataDir, seal.KeyringFile), old, next, nil); err != nil {
+		return fmt.Errorf("daemon: rotate KEK: %w", err)
+	}
+	if cfg.Keys.AtRest != AtRestHSM && to != AtRestHSM {
+		return nil
+	}
+	keep := next
+	if to != AtRestHSM {
+		keep = nil // the token wraps the keyring no longer
+	}
+	if err := ks.Token.DiscardSealKEKs(cfg.MSPID, keep); err != nil {
+		return fmt.Errorf("daemon: rotate KEK: the keyring is re-wrapped, but the replaced token key stays: %w", err)
+	}
+	return nil
 }
 
 // UnsealBackup writes the plain copy of the sealed backup src (a

@@ -103,22 +103,29 @@ func openLedger(cfg *Config, id *identity.Identity) (*ledgerConn, error) {
 // (which admits the host's own certificate), elsewhere through the host's
 // relay or the Fabric gateway, exactly as the node does.
 func AdminLedger(cfg Config) (accounting.Ledger, io.Closer, error) {
+	l, c, _, err := adminLedgerToken(cfg)
+	return l, c, err
+}
+
+// adminLedgerToken is AdminLedger that also returns the token it opened
+// (nil if node.yaml names none), which the returned closer closes.
+func adminLedgerToken(cfg Config) (accounting.Ledger, io.Closer, *identity.Token, error) {
 	if err := cfg.withDefaults(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ks, err := openKeystore(&cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	l, c, err := adminLedger(&cfg, ks)
 	if ks.Token == nil {
-		return l, c, err
+		return l, c, nil, err
 	}
 	if err != nil {
 		ks.Token.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return l, closers{c, ks.Token}, nil
+	return l, closers{c, ks.Token}, ks.Token, nil
 }
 
 func adminLedger(cfg *Config, ks identity.Keystore) (accounting.Ledger, io.Closer, error) {

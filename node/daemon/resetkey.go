@@ -7,6 +7,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/node/seal"
 )
 
 // The QUIC stateless reset key lives in node.db, beside the state it
@@ -20,7 +22,8 @@ var (
 // (node/peer.Config.StatelessResetKey), made on the first start and the
 // same on every later one: only the key a connection was made under lets
 // a restarted node reset it, which tells peers at once that it restarted.
-func statelessResetKey(db *bolt.DB, random io.Reader) (*quic.StatelessResetKey, error) {
+// With sealing on (ring set) it is sealed in node.db.
+func statelessResetKey(db *bolt.DB, ring *seal.Keyring, random io.Reader) (*quic.StatelessResetKey, error) {
 	if random == nil {
 		random = rand.Reader
 	}
@@ -31,6 +34,10 @@ func statelessResetKey(db *bolt.DB, random io.Reader) (*quic.StatelessResetKey, 
 			return err
 		}
 		if v := b.Get(keyResetSecret); v != nil {
+			v, err := ring.OpenValue(bucketPeer, keyResetSecret, v)
+			if err != nil {
+				return err
+			}
 			if len(v) != len(key) {
 				return fmt.Errorf("stored key of %d bytes, want %d", len(v), len(key))
 			}
@@ -40,7 +47,11 @@ func statelessResetKey(db *bolt.DB, random io.Reader) (*quic.StatelessResetKey, 
 		if _, err := io.ReadFull(random, key[:]); err != nil {
 			return err
 		}
-		return b.Put(keyResetSecret, key[:])
+		v, err := ring.SealValue(bucketPeer, keyResetSecret, key[:])
+		if err != nil {
+			return err
+		}
+		return b.Put(keyResetSecret, v)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: stateless reset key: %w", err)

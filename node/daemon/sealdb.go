@@ -1,32 +1,80 @@
 package daemon
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
 )
 
 // node.db records whether its sensitive values are sealed with a marker
-// value in bucketSeal, itself sealed, written when sealing is first on.
+// value in bucketSeal, itself sealed, written when sealing is first on. Its
+// value names how much is sealed: sealSteps[:n] have run for version n.
 var (
 	bucketSeal    = []byte("seal")
 	sealMarkerKey = []byte("node.db")
 )
 
-// errSealedDB refuses to start without sealing on a node.db that holds
-// sealed values: they would be read as plain.
-var errSealedDB = errors.New("daemon: node.db is sealed but the configuration seals nothing (at_rest.kek none): configure the KEK that sealed it")
+// sealSteps seal node.db's values in place, in the order sealing came to
+// cover them; a node.db sealed by a version that knew fewer steps gets the
+// rest at its next start.
+var sealSteps = []func(tx *bolt.Tx, ring *seal.Keyring) error{
+	// 1: the raw list, the provider's journal, the requester's queries.
+	func(tx *bolt.Tx, ring *seal.Keyring) error {
+		if err := provider.SealStore(tx, ring); err != nil {
+			return err
+		}
+		return requester.SealStore(tx, ring)
+	},
+	// 2: hit feedback, push events, dispute records, the QUIC reset key.
+	func(tx *bolt.Tx, ring *seal.Keyring) error {
+		if err := requester.SealFeedback(tx, ring); err != nil {
+			return err
+		}
+		if err := push.SealStore(tx, ring); err != nil {
+			return err
+		}
+		if err := dispute.SealStore(tx, ring); err != nil {
+			return err
+		}
+		if b := tx.Bucket(bucketPeer); b != nil {
+			return ring.SealBucket(b, bucketPeer)
+		}
+		return nil
+	},
+}
+
+// sealMarker is the marker's plain value after n steps; the first
+// version's was the bare word.
+func sealMarker(n int) []byte {
+	if n == 1 {
+		return []byte("sealed")
+	}
+	return fmt.Appendf(nil, "sealed v%d", n)
+}
+
+// Errors of sealNodeDB.
+var (
+	// errSealedDB refuses to start without sealing on a node.db that holds
+	// sealed values: they would be read as plain.
+	errSealedDB = errors.New("daemon: node.db is sealed but the configuration seals nothing (at_rest.kek none): configure the KEK that sealed it")
+	// errSealNewer refuses a node.db a newer version sealed more of.
+	errSealNewer = errors.New("daemon: node.db was sealed by a newer riskmesh")
+)
 
 // sealNodeDB checks that node.db's sealing matches ring (nil: sealing off)
 // before any component reads it. On the first start with sealing on, the
 // values written before are sealed in place, in one transaction with the
-// marker (docs/operations.md, "Sealing node.db"); a node.db sealed under
-// another data key (the keyring was replaced) is seal.ErrOtherKey.
+// marker (docs/operations.md, "Sealing node.db"); a node.db sealed by an
+// earlier version gets the steps it lacks the same way. A node.db sealed
+// under another data key (the keyring was replaced) is seal.ErrOtherKey.
 func sealNodeDB(db *bolt.DB, ring *seal.Keyring) error {
 	return db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSeal)
@@ -35,23 +83,36 @@ func sealNodeDB(db *bolt.DB, ring *seal.Keyring) error {
 			return errSealedDB
 		case ring == nil:
 			return nil
-		case b != nil:
-			if _, err := ring.OpenValue(bucketSeal, sealMarkerKey, b.Get(sealMarkerKey)); err != nil {
+		}
+		done := 0
+		if b != nil {
+			marker, err := ring.OpenValue(bucketSeal, sealMarkerKey, b.Get(sealMarkerKey))
+			if err != nil {
 				return fmt.Errorf("daemon: node.db: %w", err)
 			}
+			done = -1
+			for n := 1; n <= len(sealSteps); n++ {
+				if bytes.Equal(marker, sealMarker(n)) {
+					done = n
+				}
+			}
+			if done < 0 {
+				return errSealNewer
+			}
+		}
+		if done == len(sealSteps) {
 			return nil
 		}
-		if err := provider.SealStore(tx, ring); err != nil {
-			return fmt.Errorf("daemon: seal node.db: %w", err)
+		for _, step := range sealSteps[done:] {
+			if err := step(tx, ring); err != nil {
+				return fmt.Errorf("daemon: seal node.db: %w", err)
+			}
 		}
-		if err := requester.SealStore(tx, ring); err != nil {
-			return fmt.Errorf("daemon: seal node.db: %w", err)
-		}
-		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, []byte("sealed"))
+		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, sealMarker(len(sealSteps)))
 		if err != nil {
 			return err
 		}
-		if b, err = tx.CreateBucket(bucketSeal); err != nil {
+		if b, err = tx.CreateBucketIfNotExists(bucketSeal); err != nil {
 			return err
 		}
 		return b.Put(sealMarkerKey, marker)

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 )
 
 func openTestDB(t *testing.T, path string) *bolt.DB {
@@ -28,14 +30,24 @@ func openTestDB(t *testing.T, path string) *bolt.DB {
 func TestSealNodeDB(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "node.db")
-	bucket, key, plain := []byte("requester/queries"), []byte("q-1"), []byte("a query record")
+	// Every bucket the table in docs/operations.md marks sealed, and two
+	// it marks plain.
+	sealed := []string{"requester/queries", "requester/pending", "requester/transcripts",
+		"requester/feedback-hits", "requester/feedback-parts", "provider/transcripts", "push/events", "dispute/records", "peer"}
+	plainBuckets := []string{"requester/feedback-entries", "push/streams"}
+	key, plain := []byte("q-1"), []byte("a stored value")
 	db := openTestDB(t, path)
 	err := db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(bucket)
-		if err != nil {
-			return err
+		for _, name := range append(slices.Clone(sealed), plainBuckets...) {
+			b, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			if err := b.Put(key, plain); err != nil {
+				return err
+			}
 		}
-		return b.Put(key, plain)
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,13 +64,20 @@ func TestSealNodeDB(t *testing.T) {
 		t.Fatalf("first sealed start: %v", err)
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucket).Get(key)
-		if bytes.Equal(v, plain) {
-			t.Error("the plain value was not sealed")
+		for _, name := range sealed {
+			v := tx.Bucket([]byte(name)).Get(key)
+			if bytes.Equal(v, plain) {
+				t.Errorf("the plain value in %s was not sealed", name)
+			}
+			got, err := ring.OpenValue([]byte(name), key, v)
+			if err != nil || !bytes.Equal(got, plain) {
+				t.Errorf("migrated value in %s opens to %q, %v", name, got, err)
+			}
 		}
-		got, err := ring.OpenValue(bucket, key, v)
-		if err != nil || !bytes.Equal(got, plain) {
-			t.Errorf("migrated value opens to %q, %v", got, err)
+		for _, name := range plainBuckets {
+			if v := tx.Bucket([]byte(name)).Get(key); !bytes.Equal(v, plain) {
+				t.Errorf("the value in %s, kept plain, is now %q", name, v)
+			}
 		}
 		return nil
 	})
@@ -84,4 +103,80 @@ func TestSealNodeDB(t *testing.T) {
 		t.Fatalf("wrong passphrase: %v, want seal.ErrKEK", err)
 	}
 	db.Close()
+}
+
+// A node.db sealed by the version that sealed only the first step's
+// buckets gets the later buckets sealed in place at its next start, the
+// earlier ones left as they are (not sealed twice); a marker no version
+// here wrote is refused.
+func TestSealNodeDBUpgrades(t *testing.T) {
+	db := openTestDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	ring := sealtest.Keyring(t)
+	key, plain := []byte("k"), []byte("a stored value")
+	first, later := "requester/queries", []string{"requester/feedback-hits", "push/events", "dispute/records", "peer"}
+	put := func(tx *bolt.Tx, name string, v []byte) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		sealed, err := ring.SealValue([]byte(first), key, plain)
+		if err != nil {
+			return err
+		}
+		if err := put(tx, first, sealed); err != nil {
+			return err
+		}
+		for _, name := range later {
+			if err := put(tx, name, plain); err != nil {
+				return err
+			}
+		}
+		// The first version's marker.
+		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, []byte("sealed"))
+		if err != nil {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketSeal)
+		if err != nil {
+			return err
+		}
+		return b.Put(sealMarkerKey, marker)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second start finds nothing left to seal
+		if err := sealNodeDB(db, ring); err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(func(tx *bolt.Tx) error {
+			for _, name := range append([]string{first}, later...) {
+				got, err := ring.OpenValue([]byte(name), key, tx.Bucket([]byte(name)).Get(key))
+				if err != nil || !bytes.Equal(got, plain) {
+					t.Errorf("%s after the upgrade opens to %q, %v", name, got, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, sealMarker(len(sealSteps)+1))
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSeal).Put(sealMarkerKey, marker)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, ring); !errors.Is(err, errSealNewer) {
+		t.Fatalf("a newer version's marker: %v, want errSealNewer", err)
+	}
 }

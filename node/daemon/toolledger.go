@@ -33,8 +33,11 @@ type ToolLedger struct {
 	Ledger      accounting.Ledger
 	Identity    *identity.Identity // nil when none was named or needed
 	IdentityDir string             // the identity directory loaded, if any
-	DataDir     string             // the node's data directory, or LedgerDB's
-	closer      io.Closer
+	// Token is the PKCS#11 token node.yaml's keys.hsm names, open until
+	// Close; nil without one (always with LedgerDB).
+	Token   *identity.Token
+	DataDir string // the node's data directory, or LedgerDB's
+	closer  io.Closer
 }
 
 // Close releases the ledger connection or file.
@@ -52,14 +55,15 @@ func (s LedgerSource) Open() (*ToolLedger, error) {
 			return nil, err
 		}
 		t := &ToolLedger{DataDir: cfg.DataDir, IdentityDir: cfg.IdentityDir}
+		if t.Ledger, t.closer, t.Token, err = adminLedgerToken(cfg); err != nil {
+			return nil, err
+		}
 		if s.NeedIdentity {
-			if t.Identity, err = identity.Load(cfg.IdentityDir); err != nil {
+			ks := identity.Keystore{Dir: cfg.IdentityDir, Token: t.Token}
+			if t.Identity, err = ks.Load(); err != nil {
+				t.Close()
 				return nil, err
 			}
-		}
-		t.Ledger, t.closer, err = AdminLedger(cfg)
-		if err != nil {
-			return nil, err
 		}
 		return t, nil
 	}

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/identity/identitytest"
 )
 
@@ -65,5 +69,50 @@ func TestLedgerSourceRefusesAMissingFile(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the missing ledger was created: %v", err)
+	}
+}
+
+// A tool reaching the ledger as the node a node.yaml configures (`riskmesh
+// audit serve --config`) opens the PKCS#11 token keys.hsm names and loads
+// the node's keys from it, as the node does: the identity it returns signs
+// in the token, and the token stays open until Close.
+func TestLedgerSourceLoadsTokenKeys(t *testing.T) {
+	tokCfg := identitytest.SoftHSM(t, "tool")
+	tok := identitytest.OpenToken(t, tokCfg)
+	dir := t.TempDir()
+	ks := identity.Keystore{Dir: filepath.Join(dir, "identity"), Token: tok,
+		Place: identity.Placement{Signing: identity.InToken, TLS: identity.InToken, OPRF: identity.InToken}}
+	if err := ks.Generate("AuditorMSP", nil, nil, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_TOOL_PIN", tokCfg.PIN)
+	yaml := fmt.Sprintf(`msp_id: AuditorMSP
+data_dir: data
+identity_dir: identity
+keys:
+  hsm: {module: %s, token_label: tool, pin_env: TEST_TOOL_PIN}
+ledger:
+  backend: embedded-remote
+  remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:1, tls_fingerprint: %s}
+`, tokCfg.Module, strings.Repeat("ab", 32))
+	path := filepath.Join(dir, "node.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LedgerSource{ConfigFile: path, NeedIdentity: true}.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.Token == nil || l.Identity == nil {
+		t.Fatalf("token %v, identity %v: want both", l.Token, l.Identity)
+	}
+	digest := sha256.Sum256([]byte("verdict"))
+	sig, err := l.Identity.Sign(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ecsig.Verify(l.Identity.SigningKey, digest[:], sig); err != nil {
+		t.Fatalf("token signature: %v", err)
 	}
 }

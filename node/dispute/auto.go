@@ -17,6 +17,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/auditor"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -54,6 +55,9 @@ type AutoConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Seal, if set, seals the records in node.db (they hold transcripts;
+	// docs/operations.md, "Sealing node.db"). Nil: plain.
+	Seal *seal.Keyring
 }
 
 // Auto disputes, durably and by itself, the answers a requester node found
@@ -109,7 +113,7 @@ func (a *Auto) enqueue(key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) e
 		if b.Get(k) != nil {
 			return nil
 		}
-		if err := put(b, k, rec); err != nil {
+		if err := a.put(b, k, rec); err != nil {
 			return err
 		}
 		return a.recorded(tx, key, rec)
@@ -157,12 +161,13 @@ func (a *Auto) Disputed(t *transcript.Transcript, reason string) {
 func (a *Auto) State(key accounting.EntryKey) (*riskmeshv1.DisputeRecord, error) {
 	var rec *riskmeshv1.DisputeRecord
 	err := a.cfg.DB.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketRecords).Get([]byte(key.String()))
+		k := []byte(key.String())
+		v := tx.Bucket(bucketRecords).Get(k)
 		if v == nil {
 			return nil
 		}
 		var err error
-		rec, err = decodeRecord(v)
+		rec, err = a.decode(k, v)
 		return err
 	})
 	return rec, err
@@ -254,7 +259,7 @@ func (a *Auto) Process(ctx context.Context) int {
 	now := a.cfg.Now()
 	err := a.cfg.DB.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
-			rec, err := decodeRecord(v)
+			rec, err := a.decode(k, v)
 			if err != nil {
 				a.cfg.Logger.Error("unreadable dispute record", slog.String("error", err.Error()))
 				return nil
@@ -283,7 +288,7 @@ func (a *Auto) Process(ctx context.Context) int {
 			pending--
 		}
 		err := a.cfg.DB.Update(func(tx *bbolt.Tx) error {
-			if err := put(tx.Bucket(bucketRecords), d.key, d.rec); err != nil || !settled {
+			if err := a.put(tx.Bucket(bucketRecords), d.key, d.rec); err != nil || !settled {
 				return err
 			}
 			key, err := recordKey(d.rec)
@@ -326,7 +331,7 @@ func (a *Auto) Prune(period uint64) (int, error) {
 		for k, v := c.First(); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
 			// An unreadable record of an old period is dropped too (its
 			// push stream, if any, is not known and stays).
-			rec, err := decodeRecord(v)
+			rec, err := a.decode(k, v)
 			if err == nil && rec.State == riskmeshv1.DisputeState_DISPUTE_STATE_PENDING {
 				continue
 			}
@@ -434,12 +439,36 @@ func closed(s accounting.PeriodState) bool {
 	return s != accounting.PeriodOpen && s != accounting.PeriodGrace
 }
 
-func put(b *bbolt.Bucket, key []byte, rec *riskmeshv1.DisputeRecord) error {
+// put stores rec under key, sealed with sealing on.
+func (a *Auto) put(b *bbolt.Bucket, key []byte, rec *riskmeshv1.DisputeRecord) error {
 	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(rec)
 	if err != nil {
 		return err
 	}
+	if v, err = a.cfg.Seal.SealValue(bucketRecords, key, v); err != nil {
+		return err
+	}
 	return b.Put(key, v)
+}
+
+// decode opens (with sealing on) and decodes the record stored under key;
+// a record moved from another key does not open (seal.ErrOpen).
+func (a *Auto) decode(key, v []byte) (*riskmeshv1.DisputeRecord, error) {
+	v, err := a.cfg.Seal.OpenValue(bucketRecords, key, v)
+	if err != nil {
+		return nil, fmt.Errorf("dispute: stored record: %w", err)
+	}
+	return decodeRecord(v)
+}
+
+// SealStore seals, in place, the dispute records in tx, a node.db written
+// without sealing that is about to be opened with ring (docs/operations.md,
+// "Sealing node.db").
+func SealStore(tx *bbolt.Tx, ring *seal.Keyring) error {
+	if b := tx.Bucket(bucketRecords); b != nil {
+		return ring.SealBucket(b, bucketRecords)
+	}
+	return nil
 }
 
 // decodeRecord parses a stored record, bounded before decoding, and checks

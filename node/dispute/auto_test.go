@@ -14,6 +14,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit/audittest"
 	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -36,6 +37,8 @@ type autoFixture struct {
 	events    []*riskmeshv1.PushEvent
 	forgotten []*riskmeshv1.EntryKey
 	refuse    error
+	// ring, if set, seals the records.
+	ring *seal.Keyring
 }
 
 func newAuto(t *testing.T, n *network, filer dispute.Filer) *autoFixture {
@@ -60,7 +63,7 @@ func (f *autoFixture) open(t *testing.T, dc *dispute.Client) {
 	}
 	t.Cleanup(func() { db.Close() })
 	f.db = db
-	f.auto, err = dispute.NewAuto(dispute.AutoConfig{Client: dc, DB: db, Retry: time.Minute, Now: f.clock.Now,
+	f.auto, err = dispute.NewAuto(dispute.AutoConfig{Client: dc, DB: db, Retry: time.Minute, Now: f.clock.Now, Seal: f.ring,
 		Recorded: func(_ *bbolt.Tx, ev *riskmeshv1.PushEvent) error {
 			if f.refuse == nil {
 				f.events = append(f.events, ev)

@@ -33,18 +33,19 @@ func (l *Live) Sign(digest []byte) ([]byte, error) { return l.id.Load().Sign(dig
 // peer.Config.GetCertificate and the auditor service).
 func (l *Live) Certificate() *tls.Certificate { return &l.id.Load().Certificate }
 
-// Follow reloads the identity from dir when registered, the public keys the
+// Follow reloads the identity from ks when registered, the public keys the
 // ledger's registry now holds for this institution, differ from the
 // identity in use and equal the ones on disk: a process that shares an
-// identity directory with a node picks up the node's rotation once the
-// ledger has it. It reports whether it switched. A directory that does not
-// hold the registered keys (yet) changes nothing.
-func (l *Live) Follow(dir string, signingKey []byte, tlsFingerprint []byte) (bool, error) {
+// identity directory (and its PKCS#11 token, ks.Token) with a node picks
+// up the node's rotation once the ledger has it. It reports whether it
+// switched. A directory that does not hold the registered keys (yet)
+// changes nothing.
+func (l *Live) Follow(ks Keystore, signingKey []byte, tlsFingerprint []byte) (bool, error) {
 	cur := l.Load()
 	if bytes.Equal(cur.SigningKey, signingKey) && bytes.Equal(cur.Fingerprint[:], tlsFingerprint) {
 		return false, nil
 	}
-	next, err := Load(dir)
+	next, err := ks.Load()
 	if err != nil {
 		return false, err
 	}

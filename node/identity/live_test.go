@@ -17,7 +17,7 @@ func TestLiveFollowsRegisteredRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := NewLive(id)
-	if switched, err := live.Follow(dir, id.SigningKey, id.Fingerprint[:]); err != nil || switched {
+	if switched, err := live.Follow(Keystore{Dir: dir}, id.SigningKey, id.Fingerprint[:]); err != nil || switched {
 		t.Fatalf("Follow with the keys in use = %v, %v", switched, err)
 	}
 	pub, err := RotateSigningKey(dir, nil)
@@ -30,15 +30,15 @@ func TestLiveFollowsRegisteredRotation(t *testing.T) {
 	}
 	fp := sha256.Sum256(der)
 	// The registry still has the old keys: nothing changes.
-	if switched, err := live.Follow(dir, id.SigningKey, id.Fingerprint[:]); err != nil || switched || live.Load() != id {
+	if switched, err := live.Follow(Keystore{Dir: dir}, id.SigningKey, id.Fingerprint[:]); err != nil || switched || live.Load() != id {
 		t.Fatalf("Follow before registration = %v, %v", switched, err)
 	}
 	// The registry has only the new signing key so far: the directory does
 	// not match it as a whole, nothing changes.
-	if switched, err := live.Follow(dir, pub, id.Fingerprint[:]); err != nil || switched {
+	if switched, err := live.Follow(Keystore{Dir: dir}, pub, id.Fingerprint[:]); err != nil || switched {
 		t.Fatalf("Follow of a half-registered rotation = %v, %v", switched, err)
 	}
-	if switched, err := live.Follow(dir, pub, fp[:]); err != nil || !switched {
+	if switched, err := live.Follow(Keystore{Dir: dir}, pub, fp[:]); err != nil || !switched {
 		t.Fatalf("Follow after registration = %v, %v", switched, err)
 	}
 	digest := sha256.Sum256([]byte("verdict"))

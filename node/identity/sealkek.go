@@ -64,14 +64,19 @@ func (t *Token) RotateSealKEK(mspID string) (seal.KEK, error) {
 }
 
 // DiscardSealKEKs destroys mspID's keyring KEKs in the token other than
-// keep, once the keyring is rewrapped under keep.
+// keep, once the keyring is rewrapped under keep; every one of them if
+// keep is nil (the keyring was rewrapped under a passphrase).
 func (t *Token) DiscardSealKEKs(mspID string, keep seal.KEK) error {
-	k, ok := keep.(*tokenKEK)
-	if !ok {
-		return fmt.Errorf("%w: not a token KEK", ErrToken)
+	var keepID []byte
+	if keep != nil {
+		k, ok := keep.(*tokenKEK)
+		if !ok {
+			return fmt.Errorf("%w: not a token KEK", ErrToken)
+		}
+		keepID = k.id
 	}
 	keys, err := t.ctx.FindKeys(nil, []byte(sealLabel(mspID)))
-	return discardExcept(t, keys, err, k.id)
+	return discardExcept(t, keys, err, keepID)
 }
 
 // Kind implements seal.KEK.

@@ -24,6 +24,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -192,7 +193,10 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
 	writeFile(t, filepath.Join(bankC.dir, "watch.ndjson"),
 		`{"id":"`+phoneC+`","type":"phone","cat":1,"why":31,"on":"2024-03-01"}`+"\n")
 	hook := newPushHook(t) // Bank3's business systems take its query events
-	bankC.writeConfig(t, ledgerOf(bankC), fmt.Sprintf(`provider:
+	// Bank3 seals what it stores (docs/operations.md, "Data at rest"), so
+	// the kills of "push across kills" hit a sealed node.db.
+	t.Setenv("RISKMESH_NODETEST_SEAL", "nodetest passphrase")
+	bankC.writeConfig(t, ledgerOf(bankC), "at_rest:\n  kek: passphrase\n  passphrase_env: RISKMESH_NODETEST_SEAL\n"+fmt.Sprintf(`provider:
   sources:
     - name: watch
       category: %s
@@ -450,6 +454,9 @@ func runNetwork(t *testing.T, fab *fabric.Network) {
 	}
 
 	t.Run("push across kills", func(t *testing.T) { pushAcrossKills(t, bankC, hook, procs) })
+	if _, err := os.Stat(filepath.Join(bankC.dir, "data", seal.KeyringFile)); err != nil {
+		t.Errorf("Bank3 runs sealed, but: %v", err)
+	}
 
 	// No log line of any node carries a planted identifier.
 	for _, in := range append(banks, reg) {

@@ -28,6 +28,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -59,6 +60,9 @@ const (
 	fileSigningKey = "provider-signing.der"
 	fileOPRFKey    = "provider-oprf.key"
 	fileList       = "black.csv"
+	// crashPassphrase is the KEK of the sealed runs' keyring, whose file
+	// in the directory turns sealing on for the child.
+	crashPassphrase = "crash test"
 )
 
 // runChild is a provider node: the embedded ledger file, the registry, the
@@ -106,12 +110,19 @@ func runChild(dir string) error {
 	if err != nil {
 		return err
 	}
+	var ring *seal.Keyring
+	if _, err := os.Stat(filepath.Join(dir, seal.KeyringFile)); err == nil {
+		if ring, err = seal.Open(filepath.Join(dir, seal.KeyringFile), seal.PassphraseKEK(crashPassphrase)); err != nil {
+			return err
+		}
+	}
 	db, err := bolt.Open(filepath.Join(dir, fileNode), 0o600, &bolt.Options{Timeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	p, err := New(Config{
+		Seal:  ring,
 		MSPID: providerMSP, Ledger: ledger, Directory: reg,
 		Keys: map[string]*oprf.PrivateKey{category: key},
 		Sign: ecsig.NewSigner(sk.(*ecdsa.PrivateKey), rand.Reader),
@@ -200,11 +211,18 @@ func (c *child) kill() {
 // random points while a requester sends signed batches, restarts it, and
 // retries every unanswered request with the same sequence number and
 // bytes. After the last run drains its outbox, the ledger must hold exactly
-// one entry per request, each billing its batch once, and nothing else.
+// one entry per request, each billing its batch once, and nothing else:
+// with node.db in plain and with it sealed (docs/operations.md, "Sealing
+// node.db"), where every stored answer must then open only sealed.
 func TestExactlyOnceAcrossKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts provider processes")
 	}
+	t.Run("plain", func(t *testing.T) { exactlyOnceAcrossKill9(t, false) })
+	t.Run("sealed", func(t *testing.T) { exactlyOnceAcrossKill9(t, true) })
+}
+
+func exactlyOnceAcrossKill9(t *testing.T, sealed bool) {
 	const (
 		requests  = 40
 		batch     = 5
@@ -216,6 +234,12 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 	rnd := mrand.New(mrand.NewPCG(seed, seed))
 	dir := t.TempDir()
 	ctx := context.Background()
+	var ring *seal.Keyring
+	if sealed {
+		var err error
+		ring, err = seal.Create(filepath.Join(dir, seal.KeyringFile), seal.PassphraseKEK(crashPassphrase), nil)
+		must(t, err)
+	}
 
 	// The consortium, on the embedded ledger file the child will open.
 	store, err := accounting.OpenEmbedded(filepath.Join(dir, fileLedger), accounting.EmbeddedConfig{})
@@ -401,5 +425,35 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 		if seen[seq] != 1 || !answered[seq] {
 			t.Errorf("sequence %d: %d ledger entries, answered %v", seq, seen[seq], answered[seq])
 		}
+	}
+	if sealed {
+		assertJournalSealed(t, filepath.Join(dir, fileNode), ring, requests)
+	}
+}
+
+// assertJournalSealed checks that node.db at path journals want answers,
+// each opening under ring at its own key and none readable in plain.
+func assertJournalSealed(t *testing.T, path string, ring *seal.Keyring, want int) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 10 * time.Second})
+	must(t, err)
+	defer db.Close()
+	n := 0
+	must(t, db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTranscripts).ForEach(func(k, v []byte) error {
+			n++
+			if _, err := transcript.Parse(v); err == nil {
+				t.Errorf("answer %x journalled in plain", k)
+			}
+			plain, err := ring.OpenValue(bucketTranscripts, k, v)
+			if err != nil {
+				return err
+			}
+			_, err = transcript.Parse(plain)
+			return err
+		})
+	}))
+	if n != want {
+		t.Errorf("%d answers journalled, want %d", n, want)
 	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -85,6 +86,29 @@ func TestSealedImportsAndTranscripts(t *testing.T) {
 	}
 	f.nextPeriod()
 	f.wantImportedHits()
+
+	// The catalogs stay plain (docs/threat-model.md, "Catalogs at rest"):
+	// the one that now answers for the imported entries holds neither
+	// their identifiers nor anything of the sealed records in plain.
+	var files []string
+	must(t, filepath.WalkDir(filepath.Join(f.p.cfg.DataDir, "catalogs"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	}))
+	if len(files) < 2 {
+		t.Fatalf("catalog files %v, want both periods'", files)
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		must(t, err)
+		for _, secret := range [][]byte{[]byte("8613800138009"), []byte("8613800138001"), []byte("8613800138000")} {
+			if bytes.Contains(data, secret) {
+				t.Fatalf("%s holds the listed identifier %s in plain", filepath.Base(path), secret)
+			}
+		}
+	}
 }
 
 // swapValues exchanges the values under two keys of the bucket path

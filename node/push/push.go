@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// Logger receives delivery events (destination, event id, error; never
 	// an event's content). Default: discard.
 	Logger *slog.Logger
+	// Seal, if set, seals the journalled events in node.db (they carry
+	// per-item hits; docs/operations.md, "Sealing node.db"). Nil: plain.
+	Seal *seal.Keyring
 }
 
 // Defaults of Config's zero fields.

@@ -128,7 +128,7 @@ func (r *Requester) ReportOutcomes(ctx context.Context, req *riskmeshv1.ReportOu
 	var changed int
 	err = r.store.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		changed, err = applyFeedback(tx, r.cfg.MSPID, rec, part, req.GetHits())
+		changed, err = r.store.applyFeedback(tx, r.cfg.MSPID, rec, part, req.GetHits())
 		return err
 	})
 	if err != nil {
@@ -142,33 +142,43 @@ func (r *Requester) ReportOutcomes(ctx context.Context, req *riskmeshv1.ReportOu
 
 // applyFeedback stores the outcomes, recomputes the part's shares and
 // moves the entry totals by the difference. It returns how many entries
-// changed.
-func applyFeedback(tx *bolt.Tx, self string, rec *riskmeshv1.QueryRecord, part *riskmeshv1.ProviderResult, fs []*riskmeshv1.HitFeedback) (int, error) {
-	hb, err := tx.CreateBucketIfNotExists(bucketFeedbackHits)
-	if err != nil {
-		return 0, err
+// changed. The outcomes and shares, per query, are sealed with sealing on;
+// the entry totals are what the ledger receives.
+func (s *store) applyFeedback(tx *bolt.Tx, self string, rec *riskmeshv1.QueryRecord, part *riskmeshv1.ProviderResult, fs []*riskmeshv1.HitFeedback) (int, error) {
+	for _, name := range [][]byte{bucketFeedbackHits, bucketFeedbackParts} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return 0, err
+		}
 	}
+	hb, pb := s.bucket(tx, bucketFeedbackHits), s.bucket(tx, bucketFeedbackParts)
 	prefix := partKey(rec.GetQueryId(), part.GetProvider())
 	for _, f := range fs {
-		if err := hb.Put(binary.BigEndian.AppendUint32(bytes.Clone(prefix), f.GetIndex()), []byte{byte(f.GetOutcome())}); err != nil {
+		if err := hb.put(binary.BigEndian.AppendUint32(bytes.Clone(prefix), f.GetIndex()), []byte{byte(f.GetOutcome())}); err != nil {
 			return 0, err
 		}
 	}
 	outcomes := map[uint32]riskmeshv1.HitOutcome{}
 	c := hb.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if len(k) == len(prefix)+4 && len(v) == 1 {
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		v, err := hb.open(k, v)
+		if err != nil {
+			return 0, err
+		}
+		if len(v) == 1 {
 			outcomes[binary.BigEndian.Uint32(k[len(prefix):])] = riskmeshv1.HitOutcome(v[0])
 		}
 	}
 	now := shares(part, outcomes)
 
-	pb, err := tx.CreateBucketIfNotExists(bucketFeedbackParts)
+	var before []share
+	v, err := pb.get(prefix)
 	if err != nil {
 		return 0, err
 	}
-	var before []share
-	if v := pb.Get(prefix); v != nil {
+	if v != nil {
 		if err := json.Unmarshal(v, &before); err != nil {
 			return 0, fmt.Errorf("stored shares of %s: %w", prefix, err)
 		}
@@ -177,7 +187,7 @@ func applyFeedback(tx *bolt.Tx, self string, rec *riskmeshv1.QueryRecord, part *
 	if err != nil {
 		return 0, err
 	}
-	if err := pb.Put(prefix, enc); err != nil {
+	if err := pb.put(prefix, enc); err != nil {
 		return 0, err
 	}
 	eb, err := tx.CreateBucketIfNotExists(bucketFeedbackEntries)

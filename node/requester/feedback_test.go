@@ -16,14 +16,18 @@ import (
 // feedbackNetwork is P1 listing phones 0..9 and P2 listing 5..14, a
 // requester whose Quality is q (nil: its own ledger client), and one
 // answered query of phones 1, 6, 7 and 20, with both providers' entries
-// recorded: P1 hits indexes 0, 1 and 2, P2 indexes 1 and 2.
-func feedbackNetwork(t *testing.T, q func(n *network) Quality) (*network, *Requester, string) {
+// recorded: P1 hits indexes 0, 1 and 2, P2 indexes 1 and 2. opts set up
+// the requester further.
+func feedbackNetwork(t *testing.T, q func(n *network) Quality, opts ...func(*setup)) (*network, *Requester, string) {
 	t.Helper()
 	n := newNetwork(t, 1_000_000, span(0, 10), span(5, 15))
 	r := n.newRequester("", func(c *setup) {
 		c.Quality = n.requester.ledger
 		if q != nil {
 			c.Quality = q(n)
+		}
+		for _, o := range opts {
+			o(c)
 		}
 	})
 	ready(t, r)

@@ -3,6 +3,7 @@ package requester
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -38,8 +41,7 @@ func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
 // after a restart both are read back.
 func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
+	ring := sealtest.Keyring(t)
 	dir := t.TempDir()
 	r := n.sealedRequester(dir, ring)
 	ready(t, r)
@@ -88,8 +90,7 @@ func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 // hits as this one's.
 func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
-	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
-	must(t, err)
+	ring := sealtest.Keyring(t)
 	r := n.sealedRequester("", ring)
 	ready(t, r)
 	hit := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3)})[0].GetAccepted().QueryId
@@ -106,5 +107,76 @@ func TestAdversarySealedQueryRecordSwapped(t *testing.T) {
 		if _, err := r.GetQuery(context.Background(), id); !errors.Is(err, seal.ErrOpen) {
 			t.Fatalf("query record moved to another id: %v, want seal.ErrOpen", err)
 		}
+	}
+}
+
+// sealedFeedback is feedbackNetwork with sealing on and P1MSP's hits 0
+// and 1 reported confirmed and wrong.
+func sealedFeedback(t *testing.T) (*network, *Requester, string) {
+	t.Helper()
+	ring := sealtest.Keyring(t)
+	n, r, id := feedbackNetwork(t, nil, func(s *setup) { s.Seal = ring })
+	_, err := r.ReportOutcomes(context.Background(), feedback(id, "P1MSP", 0, confirmed, 1, wrong))
+	must(t, err)
+	return n, r, id
+}
+
+// With sealing on, the business's outcome of each hit is not in node.db in
+// plain, and a revision reads the earlier outcomes back: the ledger gets
+// the same counts as without sealing.
+func TestSealedFeedback(t *testing.T) {
+	ctx := context.Background()
+	n, r, id := sealedFeedback(t)
+	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFeedbackHits).ForEach(func(k, v []byte) error {
+			if len(v) == 1 {
+				t.Errorf("outcome under %q stored in plain", k)
+			}
+			return nil
+		})
+	}))
+	_, err := r.ReportOutcomes(ctx, feedback(id, "P1MSP", 1, confirmed))
+	must(t, err)
+	if submitted, err := r.submitFeedback(ctx); err != nil || submitted != 1 {
+		t.Fatalf("submitted %d (%v), want 1 entry", submitted, err)
+	}
+	got, err := n.regulator.Scores(ctx, accounting.QualityQuery{Period: n.period, Provider: "P1MSP", Window: 1})
+	must(t, err)
+	if len(got) != 1 || got[0].Confirmed != 2 || got[0].Wrong != 0 || got[0].Unknown != 1 {
+		t.Fatalf("ledger score %+v, want 2 confirmed, 0 wrong, 1 unknown", got)
+	}
+}
+
+// TestAdversarySealedFeedbackSwapped plays whoever edits node.db of a
+// sealing requester: one hit's outcome swapped with another's, or one
+// provider's shares with another's, do not open, so the next report is
+// refused instead of submitting counts the business never reported.
+func TestAdversarySealedFeedbackSwapped(t *testing.T) {
+	ctx := context.Background()
+	_, r, id := sealedFeedback(t)
+	_, err := r.ReportOutcomes(ctx, feedback(id, "P2MSP", 1, confirmed))
+	must(t, err)
+	swap := func(bucketName, a, b []byte) {
+		t.Helper()
+		must(t, r.cfg.DB.Update(func(tx *bolt.Tx) error {
+			bk := tx.Bucket(bucketName)
+			va, vb := bytes.Clone(bk.Get(a)), bytes.Clone(bk.Get(b))
+			if va == nil || vb == nil {
+				t.Fatalf("nothing stored under %q or %q", a, b)
+			}
+			if err := bk.Put(a, vb); err != nil {
+				return err
+			}
+			return bk.Put(b, va)
+		}))
+	}
+	p1, p2 := partKey(id, "P1MSP"), partKey(id, "P2MSP")
+	swap(bucketFeedbackHits, binary.BigEndian.AppendUint32(bytes.Clone(p1), 0), binary.BigEndian.AppendUint32(bytes.Clone(p1), 1))
+	if _, err := r.ReportOutcomes(ctx, feedback(id, "P1MSP", 2, confirmed)); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("report over swapped outcomes: %v, want seal.ErrOpen", err)
+	}
+	swap(bucketFeedbackParts, p1, p2)
+	if _, err := r.ReportOutcomes(ctx, feedback(id, "P2MSP", 2, wrong)); !errors.Is(err, seal.ErrOpen) {
+		t.Fatalf("report over swapped shares: %v, want seal.ErrOpen", err)
 	}
 }

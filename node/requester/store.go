@@ -514,10 +514,11 @@ type bucket struct {
 }
 
 // sealedBuckets hold values that name customers' identifiers or their
-// blinded forms, sealed at rest with sealing on (docs/operations.md,
-// "What node.db seals"); keys are query ids and (period, responder,
+// blinded forms, or what the business reported on each customer's hits,
+// sealed at rest with sealing on (docs/operations.md, "Sealing node.db");
+// keys are query ids, providers, item indexes and (period, responder,
 // sequence), which name no identifier.
-var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts}
+var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts, bucketFeedbackHits, bucketFeedbackParts}
 
 func (s *store) bucket(tx *bolt.Tx, name []byte) bucket {
 	b := bucket{Bucket: tx.Bucket(name), name: name}
@@ -543,6 +544,11 @@ func (b bucket) get(key []byte) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
+	return b.open(key, v)
+}
+
+// open opens v, the value stored under key.
+func (b bucket) open(key, v []byte) ([]byte, error) {
 	v, err := b.ring.OpenValue(b.name, key, v)
 	if err != nil {
 		return nil, fmt.Errorf("requester: stored value in %s: %w", b.name, err)
@@ -777,11 +783,22 @@ func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.Re
 	return rep, err
 }
 
-// SealStore seals, in place, the values of sealedBuckets in tx, a node.db
-// written without sealing that is about to be opened with ring
-// (docs/operations.md, "Sealing node.db").
+// SealStore seals, in place, the query records, pending parts and
+// transcripts in tx, a node.db written without sealing that is about to
+// be opened with ring (docs/operations.md, "Sealing node.db").
 func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
-	for _, name := range sealedBuckets {
+	return sealBuckets(tx, ring, sealedBuckets[:3])
+}
+
+// SealFeedback seals, in place, the hit feedback in tx, a node.db written
+// before the feedback was sealed (with sealing off, or by a version that
+// sealed only what SealStore does).
+func SealFeedback(tx *bolt.Tx, ring *seal.Keyring) error {
+	return sealBuckets(tx, ring, sealedBuckets[3:])
+}
+
+func sealBuckets(tx *bolt.Tx, ring *seal.Keyring, names [][]byte) error {
+	for _, name := range names {
 		if b := tx.Bucket(name); b != nil {
 			if err := ring.SealBucket(b, name); err != nil {
 				return err
