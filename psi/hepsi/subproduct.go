@@ -287,18 +287,28 @@ func (tr *interpTree) rootSeries(fp, m []uint64) []uint64 {
 	for k := range rf {
 		rf[k], rm[k] = fp[n-1-k], m[n-k]
 	}
-	// Newton: g ← g·(2 − rev(M)·g) doubles the correct terms (rm[0] = 1).
+	// Newton: with g correct to prec terms, rev(M)·g = 1 + y^prec·e mod
+	// y^2prec and g·(1 − y^prec·e) is correct to 2prec terms. A cyclic
+	// product of size 2prec gives the terms prec..2prec−1 of rev(M)·g
+	// exactly (only terms below prec wrap around), and g·e mod y^prec.
 	g := tr.get(n)
 	g[0] = 1
-	for prec := 1; prec < n; {
-		next := min(2*prec, n)
-		e := tr.mulTrunc(rm[:next], g[:prec], next)
-		for i := range e {
-			e[i] = f.sub(0, e[i])
+	for prec := 1; prec < n; prec *= 2 {
+		size := 2 * prec
+		next := min(size, n)
+		fg := tr.transformed(g[:prec], size)
+		e := tr.transformed(rm[:next], size)
+		tr.pointwise(e, e, fg)
+		tr.nt.inverse(e)
+		clear(e[:prec])
+		copy(e, e[prec:size])
+		clear(e[prec:])
+		tr.nt.forward(e)
+		tr.pointwise(e, e, fg)
+		tr.nt.inverse(e)
+		for i := prec; i < next; i++ {
+			g[i] = f.sub(0, e[i-prec])
 		}
-		e[0] = f.add(e[0], 2)
-		copy(g[:next], tr.mulTrunc(g[:prec], e, next))
-		prec = next
 	}
 	return tr.mulTrunc(rf, g, n)
 }
