@@ -1,7 +1,9 @@
 package hepsi
 
 import (
+	"crypto/rand"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -27,12 +29,34 @@ func benchSetup(b *testing.B, n int) *benchDB {
 	if d, ok := benchDBs[n]; ok {
 		return d
 	}
+	d := newBenchDB(b, n)
+	benchDBs[n] = d
+	return d
+}
+
+// flatItems returns n random items of size bytes carved from one buffer,
+// so millions of them cost one allocation.
+func flatItems(t testing.TB, n, size int) [][]byte {
+	t.Helper()
+	buf := make([]byte, n*size)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = buf[i*size : (i+1)*size : (i+1)*size]
+	}
+	return out
+}
+
+func newBenchDB(b *testing.B, n int) *benchDB {
+	b.Helper()
 	p, err := ParamsFor(n, 1024, 16)
 	if err != nil {
 		b.Fatal(err)
 	}
-	items := randomItems(b, n, MinItemSize)
-	labels := randomItems(b, n, 16)
+	items := flatItems(b, n, MinItemSize)
+	labels := flatItems(b, n, 16)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -58,7 +82,6 @@ func benchSetup(b *testing.B, n int) *benchDB {
 		d.listed[string(items[i])] = labels[i]
 	}
 	d.spare = randomItems(b, 64, MinItemSize)
-	benchDBs[n] = d
 	return d
 }
 
@@ -148,6 +171,28 @@ func BenchmarkLabeled(b *testing.B) {
 				}
 			}
 			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// BenchmarkLabeledLarge builds 10^7 and 1.6·10^7 labeled entries and runs
+// one 1,024-identifier exchange against each, checked against the plain
+// intersection. It takes minutes of CPU and gigabytes, so it runs only with
+// RISKMESH_HEPSI_LARGE=1, and should run one size per process so that the
+// peak RSS it reports is that size's (docs/benchmarks.md).
+func BenchmarkLabeledLarge(b *testing.B) {
+	if os.Getenv("RISKMESH_HEPSI_LARGE") == "" {
+		b.Skip("set RISKMESH_HEPSI_LARGE=1 to build lists of 10^7 entries and more")
+	}
+	for _, n := range []int{10_000_000, 16_000_000} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			d := newBenchDB(b, n)
+			b.ReportMetric(d.build.Seconds(), "build-wall-s")
+			b.ReportMetric(d.buildCPU.Seconds(), "build-cpu-s")
+			b.ReportMetric(d.heapMB, "MB-heap")
+			b.ReportMetric(float64(len(d.db.rows[0])), "bundles")
+			benchExchange(b, d)
+			b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 		})
 	}
 }

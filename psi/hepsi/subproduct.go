@@ -31,7 +31,7 @@ const (
 	treeLeaf = 32
 	// fastFrom is the smallest bin worth a tree: smaller bins use the
 	// reference interpolation, which is faster there.
-	fastFrom = 128
+	fastFrom = 200
 )
 
 // ntt holds the twiddle factors of cyclic transforms modulo t of sizes up

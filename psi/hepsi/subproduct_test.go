@@ -49,7 +49,7 @@ func TestFastInterpolation(t *testing.T) {
 	}{
 		{"smallest", fastFrom, false, nil},
 		{"odd", fastFrom + 1, true, nil},
-		{"leaf boundary", 4*treeLeaf + 1, false, nil},
+		{"leaf boundary", 8*treeLeaf + 1, false, nil},
 		{"power of two", 512, true, nil},
 		{"one past", 513, false, nil},
 		{"uneven", 1500, true, nil},
@@ -112,7 +112,7 @@ func TestFastInterpolation(t *testing.T) {
 func BenchmarkInterpolate(b *testing.B) {
 	f := newModT(presetT)
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{64, 128, 256, 512, 2048} {
+	for _, n := range []int{64, 128, 160, 200, 256, 512, 2048} {
 		xs := distinctPoints(rng, f, n, false)
 		ys := [][]uint64{distinctPoints(rng, f, n, false), distinctPoints(rng, f, n, false)}
 		match := make([]uint64, n+1)
