@@ -29,6 +29,21 @@ func answerVia(t testing.TB, db *Database, cache *KeyCache, q *Query) (*Answer, 
 	return db.Answer(nil, rq)
 }
 
+// checkVia answers q through the cache and checks the results against the
+// plain intersection.
+func checkVia(t testing.TB, db *Database, cache *KeyCache, q *Query, st *QueryState, batch [][]byte, listed map[string][]byte) {
+	t.Helper()
+	a, err := answerVia(t, db, cache, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Results(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstPlain(t, res, batch, listed)
+}
+
 // A requester sends its evaluation key once, in its first query, and names
 // it by digest afterwards: the later queries are smaller by the key and
 // answered exactly as before; a provider that does not hold the key says
@@ -45,15 +60,7 @@ func TestKeyReuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := answerVia(t, db, cache, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := st.Results(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainstPlain(t, res, batch, listed)
+		checkVia(t, db, cache, q, st, batch, listed)
 		if cache.Len() != 1 {
 			t.Fatalf("cache holds %d keys after the first query, want 1", cache.Len())
 		}
@@ -76,15 +83,7 @@ func TestKeyReuse(t *testing.T) {
 		if q.KeyDigest() != r.EvaluationKey().Digest() || q.EvaluationKey() != nil {
 			t.Fatal("query by digest does not name exactly the requester's key")
 		}
-		a, err := answerVia(t, db, cache, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := st.Results(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainstPlain(t, res, batch, listed)
+		checkVia(t, db, cache, q, st, batch, listed)
 	})
 	t.Run("unknown key", func(t *testing.T) {
 		fresh := NewKeyCache(0)
@@ -104,15 +103,7 @@ func TestKeyReuse(t *testing.T) {
 			t.Fatal(err)
 		}
 		fresh.Add(k)
-		a, err := answerVia(t, db, fresh, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := st.Results(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainstPlain(t, res, batch, listed)
+		checkVia(t, db, fresh, q, st, batch, listed)
 	})
 }
 
@@ -200,15 +191,7 @@ func TestAdversaryForeignKeyDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ha, err := answerVia(t, db, cache, hq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hres, err := hst.Results(ha)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAgainstPlain(t, hres, batch, listed)
+	checkVia(t, db, cache, hq, hst, batch, listed)
 }
 
 // Evaluation keys and queries by digest are refused unless they have
