@@ -93,18 +93,25 @@ func (f modT) shoup(w uint64) uint64 {
 
 // mulShoup returns a·w mod t for any a < 2^64, given ws = shoup(w).
 func (f modT) mulShoup(a, w, ws uint64) uint64 {
-	q, _ := bits.Mul64(a, ws)
-	r := a*w - q*f.t
+	r := f.mulShoupLazy(a, w, ws)
 	if r >= f.t {
 		r -= f.t
 	}
 	return r
 }
 
-// forward transforms a (a power-of-two length up to 2^logMax) from natural
-// to bit-reversed order.
+// mulShoupLazy returns a·w mod t, plus t or not: a value below 2t.
+func (f modT) mulShoupLazy(a, w, ws uint64) uint64 {
+	q, _ := bits.Mul64(a, ws)
+	return a*w - q*f.t
+}
+
+// forward transforms a (a power-of-two length up to 2^logMax, entries
+// below 2t) from natural to bit-reversed order, leaving entries below 2t
+// (Harvey's lazy butterflies: one conditional subtraction each); modT.mul
+// and modT.reduce accept them.
 func (nt *ntt) forward(a []uint64) {
-	t := nt.f.t
+	t2 := 2 * nt.f.t
 	for h := len(a) / 2; h >= 1; h >>= 1 {
 		w, ws := nt.w[h:2*h], nt.ws[h:2*h]
 		for start := 0; start < len(a); start += 2 * h {
@@ -113,36 +120,40 @@ func (nt *ntt) forward(a []uint64) {
 			for j, u := range lo {
 				v := hi[j]
 				s := u + v
-				if s >= t {
-					s -= t
+				if s >= t2 {
+					s -= t2
 				}
-				lo[j], hi[j] = s, nt.f.mulShoup(u+t-v, w[j], ws[j])
+				lo[j], hi[j] = s, nt.f.mulShoupLazy(u+t2-v, w[j], ws[j])
 			}
 		}
 	}
 }
 
-// inverse transforms a from bit-reversed to natural order and multiplies
-// by len(a)^−1: the inverse of forward.
+// inverse transforms a (entries below 2t) from bit-reversed to natural
+// order and multiplies by len(a)^−1, leaving entries below t: the inverse
+// of forward.
 func (nt *ntt) inverse(a []uint64) {
 	f := nt.f
-	t := f.t
+	t2 := 2 * f.t
 	for h := 1; h < len(a); h <<= 1 {
 		w, ws := nt.wi[h:2*h], nt.wis[h:2*h]
 		for start := 0; start < len(a); start += 2 * h {
 			lo, hi := a[start:start+h], a[start+h:start+2*h]
 			hi, w, ws := hi[:len(lo)], w[:len(lo)], ws[:len(lo)]
 			for j, u := range lo {
-				v := f.mulShoup(hi[j], w[j], ws[j])
-				s := u + v
-				if s >= t {
-					s -= t
+				v := f.mulShoupLazy(hi[j], w[j], ws[j])
+				s, d := u+v, u+t2-v
+				if s >= t2 {
+					s -= t2
 				}
-				lo[j], hi[j] = s, f.sub(u, v)
+				if d >= t2 {
+					d -= t2
+				}
+				lo[j], hi[j] = s, d
 			}
 		}
 	}
-	scale := f.inv(uint64(len(a)) % t)
+	scale := f.inv(uint64(len(a)) % f.t)
 	scaleS := f.shoup(scale)
 	for i, v := range a {
 		a[i] = f.mulShoup(v, scale, scaleS)
