@@ -214,11 +214,15 @@ func (db *Database) firstDuplicate(b *batch) (int, bool) {
 			continue
 		}
 		clear(seen)
-		row, col := bin/s.binsPerRow, bin%s.binsPerRow
-		for _, bu := range db.rows[row] {
-			v := bu.bins[col].vals
-			for off := 0; off < len(v); off += stride {
-				seen[s.key(v[off:])] = struct{}{}
+		// A few entries scan the bin; more index it once.
+		indexed := len(entries) > 8
+		if indexed {
+			row, col := bin/s.binsPerRow, bin%s.binsPerRow
+			for _, bu := range db.rows[row] {
+				v := bu.bins[col].vals
+				for off := 0; off < len(v); off += stride {
+					seen[s.key(v[off:])] = struct{}{}
+				}
 			}
 		}
 		for _, i := range entries {
@@ -226,7 +230,11 @@ func (db *Database) firstDuplicate(b *batch) (int, bool) {
 				continue
 			}
 			k := s.key(b.vals[int(i)*stride:])
-			if _, dup := seen[k]; dup && (first < 0 || int(i) < first) {
+			_, dup := seen[k]
+			if !dup && !indexed {
+				_, _, dup = db.find(bin, k[:s.p.ItemLimbs])
+			}
+			if dup && (first < 0 || int(i) < first) {
 				first = int(i)
 			}
 			seen[k] = struct{}{}
@@ -279,6 +287,9 @@ func (db *Database) place(b *batch) (map[place]struct{}, error) {
 			clear(used)
 			for k, bu := range db.rows[row] {
 				v := bu.bins[col].vals
+				if len(v)/stride >= s.p.BinCapacity {
+					continue // full: no entry goes there
+				}
 				for off := 0; off < len(v); off += stride {
 					for l := range limbs {
 						used[usedKey(k, l, v[off+l])] = struct{}{}
