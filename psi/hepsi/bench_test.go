@@ -104,11 +104,12 @@ func BenchmarkLabeled(b *testing.B) {
 			b.ReportMetric(d.buildCPU.Seconds(), "cpu-s")
 			b.ReportMetric(d.heapMB, "MB-heap")
 		})
-		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n)) })
+		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n), false) })
+		b.Run(fmt.Sprintf("ExchangeByKeyDigest/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n), true) })
 		b.Run(fmt.Sprintf("ExchangeEncodedLabels/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
 			defer d.encodeLabels(b)()
-			benchExchange(b, d)
+			benchExchange(b, d, false)
 		})
 		b.Run(fmt.Sprintf("Provider/Answer/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -191,7 +192,7 @@ func BenchmarkLabeledLarge(b *testing.B) {
 			b.ReportMetric(d.buildCPU.Seconds(), "build-cpu-s")
 			b.ReportMetric(d.heapMB, "MB-heap")
 			b.ReportMetric(float64(len(d.db.rows[0])), "bundles")
-			benchExchange(b, d)
+			benchExchange(b, d, true)
 			b.ReportMetric(peakRSSMB(), "MB-peak-rss")
 		})
 	}
@@ -256,19 +257,30 @@ func (d *benchDB) encodeLabels(b *testing.B) func() {
 }
 
 // benchExchange runs whole exchanges through the wire encodings and checks
-// every result against the plain intersection.
-func benchExchange(b *testing.B, d *benchDB) {
+// every result against the plain intersection. With byKey the queries name
+// the requester's evaluation key, which the provider's cache holds from an
+// earlier query, instead of carrying it.
+func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 	b.ReportAllocs()
+	cache := NewKeyCache(0)
+	cache.Add(d.r.EvaluationKey())
+	query := d.r.Query
+	if byKey {
+		query = d.r.QueryByKeyDigest
+	}
 	var up, down int
 	cpu := cpuTime()
 	for b.Loop() {
-		q, st, err := d.r.Query(nil, d.batch)
+		q, st, err := query(nil, d.batch)
 		if err != nil {
 			b.Fatal(err)
 		}
 		qb, _ := q.MarshalBinary()
 		dq, err := DecodeQuery(d.db.Params(), qb)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if dq, err = cache.Resolve(dq); err != nil {
 			b.Fatal(err)
 		}
 		a, err := d.db.Answer(nil, dq)
