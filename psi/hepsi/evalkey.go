@@ -33,7 +33,7 @@ const (
 	evalKeyVersion = 1
 	evalKeyDomain  = "riskmesh/hepsi/v1/evaluation-key\x00"
 	// DefaultKeyCacheSize is how many evaluation keys a KeyCache made with
-	// capacity 0 keeps: about 64 × 3.1 MB decoded at the presets.
+	// capacity 0 keeps: about 64 × 1.6 MB at the presets.
 	DefaultKeyCacheSize = 64
 )
 
@@ -106,7 +106,14 @@ type KeyCache struct {
 	mu       sync.Mutex
 	capacity int
 	byDigest map[[32]byte]*list.Element
-	order    *list.List // of *EvaluationKey, most recently used first
+	order    *list.List // of cachedKey, most recently used first
+}
+
+// cachedKey keeps only what answering needs, not the key's encodings (nor
+// the query a version-1 key was read from).
+type cachedKey struct {
+	digest, params [32]byte
+	rlk            *rlwe.RelinearizationKey
 }
 
 // NewKeyCache returns a cache of at most capacity keys
@@ -128,10 +135,10 @@ func (c *KeyCache) Add(k *EvaluationKey) {
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byDigest[k.digest] = c.order.PushFront(k)
+	c.byDigest[k.digest] = c.order.PushFront(cachedKey{digest: k.digest, params: k.s.digest, rlk: k.rlk})
 	for c.order.Len() > c.capacity {
 		oldest := c.order.Back()
-		delete(c.byDigest, oldest.Value.(*EvaluationKey).digest)
+		delete(c.byDigest, oldest.Value.(cachedKey).digest)
 		c.order.Remove(oldest)
 	}
 }
@@ -144,10 +151,15 @@ func (c *KeyCache) Len() int {
 }
 
 // Resolve returns q ready to answer: q itself when it carries its key
-// (version 1), otherwise a copy holding the cached key it names, or
-// ErrUnknownKey, on which the requester resends the key.
+// (version 1), which it caches for the requester's later queries, or a
+// copy holding the cached key q names, or ErrUnknownKey, on which the
+// requester sends the key again.
 func (c *KeyCache) Resolve(q *Query) (*Query, error) {
-	if q.rlk != nil || q.key != nil {
+	if q.key != nil {
+		c.Add(q.key)
+		return q, nil
+	}
+	if q.rlk != nil {
 		return q, nil
 	}
 	c.mu.Lock()
@@ -156,8 +168,8 @@ func (c *KeyCache) Resolve(q *Query) (*Query, error) {
 	if !ok {
 		return nil, ErrUnknownKey
 	}
-	k := e.Value.(*EvaluationKey)
-	if k.s.digest != q.s.digest {
+	k := e.Value.(cachedKey)
+	if k.params != q.s.digest {
 		return nil, fmt.Errorf("%w: evaluation key under other parameters", ErrMismatch)
 	}
 	c.order.MoveToFront(e)
