@@ -31,11 +31,11 @@ func (db *Database) Answer(rnd io.Reader, q *Query) (*Answer, error) {
 		return nil, fmt.Errorf("%w: %d query ciphertexts", ErrMalformed, len(q.c0))
 	}
 	rlk := q.rlk
+	if q.key != nil {
+		rlk = q.key.rlk
+	}
 	if rlk == nil {
-		rlk = rlwe.NewRelinearizationKey(s.bgv)
-		if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
-			return nil, fmt.Errorf("%w: relinearization key: %v", ErrMalformed, err)
-		}
+		return nil, fmt.Errorf("%w: resolve the query with a KeyCache first", ErrUnknownKey)
 	}
 	eval := bgv.NewEvaluator(s.bgv, rlwe.NewMemEvaluationKeySet(rlk))
 	c1, err := s.expandC1(q.seed, len(q.c0))

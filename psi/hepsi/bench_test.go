@@ -1,7 +1,9 @@
 package hepsi
 
 import (
+	"crypto/rand"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -27,12 +29,34 @@ func benchSetup(b *testing.B, n int) *benchDB {
 	if d, ok := benchDBs[n]; ok {
 		return d
 	}
+	d := newBenchDB(b, n)
+	benchDBs[n] = d
+	return d
+}
+
+// flatItems returns n random items of size bytes carved from one buffer,
+// so millions of them cost one allocation.
+func flatItems(t testing.TB, n, size int) [][]byte {
+	t.Helper()
+	buf := make([]byte, n*size)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = buf[i*size : (i+1)*size : (i+1)*size]
+	}
+	return out
+}
+
+func newBenchDB(b *testing.B, n int) *benchDB {
+	b.Helper()
 	p, err := ParamsFor(n, 1024, 16)
 	if err != nil {
 		b.Fatal(err)
 	}
-	items := randomItems(b, n, MinItemSize)
-	labels := randomItems(b, n, 16)
+	items := flatItems(b, n, MinItemSize)
+	labels := flatItems(b, n, 16)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -58,7 +82,6 @@ func benchSetup(b *testing.B, n int) *benchDB {
 		d.listed[string(items[i])] = labels[i]
 	}
 	d.spare = randomItems(b, 64, MinItemSize)
-	benchDBs[n] = d
 	return d
 }
 
@@ -81,11 +104,12 @@ func BenchmarkLabeled(b *testing.B) {
 			b.ReportMetric(d.buildCPU.Seconds(), "cpu-s")
 			b.ReportMetric(d.heapMB, "MB-heap")
 		})
-		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n)) })
+		b.Run(fmt.Sprintf("Exchange/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n), false) })
+		b.Run(fmt.Sprintf("ExchangeByKeyDigest/%d", n), func(b *testing.B) { benchExchange(b, benchSetup(b, n), true) })
 		b.Run(fmt.Sprintf("ExchangeEncodedLabels/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
 			defer d.encodeLabels(b)()
-			benchExchange(b, d)
+			benchExchange(b, d, false)
 		})
 		b.Run(fmt.Sprintf("Provider/Answer/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -152,6 +176,29 @@ func BenchmarkLabeled(b *testing.B) {
 	}
 }
 
+// BenchmarkLabeledLarge builds 10^7 and 1.6·10^7 labeled entries and runs
+// one 1,024-identifier exchange against each, checked against the plain
+// intersection. It takes minutes of CPU and gigabytes, so it runs only with
+// RISKMESH_HEPSI_LARGE=1, and should run one size per process so that the
+// peak RSS it reports is that size's (docs/benchmarks.md).
+func BenchmarkLabeledLarge(b *testing.B) {
+	if os.Getenv("RISKMESH_HEPSI_LARGE") == "" {
+		b.Skip("set RISKMESH_HEPSI_LARGE=1 to build lists of 10^7 entries and more")
+	}
+	for _, n := range []int{10_000_000, 16_000_000} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			d := newBenchDB(b, n)
+			benchExchange(b, d, true)
+			// After the loop: its first iteration deletes metrics reported before.
+			b.ReportMetric(d.build.Seconds(), "build-wall-s")
+			b.ReportMetric(d.buildCPU.Seconds(), "build-cpu-s")
+			b.ReportMetric(d.heapMB, "MB-heap")
+			b.ReportMetric(float64(len(d.db.rows[0])), "bundles")
+			b.ReportMetric(peakRSSMB(), "MB-peak-rss")
+		})
+	}
+}
+
 // BenchmarkAnswerFullBundle measures the answer for one bundle whose
 // polynomials have the full degree of each capacity tier: the unit the
 // answer's cost grows by (about 3·listSize/(2,048·capacity) bundles a row),
@@ -211,19 +258,30 @@ func (d *benchDB) encodeLabels(b *testing.B) func() {
 }
 
 // benchExchange runs whole exchanges through the wire encodings and checks
-// every result against the plain intersection.
-func benchExchange(b *testing.B, d *benchDB) {
+// every result against the plain intersection. With byKey the queries name
+// the requester's evaluation key, which the provider's cache holds from an
+// earlier query, instead of carrying it.
+func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 	b.ReportAllocs()
+	cache := NewKeyCache(0)
+	cache.Add(d.r.EvaluationKey())
+	query := d.r.Query
+	if byKey {
+		query = d.r.QueryByKeyDigest
+	}
 	var up, down int
 	cpu := cpuTime()
 	for b.Loop() {
-		q, st, err := d.r.Query(nil, d.batch)
+		q, st, err := query(nil, d.batch)
 		if err != nil {
 			b.Fatal(err)
 		}
 		qb, _ := q.MarshalBinary()
 		dq, err := DecodeQuery(d.db.Params(), qb)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if dq, err = cache.Resolve(dq); err != nil {
 			b.Fatal(err)
 		}
 		a, err := d.db.Answer(nil, dq)

@@ -103,12 +103,15 @@ type place struct{ row, bundle, bin int }
 
 // Add inserts items (PRF outputs of 32 to 64 bytes) with their labels (LabelSize
 // bytes each). Either every item is added or, on error, none.
+//
+// The batch is placed bin by bin, each bin's existing entries indexed once,
+// so a bulk build costs time linear in the list plus the bins'
+// interpolations, and a small update costs the bins it touches.
 func (db *Database) Add(items, labels [][]byte) error {
 	s := db.s
 	if len(items) != len(labels) {
 		return fmt.Errorf("%w: %d items and %d labels", ErrLabel, len(items), len(labels))
 	}
-	seen := make(map[string]struct{}, len(items))
 	for i, it := range items {
 		if len(it) < MinItemSize || len(it) > MaxItemSize {
 			return fmt.Errorf("%w: item %d has %d bytes", ErrItem, i, len(it))
@@ -116,46 +119,220 @@ func (db *Database) Add(items, labels [][]byte) error {
 		if len(labels[i]) != s.p.LabelSize {
 			return fmt.Errorf("%w: label %d has %d bytes, want %d", ErrLabel, i, len(labels[i]), s.p.LabelSize)
 		}
-		k := string(it)
-		if _, dup := seen[k]; dup {
-			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
-		}
-		seen[k] = struct{}{}
 	}
+	b := s.newBatch(items, labels)
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	entries := make([][]uint32, len(items))
-	bins := make([][]int, len(items))
-	for i, it := range items {
-		e, vals := s.entry(it, labels[i])
-		if _, _, ok := db.find(e.bins[0], vals); ok {
-			return fmt.Errorf("%w: item %d", ErrDuplicate, i)
-		}
-		entries[i], bins[i] = vals, s.distinctBins(e)
+	if i, ok := db.firstDuplicate(b); ok {
+		return fmt.Errorf("%w: item %d", ErrDuplicate, i)
 	}
-	touched := map[place]struct{}{}
-	for i := range items {
-		for _, b := range bins[i] {
-			pl, err := db.insert(b, entries[i])
-			if err != nil {
-				// Undo this batch so the database is as before.
-				for k := 0; k <= i; k++ {
-					for _, bb := range bins[k] {
-						if pl, ok := db.remove(bb, entries[k]); ok {
-							touched[pl] = struct{}{}
-						}
-					}
-				}
-				db.recompute(touched)
-				db.trim()
-				return fmt.Errorf("%w: item %d", err, i)
-			}
-			touched[pl] = struct{}{}
-		}
+	touched, err := db.place(b)
+	if err != nil {
+		return err
 	}
 	db.size += len(items)
 	db.recompute(touched)
 	return nil
+}
+
+// batch is a batch of entries laid out flat: entry i's record (item limbs,
+// then label limbs) at vals[i·stride:], its distinct bins at
+// bins[i·HashCount:] (−1 for a repeated hash), and the entries of each bin,
+// in batch order, at list[start[b]:start[b+1]].
+type batch struct {
+	n           int
+	vals        []uint32
+	bins        []int32
+	start, list []int32
+}
+
+// newBatch expands a batch's items on every core (two SHA-512 each) and
+// groups them by bin.
+func (s *scheme) newBatch(items, labels [][]byte) *batch {
+	stride, h := s.stride(), s.p.HashCount
+	b := &batch{n: len(items), vals: make([]uint32, len(items)*stride), bins: make([]int32, len(items)*h)}
+	workers := min(runtime.GOMAXPROCS(0), 1+len(items)/1024)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(items); i += workers {
+				e, vals := s.entry(items[i], labels[i])
+				copy(b.vals[i*stride:], vals)
+				for k, bin := range e.bins[:h] {
+					b.bins[i*h+k] = int32(bin)
+					if slices.Contains(e.bins[:k], bin) {
+						b.bins[i*h+k] = -1
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.start = make([]int32, s.tableSize+1)
+	for _, bin := range b.bins {
+		if bin >= 0 {
+			b.start[bin+1]++
+		}
+	}
+	for i := 1; i < len(b.start); i++ {
+		b.start[i] += b.start[i-1]
+	}
+	b.list = make([]int32, b.start[s.tableSize])
+	next := slices.Clone(b.start[:s.tableSize])
+	for i, bin := range b.bins {
+		if bin >= 0 {
+			b.list[next[bin]] = int32(i / h)
+			next[bin]++
+		}
+	}
+	return b
+}
+
+// limbKey is an entry's item limbs, as a map key (ItemLimbs ≤ 16: Validate
+// bounds ItemLimbs × bits a limb by 256).
+type limbKey [16]uint32
+
+func (s *scheme) key(vals []uint32) limbKey {
+	var k limbKey
+	copy(k[:], vals[:s.p.ItemLimbs])
+	return k
+}
+
+// firstDuplicate returns the first entry of the batch whose item is already
+// in the database or earlier in the batch. It looks in each entry's first
+// bin, where any copy of the item is.
+func (db *Database) firstDuplicate(b *batch) (int, bool) {
+	s := db.s
+	stride, h := s.stride(), s.p.HashCount
+	first := -1
+	seen := map[limbKey]struct{}{}
+	for bin := range s.tableSize {
+		entries := b.list[b.start[bin]:b.start[bin+1]]
+		if len(entries) == 0 {
+			continue
+		}
+		clear(seen)
+		// A few entries scan the bin; more index it once.
+		indexed := len(entries) > 8
+		if indexed {
+			row, col := bin/s.binsPerRow, bin%s.binsPerRow
+			for _, bu := range db.rows[row] {
+				v := bu.bins[col].vals
+				for off := 0; off < len(v); off += stride {
+					seen[s.key(v[off:])] = struct{}{}
+				}
+			}
+		}
+		for _, i := range entries {
+			if int(b.bins[int(i)*h]) != bin {
+				continue
+			}
+			k := s.key(b.vals[int(i)*stride:])
+			_, dup := seen[k]
+			if !dup && !indexed {
+				_, _, dup = db.find(bin, k[:s.p.ItemLimbs])
+			}
+			if dup && (first < 0 || int(i) < first) {
+				first = int(i)
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	return first, first >= 0
+}
+
+// place appends the batch's entries to their bins, each into the first
+// bundle with room and, when labeled, no limb equal to one of the entry's
+// in the same position (interpolation needs distinct points). On ErrFull it
+// undoes the batch and returns the first entry that did not fit.
+func (db *Database) place(b *batch) (map[place]struct{}, error) {
+	s := db.s
+	stride, limbs := s.stride(), s.p.ItemLimbs
+	bundles := make([]int, len(db.rows))
+	for row := range db.rows {
+		bundles[row] = len(db.rows[row])
+	}
+	// lengths holds each touched bin's length before the batch: the undo.
+	lengths := map[place]int{}
+	undo := func() {
+		for pl, n := range lengths {
+			bu := db.rows[pl.row][pl.bundle]
+			bu.bins[pl.bin].vals = bu.bins[pl.bin].vals[:n]
+		}
+		for row, n := range bundles {
+			db.rows[row] = db.rows[row][:n]
+		}
+	}
+	// used holds (bundle, limb position, limb value) of the bin at hand.
+	used := map[uint64]struct{}{}
+	usedKey := func(k, l int, v uint32) uint64 { return uint64(k)<<36 | uint64(l)<<32 | uint64(v) }
+	collides := func(k int, vals []uint32) bool {
+		for l, v := range vals[:limbs] {
+			if _, hit := used[usedKey(k, l, v)]; hit {
+				return true
+			}
+		}
+		return false
+	}
+	labeled := s.labelParts > 0
+	for bin := range s.tableSize {
+		entries := b.list[b.start[bin]:b.start[bin+1]]
+		if len(entries) == 0 {
+			continue
+		}
+		row, col := bin/s.binsPerRow, bin%s.binsPerRow
+		if labeled {
+			clear(used)
+			for k, bu := range db.rows[row] {
+				v := bu.bins[col].vals
+				if len(v)/stride >= s.p.BinCapacity {
+					continue // full: no entry goes there
+				}
+				for off := 0; off < len(v); off += stride {
+					for l := range limbs {
+						used[usedKey(k, l, v[off+l])] = struct{}{}
+					}
+				}
+			}
+		}
+		for _, i := range entries {
+			vals := b.vals[int(i)*stride : int(i+1)*stride]
+			k := 0
+			for ; k < len(db.rows[row]); k++ {
+				if len(db.rows[row][k].bins[col].vals)/stride >= s.p.BinCapacity {
+					continue
+				}
+				if !labeled || !collides(k, vals) {
+					break
+				}
+			}
+			if k == len(db.rows[row]) {
+				if k >= s.p.MaxBundles {
+					undo()
+					return nil, fmt.Errorf("%w: item %d", ErrFull, i)
+				}
+				db.rows[row] = append(db.rows[row], s.newBundle())
+			}
+			pl := place{row, k, col}
+			bu := db.rows[row][k]
+			if _, ok := lengths[pl]; !ok {
+				lengths[pl] = len(bu.bins[col].vals)
+			}
+			bu.bins[col].vals = append(bu.bins[col].vals, vals...)
+			if labeled {
+				for l, v := range vals[:limbs] {
+					used[usedKey(k, l, v)] = struct{}{}
+				}
+			}
+		}
+	}
+	touched := make(map[place]struct{}, len(lengths))
+	for pl := range lengths {
+		touched[pl] = struct{}{}
+	}
+	return touched, nil
 }
 
 // Remove deletes items. Either every item is removed or, if one is not in
@@ -234,40 +411,6 @@ func (db *Database) find(b int, vals []uint32) (bundleIdx, pos int, ok bool) {
 	return 0, 0, false
 }
 
-// insert puts an entry into the first bundle of bin b with room and, when
-// labeled, no limb equal to one of the entry's in the same position.
-func (db *Database) insert(b int, vals []uint32) (place, error) {
-	s := db.s
-	row, col := b/s.binsPerRow, b%s.binsPerRow
-	stride := s.stride()
-	for k, bu := range db.rows[row] {
-		v := bu.bins[col].vals
-		if len(v)/stride >= s.p.BinCapacity || (s.labelParts > 0 && collides(v, vals, stride, s.p.ItemLimbs)) {
-			continue
-		}
-		bu.bins[col].vals = append(v, vals...)
-		return place{row, k, col}, nil
-	}
-	if len(db.rows[row]) >= s.p.MaxBundles {
-		return place{}, ErrFull
-	}
-	bu := s.newBundle()
-	bu.bins[col].vals = append([]uint32(nil), vals...)
-	db.rows[row] = append(db.rows[row], bu)
-	return place{row, len(db.rows[row]) - 1, col}, nil
-}
-
-func collides(v, vals []uint32, stride, limbs int) bool {
-	for off := 0; off < len(v); off += stride {
-		for l := 0; l < limbs; l++ {
-			if v[off+l] == vals[l] {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // remove deletes the entry with vals' item limbs from bin b, if present.
 func (db *Database) remove(b int, vals []uint32) (place, bool) {
 	s := db.s
@@ -282,17 +425,6 @@ func (db *Database) remove(b int, vals []uint32) (place, bool) {
 	copy(v[off:off+stride], v[last:])
 	db.rows[row][k].bins[col].vals = v[:last]
 	return place{row, k, col}, true
-}
-
-// trim drops trailing bundles that hold nothing, as an undone batch may
-// leave them.
-func (db *Database) trim() {
-	for row, bundles := range db.rows {
-		for len(bundles) > 0 && db.s.degree(bundles[len(bundles)-1]) == 0 {
-			bundles = bundles[:len(bundles)-1]
-		}
-		db.rows[row] = bundles
-	}
 }
 
 // recompute refreshes the polynomials of the given bins on every core.
@@ -366,11 +498,15 @@ type binScratch struct {
 	xs, match []uint64
 	ys, outs  [][]uint64
 	interp    *interpScratch
+	tree      *interpTree
 }
 
 func (s *scheme) newBinScratch() *binScratch {
 	c := s.p.BinCapacity
 	sc := &binScratch{xs: make([]uint64, c), match: make([]uint64, c+1), interp: newInterpScratch(c, s.labelParts)}
+	if nt := s.ntt(); nt.fits(c) {
+		sc.tree = &interpTree{nt: nt, f: s.t}
+	}
 	for range s.labelParts {
 		sc.ys = append(sc.ys, make([]uint64, c))
 		sc.outs = append(sc.outs, make([]uint64, c))
@@ -392,17 +528,6 @@ func (s *scheme) computeBin(bu *bundle, col int, sc *binScratch) {
 			xs[i] = uint64(v[i*stride+l])
 		}
 		match := sc.match[:n+1]
-		s.t.rootsPoly(match, xs)
-		for j := 0; j <= s.p.BinCapacity; j++ {
-			c := uint32(0)
-			if j <= n {
-				c = uint32(match[j])
-			}
-			bu.coef[0][j][slot] = c
-		}
-		if s.labelParts == 0 {
-			continue
-		}
 		ys := make([][]uint64, s.labelParts)
 		outs := make([][]uint64, s.labelParts)
 		for part := range ys {
@@ -412,8 +537,21 @@ func (s *scheme) computeBin(bu *bundle, col int, sc *binScratch) {
 				ys[part][i] = uint64(v[i*stride+limbs*(1+part)+l])
 			}
 		}
-		if n > 0 {
-			s.t.interpolate(outs, xs, ys, match, sc.interp)
+		switch {
+		case sc.tree != nil && sc.tree.nt.fits(n):
+			sc.tree.interpolate(match, outs, xs, ys)
+		default:
+			s.t.rootsPoly(match, xs)
+			if n > 0 && len(ys) > 0 {
+				s.t.interpolate(outs, xs, ys, match, sc.interp)
+			}
+		}
+		for j := 0; j <= s.p.BinCapacity; j++ {
+			c := uint32(0)
+			if j <= n {
+				c = uint32(match[j])
+			}
+			bu.coef[0][j][slot] = c
 		}
 		for part := range outs {
 			for j := 0; j <= s.p.BinCapacity; j++ {

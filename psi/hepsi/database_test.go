@@ -169,3 +169,67 @@ func TestDatabaseFull(t *testing.T) {
 		t.Fatal("the refused batch modified the database")
 	}
 }
+
+// A bin large enough for the subproduct tree gets exactly the polynomials
+// the power-sum reference computes from the same entries, and answers
+// against the plain intersection.
+func TestTreeBins(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("large bins are slow to fill")
+	}
+	p := testParams(t, 16)
+	p.BinCapacity, p.PSLow = 256, 16
+	s, err := p.scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := itemsInBin(t, s, fastFrom+30)
+	db, r, listed := listedDB(t, p, items, randomItems(t, len(items), 16))
+	bu := db.rows[0][0]
+	v := bu.bins[0].vals
+	stride, limbs := s.stride(), s.p.ItemLimbs
+	n := len(v) / stride
+	if n < fastFrom {
+		t.Fatalf("bin holds %d entries, too few for the tree", n)
+	}
+	for l := range limbs {
+		xs := make([]uint64, n)
+		ys := make([][]uint64, s.labelParts)
+		for part := range ys {
+			ys[part] = make([]uint64, n)
+		}
+		for i := range n {
+			xs[i] = uint64(v[i*stride+l])
+			for part := range ys {
+				ys[part][i] = uint64(v[i*stride+limbs*(1+part)+l])
+			}
+		}
+		match := make([]uint64, n+1)
+		s.t.rootsPoly(match, xs)
+		outs := make([][]uint64, s.labelParts)
+		for part := range outs {
+			outs[part] = make([]uint64, n)
+		}
+		s.t.interpolate(outs, xs, ys, match, newInterpScratch(n, s.labelParts))
+		for j := 0; j <= p.BinCapacity; j++ {
+			want := uint64(0)
+			if j <= n {
+				want = match[j]
+			}
+			if got := uint64(bu.coef[0][j][l]); got != want {
+				t.Fatalf("limb %d: matching coefficient %d is %d, want %d", l, j, got, want)
+			}
+			for part := range outs {
+				want := uint64(0)
+				if j < n {
+					want = outs[part][j]
+				}
+				if got := uint64(bu.coef[1+part][j][l]); got != want {
+					t.Fatalf("limb %d: label %d coefficient %d is %d, want %d", l, part, j, got, want)
+				}
+			}
+		}
+	}
+	batch := append(items[:10], randomItems(t, 10, MinItemSize)...)
+	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
+}

@@ -16,4 +16,5 @@ var (
 	ErrLimit        = errors.New("hepsi: encoding exceeds the decoder's limits")
 	ErrTrailingData = errors.New("hepsi: trailing data")
 	ErrMismatch     = errors.New("hepsi: message does not belong to these parameters or this query")
+	ErrUnknownKey   = errors.New("hepsi: evaluation key unknown to the provider; send it again")
 )

@@ -81,15 +81,21 @@ func FuzzDecodeAnswer(f *testing.F) {
 // FuzzDecodeQuery mutates a real query: whatever decodes must re-encode,
 // from its parsed parts, to the same bytes.
 func FuzzDecodeQuery(f *testing.F) {
-	p, _, qb, _ := smallExchange(f)
+	p, st, qb, _ := smallExchange(f)
 	f.Add(qb)
 	f.Add(qb[:100])
+	byKey, _, err := st.r.QueryByKeyDigest(nil, st.items)
+	if err != nil {
+		f.Fatal(err)
+	}
+	bb, _ := byKey.MarshalBinary()
+	f.Add(bb)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		q, err := DecodeQuery(p, data)
 		if err != nil {
 			return
 		}
-		rebuilt := &Query{s: q.s, seed: q.seed, relinKey: q.relinKey, c0: q.c0}
+		rebuilt := &Query{s: q.s, seed: q.seed, key: q.key, byKey: q.byKey, keyDigest: q.keyDigest, c0: q.c0}
 		if err := rebuilt.encode(); err != nil {
 			t.Fatalf("decoded query does not encode: %v", err)
 		}

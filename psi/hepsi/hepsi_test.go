@@ -146,10 +146,7 @@ func TestEncodedLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rlk := rlwe.NewRelinearizationKey(db.s.bgv)
-	if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
-		t.Fatal(err)
-	}
+	rlk := q.EvaluationKey().rlk
 	c1, err := db.s.expandC1(q.seed, len(q.c0))
 	if err != nil {
 		t.Fatal(err)

@@ -81,8 +81,11 @@ type scheme struct {
 	labelParts int // label polynomials per bundle
 	plan       powerPlan
 	t          modT
-	encoded    []byte   // Params' canonical encoding
-	digest     [32]byte // and its digest
+	// ntt builds the transform tables of fast interpolation on a
+	// provider's first use (requesters never need them).
+	ntt     func() *ntt
+	encoded []byte   // Params' canonical encoding
+	digest  [32]byte // and its digest
 }
 
 // Validate checks the parameters against the security table and internal
@@ -192,7 +195,9 @@ func (p Params) newScheme() (*scheme, error) {
 	if err != nil {
 		return bad("encode: %v", err)
 	}
+	f := newModT(t)
 	return &scheme{
+		ntt:        sync.OnceValue(func() *ntt { return newNTT(f) }),
 		encoded:    encoded,
 		digest:     digest(paramsDomain, encoded),
 		p:          p,
@@ -203,6 +208,6 @@ func (p Params) newScheme() (*scheme, error) {
 		feltBits:   feltBits,
 		labelParts: (8*p.LabelSize + perPart - 1) / perPart,
 		plan:       plan,
-		t:          newModT(t),
+		t:          f,
 	}, nil
 }

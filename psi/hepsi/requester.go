@@ -17,7 +17,7 @@ import (
 type Requester struct {
 	s   *scheme
 	sk  *rlwe.SecretKey
-	rlk []byte
+	key *EvaluationKey
 }
 
 // NewRequester generates a secret key and its relinearization key for p.
@@ -30,12 +30,21 @@ func NewRequester(p Params) (*Requester, error) {
 	}
 	kgen := rlwe.NewKeyGenerator(s.bgv)
 	sk := kgen.GenSecretKeyNew()
-	rlk, err := kgen.GenRelinearizationKeyNew(sk).MarshalBinary()
+	rlk := kgen.GenRelinearizationKeyNew(sk)
+	raw, err := rlk.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("hepsi: encode relinearization key: %w", err)
 	}
-	return &Requester{s: s, sk: sk, rlk: rlk}, nil
+	key, err := s.newEvaluationKey(rlk, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Requester{s: s, sk: sk, key: key}, nil
 }
+
+// EvaluationKey returns the requester's evaluation key, to send once to a
+// provider before queries that name it (QueryByKeyDigest).
+func (r *Requester) EvaluationKey() *EvaluationKey { return r.key }
 
 // QueryState is what the requester keeps between its query and the
 // provider's answer.
@@ -57,13 +66,28 @@ type Result struct {
 	Label []byte
 }
 
+// QueryByKeyDigest is Query without the evaluation key: the query names it
+// by digest (version 2), 1.57 MB smaller at the presets. The provider
+// answers it only while its KeyCache holds the key; on ErrUnknownKey the
+// requester sends the key (EvaluationKey, or a version-1 Query) again.
+func (r *Requester) QueryByKeyDigest(rnd io.Reader, items [][]byte) (*Query, *QueryState, error) {
+	return r.query(rnd, items, true)
+}
+
 // Query encrypts a batch of PRF outputs (32 to 64 bytes each; repeats allowed).
 // For each table row and each source power p of the plan it sends one
 // ciphertext whose slots hold the p-th powers of the limbs of the item
 // cuckoo-hashed into each bin; the uniform halves of those ciphertexts are
 // expanded from one 32-byte seed instead of being sent. rnd (nil:
 // crypto/rand) supplies that seed and the cuckoo walk.
+//
+// The query carries the requester's evaluation key (version 1), which the
+// provider may cache for later QueryByKeyDigest queries.
 func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, error) {
+	return r.query(rnd, items, false)
+}
+
+func (r *Requester) query(rnd io.Reader, items [][]byte, byKey bool) (*Query, *QueryState, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
@@ -98,7 +122,10 @@ func (r *Requester) Query(rnd io.Reader, items [][]byte) (*Query, *QueryState, e
 			st.bin[j] = b
 		}
 	}
-	q := &Query{s: s, relinKey: r.rlk}
+	q := &Query{s: s, byKey: byKey, keyDigest: r.key.digest}
+	if !byKey {
+		q.key = r.key
+	}
 	if _, err := io.ReadFull(rnd, q.seed[:]); err != nil {
 		return nil, nil, fmt.Errorf("hepsi: read randomness: %w", err)
 	}

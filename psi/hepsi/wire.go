@@ -1,7 +1,6 @@
 package hepsi
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"math/bits"
@@ -26,13 +25,19 @@ import (
 //	Query:   version(1) | params digest [32] | seed [32]
 //	         | Rows·len(sources) × c0 (all Q primes, NTT form)
 //	         | u32 length | relinearization key (lattigo encoding)
+//	       or version(2) | params digest [32] | seed [32]
+//	         | Rows·len(sources) × c0 | evaluation key digest [32]
+//	         (the key sent before, EvaluationKey)
 //	Answer:  version(1) | query digest [32] | per row: u16 bundles
 //	         | per bundle: (1 + label parts) × ciphertext at level 0:
 //	           scale u32 | c0 | c1
 const (
 	paramsVersion = 1
-	queryVersion  = 1
-	answerVersion = 1
+	// queryVersion carries the relinearization key, queryByKeyVersion
+	// names it by its EvaluationKey digest.
+	queryVersion      = 1
+	queryByKeyVersion = 2
+	answerVersion     = 1
 
 	paramsDomain = "riskmesh/hepsi/v1/params\x00"
 	queryDomain  = "riskmesh/hepsi/v1/query\x00"
@@ -45,12 +50,24 @@ type Query struct {
 	s *scheme
 	// seed expands to the uniform halves of the ciphertexts.
 	seed [32]byte
-	// relinKey is the requester's relinearization key, lattigo-encoded.
-	relinKey []byte
-	c0       []ring.Poly
-	rlk      *rlwe.RelinearizationKey // set by DecodeQuery
-	enc      []byte
+	// key is the requester's evaluation key when the query carries it
+	// (version 1); byKey queries (version 2) carry only keyDigest, and
+	// KeyCache.Resolve sets rlk from the cache.
+	key       *EvaluationKey
+	byKey     bool
+	keyDigest [32]byte
+	rlk       *rlwe.RelinearizationKey
+	c0        []ring.Poly
+	enc       []byte
 }
+
+// KeyDigest names the evaluation key the provider needs to answer the
+// query.
+func (q *Query) KeyDigest() [32]byte { return q.keyDigest }
+
+// EvaluationKey returns the key a version-1 query carries, for the
+// provider's KeyCache, or nil for a query that names its key by digest.
+func (q *Query) EvaluationKey() *EvaluationKey { return q.key }
 
 // Params returns the parameters the query was made under.
 func (q *Query) Params() Params { return q.s.p }
@@ -230,7 +247,7 @@ func (q *Query) encode() error {
 	pd := q.s.digest
 	_, _, total := q.s.querySize()
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, total))
-	b.AddUint8(queryVersion)
+	b.AddUint8(q.version())
 	b.AddBytes(pd[:])
 	b.AddBytes(q.seed[:])
 	for _, c0 := range q.c0 {
@@ -238,8 +255,12 @@ func (q *Query) encode() error {
 			pack(b, coeffs, q.s.p.Q[i])
 		}
 	}
-	b.AddUint32(uint32(len(q.relinKey)))
-	b.AddBytes(q.relinKey)
+	if q.byKey {
+		b.AddBytes(q.keyDigest[:])
+	} else {
+		b.AddUint32(uint32(len(q.key.raw)))
+		b.AddBytes(q.key.raw)
+	}
 	var err error
 	q.enc, err = b.Bytes()
 	return err
@@ -249,7 +270,16 @@ func (q *Query) encode() error {
 // value a transcript binds.
 func (q *Query) Digest() [32]byte { return digest(queryDomain, q.enc) }
 
-// querySize is the exact encoded size of a query under s.
+func (q *Query) version() uint8 {
+	if q.byKey {
+		return queryByKeyVersion
+	}
+	return queryVersion
+}
+
+// querySize is the exact encoded size of a version-1 query under s (a
+// version-2 query has 32 bytes of key digest instead of the last 4 +
+// rlkBytes).
 func (s *scheme) querySize() (ctBytes, rlkBytes, total int) {
 	for _, q := range s.p.Q {
 		ctBytes += packedSize(s.slots, q)
@@ -266,25 +296,27 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 		return nil, err
 	}
 	_, rlkBytes, total := s.querySize()
+	if len(data) == 0 {
+		return nil, ErrMalformed
+	}
+	q := &Query{s: s, enc: data}
+	switch data[0] {
+	case queryVersion:
+	case queryByKeyVersion:
+		q.byKey = true
+		total += 32 - 4 - rlkBytes
+	default:
+		return nil, fmt.Errorf("%w: query version %d", ErrVersion, data[0])
+	}
 	if len(data) != total {
 		return nil, fmt.Errorf("%w: query of %d bytes, want %d", ErrMalformed, len(data), total)
 	}
-	in := cryptobyte.String(data)
-	var version uint8
-	var pd []byte
-	q := &Query{s: s, enc: data}
-	var seed []byte
-	if !in.ReadUint8(&version) {
-		return nil, ErrMalformed
-	}
-	if version != queryVersion {
-		return nil, fmt.Errorf("%w: query version %d", ErrVersion, version)
-	}
-	want := s.digest
+	in := cryptobyte.String(data[1:])
+	var pd, seed []byte
 	if !in.ReadBytes(&pd, 32) || !in.ReadBytes(&seed, 32) {
 		return nil, ErrMalformed
 	}
-	if [32]byte(pd) != want {
+	if [32]byte(pd) != s.digest {
 		return nil, fmt.Errorf("%w: query under other parameters", ErrMismatch)
 	}
 	q.seed = [32]byte(seed)
@@ -298,21 +330,30 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 		}
 		q.c0 = append(q.c0, c0)
 	}
+	if q.byKey {
+		var kd []byte
+		if !in.ReadBytes(&kd, 32) || !in.Empty() {
+			return nil, ErrMalformed
+		}
+		q.keyDigest = [32]byte(kd)
+		return q, nil
+	}
 	var n uint32
-	if !in.ReadUint32(&n) || int(n) != rlkBytes || !in.ReadBytes(&q.relinKey, int(n)) {
+	var raw []byte
+	if !in.ReadUint32(&n) || int(n) != rlkBytes || !in.ReadBytes(&raw, int(n)) {
 		return nil, fmt.Errorf("%w: relinearization key", ErrMalformed)
 	}
 	if !in.Empty() {
 		return nil, ErrTrailingData
 	}
-	rlk := rlwe.NewRelinearizationKey(s.bgv)
-	if err := rlk.UnmarshalBinary(q.relinKey); err != nil {
-		return nil, fmt.Errorf("%w: relinearization key: %v", ErrMalformed, err)
+	rlk, err := s.decodeRelinKey(raw)
+	if err != nil {
+		return nil, err
 	}
-	if again, err := rlk.MarshalBinary(); err != nil || !bytes.Equal(again, q.relinKey) {
-		return nil, fmt.Errorf("%w: relinearization key is not canonical", ErrMalformed)
+	if q.key, err = s.newEvaluationKey(rlk, raw); err != nil {
+		return nil, err
 	}
-	q.rlk = rlk
+	q.keyDigest = q.key.digest
 	return q, nil
 }
 

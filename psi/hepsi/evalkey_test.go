@@ -1,0 +1,269 @@
+package hepsi
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// answerVia decodes a query's encoding as the provider receives it,
+// resolves its key through the cache (which keeps a key the query
+// carries) and answers; the results are checked by the caller.
+func answerVia(t testing.TB, db *Database, cache *KeyCache, q *Query) (*Answer, error) {
+	t.Helper()
+	qb, err := q.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dq, err := DecodeQuery(db.Params(), qb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rq, err := cache.Resolve(dq)
+	if err != nil {
+		return nil, err
+	}
+	return db.Answer(nil, rq)
+}
+
+// checkVia answers q through the cache and checks the results against the
+// plain intersection.
+func checkVia(t testing.TB, db *Database, cache *KeyCache, q *Query, st *QueryState, batch [][]byte, listed map[string][]byte) {
+	t.Helper()
+	a, err := answerVia(t, db, cache, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Results(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstPlain(t, res, batch, listed)
+}
+
+// A requester sends its evaluation key once, in its first query, and names
+// it by digest afterwards: the later queries are smaller by the key and
+// answered exactly as before; a provider that does not hold the key says
+// so (ErrUnknownKey) and answers once the key is sent on its own.
+func TestKeyReuse(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 2000, MinItemSize)
+	db, r, listed := listedDB(t, p, items, randomItems(t, len(items), 16))
+	batch := append(randomItems(t, 30, MinItemSize), items[:30]...)
+	cache := NewKeyCache(0)
+
+	t.Run("first query carries the key", func(t *testing.T) {
+		q, st, err := r.Query(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkVia(t, db, cache, q, st, batch, listed)
+		if cache.Len() != 1 {
+			t.Fatalf("cache holds %d keys after the first query, want 1", cache.Len())
+		}
+	})
+	t.Run("later queries name it", func(t *testing.T) {
+		full, _, err := r.Query(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, st, err := r.QueryByKeyDigest(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb, _ := full.MarshalBinary()
+		qb, _ := q.MarshalBinary()
+		_, rlkBytes, _ := db.s.querySize()
+		if len(fb)-len(qb) != rlkBytes+4-32 {
+			t.Fatalf("query by digest is %d bytes smaller, want %d", len(fb)-len(qb), rlkBytes+4-32)
+		}
+		if q.KeyDigest() != r.EvaluationKey().Digest() || q.EvaluationKey() != nil {
+			t.Fatal("query by digest does not name exactly the requester's key")
+		}
+		checkVia(t, db, cache, q, st, batch, listed)
+	})
+	t.Run("unknown key", func(t *testing.T) {
+		fresh := NewKeyCache(0)
+		q, st, err := r.QueryByKeyDigest(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := answerVia(t, db, fresh, q); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("query naming an unknown key: %v, want ErrUnknownKey", err)
+		}
+		if _, err := db.Answer(nil, q); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("answering an unresolved query: %v, want ErrUnknownKey", err)
+		}
+		kb, _ := r.EvaluationKey().MarshalBinary()
+		k, err := DecodeEvaluationKey(p, kb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh.Add(k)
+		checkVia(t, db, fresh, q, st, batch, listed)
+	})
+}
+
+// The cache keeps at most its capacity and evicts the least recently
+// used key: one just used survives, the oldest goes.
+func TestKeyCacheEviction(t *testing.T) {
+	p := testParams(t, 0)
+	keys := make([]*EvaluationKey, 3)
+	for i := range keys {
+		r, err := NewRequester(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = r.EvaluationKey()
+	}
+	cache := NewKeyCache(2)
+	named := func(k *EvaluationKey) *Query { return &Query{s: k.s, byKey: true, keyDigest: k.Digest()} }
+	cache.Add(keys[0])
+	cache.Add(keys[1])
+	if _, err := cache.Resolve(named(keys[0])); err != nil {
+		t.Fatal(err)
+	}
+	cache.Add(keys[2])
+	if cache.Len() != 2 {
+		t.Fatalf("cache of capacity 2 holds %d keys", cache.Len())
+	}
+	for i, want := range []error{nil, ErrUnknownKey, nil} {
+		rq, err := cache.Resolve(named(keys[i]))
+		if !errors.Is(err, want) {
+			t.Fatalf("key %d: %v, want %v", i, err, want)
+		}
+		if err == nil && rq.rlk != keys[i].rlk {
+			t.Fatalf("key %d resolved to another key", i)
+		}
+	}
+}
+
+// TestAdversaryForeignKeyDigest plays a requester that names another
+// requester's cached key instead of sending its own: its answer is
+// computed with a key that does not match its secret, so it learns
+// nothing (no item decrypts as found), and the other requester's queries
+// are answered as before.
+func TestAdversaryForeignKeyDigest(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 500, MinItemSize)
+	db, honest, listed := listedDB(t, p, items, randomItems(t, len(items), 16))
+	thief, err := NewRequester(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewKeyCache(0)
+	cache.Add(honest.EvaluationKey())
+	batch := items[:40]
+
+	q, st, err := thief.QueryByKeyDigest(nil, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := *q
+	forged.keyDigest = honest.EvaluationKey().Digest()
+	if err := forged.encode(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := answerVia(t, db, cache, &forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The answer names the forged query, so the thief's state refuses it;
+	// decrypting it anyway shows nothing.
+	if _, err := st.Results(a); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("answer to the forged query: %v, want ErrMismatch", err)
+	}
+	st.query = &forged
+	res, err := st.Results(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Found {
+			t.Fatalf("item %d decrypted as found under a foreign key", i)
+		}
+	}
+
+	hq, hst, err := honest.QueryByKeyDigest(nil, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkVia(t, db, cache, hq, hst, batch, listed)
+}
+
+// Evaluation keys and queries by digest are refused unless they have
+// exactly the announced shape.
+func TestDecodeEvaluationKeyErrors(t *testing.T) {
+	p := testParams(t, 16)
+	other := testParams(t, 0)
+	r, err := NewRequester(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := r.EvaluationKey().MarshalBinary()
+	q, _, err := r.QueryByKeyDigest(nil, randomItems(t, 2, MinItemSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb, _ := q.MarshalBinary()
+	cases := []struct {
+		name string
+		do   func() error
+		want error
+	}{
+		{"key truncated", func() error { _, err := DecodeEvaluationKey(p, kb[:len(kb)-1]); return err }, ErrMalformed},
+		{"key with trailing byte", func() error { _, err := DecodeEvaluationKey(p, append(bytes.Clone(kb), 0)); return err }, ErrMalformed},
+		{"key version", func() error { _, err := DecodeEvaluationKey(p, append([]byte{2}, kb[1:]...)); return err }, ErrVersion},
+		{"key under other parameters", func() error { _, err := DecodeEvaluationKey(other, kb); return err }, ErrMismatch},
+		{"key for other parameters' digest", func() error {
+			bad := bytes.Clone(kb)
+			bad[5] ^= 1
+			_, err := DecodeEvaluationKey(p, bad)
+			return err
+		}, ErrMismatch},
+		{"query by digest truncated", func() error { _, err := DecodeQuery(p, qb[:len(qb)-1]); return err }, ErrMalformed},
+		{"query by digest with trailing byte", func() error { _, err := DecodeQuery(p, append(bytes.Clone(qb), 0)); return err }, ErrMalformed},
+		{"query version 3", func() error { _, err := DecodeQuery(p, append([]byte{3}, qb[1:]...)); return err }, ErrVersion},
+		{"empty query", func() error { _, err := DecodeQuery(p, nil); return err }, ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.do(); !errors.Is(err, c.want) {
+				t.Fatalf("%v, want %v", err, c.want)
+			}
+		})
+	}
+	k, err := DecodeEvaluationKey(p, kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Digest() != r.EvaluationKey().Digest() {
+		t.Fatal("decoded key has another digest")
+	}
+}
+
+// FuzzDecodeEvaluationKey mutates a real key: whatever decodes must
+// re-encode to the same bytes.
+func FuzzDecodeEvaluationKey(f *testing.F) {
+	p := testParams(f, 16)
+	r, err := NewRequester(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	kb, _ := r.EvaluationKey().MarshalBinary()
+	f.Add(kb)
+	f.Add(kb[:40])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := DecodeEvaluationKey(p, data)
+		if err != nil {
+			return
+		}
+		again, err := k.s.newEvaluationKey(k.rlk, k.raw)
+		if err != nil {
+			t.Fatalf("decoded key does not encode: %v", err)
+		}
+		if !bytes.Equal(again.enc, data) || again.digest != k.digest {
+			t.Fatal("accepted a non-canonical evaluation key")
+		}
+	})
+}
