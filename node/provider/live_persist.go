@@ -28,7 +28,7 @@ import (
 // bin's interpolation (about a CPU-minute each at 10^6 entries). The file
 // is
 //
-//	magic (liveMagic)
+//	magic (liveMagic) | u8 length | category
 //	| period u64 | key id [32] | sizedFor u64 | entries u64
 //	| per entry: uvarint length | OPRF input | PRF output [64] | label [16]
 //	| the database (hepsi.Database.WriteTo)
@@ -55,6 +55,8 @@ const (
 	// maxLiveInput bounds an entry's OPRF input: the canonical
 	// identifier, a type byte and at most ident.MaxRawLen bytes.
 	maxLiveInput = 1 + ident.MaxRawLen
+	// maxCategory is the longest category name the header holds.
+	maxCategory = 255
 )
 
 // errLiveSnapshot reports a snapshot that is not one: damaged, truncated,
@@ -121,7 +123,7 @@ func (p *Provider) writeLive(category string, l *liveDB) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	out, closeOut, err := p.sealTo(tmp, liveLocation(category))
 	if err == nil {
-		err = encodeLive(out, l)
+		err = encodeLive(out, category, l)
 	}
 	if err == nil {
 		err = closeOut()
@@ -144,12 +146,17 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-// encodeLive writes l in the snapshot format.
-func encodeLive(w io.Writer, l *liveDB) error {
+// encodeLive writes category's l in the snapshot format.
+func encodeLive(w io.Writer, category string, l *liveDB) error {
+	if len(category) > maxCategory {
+		return fmt.Errorf("%w: category name of %d bytes", errLiveSnapshot, len(category))
+	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	h := sha256.New()
 	mw := io.MultiWriter(bw, h)
-	head := append([]byte(liveMagic), binary.BigEndian.AppendUint64(nil, l.period)...)
+	head := append([]byte(liveMagic), byte(len(category)))
+	head = append(head, category...)
+	head = binary.BigEndian.AppendUint64(head, l.period)
 	head = append(head, l.key[:]...)
 	head = binary.BigEndian.AppendUint64(head, uint64(l.sizedFor))
 	head = binary.BigEndian.AppendUint64(head, uint64(len(l.entries)))
@@ -189,7 +196,7 @@ func (p *Provider) loadLive(category string, period uint64, key oprf.KeyID) (*li
 	if err != nil {
 		return nil, err
 	}
-	l, err := p.decodeLive(r, fi.Size(), period, key)
+	l, err := p.decodeLive(r, fi.Size(), category, period, key)
 	switch {
 	case err != nil:
 		return nil, err
@@ -201,19 +208,27 @@ func (p *Provider) loadLive(category string, period uint64, key oprf.KeyID) (*li
 	return l, nil
 }
 
-// decodeLive reads a snapshot of at most limit bytes from r, or returns
-// nil, nil for one of another period or key.
-func (p *Provider) decodeLive(r io.Reader, limit int64, period uint64, key oprf.KeyID) (*liveDB, error) {
+// decodeLive reads category's snapshot of at most limit bytes from r, or
+// returns nil, nil for one of another period or key.
+func (p *Provider) decodeLive(r io.Reader, limit int64, category string, period uint64, key oprf.KeyID) (*liveDB, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	tr := &hashingReader{r: br, h: sha256.New()}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{errLiveSnapshot}, args...)...)
 	}
-	head := make([]byte, len(liveMagic)+8+oprf.KeyIDSize+8+8)
-	if _, err := io.ReadFull(tr, head); err != nil || string(head[:len(liveMagic)]) != liveMagic {
+	magic := make([]byte, len(liveMagic)+1)
+	if _, err := io.ReadFull(tr, magic); err != nil || string(magic[:len(liveMagic)]) != liveMagic {
 		return nil, bad("not a live database snapshot")
 	}
-	rest := head[len(liveMagic):]
+	name := make([]byte, magic[len(liveMagic)])
+	if _, err := io.ReadFull(tr, name); err != nil || string(name) != category {
+		return nil, bad("not a snapshot of this category")
+	}
+	head := make([]byte, 8+oprf.KeyIDSize+8+8)
+	if _, err := io.ReadFull(tr, head); err != nil {
+		return nil, bad("truncated")
+	}
+	rest := head
 	l := &liveDB{period: binary.BigEndian.Uint64(rest), key: oprf.KeyID(rest[8 : 8+oprf.KeyIDSize])}
 	rest = rest[8+oprf.KeyIDSize:]
 	sizedFor, count := binary.BigEndian.Uint64(rest), binary.BigEndian.Uint64(rest[8:])

@@ -83,8 +83,8 @@ func TestAdversaryLiveSnapshotDamaged(t *testing.T) {
 		good, err := os.ReadFile(path)
 		must(t, err)
 		damages := map[string]func([]byte) []byte{
-			"flipped in the header":   func(b []byte) []byte { b[len(liveMagic)+3] ^= 1; return b },
-			"flipped in the entries":  func(b []byte) []byte { b[len(liveMagic)+64] ^= 0x40; return b },
+			"flipped in the header":   func(b []byte) []byte { b[len(liveMagic)+1+len(category)+3] ^= 1; return b },
+			"flipped in the entries":  func(b []byte) []byte { b[len(liveMagic)+1+len(category)+64] ^= 0x40; return b },
 			"flipped in the database": func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b },
 			"flipped in the checksum": func(b []byte) []byte { b[len(b)-1] ^= 1; return b },
 			"cut short":               func(b []byte) []byte { return b[:len(b)-100] },
@@ -114,21 +114,21 @@ func TestAdversaryLiveSnapshotDamaged(t *testing.T) {
 	})
 }
 
-// A snapshot of another category (renamed into place) is refused: sealed,
-// it does not open at another location; plain, the checksum holds but it
-// is the other category's list, which the header does not name, so the
-// test is only meaningful sealed.
+// A snapshot of another category, copied into place, is refused: it names
+// its category, and sealed it does not open at another location.
 func TestAdversaryLiveSnapshotMoved(t *testing.T) {
-	f, _ := liveFixture(t, sealed(t))
-	f.maintain()
-	path := f.p.livePath(category)
-	data, err := os.ReadFile(path)
-	must(t, err)
-	other := strings.Replace(path, category, "grey", 1)
-	must(t, os.WriteFile(other, data, 0o600))
-	if _, err := f.p.loadLive("grey", 1, f.key.Public().KeyID()); err == nil {
-		t.Fatal("a sealed snapshot opened under another category's name")
-	}
+	atRest(t, func(t *testing.T, tweak func(*Config)) {
+		f, _ := liveFixture(t, tweak)
+		f.maintain()
+		path := f.p.livePath(category)
+		data, err := os.ReadFile(path)
+		must(t, err)
+		other := strings.Replace(path, category, "grey", 1)
+		must(t, os.WriteFile(other, data, 0o600))
+		if _, err := f.p.loadLive("grey", 1, f.key.Public().KeyID()); err == nil {
+			t.Fatal("another category's snapshot read back")
+		}
+	})
 }
 
 // A snapshot of an earlier period is not read back (its PRF outputs are
@@ -203,10 +203,10 @@ func FuzzDecodeLive(f *testing.F) {
 	good, err := os.ReadFile(fx.p.livePath(category))
 	must(f, err)
 	f.Add(good)
-	f.Add(good[:len(liveMagic)+60])
+	f.Add(good[:len(liveMagic)+70])
 	key := fx.key.Public().KeyID()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l, err := fx.p.decodeLive(bytes.NewReader(data), int64(len(data)), 1, key)
+		l, err := fx.p.decodeLive(bytes.NewReader(data), int64(len(data)), category, 1, key)
 		if err != nil || l == nil {
 			return
 		}
@@ -215,8 +215,8 @@ func FuzzDecodeLive(f *testing.F) {
 			t.Fatal("read back a snapshot whose checksum does not hold")
 		}
 		var buf bytes.Buffer
-		must(t, encodeLive(&buf, l))
-		again, err := fx.p.decodeLive(bytes.NewReader(buf.Bytes()), int64(buf.Len()), 1, key)
+		must(t, encodeLive(&buf, category, l))
+		again, err := fx.p.decodeLive(bytes.NewReader(buf.Bytes()), int64(buf.Len()), category, 1, key)
 		if err != nil || len(again.entries) != len(l.entries) || again.db.Len() != l.db.Len() {
 			t.Fatalf("re-encoded snapshot reads back as %v, %v", again, err)
 		}
