@@ -96,30 +96,32 @@ func liveDatabase(ctx context.Context, ev *oprf.Evaluator, entries []catalogpsi.
 	if err != nil {
 		return nil, err
 	}
+	// One Add for the whole list: each Add recomputes every bin it
+	// touches, so adding in parts would recompute most bins once a part.
+	inputs, labels := make([][]byte, len(entries)), make([][]byte, len(entries))
+	for i, e := range entries {
+		inputs[i] = e.ID.AppendTo(nil)
+		if labels[i], err = e.Label.MarshalBinary(); err != nil {
+			return nil, err
+		}
+	}
+	outputs := make([][oprf.OutputSize]byte, len(entries))
 	const chunk = 4096
-	outputs := make([][oprf.OutputSize]byte, chunk)
 	for start := 0; start < len(entries); start += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		part := entries[start:min(start+chunk, len(entries))]
-		inputs, labels := make([][]byte, len(part)), make([][]byte, len(part))
-		for i, e := range part {
-			inputs[i] = e.ID.AppendTo(nil)
-			if labels[i], err = e.Label.MarshalBinary(); err != nil {
-				return nil, err
-			}
-		}
-		if err := ev.EvaluateBatch(outputs[:len(part)], inputs); err != nil {
+		end := min(start+chunk, len(entries))
+		if err := ev.EvaluateBatch(outputs[start:end], inputs[start:end]); err != nil {
 			return nil, err
 		}
-		items := make([][]byte, len(part))
-		for i := range part {
-			items[i] = outputs[i][:]
-		}
-		if err := db.Add(items, labels); err != nil {
-			return nil, err
-		}
+	}
+	items := make([][]byte, len(entries))
+	for i := range outputs {
+		items[i] = outputs[i][:]
+	}
+	if err := db.Add(items, labels); err != nil {
+		return nil, err
 	}
 	return db, nil
 }
