@@ -174,29 +174,35 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 		return 0, 0, nil
 	}
 	key := p.answeringKey(category, period)
-	for built := false; ; built = true {
+	// A database read back from its snapshot may still need a rebuild for
+	// what changed since; one built from the list takes its catch-up in
+	// place.
+	mayRebuild := true
+	for range 3 {
 		p.live.sync.Lock()
 		l := p.currentLive(category, period, key.Public().KeyID())
 		rebuild, prev := 0, map[string]liveEntry(nil)
 		if l != nil {
-			added, removed, rebuild, err = p.applyLive(category, period, key, l, !built)
+			added, removed, rebuild, err = p.applyLive(category, period, key, l, mayRebuild)
 			if err != nil || rebuild == 0 {
 				p.live.sync.Unlock()
 				return added, removed, err
 			}
 			prev = l.entries
 		}
-		if built || !p.live.startBuild(category) {
+		if !p.live.startBuild(category) {
 			p.live.sync.Unlock()
 			return 0, 0, errLiveBuilding
 		}
 		p.live.sync.Unlock()
-		err = p.buildLive(ctx, category, period, key, rebuild, prev)
+		loaded, err := p.buildLive(ctx, category, period, key, rebuild, prev)
 		p.live.endBuild(category)
 		if err != nil {
 			return 0, 0, err
 		}
+		mayRebuild = loaded
 	}
+	return 0, 0, errLiveBuilding
 }
 
 // applyLive applies the difference between category's entries and l in
@@ -244,15 +250,16 @@ func (p *Provider) applyLive(category string, period uint64, key *oprf.PrivateKe
 
 // buildLive makes category's database for period off the sync lock and
 // publishes it: for a first build (size 0) the snapshot, if it is this
-// period's and opens, or else the list's entries, evaluated under key
-// except those prev holds, in a database sized for at least size entries.
-func (p *Provider) buildLive(ctx context.Context, category string, period uint64, key *oprf.PrivateKey, size int, prev map[string]liveEntry) error {
+// period's and opens (loaded), or else the list's entries, evaluated under
+// key except those prev holds, in a database sized for at least size
+// entries (twice the list if that proves too small).
+func (p *Provider) buildLive(ctx context.Context, category string, period uint64, key *oprf.PrivateKey, size int, prev map[string]liveEntry) (loaded bool, err error) {
 	keyID := key.Public().KeyID()
 	if !p.servesCatalog(category) {
 		// No catalog build reads the sources for this period, nor puts
 		// the key requesters verify answers against on the ledger.
 		if err := p.register(ctx, category); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if size == 0 {
@@ -265,34 +272,40 @@ func (p *Provider) buildLive(ctx context.Context, category string, period uint64
 			p.live.sync.Lock()
 			p.publishLive(category, l)
 			p.live.sync.Unlock()
-			return nil
+			return true, nil
 		}
 		if !p.servesCatalog(category) {
 			if _, err := p.readSources(ctx, category, period); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
 	want, err := p.liveEntries(category, period, key, prev)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
-	l, err := p.newLiveDB(period, keyID, max(len(want), size))
+	size = max(len(want), size)
+	var l *liveDB
+	for _, n := range []int{size, 2 * size} {
+		if l, err = p.newLiveDB(period, keyID, n); err == nil {
+			err = l.apply(nil, slices.Collect(maps.Values(want)))
+		}
+		if !errors.Is(err, hepsi.ErrFull) {
+			break
+		}
+	}
 	if err != nil {
-		return err
-	}
-	if err := l.apply(nil, slices.Collect(maps.Values(want))); err != nil {
-		return err
+		return false, err
 	}
 	l.entries, l.dirty = want, true
 	p.live.sync.Lock()
 	defer p.live.sync.Unlock()
 	p.publishLive(category, l)
 	p.saveLiveIfDue(category, l)
-	return nil
+	return false, nil
 }
 
 // apply removes rm and adds add as one change: if the addition fails, the
