@@ -72,6 +72,33 @@ func TestLiveRestartReadsSnapshot(t *testing.T) {
 	})
 }
 
+// A list changed by more than liveIncrementalMax entries while the
+// provider was down is applied by a build after the snapshot is read back,
+// not in place on it.
+func TestLiveRestartAfterLargeChange(t *testing.T) {
+	f, list := liveFixture(t, nil)
+	f.maintain()
+	var b strings.Builder
+	b.WriteString(listCSV)
+	for i := range liveIncrementalMax + 1 {
+		fmt.Fprintf(&b, "+86139%08d,1,5,2024-05-01\n", i)
+	}
+	list.set(b.String())
+	f.reopen()
+	_, err := f.p.Refresh(f.ctx, nil)
+	must(t, err)
+	l := f.p.live.m[category]
+	if l == nil || l.loaded {
+		t.Fatal("a large change since the snapshot was applied in place on it")
+	}
+	if got, want := l.db.Len(), 2+liveIncrementalMax+1; got != want {
+		t.Fatalf("database holds %d entries, want %d", got, want)
+	}
+	if res := f.liveLookup(1, fmt.Sprintf("+86139%08d", 7), "+8613800138001"); !res[0].Found || !res[1].Found {
+		t.Fatal("entries missing after the rebuild")
+	}
+}
+
 // A damaged snapshot (a flipped byte anywhere, a cut, one sealed under
 // another location) is refused and removed, and the database built from
 // the list: a restart never serves it.
