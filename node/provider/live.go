@@ -23,7 +23,9 @@ import (
 // (Refresh, a scheduled refresh, an Import, a build), syncLive compares
 // the entries with what the database holds and adds and removes only the
 // difference, which touches only those entries' bins. A new period or key
-// rebuilds it, as the PRF outputs all change.
+// rebuilds it, as the PRF outputs all change; a large difference does too.
+// Builds run off the lock that serialises updates, and a restart reads
+// the database back from its snapshot (live_persist.go) instead.
 
 // DefaultLiveBatch is the most identifiers one live query carries when
 // Config.LiveBatch is zero: one ciphertext row of the hepsi table
