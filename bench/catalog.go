@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/riskmesh/riskmesh/bench/synth"
@@ -65,7 +66,8 @@ func newCatalogInProcess(ctx context.Context, w *workload) (*catalogInProcess, s
 }
 
 func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
-	return timed(func() (int, error) {
+	var up, down atomic.Int64
+	m, err := timed(func() (int, error) {
 		ids := make([]ident.ID, len(b.Items))
 		for i := range b.Items {
 			ids[i] = b.Items[i].ID
@@ -88,6 +90,8 @@ func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) 
 				if err != nil {
 					return 0, err
 				}
+				up.Add(int64(len(blinded)))
+				down.Add(int64(len(evaluated) + len(proof)))
 				res, err := p.requester.Resolve(q, evaluated, proof[:])
 				if err != nil {
 					return 0, err
@@ -99,6 +103,8 @@ func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) 
 			return checkProvider(b, p.msp, hit, labels)
 		})
 	})
+	m.bytesUp, m.bytesDown = up.Load(), down.Load()
+	return m, err
 }
 
 func (s *catalogInProcess) close() error { return nil }

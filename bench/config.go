@@ -29,6 +29,9 @@ const (
 	ProtocolECDH    = "ecdh-psi"
 	ProtocolVOPRF   = "circl-voprf"
 	ProtocolDHPSI   = "optable-dhpsi"
+	// ProtocolLive is live mode: the POPRF step, then homomorphic labeled
+	// PSI against the provider's current list (docs/protocol/hepsi.md).
+	ProtocolLive = "live-he"
 )
 
 // Transports, the values of Row.Transport (see the package doc).

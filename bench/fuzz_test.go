@@ -15,7 +15,8 @@ func sampleRows() []Row {
 		Date: "2026-11-29T21:00:00Z", Load: "1.5 2.0 2.5"}
 	return []Row{
 		{Sweep: SweepBatch, Protocol: ProtocolCatalog, Transport: TransportQUICNode, Providers: 1, List: 100000,
-			Batch: 1000, Phase: PhaseQuery, Items: 1000, Seconds: 0.1234567891, CPUSeconds: 0.2, Hits: 500, WantHits: 500, Machine: m},
+			Batch: 1000, Phase: PhaseQuery, Items: 1000, Seconds: 0.1234567891, CPUSeconds: 0.2, Hits: 500, WantHits: 500,
+			BytesUp: 36_100, BytesDown: 32_300, Machine: m},
 		{Sweep: SweepList, Protocol: ProtocolECDH, Transport: TransportInProcess, Providers: 1, List: 1000000,
 			Batch: 1000, Phase: PhaseSkipped, Note: "list above the ECDH cap of 100000", Machine: m},
 	}

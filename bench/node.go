@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -62,6 +64,11 @@ type catalogNodes struct {
 	// link, if set, is emulated between the requester and every provider:
 	// the registry lists a relay's address as the provider's endpoint.
 	link *WAN
+	// live: the providers serve the category live too and every query
+	// asks in live mode (ProtocolLive).
+	live bool
+	// up and down count the peer requests' and responses' bytes.
+	up, down atomic.Int64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the nodes' and the registry's loops
@@ -103,15 +110,16 @@ func (in *institution) profile(ctx context.Context, endpoint string) error {
 
 // newCatalogNodes starts the network over w's lists in a directory under
 // tmp and waits until the requester holds every provider's verified
-// catalog. The setup cost is the time from the period's opening (when the
-// providers start building) to that moment.
-func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Logger, link *WAN) (s *catalogNodes, cost setupCost, err error) {
+// catalog and, if live, every provider's live database answers. The
+// setup cost is the time from the period's opening (when the providers
+// start building) to that moment.
+func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Logger, link *WAN, live bool) (s *catalogNodes, cost setupCost, err error) {
 	dir, err := os.MkdirTemp(tmp, "network-")
 	if err != nil {
 		return nil, cost, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s = &catalogNodes{providers: len(w.lists), cancel: cancel, link: link}
+	s = &catalogNodes{providers: len(w.lists), cancel: cancel, link: link, live: live}
 	s.files = append(s.files, func() error { return os.RemoveAll(dir) })
 	defer func() {
 		if err != nil {
@@ -139,6 +147,9 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 		func() error { return regulator.SetLimit(ctx, requesterMSP, limit) },
 		// A requester serves nothing; its profile still names an endpoint.
 		func() error { return req.profile(ctx, "127.0.0.1:1") },
+	}
+	if live {
+		steps = append(steps, func() error { return regulator.SetModePrice(ctx, category.String(), accounting.ModeLive, price) })
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -169,6 +180,9 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 		return nil, cost, err
 	}
 	if err := s.waitDownloaded(ctx, p.Number); err != nil {
+		return nil, cost, err
+	}
+	if err := s.waitLive(ctx); err != nil {
 		return nil, cost, err
 	}
 	entries := 0
@@ -211,19 +225,28 @@ func (s *catalogNodes) startProvider(ctx, runCtx context.Context, dir string, re
 		return err
 	}
 	s.files = append(s.files, db.Close)
-	node, err := provider.New(provider.Config{
+	cfg := provider.Config{
 		MSPID: msp, Ledger: in.ledger, Directory: directory,
 		Keys: map[string]*oprf.PrivateKey{category.String(): key}, Sign: in.sign, DB: db, DataDir: home,
 		Sources: []provider.Source{{Name: "list", Category: category.String(), Code: uint8(category), Source: src}},
 		Logger:  log.With("node", msp),
-	})
+	}
+	if s.live {
+		cfg.Serve = map[string]provider.ServeMode{category.String(): provider.ServeCatalog | provider.ServeLive}
+	}
+	node, err := provider.New(cfg)
 	if err != nil {
 		return err
 	}
-	srv, err := peer.Listen(runCtx, "127.0.0.1:0", peer.Config{
-		Certificate: in.cert, Authorizer: directory, Handler: node.Handle,
+	pc := peer.Config{
+		Certificate: in.cert, Authorizer: directory, Handler: s.counted(node.Handle),
 		ReadTimeout: slowPhase, HandleTimeout: slowPhase, WriteTimeout: slowPhase,
-	})
+	}
+	if s.live {
+		// As the node daemon does for a provider serving live.
+		pc.MaxRequestSize = riskmeshv1.MaxLiveQuerySize
+	}
+	srv, err := peer.Listen(runCtx, "127.0.0.1:0", pc)
 	if err != nil {
 		return err
 	}
@@ -358,10 +381,53 @@ func (s *catalogNodes) waitDownloaded(ctx context.Context, period uint64) error 
 	}
 }
 
+// counted wraps a provider's handler to count the bytes of what it is sent
+// and answers.
+func (s *catalogNodes) counted(h peer.Handler) peer.Handler {
+	return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		s.up.Add(int64(proto.Size(req)))
+		resp := h(ctx, who, req)
+		s.down.Add(int64(proto.Size(resp)))
+		return resp
+	}
+}
+
+// waitLive polls, if the network serves live, until every provider's
+// live database answers (the build follows the catalog's).
+func (s *catalogNodes) waitLive(ctx context.Context) error {
+	if !s.live {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i, node := range s.nodes {
+		for !node.LiveReady(category.String()) {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
 func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
+	up, down := s.up.Load(), s.down.Load()
+	m, err := s.ask(ctx, b)
+	m.bytesUp, m.bytesDown = s.up.Load()-up, s.down.Load()-down
+	return m, err
+}
+
+func (s *catalogNodes) ask(ctx context.Context, b *synth.Batch) (sample, error) {
 	return timed(func() (int, error) {
 		req := b.Request()
 		req.Deadline = durationpb.New(slowPhase)
+		if s.live {
+			req.Mode = riskmeshv1.QueryMode_QUERY_MODE_LIVE
+		}
 		var res *riskmeshv1.QueryResult
 		err := s.requester.Query(ctx, req, func(ev *riskmeshv1.QueryEvent) error {
 			if r := ev.GetResult(); r != nil {
@@ -380,7 +446,7 @@ func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sam
 		}
 		for _, p := range res.GetProviders() {
 			if p.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-				return 0, fmt.Errorf("provider %s: %s", p.GetProvider(), p.GetStatus())
+				return 0, fmt.Errorf("provider %s: %s (%s)", p.GetProvider(), p.GetStatus(), p.GetError().GetMessage())
 			}
 		}
 		hits := 0

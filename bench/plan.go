@@ -36,6 +36,9 @@ func (p *point) setup() setupKey { return setupKey{p.protocol, p.transport, p.pr
 //   - providers: a batch of cfg.Batch fanned out to each number of
 //     providers of cfg.List entries (ECDH-PSI's lists capped).
 //
+// Live mode runs beside catalog PSI in the batch and list sweeps, one
+// provider, batches up to liveMaxBatch.
+//
 // The DHPSI baseline is planned only when cfg.MatchDir is set. The wan
 // sweep's points are RunWAN's (wanPoints).
 func plan(cfg *Config) []point {
@@ -47,6 +50,15 @@ func plan(cfg *Config) []point {
 	catalogs := func(sweep string, n, list, batch int) {
 		for _, tr := range []string{TransportInProcess, TransportQUICNode} {
 			add(point{sweep: sweep, protocol: ProtocolCatalog, transport: tr, providers: n, list: list, batch: batch})
+		}
+	}
+	lives := func(sweep string, list, batch int) {
+		var skip string
+		if batch > liveMaxBatch {
+			skip = fmt.Sprintf("batch above live mode's cap of %d", liveMaxBatch)
+		}
+		for _, tr := range []string{TransportInProcess, TransportQUICNode} {
+			add(point{sweep: sweep, protocol: ProtocolLive, transport: tr, providers: 1, list: list, batch: batch, skip: skip})
 		}
 	}
 	ecdhs := func(sweep string, n, list, batch int, withDHPSI bool) {
@@ -64,6 +76,7 @@ func plan(cfg *Config) []point {
 	if cfg.runs(SweepBatch) {
 		for _, b := range cfg.Batches {
 			catalogs(SweepBatch, 1, cfg.List, b)
+			lives(SweepBatch, cfg.List, b)
 			add(point{sweep: SweepBatch, protocol: ProtocolVOPRF, transport: TransportInProcess, providers: 1, list: cfg.List, batch: b})
 			ecdhs(SweepBatch, 1, b, b, true)
 		}
@@ -71,6 +84,7 @@ func plan(cfg *Config) []point {
 	if cfg.runs(SweepList) {
 		for _, l := range cfg.Lists {
 			catalogs(SweepList, 1, l, cfg.Batch)
+			lives(SweepList, l, cfg.Batch)
 			ecdhs(SweepList, 1, l, cfg.Batch, true)
 		}
 	}

@@ -253,25 +253,31 @@ func WriteSummary(w io.Writer, rows []Row) error {
 		fmt.Fprintf(&b, "Machine: %s, %d CPUs (GOMAXPROCS %d), %s, commit %s, started %s, load average %s.\n\n",
 			m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date, m.Load)
 	}
-	b.WriteString("| sweep | protocol | transport | phase | providers | list | batch | items/s (median) | latency ms (median) | items per CPU-s (median) | items/s range | runs |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| sweep | protocol | transport | phase | providers | list | batch | items/s (median) | latency ms (median) | items per CPU-s (median) | items/s range | runs | KB up / down (median) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		g := groups[k]
 		if k.phase == PhaseSkipped {
-			fmt.Fprintf(&b, "| %s | %s | %s | skipped | %d | %s | %s | %s | | | | |\n", k.sweep, k.protocol, k.transport,
+			fmt.Fprintf(&b, "| %s | %s | %s | skipped | %d | %s | %s | %s | | | | | |\n", k.sweep, k.protocol, k.transport,
 				k.providers, group3(k.list), group3(k.batch), g[0].Note)
 			continue
 		}
 		rates := make([]float64, len(g))
 		lat := make([]float64, len(g))
 		perCPU := make([]float64, len(g))
+		up, down := make([]float64, len(g)), make([]float64, len(g))
 		for i := range g {
 			rates[i], lat[i], perCPU[i] = g[i].ItemsPerSecond(), g[i].Seconds*1000, g[i].ItemsPerCPUSecond()
+			up[i], down[i] = float64(g[i].BytesUp), float64(g[i].BytesDown)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s–%s | %d |\n",
+		traffic := ""
+		if median(up)+median(down) > 0 {
+			traffic = group3(int(math.Round(median(up)/1000))) + " / " + group3(int(math.Round(median(down)/1000)))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s–%s | %d | %s |\n",
 			k.sweep, k.protocol, k.transport, k.phase, k.providers, group3(k.list), group3(k.batch),
 			group3(int(median(rates))), milliseconds(median(lat)), group3(int(median(perCPU))),
-			group3(int(slices.Min(rates))), group3(int(slices.Max(rates))), len(g))
+			group3(int(slices.Min(rates))), group3(int(slices.Max(rates))), len(g), traffic)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

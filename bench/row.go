@@ -44,6 +44,11 @@ type Row struct {
 	// they differ.
 	Hits, WantHits int
 	Note           string
+	// BytesUp and BytesDown are the bytes the requester sent and received
+	// in the query (the protocols' messages: in process their encodings,
+	// over the node stack the peer requests' and responses' protobuf
+	// sizes, without QUIC and TLS framing); 0 where not measured.
+	BytesUp, BytesDown int64
 	Machine
 }
 
@@ -67,6 +72,7 @@ var Columns = []string{
 	"sweep", "protocol", "transport", "providers", "list", "batch", "rep", "phase",
 	"items", "seconds", "items_per_s", "latency_ms", "cpu_seconds", "items_per_cpu_s", "hits", "want_hits", "note",
 	"cpu", "num_cpu", "gomaxprocs", "go_version", "commit", "date", "load",
+	"bytes_up", "bytes_down",
 }
 
 // Bounds on a CSV that ReadCSV accepts: far above what a full run writes.
@@ -102,6 +108,7 @@ func (r *Row) record() []string {
 		itoa(r.Items), exact(r.Seconds), ftoa(r.ItemsPerSecond()), ftoa(r.Seconds * 1000),
 		exact(r.CPUSeconds), ftoa(r.ItemsPerCPUSecond()), itoa(r.Hits), itoa(r.WantHits), r.Note,
 		r.CPU, itoa(r.NumCPU), itoa(r.GOMAXPROCS), r.GoVersion, r.Commit, r.Date, r.Load,
+		strconv.FormatInt(r.BytesUp, 10), strconv.FormatInt(r.BytesDown, 10),
 	}
 }
 
@@ -163,6 +170,7 @@ func parseRecord(rec []string) (Row, error) {
 	row.Hits, row.WantHits, row.Note = p.int(14), p.int(15), rec[16]
 	row.CPU, row.NumCPU, row.GOMAXPROCS = rec[17], p.int(18), p.int(19)
 	row.GoVersion, row.Commit, row.Date, row.Load = rec[20], rec[21], rec[22], rec[23]
+	row.BytesUp, row.BytesDown = int64(p.int(24)), int64(p.int(25))
 	if p.err != nil {
 		return row, p.err
 	}

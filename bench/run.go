@@ -162,7 +162,8 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 			if m.hits != want {
 				return fmt.Errorf("%w: %s over %s found %d hits, %d planted", ErrWrongResult, p.protocol, p.transport, m.hits, want)
 			}
-			row := Row{Phase: PhaseQuery, Items: p.batch * p.providers, Seconds: m.seconds, CPUSeconds: m.cpu, Hits: m.hits, WantHits: want}
+			row := Row{Phase: PhaseQuery, Items: p.batch * p.providers, Seconds: m.seconds, CPUSeconds: m.cpu, Hits: m.hits, WantHits: want,
+				BytesUp: m.bytesUp, BytesDown: m.bytesDown}
 			r.emit(&p, rep, row)
 			r.cfg.Logger.Info("measured", "sweep", p.sweep, "protocol", p.protocol, "transport", p.transport,
 				"providers", p.providers, "list", p.list, "batch", p.batch, "rep", rep,
@@ -178,7 +179,11 @@ func (r *runner) newSystem(ctx context.Context, k setupKey, w *workload) (system
 	case k.protocol == ProtocolCatalog && k.transport == TransportInProcess:
 		return newCatalogInProcess(ctx, w)
 	case k.protocol == ProtocolCatalog && k.transport == TransportQUICNode:
-		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed)
+		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed, false)
+	case k.protocol == ProtocolLive && k.transport == TransportInProcess:
+		return newLiveInProcess(ctx, w)
+	case k.protocol == ProtocolLive && k.transport == TransportQUICNode:
+		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed, true)
 	case k.protocol == ProtocolECDH && k.transport == TransportInProcess:
 		return newECDHInProcess(w), setupCost{}, nil
 	case k.protocol == ProtocolECDH && k.transport == TransportQUICPeer:

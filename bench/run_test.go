@@ -80,6 +80,9 @@ func TestRunMeasuresEveryPointWithCorrectResults(t *testing.T) {
 			if q.Hits != q.WantHits || q.Seconds <= 0 || q.Items != p.batch*p.providers {
 				t.Errorf("%+v: hits %d of %d planted, %d items in %g s", p, q.Hits, q.WantHits, q.Items, q.Seconds)
 			}
+			if (p.protocol == ProtocolCatalog || p.protocol == ProtocolLive) && (q.BytesUp <= 0 || q.BytesDown <= 0) {
+				t.Errorf("%+v: %d bytes up, %d down", p, q.BytesUp, q.BytesDown)
+			}
 			if p.batch >= 40 && q.WantHits == 0 {
 				t.Errorf("%+v: no hit planted", p)
 			}

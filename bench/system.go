@@ -29,6 +29,8 @@ type sample struct {
 	// party of a system runs in this process, or in the one baseline
 	// process that reports its own).
 	seconds, cpu float64
+	// bytesUp and bytesDown are the bytes sent and received (Row's).
+	bytesUp, bytesDown int64
 }
 
 // setupCost is what building a system took, for the rows of the list sweep.

@@ -129,12 +129,12 @@ func TestDemo(t *testing.T) {
 	if s.Audited != len(standing) {
 		t.Errorf("%d answers audited of %d", s.Audited, len(standing))
 	}
-	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "dispute", "feedback", "settle", "quality", "catalogs_period_3", "ranked", "total"} {
+	for _, step := range []string{"generate", "start", "catalogs", "query", "entries", "audit", "dispute", "feedback", "settle", "quality", "catalogs_period_3", "ranked", "live", "total"} {
 		if _, ok := s.TimingsMS[step]; !ok {
 			t.Errorf("no timing of %s", step)
 		}
 	}
-	for _, want := range []string{"== dispute", "REVERSED", "restarted honest", "== quality feedback", "== period cycle", "demo passed"} {
+	for _, want := range []string{"== dispute", "REVERSED", "restarted honest", "== quality feedback", "== period cycle", "== live mode", "demo passed"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("narrative lacks %q", want)
 		}

@@ -346,10 +346,16 @@ func lastGoodLocation(source string) string { return "lists/last-good/" + source
 // sealLastGood returns the writer a last good read of source is encoded
 // to, sealing into f with Config.Seal, and the function that ends it.
 func (p *Provider) sealLastGood(f io.Writer, source string) (io.Writer, func() error, error) {
+	return p.sealTo(f, lastGoodLocation(source))
+}
+
+// sealTo returns the writer a file's bytes are encoded to, sealing into f
+// for location with Config.Seal, and the function that ends it.
+func (p *Provider) sealTo(f io.Writer, location string) (io.Writer, func() error, error) {
 	if p.cfg.Seal == nil {
 		return f, func() error { return nil }, nil
 	}
-	w, err := p.cfg.Seal.NewWriter(f, lastGoodLocation(source))
+	w, err := p.cfg.Seal.NewWriter(f, location)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -359,14 +365,20 @@ func (p *Provider) sealLastGood(f io.Writer, source string) (io.Writer, func() e
 // openLastGood opens source's last good read and returns its plain bytes
 // and the file to close.
 func (p *Provider) openLastGood(source string) (io.Reader, *os.File, error) {
-	f, err := os.Open(p.lastGoodPath(source))
+	return p.openSealed(p.lastGoodPath(source), lastGoodLocation(source))
+}
+
+// openSealed opens the file at path, sealed for location with
+// Config.Seal, and returns its plain bytes and the file to close.
+func (p *Provider) openSealed(path, location string) (io.Reader, *os.File, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	if p.cfg.Seal == nil {
 		return f, f, nil
 	}
-	r, err := p.cfg.Seal.NewReader(bufio.NewReaderSize(f, 1<<20), lastGoodLocation(source))
+	r, err := p.cfg.Seal.NewReader(bufio.NewReaderSize(f, 1<<20), location)
 	if err != nil {
 		f.Close()
 		return nil, nil, err

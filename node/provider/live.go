@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
@@ -22,7 +23,9 @@ import (
 // (Refresh, a scheduled refresh, an Import, a build), syncLive compares
 // the entries with what the database holds and adds and removes only the
 // difference, which touches only those entries' bins. A new period or key
-// rebuilds it, as the PRF outputs all change.
+// rebuilds it, as the PRF outputs all change; a large difference does too.
+// Builds run off the lock that serialises updates, and a restart reads
+// the database back from its snapshot (live_persist.go) instead.
 
 // DefaultLiveBatch is the most identifiers one live query carries when
 // Config.LiveBatch is zero: one ciphertext row of the hepsi table
@@ -33,24 +36,44 @@ const DefaultLiveBatch = 1024
 // for: a database grows into it without a rebuild.
 const minLiveSize = 10_000
 
-// liveSet holds the live databases. sync serialises syncs (a sync reads
-// the sources, then applies the difference: two at once could apply an
-// older read last); mu guards the map; the databases answer concurrently
+// liveIncrementalMax is the largest difference syncLive applies in place:
+// each change recomputes about three bins under the database's write lock,
+// which holds answers back (about 20 ms a change at 10^6 entries), so a
+// larger one is applied by building a new database off the lock while the
+// current one keeps answering.
+const liveIncrementalMax = 256
+
+// liveSet holds the live databases. sync serialises the short steps: a
+// difference applied in place, a database published, a snapshot written
+// (two diffs at once could apply an older read last). Building a database
+// from the whole list, or reading one back from its snapshot, runs off
+// it (building marks the category), so it never holds Refresh or another
+// category back; mu guards the maps; the databases answer concurrently
 // under their own locks.
 type liveSet struct {
-	sync sync.Mutex
-	mu   sync.Mutex
-	m    map[string]*liveDB // by category
+	sync     sync.Mutex
+	mu       sync.Mutex
+	m        map[string]*liveDB // by category
+	building map[string]bool    // categories with a build running
 }
 
 // liveDB is one category's database and what it was built from.
 type liveDB struct {
 	period uint64
 	key    oprf.KeyID
-	db     *hepsi.Database
+	// sizedFor is the list size the parameters were chosen for.
+	sizedFor int
+	db       *hepsi.Database
 	// entries maps each entry's OPRF input (the canonical identifier) to
 	// its PRF output and encoded label: the state syncLive diffs against.
+	// It is replaced, never changed in place, under liveSet.sync.
 	entries map[string]liveEntry
+	// dirty reports changes the snapshot on disk lacks; savedAt is when
+	// it was last written or read (live_persist.go).
+	dirty   bool
+	savedAt time.Time
+	// loaded reports a database read back from its snapshot.
+	loaded bool
 }
 
 type liveEntry struct {
@@ -58,9 +81,14 @@ type liveEntry struct {
 	label  [catalog.LabelSize]byte
 }
 
-// errLabelConflict reports an identifier listed twice with different
-// labels, which catalog.Builder refuses too.
-var errLabelConflict = errors.New("provider: an identifier is listed twice with different labels")
+var (
+	// errLabelConflict reports an identifier listed twice with different
+	// labels, which catalog.Builder refuses too.
+	errLabelConflict = errors.New("provider: an identifier is listed twice with different labels")
+	// errLiveBuilding reports a category whose live database is being
+	// built: the build applies the list as it stands when it ends.
+	errLiveBuilding = errors.New("provider: live database building")
+)
 
 // servesLive reports whether category is served in live mode.
 func (p *Provider) servesLive(category string) bool { return p.cfg.Serve[category]&ServeLive != 0 }
@@ -74,20 +102,71 @@ func (p *Provider) servesCatalog(category string) bool {
 // liveDatabase returns category's database for period, or nil while none
 // is ready for it.
 func (p *Provider) liveDatabase(category string, period uint64, key oprf.KeyID) *hepsi.Database {
+	if l := p.currentLive(category, period, key); l != nil {
+		return l.db
+	}
+	return nil
+}
+
+// LiveReady reports whether category is served live and its database for
+// the current period answers.
+func (p *Provider) LiveReady(category string) bool {
+	period := p.cfg.Directory.View().Period.Number
+	if _, ok := p.keys[category]; !ok || !p.servesLive(category) || period == 0 {
+		return false
+	}
+	return p.liveDatabase(category, period, p.answeringKey(category, period).Public().KeyID()) != nil
+}
+
+// currentLive returns category's liveDB if it is period's under key.
+func (p *Provider) currentLive(category string, period uint64, key oprf.KeyID) *liveDB {
 	p.live.mu.Lock()
 	defer p.live.mu.Unlock()
 	l := p.live.m[category]
 	if l == nil || l.period != period || l.key != key {
 		return nil
 	}
-	return l.db
+	return l
+}
+
+// publishLive makes l category's database.
+func (p *Provider) publishLive(category string, l *liveDB) {
+	p.live.mu.Lock()
+	defer p.live.mu.Unlock()
+	if p.live.m == nil {
+		p.live.m = map[string]*liveDB{}
+	}
+	p.live.m[category] = l
+}
+
+// startBuild marks category as building, unless it already is.
+func (s *liveSet) startBuild(category string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.building[category] {
+		return false
+	}
+	if s.building == nil {
+		s.building = map[string]bool{}
+	}
+	s.building[category] = true
+	return true
+}
+
+func (s *liveSet) endBuild(category string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.building, category)
 }
 
 // syncLive brings category's live database in line with its sources' last
-// good reads and imports for the current period: a database of another
-// period or key is rebuilt, otherwise only the entries added, removed or
-// relabelled since the last sync are applied. It returns the number of
-// entries added and removed.
+// good reads and imports for the current period: a difference of at most
+// liveIncrementalMax entries is applied in place; otherwise, and for a new
+// period or key, a database is read back from its snapshot or built off
+// the sync lock (the current one answering meanwhile), published, and the
+// list's changes during the build applied to it. It returns the number of
+// entries added and removed in place; errLiveBuilding if another call is
+// building the database already.
 func (p *Provider) syncLive(ctx context.Context, category string) (added, removed int, err error) {
 	if !p.servesLive(category) {
 		return 0, 0, nil
@@ -97,36 +176,46 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 		return 0, 0, nil
 	}
 	key := p.answeringKey(category, period)
-	p.live.sync.Lock()
-	defer p.live.sync.Unlock()
-	p.live.mu.Lock()
-	l := p.live.m[category]
-	p.live.mu.Unlock()
-	if l != nil && (l.period != period || l.key != key.Public().KeyID()) {
-		l = nil
-	}
-	if l == nil && !p.servesCatalog(category) {
-		// No catalog build read the sources for this period, nor put
-		// the key requesters verify answers against on the ledger.
-		if _, err := p.readSources(ctx, category, period); err != nil {
-			return 0, 0, err
+	// A database read back from its snapshot may still need a rebuild for
+	// what changed since; one built from the list takes its catch-up in
+	// place.
+	mayRebuild := true
+	for range 3 {
+		p.live.sync.Lock()
+		l := p.currentLive(category, period, key.Public().KeyID())
+		rebuild, prev := 0, map[string]liveEntry(nil)
+		if l != nil {
+			added, removed, rebuild, err = p.applyLive(category, period, key, l, mayRebuild)
+			if err != nil || rebuild == 0 {
+				p.live.sync.Unlock()
+				return added, removed, err
+			}
+			prev = l.entries
 		}
-		if err := p.register(ctx, category); err != nil {
-			return 0, 0, err
+		if !p.live.startBuild(category) {
+			p.live.sync.Unlock()
+			return 0, 0, errLiveBuilding
 		}
-	}
-	want, err := p.liveEntries(category, period, key, l)
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	if l == nil {
-		l, err = p.newLiveDB(period, key.Public().KeyID(), len(want))
+		p.live.sync.Unlock()
+		loaded, err := p.buildLive(ctx, category, period, key, rebuild, prev)
+		p.live.endBuild(category)
 		if err != nil {
 			return 0, 0, err
 		}
+		mayRebuild = loaded
+	}
+	return 0, 0, errLiveBuilding
+}
+
+// applyLive applies the difference between category's entries and l in
+// place and saves the result when the snapshot is due. If the difference
+// is too large for that, or the database is full, and mayRebuild, it
+// changes nothing and returns the list size to build a new database for.
+// Called with liveSet.sync held.
+func (p *Provider) applyLive(category string, period uint64, key *oprf.PrivateKey, l *liveDB, mayRebuild bool) (added, removed, rebuild int, err error) {
+	want, err := p.liveEntries(category, period, key, l.entries)
+	if err != nil {
+		return 0, 0, 0, err
 	}
 	var add, rm []liveEntry
 	for id, e := range want {
@@ -144,25 +233,81 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 			rm = append(rm, old)
 		}
 	}
+	if mayRebuild && len(add)+len(rm) > liveIncrementalMax {
+		return 0, 0, max(len(want), l.sizedFor), nil
+	}
 	err = l.apply(rm, add)
-	if errors.Is(err, hepsi.ErrFull) {
-		// The list outgrew the parameters: rebuild for its new size.
-		if l, err = p.newLiveDB(period, key.Public().KeyID(), 2*len(want)); err == nil {
-			rm, add = nil, slices.Collect(maps.Values(want))
-			err = l.apply(nil, add)
+	if errors.Is(err, hepsi.ErrFull) && mayRebuild {
+		// The list outgrew the parameters: build for twice its size.
+		return 0, 0, 2 * len(want), nil
+	}
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	l.entries = want
+	l.dirty = l.dirty || len(add)+len(rm) > 0
+	p.saveLiveIfDue(category, l)
+	return len(add), len(rm), 0, nil
+}
+
+// buildLive makes category's database for period off the sync lock and
+// publishes it: for a first build (size 0) the snapshot, if it is this
+// period's and opens (loaded), or else the list's entries, evaluated under
+// key except those prev holds, in a database sized for at least size
+// entries (twice the list if that proves too small).
+func (p *Provider) buildLive(ctx context.Context, category string, period uint64, key *oprf.PrivateKey, size int, prev map[string]liveEntry) (loaded bool, err error) {
+	keyID := key.Public().KeyID()
+	if !p.servesCatalog(category) {
+		// No catalog build reads the sources for this period, nor puts
+		// the key requesters verify answers against on the ledger.
+		if err := p.register(ctx, category); err != nil {
+			return false, err
+		}
+	}
+	if size == 0 {
+		l, err := p.loadLive(category, period, keyID)
+		switch {
+		case err != nil:
+			p.log.Warn("provider: live database snapshot refused; building the database from the list", "category", category, "err", err)
+			p.removeLiveSnapshot(category)
+		case l != nil:
+			p.live.sync.Lock()
+			p.publishLive(category, l)
+			p.live.sync.Unlock()
+			return true, nil
+		}
+		if !p.servesCatalog(category) {
+			if _, err := p.readSources(ctx, category, period); err != nil {
+				return false, err
+			}
+		}
+	}
+	want, err := p.liveEntries(category, period, key, prev)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	size = max(len(want), size)
+	var l *liveDB
+	for _, n := range []int{size, 2 * size} {
+		if l, err = p.newLiveDB(period, keyID, n); err == nil {
+			err = l.apply(nil, slices.Collect(maps.Values(want)))
+		}
+		if !errors.Is(err, hepsi.ErrFull) {
+			break
 		}
 	}
 	if err != nil {
-		return 0, 0, err
+		return false, err
 	}
-	l.entries = want
-	p.live.mu.Lock()
-	defer p.live.mu.Unlock()
-	if p.live.m == nil {
-		p.live.m = map[string]*liveDB{}
-	}
-	p.live.m[category] = l
-	return len(add), len(rm), nil
+	l.entries, l.dirty = want, true
+	p.live.sync.Lock()
+	defer p.live.sync.Unlock()
+	p.publishLive(category, l)
+	p.saveLiveIfDue(category, l)
+	return false, nil
 }
 
 // apply removes rm and adds add as one change: if the addition fails, the
@@ -214,14 +359,14 @@ func (p *Provider) newLiveDB(period uint64, key oprf.KeyID, size int) (*liveDB, 
 	if err != nil {
 		return nil, fmt.Errorf("live database: %w", err)
 	}
-	return &liveDB{period: period, key: key, db: db, entries: map[string]liveEntry{}}, nil
+	return &liveDB{period: period, key: key, sizedFor: size, db: db, entries: map[string]liveEntry{}}, nil
 }
 
 // liveEntries returns every entry of category's last good reads and
 // imports (the entries a catalog build reads) with its PRF output under
-// key, evaluating only the identifiers prev (a database of the same period
-// and key, or nil) does not hold already.
-func (p *Provider) liveEntries(category string, period uint64, key *oprf.PrivateKey, prev *liveDB) (map[string]liveEntry, error) {
+// key, evaluating only the identifiers prev (the entries of a database of
+// the same period and key, or nil) does not hold already.
+func (p *Provider) liveEntries(category string, period uint64, key *oprf.PrivateKey, prev map[string]liveEntry) (map[string]liveEntry, error) {
 	ev, err := p.evaluator(category, period, key)
 	if err != nil {
 		return nil, fmt.Errorf("live database: evaluator: %w", err)
@@ -260,7 +405,7 @@ func (p *Provider) liveEntries(category string, period uint64, key *oprf.Private
 		copy(lb[:], enc)
 		in := e.ID.AppendTo(nil)
 		if prev != nil {
-			if known, ok := prev.entries[string(in)]; ok {
+			if known, ok := prev[string(in)]; ok {
 				if old, dup := out[string(in)]; dup && old.label != lb {
 					return nil, errLabelConflict
 				}
@@ -293,6 +438,8 @@ func (p *Provider) syncLiveAll(ctx context.Context, categories []string) {
 	for _, cat := range categories {
 		added, removed, err := p.syncLive(ctx, cat)
 		switch {
+		case errors.Is(err, errLiveBuilding):
+			p.log.Info("provider: live database building; the build applies this change", "category", cat)
 		case err != nil && ctx.Err() == nil:
 			p.log.Error("provider: live database not updated", "category", cat, "err", err)
 		case added+removed > 0:

@@ -134,6 +134,7 @@ func (p *Provider) Run(ctx context.Context) error {
 		p.runExposures(ctx)
 	}()
 	defer wg.Wait()
+	defer p.saveLiveAll()
 
 	retry := time.NewTimer(p.cfg.RetryBuild) // armed only after a failure
 	retry.Stop()

@@ -20,7 +20,9 @@ import (
 // Catalog digests are immutable per period on the ledger, so new list
 // contents reach requesters with the next period's catalog, unless the
 // current period's catalog is not published yet. Categories served live
-// have their live databases updated before Refresh returns.
+// have their live databases updated before Refresh returns, unless another
+// call is building one from the whole list: that build applies the list
+// as it stands when it ends (live.go).
 func (p *Provider) Refresh(ctx context.Context, names []string) ([]*riskmeshv1.ListImport, error) {
 	sources, err := p.sourcesNamed(names)
 	if err != nil {

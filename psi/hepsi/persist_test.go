@@ -1,0 +1,150 @@
+package hepsi
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+)
+
+func persisted(t testing.TB, db *Database) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	n, err := db.WriteTo(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(buf.Len()) {
+		t.Fatalf("WriteTo reported %d bytes, wrote %d", n, buf.Len())
+	}
+	return buf.Bytes()
+}
+
+// A database read back answers as the one written, takes updates as it
+// would have, and writes the same bytes again.
+func TestPersistRoundTrip(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 1500, MinItemSize)
+	labels := randomItems(t, len(items), 16)
+	db, r, listed := listedDB(t, p, items[:1400], labels[:1400])
+	// A removal leaves holes and shorter bins, as a live list does.
+	if err := db.Remove(items[:100]); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items[:100] {
+		delete(listed, string(it))
+	}
+	enc := persisted(t, db)
+
+	back, err := ReadDatabase(bytes.NewReader(enc), int64(len(enc)), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Len() != db.Len() {
+		t.Fatalf("read back %d items, wrote %d", back.Len(), db.Len())
+	}
+	if again := persisted(t, back); !bytes.Equal(again, enc) {
+		t.Fatal("the database read back writes other bytes")
+	}
+	batch := append(slices.Clone(items[50:150]), items[1400:1450]...)
+	checkAgainstPlain(t, roundTrip(t, back, r, batch), batch, listed)
+	// Kept-encoded labels are encoded again on reading.
+	encoded, err := ReadDatabase(bytes.NewReader(enc), int64(len(enc)), p, WithEncodedLabels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstPlain(t, roundTrip(t, encoded, r, batch), batch, listed)
+
+	// The same updates on both give the same database.
+	for _, d := range []*Database{db, back} {
+		if err := d.Add(items[1400:], labels[1400:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Remove(items[200:300]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(persisted(t, db), persisted(t, back)) {
+		t.Fatal("updates applied to the database read back give another database")
+	}
+	for i := 1400; i < 1500; i++ {
+		listed[string(items[i])] = labels[i]
+	}
+	for _, it := range items[200:300] {
+		delete(listed, string(it))
+	}
+	checkAgainstPlain(t, roundTrip(t, back, r, batch), batch, listed)
+
+}
+
+// ReadDatabase refuses, without panicking, a database cut short, under
+// other parameters, beyond its byte budget, or with a polynomial that
+// does not fit its bin.
+func TestPersistRefuses(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 200, MinItemSize)
+	db, _, _ := listedDB(t, p, items, randomItems(t, len(items), 16))
+	enc := persisted(t, db)
+	read := func(data []byte, limit int64, q Params) error {
+		_, err := ReadDatabase(bytes.NewReader(data), limit, q)
+		return err
+	}
+	for _, cut := range []int{0, 1, 3, 10, len(enc) / 2, len(enc) - 1} {
+		if err := read(enc[:cut], int64(len(enc)), p); err == nil {
+			t.Fatalf("accepted the first %d of %d bytes", cut, len(enc))
+		}
+	}
+	if err := read(enc, int64(len(enc)-1), p); !errors.Is(err, ErrLimit) {
+		t.Fatalf("one byte over the budget: %v, want ErrLimit", err)
+	}
+	other := p
+	other.MaxBundles++
+	if err := read(enc, int64(len(enc)), other); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("other parameters: %v, want ErrMismatch", err)
+	}
+	bad := slices.Clone(enc)
+	bad[0] = 2
+	if err := read(bad, int64(len(bad)), p); !errors.Is(err, ErrVersion) {
+		t.Fatalf("version 2: %v, want ErrVersion", err)
+	}
+	// The last packed value is the top coefficient of the last label
+	// polynomial for the last slot: at the bundle's degree, so zero in
+	// every bin. Setting it breaks the shape.
+	bad = slices.Clone(enc)
+	bad[len(bad)-1] |= 0x01
+	if err := read(bad, int64(len(bad)), p); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("label coefficient above the degree: %v, want ErrMalformed", err)
+	}
+}
+
+// FuzzReadDatabase mutates a real persisted database: whatever reads must
+// write back to exactly the bytes it consumed.
+func FuzzReadDatabase(f *testing.F) {
+	p := testParams(f, 16)
+	db, err := NewDatabase(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := db.Add(randomItems(f, 20, MinItemSize), randomItems(f, 20, 16)); err != nil {
+		f.Fatal(err)
+	}
+	enc := persisted(f, db)
+	f.Add(enc)
+	f.Add(enc[:200])
+	empty, err := NewDatabase(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(persisted(f, empty))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bytes.NewReader(data)
+		back, err := ReadDatabase(r, int64(len(data)), p)
+		if err != nil {
+			return
+		}
+		consumed := data[:len(data)-r.Len()]
+		if again := persisted(t, back); !bytes.Equal(again, consumed) {
+			t.Fatal("accepted a non-canonical database")
+		}
+	})
+}
