@@ -74,8 +74,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	go followIdentity(ctx, dir, live, cfg.IdentityDir, log)
 	svc, err := New(Config{
 		MSPID: cfg.Identity.MSPID, Ledger: cfg.Ledger, Sign: live.Sign, DB: db, Authorizer: dir,
-		Redeliver: PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
-		Logger:    log,
+		Redeliver:     PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
+		RedeliverLive: PeerRedeliverLive(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
+		Logger:        log,
 	})
 	if err != nil {
 		return err
