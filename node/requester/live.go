@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -187,7 +188,11 @@ func (r *Requester) liveStep(ctx context.Context, x *liveSetup, req *signedReque
 		return nil, err
 	}
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	he, err := hepsi.NewRequester(x.params)
+	paramsDigest, err := x.params.Digest()
+	if err != nil {
+		return nil, err
+	}
+	he, err := r.heKeys.requester(x, paramsDigest)
 	if err != nil {
 		return nil, err
 	}
@@ -199,43 +204,44 @@ func (r *Requester) liveStep(ctx context.Context, x *liveSetup, req *signedReque
 	if err != nil {
 		return nil, err
 	}
-	paramsDigest, err := x.params.Digest()
-	if err != nil {
-		return nil, err
-	}
-	queryDigest := transcript.LiveQueryDigest(respDigest, paramsDigest, query.Digest())
-	sig, err := transcript.SignRequest(r.cfg.Sign, queryDigest)
-	if err != nil {
+	step := &audit.LiveStep{Params: paramsDigest, Query: query.Digest()}
+	queryDigest := step.QueryDigest(respDigest)
+	if step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, queryDigest); err != nil {
 		return nil, err
 	}
 	enc, err := query.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	resp, err := r.cfg.Conns.Do(ctx, &x.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
-		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: sig,
+	// Recorded before it is sent: a query the provider never answers is
+	// what a live dispute files.
+	if err := r.store.putLiveStep(&req.header, step); err != nil {
+		return nil, fmt.Errorf("record the live query: %w", err)
+	}
+	la, err := r.sendLive(ctx, x, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
+		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: step.RequesterSignature,
 	}}})
 	if err != nil {
 		return nil, err
-	}
-	la := resp.GetLiveAnswer()
-	if la == nil {
-		return nil, errors.New("answer is not a live answer")
 	}
 	ans, err := hepsi.DecodeAnswer(x.params, la.GetAnswer())
 	if err != nil {
 		return nil, err
 	}
-	answerDigest, err := ans.Digest()
-	if err != nil {
+	if step.Answer, err = ans.Digest(); err != nil {
 		return nil, err
 	}
-	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), transcript.LiveAnswerDigest(queryDigest, answerDigest), la.GetResponderSignature()); err != nil {
+	step.ResponderSignature = la.GetResponderSignature()
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), transcript.LiveAnswerDigest(queryDigest, step.Answer), step.ResponderSignature); err != nil {
 		return nil, err
 	}
 	res, err := st.Results(ans)
 	if err != nil {
 		return nil, err
+	}
+	// The receipt is kept only for an answer that names the query.
+	if err := r.store.putLiveStep(&req.header, step); err != nil {
+		return nil, fmt.Errorf("record the live receipt: %w", err)
 	}
 	out := make([]catalogpsi.Result, len(res))
 	for i, hr := range res {
