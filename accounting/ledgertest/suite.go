@@ -63,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 		{"MoneyCycle", s.moneyCycle},
 		{"QualityAcrossSnapshot", s.qualityAcrossSnapshot},
 		{"LiveEntries", s.liveEntries},
+		{"LiveDispute", s.liveDispute},
 		{"Governance", s.governance},
 	}
 	for _, st := range steps {
