@@ -120,7 +120,8 @@ type testProvider struct {
 	// liveWithhold refuses this many live queries UNAVAILABLE unseen by the
 	// provider, after it billed their POPRF step (dishonest).
 	liveWithhold int
-	liveQueries  [][32]byte // SHA-256 of each live query's bytes as received
+	liveQueries  [][32]byte    // SHA-256 of each live query's bytes as received
+	liveHang     chan struct{} // if set, live queries wait for it to close before the provider sees them
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -342,6 +343,15 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		}
 		if lost = p.liveLose > 0; lost {
 			p.liveLose--
+		}
+		if h := p.liveHang; h != nil {
+			p.mu.Unlock()
+			select {
+			case <-h:
+			case <-ctx.Done():
+				return nil
+			}
+			p.mu.Lock()
 		}
 	}
 	if ev != nil {

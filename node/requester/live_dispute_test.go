@@ -2,6 +2,7 @@ package requester
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,49 @@ func TestAdversaryRequesterDisputesAnsweredLiveStep(t *testing.T) {
 	must(t, err)
 	if e.Reversal != nil {
 		t.Fatal("an answered live step's charge was reversed")
+	}
+}
+
+// TestLiveLateAnswer: the homomorphic answer of a live exchange comes only
+// after the query's deadline. The part is reported UNAVAILABLE (billed:
+// the POPRF step was answered) while the node keeps sending the same
+// query; when the provider answers, the stored record shows the hits,
+// says the part changed late, and bills nothing more.
+func TestLiveLateAnswer(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	hang := make(chan struct{})
+	p.set(func(p *testProvider) { p.liveHang = hang })
+	r := n.newRequester("", nil)
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3, 40),
+		Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE, Deadline: durationpb.New(300 * time.Millisecond)})
+	id := events[0].GetAccepted().GetQueryId()
+	part := providerResult(t, events[len(events)-1].GetResult(), p.msp)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE || part.Amount != 2*testLivePrice ||
+		!strings.Contains(part.Error.GetMessage(), "late answer") {
+		t.Fatalf("part %v billing %d (%v), want unavailable, billed %d, fetched late", part.Status, part.Amount, part.Error, 2*testLivePrice)
+	}
+	p.set(func(p *testProvider) { p.liveHang = nil })
+	close(hang)
+	waitLate(t, r, "the late live answer", func() bool {
+		_, pr := storedPart(t, r, id, p.msp)
+		return pr.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
+	})
+	rec, got := storedPart(t, r, id, p.msp)
+	if got.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		t.Fatalf("late part %v, want answered", got)
+	}
+	if !got.Late || got.LateChange.GetSource() != riskmeshv1.LateSource_LATE_SOURCE_LATE_ANSWER || got.Amount != 2*testLivePrice ||
+		got.Mode != riskmeshv1.QueryMode_QUERY_MODE_LIVE {
+		t.Fatalf("late part %v, want a late live answer billing %d", got, 2*testLivePrice)
+	}
+	if len(got.Hits) != 1 || got.Hits[0].Index != 0 || !slices.Equal(hitsOf(rec.Result)[0], []string{p.msp}) {
+		t.Fatalf("late hits %v, want item 0 only", got.Hits)
+	}
+	p.mu.Lock()
+	evaluates := p.evaluates
+	p.mu.Unlock()
+	if evaluates != 1 {
+		t.Fatalf("%d POPRF steps, want 1", evaluates)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -103,33 +104,31 @@ func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*h
 // nor a refusal.
 var errNotLiveAnswer = errors.New("answer is not a live answer")
 
-// sendLive sends the signed live query msg until it is answered, refused
-// for good or ctx ends, always the identical query: the provider answers
-// the same query on the same exchange again without billing anything (a
-// lost answer's retry), and a different one would be refused.
-func (r *Requester) sendLive(ctx context.Context, x *liveSetup, msg *riskmeshv1.PeerRequest) (*riskmeshv1.LiveAnswer, error) {
-	for attempts := 1; ; attempts++ {
-		resp, err := r.cfg.Conns.Do(ctx, &x.inst, msg)
+// resend sends msg to inst until it is answered, refused for good or ctx
+// ends, always the identical signed message: a provider answers the same
+// evaluate request from its replay index, and the same live query on the
+// same exchange again, without billing anything more (a lost answer's
+// retry). It returns the answer and the attempts made.
+func (r *Requester) resend(ctx context.Context, inst *accounting.Institution, msg *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, uint32, error) {
+	for attempts := uint32(1); ; attempts++ {
+		resp, err := r.cfg.Conns.Do(ctx, inst, msg)
 		if err == nil {
-			if la := resp.GetLiveAnswer(); la != nil {
-				return la, nil
-			}
-			return nil, errNotLiveAnswer
+			return resp, attempts, nil
 		}
 		var re *peer.RemoteError
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
-			return nil, err
+			return nil, attempts, err
 		case errors.As(err, &re):
 			if !transient(re) {
-				return nil, err
+				return nil, attempts, err
 			}
 			wait = re.RetryAfter
 		}
-		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, attempts))
+		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
 		if backoff.Sleep(ctx, wait) != nil {
-			return nil, err
+			return nil, attempts, err
 		}
 	}
 }
