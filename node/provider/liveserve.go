@@ -134,6 +134,9 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
 	}
+	if kept := p.answers.get(xkey, rec.Query); kept != nil {
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
+	}
 	if err := ctx.Err(); err != nil {
 		return refuse(codeUnavailable, "not answered in time")
 	}
@@ -158,15 +161,16 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
 	}
-	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: &riskmeshv1.LiveAnswer{
-		Answer: enc, ResponderSignature: rec.ResponderSignature,
-	}}}
+	out := &riskmeshv1.LiveAnswer{Answer: enc, ResponderSignature: rec.ResponderSignature}
+	p.answers.put(xkey, rec.Query, out)
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: out}}
 }
 
 // claimLive records that the exchange's homomorphic step is taken by
 // rec's query, unless another query took it (errLiveTaken). The same
-// query again is answered again (a lost answer's retry): answering one
-// query twice reveals nothing the first answer did not.
+// query again is answered again (a lost answer's retry), from liveAnswers
+// while it keeps the answer, else evaluated afresh: answering one query
+// twice reveals nothing the first answer did not.
 func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) error {
 	enc, err := rec.MarshalBinary()
 	if err != nil {
@@ -182,6 +186,7 @@ func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) error {
 			if prev.Query != rec.Query || prev.Params != rec.Params {
 				return errLiveTaken
 			}
+			return nil // a retry: the record, and any receipt in it, stays
 		}
 		return b.Put(key, enc)
 	})
