@@ -167,19 +167,8 @@ type LiveClaim struct {
 // claim is rejected. Anything else is upheld: the provider cannot show it
 // answered the homomorphic step it billed the POPRF step for.
 func DecideLiveUnanswered(entry *accounting.RecordedEntry, state accounting.PeriodState, claim LiveClaim, produced *LiveStep, why string) Decision {
-	reject := func(format string, args ...any) Decision {
-		return Decision{Verdict: accounting.VerdictRejected, Reason: fmt.Sprintf(format, args...)}
-	}
-	upheld := func(format string, args ...any) Decision {
-		return Decision{Verdict: accounting.VerdictUpheld, Reason: fmt.Sprintf(format, args...)}
-	}
-	switch {
-	case entry == nil:
-		return reject("no ledger entry: nothing was billed, nothing to reverse")
-	case entry.Reversal != nil:
-		return reject("the entry is already reversed")
-	case state == accounting.PeriodSnapshotted:
-		return reject("period %d is snapshotted: the charge is final", entry.Key.Period)
+	if d, final := unreversible(entry, state); final {
+		return d
 	}
 	h, err := transcript.ParseHeader(entry.Header)
 	if err != nil {
