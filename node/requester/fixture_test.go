@@ -117,7 +117,7 @@ type testProvider struct {
 	hide      []string         // refuse redelivery to these MSP ids as if nothing were stored (dishonest)
 	weakLive  bool             // announce the live parameters over half the ring degree (dishonest)
 	liveLose  int              // let the provider answer this many live queries, but report UNAVAILABLE instead
-	// liveWithhold refuses this many live queries UNAVAILABLE unseen by the
+	// liveWithhold refuses this many live queries for good unseen by the
 	// provider, after it billed their POPRF step (dishonest).
 	liveWithhold int
 	liveQueries  [][32]byte    // SHA-256 of each live query's bytes as received
@@ -339,7 +339,7 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		if withheld = p.liveWithhold > 0; withheld {
 			p.liveWithhold--
 			p.mu.Unlock()
-			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "busy")
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED, "refused")
 		}
 		if lost = p.liveLose > 0; lost {
 			p.liveLose--

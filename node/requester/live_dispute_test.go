@@ -68,7 +68,7 @@ func TestLiveLostAnswerIsRetried(t *testing.T) {
 	p := n.providers[0]
 	p.set(func(p *testProvider) { p.liveLose = 1 })
 	r := n.newRequester("", nil)
-	part, key := liveExchange(t, n, r, 30*time.Second, 3, 40)
+	part, key := liveExchange(t, n, r, 5*time.Minute, 3, 40)
 	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || part.Amount != 2*testLivePrice {
 		t.Fatalf("part %v billing %d, want answered billing %d (%v)", part.Status, part.Amount, 2*testLivePrice, part.Error)
 	}
@@ -99,7 +99,7 @@ func TestAdversaryProviderWithholdsLiveAnswer(t *testing.T) {
 	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
 	n.providers[0].set(func(p *testProvider) { p.liveWithhold = 1 << 30 })
 	r := n.newRequester("", nil)
-	part, key := liveExchange(t, n, r, 2*time.Second, 3)
+	part, key := liveExchange(t, n, r, 5*time.Minute, 3)
 	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE || part.Amount != testLivePrice {
 		t.Fatalf("part %v billing %d, want unavailable and billed %d", part.Status, part.Amount, testLivePrice)
 	}
@@ -132,7 +132,7 @@ func TestAdversaryProviderWithholdsLiveAnswer(t *testing.T) {
 func TestAdversaryRequesterDisputesAnsweredLiveStep(t *testing.T) {
 	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
 	r := n.newRequester("", nil)
-	part, key := liveExchange(t, n, r, 30*time.Second, 3)
+	part, key := liveExchange(t, n, r, 5*time.Minute, 3)
 	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 		t.Fatalf("part %v (%v), want answered", part.Status, part.Error)
 	}
@@ -186,7 +186,7 @@ func TestLiveLateAnswer(t *testing.T) {
 	p.set(func(p *testProvider) { p.liveHang = hang })
 	r := n.newRequester("", nil)
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3, 40),
-		Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE, Deadline: durationpb.New(300 * time.Millisecond)})
+		Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE, Deadline: durationpb.New(5 * time.Second)})
 	id := events[0].GetAccepted().GetQueryId()
 	part := providerResult(t, events[len(events)-1].GetResult(), p.msp)
 	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE || part.Amount != 2*testLivePrice ||
@@ -215,5 +215,55 @@ func TestLiveLateAnswer(t *testing.T) {
 	p.mu.Unlock()
 	if evaluates != 1 {
 		t.Fatalf("%d POPRF steps, want 1", evaluates)
+	}
+}
+
+// TestAdversaryWithheldLiveAnswerIsDisputedByReconciliation: the node
+// disputes a withheld homomorphic answer by itself, as the daemon wires
+// it: reconciliation finds the billed live exchange matched but its query
+// without a receipt, waits until no exchange can bring the answer and
+// NonDeliveryAfter more, and hands the signed query to dispute.Auto; the
+// auditor upholds and the charge is reversed. Later passes, across a
+// restart, file nothing more.
+func TestAdversaryWithheldLiveAnswerIsDisputedByReconciliation(t *testing.T) {
+	ctx := context.Background()
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeCatalog | provider.ServeLive}, span(0, 10))
+	r, auto, clk, reopen := n.reconcileRequester(t)
+	n.providers[0].set(func(p *testProvider) { p.liveWithhold = 1 << 30 })
+	part, key := liveExchange(t, n, r, 5*time.Minute, 3)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE || part.Amount != testLivePrice {
+		t.Fatalf("part %v billing %d, want unavailable and billed %d", part.Status, part.Amount, testLivePrice)
+	}
+	must(t, r.Reconcile(ctx))
+	if pending := auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d disputes queued while an exchange could still bring the answer", pending)
+	}
+	if _, _, ok := auto.Status(key); ok {
+		t.Fatal("the live step was disputed before the wait")
+	}
+	clk.Advance(time.Hour) // past every exchange and NonDeliveryAfter
+	must(t, r.Reconcile(ctx))
+	if pending := auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d disputes pending after filing", pending)
+	}
+	state, reason, ok := auto.Status(key)
+	if !ok || state != riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED || !strings.Contains(reason, "no signed answer") {
+		t.Fatalf("live dispute %v (%q), want REVERSED because the provider showed no receipt", state, reason)
+	}
+	e, err := n.regulator.Entry(ctx, key)
+	must(t, err)
+	if e.Reversal == nil {
+		t.Fatal("the withheld live step's charge is not reversed on the ledger")
+	}
+	r, auto = reopen()
+	clk.Advance(time.Hour)
+	must(t, r.Reconcile(ctx))
+	if pending := auto.Process(ctx); pending != 0 {
+		t.Fatalf("a pass after a restart queued %d disputes", pending)
+	}
+	rep, err := r.ReconcileReport(n.period)
+	must(t, err)
+	if rep.Reversed != 1 || rep.Disputed != 0 {
+		t.Fatalf("report %v, want the live entry reversed", rep)
 	}
 }

@@ -739,9 +739,12 @@ type DisputeRecord struct {
 	// non_delivery, for a non-delivery dispute, is the billed entry whose
 	// answer never arrived; transcript is then empty until the auditor
 	// returns the one the provider produced.
-	NonDelivery   *EntryKey `protobuf:"bytes,8,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NonDelivery *EntryKey `protobuf:"bytes,8,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
+	// live_unanswered, for a live dispute, is the billed live exchange and
+	// the homomorphic query this node signed for it; transcript is empty.
+	LiveUnanswered *LiveUnanswered `protobuf:"bytes,9,opt,name=live_unanswered,json=liveUnanswered,proto3" json:"live_unanswered,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DisputeRecord) Reset() {
@@ -830,6 +833,13 @@ func (x *DisputeRecord) GetNonDelivery() *EntryKey {
 	return nil
 }
 
+func (x *DisputeRecord) GetLiveUnanswered() *LiveUnanswered {
+	if x != nil {
+		return x.LiveUnanswered
+	}
+	return nil
+}
+
 var File_riskmesh_v1_audit_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_audit_proto_rawDesc = "" +
@@ -881,7 +891,7 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"transcript\x18\x02 \x01(\fR\n" +
 	"transcript\x12\x14\n" +
 	"\x05claim\x18\x03 \x01(\tR\x05claim\x125\n" +
-	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xdf\x02\n" +
+	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xa5\x03\n" +
 	"\rDisputeRecord\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
@@ -893,7 +903,8 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\fnext_attempt\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vnextAttempt\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\a \x01(\tR\tlastError\x128\n" +
-	"\fnon_delivery\x18\b \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery*p\n" +
+	"\fnon_delivery\x18\b \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery\x12D\n" +
+	"\x0flive_unanswered\x18\t \x01(\v2\x1b.riskmesh.v1.LiveUnansweredR\x0eliveUnanswered*p\n" +
 	"\vAuditStatus\x12\x1c\n" +
 	"\x18AUDIT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUDIT_STATUS_PASS\x10\x01\x12\x15\n" +
@@ -956,13 +967,14 @@ var file_riskmesh_v1_audit_proto_depIdxs = []int32{
 	8,  // 12: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
 	11, // 13: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
 	7,  // 14: riskmesh.v1.DisputeRecord.non_delivery:type_name -> riskmesh.v1.EntryKey
-	3,  // 15: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
-	5,  // 16: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 15: riskmesh.v1.DisputeRecord.live_unanswered:type_name -> riskmesh.v1.LiveUnanswered
+	3,  // 16: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
+	5,  // 17: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
+	17, // [17:18] is the sub-list for method output_type
+	16, // [16:17] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_audit_proto_init() }
