@@ -445,11 +445,7 @@ func (a *Auto) fileNonDelivery(ctx context.Context, rec *riskmeshv1.DisputeRecor
 		rec.LastError = err.Error()
 		return
 	}
-	rec.LastError, rec.Verdict = "", out.Verdict
-	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
-	if out.Reversed {
-		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
-	}
+	settle(rec, out)
 	if out.Produced != nil {
 		if data, err := out.Produced.MarshalBinary(); err == nil {
 			rec.Transcript = data // the billed answer, kept with the verdict
@@ -473,13 +469,19 @@ func (a *Auto) fileLiveUnanswered(ctx context.Context, rec *riskmeshv1.DisputeRe
 		rec.LastError = err.Error()
 		return
 	}
+	settle(rec, out)
+	a.cfg.Logger.Info("live dispute settled", slog.Uint64("period", key.Period),
+		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
+}
+
+// settle records on rec the verdict of a dispute of an entry the ledger
+// holds, which every verdict settles: reversed, or rejected.
+func settle(rec *riskmeshv1.DisputeRecord, out *Outcome) {
 	rec.LastError, rec.Verdict = "", out.Verdict
 	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
 	if out.Reversed {
 		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
 	}
-	a.cfg.Logger.Info("live dispute settled", slog.Uint64("period", key.Period),
-		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
 }
 
 // closed reports a period that takes no more records.
