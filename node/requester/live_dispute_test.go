@@ -267,3 +267,49 @@ func TestAdversaryWithheldLiveAnswerIsDisputedByReconciliation(t *testing.T) {
 		t.Fatalf("report %v, want the live entry reversed", rep)
 	}
 }
+
+// TestLiveConcurrentQueriesShareKey: two live queries to one provider at
+// once encrypt under the node's one key pair for the provider and period,
+// and each opens its own answer.
+func TestLiveConcurrentQueriesShareKey(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	r := n.newRequester("", nil)
+	idsOf := [][]int{{3, 40}, {41, 7}}
+	results := make([]*riskmeshv1.QueryResult, len(idsOf))
+	done := make(chan struct{})
+	for i, ids := range idsOf {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			// Not the query helper: t.Fatal must not run off the test's
+			// goroutine.
+			err := r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(ids...),
+				Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE, Deadline: durationpb.New(5 * time.Minute)},
+				func(ev *riskmeshv1.QueryEvent) error {
+					if res := ev.GetResult(); res != nil {
+						results[i] = res
+					}
+					return nil
+				})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for range idsOf {
+		<-done
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for i, want := range []int{0, 1} { // the listed identifier's index in each query
+		if got := hitsOf(results[i]); len(got) != 1 || !slices.Equal(got[want], []string{n.providers[0].msp}) {
+			t.Errorf("query %d: hits %v, want item %d only", i, got, want)
+		}
+	}
+	r.heKeys.mu.Lock()
+	keys := len(r.heKeys.m)
+	r.heKeys.mu.Unlock()
+	if keys != 1 {
+		t.Fatalf("%d key pairs for one provider and period, want 1", keys)
+	}
+}
