@@ -155,7 +155,8 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		// the answer it is receiving: one that has come since matches at
 		// once, whatever the wait.
 		if r.holds(e) {
-			rec.State, rec.Note = stateMatched, ""
+			rec.State, rec.Note, rec.FirstMissing = stateMatched, "", nil
+			r.watchLiveStep(e, rec, now)
 			break
 		}
 		missing := now.Sub(rec.FirstMissing.AsTime())
