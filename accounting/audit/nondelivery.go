@@ -36,20 +36,10 @@ func Billed(r *Report) (bool, []string) {
 // provider produced a good billed answer, which then goes to the
 // requester.
 func DecideNonDelivery(entry *accounting.RecordedEntry, state accounting.PeriodState, produced *Report, why string) Decision {
-	reject := func(format string, args ...any) Decision {
-		return Decision{Verdict: accounting.VerdictRejected, Reason: fmt.Sprintf(format, args...)}
+	if d, final := unreversible(entry, state); final {
+		return d
 	}
-	upheld := func(format string, args ...any) Decision {
-		return Decision{Verdict: accounting.VerdictUpheld, Reason: fmt.Sprintf(format, args...)}
-	}
-	switch {
-	case entry == nil:
-		return reject("no ledger entry: nothing was billed, nothing to reverse")
-	case entry.Reversal != nil:
-		return reject("the entry is already reversed")
-	case state == accounting.PeriodSnapshotted:
-		return reject("period %d is snapshotted: the charge is final", entry.Key.Period)
-	case produced == nil:
+	if produced == nil {
 		return upheld("the provider did not produce the billed response when the auditor asked: %s", why)
 	}
 	if ok, failed := Billed(produced); !ok {
@@ -62,4 +52,27 @@ func DecideNonDelivery(entry *accounting.RecordedEntry, state accounting.PeriodS
 		return upheld("the entry bills the wrong amount: %s", c.Detail)
 	}
 	return reject("the provider produced the billed response and it verifies: the charge stands, and the response is returned to the requester")
+}
+
+func reject(format string, args ...any) Decision {
+	return Decision{Verdict: accounting.VerdictRejected, Reason: fmt.Sprintf(format, args...)}
+}
+
+func upheld(format string, args ...any) Decision {
+	return Decision{Verdict: accounting.VerdictUpheld, Reason: fmt.Sprintf(format, args...)}
+}
+
+// unreversible is the rejection of a dispute whose entry cannot be
+// reversed (none was billed, it is reversed already, or its period is
+// snapshotted); final is false if the entry can be.
+func unreversible(entry *accounting.RecordedEntry, state accounting.PeriodState) (d Decision, final bool) {
+	switch {
+	case entry == nil:
+		return reject("no ledger entry: nothing was billed, nothing to reverse"), true
+	case entry.Reversal != nil:
+		return reject("the entry is already reversed"), true
+	case state == accounting.PeriodSnapshotted:
+		return reject("period %d is snapshotted: the charge is final", entry.Key.Period), true
+	}
+	return Decision{}, false
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, h Harness) {
 		{"QualityAcrossSnapshot", s.qualityAcrossSnapshot},
 		{"LiveEntries", s.liveEntries},
 		{"ReconEntries", s.reconEntries},
+		{"LiveDispute", s.liveDispute},
 		{"Governance", s.governance},
 	}
 	for _, st := range steps {

@@ -34,6 +34,10 @@ type Config struct {
 	// billed (a RedeliverRequest on the peer protocol, PeerRedeliver), for
 	// non-delivery disputes. Nil refuses them with ErrNoRedeliver.
 	Redeliver Redeliver
+	// RedeliverLive asks the provider of a billed live exchange for the
+	// homomorphic step it recorded (PeerRedeliverLive), for live disputes.
+	// Nil refuses them with ErrNoRedeliver.
+	RedeliverLive RedeliverLive
 
 	// MaxTranscriptSize bounds a disputed transcript (default 8 MiB).
 	MaxTranscriptSize int

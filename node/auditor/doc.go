@@ -22,6 +22,13 @@
 // audit.DecideNonDelivery: the provider must produce exactly the billed
 // exchange, with a valid proof, or the charge is reversed.
 //
+// Live step not answered (JudgeLiveUnanswered): a requester names a billed
+// live exchange and sends the homomorphic query it signed for it; the
+// service asks the provider for the step it recorded (Config.RedeliverLive,
+// PeerRedeliverLive) and decides with audit.DecideLiveUnanswered: the
+// provider must show its receipt for a query the requester signed for that
+// exchange, or the charge is reversed.
+//
 // Process: Run composes the standalone service `riskmesh audit serve` runs
 // (dispute store, registry, keys followed across rotations, redelivery,
 // gRPC) from a ledger the caller opened, so package main only parses flags.

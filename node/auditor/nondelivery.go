@@ -28,24 +28,30 @@ type Redeliver func(ctx context.Context, key accounting.EntryKey) (*transcript.T
 // that is not a party to the entry.
 func PeerRedeliver(dir *registry.Directory, cfg peer.Config) Redeliver {
 	return func(ctx context.Context, key accounting.EntryKey) (*transcript.Transcript, error) {
-		inst, ok := dir.View().Institution(key.Responder)
-		if !ok || inst.Endpoint == "" {
-			return nil, fmt.Errorf("provider %s has no registered endpoint", key.Responder)
-		}
-		c, err := peer.Dial(ctx, inst.Endpoint, cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer c.Close()
-		if got := c.Peer().MSPID; got != key.Responder {
-			return nil, fmt.Errorf("%s's endpoint answered as %s", key.Responder, got)
-		}
-		resp, err := c.Do(ctx, provider.RedeliverRequest(key))
+		resp, err := redeliverPeer(ctx, dir, cfg, key)
 		if err != nil {
 			return nil, err
 		}
 		return provider.OpenRedelivered(resp, key)
 	}
+}
+
+// redeliverPeer sends a RedeliverRequest for key to the entry's provider
+// at the endpoint dir lists, refusing a node that answers as another.
+func redeliverPeer(ctx context.Context, dir *registry.Directory, cfg peer.Config, key accounting.EntryKey) (*riskmeshv1.PeerResponse, error) {
+	inst, ok := dir.View().Institution(key.Responder)
+	if !ok || inst.Endpoint == "" {
+		return nil, fmt.Errorf("provider %s has no registered endpoint", key.Responder)
+	}
+	c, err := peer.Dial(ctx, inst.Endpoint, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if got := c.Peer().MSPID; got != key.Responder {
+		return nil, fmt.Errorf("%s's endpoint answered as %s", key.Responder, got)
+	}
+	return c.Do(ctx, provider.RedeliverRequest(key))
 }
 
 // JudgeNonDelivery judges caller's claim that it never received the answer
@@ -56,57 +62,21 @@ func PeerRedeliver(dir *registry.Directory, cfg peer.Config) Redeliver {
 // for the requester. Verdicts are stored per entry like Judge's; an upheld
 // one is final.
 func (s *Service) JudgeNonDelivery(ctx context.Context, caller string, key accounting.EntryKey, claim string) (*riskmeshv1.AuditVerdict, []byte, error) {
-	if err := key.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
+	ctx, done, upheld, err := s.openEntryDispute(ctx, caller, key, claim, s.cfg.Redeliver != nil)
+	if err != nil || upheld != nil {
+		return upheld, nil, err
 	}
-	if len(claim) > MaxClaimLen || !utf8.ValidString(claim) {
-		return nil, nil, fmt.Errorf("%w: at most %d bytes of UTF-8", ErrClaim, MaxClaimLen)
-	}
-	if caller != key.Requester {
-		return nil, nil, ErrNotRequester
-	}
-	if s.cfg.Redeliver == nil {
-		return nil, nil, ErrNoRedeliver
-	}
-	if !s.acquire(caller) {
-		return nil, nil, ErrBusy
-	}
-	defer s.release(caller)
-	prev, err := s.store.byEntry(key.String())
+	defer done()
+	entry, state, digest, err := s.billedEntry(ctx, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	if prev != nil && prev.Verdict.Verdict == riskmeshv1.Verdict_VERDICT_UPHELD {
-		return prev.Verdict, nil, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	if err := s.mayJudge(ctx, key); err != nil {
-		return nil, nil, err
-	}
-	entry, err := s.cfg.Ledger.Entry(ctx, key)
-	switch {
-	case errors.Is(err, accounting.ErrNotFound):
-		entry = nil
-	case err != nil:
-		return nil, nil, fmt.Errorf("%w: entry: %w", audit.ErrLedger, err)
-	}
 	var (
-		state    accounting.PeriodState
 		produced *audit.Report
 		file     []byte
 		why      string
-		digest   [transcript.DigestSize]byte
 	)
 	if entry != nil {
-		p, err := s.cfg.Ledger.Period(ctx, key.Period)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: period: %w", audit.ErrLedger, err)
-		}
-		state = p.State
-		if digest, err = billedDigest(entry); err != nil {
-			return nil, nil, fmt.Errorf("%w: the ledger entry: %w", audit.ErrLedger, err)
-		}
 		if entry.Reversal == nil && state != accounting.PeriodSnapshotted {
 			produced, file, why, err = s.askProvider(ctx, key)
 			if err != nil {
@@ -159,21 +129,65 @@ func (s *Service) askProvider(ctx context.Context, key accounting.EntryKey) (*au
 	return r, file, "", nil
 }
 
-// billedDigest is the response digest the entry bills: the statement of a
-// non-delivery verdict is over it, as a transcript dispute's is over the
-// disputed transcript's.
-func billedDigest(e *accounting.RecordedEntry) ([transcript.DigestSize]byte, error) {
-	var zero [transcript.DigestSize]byte
-	h, err := transcript.ParseHeader(e.Header)
+// billedEntry reads the entry under key (nil if the ledger has none), its
+// period's state and the response digest it bills.
+func (s *Service) billedEntry(ctx context.Context, key accounting.EntryKey) (entry *accounting.RecordedEntry, state accounting.PeriodState, digest [transcript.DigestSize]byte, err error) {
+	entry, err = s.cfg.Ledger.Entry(ctx, key)
+	switch {
+	case errors.Is(err, accounting.ErrNotFound):
+		return nil, state, digest, nil
+	case err != nil:
+		return nil, state, digest, fmt.Errorf("%w: entry: %w", audit.ErrLedger, err)
+	}
+	p, err := s.cfg.Ledger.Period(ctx, key.Period)
 	if err != nil {
-		return zero, err
+		return nil, state, digest, fmt.Errorf("%w: period: %w", audit.ErrLedger, err)
 	}
-	if len(e.RequestHash) != transcript.DigestSize || len(e.ResponseHash) != transcript.DigestSize {
-		return zero, errors.New("body hashes of the wrong size")
+	if digest, err = audit.BilledDigest(entry); err != nil {
+		return nil, state, digest, fmt.Errorf("%w: the ledger entry: %w", audit.ErrLedger, err)
 	}
-	rd, err := transcript.RequestDigest(h, [transcript.DigestSize]byte(e.RequestHash))
+	return entry, p.State, digest, nil
+}
+
+// openEntryDispute starts judging caller's dispute of the entry under key,
+// filed without a transcript: the key and the claim must be well formed,
+// the caller its requester, this service able to ask the provider (ask)
+// and to judge the entry, and caller under its in-flight bound. An upheld
+// verdict already stored for the entry is final and returned as upheld.
+// Otherwise done releases the caller's slot and ends ctx, which is bounded
+// by Config.Timeout.
+func (s *Service) openEntryDispute(ctx context.Context, caller string, key accounting.EntryKey, claim string, ask bool) (_ context.Context, done func(), upheld *riskmeshv1.AuditVerdict, err error) {
+	if err := key.Validate(); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	if len(claim) > MaxClaimLen || !utf8.ValidString(claim) {
+		return nil, nil, nil, fmt.Errorf("%w: at most %d bytes of UTF-8", ErrClaim, MaxClaimLen)
+	}
+	if caller != key.Requester {
+		return nil, nil, nil, ErrNotRequester
+	}
+	if !ask {
+		return nil, nil, nil, ErrNoRedeliver
+	}
+	if !s.acquire(caller) {
+		return nil, nil, nil, ErrBusy
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	done = func() {
+		cancel()
+		s.release(caller)
+	}
+	prev, err := s.store.byEntry(key.String())
+	if err == nil && prev != nil && prev.Verdict.Verdict == riskmeshv1.Verdict_VERDICT_UPHELD {
+		done()
+		return nil, nil, prev.Verdict, nil
+	}
+	if err == nil {
+		err = s.mayJudge(ctx, key)
+	}
 	if err != nil {
-		return zero, err
+		done()
+		return nil, nil, nil, err
 	}
-	return transcript.ResponseDigest(rd, [transcript.DigestSize]byte(e.ResponseHash)), nil
+	return ctx, done, nil, nil
 }

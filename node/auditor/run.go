@@ -77,8 +77,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	go followIdentity(ctx, dir, live, identity.Keystore{Dir: cfg.IdentityDir, Token: cfg.Token}, log)
 	svc, err := New(Config{
 		MSPID: cfg.Identity.MSPID, Ledger: cfg.Ledger, Sign: live.Sign, DB: db, Authorizer: dir,
-		Redeliver: PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
-		Logger:    log,
+		Redeliver:     PeerRedeliver(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
+		RedeliverLive: PeerRedeliverLive(dir, peer.Config{GetCertificate: live.Certificate, Authorizer: dir}),
+		Logger:        log,
 	})
 	if err != nil {
 		return err

@@ -50,6 +50,13 @@ func (s *Service) FileDispute(ctx context.Context, req *riskmeshv1.FileDisputeRe
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, err.Error())
 	}
+	if lu := req.GetLiveUnanswered(); lu != nil {
+		v, produced, err := s.JudgeLiveUnanswered(ctx, caller, KeyFromProto(lu.GetEntry()), lu.GetLiveStep(), req.GetReason())
+		if err != nil {
+			return nil, status.Error(code(err), err.Error())
+		}
+		return &riskmeshv1.FileDisputeResponse{Verdict: v, LiveStep: produced}, nil
+	}
 	if nd := req.GetNonDelivery(); nd != nil {
 		v, produced, err := s.JudgeNonDelivery(ctx, caller, KeyFromProto(nd), req.GetReason())
 		if err != nil {

@@ -122,8 +122,9 @@ func decodeRecord(v []byte, maxSize int) (*riskmeshv1.StoredDispute, error) {
 	if rec.GetVerdict().GetKey() == nil || len(rec.GetVerdict().GetResponseDigest()) != transcript.DigestSize {
 		return nil, fmt.Errorf("%w: record without a verdict", ErrStore)
 	}
-	// A non-delivery dispute the provider produced nothing for has none.
-	if len(rec.GetTranscript()) == 0 && rec.GetVerdict().GetVerdict() == riskmeshv1.Verdict_VERDICT_UPHELD {
+	// A non-delivery dispute the provider produced nothing for has none,
+	// and a live dispute never has one (it is judged on the live step).
+	if len(rec.GetTranscript()) == 0 {
 		return rec, nil
 	}
 	if err := checkFiled(rec.GetTranscript()); err != nil {

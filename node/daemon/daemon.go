@@ -237,6 +237,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			}
 			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
 			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced
+			c.LiveUnanswered = auto.LiveUnanswered
 			n.goRun("disputes", auto.Run, ctx)
 		}
 		req, err := requester.New(c)

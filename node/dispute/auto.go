@@ -145,6 +145,29 @@ func (a *Auto) NonDelivered(key accounting.EntryKey, reason string) {
 	}
 }
 
+// EnqueueLiveUnanswered records that the homomorphic step of the live
+// exchange under key, whose POPRF step the provider billed, went
+// unanswered: step is the query this node signed for it. It is disputed
+// with claim (Client.LiveUnanswered) and Run is woken. An entry already
+// disputed keeps its record.
+func (a *Auto) EnqueueLiveUnanswered(key accounting.EntryKey, step *audit.LiveStep, claim string) error {
+	enc, err := step.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("dispute: encode the live step: %w", err)
+	}
+	return a.enqueue(key, &riskmeshv1.DisputeRecord{Claim: auditor.TruncateClaim(claim),
+		LiveUnanswered: &riskmeshv1.LiveUnanswered{Entry: auditor.KeyToProto(key), LiveStep: enc}})
+}
+
+// LiveUnanswered is EnqueueLiveUnanswered in the shape of
+// requester.Config.LiveUnanswered; a failure to store is logged.
+func (a *Auto) LiveUnanswered(key accounting.EntryKey, step *audit.LiveStep) {
+	if err := a.EnqueueLiveUnanswered(key, step, "homomorphic answer never delivered"); err != nil {
+		a.cfg.Logger.Error("live dispute not queued", slog.Uint64("period", key.Period),
+			slog.Uint64("sequence", key.Sequence), slog.String("error", err.Error()))
+	}
+}
+
 // Disputed is Enqueue in the shape of requester.Config.Disputed: the
 // requester cannot act on a failure to store the dispute, so it is logged
 // (the transcript also stays in the requester's store for a manual
@@ -211,6 +234,9 @@ func shownReason(rec *riskmeshv1.DisputeRecord) string {
 func recordKey(rec *riskmeshv1.DisputeRecord) (accounting.EntryKey, error) {
 	if rec.NonDelivery != nil {
 		return auditor.KeyFromProto(rec.NonDelivery), nil
+	}
+	if lu := rec.LiveUnanswered; lu != nil {
+		return auditor.KeyFromProto(lu.Entry), nil
 	}
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
@@ -368,6 +394,10 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 		a.fileNonDelivery(ctx, rec)
 		return
 	}
+	if rec.LiveUnanswered != nil {
+		a.fileLiveUnanswered(ctx, rec)
+		return
+	}
 	t, err := transcript.Parse(rec.Transcript)
 	if err != nil {
 		rec.LastError = err.Error()
@@ -420,11 +450,7 @@ func (a *Auto) fileNonDelivery(ctx context.Context, rec *riskmeshv1.DisputeRecor
 		rec.LastError = err.Error()
 		return
 	}
-	rec.LastError, rec.Verdict = "", out.Verdict
-	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
-	if out.Reversed {
-		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
-	}
+	settle(rec, out)
 	if out.Produced != nil {
 		if data, err := out.Produced.MarshalBinary(); err == nil {
 			rec.Transcript = data // the billed answer, kept with the verdict
@@ -432,6 +458,35 @@ func (a *Auto) fileNonDelivery(ctx context.Context, rec *riskmeshv1.DisputeRecor
 	}
 	a.cfg.Logger.Info("non-delivery dispute settled", slog.Uint64("period", key.Period),
 		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
+}
+
+// fileLiveUnanswered files one live dispute and updates rec: the entry
+// exists (reconciliation found it), so every verdict settles it.
+func (a *Auto) fileLiveUnanswered(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
+	key := auditor.KeyFromProto(rec.LiveUnanswered.Entry)
+	step := new(audit.LiveStep)
+	if err := step.UnmarshalBinary(rec.LiveUnanswered.LiveStep); err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	out, err := a.cfg.Client.LiveUnanswered(ctx, key, step, rec.Claim)
+	if err != nil {
+		rec.LastError = err.Error()
+		return
+	}
+	settle(rec, out)
+	a.cfg.Logger.Info("live dispute settled", slog.Uint64("period", key.Period),
+		slog.Uint64("sequence", key.Sequence), slog.String("state", rec.State.String()))
+}
+
+// settle records on rec the verdict of a dispute of an entry the ledger
+// holds, which every verdict settles: reversed, or rejected.
+func settle(rec *riskmeshv1.DisputeRecord, out *Outcome) {
+	rec.LastError, rec.Verdict = "", out.Verdict
+	rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
+	if out.Reversed {
+		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED
+	}
 }
 
 // closed reports a period that takes no more records.
@@ -483,6 +538,12 @@ func decodeRecord(v []byte) (*riskmeshv1.DisputeRecord, error) {
 	}
 	if rec.NonDelivery != nil && len(rec.Transcript) == 0 {
 		return rec, nil // no answer was delivered
+	}
+	if lu := rec.LiveUnanswered; lu != nil {
+		if lu.Entry == nil || new(audit.LiveStep).UnmarshalBinary(lu.LiveStep) != nil {
+			return nil, errors.New("dispute: stored live dispute without its entry or live step")
+		}
+		return rec, nil // judged on the live step, without a transcript
 	}
 	if _, err := transcript.Parse(rec.Transcript); err != nil {
 		return nil, fmt.Errorf("dispute: stored transcript: %w", err)

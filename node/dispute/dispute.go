@@ -100,6 +100,9 @@ type Outcome struct {
 	// Produced, for a rejected non-delivery dispute, is the billed answer
 	// the provider produced to the auditor.
 	Produced *transcript.Transcript
+	// LiveStep, for a rejected live dispute, is the answered homomorphic
+	// step the provider showed the auditor: its receipt.
+	LiveStep *audit.LiveStep
 }
 
 // Dispute files t (a transcript this institution requested) with claim

@@ -13,7 +13,10 @@
 // Non-delivery disputes (Client.NonDelivery, Auto.EnqueueNonDelivery)
 // name a billed entry whose answer never arrived instead of a transcript;
 // the auditor asks the provider for it, and a rejection returns the answer
-// the provider produced (Auto.Produced).
+// the provider produced (Auto.Produced). Live disputes
+// (Client.LiveUnanswered, Auto.LiveUnanswered) name a billed live exchange
+// and carry the homomorphic query this node signed for it, which the
+// provider never answered; a rejection returns the provider's receipt.
 //
 // What it does not promise: an upheld verdict can only be turned into a
 // reversal until the entry's period is snapshotted (the ledger refuses later

@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"bytes"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -195,12 +197,24 @@ func TestAdversaryRequesterLiveStepUnpaid(t *testing.T) {
 		wantCode(t, via(req), codeMalformed)
 	})
 	req, st, qd := f.liveQueryFor(params, paid.hdr, paid.respDigest, paid.outputs)
-	if res := f.liveResults(via(req), params, st, qd); !res[0].Found {
+	first := via(req)
+	if res := f.liveResults(first, params, st, qd); !res[0].Found {
 		t.Fatal("paid query does not find the listed number")
 	}
 	t.Run("same query again", func(t *testing.T) {
-		if res := f.liveResults(via(req), params, st, qd); !res[0].Found {
-			t.Fatal("a retry of the paid query is not answered alike")
+		// A lost answer's retry gets the same answer and receipt, and the
+		// provider's record keeps its receipt.
+		again := via(req)
+		if !proto.Equal(again.GetLiveAnswer(), first.GetLiveAnswer()) {
+			t.Fatal("a retry of the paid query is not answered with the same answer")
+		}
+		h, err := transcript.ParseHeader(paid.hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := f.p.liveStep(exchangeKey(h))
+		if err != nil || step == nil || !step.Answered() || !bytes.Equal(step.ResponderSignature, first.GetLiveAnswer().GetResponderSignature()) {
+			t.Fatalf("the record after a retry is %+v (%v), want the first answer's receipt", step, err)
 		}
 	})
 	t.Run("another query on a paid exchange", func(t *testing.T) {

@@ -1,14 +1,13 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -25,49 +24,12 @@ import (
 // it, and the homomorphic step is answered only for an exchange whose
 // POPRF step this provider answered and billed.
 
-// bucketLive maps an exchange (exchangeKey) to its homomorphic step:
-// the query's digest, then, once answered, the answer's digest and both
-// signatures (liveRecord). One query per exchange.
+// bucketLive maps an exchange (exchangeKey) to its homomorphic step, an
+// accounting/audit LiveStep: the query's digests and the requester's
+// signature, then, once answered, the answer's digest and this provider's
+// receipt. One query per exchange. Redelivery hands it to the exchange's
+// requester or an auditor judging its live dispute.
 var bucketLive = []byte("provider/live")
-
-// liveRecord is the homomorphic step of one exchange, as stored:
-//
-//	[32] query digest | [32] answer digest | u8 length, requester signature
-//	| u8 length, responder signature
-//
-// An answer digest of zeros with empty signatures is a query being
-// answered.
-type liveRecord struct {
-	query, answer [transcript.DigestSize]byte
-	reqSig, resp  []byte
-}
-
-func (r *liveRecord) marshal() []byte {
-	var b cryptobyte.Builder
-	b.AddBytes(r.query[:])
-	b.AddBytes(r.answer[:])
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(r.reqSig) })
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(r.resp) })
-	return b.BytesOrPanic()
-}
-
-func parseLiveRecord(data []byte) (*liveRecord, error) {
-	s := cryptobyte.String(data)
-	r := new(liveRecord)
-	var q, a []byte
-	var reqSig, resp cryptobyte.String
-	if !s.ReadBytes(&q, transcript.DigestSize) || !s.ReadBytes(&a, transcript.DigestSize) ||
-		!s.ReadUint8LengthPrefixed(&reqSig) || !s.ReadUint8LengthPrefixed(&resp) || !s.Empty() {
-		return nil, errLiveRecord
-	}
-	copy(r.query[:], q)
-	copy(r.answer[:], a)
-	r.reqSig, r.resp = bytes.Clone(reqSig), bytes.Clone(resp)
-	return r, nil
-}
-
-// errLiveRecord is a stored live record that does not parse.
-var errLiveRecord = errors.New("provider: stored live record damaged")
 
 // errLiveTaken reports an exchange whose homomorphic step was taken with
 // another query.
@@ -157,20 +119,23 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	if err != nil {
 		return refuse(codeInternal, "live parameters unavailable")
 	}
-	queryDigest := transcript.LiveQueryDigest(digests.ResponseDigest, paramsDigest, q.Digest())
+	rec := &audit.LiveStep{Params: paramsDigest, Query: q.Digest(), RequesterSignature: sig}
 	inst, ok := view.Institution(h.Requester)
-	if !ok || transcript.VerifyRequest(inst.SigningKeysIn(h.Period), queryDigest, sig) != nil {
+	if !ok || rec.VerifyQuery(inst.SigningKeysIn(h.Period), digests.ResponseDigest) != nil {
 		return refuse(codeBadSig, "requester signature does not verify over the live query digest")
 	}
+	queryDigest := rec.QueryDigest(digests.ResponseDigest)
 
 	xkey := exchangeKey(h)
-	rec := &liveRecord{query: q.Digest(), reqSig: sig}
 	switch err := p.claimLive(xkey, rec); {
 	case errors.Is(err, errLiveTaken):
 		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
 	case err != nil:
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
+	}
+	if kept := p.answers.get(xkey, rec.Query); kept != nil {
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
 	}
 	if err := ctx.Err(); err != nil {
 		return refuse(codeUnavailable, "not answered in time")
@@ -185,38 +150,68 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		p.log.Error("provider: encode live answer", "err", err)
 		return refuse(codeInternal, "live answer encoding failed")
 	}
-	if rec.answer, err = ans.Digest(); err != nil {
+	if rec.Answer, err = ans.Digest(); err != nil {
 		return refuse(codeInternal, "live answer digest failed")
 	}
-	if rec.resp, err = transcript.SignResponse(p.cfg.Sign, transcript.LiveAnswerDigest(queryDigest, rec.answer)); err != nil {
+	if rec.ResponderSignature, err = transcript.SignResponse(p.cfg.Sign, transcript.LiveAnswerDigest(queryDigest, rec.Answer)); err != nil {
 		p.log.Error("provider: sign live answer", "err", err)
 		return refuse(codeInternal, "signing failed")
 	}
-	if err := p.cfg.DB.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLive).Put(xkey, rec.marshal()) }); err != nil {
+	if err := p.putLive(xkey, rec); err != nil {
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
 	}
-	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: &riskmeshv1.LiveAnswer{
-		Answer: enc, ResponderSignature: rec.resp,
-	}}}
+	out := &riskmeshv1.LiveAnswer{Answer: enc, ResponderSignature: rec.ResponderSignature}
+	p.answers.put(xkey, rec.Query, out)
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: out}}
 }
 
 // claimLive records that the exchange's homomorphic step is taken by
 // rec's query, unless another query took it (errLiveTaken). The same
-// query again is answered again (a lost answer's retry): answering one
-// query twice reveals nothing the first answer did not.
-func (p *Provider) claimLive(key []byte, rec *liveRecord) error {
+// query again is answered again (a lost answer's retry), from liveAnswers
+// while it keeps the answer, else evaluated afresh: answering one query
+// twice reveals nothing the first answer did not.
+func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) error {
+	enc, err := rec.MarshalBinary()
+	if err != nil {
+		return err
+	}
 	return p.cfg.DB.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLive)
 		if old := b.Get(key); old != nil {
-			prev, err := parseLiveRecord(old)
-			if err != nil {
+			var prev audit.LiveStep
+			if err := prev.UnmarshalBinary(old); err != nil {
 				return err
 			}
-			if prev.query != rec.query {
+			if prev.Query != rec.Query || prev.Params != rec.Params {
 				return errLiveTaken
 			}
+			return nil // a retry: the record, and any receipt in it, stays
 		}
-		return b.Put(key, rec.marshal())
+		return b.Put(key, enc)
 	})
+}
+
+// putLive records rec, answered, as the exchange's homomorphic step.
+func (p *Provider) putLive(key []byte, rec *audit.LiveStep) error {
+	enc, err := rec.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return p.cfg.DB.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLive).Put(key, enc) })
+}
+
+// liveStep returns the homomorphic step recorded for exchange key, nil if
+// none was taken.
+func (p *Provider) liveStep(key []byte) (*audit.LiveStep, error) {
+	var rec *audit.LiveStep
+	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketLive).Get(key)
+		if v == nil {
+			return nil
+		}
+		rec = new(audit.LiveStep)
+		return rec.UnmarshalBinary(v)
+	})
+	return rec, err
 }

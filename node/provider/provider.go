@@ -30,6 +30,7 @@ type Provider struct {
 	exposure exposures
 	cats     catalogSet
 	live     liveSet
+	answers  liveAnswers  // the latest live answers, for retries (liveanswers.go)
 	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -37,7 +38,40 @@ func (p *Provider) redeliver(who peer.Identity, req *riskmeshv1.RedeliverRequest
 		p.log.Error("provider: encode journalled transcript", "err", err)
 		return refuse(codeInternal, "journalled transcript unreadable")
 	}
-	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Redelivered{Redelivered: &riskmeshv1.Redelivered{Transcript: file}}}
+	out := &riskmeshv1.Redelivered{Transcript: file}
+	if t.Header.Protocol == transcript.ProtocolLiveHE {
+		// The homomorphic step's receipt goes with it: what the provider
+		// shows when the requester disputes that step (docs/audit.md,
+		// "Live mode").
+		step, err := p.liveStep(exchangeKey(&t.Header))
+		if err == nil && step != nil {
+			out.LiveStep, err = step.MarshalBinary()
+		}
+		if err != nil {
+			p.log.Error("provider: read live record", "period", req.GetPeriod(), "err", err)
+			return refuse(codeInternal, "live record unreadable")
+		}
+	}
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_Redelivered{Redelivered: out}}
+}
+
+// OpenRedeliveredLive is OpenRedelivered for a live exchange: the
+// transcript and the homomorphic step the provider recorded for it, nil if
+// it recorded none.
+func OpenRedeliveredLive(resp *riskmeshv1.PeerResponse, key accounting.EntryKey) (*transcript.Transcript, *audit.LiveStep, error) {
+	t, err := OpenRedelivered(resp, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	enc := resp.GetRedelivered().GetLiveStep()
+	if len(enc) == 0 {
+		return t, nil, nil
+	}
+	step := new(audit.LiveStep)
+	if err := step.UnmarshalBinary(enc); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrRedelivered, err)
+	}
+	return t, step, nil
 }
 
 // mayAudit reports whether msp, in this node's registry view, is an active

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/mirror"
@@ -181,6 +182,12 @@ type Config struct {
 	// Auto.Produced): reconciliation takes it when the provider still
 	// will not redeliver to this node.
 	ProducedAnswer func(key accounting.EntryKey) (*transcript.Transcript, bool)
+	// LiveUnanswered, if set, receives each billed live exchange whose
+	// homomorphic query this node signed and sent but never got answered,
+	// NonDeliveryAfter after no exchange can still bring the answer, once,
+	// with the step to dispute (node/dispute Auto.LiveUnanswered;
+	// docs/audit.md, "Live mode").
+	LiveUnanswered func(key accounting.EntryKey, step *audit.LiveStep)
 	// Recorded, if set, is called inside the bbolt transaction that
 	// records each change to a query (a provider's part, the merged
 	// result, a later change) or to a billed entry's reconciliation state,

@@ -34,7 +34,8 @@ func (n *network) startAuditor(t *testing.T) (string, *identity) {
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "auditor.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
 	svc, err := auditor.New(auditor.Config{MSPID: reg.msp, Ledger: reg.ledger, Sign: reg.sign, DB: db, Authorizer: dir,
-		Redeliver: auditor.PeerRedeliver(dir, peer.Config{Certificate: reg.cert, Authorizer: dir})})
+		Redeliver:     auditor.PeerRedeliver(dir, peer.Config{Certificate: reg.cert, Authorizer: dir}),
+		RedeliverLive: auditor.PeerRedeliverLive(dir, peer.Config{Certificate: reg.cert, Authorizer: dir})})
 	must(t, err)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)

@@ -212,7 +212,7 @@ func (r *Requester) unanswered(x *exchange, req *signedRequest, q *catalogpsi.Qu
 	}
 	o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts, items: len(x.ids)}
 	if reached && r.ctx.Err() == nil && r.cfg.LateAnswerWindow > 0 {
-		o.late = r.startLate(*x, req, q, attempts)
+		o.late = r.startLate(*x, req, q, attempts, r.fetchLate)
 		o.err = &riskmeshv1.PeerError{Code: last.Code, Message: truncate(last.Message + lateNote)}
 	}
 	return o

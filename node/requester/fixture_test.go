@@ -8,6 +8,7 @@ package requester
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -118,6 +119,12 @@ type testProvider struct {
 	withhold  int              // let the provider answer (and bill) this many evaluates, then refuse instead (dishonest)
 	hide      []string         // refuse redelivery to these MSP ids as if nothing were stored (dishonest)
 	weakLive  bool             // announce the live parameters over half the ring degree (dishonest)
+	liveLose  int              // let the provider answer this many live queries, but report UNAVAILABLE instead
+	// liveWithhold refuses this many live queries for good unseen by the
+	// provider, after it billed their POPRF step (dishonest).
+	liveWithhold int
+	liveQueries  [][32]byte    // SHA-256 of each live query's bytes as received
+	liveHang     chan struct{} // if set, live queries wait for it to close before the provider sees them
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -333,6 +340,26 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "nothing stored")
 	}
 	lost, withheld := false, false
+	if lq := req.GetLiveQuery(); lq != nil {
+		p.liveQueries = append(p.liveQueries, sha256.Sum256(lq.GetQuery()))
+		if withheld = p.liveWithhold > 0; withheld {
+			p.liveWithhold--
+			p.mu.Unlock()
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_SUSPENDED, "refused")
+		}
+		if lost = p.liveLose > 0; lost {
+			p.liveLose--
+		}
+		if h := p.liveHang; h != nil {
+			p.mu.Unlock()
+			select {
+			case <-h:
+			case <-ctx.Done():
+				return nil
+			}
+			p.mu.Lock()
+		}
+	}
 	if ev != nil {
 		p.evaluates++
 		switch {
@@ -372,6 +399,9 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		// security table allows 109 bits.
 		info.Params = slices.Clone(info.Params)
 		info.Params[1] = 12
+	}
+	if resp.GetLiveAnswer() != nil && lost { // answered and recorded; the answer never arrives
+		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "connection lost")
 	}
 	if chunk := resp.GetCatalogChunk(); chunk != nil && corrupt {
 		chunk.Data = slices.Clone(chunk.Data)

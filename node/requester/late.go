@@ -41,12 +41,15 @@ var (
 )
 
 // lateFetch is one request still asked after its deadline: the signed
-// request exactly as sent and the blinding state that finalises its answer.
+// request exactly as sent and the blinding state that finalises its answer
+// (a catalog exchange), or, for a live exchange whose POPRF step was
+// answered, the exchange and fetch, which asks for its homomorphic answer.
 type lateFetch struct {
-	x    exchange
-	req  *signedRequest
-	q    *catalogpsi.Query
-	sent uint32 // attempts before the deadline, where the back-off resumes
+	x     exchange
+	req   *signedRequest
+	q     *catalogpsi.Query
+	sent  uint32                   // attempts before the deadline, where the back-off resumes
+	fetch func(*lateFetch) outcome // r.fetchLate, or a live step's (livelate.go)
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -80,11 +83,11 @@ func (r *Requester) LateAnswers() (pending int, answered, givenUp uint64) {
 // startLate hands the request of exchange x, sent attempts times without
 // an answer, to a new late fetch, dropping the oldest pending one if the
 // bound is reached.
-func (r *Requester) startLate(x exchange, req *signedRequest, q *catalogpsi.Query, sent uint32) *lateFetch {
+func (r *Requester) startLate(x exchange, req *signedRequest, q *catalogpsi.Query, sent uint32, fetch func(*lateFetch) outcome) *lateFetch {
 	l := &r.late
 	parent, cancel := context.WithCancelCause(r.ctx)
 	ctx, stop := context.WithTimeoutCause(parent, r.cfg.LateAnswerWindow, errLateWindow)
-	f := &lateFetch{x: x, req: req, q: q, sent: sent, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	f := &lateFetch{x: x, req: req, q: q, sent: sent, fetch: fetch, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	l.mu.Lock()
 	if len(l.pending) >= r.cfg.MaxLateAnswers {
 		oldest := l.pending[0]
@@ -98,7 +101,7 @@ func (r *Requester) startLate(x exchange, req *signedRequest, q *catalogpsi.Quer
 	r.wg.Add(1) // from an exchange's goroutine: Close is not waiting on a zero count
 	go func() {
 		defer r.wg.Done()
-		f.out = r.fetchLate(f)
+		f.out = f.fetch(f)
 		stop()
 		cancel(nil)
 		gaveUp := f.out.status == riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
@@ -223,21 +226,25 @@ type graceCheck struct {
 	ok     bool
 }
 
-// followLate, if some of outcomes (q's part at provider, in order) are
-// being fetched late, follows them in the background: each one that ends
-// is put in its place and the query's record updated. It returns the
-// budget that stays reserved until they end.
-func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome) int64 {
-	items := 0
+// followLate, if some of outcomes (q's part at provider, asked in mode at
+// price per item, in order) are being fetched late, follows them in the
+// background: each one that ends is put in its place and the query's
+// record updated. It returns the budget that stays reserved until they
+// end: the items not billed yet (a live exchange's POPRF step is).
+func (r *Requester) followLate(q *queryRun, provider string, mode riskmeshv1.QueryMode, price int64, outcomes []outcome) int64 {
+	late, items := false, 0
 	for _, o := range outcomes {
 		if o.late != nil {
-			items += o.items
+			late = true
+			if o.billed == 0 {
+				items += o.items
+			}
 		}
 	}
-	if items == 0 {
+	if !late {
 		return 0
 	}
-	held := int64(items) * q.priceOf(provider)
+	held := int64(items) * price
 	r.mu.Lock()
 	finished := r.running[q.rec.QueryId] // closed once execute has written its last record
 	r.mu.Unlock()
@@ -262,7 +269,7 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 			case <-r.ctx.Done():
 				return
 			}
-			r.applyLate(q, provider, outcomes)
+			r.applyLate(q, provider, mode, price, outcomes)
 		}
 	}()
 	return held
@@ -271,9 +278,9 @@ func (r *Requester) followLate(q *queryRun, provider string, outcomes []outcome)
 // applyLate rewrites provider's part of q's stored record from outcomes,
 // one of which has just ended late, saying so in its LateChange (the
 // store fills in what the stream reported).
-func (r *Requester) applyLate(q *queryRun, provider string, outcomes []outcome) {
-	res := &riskmeshv1.ProviderResult{Provider: provider, Mode: riskmeshv1.QueryMode_QUERY_MODE_CATALOG}
-	sv := r.fill(res, q, outcomes, q.priceOf(provider))
+func (r *Requester) applyLate(q *queryRun, provider string, mode riskmeshv1.QueryMode, price int64, outcomes []outcome) {
+	res := &riskmeshv1.ProviderResult{Provider: provider, Mode: mode}
+	sv := r.fill(res, q, outcomes, price)
 	res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
 	res.Late = res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE
 	source := riskmeshv1.LateSource_LATE_SOURCE_GIVEN_UP

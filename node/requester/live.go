@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -145,9 +146,11 @@ func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID)
 		return internal("sign request", err)
 	}
 	sent := []*riskmeshv1.SentExchange{{Sequence: seq, Items: uint32(len(ids))}}
-	resp, err := r.cfg.Conns.Do(ctx, &x.inst, req.msg)
+	// The identical request again after a failure: a provider that
+	// answered it returns its stored answer and bills nothing more.
+	resp, attempts, err := r.resend(ctx, &x.inst, req.msg)
 	if err != nil {
-		o := peerFailure(err, 1)
+		o := peerFailure(err, attempts)
 		o.sent = sent
 		return o
 	}
@@ -157,37 +160,80 @@ func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID)
 		outputs, err = client.Finalize(state, ev.GetEvaluated(), ev.GetProof())
 		return err
 	})
-	o.attempts, o.items, o.sent = 1, len(ids), sent
+	o.attempts, o.items, o.sent = attempts, len(ids), sent
 	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 		r.reportDisputed(x.inst.MSPID, x.period, seq, o)
 		return o
 	}
-	results, err := r.liveStep(ctx, x, req, ev, outputs)
+	lq, err := r.prepareLive(x, req, ev, outputs)
 	if err != nil {
-		// The POPRF step is answered and billed; the homomorphic answer
-		// is missing, so the part has no results.
-		o.status, o.results = riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, nil
-		var re *peer.RemoteError
-		if errors.As(err, &re) {
-			o.err = &riskmeshv1.PeerError{Code: re.Code, Message: truncate("live step: " + re.Message)}
-		} else {
-			o.err = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate("live step: " + err.Error())}
-		}
+		return liveFailed(o, err)
+	}
+	results, err := r.askLiveStep(ctx, x, lq)
+	if err == nil {
+		o.results = results
 		return o
 	}
-	o.results = results
+	// The POPRF step is answered and billed; the homomorphic answer is
+	// missing, so the part has no results unless it comes late.
+	base := liveFailed(o, err)
+	if ctx.Err() == nil || r.ctx.Err() != nil || r.cfg.LateAnswerWindow <= 0 {
+		return base
+	}
+	o = base
+	o.late = r.startLate(exchange{inst: x.inst, category: x.category, period: x.period, ids: ids}, req, nil, 0,
+		func(f *lateFetch) outcome {
+			results, err := r.askLiveStep(f.ctx, x, lq)
+			if err != nil {
+				return liveFailed(base, err)
+			}
+			out := base
+			out.status, out.results, out.err = riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results, nil
+			return out
+		})
+	o.err = &riskmeshv1.PeerError{Code: o.err.Code, Message: truncate(o.err.Message + lateNote)}
 	return o
 }
 
-// liveStep sends the homomorphic query of the exchange req started, checks
-// the provider's receipt and decrypts the answer.
-func (r *Requester) liveStep(ctx context.Context, x *liveSetup, req *signedRequest, ev *riskmeshv1.EvaluateResponse, outputs [][oprf.OutputSize]byte) ([]catalogpsi.Result, error) {
+// liveFailed is o, an answered POPRF step, whose homomorphic step failed
+// with err: UNAVAILABLE, billed, without results.
+func liveFailed(o outcome, err error) outcome {
+	o.status, o.results = riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, nil
+	var re *peer.RemoteError
+	if errors.As(err, &re) {
+		o.err = &riskmeshv1.PeerError{Code: re.Code, Message: truncate("live step: " + re.Message)}
+	} else {
+		o.err = &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: truncate("live step: " + err.Error())}
+	}
+	return o
+}
+
+// liveQuery is the homomorphic step of one exchange, signed and recorded:
+// the message to send, identical on every attempt, and what opens its
+// answer.
+type liveQuery struct {
+	req   *signedRequest // the exchange's POPRF step
+	msg   *riskmeshv1.PeerRequest
+	step  *audit.LiveStep // without the receipt
+	qd    [transcript.DigestSize]byte
+	state *hepsi.QueryState
+}
+
+// prepareLive encrypts the PRF outputs of the exchange req started under
+// this node's key pair for the provider and period, signs the query over
+// the chained live query digest and records it (a query the provider
+// never answers is what a live dispute files) before it is sent.
+func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1.EvaluateResponse, outputs [][oprf.OutputSize]byte) (*liveQuery, error) {
 	respHash, err := transcript.HashResponse(&req.header, &transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()})
 	if err != nil {
 		return nil, err
 	}
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	he, err := hepsi.NewRequester(x.params)
+	paramsDigest, err := x.params.Digest()
+	if err != nil {
+		return nil, err
+	}
+	he, err := r.heKeys.requester(x, paramsDigest)
 	if err != nil {
 		return nil, err
 	}
@@ -199,43 +245,55 @@ func (r *Requester) liveStep(ctx context.Context, x *liveSetup, req *signedReque
 	if err != nil {
 		return nil, err
 	}
-	paramsDigest, err := x.params.Digest()
-	if err != nil {
-		return nil, err
-	}
-	queryDigest := transcript.LiveQueryDigest(respDigest, paramsDigest, query.Digest())
-	sig, err := transcript.SignRequest(r.cfg.Sign, queryDigest)
-	if err != nil {
+	lq := &liveQuery{req: req, state: st, step: &audit.LiveStep{Params: paramsDigest, Query: query.Digest()}}
+	lq.qd = lq.step.QueryDigest(respDigest)
+	if lq.step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, lq.qd); err != nil {
 		return nil, err
 	}
 	enc, err := query.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
-	resp, err := r.cfg.Conns.Do(ctx, &x.inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
-		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: sig,
-	}}})
+	if err := r.store.putLiveStep(&req.header, lq.step); err != nil {
+		return nil, fmt.Errorf("record the live query: %w", err)
+	}
+	lq.msg = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
+		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: lq.step.RequesterSignature,
+	}}}
+	return lq, nil
+}
+
+// askLiveStep sends lq until it is answered, refused for good or ctx
+// ends, checks the provider's receipt, records it with the query and
+// decrypts the answer.
+func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery) ([]catalogpsi.Result, error) {
+	resp, _, err := r.resend(ctx, &x.inst, lq.msg)
 	if err != nil {
 		return nil, err
 	}
 	la := resp.GetLiveAnswer()
 	if la == nil {
-		return nil, errors.New("answer is not a live answer")
+		return nil, errNotLiveAnswer
 	}
 	ans, err := hepsi.DecodeAnswer(x.params, la.GetAnswer())
 	if err != nil {
 		return nil, err
 	}
-	answerDigest, err := ans.Digest()
+	step := *lq.step
+	if step.Answer, err = ans.Digest(); err != nil {
+		return nil, err
+	}
+	step.ResponderSignature = la.GetResponderSignature()
+	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), transcript.LiveAnswerDigest(lq.qd, step.Answer), step.ResponderSignature); err != nil {
+		return nil, err
+	}
+	res, err := lq.state.Results(ans)
 	if err != nil {
 		return nil, err
 	}
-	if err := transcript.VerifyResponse(x.inst.SigningKeysIn(x.period), transcript.LiveAnswerDigest(queryDigest, answerDigest), la.GetResponderSignature()); err != nil {
-		return nil, err
-	}
-	res, err := st.Results(ans)
-	if err != nil {
-		return nil, err
+	// The receipt is kept only for an answer that names the query.
+	if err := r.store.putLiveStep(&lq.req.header, &step); err != nil {
+		return nil, fmt.Errorf("record the live receipt: %w", err)
 	}
 	out := make([]catalogpsi.Result, len(res))
 	for i, hr := range res {

@@ -279,8 +279,9 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 			return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
 		}
 		res.Mode = riskmeshv1.QueryMode_QUERY_MODE_LIVE
-		sv := r.fill(res, q, r.askLive(ctx, q, inst), price)
-		return res, sv, held
+		outcomes := r.askLive(ctx, q, inst)
+		sv := r.fill(res, q, outcomes, price)
+		return res, sv, held - r.followLate(q, provider, res.Mode, price, outcomes)
 	}
 	if !ok {
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "no verified catalog of %s for %s in period %d yet", provider, q.rec.Category, q.rec.Period)
@@ -304,8 +305,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 		outcomes = append(outcomes, <-p.done...)
 	}
 	sv := r.fill(res, q, outcomes, q.priceOf(provider))
-	late := r.followLate(q, provider, outcomes)
-	return res, sv, held - late
+	return res, sv, held - r.followLate(q, provider, res.Mode, q.priceOf(provider), outcomes)
 }
 
 // hold reserves amount of this node's budget for a provider part, warning

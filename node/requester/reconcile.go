@@ -159,6 +159,7 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
 		if r.holds(e) {
 			rec.State = stateMatched
+			r.watchLiveStep(e, rec, now)
 		} else {
 			rec.State, rec.FirstMissing = statePending, timestamppb.New(now)
 		}
@@ -167,7 +168,8 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		// the answer it is receiving: one that has come since matches at
 		// once, whatever the wait.
 		if r.holds(e) {
-			rec.State, rec.Note = stateMatched, ""
+			rec.State, rec.Note, rec.FirstMissing = stateMatched, "", nil
+			r.watchLiveStep(e, rec, now)
 			break
 		}
 		missing := now.Sub(rec.FirstMissing.AsTime())
@@ -181,6 +183,10 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 			r.cfg.NonDelivered(k, rec.Note)
 			rec.State = stateDisputed
 			r.cfg.Logger.Warn("non-delivery disputed", "provider", k.Responder, "period", k.Period, "sequence", k.Sequence)
+		}
+	case rec.State == stateMatched && rec.FirstMissing != nil:
+		if !r.disputeLiveStep(e, rec, now) {
+			return nil
 		}
 	case rec.State == stateDisputed && r.nonDeliveryRejected(k) && !r.holds(e):
 		// The auditor rejected the non-delivery: the provider produced

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -110,6 +111,7 @@ func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.
 		c.LateAnswerWindow = -1  // a lost answer is left to reconciliation
 		c.Disputed = func(tr *transcript.Transcript, reason string) { auto.Disputed(tr, reason) }
 		c.NonDelivered = func(k accounting.EntryKey, reason string) { auto.NonDelivered(k, reason) }
+		c.LiveUnanswered = func(k accounting.EntryKey, s *audit.LiveStep) { auto.LiveUnanswered(k, s) }
 		c.DisputeStatus = func(k accounting.EntryKey) (riskmeshv1.DisputeState, string, bool) { return auto.Status(k) }
 		c.ProducedAnswer = func(k accounting.EntryKey) (*transcript.Transcript, bool) { return auto.Produced(k) }
 		for _, tweak := range tweaks {

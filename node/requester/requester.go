@@ -24,6 +24,7 @@ type Requester struct {
 	batcher batcher
 	budget  budget
 	late    lateFetches
+	heKeys  heKeys // live mode's key pairs (livestep.go)
 	grace   graceCheck
 	spendMu sync.Mutex // orders spend writes with refreshSpend
 	// reconcileMu makes reconciliation passes one at a time.

@@ -48,7 +48,7 @@ var (
 )
 
 var allBuckets = [][]byte{bucketQueries, bucketQueryTimes, bucketClientIDs, bucketPending,
-	bucketTranscripts, bucketSpend, bucketSequences, bucketReconcile, bucketReconcilePasses}
+	bucketTranscripts, bucketSpend, bucketSequences, bucketReconcile, bucketReconcilePasses, bucketLive}
 
 // Bounds of what the store reads back. The file is the node's own, but a
 // corrupt or foreign value must not make the node allocate without limit.
@@ -474,7 +474,7 @@ func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcrip
 		if transcripts, err = deleteBefore(tx.Bucket(bucketTranscripts), minPeriod); err != nil {
 			return err
 		}
-		for _, b := range [][]byte{bucketSequences, bucketReconcile, bucketReconcilePasses} {
+		for _, b := range [][]byte{bucketSequences, bucketReconcile, bucketReconcilePasses, bucketLive} {
 			if _, err := deleteBefore(tx.Bucket(b), minPeriod); err != nil {
 				return err
 			}

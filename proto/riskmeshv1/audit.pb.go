@@ -201,9 +201,13 @@ type FileDisputeRequest struct {
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// non_delivery, instead of a transcript, names the billed entry whose
 	// answer the caller (its requester) never received.
-	NonDelivery   *EntryKey `protobuf:"bytes,3,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NonDelivery *EntryKey `protobuf:"bytes,3,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
+	// live_unanswered, instead of a transcript, is the caller's claim that
+	// the homomorphic step of the live exchange an entry bills was never
+	// answered.
+	LiveUnanswered *LiveUnanswered `protobuf:"bytes,4,opt,name=live_unanswered,json=liveUnanswered,proto3" json:"live_unanswered,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FileDisputeRequest) Reset() {
@@ -257,19 +261,85 @@ func (x *FileDisputeRequest) GetNonDelivery() *EntryKey {
 	return nil
 }
 
+func (x *FileDisputeRequest) GetLiveUnanswered() *LiveUnanswered {
+	if x != nil {
+		return x.LiveUnanswered
+	}
+	return nil
+}
+
+// LiveUnanswered names a billed live exchange and the homomorphic query
+// its requester signed for it (docs/audit.md, "Live mode").
+type LiveUnanswered struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Entry *EntryKey              `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// live_step is the requester's step (accounting/audit LiveStep
+	// encoding, without a receipt): at most 256 bytes.
+	LiveStep      []byte `protobuf:"bytes,2,opt,name=live_step,json=liveStep,proto3" json:"live_step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveUnanswered) Reset() {
+	*x = LiveUnanswered{}
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveUnanswered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveUnanswered) ProtoMessage() {}
+
+func (x *LiveUnanswered) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveUnanswered.ProtoReflect.Descriptor instead.
+func (*LiveUnanswered) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LiveUnanswered) GetEntry() *EntryKey {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *LiveUnanswered) GetLiveStep() []byte {
+	if x != nil {
+		return x.LiveStep
+	}
+	return nil
+}
+
 type FileDisputeResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Verdict *AuditVerdict          `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
 	// transcript, for a rejected non-delivery dispute, is the billed answer
 	// the provider produced (a psi/transcript file): the requester keeps it.
-	Transcript    []byte `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	Transcript []byte `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// live_step, for a rejected live_unanswered dispute, is the answered step
+	// the provider produced: its receipt for the exchange's query.
+	LiveStep      []byte `protobuf:"bytes,3,opt,name=live_step,json=liveStep,proto3" json:"live_step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FileDisputeResponse) Reset() {
 	*x = FileDisputeResponse{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[1]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +351,7 @@ func (x *FileDisputeResponse) String() string {
 func (*FileDisputeResponse) ProtoMessage() {}
 
 func (x *FileDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[1]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +364,7 @@ func (x *FileDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileDisputeResponse.ProtoReflect.Descriptor instead.
 func (*FileDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{1}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FileDisputeResponse) GetVerdict() *AuditVerdict {
@@ -307,6 +377,13 @@ func (x *FileDisputeResponse) GetVerdict() *AuditVerdict {
 func (x *FileDisputeResponse) GetTranscript() []byte {
 	if x != nil {
 		return x.Transcript
+	}
+	return nil
+}
+
+func (x *FileDisputeResponse) GetLiveStep() []byte {
+	if x != nil {
+		return x.LiveStep
 	}
 	return nil
 }
@@ -326,7 +403,7 @@ type AuditCheck struct {
 
 func (x *AuditCheck) Reset() {
 	*x = AuditCheck{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[2]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +415,7 @@ func (x *AuditCheck) String() string {
 func (*AuditCheck) ProtoMessage() {}
 
 func (x *AuditCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[2]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +428,7 @@ func (x *AuditCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditCheck.ProtoReflect.Descriptor instead.
 func (*AuditCheck) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{2}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AuditCheck) GetName() string {
@@ -388,7 +465,7 @@ type EntryKey struct {
 
 func (x *EntryKey) Reset() {
 	*x = EntryKey{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[3]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +477,7 @@ func (x *EntryKey) String() string {
 func (*EntryKey) ProtoMessage() {}
 
 func (x *EntryKey) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[3]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +490,7 @@ func (x *EntryKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryKey.ProtoReflect.Descriptor instead.
 func (*EntryKey) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{3}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EntryKey) GetPeriod() uint64 {
@@ -475,7 +552,7 @@ type AuditVerdict struct {
 
 func (x *AuditVerdict) Reset() {
 	*x = AuditVerdict{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[4]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +564,7 @@ func (x *AuditVerdict) String() string {
 func (*AuditVerdict) ProtoMessage() {}
 
 func (x *AuditVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[4]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +577,7 @@ func (x *AuditVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditVerdict.ProtoReflect.Descriptor instead.
 func (*AuditVerdict) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{4}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AuditVerdict) GetDisputeId() uint64 {
@@ -588,7 +665,7 @@ type StoredDispute struct {
 
 func (x *StoredDispute) Reset() {
 	*x = StoredDispute{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[5]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +677,7 @@ func (x *StoredDispute) String() string {
 func (*StoredDispute) ProtoMessage() {}
 
 func (x *StoredDispute) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[5]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +690,7 @@ func (x *StoredDispute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredDispute.ProtoReflect.Descriptor instead.
 func (*StoredDispute) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{5}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StoredDispute) GetVerdict() *AuditVerdict {
@@ -662,14 +739,17 @@ type DisputeRecord struct {
 	// non_delivery, for a non-delivery dispute, is the billed entry whose
 	// answer never arrived; transcript is then empty until the auditor
 	// returns the one the provider produced.
-	NonDelivery   *EntryKey `protobuf:"bytes,8,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NonDelivery *EntryKey `protobuf:"bytes,8,opt,name=non_delivery,json=nonDelivery,proto3" json:"non_delivery,omitempty"`
+	// live_unanswered, for a live dispute, is the billed live exchange and
+	// the homomorphic query this node signed for it; transcript is empty.
+	LiveUnanswered *LiveUnanswered `protobuf:"bytes,9,opt,name=live_unanswered,json=liveUnanswered,proto3" json:"live_unanswered,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DisputeRecord) Reset() {
 	*x = DisputeRecord{}
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +761,7 @@ func (x *DisputeRecord) String() string {
 func (*DisputeRecord) ProtoMessage() {}
 
 func (x *DisputeRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_audit_proto_msgTypes[6]
+	mi := &file_riskmesh_v1_audit_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +774,7 @@ func (x *DisputeRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisputeRecord.ProtoReflect.Descriptor instead.
 func (*DisputeRecord) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{6}
+	return file_riskmesh_v1_audit_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DisputeRecord) GetTranscript() []byte {
@@ -753,22 +833,34 @@ func (x *DisputeRecord) GetNonDelivery() *EntryKey {
 	return nil
 }
 
+func (x *DisputeRecord) GetLiveUnanswered() *LiveUnanswered {
+	if x != nil {
+		return x.LiveUnanswered
+	}
+	return nil
+}
+
 var File_riskmesh_v1_audit_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x17riskmesh/v1/audit.proto\x12\vriskmesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n" +
+	"\x17riskmesh/v1/audit.proto\x12\vriskmesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x01\n" +
 	"\x12FileDisputeRequest\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
 	"transcript\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x128\n" +
-	"\fnon_delivery\x18\x03 \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery\"j\n" +
+	"\fnon_delivery\x18\x03 \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery\x12D\n" +
+	"\x0flive_unanswered\x18\x04 \x01(\v2\x1b.riskmesh.v1.LiveUnansweredR\x0eliveUnanswered\"Z\n" +
+	"\x0eLiveUnanswered\x12+\n" +
+	"\x05entry\x18\x01 \x01(\v2\x15.riskmesh.v1.EntryKeyR\x05entry\x12\x1b\n" +
+	"\tlive_step\x18\x02 \x01(\fR\bliveStep\"\x87\x01\n" +
 	"\x13FileDisputeResponse\x123\n" +
 	"\averdict\x18\x01 \x01(\v2\x19.riskmesh.v1.AuditVerdictR\averdict\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x02 \x01(\fR\n" +
-	"transcript\"j\n" +
+	"transcript\x12\x1b\n" +
+	"\tlive_step\x18\x03 \x01(\fR\bliveStep\"j\n" +
 	"\n" +
 	"AuditCheck\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
@@ -799,7 +891,7 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"transcript\x18\x02 \x01(\fR\n" +
 	"transcript\x12\x14\n" +
 	"\x05claim\x18\x03 \x01(\tR\x05claim\x125\n" +
-	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xdf\x02\n" +
+	"\bfiled_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\"\xa5\x03\n" +
 	"\rDisputeRecord\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
@@ -811,7 +903,8 @@ const file_riskmesh_v1_audit_proto_rawDesc = "" +
 	"\fnext_attempt\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vnextAttempt\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\a \x01(\tR\tlastError\x128\n" +
-	"\fnon_delivery\x18\b \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery*p\n" +
+	"\fnon_delivery\x18\b \x01(\v2\x15.riskmesh.v1.EntryKeyR\vnonDelivery\x12D\n" +
+	"\x0flive_unanswered\x18\t \x01(\v2\x1b.riskmesh.v1.LiveUnansweredR\x0eliveUnanswered*p\n" +
 	"\vAuditStatus\x12\x1c\n" +
 	"\x18AUDIT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUDIT_STATUS_PASS\x10\x01\x12\x15\n" +
@@ -843,41 +936,45 @@ func file_riskmesh_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_riskmesh_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_riskmesh_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_riskmesh_v1_audit_proto_goTypes = []any{
 	(AuditStatus)(0),              // 0: riskmesh.v1.AuditStatus
 	(Verdict)(0),                  // 1: riskmesh.v1.Verdict
 	(DisputeState)(0),             // 2: riskmesh.v1.DisputeState
 	(*FileDisputeRequest)(nil),    // 3: riskmesh.v1.FileDisputeRequest
-	(*FileDisputeResponse)(nil),   // 4: riskmesh.v1.FileDisputeResponse
-	(*AuditCheck)(nil),            // 5: riskmesh.v1.AuditCheck
-	(*EntryKey)(nil),              // 6: riskmesh.v1.EntryKey
-	(*AuditVerdict)(nil),          // 7: riskmesh.v1.AuditVerdict
-	(*StoredDispute)(nil),         // 8: riskmesh.v1.StoredDispute
-	(*DisputeRecord)(nil),         // 9: riskmesh.v1.DisputeRecord
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*LiveUnanswered)(nil),        // 4: riskmesh.v1.LiveUnanswered
+	(*FileDisputeResponse)(nil),   // 5: riskmesh.v1.FileDisputeResponse
+	(*AuditCheck)(nil),            // 6: riskmesh.v1.AuditCheck
+	(*EntryKey)(nil),              // 7: riskmesh.v1.EntryKey
+	(*AuditVerdict)(nil),          // 8: riskmesh.v1.AuditVerdict
+	(*StoredDispute)(nil),         // 9: riskmesh.v1.StoredDispute
+	(*DisputeRecord)(nil),         // 10: riskmesh.v1.DisputeRecord
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_riskmesh_v1_audit_proto_depIdxs = []int32{
-	6,  // 0: riskmesh.v1.FileDisputeRequest.non_delivery:type_name -> riskmesh.v1.EntryKey
-	7,  // 1: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
-	0,  // 2: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
-	6,  // 3: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
-	1,  // 4: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
-	5,  // 5: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
-	10, // 6: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
-	10, // 8: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
-	2,  // 9: riskmesh.v1.DisputeRecord.state:type_name -> riskmesh.v1.DisputeState
-	7,  // 10: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
-	10, // 11: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
-	6,  // 12: riskmesh.v1.DisputeRecord.non_delivery:type_name -> riskmesh.v1.EntryKey
-	3,  // 13: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
-	4,  // 14: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	7,  // 0: riskmesh.v1.FileDisputeRequest.non_delivery:type_name -> riskmesh.v1.EntryKey
+	4,  // 1: riskmesh.v1.FileDisputeRequest.live_unanswered:type_name -> riskmesh.v1.LiveUnanswered
+	7,  // 2: riskmesh.v1.LiveUnanswered.entry:type_name -> riskmesh.v1.EntryKey
+	8,  // 3: riskmesh.v1.FileDisputeResponse.verdict:type_name -> riskmesh.v1.AuditVerdict
+	0,  // 4: riskmesh.v1.AuditCheck.status:type_name -> riskmesh.v1.AuditStatus
+	7,  // 5: riskmesh.v1.AuditVerdict.key:type_name -> riskmesh.v1.EntryKey
+	1,  // 6: riskmesh.v1.AuditVerdict.verdict:type_name -> riskmesh.v1.Verdict
+	6,  // 7: riskmesh.v1.AuditVerdict.checks:type_name -> riskmesh.v1.AuditCheck
+	11, // 8: riskmesh.v1.AuditVerdict.decided_at:type_name -> google.protobuf.Timestamp
+	8,  // 9: riskmesh.v1.StoredDispute.verdict:type_name -> riskmesh.v1.AuditVerdict
+	11, // 10: riskmesh.v1.StoredDispute.filed_at:type_name -> google.protobuf.Timestamp
+	2,  // 11: riskmesh.v1.DisputeRecord.state:type_name -> riskmesh.v1.DisputeState
+	8,  // 12: riskmesh.v1.DisputeRecord.verdict:type_name -> riskmesh.v1.AuditVerdict
+	11, // 13: riskmesh.v1.DisputeRecord.next_attempt:type_name -> google.protobuf.Timestamp
+	7,  // 14: riskmesh.v1.DisputeRecord.non_delivery:type_name -> riskmesh.v1.EntryKey
+	4,  // 15: riskmesh.v1.DisputeRecord.live_unanswered:type_name -> riskmesh.v1.LiveUnanswered
+	3,  // 16: riskmesh.v1.Auditor.FileDispute:input_type -> riskmesh.v1.FileDisputeRequest
+	5,  // 17: riskmesh.v1.Auditor.FileDispute:output_type -> riskmesh.v1.FileDisputeResponse
+	17, // [17:18] is the sub-list for method output_type
+	16, // [16:17] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_audit_proto_init() }
@@ -891,7 +988,7 @@ func file_riskmesh_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_audit_proto_rawDesc), len(file_riskmesh_v1_audit_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

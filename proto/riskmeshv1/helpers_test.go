@@ -237,7 +237,7 @@ func peerFixtures(x *exchange) []fixture {
 			Result: []byte(`[{"index":0,"status":"recorded"}]`),
 		}}}},
 		{"PeerResponse/Redelivered", &PeerResponse{Body: &PeerResponse_Redelivered{Redelivered: &Redelivered{
-			Transcript: []byte("RMTX"),
+			Transcript: []byte("RMTX"), LiveStep: testLiveStep,
 		}}}},
 		{"PeerResponse/Error", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode_ERROR_CODE_MALFORMED, Message: "blinded element is the identity",
@@ -252,6 +252,9 @@ func peerFixtures(x *exchange) []fixture {
 // testEntryKey is an entry key with every field set.
 var testEntryKey = &EntryKey{Period: testPeriod, Requester: "Bank1MSP", Responder: testProvider, Sequence: 7}
 
+// testLiveStep stands for an accounting/audit LiveStep encoding.
+var testLiveStep = []byte("live step")
+
 // auditFixtures are the auditor service's messages and the stored records
 // of node/auditor and node/dispute.
 func auditFixtures(x *exchange) []fixture {
@@ -262,12 +265,14 @@ func auditFixtures(x *exchange) []fixture {
 		EndorsementSignature: x.respSig, ResponseDigest: make([]byte, 32), StatementSignature: x.respSig, DecidedAt: now,
 	}
 	return []fixture{
-		{"FileDisputeRequest", &FileDisputeRequest{Transcript: []byte("RMTX"), Reason: "proof failed", NonDelivery: testEntryKey}},
-		{"FileDisputeResponse", &FileDisputeResponse{Verdict: verdict, Transcript: []byte("RMTX")}},
+		{"FileDisputeRequest", &FileDisputeRequest{Transcript: []byte("RMTX"), Reason: "proof failed", NonDelivery: testEntryKey,
+			LiveUnanswered: &LiveUnanswered{Entry: testEntryKey, LiveStep: testLiveStep}}},
+		{"FileDisputeResponse", &FileDisputeResponse{Verdict: verdict, Transcript: []byte("RMTX"), LiveStep: testLiveStep}},
 		{"StoredDispute", &StoredDispute{Verdict: verdict, Transcript: []byte("RMTX"), Claim: "proof failed", FiledAt: now}},
 		{"DisputeRecord", &DisputeRecord{
 			Transcript: []byte("RMTX"), Claim: "proof failed", State: DisputeState_DISPUTE_STATE_PENDING, Verdict: verdict,
 			Attempts: 2, NextAttempt: now, LastError: "auditor unreachable", NonDelivery: testEntryKey,
+			LiveUnanswered: &LiveUnanswered{Entry: testEntryKey, LiveStep: testLiveStep},
 		}},
 	}
 }

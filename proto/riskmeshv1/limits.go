@@ -152,8 +152,11 @@ const (
 	// MaxRedeliveredSize: one catalog-OPRF transcript file, which holds no
 	// more than a full request and its answer (header, oprf.MaxBatch
 	// elements each way, proof, two signatures) plus the file's own
-	// framing, bounded here by the two frames' field overhead: about 4 MiB.
-	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize
+	// framing, bounded here by the two frames' field overhead: about 4 MiB;
+	// for a live exchange, its live step too (accounting/audit LiveStep:
+	// three digests and two length-prefixed signatures).
+	MaxRedeliveredSize = lenField + lenField + MaxEvaluateRequestSize + MaxEvaluateResponseSize +
+		lenField + 3*catalog.DigestSize + 2*(1+ecsig.MaxSignatureSize)
 	// MaxLiveInfoSize: provider, category, period, key id, parameters
 	// (MaxLiveParams).
 	MaxLiveInfoSize = lenField + partyField + categoryField + varintField +

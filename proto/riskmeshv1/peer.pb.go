@@ -1690,8 +1690,13 @@ func (x *RedeliverRequest) GetSequence() uint64 {
 // psi/transcript file ("RMTX", version 1) holding the signed request and the
 // signed answer it billed (blinded values only).
 type Redelivered struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Transcript    []byte                 `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Transcript []byte                 `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// live_step, for a live exchange (header protocol 4) whose homomorphic
+	// step was taken, is the step the provider recorded
+	// (accounting/audit LiveStep encoding: the requester's signed query
+	// digests and, once answered, the provider's receipt).
+	LiveStep      []byte `protobuf:"bytes,2,opt,name=live_step,json=liveStep,proto3" json:"live_step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1729,6 +1734,13 @@ func (*Redelivered) Descriptor() ([]byte, []int) {
 func (x *Redelivered) GetTranscript() []byte {
 	if x != nil {
 		return x.Transcript
+	}
+	return nil
+}
+
+func (x *Redelivered) GetLiveStep() []byte {
+	if x != nil {
+		return x.LiveStep
 	}
 	return nil
 }
@@ -2504,11 +2516,12 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x10RedeliverRequest\x12\x16\n" +
 	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1c\n" +
 	"\trequester\x18\x02 \x01(\tR\trequester\x12\x1a\n" +
-	"\bsequence\x18\x03 \x01(\x04R\bsequence\"-\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\"J\n" +
 	"\vRedelivered\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\fR\n" +
-	"transcript\"a\n" +
+	"transcript\x12\x1b\n" +
+	"\tlive_step\x18\x02 \x01(\fR\bliveStep\"a\n" +
 	"\x0fLiveInfoRequest\x12\x1a\n" +
 	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +

@@ -1,0 +1,134 @@
+package requester
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
+	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// bucketLive maps a live exchange, keyed as its transcript (period,
+// responder, sequence), to its homomorphic step (an audit.LiveStep): the
+// query's digests and this node's signature, written before the query is
+// sent, then the provider's receipt once the answer arrives. A step
+// without a receipt is what a live dispute files (docs/audit.md, "Live
+// mode"). It holds digests only, nothing that names an identifier.
+var bucketLive = []byte("requester/live")
+
+// putLiveStep records step as the homomorphic step of the exchange h
+// names.
+func (s *store) putLiveStep(h *transcript.Header, step *audit.LiveStep) error {
+	enc, err := step.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLive).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc)
+	})
+}
+
+// LiveStep returns the homomorphic step this node recorded for its live
+// exchange with provider under (period, sequence): the query it signed
+// and, if the answer arrived, the provider's receipt. It wraps ErrNotFound
+// if the exchange has none (not live, its query never signed, or pruned
+// with the period's transcripts).
+func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*audit.LiveStep, error) {
+	var step *audit.LiveStep
+	err := r.store.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketLive).Get(transcriptKey(period, provider, sequence))
+		if v == nil {
+			return fmt.Errorf("%w: no live step of %s for sequence %d of period %d", ErrNotFound, provider, sequence, period)
+		}
+		step = new(audit.LiveStep)
+		return step.UnmarshalBinary(v)
+	})
+	return step, err
+}
+
+// heKeys holds this node's BGV key pairs for live queries: one per
+// provider, category and period (and the provider's parameters, which
+// change only with a rebuilt database), kept in memory only. A restart
+// generates new ones; nothing binds a provider to a key across queries,
+// and keeping the secret keys off disk keeps old queries undecryptable
+// once the node forgets them. Keys of earlier periods are dropped when a
+// later period's key is made.
+type heKeys struct {
+	mu     sync.Mutex
+	period uint64
+	m      map[heKeyID]*hepsi.Requester
+}
+
+type heKeyID struct {
+	provider, category string
+	params             [transcript.DigestSize]byte
+}
+
+// requester returns the key pair of x, generating it on first use.
+// hepsi.Requester is used by concurrent queries: its Query and Results
+// only read the key.
+func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*hepsi.Requester, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case x.period < k.period:
+		// A query of an older period still running: a key of its own,
+		// not kept.
+		return hepsi.NewRequester(x.params)
+	case x.period > k.period || k.m == nil:
+		k.period, k.m = x.period, make(map[heKeyID]*hepsi.Requester)
+	}
+	id := heKeyID{x.inst.MSPID, x.category, params}
+	if he := k.m[id]; he != nil {
+		return he, nil
+	}
+	he, err := hepsi.NewRequester(x.params)
+	if err != nil {
+		return nil, err
+	}
+	k.m[id] = he
+	return he, nil
+}
+
+// errNotLiveAnswer is a response to a live query that is neither an answer
+// nor a refusal.
+var errNotLiveAnswer = errors.New("answer is not a live answer")
+
+// resend sends msg to inst until it is answered, refused for good or ctx
+// ends, always the identical signed message: a provider answers the same
+// evaluate request from its replay index, and the same live query on the
+// same exchange again, without billing anything more (a lost answer's
+// retry). It returns the answer and the attempts made.
+func (r *Requester) resend(ctx context.Context, inst *accounting.Institution, msg *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, uint32, error) {
+	for attempts := uint32(1); ; attempts++ {
+		resp, err := r.cfg.Conns.Do(ctx, inst, msg)
+		if err == nil {
+			return resp, attempts, nil
+		}
+		var re *peer.RemoteError
+		var wait time.Duration
+		switch {
+		case ctx.Err() != nil:
+			return nil, attempts, err
+		case errors.As(err, &re):
+			if !transient(re) {
+				return nil, attempts, err
+			}
+			wait = re.RetryAfter
+		}
+		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
+		if backoff.Sleep(ctx, wait) != nil {
+			return nil, attempts, err
+		}
+	}
+}
