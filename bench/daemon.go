@@ -249,7 +249,9 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 }
 
 // askDaemon sends b to the providers named in asked through the business
-// API and checks the final result against b's planted hits.
+// API and checks the final result against b's planted hits. It reads the
+// stream to its end, as the node counts a query against api.max_queries
+// until its call returns.
 func askDaemon(ctx context.Context, api riskmeshv1.RiskMeshClient, b *synth.Batch, asked []string) error {
 	req := b.Request()
 	req.Providers = asked
@@ -257,28 +259,34 @@ func askDaemon(ctx context.Context, api riskmeshv1.RiskMeshClient, b *synth.Batc
 	if err != nil {
 		return err
 	}
+	var res *riskmeshv1.QueryResult
 	for {
 		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("query stream: %w", err)
 		}
-		res := ev.GetResult()
-		if res == nil {
-			continue
+		if r := ev.GetResult(); r != nil {
+			res = r
 		}
-		for _, pr := range res.GetProviders() {
-			if pr.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-				return fmt.Errorf("%w: %s did not answer: %v %s", ErrWrongResult, pr.GetProvider(), pr.GetStatus(), pr.GetError().GetMessage())
-			}
-		}
-		if n := len(res.GetProviders()); n != len(asked) {
-			return fmt.Errorf("%w: %d providers answered, asked %d", ErrWrongResult, n, len(asked))
-		}
-		if err := b.Check(res); err != nil {
-			return fmt.Errorf("%w: %w", ErrWrongResult, err)
-		}
-		return nil
 	}
+	if res == nil {
+		return fmt.Errorf("%w: the stream ended without a result", ErrWrongResult)
+	}
+	for _, pr := range res.GetProviders() {
+		if pr.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			return fmt.Errorf("%w: %s did not answer: %v %s", ErrWrongResult, pr.GetProvider(), pr.GetStatus(), pr.GetError().GetMessage())
+		}
+	}
+	if n := len(res.GetProviders()); n != len(asked) {
+		return fmt.Errorf("%w: %d providers answered, asked %d", ErrWrongResult, n, len(asked))
+	}
+	if err := b.Check(res); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrongResult, err)
+	}
+	return nil
 }
 
 // clockTicks is the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on
