@@ -87,12 +87,13 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 }
 
 // commit stores the transcript, the replay index entry and the accounting
-// entry in one transaction; when it returns nil all three are durable. If
-// a concurrent identical request committed first, it returns that stored
-// transcript instead (and stores nothing).
+// entry in one transaction, shared with concurrent requests' (p.journal);
+// when it returns nil all three are durable. If a concurrent identical
+// request committed first, or comes first in the shared transaction, it
+// returns that stored transcript instead (and stores nothing).
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
 	var won *transcript.Transcript
-	err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
+	err := p.journal.Update(func(tx *bolt.Tx) error {
 		var err error
 		if won, err = p.storedAnswer(tx, key, digest); err != nil || won != nil {
 			return err
