@@ -48,6 +48,17 @@ func (c *Committer) queued() int {
 	return len(c.queue)
 }
 
+// waitQueued waits until n writes wait for the commit in flight.
+func waitQueued(t *testing.T, c *Committer, n int) {
+	t.Helper()
+	testwait.Until(t, "writes queued", 10*time.Second, func() error {
+		if q := c.queued(); q != n {
+			return fmt.Errorf("%d queued, want %d", q, n)
+		}
+		return nil
+	})
+}
+
 // hold starts a write that blocks its commit until release is closed, and
 // waits until it runs; it returns the write's outcome.
 func hold(t *testing.T, c *Committer, release chan struct{}) chan error {
@@ -101,12 +112,7 @@ func TestWritesQueuedBehindACommitShareTheNext(t *testing.T) {
 			})
 		})
 	}
-	testwait.Until(t, "writes queued", 10*time.Second, func() error {
-		if q := c.queued(); q != n {
-			return fmt.Errorf("%d queued", q)
-		}
-		return nil
-	})
+	waitQueued(t, c, n)
 	close(release)
 	wg.Wait()
 	if err := <-held; err != nil {
@@ -143,12 +149,7 @@ func TestFailingWriteFailsAlone(t *testing.T) {
 	wg.Go(func() {
 		panicErr = c.Update(func(tx *bolt.Tx) error { panic("boom") })
 	})
-	testwait.Until(t, "writes queued", 10*time.Second, func() error {
-		if q := c.queued(); q != 3 {
-			return fmt.Errorf("%d queued", q)
-		}
-		return nil
-	})
+	waitQueued(t, c, 3)
 	close(release)
 	wg.Wait()
 	if err := <-held; err != nil {
