@@ -15,7 +15,10 @@
 // of it runs again in a transaction of its own, so that one write's error
 // is not another's. A function must therefore have no effect outside its
 // transaction other than the last run's (tx.OnCommit is the place for
-// effects after the commit).
+// effects after the commit). A function that refuses its write for a
+// reason its caller's input decides (a replayed request) should return nil
+// having written nothing and report the refusal by other means: an error
+// costs every write of its transaction a commit of its own.
 package groupcommit
 
 import (

@@ -92,10 +92,21 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 // request committed first, or comes first in the shared transaction, it
 // returns that stored transcript instead (and stores nothing).
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
-	var won *transcript.Transcript
+	var (
+		won      *transcript.Transcript
+		replayed bool
+	)
 	err := p.journal.Update(func(tx *bolt.Tx) error {
 		var err error
-		if won, err = p.storedAnswer(tx, key, digest); err != nil || won != nil {
+		won, err = p.storedAnswer(tx, key, digest)
+		// A replayed sequence number writes nothing and fails nothing: an
+		// error would roll the shared transaction back and make every
+		// other answer in it commit alone, which a requester racing two
+		// requests under one number could repeat at will.
+		if replayed = errors.Is(err, errReplayed); replayed {
+			return nil
+		}
+		if err != nil || won != nil {
 			return err
 		}
 		sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
@@ -111,6 +122,9 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 		_, err = p.outbox.PutTx(tx, e)
 		return err
 	})
+	if err == nil && replayed {
+		err = errReplayed
+	}
 	return won, err
 }
 
