@@ -329,18 +329,6 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 	return rec, nil
 }
 
-// byClientID returns the query a client request id started, if any.
-func (s *store) byClientID(clientID string) (string, bool, error) {
-	var id string
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketClientIDs).Get([]byte(clientID)); v != nil {
-			id = string(v)
-		}
-		return nil
-	})
-	return id, id != "", err
-}
-
 // transcript returns a stored transcript.
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
