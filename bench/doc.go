@@ -21,6 +21,11 @@
 // one reply) over node/peer directly, as no node serves ECDH-PSI yet;
 // "tcp-loopback" is optable/match's own stream protocol.
 //
+// RunDaemon (riskmesh-bench daemon) is apart from the suite: it starts real
+// `riskmesh node` processes through node/localnet and times one-identifier
+// queries through the requester's business API, the path users run, which
+// "quic-node" wires by hand and so leaves partly out.
+//
 // What it does not promise: timings on a shared machine are noisy; the
 // harness records the load it ran under but does not control it.
 package bench

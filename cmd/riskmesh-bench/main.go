@@ -122,6 +122,45 @@ emulate the same link in process.`,
 	f.BoolVar(&reportOnly, "report-only", false, "measure nothing: rewrite the summary and plots from --out's results.csv")
 	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
 	f.MarkHidden("wan-inner")
+	cmd.AddCommand(newDaemonCommand())
+	return cmd
+}
+
+// newDaemonCommand returns the daemon bench: small queries through real
+// `riskmesh node` processes (bench.RunDaemon).
+func newDaemonCommand() *cobra.Command {
+	var cfg bench.DaemonConfig
+	cmd := &cobra.Command{
+		Use:   "daemon --riskmesh BINARY --dir DIR",
+		Short: "time one-identifier queries through real riskmesh node processes and their business API",
+		Long: `Start the regulator (hosting the embedded ledger), three providers with
+lists of --list entries and a requester, each a 'riskmesh node' process from its
+node.yaml on loopback, and time one-identifier queries through the requester's
+business API: one at a time to one provider, then to all three, then --concurrent
+queries to all three from --clients clients at once. Prints a Markdown table of
+wall-time percentiles, queries/s, the nodes' CPU per query and the load average.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m, points, err := bench.RunDaemon(ctx, cfg)
+			if len(points) > 0 {
+				if werr := bench.WriteDaemonTable(cmd.OutOrStdout(), m, points); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Binary, "riskmesh", "", "the riskmesh executable the nodes run (go build ./cmd/riskmesh)")
+	f.StringVar(&cfg.Dir, "dir", "", "an empty directory for the nodes and their lists")
+	f.IntVar(&cfg.List, "list", 0, "entries on each provider's list (default 100000)")
+	f.IntVar(&cfg.Queries, "queries", 0, "one-at-a-time queries per fan-out (default 300)")
+	f.IntVar(&cfg.Clients, "clients", 0, "clients of the concurrent phase (default 16)")
+	f.IntVar(&cfg.Concurrent, "concurrent", 0, "queries of the concurrent phase (default 2000)")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	return cmd
 }
 

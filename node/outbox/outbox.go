@@ -37,6 +37,10 @@ type Config struct {
 	MaxBackoff time.Duration
 	// CallTimeout bounds one Record call. Default 60 s.
 	CallTimeout time.Duration
+	// BatchDelay is how long the submitter waits, with fewer than
+	// BatchSize entries pending, for more to share the next Record call
+	// (Run, "Batching"). Default 50 ms; below zero, no wait.
+	BatchDelay time.Duration
 	// Logger receives submitter events. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for dead-entry timestamps. Default time.Now.
@@ -50,6 +54,7 @@ const (
 	DefaultMinBackoff  = 250 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultCallTimeout = 60 * time.Second
+	DefaultBatchDelay  = 50 * time.Millisecond
 )
 
 // Outbox is the journal and its submitter. It is safe for concurrent use.
@@ -58,6 +63,7 @@ type Outbox struct {
 	cfg Config
 
 	kick     chan struct{} // a pending entry may be waiting; buffered 1
+	hurry    chan struct{} // Flush waits: send without BatchDelay; buffered 1
 	submitMu sync.Mutex    // one batch in flight at a time (Run, Drain)
 
 	mu       sync.Mutex
@@ -84,11 +90,12 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff)
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	cfg.CallTimeout = cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
+	cfg.BatchDelay = cmp.Or(cfg.BatchDelay, DefaultBatchDelay)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	o := &Outbox{db: db, cfg: cfg, kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	o := &Outbox{db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1), drained: make(chan struct{})}
 	err := db.Update(func(tx *bolt.Tx) error {
 		p, err := tx.CreateBucketIfNotExists(bucketPending)
 		if err != nil {
@@ -222,8 +229,13 @@ func (o *Outbox) Drained() <-chan struct{} {
 	return o.drained
 }
 
-// Flush waits until no entry is pending or ctx ends.
+// Flush waits until no entry is pending or ctx ends. The submitter sends
+// what is pending without waiting BatchDelay.
 func (o *Outbox) Flush(ctx context.Context) error {
+	select {
+	case o.hurry <- struct{}{}:
+	default:
+	}
 	o.wake()
 	select {
 	case <-o.Drained():

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -255,6 +257,48 @@ func TestSubmitInBatches(t *testing.T) {
 	}
 }
 
+// sizes is the ledger behind a recorder of each Record call's size.
+type sizes struct {
+	accounting.Recorder
+	mu    sync.Mutex
+	calls []int
+}
+
+func (s *sizes) Record(ctx context.Context, entries []accounting.Entry) ([]accounting.Outcome, error) {
+	s.mu.Lock()
+	s.calls = append(s.calls, len(entries))
+	s.mu.Unlock()
+	return s.Recorder.Record(ctx, entries)
+}
+
+// Entries committed one by one share a Record call: the submitter waits
+// (BatchDelay, an hour here) until BatchSize entries are pending, and a
+// Flush sends the rest without waiting.
+func TestBatchDelayGathersEntries(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	l := &sizes{Recorder: n.provider}
+	o, err := Open(db, Config{Ledger: l, BatchSize: 5, BatchDelay: time.Hour})
+	must(t, err)
+	run(t, o)
+	const total = 7
+	for seq := uint64(1); seq <= total; seq++ {
+		_, err := o.Put(n.entry(t, seq, 1, 0))
+		must(t, err)
+	}
+	flush(t, o)
+	l.mu.Lock()
+	calls := slices.Clone(l.calls)
+	l.mu.Unlock()
+	if !slices.Equal(calls, []int{5, 2}) {
+		t.Fatalf("Record calls of %v entries, want [5 2]: a full batch, then the rest at the flush", calls)
+	}
+	for seq := uint64(1); seq <= total; seq++ {
+		wantRecorded(t, n.provider, n.entry(t, seq, 1, 0))
+	}
+}
+
 func TestLedgerDownThenUp(t *testing.T) {
 	n := newNetwork(t)
 	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
@@ -268,7 +312,9 @@ func TestLedgerDownThenUp(t *testing.T) {
 		_, err := o.Put(n.entry(t, seq, 1, 0))
 		must(t, err)
 	}
-	for failures := 0; failures < 3; {
+	// The fourth failed call starts after the third was counted: the
+	// submitter makes one call at a time.
+	for failures := 0; failures < 4; {
 		if err := <-sw.calls; errors.Is(err, errDown) {
 			failures++
 		}

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -14,11 +15,22 @@ import (
 const codeCorrupt = "corrupt_journal_record"
 
 // Run submits pending entries until ctx ends, and returns ctx's error.
+//
+// Batching: with fewer than BatchSize entries pending, Run waits up to
+// BatchDelay for more before it sends, so that the answers of a busy
+// minute reach the ledger in a few Record calls instead of one each: every
+// call costs the ledger host a transaction and this node a journal commit
+// (apply), beside the commits on its answers' path. The wait costs no
+// answer anything: an entry is durable in the journal before its answer
+// leaves, and the ledger accepts it through the period's grace window.
 func (o *Outbox) Run(ctx context.Context) error {
 	failures := 0 // consecutive failed batches
 	for {
 		progressed, err := false, error(nil)
 		if o.Depth() > 0 {
+			if err := o.gather(ctx); err != nil {
+				return err
+			}
 			progressed, err = o.submit(ctx)
 		}
 		switch {
@@ -38,6 +50,28 @@ func (o *Outbox) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// gather waits until BatchSize entries are pending, BatchDelay has passed,
+// Flush hurries the submitter or ctx ends (its error).
+func (o *Outbox) gather(ctx context.Context) error {
+	if o.cfg.BatchDelay <= 0 || o.Depth() >= o.cfg.BatchSize {
+		return nil
+	}
+	t := time.NewTimer(o.cfg.BatchDelay)
+	defer t.Stop()
+	for o.Depth() < o.cfg.BatchSize {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		case <-o.hurry:
+			return nil
+		case <-o.kick: // an entry was added: count again
+		}
+	}
+	return nil
 }
 
 // Drain submits pending entries in the calling goroutine until none is

@@ -92,25 +92,17 @@ func TestAdversaryRequesterPastItsLimit(t *testing.T) {
 	for i := range queries {
 		queries[i] = f.newQuery(1, 0, phone)
 	}
-	var mu sync.Mutex
 	answered, refused := 0, 0
-	var wg sync.WaitGroup
-	for _, q := range queries {
-		wg.Go(func() {
-			resp := conn(q.req)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case resp.GetEvaluate() != nil:
-				answered++
-			case resp.GetError().GetCode() == codeOverLimit:
-				refused++
-			default:
-				t.Errorf("unexpected answer %v", resp)
-			}
-		})
-	}
-	wg.Wait()
+	sendAll(conn, queries, func(_ *query, resp *riskmeshv1.PeerResponse) {
+		switch {
+		case resp.GetEvaluate() != nil:
+			answered++
+		case resp.GetError().GetCode() == codeOverLimit:
+			refused++
+		default:
+			t.Errorf("unexpected answer %v", resp)
+		}
+	})
 	if answered != limit/price || refused != tries-limit/price {
 		t.Fatalf("%d answered and %d refused, want %d and %d", answered, refused, limit/price, tries-limit/price)
 	}
@@ -277,4 +269,67 @@ func TestSubSaturating(t *testing.T) {
 			t.Errorf("subSaturating(%d, %d) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
+}
+
+// TestAdversaryRacedSequenceNumber plays a requester that sends several
+// different requests under one sequence number at once, beside its
+// ordinary requests, so that they pass the replay lookup together and meet
+// in the journal's shared commits (docs/node-provider.md, "Evaluate:
+// checks in order"). Exactly one of them is answered and billed, the
+// others are refused REPLAYED, and every ordinary request is answered and
+// billed once: the refusals take nothing of what shares their commit.
+func TestAdversaryRacedSequenceNumber(t *testing.T) {
+	f := newFixture(t, nil)
+	conn := f.serveQUIC(t, f.p)
+	const raced, ordinary = 6, 10
+	seq := f.newQuery(1, 0, phone).header.Sequence + 1000
+	var queries []*query
+	for range raced {
+		queries = append(queries, f.newQuery(1, seq, phone))
+	}
+	for range ordinary {
+		queries = append(queries, f.newQuery(1, 0, phone))
+	}
+	var answeredRaced, replayed, answered int
+	sendAll(conn, queries, func(q *query, resp *riskmeshv1.PeerResponse) {
+		switch {
+		case resp.GetEvaluate() != nil && q.header.Sequence == seq:
+			answeredRaced++
+		case resp.GetEvaluate() != nil:
+			answered++
+		case resp.GetError().GetCode() == codeReplayed && q.header.Sequence == seq:
+			replayed++
+		default:
+			t.Errorf("sequence %d: unexpected answer %v", q.header.Sequence, resp)
+		}
+	})
+	if answeredRaced != 1 || replayed != raced-1 || answered != ordinary {
+		t.Fatalf("raced: %d answered, %d replayed; ordinary: %d answered; want 1, %d, %d", answeredRaced, replayed, answered, raced-1, ordinary)
+	}
+	if d := f.p.OutboxDepth(); d != 1+ordinary {
+		t.Fatalf("%d entries journalled, want %d", d, 1+ordinary)
+	}
+	f.flush()
+	f.refresh()
+	if got := f.billed(t); got != (1+ordinary)*price {
+		t.Fatalf("ledger bills %d, want %d", got, (1+ordinary)*price)
+	}
+}
+
+// sendAll sends every query's request over conn at once and hands each
+// response to tally, one at a time.
+func sendAll(conn exchange, queries []*query, tally func(*query, *riskmeshv1.PeerResponse)) {
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, q := range queries {
+		wg.Go(func() {
+			resp := conn(q.req)
+			mu.Lock()
+			defer mu.Unlock()
+			tally(q, resp)
+		})
+	}
+	wg.Wait()
 }

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -21,7 +22,10 @@ type Provider struct {
 	cfg    Config
 	log    *slog.Logger
 	outbox *outbox.Outbox
-	keys   map[string]*keyring // by category; the map is not written after New
+	// journal groups the answers' journal writes (commit) of concurrent
+	// requests into shared commits.
+	journal *groupcommit.Committer
+	keys    map[string]*keyring // by category; the map is not written after New
 
 	evMu       sync.Mutex
 	evaluators map[evalKey]*oprf.Evaluator
@@ -70,6 +74,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		outbox:     ob,
+		journal:    groupcommit.New(cfg.DB),
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),

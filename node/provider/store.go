@@ -87,14 +87,26 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 }
 
 // commit stores the transcript, the replay index entry and the accounting
-// entry in one transaction; when it returns nil all three are durable. If
-// a concurrent identical request committed first, it returns that stored
-// transcript instead (and stores nothing).
+// entry in one transaction, shared with concurrent requests' (p.journal);
+// when it returns nil all three are durable. If a concurrent identical
+// request committed first, or comes first in the shared transaction, it
+// returns that stored transcript instead (and stores nothing).
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
-	var won *transcript.Transcript
-	err := p.cfg.DB.Update(func(tx *bolt.Tx) error {
+	var (
+		won      *transcript.Transcript
+		replayed bool
+	)
+	err := p.journal.Update(func(tx *bolt.Tx) error {
 		var err error
-		if won, err = p.storedAnswer(tx, key, digest); err != nil || won != nil {
+		won, err = p.storedAnswer(tx, key, digest)
+		// A replayed sequence number writes nothing and fails nothing: an
+		// error would roll the shared transaction back and make every
+		// other answer in it commit alone, which a requester racing two
+		// requests under one number could repeat at will.
+		if replayed = errors.Is(err, errReplayed); replayed {
+			return nil
+		}
+		if err != nil || won != nil {
 			return err
 		}
 		sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
@@ -110,6 +122,9 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 		_, err = p.outbox.PutTx(tx, e)
 		return err
 	})
+	if err == nil && replayed {
+		err = errReplayed
+	}
 	return won, err
 }
 

@@ -137,25 +137,37 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 	for _, p := range providers {
 		q.pending.Providers = append(q.pending.Providers, &riskmeshv1.ProviderResult{Provider: p})
 	}
-	// Under mu, the client id check and the creation are one step for
-	// concurrent calls.
+	// The query counts as running before its record is created, so that a
+	// concurrent request with its client_request_id, which finds the
+	// record once it is committed, waits for it to finish (replay). The
+	// client id check and the creation are one transaction (store.create)
+	// that shares its commit with concurrent queries'.
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, "", ErrClosed
-	}
-	if cid := req.GetClientRequestId(); cid != "" {
-		earlier, ok, err := r.store.byClientID(cid)
-		if err != nil || ok {
-			return nil, earlier, err
-		}
-	}
-	if err := r.store.create(q.rec, q.pending); err != nil {
-		return nil, "", fmt.Errorf("requester: persist query: %w", err)
 	}
 	r.running[id] = make(chan struct{})
 	r.wg.Add(1) // under mu: Close cannot be waiting yet
+	r.mu.Unlock()
+	earlier, err = r.store.create(q.rec, q.pending)
+	if err != nil || earlier != "" {
+		r.ended(id)
+		r.wg.Done()
+		if err != nil {
+			return nil, "", fmt.Errorf("requester: persist query: %w", err)
+		}
+		return nil, earlier, nil
+	}
 	return q, "", nil
+}
+
+// ended marks query id as no longer running, releasing its replays.
+func (r *Requester) ended(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	close(r.running[id])
+	delete(r.running, id)
 }
 
 // chooseProviders returns the sorted MSP ids to ask: every active provider
@@ -218,31 +230,40 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 			results <- done{res, part, held}
 		}()
 	}
-	for range providers {
+	// The last provider's part and the merged result are one commit: a
+	// crash before it leaves what a crash before the part's own commit
+	// left (docs/node-requester.md, "Durability").
+	finished := func() {
+		state := riskmeshv1.QueryState_QUERY_STATE_COMPLETE
+		if r.ctx.Err() != nil {
+			state = riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED
+		}
+		finish(q.rec, q.pending, state, r.cfg.Now())
+	}
+	for i := range providers {
 		d := <-results
 		d.res = storable(d.res)
 		q.rec.ProviderResults = append(q.rec.ProviderResults, d.res)
-		r.spendMu.Lock()
-		err := r.store.update(q.rec, d.part, false)
+		last := i == len(providers)-1
+		if last {
+			finished()
+		}
+		r.spendMu.RLock()
+		err := r.store.update(q.rec, d.part, d.res, last)
 		r.budget.release(d.held, d.part.spend)
-		r.spendMu.Unlock()
+		r.spendMu.RUnlock()
 		if err != nil {
 			r.cfg.Logger.Error("persist provider result", "query", q.rec.QueryId, "err", err)
 		}
 		events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: d.res}}
 	}
-	state := riskmeshv1.QueryState_QUERY_STATE_COMPLETE
-	if r.ctx.Err() != nil {
-		state = riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED
+	if len(providers) == 0 {
+		finished()
+		if err := r.store.update(q.rec, saved{}, nil, true); err != nil {
+			r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
+		}
 	}
-	finish(q.rec, q.pending, state, r.cfg.Now())
-	if err := r.store.update(q.rec, saved{}, true); err != nil {
-		r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
-	}
-	r.mu.Lock()
-	close(r.running[q.rec.QueryId])
-	delete(r.running, q.rec.QueryId)
-	r.mu.Unlock()
+	r.ended(q.rec.QueryId)
 	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
 		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
 	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
@@ -331,7 +352,7 @@ func (r *Requester) interruptLeftovers() error {
 	}
 	for i, rec := range recs {
 		finish(rec, pend[i], riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED, r.cfg.Now())
-		if err := r.store.update(rec, saved{}, true); err != nil {
+		if err := r.store.update(rec, saved{}, nil, true); err != nil {
 			return fmt.Errorf("requester: mark query interrupted: %w", err)
 		}
 	}

@@ -96,9 +96,11 @@ func TestRecordedEvents(t *testing.T) {
 }
 
 // An error from Config.Recorded aborts the transaction of the change: the
-// change is not stored without its event.
+// change is not stored without its event. The last provider's part and the
+// merged result are one change (docs/node-requester.md, "Durability"):
+// refusing the result's event loses the last part too, and keeps the first.
 func TestRecordedErrorAbortsTheChange(t *testing.T) {
-	n := newNetwork(t, 1_000_000, span(0, 10))
+	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
 	rc := &recorder{fail: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT}
 	r := n.newRequester("", func(c *setup) { c.Recorded = rc.record })
 	ready(t, r)
@@ -107,10 +109,15 @@ func TestRecordedErrorAbortsTheChange(t *testing.T) {
 	rec, err := r.store.get(id)
 	must(t, err)
 	if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING || rec.Result != nil || len(rec.ProviderResults) != 1 {
-		t.Fatalf("stored record %v with result %v, want the provider part kept and no result without its event", rec.State, rec.Result)
+		t.Fatalf("stored record %v with result %v and %d parts, want the first part kept, and neither the last part nor a result without its event",
+			rec.State, rec.Result, len(rec.ProviderResults))
 	}
-	if got := rc.of(id); len(got) != 1 || got[0].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT {
-		t.Fatalf("events %v, want only the provider part", got)
+	// The recorder is no transaction: it also saw the last part's event,
+	// which the aborted transaction took back with the part.
+	got := rc.of(id)
+	if len(got) != 2 || got[0].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT ||
+		!proto.Equal(got[0].ProviderResult, rec.ProviderResults[0]) || got[1].ProviderResult.GetProvider() == rec.ProviderResults[0].Provider {
+		t.Fatalf("events %v, want the stored first part's, then the last part's from the aborted change", got)
 	}
 }
 

@@ -26,7 +26,7 @@ type Requester struct {
 	late    lateFetches
 	heKeys  heKeys // live mode's key pairs (livestep.go)
 	grace   graceCheck
-	spendMu sync.Mutex // orders spend writes with refreshSpend
+	spendMu sync.RWMutex // orders spend writes (read-locked, so they share commits) with refreshSpend
 	// reconcileMu makes reconciliation passes one at a time.
 	reconcileMu sync.Mutex
 	// feedback wakes the submission of outcome reports (feedback_submit.go).

@@ -392,7 +392,8 @@ func TestRunningQueriesAreInterrupted(t *testing.T) {
 	rec.QueryId = "crashed"
 	pending := &riskmeshv1.QueryResult{QueryId: "crashed", Items: []*riskmeshv1.ItemResult{{Index: 0}},
 		Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP"}, {Provider: "P2MSP"}}}
-	must(t, r.store.create(rec, pending))
+	_, err = r.store.create(rec, pending)
+	must(t, err)
 	must(t, r.cfg.DB.Close())
 	r2 := n.newRequester(dir, nil)
 	rec, err = r2.GetQuery(context.Background(), "crashed")

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -64,6 +65,9 @@ const (
 // store persists queries, transcripts and spend in the node's bbolt file.
 type store struct {
 	db *bolt.DB
+	// commits groups the writes on a query's path (create, update) of
+	// concurrent queries into shared commits.
+	commits *groupcommit.Committer
 	// ring seals the values of sealedBuckets; nil: sealing off.
 	ring *seal.Keyring
 	// recorded is Config.Recorded: it journals the event of each change
@@ -86,7 +90,7 @@ func openStore(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmes
 	if err != nil {
 		return nil, fmt.Errorf("requester: open store: %w", err)
 	}
-	return &store{db: db, ring: ring, recorded: recorded, pruned: pruned}, nil
+	return &store{db: db, commits: groupcommit.New(db), ring: ring, recorded: recorded, pruned: pruned}, nil
 }
 
 // emit hands ev, a change to query rec, to s.recorded inside tx.
@@ -125,9 +129,19 @@ func transcriptKey(period uint64, responder string, seq uint64) []byte {
 }
 
 // create stores a new RUNNING query with its pending part and, if set, its
-// client request id.
-func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+// client request id, unless that client request id already names a query:
+// then it stores nothing and returns that query's id. The check and the
+// creation are one transaction, so concurrent creates with one client
+// request id make one query, whichever commit they share.
+func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult) (earlier string, err error) {
+	err = s.commits.Update(func(tx *bolt.Tx) error {
+		earlier = ""
+		if rec.ClientRequestId != "" {
+			if v := tx.Bucket(bucketClientIDs).Get([]byte(rec.ClientRequestId)); v != nil {
+				earlier = string(v)
+				return nil
+			}
+		}
 		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
@@ -142,6 +156,7 @@ func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryRes
 		}
 		return nil
 	})
+	return earlier, err
 }
 
 // saved is one provider's completed part with what it adds to the store.
@@ -152,18 +167,24 @@ type saved struct {
 
 // update rewrites a query record and, in the same transaction, stores the
 // transcripts and spend of a provider part that completed, so that a
-// crash cannot keep one without the other. done deletes the pending part.
-// The change's event is the merged result if done, else the part,
-// rec's last provider result.
-func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, done bool) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, Result: rec.Result}
-		if !done && len(rec.ProviderResults) > 0 {
-			ev = &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT,
-				ProviderResult: rec.ProviderResults[len(rec.ProviderResults)-1]}
+// crash cannot keep one without the other. added, if not nil, is that
+// part, whose PROVIDER_RESULT event the change journals; done means rec is
+// finished: the pending part is deleted and the merged result's event
+// journalled after the part's. The last part and the finish are one
+// commit, not two (docs/node-requester.md, "Durability").
+func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, added *riskmeshv1.ProviderResult, done bool) error {
+	return s.commits.Update(func(tx *bolt.Tx) error {
+		if added != nil {
+			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT, ProviderResult: added}
+			if err := s.emit(tx, rec, ev); err != nil {
+				return err
+			}
 		}
-		if err := s.emit(tx, rec, ev); err != nil {
-			return err
+		if done {
+			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, Result: rec.Result}
+			if err := s.emit(tx, rec, ev); err != nil {
+				return err
+			}
 		}
 		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
@@ -306,18 +327,6 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 		return nil, err
 	}
 	return rec, nil
-}
-
-// byClientID returns the query a client request id started, if any.
-func (s *store) byClientID(clientID string) (string, bool, error) {
-	var id string
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketClientIDs).Get([]byte(clientID)); v != nil {
-			id = string(v)
-		}
-		return nil
-	})
-	return id, id != "", err
 }
 
 // transcript returns a stored transcript.

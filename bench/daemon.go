@@ -1,0 +1,351 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riskmesh/riskmesh/bench/synth"
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/localnet"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// Defaults of DaemonConfig's zero fields.
+const (
+	DefaultDaemonList       = 100_000
+	DefaultDaemonQueries    = 300
+	DefaultDaemonClients    = 16
+	DefaultDaemonConcurrent = 2_000
+	// daemonProviders is the largest fan-out measured: the issue's
+	// "3 providers".
+	daemonProviders = 3
+	// daemonRequester is the member that asks; it provides nothing.
+	daemonRequester = "ReqMSP"
+	// daemonBatches is how many distinct one-identifier batches the
+	// queries cycle through: drawing one walks every list.
+	daemonBatches = 64
+)
+
+// DaemonConfig configures RunDaemon.
+type DaemonConfig struct {
+	// Binary is the riskmesh executable every node runs (go build
+	// ./cmd/riskmesh); required.
+	Binary string
+	// Dir holds the network's node directories and lists; required, and it
+	// must not hold a network already.
+	Dir string
+	// List is the entries on each provider's list. Default
+	// DefaultDaemonList.
+	List int
+	// Queries is the one-identifier queries asked one after another, for
+	// each fan-out (one provider, then every provider). Default
+	// DefaultDaemonQueries.
+	Queries int
+	// Clients and Concurrent are the concurrent phase: Clients goroutines
+	// share Concurrent one-identifier queries to every provider. Defaults
+	// DefaultDaemonClients and DefaultDaemonConcurrent.
+	Clients, Concurrent int
+	// Seed selects the lists and the batches.
+	Seed uint64
+	// Tune, if set, adjusts each node's configuration before it is
+	// written (localnet.Config.Tune); nil runs the nodes as shipped.
+	Tune func(mspID string, c *config.Config)
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+}
+
+func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
+	if c.Binary == "" || c.Dir == "" {
+		return c, fmt.Errorf("%w: the daemon bench needs a riskmesh binary and a directory", ErrConfig)
+	}
+	c.List = cmp.Or(c.List, DefaultDaemonList)
+	c.Queries = cmp.Or(c.Queries, DefaultDaemonQueries)
+	c.Clients = cmp.Or(c.Clients, DefaultDaemonClients)
+	c.Concurrent = cmp.Or(c.Concurrent, DefaultDaemonConcurrent)
+	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients {
+		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d",
+			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// DaemonPoint is one phase of the daemon bench.
+type DaemonPoint struct {
+	Providers int // providers each query asks
+	Clients   int // queries in flight at once
+	Queries   int
+	// Seconds is the phase's wall time; P50 and P90 are the queries' wall
+	// times from the Query call to the final result.
+	Seconds  float64
+	P50, P90 time.Duration
+	// CPUSeconds is the CPU time of every node process over the phase,
+	// LedgerCPUSeconds the regulator's alone (it hosts the embedded
+	// ledger that every relayed accounting entry reaches).
+	CPUSeconds, LedgerCPUSeconds float64
+	// Load is the load average at the phase's start.
+	Load string
+}
+
+// QueriesPerSecond is the phase's throughput.
+func (p *DaemonPoint) QueriesPerSecond() float64 { return perSecond(p.Queries, p.Seconds) }
+
+// RunDaemon measures one-identifier queries through the daemon as users run
+// it: the regulator hosting the embedded ledger, daemonProviders providers
+// and one requester, each a `riskmesh node` process started from its
+// node.yaml by node/localnet, the queries sent through the requester's
+// business API (gRPC on its unix socket), so the dispatcher, metrics,
+// outboxes and ledger relay all run. It asks cfg.Queries queries one at a
+// time of one provider, then of every provider, then cfg.Concurrent of
+// every provider from cfg.Clients clients at once. Every answer is
+// checked against the planted hits before it counts.
+func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Machine{}, nil, err
+	}
+	m := DetectMachine(ctx, ".")
+	w, err := newWorkload(cfg.Seed, daemonProviders, cfg.List)
+	if err != nil {
+		return m, nil, err
+	}
+	batches := make([]*synth.Batch, daemonBatches)
+	for i := range batches {
+		if batches[i], _, err = w.oneIdentifier(i); err != nil {
+			return m, nil, err
+		}
+	}
+	net, err := startDaemons(ctx, cfg, w)
+	if err != nil {
+		return m, nil, err
+	}
+	defer net.Stop()
+	api, err := net.Client(daemonRequester)
+	if err != nil {
+		return m, nil, err
+	}
+	var points []DaemonPoint
+	for _, phase := range []struct{ providers, clients, queries int }{
+		{1, 1, cfg.Queries}, {daemonProviders, 1, cfg.Queries}, {daemonProviders, cfg.Clients, cfg.Concurrent},
+	} {
+		cfg.Logger.Info("daemon bench phase", "providers", phase.providers, "clients", phase.clients, "queries", phase.queries)
+		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries)
+		if err != nil {
+			return m, points, err
+		}
+		points = append(points, p)
+	}
+	return m, points, net.Stop()
+}
+
+// oneIdentifier draws batch number rep of one identifier: listed by some
+// provider for even rep, on no list for odd.
+func (w *workload) oneIdentifier(rep int) (*synth.Batch, int, error) {
+	b, err := w.cons.Batch(synth.BatchConfig{Seed: w.seed*1000 + uint64(rep), Category: category, Size: 1, Hits: (rep + 1) % 2})
+	if err != nil {
+		return nil, 0, fmt.Errorf("draw a one-identifier batch: %w", err)
+	}
+	return b, len(b.Items[0].Hits), nil
+}
+
+// startDaemons writes the providers' lists, starts the network and waits
+// until the requester holds every provider's verified catalog.
+func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet.Network, error) {
+	lists := filepath.Join(cfg.Dir, "lists")
+	if err := os.MkdirAll(lists, 0o700); err != nil {
+		return nil, err
+	}
+	sm := synth.Mapping()
+	mapping := &config.Mapping{ID: sm.ID, Type: sm.Type, Category: sm.Category, Reason: sm.Reason, Listed: sm.Listed, Reference: sm.Reference}
+	var members []localnet.Member
+	for _, l := range w.lists {
+		path := filepath.Join(lists, l.MSPID+".csv")
+		if err := writeList(path, l); err != nil {
+			return nil, err
+		}
+		members = append(members, localnet.Member{MSPID: l.MSPID, Categories: []string{category.String()},
+			Sources: []config.Source{{Name: "list", Category: category.String(), Code: int(category), Kind: config.KindCSV, Path: path, Mapping: mapping}}})
+	}
+	members = append(members, localnet.Member{MSPID: daemonRequester, Limit: limit})
+	net, err := localnet.Start(ctx, localnet.Config{
+		Dir: filepath.Join(cfg.Dir, "nodes"), Binary: cfg.Binary, Members: members,
+		Prices: map[string]int64{category.String(): price}, Tune: cfg.Tune,
+		Progress: func(s string) { cfg.Logger.Info(s) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	wait, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := net.WaitCatalogs(wait, daemonRequester, category.String(), 0, nil); err != nil {
+		return nil, errors.Join(err, net.Stop())
+	}
+	return net, nil
+}
+
+// measureDaemons runs one phase: queries one-identifier queries to the
+// first providers providers, clients at a time.
+func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, batches []*synth.Batch,
+	providers, clients, queries int) (DaemonPoint, error) {
+	p := DaemonPoint{Providers: providers, Clients: clients, Queries: queries, Load: readFirst("/proc/loadavg", loadAverage)}
+	var asked []string
+	for i := range providers {
+		asked = append(asked, providerMSP(i))
+	}
+	pids := make([]int, 0, len(net.Nodes()))
+	for _, n := range net.Nodes() {
+		pids = append(pids, n.PID())
+	}
+	regulator := net.Regulator().PID()
+	cpu0, ledger0 := nodesCPU(pids), nodesCPU([]int{regulator})
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		walls = make([]time.Duration, 0, queries)
+		wg    sync.WaitGroup
+	)
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < queries && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				b := batches[i%len(batches)]
+				t := time.Now()
+				if err := askDaemon(ctx, api, b, asked); err != nil {
+					cancel(err)
+					return
+				}
+				d := time.Since(t)
+				mu.Lock()
+				walls = append(walls, d)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	p.Seconds = time.Since(start).Seconds()
+	if err := context.Cause(ctx); err != nil {
+		return p, err
+	}
+	p.CPUSeconds, p.LedgerCPUSeconds = nodesCPU(pids)-cpu0, nodesCPU([]int{regulator})-ledger0
+	slices.Sort(walls)
+	p.P50, p.P90 = walls[len(walls)/2], walls[len(walls)*9/10]
+	return p, nil
+}
+
+// askDaemon sends b to the providers named in asked through the business
+// API and checks the final result against b's planted hits. It reads the
+// stream to its end, as the node counts a query against api.max_queries
+// until its call returns.
+func askDaemon(ctx context.Context, api riskmeshv1.RiskMeshClient, b *synth.Batch, asked []string) error {
+	req := b.Request()
+	req.Providers = asked
+	stream, err := api.Query(ctx, req)
+	if err != nil {
+		return err
+	}
+	var res *riskmeshv1.QueryResult
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("query stream: %w", err)
+		}
+		if r := ev.GetResult(); r != nil {
+			res = r
+		}
+	}
+	if res == nil {
+		return fmt.Errorf("%w: the stream ended without a result", ErrWrongResult)
+	}
+	for _, pr := range res.GetProviders() {
+		if pr.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			return fmt.Errorf("%w: %s did not answer: %v %s", ErrWrongResult, pr.GetProvider(), pr.GetStatus(), pr.GetError().GetMessage())
+		}
+	}
+	if n := len(res.GetProviders()); n != len(asked) {
+		return fmt.Errorf("%w: %d providers answered, asked %d", ErrWrongResult, n, len(asked))
+	}
+	if err := b.Check(res); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrongResult, err)
+	}
+	return nil
+}
+
+// clockTicks is the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on
+// every Linux architecture Go supports.
+const clockTicks = 100
+
+// nodesCPU returns the CPU time, user and system in seconds, that the
+// processes pids have used so far; a process that cannot be read counts 0
+// (outside Linux, every one).
+func nodesCPU(pids []int) float64 {
+	total := 0.0
+	for _, pid := range pids {
+		f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue
+		}
+		total += statCPU(f)
+		f.Close()
+	}
+	return total
+}
+
+// statCPU parses a /proc/<pid>/stat line: utime and stime are the 14th
+// and 15th fields, counted after the command name, which may hold spaces
+// and parentheses and ends at the last ')'.
+func statCPU(r io.Reader) float64 {
+	b, err := io.ReadAll(io.LimitReader(r, maxSystemFile))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, err1 := strconv.ParseUint(f[11], 10, 64)
+	sys, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return float64(user+sys) / clockTicks
+}
+
+// WriteDaemonTable writes the points as a Markdown table.
+func WriteDaemonTable(w io.Writer, m Machine, points []DaemonPoint) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, %d cores, GOMAXPROCS %d, %s, commit %s, %s\n\n", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date)
+	b.WriteString("| providers | clients | queries | p50 (ms) | p90 (ms) | queries/s | node CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range points {
+		fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %.2f | %.0f | %.2f | %.2f | %s |\n", p.Providers, p.Clients, p.Queries,
+			ms(p.P50), ms(p.P90), p.QueriesPerSecond(), 1000*p.CPUSeconds/float64(p.Queries), 1000*p.LedgerCPUSeconds/float64(p.Queries), p.Load)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// statCPU reads utime and stime after the command name, which may hold
+// spaces and parentheses, and reads nothing from a line it cannot parse.
+func TestStatCPU(t *testing.T) {
+	for line, want := range map[string]float64{
+		"1234 (riskmesh) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 125 0 0 20 0 9 0 100 0 0": 3.75,
+		"1234 (a) b (c)) R 1 1 1 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 0 0":                     0.10,
+		"1234 (riskmesh) S 1 1234":                         0,
+		"1234 riskmesh S 1 2 3 4 5 6 7 8 9 10 11 12 13 14": 0,
+		"1234 (x) S 1 1 1 0 -1 0 0 0 0 0 x 3 0 0":          0,
+	} {
+		if got := statCPU(strings.NewReader(line)); got != want {
+			t.Errorf("statCPU(%q) = %v, want %v", line, got, want)
+		}
+	}
+}
+
+// RunDaemon starts real riskmesh node processes, asks every phase's
+// queries through the business API and checks each answer: a wrong or
+// missing answer fails the run (askDaemon), so the points it returns are
+// of checked queries.
+func TestRunDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds riskmesh and starts five node processes")
+	}
+	dir := t.TempDir()
+	binary := filepath.Join(dir, "riskmesh")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
+		t.Fatalf("go build riskmesh: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4, Clients: 2, Concurrent: 6, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DaemonPoint{{Providers: 1, Clients: 1, Queries: 4}, {Providers: 3, Clients: 1, Queries: 4}, {Providers: 3, Clients: 2, Queries: 6}}
+	if len(points) != len(want) {
+		t.Fatalf("%d points, want %d", len(points), len(want))
+	}
+	for i, p := range points {
+		w := want[i]
+		if p.Providers != w.Providers || p.Clients != w.Clients || p.Queries != w.Queries || p.P50 <= 0 || p.P90 < p.P50 || p.Load == "" {
+			t.Errorf("point %d: %+v, want the sizes of %+v and percentiles in order", i, p, w)
+		}
+	}
+}
+
+func TestDaemonConfigRefusesBadSizes(t *testing.T) {
+	for name, c := range map[string]DaemonConfig{
+		"no binary":                  {Dir: "d"},
+		"no directory":               {Binary: "b"},
+		"fewer queries than clients": {Binary: "b", Dir: "d", Clients: 8, Concurrent: 4},
+		"negative list":              {Binary: "b", Dir: "d", List: -1},
+	} {
+		if _, err := c.withDefaults(); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+}
