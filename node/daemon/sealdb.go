@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
 )
@@ -45,6 +46,9 @@ func sealNodeDB(db *bolt.DB, ring *seal.Keyring) error {
 			return fmt.Errorf("daemon: seal node.db: %w", err)
 		}
 		if err := requester.SealStore(tx, ring); err != nil {
+			return fmt.Errorf("daemon: seal node.db: %w", err)
+		}
+		if err := recon.SealStore(tx, ring); err != nil {
 			return fmt.Errorf("daemon: seal node.db: %w", err)
 		}
 		marker, err := ring.SealValue(bucketSeal, sealMarkerKey, []byte("sealed"))

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
@@ -87,6 +90,17 @@ type pair struct {
 	requesterID *member
 	addr        string      // the responder's address
 	dial        peer.Config // the requester's dial configuration
+	// reqDB and respDB are the two nodes' node.db.
+	reqDB, respDB *bolt.DB
+}
+
+// openDB opens a node.db at path, closed when the test ends.
+func openDB(t testing.TB, path string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	must(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 type pairOptions struct {
@@ -110,14 +124,15 @@ func newPair(t testing.TB, o pairOptions) *pair {
 	}
 	p := &pair{members: members, reqDir: t.TempDir(), respDir: t.TempDir(), requesterID: members[o.requester]}
 	var err error
-	respCfg := Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir,
+	p.reqDB, p.respDB = openDB(t, filepath.Join(t.TempDir(), "node.db")), openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	respCfg := Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir, DB: p.respDB,
 		Lists: []List{{Name: "loans", Category: "loans", Code: 1, Source: o.respList}}, Grants: o.grants}
 	if o.tune != nil {
 		o.tune(&respCfg)
 	}
 	p.resp, err = New(respCfg)
 	must(t, err)
-	p.req, err = New(Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir,
+	p.req, err = New(Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir, DB: p.reqDB,
 		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk})
 	must(t, err)
 
