@@ -18,6 +18,7 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -90,8 +91,23 @@ type pair struct {
 	requesterID *member
 	addr        string      // the responder's address
 	dial        peer.Config // the requester's dial configuration
-	// reqDB and respDB are the two nodes' node.db.
-	reqDB, respDB *bolt.DB
+	// reqDB and respDB are the two nodes' node.db; reqCfg and respCfg
+	// their configurations, to start them again over the same files.
+	reqDB, respDB   *bolt.DB
+	reqCfg, respCfg Config
+}
+
+// restart starts node *n again from cfg over its node.db reopened, as a
+// node does after a crash: nothing of the old node's memory is kept.
+func restart(t *testing.T, n **Node, db **bolt.DB, cfg *Config) {
+	t.Helper()
+	path := (*db).Path()
+	must(t, (*db).Close())
+	*db = openDB(t, path)
+	cfg.DB = *db
+	var err error
+	*n, err = New(*cfg)
+	must(t, err)
 }
 
 // openDB opens a node.db at path, closed when the test ends.
@@ -99,7 +115,7 @@ func openDB(t testing.TB, path string) *bolt.DB {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	must(t, err)
-	t.Cleanup(func() { _ = db.Close() })
+	t.Cleanup(func() { _ = db.Close() }) // a second Close does nothing
 	return db
 }
 
@@ -132,8 +148,10 @@ func newPair(t testing.TB, o pairOptions) *pair {
 	}
 	p.resp, err = New(respCfg)
 	must(t, err)
-	p.req, err = New(Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir, DB: p.reqDB,
-		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk})
+	p.reqCfg = Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir, DB: p.reqDB,
+		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk}
+	p.respCfg = respCfg
+	p.req, err = New(p.reqCfg)
 	must(t, err)
 
 	certs := map[[32]byte]string{}
@@ -150,7 +168,10 @@ func newPair(t testing.TB, o pairOptions) *pair {
 		}
 		return "", errors.New("unknown certificate")
 	})
-	var h peer.Handler = p.resp.Handle
+	// The server calls whichever responder node runs now (restart).
+	var h peer.Handler = func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		return p.resp.Handle(ctx, who, req)
+	}
 	if o.wrap != nil {
 		h = o.wrap(h)
 	}

@@ -164,12 +164,13 @@ func (n *Node) reconcile(ctx context.Context, send Send, req Request, t *tracker
 	if err := r.open(ctx); err != nil {
 		return nil, err
 	}
-	return r.finish(ctx)
+	return r.finish(ctx, nil)
 }
 
-// finish runs the steps left and returns the result.
-func (r *run) finish(ctx context.Context) (*Result, error) {
-	if err := r.run(ctx); err != nil {
+// finish runs the steps left and returns the result; pending is a step of
+// phase 2 a resumed requester sends again first.
+func (r *run) finish(ctx context.Context, pending *riskmeshv1.ReconStep) (*Result, error) {
+	if err := r.run(ctx, pending); err != nil {
 		return nil, err
 	}
 	resultPath, transcriptPath := paths(r.n.cfg.Dir, r.id)
@@ -214,17 +215,10 @@ func (r *run) end(cause error) error {
 	return nil
 }
 
-func (r *run) run(ctx context.Context) error {
+func (r *run) run(ctx context.Context, pending *riskmeshv1.ReconStep) error {
 	h := &r.book.t.Header
 	c := int(h.ChunkSize)
 	theirs, ours := (int(h.ResponderSize)+c-1)/c, (len(r.rows)+c-1)/c
-	var pending *riskmeshv1.ReconStep // a step of phase 2 to send again
-	if r.state.pending != nil {
-		var err error
-		if pending, err = r.resend(ctx); err != nil {
-			return err
-		}
-	}
 	done, _ := r.recon.Progress()
 	for s := min(done, theirs); s < theirs; s++ {
 		if err := r.phase1(ctx, uint32(s)); err != nil {

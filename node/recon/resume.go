@@ -64,7 +64,11 @@ func (n *Node) Resume(ctx context.Context, id string, send Send) (res *Result, e
 	if err := r.restore(ctx, l); err != nil {
 		return nil, err
 	}
-	return r.finish(ctx)
+	pending, err := r.resend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(ctx, pending)
 }
 
 // ResumeAll resumes, in the background, every reconciliation this node
@@ -160,6 +164,9 @@ func restoreBook(l *loaded) (*book, error) {
 // crash. A step of phase 2 is returned for phase2 to send (it must
 // first take its own chunk back); a pull is sent again by the loop.
 func (r *run) resend(ctx context.Context) (*riskmeshv1.ReconStep, error) {
+	if r.state.pending == nil {
+		return nil, nil
+	}
 	req := new(riskmeshv1.PeerRequest)
 	if err := proto.Unmarshal(r.state.pending, req); err != nil {
 		return nil, fmt.Errorf("%w: pending step: %w", errSaved, err)
