@@ -181,6 +181,8 @@ func decodeSaved(data []byte) (*saved, error) {
 		return nil, fmt.Errorf("%w: result size %d", errSaved, size)
 	case len(cp) > ecdh.MaxCheckpointSize || len(steps[0]) > maxSavedStep || len(steps[1]) > maxSavedStep:
 		return nil, fmt.Errorf("%w: field too long", errSaved)
+	case len(hdr) == 0 && (len(sigs[0]) > 0 || len(sigs[1]) > 0):
+		return nil, fmt.Errorf("%w: signatures without a header", errSaved)
 	}
 	s.role, s.protocol, s.resultSize = ecdh.Role(role), transcript.Protocol(proto), int64(size)
 	s.peer, s.list, s.peerList = string(names[0]), string(names[1]), string(names[2])
