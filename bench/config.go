@@ -29,6 +29,7 @@ const (
 	ProtocolECDH    = "ecdh-psi"
 	ProtocolVOPRF   = "circl-voprf"
 	ProtocolDHPSI   = "optable-dhpsi"
+	ProtocolRecon   = "ecdh-reconcile" // node/recon, both learn, with proofs
 )
 
 // Transports, the values of Row.Transport (see the package doc).
