@@ -182,6 +182,9 @@ func (d *session) run(ctx context.Context) (err error) {
 	if err := d.qualityPrices(ctx); err != nil {
 		return err
 	}
+	if err := d.reconcile(ctx, cons); err != nil {
+		return err
+	}
 	d.summary.TimingsMS["total"] = time.Since(start).Milliseconds()
 	fmt.Fprintf(d.out, "\ndemo passed in %s: every answer as planted, the bad one reversed, balances netted to zero, the false positives priced down\n", time.Since(start).Round(100*time.Millisecond))
 	if d.cfg.Keep {
