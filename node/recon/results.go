@@ -47,7 +47,7 @@ func reopenResult(path string, size int64, rows uint64) (*resultFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recon: reopen result file: %w", err)
 	}
-	if err := f.Truncate(size); err == nil {
+	if err = f.Truncate(size); err == nil {
 		_, err = f.Seek(size, io.SeekStart)
 	}
 	if err != nil {
