@@ -348,24 +348,11 @@ func (r *run) exchange(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskm
 	return resp, nil
 }
 
-// persist saves the state after the steps so far, with pending the
-// encoded request about to be sent: the result file's rows are made
-// durable first, then the checkpoint, the set log and the records written
-// since go to node.db in one transaction.
+// persist saves the state after the steps so far (Node.saveStep), with
+// pending the encoded request about to be sent.
 func (r *run) persist(pending []byte) error {
-	if err := r.result.sync(); err != nil {
-		return err
-	}
-	cp, err := r.recon.Checkpoint()
-	if err != nil {
-		return err
-	}
-	s := r.state
-	s.checkpoint, s.pending, s.resultSize, s.resultRows = cp, pending, r.result.size, uint64(r.result.n)
-	r.t.progress(r.recon, r.result.n)
-	err = r.n.store.save(&progress{id: r.id, state: s, log: r.log.Bytes(), records: r.book.t.Records[s.records:], status: r.t.snapshot()})
-	r.log.Reset()
-	return err
+	r.state.pending = pending
+	return r.n.saveStep(r.id, r.state, r.result, r.recon, &r.log, r.book, r.t)
 }
 
 // step sends one ReconStep and returns the responder's chunk, checked and

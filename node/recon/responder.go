@@ -399,30 +399,21 @@ func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 	return err
 }
 
-// persist saves s after its latest step, before the answer leaves: the
-// result file's rows are made durable first, then the checkpoint, the set
-// log, the records and the answer go to node.db in one transaction, so a
-// responder restarted after it answers a step gives the same answer to
-// its resend, and refuses any other version of it.
+// persist saves s after its latest step (Node.saveStep), with the answer,
+// before the answer leaves: a responder restarted after it answers a step
+// gives the same answer to its resend, and refuses any other version of
+// it.
 func (n *Node) persist(s *session) error {
-	if err := s.result.sync(); err != nil {
-		return err
-	}
-	cp, err := s.recon.Checkpoint()
-	if err != nil {
-		return err
-	}
 	st := s.state
-	st.checkpoint, st.resultSize, st.resultRows, st.last = cp, s.result.size, uint64(s.result.n), nil
+	st.last = nil
 	if s.last.resp != nil {
+		var err error
 		if st.last, err = (proto.MarshalOptions{Deterministic: true}).Marshal(s.last.resp); err != nil {
 			return err
 		}
 		st.lastDigest = s.last.digest
 	}
-	err = n.store.save(&progress{id: s.id, state: st, log: s.log.Bytes(), records: s.book.t.Records[st.records:], status: s.t.snapshot()})
-	s.log.Reset()
-	return err
+	return n.saveStep(s.id, st, s.result, s.recon, &s.log, s.book, s.t)
 }
 
 // forget deletes an ended session's saved state; its status stays.

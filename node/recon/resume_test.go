@@ -18,14 +18,23 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
-// Sizes of the crash tests: 1,600 responder rows and 1,000 requester rows
-// in chunks of 256, so 7 responder chunks and 4 requester chunks.
+// Sizes of the crash tests: 400 responder rows and 250 requester rows
+// (75 on both) in chunks of 64, so 7 responder chunks and 4 requester
+// chunks.
 const (
-	crashChunk   = 256
-	crashTheirs  = 7
-	crashOurs    = 4
-	crashPlanted = 300
+	crashChunk  = 64
+	crashTheirs = 7
+	crashOurs   = 4
 )
+
+// crashPair is the pair of the crash tests.
+func crashPair(t *testing.T) *pair {
+	t.Helper()
+	return newPair(t, pairOptions{reqList: phones(0, 250), respList: phones(175, 575), grants: grantAll(bankA), chunk: crashChunk})
+}
+
+// crashPlanted are the rows both lists of crashPair hold.
+var crashPlanted = ids(phones(175, 250))
 
 // calls is the number of requests a requester sends in a whole
 // reconciliation: open, sign, a pull per responder chunk (and a return in
@@ -66,11 +75,24 @@ func (r *recorder) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskme
 	return resp, err
 }
 
+// crashAfter returns a context and a recorder over send that plays a
+// requester node crashing once its kth request is answered: the answer is
+// lost and the context ends, so nothing more is done.
+func crashAfter(t *testing.T, k int, send Send) (context.Context, *recorder) {
+	ctx, crash := context.WithCancel(t.Context())
+	return ctx, &recorder{send: send, after: func(n int, _ *riskmeshv1.PeerResponse) error {
+		if n == k {
+			crash()
+			return context.Canceled
+		}
+		return nil
+	}}
+}
+
 // checkPlanted checks both sides' results hold the planted overlap, each
 // row once, and both keep the same complete, verifying transcript.
-func checkPlanted(t *testing.T, p *pair, res *Result, proto transcript.Protocol) {
+func checkPlanted(t *testing.T, p *pair, res *Result, proto transcript.Protocol, want []string) {
 	t.Helper()
-	want := ids(phones(700, 1000))
 	if got := readResult(t, res.ResultPath); !slices.Equal(got, want) {
 		t.Fatalf("requester's result: %d rows, want the %d planted", len(got), len(want))
 	}
@@ -125,15 +147,8 @@ func TestResumeAfterRequesterCrash(t *testing.T) {
 	for _, mode := range modes {
 		for _, k := range crashPoints(mode.proto) {
 			t.Run(fmt.Sprintf("%s/%d", mode.name, k), func(t *testing.T) {
-				p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(700, 2300), grants: grantAll(bankA), chunk: crashChunk})
-				ctx, crash := context.WithCancel(t.Context())
-				before := &recorder{send: p.conn.Do, after: func(n int, _ *riskmeshv1.PeerResponse) error {
-					if n == k {
-						crash()
-						return context.Canceled
-					}
-					return nil
-				}}
+				p := crashPair(t)
+				ctx, before := crashAfter(t, k, p.conn.Do)
 				_, err := p.req.Reconcile(ctx, before.Do, request(mode.proto, 1))
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("crashed run: %v, want context.Canceled", err)
@@ -155,7 +170,7 @@ func TestResumeAfterRequesterCrash(t *testing.T) {
 				defer cancel()
 				res, err := p.req.Resume(ctx, id, after.Do)
 				must(t, err)
-				checkPlanted(t, p, res, mode.proto)
+				checkPlanted(t, p, res, mode.proto, crashPlanted)
 				if want := calls(mode.proto) - k + 1; len(after.sent) != want {
 					t.Fatalf("resumed run sent %d requests, want %d (the lost one and those after it)", len(after.sent), want)
 				}
@@ -186,7 +201,7 @@ func TestResumeAfterResponderCrash(t *testing.T) {
 		points := crashPoints(mode.proto)
 		for _, k := range points[:len(points)-1] {
 			t.Run(fmt.Sprintf("%s/%d", mode.name, k), func(t *testing.T) {
-				p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(700, 2300), grants: grantAll(bankA), chunk: crashChunk})
+				p := crashPair(t)
 				var lost []byte
 				before := &recorder{send: p.conn.Do, after: func(n int, resp *riskmeshv1.PeerResponse) error {
 					if n < k {
@@ -216,7 +231,7 @@ func TestResumeAfterResponderCrash(t *testing.T) {
 				}}
 				res, err := p.req.Resume(t.Context(), id, after.Do)
 				must(t, err)
-				checkPlanted(t, p, res, mode.proto)
+				checkPlanted(t, p, res, mode.proto, crashPlanted)
 				if !slices.Equal(again, lost) {
 					t.Fatal("the restarted responder answered the lost request differently")
 				}
@@ -240,16 +255,9 @@ func TestResumeAfterResponderCrash(t *testing.T) {
 func TestAdversaryResumeDifferentChunk(t *testing.T) {
 	for _, restartResponder := range []bool{false, true} {
 		t.Run(fmt.Sprintf("restarted=%v", restartResponder), func(t *testing.T) {
-			p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(700, 2300), grants: grantAll(bankA), chunk: crashChunk})
+			p := crashPair(t)
 			k := calls(transcript.ProtocolECDHBothLearn) - 2 // requester chunk 1 of 0..3
-			ctx, crash := context.WithCancel(t.Context())
-			before := &recorder{send: p.conn.Do, after: func(n int, _ *riskmeshv1.PeerResponse) error {
-				if n == k {
-					crash()
-					return context.Canceled
-				}
-				return nil
-			}}
+			ctx, before := crashAfter(t, k, p.conn.Do)
 			if _, err := p.req.Reconcile(ctx, before.Do, request(transcript.ProtocolECDHBothLearn, 1)); !errors.Is(err, context.Canceled) {
 				t.Fatalf("crashed run: %v", err)
 			}
@@ -263,8 +271,8 @@ func TestAdversaryResumeDifferentChunk(t *testing.T) {
 			// The dishonest requester's second version of its chunk.
 			l, err := p.req.store.load(id)
 			must(t, err)
-			other := make(rows, 1000)
-			for i, e := range phones(5000, 6000) {
+			other := make(rows, 250)
+			for i, e := range phones(5000, 5250) {
 				other[i] = row{item: e.ID.AppendTo(nil), label: e.Label}
 			}
 			forged, err := ecdh.Resume(l.checkpoint, other, l.log, nil)

@@ -322,6 +322,24 @@ func (st *store) putStatus(tx *bolt.Tx, status *riskmeshv1.Reconciliation) error
 	return st.put(tx, bucketStatus, []byte(status.GetId()), enc)
 }
 
+// saveStep saves one side's state st after a step: the result file's rows
+// are made durable first, then the checkpoint, the set log written since
+// and the records not yet saved go to node.db with st in one transaction.
+func (n *Node) saveStep(id string, st *saved, res *resultFile, r *ecdh.Reconciler, log *bytes.Buffer, b *book, t *tracker) error {
+	if err := res.sync(); err != nil {
+		return err
+	}
+	cp, err := r.Checkpoint()
+	if err != nil {
+		return err
+	}
+	st.checkpoint, st.resultSize, st.resultRows = cp, res.size, uint64(res.n)
+	t.progress(r, res.n)
+	err = n.store.save(&progress{id: id, state: st, log: log.Bytes(), records: b.t.Records[st.records:], status: t.snapshot()})
+	log.Reset()
+	return err
+}
+
 // setStatus records a reconciliation's status alone.
 func (st *store) setStatus(status *riskmeshv1.Reconciliation) error {
 	return st.db.Update(func(tx *bolt.Tx) error { return st.putStatus(tx, status) })
