@@ -97,7 +97,7 @@ func (d *session) reconcile(ctx context.Context, cons *synth.Consortium) error {
 			return fmt.Errorf("%w: %s has %d rows, %d planted", errReconMismatch, msp, len(got), len(joint))
 		}
 		fmt.Fprintf(d.out, "   %-11s sees exactly the %d joint loans, as its own rows; nothing of the other %d\n",
-			msp, len(got), ReconRows-len(joint))
+			msp, len(got), len(own.Entries)-len(joint))
 	}
 	done()
 	return nil
