@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -302,4 +305,39 @@ func TestAdversaryResumeDifferentChunk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResumeSealed runs the requester with node.db sealing on: the saved
+// state of a crashed reconciliation (its secret above all) is not in
+// node.db in plain, and the node started again with the same keyring
+// resumes from it.
+func TestResumeSealed(t *testing.T) {
+	ring, err := seal.Create(filepath.Join(t.TempDir(), seal.KeyringFile), seal.PassphraseKEK("sandbox"), nil)
+	must(t, err)
+	p := crashPair(t)
+	p.reqCfg.Seal = ring
+	p.req, err = New(p.reqCfg)
+	must(t, err)
+	k := calls(transcript.ProtocolECDHBothLearn) - 2
+	ctx, before := crashAfter(t, k, p.conn.Do)
+	if _, err := p.req.Reconcile(ctx, before.Do, request(transcript.ProtocolECDHBothLearn, 1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crashed run: %v", err)
+	}
+	id := ID(bankA, bankB, 7, 1)
+	must(t, p.reqDB.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketState).Get([]byte(id))
+		if _, err := decodeSaved(raw); err == nil {
+			t.Error("the saved state is in node.db in plain")
+		}
+		opened, err := ring.OpenValue(bucketState, []byte(id), raw)
+		if err != nil {
+			return err
+		}
+		_, err = decodeSaved(opened)
+		return err
+	}))
+	restart(t, &p.req, &p.reqDB, &p.reqCfg)
+	res, err := p.req.Resume(t.Context(), id, p.conn.Do)
+	must(t, err)
+	checkPlanted(t, p, res, transcript.ProtocolECDHBothLearn, crashPlanted)
 }
