@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,6 +96,17 @@ type pair struct {
 	// their configurations, to start them again over the same files.
 	reqDB, respDB   *bolt.DB
 	reqCfg, respCfg Config
+	// serving is the responder node the server calls: resp, and after
+	// restartResponder the node started again.
+	serving atomic.Pointer[Node]
+}
+
+// restartResponder starts the responder node again over its node.db
+// (restart) and has the server call the new node.
+func (p *pair) restartResponder(t *testing.T) {
+	t.Helper()
+	restart(t, &p.resp, &p.respDB, &p.respCfg)
+	p.serving.Store(p.resp)
 }
 
 // restart starts node *n again from cfg over its node.db reopened, as a
@@ -168,9 +180,9 @@ func newPair(t testing.TB, o pairOptions) *pair {
 		}
 		return "", errors.New("unknown certificate")
 	})
-	// The server calls whichever responder node runs now (restart).
+	p.serving.Store(p.resp)
 	var h peer.Handler = func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
-		return p.resp.Handle(ctx, who, req)
+		return p.serving.Load().Handle(ctx, who, req)
 	}
 	if o.wrap != nil {
 		h = o.wrap(h)

@@ -224,7 +224,7 @@ func TestResumeAfterResponderCrash(t *testing.T) {
 					t.Fatalf("requester state %s, want %s", st.GetState(), StateInterrupted)
 				}
 
-				restart(t, &p.resp, &p.respDB, &p.respCfg)
+				p.restartResponder(t)
 				var again []byte
 				after := &recorder{send: p.conn.Do, after: func(n int, resp *riskmeshv1.PeerResponse) error {
 					if n == 1 {
@@ -268,7 +268,7 @@ func TestAdversaryResumeDifferentChunk(t *testing.T) {
 			respResult, _ := paths(p.respDir, id)
 			rowsBefore := len(readResult(t, respResult))
 			if restartResponder {
-				restart(t, &p.resp, &p.respDB, &p.respCfg)
+				p.restartResponder(t)
 			}
 
 			// The dishonest requester's second version of its chunk.

@@ -54,7 +54,7 @@ func TestListSurvivesRestart(t *testing.T) {
 	res, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, 1)
 	must(t, err)
 	restart(t, &p.req, &p.reqDB, &p.reqCfg)
-	restart(t, &p.resp, &p.respDB, &p.respCfg)
+	p.restartResponder(t)
 	for name, n := range map[string]*Node{"requester": p.req, "responder": p.resp} {
 		l := n.List()
 		if len(l) != 1 || l[0].GetId() != res.ID || l[0].GetState() != StateDone || l[0].GetMatches() != 300 {
