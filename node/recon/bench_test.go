@@ -16,7 +16,7 @@ func BenchmarkReconcile(b *testing.B) {
 		name  string
 		proto transcript.Protocol
 	}{{"RequesterLearns", transcript.ProtocolECDHRequesterLearns}, {"BothLearn", transcript.ProtocolECDHBothLearn}} {
-		for _, n := range []int{1_000, 10_000, 100_000} {
+		for _, n := range []int{1_000, 10_000, 100_000, 1_000_000} {
 			b.Run(fmt.Sprintf("%s/%d", mode.name, n), func(b *testing.B) {
 				p := newPair(b, pairOptions{reqList: phones(0, n), respList: phones(n/2, n+n/2), grants: grantAll(bankA)})
 				b.ReportAllocs()
