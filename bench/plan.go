@@ -69,6 +69,9 @@ func plan(cfg *Config) []point {
 		for _, tr := range []string{TransportInProcess, TransportQUICPeer} {
 			add(point{sweep: sweep, protocol: ProtocolECDH, transport: tr, providers: n, list: list, batch: batch, skip: skip})
 		}
+		if withDHPSI { // two-party and balanced, like DHPSI
+			add(point{sweep: sweep, protocol: ProtocolRecon, transport: TransportQUICPeer, providers: n, list: list, batch: batch, skip: skip})
+		}
 		if withDHPSI && cfg.MatchDir != "" {
 			add(point{sweep: sweep, protocol: ProtocolDHPSI, transport: TransportTCP, providers: n, list: list, batch: batch, skip: skip})
 		}

@@ -189,6 +189,9 @@ func (r *runner) newSystem(ctx context.Context, k setupKey, w *workload) (system
 	case k.protocol == ProtocolECDH && k.transport == TransportQUICPeer:
 		s, err := newECDHPeer(ctx, w, r.cfg.relayed)
 		return s, setupCost{}, err
+	case k.protocol == ProtocolRecon:
+		s, err := newReconNodes(ctx, w, r.cfg.TempDir)
+		return s, setupCost{}, err
 	case k.protocol == ProtocolVOPRF:
 		s, err := newCirclVOPRF()
 		return s, setupCost{}, err

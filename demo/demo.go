@@ -182,6 +182,9 @@ func (d *session) run(ctx context.Context) (err error) {
 	if err := d.qualityPrices(ctx); err != nil {
 		return err
 	}
+	if err := d.reconcile(ctx, cons); err != nil {
+		return err
+	}
 	if err := d.liveScene(ctx); err != nil {
 		return err
 	}

@@ -104,8 +104,8 @@ func watchReconciliation(cmd *cobra.Command, client *apiclient.Client, id string
 		return err
 	}
 	apiclient.WriteReconciliation(out, last)
-	if last.GetState() == recon.StateFailed {
-		return fmt.Errorf("reconciliation %s failed", apiclient.Text(id))
+	if st := last.GetState(); st == recon.StateFailed || st == recon.StateInterrupted {
+		return fmt.Errorf("reconciliation %s %s", apiclient.Text(id), st)
 	}
 	return nil
 }

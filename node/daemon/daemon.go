@@ -276,7 +276,11 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			dial.Handler, dial.Authorizer = nil, n.dir
 			n.conns = outbound.New(outbound.PeerDialer(dial), 0)
 		}
-		apiCfg.Reconciliations = &reconAPI{ctx: ctx, dir: n.dir, conns: n.conns, node: n.recon}
+		ra := &reconAPI{ctx: ctx, dir: n.dir, conns: n.conns, node: n.recon}
+		apiCfg.Reconciliations = ra
+		n.goRun("reconciliations", func(ctx context.Context) error {
+			return n.recon.ResumeAll(ctx, func(r string) (recon.Send, error) { return ra.sendTo(ctx, r) })
+		}, ctx)
 	}
 	// The dispatcher is complete: peers may come in.
 	if n.server, err = peer.Listen(ctx, cfg.PeerListen, pc); err != nil {

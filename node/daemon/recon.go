@@ -45,6 +45,7 @@ const rebillInterval = 5 * time.Minute
 // catalog), then recorded exactly once like a catalog answer.
 func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, error) {
 	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, reconDir(n.cfg.DataDir)
+	c.DB, c.Seal = n.db, n.seal
 	c.Keys = func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
 		inst, ok := n.dir.Recheck(ctx).Institution(msp)
 		if !ok {
@@ -95,24 +96,33 @@ type reconAPI struct {
 	node  *recon.Node
 }
 
+// sendTo is the way to responder for a reconciliation: its registered
+// endpoint, through the node's outbound connections.
+func (a *reconAPI) sendTo(ctx context.Context, responder string) (recon.Send, error) {
+	inst, ok := a.dir.Recheck(ctx).Institution(responder)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a registered institution", errNoResponder, responder)
+	}
+	return func(ctx context.Context, r *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		return a.conns.Do(ctx, &inst, r)
+	}, nil
+}
+
 func (a *reconAPI) StartReconciliation(ctx context.Context, req *riskmeshv1.StartReconciliationRequest) (*riskmeshv1.Reconciliation, error) {
 	p := recon.Protocol(req.GetMode())
 	if p == 0 {
 		return nil, fmt.Errorf("%w: mode %q is not %s or %s", recon.ErrRequest, req.GetMode(), recon.ModeRequesterLearns, recon.ModeBothLearn)
 	}
-	view := a.dir.Recheck(ctx)
-	inst, ok := view.Institution(req.GetResponder())
-	if !ok {
-		return nil, fmt.Errorf("%w: %q is not a registered institution", errNoResponder, req.GetResponder())
+	send, err := a.sendTo(ctx, req.GetResponder())
+	if err != nil {
+		return nil, err
 	}
-	if view.Period.Number == 0 {
+	period := a.dir.Recheck(ctx).Period.Number
+	if period == 0 {
 		return nil, fmt.Errorf("%w: no period is open", errNoResponder)
 	}
-	send := func(ctx context.Context, r *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
-		return a.conns.Do(ctx, &inst, r)
-	}
-	return a.node.Start(a.ctx, send, recon.Request{Responder: inst.MSPID, List: req.GetList(), PeerList: req.GetPeerList(),
-		Protocol: p, Period: view.Period.Number})
+	return a.node.Start(a.ctx, send, recon.Request{Responder: req.GetResponder(), List: req.GetList(), PeerList: req.GetPeerList(),
+		Protocol: p, Period: period})
 }
 
 func (a *reconAPI) GetReconciliation(id string) (*riskmeshv1.Reconciliation, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
 )
@@ -33,9 +34,13 @@ var sealSteps = []func(tx *bolt.Tx, ring *seal.Keyring) error{
 		}
 		return requester.SealStore(tx, ring)
 	},
-	// 2: hit feedback, push events, dispute records, the QUIC reset key.
+	// 2: hit feedback, push events, dispute records, reconciliations'
+	// saved state, the QUIC reset key.
 	func(tx *bolt.Tx, ring *seal.Keyring) error {
 		if err := requester.SealFeedback(tx, ring); err != nil {
+			return err
+		}
+		if err := recon.SealStore(tx, ring); err != nil {
 			return err
 		}
 		if err := push.SealStore(tx, ring); err != nil {

@@ -135,3 +135,18 @@ func ID(requester, responder string, period, sequence uint64) string {
 func paths(dir, id string) (result, transcriptPath string) {
 	return filepath.Join(dir, id+".ndjson"), filepath.Join(dir, id+".rmrc")
 }
+
+// restore adds the records a saved state kept, checking each is the next
+// of its stream and answers the chunk recorded at its place.
+func (b *book) restore(rs []transcript.ChunkRecord) error {
+	for _, r := range rs {
+		if next := len(b.hashes[r.Kind]); int(r.Seq) != next {
+			return fmt.Errorf("%w: %v record %d, expected %d", errSaved, r.Kind, r.Seq, next)
+		}
+		if a := answered(r.Kind); a != 0 && (int(r.Seq) >= len(b.hashes[a]) || b.hashes[a][r.Seq] != r.Answers) {
+			return fmt.Errorf("%w: %v record %d answers no recorded chunk", errSaved, r.Kind, r.Seq)
+		}
+		b.add(r)
+	}
+	return nil
+}

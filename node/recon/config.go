@@ -10,9 +10,12 @@ import (
 	"slices"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -66,6 +69,14 @@ type Config struct {
 	Keys SigningKeys
 	// Dir holds each reconciliation's result file and transcript.
 	Dir string
+	// DB is the node's bbolt file (node.db): the state of each
+	// reconciliation in progress, which a restarted node resumes from,
+	// and every reconciliation's status.
+	DB *bolt.DB
+
+	// Seal, when set, seals every value the reconciliations keep in DB
+	// (their secrets above all). Default none: plain.
+	Seal *seal.Keyring
 
 	// Lists are the lists this node reconciles.
 	Lists []List
@@ -107,8 +118,8 @@ func (c Config) withDefaults() (Config, error) {
 	if !names.MSPID(c.MSPID) {
 		errs = append(errs, fmt.Errorf("recon: MSP id %q", c.MSPID))
 	}
-	if c.Sign == nil || c.Keys == nil || c.Dir == "" {
-		errs = append(errs, errors.New("recon: Sign, Keys and Dir are required"))
+	if c.Sign == nil || c.Keys == nil || c.Dir == "" || c.DB == nil {
+		errs = append(errs, errors.New("recon: Sign, Keys, Dir and DB are required"))
 	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = ecdh.DefaultChunkSize

@@ -19,9 +19,12 @@
 //
 // A step whose answer is lost with the connection is sent again and
 // answered from the responder's last answer, so a dropped connection does
-// not restart the reconciliation. A reconciliation answered to the end is
-// billed through Config.Bill (JournalBill: the provider's outbox, exactly
-// once across a crash with Rebill; docs/reconciliation.md, "Accounting").
-// What it does not do yet: resume after a crash (the reconciliation starts
-// again under a new sequence) or share labels between the sides.
+// not restart the reconciliation. Each side saves its state in node.db
+// (Config.DB) at every step, the requester before it sends, the responder
+// before it answers, so either side resumes after a crash from its last
+// step (Node.Resume, Node.ResumeAll; a responder revives a saved
+// reconciliation when its next step arrives). A reconciliation answered to
+// the end is billed through Config.Bill (JournalBill: the provider's
+// outbox, exactly once across a crash with Rebill; docs/reconciliation.md,
+// "Accounting"). What it does not do yet: share labels between the sides.
 package recon

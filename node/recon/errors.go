@@ -31,6 +31,11 @@ var (
 	ErrRequest = errors.New("recon: bad request")
 	// ErrUnknown is a reconciliation id this node does not know.
 	ErrUnknown = errors.New("recon: unknown reconciliation")
+	// ErrRunning is a reconciliation resumed while it runs.
+	ErrRunning = errors.New("recon: reconciliation already running")
+	// ErrListChanged is a list that no longer holds the items a
+	// reconciliation resumed over it masked before.
+	ErrListChanged = errors.New("recon: list changed")
 	// ErrEmptyList is a list with no valid entry.
 	ErrEmptyList = errors.New("recon: list has no entries")
 	// ErrNoPrice is a reconciliation the ledger sets no usable

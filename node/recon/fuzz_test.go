@@ -2,6 +2,7 @@ package recon
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -32,7 +33,8 @@ func FuzzHandle(f *testing.F) {
 		f.Add(b, b)
 	}
 	f.Fuzz(func(t *testing.T, first, second []byte) {
-		n, err := New(Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: t.TempDir(),
+		dir := t.TempDir()
+		n, err := New(Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: dir, DB: openDB(t, filepath.Join(dir, "node.db")),
 			Lists: []List{{Name: "loans", Category: "loans", Code: 1, Source: phones(0, 5)}}, Grants: grantAll(bankA)})
 		must(t, err)
 		for _, data := range [][]byte{first, second} {

@@ -8,13 +8,18 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -87,6 +92,43 @@ type pair struct {
 	requesterID *member
 	addr        string      // the responder's address
 	dial        peer.Config // the requester's dial configuration
+	// reqDB and respDB are the two nodes' node.db; reqCfg and respCfg
+	// their configurations, to start them again over the same files.
+	reqDB, respDB   *bolt.DB
+	reqCfg, respCfg Config
+	// serving is the responder node the server calls: resp, and after
+	// restartResponder the node started again.
+	serving atomic.Pointer[Node]
+}
+
+// restartResponder starts the responder node again over its node.db
+// (restart) and has the server call the new node.
+func (p *pair) restartResponder(t *testing.T) {
+	t.Helper()
+	restart(t, &p.resp, &p.respDB, &p.respCfg)
+	p.serving.Store(p.resp)
+}
+
+// restart starts node *n again from cfg over its node.db reopened, as a
+// node does after a crash: nothing of the old node's memory is kept.
+func restart(t *testing.T, n **Node, db **bolt.DB, cfg *Config) {
+	t.Helper()
+	path := (*db).Path()
+	must(t, (*db).Close())
+	*db = openDB(t, path)
+	cfg.DB = *db
+	var err error
+	*n, err = New(*cfg)
+	must(t, err)
+}
+
+// openDB opens a node.db at path, closed when the test ends.
+func openDB(t testing.TB, path string) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	must(t, err)
+	t.Cleanup(func() { _ = db.Close() }) // a second Close does nothing
+	return db
 }
 
 type pairOptions struct {
@@ -110,15 +152,18 @@ func newPair(t testing.TB, o pairOptions) *pair {
 	}
 	p := &pair{members: members, reqDir: t.TempDir(), respDir: t.TempDir(), requesterID: members[o.requester]}
 	var err error
-	respCfg := Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir,
+	p.reqDB, p.respDB = openDB(t, filepath.Join(t.TempDir(), "node.db")), openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	respCfg := Config{MSPID: bankB, Sign: members[bankB].sign, Keys: members.keys, Dir: p.respDir, DB: p.respDB,
 		Lists: []List{{Name: "loans", Category: "loans", Code: 1, Source: o.respList}}, Grants: o.grants}
 	if o.tune != nil {
 		o.tune(&respCfg)
 	}
 	p.resp, err = New(respCfg)
 	must(t, err)
-	p.req, err = New(Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir,
-		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk})
+	p.reqCfg = Config{MSPID: o.requester, Sign: members[o.requester].sign, Keys: members.keys, Dir: p.reqDir, DB: p.reqDB,
+		Lists: []List{{Name: "mine", Category: "loans", Code: 1, Source: o.reqList}}, ChunkSize: o.chunk}
+	p.respCfg = respCfg
+	p.req, err = New(p.reqCfg)
 	must(t, err)
 
 	certs := map[[32]byte]string{}
@@ -135,7 +180,10 @@ func newPair(t testing.TB, o pairOptions) *pair {
 		}
 		return "", errors.New("unknown certificate")
 	})
-	var h peer.Handler = p.resp.Handle
+	p.serving.Store(p.resp)
+	var h peer.Handler = func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		return p.serving.Load().Handle(ctx, who, req)
+	}
 	if o.wrap != nil {
 		h = o.wrap(h)
 	}

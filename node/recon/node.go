@@ -15,7 +15,8 @@ import (
 // Node runs this institution's reconciliations: Handle answers the peer
 // requests of those it is asked for, Reconcile runs one it starts.
 type Node struct {
-	cfg Config
+	cfg   Config
+	store *store
 
 	mu       sync.Mutex
 	opened   map[sessionKey]*session // by requester, period, sequence
@@ -31,7 +32,7 @@ type sessionKey struct {
 	period, sequence uint64
 }
 
-// New validates cfg and creates Dir if needed.
+// New validates cfg, creates Dir if needed and its buckets in DB.
 func New(cfg Config) (*Node, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -40,7 +41,11 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recon: %w", err)
 	}
-	return &Node{cfg: cfg, opened: make(map[sessionKey]*session), byDigest: make(map[[transcript.DigestSize]byte]*session),
+	st, err := newStore(cfg.DB, cfg.Seal)
+	if err != nil {
+		return nil, err
+	}
+	return &Node{cfg: cfg, store: st, opened: make(map[sessionKey]*session), byDigest: make(map[[transcript.DigestSize]byte]*session),
 		runs: make(map[string]*tracker)}, nil
 }
 

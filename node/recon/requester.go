@@ -1,11 +1,14 @@
 package recon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/internal/names"
@@ -60,6 +63,9 @@ type run struct {
 	result *resultFile
 	keys   [][]byte // the responder's
 	t      *tracker
+	// state is what node.db holds; log is the set log written since.
+	state *saved
+	log   bytes.Buffer
 }
 
 // SequenceBase is the first sequence number Start gives a reconciliation:
@@ -81,7 +87,10 @@ func (n *Node) Start(ctx context.Context, send Send, req Request) (*riskmeshv1.R
 			req.Sequence++
 		}
 	}
-	t := n.newRun(req)
+	t, err := n.newRun(req)
+	if err != nil {
+		return nil, err
+	}
 	go func() { _, _ = n.reconcile(ctx, send, req, t) }()
 	return t.snapshot(), nil
 }
@@ -112,10 +121,9 @@ func (n *Node) check(req Request) error {
 	return nil
 }
 
-func (n *Node) newRun(req Request) *tracker {
+func (n *Node) newRun(req Request) (*tracker, error) {
 	id := ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)
-	result, _ := paths(n.cfg.Dir, id)
-	return n.track(ecdh.RoleRequester, id, req.Responder, req.List, req.Protocol, req.Period, req.Sequence, result)
+	return n.track(ecdh.RoleRequester, id, req.Responder, req.List, req.Protocol, req.Period, req.Sequence)
 }
 
 // Reconcile runs a reconciliation with req.Responder, reached through
@@ -127,52 +135,102 @@ func (n *Node) Reconcile(ctx context.Context, send Send, req Request) (*Result, 
 	if err := n.check(req); err != nil {
 		return nil, err
 	}
-	return n.reconcile(ctx, send, req, n.newRun(req))
-}
-
-func (n *Node) reconcile(ctx context.Context, send Send, req Request, t *tracker) (_ *Result, err error) {
-	defer func() { t.finish(err) }()
-	list, _ := n.cfg.list(req.List)
-	rs, _, err := readRows(ctx, list)
+	t, err := n.newRun(req)
 	if err != nil {
 		return nil, err
 	}
+	return n.reconcile(ctx, send, req, t)
+}
+
+func (n *Node) reconcile(ctx context.Context, send Send, req Request, t *tracker) (res *Result, err error) {
 	id := ID(n.cfg.MSPID, req.Responder, req.Period, req.Sequence)
-	r := &run{n: n, send: send, req: req, rows: rs, id: id, t: t}
-	resultPath, transcriptPath := paths(n.cfg.Dir, id)
+	r := &run{n: n, send: send, req: req, id: id, t: t}
+	defer func() {
+		if err = r.end(err); err != nil {
+			res = nil
+		}
+	}()
+	list, _ := n.cfg.list(req.List)
+	if r.rows, _, err = readRows(ctx, list); err != nil {
+		return nil, err
+	}
+	resultPath, _ := paths(n.cfg.Dir, id)
 	if r.result, err = createResult(resultPath); err != nil {
 		return nil, err
 	}
-	err = r.run(ctx)
-	err = errors.Join(err, r.result.close())
-	if r.book != nil {
-		err = errors.Join(err, r.book.save(transcriptPath))
+	r.state = &saved{role: ecdh.RoleRequester, peer: req.Responder, list: req.List, peerList: req.PeerList,
+		protocol: req.Protocol, period: req.Period, sequence: req.Sequence, chunkSize: uint32(n.cfg.ChunkSize),
+		listDigest: r.rows.digest()}
+	if err := r.open(ctx); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		n.cfg.Logger.Warn("reconciliation failed", "id", id, "role", "requester", "err", err)
-		return nil, fmt.Errorf("reconcile %s: %w", id, err)
-	}
-	n.cfg.Logger.Info("reconciliation done", "id", id, "role", "requester", "matches", r.result.n)
-	return &Result{ID: id, Header: r.book.t.Header, Matches: r.result.n, ResultPath: resultPath, TranscriptPath: transcriptPath}, nil
+	return r.finish(ctx, nil)
 }
 
-func (r *run) run(ctx context.Context) error {
-	if err := r.open(ctx); err != nil {
-		return err
+// finish runs the steps left and returns the result; pending is a step of
+// phase 2 a resumed requester sends again first.
+func (r *run) finish(ctx context.Context, pending *riskmeshv1.ReconStep) (*Result, error) {
+	if err := r.run(ctx, pending); err != nil {
+		return nil, err
 	}
+	resultPath, transcriptPath := paths(r.n.cfg.Dir, r.id)
+	return &Result{ID: r.id, Header: r.book.t.Header, Matches: r.result.n, ResultPath: resultPath, TranscriptPath: transcriptPath}, nil
+}
+
+// end closes the result file and saves the transcript. A reconciliation
+// that ended, done or refused, forgets its saved state; one interrupted
+// (the node stopping, the responder out of reach) keeps it for Resume.
+// It returns what ended the reconciliation, nil if it is done.
+func (r *run) end(cause error) error {
+	var err error
+	if r.result != nil {
+		err = r.result.close()
+	}
+	if r.book != nil {
+		_, tp := paths(r.n.cfg.Dir, r.id)
+		err = errors.Join(err, r.book.save(tp))
+	}
+	if cause == nil && err != nil {
+		cause = err
+	}
+	log := r.n.cfg.Logger
+	switch {
+	case cause == nil:
+		log.Info("reconciliation done", "id", r.id, "role", "requester", "matches", r.result.n)
+	case resumable(cause):
+		log.Warn("reconciliation interrupted", "id", r.id, "role", "requester", "err", cause)
+		r.t.interrupt(cause)
+		_ = r.n.store.setStatus(r.t.snapshot())
+		return fmt.Errorf("reconcile %s: %w", r.id, cause)
+	default:
+		log.Warn("reconciliation failed", "id", r.id, "role", "requester", "err", cause)
+	}
+	r.t.finish(cause)
+	if ferr := r.n.store.forget(r.id, r.t.snapshot()); ferr != nil {
+		log.Warn("reconciliation state not deleted", "id", r.id, "err", ferr)
+	}
+	if cause != nil {
+		return fmt.Errorf("reconcile %s: %w", r.id, cause)
+	}
+	return nil
+}
+
+func (r *run) run(ctx context.Context, pending *riskmeshv1.ReconStep) error {
 	h := &r.book.t.Header
 	c := int(h.ChunkSize)
 	theirs, ours := (int(h.ResponderSize)+c-1)/c, (len(r.rows)+c-1)/c
-	for s := range theirs {
+	done, _ := r.recon.Progress()
+	for s := min(done, theirs); s < theirs; s++ {
 		if err := r.phase1(ctx, uint32(s)); err != nil {
 			return err
 		}
 		r.progress()
 	}
-	for s := range ours {
-		if err := r.phase2(ctx, uint32(s)); err != nil {
+	for s := max(0, done-theirs); s < ours; s++ {
+		if err := r.phase2(ctx, uint32(s), pending); err != nil {
 			return err
 		}
+		pending = nil
 		r.progress()
 	}
 	if !r.recon.Done() {
@@ -193,7 +251,7 @@ func (r *run) open(ctx context.Context) error {
 		List: r.req.PeerList, Protocol: uint32(r.req.Protocol), Period: r.req.Period, Sequence: r.req.Sequence,
 		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize)}}})
 	if err != nil {
-		return err
+		return unreachable(err)
 	}
 	h, err := transcript.ParseReconHeader(resp.GetReconOpened().GetHeader())
 	if err != nil {
@@ -213,6 +271,7 @@ func (r *run) open(ctx context.Context) error {
 	if r.recon, err = ecdh.NewReconciler(ecdh.RoleRequester, params, r.rows, cfg.Rand); err != nil {
 		return err
 	}
+	r.recon.SetLog(&r.log)
 	if err := r.recon.Start(h.ResponderKey); err != nil {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
 	}
@@ -224,11 +283,21 @@ func (r *run) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.book.t.RequesterSignature = sig
+	r.state.header = &r.book.t
 	if r.keys, err = cfg.Keys(ctx, h.Responder, h.Period); err != nil {
 		return fmt.Errorf("recon: signing keys of %s: %w", h.Responder, err)
 	}
-	resp, err = r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconSign{ReconSign: &riskmeshv1.ReconSign{
+	r.t.sizes(h.RequesterSize, h.ResponderSize)
+	return r.signHeader(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconSign{ReconSign: &riskmeshv1.ReconSign{
 		Period: h.Period, Sequence: h.Sequence, RequesterKey: h.RequesterKey[:], RequesterSignature: sig}}})
+}
+
+// signHeader sends the requester's signature, saved first so that a
+// requester resumed before the answer sends it again unchanged, and
+// checks the responder's.
+func (r *run) signHeader(ctx context.Context, req *riskmeshv1.PeerRequest) error {
+	resp, err := r.exchange(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -236,8 +305,7 @@ func (r *run) open(ctx context.Context) error {
 	if err := transcript.VerifyResponse(r.keys, r.book.digest, rsig); err != nil {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
 	}
-	r.book.t.RequesterSignature, r.book.t.ResponderSignature = sig, rsig
-	r.t.sizes(h.RequesterSize, h.ResponderSize)
+	r.book.t.ResponderSignature = rsig
 	return nil
 }
 
@@ -248,17 +316,21 @@ const (
 	maxStepBackoff  = 2 * time.Second
 )
 
-// step sends one ReconStep and returns the responder's chunk, checked and
-// recorded (nil when it answers with none). A step whose answer is lost
-// with the connection is sent again, byte for byte, up to MaxStepAttempts
-// times: the responder answers a repeated last step with the answer it
-// gave, so the reconciliation continues where it was rather than from
-// zero. A refusal by the responder is never retried.
-func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, error) {
-	m.HeaderDigest = r.book.digest[:]
-	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}}
+// exchange saves the state with req as the step to send, then sends it.
+// A request whose answer is lost with the connection is sent again, byte
+// for byte, up to MaxStepAttempts times: the responder answers a repeat
+// of its last step with the answer it gave, so the reconciliation
+// continues where it was rather than from zero. A refusal by the
+// responder is never retried.
+func (r *run) exchange(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+	enc, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.persist(enc); err != nil {
+		return nil, err
+	}
 	var resp *riskmeshv1.PeerResponse
-	var err error
 	for attempt := 1; ; attempt++ {
 		resp, err = r.send(ctx, req)
 		var re *peer.RemoteError
@@ -270,6 +342,24 @@ func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, e
 			return nil, err
 		}
 	}
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	return resp, nil
+}
+
+// persist saves the state after the steps so far (Node.saveStep), with
+// pending the encoded request about to be sent.
+func (r *run) persist(pending []byte) error {
+	r.state.pending = pending
+	return r.n.saveStep(r.id, r.state, r.result, r.recon, &r.log, r.book, r.t)
+}
+
+// step sends one ReconStep and returns the responder's chunk, checked and
+// recorded (nil when it answers with none).
+func (r *run) step(ctx context.Context, m *riskmeshv1.ReconStep) (*ecdh.Chunk, error) {
+	m.HeaderDigest = r.book.digest[:]
+	resp, err := r.exchange(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: m}})
 	if err != nil {
 		return nil, err
 	}
@@ -314,27 +404,46 @@ func (r *run) phase1(ctx context.Context, seq uint32) error {
 	if err != nil {
 		return err
 	}
-	if c, err = r.step(ctx, &riskmeshv1.ReconStep{Chunk: enc, Signature: sig}); err != nil {
+	return r.sendReturn(ctx, &riskmeshv1.ReconStep{Chunk: enc, Signature: sig})
+}
+
+// sendReturn sends a return of phase 1, which the responder acknowledges
+// without a chunk.
+func (r *run) sendReturn(ctx context.Context, m *riskmeshv1.ReconStep) error {
+	c, err := r.step(ctx, m)
+	if err != nil {
 		return err
 	}
 	if c != nil {
-		return fmt.Errorf("%w: return %d answered with a chunk", ErrPeerChunk, seq)
+		return fmt.Errorf("%w: a return answered with a chunk", ErrPeerChunk)
 	}
 	return nil
 }
 
 // phase2 sends this side's chunk seq and checks the responder's reply
-// against its proof; the matched rows go to the result file.
-func (r *run) phase2(ctx context.Context, seq uint32) error {
+// against its proof; the matched rows go to the result file. A resumed
+// requester passes the step it saved (pending), already recorded and
+// signed, to send again as it was.
+func (r *run) phase2(ctx context.Context, seq uint32, pending *riskmeshv1.ReconStep) error {
 	own, err := r.recon.OwnChunk(seq)
 	if err != nil {
 		return err
 	}
-	enc, sig, err := r.own(own)
-	if err != nil {
-		return err
+	enc := pending.GetChunk()
+	m := pending
+	if m == nil {
+		var sig []byte
+		if enc, sig, err = r.own(own); err != nil {
+			return err
+		}
+		m = &riskmeshv1.ReconStep{Chunk: enc, Signature: sig}
 	}
-	c, err := r.step(ctx, &riskmeshv1.ReconStep{Chunk: enc, Signature: sig})
+	if pending != nil {
+		if again, err := own.MarshalBinary(); err != nil || !bytes.Equal(again, enc) {
+			return fmt.Errorf("%w: the saved chunk %d is not this list's", errSaved, seq)
+		}
+	}
+	c, err := r.step(ctx, m)
 	if err != nil {
 		return err
 	}

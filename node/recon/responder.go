@@ -1,6 +1,7 @@
 package recon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -42,6 +43,10 @@ type session struct {
 		digest [sha256.Size]byte
 		resp   *riskmeshv1.PeerResponse
 	}
+	// state is what node.db holds once the header is signed; log is the
+	// set log written since.
+	state *saved
+	log   bytes.Buffer
 }
 
 func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOpen) *riskmeshv1.PeerResponse {
@@ -167,9 +172,13 @@ func (n *Node) prepare(ctx context.Context, s *session, list List, p transcript.
 	if s.recon, err = ecdh.NewReconciler(ecdh.RoleResponder, params, rs, n.cfg.Rand); err != nil {
 		return nil, err
 	}
+	s.recon.SetLog(&s.log)
 	s.header.ResponderKey = s.recon.Commitment()
-	resultPath, _ := paths(n.cfg.Dir, s.id)
-	s.t = n.track(ecdh.RoleResponder, s.id, s.key.requester, list.Name, p, s.key.period, s.key.sequence, resultPath)
+	s.state = &saved{role: ecdh.RoleResponder, peer: s.key.requester, list: list.Name, protocol: p,
+		period: s.key.period, sequence: s.key.sequence, chunkSize: m.GetChunkSize(), listDigest: rs.digest()}
+	if s.t, err = n.track(ecdh.RoleResponder, s.id, s.key.requester, list.Name, p, s.key.period, s.key.sequence); err != nil {
+		return nil, err
+	}
 	s.t.sizes(s.header.ResponderSize, s.header.RequesterSize)
 	enc, err := s.header.MarshalBinary()
 	if err != nil {
@@ -182,6 +191,12 @@ func (n *Node) sign(ctx context.Context, requester string, m *riskmeshv1.ReconSi
 	n.mu.Lock()
 	s := n.opened[sessionKey{requester: requester, period: m.GetPeriod(), sequence: m.GetSequence()}]
 	n.mu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = n.revive(ctx, requester, ID(requester, n.cfg.MSPID, m.GetPeriod(), m.GetSequence())); err != nil {
+			return refusal(err)
+		}
+	}
 	if s == nil {
 		return refusal(fmt.Errorf("%w: nothing opened under period %d, sequence %d", ErrSession, m.GetPeriod(), m.GetSequence()))
 	}
@@ -200,6 +215,10 @@ func (n *Node) signLocked(ctx context.Context, s *session, m *riskmeshv1.ReconSi
 	switch {
 	case s.ended:
 		return nil, fmt.Errorf("%w: %s has ended", ErrSession, s.id)
+	case s.book != nil && bytes.Equal(m.GetRequesterKey(), s.header.RequesterKey[:]) &&
+		bytes.Equal(m.GetRequesterSignature(), s.book.t.RequesterSignature):
+		// The requester resumed before it got the answer: the same answer.
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconSigned{ReconSigned: &riskmeshv1.ReconSigned{ResponderSignature: s.book.t.ResponderSignature}}}, nil
 	case s.book != nil:
 		return nil, fmt.Errorf("%w: %s is already signed", errMalformed, s.id)
 	case len(m.GetRequesterKey()) != ecdh.PointSize:
@@ -226,6 +245,10 @@ func (n *Node) signLocked(ctx context.Context, s *session, m *riskmeshv1.ReconSi
 	}
 	b.t.RequesterSignature, b.t.ResponderSignature = m.GetRequesterSignature(), sig
 	s.book, s.reqKeys = b, keys
+	s.state.header = &b.t
+	if err := n.persist(s); err != nil {
+		return nil, err
+	}
 	n.mu.Lock()
 	n.byDigest[b.digest] = s
 	n.mu.Unlock()
@@ -241,6 +264,17 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 	n.mu.Lock()
 	s := n.byDigest[d]
 	n.mu.Unlock()
+	if s == nil {
+		id, err := n.store.byDigest(d)
+		if err != nil {
+			return refusal(err)
+		}
+		if id != "" {
+			if s, err = n.revive(ctx, requester, id); err != nil {
+				return refusal(err)
+			}
+		}
+	}
 	if s == nil || s.key.requester != requester {
 		return refusal(fmt.Errorf("%w: no signed reconciliation under that header", ErrSession))
 	}
@@ -264,6 +298,10 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 	}
 	s.t.progress(s.recon, s.result.n)
 	s.last.digest, s.last.resp = digest, resp
+	if err := n.persist(s); err != nil {
+		n.end(ctx, s, err)
+		return refusal(err)
+	}
 	if s.recon.Done() {
 		if err := n.end(ctx, s, nil); err != nil {
 			return refusal(err)
@@ -339,6 +377,7 @@ func (n *Node) send(s *session, c *ecdh.Chunk) (*riskmeshv1.PeerResponse, error)
 // reconciliation billed. It returns what failed while ending.
 func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 	s.ended = true
+	defer n.forget(s)
 	defer func() { s.rows, s.recon, s.awaiting = nil, nil, nil }() // only the last answer is kept
 	if s.t != nil {
 		defer func() { s.t.finish(errors.Join(cause, err)) }()
@@ -358,4 +397,100 @@ func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 	}
 	n.cfg.Logger.Info("reconciliation done", "id", s.id, "role", "responder", "matches", s.result.n, "err", err)
 	return err
+}
+
+// persist saves s after its latest step (Node.saveStep), with the answer,
+// before the answer leaves: a responder restarted after it answers a step
+// gives the same answer to its resend, and refuses any other version of
+// it.
+func (n *Node) persist(s *session) error {
+	st := s.state
+	st.last = nil
+	if s.last.resp != nil {
+		var err error
+		if st.last, err = (proto.MarshalOptions{Deterministic: true}).Marshal(s.last.resp); err != nil {
+			return err
+		}
+		st.lastDigest = s.last.digest
+	}
+	return n.saveStep(s.id, st, s.result, s.recon, &s.log, s.book, s.t)
+}
+
+// forget deletes an ended session's saved state; its status stays.
+func (n *Node) forget(s *session) {
+	var st *riskmeshv1.Reconciliation
+	if s.t != nil {
+		st = s.t.snapshot()
+	}
+	if err := n.store.forget(s.id, st); err != nil {
+		n.cfg.Logger.Warn("reconciliation state not deleted", "id", s.id, "err", err)
+	}
+}
+
+// revive resumes, after a restart, a session this node answered and saved
+// (nil if there is none for this requester): its list, which must be the
+// one masked before, its Reconciler, transcript, result file and last
+// answer. The masked chunks sent and not yet returned are taken again, so
+// that their returns can be checked.
+func (n *Node) revive(ctx context.Context, requester, id string) (*session, error) {
+	l, err := n.store.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if l == nil || l.role != ecdh.RoleResponder || l.header == nil || l.peer != requester {
+		return nil, nil
+	}
+	h := l.header.Header
+	s := &session{key: sessionKey{requester: requester, period: l.period, sequence: l.sequence}, id: id, header: h,
+		awaiting: make(map[uint32][]byte), state: l.saved, seen: n.cfg.Now()}
+	if s.rows, s.recon, err = n.reopen(ctx, l); err != nil {
+		return nil, err
+	}
+	s.recon.SetLog(&s.log)
+	if s.book, err = restoreBook(l); err != nil {
+		return nil, err
+	}
+	s.state.header = &s.book.t
+	if s.reqKeys, err = n.cfg.Keys(ctx, requester, h.Period); err != nil {
+		return nil, fmt.Errorf("recon: signing keys of %s: %w", requester, err)
+	}
+	if h.Protocol == transcript.ProtocolECDHBothLearn {
+		done, _ := s.recon.Progress()
+		c := int(h.ChunkSize)
+		returned := min(done, (int(h.ResponderSize)+c-1)/c)
+		for seq := returned; seq < len(s.book.hashes[ecdh.KindResponderMasked]); seq++ {
+			own, err := s.recon.OwnChunk(uint32(seq))
+			if err != nil {
+				return nil, err
+			}
+			if s.awaiting[uint32(seq)], err = own.MarshalBinary(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(l.last) > 0 {
+		s.last.resp = new(riskmeshv1.PeerResponse)
+		if err := proto.Unmarshal(l.last, s.last.resp); err != nil {
+			return nil, fmt.Errorf("%w: last answer: %w", errSaved, err)
+		}
+		s.last.digest = l.lastDigest
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if old := n.byDigest[s.book.digest]; old != nil {
+		return old, nil // revived meanwhile
+	}
+	if len(n.opened) >= n.cfg.MaxSessions {
+		return nil, ErrBusy
+	}
+	s.t = n.newTracker(ecdh.RoleResponder, id, requester, l.list, h.Protocol, h.Period, h.Sequence)
+	if s.result, err = reopenResult(s.t.st.GetResultPath(), l.resultSize, l.resultRows); err != nil {
+		return nil, err
+	}
+	s.t.sizes(h.ResponderSize, h.RequesterSize)
+	s.t.progress(s.recon, s.result.n)
+	n.runs[id] = s.t
+	n.opened[s.key], n.byDigest[s.book.digest] = s, s
+	n.cfg.Logger.Info("reconciliation resumed", "id", id, "role", "responder")
+	return s, nil
 }

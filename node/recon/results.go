@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -16,6 +17,9 @@ type resultFile struct {
 	w   *bufio.Writer
 	enc *json.Encoder
 	n   int
+	// size counts the bytes written, flushed or not: the length sync
+	// makes durable, which a resumed side truncates the file back to.
+	size int64
 }
 
 // resultLine is one matched row of the result file.
@@ -32,8 +36,41 @@ func createResult(path string) (*resultFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recon: create result file: %w", err)
 	}
-	w := bufio.NewWriter(f)
-	return &resultFile{f: f, w: w, enc: json.NewEncoder(w)}, nil
+	return newResultFile(f, 0, 0), nil
+}
+
+// reopenResult opens the result file of a resumed reconciliation, cut
+// back to the size and rows its saved state counts: rows written after
+// that state was saved are learned again, and written once.
+func reopenResult(path string, size int64, rows uint64) (*resultFile, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("recon: reopen result file: %w", err)
+	}
+	if err = f.Truncate(size); err == nil {
+		_, err = f.Seek(size, io.SeekStart)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("recon: reopen result file: %w", err)
+	}
+	return newResultFile(f, size, int(rows)), nil
+}
+
+func newResultFile(f *os.File, size int64, rows int) *resultFile {
+	r := &resultFile{f: f, n: rows, size: size}
+	r.w = bufio.NewWriter(counter{r})
+	r.enc = json.NewEncoder(r.w)
+	return r
+}
+
+// counter counts what the buffer passes to the file.
+type counter struct{ r *resultFile }
+
+func (c counter) Write(p []byte) (int, error) {
+	n, err := c.r.f.Write(p)
+	c.r.size += int64(n)
+	return n, err
 }
 
 // add writes the rows at these indices of rs.
@@ -56,17 +93,24 @@ func (r *resultFile) add(rs rows, indices []int) error {
 	return nil
 }
 
-// close flushes and syncs the file.
-func (r *resultFile) close() error {
+// sync makes the rows written so far durable, before a saved state
+// counts them.
+func (r *resultFile) sync() error {
 	err := r.w.Flush()
 	if err == nil {
 		err = r.f.Sync()
 	}
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return fmt.Errorf("recon: close result file: %w", err)
+		return fmt.Errorf("recon: sync result file: %w", err)
 	}
 	return nil
+}
+
+// close flushes and syncs the file.
+func (r *resultFile) close() error {
+	err := r.sync()
+	if cerr := r.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("recon: close result file: %w", cerr)
+	}
+	return err
 }

@@ -2,6 +2,8 @@ package recon
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/riskmesh/riskmesh/node/lists"
@@ -57,4 +59,19 @@ func readRows(ctx context.Context, l List) (rows, lists.Report, error) {
 		return nil, rep, fmt.Errorf("%w: %q", ErrEmptyList, l.Name)
 	}
 	return out, rep, nil
+}
+
+// digest is the SHA-256 of the items in order, each length-prefixed: a
+// side resumes only over the very list it masked before.
+func (r rows) digest() [sha256.Size]byte {
+	h := sha256.New()
+	var n [4]byte
+	for _, row := range r {
+		binary.BigEndian.PutUint32(n[:], uint32(len(row.item)))
+		h.Write(n[:])
+		h.Write(row.item)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
 }

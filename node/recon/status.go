@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -22,6 +23,10 @@ const (
 	StateRunning = "running"
 	StateDone    = "done"
 	StateFailed  = "failed"
+	// StateInterrupted is a reconciliation stopped before its end by
+	// something that does not end it: its node stopping, or the peer out
+	// of reach. Resume continues it.
+	StateInterrupted = "interrupted"
 )
 
 // Mode names as node.yaml, the API and the CLI write them.
@@ -55,14 +60,25 @@ type tracker struct {
 	st *riskmeshv1.Reconciliation
 }
 
-// track registers a reconciliation's state under its id.
-func (n *Node) track(role ecdh.Role, id, peer, list string, p transcript.Protocol, period, sequence uint64, resultPath string) *tracker {
-	t := &tracker{st: &riskmeshv1.Reconciliation{Id: id, Role: role.String(), Peer: peer, List: list, Mode: modeName(p),
-		State: StateRunning, Period: period, Sequence: sequence, ResultPath: resultPath}}
+// track registers a reconciliation's state under its id, in memory and
+// in node.db, so that List and Get show it after a restart. A
+// reconciliation still running under id is ErrRunning.
+func (n *Node) track(role ecdh.Role, id, peer, list string, p transcript.Protocol, period, sequence uint64) (*tracker, error) {
+	t := n.newTracker(role, id, peer, list, p, period, sequence)
 	n.mu.Lock()
+	if old := n.runs[id]; old != nil && old.snapshot().GetState() == StateRunning {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrRunning, id)
+	}
 	n.runs[id] = t
 	n.mu.Unlock()
-	return t
+	return t, n.store.setStatus(t.snapshot())
+}
+
+func (n *Node) newTracker(role ecdh.Role, id, peer, list string, p transcript.Protocol, period, sequence uint64) *tracker {
+	resultPath, _ := paths(n.cfg.Dir, id)
+	return &tracker{st: &riskmeshv1.Reconciliation{Id: id, Role: role.String(), Peer: peer, List: list, Mode: modeName(p),
+		State: StateRunning, Period: period, Sequence: sequence, ResultPath: resultPath}}
 }
 
 func (t *tracker) update(f func(st *riskmeshv1.Reconciliation)) {
@@ -84,6 +100,11 @@ func (t *tracker) sizes(own, peer uint32) {
 	t.update(func(st *riskmeshv1.Reconciliation) { st.OwnSize, st.PeerSize = own, peer })
 }
 
+// interrupt records a reconciliation stopped by err, to be resumed.
+func (t *tracker) interrupt(err error) {
+	t.update(func(st *riskmeshv1.Reconciliation) { st.State, st.Error = StateInterrupted, err.Error() })
+}
+
 // finish records how the reconciliation ended.
 func (t *tracker) finish(err error) {
 	t.update(func(st *riskmeshv1.Reconciliation) {
@@ -100,31 +121,57 @@ func (t *tracker) snapshot() *riskmeshv1.Reconciliation {
 	return proto.CloneOf(t.st)
 }
 
-// Get returns the state of a reconciliation this node ran or answered
-// since it started.
+// Get returns the state of a reconciliation this node ran or answered,
+// live or as node.db recorded it.
 func (n *Node) Get(id string) (*riskmeshv1.Reconciliation, error) {
 	n.mu.Lock()
 	t := n.runs[id]
 	n.mu.Unlock()
-	if t == nil {
+	if t != nil {
+		return t.snapshot(), nil
+	}
+	st, err := n.store.status(id)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 	}
-	return t.snapshot(), nil
+	return stale(st), nil
 }
 
-// List returns every reconciliation this node ran or answered since it
-// started, by id.
+// stale is a status node.db recorded for a reconciliation this node does
+// not run: one recorded as running stopped when the node did.
+func stale(st *riskmeshv1.Reconciliation) *riskmeshv1.Reconciliation {
+	if st.GetState() == StateRunning {
+		st.State = StateInterrupted
+	}
+	return st
+}
+
+// List returns every reconciliation this node ran or answered, live or as
+// node.db recorded it, by id. If node.db cannot be read it lists the
+// live ones and logs why.
 func (n *Node) List() []*riskmeshv1.Reconciliation {
+	byID, err := n.store.statuses()
+	if err != nil {
+		n.cfg.Logger.Warn("reconciliations in node.db not listed", "err", err)
+		byID = make(map[string]*riskmeshv1.Reconciliation)
+	}
+	for id, st := range byID {
+		byID[id] = stale(st)
+	}
 	n.mu.Lock()
 	ts := make([]*tracker, 0, len(n.runs))
 	for _, t := range n.runs {
 		ts = append(ts, t)
 	}
 	n.mu.Unlock()
-	out := make([]*riskmeshv1.Reconciliation, len(ts))
-	for i, t := range ts {
-		out[i] = t.snapshot()
+	for _, t := range ts {
+		st := t.snapshot()
+		byID[st.GetId()] = st
 	}
+	out := slices.Collect(maps.Values(byID))
 	slices.SortFunc(out, func(a, b *riskmeshv1.Reconciliation) int { return strings.Compare(a.GetId(), b.GetId()) })
 	return out
 }
