@@ -333,6 +333,11 @@ func (d *session) qualityPrices(ctx context.Context) error {
 	if err := admin.SetQualityPolicy(ctx, qualityPolicy); err != nil {
 		return fmt.Errorf("set the quality policy: %w", err)
 	}
+	// The reconciliation scene's price, set here because a price applies
+	// from the next period and this is the main network's last rollover.
+	if err := admin.SetModePrice(ctx, reconCategory, accounting.ModeReconcile, reconPrice); err != nil {
+		return fmt.Errorf("set the reconciliation price: %w", err)
+	}
 	fmt.Fprintf(d.out, "   policy: a score needs %d requesters and covers %d periods; tier 0 from %s confirmed: x%s, tier 1 below: x%s\n", qualityPolicy.MinRequesters, qualityPolicy.Window,
 		percentBP(qualityPolicy.Tiers[0].MinConfirmation), multiplier(qualityPolicy.Tiers[0].Multiplier), multiplier(qualityPolicy.Tiers[1].Multiplier))
 	p, err := admin.Rollover(ctx)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/recon"
@@ -28,6 +29,12 @@ const (
 	// reconOverlap is the share of each list the other also holds.
 	reconOverlap = ReconRows / 4
 	reconCode    = 1 // list category code of the loan rows
+	// reconCategory is the loan rows' category, and reconPrice the
+	// reconciliation price the regulator sets for it (tokens per row of
+	// either side, billed to the requester: docs/reconciliation.md,
+	// "Accounting"). The quality scene's rollover brings it into force.
+	reconCategory = "recon-loans"
+	reconPrice    = 1
 )
 
 // errReconMismatch is a side whose reconciled rows are not the planted
@@ -56,7 +63,7 @@ func (d *session) reconcile(ctx context.Context, cons *synth.Consortium) error {
 	m := synth.Mapping()
 	mapping := &config.Mapping{ID: m.ID, Type: m.Type, Category: m.Category, Reason: m.Reason, Listed: m.Listed, Reference: m.Reference}
 	list := func(name, path string) config.Source {
-		return config.Source{Name: name, Category: "recon-loans", Code: reconCode, Kind: config.KindCSV, Path: path, Mapping: mapping}
+		return config.Source{Name: name, Category: reconCategory, Code: reconCode, Kind: config.KindCSV, Path: path, Mapping: mapping}
 	}
 	if err := d.net.Restart(ctx, reconResponder, func(c *config.Config) {
 		c.Reconcile = config.Reconcile{Lists: []config.Source{list("loans", peerPath)},
@@ -99,7 +106,41 @@ func (d *session) reconcile(ctx context.Context, cons *synth.Consortium) error {
 		fmt.Fprintf(d.out, "   %-11s sees exactly the %d joint loans, as its own rows; nothing of the other %d\n",
 			msp, len(got), len(own.Entries)-len(joint))
 	}
+	if err := d.reconBilled(ctx, st); err != nil {
+		return err
+	}
 	done()
+	return nil
+}
+
+// reconBilled waits for the responder's entry of reconciliation st on the
+// ledger: both sides' rows at the reconciliation price, billed to the
+// requester.
+func (d *session) reconBilled(ctx context.Context, st *riskmeshv1.Reconciliation) error {
+	key := accounting.EntryKey{Requester: reconRequester, Responder: reconResponder, Period: st.GetPeriod(), Sequence: st.GetSequence()}
+	rows := int64(st.GetOwnSize()) + int64(st.GetPeerSize())
+	var amount int64
+	err := d.net.Wait(ctx, "the reconciliation's entry", func() error {
+		entries, err := d.net.Entries(ctx, key.Period)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Key == key {
+				amount = e.Amount
+				if amount != rows*reconPrice {
+					return fmt.Errorf("%w: billed %d tokens, want %d rows at %d", errReconMismatch, amount, rows, reconPrice)
+				}
+				return nil
+			}
+		}
+		return errors.New("not on the ledger yet")
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "   billed on the ledger: %d tokens to %s (%d + %d rows at %d), recorded by %s\n",
+		amount, reconRequester, st.GetOwnSize(), st.GetPeerSize(), reconPrice, reconResponder)
 	return nil
 }
 

@@ -65,6 +65,7 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 		n.goRun("recon outbox", journal.Run, ctx)
 	}
 	c.Bill = recon.JournalBill(journal, n.ledger.Ledger.Period)
+	c.Priced = recon.PriceCheck(n.ledger.Ledger.Period, n.cfg.MSPID)
 	rn, err := recon.New(c)
 	if err != nil {
 		return nil, err

@@ -274,3 +274,42 @@ func TestAdversaryIdleSessions(t *testing.T) {
 		t.Fatalf("the idle session: %+v", st)
 	}
 }
+
+// TestAdversaryUnpricedReconciliation plays a requester asking for a
+// reconciliation in a category the period prices no reconciliation of (a
+// catalog price alone does not count): the responder refuses it NOT_FOUND
+// before it reads its list or reserves anything, since it could never
+// bill it. With the price set, the same reconciliation runs.
+func TestAdversaryUnpricedReconciliation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		prices accounting.PriceList
+		refuse bool
+	}{
+		{"NoPrice", accounting.PriceList{Prices: map[string]int64{"loans": 3}}, true},
+		{"OtherCategoryPriced", accounting.PriceList{ModePrices: map[accounting.Mode]map[string]int64{accounting.ModeReconcile: {"cards": 1}}}, true},
+		{"Priced", accounting.PriceList{ModePrices: map[accounting.Mode]map[string]int64{accounting.ModeReconcile: {"loans": 1}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			periods := func(_ context.Context, n uint64) (*accounting.Period, error) {
+				return &accounting.Period{Number: n, PriceList: tc.prices}, nil
+			}
+			p := newPair(t, pairOptions{reqList: phones(0, 100), respList: phones(50, 150), grants: grantAll(bankA),
+				tune: func(c *Config) { c.Priced = PriceCheck(periods, bankB) }})
+			res, err := p.reconcile(t, transcript.ProtocolECDHRequesterLearns, 1)
+			if !tc.refuse {
+				if err != nil || res.Matches != 50 {
+					t.Fatalf("priced reconciliation: %v", err)
+				}
+				return
+			}
+			var re *peer.RemoteError
+			if !errors.As(err, &re) || re.Code != riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND || !strings.Contains(re.Message, "no reconciliation price") {
+				t.Fatalf("got %v, want a NOT_FOUND refusal naming the missing price", err)
+			}
+			if left, _ := os.ReadDir(p.respDir); len(left) != 0 {
+				t.Fatalf("the responder kept %d files for a refused reconciliation", len(left))
+			}
+		})
+	}
+}

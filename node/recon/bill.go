@@ -59,19 +59,39 @@ func JournalBill(j Journal, periods Periods) Bill {
 // entryOf is the entry that bills t.
 func entryOf(ctx context.Context, t *transcript.ReconTranscript, periods Periods) (accounting.Entry, error) {
 	h := &t.Header
-	p, err := periods(ctx, h.Period)
+	price, err := priceOf(ctx, periods, h.Period, h.Category, h.Responder)
 	if err != nil {
-		return accounting.Entry{}, fmt.Errorf("recon: period %d: %w", h.Period, err)
-	}
-	price, ok := p.Price(h.Category, accounting.ModeReconcile, h.Responder)
-	if !ok {
-		return accounting.Entry{}, fmt.Errorf("%w: category %s in period %d", ErrNoPrice, h.Category, h.Period)
+		return accounting.Entry{}, err
 	}
 	count := int64(h.RequesterSize) + int64(h.ResponderSize)
 	if price < 0 || price > math.MaxInt64/count {
 		return accounting.Entry{}, fmt.Errorf("%w: %d items at %d", ErrNoPrice, count, price)
 	}
 	return accounting.NewReconEntry(h, t.RequesterSignature, t.ResponderSignature, count*price)
+}
+
+// priceOf is responder's reconciliation price for category in the period.
+func priceOf(ctx context.Context, periods Periods, period uint64, category, responder string) (int64, error) {
+	p, err := periods(ctx, period)
+	if err != nil {
+		return 0, fmt.Errorf("recon: period %d: %w", period, err)
+	}
+	price, ok := p.Price(category, accounting.ModeReconcile, responder)
+	if !ok {
+		return 0, fmt.Errorf("%w: category %s in period %d", ErrNoPrice, category, period)
+	}
+	return price, nil
+}
+
+// PriceCheck returns the Config.Priced of a responder that bills through
+// JournalBill: it refuses a reconciliation the period prices no
+// reconciliation of category for, as the provider refuses a catalog or
+// live query without a price.
+func PriceCheck(periods Periods, responder string) func(ctx context.Context, period uint64, category string) error {
+	return func(ctx context.Context, period uint64, category string) error {
+		_, err := priceOf(ctx, periods, period, category, responder)
+		return err
+	}
 }
 
 // billedSuffix names the mark beside a transcript that its reconciliation's

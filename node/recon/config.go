@@ -97,6 +97,11 @@ type Config struct {
 	// Bill records answered reconciliations. Default none: nothing is
 	// billed (tests, and a node without a ledger).
 	Bill Bill
+	// Priced refuses, before any work, a reconciliation in a category the
+	// ledger sets no reconciliation price for in its period: Bill could
+	// never record it, so answering would hand the requester an unbilled
+	// reconciliation (the node's is PriceCheck). Default none: no check.
+	Priced func(ctx context.Context, period uint64, category string) error
 	// Rand draws secrets, secret orders and proof nonces. Default
 	// crypto/rand.
 	Rand io.Reader

@@ -83,7 +83,7 @@ func refusal(err error) *riskmeshv1.PeerResponse {
 		code = codeUnavailable
 	case errors.Is(err, ErrSequence):
 		code = codeReplayed
-	case errors.Is(err, ErrSession), errors.Is(err, ErrUnknownList):
+	case errors.Is(err, ErrSession), errors.Is(err, ErrUnknownList), errors.Is(err, ErrNoPrice):
 		code = codeNotFound
 	case errors.Is(err, transcript.ErrRequestSignature):
 		code = codeBadSig

@@ -70,6 +70,11 @@ func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOp
 	if !ok {
 		return refusal(fmt.Errorf("%w: %q", ErrUnknownList, m.GetList()))
 	}
+	if n.cfg.Priced != nil {
+		if err := n.cfg.Priced(ctx, m.GetPeriod(), list.Category); err != nil {
+			return refusal(err)
+		}
+	}
 	key := sessionKey{requester: requester, period: m.GetPeriod(), sequence: m.GetSequence()}
 	s := &session{key: key, id: ID(requester, n.cfg.MSPID, key.period, key.sequence), awaiting: make(map[uint32][]byte)}
 	if err := n.reserve(ctx, s); err != nil {
