@@ -130,7 +130,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	// naming a key this provider no longer holds leaves the exchange's
 	// step free for the same query sent with its key.
 	xkey := exchangeKey(h)
-	q, err = p.heKeys.Resolve(q)
+	q, err = p.heKeys.resolve(h.Requester, q)
 	switch {
 	case errors.Is(err, hepsi.ErrUnknownKey):
 		if kept := p.answers.get(xkey, rec.Query); kept != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
-	"github.com/riskmesh/riskmesh/psi/hepsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -31,9 +30,9 @@ type Provider struct {
 	exposure exposures
 	cats     catalogSet
 	live     liveSet
-	answers  liveAnswers     // the latest live answers, for retries (liveanswers.go)
-	heKeys   *hepsi.KeyCache // requesters' evaluation keys (liveserve.go)
-	sources  sourceStates    // each list source's last good read and latest failure
+	answers  liveAnswers  // the latest live answers, for retries (liveanswers.go)
+	heKeys   *liveKeys    // requesters' evaluation keys (livekeys.go)
+	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
@@ -75,7 +74,7 @@ func New(cfg Config) (*Provider, error) {
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
-		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
+		heKeys:     newLiveKeys(cfg.LiveKeyCache),
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
