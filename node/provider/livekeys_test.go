@@ -101,12 +101,12 @@ func TestLiveKeyByDigest(t *testing.T) {
 	}
 }
 
-// TestAdversaryForeignKeyDigest: a requester that names another member's
+// TestAdversaryLiveForeignKeyDigest: a requester that names another member's
 // evaluation key by digest (held in the provider's cache) is refused
 // UNKNOWN_KEY exactly as for a key nobody sent: nothing is recorded,
 // nothing evaluated, and the refusal does not tell it whether that member
 // queried this provider.
-func TestAdversaryForeignKeyDigest(t *testing.T) {
+func TestAdversaryLiveForeignKeyDigest(t *testing.T) {
 	f, _ := newLiveFixture(t, ServeLive)
 	f.maintain()
 	via := f.serveQUIC(t, f.p)
