@@ -8,6 +8,19 @@ import (
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
+// newLiveKeysFixture is a live provider served over QUIC, its live
+// parameters for period 1 and a requester key pair under them.
+func newLiveKeysFixture(t *testing.T) (*fixture, exchange, hepsi.Params, *hepsi.Requester) {
+	t.Helper()
+	f, _ := newLiveFixture(t, ServeLive)
+	f.maintain()
+	via := f.serveQUIC(t, f.p)
+	params := f.liveParams(via, 1)
+	he, err := hepsi.NewRequester(params)
+	must(t, err)
+	return f, via, params, he
+}
+
 // signedLiveQuery signs q for the exchange whose response digest is
 // respDigest.
 func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byte, respDigest [transcript.DigestSize]byte) (*riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
@@ -45,12 +58,7 @@ func (f *fixture) wantUnknownKey(resp *riskmeshv1.PeerResponse, s1 liveStep1) {
 // exchange's query sent again with the key is answered. Only the three
 // POPRF steps are billed.
 func TestLiveKeyByDigest(t *testing.T) {
-	f, _ := newLiveFixture(t, ServeLive)
-	f.maintain()
-	via := f.serveQUIC(t, f.p)
-	params := f.liveParams(via, 1)
-	he, err := hepsi.NewRequester(params)
-	must(t, err)
+	f, via, params, he := newLiveKeysFixture(t)
 	keyEnc, err := he.EvaluationKey().MarshalBinary()
 	must(t, err)
 	phones := []string{"+8613800138001", "+8613800138555"}
@@ -107,12 +115,7 @@ func TestLiveKeyByDigest(t *testing.T) {
 // nothing evaluated, and the refusal does not tell it whether that member
 // queried this provider.
 func TestAdversaryLiveForeignKeyDigest(t *testing.T) {
-	f, _ := newLiveFixture(t, ServeLive)
-	f.maintain()
-	via := f.serveQUIC(t, f.p)
-	params := f.liveParams(via, 1)
-	victim, err := hepsi.NewRequester(params)
-	must(t, err)
+	f, via, params, victim := newLiveKeysFixture(t)
 	// The victim's query reaches the cache as its own live query would.
 	vq, _, err := victim.Query(nil, [][]byte{make([]byte, 32)})
 	must(t, err)
