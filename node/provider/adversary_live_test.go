@@ -97,16 +97,8 @@ func (f *fixture) liveQueryFor(params hepsi.Params, hdr []byte, respDigest [tran
 	must(f.t, err)
 	q, st, err := r.Query(nil, outputs)
 	must(f.t, err)
-	pd, err := params.Digest()
-	must(f.t, err)
-	qd := transcript.LiveQueryDigest(respDigest, pd, q.Digest())
-	sig, err := transcript.SignRequest(f.reqSign, qd)
-	must(f.t, err)
-	enc, err := q.MarshalBinary()
-	must(f.t, err)
-	return &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
-		Header: hdr, Query: enc, RequesterSignature: sig,
-	}}}, st, qd
+	req, qd := f.signedLiveQuery(q, params, hdr, respDigest)
+	return req, st, qd
 }
 
 // liveResults checks a LiveAnswer's receipt and decrypts it.

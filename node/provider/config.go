@@ -107,6 +107,10 @@ type Config struct {
 	// 4,096): it fixes the live parameters' table (hepsi.ParamsFor).
 	// Default DefaultLiveBatch.
 	LiveBatch int
+	// LiveKeyCache is how many requesters' evaluation keys the provider
+	// keeps for live queries that name theirs by digest. Default
+	// hepsi.DefaultKeyCacheSize.
+	LiveKeyCache int
 
 	// Sources are the list sources, in reporting order.
 	Sources []Source

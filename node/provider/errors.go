@@ -63,4 +63,5 @@ const (
 	codeInternal    = riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL
 	codeBadSig      = riskmeshv1.ErrorCode_ERROR_CODE_BAD_SIGNATURE
 	codeStale       = riskmeshv1.ErrorCode_ERROR_CODE_STALE
+	codeUnknownKey  = riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY
 )

@@ -126,7 +126,20 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	}
 	queryDigest := rec.QueryDigest(digests.ResponseDigest)
 
+	// The key is resolved before anything is recorded, so that a query
+	// naming a key this provider no longer holds leaves the exchange's
+	// step free for the same query sent with its key.
 	xkey := exchangeKey(h)
+	q, err = p.heKeys.resolve(h.Requester, q)
+	switch {
+	case errors.Is(err, hepsi.ErrUnknownKey):
+		if kept := p.answers.get(xkey, rec.Query); kept != nil {
+			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
+		}
+		return refuse(codeUnknownKey, "evaluation key unknown here; send the query with its key")
+	case err != nil:
+		return refuse(codeStale, "evaluation key does not fit the live parameters: %v", err)
+	}
 	switch err := p.claimLive(xkey, rec); {
 	case errors.Is(err, errLiveTaken):
 		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)

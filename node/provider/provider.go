@@ -35,6 +35,7 @@ type Provider struct {
 	cats     catalogSet
 	live     liveSet
 	answers  liveAnswers  // the latest live answers, for retries (liveanswers.go)
+	heKeys   *liveKeys    // requesters' evaluation keys (livekeys.go)
 	sources  sourceStates // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
@@ -78,6 +79,7 @@ func New(cfg Config) (*Provider, error) {
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
+		heKeys:     newLiveKeys(cfg.LiveKeyCache),
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {

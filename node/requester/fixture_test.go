@@ -123,8 +123,12 @@ type testProvider struct {
 	// liveWithhold refuses this many live queries for good unseen by the
 	// provider, after it billed their POPRF step (dishonest).
 	liveWithhold int
-	liveQueries  [][32]byte    // SHA-256 of each live query's bytes as received
-	liveHang     chan struct{} // if set, live queries wait for it to close before the provider sees them
+	liveQueries  [][32]byte // SHA-256 of each live query's bytes as received
+	liveSizes    []int      // the size of each live query as received
+	// liveForget refuses this many live queries UNKNOWN_KEY unseen by the
+	// provider, as a provider that restarted since it cached the key would.
+	liveForget int
+	liveHang   chan struct{} // if set, live queries wait for it to close before the provider sees them
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -342,6 +346,12 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 	lost, withheld := false, false
 	if lq := req.GetLiveQuery(); lq != nil {
 		p.liveQueries = append(p.liveQueries, sha256.Sum256(lq.GetQuery()))
+		p.liveSizes = append(p.liveSizes, len(lq.GetQuery()))
+		if p.liveForget > 0 {
+			p.liveForget--
+			p.mu.Unlock()
+			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY, "evaluation key unknown here")
+		}
 		if withheld = p.liveWithhold > 0; withheld {
 			p.liveWithhold--
 			p.mu.Unlock()

@@ -210,9 +210,16 @@ func liveFailed(o outcome, err error) outcome {
 
 // liveQuery is the homomorphic step of one exchange, signed and recorded:
 // the message to send, identical on every attempt, and what opens its
-// answer.
+// answer. It names the key pair's evaluation key by digest once the
+// provider holds it, and is sealed again with the key if the provider
+// answers that it does not.
 type liveQuery struct {
-	req   *signedRequest // the exchange's POPRF step
+	req        *signedRequest // the exchange's POPRF step
+	he         *heKey
+	items      [][]byte // the PRF outputs to encrypt
+	respDigest [transcript.DigestSize]byte
+	byDigest   bool // the query names its evaluation key by digest
+
 	msg   *riskmeshv1.PeerRequest
 	step  *audit.LiveStep // without the receipt
 	qd    [transcript.DigestSize]byte
@@ -220,15 +227,12 @@ type liveQuery struct {
 }
 
 // prepareLive encrypts the PRF outputs of the exchange req started under
-// this node's key pair for the provider and period, signs the query over
-// the chained live query digest and records it (a query the provider
-// never answers is what a live dispute files) before it is sent.
+// this node's key pair for the provider and period (sealLive).
 func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1.EvaluateResponse, outputs [][oprf.OutputSize]byte) (*liveQuery, error) {
 	respHash, err := transcript.HashResponse(&req.header, &transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()})
 	if err != nil {
 		return nil, err
 	}
-	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
 	paramsDigest, err := x.params.Digest()
 	if err != nil {
 		return nil, err
@@ -237,30 +241,44 @@ func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1
 	if err != nil {
 		return nil, err
 	}
-	items := make([][]byte, len(outputs))
+	lq := &liveQuery{req: req, he: he, respDigest: transcript.ResponseDigest(req.requestDigest, respHash), items: make([][]byte, len(outputs))}
 	for i := range outputs {
-		items[i] = outputs[i][:]
+		lq.items[i] = outputs[i][:]
 	}
-	query, st, err := he.Query(r.cfg.Rand, items)
+	lq.step = &audit.LiveStep{Params: paramsDigest}
+	return lq, r.sealLive(lq, he.sent.Load())
+}
+
+// sealLive encrypts lq's items, carrying the evaluation key or naming it
+// by digest, signs the query over the chained live query digest (which
+// covers the key's digest either way) and records it (a query the
+// provider never answers is what a live dispute files) before it is sent.
+func (r *Requester) sealLive(lq *liveQuery, byDigest bool) error {
+	encrypt := lq.he.Query
+	if byDigest {
+		encrypt = lq.he.QueryByKeyDigest
+	}
+	query, st, err := encrypt(r.cfg.Rand, lq.items)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	lq := &liveQuery{req: req, state: st, step: &audit.LiveStep{Params: paramsDigest, Query: query.Digest()}}
-	lq.qd = lq.step.QueryDigest(respDigest)
-	if lq.step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, lq.qd); err != nil {
-		return nil, err
+	step := &audit.LiveStep{Params: lq.step.Params, Query: query.Digest()}
+	qd := step.QueryDigest(lq.respDigest)
+	if step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, qd); err != nil {
+		return err
 	}
 	enc, err := query.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := r.store.putLiveStep(&req.header, lq.step); err != nil {
-		return nil, fmt.Errorf("record the live query: %w", err)
+	if err := r.store.putLiveStep(&lq.req.header, step); err != nil {
+		return fmt.Errorf("record the live query: %w", err)
 	}
+	lq.byDigest, lq.step, lq.qd, lq.state = byDigest, step, qd, st
 	lq.msg = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
-		Header: req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: lq.step.RequesterSignature,
+		Header: lq.req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: step.RequesterSignature,
 	}}}
-	return lq, nil
+	return nil
 }
 
 // askLiveStep sends lq until it is answered, refused for good or ctx
@@ -268,6 +286,16 @@ func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1
 // decrypts the answer.
 func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery) ([]catalogpsi.Result, error) {
 	resp, _, err := r.resend(ctx, &x.inst, lq.msg)
+	var re *peer.RemoteError
+	if lq.byDigest && errors.As(err, &re) && re.Code == riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
+		// The provider restarted or evicted the key, and recorded
+		// nothing: the exchange's query again, with the key, once.
+		lq.he.sent.Store(false)
+		if err := r.sealLive(lq, false); err != nil {
+			return nil, err
+		}
+		resp, _, err = r.resend(ctx, &x.inst, lq.msg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +322,9 @@ func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery
 	// The receipt is kept only for an answer that names the query.
 	if err := r.store.putLiveStep(&lq.req.header, &step); err != nil {
 		return nil, fmt.Errorf("record the live receipt: %w", err)
+	}
+	if !lq.byDigest {
+		lq.he.sent.Store(true)
 	}
 	out := make([]catalogpsi.Result, len(res))
 	for i, hr := range res {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -94,5 +95,37 @@ func TestAdversaryProviderWeakLiveParams(t *testing.T) {
 	}
 	if evaluates, _ := n.providers[0].stats(); evaluates != 0 {
 		t.Fatalf("%d evaluate requests sent after weak parameters", evaluates)
+	}
+}
+
+// TestLiveSendsKeyOnce: over QUIC, the node's first live query to a
+// provider carries its evaluation key and the second names it by digest,
+// about 1.57 MB less upload; when the provider no longer holds the key
+// (UNKNOWN_KEY), the node sends that exchange's query again with the key,
+// once, and the part is answered and billed for its one POPRF step.
+func TestLiveSendsKeyOnce(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	for range 2 {
+		if part, _ := liveExchange(t, n, r, 5*time.Minute, 3, 40); part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+			t.Fatalf("part %v (%v)", part.Status, part.Error)
+		}
+	}
+	p.set(func(p *testProvider) { p.liveForget = 1 })
+	part, _ := liveExchange(t, n, r, 5*time.Minute, 3, 40)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || part.Amount != 2*testLivePrice {
+		t.Fatalf("after UNKNOWN_KEY: part %v billing %d, want answered billing %d (%v)", part.Status, part.Amount, 2*testLivePrice, part.Error)
+	}
+	p.mu.Lock()
+	sizes, evaluates := slices.Clone(p.liveSizes), p.evaluates
+	p.mu.Unlock()
+	const keySize = 1_500_000
+	if evaluates != 3 || len(sizes) != 4 {
+		t.Fatalf("%d POPRF steps and %d live queries, want 3 and 4", evaluates, len(sizes))
+	}
+	withKey, named, refused, resent := sizes[0], sizes[1], sizes[2], sizes[3]
+	if withKey-named < keySize || refused != named || resent != withKey {
+		t.Fatalf("live query sizes %v: want with key, by digest (over %d bytes less), by digest refused, with key", sizes, keySize)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,7 +67,16 @@ func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*
 type heKeys struct {
 	mu     sync.Mutex
 	period uint64
-	m      map[heKeyID]*hepsi.Requester
+	m      map[heKeyID]*heKey
+}
+
+// heKey is one key pair and whether its provider holds its evaluation key
+// as far as this node knows: set when the provider answered a query
+// carrying the key, cleared when it refused one naming it by digest.
+// Queries after it is set name the key by digest (1.57 MB less each).
+type heKey struct {
+	*hepsi.Requester
+	sent atomic.Bool
 }
 
 type heKeyID struct {
@@ -77,16 +87,17 @@ type heKeyID struct {
 // requester returns the key pair of x, generating it on first use.
 // hepsi.Requester is used by concurrent queries: its Query and Results
 // only read the key.
-func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*hepsi.Requester, error) {
+func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*heKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
 	case x.period < k.period:
 		// A query of an older period still running: a key of its own,
 		// not kept.
-		return hepsi.NewRequester(x.params)
+		he, err := hepsi.NewRequester(x.params)
+		return &heKey{Requester: he}, err
 	case x.period > k.period || k.m == nil:
-		k.period, k.m = x.period, make(map[heKeyID]*hepsi.Requester)
+		k.period, k.m = x.period, make(map[heKeyID]*heKey)
 	}
 	id := heKeyID{x.inst.MSPID, x.category, params}
 	if he := k.m[id]; he != nil {
@@ -96,8 +107,8 @@ func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*h
 	if err != nil {
 		return nil, err
 	}
-	k.m[id] = he
-	return he, nil
+	k.m[id] = &heKey{Requester: he}
+	return k.m[id], nil
 }
 
 // errNotLiveAnswer is a response to a live query that is neither an answer

@@ -72,6 +72,11 @@ const (
 	// admit this requester, list or mode; message says which. Refused before
 	// any work.
 	ErrorCode_ERROR_CODE_NOT_ADMITTED ErrorCode = 14
+	// A live query names its evaluation key by digest (psi/hepsi version 2)
+	// and the provider does not hold that key (it restarted or evicted it).
+	// Nothing was recorded or billed; the requester sends the exchange's
+	// query again with the key.
+	ErrorCode_ERROR_CODE_UNKNOWN_KEY ErrorCode = 15
 )
 
 // Enum value maps for ErrorCode.
@@ -92,6 +97,7 @@ var (
 		12: "ERROR_CODE_RATE_LIMITED",
 		13: "ERROR_CODE_LEDGER_REJECTED",
 		14: "ERROR_CODE_NOT_ADMITTED",
+		15: "ERROR_CODE_UNKNOWN_KEY",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -109,6 +115,7 @@ var (
 		"ERROR_CODE_RATE_LIMITED":      12,
 		"ERROR_CODE_LEDGER_REJECTED":   13,
 		"ERROR_CODE_NOT_ADMITTED":      14,
+		"ERROR_CODE_UNKNOWN_KEY":       15,
 	}
 )
 
@@ -2564,7 +2571,7 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\tsignature\x18\x04 \x01(\fR\tsignature\"B\n" +
 	"\fReconStepped\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature*\xb2\x03\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature*\xce\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -2581,7 +2588,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x10ERROR_CODE_STALE\x10\v\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\f\x12\x1e\n" +
 	"\x1aERROR_CODE_LEDGER_REJECTED\x10\r\x12\x1b\n" +
-	"\x17ERROR_CODE_NOT_ADMITTED\x10\x0eB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x17ERROR_CODE_NOT_ADMITTED\x10\x0e\x12\x1a\n" +
+	"\x16ERROR_CODE_UNKNOWN_KEY\x10\x0fB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_peer_proto_rawDescOnce sync.Once

@@ -1,0 +1,166 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
+	"github.com/riskmesh/riskmesh/psi/transcript"
+)
+
+// newLiveKeysFixture is a live provider served over QUIC, its live
+// parameters for period 1 and a requester key pair under them.
+func newLiveKeysFixture(t *testing.T) (*fixture, exchange, hepsi.Params, *hepsi.Requester) {
+	t.Helper()
+	f, _ := newLiveFixture(t, ServeLive)
+	f.maintain()
+	via := f.serveQUIC(t, f.p)
+	params := f.liveParams(via, 1)
+	he, err := hepsi.NewRequester(params)
+	must(t, err)
+	return f, via, params, he
+}
+
+// signedLiveQuery signs q for the exchange whose response digest is
+// respDigest.
+func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byte, respDigest [transcript.DigestSize]byte) (*riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
+	f.t.Helper()
+	pd, err := params.Digest()
+	must(f.t, err)
+	qd := transcript.LiveQueryDigest(respDigest, pd, q.Digest())
+	sig, err := transcript.SignRequest(f.reqSign, qd)
+	must(f.t, err)
+	enc, err := q.MarshalBinary()
+	must(f.t, err)
+	return &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
+		Header: hdr, Query: enc, RequesterSignature: sig,
+	}}}, qd
+}
+
+// wantUnknownKey fails unless resp is the unknown-key refusal and the
+// exchange of s1 has no live step recorded.
+func (f *fixture) wantUnknownKey(resp *riskmeshv1.PeerResponse, s1 liveStep1) {
+	f.t.Helper()
+	if got := resp.GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
+		f.t.Fatalf("query naming a key not held here: %v, want UNKNOWN_KEY", resp)
+	}
+	rec, err := f.p.liveStep(exchangeKey(s1.header))
+	must(f.t, err)
+	if rec != nil {
+		f.t.Fatalf("refused query recorded as the exchange's live step: %+v", rec)
+	}
+}
+
+// TestLiveKeyByDigest: over QUIC, a requester's second live query names
+// its evaluation key by digest and is answered, one evaluation key
+// smaller on the wire; after a provider restart the cache is empty, the
+// same kind of query is refused UNKNOWN_KEY with nothing recorded, and the
+// exchange's query sent again with the key is answered. Only the three
+// POPRF steps are billed.
+func TestLiveKeyByDigest(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	keyEnc, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	phones := []string{"+8613800138001", "+8613800138555"}
+	ask := func(via exchange, byDigest bool) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
+		t.Helper()
+		s1 := f.livePOPRF(via, 1, 0, phones...) // the next sequence
+		if s1.refusal != nil {
+			t.Fatalf("POPRF step refused: %v", s1.refusal)
+		}
+		encrypt := he.Query
+		if byDigest {
+			encrypt = he.QueryByKeyDigest
+		}
+		q, st, err := encrypt(nil, s1.outputs)
+		must(t, err)
+		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+		return s1, st, req, qd
+	}
+	found := func(res []hepsi.Result) {
+		t.Helper()
+		if !res[0].Found || res[1].Found {
+			t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
+		}
+	}
+
+	_, st, withKey, qd := ask(via, false)
+	found(f.liveResults(via(withKey), params, st, qd))
+	_, st, named, qd := ask(via, true)
+	found(f.liveResults(via(named), params, st, qd))
+	if saved := len(withKey.GetLiveQuery().GetQuery()) - len(named.GetLiveQuery().GetQuery()); saved < len(keyEnc)-64 {
+		// The digest and its framing replace the key (1.57 MB).
+		t.Fatalf("query naming its key is %d bytes smaller, want the key's %d less at most 64", saved, len(keyEnc))
+	}
+
+	f.flush()
+	f.reopen()
+	f.maintain()
+	via = f.serveQUIC(t, f.p)
+	s1, _, named, _ := ask(via, true)
+	f.wantUnknownKey(via(named), s1)
+	q, st, err := he.Query(nil, s1.outputs)
+	must(t, err)
+	withKey, qd = f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+	found(f.liveResults(via(withKey), params, st, qd))
+	f.flush()
+	if got := f.billed(t); got != 3*2*livePrice {
+		t.Fatalf("billed %d, want three POPRF steps of 2 items at %d", got, livePrice)
+	}
+}
+
+// TestAdversaryLiveForeignKeyDigest: a requester that names another member's
+// evaluation key by digest (held in the provider's cache) is refused
+// UNKNOWN_KEY exactly as for a key nobody sent: nothing is recorded,
+// nothing evaluated, and the refusal does not tell it whether that member
+// queried this provider.
+func TestAdversaryLiveForeignKeyDigest(t *testing.T) {
+	f, via, params, victim := newLiveKeysFixture(t)
+	// The victim's query reaches the cache as its own live query would.
+	vq, _, err := victim.Query(nil, [][]byte{make([]byte, 32)})
+	must(t, err)
+	if _, err := f.p.heKeys.resolve("VictimMSP", vq); err != nil {
+		t.Fatal(err)
+	}
+	// The attacker's query carries the victim's key digest: it builds a
+	// version-2 query of its own and rewrites the digest it names.
+	s1 := f.livePOPRF(via, 1, 0, "+8613800138001")
+	if s1.refusal != nil {
+		t.Fatalf("POPRF step refused: %v", s1.refusal)
+	}
+	attacker, err := hepsi.NewRequester(params)
+	must(t, err)
+	aq, _, err := attacker.QueryByKeyDigest(nil, s1.outputs)
+	must(t, err)
+	enc, err := aq.MarshalBinary()
+	must(t, err)
+	own, theirs := attacker.EvaluationKey().Digest(), victim.EvaluationKey().Digest()
+	forged := replaceOnce(t, enc, own[:], theirs[:])
+	fq, err := hepsi.DecodeQuery(params, forged)
+	must(t, err)
+	if fq.KeyDigest() != theirs {
+		t.Fatal("forged query does not name the victim's key")
+	}
+	req, _ := f.signedLiveQuery(fq, params, s1.hdr, s1.respDigest)
+	f.wantUnknownKey(via(req), s1)
+}
+
+// replaceOnce returns b with its only occurrence of old replaced by new.
+func replaceOnce(t *testing.T, b, old, new []byte) []byte {
+	t.Helper()
+	out := append([]byte(nil), b...)
+	at := -1
+	for i := 0; i+len(old) <= len(out); i++ {
+		if string(out[i:i+len(old)]) == string(old) {
+			if at >= 0 {
+				t.Fatal("digest occurs twice in the query")
+			}
+			at = i
+		}
+	}
+	if at < 0 {
+		t.Fatal("digest not in the query")
+	}
+	copy(out[at:], new)
+	return out
+}
