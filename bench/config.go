@@ -31,8 +31,8 @@ const (
 	ProtocolDHPSI   = "optable-dhpsi"
 	// ProtocolLive is live mode: the POPRF step, then homomorphic labeled
 	// PSI against the provider's current list (docs/protocol/hepsi.md).
-	ProtocolLive = "live-he"
-	ProtocolRecon   = "ecdh-reconcile" // node/recon, both learn, with proofs
+	ProtocolLive  = "live-he"
+	ProtocolRecon = "ecdh-reconcile" // node/recon, both learn, with proofs
 )
 
 // Transports, the values of Row.Transport (see the package doc).
