@@ -40,7 +40,8 @@ const (
 // the responder's Handle directly, both on the embedded ledger in dir.
 type rig struct {
 	store     *accounting.EmbeddedStore
-	db        *bolt.DB
+	db        *bolt.DB // the responder's node.db, with its outbox
+	reqDB     *bolt.DB // the requester's
 	ob        *outbox.Outbox
 	req, resp *Node
 	period    uint64
@@ -85,6 +86,9 @@ func openRig(dir string, wrapBill func(Bill) Bill) (*rig, error) {
 	if r.db, err = bolt.Open(filepath.Join(dir, "node.db"), 0o600, nil); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
+	if r.reqDB, err = bolt.Open(filepath.Join(dir, "requester.db"), 0o600, nil); err != nil {
+		return nil, errors.Join(err, r.close())
+	}
 	if r.ob, err = outbox.Open(r.db, outbox.Config{Ledger: prov}); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
@@ -99,12 +103,12 @@ func openRig(dir string, wrapBill func(Bill) Bill) (*rig, error) {
 	if wrapBill != nil {
 		bill = wrapBill(bill)
 	}
-	if r.resp, err = New(Config{MSPID: audittest.Provider, Sign: signs[audittest.Provider], Keys: keys, Dir: filepath.Join(dir, "provider"),
+	if r.resp, err = New(Config{MSPID: audittest.Provider, Sign: signs[audittest.Provider], Keys: keys, Dir: filepath.Join(dir, "provider"), DB: r.db,
 		Lists:  []List{{Name: "loans", Category: audittest.Category, Code: 1, Source: phones(200, 200+billRespRows)}},
 		Grants: grantAll(audittest.Requester), Bill: bill}); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
-	if r.req, err = New(Config{MSPID: audittest.Requester, Sign: signs[audittest.Requester], Keys: keys, Dir: filepath.Join(dir, "requester"),
+	if r.req, err = New(Config{MSPID: audittest.Requester, Sign: signs[audittest.Requester], Keys: keys, Dir: filepath.Join(dir, "requester"), DB: r.reqDB,
 		Lists: []List{{Name: "mine", Category: audittest.Category, Code: 1, Source: phones(0, billReqRows)}}, ChunkSize: 128}); err != nil {
 		return nil, errors.Join(err, r.close())
 	}
@@ -112,11 +116,13 @@ func openRig(dir string, wrapBill func(Bill) Bill) (*rig, error) {
 }
 
 func (r *rig) close() error {
-	var err error
-	if r.db != nil {
-		err = r.db.Close()
+	var errs []error
+	for _, db := range []*bolt.DB{r.db, r.reqDB} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
 	}
-	return errors.Join(err, r.store.Close())
+	return errors.Join(append(errs, r.store.Close())...)
 }
 
 // reconcile runs reconciliation seq, the requester reaching the

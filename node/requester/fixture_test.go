@@ -209,12 +209,17 @@ func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provide
 	n.refresh()
 	n.waitPublished(n.period)
 	n.refresh() // the providers registered their OPRF keys on the way
-	// A live database is synced after the catalogs are published; Refresh
-	// returns once it is in step, so a query does not race its first sync.
+	// A live database is built after the catalogs are published, off the
+	// provider's update lock (a Refresh during the build returns at once):
+	// wait until it answers, so a query does not race its first build.
 	for i, tp := range n.providers {
-		if n.serve[i+1]&provider.ServeLive != 0 {
+		if n.serve[i+1]&provider.ServeLive == 0 {
+			continue
+		}
+		for !tp.node.LiveReady(testCategory) {
 			_, err := tp.node.Refresh(ctx, nil)
 			must(t, err)
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	return n

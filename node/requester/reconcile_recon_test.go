@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/testclock"
@@ -72,13 +75,20 @@ func newReconBilling(t *testing.T) *reconBilling {
 		}
 		return inst.SigningKeysIn(period), nil
 	}
+	// Each side keeps its reconciliation state in its own node.db.
+	nodeDB := func() *bolt.DB {
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
+		must(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
 	var err error
-	b.resp, err = recon.New(recon.Config{MSPID: b.p.msp, Sign: b.p.sign, Keys: keys, Dir: t.TempDir(),
+	b.resp, err = recon.New(recon.Config{MSPID: b.p.msp, Sign: b.p.sign, Keys: keys, Dir: t.TempDir(), DB: nodeDB(),
 		Lists:  []recon.List{{Name: "loans", Category: testCategory, Code: 1, Source: reconList{100, 400}}},
 		Grants: []recon.Grant{{Requester: requesterMSP, List: "loans", Protocols: []transcript.Protocol{transcript.ProtocolECDHBothLearn}}},
 		Bill:   recon.JournalBill(b.p.node.Outbox(), b.p.ledger.Period)})
 	must(t, err)
-	b.req, err = recon.New(recon.Config{MSPID: requesterMSP, Sign: b.n.requester.sign, Keys: keys, Dir: b.reqDir,
+	b.req, err = recon.New(recon.Config{MSPID: requesterMSP, Sign: b.n.requester.sign, Keys: keys, Dir: b.reqDir, DB: nodeDB(),
 		Lists: []recon.List{{Name: "mine", Category: testCategory, Code: 1, Source: reconList{0, 200}}}, ChunkSize: 64})
 	must(t, err)
 	return b
