@@ -72,7 +72,7 @@ func TestBenchWritesReadableReport(t *testing.T) {
 		}
 	}
 	slices.Sort(protocols)
-	if want := []string{bench.ProtocolCatalog, bench.ProtocolVOPRF, bench.ProtocolECDH, bench.ProtocolLive}; !slices.Equal(protocols, want) {
+	if want := []string{bench.ProtocolCatalog, bench.ProtocolVOPRF, bench.ProtocolECDH, bench.ProtocolRecon, bench.ProtocolLive}; !slices.Equal(protocols, want) {
 		t.Errorf("protocols %v, want %v", protocols, want)
 	}
 }
