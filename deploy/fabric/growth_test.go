@@ -93,8 +93,18 @@ func onboard(ctx context.Context, t *testing.T, n *fabric.Network, reg *acfabric
 		t.Fatal(err)
 	}
 	m := &member{msp: mspID, client: connect(t, n, mspID, mspID), sign: ecsig.NewSigner(key, rand.Reader), pub: pub}
-	if err := m.client.UpdateProfile(ctx, accounting.Profile{SigningKey: pub}); err != nil {
-		t.Fatalf("UpdateProfile as %s: %v", mspID, err)
+	// The new organisation's own peer endorses its calls and may not yet
+	// hold the block that registered it (it caught up to the height when
+	// AddOrg returned): forbidden until it does, as a new member's node
+	// would find and retry.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		err := m.client.UpdateProfile(ctx, accounting.Profile{SigningKey: pub})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, accounting.ErrForbidden) || time.Now().After(deadline) {
+			t.Fatalf("UpdateProfile as %s: %v", mspID, err)
+		}
 	}
 	return m
 }
