@@ -28,6 +28,11 @@ const (
 	DefaultDaemonQueries    = 300
 	DefaultDaemonClients    = 16
 	DefaultDaemonConcurrent = 2_000
+	// DefaultDaemonLarge and DefaultDaemonLargeQueries are the large-batch
+	// phase: issue M's "1,000-identifier queries keep >= 0.9 of the
+	// in-process rate".
+	DefaultDaemonLarge        = 1_000
+	DefaultDaemonLargeQueries = 20
 	// daemonProviders is the largest fan-out measured: the issue's
 	// "3 providers".
 	daemonProviders = 3
@@ -57,6 +62,12 @@ type DaemonConfig struct {
 	// share Concurrent one-identifier queries to every provider. Defaults
 	// DefaultDaemonClients and DefaultDaemonConcurrent.
 	Clients, Concurrent int
+	// Large and LargeQueries are the large-batch phase: LargeQueries
+	// queries of Large identifiers each, one at a time to one provider,
+	// then the same batches through psi/catalogpsi in this process (the
+	// reference rate). Defaults DefaultDaemonLarge and
+	// DefaultDaemonLargeQueries.
+	Large, LargeQueries int
 	// Seed selects the lists and the batches.
 	Seed uint64
 	// Tune, if set, adjusts each node's configuration before it is
@@ -74,9 +85,11 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 	c.Queries = cmp.Or(c.Queries, DefaultDaemonQueries)
 	c.Clients = cmp.Or(c.Clients, DefaultDaemonClients)
 	c.Concurrent = cmp.Or(c.Concurrent, DefaultDaemonConcurrent)
-	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients {
-		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d",
-			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent)
+	c.Large = cmp.Or(c.Large, DefaultDaemonLarge)
+	c.LargeQueries = cmp.Or(c.LargeQueries, DefaultDaemonLargeQueries)
+	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients || c.Large < 2 || c.LargeQueries < 1 {
+		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d, large %d × %d",
+			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent, c.LargeQueries, c.Large)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -84,18 +97,27 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 	return c, nil
 }
 
+// The paths a daemon bench point's queries take.
+const (
+	PathDaemon    = "daemon"     // the business API of real node processes
+	PathInProcess = "in process" // psi/catalogpsi alone, the reference
+)
+
 // DaemonPoint is one phase of the daemon bench.
 type DaemonPoint struct {
-	Providers int // providers each query asks
-	Clients   int // queries in flight at once
-	Queries   int
+	Path        string // PathDaemon or PathInProcess
+	Providers   int    // providers each query asks
+	Clients     int    // queries in flight at once
+	Queries     int
+	Identifiers int // per query
 	// Seconds is the phase's wall time; P50 and P90 are the queries' wall
 	// times from the Query call to the final result.
 	Seconds  float64
 	P50, P90 time.Duration
-	// CPUSeconds is the CPU time of every node process over the phase,
-	// LedgerCPUSeconds the regulator's alone (it hosts the embedded
-	// ledger that every relayed accounting entry reaches).
+	// CPUSeconds is the CPU time of every node process over the phase
+	// (PathDaemon) or of this process (PathInProcess); LedgerCPUSeconds
+	// the regulator's alone (it hosts the embedded ledger that every
+	// relayed accounting entry reaches).
 	CPUSeconds, LedgerCPUSeconds float64
 	// Load is the load average at the phase's start.
 	Load string
@@ -103,6 +125,11 @@ type DaemonPoint struct {
 
 // QueriesPerSecond is the phase's throughput.
 func (p *DaemonPoint) QueriesPerSecond() float64 { return perSecond(p.Queries, p.Seconds) }
+
+// IdentifiersPerSecond is the phase's throughput in identifiers.
+func (p *DaemonPoint) IdentifiersPerSecond() float64 {
+	return perSecond(p.Queries*p.Identifiers, p.Seconds)
+}
 
 // RunDaemon measures one-identifier queries through the daemon as users run
 // it: the regulator hosting the embedded ledger, daemonProviders providers
@@ -112,7 +139,11 @@ func (p *DaemonPoint) QueriesPerSecond() float64 { return perSecond(p.Queries, p
 // outboxes and ledger relay all run. It asks cfg.Queries queries one at a
 // time of one provider, then of every provider, then cfg.Concurrent of
 // every provider from cfg.Clients clients at once. Every answer is
-// checked against the planted hits before it counts.
+// checked against the planted hits before it counts. Last come the
+// large-batch phase (cfg.LargeQueries queries of cfg.Large identifiers to
+// one provider) and, once the nodes have stopped, the same batches
+// through psi/catalogpsi in this process, so the two rates compare in one
+// run.
 func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -129,6 +160,12 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 			return m, nil, err
 		}
 	}
+	large := make([]*synth.Batch, min(cfg.LargeQueries, daemonBatches))
+	for i := range large {
+		if large[i], _, err = w.batch(cfg.Large, i); err != nil {
+			return m, nil, err
+		}
+	}
 	net, err := startDaemons(ctx, cfg, w)
 	if err != nil {
 		return m, nil, err
@@ -139,17 +176,64 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 		return m, nil, err
 	}
 	var points []DaemonPoint
-	for _, phase := range []struct{ providers, clients, queries int }{
-		{1, 1, cfg.Queries}, {daemonProviders, 1, cfg.Queries}, {daemonProviders, cfg.Clients, cfg.Concurrent},
+	for _, phase := range []struct {
+		providers, clients, queries int
+		batches                     []*synth.Batch
+	}{
+		{1, 1, cfg.Queries, batches}, {daemonProviders, 1, cfg.Queries, batches},
+		{daemonProviders, cfg.Clients, cfg.Concurrent, batches}, {1, 1, cfg.LargeQueries, large},
 	} {
-		cfg.Logger.Info("daemon bench phase", "providers", phase.providers, "clients", phase.clients, "queries", phase.queries)
-		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries)
+		cfg.Logger.Info("daemon bench phase", "providers", phase.providers, "clients", phase.clients,
+			"queries", phase.queries, "identifiers", len(phase.batches[0].Items))
+		p, err := measureDaemons(ctx, net, api, phase.batches, phase.providers, phase.clients, phase.queries)
 		if err != nil {
 			return m, points, err
 		}
 		points = append(points, p)
 	}
-	return m, points, net.Stop()
+	if err := net.Stop(); err != nil {
+		return m, points, err
+	}
+	cfg.Logger.Info("daemon bench reference", "path", PathInProcess, "queries", cfg.LargeQueries, "identifiers", cfg.Large)
+	p, err := measureInProcess(ctx, w, large, cfg.LargeQueries)
+	if err != nil {
+		return m, points, err
+	}
+	return m, append(points, p), nil
+}
+
+// measureInProcess asks queries of the batches (round robin) of the first
+// provider through psi/catalogpsi in this process, as catalogInProcess
+// does for the harness's in-process rows: the rate a node's path is
+// compared with. Building the catalog is not measured.
+func measureInProcess(ctx context.Context, w *workload, batches []*synth.Batch, queries int) (DaemonPoint, error) {
+	one := *w
+	one.lists = w.lists[:1]
+	sys, _, err := newCatalogInProcess(ctx, &one)
+	if err != nil {
+		return DaemonPoint{}, err
+	}
+	p := DaemonPoint{Path: PathInProcess, Providers: 1, Clients: 1, Queries: queries,
+		Identifiers: len(batches[0].Items), Load: readFirst("/proc/loadavg", loadAverage)}
+	walls := make([]time.Duration, 0, queries)
+	cpu0, start := processCPU(), time.Now()
+	for i := range queries {
+		t := time.Now()
+		if _, err := sys.query(ctx, batches[i%len(batches)], 0); err != nil {
+			return p, err
+		}
+		walls = append(walls, time.Since(t))
+	}
+	p.Seconds, p.CPUSeconds = time.Since(start).Seconds(), processCPU()-cpu0
+	p.P50, p.P90 = percentiles(walls)
+	return p, nil
+}
+
+// percentiles returns the median and the 90th percentile of walls, which
+// it sorts.
+func percentiles(walls []time.Duration) (p50, p90 time.Duration) {
+	slices.Sort(walls)
+	return walls[len(walls)/2], walls[len(walls)*9/10]
 }
 
 // oneIdentifier draws batch number rep of one identifier: listed by some
@@ -197,11 +281,12 @@ func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet
 	return net, nil
 }
 
-// measureDaemons runs one phase: queries one-identifier queries to the
-// first providers providers, clients at a time.
+// measureDaemons runs one phase: queries queries of the batches (round
+// robin) to the first providers providers, clients at a time.
 func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, batches []*synth.Batch,
 	providers, clients, queries int) (DaemonPoint, error) {
-	p := DaemonPoint{Providers: providers, Clients: clients, Queries: queries, Load: readFirst("/proc/loadavg", loadAverage)}
+	p := DaemonPoint{Path: PathDaemon, Providers: providers, Clients: clients, Queries: queries,
+		Identifiers: len(batches[0].Items), Load: readFirst("/proc/loadavg", loadAverage)}
 	var asked []string
 	for i := range providers {
 		asked = append(asked, providerMSP(i))
@@ -243,8 +328,7 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 		return p, err
 	}
 	p.CPUSeconds, p.LedgerCPUSeconds = nodesCPU(pids)-cpu0, nodesCPU([]int{regulator})-ledger0
-	slices.Sort(walls)
-	p.P50, p.P90 = walls[len(walls)/2], walls[len(walls)*9/10]
+	p.P50, p.P90 = percentiles(walls)
 	return p, nil
 }
 
@@ -338,11 +422,16 @@ func statCPU(r io.Reader) float64 {
 func WriteDaemonTable(w io.Writer, m Machine, points []DaemonPoint) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %d cores, GOMAXPROCS %d, %s, commit %s, %s\n\n", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date)
-	b.WriteString("| providers | clients | queries | p50 (ms) | p90 (ms) | queries/s | node CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| path | providers | clients | identifiers | queries | p50 (ms) | p90 (ms) | queries/s | identifiers/s | CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
-		fmt.Fprintf(&b, "| %d | %d | %d | %.2f | %.2f | %.0f | %.2f | %.2f | %s |\n", p.Providers, p.Clients, p.Queries,
-			ms(p.P50), ms(p.P90), p.QueriesPerSecond(), 1000*p.CPUSeconds/float64(p.Queries), 1000*p.LedgerCPUSeconds/float64(p.Queries), p.Load)
+		ledger := "—" // no ledger in process
+		if p.Path == PathDaemon {
+			ledger = fmt.Sprintf("%.2f", 1000*p.LedgerCPUSeconds/float64(p.Queries))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, p.Providers, p.Clients,
+			p.Identifiers, p.Queries, ms(p.P50), ms(p.P90), p.QueriesPerSecond(), p.IdentifiersPerSecond(),
+			1000*p.CPUSeconds/float64(p.Queries), ledger, p.Load)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

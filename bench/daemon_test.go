@@ -41,19 +41,37 @@ func TestRunDaemon(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4, Clients: 2, Concurrent: 6, Seed: 3})
+	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4,
+		Clients: 2, Concurrent: 6, Large: 40, LargeQueries: 3, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DaemonPoint{{Providers: 1, Clients: 1, Queries: 4}, {Providers: 3, Clients: 1, Queries: 4}, {Providers: 3, Clients: 2, Queries: 6}}
+	want := []DaemonPoint{
+		{Path: PathDaemon, Providers: 1, Clients: 1, Queries: 4, Identifiers: 1},
+		{Path: PathDaemon, Providers: 3, Clients: 1, Queries: 4, Identifiers: 1},
+		{Path: PathDaemon, Providers: 3, Clients: 2, Queries: 6, Identifiers: 1},
+		{Path: PathDaemon, Providers: 1, Clients: 1, Queries: 3, Identifiers: 40},
+		{Path: PathInProcess, Providers: 1, Clients: 1, Queries: 3, Identifiers: 40},
+	}
 	if len(points) != len(want) {
 		t.Fatalf("%d points, want %d", len(points), len(want))
 	}
 	for i, p := range points {
 		w := want[i]
-		if p.Providers != w.Providers || p.Clients != w.Clients || p.Queries != w.Queries || p.P50 <= 0 || p.P90 < p.P50 || p.Load == "" {
-			t.Errorf("point %d: %+v, want the sizes of %+v and percentiles in order", i, p, w)
+		if p.Path != w.Path || p.Providers != w.Providers || p.Clients != w.Clients || p.Queries != w.Queries ||
+			p.Identifiers != w.Identifiers || p.P50 <= 0 || p.P90 < p.P50 || p.CPUSeconds <= 0 || p.Load == "" {
+			t.Errorf("point %d: %+v, want the sizes of %+v, percentiles in order and CPU spent", i, p, w)
 		}
+	}
+	var table strings.Builder
+	if err := WriteDaemonTable(&table, Machine{}, points); err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(table.String(), "\n| "); rows != 1+len(want) {
+		t.Errorf("table has %d rows after its header, want %d:\n%s", rows-1, len(want), table.String())
+	}
+	if !strings.Contains(table.String(), "| in process | 1 | 1 | 40 | 3 |") {
+		t.Errorf("table lacks the in-process reference row:\n%s", table.String())
 	}
 }
 
@@ -63,6 +81,8 @@ func TestDaemonConfigRefusesBadSizes(t *testing.T) {
 		"no directory":               {Binary: "b"},
 		"fewer queries than clients": {Binary: "b", Dir: "d", Clients: 8, Concurrent: 4},
 		"negative list":              {Binary: "b", Dir: "d", List: -1},
+		"one-identifier large batch": {Binary: "b", Dir: "d", Large: 1},
+		"negative large queries":     {Binary: "b", Dir: "d", LargeQueries: -2},
 	} {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)

@@ -137,8 +137,11 @@ func newDaemonCommand() *cobra.Command {
 lists of --list entries and a requester, each a 'riskmesh node' process from its
 node.yaml on loopback, and time one-identifier queries through the requester's
 business API: one at a time to one provider, then to all three, then --concurrent
-queries to all three from --clients clients at once. Prints a Markdown table of
-wall-time percentiles, queries/s, the nodes' CPU per query and the load average.`,
+queries to all three from --clients clients at once, then --large-queries queries
+of --large identifiers to one provider, and last the same large batches through
+psi/catalogpsi in this process, the rate the node's path is compared with. Prints
+a Markdown table of wall-time percentiles, queries and identifiers per second,
+CPU per query and the load average.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -160,6 +163,8 @@ wall-time percentiles, queries/s, the nodes' CPU per query and the load average.
 	f.IntVar(&cfg.Queries, "queries", 0, "one-at-a-time queries per fan-out (default 300)")
 	f.IntVar(&cfg.Clients, "clients", 0, "clients of the concurrent phase (default 16)")
 	f.IntVar(&cfg.Concurrent, "concurrent", 0, "queries of the concurrent phase (default 2000)")
+	f.IntVar(&cfg.Large, "large", 0, "identifiers per query of the large-batch phase (default 1000)")
+	f.IntVar(&cfg.LargeQueries, "large-queries", 0, "queries of the large-batch phase and of its in-process reference (default 20)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	return cmd
 }
