@@ -10,14 +10,15 @@ import (
 // The evaluator's batch path works on edwards25519 points, the
 // representatives behind ristretto255 elements, because ristretto255's
 // Element hides its coordinates and encoding a batch cheaply needs them.
-// RFC 9496 section 4.3.2 encodes one element with an inverse square root
-// (about as much work as a field inversion); encoding the DOUBLE of a point
-// needs only an inversion, and a chunk of inversions costs one inversion
-// and three multiplications each (Montgomery's trick). So the evaluator
-// multiplies each blinded element by k/2 instead of k and encodes the
-// doubles: the outputs are the same elements, byte for byte, for about a
-// tenth of the encoding work. Everything here is constant time: the points
-// are functions of the secret key until they are encoded.
+// RFC 9496 section 4.3.2 encodes one element with an inverse square root,
+// an exponentiation per element that nothing batches. Encoding the DOUBLE
+// of a point needs an inversion instead, and inversions batch: a chunk
+// costs one inversion and three multiplications per point (Montgomery's
+// trick). So the evaluator multiplies each blinded element by k/2 instead
+// of k and encodes the doubles: the same elements, byte for byte, for about
+// a fifth of the encoding work (the Encoding benchmarks). Everything here
+// is constant time: the points are functions of the secret key until they
+// are encoded.
 
 // Field constants of RFC 9496 section 4.1, derived with the field
 // library's own operations (TestFieldConstants checks them against the
