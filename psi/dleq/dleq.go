@@ -137,28 +137,39 @@ func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto25
 // goroutine costs more than the additions it saves.
 const minShare = 64
 
+// Group is an element type WeightedSums sums: ristretto255.Element, or
+// edwards25519.Point for a caller that keeps the representatives behind
+// ristretto255 elements (psi/oprf's evaluator, which encodes its points in
+// batches). S is its scalar type.
+type Group[S, E any] interface {
+	*E
+	Set(*E) *E
+	Add(*E, *E) *E
+	VarTimeMultiScalarMult([]*S, []*E) *E
+}
+
 // WeightedSums sets sums[j] = Σ_{i<n} d_i·points[j][i] in variable time, so
 // only public values may go through it (composite weights and transcript
 // elements). It splits [0, n) into one share per core; weights(lo, hi)
 // returns d_lo … d_{hi-1} and runs on the share's goroutine, so the weights'
 // hashing is spread over the cores with the multi-scalar multiplications.
 // psi/oprf's proofs use it with their own (RFC 9497) weights.
-func WeightedSums(n int, weights func(lo, hi int) []ristretto255.Scalar, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
+func WeightedSums[S, E any, P Group[S, E]](n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
 	parts := min(runtime.GOMAXPROCS(0), max(1, n/minShare))
-	partial := make([]ristretto255.Element, parts*len(points))
+	partial := make([]E, parts*len(points))
 	share := func(k int) {
 		lo, hi := k*n/parts, (k+1)*n/parts
 		w := weights(lo, hi)
-		sp := make([]*ristretto255.Scalar, hi-lo)
+		sp := make([]*S, hi-lo)
 		for i := range sp {
 			sp[i] = &w[i]
 		}
-		pp := make([]*ristretto255.Element, hi-lo)
+		pp := make([]*E, hi-lo)
 		for j := range points {
 			for i := lo; i < hi; i++ {
 				pp[i-lo] = &points[j][i]
 			}
-			partial[k*len(points)+j].VarTimeMultiScalarMult(sp, pp)
+			P(&partial[k*len(points)+j]).VarTimeMultiScalarMult(sp, pp)
 		}
 	}
 	if parts == 1 {
@@ -171,9 +182,9 @@ func WeightedSums(n int, weights func(lo, hi int) []ristretto255.Scalar, sums []
 		wg.Wait()
 	}
 	for j, dst := range sums {
-		dst.Set(&partial[j])
+		P(dst).Set(&partial[j])
 		for k := 1; k < parts; k++ {
-			dst.Add(dst, &partial[k*len(points)+j])
+			P(dst).Add(dst, &partial[k*len(points)+j])
 		}
 	}
 }

@@ -32,7 +32,9 @@
 // by one multi-scalar multiplication, Z = t·M) and two multi-scalar
 // multiplications on the verifier; the per-item work (hash to group, scalar
 // multiplications, encodings, composite weights) runs on GOMAXPROCS
-// goroutines; Finalize inverts the blinds in batches (Montgomery's trick).
+// goroutines; Finalize inverts the blinds in batches (Montgomery's trick),
+// and BlindEvaluate, working on edwards25519 points, encodes its evaluated
+// elements as doubles with one field inversion per chunk (points.go).
 // The key-dependent constants (t, 1/t, the tweaked key, the composite seed)
 // are computed once per Evaluator or Client.
 //

@@ -4,6 +4,7 @@ import (
 	"crypto/sha512"
 	"io"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 )
 
@@ -18,8 +19,11 @@ type Evaluator struct {
 	p    *params
 	rule ProofRule
 	info []byte
-	// mult multiplies inputs: 1/t for POPRF, skS for OPRF and VOPRF.
-	mult ristretto255.Scalar
+	// mult multiplies inputs: 1/t for POPRF, skS for OPRF and VOPRF, and
+	// halfMult is mult/2, which BlindEvaluate multiplies by so that it can
+	// encode the doubles in batches (points.go).
+	mult     ristretto255.Scalar
+	halfMult edwards25519.Scalar
 	// proofKey is the DLEQ witness: t for POPRF, skS for VOPRF, and
 	// proofKeyEnc its encoding, which the hedged nonce hashes.
 	proofKey    ristretto255.Scalar
@@ -71,10 +75,20 @@ func newEvaluator(p *params, key *PrivateKey, info []byte, rule ProofRule) (*Eva
 		ev.proofKey.Set(&key.k)
 		ev.b = key.pub.enc
 	}
+	// mult is canonical, so the conversion cannot fail.
+	_, _ = ev.halfMult.SetCanonicalBytes(ev.mult.Bytes())
+	ev.halfMult.Multiply(&ev.halfMult, scalarHalf)
 	copy(ev.proofKeyEnc[:], ev.proofKey.Bytes())
 	ev.seed = p.compositeSeed(&ev.b)
 	return ev, nil
 }
+
+// scalarHalf is 1/2 modulo the group order.
+var scalarHalf = func() *edwards25519.Scalar {
+	two := [ScalarSize]byte{2}
+	s, _ := edwards25519.NewScalar().SetCanonicalBytes(two[:])
+	return s.Invert(s)
+}()
 
 // Evaluate is RFC 9497 EvaluateFull: the PRF output for input, computed
 // directly with the key. Providers use it (or EvaluateBatch) to build their
@@ -129,13 +143,19 @@ func (e *Evaluator) evaluateFull(out *[OutputSize]byte, buf, input []byte) ([]by
 // Evaluator's rule, its nonce hedged with 64 bytes from rand (crypto/rand
 // if nil). The evaluated elements come back as a flat array in the same
 // order.
+//
+// It works on edwards25519 representatives (points.go): each blinded
+// element D is multiplied by mult/2 into Q, and the evaluated element
+// 2·Q = mult·D is encoded with one field inversion per chunk instead of an
+// inverse square root per element. The proof's composite sums the same
+// points: M = Σ d_i·C[i] = 2·Σ d_i·Q[i].
 func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []byte, proof [ProofSize]byte, err error) {
 	n, err := BatchLen(blinded)
 	if err != nil {
 		return nil, proof, err
 	}
-	elems := make([]ristretto255.Element, n)
-	if err := decodeBatch(elems, blinded); err != nil {
+	points := make([]edwards25519.Point, n)
+	if err := decodeBatch(points, blinded, decodePoint); err != nil {
 		return nil, proof, err
 	}
 	var fresh [uniformSize]byte
@@ -145,18 +165,19 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 			return nil, proof, err
 		}
 	}
-	// POPRF proves C = evaluated, D = blinded and multiplies in place;
-	// VOPRF proves C = blinded, D = evaluated and keeps the inputs.
-	bases, out := elems, elems
+	// POPRF proves C = evaluated, D = blinded and halves the inputs in
+	// place; VOPRF proves C = blinded, D = evaluated and keeps the inputs,
+	// its composite's bases.
+	halves := points
 	if e.p.mode == modeVOPRF {
-		out = make([]ristretto255.Element, n)
+		halves = make([]edwards25519.Point, n)
 	}
 	evaluated = make([]byte, n*ElementSize)
 	_ = parallel(n, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			out[i].ScalarMult(&e.mult, &elems[i])
-			copy(element(evaluated, i), out[i].Bytes())
+			halves[i].ScalarMult(&e.halfMult, &points[i])
 		}
+		doubleAndEncode(evaluated[lo*ElementSize:hi*ElementSize], halves[lo:hi])
 		return nil
 	})
 	if e.p.mode == modeOPRF {
@@ -167,8 +188,21 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		cs, ds = blinded, evaluated
 	}
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
+	// sum is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
+	var sum edwards25519.Point
+	if e.p.mode == modePOPRF {
+		e.p.pointSum(&seed, cs, ds, &sum, halves)
+	} else {
+		e.p.pointSum(&seed, cs, ds, &sum, points)
+		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
+	}
+	var mEnc [ElementSize]byte
+	doubleAndEncode(mEnc[:], []edwards25519.Point{sum})
 	var m ristretto255.Element
-	e.p.weightedSums(&seed, cs, ds, []*ristretto255.Element{&m}, bases)
+	if _, err := m.SetCanonicalBytes(mEnc[:]); err != nil {
+		// An encoding is canonical by construction.
+		return nil, proof, ErrInvalidElement
+	}
 	var r ristretto255.Scalar
 	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
 		return nil, proof, err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/dleq"
@@ -83,14 +84,37 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 // (dleq.WeightedSums). Only public values may go through it: composite
 // weights and transcript elements.
 func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
-	n := len(cs) / ElementSize
-	w := make([]ristretto255.Scalar, n)
-	dleq.WeightedSums(n, func(lo, hi int) []ristretto255.Scalar {
-		var buf []byte
-		for i := lo; i < hi; i++ {
-			buf = p.compositeScalar(&w[i], buf, seed, i, element(cs, i), element(ds, i))
-		}
+	w := make([]ristretto255.Scalar, len(cs)/ElementSize)
+	dleq.WeightedSums(len(w), func(lo, hi int) []ristretto255.Scalar {
+		p.compositeWeights(w[lo:hi], lo, seed, cs, ds)
 		return w[lo:hi]
 	}, sums, points...)
 	return w
+}
+
+// pointSum is weightedSums of one composite over edwards25519 points, the
+// evaluator's representation (points.go); the weights are converted from
+// ristretto255 scalars on the share's goroutine.
+func (p *params) pointSum(seed *[sha512.Size]byte, cs, ds []byte, sum *edwards25519.Point, points []edwards25519.Point) {
+	n := len(points)
+	w := make([]ristretto255.Scalar, n)
+	we := make([]edwards25519.Scalar, n)
+	dleq.WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
+		p.compositeWeights(w[lo:hi], lo, seed, cs, ds)
+		for i := lo; i < hi; i++ {
+			// A reduced scalar's encoding is canonical.
+			_, _ = we[i].SetCanonicalBytes(w[i].Bytes())
+		}
+		return we[lo:hi]
+	}, []*edwards25519.Point{sum}, points)
+}
+
+// compositeWeights sets w[j] to the composite weight d_{lo+j} of the batch
+// (cs, ds) under seed.
+func (p *params) compositeWeights(w []ristretto255.Scalar, lo int, seed *[sha512.Size]byte, cs, ds []byte) {
+	var buf []byte
+	for j := range w {
+		i := lo + j
+		buf = p.compositeScalar(&w[j], buf, seed, i, element(cs, i), element(ds, i))
+	}
 }

@@ -341,6 +341,7 @@ func TestBlindEvaluateDecodesEveryElementFirst(t *testing.T) {
 	}{
 		{"non-canonical", func(b []byte) { copy(b[len(b)-ElementSize:], nonCanonical) }, ErrInvalidElement},
 		{"identity", func(b []byte) { clear(b[len(b)-ElementSize:]) }, ErrIdentityElement},
+		{"canonical and non-negative, not an element", func(b []byte) { copy(b[len(b)-ElementSize:], notAnElement(t)) }, ErrInvalidElement},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r countingReader
@@ -386,4 +387,21 @@ func TestNilKeys(t *testing.T) {
 	if _, err := NewEvaluatorWithRule(nil, nil, ProofRFC9497); !errors.Is(err, ErrInvalidPrivateKey) {
 		t.Errorf("NewEvaluatorWithRule(nil) = %v", err)
 	}
+}
+
+// notAnElement returns the smallest even s below 256 (canonical and
+// non-negative) that RFC 9496 decoding still rejects: its ratio is not a
+// square, or it decodes to a point with a negative t or y = 0.
+func notAnElement(t *testing.T) []byte {
+	t.Helper()
+	for v := 2; v < 256; v += 2 {
+		b := make([]byte, ElementSize)
+		b[0] = byte(v)
+		var e ristretto255.Element
+		if _, err := e.SetCanonicalBytes(b); err != nil {
+			return b
+		}
+	}
+	t.Fatal("every small even s decodes")
+	return nil
 }

@@ -25,12 +25,12 @@ func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element
 		}
 	}
 	elems := make([]ristretto255.Element, n)
-	if err := decodeBatch(elems, evaluated); err != nil {
+	if err := decodeBatch(elems, evaluated, decodeElement); err != nil {
 		return nil, err
 	}
 	if blindedElems == nil {
 		blindedElems = make([]ristretto255.Element, n)
-		if err := decodeBatch(blindedElems, blinded); err != nil {
+		if err := decodeBatch(blindedElems, blinded, decodeElement); err != nil {
 			return nil, err
 		}
 	}

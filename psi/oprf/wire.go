@@ -44,13 +44,14 @@ func ValidateElements(elements []byte) (int, error) {
 	return n, nil
 }
 
-// decodeBatch decodes the flat array into dst, one element per entry, on
-// all cores, and rejects a bad element with an *ElementError (the first one
-// a worker meets, not necessarily the lowest index).
-func decodeBatch(dst []ristretto255.Element, flat []byte) error {
+// decodeBatch decodes the flat array into dst, one element per entry, with
+// decode (decodeElement, or the evaluator's decodePoint) on all cores, and
+// rejects a bad element with an *ElementError (the first one a worker
+// meets, not necessarily the lowest index).
+func decodeBatch[E any](dst []E, flat []byte, decode func(*E, []byte) error) error {
 	return parallel(len(dst), workersFor(len(dst)), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			if err := decodeElement(&dst[i], element(flat, i)); err != nil {
+			if err := decode(&dst[i], element(flat, i)); err != nil {
 				return &ElementError{Index: i, Err: err}
 			}
 		}
