@@ -23,6 +23,9 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // DigestSize is the length of every digest this package signs.
@@ -174,12 +177,18 @@ func VerifyKey(key *ecdsa.PublicKey, digest, sig []byte) error {
 	if len(sig) > MaxSignatureSize {
 		return fmt.Errorf("%w: %d bytes", ErrBadSignature, len(sig))
 	}
-	var rs struct{ R, S *big.Int }
-	rest, err := asn1.Unmarshal(sig, &rs)
-	if err != nil || len(rest) != 0 || rs.R == nil || rs.S == nil {
+	// Parsed with cryptobyte, as ecdsa.VerifyASN1 parses it again below:
+	// encoding/asn1's reflection cost more than the rest of the checks
+	// around the curve arithmetic, in every entry the contract records
+	// (docs/benchmarks.md, "Contract CPU per entry").
+	var r []byte
+	var s big.Int
+	in, inner := cryptobyte.String(sig), cryptobyte.String(nil)
+	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(&r) || !inner.ReadASN1Integer(&s) || !inner.Empty() {
 		return fmt.Errorf("%w: malformed DER", ErrBadSignature)
 	}
-	if rs.S.Sign() <= 0 || rs.S.Cmp(halfOrder) > 0 {
+	if s.Sign() <= 0 || s.Cmp(halfOrder) > 0 {
 		return ErrHighS
 	}
 	if !ecdsa.VerifyASN1(key, digest, sig) {
