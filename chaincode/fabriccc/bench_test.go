@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"strconv"
 	"testing"
@@ -181,7 +180,7 @@ func BenchmarkChaincodeRecord(b *testing.B) {
 					b.Fatal(res.Message)
 				}
 				if n := bytes.Count(res.Payload, recorded); n != size {
-					b.Fatal(fmt.Sprintf("%d of %d entries recorded: %.300s", n, size, res.Payload))
+					b.Fatalf("%d of %d entries recorded: %.300s", n, size, res.Payload)
 				}
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N*size), "cpu-µs/entry")
