@@ -10,10 +10,11 @@ import (
 // tableFrom is how many entries of a Record batch must name a party
 // before the transaction builds a table for its keys
 // (ecsig.PrecomputedKey) and verifies their signatures with it instead of
-// ecsig.VerifyKey: a table costs about as much CPU as 50 verifications
-// save. A node's batch holds one requester's entries, so in a batch of a
-// few hundred both the requester's key and the responder's pay for their
-// tables several times (docs/benchmarks.md, "Contract CPU per entry").
+// ecsig.VerifyKey: a table costs about as much CPU as 35 verifications
+// save, so 64 leaves a margin. A node's batch holds one requester's
+// entries, so in a batch of a few hundred both the requester's key and the
+// responder's pay for their tables several times (docs/benchmarks.md,
+// "Contract CPU per entry").
 const tableFrom = 64
 
 // signer is a registered transcript-signing key as one Record transaction
