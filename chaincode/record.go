@@ -3,7 +3,6 @@ package chaincode
 import (
 	"bytes"
 	"cmp"
-	"crypto/ecdsa"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,10 +15,13 @@ import (
 // recordTx caches what one Record transaction reads more than once: the
 // caller, registry records with parsed keys, and periods.
 type recordTx struct {
-	st      State
-	caller  string
-	insts   map[string]*Institution
-	keys    map[string]*ecdsa.PublicKey // parsed keys by their DER
+	st     State
+	caller string
+	insts  map[string]*Institution
+	keys   map[string]*signer // parsed keys by their DER
+	// named counts the entries of the batch that parsed naming each
+	// institution, as requester or responder (newSigner).
+	named   map[string]int
 	periods map[uint64]*Period
 	batch   map[string]*RecordedEntry // entries recorded earlier in this batch
 	// stored holds what prefetch read: the stored value of each entry key
@@ -81,7 +83,7 @@ func (r *recordTx) institution(msp string) (*Institution, error) {
 
 // signingKeys returns msp's parsed transcript-signing keys valid in
 // period; the institution must be billable in role in that period.
-func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*ecdsa.PublicKey, error) {
+func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*signer, error) {
 	inst, err := r.institution(msp)
 	if err != nil {
 		return nil, err
@@ -93,23 +95,20 @@ func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*ecdsa.P
 	if len(raw) == 0 {
 		return nil, newError(CodeInactive, fmt.Sprintf("institution %s has no signing key for period %d", msp, period))
 	}
-	keys := make([]*ecdsa.PublicKey, len(raw))
+	keys := make([]*signer, len(raw))
 	for i, b := range raw {
-		k, ok := r.keys[string(b)]
+		s, ok := r.keys[string(b)]
 		if !ok {
-			if k, err = ecsig.ParsePublicKey(b); err != nil {
+			k, err := ecsig.ParsePublicKey(b)
+			if err != nil {
 				return nil, newError(CodeInternal, "registered key: "+err.Error())
 			}
-			r.keys[string(b)] = k
+			s = newSigner(k, r.named[msp])
+			r.keys[string(b)] = s
 		}
-		keys[i] = k
+		keys[i] = s
 	}
 	return keys, nil
-}
-
-// verifiesUnder reports whether sig over digest verifies under one of keys.
-func verifiesUnder(keys []*ecdsa.PublicKey, digest, sig []byte) bool {
-	return slices.ContainsFunc(keys, func(k *ecdsa.PublicKey) bool { return ecsig.VerifyKey(k, digest, sig) == nil })
 }
 
 func (r *recordTx) period(n uint64) (*Period, error) {
@@ -156,7 +155,8 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 	r := &recordTx{
 		st: st, caller: caller.MSPID,
 		insts:   map[string]*Institution{caller.MSPID: caller},
-		keys:    map[string]*ecdsa.PublicKey{},
+		keys:    map[string]*signer{},
+		named:   map[string]int{},
 		periods: map[uint64]*Period{},
 		batch:   map[string]*RecordedEntry{},
 		stored:  map[string][]byte{},
@@ -168,6 +168,10 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 	errs := make([]error, len(entries))
 	for i := range entries {
 		headers[i], keys[i], errs[i] = r.parse(&entries[i])
+		if errs[i] == nil {
+			r.named[keys[i].Requester]++
+			r.named[keys[i].Responder]++
+		}
 	}
 	if err := r.prefetch(keys, errs); err != nil {
 		return nil, err

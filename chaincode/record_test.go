@@ -35,7 +35,7 @@ func (s *countingState) Range(start, end string) (Iterator, error) {
 
 // signers registers transcript-signing keys for institutions of the seeded
 // state (A: requester, B: provider) and returns their signers.
-func signers(t *testing.T, c *Contract, st *memState, msps ...string) map[string]ecsig.Sign {
+func signers(t testing.TB, c *Contract, st *memState, msps ...string) map[string]ecsig.Sign {
 	t.Helper()
 	sign := make(map[string]ecsig.Sign)
 	for _, msp := range msps {
@@ -50,7 +50,7 @@ func signers(t *testing.T, c *Contract, st *memState, msps ...string) map[string
 
 // registerSigningKey makes a fresh signing key msp's registered one
 // (UpdateProfile as msp) and returns its signer with the contract's answer.
-func registerSigningKey(t *testing.T, c *Contract, st *memState, msp string) (ecsig.Sign, error) {
+func registerSigningKey(t testing.TB, c *Contract, st *memState, msp string) (ecsig.Sign, error) {
 	t.Helper()
 	key, pub, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
@@ -67,13 +67,13 @@ func registerSigningKey(t *testing.T, c *Contract, st *memState, msp string) (ec
 
 // signedEntry is an entry of period 1 from requester to B for 5 items of
 // the seeded category; salt varies the response hash.
-func signedEntry(t *testing.T, sign map[string]ecsig.Sign, requester string, seq uint64, salt byte) Entry {
+func signedEntry(t testing.TB, sign map[string]ecsig.Sign, requester string, seq uint64, salt byte) Entry {
 	t.Helper()
 	return signedEntryTo(t, sign, requester, "B", seq, salt)
 }
 
 // signedEntryTo is signedEntry answered by responder.
-func signedEntryTo(t *testing.T, sign map[string]ecsig.Sign, requester, responder string, seq uint64, salt byte) Entry {
+func signedEntryTo(t testing.TB, sign map[string]ecsig.Sign, requester, responder string, seq uint64, salt byte) Entry {
 	t.Helper()
 	h := &transcript.Header{
 		Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
@@ -84,7 +84,7 @@ func signedEntryTo(t *testing.T, sign map[string]ecsig.Sign, requester, responde
 
 // signedHeader is an entry of h billing amount, signed by h's parties; salt
 // varies the response hash.
-func signedHeader(t *testing.T, sign map[string]ecsig.Sign, h *transcript.Header, salt byte, amount int64) Entry {
+func signedHeader(t testing.TB, sign map[string]ecsig.Sign, h *transcript.Header, salt byte, amount int64) Entry {
 	t.Helper()
 	seq := h.Sequence
 	reqSign, respSign := sign[h.Requester], sign[h.Responder]

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,17 +260,20 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 // reportCPU reports throughput, latency percentiles and the CPU time per
-// entry of the peers (together), the chaincode server and the orderer.
+// entry of the peers, the chaincode servers and the orderers, each kind
+// added up.
 func reportCPU(b *testing.B, cpu0, cpu1 map[string]time.Duration, n int, elapsed time.Duration, latencies []time.Duration) {
 	b.Helper()
 	entries := float64(n)
 	var peerCPU, ccCPU, ordererCPU time.Duration
+	// Processes are named "peer-bank1", "orderer-regulator", "chaincode-1"
+	// (deployfabric.Process): one or more of each kind.
 	for name, t := range cpu1 {
 		d := t - cpu0[name]
-		switch name {
-		case "chaincode":
+		switch {
+		case strings.HasPrefix(name, "chaincode"):
 			ccCPU += d
-		case "orderer":
+		case strings.HasPrefix(name, "orderer"):
 			ordererCPU += d
 		default:
 			peerCPU += d

@@ -40,6 +40,7 @@ func NewChaincode(regulator string, opts ...chaincode.Option) (*contractapi.Cont
 	}
 	cc.Info.Title = "riskmesh"
 	cc.Info.Version = "1"
+	cc.TransactionSerializer = stringSerializer{}
 	return cc, nil
 }
 
