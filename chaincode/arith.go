@@ -32,26 +32,3 @@ func amountFor(price int64, count uint32) (int64, error) {
 	}
 	return price * int64(count), nil
 }
-
-// saturatingAdd and saturatingSub clamp to the int64 range instead of
-// failing: they compute figures that are reported (an exposure's headroom),
-// never stored.
-func saturatingAdd(a, b int64) int64 {
-	if s, err := addTokens(a, b); err == nil {
-		return s
-	}
-	if b > 0 {
-		return math.MaxInt64
-	}
-	return math.MinInt64
-}
-
-func saturatingSub(a, b int64) int64 {
-	if s, err := subTokens(a, b); err == nil {
-		return s
-	}
-	if b < 0 {
-		return math.MaxInt64
-	}
-	return math.MinInt64
-}

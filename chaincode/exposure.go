@@ -2,6 +2,8 @@ package chaincode
 
 import (
 	"strings"
+
+	"github.com/riskmesh/riskmesh/internal/saturate"
 )
 
 // Exposure: what each institution owes as a requester, settled or not, so
@@ -52,7 +54,7 @@ func unsettledSpend(st State) (map[string]int64, error) {
 				if err := decodeStored(k, v, &amount); err != nil {
 					return false, err
 				}
-				spend[requester] = saturatingAdd(spend[requester], r.sign*amount)
+				spend[requester] = saturate.Add(spend[requester], r.sign*amount)
 				return true, nil
 			})
 			if err != nil {
@@ -102,7 +104,7 @@ func (c *Contract) listExposures(st State, arg []byte) (any, error) {
 		}
 		out = append(out, Exposure{
 			MSPID: m, Balance: a.Balance, Limit: a.Limit, Unsettled: spend[m],
-			Headroom: saturatingSub(saturatingAdd(a.Balance, a.Limit), spend[m]),
+			Headroom: saturate.Sub(saturate.Add(a.Balance, a.Limit), spend[m]),
 			Flagged:  a.Flagged,
 		})
 	}

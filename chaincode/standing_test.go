@@ -1,9 +1,6 @@
 package chaincode
 
-import (
-	"math"
-	"testing"
-)
+import "testing"
 
 // TestBillableIn is the rule of docs/ledger.md, "Suspension and role
 // removal": an institution suspended, or stripped of a role, in period 5
@@ -36,24 +33,5 @@ func TestBillableIn(t *testing.T) {
 				t.Fatalf("billableIn(%s, %d) = %v, want ok=%v", tt.role, tt.period, err, tt.ok)
 			}
 		})
-	}
-}
-
-func TestSaturating(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		got, want int64
-	}{
-		{"add", saturatingAdd(2, 3), 5},
-		{"add up", saturatingAdd(math.MaxInt64, 1), math.MaxInt64},
-		{"add down", saturatingAdd(math.MinInt64, -1), math.MinInt64},
-		{"sub", saturatingSub(2, 3), -1},
-		{"sub up", saturatingSub(math.MaxInt64, -1), math.MaxInt64},
-		{"sub down", saturatingSub(math.MinInt64, 1), math.MinInt64},
-		{"sub MinInt64", saturatingSub(0, math.MinInt64), math.MaxInt64},
-	} {
-		if tt.got != tt.want {
-			t.Errorf("%s: %d, want %d", tt.name, tt.got, tt.want)
-		}
 	}
 }

@@ -196,3 +196,32 @@ func settleAll(t *testing.T, l accounting.Ledger, period uint64, step int) (int,
 		}
 	}
 }
+
+// categoryPrices is what the regulator sets for one category: its catalog
+// price and, with mode set, its price in that mode.
+type categoryPrices struct {
+	category  string
+	catalog   int64
+	mode      accounting.Mode // "": the catalog price alone
+	modePrice int64
+}
+
+// openPriced sets prices as the regulator, snapshots every period before
+// the current one (so that the current one may enter its grace window) and
+// rolls over: the period it returns is the first to apply the prices.
+func (s *scenario) openPriced(t *testing.T, prices ...categoryPrices) *accounting.Period {
+	t.Helper()
+	reg := s.h.Regulator.Ledger
+	for _, p := range prices {
+		must(t, reg.SetPrice(ctx(t), p.category, p.catalog))
+		if p.mode != "" {
+			must(t, reg.SetModePrice(ctx(t), p.category, p.mode, p.modePrice))
+		}
+	}
+	cur, err := reg.Period(ctx(t), 0)
+	must(t, err)
+	snapshotThrough(t, reg, cur.Number-1)
+	p, err := reg.Rollover(ctx(t))
+	must(t, err)
+	return p
+}

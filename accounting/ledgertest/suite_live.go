@@ -24,17 +24,10 @@ const (
 // is refused INVALID_ARGUMENT; a live entry whose requester signature is
 // not the requester's is refused BAD_SIGNATURE.
 func (s *scenario) liveEntries(t *testing.T) {
-	reg := s.h.Regulator.Ledger
 	b1, b3 := &s.h.Bank1, &s.h.Bank3
 	priced, unpriced := s.category("live"), s.category("nolive")
-	must(t, reg.SetPrice(ctx(t), priced, liveCatalogPrice))
-	must(t, reg.SetModePrice(ctx(t), priced, accounting.ModeLive, livePrice))
-	must(t, reg.SetPrice(ctx(t), unpriced, liveCatalogPrice))
-	cur, err := reg.Period(ctx(t), 0)
-	must(t, err)
-	snapshotThrough(t, reg, cur.Number-1) // so the current period may enter its grace window
-	p, err := reg.Rollover(ctx(t))
-	must(t, err)
+	p := s.openPriced(t, categoryPrices{category: priced, catalog: liveCatalogPrice, mode: accounting.ModeLive, modePrice: livePrice},
+		categoryPrices{category: unpriced, catalog: liveCatalogPrice})
 
 	live := entryOpts{protocol: transcript.ProtocolLiveHE}
 	good := s.entry(t, b3, b1, priced, p.Number, 5, livePrice, live)

@@ -30,19 +30,12 @@ func (s *scenario) modePrices(t *testing.T) {
 	wantErr(t, b3.Ledger.SetModePrice(ctx(t), cat, accounting.ModeLive, 1), accounting.ErrForbidden)
 	wantErr(t, reg.SetModePrice(ctx(t), cat, "bulk", 1), accounting.ErrInvalidArgument)
 	wantErr(t, reg.SetModePrice(ctx(t), cat, accounting.ModeLive, -1), accounting.ErrInvalidArgument)
-	must(t, reg.SetPrice(ctx(t), cat, modeCatalogPrice))
-	must(t, reg.SetModePrice(ctx(t), cat, accounting.ModeLive, modeLivePrice))
+	p := s.openPriced(t, categoryPrices{category: cat, catalog: modeCatalogPrice, mode: accounting.ModeLive, modePrice: modeLivePrice})
 	list, err := b2.Ledger.Prices(ctx(t))
 	must(t, err)
 	if got, ok := list.Base(cat, accounting.ModeLive); !ok || got != modeLivePrice || list.Prices[cat] != modeCatalogPrice {
 		t.Fatalf("GetPrices of %s: catalog %d, live %d (%v)", cat, list.Prices[cat], got, ok)
 	}
-
-	cur, err := reg.Period(ctx(t), 0)
-	must(t, err)
-	snapshotThrough(t, reg, cur.Number-1) // so the current period may enter its grace window
-	p, err := reg.Rollover(ctx(t))
-	must(t, err)
 	for mode, want := range map[accounting.Mode]int64{accounting.ModeCatalog: modeCatalogPrice, accounting.ModeLive: modeLivePrice} {
 		if got, ok := p.Price(cat, mode, Bank3MSP); !ok || got != want {
 			t.Fatalf("period %d prices %s in %s at %d (%v), want %d", p.Number, cat, mode, got, ok, want)

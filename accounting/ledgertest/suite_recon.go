@@ -59,14 +59,8 @@ func (s *scenario) reconEntries(t *testing.T) {
 	reg := s.h.Regulator.Ledger
 	b1, b2, b3 := &s.h.Bank1, &s.h.Bank2, &s.h.Bank3
 	priced, unpriced := s.category("recon"), s.category("norecon")
-	must(t, reg.SetPrice(ctx(t), priced, reconCatalogPrice))
-	must(t, reg.SetModePrice(ctx(t), priced, accounting.ModeReconcile, reconPrice))
-	must(t, reg.SetPrice(ctx(t), unpriced, reconCatalogPrice))
-	cur, err := reg.Period(ctx(t), 0)
-	must(t, err)
-	snapshotThrough(t, reg, cur.Number-1) // so the current period may enter its grace window
-	p, err := reg.Rollover(ctx(t))
-	must(t, err)
+	p := s.openPriced(t, categoryPrices{category: priced, catalog: reconCatalogPrice, mode: accounting.ModeReconcile, modePrice: reconPrice},
+		categoryPrices{category: unpriced, catalog: reconCatalogPrice})
 	const n, m = 1000, 250_000
 	fair := func(h *transcript.ReconHeader) accounting.Entry {
 		return reconEntry(t, h, b3, b1, int64(h.RequesterSize+h.ResponderSize)*reconPrice)

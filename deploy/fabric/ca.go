@@ -71,49 +71,44 @@ const nodeOUConfig = `NodeOUs:
 // rotation. The organisation's ordering organisation, if it runs an
 // orderer, has CAs of its own, which this does not change.
 func (n *Network) RotateCA(ctx context.Context, mspID string) error {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
-	defer cancel()
-	info := n.Info()
-	org, err := info.Org(mspID)
-	if err != nil {
-		return err
-	}
-	dir := n.layout.peerOrgDir(org.Name)
-	for _, kind := range []string{signingCADir, tlsCADir} {
-		if _, err := os.Stat(filepath.Join(dir, kind+retSuffix)); err == nil {
-			return fmt.Errorf("%w: %s: a rotation is under way, retire the old CA first", ErrConfig, mspID)
+	return n.onOrg(ctx, mspID, func(ctx context.Context, info Info, org Org, dir string) error {
+		for _, kind := range []string{signingCADir, tlsCADir} {
+			if _, err := os.Stat(filepath.Join(dir, kind+retSuffix)); err == nil {
+				return fmt.Errorf("%w: %s: a rotation is under way, retire the old CA first", ErrConfig, mspID)
+			}
 		}
-	}
-	now := time.Now()
-	var roots [2][]byte
-	for i, kind := range []string{signingCADir, tlsCADir} {
-		next := filepath.Join(dir, kind+newSuffix)
-		if err := os.RemoveAll(next); err != nil {
+		now := time.Now()
+		var roots [2][]byte
+		for i, kind := range []string{signingCADir, tlsCADir} {
+			next := filepath.Join(dir, kind+newSuffix)
+			if err := os.RemoveAll(next); err != nil {
+				return err
+			}
+			var err error
+			if roots[i], err = newCA(filepath.Join(dir, kind), next, now); err != nil {
+				return fmt.Errorf("new %s of %s: %w", kind, mspID, err)
+			}
+		}
+		number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
+			return changeMSP(c, mspID, trustAlso(roots[0], roots[1]))
+		})
+		if err != nil {
+			return errors.Join(fmt.Errorf("trust the new CAs of %s: %w", mspID, err),
+				os.RemoveAll(filepath.Join(dir, signingCADir+newSuffix)), os.RemoveAll(filepath.Join(dir, tlsCADir+newSuffix)))
+		}
+		// The other members' peers accept the new certificates once they
+		// have the update.
+		if err := n.waitHeight(ctx, info.Orgs, number+1); err != nil {
 			return err
 		}
-		if roots[i], err = newCA(filepath.Join(dir, kind), next, now); err != nil {
-			return fmt.Errorf("new %s of %s: %w", kind, mspID, err)
+		if err := promoteCAs(dir); err != nil {
+			return err
 		}
-	}
-	number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
-		return changeMSP(c, mspID, trustAlso(roots[0], roots[1]))
+		if err := reissueOrg(dir, now); err != nil {
+			return fmt.Errorf("re-issue the certificates of %s: %w", mspID, err)
+		}
+		return n.restartPeer(ctx, org)
 	})
-	if err != nil {
-		return errors.Join(fmt.Errorf("trust the new CAs of %s: %w", mspID, err),
-			os.RemoveAll(filepath.Join(dir, signingCADir+newSuffix)), os.RemoveAll(filepath.Join(dir, tlsCADir+newSuffix)))
-	}
-	// The other members' peers accept the new certificates once they have
-	// the update.
-	if err := n.waitHeight(ctx, info.Orgs, number+1); err != nil {
-		return err
-	}
-	if err := promoteCAs(dir); err != nil {
-		return err
-	}
-	if err := reissueOrg(dir, now); err != nil {
-		return fmt.Errorf("re-issue the certificates of %s: %w", mspID, err)
-	}
-	return n.restartPeer(ctx, org)
 }
 
 // RetireCA removes from organisation mspID's MSP on the channel every root
@@ -122,41 +117,36 @@ func (n *Network) RotateCA(ctx context.Context, mspID string) error {
 // and restarts its peer. From the update's block on, the channel refuses
 // every certificate the old CAs issued.
 func (n *Network) RetireCA(ctx context.Context, mspID string) error {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
-	defer cancel()
-	info := n.Info()
-	org, err := info.Org(mspID)
-	if err != nil {
-		return err
-	}
-	dir := n.layout.peerOrgDir(org.Name)
-	var roots [2][]byte
-	for i, kind := range []string{signingCADir, tlsCADir} {
-		if _, err := os.Stat(filepath.Join(dir, kind+retSuffix)); err != nil {
-			return fmt.Errorf("%w: %s: no rotation under way, nothing to retire (RotateCA first)", ErrConfig, mspID)
+	return n.onOrg(ctx, mspID, func(ctx context.Context, info Info, org Org, dir string) error {
+		var roots [2][]byte
+		for i, kind := range []string{signingCADir, tlsCADir} {
+			if _, err := os.Stat(filepath.Join(dir, kind+retSuffix)); err != nil {
+				return fmt.Errorf("%w: %s: no rotation under way, nothing to retire (RotateCA first)", ErrConfig, mspID)
+			}
+			var err error
+			if roots[i], err = os.ReadFile(caCertFile(filepath.Join(dir, kind))); err != nil {
+				return err
+			}
 		}
-		if roots[i], err = os.ReadFile(caCertFile(filepath.Join(dir, kind))); err != nil {
+		number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
+			return changeMSP(c, mspID, trustOnlyRoots(roots[0], roots[1]))
+		})
+		if err != nil {
+			return fmt.Errorf("retire the old CAs of %s: %w", mspID, err)
+		}
+		if err := n.waitHeight(ctx, info.Orgs, number+1); err != nil {
 			return err
 		}
-	}
-	number, err := n.submitUpdate(ctx, []peerAdmin{n.admin(org)}, func(c *cb.Config) error {
-		return changeMSP(c, mspID, trustOnlyRoots(roots[0], roots[1]))
+		if err := trustOnly(dir, roots[1]); err != nil {
+			return err
+		}
+		for _, kind := range []string{signingCADir, tlsCADir} {
+			if err := os.RemoveAll(filepath.Join(dir, kind+retSuffix)); err != nil {
+				return err
+			}
+		}
+		return n.restartPeer(ctx, org)
 	})
-	if err != nil {
-		return fmt.Errorf("retire the old CAs of %s: %w", mspID, err)
-	}
-	if err := n.waitHeight(ctx, info.Orgs, number+1); err != nil {
-		return err
-	}
-	if err := trustOnly(dir, roots[1]); err != nil {
-		return err
-	}
-	for _, kind := range []string{signingCADir, tlsCADir} {
-		if err := os.RemoveAll(filepath.Join(dir, kind+retSuffix)); err != nil {
-			return err
-		}
-	}
-	return n.restartPeer(ctx, org)
 }
 
 // changeMSP rewrites organisation mspID's MSP definition in configuration c.

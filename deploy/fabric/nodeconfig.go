@@ -29,6 +29,15 @@ func sampleConfigDir(ctx context.Context, repoDir string) (string, error) {
 	return dir, nil
 }
 
+// cliPingInterval is how often Fabric's peer CLI pings the orderers and
+// peers it calls: it sets no keepalive interval, which gRPC raises to its
+// 10 s floor. Fabric's sample configurations permit one ping a minute and
+// answer the third early one with GOAWAY "too_many_pings", so a CLI call
+// that waits half a minute without an answer (a channel update or fetch
+// while Raft elects a leader on a loaded machine) can fail with it at
+// bring-up. The servers here permit the CLI's rate.
+const cliPingInterval = "10s"
+
 // writeOrdererConfig copies orderer.yaml into the folder of o, which runs
 // orderer j, and points it at o's material, folders and ports. The channel
 // participation API replaces the system channel: the orderer starts without
@@ -71,6 +80,8 @@ func writeOrdererConfig(sampleDir string, l layout, base, j int, o OrgSpec, clus
 		"Admin.TLS.ClientAuthRequired":      true,
 		"Admin.TLS.ClientRootCAs":           []string{filepath.Join(tls, "ca.crt")},
 		"ChannelParticipation.Enabled":      true,
+		// The peer CLI's pings are welcome (cliPingInterval).
+		"General.Keepalive.ServerMinInterval": cliPingInterval,
 	})
 	if err != nil {
 		return err
@@ -110,6 +121,8 @@ func writePeerConfig(sampleDir string, l layout, base, i int, o OrgSpec) error {
 		"peer.tls.clientRootCAs.files":  []string{filepath.Join(tls, "ca.crt")},
 		"peer.profile.enabled":          true,
 		"peer.profile.listenAddress":    addr(p + peerProfileOffset),
+		// The peer CLI's pings are welcome (cliPingInterval).
+		"peer.keepalive.minInterval": cliPingInterval,
 		// Pending commit-status waits count against the gateway limit (500 by
 		// default); a benchmark with many submissions in flight hits it.
 		"peer.limits.concurrency.gatewayService":  defaultGatewayLimit,

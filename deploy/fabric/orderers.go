@@ -47,6 +47,59 @@ const renewedSuffix = ".renewed"
 // Between 2 and 3 the orderer cannot talk to the others; the remaining
 // majority keeps ordering, so renew one orderer at a time.
 func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []string) error {
+	return n.onOrderer(ctx, org, signers, func(ctx context.Context, _ Info, ord Orderer, by []peerAdmin) error {
+		l := n.layout
+		tls := filepath.Join(l.ordererNodeDir(org), "tls")
+		certFile, keyFile := filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key")
+		newCert, newKey := certFile+renewedSuffix, keyFile+renewedSuffix
+		current, err := os.ReadFile(certFile)
+		if err != nil {
+			return err
+		}
+		if err := replaceFile(newCert, current, 0o644); err != nil {
+			return err
+		}
+		if err := reissue(filepath.Join(l.ordererOrgDir(org), "tlsca"), newCert, newKey, time.Now()); err != nil {
+			return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
+		}
+		pemCert, err := os.ReadFile(newCert)
+		if err != nil {
+			return err
+		}
+		number, err := n.submitUpdate(ctx, by, func(c *cb.Config) error {
+			return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+				i := consenterIndex(cs, ord.Address)
+				if i < 0 {
+					return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
+				}
+				cs[i].ClientTlsCert, cs[i].ServerTlsCert = pemCert, pemCert
+				return cs, nil
+			})
+		})
+		if err != nil {
+			// The channel still lists the old certificate, which the
+			// orderer keeps using.
+			return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
+		}
+		// An orderer reads its TLS pair at start. Key first, as reissue
+		// does.
+		if err := n.stopNamed("orderer-" + org); err != nil {
+			return err
+		}
+		if err := os.Rename(newKey, keyFile); err != nil {
+			return err
+		}
+		if err := os.Rename(newCert, certFile); err != nil {
+			return err
+		}
+		return n.restartOrderer(ctx, ord, number+1)
+	})
+}
+
+// onOrderer runs op, an operation on the orderer organisation org runs
+// that the ordering admins of signers sign, within Config.StartTimeout,
+// with the network as the operation starts.
+func (n *Network) onOrderer(ctx context.Context, org string, signers []string, op func(ctx context.Context, info Info, ord Orderer, by []peerAdmin) error) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
 	info := n.Info()
@@ -58,50 +111,7 @@ func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []str
 	if err != nil {
 		return err
 	}
-	l := n.layout
-	tls := filepath.Join(l.ordererNodeDir(org), "tls")
-	certFile, keyFile := filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key")
-	newCert, newKey := certFile+renewedSuffix, keyFile+renewedSuffix
-	current, err := os.ReadFile(certFile)
-	if err != nil {
-		return err
-	}
-	if err := replaceFile(newCert, current, 0o644); err != nil {
-		return err
-	}
-	if err := reissue(filepath.Join(l.ordererOrgDir(org), "tlsca"), newCert, newKey, time.Now()); err != nil {
-		return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
-	}
-	pemCert, err := os.ReadFile(newCert)
-	if err != nil {
-		return err
-	}
-	number, err := n.submitUpdate(ctx, by, func(c *cb.Config) error {
-		return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
-			i := consenterIndex(cs, ord.Address)
-			if i < 0 {
-				return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
-			}
-			cs[i].ClientTlsCert, cs[i].ServerTlsCert = pemCert, pemCert
-			return cs, nil
-		})
-	})
-	if err != nil {
-		// The channel still lists the old certificate, which the orderer
-		// keeps using.
-		return errors.Join(fmt.Errorf("renew the TLS certificate of %s's orderer: %w", org, err), removeRenewed(newCert, newKey))
-	}
-	// An orderer reads its TLS pair at start. Key first, as reissue does.
-	if err := n.stopNamed("orderer-" + org); err != nil {
-		return err
-	}
-	if err := os.Rename(newKey, keyFile); err != nil {
-		return err
-	}
-	if err := os.Rename(newCert, certFile); err != nil {
-		return err
-	}
-	return n.restartOrderer(ctx, ord, number+1)
+	return op(ctx, info, ord, by)
 }
 
 // RemoveOrderer takes the orderer that organisation org runs out of the
@@ -115,55 +125,46 @@ func (n *Network) RenewOrdererTLS(ctx context.Context, org string, signers []str
 // organisation stays on the channel, so that AddOrderer can bring the
 // orderer back.
 func (n *Network) RemoveOrderer(ctx context.Context, org string, signers []string) error {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
-	defer cancel()
-	info := n.Info()
-	ord, err := info.orderer(org)
-	if err != nil {
-		return err
-	}
-	if len(info.Orderers) == 1 {
-		return fmt.Errorf("%w: the orderer of %s is the last one", ErrConfig, org)
-	}
-	by, err := n.ordererAdmins(info, signers)
-	if err != nil {
-		return err
-	}
-	self, err := n.ordererAdmins(info, []string{info.mspOf(org)})
-	if err != nil {
-		return err
-	}
-	// The updates are followed through the other orderers: the removed
-	// one stops serving the channel.
-	n.setOrderers(slices.DeleteFunc(slices.Clone(info.Orderers), func(o Orderer) bool { return o.Org == org }))
-	_, err = n.submitUpdate(ctx, by, func(c *cb.Config) error {
-		return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
-			i := consenterIndex(cs, ord.Address)
-			if i < 0 {
-				return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
-			}
-			return slices.Delete(cs, i, i+1), nil
+	return n.onOrderer(ctx, org, signers, func(ctx context.Context, info Info, ord Orderer, by []peerAdmin) error {
+		if len(info.Orderers) == 1 {
+			return fmt.Errorf("%w: the orderer of %s is the last one", ErrConfig, org)
+		}
+		self, err := n.ordererAdmins(info, []string{info.mspOf(org)})
+		if err != nil {
+			return err
+		}
+		// The updates are followed through the other orderers: the removed
+		// one stops serving the channel.
+		n.setOrderers(slices.DeleteFunc(slices.Clone(info.Orderers), func(o Orderer) bool { return o.Org == org }))
+		_, err = n.submitUpdate(ctx, by, func(c *cb.Config) error {
+			return changeConsenters(c, func(cs []*etcdraft.Consenter) ([]*etcdraft.Consenter, error) {
+				i := consenterIndex(cs, ord.Address)
+				if i < 0 {
+					return nil, fmt.Errorf("%w: %s is not a consenter", ErrUnknownOrderer, ord.Address)
+				}
+				return slices.Delete(cs, i, i+1), nil
+			})
 		})
-	})
-	if err != nil {
-		n.setOrderers(info.Orderers)
-		return fmt.Errorf("remove the orderer of %s from the consenters: %w", org, err)
-	}
-	if err := n.stopNamed("orderer-" + org); err != nil {
-		return err
-	}
-	if err := n.save(); err != nil {
-		return err
-	}
-	_, err = n.submitUpdate(ctx, self, func(c *cb.Config) error {
-		return changeEndpoints(c, ord.MSPID, func(a []string) []string {
-			return slices.DeleteFunc(a, func(e string) bool { return e == ord.Address })
+		if err != nil {
+			n.setOrderers(info.Orderers)
+			return fmt.Errorf("remove the orderer of %s from the consenters: %w", org, err)
+		}
+		if err := n.stopNamed("orderer-" + org); err != nil {
+			return err
+		}
+		if err := n.save(); err != nil {
+			return err
+		}
+		_, err = n.submitUpdate(ctx, self, func(c *cb.Config) error {
+			return changeEndpoints(c, ord.MSPID, func(a []string) []string {
+				return slices.DeleteFunc(a, func(e string) bool { return e == ord.Address })
+			})
 		})
+		if err != nil && !errors.Is(err, ErrNoConfigChange) {
+			return fmt.Errorf("remove the endpoint of %s's orderer: %w", org, err)
+		}
+		return waitFor(ctx, "every consenter active", nil, n.consentersActive)
 	})
-	if err != nil && !errors.Is(err, ErrNoConfigChange) {
-		return fmt.Errorf("remove the endpoint of %s's orderer: %w", org, err)
-	}
-	return waitFor(ctx, "every consenter active", nil, n.consentersActive)
 }
 
 // AddOrderer has organisation org run an orderer of the channel again, in

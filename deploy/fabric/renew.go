@@ -27,6 +27,32 @@ const renewBackdate = 5 * time.Minute
 // other peers and the clients accept the new certificates at once. It
 // returns when the peer has caught up and every gateway endorses again.
 func (n *Network) RenewPeerCertificates(ctx context.Context, mspID string) error {
+	return n.onOrg(ctx, mspID, func(ctx context.Context, _ Info, org Org, orgDir string) error {
+		node := n.layout.peerNodeDir(org.Name)
+		signCert, err := userCertFile(filepath.Join(node, "msp"))
+		if err != nil {
+			return err
+		}
+		signKey, err := userKeyFile(filepath.Join(node, "msp"))
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if err := reissue(filepath.Join(orgDir, signingCADir), signCert, signKey, now); err != nil {
+			return fmt.Errorf("renew the signing certificate of %s's peer: %w", mspID, err)
+		}
+		tls := filepath.Join(node, "tls")
+		if err := reissue(filepath.Join(orgDir, tlsCADir), filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key"), now); err != nil {
+			return fmt.Errorf("renew the TLS certificate of %s's peer: %w", mspID, err)
+		}
+		return n.restartPeer(ctx, org)
+	})
+}
+
+// onOrg runs op, an operation on peer organisation mspID, within
+// Config.StartTimeout, with the network as the operation starts and the
+// organisation's cryptogen folder.
+func (n *Network) onOrg(ctx context.Context, mspID string, op func(ctx context.Context, info Info, org Org, dir string) error) error {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
 	info := n.Info()
@@ -34,25 +60,7 @@ func (n *Network) RenewPeerCertificates(ctx context.Context, mspID string) error
 	if err != nil {
 		return err
 	}
-	l := n.layout
-	orgDir, node := l.peerOrgDir(org.Name), l.peerNodeDir(org.Name)
-	signCert, err := userCertFile(filepath.Join(node, "msp"))
-	if err != nil {
-		return err
-	}
-	signKey, err := userKeyFile(filepath.Join(node, "msp"))
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if err := reissue(filepath.Join(orgDir, "ca"), signCert, signKey, now); err != nil {
-		return fmt.Errorf("renew the signing certificate of %s's peer: %w", mspID, err)
-	}
-	tls := filepath.Join(node, "tls")
-	if err := reissue(filepath.Join(orgDir, "tlsca"), filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key"), now); err != nil {
-		return fmt.Errorf("renew the TLS certificate of %s's peer: %w", mspID, err)
-	}
-	return n.restartPeer(ctx, org)
+	return op(ctx, info, org, n.layout.peerOrgDir(org.Name))
 }
 
 // restartPeer restarts org's peer, which reads its certificates at start,

@@ -167,6 +167,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	if n.seal, err = openKeyring(&cfg, n.keystore.Token, true); err != nil {
 		return nil, err
 	}
+	warnPlainOPRFKeys(n.log, cfg.Keys.AtRest, id)
 	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
 		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,22 @@ func openKeyring(cfg *Config, tok *identity.Token, create bool) (*seal.Keyring, 
 		return nil, fmt.Errorf("daemon: data-at-rest keyring: %w", err)
 	}
 	return k, nil
+}
+
+// warnPlainOPRFKeys warns when stored data is sealed while OPRF keys are
+// plain files (a sandbox's file keys with a passphrase KEK, say): a copy
+// of the disk then holds what tests guessed identifiers against the
+// catalogs, whatever the sealing (docs/threat-model.md, "Catalogs at
+// rest"). The warning names the KEK kind and the categories, nothing
+// secret.
+func warnPlainOPRFKeys(log *slog.Logger, atRest string, id *identity.Identity) {
+	plain := id.PlainOPRFKeys()
+	if atRest == AtRestNone || len(plain) == 0 {
+		return
+	}
+	log.Warn("stored data is sealed but OPRF keys are plain files: a copy of the disk can test guessed identifiers against these categories' catalogs; "+
+		"place them in the token (keys.oprf: hsm, then rotate each; docs/operations.md, Keys in an HSM)",
+		slog.String("kek", atRest), slog.Any("categories", plain))
 }
 
 // atRestKEK is the KEK cfg.Keys.AtRest names, nil for AtRestNone.

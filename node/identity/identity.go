@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -30,6 +31,7 @@ type Identity struct {
 
 	oprfKeys     map[string]*oprf.PrivateKey
 	previousKeys map[string]*oprf.PrivateKey
+	plainOPRF    []string // categories whose current key is a plain file
 }
 
 // OPRFKey returns the OPRF private key for category.
@@ -41,6 +43,11 @@ func (id *Identity) OPRFKey(category string) (*oprf.PrivateKey, bool) {
 // OPRFKeys returns the OPRF private keys by category (a copy of the map; the
 // keys are shared).
 func (id *Identity) OPRFKeys() map[string]*oprf.PrivateKey { return maps.Clone(id.oprfKeys) }
+
+// PlainOPRFKeys returns, sorted, the categories whose current OPRF key
+// Load read from a plain file rather than one wrapped by a token key:
+// whoever copies the identity directory holds those keys.
+func (id *Identity) PlainOPRFKeys() []string { return slices.Clone(id.plainOPRF) }
 
 // PreviousOPRFKeys returns, by category, the OPRF private key the last
 // RotateOPRFKey replaced (a copy of the map; the keys are shared). The
@@ -110,11 +117,11 @@ func (k Keystore) load() (*Identity, error) {
 		sign = ecsig.FromSigner(s)
 	}
 
-	keys, err := k.readOPRFKeys(oprfKeySuffix)
+	keys, plain, err := k.readOPRFKeys(oprfKeySuffix)
 	if err != nil {
 		return nil, err
 	}
-	previous, err := k.readOPRFKeys(oprfKeySuffix + previousSuffix)
+	previous, _, err := k.readOPRFKeys(oprfKeySuffix + previousSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -126,55 +133,61 @@ func (k Keystore) load() (*Identity, error) {
 		SigningKey:   cert.signingDER,
 		oprfKeys:     keys,
 		previousKeys: previous,
+		plainOPRF:    plain,
 	}, nil
 }
 
 // readOPRFKeys reads every "oprf-<category>"+suffix file in dir, by
-// category.
-func (k Keystore) readOPRFKeys(suffix string) (map[string]*oprf.PrivateKey, error) {
+// category, and lists the categories whose file is plain, sorted.
+func (k Keystore) readOPRFKeys(suffix string) (map[string]*oprf.PrivateKey, []string, error) {
 	cats, err := oprfFiles(k.Dir, suffix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys := make(map[string]*oprf.PrivateKey, len(cats))
+	var plain []string
 	for _, c := range cats {
-		key, err := k.readOPRFKey(c, suffix)
+		key, isPlain, err := k.readOPRFKey(c, suffix)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		keys[c] = key
+		if isPlain {
+			plain = append(plain, c)
+		}
 	}
-	return keys, nil
+	slices.Sort(plain)
+	return keys, plain, nil
 }
 
 // readOPRFKey reads category's key from the file "oprf-<category>"+suffix,
-// unwrapping it in the token if it is wrapped.
-func (k Keystore) readOPRFKey(category, suffix string) (*oprf.PrivateKey, error) {
+// unwrapping it in the token if it is wrapped; plain reports a key that
+// was not.
+func (k Keystore) readOPRFKey(category, suffix string) (key *oprf.PrivateKey, plain bool, err error) {
 	name := oprfKeyPrefix + category + suffix
 	path := filepath.Join(k.Dir, name)
 	data, err := readFile(k.Dir, name, true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if pemType(data) != pemWrappedOPRFKey {
 		key, err := ParseOPRFKey(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, false, fmt.Errorf("%s: %w", path, err)
 		}
-		return key, nil
+		return key, true, nil
 	}
 	raw, err := decodePEM(data, pemWrappedOPRFKey)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
 	if k.Token == nil {
-		return nil, fmt.Errorf("%s: %w: the key is wrapped by a PKCS#11 token key and no token is configured (node.yaml hsm section)", path, ErrToken)
+		return nil, false, fmt.Errorf("%s: %w: the key is wrapped by a PKCS#11 token key and no token is configured (node.yaml hsm section)", path, ErrToken)
 	}
-	key, err := k.Token.unwrapOPRFKey(raw, category)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if key, err = k.Token.unwrapOPRFKey(raw, category); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
 	}
-	return key, nil
+	return key, false, nil
 }
 
 // public is what the public files of an identity hold.

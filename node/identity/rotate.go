@@ -222,7 +222,7 @@ func (k Keystore) RotateOPRFKey(category string, rand io.Reader) (*oprf.PublicKe
 	if err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
 	}
-	if _, err := k.readOPRFKey(category, oprfKeySuffix); err != nil {
+	if _, _, err := k.readOPRFKey(category, oprfKeySuffix); err != nil {
 		return nil, fmt.Errorf("identity: rotate OPRF key for %s: %w", category, err)
 	}
 	msp, err := k.wrapMSPID()
@@ -297,11 +297,11 @@ func (k Keystore) recoverOPRFKeys() error {
 		// Neither file can be malformed if replaceOPRFKey wrote them; one
 		// that is was put there by someone else, and is left for the
 		// operator.
-		prev, err := k.readOPRFKey(c, oprfKeySuffix+previousSuffix+pendingSuffix)
+		prev, _, err := k.readOPRFKey(c, oprfKeySuffix+previousSuffix+pendingSuffix)
 		if err != nil {
 			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
 		}
-		cur, err := k.readOPRFKey(c, oprfKeySuffix)
+		cur, _, err := k.readOPRFKey(c, oprfKeySuffix)
 		if err != nil {
 			return fmt.Errorf("identity: interrupted OPRF rotation: %w", err)
 		}

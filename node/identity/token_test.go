@@ -303,7 +303,8 @@ func TestAdversaryTokenKeyRemoved(t *testing.T) {
 
 // TestTokenMovesKeysByRotation starts from an all-file identity and
 // rotates each key with the token placement: the new keys are in the
-// token, which is how an existing node moves its keys there.
+// token, which is how an existing node moves its keys there. The OPRF key
+// counts as plain (PlainOPRFKeys) before its rotation, not after.
 func TestTokenMovesKeysByRotation(t *testing.T) {
 	tok := identitytest.OpenToken(t, identitytest.SoftHSM(t, "node"))
 	dir := t.TempDir()
@@ -311,6 +312,13 @@ func TestTokenMovesKeysByRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ks := identity.Keystore{Dir: dir, Token: tok, Place: inToken}
+	before, err := ks.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := before.PlainOPRFKeys(); len(got) != 1 || got[0] != "fraud" {
+		t.Errorf("plain OPRF keys of a file identity: %v, want [fraud]", got)
+	}
 	if _, err := ks.RotateSigningKey(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -335,6 +343,9 @@ func TestTokenMovesKeysByRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSigns(t, id)
+	if got := id.PlainOPRFKeys(); len(got) != 0 {
+		t.Errorf("plain OPRF keys after the rotation into the token: %v, want none", got)
+	}
 }
 
 // TestTokenSealKEK keeps a data-at-rest keyring (node/seal) under a token

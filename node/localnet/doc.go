@@ -13,6 +13,15 @@
 // period 1 and waits until every node is serving it. WaitCatalogs then follows
 // the providers' catalog builds and a requester's downloads.
 //
+// A port free when it is picked may be taken before the node binds it, by
+// another program or an outgoing connection: a node that exits at start
+// while another socket holds one of its ports is moved to fresh ports and
+// started again (the regulator before any member starts, as the members'
+// node.yaml name its endpoint). The auditor service's port is not moved:
+// the members' node.yaml name it and they run by the time it starts. Ports
+// picked in one process are never picked twice, so networks started at
+// once by one program do not collide.
+//
 // With Config.Auditor the regulator is also the consortium's auditor: it is
 // onboarded with the auditor role, runs the dispute service (`riskmesh audit
 // serve`) as a process of its own, and every member's node.yaml files the

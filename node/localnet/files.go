@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -31,31 +32,78 @@ func newNode(root, msp string, categories []string) (*Node, error) {
 		return nil, fmt.Errorf("identity of %s: %w", msp, err)
 	}
 	var err error
-	if n.Endpoint, err = freeAddr("udp"); err != nil {
+	if n.Endpoint, err = pickAddr("udp"); err != nil {
 		return nil, err
 	}
-	if n.Metrics, err = freeAddr("tcp"); err != nil {
+	if n.Metrics, err = pickAddr("tcp"); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
+// pickAddr is how the network picks a node's address: freeAddr, which a
+// test replaces to hand out a port it holds.
+var pickAddr = freeAddr
+
+// maxPicks bounds freeAddr's attempts to find a port it has not handed out
+// before.
+const maxPicks = 64
+
+// handedOut holds the addresses freeAddr has returned in this process, by
+// network: two networks starting at once in one program (tests in one
+// binary) never pick the same port, as listen-and-close alone could.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a loopback address of network ("udp" or "tcp") whose
+// port was free a moment ago and that this process has not handed out
+// before. Another program (or an outgoing connection's ephemeral port) can
+// still take it before the node binds it: Start and Restart then move the
+// node to fresh ports (Network.moveLost).
 func freeAddr(network string) (string, error) {
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	for range maxPicks {
+		addr, err := bindOnce(network, "127.0.0.1:0")
 		if err != nil {
-			return "", fmt.Errorf("find a free UDP port: %w", err)
+			return "", fmt.Errorf("find a free %s port: %w", network, err)
+		}
+		handedOut.Lock()
+		fresh := !handedOut.addrs[network+"/"+addr]
+		handedOut.addrs[network+"/"+addr] = true
+		handedOut.Unlock()
+		if fresh {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("find a free %s port: %d picks were all handed out before", network, maxPicks)
+}
+
+// bindOnce binds addr of network ("udp" or "tcp") and closes it at once;
+// it returns the address bound, which names the port the system chose for
+// port 0.
+func bindOnce(network, addr string) (string, error) {
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return "", err
 		}
 		defer c.Close()
 		return c.LocalAddr().String(), nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("find a free TCP port: %w", err)
+		return "", err
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// taken reports whether addr of network cannot be bound now: another
+// socket holds it.
+func taken(network, addr string) bool {
+	_, err := bindOnce(network, addr)
+	return err != nil
 }
 
 // writeConsortium writes the regulator's consortium file from the

@@ -88,7 +88,7 @@ func (n *Network) start(ctx context.Context) error {
 	}
 	cfg.Progress(fmt.Sprintf("identities of %d institutions and the regulator generated", len(n.members)))
 	if cfg.Auditor {
-		if n.auditorAddr, err = freeAddr("tcp"); err != nil {
+		if n.auditorAddr, err = pickAddr("tcp"); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func (n *Network) start(ctx context.Context) error {
 	if err := n.openAdmin(); err != nil {
 		return err
 	}
-	if err := n.Wait(ctx, "the regulator's ledger", func() error {
+	if err := n.waitMoving(ctx, "the regulator's ledger", func() error {
 		_, err := n.admin.Accounts(ctx)
 		return err
 	}); err != nil {
@@ -133,7 +133,7 @@ func (n *Network) start(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := n.Wait(ctx, "members registered", n.registered(ctx)); err != nil {
+	if err := n.waitMoving(ctx, "members registered", n.registered(ctx)); err != nil {
 		return err
 	}
 	cfg.Progress("members started and registered their endpoints and keys")
@@ -151,7 +151,7 @@ func (n *Network) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open period 1: %w", err)
 	}
-	if err := n.Wait(ctx, fmt.Sprintf("every node serving period %d", p.Number), n.serving(ctx, p.Number)); err != nil {
+	if err := n.waitMoving(ctx, fmt.Sprintf("every node serving period %d", p.Number), n.serving(ctx, p.Number)); err != nil {
 		return err
 	}
 	cfg.Progress(fmt.Sprintf("period %d open, every node serving", p.Number))
@@ -299,7 +299,7 @@ func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.C
 	if err := n.stopNode(node); err != nil {
 		return err
 	}
-	if node.Endpoint, err = freeAddr("udp"); err != nil {
+	if node.Endpoint, err = pickAddr("udp"); err != nil {
 		return err
 	}
 	if err := writeConfig(node, node.conf, func(_ string, c *config.Config) {
@@ -317,7 +317,7 @@ func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.C
 	if err != nil {
 		return fmt.Errorf("current period: %w", err)
 	}
-	if err := n.Wait(ctx, fmt.Sprintf("%s serving period %d again", mspID, p.Number), n.serving(ctx, p.Number)); err != nil {
+	if err := n.waitMoving(ctx, fmt.Sprintf("%s serving period %d again", mspID, p.Number), n.serving(ctx, p.Number)); err != nil {
 		return err
 	}
 	return n.Wait(ctx, fmt.Sprintf("%s's new endpoint known to every member", mspID), n.seenAt(ctx, node))
@@ -373,6 +373,108 @@ func (n *Network) Wait(ctx context.Context, what string, check func() error) err
 		case <-t.C:
 		}
 	}
+}
+
+// maxMoves bounds how often one wait of Start or Restart moves nodes to
+// fresh ports.
+const maxMoves = 3
+
+// waitMoving is Wait for a node that has just been started: when a node
+// exits because another program took one of its ports between the pick
+// and the bind (freeAddr), it is moved to fresh ports and started again,
+// at most maxMoves times, and the wait goes on. Any other exit ends the
+// wait as Wait does.
+func (n *Network) waitMoving(ctx context.Context, what string, check func() error) error {
+	for moves := 0; ; moves++ {
+		err := n.Wait(ctx, what, check)
+		if !errors.Is(err, ErrExited) || moves == maxMoves {
+			return err
+		}
+		moved, merr := n.moveLost()
+		if merr != nil || !moved {
+			return errors.Join(err, merr)
+		}
+	}
+}
+
+// moveLost moves every node that exited because it could not bind its
+// addresses to fresh ones and starts it again. It reports false, moving
+// nothing, if a node exited while its addresses are free: that node failed
+// for another reason, which its log says. The regulator moves only while
+// no member runs, since the members reach the ledger at its endpoint.
+func (n *Network) moveLost() (bool, error) {
+	var lost []*Node
+	for _, node := range n.Nodes() {
+		p := node.process()
+		if p == nil || p.running() {
+			continue
+		}
+		if !lostAddr(node.conf) {
+			return false, nil
+		}
+		lost = append(lost, node)
+	}
+	if len(lost) == 0 {
+		return false, nil
+	}
+	for _, node := range lost {
+		if node == n.regulator && slices.ContainsFunc(n.members, func(m *Node) bool { return m.process() != nil }) {
+			return false, nil
+		}
+	}
+	for _, node := range lost {
+		if err := n.move(node); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// lostAddr reports whether a port node.yaml c names is held by another
+// socket now that its node has exited.
+func lostAddr(c *config.Config) bool {
+	if taken("udp", c.Listen.Peer) {
+		return true
+	}
+	return c.Listen.Metrics != config.MetricsOff && taken("tcp", c.Listen.Metrics)
+}
+
+// move gives node a fresh peer and metrics port, rewrites its node.yaml
+// and starts it. For the regulator it rewrites the members' node.yaml,
+// which name its endpoint, and reopens the administrative connection.
+func (n *Network) move(node *Node) error {
+	var err error
+	if node.Endpoint, err = pickAddr("udp"); err != nil {
+		return err
+	}
+	metricsOn := node.conf.Listen.Metrics != config.MetricsOff
+	if metricsOn {
+		if node.Metrics, err = pickAddr("tcp"); err != nil {
+			return err
+		}
+	}
+	if err := writeConfig(node, node.conf, func(_ string, c *config.Config) {
+		c.Listen.Peer = node.Endpoint
+		if metricsOn {
+			c.Listen.Metrics = node.Metrics
+		}
+	}); err != nil {
+		return err
+	}
+	if node == n.regulator {
+		for _, m := range n.members {
+			if err := writeConfig(m, m.conf, func(_ string, c *config.Config) { c.Ledger.Remote.Endpoint = node.Endpoint }); err != nil {
+				return err
+			}
+		}
+		if err := n.closer.Close(); err != nil {
+			return err
+		}
+		if err := n.openAdmin(); err != nil {
+			return err
+		}
+	}
+	return node.start(n.cfg.Binary)
 }
 
 // exited returns an error naming a started node that is no longer running.

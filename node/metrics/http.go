@@ -31,6 +31,10 @@ func (m *Metrics) Handler() http.Handler {
 	return mux
 }
 
+// serveHealth answers the report with 200 while the node is SERVING or
+// DEGRADED and 503 otherwise: a readiness check. A node whose ledger was
+// never reached answers 503, which a restart would not mend, so liveness
+// is probed on the listener itself (docs/operations.md, "Monitoring").
 func (m *Metrics) serveHealth(w http.ResponseWriter, r *http.Request) {
 	resp := &riskmeshv1.HealthResponse{Status: riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING}
 	if m.health != nil {

@@ -3,7 +3,6 @@ package provider
 import (
 	"crypto/rand"
 	"errors"
-	"math"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -255,19 +254,6 @@ func TestAdversaryGraceWindowAndClose(t *testing.T) {
 	must(t, err)
 	if len(p.Undrained) != 1 || p.Undrained[0].MSPID != providerMSP || p.Undrained[0].Pending != 1 {
 		t.Fatalf("forced close keeps %+v, want the provider's backlog", p.Undrained)
-	}
-}
-
-func TestSubSaturating(t *testing.T) {
-	for _, tt := range []struct{ a, b, want int64 }{
-		{5, 3, 2},
-		{math.MinInt64, 1, math.MinInt64},
-		{math.MaxInt64, -1, math.MaxInt64},
-		{-3, math.MaxInt64, math.MinInt64},
-	} {
-		if got := subSaturating(tt.a, tt.b); got != tt.want {
-			t.Errorf("subSaturating(%d, %d) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
 	}
 }
 

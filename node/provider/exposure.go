@@ -3,11 +3,11 @@ package provider
 import (
 	"context"
 	"maps"
-	"math"
 	"sync"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/saturate"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -81,7 +81,7 @@ func (p *Provider) reserve(ctx context.Context, requester string, amount int64) 
 	// provider's own bills; saturate rather than wrap all the same.
 	headroom := e.Headroom
 	for _, used := range []int64{x.pending[requester], x.since[requester], x.inflight[requester]} {
-		headroom = subSaturating(headroom, used)
+		headroom = saturate.Sub(headroom, used)
 	}
 	if amount > 0 && headroom < amount {
 		return nil, nil, refuse(codeOverLimit, "the request's %d tokens pass the requester's overdraft limit", amount)
@@ -163,15 +163,3 @@ func (p *Provider) runExposures(ctx context.Context) {
 
 // exposureTimeout is added to the refresh interval to bound one read.
 const exposureTimeout = 5 * time.Second
-
-// subSaturating returns a - b clamped to the int64 range.
-func subSaturating(a, b int64) int64 {
-	d := a - b
-	switch {
-	case b > 0 && d > a:
-		return math.MinInt64
-	case b < 0 && d < a:
-		return math.MaxInt64
-	}
-	return d
-}

@@ -1,0 +1,128 @@
+package localnet_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/localnet"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// TestStartMovesNodeOffTakenPort forces the collision two programs picking
+// ports by listen-and-close can run into: the regulator's peer port and a
+// member's metrics port are held by this test when the nodes bind them, so
+// both nodes exit at start. The network still starts, with both moved to
+// fresh ports (the regulator before the members, whose node.yaml name its
+// endpoint).
+func TestStartMovesNodeOffTakenPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts node processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// Picks go regulator (peer, metrics), then each member in order.
+	var (
+		mu    sync.Mutex
+		picks = map[string]int{}
+		held  = map[string]string{} // network: the address this test holds
+	)
+	takeAt := map[string]int{"udp": 1, "tcp": 2} // the regulator's peer, P1MSP's metrics
+	restore := localnet.SetPickAddr(func(network string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		picks[network]++
+		if picks[network] != takeAt[network] {
+			return localnet.FreeAddr(network)
+		}
+		addr, closer := hold(t, network)
+		t.Cleanup(func() { closer.Close() })
+		held[network] = addr
+		return addr, nil
+	})
+	defer restore()
+
+	nw, err := localnet.Start(ctx, localnet.Config{
+		Dir:    filepath.Join(t.TempDir(), "net"),
+		Binary: binary,
+		Members: []localnet.Member{
+			{MSPID: "P1MSP", Categories: []string{"black"}, Sources: []config.Source{csvSource(t, t.TempDir(), "P1")}},
+			{MSPID: "ReqMSP"},
+		},
+		StopTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("start with two taken ports: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := nw.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	if held["udp"] == "" || held["tcp"] == "" {
+		t.Fatalf("the test took %v: want the regulator's peer port and P1MSP's metrics port", held)
+	}
+	if got := nw.Regulator().Endpoint; got == held["udp"] {
+		t.Errorf("the regulator still at the taken peer address %s", got)
+	}
+	p1, err := nw.Node("P1MSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Metrics == held["tcp"] {
+		t.Errorf("P1MSP still at the taken metrics address %s", p1.Metrics)
+	}
+	// Every node serves and answers where the network says it listens.
+	c, err := nw.Client("ReqMSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := c.Health(ctx, &riskmeshv1.HealthRequest{}); err != nil || h.GetStatus() == riskmeshv1.HealthStatus_HEALTH_STATUS_NOT_SERVING {
+		t.Fatalf("health of ReqMSP: %v (%v)", h, err)
+	}
+	if in, err := nw.Admin().Institution(ctx, "P1MSP"); err != nil || in.Endpoint != p1.Endpoint {
+		t.Fatalf("P1MSP registered at %v (%v), want %s", in, err, p1.Endpoint)
+	}
+}
+
+// hold binds a loopback port of network ("udp" or "tcp") and keeps it.
+func hold(t *testing.T, network string) (string, io.Closer) {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.LocalAddr().String(), c
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Addr().String(), l
+}
+
+// TestFreeAddrNeverTwice: picks in one process never repeat a port, which
+// listen-and-close alone does within a few hundred picks (about 28,000
+// ephemeral ports).
+func TestFreeAddrNeverTwice(t *testing.T) {
+	for _, network := range []string{"udp", "tcp"} {
+		seen := map[string]bool{}
+		for range 500 {
+			addr, err := localnet.FreeAddr(network)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[addr] {
+				t.Fatalf("%s address %s handed out twice", network, addr)
+			}
+			seen[addr] = true
+		}
+	}
+}
