@@ -84,9 +84,9 @@ type Config struct {
 	ECDHMaxList int
 	// FanoutECDHList is each provider's list for ECDH-PSI in the providers
 	// sweep, at most ECDHMaxList: that sweep is about the fan-out, and at
-	// 100,000 entries ECDH-PSI's share of it alone took about ten minutes
-	// on 2 cores while the list sweep already shows how its cost grows
-	// with the list. Default 10,000.
+	// 100,000 entries ECDH-PSI's share of it alone would take about ten
+	// minutes on 2 cores, while the list sweep already shows how its cost
+	// grows with the list. Default 10,000.
 	FanoutECDHList int
 	// Reps is how many times each point is measured. Default 3.
 	Reps int
