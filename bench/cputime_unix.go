@@ -8,9 +8,18 @@ import "syscall"
 // system, in seconds. A difference of two readings around a query is the
 // query's CPU cost on all cores, which contention from other processes
 // distorts far less than wall time.
-func processCPU() float64 {
+func processCPU() float64 { return rusageCPU(syscall.RUSAGE_SELF) }
+
+// harnessCPU is processCPU plus the CPU time of the child processes that
+// have ended (the DHPSI baseline and its build): the harness's whole share
+// of the machine's load.
+func harnessCPU() float64 {
+	return rusageCPU(syscall.RUSAGE_SELF) + rusageCPU(syscall.RUSAGE_CHILDREN)
+}
+
+func rusageCPU(who int) float64 {
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	if err := syscall.Getrusage(who, &ru); err != nil {
 		return 0
 	}
 	return seconds(ru.Utime) + seconds(ru.Stime)

@@ -26,6 +26,9 @@
 // queries through the requester's business API, the path users run, which
 // "quic-node" wires by hand and so leaves partly out.
 //
-// What it does not promise: timings on a shared machine are noisy; the
-// harness records the load it ran under but does not control it.
+// What it does not promise: timings on a shared machine are noisy. The
+// harness records the load every row started under, waits a bounded time
+// before each row for other work to quieten, and marks (or refuses) a row
+// that other work still loaded (Config.MaxLoad); it does not control the
+// load.
 package bench

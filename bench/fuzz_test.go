@@ -16,7 +16,7 @@ func sampleRows() []Row {
 	return []Row{
 		{Sweep: SweepBatch, Protocol: ProtocolCatalog, Transport: TransportQUICNode, Providers: 1, List: 100000,
 			Batch: 1000, Phase: PhaseQuery, Items: 1000, Seconds: 0.1234567891, CPUSeconds: 0.2, Hits: 500, WantHits: 500,
-			BytesUp: 36_100, BytesDown: 32_300, Machine: m},
+			BytesUp: 36_100, BytesDown: 32_300, OtherLoad: 1.2345, Loaded: true, Machine: m},
 		{Sweep: SweepList, Protocol: ProtocolECDH, Transport: TransportInProcess, Providers: 1, List: 1000000,
 			Batch: 1000, Phase: PhaseSkipped, Note: "list above the ECDH cap of 100000", Machine: m},
 	}
@@ -51,6 +51,8 @@ func TestReadCSVRejects(t *testing.T) {
 		{"rate disagrees with seconds", strings.Replace(good, ",8100,", ",9100,", 1)},
 		{"not a number", strings.Replace(good, "0.1234567891", "fast", 1)},
 		{"oversized field", strings.Replace(good, "abc123-dirty", strings.Repeat("x", maxField+1), 1)},
+		{"loaded not a boolean", strings.Replace(good, ",1.2345,true", ",1.2345,yes", 1)},
+		{"negative load", strings.Replace(good, ",1.2345,true", ",-1.2345,true", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

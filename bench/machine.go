@@ -19,7 +19,9 @@ type Machine struct {
 	GoVersion  string
 	Commit     string // git commit of the working tree, "-dirty" if modified
 	Date       string // start of the run, RFC 3339 UTC
-	Load       string // 1-, 5- and 15-minute load averages at the start
+	// Load is the 1-, 5- and 15-minute load averages when the row started
+	// (DetectMachine: now).
+	Load string
 }
 
 // DetectMachine describes this machine now. dir is a directory inside the
@@ -66,8 +68,8 @@ func cpuModel(r io.Reader) string {
 func loadAverage(r io.Reader) string {
 	sc := bufio.NewScanner(io.LimitReader(r, maxSystemFile))
 	if sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 3 {
-			return clean(strings.Join(f[:3], " "))
+		if l, err := parseLoadAverage(sc.Text()); err == nil {
+			return l.String()
 		}
 	}
 	return "unknown"

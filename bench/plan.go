@@ -34,7 +34,8 @@ func (p *point) setup() setupKey { return setupKey{p.protocol, p.transport, p.pr
 //   - list: a batch of cfg.Batch against one list of each size; ECDH-PSI
 //     and DHPSI only up to cfg.ECDHMaxList.
 //   - providers: a batch of cfg.Batch fanned out to each number of
-//     providers of cfg.List entries (ECDH-PSI's lists capped).
+//     providers of cfg.List entries (ECDH-PSI's lists capped at
+//     cfg.FanoutECDHList).
 //
 // Live mode runs beside catalog PSI in the batch and list sweeps, one
 // provider, batches up to liveMaxBatch.
@@ -94,7 +95,7 @@ func plan(cfg *Config) []point {
 	if cfg.runs(SweepProviders) {
 		for _, n := range cfg.Providers {
 			catalogs(SweepProviders, n, cfg.List, cfg.Batch)
-			ecdhs(SweepProviders, n, min(cfg.List, cfg.ECDHMaxList), cfg.Batch, false)
+			ecdhs(SweepProviders, n, min(cfg.List, cfg.ECDHMaxList, cfg.FanoutECDHList), cfg.Batch, false)
 		}
 	}
 	return pts

@@ -49,6 +49,14 @@ type Row struct {
 	// over the node stack the peer requests' and responses' protobuf
 	// sizes, without QUIC and TLS framing); 0 where not measured.
 	BytesUp, BytesDown int64
+	// OtherLoad is the load of the machine's other work when the row
+	// started: the 1-minute load average (Machine.Load's first figure)
+	// less the harness's own share of it (loadJudge).
+	OtherLoad float64
+	// Loaded marks a row that started with OtherLoad at or above the run's
+	// MaxLoad, or whose load could not be read: measured on a busy
+	// machine, not to be read as an idle one's figure.
+	Loaded bool
 	Machine
 }
 
@@ -72,7 +80,7 @@ var Columns = []string{
 	"sweep", "protocol", "transport", "providers", "list", "batch", "rep", "phase",
 	"items", "seconds", "items_per_s", "latency_ms", "cpu_seconds", "items_per_cpu_s", "hits", "want_hits", "note",
 	"cpu", "num_cpu", "gomaxprocs", "go_version", "commit", "date", "load",
-	"bytes_up", "bytes_down",
+	"bytes_up", "bytes_down", "other_load", "loaded",
 }
 
 // Bounds on a CSV that ReadCSV accepts: far above what a full run writes.
@@ -109,6 +117,7 @@ func (r *Row) record() []string {
 		exact(r.CPUSeconds), ftoa(r.ItemsPerCPUSecond()), itoa(r.Hits), itoa(r.WantHits), r.Note,
 		r.CPU, itoa(r.NumCPU), itoa(r.GOMAXPROCS), r.GoVersion, r.Commit, r.Date, r.Load,
 		strconv.FormatInt(r.BytesUp, 10), strconv.FormatInt(r.BytesDown, 10),
+		exact(r.OtherLoad), strconv.FormatBool(r.Loaded),
 	}
 }
 
@@ -171,6 +180,7 @@ func parseRecord(rec []string) (Row, error) {
 	row.CPU, row.NumCPU, row.GOMAXPROCS = rec[17], p.int(18), p.int(19)
 	row.GoVersion, row.Commit, row.Date, row.Load = rec[20], rec[21], rec[22], rec[23]
 	row.BytesUp, row.BytesDown = int64(p.int(24)), int64(p.int(25))
+	row.OtherLoad, row.Loaded = p.float(26), p.bool(27)
 	if p.err != nil {
 		return row, p.err
 	}
@@ -203,6 +213,16 @@ func (p *fieldParser) float(i int) float64 {
 	v, err := strconv.ParseFloat(p.rec[i], 64)
 	if err == nil && !(v >= 0 && v < 1e18) {
 		err = fmt.Errorf("out of range")
+	}
+	p.fail(i, err)
+	return v
+}
+
+func (p *fieldParser) bool(i int) bool {
+	var err error
+	v := p.rec[i] == "true"
+	if !v && p.rec[i] != "false" {
+		err = fmt.Errorf("%q is neither true nor false", p.rec[i])
 	}
 	p.fail(i, err)
 	return v

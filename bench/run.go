@@ -29,6 +29,9 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 	if cfg.Machine.Date == "" {
 		cfg.Machine = DetectMachine(ctx, ".")
 	}
+	if cfg.judge == nil {
+		cfg.judge = newLoadJudge(cfg.LoadSource)
+	}
 	r := &runner{cfg: &cfg}
 	pts := plan(&cfg)
 
@@ -44,7 +47,7 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 	}
 	for _, p := range pts {
 		if p.skip != "" {
-			r.emit(&p, 0, Row{Phase: PhaseSkipped, Note: p.skip})
+			r.emit(&p, 0, Row{Phase: PhaseSkipped, Note: p.skip}, nil)
 		}
 	}
 	for _, k := range order {
@@ -78,13 +81,41 @@ type runner struct {
 	matchBin string
 }
 
-// emit records a row for p, filling in the point's parameters and the
-// machine.
-func (r *runner) emit(p *point, rep int, row Row) {
+// emit records a row for p, filling in the point's parameters, the
+// machine and the load the row started under (nil: a row not measured,
+// which keeps the run's).
+func (r *runner) emit(p *point, rep int, row Row, load *rowLoad) {
 	row.Sweep, row.Protocol, row.Transport = p.sweep, p.protocol, p.transport
 	row.Providers, row.List, row.Batch, row.Rep = p.providers, p.list, p.batch, rep
 	row.Machine = r.cfg.Machine
+	if load != nil {
+		row.Load, row.OtherLoad, row.Loaded = "unknown", load.other, load.loaded
+		if load.err == nil {
+			row.Load = load.avg.String()
+		}
+	}
 	r.rows = append(r.rows, row)
+}
+
+// settle waits, as Config.MaxLoad says, for the machine's other work to
+// quieten before a row, and returns the load the row starts under.
+func (r *runner) settle(ctx context.Context) (rowLoad, error) {
+	l, err := r.cfg.judge.settle(ctx, r.cfg.MaxLoad, r.cfg.LoadWait)
+	if err == nil && l.loaded {
+		r.cfg.Logger.Warn("machine busy: the row is marked loaded", "other_load", l.other, "max_load", r.cfg.MaxLoad,
+			"waited_up_to", max(r.cfg.LoadWait, 0), "refused", r.cfg.RefuseLoaded, "read_error", l.err)
+	}
+	return l, err
+}
+
+// refused returns the skipped row that stands for a row RefuseLoaded did
+// not measure.
+func (r *runner) refused(l *rowLoad) Row {
+	why := fmt.Sprintf("load of other work %.2f, bound %g", l.other, r.cfg.MaxLoad)
+	if l.err != nil {
+		why = "load unreadable: " + l.err.Error()
+	}
+	return Row{Phase: PhaseSkipped, Note: fmt.Sprintf("refused: %s, after waiting up to %v", why, max(r.cfg.LoadWait, 0))}
 }
 
 // runLists generates the lists of n providers of size entries and measures
@@ -104,11 +135,17 @@ func (r *runner) runLists(ctx context.Context, n, size int, group []point) error
 		}
 	}
 	for _, k := range keys {
+		// The set-up is timed too (the build and setup rows).
+		load, err := r.settle(ctx)
+		if err != nil {
+			return err
+		}
 		log.Info("setting up", "protocol", k.protocol, "transport", k.transport, "providers", n, "entries", size)
 		sys, cost, err := r.newSystem(ctx, k, w)
 		if err != nil {
 			return fmt.Errorf("set up %s over %s with %d providers of %d entries: %w", k.protocol, k.transport, n, size, err)
 		}
+		cost.load = load
 		err = r.measure(ctx, sys, cost, k, group, w, batches)
 		if cerr := sys.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s over %s: %w", k.protocol, k.transport, cerr)
@@ -137,7 +174,11 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 		}
 		if cost.phase != "" && (p.sweep == SweepList || p.sweep == SweepProviders) && !costSweeps[p.sweep] {
 			costSweeps[p.sweep] = true
-			r.emit(&p, 0, Row{Phase: cost.phase, Items: cost.items, Seconds: cost.seconds, CPUSeconds: cost.cpu})
+			row := Row{Phase: cost.phase, Items: cost.items, Seconds: cost.seconds, CPUSeconds: cost.cpu}
+			if cost.load.loaded && r.cfg.RefuseLoaded {
+				row = r.refused(&cost.load)
+			}
+			r.emit(&p, 0, row, &cost.load)
 		}
 		for rep := range r.cfg.Reps {
 			b, ok := batches[[2]int{p.batch, rep}]
@@ -148,6 +189,14 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 				}
 				b = &drawn{batch: batch, want: want}
 				batches[[2]int{p.batch, rep}] = b
+			}
+			load, err := r.settle(ctx)
+			if err != nil {
+				return err
+			}
+			if load.loaded && r.cfg.RefuseLoaded {
+				r.emit(&p, rep, r.refused(&load), &load)
+				continue
 			}
 			r.seq++
 			m, err := sys.query(ctx, b.batch, r.seq)
@@ -164,10 +213,10 @@ func (r *runner) measure(ctx context.Context, sys system, cost setupCost, k setu
 			}
 			row := Row{Phase: PhaseQuery, Items: p.batch * p.providers, Seconds: m.seconds, CPUSeconds: m.cpu, Hits: m.hits, WantHits: want,
 				BytesUp: m.bytesUp, BytesDown: m.bytesDown}
-			r.emit(&p, rep, row)
+			r.emit(&p, rep, row, &load)
 			r.cfg.Logger.Info("measured", "sweep", p.sweep, "protocol", p.protocol, "transport", p.transport,
 				"providers", p.providers, "list", p.list, "batch", p.batch, "rep", rep,
-				"seconds", m.seconds, "items_per_s", row.ItemsPerSecond())
+				"seconds", m.seconds, "items_per_s", row.ItemsPerSecond(), "other_load", load.other, "loaded", load.loaded)
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ func tinyConfig(t *testing.T) Config {
 		List:        300,
 		ECDHMaxList: 300,
 		Reps:        1,
+		LoadWait:    -1, // never wait: tests run on busy machines
 		Only:        []string{SweepBatch, SweepList, SweepProviders},
 		TempDir:     t.TempDir(),
 		Logger:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),

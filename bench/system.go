@@ -38,6 +38,7 @@ type setupCost struct {
 	phase        string // PhaseBuild or PhaseSetup
 	items        int
 	seconds, cpu float64
+	load         rowLoad // when the building started
 }
 
 // checkProvider compares one provider's answer for b with the planted

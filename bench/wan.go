@@ -76,7 +76,7 @@ func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 			return nil, err
 		}
 		for i := range rows {
-			rows[i].Note = "userspace UDP relay: " + w.link() + " (" + why + ")"
+			rows[i].Note = withNote("userspace UDP relay: "+w.link()+" ("+why+")", rows[i].Note)
 		}
 		return rows, nil
 	}
@@ -101,9 +101,18 @@ func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 		if rows[i].Sweep != SweepWAN {
 			return nil, fmt.Errorf("%w: wan sweep returned a %s row", ErrMalformedCSV, rows[i].Sweep)
 		}
-		rows[i].Note = "tc netem on loopback: " + w.link()
+		rows[i].Note = withNote("tc netem on loopback: "+w.link(), rows[i].Note)
 	}
 	return rows, nil
+}
+
+// withNote says how the link was emulated, keeping what a row's note
+// already said (a refusal under load).
+func withNote(link, note string) string {
+	if note == "" {
+		return link
+	}
+	return link + "; " + note
 }
 
 // wanUnavailable says why tc netem cannot be used here, or "".

@@ -33,12 +33,12 @@ func main() {
 // newBenchCommand returns the harness's command line.
 func newBenchCommand() *cobra.Command {
 	var (
-		quick, appendRows, wanInner, reportOnly bool
-		out                                     string
-		cfg                                     bench.Config
+		quick, docs, appendRows, wanInner, reportOnly bool
+		out                                           string
+		cfg                                           bench.Config
 	)
 	cmd := &cobra.Command{
-		Use:           "riskmesh-bench [--quick] [--out DIR] [--only SWEEP]...",
+		Use:           "riskmesh-bench [--quick | --docs] [--out DIR] [--only SWEEP]...",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Short:         "benchmark catalog PSI and ECDH-PSI against circl's VOPRF and optable/match's DHPSI",
@@ -47,9 +47,15 @@ and the number of providers, for catalog PSI and ECDH-PSI, in process and over
 QUIC on loopback, with circl's VOPRF and optable/match's DHPSI on the same
 inputs. Every answer is checked against the planted hits before its timing is
 recorded. Writes results.csv, summary.md and SVG and PNG plots to --out,
-then reads them back. --quick takes about a minute on 2 cores, the full
-suite the better part of an hour (docs/benchmarks.md). Size flags override
-the suite's.
+then reads them back. --quick takes about a minute on 2 cores, --docs (the
+rows docs/bench shows) about 15 minutes on 2 idle cores and the full suite
+about 25 (docs/benchmarks.md). Size flags override the suite's.
+
+Every row records the load it started under. Before each row the harness
+waits up to --load-wait for the load of other work (the 1-minute load average
+less the harness's own share of it) to fall below --max-load; a row that
+starts above it is marked loaded in results.csv, summary.md and the plots, or
+with --refuse-loaded recorded as skipped. --quick does not wait, and marks.
 
 The DHPSI baseline is a separate Go module (` + defaultMatchDir + `), built
 with 'go build -tags generic'; it is skipped when --match is empty or the
@@ -58,8 +64,19 @@ it can (root, unshare, ip, tc and the kernel's netem qdisc), else relays that
 emulate the same link in process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if quick {
-				cfg.UseQuick(cmd.Flags().Changed)
+			switch {
+			case quick:
+				cfg.UsePreset(bench.Quick(), cmd.Flags().Changed)
+			case docs:
+				cfg.UsePreset(bench.Docs(), cmd.Flags().Changed)
+			}
+			// On the command line 0 turns the load check or the wait off;
+			// in bench.Config, 0 is the default and negative is off.
+			if cfg.MaxLoad <= 0 {
+				cfg.MaxLoad = -1
+			}
+			if cfg.LoadWait <= 0 {
+				cfg.LoadWait = -1
 			}
 			if cfg.MatchDir != "" {
 				if _, err := os.Stat(filepath.Join(cfg.MatchDir, "go.mod")); err != nil {
@@ -105,6 +122,7 @@ emulate the same link in process.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&quick, "quick", false, "small sizes and one repetition (about 1-2 minutes on 2 cores)")
+	f.BoolVar(&docs, "docs", false, "the rows docs/bench shows: the full suite without batches of 100,000 (about 15 minutes on 2 idle cores)")
 	f.StringVar(&out, "out", "bench-results", "directory for results.csv, summary.md and the plots")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these sweeps: batch, list, providers, wan (repeatable)")
 	f.StringVar(&cfg.MatchDir, "match", defaultMatchDir, "module directory of the DHPSI baseline; empty skips it")
@@ -114,14 +132,21 @@ emulate the same link in process.`,
 	f.IntVar(&cfg.Batch, "batch", 0, "batch size where another parameter varies")
 	f.IntVar(&cfg.List, "list", 0, "list size where another parameter varies")
 	f.IntVar(&cfg.ECDHMaxList, "ecdh-max-list", 0, "largest responder set for ECDH-PSI and DHPSI")
+	f.IntVar(&cfg.FanoutECDHList, "fanout-ecdh-list", 0, "ECDH-PSI's list per provider in the providers sweep (default 10000)")
 	f.IntVar(&cfg.Reps, "reps", 0, "repetitions of each point")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	f.DurationVar(&cfg.WAN.Delay, "wan-delay", 0, "wan sweep: netem delay each way (default 10ms)")
 	f.Int64Var(&cfg.WAN.Rate, "wan-rate", 0, "wan sweep: netem rate in bit/s (default 100 Mbit/s)")
+	f.Float64Var(&cfg.MaxLoad, "max-load", bench.DefaultMaxLoad,
+		"mark rows started while other work's load (1-minute load average less the harness's share) is at or above this; 0: no check")
+	f.DurationVar(&cfg.LoadWait, "load-wait", bench.DefaultLoadWait,
+		"before each row, wait up to this long for other work's load to fall below --max-load; 0: no wait (--quick's default)")
+	f.BoolVar(&cfg.RefuseLoaded, "refuse-loaded", false, "record a row still loaded after the wait as skipped instead of measuring it")
 	f.BoolVar(&appendRows, "append", false, "add this run's rows to those already in --out's results.csv")
 	f.BoolVar(&reportOnly, "report-only", false, "measure nothing: rewrite the summary and plots from --out's results.csv")
 	f.BoolVar(&wanInner, "wan-inner", false, "run the wan sweep's points here and write CSV to stdout (the harness runs this inside the emulated network)")
 	f.MarkHidden("wan-inner")
+	cmd.MarkFlagsMutuallyExclusive("quick", "docs")
 	cmd.AddCommand(newDaemonCommand())
 	return cmd
 }

@@ -77,6 +77,15 @@ func TestBenchWritesReadableReport(t *testing.T) {
 	}
 }
 
+// --quick and --docs are two suites: asking for both is an error, before
+// anything is measured.
+func TestBenchRefusesTwoSuites(t *testing.T) {
+	_, _, err := runBench(t, "--out", t.TempDir(), "--quick", "--docs")
+	if err == nil || !strings.Contains(err.Error(), "quick") || !strings.Contains(err.Error(), "docs") {
+		t.Fatalf("err = %v, want the two suites refused", err)
+	}
+}
+
 func TestBenchRefusesAnUnknownSweep(t *testing.T) {
 	_, _, err := runBench(t, "--out", t.TempDir(), "--only", "everything")
 	if err == nil || !strings.Contains(err.Error(), "unknown sweep") {
@@ -87,7 +96,7 @@ func TestBenchRefusesAnUnknownSweep(t *testing.T) {
 // --append adds a run's rows to those already in the output directory.
 func TestBenchAppend(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", ""}
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0"}
 	count := func() int { return len(readRows(t, dir)) }
 	if _, errOut, err := runBench(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -104,7 +113,7 @@ func TestBenchAppend(t *testing.T) {
 // --report-only rewrites the summary and plots from the CSV alone.
 func TestBenchReportOnly(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", ""}
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0"}
 	if _, errOut, err := runBench(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}

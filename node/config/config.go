@@ -332,6 +332,10 @@ type Outbox struct {
 	MaxBackoff time.Duration `yaml:"max_backoff"`
 	// CallTimeout bounds one ledger call. Default 60s.
 	CallTimeout time.Duration `yaml:"call_timeout"`
+	// BatchDelay is how long the submitter waits, with fewer than
+	// batch_size entries pending, for more to share one ledger call.
+	// Default 50ms, at most 1s; negative ("-1ns") sends at once.
+	BatchDelay time.Duration `yaml:"batch_delay"`
 }
 
 // Retention says how long local records are kept.

@@ -13,6 +13,7 @@ import (
 	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/provider"
 )
 
@@ -23,6 +24,14 @@ const (
 	maxOutboxBatch = 1000
 	maxSourceCode  = 255
 )
+
+// maxOutboxBatchDelay bounds outbox.batch_delay: every entry may reach the
+// ledger that much later, and other providers see a requester's spending
+// only once it is there, so the wait widens the window in which a
+// requester can pass its overdraft limit (docs/ledger.md, "Overdraft limits
+// during a period"); a second keeps that window within 1.5 times its
+// default.
+const maxOutboxBatchDelay = time.Second
 
 // checker collects every problem, each under the dotted key it concerns,
 // so an operator fixes a file in one pass.
@@ -94,6 +103,9 @@ func (cfg *Config) Validate() error {
 		c.fail("outbox.batch_size", "must be 0 to %d", maxOutboxBatch)
 	}
 	c.durations("outbox", map[string]time.Duration{"min_backoff": o.MinBackoff, "max_backoff": o.MaxBackoff, "call_timeout": o.CallTimeout})
+	if o.BatchDelay > maxOutboxBatchDelay {
+		c.fail("outbox.batch_delay", "must be at most %v (0: default %v; negative: no wait)", maxOutboxBatchDelay, outbox.DefaultBatchDelay)
+	}
 	c.nonNegative("retention.queries", int64(cfg.Retention.Queries))
 	switch cfg.Log.Level {
 	case "debug", "info", "warn", "error":

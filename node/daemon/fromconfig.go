@@ -224,6 +224,7 @@ func outboxConfig(o config.Outbox) outbox.Config {
 		MinBackoff:  o.MinBackoff,
 		MaxBackoff:  o.MaxBackoff,
 		CallTimeout: o.CallTimeout,
+		BatchDelay:  o.BatchDelay,
 	}
 }
 

@@ -72,7 +72,7 @@ ledger:
   remote: {msp_id: RegulatorMSP, endpoint: 127.0.0.1:7300, tls_fingerprint: `+fp+`}
 registry: {refresh: 1s}
 peer: {max_streams: 32, idle_timeout: 2m}
-outbox: {batch_size: 500, max_backoff: 1m}
+outbox: {batch_size: 500, max_backoff: 1m, batch_delay: -1ns}
 provider:
   sources:
     - {name: file, category: black, code: 1, kind: csv, path: black.csv, refresh: 1h,
@@ -106,7 +106,7 @@ retention: {transcript_periods: 12}
 			t.Errorf("requester: %+v", cfg.Requester)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)
-		case cfg.Provider.Outbox.BatchSize != 500 || cfg.Provider.Outbox.MaxBackoff != time.Minute:
+		case cfg.Provider.Outbox.BatchSize != 500 || cfg.Provider.Outbox.MaxBackoff != time.Minute || cfg.Provider.Outbox.BatchDelay != -1:
 			t.Errorf("outbox: %+v", cfg.Provider.Outbox)
 		case cfg.Provider.Sources[0].ImportFile == nil || cfg.Provider.Sources[1].ImportFile != nil:
 			t.Errorf("imports: the CSV source must take files, the PostgreSQL source none")
