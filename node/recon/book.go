@@ -38,6 +38,8 @@ func answered(k ecdh.ChunkKind) ecdh.ChunkKind {
 		return ecdh.KindResponderMasked
 	case ecdh.KindResponderReply:
 		return ecdh.KindRequesterMasked
+	case ecdh.KindResponderLabels:
+		return ecdh.KindRequesterLabels
 	}
 	return 0
 }
@@ -82,6 +84,11 @@ func (b *book) own(sign ecsig.Sign, c *ecdh.Chunk, enc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recon: record own chunk: %w", err)
 	}
+	return b.signAdd(sign, r)
+}
+
+// signAdd signs and records r, a record of this side's.
+func (b *book) signAdd(sign ecsig.Sign, r transcript.ChunkRecord) ([]byte, error) {
 	if err := transcript.SignRecord(sign, b.digest, &r); err != nil {
 		return nil, err
 	}
@@ -97,6 +104,11 @@ func (b *book) peer(keys [][]byte, c *ecdh.Chunk, enc, sig []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPeerChunk, err)
 	}
+	return b.verifyAdd(keys, r, sig)
+}
+
+// verifyAdd checks the peer's signature sig over r and records r.
+func (b *book) verifyAdd(keys [][]byte, r transcript.ChunkRecord, sig []byte) error {
 	r.Signature = sig
 	if err := transcript.VerifyRecord(keys, b.digest, &r); err != nil {
 		return fmt.Errorf("%w: %w", ErrPeerChunk, err)
