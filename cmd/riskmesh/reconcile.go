@@ -43,14 +43,7 @@ func newReconcileStartCommand() *cobra.Command {
 			defer client.Close()
 			st, err := client.StartReconciliation(cmd.Context(), &riskmeshv1.StartReconciliationRequest{
 				Responder: responder, List: list, PeerList: peerList, Mode: mode, ShareLabels: labels})
-			if err != nil {
-				return err
-			}
-			if !watch {
-				fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
-				return nil
-			}
-			return watchReconciliation(cmd, client, st.GetId())
+			return started(cmd, client, st, err, watch)
 		},
 	}
 	api.register(cmd)
@@ -64,6 +57,19 @@ func newReconcileStartCommand() *cobra.Command {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
+}
+
+// started prints the id of a reconciliation started or resumed in the
+// background, or with watch follows it to its end.
+func started(cmd *cobra.Command, client *apiclient.Client, st *riskmeshv1.Reconciliation, err error, watch bool) error {
+	if err != nil {
+		return err
+	}
+	if !watch {
+		fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
+		return nil
+	}
+	return watchReconciliation(cmd, client, st.GetId())
 }
 
 func newReconcileResumeCommand() *cobra.Command {
@@ -82,14 +88,7 @@ func newReconcileResumeCommand() *cobra.Command {
 			}
 			defer client.Close()
 			st, err := client.ResumeReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
-			if err != nil {
-				return err
-			}
-			if !watch {
-				fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
-				return nil
-			}
-			return watchReconciliation(cmd, client, st.GetId())
+			return started(cmd, client, st, err, watch)
 		},
 	}
 	api.register(cmd)

@@ -45,12 +45,12 @@ func answered(k ecdh.ChunkKind) ecdh.ChunkKind {
 }
 
 // record builds the record of chunk c encoded as enc, checking that it is
-// the next of its stream and, for an answer, that the chunk it answers is
-// recorded.
+// the next of its stream, that it has the length the header fixes and,
+// for an answer, that the chunk it answers is recorded.
 func (b *book) record(c *ecdh.Chunk, enc []byte) (transcript.ChunkRecord, error) {
 	r := transcript.ChunkRecord{Kind: c.Kind, Seq: c.Seq, Count: uint32(len(c.Points)), Hash: transcript.ChunkHash(enc)}
-	if next := len(b.hashes[c.Kind]); int(c.Seq) != next {
-		return r, fmt.Errorf("%v chunk %d, expected %d", c.Kind, c.Seq, next)
+	if err := b.place(&r); err != nil {
+		return r, err
 	}
 	// The header fixes every chunk's length: a side cannot have more items
 	// handled, or billed, than the sizes both signed.
@@ -63,14 +63,23 @@ func (b *book) record(c *ecdh.Chunk, enc []byte) (transcript.ChunkRecord, error)
 	if lo >= size || len(c.Points) != min(int(h.ChunkSize), size-lo) {
 		return r, fmt.Errorf("%v chunk %d has %d points, the header allows %d", c.Kind, c.Seq, len(c.Points), max(0, min(int(h.ChunkSize), size-lo)))
 	}
-	if a := answered(c.Kind); a != 0 {
-		prev := b.hashes[a]
-		if int(c.Seq) >= len(prev) {
-			return r, fmt.Errorf("%v chunk %d answers a chunk not recorded", c.Kind, c.Seq)
-		}
-		r.Answers = prev[c.Seq]
-	}
 	return r, nil
+}
+
+// place checks r is the next record of its stream and, for an answer,
+// sets the hash of the chunk it answers, which must be recorded.
+func (b *book) place(r *transcript.ChunkRecord) error {
+	if next := len(b.hashes[r.Kind]); int(r.Seq) != next {
+		return fmt.Errorf("%v chunk %d, expected %d", r.Kind, r.Seq, next)
+	}
+	if a := answered(r.Kind); a != 0 {
+		prev := b.hashes[a]
+		if int(r.Seq) >= len(prev) {
+			return fmt.Errorf("%v chunk %d answers a chunk not recorded", r.Kind, r.Seq)
+		}
+		r.Answers = prev[r.Seq]
+	}
+	return nil
 }
 
 func (b *book) add(r transcript.ChunkRecord) {

@@ -226,17 +226,7 @@ func (n *Node) labelStep(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.PeerR
 // requester's chunk of the same position.
 func (b *book) labelRecord(c *ecdh.LabelChunk, enc []byte) (transcript.ChunkRecord, error) {
 	r := transcript.ChunkRecord{Kind: c.Kind, Seq: c.Seq, Count: uint32(len(c.Entries)), Hash: transcript.ChunkHash(enc)}
-	if next := len(b.hashes[c.Kind]); int(c.Seq) != next {
-		return r, fmt.Errorf("%v chunk %d, expected %d", c.Kind, c.Seq, next)
-	}
-	if a := answered(c.Kind); a != 0 {
-		prev := b.hashes[a]
-		if int(c.Seq) >= len(prev) {
-			return r, fmt.Errorf("%v chunk %d answers a chunk not recorded", c.Kind, c.Seq)
-		}
-		r.Answers = prev[c.Seq]
-	}
-	return r, nil
+	return r, b.place(&r)
 }
 
 // ownLabels signs and records a label chunk this side sends.
