@@ -20,7 +20,7 @@ func newReconcileCommand() *cobra.Command {
 		Short: "reconcile a whole list with another institution's (docs/reconciliation.md)",
 	}
 	cmd.AddCommand(newReconcileStartCommand(), newReconcileWatchCommand(), newReconcileShowCommand(),
-		newReconcileListCommand(), newReconcileFetchCommand())
+		newReconcileListCommand(), newReconcileFetchCommand(), newReconcileResumeCommand())
 	return cmd
 }
 
@@ -29,10 +29,10 @@ func newReconcileStartCommand() *cobra.Command {
 		api                       apiFlags
 		responder, list, peerList string
 		mode                      string
-		watch                     bool
+		watch, labels             bool
 	)
 	cmd := &cobra.Command{
-		Use:   "start --responder MSP --list LIST --peer-list LIST [--mode both-learn] [--watch]",
+		Use:   "start --responder MSP --list LIST --peer-list LIST [--mode both-learn [--labels]] [--watch]",
 		Short: "start a reconciliation of one of this node's lists with another institution's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,15 +42,8 @@ func newReconcileStartCommand() *cobra.Command {
 			}
 			defer client.Close()
 			st, err := client.StartReconciliation(cmd.Context(), &riskmeshv1.StartReconciliationRequest{
-				Responder: responder, List: list, PeerList: peerList, Mode: mode})
-			if err != nil {
-				return err
-			}
-			if !watch {
-				fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
-				return nil
-			}
-			return watchReconciliation(cmd, client, st.GetId())
+				Responder: responder, List: list, PeerList: peerList, Mode: mode, ShareLabels: labels})
+			return started(cmd, client, st, err, watch)
 		},
 	}
 	api.register(cmd)
@@ -59,9 +52,47 @@ func newReconcileStartCommand() *cobra.Command {
 	cmd.Flags().StringVar(&peerList, "peer-list", "", "the responder's list, as its policy names it (required)")
 	cmd.Flags().StringVar(&mode, "mode", "requester-learns", "requester-learns or both-learn")
 	cmd.Flags().BoolVar(&watch, "watch", false, "follow the reconciliation until it ends")
+	cmd.Flags().BoolVar(&labels, "labels", false, "exchange the labels of matched rows, if the responder's grant shares them (both-learn only)")
 	for _, f := range []string{"responder", "list", "peer-list"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
+	return cmd
+}
+
+// started prints the id of a reconciliation started or resumed in the
+// background, or with watch follows it to its end.
+func started(cmd *cobra.Command, client *apiclient.Client, st *riskmeshv1.Reconciliation, err error, watch bool) error {
+	if err != nil {
+		return err
+	}
+	if !watch {
+		fmt.Fprintln(cmd.OutOrStdout(), apiclient.Text(st.GetId()))
+		return nil
+	}
+	return watchReconciliation(cmd, client, st.GetId())
+}
+
+func newReconcileResumeCommand() *cobra.Command {
+	var (
+		api   apiFlags
+		watch bool
+	)
+	cmd := &cobra.Command{
+		Use:   "resume ID [--watch]",
+		Short: "resume an interrupted reconciliation this node started, from where it stopped",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := api.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			st, err := client.ResumeReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
+			return started(cmd, client, st, err, watch)
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the reconciliation until it ends")
 	return cmd
 }
 

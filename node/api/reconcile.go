@@ -21,6 +21,9 @@ type Reconciliations interface {
 	// ReconciledRows passes the node's matched rows to send, batch by
 	// batch.
 	ReconciledRows(ctx context.Context, id string, send func(*riskmeshv1.ReconciledRows) error) error
+	// ResumeReconciliation resumes an interrupted reconciliation in the
+	// background.
+	ResumeReconciliation(ctx context.Context, id string) (*riskmeshv1.Reconciliation, error)
 }
 
 // WatchInterval is how often WatchReconciliation looks at a running
@@ -85,6 +88,16 @@ func (s *Service) ListReconciliations(context.Context, *riskmeshv1.ListReconcili
 		return nil, s.status(ErrNoReconcile)
 	}
 	return &riskmeshv1.ListReconciliationsResponse{Reconciliations: s.cfg.Reconciliations.ListReconciliations()}, nil
+}
+
+// ResumeReconciliation resumes an interrupted reconciliation in the
+// background.
+func (s *Service) ResumeReconciliation(ctx context.Context, req *riskmeshv1.GetReconciliationRequest) (*riskmeshv1.Reconciliation, error) {
+	if s.cfg.Reconciliations == nil {
+		return nil, s.status(ErrNoReconcile)
+	}
+	st, err := s.cfg.Reconciliations.ResumeReconciliation(ctx, req.GetId())
+	return st, s.status(err)
 }
 
 // FetchReconciliation streams the node's matched rows.

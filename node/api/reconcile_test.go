@@ -46,6 +46,10 @@ func (f *fakeReconciliations) GetReconciliation(id string) (*riskmeshv1.Reconcil
 	return st, nil
 }
 
+func (f *fakeReconciliations) ResumeReconciliation(_ context.Context, id string) (*riskmeshv1.Reconciliation, error) {
+	return f.GetReconciliation(id)
+}
+
 func (f *fakeReconciliations) ListReconciliations() []*riskmeshv1.Reconciliation {
 	return []*riskmeshv1.Reconciliation{{Id: "r1"}}
 }

@@ -91,6 +91,9 @@ func WriteReconciliation(w io.Writer, st *riskmeshv1.Reconciliation) {
 	fmt.Fprintf(tw, "progress\t%d/%d chunks (%s)\n", st.GetChunksDone(), st.GetChunksTotal(),
 		progressText(uint64(st.GetChunksDone()), uint64(st.GetChunksTotal())))
 	fmt.Fprintf(tw, "matches\t%d\n", st.GetMatches())
+	if l := st.GetLabels(); l != "" {
+		fmt.Fprintf(tw, "labels\t%s\n", Text(l))
+	}
 	fmt.Fprintf(tw, "result file\t%s\n", Text(st.GetResultPath()))
 	if e := st.GetError(); e != "" {
 		fmt.Fprintf(tw, "error\t%s\n", Text(e))

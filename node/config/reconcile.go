@@ -40,6 +40,9 @@ type Grant struct {
 	// Modes are "requester-learns" and/or "both-learn"
 	// (recon.ModeRequesterLearns, recon.ModeBothLearn). Required.
 	Modes []string `yaml:"modes"`
+	// ShareLabels agrees to exchange the labels of matched rows with this
+	// requester in both-learn, when it asks. Default false.
+	ShareLabels bool `yaml:"share_labels,omitempty"`
 }
 
 func (cfg *Config) validateReconcile(c *checker) {

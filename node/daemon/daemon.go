@@ -75,6 +75,7 @@ var componentErrors = []api.ErrorCode{
 	{Err: recon.ErrUnknownList, Code: codes.InvalidArgument},
 	{Err: recon.ErrRequest, Code: codes.InvalidArgument},
 	{Err: recon.ErrUnknown, Code: codes.NotFound},
+	{Err: recon.ErrRunning, Code: codes.FailedPrecondition},
 	{Err: errNoResponder, Code: codes.FailedPrecondition},
 }
 

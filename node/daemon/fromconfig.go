@@ -190,7 +190,7 @@ func reconcileConfig(r *config.Reconcile, norm *ident.Normalizer) (*recon.Config
 		rc.Lists = append(rc.Lists, recon.List{Name: s.Name, Category: s.Category, Code: uint8(s.Code), Source: src})
 	}
 	for _, g := range r.Grants {
-		grant := recon.Grant{Requester: g.Requester, List: g.List}
+		grant := recon.Grant{Requester: g.Requester, List: g.List, ShareLabels: g.ShareLabels}
 		for _, m := range g.Modes {
 			grant.Protocols = append(grant.Protocols, recon.Protocol(m))
 		}

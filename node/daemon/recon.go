@@ -123,7 +123,11 @@ func (a *reconAPI) StartReconciliation(ctx context.Context, req *riskmeshv1.Star
 		return nil, fmt.Errorf("%w: no period is open", errNoResponder)
 	}
 	return a.node.Start(a.ctx, send, recon.Request{Responder: req.GetResponder(), List: req.GetList(), PeerList: req.GetPeerList(),
-		Protocol: p, Period: period})
+		Protocol: p, Period: period, ShareLabels: req.GetShareLabels()})
+}
+
+func (a *reconAPI) ResumeReconciliation(ctx context.Context, id string) (*riskmeshv1.Reconciliation, error) {
+	return a.node.ResumeStart(a.ctx, id, func(r string) (recon.Send, error) { return a.sendTo(ctx, r) })
 }
 
 func (a *reconAPI) GetReconciliation(id string) (*riskmeshv1.Reconciliation, error) {

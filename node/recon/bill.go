@@ -118,7 +118,10 @@ func (n *Node) bill(ctx context.Context, id string, t *transcript.ReconTranscrip
 // not marked billed: one a crash, or a failed Bill, stopped between its
 // transcript and its journalled entry. The daemon runs it when it starts
 // and now and then after; a reconciliation still running has no complete
-// transcript and is left alone. It returns the number billed.
+// transcript and is left alone. A transcript settled once, billed or never
+// to be billed by this node (one it requested, one that ended before its
+// matching did), is not read again by this Node. It returns the number
+// billed.
 func (n *Node) Rebill(ctx context.Context) (int, error) {
 	if n.cfg.Bill == nil {
 		return 0, nil
@@ -135,8 +138,16 @@ func (n *Node) Rebill(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return billed, ctx.Err()
 		}
-		if _, err := os.Stat(tp + billedSuffix); err == nil {
+		if n.isSettled(tp) {
 			continue
+		}
+		if _, err := os.Stat(tp + billedSuffix); err == nil {
+			n.settle(tp)
+			continue
+		}
+		id := strings.TrimSuffix(filepath.Base(tp), ".rmrc")
+		if n.runningHere(id) {
+			continue // its transcript is not final yet
 		}
 		t, err := loadTranscript(tp)
 		if err != nil {
@@ -144,16 +155,41 @@ func (n *Node) Rebill(ctx context.Context) (int, error) {
 			continue
 		}
 		if t.Header.Responder != n.cfg.MSPID || !t.Complete() {
+			n.settle(tp)
 			continue
 		}
-		if err := n.bill(ctx, strings.TrimSuffix(filepath.Base(tp), ".rmrc"), t); err != nil {
+		if err := n.bill(ctx, id, t); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		n.settle(tp)
 		billed++
 		n.cfg.Logger.Info("reconciliation billed after a restart", "period", t.Header.Period, "requester", t.Header.Requester)
 	}
 	return billed, errors.Join(errs...)
+}
+
+// isSettled reports whether Rebill settled transcript path already.
+func (n *Node) isSettled(path string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.settled[path]
+}
+
+func (n *Node) settle(path string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settled[path] = true
+}
+
+// runningHere reports whether reconciliation id runs on this Node, so that
+// its transcript may still change (a requester interrupted and resumed
+// saves it again).
+func (n *Node) runningHere(id string) bool {
+	n.mu.Lock()
+	t := n.runs[id]
+	n.mu.Unlock()
+	return t != nil && t.snapshot().GetState() == StateRunning
 }
 
 // ReadTranscript returns the transcript a node whose Config.Dir is dir

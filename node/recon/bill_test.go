@@ -369,7 +369,7 @@ func TestRebillAfterKill9(t *testing.T) {
 
 			r, err := openRig(dir, nil)
 			must(t, err)
-			defer r.close()
+			defer func() { _ = r.close() }() // the last rig opened
 			wantDepth := map[string]int{crashBeforeJournal: 0, crashAfterJournal: 1}[point]
 			if d := r.ob.Depth(); d != wantDepth {
 				t.Fatalf("outbox depth %d after the kill at %s, want %d", d, point, wantDepth)
@@ -388,6 +388,11 @@ func TestRebillAfterKill9(t *testing.T) {
 			}
 			_, tp := paths(filepath.Join(dir, "provider"), ID(audittest.Requester, audittest.Provider, r.period, SequenceBase))
 			must(t, os.Remove(tp+billedSuffix))
+			// The running node settled it; a node started again reads it
+			// anew.
+			must(t, r.close())
+			r, err = openRig(dir, nil)
+			must(t, err)
 			if n, err := r.resp.Rebill(t.Context()); err != nil || n != 1 {
 				t.Fatalf("Rebill without the mark: %d billed, %v", n, err)
 			}

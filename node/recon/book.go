@@ -38,17 +38,19 @@ func answered(k ecdh.ChunkKind) ecdh.ChunkKind {
 		return ecdh.KindResponderMasked
 	case ecdh.KindResponderReply:
 		return ecdh.KindRequesterMasked
+	case ecdh.KindResponderLabels:
+		return ecdh.KindRequesterLabels
 	}
 	return 0
 }
 
 // record builds the record of chunk c encoded as enc, checking that it is
-// the next of its stream and, for an answer, that the chunk it answers is
-// recorded.
+// the next of its stream, that it has the length the header fixes and,
+// for an answer, that the chunk it answers is recorded.
 func (b *book) record(c *ecdh.Chunk, enc []byte) (transcript.ChunkRecord, error) {
 	r := transcript.ChunkRecord{Kind: c.Kind, Seq: c.Seq, Count: uint32(len(c.Points)), Hash: transcript.ChunkHash(enc)}
-	if next := len(b.hashes[c.Kind]); int(c.Seq) != next {
-		return r, fmt.Errorf("%v chunk %d, expected %d", c.Kind, c.Seq, next)
+	if err := b.place(&r); err != nil {
+		return r, err
 	}
 	// The header fixes every chunk's length: a side cannot have more items
 	// handled, or billed, than the sizes both signed.
@@ -61,14 +63,23 @@ func (b *book) record(c *ecdh.Chunk, enc []byte) (transcript.ChunkRecord, error)
 	if lo >= size || len(c.Points) != min(int(h.ChunkSize), size-lo) {
 		return r, fmt.Errorf("%v chunk %d has %d points, the header allows %d", c.Kind, c.Seq, len(c.Points), max(0, min(int(h.ChunkSize), size-lo)))
 	}
-	if a := answered(c.Kind); a != 0 {
-		prev := b.hashes[a]
-		if int(c.Seq) >= len(prev) {
-			return r, fmt.Errorf("%v chunk %d answers a chunk not recorded", c.Kind, c.Seq)
-		}
-		r.Answers = prev[c.Seq]
-	}
 	return r, nil
+}
+
+// place checks r is the next record of its stream and, for an answer,
+// sets the hash of the chunk it answers, which must be recorded.
+func (b *book) place(r *transcript.ChunkRecord) error {
+	if next := len(b.hashes[r.Kind]); int(r.Seq) != next {
+		return fmt.Errorf("%v chunk %d, expected %d", r.Kind, r.Seq, next)
+	}
+	if a := answered(r.Kind); a != 0 {
+		prev := b.hashes[a]
+		if int(r.Seq) >= len(prev) {
+			return fmt.Errorf("%v chunk %d answers a chunk not recorded", r.Kind, r.Seq)
+		}
+		r.Answers = prev[r.Seq]
+	}
+	return nil
 }
 
 func (b *book) add(r transcript.ChunkRecord) {
@@ -82,6 +93,11 @@ func (b *book) own(sign ecsig.Sign, c *ecdh.Chunk, enc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recon: record own chunk: %w", err)
 	}
+	return b.signAdd(sign, r)
+}
+
+// signAdd signs and records r, a record of this side's.
+func (b *book) signAdd(sign ecsig.Sign, r transcript.ChunkRecord) ([]byte, error) {
 	if err := transcript.SignRecord(sign, b.digest, &r); err != nil {
 		return nil, err
 	}
@@ -97,6 +113,11 @@ func (b *book) peer(keys [][]byte, c *ecdh.Chunk, enc, sig []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrPeerChunk, err)
 	}
+	return b.verifyAdd(keys, r, sig)
+}
+
+// verifyAdd checks the peer's signature sig over r and records r.
+func (b *book) verifyAdd(keys [][]byte, r transcript.ChunkRecord, sig []byte) error {
 	r.Signature = sig
 	if err := transcript.VerifyRecord(keys, b.digest, &r); err != nil {
 		return fmt.Errorf("%w: %w", ErrPeerChunk, err)

@@ -45,6 +45,10 @@ type Grant struct {
 	// Protocols are the modes admitted: transcript.ProtocolECDHRequesterLearns
 	// and/or transcript.ProtocolECDHBothLearn.
 	Protocols []transcript.Protocol
+	// ShareLabels agrees, in both-learn, to exchange the labels of matched
+	// rows with this requester when it asks (docs/reconciliation.md,
+	// "Labels, by consent"). Default false: no label leaves the node.
+	ShareLabels bool
 }
 
 // SigningKeys returns an institution's transcript-signing public keys (PKIX
@@ -200,4 +204,12 @@ func (c *Config) admit(requester, list string, p transcript.Protocol) error {
 		return fmt.Errorf("%w: %s may not reconcile list %q", ErrNotAdmitted, requester, list)
 	}
 	return fmt.Errorf("%w: %s may not reconcile list %q in mode %v", ErrNotAdmitted, requester, list, p)
+}
+
+// sharesLabels reports whether a grant admitting this requester, list and
+// mode also shares labels.
+func (c *Config) sharesLabels(requester, list string, p transcript.Protocol) bool {
+	return slices.ContainsFunc(c.Grants, func(g Grant) bool {
+		return g.List == list && g.Requester == requester && g.ShareLabels && slices.Contains(g.Protocols, p)
+	})
 }

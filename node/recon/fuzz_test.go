@@ -25,7 +25,9 @@ func FuzzHandle(f *testing.F) {
 		Period: 7, Sequence: 1, RequesterKey: make([]byte, 32), RequesterSignature: []byte{1}}}}
 	step := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: &riskmeshv1.ReconStep{
 		HeaderDigest: make([]byte, 32), Chunk: []byte{1, 4, 2}}}}
-	for _, m := range []proto.Message{open, sign, step} {
+	labels := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconStep{ReconStep: &riskmeshv1.ReconStep{
+		HeaderDigest: make([]byte, 32), Labels: []byte{1, 8, 2}}}}
+	for _, m := range []proto.Message{open, sign, step, labels} {
 		b, err := proto.Marshal(m)
 		if err != nil {
 			f.Fatal(err)

@@ -23,6 +23,7 @@ type Node struct {
 	byDigest map[[transcript.DigestSize]byte]*session
 	runs     map[string]*tracker           // every reconciliation since start, by id
 	ended    [][transcript.DigestSize]byte // the last ended sessions still in byDigest, oldest first
+	settled  map[string]bool               // transcripts Rebill need not read again, by path
 }
 
 // sessionKey names a reconciliation on the responder before its header is
@@ -46,7 +47,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	return &Node{cfg: cfg, store: st, opened: make(map[sessionKey]*session), byDigest: make(map[[transcript.DigestSize]byte]*session),
-		runs: make(map[string]*tracker)}, nil
+		runs: make(map[string]*tracker), settled: make(map[string]bool)}, nil
 }
 
 // Handles reports whether req is a reconciliation request, which Handle

@@ -38,6 +38,10 @@ type Request struct {
 	// Period is the accounting period; Sequence is never reused with this
 	// responder in a period.
 	Period, Sequence uint64
+	// ShareLabels asks the responder to exchange the labels of matched
+	// rows after the matching (both-learn only; docs/reconciliation.md,
+	// "Labels, by consent"). Its grant decides.
+	ShareLabels bool
 }
 
 // Result is a finished reconciliation, as the requester sees it.
@@ -63,6 +67,7 @@ type run struct {
 	result *resultFile
 	keys   [][]byte // the responder's
 	t      *tracker
+	labels *labels // nil unless a label exchange was agreed
 	// state is what node.db holds; log is the set log written since.
 	state *saved
 	log   bytes.Buffer
@@ -111,6 +116,9 @@ func (n *Node) check(req Request) error {
 	}
 	if !req.Protocol.IsECDH() {
 		return fmt.Errorf("%w: %v is not a reconciliation mode", ErrRequest, req.Protocol)
+	}
+	if req.ShareLabels && req.Protocol != transcript.ProtocolECDHBothLearn {
+		return fmt.Errorf("%w: labels are shared in %s only", ErrRequest, ModeBothLearn)
 	}
 	if !names.MSPID(req.Responder) || req.Responder == n.cfg.MSPID {
 		return fmt.Errorf("%w: responder %q", ErrRequest, req.Responder)
@@ -186,8 +194,11 @@ func (r *run) end(cause error) error {
 	if r.result != nil {
 		err = r.result.close()
 	}
+	resultPath, tp := paths(r.n.cfg.Dir, r.id)
+	if err == nil && cause == nil {
+		err = r.labels.write(resultPath, r.rows)
+	}
 	if r.book != nil {
-		_, tp := paths(r.n.cfg.Dir, r.id)
 		err = errors.Join(err, r.book.save(tp))
 	}
 	if cause == nil && err != nil {
@@ -205,8 +216,9 @@ func (r *run) end(cause error) error {
 	default:
 		log.Warn("reconciliation failed", "id", r.id, "role", "requester", "err", cause)
 	}
+	r.labels.report(r.t, cause)
 	r.t.finish(cause)
-	if ferr := r.n.store.forget(r.id, r.t.snapshot()); ferr != nil {
+	if ferr := r.n.store.forget(r.id, r.t.snapshot(), nil, time.Time{}); ferr != nil {
 		log.Warn("reconciliation state not deleted", "id", r.id, "err", ferr)
 	}
 	if cause != nil {
@@ -236,7 +248,7 @@ func (r *run) run(ctx context.Context, pending *riskmeshv1.ReconStep) error {
 	if !r.recon.Done() {
 		return fmt.Errorf("recon: streams ended before the reconciliation did")
 	}
-	return nil
+	return r.exchangeLabels(ctx)
 }
 
 func (r *run) progress() {
@@ -249,10 +261,11 @@ func (r *run) open(ctx context.Context) error {
 	cfg := &r.n.cfg
 	resp, err := r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
 		List: r.req.PeerList, Protocol: uint32(r.req.Protocol), Period: r.req.Period, Sequence: r.req.Sequence,
-		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize)}}})
+		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize), ShareLabels: r.req.ShareLabels}}})
 	if err != nil {
 		return unreachable(err)
 	}
+	r.labels = r.t.consent(r.req.ShareLabels, resp.GetReconOpened().GetShareLabels())
 	h, err := transcript.ParseReconHeader(resp.GetReconOpened().GetHeader())
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
@@ -453,6 +466,9 @@ func (r *run) phase2(ctx context.Context, seq uint32, pending *riskmeshv1.ReconS
 	matches, err := r.recon.Accept(c)
 	if err != nil {
 		return r.rejected(enc, c, fmt.Errorf("%w: reply %d: %w", ErrPeerChunk, seq, err))
+	}
+	if err := r.labels.collect(r.recon, c); err != nil {
+		return err
 	}
 	return r.result.add(r.rows, matches)
 }

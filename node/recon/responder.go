@@ -36,6 +36,10 @@ type session struct {
 	// ecdh.MaxWindow), the evidence if a return fails its proof.
 	awaiting map[uint32][]byte
 	t        *tracker
+	labels   *labels // nil unless a label exchange was agreed
+	// matched is set once the last answer of the matching left: the
+	// reconciliation is billed whatever becomes of a label exchange after.
+	matched bool
 	// last is the latest step and its answer, so that a requester whose
 	// connection dropped before the answer arrived can send the step again
 	// and get the same answer, without the chunk being handled twice.
@@ -81,6 +85,11 @@ func (n *Node) open(ctx context.Context, requester string, m *riskmeshv1.ReconOp
 		return refusal(err)
 	}
 	resp, err := n.prepare(ctx, s, list, p, m)
+	if err == nil {
+		agreed := p == transcript.ProtocolECDHBothLearn && n.cfg.sharesLabels(requester, list.Name, p)
+		s.labels = s.t.consent(m.GetShareLabels(), agreed)
+		resp.GetReconOpened().ShareLabels = s.labels != nil
+	}
 	if err != nil {
 		n.release(s)
 		if s.result != nil {
@@ -280,6 +289,11 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 			}
 		}
 	}
+	if s == nil {
+		if resp := n.finalAnswer(requester, d, m); resp != nil {
+			return resp
+		}
+	}
 	if s == nil || s.key.requester != requester {
 		return refusal(fmt.Errorf("%w: no signed reconciliation under that header", ErrSession))
 	}
@@ -308,8 +322,11 @@ func (n *Node) step(ctx context.Context, requester string, m *riskmeshv1.ReconSt
 		return refusal(err)
 	}
 	if s.recon.Done() {
-		if err := n.end(ctx, s, nil); err != nil {
-			return refusal(err)
+		s.matched = true
+		if !s.labels.pending() {
+			if err := n.end(ctx, s, nil); err != nil {
+				return refusal(err)
+			}
 		}
 	}
 	return resp
@@ -325,6 +342,9 @@ func stepDigest(m *riskmeshv1.ReconStep) ([sha256.Size]byte, error) {
 }
 
 func (n *Node) stepLocked(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.PeerResponse, error) {
+	if len(m.GetLabels()) > 0 {
+		return n.labelStep(s, m)
+	}
 	if len(m.GetChunk()) == 0 {
 		c, err := s.recon.OwnChunk(m.GetSeq())
 		if err != nil {
@@ -358,6 +378,9 @@ func (n *Node) stepLocked(s *session, m *riskmeshv1.ReconStep) (*riskmeshv1.Peer
 	if err != nil {
 		return nil, fmt.Errorf("%w: chunk %d: %w", ErrPeerChunk, c.Seq, err)
 	}
+	if err := s.labels.collect(s.recon, ans); err != nil {
+		return nil, err
+	}
 	if err := s.result.add(s.rows, matches); err != nil {
 		return nil, err
 	}
@@ -388,14 +411,21 @@ func (n *Node) end(ctx context.Context, s *session, cause error) (err error) {
 		defer func() { s.t.finish(errors.Join(cause, err)) }()
 	}
 	n.release(s)
+	s.labels.report(s.t, cause)
 	err = s.result.close()
+	if err == nil && cause == nil {
+		resultPath, _ := paths(n.cfg.Dir, s.id)
+		err = s.labels.write(resultPath, s.rows)
+	}
 	if s.book != nil {
 		_, tp := paths(n.cfg.Dir, s.id)
 		err = errors.Join(err, s.book.save(tp))
 	}
 	if cause != nil {
 		n.cfg.Logger.Warn("reconciliation ended", "id", s.id, "role", "responder", "err", cause)
-		return err
+		if !s.matched {
+			return err
+		}
 	}
 	if err == nil {
 		err = n.bill(ctx, s.id, &s.book.t)
@@ -421,13 +451,21 @@ func (n *Node) persist(s *session) error {
 	return n.saveStep(s.id, st, s.result, s.recon, &s.log, s.book, s.t)
 }
 
-// forget deletes an ended session's saved state; its status stays.
+// forget deletes an ended session's saved state; its status stays, and
+// so does the last answer of one done, for a requester that lost it.
 func (n *Node) forget(s *session) {
-	var st *riskmeshv1.Reconciliation
+	var (
+		st  *riskmeshv1.Reconciliation
+		fin *final
+	)
 	if s.t != nil {
 		st = s.t.snapshot()
 	}
-	if err := n.store.forget(s.id, st); err != nil {
+	now := n.cfg.Now()
+	if st.GetState() == StateDone && s.book != nil && s.state != nil && len(s.state.last) > 0 {
+		fin = &final{header: s.book.digest, at: now, requester: s.key.requester, digest: s.state.lastDigest, answer: s.state.last}
+	}
+	if err := n.store.forget(s.id, st, fin, now.Add(-n.cfg.IdleTimeout)); err != nil {
 		n.cfg.Logger.Warn("reconciliation state not deleted", "id", s.id, "err", err)
 	}
 }
@@ -473,6 +511,10 @@ func (n *Node) revive(ctx context.Context, requester, id string) (*session, erro
 			}
 		}
 	}
+	before, err := n.store.status(id)
+	if err != nil {
+		return nil, err
+	}
 	if len(l.last) > 0 {
 		s.last.resp = new(riskmeshv1.PeerResponse)
 		if err := proto.Unmarshal(l.last, s.last.resp); err != nil {
@@ -489,6 +531,9 @@ func (n *Node) revive(ctx context.Context, requester, id string) (*session, erro
 		return nil, ErrBusy
 	}
 	s.t = n.newTracker(ecdh.RoleResponder, id, requester, l.list, h.Protocol, h.Period, h.Sequence)
+	if before.GetLabels() == LabelsAgreed {
+		s.t.setLabels(LabelsLost) // the keys of the matches before the restart are not saved
+	}
 	if s.result, err = reopenResult(s.t.st.GetResultPath(), l.resultSize, l.resultRows); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/riskmesh/riskmesh/psi/catalog"
 )
 
 // resultFile streams a side's matched rows to disk as they are learned,
@@ -22,13 +24,28 @@ type resultFile struct {
 	size int64
 }
 
-// resultLine is one matched row of the result file.
+// resultLine is one matched row of the result file: the node's own row
+// and, when labels were shared, the peer's label of it.
 type resultLine struct {
-	ID        string `json:"id"`
+	ID string `json:"id"`
+	labelLine
+	PeerLabel *labelLine `json:"peer_label,omitempty"`
+}
+
+// labelLine is a label as the result file writes it.
+type labelLine struct {
 	Category  uint8  `json:"category"`
 	Reason    uint16 `json:"reason"`
 	Listed    string `json:"listed,omitempty"`
 	Reference string `json:"reference"`
+}
+
+func newLabelLine(l catalog.Label) labelLine {
+	line := labelLine{Category: l.Category, Reason: l.Reason, Reference: hex.EncodeToString(l.Reference[:])}
+	if l.Listed != 0 {
+		line.Listed = l.Listed.String()
+	}
+	return line
 }
 
 func createResult(path string) (*resultFile, error) {
@@ -79,12 +96,7 @@ func (r *resultFile) add(rs rows, indices []int) error {
 		if i < 0 || i >= len(rs) {
 			return fmt.Errorf("recon: matched row %d out of range", i)
 		}
-		l := rs[i].label
-		line := resultLine{ID: string(rs[i].item), Category: l.Category, Reason: l.Reason,
-			Reference: hex.EncodeToString(l.Reference[:])}
-		if l.Listed != 0 {
-			line.Listed = l.Listed.String()
-		}
+		line := resultLine{ID: string(rs[i].item), labelLine: newLabelLine(rs[i].label)}
 		if err := r.enc.Encode(line); err != nil {
 			return fmt.Errorf("recon: write result file: %w", err)
 		}

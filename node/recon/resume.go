@@ -10,6 +10,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // errUnreachable marks a step whose answer never arrived: the responder
@@ -42,7 +43,42 @@ func resumable(err error) bool {
 // send. The step whose answer was lost is sent again byte for byte; the
 // chunks before it are not handled again, and the result file is cut
 // back to the rows the state counts, so every row is written once.
-func (n *Node) Resume(ctx context.Context, id string, send Send) (res *Result, err error) {
+func (n *Node) Resume(ctx context.Context, id string, send Send) (*Result, error) {
+	l, err := n.loadResume(id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.resumeRun(id, l, send)
+	if err != nil {
+		return nil, err
+	}
+	return r.resume(ctx, l)
+}
+
+// ResumeStart resumes reconciliation id as Resume does, in the background
+// under ctx, through the way dial gives to its responder, and returns its
+// state, running. It is how an interrupted reconciliation of a running
+// node is resumed (riskmesh reconcile resume); one still running is
+// ErrRunning, one that ended or never ran ErrUnknown.
+func (n *Node) ResumeStart(ctx context.Context, id string, dial func(responder string) (Send, error)) (*riskmeshv1.Reconciliation, error) {
+	l, err := n.loadResume(id)
+	if err != nil {
+		return nil, err
+	}
+	send, err := dial(l.peer)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.resumeRun(id, l, send)
+	if err != nil {
+		return nil, err
+	}
+	go func() { _, _ = r.resume(ctx, l) }()
+	return r.t.snapshot(), nil
+}
+
+// loadResume loads the saved state of a reconciliation this node started.
+func (n *Node) loadResume(id string) (*loaded, error) {
 	l, err := n.store.load(id)
 	if err != nil {
 		return nil, err
@@ -50,12 +86,31 @@ func (n *Node) Resume(ctx context.Context, id string, send Send) (res *Result, e
 	if l == nil || l.role != ecdh.RoleRequester {
 		return nil, fmt.Errorf("%w: nothing to resume under %q", ErrUnknown, id)
 	}
+	return l, nil
+}
+
+// resumeRun registers the resumed reconciliation as running (ErrRunning if
+// it already is) and returns its run.
+func (n *Node) resumeRun(id string, l *loaded, send Send) (*run, error) {
 	req := Request{Responder: l.peer, List: l.list, PeerList: l.peerList, Protocol: l.protocol, Period: l.period, Sequence: l.sequence}
+	before, err := n.store.status(id)
+	if err != nil {
+		return nil, err
+	}
 	t, err := n.track(ecdh.RoleRequester, id, req.Responder, req.List, req.Protocol, req.Period, req.Sequence)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{n: n, send: send, req: req, id: id, t: t, state: l.saved}
+	if before.GetLabels() == LabelsAgreed {
+		// The keys of the matches before the stop are not saved: the
+		// labels cannot be exchanged any more.
+		t.setLabels(LabelsLost)
+	}
+	return &run{n: n, send: send, req: req, id: id, t: t, state: l.saved}, nil
+}
+
+// resume rebuilds the run from l and runs it to its end.
+func (r *run) resume(ctx context.Context, l *loaded) (res *Result, err error) {
 	defer func() {
 		if err = r.end(err); err != nil {
 			res = nil
@@ -80,17 +135,9 @@ func (n *Node) ResumeAll(ctx context.Context, dial func(responder string) (Send,
 		return err
 	}
 	for _, id := range ids {
-		l, err := n.store.load(id)
-		if err != nil || l == nil {
+		if _, err := n.ResumeStart(ctx, id, dial); err != nil {
 			n.cfg.Logger.Warn("reconciliation not resumed", "id", id, "err", err)
-			continue
 		}
-		send, err := dial(l.peer)
-		if err != nil {
-			n.cfg.Logger.Warn("reconciliation not resumed", "id", id, "err", err)
-			continue
-		}
-		go func() { _, _ = n.Resume(ctx, id, send) }()
 	}
 	return nil
 }
@@ -188,4 +235,27 @@ func (r *run) resend(ctx context.Context) (*riskmeshv1.ReconStep, error) {
 		return b.ReconStep, nil
 	}
 	return nil, fmt.Errorf("%w: pending step of an unknown kind", errSaved)
+}
+
+// finalAnswer returns the answer a responder gave to the last step of a
+// reconciliation it answered to its end, if m is that step, byte for
+// byte, from the same requester, within IdleTimeout of the end: a
+// requester that lost that answer, with a restart of this node in
+// between, gets it again rather than NOT_FOUND. It returns nil otherwise,
+// and the caller refuses the step as it would without it.
+func (n *Node) finalAnswer(requester string, d [transcript.DigestSize]byte, m *riskmeshv1.ReconStep) *riskmeshv1.PeerResponse {
+	f, err := n.store.final(d)
+	if err != nil || f == nil || f.requester != requester || n.cfg.Now().Sub(f.at) >= n.cfg.IdleTimeout {
+		return nil
+	}
+	digest, err := stepDigest(m)
+	if err != nil || digest != f.digest {
+		return nil
+	}
+	resp := new(riskmeshv1.PeerResponse)
+	if err := proto.Unmarshal(f.answer, resp); err != nil {
+		n.cfg.Logger.Warn("final reconciliation answer unreadable", "err", err)
+		return nil
+	}
+	return resp
 }

@@ -100,6 +100,26 @@ func (t *tracker) sizes(own, peer uint32) {
 	t.update(func(st *riskmeshv1.Reconciliation) { st.OwnSize, st.PeerSize = own, peer })
 }
 
+// consent records whether labels are exchanged, asked by the requester
+// and agreed by the responder's grant, and returns the state of an agreed
+// exchange (nil if there is none).
+func (t *tracker) consent(asked, agreed bool) *labels {
+	switch {
+	case !asked:
+		return nil
+	case !agreed:
+		t.setLabels(LabelsDeclined)
+		return nil
+	}
+	t.setLabels(LabelsAgreed)
+	return &labels{}
+}
+
+// setLabels records the label exchange's state.
+func (t *tracker) setLabels(state string) {
+	t.update(func(st *riskmeshv1.Reconciliation) { st.Labels = state })
+}
+
 // interrupt records a reconciliation stopped by err, to be resumed.
 func (t *tracker) interrupt(err error) {
 	t.update(func(st *riskmeshv1.Reconciliation) { st.State, st.Error = StateInterrupted, err.Error() })
@@ -199,8 +219,13 @@ func (n *Node) Rows(ctx context.Context, id string, send func(*riskmeshv1.Reconc
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			return fmt.Errorf("recon: result file line: %w", err)
 		}
-		batch.Rows = append(batch.Rows, &riskmeshv1.ReconciledRow{Id: l.ID, Category: uint32(l.Category),
-			Reason: uint32(l.Reason), Listed: l.Listed, Reference: l.Reference})
+		row := &riskmeshv1.ReconciledRow{Id: l.ID, Category: uint32(l.Category),
+			Reason: uint32(l.Reason), Listed: l.Listed, Reference: l.Reference}
+		if p := l.PeerLabel; p != nil {
+			row.PeerLabel = &riskmeshv1.ReconciledLabel{Category: uint32(p.Category), Reason: uint32(p.Reason),
+				Listed: p.Listed, Reference: p.Reference}
+		}
+		batch.Rows = append(batch.Rows, row)
 		if len(batch.Rows) == MaxRowsPerBatch {
 			if err := send(batch); err != nil {
 				return err

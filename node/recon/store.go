@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/cryptobyte"
@@ -40,9 +41,14 @@ var (
 	// responder restarted in the middle finds the reconciliation a step
 	// names.
 	bucketDigests = []byte("recon/digests")
+	// bucketFinal maps the signed header digest of a reconciliation this
+	// node answered to its end to its last step and answer (encodeFinal),
+	// so that a requester that lost that answer gets it again, from a
+	// restarted node too, for Config.IdleTimeout.
+	bucketFinal = []byte("recon/final")
 
-	allBuckets    = [][]byte{bucketStatus, bucketState, bucketLog, bucketRecords, bucketDigests}
-	sealedBuckets = [][]byte{bucketStatus, bucketState, bucketLog, bucketRecords}
+	allBuckets    = [][]byte{bucketStatus, bucketState, bucketLog, bucketRecords, bucketDigests, bucketFinal}
+	sealedBuckets = [][]byte{bucketStatus, bucketState, bucketLog, bucketRecords, bucketFinal}
 )
 
 // savedVersion is the first byte of a saved state.
@@ -345,11 +351,74 @@ func (st *store) setStatus(status *riskmeshv1.Reconciliation) error {
 	return st.db.Update(func(tx *bolt.Tx) error { return st.putStatus(tx, status) })
 }
 
+// final is the last step of a reconciliation a responder answered to its
+// end, and its answer.
+type final struct {
+	// header is the signed header's digest, the key it is kept under.
+	header [transcript.DigestSize]byte
+	// at is when it ended; it is given again until at + IdleTimeout.
+	at        time.Time
+	requester string
+	// digest is the step's (stepDigest); answer the encoded PeerResponse.
+	digest [sha256.Size]byte
+	answer []byte
+}
+
+// A final answer as node.db keeps it:
+//
+//	u64 unix seconds | str8 requester | [32] step digest | u24-prefixed answer
+func encodeFinal(f *final) ([]byte, error) {
+	if len(f.requester) > maxSavedName || len(f.answer) > maxSavedStep {
+		return nil, fmt.Errorf("recon: final answer fields too long")
+	}
+	b := cryptobyte.NewBuilder(nil)
+	b.AddUint64(uint64(f.at.Unix()))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(f.requester)) })
+	b.AddBytes(f.digest[:])
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.answer) })
+	return b.Bytes()
+}
+
+func decodeFinal(data []byte) (*final, error) {
+	var (
+		f         final
+		at        uint64
+		requester cryptobyte.String
+		answer    cryptobyte.String
+	)
+	in := cryptobyte.String(data)
+	if !in.ReadUint64(&at) || !in.ReadUint8LengthPrefixed(&requester) || !in.CopyBytes(f.digest[:]) ||
+		!in.ReadUint24LengthPrefixed(&answer) || !in.Empty() || at > 1<<62 || len(answer) > maxSavedStep {
+		return nil, fmt.Errorf("%w: final answer", errSaved)
+	}
+	f.at, f.requester, f.answer = time.Unix(int64(at), 0), string(requester), bytes.Clone(answer)
+	return &f, nil
+}
+
+// final returns the final answer kept under header digest d, nil if none.
+func (st *store) final(d [transcript.DigestSize]byte) (*final, error) {
+	var out *final
+	err := st.db.View(func(tx *bolt.Tx) error {
+		raw, err := st.get(tx, bucketFinal, d[:])
+		if err != nil || raw == nil {
+			return err
+		}
+		out, err = decodeFinal(raw)
+		return err
+	})
+	return out, err
+}
+
 // forget deletes the saved state of id (its secret, set log and records)
 // and records its final status: the reconciliation has ended and cannot
-// be resumed.
-func (st *store) forget(id string, status *riskmeshv1.Reconciliation) error {
+// be resumed. A responder passes the last step it answered (fin, nil
+// otherwise), kept under the header digest until expired, when final
+// answers that ended before it are deleted.
+func (st *store) forget(id string, status *riskmeshv1.Reconciliation, fin *final, expired time.Time) error {
 	return st.db.Update(func(tx *bolt.Tx) error {
+		if err := st.keepFinal(tx, fin, expired); err != nil {
+			return err
+		}
 		raw, err := st.get(tx, bucketState, []byte(id))
 		if err != nil {
 			return err
@@ -377,6 +446,38 @@ func (st *store) forget(id string, status *riskmeshv1.Reconciliation) error {
 		}
 		return st.putStatus(tx, status)
 	})
+}
+
+// keepFinal stores fin and deletes the final answers that ended before
+// expired.
+func (st *store) keepFinal(tx *bolt.Tx, fin *final, expired time.Time) error {
+	if fin == nil {
+		return nil
+	}
+	b := tx.Bucket(bucketFinal)
+	var old [][]byte
+	// One that does not open or decode is of no use either.
+	_ = b.ForEach(func(k, v []byte) error {
+		raw, err := st.ring.OpenValue(bucketFinal, k, v)
+		if err == nil {
+			var f *final
+			if f, err = decodeFinal(raw); err == nil && !f.at.Before(expired) {
+				return nil
+			}
+		}
+		old = append(old, bytes.Clone(k))
+		return nil
+	})
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	enc, err := encodeFinal(fin)
+	if err != nil {
+		return err
+	}
+	return st.put(tx, bucketFinal, fin.header[:], enc)
 }
 
 // loaded is a saved state with the set log and records it counts.
@@ -520,7 +621,8 @@ func decodeRecord(data []byte) (transcript.ChunkRecord, error) {
 		!in.CopyBytes(r.Hash[:]) || !in.CopyBytes(r.Answers[:]) || !in.ReadUint8LengthPrefixed(&sig) || !in.Empty() {
 		return r, fmt.Errorf("%w: record", errSaved)
 	}
-	if !slices.Contains([]ecdh.ChunkKind{ecdh.KindResponderMasked, ecdh.KindRequesterReturn, ecdh.KindRequesterMasked, ecdh.KindResponderReply}, ecdh.ChunkKind(kind)) {
+	if !slices.Contains([]ecdh.ChunkKind{ecdh.KindResponderMasked, ecdh.KindRequesterReturn, ecdh.KindRequesterMasked, ecdh.KindResponderReply,
+		ecdh.KindRequesterLabels, ecdh.KindResponderLabels}, ecdh.ChunkKind(kind)) {
 		return r, fmt.Errorf("%w: record kind %d", errSaved, kind)
 	}
 	r.Kind, r.Signature = ecdh.ChunkKind(kind), bytes.Clone(sig)

@@ -5260,7 +5260,11 @@ type StartReconciliationRequest struct {
 	// peer_list names the responder's list, as its policy does.
 	PeerList string `protobuf:"bytes,3,opt,name=peer_list,json=peerList,proto3" json:"peer_list,omitempty"`
 	// mode is "requester-learns" or "both-learn".
-	Mode          string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	Mode string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	// share_labels asks the responder to exchange the labels of matched
+	// rows (both-learn only): each side then gets the other's label of each
+	// of its matched rows, if the responder's grant shares labels.
+	ShareLabels   bool `protobuf:"varint,5,opt,name=share_labels,json=shareLabels,proto3" json:"share_labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5321,6 +5325,13 @@ func (x *StartReconciliationRequest) GetMode() string {
 		return x.Mode
 	}
 	return ""
+}
+
+func (x *StartReconciliationRequest) GetShareLabels() bool {
+	if x != nil {
+		return x.ShareLabels
+	}
+	return false
 }
 
 // GetReconciliationRequest names a reconciliation by its id.
@@ -5398,7 +5409,13 @@ type Reconciliation struct {
 	// error says why a failed reconciliation ended.
 	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	// result_path is the result file on the node's host.
-	ResultPath    string `protobuf:"bytes,15,opt,name=result_path,json=resultPath,proto3" json:"result_path,omitempty"`
+	ResultPath string `protobuf:"bytes,15,opt,name=result_path,json=resultPath,proto3" json:"result_path,omitempty"`
+	// labels says whether labels of matched rows are exchanged: "" (not
+	// asked), "declined" (the responder's grant does not share them),
+	// "agreed" (until the exchange ends), "shared" (every matched row has the
+	// peer's label), "lost" (this side restarted during the reconciliation
+	// and no longer knows the matches' keys) or "failed" (see error).
+	Labels        string `protobuf:"bytes,16,opt,name=labels,proto3" json:"labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5538,6 +5555,13 @@ func (x *Reconciliation) GetResultPath() string {
 	return ""
 }
 
+func (x *Reconciliation) GetLabels() string {
+	if x != nil {
+		return x.Labels
+	}
+	return ""
+}
+
 type ListReconciliationsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -5664,7 +5688,7 @@ func (x *ReconciledRows) GetRows() []*ReconciledRow {
 }
 
 // ReconciledRow is one of this node's rows found in the other list, with
-// this node's own label.
+// this node's own label and, when shared, the other institution's.
 type ReconciledRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is the canonical identifier "<type>:<value>".
@@ -5674,7 +5698,10 @@ type ReconciledRow struct {
 	// listed is the label's date (YYYY-MM-DD), empty if unset.
 	Listed string `protobuf:"bytes,4,opt,name=listed,proto3" json:"listed,omitempty"`
 	// reference is the label's 8-byte reference, hex.
-	Reference     string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	Reference string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	// peer_label is the other institution's label of the same row, when
+	// both agreed to share labels.
+	PeerLabel     *ReconciledLabel `protobuf:"bytes,6,opt,name=peer_label,json=peerLabel,proto3" json:"peer_label,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5738,6 +5765,84 @@ func (x *ReconciledRow) GetListed() string {
 }
 
 func (x *ReconciledRow) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *ReconciledRow) GetPeerLabel() *ReconciledLabel {
+	if x != nil {
+		return x.PeerLabel
+	}
+	return nil
+}
+
+// ReconciledLabel is the other institution's label of a matched row.
+type ReconciledLabel struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Category uint32                 `protobuf:"varint,1,opt,name=category,proto3" json:"category,omitempty"`
+	Reason   uint32                 `protobuf:"varint,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// listed is the label's date (YYYY-MM-DD), empty if unset.
+	Listed string `protobuf:"bytes,3,opt,name=listed,proto3" json:"listed,omitempty"`
+	// reference is the label's 8-byte reference, hex.
+	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciledLabel) Reset() {
+	*x = ReconciledLabel{}
+	mi := &file_riskmesh_v1_node_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciledLabel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciledLabel) ProtoMessage() {}
+
+func (x *ReconciledLabel) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_node_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciledLabel.ProtoReflect.Descriptor instead.
+func (*ReconciledLabel) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_node_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ReconciledLabel) GetCategory() uint32 {
+	if x != nil {
+		return x.Category
+	}
+	return 0
+}
+
+func (x *ReconciledLabel) GetReason() uint32 {
+	if x != nil {
+		return x.Reason
+	}
+	return 0
+}
+
+func (x *ReconciledLabel) GetListed() string {
+	if x != nil {
+		return x.Listed
+	}
+	return ""
+}
+
+func (x *ReconciledLabel) GetReference() string {
 	if x != nil {
 		return x.Reference
 	}
@@ -6095,14 +6200,15 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\"6\n" +
 	"\x18ReplayDeadEventsResponse\x12\x1a\n" +
-	"\breplayed\x18\x01 \x01(\rR\breplayed\"\x7f\n" +
+	"\breplayed\x18\x01 \x01(\rR\breplayed\"\xa2\x01\n" +
 	"\x1aStartReconciliationRequest\x12\x1c\n" +
 	"\tresponder\x18\x01 \x01(\tR\tresponder\x12\x12\n" +
 	"\x04list\x18\x02 \x01(\tR\x04list\x12\x1b\n" +
 	"\tpeer_list\x18\x03 \x01(\tR\bpeerList\x12\x12\n" +
-	"\x04mode\x18\x04 \x01(\tR\x04mode\"*\n" +
+	"\x04mode\x18\x04 \x01(\tR\x04mode\x12!\n" +
+	"\fshare_labels\x18\x05 \x01(\bR\vshareLabels\"*\n" +
 	"\x18GetReconciliationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x87\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x9f\x03\n" +
 	"\x0eReconciliation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
@@ -6121,18 +6227,26 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\amatches\x18\r \x01(\x04R\amatches\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1f\n" +
 	"\vresult_path\x18\x0f \x01(\tR\n" +
-	"resultPath\"\x1c\n" +
+	"resultPath\x12\x16\n" +
+	"\x06labels\x18\x10 \x01(\tR\x06labels\"\x1c\n" +
 	"\x1aListReconciliationsRequest\"d\n" +
 	"\x1bListReconciliationsResponse\x12E\n" +
 	"\x0freconciliations\x18\x01 \x03(\v2\x1b.riskmesh.v1.ReconciliationR\x0freconciliations\"@\n" +
 	"\x0eReconciledRows\x12.\n" +
-	"\x04rows\x18\x01 \x03(\v2\x1a.riskmesh.v1.ReconciledRowR\x04rows\"\x89\x01\n" +
+	"\x04rows\x18\x01 \x03(\v2\x1a.riskmesh.v1.ReconciledRowR\x04rows\"\xc6\x01\n" +
 	"\rReconciledRow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\rR\bcategory\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\rR\x06reason\x12\x16\n" +
 	"\x06listed\x18\x04 \x01(\tR\x06listed\x12\x1c\n" +
-	"\treference\x18\x05 \x01(\tR\treference*\xb9\x01\n" +
+	"\treference\x18\x05 \x01(\tR\treference\x12;\n" +
+	"\n" +
+	"peer_label\x18\x06 \x01(\v2\x1c.riskmesh.v1.ReconciledLabelR\tpeerLabel\"{\n" +
+	"\x0fReconciledLabel\x12\x1a\n" +
+	"\bcategory\x18\x01 \x01(\rR\bcategory\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\rR\x06reason\x12\x16\n" +
+	"\x06listed\x18\x03 \x01(\tR\x06listed\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\tR\treference*\xb9\x01\n" +
 	"\x0eIdentifierType\x12\x1f\n" +
 	"\x1bIDENTIFIER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTIFIER_TYPE_PHONE\x10\x01\x12\x1a\n" +
@@ -6212,7 +6326,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x1cPUSH_EVENT_TYPE_QUERY_RESULT\x10\x02\x12!\n" +
 	"\x1dPUSH_EVENT_TYPE_QUERY_CHANGED\x10\x03\x12\x1e\n" +
 	"\x1aPUSH_EVENT_TYPE_RECONCILED\x10\x04\x12\x1b\n" +
-	"\x17PUSH_EVENT_TYPE_DISPUTE\x10\x052\xd5\r\n" +
+	"\x17PUSH_EVENT_TYPE_DISPUTE\x10\x052\xb1\x0e\n" +
 	"\bRiskMesh\x12=\n" +
 	"\x05Query\x12\x19.riskmesh.v1.QueryRequest\x1a\x17.riskmesh.v1.QueryEvent0\x01\x12B\n" +
 	"\bGetQuery\x12\x1c.riskmesh.v1.GetQueryRequest\x1a\x18.riskmesh.v1.QueryRecord\x12P\n" +
@@ -6236,7 +6350,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x11GetReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation\x12[\n" +
 	"\x13WatchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.Reconciliation0\x01\x12h\n" +
 	"\x13ListReconciliations\x12'.riskmesh.v1.ListReconciliationsRequest\x1a(.riskmesh.v1.ListReconciliationsResponse\x12[\n" +
-	"\x13FetchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.ReconciledRows0\x01B:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
+	"\x13FetchReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.ReconciledRows0\x01\x12Z\n" +
+	"\x14ResumeReconciliation\x12%.riskmesh.v1.GetReconciliationRequest\x1a\x1b.riskmesh.v1.ReconciliationB:Z8github.com/riskmesh/riskmesh/proto/riskmeshv1;riskmeshv1b\x06proto3"
 
 var (
 	file_riskmesh_v1_node_proto_rawDescOnce sync.Once
@@ -6251,7 +6366,7 @@ func file_riskmesh_v1_node_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_node_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_riskmesh_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_riskmesh_v1_node_proto_goTypes = []any{
 	(IdentifierType)(0),                 // 0: riskmesh.v1.IdentifierType
 	(QueryMode)(0),                      // 1: riskmesh.v1.QueryMode
@@ -6332,75 +6447,76 @@ var file_riskmesh_v1_node_proto_goTypes = []any{
 	(*ListReconciliationsResponse)(nil), // 76: riskmesh.v1.ListReconciliationsResponse
 	(*ReconciledRows)(nil),              // 77: riskmesh.v1.ReconciledRows
 	(*ReconciledRow)(nil),               // 78: riskmesh.v1.ReconciledRow
-	nil,                                 // 79: riskmesh.v1.QueryRecord.RankingEntry
-	nil,                                 // 80: riskmesh.v1.ProvidersResponse.PricesEntry
-	(*durationpb.Duration)(nil),         // 81: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 82: google.protobuf.Timestamp
-	(*PeerError)(nil),                   // 83: riskmesh.v1.PeerError
-	(*EntryKey)(nil),                    // 84: riskmesh.v1.EntryKey
-	(DisputeState)(0),                   // 85: riskmesh.v1.DisputeState
+	(*ReconciledLabel)(nil),             // 79: riskmesh.v1.ReconciledLabel
+	nil,                                 // 80: riskmesh.v1.QueryRecord.RankingEntry
+	nil,                                 // 81: riskmesh.v1.ProvidersResponse.PricesEntry
+	(*durationpb.Duration)(nil),         // 82: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 83: google.protobuf.Timestamp
+	(*PeerError)(nil),                   // 84: riskmesh.v1.PeerError
+	(*EntryKey)(nil),                    // 85: riskmesh.v1.EntryKey
+	(DisputeState)(0),                   // 86: riskmesh.v1.DisputeState
 }
 var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	0,   // 0: riskmesh.v1.Identifier.type:type_name -> riskmesh.v1.IdentifierType
 	13,  // 1: riskmesh.v1.QueryRequest.identifiers:type_name -> riskmesh.v1.Identifier
-	81,  // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
+	82,  // 2: riskmesh.v1.QueryRequest.deadline:type_name -> google.protobuf.Duration
 	1,   // 3: riskmesh.v1.QueryRequest.mode:type_name -> riskmesh.v1.QueryMode
 	16,  // 4: riskmesh.v1.QueryEvent.accepted:type_name -> riskmesh.v1.QueryAccepted
 	19,  // 5: riskmesh.v1.QueryEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
 	25,  // 6: riskmesh.v1.QueryEvent.result:type_name -> riskmesh.v1.QueryResult
-	82,  // 7: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 7: riskmesh.v1.QueryAccepted.created_at:type_name -> google.protobuf.Timestamp
 	17,  // 8: riskmesh.v1.ProviderHit.label:type_name -> riskmesh.v1.Label
 	2,   // 9: riskmesh.v1.ProviderResult.status:type_name -> riskmesh.v1.ProviderStatus
 	18,  // 10: riskmesh.v1.ProviderResult.hits:type_name -> riskmesh.v1.ProviderHit
-	83,  // 11: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
-	81,  // 12: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
+	84,  // 11: riskmesh.v1.ProviderResult.error:type_name -> riskmesh.v1.PeerError
+	82,  // 12: riskmesh.v1.ProviderResult.latency:type_name -> google.protobuf.Duration
 	22,  // 13: riskmesh.v1.ProviderResult.disputes:type_name -> riskmesh.v1.ExchangeDispute
 	21,  // 14: riskmesh.v1.ProviderResult.late_change:type_name -> riskmesh.v1.LateChange
 	20,  // 15: riskmesh.v1.ProviderResult.exchanges:type_name -> riskmesh.v1.SentExchange
 	1,   // 16: riskmesh.v1.ProviderResult.mode:type_name -> riskmesh.v1.QueryMode
 	2,   // 17: riskmesh.v1.LateChange.previous_status:type_name -> riskmesh.v1.ProviderStatus
 	3,   // 18: riskmesh.v1.LateChange.source:type_name -> riskmesh.v1.LateSource
-	82,  // 19: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
-	84,  // 20: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
-	85,  // 21: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
+	83,  // 19: riskmesh.v1.LateChange.changed_at:type_name -> google.protobuf.Timestamp
+	85,  // 20: riskmesh.v1.ExchangeDispute.key:type_name -> riskmesh.v1.EntryKey
+	86,  // 21: riskmesh.v1.ExchangeDispute.state:type_name -> riskmesh.v1.DisputeState
 	17,  // 22: riskmesh.v1.Hit.label:type_name -> riskmesh.v1.Label
 	4,   // 23: riskmesh.v1.ItemResult.invalid_reason:type_name -> riskmesh.v1.InvalidReason
 	23,  // 24: riskmesh.v1.ItemResult.hits:type_name -> riskmesh.v1.Hit
 	24,  // 25: riskmesh.v1.QueryResult.items:type_name -> riskmesh.v1.ItemResult
 	19,  // 26: riskmesh.v1.QueryResult.providers:type_name -> riskmesh.v1.ProviderResult
-	82,  // 27: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
-	84,  // 28: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
+	83,  // 27: riskmesh.v1.QueryResult.completed_at:type_name -> google.protobuf.Timestamp
+	85,  // 28: riskmesh.v1.ReconciledEntry.key:type_name -> riskmesh.v1.EntryKey
 	5,   // 29: riskmesh.v1.ReconciledEntry.state:type_name -> riskmesh.v1.ReconcileState
 	30,  // 30: riskmesh.v1.ReconcileReport.entries:type_name -> riskmesh.v1.ReconciledEntry
-	82,  // 31: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
+	83,  // 31: riskmesh.v1.ReconcileReport.last_pass:type_name -> google.protobuf.Timestamp
 	5,   // 32: riskmesh.v1.ReconcileRecord.state:type_name -> riskmesh.v1.ReconcileState
-	82,  // 33: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
+	83,  // 33: riskmesh.v1.ReconcileRecord.first_missing:type_name -> google.protobuf.Timestamp
 	6,   // 34: riskmesh.v1.QueryRecord.state:type_name -> riskmesh.v1.QueryState
-	82,  // 35: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 35: riskmesh.v1.QueryRecord.created_at:type_name -> google.protobuf.Timestamp
 	19,  // 36: riskmesh.v1.QueryRecord.provider_results:type_name -> riskmesh.v1.ProviderResult
 	25,  // 37: riskmesh.v1.QueryRecord.result:type_name -> riskmesh.v1.QueryResult
-	79,  // 38: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
-	82,  // 39: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
+	80,  // 38: riskmesh.v1.QueryRecord.ranking:type_name -> riskmesh.v1.QueryRecord.RankingEntry
+	83,  // 39: riskmesh.v1.ListQueriesRequest.since:type_name -> google.protobuf.Timestamp
 	6,   // 40: riskmesh.v1.QuerySummary.state:type_name -> riskmesh.v1.QueryState
-	82,  // 41: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 41: riskmesh.v1.QuerySummary.created_at:type_name -> google.protobuf.Timestamp
 	35,  // 42: riskmesh.v1.ListQueriesResponse.queries:type_name -> riskmesh.v1.QuerySummary
-	82,  // 43: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
+	83,  // 43: riskmesh.v1.BalanceResponse.ledger_as_of:type_name -> google.protobuf.Timestamp
 	8,   // 44: riskmesh.v1.RemoteCatalog.state:type_name -> riskmesh.v1.CatalogState
-	82,  // 45: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	83,  // 45: riskmesh.v1.RemoteCatalog.updated_at:type_name -> google.protobuf.Timestamp
 	40,  // 46: riskmesh.v1.ProviderInfo.catalogs:type_name -> riskmesh.v1.RemoteCatalog
 	42,  // 47: riskmesh.v1.ProviderInfo.quality:type_name -> riskmesh.v1.ProviderQuality
 	7,   // 48: riskmesh.v1.HitFeedback.outcome:type_name -> riskmesh.v1.HitOutcome
 	43,  // 49: riskmesh.v1.ReportOutcomesRequest.hits:type_name -> riskmesh.v1.HitFeedback
 	41,  // 50: riskmesh.v1.ProvidersResponse.providers:type_name -> riskmesh.v1.ProviderInfo
-	80,  // 51: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
+	81,  // 51: riskmesh.v1.ProvidersResponse.prices:type_name -> riskmesh.v1.ProvidersResponse.PricesEntry
 	48,  // 52: riskmesh.v1.ListImport.rejected_rows:type_name -> riskmesh.v1.RejectedRow
-	81,  // 53: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
+	82,  // 53: riskmesh.v1.ListImport.duration:type_name -> google.protobuf.Duration
 	49,  // 54: riskmesh.v1.ImportListResponse.import:type_name -> riskmesh.v1.ListImport
 	49,  // 55: riskmesh.v1.RefreshListsResponse.imports:type_name -> riskmesh.v1.ListImport
 	8,   // 56: riskmesh.v1.LocalCatalog.state:type_name -> riskmesh.v1.CatalogState
-	82,  // 57: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
+	83,  // 57: riskmesh.v1.LocalCatalog.updated_at:type_name -> google.protobuf.Timestamp
 	55,  // 58: riskmesh.v1.LocalCatalog.stale_sources:type_name -> riskmesh.v1.StaleSource
-	82,  // 59: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
+	83,  // 59: riskmesh.v1.StaleSource.last_good:type_name -> google.protobuf.Timestamp
 	54,  // 60: riskmesh.v1.CatalogStatusResponse.local:type_name -> riskmesh.v1.LocalCatalog
 	40,  // 61: riskmesh.v1.CatalogStatusResponse.remote:type_name -> riskmesh.v1.RemoteCatalog
 	9,   // 62: riskmesh.v1.RotateKeysRequest.kind:type_name -> riskmesh.v1.KeyKind
@@ -6408,68 +6524,71 @@ var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	10,  // 64: riskmesh.v1.BackupFile.kind:type_name -> riskmesh.v1.BackupKind
 	60,  // 65: riskmesh.v1.BackupFile.ledger_head:type_name -> riskmesh.v1.LedgerLogHead
 	61,  // 66: riskmesh.v1.BackupResponse.files:type_name -> riskmesh.v1.BackupFile
-	82,  // 67: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
+	83,  // 67: riskmesh.v1.BackupResponse.taken_at:type_name -> google.protobuf.Timestamp
 	11,  // 68: riskmesh.v1.ComponentHealth.status:type_name -> riskmesh.v1.HealthStatus
 	11,  // 69: riskmesh.v1.HealthResponse.status:type_name -> riskmesh.v1.HealthStatus
 	64,  // 70: riskmesh.v1.HealthResponse.components:type_name -> riskmesh.v1.ComponentHealth
 	12,  // 71: riskmesh.v1.PushEvent.type:type_name -> riskmesh.v1.PushEventType
-	82,  // 72: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	83,  // 72: riskmesh.v1.PushEvent.recorded_at:type_name -> google.protobuf.Timestamp
 	19,  // 73: riskmesh.v1.PushEvent.provider_result:type_name -> riskmesh.v1.ProviderResult
 	25,  // 74: riskmesh.v1.PushEvent.result:type_name -> riskmesh.v1.QueryResult
 	30,  // 75: riskmesh.v1.PushEvent.reconciled:type_name -> riskmesh.v1.ReconciledEntry
 	22,  // 76: riskmesh.v1.PushEvent.dispute:type_name -> riskmesh.v1.ExchangeDispute
 	12,  // 77: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
-	82,  // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
+	83,  // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
 	67,  // 79: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
 	74,  // 80: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
 	78,  // 81: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
-	14,  // 82: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	26,  // 83: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	34,  // 84: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	37,  // 85: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	39,  // 86: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	47,  // 87: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	51,  // 88: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	53,  // 89: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	57,  // 90: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	59,  // 91: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	63,  // 92: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	27,  // 93: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	29,  // 94: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	44,  // 95: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	68,  // 96: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	70,  // 97: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	72,  // 98: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
-	73,  // 99: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	73,  // 100: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	75,  // 101: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
-	73,  // 102: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	15,  // 103: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	33,  // 104: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	36,  // 105: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	38,  // 106: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	46,  // 107: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	50,  // 108: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	52,  // 109: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	56,  // 110: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	58,  // 111: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	62,  // 112: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	65,  // 113: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	28,  // 114: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	31,  // 115: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	45,  // 116: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	69,  // 117: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	71,  // 118: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	74,  // 119: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
-	74,  // 120: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
-	74,  // 121: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
-	76,  // 122: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
-	77,  // 123: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
-	103, // [103:124] is the sub-list for method output_type
-	82,  // [82:103] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	79,  // 82: riskmesh.v1.ReconciledRow.peer_label:type_name -> riskmesh.v1.ReconciledLabel
+	14,  // 83: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	26,  // 84: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	34,  // 85: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	37,  // 86: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	39,  // 87: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	47,  // 88: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	51,  // 89: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	53,  // 90: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	57,  // 91: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	59,  // 92: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	63,  // 93: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	27,  // 94: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	29,  // 95: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	44,  // 96: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	68,  // 97: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	70,  // 98: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	72,  // 99: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
+	73,  // 100: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	73,  // 101: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	75,  // 102: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
+	73,  // 103: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	73,  // 104: riskmesh.v1.RiskMesh.ResumeReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	15,  // 105: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	33,  // 106: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	36,  // 107: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	38,  // 108: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	46,  // 109: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	50,  // 110: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	52,  // 111: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	56,  // 112: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	58,  // 113: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	62,  // 114: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	65,  // 115: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	28,  // 116: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	31,  // 117: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	45,  // 118: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	69,  // 119: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	71,  // 120: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	74,  // 121: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 122: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 123: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
+	76,  // 124: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
+	77,  // 125: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
+	74,  // 126: riskmesh.v1.RiskMesh.ResumeReconciliation:output_type -> riskmesh.v1.Reconciliation
+	105, // [105:127] is the sub-list for method output_type
+	83,  // [83:105] is the sub-list for method input_type
+	83,  // [83:83] is the sub-list for extension type_name
+	83,  // [83:83] is the sub-list for extension extendee
+	0,   // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
@@ -6490,7 +6609,7 @@ func file_riskmesh_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_node_proto_rawDesc), len(file_riskmesh_v1_node_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   68,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,27 +19,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RiskMesh_Query_FullMethodName               = "/riskmesh.v1.RiskMesh/Query"
-	RiskMesh_GetQuery_FullMethodName            = "/riskmesh.v1.RiskMesh/GetQuery"
-	RiskMesh_ListQueries_FullMethodName         = "/riskmesh.v1.RiskMesh/ListQueries"
-	RiskMesh_Balance_FullMethodName             = "/riskmesh.v1.RiskMesh/Balance"
-	RiskMesh_Providers_FullMethodName           = "/riskmesh.v1.RiskMesh/Providers"
-	RiskMesh_ImportList_FullMethodName          = "/riskmesh.v1.RiskMesh/ImportList"
-	RiskMesh_RefreshLists_FullMethodName        = "/riskmesh.v1.RiskMesh/RefreshLists"
-	RiskMesh_CatalogStatus_FullMethodName       = "/riskmesh.v1.RiskMesh/CatalogStatus"
-	RiskMesh_RotateKeys_FullMethodName          = "/riskmesh.v1.RiskMesh/RotateKeys"
-	RiskMesh_Backup_FullMethodName              = "/riskmesh.v1.RiskMesh/Backup"
-	RiskMesh_Health_FullMethodName              = "/riskmesh.v1.RiskMesh/Health"
-	RiskMesh_GetTranscript_FullMethodName       = "/riskmesh.v1.RiskMesh/GetTranscript"
-	RiskMesh_Reconcile_FullMethodName           = "/riskmesh.v1.RiskMesh/Reconcile"
-	RiskMesh_ReportOutcomes_FullMethodName      = "/riskmesh.v1.RiskMesh/ReportOutcomes"
-	RiskMesh_ListDeadEvents_FullMethodName      = "/riskmesh.v1.RiskMesh/ListDeadEvents"
-	RiskMesh_ReplayDeadEvents_FullMethodName    = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
-	RiskMesh_StartReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/StartReconciliation"
-	RiskMesh_GetReconciliation_FullMethodName   = "/riskmesh.v1.RiskMesh/GetReconciliation"
-	RiskMesh_WatchReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/WatchReconciliation"
-	RiskMesh_ListReconciliations_FullMethodName = "/riskmesh.v1.RiskMesh/ListReconciliations"
-	RiskMesh_FetchReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/FetchReconciliation"
+	RiskMesh_Query_FullMethodName                = "/riskmesh.v1.RiskMesh/Query"
+	RiskMesh_GetQuery_FullMethodName             = "/riskmesh.v1.RiskMesh/GetQuery"
+	RiskMesh_ListQueries_FullMethodName          = "/riskmesh.v1.RiskMesh/ListQueries"
+	RiskMesh_Balance_FullMethodName              = "/riskmesh.v1.RiskMesh/Balance"
+	RiskMesh_Providers_FullMethodName            = "/riskmesh.v1.RiskMesh/Providers"
+	RiskMesh_ImportList_FullMethodName           = "/riskmesh.v1.RiskMesh/ImportList"
+	RiskMesh_RefreshLists_FullMethodName         = "/riskmesh.v1.RiskMesh/RefreshLists"
+	RiskMesh_CatalogStatus_FullMethodName        = "/riskmesh.v1.RiskMesh/CatalogStatus"
+	RiskMesh_RotateKeys_FullMethodName           = "/riskmesh.v1.RiskMesh/RotateKeys"
+	RiskMesh_Backup_FullMethodName               = "/riskmesh.v1.RiskMesh/Backup"
+	RiskMesh_Health_FullMethodName               = "/riskmesh.v1.RiskMesh/Health"
+	RiskMesh_GetTranscript_FullMethodName        = "/riskmesh.v1.RiskMesh/GetTranscript"
+	RiskMesh_Reconcile_FullMethodName            = "/riskmesh.v1.RiskMesh/Reconcile"
+	RiskMesh_ReportOutcomes_FullMethodName       = "/riskmesh.v1.RiskMesh/ReportOutcomes"
+	RiskMesh_ListDeadEvents_FullMethodName       = "/riskmesh.v1.RiskMesh/ListDeadEvents"
+	RiskMesh_ReplayDeadEvents_FullMethodName     = "/riskmesh.v1.RiskMesh/ReplayDeadEvents"
+	RiskMesh_StartReconciliation_FullMethodName  = "/riskmesh.v1.RiskMesh/StartReconciliation"
+	RiskMesh_GetReconciliation_FullMethodName    = "/riskmesh.v1.RiskMesh/GetReconciliation"
+	RiskMesh_WatchReconciliation_FullMethodName  = "/riskmesh.v1.RiskMesh/WatchReconciliation"
+	RiskMesh_ListReconciliations_FullMethodName  = "/riskmesh.v1.RiskMesh/ListReconciliations"
+	RiskMesh_FetchReconciliation_FullMethodName  = "/riskmesh.v1.RiskMesh/FetchReconciliation"
+	RiskMesh_ResumeReconciliation_FullMethodName = "/riskmesh.v1.RiskMesh/ResumeReconciliation"
 )
 
 // RiskMeshClient is the client API for RiskMesh service.
@@ -138,6 +139,13 @@ type RiskMeshClient interface {
 	// FetchReconciliation streams this node's matched rows of a
 	// reconciliation, in the order they were learned, in batches.
 	FetchReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReconciledRows], error)
+	// ResumeReconciliation resumes, in the background, a reconciliation this
+	// node started and that was interrupted (its responder out of reach, or
+	// this node stopped), from its last saved state, and returns its state.
+	// NOT_FOUND if there is nothing to resume under the id (never started
+	// here, ended, or answered by this node), FAILED_PRECONDITION if it is
+	// running.
+	ResumeReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error)
 }
 
 type riskMeshClient struct {
@@ -385,6 +393,16 @@ func (c *riskMeshClient) FetchReconciliation(ctx context.Context, in *GetReconci
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RiskMesh_FetchReconciliationClient = grpc.ServerStreamingClient[ReconciledRows]
 
+func (c *riskMeshClient) ResumeReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*Reconciliation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Reconciliation)
+	err := c.cc.Invoke(ctx, RiskMesh_ResumeReconciliation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiskMeshServer is the server API for RiskMesh service.
 // All implementations must embed UnimplementedRiskMeshServer
 // for forward compatibility.
@@ -481,6 +499,13 @@ type RiskMeshServer interface {
 	// FetchReconciliation streams this node's matched rows of a
 	// reconciliation, in the order they were learned, in batches.
 	FetchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[ReconciledRows]) error
+	// ResumeReconciliation resumes, in the background, a reconciliation this
+	// node started and that was interrupted (its responder out of reach, or
+	// this node stopped), from its last saved state, and returns its state.
+	// NOT_FOUND if there is nothing to resume under the id (never started
+	// here, ended, or answered by this node), FAILED_PRECONDITION if it is
+	// running.
+	ResumeReconciliation(context.Context, *GetReconciliationRequest) (*Reconciliation, error)
 	mustEmbedUnimplementedRiskMeshServer()
 }
 
@@ -553,6 +578,9 @@ func (UnimplementedRiskMeshServer) ListReconciliations(context.Context, *ListRec
 }
 func (UnimplementedRiskMeshServer) FetchReconciliation(*GetReconciliationRequest, grpc.ServerStreamingServer[ReconciledRows]) error {
 	return status.Errorf(codes.Unimplemented, "method FetchReconciliation not implemented")
+}
+func (UnimplementedRiskMeshServer) ResumeReconciliation(context.Context, *GetReconciliationRequest) (*Reconciliation, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ResumeReconciliation not implemented")
 }
 func (UnimplementedRiskMeshServer) mustEmbedUnimplementedRiskMeshServer() {}
 func (UnimplementedRiskMeshServer) testEmbeddedByValue()                  {}
@@ -932,6 +960,24 @@ func _RiskMesh_FetchReconciliation_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RiskMesh_FetchReconciliationServer = grpc.ServerStreamingServer[ReconciledRows]
 
+func _RiskMesh_ResumeReconciliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReconciliationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiskMeshServer).ResumeReconciliation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiskMesh_ResumeReconciliation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiskMeshServer).ResumeReconciliation(ctx, req.(*GetReconciliationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiskMesh_ServiceDesc is the grpc.ServiceDesc for RiskMesh service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1010,6 +1056,10 @@ var RiskMesh_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReconciliations",
 			Handler:    _RiskMesh_ListReconciliations_Handler,
+		},
+		{
+			MethodName: "ResumeReconciliation",
+			Handler:    _RiskMesh_ResumeReconciliation_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

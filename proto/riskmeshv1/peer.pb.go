@@ -2040,7 +2040,10 @@ type ReconOpen struct {
 	// requester_size is the number of the requester's items (1 to 2^24).
 	RequesterSize uint32 `protobuf:"varint,5,opt,name=requester_size,json=requesterSize,proto3" json:"requester_size,omitempty"`
 	// chunk_size is the number of points per chunk (1 to MaxReconChunk).
-	ChunkSize     uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	ChunkSize uint32 `protobuf:"varint,6,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// share_labels asks to exchange the labels of matched rows after the
+	// matching (both learn only; docs/reconciliation.md, "Labels, by consent").
+	ShareLabels   bool `protobuf:"varint,7,opt,name=share_labels,json=shareLabels,proto3" json:"share_labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2117,13 +2120,23 @@ func (x *ReconOpen) GetChunkSize() uint32 {
 	return 0
 }
 
+func (x *ReconOpen) GetShareLabels() bool {
+	if x != nil {
+		return x.ShareLabels
+	}
+	return false
+}
+
 // ReconOpened is the psi/transcript ReconHeader the responder completed
 // (category from its policy, its list's size, its key commitment), with the
 // requester's key still zero: the session context both derive the session
 // from before either signs.
 type ReconOpened struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Header        []byte                 `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Header []byte                 `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// share_labels says the responder agrees to the label exchange the
+	// requester asked for: its grant shares labels with this requester.
+	ShareLabels   bool `protobuf:"varint,2,opt,name=share_labels,json=shareLabels,proto3" json:"share_labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2163,6 +2176,13 @@ func (x *ReconOpened) GetHeader() []byte {
 		return x.Header
 	}
 	return nil
+}
+
+func (x *ReconOpened) GetShareLabels() bool {
+	if x != nil {
+		return x.ShareLabels
+	}
+	return false
 }
 
 // ReconSign gives the responder the requester's key commitment and its
@@ -2295,9 +2315,13 @@ type ReconStep struct {
 	// chunk is a psi/ecdh Chunk encoding: a requester-return (both learn) or
 	// a requester-masked chunk. Empty for a pull.
 	Chunk []byte `protobuf:"bytes,3,opt,name=chunk,proto3" json:"chunk,omitempty"`
-	// signature is the requester's record signature over chunk
+	// signature is the requester's record signature over chunk or labels
 	// (psi/transcript RecordDigest). Empty for a pull.
-	Signature     []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	Signature []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	// labels is a psi/ecdh LabelChunk encoding: the requester's labels of
+	// its matched rows, after the matching, when both agreed to share them.
+	// chunk is empty with it.
+	Labels        []byte `protobuf:"bytes,5,opt,name=labels,proto3" json:"labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2360,6 +2384,13 @@ func (x *ReconStep) GetSignature() []byte {
 	return nil
 }
 
+func (x *ReconStep) GetLabels() []byte {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // ReconStepped answers a ReconStep.
 type ReconStepped struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2367,9 +2398,12 @@ type ReconStepped struct {
 	// or the responder-reply to a requester-masked chunk; empty after a
 	// requester-return.
 	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
-	// signature is the responder's record signature over chunk; empty with
-	// it.
-	Signature     []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	// signature is the responder's record signature over chunk or labels;
+	// empty with them.
+	Signature []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	// labels is a psi/ecdh LabelChunk encoding: the responder's labels
+	// answering the requester's label chunk of the same position.
+	Labels        []byte `protobuf:"bytes,3,opt,name=labels,proto3" json:"labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2414,6 +2448,13 @@ func (x *ReconStepped) GetChunk() []byte {
 func (x *ReconStepped) GetSignature() []byte {
 	if x != nil {
 		return x.Signature
+	}
+	return nil
+}
+
+func (x *ReconStepped) GetLabels() []byte {
+	if x != nil {
+		return x.Labels
 	}
 	return nil
 }
@@ -2546,7 +2587,7 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"LiveAnswer\x12\x16\n" +
 	"\x06answer\x18\x01 \x01(\fR\x06answer\x12/\n" +
-	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xb5\x01\n" +
+	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xd8\x01\n" +
 	"\tReconOpen\x12\x12\n" +
 	"\x04list\x18\x01 \x01(\tR\x04list\x12\x1a\n" +
 	"\bprotocol\x18\x02 \x01(\rR\bprotocol\x12\x16\n" +
@@ -2554,24 +2595,28 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\bsequence\x18\x04 \x01(\x04R\bsequence\x12%\n" +
 	"\x0erequester_size\x18\x05 \x01(\rR\rrequesterSize\x12\x1d\n" +
 	"\n" +
-	"chunk_size\x18\x06 \x01(\rR\tchunkSize\"%\n" +
+	"chunk_size\x18\x06 \x01(\rR\tchunkSize\x12!\n" +
+	"\fshare_labels\x18\a \x01(\bR\vshareLabels\"H\n" +
 	"\vReconOpened\x12\x16\n" +
-	"\x06header\x18\x01 \x01(\fR\x06header\"\x95\x01\n" +
+	"\x06header\x18\x01 \x01(\fR\x06header\x12!\n" +
+	"\fshare_labels\x18\x02 \x01(\bR\vshareLabels\"\x95\x01\n" +
 	"\tReconSign\x12\x16\n" +
 	"\x06period\x18\x01 \x01(\x04R\x06period\x12\x1a\n" +
 	"\bsequence\x18\x02 \x01(\x04R\bsequence\x12#\n" +
 	"\rrequester_key\x18\x03 \x01(\fR\frequesterKey\x12/\n" +
 	"\x13requester_signature\x18\x04 \x01(\fR\x12requesterSignature\">\n" +
 	"\vReconSigned\x12/\n" +
-	"\x13responder_signature\x18\x01 \x01(\fR\x12responderSignature\"v\n" +
+	"\x13responder_signature\x18\x01 \x01(\fR\x12responderSignature\"\x8e\x01\n" +
 	"\tReconStep\x12#\n" +
 	"\rheader_digest\x18\x01 \x01(\fR\fheaderDigest\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x14\n" +
 	"\x05chunk\x18\x03 \x01(\fR\x05chunk\x12\x1c\n" +
-	"\tsignature\x18\x04 \x01(\fR\tsignature\"B\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x16\n" +
+	"\x06labels\x18\x05 \x01(\fR\x06labels\"Z\n" +
 	"\fReconStepped\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature*\xce\x03\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\x12\x16\n" +
+	"\x06labels\x18\x03 \x01(\fR\x06labels*\xce\x03\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ERROR_CODE_UNKNOWN_PEER\x10\x01\x12\x18\n" +

@@ -45,6 +45,10 @@ func (k ChunkKind) String() string {
 		return "requester-masked"
 	case KindResponderReply:
 		return "responder-reply"
+	case KindRequesterLabels:
+		return "requester-labels"
+	case KindResponderLabels:
+		return "responder-labels"
 	}
 	return fmt.Sprintf("ChunkKind(%d)", uint8(k))
 }

@@ -58,6 +58,16 @@ var (
 	ErrCheckpoint = errors.New("ecdh: invalid checkpoint")
 	// ErrFailed reports a step on a reconciliation that already failed.
 	ErrFailed = errors.New("ecdh: reconciliation already failed")
+	// ErrLabelKey reports a label whose key names none of this side's
+	// matches, or repeats or reorders one.
+	ErrLabelKey = errors.New("ecdh: label for an item that did not match")
+	// ErrLabelCount reports a label chunk with more or fewer labels than
+	// the matches and its position allow.
+	ErrLabelCount = errors.New("ecdh: wrong number of labels")
+	// ErrLabelMatches reports a label exchange started over matches that
+	// are not the reconciliation's: incomplete (a side resumed after a
+	// crash lost those before it), repeated or out of range.
+	ErrLabelMatches = errors.New("ecdh: matches incomplete for a label exchange")
 )
 
 // PointError locates a rejected point in a message so that a caller can log

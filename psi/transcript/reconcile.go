@@ -215,10 +215,10 @@ func RecordDigest(headerDigest [DigestSize]byte, r *ChunkRecord) [DigestSize]byt
 }
 
 // Sender is the party that sends chunks of the record's kind: the
-// responder its masked items and replies, the requester its masked items
-// and returns.
+// responder its masked items, replies and labels, the requester its masked
+// items, returns and labels.
 func (h *ReconHeader) Sender(kind ecdh.ChunkKind) (party string, key ecdh.Point) {
-	if kind == ecdh.KindResponderMasked || kind == ecdh.KindResponderReply {
+	if kind == ecdh.KindResponderMasked || kind == ecdh.KindResponderReply || kind == ecdh.KindResponderLabels {
 		return h.Responder, h.ResponderKey
 	}
 	return h.Requester, h.RequesterKey
@@ -255,14 +255,35 @@ type ReconTranscript struct {
 	Records            []ChunkRecord
 }
 
-// maxRecords is how many records a header allows: every stream fully sent.
-func (h *ReconHeader) maxRecords() int {
+// matchingRecords is how many records the matching phases make: every
+// stream fully sent.
+func (h *ReconHeader) matchingRecords() int {
 	c := int(h.ChunkSize)
 	n, m := (int(h.RequesterSize)+c-1)/c, (int(h.ResponderSize)+c-1)/c
 	if h.Protocol == ProtocolECDHBothLearn {
 		return 2*n + 2*m
 	}
 	return 2*n + m
+}
+
+// maxRecords is how many records a header allows: the matching phases and,
+// in both-learn, a label exchange over at most min(n, m) matches.
+func (h *ReconHeader) maxRecords() int {
+	if h.Protocol != ProtocolECDHBothLearn {
+		return h.matchingRecords()
+	}
+	return h.matchingRecords() + 2*h.labelChunks()
+}
+
+// labelChunks bounds each side's label chunks: one label per match.
+func (h *ReconHeader) labelChunks() int {
+	c := int(h.ChunkSize)
+	return (int(min(h.RequesterSize, h.ResponderSize)) + c - 1) / c
+}
+
+// isLabels reports whether records of kind k carry a label exchange.
+func isLabels(k ecdh.ChunkKind) bool {
+	return k == ecdh.KindRequesterLabels || k == ecdh.KindResponderLabels
 }
 
 // reconMagic starts an encoded ReconTranscript.
@@ -391,6 +412,7 @@ func (t *ReconTranscript) Verify(requesterKeys, responderKeys [][]byte) error {
 	}
 	next := map[ecdh.ChunkKind]uint32{}
 	hashes := map[ecdh.ChunkKind][][DigestSize]byte{}
+	matching := 0
 	for i := range t.Records {
 		r := &t.Records[i]
 		size, answered, ok := t.Header.stream(r.Kind)
@@ -402,8 +424,19 @@ func (t *ReconTranscript) Verify(requesterKeys, responderKeys [][]byte) error {
 		}
 		c := int(t.Header.ChunkSize)
 		lo := int(r.Seq) * c
-		if lo >= size || int(r.Count) != min(c, size-lo) {
+		// A label chunk holds up to a chunk of labels, one per match: its
+		// length depends on the matches, which no header fixes.
+		labels := isLabels(r.Kind)
+		switch {
+		case labels && matching != t.Header.matchingRecords():
+			return fmt.Errorf("%w: record %d: %v before the matching ended", ErrRecordOrder, i, r.Kind)
+		case labels && (lo >= size || r.Count == 0 || int(r.Count) > min(c, size-lo)):
+			return fmt.Errorf("%w: record %d: %v chunk %d of %d labels", ErrRecordOrder, i, r.Kind, r.Seq, r.Count)
+		case !labels && (lo >= size || int(r.Count) != min(c, size-lo)):
 			return fmt.Errorf("%w: record %d: %v chunk %d of %d points", ErrRecordOrder, i, r.Kind, r.Seq, r.Count)
+		}
+		if !labels {
+			matching++
 		}
 		if answered != 0 {
 			prev := hashes[answered]
@@ -439,11 +472,24 @@ func (h *ReconHeader) stream(kind ecdh.ChunkKind) (size int, answers ecdh.ChunkK
 		return int(h.RequesterSize), 0, true
 	case ecdh.KindResponderReply:
 		return int(h.RequesterSize), ecdh.KindRequesterMasked, true
+	case ecdh.KindRequesterLabels:
+		return int(min(h.RequesterSize, h.ResponderSize)), 0, h.Protocol == ProtocolECDHBothLearn
+	case ecdh.KindResponderLabels:
+		return int(min(h.RequesterSize, h.ResponderSize)), ecdh.KindRequesterLabels, h.Protocol == ProtocolECDHBothLearn
 	}
 	return 0, 0, false
 }
 
 // Complete reports whether a transcript that passed Verify holds every
-// record the header calls for, so that neither side withheld the end of a
-// stream.
-func (t *ReconTranscript) Complete() bool { return len(t.Records) == t.Header.maxRecords() }
+// record the matching phases call for, so that neither side withheld the
+// end of a stream. A label exchange, which follows the matching by consent,
+// is not part of it.
+func (t *ReconTranscript) Complete() bool {
+	n := 0
+	for i := range t.Records {
+		if !isLabels(t.Records[i].Kind) {
+			n++
+		}
+	}
+	return n == t.Header.matchingRecords()
+}
