@@ -121,9 +121,12 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 	runCtx, cancel := context.WithCancel(context.Background())
 	s = &catalogNodes{providers: len(w.lists), cancel: cancel, link: link, live: live}
 	s.files = append(s.files, func() error { return os.RemoveAll(dir) })
+	// Every error return below sets s to nil, so the clean-up closes the
+	// nodes it started through its own reference.
+	started := s
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, s.close())
+			err = errors.Join(err, started.close())
 		}
 	}()
 	s.store, err = accounting.OpenEmbedded(filepath.Join(dir, "ledger.db"), accounting.EmbeddedConfig{})
