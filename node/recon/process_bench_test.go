@@ -76,7 +76,7 @@ func reconcileWithChild(b *testing.B, dir string, n int, seq uint64) (time.Durat
 	cert, err := selfsigned.New(bankA, nil, nil, time.Now())
 	must(b, err)
 	fp := peer.FingerprintOf(cert.Certificate[0])
-	must(b, os.WriteFile(filepath.Join(run, "requester"), []byte(hex.EncodeToString(me.pub)+" "+hex.EncodeToString(fp[:])), 0o600))
+	must(b, os.WriteFile(filepath.Join(run, "requester.id"), []byte(hex.EncodeToString(me.pub)+" "+hex.EncodeToString(fp[:])), 0o600))
 
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestResponderProcess$", "-test.count", "1")
 	cmd.Env = append(os.Environ(), responderDirEnv+"="+run)
@@ -165,7 +165,7 @@ func TestResponderProcess(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), processTimeout)
 	defer cancel()
-	raw, err := os.ReadFile(filepath.Join(run, "requester"))
+	raw, err := os.ReadFile(filepath.Join(run, "requester.id"))
 	must(t, err)
 	f := strings.Fields(string(raw))
 	if len(f) != 2 {
