@@ -94,19 +94,9 @@ func reconcileWithChild(b *testing.B, dir string, n int, seq uint64) (time.Durat
 	if len(ready) != 3 {
 		b.Fatalf("responder process: %q", ready)
 	}
-	respPub, err1 := hex.DecodeString(ready[1])
-	respFP, err2 := hex.DecodeString(ready[2])
-	if err := errors.Join(err1, err2); err != nil || len(respFP) != 32 {
-		b.Fatalf("responder process: %q: %v", ready, err)
-	}
-
-	members := consortium{bankA: me, bankB: &member{msp: bankB, pub: respPub}}
-	auth := peer.AuthorizerFunc(func(got [32]byte) (string, error) {
-		if got == [32]byte(respFP) {
-			return bankB, nil
-		}
-		return "", errors.New("unknown certificate")
-	})
+	other, auth, err := otherSide(bankB, ready[1], ready[2])
+	must(b, err)
+	members := consortium{bankA: me, bankB: other}
 	src, err := deviceSource(filepath.Join(dir, "requester.csv"))
 	must(b, err)
 	db := openDB(b, filepath.Join(run, "requester.db"))
@@ -171,13 +161,10 @@ func TestResponderProcess(t *testing.T) {
 	if len(f) != 2 {
 		t.Fatalf("requester file: %q", raw)
 	}
-	reqPub, err1 := hex.DecodeString(f[0])
-	reqFP, err2 := hex.DecodeString(f[1])
-	if err := errors.Join(err1, err2); err != nil || len(reqFP) != 32 {
-		t.Fatalf("requester file: %q: %v", raw, err)
-	}
+	other, auth, err := otherSide(bankA, f[0], f[1])
+	must(t, err)
 	me := newMember(t, bankB)
-	members := consortium{bankB: me, bankA: &member{msp: bankA, pub: reqPub}}
+	members := consortium{bankB: me, bankA: other}
 	src, err := deviceSource(filepath.Join(filepath.Dir(run), "responder.csv"))
 	must(t, err)
 	db := openDB(t, filepath.Join(run, "responder.db"))
@@ -186,12 +173,6 @@ func TestResponderProcess(t *testing.T) {
 	must(t, err)
 	cert, err := selfsigned.New(bankB, nil, nil, time.Now())
 	must(t, err)
-	auth := peer.AuthorizerFunc(func(got [32]byte) (string, error) {
-		if got == [32]byte(reqFP) {
-			return bankA, nil
-		}
-		return "", errors.New("unknown certificate")
-	})
 	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: cert, Authorizer: auth, Handler: node.Handle,
 		ReadTimeout: processTimeout, HandleTimeout: processTimeout, WriteTimeout: processTimeout, MaxRequestSize: riskmeshv1.MaxReconStepSize})
 	must(t, err)
@@ -204,6 +185,27 @@ func TestResponderProcess(t *testing.T) {
 		t.Fatalf("reconciliations %v, want one done", list)
 	}
 	fmt.Printf("done %d %s %d\n", list[0].GetMatches(), cpuTime(syscall.RUSAGE_SELF), maxRSS(syscall.RUSAGE_SELF))
+}
+
+// otherSide is the institution msp in the other process, from its signing
+// key and its certificate's fingerprint in hex, and the authorizer that
+// admits that certificate only.
+func otherSide(msp, pubHex, fpHex string) (*member, peer.AuthorizerFunc, error) {
+	pub, err := hex.DecodeString(pubHex)
+	fp, ferr := hex.DecodeString(fpHex)
+	if err = errors.Join(err, ferr); err == nil && len(fp) != 32 {
+		err = fmt.Errorf("fingerprint of %d bytes", len(fp))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s's identity: %w", msp, err)
+	}
+	auth := func(got [32]byte) (string, error) {
+		if got == [32]byte(fp) {
+			return msp, nil
+		}
+		return "", errors.New("unknown certificate")
+	}
+	return &member{msp: msp, pub: pub}, auth, nil
 }
 
 // writeDeviceList writes a CSV list of device ids d<i> for i in [lo, hi).
