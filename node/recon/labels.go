@@ -97,7 +97,7 @@ func (l *labels) accept(c *ecdh.LabelChunk) error {
 }
 
 // own builds, encodes, signs and records this side's label chunk seq.
-func (l *labels) own(b *book, sign ecsig.Sign, rs rows, seq uint32) (enc, sig []byte, err error) {
+func (l *labels) own(b *book, sign ecsig.Sign, rs *rows, seq uint32) (enc, sig []byte, err error) {
 	c, err := l.x.OwnChunk(seq, rs.label)
 	if err != nil {
 		return nil, nil, err
@@ -128,12 +128,12 @@ func (l *labels) report(t *tracker, cause error) {
 func (l *labels) done() bool { return l != nil && l.x != nil && l.x.Done() }
 
 // label returns row i's label as the exchange sends it.
-func (r rows) label(i int) ([ecdh.LabelSize]byte, error) {
+func (r *rows) label(i int) ([ecdh.LabelSize]byte, error) {
 	var out [ecdh.LabelSize]byte
-	if i < 0 || i >= len(r) {
-		return out, fmt.Errorf("recon: row %d out of range [0, %d)", i, len(r))
+	if i < 0 || i >= r.Len() {
+		return out, fmt.Errorf("recon: row %d out of range [0, %d)", i, r.Len())
 	}
-	enc, err := r[i].label.MarshalBinary()
+	enc, err := r.labels[i].MarshalBinary()
 	if err != nil {
 		return out, err
 	}
@@ -251,13 +251,13 @@ func (b *book) peerLabels(keys [][]byte, c *ecdh.LabelChunk, enc, sig []byte) er
 // write adds, once every peer label arrived, the peer's label to each line
 // of the result file at path: it is rewritten beside and renamed over,
 // so a crash leaves either file whole.
-func (l *labels) write(path string, rs rows) (err error) {
+func (l *labels) write(path string, rs *rows) (err error) {
 	if !l.done() || len(l.peer) == 0 {
 		return nil
 	}
 	byID := make(map[string]catalog.Label, len(l.peer))
 	for i, lab := range l.peer {
-		byID[string(rs[i].item)] = lab
+		byID[string(rs.item(i))] = lab
 	}
 	in, err := os.Open(path)
 	if err != nil {

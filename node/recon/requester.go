@@ -61,7 +61,7 @@ type run struct {
 	id     string
 	send   Send
 	req    Request
-	rows   rows
+	rows   *rows
 	recon  *ecdh.Reconciler
 	book   *book
 	result *resultFile
@@ -230,7 +230,7 @@ func (r *run) end(cause error) error {
 func (r *run) run(ctx context.Context, pending *riskmeshv1.ReconStep) error {
 	h := &r.book.t.Header
 	c := int(h.ChunkSize)
-	theirs, ours := (int(h.ResponderSize)+c-1)/c, (len(r.rows)+c-1)/c
+	theirs, ours := (int(h.ResponderSize)+c-1)/c, (r.rows.Len()+c-1)/c
 	done, _ := r.recon.Progress()
 	for s := min(done, theirs); s < theirs; s++ {
 		if err := r.phase1(ctx, uint32(s)); err != nil {
@@ -261,7 +261,7 @@ func (r *run) open(ctx context.Context) error {
 	cfg := &r.n.cfg
 	resp, err := r.send(ctx, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_ReconOpen{ReconOpen: &riskmeshv1.ReconOpen{
 		List: r.req.PeerList, Protocol: uint32(r.req.Protocol), Period: r.req.Period, Sequence: r.req.Sequence,
-		RequesterSize: uint32(len(r.rows)), ChunkSize: uint32(cfg.ChunkSize), ShareLabels: r.req.ShareLabels}}})
+		RequesterSize: uint32(r.rows.Len()), ChunkSize: uint32(cfg.ChunkSize), ShareLabels: r.req.ShareLabels}}})
 	if err != nil {
 		return unreachable(err)
 	}
@@ -272,7 +272,7 @@ func (r *run) open(ctx context.Context) error {
 	}
 	want := transcript.ReconHeader{Protocol: r.req.Protocol, Suite: transcript.SuiteRistretto255SHA512, Category: h.Category,
 		Period: r.req.Period, Requester: cfg.MSPID, Responder: r.req.Responder, Sequence: r.req.Sequence,
-		RequesterSize: uint32(len(r.rows)), ResponderSize: h.ResponderSize, ChunkSize: uint32(cfg.ChunkSize),
+		RequesterSize: uint32(r.rows.Len()), ResponderSize: h.ResponderSize, ChunkSize: uint32(cfg.ChunkSize),
 		ResponderKey: h.ResponderKey}
 	if *h != want {
 		return fmt.Errorf("%w: the responder's header does not echo the request", ErrHeader)

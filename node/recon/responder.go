@@ -25,7 +25,7 @@ type session struct {
 	seen    time.Time // the requester's last request
 	key     sessionKey
 	header  transcript.ReconHeader
-	rows    rows
+	rows    *rows
 	recon   *ecdh.Reconciler
 	book    *book // nil until the header is signed
 	result  *resultFile
@@ -178,7 +178,7 @@ func (n *Node) prepare(ctx context.Context, s *session, list List, p transcript.
 	s.rows = rs
 	s.header = transcript.ReconHeader{Protocol: p, Suite: transcript.SuiteRistretto255SHA512, Category: list.Category,
 		Period: m.GetPeriod(), Requester: s.key.requester, Responder: n.cfg.MSPID, Sequence: m.GetSequence(),
-		RequesterSize: m.GetRequesterSize(), ResponderSize: uint32(len(rs)), ChunkSize: m.GetChunkSize()}
+		RequesterSize: m.GetRequesterSize(), ResponderSize: uint32(rs.Len()), ChunkSize: m.GetChunkSize()}
 	params, err := s.header.Params()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMalformed, err)

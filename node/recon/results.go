@@ -21,7 +21,9 @@ type resultFile struct {
 	n   int
 	// size counts the bytes written, flushed or not: the length sync
 	// makes durable, which a resumed side truncates the file back to.
-	size int64
+	// synced is the size the last sync made durable: a step that wrote
+	// no row (all of phase 1) costs no fsync.
+	size, synced int64
 }
 
 // resultLine is one matched row of the result file: the node's own row
@@ -91,12 +93,12 @@ func (c counter) Write(p []byte) (int, error) {
 }
 
 // add writes the rows at these indices of rs.
-func (r *resultFile) add(rs rows, indices []int) error {
+func (r *resultFile) add(rs *rows, indices []int) error {
 	for _, i := range indices {
-		if i < 0 || i >= len(rs) {
+		if i < 0 || i >= rs.Len() {
 			return fmt.Errorf("recon: matched row %d out of range", i)
 		}
-		line := resultLine{ID: string(rs[i].item), labelLine: newLabelLine(rs[i].label)}
+		line := resultLine{ID: string(rs.item(i)), labelLine: newLabelLine(rs.labels[i])}
 		if err := r.enc.Encode(line); err != nil {
 			return fmt.Errorf("recon: write result file: %w", err)
 		}
@@ -109,12 +111,13 @@ func (r *resultFile) add(rs rows, indices []int) error {
 // counts them.
 func (r *resultFile) sync() error {
 	err := r.w.Flush()
-	if err == nil {
+	if err == nil && r.size != r.synced {
 		err = r.f.Sync()
 	}
 	if err != nil {
 		return fmt.Errorf("recon: sync result file: %w", err)
 	}
+	r.synced = r.size
 	return nil
 }
 

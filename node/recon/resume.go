@@ -175,7 +175,7 @@ func (r *run) restore(ctx context.Context, l *loaded) error {
 
 // reopen reads a saved reconciliation's list again, checks it is the
 // list masked before, and resumes the library's Reconciler over it.
-func (n *Node) reopen(ctx context.Context, l *loaded) (rows, *ecdh.Reconciler, error) {
+func (n *Node) reopen(ctx context.Context, l *loaded) (*rows, *ecdh.Reconciler, error) {
 	list, ok := n.cfg.list(l.list)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownList, l.list)

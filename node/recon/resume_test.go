@@ -272,9 +272,9 @@ func TestAdversaryResumeDifferentChunk(t *testing.T) {
 			// The dishonest requester's second version of its chunk.
 			l, err := p.req.store.load(id)
 			must(t, err)
-			other := make(rows, 250)
-			for i, e := range phones(5000, 5250) {
-				other[i] = row{item: e.ID.AppendTo(nil), label: e.Label}
+			other := new(rows)
+			for _, e := range phones(5000, 5250) {
+				must(t, other.add(e))
 			}
 			forged, err := ecdh.Resume(l.checkpoint, other, l.log, nil)
 			must(t, err)

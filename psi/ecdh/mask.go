@@ -45,23 +45,16 @@ func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []
 
 // remask returns out[i] = in[i]^s on all cores. It decodes every point, so
 // it rejects invalid and identity points even in messages that were built in
-// memory rather than parsed; field names the vector in the PointError. If
-// decoded is not nil it receives the decoded in[i], which a proof over the
-// exponentiation needs.
-func remask(s *ristretto255.Scalar, in []Point, field string, decoded []ristretto255.Element) ([]Point, error) {
+// memory rather than parsed; field names the vector in the PointError.
+func remask(s *ristretto255.Scalar, in []Point, field string) ([]Point, error) {
 	out := make([]Point, len(in))
 	err := parallel(len(in), func(lo, hi int) error {
-		var local, e ristretto255.Element
+		var p ristretto255.Element
 		for i := lo; i < hi; i++ {
-			p := &local
-			if decoded != nil {
-				p = &decoded[i]
-			}
-			if err := decodePoint(p, &in[i]); err != nil {
+			if err := decodePoint(&p, &in[i]); err != nil {
 				return &PointError{Field: field, Index: i, Err: err}
 			}
-			e.ScalarMult(s, p)
-			encodePoint(&out[i], &e)
+			raiseTo(&out[i], s, &p)
 		}
 		return nil
 	})
@@ -69,6 +62,29 @@ func remask(s *ristretto255.Scalar, in []Point, field string, decoded []ristrett
 		return nil, err
 	}
 	return out, nil
+}
+
+// raise returns out[i] = elems[i]^s on all cores, for points already
+// decoded (and so validated): a reconciliation decodes a chunk's points
+// once, when it parses the chunk.
+func raise(s *ristretto255.Scalar, elems []ristretto255.Element) []Point {
+	out := make([]Point, len(elems))
+	// The callback never fails.
+	_ = parallel(len(elems), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			raiseTo(&out[i], s, &elems[i])
+		}
+		return nil
+	})
+	return out
+}
+
+// raiseTo sets out to the encoding of p^s: one constant-time scalar
+// multiplication and one encoding.
+func raiseTo(out *Point, s *ristretto255.Scalar, p *ristretto255.Element) {
+	var e ristretto255.Element
+	e.ScalarMult(s, p)
+	encodePoint(out, &e)
 }
 
 // keys returns the match key of every point, on all cores.

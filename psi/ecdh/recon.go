@@ -133,6 +133,7 @@ type Reconciler struct {
 	replayFloor int // lowest seq a resent peer chunk may have: answeredN unless Rewind lowered it
 	recent      [MaxWindow]answeredChunk
 	outstanding map[uint32]ownChunk
+	ahead       *ahead // the next own chunk, masked in the background
 
 	set     []setEntry
 	sorted  bool
@@ -322,8 +323,6 @@ func (r *Reconciler) OwnChunk(seq uint32) (*Chunk, error) {
 	if r.role == RoleRequester && !r.phase1Done() {
 		return nil, fmt.Errorf("%w: the requester sends its items after phase 1", ErrOutOfOrder)
 	}
-	lo, hi := r.span(r.ownSize(), seq)
-	var elems []ristretto255.Element
 	if r.expectsAnswers() {
 		switch {
 		case int(seq) < r.acceptedN:
@@ -331,16 +330,70 @@ func (r *Reconciler) OwnChunk(seq uint32) (*Chunk, error) {
 		case int(seq) >= r.acceptedN+MaxWindow:
 			return nil, fmt.Errorf("%w: chunk %d while %d is unanswered", ErrWindow, seq, r.acceptedN)
 		}
-		elems = make([]ristretto255.Element, hi-lo)
 	}
-	points, err := mask(r.h, &r.secret, r.items, r.perm[lo:hi], elems)
+	own, err := r.masked(seq)
 	if err != nil {
 		return nil, err
 	}
-	if elems != nil {
-		r.outstanding[seq] = ownChunk{points: points, elems: elems}
+	if r.expectsAnswers() {
+		r.outstanding[seq] = own
 	}
-	return &Chunk{Kind: roleStreams[r.role].own, Mode: r.params.Mode, Session: r.session, Seq: seq, Points: points}, nil
+	r.maskAhead(seq + 1)
+	return &Chunk{Kind: roleStreams[r.role].own, Mode: r.params.Mode, Session: r.session, Seq: seq, Points: own.points}, nil
+}
+
+// ahead is an own chunk masked in the background: OwnChunk starts masking
+// the next chunk when it returns one, so that a side masks its next chunk
+// while the peer works on the last one. Only one exchange is in flight,
+// yet both sides' cores are busy (the responder's in phase 1, the
+// requester's in phase 2) rather than one side's waiting on the other's.
+type ahead struct {
+	seq  uint32
+	done chan struct{} // closed once own and err are set
+	own  ownChunk
+	err  error
+}
+
+// masked returns own chunk seq masked: the chunk masked ahead if it is
+// that one, otherwise masked now.
+func (r *Reconciler) masked(seq uint32) (ownChunk, error) {
+	a := r.ahead
+	r.ahead = nil
+	if a != nil && a.seq == seq {
+		<-a.done
+		return a.own, a.err
+	}
+	return r.mask(seq)
+}
+
+// mask masks own chunk seq, keeping the masked elements if this side
+// awaits answers (the proof of an answer is checked over them). It reads
+// only what is fixed once the Reconciler is made (the role, parameters,
+// hasher, secret, items and order), so it may run beside any method.
+func (r *Reconciler) mask(seq uint32) (ownChunk, error) {
+	lo, hi := r.span(r.ownSize(), seq)
+	var own ownChunk
+	if r.expectsAnswers() {
+		own.elems = make([]ristretto255.Element, hi-lo)
+	}
+	var err error
+	own.points, err = mask(r.h, &r.secret, r.items, r.perm[lo:hi], own.elems)
+	return own, err
+}
+
+// maskAhead starts masking own chunk seq in the background, if there is
+// such a chunk. A chunk masked ahead and never asked for costs its CPU
+// time and nothing else.
+func (r *Reconciler) maskAhead(seq uint32) {
+	if int(seq) >= r.chunks(r.ownSize()) {
+		return
+	}
+	a := &ahead{seq: seq, done: make(chan struct{})}
+	r.ahead = a
+	go func() {
+		defer close(a.done)
+		a.own, a.err = r.mask(seq)
+	}()
 }
 
 // Answer handles a chunk of the peer's own stream and returns this side's
@@ -383,18 +436,14 @@ func (r *Reconciler) answer(c *Chunk) (*Chunk, []int, error) {
 	if len(c.Points) != hi-lo {
 		return nil, nil, fmt.Errorf("%w: chunk %d has %d points, want %d", ErrChunkSize, c.Seq, len(c.Points), hi-lo)
 	}
-	proves := r.role == RoleResponder || r.params.Mode == BothLearn
-	var decoded []ristretto255.Element
-	if proves {
-		decoded = make([]ristretto255.Element, len(c.Points))
-	}
-	out, err := remask(&r.secret, c.Points, "Chunk.Points", decoded)
+	elems, err := c.elements()
 	if err != nil {
 		return nil, nil, err
 	}
+	out := raise(&r.secret, elems)
 	var ans *Chunk
-	if proves {
-		proof, err := dleq.Prove(proofSuite, &r.secret, (*[PointSize]byte)(&r.commitment), c.Points, out, decoded, r.rand)
+	if r.role == RoleResponder || r.params.Mode == BothLearn {
+		proof, err := dleq.Prove(proofSuite, &r.secret, (*[PointSize]byte)(&r.commitment), c.Points, out, elems, r.rand)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -67,7 +67,7 @@ func (r *Requester) Finish(reply *Reply) (*Result, *Return, error) {
 	case len(reply.Masked) > MaxSetSize:
 		return nil, nil, ErrSetTooLarge
 	}
-	theirs, err := remask(r.secret, reply.Masked, "Reply.Masked", nil) // H(y_j)^(ba)
+	theirs, err := remask(r.secret, reply.Masked, "Reply.Masked") // H(y_j)^(ba)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,7 +57,7 @@ func (r *Responder) answer(req *Request) (*Reply, error) {
 	if len(req.Masked) > MaxSetSize {
 		return nil, ErrSetTooLarge
 	}
-	remasked, err := remask(r.secret, req.Masked, "Request.Masked", nil) // H(x_i)^(ab)
+	remasked, err := remask(r.secret, req.Masked, "Request.Masked") // H(x_i)^(ab)
 	if err != nil {
 		return nil, err
 	}

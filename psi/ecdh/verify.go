@@ -61,8 +61,8 @@ func VerifyAnswer(params ReconParams, commitment Point, answered, answer *Chunk)
 	if answer.Seq != answered.Seq {
 		return fmt.Errorf("%w: answer %d to chunk %d", ErrSequence, answer.Seq, answered.Seq)
 	}
-	bases := make([]ristretto255.Element, len(answered.Points))
-	if err := decodePoints(bases, answered.Points, "answered.Points"); err != nil {
+	bases, err := answered.elements()
+	if err != nil {
 		return err
 	}
 	return verifyProof(commitment, answered.Points, bases, answer)
@@ -71,8 +71,8 @@ func VerifyAnswer(params ReconParams, commitment Point, answered, answer *Chunk)
 // verifyProof checks answer's proof that its points are the bases raised
 // to the key behind commitment.
 func verifyProof(commitment Point, bases []Point, baseElems []ristretto255.Element, answer *Chunk) error {
-	images := make([]ristretto255.Element, len(answer.Points))
-	if err := decodePoints(images, answer.Points, "Chunk.Points"); err != nil {
+	images, err := answer.elements()
+	if err != nil {
 		return err
 	}
 	if err := dleq.Verify(proofSuite, (*[PointSize]byte)(&commitment), bases, answer.Points, baseElems, images, &answer.Proof); err != nil {
