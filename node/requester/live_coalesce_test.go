@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -212,5 +213,9 @@ func TestLiveLatePOPRFStep(t *testing.T) {
 	must(t, err)
 	if !step.Answered() {
 		t.Fatal("no receipt kept for the late homomorphic answer")
+	}
+	// An exchange without a live step says so, not "query not found".
+	if _, err := r.LiveStep(n.period, p.msp, seqs[0]+1); !errors.Is(err, ErrNoLiveStep) || !strings.Contains(err.Error(), "live step not found") {
+		t.Fatalf("live step of an unknown exchange: %v, want ErrNoLiveStep", err)
 	}
 }
