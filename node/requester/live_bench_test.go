@@ -35,13 +35,15 @@ func processCPU(b *testing.B) time.Duration {
 // the provider evaluated per round, and wall milliseconds per round.
 func BenchmarkConcurrentLiveQueries(b *testing.B) {
 	const listSize, queries = 10_000, 16
-	n := buildServing(b, 1<<50, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, listSize))
-	p := n.providers[0]
 	for _, mode := range []struct {
 		name   string
 		window time.Duration
 	}{{"Coalesced", 0}, {"Separate", -1}} {
 		b.Run(fmt.Sprintf("%s/%dx1", mode.name, queries), func(b *testing.B) {
+			// A network each: a second requester node would reuse the
+			// first one's sequence numbers.
+			n := buildServing(b, 1<<50, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, listSize))
+			p := n.providers[0]
 			r := n.newRequester("", func(c *setup) { c.BatchWindow = mode.window })
 			reqs := make([]*riskmeshv1.QueryRequest, queries)
 			for i := range reqs {
