@@ -21,6 +21,17 @@ func liveQueries(p *testProvider) (int, []uint64) {
 	return len(p.liveQueries), slices.Clone(p.sequences)
 }
 
+// liveCoalescing is a network with one live-only provider listing listed
+// and a requester whose coalescing window never ends (only the end of a
+// request in flight releases a waiting part).
+func liveCoalescing(t *testing.T, listed []int) (*network, *Requester, *testProvider) {
+	t.Helper()
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, listed)
+	r := n.newRequester("", nil)
+	windowNeverEnds(r)
+	return n, r, n.providers[0]
+}
+
 // askLiveAsync starts a live query of phones nums and returns where its
 // result arrives, with its query id.
 func askLiveAsync(t *testing.T, r *Requester, nums ...int) <-chan *riskmeshv1.QueryRecord {
@@ -87,10 +98,7 @@ func checkOwnHits(t *testing.T, rec *riskmeshv1.QueryRecord, p *testProvider, li
 // asked by two queries included), billed its own items.
 func TestLiveQueriesCoalesce(t *testing.T) {
 	listed := span(0, 100)
-	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, listed)
-	r := n.newRequester("", nil)
-	windowNeverEnds(r)
-	p := n.providers[0]
+	n, r, p := liveCoalescing(t, listed)
 	release := holdInFlight(t, r, p)
 	// Query i asks 2i+2 (listed) and 1000+i (not); the last asks 2 again.
 	asks := [][]int{{2, 1000}, {4, 1001}, {6, 1002}, {8, 1003}, {10, 1004}, {12, 1005}, {1006, 2}}
@@ -135,10 +143,7 @@ func TestLiveQueriesCoalesce(t *testing.T) {
 // in the exchange is then reversed.
 func TestAdversaryCoalescedLiveQueriesSeeOnlyTheirOwn(t *testing.T) {
 	listed := span(0, 10)
-	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, listed)
-	r := n.newRequester("", nil)
-	windowNeverEnds(r)
-	p := n.providers[0]
+	_, r, p := liveCoalescing(t, listed)
 	a, b := []int{3, 5, 7}, []int{2000, 9, 2001}
 	for round, order := range [][2][]int{{a, b}, {b, a}} {
 		release := holdInFlight(t, r, p)

@@ -2,6 +2,7 @@ package hepsi
 
 import (
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"sync"
@@ -194,6 +195,18 @@ func (s *scheme) newBatch(items, labels [][]byte) *batch {
 	return b
 }
 
+// byBin yields each bin the batch touches with the batch's entries in it,
+// in bin order.
+func (b *batch) byBin() iter.Seq2[int, []int32] {
+	return func(yield func(int, []int32) bool) {
+		for bin := range len(b.start) - 1 {
+			if entries := b.list[b.start[bin]:b.start[bin+1]]; len(entries) > 0 && !yield(bin, entries) {
+				return
+			}
+		}
+	}
+}
+
 // limbKey is an entry's item limbs, as a map key (ItemLimbs ≤ 16: Validate
 // bounds ItemLimbs × bits a limb by 256).
 type limbKey [16]uint32
@@ -212,11 +225,7 @@ func (db *Database) firstDuplicate(b *batch) (int, bool) {
 	stride, h := s.stride(), s.p.HashCount
 	first := slices.Index(db.inDatabase(b), true)
 	seen := map[limbKey]struct{}{}
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		clear(seen)
 		for _, i := range entries {
 			if int(b.bins[int(i)*h]) != bin {
@@ -241,11 +250,7 @@ func (db *Database) inDatabase(b *batch) []bool {
 	stride, h := s.stride(), s.p.HashCount
 	held := make([]bool, b.n)
 	index := map[limbKey]struct{}{}
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		indexed := len(entries) > 8
 		if indexed {
 			clear(index)
@@ -306,11 +311,7 @@ func (db *Database) place(b *batch) (map[place]struct{}, error) {
 		return false
 	}
 	labeled := s.labelParts > 0
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		row, col := bin/s.binsPerRow, bin%s.binsPerRow
 		if labeled {
 			clear(used)
@@ -406,11 +407,7 @@ func (db *Database) removeBatch(b *batch) map[place]struct{} {
 	stride := s.stride()
 	touched := map[place]struct{}{}
 	gone := map[limbKey]struct{}{}
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		clear(gone)
 		for _, i := range entries {
 			gone[s.key(b.vals[int(i)*stride:])] = struct{}{}
