@@ -108,7 +108,7 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 	if live && p.liveDatabase(h.Category, h.Period, oprf.KeyID(h.KeyID)) == nil {
 		// Nothing to answer the homomorphic step with: not billed.
-		return refuse(codeUnavailable, "live database of %s not ready", h.Category)
+		return p.liveNotReady(h.Category)
 	}
 	if inst.Status != accounting.StatusActive {
 		return refuse(codeSuspended, "requester is %s", inst.Status)

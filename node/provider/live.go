@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
@@ -44,14 +45,16 @@ const minLiveSize = 10_000
 const liveIncrementalMax = 256
 
 // liveSet holds the live databases. sync serialises the short steps: a
-// difference applied in place, a database published, a snapshot written
-// (two diffs at once could apply an older read last). Building a database
+// difference applied in place, a database published, a snapshot frozen
+// (two diffs at once could apply an older read last); saving serialises
+// snapshot writes, which run off sync (live_persist.go). Building a database
 // from the whole list, or reading one back from its snapshot, runs off
 // it (building marks the category), so it never holds Refresh or another
 // category back; mu guards the maps; the databases answer concurrently
 // under their own locks.
 type liveSet struct {
 	sync     sync.Mutex
+	saving   sync.Mutex
 	mu       sync.Mutex
 	m        map[string]*liveDB // by category
 	building map[string]bool    // categories with a build running
@@ -69,7 +72,8 @@ type liveDB struct {
 	// It is replaced, never changed in place, under liveSet.sync.
 	entries map[string]liveEntry
 	// dirty reports changes the snapshot on disk lacks; savedAt is when
-	// it was last written or read (live_persist.go).
+	// it was last written or read (live_persist.go). Both under
+	// liveSet.sync.
 	dirty   bool
 	savedAt time.Time
 	// loaded reports a database read back from its snapshot.
@@ -153,6 +157,24 @@ func (s *liveSet) startBuild(category string) bool {
 	return true
 }
 
+// isBuilding reports whether a build of category's database is running.
+func (s *liveSet) isBuilding(category string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.building[category]
+}
+
+// liveNotReady refuses a live request for category, which has no database
+// for the request's period and key: UNAVAILABLE, saying "building" while a
+// build runs (a first build, or one for a new period or key), so the
+// requester can tell a database on its way from one that is not.
+func (p *Provider) liveNotReady(category string) *riskmeshv1.PeerResponse {
+	if p.live.isBuilding(category) {
+		return refuse(codeUnavailable, "live database of %s building", category)
+	}
+	return refuse(codeUnavailable, "live database of %s not ready", category)
+}
+
 func (s *liveSet) endBuild(category string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -188,6 +210,9 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 			added, removed, rebuild, err = p.applyLive(category, period, key, l, mayRebuild)
 			if err != nil || rebuild == 0 {
 				p.live.sync.Unlock()
+				if err == nil {
+					p.saveLiveIfDue(category, l)
+				}
 				return added, removed, err
 			}
 			prev = l.entries
@@ -208,7 +233,7 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 }
 
 // applyLive applies the difference between category's entries and l in
-// place and saves the result when the snapshot is due. If the difference
+// place (the caller saves it when the snapshot is due). If the difference
 // is too large for that, or the database is full, and mayRebuild, it
 // changes nothing and returns the list size to build a new database for.
 // Called with liveSet.sync held.
@@ -246,7 +271,6 @@ func (p *Provider) applyLive(category string, period uint64, key *oprf.PrivateKe
 	}
 	l.entries = want
 	l.dirty = l.dirty || len(add)+len(rm) > 0
-	p.saveLiveIfDue(category, l)
 	return len(add), len(rm), 0, nil
 }
 
@@ -304,8 +328,8 @@ func (p *Provider) buildLive(ctx context.Context, category string, period uint64
 	}
 	l.entries, l.dirty = want, true
 	p.live.sync.Lock()
-	defer p.live.sync.Unlock()
 	p.publishLive(category, l)
+	p.live.sync.Unlock()
 	p.saveLiveIfDue(category, l)
 	return false, nil
 }

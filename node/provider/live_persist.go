@@ -72,31 +72,66 @@ func (p *Provider) livePath(category string) string {
 // liveLocation is where a sealed snapshot of category is bound (node/seal).
 func liveLocation(category string) string { return "live/" + category }
 
-// saveLiveIfDue writes l's snapshot if it has changes the file lacks and
-// the last one is liveSaveEvery old. A failure is logged: the database
-// answers on, and a restart builds it from the list. Called with
-// liveSet.sync held.
-func (p *Provider) saveLiveIfDue(category string, l *liveDB) {
-	if !l.dirty || (!l.savedAt.IsZero() && p.cfg.Now().Sub(l.savedAt) < liveSaveEvery) {
-		return
-	}
-	p.saveLive(category, l)
+// liveSnapshot is a liveDB frozen for writing: its entries and its
+// database as they stood together under liveSet.sync, so the snapshot's
+// entries are exactly the database's while updates go on.
+type liveSnapshot struct {
+	period   uint64
+	key      oprf.KeyID
+	sizedFor int
+	entries  map[string]liveEntry
+	db       *hepsi.Snapshot
 }
 
-// saveLive writes l's snapshot now. Called with liveSet.sync held.
-func (p *Provider) saveLive(category string, l *liveDB) {
-	if err := p.writeLive(category, l); err != nil {
+// snapshot freezes l for writing; the caller releases the database's
+// snapshot. Called with liveSet.sync held, or on a liveDB nothing else
+// updates.
+func (l *liveDB) snapshot() *liveSnapshot {
+	return &liveSnapshot{period: l.period, key: l.key, sizedFor: l.sizedFor, entries: l.entries, db: l.db.Snapshot()}
+}
+
+// saveLiveIfDue writes l's snapshot if it has changes the file lacks and
+// the last one is liveSaveEvery old (saveLive). Called without
+// liveSet.sync held.
+func (p *Provider) saveLiveIfDue(category string, l *liveDB) { p.saveLive(category, l, false) }
+
+// saveLive writes l's snapshot if l is still category's database and has
+// changes the file lacks, and, unless now is set, the last snapshot is
+// liveSaveEvery old. It freezes the entries and the database under
+// liveSet.sync and writes them off it, so updates and answers go on during
+// the write (seconds at 10^6 entries); writes are serialised by
+// liveSet.saving. A failure is logged: the database answers on, its
+// changes stay to be saved, and a restart builds it from the list. Called
+// without liveSet.sync held.
+func (p *Provider) saveLive(category string, l *liveDB, now bool) {
+	p.live.saving.Lock()
+	defer p.live.saving.Unlock()
+	p.live.sync.Lock()
+	p.live.mu.Lock()
+	current := p.live.m[category] == l
+	p.live.mu.Unlock()
+	if !current || !l.dirty || !now && !l.savedAt.IsZero() && p.cfg.Now().Sub(l.savedAt) < liveSaveEvery {
+		p.live.sync.Unlock()
+		return
+	}
+	snap := l.snapshot()
+	l.dirty = false // changes from here on set it again
+	p.live.sync.Unlock()
+	err := p.writeLive(category, snap)
+	snap.db.Release()
+	p.live.sync.Lock()
+	defer p.live.sync.Unlock()
+	if err != nil {
+		l.dirty = true
 		p.log.Warn("provider: live database snapshot not written", "category", category, "err", err)
 		return
 	}
-	l.dirty, l.savedAt = false, p.cfg.Now()
+	l.savedAt = p.cfg.Now()
 }
 
 // saveLiveAll writes the snapshot of every live database with changes
 // the file lacks: Run does when it ends, so a restart applies none.
 func (p *Provider) saveLiveAll() {
-	p.live.sync.Lock()
-	defer p.live.sync.Unlock()
 	p.live.mu.Lock()
 	ls := make(map[string]*liveDB, len(p.live.m))
 	for cat, l := range p.live.m {
@@ -104,13 +139,11 @@ func (p *Provider) saveLiveAll() {
 	}
 	p.live.mu.Unlock()
 	for cat, l := range ls {
-		if l.dirty {
-			p.saveLive(cat, l)
-		}
+		p.saveLive(cat, l, true)
 	}
 }
 
-func (p *Provider) writeLive(category string, l *liveDB) error {
+func (p *Provider) writeLive(category string, snap *liveSnapshot) error {
 	dir := p.liveDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -123,7 +156,7 @@ func (p *Provider) writeLive(category string, l *liveDB) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	out, closeOut, err := p.sealTo(tmp, liveLocation(category))
 	if err == nil {
-		err = encodeLive(out, category, l)
+		err = encodeLive(out, category, snap)
 	}
 	if err == nil {
 		err = closeOut()
@@ -136,7 +169,7 @@ func (p *Provider) writeLive(category string, l *liveDB) error {
 }
 
 // removeStaleTemps removes temporary files a write that crashed left; no
-// other write runs (liveSet.sync).
+// other write runs (liveSet.saving).
 func removeStaleTemps(dir string) {
 	des, _ := os.ReadDir(dir)
 	for _, de := range des {
@@ -146,8 +179,8 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-// encodeLive writes category's l in the snapshot format.
-func encodeLive(w io.Writer, category string, l *liveDB) error {
+// encodeLive writes category's snapshot l in the snapshot format.
+func encodeLive(w io.Writer, category string, l *liveSnapshot) error {
 	if len(category) > maxCategory {
 		return fmt.Errorf("%w: category name of %d bytes", errLiveSnapshot, len(category))
 	}

@@ -242,7 +242,9 @@ func FuzzDecodeLive(f *testing.F) {
 			t.Fatal("read back a snapshot whose checksum does not hold")
 		}
 		var buf bytes.Buffer
-		must(t, encodeLive(&buf, category, l))
+		snap := l.snapshot()
+		must(t, encodeLive(&buf, category, snap))
+		snap.db.Release()
 		again, err := fx.p.decodeLive(bytes.NewReader(buf.Bytes()), int64(buf.Len()), category, 1, key)
 		if err != nil || len(again.entries) != len(l.entries) || again.db.Len() != l.db.Len() {
 			t.Fatalf("re-encoded snapshot reads back as %v, %v", again, err)

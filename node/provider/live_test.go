@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/riskmesh/riskmesh/node/lists"
+	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
@@ -164,6 +166,36 @@ func TestLiveRebuildsOnNewPeriod(t *testing.T) {
 	}
 	if res := f.liveLookup(2, "+8613800138001"); !res[0].Found {
 		t.Fatal("listed entry not found in period 2")
+	}
+}
+
+// TestLiveNotReadySaysBuilding: a live request for a category without a
+// database for the period is refused UNAVAILABLE, saying "building" while
+// a build runs and "not ready" otherwise.
+func TestLiveNotReadySaysBuilding(t *testing.T) {
+	f, _ := newLiveFixture(t, ServeLive)
+	ask := func() *riskmeshv1.PeerError {
+		t.Helper()
+		resp := f.p.Handle(f.ctx, peer.Identity{MSPID: requesterMSP}, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{
+			LiveInfo: &riskmeshv1.LiveInfoRequest{Provider: providerMSP, Category: category, Period: 1},
+		}})
+		if resp.GetError() == nil {
+			t.Fatalf("live info answered without a database: %v", resp)
+		}
+		return resp.GetError()
+	}
+	for _, building := range []bool{true, false} {
+		want := "live database of black not ready"
+		if building {
+			want = "live database of black building"
+			if !f.p.live.startBuild(category) {
+				t.Fatal("no build running, yet startBuild refused")
+			}
+		}
+		if e := ask(); e.Code != codeUnavailable || e.Message != want {
+			t.Errorf("building %v: refused %v %q, want UNAVAILABLE %q", building, e.Code, e.Message, want)
+		}
+		f.p.live.endBuild(category)
 	}
 }
 

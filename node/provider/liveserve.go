@@ -51,7 +51,7 @@ func (p *Provider) liveInfo(req *riskmeshv1.LiveInfoRequest) *riskmeshv1.PeerRes
 	key := p.answeringKey(cat, req.GetPeriod()).Public().KeyID()
 	db := p.liveDatabase(cat, req.GetPeriod(), key)
 	if db == nil {
-		return refuse(codeUnavailable, "live database of %s not ready", cat)
+		return p.liveNotReady(cat)
 	}
 	params, err := db.Params().MarshalBinary()
 	if err != nil {
@@ -104,7 +104,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	}
 	db := p.liveDatabase(h.Category, h.Period, oprf.KeyID(h.KeyID))
 	if db == nil {
-		return refuse(codeUnavailable, "live database of %s not ready", h.Category)
+		return p.liveNotReady(h.Category)
 	}
 	q, err := hepsi.DecodeQuery(db.Params(), req.GetQuery())
 	if err != nil {

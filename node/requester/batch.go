@@ -5,10 +5,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/riskmesh/riskmesh/accounting"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // part is one query's share of a request to one provider, waiting to be
@@ -25,6 +24,12 @@ type part struct {
 type batchKey struct {
 	provider, category string
 	period             uint64
+	// liveParams and liveKey, for a live part, name the parameters and
+	// the POPRF key it is asked under (zero for a catalog part): catalog
+	// and live parts never share an exchange, nor live parts asked under
+	// parameters or a key that changed in between.
+	liveParams [transcript.DigestSize]byte
+	liveKey    oprf.KeyID
 }
 
 // batch is the parts collected for one (provider, category, period)
@@ -39,6 +44,9 @@ type batch struct {
 // batcher coalesces small concurrent parts to the same provider into one
 // exchange (one transcript, one sequence number, one signature) of at most
 // the provider's batch limit (batchLimit), then splits the outcome back.
+// Live parts coalesce the same way, among themselves: one POPRF step and
+// one homomorphic query carry them all, up to the live parameters' batch
+// size.
 // The window is adaptive: a part goes at once when no request for its
 // (provider, category, period) is in flight, and otherwise waits for the
 // requests in flight to end, at most the window, gathering the parts that
@@ -66,16 +74,18 @@ func newBatcher(r *Requester) batcher {
 	}
 }
 
-// submit queues p for inst's catalog psi; p.done receives the outcome.
-func (b *batcher) submit(inst accounting.Institution, category string, period uint64,
-	psi *catalogpsi.Requester, keyID oprf.KeyID, p *part) {
-	x := exchange{inst: inst, category: category, period: period, psi: psi, keyID: keyID}
+// submit queues p for the exchange x describes (its ids unset); p.done
+// receives the outcome.
+func (b *batcher) submit(x exchange, p *part) {
 	window := b.r.cfg.BatchWindow
-	k := batchKey{inst.MSPID, category, period}
+	k := batchKey{provider: x.inst.MSPID, category: x.category, period: x.period}
+	if x.live != nil {
+		k.liveParams, k.liveKey = x.live.digest, x.live.key.KeyID()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bt := b.pending[k]
-	limit := b.r.batchLimit(inst.MSPID)
+	limit := b.r.exchangeLimit(&x)
 	if bt != nil && bt.items+len(p.ids) > limit {
 		b.detach(k, bt)
 		bt = nil
@@ -132,9 +142,11 @@ func (b *batcher) ended(k batchKey) {
 
 // flush sends bt in the background, bounded by the earliest deadline of
 // its parts (so no part's caller waits past its own deadline), and hands
-// every part its share of the outcome. If the provider accepts fewer items
-// than were sent, each part is sent again on its own, split to fit. ended
-// runs once every part has its outcome.
+// every part its share of the outcome: its slice of the results (a live
+// exchange's decrypted answer as much as a catalog look-up's), its items
+// billed, and its share of a late fetch. If the provider accepts fewer
+// items than were sent, each part is sent again on its own, split to fit.
+// ended runs once every part has its outcome.
 func (b *batcher) flush(bt *batch, ended func()) {
 	r := b.r
 	r.wg.Add(1)
@@ -152,7 +164,12 @@ func (b *batcher) flush(bt *batch, ended func()) {
 		bt.x.ids = ids
 		ctx, cancel := context.WithDeadline(r.ctx, deadline)
 		defer cancel()
-		o := r.run(ctx, &bt.x)
+		var o outcome
+		if bt.x.live != nil {
+			o = r.liveBatch(ctx, &bt.x)
+		} else {
+			o = r.run(ctx, &bt.x)
+		}
 		offset := 0
 		for _, p := range bt.parts {
 			var share []outcome
@@ -166,6 +183,17 @@ func (b *batcher) flush(bt *batch, ended func()) {
 			p.done <- share
 		}
 	}()
+}
+
+// exchangeLimit is the most items exchange x may carry: the provider's
+// batch limit and, live, the parameters' batch size (the cuckoo table's
+// capacity).
+func (r *Requester) exchangeLimit(x *exchange) int {
+	limit := r.batchLimit(x.inst.MSPID)
+	if x.live != nil {
+		limit = min(limit, x.live.params.MaxBatch)
+	}
+	return limit
 }
 
 // batchLimit is the most items one request to provider may carry:

@@ -11,7 +11,10 @@
 // the ledger registry holds before any result is used. A query part goes at
 // once when no request to its provider is in flight; while one is, small
 // concurrent queries to that provider are coalesced into one request (one
-// transcript, one signature). Queries, both sides' transcripts (blinded form
+// transcript, one signature). A part may go live instead (live.go:
+// homomorphic PSI against the provider's current list), whose concurrent
+// parts coalesce the same way into one POPRF step and one homomorphic
+// query. Queries, both sides' transcripts (blinded form
 // only), sequence numbers and this node's unsettled spend live in the node's
 // bbolt file, in buckets named "requester/...".
 //

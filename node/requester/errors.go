@@ -18,6 +18,9 @@ var (
 	ErrOverLimit = errors.New("requester: institution is flagged over its overdraft limit")
 	// ErrNotFound is a query id that is unknown or past retention.
 	ErrNotFound = errors.New("requester: query not found")
+	// ErrNoLiveStep is a live exchange whose homomorphic step this node
+	// keeps no record of (LiveStep).
+	ErrNoLiveStep = errors.New("requester: live step not found")
 	// ErrClosed is a call after Close.
 	ErrClosed = errors.New("requester: closed")
 	// ErrConfig is a Config that New refuses.

@@ -18,13 +18,15 @@ import (
 )
 
 // exchange is one EvaluateRequest to one provider: possibly the coalesced
-// parts of several queries.
+// parts of several queries. A catalog exchange has psi and keyID, a live
+// one live (live.go).
 type exchange struct {
 	inst     accounting.Institution
 	category string
 	period   uint64
 	psi      *catalogpsi.Requester
 	keyID    oprf.KeyID
+	live     *liveSetup
 	ids      []ident.ID
 }
 
@@ -212,7 +214,11 @@ func (r *Requester) unanswered(x *exchange, req *signedRequest, q *catalogpsi.Qu
 	}
 	o := outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE, err: last, attempts: attempts, items: len(x.ids)}
 	if reached && r.ctx.Err() == nil && r.cfg.LateAnswerWindow > 0 {
-		o.late = r.startLate(*x, req, q, attempts, r.fetchLate)
+		o.late = r.startLate(*x, req, attempts, func(f *lateFetch) outcome {
+			return r.fetchLate(f, func(ctx context.Context, resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
+				return r.answered(ctx, &f.x, f.req, q, resp, attempts)
+			})
+		})
 		o.err = &riskmeshv1.PeerError{Code: last.Code, Message: truncate(last.Message + lateNote)}
 	}
 	return o

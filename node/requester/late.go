@@ -27,7 +27,6 @@ import (
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 )
 
 // lateNote ends the error of a provider part handed to a late fetch, so
@@ -40,16 +39,17 @@ var (
 	errLateDropped = errors.New("late request dropped: too many pending")
 )
 
-// lateFetch is one request still asked after its deadline: the signed
-// request exactly as sent and the blinding state that finalises its answer
-// (a catalog exchange), or, for a live exchange whose POPRF step was
-// answered, the exchange and fetch, which asks for its homomorphic answer.
+// lateFetch is one request still asked after its deadline: the exchange,
+// its signed request exactly as sent, and fetch, which asks for the
+// answer: fetchLate with what opens it (a catalog exchange's blinding
+// state, or a live exchange's POPRF finalisation and homomorphic step),
+// or, for a live exchange whose POPRF step was answered, the homomorphic
+// step alone (live.go).
 type lateFetch struct {
 	x     exchange
 	req   *signedRequest
-	q     *catalogpsi.Query
-	sent  uint32                   // attempts before the deadline, where the back-off resumes
-	fetch func(*lateFetch) outcome // r.fetchLate, or a live step's (livelate.go)
+	sent  uint32 // attempts before the deadline, where the back-off resumes
+	fetch func(*lateFetch) outcome
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -83,11 +83,11 @@ func (r *Requester) LateAnswers() (pending int, answered, givenUp uint64) {
 // startLate hands the request of exchange x, sent attempts times without
 // an answer, to a new late fetch, dropping the oldest pending one if the
 // bound is reached.
-func (r *Requester) startLate(x exchange, req *signedRequest, q *catalogpsi.Query, sent uint32, fetch func(*lateFetch) outcome) *lateFetch {
+func (r *Requester) startLate(x exchange, req *signedRequest, sent uint32, fetch func(*lateFetch) outcome) *lateFetch {
 	l := &r.late
 	parent, cancel := context.WithCancelCause(r.ctx)
 	ctx, stop := context.WithTimeoutCause(parent, r.cfg.LateAnswerWindow, errLateWindow)
-	f := &lateFetch{x: x, req: req, q: q, sent: sent, fetch: fetch, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	f := &lateFetch{x: x, req: req, sent: sent, fetch: fetch, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	l.mu.Lock()
 	if len(l.pending) >= r.cfg.MaxLateAnswers {
 		oldest := l.pending[0]
@@ -141,10 +141,11 @@ func (l *lateFetches) signal() {
 }
 
 // fetchLate sends f's request again, after the back-off, until it is
-// answered, definitively refused, its period is no longer accepted, or
-// f.ctx ends (the window, the bound, the node stopping). Anything but an
-// answer is UNAVAILABLE: the provider bills only what it answers.
-func (r *Requester) fetchLate(f *lateFetch) outcome {
+// answered (then answer verifies and opens the answer), definitively
+// refused, its period is no longer accepted, or f.ctx ends (the window,
+// the bound, the node stopping). Anything but an answer is UNAVAILABLE:
+// the provider bills only what it answers.
+func (r *Requester) fetchLate(f *lateFetch, answer func(context.Context, *riskmeshv1.PeerResponse, uint32) outcome) outcome {
 	ctx, x := f.ctx, &f.x
 	var (
 		attempts uint32
@@ -167,7 +168,7 @@ func (r *Requester) fetchLate(f *lateFetch) outcome {
 		resp, err := r.cfg.Conns.Do(actx, &x.inst, f.req.msg)
 		cancel()
 		if err == nil {
-			return r.answered(ctx, x, f.req, f.q, resp, attempts)
+			return answer(ctx, resp, attempts)
 		}
 		hint = 0
 		var re *peer.RemoteError

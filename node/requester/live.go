@@ -12,7 +12,6 @@ import (
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
-	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -20,15 +19,17 @@ import (
 // Live mode (docs/protocol/hepsi.md, "Served by the node"): a provider
 // part is answered against the provider's current list. The part asks for
 // the provider's live parameters and checks them (Params.Validate), then
-// per batch of at most the parameters' MaxBatch identifiers runs the POPRF
+// hands its identifiers, in parts of at most the parameters' MaxBatch, to
+// the batcher, which coalesces concurrent live parts of the same
+// provider, category, period and parameters into one exchange: the POPRF
 // step (a signed EvaluateRequest with header protocol ProtocolLiveHE,
 // verified like a catalog answer: the responder's signature and the proof
 // against the key the ledger holds for the period) and the homomorphic
 // step (the PRF outputs encrypted, the query signed over the chained live
-// query digest, the provider's receipt checked, the answer decrypted).
-// Each batch is one exchange, billed at the period's live price; requests
-// are not coalesced across queries and a request cut off by the deadline
-// is not fetched late.
+// query digest, the provider's receipt checked, the answer decrypted),
+// whose outcome is split back to each part as a catalog exchange's is.
+// Each exchange is billed at the period's live price, each query its own
+// items. A step cut off by the deadline is fetched late.
 
 // usesLive reports whether the part at a provider goes live: as the query
 // (or the node's default) asks, or in auto mode when no verified catalog
@@ -66,17 +67,21 @@ func (r *Requester) liveKey(ctx context.Context, inst accounting.Institution, ca
 	return pub, nil
 }
 
-// liveSetup is what every batch of a live part shares.
+// liveSetup is what every exchange of a live part shares, and what a
+// coalesced exchange's parts share: the provider's parameters (digest
+// names them) and the POPRF key the ledger holds for the period.
 type liveSetup struct {
 	inst     accounting.Institution
 	category string
 	period   uint64
 	key      *oprf.PublicKey
 	params   hepsi.Params
+	digest   [transcript.DigestSize]byte
 }
 
-// askLive runs the identifiers of a live part, batch by batch, and returns
-// one outcome per batch.
+// askLive runs the identifiers of a live part, part by part through the
+// batcher (coalesced with other queries' live parts), and returns one
+// outcome per exchange; it stops at the first exchange not answered.
 func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.Institution) []outcome {
 	ids := q.batch.ids
 	refused := func(code riskmeshv1.ErrorCode, format string, args ...any) []outcome {
@@ -104,20 +109,32 @@ func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.In
 	if id := key.KeyID(); string(info.GetKeyId()) != string(id[:]) {
 		return refused(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "live database is under another key than the ledger holds for period %d", q.rec.Period)
 	}
-	x := &liveSetup{inst: inst, category: q.rec.Category, period: q.rec.Period, key: key, params: params}
+	digest, err := params.Digest()
+	if err != nil {
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "live parameters: %v", err)
+	}
+	x := exchange{inst: inst, category: q.rec.Category, period: q.rec.Period,
+		live: &liveSetup{inst: inst, category: q.rec.Category, period: q.rec.Period, key: key, params: params, digest: digest}}
+	limit := r.exchangeLimit(&x)
 	var outs []outcome
-	for lo := 0; lo < len(ids); lo += params.MaxBatch {
-		o := r.liveBatch(ctx, x, ids[lo:min(lo+params.MaxBatch, len(ids))])
-		outs = append(outs, o)
-		if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+	for lo := 0; lo < len(ids); lo += limit {
+		p := &part{ids: ids[lo:min(lo+limit, len(ids))], deadline: q.deadline, done: make(chan []outcome, 1)}
+		r.batcher.submit(x, p)
+		share := <-p.done
+		outs = append(outs, share...)
+		if merge(share).status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 			break
 		}
 	}
 	return outs
 }
 
-// liveBatch runs one live exchange of ids.
-func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID) outcome {
+// liveBatch runs one live exchange of ex's identifiers, possibly the
+// coalesced parts of several queries. A POPRF step cut off by the deadline
+// after its request may have reached the provider is fetched late, as a
+// catalog request is, and its homomorphic step run when the answer comes.
+func (r *Requester) liveBatch(ctx context.Context, ex *exchange) outcome {
+	x, ids := ex.live, ex.ids
 	internal := func(what string, err error) outcome {
 		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, what+": "+err.Error(), 0)
 	}
@@ -145,24 +162,55 @@ func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID)
 	if err != nil {
 		return internal("sign request", err)
 	}
-	sent := []*riskmeshv1.SentExchange{{Sequence: seq, Items: uint32(len(ids))}}
+	finalize := func(ev *riskmeshv1.EvaluateResponse) ([][oprf.OutputSize]byte, error) {
+		return client.Finalize(state, ev.GetEvaluated(), ev.GetProof())
+	}
 	// The identical request again after a failure: a provider that
 	// answered it returns its stored answer and bills nothing more.
-	resp, attempts, err := r.resend(ctx, &x.inst, req.msg)
-	if err != nil {
-		o := peerFailure(err, attempts)
-		o.sent = sent
+	resp, attempts, reached, err := r.resend(ctx, &x.inst, req.msg)
+	if err == nil {
+		return r.liveAnswered(ctx, ex, req, finalize, resp, attempts, true)
+	}
+	o := peerFailure(err, attempts)
+	o.items, o.sent = len(ids), sentOf(req, len(ids))
+	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_UNAVAILABLE || ctx.Err() == nil || !reached ||
+		r.ctx.Err() != nil || r.cfg.LateAnswerWindow <= 0 {
 		return o
 	}
+	// The provider may have answered and billed the POPRF step.
+	o.late = r.startLate(*ex, req, attempts, func(f *lateFetch) outcome {
+		return r.fetchLate(f, func(ctx context.Context, resp *riskmeshv1.PeerResponse, attempts uint32) outcome {
+			return r.liveAnswered(ctx, &f.x, f.req, finalize, resp, attempts, false)
+		})
+	})
+	o.err = &riskmeshv1.PeerError{Code: o.err.Code, Message: truncate(o.err.Message + lateNote)}
+	return o
+}
+
+// sentOf lists req, carrying n identifiers, as the request sent for them.
+func sentOf(req *signedRequest, n int) []*riskmeshv1.SentExchange {
+	return []*riskmeshv1.SentExchange{{Sequence: req.header.Sequence, Items: uint32(n)}}
+}
+
+// liveAnswered verifies resp, the provider's answer to the POPRF step req
+// of live exchange ex (finalize checks its proof and returns the PRF
+// outputs), and runs the homomorphic step. If ctx ends before the
+// homomorphic answer comes and late is set (the deadline, not a late
+// fetch's window), a late fetch goes on asking for it.
+func (r *Requester) liveAnswered(ctx context.Context, ex *exchange, req *signedRequest,
+	finalize func(*riskmeshv1.EvaluateResponse) ([][oprf.OutputSize]byte, error),
+	resp *riskmeshv1.PeerResponse, attempts uint32, late bool) outcome {
+	x, ids := ex.live, ex.ids
 	ev := resp.GetEvaluate()
 	var outputs [][oprf.OutputSize]byte
 	o := verifyAnswer(req, ev, x.inst.SigningKeysIn(x.period), r.recheckKeys(ctx, x.inst.MSPID, x.period), func() error {
-		outputs, err = client.Finalize(state, ev.GetEvaluated(), ev.GetProof())
+		var err error
+		outputs, err = finalize(ev)
 		return err
 	})
-	o.attempts, o.items, o.sent = attempts, len(ids), sent
+	o.attempts, o.items, o.sent = attempts, len(ids), sentOf(req, len(ids))
 	if o.status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		r.reportDisputed(x.inst.MSPID, x.period, seq, o)
+		r.reportDisputed(x.inst.MSPID, x.period, req.header.Sequence, o)
 		return o
 	}
 	lq, err := r.prepareLive(x, req, ev, outputs)
@@ -177,20 +225,19 @@ func (r *Requester) liveBatch(ctx context.Context, x *liveSetup, ids []ident.ID)
 	// The POPRF step is answered and billed; the homomorphic answer is
 	// missing, so the part has no results unless it comes late.
 	base := liveFailed(o, err)
-	if ctx.Err() == nil || r.ctx.Err() != nil || r.cfg.LateAnswerWindow <= 0 {
+	if !late || ctx.Err() == nil || r.ctx.Err() != nil || r.cfg.LateAnswerWindow <= 0 {
 		return base
 	}
 	o = base
-	o.late = r.startLate(exchange{inst: x.inst, category: x.category, period: x.period, ids: ids}, req, nil, 0,
-		func(f *lateFetch) outcome {
-			results, err := r.askLiveStep(f.ctx, x, lq)
-			if err != nil {
-				return liveFailed(base, err)
-			}
-			out := base
-			out.status, out.results, out.err = riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results, nil
-			return out
-		})
+	o.late = r.startLate(*ex, req, 0, func(f *lateFetch) outcome {
+		results, err := r.askLiveStep(f.ctx, x, lq)
+		if err != nil {
+			return liveFailed(base, err)
+		}
+		out := base
+		out.status, out.results, out.err = riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, results, nil
+		return out
+	})
 	o.err = &riskmeshv1.PeerError{Code: o.err.Code, Message: truncate(o.err.Message + lateNote)}
 	return o
 }
@@ -233,11 +280,7 @@ func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1
 	if err != nil {
 		return nil, err
 	}
-	paramsDigest, err := x.params.Digest()
-	if err != nil {
-		return nil, err
-	}
-	he, err := r.heKeys.requester(x, paramsDigest)
+	he, err := r.heKeys.requester(x)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +288,7 @@ func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1
 	for i := range outputs {
 		lq.items[i] = outputs[i][:]
 	}
-	lq.step = &audit.LiveStep{Params: paramsDigest}
+	lq.step = &audit.LiveStep{Params: x.digest}
 	return lq, r.sealLive(lq, he.sent.Load())
 }
 
@@ -285,7 +328,7 @@ func (r *Requester) sealLive(lq *liveQuery, byDigest bool) error {
 // ends, checks the provider's receipt, records it with the query and
 // decrypts the answer.
 func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery) ([]catalogpsi.Result, error) {
-	resp, _, err := r.resend(ctx, &x.inst, lq.msg)
+	resp, _, _, err := r.resend(ctx, &x.inst, lq.msg)
 	var re *peer.RemoteError
 	if lq.byDigest && errors.As(err, &re) && re.Code == riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
 		// The provider restarted or evicted the key, and recorded
@@ -294,7 +337,7 @@ func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery
 		if err := r.sealLive(lq, false); err != nil {
 			return nil, err
 		}
-		resp, _, err = r.resend(ctx, &x.inst, lq.msg)
+		resp, _, _, err = r.resend(ctx, &x.inst, lq.msg)
 	}
 	if err != nil {
 		return nil, err

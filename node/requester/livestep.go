@@ -41,15 +41,15 @@ func (s *store) putLiveStep(h *transcript.Header, step *audit.LiveStep) error {
 
 // LiveStep returns the homomorphic step this node recorded for its live
 // exchange with provider under (period, sequence): the query it signed
-// and, if the answer arrived, the provider's receipt. It wraps ErrNotFound
-// if the exchange has none (not live, its query never signed, or pruned
-// with the period's transcripts).
+// and, if the answer arrived, the provider's receipt. It wraps
+// ErrNoLiveStep if the exchange has none (not live, its query never
+// signed, or pruned with the period's transcripts).
 func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*audit.LiveStep, error) {
 	var step *audit.LiveStep
 	err := r.store.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketLive).Get(transcriptKey(period, provider, sequence))
 		if v == nil {
-			return fmt.Errorf("%w: no live step of %s for sequence %d of period %d", ErrNotFound, provider, sequence, period)
+			return fmt.Errorf("%w: exchange %d of period %d with %s", ErrNoLiveStep, sequence, period, provider)
 		}
 		step = new(audit.LiveStep)
 		return step.UnmarshalBinary(v)
@@ -87,7 +87,7 @@ type heKeyID struct {
 // requester returns the key pair of x, generating it on first use.
 // hepsi.Requester is used by concurrent queries: its Query and Results
 // only read the key.
-func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*heKey, error) {
+func (k *heKeys) requester(x *liveSetup) (*heKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
@@ -99,7 +99,7 @@ func (k *heKeys) requester(x *liveSetup, params [transcript.DigestSize]byte) (*h
 	case x.period > k.period || k.m == nil:
 		k.period, k.m = x.period, make(map[heKeyID]*heKey)
 	}
-	id := heKeyID{x.inst.MSPID, x.category, params}
+	id := heKeyID{x.inst.MSPID, x.category, x.digest}
 	if he := k.m[id]; he != nil {
 		return he, nil
 	}
@@ -119,27 +119,30 @@ var errNotLiveAnswer = errors.New("answer is not a live answer")
 // ends, always the identical signed message: a provider answers the same
 // evaluate request from its replay index, and the same live query on the
 // same exchange again, without billing anything more (a lost answer's
-// retry). It returns the answer and the attempts made.
-func (r *Requester) resend(ctx context.Context, inst *accounting.Institution, msg *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, uint32, error) {
+// retry). It returns the answer, the attempts made and whether some
+// attempt may have reached the provider (mayHaveReached).
+func (r *Requester) resend(ctx context.Context, inst *accounting.Institution, msg *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, uint32, bool, error) {
+	reached := false
 	for attempts := uint32(1); ; attempts++ {
 		resp, err := r.cfg.Conns.Do(ctx, inst, msg)
 		if err == nil {
-			return resp, attempts, nil
+			return resp, attempts, true, nil
 		}
+		reached = reached || mayHaveReached(err)
 		var re *peer.RemoteError
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
-			return nil, attempts, err
+			return nil, attempts, reached, err
 		case errors.As(err, &re):
 			if !transient(re) {
-				return nil, attempts, err
+				return nil, attempts, reached, err
 			}
 			wait = re.RetryAfter
 		}
 		wait = max(wait, backoff.Delay(r.cfg.RetryBackoff, r.cfg.MaxRetryBackoff, int(attempts)))
 		if backoff.Sleep(ctx, wait) != nil {
-			return nil, attempts, err
+			return nil, attempts, reached, err
 		}
 	}
 }

@@ -319,7 +319,7 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	for lo := 0; lo < items; lo += limit {
 		p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan []outcome, 1)}
 		parts = append(parts, p)
-		r.batcher.submit(inst, q.rec.Category, q.rec.Period, psi, keyID, p)
+		r.batcher.submit(exchange{inst: inst, category: q.rec.Category, period: q.rec.Period, psi: psi, keyID: keyID}, p)
 	}
 	var outcomes []outcome
 	for _, p := range parts {

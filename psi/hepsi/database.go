@@ -2,6 +2,7 @@ package hepsi
 
 import (
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"sync"
@@ -26,6 +27,10 @@ type Database struct {
 	mu   sync.RWMutex
 	rows [][]*bundle
 	size int
+	// writing is held by the one Snapshot not yet released; frozen, while
+	// it is, the state it writes (snapshot.go), guarded by mu.
+	writing sync.Mutex
+	frozen  *frozen
 	// encodeLabels keeps every label polynomial's coefficient vectors
 	// encoded as plaintexts (WithEncodedLabels).
 	encodeLabels bool
@@ -190,6 +195,18 @@ func (s *scheme) newBatch(items, labels [][]byte) *batch {
 	return b
 }
 
+// byBin yields each bin the batch touches with the batch's entries in it,
+// in bin order.
+func (b *batch) byBin() iter.Seq2[int, []int32] {
+	return func(yield func(int, []int32) bool) {
+		for bin := range len(b.start) - 1 {
+			if entries := b.list[b.start[bin]:b.start[bin+1]]; len(entries) > 0 && !yield(bin, entries) {
+				return
+			}
+		}
+	}
+}
+
 // limbKey is an entry's item limbs, as a map key (ItemLimbs ≤ 16: Validate
 // bounds ItemLimbs × bits a limb by 256).
 type limbKey [16]uint32
@@ -201,27 +218,47 @@ func (s *scheme) key(vals []uint32) limbKey {
 }
 
 // firstDuplicate returns the first entry of the batch whose item is already
-// in the database or earlier in the batch. It looks in each entry's first
-// bin, where any copy of the item is.
+// in the database or earlier in the batch (in the same first bin, where
+// every copy of an item is).
 func (db *Database) firstDuplicate(b *batch) (int, bool) {
 	s := db.s
 	stride, h := s.stride(), s.p.HashCount
-	first := -1
+	first := slices.Index(db.inDatabase(b), true)
 	seen := map[limbKey]struct{}{}
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		clear(seen)
-		// A few entries scan the bin; more index it once.
+		for _, i := range entries {
+			if int(b.bins[int(i)*h]) != bin {
+				continue
+			}
+			k := s.key(b.vals[int(i)*stride:])
+			if _, dup := seen[k]; dup && (first < 0 || int(i) < first) {
+				first = int(i)
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	return first, first >= 0
+}
+
+// inDatabase reports, for each entry of the batch, whether its item is in
+// the database. It looks in each entry's first bin, where any copy of the
+// item is, indexing a bin's entries once when more than a few entries of
+// the batch look there.
+func (db *Database) inDatabase(b *batch) []bool {
+	s := db.s
+	stride, h := s.stride(), s.p.HashCount
+	held := make([]bool, b.n)
+	index := map[limbKey]struct{}{}
+	for bin, entries := range b.byBin() {
 		indexed := len(entries) > 8
 		if indexed {
+			clear(index)
 			row, col := bin/s.binsPerRow, bin%s.binsPerRow
 			for _, bu := range db.rows[row] {
 				v := bu.bins[col].vals
 				for off := 0; off < len(v); off += stride {
-					seen[s.key(v[off:])] = struct{}{}
+					index[s.key(v[off:])] = struct{}{}
 				}
 			}
 		}
@@ -229,18 +266,15 @@ func (db *Database) firstDuplicate(b *batch) (int, bool) {
 			if int(b.bins[int(i)*h]) != bin {
 				continue
 			}
-			k := s.key(b.vals[int(i)*stride:])
-			_, dup := seen[k]
-			if !dup && !indexed {
-				_, _, dup = db.find(bin, k[:s.p.ItemLimbs])
+			vals := b.vals[int(i)*stride:]
+			if indexed {
+				_, held[i] = index[s.key(vals)]
+			} else {
+				held[i] = db.has(bin, vals)
 			}
-			if dup && (first < 0 || int(i) < first) {
-				first = int(i)
-			}
-			seen[k] = struct{}{}
 		}
 	}
-	return first, first >= 0
+	return held
 }
 
 // place appends the batch's entries to their bins, each into the first
@@ -277,11 +311,7 @@ func (db *Database) place(b *batch) (map[place]struct{}, error) {
 		return false
 	}
 	labeled := s.labelParts > 0
-	for bin := range s.tableSize {
-		entries := b.list[b.start[bin]:b.start[bin+1]]
-		if len(entries) == 0 {
-			continue
-		}
+	for bin, entries := range b.byBin() {
 		row, col := bin/s.binsPerRow, bin%s.binsPerRow
 		if labeled {
 			clear(used)
@@ -319,6 +349,7 @@ func (db *Database) place(b *batch) (map[place]struct{}, error) {
 			bu := db.rows[row][k]
 			if _, ok := lengths[pl]; !ok {
 				lengths[pl] = len(bu.bins[col].vals)
+				db.preserve(pl)
 			}
 			bu.bins[col].vals = append(bu.bins[col].vals, vals...)
 			if labeled {
@@ -336,13 +367,11 @@ func (db *Database) place(b *batch) (map[place]struct{}, error) {
 }
 
 // Remove deletes items. Either every item is removed or, if one is not in
-// the database, none.
+// the database, none. Like Add, it groups the batch by bin and visits each
+// touched bin once, so it costs the bins the items occupy, not a scan per
+// item.
 func (db *Database) Remove(items [][]byte) error {
 	s := db.s
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	entries := make([][]uint32, len(items))
-	bins := make([][]int, len(items))
 	seen := make(map[string]struct{}, len(items))
 	for i, it := range items {
 		if len(it) < MinItemSize || len(it) > MaxItemSize {
@@ -352,23 +381,62 @@ func (db *Database) Remove(items [][]byte) error {
 			return fmt.Errorf("%w: item %d repeats an earlier item of the batch", ErrDuplicate, i)
 		}
 		seen[string(it)] = struct{}{}
-		e, vals := s.entry(it, make([]byte, s.p.LabelSize))
-		if _, _, ok := db.find(e.bins[0], vals); !ok {
-			return fmt.Errorf("%w: item %d", ErrNotFound, i)
-		}
-		entries[i], bins[i] = vals, s.distinctBins(e)
 	}
-	touched := map[place]struct{}{}
-	for i := range items {
-		for _, b := range bins[i] {
-			if pl, ok := db.remove(b, entries[i]); ok {
-				touched[pl] = struct{}{}
-			}
-		}
+	// The labels do not matter: entries are matched by their item limbs.
+	labels := make([][]byte, len(items))
+	zero := make([]byte, s.p.LabelSize)
+	for i := range labels {
+		labels[i] = zero
 	}
+	b := s.newBatch(items, labels)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if i := slices.Index(db.inDatabase(b), false); i >= 0 {
+		return fmt.Errorf("%w: item %d", ErrNotFound, i)
+	}
+	touched := db.removeBatch(b)
 	db.size -= len(items)
 	db.recompute(touched)
 	return nil
+}
+
+// removeBatch deletes the batch's entries, every one of which is in the
+// database, from each of their bins, and returns the places it changed.
+func (db *Database) removeBatch(b *batch) map[place]struct{} {
+	s := db.s
+	stride := s.stride()
+	touched := map[place]struct{}{}
+	gone := map[limbKey]struct{}{}
+	for bin, entries := range b.byBin() {
+		clear(gone)
+		for _, i := range entries {
+			gone[s.key(b.vals[int(i)*stride:])] = struct{}{}
+		}
+		row, col := bin/s.binsPerRow, bin%s.binsPerRow
+		for k, bu := range db.rows[row] {
+			v := bu.bins[col].vals
+			n := 0
+			for off := 0; off < len(v); off += stride {
+				if _, ok := gone[s.key(v[off:])]; ok {
+					n++
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			pl := place{row, k, col}
+			db.preserve(pl)
+			kept := v[:0]
+			for off := 0; off < len(v); off += stride {
+				if _, ok := gone[s.key(v[off:])]; !ok {
+					kept = append(kept, v[off:off+stride]...)
+				}
+			}
+			bu.bins[col].vals = kept
+			touched[pl] = struct{}{}
+		}
+	}
+	return touched
 }
 
 // entry expands an item and lays out its flat bin record.
@@ -383,48 +451,20 @@ func (s *scheme) entry(item, label []byte) (expanded, []uint32) {
 	return e, vals
 }
 
-// distinctBins lists an item's candidate bins once each: an item whose two
-// hashes agree is stored once in that bin.
-func (s *scheme) distinctBins(e expanded) []int {
-	out := make([]int, 0, s.p.HashCount)
-	for _, b := range e.bins[:s.p.HashCount] {
-		if !slices.Contains(out, b) {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// find looks for an entry with vals' item limbs in table bin b.
-func (db *Database) find(b int, vals []uint32) (bundleIdx, pos int, ok bool) {
+// has reports whether table bin b holds an entry with vals' item limbs.
+func (db *Database) has(b int, vals []uint32) bool {
 	s := db.s
 	row, col := b/s.binsPerRow, b%s.binsPerRow
 	limbs := vals[:s.p.ItemLimbs]
-	for k, bu := range db.rows[row] {
+	for _, bu := range db.rows[row] {
 		v := bu.bins[col].vals
 		for off := 0; off < len(v); off += s.stride() {
 			if slices.Equal(v[off:off+s.p.ItemLimbs], limbs) {
-				return k, off, true
+				return true
 			}
 		}
 	}
-	return 0, 0, false
-}
-
-// remove deletes the entry with vals' item limbs from bin b, if present.
-func (db *Database) remove(b int, vals []uint32) (place, bool) {
-	s := db.s
-	k, off, ok := db.find(b, vals)
-	if !ok {
-		return place{}, false
-	}
-	row, col := b/s.binsPerRow, b%s.binsPerRow
-	stride := s.stride()
-	v := db.rows[row][k].bins[col].vals
-	last := len(v) - stride
-	copy(v[off:off+stride], v[last:])
-	db.rows[row][k].bins[col].vals = v[:last]
-	return place{row, k, col}, true
+	return false
 }
 
 // recompute refreshes the polynomials of the given bins on every core.

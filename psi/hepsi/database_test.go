@@ -233,3 +233,15 @@ func TestTreeBins(t *testing.T) {
 	batch := append(items[:10], randomItems(t, 10, MinItemSize)...)
 	checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
 }
+
+// distinctBins lists an item's candidate bins once each: an item whose two
+// hashes agree is stored once in that bin.
+func (s *scheme) distinctBins(e expanded) []int {
+	out := make([]int, 0, s.p.HashCount)
+	for _, b := range e.bins[:s.p.HashCount] {
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -25,6 +25,12 @@
 // noise. The requester decrypts: all-zero limbs mean a match, and the label
 // limbs of that bundle, unmasked with its PRF output, are the label.
 //
+// A query carries the requester's relinearization key or, once the
+// provider holds it, names it by digest (QueryByKeyDigest); the provider
+// keeps keys in a bounded KeyCache. The cache is shared and does no access
+// control of its own: a caller serving several requesters scopes it per
+// requester, as the node does (docs/protocol/hepsi.md section 9).
+//
 // Params fixes the ring and table shapes; ParamsFor returns the documented
 // sets for lists of 10^4 to 1.6·10^7 entries and batches of 1 to 4,096.
 // Query, Answer and Params have canonical, versioned encodings with

@@ -102,6 +102,13 @@ func (s *scheme) decodeRelinKey(raw []byte) (*rlwe.RelinearizationKey, error) {
 // evicting the least recently used when full, so a requester that floods
 // it with keys costs others at most a resend (ErrUnknownKey). Safe for
 // concurrent use.
+//
+// It does no access control: Resolve answers any digest it holds, for
+// whoever names it. A foreign key gets its namer nothing it can decrypt,
+// but the answer tells it that the key's owner queried recently, so a
+// provider serving several requesters resolves a key only for the
+// requester that sent it (node/provider does; docs/protocol/hepsi.md
+// section 9, "Keys").
 type KeyCache struct {
 	mu       sync.Mutex
 	capacity int

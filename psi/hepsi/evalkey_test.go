@@ -139,10 +139,13 @@ func TestKeyCacheEviction(t *testing.T) {
 }
 
 // TestAdversaryForeignKeyDigest plays a requester that names another
-// requester's cached key instead of sending its own: its answer is
-// computed with a key that does not match its secret, so it learns
-// nothing (no item decrypts as found), and the other requester's queries
-// are answered as before.
+// requester's cached key instead of sending its own, against a bare
+// KeyCache, which resolves any digest it holds: its answer is computed
+// with a key that does not match its secret, so it learns nothing (no
+// item decrypts as found), and the other requester's queries are answered
+// as before. It does learn that the key is cached, which is why the node
+// scopes keys per requester and refuses such a query outright
+// (node/provider's TestAdversaryLiveForeignKeyDigest).
 func TestAdversaryForeignKeyDigest(t *testing.T) {
 	p := testParams(t, 16)
 	items := randomItems(t, 500, MinItemSize)

@@ -2,16 +2,22 @@ package hepsi
 
 import "math/bits"
 
-// modT is arithmetic modulo the plaintext modulus t < 2^31, where every
-// product fits in 62 bits and one Barrett step reduces it.
+// modT is arithmetic modulo the plaintext modulus t < 2^31 (Params.Validate
+// refuses larger ones), where every product fits in 62 bits and one Barrett
+// step reduces it.
 type modT struct {
 	t uint64
 	m uint64 // floor(2^64 / t)
+	// lazy is how many products of two reduced values can be added to a
+	// reduced value without passing 2^64: sums of products are reduced
+	// every lazy terms (about 2^24 at the presets' 20-bit t, 3 just below
+	// 2^31).
+	lazy int
 }
 
 func newModT(t uint64) modT {
 	m, _ := bits.Div64(1, 0, t)
-	return modT{t: t, m: m}
+	return modT{t: t, m: m, lazy: int((^uint64(0) - (t - 1)) / ((t - 1) * (t - 1)))}
 }
 
 func (f modT) reduce(x uint64) uint64 {
@@ -44,6 +50,21 @@ func (f modT) pow(a uint64, e uint64) uint64 {
 	return r
 }
 
+// dot returns Σ a[i]·b[i] mod t over a (b at least as long), for reduced
+// values, reducing every lazy products.
+func (f modT) dot(a, b []uint64) uint64 {
+	var s uint64
+	for len(a) > 0 {
+		k := min(f.lazy, len(a))
+		for i, x := range a[:k] {
+			s += x * b[i]
+		}
+		s = f.reduce(s)
+		a, b = a[k:], b[k:]
+	}
+	return s
+}
+
 // inv returns a^-1 for a != 0 (Fermat; t is prime).
 func (f modT) inv(a uint64) uint64 { return f.pow(a, f.t-2) }
 
@@ -70,8 +91,8 @@ func (f modT) rootsPoly(out []uint64, roots []uint64) {
 // It uses P(x) = Σ_i w_i·M(x)/(x - x_i) with w_i = y_i / M'(x_i), whose
 // coefficient k is Σ_{m>k} M_m·S_{m-k-1} for the power sums
 // S_e = Σ_i w_i·x_i^e: about 2n² reduced products, which are independent of
-// each other, and (1 + 1.5·len(ys))·n² products summed without reduction
-// (each below 2^42, at most 2^14 of them, so sums stay below 2^56).
+// each other, and (1 + 1.5·len(ys))·n² products summed with one reduction
+// every modT.lazy terms (every 2^24 at 20 bits: once per sum in practice).
 func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match []uint64, sc *interpScratch) {
 	n := len(xs)
 	pw, acc := sc.pw[:n], sc.acc[:n]
@@ -79,16 +100,17 @@ func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match []u
 	for i := range pw {
 		pw[i], acc[i] = 1, 0
 	}
-	for e := 0; e < n; e++ {
+	for e, terms := 0, 0; e < n; e++ {
 		d := f.mul(uint64(e+1)%f.t, match[e+1])
 		for i := range pw {
 			acc[i] += d * pw[i]
 			pw[i] = f.mul(pw[i], xs[i])
 		}
-		if e%4096 == 4095 {
+		if terms++; terms == f.lazy {
 			for i := range acc {
 				acc[i] = f.reduce(acc[i])
 			}
+			terms = 0
 		}
 	}
 	for i := range acc {
@@ -106,15 +128,7 @@ func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match []u
 	}
 	for e := 0; e < n; e++ {
 		for j := range ys {
-			w := sc.w[j][:n]
-			var s uint64
-			for i := range pw {
-				s += w[i] * pw[i]
-				if i%4096 == 4095 {
-					s = f.reduce(s)
-				}
-			}
-			sc.sums[j][e] = f.reduce(s)
+			sc.sums[j][e] = f.dot(sc.w[j][:n], pw)
 		}
 		for i := range pw {
 			pw[i] = f.mul(pw[i], xs[i])
@@ -123,11 +137,7 @@ func (f modT) interpolate(outs [][]uint64, xs []uint64, ys [][]uint64, match []u
 	for j := range outs {
 		out, sums := outs[j][:n], sc.sums[j][:n]
 		for k := 0; k < n; k++ {
-			var s uint64
-			for m := k + 1; m <= n; m++ {
-				s += match[m] * sums[m-k-1]
-			}
-			out[k] = f.reduce(s)
+			out[k] = f.dot(match[k+1:n+1], sums)
 		}
 	}
 }

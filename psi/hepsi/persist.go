@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -34,22 +35,32 @@ import (
 // or a seal and refuses them when it does not hold.
 const persistVersion = 1
 
-// WriteTo writes the database in its persisted form. It holds the read
-// lock throughout: answers go on, Add and Remove wait.
+// WriteTo writes the database in its persisted form, exactly as it stood
+// when WriteTo began: Snapshot, then the snapshot's WriteTo. Answers, Add
+// and Remove go on while it writes.
 func (db *Database) WriteTo(w io.Writer) (int64, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
+	snap := db.Snapshot()
+	defer snap.Release()
+	return snap.WriteTo(w)
+}
+
+// WriteTo writes the database in its persisted form as it stood when the
+// snapshot was taken. It holds the database's locks only to copy one
+// piece at a time (snapshot.go).
+func (snap *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	db, f := snap.db, snap.f
 	s := db.s
 	pw := &persistWriter{w: w, s: s}
 	head := []byte{persistVersion}
 	head = binary.BigEndian.AppendUint16(head, uint16(len(s.encoded)))
 	head = append(head, s.encoded...)
-	head = binary.BigEndian.AppendUint64(head, uint64(db.size))
+	head = binary.BigEndian.AppendUint64(head, uint64(f.size))
 	pw.write(head)
-	for _, bundles := range db.rows {
-		pw.write(binary.BigEndian.AppendUint16(nil, uint16(len(bundles))))
-		for _, bu := range bundles {
-			pw.bundle(bu)
+	vec := make([]uint32, s.slots)
+	for row, bundles := range f.bundles {
+		pw.write(binary.BigEndian.AppendUint16(nil, uint16(bundles)))
+		for k := range bundles {
+			pw.bundle(db, f, row, k, vec)
 		}
 	}
 	return pw.n, pw.err
@@ -84,22 +95,26 @@ func (pw *persistWriter) values(v []uint32) {
 	pw.write(b.BytesOrPanic())
 }
 
-func (pw *persistWriter) bundle(bu *bundle) {
+// bundle writes bundle (row, k) as f froze it, one piece at a time, with
+// vec as room for one coefficient vector.
+func (pw *persistWriter) bundle(db *Database, f *frozen, row, k int, vec []uint32) {
 	s := pw.s
-	d := s.degree(bu)
+	counts := db.frozenCounts(f, row, k)
+	d := slices.Max(counts)
 	head := binary.BigEndian.AppendUint16(nil, uint16(d))
-	for i := range bu.bins {
-		head = binary.BigEndian.AppendUint16(head, uint16(len(bu.bins[i].vals)/s.stride()))
+	for _, n := range counts {
+		head = binary.BigEndian.AppendUint16(head, uint16(n))
 	}
 	pw.write(head)
-	for i := range bu.bins {
-		if len(bu.bins[i].vals) > 0 {
-			pw.values(bu.bins[i].vals)
+	for col, n := range counts {
+		if n > 0 {
+			pw.values(db.frozenBin(f, row, k, col))
 		}
 	}
-	for poly := range bu.coef {
+	for poly := range 1 + s.labelParts {
 		for j := 0; j <= d; j++ {
-			pw.values(bu.coef[poly][j])
+			db.frozenCoef(vec, f, row, k, poly, j)
+			pw.values(vec)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func persisted(t testing.TB, db *Database) []byte {
@@ -75,6 +76,101 @@ func TestPersistRoundTrip(t *testing.T) {
 	}
 	checkAgainstPlain(t, roundTrip(t, back, r, batch), batch, listed)
 
+}
+
+// pausingWriter counts its writes and holds the pause-th (if pause > 0)
+// until resume is closed, closing paused first.
+type pausingWriter struct {
+	buf            bytes.Buffer
+	writes, pause  int
+	paused, resume chan struct{}
+}
+
+func (w *pausingWriter) Write(b []byte) (int, error) {
+	if w.writes++; w.writes == w.pause {
+		close(w.paused)
+		<-w.resume
+	}
+	return w.buf.Write(b)
+}
+
+// WriteTo writes the database as it stood when it began, without holding
+// updates back: with the write held at its start, among the bins' entries
+// and among the last coefficient vectors, an Add and a Remove complete
+// meanwhile, the bytes are exactly those of the database before them, and
+// the database answers with the updates and writes them next time.
+func TestPersistWhileUpdating(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 1200, MinItemSize)
+	labels := randomItems(t, len(items), 16)
+	for _, at := range []struct {
+		name  string
+		pause func(writes int) int // which write to hold, of the writes a database takes
+	}{
+		{"start", func(int) int { return 1 }},
+		{"bins", func(n int) int { return n / 3 }},
+		{"coefficients", func(n int) int { return n - 2 }},
+	} {
+		t.Run(at.name, func(t *testing.T) {
+			db, r, listed := listedDB(t, p, items[:1000], labels[:1000])
+			count := &pausingWriter{}
+			if _, err := db.WriteTo(count); err != nil {
+				t.Fatal(err)
+			}
+			before, pause := count.buf.Bytes(), at.pause(count.writes)
+			w := &pausingWriter{pause: pause, paused: make(chan struct{}), resume: make(chan struct{})}
+			written := make(chan error, 1)
+			go func() {
+				_, err := db.WriteTo(w)
+				written <- err
+			}()
+			select {
+			case <-w.paused:
+			case err := <-written:
+				t.Fatalf("WriteTo ended (%v) after %d writes, before write %d", err, w.writes, pause)
+			}
+			updated := make(chan error, 1)
+			go func() {
+				err := db.Add(items[1000:], labels[1000:])
+				if err == nil {
+					err = db.Remove(items[:100])
+				}
+				updated <- err
+			}()
+			select {
+			case err := <-updated:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the updates are still waiting for the snapshot being written")
+			}
+			close(w.resume)
+			if err := <-written; err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(w.buf.Bytes(), before) {
+				t.Fatal("the snapshot written during updates is not the database as it stood when the write began")
+			}
+			for i := 1000; i < len(items); i++ {
+				listed[string(items[i])] = labels[i]
+			}
+			for _, it := range items[:100] {
+				delete(listed, string(it))
+			}
+			batch := append(slices.Clone(items[50:150]), items[1100:1150]...)
+			checkAgainstPlain(t, roundTrip(t, db, r, batch), batch, listed)
+			after := persisted(t, db)
+			back, err := ReadDatabase(bytes.NewReader(after), int64(len(after)), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.Len() != 1100 {
+				t.Fatalf("the next snapshot reads back %d items, want 1100", back.Len())
+			}
+			checkAgainstPlain(t, roundTrip(t, back, r, batch), batch, listed)
+		})
+	}
 }
 
 // ReadDatabase refuses, without panicking, a database cut short, under
