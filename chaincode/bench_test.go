@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"testing"
+
+	"github.com/riskmesh/riskmesh/internal/cputime"
 )
 
 // endorseState is a state whose writes go nowhere, as an endorsement's
@@ -45,7 +47,7 @@ func BenchmarkRecord(b *testing.B) {
 			}
 			recorded := []byte(`"status":"recorded"`)
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for _, arg := range args {
 				res, err := c.Invoke(endorser, FnRecord, arg)
 				if err != nil {
@@ -55,7 +57,7 @@ func BenchmarkRecord(b *testing.B) {
 					b.Fatalf("%d of %d entries recorded: %.300s", n, size, res)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N*size), "cpu-µs/entry")
+			b.ReportMetric(float64((cputime.Self()-cpu0).Nanoseconds())/1e3/float64(b.N*size), "cpu-µs/entry")
 		})
 	}
 }

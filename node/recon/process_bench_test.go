@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/internal/cputime"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -86,7 +87,7 @@ func reconcileWithChild(b *testing.B, dir string, n int, seq uint64) (time.Durat
 	must(b, err)
 	stdout, err := cmd.StdoutPipe()
 	must(b, err)
-	cpu0 := cpuTime(syscall.RUSAGE_SELF)
+	cpu0 := cputime.Self()
 	must(b, cmd.Start())
 	defer func() { _ = cmd.Process.Kill() }()
 	lines := bufio.NewScanner(stdout)
@@ -128,7 +129,7 @@ func reconcileWithChild(b *testing.B, dir string, n int, seq uint64) (time.Durat
 	if matches != n/2 {
 		b.Fatalf("the responder matched %d rows, want %d", matches, n/2)
 	}
-	return cpuTime(syscall.RUSAGE_SELF) - cpu0 + respCPU, rss
+	return cputime.Self() - cpu0 + respCPU, rss
 }
 
 // childLine reads the responder process's next line, which must start
@@ -185,7 +186,7 @@ func TestResponderProcess(t *testing.T) {
 	if len(list) != 1 || list[0].GetState() != StateDone {
 		t.Fatalf("reconciliations %v, want one done", list)
 	}
-	fmt.Printf("done %d %s %d\n", list[0].GetMatches(), cpuTime(syscall.RUSAGE_SELF), maxRSS(syscall.RUSAGE_SELF))
+	fmt.Printf("done %d %s %d\n", list[0].GetMatches(), cputime.Self(), maxRSS(syscall.RUSAGE_SELF))
 }
 
 // otherSide is the institution msp in the other process, from its signing
@@ -226,15 +227,6 @@ func writeDeviceList(path string, lo, hi int) error {
 func deviceSource(path string) (lists.Source, error) {
 	return lists.NewDelimited(lists.File(path), lists.DelimitedConfig{Mapping: lists.Mapping{ID: "id", FixedType: ident.Device,
 		Category: "category", Reason: "reason", Listed: "listed"}})
-}
-
-// cpuTime is the user plus system CPU time of who (getrusage).
-func cpuTime(who int) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(who, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // maxRSS is the peak resident set size of who in KiB (getrusage).

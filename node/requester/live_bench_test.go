@@ -6,23 +6,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/internal/cputime"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
-
-// processCPU is this process's user plus system CPU time: both parties
-// run in it, so it is the whole exchange's cost.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkConcurrentLiveQueries measures 16 concurrent one-identifier
 // live queries (half of them listed) to one provider listing 10,000
@@ -69,13 +59,13 @@ func BenchmarkConcurrentLiveQueries(b *testing.B) {
 			}
 			round() // the key pair made and its evaluation key sent once
 			he, _ := liveQueries(p)
-			cpu := processCPU(b)
+			cpu := cputime.Self()
 			b.ResetTimer()
 			for b.Loop() {
 				round()
 			}
 			b.StopTimer()
-			used := processCPU(b) - cpu
+			used := cputime.Self() - cpu
 			after, _ := liveQueries(p)
 			b.ReportMetric(used.Seconds()/float64(queries*b.N), "cpu-s/query")
 			b.ReportMetric(float64(after-he)/float64(b.N), "he-queries/round")

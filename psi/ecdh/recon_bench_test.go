@@ -2,25 +2,15 @@ package ecdh
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/riskmesh/riskmesh/internal/cputime"
 )
 
 // reconBenchSizes are the per-side sizes of BenchmarkReconcile. 10^6 takes
 // minutes per run on two cores: select it with -bench 'Reconcile/.*/1000000'.
 var reconBenchSizes = []int{10_000, 100_000, 1_000_000}
-
-// cpuTime is the process's user plus system CPU time. The benchmarks report
-// it per item: on cores shared with other processes, CPU per item says more
-// about the code than wall-clock throughput does.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkReconcile runs a balanced BothLearn reconciliation of n items a
 // side (half shared), both sides in one process, every message through its
@@ -53,7 +43,7 @@ func BenchmarkReconcile(b *testing.B) {
 				x, y := benchSets(b, n)
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Self()
 				for range b.N {
 					if mx, my := v.run(b, x, y); mx != n/2 || my != n/2 {
 						b.Fatalf("matches %d/%d, want %d", mx, my, n/2)
@@ -68,5 +58,5 @@ func BenchmarkReconcile(b *testing.B) {
 func reportCPU(b *testing.B, items int, cpu0 time.Duration) {
 	total := float64(b.N) * float64(items)
 	b.ReportMetric(total/b.Elapsed().Seconds(), "items/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/total, "cpu-µs/item")
+	b.ReportMetric(float64((cputime.Self()-cpu0).Microseconds())/total, "cpu-µs/item")
 }

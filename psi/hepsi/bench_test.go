@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/riskmesh/riskmesh/internal/cputime"
 )
 
 // benchDB is one database of n random labeled entries under the
@@ -60,7 +62,7 @@ func newBenchDB(b *testing.B, n int) *benchDB {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Self()
 	db, err := NewDatabase(p)
 	if err != nil {
 		b.Fatal(err)
@@ -68,7 +70,7 @@ func newBenchDB(b *testing.B, n int) *benchDB {
 	if err := db.Add(items, labels); err != nil {
 		b.Fatal(err)
 	}
-	d := &benchDB{db: db, build: time.Since(start), buildCPU: cpuTime() - cpu}
+	d := &benchDB{db: db, build: time.Since(start), buildCPU: cputime.Self() - cpu}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
@@ -117,13 +119,13 @@ func BenchmarkLabeled(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				if _, err := d.db.Answer(nil, q); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Provider/AnswerEncodedLabels/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
@@ -132,7 +134,7 @@ func BenchmarkLabeled(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				a, err := d.db.Answer(nil, q)
 				if err != nil {
@@ -144,23 +146,23 @@ func BenchmarkLabeled(b *testing.B) {
 				}
 				checkAgainstPlain(b, res, d.batch, d.listed)
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Requester/Query/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				if _, _, err := d.r.Query(nil, d.batch); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 		b.Run(fmt.Sprintf("Provider/AddRemove1/%d", n), func(b *testing.B) {
 			d := benchSetup(b, n)
 			label := make([]byte, 16)
 			i := 0
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				it := d.spare[i%len(d.spare)]
 				i++
@@ -171,7 +173,7 @@ func BenchmarkLabeled(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }
@@ -221,13 +223,13 @@ func BenchmarkAnswerFullBundle(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				if _, err := db.Answer(nil, q); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(len(db.rows[0])), "bundles")
 		})
 	}
@@ -270,7 +272,7 @@ func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 		query = d.r.QueryByKeyDigest
 	}
 	var up, down int
-	cpu := cpuTime()
+	cpu := cputime.Self()
 	for b.Loop() {
 		q, st, err := query(nil, d.batch)
 		if err != nil {
@@ -305,5 +307,5 @@ func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 	}
 	b.ReportMetric(float64(up), "B-up/op")
 	b.ReportMetric(float64(down), "B-down/op")
-	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/riskmesh/riskmesh/internal/cputime"
 )
 
 // distinctPoints draws n distinct field elements; edge adds 0, 1 and t−1.
@@ -119,20 +121,20 @@ func BenchmarkInterpolate(b *testing.B) {
 		outs := [][]uint64{make([]uint64, n), make([]uint64, n)}
 		b.Run(fmt.Sprintf("Reference/%d", n), func(b *testing.B) {
 			sc := newInterpScratch(n, 2)
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				f.rootsPoly(match, xs)
 				f.interpolate(outs, xs, ys, match, sc)
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 		})
 		b.Run(fmt.Sprintf("Tree/%d", n), func(b *testing.B) {
 			tr := &interpTree{nt: newNTT(f), f: f}
-			cpu := cpuTime()
+			cpu := cputime.Self()
 			for b.Loop() {
 				tr.interpolate(match, outs, xs, ys)
 			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+			b.ReportMetric((cputime.Self()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

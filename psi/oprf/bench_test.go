@@ -12,6 +12,8 @@ import (
 	"filippo.io/edwards25519"
 	circl "github.com/cloudflare/circl/oprf"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/internal/cputime"
 )
 
 // benchSizes are the batch sizes of the step benchmarks.
@@ -24,7 +26,7 @@ var benchSizes = []int{1, 100, 1000, 10000}
 func reportItems(b *testing.B, n int, cpu0 time.Duration) {
 	items := float64(n) * float64(b.N)
 	b.ReportMetric(items/b.Elapsed().Seconds(), "items/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/items, "cpu-µs/item")
+	b.ReportMetric(float64((cputime.Self()-cpu0).Microseconds())/items, "cpu-µs/item")
 }
 
 // benchName is base for multiplicative blinding, base+"Additive" for additive.
@@ -59,7 +61,7 @@ func BenchmarkOPRF(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("Requester/Blind/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				if _, _, err := client.Blind(rand.Reader, inputs[n]); err != nil {
 					b.Fatal(err)
@@ -71,7 +73,7 @@ func BenchmarkOPRF(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("Requester/BlindAdditive/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				if _, _, err := client.BlindAdditive(rand.Reader, inputs[n]); err != nil {
 					b.Fatal(err)
@@ -94,7 +96,7 @@ func BenchmarkOPRF(b *testing.B) {
 		b.Run(fmt.Sprintf("Provider/Evaluate/%d", n), func(b *testing.B) {
 			_, blinded, _ := client.Blind(rand.Reader, inputs[n])
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				if _, _, err := ev.BlindEvaluate(rand.Reader, blinded); err != nil {
 					b.Fatal(err)
@@ -116,15 +118,15 @@ func BenchmarkOPRF(b *testing.B) {
 				_, blinded, _ := blind(bytes.NewReader(blinds), inputs[n])
 				evaluated, proof, _ := ev.BlindEvaluate(rand.Reader, blinded)
 				b.ReportAllocs()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Self()
 				for b.Loop() {
 					b.StopTimer()
-					c := cpuTime()
+					c := cputime.Self()
 					st, _, err := blind(bytes.NewReader(blinds), inputs[n])
 					if err != nil {
 						b.Fatal(err)
 					}
-					cpu0 += cpuTime() - c
+					cpu0 += cputime.Self() - c
 					b.StartTimer()
 					if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
 						b.Fatal(err)
@@ -141,7 +143,7 @@ func BenchmarkOPRF(b *testing.B) {
 			_, blinded, _ := client.Blind(rand.Reader, inputs[n])
 			evaluated, _, _ := ev.BlindEvaluate(rand.Reader, blinded)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				_ = client.p.batchSeed(ProofBinding, &client.seed, &client.bEnc, evaluated, blinded)
 			}
@@ -153,7 +155,7 @@ func BenchmarkOPRF(b *testing.B) {
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0 := cpuTime()
+				cpu0 := cputime.Self()
 				for b.Loop() {
 					st, blinded, err := blind(rand.Reader, inputs[n])
 					if err != nil {
@@ -175,7 +177,7 @@ func BenchmarkOPRF(b *testing.B) {
 		b.Run(fmt.Sprintf("Provider/FullEvaluate/%d", n), func(b *testing.B) {
 			out := make([][OutputSize]byte, n)
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				if err := ev.EvaluateBatch(out, inputs[n]); err != nil {
 					b.Fatal(err)
@@ -195,7 +197,7 @@ func BenchmarkOPRF(b *testing.B) {
 			b.Fatal(err)
 		}
 		out := make([]byte, len(blinded))
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		for b.Loop() {
 			for i := range elems {
 				copy(element(out, i), elems[i].Bytes())
@@ -210,7 +212,7 @@ func BenchmarkOPRF(b *testing.B) {
 			b.Fatal(err)
 		}
 		out := make([]byte, len(blinded))
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		for b.Loop() {
 			doubleAndEncode(out, points)
 		}
@@ -229,7 +231,7 @@ func BenchmarkOPRF(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("Decoding/%s/1000", dec.name), func(b *testing.B) {
 			_, blinded, _ := client.Blind(rand.Reader, inputs[1000])
-			cpu0 := cpuTime()
+			cpu0 := cputime.Self()
 			for b.Loop() {
 				if err := dec.run(blinded); err != nil {
 					b.Fatal(err)
@@ -246,7 +248,7 @@ func BenchmarkOPRF(b *testing.B) {
 		server := circl.NewVerifiableServer(circl.SuiteRistretto255, csk)
 		vclient := circl.NewVerifiableClient(circl.SuiteRistretto255, csk.Public())
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		for b.Loop() {
 			fin, req, err := vclient.Blind(inputs[n])
 			if err != nil {
@@ -264,7 +266,7 @@ func BenchmarkOPRF(b *testing.B) {
 	})
 	b.Run(fmt.Sprintf("CirclPOPRF/EndToEnd/%d", n), func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		for b.Loop() {
 			fin, req, err := cClient.Blind(inputs[n])
 			if err != nil {
@@ -284,7 +286,7 @@ func BenchmarkOPRF(b *testing.B) {
 		server := circl.NewServer(circl.SuiteRistretto255, csk)
 		bclient := circl.NewClient(circl.SuiteRistretto255)
 		b.ReportAllocs()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Self()
 		for b.Loop() {
 			fin, req, err := bclient.Blind(inputs[n])
 			if err != nil {
