@@ -122,11 +122,20 @@ func reissue(caDir, certFile, keyFile string, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Fabric's MSP checks a certificate's chain at the certificate's own
+	// start (plus a second), so it must not start before its CA does:
+	// cryptogen starts a CA five minutes back from the minute rounded, so
+	// a certificate re-issued within minutes of the network's creation
+	// could otherwise, and the peer would refuse its own identity.
+	notBefore := now.Add(-renewBackdate)
+	if notBefore.Before(caCert.NotBefore) {
+		notBefore = caCert.NotBefore
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               old.Subject,
-		NotBefore:             now.Add(-renewBackdate),
-		NotAfter:              now.Add(-renewBackdate).Add(old.NotAfter.Sub(old.NotBefore)),
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(old.NotAfter.Sub(old.NotBefore)),
 		KeyUsage:              old.KeyUsage,
 		ExtKeyUsage:           old.ExtKeyUsage,
 		BasicConstraintsValid: true,

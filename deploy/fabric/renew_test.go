@@ -61,3 +61,32 @@ func TestReissue(t *testing.T) {
 		t.Fatal("reissue without a CA succeeded")
 	}
 }
+
+// A certificate re-issued under a CA younger than renewBackdate starts no
+// earlier than the CA, so it verifies at its own start, the time Fabric's
+// MSP checks the chain at (CI once failed on a peer refusing its renewed
+// identity twelve seconds after the network began).
+func TestReissueUnderAYoungCA(t *testing.T) {
+	dir := t.TempDir()
+	caDir := filepath.Join(dir, "ca")
+	ca := makeCA(t, caDir, "ca.bank1")
+	certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+	ca.issue(t, "peer0.bank1", "peer", certFile, keyFile)
+	now := ca.cert.NotBefore.Add(time.Minute)
+	if err := reissue(caDir, certFile, keyFile, now); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := readCert(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.NotBefore.Before(ca.cert.NotBefore) {
+		t.Fatalf("certificate starts %s, before its CA (%s)", cert.NotBefore, ca.cert.NotBefore)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: cert.NotBefore.Add(time.Second),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("the certificate does not verify at its own start, as Fabric's MSP checks it: %v", err)
+	}
+}
