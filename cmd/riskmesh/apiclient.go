@@ -36,3 +36,14 @@ func (f *apiFlags) dial() (*apiclient.Client, error) {
 	}
 	return c, err
 }
+
+// with dials the API, runs fn with the client and closes it: the body of
+// a command that is one or more calls on one connection.
+func (f *apiFlags) with(fn func(*apiclient.Client) error) error {
+	client, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	return fn(client)
+}

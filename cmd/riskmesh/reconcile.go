@@ -36,14 +36,11 @@ func newReconcileStartCommand() *cobra.Command {
 		Short: "start a reconciliation of one of this node's lists with another institution's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			st, err := client.StartReconciliation(cmd.Context(), &riskmeshv1.StartReconciliationRequest{
-				Responder: responder, List: list, PeerList: peerList, Mode: mode, ShareLabels: labels})
-			return started(cmd, client, st, err, watch)
+			return api.with(func(client *apiclient.Client) error {
+				st, err := client.StartReconciliation(cmd.Context(), &riskmeshv1.StartReconciliationRequest{
+					Responder: responder, List: list, PeerList: peerList, Mode: mode, ShareLabels: labels})
+				return started(cmd, client, st, err, watch)
+			})
 		},
 	}
 	api.register(cmd)
@@ -82,13 +79,10 @@ func newReconcileResumeCommand() *cobra.Command {
 		Short: "resume an interrupted reconciliation this node started, from where it stopped",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			st, err := client.ResumeReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
-			return started(cmd, client, st, err, watch)
+			return api.with(func(client *apiclient.Client) error {
+				st, err := client.ResumeReconciliation(cmd.Context(), &riskmeshv1.GetReconciliationRequest{Id: args[0]})
+				return started(cmd, client, st, err, watch)
+			})
 		},
 	}
 	api.register(cmd)
@@ -103,12 +97,9 @@ func newReconcileWatchCommand() *cobra.Command {
 		Short: "follow a reconciliation until it ends, with a progress bar on a terminal",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			return watchReconciliation(cmd, client, args[0])
+			return api.with(func(client *apiclient.Client) error {
+				return watchReconciliation(cmd, client, args[0])
+			})
 		},
 	}
 	api.register(cmd)
@@ -176,29 +167,26 @@ func newReconcileFetchCommand() *cobra.Command {
 		Short: "write this node's matched rows, one JSON object a line",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			if file == "" {
-				_, err := client.FetchRows(cmd.Context(), args[0], cmd.OutOrStdout())
-				return err
-			}
-			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return err
-			}
-			n, err := client.FetchRows(cmd.Context(), args[0], f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				_ = os.Remove(file) // a partial file would pass for the whole result
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d rows written to %s\n", n, file)
-			return nil
+			return api.with(func(client *apiclient.Client) error {
+				if file == "" {
+					_, err := client.FetchRows(cmd.Context(), args[0], cmd.OutOrStdout())
+					return err
+				}
+				f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				if err != nil {
+					return err
+				}
+				n, err := client.FetchRows(cmd.Context(), args[0], f)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					_ = os.Remove(file) // a partial file would pass for the whole result
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d rows written to %s\n", n, file)
+				return nil
+			})
 		},
 	}
 	api.register(cmd)
