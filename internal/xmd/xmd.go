@@ -6,11 +6,17 @@
 // inputs) but allocates about nine times per call; here it runs once per
 // identifier on the PSI hot path, where the project requires no per-item
 // allocations. With len_in_bytes = 64 = b_in_bytes, ell = 1 and the output is
-// b_1 alone, so the whole construction is two SHA-512 calls over a buffer
-// that stays on the stack for messages up to a few hundred bytes.
+// b_1 alone, so the whole construction is two SHA-512 calls. The first
+// starts with Z_pad, one whole block of zeros, whose compression is the same
+// for every message: it is done once, and each call resumes from its state.
 package xmd
 
-import "crypto/sha512"
+import (
+	"crypto/sha512"
+	"encoding"
+	"hash"
+	"sync"
+)
 
 // Size is the output length: 64 bytes, one SHA-512 block of output.
 const Size = sha512.Size
@@ -19,13 +25,52 @@ const Size = sha512.Size
 // are replaced by a hash of themselves (section 5.3.3).
 const maxDST = 255
 
-// stackBuf sizes the scratch buffer kept on the stack: Z_pad (128 bytes),
-// the message, three bytes of framing and the DST with its length byte.
-// Longer messages still work, with one allocation.
-const stackBuf = 640
+// stackBuf sizes the scratch buffer kept on the stack for b_1's input: b_0,
+// one byte and the DST with its length byte.
+const stackBuf = Size + 1 + maxDST + 1
 
 // oversizeLabel prefixes the hash of a DST longer than 255 bytes.
 const oversizeLabel = "H2C-OVERSIZE-DST-"
+
+// zPadState is SHA-512's marshalled state after absorbing Z_pad (128 zero
+// bytes), the prefix of every b_0. Restoring it costs a copy; absorbing the
+// block costs a compression, a quarter to a third of an Expand.
+var zPadState = func() []byte {
+	h := sha512.New()
+	h.Write(make([]byte, sha512.BlockSize))
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic("xmd: sha512 state does not marshal: " + err.Error())
+	}
+	return state
+}()
+
+// scratch is one call's SHA-512 state and buffers. A hash.Hash is used
+// through its interface, so it and every slice handed to it escape to the
+// heap: Expand keeps them in a pool, and allocates nothing. A scratch in the
+// pool holds the state after Z_pad and nothing of the last message (some
+// messages hold secrets, such as a proof nonce's key).
+type scratch struct {
+	h   hash.Hash
+	buf []byte
+	b0  [Size]byte
+}
+
+var scratches = sync.Pool{New: func() any {
+	s := &scratch{h: sha512.New()}
+	s.reset()
+	return s
+}}
+
+// reset wipes the buffers and restores the state after Z_pad.
+func (s *scratch) reset() {
+	clear(s.buf)
+	clear(s.b0[:])
+	// The state comes from the same implementation: it always unmarshals.
+	if err := s.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(zPadState); err != nil {
+		panic("xmd: sha512 state does not unmarshal: " + err.Error())
+	}
+}
 
 // Expander expands messages under one domain-separation tag. It holds no
 // mutable state, so one Expander is safe for concurrent use.
@@ -54,15 +99,17 @@ func New(dst []byte) *Expander {
 
 // Expand writes expand_message_xmd(msg, DST, 64) to out.
 func (x *Expander) Expand(out *[Size]byte, msg []byte) {
-	var stack [stackBuf]byte
-	buf := stack[:0]
-	// b_0 = H(Z_pad || msg || I2OSP(64, 2) || I2OSP(0, 1) || DST_prime)
-	buf = append(buf, make([]byte, sha512.BlockSize)...)
-	buf = append(buf, msg...)
-	buf = append(buf, 0, Size, 0)
-	buf = append(buf, x.dstPrime...)
-	b0 := sha512.Sum512(buf)
+	s := scratches.Get().(*scratch)
+	// b_0 = H(Z_pad || msg || I2OSP(64, 2) || I2OSP(0, 1) || DST_prime),
+	// resumed after Z_pad.
+	s.buf = append(append(append(s.buf[:0], msg...), 0, Size, 0), x.dstPrime...)
+	s.h.Write(s.buf)
+	s.h.Sum(s.b0[:0])
 	// b_1 = H(b_0 || I2OSP(1, 1) || DST_prime); the output is b_1.
-	buf = append(append(append(buf[:0], b0[:]...), 1), x.dstPrime...)
-	*out = sha512.Sum512(buf)
+	var stack [stackBuf]byte
+	b1 := append(append(append(stack[:0], s.b0[:]...), 1), x.dstPrime...)
+	*out = sha512.Sum512(b1)
+	clear(b1)
+	s.reset()
+	scratches.Put(s)
 }

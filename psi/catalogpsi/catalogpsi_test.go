@@ -102,8 +102,10 @@ func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Listed identifiers 100..149 and 4990..4999, and 200 that are not listed.
-	batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100))
+	// Listed identifiers 100..149 and 4990..4999, 200 that are not listed,
+	// then listed 1000..1399: past 2·minLookUpShare, so the look-ups are
+	// split between cores (on two or more), with hits on both sides.
+	batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100), f.listed[1000:1400])
 	results := f.query(t, r, batch)
 	if len(results) != len(batch) {
 		t.Fatalf("got %d results for %d identifiers", len(results), len(batch))
@@ -115,6 +117,8 @@ func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
 			want = Result{Hit: true, Label: labelFor(100 + i)}
 		case i >= 150 && i < 160:
 			want = Result{Hit: true, Label: labelFor(4990 + i - 150)}
+		case i >= 260:
+			want = Result{Hit: true, Label: labelFor(1000 + i - 260)}
 		}
 		if res != want {
 			t.Errorf("identifier %d: got %+v, want %+v", i, res, want)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/ident"
@@ -121,8 +123,30 @@ func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error)
 		return nil, err
 	}
 	results := make([]Result, len(outputs))
-	for i := range outputs {
-		results[i].Label, results[i].Hit = r.catalog.Lookup(outputs[i][:])
-	}
+	r.lookUp(results, outputs)
 	return results, nil
+}
+
+// minLookUpShare is the fewest look-ups a core takes: each costs a
+// microsecond or two (two hashes and three or four slot reads), so a
+// goroutine pays for itself only past a few hundred of them.
+const minLookUpShare = 256
+
+// lookUp looks every output up in the catalog, on all cores for a large
+// batch (the catalog is safe for concurrent use): serial, a 1,000-item
+// batch's look-ups would leave one core idle for a millisecond or more.
+func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) {
+	n := len(outputs)
+	parts := min(runtime.GOMAXPROCS(0), max(1, n/minLookUpShare))
+	share := func(k int) {
+		for i := k * n / parts; i < (k+1)*n/parts; i++ {
+			results[i].Label, results[i].Hit = r.catalog.Lookup(outputs[i][:])
+		}
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < parts; k++ {
+		wg.Go(func() { share(k) })
+	}
+	share(0)
+	wg.Wait()
 }

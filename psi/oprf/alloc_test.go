@@ -12,6 +12,9 @@ func TestAllocationsPerItem(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation counting runs whole batches")
 	}
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool allocate")
+	}
 	s := newSession(t, 1)
 	const small, large = 64, 128 // both split across the same number of workers
 	batch := func(n int) [][]byte {

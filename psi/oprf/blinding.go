@@ -3,6 +3,7 @@ package oprf
 import (
 	"fmt"
 
+	"filippo.io/edwards25519"
 	r255 "github.com/bwesterb/go-ristretto"
 	"github.com/gtank/ristretto255"
 
@@ -59,11 +60,10 @@ func (c *Client) buildTable() {
 	c.table.Compute(&b)
 }
 
-// blindAdditive writes the encoding of H(input) + r·B into dst. It runs in
-// go-ristretto, which holds the table; the point never needs to be a
-// ristretto255.Element on the requester's side until the proof is checked,
-// and there Finalize decodes the bytes it sent.
-func (c *Client) blindAdditive(dst []byte, r *ristretto255.Scalar, input []byte) error {
+// blindAdditive sets dst to H(input) + r·B and writes its encoding to enc.
+// It runs in go-ristretto, which holds the table, and hands the point over
+// to edwards25519 for the proof (convert.go).
+func (c *Client) blindAdditive(dst *edwards25519.Point, enc []byte, r *ristretto255.Scalar, input []byte) error {
 	var h, rb r255.Point
 	if !c.p.hashToPoint(&h, input) {
 		return ErrInputToIdentity
@@ -76,10 +76,10 @@ func (c *Client) blindAdditive(dst []byte, r *ristretto255.Scalar, input []byte)
 	rb.ScalarMultTable(c.table, &rs)
 	clear(rs[:])
 	h.Add(&h, &rb)
-	var enc [ElementSize]byte
-	h.BytesInto(&enc)
-	copy(dst, enc[:])
-	return nil
+	var e [ElementSize]byte
+	h.BytesInto(&e)
+	copy(enc, e[:])
+	return fromR255(dst, &h)
 }
 
 // hashToPoint is hashToGroup computed in go-ristretto: the same

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"filippo.io/edwards25519"
 	r255 "github.com/bwesterb/go-ristretto"
 	"github.com/gtank/ristretto255"
 )
@@ -83,10 +84,10 @@ type BlindState struct {
 	// state from a Client with another key or info.
 	b      [ElementSize]byte
 	blinds []ristretto255.Scalar
-	// blinded are the decoded blinded elements under multiplicative
-	// blinding; nil under additive blinding, whose points are computed in
-	// go-ristretto, so Finalize decodes blindedEnc for the proof.
-	blinded    []ristretto255.Element
+	// blinded are the blinded elements as edwards25519 points, kept for
+	// the proof's composite (convert.go), and blindedEnc their encodings,
+	// which the proof's seed and weights hash.
+	blinded    []edwards25519.Point
 	blindedEnc []byte
 	// used is set while a Finalize runs and stays set once one succeeded.
 	used atomic.Bool
@@ -152,10 +153,8 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 		blinding:   blinding,
 		b:          c.bEnc,
 		blinds:     make([]ristretto255.Scalar, n),
+		blinded:    make([]edwards25519.Point, n),
 		blindedEnc: make([]byte, n*ElementSize),
-	}
-	if blinding == BlindMultiplicative {
-		st.blinded = make([]ristretto255.Element, n)
 	}
 	for i, in := range inputs {
 		start := len(flat)
@@ -167,24 +166,18 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 	if err := readRandom(rand, random); err != nil {
 		return nil, nil, err
 	}
+	blind := c.blindMultiplicative
+	if blinding == BlindAdditive {
+		blind = c.blindAdditive
+	}
 	err := parallel(n, workersFor(n), func(_, lo, hi int) error {
-		var h ristretto255.Element
 		for i := lo; i < hi; i++ {
 			if err := setUniformNonZero(&st.blinds[i], random[i*uniformSize:(i+1)*uniformSize]); err != nil {
 				return err
 			}
-			if blinding == BlindAdditive {
-				if err := c.blindAdditive(element(st.blindedEnc, i), &st.blinds[i], st.inputs[i]); err != nil {
-					return &InputError{Index: i, Err: err}
-				}
-				continue
+			if err := blind(&st.blinded[i], element(st.blindedEnc, i), &st.blinds[i], st.inputs[i]); err != nil {
+				return &InputError{Index: i, Err: err}
 			}
-			c.p.hashToGroup(&h, st.inputs[i])
-			if h.Equal(identity) == 1 {
-				return &InputError{Index: i, Err: ErrInputToIdentity}
-			}
-			st.blinded[i].ScalarMult(&st.blinds[i], &h)
-			copy(element(st.blindedEnc, i), st.blinded[i].Bytes())
 		}
 		return nil
 	})
@@ -240,19 +233,42 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 		if !additive {
 			batchInvert(sc.inv[:hi-lo], st.blinds[lo:hi])
 		}
-		var u ristretto255.Element
+		var u edwards25519.Point
+		var s edwards25519.Scalar
 		var enc [ElementSize]byte
 		for i := lo; i < hi; i++ {
 			if additive {
-				u.ScalarBaseMult(&st.blinds[i])
+				toEdwardsScalar(&s, &st.blinds[i])
+				u.ScalarBaseMult(&s)
 				u.Subtract(&elems[i], &u)
 			} else {
-				u.ScalarMult(&sc.inv[i-lo], &elems[i])
+				toEdwardsScalar(&s, &sc.inv[i-lo])
+				u.ScalarMult(&s, &elems[i])
 			}
-			copy(enc[:], u.Bytes())
+			encodePoint(enc[:], &u)
 			sc.buf = c.p.finalizeHash(&outputs[i], sc.buf, st.inputs[i], c.info, &enc)
 		}
+		s = edwards25519.Scalar{}
 		return nil
 	})
 	return outputs, err
+}
+
+// blindMultiplicative is RFC 9497's blinding of one input: it sets dst to
+// r·HashToGroup(input) and writes its encoding to enc.
+func (c *Client) blindMultiplicative(dst *edwards25519.Point, enc []byte, r *ristretto255.Scalar, input []byte) error {
+	var h r255.Point
+	if !c.p.hashToPoint(&h, input) {
+		return ErrInputToIdentity
+	}
+	var he edwards25519.Point
+	if err := fromR255(&he, &h); err != nil {
+		return err
+	}
+	var s edwards25519.Scalar
+	toEdwardsScalar(&s, r)
+	dst.ScalarMult(&s, &he)
+	s = edwards25519.Scalar{}
+	encodePoint(enc, dst)
+	return nil
 }

@@ -191,9 +191,9 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	// sum is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
 	var sum edwards25519.Point
 	if e.p.mode == modePOPRF {
-		e.p.pointSum(&seed, cs, ds, &sum, halves)
+		e.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&sum}, halves)
 	} else {
-		e.p.pointSum(&seed, cs, ds, &sum, points)
+		e.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&sum}, points)
 		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
 	}
 	var mEnc [ElementSize]byte

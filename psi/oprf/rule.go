@@ -77,36 +77,25 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 	return seed
 }
 
-// weightedSums sets sums[j] = Σ d_i·points[j][i] in variable time, with
-// d_i the composite weights of the batch (cs, ds) under seed, and returns
-// the weights. Each core computes the weights of its share of the batch and
-// then its partial multi-scalar multiplications, in one pass
-// (dleq.WeightedSums). Only public values may go through it: composite
-// weights and transcript elements.
-func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
-	w := make([]ristretto255.Scalar, len(cs)/ElementSize)
-	dleq.WeightedSums(len(w), func(lo, hi int) []ristretto255.Scalar {
-		p.compositeWeights(w[lo:hi], lo, seed, cs, ds)
-		return w[lo:hi]
-	}, sums, points...)
-	return w
-}
-
-// pointSum is weightedSums of one composite over edwards25519 points, the
-// evaluator's representation (points.go); the weights are converted from
-// ristretto255 scalars on the share's goroutine.
-func (p *params) pointSum(seed *[sha512.Size]byte, cs, ds []byte, sum *edwards25519.Point, points []edwards25519.Point) {
-	n := len(points)
+// pointSums sets sums[j] = Σ d_i·points[j][i] in variable time, with d_i
+// the composite weights of the batch (cs, ds) under seed, over edwards25519
+// points, the representation both sides work on (points.go, convert.go).
+// Each core computes the weights of its share of the batch and then its
+// partial multi-scalar multiplications, in one pass (dleq.WeightedSums);
+// the weights are converted from ristretto255 scalars on the share's
+// goroutine. Only public values may go through it: composite weights and
+// transcript elements.
+func (p *params) pointSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
+	n := len(cs) / ElementSize
 	w := make([]ristretto255.Scalar, n)
 	we := make([]edwards25519.Scalar, n)
 	dleq.WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
 		p.compositeWeights(w[lo:hi], lo, seed, cs, ds)
 		for i := lo; i < hi; i++ {
-			// A reduced scalar's encoding is canonical.
-			_, _ = we[i].SetCanonicalBytes(w[i].Bytes())
+			toEdwardsScalar(&we[i], &w[i])
 		}
 		return we[lo:hi]
-	}, []*edwards25519.Point{sum}, points)
+	}, sums, points...)
 }
 
 // compositeWeights sets w[j] to the composite weight d_{lo+j} of the batch

@@ -3,6 +3,7 @@ package oprf
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +13,27 @@ import (
 )
 
 var rules = []ProofRule{ProofBinding, ProofRFC9497}
+
+// weightedSums is the composites computed the plain way, over ristretto255
+// elements with one multi-scalar multiplication per sum: the tests' own
+// computation, independent of pointSums's edwards25519 points and shares.
+// It returns the weights.
+func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
+	w := make([]ristretto255.Scalar, len(cs)/ElementSize)
+	p.compositeWeights(w, 0, seed, cs, ds)
+	sp := make([]*ristretto255.Scalar, len(w))
+	for i := range w {
+		sp[i] = &w[i]
+	}
+	for j, sum := range sums {
+		pp := make([]*ristretto255.Element, len(w))
+		for i := range pp {
+			pp[i] = &points[j][i]
+		}
+		sum.VarTimeMultiScalarMult(sp, pp)
+	}
+	return w
+}
 
 // weights are the composite weights a verifier under rule derives for the
 // batch (C = cs, D = ds) of the session's key and info.

@@ -1,16 +1,18 @@
 package oprf
 
 import (
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 )
 
 // verifyBatch decodes evaluated and checks the proof over (blinded,
-// evaluated) under the Client's rule. blindedElems are the requester's own
-// decoded elements, or nil when only the encodings are at hand (an
-// auditor), in which case they are decoded and checked too. Every element
-// is decoded before any weight is computed: the binding rule's weights hash
-// the whole batch. It returns the decoded evaluated elements.
-func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element, evaluated, proof []byte) ([]ristretto255.Element, error) {
+// evaluated) under the Client's rule. blindedPts are the requester's own
+// blinded points, or nil when only the encodings are at hand (an auditor),
+// in which case they are decoded and checked too. Every element is decoded
+// before any weight is computed: the binding rule's weights hash the whole
+// batch. It returns the decoded evaluated elements as edwards25519 points
+// (convert.go says why the requester works on them).
+func (c *Client) verifyBatch(blinded []byte, blindedPts []edwards25519.Point, evaluated, proof []byte) ([]edwards25519.Point, error) {
 	n, err := BatchLen(evaluated)
 	if err != nil {
 		return nil, err
@@ -24,13 +26,13 @@ func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element
 			return nil, err
 		}
 	}
-	elems := make([]ristretto255.Element, n)
-	if err := decodeBatch(elems, evaluated, decodeElement); err != nil {
+	elems := make([]edwards25519.Point, n)
+	if err := decodeBatch(elems, evaluated, decodePoint); err != nil {
 		return nil, err
 	}
-	if blindedElems == nil {
-		blindedElems = make([]ristretto255.Element, n)
-		if err := decodeBatch(blindedElems, blinded, decodeElement); err != nil {
+	if blindedPts == nil {
+		blindedPts = make([]edwards25519.Point, n)
+		if err := decodeBatch(blindedPts, blinded, decodePoint); err != nil {
 			return nil, err
 		}
 	}
@@ -38,17 +40,36 @@ func (c *Client) verifyBatch(blinded []byte, blindedElems []ristretto255.Element
 		return elems, nil
 	}
 	// POPRF: C = evaluated, D = blinded; VOPRF the other way round.
-	bases, images, cs, ds := elems, blindedElems, evaluated, blinded
+	bases, images, cs, ds := elems, blindedPts, evaluated, blinded
 	if c.p.mode == modeVOPRF {
-		bases, images, cs, ds = blindedElems, elems, blinded, evaluated
+		bases, images, cs, ds = blindedPts, elems, blinded, evaluated
 	}
 	seed := c.p.batchSeed(c.rule, &c.seed, &c.bEnc, cs, ds)
+	var mp, zp edwards25519.Point
+	c.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&mp, &zp}, bases, images)
 	var m, z ristretto255.Element
-	c.p.weightedSums(&seed, cs, ds, []*ristretto255.Element{&m, &z}, bases, images)
+	if err := setElement(&m, &mp); err != nil {
+		return nil, err
+	}
+	if err := setElement(&z, &zp); err != nil {
+		return nil, err
+	}
 	if !c.p.verify(&c.b, &c.bEnc, &m, &z, &pc, &ps) {
 		return nil, ErrProofVerification
 	}
 	return elems, nil
+}
+
+// setElement sets dst to the ristretto255 element p represents, through
+// its encoding: twice per batch, for the composites.
+func setElement(dst *ristretto255.Element, p *edwards25519.Point) error {
+	var enc [ElementSize]byte
+	encodePoint(enc[:], p)
+	if _, err := dst.SetCanonicalBytes(enc[:]); err != nil {
+		// An encoding is canonical by construction.
+		return ErrInvalidElement
+	}
+	return nil
 }
 
 // VerifyProof checks a batched proof without any secret: the flat blinded

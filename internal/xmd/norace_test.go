@@ -1,0 +1,5 @@
+//go:build !race
+
+package xmd
+
+const raceEnabled = false

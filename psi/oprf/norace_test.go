@@ -1,0 +1,5 @@
+//go:build !race
+
+package oprf
+
+const raceEnabled = false

@@ -1,0 +1,8 @@
+//go:build race
+
+package oprf
+
+// raceEnabled: under the race detector sync.Pool drops a quarter of what is
+// put back, on purpose, so internal/xmd's pooled scratch allocates and the
+// allocation budgets are not measurable there.
+const raceEnabled = true
