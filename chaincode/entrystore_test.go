@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
 
 // bucketedState returns a state holding period 1 with bucketed entries,
@@ -122,11 +124,10 @@ func TestEntryStateReadsLikeOneKeyPerEntry(t *testing.T) {
 	}
 }
 
-// TestRecordWritesABucketNotAnEntry records 500 consecutive entries and
-// counts what the host saw: one write per bucket and the spent key, no
-// entry key, and a few reads; then records the next 20, which rewrite the
-// last, partly filled, bucket with the earlier entries kept.
-func TestRecordWritesABucketNotAnEntry(t *testing.T) {
+// responderB returns a contract over a seeded state with A's and B's
+// signing keys registered and B, a provider, as the caller.
+func responderB(t testing.TB) (*Contract, *memState, map[string]ecsig.Sign) {
+	t.Helper()
 	c, err := New("Reg")
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +135,15 @@ func TestRecordWritesABucketNotAnEntry(t *testing.T) {
 	st := seeded(t, c)
 	sign := signers(t, c, st, "A", "B")
 	st.caller = "B"
+	return c, st, sign
+}
+
+// TestRecordWritesABucketNotAnEntry records 500 consecutive entries and
+// counts what the host saw: one write per bucket and the spent key, no
+// entry key, and a few reads; then records the next 20, which rewrite the
+// last, partly filled, bucket with the earlier entries kept.
+func TestRecordWritesABucketNotAnEntry(t *testing.T) {
+	c, st, sign := responderB(t)
 	batch := func(from, to uint64) []Entry {
 		var b []Entry
 		for seq := from; seq <= to; seq++ {
@@ -182,13 +192,7 @@ func TestRecordWritesABucketNotAnEntry(t *testing.T) {
 // content, and new entries in a partly filled bucket. Each entry is
 // stored once and settlement counts each exactly once.
 func TestAdversaryResubmitsIntoSharedBuckets(t *testing.T) {
-	c, err := New("Reg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := seeded(t, c)
-	sign := signers(t, c, st, "A", "B")
-	st.caller = "B"
+	c, st, sign := responderB(t)
 	var first []Entry
 	for seq := uint64(1); seq <= 40; seq++ {
 		first = append(first, signedEntry(t, sign, "A", seq, 0))
