@@ -296,16 +296,21 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 // recordCounting records entries through a client that tries once, and
-// submits the batch again while it fails validation with an MVCC or
-// phantom read conflict, as the client's own retry does, up to 20 tries. It
-// returns the outcomes and the number of transactions submitted: each is a
-// full set of endorsements.
+// sends the batch again, as the client's own retry does, while it fails
+// validation with an MVCC or phantom read conflict or its endorsement falls
+// short (peers at different heights answered differently), up to 20
+// tries. It returns the outcomes and the number of tries: each is a full
+// set of endorsements.
 func recordCounting(ctx context.Context, c *fabric.Client, entries []accounting.Entry) ([]accounting.Outcome, int, error) {
 	for tries := 1; ; tries++ {
 		out, err := c.Record(ctx, entries)
 		var te *fabric.TxError
-		if err == nil || tries == 20 || !errors.As(err, &te) || te.Phase != fabric.PhaseCommit ||
-			(te.ValidationCode != peer.TxValidationCode_MVCC_READ_CONFLICT && te.ValidationCode != peer.TxValidationCode_PHANTOM_READ_CONFLICT) {
+		if err == nil || tries == 20 || !errors.As(err, &te) {
+			return out, tries, err
+		}
+		conflict := te.Phase == fabric.PhaseCommit && (te.ValidationCode == peer.TxValidationCode_MVCC_READ_CONFLICT ||
+			te.ValidationCode == peer.TxValidationCode_PHANTOM_READ_CONFLICT)
+		if !conflict && !(te.Phase == fabric.PhaseEndorse && fabric.IsEndorsementShortfall(te.Err)) {
 			return out, tries, err
 		}
 	}
