@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -195,17 +194,25 @@ func fill(b *testing.B, path string, template accounting.Entry, n int) {
 	}
 	defer db.Close()
 	db.NoSync = true
-	for start := 1; start <= n; start += 50_000 {
+	// Period 1 keeps its entries in buckets of 32 sequence numbers: each
+	// transaction writes whole buckets (sequence numbers [k·50,016, (k+1)·50,016),
+	// 1,563 buckets).
+	const chunk = 50_016
+	for start := 0; start <= n; start += chunk {
 		err := db.Update(func(tx *bolt.Tx) error {
 			bk := tx.Bucket([]byte("state"))
 			bk.FillPercent = 0.9
-			for seq := start; seq < start+50_000 && seq <= n; seq++ {
+			var entries []accounting.RecordedEntry
+			for seq := max(start, 1); seq < start+chunk && seq <= n; seq++ {
 				k := accounting.EntryKey{Period: 1, Requester: "Bank1MSP", Responder: "Bank2MSP", Sequence: uint64(seq)}
-				v, err := json.Marshal(accounting.RecordedEntry{Key: k, Entry: template, Category: "black", Count: 100, TxID: "fill"})
-				if err != nil {
-					return err
-				}
-				if err := bk.Put([]byte(k.String()), v); err != nil {
+				entries = append(entries, accounting.RecordedEntry{Key: k, Entry: template, Category: "black", Count: 100, TxID: "fill"})
+			}
+			writes, err := chaincode.EntryBucketWrites(entries)
+			if err != nil {
+				return err
+			}
+			for k, v := range writes {
+				if err := bk.Put([]byte(k), v); err != nil {
 					return err
 				}
 			}

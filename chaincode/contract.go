@@ -108,7 +108,11 @@ func (c *Contract) Invoke(st State, fn string, arg []byte) ([]byte, error) {
 	if len(arg) > MaxArgSize {
 		return nil, newError(CodeInvalidArgument, fmt.Sprintf("argument of %d bytes exceeds %d", len(arg), MaxArgSize))
 	}
-	out, err := f.run(c, st, arg)
+	es := newEntryState(st)
+	out, err := f.run(c, es, arg)
+	if err == nil {
+		err = es.flush()
+	}
 	if err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {

@@ -89,7 +89,7 @@ func (c *Contract) rollover(st State, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := &Period{Number: cur + 1, State: PeriodOpen, PriceList: prices, Quality: policy, Factors: factors}
+	next := &Period{Number: cur + 1, State: PeriodOpen, PriceList: prices, Quality: policy, Factors: factors, EntryBuckets: true}
 	if err := putJSON(st, periodKey(next.Number), next); err != nil {
 		return nil, err
 	}

@@ -140,9 +140,11 @@ type recordEvent struct {
 // the batch it also adds the recorded amounts to the responder's own spent
 // key (addSpent). No index, no balance and no counter shared between
 // providers, so records of different providers never conflict unless they
-// carry the same entry. In Fabric each entry costs every endorsement two
-// synchronous state calls (the idempotency read and the write), and each
-// requester of the batch two more.
+// carry the same entry. In a bucketed period (entrystore.go) the entry
+// keys' reads and writes are their buckets': a batch of consecutive
+// sequence numbers costs every endorsement one range read of its buckets
+// and one write per bucket of 32 entries, and each requester of the batch
+// two state calls for its spent key.
 func (c *Contract) record(st State, arg []byte) (any, error) {
 	entries, err := decodeBatch[Entry](arg, "entries")
 	if err != nil {

@@ -227,6 +227,11 @@ type Period struct {
 	// of the snapshot that covers it. A period snapshotted before
 	// snapshots covered ranges has none: its snapshot is its own number.
 	Snapshot uint64 `json:"snapshot,omitempty"`
+	// EntryBuckets is set on the periods opened since entries are kept
+	// entryBucketSize consecutive sequence numbers to a state key
+	// (docs/ledger.md, "Entry buckets"); the entries of a period opened
+	// before keep one key each. Fixed when the period opens.
+	EntryBuckets bool `json:"entryBuckets,omitempty"`
 }
 
 // ClosePeriodArgs closes a period in grace. Without Force the contract

@@ -16,18 +16,12 @@ import (
 // parties' key tables (tableFrom entries and more): each forgery is
 // rejected with bad_signature, every honest entry around it is recorded.
 func TestAdversaryForgedSignaturesInALargeBatch(t *testing.T) {
-	c, err := New("Reg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := seeded(t, c)
-	sign := signers(t, c, st, "A", "B")
+	c, st, sign := responderB(t)
 	otherKey, _, err := ecsig.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := ecsig.NewSigner(otherKey, rand.Reader)
-	st.caller = "B"
 
 	n := uint64(2 * tableFrom)
 	batch := make([]Entry, n)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +27,10 @@ const (
 	gateEnv     = "RISKMESH_FABRIC"
 	basePortEnv = "RISKMESH_FABRIC_BASEPORT"
 	keepEnv     = "RISKMESH_FABRIC_KEEP" // keep the data dir (logs) even on success
+	// chaincodeEnvEnv adds space-separated NAME=value pairs to the chaincode
+	// server's environment (e.g. GOGC=400), to measure a runtime setting
+	// without changing the network's defaults.
+	chaincodeEnvEnv = "RISKMESH_FABRIC_CHAINCODE_ENV"
 )
 
 // network is the one network of this test binary, started by TestMain; nil
@@ -60,6 +65,7 @@ func runTests(m *testing.M) int {
 		DataDir:        dir,
 		BasePort:       base,
 		KillWithParent: true,
+		Chaincode:      deployfabric.ChaincodeConfig{Env: strings.Fields(os.Getenv(chaincodeEnvEnv))},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fabric network: %v\n(logs in %s)\n", err, dir)

@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 		{"SigningKeyRotation", s.signingKeyRotation},
 		{"Quality", s.quality},
 		{"ModePrices", s.modePrices},
+		{"RecordLargeBatch", s.recordLargeBatch},
 		{"MoneyCycle", s.moneyCycle},
 		{"QualityAcrossSnapshot", s.qualityAcrossSnapshot},
 		{"LiveEntries", s.liveEntries},
