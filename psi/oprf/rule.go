@@ -93,7 +93,7 @@ func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ri
 }
 
 // pointSum is weightedSums of one composite over edwards25519 points, the
-// evaluator's representation (points.go); the weights are converted from
+// evaluator's representation (psi/internal/ristretto); the weights are converted from
 // ristretto255 scalars on the share's goroutine.
 func (p *params) pointSum(seed *[sha512.Size]byte, cs, ds []byte, sum *edwards25519.Point, points []edwards25519.Point) {
 	n := len(points)
