@@ -30,7 +30,7 @@ func Decode(dst *edwards25519.Point, b []byte) error {
 	if len(b) != ElementSize {
 		return ErrInvalid
 	}
-	if isZero(b) {
+	if [ElementSize]byte(b) == [ElementSize]byte{} {
 		return ErrIdentity
 	}
 	var s field.Element
@@ -59,12 +59,4 @@ func Decode(dst *edwards25519.Point, b []byte) error {
 		return ErrInvalid
 	}
 	return nil
-}
-
-func isZero(b []byte) bool {
-	var acc byte
-	for _, c := range b {
-		acc |= c
-	}
-	return acc == 0
 }

@@ -52,7 +52,7 @@ func decodeReference(b []byte) error {
 	if len(b) != ElementSize {
 		return ErrInvalid
 	}
-	if isZero(b) {
+	if bytes.Equal(b, make([]byte, ElementSize)) {
 		return ErrIdentity
 	}
 	if _, err := new(ristretto255.Element).SetCanonicalBytes(b); err != nil {
