@@ -10,7 +10,10 @@ import (
 	"runtime"
 	"sync"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // ProofSize is the size of an encoded proof: the challenge c and response
@@ -68,7 +71,7 @@ func (s *Suite) restart(h hash.Hash, purpose string) {
 	h.Write([]byte(purpose))
 }
 
-func toScalar(dst *ristretto255.Scalar, h hash.Hash) {
+func toScalar(dst *edwards25519.Scalar, h hash.Hash) {
 	var u [sha512.Size]byte
 	h.Sum(u[:0])
 	_, _ = dst.SetUniformBytes(u[:])
@@ -107,9 +110,9 @@ const (
 
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
 // weights of the batch under seed.
-func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*ristretto255.Element, points ...[]ristretto255.Element) {
-	WeightedSums(n, func(lo, hi int) []ristretto255.Scalar {
-		w := make([]ristretto255.Scalar, hi-lo)
+func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
+	WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
+		w := make([]edwards25519.Scalar, hi-lo)
 		h := sha512.New()
 		var (
 			idx   [4]byte
@@ -139,38 +142,42 @@ const minShare = 64
 
 // Group is an element type WeightedSums sums: ristretto255.Element, or
 // edwards25519.Point for a caller that keeps the representatives behind
-// ristretto255 elements (psi/oprf's evaluator, which encodes its points in
-// batches). S is its scalar type.
+// ristretto255 elements (this package's proofs and psi/oprf's evaluator,
+// which encode their points in batches). S is its scalar type.
 type Group[S, E any] interface {
 	*E
 	Set(*E) *E
 	Add(*E, *E) *E
+	Subtract(*E, *E) *E
+	Negate(*E) *E
 	VarTimeMultiScalarMult([]*S, []*E) *E
+}
+
+// Scalar is the scalar type of a Group: its canonical little-endian
+// encoding gives the digits of the multi-scalar multiplications.
+type Scalar[S any] interface {
+	*S
+	Bytes() []byte
 }
 
 // WeightedSums sets sums[j] = Σ_{i<n} d_i·points[j][i] in variable time, so
 // only public values may go through it (composite weights and transcript
 // elements). It splits [0, n) into one share per core; weights(lo, hi)
 // returns d_lo … d_{hi-1} and runs on the share's goroutine, so the weights'
-// hashing is spread over the cores with the multi-scalar multiplications.
-// psi/oprf's proofs use it with their own (RFC 9497) weights.
-func WeightedSums[S, E any, P Group[S, E]](n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
+// hashing is spread over the cores with the multi-scalar multiplications
+// (msm). psi/oprf's proofs use it with their own (RFC 9497) weights.
+func WeightedSums[S, E any, PS Scalar[S], P Group[S, E]](n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
 	parts := min(runtime.GOMAXPROCS(0), max(1, n/minShare))
 	partial := make([]E, parts*len(points))
 	share := func(k int) {
 		lo, hi := k*n/parts, (k+1)*n/parts
-		w := weights(lo, hi)
-		sp := make([]*S, hi-lo)
-		for i := range sp {
-			sp[i] = &w[i]
-		}
-		pp := make([]*E, hi-lo)
+		dst := make([]*E, len(points))
+		shares := make([][]E, len(points))
 		for j := range points {
-			for i := lo; i < hi; i++ {
-				pp[i-lo] = &points[j][i]
-			}
-			P(&partial[k*len(points)+j]).VarTimeMultiScalarMult(sp, pp)
+			dst[j] = &partial[k*len(points)+j]
+			shares[j] = points[j][lo:hi]
 		}
+		msm[S, E, PS, P](dst, weights(lo, hi), shares...)
 	}
 	if parts == 1 {
 		share(0)
@@ -189,13 +196,15 @@ func WeightedSums[S, E any, P Group[S, E]](n int, weights func(lo, hi int) []S, 
 	}
 }
 
-func (s *Suite) challenge(k *[ElementSize]byte, m, z, t2, t3 *ristretto255.Element) ristretto255.Scalar {
+// challenge hashes the commitment and the encodings of M, Z, r·G and r·M
+// (in that order in pts).
+func (s *Suite) challenge(k *[ElementSize]byte, pts *[4]edwards25519.Point) edwards25519.Scalar {
+	var enc [4 * ElementSize]byte
+	ristretto.Encode(enc[:], pts[:])
 	h := s.hash("challenge")
 	h.Write(k[:])
-	for _, e := range []*ristretto255.Element{m, z, t2, t3} {
-		h.Write(e.Bytes())
-	}
-	var c ristretto255.Scalar
+	h.Write(enc[:])
+	var c edwards25519.Scalar
 	toScalar(&c, h)
 	return c
 }
@@ -209,40 +218,45 @@ func checkBatch(nb, ni, nd int) error {
 
 // Prove proves that images[i] = k·bases[i] for every i, with commitment
 // the encoding of k·G. basesDecoded holds the bases decoded (the prover
-// has them from exponentiating). fresh draws 64 bytes for the hedged
-// nonce. k and the nonce only meet constant-time operations.
-func Prove[P ~[ElementSize]byte](s *Suite, k *ristretto255.Scalar, commitment *[ElementSize]byte, bases, images []P, basesDecoded []ristretto255.Element, fresh io.Reader) (Proof, error) {
+// has them from exponentiating), as edwards25519 representatives. fresh
+// draws 64 bytes for the hedged nonce. k and the nonce only meet
+// constant-time operations.
+func Prove[P ~[ElementSize]byte](s *Suite, k *ristretto255.Scalar, commitment *[ElementSize]byte, bases, images []P, basesDecoded []edwards25519.Point, fresh io.Reader) (Proof, error) {
 	if err := checkBatch(len(bases), len(images), len(basesDecoded)); err != nil {
 		return Proof{}, err
 	}
 	sd := seed(s, commitment, bases, images)
-	var m ristretto255.Element
-	s.weightedSums(&sd, len(bases), []*ristretto255.Element{&m}, basesDecoded)
+	// pts holds M, Z = k·M, r·G and r·M, the challenge's points.
+	var pts [4]edwards25519.Point
+	s.weightedSums(&sd, len(bases), []*edwards25519.Point{&pts[0]}, basesDecoded)
 
 	var buf [64]byte
 	if _, err := io.ReadFull(fresh, buf[:]); err != nil {
 		return Proof{}, fmt.Errorf("%w: %w", ErrRandomness, err)
 	}
+	kb := k.Bytes()
 	h := s.hash("nonce")
-	h.Write(k.Bytes())
+	h.Write(kb)
 	h.Write(sd[:])
 	h.Write(buf[:])
 	clear(buf[:])
-	var r, zero ristretto255.Scalar
+	var r, ke, zero edwards25519.Scalar
 	toScalar(&r, h)
 	if r.Equal(&zero) == 1 {
 		return Proof{}, ErrRandomness
 	}
+	// k is canonical, so the conversion cannot fail.
+	_, _ = ke.SetCanonicalBytes(kb)
+	clear(kb)
 
-	var z, t2, t3 ristretto255.Element
-	z.ScalarMult(k, &m)
-	t2.ScalarBaseMult(&r)
-	t3.ScalarMult(&r, &m)
-	c := s.challenge(commitment, &m, &z, &t2, &t3)
-	var resp ristretto255.Scalar
-	resp.Multiply(&c, k)
+	pts[1].ScalarMult(&ke, &pts[0])
+	pts[2].ScalarBaseMult(&r)
+	pts[3].ScalarMult(&r, &pts[0])
+	c := s.challenge(commitment, &pts)
+	var resp edwards25519.Scalar
+	resp.Multiply(&c, &ke)
 	resp.Subtract(&r, &resp)
-	r.Zero()
+	r, ke = zero, zero
 	var p Proof
 	copy(p[:32], c.Bytes())
 	copy(p[32:], resp.Bytes())
@@ -251,33 +265,33 @@ func Prove[P ~[ElementSize]byte](s *Suite, k *ristretto255.Scalar, commitment *[
 
 // Verify checks a proof that images[i] = k·bases[i] for every i under the
 // commitment K = k·G, whose encoding is commitment. The caller has decoded
-// (and so validated) every base and image; the encodings are what the
-// seed hashes.
-func Verify[P ~[ElementSize]byte](s *Suite, commitment *[ElementSize]byte, bases, images []P, basesDecoded, imagesDecoded []ristretto255.Element, proof *Proof) error {
+// (and so validated) every base and image into edwards25519
+// representatives; the encodings are what the seed hashes.
+func Verify[P ~[ElementSize]byte](s *Suite, commitment *[ElementSize]byte, bases, images []P, basesDecoded, imagesDecoded []edwards25519.Point, proof *Proof) error {
 	if err := checkBatch(len(bases), len(images), len(basesDecoded)); err != nil {
 		return err
 	}
 	if len(imagesDecoded) != len(images) {
 		return fmt.Errorf("%w: %d images, %d decoded", ErrBatch, len(images), len(imagesDecoded))
 	}
-	var c, resp ristretto255.Scalar
+	var c, resp edwards25519.Scalar
 	if _, err := c.SetCanonicalBytes(proof[:32]); err != nil {
 		return ErrProofEncoding
 	}
 	if _, err := resp.SetCanonicalBytes(proof[32:]); err != nil {
 		return ErrProofEncoding
 	}
-	var key ristretto255.Element
-	if _, err := key.SetCanonicalBytes(commitment[:]); err != nil {
-		return fmt.Errorf("%w: commitment is not a canonical element", ErrVerification)
+	var key edwards25519.Point
+	if err := ristretto.Decode(&key, commitment[:]); err != nil {
+		return fmt.Errorf("%w: commitment is not a canonical element: %w", ErrVerification, err)
 	}
 	sd := seed(s, commitment, bases, images)
-	var m, z ristretto255.Element
-	s.weightedSums(&sd, len(bases), []*ristretto255.Element{&m, &z}, basesDecoded, imagesDecoded)
-	var t2, t3 ristretto255.Element
-	t2.VarTimeDoubleScalarBaseMult(&c, &key, &resp)
-	t3.VarTimeMultiScalarMult([]*ristretto255.Scalar{&resp, &c}, []*ristretto255.Element{&m, &z})
-	want := s.challenge(commitment, &m, &z, &t2, &t3)
+	var pts [4]edwards25519.Point
+	s.weightedSums(&sd, len(bases), []*edwards25519.Point{&pts[0], &pts[1]}, basesDecoded, imagesDecoded)
+	// r·G = s·G + c·K and r·M = s·M + c·Z for an honest proof.
+	pts[2].VarTimeDoubleScalarBaseMult(&c, &key, &resp)
+	pts[3].VarTimeMultiScalarMult([]*edwards25519.Scalar{&resp, &c}, []*edwards25519.Point{&pts[0], &pts[1]})
+	want := s.challenge(commitment, &pts)
 	if want.Equal(&c) != 1 {
 		return ErrVerification
 	}

@@ -1,13 +1,16 @@
 package dleq_test
 
 import (
+	"encoding/hex"
 	"errors"
 	mathrand "math/rand/v2"
 	"testing"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/dleq"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 type point [32]byte
@@ -16,26 +19,43 @@ var suite = dleq.NewSuite("riskmesh/test/dleq")
 
 // batch returns n random bases, their images under k, the decoded forms
 // and the encoded commitment k·G.
-func batch(t testing.TB, rng *mathrand.ChaCha8, k *ristretto255.Scalar, n int) (bases, images []point, bd, id []ristretto255.Element, commitment [32]byte) {
+func batch(t testing.TB, rng *mathrand.ChaCha8, k *ristretto255.Scalar, n int) (bases, images []point, bd, id []edwards25519.Point, commitment [32]byte) {
 	t.Helper()
-	bd = make([]ristretto255.Element, n)
-	id = make([]ristretto255.Element, n)
+	bd = make([]edwards25519.Point, n)
+	id = make([]edwards25519.Point, n)
 	bases = make([]point, n)
 	images = make([]point, n)
+	ke := edScalar(k)
 	var u [64]byte
 	for i := range n {
 		_, _ = rng.Read(u[:])
-		if _, err := bd[i].SetUniformBytes(u[:]); err != nil {
+		if err := ristretto.FromUniformBytes(&bd[i], &u); err != nil {
 			t.Fatal(err)
 		}
-		id[i].ScalarMult(k, &bd[i])
-		copy(bases[i][:], bd[i].Bytes())
-		copy(images[i][:], id[i].Bytes())
+		id[i].ScalarMult(ke, &bd[i])
+		bases[i] = encode(&bd[i])
+		images[i] = encode(&id[i])
 	}
 	var g ristretto255.Element
 	g.ScalarBaseMult(k)
 	copy(commitment[:], g.Bytes())
 	return bases, images, bd, id, commitment
+}
+
+// edScalar converts a ristretto255 scalar to the edwards25519 type.
+func edScalar(k *ristretto255.Scalar) *edwards25519.Scalar {
+	s, err := edwards25519.NewScalar().SetCanonicalBytes(k.Bytes())
+	if err != nil {
+		panic(err) // a ristretto255 scalar is canonical
+	}
+	return s
+}
+
+// encode returns the ristretto255 encoding of p.
+func encode(p *edwards25519.Point) point {
+	var out point
+	ristretto.Encode(out[:], []edwards25519.Point{*p})
+	return out
 }
 
 func scalar(rng *mathrand.ChaCha8) *ristretto255.Scalar {
@@ -79,12 +99,12 @@ func TestRejects(t *testing.T) {
 
 	// One image raised to another exponent: a wrong exponentiation.
 	badImages := append([]point(nil), images...)
-	badID := append([]ristretto255.Element(nil), id...)
-	badID[137].ScalarMult(wrong, &bd[137])
-	copy(badImages[137][:], badID[137].Bytes())
+	badID := append([]edwards25519.Point(nil), id...)
+	badID[137].ScalarMult(edScalar(wrong), &bd[137])
+	badImages[137] = encode(&badID[137])
 	// Two images swapped: each is a correct exponentiation of another base.
 	swImages := append([]point(nil), images...)
-	swID := append([]ristretto255.Element(nil), id...)
+	swID := append([]edwards25519.Point(nil), id...)
 	swImages[3], swImages[4] = swImages[4], swImages[3]
 	swID[3], swID[4] = swID[4], swID[3]
 	tampered := proof
@@ -95,13 +115,14 @@ func TestRejects(t *testing.T) {
 		suite  *dleq.Suite
 		com    *[32]byte
 		images []point
-		id     []ristretto255.Element
+		id     []edwards25519.Point
 		proof  *dleq.Proof
 		want   error
 	}{
 		{"wrong exponent on one item", suite, &com, badImages, badID, &proof, dleq.ErrVerification},
 		{"swapped images", suite, &com, swImages, swID, &proof, dleq.ErrVerification},
 		{"other commitment", suite, &wrongComEnc, images, id, &proof, dleq.ErrVerification},
+		{"identity commitment", suite, &[32]byte{}, images, id, &proof, dleq.ErrVerification},
 		{"other suite", other, &com, images, id, &proof, dleq.ErrVerification},
 		{"tampered response", suite, &com, images, id, &tampered, nil},
 	}
@@ -154,3 +175,21 @@ func TestProveRandomnessFailure(t *testing.T) {
 		t.Fatalf("err = %v, want ErrRandomness", err)
 	}
 }
+
+// TestProofGolden pins a proof made with fixed randomness: the challenge,
+// weights and nonce derivation are part of the format auditors verify, so
+// an optimisation of the prover must leave the bytes unchanged.
+func TestProofGolden(t *testing.T) {
+	rng := mathrand.NewChaCha8([32]byte{42})
+	k := scalar(rng)
+	bases, images, bd, _, com := batch(t, rng, k, 70)
+	proof, err := dleq.Prove(suite, k, &com, bases, images, bd, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(proof[:]); got != goldenProof {
+		t.Fatalf("proof %s, want %s", got, goldenProof)
+	}
+}
+
+const goldenProof = "e6f0bd99881321f8c78782cb120f78196e961fbeee90ac31d02c7c5677372605011ed765d23d046bbafdeb3f23a972ce730a6c9b2280f3c5fe2021d4b2ec9e02"

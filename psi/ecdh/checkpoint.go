@@ -201,9 +201,7 @@ func decodeCheckpoint(data []byte) (*Reconciler, error) {
 	if r.secret.Equal(ristretto255.NewScalar()) == 1 {
 		return bad("secret is zero")
 	}
-	var k ristretto255.Element
-	k.ScalarBaseMult(&r.secret)
-	encodePoint(&r.commitment, &k)
+	r.commitment = commitmentTo(&r.secret)
 	if err := r.Start(r.peer); err != nil {
 		return bad("%w", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding"
 	"fmt"
 
-	"github.com/gtank/ristretto255"
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/riskmesh/riskmesh/psi/dleq"
@@ -82,7 +82,7 @@ type Chunk struct {
 	// encoding: a few percent of a reconciliation's CPU). decodedOf is the
 	// digest of the Points they decode: points changed or replaced since
 	// are decoded afresh.
-	decoded   []ristretto255.Element
+	decoded   []edwards25519.Point
 	decodedOf [sha256.Size]byte
 }
 
@@ -100,11 +100,11 @@ func pointsDigest(pts []Point) [sha256.Size]byte {
 // elements returns c's points decoded: those UnmarshalBinary kept if
 // Points are still the ones it decoded, otherwise decoded now (so a chunk
 // built in memory has its invalid and identity points rejected too).
-func (c *Chunk) elements() ([]ristretto255.Element, error) {
+func (c *Chunk) elements() ([]edwards25519.Point, error) {
 	if len(c.decoded) > 0 && len(c.decoded) == len(c.Points) && pointsDigest(c.Points) == c.decodedOf {
 		return c.decoded, nil
 	}
-	elems := make([]ristretto255.Element, len(c.Points))
+	elems := make([]edwards25519.Point, len(c.Points))
 	if err := decodePoints(elems, c.Points, "Chunk.Points"); err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (c *Chunk) UnmarshalBinary(data []byte) error {
 	if d.Kind.answer() {
 		s.CopyBytes(d.Proof[:])
 	}
-	d.decoded = make([]ristretto255.Element, n)
+	d.decoded = make([]edwards25519.Point, n)
 	if err := decodePoints(d.decoded, d.Points, "Chunk.Points"); err != nil {
 		return err
 	}

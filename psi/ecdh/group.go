@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/internal/xmd"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // PointSize is the length of an encoded ristretto255 element.
@@ -48,34 +50,71 @@ func newHasher(sid SessionID) *hasher {
 // hash sets e to hash_to_ristretto255(item, DST) (RFC 9380 appendix B): the
 // one-way map of RFC 9496 applied to 64 uniform bytes, so nobody knows the
 // discrete log of the result, unlike try-and-increment over a cofactor curve.
-func (h *hasher) hash(e *ristretto255.Element, item []byte) error {
-	// SetUniformBytes fails only on a length other than 64, which the
-	// expander never produces; the error is passed on rather than trusted away.
+// e is the edwards25519 representative (psi/internal/ristretto).
+func (h *hasher) hash(e *edwards25519.Point, item []byte) error {
+	// The map fails only if its output is off the curve, which it never
+	// is; the error is passed on rather than trusted away.
 	var u [xmd.Size]byte
 	h.xmd.Expand(&u, item)
-	_, err := e.SetUniformBytes(u[:])
-	return err
+	return ristretto.FromUniformBytes(e, &u)
 }
 
 var identity Point // RFC 9496: the identity encodes as 32 zero bytes
 
-// decodePoint sets e to the element p encodes, rejecting non-canonical
-// encodings and the identity: an identity would match every identity and
-// signals a broken or hostile peer.
-func decodePoint(e *ristretto255.Element, p *Point) error {
+// decodePoint sets e to a representative of the element p encodes,
+// rejecting non-canonical encodings and the identity: an identity would
+// match every identity and signals a broken or hostile peer.
+func decodePoint(e *edwards25519.Point, p *Point) error {
 	if *p == identity {
 		return ErrIdentityPoint
 	}
-	if _, err := e.SetCanonicalBytes(p[:]); err != nil {
+	if err := ristretto.Decode(e, p[:]); err != nil {
 		return ErrInvalidPoint
 	}
 	return nil
 }
 
-// encodePoint writes the canonical encoding of e into p. Bytes is outlined
-// by its package so its buffer stays on this stack: no allocation.
-func encodePoint(p *Point, e *ristretto255.Element) {
-	copy(p[:], e.Bytes())
+// encodePoint writes the canonical encoding of e into p. It costs a scalar
+// multiplication more than encodeDoubles a point: for the odd point
+// outside the batch paths.
+func encodePoint(p *Point, e *edwards25519.Point) {
+	ristretto.Encode(p[:], []edwards25519.Point{*e})
+}
+
+// encodeDoubles writes the encoding of 2·q[i] into out[i], one field
+// inversion per chunkSize points (psi/internal/ristretto).
+func encodeDoubles(out []Point, q []edwards25519.Point) {
+	var buf [chunkSize * PointSize]byte
+	for lo := 0; lo < len(q); lo += chunkSize {
+		hi := min(lo+chunkSize, len(q))
+		ristretto.DoubleAndEncode(buf[:(hi-lo)*PointSize], q[lo:hi])
+		for i := lo; i < hi; i++ {
+			copy(out[i][:], buf[(i-lo)*PointSize:])
+		}
+	}
+}
+
+// halfScalar returns s/2: multiplying by it and encoding the doubles gives
+// the encodings of the points multiplied by s.
+func halfScalar(s *ristretto255.Scalar) edwards25519.Scalar {
+	var half edwards25519.Scalar
+	b := s.Bytes()
+	// A ristretto255 scalar is canonical, so the conversion cannot fail.
+	_, _ = half.SetCanonicalBytes(b)
+	clear(b)
+	ristretto.HalfScalar(&half, &half)
+	return half
+}
+
+// clearScalar wipes a copy of a secret scalar.
+func clearScalar(s *edwards25519.Scalar) { *s = edwards25519.Scalar{} }
+
+// commitmentTo returns the encoding of s·G, the key commitment a
+// reconciliation's proofs are checked against.
+func commitmentTo(s *ristretto255.Scalar) Point {
+	var k ristretto255.Element
+	k.ScalarBaseMult(s)
+	return Point(k.Bytes())
 }
 
 // key derives the map key of a double-masked point. Hashing (rather than

@@ -1,22 +1,35 @@
 package ecdh
 
 import (
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 )
+
+// The per-item work runs on edwards25519 points, the representatives behind
+// ristretto255 elements (psi/internal/ristretto): a side multiplies by s/2
+// instead of s and encodes the doubles in batches, one field inversion per
+// chunkSize points instead of an inverse square root per point. The
+// encodings are the same bytes (TestTranscriptGolden).
 
 // mask returns out[k] = H(items[perm[k]])^s for k < len(perm), or
 // H(items[k])^s for every item when perm is nil, computed on all cores. Each
 // item costs one hash to the group, one constant-time scalar multiplication
-// and one encoding. If elems is not nil it also receives the masked elements
-// (a reconciliation proves over them later without decoding again).
-func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []ristretto255.Element) ([]Point, error) {
+// and a batched encoding. If elems is not nil it also receives the masked
+// elements (a reconciliation proves over them later without decoding
+// again).
+func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []edwards25519.Point) ([]Point, error) {
 	n := items.Len()
 	if perm != nil {
 		n = len(perm)
 	}
+	half := halfScalar(s)
+	defer clearScalar(&half)
 	out := make([]Point, n)
 	err := parallel(len(out), func(lo, hi int) error {
-		var hx, e ristretto255.Element
+		var (
+			hx     edwards25519.Point
+			halves [chunkSize]edwards25519.Point
+		)
 		for k := lo; k < hi; k++ {
 			i := k
 			if perm != nil {
@@ -29,10 +42,12 @@ func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []
 			if err := h.hash(&hx, item); err != nil {
 				return err
 			}
-			e.ScalarMult(s, &hx)
-			encodePoint(&out[k], &e)
-			if elems != nil {
-				elems[k].Set(&e)
+			halves[k-lo].ScalarMult(&half, &hx)
+		}
+		encodeDoubles(out[lo:hi], halves[:hi-lo])
+		if elems != nil {
+			for k := lo; k < hi; k++ {
+				elems[k].Add(&halves[k-lo], &halves[k-lo])
 			}
 		}
 		return nil
@@ -47,44 +62,31 @@ func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []
 // it rejects invalid and identity points even in messages that were built in
 // memory rather than parsed; field names the vector in the PointError.
 func remask(s *ristretto255.Scalar, in []Point, field string) ([]Point, error) {
-	out := make([]Point, len(in))
-	err := parallel(len(in), func(lo, hi int) error {
-		var p ristretto255.Element
-		for i := lo; i < hi; i++ {
-			if err := decodePoint(&p, &in[i]); err != nil {
-				return &PointError{Field: field, Index: i, Err: err}
-			}
-			raiseTo(&out[i], s, &p)
-		}
-		return nil
-	})
-	if err != nil {
+	elems := make([]edwards25519.Point, len(in))
+	if err := decodePoints(elems, in, field); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return raise(s, elems), nil
 }
 
 // raise returns out[i] = elems[i]^s on all cores, for points already
 // decoded (and so validated): a reconciliation decodes a chunk's points
-// once, when it parses the chunk.
-func raise(s *ristretto255.Scalar, elems []ristretto255.Element) []Point {
+// once, when it parses the chunk. Each point costs one constant-time
+// scalar multiplication and a batched encoding.
+func raise(s *ristretto255.Scalar, elems []edwards25519.Point) []Point {
+	half := halfScalar(s)
+	defer clearScalar(&half)
 	out := make([]Point, len(elems))
 	// The callback never fails.
 	_ = parallel(len(elems), func(lo, hi int) error {
+		var halves [chunkSize]edwards25519.Point
 		for i := lo; i < hi; i++ {
-			raiseTo(&out[i], s, &elems[i])
+			halves[i-lo].ScalarMult(&half, &elems[i])
 		}
+		encodeDoubles(out[lo:hi], halves[:hi-lo])
 		return nil
 	})
 	return out
-}
-
-// raiseTo sets out to the encoding of p^s: one constant-time scalar
-// multiplication and one encoding.
-func raiseTo(out *Point, s *ristretto255.Scalar, p *ristretto255.Element) {
-	var e ristretto255.Element
-	e.ScalarMult(s, p)
-	encodePoint(out, &e)
 }
 
 // keys returns the match key of every point, on all cores.

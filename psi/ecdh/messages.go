@@ -3,7 +3,7 @@ package ecdh
 import (
 	"encoding"
 
-	"github.com/gtank/ristretto255"
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -195,9 +195,9 @@ func validatePoints(v []Point, field string) error {
 }
 
 // decodePoints decodes every point on all cores, into dst if it is not nil.
-func decodePoints(dst []ristretto255.Element, v []Point, field string) error {
+func decodePoints(dst []edwards25519.Point, v []Point, field string) error {
 	return parallel(len(v), func(lo, hi int) error {
-		var local ristretto255.Element
+		var local edwards25519.Point
 		for i := lo; i < hi; i++ {
 			e := &local
 			if dst != nil {

@@ -11,12 +11,19 @@ import (
 // are shared with other processes.
 const chunkSize = 64
 
-// parallel runs fn over [0, n) in chunks on GOMAXPROCS goroutines and returns
-// one of the errors fn returned, after every worker has stopped.
+// parallel runs fn over [0, n) in chunks of at most chunkSize items on
+// GOMAXPROCS goroutines and returns one of the errors fn returned, after
+// every worker has stopped. fn may rely on hi-lo <= chunkSize (the batched
+// encodings keep a chunk's points on the stack).
 func parallel(n int, fn func(lo, hi int) error) error {
 	workers := min(runtime.GOMAXPROCS(0), (n+chunkSize-1)/chunkSize)
 	if workers <= 1 {
-		return fn(0, n)
+		for lo := 0; lo < n; lo += chunkSize {
+			if err := fn(lo, min(lo+chunkSize, n)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	var (
 		next    atomic.Int64

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/dleq"
@@ -145,7 +146,7 @@ type Reconciler struct {
 // ownChunk is a sent chunk kept until its answer arrives.
 type ownChunk struct {
 	points []Point
-	elems  []ristretto255.Element
+	elems  []edwards25519.Point
 }
 
 // NewReconciler prepares one side of a reconciliation over items, which
@@ -177,9 +178,7 @@ func NewReconciler(role Role, params ReconParams, items Items, rand io.Reader) (
 	r.secret.Set(secret)
 	secret.Zero()
 	r.init()
-	var k ristretto255.Element
-	k.ScalarBaseMult(&r.secret)
-	encodePoint(&r.commitment, &k)
+	r.commitment = commitmentTo(&r.secret)
 	return r, nil
 }
 
@@ -204,7 +203,7 @@ func (r *Reconciler) Commitment() Point { return r.commitment }
 
 // Start records the peer's commitment, from the header both signed.
 func (r *Reconciler) Start(peer Point) error {
-	var e ristretto255.Element
+	var e edwards25519.Point
 	if err := decodePoint(&e, &peer); err != nil {
 		return fmt.Errorf("%w: %w", ErrCommitment, err)
 	}
@@ -374,7 +373,7 @@ func (r *Reconciler) mask(seq uint32) (ownChunk, error) {
 	lo, hi := r.span(r.ownSize(), seq)
 	var own ownChunk
 	if r.expectsAnswers() {
-		own.elems = make([]ristretto255.Element, hi-lo)
+		own.elems = make([]edwards25519.Point, hi-lo)
 	}
 	var err error
 	own.points, err = mask(r.h, &r.secret, r.items, r.perm[lo:hi], own.elems)

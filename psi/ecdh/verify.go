@@ -3,7 +3,7 @@ package ecdh
 import (
 	"fmt"
 
-	"github.com/gtank/ristretto255"
+	"filippo.io/edwards25519"
 
 	"github.com/riskmesh/riskmesh/psi/dleq"
 )
@@ -70,7 +70,7 @@ func VerifyAnswer(params ReconParams, commitment Point, answered, answer *Chunk)
 
 // verifyProof checks answer's proof that its points are the bases raised
 // to the key behind commitment.
-func verifyProof(commitment Point, bases []Point, baseElems []ristretto255.Element, answer *Chunk) error {
+func verifyProof(commitment Point, bases []Point, baseElems []edwards25519.Point, answer *Chunk) error {
 	images, err := answer.elements()
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/internal/cputime"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // benchSizes are the batch sizes of the step benchmarks.
@@ -188,7 +189,7 @@ func BenchmarkOPRF(b *testing.B) {
 	}
 
 	// The evaluator's encodings: ristretto255's one inverse square root per
-	// element against the batched encoding of doubles (points.go), on the
+	// element against the batched encoding of doubles (psi/internal/ristretto), on the
 	// same 1,000 points; and its decoding against ristretto255's.
 	b.Run("Encoding/Element/1000", func(b *testing.B) {
 		_, blinded, _ := client.Blind(rand.Reader, inputs[1000])
@@ -214,7 +215,7 @@ func BenchmarkOPRF(b *testing.B) {
 		out := make([]byte, len(blinded))
 		cpu0 := cputime.Self()
 		for b.Loop() {
-			doubleAndEncode(out, points)
+			ristretto.DoubleAndEncode(out, points)
 		}
 		reportItems(b, len(points), cpu0)
 	})

@@ -9,7 +9,7 @@ import (
 )
 
 // The requester works on edwards25519 points, as the evaluator does
-// (points.go), so that the points it blinds stay at hand for the proof
+// (psi/internal/ristretto), so that the points it blinds stay at hand for the proof
 // instead of being decoded again from the bytes it sent (an inverse square
 // root each). Two things it needs are not in filippo.io/edwards25519: a
 // constant-time fixed-base table for a base other than the generator

@@ -34,7 +34,7 @@
 // multiplications, encodings, composite weights) runs on GOMAXPROCS
 // goroutines; Finalize inverts the blinds in batches (Montgomery's trick),
 // and BlindEvaluate, working on edwards25519 points, encodes its evaluated
-// elements as doubles with one field inversion per chunk (points.go).
+// elements as doubles with one field inversion per chunk (psi/internal/ristretto).
 // The key-dependent constants (t, 1/t, the tweaked key, the composite seed)
 // are computed once per Evaluator or Client.
 //

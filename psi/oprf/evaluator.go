@@ -6,6 +6,8 @@ import (
 
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // identity is read-only: the value HashToGroup must never return.
@@ -21,7 +23,7 @@ type Evaluator struct {
 	info []byte
 	// mult multiplies inputs: 1/t for POPRF, skS for OPRF and VOPRF, and
 	// halfMult is mult/2, which BlindEvaluate multiplies by so that it can
-	// encode the doubles in batches (points.go).
+	// encode the doubles in batches (psi/internal/ristretto).
 	mult     ristretto255.Scalar
 	halfMult edwards25519.Scalar
 	// proofKey is the DLEQ witness: t for POPRF, skS for VOPRF, and
@@ -144,7 +146,7 @@ func (e *Evaluator) evaluateFull(out *[OutputSize]byte, buf, input []byte) ([]by
 // if nil). The evaluated elements come back as a flat array in the same
 // order.
 //
-// It works on edwards25519 representatives (points.go): each blinded
+// It works on edwards25519 representatives (psi/internal/ristretto): each blinded
 // element D is multiplied by mult/2 into Q, and the evaluated element
 // 2·Q = mult·D is encoded with one field inversion per chunk instead of an
 // inverse square root per element. The proof's composite sums the same
@@ -177,7 +179,7 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		for i := lo; i < hi; i++ {
 			halves[i].ScalarMult(&e.halfMult, &points[i])
 		}
-		doubleAndEncode(evaluated[lo*ElementSize:hi*ElementSize], halves[lo:hi])
+		ristretto.DoubleAndEncode(evaluated[lo*ElementSize:hi*ElementSize], halves[lo:hi])
 		return nil
 	})
 	if e.p.mode == modeOPRF {
@@ -197,7 +199,7 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
 	}
 	var mEnc [ElementSize]byte
-	doubleAndEncode(mEnc[:], []edwards25519.Point{sum})
+	ristretto.DoubleAndEncode(mEnc[:], []edwards25519.Point{sum})
 	var m ristretto255.Element
 	if _, err := m.SetCanonicalBytes(mEnc[:]); err != nil {
 		// An encoding is canonical by construction.

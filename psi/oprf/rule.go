@@ -79,7 +79,7 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 
 // pointSums sets sums[j] = Σ d_i·points[j][i] in variable time, with d_i
 // the composite weights of the batch (cs, ds) under seed, over edwards25519
-// points, the representation both sides work on (points.go, convert.go).
+// points, the representation both sides work on (psi/internal/ristretto, convert.go).
 // Each core computes the weights of its share of the batch and then its
 // partial multi-scalar multiplications, in one pass (dleq.WeightedSums);
 // the weights are converted from ristretto255 scalars on the share's

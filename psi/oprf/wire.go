@@ -1,7 +1,12 @@
 package oprf
 
 import (
+	"errors"
+
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // Wire encodings. A batch of elements travels as one flat byte string of
@@ -78,6 +83,20 @@ func decodeElement(dst *ristretto255.Element, b []byte) error {
 		return ErrInvalidElement
 	}
 	return nil
+}
+
+// decodePoint is decodeElement into an edwards25519 point, for the
+// evaluator's batch path (psi/internal/ristretto), with this package's
+// errors.
+func decodePoint(dst *edwards25519.Point, b []byte) error {
+	switch err := ristretto.Decode(dst, b); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ristretto.ErrIdentity):
+		return ErrIdentityElement
+	default:
+		return ErrInvalidElement
+	}
 }
 
 // element returns the i-th 32-byte element of a flat array.
