@@ -215,11 +215,9 @@ func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error
 // RotateOPRFKey is the package's RotateOPRFKey with the new key made where
 // k.Place says (wrapped by the token's key, or a plain file).
 func (k Keystore) RotateOPRFKey(category string, rand io.Reader) (*oprf.PublicKey, error) {
-	if !validCategory(category) {
-		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
-	}
-	if rand == nil {
-		rand = cryptorand.Reader
+	rand, err := oprfKeyArgs(category, rand)
+	if err != nil {
+		return nil, err
 	}
 	dir := k.Dir
 	if err := k.recoverOPRFKeys(); err != nil {
