@@ -2,10 +2,8 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -34,35 +32,29 @@ type catalogInProcess struct {
 // newCatalogInProcess builds every provider's catalog (one after the
 // other, each on all cores) and reports the total build time.
 func newCatalogInProcess(ctx context.Context, w *workload) (*catalogInProcess, setupCost, error) {
-	s := &catalogInProcess{}
-	cost := setupCost{phase: PhaseBuild}
-	for i := range w.lists {
-		msp := providerMSP(i)
-		key, err := oprf.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, cost, err
-		}
+	parties, cost, err := inProcessParties(w, func(msp string, key *oprf.PrivateKey, entries []catalogpsi.Entry, build timedBuild) (catalogParty, error) {
 		p := catalogpsi.NewProvider(msp, key)
-		entries := w.entries(i)
-		start, cpu := time.Now(), processCPU()
-		cat, err := p.BuildCatalog(ctx, nil, category.String(), period, slices.Values(entries), len(entries), nil)
-		if err != nil {
-			return nil, cost, err
+		var cat *catalog.Catalog
+		if err := build(func() (err error) {
+			cat, err = p.BuildCatalog(ctx, nil, category.String(), period, slices.Values(entries), len(entries), nil)
+			return err
+		}); err != nil {
+			return catalogParty{}, err
 		}
-		cost.seconds += time.Since(start).Seconds()
-		cost.cpu += processCPU() - cpu
-		cost.items += len(entries)
 		ev, err := p.Evaluator(category.String(), period)
 		if err != nil {
-			return nil, cost, err
+			return catalogParty{}, err
 		}
 		r, err := catalogpsi.NewRequester(msp, key.Public(), category.String(), period, cat)
 		if err != nil {
-			return nil, cost, err
+			return catalogParty{}, err
 		}
-		s.parties = append(s.parties, catalogParty{msp: msp, evaluator: ev, requester: r})
+		return catalogParty{msp: msp, evaluator: ev, requester: r}, nil
+	})
+	if err != nil {
+		return nil, cost, err
 	}
-	return s, cost, nil
+	return &catalogInProcess{parties: parties}, cost, nil
 }
 
 func (s *catalogInProcess) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {

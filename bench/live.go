@@ -2,9 +2,7 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"sync/atomic"
-	"time"
 
 	"github.com/riskmesh/riskmesh/bench/synth"
 	"github.com/riskmesh/riskmesh/psi/catalog"
@@ -51,38 +49,32 @@ type liveInProcess struct {
 // of its list and the database holding them with their labels) and reports
 // the total build time.
 func newLiveInProcess(ctx context.Context, w *workload) (*liveInProcess, setupCost, error) {
-	s := &liveInProcess{}
-	cost := setupCost{phase: PhaseBuild}
-	for i := range w.lists {
-		msp := providerMSP(i)
-		key, err := oprf.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, cost, err
-		}
+	parties, cost, err := inProcessParties(w, func(msp string, key *oprf.PrivateKey, entries []catalogpsi.Entry, build timedBuild) (liveParty, error) {
 		ev, err := catalogpsi.NewProvider(msp, key).Evaluator(category.String(), period)
 		if err != nil {
-			return nil, cost, err
+			return liveParty{}, err
 		}
-		entries := w.entries(i)
-		start, cpu := time.Now(), processCPU()
-		db, err := liveDatabase(ctx, ev, entries)
-		if err != nil {
-			return nil, cost, err
+		var db *hepsi.Database
+		if err := build(func() (err error) {
+			db, err = liveDatabase(ctx, ev, entries)
+			return err
+		}); err != nil {
+			return liveParty{}, err
 		}
-		cost.seconds += time.Since(start).Seconds()
-		cost.cpu += processCPU() - cpu
-		cost.items += len(entries)
 		client, err := oprf.NewClient(key.Public(), catalogpsi.Info(category.String(), period))
 		if err != nil {
-			return nil, cost, err
+			return liveParty{}, err
 		}
 		r, err := hepsi.NewRequester(db.Params())
 		if err != nil {
-			return nil, cost, err
+			return liveParty{}, err
 		}
-		s.parties = append(s.parties, liveParty{msp: msp, evaluator: ev, db: db, client: client, requester: r})
+		return liveParty{msp: msp, evaluator: ev, db: db, client: client, requester: r}, nil
+	})
+	if err != nil {
+		return nil, cost, err
 	}
-	return s, cost, nil
+	return &liveInProcess{parties: parties}, cost, nil
 }
 
 // liveDatabase evaluates entries under ev and adds them, with their labels,

@@ -28,19 +28,14 @@ func (f *apiFlags) hostPath(flag, path string) (string, error) {
 	return p, nil
 }
 
-// dial connects to the API, naming the flags a TCP API needs.
-func (f *apiFlags) dial() (*apiclient.Client, error) {
-	c, err := apiclient.Dial(f.Target)
-	if errors.Is(err, apiclient.ErrTLSFiles) {
-		return nil, errors.New("a TCP API needs --api-cert, --api-key and --api-ca (or use a unix:// socket)")
-	}
-	return c, err
-}
-
 // with dials the API, runs fn with the client and closes it: the body of
-// a command that is one or more calls on one connection.
+// every command that makes one or more calls on one connection. A TCP API
+// without its TLS files fails naming the flags that give them.
 func (f *apiFlags) with(fn func(*apiclient.Client) error) error {
-	client, err := f.dial()
+	client, err := apiclient.Dial(f.Target)
+	if errors.Is(err, apiclient.ErrTLSFiles) {
+		return errors.New("a TCP API needs --api-cert, --api-key and --api-ca (or use a unix:// socket)")
+	}
 	if err != nil {
 		return err
 	}

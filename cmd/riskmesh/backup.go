@@ -31,20 +31,17 @@ FILE --head SEQ:HEX' checks that a later copy runs through that head (docs/opera
 			if err != nil {
 				return err
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.Backup(cmd.Context(), &riskmeshv1.BackupRequest{Dir: d})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
-			}
-			apiclient.WriteBackup(cmd.OutOrStdout(), resp)
-			return nil
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.Backup(cmd.Context(), &riskmeshv1.BackupRequest{Dir: d})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
+				}
+				apiclient.WriteBackup(cmd.OutOrStdout(), resp)
+				return nil
+			})
 		},
 	}
 	api.register(cmd)

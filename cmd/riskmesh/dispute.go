@@ -100,10 +100,10 @@ func fetchTranscripts(ctx context.Context, api *apiFlags, entries []string) ([]*
 			return nil, fmt.Errorf("--entry %w", err)
 		}
 	}
-	client, err := api.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer client.Close()
-	return client.Transcripts(ctx, entries)
+	var ts []*transcript.Transcript
+	err := api.with(func(client *apiclient.Client) (err error) {
+		ts, err = client.Transcripts(ctx, entries)
+		return err
+	})
+	return ts, err
 }

@@ -43,24 +43,21 @@ func (v apiView[M]) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: v.use, Short: v.short, Long: v.long, Args: v.args,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
+			return api.with(func(client *apiclient.Client) error {
+				m, err := v.call(cmd.Context(), client, args)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					err = apiclient.WriteJSON(cmd.OutOrStdout(), m)
+				} else {
+					v.text(cmd.OutOrStdout(), m)
+				}
+				if err == nil && v.check != nil {
+					err = v.check(m)
+				}
 				return err
-			}
-			defer client.Close()
-			m, err := v.call(cmd.Context(), client, args)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				err = apiclient.WriteJSON(cmd.OutOrStdout(), m)
-			} else {
-				v.text(cmd.OutOrStdout(), m)
-			}
-			if err == nil && v.check != nil {
-				err = v.check(m)
-			}
-			return err
+			})
 		},
 	}
 	api.register(cmd)
@@ -291,28 +288,25 @@ FILE'. An existing FILE is not replaced.`,
 			if err != nil {
 				return fmt.Errorf("--entry %w", err)
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.GetTranscript(cmd.Context(), req)
-			if err != nil {
-				return fmt.Errorf("transcript %s: %w", entry, err)
-			}
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return err
-			}
-			if _, err := f.Write(resp.GetTranscript()); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, len(resp.GetTranscript()))
-			return nil
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.GetTranscript(cmd.Context(), req)
+				if err != nil {
+					return fmt.Errorf("transcript %s: %w", entry, err)
+				}
+				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				if err != nil {
+					return err
+				}
+				if _, err := f.Write(resp.GetTranscript()); err != nil {
+					f.Close()
+					return err
+				}
+				if err := f.Close(); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, len(resp.GetTranscript()))
+				return nil
+			})
 		},
 	}
 	api.register(cmd)

@@ -52,20 +52,17 @@ afterwards (docs/operations.md).`,
 			if !ok {
 				return fmt.Errorf("unknown key kind %q: signing, oprf or tls", args[0])
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.RotateKeys(cmd.Context(), &riskmeshv1.RotateKeysRequest{Kind: kind, Category: category})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
-			}
-			apiclient.WriteRotation(cmd.OutOrStdout(), resp)
-			return nil
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.RotateKeys(cmd.Context(), &riskmeshv1.RotateKeysRequest{Kind: kind, Category: category})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return apiclient.WriteJSON(cmd.OutOrStdout(), resp)
+				}
+				apiclient.WriteRotation(cmd.OutOrStdout(), resp)
+				return nil
+			})
 		},
 	}
 	api.register(cmd)

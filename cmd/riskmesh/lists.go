@@ -45,18 +45,15 @@ by line and reason, never by value. PostgreSQL sources take no file imports.`,
 			if err != nil {
 				return err
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.ImportList(cmd.Context(), &riskmeshv1.ImportListRequest{
-				Source: source, Path: p, Replace: replace, DryRun: dryRun,
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.ImportList(cmd.Context(), &riskmeshv1.ImportListRequest{
+					Source: source, Path: p, Replace: replace, DryRun: dryRun,
+				})
+				if err != nil {
+					return err
+				}
+				return printImports(cmd.OutOrStdout(), asJSON, dryRun, resp, []*riskmeshv1.ListImport{resp.GetImport()})
 			})
-			if err != nil {
-				return err
-			}
-			return printImports(cmd.OutOrStdout(), asJSON, dryRun, resp, []*riskmeshv1.ListImport{resp.GetImport()})
 		},
 	}
 	api.register(cmd)
@@ -83,16 +80,13 @@ sources now instead of at their next scheduled refresh, reports what each holds,
 schedules the catalogs for rebuilding (new contents reach requesters with the next
 period's catalog). It fails if a source could not be read.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.RefreshLists(cmd.Context(), &riskmeshv1.RefreshListsRequest{Sources: args})
-			if err != nil {
-				return err
-			}
-			return printImports(cmd.OutOrStdout(), asJSON, false, resp, resp.GetImports())
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.RefreshLists(cmd.Context(), &riskmeshv1.RefreshListsRequest{Sources: args})
+				if err != nil {
+					return err
+				}
+				return printImports(cmd.OutOrStdout(), asJSON, false, resp, resp.GetImports())
+			})
 		},
 	}
 	api.register(cmd)

@@ -53,17 +53,14 @@ Receivers discard an event they already hold by its event id.`,
 			if destination == "" {
 				return fmt.Errorf("--destination is required")
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			resp, err := client.ReplayDeadEvents(cmd.Context(), &riskmeshv1.ReplayDeadEventsRequest{Destination: destination, EventIds: ids})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d events back in %s's queue\n", resp.GetReplayed(), destination)
-			return nil
+			return api.with(func(client *apiclient.Client) error {
+				resp, err := client.ReplayDeadEvents(cmd.Context(), &riskmeshv1.ReplayDeadEventsRequest{Destination: destination, EventIds: ids})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d events back in %s's queue\n", resp.GetReplayed(), destination)
+				return nil
+			})
 		},
 	}
 	api.register(cmd)

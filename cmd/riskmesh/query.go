@@ -63,30 +63,27 @@ failed.`,
 				}
 				req.Identifiers = append(req.Identifiers, id)
 			}
-			client, err := api.dial()
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			result, err := client.RunQuery(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := apiclient.WriteQueryJSON(cmd.OutOrStdout(), result); err != nil {
+			return api.with(func(client *apiclient.Client) error {
+				result, err := client.RunQuery(cmd.Context(), req)
+				if err != nil {
 					return err
 				}
-			} else {
-				apiclient.WriteResult(cmd.OutOrStdout(), args, result)
-			}
-			err = apiclient.CoverageOf(result).Err()
-			switch {
-			case errors.Is(err, apiclient.ErrNoneAnswered):
-				return &exitError{exitNoneAnswered, err}
-			case errors.Is(err, apiclient.ErrSomeUnanswered):
-				return &exitError{exitSomeUnanswered, err}
-			}
-			return err
+				if asJSON {
+					if err := apiclient.WriteQueryJSON(cmd.OutOrStdout(), result); err != nil {
+						return err
+					}
+				} else {
+					apiclient.WriteResult(cmd.OutOrStdout(), args, result)
+				}
+				err = apiclient.CoverageOf(result).Err()
+				switch {
+				case errors.Is(err, apiclient.ErrNoneAnswered):
+					return &exitError{exitNoneAnswered, err}
+				case errors.Is(err, apiclient.ErrSomeUnanswered):
+					return &exitError{exitSomeUnanswered, err}
+				}
+				return err
+			})
 		},
 	}
 	api.register(cmd)

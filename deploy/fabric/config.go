@@ -3,6 +3,7 @@ package fabric
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -23,7 +24,8 @@ const (
 
 // DefaultBasePort is the first port of the block used when Config.BasePort is
 // zero and the block is free; otherwise the next free block of
-// portBlockSize ports is used.
+// portBlockSize ports is used. A block another network is being brought up
+// on counts as taken (claimBlock).
 const DefaultBasePort = 27050
 
 // Port layout, relative to the base port. Every listener is on 127.0.0.1 and
@@ -131,7 +133,9 @@ type Config struct {
 	DataDir string
 	// BasePort is the first of the ports used (see the port layout in
 	// docs/fabric-network.md; the network uses BasePort..BasePort+49).
-	// Default: DefaultBasePort, or the first free block above it.
+	// Default: DefaultBasePort, or the first free block above it; a block
+	// another network is being brought up on is not free, on this
+	// machine, even before that network binds its ports.
 	BasePort int
 	// RepoDir is the root of the riskmesh checkout, used to build the Fabric
 	// binaries and the chaincode server. Default: found by walking up from
@@ -230,22 +234,22 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// choosePorts picks the base port of a new network: BasePort if its block
-// is free, else the first free block from DefaultBasePort.
-func (c *Config) choosePorts() error {
+// choosePorts picks the base port of a new network and claims its block
+// (claimBlock) until the returned claim is closed: BasePort if its block
+// is free and unclaimed, else the first such block from DefaultBasePort.
+func (c *Config) choosePorts() (io.Closer, error) {
 	if c.BasePort == 0 {
-		base, err := freePortBlock(DefaultBasePort)
+		base, claim, err := freePortBlock(DefaultBasePort)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.BasePort = base
-	} else if err := portsFree(c.BasePort); err != nil {
-		return err
+		return claim, nil
 	}
 	if c.BasePort < 1024 || c.BasePort+networkPortSpan() > 65535 {
-		return fmt.Errorf("%w: base port %d", ErrConfig, c.BasePort)
+		return nil, fmt.Errorf("%w: base port %d", ErrConfig, c.BasePort)
 	}
-	return nil
+	return claimFree(c.BasePort)
 }
 
 // networkPortSpan is the number of ports from the base port to the last one
@@ -299,16 +303,32 @@ func portsFree(base int) error {
 }
 
 // freePortBlock returns the first base port, from start in steps of
-// portBlockSize, whose ports are all free.
-func freePortBlock(start int) (int, error) {
+// portBlockSize, whose block is unclaimed and whose ports are all free,
+// with its claim.
+func freePortBlock(start int) (int, io.Closer, error) {
 	var last error
 	for i := range maxPortBlocksToTry {
 		base := start + i*portBlockSize
-		if last = portsFree(base); last == nil {
-			return base, nil
+		claim, err := claimFree(base)
+		if err == nil {
+			return base, claim, nil
 		}
+		last = err
 	}
-	return 0, last
+	return 0, nil, last
+}
+
+// claimFree claims the block at base and checks that its ports are free.
+func claimFree(base int) (io.Closer, error) {
+	claim, err := claimBlock(base)
+	if err != nil {
+		return nil, err
+	}
+	if err := portsFree(base); err != nil {
+		claim.Close()
+		return nil, err
+	}
+	return claim, nil
 }
 
 func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }

@@ -35,13 +35,46 @@ func TestPortsFreeDetectsBoundPort(t *testing.T) {
 	if err := portsFree(base); !errors.Is(err, ErrPortInUse) {
 		t.Fatalf("portsFree = %v, want ErrPortInUse", err)
 	}
-	got, err := freePortBlock(base)
+	got, claim, err := freePortBlock(base)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer claim.Close()
 	if got == base {
 		t.Fatal("freePortBlock returned the busy block")
 	}
+}
+
+// Two networks brought up at once both find the default block's ports
+// free: the first one's claim, held while it starts, sends the second to
+// another block, and an explicit base port under a claim is refused. A
+// claim released (Up returned, or its process died) frees the block.
+func TestConcurrentBringUpsPickDistinctBlocks(t *testing.T) {
+	var first, second Config
+	claim1, err := first.choosePorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim2, err := second.choosePorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer claim2.Close()
+	if first.BasePort == second.BasePort {
+		t.Fatalf("both networks picked base port %d", first.BasePort)
+	}
+	pinned := Config{BasePort: first.BasePort}
+	if _, err := pinned.choosePorts(); !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("base port %d claimed by another bring-up: %v, want ErrPortInUse", first.BasePort, err)
+	}
+	if err := claim1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := claimBlock(first.BasePort)
+	if err != nil {
+		t.Fatalf("block %d after its claim was released: %v", first.BasePort, err)
+	}
+	again.Close()
 }
 
 func TestParseOrgs(t *testing.T) {

@@ -99,9 +99,12 @@ func Up(ctx context.Context, cfg Config) (_ *Network, err error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := cfg.choosePorts(); err != nil {
+	claim, err := cfg.choosePorts()
+	if err != nil {
 		return nil, err
 	}
+	// Once Up returns, the network's processes hold its ports.
+	defer claim.Close()
 	log := cfg.Logger
 	l := layout{dataDir: cfg.DataDir}
 	if err := prepareDataDir(l); err != nil {

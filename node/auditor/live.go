@@ -3,7 +3,6 @@ package auditor
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
@@ -73,18 +72,10 @@ func (s *Service) JudgeLiveUnanswered(ctx context.Context, caller string, key ac
 		}
 	}
 	dec := audit.DecideLiveUnanswered(entry, state, lc, produced, why)
-	v, err := s.sign(&audit.Report{Key: key}, dec, digest)
+	v, err := s.settle(ctx, "live", entry, &audit.Report{Key: key}, dec, digest, &riskmeshv1.StoredDispute{Claim: claim})
 	if err != nil {
 		return nil, nil, err
 	}
-	if entry != nil {
-		rec := &riskmeshv1.StoredDispute{Verdict: v, Claim: claim, FiledAt: v.DecidedAt}
-		if err := s.store.put(key.String(), rec); err != nil {
-			return nil, nil, err
-		}
-	}
-	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "live dispute judged",
-		slog.Uint64("dispute", v.DisputeId), slog.Uint64("period", key.Period), slog.String("verdict", v.Verdict.String()))
 	var shown []byte
 	if v.Verdict == riskmeshv1.Verdict_VERDICT_REJECTED && produced != nil {
 		if shown, err = produced.MarshalBinary(); err != nil {

@@ -89,18 +89,10 @@ func (s *Service) JudgeNonDelivery(ctx context.Context, caller string, key accou
 	if r == nil {
 		r = &audit.Report{Key: key}
 	}
-	v, err := s.sign(r, dec, digest)
+	v, err := s.settle(ctx, "non-delivery", entry, r, dec, digest, &riskmeshv1.StoredDispute{Transcript: file, Claim: claim})
 	if err != nil {
 		return nil, nil, err
 	}
-	if entry != nil {
-		rec := &riskmeshv1.StoredDispute{Verdict: v, Transcript: file, Claim: claim, FiledAt: v.DecidedAt}
-		if err := s.store.put(key.String(), rec); err != nil {
-			return nil, nil, err
-		}
-	}
-	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "non-delivery dispute judged",
-		slog.Uint64("dispute", v.DisputeId), slog.Uint64("period", key.Period), slog.String("verdict", v.Verdict.String()))
 	if v.Verdict != riskmeshv1.Verdict_VERDICT_REJECTED {
 		file = nil
 	}
@@ -147,6 +139,26 @@ func (s *Service) billedEntry(ctx context.Context, key accounting.EntryKey) (ent
 		return nil, state, digest, fmt.Errorf("%w: the ledger entry: %w", audit.ErrLedger, err)
 	}
 	return entry, p.State, digest, nil
+}
+
+// settle signs dec on the dispute of r.Key, filed without a transcript,
+// keeps the verdict in rec (the claim and what the provider produced) when
+// the ledger bills the entry, and logs it as a dispute of kind.
+func (s *Service) settle(ctx context.Context, kind string, entry *accounting.RecordedEntry, r *audit.Report, dec audit.Decision,
+	digest [transcript.DigestSize]byte, rec *riskmeshv1.StoredDispute) (*riskmeshv1.AuditVerdict, error) {
+	v, err := s.sign(r, dec, digest)
+	if err != nil {
+		return nil, err
+	}
+	if entry != nil {
+		rec.Verdict, rec.FiledAt = v, v.DecidedAt
+		if err := s.store.put(r.Key.String(), rec); err != nil {
+			return nil, err
+		}
+	}
+	s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, kind+" dispute judged",
+		slog.Uint64("dispute", v.DisputeId), slog.Uint64("period", r.Key.Period), slog.String("verdict", v.Verdict.String()))
+	return v, nil
 }
 
 // openEntryDispute starts judging caller's dispute of the entry under key,

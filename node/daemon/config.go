@@ -9,6 +9,7 @@ import (
 	"github.com/riskmesh/riskmesh/chaincode"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/mirror"
+	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/node/push"
@@ -82,8 +83,14 @@ type Config struct {
 	Mirror mirror.Config
 	// Provider enables and tunes the provider side (its Sources name the
 	// lists; the categories are theirs, with the identity's OPRF keys);
-	// nil or no sources: this node provides nothing.
+	// nil or no sources: this node provides nothing. The daemon sets its
+	// Outbox from Outbox.
 	Provider *provider.Config
+	// Outbox tunes the submitter that records this node's bills on the
+	// ledger (node.yaml's outbox section): the provider's, or, on a node
+	// that provides nothing, the one its reconciliations' bills go
+	// through. The daemon sets its Ledger and Logger.
+	Outbox outbox.Config
 	// Reconcile enables reconciliations of whole lists (node/recon); the
 	// daemon sets its MSPID, Sign, Keys, Dir and Logger. nil: this node
 	// neither starts nor answers any.

@@ -255,7 +255,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	if providing {
 		c := *cfg.Provider
 		c.MSPID, c.Sign, c.Keys, c.PreviousKeys = cfg.MSPID, n.keys.Sign, id.OPRFKeys(), id.PreviousOPRFKeys()
-		c.Directory, c.Ledger, c.DB = n.dir, n.ledger.Ledger, n.db
+		c.Directory, c.Ledger, c.DB, c.Outbox = n.dir, n.ledger.Ledger, n.db, cfg.Outbox
 		c.DataDir, c.Seal = cfg.DataDir, n.seal
 		c.Logger = n.log.With("component", "provider")
 		p, err := provider.New(c)

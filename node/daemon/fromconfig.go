@@ -52,6 +52,7 @@ func FromConfig(c *config.Config) (Config, error) {
 		},
 		Registry: registry.Options{Refresh: c.Registry.Refresh, Timeout: c.Registry.Timeout},
 		Ledger:   LedgerConfig{Backend: c.Ledger.Backend},
+		Outbox:   outboxConfig(c.Outbox),
 	}
 	if cfg.Keys, err = keysConfig(c); err != nil {
 		return cfg, err
@@ -116,8 +117,7 @@ func FromConfig(c *config.Config) (Config, error) {
 	}
 	if len(c.Provider.Sources) > 0 {
 		p := &provider.Config{
-			Outbox: outboxConfig(c.Outbox), MaxBatch: c.Provider.MaxBatch,
-			RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
+			MaxBatch: c.Provider.MaxBatch, RetryBuild: c.Provider.RetryBuild, RetainPeriods: c.Retention.TranscriptPeriods,
 			ExposureRefresh:   c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
 			LiveBatch:         c.Provider.LiveBatch,
@@ -216,7 +216,7 @@ func peerConfig(p config.Peer) peer.Config {
 	}
 }
 
-// outboxConfig returns the submitter's tuning; the provider adds the
+// outboxConfig returns the submitter's tuning; the daemon adds the
 // ledger and logger.
 func outboxConfig(o config.Outbox) outbox.Config {
 	return outbox.Config{

@@ -106,8 +106,8 @@ retention: {transcript_periods: 12}
 			t.Errorf("requester: %+v", cfg.Requester)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)
-		case cfg.Provider.Outbox.BatchSize != 500 || cfg.Provider.Outbox.MaxBackoff != time.Minute || cfg.Provider.Outbox.BatchDelay != -1:
-			t.Errorf("outbox: %+v", cfg.Provider.Outbox)
+		case cfg.Outbox.BatchSize != 500 || cfg.Outbox.MaxBackoff != time.Minute || cfg.Outbox.BatchDelay != -1:
+			t.Errorf("outbox: %+v", cfg.Outbox)
 		case cfg.Provider.Sources[0].ImportFile == nil || cfg.Provider.Sources[1].ImportFile != nil:
 			t.Errorf("imports: the CSV source must take files, the PostgreSQL source none")
 		case len(cfg.SourceRefresh) != 1 || cfg.SourceRefresh["file"] != time.Hour:

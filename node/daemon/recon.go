@@ -54,15 +54,9 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 		return inst.SigningKeysIn(period), nil
 	}
 	c.Logger = n.log.With("component", "recon")
-	var journal *outbox.Outbox
-	if n.prov != nil {
-		journal = n.prov.Outbox()
-	} else {
-		var err error
-		if journal, err = outbox.Open(n.db, outbox.Config{Ledger: n.ledger.Ledger, Logger: n.log.With("component", "recon-outbox")}); err != nil {
-			return nil, err
-		}
-		n.goRun("recon outbox", journal.Run, ctx)
+	journal, err := n.reconJournal(ctx)
+	if err != nil {
+		return nil, err
 	}
 	c.Bill = recon.JournalBill(journal, n.ledger.Ledger.Period)
 	c.Priced = recon.PriceCheck(n.ledger.Ledger.Period, n.cfg.MSPID)
@@ -85,6 +79,24 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 		}
 	}, ctx)
 	return rn, nil
+}
+
+// reconJournal is the outbox the bills of the reconciliations this node
+// answers go through: the provider's, or, when this node provides no
+// catalog, one of its own on node.db, tuned like the provider's by
+// Config.Outbox (node.yaml's outbox section) and running until ctx ends.
+func (n *node) reconJournal(ctx context.Context) (*outbox.Outbox, error) {
+	if n.prov != nil {
+		return n.prov.Outbox(), nil
+	}
+	oc := n.cfg.Outbox
+	oc.Ledger, oc.Logger = n.ledger.Ledger, n.log.With("component", "recon-outbox")
+	journal, err := outbox.Open(n.db, oc)
+	if err != nil {
+		return nil, err
+	}
+	n.goRun("recon outbox", journal.Run, ctx)
+	return journal, nil
 }
 
 // reconAPI serves the business API's reconciliation methods: it resolves

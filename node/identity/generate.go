@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	cryptorand "crypto/rand"
@@ -239,11 +240,9 @@ func AddOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error) {
 // AddOPRFKey is the package's AddOPRFKey with the key made where k.Place
 // says.
 func (k Keystore) AddOPRFKey(category string, rand io.Reader) (*oprf.PublicKey, error) {
-	if !validCategory(category) {
-		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
-	}
-	if rand == nil {
-		rand = cryptorand.Reader
+	rand, err := oprfKeyArgs(category, rand)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(k.Dir, OPRFKeyFile(category))
 	switch _, err := os.Lstat(path); {
@@ -257,6 +256,16 @@ func (k Keystore) AddOPRFKey(category string, rand io.Reader) (*oprf.PublicKey, 
 		return nil, err
 	}
 	return k.writeOPRFKey(msp, category, rand)
+}
+
+// oprfKeyArgs checks the category an OPRF key is added or rotated for,
+// before any file name is built from it, and returns rand, crypto/rand if
+// nil.
+func oprfKeyArgs(category string, rand io.Reader) (io.Reader, error) {
+	if !validCategory(category) {
+		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
+	}
+	return cmp.Or(rand, cryptorand.Reader), nil
 }
 
 // wrapMSPID returns the MSP id that names the token's OPRF wrapping key,

@@ -53,7 +53,7 @@ func (k Keystore) RotateSigningKey(rand io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := replacePair(dir, SigningKeyFile, keyPEM, SigningPubFile, encodePEM(pemPublicKey, pub)); err != nil {
+	if err := replacePair(dir, pendingFile{SigningKeyFile, keyPEM, privateMode}, pendingFile{SigningPubFile, encodePEM(pemPublicKey, pub), publicMode}); err != nil {
 		return nil, fmt.Errorf("identity: rotate signing key: %w", err)
 	}
 	return pub, nil
@@ -99,32 +99,42 @@ func (k Keystore) RotateTLSCertificate(rand io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := replacePair(dir, TLSKeyFile, keyPEM, TLSCertFile, certPEM); err != nil {
+	if err := replacePair(dir, pendingFile{TLSKeyFile, keyPEM, privateMode}, pendingFile{TLSCertFile, certPEM, publicMode}); err != nil {
 		return nil, fmt.Errorf("identity: rotate TLS certificate: %w", err)
 	}
 	return der, nil
 }
 
-// replacePair installs a new private/public pair in the order recoverPair
-// relies on.
-func replacePair(dir, privName string, priv []byte, pubName string, pub []byte) error {
-	if err := writeFile(dir, privName+pendingSuffix, priv, privateMode); err != nil {
+// pendingFile is one file of a pair that changes together.
+type pendingFile struct {
+	name string
+	data []byte
+	mode os.FileMode
+}
+
+// replacePair changes two files with one commit point: it writes both
+// beside the files in place (pendingSuffix), renames commit in (the commit
+// point), then last. A crash leaves a prefix of these steps, which the
+// files alone tell apart: recoverPair for a key pair (last is the private
+// key, commit its public file), recoverOPRFKeys for an OPRF rotation (last
+// is the previous key, commit the new one).
+func replacePair(dir string, last, commit pendingFile) error {
+	if err := writeFile(dir, last.name+pendingSuffix, last.data, last.mode); err != nil {
 		return err
 	}
-	if err := writeFile(dir, pubName+pendingSuffix, pub, publicMode); err != nil {
-		os.Remove(filepath.Join(dir, privName+pendingSuffix))
+	if err := writeFile(dir, commit.name+pendingSuffix, commit.data, commit.mode); err != nil {
+		os.Remove(filepath.Join(dir, last.name+pendingSuffix))
 		return err
 	}
-	if err := os.Rename(filepath.Join(dir, pubName+pendingSuffix), filepath.Join(dir, pubName)); err != nil {
-		return err
+	for _, f := range []pendingFile{commit, last} {
+		if err := os.Rename(filepath.Join(dir, f.name+pendingSuffix), filepath.Join(dir, f.name)); err != nil {
+			return err
+		}
+		if err := syncDir(dir); err != nil {
+			return err
+		}
 	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(dir, privName+pendingSuffix), filepath.Join(dir, privName)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return nil
 }
 
 // recoverPairs finishes or discards interrupted rotations of both pairs.
@@ -205,11 +215,9 @@ func RotateOPRFKey(dir, category string, rand io.Reader) (*oprf.PublicKey, error
 // RotateOPRFKey is the package's RotateOPRFKey with the new key made where
 // k.Place says (wrapped by the token's key, or a plain file).
 func (k Keystore) RotateOPRFKey(category string, rand io.Reader) (*oprf.PublicKey, error) {
-	if !validCategory(category) {
-		return nil, fmt.Errorf("%w: %q", ErrCategory, category)
-	}
-	if rand == nil {
-		rand = cryptorand.Reader
+	rand, err := oprfKeyArgs(category, rand)
+	if err != nil {
+		return nil, err
 	}
 	dir := k.Dir
 	if err := k.recoverOPRFKeys(); err != nil {
@@ -252,25 +260,8 @@ func (k Keystore) RotateOPRFKey(category string, rand io.Reader) (*oprf.PublicKe
 // new key means step 3 did not happen; a pending previous key alone is
 // either the current key (step 3 did not happen) or not (it did).
 func replaceOPRFKey(dir, category string, current, next []byte) error {
-	curName := OPRFKeyFile(category)
-	prevName := PreviousOPRFKeyFile(category)
-	if err := writeFile(dir, prevName+pendingSuffix, current, privateMode); err != nil {
-		return err
-	}
-	if err := writeFile(dir, curName+pendingSuffix, next, privateMode); err != nil {
-		os.Remove(filepath.Join(dir, prevName+pendingSuffix))
-		return err
-	}
-	if err := os.Rename(filepath.Join(dir, curName+pendingSuffix), filepath.Join(dir, curName)); err != nil {
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	if err := os.Rename(filepath.Join(dir, prevName+pendingSuffix), filepath.Join(dir, prevName)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return replacePair(dir, pendingFile{PreviousOPRFKeyFile(category), current, privateMode},
+		pendingFile{OPRFKeyFile(category), next, privateMode})
 }
 
 // recoverOPRFKeys finishes or discards the OPRF rotations a crash

@@ -27,51 +27,26 @@ type DelimitedConfig struct {
 
 // Delimited reads a CSV or TSV list (RFC 4180 quoting, any separator).
 type Delimited struct {
-	open   Opener
-	comma  rune
-	m      Mapping
-	limits Limits
-	b      *entryBuilder
+	fileSource
+	comma rune
 }
 
 // NewDelimited validates cfg once and returns a source reading from open.
 func NewDelimited(open Opener, cfg DelimitedConfig) (*Delimited, error) {
-	if open == nil {
-		return nil, fmt.Errorf("%w: nil opener", ErrConfig)
-	}
 	cfg.Comma = cmp.Or(cfg.Comma, ',')
 	if cfg.Comma == '"' || cfg.Comma == '\r' || cfg.Comma == '\n' || cfg.Comma == 0xFFFD {
 		return nil, fmt.Errorf("%w: invalid separator", ErrConfig)
 	}
-	if err := cfg.Mapping.validate(); err != nil {
-		return nil, err
-	}
-	limits, err := cfg.Limits.withDefaults()
+	fs, err := newFileSource(open, cfg.Mapping, cfg.Limits, cfg.Normalizer)
 	if err != nil {
 		return nil, err
 	}
-	b, err := newEntryBuilder(cfg.Normalizer, cfg.Mapping.FixedType, limits.MaxFieldBytes)
-	if err != nil {
-		return nil, err
-	}
-	return &Delimited{open: open, comma: cfg.Comma, m: cfg.Mapping, limits: limits, b: b}, nil
+	return &Delimited{fileSource: fs, comma: cfg.Comma}, nil
 }
 
 // Entries streams the rows of category; see Source.
 func (d *Delimited) Entries(ctx context.Context, category uint8) iter.Seq2[catalogpsi.Entry, error] {
-	return func(yield func(catalogpsi.Entry, error) bool) {
-		if category == 0 {
-			yield(catalogpsi.Entry{}, ErrCategory)
-			return
-		}
-		f, err := d.open()
-		if err != nil {
-			yield(catalogpsi.Entry{}, fmt.Errorf("lists: open: %w", err))
-			return
-		}
-		defer f.Close()
-		d.read(ctx, f, category, yield)
-	}
+	return d.entries(ctx, category, d.read)
 }
 
 func (d *Delimited) read(ctx context.Context, f io.Reader, category uint8, yield func(catalogpsi.Entry, error) bool) {

@@ -24,47 +24,20 @@ type NDJSONConfig struct {
 }
 
 // NDJSON reads a newline-delimited JSON list.
-type NDJSON struct {
-	open   Opener
-	m      Mapping
-	limits Limits
-	b      *entryBuilder
-}
+type NDJSON struct{ fileSource }
 
 // NewNDJSON validates cfg once and returns a source reading from open.
 func NewNDJSON(open Opener, cfg NDJSONConfig) (*NDJSON, error) {
-	if open == nil {
-		return nil, fmt.Errorf("%w: nil opener", ErrConfig)
-	}
-	if err := cfg.Mapping.validate(); err != nil {
-		return nil, err
-	}
-	limits, err := cfg.Limits.withDefaults()
+	fs, err := newFileSource(open, cfg.Mapping, cfg.Limits, cfg.Normalizer)
 	if err != nil {
 		return nil, err
 	}
-	b, err := newEntryBuilder(cfg.Normalizer, cfg.Mapping.FixedType, limits.MaxFieldBytes)
-	if err != nil {
-		return nil, err
-	}
-	return &NDJSON{open: open, m: cfg.Mapping, limits: limits, b: b}, nil
+	return &NDJSON{fs}, nil
 }
 
 // Entries streams the lines of category; see Source.
 func (s *NDJSON) Entries(ctx context.Context, category uint8) iter.Seq2[catalogpsi.Entry, error] {
-	return func(yield func(catalogpsi.Entry, error) bool) {
-		if category == 0 {
-			yield(catalogpsi.Entry{}, ErrCategory)
-			return
-		}
-		f, err := s.open()
-		if err != nil {
-			yield(catalogpsi.Entry{}, fmt.Errorf("lists: open: %w", err))
-			return
-		}
-		defer f.Close()
-		s.read(ctx, f, category, yield)
-	}
+	return s.entries(ctx, category, s.read)
 }
 
 func (s *NDJSON) read(ctx context.Context, f io.Reader, category uint8, yield func(catalogpsi.Entry, error) bool) {

@@ -3,11 +3,13 @@ package lists
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"os"
 
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/ident"
 )
 
 // Source produces the entries of one list category.
@@ -37,6 +39,53 @@ type Opener func() (io.ReadCloser, error)
 // File returns an Opener for the file at path.
 func File(path string) Opener {
 	return func() (io.ReadCloser, error) { return os.Open(path) }
+}
+
+// fileSource is what the file formats share: the opener, the mapping, the
+// limits and the entry builder, checked once at construction, and Entries'
+// opening of the file, which each format's read then parses.
+type fileSource struct {
+	open   Opener
+	m      Mapping
+	limits Limits
+	b      *entryBuilder
+}
+
+func newFileSource(open Opener, m Mapping, limits Limits, n *ident.Normalizer) (fileSource, error) {
+	if open == nil {
+		return fileSource{}, fmt.Errorf("%w: nil opener", ErrConfig)
+	}
+	if err := m.validate(); err != nil {
+		return fileSource{}, err
+	}
+	limits, err := limits.withDefaults()
+	if err != nil {
+		return fileSource{}, err
+	}
+	b, err := newEntryBuilder(n, m.FixedType, limits.MaxFieldBytes)
+	if err != nil {
+		return fileSource{}, err
+	}
+	return fileSource{open: open, m: m, limits: limits, b: b}, nil
+}
+
+// entries opens the file and streams what read yields from it, for
+// category; see Source.
+func (s *fileSource) entries(ctx context.Context, category uint8,
+	read func(ctx context.Context, f io.Reader, category uint8, yield func(catalogpsi.Entry, error) bool)) iter.Seq2[catalogpsi.Entry, error] {
+	return func(yield func(catalogpsi.Entry, error) bool) {
+		if category == 0 {
+			yield(catalogpsi.Entry{}, ErrCategory)
+			return
+		}
+		f, err := s.open()
+		if err != nil {
+			yield(catalogpsi.Entry{}, fmt.Errorf("lists: open: %w", err))
+			return
+		}
+		defer f.Close()
+		read(ctx, f, category, yield)
+	}
 }
 
 // MaxReportedErrors bounds Report.Errors, so that a file in which every

@@ -17,10 +17,11 @@
 // another program or an outgoing connection: a node that exits at start
 // while another socket holds one of its ports is moved to fresh ports and
 // started again (the regulator before any member starts, as the members'
-// node.yaml name its endpoint). The auditor service's port is not moved:
-// the members' node.yaml name it and they run by the time it starts. Ports
-// picked in one process are never picked twice, so networks started at
-// once by one program do not collide.
+// node.yaml name its endpoint). The auditor service starts before the
+// members for the same reason and moves the same way, the members'
+// node.yaml rewritten with its new address. Ports picked in one process
+// are never picked twice, so networks started at once by one program do
+// not collide.
 //
 // With Config.Auditor the regulator is also the consortium's auditor: it is
 // onboarded with the auditor role, runs the dispute service (`riskmesh audit

@@ -2,11 +2,11 @@ package localnet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/apiclient"
+	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/config"
 	"github.com/riskmesh/riskmesh/node/daemon"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -34,6 +35,9 @@ const (
 	// directory.
 	auditorLog   = "auditor.log"
 	pollInterval = 200 * time.Millisecond
+	// handshakeTimeout bounds one attempt to reach the auditor service: a
+	// socket that accepts and never answers must not hold the wait.
+	handshakeTimeout = 2 * time.Second
 )
 
 // Network is a running local consortium. Its methods may be called
@@ -127,6 +131,12 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	cfg.Progress("institutions, roles, prices and limits on the ledger")
+	if cfg.Auditor {
+		if err := n.startAuditor(ctx, regID); err != nil {
+			return err
+		}
+		cfg.Progress("the regulator's auditor service started")
+	}
 
 	for _, m := range n.members {
 		if err := m.start(cfg.Binary); err != nil {
@@ -137,12 +147,6 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	cfg.Progress("members started and registered their endpoints and keys")
-	if cfg.Auditor {
-		if err := n.startAuditor(ctx); err != nil {
-			return err
-		}
-		cfg.Progress("the regulator's auditor service started")
-	}
 
 	p, err := n.admin.Period(ctx, 0)
 	if errors.Is(err, accounting.ErrNotFound) {
@@ -257,21 +261,33 @@ func (n *Network) serving(ctx context.Context, period uint64) func() error {
 }
 
 // startAuditor runs `riskmesh audit serve` as the regulator, through its
-// node, and waits until it accepts connections.
-func (n *Network) startAuditor(ctx context.Context) error {
-	args := []string{"audit", "serve", "--config", n.regulator.Config(), "--listen", n.auditorAddr}
-	var err error
-	if n.auditor, err = startProcess(n.cfg.Binary, args, filepath.Join(n.regulator.Dir, auditorLog)); err != nil {
+// node, and waits until it completes a TLS handshake with the regulator's
+// certificate (reg's), as the members pin it: a socket of another program
+// on its port does not pass for it. It starts before the members, whose
+// node.yaml name its address, so that it can move to a fresh port when
+// another program took its own (moveLost).
+func (n *Network) startAuditor(ctx context.Context, reg *identity.Identity) error {
+	if err := n.runAuditor(); err != nil {
 		return err
 	}
-	var d net.Dialer
-	return n.Wait(ctx, "the auditor service", func() error {
+	d := tls.Dialer{Config: auditor.ClientTLS(reg.Certificate, reg.Fingerprint)}
+	return n.waitMoving(ctx, "the auditor service", func() error {
+		ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		defer cancel()
 		c, err := d.DialContext(ctx, "tcp", n.auditorAddr)
 		if err != nil {
 			return err
 		}
 		return c.Close()
 	})
+}
+
+// runAuditor starts the auditor service's process on auditorAddr.
+func (n *Network) runAuditor() error {
+	args := []string{"audit", "serve", "--config", n.regulator.Config(), "--listen", n.auditorAddr}
+	var err error
+	n.auditor, err = startProcess(n.cfg.Binary, args, filepath.Join(n.regulator.Dir, auditorLog))
+	return err
 }
 
 // AuditorAddress is the auditor service's host:port, empty without
@@ -398,10 +414,12 @@ func (n *Network) waitMoving(ctx context.Context, what string, check func() erro
 }
 
 // moveLost moves every node that exited because it could not bind its
-// addresses to fresh ones and starts it again. It reports false, moving
-// nothing, if a node exited while its addresses are free: that node failed
-// for another reason, which its log says. The regulator moves only while
-// no member runs, since the members reach the ledger at its endpoint.
+// addresses to fresh ones and starts it again, and the auditor service
+// likewise. It reports false, moving nothing, if a node or the auditor
+// service exited while its addresses are free: it failed for another
+// reason, which its log says. The regulator and the auditor service move
+// only while no member runs, since the members' node.yaml name their
+// addresses.
 func (n *Network) moveLost() (bool, error) {
 	var lost []*Node
 	for _, node := range n.Nodes() {
@@ -414,20 +432,44 @@ func (n *Network) moveLost() (bool, error) {
 		}
 		lost = append(lost, node)
 	}
-	if len(lost) == 0 {
+	auditorLost := n.auditor != nil && !n.auditor.running()
+	if auditorLost && !taken("tcp", n.auditorAddr) {
 		return false, nil
 	}
-	for _, node := range lost {
-		if node == n.regulator && slices.ContainsFunc(n.members, func(m *Node) bool { return m.process() != nil }) {
-			return false, nil
-		}
+	if len(lost) == 0 && !auditorLost {
+		return false, nil
+	}
+	membersRun := slices.ContainsFunc(n.members, func(m *Node) bool { return m.process() != nil })
+	if membersRun && (auditorLost || slices.Contains(lost, n.regulator)) {
+		return false, nil
 	}
 	for _, node := range lost {
 		if err := n.move(node); err != nil {
 			return false, err
 		}
 	}
+	if auditorLost {
+		if err := n.moveAuditor(); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
+}
+
+// moveAuditor gives the auditor service a fresh port, rewrites the
+// members' node.yaml, which name it, and starts it again.
+func (n *Network) moveAuditor() error {
+	addr, err := pickAddr("tcp")
+	if err != nil {
+		return err
+	}
+	n.auditorAddr = addr
+	for _, m := range n.members {
+		if err := writeConfig(m, m.conf, func(_ string, c *config.Config) { c.Disputes.AuditorAddress = addr }); err != nil {
+			return err
+		}
+	}
+	return n.runAuditor()
 }
 
 // lostAddr reports whether a port node.yaml c names is held by another

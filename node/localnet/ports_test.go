@@ -91,6 +91,76 @@ func TestStartMovesNodeOffTakenPort(t *testing.T) {
 	}
 }
 
+// TestStartMovesAuditorOffTakenPort holds the auditor service's port when
+// it binds it, so the service exits at start. The network still starts,
+// with the service on a fresh port that completes a handshake as the
+// regulator and that the member's node.yaml names.
+func TestStartMovesAuditorOffTakenPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts node processes and the auditor service")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// TCP picks go the regulator's metrics, the member's, then the
+	// auditor service's.
+	const auditorPick = 3
+	var (
+		mu    sync.Mutex
+		picks int
+		held  string
+	)
+	restore := localnet.SetPickAddr(func(network string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if network != "tcp" {
+			return localnet.FreeAddr(network)
+		}
+		if picks++; picks != auditorPick {
+			return localnet.FreeAddr(network)
+		}
+		addr, closer := hold(t, network)
+		t.Cleanup(func() { closer.Close() })
+		held = addr
+		return addr, nil
+	})
+	defer restore()
+
+	nw, err := localnet.Start(ctx, localnet.Config{
+		Dir:         filepath.Join(t.TempDir(), "net"),
+		Binary:      binary,
+		Members:     []localnet.Member{{MSPID: "ReqMSP"}},
+		Auditor:     true,
+		StopTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("start with the auditor's port taken: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := nw.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	if held == "" {
+		t.Fatalf("the test took no port after %d TCP picks: want the auditor service's", picks)
+	}
+	got := nw.AuditorAddress()
+	if got == held {
+		t.Fatalf("the auditor service still at the taken address %s", got)
+	}
+	member, err := nw.Node("ReqMSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(member.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Disputes.AuditorAddress != got {
+		t.Fatalf("ReqMSP files disputes with %s, want the auditor service's new address %s", c.Disputes.AuditorAddress, got)
+	}
+}
+
 // hold binds a loopback port of network ("udp" or "tcp") and keeps it.
 func hold(t *testing.T, network string) (string, io.Closer) {
 	t.Helper()

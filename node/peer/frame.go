@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/riskmesh/riskmesh/internal/growbuf"
 )
 
 // frameHeaderLen is the size of a frame's length prefix: a 4-byte big-endian
@@ -79,7 +81,7 @@ func ReadFrame(r io.Reader, m proto.Message, maxSize int) error {
 	if uint64(n) > uint64(max(maxSize, 0)) {
 		return &FrameSizeError{Size: uint64(n), Max: maxSize}
 	}
-	body, err := readBody(r, int(n))
+	body, err := growbuf.ReadFull(r, int(n), readChunk)
 	if err != nil {
 		return fmt.Errorf("peer: read frame body: %w", err)
 	}
@@ -87,26 +89,4 @@ func ReadFrame(r io.Reader, m proto.Message, maxSize int) error {
 		return fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
 	return nil
-}
-
-// readBody reads exactly n bytes, growing its buffer only as data arrives
-// and never beyond n.
-func readBody(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, readChunk))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
-			copy(grown, buf)
-			buf = grown
-		}
-		k, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-	}
-	return buf, nil
 }

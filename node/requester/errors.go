@@ -16,7 +16,9 @@ var (
 	// ErrOverLimit is this institution flagged past its overdraft limit by
 	// settlement: providers refuse it, so it does not ask.
 	ErrOverLimit = errors.New("requester: institution is flagged over its overdraft limit")
-	// ErrNotFound is a query id that is unknown or past retention.
+	// ErrNotFound is a query id that is unknown or past retention; a
+	// missing transcript is ErrNotFound too, and its text names the
+	// exchange instead (notFoundError).
 	ErrNotFound = errors.New("requester: query not found")
 	// ErrNoLiveStep is a live exchange whose homomorphic step this node
 	// keeps no record of (LiveStep).
@@ -33,6 +35,15 @@ var (
 	// snapshotted: the ledger's reports on it are final.
 	ErrReportsFinal = errors.New("requester: the query's period is snapshotted, its outcome reports are final")
 )
+
+// notFoundError is a stored record other than a query that is unknown or
+// past retention: its text says which record, and errors.Is reports it as
+// ErrNotFound, which the business API answers with NOT_FOUND.
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return "requester: " + e.what + " not found" }
+
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // truncate makes the text of a provider part's error printable and
 // bounded (internal/printable). Every such text passes through it: much of

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,8 +284,11 @@ func TestWrongOPRFKeyIsDisputed(t *testing.T) {
 	if want, _ := tr.MarshalBinary(); !bytes.Equal(got.Transcript, want) {
 		t.Fatal("GetTranscript does not return the kept transcript's file encoding")
 	}
-	if _, err := r.GetTranscript(context.Background(), &riskmeshv1.GetTranscriptRequest{Period: n.period, Responder: p.msp, Sequence: seqs[0] + 1000}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("GetTranscript of an unknown exchange: %v, want ErrNotFound", err)
+	// An unknown exchange is NOT_FOUND (ErrNotFound), and the error says
+	// that the transcript is missing, not a query.
+	_, err = r.GetTranscript(context.Background(), &riskmeshv1.GetTranscriptRequest{Period: n.period, Responder: p.msp, Sequence: seqs[0] + 1000})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "transcript of exchange") || strings.Contains(err.Error(), "query") {
+		t.Fatalf("GetTranscript of an unknown exchange: %v, want ErrNotFound naming the transcript", err)
 	}
 	if len(res.Disputes) != 1 || res.Disputes[0].Key.GetSequence() != seqs[0] ||
 		res.Disputes[0].State != riskmeshv1.DisputeState_DISPUTE_STATE_PENDING || res.Disputes[0].Reason == "" {

@@ -338,7 +338,7 @@ func (s *store) transcript(period uint64, responder string, seq uint64) (*transc
 			return err
 		}
 		if v == nil {
-			return fmt.Errorf("%w: no transcript %d/%s/%d", ErrNotFound, period, responder, seq)
+			return &notFoundError{fmt.Sprintf("transcript of exchange %d of period %d with %s", seq, period, responder)}
 		}
 		t, err = transcript.Parse(v)
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/riskmesh/riskmesh/internal/growbuf"
 	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
@@ -58,15 +59,7 @@ func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
 	h := labelhash.New(DomainDigest)
 	tr := io.TeeReader(r, h)
 
-	hdr, err := readHeader(tr)
-	if err != nil {
-		return nil, err
-	}
-	c, err := parseHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	slotBytes, err := c.checkLimits(len(hdr), cfg)
+	c, _, slotBytes, err := readCheckedHeader(tr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +77,24 @@ func Decode(r io.Reader, cfg DecodeConfig) (*Catalog, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readCheckedHeader reads and parses one header from r and checks it
+// against cfg's limits: it returns the Catalog without its slots and
+// digest, the header's length and the length of the slot array that must
+// follow.
+func readCheckedHeader(r io.Reader, cfg DecodeConfig) (c *Catalog, hdrLen, slotBytes int, err error) {
+	hdr, err := readHeader(r)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if c, err = parseHeader(hdr); err != nil {
+		return nil, 0, 0, err
+	}
+	if slotBytes, err = c.checkLimits(len(hdr), cfg); err != nil {
+		return nil, 0, 0, err
+	}
+	return c, len(hdr), slotBytes, nil
 }
 
 // checkLimits checks a parsed header, of hdrLen bytes, against cfg's
@@ -194,21 +205,12 @@ func parseHeader(hdr []byte) (*Catalog, error) {
 
 // readSlots reads exactly n bytes, growing the buffer as data arrives.
 func readSlots(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, min(n, readChunk))
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
-			copy(grown, buf)
-			buf = grown
-		}
-		m, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("%w: truncated slots (%d of %d bytes)", ErrMalformed, len(buf), n)
-			}
-			return nil, fmt.Errorf("catalog: read slots: %w", err)
-		}
+	buf, err := growbuf.ReadFull(r, n, readChunk)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("%w: truncated slots (%d of %d bytes)", ErrMalformed, len(buf), n)
+	case err != nil:
+		return nil, fmt.Errorf("catalog: read slots: %w", err)
 	}
 	return buf, nil
 }

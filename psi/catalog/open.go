@@ -80,19 +80,11 @@ func Open(path string, cfg DecodeConfig) (*Catalog, error) {
 // fromMapping parses and verifies a whole encoding held in data, which
 // the returned Catalog's slots then point into.
 func fromMapping(data []byte, cfg DecodeConfig) (*Catalog, error) {
-	hdr, err := readHeader(bytes.NewReader(data))
+	c, hdrLen, slotBytes, err := readCheckedHeader(bytes.NewReader(data), cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := parseHeader(hdr)
-	if err != nil {
-		return nil, err
-	}
-	slotBytes, err := c.checkLimits(len(hdr), cfg)
-	if err != nil {
-		return nil, err
-	}
-	switch rest := len(data) - len(hdr); {
+	switch rest := len(data) - hdrLen; {
 	case rest < slotBytes:
 		return nil, fmt.Errorf("%w: truncated slots (%d of %d bytes)", ErrMalformed, rest, slotBytes)
 	case rest > slotBytes:
@@ -107,6 +99,6 @@ func fromMapping(data []byte, cfg DecodeConfig) (*Catalog, error) {
 	if err := c.checkDigest(h.Sum(nil), cfg); err != nil {
 		return nil, err
 	}
-	c.slots = data[len(hdr):len(data):len(data)]
+	c.slots = data[hdrLen:len(data):len(data)]
 	return c, nil
 }
