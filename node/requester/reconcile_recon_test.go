@@ -65,7 +65,7 @@ func newReconBilling(t *testing.T) *reconBilling {
 			return recon.ReadTranscript(b.reqDir, k.Requester, k.Responder, k.Period, k.Sequence)
 		}
 		c.ReconDispute = func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-			return b.n.disputes.ReconFiler(b.reqDir)(ctx, k, claim)
+			return b.n.auto.ReconFiler(b.reqDir)(ctx, k, claim)
 		}
 	})
 	keys := func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
@@ -208,9 +208,10 @@ func TestAdversaryReconciliationBillMatchedAgainstTranscript(t *testing.T) {
 
 // A dishonest responder signs a wrong reply (two points swapped) and bills
 // the reconciliation its requester refused at that reply. The requester's
-// node finds the bill without a complete transcript, disputes it by itself
-// with the two chunk bodies it kept, the auditor upholds the dispute, and
-// the entry is reversed on the ledger: the next pass reports it REVERSED.
+// node finds the bill without a complete transcript, queues its dispute
+// with the two chunk bodies it kept, the queue files it, the auditor
+// upholds the dispute, and the entry is reversed on the ledger: the next
+// pass reports it REVERSED.
 func TestAdversaryWrongReconciliationReplyDisputedAndReversed(t *testing.T) {
 	ctx := context.Background()
 	b := newReconBilling(t)
@@ -244,6 +245,12 @@ func TestAdversaryWrongReconciliationReplyDisputedAndReversed(t *testing.T) {
 	}
 	b.clk.Advance(time.Hour)
 	must(t, b.r.Reconcile(ctx))
+	if pending := b.auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d disputes still pending after filing", pending)
+	}
+	if state, reason, _ := b.auto.Status(key); state != riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED {
+		t.Fatalf("the reconciliation's dispute is %v (%s), want REVERSED", state, reason)
+	}
 	e, err := b.n.regulator.Entry(ctx, key)
 	must(t, err)
 	if e.Reversal == nil {
