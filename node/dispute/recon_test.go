@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -19,11 +18,9 @@ import (
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/recon"
+	"github.com/riskmesh/riskmesh/node/recon/recontest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/catalog"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
-	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -33,20 +30,6 @@ const (
 	reconReqRows, reconRespRows = 200, 300
 	reconChunk                  = 64
 )
-
-// phoneList is a reconciliation list of phones [lo, hi).
-type phoneList struct{ lo, hi int }
-
-func (l phoneList) Entries(_ context.Context, code uint8) iter.Seq2[catalogpsi.Entry, error] {
-	return func(yield func(catalogpsi.Entry, error) bool) {
-		for i := l.lo; i < l.hi; i++ {
-			e := catalogpsi.Entry{ID: ident.ID{Type: ident.Phone, Value: fmt.Sprintf("+41%09d", i)}, Label: catalog.Label{Category: code}}
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
-}
 
 // ledgerJournal records a responder's reconciliation entries on the
 // ledger at once, as its outbox would once drained.
@@ -91,7 +74,7 @@ func newReconPair(t *testing.T, answer func(sign ecsig.Sign) tamper) *reconPair 
 	t.Cleanup(func() { respDB.Close() })
 	prov := n.ids[audittest.Provider]
 	resp, err := recon.New(recon.Config{MSPID: audittest.Provider, Sign: prov.Sign, Keys: p.keys, Dir: t.TempDir(), DB: respDB,
-		Lists: []recon.List{{Name: "loans", Category: audittest.Category, Code: 1, Source: phoneList{100, 100 + reconRespRows}}},
+		Lists: []recon.List{{Name: "loans", Category: audittest.Category, Code: 1, Source: recontest.Phones{Lo: 100, Hi: 100 + reconRespRows}}},
 		Grants: []recon.Grant{{Requester: audittest.Requester, List: "loans",
 			Protocols: []transcript.Protocol{transcript.ProtocolECDHRequesterLearns, transcript.ProtocolECDHBothLearn}}},
 		Bill: recon.JournalBill(ledgerJournal{n.c.Provider.Ledger}, n.c.Provider.Ledger.Period)})
@@ -144,7 +127,7 @@ func (p *reconPair) openRequester(t *testing.T) {
 	var err error
 	p.req, err = recon.New(recon.Config{MSPID: audittest.Requester, Sign: p.n.ids[audittest.Requester].Sign, Keys: p.keys,
 		Dir: p.reqDir, DB: p.f.db, ChunkSize: reconChunk,
-		Lists:    []recon.List{{Name: "mine", Category: audittest.Category, Code: 1, Source: phoneList{0, reconReqRows}}},
+		Lists:    []recon.List{{Name: "mine", Category: audittest.Category, Code: 1, Source: recontest.Phones{Lo: 0, Hi: reconReqRows}}},
 		Disputed: p.f.auto.EnqueueReconciliation, DisputeStatus: p.f.auto.Status})
 	must(t, err)
 }
