@@ -98,17 +98,38 @@ func WriteReconciliation(w io.Writer, st *riskmeshv1.Reconciliation) {
 	if e := st.GetError(); e != "" {
 		fmt.Fprintf(tw, "error\t%s\n", Text(e))
 	}
+	if d := st.GetDispute(); d != nil {
+		fmt.Fprintf(tw, "dispute\t%s: %s\n", disputeText(d.GetState()), Text(d.GetReason()))
+	}
 	_ = tw.Flush()
+}
+
+// disputeText is a reconciliation dispute's state as the views show it,
+// saying what it means for the charge.
+func disputeText(s riskmeshv1.DisputeState) string {
+	switch s {
+	case riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED:
+		return "reversed (the charge is reversed on the ledger)"
+	case riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED:
+		return "rejected (the charge stands)"
+	case riskmeshv1.DisputeState_DISPUTE_STATE_UNBILLED:
+		return "unbilled (never charged)"
+	}
+	return enumText(s.String(), "DISPUTE_STATE_")
 }
 
 // WriteReconciliations writes a table of reconciliations.
 func WriteReconciliations(w io.Writer, list []*riskmeshv1.Reconciliation) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tROLE\tPEER\tMODE\tSTATE\tPROGRESS\tMATCHES")
+	fmt.Fprintln(tw, "ID\tROLE\tPEER\tMODE\tSTATE\tPROGRESS\tMATCHES\tDISPUTE")
 	for _, st := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", Text(st.GetId()), Text(st.GetRole()), Text(st.GetPeer()),
+		dispute := "-"
+		if d := st.GetDispute(); d != nil {
+			dispute = enumText(d.GetState().String(), "DISPUTE_STATE_")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", Text(st.GetId()), Text(st.GetRole()), Text(st.GetPeer()),
 			Text(st.GetMode()), Text(st.GetState()),
-			progressText(uint64(st.GetChunksDone()), uint64(st.GetChunksTotal())), st.GetMatches())
+			progressText(uint64(st.GetChunksDone()), uint64(st.GetChunksTotal())), st.GetMatches(), dispute)
 	}
 	_ = tw.Flush()
 }

@@ -101,3 +101,36 @@ func slicesEqualTrimmed(got, want []string) bool {
 	}
 	return len(got) == len(want)
 }
+
+// A reconciliation's dispute is shown with what it means for the charge, in
+// show and in list; one never disputed shows none.
+func TestWriteReconciliationDispute(t *testing.T) {
+	tests := []struct {
+		name        string
+		dispute     *riskmeshv1.ExchangeDispute
+		show, shown string // what show and list's DISPUTE column say
+	}{
+		{"none", nil, "", "-"},
+		{"pending", &riskmeshv1.ExchangeDispute{State: riskmeshv1.DisputeState_DISPUTE_STATE_PENDING, Reason: "reply 1 failed its proof"},
+			"pending: reply 1 failed its proof", "pending"},
+		{"reversed", &riskmeshv1.ExchangeDispute{State: riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED, Reason: "not the answered chunk raised"},
+			"reversed (the charge is reversed on the ledger): not the answered chunk raised", "reversed"},
+		{"rejected", &riskmeshv1.ExchangeDispute{State: riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED, Reason: "the answer is correct"},
+			"rejected (the charge stands): the answer is correct", "rejected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &riskmeshv1.Reconciliation{Id: "A-B-3-1", Role: "requester", State: "failed", Dispute: tt.dispute}
+			var show, list strings.Builder
+			WriteReconciliation(&show, st)
+			if strings.Contains(show.String(), "\ndispute ") != (tt.dispute != nil) || !strings.Contains(show.String(), tt.show) {
+				t.Fatalf("show:\n%s\nwant %q", show.String(), tt.show)
+			}
+			WriteReconciliations(&list, []*riskmeshv1.Reconciliation{st})
+			lines := strings.Split(strings.TrimSpace(list.String()), "\n")
+			if len(lines) != 2 || !strings.HasSuffix(lines[0], "DISPUTE") || !strings.HasSuffix(lines[1], " "+tt.shown) {
+				t.Fatalf("list:\n%s\nwant a DISPUTE column saying %q", list.String(), tt.shown)
+			}
+		})
+	}
+}

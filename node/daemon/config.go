@@ -99,8 +99,9 @@ type Config struct {
 	// business systems (node/push); the daemon sets its DB, MSPID and
 	// Logger. nil: nothing is pushed.
 	Push *push.Config
-	// Disputes, with Requester, files answers whose proof fails with the
-	// auditor; nil: disputed answers are only reported.
+	// Disputes, with Requester or Reconcile, files the answers whose proof
+	// fails (catalog, live and reconciliation answers) with the auditor;
+	// nil: disputed answers are only reported.
 	Disputes *DisputeConfig
 	// SourceRefresh re-reads the named sources at these intervals (their
 	// catalogs rebuild when the lists changed); sources not listed are

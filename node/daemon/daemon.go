@@ -112,6 +112,7 @@ type node struct {
 	conns    *outbound.Conns      // connections to other nodes; nil without a requester side or reconciliations
 	push     *push.Outbox         // nil unless push destinations are configured
 	auditor  *lazyAuditor         // nil unless disputes are on
+	auto     *dispute.Auto        // nil unless disputes are on
 	backupMu sync.Mutex           // one Backup at a time
 
 	cancel context.CancelFunc
@@ -230,17 +231,16 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			n.goRun("push", n.push.Run, ctx)
 		}
 		if dc := cfg.Disputes; dc != nil {
-			auto, client, err := n.disputes(dc)
+			auto, err := n.disputes(ctx, dc)
 			if err != nil {
 				return nil, err
 			}
 			if cfg.Reconcile != nil {
-				c.ReconDispute = client.ReconFiler(reconDir(cfg.DataDir))
+				c.ReconDispute = auto.ReconFiler(reconDir(cfg.DataDir))
 			}
 			c.Disputed, c.DisputeStatus = auto.Disputed, auto.Status
 			c.NonDelivered, c.ProducedAnswer = auto.NonDelivered, auto.Produced
 			c.LiveUnanswered = auto.LiveUnanswered
-			n.goRun("disputes", auto.Run, ctx)
 		}
 		req, err := requester.New(c)
 		if err != nil {
@@ -328,20 +328,28 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	return n, nil
 }
 
-// disputes sets up automatic disputes over the node's ledger and node.db.
-func (n *node) disputes(dc *DisputeConfig) (*dispute.Auto, *dispute.Client, error) {
+// disputes sets up automatic disputes over the node's ledger and node.db,
+// once (the requester side and reconciliations share them), and runs
+// them until ctx ends.
+func (n *node) disputes(ctx context.Context, dc *DisputeConfig) (*dispute.Auto, error) {
+	if n.auto != nil {
+		return n.auto, nil
+	}
 	n.auditor = &lazyAuditor{ledger: n.ledger.Ledger, msp: dc.AuditorMSP, addr: dc.AuditorAddress, cert: n.keys.Certificate}
 	log := n.log.With("component", "disputes")
 	client, err := dispute.New(dispute.Config{Ledger: n.ledger.Ledger, Auditor: n.auditor, AuditorMSP: dc.AuditorMSP, Logger: log})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ac := dispute.AutoConfig{Client: client, DB: n.db, Retry: dc.Retry, Logger: log, Seal: n.seal}
 	if n.push != nil {
 		ac.Recorded, ac.Forget = n.push.RecordTx, n.push.ForgetDisputesTx
 	}
-	auto, err := dispute.NewAuto(ac)
-	return auto, client, err
+	if n.auto, err = dispute.NewAuto(ac); err != nil {
+		return nil, err
+	}
+	n.goRun("disputes", n.auto.Run, ctx)
+	return n.auto, nil
 }
 
 // goRun runs f until ctx ends; an error from f stops the whole node.

@@ -35,14 +35,16 @@ func reconTranscripts(dataDir string) func(k accounting.EntryKey) (*transcript.R
 
 // rebillInterval is how often the node bills the reconciliations it
 // answered whose bill a crash or a ledger failure left unjournalled
-// (recon.Node.Rebill); it also runs once at start.
+// (recon.Node.Rebill), and queues the disputes a crash left unqueued
+// (recon.Node.QueueDisputes); both also run once at start.
 const rebillInterval = 5 * time.Minute
 
 // reconciler sets up reconciliations: results and transcripts under
 // DataDir/reconciliations, peers' signing keys from the registry view,
-// and the bills of those it answers journalled in the provider's outbox
+// the bills of those it answers journalled in the provider's outbox
 // (or an outbox of its own on node.db, when this node provides no
-// catalog), then recorded exactly once like a catalog answer.
+// catalog), then recorded exactly once like a catalog answer, and, with
+// disputes on, the answers it refuses disputed through the node's queue.
 func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, error) {
 	c.MSPID, c.Sign, c.Dir = n.cfg.MSPID, n.keys.Sign, reconDir(n.cfg.DataDir)
 	c.DB, c.Seal = n.db, n.seal
@@ -60,6 +62,13 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 	}
 	c.Bill = recon.JournalBill(journal, n.ledger.Ledger.Period)
 	c.Priced = recon.PriceCheck(n.ledger.Ledger.Period, n.cfg.MSPID)
+	if dc := n.cfg.Disputes; dc != nil {
+		auto, err := n.disputes(ctx, dc)
+		if err != nil {
+			return nil, err
+		}
+		c.Disputed, c.DisputeStatus = auto.EnqueueReconciliation, auto.Status
+	}
 	rn, err := recon.New(c)
 	if err != nil {
 		return nil, err
@@ -70,6 +79,9 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 		for {
 			if _, err := rn.Rebill(ctx); err != nil && ctx.Err() == nil {
 				c.Logger.Warn("rebill reconciliations", "err", err)
+			}
+			if _, err := rn.QueueDisputes(ctx); err != nil && ctx.Err() == nil {
+				c.Logger.Warn("queue reconciliation disputes", "err", err)
 			}
 			select {
 			case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -17,6 +18,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/node/auditor"
+	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -27,7 +29,8 @@ import (
 var bucketRecords = []byte("dispute/records")
 
 // maxRecordSize bounds a stored DisputeRecord: a transcript of at most
-// MaxItems elements each way plus the verdict.
+// MaxItems elements each way, or a reconciliation dispute the auditor
+// service takes (8 MiB), plus the verdict.
 const maxRecordSize = 8<<20 + 64<<10
 
 // AutoConfig configures Auto. Client and DB are required.
@@ -126,6 +129,50 @@ func (a *Auto) enqueue(key accounting.EntryKey, rec *riskmeshv1.DisputeRecord) e
 	default:
 	}
 	return nil
+}
+
+// EnqueueReconciliation records that the reconciliation d names, this
+// institution's, is to be disputed over the answer d holds, which this
+// node refused (docs/reconciliation.md, "Disputes"), with claim, and wakes
+// Run. A reconciliation already disputed keeps its record. It has the
+// shape of recon.Config.Disputed.
+func (a *Auto) EnqueueReconciliation(d *audit.ReconDispute, claim string) error {
+	data, err := d.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("dispute: encode reconciliation dispute: %w", err)
+	}
+	return a.enqueue(audit.KeyOfRecon(&d.Transcript.Header), &riskmeshv1.DisputeRecord{Transcript: data, Claim: auditor.TruncateClaim(claim)})
+}
+
+// ReconFiler returns the requester.Config.ReconDispute of a node whose
+// recon.Config.Dir is dir, for a reconciliation entry its bill
+// reconciliation found DISPUTED: it queues the dispute from the evidence
+// the node kept of the answer it refused (recon.ReadDispute), which keeps
+// the record of one queued when the answer was refused, and says where it
+// stands. A reconciliation of which no refused answer is kept has nothing
+// the auditor could decide and is not queued. It lives here, not in
+// node/recon, so that node/recon does not depend on the auditor service
+// (and through it on node/provider).
+func (a *Auto) ReconFiler(dir string) func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
+	return func(_ context.Context, k accounting.EntryKey, claim string) (string, error) {
+		d, err := recon.ReadDispute(dir, k.Requester, k.Responder, k.Period, k.Sequence)
+		if errors.Is(err, recon.ErrUnknown) {
+			return "not filed: no refused answer kept, nothing an auditor could decide", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := a.EnqueueReconciliation(d, claim); err != nil {
+			return "", err
+		}
+		state, reason, _ := a.Status(k)
+		return fmt.Sprintf("dispute queued with the auditor, %s: %s", stateText(state), reason), nil
+	}
+}
+
+// stateText is a dispute state as a note shows it: "pending", "reversed".
+func stateText(s riskmeshv1.DisputeState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "DISPUTE_STATE_"))
 }
 
 // EnqueueNonDelivery records that the entry under key, billed to this
@@ -238,11 +285,38 @@ func recordKey(rec *riskmeshv1.DisputeRecord) (accounting.EntryKey, error) {
 	if lu := rec.LiveUnanswered; lu != nil {
 		return auditor.KeyFromProto(lu.Entry), nil
 	}
-	t, err := transcript.Parse(rec.Transcript)
-	if err != nil {
-		return accounting.EntryKey{}, err
+	f, err := parseFiling(rec.Transcript)
+	return f.key, err
+}
+
+// filing is a dispute over a bad answer as Auto files it: the disputed
+// entry's key and how to file it with a Client.
+type filing struct {
+	key  accounting.EntryKey
+	file func(ctx context.Context, c *Client, claim string) (*Outcome, error)
+}
+
+// parseFiling parses what a dispute over a bad answer files: a catalog or
+// live transcript (Client.Dispute), or a reconciliation's
+// audit.ReconDispute (Client.DisputeReconciliation), told apart by its
+// magic as the auditor service tells them apart.
+func parseFiling(data []byte) (filing, error) {
+	if audit.IsReconDispute(data) {
+		d, err := audit.ParseReconDispute(data)
+		if err != nil {
+			return filing{}, err
+		}
+		return filing{key: audit.KeyOfRecon(&d.Transcript.Header), file: func(ctx context.Context, c *Client, claim string) (*Outcome, error) {
+			return c.DisputeReconciliation(ctx, d, claim)
+		}}, nil
 	}
-	return audit.KeyOf(&t.Header), nil
+	t, err := transcript.Parse(data)
+	if err != nil {
+		return filing{}, err
+	}
+	return filing{key: audit.KeyOf(&t.Header), file: func(ctx context.Context, c *Client, claim string) (*Outcome, error) {
+		return c.Dispute(ctx, t, claim)
+	}}, nil
 }
 
 // recorded hands the state rec now has, for the exchange under key, to
@@ -398,12 +472,12 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 		a.fileLiveUnanswered(ctx, rec)
 		return
 	}
-	t, err := transcript.Parse(rec.Transcript)
+	f, err := parseFiling(rec.Transcript)
 	if err != nil {
 		rec.LastError = err.Error()
 		return
 	}
-	out, err := a.cfg.Client.Dispute(ctx, t, rec.Claim)
+	out, err := f.file(ctx, a.cfg.Client, rec.Claim)
 	if err != nil {
 		rec.LastError = err.Error()
 		return
@@ -417,11 +491,11 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 		// No entry yet. Once the period no longer takes records, it
 		// never will: file once more to close the race with a record in
 		// the grace window, then call it unbilled.
-		p, err := a.cfg.Client.cfg.Ledger.Period(ctx, t.Header.Period)
+		p, err := a.cfg.Client.cfg.Ledger.Period(ctx, f.key.Period)
 		if err != nil || !closed(p.State) {
 			return
 		}
-		if out, err = a.cfg.Client.Dispute(ctx, t, rec.Claim); err != nil {
+		if out, err = f.file(ctx, a.cfg.Client, rec.Claim); err != nil {
 			rec.LastError = err.Error()
 			return
 		}
@@ -437,8 +511,8 @@ func (a *Auto) file(ctx context.Context, rec *riskmeshv1.DisputeRecord) {
 	default:
 		rec.State = riskmeshv1.DisputeState_DISPUTE_STATE_REJECTED
 	}
-	a.cfg.Logger.Info("dispute settled", slog.Uint64("period", t.Header.Period),
-		slog.Uint64("sequence", t.Header.Sequence), slog.String("state", rec.State.String()))
+	a.cfg.Logger.Info("dispute settled", slog.Uint64("period", f.key.Period),
+		slog.Uint64("sequence", f.key.Sequence), slog.String("state", rec.State.String()))
 }
 
 // fileNonDelivery files one non-delivery dispute and updates rec: the
@@ -494,11 +568,15 @@ func closed(s accounting.PeriodState) bool {
 	return s != accounting.PeriodOpen && s != accounting.PeriodGrace
 }
 
-// put stores rec under key, sealed with sealing on.
+// put stores rec under key, sealed with sealing on. A record decodeRecord
+// would refuse as too large is refused here, rather than stored unreadable.
 func (a *Auto) put(b *bbolt.Bucket, key []byte, rec *riskmeshv1.DisputeRecord) error {
 	v, err := proto.MarshalOptions{Deterministic: true}.Marshal(rec)
 	if err != nil {
 		return err
+	}
+	if len(v) > maxRecordSize {
+		return fmt.Errorf("dispute: record of %d bytes exceeds %d", len(v), maxRecordSize)
 	}
 	if v, err = a.cfg.Seal.SealValue(bucketRecords, key, v); err != nil {
 		return err
@@ -545,7 +623,7 @@ func decodeRecord(v []byte) (*riskmeshv1.DisputeRecord, error) {
 		}
 		return rec, nil // judged on the live step, without a transcript
 	}
-	if _, err := transcript.Parse(rec.Transcript); err != nil {
+	if _, err := parseFiling(rec.Transcript); err != nil {
 		return nil, fmt.Errorf("dispute: stored transcript: %w", err)
 	}
 	return rec, nil

@@ -17,7 +17,6 @@ import (
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/auditor"
 	"github.com/riskmesh/riskmesh/node/peer"
-	"github.com/riskmesh/riskmesh/node/recon"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -125,35 +124,6 @@ func (c *Client) DisputeReconciliation(ctx context.Context, d *audit.ReconDisput
 		return nil, fmt.Errorf("dispute: encode reconciliation dispute: %w", err)
 	}
 	return c.file(ctx, data, audit.KeyOfRecon(&d.Transcript.Header), claim)
-}
-
-// ReconFiler returns the filer of this requester node's reconciliation
-// disputes (requester.Config.ReconDispute) for a node whose recon.Config.Dir
-// is dir: it reads the evidence kept of the reconciliation billed under the
-// key (recon.ReadDispute) and files it (DisputeReconciliation, which
-// reverses an upheld dispute). A reconciliation of which no refused answer
-// is kept has nothing the auditor could decide and is not filed. It lives
-// here, not in node/recon, so that node/recon does not depend on the
-// auditor service (and through it on node/provider).
-func (c *Client) ReconFiler(dir string) func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-	return func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-		d, err := recon.ReadDispute(dir, k.Requester, k.Responder, k.Period, k.Sequence)
-		if errors.Is(err, recon.ErrUnknown) {
-			return "not filed: no refused answer kept, nothing an auditor could decide", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		out, err := c.DisputeReconciliation(ctx, d, claim)
-		if err != nil {
-			return "", err
-		}
-		v := out.Verdict
-		if out.Reversed {
-			return fmt.Sprintf("dispute %d upheld by %s and reversed", v.GetDisputeId(), v.GetAuditor()), nil
-		}
-		return fmt.Sprintf("dispute %d %s by %s: %s", v.GetDisputeId(), v.GetVerdict(), v.GetAuditor(), v.GetReason()), nil
-	}
 }
 
 // file files data, the dispute of the entry under key, verifies the

@@ -18,6 +18,11 @@
 // and carry the homomorphic query this node signed for it, which the
 // provider never answered; a rejection returns the provider's receipt.
 //
+// Reconciliation disputes (Auto.EnqueueReconciliation, docs/reconciliation.md,
+// "Disputes") carry an audit.ReconDispute in place of a transcript: the
+// reconciliation's transcript, the chunk this node sent and the responder's
+// answer it refused. They are queued, filed and shown like catalog ones.
+//
 // What it does not promise: an upheld verdict can only be turned into a
 // reversal until the entry's period is snapshotted (the ledger refuses later
 // ones), and a dispute filed before the provider has recorded its entry is

@@ -65,6 +65,36 @@ func resign(t *testing.T, sign ecsig.Sign, digest []byte, answers [transcript.Di
 	return enc, r.Signature
 }
 
+// wrongReply wraps the responder's handler to answer the requester's chunk
+// 1 with a wrong exponentiation (two points swapped), signed with the
+// responder's own key if signed, else under the honest reply's signature.
+// The handler runs on the server's goroutines, which the race detector
+// does not see ordered after newPair returns: the responder is read
+// through an atomic pointer.
+func wrongReply(t *testing.T, responder *atomic.Pointer[member], signed bool) func(h peer.Handler) peer.Handler {
+	return func(h peer.Handler) peer.Handler {
+		return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+			resp := h(ctx, who, req)
+			st := req.GetReconStep()
+			out := resp.GetReconStepped()
+			if st == nil || out == nil || len(out.GetChunk()) == 0 {
+				return resp
+			}
+			c := new(ecdh.Chunk)
+			must(t, c.UnmarshalBinary(out.GetChunk()))
+			if c.Kind != ecdh.KindResponderReply || c.Seq != 1 {
+				return resp
+			}
+			c.Points[0], c.Points[1] = c.Points[1], c.Points[0]
+			enc, sig := resign(t, responder.Load().sign, st.GetHeaderDigest(), transcript.ChunkHash(st.GetChunk()), c)
+			if !signed {
+				sig = out.GetSignature()
+			}
+			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconStepped{ReconStepped: &riskmeshv1.ReconStepped{Chunk: enc, Signature: sig}}}
+		}
+	}
+}
+
 // TestAdversaryWrongReply plays a responder that answers a requester chunk
 // with a wrong exponentiation (two points swapped), signed with its own
 // key: the requester stops at that chunk with ErrPeerChunk wrapping
@@ -81,31 +111,9 @@ func TestAdversaryWrongReply(t *testing.T) {
 		{"Unsigned", false, transcript.ErrRecordSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// The handler runs on the server's goroutines, which the race
-			// detector does not see ordered after newPair returns.
 			var responder atomic.Pointer[member]
-			tamper := func(h peer.Handler) peer.Handler {
-				return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
-					resp := h(ctx, who, req)
-					st := req.GetReconStep()
-					out := resp.GetReconStepped()
-					if st == nil || out == nil || len(out.GetChunk()) == 0 {
-						return resp
-					}
-					c := new(ecdh.Chunk)
-					must(t, c.UnmarshalBinary(out.GetChunk()))
-					if c.Kind != ecdh.KindResponderReply || c.Seq != 1 {
-						return resp
-					}
-					c.Points[0], c.Points[1] = c.Points[1], c.Points[0]
-					enc, sig := resign(t, responder.Load().sign, st.GetHeaderDigest(), transcript.ChunkHash(st.GetChunk()), c)
-					if !tc.resign {
-						sig = out.GetSignature()
-					}
-					return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_ReconStepped{ReconStepped: &riskmeshv1.ReconStepped{Chunk: enc, Signature: sig}}}
-				}
-			}
-			p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(500, 1500), grants: grantAll(bankA), chunk: 256, wrap: tamper})
+			p := newPair(t, pairOptions{reqList: phones(0, 1000), respList: phones(500, 1500), grants: grantAll(bankA), chunk: 256,
+				wrap: wrongReply(t, &responder, tc.resign)})
 			responder.Store(p.members[bankB])
 			_, err := p.reconcile(t, transcript.ProtocolECDHBothLearn, 1)
 			if !errors.Is(err, ErrPeerChunk) || !errors.Is(err, tc.wantErr) {

@@ -15,14 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/riskmesh/riskmesh/accounting"
-	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -200,56 +198,17 @@ func ReadTranscript(dir, requester, responder string, period, sequence uint64) (
 	if !names.MSPID(requester) || !names.MSPID(responder) {
 		return nil, fmt.Errorf("%w: party names", ErrUnknown)
 	}
-	id := ID(requester, responder, period, sequence)
+	return transcriptOf(dir, ID(requester, responder, period, sequence))
+}
+
+// transcriptOf is ReadTranscript of reconciliation id.
+func transcriptOf(dir, id string) (*transcript.ReconTranscript, error) {
 	_, tp := paths(dir, id)
 	t, err := loadTranscript(tp)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no transcript of %s", ErrUnknown, id)
 	}
 	return t, err
-}
-
-// ReadDispute returns the dispute a requester node whose Config.Dir is
-// dir can file over the reconciliation it refused an answer of: the
-// transcript and the two chunk bodies it kept (docs/protocol/ecdh.md,
-// "Disputes"), for audit.JudgeReconciliation. ErrUnknown if it keeps no
-// such evidence.
-func ReadDispute(dir, requester, responder string, period, sequence uint64) (*audit.ReconDispute, error) {
-	t, err := ReadTranscript(dir, requester, responder, period, sequence)
-	if err != nil {
-		return nil, err
-	}
-	base := filepath.Join(dir, ID(requester, responder, period, sequence))
-	d := &audit.ReconDispute{Transcript: t}
-	for _, part := range []struct {
-		suffix string
-		dst    *[]byte
-	}{{".answered", &d.Answered}, {".answer", &d.Answer}} {
-		if *part.dst, err = readBounded(base+part.suffix, audit.MaxReconChunkBytes); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("%w: no refused answer kept for %s", ErrUnknown, filepath.Base(base))
-			}
-			return nil, err
-		}
-	}
-	return d, nil
-}
-
-// readBounded reads a file of at most limit bytes.
-func readBounded(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("recon: read evidence: %w", err)
-	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("recon: evidence %s over %d bytes", filepath.Base(path), limit)
-	}
-	return data, nil
 }
 
 // loadTranscript reads and parses a transcript file this node saved.

@@ -143,7 +143,7 @@ func (b *book) save(path string) error {
 // side sent and the answer that failed.
 func saveEvidence(dir, id string, answered, answer []byte) error {
 	base := filepath.Join(dir, id)
-	return errors.Join(durable.WriteFile(base+".answered", answered, 0o600), durable.WriteFile(base+".answer", answer, 0o600))
+	return errors.Join(durable.WriteFile(base+answeredSuffix, answered, 0o600), durable.WriteFile(base+answerSuffix, answer, 0o600))
 }
 
 // ID names a reconciliation: its parties, period and sequence, which the

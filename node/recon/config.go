@@ -12,6 +12,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/lists"
@@ -101,6 +103,20 @@ type Config struct {
 	// Bill records answered reconciliations. Default none: nothing is
 	// billed (tests, and a node without a ledger).
 	Bill Bill
+	// Disputed, if set, queues the dispute of a reconciliation this node
+	// requested and refused an answer of after accepting its signed record
+	// (its proof failed), with the evidence kept (ReadDispute) and why:
+	// the node's is node/dispute Auto.EnqueueReconciliation, which keeps
+	// it in node.db until the auditor decides (docs/reconciliation.md,
+	// "Disputes"). The reconciliation is marked disputed beside its
+	// transcript once Disputed returns nil; QueueDisputes queues again one
+	// a crash or an error left unmarked. Default none: the evidence is
+	// only kept.
+	Disputed func(d *audit.ReconDispute, reason string) error
+	// DisputeStatus, if set, reports where the dispute of a reconciliation
+	// this node requested stands (node/dispute Auto.Status), which Get and
+	// List show; ok is false for one never disputed. Default none.
+	DisputeStatus func(key accounting.EntryKey) (state riskmeshv1.DisputeState, reason string, ok bool)
 	// Priced refuses, before any work, a reconciliation in a category the
 	// ledger sets no reconciliation price for in its period: Bill could
 	// never record it, so answering would hand the requester an unbilled

@@ -71,6 +71,9 @@ type run struct {
 	// state is what node.db holds; log is the set log written since.
 	state *saved
 	log   bytes.Buffer
+	// refused is set once the evidence of a refused answer is kept: the
+	// reconciliation is disputed when it ends.
+	refused bool
 }
 
 // SequenceBase is the first sequence number Start gives a reconciliation:
@@ -198,13 +201,19 @@ func (r *run) end(cause error) error {
 	if err == nil && cause == nil {
 		err = r.labels.write(resultPath, r.rows)
 	}
+	log := r.n.cfg.Logger
 	if r.book != nil {
-		err = errors.Join(err, r.book.save(tp))
+		saved := r.book.save(tp)
+		if saved == nil && r.refused && r.n.cfg.Disputed != nil {
+			if qerr := r.n.queueDispute(r.id, cause.Error()); qerr != nil {
+				log.Warn("reconciliation dispute not queued yet", "id", r.id, "err", qerr)
+			}
+		}
+		err = errors.Join(err, saved)
 	}
 	if cause == nil && err != nil {
 		cause = err
 	}
-	log := r.n.cfg.Logger
 	switch {
 	case cause == nil:
 		log.Info("reconciliation done", "id", r.id, "role", "requester", "matches", r.result.n)
@@ -474,12 +483,13 @@ func (r *run) phase2(ctx context.Context, seq uint32, pending *riskmeshv1.ReconS
 }
 
 // rejected keeps the evidence of an answer that failed its checks after its
-// signed record was accepted, and returns cause.
+// signed record was accepted, for the dispute end queues, and returns cause.
 func (r *run) rejected(answered []byte, answer *ecdh.Chunk, cause error) error {
 	enc, err := answer.MarshalBinary()
 	if err == nil {
 		err = saveEvidence(r.n.cfg.Dir, r.id, answered, enc)
 	}
+	r.refused = err == nil
 	return errors.Join(cause, err)
 }
 

@@ -142,13 +142,13 @@ func (t *tracker) snapshot() *riskmeshv1.Reconciliation {
 }
 
 // Get returns the state of a reconciliation this node ran or answered,
-// live or as node.db recorded it.
+// live or as node.db recorded it, with where its dispute stands.
 func (n *Node) Get(id string) (*riskmeshv1.Reconciliation, error) {
 	n.mu.Lock()
 	t := n.runs[id]
 	n.mu.Unlock()
 	if t != nil {
-		return t.snapshot(), nil
+		return n.withDispute(t.snapshot()), nil
 	}
 	st, err := n.store.status(id)
 	if err != nil {
@@ -157,7 +157,7 @@ func (n *Node) Get(id string) (*riskmeshv1.Reconciliation, error) {
 	if st == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 	}
-	return stale(st), nil
+	return n.withDispute(stale(st)), nil
 }
 
 // stale is a status node.db recorded for a reconciliation this node does
@@ -190,6 +190,9 @@ func (n *Node) List() []*riskmeshv1.Reconciliation {
 	for _, t := range ts {
 		st := t.snapshot()
 		byID[st.GetId()] = st
+	}
+	for id, st := range byID {
+		byID[id] = n.withDispute(st)
 	}
 	out := slices.Collect(maps.Values(byID))
 	slices.SortFunc(out, func(a, b *riskmeshv1.Reconciliation) int { return strings.Compare(a.GetId(), b.GetId()) })

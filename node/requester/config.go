@@ -153,11 +153,12 @@ type Config struct {
 	// institution are matched against it. nil: this node runs no
 	// reconciliations, and every such entry is disputed.
 	ReconTranscript func(k accounting.EntryKey) (*transcript.ReconTranscript, error)
-	// ReconDispute, if set, files the dispute of a DISPUTED
+	// ReconDispute, if set, queues the dispute of a DISPUTED
 	// reconciliation entry with the auditor, from the evidence the node
-	// kept of the answer it refused, and reverses it if upheld; outcome
-	// says what became of it (including that nothing was kept to file).
-	// An error is retried on the next pass.
+	// kept of the answer it refused (node/dispute Auto.ReconFiler, which
+	// files it and reverses it if upheld); outcome says where it stands
+	// (including that nothing was kept to file). An error is retried on
+	// the next pass.
 	ReconDispute func(ctx context.Context, k accounting.EntryKey, claim string) (outcome string, err error)
 	// Quality, if set, takes the business's outcome reports to the ledger
 	// and reads the providers' quality scores (docs/quality.md); nil

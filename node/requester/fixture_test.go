@@ -145,8 +145,8 @@ type network struct {
 	// serve is how each provider serves the category, by provider number
 	// (ServeCatalog for a provider not in it).
 	serve map[int]provider.ServeMode
-	// disputes is the dispute client of the last openReconciler.
-	disputes *dispute.Client
+	// auto is the dispute queue of the last openReconciler.
+	auto *dispute.Auto
 }
 
 // signalLedger is a provider's ledger client that signals publications.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,27 +15,11 @@ import (
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/recon"
+	"github.com/riskmesh/riskmesh/node/recon/recontest"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
-	"github.com/riskmesh/riskmesh/psi/catalog"
-	"github.com/riskmesh/riskmesh/psi/catalogpsi"
 	"github.com/riskmesh/riskmesh/psi/ecdh"
-	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
-
-// reconList is a reconciliation list of phones [lo, hi).
-type reconList struct{ lo, hi int }
-
-func (l reconList) Entries(_ context.Context, code uint8) iter.Seq2[catalogpsi.Entry, error] {
-	return func(yield func(catalogpsi.Entry, error) bool) {
-		for i := l.lo; i < l.hi; i++ {
-			e := catalogpsi.Entry{ID: ident.ID{Type: ident.Phone, Value: fmt.Sprintf("+41%09d", i)}, Label: catalog.Label{Category: code}}
-			if !yield(e, nil) {
-				return
-			}
-		}
-	}
-}
 
 // reconBilling is the network's provider answering reconciliations and
 // billing them through its real outbox, and a requester node that
@@ -65,7 +48,7 @@ func newReconBilling(t *testing.T) *reconBilling {
 			return recon.ReadTranscript(b.reqDir, k.Requester, k.Responder, k.Period, k.Sequence)
 		}
 		c.ReconDispute = func(ctx context.Context, k accounting.EntryKey, claim string) (string, error) {
-			return b.n.disputes.ReconFiler(b.reqDir)(ctx, k, claim)
+			return b.n.auto.ReconFiler(b.reqDir)(ctx, k, claim)
 		}
 	})
 	keys := func(ctx context.Context, msp string, period uint64) ([][]byte, error) {
@@ -84,12 +67,12 @@ func newReconBilling(t *testing.T) *reconBilling {
 	}
 	var err error
 	b.resp, err = recon.New(recon.Config{MSPID: b.p.msp, Sign: b.p.sign, Keys: keys, Dir: t.TempDir(), DB: nodeDB(),
-		Lists:  []recon.List{{Name: "loans", Category: testCategory, Code: 1, Source: reconList{100, 400}}},
+		Lists:  []recon.List{{Name: "loans", Category: testCategory, Code: 1, Source: recontest.Phones{Lo: 100, Hi: 400}}},
 		Grants: []recon.Grant{{Requester: requesterMSP, List: "loans", Protocols: []transcript.Protocol{transcript.ProtocolECDHBothLearn}}},
 		Bill:   recon.JournalBill(b.p.node.Outbox(), b.p.ledger.Period)})
 	must(t, err)
 	b.req, err = recon.New(recon.Config{MSPID: requesterMSP, Sign: b.n.requester.sign, Keys: keys, Dir: b.reqDir, DB: nodeDB(),
-		Lists: []recon.List{{Name: "mine", Category: testCategory, Code: 1, Source: reconList{0, 200}}}, ChunkSize: 64})
+		Lists: []recon.List{{Name: "mine", Category: testCategory, Code: 1, Source: recontest.Phones{Lo: 0, Hi: 200}}}, ChunkSize: 64})
 	must(t, err)
 	return b
 }
@@ -208,9 +191,10 @@ func TestAdversaryReconciliationBillMatchedAgainstTranscript(t *testing.T) {
 
 // A dishonest responder signs a wrong reply (two points swapped) and bills
 // the reconciliation its requester refused at that reply. The requester's
-// node finds the bill without a complete transcript, disputes it by itself
-// with the two chunk bodies it kept, the auditor upholds the dispute, and
-// the entry is reversed on the ledger: the next pass reports it REVERSED.
+// node finds the bill without a complete transcript, queues its dispute
+// with the two chunk bodies it kept, the queue files it, the auditor
+// upholds the dispute, and the entry is reversed on the ledger: the next
+// pass reports it REVERSED.
 func TestAdversaryWrongReconciliationReplyDisputedAndReversed(t *testing.T) {
 	ctx := context.Background()
 	b := newReconBilling(t)
@@ -244,6 +228,12 @@ func TestAdversaryWrongReconciliationReplyDisputedAndReversed(t *testing.T) {
 	}
 	b.clk.Advance(time.Hour)
 	must(t, b.r.Reconcile(ctx))
+	if pending := b.auto.Process(ctx); pending != 0 {
+		t.Fatalf("%d disputes still pending after filing", pending)
+	}
+	if state, reason, _ := b.auto.Status(key); state != riskmeshv1.DisputeState_DISPUTE_STATE_REVERSED {
+		t.Fatalf("the reconciliation's dispute is %v (%s), want REVERSED", state, reason)
+	}
 	e, err := b.n.regulator.Entry(ctx, key)
 	must(t, err)
 	if e.Reversal == nil {

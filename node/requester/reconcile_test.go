@@ -123,9 +123,9 @@ func (n *network) openReconciler(t *testing.T, dir, addr string, clk *testclock.
 	t.Cleanup(func() { conn.Close() })
 	client, err := dispute.New(dispute.Config{Ledger: n.requester.ledger, Auditor: riskmeshv1.NewAuditorClient(conn), AuditorMSP: accounting.DefaultRegulator})
 	must(t, err)
-	n.disputes = client
 	auto, err = dispute.NewAuto(dispute.AutoConfig{Client: client, DB: r.cfg.DB, Now: clk.Now})
 	must(t, err)
+	n.auto = auto
 	ready(t, r)
 	return r, auto
 }

@@ -724,10 +724,14 @@ func (x *StoredDispute) GetFiledAt() *timestamppb.Timestamp {
 // DisputeRecord is a requester node's record of one dispute in node.db
 // (node/dispute.Auto), not a wire message.
 type DisputeRecord struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Transcript []byte                 `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
-	Claim      string                 `protobuf:"bytes,2,opt,name=claim,proto3" json:"claim,omitempty"`
-	State      DisputeState           `protobuf:"varint,3,opt,name=state,proto3,enum=riskmesh.v1.DisputeState" json:"state,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// transcript is what is filed for a bad answer: a catalog or live
+	// transcript, or for a reconciliation the audit.ReconDispute encoding
+	// ("RMRD": the transcript, the chunk this node sent and the answer it
+	// refused; docs/reconciliation.md, "Disputes").
+	Transcript []byte       `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	Claim      string       `protobuf:"bytes,2,opt,name=claim,proto3" json:"claim,omitempty"`
+	State      DisputeState `protobuf:"varint,3,opt,name=state,proto3,enum=riskmesh.v1.DisputeState" json:"state,omitempty"`
 	// verdict is the auditor's latest verdict, once one was received.
 	Verdict *AuditVerdict `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"`
 	// attempts counts filings; next_attempt is when a PENDING dispute is

@@ -5415,7 +5415,13 @@ type Reconciliation struct {
 	// "agreed" (until the exchange ends), "shared" (every matched row has the
 	// peer's label), "lost" (this side restarted during the reconciliation
 	// and no longer knows the matches' keys) or "failed" (see error).
-	Labels        string `protobuf:"bytes,16,opt,name=labels,proto3" json:"labels,omitempty"`
+	Labels string `protobuf:"bytes,16,opt,name=labels,proto3" json:"labels,omitempty"`
+	// dispute, on the requester, is where the dispute of an answer this node
+	// refused stands (docs/reconciliation.md, "Disputes"): PENDING until the
+	// auditor's verdict is acted on, then REVERSED (the ledger no longer
+	// charges the reconciliation), REJECTED (the charge stands) or UNBILLED
+	// (the responder never billed it). Unset if it was never disputed.
+	Dispute       *ExchangeDispute `protobuf:"bytes,17,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5560,6 +5566,13 @@ func (x *Reconciliation) GetLabels() string {
 		return x.Labels
 	}
 	return ""
+}
+
+func (x *Reconciliation) GetDispute() *ExchangeDispute {
+	if x != nil {
+		return x.Dispute
+	}
+	return nil
 }
 
 type ListReconciliationsRequest struct {
@@ -6208,7 +6221,7 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x04mode\x18\x04 \x01(\tR\x04mode\x12!\n" +
 	"\fshare_labels\x18\x05 \x01(\bR\vshareLabels\"*\n" +
 	"\x18GetReconciliationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x9f\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xd7\x03\n" +
 	"\x0eReconciliation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
@@ -6228,7 +6241,8 @@ const file_riskmesh_v1_node_proto_rawDesc = "" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x1f\n" +
 	"\vresult_path\x18\x0f \x01(\tR\n" +
 	"resultPath\x12\x16\n" +
-	"\x06labels\x18\x10 \x01(\tR\x06labels\"\x1c\n" +
+	"\x06labels\x18\x10 \x01(\tR\x06labels\x126\n" +
+	"\adispute\x18\x11 \x01(\v2\x1c.riskmesh.v1.ExchangeDisputeR\adispute\"\x1c\n" +
 	"\x1aListReconciliationsRequest\"d\n" +
 	"\x1bListReconciliationsResponse\x12E\n" +
 	"\x0freconciliations\x18\x01 \x03(\v2\x1b.riskmesh.v1.ReconciliationR\x0freconciliations\"@\n" +
@@ -6537,58 +6551,59 @@ var file_riskmesh_v1_node_proto_depIdxs = []int32{
 	12,  // 77: riskmesh.v1.DeadEvent.type:type_name -> riskmesh.v1.PushEventType
 	83,  // 78: riskmesh.v1.DeadEvent.died_at:type_name -> google.protobuf.Timestamp
 	67,  // 79: riskmesh.v1.ListDeadEventsResponse.events:type_name -> riskmesh.v1.DeadEvent
-	74,  // 80: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
-	78,  // 81: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
-	79,  // 82: riskmesh.v1.ReconciledRow.peer_label:type_name -> riskmesh.v1.ReconciledLabel
-	14,  // 83: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
-	26,  // 84: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
-	34,  // 85: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
-	37,  // 86: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
-	39,  // 87: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
-	47,  // 88: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
-	51,  // 89: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
-	53,  // 90: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
-	57,  // 91: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
-	59,  // 92: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
-	63,  // 93: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
-	27,  // 94: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
-	29,  // 95: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
-	44,  // 96: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
-	68,  // 97: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
-	70,  // 98: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
-	72,  // 99: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
-	73,  // 100: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	73,  // 101: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	75,  // 102: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
-	73,  // 103: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	73,  // 104: riskmesh.v1.RiskMesh.ResumeReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
-	15,  // 105: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
-	33,  // 106: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
-	36,  // 107: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
-	38,  // 108: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
-	46,  // 109: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
-	50,  // 110: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
-	52,  // 111: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
-	56,  // 112: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
-	58,  // 113: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
-	62,  // 114: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
-	65,  // 115: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
-	28,  // 116: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
-	31,  // 117: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
-	45,  // 118: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
-	69,  // 119: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
-	71,  // 120: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
-	74,  // 121: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
-	74,  // 122: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
-	74,  // 123: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
-	76,  // 124: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
-	77,  // 125: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
-	74,  // 126: riskmesh.v1.RiskMesh.ResumeReconciliation:output_type -> riskmesh.v1.Reconciliation
-	105, // [105:127] is the sub-list for method output_type
-	83,  // [83:105] is the sub-list for method input_type
-	83,  // [83:83] is the sub-list for extension type_name
-	83,  // [83:83] is the sub-list for extension extendee
-	0,   // [0:83] is the sub-list for field type_name
+	22,  // 80: riskmesh.v1.Reconciliation.dispute:type_name -> riskmesh.v1.ExchangeDispute
+	74,  // 81: riskmesh.v1.ListReconciliationsResponse.reconciliations:type_name -> riskmesh.v1.Reconciliation
+	78,  // 82: riskmesh.v1.ReconciledRows.rows:type_name -> riskmesh.v1.ReconciledRow
+	79,  // 83: riskmesh.v1.ReconciledRow.peer_label:type_name -> riskmesh.v1.ReconciledLabel
+	14,  // 84: riskmesh.v1.RiskMesh.Query:input_type -> riskmesh.v1.QueryRequest
+	26,  // 85: riskmesh.v1.RiskMesh.GetQuery:input_type -> riskmesh.v1.GetQueryRequest
+	34,  // 86: riskmesh.v1.RiskMesh.ListQueries:input_type -> riskmesh.v1.ListQueriesRequest
+	37,  // 87: riskmesh.v1.RiskMesh.Balance:input_type -> riskmesh.v1.BalanceRequest
+	39,  // 88: riskmesh.v1.RiskMesh.Providers:input_type -> riskmesh.v1.ProvidersRequest
+	47,  // 89: riskmesh.v1.RiskMesh.ImportList:input_type -> riskmesh.v1.ImportListRequest
+	51,  // 90: riskmesh.v1.RiskMesh.RefreshLists:input_type -> riskmesh.v1.RefreshListsRequest
+	53,  // 91: riskmesh.v1.RiskMesh.CatalogStatus:input_type -> riskmesh.v1.CatalogStatusRequest
+	57,  // 92: riskmesh.v1.RiskMesh.RotateKeys:input_type -> riskmesh.v1.RotateKeysRequest
+	59,  // 93: riskmesh.v1.RiskMesh.Backup:input_type -> riskmesh.v1.BackupRequest
+	63,  // 94: riskmesh.v1.RiskMesh.Health:input_type -> riskmesh.v1.HealthRequest
+	27,  // 95: riskmesh.v1.RiskMesh.GetTranscript:input_type -> riskmesh.v1.GetTranscriptRequest
+	29,  // 96: riskmesh.v1.RiskMesh.Reconcile:input_type -> riskmesh.v1.ReconcileRequest
+	44,  // 97: riskmesh.v1.RiskMesh.ReportOutcomes:input_type -> riskmesh.v1.ReportOutcomesRequest
+	68,  // 98: riskmesh.v1.RiskMesh.ListDeadEvents:input_type -> riskmesh.v1.ListDeadEventsRequest
+	70,  // 99: riskmesh.v1.RiskMesh.ReplayDeadEvents:input_type -> riskmesh.v1.ReplayDeadEventsRequest
+	72,  // 100: riskmesh.v1.RiskMesh.StartReconciliation:input_type -> riskmesh.v1.StartReconciliationRequest
+	73,  // 101: riskmesh.v1.RiskMesh.GetReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	73,  // 102: riskmesh.v1.RiskMesh.WatchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	75,  // 103: riskmesh.v1.RiskMesh.ListReconciliations:input_type -> riskmesh.v1.ListReconciliationsRequest
+	73,  // 104: riskmesh.v1.RiskMesh.FetchReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	73,  // 105: riskmesh.v1.RiskMesh.ResumeReconciliation:input_type -> riskmesh.v1.GetReconciliationRequest
+	15,  // 106: riskmesh.v1.RiskMesh.Query:output_type -> riskmesh.v1.QueryEvent
+	33,  // 107: riskmesh.v1.RiskMesh.GetQuery:output_type -> riskmesh.v1.QueryRecord
+	36,  // 108: riskmesh.v1.RiskMesh.ListQueries:output_type -> riskmesh.v1.ListQueriesResponse
+	38,  // 109: riskmesh.v1.RiskMesh.Balance:output_type -> riskmesh.v1.BalanceResponse
+	46,  // 110: riskmesh.v1.RiskMesh.Providers:output_type -> riskmesh.v1.ProvidersResponse
+	50,  // 111: riskmesh.v1.RiskMesh.ImportList:output_type -> riskmesh.v1.ImportListResponse
+	52,  // 112: riskmesh.v1.RiskMesh.RefreshLists:output_type -> riskmesh.v1.RefreshListsResponse
+	56,  // 113: riskmesh.v1.RiskMesh.CatalogStatus:output_type -> riskmesh.v1.CatalogStatusResponse
+	58,  // 114: riskmesh.v1.RiskMesh.RotateKeys:output_type -> riskmesh.v1.RotateKeysResponse
+	62,  // 115: riskmesh.v1.RiskMesh.Backup:output_type -> riskmesh.v1.BackupResponse
+	65,  // 116: riskmesh.v1.RiskMesh.Health:output_type -> riskmesh.v1.HealthResponse
+	28,  // 117: riskmesh.v1.RiskMesh.GetTranscript:output_type -> riskmesh.v1.GetTranscriptResponse
+	31,  // 118: riskmesh.v1.RiskMesh.Reconcile:output_type -> riskmesh.v1.ReconcileReport
+	45,  // 119: riskmesh.v1.RiskMesh.ReportOutcomes:output_type -> riskmesh.v1.ReportOutcomesResponse
+	69,  // 120: riskmesh.v1.RiskMesh.ListDeadEvents:output_type -> riskmesh.v1.ListDeadEventsResponse
+	71,  // 121: riskmesh.v1.RiskMesh.ReplayDeadEvents:output_type -> riskmesh.v1.ReplayDeadEventsResponse
+	74,  // 122: riskmesh.v1.RiskMesh.StartReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 123: riskmesh.v1.RiskMesh.GetReconciliation:output_type -> riskmesh.v1.Reconciliation
+	74,  // 124: riskmesh.v1.RiskMesh.WatchReconciliation:output_type -> riskmesh.v1.Reconciliation
+	76,  // 125: riskmesh.v1.RiskMesh.ListReconciliations:output_type -> riskmesh.v1.ListReconciliationsResponse
+	77,  // 126: riskmesh.v1.RiskMesh.FetchReconciliation:output_type -> riskmesh.v1.ReconciledRows
+	74,  // 127: riskmesh.v1.RiskMesh.ResumeReconciliation:output_type -> riskmesh.v1.Reconciliation
+	106, // [106:128] is the sub-list for method output_type
+	84,  // [84:106] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_node_proto_init() }
