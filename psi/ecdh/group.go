@@ -74,9 +74,9 @@ func decodePoint(e *edwards25519.Point, p *Point) error {
 	return nil
 }
 
-// encodePoint writes the canonical encoding of e into p. It costs a scalar
-// multiplication more than encodeDoubles a point: for the odd point
-// outside the batch paths.
+// encodePoint writes the canonical encoding of e into p, with an inverse
+// square root of its own: for the odd point outside the batch paths
+// (encodeDoubles shares one inversion among many).
 func encodePoint(p *Point, e *edwards25519.Point) {
 	ristretto.Encode(p[:], []edwards25519.Point{*e})
 }

@@ -6,6 +6,8 @@ import (
 	r255 "github.com/bwesterb/go-ristretto"
 	gre "github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // The requester works on edwards25519 points, as the evaluator does
@@ -17,7 +19,8 @@ import (
 // known as a double (the blinded elements, the unblinded outputs). Both are
 // go-ristretto's, whose points are edwards25519 points too, so the requester
 // moves points between the two libraries through their coordinates: eight
-// field encodings, no square root, constant time.
+// field encodings, no square root, constant time (fromR255 here, the way
+// back in psi/internal/ristretto's Encode).
 
 // fromR255 sets dst to the edwards25519 point behind p.
 func fromR255(dst *edwards25519.Point, p *r255.Point) error {
@@ -34,16 +37,6 @@ func fromR255(dst *edwards25519.Point, p *r255.Point) error {
 	return nil
 }
 
-// toR255 sets dst to the go-ristretto point behind p.
-func toR255(dst *r255.Point, p *edwards25519.Point) {
-	e := (*gre.ExtendedPoint)(dst)
-	x, y, z, t := p.ExtendedCoordinates()
-	feToR255(&e.X, x)
-	feToR255(&e.Y, y)
-	feToR255(&e.Z, z)
-	feToR255(&e.T, t)
-}
-
 func feFromR255(dst *field.Element, fe *gre.FieldElement) {
 	var b [32]byte
 	fe.BytesInto(&b)
@@ -51,20 +44,10 @@ func feFromR255(dst *field.Element, fe *gre.FieldElement) {
 	_, _ = dst.SetBytes(b[:])
 }
 
-func feToR255(dst *gre.FieldElement, fe *field.Element) {
-	var b [32]byte
-	copy(b[:], fe.Bytes())
-	dst.SetBytes(&b)
-}
-
 // encodePoint writes the RFC 9496 encoding of p, a representative of a
 // ristretto255 element, to dst (32 bytes).
 func encodePoint(dst []byte, p *edwards25519.Point) {
-	var q r255.Point
-	toR255(&q, p)
-	var enc [ElementSize]byte
-	q.BytesInto(&enc)
-	copy(dst, enc[:])
+	ristretto.Encode(dst, []edwards25519.Point{*p})
 }
 
 // toEdwardsScalar sets dst to s. A reduced scalar's encoding is canonical,

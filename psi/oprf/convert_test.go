@@ -65,7 +65,7 @@ func conversionCase(t testing.TB, u, scalar []byte, torsion uint8) (*ristretto25
 
 // checkConversion checks that the point survives the trips between the two
 // libraries: fromR255 then encodePoint gives ristretto255's encoding of the
-// element, and so does the decoded point sent through encodePoint (toR255).
+// element, and so does the decoded point sent through encodePoint.
 func checkConversion(t testing.TB, a *ristretto255.Element, p *r255.Point) {
 	t.Helper()
 	want := a.Bytes()
