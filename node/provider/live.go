@@ -32,9 +32,11 @@ import (
 // the database back from its snapshot (live_persist.go) instead.
 //
 // A sync with no list change since the database's last read of the list
-// reads nothing: reading and diffing 10^6 entries costs about a CPU-second,
-// and Run syncs on every registry change, which every billed answer causes
-// (its ledger entry changes an account).
+// reads nothing: reading and diffing 10^6 entries costs several
+// CPU-seconds, and Run syncs after every registry change (any member's
+// key or profile registered, a settlement), after the catalog builds of a
+// new period, and after each build of the database itself (its catch-up),
+// which would otherwise all run beside the queries.
 
 // DefaultLiveBatch is the most identifiers one live query carries when
 // Config.LiveBatch is zero: one ciphertext row of the hepsi table

@@ -221,13 +221,13 @@ func TestConfigServe(t *testing.T) {
 	}
 }
 
-// TestLiveSyncReadsOnlyChangedLists: Run syncs the live databases on every
-// registry change, and every billed answer makes one (its ledger entry
-// changes the accounts). Without a list change such a sync reads nothing
-// (at 10^6 entries a read and diff of the list costs about a CPU-second),
-// nor does a refresh that finds the same list; a build reads the list
-// once, its catch-up not again; a Refresh that changes the source and an
-// Import are read and found; a new period rebuilds.
+// TestLiveSyncReadsOnlyChangedLists: Run syncs the live databases after
+// every registry change, here while billed queries flow. Without a list
+// change such a sync reads nothing (at 10^6 entries a read and diff of the
+// list costs several CPU-seconds), nor does a refresh that finds the same
+// list; a build reads the list once, its catch-up not again; a Refresh
+// that changes the source and an Import are read and found; a new period
+// rebuilds.
 func TestLiveSyncReadsOnlyChangedLists(t *testing.T) {
 	f, list := liveFixture(t, importable)
 	f.maintain()
