@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -328,20 +327,7 @@ func TestLiveImportsDuringBuild(t *testing.T) {
 	for i, ph := range phones {
 		paths[i] = writeList(t, fmt.Sprintf("%s,1,%d,2024-05-01", ph, i+1))
 	}
-	imported := make(chan error, 1)
-	go func() {
-		for _, path := range paths {
-			imp, err := f.p.Import(f.ctx, &riskmeshv1.ImportListRequest{Source: "black-csv", Path: path})
-			if err == nil && imp.GetError() != "" {
-				err = errors.New(imp.GetError())
-			}
-			if err != nil {
-				imported <- err
-				return
-			}
-		}
-		imported <- nil
-	}()
+	imported := f.importAll(paths)
 	failed := f.p.maintain(f.ctx)
 	must(t, <-imported)
 	if failed {
