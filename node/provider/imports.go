@@ -89,7 +89,9 @@ func (p *Provider) Import(ctx context.Context, req *riskmeshv1.ImportListRequest
 	}
 	rep, readErr, err := p.stage(ctx, s, file)
 	if err == nil && readErr == nil {
-		err = p.commitImport(s.Name, req.GetReplace())
+		if err = p.commitImport(s.Name, req.GetReplace()); err == nil {
+			p.listChanged(s.Category)
+		}
 	}
 	if readErr != nil || err != nil {
 		if derr := p.dropStaging(s.Name); derr != nil {

@@ -259,6 +259,23 @@ func TestImportDuringBuild(t *testing.T) {
 		writeList(t, "+8613800138011,1,2,2024-05-01"),
 		writeList(t, "+8613800138012,1,3,2024-05-01"),
 	}
+	imported := f.importAll(paths)
+	failed := f.p.maintain(f.ctx)
+	must(t, <-imported)
+	if failed {
+		t.Fatalf("build failed: %v", f.p.CatalogStatus(category))
+	}
+	if n := f.p.CatalogStatus(category)[0].GetItems(); n < 2 || n > 5 {
+		t.Fatalf("catalog of %d items, want the 2 listed plus a prefix of the imports", n)
+	}
+	if got := len(f.stored()); got != 3 {
+		t.Fatalf("%d imported entries stored, want 3", got)
+	}
+}
+
+// importAll imports the files at paths one after the other in the
+// background; the channel gets the first failure, or nil.
+func (f *fixture) importAll(paths []string) <-chan error {
 	imported := make(chan error, 1)
 	go func() {
 		for _, p := range paths {
@@ -273,17 +290,7 @@ func TestImportDuringBuild(t *testing.T) {
 		}
 		imported <- nil
 	}()
-	failed := f.p.maintain(f.ctx)
-	must(t, <-imported)
-	if failed {
-		t.Fatalf("build failed: %v", f.p.CatalogStatus(category))
-	}
-	if n := f.p.CatalogStatus(category)[0].GetItems(); n < 2 || n > 5 {
-		t.Fatalf("catalog of %d items, want the 2 listed plus a prefix of the imports", n)
-	}
-	if got := len(f.stored()); got != 3 {
-		t.Fatalf("%d imported entries stored, want 3", got)
-	}
+	return imported
 }
 
 // A stored imported entry that does not decode fails the build with an

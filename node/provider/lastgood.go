@@ -78,6 +78,11 @@ type sourceState struct {
 	goodAt   time.Time // when the last good read ended; zero if there is none
 	failedAt time.Time // when the latest read failed; zero if it ended well
 	err      string    // why it failed
+	// entries is the SHA-256 of the last good read's magic, code and
+	// records (not its trailer, which holds when it ended), so a read that
+	// found the same list is known as one; zero until this process read
+	// the source well.
+	entries [sha256.Size]byte
 }
 
 // UnreadableSources reports the sources whose latest read failed, by
@@ -114,22 +119,26 @@ func (s *sourceStates) lastGood(source string) (time.Time, bool) {
 // persist, the change of its files, under the lock, unless a read that
 // began later already settled: reads of one source may overlap (a Refresh
 // during a build), and the newest wins on disk as in memory. If persist
-// fails nothing is recorded.
-func (s *sourceStates) settle(source string, st sourceState, persist func() error) error {
+// fails nothing is recorded. It reports whether it recorded a good read
+// whose entries are not the previous one's, or whose previous one this
+// process did not read (changed).
+func (s *sourceStates) settle(source string, st sourceState, persist func() error) (changed bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.m[source]
 	if st.started.Before(old.started) {
-		return nil
+		return false, nil
 	}
 	if err := persist(); err != nil {
-		return err
+		return false, err
 	}
 	if st.goodAt.IsZero() {
-		st.goodAt = old.goodAt
+		st.goodAt, st.entries = old.goodAt, old.entries
+	} else {
+		changed = st.entries != old.entries || old.entries == [sha256.Size]byte{}
 	}
 	s.m[source] = st
-	return nil
+	return changed, nil
 }
 
 func (p *Provider) lastGoodDir() string { return filepath.Join(p.cfg.DataDir, "lists") }
@@ -224,10 +233,11 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 	if err = w.finish(ended); err == nil {
 		err = closeOut()
 	}
+	changed := false
 	if err != nil {
 		tmp.Close()
 	} else {
-		err = p.sources.settle(s.Name, sourceState{started: started, goodAt: ended}, func() error {
+		changed, err = p.sources.settle(s.Name, sourceState{started: started, goodAt: ended, entries: w.entries}, func() error {
 			if err := commitTemp(tmp, p.lastGoodPath(s.Name)); err != nil {
 				return err
 			}
@@ -239,6 +249,9 @@ func (p *Provider) readSource(ctx context.Context, s Source) (rep lists.Report, 
 	}
 	if err != nil {
 		return rep, nil, fmt.Errorf("last good read of source %s: %w", s.Name, err)
+	}
+	if changed {
+		p.listChanged(s.Category)
 	}
 	return rep, nil, nil
 }
@@ -287,13 +300,15 @@ func readFailed(path string) (time.Time, string) {
 }
 
 // lastGoodWriter encodes a last good read; the first error sticks.
+// entries is, after finish, the SHA-256 of what precedes the trailer.
 type lastGoodWriter struct {
-	code  uint8
-	w     *bufio.Writer
-	h     hash.Hash
-	count uint64
-	buf   []byte
-	err   error
+	code    uint8
+	w       *bufio.Writer
+	h       hash.Hash
+	count   uint64
+	buf     []byte
+	err     error
+	entries [sha256.Size]byte
 }
 
 func newLastGoodWriter(f io.Writer, code uint8) *lastGoodWriter {
@@ -327,6 +342,10 @@ func (lw *lastGoodWriter) add(e catalogpsi.Entry) error {
 // finish writes the trailer: the checksum covers every byte flushed
 // before it.
 func (lw *lastGoodWriter) finish(ended time.Time) error {
+	if lw.err == nil {
+		lw.err = lw.w.Flush()
+	}
+	copy(lw.entries[:], lw.h.Sum(nil))
 	tail := binary.BigEndian.AppendUint64([]byte{0}, uint64(ended.UnixNano()))
 	lw.write(binary.BigEndian.AppendUint64(tail, lw.count))
 	if lw.err == nil {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -20,13 +21,22 @@ import (
 // outputs of the category's entries under the period's answering key (the
 // key of the period's catalog, so the requester verifies the POPRF step
 // against the same on-chain key as in catalog mode), each with its
-// catalog.Label. It follows the list source: after every read of a source
-// (Refresh, a scheduled refresh, an Import, a build), syncLive compares
-// the entries with what the database holds and adds and removes only the
-// difference, which touches only those entries' bins. A new period or key
+// catalog.Label. It follows the list source: after every change of what
+// it is built from (a source's last good read replaced by one with other
+// entries, by Refresh, a scheduled refresh or a build; an Import
+// committed), syncLive compares the entries with what the database holds
+// and adds and removes only the difference, which touches only those
+// entries' bins. A new period or key
 // rebuilds it, as the PRF outputs all change; a large difference does too.
 // Builds run off the lock that serialises updates, and a restart reads
 // the database back from its snapshot (live_persist.go) instead.
+//
+// A sync with no list change since the database's last read of the list
+// reads nothing: reading and diffing 10^6 entries costs several
+// CPU-seconds, and Run syncs after every registry change (any member's
+// key or profile registered, a settlement), after the catalog builds of a
+// new period, and after each build of the database itself (its catch-up),
+// which would otherwise all run beside the queries.
 
 // DefaultLiveBatch is the most identifiers one live query carries when
 // Config.LiveBatch is zero: one ciphertext row of the hepsi table
@@ -52,12 +62,19 @@ const liveIncrementalMax = 256
 // it (building marks the category), so it never holds Refresh or another
 // category back; mu guards the maps; the databases answer concurrently
 // under their own locks.
+//
+// versions counts each category's list changes (listChanged): a database
+// records the version its entries were read at, and a sync reads the list
+// again only once the count moved on. reads counts whole-list reads
+// (liveEntries), which the tests hold to those changes.
 type liveSet struct {
 	sync     sync.Mutex
 	saving   sync.Mutex
 	mu       sync.Mutex
 	m        map[string]*liveDB // by category
 	building map[string]bool    // categories with a build running
+	versions map[string]uint64  // by category, under mu
+	reads    atomic.Int64
 }
 
 // liveDB is one category's database and what it was built from.
@@ -78,6 +95,12 @@ type liveDB struct {
 	savedAt time.Time
 	// loaded reports a database read back from its snapshot.
 	loaded bool
+	// synced reports that entries are the list as it stood at the list
+	// version listVersion (liveSet.versions); a database read back from its
+	// snapshot is not, until a sync read the list. Both under
+	// liveSet.sync.
+	synced      bool
+	listVersion uint64
 }
 
 type liveEntry struct {
@@ -181,6 +204,29 @@ func (s *liveSet) endBuild(category string) {
 	delete(s.building, category)
 }
 
+// listChanged records that what category's live database is built from
+// changed: a source's last good read was replaced by one with other
+// entries (or by the first this process read), or an import committed.
+// Call it after the change is in place (the file renamed, the transaction
+// committed): a sync reads the version before the list, so it either
+// reads the changed list or records an older version and reads the list
+// again at its next sync.
+func (p *Provider) listChanged(category string) {
+	p.live.mu.Lock()
+	defer p.live.mu.Unlock()
+	if p.live.versions == nil {
+		p.live.versions = map[string]uint64{}
+	}
+	p.live.versions[category]++
+}
+
+// listVersion returns category's list version (listChanged).
+func (s *liveSet) listVersion(category string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versions[category]
+}
+
 // syncLive brings category's live database in line with its sources' last
 // good reads and imports for the current period: a difference of at most
 // liveIncrementalMax entries is applied in place; otherwise, and for a new
@@ -233,11 +279,16 @@ func (p *Provider) syncLive(ctx context.Context, category string) (added, remove
 }
 
 // applyLive applies the difference between category's entries and l in
-// place (the caller saves it when the snapshot is due). If the difference
+// place (the caller saves it when the snapshot is due), reading nothing if
+// the list has not changed since l's entries were read. If the difference
 // is too large for that, or the database is full, and mayRebuild, it
 // changes nothing and returns the list size to build a new database for.
 // Called with liveSet.sync held.
 func (p *Provider) applyLive(category string, period uint64, key *oprf.PrivateKey, l *liveDB, mayRebuild bool) (added, removed, rebuild int, err error) {
+	version := p.live.listVersion(category)
+	if l.synced && l.listVersion == version {
+		return 0, 0, 0, nil
+	}
 	want, err := p.liveEntries(category, period, key, l.entries)
 	if err != nil {
 		return 0, 0, 0, err
@@ -269,7 +320,7 @@ func (p *Provider) applyLive(category string, period uint64, key *oprf.PrivateKe
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	l.entries = want
+	l.entries, l.synced, l.listVersion = want, true, version
 	l.dirty = l.dirty || len(add)+len(rm) > 0
 	return len(add), len(rm), 0, nil
 }
@@ -306,6 +357,7 @@ func (p *Provider) buildLive(ctx context.Context, category string, period uint64
 			}
 		}
 	}
+	version := p.live.listVersion(category)
 	want, err := p.liveEntries(category, period, key, prev)
 	if err != nil {
 		return false, err
@@ -326,7 +378,7 @@ func (p *Provider) buildLive(ctx context.Context, category string, period uint64
 	if err != nil {
 		return false, err
 	}
-	l.entries, l.dirty = want, true
+	l.entries, l.dirty, l.synced, l.listVersion = want, true, true, version
 	p.live.sync.Lock()
 	p.publishLive(category, l)
 	p.live.sync.Unlock()
@@ -391,6 +443,7 @@ func (p *Provider) newLiveDB(period uint64, key oprf.KeyID, size int) (*liveDB, 
 // key, evaluating only the identifiers prev (the entries of a database of
 // the same period and key, or nil) does not hold already.
 func (p *Provider) liveEntries(category string, period uint64, key *oprf.PrivateKey, prev map[string]liveEntry) (map[string]liveEntry, error) {
+	p.live.reads.Add(1)
 	ev, err := p.evaluator(category, period, key)
 	if err != nil {
 		return nil, fmt.Errorf("live database: evaluator: %w", err)

@@ -98,8 +98,10 @@ func (p *Provider) saveLiveIfDue(category string, l *liveDB) { p.saveLive(catego
 // saveLive writes l's snapshot if l is still category's database and has
 // changes the file lacks, and, unless now is set, the last snapshot is
 // liveSaveEvery old. It freezes the entries and the database under
-// liveSet.sync and writes them off it, so updates and answers go on during
-// the write (seconds at 10^6 entries); writes are serialised by
+// liveSet.sync, which takes no longer than an update (hepsi's Snapshot
+// waits for updates, which run under liveSet.sync anyway, never for the
+// answers running), and writes them off it, so updates and answers go on
+// during the write (seconds at 10^6 entries); writes are serialised by
 // liveSet.saving. A failure is logged: the database answers on, its
 // changes stay to be saved, and a restart builds it from the list. Called
 // without liveSet.sync held.

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -216,5 +217,126 @@ func TestConfigServe(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// TestLiveSyncReadsOnlyChangedLists: Run syncs the live databases after
+// every registry change, here while billed queries flow. Without a list
+// change such a sync reads nothing (at 10^6 entries a read and diff of the
+// list costs several CPU-seconds), nor does a refresh that finds the same
+// list; a build reads the list once, its catch-up not again; a Refresh
+// that changes the source and an Import are read and found; a new period
+// rebuilds.
+func TestLiveSyncReadsOnlyChangedLists(t *testing.T) {
+	f, list := liveFixture(t, importable)
+	f.maintain()
+	if got := f.p.live.reads.Load(); got != 1 {
+		t.Fatalf("the first build read the list %d times, want once", got)
+	}
+	params := f.liveParams(f.handle, 1)
+	for range 3 {
+		s1 := f.livePOPRF(f.handle, 1, 0, "+8613800138001")
+		if s1.refusal != nil {
+			t.Fatalf("POPRF step refused: %v", s1.refusal)
+		}
+		req, st, qd := f.liveQueryFor(params, s1.hdr, s1.respDigest, s1.outputs)
+		if res := f.liveResults(f.handle(req), params, st, qd); !res[0].Found {
+			t.Fatal("listed entry not found live")
+		}
+		f.flush()
+		f.refresh()
+		f.maintain()
+	}
+	// A scheduled refresh that finds the same list changes nothing.
+	_, err := f.p.Refresh(f.ctx, nil)
+	must(t, err)
+	if got := f.p.live.reads.Load(); got != 1 {
+		t.Fatalf("syncs without a list change read the list %d times, want none", got-1)
+	}
+
+	list.set(listCSV + newcomer + ",1,9,2024-04-01\n")
+	_, err = f.p.Refresh(f.ctx, nil)
+	must(t, err)
+	f.maintain()
+	if got := f.p.live.reads.Load(); got != 2 {
+		t.Fatalf("a changed source was read into the database %d times, want once", got-1)
+	}
+	if res := f.liveLookup(1, newcomer); !res[0].Found {
+		t.Fatal("the refreshed source's new entry not found live")
+	}
+
+	const imported = "+8613800138009"
+	f.importList(writeList(t, imported+",1,42,2024-04-01"), false, false)
+	if got := f.p.live.reads.Load(); got != 3 {
+		t.Fatalf("an import was read into the database %d times, want once", got-2)
+	}
+	if res := f.liveLookup(1, imported); !res[0].Found {
+		t.Fatal("the imported entry not found live")
+	}
+
+	before := f.p.live.m[category].db
+	f.nextPeriod()
+	if f.p.live.m[category].db == before {
+		t.Fatal("period 2 reuses period 1's database")
+	}
+	if res := f.liveLookup(2, newcomer, imported); !res[0].Found || !res[1].Found {
+		t.Fatalf("period 2 found %v %v, want both", res[0].Found, res[1].Found)
+	}
+	reads := f.p.live.reads.Load()
+	f.maintain()
+	if got := f.p.live.reads.Load(); got != reads {
+		t.Fatalf("a sync after period 2's build read the list %d times, want none", got-reads)
+	}
+}
+
+// A list change that lands after a build read the list, while the build
+// runs (its own sync finds the build running and leaves the change to it),
+// is applied by the build's catch-up: the version the build read is
+// behind.
+func TestLiveChangeDuringBuildCaught(t *testing.T) {
+	f, list := liveFixture(t, nil)
+	f.maintain()
+	version := f.p.live.m[category].listVersion
+	// The change a Refresh makes, read from the source without the sync
+	// that follows it: as if the sync had found a build running.
+	list.set(listCSV + newcomer + ",1,9,2024-04-01\n")
+	if _, readErr, err := f.p.readSource(f.ctx, f.p.cfg.Sources[0]); err != nil || readErr != nil {
+		t.Fatalf("read the source: %v %v", err, readErr)
+	}
+	if f.p.live.listVersion(category) == version {
+		t.Fatal("replacing the source's last good read left its list version")
+	}
+	if res := f.liveLookup(1, newcomer); res[0].Found {
+		t.Fatal("the newcomer was found before any sync")
+	}
+	if _, _, err := f.p.syncLive(f.ctx, category); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.liveLookup(1, newcomer); !res[0].Found {
+		t.Fatal("the change behind the database's list version was not applied")
+	}
+}
+
+// Imports committing while the live database is built (run with -race)
+// are all in it once both end: each import's own sync either applies it or
+// finds the build running, and then the build's catch-up reads it.
+func TestLiveImportsDuringBuild(t *testing.T) {
+	f, _ := liveFixture(t, importable)
+	phones := []string{"+8613800138010", "+8613800138011", "+8613800138012"}
+	paths := make([]string, len(phones))
+	for i, ph := range phones {
+		paths[i] = writeList(t, fmt.Sprintf("%s,1,%d,2024-05-01", ph, i+1))
+	}
+	imported := f.importAll(paths)
+	failed := f.p.maintain(f.ctx)
+	must(t, <-imported)
+	if failed {
+		t.Fatalf("build failed: %v", f.p.CatalogStatus(category))
+	}
+	res := f.liveLookup(1, phones...)
+	for i := range phones {
+		if !res[i].Found {
+			t.Fatalf("import %d not found live after the build and the imports ended", i)
+		}
 	}
 }

@@ -150,15 +150,7 @@ func (r *Requester) liveBatch(ctx context.Context, ex *exchange) outcome {
 	if err != nil {
 		return internal("blind", err)
 	}
-	seq, err := r.seqs.next(x.period, x.inst.MSPID)
-	if err != nil {
-		return internal("sequence", err)
-	}
-	req, err := signRequest(transcript.Header{
-		ProofRule: transcript.ProofBinding, Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite,
-		Category: x.category, Period: x.period, Requester: r.cfg.MSPID, Responder: x.inst.MSPID,
-		Sequence: seq, Count: uint32(len(ids)), KeyID: x.key.KeyID(),
-	}, blinded, r.cfg.Sign)
+	req, err := r.signLive(x, blinded, len(ids))
 	if err != nil {
 		return internal("sign request", err)
 	}
@@ -168,6 +160,19 @@ func (r *Requester) liveBatch(ctx context.Context, ex *exchange) outcome {
 	// The identical request again after a failure: a provider that
 	// answered it returns its stored answer and bills nothing more.
 	resp, attempts, reached, err := r.resend(ctx, &x.inst, req.msg)
+	var re *peer.RemoteError
+	if errors.As(err, &re) && re.Code == riskmeshv1.ErrorCode_ERROR_CODE_REPLAYED_SEQUENCE {
+		// Our counter is behind the provider's view (another node of
+		// this institution, restored state): a fresh number, once, as
+		// a catalog request does. The provider holds another request
+		// under the old one, so nothing of ours was billed under it.
+		if req, err = r.signLive(x, blinded, len(ids)); err != nil {
+			return internal("sign request", err)
+		}
+		var more uint32
+		resp, more, reached, err = r.resend(ctx, &x.inst, req.msg)
+		attempts += more
+	}
 	if err == nil {
 		return r.liveAnswered(ctx, ex, req, finalize, resp, attempts, true)
 	}
@@ -185,6 +190,20 @@ func (r *Requester) liveBatch(ctx context.Context, ex *exchange) outcome {
 	})
 	o.err = &riskmeshv1.PeerError{Code: o.err.Code, Message: truncate(o.err.Message + lateNote)}
 	return o
+}
+
+// signLive reserves a fresh sequence number and builds the signed POPRF
+// step of a live exchange with x's provider for n blinded elements.
+func (r *Requester) signLive(x *liveSetup, blinded []byte, n int) (*signedRequest, error) {
+	seq, err := r.seqs.next(x.period, x.inst.MSPID)
+	if err != nil {
+		return nil, fmt.Errorf("sequence: %w", err)
+	}
+	return signRequest(transcript.Header{
+		ProofRule: transcript.ProofBinding, Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite,
+		Category: x.category, Period: x.period, Requester: r.cfg.MSPID, Responder: x.inst.MSPID,
+		Sequence: seq, Count: uint32(n), KeyID: x.key.KeyID(),
+	}, blinded, r.cfg.Sign)
 }
 
 // sentOf lists req, carrying n identifiers, as the request sent for them.

@@ -129,3 +129,31 @@ func TestLiveSendsKeyOnce(t *testing.T) {
 		t.Fatalf("live query sizes %v: want with key, by digest (over %d bytes less), by digest refused, with key", sizes, keySize)
 	}
 }
+
+// TestLiveReplayedSequenceIsResigned: a second node of the institution
+// with a fresh database (two nodes sharing an identity, or one restored
+// from an old backup) numbers its exchanges from 1 again. Its live POPRF
+// step, refused REPLAYED_SEQUENCE as the provider holds another request
+// under that number, is signed again under a fresh number, once, as a
+// catalog request is, and answered; only the answered step is billed.
+func TestLiveReplayedSequenceIsResigned(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	first := n.newRequester("", nil)
+	if part, _ := liveExchange(t, n, first, 5*time.Minute, 3); part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		t.Fatalf("first node's part %v (%v)", part.Status, part.Error)
+	}
+	r := n.newRequester("", nil)
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(4, 40), Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE})
+	res := events[len(events)-1].GetResult()
+	part := providerResult(t, res, n.providers[0].msp)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || part.Attempts != 2 || part.Amount != 2*testLivePrice {
+		t.Fatalf("second node's part %v after %d attempts billing %d (%v): want answered on the second attempt billing %d",
+			part.Status, part.Attempts, part.Amount, part.Error, 2*testLivePrice)
+	}
+	if hits := hitsOf(res); len(hits) != 1 || !slices.Equal(hits[0], []string{n.providers[0].msp}) {
+		t.Fatalf("hits %v, want the listed identifier's only", hits)
+	}
+	if _, seqs := n.providers[0].stats(); !slices.Equal(seqs, []uint64{1, 2}) {
+		t.Fatalf("answered sequences %v, want 1 then 2", seqs)
+	}
+}

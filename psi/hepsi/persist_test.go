@@ -244,3 +244,43 @@ func FuzzReadDatabase(f *testing.F) {
 		}
 	})
 }
+
+// TestSnapshotDuringAnswer: a snapshot starts while an answer runs (the
+// read lock held, as Answer holds it) without waiting for it to end, so a
+// provider freezing its database under its own update lock does not hold
+// that lock for an answer's duration; an update then waits for the
+// answer, not for the snapshot, and the snapshot writes the database as
+// it stood before the update.
+func TestSnapshotDuringAnswer(t *testing.T) {
+	p := testParams(t, 16)
+	items := randomItems(t, 300, MinItemSize)
+	labels := randomItems(t, len(items), 16)
+	db, _, _ := listedDB(t, p, items[:200], labels[:200])
+	want := persisted(t, db)
+	db.mu.RLock() // an answer running
+	snapped := make(chan *Snapshot, 1)
+	go func() { snapped <- db.Snapshot() }()
+	var snap *Snapshot
+	select {
+	case snap = <-snapped:
+	case <-time.After(time.Minute):
+		t.Fatal("Snapshot waits for the running answer")
+	}
+	updated := make(chan error, 1)
+	go func() { updated <- db.Add(items[200:], labels[200:]) }()
+	db.mu.RUnlock()
+	if err := <-updated; err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := snap.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatal("the snapshot taken during an answer is not the database as it stood")
+	}
+	if db.Len() != len(items) {
+		t.Fatalf("database holds %d items after the update, want %d", db.Len(), len(items))
+	}
+}

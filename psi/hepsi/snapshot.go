@@ -5,8 +5,10 @@ import "slices"
 // A consistent snapshot for WriteTo that does not hold updates back.
 // Writing a database takes seconds at 10^6 entries; holding the read lock
 // that long would keep every Add and Remove waiting. Instead Snapshot
-// freezes the database's state (its size and its bundles per row) under
-// the write lock, and its WriteTo copies it piece by piece (a bundle's entry counts,
+// freezes the database's state (its size and its bundles per row) between
+// two updates (under db.updating, which answers do not take, so freezing
+// never waits for a running answer: TestSnapshotDuringAnswer), and its
+// WriteTo copies it piece by piece (a bundle's entry counts,
 // one bin's entries, one coefficient vector) under short read locks and
 // packs and writes each piece unlocked. An update that changes a frozen
 // bin while WriteTo runs first keeps that bin as it was (its entries and
@@ -56,10 +58,11 @@ func (snap *Snapshot) Release() {
 }
 
 // freeze starts a snapshot of the database as it stands. The caller holds
-// db.writing and calls thaw when done.
+// db.writing and calls thaw when done. Holding db.updating excludes the
+// only writers of what it reads and of db.frozen.
 func (db *Database) freeze() *frozen {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.updating.Lock()
+	defer db.updating.Unlock()
 	f := &frozen{size: db.size, bundles: make([]int, len(db.rows)), saved: map[place]*savedBin{}, cols: map[[2]int][]int{}}
 	for row := range db.rows {
 		f.bundles[row] = len(db.rows[row])
@@ -70,8 +73,8 @@ func (db *Database) freeze() *frozen {
 
 // thaw ends the snapshot: updates stop keeping bins.
 func (db *Database) thaw() {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.updating.Lock()
+	defer db.updating.Unlock()
 	db.frozen = nil
 }
 
