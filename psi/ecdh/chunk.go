@@ -133,10 +133,7 @@ func (c *Chunk) MarshalBinary() ([]byte, error) {
 		size += dleq.ProofSize
 	}
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
-	b.AddUint8(Version)
-	b.AddUint8(uint8(c.Kind))
-	b.AddUint8(uint8(c.Mode))
-	b.AddBytes(c.Session[:])
+	addHeader(b, uint8(c.Kind), c.Mode, &c.Session)
 	b.AddUint32(c.Seq)
 	b.AddUint32(uint32(len(c.Points)))
 	for i := range c.Points {
@@ -161,7 +158,7 @@ func (c *Chunk) UnmarshalBinary(data []byte) error {
 		n                 uint32
 	)
 	s := cryptobyte.String(data)
-	if !s.ReadUint8(&version) || !s.ReadUint8(&kind) || !s.ReadUint8(&md) || !s.CopyBytes(d.Session[:]) ||
+	if !readHeader(&s, &version, &kind, &md, &d.Session) ||
 		!s.ReadUint32(&d.Seq) || !s.ReadUint32(&n) {
 		return ErrMalformed
 	}

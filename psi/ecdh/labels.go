@@ -140,10 +140,7 @@ func (c *LabelChunk) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, labelChunkHeaderSize+len(c.Entries)*labelEntrySize))
-	b.AddUint8(Version)
-	b.AddUint8(uint8(c.Kind))
-	b.AddUint8(uint8(c.Mode))
-	b.AddBytes(c.Session[:])
+	addHeader(b, uint8(c.Kind), c.Mode, &c.Session)
 	b.AddUint32(c.Seq)
 	b.AddUint32(c.Total)
 	b.AddUint32(uint32(len(c.Entries)))
@@ -185,7 +182,7 @@ func (c *LabelChunk) UnmarshalBinary(data []byte) error {
 		n                 uint32
 	)
 	s := cryptobyte.String(data)
-	if !s.ReadUint8(&version) || !s.ReadUint8(&kind) || !s.ReadUint8(&md) || !s.CopyBytes(d.Session[:]) ||
+	if !readHeader(&s, &version, &kind, &md, &d.Session) ||
 		!s.ReadUint32(&d.Seq) || !s.ReadUint32(&d.Total) || !s.ReadUint32(&n) {
 		return ErrMalformed
 	}

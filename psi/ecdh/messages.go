@@ -25,6 +25,22 @@ const (
 // headerSize is version, type, mode and session id.
 const headerSize = 3 + len(SessionID{})
 
+// addHeader writes the header every message of this package starts with:
+// version, type, mode and session id (headerSize bytes).
+func addHeader(b *cryptobyte.Builder, typ uint8, mode Mode, sid *SessionID) {
+	b.AddUint8(Version)
+	b.AddUint8(typ)
+	b.AddUint8(uint8(mode))
+	b.AddBytes(sid[:])
+}
+
+// readHeader reads what addHeader writes, reporting whether the bytes were
+// there; the caller checks the values, after reading the rest of its
+// fixed fields, so that a short message is ErrMalformed whatever it holds.
+func readHeader(s *cryptobyte.String, version, typ, mode *uint8, sid *SessionID) bool {
+	return s.ReadUint8(version) && s.ReadUint8(typ) && s.ReadUint8(mode) && s.CopyBytes(sid[:])
+}
+
 // Request is message 1, requester to responder: the requester's items masked
 // as H(x_i)^a, in the requester's order so it can map results back.
 type Request struct {
@@ -125,10 +141,7 @@ func marshal(typ uint8, mode Mode, sid *SessionID, vecs ...[]Point) ([]byte, err
 		size += 4 + len(v)*PointSize
 	}
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, size))
-	b.AddUint8(Version)
-	b.AddUint8(typ)
-	b.AddUint8(uint8(mode))
-	b.AddBytes(sid[:])
+	addHeader(b, typ, mode, sid)
 	for _, v := range vecs {
 		b.AddUint32(uint32(len(v)))
 		for i := range v {
@@ -146,7 +159,7 @@ func unmarshal(data []byte, typ uint8, names ...string) (Mode, SessionID, [][]Po
 		version, t, modeB uint8
 	)
 	s := cryptobyte.String(data)
-	if !s.ReadUint8(&version) || !s.ReadUint8(&t) || !s.ReadUint8(&modeB) || !s.CopyBytes(sid[:]) {
+	if !readHeader(&s, &version, &t, &modeB, &sid) {
 		return 0, sid, nil, ErrMalformed
 	}
 	if version != Version {
