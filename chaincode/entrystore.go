@@ -376,10 +376,11 @@ func decodeBucket(key string, raw []byte) (*bucket, error) {
 }
 
 // uvarint reads a uvarint in its shortest form, as encode writes it; n <= 0
-// for anything else.
+// for anything else. A uvarint of more than one byte is the shortest
+// exactly when its last byte, the value's top seven bits, is not zero.
 func uvarint(b []byte) (x uint64, n int) {
 	x, n = binary.Uvarint(b)
-	if n > 0 && n != len(binary.AppendUvarint(nil, x)) {
+	if n > 1 && b[n-1] == 0 {
 		return 0, -1
 	}
 	return x, n
