@@ -124,47 +124,63 @@ func (n *Node) Rebill(ctx context.Context) (int, error) {
 	if n.cfg.Bill == nil {
 		return 0, nil
 	}
-	names, err := filepath.Glob(filepath.Join(n.cfg.Dir, "*.rmrc"))
-	if err != nil {
-		return 0, fmt.Errorf("recon: rebill: %w", err)
-	}
-	var (
-		billed int
-		errs   []error
-	)
-	for _, tp := range names {
-		if ctx.Err() != nil {
-			return billed, ctx.Err()
-		}
+	return eachFile(ctx, filepath.Join(n.cfg.Dir, "*.rmrc"), "rebill", func(tp string) (bool, error) {
 		if n.isSettled(tp) {
-			continue
+			return false, nil
 		}
 		if _, err := os.Stat(tp + billedSuffix); err == nil {
 			n.settle(tp)
-			continue
+			return false, nil
 		}
 		id := strings.TrimSuffix(filepath.Base(tp), ".rmrc")
 		if n.runningHere(id) {
-			continue // its transcript is not final yet
+			return false, nil // its transcript is not final yet
 		}
 		t, err := loadTranscript(tp)
+		if err != nil {
+			return false, err
+		}
+		if t.Header.Responder != n.cfg.MSPID || !t.Complete() {
+			n.settle(tp)
+			return false, nil
+		}
+		if err := n.bill(ctx, id, t); err != nil {
+			return false, err
+		}
+		n.settle(tp)
+		n.cfg.Logger.Info("reconciliation billed after a restart", "period", t.Header.Period, "requester", t.Header.Requester)
+		return true, nil
+	})
+}
+
+// eachFile calls do for every file matching pattern until ctx ends, and
+// returns how many do reported done and every error it returned, joined:
+// the scans Rebill and QueueDisputes make of this node's directory after a
+// restart, where one file's failure must not stop the others. what names
+// the scan in its error.
+func eachFile(ctx context.Context, pattern, what string, do func(path string) (done bool, err error)) (int, error) {
+	names, err := filepath.Glob(pattern)
+	if err != nil {
+		return 0, fmt.Errorf("recon: %s: %w", what, err)
+	}
+	var (
+		count int
+		errs  []error
+	)
+	for _, p := range names {
+		if ctx.Err() != nil {
+			return count, ctx.Err()
+		}
+		done, err := do(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if t.Header.Responder != n.cfg.MSPID || !t.Complete() {
-			n.settle(tp)
-			continue
+		if done {
+			count++
 		}
-		if err := n.bill(ctx, id, t); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n.settle(tp)
-		billed++
-		n.cfg.Logger.Info("reconciliation billed after a restart", "period", t.Header.Period, "requester", t.Header.Requester)
 	}
-	return billed, errors.Join(errs...)
+	return count, errors.Join(errs...)
 }
 
 // isSettled reports whether Rebill settled transcript path already.

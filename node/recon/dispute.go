@@ -71,30 +71,17 @@ func (n *Node) QueueDisputes(ctx context.Context) (int, error) {
 	if n.cfg.Disputed == nil {
 		return 0, nil
 	}
-	kept, err := filepath.Glob(filepath.Join(n.cfg.Dir, "*"+answerSuffix))
-	if err != nil {
-		return 0, fmt.Errorf("recon: queue disputes: %w", err)
-	}
-	var (
-		queued int
-		errs   []error
-	)
-	for _, p := range kept {
-		if ctx.Err() != nil {
-			return queued, ctx.Err()
-		}
+	return eachFile(ctx, filepath.Join(n.cfg.Dir, "*"+answerSuffix), "queue disputes", func(p string) (bool, error) {
 		id := strings.TrimSuffix(filepath.Base(p), answerSuffix)
 		_, tp := paths(n.cfg.Dir, id)
 		if _, err := os.Stat(tp + disputedSuffix); err == nil || n.runningHere(id) {
-			continue
+			return false, nil
 		}
 		if err := n.queueDispute(id, restartClaim); err != nil {
-			errs = append(errs, err)
-			continue
+			return false, err
 		}
-		queued++
-	}
-	return queued, errors.Join(errs...)
+		return true, nil
+	})
 }
 
 // withDispute adds to st, the status of a reconciliation, where its
