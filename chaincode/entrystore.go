@@ -40,6 +40,13 @@ type entryState struct {
 	State
 	// bucketed caches whether each period's entries are in buckets.
 	bucketed map[uint64]bool
+	// periods keeps the period records this transaction read from the
+	// host, as read: Record needs its period once for the entries' layout
+	// (isBucketed) and once for its state and prices (loadPeriod), and on
+	// Fabric each read is a round trip to the peer. A record the
+	// transaction writes is dropped here, so later reads go to the host
+	// exactly as they would without the cache.
+	periods map[string][]byte
 	// buckets holds every bucket read or changed in this transaction.
 	buckets map[string]*bucket
 	// scanned lists bucket key ranges read to their end: a key there that
@@ -57,7 +64,7 @@ type bucket struct {
 }
 
 func newEntryState(st State) *entryState {
-	return &entryState{State: st, bucketed: map[uint64]bool{}, buckets: map[string]*bucket{}}
+	return &entryState{State: st, bucketed: map[uint64]bool{}, periods: map[string][]byte{}, buckets: map[string]*bucket{}}
 }
 
 // location is where an entry key of a bucketed period is kept.
@@ -94,7 +101,7 @@ func (s *entryState) isBucketed(period uint64) (bool, error) {
 	if b, ok := s.bucketed[period]; ok {
 		return b, nil
 	}
-	raw, err := s.State.Get(periodKey(period))
+	raw, err := s.Get(periodKey(period))
 	if err != nil {
 		return false, err
 	}
@@ -147,7 +154,7 @@ func (s *entryState) Get(key string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.State.Get(key)
+		return s.getPassingThrough(key)
 	}
 	b, err := s.bucket(loc.bucket)
 	if err != nil {
@@ -165,6 +172,7 @@ func (s *entryState) Put(key string, value []byte) error {
 		if err != nil {
 			return err
 		}
+		delete(s.periods, key)
 		return s.State.Put(key, value)
 	}
 	if len(value) == 0 {
@@ -182,6 +190,22 @@ func (s *entryState) Put(key string, value []byte) error {
 	}
 	b.changed = true
 	return nil
+}
+
+// getPassingThrough reads a key that is not a bucketed entry from the host,
+// a period record at most once per transaction (periods).
+func (s *entryState) getPassingThrough(key string) ([]byte, error) {
+	if !strings.HasPrefix(key, prefixPeriod) {
+		return s.State.Get(key)
+	}
+	if raw, ok := s.periods[key]; ok {
+		return raw, nil
+	}
+	raw, err := s.State.Get(key)
+	if err == nil {
+		s.periods[key] = raw
+	}
+	return raw, err
 }
 
 // flush writes every bucket the transaction changed, in key order.

@@ -172,6 +172,9 @@ func TestRecordWritesABucketNotAnEntry(t *testing.T) {
 	if cs.gets+cs.ranges > 8 {
 		t.Fatalf("Record made %d reads and %d range reads for one run", cs.gets, cs.ranges)
 	}
+	if n := cs.keyGets[periodKey(1)]; n != 1 {
+		t.Fatalf("Record read its period %d times, want once", n)
+	}
 
 	record(t, c, st, batch(501, 520))
 	for _, seq := range []uint64{480, 500, 501, 520} {

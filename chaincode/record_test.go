@@ -19,10 +19,16 @@ type countingState struct {
 	// gets counts every Get, entryGets those of entry keys and buckets.
 	gets, entryGets, ranges int
 	starts, puts            []string
+	// keyGets counts the Gets of each key.
+	keyGets map[string]int
 }
 
 func (s *countingState) Get(k string) ([]byte, error) {
 	s.gets++
+	if s.keyGets == nil {
+		s.keyGets = map[string]int{}
+	}
+	s.keyGets[k]++
 	if strings.HasPrefix(k, prefixEntry) || strings.HasPrefix(k, prefixBucket) {
 		s.entryGets++
 	}
