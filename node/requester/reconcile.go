@@ -252,7 +252,10 @@ func (r *Requester) fileRecon(ctx context.Context, k accounting.EntryKey, rec *r
 		return
 	}
 	rec.Attempts, rec.Note = 1, truncate(outcome)
-	r.cfg.Logger.Info("reconciliation dispute filed", "responder", k.Responder, "period", k.Period, "sequence", k.Sequence)
+	// ReconDispute queues (or declines) rather than files: the log says
+	// what it reported, not that an auditor has the dispute already.
+	r.cfg.Logger.Info("reconciliation dispute handed to the dispute queue", "responder", k.Responder, "period", k.Period,
+		"sequence", k.Sequence, "outcome", rec.Note)
 }
 
 // holdsRecon returns why this node does not keep the complete transcript
