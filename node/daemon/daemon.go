@@ -84,7 +84,6 @@ type providerSide interface {
 	api.Provider
 	peerHandler
 	Run(ctx context.Context) error
-	OutboxDepth() int
 	UnreadableSources() []*riskmeshv1.StaleSource
 	Outbox() *outbox.Outbox
 	CheckRotate(ctx context.Context, category string) error
@@ -107,6 +106,11 @@ type node struct {
 	dir      *registry.Directory
 	server   *peer.Server
 	prov     providerSide
+	// journal is the outbox this node's answers are billed through: the
+	// provider's, or the reconciliations' own when it provides no catalog
+	// (reconJournal); nil when it answers nothing. Stop drains it, the
+	// metrics and Health show it.
+	journal  *outbox.Outbox
 	req      *requester.Requester // nil without a requester side
 	recon    *recon.Node          // nil without reconciliations
 	conns    *outbound.Conns      // connections to other nodes; nil without a requester side or reconciliations
@@ -191,7 +195,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	pc.Authorizer = authorizer{dir: n.dir, members: n.ledger.members}
 	providing := cfg.Provider != nil && len(cfg.Provider.Sources) > 0
-	m := metrics.New(n.metricsOptions(providing, cfg.Requester != nil))
+	m := metrics.New(n.metricsOptions(providing, cfg.Requester != nil, providing || cfg.Reconcile != nil))
 	pc.Handler = m.InstrumentHandler(d.handle)
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
@@ -263,6 +267,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			return nil, err
 		}
 		n.prov, d.provider, apiCfg.Provider = p, p, p
+		n.journal = p.Outbox()
 		n.goRun("provider", p.Run, ctx)
 		for name, every := range cfg.SourceRefresh {
 			n.goRun("refresh "+name, func(ctx context.Context) error { n.refreshEvery(ctx, name, every); return nil }, ctx)
@@ -424,7 +429,7 @@ func (n *node) close() {
 	if n.conns != nil {
 		n.conns.Close()
 	}
-	if n.prov != nil {
+	if n.journal != nil {
 		n.drain()
 	}
 	if n.auditor != nil {
@@ -444,18 +449,18 @@ func (n *node) close() {
 	}
 }
 
-// drain gives the outbox DrainTimeout to flush what the provider answered,
+// drain gives the outbox DrainTimeout to flush what the node answered,
 // after the peer server closed (so nothing new arrives). Entries left are
 // durable and flush after the next start.
 func (n *node) drain() {
-	if n.prov.OutboxDepth() == 0 {
+	if n.journal.Depth() == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
 	defer cancel()
-	if err := n.prov.Outbox().Drain(ctx); err != nil {
+	if err := n.journal.Drain(ctx); err != nil {
 		n.log.Warn("outbox not drained before stop; entries flush after restart",
-			slog.Int("pending", n.prov.OutboxDepth()), slog.Any("err", err))
+			slog.Int("pending", n.journal.Depth()), slog.Any("err", err))
 	}
 }
 

@@ -36,8 +36,8 @@ func (n *node) health(context.Context) *riskmeshv1.HealthResponse {
 	default:
 		add("ledger", riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, "")
 	}
-	if n.prov != nil {
-		resp.OutboxDepth = uint64(n.prov.OutboxDepth())
+	if n.journal != nil {
+		resp.OutboxDepth = uint64(n.journal.Depth())
 		st, msg := riskmeshv1.HealthStatus_HEALTH_STATUS_SERVING, ""
 		if resp.OutboxDepth > 0 && n.dir.LastError() != nil {
 			st, msg = riskmeshv1.HealthStatus_HEALTH_STATUS_DEGRADED, "entries queued while the ledger is unreachable"

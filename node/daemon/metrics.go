@@ -14,19 +14,22 @@ import (
 )
 
 // metricsOptions reads the components' state at scrape time; without the
-// provider or requester side its series are left out. The functions read
-// n.prov, n.req and n.server, which start sets before the metrics listener
-// starts.
-func (n *node) metricsOptions(providing, requesting bool) metrics.Options {
+// provider or requester side its series are left out, and the outbox's
+// without a journal (journaling: the node answers catalog queries or
+// reconciliations). The functions read n.prov, n.req, n.journal and
+// n.server, which start sets before the metrics listener starts.
+func (n *node) metricsOptions(providing, requesting, journaling bool) metrics.Options {
 	o := metrics.Options{Health: n.health, PeerConnections: func() int { return n.server.Connections() }}
 	if requesting {
 		o.LateAnswers = func() (int, uint64, uint64) { return n.req.LateAnswers() }
 		o.Push = n.pushStats
 	}
+	if journaling {
+		o.OutboxDepth = func() int { return n.journal.Depth() }
+		o.OutboxDead = func() int { return n.journal.DeadCount() }
+		o.LedgerSubmitErrors = func() uint64 { return n.journal.SubmitErrors() }
+	}
 	if providing {
-		o.OutboxDepth = func() int { return n.prov.OutboxDepth() }
-		o.OutboxDead = func() int { return n.prov.Outbox().DeadCount() }
-		o.LedgerSubmitErrors = func() uint64 { return n.prov.Outbox().SubmitErrors() }
 		o.CatalogAges = n.catalogAges
 		o.ListSourceStale = n.listSourceStale
 	}

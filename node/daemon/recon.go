@@ -98,8 +98,8 @@ func (n *node) reconciler(ctx context.Context, c recon.Config) (*recon.Node, err
 // catalog, one of its own on node.db, tuned like the provider's by
 // Config.Outbox (node.yaml's outbox section) and running until ctx ends.
 func (n *node) reconJournal(ctx context.Context) (*outbox.Outbox, error) {
-	if n.prov != nil {
-		return n.prov.Outbox(), nil
+	if n.journal != nil {
+		return n.journal, nil
 	}
 	oc := n.cfg.Outbox
 	oc.Ledger, oc.Logger = n.ledger.Ledger, n.log.With("component", "recon-outbox")
@@ -108,6 +108,7 @@ func (n *node) reconJournal(ctx context.Context) (*outbox.Outbox, error) {
 		return nil, err
 	}
 	n.goRun("recon outbox", journal.Run, ctx)
+	n.journal = journal
 	return journal, nil
 }
 

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -84,5 +85,56 @@ func TestReconJournalTakesOutboxSettings(t *testing.T) {
 	l.mu.Unlock()
 	if !slices.Equal(calls, []int{5, 2}) {
 		t.Fatalf("Record calls of %v entries, want [5 2]: a full batch of outbox.batch_size, then the rest at the flush", calls)
+	}
+}
+
+// A node that provides no catalog bills the reconciliations it answers
+// through an outbox of its own: its stop drains that outbox as it drains the
+// provider's (entries waiting for a batch reach the ledger before node.db
+// closes), and its metrics show that outbox's depth. Both used to look at
+// the provider's outbox only, so such a node left its bills for the next
+// start and reported no outbox at all.
+func TestReconJournalDrainedAtStopAndInMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &callSizes{}
+	n := &node{
+		cfg:    Config{DrainTimeout: time.Minute, Outbox: outboxConfig(config.Outbox{BatchSize: 100, BatchDelay: time.Hour})},
+		log:    slog.New(slog.DiscardHandler),
+		db:     openTestDB(t, filepath.Join(t.TempDir(), "node.db")),
+		ledger: &ledgerConn{Ledger: l, closer: io.NopCloser(nil)},
+		cancel: cancel,
+	}
+	journal, err := n.reconJournal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bills = 3
+	for seq := uint64(1); seq <= bills; seq++ {
+		h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
+			Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
+		hdr, err := h.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := journal.Put(accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
+			RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := n.metricsOptions(false, false, true)
+	if opts.OutboxDepth == nil || opts.OutboxDepth() != bills {
+		t.Fatalf("metrics' outbox depth before the stop: want %d", bills)
+	}
+	cancel()
+	n.wg.Wait()
+	n.close()
+	l.mu.Lock()
+	calls := slices.Clone(l.calls)
+	l.mu.Unlock()
+	if !slices.Equal(calls, []int{bills}) {
+		t.Fatalf("Record calls of %v entries at the stop, want [%d]", calls, bills)
+	}
+	if d := opts.OutboxDepth(); d != 0 {
+		t.Fatalf("outbox depth %d after the stop's drain", d)
 	}
 }
