@@ -1,0 +1,91 @@
+package catalog
+
+import (
+	"os"
+	"sync/atomic"
+)
+
+// DefaultResidentBudget is the resident budget of opened catalogs until
+// SetResidentBudget changes it: 256 MiB, so that a requester holding 20
+// providers' catalogs of 10^7 entries (4.5 GB of files) stays well under
+// 1 GB of resident memory (docs/benchmarks.md, "Held catalogs at the
+// target").
+const DefaultResidentBudget = 256 << 20
+
+var (
+	// residentBudget is the process-wide budget, in bytes, of opened
+	// catalogs that look-ups read in memory; zero means
+	// DefaultResidentBudget.
+	residentBudget atomic.Int64
+	// residentBytes is the size of the opened catalogs read in memory.
+	residentBytes atomic.Int64
+)
+
+// SetResidentBudget sets how many bytes of opened catalogs the process's
+// look-ups may make resident, in all (zero or less restores
+// DefaultResidentBudget). It applies to the catalogs Open opens afterwards.
+//
+// Open maps every catalog, but only while the catalogs read in memory fit
+// in the budget does it make one more of them read in memory: its look-ups
+// read the mapped slots and the pages they touch stay resident, file-backed,
+// in the process. Look-ups in the others read each slot from the file with
+// a positioned read (pread), which leaves nothing mapped: the bytes come
+// from the kernel's page cache, which belongs to no process and is evicted
+// under memory pressure. So the process never holds more than the budget
+// of catalog pages, at the price of three or four system calls per look-up
+// in the catalogs beyond it. Catalogs decoded into the heap (Decode, Build)
+// are not counted.
+func SetResidentBudget(n int64) { residentBudget.Store(max(n, 0)) }
+
+// claimResident reserves size bytes of the budget for a catalog to be read
+// in memory, if they fit.
+func claimResident(size int64) bool {
+	budget := residentBudget.Load()
+	if budget == 0 {
+		budget = DefaultResidentBudget
+	}
+	for {
+		used := residentBytes.Load()
+		if used+size > budget {
+			return false
+		}
+		if residentBytes.CompareAndSwap(used, used+size) {
+			return true
+		}
+	}
+}
+
+// mapping is the file of a catalog that Open mapped.
+type mapping struct {
+	file     *os.File // kept open for positioned reads
+	slotsAt  int64    // where the slot array starts in the file
+	size     int64    // the file's size, claimed from the budget if resident
+	resident bool     // look-ups read the mapped slots, not the file
+	// readErr is the first failed read of the file, kept for Err.
+	readErr atomic.Pointer[error]
+}
+
+// xorSlots XORs the slots at pos into v, reading each from the file. A
+// failed read is recorded for Err and reported as false.
+func (m *mapping) xorSlots(v *[ValueSize]byte, pos []uint32) bool {
+	var w [ValueSize]byte
+	for _, t := range pos {
+		if _, err := m.file.ReadAt(w[:], m.slotsAt+int64(t)*ValueSize); err != nil {
+			m.fail(err)
+			return false
+		}
+		xorValue(v, w[:], 0)
+	}
+	return true
+}
+
+// fail records err unless an earlier error is recorded.
+func (m *mapping) fail(err error) { m.readErr.CompareAndSwap(nil, &err) }
+
+// release closes the file and returns the mapping's share of the budget.
+func (m *mapping) release() {
+	m.file.Close() // read only: nothing to lose
+	if m.resident {
+		residentBytes.Add(-m.size)
+	}
+}
