@@ -91,20 +91,27 @@ func queryBench(b *testing.B, name string, r *Requester, ev *oprf.Evaluator, bat
 	b.Run(name, func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			q, blinded, err := r.Blind(rand.Reader, batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := r.Resolve(q, evaluated, proof[:]); err != nil {
+			q, evaluated, proof := blindAndEvaluate(b, r, ev, batch)
+			if _, err := r.Resolve(q, evaluated, proof); err != nil {
 				b.Fatal(err)
 			}
 		}
 		reportItems(b, len(batch))
 	})
+}
+
+// blindAndEvaluate blinds batch for r and has ev evaluate it: a query
+// ready for Resolve.
+func blindAndEvaluate(b *testing.B, r *Requester, ev *oprf.Evaluator, batch []ident.ID) (q *Query, evaluated, proof []byte) {
+	q, blinded, err := r.Blind(rand.Reader, batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	evaluated, p, err := ev.BlindEvaluate(rand.Reader, blinded)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return q, evaluated, p[:]
 }
 
 // BenchmarkBuildCatalog measures a provider's whole catalog build: full
@@ -188,12 +195,12 @@ func BenchmarkResolveHeld(b *testing.B) {
 	}
 	modes := []struct {
 		name             string
-		c                *catalog.Catalog
+		r                *Requester
 		resolve, lookUps time.Duration
 	}{
-		{name: "heap", c: heap},
-		{name: "mapped", c: openBudgeted(b, path, math.MaxInt64)},
-		{name: "pread", c: openBudgeted(b, path, 1)},
+		{name: "heap", r: requesterFor(b, key, heap)},
+		{name: "mapped", r: requesterFor(b, key, openBudgeted(b, path, math.MaxInt64))},
+		{name: "pread", r: requesterFor(b, key, openBudgeted(b, path, 1))},
 	}
 	batch := phones(1_000_000, 1000)
 	results := make([]Result, len(batch))
@@ -202,39 +209,22 @@ func BenchmarkResolveHeld(b *testing.B) {
 		warm[i][0], warm[i][1] = byte(i), byte(i>>8)
 	}
 	for _, m := range modes { // the first touches of a mapping are not the steady state
-		r := &Requester{catalog: m.c}
-		r.lookUp(make([]Result, len(warm)), warm)
+		m.r.lookUp(make([]Result, len(warm)), warm)
 	}
 	for b.Loop() {
 		for i := range modes {
 			m := &modes[i]
-			r, err := NewRequester("Bank1MSP", key.Public(), "black", 7, m.c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			q, blinded, err := r.Blind(rand.Reader, batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
-			if err != nil {
-				b.Fatal(err)
-			}
-			outputs, err := r.client.Finalize(q.state, evaluated, proof[:])
+			q, evaluated, proof := blindAndEvaluate(b, m.r, ev, batch)
+			outputs, err := m.r.client.Finalize(q.state, evaluated, proof)
 			if err != nil {
 				b.Fatal(err)
 			}
 			start := time.Now()
-			r.lookUp(results, outputs)
+			m.r.lookUp(results, outputs)
 			m.lookUps += time.Since(start)
-			if q, blinded, err = r.Blind(rand.Reader, batch); err != nil {
-				b.Fatal(err)
-			}
-			if evaluated, proof, err = ev.BlindEvaluate(rand.Reader, blinded); err != nil {
-				b.Fatal(err)
-			}
+			q, evaluated, proof = blindAndEvaluate(b, m.r, ev, batch)
 			start = time.Now()
-			if _, err := r.Resolve(q, evaluated, proof[:]); err != nil {
+			if _, err := m.r.Resolve(q, evaluated, proof); err != nil {
 				b.Fatal(err)
 			}
 			m.resolve += time.Since(start)
@@ -283,6 +273,15 @@ func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// requesterFor returns the fixture provider's requester for cat.
+func requesterFor(b *testing.B, key *oprf.PrivateKey, cat *catalog.Catalog) *Requester {
+	r, err := NewRequester("Bank1MSP", key.Public(), "black", 7, cat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 // openBudgeted opens path with the resident budget set to budget, and
