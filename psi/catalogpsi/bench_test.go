@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,8 +168,9 @@ var resolveItems = flag.Int("catalogpsi.resolveitems", 1_000_000, "catalog size 
 // budget (read in memory) and opened beyond it (each slot read from the
 // file, catalog.SetResidentBudget). Each iteration resolves one fresh batch
 // with each, in turn, so that the three see the same load, and times the
-// look-ups alone too, on other outputs, after 10,000 untimed look-ups in
-// each (the first touches of a mapping fault). The catalog's items are
+// look-ups alone too, on other outputs, with the process's minor page
+// faults meanwhile (Linux), after 10,000 untimed look-ups in each (the
+// first touches of a mapping fault). The catalog's items are
 // generated PRF outputs under the fixture's metadata, so that building it
 // costs no OPRF evaluation; the batch's identifiers are not in it, and
 // misses cost what hits cost. Blinding and evaluation are not timed. For a
@@ -197,6 +200,7 @@ func BenchmarkResolveHeld(b *testing.B) {
 		name             string
 		r                *Requester
 		resolve, lookUps time.Duration
+		faults           int
 	}{
 		{name: "heap", r: requesterFor(b, key, heap)},
 		{name: "mapped", r: requesterFor(b, key, openBudgeted(b, path, math.MaxInt64))},
@@ -219,9 +223,11 @@ func BenchmarkResolveHeld(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			faults := minorFaults(b)
 			start := time.Now()
 			m.r.lookUp(results, outputs)
 			m.lookUps += time.Since(start)
+			m.faults += minorFaults(b) - faults
 			q, evaluated, proof = blindAndEvaluate(b, m.r, ev, batch)
 			start = time.Now()
 			if _, err := m.r.Resolve(q, evaluated, proof); err != nil {
@@ -233,6 +239,7 @@ func BenchmarkResolveHeld(b *testing.B) {
 	for _, m := range modes {
 		b.ReportMetric(float64(m.resolve.Microseconds())/1e3/float64(b.N), "ms/resolve-"+m.name)
 		b.ReportMetric(float64(m.lookUps.Microseconds())/1e3/float64(b.N), "ms/lookups-"+m.name)
+		b.ReportMetric(float64(m.faults)/float64(b.N), "faults/lookups-"+m.name)
 	}
 }
 
@@ -273,6 +280,27 @@ func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// minorFaults returns the process's minor page faults so far, from
+// /proc/self/stat, or 0 where there is none.
+func minorFaults(b *testing.B) int {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the parenthesised command name; minflt is the
+	// tenth field of the line, the eighth after the name.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if len(fields) < 8 {
+		b.Fatalf("/proc/self/stat: %d fields", len(fields))
+	}
+	n, err := strconv.Atoi(fields[7])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // requesterFor returns the fixture provider's requester for cat.
