@@ -168,8 +168,8 @@ var resolveItems = flag.Int("catalogpsi.resolveitems", 1_000_000, "catalog size 
 // budget (read in memory) and opened beyond it (each slot read from the
 // file, catalog.SetResidentBudget). Each iteration resolves one fresh batch
 // with each, in turn, so that the three see the same load, and times the
-// look-ups alone too, on other outputs, with the process's minor page
-// faults meanwhile (Linux), after 10,000 untimed look-ups in each (the
+// look-ups alone too, on other outputs, with the process's minor and major
+// page faults meanwhile (Linux), after 10,000 untimed look-ups in each (the
 // first touches of a mapping fault). The catalog's items are
 // generated PRF outputs under the fixture's metadata, so that building it
 // costs no OPRF evaluation; the batch's identifiers are not in it, and
@@ -200,7 +200,7 @@ func BenchmarkResolveHeld(b *testing.B) {
 		name             string
 		r                *Requester
 		resolve, lookUps time.Duration
-		faults           int
+		minor, major     int
 	}{
 		{name: "heap", r: requesterFor(b, key, heap)},
 		{name: "mapped", r: requesterFor(b, key, openBudgeted(b, path, math.MaxInt64))},
@@ -223,11 +223,12 @@ func BenchmarkResolveHeld(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			faults := minorFaults(b)
+			minor, major := pageFaults(b)
 			start := time.Now()
 			m.r.lookUp(results, outputs)
 			m.lookUps += time.Since(start)
-			m.faults += minorFaults(b) - faults
+			minor2, major2 := pageFaults(b)
+			m.minor, m.major = m.minor+minor2-minor, m.major+major2-major
 			q, evaluated, proof = blindAndEvaluate(b, m.r, ev, batch)
 			start = time.Now()
 			if _, err := m.r.Resolve(q, evaluated, proof); err != nil {
@@ -239,7 +240,8 @@ func BenchmarkResolveHeld(b *testing.B) {
 	for _, m := range modes {
 		b.ReportMetric(float64(m.resolve.Microseconds())/1e3/float64(b.N), "ms/resolve-"+m.name)
 		b.ReportMetric(float64(m.lookUps.Microseconds())/1e3/float64(b.N), "ms/lookups-"+m.name)
-		b.ReportMetric(float64(m.faults)/float64(b.N), "faults/lookups-"+m.name)
+		b.ReportMetric(float64(m.minor)/float64(b.N), "minflt/lookups-"+m.name)
+		b.ReportMetric(float64(m.major)/float64(b.N), "majflt/lookups-"+m.name)
 	}
 }
 
@@ -282,25 +284,26 @@ func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) string {
 	return path
 }
 
-// minorFaults returns the process's minor page faults so far, from
-// /proc/self/stat, or 0 where there is none.
-func minorFaults(b *testing.B) int {
+// pageFaults returns the process's minor and major page faults so far,
+// from /proc/self/stat, or zeros where there is none.
+func pageFaults(b *testing.B) (minor, major int) {
 	stat, err := os.ReadFile("/proc/self/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	// The fields after the parenthesised command name; minflt is the
-	// tenth field of the line, the eighth after the name.
+	// The fields after the parenthesised command name: minflt is the
+	// eighth, majflt the tenth.
 	_, rest, _ := strings.Cut(string(stat), ") ")
 	fields := strings.Fields(rest)
-	if len(fields) < 8 {
+	if len(fields) < 10 {
 		b.Fatalf("/proc/self/stat: %d fields", len(fields))
 	}
-	n, err := strconv.Atoi(fields[7])
-	if err != nil {
+	minor, err1 := strconv.Atoi(fields[7])
+	major, err2 := strconv.Atoi(fields[9])
+	if err := errors.Join(err1, err2); err != nil {
 		b.Fatal(err)
 	}
-	return n
+	return minor, major
 }
 
 // requesterFor returns the fixture provider's requester for cat.
