@@ -37,15 +37,11 @@ func BenchmarkLookupMapped(b *testing.B) {
 	if err := os.WriteFile(path, encode(b, c), 0o400); err != nil {
 		b.Fatal(err)
 	}
-	mapped, err := Open(path, DecodeConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	SetResidentBudget(1)
-	pread, err := Open(path, DecodeConfig{})
-	SetResidentBudget(0)
-	if err != nil {
-		b.Fatal(err)
+	withBudget(b, int64(c.EncodedLen())) // room for one of the two
+	mapped := openTest(b, path)
+	pread := openTest(b, path)
+	if !mapped.InMemory() || pread.InMemory() {
+		b.Fatal("the budget is taken by other catalogs")
 	}
 	for _, v := range []struct {
 		name string

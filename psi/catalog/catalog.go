@@ -34,7 +34,7 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	var pos [4]uint32
 	c.layout.positions(s.hash, &pos)
 	var v [ValueSize]byte
-	if c.mapped != nil && !c.mapped.resident {
+	if c.mapped != nil && !c.mapped.inMemory() {
 		if !c.mapped.xorSlots(&v, pos[:c.layout.arity]) {
 			return Label{}, false
 		}
@@ -68,6 +68,11 @@ func (c *Catalog) Err() error {
 	}
 	return nil
 }
+
+// InMemory reports whether look-ups read the catalog's slots in memory: a
+// catalog in the heap, or an opened one read in memory within the resident
+// budget (SetResidentBudget). The others read each slot from the file.
+func (c *Catalog) InMemory() bool { return c.mapped == nil || c.mapped.resident.Load() }
 
 // Meta returns the catalog's metadata.
 func (c *Catalog) Meta() Meta { return c.meta }

@@ -31,7 +31,7 @@ func MappedBytes() int64 { return mappedBytes.Load() }
 // read-only instead of copying its slot array into the heap: a node holding
 // many providers' catalogs then keeps in memory at most the resident budget
 // of them (SetResidentBudget), not their size (docs/protocol/catalog.md,
-// "Catalogs on disk").
+// "What is resident").
 //
 // The digest is computed over the mapped bytes themselves, and look-ups
 // read the same file, mapped or with positioned reads, so what is verified
@@ -81,7 +81,8 @@ func openFile(f *os.File, path string, cfg DecodeConfig) (*Catalog, error) {
 		return nil, err
 	}
 	size := int64(len(data))
-	c.mapped = &mapping{file: f, slotsAt: size - int64(len(c.slots)), size: size, resident: claimResident(size)}
+	c.mapped = &mapping{file: f, slotsAt: size - int64(len(c.slots)), size: size}
+	c.mapped.resident.Store(claimResident(size))
 	mappedBytes.Add(size)
 	runtime.AddCleanup(c, func(m *mapping) {
 		unmapFile(data)

@@ -183,7 +183,8 @@ func FuzzOpen(f *testing.F) {
 		if derr != nil {
 			return
 		}
-		read := openWithBudget(t, path, 1) // slots read from the file
+		withBudget(t, 1)
+		read := openTest(t, path) // slots read from the file
 		if d.Digest() != o.Digest() || d.Digest() != read.Digest() {
 			t.Fatal("Open and Decode digests differ")
 		}

@@ -14,12 +14,15 @@ import (
 	"time"
 )
 
-// openWithBudget opens path with the resident budget set to budget, and
-// restores the default budget.
-func openWithBudget(t testing.TB, path string, budget int64) *Catalog {
+// withBudget sets the resident budget to n until the test ends.
+func withBudget(t testing.TB, n int64) {
+	SetResidentBudget(n)
+	t.Cleanup(func() { SetResidentBudget(0) })
+}
+
+// openTest opens path or fails the test.
+func openTest(t testing.TB, path string) *Catalog {
 	t.Helper()
-	SetResidentBudget(budget)
-	defer SetResidentBudget(0)
 	c, err := Open(path, DecodeConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -35,11 +38,14 @@ func openWithBudget(t testing.TB, path string, budget int64) *Catalog {
 func TestReadFromFileMatchesHeap(t *testing.T) {
 	for _, n := range []int{0, 1, 17, 3000, 40_000} {
 		c, prfs := buildTest(t, n, uint64(n)+20)
-		path := writeFile(t, encode(t, c))
-		resident := openWithBudget(t, path, math.MaxInt64)
-		read := openWithBudget(t, path, 1)
-		if !resident.mapped.resident || read.mapped.resident {
-			t.Fatalf("n=%d: resident flags %v and %v, want true and false", n, resident.mapped.resident, read.mapped.resident)
+		enc := encode(t, c)
+		path := writeFile(t, enc)
+		waitReleased(t)
+		withBudget(t, int64(len(enc))) // room for one of the two
+		resident := openTest(t, path)
+		read := openTest(t, path)
+		if !resident.mapped.resident.Load() || read.mapped.resident.Load() {
+			t.Fatalf("n=%d: resident flags %v and %v, want true and false", n, resident.mapped.resident.Load(), read.mapped.resident.Load())
 		}
 		probes := append(prfs, testPRFOutputs(uint64(n)+21, 500)...)
 		probes = append(probes, nil, make([]byte, MinPRFOutput-1), make([]byte, MaxPRFOutput+1), prfs0(prfs)[:MinPRFOutput])
@@ -81,7 +87,8 @@ func TestReadFromFileLeavesNothingResident(t *testing.T) {
 		resident bool
 	}{{1, false}, {math.MaxInt64, true}} {
 		path := writeFile(t, enc)
-		o := openWithBudget(t, path, v.budget)
+		withBudget(t, v.budget)
+		o := openTest(t, path)
 		if got := residentKB(t, path); got != 0 {
 			t.Fatalf("budget %d: %d kB resident after Open, want 0", v.budget, got)
 		}
@@ -121,31 +128,39 @@ func residentKB(t *testing.T, path string) int {
 
 // TestResidentBudgetAccounting checks that catalogs are read in memory in
 // the order they are opened while they fit in the budget, and that a
-// released catalog returns its share.
+// released catalog returns its share, which the next look-up in a catalog
+// beyond the budget then claims.
 func TestResidentBudgetAccounting(t *testing.T) {
 	waitReleased(t)
 	c, prfs := buildTest(t, 2000, 31)
 	enc := encode(t, c)
 	size := int64(len(enc))
 	budget := 2*size + size/2
+	withBudget(t, budget)
 	var held []*Catalog
 	for i, want := range []bool{true, true, false, false} {
-		o := openWithBudget(t, writeFile(t, enc), budget)
-		if o.mapped.resident != want {
-			t.Fatalf("catalog %d: resident %v, want %v", i, o.mapped.resident, want)
+		o := openTest(t, writeFile(t, enc))
+		if o.mapped.resident.Load() != want {
+			t.Fatalf("catalog %d: resident %v, want %v", i, o.mapped.resident.Load(), want)
 		}
 		held = append(held, o)
 	}
 	for _, o := range held {
 		assertMembers(t, o, prfs)
 	}
+	if held[2].mapped.resident.Load() || held[3].mapped.resident.Load() {
+		t.Fatal("a catalog beyond the budget was read in memory")
+	}
 	held[0] = nil
 	for residentBytes.Load() > size { // never released: the test times out
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if o := openWithBudget(t, writeFile(t, enc), budget); !o.mapped.resident {
-		t.Fatal("a released catalog's share was not returned to the budget")
+	assertMembers(t, held[2], prfs)
+	assertMembers(t, held[3], prfs)
+	if !held[2].mapped.resident.Load() || held[3].mapped.resident.Load() || residentBytes.Load() != 2*size {
+		t.Fatalf("after a release: resident %v and %v, %d bytes claimed, want true, false and %d",
+			held[2].mapped.resident.Load(), held[3].mapped.resident.Load(), residentBytes.Load(), 2*size)
 	}
 	runtime.KeepAlive(held)
 }
@@ -167,7 +182,8 @@ func TestLookupReportsReadError(t *testing.T) {
 	c, prfs := buildTest(t, 3000, 32)
 	enc := encode(t, c)
 	path := writeFile(t, enc)
-	o := openWithBudget(t, path, 1)
+	withBudget(t, 1)
+	o := openTest(t, path)
 	assertMembers(t, o, prfs)
 	if err := o.Err(); err != nil {
 		t.Fatalf("Err before the damage: %v", err)
@@ -189,15 +205,17 @@ func TestLookupReportsReadError(t *testing.T) {
 }
 
 // TestReplaceWhileLookingUp runs look-ups, under -race, while the catalog
-// they use is replaced by newly opened ones, within and beyond the budget,
-// and dropped ones are unmapped and closed by the garbage collector: every
+// they use is replaced by newly opened ones, within and beyond the budget
+// (which changes meanwhile, so that look-ups claim it), and dropped ones
+// are unmapped and closed by the garbage collector: every
 // answer must stay right, and no look-up may read a released mapping or
 // file (a fault or a wrong answer would show it).
 func TestReplaceWhileLookingUp(t *testing.T) {
 	c, prfs := buildTest(t, 5000, 33)
 	enc := encode(t, c)
 	var current atomic.Pointer[Catalog]
-	current.Store(openWithBudget(t, writeFile(t, enc), math.MaxInt64))
+	withBudget(t, math.MaxInt64)
+	current.Store(openTest(t, writeFile(t, enc)))
 	var (
 		wg      sync.WaitGroup
 		stop    atomic.Bool
@@ -216,11 +234,12 @@ func TestReplaceWhileLookingUp(t *testing.T) {
 		})
 	}
 	for i := range 20 {
-		budget := int64(1)
+		budget := int64(1) // the next catalog is read from its file
 		if i%2 == 0 {
-			budget = math.MaxInt64
+			budget = math.MaxInt64 // it and the others may claim the budget
 		}
-		current.Store(openWithBudget(t, writeFile(t, enc), budget))
+		SetResidentBudget(budget)
+		current.Store(openTest(t, writeFile(t, enc)))
 		runtime.GC()
 		time.Sleep(5 * time.Millisecond)
 	}

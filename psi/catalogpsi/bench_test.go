@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"iter"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -182,7 +181,9 @@ func BenchmarkResolveHeld(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := writeGeneratedCatalog(b, key.Public(), *resolveItems)
+	path, size := writeGeneratedCatalog(b, key.Public(), *resolveItems)
+	catalog.SetResidentBudget(size) // room for one of the two opened below
+	defer catalog.SetResidentBudget(0)
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -203,8 +204,11 @@ func BenchmarkResolveHeld(b *testing.B) {
 		minor, major     int
 	}{
 		{name: "heap", r: requesterFor(b, key, heap)},
-		{name: "mapped", r: requesterFor(b, key, openBudgeted(b, path, math.MaxInt64))},
-		{name: "pread", r: requesterFor(b, key, openBudgeted(b, path, 1))},
+		{name: "mapped", r: requesterFor(b, key, openTest(b, path))},
+		{name: "pread", r: requesterFor(b, key, openTest(b, path))},
+	}
+	if !modes[1].r.catalog.InMemory() || modes[2].r.catalog.InMemory() {
+		b.Fatal("the resident budget is taken by other catalogs")
 	}
 	batch := phones(1_000_000, 1000)
 	results := make([]Result, len(batch))
@@ -247,8 +251,8 @@ func BenchmarkResolveHeld(b *testing.B) {
 
 // writeGeneratedCatalog writes a catalog of n generated PRF outputs under
 // the metadata a requester of the fixture's provider expects, and returns
-// its path.
-func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) string {
+// its path and size.
+func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) (string, int64) {
 	bl, err := catalog.NewBuilder(catalog.Meta{
 		Suite: Suite, Provider: "Bank1MSP", Category: "black", Period: 7, KeyID: pub.KeyID(),
 	}, n)
@@ -281,7 +285,7 @@ func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) string {
 	if err := errors.Join(w.Flush(), out.Close()); err != nil {
 		b.Fatal(err)
 	}
-	return path
+	return path, cat.EncodedLen()
 }
 
 // pageFaults returns the process's minor and major page faults so far,
@@ -315,11 +319,8 @@ func requesterFor(b *testing.B, key *oprf.PrivateKey, cat *catalog.Catalog) *Req
 	return r
 }
 
-// openBudgeted opens path with the resident budget set to budget, and
-// restores the default budget.
-func openBudgeted(b *testing.B, path string, budget int64) *catalog.Catalog {
-	catalog.SetResidentBudget(budget)
-	defer catalog.SetResidentBudget(0)
+// openTest opens path or fails the benchmark.
+func openTest(b *testing.B, path string) *catalog.Catalog {
 	c, err := catalog.Open(path, catalog.DecodeConfig{})
 	if err != nil {
 		b.Fatal(err)

@@ -174,9 +174,9 @@ func TestResolveFailsOnUnreadableCatalog(t *testing.T) {
 	if err := os.WriteFile(path, enc.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	catalog.SetResidentBudget(1)
+	catalog.SetResidentBudget(1) // for the whole test: look-ups could claim it
+	defer catalog.SetResidentBudget(0)
 	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
-	catalog.SetResidentBudget(0)
 	if err != nil {
 		t.Fatal(err)
 	}
