@@ -1,6 +1,9 @@
 package catalog
 
-import "runtime"
+import (
+	"fmt"
+	"runtime"
+)
 
 // Catalog is a built or decoded catalog: the metadata, the construction
 // parameters and the slot array. It is immutable and safe for concurrent
@@ -12,13 +15,16 @@ type Catalog struct {
 	layout layout
 	slots  []byte // params.slots() * ValueSize bytes
 	digest [DigestSize]byte
+	mapped *mapping // the file slots are mapped from, if Open mapped one
 }
 
 // Lookup returns the label of the item with this PRF output. For a PRF
 // output that was not catalogued it returns false, except with probability
 // 2^-32 per lookup. It also returns false if the slots' tag matches but the
 // decrypted label is invalid, which only a provider that bypassed Builder
-// can cause. Lookup does not allocate; the tag comparison is constant time.
+// can cause, and if reading an opened catalog's file failed, which Err then
+// reports: check Err after a batch of look-ups before trusting its misses.
+// Lookup does not allocate; the tag comparison is constant time.
 func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	if !validPRFOutput(prfOutput) {
 		return Label{}, false
@@ -28,10 +34,16 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	var pos [4]uint32
 	c.layout.positions(s.hash, &pos)
 	var v [ValueSize]byte
-	for _, t := range pos[:c.layout.arity] {
-		xorValue(&v, c.slots, t)
+	if c.mapped != nil && !c.mapped.inMemory() {
+		if !c.mapped.xorSlots(&v, pos[:c.layout.arity]) {
+			return Label{}, false
+		}
+	} else {
+		for _, t := range pos[:c.layout.arity] {
+			xorValue(&v, c.slots, t)
+		}
 	}
-	runtime.KeepAlive(c) // a mapped catalog's slots are released with c (Open)
+	runtime.KeepAlive(c) // a mapped catalog's file is closed and unmapped with c (Open)
 	var plain [LabelSize]byte
 	if !s.open(&v, &plain) {
 		return Label{}, false
@@ -42,6 +54,25 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	}
 	return l, true
 }
+
+// Err returns the first error reading the catalog's file in a look-up, nil
+// if none has failed (always nil for a catalog in the heap). Once it is set,
+// misses since may be wrong: the file is damaged or unreadable and the
+// catalog should be opened again from a verified copy.
+func (c *Catalog) Err() error {
+	if c.mapped == nil {
+		return nil
+	}
+	if err := c.mapped.readErr.Load(); err != nil {
+		return fmt.Errorf("catalog: read slots: %w", *err)
+	}
+	return nil
+}
+
+// InMemory reports whether look-ups read the catalog's slots in memory: a
+// catalog in the heap, or an opened one read in memory within the resident
+// budget (SetResidentBudget). The others read each slot from the file.
+func (c *Catalog) InMemory() bool { return c.mapped == nil || c.mapped.resident.Load() }
 
 // Meta returns the catalog's metadata.
 func (c *Catalog) Meta() Meta { return c.meta }

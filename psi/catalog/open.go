@@ -22,23 +22,25 @@ var mappedBytes atomic.Int64
 
 // MappedBytes returns how many bytes of catalog files Open has mapped and
 // not yet released. Mapped pages live in the kernel's page cache, not in
-// the Go heap: the kernel keeps in memory only those lookups touch and can
-// evict them under pressure.
+// the Go heap; how many of them the process keeps resident is bounded by
+// the resident budget (SetResidentBudget).
 func MappedBytes() int64 { return mappedBytes.Load() }
 
 // Open reads the catalog file at path with the checks, limits and digest
 // comparison of Decode, but on platforms that can it maps the file
 // read-only instead of copying its slot array into the heap: a node holding
-// many providers' catalogs then uses memory in proportion to the slots its
-// lookups touch, not to the catalogs' size (docs/catalog-mirror.md).
+// many providers' catalogs then keeps in memory at most the resident budget
+// of them (SetResidentBudget), not their size (docs/protocol/catalog.md,
+// "What is resident").
 //
-// The digest is computed over the mapped bytes themselves, so what is
-// verified is what lookups read. The file must stay unchanged while the
-// catalog is in use: renaming another file over it or removing it is safe
-// (the mapping keeps the old file alive), writing to it in place is not,
-// and truncating it makes lookups fault. The caller keeps it immutable.
-// The mapping is released once the Catalog is unreachable, so a lookup in
-// flight never reads released memory.
+// The digest is computed over the mapped bytes themselves, and look-ups
+// read the same file, mapped or with positioned reads, so what is verified
+// is what look-ups read. The file must stay unchanged while the catalog is
+// in use: renaming another file over it or removing it is safe (the open
+// file keeps the old one alive), writing to it in place is not, and
+// truncating it makes look-ups fail (Err) or fault. The caller keeps it
+// immutable. The file is closed and unmapped once the Catalog is
+// unreachable, so a look-up in flight never reads released memory.
 //
 // Where mapping is not available Open falls back to Decode.
 func Open(path string, cfg DecodeConfig) (*Catalog, error) {
@@ -46,7 +48,16 @@ func Open(path string, cfg DecodeConfig) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	c, err := openFile(f, path, cfg)
+	if c == nil || c.mapped == nil {
+		f.Close() // read only, and nothing refers to it: the error is moot
+	}
+	return c, err
+}
+
+// openFile is Open on the opened file f. The returned Catalog keeps f
+// only if it maps it.
+func openFile(f *os.File, path string, cfg DecodeConfig) (*Catalog, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -69,11 +80,15 @@ func Open(path string, cfg DecodeConfig) (*Catalog, error) {
 		unmapFile(data)
 		return nil, err
 	}
-	mappedBytes.Add(int64(len(data)))
-	runtime.AddCleanup(c, func(data []byte) {
+	size := int64(len(data))
+	c.mapped = &mapping{file: f, slotsAt: size - int64(len(c.slots)), size: size}
+	c.mapped.resident.Store(claimResident(size))
+	mappedBytes.Add(size)
+	runtime.AddCleanup(c, func(m *mapping) {
 		unmapFile(data)
-		mappedBytes.Add(-int64(len(data)))
-	}, data)
+		m.release()
+		mappedBytes.Add(-size)
+	}, c.mapped)
 	return c, nil
 }
 

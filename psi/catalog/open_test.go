@@ -162,7 +162,8 @@ func isMapped(t *testing.T, path string) bool {
 }
 
 // FuzzOpen checks that Open accepts exactly what Decode accepts, with the
-// same digest and the same answers.
+// same digest and the same answers, whether the slots are read in memory
+// or from the file (beyond the resident budget).
 func FuzzOpen(f *testing.F) {
 	for _, n := range []int{0, 1, 5} {
 		c, _ := buildTest(f, n, uint64(n))
@@ -174,22 +175,29 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cfg := DecodeConfig{MaxBytes: 1 << 20}
 		d, derr := Decode(bytes.NewReader(in), cfg)
-		o, oerr := Open(writeFile(t, in), cfg)
+		path := writeFile(t, in)
+		o, oerr := Open(path, cfg)
 		if (derr == nil) != (oerr == nil) {
 			t.Fatalf("Decode error %v, Open error %v", derr, oerr)
 		}
 		if derr != nil {
 			return
 		}
-		if d.Digest() != o.Digest() {
+		withBudget(t, 1)
+		read := openTest(t, path) // slots read from the file
+		if d.Digest() != o.Digest() || d.Digest() != read.Digest() {
 			t.Fatal("Open and Decode digests differ")
 		}
 		for _, p := range probes {
 			dl, dok := d.Lookup(p)
-			ol, ook := o.Lookup(p)
-			if dl != ol || dok != ook {
-				t.Fatal("Open and Decode answer differently")
+			for _, c := range []*Catalog{o, read} {
+				if l, ok := c.Lookup(p); dl != l || dok != ok {
+					t.Fatal("Open and Decode answer differently")
+				}
 			}
+		}
+		if err := read.Err(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

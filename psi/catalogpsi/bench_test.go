@@ -1,16 +1,25 @@
 package catalogpsi
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
 	"fmt"
 	"iter"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	circl "github.com/cloudflare/circl/oprf"
 
+	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
@@ -83,20 +92,27 @@ func queryBench(b *testing.B, name string, r *Requester, ev *oprf.Evaluator, bat
 	b.Run(name, func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			q, blinded, err := r.Blind(rand.Reader, batch)
-			if err != nil {
-				b.Fatal(err)
-			}
-			evaluated, proof, err := ev.BlindEvaluate(rand.Reader, blinded)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := r.Resolve(q, evaluated, proof[:]); err != nil {
+			q, evaluated, proof := blindAndEvaluate(b, r, ev, batch)
+			if _, err := r.Resolve(q, evaluated, proof); err != nil {
 				b.Fatal(err)
 			}
 		}
 		reportItems(b, len(batch))
 	})
+}
+
+// blindAndEvaluate blinds batch for r and has ev evaluate it: a query
+// ready for Resolve.
+func blindAndEvaluate(b *testing.B, r *Requester, ev *oprf.Evaluator, batch []ident.ID) (q *Query, evaluated, proof []byte) {
+	q, blinded, err := r.Blind(rand.Reader, batch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	evaluated, p, err := ev.BlindEvaluate(rand.Reader, blinded)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return q, evaluated, p[:]
 }
 
 // BenchmarkBuildCatalog measures a provider's whole catalog build: full
@@ -141,4 +157,173 @@ func syntheticList(n int) iter.Seq[Entry] {
 			}
 		}
 	}
+}
+
+var resolveItems = flag.Int("catalogpsi.resolveitems", 1_000_000, "catalog size of BenchmarkResolveHeld")
+
+// BenchmarkResolveHeld times Resolve (verify, finalise, look up) of
+// 1,000-identifier batches against one catalog of -catalogpsi.resolveitems
+// items held three ways: decoded into the heap, opened within the resident
+// budget (read in memory) and opened beyond it (each slot read from the
+// file, catalog.SetResidentBudget). Each iteration resolves one fresh batch
+// with each, in turn, so that the three see the same load, and times the
+// look-ups alone too, on other outputs, with the process's minor and major
+// page faults meanwhile (Linux), after 10,000 untimed look-ups in each (the
+// first touches of a mapping fault). The catalog's items are
+// generated PRF outputs under the fixture's metadata, so that building it
+// costs no OPRF evaluation; the batch's identifiers are not in it, and
+// misses cost what hits cost. Blinding and evaluation are not timed. For a
+// 10^7-item catalog:
+//
+//	go test -run '^$' -bench 'ResolveHeld' -benchtime 40x -timeout 60m ./psi/catalogpsi -args -catalogpsi.resolveitems=10000000
+func BenchmarkResolveHeld(b *testing.B) {
+	key, err := oprf.GenerateKey(seeded(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path, size := writeGeneratedCatalog(b, key.Public(), *resolveItems)
+	catalog.SetResidentBudget(size) // room for one of the two opened below
+	defer catalog.SetResidentBudget(0)
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	heap, err := catalog.Decode(bufio.NewReaderSize(f, 1<<20), catalog.DecodeConfig{})
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev, err := NewProvider("Bank1MSP", key).Evaluator("black", 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	modes := []struct {
+		name             string
+		r                *Requester
+		resolve, lookUps time.Duration
+		minor, major     int
+	}{
+		{name: "heap", r: requesterFor(b, key, heap)},
+		{name: "mapped", r: requesterFor(b, key, openTest(b, path))},
+		{name: "pread", r: requesterFor(b, key, openTest(b, path))},
+	}
+	if !modes[1].r.catalog.InMemory() || modes[2].r.catalog.InMemory() {
+		b.Fatal("the resident budget is taken by other catalogs")
+	}
+	batch := phones(1_000_000, 1000)
+	results := make([]Result, len(batch))
+	warm := make([][oprf.OutputSize]byte, 10_000)
+	for i := range warm {
+		warm[i][0], warm[i][1] = byte(i), byte(i>>8)
+	}
+	for _, m := range modes { // the first touches of a mapping are not the steady state
+		m.r.lookUp(make([]Result, len(warm)), warm)
+	}
+	for b.Loop() {
+		for i := range modes {
+			m := &modes[i]
+			q, evaluated, proof := blindAndEvaluate(b, m.r, ev, batch)
+			outputs, err := m.r.client.Finalize(q.state, evaluated, proof)
+			if err != nil {
+				b.Fatal(err)
+			}
+			minor, major := pageFaults(b)
+			start := time.Now()
+			m.r.lookUp(results, outputs)
+			m.lookUps += time.Since(start)
+			minor2, major2 := pageFaults(b)
+			m.minor, m.major = m.minor+minor2-minor, m.major+major2-major
+			q, evaluated, proof = blindAndEvaluate(b, m.r, ev, batch)
+			start = time.Now()
+			if _, err := m.r.Resolve(q, evaluated, proof); err != nil {
+				b.Fatal(err)
+			}
+			m.resolve += time.Since(start)
+		}
+	}
+	for _, m := range modes {
+		b.ReportMetric(float64(m.resolve.Microseconds())/1e3/float64(b.N), "ms/resolve-"+m.name)
+		b.ReportMetric(float64(m.lookUps.Microseconds())/1e3/float64(b.N), "ms/lookups-"+m.name)
+		b.ReportMetric(float64(m.minor)/float64(b.N), "minflt/lookups-"+m.name)
+		b.ReportMetric(float64(m.major)/float64(b.N), "majflt/lookups-"+m.name)
+	}
+}
+
+// writeGeneratedCatalog writes a catalog of n generated PRF outputs under
+// the metadata a requester of the fixture's provider expects, and returns
+// its path and size.
+func writeGeneratedCatalog(b *testing.B, pub *oprf.PublicKey, n int) (string, int64) {
+	bl, err := catalog.NewBuilder(catalog.Meta{
+		Suite: Suite, Provider: "Bank1MSP", Category: "black", Period: 7, KeyID: pub.KeyID(),
+	}, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := seeded(5)
+	prf := make([]byte, oprf.OutputSize)
+	for i := range n {
+		for j := 0; j < len(prf); j += 8 {
+			binary.LittleEndian.PutUint64(prf[j:], rng.Uint64())
+		}
+		if err := bl.Add(prf, labelFor(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cat, err := bl.Build(seeded(6))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "c.cat")
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	if _, err := cat.Encode(w); err != nil {
+		b.Fatal(err)
+	}
+	if err := errors.Join(w.Flush(), out.Close()); err != nil {
+		b.Fatal(err)
+	}
+	return path, cat.EncodedLen()
+}
+
+// pageFaults returns the process's minor and major page faults so far,
+// from /proc/self/stat, or zeros where there is none.
+func pageFaults(b *testing.B) (minor, major int) {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, 0
+	}
+	// The fields after the parenthesised command name: minflt is the
+	// eighth, majflt the tenth.
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if len(fields) < 10 {
+		b.Fatalf("/proc/self/stat: %d fields", len(fields))
+	}
+	minor, err1 := strconv.Atoi(fields[7])
+	major, err2 := strconv.Atoi(fields[9])
+	if err := errors.Join(err1, err2); err != nil {
+		b.Fatal(err)
+	}
+	return minor, major
+}
+
+// requesterFor returns the fixture provider's requester for cat.
+func requesterFor(b *testing.B, key *oprf.PrivateKey, cat *catalog.Catalog) *Requester {
+	r, err := NewRequester("Bank1MSP", key.Public(), "black", 7, cat)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// openTest opens path or fails the benchmark.
+func openTest(b *testing.B, path string) *catalog.Catalog {
+	c, err := catalog.Open(path, catalog.DecodeConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }

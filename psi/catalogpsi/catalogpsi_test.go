@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -77,6 +80,17 @@ func newFixture(t testing.TB, listSize int) *fixture {
 // query runs one batch through the whole protocol with an honest provider.
 func (f *fixture) query(t *testing.T, r *Requester, ids []ident.ID) []Result {
 	t.Helper()
+	results, err := f.resolve(t, r, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results
+}
+
+// resolve runs one batch through the whole protocol with an honest
+// provider and returns what Resolve returns.
+func (f *fixture) resolve(t *testing.T, r *Requester, ids []ident.ID) ([]Result, error) {
+	t.Helper()
 	q, blinded, err := r.Blind(seeded(3), ids)
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +103,7 @@ func (f *fixture) query(t *testing.T, r *Requester, ids []ident.ID) []Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := r.Resolve(q, evaluated, proof[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return results
+	return r.Resolve(q, evaluated, proof[:])
 }
 
 func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
@@ -146,6 +156,42 @@ func TestQueryAgainstDecodedCatalog(t *testing.T) {
 		if !res.Hit || res.Label != labelFor(i) {
 			t.Errorf("identifier %d: got %+v, want hit with %+v", i, res, labelFor(i))
 		}
+	}
+}
+
+// TestResolveFailsOnUnreadableCatalog plays a disk or process that cuts a
+// held catalog's file short after it was opened and verified, with the
+// catalog read from its file (beyond the resident budget): Resolve must fail
+// rather than report the listed identifiers as misses.
+func TestResolveFailsOnUnreadableCatalog(t *testing.T) {
+	f := newFixture(t, 300)
+	var enc bytes.Buffer
+	digest, err := f.catalog.Encode(&enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "c.cat")
+	if err := os.WriteFile(path, enc.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	catalog.SetResidentBudget(1) // for the whole test: look-ups could claim it
+	defer catalog.SetResidentBudget(0)
+	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, opened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results := f.query(t, r, f.listed[:3]); !results[0].Hit {
+		t.Fatal("listed identifier missed before the damage")
+	}
+	if err := os.Truncate(path, 100); err != nil {
+		t.Fatal(err)
+	}
+	if results, err := f.resolve(t, r, f.listed[:3]); !errors.Is(err, io.EOF) || results != nil {
+		t.Fatalf("Resolve on a truncated catalog: %d results, error %v, want io.EOF", len(results), err)
 	}
 }
 

@@ -116,7 +116,8 @@ func (r *Requester) Blind(rand io.Reader, ids []ident.ID) (*Query, []byte, error
 // Resolve verifies the provider's batched proof against the registered key,
 // finalises the PRF outputs and looks each one up in the catalog. A proof
 // that does not verify is an error (the answer must be disputed, not used):
-// no result is returned for any identifier.
+// no result is returned for any identifier. So is a catalog whose file
+// could not be read (catalog.Catalog.Err): its misses may be wrong.
 func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error) {
 	outputs, err := r.client.Finalize(q.state, evaluated, proof)
 	if err != nil {
@@ -124,12 +125,18 @@ func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error)
 	}
 	results := make([]Result, len(outputs))
 	r.lookUp(results, outputs)
+	if err := r.catalog.Err(); err != nil {
+		// A failed read of the catalog's file answers false: the misses
+		// cannot be trusted.
+		return nil, err
+	}
 	return results, nil
 }
 
 // minLookUpShare is the fewest look-ups a core takes: each costs a
-// microsecond or two (two hashes and three or four slot reads), so a
-// goroutine pays for itself only past a few hundred of them.
+// microsecond or two (two hashes and three or four slot reads; more when
+// the slots are read from the catalog's file, catalog.SetResidentBudget),
+// so a goroutine pays for itself only past a few hundred of them.
 const minLookUpShare = 256
 
 // lookUp looks every output up in the catalog, on all cores for a large
