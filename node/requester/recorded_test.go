@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -108,16 +109,24 @@ func TestRecordedErrorAbortsTheChange(t *testing.T) {
 	ready(t, r)
 	hang := make(chan struct{})
 	n.providers[1].set(func(p *testProvider) { p.hang = hang })
-	streams := make(chan []*riskmeshv1.QueryEvent, 1)
+	var stream []*riskmeshv1.QueryEvent
+	queried := make(chan error, 1)
 	go func() {
-		streams <- query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)})
+		queried <- r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)},
+			func(ev *riskmeshv1.QueryEvent) error {
+				stream = append(stream, ev)
+				return nil
+			})
 	}()
 	waitFor(t, "P1's part stored", func() bool {
 		recs, _, err := r.store.running()
 		return err == nil && len(recs) == 1 && len(recs[0].ProviderResults) == 1
 	})
 	close(hang)
-	stream := <-streams
+	must(t, <-queried)
+	if len(stream) != 4 || stream[0].GetAccepted() == nil {
+		t.Fatalf("events %v, want accepted, two parts and the result", stream)
+	}
 	id := stream[0].GetAccepted().QueryId
 	rec, err := r.store.get(id)
 	must(t, err)
