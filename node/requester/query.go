@@ -217,22 +217,18 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	}}}
 	ctx, cancel := context.WithDeadline(r.ctx, q.deadline)
 	defer cancel()
-	type done struct {
-		res  *riskmeshv1.ProviderResult
-		part saved
-		held int64 // budget reserved
-	}
-	results := make(chan done, len(providers))
+	results := make(chan partDone, len(providers))
 	for _, p := range providers {
 		go func() {
 			res, part, held := r.ask(ctx, q, p)
 			res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
-			results <- done{res, part, held}
+			results <- partDone{res, part, held}
 		}()
 	}
-	// The last provider's part and the merged result are one commit: a
-	// crash before it leaves what a crash before the part's own commit
-	// left (docs/node-requester.md, "Durability").
+	// The parts that have completed by the time a commit starts, and the
+	// merged result with the last, are one commit: a crash before it
+	// leaves what a crash before the first of them's own commit left
+	// (docs/node-requester.md, "Durability").
 	finished := func() {
 		state := riskmeshv1.QueryState_QUERY_STATE_COMPLETE
 		if r.ctx.Err() != nil {
@@ -240,26 +236,34 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 		}
 		finish(q.rec, q.pending, state, r.cfg.Now())
 	}
-	for i := range providers {
-		d := <-results
-		d.res = storable(d.res)
-		q.rec.ProviderResults = append(q.rec.ProviderResults, d.res)
-		last := i == len(providers)-1
-		if last {
+	for left := len(providers); left > 0; {
+		ready := collect(results, left)
+		left -= len(ready)
+		parts := make([]saved, len(ready))
+		added := make([]*riskmeshv1.ProviderResult, len(ready))
+		for i, d := range ready {
+			parts[i], added[i] = d.part, storable(d.res)
+			q.rec.ProviderResults = append(q.rec.ProviderResults, added[i])
+		}
+		if left == 0 {
 			finished()
 		}
 		r.spendMu.RLock()
-		err := r.store.update(q.rec, d.part, d.res, last)
-		r.budget.release(d.held, d.part.spend)
+		err := r.store.update(q.rec, parts, added, left == 0)
+		for _, d := range ready {
+			r.budget.release(d.held, d.part.spend)
+		}
 		r.spendMu.RUnlock()
 		if err != nil {
-			r.cfg.Logger.Error("persist provider result", "query", q.rec.QueryId, "err", err)
+			r.cfg.Logger.Error("persist provider results", "query", q.rec.QueryId, "err", err)
 		}
-		events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: d.res}}
+		for _, pr := range added {
+			events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_ProviderResult{ProviderResult: pr}}
+		}
 	}
 	if len(providers) == 0 {
 		finished()
-		if err := r.store.update(q.rec, saved{}, nil, true); err != nil {
+		if err := r.store.update(q.rec, nil, nil, true); err != nil {
 			r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
 		}
 	}
@@ -267,6 +271,29 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
 		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
 	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
+}
+
+// partDone is a provider part that completed: its result, what to persist
+// with it, and the budget it reserved.
+type partDone struct {
+	res  *riskmeshv1.ProviderResult
+	part saved
+	held int64
+}
+
+// collect waits for one part of results, then takes the others already
+// there, at most left in all: the parts one commit stores.
+func collect(results <-chan partDone, left int) []partDone {
+	ready := []partDone{<-results}
+	for len(ready) < left {
+		select {
+		case d := <-results:
+			ready = append(ready, d)
+		default:
+			return ready
+		}
+	}
+	return ready
 }
 
 // ask runs the query's part at one provider. It returns the provider's
@@ -352,7 +379,7 @@ func (r *Requester) interruptLeftovers() error {
 	}
 	for i, rec := range recs {
 		finish(rec, pend[i], riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED, r.cfg.Now())
-		if err := r.store.update(rec, saved{}, nil, true); err != nil {
+		if err := r.store.update(rec, nil, nil, true); err != nil {
 			return fmt.Errorf("requester: mark query interrupted: %w", err)
 		}
 	}

@@ -1,7 +1,9 @@
 package requester
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -98,25 +100,46 @@ func TestRecordedEvents(t *testing.T) {
 // An error from Config.Recorded aborts the transaction of the change: the
 // change is not stored without its event. The last provider's part and the
 // merged result are one change (docs/node-requester.md, "Durability"):
-// refusing the result's event loses the last part too, and keeps the first.
+// refusing the result's event loses the last part too, and keeps the first
+// (which P2, held back until it is stored, could not share a commit with).
 func TestRecordedErrorAbortsTheChange(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10), span(0, 10))
 	rc := &recorder{fail: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT}
 	r := n.newRequester("", func(c *setup) { c.Recorded = rc.record })
 	ready(t, r)
-	stream := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)})
+	hang := make(chan struct{})
+	n.providers[1].set(func(p *testProvider) { p.hang = hang })
+	var stream []*riskmeshv1.QueryEvent
+	queried := make(chan error, 1)
+	go func() {
+		queried <- r.Query(context.Background(), &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1)},
+			func(ev *riskmeshv1.QueryEvent) error {
+				stream = append(stream, ev)
+				return nil
+			})
+	}()
+	waitFor(t, "P1's part stored", func() bool {
+		recs, _, err := r.store.running()
+		return err == nil && len(recs) == 1 && len(recs[0].ProviderResults) == 1
+	})
+	close(hang)
+	must(t, <-queried)
+	if len(stream) != 4 || stream[0].GetAccepted() == nil {
+		t.Fatalf("events %v, want accepted, two parts and the result", stream)
+	}
 	id := stream[0].GetAccepted().QueryId
 	rec, err := r.store.get(id)
 	must(t, err)
-	if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING || rec.Result != nil || len(rec.ProviderResults) != 1 {
-		t.Fatalf("stored record %v with result %v and %d parts, want the first part kept, and neither the last part nor a result without its event",
-			rec.State, rec.Result, len(rec.ProviderResults))
+	if rec.State != riskmeshv1.QueryState_QUERY_STATE_RUNNING || rec.Result != nil || len(rec.ProviderResults) != 1 ||
+		rec.ProviderResults[0].Provider != n.providers[0].msp {
+		t.Fatalf("stored record %v with result %v and parts %v, want P1's part kept, and neither the last part nor a result without its event",
+			rec.State, rec.Result, rec.ProviderResults)
 	}
 	// The recorder is no transaction: it also saw the last part's event,
 	// which the aborted transaction took back with the part.
 	got := rc.of(id)
 	if len(got) != 2 || got[0].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT ||
-		!proto.Equal(got[0].ProviderResult, rec.ProviderResults[0]) || got[1].ProviderResult.GetProvider() == rec.ProviderResults[0].Provider {
+		!proto.Equal(got[0].ProviderResult, rec.ProviderResults[0]) || got[1].ProviderResult.GetProvider() != n.providers[1].msp {
 		t.Fatalf("events %v, want the stored first part's, then the last part's from the aborted change", got)
 	}
 }
@@ -155,5 +178,64 @@ func TestRecordedReconciliation(t *testing.T) {
 	if len(states) != 2 || states[0] != riskmeshv1.ReconcileState_RECONCILE_STATE_PENDING ||
 		states[1] != riskmeshv1.ReconcileState_RECONCILE_STATE_RECOVERED {
 		t.Fatalf("reconciliation events %v, want PENDING then RECOVERED, once each", states)
+	}
+}
+
+// collect hands one commit every part that has completed, at least one
+// and at most the parts left: parts that complete while an earlier commit
+// is in flight share the next (docs/node-requester.md, "Durability").
+func TestCollectTakesThePartsThatCompleted(t *testing.T) {
+	results := make(chan partDone, 3)
+	for i := range 3 {
+		results <- partDone{held: int64(i)}
+	}
+	if got := collect(results, 2); len(got) != 2 || got[0].held != 0 || got[1].held != 1 {
+		t.Fatalf("collect with 2 left took %v, want the first two parts in order", got)
+	}
+	if got := collect(results, 2); len(got) != 1 || got[0].held != 2 {
+		t.Fatalf("collect took %v, want the one part there", got)
+	}
+	late := make(chan partDone)
+	go func() { late <- partDone{held: 7} }()
+	if got := collect(late, 3); len(got) != 1 || got[0].held != 7 {
+		t.Fatalf("collect took %v, want the part it waited for", got)
+	}
+}
+
+// Parts stored by one update are one change: each part's spend is added
+// and its event journalled in order, then the result's; an error
+// journalling the result takes back every part with it.
+func TestUpdateStoresPartsTogether(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	rc := &recorder{}
+	s, err := openStore(db, nil, rc.record, nil)
+	must(t, err)
+	rec := &riskmeshv1.QueryRecord{QueryId: "q1", Period: 3, State: riskmeshv1.QueryState_QUERY_STATE_COMPLETE,
+		Result: &riskmeshv1.QueryResult{QueryId: "q1"}}
+	added := []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Amount: 3}, {Provider: "P2MSP", Amount: 4}}
+	must(t, s.update(rec, []saved{{spend: 3}, {spend: 4}}, added, true))
+	spend, err := s.spend()
+	must(t, err)
+	if spend[3] != 7 {
+		t.Fatalf("spend %v after two parts of 3 and 4 in period 3, want 7", spend)
+	}
+	got := rc.of("q1")
+	if len(got) != 3 || got[0].ProviderResult.GetProvider() != "P1MSP" || got[1].ProviderResult.GetProvider() != "P2MSP" ||
+		got[2].Type != riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT {
+		t.Fatalf("events %v, want P1's part, P2's part, then the result", got)
+	}
+
+	rc.fail = riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT
+	rec2 := &riskmeshv1.QueryRecord{QueryId: "q2", Period: 3, Result: &riskmeshv1.QueryResult{QueryId: "q2"}}
+	if err := s.update(rec2, []saved{{spend: 5}, {spend: 6}}, added, true); !errors.Is(err, errRecorder) {
+		t.Fatalf("update with the result's event refused returned %v, want the recorder's error", err)
+	}
+	if spend, err = s.spend(); err != nil || spend[3] != 7 {
+		t.Fatalf("spend %v (%v) after a refused change, want still 7", spend, err)
+	}
+	if _, err := s.get("q2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("record of the refused change: %v, want not found", err)
 	}
 }

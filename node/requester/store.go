@@ -166,16 +166,17 @@ type saved struct {
 }
 
 // update rewrites a query record and, in the same transaction, stores the
-// transcripts and spend of a provider part that completed, so that a
-// crash cannot keep one without the other. added, if not nil, is that
-// part, whose PROVIDER_RESULT event the change journals; done means rec is
-// finished: the pending part is deleted and the merged result's event
-// journalled after the part's. The last part and the finish are one
-// commit, not two (docs/node-requester.md, "Durability").
-func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, added *riskmeshv1.ProviderResult, done bool) error {
+// transcripts and spend of the provider parts that completed, so that a
+// crash cannot keep one without the other. added[i], the result of the part
+// parts[i] saves, has its PROVIDER_RESULT event journalled, in order; done
+// means rec is finished: the pending part is deleted and the merged
+// result's event journalled after the parts'. Parts that complete together
+// and the finish are one commit, not one each (docs/node-requester.md,
+// "Durability").
+func (s *store) update(rec *riskmeshv1.QueryRecord, parts []saved, added []*riskmeshv1.ProviderResult, done bool) error {
 	return s.commits.Update(func(tx *bolt.Tx) error {
-		if added != nil {
-			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT, ProviderResult: added}
+		for _, pr := range added {
+			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT, ProviderResult: pr}
 			if err := s.emit(tx, rec, ev); err != nil {
 				return err
 			}
@@ -189,12 +190,14 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, part saved, added *riskmeshv
 		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
 			return err
 		}
-		if err := s.putTranscripts(tx, part.transcripts); err != nil {
-			return err
-		}
-		if part.spend != 0 {
-			if err := addSpend(tx.Bucket(bucketSpend), rec.Period, part.spend); err != nil {
+		for _, part := range parts {
+			if err := s.putTranscripts(tx, part.transcripts); err != nil {
 				return err
+			}
+			if part.spend != 0 {
+				if err := addSpend(tx.Bucket(bucketSpend), rec.Period, part.spend); err != nil {
+					return err
+				}
 			}
 		}
 		if done {
