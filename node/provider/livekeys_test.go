@@ -119,7 +119,7 @@ func TestAdversaryLiveForeignKeyDigest(t *testing.T) {
 	// The victim's query reaches the cache as its own live query would.
 	vq, _, err := victim.Query(nil, [][]byte{make([]byte, 32)})
 	must(t, err)
-	if _, err := f.p.heKeys.resolve("VictimMSP", vq); err != nil {
+	if _, err := f.p.heKeys.Resolve("VictimMSP", vq); err != nil {
 		t.Fatal(err)
 	}
 	// The attacker's query carries the victim's key digest: it builds a
