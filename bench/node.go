@@ -188,6 +188,9 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 	if err := s.waitLive(ctx); err != nil {
 		return nil, cost, err
 	}
+	if err := s.waitLiveKeys(ctx); err != nil {
+		return nil, cost, err
+	}
 	entries := 0
 	for _, l := range w.lists {
 		entries += len(l.Entries)
@@ -412,6 +415,29 @@ func (s *catalogNodes) waitLive(ctx context.Context) error {
 			case <-ctx.Done():
 				return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), ctx.Err())
 			}
+		}
+	}
+	return nil
+}
+
+// waitLiveKeys polls, if the network serves live, until the requester
+// has sent its evaluation key to every provider ahead of its queries, as
+// a node running before its users' first live query has
+// (node/requester's PreparedLiveKeys): the first query row then measures
+// a query, not the node's start.
+func (s *catalogNodes) waitLiveKeys(ctx context.Context) error {
+	if !s.live {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for s.requester.PreparedLiveKeys() < s.providers {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d live keys sent ahead: %w", s.requester.PreparedLiveKeys(), s.providers, ctx.Err())
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -28,9 +29,12 @@ const (
 	// keys for in a period: each costs about a CPU-second and 3 MB here
 	// and 1.6 MB in the provider's cache at the presets.
 	liveKeysAhead = 16
-	// liveKeysRetry is how long after a failed preparation it is tried
-	// again, if no registry change comes first.
-	liveKeysRetry = 30 * time.Second
+	// A failed preparation is tried again after liveKeysRetry, doubling
+	// per failure up to liveKeysMaxRetry, if no registry change comes
+	// first: a provider's live database is built some seconds after its
+	// period opens.
+	liveKeysRetry    = time.Second
+	liveKeysMaxRetry = time.Minute
 )
 
 // runLiveKeys prepares the live keys of the current period at start and
@@ -39,10 +43,14 @@ func (r *Requester) runLiveKeys(ctx context.Context) {
 	retry := time.NewTimer(liveKeysRetry)
 	retry.Stop()
 	defer retry.Stop()
+	failures := 0
 	for {
 		changes := r.cfg.Directory.Changes()
 		if r.prepareLiveKeys(ctx) {
-			retry.Reset(liveKeysRetry)
+			failures++
+			retry.Reset(backoff.Delay(liveKeysRetry, liveKeysMaxRetry, failures))
+		} else {
+			failures = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -53,12 +61,31 @@ func (r *Requester) runLiveKeys(ctx context.Context) {
 	}
 }
 
+// PreparedLiveKeys returns how many of this node's live key pairs of the
+// current period a provider holds the evaluation key of, as far as the
+// node knows: sent ahead of queries, or in a query the provider answered.
+func (r *Requester) PreparedLiveKeys() int {
+	r.heKeys.mu.Lock()
+	defer r.heKeys.mu.Unlock()
+	if r.heKeys.period != r.cfg.Directory.View().Period.Number {
+		return 0
+	}
+	n := 0
+	for _, he := range r.heKeys.m {
+		if he.sent.Load() {
+			n++
+		}
+	}
+	return n
+}
+
 // prepareLiveKeys makes the key pairs of the providers that serve live a
 // category of the current period with a live price, and sends each
 // evaluation key the provider does not hold yet as far as this node
-// knows. In auto mode, a provider whose verified catalog is ready is
-// asked in catalog mode, so it is skipped; a node whose queries default
-// to catalog mode prepares nothing. It reports whether some pair failed
+// knows. A node whose queries default to catalog mode prepares nothing;
+// in auto mode a query may still ask live (a fresh listing matters more
+// than the catalog's price), so providers with a ready catalog are
+// prepared too. It reports whether some pair failed
 // for a reason that may pass (the provider unreachable or its live
 // database not built yet).
 func (r *Requester) prepareLiveKeys(ctx context.Context) (failed bool) {
@@ -77,9 +104,6 @@ func (r *Requester) prepareLiveKeys(ctx context.Context) (failed bool) {
 				return failed
 			}
 			if inst.MSPID == r.cfg.MSPID {
-				continue
-			}
-			if _, _, ready := r.cfg.Catalogs.Ready(inst.MSPID, category, period); ready && r.cfg.Mode != riskmeshv1.QueryMode_QUERY_MODE_LIVE {
 				continue
 			}
 			left--

@@ -52,7 +52,7 @@ func waitUploads(t *testing.T, r *Requester, p *testProvider, n int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		uploads, _ := liveKeyTraffic(p)
-		if uploads >= n && heldKeys(r) > 0 {
+		if uploads >= n && r.PreparedLiveKeys() > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -60,20 +60,6 @@ func waitUploads(t *testing.T, r *Requester, p *testProvider, n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// heldKeys is how many of r's key pairs of the current period the
-// provider holds as far as r knows.
-func heldKeys(r *Requester) int {
-	r.heKeys.mu.Lock()
-	defer r.heKeys.mu.Unlock()
-	n := 0
-	for _, he := range r.heKeys.m {
-		if he.sent.Load() {
-			n++
-		}
-	}
-	return n
 }
 
 // TestLiveKeysAhead: a node that starts makes its key pair for the
