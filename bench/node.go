@@ -406,15 +406,9 @@ func (s *catalogNodes) waitLive(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	for i, node := range s.nodes {
-		for !node.LiveReady(category.String()) {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), ctx.Err())
-			}
+		if err := pollUntil(ctx, func() bool { return node.LiveReady(category.String()) }); err != nil {
+			return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), err)
 		}
 	}
 	return nil
@@ -431,13 +425,21 @@ func (s *catalogNodes) waitLiveKeys(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	if err := pollUntil(ctx, func() bool { return s.requester.PreparedLiveKeys() >= s.providers }); err != nil {
+		return fmt.Errorf("%d of %d live keys sent ahead: %w", s.requester.PreparedLiveKeys(), s.providers, err)
+	}
+	return nil
+}
+
+// pollUntil checks done every 20 ms until it holds or ctx ends.
+func pollUntil(ctx context.Context, done func() bool) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for s.requester.PreparedLiveKeys() < s.providers {
+	for !done() {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d live keys sent ahead: %w", s.requester.PreparedLiveKeys(), s.providers, ctx.Err())
+			return ctx.Err()
 		}
 	}
 	return nil
