@@ -14,27 +14,28 @@ import (
 // Live keys ahead of queries (docs/protocol/hepsi.md, "Served by the
 // node"): a live query needs this node's key pair for the provider,
 // category and period, and the provider needs its evaluation key (1.57 MB
-// at the presets). Made at the first query, they cost it about a
-// CPU-second of key generation and the key's upload. So the node makes
-// them in the background when it learns that a provider serves a category
-// live (at start, on every registry change, which includes a new period),
-// one generation at a time, and sends the evaluation key ahead
-// (LiveKeyUpload): the first query then names it by digest like any
-// later one. A failure is logged and retried; a query that comes first
-// makes or waits for the same key pair (heKeys) and carries the key if
-// the upload has not gone through.
+// at the presets). Made at the first query, they cost it the key pair
+// (about 20 ms of CPU) and the key's upload and decoding. So the node
+// makes them in the background when it learns that a provider serves a
+// category live (at start, on every registry change, which includes a new
+// period), one generation at a time, and sends the evaluation key ahead
+// (LiveKeyUpload): the first query then names it by digest like any later
+// one. A failure is logged and retried; a query that comes first makes or
+// waits for the same key pair (heKeys) and carries the key if the upload
+// has not gone through.
 
 const (
 	// liveKeysAhead bounds the (provider, category) pairs a node prepares
-	// keys for in a period: each costs about a CPU-second and 3 MB here
-	// and 1.6 MB in the provider's cache at the presets.
+	// keys for in a period: each costs a 1.57 MB upload and about 3 MB
+	// here and 1.6 MB in the provider's cache at the presets.
 	liveKeysAhead = 16
 	// A failed preparation is tried again after liveKeysRetry, doubling
 	// per failure up to liveKeysMaxRetry, if no registry change comes
-	// first: a provider's live database is built some seconds after its
-	// period opens.
+	// first: a provider's live database is built some seconds to minutes
+	// after its period opens, and a LiveInfo request costs next to
+	// nothing.
 	liveKeysRetry    = time.Second
-	liveKeysMaxRetry = time.Minute
+	liveKeysMaxRetry = 10 * time.Second
 )
 
 // runLiveKeys prepares the live keys of the current period at start and

@@ -64,9 +64,8 @@ func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*
 // and keeping the secret keys off disk keeps old queries undecryptable
 // once the node forgets them. Keys of earlier periods are dropped when a
 // later period's key is made. A key pair is generated once, outside the
-// lock (about a CPU-second at the presets): whoever asks for it while it
-// is being made, a query or the key warm-up (livekeys.go), waits for the
-// same one.
+// lock: whoever asks for it while it is being made, a query or the key
+// preparation ahead of queries (livekeys.go), waits for the same one.
 type heKeys struct {
 	mu     sync.Mutex
 	period uint64
