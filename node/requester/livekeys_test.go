@@ -62,6 +62,17 @@ func waitUploads(t *testing.T, r *Requester, p *testProvider, n int) {
 	}
 }
 
+// askLiveAnswered runs a live query of ids through r and fails unless the
+// provider's part is answered.
+func askLiveAnswered(t *testing.T, n *network, r *Requester, ids ...int) *riskmeshv1.ProviderResult {
+	t.Helper()
+	part, _ := liveExchange(t, n, r, 5*time.Minute, ids...)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		t.Fatalf("part %v (%v)", part.Status, part.Error)
+	}
+	return part
+}
+
 // TestLiveKeysAhead: a node that starts makes its key pair for the
 // live-only provider in the background and uploads the evaluation key,
 // once; its first live query then names the key by digest, as does the
@@ -75,9 +86,7 @@ func TestLiveKeysAhead(t *testing.T) {
 	stop := runRequester(t, first)
 	waitUploads(t, first, p, 1)
 	for range 2 {
-		if part, _ := liveExchange(t, n, first, 5*time.Minute, 3, 40); part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-			t.Fatalf("part %v (%v)", part.Status, part.Error)
-		}
+		askLiveAnswered(t, n, first, 3, 40)
 	}
 	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, namesKey}) {
 		t.Fatalf("%d uploads and query versions %v, want one upload and both queries naming the key", uploads, versions)
@@ -89,9 +98,7 @@ func TestLiveKeysAhead(t *testing.T) {
 	again := n.newRequester(dir, nil)
 	runRequester(t, again)
 	waitUploads(t, again, p, 2)
-	if part, _ := liveExchange(t, n, again, 5*time.Minute, 3); part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		t.Fatalf("part after the restart %v (%v)", part.Status, part.Error)
-	}
+	askLiveAnswered(t, n, again, 3)
 	if uploads, versions := liveKeyTraffic(p); uploads != 2 || !bytes.Equal(versions, []byte{namesKey, namesKey, namesKey}) {
 		t.Fatalf("after the restart: %d uploads and query versions %v, want two uploads and every query naming its key", uploads, versions)
 	}
@@ -110,9 +117,8 @@ func TestLiveKeyLostFallsBack(t *testing.T) {
 	}
 	p.set(func(p *testProvider) { p.liveForget = 1 })
 	for range 2 {
-		part, _ := liveExchange(t, n, r, 5*time.Minute, 3, 40)
-		if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || part.Amount != 2*testLivePrice {
-			t.Fatalf("part %v billing %d, want answered billing %d (%v)", part.Status, part.Amount, 2*testLivePrice, part.Error)
+		if part := askLiveAnswered(t, n, r, 3, 40); part.Amount != 2*testLivePrice {
+			t.Fatalf("part billing %d, want %d", part.Amount, 2*testLivePrice)
 		}
 	}
 	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, carriesKey, namesKey}) {
@@ -130,11 +136,8 @@ func TestLiveKeyRace(t *testing.T) {
 	r := n.newRequester("", nil)
 	var wg sync.WaitGroup
 	wg.Go(func() { r.prepareLiveKeys(context.Background()) })
-	part, _ := liveExchange(t, n, r, 5*time.Minute, 3, 40)
+	askLiveAnswered(t, n, r, 3, 40)
 	wg.Wait()
-	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		t.Fatalf("racing part %v (%v)", part.Status, part.Error)
-	}
 	r.heKeys.mu.Lock()
 	pairs := len(r.heKeys.m)
 	r.heKeys.mu.Unlock()
@@ -184,9 +187,7 @@ func TestLiveKeysNewPeriod(t *testing.T) {
 	if failed := r.prepareLiveKeys(context.Background()); failed {
 		t.Fatal("preparing the live keys of the new period failed")
 	}
-	if part, _ := liveExchange(t, n, r, 5*time.Minute, 3); part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-		t.Fatalf("part %v (%v)", part.Status, part.Error)
-	}
+	askLiveAnswered(t, n, r, 3)
 	if uploads, versions := liveKeyTraffic(p); uploads != 2 || !bytes.Equal(versions, []byte{namesKey}) {
 		t.Fatalf("%d uploads and query versions %v, want one upload per period and the query naming its key", uploads, versions)
 	}
