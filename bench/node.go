@@ -188,6 +188,9 @@ func newCatalogNodes(ctx context.Context, w *workload, tmp string, log *slog.Log
 	if err := s.waitLive(ctx); err != nil {
 		return nil, cost, err
 	}
+	if err := s.waitLiveKeys(ctx); err != nil {
+		return nil, cost, err
+	}
 	entries := 0
 	for _, l := range w.lists {
 		entries += len(l.Entries)
@@ -403,15 +406,40 @@ func (s *catalogNodes) waitLive(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
+	for i, node := range s.nodes {
+		if err := pollUntil(ctx, func() bool { return node.LiveReady(category.String()) }); err != nil {
+			return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), err)
+		}
+	}
+	return nil
+}
+
+// waitLiveKeys polls, if the network serves live, until the requester
+// has sent its evaluation key to every provider ahead of its queries, as
+// a node running before its users' first live query has
+// (node/requester's PreparedLiveKeys): the first query row then measures
+// a query, not the node's start.
+func (s *catalogNodes) waitLiveKeys(ctx context.Context) error {
+	if !s.live {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := pollUntil(ctx, func() bool { return s.requester.PreparedLiveKeys() >= s.providers }); err != nil {
+		return fmt.Errorf("%d of %d live keys sent ahead: %w", s.requester.PreparedLiveKeys(), s.providers, err)
+	}
+	return nil
+}
+
+// pollUntil checks done every 20 ms until it holds or ctx ends.
+func pollUntil(ctx context.Context, done func() bool) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for i, node := range s.nodes {
-		for !node.LiveReady(category.String()) {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				return fmt.Errorf("%s's live database not ready: %w", providerMSP(i), ctx.Err())
-			}
+	for !done() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return nil

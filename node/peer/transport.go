@@ -150,6 +150,8 @@ func requestLimit(req *riskmeshv1.PeerRequest) int {
 		return riskmeshv1.MaxECDHReturnSize
 	case *riskmeshv1.PeerRequest_LiveQuery:
 		return riskmeshv1.MaxLiveQuerySize
+	case *riskmeshv1.PeerRequest_LiveKey:
+		return riskmeshv1.MaxLiveKeyUploadSize
 	default:
 		return riskmeshv1.MaxPeerRequestSize
 	}

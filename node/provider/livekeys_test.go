@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -119,7 +120,7 @@ func TestAdversaryLiveForeignKeyDigest(t *testing.T) {
 	// The victim's query reaches the cache as its own live query would.
 	vq, _, err := victim.Query(nil, [][]byte{make([]byte, 32)})
 	must(t, err)
-	if _, err := f.p.heKeys.resolve("VictimMSP", vq); err != nil {
+	if _, err := f.p.heKeys.Resolve("VictimMSP", vq); err != nil {
 		t.Fatal(err)
 	}
 	// The attacker's query carries the victim's key digest: it builds a
@@ -163,4 +164,131 @@ func replaceOnce(t *testing.T, b, old, new []byte) []byte {
 	}
 	copy(out[at:], new)
 	return out
+}
+
+// uploadKey sends he's evaluation key ahead of queries, for period.
+func uploadKey(via exchange, category string, period uint64, key []byte) *riskmeshv1.PeerResponse {
+	return via(&riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+		Provider: providerMSP, Category: category, Period: period, Key: key,
+	}}})
+}
+
+// TestLiveKeyUpload: over QUIC, a requester sends its evaluation key ahead
+// of its queries; the provider's receipt names the key's digest, and the
+// requester's first live query names the key by digest and is answered.
+// After a provider restart the key is gone: the same kind of query is
+// refused UNKNOWN_KEY with nothing recorded, and answered once the key is
+// uploaded again.
+func TestLiveKeyUpload(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	key, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	stored := uploadKey(via, category, 1, key).GetLiveKeyStored()
+	if want := he.EvaluationKey().Digest(); string(stored.GetKeyDigest()) != string(want[:]) {
+		t.Fatalf("receipt %x, want the key's digest %x", stored.GetKeyDigest(), want)
+	}
+	ask := func(via exchange) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
+		t.Helper()
+		s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
+		if s1.refusal != nil {
+			t.Fatalf("POPRF step refused: %v", s1.refusal)
+		}
+		q, st, err := he.QueryByKeyDigest(nil, s1.outputs)
+		must(t, err)
+		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+		return s1, st, req, qd
+	}
+	_, st, named, qd := ask(via)
+	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
+		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
+	}
+
+	f.flush()
+	f.reopen()
+	f.maintain()
+	via = f.serveQUIC(t, f.p)
+	s1, _, named, _ := ask(via)
+	f.wantUnknownKey(via(named), s1)
+	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
+		t.Fatal("key upload after the restart refused")
+	}
+	_, st, named, qd = ask(via)
+	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
+		t.Fatalf("found %v %v after the upload, want listed and unlisted", res[0].Found, res[1].Found)
+	}
+}
+
+// TestAdversaryLiveKeyUpload plays a member uploading keys it should not:
+// for another period, a category not served live, another provider, or
+// bytes that are no key of the announced parameters; each is refused
+// with nothing stored. Then it uploads its own keys in a loop (unbilled):
+// the cache stays within its capacity and another member's key, held
+// while no one holds more keys, is still resolved for that member; the
+// flooder's last key stays usable, so the bound costs it only its own
+// older keys.
+func TestAdversaryLiveKeyUpload(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	key, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	bad := append([]byte(nil), key...)
+	bad[0] ^= 1
+	for _, c := range []struct {
+		name     string
+		req      *riskmeshv1.PeerRequest
+		wantCode riskmeshv1.ErrorCode
+	}{
+		{"next period", &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: providerMSP, Category: category, Period: 2, Key: key}}}, riskmeshv1.ErrorCode_ERROR_CODE_STALE},
+		{"category not served", &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: providerMSP, Category: "other", Period: 1, Key: key}}}, riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND},
+		{"other provider", &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: requesterMSP, Category: category, Period: 1, Key: key}}}, riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND},
+		{"not a key", &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: providerMSP, Category: category, Period: 1, Key: bad}}}, riskmeshv1.ErrorCode_ERROR_CODE_STALE},
+		{"truncated key", &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: providerMSP, Category: category, Period: 1, Key: key[:1000]}}}, riskmeshv1.ErrorCode_ERROR_CODE_STALE},
+	} {
+		if got := via(c.req).GetError().GetCode(); got != c.wantCode {
+			t.Fatalf("%s: %v, want %v", c.name, got, c.wantCode)
+		}
+	}
+	if n := f.p.heKeys.Len(); n != 0 {
+		t.Fatalf("refused uploads left %d keys", n)
+	}
+
+	const capacity = 3
+	f.p.heKeys = hepsi.NewKeyCache(capacity)
+	victim, err := hepsi.NewRequester(params)
+	must(t, err)
+	f.p.heKeys.Add("VictimMSP", victim.EvaluationKey())
+	own := make([]*hepsi.Requester, capacity)
+	for i := range own {
+		own[i], err = hepsi.NewRequester(params)
+		must(t, err)
+	}
+	for i := range 4 * capacity {
+		k, err := own[i%len(own)].EvaluationKey().MarshalBinary()
+		must(t, err)
+		if uploadKey(via, category, 1, k).GetLiveKeyStored() == nil {
+			t.Fatalf("upload %d refused", i)
+		}
+		if n := f.p.heKeys.Len(); n > capacity {
+			t.Fatalf("after upload %d the cache holds %d keys, capacity %d", i, n, capacity)
+		}
+	}
+	resolves := func(owner string, r *hepsi.Requester) error {
+		q, _, err := r.QueryByKeyDigest(nil, [][]byte{make([]byte, hepsi.MinItemSize)})
+		must(t, err)
+		_, err = f.p.heKeys.Resolve(owner, q)
+		return err
+	}
+	if err := resolves("VictimMSP", victim); err != nil {
+		t.Fatalf("another member's key after the flood: %v", err)
+	}
+	if err := resolves(requesterMSP, own[(4*capacity-1)%len(own)]); err != nil {
+		t.Fatalf("the flooder's last key: %v", err)
+	}
+	if err := resolves(requesterMSP, victim); !errors.Is(err, hepsi.ErrUnknownKey) {
+		t.Fatalf("the victim's key resolved for the flooder: %v", err)
+	}
 }

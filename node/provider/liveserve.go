@@ -7,6 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -61,6 +62,54 @@ func (p *Provider) liveInfo(req *riskmeshv1.LiveInfoRequest) *riskmeshv1.PeerRes
 	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveInfo{LiveInfo: &riskmeshv1.LiveInfo{
 		Provider: p.cfg.MSPID, Category: cat, Period: req.GetPeriod(), KeyId: key[:], Params: params,
 	}}}
+}
+
+// Requesters' evaluation keys (docs/protocol/hepsi.md, "Served by the
+// node") are kept in one bounded hepsi.KeyCache, each for the
+// authenticated requester that sent it: in a query carrying it, or ahead
+// of its queries (liveKey). A query naming a key its requester did not
+// send here is refused like an unknown key, so a member cannot have its
+// queries evaluated under another member's key nor learn whether that
+// member queried this provider recently; a member flooding the cache
+// evicts its own keys (KeyCache), costing others at most one resend.
+
+// liveKey keeps the authenticated requester's evaluation key for its live
+// queries of the category in the current period, which then name it by
+// digest. It is checked as a query carrying it would be: the requester an
+// active member with the requester role, the key decoded under the
+// database's parameters. Nothing is billed or recorded: the key is public
+// material, and holding it answers nothing by itself.
+func (p *Provider) liveKey(who peer.Identity, req *riskmeshv1.LiveKeyUpload) *riskmeshv1.PeerResponse {
+	if req.GetProvider() != p.cfg.MSPID {
+		return refuse(codeNotFound, "request is addressed to another provider")
+	}
+	view := p.cfg.Directory.View()
+	switch inst, ok := view.Institution(who.MSPID); {
+	case !ok:
+		return refuse(codeUnknownPeer, "requester not in this provider's registry view")
+	case inst.Status != accounting.StatusActive:
+		return refuse(codeSuspended, "requester is %s", inst.Status)
+	case !inst.HasRole(accounting.RoleRequester):
+		return refuse(codeSuspended, "requester lacks the requester role")
+	}
+	cat := req.GetCategory()
+	if _, ok := p.keys[cat]; !ok || !p.servesLive(cat) {
+		return refuse(codeNotFound, "category %.64q is not served live here", cat)
+	}
+	if cur := view.Period.Number; req.GetPeriod() != cur {
+		return refuse(codeStale, "live keys are taken for the current period (%d) only", cur)
+	}
+	db := p.liveDatabase(cat, req.GetPeriod(), p.answeringKey(cat, req.GetPeriod()).Public().KeyID())
+	if db == nil {
+		return p.liveNotReady(cat)
+	}
+	k, err := hepsi.DecodeEvaluationKey(db.Params(), req.GetKey())
+	if err != nil {
+		return refuse(codeStale, "evaluation key does not fit the announced live parameters: %v", err)
+	}
+	p.heKeys.Add(who.MSPID, k)
+	d := k.Digest()
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveKeyStored{LiveKeyStored: &riskmeshv1.LiveKeyStored{KeyDigest: d[:]}}}
 }
 
 // liveQuery answers the homomorphic step of an exchange whose POPRF step
@@ -130,7 +179,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	// naming a key this provider no longer holds leaves the exchange's
 	// step free for the same query sent with its key.
 	xkey := exchangeKey(h)
-	q, err = p.heKeys.resolve(h.Requester, q)
+	q, err = p.heKeys.Resolve(h.Requester, q)
 	switch {
 	case errors.Is(err, hepsi.ErrUnknownKey):
 		if kept := p.answers.get(xkey, rec.Query); kept != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -34,9 +35,9 @@ type Provider struct {
 	exposure exposures
 	cats     catalogSet
 	live     liveSet
-	answers  liveAnswers  // the latest live answers, for retries (liveanswers.go)
-	heKeys   *liveKeys    // requesters' evaluation keys (livekeys.go)
-	sources  sourceStates // each list source's last good read and latest failure
+	answers  liveAnswers     // the latest live answers, for retries (liveanswers.go)
+	heKeys   *hepsi.KeyCache // requesters' evaluation keys (liveserve.go)
+	sources  sourceStates    // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
@@ -79,7 +80,7 @@ func New(cfg Config) (*Provider, error) {
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
-		heKeys:     newLiveKeys(cfg.LiveKeyCache),
+		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
@@ -103,7 +104,7 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
 
 // Handle answers one peer request: catalog_info, catalog_download,
-// evaluate, redeliver, live_info and live_query. Anything else is
+// evaluate, redeliver, live_info, live_query and live_key. Anything else is
 // MALFORMED: this node serves catalog PSI and live mode only.
 func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	switch b := req.GetBody().(type) {
@@ -119,6 +120,8 @@ func (p *Provider) Handle(ctx context.Context, who peer.Identity, req *riskmeshv
 		return p.liveInfo(b.LiveInfo)
 	case *riskmeshv1.PeerRequest_LiveQuery:
 		return p.liveQuery(ctx, who, b.LiveQuery)
+	case *riskmeshv1.PeerRequest_LiveKey:
+		return p.liveKey(who, b.LiveKey)
 	case nil:
 		return refuse(codeMalformed, "request has no body")
 	default:

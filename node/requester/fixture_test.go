@@ -125,6 +125,8 @@ type testProvider struct {
 	liveWithhold int
 	liveQueries  [][32]byte // SHA-256 of each live query's bytes as received
 	liveSizes    []int      // the size of each live query as received
+	liveVersions []byte     // each live query's version byte: 1 carries its evaluation key, 2 names it
+	keyUploads   int        // live key uploads received
 	// liveForget refuses this many live queries UNKNOWN_KEY unseen by the
 	// provider, as a provider that restarted since it cached the key would.
 	liveForget int
@@ -348,10 +350,16 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		p.mu.Unlock()
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "nothing stored")
 	}
+	if req.GetLiveKey() != nil {
+		p.keyUploads++
+	}
 	lost, withheld := false, false
 	if lq := req.GetLiveQuery(); lq != nil {
 		p.liveQueries = append(p.liveQueries, sha256.Sum256(lq.GetQuery()))
 		p.liveSizes = append(p.liveSizes, len(lq.GetQuery()))
+		if q := lq.GetQuery(); len(q) > 0 {
+			p.liveVersions = append(p.liveVersions, q[0])
+		}
 		if p.liveForget > 0 {
 			p.liveForget--
 			p.mu.Unlock()

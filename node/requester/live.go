@@ -79,23 +79,25 @@ type liveSetup struct {
 	digest   [transcript.DigestSize]byte
 }
 
-// askLive runs the identifiers of a live part, part by part through the
-// batcher (coalesced with other queries' live parts), and returns one
-// outcome per exchange; it stops at the first exchange not answered.
-func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.Institution) []outcome {
-	ids := q.batch.ids
-	refused := func(code riskmeshv1.ErrorCode, format string, args ...any) []outcome {
-		return []outcome{failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, code, fmt.Sprintf(format, args...), 0)}
+// liveSetupOf asks inst for its live parameters of category in period
+// and checks them: a weak ring is refused, and so is a database under
+// another POPRF key than the ledger holds for the period. The outcome is
+// set when the setup failed.
+func (r *Requester) liveSetupOf(ctx context.Context, inst accounting.Institution, category string, period uint64) (*liveSetup, *outcome) {
+	refused := func(code riskmeshv1.ErrorCode, format string, args ...any) (*liveSetup, *outcome) {
+		o := failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, code, fmt.Sprintf(format, args...), 0)
+		return nil, &o
 	}
-	key, err := r.liveKey(ctx, inst, q.rec.Category, q.rec.Period)
+	key, err := r.liveKey(ctx, inst, category, period)
 	if err != nil {
 		return refused(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "%v", err)
 	}
 	resp, err := r.cfg.Conns.Do(ctx, &inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
-		Provider: inst.MSPID, Category: q.rec.Category, Period: q.rec.Period,
+		Provider: inst.MSPID, Category: category, Period: period,
 	}}})
 	if err != nil {
-		return []outcome{peerFailure(err, 1)}
+		o := peerFailure(err, 1)
+		return nil, &o
 	}
 	info := resp.GetLiveInfo()
 	var params hepsi.Params
@@ -107,14 +109,25 @@ func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.In
 		return refused(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "live parameters refused: %v", err)
 	}
 	if id := key.KeyID(); string(info.GetKeyId()) != string(id[:]) {
-		return refused(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "live database is under another key than the ledger holds for period %d", q.rec.Period)
+		return refused(riskmeshv1.ErrorCode_ERROR_CODE_STALE, "live database is under another key than the ledger holds for period %d", period)
 	}
 	digest, err := params.Digest()
 	if err != nil {
 		return refused(riskmeshv1.ErrorCode_ERROR_CODE_MALFORMED, "live parameters: %v", err)
 	}
-	x := exchange{inst: inst, category: q.rec.Category, period: q.rec.Period,
-		live: &liveSetup{inst: inst, category: q.rec.Category, period: q.rec.Period, key: key, params: params, digest: digest}}
+	return &liveSetup{inst: inst, category: category, period: period, key: key, params: params, digest: digest}, nil
+}
+
+// askLive runs the identifiers of a live part, part by part through the
+// batcher (coalesced with other queries' live parts), and returns one
+// outcome per exchange; it stops at the first exchange not answered.
+func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.Institution) []outcome {
+	ids := q.batch.ids
+	setup, refusal := r.liveSetupOf(ctx, inst, q.rec.Category, q.rec.Period)
+	if refusal != nil {
+		return []outcome{*refusal}
+	}
+	x := exchange{inst: inst, category: q.rec.Category, period: q.rec.Period, live: setup}
 	limit := r.exchangeLimit(&x)
 	var outs []outcome
 	for lo := 0; lo < len(ids); lo += limit {

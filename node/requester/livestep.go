@@ -63,7 +63,9 @@ func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*
 // generates new ones; nothing binds a provider to a key across queries,
 // and keeping the secret keys off disk keeps old queries undecryptable
 // once the node forgets them. Keys of earlier periods are dropped when a
-// later period's key is made.
+// later period's key is made. A key pair is generated once, outside the
+// lock: whoever asks for it while it is being made, a query or the key
+// preparation ahead of queries (livekeys.go), waits for the same one.
 type heKeys struct {
 	mu     sync.Mutex
 	period uint64
@@ -71,12 +73,16 @@ type heKeys struct {
 }
 
 // heKey is one key pair and whether its provider holds its evaluation key
-// as far as this node knows: set when the provider answered a query
-// carrying the key, cleared when it refused one naming it by digest.
-// Queries after it is set name the key by digest (1.57 MB less each).
+// as far as this node knows: set when the provider stored the key sent
+// ahead or answered a query carrying it, cleared when it refused one
+// naming it by digest. Queries while it is set name the key by digest
+// (1.57 MB less each).
 type heKey struct {
 	*hepsi.Requester
 	sent atomic.Bool
+
+	ready chan struct{} // closed once Requester or err is set
+	err   error
 }
 
 type heKeyID struct {
@@ -84,16 +90,17 @@ type heKeyID struct {
 	params             [transcript.DigestSize]byte
 }
 
-// requester returns the key pair of x, generating it on first use.
-// hepsi.Requester is used by concurrent queries: its Query and Results
-// only read the key.
+// requester returns the key pair of x, generating it on first use or
+// waiting for the generation under way. A failed generation is forgotten,
+// so the next use tries again. hepsi.Requester is used by concurrent
+// queries: its Query and Results only read the key.
 func (k *heKeys) requester(x *liveSetup) (*heKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	switch {
 	case x.period < k.period:
 		// A query of an older period still running: a key of its own,
 		// not kept.
+		k.mu.Unlock()
 		he, err := hepsi.NewRequester(x.params)
 		return &heKey{Requester: he}, err
 	case x.period > k.period || k.m == nil:
@@ -101,14 +108,23 @@ func (k *heKeys) requester(x *liveSetup) (*heKey, error) {
 	}
 	id := heKeyID{x.inst.MSPID, x.category, x.digest}
 	if he := k.m[id]; he != nil {
-		return he, nil
+		k.mu.Unlock()
+		<-he.ready
+		return he, he.err
 	}
-	he, err := hepsi.NewRequester(x.params)
-	if err != nil {
-		return nil, err
+	he := &heKey{ready: make(chan struct{})}
+	k.m[id] = he
+	k.mu.Unlock()
+	he.Requester, he.err = hepsi.NewRequester(x.params)
+	if he.err != nil {
+		k.mu.Lock()
+		if k.m[id] == he {
+			delete(k.m, id)
+		}
+		k.mu.Unlock()
 	}
-	k.m[id] = &heKey{Requester: he}
-	return k.m[id], nil
+	close(he.ready)
+	return he, he.err
 }
 
 // errNotLiveAnswer is a response to a live query that is neither an answer

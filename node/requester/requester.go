@@ -92,9 +92,10 @@ func New(cfg Config) (*Requester, error) {
 	return r, nil
 }
 
-// Run forgets spend that settlement has counted, applies retention and,
-// with Config.Bills, reconciles the bills every ReconcileInterval, until
-// ctx ends. The catalogs are the mirror's to keep (node/mirror's Run).
+// Run forgets spend that settlement has counted, applies retention,
+// prepares live keys ahead of queries (livekeys.go) and, with
+// Config.Bills, reconciles the bills every ReconcileInterval, until ctx
+// ends. The catalogs are the mirror's to keep (node/mirror's Run).
 func (r *Requester) Run(ctx context.Context) error {
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
@@ -109,6 +110,7 @@ func (r *Requester) Run(ctx context.Context) error {
 	if r.cfg.Quality != nil {
 		background.Go(func() { r.runFeedback(ctx) })
 	}
+	background.Go(func() { r.runLiveKeys(ctx) })
 	changed := true // the first pass does everything
 	for {
 		changes := r.cfg.Directory.Changes()

@@ -123,6 +123,9 @@ const (
 	// MaxLiveQuerySize: a transcript header, a query of MaxLiveQuery
 	// bytes, a signature: about 24 MiB.
 	MaxLiveQuerySize = lenField + headerField + lenField + MaxLiveQuery + sigField
+	// MaxLiveKeyUploadSize: as LiveInfoRequest plus an evaluation key of
+	// at most MaxLiveQuery bytes (a query carrying it is no smaller).
+	MaxLiveKeyUploadSize = MaxLiveInfoRequestSize + lenField + MaxLiveQuery
 	// MaxReconOpenSize: a list name (MaxReconList), protocol, period,
 	// sequence, requester size, chunk size.
 	MaxReconOpenSize = lenField + lenField + MaxReconList + 5*varintField
@@ -163,6 +166,8 @@ const (
 		lenField + transcript.KeyIDSize + lenField + MaxLiveParams
 	// MaxLiveAnswerSize: an answer of MaxLiveAnswer bytes, a signature.
 	MaxLiveAnswerSize = lenField + lenField + MaxLiveAnswer + sigField
+	// MaxLiveKeyStoredSize: a key digest.
+	MaxLiveKeyStoredSize = lenField + digestField
 	// MaxReconOpenedSize: a reconciliation header
 	// (transcript.MaxReconHeaderSize).
 	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize
@@ -217,6 +222,8 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxLiveInfoSize
 	case *PeerRequest_LiveQuery:
 		n = MaxLiveAnswerSize
+	case *PeerRequest_LiveKey:
+		n = MaxLiveKeyStoredSize
 	case *PeerRequest_ReconOpen:
 		n = MaxReconOpenedSize
 	case *PeerRequest_ReconSign:

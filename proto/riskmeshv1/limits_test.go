@@ -92,6 +92,13 @@ func TestMaxSizes(t *testing.T) {
 		{"LiveAnswer", &PeerResponse{Body: &PeerResponse_LiveAnswer{LiveAnswer: &LiveAnswer{
 			Answer: fill(MaxLiveAnswer), ResponderSignature: fill(ecsig.MaxSignatureSize),
 		}}}, MaxLiveAnswerSize},
+		{"LiveKeyUpload", &PeerRequest{Body: &PeerRequest_LiveKey{LiveKey: &LiveKeyUpload{
+			Provider: fillString(transcript.MaxPartyLen), Category: fillString(transcript.MaxCategoryLen), Period: u64,
+			Key: fill(MaxLiveQuery),
+		}}}, MaxLiveKeyUploadSize},
+		{"LiveKeyStored", &PeerResponse{Body: &PeerResponse_LiveKeyStored{LiveKeyStored: &LiveKeyStored{
+			KeyDigest: fill(32),
+		}}}, MaxLiveKeyStoredSize},
 		// A negative enum value is the widest varint (10 bytes).
 		{"PeerError", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode(-1), Message: fillString(MaxErrorMessage), RetryAfterMs: u32, MaxItems: u32,
@@ -160,6 +167,10 @@ func TestMaxPeerRequestSize(t *testing.T) {
 	if MaxECDHRequestSize <= MaxPeerRequestSize {
 		t.Errorf("MaxECDHRequestSize %d should exceed MaxPeerRequestSize %d", MaxECDHRequestSize, MaxPeerRequestSize)
 	}
+	// A live provider reads requests up to MaxLiveQuerySize.
+	if MaxLiveKeyUploadSize > MaxLiveQuerySize {
+		t.Errorf("MaxLiveKeyUploadSize %d exceeds MaxLiveQuerySize %d", MaxLiveKeyUploadSize, MaxLiveQuerySize)
+	}
 	if MaxECDHReplySize > math.MaxUint32 {
 		t.Errorf("MaxECDHReplySize %d does not fit a 32-bit length prefix", MaxECDHReplySize)
 	}
@@ -191,6 +202,8 @@ func TestMaxResponseSize(t *testing.T) {
 		{"redeliver", &PeerRequest{Body: &PeerRequest_Redeliver{Redeliver: &RedeliverRequest{}}}, MaxRedeliveredSize},
 		{"live info", &PeerRequest{Body: &PeerRequest_LiveInfo{LiveInfo: &LiveInfoRequest{}}}, MaxPeerErrorSize},
 		{"live query", &PeerRequest{Body: &PeerRequest_LiveQuery{LiveQuery: &LiveQuery{}}}, MaxLiveAnswerSize},
+		// A key's receipt is smaller than an error frame.
+		{"live key", &PeerRequest{Body: &PeerRequest_LiveKey{LiveKey: &LiveKeyUpload{}}}, MaxPeerErrorSize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,6 +166,7 @@ type PeerRequest struct {
 	//	*PeerRequest_ReconOpen
 	//	*PeerRequest_ReconSign
 	//	*PeerRequest_ReconStep
+	//	*PeerRequest_LiveKey
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -316,6 +317,15 @@ func (x *PeerRequest) GetReconStep() *ReconStep {
 	return nil
 }
 
+func (x *PeerRequest) GetLiveKey() *LiveKeyUpload {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_LiveKey); ok {
+			return x.LiveKey
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -401,6 +411,14 @@ type PeerRequest_ReconStep struct {
 	ReconStep *ReconStep `protobuf:"bytes,12,opt,name=recon_step,json=reconStep,proto3,oneof"`
 }
 
+type PeerRequest_LiveKey struct {
+	// An evaluation key for the requester's live queries of a category,
+	// sent ahead of them so that they name it by digest
+	// (docs/protocol/hepsi.md, "Served by the node"). Answered by one
+	// LiveKeyStored or a PeerError. Not billed.
+	LiveKey *LiveKeyUpload `protobuf:"bytes,13,opt,name=live_key,json=liveKey,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -425,6 +443,8 @@ func (*PeerRequest_ReconSign) isPeerRequest_Body() {}
 
 func (*PeerRequest_ReconStep) isPeerRequest_Body() {}
 
+func (*PeerRequest_LiveKey) isPeerRequest_Body() {}
+
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
 type PeerResponse struct {
@@ -443,6 +463,7 @@ type PeerResponse struct {
 	//	*PeerResponse_ReconOpened
 	//	*PeerResponse_ReconSigned
 	//	*PeerResponse_ReconStepped
+	//	*PeerResponse_LiveKeyStored
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -594,6 +615,15 @@ func (x *PeerResponse) GetReconStepped() *ReconStepped {
 	return nil
 }
 
+func (x *PeerResponse) GetLiveKeyStored() *LiveKeyStored {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_LiveKeyStored); ok {
+			return x.LiveKeyStored
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -667,6 +697,11 @@ type PeerResponse_ReconStepped struct {
 	ReconStepped *ReconStepped `protobuf:"bytes,12,opt,name=recon_stepped,json=reconStepped,proto3,oneof"`
 }
 
+type PeerResponse_LiveKeyStored struct {
+	// Answers a LiveKeyUpload.
+	LiveKeyStored *LiveKeyStored `protobuf:"bytes,13,opt,name=live_key_stored,json=liveKeyStored,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -696,6 +731,8 @@ func (*PeerResponse_ReconOpened) isPeerResponse_Body() {}
 func (*PeerResponse_ReconSigned) isPeerResponse_Body() {}
 
 func (*PeerResponse_ReconStepped) isPeerResponse_Body() {}
+
+func (*PeerResponse_LiveKeyStored) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -2022,6 +2059,127 @@ func (x *LiveAnswer) GetResponderSignature() []byte {
 	return nil
 }
 
+// LiveKeyUpload hands the provider the requester's evaluation key for the
+// live database of a category and period, as a LiveQuery carrying it
+// would: the provider keeps it for the authenticated requester only.
+type LiveKeyUpload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// provider, category and period as in LiveInfoRequest.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Period   uint64 `protobuf:"varint,3,opt,name=period,proto3" json:"period,omitempty"`
+	// key is psi/hepsi EvaluationKey.MarshalBinary under the parameters
+	// LiveInfo announced (exactly their size).
+	Key           []byte `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveKeyUpload) Reset() {
+	*x = LiveKeyUpload{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveKeyUpload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveKeyUpload) ProtoMessage() {}
+
+func (x *LiveKeyUpload) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveKeyUpload.ProtoReflect.Descriptor instead.
+func (*LiveKeyUpload) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LiveKeyUpload) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *LiveKeyUpload) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *LiveKeyUpload) GetPeriod() uint64 {
+	if x != nil {
+		return x.Period
+	}
+	return 0
+}
+
+func (x *LiveKeyUpload) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// LiveKeyStored answers a LiveKeyUpload: the provider holds the key.
+type LiveKeyStored struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key_digest is the key's psi/hepsi digest, which the requester's
+	// queries name.
+	KeyDigest     []byte `protobuf:"bytes,1,opt,name=key_digest,json=keyDigest,proto3" json:"key_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveKeyStored) Reset() {
+	*x = LiveKeyStored{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveKeyStored) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveKeyStored) ProtoMessage() {}
+
+func (x *LiveKeyStored) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveKeyStored.ProtoReflect.Descriptor instead.
+func (*LiveKeyStored) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *LiveKeyStored) GetKeyDigest() []byte {
+	if x != nil {
+		return x.KeyDigest
+	}
+	return nil
+}
+
 // ReconOpen asks the responder to reconcile one of its lists with the
 // requester's (docs/reconciliation.md). A (period, sequence) pair names the
 // reconciliation between the two institutions and is never reused.
@@ -2050,7 +2208,7 @@ type ReconOpen struct {
 
 func (x *ReconOpen) Reset() {
 	*x = ReconOpen{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2220,7 @@ func (x *ReconOpen) String() string {
 func (*ReconOpen) ProtoMessage() {}
 
 func (x *ReconOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2233,7 @@ func (x *ReconOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconOpen.ProtoReflect.Descriptor instead.
 func (*ReconOpen) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReconOpen) GetList() string {
@@ -2143,7 +2301,7 @@ type ReconOpened struct {
 
 func (x *ReconOpened) Reset() {
 	*x = ReconOpened{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2313,7 @@ func (x *ReconOpened) String() string {
 func (*ReconOpened) ProtoMessage() {}
 
 func (x *ReconOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2326,7 @@ func (x *ReconOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconOpened.ProtoReflect.Descriptor instead.
 func (*ReconOpened) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReconOpened) GetHeader() []byte {
@@ -2201,7 +2359,7 @@ type ReconSign struct {
 
 func (x *ReconSign) Reset() {
 	*x = ReconSign{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2371,7 @@ func (x *ReconSign) String() string {
 func (*ReconSign) ProtoMessage() {}
 
 func (x *ReconSign) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2384,7 @@ func (x *ReconSign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconSign.ProtoReflect.Descriptor instead.
 func (*ReconSign) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReconSign) GetPeriod() uint64 {
@@ -2268,7 +2426,7 @@ type ReconSigned struct {
 
 func (x *ReconSigned) Reset() {
 	*x = ReconSigned{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2438,7 @@ func (x *ReconSigned) String() string {
 func (*ReconSigned) ProtoMessage() {}
 
 func (x *ReconSigned) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2451,7 @@ func (x *ReconSigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconSigned.ProtoReflect.Descriptor instead.
 func (*ReconSigned) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReconSigned) GetResponderSignature() []byte {
@@ -2328,7 +2486,7 @@ type ReconStep struct {
 
 func (x *ReconStep) Reset() {
 	*x = ReconStep{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2340,7 +2498,7 @@ func (x *ReconStep) String() string {
 func (*ReconStep) ProtoMessage() {}
 
 func (x *ReconStep) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2353,7 +2511,7 @@ func (x *ReconStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStep.ProtoReflect.Descriptor instead.
 func (*ReconStep) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReconStep) GetHeaderDigest() []byte {
@@ -2410,7 +2568,7 @@ type ReconStepped struct {
 
 func (x *ReconStepped) Reset() {
 	*x = ReconStepped{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2580,7 @@ func (x *ReconStepped) String() string {
 func (*ReconStepped) ProtoMessage() {}
 
 func (x *ReconStepped) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2593,7 @@ func (x *ReconStepped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStepped.ProtoReflect.Descriptor instead.
 func (*ReconStepped) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReconStepped) GetChunk() []byte {
@@ -2463,7 +2621,7 @@ var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xf7\x05\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xb0\x06\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -2482,8 +2640,9 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"recon_sign\x18\v \x01(\v2\x16.riskmesh.v1.ReconSignH\x00R\treconSign\x127\n" +
 	"\n" +
-	"recon_step\x18\f \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStepB\x06\n" +
-	"\x04body\"\xa5\x06\n" +
+	"recon_step\x18\f \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStep\x127\n" +
+	"\blive_key\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyUploadH\x00R\aliveKeyB\x06\n" +
+	"\x04body\"\xeb\x06\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -2499,7 +2658,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\frecon_opened\x18\n" +
 	" \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12=\n" +
 	"\frecon_signed\x18\v \x01(\v2\x18.riskmesh.v1.ReconSignedH\x00R\vreconSigned\x12@\n" +
-	"\rrecon_stepped\x18\f \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12.\n" +
+	"\rrecon_stepped\x18\f \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12D\n" +
+	"\x0flive_key_stored\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyStoredH\x00R\rliveKeyStored\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -2587,7 +2747,15 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
 	"LiveAnswer\x12\x16\n" +
 	"\x06answer\x18\x01 \x01(\fR\x06answer\x12/\n" +
-	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"\xd8\x01\n" +
+	"\x13responder_signature\x18\x02 \x01(\fR\x12responderSignature\"q\n" +
+	"\rLiveKeyUpload\x12\x1a\n" +
+	"\bprovider\x18\x01 \x01(\tR\bprovider\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x16\n" +
+	"\x06period\x18\x03 \x01(\x04R\x06period\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\fR\x03key\".\n" +
+	"\rLiveKeyStored\x12\x1d\n" +
+	"\n" +
+	"key_digest\x18\x01 \x01(\fR\tkeyDigest\"\xd8\x01\n" +
 	"\tReconOpen\x12\x12\n" +
 	"\x04list\x18\x01 \x01(\tR\x04list\x12\x1a\n" +
 	"\bprotocol\x18\x02 \x01(\rR\bprotocol\x12\x16\n" +
@@ -2649,7 +2817,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -2673,12 +2841,14 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*LiveInfo)(nil),               // 19: riskmesh.v1.LiveInfo
 	(*LiveQuery)(nil),              // 20: riskmesh.v1.LiveQuery
 	(*LiveAnswer)(nil),             // 21: riskmesh.v1.LiveAnswer
-	(*ReconOpen)(nil),              // 22: riskmesh.v1.ReconOpen
-	(*ReconOpened)(nil),            // 23: riskmesh.v1.ReconOpened
-	(*ReconSign)(nil),              // 24: riskmesh.v1.ReconSign
-	(*ReconSigned)(nil),            // 25: riskmesh.v1.ReconSigned
-	(*ReconStep)(nil),              // 26: riskmesh.v1.ReconStep
-	(*ReconStepped)(nil),           // 27: riskmesh.v1.ReconStepped
+	(*LiveKeyUpload)(nil),          // 22: riskmesh.v1.LiveKeyUpload
+	(*LiveKeyStored)(nil),          // 23: riskmesh.v1.LiveKeyStored
+	(*ReconOpen)(nil),              // 24: riskmesh.v1.ReconOpen
+	(*ReconOpened)(nil),            // 25: riskmesh.v1.ReconOpened
+	(*ReconSign)(nil),              // 26: riskmesh.v1.ReconSign
+	(*ReconSigned)(nil),            // 27: riskmesh.v1.ReconSigned
+	(*ReconStep)(nil),              // 28: riskmesh.v1.ReconStep
+	(*ReconStepped)(nil),           // 29: riskmesh.v1.ReconStepped
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -2690,28 +2860,30 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
 	18, // 7: riskmesh.v1.PeerRequest.live_info:type_name -> riskmesh.v1.LiveInfoRequest
 	20, // 8: riskmesh.v1.PeerRequest.live_query:type_name -> riskmesh.v1.LiveQuery
-	22, // 9: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
-	24, // 10: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
-	26, // 11: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
-	4,  // 12: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 13: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 14: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 15: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 16: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 17: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 18: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	19, // 19: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
-	21, // 20: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
-	23, // 21: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
-	25, // 22: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
-	27, // 23: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
-	15, // 24: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 25: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	24, // 9: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
+	26, // 10: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
+	28, // 11: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
+	22, // 12: riskmesh.v1.PeerRequest.live_key:type_name -> riskmesh.v1.LiveKeyUpload
+	4,  // 13: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 14: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 15: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 16: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 17: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 18: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	17, // 19: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	19, // 20: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
+	21, // 21: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
+	25, // 22: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
+	27, // 23: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
+	29, // 24: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
+	23, // 25: riskmesh.v1.PeerResponse.live_key_stored:type_name -> riskmesh.v1.LiveKeyStored
+	15, // 26: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 27: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -2732,6 +2904,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_ReconOpen)(nil),
 		(*PeerRequest_ReconSign)(nil),
 		(*PeerRequest_ReconStep)(nil),
+		(*PeerRequest_LiveKey)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -2746,6 +2919,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_ReconOpened)(nil),
 		(*PeerResponse_ReconSigned)(nil),
 		(*PeerResponse_ReconStepped)(nil),
+		(*PeerResponse_LiveKeyStored)(nil),
 		(*PeerResponse_Error)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
@@ -2755,7 +2929,7 @@ func file_riskmesh_v1_peer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

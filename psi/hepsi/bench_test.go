@@ -266,7 +266,7 @@ func (d *benchDB) encodeLabels(b *testing.B) func() {
 func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 	b.ReportAllocs()
 	cache := NewKeyCache(0)
-	cache.Add(d.r.EvaluationKey())
+	cache.Add("requester", d.r.EvaluationKey())
 	query := d.r.Query
 	if byKey {
 		query = d.r.QueryByKeyDigest
@@ -283,7 +283,7 @@ func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if dq, err = cache.Resolve(dq); err != nil {
+		if dq, err = cache.Resolve("requester", dq); err != nil {
 			b.Fatal(err)
 		}
 		a, err := d.db.Answer(nil, dq)

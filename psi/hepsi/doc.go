@@ -27,9 +27,9 @@
 //
 // A query carries the requester's relinearization key or, once the
 // provider holds it, names it by digest (QueryByKeyDigest); the provider
-// keeps keys in a bounded KeyCache. The cache is shared and does no access
-// control of its own: a caller serving several requesters scopes it per
-// requester, as the node does (docs/protocol/hepsi.md section 9).
+// keeps keys in a bounded KeyCache, each for the owner that sent it and
+// resolved for that owner only; a full cache evicts from the owners
+// holding the most keys (docs/protocol/hepsi.md sections 7 and 9).
 //
 // Params fixes the ring and table shapes; ParamsFor returns the documented
 // sets for lists of 10^4 to 1.6·10^7 entries and batches of 1 to 4,096.

@@ -98,29 +98,38 @@ func (s *scheme) decodeRelinKey(raw []byte) (*rlwe.RelinearizationKey, error) {
 	return rlk, nil
 }
 
-// KeyCache is the provider's bounded store of requesters' evaluation keys,
-// evicting the least recently used when full, so a requester that floods
-// it with keys costs others at most a resend (ErrUnknownKey). Safe for
-// concurrent use.
+// KeyCache is the provider's bounded store of requesters' evaluation keys.
+// Every key is held for the owner that sent it (the requester's
+// authenticated identity) and resolved only for that owner: a member naming
+// another's key gets ErrUnknownKey, as for a key nobody sent, so it can
+// neither have its queries evaluated under that key nor learn whether its
+// owner queried recently (docs/protocol/hepsi.md section 9, "Keys").
 //
-// It does no access control: Resolve answers any digest it holds, for
-// whoever names it. A foreign key gets its namer nothing it can decrypt,
-// but the answer tells it that the key's owner queried recently, so a
-// provider serving several requesters resolves a key only for the
-// requester that sent it (node/provider does; docs/protocol/hepsi.md
-// section 9, "Keys").
+// When full, it evicts the least recently used key among the owners that
+// hold the most keys. A member that floods it with keys therefore evicts
+// its own keys once it holds more than anyone else: it costs each other
+// owner at most one resend (ErrUnknownKey), and an owner holding no more
+// keys than the others loses none to it. Safe for concurrent use.
 type KeyCache struct {
 	mu       sync.Mutex
 	capacity int
-	byDigest map[[32]byte]*list.Element
-	order    *list.List // of cachedKey, most recently used first
+	byOwner  map[ownedKey]*list.Element
+	held     map[string]int // keys per owner
+	order    *list.List     // of cachedKey, most recently used first
+}
+
+// ownedKey names a key as one owner sent it.
+type ownedKey struct {
+	owner  string
+	digest [32]byte
 }
 
 // cachedKey keeps only what answering needs, not the key's encodings (nor
 // the query a version-1 key was read from).
 type cachedKey struct {
-	digest, params [32]byte
-	rlk            *rlwe.RelinearizationKey
+	ownedKey
+	params [32]byte
+	rlk    *rlwe.RelinearizationKey
 }
 
 // NewKeyCache returns a cache of at most capacity keys
@@ -129,24 +138,46 @@ func NewKeyCache(capacity int) *KeyCache {
 	if capacity <= 0 {
 		capacity = DefaultKeyCacheSize
 	}
-	return &KeyCache{capacity: capacity, byDigest: map[[32]byte]*list.Element{}, order: list.New()}
+	return &KeyCache{capacity: capacity, byOwner: map[ownedKey]*list.Element{}, held: map[string]int{}, order: list.New()}
 }
 
 // Add stores k (a decoded EvaluationKey, or a version-1 query's
-// Query.EvaluationKey), evicting the least recently used key if the cache
-// is full.
-func (c *KeyCache) Add(k *EvaluationKey) {
+// Query.EvaluationKey) for owner, evicting a key of the owners holding
+// the most if the cache is full.
+func (c *KeyCache) Add(owner string, k *EvaluationKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byDigest[k.digest]; ok {
+	id := ownedKey{owner, k.digest}
+	if e, ok := c.byOwner[id]; ok {
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byDigest[k.digest] = c.order.PushFront(cachedKey{digest: k.digest, params: k.s.digest, rlk: k.rlk})
-	for c.order.Len() > c.capacity {
-		oldest := c.order.Back()
-		delete(c.byDigest, oldest.Value.(cachedKey).digest)
-		c.order.Remove(oldest)
+	c.byOwner[id] = c.order.PushFront(cachedKey{ownedKey: id, params: k.s.digest, rlk: k.rlk})
+	c.held[owner]++
+	if c.order.Len() > c.capacity {
+		c.evict()
+	}
+}
+
+// evict drops the least recently used key of the owners holding the most.
+// The key just added is the most recently used, so it goes only if its
+// owner holds all the keys.
+func (c *KeyCache) evict() {
+	most := 0
+	for _, n := range c.held {
+		most = max(most, n)
+	}
+	for e := c.order.Back(); e != nil; e = e.Prev() {
+		k := e.Value.(cachedKey)
+		if c.held[k.owner] != most {
+			continue
+		}
+		c.order.Remove(e)
+		delete(c.byOwner, k.ownedKey)
+		if c.held[k.owner]--; c.held[k.owner] == 0 {
+			delete(c.held, k.owner)
+		}
+		return
 	}
 }
 
@@ -157,13 +188,13 @@ func (c *KeyCache) Len() int {
 	return c.order.Len()
 }
 
-// Resolve returns q ready to answer: q itself when it carries its key
-// (version 1), which it caches for the requester's later queries, or a
-// copy holding the cached key q names, or ErrUnknownKey, on which the
-// requester sends the key again.
-func (c *KeyCache) Resolve(q *Query) (*Query, error) {
+// Resolve returns owner's query q ready to answer: q itself when it
+// carries its key (version 1), which it keeps for owner's later queries,
+// or a copy holding the key q names if owner sent it and it is still
+// held, or ErrUnknownKey, on which the requester sends the key again.
+func (c *KeyCache) Resolve(owner string, q *Query) (*Query, error) {
 	if q.key != nil {
-		c.Add(q.key)
+		c.Add(owner, q.key)
 		return q, nil
 	}
 	if q.rlk != nil {
@@ -171,7 +202,7 @@ func (c *KeyCache) Resolve(q *Query) (*Query, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.byDigest[q.keyDigest]
+	e, ok := c.byOwner[ownedKey{owner, q.keyDigest}]
 	if !ok {
 		return nil, ErrUnknownKey
 	}

@@ -19,7 +19,7 @@ func answerVia(t testing.TB, db *Database, cache *KeyCache, q *Query) (*Answer, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rq, err := cache.Resolve(dq)
+	rq, err := cache.Resolve("requester", dq)
 	if err != nil {
 		return nil, err
 	}
@@ -99,36 +99,28 @@ func TestKeyReuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fresh.Add(k)
+		fresh.Add("requester", k)
 		checkVia(t, db, fresh, q, st, batch, listed)
 	})
 }
 
 // The cache keeps at most its capacity and evicts the least recently
-// used key: one just used survives, the oldest goes.
+// used key of the owners holding the most: with one owner, one key just
+// used survives and the oldest goes.
 func TestKeyCacheEviction(t *testing.T) {
-	p := testParams(t, 0)
-	keys := make([]*EvaluationKey, 3)
-	for i := range keys {
-		r, err := NewRequester(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[i] = r.EvaluationKey()
-	}
+	keys := newKeys(t, 3)
 	cache := NewKeyCache(2)
-	named := func(k *EvaluationKey) *Query { return &Query{s: k.s, byKey: true, keyDigest: k.Digest()} }
-	cache.Add(keys[0])
-	cache.Add(keys[1])
-	if _, err := cache.Resolve(named(keys[0])); err != nil {
+	cache.Add("a", keys[0])
+	cache.Add("a", keys[1])
+	if _, err := cache.Resolve("a", namedKey(keys[0])); err != nil {
 		t.Fatal(err)
 	}
-	cache.Add(keys[2])
+	cache.Add("a", keys[2])
 	if cache.Len() != 2 {
 		t.Fatalf("cache of capacity 2 holds %d keys", cache.Len())
 	}
 	for i, want := range []error{nil, ErrUnknownKey, nil} {
-		rq, err := cache.Resolve(named(keys[i]))
+		rq, err := cache.Resolve("a", namedKey(keys[i]))
 		if !errors.Is(err, want) {
 			t.Fatalf("key %d: %v, want %v", i, err, want)
 		}
@@ -138,14 +130,85 @@ func TestKeyCacheEviction(t *testing.T) {
 	}
 }
 
+// newKeys returns n evaluation keys of distinct requesters.
+func newKeys(t testing.TB, n int) []*EvaluationKey {
+	t.Helper()
+	p := testParams(t, 0)
+	keys := make([]*EvaluationKey, n)
+	for i := range keys {
+		r, err := NewRequester(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = r.EvaluationKey()
+	}
+	return keys
+}
+
+// namedKey is a version-2 query naming k.
+func namedKey(k *EvaluationKey) *Query { return &Query{s: k.s, byKey: true, keyDigest: k.Digest()} }
+
+// TestAdversaryKeyCacheFlood plays a member that sends keys in a loop
+// (each upload is cheap for it and unbilled): the cache never holds more
+// than its capacity, and the flood evicts at most one key of the honest
+// owners, each holding no more than its share, however long it goes on;
+// once the flooder holds the most keys it only evicts its own. A key the
+// flooder sent under another owner's digest is never that owner's key.
+func TestAdversaryKeyCacheFlood(t *testing.T) {
+	honest := []string{"bank-a", "bank-b", "bank-c"}
+	keys := newKeys(t, len(honest)+4)
+	cache := NewKeyCache(len(honest) + 1)
+	for i, o := range honest {
+		cache.Add(o, keys[i])
+	}
+	flood := keys[len(honest):]
+	for round := range 50 {
+		cache.Add("flooder", flood[round%len(flood)])
+		if cache.Len() > len(honest)+1 {
+			t.Fatalf("round %d: cache holds %d keys, capacity %d", round, cache.Len(), len(honest)+1)
+		}
+	}
+	kept := 0
+	for i, o := range honest {
+		if _, err := cache.Resolve(o, namedKey(keys[i])); err == nil {
+			kept++
+		}
+	}
+	// The cache had room for one more key: the flood takes it, then
+	// evicts only its own.
+	if kept != len(honest) {
+		t.Fatalf("%d of %d honest keys kept after the flood, want all", kept, len(honest))
+	}
+	// A full cache of honest owners: the flood costs them one key in all.
+	full := NewKeyCache(len(honest))
+	for i, o := range honest {
+		full.Add(o, keys[i])
+	}
+	for round := range 50 {
+		full.Add("flooder", flood[round%len(flood)])
+	}
+	kept = 0
+	for i, o := range honest {
+		if _, err := full.Resolve(o, namedKey(keys[i])); err == nil {
+			kept++
+		}
+	}
+	if kept != len(honest)-1 {
+		t.Fatalf("%d of %d honest keys kept in a full cache after the flood, want all but one", kept, len(honest))
+	}
+	// The flooder cannot claim an honest owner's key by naming it.
+	if _, err := full.Resolve("flooder", namedKey(keys[len(honest)-1])); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("another owner's key resolved for the flooder: %v", err)
+	}
+}
+
 // TestAdversaryForeignKeyDigest plays a requester that names another
-// requester's cached key instead of sending its own, against a bare
-// KeyCache, which resolves any digest it holds: its answer is computed
-// with a key that does not match its secret, so it learns nothing (no
-// item decrypts as found), and the other requester's queries are answered
-// as before. It does learn that the key is cached, which is why the node
-// scopes keys per requester and refuses such a query outright
-// (node/provider's TestAdversaryLiveForeignKeyDigest).
+// requester's cached key instead of sending its own. The cache refuses it
+// (ErrUnknownKey, as for a key nobody sent); were it answered under that
+// key, as a cache that resolved any digest would, the answer matches no
+// secret of the thief's, so it learns nothing (no item decrypts as
+// found), and the other requester's queries are answered as before.
+// node/provider's TestAdversaryLiveForeignKeyDigest plays it over QUIC.
 func TestAdversaryForeignKeyDigest(t *testing.T) {
 	p := testParams(t, 16)
 	items := randomItems(t, 500, MinItemSize)
@@ -155,7 +218,7 @@ func TestAdversaryForeignKeyDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := NewKeyCache(0)
-	cache.Add(honest.EvaluationKey())
+	cache.Add("requester", honest.EvaluationKey())
 	batch := items[:40]
 
 	q, st, err := thief.QueryByKeyDigest(nil, batch)
@@ -167,6 +230,10 @@ func TestAdversaryForeignKeyDigest(t *testing.T) {
 	if err := forged.encode(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cache.Resolve("thief", &forged); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("another owner's key resolved for the thief: %v", err)
+	}
+	// As a cache without owners would: answered under the honest key.
 	a, err := answerVia(t, db, cache, &forged)
 	if err != nil {
 		t.Fatal(err)

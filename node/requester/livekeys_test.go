@@ -1,0 +1,194 @@
+package requester
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riskmesh/riskmesh/node/provider"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+)
+
+// Live query versions as psi/hepsi writes them: the first byte of a query.
+const (
+	carriesKey = 1
+	namesKey   = 2
+)
+
+// liveKeyTraffic returns the live key uploads p received and the version
+// of each live query.
+func liveKeyTraffic(p *testProvider) (uploads int, versions []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keyUploads, bytes.Clone(p.liveVersions)
+}
+
+// runRequester runs r.Run until the test ends or the returned stop is
+// called.
+func runRequester(t *testing.T, r *Requester) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitUploads waits until p has received n live key uploads and r knows
+// the provider holds its key.
+func waitUploads(t *testing.T, r *Requester, p *testProvider, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		uploads, _ := liveKeyTraffic(p)
+		if uploads >= n && r.PreparedLiveKeys() > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d live key uploads after 2 minutes, want %d", uploads, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// askLiveAnswered runs a live query of ids through r and fails unless the
+// provider's part is answered.
+func askLiveAnswered(t *testing.T, n *network, r *Requester, ids ...int) *riskmeshv1.ProviderResult {
+	t.Helper()
+	part, _ := liveExchange(t, n, r, 5*time.Minute, ids...)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
+		t.Fatalf("part %v (%v)", part.Status, part.Error)
+	}
+	return part
+}
+
+// TestLiveKeysAhead: a node that starts makes its key pair for the
+// live-only provider in the background and uploads the evaluation key,
+// once; its first live query then names the key by digest, as does the
+// next. A node restarted on the same database makes a new key pair and
+// uploads it, and its first query names the new key.
+func TestLiveKeysAhead(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	dir := t.TempDir()
+	first := n.newRequester(dir, nil)
+	stop := runRequester(t, first)
+	waitUploads(t, first, p, 1)
+	for range 2 {
+		askLiveAnswered(t, n, first, 3, 40)
+	}
+	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, namesKey}) {
+		t.Fatalf("%d uploads and query versions %v, want one upload and both queries naming the key", uploads, versions)
+	}
+	stop()
+	must(t, first.Close())
+	must(t, first.cfg.DB.Close())
+
+	again := n.newRequester(dir, nil)
+	runRequester(t, again)
+	waitUploads(t, again, p, 2)
+	askLiveAnswered(t, n, again, 3)
+	if uploads, versions := liveKeyTraffic(p); uploads != 2 || !bytes.Equal(versions, []byte{namesKey, namesKey, namesKey}) {
+		t.Fatalf("after the restart: %d uploads and query versions %v, want two uploads and every query naming its key", uploads, versions)
+	}
+}
+
+// TestLiveKeyLostFallsBack: the provider lost the key uploaded ahead (a
+// restart): the first query, naming it, is refused UNKNOWN_KEY and sent
+// again with the key, answered and billed once; the next query names the
+// key again.
+func TestLiveKeyLostFallsBack(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	if failed := r.prepareLiveKeys(context.Background()); failed {
+		t.Fatal("preparing the live keys failed")
+	}
+	p.set(func(p *testProvider) { p.liveForget = 1 })
+	for range 2 {
+		if part := askLiveAnswered(t, n, r, 3, 40); part.Amount != 2*testLivePrice {
+			t.Fatalf("part billing %d, want %d", part.Amount, 2*testLivePrice)
+		}
+	}
+	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, carriesKey, namesKey}) {
+		t.Fatalf("%d uploads and query versions %v, want one upload, then by digest refused, with the key, by digest", uploads, versions)
+	}
+}
+
+// TestLiveKeyRace: a query racing the background preparation of the same
+// key pair uses that pair (one pair for the provider, category and
+// period, whoever asked first), and is answered whether or not the upload
+// went first.
+func TestLiveKeyRace(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.prepareLiveKeys(context.Background()) })
+	askLiveAnswered(t, n, r, 3, 40)
+	wg.Wait()
+	r.heKeys.mu.Lock()
+	pairs := len(r.heKeys.m)
+	r.heKeys.mu.Unlock()
+	if pairs != 1 {
+		t.Fatalf("%d key pairs for one provider, category and period", pairs)
+	}
+	if uploads, versions := liveKeyTraffic(p); uploads > 1 || len(versions) != 1 {
+		t.Fatalf("%d uploads and query versions %v, want at most one upload and one query", uploads, versions)
+	}
+	// Concurrent askers of one key pair all get it.
+	inst, _ := n.dir.View().Institution(p.msp)
+	x, refusal := r.liveSetupOf(context.Background(), inst, testCategory, n.period)
+	if refusal != nil {
+		t.Fatal(refusal.err)
+	}
+	r.heKeys.m = nil // as on a new period: nothing made yet
+	got := make([]*heKey, 4)
+	for i := range got {
+		wg.Go(func() {
+			he, err := r.heKeys.requester(x)
+			must(t, err)
+			got[i] = he
+		})
+	}
+	wg.Wait()
+	for i := range got {
+		if got[i] != got[0] {
+			t.Fatalf("asker %d got another key pair", i)
+		}
+	}
+}
+
+// TestLiveKeysNewPeriod: when the next period opens, the node prepares a
+// key pair for it and uploads its key; the period's first query names it.
+func TestLiveKeysNewPeriod(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	if failed := r.prepareLiveKeys(context.Background()); failed {
+		t.Fatal("preparing the live keys failed")
+	}
+	period, err := n.regulator.Rollover(context.Background())
+	must(t, err)
+	n.period = period.Number
+	n.refresh()
+	n.waitPublished(n.period)
+	if failed := r.prepareLiveKeys(context.Background()); failed {
+		t.Fatal("preparing the live keys of the new period failed")
+	}
+	askLiveAnswered(t, n, r, 3)
+	if uploads, versions := liveKeyTraffic(p); uploads != 2 || !bytes.Equal(versions, []byte{namesKey}) {
+		t.Fatalf("%d uploads and query versions %v, want one upload per period and the query naming its key", uploads, versions)
+	}
+}
