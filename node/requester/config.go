@@ -100,6 +100,13 @@ type Config struct {
 	// MaxBatch is the most items in one request to a provider. Default and
 	// maximum oprf.MaxBatch (65,535).
 	MaxBatch int
+	// SplitItems is the fewest items per exchange when a large catalog
+	// part is cut into pipelined exchanges: a provider part of at least
+	// twice as many distinct identifiers goes as several exchanges, the
+	// provider evaluating one while this node blinds the next and
+	// verifies the one before (docs/node-requester.md, "Pipelined
+	// exchanges"). Default DefaultSplitItems; negative never splits.
+	SplitItems int
 	// MaxIdentifiers bounds a query's identifiers. Default 100,000.
 	MaxIdentifiers int
 	// DefaultDeadline is a query's deadline when the request sets none.
@@ -216,6 +223,7 @@ type Config struct {
 // Defaults of Config's zero fields.
 const (
 	DefaultBatchWindow       = 2 * time.Millisecond
+	DefaultSplitItems        = 250
 	DefaultMaxIdentifiers    = 100_000
 	DefaultDeadline          = 30 * time.Second
 	DefaultMaxDeadline       = 10 * time.Minute
@@ -246,6 +254,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.Mode = cmp.Or(c.Mode, riskmeshv1.QueryMode_QUERY_MODE_AUTO)
 	c.BatchWindow = cmp.Or(c.BatchWindow, DefaultBatchWindow)
 	c.MaxBatch = cmp.Or(c.MaxBatch, oprf.MaxBatch)
+	c.SplitItems = cmp.Or(c.SplitItems, DefaultSplitItems)
 	c.MaxIdentifiers = cmp.Or(c.MaxIdentifiers, DefaultMaxIdentifiers)
 	c.DefaultDeadline = cmp.Or(c.DefaultDeadline, DefaultDeadline)
 	c.MaxDeadline = cmp.Or(c.MaxDeadline, DefaultMaxDeadline)
