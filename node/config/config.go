@@ -275,7 +275,7 @@ type Requester struct {
 	// part is cut into pipelined exchanges (a part of at least twice as
 	// many identifiers is; docs/node-requester.md, "Pipelined
 	// exchanges"). Default 250; -1 never splits.
-	SplitItems int `yaml:"split_items"`
+	SplitItems int `yaml:"split_items,omitempty"`
 	// MaxIdentifiers bounds a query's identifiers. Default 100000.
 	MaxIdentifiers int `yaml:"max_identifiers"`
 	// DefaultDeadline applies to a query that sets none. Default 30s.
