@@ -202,7 +202,7 @@ func TestRejects(t *testing.T) {
 		{"postgres with mapping", with("", "provider:\n  sources:\n    - {name: db, category: black, code: 1, kind: postgres, dsn_env: B, query: SELECT 1, mapping: {id: x}}\n"), "provider.sources[0].mapping: not used"},
 		{"requester category", with("", "requester:\n  categories: [black, 'a|b']\n"), "requester.categories[1]:"},
 		{"requester max batch", with("", "requester:\n  max_batch: 65536\n"), "requester.max_batch:"},
-		{"requester split below -1", with("", "requester:\n  split_items: -2\n"), "requester.split_items:"},
+		{"requester negative split", with("", "requester:\n  split_items: -1\n"), "requester.split_items:"},
 		{"requester negative deadline", with("", "requester:\n  max_deadline: -1m\n"), "requester.max_deadline:"},
 		{"requester negative late bound", with("", "requester:\n  max_late_answers: -1\n"), "requester.max_late_answers:"},
 		{"disputes address without auditor", with("", "disputes:\n  auditor_address: a.example:7444\n"), "disputes.auditor_msp: required"},

@@ -18,11 +18,11 @@ const splitDepth = 3
 // one part (through the batcher, coalesced with others). A part of at
 // least twice Config.SplitItems is cut into n/SplitItems exchanges of
 // near-equal size, each at most the provider's batch limit; a smaller one,
-// or any with SplitItems negative, is not split
-// (docs/node-requester.md, "Pipelined exchanges").
+// or any with SplitItems 0, is not split (docs/node-requester.md,
+// "Pipelined exchanges").
 func (r *Requester) splitSize(n, limit int) int {
 	s := r.cfg.SplitItems
-	if s < 0 || n < 2*s {
+	if s <= 0 || n < 2*s {
 		return 0
 	}
 	k := n / s

@@ -26,9 +26,9 @@ func TestSplitSize(t *testing.T) {
 			t.Errorf("splitSize(%d, %d) = %d, want %d", c.n, c.limit, got, c.want)
 		}
 	}
-	r.cfg.SplitItems = -1
+	r.cfg.SplitItems = 0
 	if got := r.splitSize(100000, 65535); got != 0 {
-		t.Errorf("SplitItems -1 split into exchanges of %d", got)
+		t.Errorf("SplitItems 0 split into exchanges of %d", got)
 	}
 }
 
@@ -58,7 +58,7 @@ func TestSplitQueryEqualsUnsplit(t *testing.T) {
 	n, other := newNetwork(t, 1_000_000, evens(100)), newNetwork(t, 1_000_000, evens(100))
 	p := n.providers[0]
 	split := n.newRequester("", func(c *setup) { c.SplitItems = 4 })
-	whole := other.newRequester("", func(c *setup) { c.SplitItems = -1 })
+	whole := other.newRequester("", nil) // the default: never split
 	ready(t, split)
 	ready(t, whole)
 
