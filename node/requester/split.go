@@ -10,7 +10,7 @@ import (
 // splitDepth is how many exchanges of one split part may be under way at
 // once: one being blinded, one being evaluated by the provider and one
 // being verified. More would only queue at the provider and hold more
-// blinds in memory; fewer would leave a core idle at every hand-off.
+// blinds in memory; fewer could not overlap all three steps.
 const splitDepth = 3
 
 // splitSize is the most items of each exchange a provider part of n
