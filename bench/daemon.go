@@ -68,6 +68,11 @@ type DaemonConfig struct {
 	// reference rate). Defaults DefaultDaemonLarge and
 	// DefaultDaemonLargeQueries.
 	Large, LargeQueries int
+	// SplitItems, if above zero, is the requester's requester.split_items:
+	// its large queries go as pipelined exchanges of at least that many
+	// items (docs/node-requester.md, "Pipelined exchanges"). Default 0,
+	// the node's default.
+	SplitItems int
 	// Seed selects the lists and the batches.
 	Seed uint64
 	// Tune, if set, adjusts each node's configuration before it is
@@ -87,9 +92,19 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 	c.Concurrent = cmp.Or(c.Concurrent, DefaultDaemonConcurrent)
 	c.Large = cmp.Or(c.Large, DefaultDaemonLarge)
 	c.LargeQueries = cmp.Or(c.LargeQueries, DefaultDaemonLargeQueries)
-	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients || c.Large < 2 || c.LargeQueries < 1 {
-		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d, large %d × %d",
-			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent, c.LargeQueries, c.Large)
+	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients || c.Large < 2 || c.LargeQueries < 1 || c.SplitItems < 0 {
+		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d, large %d × %d, split %d",
+			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent, c.LargeQueries, c.Large, c.SplitItems)
+	}
+	if split, tune := c.SplitItems, c.Tune; split > 0 {
+		c.Tune = func(msp string, nc *config.Config) {
+			if msp == daemonRequester {
+				nc.Requester.SplitItems = split
+			}
+			if tune != nil {
+				tune(msp, nc)
+			}
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -139,11 +154,10 @@ func (p *DaemonPoint) IdentifiersPerSecond() float64 {
 // outboxes and ledger relay all run. It asks cfg.Queries queries one at a
 // time of one provider, then of every provider, then cfg.Concurrent of
 // every provider from cfg.Clients clients at once. Every answer is
-// checked against the planted hits before it counts. Last come the
-// large-batch phase (cfg.LargeQueries queries of cfg.Large identifiers to
-// one provider) and, once the nodes have stopped, the same batches
-// through psi/catalogpsi in this process, so the two rates compare in one
-// run.
+// checked against the planted hits before it counts. Last comes the
+// large-batch phase: cfg.LargeQueries queries of cfg.Large identifiers to
+// one provider, each followed by the same batch through psi/catalogpsi in
+// this process (measureLarge), so the two rates compare in one run.
 func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -178,55 +192,81 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 	var points []DaemonPoint
 	for _, phase := range []struct {
 		providers, clients, queries int
-		batches                     []*synth.Batch
 	}{
-		{1, 1, cfg.Queries, batches}, {daemonProviders, 1, cfg.Queries, batches},
-		{daemonProviders, cfg.Clients, cfg.Concurrent, batches}, {1, 1, cfg.LargeQueries, large},
+		{1, 1, cfg.Queries}, {daemonProviders, 1, cfg.Queries}, {daemonProviders, cfg.Clients, cfg.Concurrent},
 	} {
 		cfg.Logger.Info("daemon bench phase", "providers", phase.providers, "clients", phase.clients,
-			"queries", phase.queries, "identifiers", len(phase.batches[0].Items))
-		p, err := measureDaemons(ctx, net, api, phase.batches, phase.providers, phase.clients, phase.queries)
+			"queries", phase.queries, "identifiers", 1)
+		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries)
 		if err != nil {
 			return m, points, err
 		}
 		points = append(points, p)
 	}
-	if err := net.Stop(); err != nil {
-		return m, points, err
-	}
-	cfg.Logger.Info("daemon bench reference", "path", PathInProcess, "queries", cfg.LargeQueries, "identifiers", cfg.Large)
-	p, err := measureInProcess(ctx, w, large, cfg.LargeQueries)
+	cfg.Logger.Info("daemon bench large phase", "queries", cfg.LargeQueries, "identifiers", cfg.Large)
+	daemon, inProcess, err := measureLarge(ctx, net, api, w, large, cfg.LargeQueries)
 	if err != nil {
 		return m, points, err
 	}
-	return m, append(points, p), nil
+	return m, append(points, daemon, inProcess), net.Stop()
 }
 
-// measureInProcess asks queries of the batches (round robin) of the first
-// provider through psi/catalogpsi in this process, as catalogInProcess
-// does for the harness's in-process rows: the rate a node's path is
-// compared with. Building the catalog is not measured.
-func measureInProcess(ctx context.Context, w *workload, batches []*synth.Batch, queries int) (DaemonPoint, error) {
+// measureLarge runs the large-batch phase: queries of the batches (round
+// robin) to the first provider, each asked through the daemon and then,
+// the same batch, through psi/catalogpsi in this process (as
+// catalogInProcess does for the harness's in-process rows; building that
+// catalog is not measured). The two paths alternate query by query, so
+// that other work on the machine weighs on both alike and their ratio
+// holds at any load; the nodes sit idle, running, while this process
+// answers its own. Each point's Seconds is the sum of its queries' walls
+// and its CPU the CPU over them: every node process's for the daemon's,
+// this process's for the in-process path's.
+func measureLarge(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, w *workload,
+	batches []*synth.Batch, queries int) (daemon, inProcess DaemonPoint, err error) {
 	one := *w
 	one.lists = w.lists[:1]
 	sys, _, err := newCatalogInProcess(ctx, &one)
 	if err != nil {
-		return DaemonPoint{}, err
+		return daemon, inProcess, err
 	}
-	p := DaemonPoint{Path: PathInProcess, Providers: 1, Clients: 1, Queries: queries,
-		Identifiers: len(batches[0].Items), Load: readFirst("/proc/loadavg", loadAverage)}
-	walls := make([]time.Duration, 0, queries)
-	cpu0, start := processCPU(), time.Now()
+	load := readFirst("/proc/loadavg", loadAverage)
+	daemon = DaemonPoint{Path: PathDaemon, Providers: 1, Clients: 1, Queries: queries, Identifiers: len(batches[0].Items), Load: load}
+	inProcess = daemon
+	inProcess.Path = PathInProcess
+	pids := make([]int, 0, len(net.Nodes()))
+	for _, n := range net.Nodes() {
+		pids = append(pids, n.PID())
+	}
+	regulator := []int{net.Regulator().PID()}
+	asked := []string{providerMSP(0)}
+	daemonWalls, inProcessWalls := make([]time.Duration, 0, queries), make([]time.Duration, 0, queries)
 	for i := range queries {
-		t := time.Now()
-		if _, err := sys.query(ctx, batches[i%len(batches)], 0); err != nil {
-			return p, err
+		b := batches[i%len(batches)]
+		cpu, ledger, start := nodesCPU(pids), nodesCPU(regulator), time.Now()
+		if err := askDaemon(ctx, api, b, asked); err != nil {
+			return daemon, inProcess, err
 		}
-		walls = append(walls, time.Since(t))
+		daemonWalls = append(daemonWalls, time.Since(start))
+		daemon.CPUSeconds += nodesCPU(pids) - cpu
+		daemon.LedgerCPUSeconds += nodesCPU(regulator) - ledger
+
+		cpu, start = processCPU(), time.Now()
+		if _, err := sys.query(ctx, b, 0); err != nil {
+			return daemon, inProcess, err
+		}
+		inProcessWalls = append(inProcessWalls, time.Since(start))
+		inProcess.CPUSeconds += processCPU() - cpu
 	}
-	p.Seconds, p.CPUSeconds = time.Since(start).Seconds(), processCPU()-cpu0
-	p.P50, p.P90 = percentiles(walls)
-	return p, nil
+	for _, x := range []struct {
+		p     *DaemonPoint
+		walls []time.Duration
+	}{{&daemon, daemonWalls}, {&inProcess, inProcessWalls}} {
+		for _, d := range x.walls {
+			x.p.Seconds += d.Seconds()
+		}
+		x.p.P50, x.p.P90 = percentiles(x.walls)
+	}
+	return daemon, inProcess, nil
 }
 
 // percentiles returns the median and the 90th percentile of walls, which
@@ -281,8 +321,9 @@ func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet
 	return net, nil
 }
 
-// measureDaemons runs one phase: queries queries of the batches (round
-// robin) to the first providers providers, clients at a time.
+// measureDaemons runs one one-identifier phase: queries queries of the
+// batches (round robin) to the first providers providers, clients at a
+// time.
 func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, batches []*synth.Batch,
 	providers, clients, queries int) (DaemonPoint, error) {
 	p := DaemonPoint{Path: PathDaemon, Providers: providers, Clients: clients, Queries: queries,

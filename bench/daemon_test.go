@@ -42,7 +42,7 @@ func TestRunDaemon(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4,
-		Clients: 2, Concurrent: 6, Large: 40, LargeQueries: 3, Seed: 3})
+		Clients: 2, Concurrent: 6, Large: 40, LargeQueries: 3, SplitItems: 10, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,7 @@ func TestDaemonConfigRefusesBadSizes(t *testing.T) {
 		"negative list":              {Binary: "b", Dir: "d", List: -1},
 		"one-identifier large batch": {Binary: "b", Dir: "d", Large: 1},
 		"negative large queries":     {Binary: "b", Dir: "d", LargeQueries: -2},
+		"negative split":             {Binary: "b", Dir: "d", SplitItems: -1},
 	} {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)

@@ -163,7 +163,7 @@ lists of --list entries and a requester, each a 'riskmesh node' process from its
 node.yaml on loopback, and time one-identifier queries through the requester's
 business API: one at a time to one provider, then to all three, then --concurrent
 queries to all three from --clients clients at once, then --large-queries queries
-of --large identifiers to one provider, and last the same large batches through
+of --large identifiers to one provider, each followed by the same batch through
 psi/catalogpsi in this process, the rate the node's path is compared with. Prints
 a Markdown table of wall-time percentiles, queries and identifiers per second,
 CPU per query and the load average.`,
@@ -190,6 +190,7 @@ CPU per query and the load average.`,
 	f.IntVar(&cfg.Concurrent, "concurrent", 0, "queries of the concurrent phase (default 2000)")
 	f.IntVar(&cfg.Large, "large", 0, "identifiers per query of the large-batch phase (default 1000)")
 	f.IntVar(&cfg.LargeQueries, "large-queries", 0, "queries of the large-batch phase and of its in-process reference (default 20)")
+	f.IntVar(&cfg.SplitItems, "split-items", 0, "the requester's requester.split_items: large queries as pipelined exchanges of at least this many items (default 0, never split)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	return cmd
 }

@@ -271,6 +271,11 @@ type Requester struct {
 	BatchWindow time.Duration `yaml:"batch_window"`
 	// MaxBatch is the most items in one request to a provider. Default 65535.
 	MaxBatch int `yaml:"max_batch"`
+	// SplitItems, if set, is the fewest items per exchange when a large
+	// catalog part is cut into pipelined exchanges (a part of at least
+	// twice as many identifiers is; docs/node-requester.md, "Pipelined
+	// exchanges"). Default 0: never split.
+	SplitItems int `yaml:"split_items,omitempty"`
 	// MaxIdentifiers bounds a query's identifiers. Default 100000.
 	MaxIdentifiers int `yaml:"max_identifiers"`
 	// DefaultDeadline applies to a query that sets none. Default 30s.

@@ -370,6 +370,9 @@ func (cfg *Config) validateRequester(c *checker) {
 	if r.MaxBatch < 0 || r.MaxBatch > maxItems {
 		c.fail("requester.max_batch", "must be 0 to %d", maxItems)
 	}
+	if r.SplitItems < 0 || r.SplitItems > maxItems {
+		c.fail("requester.split_items", "must be 0 (never split) to %d", maxItems)
+	}
 	switch r.Mode {
 	case "", ModeAuto, ModeCatalog, ModeLive:
 	default:

@@ -90,7 +90,7 @@ func FromConfig(c *config.Config) (Config, error) {
 	if c.Ledger.Backend != config.BackendEmbedded {
 		r := c.Requester
 		cfg.Requester = &requester.Config{
-			BatchWindow: r.BatchWindow, MaxBatch: r.MaxBatch,
+			BatchWindow: r.BatchWindow, MaxBatch: r.MaxBatch, SplitItems: r.SplitItems,
 			MaxIdentifiers: r.MaxIdentifiers, DefaultDeadline: r.DefaultDeadline, MaxDeadline: r.MaxDeadline,
 			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff, PhaseTimeout: r.PhaseTimeout,
 			LateAnswerWindow: r.LateAnswerWindow, MaxLateAnswers: r.MaxLateAnswers,

@@ -79,7 +79,7 @@ provider:
        mapping: {id: id, fixed_type: phone, category: cat, reason: reason, listed: listed}}
     - {name: db, category: grey, code: 2, kind: postgres, dsn_env: TEST_LISTS_DSN,
        query: "SELECT a, b, c, d, e FROM t"}
-requester: {batch_window: 5ms, default_deadline: 10s, late_answer_window: -1ns, max_late_answers: 7}
+requester: {batch_window: 5ms, split_items: 300, default_deadline: 10s, late_answer_window: -1ns, max_late_answers: 7}
 disputes: {auditor_msp: RegulatorMSP, auditor_address: "regulator.example:7444", retry: 1m}
 retention: {transcript_periods: 12}
 `)
@@ -102,7 +102,7 @@ retention: {transcript_periods: 12}
 		case cfg.Peer.MaxStreams != 32 || cfg.Peer.IdleTimeout != 2*time.Minute:
 			t.Errorf("peer: %+v", cfg.Peer)
 		case cfg.Requester == nil || cfg.Requester.BatchWindow != 5*time.Millisecond || cfg.Requester.DefaultDeadline != 10*time.Second || cfg.Requester.TranscriptPeriods != 12,
-			cfg.Requester.LateAnswerWindow != -1 || cfg.Requester.MaxLateAnswers != 7:
+			cfg.Requester.LateAnswerWindow != -1 || cfg.Requester.MaxLateAnswers != 7 || cfg.Requester.SplitItems != 300:
 			t.Errorf("requester: %+v", cfg.Requester)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)

@@ -30,17 +30,6 @@ type exchange struct {
 	ids      []ident.ID
 }
 
-// runSplit runs ids as consecutive exchanges of at most m items each and
-// returns their outcomes in order.
-func (r *Requester) runSplit(ctx context.Context, x exchange, ids []ident.ID, m int) []outcome {
-	var parts []outcome
-	for lo := 0; lo < len(ids); lo += m {
-		x.ids = ids[lo:min(lo+m, len(ids))]
-		parts = append(parts, r.run(ctx, &x))
-	}
-	return parts
-}
-
 // signedRequest is an EvaluateRequest with what verifying its answer needs.
 type signedRequest struct {
 	header        transcript.Header
@@ -96,19 +85,43 @@ func signRequest(h transcript.Header, blinded []byte, sign ecsig.Sign) (*signedR
 	return s, nil
 }
 
-// run blinds, signs and sends the exchange, retrying the identical request
-// while the provider is unreachable or busy and ctx allows, and verifies
-// the answer. If ctx ends after the request may have reached the provider,
-// the outcome is UNAVAILABLE and a late fetch keeps asking for the answer.
-func (r *Requester) run(ctx context.Context, x *exchange) (o outcome) {
+// run blinds, signs and sends the exchange (prepare, then send).
+func (r *Requester) run(ctx context.Context, x *exchange) outcome {
+	b, o := r.prepare(x)
+	if b == nil {
+		return o
+	}
+	return r.send(ctx, x, b)
+}
+
+// blindedRequest is an exchange's request ready to send: the signed
+// request and the secret blinds that open its answer.
+type blindedRequest struct {
+	q       *catalogpsi.Query
+	blinded []byte
+	req     *signedRequest
+}
+
+// prepare blinds the exchange's identifiers and signs the request under a
+// fresh sequence number. If that fails, the returned outcome says why.
+func (r *Requester) prepare(x *exchange) (*blindedRequest, outcome) {
 	q, blinded, err := x.psi.Blind(r.cfg.Rand, x.ids)
 	if err != nil {
-		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "blind: "+err.Error(), 0)
+		return nil, failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "blind: "+err.Error(), 0)
 	}
 	req, err := r.sign(x, blinded)
 	if err != nil {
-		return failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), 0)
+		return nil, failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), 0)
 	}
+	return &blindedRequest{q: q, blinded: blinded, req: req}, outcome{}
+}
+
+// send sends the prepared request b, retrying the identical request while
+// the provider is unreachable or busy and ctx allows, and verifies the
+// answer. If ctx ends after the request may have reached the provider,
+// the outcome is UNAVAILABLE and a late fetch keeps asking for the answer.
+func (r *Requester) send(ctx context.Context, x *exchange, b *blindedRequest) (o outcome) {
+	q, blinded, req := b.q, b.blinded, b.req
 	defer func() { // req is the last request signed
 		o.sent = []*riskmeshv1.SentExchange{{Sequence: req.header.Sequence, Items: uint32(len(x.ids))}}
 	}()

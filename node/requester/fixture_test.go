@@ -114,6 +114,8 @@ type testProvider struct {
 	rogueKey  *oprf.PrivateKey // if set, answers are re-evaluated under it (dishonest)
 	rogueRule oprf.ProofRule   // the proof rule of those answers
 	hang      chan struct{}    // if set, evaluate waits for it to close
+	hangAfter int              // this many evaluates do not wait for hang
+	rogueOnce bool             // if set, only the next evaluate is answered under rogueKey
 	corrupt   bool             // if set, catalog chunks are served with a flipped bit
 	limited   int              // answer this many catalog_downloads RATE_LIMITED
 	withhold  int              // let the provider answer (and bill) this many evaluates, then refuse instead (dishonest)
@@ -385,6 +387,13 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 	}
 	if ev != nil {
 		p.evaluates++
+		if p.hangAfter > 0 {
+			p.hangAfter--
+			hang = nil
+		}
+		if p.rogueOnce {
+			p.rogueKey, p.rogueOnce = nil, false
+		}
 		switch {
 		case p.drop > 0:
 			p.drop--

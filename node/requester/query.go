@@ -339,18 +339,24 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 		return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
 	}
 	res.Mode = riskmeshv1.QueryMode_QUERY_MODE_CATALOG
-	// Parts of at most the provider's batch limit, each coalesced with
-	// other queries'.
-	var parts []*part
+	x := exchange{inst: inst, category: q.rec.Category, period: q.rec.Period, psi: psi, keyID: keyID}
 	limit := r.batchLimit(provider)
-	for lo := 0; lo < items; lo += limit {
-		p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan []outcome, 1)}
-		parts = append(parts, p)
-		r.batcher.submit(exchange{inst: inst, category: q.rec.Category, period: q.rec.Period, psi: psi, keyID: keyID}, p)
-	}
 	var outcomes []outcome
-	for _, p := range parts {
-		outcomes = append(outcomes, <-p.done...)
+	if m := r.splitSize(items, limit); m > 0 {
+		// A large part: pipelined exchanges of its own.
+		outcomes = r.runSplit(ctx, x, q.batch.ids, m)
+	} else {
+		// Parts of at most the provider's batch limit, each coalesced with
+		// other queries'.
+		var parts []*part
+		for lo := 0; lo < items; lo += limit {
+			p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan []outcome, 1)}
+			parts = append(parts, p)
+			r.batcher.submit(x, p)
+		}
+		for _, p := range parts {
+			outcomes = append(outcomes, <-p.done...)
+		}
 	}
 	sv := r.fill(res, q, outcomes, q.priceOf(provider))
 	return res, sv, held - r.followLate(q, provider, res.Mode, q.priceOf(provider), outcomes)
