@@ -87,6 +87,7 @@ func TestNodeRowsRunTheDaemons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("setup %+v; query %+v", cost, m)
 	if m.hits != want || want == 0 {
 		t.Errorf("%d hits, %d planted", m.hits, want)
 	}
