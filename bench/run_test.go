@@ -146,4 +146,3 @@ func TestRunEmulatesTheWANWithRelays(t *testing.T) {
 		}
 	}
 }
-
