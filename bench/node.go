@@ -22,10 +22,10 @@ import (
 // each provider counts the bytes between the requester and the providers
 // (and emulates the wan sweep's link without tc netem).
 type catalogNodes struct {
-	net  *daemonNet
-	dir  string
-	pids []int // every node's, the regulator's (ledger host) included
-	live bool  // every query asks in live mode
+	net   *daemonNet
+	dir   string
+	procs []int // every node's pid, the regulator's (ledger host) included
+	live  bool  // every query asks in live mode
 }
 
 // newCatalogNodes starts the network over w's lists in a directory under
@@ -44,12 +44,12 @@ func newCatalogNodes(ctx context.Context, w *workload, binary, tmp string, log *
 	if err != nil {
 		return nil, setupCost{}, errors.Join(err, os.RemoveAll(dir))
 	}
-	s := &catalogNodes{net: net, dir: dir, pids: net.pids(), live: live}
+	s := &catalogNodes{net: net, dir: dir, procs: net.pids(), live: live}
 	entries := 0
 	for _, l := range w.lists {
 		entries += len(l.Entries)
 	}
-	return s, setupCost{phase: PhaseSetup, items: entries, seconds: time.Since(start).Seconds(), cpu: nodesCPU(s.pids)}, nil
+	return s, setupCost{phase: PhaseSetup, items: entries, seconds: time.Since(start).Seconds(), cpu: nodesCPU(s.procs)}, nil
 }
 
 // query asks b of every provider and measures the wall time of the call,
@@ -59,13 +59,15 @@ func newCatalogNodes(ctx context.Context, w *workload, binary, tmp string, log *
 func (s *catalogNodes) query(ctx context.Context, b *synth.Batch, _ uint64) (sample, error) {
 	req := s.net.request(b, s.live)
 	up, down := s.net.relayed()
-	cpu, start := nodesCPU(s.pids), time.Now()
+	cpu, start := nodesCPU(s.procs), time.Now()
 	hits, err := askChecked(ctx, s.net.api, b, req)
-	m := sample{hits: hits, seconds: time.Since(start).Seconds(), cpu: nodesCPU(s.pids) - cpu}
+	m := sample{hits: hits, seconds: time.Since(start).Seconds(), cpu: nodesCPU(s.procs) - cpu}
 	u, d := s.net.relayed()
 	m.bytesUp, m.bytesDown = u-up, d-down
 	return m, err
 }
+
+func (s *catalogNodes) processes() []int { return s.procs }
 
 // close stops every node and removes the network's files.
 func (s *catalogNodes) close() error {

@@ -164,10 +164,15 @@ func (r *runner) runLists(ctx context.Context, n, size int, group []point) error
 			return fmt.Errorf("set up %s over %s with %d providers of %d entries: %w", k.protocol, k.transport, n, size, err)
 		}
 		cost.load = load
+		if ps, ok := sys.(processSystem); ok {
+			r.cfg.judge.nodes = ps.processes()
+		}
 		err = r.measure(ctx, sys, cost, k, group, w, batches)
 		if cerr := sys.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s over %s: %w", k.protocol, k.transport, cerr)
 		}
+		// Stopped and waited for, the nodes count in harnessCPU now.
+		r.cfg.judge.nodes = nil
 		if err != nil {
 			return err
 		}
