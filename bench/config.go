@@ -97,6 +97,10 @@ type Config struct {
 	MatchDir string
 	// WAN configures the emulated wide-area sweep.
 	WAN WAN
+	// NodeBinary is the riskmesh executable the quic-node rows' nodes run.
+	// Default: built (go build) into TempDir when a run first needs it,
+	// from the module of the working directory.
+	NodeBinary string
 	// Seed selects the synthetic lists and batches. Default 1.
 	Seed uint64
 	// TempDir holds node databases, catalogs and input files; it is

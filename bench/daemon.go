@@ -3,7 +3,6 @@ package bench
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -286,39 +285,14 @@ func (w *workload) oneIdentifier(rep int) (*synth.Batch, int, error) {
 	return b, len(b.Items[0].Hits), nil
 }
 
-// startDaemons writes the providers' lists, starts the network and waits
-// until the requester holds every provider's verified catalog.
+// startDaemons starts the daemon bench's network (startNetwork) with the
+// nodes as shipped, cfg.Tune aside.
 func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet.Network, error) {
-	lists := filepath.Join(cfg.Dir, "lists")
-	if err := os.MkdirAll(lists, 0o700); err != nil {
-		return nil, err
-	}
-	sm := synth.Mapping()
-	mapping := &config.Mapping{ID: sm.ID, Type: sm.Type, Category: sm.Category, Reason: sm.Reason, Listed: sm.Listed, Reference: sm.Reference}
-	var members []localnet.Member
-	for _, l := range w.lists {
-		path := filepath.Join(lists, l.MSPID+".csv")
-		if err := writeList(path, l); err != nil {
-			return nil, err
-		}
-		members = append(members, localnet.Member{MSPID: l.MSPID, Categories: []string{category.String()},
-			Sources: []config.Source{{Name: "list", Category: category.String(), Code: int(category), Kind: config.KindCSV, Path: path, Mapping: mapping}}})
-	}
-	members = append(members, localnet.Member{MSPID: daemonRequester, Limit: limit})
-	net, err := localnet.Start(ctx, localnet.Config{
-		Dir: filepath.Join(cfg.Dir, "nodes"), Binary: cfg.Binary, Members: members,
-		Prices: map[string]int64{category.String(): price}, Tune: cfg.Tune,
-		Progress: func(s string) { cfg.Logger.Info(s) },
-	})
+	d, err := startNetwork(ctx, networkConfig{binary: cfg.Binary, dir: cfg.Dir, tune: cfg.Tune, log: cfg.Logger}, w)
 	if err != nil {
 		return nil, err
 	}
-	wait, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	if err := net.WaitCatalogs(wait, daemonRequester, category.String(), 0, nil); err != nil {
-		return nil, errors.Join(err, net.Stop())
-	}
-	return net, nil
+	return d.Network, nil
 }
 
 // measureDaemons runs one one-identifier phase: queries queries of the
@@ -374,44 +348,12 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 }
 
 // askDaemon sends b to the providers named in asked through the business
-// API and checks the final result against b's planted hits. It reads the
-// stream to its end, as the node counts a query against api.max_queries
-// until its call returns.
+// API and checks the final result against b's planted hits (askChecked).
 func askDaemon(ctx context.Context, api riskmeshv1.RiskMeshClient, b *synth.Batch, asked []string) error {
 	req := b.Request()
 	req.Providers = asked
-	stream, err := api.Query(ctx, req)
-	if err != nil {
-		return err
-	}
-	var res *riskmeshv1.QueryResult
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("query stream: %w", err)
-		}
-		if r := ev.GetResult(); r != nil {
-			res = r
-		}
-	}
-	if res == nil {
-		return fmt.Errorf("%w: the stream ended without a result", ErrWrongResult)
-	}
-	for _, pr := range res.GetProviders() {
-		if pr.GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-			return fmt.Errorf("%w: %s did not answer: %v %s", ErrWrongResult, pr.GetProvider(), pr.GetStatus(), pr.GetError().GetMessage())
-		}
-	}
-	if n := len(res.GetProviders()); n != len(asked) {
-		return fmt.Errorf("%w: %d providers answered, asked %d", ErrWrongResult, n, len(asked))
-	}
-	if err := b.Check(res); err != nil {
-		return fmt.Errorf("%w: %w", ErrWrongResult, err)
-	}
-	return nil
+	_, err := askChecked(ctx, api, b, req)
+	return err
 }
 
 // clockTicks is the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on

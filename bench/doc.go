@@ -13,18 +13,18 @@
 // version, git commit, date).
 //
 // Transports: "inprocess" calls the psi packages directly, both parties in
-// this process; "quic-node" runs catalog PSI through the real node stack
-// (node/provider and node/requester over node/peer with mutual TLS, an
-// embedded ledger, transcripts, signatures and the provider's fsynced
-// accounting journal), so it measures a whole network on one machine;
+// this process; "quic-node" runs catalog PSI and live mode through the node
+// as users run it: `riskmesh node` processes (the regulator hosting the
+// embedded ledger, the providers, a requester) started by node/localnet,
+// each query asked through the requester's business API, so it measures a
+// whole network on one machine;
 // "quic-peer" carries ECDH-PSI messages (RequesterLearns, one request and
 // one reply) over node/peer directly, as no node serves ECDH-PSI yet;
 // "tcp-loopback" is optable/match's own stream protocol.
 //
-// RunDaemon (riskmesh-bench daemon) is apart from the suite: it starts real
-// `riskmesh node` processes through node/localnet and times one-identifier
-// queries through the requester's business API, the path users run, which
-// "quic-node" wires by hand and so leaves partly out.
+// RunDaemon (riskmesh-bench daemon) is apart from the suite: over the same
+// network (startNetwork) it times one-identifier queries, one at a time and
+// concurrently, and large batches against the in-process rate.
 //
 // What it does not promise: timings on a shared machine are noisy. The
 // harness records the load every row started under, waits a bounded time

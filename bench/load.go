@@ -77,8 +77,11 @@ const loadPoll = 5 * time.Second
 // counted as other work: the estimate errs towards calling the machine
 // busy, never idle.
 type loadJudge struct {
-	read  LoadSource
-	cpu   func() float64 // the harness's CPU seconds so far
+	read LoadSource
+	cpu  func() float64 // the harness's CPU seconds so far
+	// nodes are the node processes of the system being measured, children
+	// of the harness whose CPU time cpu counts only once they have ended.
+	nodes []int
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
@@ -106,7 +109,7 @@ type rowLoad struct {
 // measure reads the load now, updating the harness's share with the CPU
 // time it used since the last reading.
 func (j *loadJudge) measure(bound float64) rowLoad {
-	t, c := j.now(), j.cpu()
+	t, c := j.now(), j.cpu()+nodesCPU(j.nodes)
 	if !j.at.IsZero() {
 		if dt := t.Sub(j.at).Seconds(); dt > 0 {
 			keep := math.Exp(-dt / loadTimeConstant.Seconds())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,25 @@ func TestLoadJudgeSubtractsTheHarnessShare(t *testing.T) {
 	}
 	if l.avg[0] != own+1.5 {
 		t.Fatalf("load average %v not kept", l.avg)
+	}
+}
+
+// The running node processes of a quic-node system are the harness's
+// work too: their CPU time counts in its share before they end (here this
+// test's own process stands in for a node, burning CPU between readings).
+func TestLoadJudgeCountsTheNodes(t *testing.T) {
+	for _, nodes := range [][]int{nil, {os.Getpid()}} {
+		m := &fakeMachine{now: time.Unix(1e9, 0), loads: []LoadAverage{{0.5, 1, 1}}}
+		j := m.judge()
+		j.nodes = nodes
+		j.measure(1)
+		for start := processCPU(); processCPU()-start < 0.2; {
+		}
+		m.now = m.now.Add(time.Second)
+		j.measure(1)
+		if counted := j.own > 0; counted != (nodes != nil) {
+			t.Errorf("nodes %v: the harness's share is %g", nodes, j.own)
+		}
 	}
 }
 

@@ -6,17 +6,23 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// relay forwards UDP datagrams between clients and one server, delaying
-// each datagram by a fixed latency and pacing each client's traffic in each
-// direction at a rate: a userspace stand-in for tc netem on kernels without
-// it. QUIC runs through it unchanged (the server sees the relay's address).
+// relay forwards UDP datagrams between clients and one server and counts
+// their bytes. With a link it delays each datagram by a fixed latency and
+// paces each client's traffic in each direction at a rate: a userspace
+// stand-in for tc netem on kernels without it. QUIC runs through it
+// unchanged (the server sees the relay's address).
 type relay struct {
 	conn   *net.UDPConn // the address clients dial
 	target *net.UDPAddr
-	link   WAN
+	link   *WAN // nil: forwarded at once
+
+	// up and down count the UDP payload bytes relayed to the server and
+	// back to its clients.
+	up, down atomic.Int64
 
 	mu      sync.Mutex
 	clients map[netip.AddrPort]*relayClient
@@ -39,10 +45,11 @@ type relayClient struct {
 // pipe delivers datagrams in order, each at its due time. Pacing is
 // computed when a datagram enters: it leaves the link when the previous
 // one has, plus its own transmission time, and arrives Delay later.
+// Without a link it is due at once.
 type pipe struct {
 	ch   chan delayed
 	free time.Time // when the link is free again
-	link WAN
+	link *WAN
 }
 
 type delayed struct {
@@ -58,8 +65,14 @@ const pipeQueue = 4096
 // of UDP payload on loopback without path MTU discovery).
 const maxDatagram = 1 << 16
 
-func newRelay(target *net.UDPAddr, link WAN) (*relay, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+// newRelay starts a relay listening on listen (host:port; port 0 picks
+// one) in front of target.
+func newRelay(listen string, target *net.UDPAddr, link *WAN) (*relay, error) {
+	addr, err := net.ResolveUDPAddr("udp", listen)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +95,7 @@ func (r *relay) serve() {
 		if err != nil {
 			continue
 		}
+		r.up.Add(int64(n))
 		c.toServer.send(buf[:n])
 	}
 }
@@ -115,24 +129,28 @@ func (r *relay) client(addr netip.AddrPort) (*relayClient, error) {
 				}
 				continue // e.g. ICMP unreachable while the server restarts
 			}
+			r.down.Add(int64(n))
 			c.fromServer.send(buf[:n])
 		}
 	})
 	return c, nil
 }
 
-func newPipe(link WAN) *pipe { return &pipe{ch: make(chan delayed, pipeQueue), link: link} }
+func newPipe(link *WAN) *pipe { return &pipe{ch: make(chan delayed, pipeQueue), link: link} }
 
 // send queues a copy of data. Only one goroutine sends on a pipe.
 func (p *pipe) send(data []byte) {
-	now := time.Now()
-	start := p.free
-	if start.Before(now) {
-		start = now
+	due := time.Now()
+	if p.link != nil {
+		start := p.free
+		if start.Before(due) {
+			start = due
+		}
+		p.free = start.Add(time.Duration(int64(len(data)) * 8 * int64(time.Second) / p.link.Rate))
+		due = p.free.Add(p.link.Delay)
 	}
-	p.free = start.Add(time.Duration(int64(len(data)) * 8 * int64(time.Second) / p.link.Rate))
 	select {
-	case p.ch <- delayed{data: append([]byte(nil), data...), due: p.free.Add(p.link.Delay)}:
+	case p.ch <- delayed{data: append([]byte(nil), data...), due: due}:
 	default: // queue full: dropped
 	}
 }
@@ -178,7 +196,7 @@ func expose(addr net.Addr, link *WAN) (dial string, close func() error, err erro
 	if !ok {
 		return "", nil, fmt.Errorf("relay: %s is not a UDP address", addr)
 	}
-	r, err := newRelay(udp, *link)
+	r, err := newRelay("127.0.0.1:0", udp, link)
 	if err != nil {
 		return "", nil, err
 	}

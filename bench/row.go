@@ -45,9 +45,9 @@ type Row struct {
 	Hits, WantHits int
 	Note           string
 	// BytesUp and BytesDown are the bytes the requester sent and received
-	// in the query (the protocols' messages: in process their encodings,
-	// over the node stack the peer requests' and responses' protobuf
-	// sizes, without QUIC and TLS framing); 0 where not measured.
+	// in the query (in process the protocols' messages' encodings; over
+	// quic-node the UDP payloads between the requester and the providers,
+	// QUIC and TLS framing included); 0 where not measured.
 	BytesUp, BytesDown int64
 	// OtherLoad is the load of the machine's other work when the row
 	// started: the 1-minute load average (Machine.Load's first figure)

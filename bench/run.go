@@ -62,6 +62,11 @@ func Run(ctx context.Context, cfg Config) ([]Row, error) {
 		}
 	}
 	if cfg.runs(SweepWAN) && !cfg.wanInner {
+		// The sweep's own run, here or in the emulated network, takes the
+		// node binary this one built.
+		if _, err := r.nodeBinary(ctx); err != nil {
+			return nil, err
+		}
 		wan, err := runWAN(ctx, &cfg)
 		if err != nil {
 			return nil, err
@@ -79,6 +84,19 @@ type runner struct {
 	seq  uint64
 	// matchBin is the DHPSI baseline binary, built at its first use.
 	matchBin string
+}
+
+// nodeBinary returns Config.NodeBinary, built into the run's directory
+// at its first use when the configuration names none.
+func (r *runner) nodeBinary(ctx context.Context) (string, error) {
+	if r.cfg.NodeBinary == "" {
+		bin, err := buildNode(ctx, r.cfg.TempDir)
+		if err != nil {
+			return "", err
+		}
+		r.cfg.NodeBinary = bin
+	}
+	return r.cfg.NodeBinary, nil
 }
 
 // emit records a row for p, filling in the point's parameters, the
@@ -146,10 +164,15 @@ func (r *runner) runLists(ctx context.Context, n, size int, group []point) error
 			return fmt.Errorf("set up %s over %s with %d providers of %d entries: %w", k.protocol, k.transport, n, size, err)
 		}
 		cost.load = load
+		if ps, ok := sys.(processSystem); ok {
+			r.cfg.judge.nodes = ps.processes()
+		}
 		err = r.measure(ctx, sys, cost, k, group, w, batches)
 		if cerr := sys.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s over %s: %w", k.protocol, k.transport, cerr)
 		}
+		// Stopped and waited for, the nodes count in harnessCPU now.
+		r.cfg.judge.nodes = nil
 		if err != nil {
 			return err
 		}
@@ -227,12 +250,14 @@ func (r *runner) newSystem(ctx context.Context, k setupKey, w *workload) (system
 	switch {
 	case k.protocol == ProtocolCatalog && k.transport == TransportInProcess:
 		return newCatalogInProcess(ctx, w)
-	case k.protocol == ProtocolCatalog && k.transport == TransportQUICNode:
-		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed, false)
+	case k.transport == TransportQUICNode && (k.protocol == ProtocolCatalog || k.protocol == ProtocolLive):
+		bin, err := r.nodeBinary(ctx)
+		if err != nil {
+			return nil, setupCost{}, err
+		}
+		return newCatalogNodes(ctx, w, bin, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed, k.protocol == ProtocolLive)
 	case k.protocol == ProtocolLive && k.transport == TransportInProcess:
 		return newLiveInProcess(ctx, w)
-	case k.protocol == ProtocolLive && k.transport == TransportQUICNode:
-		return newCatalogNodes(ctx, w, r.cfg.TempDir, r.cfg.Logger, r.cfg.relayed, true)
 	case k.protocol == ProtocolECDH && k.transport == TransportInProcess:
 		return newECDHInProcess(w), setupCost{}, nil
 	case k.protocol == ProtocolECDH && k.transport == TransportQUICPeer:

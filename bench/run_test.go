@@ -3,9 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -26,7 +24,8 @@ func tinyConfig(t *testing.T) Config {
 		Reps:        1,
 		LoadWait:    -1, // never wait: tests run on busy machines
 		Only:        []string{SweepBatch, SweepList, SweepProviders},
-		TempDir:     t.TempDir(),
+		TempDir:     shortTempDir(t),
+		NodeBinary:  testNodeBinary(t),
 		Logger:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if _, err := exec.LookPath("go"); err == nil {
@@ -145,29 +144,5 @@ func TestRunEmulatesTheWANWithRelays(t *testing.T) {
 		if r.Seconds < 0.010 {
 			t.Errorf("%s over %s took %g s, less than a round trip", r.Protocol, r.Transport, r.Seconds)
 		}
-	}
-}
-
-// A network whose set-up fails (here its context is already cancelled, so
-// the ledger refuses the first registration) returns that error, having
-// stopped what it started and removed its directory, rather than
-// panicking in its clean-up.
-func TestNodeSetupFailureCleansUp(t *testing.T) {
-	w, err := newWorkload(1, 1, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	s, _, err := newCatalogNodes(ctx, w, tmp, slog.New(slog.DiscardHandler), nil, false)
-	if err == nil || s != nil {
-		t.Fatalf("set-up under a cancelled context: %v, %v; want an error and no system", s, err)
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
-	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		t.Errorf("%d entries left in the set-up directory, want none", len(left))
 	}
 }

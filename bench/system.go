@@ -22,6 +22,13 @@ type system interface {
 	close() error
 }
 
+// processSystem is a system whose parties run as child processes of the
+// harness, which the load judge counts as the harness's own work.
+type processSystem interface {
+	system
+	processes() []int
+}
+
 // sample is one measured query.
 type sample struct {
 	hits int

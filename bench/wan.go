@@ -27,7 +27,8 @@ type WAN struct {
 	// Command is the argv of a process that runs RunWAN with this
 	// configuration and writes its rows to standard output with WriteCSV
 	// (`riskmesh-bench` passes itself with a hidden flag). The process is
-	// started inside the namespace.
+	// started inside the namespace, with --riskmesh and the executable
+	// the quic-node rows' nodes run appended.
 	Command []string
 }
 
@@ -85,6 +86,7 @@ func runWAN(ctx context.Context, cfg *Config) ([]Row, error) {
 	script := "ip link set lo up && tc qdisc add dev lo root netem delay " +
 		strconv.FormatInt(w.Delay.Microseconds(), 10) + "us rate " + strconv.FormatInt(w.Rate, 10) + "bit && exec \"$@\""
 	args := append([]string{"--net", "--", "sh", "-c", script, "sh"}, w.Command...)
+	args = append(args, "--riskmesh", cfg.NodeBinary)
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

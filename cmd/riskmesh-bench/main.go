@@ -57,6 +57,11 @@ less the harness's own share of it) to fall below --max-load; a row that
 starts above it is marked loaded in results.csv, summary.md and the plots, or
 with --refuse-loaded recorded as skipped. --quick does not wait, and marks.
 
+The quic-node rows run real 'riskmesh node' processes (a regulator hosting
+the embedded ledger, the providers and a requester) and ask through the
+requester's business API; --riskmesh names the executable, which is otherwise
+built with 'go build' from the checkout the command runs in.
+
 The DHPSI baseline is a separate Go module (` + defaultMatchDir + `), built
 with 'go build -tags generic'; it is skipped when --match is empty or the
 directory is missing. The wan sweep uses tc netem in a network namespace when
@@ -126,6 +131,7 @@ emulate the same link in process.`,
 	f.StringVar(&out, "out", "bench-results", "directory for results.csv, summary.md and the plots")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these sweeps: batch, list, providers, wan (repeatable)")
 	f.StringVar(&cfg.MatchDir, "match", defaultMatchDir, "module directory of the DHPSI baseline; empty skips it")
+	f.StringVar(&cfg.NodeBinary, "riskmesh", "", "the riskmesh executable the quic-node rows' nodes run (default: go build ./cmd/riskmesh here)")
 	f.IntSliceVar(&cfg.Batches, "batches", nil, "batch sizes of the batch sweep")
 	f.IntSliceVar(&cfg.Lists, "lists", nil, "list sizes of the list sweep")
 	f.IntSliceVar(&cfg.Providers, "providers", nil, "provider counts of the providers sweep")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,10 +94,23 @@ func TestBenchRefusesAnUnknownSweep(t *testing.T) {
 	}
 }
 
+// nodeBinary builds the riskmesh executable into dir for the tests that
+// name it with --riskmesh (TestBenchWritesReadableReport lets the harness
+// build its own, as on a fresh clone).
+func nodeBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "riskmesh")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
+		t.Fatalf("go build riskmesh: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // --append adds a run's rows to those already in the output directory.
 func TestBenchAppend(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0"}
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0",
+		"--riskmesh", nodeBinary(t)}
 	count := func() int { return len(readRows(t, dir)) }
 	if _, errOut, err := runBench(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -113,7 +127,8 @@ func TestBenchAppend(t *testing.T) {
 // --report-only rewrites the summary and plots from the CSV alone.
 func TestBenchReportOnly(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0"}
+	args := []string{"--out", dir, "--only", "batch", "--batches", "2", "--list", "100", "--ecdh-max-list", "100", "--reps", "1", "--match", "", "--load-wait", "0",
+		"--riskmesh", nodeBinary(t)}
 	if _, errOut, err := runBench(t, args...); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}

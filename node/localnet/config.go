@@ -47,6 +47,10 @@ type Config struct {
 	// Prices are the price per item of each category, from period 1. A
 	// category a member provides without a price here costs DefaultPrice.
 	Prices map[string]int64
+	// LivePrices are the price per item of categories in live mode
+	// (docs/ledger.md, "Prices"), from period 1. A category without one
+	// has no live price: its providers refuse live queries.
+	LivePrices map[string]int64
 	// Tune, if set, adjusts each node's configuration (the regulator's
 	// too) last, before it is written: tuning keys, metrics, log level.
 	// The network relies on the peer address, the API socket
@@ -117,6 +121,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("%w: negative price for %s", ErrConfig, cat)
 		}
 		prices[cat] = p
+	}
+	for cat, p := range c.LivePrices {
+		if p < 0 {
+			return c, fmt.Errorf("%w: negative live price for %s", ErrConfig, cat)
+		}
 	}
 	members := make([]Member, len(c.Members))
 	for i, m := range c.Members {

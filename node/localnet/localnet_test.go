@@ -269,6 +269,7 @@ func TestConfigErrors(t *testing.T) {
 		"regulator twice":     {Dir: "d", Members: []localnet.Member{{MSPID: localnet.DefaultRegulator}}},
 		"negative limit":      {Dir: "d", Members: []localnet.Member{{MSPID: "A", Limit: -1}}},
 		"negative price":      {Dir: "d", Members: []localnet.Member{{MSPID: "A"}}, Prices: map[string]int64{"black": -1}},
+		"negative live price": {Dir: "d", Members: []localnet.Member{{MSPID: "A"}}, LivePrices: map[string]int64{"black": -1}},
 		"source not provided": {Dir: "d", Members: []localnet.Member{{MSPID: "A", Categories: []string{"black"}, Sources: []config.Source{src}}}},
 	} {
 		t.Run(name, func(t *testing.T) {

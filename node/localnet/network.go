@@ -178,8 +178,8 @@ func (n *Network) openAdmin() error {
 }
 
 // onboard adds the members to the ledger as the regulator would: roles,
-// overdraft limits and the category prices; with Config.Auditor, the
-// regulator itself as the auditor.
+// overdraft limits and the category prices (live ones too); with
+// Config.Auditor, the regulator itself as the auditor.
 func (n *Network) onboard(ctx context.Context) error {
 	if n.cfg.Auditor {
 		if err := n.admin.AddInstitution(ctx, n.cfg.Regulator, n.cfg.Regulator, []accounting.Role{accounting.Role("auditor")}); err != nil {
@@ -201,6 +201,11 @@ func (n *Network) onboard(ctx context.Context) error {
 	for _, cat := range slices.Sorted(maps.Keys(n.cfg.Prices)) {
 		if err := n.admin.SetPrice(ctx, cat, n.cfg.Prices[cat]); err != nil {
 			return fmt.Errorf("price of %s: %w", cat, err)
+		}
+	}
+	for _, cat := range slices.Sorted(maps.Keys(n.cfg.LivePrices)) {
+		if err := n.admin.SetModePrice(ctx, cat, accounting.ModeLive, n.cfg.LivePrices[cat]); err != nil {
+			return fmt.Errorf("live price of %s: %w", cat, err)
 		}
 	}
 	return nil
