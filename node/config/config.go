@@ -292,6 +292,12 @@ type Requester struct {
 	MaxCatalogRetry time.Duration `yaml:"max_catalog_retry"`
 	// CatalogMaxBytes bounds one catalog download. Default 1 GiB.
 	CatalogMaxBytes int64 `yaml:"catalog_max_bytes"`
+	// CatalogResidentBytes is how many bytes of the held catalogs
+	// look-ups read in memory; look-ups in the catalogs beyond it read
+	// from their files, so the node's resident memory does not grow with
+	// its providers' lists (docs/protocol/catalog.md, "What is resident").
+	// Default 256 MiB.
+	CatalogResidentBytes int64 `yaml:"catalog_resident_bytes"`
 	// PhaseTimeout bounds dialling and each catalog request. Default 15s.
 	PhaseTimeout time.Duration `yaml:"phase_timeout"`
 	// LateAnswerWindow is how long a request cut off by its query's

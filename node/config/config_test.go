@@ -82,6 +82,7 @@ func TestFullExample(t *testing.T) {
 		{"provider.sources[1].mapping.fixed_type", c.Provider.Sources[1].Mapping.FixedType, "phone"},
 		{"provider.sources[3].refresh", c.Provider.Sources[3].Refresh, 15 * time.Minute},
 		{"requester.catalog_max_bytes", c.Requester.CatalogMaxBytes, int64(2 << 30)},
+		{"requester.catalog_resident_bytes", c.Requester.CatalogResidentBytes, int64(512 << 20)},
 		{"requester.batch_window", c.Requester.BatchWindow, 5 * time.Millisecond},
 		{"requester.split_items", c.Requester.SplitItems, 500},
 		{"disputes.auditor_address", c.Disputes.AuditorAddress, "regulator.example:7444"},

@@ -381,6 +381,7 @@ func (cfg *Config) validateRequester(c *checker) {
 	c.nonNegative("requester.max_identifiers", int64(r.MaxIdentifiers))
 	c.nonNegative("requester.max_late_answers", int64(r.MaxLateAnswers))
 	c.nonNegative("requester.catalog_max_bytes", r.CatalogMaxBytes)
+	c.nonNegative("requester.catalog_resident_bytes", r.CatalogResidentBytes)
 	c.durations("requester", map[string]time.Duration{
 		"default_deadline": r.DefaultDeadline, "max_deadline": r.MaxDeadline, "retry_backoff": r.RetryBackoff,
 		"max_retry_backoff": r.MaxRetryBackoff, "catalog_retry": r.CatalogRetry, "max_catalog_retry": r.MaxCatalogRetry,

@@ -81,6 +81,11 @@ type Config struct {
 	// Mirror tunes the requester side's catalog mirror; it runs with
 	// Requester, whose node.yaml section sets it.
 	Mirror mirror.Config
+	// CatalogResidentBytes is how many bytes of the held catalogs the
+	// requester side's look-ups read in memory (psi/catalog's resident
+	// budget, process-wide); look-ups in the catalogs beyond it read from
+	// their files. Zero: psi/catalog.DefaultResidentBudget.
+	CatalogResidentBytes int64
 	// Provider enables and tunes the provider side (its Sources name the
 	// lists; the categories are theirs, with the identity's OPRF keys);
 	// nil or no sources: this node provides nothing. The daemon sets its

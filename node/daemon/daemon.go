@@ -31,6 +31,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/requester"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -201,6 +202,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	apiCfg.Logger, apiCfg.Health = n.log.With("component", "api"), n.health
 	apiCfg.Errors = append(slices.Clone(cfg.API.Errors), componentErrors...)
 	if rc := cfg.Requester; rc != nil {
+		catalog.SetResidentBudget(cfg.CatalogResidentBytes)
 		dial := pc
 		dial.Handler = nil
 		dial.Authorizer = n.dir

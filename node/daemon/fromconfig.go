@@ -104,6 +104,7 @@ func FromConfig(c *config.Config) (Config, error) {
 			CatalogMaxBytes: r.CatalogMaxBytes, PhaseTimeout: r.PhaseTimeout,
 			RetryBackoff: r.RetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff,
 		}
+		cfg.CatalogResidentBytes = r.CatalogResidentBytes
 		if d := c.Disputes; d.AuditorMSP != "" {
 			cfg.Disputes = &DisputeConfig{AuditorMSP: d.AuditorMSP, AuditorAddress: d.AuditorAddress, Retry: d.Retry}
 		}

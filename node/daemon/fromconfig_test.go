@@ -79,7 +79,7 @@ provider:
        mapping: {id: id, fixed_type: phone, category: cat, reason: reason, listed: listed}}
     - {name: db, category: grey, code: 2, kind: postgres, dsn_env: TEST_LISTS_DSN,
        query: "SELECT a, b, c, d, e FROM t"}
-requester: {batch_window: 5ms, split_items: 300, default_deadline: 10s, late_answer_window: -1ns, max_late_answers: 7}
+requester: {batch_window: 5ms, split_items: 300, catalog_resident_bytes: 1048576, default_deadline: 10s, late_answer_window: -1ns, max_late_answers: 7}
 disputes: {auditor_msp: RegulatorMSP, auditor_address: "regulator.example:7444", retry: 1m}
 retention: {transcript_periods: 12}
 `)
@@ -104,6 +104,8 @@ retention: {transcript_periods: 12}
 		case cfg.Requester == nil || cfg.Requester.BatchWindow != 5*time.Millisecond || cfg.Requester.DefaultDeadline != 10*time.Second || cfg.Requester.TranscriptPeriods != 12,
 			cfg.Requester.LateAnswerWindow != -1 || cfg.Requester.MaxLateAnswers != 7 || cfg.Requester.SplitItems != 300:
 			t.Errorf("requester: %+v", cfg.Requester)
+		case cfg.CatalogResidentBytes != 1<<20:
+			t.Errorf("catalog resident bytes: %d", cfg.CatalogResidentBytes)
 		case cfg.Provider == nil || len(cfg.Provider.Sources) != 2 || cfg.Provider.Sources[1].Code != 2 || cfg.Provider.RetainPeriods != 12:
 			t.Errorf("provider: %+v", cfg.Provider)
 		case cfg.Outbox.BatchSize != 500 || cfg.Outbox.MaxBackoff != time.Minute || cfg.Outbox.BatchDelay != -1:
