@@ -12,6 +12,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/config"
+	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -60,21 +61,7 @@ func TestReconJournalTakesOutboxSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	const bills = 7
-	for seq := uint64(1); seq <= bills; seq++ {
-		// The outbox carries any entry; a catalog exchange's header is
-		// the shortest to write.
-		h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-			Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
-		hdr, err := h.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
-			RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}
-		if _, err := journal.Put(e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putBills(t, journal, bills)
 	fctx, fcancel := context.WithTimeout(ctx, time.Minute)
 	defer fcancel()
 	if err := journal.Flush(fctx); err != nil {
@@ -109,18 +96,7 @@ func TestReconJournalDrainedAtStopAndInMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	const bills = 3
-	for seq := uint64(1); seq <= bills; seq++ {
-		h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-			Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
-		hdr, err := h.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := journal.Put(accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
-			RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putBills(t, journal, bills)
 	opts := n.metricsOptions(false, false, true)
 	if opts.OutboxDepth == nil || opts.OutboxDepth() != bills {
 		t.Fatalf("metrics' outbox depth before the stop: want %d", bills)
@@ -136,5 +112,24 @@ func TestReconJournalDrainedAtStopAndInMetrics(t *testing.T) {
 	}
 	if d := opts.OutboxDepth(); d != 0 {
 		t.Fatalf("outbox depth %d after the stop's drain", d)
+	}
+}
+
+// putBills journals n bills of sequence 1 to n in journal. The outbox
+// carries any entry; a catalog exchange's header is the shortest to write.
+func putBills(t *testing.T, journal *outbox.Outbox, n uint64) {
+	t.Helper()
+	for seq := uint64(1); seq <= n; seq++ {
+		h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
+			Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
+		hdr, err := h.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
+			RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}
+		if _, err := journal.Put(e); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
