@@ -203,7 +203,8 @@ func (f *fixture) newQueryOf(protocol transcript.Protocol, responder string, pub
 	state, blinded, err := client.Blind(nil, inputs)
 	must(f.t, err)
 	h := &transcript.Header{
-		Protocol: protocol, Suite: catalogpsi.Suite, Category: category, Period: period,
+		ProofRule: transcript.ProofBinding128, // what requesters ask for
+		Protocol:  protocol, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: responder, Sequence: seq, Count: uint32(len(phones)),
 		KeyID: pub.KeyID(),
 	}
