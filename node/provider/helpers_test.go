@@ -294,7 +294,7 @@ func (f *fixture) lookupVia(via exchange, period uint64, phones ...string) []cat
 	must(f.t, err)
 	f.seq++
 	h := &transcript.Header{
-		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
+		ProofRule: transcript.ProofBinding128, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: providerMSP, Sequence: f.seq, Count: uint32(len(ids)), KeyID: pub.KeyID(),
 	}
 	ans := via(f.sign(h, blinded)).GetEvaluate()
