@@ -4,7 +4,6 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
-	"hash"
 
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
@@ -126,9 +125,9 @@ func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo in
 		msg := make([]byte, 0, 2+len(p.weightsDST)+sha512.Size+2)
 		msg = appendLenPrefixed(msg, p.weightsDST)
 		msg = append(msg, seed[:]...)
-		h := sha512.New()
+		msg = append(msg, 0, 0)
 		dleq.SmallWeights(w, lo, func(j int, out *[sha512.Size]byte) {
-			p.weightBlock(out, h, msg, j)
+			weightBlock(out, msg, j)
 		})
 		return
 	}
@@ -148,14 +147,10 @@ func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo in
 //	Hash(I2OSP(len(weightsDST), 2) || weightsDST || batchSeed || I2OSP(j, 2))
 //
 // (j < 2^14: four weights a block, at most MaxBatch of them), whose four
-// 16-byte quarters are the little-endian weights d_4j … d_4j+3. prefix is
-// the framed DST and the seed, fixed lengths both, so the input is
-// unambiguous; h is the caller's scratch hash.
-func (p *params) weightBlock(out *[sha512.Size]byte, h hash.Hash, prefix []byte, j int) {
-	var idx [2]byte
-	binary.BigEndian.PutUint16(idx[:], uint16(j))
-	h.Reset()
-	h.Write(prefix)
-	h.Write(idx[:])
-	h.Sum(out[:0])
+// 16-byte quarters are the little-endian weights d_4j … d_4j+3. msg is that
+// input with room for I2OSP(j, 2) at its end, which it fills; the DST is
+// framed and the seed has a fixed length, so the input is unambiguous.
+func weightBlock(out *[sha512.Size]byte, msg []byte, j int) {
+	binary.BigEndian.PutUint16(msg[len(msg)-2:], uint16(j))
+	*out = sha512.Sum512(msg)
 }
