@@ -13,7 +13,7 @@ import (
 // full-width binding rule of header version 2. The requester asked under
 // ProofBinding128 (its header says so, and it signed the header), so it
 // refuses the answer: no hit is reported and the exchange is disputed.
-func TestAdversaryProviderProvesUnderRFCRule(t *testing.T) {
+func TestAdversaryProviderProvesUnderAnotherRule(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	r := n.newRequester("", nil)
 	ready(t, r)
