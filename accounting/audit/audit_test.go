@@ -191,7 +191,26 @@ func TestVerify(t *testing.T) {
 			verdict: accounting.VerdictUpheld,
 		},
 		{
-			name: "provider proves a batch-binding request under RFC 9497's rule",
+			name: "transcript made under the full-width binding rule (header version 2)",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.ExchangeUnder(t, transcript.ProofBinding, audittest.Honest, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			verdict: accounting.VerdictRejected,
+		},
+		{
+			name: "provider proves a version 2 request under RFC 9497's rule",
+			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
+				tr := c.ExchangeUnder(t, transcript.ProofBinding, audittest.OtherRule, ids...)
+				c.Record(t, tr)
+				return tr, c.Requester.Ledger
+			},
+			fail:    []string{audit.CheckProof},
+			verdict: accounting.VerdictUpheld,
+		},
+		{
+			name: "provider proves a version 3 request under the full-width binding rule",
 			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
 				tr := c.Exchange(t, audittest.OtherRule, ids...)
 				c.Record(t, tr)
@@ -201,14 +220,14 @@ func TestVerify(t *testing.T) {
 			verdict: accounting.VerdictUpheld,
 		},
 		{
-			name: "provider relabels a batch-binding request as RFC 9497",
+			name: "provider relabels a version 3 request as version 2",
 			build: func(t *testing.T) (*transcript.Transcript, audit.Ledger) {
 				tr := c.Exchange(t, audittest.OtherRule, ids...)
 				c.Record(t, tr)
 				// The provider rewrites the header to match its proof and
 				// re-signs its half; the requester's signature covers the
 				// header it sent.
-				tr.Header.ProofRule = transcript.ProofRFC9497
+				tr.Header.ProofRule = transcript.ProofBinding
 				d, _ := tr.Digests()
 				tr.ResponseSignature, _ = transcript.SignResponse(c.Provider.Sign, d.ResponseDigest)
 				return tr, c.Requester.Ledger
@@ -382,6 +401,7 @@ func TestDecideNamesWhatTheProofEstablishes(t *testing.T) {
 		rule transcript.ProofRule
 		want []string
 	}{
+		{transcript.ProofBinding128, []string{"binds the whole batch", "2^-128 per hash evaluation"}},
 		{transcript.ProofBinding, []string{"binds the whole batch", "negligible probability"}},
 		{transcript.ProofRFC9497, []string{"RFC 9497's proof rule", "for 3 item(s)", "2^127 hash evaluations"}},
 	} {

@@ -76,7 +76,12 @@ func Decide(r *Report) Decision {
 		return reject("every check holds under RFC 9497's proof rule (a transcript made before the batch-binding rule): for %d item(s) it shows the answer is the provider's PRF of what was asked unless the provider spent about 2^%d hash evaluations forging it (Wagner's k-tree algorithm); nothing shows a forgery, so the charge stands and a label believed wrong is a list-quality matter",
 			r.Count, forgeryWorkBits(r.Count))
 	}
-	return reject("every check holds: the proof binds the whole batch, so every evaluated element is the provider's PRF, under the key it published for this category and period, of the blinded element asked (a forgery succeeds with negligible probability); a label believed wrong is a list-quality matter, not a cryptographic failure")
+	odds := "negligible probability"
+	if r.ProofRule == transcript.ProofBinding128.String() {
+		// docs/protocol/oprf.md, "128-bit weights".
+		odds = "probability at most 2^-128 per hash evaluation the provider spends"
+	}
+	return reject("every check holds: the proof binds the whole batch, so every evaluated element is the provider's PRF, under the key it published for this category and period, of the blinded element asked (a forgery succeeds with %s); a label believed wrong is a list-quality matter, not a cryptographic failure", odds)
 }
 
 // forgeryWorkBits is log2 of the work Wagner's k-tree algorithm needs to

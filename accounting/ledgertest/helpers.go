@@ -95,6 +95,10 @@ func (s *scenario) entry(t *testing.T, req, resp *Identity, category string, per
 	if o.protocol != 0 {
 		h.Protocol = o.protocol
 	}
+	if !h.Protocol.IsECDH() {
+		// What nodes send for catalog and live exchanges (header version 3).
+		h.ProofRule = transcript.ProofBinding128
+	}
 	hdr, err := h.MarshalBinary()
 	must(t, err)
 	var sb [8]byte

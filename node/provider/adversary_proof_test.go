@@ -3,9 +3,12 @@ package provider
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"sync/atomic"
 	"testing"
 
+	"github.com/riskmesh/riskmesh/psi/catalogpsi"
+	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -69,7 +72,7 @@ func TestAdversaryBadLastElementRefusedBeforeEvaluating(t *testing.T) {
 
 // A requester (or an old node) asks for an answer under RFC 9497's proof
 // rule, whose batch proofs a provider could forge. The provider refuses:
-// every answer it gives is proved under the batch-binding rule the header
+// every answer it gives is proved under a batch-binding rule the header
 // records, and nothing is journalled.
 func TestAdversaryRFCRuleRequestRefused(t *testing.T) {
 	f := newFixture(t, nil)
@@ -79,5 +82,39 @@ func TestAdversaryRFCRuleRequestRefused(t *testing.T) {
 	wantCode(t, via(f.sign(q.header, q.req.GetEvaluate().GetBlinded())), codeMalformed)
 	if d := f.p.OutboxDepth(); d != 0 {
 		t.Fatalf("a refused request journalled %d entries", d)
+	}
+}
+
+// A requester not yet upgraded asks under the full-width binding rule
+// (header version 2), an upgraded one under ProofBinding128 (version 3).
+// The provider answers each under the rule its signed header names, over
+// QUIC: the proof verifies under that rule, as an auditor checks it, and
+// not under the other, so neither requester could be handed a proof it
+// does not check.
+func TestProviderAnswersTheBindingRuleAsked(t *testing.T) {
+	f := newFixture(t, nil)
+	via := f.serveQUIC(t, f.p)
+	rules := []transcript.ProofRule{transcript.ProofBinding128, transcript.ProofBinding}
+	for k, rule := range rules {
+		t.Run(rule.String(), func(t *testing.T) {
+			q := f.newQuery(1, 0, phone, phone)
+			q.header.ProofRule = rule
+			blinded := q.req.GetEvaluate().GetBlinded()
+			ev := via(f.sign(q.header, blinded)).GetEvaluate()
+			if ev == nil {
+				t.Fatalf("a %v request was not answered", rule)
+			}
+			if err := catalogpsi.VerifyProof(q.header, f.key.Public(), blinded, ev.GetEvaluated(), ev.GetProof()); err != nil {
+				t.Fatalf("the answer does not verify under the %v rule asked for: %v", rule, err)
+			}
+			other := *q.header
+			other.ProofRule = rules[1-k]
+			if err := catalogpsi.VerifyProof(&other, f.key.Public(), blinded, ev.GetEvaluated(), ev.GetProof()); !errors.Is(err, oprf.ErrProofVerification) {
+				t.Fatalf("the answer to a %v request under %v: %v, want ErrProofVerification", rule, other.ProofRule, err)
+			}
+		})
+	}
+	if d := f.p.OutboxDepth(); d != len(rules) {
+		t.Fatalf("outbox depth %d, want %d answered exchanges", d, len(rules))
 	}
 }

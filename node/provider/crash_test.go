@@ -302,7 +302,7 @@ func exactlyOnceAcrossKill9(t *testing.T, sealed bool) {
 		_, blinded, err := client.Blind(nil, inputs)
 		must(t, err)
 		reqs[seq] = f.sign(&transcript.Header{
-			Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: 1,
+			ProofRule: transcript.ProofBinding128, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: 1,
 			Requester: requesterMSP, Responder: providerMSP, Sequence: seq, Count: batch, KeyID: oprfKey.Public().KeyID(),
 		}, blinded)
 	}

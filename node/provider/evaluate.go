@@ -94,8 +94,10 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 	// Only batch-binding proofs are made for new requests: an RFC
 	// 9497-rule proof of a large batch can be forged (docs/protocol/oprf.md).
-	if h.ProofRule != transcript.ProofBinding {
-		return refuse(codeMalformed, "header asks for the %v proof rule; answers are proved under %v only", h.ProofRule, transcript.ProofBinding)
+	// Both binding rules are answered, the one the signed header asks for,
+	// so requesters can move to ProofBinding128 after their providers.
+	if h.ProofRule != transcript.ProofBinding128 && h.ProofRule != transcript.ProofBinding {
+		return refuse(codeMalformed, "header asks for the %v proof rule; answers are proved under %v or %v only", h.ProofRule, transcript.ProofBinding128, transcript.ProofBinding)
 	}
 
 	period, refusal := p.acceptPeriod(view, h.Period)
@@ -129,6 +131,9 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	defer release() // a no-op once billed
 
 	ev, err := p.evaluator(h.Category, h.Period, key)
+	if err == nil {
+		ev, err = ev.WithRule(h.ProofRule)
+	}
 	if err != nil {
 		p.log.Error("provider: evaluator", "category", h.Category, "err", err)
 		return refuse(codeInternal, "evaluator unavailable")

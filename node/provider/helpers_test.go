@@ -203,7 +203,8 @@ func (f *fixture) newQueryOf(protocol transcript.Protocol, responder string, pub
 	state, blinded, err := client.Blind(nil, inputs)
 	must(f.t, err)
 	h := &transcript.Header{
-		Protocol: protocol, Suite: catalogpsi.Suite, Category: category, Period: period,
+		ProofRule: transcript.ProofBinding128, // what requesters ask for
+		Protocol:  protocol, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: responder, Sequence: seq, Count: uint32(len(phones)),
 		KeyID: pub.KeyID(),
 	}
@@ -293,7 +294,7 @@ func (f *fixture) lookupVia(via exchange, period uint64, phones ...string) []cat
 	must(f.t, err)
 	f.seq++
 	h := &transcript.Header{
-		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
+		ProofRule: transcript.ProofBinding128, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: period,
 		Requester: requesterMSP, Responder: providerMSP, Sequence: f.seq, Count: uint32(len(ids)), KeyID: pub.KeyID(),
 	}
 	ans := via(f.sign(h, blinded)).GetEvaluate()

@@ -58,7 +58,7 @@ func TestLookupEndToEnd(t *testing.T) {
 	q, blinded, err := r.Blind(nil, []ident.ID{listed, other})
 	must(t, err)
 	h := &transcript.Header{
-		Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: 1,
+		ProofRule: transcript.ProofBinding128, Protocol: transcript.ProtocolCatalogOPRF, Suite: catalogpsi.Suite, Category: category, Period: 1,
 		Requester: requesterMSP, Responder: providerMSP, Sequence: 1, Count: 2, KeyID: f.key.Public().KeyID(),
 	}
 	ans := f.handle(f.sign(h, blinded)).GetEvaluate()

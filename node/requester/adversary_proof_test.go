@@ -8,29 +8,32 @@ import (
 )
 
 // A provider answers with its registered key and a correct evaluation, but
-// proves it under RFC 9497's composite rule, whose batch proofs it could
-// forge. The requester asked under the batch-binding rule (its header says
-// so, and it signed the header), so it refuses the answer: no hit is
-// reported and the exchange is disputed.
-func TestAdversaryProviderProvesUnderRFCRule(t *testing.T) {
+// proves it under another rule than the one the requester asked for: RFC
+// 9497's composite rule, whose batch proofs it could forge, or the
+// full-width binding rule of header version 2. The requester asked under
+// ProofBinding128 (its header says so, and it signed the header), so it
+// refuses the answer: no hit is reported and the exchange is disputed.
+func TestAdversaryProviderProvesUnderAnotherRule(t *testing.T) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	r := n.newRequester("", nil)
 	ready(t, r)
 	p := n.providers[0]
-	p.set(func(p *testProvider) { p.rogueKey, p.rogueRule = p.key, oprf.ProofRFC9497 })
-	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3)})
-	result := events[len(events)-1].GetResult()
-	if res := providerResult(t, result, "P1MSP"); res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
-		t.Fatalf("result %v, want disputed", res)
-	}
-	if hits := countHits(result); hits != 0 {
-		t.Fatalf("%d hits reported from a refused answer", hits)
+	for _, rule := range []oprf.ProofRule{oprf.ProofRFC9497, oprf.ProofBinding} {
+		p.set(func(p *testProvider) { p.rogueKey, p.rogueRule = p.key, rule })
+		events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3)})
+		result := events[len(events)-1].GetResult()
+		if res := providerResult(t, result, "P1MSP"); res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_DISPUTED {
+			t.Fatalf("proved under %v: result %v, want disputed", rule, res)
+		}
+		if hits := countHits(result); hits != 0 {
+			t.Fatalf("proved under %v: %d hits reported from a refused answer", rule, hits)
+		}
 	}
 
-	// The same provider proving under the binding rule is believed.
-	p.set(func(p *testProvider) { p.rogueRule = oprf.ProofBinding })
-	events = query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3)})
-	result = events[len(events)-1].GetResult()
+	// The same provider proving under the rule asked for is believed.
+	p.set(func(p *testProvider) { p.rogueRule = oprf.ProofBinding128 })
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2, 3)})
+	result := events[len(events)-1].GetResult()
 	if res := providerResult(t, result, "P1MSP"); res.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
 		t.Fatalf("result %v, want answered", res)
 	}

@@ -47,7 +47,7 @@ func (r *Requester) sign(x *exchange, blinded []byte) (*signedRequest, error) {
 	}
 	return signRequest(transcript.Header{
 		// The rule catalogpsi.Requester verifies answers under.
-		ProofRule: transcript.ProofBinding,
+		ProofRule: transcript.ProofBinding128,
 		Protocol:  transcript.ProtocolCatalogOPRF,
 		Suite:     catalogpsi.Suite,
 		Category:  x.category,

@@ -213,7 +213,7 @@ func (r *Requester) signLive(x *liveSetup, blinded []byte, n int) (*signedReques
 		return nil, fmt.Errorf("sequence: %w", err)
 	}
 	return signRequest(transcript.Header{
-		ProofRule: transcript.ProofBinding, Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite,
+		ProofRule: transcript.ProofBinding128, Protocol: transcript.ProtocolLiveHE, Suite: catalogpsi.Suite,
 		Category: x.category, Period: x.period, Requester: r.cfg.MSPID, Responder: x.inst.MSPID,
 		Sequence: seq, Count: uint32(n), KeyID: x.key.KeyID(),
 	}, blinded, r.cfg.Sign)

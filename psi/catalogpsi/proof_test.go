@@ -13,8 +13,9 @@ import (
 )
 
 // An auditor checks each transcript under the rule its header records: a
-// version 2 header's answer under the binding rule, an old version 1
-// header's under RFC 9497's, and neither under the other.
+// version 3 header's answer under the 128-bit binding rule, a version 2
+// header's under the full-width one, an old version 1 header's under RFC
+// 9497's, and none under another.
 func TestVerifyProofFollowsTheHeader(t *testing.T) {
 	f := newFixture(t, 10)
 	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
@@ -26,8 +27,9 @@ func TestVerifyProofFollowsTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	answers := map[transcript.ProofRule]oprf.ProofRule{
-		transcript.ProofBinding: oprf.ProofBinding,
-		transcript.ProofRFC9497: oprf.ProofRFC9497,
+		transcript.ProofBinding128: oprf.ProofBinding128,
+		transcript.ProofBinding:    oprf.ProofBinding,
+		transcript.ProofRFC9497:    oprf.ProofRFC9497,
 	}
 	for made, rule := range answers {
 		ev, err := oprf.NewEvaluatorWithRule(f.key, Info("black", 7), rule)

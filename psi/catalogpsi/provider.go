@@ -33,7 +33,8 @@ type Provider struct {
 // and OPRF key (the key whose public half is registered on the ledger).
 // It does not fail: a nil or invalid key makes Evaluator and BuildCatalog
 // return oprf.ErrInvalidPrivateKey. Evaluators prove under
-// oprf.ProofBinding, the only rule nodes answer with.
+// oprf.ProofBinding128; Evaluator.WithRule gives the same evaluator under
+// the other rule nodes answer, oprf.ProofBinding.
 func NewProvider(mspID string, key *oprf.PrivateKey) *Provider {
 	return &Provider{mspID: mspID, key: key}
 }

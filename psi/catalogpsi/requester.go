@@ -38,8 +38,8 @@ type Requester struct {
 // published under the OPRF key pub (both as registered on the ledger). It
 // refuses a catalog whose metadata names another provider, key, category,
 // period or suite: a lookup in it would silently miss everything. Answers
-// are accepted only with proofs under oprf.ProofBinding, the rule the
-// node's transcript headers (version 2) ask for. It blinds additively
+// are accepted only with proofs under oprf.ProofBinding128, the rule the
+// node's transcript headers (version 3) ask for. It blinds additively
 // (oprf.BlindAdditive), which is sound because pub is the verified,
 // registered key and every answer's proof is checked before unblinding
 // (docs/protocol.md, "Blinding"); it builds the key's fixed-base table

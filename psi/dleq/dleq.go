@@ -104,9 +104,35 @@ func seed[P ~[ElementSize]byte](s *Suite, k *[ElementSize]byte, bases, images []
 // such try per hash evaluation. Half-length weights halve the additions of
 // the multi-scalar multiplications, the proof's main cost.
 const (
-	weightSize      = 16
-	weightsPerBlock = sha512.Size / weightSize
+	weightSize = 16
+	// WeightsPerBlock is how many 128-bit weights one SHA-512 output
+	// gives (SmallWeights).
+	WeightsPerBlock = sha512.Size / weightSize
 )
+
+// SmallWeights sets w[i-lo] to the 128-bit weight d_i for every i in
+// [lo, lo+len(w)): bytes [16(i mod 4), 16(i mod 4)+16) of block ⌊i/4⌋, read
+// as a little-endian integer, which is below ℓ and so a canonical scalar.
+// block(j, out) writes block j, a SHA-512 output that hashes the batch's
+// seed and j under the caller's domain separation; it is called once per
+// block the range touches. This package's proofs and psi/oprf's
+// ProofBinding128 rule draw their weights through it, each with its own
+// framing of the block hash.
+func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int, out *[sha512.Size]byte)) {
+	var (
+		blk [sha512.Size]byte
+		le  [32]byte
+	)
+	for k := range w {
+		i := lo + k
+		if k == 0 || i%WeightsPerBlock == 0 {
+			block(i/WeightsPerBlock, &blk)
+		}
+		off := (i % WeightsPerBlock) * weightSize
+		copy(le[:weightSize], blk[off:off+weightSize])
+		_, _ = w[k].SetCanonicalBytes(le[:])
+	}
+}
 
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
 // weights of the batch under seed.
@@ -114,24 +140,14 @@ func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*edwards2551
 	WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
 		w := make([]edwards25519.Scalar, hi-lo)
 		h := sha512.New()
-		var (
-			idx   [4]byte
-			block [sha512.Size]byte
-			le    [32]byte
-		)
-		for i := lo; i < hi; i++ {
-			if i == lo || i%weightsPerBlock == 0 {
-				s.restart(h, "weight")
-				h.Write(seed[:])
-				binary.BigEndian.PutUint32(idx[:], uint32(i/weightsPerBlock))
-				h.Write(idx[:])
-				h.Sum(block[:0])
-			}
-			// A 128-bit little-endian integer is below ℓ, so canonical.
-			off := (i % weightsPerBlock) * weightSize
-			copy(le[:weightSize], block[off:off+weightSize])
-			_, _ = w[i-lo].SetCanonicalBytes(le[:])
-		}
+		var idx [4]byte
+		SmallWeights(w, lo, func(j int, out *[sha512.Size]byte) {
+			s.restart(h, "weight")
+			h.Write(seed[:])
+			binary.BigEndian.PutUint32(idx[:], uint32(j))
+			h.Write(idx[:])
+			h.Sum(out[:0])
+		})
 		return w
 	}, sums, points...)
 }

@@ -29,5 +29,6 @@
 // ristretto255 elements (psi/internal/ristretto), as the callers keep them.
 //
 // psi/ecdh uses it for ECDH-PSI re-masking. psi/oprf keeps its own proof
-// code, whose framing RFC 9497's vectors pin.
+// code, whose framing RFC 9497's vectors pin; its ProofBinding128 rule
+// draws 128-bit weights the same way (SmallWeights) from its own block hash.
 package dleq

@@ -51,8 +51,9 @@ func TestAllocationsPerItem(t *testing.T) {
 			a := testing.AllocsPerRun(3, st.setup(batch(small)))
 			b := testing.AllocsPerRun(3, st.setup(batch(large)))
 			perItem := (b - a) / (large - small)
-			// A little slack for goroutine scheduling noise.
-			if perItem > 0.5 {
+			// A little slack for goroutine scheduling noise, below one
+			// allocation per four items (one per block of 128-bit weights).
+			if perItem > 0.2 {
 				t.Fatalf("%.2f allocations per item, want none", perItem)
 			}
 		})

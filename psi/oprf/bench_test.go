@@ -146,7 +146,7 @@ func BenchmarkOPRF(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cputime.Self()
 			for b.Loop() {
-				_ = client.p.batchSeed(ProofBinding, &client.seed, &client.bEnc, evaluated, blinded)
+				_ = client.p.batchSeed(ProofBinding128, &client.seed, &client.bEnc, evaluated, blinded)
 			}
 			reportItems(b, n, cpu0)
 		})

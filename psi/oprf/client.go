@@ -31,12 +31,12 @@ type Client struct {
 }
 
 // NewClient prepares requests to the holder of pub under the public info,
-// accepting only proofs made under ProofBinding. It fails if pub is nil or
+// accepting only proofs made under ProofBinding128. It fails if pub is nil or
 // invalid, if info is longer than MaxInfoLen or if m·G + pkS is the
 // identity (RFC 9497 InvalidInputError: the key was chosen to cancel this
 // info).
 func NewClient(pub *PublicKey, info []byte) (*Client, error) {
-	return newClient(poprf, pub, info, ProofBinding)
+	return newClient(poprf, pub, info, ProofBinding128)
 }
 
 // NewClientWithRule is NewClient accepting only proofs made under rule:

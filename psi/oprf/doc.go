@@ -16,15 +16,21 @@
 //
 // # Where it departs from RFC 9497
 //
-// Proofs follow ProofBinding unless a caller asks for ProofRFC9497 (rule.go):
-// the seed of the composite weights also hashes every element of the batch,
-// under the versioned label "RiskMesh-BatchSeed-V1-", because RFC 9497's
-// weights depend on their own item only and let a dishonest prover forge a
-// large batch's proof with Wagner's k-tree algorithm. The proof nonce is
-// hedged (derived from the key, the batch and fresh randomness). Under
-// ProofRFC9497 the package is byte-compatible with the RFC's vectors and with
-// github.com/cloudflare/circl/oprf; outputs, element encodings and proof sizes
-// are the same under both rules. docs/protocol/oprf.md has the details.
+// Proofs follow ProofBinding128 unless a caller asks for another rule
+// (rule.go): the seed of the composite weights also hashes every element of
+// the batch, under a versioned label ("RiskMesh-BatchSeed128-V1-"), because
+// RFC 9497's weights depend on their own item only and let a dishonest
+// prover forge a large batch's proof with Wagner's k-tree algorithm; and
+// because every weight then depends on the whole batch, 128-bit weights,
+// four to a SHA-512 output, give a 2^-128 soundness error per hash
+// evaluation, ristretto255's own level, at half the multi-scalar
+// multiplication cost of full-size ones. ProofBinding is the same binding
+// with full-size weights (header version 2, still answered). The proof
+// nonce is hedged (derived from the key, the batch and fresh randomness).
+// Under ProofRFC9497 the package is byte-compatible with the RFC's vectors
+// and with github.com/cloudflare/circl/oprf; outputs, element encodings and
+// proof sizes
+// are the same under every rule. docs/protocol/oprf.md has the details.
 //
 // # Speed
 //

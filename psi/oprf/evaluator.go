@@ -37,17 +37,30 @@ type Evaluator struct {
 
 // NewEvaluator prepares POPRF evaluation under key and the public info
 // (RiskMesh: "riskmesh/v1|<category>|<period>"), proving under
-// ProofBinding. It fails if key is nil or invalid, if info is longer than
+// ProofBinding128. It fails if key is nil or invalid, if info is longer than
 // MaxInfoLen, or if skS + m = 0, which RFC 9497 calls an InverseError and
 // which only a key chosen against this info can hit.
 func NewEvaluator(key *PrivateKey, info []byte) (*Evaluator, error) {
-	return newEvaluator(poprf, key, info, ProofBinding)
+	return newEvaluator(poprf, key, info, ProofBinding128)
 }
 
 // NewEvaluatorWithRule is NewEvaluator proving under rule. Only tests that
 // reproduce RFC 9497 proofs (interop, old transcripts) want ProofRFC9497.
 func NewEvaluatorWithRule(key *PrivateKey, info []byte, rule ProofRule) (*Evaluator, error) {
 	return newEvaluator(poprf, key, info, rule)
+}
+
+// WithRule returns an Evaluator with e's key and info proving under rule,
+// sharing e's precomputation: a provider answers each request under the
+// rule its signed header asks for (ProofBinding or ProofBinding128) from one
+// cached Evaluator.
+func (e *Evaluator) WithRule(rule ProofRule) (*Evaluator, error) {
+	if !rule.Valid() {
+		return nil, ErrProofRule
+	}
+	ev := *e
+	ev.rule = rule
+	return &ev, nil
 }
 
 func newEvaluator(p *params, key *PrivateKey, info []byte, rule ProofRule) (*Evaluator, error) {
@@ -193,9 +206,9 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	// sum is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
 	var sum edwards25519.Point
 	if e.p.mode == modePOPRF {
-		e.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&sum}, halves)
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, halves)
 	} else {
-		e.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&sum}, points)
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, points)
 		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
 	}
 	var mEnc [ElementSize]byte

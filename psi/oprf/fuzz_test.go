@@ -129,6 +129,10 @@ func FuzzFinalize(f *testing.F) {
 		}
 		return s.client.Blind(bytes.NewReader(blinds), s.inputs)
 	}
+	old, err := s.ev.WithRule(ProofBinding)
+	if err != nil {
+		f.Fatal(err)
+	}
 	blinded := make(map[bool][]byte)
 	for _, additive := range []bool{false, true} {
 		_, req, err := blind(additive)
@@ -146,6 +150,12 @@ func FuzzFinalize(f *testing.F) {
 		f.Add(evaluated, with(proof[:], func(b []byte) { b[5] ^= 1 }), additive)
 		// One blinding's answer offered to the other's state.
 		f.Add(evaluated, proof[:], !additive)
+		// The right answer proved under the full-width binding rule.
+		_, other, err := old.BlindEvaluate(rand.Reader, req)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(evaluated, other[:], additive)
 	}
 	f.Add(make([]byte, 64), make([]byte, 64), true)
 	f.Add([]byte{}, []byte{}, false)

@@ -42,7 +42,7 @@ func (p *params) challenge(b *[ElementSize]byte, m, z, t2, t3 *ristretto255.Elem
 
 // nonce sets r to the proof nonce from 64 fresh random bytes, which it
 // wipes. Under ProofRFC9497 r is RFC 9497's RandomScalar of fresh, so the
-// RFC vectors reproduce. Under ProofBinding it is hedged:
+// RFC vectors reproduce. Under the binding rules it is hedged:
 //
 //	r = HashToScalar_nonce(I2OSP(len(k), 2) || k || batchSeed || fresh)
 //

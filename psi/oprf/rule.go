@@ -18,13 +18,15 @@ import (
 type ProofRule uint8
 
 const (
-	// ProofBinding is RiskMesh's rule and the zero value: the seed of the
-	// weights also hashes every element of the batch (batchSeed), so each
-	// weight depends on the whole batch and a prover must fix all of its
-	// answers before it learns any weight. A prover that answers
+	// ProofBinding is RiskMesh's first rule and the zero value: the seed of
+	// the weights also hashes every element of the batch (batchSeed), so
+	// each weight depends on the whole batch and a prover must fix all of
+	// its answers before it learns any weight. A prover that answers
 	// C[i] = k·D[i] + e_i·P (P any point) passes only if Σ d_i·e_i = 0 for weights it
 	// cannot steer, which a prover making q hash queries achieves with
-	// probability about q/ℓ. NewEvaluator, NewClient and VerifyProof use it.
+	// probability about q/ℓ. Its weights are full scalars, hashed one per
+	// item; ProofBinding128 keeps the binding and shortens them. Providers
+	// still answer it, so that requesters can upgrade after them.
 	ProofBinding ProofRule = iota
 	// ProofRFC9497 is RFC 9497 section 2.2's rule: the seed hashes only B,
 	// so d_i depends on item i alone. A prover may then change one error
@@ -34,10 +36,21 @@ const (
 	// vectors, circl interop, and auditing transcripts made before
 	// ProofBinding; nodes neither produce nor accept new proofs under it.
 	ProofRFC9497
+	// ProofBinding128 is ProofBinding with 128-bit weights, four to a
+	// SHA-512 output of the batch seed (weightBlock): for any answer with a
+	// non-zero error vector, at most a 2^-128 fraction of weight vectors
+	// give Σ d_i·e_i = 0, so a prover making q hash queries succeeds with
+	// probability at most about q/2^128, ristretto255's own security level.
+	// Half-length weights halve the windows of the multi-scalar
+	// multiplications (docs/protocol/oprf.md, "128-bit weights"). NewEvaluator,
+	// NewClient and VerifyProof use it; every new exchange asks for it.
+	ProofBinding128
 )
 
 // Valid reports whether r is a rule this package implements.
-func (r ProofRule) Valid() bool { return r == ProofBinding || r == ProofRFC9497 }
+func (r ProofRule) Valid() bool {
+	return r == ProofBinding || r == ProofRFC9497 || r == ProofBinding128
+}
 
 func (r ProofRule) String() string {
 	switch r {
@@ -45,6 +58,8 @@ func (r ProofRule) String() string {
 		return "batch-binding"
 	case ProofRFC9497:
 		return "rfc9497"
+	case ProofBinding128:
+		return "batch-binding-128"
 	}
 	return fmt.Sprintf("proof-rule(%d)", uint8(r))
 }
@@ -52,21 +67,29 @@ func (r ProofRule) String() string {
 // batchSeed is the seed of the composite weights of the batch whose C[i]
 // and D[i] are the flat arrays cs and ds (equal lengths, at most MaxBatch
 // elements). Under ProofRFC9497 it is keySeed, RFC 9497's seed of B alone.
-// Under ProofBinding it is
+// Under ProofBinding and ProofBinding128 it is
 //
-//	Hash(I2OSP(len(Bm), 2) || Bm || I2OSP(len(batchSeedDST), 2) || batchSeedDST ||
+//	Hash(I2OSP(len(Bm), 2) || Bm || I2OSP(len(DST), 2) || DST ||
 //	     I2OSP(n, 2) || C[0] || … || C[n-1] || D[0] || … || D[n-1])
 //
-// one SHA-512 pass over the batch; elements are 32 bytes each, so the
-// framing is unambiguous. The caller has decoded every element, so the
-// encodings hashed are canonical.
+// one SHA-512 pass over the batch, with DST the rule's own label
+// (batchSeedDST, batchSeed128DST): the hedged nonce hashes the seed, so
+// one batch proved under both rules with the same fresh bytes gets two
+// unrelated nonces, not one nonce under two challenges, which would give
+// the key away. Elements are 32 bytes each, so the framing is
+// unambiguous. The caller has decoded every element, so the encodings
+// hashed are canonical.
 func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[ElementSize]byte, cs, ds []byte) [sha512.Size]byte {
 	if rule == ProofRFC9497 {
 		return *keySeed
 	}
-	prefix := make([]byte, 0, 2+ElementSize+2+len(p.batchSeedDST)+2)
+	dst := p.batchSeedDST
+	if rule == ProofBinding128 {
+		dst = p.batchSeed128DST
+	}
+	prefix := make([]byte, 0, 2+ElementSize+2+len(dst)+2)
 	prefix = appendLenPrefixed(prefix, b[:])
-	prefix = appendLenPrefixed(prefix, p.batchSeedDST)
+	prefix = appendLenPrefixed(prefix, dst)
 	prefix = binary.BigEndian.AppendUint16(prefix, uint16(len(cs)/ElementSize))
 	h := sha512.New()
 	h.Write(prefix)
@@ -78,32 +101,56 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 }
 
 // pointSums sets sums[j] = Σ d_i·points[j][i] in variable time, with d_i
-// the composite weights of the batch (cs, ds) under seed, over edwards25519
-// points, the representation both sides work on (psi/internal/ristretto, convert.go).
-// Each core computes the weights of its share of the batch and then its
-// partial multi-scalar multiplications, in one pass (dleq.WeightedSums);
-// the weights are converted from ristretto255 scalars on the share's
-// goroutine. Only public values may go through it: composite weights and
-// transcript elements.
-func (p *params) pointSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
+// the composite weights of the batch (cs, ds) under rule and seed, over
+// edwards25519 points, the representation both sides work on
+// (psi/internal/ristretto, convert.go). Each core computes the weights of
+// its share of the batch and then its partial multi-scalar
+// multiplications, in one pass (dleq.WeightedSums). Only public values may
+// go through it: composite weights and transcript elements.
+func (p *params) pointSums(rule ProofRule, seed *[sha512.Size]byte, cs, ds []byte, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
 	n := len(cs) / ElementSize
-	w := make([]ristretto255.Scalar, n)
-	we := make([]edwards25519.Scalar, n)
+	w := make([]edwards25519.Scalar, n)
 	dleq.WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
-		p.compositeWeights(w[lo:hi], lo, seed, cs, ds)
-		for i := lo; i < hi; i++ {
-			toEdwardsScalar(&we[i], &w[i])
-		}
-		return we[lo:hi]
+		p.compositeWeights(rule, w[lo:hi], lo, seed, cs, ds)
+		return w[lo:hi]
 	}, sums, points...)
 }
 
 // compositeWeights sets w[j] to the composite weight d_{lo+j} of the batch
-// (cs, ds) under seed.
-func (p *params) compositeWeights(w []ristretto255.Scalar, lo int, seed *[sha512.Size]byte, cs, ds []byte) {
-	var buf []byte
+// (cs, ds) under rule and seed: a 128-bit weight under ProofBinding128,
+// else RFC 9497's per-item HashToScalar (compositeScalar), converted from
+// a ristretto255 scalar.
+func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo int, seed *[sha512.Size]byte, cs, ds []byte) {
+	if rule == ProofBinding128 {
+		msg := make([]byte, 0, 2+len(p.weightsDST)+sha512.Size+2)
+		msg = appendLenPrefixed(msg, p.weightsDST)
+		msg = append(msg, seed[:]...)
+		msg = append(msg, 0, 0)
+		dleq.SmallWeights(w, lo, func(j int, out *[sha512.Size]byte) {
+			weightBlock(out, msg, j)
+		})
+		return
+	}
+	var (
+		buf []byte
+		d   ristretto255.Scalar
+	)
 	for j := range w {
 		i := lo + j
-		buf = p.compositeScalar(&w[j], buf, seed, i, element(cs, i), element(ds, i))
+		buf = p.compositeScalar(&d, buf, seed, i, element(cs, i), element(ds, i))
+		toEdwardsScalar(&w[j], &d)
 	}
+}
+
+// weightBlock writes block j of ProofBinding128's weights,
+//
+//	Hash(I2OSP(len(weightsDST), 2) || weightsDST || batchSeed || I2OSP(j, 2))
+//
+// (j < 2^14: four weights a block, at most MaxBatch of them), whose four
+// 16-byte quarters are the little-endian weights d_4j … d_4j+3. msg is that
+// input with room for I2OSP(j, 2) at its end, which it fills; the DST is
+// framed and the seed has a fixed length, so the input is unambiguous.
+func weightBlock(out *[sha512.Size]byte, msg []byte, j int) {
+	binary.BigEndian.PutUint16(msg[len(msg)-2:], uint16(j))
+	*out = sha512.Sum512(msg)
 }

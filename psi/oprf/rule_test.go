@@ -9,20 +9,25 @@ import (
 	"sync"
 	"testing"
 
+	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 )
 
-var rules = []ProofRule{ProofBinding, ProofRFC9497}
+var rules = []ProofRule{ProofBinding, ProofRFC9497, ProofBinding128}
 
 // weightedSums is the composites computed the plain way, over ristretto255
 // elements with one multi-scalar multiplication per sum: the tests' own
 // computation, independent of pointSums's edwards25519 points and shares.
 // It returns the weights.
-func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
-	w := make([]ristretto255.Scalar, len(cs)/ElementSize)
-	p.compositeWeights(w, 0, seed, cs, ds)
+func (p *params) weightedSums(rule ProofRule, seed *[sha512.Size]byte, cs, ds []byte, sums []*ristretto255.Element, points ...[]ristretto255.Element) []ristretto255.Scalar {
+	we := make([]edwards25519.Scalar, len(cs)/ElementSize)
+	p.compositeWeights(rule, we, 0, seed, cs, ds)
+	w := make([]ristretto255.Scalar, len(we))
 	sp := make([]*ristretto255.Scalar, len(w))
 	for i := range w {
+		if _, err := w[i].SetCanonicalBytes(we[i].Bytes()); err != nil {
+			panic(err)
+		}
 		sp[i] = &w[i]
 	}
 	for j, sum := range sums {
@@ -39,10 +44,10 @@ func (p *params) weightedSums(seed *[sha512.Size]byte, cs, ds []byte, sums []*ri
 // batch (C = cs, D = ds) of the session's key and info.
 func weights(c *Client, rule ProofRule, cs, ds []byte) []ristretto255.Scalar {
 	seed := c.p.batchSeed(rule, &c.seed, &c.bEnc, cs, ds)
-	return c.p.weightedSums(&seed, cs, ds, nil)
+	return c.p.weightedSums(rule, &seed, cs, ds, nil)
 }
 
-// Under the binding rule, replacing any one element of a batch, blinded or
+// Under the binding rules, replacing any one element of a batch, blinded or
 // evaluated, changes every weight, so a prover cannot fix one term of the
 // weighted sum while it searches over another. Under RFC 9497's rule it
 // changes that item's weight alone: the independence Wagner's k-tree
@@ -64,7 +69,7 @@ func TestProofRuleWeights(t *testing.T) {
 					got := weights(s.client, rule, cs, ds)
 					for i := range n {
 						changed := got[i].Equal(&base[i]) == 0
-						want := rule == ProofBinding || i == j
+						want := rule != ProofRFC9497 || i == j
 						if changed != want {
 							t.Errorf("replacing %s element %d: weight %d changed = %v, want %v", side, j, i, changed, want)
 						}
@@ -100,7 +105,7 @@ func forge(t *testing.T, s *session, rule ProofRule, e []ristretto255.Scalar) ([
 	}
 	seed := ev.p.batchSeed(rule, &ev.seed, &ev.b, evaluated, s.blinded)
 	var m ristretto255.Element
-	ev.p.weightedSums(&seed, evaluated, s.blinded, []*ristretto255.Element{&m}, cs)
+	ev.p.weightedSums(rule, &seed, evaluated, s.blinded, []*ristretto255.Element{&m}, cs)
 	var r ristretto255.Scalar
 	if err := randomScalar(rand.Reader, &r); err != nil {
 		t.Fatal(err)
@@ -146,7 +151,7 @@ func TestRFCRuleReduction(t *testing.T) {
 			}
 			seed := client.p.batchSeed(rule, &client.seed, &client.bEnc, evaluated, s.blinded)
 			var vm, z ristretto255.Element
-			w := client.p.weightedSums(&seed, evaluated, s.blinded, []*ristretto255.Element{&vm, &z}, cs, ds)
+			w := client.p.weightedSums(rule, &seed, evaluated, s.blinded, []*ristretto255.Element{&vm, &z}, cs, ds)
 			if vm.Equal(&m) != 1 {
 				t.Fatal("the verifier's M differs from the prover's")
 			}
@@ -230,11 +235,14 @@ func TestProofRulesDoNotMix(t *testing.T) {
 		}
 	}
 	t.Run("unknown rule", func(t *testing.T) {
-		if _, err := NewClientWithRule(s.sk.Public(), s.info, ProofRule(2)); !errors.Is(err, ErrProofRule) {
+		if _, err := NewClientWithRule(s.sk.Public(), s.info, ProofRule(3)); !errors.Is(err, ErrProofRule) {
 			t.Fatalf("NewClientWithRule = %v", err)
 		}
-		if _, err := NewEvaluatorWithRule(s.sk, s.info, ProofRule(2)); !errors.Is(err, ErrProofRule) {
+		if _, err := NewEvaluatorWithRule(s.sk, s.info, ProofRule(3)); !errors.Is(err, ErrProofRule) {
 			t.Fatalf("NewEvaluatorWithRule = %v", err)
+		}
+		if _, err := s.ev.WithRule(ProofRule(3)); !errors.Is(err, ErrProofRule) {
+			t.Fatalf("WithRule = %v", err)
 		}
 	})
 }
@@ -273,22 +281,55 @@ func TestHedgedNonce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c1, s1, _ := parseProof(p1[:])
-		c2, s2, _ := parseProof(p2[:])
-		var num, den, k ristretto255.Scalar
-		num.Subtract(&s1, &s2)
-		den.Subtract(&c2, &c1)
-		den.Invert(&den)
-		k.Multiply(&num, &den)
-		var kG ristretto255.Element
-		kG.ScalarBaseMult(&k)
-		return bytes.Equal(kG.Bytes(), ev.b[:])
+		return bytes.Equal(sharedNonceKey(p1, p2), ev.b[:])
 	}
 	if !leaks(t, ProofRFC9497) {
 		t.Fatal("RFC 9497's nonce from a repeating source did not leak the key: the extraction is wrong")
 	}
-	if leaks(t, ProofBinding) {
-		t.Fatal("the hedged nonce from a repeating source leaked the key")
+	for _, rule := range []ProofRule{ProofBinding, ProofBinding128} {
+		if leaks(t, rule) {
+			t.Fatalf("the hedged nonce under %v from a repeating source leaked the key", rule)
+		}
+	}
+}
+
+// sharedNonceKey is t·G for the t that two proofs with one nonce r give
+// away, s_j = r − c_j·t: t = (s_1 − s_2)/(c_2 − c_1). Proofs with two
+// nonces give an unrelated element.
+func sharedNonceKey(p1, p2 [ProofSize]byte) []byte {
+	c1, s1, _ := parseProof(p1[:])
+	c2, s2, _ := parseProof(p2[:])
+	var num, den, k ristretto255.Scalar
+	num.Subtract(&s1, &s2)
+	den.Subtract(&c2, &c1)
+	den.Invert(&den)
+	k.Multiply(&num, &den)
+	var kG ristretto255.Element
+	kG.ScalarBaseMult(&k)
+	return kG.Bytes()
+}
+
+// The nonce hashes the batch seed, and the two binding rules seed one
+// batch under different labels: a provider answering the same request
+// under both rules, with a source that repeats itself, does not reuse its
+// nonce under two challenges, which would give the key away.
+func TestHedgedNonceAcrossRules(t *testing.T) {
+	s := newSession(t, 3)
+	var proofs [2][ProofSize]byte
+	for k, rule := range []ProofRule{ProofBinding, ProofBinding128} {
+		ev, err := s.ev.WithRule(rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, proofs[k], err = ev.BlindEvaluate(repeating(7), s.blinded); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bytes.Equal(proofs[0][:ScalarSize], proofs[1][:ScalarSize]) {
+		t.Fatal("two rules gave one challenge: the extraction would divide by zero")
+	}
+	if bytes.Equal(sharedNonceKey(proofs[0], proofs[1]), s.ev.b[:]) {
+		t.Fatal("one batch proved under both binding rules from a repeating source leaked the key")
 	}
 }
 

@@ -55,36 +55,42 @@ const (
 	labelFinalize      = "Finalize"
 )
 
-// RiskMesh's own domain-separation labels, for the binding proof rule
-// (rule.go) and its hedged nonce. Each carries a version: a change of either
+// RiskMesh's own domain-separation labels, for the binding proof rules
+// (rule.go) and their hedged nonce. Each carries a version: a change of either
 // construction is a new label, never a new meaning for an old one.
 const (
-	labelBatchSeed  = "RiskMesh-BatchSeed-V1-"
-	labelProofNonce = "RiskMesh-ProofNonce-V1-"
+	labelBatchSeed    = "RiskMesh-BatchSeed-V1-"
+	labelBatchSeed128 = "RiskMesh-BatchSeed128-V1-"
+	labelWeights128   = "RiskMesh-Weights128-V1-"
+	labelProofNonce   = "RiskMesh-ProofNonce-V1-"
 )
 
 // params holds the mode-dependent context string and hashers. Expanders are
 // stateless, so one params value is shared by every goroutine.
 type params struct {
-	mode         byte
-	hashToGroupX *xmd.Expander
-	hashToScalar *xmd.Expander
-	deriveKeyX   *xmd.Expander
-	nonceX       *xmd.Expander
-	seedDST      []byte
-	batchSeedDST []byte
+	mode            byte
+	hashToGroupX    *xmd.Expander
+	hashToScalar    *xmd.Expander
+	deriveKeyX      *xmd.Expander
+	nonceX          *xmd.Expander
+	seedDST         []byte
+	batchSeedDST    []byte
+	batchSeed128DST []byte
+	weightsDST      []byte
 }
 
 func newParams(mode byte) *params {
 	ctx := labelVersion + string([]byte{mode}) + "-" + SuiteID
 	return &params{
-		mode:         mode,
-		hashToGroupX: xmd.New([]byte(labelHashToGroup + ctx)),
-		hashToScalar: xmd.New([]byte(labelHashToScalar + ctx)),
-		deriveKeyX:   xmd.New([]byte(labelDeriveKeyPair + ctx)),
-		nonceX:       xmd.New([]byte(labelProofNonce + ctx)),
-		seedDST:      []byte(labelSeed + ctx),
-		batchSeedDST: []byte(labelBatchSeed + ctx),
+		mode:            mode,
+		hashToGroupX:    xmd.New([]byte(labelHashToGroup + ctx)),
+		hashToScalar:    xmd.New([]byte(labelHashToScalar + ctx)),
+		deriveKeyX:      xmd.New([]byte(labelDeriveKeyPair + ctx)),
+		nonceX:          xmd.New([]byte(labelProofNonce + ctx)),
+		seedDST:         []byte(labelSeed + ctx),
+		batchSeedDST:    []byte(labelBatchSeed + ctx),
+		batchSeed128DST: []byte(labelBatchSeed128 + ctx),
+		weightsDST:      []byte(labelWeights128 + ctx),
 	}
 }
 

@@ -46,7 +46,7 @@ func (c *Client) verifyBatch(blinded []byte, blindedPts []edwards25519.Point, ev
 	}
 	seed := c.p.batchSeed(c.rule, &c.seed, &c.bEnc, cs, ds)
 	var mp, zp edwards25519.Point
-	c.p.pointSums(&seed, cs, ds, []*edwards25519.Point{&mp, &zp}, bases, images)
+	c.p.pointSums(c.rule, &seed, cs, ds, []*edwards25519.Point{&mp, &zp}, bases, images)
 	var m, z ristretto255.Element
 	if err := setElement(&m, &mp); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (c *Client) VerifyProof(blinded, evaluated, proof []byte) error {
 	return err
 }
 
-// VerifyProof checks a transcript's batched proof under ProofBinding: the
+// VerifyProof checks a transcript's batched proof under ProofBinding128: the
 // provider's public key, the info, and the flat blinded and evaluated
 // arrays as exchanged. For a transcript made under another rule, use
 // NewClientWithRule and Client.VerifyProof.

@@ -27,9 +27,12 @@
 // and the chaincode can still recompute both signed digests.
 //
 // The header's version says which rule the catalog-OPRF answer's batched
-// proof follows (ProofRule): version 2, the binding rule, for every new
-// exchange; version 1, RFC 9497's rule, for transcripts made before it, which
-// still parse, re-encode byte for byte and keep their digests. The requester
+// proof follows (ProofRule): version 3, the binding rule with 128-bit
+// weights, for every new catalog and live exchange; version 2, the binding
+// rule with full-size weights, which providers still answer and ECDH-PSI
+// headers keep; version 1, RFC 9497's rule, for transcripts made before
+// both. Old versions still parse, re-encode byte for byte and keep their
+// digests. The requester
 // signs the version with the header (docs/protocol/transcript.md).
 //
 // Signatures are ECDSA P-256 over the 32-byte digest, DER, low-S, via

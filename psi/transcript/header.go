@@ -11,11 +11,15 @@ import (
 // beyond them before allocating.
 const (
 	// HeaderVersion is the header format version of new transcripts: its
-	// catalog-OPRF proof follows ProofBinding. HeaderVersionRFC9497 is the
-	// version of transcripts made before, whose proofs follow RFC 9497's
-	// rule; it is still parsed and re-encoded so that they can be audited.
-	// Both versions have the same layout.
-	HeaderVersion        = 2
+	// catalog-OPRF or live POPRF proof follows ProofBinding128.
+	// HeaderVersionBinding is the version of transcripts whose proofs
+	// follow ProofBinding (full-size weights), which providers still
+	// answer while requesters upgrade, and HeaderVersionRFC9497 that of
+	// transcripts made before either, whose proofs follow RFC 9497's rule;
+	// both are still parsed and re-encoded so that they can be audited. All
+	// versions have the same layout.
+	HeaderVersion        = 3
+	HeaderVersionBinding = 2
 	HeaderVersionRFC9497 = 1
 	// MaxItems bounds the elements of one catalog-OPRF request: the OPRF's
 	// batched DLEQ proof covers at most this many, and larger batches are
@@ -41,9 +45,11 @@ const (
 // Requester to Responder, keyed by Sequence.
 type Header struct {
 	// ProofRule says which rule the catalog-OPRF answer's batched proof
-	// follows; it is encoded as the header's version. The zero value,
-	// ProofBinding, is what new exchanges use. The requester signs it with
-	// the header, so a provider cannot answer under another rule.
+	// follows; it is encoded as the header's version. New catalog and live
+	// exchanges set ProofBinding128; the zero value, ProofBinding, is
+	// version 2, which ECDH-PSI headers (no OPRF proof) keep. The requester
+	// signs it with the header, so a provider cannot answer under another
+	// rule.
 	ProofRule ProofRule
 	Protocol  Protocol
 	// Suite is a name LookupSuite knows, e.g. SuiteRistretto255SHA512.
@@ -115,7 +121,7 @@ func (h *Header) suite() Suite {
 
 // MarshalBinary returns the canonical encoding of a valid header:
 //
-//	uint8  version (HeaderVersion, or HeaderVersionRFC9497 for ProofRFC9497)
+//	uint8  version (3 for ProofBinding128, 2 for ProofBinding, 1 for ProofRFC9497)
 //	uint8  protocol
 //	uint8  length, suite
 //	uint8  length, category

@@ -10,7 +10,7 @@ import (
 func TestHeaderRoundTrip(t *testing.T) {
 	for _, p := range []Protocol{ProtocolCatalogOPRF, ProtocolECDHRequesterLearns, ProtocolECDHBothLearn, ProtocolLiveHE} {
 		for _, suite := range []string{SuiteRistretto255SHA512, SuiteP256SHA256, SuiteEdwards25519SHA512} {
-			for _, rule := range []ProofRule{ProofBinding, ProofRFC9497} {
+			for _, rule := range []ProofRule{ProofBinding, ProofRFC9497, ProofBinding128} {
 				t.Run(p.String()+"/"+suite+"/"+rule.String(), func(t *testing.T) {
 					h := testHeader(t, MaxItems)
 					h.Protocol, h.Suite, h.ProofRule = p, suite, rule
@@ -47,7 +47,7 @@ func TestHeaderValidate(t *testing.T) {
 		mutate func(*Header)
 		want   error
 	}{
-		{"proof rule unknown", func(h *Header) { h.ProofRule = 2 }, ErrVersion},
+		{"proof rule unknown", func(h *Header) { h.ProofRule = 3 }, ErrVersion},
 		{"protocol zero", func(h *Header) { h.Protocol = 0 }, ErrProtocol},
 		{"protocol unknown", func(h *Header) { h.Protocol = ProtocolLiveHE + 1 }, ErrProtocol},
 		{"suite unknown", func(h *Header) { h.Suite = "ristretto255-SHA256" }, ErrSuite},
@@ -139,7 +139,7 @@ func TestParseHeaderRejects(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformed},
 		{"version 0", with(0, 0), ErrVersion},
-		{"version 3", with(0, 3), ErrVersion},
+		{"version 4", with(0, 4), ErrVersion},
 		{"protocol 0", with(1, 0), ErrProtocol},
 		{"protocol 9", with(1, 9), ErrProtocol},
 		{"suite length overruns", with(2, 0xff), ErrMalformed},
@@ -157,24 +157,58 @@ func TestParseHeaderRejects(t *testing.T) {
 	}
 }
 
+// The header versions are wire values, pinned here rather than through
+// headerVersion: each rule's version byte parses back to that rule, and
+// every other byte is refused.
+func TestHeaderVersionOfRule(t *testing.T) {
+	want := map[uint8]ProofRule{1: ProofRFC9497, 2: ProofBinding, 3: ProofBinding128}
+	if HeaderVersion != 3 || HeaderVersionBinding != 2 || HeaderVersionRFC9497 != 1 {
+		t.Fatalf("header versions %d, %d, %d, want 3, 2, 1", HeaderVersion, HeaderVersionBinding, HeaderVersionRFC9497)
+	}
+	valid, err := testHeader(t, 3).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range 256 {
+		b := bytes.Clone(valid)
+		b[0] = byte(v)
+		h, err := ParseHeader(b)
+		rule, ok := want[uint8(v)]
+		switch {
+		case !ok && !errors.Is(err, ErrVersion):
+			t.Fatalf("version %d: ParseHeader = %v, want ErrVersion", v, err)
+		case !ok:
+			continue
+		case err != nil:
+			t.Fatalf("version %d: %v", v, err)
+		case h.ProofRule != rule:
+			t.Fatalf("version %d parsed as %v, want %v", v, h.ProofRule, rule)
+		}
+		again, err := h.MarshalBinary()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("version %d does not re-encode to itself: %v", v, err)
+		}
+	}
+}
+
 // The proof rule is part of what the requester signs: the same exchange
 // under the other rule has another request digest, so a provider cannot
 // relabel a request to answer it under a rule the requester did not ask
 // for, and an old transcript's digests do not change.
 func TestProofRuleIsSigned(t *testing.T) {
 	h := testHeader(t, 3)
-	other := *h
-	other.ProofRule = ProofRFC9497
 	var body [DigestSize]byte
-	d1, err := RequestDigest(h, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d2, err := RequestDigest(&other, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d1 == d2 {
-		t.Fatal("the request digest does not cover the proof rule")
+	seen := map[[DigestSize]byte]ProofRule{}
+	for _, rule := range []ProofRule{ProofBinding, ProofRFC9497, ProofBinding128} {
+		other := *h
+		other.ProofRule = rule
+		d, err := RequestDigest(&other, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := seen[d]; ok {
+			t.Fatalf("rules %v and %v give one request digest: it does not cover the proof rule", prev, rule)
+		}
+		seen[d] = rule
 	}
 }

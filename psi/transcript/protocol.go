@@ -66,8 +66,14 @@ func (p Protocol) String() string {
 type ProofRule = oprf.ProofRule
 
 const (
-	// ProofBinding (header version 2, the zero value): the composite weights
-	// hash the whole batch. Nodes send and answer only this rule.
+	// ProofBinding128 (header version 3): the composite weights hash the
+	// whole batch and are 128 bits. Requesters ask for it in every new
+	// catalog and live exchange.
+	ProofBinding128 = oprf.ProofBinding128
+	// ProofBinding (header version 2, the zero value): the composite
+	// weights hash the whole batch and are full-size scalars. Providers
+	// still answer it, so that a consortium upgrades node by node
+	// (docs/protocol/oprf.md).
 	ProofBinding = oprf.ProofBinding
 	// ProofRFC9497 (header version 1): RFC 9497's composite rule, whose
 	// weights depend on each item alone. Transcripts made before
@@ -77,16 +83,21 @@ const (
 
 // headerVersion is the header version that encodes r; r must be valid.
 func headerVersion(r ProofRule) uint8 {
-	if r == ProofRFC9497 {
+	switch r {
+	case ProofRFC9497:
 		return HeaderVersionRFC9497
+	case ProofBinding128:
+		return HeaderVersion
 	}
-	return HeaderVersion
+	return HeaderVersionBinding
 }
 
 // ruleOfVersion is headerVersion's inverse.
 func ruleOfVersion(v uint8) (ProofRule, bool) {
 	switch v {
 	case HeaderVersion:
+		return ProofBinding128, true
+	case HeaderVersionBinding:
 		return ProofBinding, true
 	case HeaderVersionRFC9497:
 		return ProofRFC9497, true

@@ -178,6 +178,8 @@ func writeVectors(t *testing.T) {
 		{"ecdh-both-learn/edwards25519-SHA512/1+0", ProofRFC9497, ProtocolECDHBothLearn, SuiteEdwards25519SHA512, 1, 0},
 		{"v2/catalog-oprf/ristretto255-SHA512/3", ProofBinding, ProtocolCatalogOPRF, SuiteRistretto255SHA512, 3, 0},
 		{"v2/ecdh-requester-learns/ristretto255-SHA512/2+3", ProofBinding, ProtocolECDHRequesterLearns, SuiteRistretto255SHA512, 2, 3},
+		{"v3/catalog-oprf/ristretto255-SHA512/3", ProofBinding128, ProtocolCatalogOPRF, SuiteRistretto255SHA512, 3, 0},
+		{"v3/live-he/ristretto255-SHA512/2", ProofBinding128, ProtocolLiveHE, SuiteRistretto255SHA512, 2, 0},
 	}
 	requester, responder := newParty(t), newParty(t)
 	var out []vector

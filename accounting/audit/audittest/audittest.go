@@ -84,7 +84,9 @@ const (
 	// replaced by another valid group element.
 	CorruptElement
 	// OtherRule: honestly evaluated with the registered key, proved under
-	// the proof rule the header does not name.
+	// a proof rule the header does not name: ProofBinding (full-size
+	// weights) for a ProofBinding128 header, RFC 9497's rule for a
+	// ProofBinding header, ProofBinding for an RFC 9497 one.
 	OtherRule
 )
 
@@ -196,16 +198,18 @@ func Context(t testing.TB) context.Context {
 // Exchange runs one catalog-PSI exchange of ids (canonical identifiers,
 // e.g. "phone:+8613800138000") from the requester to the provider and
 // returns the transcript both signed. The requester blinds against the
-// registered key; the provider answers as b says, under the batch-binding
-// proof rule every new exchange uses.
+// registered key; the provider answers as b says, under the proof rule
+// every new exchange uses (transcript.ProofBinding128, header version 3).
 func (c *Consortium) Exchange(t testing.TB, b Behaviour, ids ...string) *transcript.Transcript {
 	t.Helper()
-	return c.ExchangeUnder(t, transcript.ProofBinding, b, ids...)
+	return c.ExchangeUnder(t, transcript.ProofBinding128, b, ids...)
 }
 
 // ExchangeUnder is Exchange with a header naming rule: with
 // transcript.ProofRFC9497, a transcript as made before the batch-binding
-// rule (header version 1, proof under RFC 9497's rule).
+// rule (header version 1, proof under RFC 9497's rule); with
+// transcript.ProofBinding, one from a requester not yet upgraded to
+// 128-bit weights (header version 2).
 func (c *Consortium) ExchangeUnder(t testing.TB, rule transcript.ProofRule, b Behaviour, ids ...string) *transcript.Transcript {
 	t.Helper()
 	return c.exchange(t, transcript.ProtocolCatalogOPRF, rule, b, ids...)
@@ -215,7 +219,7 @@ func (c *Consortium) ExchangeUnder(t testing.TB, rule transcript.ProofRule, b Be
 // protocol transcript.ProtocolLiveHE), which is what a live entry bills.
 func (c *Consortium) LiveExchange(t testing.TB, b Behaviour, ids ...string) *transcript.Transcript {
 	t.Helper()
-	return c.exchange(t, transcript.ProtocolLiveHE, transcript.ProofBinding, b, ids...)
+	return c.exchange(t, transcript.ProtocolLiveHE, transcript.ProofBinding128, b, ids...)
 }
 
 func (c *Consortium) exchange(t testing.TB, protocol transcript.Protocol, rule transcript.ProofRule, b Behaviour, ids ...string) *transcript.Transcript {
@@ -270,9 +274,13 @@ func (c *Consortium) answer(t testing.TB, rule transcript.ProofRule, b Behaviour
 		key, err = oprf.GenerateKey(rand.Reader)
 		must(t, err)
 	}
-	proofRule := oprf.ProofBinding
-	if (rule == transcript.ProofRFC9497) != (b == OtherRule) {
-		proofRule = oprf.ProofRFC9497
+	proofRule := rule
+	if b == OtherRule {
+		proofRule = map[transcript.ProofRule]oprf.ProofRule{
+			transcript.ProofBinding128: oprf.ProofBinding,
+			transcript.ProofBinding:    oprf.ProofRFC9497,
+			transcript.ProofRFC9497:    oprf.ProofBinding,
+		}[rule]
 	}
 	ev, err := oprf.NewEvaluatorWithRule(key, catalogpsi.Info(Category, c.Period), proofRule)
 	must(t, err)
