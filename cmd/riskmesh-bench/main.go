@@ -48,7 +48,7 @@ QUIC on loopback, with circl's VOPRF and optable/match's DHPSI on the same
 inputs. Every answer is checked against the planted hits before its timing is
 recorded. Writes results.csv, summary.md and SVG and PNG plots to --out,
 then reads them back. --quick takes about a minute on 2 cores, --docs (the
-rows docs/bench shows) about 11 minutes on 2 idle cores and the full suite
+rows docs/bench shows) about 17 minutes on 2 idle cores and the full suite
 about 25 (docs/benchmarks.md). Size flags override the suite's.
 
 Every row records the load it started under. Before each row the harness
@@ -127,7 +127,7 @@ emulate the same link in process.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&quick, "quick", false, "small sizes and one repetition (about 1-2 minutes on 2 cores)")
-	f.BoolVar(&docs, "docs", false, "the rows docs/bench shows: the full suite without batches of 100,000 (about 11 minutes on 2 idle cores)")
+	f.BoolVar(&docs, "docs", false, "the rows docs/bench shows: the full suite without batches of 100,000 (about 17 minutes on 2 idle cores)")
 	f.StringVar(&out, "out", "bench-results", "directory for results.csv, summary.md and the plots")
 	f.StringSliceVar(&cfg.Only, "only", nil, "run only these sweeps: batch, list, providers, wan (repeatable)")
 	f.StringVar(&cfg.MatchDir, "match", defaultMatchDir, "module directory of the DHPSI baseline; empty skips it")
