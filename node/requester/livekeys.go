@@ -62,10 +62,10 @@ func (r *Requester) runLiveKeys(ctx context.Context) {
 	}
 }
 
-// PreparedLiveKeys returns how many of this node's live key pairs of the
+// preparedLiveKeys returns how many of this node's live key pairs of the
 // current period a provider holds the evaluation key of, as far as the
 // node knows: sent ahead of queries, or in a query the provider answered.
-func (r *Requester) PreparedLiveKeys() int {
+func (r *Requester) preparedLiveKeys() int {
 	r.heKeys.mu.Lock()
 	defer r.heKeys.mu.Unlock()
 	if r.heKeys.period != r.cfg.Directory.View().Period.Number {

@@ -52,7 +52,7 @@ func waitUploads(t *testing.T, r *Requester, p *testProvider, n int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		uploads, _ := liveKeyTraffic(p)
-		if uploads >= n && r.PreparedLiveKeys() > 0 {
+		if uploads >= n && r.preparedLiveKeys() > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
