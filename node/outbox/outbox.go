@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -41,6 +42,11 @@ type Config struct {
 	// BatchSize entries pending, for more to share the next Record call
 	// (Run, "Batching"). Default 50 ms; below zero, no wait.
 	BatchDelay time.Duration
+	// MarkDelay is how long the removal of recorded entries from the
+	// journal may wait for a commit the node makes anyway (the next PutTx)
+	// before the submitter commits it on its own (Run, "Delivery marks").
+	// Default 1 s; below zero, at once after each batch.
+	MarkDelay time.Duration
 	// Logger receives submitter events. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for dead-entry timestamps. Default time.Now.
@@ -55,6 +61,7 @@ const (
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultCallTimeout = 60 * time.Second
 	DefaultBatchDelay  = 50 * time.Millisecond
+	DefaultMarkDelay   = time.Second
 )
 
 // Outbox is the journal and its submitter. It is safe for concurrent use.
@@ -66,8 +73,18 @@ type Outbox struct {
 	hurry    chan struct{} // Flush waits: send without BatchDelay; buffered 1
 	submitMu sync.Mutex    // one batch in flight at a time (Run, Drain)
 
-	mu       sync.Mutex
-	pending  int
+	mu      sync.Mutex
+	pending int // entries in the pending bucket, less those in delivered
+	// delivered holds the storage keys of pending entries the ledger has
+	// answered recorded or duplicate for, whose removal from the bucket is
+	// not committed yet (Run, "Delivery marks").
+	delivered map[string]struct{}
+	// riding is the transaction that carries delivered's removals, while
+	// one does: the other PutTx calls of a shared transaction add nothing.
+	riding *bolt.Tx
+	// rides counts the commits that carried removals, so that the
+	// submitter can tell whether a commit took its marks while it waited.
+	rides    uint64
 	dead     int
 	lastErr  error
 	errs     uint64
@@ -91,11 +108,15 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	cfg.CallTimeout = cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
 	cfg.BatchDelay = cmp.Or(cfg.BatchDelay, DefaultBatchDelay)
+	cfg.MarkDelay = cmp.Or(cfg.MarkDelay, DefaultMarkDelay)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	o := &Outbox{db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1), drained: make(chan struct{})}
+	o := &Outbox{
+		db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
+		delivered: map[string]struct{}{}, drained: make(chan struct{}),
+	}
 	err := db.Update(func(tx *bolt.Tx) error {
 		p, err := tx.CreateBucketIfNotExists(bucketPending)
 		if err != nil {
@@ -122,7 +143,9 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 // is durable when tx commits, and the submitter is woken then. The entry's
 // key is derived from its header. Putting an identical entry again is a
 // no-op; a different entry under a pending key is ErrConflict (the caller
-// would be billing one exchange twice).
+// would be billing one exchange twice). The transaction also carries the
+// removal of entries the ledger has recorded since the last such commit
+// (Run, "Delivery marks").
 func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, error) {
 	key, err := keyOf(&e)
 	if err != nil {
@@ -138,16 +161,47 @@ func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, er
 	}
 	k := storageKey(key)
 	if old := b.Get(k); old != nil {
-		if bytes.Equal(old, val) {
-			return key, nil
+		if !bytes.Equal(old, val) {
+			return key, ErrConflict
 		}
-		return key, ErrConflict
-	}
-	if err := b.Put(k, val); err != nil {
+	} else if err := b.Put(k, val); err != nil {
 		return key, fmt.Errorf("outbox: put: %w", err)
+	} else {
+		tx.OnCommit(func() { o.added(1) })
 	}
-	tx.OnCommit(func() { o.added(1) })
-	return key, nil
+	return key, o.unmarkTx(tx, b)
+}
+
+// unmarkTx deletes the delivered entries from the pending bucket b of tx,
+// once per transaction; they leave delivered when tx commits, and stay
+// there for a later commit if it does not.
+func (o *Outbox) unmarkTx(tx *bolt.Tx, b *bolt.Bucket) error {
+	o.mu.Lock()
+	if len(o.delivered) == 0 || o.riding == tx {
+		o.mu.Unlock()
+		return nil
+	}
+	o.riding = tx
+	keys := make([]string, 0, len(o.delivered))
+	for k := range o.delivered {
+		keys = append(keys, k)
+	}
+	o.mu.Unlock()
+	for _, k := range keys {
+		if err := b.Delete([]byte(k)); err != nil {
+			return fmt.Errorf("outbox: remove a recorded entry: %w", err)
+		}
+	}
+	tx.OnCommit(func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, k := range keys {
+			delete(o.delivered, k)
+		}
+		o.riding = nil
+		o.rides++
+	})
+	return nil
 }
 
 // Put journals e in its own transaction and returns once it is durable.
@@ -183,7 +237,11 @@ func (o *Outbox) wake() {
 	}
 }
 
-// Depth is the number of entries waiting for the ledger.
+// Depth is the number of entries waiting for the ledger: in the journal
+// and not known to be recorded. An entry the ledger has recorded is not
+// counted, though its removal from the journal may not be committed yet;
+// after a crash such an entry counts again until the first batch re-sends
+// it and the ledger answers duplicate (Run, "Delivery marks").
 func (o *Outbox) Depth() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -314,13 +372,28 @@ func (o *Outbox) Requeue(code string) (int, error) {
 	return moved, nil
 }
 
+// deliveredKeys copies the keys of the entries the ledger holds whose
+// removal is not committed yet. A reader of the journal takes the copy
+// before its view: a key that leaves the set later is gone from the view
+// too, and one that joins it later is counted as still pending, which errs
+// on the side of the entry being unrecorded.
+func (o *Outbox) deliveredKeys() map[string]struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.delivered)
+}
+
 // PendingAmounts returns, per requester, the amount of the entries waiting
 // for the ledger: what this provider billed that the ledger does not show
 // yet (node/provider adds it to the requester's exposure).
 func (o *Outbox) PendingAmounts() (map[string]int64, error) {
 	out := map[string]int64{}
+	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+			if _, ok := delivered[string(k)]; ok {
+				return nil // on the ledger already, so in its exposures
+			}
 			e, err := decodeEntry(v)
 			if err != nil {
 				return nil // a corrupt record goes to the dead bucket at the next flush
@@ -344,10 +417,13 @@ func (o *Outbox) PendingAmounts() (map[string]int64, error) {
 func (o *Outbox) PendingIn(period uint64) (uint64, error) {
 	prefix := []byte(chaincode.EntryPrefix(period)) // storage keys are ledger keys
 	var n uint64
+	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
+			if _, ok := delivered[string(k)]; !ok {
+				n++
+			}
 		}
 		return nil
 	})

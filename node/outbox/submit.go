@@ -23,7 +23,20 @@ const codeCorrupt = "corrupt_journal_record"
 // (apply), beside the commits on its answers' path. The wait costs no
 // answer anything: an entry is durable in the journal before its answer
 // leaves, and the ledger accepts it through the period's grace window.
+//
+// Delivery marks: an entry the ledger answered recorded or duplicate
+// leaves Depth at once, but its removal from the journal is not committed
+// on its own. It rides in the node's next journal commit (PutTx: the
+// provider commits one per answer anyway), or, if none comes within
+// MarkDelay or BatchSize removals are waiting, in a commit of the
+// submitter's; Run and Drain commit what is left before they return. A
+// removal need not be durable by itself because Record is idempotent: an
+// entry whose removal a crash lost is pending again after the restart,
+// is sent again, comes back duplicate and is removed then, so the ledger
+// still holds it once. What it saves is a commit, two fdatasyncs, per
+// batch beside the answers' own.
 func (o *Outbox) Run(ctx context.Context) error {
+	defer o.commitMarks()
 	failures := 0 // consecutive failed batches
 	for {
 		progressed, err := false, error(nil)
@@ -43,12 +56,55 @@ func (o *Outbox) Run(ctx context.Context) error {
 		default:
 			// Nothing pending (or counted but not yet visible): wait for
 			// the next commit instead of spinning.
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-o.kick:
+			if err := o.idle(ctx); err != nil {
+				return err
 			}
 		}
+	}
+}
+
+// idle waits for a kick or ctx's end (its error). While removals wait for
+// a commit to ride in, it commits them itself once MarkDelay has passed
+// without one.
+func (o *Outbox) idle(ctx context.Context) error {
+	o.mu.Lock()
+	marks, rides := len(o.delivered), o.rides
+	o.mu.Unlock()
+	var expired <-chan time.Time
+	if marks > 0 {
+		t := time.NewTimer(o.cfg.MarkDelay)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-o.kick:
+	case <-expired:
+		o.mu.Lock()
+		stale := o.rides == rides
+		o.mu.Unlock()
+		if stale { // no commit carried them meanwhile
+			o.commitMarks()
+		}
+	}
+	return nil
+}
+
+// commitMarks commits the removals waiting in delivered, in a transaction
+// of their own; a failure is logged, and they wait for the next commit.
+func (o *Outbox) commitMarks() {
+	o.mu.Lock()
+	marks := len(o.delivered)
+	o.mu.Unlock()
+	if marks == 0 {
+		return
+	}
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		return o.unmarkTx(tx, tx.Bucket(bucketPending))
+	})
+	if err != nil {
+		o.cfg.Logger.Warn("outbox: remove recorded entries from the journal", "err", err)
 	}
 }
 
@@ -93,6 +149,7 @@ func (o *Outbox) Drain(ctx context.Context) error {
 		}
 		failures = 0
 	}
+	o.commitMarks()
 	return nil
 }
 
@@ -177,9 +234,13 @@ func checkOutcomes(outcomes []accounting.Outcome, n int) error {
 // readBatch reads the first BatchSize pending records. Records that do not
 // decode are returned apart, to be moved to the dead bucket.
 func (o *Outbox) readBatch() (batch, corrupt []pendingEntry, err error) {
+	delivered := o.deliveredKeys()
 	err = o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
 		for k, v := c.First(); k != nil && len(batch) < o.cfg.BatchSize; k, v = c.Next() {
+			if _, ok := delivered[string(k)]; ok {
+				continue // recorded; its removal waits for a commit
+			}
 			e, err := decodeEntry(v)
 			if err != nil {
 				corrupt = append(corrupt, pendingEntry{key: clone(k), raw: clone(v)})
@@ -195,75 +256,78 @@ func (o *Outbox) readBatch() (batch, corrupt []pendingEntry, err error) {
 	return batch, corrupt, nil
 }
 
-// apply removes recorded and duplicate entries and moves rejected and
-// corrupt ones to the dead bucket, in one transaction.
+// apply marks recorded and duplicate entries delivered (Run, "Delivery
+// marks") and moves rejected and corrupt ones to the dead bucket, in one
+// transaction that also carries the removals waiting for a commit.
 func (o *Outbox) apply(batch []pendingEntry, outcomes []accounting.Outcome, corrupt []pendingEntry) error {
-	var removed, moved int
-	var recorded uint64
-	rejections := map[string]int{} // code -> count, for the log
-	now := o.cfg.Now().Unix()
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		removed, moved, recorded = 0, 0, 0
-		clear(rejections)
-		pending, dead := tx.Bucket(bucketPending), tx.Bucket(bucketDead)
-		bury := func(key, raw []byte, code, detail string) error {
-			rec, err := encodeDead(raw, code, detail, now)
-			if err != nil {
-				return err
-			}
-			if err := dead.Put(key, rec); err != nil {
-				return err
-			}
-			moved++
-			rejections[code]++
-			return pending.Delete(key)
+	var delivered [][]byte
+	type burial struct {
+		key, raw     []byte
+		code, detail string
+	}
+	buried := make([]burial, 0, len(corrupt))
+	for i, oc := range outcomes {
+		p := &batch[i]
+		if oc.Status != accounting.OutcomeRejected {
+			delivered = append(delivered, p.key)
+			continue
 		}
-		for i, oc := range outcomes {
-			p := &batch[i]
-			if pending.Get(p.key) == nil {
-				continue
-			}
-			if oc.Status == accounting.OutcomeRejected {
-				raw, err := encodeEntry(&p.entry)
+		raw, err := encodeEntry(&p.entry)
+		if err != nil {
+			return err
+		}
+		buried = append(buried, burial{p.key, raw, string(oc.Code), oc.Detail})
+	}
+	for _, p := range corrupt {
+		buried = append(buried, burial{p.key, p.raw, codeCorrupt, "pending record does not decode"})
+	}
+	rejections := map[string]int{} // code -> count, for the log
+	if len(buried) > 0 {
+		now := o.cfg.Now().Unix()
+		err := o.db.Update(func(tx *bolt.Tx) error {
+			clear(rejections)
+			pending, dead := tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+			for _, b := range buried {
+				rec, err := encodeDead(b.raw, b.code, b.detail, now)
 				if err != nil {
 					return err
 				}
-				if err := bury(p.key, raw, string(oc.Code), oc.Detail); err != nil {
+				if err := dead.Put(b.key, rec); err != nil {
 					return err
 				}
-				continue
+				if err := pending.Delete(b.key); err != nil {
+					return err
+				}
+				rejections[b.code]++
 			}
-			if err := pending.Delete(p.key); err != nil {
-				return err
-			}
-			recorded++
+			return o.unmarkTx(tx, pending)
+		})
+		if err != nil {
+			return fmt.Errorf("outbox: update journal: %w", err)
 		}
-		for _, p := range corrupt {
-			if err := bury(p.key, p.raw, codeCorrupt, "pending record does not decode"); err != nil {
-				return err
-			}
-		}
-		removed = int(recorded) + moved
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("outbox: update journal: %w", err)
 	}
 	for code, n := range rejections {
 		o.cfg.Logger.Error("outbox: ledger rejected entries; moved to dead", "code", code, "entries", n)
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	for _, k := range delivered {
+		o.delivered[string(k)] = struct{}{}
+	}
+	marks := len(o.delivered)
 	o.lastErr = nil
-	o.recorded += recorded
-	o.dead += moved
-	o.pending -= removed
+	o.recorded += uint64(len(delivered))
+	o.dead += len(buried)
+	o.pending -= len(delivered) + len(buried)
 	if o.pending <= 0 {
 		select {
 		case <-o.drained:
 		default:
 			close(o.drained)
 		}
+	}
+	o.mu.Unlock()
+	if marks >= o.cfg.BatchSize {
+		o.commitMarks() // bounds what a crash makes the node send again
 	}
 	return nil
 }
