@@ -94,7 +94,7 @@ func (l *benchLedger) entry(b *testing.B, seq uint64) accounting.Entry {
 // (both signatures verified per entry, one fsync'd bbolt transaction per
 // batch), reported as entries/s.
 func BenchmarkEmbeddedRecord(b *testing.B) {
-	for _, size := range []int{1, 100, 500} {
+	for _, size := range []int{1, 10, 100, 500} {
 		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
 			b.ReportAllocs()
 			l := newBenchLedger(b, filepath.Join(b.TempDir(), "ledger.db"))

@@ -22,7 +22,7 @@ func (endorseState) Put(string, []byte) error { return nil }
 // what every endorsement of a Fabric Record spends in the contract, less
 // the shim's state calls (docs/benchmarks.md, "Contract CPU per entry").
 func BenchmarkRecord(b *testing.B) {
-	for _, size := range []int{1, 100, 500} {
+	for _, size := range []int{1, 10, 100, 500} {
 		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
 			b.ReportAllocs()
 			c, err := New("Reg")

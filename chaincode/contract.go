@@ -16,6 +16,9 @@ import (
 type Contract struct {
 	regulator string
 	genesis   Governance
+	// tables keeps signing-key tables across Record transactions; they
+	// change no verdict (keyTables).
+	tables *keyTables
 }
 
 // New returns the contract with regulator as the regulator organisation.
@@ -23,7 +26,7 @@ func New(regulator string, opts ...Option) (*Contract, error) {
 	if !ValidMSPID(regulator) {
 		return nil, fmt.Errorf("chaincode: invalid regulator MSP id %q", regulator)
 	}
-	c := &Contract{regulator: regulator, genesis: Governance{Mode: GovernanceRegulator}}
+	c := &Contract{regulator: regulator, genesis: Governance{Mode: GovernanceRegulator}, tables: &keyTables{}}
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err

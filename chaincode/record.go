@@ -15,12 +15,13 @@ import (
 // recordTx caches what one Record transaction reads more than once: the
 // caller, registry records with parsed keys, and periods.
 type recordTx struct {
+	c      *Contract
 	st     State
 	caller string
 	insts  map[string]*Institution
 	keys   map[string]*signer // parsed keys by their DER
 	// named counts the entries of the batch that parsed naming each
-	// institution, as requester or responder (newSigner).
+	// institution, as requester or responder (Contract.newSigner).
 	named   map[string]int
 	periods map[uint64]*Period
 	batch   map[string]*RecordedEntry // entries recorded earlier in this batch
@@ -103,7 +104,7 @@ func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*signer,
 			if err != nil {
 				return nil, newError(CodeInternal, "registered key: "+err.Error())
 			}
-			s = newSigner(k, r.named[msp])
+			s = r.c.newSigner(string(b), k, r.named[msp])
 			r.keys[string(b)] = s
 		}
 		keys[i] = s
@@ -155,7 +156,7 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 		return nil, err
 	}
 	r := &recordTx{
-		st: st, caller: caller.MSPID,
+		c: c, st: st, caller: caller.MSPID,
 		insts:   map[string]*Institution{caller.MSPID: caller},
 		keys:    map[string]*signer{},
 		named:   map[string]int{},
