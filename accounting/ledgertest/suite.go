@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		{"Quality", s.quality},
 		{"ModePrices", s.modePrices},
 		{"RecordLargeBatch", s.recordLargeBatch},
+		{"RecordSmallBatches", s.recordSmallBatches},
 		{"MoneyCycle", s.moneyCycle},
 		{"QualityAcrossSnapshot", s.qualityAcrossSnapshot},
 		{"LiveEntries", s.liveEntries},

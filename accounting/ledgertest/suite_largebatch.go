@@ -100,6 +100,70 @@ func (s *scenario) recordLargeBatch(t *testing.T) {
 	}
 }
 
+// Sizes of recordSmallBatches: enough small batches to name both parties
+// past the 64 verifications from which a contract instance keeps their
+// key tables across transactions (chaincode's keyTables), then forgeries in
+// batches of a few entries, as a node sends them one at a time.
+const (
+	smallBatches   = 8
+	smallBatchSize = 9
+)
+
+// recordSmallBatches plays a responder whose node sends a few entries per
+// Record, one Record after another, so that the ledger verifies its
+// entries with key tables kept from earlier transactions: forged
+// signatures hidden in later small batches (another organisation's in the
+// requester's place, a high-S copy, a flipped bit, another entry's
+// responder signature) are each refused with bad_signature, and the honest
+// entries around them are recorded and billed once.
+func (s *scenario) recordSmallBatches(t *testing.T) {
+	b1, b2, b3 := &s.h.Bank1, &s.h.Bank2, &s.h.Bank3
+	cat := s.category("small")
+	p := s.openPriced(t, categoryPrices{category: cat, catalog: largeBatchPrice})
+	entry := func(o entryOpts) accounting.Entry {
+		return s.entry(t, b1, b3, cat, p.Number, 2, largeBatchPrice, o)
+	}
+	before := s.unsettled(t, Bank1MSP)
+	var billed int64
+	for range smallBatches {
+		batch := make([]accounting.Entry, smallBatchSize)
+		for i := range batch {
+			batch[i] = entry(entryOpts{})
+		}
+		outs, err := b3.Ledger.Record(ctx(t), batch)
+		must(t, err)
+		for i, o := range outs {
+			wantOutcome(t, o, accounting.OutcomeRecorded, "")
+			billed += batch[i].Amount
+		}
+	}
+	honest := entry(entryOpts{})
+	forgeries := []accounting.Entry{
+		entry(entryOpts{requesterSign: b2}),
+		withSignatures(honest, highS(t, honest.RequesterSignature), honest.ResponderSignature),
+		withSignatures(honest, flipLastBit(honest.RequesterSignature), honest.ResponderSignature),
+		withSignatures(honest, honest.RequesterSignature, entry(entryOpts{}).ResponderSignature),
+	}
+	for _, forged := range forgeries {
+		batch := []accounting.Entry{entry(entryOpts{}), forged, entry(entryOpts{})}
+		outs, err := b3.Ledger.Record(ctx(t), batch)
+		must(t, err)
+		for i, o := range outs {
+			if i == 1 {
+				wantOutcome(t, o, accounting.OutcomeRejected, chaincode.CodeBadSignature)
+				continue
+			}
+			wantOutcome(t, o, accounting.OutcomeRecorded, "")
+			billed += batch[i].Amount
+		}
+		_, err = b1.Ledger.Entry(ctx(t), keyOf(t, forged))
+		wantErr(t, err, accounting.ErrNotFound)
+	}
+	if got := s.unsettled(t, Bank1MSP); got != before+billed {
+		t.Fatalf("Bank1's unsettled spend %d after the small batches, want %d + %d", got, before, billed)
+	}
+}
+
 // unsettled returns msp's unsettled spend from the exposures.
 func (s *scenario) unsettled(t *testing.T, msp string) int64 {
 	t.Helper()

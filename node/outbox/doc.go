@@ -13,7 +13,10 @@
 // Run flushes pending entries in batches to accounting.Recorder.Record. An
 // entry leaves the journal only on an outcome: recorded or duplicate (the
 // ledger already holds an identical entry, e.g. a batch re-sent after a
-// crash between the ledger's commit and the journal's) removes it; a
+// crash between the ledger's commit and the journal's) removes it, in the
+// node's next journal commit rather than in a commit of its own (Run,
+// "Delivery marks": a removal a crash loses costs a duplicate, not a
+// second entry); a
 // permanent rejection moves it to "outbox/dead" with the ledger's code and
 // detail, where it is counted and listed, never dropped, until an operator
 // requeues it (Requeue) once the cause is gone. A batch that fails
