@@ -345,7 +345,7 @@ type Outbox struct {
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// BatchDelay is how long the submitter waits, with fewer than
 	// batch_size entries pending, for more to share one ledger call.
-	// Default 50ms, at most 1s; negative ("-1ns") sends at once.
+	// Default 250ms, at most 1s; negative ("-1ns") sends at once.
 	BatchDelay time.Duration `yaml:"batch_delay"`
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 	CallTimeout time.Duration
 	// BatchDelay is how long the submitter waits, with fewer than
 	// BatchSize entries pending, for more to share the next Record call
-	// (Run, "Batching"). Default 50 ms; below zero, no wait.
+	// (Run, "Batching"). Default 250 ms; below zero, no wait.
 	BatchDelay time.Duration
 	// MarkDelay is how long the removal of recorded entries from the
 	// journal may wait for a commit the node makes anyway (the next PutTx)
@@ -60,7 +60,7 @@ const (
 	DefaultMinBackoff  = 250 * time.Millisecond
 	DefaultMaxBackoff  = 30 * time.Second
 	DefaultCallTimeout = 60 * time.Second
-	DefaultBatchDelay  = 50 * time.Millisecond
+	DefaultBatchDelay  = 250 * time.Millisecond
 	DefaultMarkDelay   = time.Second
 )
 
