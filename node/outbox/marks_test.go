@@ -178,18 +178,29 @@ func TestCrashBeforeRemovalResendsOnce(t *testing.T) {
 	}
 }
 
+// journaled opens an outbox of cfg (its Ledger set to a new network's
+// provider) on a new node.db and journals entries 1 to n of one item.
+func journaled(t *testing.T, cfg Config, n uint64) (*bolt.DB, *Outbox) {
+	t.Helper()
+	net := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	t.Cleanup(func() { db.Close() })
+	cfg.Ledger = net.provider
+	o, err := Open(db, cfg)
+	must(t, err)
+	for seq := uint64(1); seq <= n; seq++ {
+		_, err := o.Put(net.entry(t, seq, 1, 0))
+		must(t, err)
+	}
+	return db, o
+}
+
 // With no journal commit to ride in, the submitter commits the removals
 // itself: after MarkDelay when idle, at once when a batch's worth is
 // waiting, and when Run or Drain ends.
 func TestDeliveryMarksCommitWithoutPuts(t *testing.T) {
 	t.Run("after MarkDelay", func(t *testing.T) {
-		n := newNetwork(t)
-		db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-		defer db.Close()
-		o, err := Open(db, Config{Ledger: n.provider, MarkDelay: time.Millisecond})
-		must(t, err)
-		_, err = o.Put(n.entry(t, 1, 1, 0))
-		must(t, err)
+		db, o := journaled(t, Config{MarkDelay: time.Millisecond}, 1)
 		run(t, o)
 		flush(t, o)
 		deadline := time.Now().Add(30 * time.Second)
@@ -201,27 +212,13 @@ func TestDeliveryMarksCommitWithoutPuts(t *testing.T) {
 		}
 	})
 	t.Run("a batch's worth", func(t *testing.T) {
-		n := newNetwork(t)
-		db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-		defer db.Close()
-		o, err := Open(db, Config{Ledger: n.provider, BatchSize: 2, MarkDelay: time.Hour})
-		must(t, err)
-		for seq := uint64(1); seq <= 5; seq++ {
-			_, err := o.Put(n.entry(t, seq, 1, 0))
-			must(t, err)
-		}
+		db, o := journaled(t, Config{BatchSize: 2, MarkDelay: time.Hour}, 5)
 		run(t, o)
 		flush(t, o)
 		wantStored(t, db, 5) // batches of 2, 2, 1: the last waits
 	})
 	t.Run("Run ends", func(t *testing.T) {
-		n := newNetwork(t)
-		db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-		defer db.Close()
-		o, err := Open(db, Config{Ledger: n.provider, MarkDelay: time.Hour})
-		must(t, err)
-		_, err = o.Put(n.entry(t, 1, 1, 0))
-		must(t, err)
+		db, o := journaled(t, Config{MarkDelay: time.Hour}, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- o.Run(ctx) }()
@@ -234,13 +231,7 @@ func TestDeliveryMarksCommitWithoutPuts(t *testing.T) {
 		wantStored(t, db)
 	})
 	t.Run("Drain ends", func(t *testing.T) {
-		n := newNetwork(t)
-		db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
-		defer db.Close()
-		o, err := Open(db, Config{Ledger: n.provider, MarkDelay: time.Hour})
-		must(t, err)
-		_, err = o.Put(n.entry(t, 1, 1, 0))
-		must(t, err)
+		db, o := journaled(t, Config{MarkDelay: time.Hour}, 1)
 		must(t, o.Drain(context.Background()))
 		wantStored(t, db)
 	})
