@@ -43,8 +43,8 @@ type queryRun struct {
 }
 
 // creation is a query's creation commit (store.create), in flight while
-// the query's requests are blinded and signed. A request is prepared
-// before it is durable that the query exists, but it leaves only after
+// the query's requests are blinded and signed. A request may be prepared
+// before its query's record is durable, but leaves only after it
 // (docs/node-requester.md, "Durability"); a query whose creation failed,
 // or found its client_request_id taken, sends nothing.
 type creation struct {
