@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -15,6 +16,11 @@ import (
 type part struct {
 	ids      []ident.ID
 	deadline time.Time
+	// created is the creation commit of the part's query: the exchange
+	// carrying the part is prepared meanwhile and leaves once it ended
+	// well (admit). nil: the query was created before the part was
+	// submitted (a live part).
+	created *creation
 	// done is buffered; it receives once the outcomes of the part's
 	// identifiers, in order: its share of the exchange, or one outcome per
 	// request if it had to be split.
@@ -144,45 +150,87 @@ func (b *batcher) ended(k batchKey) {
 // its parts (so no part's caller waits past its own deadline), and hands
 // every part its share of the outcome: its slice of the results (a live
 // exchange's decrypted answer as much as a catalog look-up's), its items
-// billed, and its share of a late fetch. If the provider accepts fewer
-// items than were sent, each part is sent again on its own, split to fit.
-// ended runs once every part has its outcome.
+// billed, and its share of a late fetch. A catalog exchange is blinded and
+// signed while its parts' queries' creations commit, and sent once every
+// one of them is durable (admit). If the provider accepts fewer items than
+// were sent, each part is sent again on its own, split to fit. ended runs
+// once every part has its outcome.
 func (b *batcher) flush(bt *batch, ended func()) {
 	r := b.r
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer ended()
-		deadline := bt.parts[0].deadline
-		ids := make([]ident.ID, 0, bt.items)
-		for _, p := range bt.parts {
-			if p.deadline.Before(deadline) {
-				deadline = p.deadline
+		for parts := bt.parts; len(parts) > 0; {
+			x := bt.x
+			x.ids = make([]ident.ID, 0, bt.items)
+			deadline := parts[0].deadline
+			for _, p := range parts {
+				if p.deadline.Before(deadline) {
+					deadline = p.deadline
+				}
+				x.ids = append(x.ids, p.ids...)
 			}
-			ids = append(ids, p.ids...)
-		}
-		bt.x.ids = ids
-		ctx, cancel := context.WithDeadline(r.ctx, deadline)
-		defer cancel()
-		var o outcome
-		if bt.x.live != nil {
-			o = r.liveBatch(ctx, &bt.x)
-		} else {
-			o = r.run(ctx, &bt.x)
-		}
-		offset := 0
-		for _, p := range bt.parts {
-			var share []outcome
-			if o.maxItems > 0 {
-				share = r.runSplit(ctx, bt.x, p.ids, o.maxItems)
-				share[0].attempts += o.attempts
-			} else {
-				share = []outcome{o.slice(offset, len(p.ids))}
+			var (
+				prepared *blindedRequest
+				o        outcome
+			)
+			if x.live == nil {
+				prepared, o = r.prepare(&x)
 			}
-			offset += len(p.ids)
-			p.done <- share
+			if kept := admit(parts); len(kept) < len(parts) {
+				// Prepared for parts that may not leave: prepared again
+				// for the others, its sequence number unused (a gap,
+				// which the ledger allows).
+				parts = kept
+				continue
+			}
+			ctx, cancel := context.WithDeadline(r.ctx, deadline)
+			switch {
+			case x.live != nil:
+				o = r.liveBatch(ctx, &x)
+			case prepared != nil:
+				o = r.send(ctx, &x, prepared)
+			}
+			r.share(ctx, x, parts, o)
+			cancel()
+			return
 		}
 	}()
+}
+
+// admit waits for the creation of each part's query and returns the parts
+// whose query was created. Each other part receives an outcome without
+// being sent: its query persists and reports nothing (execute).
+func admit(parts []*part) []*part {
+	kept := parts[:0:0]
+	for _, p := range parts {
+		if p.created == nil || p.created.wait() {
+			kept = append(kept, p)
+			continue
+		}
+		p.done <- []outcome{failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED,
+			riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "query not persisted; nothing sent", 0)}
+	}
+	return kept
+}
+
+// share hands each of parts, the parts exchange x carried in order, its
+// share of x's outcome o, sending a part again on its own, split, if the
+// provider asked for smaller batches.
+func (r *Requester) share(ctx context.Context, x exchange, parts []*part, o outcome) {
+	offset := 0
+	for _, p := range parts {
+		var share []outcome
+		if o.maxItems > 0 {
+			share = r.runSplit(ctx, x, p.ids, o.maxItems)
+			share[0].attempts += o.attempts
+		} else {
+			share = []outcome{o.slice(offset, len(p.ids))}
+		}
+		offset += len(p.ids)
+		p.done <- share
+	}
 }
 
 // exchangeLimit is the most items exchange x may carry: the provider's

@@ -85,15 +85,6 @@ func signRequest(h transcript.Header, blinded []byte, sign ecsig.Sign) (*signedR
 	return s, nil
 }
 
-// run blinds, signs and sends the exchange (prepare, then send).
-func (r *Requester) run(ctx context.Context, x *exchange) outcome {
-	b, o := r.prepare(x)
-	if b == nil {
-		return o
-	}
-	return r.send(ctx, x, b)
-}
-
 // blindedRequest is an exchange's request ready to send: the signed
 // request and the secret blinds that open its answer.
 type blindedRequest struct {

@@ -37,6 +37,35 @@ type queryRun struct {
 	period   *accounting.Period
 	deadline time.Time
 	accepted time.Time
+	// created is the creation commit of rec, which runs while the
+	// query's requests are prepared: none leaves before it ended well.
+	created *creation
+}
+
+// creation is a query's creation commit (store.create), in flight while
+// the query's requests are blinded and signed. A request may be prepared
+// before its query's record is durable, but leaves only after it
+// (docs/node-requester.md, "Durability"); a query whose creation failed,
+// or found its client_request_id taken, sends nothing.
+type creation struct {
+	done    chan struct{} // closed when the commit has ended
+	earlier string        // the query its client_request_id already names
+	err     error
+}
+
+func newCreation() *creation { return &creation{done: make(chan struct{})} }
+
+// end records the commit's outcome and releases every waiter.
+func (c *creation) end(earlier string, err error) {
+	c.earlier, c.err = earlier, err
+	close(c.done)
+}
+
+// wait blocks until the commit has ended and reports whether the query was
+// created: its requests may leave.
+func (c *creation) wait() bool {
+	<-c.done
+	return c.err == nil && c.earlier == ""
 }
 
 // Query runs a one-to-many query and streams its events to send: one
@@ -47,18 +76,24 @@ type queryRun struct {
 // that error without waiting. A repeated client_request_id replays the
 // first query's events instead of running it again.
 func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
-	q, earlier, err := r.accept(req)
+	q, err := r.accept(req)
 	if err != nil {
 		return err
-	}
-	if earlier != "" {
-		return r.replay(ctx, earlier, send)
 	}
 	events := make(chan *riskmeshv1.QueryEvent, len(q.pending.Providers)+2)
 	go func() {
 		defer r.wg.Done()
 		r.execute(q, events)
 	}()
+	// The requests are blinded and signed while the creation commits;
+	// execute sends them only once it is durable.
+	q.created.end(r.store.create(q.rec, q.pending))
+	switch c := q.created; {
+	case c.err != nil:
+		return fmt.Errorf("requester: persist query: %w", c.err)
+	case c.earlier != "":
+		return r.replay(ctx, c.earlier, send)
+	}
 	for ev := range events {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -71,47 +106,48 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 }
 
 // accept validates the request, normalises the batch, picks the providers
-// and persists the query as RUNNING. If the request's client_request_id
-// already started a query, it returns that query's id instead.
-func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier string, err error) {
+// and counts the query as running; the caller persists it as RUNNING
+// (q.created), which fails, or finds the request's client_request_id
+// taken, after execute has started.
+func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, err error) {
 	v := r.cfg.Directory.View()
 	category := req.GetCategory()
 	price, priced := v.Prices[category]
 	switch n := len(req.GetIdentifiers()); {
 	case len(req.GetClientRequestId()) > maxClientIDLen:
-		return nil, "", fmt.Errorf("%w: client_request_id of %d bytes (at most %d)", ErrInvalidArgument, len(req.GetClientRequestId()), maxClientIDLen)
+		return nil, fmt.Errorf("%w: client_request_id of %d bytes (at most %d)", ErrInvalidArgument, len(req.GetClientRequestId()), maxClientIDLen)
 	case !names.Category(category) || !priced:
-		return nil, "", fmt.Errorf("%w: category %.64q is not one the consortium prices", ErrInvalidArgument, category)
+		return nil, fmt.Errorf("%w: category %.64q is not one the consortium prices", ErrInvalidArgument, category)
 	case n == 0:
-		return nil, "", fmt.Errorf("%w: no identifiers", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: no identifiers", ErrInvalidArgument)
 	case n > r.cfg.MaxIdentifiers:
-		return nil, "", fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
+		return nil, fmt.Errorf("%w: %d identifiers, at most %d per query", ErrInvalidArgument, n, r.cfg.MaxIdentifiers)
 	case v.Period.Number == 0:
-		return nil, "", fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: no accounting period is open yet", ErrInvalidArgument)
 	case req.GetMode() < 0 || req.GetMode() > riskmeshv1.QueryMode_QUERY_MODE_LIVE:
-		return nil, "", fmt.Errorf("%w: unknown query mode %d", ErrInvalidArgument, req.GetMode())
+		return nil, fmt.Errorf("%w: unknown query mode %d", ErrInvalidArgument, req.GetMode())
 	}
 	if a, _ := v.Account(r.cfg.MSPID); a.Flagged {
-		return nil, "", ErrOverLimit
+		return nil, ErrOverLimit
 	}
 	deadline := r.cfg.DefaultDeadline
 	if d := req.GetDeadline(); d != nil {
 		if err := d.CheckValid(); err != nil || d.AsDuration() < MinDeadline {
-			return nil, "", fmt.Errorf("%w: deadline must be at least %v", ErrInvalidArgument, MinDeadline)
+			return nil, fmt.Errorf("%w: deadline must be at least %v", ErrInvalidArgument, MinDeadline)
 		}
 		deadline = min(d.AsDuration(), r.cfg.MaxDeadline)
 	}
 	providers, err := r.chooseProviders(v, category, req.GetProviders())
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	providers, ranking, err := r.applyQuality(req, v.Period.Number, providers)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	id, err := r.newQueryID()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	batch := normalize(r.norm, req.GetIdentifiers())
 	now := r.cfg.Now()
@@ -133,6 +169,7 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 		period:   &v.Period,
 		deadline: time.Now().Add(deadline), // timers run on the real clock
 		accepted: now,
+		created:  newCreation(),
 	}
 	for _, p := range providers {
 		q.pending.Providers = append(q.pending.Providers, &riskmeshv1.ProviderResult{Provider: p})
@@ -143,23 +180,13 @@ func (r *Requester) accept(req *riskmeshv1.QueryRequest) (q *queryRun, earlier s
 	// client id check and the creation are one transaction (store.create)
 	// that shares its commit with concurrent queries'.
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
-		return nil, "", ErrClosed
+		return nil, ErrClosed
 	}
 	r.running[id] = make(chan struct{})
 	r.wg.Add(1) // under mu: Close cannot be waiting yet
-	r.mu.Unlock()
-	earlier, err = r.store.create(q.rec, q.pending)
-	if err != nil || earlier != "" {
-		r.ended(id)
-		r.wg.Done()
-		if err != nil {
-			return nil, "", fmt.Errorf("requester: persist query: %w", err)
-		}
-		return nil, earlier, nil
-	}
-	return q, "", nil
+	return q, nil
 }
 
 // ended marks query id as no longer running, releasing its replays.
@@ -204,17 +231,16 @@ func (r *Requester) newQueryID() (string, error) {
 }
 
 // execute fans the query out, persists and emits each provider's result as
-// it completes, then the merged result, and closes events.
+// it completes, then the merged result, and closes events. The parts start
+// while the query's creation commits (q.created) and send nothing before
+// it is durable; if it fails, execute persists and emits nothing.
 func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	defer close(events)
+	defer r.ended(q.rec.QueryId)
 	providers := make([]string, len(q.pending.Providers))
 	for i, p := range q.pending.Providers {
 		providers[i] = p.Provider
 	}
-	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
-		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
-		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
-	}}}
 	ctx, cancel := context.WithDeadline(r.ctx, q.deadline)
 	defer cancel()
 	results := make(chan partDone, len(providers))
@@ -225,6 +251,18 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 			results <- partDone{res, part, held}
 		}()
 	}
+	if !q.created.wait() {
+		// No part was sent (batcher.admit), so none was billed.
+		for range providers {
+			d := <-results
+			r.budget.release(d.held, d.part.spend)
+		}
+		return
+	}
+	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
+		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
+		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
+	}}}
 	// The parts that have completed by the time a commit starts, and the
 	// merged result with the last, are one commit: a crash before it
 	// leaves what a crash before the first of them's own commit left
@@ -267,7 +305,6 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 			r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
 		}
 	}
-	r.ended(q.rec.QueryId)
 	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
 		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
 	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
@@ -327,6 +364,9 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 			return refuse(riskmeshv1.ErrorCode_ERROR_CODE_OVER_LIMIT, "%v", err)
 		}
 		res.Mode = riskmeshv1.QueryMode_QUERY_MODE_LIVE
+		if !q.created.wait() { // live parts are not prepared ahead
+			return res, saved{}, held
+		}
 		outcomes := r.askLive(ctx, q, inst)
 		sv := r.fill(res, q, outcomes, price)
 		return res, sv, held - r.followLate(q, provider, res.Mode, price, outcomes)
@@ -343,14 +383,19 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 	limit := r.batchLimit(provider)
 	var outcomes []outcome
 	if m := r.splitSize(items, limit); m > 0 {
-		// A large part: pipelined exchanges of its own.
+		// A large part: pipelined exchanges of its own, not prepared
+		// ahead of the creation.
+		if !q.created.wait() {
+			return res, saved{}, held
+		}
 		outcomes = r.runSplit(ctx, x, q.batch.ids, m)
 	} else {
 		// Parts of at most the provider's batch limit, each coalesced with
-		// other queries'.
+		// other queries' and prepared while the creation commits.
 		var parts []*part
 		for lo := 0; lo < items; lo += limit {
-			p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, done: make(chan []outcome, 1)}
+			p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, created: q.created,
+				done: make(chan []outcome, 1)}
 			parts = append(parts, p)
 			r.batcher.submit(x, p)
 		}
