@@ -217,7 +217,9 @@ func BenchmarkResolveHeld(b *testing.B) {
 		warm[i][0], warm[i][1] = byte(i), byte(i>>8)
 	}
 	for _, m := range modes { // the first touches of a mapping are not the steady state
-		m.r.lookUp(make([]Result, len(warm)), warm)
+		if err := m.r.lookUp(make([]Result, len(warm)), warm); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for b.Loop() {
 		for i := range modes {
@@ -229,7 +231,9 @@ func BenchmarkResolveHeld(b *testing.B) {
 			}
 			minor, major := pageFaults(b)
 			start := time.Now()
-			m.r.lookUp(results, outputs)
+			if err := m.r.lookUp(results, outputs); err != nil {
+				b.Fatal(err)
+			}
 			m.lookUps += time.Since(start)
 			minor2, major2 := pageFaults(b)
 			m.minor, m.major = m.minor+minor2-minor, m.major+major2-major
