@@ -93,7 +93,7 @@ func BenchmarkLookupMapped(b *testing.B) {
 // the peak resident set (VmHWM, reset once the catalog files are written,
 // so that building them does not count) and the wall time per look-up.
 // Modes: "mapped" is Open under -catalog.heldbudget (the default resident
-// budget if zero), "unbounded"
+// budget if zero), "mapped-pread" the same without io_uring, "unbounded"
 // is Open with no budget (mapped pages stay resident, as before the
 // budget), "heap" decodes into the heap. The files are distinct copies of
 // one catalog built from generated PRF outputs; the look-ups are of other
@@ -109,12 +109,14 @@ func BenchmarkHeldMemory(b *testing.B) {
 	queries := testPRFOutputs(9, *heldBatches*1000)
 	mapped := func(p string) (*Catalog, error) { return Open(p, DecodeConfig{}) }
 	modes := []struct {
-		name   string
-		budget int64
-		open   func(string) (*Catalog, error)
+		name    string
+		budget  int64
+		open    func(string) (*Catalog, error)
+		noRings bool
 	}{
-		{"mapped", *heldBudget, mapped},
-		{"unbounded", math.MaxInt64, mapped},
+		{"mapped", *heldBudget, mapped, false},
+		{"mapped-pread", *heldBudget, mapped, true},
+		{"unbounded", math.MaxInt64, mapped, false},
 		{"heap", 0, func(p string) (*Catalog, error) {
 			f, err := os.Open(p)
 			if err != nil {
@@ -122,12 +124,14 @@ func BenchmarkHeldMemory(b *testing.B) {
 			}
 			defer f.Close()
 			return Decode(bufio.NewReaderSize(f, readChunk), DecodeConfig{})
-		}},
+		}, false},
 	}
 	for _, mode := range modes {
 		b.Run(mode.name, func(b *testing.B) {
 			SetResidentBudget(mode.budget)
 			defer SetResidentBudget(0)
+			rings.off.Store(mode.noRings)
+			defer rings.off.Store(false)
 			for b.Loop() {
 				waitUnmapped(b)
 				debug.FreeOSMemory()
