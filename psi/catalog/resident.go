@@ -29,13 +29,14 @@ var (
 // in the budget does it make one more of them read in memory (at Open, or
 // at a later look-up once the budget has room again): its look-ups
 // read the mapped slots and the pages they touch stay resident, file-backed,
-// in the process. Look-ups in the others read each slot from the file with
-// a positioned read (pread), which leaves nothing mapped: the bytes come
-// from the kernel's page cache, which belongs to no process and is evicted
-// under memory pressure. So the process never holds more than the budget
-// of catalog pages, at the price of three or four system calls per look-up
-// in the catalogs beyond it. Catalogs decoded into the heap (Decode, Build)
-// are not counted.
+// in the process. Look-ups in the others read their slots from the file,
+// which leaves nothing mapped: the bytes come from the kernel's page cache,
+// which belongs to no process and is evicted under memory pressure. So the
+// process never holds more than the budget of catalog pages, at the price
+// of system calls in the catalogs beyond it: one per batch of up to 1,024
+// slots through io_uring where the system allows it (LookupAll batches a
+// few hundred look-ups, Lookup one), else one positioned read (pread) per
+// slot. Catalogs decoded into the heap (Decode, Build) are not counted.
 func SetResidentBudget(n int64) { residentBudget.Store(max(n, 0)) }
 
 // budget returns the resident budget in force.
