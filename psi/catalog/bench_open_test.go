@@ -53,8 +53,9 @@ func BenchmarkLookupMapped(b *testing.B) {
 	}{{"heap", c, false}, {"mapped", mapped, false}, {"uring", fromFile, false}, {"pread", fromFile, true}}
 	for _, h := range holdings {
 		b.Run(fmt.Sprintf("Lookup/%s/%d", h.name, n), func(b *testing.B) {
-			rings.off.Store(h.noRings)
-			defer rings.off.Store(false)
+			if h.noRings {
+				withoutRings(b)
+			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -68,16 +69,15 @@ func BenchmarkLookupMapped(b *testing.B) {
 	answers := make([]Answer, batch)
 	for _, h := range holdings {
 		b.Run(fmt.Sprintf("LookupAll/%s/%d", h.name, n), func(b *testing.B) {
-			rings.off.Store(h.noRings)
-			defer rings.off.Store(false)
+			if h.noRings {
+				withoutRings(b)
+			}
 			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
+			for i := 0; b.Loop(); i += batch {
 				from := i % (n - batch)
 				if err := h.c.LookupAll(prfs[from:from+batch], answers); err != nil || !allFound(answers) {
 					b.Fatalf("batch at %d: %v or a member not found", from, err)
 				}
-				i += batch
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/lookup")
 		})
@@ -130,8 +130,9 @@ func BenchmarkHeldMemory(b *testing.B) {
 		b.Run(mode.name, func(b *testing.B) {
 			SetResidentBudget(mode.budget)
 			defer SetResidentBudget(0)
-			rings.off.Store(mode.noRings)
-			defer rings.off.Store(false)
+			if mode.noRings {
+				withoutRings(b)
+			}
 			for b.Loop() {
 				waitUnmapped(b)
 				debug.FreeOSMemory()

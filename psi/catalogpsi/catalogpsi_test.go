@@ -106,13 +106,12 @@ func (f *fixture) resolve(t *testing.T, r *Requester, ids []ident.ID) ([]Result,
 	return r.Resolve(q, evaluated, proof[:])
 }
 
-// TestQueryFindsExactlyTheListedIdentifiers runs one batch of listed and
-// unlisted identifiers against the catalog held in the heap and opened
-// beyond the resident budget (its slots read from the file in batches,
-// catalog.LookupAll): both answer exactly the listed ones, with their
-// labels.
-func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
-	f := newFixture(t, 5000)
+// openBeyondBudget writes the fixture's catalog to a read-only file and
+// opens it beyond the resident budget, which stays at one byte until the
+// test ends (look-ups could otherwise claim it), so that its slots are
+// read from the file. It returns the catalog and the file's path.
+func (f *fixture) openBeyondBudget(t *testing.T) (*catalog.Catalog, string) {
+	t.Helper()
 	var enc bytes.Buffer
 	digest, err := f.catalog.Encode(&enc)
 	if err != nil {
@@ -122,15 +121,26 @@ func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
 	if err := os.WriteFile(path, enc.Bytes(), 0o400); err != nil {
 		t.Fatal(err)
 	}
-	catalog.SetResidentBudget(1) // for the whole test: look-ups could claim it
-	defer catalog.SetResidentBudget(0)
-	onDisk, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
+	catalog.SetResidentBudget(1)
+	t.Cleanup(func() { catalog.SetResidentBudget(0) })
+	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if onDisk.InMemory() {
+	if opened.InMemory() {
 		t.Fatal("the catalog opened beyond the budget is read in memory")
 	}
+	return opened, path
+}
+
+// TestQueryFindsExactlyTheListedIdentifiers runs one batch of listed and
+// unlisted identifiers against the catalog held in the heap and opened
+// beyond the resident budget (its slots read from the file in batches,
+// catalog.LookupAll): both answer exactly the listed ones, with their
+// labels.
+func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
+	f := newFixture(t, 5000)
+	onDisk, _ := f.openBeyondBudget(t)
 	for _, held := range []struct {
 		name string
 		cat  *catalog.Catalog
@@ -196,19 +206,8 @@ func TestQueryAgainstDecodedCatalog(t *testing.T) {
 // rather than report the listed identifiers as misses.
 func TestResolveFailsOnUnreadableCatalog(t *testing.T) {
 	f := newFixture(t, 300)
-	var enc bytes.Buffer
-	digest, err := f.catalog.Encode(&enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.cat")
-	if err := os.WriteFile(path, enc.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	catalog.SetResidentBudget(1) // for the whole test: look-ups could claim it
-	defer catalog.SetResidentBudget(0)
-	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
-	if err != nil {
+	opened, path := f.openBeyondBudget(t)
+	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, opened)
