@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/riskmesh/riskmesh/psi/catalog/internal/uring"
 )
@@ -60,8 +61,15 @@ func (p *ringPool) get() *uring.Ring {
 }
 
 // put returns a ring after a batch whose ReadAt returned err. A broken ring
-// is discarded; a failed read leaves the ring as good as before.
+// is discarded; a failed read leaves the ring as good as before, unless
+// the kernel refused the read itself (a kernel older than Linux 5.6 has
+// io_uring without its read operation): then io_uring is off for the
+// process, rather than every batch failing and being read again.
 func (p *ringPool) put(r *uring.Ring, err error) {
+	var re *uring.ReadError
+	if errors.As(err, &re) && (errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EOPNOTSUPP)) {
+		p.off.Store(true)
+	}
 	if errors.Is(err, uring.ErrBroken) {
 		p.made.Add(-1)
 		r.Close() // keeps the buffer the kernel may still write to; nothing else to report
