@@ -60,7 +60,8 @@ type fileBatch struct {
 	// the kernel then walks the file's page cache in order, which made
 	// io_uring's reads of a 21.5 MB file 1.4 to 1.65 times as fast as in
 	// the items' order, and those of a 215 MB one no slower (a
-	// microbenchmark, docs/benchmarks.md, "Batched slot reads"), for
+	// microbenchmark, docs/benchmarks.md, "Batched slot reads beyond the
+	// budget"), for
 	// about 20 ns a read of sorting.
 	reads [ringEntries]uint64
 	offs  [ringEntries]int64

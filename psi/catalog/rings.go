@@ -14,7 +14,7 @@ import (
 // catalog read from its file: 1,024 reads, so 256 look-ups of arity 4 or
 // 341 of arity 3, a 20 KiB buffer and about 100 KiB of rings (the kernel's
 // per-read work, not the call, then dominates: docs/benchmarks.md,
-// "Catalogs on disk").
+// "Batched slot reads beyond the budget").
 const ringEntries = 1024
 
 // rings lends io_uring instances (internal/uring) to the look-ups of
