@@ -32,7 +32,8 @@ var (
 // file beyond it, through io_uring ("uring") and with one pread per slot
 // ("pread", as where io_uring is unavailable): one look-up at a time
 // (Lookup) and in batches of 1,000 (LookupAll, on one core; ns/op is then
-// per batch, ns/lookup per look-up). With -count, the holdings alternate.
+// per batch, ns/lookup per look-up). -count repeats each line in a row;
+// to alternate the holdings, run the test binary several times.
 func BenchmarkLookupMapped(b *testing.B) {
 	const n, batch = 1_000_000, 1000
 	c, prfs := buildTest(b, n, 1)
