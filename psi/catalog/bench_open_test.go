@@ -28,10 +28,14 @@ var (
 
 // BenchmarkLookupMapped compares, in one run, the look-up of a catalog in
 // the heap (Decode) with the same catalog opened from its file (Open),
-// read in memory within the resident budget ("mapped") and with
-// positioned reads beyond it ("pread").
+// read in memory within the resident budget ("mapped") and read from the
+// file beyond it, through io_uring ("uring") and with one pread per slot
+// ("pread", as where io_uring is unavailable): one look-up at a time
+// (Lookup) and in batches of 1,000 (LookupAll, on one core; ns/op is then
+// per batch, ns/lookup per look-up). -count repeats each line in a row;
+// to alternate the holdings, run the test binary several times.
 func BenchmarkLookupMapped(b *testing.B) {
-	const n = 1_000_000
+	const n, batch = 1_000_000, 1000
 	c, prfs := buildTest(b, n, 1)
 	path := filepath.Join(b.TempDir(), "c.cat")
 	if err := os.WriteFile(path, encode(b, c), 0o400); err != nil {
@@ -39,23 +43,44 @@ func BenchmarkLookupMapped(b *testing.B) {
 	}
 	withBudget(b, int64(c.EncodedLen())) // room for one of the two
 	mapped := openTest(b, path)
-	pread := openTest(b, path)
-	if !mapped.InMemory() || pread.InMemory() {
+	fromFile := openTest(b, path)
+	if !mapped.InMemory() || fromFile.InMemory() {
 		b.Fatal("the budget is taken by other catalogs")
 	}
-	for _, v := range []struct {
-		name string
-		c    *Catalog
-	}{{"heap", c}, {"mapped", mapped}, {"pread", pread}} {
-		b.Run(fmt.Sprintf("%s/%d", v.name, n), func(b *testing.B) {
+	holdings := []struct {
+		name    string
+		c       *Catalog
+		noRings bool
+	}{{"heap", c, false}, {"mapped", mapped, false}, {"uring", fromFile, false}, {"pread", fromFile, true}}
+	for _, h := range holdings {
+		b.Run(fmt.Sprintf("Lookup/%s/%d", h.name, n), func(b *testing.B) {
+			if h.noRings {
+				withoutRings(b)
+			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if _, ok := v.c.Lookup(prfs[i%n]); !ok {
+				if _, ok := h.c.Lookup(prfs[i%n]); !ok {
 					b.Fatal("member not found")
 				}
 				i++
 			}
+		})
+	}
+	answers := make([]Answer, batch)
+	for _, h := range holdings {
+		b.Run(fmt.Sprintf("LookupAll/%s/%d", h.name, n), func(b *testing.B) {
+			if h.noRings {
+				withoutRings(b)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i += batch {
+				from := i % (n - batch)
+				if err := h.c.LookupAll(prfs[from:from+batch], answers); err != nil || !allFound(answers) {
+					b.Fatalf("batch at %d: %v or a member not found", from, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/lookup")
 		})
 	}
 }
@@ -69,7 +94,7 @@ func BenchmarkLookupMapped(b *testing.B) {
 // the peak resident set (VmHWM, reset once the catalog files are written,
 // so that building them does not count) and the wall time per look-up.
 // Modes: "mapped" is Open under -catalog.heldbudget (the default resident
-// budget if zero), "unbounded"
+// budget if zero), "mapped-pread" the same without io_uring, "unbounded"
 // is Open with no budget (mapped pages stay resident, as before the
 // budget), "heap" decodes into the heap. The files are distinct copies of
 // one catalog built from generated PRF outputs; the look-ups are of other
@@ -85,12 +110,14 @@ func BenchmarkHeldMemory(b *testing.B) {
 	queries := testPRFOutputs(9, *heldBatches*1000)
 	mapped := func(p string) (*Catalog, error) { return Open(p, DecodeConfig{}) }
 	modes := []struct {
-		name   string
-		budget int64
-		open   func(string) (*Catalog, error)
+		name    string
+		budget  int64
+		open    func(string) (*Catalog, error)
+		noRings bool
 	}{
-		{"mapped", *heldBudget, mapped},
-		{"unbounded", math.MaxInt64, mapped},
+		{"mapped", *heldBudget, mapped, false},
+		{"mapped-pread", *heldBudget, mapped, true},
+		{"unbounded", math.MaxInt64, mapped, false},
 		{"heap", 0, func(p string) (*Catalog, error) {
 			f, err := os.Open(p)
 			if err != nil {
@@ -98,12 +125,15 @@ func BenchmarkHeldMemory(b *testing.B) {
 			}
 			defer f.Close()
 			return Decode(bufio.NewReaderSize(f, readChunk), DecodeConfig{})
-		}},
+		}, false},
 	}
 	for _, mode := range modes {
 		b.Run(mode.name, func(b *testing.B) {
 			SetResidentBudget(mode.budget)
 			defer SetResidentBudget(0)
+			if mode.noRings {
+				withoutRings(b)
+			}
 			for b.Loop() {
 				waitUnmapped(b)
 				debug.FreeOSMemory()
@@ -123,7 +153,7 @@ func BenchmarkHeldMemory(b *testing.B) {
 					outputs := queries[batch*1000 : (batch+1)*1000]
 					start := time.Now()
 					for _, c := range held {
-						lookUpAll(c, outputs)
+						lookUpAll(b, c, outputs)
 					}
 					spent += time.Since(start)
 					if batch+1 == 1 || batch+1 == 10 || batch+1 == *heldBatches {
@@ -138,15 +168,17 @@ func BenchmarkHeldMemory(b *testing.B) {
 	}
 }
 
-// lookUpAll looks every output up in c on all cores, as
-// catalogpsi.Requester.Resolve does.
-func lookUpAll(c *Catalog, outputs [][]byte) {
+// lookUpAll looks every output up in c on all cores, one LookupAll per
+// core, as catalogpsi.Requester.Resolve does.
+func lookUpAll(b *testing.B, c *Catalog, outputs [][]byte) {
 	parts := runtime.GOMAXPROCS(0)
+	answers := make([]Answer, len(outputs))
 	var wg sync.WaitGroup
 	for k := range parts {
 		wg.Go(func() {
-			for _, p := range outputs[k*len(outputs)/parts : (k+1)*len(outputs)/parts] {
-				c.Lookup(p)
+			from, to := k*len(outputs)/parts, (k+1)*len(outputs)/parts
+			if err := c.LookupAll(outputs[from:to], answers[from:to]); err != nil {
+				b.Error(err)
 			}
 		})
 	}

@@ -23,8 +23,9 @@ type Catalog struct {
 // 2^-32 per lookup. It also returns false if the slots' tag matches but the
 // decrypted label is invalid, which only a provider that bypassed Builder
 // can cause, and if reading an opened catalog's file failed, which Err then
-// reports: check Err after a batch of look-ups before trusting its misses.
-// Lookup does not allocate; the tag comparison is constant time.
+// reports: check Err after a batch of look-ups before trusting its misses,
+// or use LookupAll, which returns the error. Lookup does not allocate; the
+// tag comparison is constant time.
 func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	if !validPRFOutput(prfOutput) {
 		return Label{}, false
@@ -35,8 +36,16 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 	c.layout.positions(s.hash, &pos)
 	var v [ValueSize]byte
 	if c.mapped != nil && !c.mapped.inMemory() {
-		if !c.mapped.xorSlots(&v, pos[:c.layout.arity]) {
+		var offs [4]int64
+		var slots [4 * ValueSize]byte
+		for i, t := range pos[:c.layout.arity] {
+			offs[i] = c.mapped.slotOffset(t)
+		}
+		if c.mapped.readSlots(offs[:c.layout.arity], slots[:]) != nil {
 			return Label{}, false
+		}
+		for i := range c.layout.arity {
+			xorValue(&v, slots[:], uint32(i))
 		}
 	} else {
 		for _, t := range pos[:c.layout.arity] {
@@ -44,8 +53,14 @@ func (c *Catalog) Lookup(prfOutput []byte) (Label, bool) {
 		}
 	}
 	runtime.KeepAlive(c) // a mapped catalog's file is closed and unmapped with c (Open)
+	return s.label(&v)
+}
+
+// label returns the label v holds for the item of s, if v's tag is the
+// item's and the label is valid.
+func (s *itemSecrets) label(v *[ValueSize]byte) (Label, bool) {
 	var plain [LabelSize]byte
-	if !s.open(&v, &plain) {
+	if !s.open(v, &plain) {
 		return Label{}, false
 	}
 	var l Label

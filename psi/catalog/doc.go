@@ -21,8 +21,10 @@
 // (DecodeConfig) and checks the digest. Open does the same for a file but
 // maps it read-only where the platform can, so that a requester holding many
 // catalogs keeps their slots out of the heap, and reads in memory only the
-// catalogs that fit in a resident budget, the others slot by slot from the
-// file (SetResidentBudget; docs/protocol/catalog.md, "What is resident").
+// catalogs that fit in a resident budget, the others from the file
+// (SetResidentBudget; docs/protocol/catalog.md, "What is resident"), where
+// LookupAll reads the slots of a batch of look-ups with few system calls
+// (io_uring on Linux).
 //
 // What the package does not promise: it does not evaluate the OPRF or check
 // that PRF outputs came from the key named in Meta (the requester checks the

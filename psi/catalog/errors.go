@@ -19,6 +19,7 @@ var (
 	ErrLimit          = errors.New("catalog: encoding exceeds the decoder's limits")
 	ErrTrailingData   = errors.New("catalog: trailing data")
 	ErrDigestMismatch = errors.New("catalog: digest does not match the expected digest")
+	ErrAnswers        = errors.New("catalog: answers and PRF outputs differ in number")
 )
 
 // errNoMapping is a platform or file that cannot be mapped; Open then

@@ -81,7 +81,7 @@ func openFile(f *os.File, path string, cfg DecodeConfig) (*Catalog, error) {
 		return nil, err
 	}
 	size := int64(len(data))
-	c.mapped = &mapping{file: f, slotsAt: size - int64(len(c.slots)), size: size}
+	c.mapped = &mapping{file: f, fd: int(f.Fd()), slotsAt: size - int64(len(c.slots)), size: size}
 	c.mapped.resident.Store(claimResident(size))
 	mappedBytes.Add(size)
 	runtime.AddCleanup(c, func(m *mapping) {

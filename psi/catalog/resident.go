@@ -29,13 +29,14 @@ var (
 // in the budget does it make one more of them read in memory (at Open, or
 // at a later look-up once the budget has room again): its look-ups
 // read the mapped slots and the pages they touch stay resident, file-backed,
-// in the process. Look-ups in the others read each slot from the file with
-// a positioned read (pread), which leaves nothing mapped: the bytes come
-// from the kernel's page cache, which belongs to no process and is evicted
-// under memory pressure. So the process never holds more than the budget
-// of catalog pages, at the price of three or four system calls per look-up
-// in the catalogs beyond it. Catalogs decoded into the heap (Decode, Build)
-// are not counted.
+// in the process. Look-ups in the others read their slots from the file,
+// which leaves nothing mapped: the bytes come from the kernel's page cache,
+// which belongs to no process and is evicted under memory pressure. So the
+// process never holds more than the budget of catalog pages, at the price
+// of system calls in the catalogs beyond it: one per batch of up to 1,024
+// slots through io_uring where the system allows it (LookupAll batches a
+// few hundred look-ups, Lookup one), else one positioned read (pread) per
+// slot. Catalogs decoded into the heap (Decode, Build) are not counted.
 func SetResidentBudget(n int64) { residentBudget.Store(max(n, 0)) }
 
 // budget returns the resident budget in force.
@@ -64,6 +65,7 @@ func claimResident(size int64) bool {
 // mapping is the file of a catalog that Open mapped.
 type mapping struct {
 	file    *os.File // kept open for positioned reads
+	fd      int      // file's descriptor, for io_uring's reads
 	slotsAt int64    // where the slot array starts in the file
 	size    int64    // the file's size, claimed from the budget if resident
 	// resident is set once size is claimed: look-ups then read the mapped
@@ -94,18 +96,30 @@ func (m *mapping) inMemory() bool {
 	return true
 }
 
-// xorSlots XORs the slots at pos into v, reading each from the file. A
-// failed read is recorded for Err and reported as false.
-func (m *mapping) xorSlots(v *[ValueSize]byte, pos []uint32) bool {
-	var w [ValueSize]byte
-	for _, t := range pos {
-		if _, err := m.file.ReadAt(w[:], m.slotsAt+int64(t)*ValueSize); err != nil {
-			m.fail(err)
-			return false
+// slotOffset returns where slot t lies in the file.
+func (m *mapping) slotOffset(t uint32) int64 { return m.slotsAt + int64(t)*ValueSize }
+
+// readSlots reads the ValueSize bytes at each of offs (at most ringEntries)
+// into dst, in order: in one io_uring batch where the system allows it,
+// else with one positioned read each. If the batch fails for any reason it
+// is read again with positioned reads, so that an error returned (and
+// recorded for Err) is the file's, never the ring's.
+func (m *mapping) readSlots(offs []int64, dst []byte) error {
+	if r := rings.get(); r != nil {
+		b, err := r.ReadAt(m.fd, offs)
+		copy(dst, b) // before another batch reuses the ring's buffer
+		rings.put(r, err)
+		if err == nil {
+			return nil
 		}
-		xorValue(v, w[:], 0)
 	}
-	return true
+	for i, off := range offs {
+		if _, err := m.file.ReadAt(dst[i*ValueSize:(i+1)*ValueSize], off); err != nil {
+			m.fail(err)
+			return err
+		}
+	}
+	return nil
 }
 
 // fail records err unless an earlier error is recorded.

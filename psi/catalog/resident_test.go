@@ -73,7 +73,8 @@ func prfs0(prfs [][]byte) []byte {
 
 // TestReadFromFileLeavesNothingResident checks, in the process's own
 // memory accounting (/proc/self/smaps), what the budget promises: look-ups
-// in a catalog beyond the budget leave none of its file resident, while
+// in a catalog beyond the budget, one by one and in batches (LookupAll,
+// through io_uring where available), leave none of its file resident, while
 // those in a catalog within it do make its pages resident (so the
 // measurement can tell the two apart).
 func TestReadFromFileLeavesNothingResident(t *testing.T) {
@@ -93,6 +94,9 @@ func TestReadFromFileLeavesNothingResident(t *testing.T) {
 			t.Fatalf("budget %d: %d kB resident after Open, want 0", v.budget, got)
 		}
 		assertMembers(t, o, prfs)
+		if !allFound(lookupAll(t, o, prfs)) {
+			t.Fatalf("budget %d: LookupAll missed members", v.budget)
+		}
 		if got := residentKB(t, path); (got > 0) != v.resident {
 			t.Fatalf("budget %d: %d kB resident after look-ups, want resident %v", v.budget, got, v.resident)
 		}

@@ -164,8 +164,9 @@ var resolveItems = flag.Int("catalogpsi.resolveitems", 1_000_000, "catalog size 
 // BenchmarkResolveHeld times Resolve (verify, finalise, look up) of
 // 1,000-identifier batches against one catalog of -catalogpsi.resolveitems
 // items held three ways: decoded into the heap, opened within the resident
-// budget (read in memory) and opened beyond it (each slot read from the
-// file, catalog.SetResidentBudget). Each iteration resolves one fresh batch
+// budget (read in memory) and opened beyond it ("disk": the slots read
+// from the file, in io_uring batches where the system allows it,
+// catalog.SetResidentBudget). Each iteration resolves one fresh batch
 // with each, in turn, so that the three see the same load, and times the
 // look-ups alone too, on other outputs, with the process's minor and major
 // page faults meanwhile (Linux), after 10,000 untimed look-ups in each (the
@@ -205,7 +206,7 @@ func BenchmarkResolveHeld(b *testing.B) {
 	}{
 		{name: "heap", r: requesterFor(b, key, heap)},
 		{name: "mapped", r: requesterFor(b, key, openTest(b, path))},
-		{name: "pread", r: requesterFor(b, key, openTest(b, path))},
+		{name: "disk", r: requesterFor(b, key, openTest(b, path))},
 	}
 	if !modes[1].r.catalog.InMemory() || modes[2].r.catalog.InMemory() {
 		b.Fatal("the resident budget is taken by other catalogs")
@@ -217,7 +218,9 @@ func BenchmarkResolveHeld(b *testing.B) {
 		warm[i][0], warm[i][1] = byte(i), byte(i>>8)
 	}
 	for _, m := range modes { // the first touches of a mapping are not the steady state
-		m.r.lookUp(make([]Result, len(warm)), warm)
+		if err := m.r.lookUp(make([]Result, len(warm)), warm); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for b.Loop() {
 		for i := range modes {
@@ -229,7 +232,9 @@ func BenchmarkResolveHeld(b *testing.B) {
 			}
 			minor, major := pageFaults(b)
 			start := time.Now()
-			m.r.lookUp(results, outputs)
+			if err := m.r.lookUp(results, outputs); err != nil {
+				b.Fatal(err)
+			}
 			m.lookUps += time.Since(start)
 			minor2, major2 := pageFaults(b)
 			m.minor, m.major = m.minor+minor2-minor, m.major+major2-major

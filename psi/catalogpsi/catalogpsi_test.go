@@ -106,33 +106,74 @@ func (f *fixture) resolve(t *testing.T, r *Requester, ids []ident.ID) ([]Result,
 	return r.Resolve(q, evaluated, proof[:])
 }
 
-func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
-	f := newFixture(t, 5000)
-	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, f.catalog)
+// openBeyondBudget writes the fixture's catalog to a read-only file and
+// opens it beyond the resident budget, which stays at one byte until the
+// test ends (look-ups could otherwise claim it), so that its slots are
+// read from the file. It returns the catalog and the file's path.
+func (f *fixture) openBeyondBudget(t *testing.T) (*catalog.Catalog, string) {
+	t.Helper()
+	var enc bytes.Buffer
+	digest, err := f.catalog.Encode(&enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Listed identifiers 100..149 and 4990..4999, 200 that are not listed,
-	// then listed 1000..1399: past 2·minLookUpShare, so the look-ups are
-	// split between cores (on two or more), with hits on both sides.
-	batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100), f.listed[1000:1400])
-	results := f.query(t, r, batch)
-	if len(results) != len(batch) {
-		t.Fatalf("got %d results for %d identifiers", len(results), len(batch))
+	path := filepath.Join(t.TempDir(), "c.cat")
+	if err := os.WriteFile(path, enc.Bytes(), 0o400); err != nil {
+		t.Fatal(err)
 	}
-	for i, res := range results {
-		var want Result
-		switch {
-		case i < 50:
-			want = Result{Hit: true, Label: labelFor(100 + i)}
-		case i >= 150 && i < 160:
-			want = Result{Hit: true, Label: labelFor(4990 + i - 150)}
-		case i >= 260:
-			want = Result{Hit: true, Label: labelFor(1000 + i - 260)}
-		}
-		if res != want {
-			t.Errorf("identifier %d: got %+v, want %+v", i, res, want)
-		}
+	catalog.SetResidentBudget(1)
+	t.Cleanup(func() { catalog.SetResidentBudget(0) })
+	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened.InMemory() {
+		t.Fatal("the catalog opened beyond the budget is read in memory")
+	}
+	return opened, path
+}
+
+// TestQueryFindsExactlyTheListedIdentifiers runs one batch of listed and
+// unlisted identifiers against the catalog held in the heap and opened
+// beyond the resident budget (its slots read from the file in batches,
+// catalog.LookupAll): both answer exactly the listed ones, with their
+// labels.
+func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
+	f := newFixture(t, 5000)
+	onDisk, _ := f.openBeyondBudget(t)
+	for _, held := range []struct {
+		name string
+		cat  *catalog.Catalog
+	}{{"heap", f.catalog}, {"on disk", onDisk}} {
+		t.Run(held.name, func(t *testing.T) {
+			r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, held.cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Listed identifiers 100..149 and 4990..4999, 200 that are not
+			// listed, then listed 1000..1399: past 2·minLookUpShare, so the
+			// look-ups are split between cores (on two or more), with hits on
+			// both sides.
+			batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100), f.listed[1000:1400])
+			results := f.query(t, r, batch)
+			if len(results) != len(batch) {
+				t.Fatalf("got %d results for %d identifiers", len(results), len(batch))
+			}
+			for i, res := range results {
+				var want Result
+				switch {
+				case i < 50:
+					want = Result{Hit: true, Label: labelFor(100 + i)}
+				case i >= 150 && i < 160:
+					want = Result{Hit: true, Label: labelFor(4990 + i - 150)}
+				case i >= 260:
+					want = Result{Hit: true, Label: labelFor(1000 + i - 260)}
+				}
+				if res != want {
+					t.Errorf("identifier %d: got %+v, want %+v", i, res, want)
+				}
+			}
+		})
 	}
 }
 
@@ -165,19 +206,8 @@ func TestQueryAgainstDecodedCatalog(t *testing.T) {
 // rather than report the listed identifiers as misses.
 func TestResolveFailsOnUnreadableCatalog(t *testing.T) {
 	f := newFixture(t, 300)
-	var enc bytes.Buffer
-	digest, err := f.catalog.Encode(&enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "c.cat")
-	if err := os.WriteFile(path, enc.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	catalog.SetResidentBudget(1) // for the whole test: look-ups could claim it
-	defer catalog.SetResidentBudget(0)
-	opened, err := catalog.Open(path, catalog.DecodeConfig{ExpectedDigest: &digest})
-	if err != nil {
+	opened, path := f.openBeyondBudget(t)
+	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r, err := NewRequester("Bank1MSP", f.key.Public(), "black", 7, opened)

@@ -117,38 +117,44 @@ func (r *Requester) Blind(rand io.Reader, ids []ident.ID) (*Query, []byte, error
 // finalises the PRF outputs and looks each one up in the catalog. A proof
 // that does not verify is an error (the answer must be disputed, not used):
 // no result is returned for any identifier. So is a catalog whose file
-// could not be read (catalog.Catalog.Err): its misses may be wrong.
+// could not be read (catalog.Catalog.LookupAll): its misses may be wrong.
 func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error) {
 	outputs, err := r.client.Finalize(q.state, evaluated, proof)
 	if err != nil {
 		return nil, err
 	}
 	results := make([]Result, len(outputs))
-	r.lookUp(results, outputs)
-	if err := r.catalog.Err(); err != nil {
-		// A failed read of the catalog's file answers false: the misses
-		// cannot be trusted.
+	if err := r.lookUp(results, outputs); err != nil {
+		// A failed read of the catalog's file: its misses cannot be
+		// trusted.
 		return nil, err
 	}
 	return results, nil
 }
 
 // minLookUpShare is the fewest look-ups a core takes: each costs a
-// microsecond or two (two hashes and three or four slot reads; more when
-// the slots are read from the catalog's file, catalog.SetResidentBudget),
+// microsecond or two (two hashes and three or four slot reads; a few more
+// when the slots are read from the catalog's file, catalog.SetResidentBudget),
 // so a goroutine pays for itself only past a few hundred of them.
 const minLookUpShare = 256
 
 // lookUp looks every output up in the catalog, on all cores for a large
 // batch (the catalog is safe for concurrent use): serial, a 1,000-item
 // batch's look-ups would leave one core idle for a millisecond or more.
-func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) {
+// Each core's share is one catalog.LookupAll, which reads the slots of a
+// catalog held on disk in batches rather than one system call per look-up.
+func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) error {
 	n := len(outputs)
+	prfOutputs := make([][]byte, n)
+	for i := range outputs {
+		prfOutputs[i] = outputs[i][:]
+	}
+	answers := make([]catalog.Answer, n)
 	parts := min(runtime.GOMAXPROCS(0), max(1, n/minLookUpShare))
+	errs := make([]error, parts)
 	share := func(k int) {
-		for i := k * n / parts; i < (k+1)*n/parts; i++ {
-			results[i].Label, results[i].Hit = r.catalog.Lookup(outputs[i][:])
-		}
+		from, to := k*n/parts, (k+1)*n/parts
+		errs[k] = r.catalog.LookupAll(prfOutputs[from:to], answers[from:to])
 	}
 	var wg sync.WaitGroup
 	for k := 1; k < parts; k++ {
@@ -156,4 +162,13 @@ func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) {
 	}
 	share(0)
 	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	for i, a := range answers {
+		results[i] = Result{Hit: a.Found, Label: a.Label}
+	}
+	return nil
 }
