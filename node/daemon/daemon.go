@@ -188,11 +188,13 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	ro := cfg.Registry
 	ro.Logger = n.log.With("component", "registry")
+	// Through the relay, members refresh when the host's view changes, and
+	// the host when it relays a transaction, rather than every interval
+	// (docs/operations.md, "Registry refresh").
 	if n.ledger.host != nil && ro.Watch == nil {
-		// Through the relay, refresh when the host's view changes rather
-		// than every interval (docs/operations.md, "Registry refresh").
 		ro.Watch = ledgerrelay.Watch(n.ledger.host.Do)
 	}
+	ro.Poked = ro.Poked || n.ledger.relay != nil
 	n.dir = registry.New(n.ledger.Ledger, ro)
 	n.goRun("registry", func(ctx context.Context) error { n.dir.Run(ctx); return nil }, ctx)
 
@@ -201,6 +203,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		// A watch answers only a version number: the registry view's rule
 		// (the handshake's) admits it without a ledger read.
 		d.watch = ledgerrelay.NewWatcher(n.dir.WaitChange, ledgerrelay.Registered(viewRegistry(n.dir), n.ledger.members))
+		d.committed = n.dir.Poke
 	}
 	pc := cfg.Peer
 	if pc.StatelessResetKey, err = statelessResetKey(n.db, n.seal, nil); err != nil {

@@ -26,6 +26,9 @@ type dispatcher struct {
 	watch    ledgerrelay.Watcher               // nil unless hosting the ledger
 	provider peerHandler                       // nil unless providing
 	recon    peerHandler                       // nil unless reconciling
+	// committed is called after the relay committed a transaction (the
+	// registry's Poke); nil unless hosting the ledger.
+	committed func()
 }
 
 func (d *dispatcher) handle(ctx context.Context, p peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
@@ -33,7 +36,11 @@ func (d *dispatcher) handle(ctx context.Context, p peer.Identity, req *riskmeshv
 		if d.relay == nil {
 			return peerError(riskmeshv1.ErrorCode_ERROR_CODE_NOT_FOUND, "this node does not host the ledger")
 		}
-		return d.relay(ctx, p, call)
+		resp := d.relay(ctx, p, call)
+		if call.GetSubmit() && resp.GetLedgerResult() != nil && d.committed != nil {
+			d.committed()
+		}
+		return resp
 	}
 	if w := req.GetLedgerWatch(); w != nil {
 		if d.watch == nil {

@@ -61,7 +61,7 @@ func Watch(do Doer) func(ctx context.Context, seen uint64) (uint64, error) {
 			LedgerWatch: &riskmeshv1.LedgerWatch{Seen: seen},
 		}})
 		if err != nil {
-			return 0, fmt.Errorf("%w: watch the registry: %w", ErrUnreachable, err)
+			return 0, classify("registry watch", err)
 		}
 		changed := resp.GetLedgerChanged()
 		if changed == nil {

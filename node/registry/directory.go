@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 )
 
 // Ledger is the part of accounting.Ledger a Directory reads.
@@ -55,7 +56,17 @@ type Options struct {
 	// embedded ledger through the relay then asks nothing of the host
 	// while nothing changes (docs/operations.md, "Registry refresh").
 	Watch Watch
+	// Poked makes Run refresh when Poke is called, at most once per
+	// Refresh, and otherwise only every IdleRefresh: the ledger host pokes
+	// its Directory after every transaction it relays, so its view (which
+	// its members watch) follows the ledger without reading it twice a
+	// second while nothing happens.
+	Poked bool
 }
+
+// IdleRefresh is how often a Poked Directory refreshes without a Poke: it
+// catches what changed the ledger without a poke.
+const IdleRefresh = time.Minute
 
 // Directory caches the ledger's registry, accounts, prices and current
 // period for one node, so the node keeps working (stale but known) while the
@@ -67,6 +78,8 @@ type Directory struct {
 	log     *slog.Logger
 	now     func() time.Time
 	watch   Watch
+	poked   bool
+	pokes   chan struct{} // one slot: a Poke not yet answered by a refresh
 
 	view atomic.Pointer[View]
 
@@ -103,6 +116,8 @@ func New(l Ledger, opts Options) *Directory {
 		log:     opts.Logger,
 		now:     opts.Now,
 		watch:   opts.Watch,
+		poked:   opts.Poked,
+		pokes:   make(chan struct{}, 1),
 		changes: make(chan struct{}),
 		recheck: make(chan struct{}, 1),
 		version: max(rand.Uint64(), 1),
@@ -121,9 +136,18 @@ func (d *Directory) Run(ctx context.Context) {
 		d.follow(ctx)
 		return
 	}
-	t := time.NewTicker(d.refresh)
+	every := d.refresh
+	if d.poked {
+		every = IdleRefresh
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		select { // this refresh answers every Poke so far
+		case <-d.pokes:
+		default:
+		}
+		last := d.now()
 		rctx, cancel := context.WithTimeout(ctx, d.timeout)
 		_ = d.Refresh(rctx) // recorded in LastError
 		cancel()
@@ -131,7 +155,26 @@ func (d *Directory) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.pokes:
+			// At most one refresh per Refresh: pokes in the meantime
+			// wait for the same one.
+			if err := backoff.Sleep(ctx, max(d.refresh-d.now().Sub(last), 0)); err != nil {
+				return
+			}
 		}
+	}
+}
+
+// Poke tells a Poked Directory's Run that the ledger changed: it refreshes
+// at once, or when its last refresh is Refresh old. Without Poked it does
+// nothing.
+func (d *Directory) Poke() {
+	if !d.poked {
+		return
+	}
+	select {
+	case d.pokes <- struct{}{}:
+	default: // a refresh is already due
 	}
 }
 
@@ -164,12 +207,8 @@ func (d *Directory) follow(ctx context.Context) {
 			seen = version
 			continue
 		}
-		t := time.NewTimer(d.refresh)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if err := backoff.Sleep(ctx, d.refresh); err != nil {
 			return
-		case <-t.C:
 		}
 	}
 }

@@ -171,3 +171,29 @@ func TestWatchConfirmsTheView(t *testing.T) {
 		t.Fatalf("%d refreshes for one change", got)
 	}
 }
+
+// A Poked Directory (the ledger host's) refreshes when poked and not on a
+// timer: with a Refresh of 1 ms it reads nothing while nobody pokes it, and
+// a Poke after a change makes it refresh and see it.
+func TestPokedRefreshesOnPoke(t *testing.T) {
+	n := newNetwork(t)
+	ledger := &countingLedger{Ledger: n.reg}
+	d := registry.New(ledger, registry.Options{Refresh: time.Millisecond, Poked: true})
+	changes := d.Changes()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	<-changes // Run refreshes once when it starts
+	time.Sleep(100 * time.Millisecond)
+	if got := ledger.reads.Load(); got != 1 {
+		t.Fatalf("%d refreshes without a poke, want the first one only", got)
+	}
+	changes = d.Changes()
+	must(t, n.reg.SuspendInstitution(context.Background(), bank2MSP))
+	d.Poke()
+	<-changes
+	if inst, _ := d.View().Institution(bank2MSP); inst.Status != accounting.StatusSuspended {
+		t.Fatalf("the view after a poke: %+v", inst)
+	}
+}
