@@ -71,14 +71,22 @@ const loadPoll = 5 * time.Second
 // otherwise idle 2-core machine, and waiting for it to fall below 1 would
 // pace the run at half speed while measuring nothing else's load. The
 // judge therefore estimates the harness's own share the way the kernel
-// averages (its CPU time per second, decayed with the same one-minute time
-// constant) and subtracts it. Threads of the harness that wait for a core
-// or for the disk count in the load but not in its CPU time, so they are
+// averages (the time per second its threads, and those of the node
+// processes it runs, spent on a core or waiting on a run queue for one,
+// decayed with the same one-minute time constant) and subtracts it. The
+// run-queue wait matters as much as the CPU time: ten node processes
+// building catalogs on 2 cores load the machine far above 2 with 2 cores'
+// worth of CPU time, and counting only the CPU left 4.7 of the load at the
+// next row to "other work" (docs/benchmarks.md). Threads of the harness that
+// wait for the disk count in the load but in neither time, so they are
 // counted as other work: the estimate errs towards calling the machine
 // busy, never idle.
 type loadJudge struct {
 	read LoadSource
 	cpu  func() float64 // the harness's CPU seconds so far
+	// waited returns the seconds the threads of process pid have waited
+	// for a core so far (runQueueWait).
+	waited func(pid int) float64
 	// nodes are the node processes of the system being measured, children
 	// of the harness whose CPU time cpu counts only once they have ended.
 	nodes []int
@@ -88,10 +96,14 @@ type loadJudge struct {
 	own   float64 // the harness's estimated share of the 1-minute load
 	at    time.Time
 	cpuAt float64
+	// waitAt is each process's run-queue wait at the last reading: the
+	// nodes change between systems, and a process that ended takes its
+	// wait with it.
+	waitAt map[int]float64
 }
 
 func newLoadJudge(read LoadSource) *loadJudge {
-	return &loadJudge{read: read, cpu: harnessCPU, now: time.Now, sleep: backoff.Sleep}
+	return &loadJudge{read: read, cpu: harnessCPU, waited: runQueueWait, now: time.Now, sleep: backoff.Sleep}
 }
 
 // rowLoad is the machine's load when a row starts.
@@ -106,17 +118,23 @@ type rowLoad struct {
 	err error
 }
 
-// measure reads the load now, updating the harness's share with the CPU
-// time it used since the last reading.
+// measure reads the load now, updating the harness's share with the time
+// its threads and the nodes' ran or waited for a core since the last
+// reading.
 func (j *loadJudge) measure(bound float64) rowLoad {
 	t, c := j.now(), j.cpu()+nodesCPU(j.nodes)
+	waits, waited := make(map[int]float64, len(j.nodes)+1), 0.0
+	for _, pid := range append([]int{os.Getpid()}, j.nodes...) {
+		waits[pid] = j.waited(pid)
+		waited += max(waits[pid]-j.waitAt[pid], 0) // a new node waited all its life since
+	}
 	if !j.at.IsZero() {
 		if dt := t.Sub(j.at).Seconds(); dt > 0 {
 			keep := math.Exp(-dt / loadTimeConstant.Seconds())
-			j.own = j.own*keep + max(c-j.cpuAt, 0)/dt*(1-keep)
+			j.own = j.own*keep + (max(c-j.cpuAt, 0)+waited)/dt*(1-keep)
 		}
 	}
-	j.at, j.cpuAt = t, c
+	j.at, j.cpuAt, j.waitAt = t, c, waits
 	avg, err := j.read()
 	if err != nil {
 		return rowLoad{loaded: bound >= 0, err: err}

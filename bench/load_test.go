@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,7 +16,8 @@ import (
 type fakeMachine struct {
 	now   time.Time
 	cpu   float64
-	loads []LoadAverage // read in turn; the last one repeats
+	waits map[int]float64 // each process's run-queue wait so far
+	loads []LoadAverage   // read in turn; the last one repeats
 	err   error
 	reads int
 	slept []time.Duration
@@ -31,8 +33,9 @@ func (m *fakeMachine) judge() *loadJudge {
 			l := m.loads[min(m.reads, len(m.loads))-1]
 			return l, nil
 		},
-		cpu: func() float64 { return m.cpu },
-		now: func() time.Time { return m.now },
+		cpu:    func() float64 { return m.cpu },
+		waited: func(pid int) float64 { return m.waits[pid] },
+		now:    func() time.Time { return m.now },
 		sleep: func(ctx context.Context, d time.Duration) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -93,6 +96,107 @@ func TestLoadJudgeCountsTheNodes(t *testing.T) {
 			t.Errorf("nodes %v: the harness's share is %g", nodes, j.own)
 		}
 	}
+}
+
+// Node processes that wait for a core are the harness's load too: ten
+// nodes building catalogs on 2 cores keep 2 cores busy and, on average, six
+// more threads waiting, a load of 8 that is all the harness's own. Counting
+// only the CPU time would leave three quarters of it to other work and mark
+// the next rows loaded; counting the wait does not. A node that ends takes
+// its wait out of the readings without taking its past share back.
+func TestLoadJudgeCountsRunQueueWait(t *testing.T) {
+	own := 8 * (1 - math.Exp(-1))
+	nodes := []int{101, 102, 103, 104, 105, 106, 107, 108, 109, 110}
+	for _, countWait := range []bool{true, false} {
+		m := &fakeMachine{now: time.Unix(1e9, 0), loads: []LoadAverage{{0, 0, 0}, {own, 1, 1}}, waits: map[int]float64{}}
+		j := m.judge()
+		if !countWait {
+			j.waited = func(int) float64 { return 0 }
+		}
+		j.nodes = nodes
+		j.measure(1)
+		m.now, m.cpu = m.now.Add(time.Minute), 120
+		for _, pid := range nodes {
+			m.waits[pid] = 36 // 360 s of waiting in a minute: six threads
+		}
+		l := j.measure(1)
+		if l.loaded == countWait {
+			t.Fatalf("counting the run-queue wait %v: the nodes' own load judged %+v (own share %g of %g)", countWait, l, j.own, own)
+		}
+		if !countWait {
+			continue
+		}
+		// Half the nodes end; the rest keep one core busy for a minute,
+		// waiting no more.
+		shared := j.own
+		j.nodes = nodes[:5]
+		m.now, m.cpu = m.now.Add(time.Minute), 180
+		want := shared*math.Exp(-1) + 1*(1-math.Exp(-1))
+		if j.measure(1); math.Abs(j.own-want) > 1e-9 {
+			t.Fatalf("after half the nodes ended the share is %g, want %g", j.own, want)
+		}
+	}
+}
+
+// runQueueWait reads this process's threads' run-queue wait from
+// /proc: a reader that failed to parse it would return 0 for every
+// process, schedWait's cases show which lines count.
+func TestRunQueueWait(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc")
+	}
+	if _, err := os.Stat("/proc/self/schedstat"); err != nil {
+		t.Skip("kernel without schedstat")
+	}
+	// A single thread that has only ever slept may never have waited; a
+	// test binary's runtime threads have, after any contention. Wait for
+	// some while this goroutine's siblings spin.
+	done := make(chan struct{})
+	defer close(done)
+	for range 8 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					spinLoad()
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runQueueWait(os.Getpid()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no run-queue wait read for this process after 10 s of eight spinning goroutines")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := runQueueWait(1 << 30); w != 0 { // beyond pid_max: no such process
+		t.Errorf("a missing process waited %g s", w)
+	}
+	for line, want := range map[string]float64{
+		"11764859 13035518 4\n": 0.013035518,
+		"1 2500000000 3":        2.5,
+		"1 2":                   0, // not three fields
+		"1 -5 3":                0,
+		"1 x 3":                 0,
+		"":                      0,
+	} {
+		if got := schedWait(strings.NewReader(line)); got != want {
+			t.Errorf("schedWait(%q) = %g, want %g", line, got, want)
+		}
+	}
+}
+
+var spinSink atomic.Uint64
+
+func spinLoad() {
+	var sum uint64
+	for i := range uint64(1 << 16) {
+		sum += i * i
+	}
+	spinSink.Add(sum)
 }
 
 // The harness's share decays as the load average does: a minute after it

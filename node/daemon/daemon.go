@@ -19,6 +19,7 @@ import (
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
+	"github.com/riskmesh/riskmesh/node/ledgerrelay"
 	"github.com/riskmesh/riskmesh/node/metrics"
 	"github.com/riskmesh/riskmesh/node/mirror"
 	"github.com/riskmesh/riskmesh/node/outbound"
@@ -38,8 +39,9 @@ import (
 // Defaults of Config's zero fields.
 const (
 	DefaultDrainTimeout = 10 * time.Second
-	// registerRetry is the wait between attempts to register this
-	// institution's profile when no registry change comes first.
+	// registerRetry is the wait before another attempt to register this
+	// institution's profile after one failed, when no registry change
+	// comes first.
 	registerRetry = 2 * time.Second
 )
 
@@ -186,10 +188,23 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 	}
 	ro := cfg.Registry
 	ro.Logger = n.log.With("component", "registry")
+	// Through the relay, members refresh when the host's view changes, and
+	// the host when it relays a transaction, rather than every interval
+	// (docs/operations.md, "Registry refresh").
+	if n.ledger.host != nil && ro.Watch == nil {
+		ro.Watch = ledgerrelay.Watch(n.ledger.host.Do)
+	}
+	ro.Poked = ro.Poked || n.ledger.relay != nil
 	n.dir = registry.New(n.ledger.Ledger, ro)
 	n.goRun("registry", func(ctx context.Context) error { n.dir.Run(ctx); return nil }, ctx)
 
 	d := &dispatcher{active: n.dir.Authorize, relay: n.ledger.relay}
+	if n.ledger.relay != nil {
+		// A watch answers only a version number: the registry view's rule
+		// (the handshake's) admits it without a ledger read.
+		d.watch = ledgerrelay.NewWatcher(n.dir.WaitChange, ledgerrelay.Registered(viewRegistry(n.dir), n.ledger.members))
+		d.committed = n.dir.Poke
+	}
 	pc := cfg.Peer
 	if pc.StatelessResetKey, err = statelessResetKey(n.db, n.seal, nil); err != nil {
 		return nil, err
@@ -377,9 +392,13 @@ func (n *node) goRun(name string, f func(context.Context) error, ctx context.Con
 }
 
 // register keeps this institution's registry record in line with its
-// identity: it retries until the regulator has added the institution, and
-// again whenever the registry changes (a rotated key, a record edited).
+// identity: once the regulator has added the institution, and again
+// whenever the registry changes (a rotated key, a record edited); a failed
+// write is retried after registerRetry.
 func (n *node) register(ctx context.Context) {
+	retry := time.NewTimer(registerRetry) // armed only after a failure
+	retry.Stop()
+	defer retry.Stop()
 	for {
 		changed := n.dir.Changes()
 		// Under rotateMu: RotateKeys registers a new key before it swaps
@@ -397,14 +416,17 @@ func (n *node) register(ctx context.Context) {
 		case err != nil && !errors.Is(err, errNotRegistered):
 			n.log.Warn("registration failed, will retry", slog.Any("err", err))
 		}
-		t := time.NewTimer(registerRetry)
+		// Registered or not yet added, only a registry change can call for
+		// another pass; a failed write is retried.
+		if err != nil && !errors.Is(err, errNotRegistered) {
+			retry.Reset(registerRetry)
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-changed:
-			t.Stop()
-		case <-t.C:
+			retry.Stop()
+		case <-retry.C:
 		}
 	}
 }

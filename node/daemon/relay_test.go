@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/identity"
 	"github.com/riskmesh/riskmesh/node/ledgerrelay"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/registry"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 // TestAdversaryConsortiumCertificateAfterRegistration plays two members
@@ -137,4 +141,65 @@ func TestAdversaryConsortiumCertificateAfterRegistration(t *testing.T) {
 			t.Fatalf("ZBank's record changed:\n%s\n%s", honest, got)
 		}
 	})
+}
+
+// TestIdleMemberAsksTheHostNothing wires a ledger host as the daemon does
+// (the relay, the registry watch and the poke after each relayed
+// transaction, real QUIC) and a member Directory that follows it: while
+// nothing changes the member makes no relayed ledger call, though its
+// Refresh of 1 ms would make hundreds polling; a transaction relayed by
+// someone else reaches its view without anyone refreshing the host by hand.
+func TestIdleMemberAsksTheHostNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // before the cleanups close the ledger
+	host := testIdentity(t, "RegulatorMSP")
+	lc, err := openLedger(&Config{MSPID: host.MSPID, DataDir: t.TempDir(), Ledger: LedgerConfig{Backend: BackendEmbedded}}, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lc.closer.Close() })
+	dir := registry.New(lc.Ledger, registry.Options{Refresh: time.Millisecond, Poked: true})
+	wg.Go(func() { dir.Run(ctx) })
+	var invokes atomic.Int64
+	d := &dispatcher{active: dir.Authorize, committed: dir.Poke,
+		relay: func(ctx context.Context, p peer.Identity, call *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse {
+			invokes.Add(1)
+			return lc.relay(ctx, p, call)
+		},
+		watch: ledgerrelay.NewWatcher(dir.WaitChange, ledgerrelay.Registered(viewRegistry(dir), lc.members)),
+	}
+	srv, err := peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: host.Certificate, Authorizer: authorizer{dir: dir, members: lc.members}, Handler: d.handle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	// The host's own identity is the one the relay admits before anyone
+	// registers: the member here, and the writer (an admin command) too.
+	l, conn := DialLedgerHost(host, srv.Addr().String(), host.MSPID, host.Fingerprint, peer.Config{})
+	t.Cleanup(func() { conn.Close() })
+	member := registry.New(l, registry.Options{Refresh: time.Millisecond, Watch: ledgerrelay.Watch(conn.Do)})
+	changes := member.Changes()
+	wg.Go(func() { member.Run(ctx) })
+	<-changes
+
+	before := invokes.Load()
+	time.Sleep(200 * time.Millisecond)
+	if n := invokes.Load() - before; n != 0 {
+		t.Fatalf("an idle member made %d relayed ledger calls in 200 ms", n)
+	}
+	changes = member.Changes()
+	writer, closer := DialLedgerHost(host, srv.Addr().String(), host.MSPID, host.Fingerprint, peer.Config{})
+	t.Cleanup(func() { closer.Close() })
+	if err := writer.AddInstitution(ctx, "BankAMSP", "Bank A", []accounting.Role{accounting.RoleRequester}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changes:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the relayed change did not reach the member: the host was not poked, or the watch not answered")
+	}
+	if _, ok := member.View().Institution("BankAMSP"); !ok {
+		t.Fatal("the member's view after the relayed change does not hold it")
+	}
 }

@@ -329,20 +329,34 @@ func (a *Auto) recorded(tx *bbolt.Tx, key accounting.EntryKey, rec *riskmeshv1.D
 		Dispute: &riskmeshv1.ExchangeDispute{Key: auditor.KeyToProto(key), State: rec.State, Reason: shownReason(rec)}})
 }
 
+// pruneEvery is how often Run drops settled disputes past retention. They
+// age by whole periods, so an hourly pass loses nothing, and the pass's
+// ledger read (the current period, through the relay on a member of the
+// embedded ledger) is made once an hour rather than once per Retry.
+const pruneEvery = time.Hour
+
 // Run files due disputes until ctx ends: at once after Enqueue, and every
-// Retry while some are pending; then it prunes settled disputes older than
-// RetainPeriods.
+// Retry while some are pending (with none pending it waits for Enqueue
+// alone); and it prunes settled disputes older than RetainPeriods when it
+// starts and every pruneEvery.
 func (a *Auto) Run(ctx context.Context) error {
-	t := time.NewTicker(a.cfg.Retry)
-	defer t.Stop()
+	retry := time.NewTicker(a.cfg.Retry)
+	defer retry.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	a.prune(ctx)
 	for {
-		a.Process(ctx)
-		a.prune(ctx)
+		var due <-chan time.Time // nil: nothing pending to file again
+		if a.Process(ctx) > 0 {
+			due = retry.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-a.wake:
-		case <-t.C:
+		case <-due:
+		case <-prune.C:
+			a.prune(ctx)
 		}
 	}
 }

@@ -39,11 +39,8 @@ const retryAfterClosedMs = 1000
 func NewHandler(store *accounting.EmbeddedStore, admit Admission) Handler {
 	return func(ctx context.Context, from peer.Identity, call *riskmeshv1.LedgerInvoke) *riskmeshv1.PeerResponse {
 		if admit != nil {
-			switch err := admit(ctx, from); {
-			case errors.Is(err, ErrNotAdmitted):
-				return rejected(chaincode.CodeForbidden, "the ledger relay does not serve this certificate: "+err.Error())
-			case err != nil:
-				return failure(ctx, err)
+			if refused := admission(ctx, admit, from); refused != nil {
+				return refused
 			}
 		}
 		fn, arg := call.GetFunction(), call.GetArgument()

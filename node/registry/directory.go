@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/backoff"
 )
 
 // Ledger is the part of accounting.Ledger a Directory reads.
@@ -26,9 +28,22 @@ type Ledger interface {
 
 var _ Ledger = accounting.Ledger(nil)
 
+// Watch waits until the view of the node that hosts the ledger may differ
+// from the one whose Version was seen (0: none yet), or until its own wait
+// ends, and returns the host's version then. ledgerrelay.Watch asks the
+// host's Directory.WaitChange over the relay.
+type Watch func(ctx context.Context, seen uint64) (uint64, error)
+
+// WatchWait is how long a Directory's WaitChange holds a watch that saw no
+// change before it answers with the same version: under the peer
+// transport's HandleTimeout (30 s by default), so the answer is written,
+// and long enough that an idle member asks once per WatchWait.
+const WatchWait = 20 * time.Second
+
 // Options configures a Directory. The zero value works.
 type Options struct {
-	// Refresh is how often Run refreshes the view (default 5s).
+	// Refresh is how often Run refreshes the view (default 5s). With
+	// Watch it is the wait before Run tries again after a failed watch.
 	Refresh time.Duration
 	// Timeout bounds each refresh Run makes (default 10s).
 	Timeout time.Duration
@@ -36,7 +51,22 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Watch, if set, makes Run refresh only when the ledger host says its
+	// view changed, instead of every Refresh: a member reaching the
+	// embedded ledger through the relay then asks nothing of the host
+	// while nothing changes (docs/operations.md, "Registry refresh").
+	Watch Watch
+	// Poked makes Run refresh when Poke is called, at most once per
+	// Refresh, and otherwise only every IdleRefresh: the ledger host pokes
+	// its Directory after every transaction it relays, so its view (which
+	// its members watch) follows the ledger without reading it twice a
+	// second while nothing happens.
+	Poked bool
 }
+
+// IdleRefresh is how often a Poked Directory refreshes without a Poke: it
+// catches what changed the ledger without a poke.
+const IdleRefresh = time.Minute
 
 // Directory caches the ledger's registry, accounts, prices and current
 // period for one node, so the node keeps working (stale but known) while the
@@ -47,14 +77,21 @@ type Directory struct {
 	timeout time.Duration
 	log     *slog.Logger
 	now     func() time.Time
+	watch   Watch
+	poked   bool
+	pokes   chan struct{} // one slot: a Poke not yet answered by a refresh
 
 	view atomic.Pointer[View]
 
-	mu          sync.Mutex    // guards changes, lastErr and refreshes
+	mu          sync.Mutex    // guards changes, version, lastErr and refreshes
 	recheck     chan struct{} // one slot: one Recheck at a time; guards lastRecheck
 	lastRecheck time.Time     // when the last Recheck refresh started
 	changes     chan struct{}
-	lastErr     error
+	// version changes with every change Changes reports. It starts at a
+	// random value, so a member's watch tells a restarted host's views
+	// from the ones it saw before (0 stands for none).
+	version uint64
+	lastErr error
 
 	catalogs catalogCache
 }
@@ -78,8 +115,12 @@ func New(l Ledger, opts Options) *Directory {
 		timeout: opts.Timeout,
 		log:     opts.Logger,
 		now:     opts.Now,
+		watch:   opts.Watch,
+		poked:   opts.Poked,
+		pokes:   make(chan struct{}, 1),
 		changes: make(chan struct{}),
 		recheck: make(chan struct{}, 1),
+		version: max(rand.Uint64(), 1),
 	}
 	d.view.Store(emptyView())
 	d.catalogs.entries = map[catalogKey]accounting.Catalog{}
@@ -87,12 +128,26 @@ func New(l Ledger, opts Options) *Directory {
 }
 
 // Run refreshes the view now and then every refresh interval until ctx
-// ends. Failures are reported through LastError and the logger; they never
-// stop the loop.
+// ends, or, with Options.Watch, whenever the ledger host's view changes.
+// Failures are reported through LastError and the logger; they never stop
+// the loop.
 func (d *Directory) Run(ctx context.Context) {
-	t := time.NewTicker(d.refresh)
+	if d.watch != nil {
+		d.follow(ctx)
+		return
+	}
+	every := d.refresh
+	if d.poked {
+		every = IdleRefresh
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		select { // this refresh answers every Poke so far
+		case <-d.pokes:
+		default:
+		}
+		last := d.now()
 		rctx, cancel := context.WithTimeout(ctx, d.timeout)
 		_ = d.Refresh(rctx) // recorded in LastError
 		cancel()
@@ -100,8 +155,76 @@ func (d *Directory) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.pokes:
+			// At most one refresh per Refresh: pokes in the meantime
+			// wait for the same one.
+			if err := backoff.Sleep(ctx, max(d.refresh-d.now().Sub(last), 0)); err != nil {
+				return
+			}
 		}
 	}
+}
+
+// Poke tells a Poked Directory's Run that the ledger changed: it refreshes
+// at once, or when its last refresh is Refresh old. Without Poked it does
+// nothing.
+func (d *Directory) Poke() {
+	if !d.poked {
+		return
+	}
+	select {
+	case d.pokes <- struct{}{}:
+	default: // a refresh is already due
+	}
+}
+
+// follow is Run with a Watch. It refreshes when the host's version differs
+// from the one its last refresh followed, so a change reaches this node
+// one watch answer after the host's own refresh saw it; an answer with the
+// same version only confirms the view (its AsOf moves to when the watch was
+// sent). A watch that fails (the host down, or a host that does not serve
+// watches) costs a refresh, which records the failure for LastError, and
+// Refresh's wait: while the host cannot be watched, Run polls as without
+// Watch.
+func (d *Directory) follow(ctx context.Context) {
+	var seen uint64
+	for {
+		asked := d.now()
+		wctx, cancel := context.WithTimeout(ctx, WatchWait+d.timeout)
+		version, err := d.watch(wctx, seen)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && version == seen {
+			d.confirm(asked)
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, d.timeout)
+		rerr := d.Refresh(rctx)
+		cancel()
+		if err == nil && rerr == nil {
+			seen = version
+			continue
+		}
+		if err := backoff.Sleep(ctx, d.refresh); err != nil {
+			return
+		}
+	}
+}
+
+// confirm moves the view's AsOf to asOf: the host confirmed then that the
+// view is current.
+func (d *Directory) confirm(asOf time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.view.Load()
+	if old.AsOf.IsZero() || !asOf.After(old.AsOf) {
+		return
+	}
+	v := *old
+	v.AsOf = asOf
+	d.view.Store(&v)
 }
 
 // Refresh fetches the registry, accounts, current period and prices from
@@ -136,6 +259,7 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	if old.AsOf.IsZero() || !old.sameAs(v) {
 		close(d.changes)
 		d.changes = make(chan struct{})
+		d.version = max(d.version+1, 1) // 0 stands for none
 	}
 	if v.Period.Number > 1 {
 		// A requester may still finish the previous period's queries
@@ -185,6 +309,39 @@ func (d *Directory) Changes() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.changes
+}
+
+// Version returns a number that changes whenever Changes fires; it says
+// nothing else (not an order across restarts).
+func (d *Directory) Version() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.version
+}
+
+// WaitChange returns the view's Version once it differs from seen: at
+// once if it already does, else when the view changes, WatchWait has
+// passed or ctx ends, whichever comes first (then it may still be seen).
+// The ledger host answers its members' watches with it
+// (ledgerrelay.NewWatcher).
+func (d *Directory) WaitChange(ctx context.Context, seen uint64) uint64 {
+	t := time.NewTimer(WatchWait)
+	defer t.Stop()
+	for {
+		d.mu.Lock()
+		version, changed := d.version, d.changes
+		d.mu.Unlock()
+		if version != seen {
+			return version
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return version
+		case <-ctx.Done():
+			return version
+		}
+	}
 }
 
 // LastError returns why the last refresh failed, or nil if it succeeded

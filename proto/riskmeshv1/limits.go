@@ -168,6 +168,9 @@ const (
 	MaxLiveAnswerSize = lenField + lenField + MaxLiveAnswer + sigField
 	// MaxLiveKeyStoredSize: a key digest.
 	MaxLiveKeyStoredSize = lenField + digestField
+	// MaxLedgerChangedSize: a version (a fixed64, within a varint
+	// field's bound).
+	MaxLedgerChangedSize = lenField + varintField
 	// MaxReconOpenedSize: a reconciliation header
 	// (transcript.MaxReconHeaderSize).
 	MaxReconOpenedSize = lenField + lenField + transcript.MaxReconHeaderSize
@@ -224,6 +227,8 @@ func MaxResponseSize(req *PeerRequest) int {
 		n = MaxLiveAnswerSize
 	case *PeerRequest_LiveKey:
 		n = MaxLiveKeyStoredSize
+	case *PeerRequest_LedgerWatch:
+		n = MaxLedgerChangedSize
 	case *PeerRequest_ReconOpen:
 		n = MaxReconOpenedSize
 	case *PeerRequest_ReconSign:

@@ -99,6 +99,9 @@ func TestMaxSizes(t *testing.T) {
 		{"LiveKeyStored", &PeerResponse{Body: &PeerResponse_LiveKeyStored{LiveKeyStored: &LiveKeyStored{
 			KeyDigest: fill(32),
 		}}}, MaxLiveKeyStoredSize},
+		{"LedgerChanged", &PeerResponse{Body: &PeerResponse_LedgerChanged{LedgerChanged: &LedgerChanged{
+			Version: u64,
+		}}}, MaxLedgerChangedSize},
 		// A negative enum value is the widest varint (10 bytes).
 		{"PeerError", &PeerResponse{Body: &PeerResponse_Error{Error: &PeerError{
 			Code: ErrorCode(-1), Message: fillString(MaxErrorMessage), RetryAfterMs: u32, MaxItems: u32,

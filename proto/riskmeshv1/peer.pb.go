@@ -167,6 +167,7 @@ type PeerRequest struct {
 	//	*PeerRequest_ReconSign
 	//	*PeerRequest_ReconStep
 	//	*PeerRequest_LiveKey
+	//	*PeerRequest_LedgerWatch
 	Body          isPeerRequest_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -326,6 +327,15 @@ func (x *PeerRequest) GetLiveKey() *LiveKeyUpload {
 	return nil
 }
 
+func (x *PeerRequest) GetLedgerWatch() *LedgerWatch {
+	if x != nil {
+		if x, ok := x.Body.(*PeerRequest_LedgerWatch); ok {
+			return x.LedgerWatch
+		}
+	}
+	return nil
+}
+
 type isPeerRequest_Body interface {
 	isPeerRequest_Body()
 }
@@ -419,6 +429,14 @@ type PeerRequest_LiveKey struct {
 	LiveKey *LiveKeyUpload `protobuf:"bytes,13,opt,name=live_key,json=liveKey,proto3,oneof"`
 }
 
+type PeerRequest_LedgerWatch struct {
+	// Waits, on the node that hosts the embedded ledger, until its registry
+	// view differs from the version the member last saw (docs/protocol/
+	// wire.md, "Ledger relay"). Answered by one LedgerChanged, at once or
+	// after at most about 20 seconds, or a PeerError. Not a contract call.
+	LedgerWatch *LedgerWatch `protobuf:"bytes,14,opt,name=ledger_watch,json=ledgerWatch,proto3,oneof"`
+}
+
 func (*PeerRequest_CatalogInfo) isPeerRequest_Body() {}
 
 func (*PeerRequest_CatalogDownload) isPeerRequest_Body() {}
@@ -445,6 +463,8 @@ func (*PeerRequest_ReconStep) isPeerRequest_Body() {}
 
 func (*PeerRequest_LiveKey) isPeerRequest_Body() {}
 
+func (*PeerRequest_LedgerWatch) isPeerRequest_Body() {}
+
 // PeerResponse is every frame the responder writes. Exactly one body is set.
 // A PeerError ends the stream; no frame follows it.
 type PeerResponse struct {
@@ -464,6 +484,7 @@ type PeerResponse struct {
 	//	*PeerResponse_ReconSigned
 	//	*PeerResponse_ReconStepped
 	//	*PeerResponse_LiveKeyStored
+	//	*PeerResponse_LedgerChanged
 	//	*PeerResponse_Error
 	Body          isPeerResponse_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -624,6 +645,15 @@ func (x *PeerResponse) GetLiveKeyStored() *LiveKeyStored {
 	return nil
 }
 
+func (x *PeerResponse) GetLedgerChanged() *LedgerChanged {
+	if x != nil {
+		if x, ok := x.Body.(*PeerResponse_LedgerChanged); ok {
+			return x.LedgerChanged
+		}
+	}
+	return nil
+}
+
 func (x *PeerResponse) GetError() *PeerError {
 	if x != nil {
 		if x, ok := x.Body.(*PeerResponse_Error); ok {
@@ -702,6 +732,11 @@ type PeerResponse_LiveKeyStored struct {
 	LiveKeyStored *LiveKeyStored `protobuf:"bytes,13,opt,name=live_key_stored,json=liveKeyStored,proto3,oneof"`
 }
 
+type PeerResponse_LedgerChanged struct {
+	// Answers a LedgerWatch.
+	LedgerChanged *LedgerChanged `protobuf:"bytes,14,opt,name=ledger_changed,json=ledgerChanged,proto3,oneof"`
+}
+
 type PeerResponse_Error struct {
 	// Field 15 keeps the error's tag to one byte while leaving room for
 	// future bodies.
@@ -733,6 +768,8 @@ func (*PeerResponse_ReconSigned) isPeerResponse_Body() {}
 func (*PeerResponse_ReconStepped) isPeerResponse_Body() {}
 
 func (*PeerResponse_LiveKeyStored) isPeerResponse_Body() {}
+
+func (*PeerResponse_LedgerChanged) isPeerResponse_Body() {}
 
 func (*PeerResponse_Error) isPeerResponse_Body() {}
 
@@ -1576,6 +1613,103 @@ func (x *LedgerResult) GetResult() []byte {
 	return nil
 }
 
+// LedgerWatch asks the ledger host to answer once its registry view
+// (institutions, accounts, the current period, prices) differs from the one
+// the requester last read, so that members refresh on a change instead of
+// polling. The host answers with the same version after a while when
+// nothing changed.
+type LedgerWatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// seen is the version of the last LedgerChanged the requester refreshed
+	// after; 0 for none, which the host answers at once.
+	Seen          uint64 `protobuf:"fixed64,1,opt,name=seen,proto3" json:"seen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerWatch) Reset() {
+	*x = LedgerWatch{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerWatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerWatch) ProtoMessage() {}
+
+func (x *LedgerWatch) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerWatch.ProtoReflect.Descriptor instead.
+func (*LedgerWatch) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LedgerWatch) GetSeen() uint64 {
+	if x != nil {
+		return x.Seen
+	}
+	return 0
+}
+
+// LedgerChanged answers a LedgerWatch with the host's view version: a number
+// that changes with every change of the view and means nothing else.
+type LedgerChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint64                 `protobuf:"fixed64,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LedgerChanged) Reset() {
+	*x = LedgerChanged{}
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LedgerChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LedgerChanged) ProtoMessage() {}
+
+func (x *LedgerChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LedgerChanged.ProtoReflect.Descriptor instead.
+func (*LedgerChanged) Descriptor() ([]byte, []int) {
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LedgerChanged) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // PeerError is the typed refusal or failure of a request. It ends the
 // stream. Nothing refused with a PeerError is billed: the provider records
 // an accounting entry only for a request it answered.
@@ -1603,7 +1737,7 @@ type PeerError struct {
 
 func (x *PeerError) Reset() {
 	*x = PeerError{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1749,7 @@ func (x *PeerError) String() string {
 func (*PeerError) ProtoMessage() {}
 
 func (x *PeerError) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[14]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1762,7 @@ func (x *PeerError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerError.ProtoReflect.Descriptor instead.
 func (*PeerError) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{14}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PeerError) GetCode() ErrorCode {
@@ -1681,7 +1815,7 @@ type RedeliverRequest struct {
 
 func (x *RedeliverRequest) Reset() {
 	*x = RedeliverRequest{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1827,7 @@ func (x *RedeliverRequest) String() string {
 func (*RedeliverRequest) ProtoMessage() {}
 
 func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[15]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1840,7 @@ func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{15}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RedeliverRequest) GetPeriod() uint64 {
@@ -1747,7 +1881,7 @@ type Redelivered struct {
 
 func (x *Redelivered) Reset() {
 	*x = Redelivered{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1893,7 @@ func (x *Redelivered) String() string {
 func (*Redelivered) ProtoMessage() {}
 
 func (x *Redelivered) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[16]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1906,7 @@ func (x *Redelivered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Redelivered.ProtoReflect.Descriptor instead.
 func (*Redelivered) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{16}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Redelivered) GetTranscript() []byte {
@@ -1803,7 +1937,7 @@ type LiveInfoRequest struct {
 
 func (x *LiveInfoRequest) Reset() {
 	*x = LiveInfoRequest{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1815,7 +1949,7 @@ func (x *LiveInfoRequest) String() string {
 func (*LiveInfoRequest) ProtoMessage() {}
 
 func (x *LiveInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[17]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +1962,7 @@ func (x *LiveInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveInfoRequest.ProtoReflect.Descriptor instead.
 func (*LiveInfoRequest) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{17}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LiveInfoRequest) GetProvider() string {
@@ -1871,7 +2005,7 @@ type LiveInfo struct {
 
 func (x *LiveInfo) Reset() {
 	*x = LiveInfo{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2017,7 @@ func (x *LiveInfo) String() string {
 func (*LiveInfo) ProtoMessage() {}
 
 func (x *LiveInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[18]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2030,7 @@ func (x *LiveInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveInfo.ProtoReflect.Descriptor instead.
 func (*LiveInfo) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{18}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LiveInfo) GetProvider() string {
@@ -1953,7 +2087,7 @@ type LiveQuery struct {
 
 func (x *LiveQuery) Reset() {
 	*x = LiveQuery{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2099,7 @@ func (x *LiveQuery) String() string {
 func (*LiveQuery) ProtoMessage() {}
 
 func (x *LiveQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[19]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2112,7 @@ func (x *LiveQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveQuery.ProtoReflect.Descriptor instead.
 func (*LiveQuery) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{19}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LiveQuery) GetHeader() []byte {
@@ -2017,7 +2151,7 @@ type LiveAnswer struct {
 
 func (x *LiveAnswer) Reset() {
 	*x = LiveAnswer{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2163,7 @@ func (x *LiveAnswer) String() string {
 func (*LiveAnswer) ProtoMessage() {}
 
 func (x *LiveAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[20]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2176,7 @@ func (x *LiveAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveAnswer.ProtoReflect.Descriptor instead.
 func (*LiveAnswer) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{20}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LiveAnswer) GetAnswer() []byte {
@@ -2077,7 +2211,7 @@ type LiveKeyUpload struct {
 
 func (x *LiveKeyUpload) Reset() {
 	*x = LiveKeyUpload{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2223,7 @@ func (x *LiveKeyUpload) String() string {
 func (*LiveKeyUpload) ProtoMessage() {}
 
 func (x *LiveKeyUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[21]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2236,7 @@ func (x *LiveKeyUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveKeyUpload.ProtoReflect.Descriptor instead.
 func (*LiveKeyUpload) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{21}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LiveKeyUpload) GetProvider() string {
@@ -2145,7 +2279,7 @@ type LiveKeyStored struct {
 
 func (x *LiveKeyStored) Reset() {
 	*x = LiveKeyStored{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2291,7 @@ func (x *LiveKeyStored) String() string {
 func (*LiveKeyStored) ProtoMessage() {}
 
 func (x *LiveKeyStored) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[22]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2304,7 @@ func (x *LiveKeyStored) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveKeyStored.ProtoReflect.Descriptor instead.
 func (*LiveKeyStored) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{22}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LiveKeyStored) GetKeyDigest() []byte {
@@ -2208,7 +2342,7 @@ type ReconOpen struct {
 
 func (x *ReconOpen) Reset() {
 	*x = ReconOpen{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2354,7 @@ func (x *ReconOpen) String() string {
 func (*ReconOpen) ProtoMessage() {}
 
 func (x *ReconOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[23]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2367,7 @@ func (x *ReconOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconOpen.ProtoReflect.Descriptor instead.
 func (*ReconOpen) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{23}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReconOpen) GetList() string {
@@ -2301,7 +2435,7 @@ type ReconOpened struct {
 
 func (x *ReconOpened) Reset() {
 	*x = ReconOpened{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2447,7 @@ func (x *ReconOpened) String() string {
 func (*ReconOpened) ProtoMessage() {}
 
 func (x *ReconOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[24]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2460,7 @@ func (x *ReconOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconOpened.ProtoReflect.Descriptor instead.
 func (*ReconOpened) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{24}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReconOpened) GetHeader() []byte {
@@ -2359,7 +2493,7 @@ type ReconSign struct {
 
 func (x *ReconSign) Reset() {
 	*x = ReconSign{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2371,7 +2505,7 @@ func (x *ReconSign) String() string {
 func (*ReconSign) ProtoMessage() {}
 
 func (x *ReconSign) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[25]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2384,7 +2518,7 @@ func (x *ReconSign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconSign.ProtoReflect.Descriptor instead.
 func (*ReconSign) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{25}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReconSign) GetPeriod() uint64 {
@@ -2426,7 +2560,7 @@ type ReconSigned struct {
 
 func (x *ReconSigned) Reset() {
 	*x = ReconSigned{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2572,7 @@ func (x *ReconSigned) String() string {
 func (*ReconSigned) ProtoMessage() {}
 
 func (x *ReconSigned) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[26]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2585,7 @@ func (x *ReconSigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconSigned.ProtoReflect.Descriptor instead.
 func (*ReconSigned) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{26}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReconSigned) GetResponderSignature() []byte {
@@ -2486,7 +2620,7 @@ type ReconStep struct {
 
 func (x *ReconStep) Reset() {
 	*x = ReconStep{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2632,7 @@ func (x *ReconStep) String() string {
 func (*ReconStep) ProtoMessage() {}
 
 func (x *ReconStep) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[27]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2645,7 @@ func (x *ReconStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStep.ProtoReflect.Descriptor instead.
 func (*ReconStep) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{27}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReconStep) GetHeaderDigest() []byte {
@@ -2568,7 +2702,7 @@ type ReconStepped struct {
 
 func (x *ReconStepped) Reset() {
 	*x = ReconStepped{}
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2580,7 +2714,7 @@ func (x *ReconStepped) String() string {
 func (*ReconStepped) ProtoMessage() {}
 
 func (x *ReconStepped) ProtoReflect() protoreflect.Message {
-	mi := &file_riskmesh_v1_peer_proto_msgTypes[28]
+	mi := &file_riskmesh_v1_peer_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2593,7 +2727,7 @@ func (x *ReconStepped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconStepped.ProtoReflect.Descriptor instead.
 func (*ReconStepped) Descriptor() ([]byte, []int) {
-	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{28}
+	return file_riskmesh_v1_peer_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReconStepped) GetChunk() []byte {
@@ -2621,7 +2755,7 @@ var File_riskmesh_v1_peer_proto protoreflect.FileDescriptor
 
 const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\n" +
-	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xb0\x06\n" +
+	"\x16riskmesh/v1/peer.proto\x12\vriskmesh.v1\"\xef\x06\n" +
 	"\vPeerRequest\x12D\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x1f.riskmesh.v1.CatalogInfoRequestH\x00R\vcatalogInfo\x12P\n" +
 	"\x10catalog_download\x18\x02 \x01(\v2#.riskmesh.v1.CatalogDownloadRequestH\x00R\x0fcatalogDownload\x12:\n" +
@@ -2641,8 +2775,9 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"recon_sign\x18\v \x01(\v2\x16.riskmesh.v1.ReconSignH\x00R\treconSign\x127\n" +
 	"\n" +
 	"recon_step\x18\f \x01(\v2\x16.riskmesh.v1.ReconStepH\x00R\treconStep\x127\n" +
-	"\blive_key\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyUploadH\x00R\aliveKeyB\x06\n" +
-	"\x04body\"\xeb\x06\n" +
+	"\blive_key\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyUploadH\x00R\aliveKey\x12=\n" +
+	"\fledger_watch\x18\x0e \x01(\v2\x18.riskmesh.v1.LedgerWatchH\x00R\vledgerWatchB\x06\n" +
+	"\x04body\"\xb0\a\n" +
 	"\fPeerResponse\x12=\n" +
 	"\fcatalog_info\x18\x01 \x01(\v2\x18.riskmesh.v1.CatalogInfoH\x00R\vcatalogInfo\x12@\n" +
 	"\rcatalog_chunk\x18\x02 \x01(\v2\x19.riskmesh.v1.CatalogChunkH\x00R\fcatalogChunk\x12;\n" +
@@ -2659,7 +2794,8 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	" \x01(\v2\x18.riskmesh.v1.ReconOpenedH\x00R\vreconOpened\x12=\n" +
 	"\frecon_signed\x18\v \x01(\v2\x18.riskmesh.v1.ReconSignedH\x00R\vreconSigned\x12@\n" +
 	"\rrecon_stepped\x18\f \x01(\v2\x19.riskmesh.v1.ReconSteppedH\x00R\freconStepped\x12D\n" +
-	"\x0flive_key_stored\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyStoredH\x00R\rliveKeyStored\x12.\n" +
+	"\x0flive_key_stored\x18\r \x01(\v2\x1a.riskmesh.v1.LiveKeyStoredH\x00R\rliveKeyStored\x12C\n" +
+	"\x0eledger_changed\x18\x0e \x01(\v2\x1a.riskmesh.v1.LedgerChangedH\x00R\rledgerChanged\x12.\n" +
 	"\x05error\x18\x0f \x01(\v2\x16.riskmesh.v1.PeerErrorH\x00R\x05errorB\x06\n" +
 	"\x04body\"d\n" +
 	"\x12CatalogInfoRequest\x12\x1a\n" +
@@ -2713,7 +2849,11 @@ const file_riskmesh_v1_peer_proto_rawDesc = "" +
 	"\x06submit\x18\x02 \x01(\bR\x06submit\x12\x1a\n" +
 	"\bargument\x18\x03 \x01(\fR\bargument\"&\n" +
 	"\fLedgerResult\x12\x16\n" +
-	"\x06result\x18\x01 \x01(\fR\x06result\"\xd0\x01\n" +
+	"\x06result\x18\x01 \x01(\fR\x06result\"!\n" +
+	"\vLedgerWatch\x12\x12\n" +
+	"\x04seen\x18\x01 \x01(\x06R\x04seen\")\n" +
+	"\rLedgerChanged\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x06R\aversion\"\xd0\x01\n" +
 	"\tPeerError\x12*\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x16.riskmesh.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
@@ -2817,7 +2957,7 @@ func file_riskmesh_v1_peer_proto_rawDescGZIP() []byte {
 }
 
 var file_riskmesh_v1_peer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_riskmesh_v1_peer_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(ErrorCode)(0),                 // 0: riskmesh.v1.ErrorCode
 	(*PeerRequest)(nil),            // 1: riskmesh.v1.PeerRequest
@@ -2834,21 +2974,23 @@ var file_riskmesh_v1_peer_proto_goTypes = []any{
 	(*ECDHDone)(nil),               // 12: riskmesh.v1.ECDHDone
 	(*LedgerInvoke)(nil),           // 13: riskmesh.v1.LedgerInvoke
 	(*LedgerResult)(nil),           // 14: riskmesh.v1.LedgerResult
-	(*PeerError)(nil),              // 15: riskmesh.v1.PeerError
-	(*RedeliverRequest)(nil),       // 16: riskmesh.v1.RedeliverRequest
-	(*Redelivered)(nil),            // 17: riskmesh.v1.Redelivered
-	(*LiveInfoRequest)(nil),        // 18: riskmesh.v1.LiveInfoRequest
-	(*LiveInfo)(nil),               // 19: riskmesh.v1.LiveInfo
-	(*LiveQuery)(nil),              // 20: riskmesh.v1.LiveQuery
-	(*LiveAnswer)(nil),             // 21: riskmesh.v1.LiveAnswer
-	(*LiveKeyUpload)(nil),          // 22: riskmesh.v1.LiveKeyUpload
-	(*LiveKeyStored)(nil),          // 23: riskmesh.v1.LiveKeyStored
-	(*ReconOpen)(nil),              // 24: riskmesh.v1.ReconOpen
-	(*ReconOpened)(nil),            // 25: riskmesh.v1.ReconOpened
-	(*ReconSign)(nil),              // 26: riskmesh.v1.ReconSign
-	(*ReconSigned)(nil),            // 27: riskmesh.v1.ReconSigned
-	(*ReconStep)(nil),              // 28: riskmesh.v1.ReconStep
-	(*ReconStepped)(nil),           // 29: riskmesh.v1.ReconStepped
+	(*LedgerWatch)(nil),            // 15: riskmesh.v1.LedgerWatch
+	(*LedgerChanged)(nil),          // 16: riskmesh.v1.LedgerChanged
+	(*PeerError)(nil),              // 17: riskmesh.v1.PeerError
+	(*RedeliverRequest)(nil),       // 18: riskmesh.v1.RedeliverRequest
+	(*Redelivered)(nil),            // 19: riskmesh.v1.Redelivered
+	(*LiveInfoRequest)(nil),        // 20: riskmesh.v1.LiveInfoRequest
+	(*LiveInfo)(nil),               // 21: riskmesh.v1.LiveInfo
+	(*LiveQuery)(nil),              // 22: riskmesh.v1.LiveQuery
+	(*LiveAnswer)(nil),             // 23: riskmesh.v1.LiveAnswer
+	(*LiveKeyUpload)(nil),          // 24: riskmesh.v1.LiveKeyUpload
+	(*LiveKeyStored)(nil),          // 25: riskmesh.v1.LiveKeyStored
+	(*ReconOpen)(nil),              // 26: riskmesh.v1.ReconOpen
+	(*ReconOpened)(nil),            // 27: riskmesh.v1.ReconOpened
+	(*ReconSign)(nil),              // 28: riskmesh.v1.ReconSign
+	(*ReconSigned)(nil),            // 29: riskmesh.v1.ReconSigned
+	(*ReconStep)(nil),              // 30: riskmesh.v1.ReconStep
+	(*ReconStepped)(nil),           // 31: riskmesh.v1.ReconStepped
 }
 var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	3,  // 0: riskmesh.v1.PeerRequest.catalog_info:type_name -> riskmesh.v1.CatalogInfoRequest
@@ -2857,33 +2999,35 @@ var file_riskmesh_v1_peer_proto_depIdxs = []int32{
 	9,  // 3: riskmesh.v1.PeerRequest.ecdh:type_name -> riskmesh.v1.ECDHRequest
 	11, // 4: riskmesh.v1.PeerRequest.ecdh_return:type_name -> riskmesh.v1.ECDHReturn
 	13, // 5: riskmesh.v1.PeerRequest.ledger_invoke:type_name -> riskmesh.v1.LedgerInvoke
-	16, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
-	18, // 7: riskmesh.v1.PeerRequest.live_info:type_name -> riskmesh.v1.LiveInfoRequest
-	20, // 8: riskmesh.v1.PeerRequest.live_query:type_name -> riskmesh.v1.LiveQuery
-	24, // 9: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
-	26, // 10: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
-	28, // 11: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
-	22, // 12: riskmesh.v1.PeerRequest.live_key:type_name -> riskmesh.v1.LiveKeyUpload
-	4,  // 13: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
-	6,  // 14: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
-	8,  // 15: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
-	10, // 16: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
-	12, // 17: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
-	14, // 18: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
-	17, // 19: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
-	19, // 20: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
-	21, // 21: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
-	25, // 22: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
-	27, // 23: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
-	29, // 24: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
-	23, // 25: riskmesh.v1.PeerResponse.live_key_stored:type_name -> riskmesh.v1.LiveKeyStored
-	15, // 26: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
-	0,  // 27: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	18, // 6: riskmesh.v1.PeerRequest.redeliver:type_name -> riskmesh.v1.RedeliverRequest
+	20, // 7: riskmesh.v1.PeerRequest.live_info:type_name -> riskmesh.v1.LiveInfoRequest
+	22, // 8: riskmesh.v1.PeerRequest.live_query:type_name -> riskmesh.v1.LiveQuery
+	26, // 9: riskmesh.v1.PeerRequest.recon_open:type_name -> riskmesh.v1.ReconOpen
+	28, // 10: riskmesh.v1.PeerRequest.recon_sign:type_name -> riskmesh.v1.ReconSign
+	30, // 11: riskmesh.v1.PeerRequest.recon_step:type_name -> riskmesh.v1.ReconStep
+	24, // 12: riskmesh.v1.PeerRequest.live_key:type_name -> riskmesh.v1.LiveKeyUpload
+	15, // 13: riskmesh.v1.PeerRequest.ledger_watch:type_name -> riskmesh.v1.LedgerWatch
+	4,  // 14: riskmesh.v1.PeerResponse.catalog_info:type_name -> riskmesh.v1.CatalogInfo
+	6,  // 15: riskmesh.v1.PeerResponse.catalog_chunk:type_name -> riskmesh.v1.CatalogChunk
+	8,  // 16: riskmesh.v1.PeerResponse.evaluate:type_name -> riskmesh.v1.EvaluateResponse
+	10, // 17: riskmesh.v1.PeerResponse.ecdh_reply:type_name -> riskmesh.v1.ECDHReply
+	12, // 18: riskmesh.v1.PeerResponse.ecdh_done:type_name -> riskmesh.v1.ECDHDone
+	14, // 19: riskmesh.v1.PeerResponse.ledger_result:type_name -> riskmesh.v1.LedgerResult
+	19, // 20: riskmesh.v1.PeerResponse.redelivered:type_name -> riskmesh.v1.Redelivered
+	21, // 21: riskmesh.v1.PeerResponse.live_info:type_name -> riskmesh.v1.LiveInfo
+	23, // 22: riskmesh.v1.PeerResponse.live_answer:type_name -> riskmesh.v1.LiveAnswer
+	27, // 23: riskmesh.v1.PeerResponse.recon_opened:type_name -> riskmesh.v1.ReconOpened
+	29, // 24: riskmesh.v1.PeerResponse.recon_signed:type_name -> riskmesh.v1.ReconSigned
+	31, // 25: riskmesh.v1.PeerResponse.recon_stepped:type_name -> riskmesh.v1.ReconStepped
+	25, // 26: riskmesh.v1.PeerResponse.live_key_stored:type_name -> riskmesh.v1.LiveKeyStored
+	16, // 27: riskmesh.v1.PeerResponse.ledger_changed:type_name -> riskmesh.v1.LedgerChanged
+	17, // 28: riskmesh.v1.PeerResponse.error:type_name -> riskmesh.v1.PeerError
+	0,  // 29: riskmesh.v1.PeerError.code:type_name -> riskmesh.v1.ErrorCode
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_riskmesh_v1_peer_proto_init() }
@@ -2905,6 +3049,7 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerRequest_ReconSign)(nil),
 		(*PeerRequest_ReconStep)(nil),
 		(*PeerRequest_LiveKey)(nil),
+		(*PeerRequest_LedgerWatch)(nil),
 	}
 	file_riskmesh_v1_peer_proto_msgTypes[1].OneofWrappers = []any{
 		(*PeerResponse_CatalogInfo)(nil),
@@ -2920,16 +3065,17 @@ func file_riskmesh_v1_peer_proto_init() {
 		(*PeerResponse_ReconSigned)(nil),
 		(*PeerResponse_ReconStepped)(nil),
 		(*PeerResponse_LiveKeyStored)(nil),
+		(*PeerResponse_LedgerChanged)(nil),
 		(*PeerResponse_Error)(nil),
 	}
-	file_riskmesh_v1_peer_proto_msgTypes[14].OneofWrappers = []any{}
+	file_riskmesh_v1_peer_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_riskmesh_v1_peer_proto_rawDesc), len(file_riskmesh_v1_peer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
