@@ -111,52 +111,6 @@ func TestPrecomputeUnblindDoesNothing(t *testing.T) {
 	nilState.PrecomputeUnblind() // no panic
 }
 
-// TestAdversaryPrecomputedWrongKey plays a provider answering under a key
-// other than the verified one while the requester computes its unblinding
-// terms ahead: Finalize still rejects the answer by its proof and returns
-// nothing, and the state, terms included, then opens the honest answer.
-func TestAdversaryPrecomputedWrongKey(t *testing.T) {
-	rng := mrand.New(mrand.NewPCG(11, 12))
-	s := newSession(t, 1)
-	rogueKey, err := GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rogue, err := NewEvaluator(rogueKey, s.info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inputs := randomInputs(rng, 2*chunkSize+3)
-	want := make([][OutputSize]byte, len(inputs))
-	if err := s.ev.EvaluateBatch(want, inputs); err != nil {
-		t.Fatal(err)
-	}
-	st, blinded, err := s.client.BlindAdditive(rand.Reader, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.PrecomputeUnblind()
-	evaluated, proof, err := rogue.BlindEvaluate(rand.Reader, blinded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if outputs, err := s.client.Finalize(st, evaluated, proof[:]); !errors.Is(err, ErrProofVerification) || outputs != nil {
-		t.Fatalf("Finalize = %d outputs, %v; want ErrProofVerification", len(outputs), err)
-	}
-	if st.ahead.taken {
-		t.Fatal("a rejected answer took the unblinding terms")
-	}
-	evaluated, proof, err = s.ev.BlindEvaluate(rand.Reader, blinded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs, err := s.client.Finalize(st, evaluated, proof[:])
-	if err != nil {
-		t.Fatalf("honest answer after a rejected one: %v", err)
-	}
-	checkOutputs(t, outputs, want)
-}
-
 // PrecomputeUnblind racing Finalize and itself (the race detector
 // watches): every outcome finalises correctly, and a state is finalised
 // once.

@@ -106,8 +106,18 @@ func BenchmarkOPRF(b *testing.B) {
 			reportItems(b, n, cpu0)
 		})
 	}
-	for _, blinding := range []Blinding{BlindMultiplicative, BlindAdditive} {
-		name, blind := benchName("Requester/Finalize", blinding), blindWith(client, blinding)
+	// FinalizeAdditiveAhead is Finalize of an additive state whose
+	// unblinding terms were computed while the answer was awaited
+	// (PrecomputeUnblind, finished outside the timer and the CPU count):
+	// what is left on the requester's critical path.
+	for _, v := range []struct {
+		blinding Blinding
+		ahead    bool
+	}{{BlindMultiplicative, false}, {BlindAdditive, false}, {BlindAdditive, true}} {
+		name, blind := benchName("Requester/Finalize", v.blinding), blindWith(client, v.blinding)
+		if v.ahead {
+			name += "Ahead"
+		}
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				// A state is finalised once, so every iteration blinds again,
@@ -127,6 +137,10 @@ func BenchmarkOPRF(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					if v.ahead {
+						st.PrecomputeUnblind()
+						<-st.ahead.stopped
+					}
 					cpu0 += cputime.Self() - c
 					b.StartTimer()
 					if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
@@ -136,38 +150,6 @@ func BenchmarkOPRF(b *testing.B) {
 				reportItems(b, n, cpu0)
 			})
 		}
-	}
-	for _, n := range benchSizes[1:3] {
-		// Finalize once the answer came to an additive state whose
-		// unblinding terms were computed while it was awaited
-		// (PrecomputeUnblind, finished outside the timer and the CPU
-		// count): what is left on the requester's critical path.
-		b.Run(fmt.Sprintf("Requester/FinalizeAdditiveAhead/%d", n), func(b *testing.B) {
-			blinds := make([]byte, n*uniformSize)
-			if _, err := rand.Read(blinds); err != nil {
-				b.Fatal(err)
-			}
-			_, blinded, _ := client.BlindAdditive(bytes.NewReader(blinds), inputs[n])
-			evaluated, proof, _ := ev.BlindEvaluate(rand.Reader, blinded)
-			b.ReportAllocs()
-			cpu0 := cputime.Self()
-			for b.Loop() {
-				b.StopTimer()
-				c := cputime.Self()
-				st, _, err := client.BlindAdditive(bytes.NewReader(blinds), inputs[n])
-				if err != nil {
-					b.Fatal(err)
-				}
-				st.PrecomputeUnblind()
-				<-st.ahead.stopped
-				cpu0 += cputime.Self() - c
-				b.StartTimer()
-				if _, err := client.Finalize(st, evaluated, proof[:]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportItems(b, n, cpu0)
-		})
 	}
 	for _, n := range benchSizes {
 		// What the batch-binding rule adds on each side: one SHA-512 pass
