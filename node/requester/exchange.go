@@ -127,6 +127,7 @@ func (r *Requester) send(ctx context.Context, x *exchange, b *blindedRequest) (o
 	refused := func() outcome {
 		return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts, items: len(x.ids)}
 	}
+	q.PrecomputeUnblind() // while the provider evaluates
 	for {
 		if ctx.Err() != nil { // e.g. a split part's turn came too late
 			return r.unanswered(x, req, q, last, attempts, reached)

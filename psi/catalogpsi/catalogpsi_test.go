@@ -311,30 +311,37 @@ func TestAdversaryResolveRejectsDishonestAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tt := range tests {
-			t.Run(blinding.String()+"/"+tt.name, func(t *testing.T) {
-				q, blinded, err := r.Blind(seeded(3), batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				evaluated, proof := tt.answer(blinded)
-				results, err := r.Resolve(q, evaluated, proof)
-				if err == nil || results != nil {
-					t.Fatalf("Resolve = %d results, %v; want no results and an error", len(results), err)
-				}
-				good, goodProof, err := honest.BlindEvaluate(seeded(6), blinded)
-				if err != nil {
-					t.Fatal(err)
-				}
-				results, err = r.Resolve(q, good, goodProof[:])
-				if err != nil {
-					t.Fatalf("honest answer after a rejected one: %v", err)
-				}
-				for i, res := range results {
-					if !res.Hit || res.Label != labelFor(i) {
-						t.Fatalf("identifier %d: got %+v, want hit with %+v", i, res, labelFor(i))
+			for _, ahead := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%v/%s/precomputed %v", blinding, tt.name, ahead), func(t *testing.T) {
+					q, blinded, err := r.Blind(seeded(3), batch)
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-			})
+					if ahead {
+						// Unblinding computed while the answer is awaited
+						// changes nothing a dishonest answer gets.
+						q.PrecomputeUnblind()
+					}
+					evaluated, proof := tt.answer(blinded)
+					results, err := r.Resolve(q, evaluated, proof)
+					if err == nil || results != nil {
+						t.Fatalf("Resolve = %d results, %v; want no results and an error", len(results), err)
+					}
+					good, goodProof, err := honest.BlindEvaluate(seeded(6), blinded)
+					if err != nil {
+						t.Fatal(err)
+					}
+					results, err = r.Resolve(q, good, goodProof[:])
+					if err != nil {
+						t.Fatalf("honest answer after a rejected one: %v", err)
+					}
+					for i, res := range results {
+						if !res.Hit || res.Label != labelFor(i) {
+							t.Fatalf("identifier %d: got %+v, want hit with %+v", i, res, labelFor(i))
+						}
+					}
+				})
+			}
 		}
 	}
 }

@@ -87,6 +87,13 @@ type Query struct {
 // Len is the number of identifiers in the batch.
 func (q *Query) Len() int { return q.state.Len() }
 
+// PrecomputeUnblind starts, on one goroutine, the part of Resolve's
+// unblinding that needs no answer (oprf.BlindState.PrecomputeUnblind):
+// call it once the blinded elements are sent, so that the requester's
+// cores work while the provider evaluates. Resolve still verifies the
+// proof before it opens anything.
+func (q *Query) PrecomputeUnblind() { q.state.PrecomputeUnblind() }
+
 // Blind blinds a batch of 1 to oprf.MaxBatch identifiers, under the
 // Requester's blinding, with blinds drawn from rand (crypto/rand if nil),
 // and returns the query state and the blinded

@@ -99,8 +99,10 @@ func unverifiedUnblind(t *testing.T, st *BlindState, evaluated []byte) [][Elemen
 
 // TestAdversaryAdditiveWrongKey plays a provider that answers an additive
 // request under a key other than the verified one (another key, another
-// period's tweak): Finalize rejects it by the proof, before any
-// unblinding, and the state still takes the honest answer. It also shows
+// period's tweak), with and without the unblinding terms computed while
+// the answer is awaited: Finalize rejects it by the proof, before any
+// unblinding, and the state, terms included, still takes the honest
+// answer. It also shows
 // why the proof must come first: unblinded without it, the wrong key's
 // answer is not even a PRF of the input, but noise that depends on the
 // blinds, so the requester would silently miss listed identifiers.
@@ -115,43 +117,51 @@ func TestAdversaryAdditiveWrongKey(t *testing.T) {
 	rogue, _ := NewEvaluator(rogueKey, s.info)
 	otherPeriod, _ := NewEvaluator(s.sk, []byte("riskmesh/v1|black|20250102"))
 	for name, dishonest := range map[string]*Evaluator{"another key": rogue, "another period": otherPeriod} {
-		t.Run(name, func(t *testing.T) {
-			st, blinded, err := s.client.BlindAdditive(rand.Reader, inputs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			evaluated, proof, err := dishonest.BlindEvaluate(rand.Reader, blinded)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if outputs, err := s.client.Finalize(st, evaluated, proof[:]); !errors.Is(err, ErrProofVerification) || outputs != nil {
-				t.Fatalf("Finalize = %d outputs, %v; want ErrProofVerification", len(outputs), err)
-			}
-
-			// Unverified, inputs 0 and 1 (equal) come out different and
-			// neither is the dishonest key's own evaluation.
-			raw := unverifiedUnblind(t, st, evaluated)
-			var direct ristretto255.Element
-			dishonest.p.hashToGroup(&direct, inputs[0])
-			direct.ScalarMult(&dishonest.mult, &direct)
-			if raw[0] == raw[1] || string(raw[0][:]) == string(direct.Bytes()) {
-				t.Fatal("the wrong key's answer unblinds to a function of the input alone")
-			}
-
-			evaluated, proof, err = s.ev.BlindEvaluate(rand.Reader, blinded)
-			if err != nil {
-				t.Fatal(err)
-			}
-			outputs, err := s.client.Finalize(st, evaluated, proof[:])
-			if err != nil {
-				t.Fatalf("honest answer after a rejected one: %v", err)
-			}
-			for i := range outputs {
-				if outputs[i] != want[i] {
-					t.Fatalf("output %d differs", i)
+		for _, ahead := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/ahead %v", name, ahead), func(t *testing.T) {
+				st, blinded, err := s.client.BlindAdditive(rand.Reader, inputs)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				if ahead {
+					st.PrecomputeUnblind()
+				}
+				evaluated, proof, err := dishonest.BlindEvaluate(rand.Reader, blinded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if outputs, err := s.client.Finalize(st, evaluated, proof[:]); !errors.Is(err, ErrProofVerification) || outputs != nil {
+					t.Fatalf("Finalize = %d outputs, %v; want ErrProofVerification", len(outputs), err)
+				}
+				if st.ahead.taken {
+					t.Fatal("a rejected answer took the unblinding terms")
+				}
+
+				// Unverified, inputs 0 and 1 (equal) come out different and
+				// neither is the dishonest key's own evaluation.
+				raw := unverifiedUnblind(t, st, evaluated)
+				var direct ristretto255.Element
+				dishonest.p.hashToGroup(&direct, inputs[0])
+				direct.ScalarMult(&dishonest.mult, &direct)
+				if raw[0] == raw[1] || string(raw[0][:]) == string(direct.Bytes()) {
+					t.Fatal("the wrong key's answer unblinds to a function of the input alone")
+				}
+
+				evaluated, proof, err = s.ev.BlindEvaluate(rand.Reader, blinded)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outputs, err := s.client.Finalize(st, evaluated, proof[:])
+				if err != nil {
+					t.Fatalf("honest answer after a rejected one: %v", err)
+				}
+				for i := range outputs {
+					if outputs[i] != want[i] {
+						t.Fatalf("output %d differs", i)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -89,6 +89,9 @@ type BlindState struct {
 	// which the proof's seed and weights hash.
 	blinded    []edwards25519.Point
 	blindedEnc []byte
+	// ahead is an additive state's unblinding terms r_i·G computed before
+	// the answer came (PrecomputeUnblind).
+	ahead unblinding
 	// used is set while a Finalize runs and stays set once one succeeded.
 	used atomic.Bool
 }
@@ -193,7 +196,8 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 // tweaked key under the Client's rule FIRST, and only then unblinds and
 // hashes each element into its 64-byte output, in input order. It unblinds
 // as the state was blinded: (1/r_i)·C_i with one batch inversion of the
-// blinds per chunk, or C_i − r_i·G.
+// blinds per chunk, or C_i − r_i·G, taking the r_i·G that
+// BlindState.PrecomputeUnblind computed while the answer was awaited.
 //
 // A state is finalised once: after a success its blinds are wiped and
 // another Finalize (or one running concurrently) fails with ErrStateUsed.
@@ -214,6 +218,8 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 		return nil, err
 	}
 	defer clear(st.blinds)
+	ready := st.ahead.take()
+	defer clear(ready)
 	n := len(st.inputs)
 	outputs := make([][OutputSize]byte, n)
 	type scratch struct {
@@ -237,11 +243,14 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 		var s edwards25519.Scalar
 		var enc [ElementSize]byte
 		for i := lo; i < hi; i++ {
-			if additive {
+			switch {
+			case i < len(ready):
+				u.Subtract(&elems[i], &ready[i])
+			case additive:
 				toEdwardsScalar(&s, &st.blinds[i])
 				u.ScalarBaseMult(&s)
 				u.Subtract(&elems[i], &u)
-			} else {
+			default:
 				toEdwardsScalar(&s, &sc.inv[i-lo])
 				u.ScalarMult(&s, &elems[i])
 			}
