@@ -3,7 +3,10 @@ package provider
 import (
 	"errors"
 	"testing"
+	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -290,5 +293,86 @@ func TestAdversaryLiveKeyUpload(t *testing.T) {
 	}
 	if err := resolves(requesterMSP, victim); !errors.Is(err, hepsi.ErrUnknownKey) {
 		t.Fatalf("the victim's key resolved for the flooder: %v", err)
+	}
+}
+
+// TestAdversaryLiveKeyUploadBudget plays a member that uploads its valid
+// evaluation key in a loop over QUIC, each upload a 1.57 MB decode for the
+// provider and unbilled: beyond its budget (DefaultLiveKeyBurst in a row,
+// then DefaultLiveKeyPerMinute) every upload is refused RATE_LIMITED with
+// the wait until its next one, before it is decoded, so the provider
+// decodes no more than the budget however long the loop runs. Another
+// member's upload is taken meanwhile, and the flooder's own live queries
+// are still answered with the key they carry.
+func TestAdversaryLiveKeyUploadBudget(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	now := time.Unix(1_800_000_000, 0)
+	f.p.cfg.Now = func() time.Time { return now }
+	key, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	const flood = 3 * DefaultLiveKeyBurst
+	refusedAt := -1
+	for i := range flood {
+		resp := uploadKey(via, category, 1, key)
+		if resp.GetLiveKeyStored() != nil {
+			if refusedAt >= 0 {
+				t.Fatalf("upload %d taken after upload %d was refused, the clock standing still", i, refusedAt)
+			}
+			continue
+		}
+		pe := resp.GetError()
+		if pe.GetCode() != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED || pe.GetRetryAfterMs() == 0 {
+			t.Fatalf("upload %d: %v, want RATE_LIMITED with a retry hint", i, resp)
+		}
+		if refusedAt < 0 {
+			refusedAt = i
+		}
+	}
+	if refusedAt != DefaultLiveKeyBurst {
+		t.Fatalf("first refusal at upload %d, want %d", refusedAt, DefaultLiveKeyBurst)
+	}
+	decoded, refused := f.p.LiveKeyUploads()
+	if decoded != DefaultLiveKeyBurst || refused != flood-DefaultLiveKeyBurst {
+		t.Fatalf("%d uploads decoded and %d refused, want %d and %d", decoded, refused, DefaultLiveKeyBurst, flood-DefaultLiveKeyBurst)
+	}
+
+	// Another member's budget is its own.
+	const other = "OtherMSP"
+	must(t, f.regulator.AddInstitution(f.ctx, other, "Other", []accounting.Role{accounting.RoleRequester}))
+	must(t, f.dir.Refresh(f.ctx))
+	otherHE, err := hepsi.NewRequester(params)
+	must(t, err)
+	otherKey, err := otherHE.EvaluationKey().MarshalBinary()
+	must(t, err)
+	upload := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+		Provider: providerMSP, Category: category, Period: 1, Key: otherKey,
+	}}}
+	if resp := f.p.Handle(f.ctx, peer.Identity{MSPID: other}, upload); resp.GetLiveKeyStored() == nil {
+		t.Fatalf("another member's upload during the flood: %v", resp)
+	}
+
+	// The flooder's queries carry their key, as without uploads.
+	s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
+	if s1.refusal != nil {
+		t.Fatalf("POPRF step refused: %v", s1.refusal)
+	}
+	q, st, err := he.Query(nil, s1.outputs)
+	must(t, err)
+	withKey, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+	if res := f.liveResults(via(withKey), params, st, qd); !res[0].Found || res[1].Found {
+		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
+	}
+
+	// The budget refills at its rate: one upload a quarter minute later,
+	// not two.
+	now = now.Add(time.Minute / DefaultLiveKeyPerMinute)
+	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
+		t.Fatal("upload refused once the budget refilled")
+	}
+	if got := uploadKey(via, category, 1, key).GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("second upload after one refill: %v, want RATE_LIMITED", got)
+	}
+	if decoded, _ := f.p.LiveKeyUploads(); decoded != DefaultLiveKeyBurst+2 {
+		t.Fatalf("%d uploads decoded, want the flooder's %d and one more, and the other member's one", decoded, DefaultLiveKeyBurst)
 	}
 }
