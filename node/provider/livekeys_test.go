@@ -2,6 +2,7 @@ package provider
 
 import (
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -41,6 +42,31 @@ func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byt
 	}}}, qd
 }
 
+// askListed runs the POPRF step of a live exchange (the next sequence)
+// of a listed and an unlisted phone over via, and seals its homomorphic
+// query with encrypt (a hepsi.Requester's Query, carrying the key, or
+// QueryByKeyDigest).
+func (f *fixture) askListed(via exchange, params hepsi.Params, encrypt func(io.Reader, [][]byte) (*hepsi.Query, *hepsi.QueryState, error)) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
+	f.t.Helper()
+	s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
+	if s1.refusal != nil {
+		f.t.Fatalf("POPRF step refused: %v", s1.refusal)
+	}
+	q, st, err := encrypt(nil, s1.outputs)
+	must(f.t, err)
+	req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+	return s1, st, req, qd
+}
+
+// wantListed fails unless res finds the listed phone and not the
+// unlisted one (askListed).
+func wantListed(t *testing.T, res []hepsi.Result) {
+	t.Helper()
+	if !res[0].Found || res[1].Found {
+		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
+	}
+}
+
 // wantUnknownKey fails unless resp is the unknown-key refusal and the
 // exchange of s1 has no live step recorded.
 func (f *fixture) wantUnknownKey(resp *riskmeshv1.PeerResponse, s1 liveStep1) {
@@ -65,33 +91,10 @@ func TestLiveKeyByDigest(t *testing.T) {
 	f, via, params, he := newLiveKeysFixture(t)
 	keyEnc, err := he.EvaluationKey().MarshalBinary()
 	must(t, err)
-	phones := []string{"+8613800138001", "+8613800138555"}
-	ask := func(via exchange, byDigest bool) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
-		t.Helper()
-		s1 := f.livePOPRF(via, 1, 0, phones...) // the next sequence
-		if s1.refusal != nil {
-			t.Fatalf("POPRF step refused: %v", s1.refusal)
-		}
-		encrypt := he.Query
-		if byDigest {
-			encrypt = he.QueryByKeyDigest
-		}
-		q, st, err := encrypt(nil, s1.outputs)
-		must(t, err)
-		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-		return s1, st, req, qd
-	}
-	found := func(res []hepsi.Result) {
-		t.Helper()
-		if !res[0].Found || res[1].Found {
-			t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
-		}
-	}
-
-	_, st, withKey, qd := ask(via, false)
-	found(f.liveResults(via(withKey), params, st, qd))
-	_, st, named, qd := ask(via, true)
-	found(f.liveResults(via(named), params, st, qd))
+	_, st, withKey, qd := f.askListed(via, params, he.Query)
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
+	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 	if saved := len(withKey.GetLiveQuery().GetQuery()) - len(named.GetLiveQuery().GetQuery()); saved < len(keyEnc)-64 {
 		// The digest and its framing replace the key (1.57 MB).
 		t.Fatalf("query naming its key is %d bytes smaller, want the key's %d less at most 64", saved, len(keyEnc))
@@ -101,12 +104,12 @@ func TestLiveKeyByDigest(t *testing.T) {
 	f.reopen()
 	f.maintain()
 	via = f.serveQUIC(t, f.p)
-	s1, _, named, _ := ask(via, true)
+	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	q, st, err := he.Query(nil, s1.outputs)
 	must(t, err)
 	withKey, qd = f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-	found(f.liveResults(via(withKey), params, st, qd))
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
 	f.flush()
 	if got := f.billed(t); got != 3*2*livePrice {
 		t.Fatalf("billed %d, want three POPRF steps of 2 items at %d", got, livePrice)
@@ -190,35 +193,20 @@ func TestLiveKeyUpload(t *testing.T) {
 	if want := he.EvaluationKey().Digest(); string(stored.GetKeyDigest()) != string(want[:]) {
 		t.Fatalf("receipt %x, want the key's digest %x", stored.GetKeyDigest(), want)
 	}
-	ask := func(via exchange) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
-		t.Helper()
-		s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
-		if s1.refusal != nil {
-			t.Fatalf("POPRF step refused: %v", s1.refusal)
-		}
-		q, st, err := he.QueryByKeyDigest(nil, s1.outputs)
-		must(t, err)
-		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-		return s1, st, req, qd
-	}
-	_, st, named, qd := ask(via)
-	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
-		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
-	}
+	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 
 	f.flush()
 	f.reopen()
 	f.maintain()
 	via = f.serveQUIC(t, f.p)
-	s1, _, named, _ := ask(via)
+	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
 		t.Fatal("key upload after the restart refused")
 	}
-	_, st, named, qd = ask(via)
-	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
-		t.Fatalf("found %v %v after the upload, want listed and unlisted", res[0].Found, res[1].Found)
-	}
+	_, st, named, qd = f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 }
 
 // TestAdversaryLiveKeyUpload plays a member uploading keys it should not:
@@ -352,16 +340,8 @@ func TestAdversaryLiveKeyUploadBudget(t *testing.T) {
 	}
 
 	// The flooder's queries carry their key, as without uploads.
-	s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
-	if s1.refusal != nil {
-		t.Fatalf("POPRF step refused: %v", s1.refusal)
-	}
-	q, st, err := he.Query(nil, s1.outputs)
-	must(t, err)
-	withKey, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-	if res := f.liveResults(via(withKey), params, st, qd); !res[0].Found || res[1].Found {
-		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
-	}
+	_, st, withKey, qd := f.askListed(via, params, he.Query)
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
 
 	// The budget refills at its rate: one upload a quarter minute later,
 	// not two.
