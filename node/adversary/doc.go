@@ -9,7 +9,8 @@
 // provider's place, with its own keys and connection: that is the dishonest
 // provider. Member registers one more institution whose certificate can
 // open raw QUIC connections to the providers, or send raw bytes to the API:
-// that is the dishonest requester.
+// that is the dishonest requester. Config.Live makes the providers serve
+// the category live as well, for the live-mode attacks.
 //
 // The tests here are what docs/threat-model.md (sections "Provider",
 // "Requester", "Network attacker") and docs/benchmarks.md ("Soak") cite:

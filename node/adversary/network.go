@@ -39,8 +39,13 @@ import (
 const (
 	Category     = "black"
 	Price        = 2
+	LivePrice    = 3
 	RequesterMSP = "BankAMSP"
 )
+
+// liveBatch is the providers' live batch: small parameters, quick to
+// build and answer.
+const liveBatch = 16
 
 // Config shapes the consortium Start builds. The zero value works: one
 // provider listing nothing.
@@ -56,6 +61,10 @@ type Config struct {
 	API api.Config
 	// Deadline is the requester's default query deadline (default 10 s).
 	Deadline time.Duration
+	// Live makes every provider serve the category live as well as by
+	// catalog, at LivePrice; Start then also waits until each provider's
+	// live database answers.
+	Live bool
 }
 
 // Network is a running consortium.
@@ -155,10 +164,13 @@ func Start(t testing.TB, cfg Config) *Network {
 	n.regulator, err = store.As(accounting.DefaultRegulator)
 	must(t, err)
 	must(t, n.regulator.SetPrice(ctx, Category, Price))
+	if cfg.Live {
+		must(t, n.regulator.SetModePrice(ctx, Category, accounting.ModeLive, LivePrice))
+	}
 	req := n.Member(RequesterMSP)
 	n.dir = registry.New(req.led, registry.Options{Refresh: 200 * time.Millisecond})
 	for i, listing := range cfg.Listings {
-		n.Providers = append(n.Providers, n.startProvider(ctx, i+1, listing, cfg.PeerRate))
+		n.Providers = append(n.Providers, n.startProvider(ctx, i+1, listing, cfg))
 	}
 	_, err = n.regulator.Rollover(ctx)
 	must(t, err)
@@ -177,9 +189,22 @@ func Start(t testing.TB, cfg Config) *Network {
 		if ready < len(n.Providers) {
 			return fmt.Errorf("%d of %d catalogs ready in period %d", ready, len(n.Providers), n.Period)
 		}
+		for _, p := range n.Providers {
+			if cfg.Live && !p.answersLive(n.Period) {
+				return fmt.Errorf("%s's live database of period %d not ready", p.MSP, n.Period)
+			}
+		}
 		return nil
 	})
 	return n
+}
+
+// answersLive reports whether p announces the parameters of its live
+// database of period, as it does to a requester once the database answers.
+func (p *Provider) answersLive(period uint64) bool {
+	return p.Node.Handle(context.Background(), peer.Identity{MSPID: RequesterMSP}, &riskmeshv1.PeerRequest{
+		Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{Provider: p.MSP, Category: Category, Period: period}},
+	}).GetLiveInfo() != nil
 }
 
 // Member registers a requester institution named msp, with its own keys
@@ -217,8 +242,8 @@ func fingerprint(c tls.Certificate) []byte {
 }
 
 // startProvider starts provider number code's node listing the phones,
-// each labelled with reason number i.
-func (n *Network) startProvider(ctx context.Context, code int, listing []int, rate float64) *Provider {
+// each labelled with reason number i, serving as cfg says.
+func (n *Network) startProvider(ctx context.Context, code int, listing []int, cfg Config) *Provider {
 	t := n.t
 	t.Helper()
 	msp := ProviderMSP(code)
@@ -239,14 +264,21 @@ func (n *Network) startProvider(ctx context.Context, code int, listing []int, ra
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(t, err)
-	p.Node, err = provider.New(provider.Config{
+	pcfg := provider.Config{
 		MSPID: msp, Ledger: p.led, Directory: n.dir,
 		Keys: map[string]*oprf.PrivateKey{Category: key}, Sign: p.sign, DB: db, DataDir: dir,
 		Sources: []provider.Source{{Name: "list", Category: Category, Code: uint8(code), Source: src}},
-	})
+	}
+	lcfg := peer.Config{Certificate: p.Cert, Authorizer: n.dir, Handler: p.handle,
+		RequestRate: cfg.PeerRate, RequestBurst: int(cfg.PeerRate)}
+	if cfg.Live {
+		pcfg.Serve = map[string]provider.ServeMode{Category: provider.ServeCatalog | provider.ServeLive}
+		pcfg.LiveBatch = liveBatch
+		lcfg.MaxRequestSize = riskmeshv1.MaxLiveQuerySize
+	}
+	p.Node, err = provider.New(pcfg)
 	must(t, err)
-	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.Cert, Authorizer: n.dir, Handler: p.handle,
-		RequestRate: rate, RequestBurst: int(rate)})
+	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", lcfg)
 	must(t, err)
 	must(t, p.led.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: p.Addr(), TLSFingerprint: fingerprint(p.Cert), SigningKey: p.pub,

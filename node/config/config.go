@@ -224,6 +224,10 @@ type Provider struct {
 	// LiveBatch is the most identifiers one live query carries, 1 to
 	// 4096. Default 1024.
 	LiveBatch int `yaml:"live_batch"`
+	// LiveKeyUploads bounds each requester's evaluation-key uploads:
+	// each costs this node a decode (a few milliseconds of CPU) and
+	// nothing bills it. Default: bursts of 16, 4 more a minute.
+	LiveKeyUploads LiveKeyUploads `yaml:"live_key_uploads"`
 	// MaxBatch is the largest item count one evaluate request may carry.
 	// Default 65535.
 	MaxBatch int `yaml:"max_batch"`
@@ -242,6 +246,13 @@ type Provider struct {
 	// fails, the requester disputes the answer and the auditor upholds
 	// the dispute. Default: empty, an honest provider.
 	Misbehave string `yaml:"misbehave,omitempty"`
+}
+
+// LiveKeyUploads is provider.live_key_uploads, a token bucket per
+// requester (node/provider LiveKeyBudget).
+type LiveKeyUploads struct {
+	Burst     int     `yaml:"burst"`      // default 16
+	PerMinute float64 `yaml:"per_minute"` // default 4
 }
 
 // The values of Provider.Serve and Requester.Mode.

@@ -182,6 +182,8 @@ func TestRejects(t *testing.T) {
 		{"serve unknown mode", csv("  serve: {black: [catalog, push]}\n"), "provider.serve.black[1]:"},
 		{"serve repeated mode", csv("  serve: {black: [live, live]}\n"), "provider.serve.black[1]:"},
 		{"live batch", csv("  live_batch: 5000\n"), "provider.live_batch:"},
+		{"negative live key burst", csv("  live_key_uploads: {burst: -1}\n"), "provider.live_key_uploads.burst:"},
+		{"negative live key rate", csv("  live_key_uploads: {per_minute: -0.5}\n"), "provider.live_key_uploads.per_minute:"},
 		{"requester mode", with("", "requester:\n  mode: push\n"), "requester.mode:"},
 		{"negative exposure refresh", with("", "provider:\n  exposure_refresh: -1s\n"), "provider.exposure_refresh:"},
 		{"exposure refresh too long", with("", "provider:\n  exposure_refresh: 2m\n"), "provider.exposure_refresh:"},

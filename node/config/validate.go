@@ -278,6 +278,12 @@ func (cfg *Config) validateProvider(c *checker) {
 	if p.LiveBatch < 0 || p.LiveBatch > provider.MaxLiveBatch {
 		c.fail("provider.live_batch", "must be 0 (default 1024) to %d", provider.MaxLiveBatch)
 	}
+	if p.LiveKeyUploads.Burst < 0 {
+		c.fail("provider.live_key_uploads.burst", "must be 0 (default %d) or more", provider.DefaultLiveKeyBurst)
+	}
+	if p.LiveKeyUploads.PerMinute < 0 {
+		c.fail("provider.live_key_uploads.per_minute", "must be 0 (default %d) or more", provider.DefaultLiveKeyPerMinute)
+	}
 	seen := map[string]bool{}
 	for i := range p.Sources {
 		s := &p.Sources[i]

@@ -91,6 +91,7 @@ type providerSide interface {
 	Outbox() *outbox.Outbox
 	CheckRotate(ctx context.Context, category string) error
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
+	LiveKeyUploads() (decoded, refused uint64)
 }
 
 // node is a started daemon.

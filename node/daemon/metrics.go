@@ -32,6 +32,7 @@ func (n *node) metricsOptions(providing, requesting, journaling bool) metrics.Op
 	if providing {
 		o.CatalogAges = n.catalogAges
 		o.ListSourceStale = n.listSourceStale
+		o.LiveKeyUploads = func() (uint64, uint64) { return n.prov.LiveKeyUploads() }
 	}
 	return o
 }

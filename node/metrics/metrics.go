@@ -33,6 +33,10 @@ type Options struct {
 	// LateAnswers reports the requester's late fetches: pending now, and
 	// (counters) ended with an answer or given up.
 	LateAnswers func() (pending int, answered, givenUp uint64)
+	// LiveKeyUploads reports the evaluation-key uploads the provider
+	// decoded and those it refused over their requester's budget
+	// (counters).
+	LiveKeyUploads func() (decoded, refused uint64)
 	// Push reports each push destination's queue (node/push).
 	Push func() []PushStats
 	// Health reports the node's components for /healthz. Default: SERVING
@@ -124,6 +128,12 @@ func New(opts Options) *Metrics {
 			func() uint64 { _, n, _ := f(); return n })
 		counter("late_answers_given_up_total", "Late fetches that ended without an answer (nothing billed for them).",
 			func() uint64 { _, _, n := f(); return n })
+	}
+	if f := opts.LiveKeyUploads; f != nil {
+		counter("live_key_decodes_total", "Evaluation-key uploads this provider decoded.",
+			func() uint64 { n, _ := f(); return n })
+		counter("live_key_uploads_refused_total", "Evaluation-key uploads refused over their requester's budget, before decoding.",
+			func() uint64 { _, n := f(); return n })
 	}
 	if f := opts.Push; f != nil {
 		m.reg.MustRegister(pushCollector(f))

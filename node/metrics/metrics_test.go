@@ -78,6 +78,7 @@ func TestComponentState(t *testing.T) {
 		LedgerSubmitErrors: func() uint64 { return 5 },
 		PeerConnections:    func() int { return 3 },
 		LateAnswers:        func() (int, uint64, uint64) { return 4, 11, 6 },
+		LiveKeyUploads:     func() (uint64, uint64) { return 16, 40 },
 		CatalogAges: func() map[string]time.Duration {
 			return map[string]time.Duration{"black": 90 * time.Second, "grey": time.Hour}
 		},
@@ -102,6 +103,8 @@ func TestComponentState(t *testing.T) {
 		{"riskmesh_late_answers_pending", nil, 4},
 		{"riskmesh_late_answers_total", nil, 11},
 		{"riskmesh_late_answers_given_up_total", nil, 6},
+		{"riskmesh_live_key_decodes_total", nil, 16},
+		{"riskmesh_live_key_uploads_refused_total", nil, 40},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "black"}, 90},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "grey"}, 3600},
 		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "crm"}, 0},
@@ -128,7 +131,7 @@ func TestNilSourcesLeaveSeriesOut(t *testing.T) {
 	fams := scrape(t, New(Options{}))
 	for _, name := range []string{"riskmesh_outbox_depth", "riskmesh_outbox_dead", "riskmesh_ledger_submit_errors_total",
 		"riskmesh_peer_connections", "riskmesh_catalog_age_seconds", "riskmesh_list_source_stale_seconds",
-		"riskmesh_late_answers_pending", "riskmesh_late_answers_total", "riskmesh_push_queue_depth", "riskmesh_push_delivered_total"} {
+		"riskmesh_late_answers_pending", "riskmesh_late_answers_total", "riskmesh_live_key_decodes_total", "riskmesh_push_queue_depth", "riskmesh_push_delivered_total"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s reported without a source", name)
 		}

@@ -81,6 +81,13 @@ func Refusal(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 	return errorResponse(code, msg, 0)
 }
 
+// RefusalAfter is Refusal with a retry hint, for UNAVAILABLE and
+// RATE_LIMITED: the requester waits retryAfter (rounded up to the
+// millisecond) before it sends again.
+func RefusalAfter(code riskmeshv1.ErrorCode, msg string, retryAfter time.Duration) *riskmeshv1.PeerResponse {
+	return errorResponse(code, msg, retryAfter)
+}
+
 // errorResponse builds the PeerError frame a server sends.
 func errorResponse(code riskmeshv1.ErrorCode, msg string, retryAfter time.Duration) *riskmeshv1.PeerResponse {
 	var ms uint32

@@ -111,6 +111,10 @@ type Config struct {
 	// keeps for live queries that name theirs by digest. Default
 	// hepsi.DefaultKeyCacheSize.
 	LiveKeyCache int
+	// LiveKeyUploads bounds each requester's evaluation-key uploads
+	// (liveuploads.go). Default: bursts of DefaultLiveKeyBurst, refilled at
+	// DefaultLiveKeyPerMinute.
+	LiveKeyUploads LiveKeyBudget
 
 	// Sources are the list sources, in reporting order.
 	Sources []Source
@@ -145,7 +149,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Rand draws the DLEQ proof nonces. Default crypto/rand.
 	Rand io.Reader
-	// Now is the clock for status timestamps. Default time.Now.
+	// Now is the clock for status timestamps and the key upload budget.
+	// Default time.Now.
 	Now func() time.Time
 }
 
@@ -191,6 +196,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: ExposureRefresh %v out of 0..%v", ErrConfig, c.ExposureRefresh, MaxExposureRefresh)
 	case c.LiveBatch < 0 || c.LiveBatch > MaxLiveBatch:
 		return c, fmt.Errorf("%w: LiveBatch %d out of 0..%d", ErrConfig, c.LiveBatch, MaxLiveBatch)
+	case c.LiveKeyUploads.Burst < 0 || c.LiveKeyUploads.PerMinute < 0:
+		return c, fmt.Errorf("%w: negative LiveKeyUploads", ErrConfig)
 	}
 	for cat, m := range c.Serve {
 		if _, ok := c.Keys[cat]; !ok || m == 0 || m&^(ServeCatalog|ServeLive) != 0 {
@@ -224,6 +231,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.MaxBatch = cmp.Or(c.MaxBatch, transcript.MaxItems)
 	c.RetainPeriods = cmp.Or(c.RetainPeriods, DefaultRetainPeriods)
 	c.LiveBatch = cmp.Or(c.LiveBatch, DefaultLiveBatch)
+	c.LiveKeyUploads.Burst = cmp.Or(c.LiveKeyUploads.Burst, DefaultLiveKeyBurst)
+	c.LiveKeyUploads.PerMinute = cmp.Or(c.LiveKeyUploads.PerMinute, DefaultLiveKeyPerMinute)
 	c.RetryBuild = cmp.Or(c.RetryBuild, DefaultRetryBuild)
 	c.ExposureRefresh = cmp.Or(c.ExposureRefresh, DefaultExposureRefresh)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))

@@ -135,16 +135,6 @@ func (p *Provider) liveDatabase(category string, period uint64, key oprf.KeyID) 
 	return nil
 }
 
-// LiveReady reports whether category is served live and its database for
-// the current period answers.
-func (p *Provider) LiveReady(category string) bool {
-	period := p.cfg.Directory.View().Period.Number
-	if _, ok := p.keys[category]; !ok || !p.servesLive(category) || period == 0 {
-		return false
-	}
-	return p.liveDatabase(category, period, p.answeringKey(category, period).Public().KeyID()) != nil
-}
-
 // currentLive returns category's liveDB if it is period's under key.
 func (p *Provider) currentLive(category string, period uint64, key oprf.KeyID) *liveDB {
 	p.live.mu.Lock()

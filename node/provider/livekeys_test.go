@@ -2,8 +2,12 @@ package provider
 
 import (
 	"errors"
+	"io"
 	"testing"
+	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/hepsi"
 	"github.com/riskmesh/riskmesh/psi/transcript"
@@ -38,6 +42,31 @@ func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byt
 	}}}, qd
 }
 
+// askListed runs the POPRF step of a live exchange (the next sequence)
+// of a listed and an unlisted phone over via, and seals its homomorphic
+// query with encrypt (a hepsi.Requester's Query, carrying the key, or
+// QueryByKeyDigest).
+func (f *fixture) askListed(via exchange, params hepsi.Params, encrypt func(io.Reader, [][]byte) (*hepsi.Query, *hepsi.QueryState, error)) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
+	f.t.Helper()
+	s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
+	if s1.refusal != nil {
+		f.t.Fatalf("POPRF step refused: %v", s1.refusal)
+	}
+	q, st, err := encrypt(nil, s1.outputs)
+	must(f.t, err)
+	req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+	return s1, st, req, qd
+}
+
+// wantListed fails unless res finds the listed phone and not the
+// unlisted one (askListed).
+func wantListed(t *testing.T, res []hepsi.Result) {
+	t.Helper()
+	if !res[0].Found || res[1].Found {
+		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
+	}
+}
+
 // wantUnknownKey fails unless resp is the unknown-key refusal and the
 // exchange of s1 has no live step recorded.
 func (f *fixture) wantUnknownKey(resp *riskmeshv1.PeerResponse, s1 liveStep1) {
@@ -62,33 +91,10 @@ func TestLiveKeyByDigest(t *testing.T) {
 	f, via, params, he := newLiveKeysFixture(t)
 	keyEnc, err := he.EvaluationKey().MarshalBinary()
 	must(t, err)
-	phones := []string{"+8613800138001", "+8613800138555"}
-	ask := func(via exchange, byDigest bool) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
-		t.Helper()
-		s1 := f.livePOPRF(via, 1, 0, phones...) // the next sequence
-		if s1.refusal != nil {
-			t.Fatalf("POPRF step refused: %v", s1.refusal)
-		}
-		encrypt := he.Query
-		if byDigest {
-			encrypt = he.QueryByKeyDigest
-		}
-		q, st, err := encrypt(nil, s1.outputs)
-		must(t, err)
-		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-		return s1, st, req, qd
-	}
-	found := func(res []hepsi.Result) {
-		t.Helper()
-		if !res[0].Found || res[1].Found {
-			t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
-		}
-	}
-
-	_, st, withKey, qd := ask(via, false)
-	found(f.liveResults(via(withKey), params, st, qd))
-	_, st, named, qd := ask(via, true)
-	found(f.liveResults(via(named), params, st, qd))
+	_, st, withKey, qd := f.askListed(via, params, he.Query)
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
+	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 	if saved := len(withKey.GetLiveQuery().GetQuery()) - len(named.GetLiveQuery().GetQuery()); saved < len(keyEnc)-64 {
 		// The digest and its framing replace the key (1.57 MB).
 		t.Fatalf("query naming its key is %d bytes smaller, want the key's %d less at most 64", saved, len(keyEnc))
@@ -98,12 +104,12 @@ func TestLiveKeyByDigest(t *testing.T) {
 	f.reopen()
 	f.maintain()
 	via = f.serveQUIC(t, f.p)
-	s1, _, named, _ := ask(via, true)
+	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	q, st, err := he.Query(nil, s1.outputs)
 	must(t, err)
 	withKey, qd = f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-	found(f.liveResults(via(withKey), params, st, qd))
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
 	f.flush()
 	if got := f.billed(t); got != 3*2*livePrice {
 		t.Fatalf("billed %d, want three POPRF steps of 2 items at %d", got, livePrice)
@@ -187,35 +193,20 @@ func TestLiveKeyUpload(t *testing.T) {
 	if want := he.EvaluationKey().Digest(); string(stored.GetKeyDigest()) != string(want[:]) {
 		t.Fatalf("receipt %x, want the key's digest %x", stored.GetKeyDigest(), want)
 	}
-	ask := func(via exchange) (liveStep1, *hepsi.QueryState, *riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
-		t.Helper()
-		s1 := f.livePOPRF(via, 1, 0, "+8613800138001", "+8613800138555")
-		if s1.refusal != nil {
-			t.Fatalf("POPRF step refused: %v", s1.refusal)
-		}
-		q, st, err := he.QueryByKeyDigest(nil, s1.outputs)
-		must(t, err)
-		req, qd := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
-		return s1, st, req, qd
-	}
-	_, st, named, qd := ask(via)
-	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
-		t.Fatalf("found %v %v, want listed and unlisted", res[0].Found, res[1].Found)
-	}
+	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 
 	f.flush()
 	f.reopen()
 	f.maintain()
 	via = f.serveQUIC(t, f.p)
-	s1, _, named, _ := ask(via)
+	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
 		t.Fatal("key upload after the restart refused")
 	}
-	_, st, named, qd = ask(via)
-	if res := f.liveResults(via(named), params, st, qd); !res[0].Found || res[1].Found {
-		t.Fatalf("found %v %v after the upload, want listed and unlisted", res[0].Found, res[1].Found)
-	}
+	_, st, named, qd = f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
 }
 
 // TestAdversaryLiveKeyUpload plays a member uploading keys it should not:
@@ -290,5 +281,78 @@ func TestAdversaryLiveKeyUpload(t *testing.T) {
 	}
 	if err := resolves(requesterMSP, victim); !errors.Is(err, hepsi.ErrUnknownKey) {
 		t.Fatalf("the victim's key resolved for the flooder: %v", err)
+	}
+}
+
+// TestAdversaryLiveKeyUploadBudget plays a member that uploads its valid
+// evaluation key in a loop over QUIC, each upload a 1.57 MB decode for the
+// provider and unbilled: beyond its budget (DefaultLiveKeyBurst in a row,
+// then DefaultLiveKeyPerMinute) every upload is refused RATE_LIMITED with
+// the wait until its next one, before it is decoded, so the provider
+// decodes no more than the budget however long the loop runs. Another
+// member's upload is taken meanwhile, and the flooder's own live queries
+// are still answered with the key they carry.
+func TestAdversaryLiveKeyUploadBudget(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	now := time.Unix(1_800_000_000, 0)
+	f.p.cfg.Now = func() time.Time { return now }
+	key, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	const flood = 3 * DefaultLiveKeyBurst
+	refusedAt := -1
+	for i := range flood {
+		resp := uploadKey(via, category, 1, key)
+		if resp.GetLiveKeyStored() != nil {
+			if refusedAt >= 0 {
+				t.Fatalf("upload %d taken after upload %d was refused, the clock standing still", i, refusedAt)
+			}
+			continue
+		}
+		pe := resp.GetError()
+		if pe.GetCode() != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED || pe.GetRetryAfterMs() == 0 {
+			t.Fatalf("upload %d: %v, want RATE_LIMITED with a retry hint", i, resp)
+		}
+		if refusedAt < 0 {
+			refusedAt = i
+		}
+	}
+	if refusedAt != DefaultLiveKeyBurst {
+		t.Fatalf("first refusal at upload %d, want %d", refusedAt, DefaultLiveKeyBurst)
+	}
+	decoded, refused := f.p.LiveKeyUploads()
+	if decoded != DefaultLiveKeyBurst || refused != flood-DefaultLiveKeyBurst {
+		t.Fatalf("%d uploads decoded and %d refused, want %d and %d", decoded, refused, DefaultLiveKeyBurst, flood-DefaultLiveKeyBurst)
+	}
+
+	// Another member's budget is its own.
+	const other = "OtherMSP"
+	must(t, f.regulator.AddInstitution(f.ctx, other, "Other", []accounting.Role{accounting.RoleRequester}))
+	must(t, f.dir.Refresh(f.ctx))
+	otherHE, err := hepsi.NewRequester(params)
+	must(t, err)
+	otherKey, err := otherHE.EvaluationKey().MarshalBinary()
+	must(t, err)
+	upload := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+		Provider: providerMSP, Category: category, Period: 1, Key: otherKey,
+	}}}
+	if resp := f.p.Handle(f.ctx, peer.Identity{MSPID: other}, upload); resp.GetLiveKeyStored() == nil {
+		t.Fatalf("another member's upload during the flood: %v", resp)
+	}
+
+	// The flooder's queries carry their key, as without uploads.
+	_, st, withKey, qd := f.askListed(via, params, he.Query)
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
+
+	// The budget refills at its rate: one upload a quarter minute later,
+	// not two.
+	now = now.Add(time.Minute / DefaultLiveKeyPerMinute)
+	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
+		t.Fatal("upload refused once the budget refilled")
+	}
+	if got := uploadKey(via, category, 1, key).GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+		t.Fatalf("second upload after one refill: %v, want RATE_LIMITED", got)
+	}
+	if decoded, _ := f.p.LiveKeyUploads(); decoded != DefaultLiveKeyBurst+2 {
+		t.Fatalf("%d uploads decoded, want the flooder's %d and one more, and the other member's one", decoded, DefaultLiveKeyBurst)
 	}
 }

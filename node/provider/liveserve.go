@@ -103,6 +103,9 @@ func (p *Provider) liveKey(who peer.Identity, req *riskmeshv1.LiveKeyUpload) *ri
 	if db == nil {
 		return p.liveNotReady(cat)
 	}
+	if ok, wait := p.uploads.take(p.cfg.LiveKeyUploads, who.MSPID, p.cfg.Now()); !ok {
+		return overBudget(wait)
+	}
 	k, err := hepsi.DecodeEvaluationKey(db.Params(), req.GetKey())
 	if err != nil {
 		return refuse(codeStale, "evaluation key does not fit the announced live parameters: %v", err)

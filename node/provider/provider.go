@@ -37,6 +37,7 @@ type Provider struct {
 	live     liveSet
 	answers  liveAnswers     // the latest live answers, for retries (liveanswers.go)
 	heKeys   *hepsi.KeyCache // requesters' evaluation keys (liveserve.go)
+	uploads  keyUploads      // each requester's key upload budget (liveuploads.go)
 	sources  sourceStates    // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1

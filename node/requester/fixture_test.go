@@ -220,7 +220,7 @@ func buildServing(t testing.TB, limit int64, maxBatch int, serve map[int]provide
 		if n.serve[i+1]&provider.ServeLive == 0 {
 			continue
 		}
-		for !tp.node.LiveReady(testCategory) {
+		for !tp.answersLive(n.period) {
 			_, err := tp.node.Refresh(ctx, nil)
 			must(t, err)
 			time.Sleep(10 * time.Millisecond)
@@ -257,13 +257,19 @@ func (n *network) waitPublished(period uint64) {
 	}
 }
 
-// waitLive waits until a live-only provider answers for period.
-func (n *network) waitLive(p *testProvider, period uint64, timeout <-chan time.Time) {
-	n.t.Helper()
+// answersLive reports whether p's live database of period answers: its
+// parameters are announced to the requester.
+func (p *testProvider) answersLive(period uint64) bool {
 	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
 		Provider: p.msp, Category: testCategory, Period: period,
 	}}}
-	for p.node.Handle(context.Background(), peer.Identity{MSPID: requesterMSP}, req).GetLiveInfo() == nil {
+	return p.node.Handle(context.Background(), peer.Identity{MSPID: requesterMSP}, req).GetLiveInfo() != nil
+}
+
+// waitLive waits until a live-only provider answers for period.
+func (n *network) waitLive(p *testProvider, period uint64, timeout <-chan time.Time) {
+	n.t.Helper()
+	for !p.answersLive(period) {
 		select {
 		case <-time.After(10 * time.Millisecond):
 		case <-timeout:

@@ -2,12 +2,15 @@ package requester
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/backoff"
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -23,6 +26,12 @@ import (
 // one. A failure is logged and retried; a query that comes first makes or
 // waits for the same key pair (heKeys) and carries the key if the upload
 // has not gone through.
+//
+// A provider budgets each requester's uploads (node/provider's
+// LiveKeyBudget): one refused RATE_LIMITED says when the next is taken,
+// and the node sends that provider no upload before then (deferUploads);
+// its queries carry their key meanwhile, and one answered marks the key
+// held, so the upload is not needed any more.
 
 const (
 	// liveKeysAhead bounds the (provider, category) pairs a node prepares
@@ -132,11 +141,19 @@ func (r *Requester) prepareLiveKey(ctx context.Context, inst accounting.Institut
 	if he.sent.Load() {
 		return nil
 	}
+	if wait := r.heKeys.uploadWait(inst.MSPID, time.Now()); wait > 0 {
+		return &riskmeshv1.PeerError{Code: riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED,
+			Message: fmt.Sprintf("provider takes the next key upload in %v", wait.Round(time.Second))}
+	}
 	key, _ := he.EvaluationKey().MarshalBinary()
 	resp, err := r.cfg.Conns.Do(ctx, &inst, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
 		Provider: inst.MSPID, Category: category, Period: period, Key: key,
 	}}})
 	if err != nil {
+		var re *peer.RemoteError
+		if errors.As(err, &re) && re.Code == riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED {
+			r.heKeys.deferUploads(inst.MSPID, time.Now().Add(max(re.RetryAfter, liveKeysRetry)))
+		}
 		return peerFailure(err, 1).err
 	}
 	want := he.EvaluationKey().Digest()
@@ -145,4 +162,30 @@ func (r *Requester) prepareLiveKey(ctx context.Context, inst accounting.Institut
 	}
 	he.sent.Store(true)
 	return nil
+}
+
+// deferUploads holds key uploads to provider back until until.
+func (k *heKeys) deferUploads(provider string, until time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.uploadAfter == nil {
+		k.uploadAfter = map[string]time.Time{}
+	}
+	k.uploadAfter[provider] = until
+}
+
+// uploadWait returns how long key uploads to provider are still held back
+// at now (deferUploads), 0 if they are not.
+func (k *heKeys) uploadWait(provider string, now time.Time) time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	until, ok := k.uploadAfter[provider]
+	if !ok {
+		return 0
+	}
+	if wait := until.Sub(now); wait > 0 {
+		return wait
+	}
+	delete(k.uploadAfter, provider)
+	return 0
 }

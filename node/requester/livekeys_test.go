@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/hepsi"
 )
 
 // Live query versions as psi/hepsi writes them: the first byte of a query.
@@ -190,5 +192,61 @@ func TestLiveKeysNewPeriod(t *testing.T) {
 	askLiveAnswered(t, n, r, 3)
 	if uploads, versions := liveKeyTraffic(p); uploads != 2 || !bytes.Equal(versions, []byte{namesKey}) {
 		t.Fatalf("%d uploads and query versions %v, want one upload per period and the query naming its key", uploads, versions)
+	}
+}
+
+// TestLiveKeyUploadOverBudget: the provider's budget of this member's key
+// uploads is spent (an earlier run of the node, say): the node's upload is
+// refused RATE_LIMITED, and it sends that provider no other upload before
+// the refusal's hint; its first live query carries the key and is
+// answered, and the next names the key, with no upload needed any more.
+func TestLiveKeyUploadOverBudget(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	ctx := context.Background()
+	as := peer.Identity{MSPID: requesterMSP}
+	info := p.node.Handle(ctx, as, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
+		Provider: p.msp, Category: testCategory, Period: n.period,
+	}}}).GetLiveInfo()
+	var params hepsi.Params
+	must(t, params.UnmarshalBinary(info.GetParams()))
+	earlier, err := hepsi.NewRequester(params)
+	must(t, err)
+	key, err := earlier.EvaluationKey().MarshalBinary()
+	must(t, err)
+	for i := range provider.DefaultLiveKeyBurst {
+		if p.node.Handle(ctx, as, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveKey{LiveKey: &riskmeshv1.LiveKeyUpload{
+			Provider: p.msp, Category: testCategory, Period: n.period, Key: key,
+		}}}).GetLiveKeyStored() == nil {
+			t.Fatalf("upload %d of the budget refused", i)
+		}
+	}
+
+	r := n.newRequester("", nil)
+	for i := range 2 {
+		if failed := r.prepareLiveKeys(ctx); !failed {
+			t.Fatalf("preparation %d over the budget reported no failure", i)
+		}
+		if uploads, _ := liveKeyTraffic(p); uploads != 1 {
+			t.Fatalf("preparation %d: %d uploads sent, want the one refused and none before its hint", i, uploads)
+		}
+	}
+	if r.preparedLiveKeys() != 0 {
+		t.Fatal("key refused over the budget counted as held by the provider")
+	}
+	if r.heKeys.uploadWait(p.msp, time.Now()) <= 0 {
+		t.Fatal("uploads to the provider not held back after its RATE_LIMITED refusal")
+	}
+	for range 2 {
+		askLiveAnswered(t, n, r, 3, 40)
+	}
+	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{carriesKey, namesKey}) {
+		t.Fatalf("%d uploads and query versions %v, want the refused upload, the first query carrying the key and the next naming it", uploads, versions)
+	}
+	if failed := r.prepareLiveKeys(ctx); failed || r.preparedLiveKeys() != 1 {
+		t.Fatalf("after the answered query: preparation failed %v, %d keys held, want the key held and nothing to upload", failed, r.preparedLiveKeys())
+	}
+	if uploads, _ := liveKeyTraffic(p); uploads != 1 {
+		t.Fatalf("%d uploads, want no more once the query carried the key", uploads)
 	}
 }

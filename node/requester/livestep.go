@@ -66,10 +66,16 @@ func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*
 // later period's key is made. A key pair is generated once, outside the
 // lock: whoever asks for it while it is being made, a query or the key
 // preparation ahead of queries (livekeys.go), waits for the same one.
+//
+// uploadAfter holds, per provider, when its budget of key uploads
+// (node/provider's LiveKeyBudget) takes this node's next one, from a
+// RATE_LIMITED refusal's hint: no upload goes to it before then, and the
+// queries carry their key meanwhile.
 type heKeys struct {
-	mu     sync.Mutex
-	period uint64
-	m      map[heKeyID]*heKey
+	mu          sync.Mutex
+	period      uint64
+	m           map[heKeyID]*heKey
+	uploadAfter map[string]time.Time // by provider MSP id
 }
 
 // heKey is one key pair and whether its provider holds its evaluation key

@@ -61,7 +61,8 @@ const (
 	// provider's current registered key.
 	ErrorCode_ERROR_CODE_STALE ErrorCode = 11
 	// The requester exceeded its per-peer request rate or concurrent stream
-	// allowance; retry_after_ms says when to retry.
+	// allowance, or (a LiveKeyUpload) its budget of evaluation-key uploads at
+	// this provider; retry_after_ms says when to retry.
 	ErrorCode_ERROR_CODE_RATE_LIMITED ErrorCode = 12
 	// The ledger contract refused a LedgerInvoke, or the relay refused it as
 	// the contract would; message is the contract's error,
