@@ -295,6 +295,9 @@ func TestDecodeEvaluationKeyErrors(t *testing.T) {
 		{"query by digest with trailing byte", func() error { _, err := DecodeQuery(p, append(bytes.Clone(qb), 0)); return err }, ErrMalformed},
 		{"query version 3", func() error { _, err := DecodeQuery(p, append([]byte{3}, qb[1:]...)); return err }, ErrVersion},
 		{"empty query", func() error { _, err := DecodeQuery(p, nil); return err }, ErrMalformed},
+		{"query digest of a truncated query", func() error { _, err := QueryDigest(p, qb[:len(qb)-1]); return err }, ErrMalformed},
+		{"query digest of version 3", func() error { _, err := QueryDigest(p, append([]byte{3}, qb[1:]...)); return err }, ErrVersion},
+		{"query digest of nothing", func() error { _, err := QueryDigest(p, nil); return err }, ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -310,6 +313,28 @@ func TestDecodeEvaluationKeyErrors(t *testing.T) {
 	if k.Digest() != r.EvaluationKey().Digest() {
 		t.Fatal("decoded key has another digest")
 	}
+	// A provider finds a retried query by QueryDigest over its bytes: it
+	// must be the digest the decoded query binds.
+	for _, q := range []*Query{q, mustQuery(t, r)} {
+		enc, _ := q.MarshalBinary()
+		d, err := QueryDigest(p, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d != q.Digest() {
+			t.Fatalf("QueryDigest of a version-%d query differs from its Digest", enc[0])
+		}
+	}
+}
+
+// mustQuery is a query of r carrying its key.
+func mustQuery(t *testing.T, r *Requester) *Query {
+	t.Helper()
+	q, _, err := r.Query(nil, randomItems(t, 2, MinItemSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 // FuzzDecodeEvaluationKey mutates a real key: whatever decodes must

@@ -289,28 +289,53 @@ func (s *scheme) querySize() (ctBytes, rlkBytes, total int) {
 	return
 }
 
+// QueryDigest is the Digest of the query data encodes under p, checking
+// only its version and size: a provider finds a query it answered already
+// (a lost answer's retry) by a hash of the bytes, without decoding them.
+func QueryDigest(p Params, data []byte) ([32]byte, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if _, _, err := s.queryShape(data); err != nil {
+		return [32]byte{}, err
+	}
+	return digest(queryDomain, data), nil
+}
+
+// queryShape checks data's version byte and size under s, before anything
+// reads or hashes the rest. It reports whether the query names its key by
+// digest, and the size of a relinearization key under s.
+func (s *scheme) queryShape(data []byte) (byKey bool, rlkBytes int, err error) {
+	_, rlkBytes, total := s.querySize()
+	if len(data) == 0 {
+		return false, 0, ErrMalformed
+	}
+	switch data[0] {
+	case queryVersion:
+	case queryByKeyVersion:
+		byKey = true
+		total += 32 - 4 - rlkBytes
+	default:
+		return false, 0, fmt.Errorf("%w: query version %d", ErrVersion, data[0])
+	}
+	if len(data) != total {
+		return false, 0, fmt.Errorf("%w: query of %d bytes, want %d", ErrMalformed, len(data), total)
+	}
+	return byKey, rlkBytes, nil
+}
+
 // DecodeQuery parses a query for parameters p, which the provider chose.
 func DecodeQuery(p Params, data []byte) (*Query, error) {
 	s, err := p.scheme()
 	if err != nil {
 		return nil, err
 	}
-	_, rlkBytes, total := s.querySize()
-	if len(data) == 0 {
-		return nil, ErrMalformed
+	byKey, rlkBytes, err := s.queryShape(data)
+	if err != nil {
+		return nil, err
 	}
-	q := &Query{s: s, enc: data}
-	switch data[0] {
-	case queryVersion:
-	case queryByKeyVersion:
-		q.byKey = true
-		total += 32 - 4 - rlkBytes
-	default:
-		return nil, fmt.Errorf("%w: query version %d", ErrVersion, data[0])
-	}
-	if len(data) != total {
-		return nil, fmt.Errorf("%w: query of %d bytes, want %d", ErrMalformed, len(data), total)
-	}
+	q := &Query{s: s, enc: data, byKey: byKey}
 	in := cryptobyte.String(data[1:])
 	var pd, seed []byte
 	if !in.ReadBytes(&pd, 32) || !in.ReadBytes(&seed, 32) {
