@@ -114,7 +114,12 @@ type Config struct {
 	// LiveKeyUploads bounds each requester's evaluation-key uploads
 	// (liveuploads.go). Default: bursts of DefaultLiveKeyBurst, refilled at
 	// DefaultLiveKeyPerMinute.
-	LiveKeyUploads LiveKeyBudget
+	LiveKeyUploads LiveBudget
+	// LiveRetries bounds each requester's live queries evaluated again
+	// for a retry whose answer is no longer kept (livebudgets.go).
+	// Default: bursts of DefaultLiveRetryBurst, refilled at
+	// DefaultLiveRetryPerMinute.
+	LiveRetries LiveBudget
 
 	// Sources are the list sources, in reporting order.
 	Sources []Source
@@ -198,6 +203,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: LiveBatch %d out of 0..%d", ErrConfig, c.LiveBatch, MaxLiveBatch)
 	case c.LiveKeyUploads.Burst < 0 || c.LiveKeyUploads.PerMinute < 0:
 		return c, fmt.Errorf("%w: negative LiveKeyUploads", ErrConfig)
+	case c.LiveRetries.Burst < 0 || c.LiveRetries.PerMinute < 0:
+		return c, fmt.Errorf("%w: negative LiveRetries", ErrConfig)
 	}
 	for cat, m := range c.Serve {
 		if _, ok := c.Keys[cat]; !ok || m == 0 || m&^(ServeCatalog|ServeLive) != 0 {
@@ -233,6 +240,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.LiveBatch = cmp.Or(c.LiveBatch, DefaultLiveBatch)
 	c.LiveKeyUploads.Burst = cmp.Or(c.LiveKeyUploads.Burst, DefaultLiveKeyBurst)
 	c.LiveKeyUploads.PerMinute = cmp.Or(c.LiveKeyUploads.PerMinute, DefaultLiveKeyPerMinute)
+	c.LiveRetries.Burst = cmp.Or(c.LiveRetries.Burst, DefaultLiveRetryBurst)
+	c.LiveRetries.PerMinute = cmp.Or(c.LiveRetries.PerMinute, DefaultLiveRetryPerMinute)
 	c.RetryBuild = cmp.Or(c.RetryBuild, DefaultRetryBuild)
 	c.ExposureRefresh = cmp.Or(c.ExposureRefresh, DefaultExposureRefresh)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))

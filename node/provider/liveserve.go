@@ -158,20 +158,48 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	if db == nil {
 		return p.liveNotReady(h.Category)
 	}
+	paramsDigest, err := db.Params().Digest()
+	if err != nil {
+		return refuse(codeInternal, "live parameters unavailable")
+	}
+
+	// A retry (livebudgets.go) is known by the digest of its bytes and
+	// the exchange's record, read, before the query is decoded: one whose
+	// answer is kept gets it, one to evaluate again spends a token.
+	xkey := exchangeKey(h)
+	digest, err := hepsi.QueryDigest(db.Params(), req.GetQuery())
+	if err != nil {
+		return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
+	}
+	if kept := p.answers.get(xkey, digest); kept != nil {
+		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
+	}
+	prev, err := p.liveStep(xkey)
+	if err != nil {
+		p.log.Error("provider: read live record", "err", err)
+		return refuse(codeInternal, "live record unreadable")
+	}
+	rec := &audit.LiveStep{Params: paramsDigest, Query: digest, RequesterSignature: sig}
+	retried := prev != nil
+	switch {
+	case retried && (prev.Query != rec.Query || prev.Params != rec.Params):
+		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
+	case retried:
+		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
+			return retryOverBudget(wait)
+		}
+	}
+
 	q, err := hepsi.DecodeQuery(db.Params(), req.GetQuery())
 	if err != nil {
 		return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
 	}
+	p.liveDecodes.Add(1)
 	digests, err := t.Digests()
 	if err != nil {
 		p.log.Error("provider: stored transcript digests", "err", err)
 		return refuse(codeInternal, "stored transcript unusable")
 	}
-	paramsDigest, err := db.Params().Digest()
-	if err != nil {
-		return refuse(codeInternal, "live parameters unavailable")
-	}
-	rec := &audit.LiveStep{Params: paramsDigest, Query: q.Digest(), RequesterSignature: sig}
 	inst, ok := view.Institution(h.Requester)
 	if !ok || rec.VerifyQuery(inst.SigningKeysIn(h.Period), digests.ResponseDigest) != nil {
 		return refuse(codeBadSig, "requester signature does not verify over the live query digest")
@@ -181,23 +209,28 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	// The key is resolved before anything is recorded, so that a query
 	// naming a key this provider no longer holds leaves the exchange's
 	// step free for the same query sent with its key.
-	xkey := exchangeKey(h)
 	q, err = p.heKeys.Resolve(h.Requester, q)
 	switch {
 	case errors.Is(err, hepsi.ErrUnknownKey):
-		if kept := p.answers.get(xkey, rec.Query); kept != nil {
-			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
-		}
 		return refuse(codeUnknownKey, "evaluation key unknown here; send the query with its key")
 	case err != nil:
 		return refuse(codeStale, "evaluation key does not fit the live parameters: %v", err)
 	}
-	switch err := p.claimLive(xkey, rec); {
+	switch claimed, err := p.claimLive(xkey, rec); {
 	case errors.Is(err, errLiveTaken):
 		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
 	case err != nil:
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
+	case !claimed && !retried:
+		// The same query sent again while its first copy was on its
+		// way: a retry too, found only now.
+		if kept := p.answers.get(xkey, rec.Query); kept != nil {
+			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
+		}
+		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
+			return retryOverBudget(wait)
+		}
 	}
 	if kept := p.answers.get(xkey, rec.Query); kept != nil {
 		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
@@ -232,16 +265,17 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 }
 
 // claimLive records that the exchange's homomorphic step is taken by
-// rec's query, unless another query took it (errLiveTaken). The same
-// query again is answered again (a lost answer's retry), from liveAnswers
-// while it keeps the answer, else evaluated afresh: answering one query
-// twice reveals nothing the first answer did not.
-func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) error {
+// rec's query, unless another query took it (errLiveTaken); claimed is
+// false when the same query had taken it already. The same query again is
+// answered again (a lost answer's retry), from liveAnswers while it keeps
+// the answer, else evaluated afresh within the requester's budget:
+// answering one query twice reveals nothing the first answer did not.
+func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) (claimed bool, err error) {
 	enc, err := rec.MarshalBinary()
 	if err != nil {
-		return err
+		return false, err
 	}
-	return p.cfg.DB.Update(func(tx *bolt.Tx) error {
+	err = p.cfg.DB.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLive)
 		if old := b.Get(key); old != nil {
 			var prev audit.LiveStep
@@ -253,8 +287,10 @@ func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) error {
 			}
 			return nil // a retry: the record, and any receipt in it, stays
 		}
+		claimed = true
 		return b.Put(key, enc)
 	})
+	return claimed, err
 }
 
 // putLive records rec, answered, as the exchange's homomorphic step.

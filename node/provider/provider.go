@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,8 +38,11 @@ type Provider struct {
 	live     liveSet
 	answers  liveAnswers     // the latest live answers, for retries (liveanswers.go)
 	heKeys   *hepsi.KeyCache // requesters' evaluation keys (liveserve.go)
-	uploads  keyUploads      // each requester's key upload budget (liveuploads.go)
-	sources  sourceStates    // each list source's last good read and latest failure
+	uploads  budgets         // each requester's key upload budget (livebudgets.go)
+	retries  budgets         // each requester's live re-evaluation budget
+
+	liveDecodes atomic.Uint64 // live queries decoded (LiveQueries)
+	sources     sourceStates  // each list source's last good read and latest failure
 
 	refresh chan struct{} // Refresh asks Run to look at the catalogs again; buffered 1
 
