@@ -227,7 +227,12 @@ type Provider struct {
 	// LiveKeyUploads bounds each requester's evaluation-key uploads:
 	// each costs this node a decode (a few milliseconds of CPU) and
 	// nothing bills it. Default: bursts of 16, 4 more a minute.
-	LiveKeyUploads LiveKeyUploads `yaml:"live_key_uploads"`
+	LiveKeyUploads LiveBudget `yaml:"live_key_uploads"`
+	// LiveRetries bounds each requester's live queries evaluated again:
+	// a query sent again on its exchange whose answer this node no longer
+	// keeps costs seconds of CPU and nothing bills it. Default: bursts of
+	// 4, 2 more a minute.
+	LiveRetries LiveBudget `yaml:"live_retries"`
 	// MaxBatch is the largest item count one evaluate request may carry.
 	// Default 65535.
 	MaxBatch int `yaml:"max_batch"`
@@ -248,11 +253,12 @@ type Provider struct {
 	Misbehave string `yaml:"misbehave,omitempty"`
 }
 
-// LiveKeyUploads is provider.live_key_uploads, a token bucket per
-// requester (node/provider LiveKeyBudget).
-type LiveKeyUploads struct {
-	Burst     int     `yaml:"burst"`      // default 16
-	PerMinute float64 `yaml:"per_minute"` // default 4
+// LiveBudget is provider.live_key_uploads or provider.live_retries, a
+// token bucket per requester (node/provider LiveBudget); 0 takes the
+// default of each.
+type LiveBudget struct {
+	Burst     int     `yaml:"burst"`
+	PerMinute float64 `yaml:"per_minute"`
 }
 
 // The values of Provider.Serve and Requester.Mode.

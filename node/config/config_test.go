@@ -184,6 +184,8 @@ func TestRejects(t *testing.T) {
 		{"live batch", csv("  live_batch: 5000\n"), "provider.live_batch:"},
 		{"negative live key burst", csv("  live_key_uploads: {burst: -1}\n"), "provider.live_key_uploads.burst:"},
 		{"negative live key rate", csv("  live_key_uploads: {per_minute: -0.5}\n"), "provider.live_key_uploads.per_minute:"},
+		{"negative live retry burst", csv("  live_retries: {burst: -1}\n"), "provider.live_retries.burst:"},
+		{"negative live retry rate", csv("  live_retries: {per_minute: -2}\n"), "provider.live_retries.per_minute:"},
 		{"requester mode", with("", "requester:\n  mode: push\n"), "requester.mode:"},
 		{"negative exposure refresh", with("", "provider:\n  exposure_refresh: -1s\n"), "provider.exposure_refresh:"},
 		{"exposure refresh too long", with("", "provider:\n  exposure_refresh: 2m\n"), "provider.exposure_refresh:"},

@@ -53,6 +53,16 @@ func (c *checker) durations(prefix string, kv map[string]time.Duration) {
 	}
 }
 
+// liveBudget checks a per-requester token bucket (LiveBudget) under key.
+func (c *checker) liveBudget(key string, b LiveBudget, burst int, perMinute float64) {
+	if b.Burst < 0 {
+		c.fail(key+".burst", "must be 0 (default %d) or more", burst)
+	}
+	if b.PerMinute < 0 {
+		c.fail(key+".per_minute", "must be 0 (default %g) or more", perMinute)
+	}
+}
+
 func (c *checker) hostPort(key, v string, needHost bool) {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
@@ -278,12 +288,8 @@ func (cfg *Config) validateProvider(c *checker) {
 	if p.LiveBatch < 0 || p.LiveBatch > provider.MaxLiveBatch {
 		c.fail("provider.live_batch", "must be 0 (default 1024) to %d", provider.MaxLiveBatch)
 	}
-	if p.LiveKeyUploads.Burst < 0 {
-		c.fail("provider.live_key_uploads.burst", "must be 0 (default %d) or more", provider.DefaultLiveKeyBurst)
-	}
-	if p.LiveKeyUploads.PerMinute < 0 {
-		c.fail("provider.live_key_uploads.per_minute", "must be 0 (default %d) or more", provider.DefaultLiveKeyPerMinute)
-	}
+	c.liveBudget("provider.live_key_uploads", p.LiveKeyUploads, provider.DefaultLiveKeyBurst, provider.DefaultLiveKeyPerMinute)
+	c.liveBudget("provider.live_retries", p.LiveRetries, provider.DefaultLiveRetryBurst, provider.DefaultLiveRetryPerMinute)
 	seen := map[string]bool{}
 	for i := range p.Sources {
 		s := &p.Sources[i]

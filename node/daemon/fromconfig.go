@@ -122,7 +122,8 @@ func FromConfig(c *config.Config) (Config, error) {
 			ExposureRefresh:   c.Provider.ExposureRefresh,
 			CorruptEvaluation: c.Provider.Misbehave == config.MisbehaveCorruptEvaluation,
 			LiveBatch:         c.Provider.LiveBatch,
-			LiveKeyUploads:    provider.LiveBudget{Burst: c.Provider.LiveKeyUploads.Burst, PerMinute: c.Provider.LiveKeyUploads.PerMinute},
+			LiveKeyUploads:    provider.LiveBudget(c.Provider.LiveKeyUploads),
+			LiveRetries:       provider.LiveBudget(c.Provider.LiveRetries),
 			Serve:             serveModes(c.Provider.Serve),
 		}
 		cfg.SourceRefresh = map[string]time.Duration{}
