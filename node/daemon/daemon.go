@@ -92,6 +92,7 @@ type providerSide interface {
 	CheckRotate(ctx context.Context, category string) error
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
 	LiveKeyUploads() (decoded, refused uint64)
+	LiveQueries() (decoded, reevaluated, refused uint64)
 }
 
 // node is a started daemon.

@@ -33,6 +33,7 @@ func (n *node) metricsOptions(providing, requesting, journaling bool) metrics.Op
 		o.CatalogAges = n.catalogAges
 		o.ListSourceStale = n.listSourceStale
 		o.LiveKeyUploads = func() (uint64, uint64) { return n.prov.LiveKeyUploads() }
+		o.LiveQueries = func() (uint64, uint64, uint64) { return n.prov.LiveQueries() }
 	}
 	return o
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// decoded and those it refused over their requester's budget
 	// (counters).
 	LiveKeyUploads func() (decoded, refused uint64)
+	// LiveQueries reports the live queries the provider decoded, those it
+	// evaluated again for a retry and the retries it refused over their
+	// requester's budget (counters).
+	LiveQueries func() (decoded, reevaluated, refused uint64)
 	// Push reports each push destination's queue (node/push).
 	Push func() []PushStats
 	// Health reports the node's components for /healthz. Default: SERVING
@@ -134,6 +138,14 @@ func New(opts Options) *Metrics {
 			func() uint64 { n, _ := f(); return n })
 		counter("live_key_uploads_refused_total", "Evaluation-key uploads refused over their requester's budget, before decoding.",
 			func() uint64 { _, n := f(); return n })
+	}
+	if f := opts.LiveQueries; f != nil {
+		counter("live_query_decodes_total", "Live queries this provider decoded (a retry whose answer is kept is not).",
+			func() uint64 { n, _, _ := f(); return n })
+		counter("live_reevaluations_total", "Live queries evaluated again for a retry whose answer was no longer kept.",
+			func() uint64 { _, n, _ := f(); return n })
+		counter("live_retries_refused_total", "Live query retries refused over their requester's re-evaluation budget, before decoding.",
+			func() uint64 { _, _, n := f(); return n })
 	}
 	if f := opts.Push; f != nil {
 		m.reg.MustRegister(pushCollector(f))

@@ -79,6 +79,7 @@ func TestComponentState(t *testing.T) {
 		PeerConnections:    func() int { return 3 },
 		LateAnswers:        func() (int, uint64, uint64) { return 4, 11, 6 },
 		LiveKeyUploads:     func() (uint64, uint64) { return 16, 40 },
+		LiveQueries:        func() (uint64, uint64, uint64) { return 21, 4, 9 },
 		CatalogAges: func() map[string]time.Duration {
 			return map[string]time.Duration{"black": 90 * time.Second, "grey": time.Hour}
 		},
@@ -105,6 +106,9 @@ func TestComponentState(t *testing.T) {
 		{"riskmesh_late_answers_given_up_total", nil, 6},
 		{"riskmesh_live_key_decodes_total", nil, 16},
 		{"riskmesh_live_key_uploads_refused_total", nil, 40},
+		{"riskmesh_live_query_decodes_total", nil, 21},
+		{"riskmesh_live_reevaluations_total", nil, 4},
+		{"riskmesh_live_retries_refused_total", nil, 9},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "black"}, 90},
 		{"riskmesh_catalog_age_seconds", map[string]string{"category": "grey"}, 3600},
 		{"riskmesh_list_source_stale_seconds", map[string]string{"source": "crm"}, 0},
