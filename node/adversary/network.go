@@ -77,8 +77,10 @@ type Network struct {
 	Period uint64
 	// Providers are the provider institutions, in Config.Listings order.
 	Providers []*Provider
-	// Requester is the requester institution's node.
+	// Requester is the requester institution's node; Self its identity,
+	// for a test playing that institution running its own code.
 	Requester *requester.Requester
+	Self      *Member
 	// Catalogs is the requester's catalog mirror.
 	Catalogs *mirror.Mirror
 	// Socket is the requester's API socket; API a client on it.
@@ -168,6 +170,7 @@ func Start(t testing.TB, cfg Config) *Network {
 		must(t, n.regulator.SetModePrice(ctx, Category, accounting.ModeLive, LivePrice))
 	}
 	req := n.Member(RequesterMSP)
+	n.Self = req
 	n.dir = registry.New(req.led, registry.Options{Refresh: 200 * time.Millisecond})
 	for i, listing := range cfg.Listings {
 		n.Providers = append(n.Providers, n.startProvider(ctx, i+1, listing, cfg))
