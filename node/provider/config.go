@@ -112,7 +112,7 @@ type Config struct {
 	// hepsi.DefaultKeyCacheSize.
 	LiveKeyCache int
 	// LiveKeyUploads bounds each requester's evaluation-key uploads
-	// (liveuploads.go). Default: bursts of DefaultLiveKeyBurst, refilled at
+	// (livebudgets.go). Default: bursts of DefaultLiveKeyBurst, refilled at
 	// DefaultLiveKeyPerMinute.
 	LiveKeyUploads LiveBudget
 	// LiveRetries bounds each requester's live queries evaluated again

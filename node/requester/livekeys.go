@@ -28,7 +28,7 @@ import (
 // has not gone through.
 //
 // A provider budgets each requester's uploads (node/provider's
-// LiveKeyBudget): one refused RATE_LIMITED says when the next is taken,
+// Config.LiveKeyUploads): one refused RATE_LIMITED says when the next is taken,
 // and the node sends that provider no upload before then (deferUploads);
 // its queries carry their key meanwhile, and one answered marks the key
 // held, so the upload is not needed any more.

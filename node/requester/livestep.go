@@ -68,7 +68,7 @@ func (r *Requester) LiveStep(period uint64, provider string, sequence uint64) (*
 // preparation ahead of queries (livekeys.go), waits for the same one.
 //
 // uploadAfter holds, per provider, when its budget of key uploads
-// (node/provider's LiveKeyBudget) takes this node's next one, from a
+// (node/provider's Config.LiveKeyUploads) takes this node's next one, from a
 // RATE_LIMITED refusal's hint: no upload goes to it before then, and the
 // queries carry their key meanwhile.
 type heKeys struct {
