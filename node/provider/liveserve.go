@@ -172,7 +172,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
 	}
 	if kept := p.answers.get(xkey, digest); kept != nil {
-		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
+		return liveAnswered(kept)
 	}
 	prev, err := p.liveStep(xkey)
 	if err != nil {
@@ -183,7 +183,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	retried := prev != nil
 	switch {
 	case retried && (prev.Query != rec.Query || prev.Params != rec.Params):
-		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
+		return liveTaken(h)
 	case retried:
 		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
 			return retryOverBudget(wait)
@@ -216,24 +216,23 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	case err != nil:
 		return refuse(codeStale, "evaluation key does not fit the live parameters: %v", err)
 	}
-	switch claimed, err := p.claimLive(xkey, rec); {
+	claimed, err := p.claimLive(xkey, rec)
+	switch {
 	case errors.Is(err, errLiveTaken):
-		return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
+		return liveTaken(h)
 	case err != nil:
 		p.log.Error("provider: live record", "err", err)
 		return refuse(codeInternal, "live record unwritable")
-	case !claimed && !retried:
+	}
+	if kept := p.answers.get(xkey, rec.Query); kept != nil {
+		return liveAnswered(kept)
+	}
+	if !claimed && !retried {
 		// The same query sent again while its first copy was on its
-		// way: a retry too, found only now.
-		if kept := p.answers.get(xkey, rec.Query); kept != nil {
-			return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
-		}
+		// way: a retry too, found only by the record's write.
 		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
 			return retryOverBudget(wait)
 		}
-	}
-	if kept := p.answers.get(xkey, rec.Query); kept != nil {
-		return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: kept}}
 	}
 	if err := ctx.Err(); err != nil {
 		return refuse(codeUnavailable, "not answered in time")
@@ -261,7 +260,17 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	}
 	out := &riskmeshv1.LiveAnswer{Answer: enc, ResponderSignature: rec.ResponderSignature}
 	p.answers.put(xkey, rec.Query, out)
-	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: out}}
+	return liveAnswered(out)
+}
+
+func liveAnswered(a *riskmeshv1.LiveAnswer) *riskmeshv1.PeerResponse {
+	return &riskmeshv1.PeerResponse{Body: &riskmeshv1.PeerResponse_LiveAnswer{LiveAnswer: a}}
+}
+
+// liveTaken refuses a query on h's exchange whose live step another query
+// took.
+func liveTaken(h *transcript.Header) *riskmeshv1.PeerResponse {
+	return refuse(codeReplayed, "the live step of sequence %d of period %d was taken with another query", h.Sequence, h.Period)
 }
 
 // claimLive records that the exchange's homomorphic step is taken by
