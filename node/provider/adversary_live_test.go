@@ -221,7 +221,12 @@ func TestAdversaryRequesterLiveStepUnpaid(t *testing.T) {
 		replay := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
 			Header: second.hdr, Query: req.GetLiveQuery().GetQuery(), RequesterSignature: req.GetLiveQuery().GetRequesterSignature(),
 		}}}
+		decodedBefore, _, _ := f.p.LiveQueries()
 		wantCode(t, via(replay), codeBadSig)
+		// The signature is checked over the bytes' digest: nothing decoded.
+		if decoded, _, _ := f.p.LiveQueries(); decoded != decodedBefore {
+			t.Fatalf("a query signed for another sequence was decoded (%d decodes, %d before)", decoded, decodedBefore)
+		}
 	})
 	f.flush()
 	if got, want := f.billed(t), int64(2*livePrice+price); got != want {

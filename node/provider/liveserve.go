@@ -180,6 +180,18 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		return refuse(codeInternal, "live record unreadable")
 	}
 	rec := &audit.LiveStep{Params: paramsDigest, Query: digest, RequesterSignature: sig}
+	// The signature is over the digest of the query's bytes, so a query
+	// its requester did not sign costs a hash and a check, not a decode.
+	digests, err := t.Digests()
+	if err != nil {
+		p.log.Error("provider: stored transcript digests", "err", err)
+		return refuse(codeInternal, "stored transcript unusable")
+	}
+	inst, ok := view.Institution(h.Requester)
+	if !ok || rec.VerifyQuery(inst.SigningKeysIn(h.Period), digests.ResponseDigest) != nil {
+		return refuse(codeBadSig, "requester signature does not verify over the live query digest")
+	}
+	queryDigest := rec.QueryDigest(digests.ResponseDigest)
 	retried := prev != nil
 	switch {
 	case retried && (prev.Query != rec.Query || prev.Params != rec.Params):
@@ -195,16 +207,6 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 		return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
 	}
 	p.liveDecodes.Add(1)
-	digests, err := t.Digests()
-	if err != nil {
-		p.log.Error("provider: stored transcript digests", "err", err)
-		return refuse(codeInternal, "stored transcript unusable")
-	}
-	inst, ok := view.Institution(h.Requester)
-	if !ok || rec.VerifyQuery(inst.SigningKeysIn(h.Period), digests.ResponseDigest) != nil {
-		return refuse(codeBadSig, "requester signature does not verify over the live query digest")
-	}
-	queryDigest := rec.QueryDigest(digests.ResponseDigest)
 
 	// The key is resolved before anything is recorded, so that a query
 	// naming a key this provider no longer holds leaves the exchange's
