@@ -119,8 +119,13 @@ func (p *Provider) LiveQueries() (decoded, reevaluated, refused uint64) {
 	return p.liveDecodes.Load(), p.retries.spent.Load(), p.retries.refused.Load()
 }
 
-// retryOverBudget refuses a retry over its requester's budget.
-func retryOverBudget(wait time.Duration) *riskmeshv1.PeerResponse {
-	return peer.RefusalAfter(riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED,
-		"live re-evaluation budget spent; retry later", wait)
+// spendRetry spends one of requester's re-evaluation tokens
+// (Config.LiveRetries), or returns the refusal of a retry over its budget,
+// with the wait until its next token.
+func (p *Provider) spendRetry(requester string) *riskmeshv1.PeerResponse {
+	if ok, wait := p.retries.take(p.cfg.LiveRetries, requester, p.cfg.Now()); !ok {
+		return peer.RefusalAfter(riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED,
+			"live re-evaluation budget spent; retry later", wait)
+	}
+	return nil
 }

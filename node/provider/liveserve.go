@@ -197,8 +197,8 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	case retried && (prev.Query != rec.Query || prev.Params != rec.Params):
 		return liveTaken(h)
 	case retried:
-		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
-			return retryOverBudget(wait)
+		if refusal := p.spendRetry(who.MSPID); refusal != nil {
+			return refusal
 		}
 	}
 
@@ -232,8 +232,8 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	if !claimed && !retried {
 		// The same query sent again while its first copy was on its
 		// way: a retry too, found only by the record's write.
-		if ok, wait := p.retries.take(p.cfg.LiveRetries, who.MSPID, p.cfg.Now()); !ok {
-			return retryOverBudget(wait)
+		if refusal := p.spendRetry(who.MSPID); refusal != nil {
+			return refusal
 		}
 	}
 	if err := ctx.Err(); err != nil {
