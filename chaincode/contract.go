@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/riskmesh/riskmesh/internal/ecsig"
 )
 
 // Contract is the RiskMesh contract. Its configuration is the regulator's
@@ -16,9 +18,9 @@ import (
 type Contract struct {
 	regulator string
 	genesis   Governance
-	// tables keeps signing-key tables across Record transactions; they
-	// change no verdict (keyTables).
-	tables *keyTables
+	// keys holds the parties' parsed signing keys, and their tables,
+	// across Record transactions; tables change no verdict (signer.go).
+	keys *ecsig.Keys
 }
 
 // New returns the contract with regulator as the regulator organisation.
@@ -26,7 +28,7 @@ func New(regulator string, opts ...Option) (*Contract, error) {
 	if !ValidMSPID(regulator) {
 		return nil, fmt.Errorf("chaincode: invalid regulator MSP id %q", regulator)
 	}
-	c := &Contract{regulator: regulator, genesis: Governance{Mode: GovernanceRegulator}, tables: &keyTables{}}
+	c := &Contract{regulator: regulator, genesis: Governance{Mode: GovernanceRegulator}, keys: &ecsig.Keys{}}
 	for _, o := range opts {
 		if err := o(c); err != nil {
 			return nil, err

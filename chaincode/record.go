@@ -19,9 +19,10 @@ type recordTx struct {
 	st     State
 	caller string
 	insts  map[string]*Institution
-	keys   map[string]*signer // parsed keys by their DER
+	keys   map[string]ecsig.Verifier // by the key's DER
 	// named counts the entries of the batch that parsed naming each
-	// institution, as requester or responder (Contract.newSigner).
+	// institution, as requester or responder: the verifications its keys
+	// are counted for toward their tables (signer.go).
 	named   map[string]int
 	periods map[uint64]*Period
 	batch   map[string]*RecordedEntry // entries recorded earlier in this batch
@@ -84,7 +85,7 @@ func (r *recordTx) institution(msp string) (*Institution, error) {
 
 // signingKeys returns msp's parsed transcript-signing keys valid in
 // period; the institution must be billable in role in that period.
-func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*signer, error) {
+func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]ecsig.Verifier, error) {
 	inst, err := r.institution(msp)
 	if err != nil {
 		return nil, err
@@ -96,18 +97,17 @@ func (r *recordTx) signingKeys(msp string, role Role, period uint64) ([]*signer,
 	if len(raw) == 0 {
 		return nil, newError(CodeInactive, fmt.Sprintf("institution %s has no signing key for period %d", msp, period))
 	}
-	keys := make([]*signer, len(raw))
+	keys := make([]ecsig.Verifier, len(raw))
 	for i, b := range raw {
-		s, ok := r.keys[string(b)]
+		v, ok := r.keys[string(b)]
 		if !ok {
-			k, err := ecsig.ParsePublicKey(b)
-			if err != nil {
+			var err error
+			if v, err = r.c.keys.Key(b, r.named[msp]); err != nil {
 				return nil, newError(CodeInternal, "registered key: "+err.Error())
 			}
-			s = r.c.newSigner(string(b), k, r.named[msp])
-			r.keys[string(b)] = s
+			r.keys[string(b)] = v
 		}
-		keys[i] = s
+		keys[i] = v
 	}
 	return keys, nil
 }
@@ -158,7 +158,7 @@ func (c *Contract) record(st State, arg []byte) (any, error) {
 	r := &recordTx{
 		c: c, st: st, caller: caller.MSPID,
 		insts:   map[string]*Institution{caller.MSPID: caller},
-		keys:    map[string]*signer{},
+		keys:    map[string]ecsig.Verifier{},
 		named:   map[string]int{},
 		periods: map[uint64]*Period{},
 		batch:   map[string]*RecordedEntry{},

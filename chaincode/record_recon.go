@@ -105,7 +105,7 @@ func (r *recordTx) parseRecon(e *Entry) (EntryKey, error) {
 // a provider): the amount, (n + m) items at the reconciliation price, and
 // both header signatures. A category without a reconciliation price is
 // refused: no catalog or live price stands in for it.
-func (r *recordTx) oneRecon(e *Entry, h *transcript.ReconHeader, key EntryKey, p *Period, reqKeys, respKeys []*signer) (OutcomeStatus, error) {
+func (r *recordTx) oneRecon(e *Entry, h *transcript.ReconHeader, key EntryKey, p *Period, reqKeys, respKeys []ecsig.Verifier) (OutcomeStatus, error) {
 	price, ok := p.Price(h.Category, ModeReconcile, h.Responder)
 	if !ok {
 		return "", newError(CodeInvalidArgument, fmt.Sprintf("category %s has no usable %s price in period %d", h.Category, ModeReconcile, p.Number))

@@ -102,7 +102,7 @@ func (s *scenario) recordLargeBatch(t *testing.T) {
 
 // Sizes of recordSmallBatches: enough small batches to name both parties
 // past the 64 verifications from which a contract instance keeps their
-// key tables across transactions (chaincode's keyTables), then forgeries in
+// key tables across transactions (the contract's ecsig.Keys), then forgeries in
 // batches of a few entries, as a node sends them one at a time.
 const (
 	smallBatches   = 8

@@ -13,7 +13,9 @@
 //
 // PrecomputedKey verifies many signatures under one key at about half the
 // CPU of VerifyKey, accepting exactly the same signatures; it is not
-// constant time, which verification of public data need not be.
+// constant time, which verification of public data need not be. Keys holds
+// parsed keys and gives the busiest their tables; Verify and VerifyAny go
+// through one Keys per process.
 package ecsig
 
 import (
@@ -144,33 +146,23 @@ func GenerateKey(rand io.Reader) (*ecdsa.PrivateKey, []byte, error) {
 }
 
 // Verify checks a DER low-S signature over digest against a PKIX DER key.
+// The key is parsed once per process and verifies with a table once it
+// has verified many signatures (Keys).
 func Verify(publicKeyDER, digest, sig []byte) error {
-	key, err := ParsePublicKey(publicKeyDER)
+	v, err := shared.Key(publicKeyDER, 1)
 	if err != nil {
 		return err
 	}
-	return VerifyKey(key, digest, sig)
+	return v.Verify(digest, sig)
 }
 
 // VerifyAny checks a signature against a signer's keys (PKIX DER) and
 // accepts it if one of them verifies it: after a key rotation, a signer
 // has two keys valid for the same period. With no keys it returns
-// ErrNoKey; otherwise, if none verifies, the first key's error.
+// ErrNoKey; otherwise, if none verifies, the first key's error. Like
+// Verify, it keeps the keys parsed (Keys).
 func VerifyAny(publicKeysDER [][]byte, digest, sig []byte) error {
-	if len(publicKeysDER) == 0 {
-		return ErrNoKey
-	}
-	var first error
-	for i, k := range publicKeysDER {
-		err := Verify(k, digest, sig)
-		if err == nil {
-			return nil
-		}
-		if i == 0 {
-			first = err
-		}
-	}
-	return first
+	return shared.VerifyAny(publicKeysDER, digest, sig)
 }
 
 // VerifyKey is Verify with an already parsed key.

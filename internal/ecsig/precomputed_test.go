@@ -174,6 +174,25 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+	// The DER key as the registry holds it: parsed on every call, as
+	// Verify did before Keys, and through Keys (parsed once, a table
+	// from the TableFrom-th call).
+	b.Run("ParseAndVerifyKey", func(b *testing.B) {
+		for b.Loop() {
+			k, err := ParsePublicKey(pub)
+			if err != nil || VerifyKey(k, digest[:], sig) != nil {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("Keys", func(b *testing.B) {
+		var ks Keys
+		for b.Loop() {
+			if ks.VerifyAny([][]byte{pub}, digest[:], sig) != nil {
+				b.Fatal("refused")
+			}
+		}
+	})
 	b.Run("Precompute", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Precompute(key); err != nil {
