@@ -275,7 +275,7 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 		finish(q.rec, q.pending, state, r.cfg.Now())
 	}
 	for left := len(providers); left > 0; {
-		ready := collect(results, left)
+		ready := collect(results, left, partsHold)
 		left -= len(ready)
 		parts := make([]saved, len(ready))
 		added := make([]*riskmeshv1.ProviderResult, len(ready))
@@ -318,15 +318,42 @@ type partDone struct {
 	held int64
 }
 
-// collect waits for one part of results, then takes the others already
-// there, at most left in all: the parts one commit stores.
-func collect(results <-chan partDone, left int) []partDone {
+// partsHold is how long a query holds the parts that completed, while
+// others are still due, before it commits them (collect): the parts of a
+// query asked of several providers mostly arrive within a millisecond or
+// two of each other, and a commit started for the first alone (two
+// fdatasyncs) held the last behind it, so a three-provider query paid two
+// commits in series for its parts (docs/benchmarks.md, "Where a
+// one-identifier query's time goes through the daemon"). A provider that
+// answers more than this after another is a slow one, and the parts before
+// it are then stored and streamed without waiting for it.
+const partsHold = 50 * time.Millisecond
+
+// collect waits for one part of results, then for the others, at most left
+// in all, until hold has passed since the first arrived: the parts one
+// commit stores. With hold 0 it takes only the parts already there.
+func collect(results <-chan partDone, left int, hold time.Duration) []partDone {
 	ready := []partDone{<-results}
+	var expired <-chan time.Time
+	if hold > 0 && len(ready) < left {
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		expired = t.C
+	}
 	for len(ready) < left {
+		if expired == nil {
+			select {
+			case d := <-results:
+				ready = append(ready, d)
+			default:
+				return ready
+			}
+			continue
+		}
 		select {
 		case d := <-results:
 			ready = append(ready, d)
-		default:
+		case <-expired:
 			return ready
 		}
 	}

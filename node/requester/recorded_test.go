@@ -189,16 +189,38 @@ func TestCollectTakesThePartsThatCompleted(t *testing.T) {
 	for i := range 3 {
 		results <- partDone{held: int64(i)}
 	}
-	if got := collect(results, 2); len(got) != 2 || got[0].held != 0 || got[1].held != 1 {
+	if got := collect(results, 2, 0); len(got) != 2 || got[0].held != 0 || got[1].held != 1 {
 		t.Fatalf("collect with 2 left took %v, want the first two parts in order", got)
 	}
-	if got := collect(results, 2); len(got) != 1 || got[0].held != 2 {
+	if got := collect(results, 2, 0); len(got) != 1 || got[0].held != 2 {
 		t.Fatalf("collect took %v, want the one part there", got)
 	}
 	late := make(chan partDone)
 	go func() { late <- partDone{held: 7} }()
-	if got := collect(late, 3); len(got) != 1 || got[0].held != 7 {
+	if got := collect(late, 3, 0); len(got) != 1 || got[0].held != 7 {
 		t.Fatalf("collect took %v, want the part it waited for", got)
+	}
+}
+
+// TestCollectHoldsForTheOtherParts: with a hold, collect waits for the
+// parts still due, up to the hold after the first arrived, so parts that
+// arrive a little apart share one commit; a part that does not come in
+// time is left to the next.
+func TestCollectHoldsForTheOtherParts(t *testing.T) {
+	results := make(chan partDone)
+	go func() {
+		for i := range 3 {
+			results <- partDone{held: int64(i)}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if got := collect(results, 3, time.Minute); len(got) != 3 || got[0].held != 0 || got[2].held != 2 {
+		t.Fatalf("collect with a hold took %v, want the three parts in order", got)
+	}
+	slow := make(chan partDone)
+	go func() { slow <- partDone{held: 1} }()
+	if got := collect(slow, 2, 10*time.Millisecond); len(got) != 1 || got[0].held != 1 {
+		t.Fatalf("collect took %v, want the one part that came before the hold ran out", got)
 	}
 }
 
