@@ -37,11 +37,7 @@ func TestRunDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds riskmesh and starts five node processes")
 	}
-	dir := t.TempDir()
-	binary := filepath.Join(dir, "riskmesh")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
-		t.Fatalf("go build riskmesh: %v\n%s", err, out)
-	}
+	dir, binary := buildRiskmesh(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4,
@@ -84,11 +80,7 @@ func TestRunDaemonProfiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds riskmesh and starts five node processes")
 	}
-	dir := t.TempDir()
-	binary := filepath.Join(dir, "riskmesh")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
-		t.Fatalf("go build riskmesh: %v\n%s", err, out)
-	}
+	dir, binary := buildRiskmesh(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const window = 300 * time.Millisecond
@@ -127,6 +119,18 @@ func TestRunDaemonProfiles(t *testing.T) {
 			}
 		}
 	}
+}
+
+// buildRiskmesh builds the node binary into a temporary directory, which
+// it returns with the binary's path.
+func buildRiskmesh(t *testing.T) (dir, binary string) {
+	t.Helper()
+	dir = t.TempDir()
+	binary = filepath.Join(dir, "riskmesh")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
+		t.Fatalf("go build riskmesh: %v\n%s", err, out)
+	}
+	return dir, binary
 }
 
 func TestDaemonConfigRefusesBadSizes(t *testing.T) {

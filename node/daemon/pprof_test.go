@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/riskmesh/riskmesh/node/daemon"
-	"github.com/riskmesh/riskmesh/node/identity"
 )
 
 // A node serves Go's profiles on PprofListen alone: its metrics listener
@@ -20,23 +17,7 @@ func TestProfilesListener(t *testing.T) {
 		t.Skip("starts a node")
 	}
 	reg := newMember(t, regulator)
-	bank := newMember(t, "BankAMSP")
-	mem, err := identity.ReadMember(bank.idDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := identity.NewConsortium([]identity.Member{mem})
-	if err != nil {
-		t.Fatal(err)
-	}
-	consFile := filepath.Join(reg.dir, "consortium.yaml")
-	data, err := cons.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(consFile, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	consFile := consortiumFile(t, reg, newMember(t, "BankAMSP"))
 	cfg := daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
 		Ledger:        daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consFile},
 		MetricsListen: freeTCP(t), PprofListen: freeTCP(t)}
@@ -51,8 +32,11 @@ func TestProfilesListener(t *testing.T) {
 		body, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, body, err
 	}
-	var status int
-	var body []byte
+	var (
+		status int
+		body   []byte
+		err    error
+	)
 	eventually(t, "the metrics listener", func() error {
 		status, body, err = get("http://" + cfg.MetricsListen + "/debug/pprof/")
 		return err
