@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,6 +73,18 @@ type DaemonConfig struct {
 	// items (docs/node-requester.md, "Pipelined exchanges"). Default 0,
 	// the node's default.
 	SplitItems int
+	// Profile, if set, is a directory that receives, per phase and per
+	// node process, a CPU profile and an execution trace of
+	// ProfileWindow, from the start of the phase, which goes on asking
+	// until the window has closed (profiler): Profile/<phase>/<MSP
+	// id>.cpu.pprof and .trace. Every node then serves its profiles on
+	// loopback (node.yaml listen.pprof). Profiling and tracing cost the
+	// processes CPU, so the figures of a profiled run do not compare with
+	// an unprofiled one's. Default: no profiles, listen.pprof off.
+	Profile string
+	// ProfileWindow is the length of each phase's profiles, at most 5
+	// minutes. Default DefaultProfileWindow.
+	ProfileWindow time.Duration
 	// Seed selects the lists and the batches.
 	Seed uint64
 	// Tune, if set, adjusts each node's configuration before it is
@@ -91,6 +104,10 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 	c.Concurrent = cmp.Or(c.Concurrent, DefaultDaemonConcurrent)
 	c.Large = cmp.Or(c.Large, DefaultDaemonLarge)
 	c.LargeQueries = cmp.Or(c.LargeQueries, DefaultDaemonLargeQueries)
+	c.ProfileWindow = cmp.Or(c.ProfileWindow, DefaultProfileWindow)
+	if c.ProfileWindow < 0 || c.ProfileWindow > maxProfileWindow {
+		return c, fmt.Errorf("%w: profile window %v is not within 0 and %v", ErrConfig, c.ProfileWindow, maxProfileWindow)
+	}
 	if c.List < 2 || c.Queries < 1 || c.Clients < 1 || c.Concurrent < c.Clients || c.Large < 2 || c.LargeQueries < 1 || c.SplitItems < 0 {
 		return c, fmt.Errorf("%w: daemon bench sizes list %d, queries %d, clients %d, concurrent %d, large %d × %d, split %d",
 			ErrConfig, c.List, c.Queries, c.Clients, c.Concurrent, c.LargeQueries, c.Large, c.SplitItems)
@@ -188,6 +205,10 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 	if err != nil {
 		return m, nil, err
 	}
+	var prof *profiler
+	if cfg.Profile != "" {
+		prof = newProfiler(cfg.Profile, cfg.ProfileWindow, net.Nodes())
+	}
 	var points []DaemonPoint
 	for _, phase := range []struct {
 		providers, clients, queries int
@@ -196,14 +217,18 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 	} {
 		cfg.Logger.Info("daemon bench phase", "providers", phase.providers, "clients", phase.clients,
 			"queries", phase.queries, "identifiers", 1)
-		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries)
+		rec, err := prof.start(ctx, fmt.Sprintf("%d-providers-%d-clients", phase.providers, phase.clients))
 		if err != nil {
+			return m, points, err
+		}
+		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries, rec)
+		if err := errors.Join(err, rec.wait()); err != nil {
 			return m, points, err
 		}
 		points = append(points, p)
 	}
 	cfg.Logger.Info("daemon bench large phase", "queries", cfg.LargeQueries, "identifiers", cfg.Large)
-	daemon, inProcess, err := measureLarge(ctx, net, api, w, large, cfg.LargeQueries)
+	daemon, inProcess, err := measureLarge(ctx, net, api, w, large, cfg.LargeQueries, prof)
 	if err != nil {
 		return m, points, err
 	}
@@ -219,15 +244,22 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 // holds at any load; the nodes sit idle, running, while this process
 // answers its own. Each point's Seconds is the sum of its queries' walls
 // and its CPU the CPU over them: every node process's for the daemon's,
-// this process's for the in-process path's.
+// this process's for the in-process path's. With prof, the phase's
+// profiles start once the in-process catalog is built, and the pairs go
+// on until they have arrived.
 func measureLarge(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, w *workload,
-	batches []*synth.Batch, queries int) (daemon, inProcess DaemonPoint, err error) {
+	batches []*synth.Batch, queries int, prof *profiler) (daemon, inProcess DaemonPoint, err error) {
 	one := *w
 	one.lists = w.lists[:1]
 	sys, _, err := newCatalogInProcess(ctx, &one)
 	if err != nil {
 		return daemon, inProcess, err
 	}
+	rec, err := prof.start(ctx, fmt.Sprintf("large-%d", len(batches[0].Items)))
+	if err != nil {
+		return daemon, inProcess, err
+	}
+	defer func() { err = errors.Join(err, rec.wait()) }()
 	load := readFirst("/proc/loadavg", loadAverage)
 	daemon = DaemonPoint{Path: PathDaemon, Providers: 1, Clients: 1, Queries: queries, Identifiers: len(batches[0].Items), Load: load}
 	inProcess = daemon
@@ -239,7 +271,7 @@ func measureLarge(ctx context.Context, net *localnet.Network, api riskmeshv1.Ris
 	regulator := []int{net.Regulator().PID()}
 	asked := []string{providerMSP(0)}
 	daemonWalls, inProcessWalls := make([]time.Duration, 0, queries), make([]time.Duration, 0, queries)
-	for i := range queries {
+	for i := 0; i < queries || rec.open(); i++ {
 		b := batches[i%len(batches)]
 		cpu, ledger, start := nodesCPU(pids), nodesCPU(regulator), time.Now()
 		if err := askDaemon(ctx, api, b, asked); err != nil {
@@ -256,6 +288,7 @@ func measureLarge(ctx context.Context, net *localnet.Network, api riskmeshv1.Ris
 		inProcessWalls = append(inProcessWalls, time.Since(start))
 		inProcess.CPUSeconds += processCPU() - cpu
 	}
+	daemon.Queries, inProcess.Queries = len(daemonWalls), len(inProcessWalls)
 	for _, x := range []struct {
 		p     *DaemonPoint
 		walls []time.Duration
@@ -286,9 +319,9 @@ func (w *workload) oneIdentifier(rep int) (*synth.Batch, int, error) {
 }
 
 // startDaemons starts the daemon bench's network (startNetwork) with the
-// nodes as shipped, cfg.Tune aside.
+// nodes as shipped, cfg.Tune and cfg.Profile's profiles listeners aside.
 func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet.Network, error) {
-	d, err := startNetwork(ctx, networkConfig{binary: cfg.Binary, dir: cfg.Dir, tune: cfg.Tune, log: cfg.Logger}, w)
+	d, err := startNetwork(ctx, networkConfig{binary: cfg.Binary, dir: cfg.Dir, tune: cfg.Tune, pprof: cfg.Profile != "", log: cfg.Logger}, w)
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +330,9 @@ func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet
 
 // measureDaemons runs one one-identifier phase: queries queries of the
 // batches (round robin) to the first providers providers, clients at a
-// time.
+// time, and more while rec is open.
 func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.RiskMeshClient, batches []*synth.Batch,
-	providers, clients, queries int) (DaemonPoint, error) {
+	providers, clients, queries int, rec *recording) (DaemonPoint, error) {
 	p := DaemonPoint{Path: PathDaemon, Providers: providers, Clients: clients, Queries: queries,
 		Identifiers: len(batches[0].Items), Load: readFirst("/proc/loadavg", loadAverage)}
 	var asked []string
@@ -323,7 +356,7 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 	start := time.Now()
 	for range clients {
 		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < queries && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+			for i := int(next.Add(1)) - 1; (i < queries || rec.open()) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
 				b := batches[i%len(batches)]
 				t := time.Now()
 				if err := askDaemon(ctx, api, b, asked); err != nil {
@@ -343,6 +376,7 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 		return p, err
 	}
 	p.CPUSeconds, p.LedgerCPUSeconds = nodesCPU(pids)-cpu0, nodesCPU([]int{regulator})-ledger0
+	p.Queries = len(walls)
 	p.P50, p.P90 = percentiles(walls)
 	return p, nil
 }

@@ -3,11 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riskmesh/riskmesh/node/localnet"
 )
 
 // statCPU reads utime and stime after the command name, which may hold
@@ -34,11 +37,7 @@ func TestRunDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds riskmesh and starts five node processes")
 	}
-	dir := t.TempDir()
-	binary := filepath.Join(dir, "riskmesh")
-	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
-		t.Fatalf("go build riskmesh: %v\n%s", err, out)
-	}
+	dir, binary := buildRiskmesh(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4,
@@ -75,6 +74,65 @@ func TestRunDaemon(t *testing.T) {
 	}
 }
 
+// With Profile, every phase leaves a CPU profile and an execution trace of
+// every node process, and goes on asking until its window has closed.
+func TestRunDaemonProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds riskmesh and starts five node processes")
+	}
+	dir, binary := buildRiskmesh(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const window = 300 * time.Millisecond
+	profiles := filepath.Join(dir, "profiles")
+	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 50, Queries: 1,
+		Clients: 2, Concurrent: 2, Large: 4, LargeQueries: 1, Seed: 4, Profile: profiles, ProfileWindow: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := []int{1, 1, 2, 1, 1}
+	if len(points) != len(asked) {
+		t.Fatalf("%d points, want %d", len(points), len(asked))
+	}
+	for i, p := range points {
+		if p.Queries < asked[i] {
+			t.Errorf("point %d: %d queries, fewer than the %d asked", i, p.Queries, asked[i])
+		}
+		// The one-identifier phases' Seconds are their wall time, which
+		// covers the window.
+		if i < 3 && p.Seconds < window.Seconds() {
+			t.Errorf("point %d: the phase took %.3f s, less than its %v window", i, p.Seconds, window)
+		}
+	}
+	nodes := []string{localnet.DefaultRegulator, daemonRequester}
+	for i := range daemonProviders {
+		nodes = append(nodes, providerMSP(i))
+	}
+	for _, phase := range []string{"1-providers-1-clients", "3-providers-1-clients", "3-providers-2-clients", "large-4"} {
+		for _, msp := range nodes {
+			for suffix, magic := range map[string]string{cpuProfileSuffix: "\x1f\x8b", traceSuffix: "go 1."} {
+				file := filepath.Join(profiles, phase, msp+suffix)
+				data, err := os.ReadFile(file)
+				if err != nil || !strings.HasPrefix(string(data), magic) {
+					t.Errorf("%s: %d bytes starting %.8q, %v; want a file starting %q", file, len(data), data, err, magic)
+				}
+			}
+		}
+	}
+}
+
+// buildRiskmesh builds the node binary into a temporary directory, which
+// it returns with the binary's path.
+func buildRiskmesh(t *testing.T) (dir, binary string) {
+	t.Helper()
+	dir = t.TempDir()
+	binary = filepath.Join(dir, "riskmesh")
+	if out, err := exec.Command("go", "build", "-o", binary, "github.com/riskmesh/riskmesh/cmd/riskmesh").CombinedOutput(); err != nil {
+		t.Fatalf("go build riskmesh: %v\n%s", err, out)
+	}
+	return dir, binary
+}
+
 func TestDaemonConfigRefusesBadSizes(t *testing.T) {
 	for name, c := range map[string]DaemonConfig{
 		"no binary":                  {Dir: "d"},
@@ -84,6 +142,8 @@ func TestDaemonConfigRefusesBadSizes(t *testing.T) {
 		"one-identifier large batch": {Binary: "b", Dir: "d", Large: 1},
 		"negative large queries":     {Binary: "b", Dir: "d", LargeQueries: -2},
 		"negative split":             {Binary: "b", Dir: "d", SplitItems: -1},
+		"negative profile window":    {Binary: "b", Dir: "d", ProfileWindow: -time.Second},
+		"profile window too long":    {Binary: "b", Dir: "d", ProfileWindow: time.Hour},
 	} {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)

@@ -59,7 +59,10 @@ type networkConfig struct {
 	// and download no catalogs of each other, so that the requester's
 	// work alone is measured.
 	rows bool
-	log  *slog.Logger
+	// pprof has every node serve its profiles on loopback
+	// (localnet.Config.Pprof), for DaemonConfig.Profile.
+	pprof bool
+	log   *slog.Logger
 }
 
 // daemonNet is a running bench network.
@@ -113,6 +116,7 @@ func startNetwork(ctx context.Context, nc networkConfig, w *workload) (_ *daemon
 			}
 		},
 		Progress: func(s string) { nc.log.Info(s) },
+		Pprof:    nc.pprof,
 	}
 	if nc.live {
 		lc.LivePrices = lc.Prices

@@ -172,7 +172,14 @@ queries to all three from --clients clients at once, then --large-queries querie
 of --large identifiers to one provider, each followed by the same batch through
 psi/catalogpsi in this process, the rate the node's path is compared with. Prints
 a Markdown table of wall-time percentiles, queries and identifiers per second,
-CPU per query and the load average.`,
+CPU per query and the load average.
+
+With --profile DIR every node serves Go's profiles on a loopback port
+(node.yaml listen.pprof) and each phase records, from its start, a CPU profile
+and an execution trace of --profile-window of every node process, in
+DIR/<phase>/<MSP id>.cpu.pprof and .trace (go tool pprof, go tool trace); a
+phase then goes on asking until its window has closed, so its query count may
+exceed the one asked, and profiling's own cost is in its figures.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -198,6 +205,8 @@ CPU per query and the load average.`,
 	f.IntVar(&cfg.LargeQueries, "large-queries", 0, "queries of the large-batch phase and of its in-process reference (default 20)")
 	f.IntVar(&cfg.SplitItems, "split-items", 0, "the requester's requester.split_items: large queries as pipelined exchanges of at least this many items (default 0, never split)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
+	f.StringVar(&cfg.Profile, "profile", "", "write a CPU profile and an execution trace of every node process per phase to DIR/<phase>/ (each phase asks until --profile-window has passed)")
+	f.DurationVar(&cfg.ProfileWindow, "profile-window", 0, "length of each phase's profiles, from its start (default 5s)")
 	return cmd
 }
 

@@ -476,7 +476,7 @@ func (s *manifestSet) checkNode(p *problems) {
 // checkNodeMetrics checks that readiness asks /healthz on listen.metrics
 // and that the scrape annotation names the same port.
 func (s *manifestSet) checkNodeMetrics(p *problems, ss *appsv1.StatefulSet, c *corev1.Container, cfg *config.Config) {
-	if cfg.Listen.Metrics == config.MetricsOff {
+	if cfg.Listen.Metrics == config.Off {
 		p.add("node: listen.metrics is off, so nothing answers the probes or the scrape")
 		return
 	}

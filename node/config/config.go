@@ -78,10 +78,17 @@ type Listen struct {
 	// Metrics is the HTTP address of /metrics and /healthz, or "off".
 	// Default "127.0.0.1:9400".
 	Metrics string `yaml:"metrics"`
+	// Pprof is the loopback HTTP address of Go's profiles
+	// (/debug/pprof/: CPU, heap, goroutines, execution trace), or "off".
+	// Default "off": a profile shows code paths and timings, not data, but
+	// an open profiling port lets whoever reaches it burn the node's CPU
+	// and record its requests' timing, so it is off unless an operator
+	// turns it on, and only ever on loopback.
+	Pprof string `yaml:"pprof"`
 }
 
-// MetricsOff disables the metrics listener.
-const MetricsOff = "off"
+// Off turns an optional listener off (listen.metrics, listen.pprof).
+const Off = "off"
 
 // API tunes the business gRPC API (node/api).
 type API struct {
@@ -403,7 +410,7 @@ func Default() *Config {
 	return &Config{
 		DataDir:     DefaultDataDir,
 		IdentityDir: DefaultIdentityDir,
-		Listen:      Listen{Peer: DefaultPeer, Metrics: DefaultMetrics},
+		Listen:      Listen{Peer: DefaultPeer, Metrics: DefaultMetrics, Pprof: Off},
 		Ledger:      Ledger{Backend: DefaultBackend},
 		Log:         Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}

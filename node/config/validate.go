@@ -77,6 +77,19 @@ func (c *checker) hostPort(key, v string, needHost bool) {
 	}
 }
 
+// loopback refuses a host:port whose host is not a loopback IP literal: a
+// name may resolve elsewhere and an empty host listens on every interface.
+// A malformed v is left to hostPort.
+func (c *checker) loopback(key, v string) {
+	host, _, err := net.SplitHostPort(v)
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		c.fail(key, "%q is not on loopback (127.0.0.1 or [::1]): whoever reaches it can burn the node's CPU and record its requests' timing", v)
+	}
+}
+
 func (c *checker) required(key, v string) bool {
 	if v == "" {
 		c.fail(key, "required")
@@ -138,8 +151,12 @@ func (cfg *Config) validateListen(c *checker) {
 	if c.required("listen.endpoint", l.Endpoint) {
 		c.hostPort("listen.endpoint", l.Endpoint, true)
 	}
-	if l.Metrics != MetricsOff && c.required("listen.metrics", l.Metrics) {
+	if l.Metrics != Off && c.required("listen.metrics", l.Metrics) {
 		c.hostPort("listen.metrics", l.Metrics, false)
+	}
+	if l.Pprof != Off && c.required("listen.pprof", l.Pprof) {
+		c.hostPort("listen.pprof", l.Pprof, false)
+		c.loopback("listen.pprof", l.Pprof)
 	}
 	switch network, addr := cfg.APINetwork(); network {
 	case "unix":

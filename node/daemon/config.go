@@ -69,6 +69,10 @@ type Config struct {
 	// MetricsListen serves /metrics and /healthz over HTTP; empty disables
 	// it.
 	MetricsListen string
+	// PprofListen serves Go's profiles and execution traces under
+	// /debug/pprof/ over HTTP (metrics.ProfileHandler); empty disables it.
+	// node/config keeps it on loopback.
+	PprofListen string
 
 	// Ledger says how this node reaches the ledger.
 	Ledger LedgerConfig

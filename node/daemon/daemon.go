@@ -157,6 +157,13 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 			n.close()
 		}
 	}()
+	// First, so that an operator can profile the start too (a catalog
+	// build, a slow ledger).
+	if cfg.PprofListen != "" {
+		if err := n.listenHTTP(ctx, "pprof", cfg.PprofListen, metrics.ProfileHandler(), pprofWriteTimeout); err != nil {
+			return nil, err
+		}
+	}
 
 	if n.keystore, err = openKeystore(&cfg); err != nil {
 		return nil, err
@@ -341,11 +348,9 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		n.goRun("api-tls", func(ctx context.Context) error { return svc.Serve(ctx, l, cfg.APITLS) }, ctx)
 	}
 	if cfg.MetricsListen != "" {
-		l, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			return nil, fmt.Errorf("daemon: metrics listen: %w", err)
+		if err := n.listenHTTP(ctx, "metrics", cfg.MetricsListen, m.Handler(), metricsWriteTimeout); err != nil {
+			return nil, err
 		}
-		n.goRun("metrics", func(ctx context.Context) error { return serveMetrics(ctx, l, m.Handler()) }, ctx)
 	}
 	n.log.Info("node started", slog.String("msp", cfg.MSPID), slog.String("peer", n.server.Addr().String()),
 		slog.String("ledger", cfg.Ledger.Backend))

@@ -176,26 +176,7 @@ func TestNetwork(t *testing.T) {
 	bankB := newMember(t, "BankBMSP", "black")
 	bankC := newMember(t, "BankCMSP")
 
-	var members []identity.Member
-	for _, m := range []*member{bankA, bankB, bankC} {
-		mem, err := identity.ReadMember(m.idDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, mem)
-	}
-	cons, err := identity.NewConsortium(members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consFile := filepath.Join(reg.dir, "consortium.yaml")
-	data, err := cons.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(consFile, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	consFile := consortiumFile(t, reg, bankA, bankB, bankC)
 
 	run(t, daemon.Config{MSPID: regulator, DataDir: reg.dir, IdentityDir: reg.idDir, PeerListen: reg.endpoint,
 		Ledger: daemon.LedgerConfig{Backend: daemon.BackendEmbedded, ConsortiumFile: consFile}})

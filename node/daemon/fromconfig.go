@@ -57,8 +57,11 @@ func FromConfig(c *config.Config) (Config, error) {
 	if cfg.Keys, err = keysConfig(c); err != nil {
 		return cfg, err
 	}
-	if c.Listen.Metrics != config.MetricsOff {
+	if c.Listen.Metrics != config.Off {
 		cfg.MetricsListen = c.Listen.Metrics
+	}
+	if c.Listen.Pprof != config.Off {
+		cfg.PprofListen = c.Listen.Pprof
 	}
 	if sock, ok := strings.CutPrefix(c.Listen.API, "unix:"); ok {
 		cfg.APISocket = sock

@@ -61,6 +61,7 @@ listen:
   endpoint: bank1.example:7400
   api: tcp:127.0.0.1:0
   metrics: 127.0.0.1:9400
+  pprof: 127.0.0.1:6060
 api:
   tls: {cert: api.crt, key: api.key, client_ca: clients.crt}
   admin_clients: [ops]
@@ -93,8 +94,8 @@ retention: {transcript_periods: 12}
 		case cfg.APIListen != "127.0.0.1:0" || cfg.APITLS == nil || cfg.APITLS.ClientAuth != tls.RequireAndVerifyClientCert || cfg.APITLS.MinVersion != tls.VersionTLS13:
 			t.Errorf("API over TCP: %q %+v", cfg.APIListen, cfg.APITLS)
 		case cfg.API.MaxIdentifiers != 500 || cfg.API.MaxStreams != 9 || cfg.API.MaxQueries != 3 ||
-			len(cfg.API.AdminClients) != 1 || cfg.MetricsListen != "127.0.0.1:9400":
-			t.Errorf("API limits and metrics: %+v %q", cfg.API, cfg.MetricsListen)
+			len(cfg.API.AdminClients) != 1 || cfg.MetricsListen != "127.0.0.1:9400" || cfg.PprofListen != "127.0.0.1:6060":
+			t.Errorf("API limits, metrics and profiles: %+v %q %q", cfg.API, cfg.MetricsListen, cfg.PprofListen)
 		case cfg.Ledger.Backend != daemon.BackendEmbeddedRemote || cfg.Ledger.HostMSPID != "RegulatorMSP" || cfg.Ledger.HostFingerprint[0] != 0xab:
 			t.Errorf("ledger: %+v", cfg.Ledger)
 		case cfg.Registry.Refresh != time.Second:
@@ -130,8 +131,9 @@ ledger:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Requester != nil || cfg.Provider != nil || cfg.Disputes != nil || cfg.MetricsListen != "" {
-			t.Errorf("regulator runs requester %v, provider %v, metrics %q", cfg.Requester, cfg.Provider, cfg.MetricsListen)
+		if cfg.Requester != nil || cfg.Provider != nil || cfg.Disputes != nil || cfg.MetricsListen != "" || cfg.PprofListen != "" {
+			t.Errorf("regulator runs requester %v, provider %v, metrics %q, profiles %q (listen.pprof's default is off)",
+				cfg.Requester, cfg.Provider, cfg.MetricsListen, cfg.PprofListen)
 		}
 		if cfg.APISocket != filepath.Join(dir, "data", "api.sock") || cfg.Ledger.Path != filepath.Join(dir, "data", "ledger.db") ||
 			cfg.Ledger.ConsortiumFile != filepath.Join(dir, "consortium.yaml") {

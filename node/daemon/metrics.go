@@ -2,9 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/riskmesh/riskmesh/node/metrics"
@@ -93,25 +90,4 @@ func instrumentDial(m *metrics.Metrics, dial outbound.Dialer) outbound.Dialer {
 		}
 		return &instrumentedConn{Conn: c, do: m.InstrumentDo(c.Do)}, nil
 	}
-}
-
-// serveMetrics serves /metrics and /healthz on l until ctx ends.
-func serveMetrics(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// (docs/ledger.md, "Prices"), from period 1. A category without one
 	// has no live price: its providers refuse live queries.
 	LivePrices map[string]int64
+	// Pprof makes every node serve Go's profiles and execution traces
+	// (node.yaml listen.pprof) on a loopback port of its own, Node.Pprof,
+	// for a benchmark that profiles the processes it measures. Default
+	// off, as node.yaml's.
+	Pprof bool
 	// Tune, if set, adjusts each node's configuration (the regulator's
 	// too) last, before it is written: tuning keys, metrics, log level.
 	// The network relies on the peer address, the API socket

@@ -19,9 +19,9 @@ import (
 const consortiumFile = "consortium.yaml"
 
 // newNode creates msp's directory and identity with an OPRF key for each
-// category, and picks its loopback addresses.
-func newNode(root, msp string, categories []string) (*Node, error) {
-	n := &Node{MSPID: msp, Dir: filepath.Join(root, msp)}
+// category, and picks its loopback addresses (a profiles one with pprof).
+func newNode(root, msp string, categories []string, pprof bool) (*Node, error) {
+	n := &Node{MSPID: msp, Dir: filepath.Join(root, msp), Pprof: config.Off}
 	if _, err := os.Stat(n.Dir); err == nil {
 		return nil, fmt.Errorf("%w: %s exists already", ErrConfig, n.Dir)
 	}
@@ -37,6 +37,11 @@ func newNode(root, msp string, categories []string) (*Node, error) {
 	}
 	if n.Metrics, err = pickAddr("tcp"); err != nil {
 		return nil, err
+	}
+	if pprof {
+		if n.Pprof, err = pickAddr("tcp"); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -169,6 +174,7 @@ func nodeConfig(n *Node) *config.Config {
 	c.MSPID = n.MSPID
 	c.Listen.Peer = n.Endpoint
 	c.Listen.Metrics = n.Metrics
+	c.Listen.Pprof = n.Pprof
 	localTuning(c)
 	return c
 }

@@ -80,11 +80,11 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if n.regulator, err = newNode(cfg.Dir, cfg.Regulator, nil); err != nil {
+	if n.regulator, err = newNode(cfg.Dir, cfg.Regulator, nil, cfg.Pprof); err != nil {
 		return err
 	}
 	for _, m := range cfg.Members {
-		node, err := newNode(cfg.Dir, m.MSPID, m.Categories)
+		node, err := newNode(cfg.Dir, m.MSPID, m.Categories, cfg.Pprof)
 		if err != nil {
 			return err
 		}
@@ -483,20 +483,30 @@ func lostAddr(c *config.Config) bool {
 	if taken("udp", c.Listen.Peer) {
 		return true
 	}
-	return c.Listen.Metrics != config.MetricsOff && taken("tcp", c.Listen.Metrics)
+	for _, addr := range []string{c.Listen.Metrics, c.Listen.Pprof} {
+		if addr != config.Off && taken("tcp", addr) {
+			return true
+		}
+	}
+	return false
 }
 
-// move gives node a fresh peer and metrics port, rewrites its node.yaml
-// and starts it. For the regulator it rewrites the members' node.yaml,
+// move gives node a fresh peer, metrics and profiles port (those that are
+// on), rewrites its node.yaml and starts it. For the regulator it rewrites the members' node.yaml,
 // which name its endpoint, and reopens the administrative connection.
 func (n *Network) move(node *Node) error {
 	var err error
 	if node.Endpoint, err = pickAddr("udp"); err != nil {
 		return err
 	}
-	metricsOn := node.conf.Listen.Metrics != config.MetricsOff
+	metricsOn, pprofOn := node.conf.Listen.Metrics != config.Off, node.conf.Listen.Pprof != config.Off
 	if metricsOn {
 		if node.Metrics, err = pickAddr("tcp"); err != nil {
+			return err
+		}
+	}
+	if pprofOn {
+		if node.Pprof, err = pickAddr("tcp"); err != nil {
 			return err
 		}
 	}
@@ -504,6 +514,9 @@ func (n *Network) move(node *Node) error {
 		c.Listen.Peer = node.Endpoint
 		if metricsOn {
 			c.Listen.Metrics = node.Metrics
+		}
+		if pprofOn {
+			c.Listen.Pprof = node.Pprof
 		}
 	}); err != nil {
 		return err

@@ -18,6 +18,9 @@ type Node struct {
 	Endpoint string
 	// Metrics is the host:port of its /metrics and /healthz, or "off".
 	Metrics string
+	// Pprof is the host:port of its /debug/pprof/ (Config.Pprof), or
+	// "off".
+	Pprof string
 
 	conf *config.Config // what node.yaml holds, for Restart
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,8 +18,8 @@ import (
 
 // TestStartMovesNodeOffTakenPort forces the collision two programs picking
 // ports by listen-and-close can run into: the regulator's peer port and a
-// member's metrics port are held by this test when the nodes bind them, so
-// both nodes exit at start. The network still starts, with both moved to
+// member's metrics and profiles ports (Config.Pprof) are held by this test
+// when the nodes bind them, so both nodes exit at start. The network still starts, with both moved to
 // fresh ports (the regulator before the members, whose node.yaml name its
 // endpoint).
 func TestStartMovesNodeOffTakenPort(t *testing.T) {
@@ -27,23 +29,25 @@ func TestStartMovesNodeOffTakenPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	// Picks go regulator (peer, metrics), then each member in order.
+	// Picks go regulator (peer, metrics, profiles), then each member in
+	// order.
 	var (
 		mu    sync.Mutex
 		picks = map[string]int{}
-		held  = map[string]string{} // network: the address this test holds
+		held  = map[string][]string{} // network: the addresses this test holds
 	)
-	takeAt := map[string]int{"udp": 1, "tcp": 2} // the regulator's peer, P1MSP's metrics
+	// The regulator's peer, P1MSP's metrics and profiles.
+	takeAt := map[string][]int{"udp": {1}, "tcp": {3, 4}}
 	restore := localnet.SetPickAddr(func(network string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		picks[network]++
-		if picks[network] != takeAt[network] {
+		if !slices.Contains(takeAt[network], picks[network]) {
 			return localnet.FreeAddr(network)
 		}
 		addr, closer := hold(t, network)
 		t.Cleanup(func() { closer.Close() })
-		held[network] = addr
+		held[network] = append(held[network], addr)
 		return addr, nil
 	})
 	defer restore()
@@ -56,27 +60,33 @@ func TestStartMovesNodeOffTakenPort(t *testing.T) {
 			{MSPID: "ReqMSP"},
 		},
 		StopTimeout: time.Minute,
+		Pprof:       true,
 	})
 	if err != nil {
-		t.Fatalf("start with two taken ports: %v", err)
+		t.Fatalf("start with three taken ports: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := nw.Stop(); err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	if held["udp"] == "" || held["tcp"] == "" {
-		t.Fatalf("the test took %v: want the regulator's peer port and P1MSP's metrics port", held)
+	if len(held["udp"]) != 1 || len(held["tcp"]) != 2 {
+		t.Fatalf("the test took %v: want the regulator's peer port and P1MSP's metrics and profiles ports", held)
 	}
-	if got := nw.Regulator().Endpoint; got == held["udp"] {
+	if got := nw.Regulator().Endpoint; got == held["udp"][0] {
 		t.Errorf("the regulator still at the taken peer address %s", got)
 	}
 	p1, err := nw.Node("P1MSP")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p1.Metrics == held["tcp"] {
-		t.Errorf("P1MSP still at the taken metrics address %s", p1.Metrics)
+	if slices.Contains(held["tcp"], p1.Metrics) || slices.Contains(held["tcp"], p1.Pprof) {
+		t.Errorf("P1MSP still at a taken address: metrics %s, profiles %s (taken %v)", p1.Metrics, p1.Pprof, held["tcp"])
+	}
+	if resp, err := http.Get("http://" + p1.Pprof + "/debug/pprof/"); err != nil {
+		t.Errorf("P1MSP's profiles at %s: %v", p1.Pprof, err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Errorf("P1MSP's profiles at %s: %s", p1.Pprof, resp.Status)
 	}
 	// Every node serves and answers where the network says it listens.
 	c, err := nw.Client("ReqMSP")

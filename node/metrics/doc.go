@@ -19,4 +19,11 @@
 // /healthz answers the daemon's HealthFunc as JSON (protojson of
 // riskmesh.v1.HealthResponse), with status 200 while the node serves
 // (SERVING or DEGRADED) and 503 otherwise.
+//
+// The same seams mark what they wrap in an execution trace (runtime/trace):
+// a task "query" per business-API query, a region "request <kind>" per
+// call to a provider, a task "serve <kind>" per request answered, so that
+// a trace from ProfileHandler (served on its own loopback listener) shows
+// where each query's time went. Their names come from the same fixed sets
+// as the labels.
 package metrics

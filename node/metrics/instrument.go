@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type QueryFunc func(ctx context.Context, req *riskmeshv1.QueryRequest, send func
 // query_latency_seconds around q.
 func (m *Metrics) InstrumentQuery(q QueryFunc) QueryFunc {
 	return func(ctx context.Context, req *riskmeshv1.QueryRequest, send func(*riskmeshv1.QueryEvent) error) error {
+		ctx, task := trace.NewTask(ctx, "query")
+		defer task.End()
 		start := time.Now()
 		m.queryItems.Add(float64(len(req.GetIdentifiers())))
 		var (
@@ -89,7 +92,10 @@ type DoFunc func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.
 // InstrumentDo records provider_requests_total around do.
 func (m *Metrics) InstrumentDo(do DoFunc) DoFunc {
 	return func(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmeshv1.PeerResponse, error) {
+		kind := requestKind(req)
+		region := trace.StartRegion(ctx, "request "+kind)
 		resp, err := do(ctx, req)
+		region.End()
 		var status string
 		var re *peer.RemoteError
 		switch {
@@ -102,7 +108,7 @@ func (m *Metrics) InstrumentDo(do DoFunc) DoFunc {
 		default:
 			status = StatusTransport
 		}
-		m.providerRequests.WithLabelValues(requestKind(req), status).Inc()
+		m.providerRequests.WithLabelValues(kind, status).Inc()
 		return resp, err
 	}
 }
@@ -112,9 +118,11 @@ func (m *Metrics) InstrumentDo(do DoFunc) DoFunc {
 // evaluate requests.
 func (m *Metrics) InstrumentHandler(h peer.Handler) peer.Handler {
 	return func(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		kind := requestKind(req)
+		ctx, task := trace.NewTask(ctx, "serve "+kind)
+		defer task.End()
 		start := time.Now()
 		resp := h(ctx, who, req)
-		kind := requestKind(req)
 		if ev := resp.GetEvaluate(); ev != nil {
 			m.evaluateItems.Add(float64(len(ev.GetEvaluated()) / oprf.ElementSize))
 		}
