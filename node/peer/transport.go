@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/qlogwriter"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -84,6 +85,10 @@ type Config struct {
 	// riskmeshv1.MaxPeerRequestSize (about 2 MiB: the largest catalog-PSI
 	// request); a node serving ECDH-PSI raises it.
 	MaxRequestSize int
+
+	// qlogTrace, if set, receives the qlog events of every connection
+	// (quic.Config.Tracer): the package's benchmarks count packets with it.
+	qlogTrace func(ctx context.Context, isClient bool, connID quic.ConnectionID) qlogwriter.Trace
 }
 
 // Defaults of Config's zero fields.
@@ -138,6 +143,7 @@ func (c *Config) quicConfig() *quic.Config {
 		MaxIncomingStreams:   int64(c.MaxStreams),
 		// Requests never open unidirectional streams.
 		MaxIncomingUniStreams: -1,
+		Tracer:                c.qlogTrace,
 	}
 }
 
