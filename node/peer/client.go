@@ -31,7 +31,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Client, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	conn, err := quic.DialAddr(hctx, addr, tlsConfig(&cfg, false), cfg.quicConfig())
+	conn, err := quic.DialAddr(hctx, addr, tlsConfig(&cfg, false), cfg.quicConfig(false))
 	if err != nil {
 		return nil, contextError(hctx, "dial "+addr, err)
 	}

@@ -56,7 +56,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
 	}
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
-	ln, err := tr.Listen(tlsConfig(&cfg, true), cfg.quicConfig())
+	ln, err := tr.Listen(tlsConfig(&cfg, true), cfg.quicConfig(true))
 	if err != nil {
 		_ = tr.Close()
 		_ = udp.Close()
@@ -214,8 +214,18 @@ func (s *Server) serveConn(conn *quic.Conn) {
 	// Accept until the connection itself closes, not until s.ctx ends: a
 	// connection that left the registry on its own when the server's
 	// context ended would escape closeAll and be dropped with the socket
-	// instead of being told UNAVAILABLE.
+	// instead of being told UNAVAILABLE. A stream is accepted only while
+	// fewer than MaxStreams are being served: QUIC grants one credit more
+	// (heldCredit), which before the connection's first answer lets one
+	// more stream wait here, unread.
+	var credit heldCredit
+	serving := make(chan struct{}, s.cfg.MaxStreams)
 	for {
+		select {
+		case serving <- struct{}{}:
+		case <-conn.Context().Done():
+			return
+		}
 		str, err := conn.AcceptStream(conn.Context())
 		if err != nil {
 			return
@@ -224,6 +234,8 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		go func() {
 			defer s.wg.Done()
 			s.serveStream(conn, id, st, str)
+			credit.answered(str)
+			<-serving
 		}()
 	}
 }

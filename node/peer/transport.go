@@ -135,17 +135,43 @@ func (c Config) withDefaults(server bool) (Config, error) {
 
 func (c *Config) now() time.Time { return time.Now() }
 
-func (c *Config) quicConfig() *quic.Config {
-	return &quic.Config{
-		HandshakeIdleTimeout: c.HandshakeTimeout,
-		MaxIdleTimeout:       c.IdleTimeout,
-		KeepAlivePeriod:      c.IdleTimeout / 3,
-		MaxIncomingStreams:   int64(c.MaxStreams),
-		// Requests never open unidirectional streams.
+// quicConfig is the QUIC configuration of either side. Receive windows are
+// quic-go's defaults, written out because they bound what a peer can make
+// this node buffer (docs/peer-transport.md, "Memory a peer can hold").
+func (c *Config) quicConfig(server bool) *quic.Config {
+	qc := &quic.Config{
+		HandshakeIdleTimeout:           c.HandshakeTimeout,
+		MaxIdleTimeout:                 c.IdleTimeout,
+		KeepAlivePeriod:                c.IdleTimeout / 3,
+		InitialStreamReceiveWindow:     initialStreamWindow,
+		MaxStreamReceiveWindow:         maxStreamWindow,
+		InitialConnectionReceiveWindow: initialConnWindow,
+		MaxConnectionReceiveWindow:     maxConnWindow,
+		// Only the requester opens streams, and never unidirectional ones.
+		MaxIncomingStreams:    -1,
 		MaxIncomingUniStreams: -1,
 		Tracer:                c.qlogTrace,
 	}
+	if server {
+		// One credit more than MaxStreams, kept back by heldCredit; the
+		// server handles at most MaxStreams requests at once (serveConn).
+		qc.MaxIncomingStreams = int64(c.MaxStreams) + 1
+		qc.RequireStreamCreditRelease = true
+	}
+	return qc
 }
+
+// Flow-control windows (quic-go's defaults): a stream starts with 512 KiB
+// and a connection with 768 KiB; quic-go doubles a window when the
+// application reads it within a few round trips, up to 6 MiB per stream and
+// 15 MiB per connection, enough for a 17 MB live query at about 100 ms
+// round trip without waiting on credit.
+const (
+	initialStreamWindow = 512 << 10
+	maxStreamWindow     = 6 << 20
+	initialConnWindow   = 768 << 10
+	maxConnWindow       = 15 << 20
+)
 
 // requestLimit is the largest frame a request of req's kind may take.
 func requestLimit(req *riskmeshv1.PeerRequest) int {
