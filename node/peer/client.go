@@ -87,7 +87,7 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 		str.CancelRead(streamCancelled)
 		return nil, contextError(ctx, "read response", err)
 	}
-	str.CancelRead(0) // one response frame per request
+	finishRead(str) // one response frame per request
 	switch b := resp.GetBody().(type) {
 	case nil:
 		return nil, fmt.Errorf("%w: response has no body", ErrMalformedFrame)

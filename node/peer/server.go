@@ -244,10 +244,10 @@ func (s *Server) serveConn(conn *quic.Conn) {
 // (HandleTimeout), write (WriteTimeout). Every refusal is a PeerError frame.
 func (s *Server) serveStream(conn *quic.Conn, id Identity, st *peerState, str *quic.Stream) {
 	defer str.Close()
-	// The request is one frame; stop receiving whatever follows (normally
-	// just the FIN), or the stream never completes and its credit towards
+	// The request is one frame; read the FIN that follows it or stop
+	// receiving, or the stream never completes and its credit towards
 	// MaxStreams is never returned.
-	defer str.CancelRead(0)
+	defer finishRead(str)
 	if ok, wait := st.bucket.take(time.Now()); !ok {
 		str.CancelRead(0) // the body is not wanted
 		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "request rate exceeded", wait), 0)

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -187,6 +188,22 @@ func requestLimit(req *riskmeshv1.PeerRequest) int {
 	default:
 		return riskmeshv1.MaxPeerRequestSize
 	}
+}
+
+// finishRead ends the read side of a stream whose one frame has been read.
+// The end of the stream (FIN) usually came with the frame's last bytes and
+// was read with them; when the frame spanned several packets it often
+// follows in a packet of its own. Reading it if it is there already, rather
+// than cancelling, keeps quic-go from sending STOP_SENDING, which the peer
+// must answer with RESET_STREAM: two more packets for nothing. Anything else
+// (bytes after the frame, or no FIN yet) is cancelled without waiting.
+func finishRead(str *quic.Stream) {
+	_ = str.SetReadDeadline(time.Now())
+	var b [1]byte
+	if n, err := str.Read(b[:]); n == 0 && errors.Is(err, io.EOF) {
+		return
+	}
+	str.CancelRead(0)
 }
 
 // contextError reports err as ctx's error when ctx has ended, or when err
