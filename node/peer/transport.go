@@ -64,8 +64,10 @@ type Config struct {
 	// WriteTimeout bounds writing the response frame (server). Default 15 s.
 	WriteTimeout time.Duration
 
-	// MaxStreams is the number of concurrent request streams one
-	// connection may have open (QUIC's MaxIncomingStreams). Default 16.
+	// MaxStreams is the number of requests one connection may have served
+	// at once (server). QUIC grants one stream credit more, which the
+	// server keeps back until its next answer so that the grant rides in
+	// that answer's packet (heldCredit). Default 16.
 	MaxStreams int
 	// MaxConnsPerPeer is how many connections one peer (certificate) may
 	// hold at once, so that MaxStreams cannot be multiplied by opening more
