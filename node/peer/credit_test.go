@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 // TestStreamCreditRidesOnTheAnswer counts the packets of one-request-at-a-
@@ -44,5 +46,40 @@ func TestStreamCreditRidesOnTheAnswer(t *testing.T) {
 	t.Logf("%.2f packets per exchange (requester %d, server %d over %d)", perExchange, clientSent.n.Load(), serverSent.n.Load(), n)
 	if perExchange >= 3 {
 		t.Fatalf("%.2f packets per exchange, want fewer than 3", perExchange)
+	}
+}
+
+// TestAdversaryStreamsLeftOpen plays a requester that follows each request
+// frame with stray bytes and never ends its side of the stream: the server
+// answers, stops reading (finishRead), and the stream's credit still comes
+// back, so with MaxStreams 1 (two credits, one kept back) request after
+// request gets a stream.
+func TestAdversaryStreamsLeftOpen(t *testing.T) {
+	f := newFixture(t, echoHandler, func(c *Config) { c.MaxStreams = 1 })
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		str, err := c.conn.OpenStreamSync(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d: no stream: %v", i, err)
+		}
+		if err := WriteFrame(str, infoRequest(), riskmeshv1.MaxPeerRequestSize); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := str.Write([]byte("stray bytes after the frame")); err != nil {
+			t.Fatal(err)
+		}
+		_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp := new(riskmeshv1.PeerResponse)
+		if err := ReadFrame(str, resp, riskmeshv1.MaxPeerErrorSize); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if resp.GetCatalogInfo().GetProvider() != "requester" {
+			t.Fatalf("request %d: got %v, want the catalog info", i, resp)
+		}
 	}
 }
