@@ -141,16 +141,32 @@ func BenchmarkDo(b *testing.B) {
 	}
 }
 
-// packetCount is a qlog trace that counts the packets its connections send.
-type packetCount struct{ n atomic.Int64 }
+// packetCount is a qlog trace that counts the packets its connections send,
+// and among them the stream grants sent alone: packets with a MAX_STREAMS
+// frame and no STREAM frame.
+type packetCount struct{ n, grantsAlone atomic.Int64 }
 
 func (p *packetCount) trace(context.Context, bool, quic.ConnectionID) qlogwriter.Trace { return p }
 
 func (p *packetCount) AddProducer() qlogwriter.Recorder { return p }
 
 func (p *packetCount) RecordEvent(ev qlogwriter.Event) {
-	if _, ok := ev.(qlog.PacketSent); ok {
-		p.n.Add(1)
+	sent, ok := ev.(qlog.PacketSent)
+	if !ok {
+		return
+	}
+	p.n.Add(1)
+	var grant, data bool
+	for _, f := range sent.Frames {
+		switch f.Frame.(type) {
+		case *qlog.MaxStreamsFrame:
+			grant = true
+		case *qlog.StreamFrame:
+			data = true
+		}
+	}
+	if grant && !data {
+		p.grantsAlone.Add(1)
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 // stream kept back until the next answer (heldCredit), the new stream
 // credit travels in that answer and the requester's acknowledgment in its
 // next request, about one packet each way per exchange. Granting the credit
-// when the stream completes costs two more (a MAX_STREAMS packet and its
-// acknowledgment), about four in all. The bound leaves room for the
-// acknowledgments a loaded machine's pauses bring out (quic-go acknowledges
-// on its own after 25 ms).
+// when the stream completes sends it in a packet of its own (and draws an
+// acknowledgment), about four in all. What the test insists on is the
+// grants sent alone, which a loaded machine's pauses do not add to (they
+// bring out acknowledgments quic-go sends on its own after 25 ms).
 func TestStreamCreditRidesOnTheAnswer(t *testing.T) {
 	var serverSent, clientSent packetCount
 	f := newFixture(t, echoHandler, func(c *Config) { c.qlogTrace = serverSent.trace })
@@ -37,15 +37,16 @@ func TestStreamCreditRidesOnTheAnswer(t *testing.T) {
 		do()
 	}
 	serverSent.n.Store(0)
+	serverSent.grantsAlone.Store(0)
 	clientSent.n.Store(0)
 	const n = 100
 	for range n {
 		do()
 	}
-	perExchange := float64(serverSent.n.Load()+clientSent.n.Load()) / n
-	t.Logf("%.2f packets per exchange (requester %d, server %d over %d)", perExchange, clientSent.n.Load(), serverSent.n.Load(), n)
-	if perExchange >= 3 {
-		t.Fatalf("%.2f packets per exchange, want fewer than 3", perExchange)
+	t.Logf("%.2f packets per exchange (requester %d, server %d over %d), %d stream grants sent alone",
+		float64(serverSent.n.Load()+clientSent.n.Load())/n, clientSent.n.Load(), serverSent.n.Load(), n, serverSent.grantsAlone.Load())
+	if alone := serverSent.grantsAlone.Load(); alone > n/10 {
+		t.Fatalf("%d of %d stream grants sent in packets of their own, want them in the answers", alone, n)
 	}
 }
 
