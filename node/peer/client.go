@@ -31,7 +31,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Client, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	conn, err := quic.DialAddr(hctx, addr, tlsConfig(&cfg, false), cfg.quicConfig())
+	conn, err := quic.DialAddr(hctx, addr, tlsConfig(&cfg, false), cfg.quicConfig(false))
 	if err != nil {
 		return nil, contextError(hctx, "dial "+addr, err)
 	}
@@ -87,7 +87,7 @@ func (c *Client) Do(ctx context.Context, req *riskmeshv1.PeerRequest) (*riskmesh
 		str.CancelRead(streamCancelled)
 		return nil, contextError(ctx, "read response", err)
 	}
-	str.CancelRead(0) // one response frame per request
+	finishRead(str) // one response frame per request
 	switch b := resp.GetBody().(type) {
 	case nil:
 		return nil, fmt.Errorf("%w: response has no body", ErrMalformedFrame)

@@ -56,7 +56,7 @@ func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("peer: listen on %s: %w", addr, err)
 	}
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
-	ln, err := tr.Listen(tlsConfig(&cfg, true), cfg.quicConfig())
+	ln, err := tr.Listen(tlsConfig(&cfg, true), cfg.quicConfig(true))
 	if err != nil {
 		_ = tr.Close()
 		_ = udp.Close()
@@ -214,8 +214,18 @@ func (s *Server) serveConn(conn *quic.Conn) {
 	// Accept until the connection itself closes, not until s.ctx ends: a
 	// connection that left the registry on its own when the server's
 	// context ended would escape closeAll and be dropped with the socket
-	// instead of being told UNAVAILABLE.
+	// instead of being told UNAVAILABLE. A stream is accepted only while
+	// fewer than MaxStreams are being served: QUIC grants one credit more
+	// (heldCredit), which before the connection's first answer lets one
+	// more stream wait here, unread.
+	var credit heldCredit
+	serving := make(chan struct{}, s.cfg.MaxStreams)
 	for {
+		select {
+		case serving <- struct{}{}:
+		case <-conn.Context().Done():
+			return
+		}
 		str, err := conn.AcceptStream(conn.Context())
 		if err != nil {
 			return
@@ -224,6 +234,8 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		go func() {
 			defer s.wg.Done()
 			s.serveStream(conn, id, st, str)
+			credit.answered(str)
+			<-serving
 		}()
 	}
 }
@@ -232,10 +244,10 @@ func (s *Server) serveConn(conn *quic.Conn) {
 // (HandleTimeout), write (WriteTimeout). Every refusal is a PeerError frame.
 func (s *Server) serveStream(conn *quic.Conn, id Identity, st *peerState, str *quic.Stream) {
 	defer str.Close()
-	// The request is one frame; stop receiving whatever follows (normally
-	// just the FIN), or the stream never completes and its credit towards
+	// The request is one frame; read the FIN that follows it or stop
+	// receiving, or the stream never completes and its credit towards
 	// MaxStreams is never returned.
-	defer str.CancelRead(0)
+	defer finishRead(str)
 	if ok, wait := st.bucket.take(time.Now()); !ok {
 		str.CancelRead(0) // the body is not wanted
 		s.reply(str, errorResponse(riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "request rate exceeded", wait), 0)

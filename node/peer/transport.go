@@ -6,10 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/qlogwriter"
 
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -62,8 +64,10 @@ type Config struct {
 	// WriteTimeout bounds writing the response frame (server). Default 15 s.
 	WriteTimeout time.Duration
 
-	// MaxStreams is the number of concurrent request streams one
-	// connection may have open (QUIC's MaxIncomingStreams). Default 16.
+	// MaxStreams is the number of requests one connection may have served
+	// at once (server). QUIC grants one stream credit more, which the
+	// server keeps back until its next answer so that the grant rides in
+	// that answer's packet (heldCredit). Default 16.
 	MaxStreams int
 	// MaxConnsPerPeer is how many connections one peer (certificate) may
 	// hold at once, so that MaxStreams cannot be multiplied by opening more
@@ -84,6 +88,10 @@ type Config struct {
 	// riskmeshv1.MaxPeerRequestSize (about 2 MiB: the largest catalog-PSI
 	// request); a node serving ECDH-PSI raises it.
 	MaxRequestSize int
+
+	// qlogTrace, if set, receives the qlog events of every connection
+	// (quic.Config.Tracer): the package's benchmarks count packets with it.
+	qlogTrace func(ctx context.Context, isClient bool, connID quic.ConnectionID) qlogwriter.Trace
 }
 
 // Defaults of Config's zero fields.
@@ -130,16 +138,43 @@ func (c Config) withDefaults(server bool) (Config, error) {
 
 func (c *Config) now() time.Time { return time.Now() }
 
-func (c *Config) quicConfig() *quic.Config {
-	return &quic.Config{
-		HandshakeIdleTimeout: c.HandshakeTimeout,
-		MaxIdleTimeout:       c.IdleTimeout,
-		KeepAlivePeriod:      c.IdleTimeout / 3,
-		MaxIncomingStreams:   int64(c.MaxStreams),
-		// Requests never open unidirectional streams.
+// quicConfig is the QUIC configuration of either side. Receive windows are
+// quic-go's defaults, written out because they bound what a peer can make
+// this node buffer (docs/peer-transport.md, "Memory a peer can hold").
+func (c *Config) quicConfig(server bool) *quic.Config {
+	qc := &quic.Config{
+		HandshakeIdleTimeout:           c.HandshakeTimeout,
+		MaxIdleTimeout:                 c.IdleTimeout,
+		KeepAlivePeriod:                c.IdleTimeout / 3,
+		InitialStreamReceiveWindow:     initialStreamWindow,
+		MaxStreamReceiveWindow:         maxStreamWindow,
+		InitialConnectionReceiveWindow: initialConnWindow,
+		MaxConnectionReceiveWindow:     maxConnWindow,
+		// Only the requester opens streams, and never unidirectional ones.
+		MaxIncomingStreams:    -1,
 		MaxIncomingUniStreams: -1,
+		Tracer:                c.qlogTrace,
 	}
+	if server {
+		// One credit more than MaxStreams, kept back by heldCredit; the
+		// server handles at most MaxStreams requests at once (serveConn).
+		qc.MaxIncomingStreams = int64(c.MaxStreams) + 1
+		qc.RequireStreamCreditRelease = true
+	}
+	return qc
 }
+
+// Flow-control windows (quic-go's defaults): a stream starts with 512 KiB
+// and a connection with 768 KiB; quic-go doubles a window when the
+// application reads it within a few round trips, up to 6 MiB per stream and
+// 15 MiB per connection, enough for a 17 MB live query at about 100 ms
+// round trip without waiting on credit.
+const (
+	initialStreamWindow = 512 << 10
+	maxStreamWindow     = 6 << 20
+	initialConnWindow   = 768 << 10
+	maxConnWindow       = 15 << 20
+)
 
 // requestLimit is the largest frame a request of req's kind may take.
 func requestLimit(req *riskmeshv1.PeerRequest) int {
@@ -155,6 +190,22 @@ func requestLimit(req *riskmeshv1.PeerRequest) int {
 	default:
 		return riskmeshv1.MaxPeerRequestSize
 	}
+}
+
+// finishRead ends the read side of a stream whose one frame has been read.
+// The end of the stream (FIN) usually came with the frame's last bytes and
+// was read with them; when the frame spanned several packets it often
+// follows in a packet of its own. Reading it if it is there already, rather
+// than cancelling, keeps quic-go from sending STOP_SENDING, which the peer
+// must answer with RESET_STREAM: two more packets for nothing. Anything else
+// (bytes after the frame, or no FIN yet) is cancelled without waiting.
+func finishRead(str *quic.Stream) {
+	_ = str.SetReadDeadline(time.Now())
+	var b [1]byte
+	if n, err := str.Read(b[:]); n == 0 && errors.Is(err, io.EOF) {
+		return
+	}
+	str.CancelRead(0)
 }
 
 // contextError reports err as ctx's error when ctx has ended, or when err
