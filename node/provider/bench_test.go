@@ -56,11 +56,7 @@ func BenchmarkJournalCommit(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			f := newFixture(b, nil)
-			batch := make([]string, n)
-			for i := range batch {
-				batch[i] = fmt.Sprintf("+86139%08d", i)
-			}
-			q := f.newQuery(1, 0, batch...)
+			q := f.newQuery(1, 0, phones(n)...)
 			if f.handle(q.req).GetEvaluate() == nil {
 				b.Fatal("evaluate refused")
 			}
