@@ -16,6 +16,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/internal/labelhash"
 )
 
@@ -69,7 +70,7 @@ func OpenEmbedded(path string, cfg EmbeddedConfig) (*EmbeddedStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cfg.OpenTimeout})
+	db, err := bolt.Open(path, 0o600, durable.BoltOptions(cfg.OpenTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("accounting: open embedded ledger: %w", err)
 	}

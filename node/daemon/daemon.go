@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/grpc/codes"
 
+	"github.com/riskmesh/riskmesh/internal/durable"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/identity"
@@ -186,7 +187,7 @@ func start(parent context.Context, cfg Config) (_ *node, err error) {
 		return nil, err
 	}
 	warnPlainOPRFKeys(n.log, cfg.Keys.AtRest, id)
-	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
+	if n.db, err = bolt.Open(filepath.Join(cfg.DataDir, "node.db"), 0o600, durable.BoltOptions(5*time.Second)); err != nil {
 		return nil, fmt.Errorf("daemon: open node.db (is another node running on %s?): %w", cfg.DataDir, err)
 	}
 	if err := sealNodeDB(n.db, n.seal); err != nil {

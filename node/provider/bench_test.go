@@ -1,11 +1,14 @@
 package provider
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
+	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
 // BenchmarkHandleEvaluate measures a whole evaluate answer: checks,
@@ -40,6 +43,44 @@ func BenchmarkHandleEvaluate(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "items/s")
+		})
+	}
+}
+
+// BenchmarkJournalCommit measures the fsynced commit that journals one
+// answer of n items (transcript, replay index, outbox entry), answers
+// appended one after another under rising sequence numbers, as a provider
+// answering one requester stores them; the file grows as it does in a
+// node. The transcript is a real answer's, encoded outside the timer.
+func BenchmarkJournalCommit(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f := newFixture(b, nil)
+			q := f.newQuery(1, 0, phones(n)...)
+			if f.handle(q.req).GetEvaluate() == nil {
+				b.Fatal("evaluate refused")
+			}
+			t, err := f.p.Transcript(1, q.header.Sequence, requesterMSP)
+			if err != nil || t == nil {
+				b.Fatalf("stored transcript: %v, %v", t, err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				t.Header.Sequence = uint64(i) + 100
+				file, err := t.MarshalBinary()
+				must(b, err)
+				hdr, err := t.Header.MarshalBinary()
+				must(b, err)
+				digest := [transcript.DigestSize]byte(sha256.Sum256(hdr))
+				e := accounting.Entry{Header: hdr, RequestHash: digest[:], ResponseHash: digest[:],
+					RequesterSignature: t.RequestSignature, ResponderSignature: t.ResponseSignature, Amount: int64(n) * price}
+				b.StartTimer()
+				if _, err := f.p.commit(exchangeKey(&t.Header), digest, file, e); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/internal/selfsigned"
 	"github.com/riskmesh/riskmesh/node/lists"
 	"github.com/riskmesh/riskmesh/node/peer"
@@ -440,8 +441,10 @@ func assertJournalSealed(t *testing.T, path string, ring *seal.Keyring, want int
 	defer db.Close()
 	n := 0
 	must(t, db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTranscripts).ForEach(func(k, v []byte) error {
+		b := tx.Bucket(bucketTranscripts)
+		return b.ForEach(func(k, _ []byte) error {
 			n++
+			v := largevalue.Get(b, k)
 			if _, err := transcript.Parse(v); err == nil {
 				t.Errorf("answer %x journalled in plain", k)
 			}

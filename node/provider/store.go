@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -18,7 +19,10 @@ import (
 var (
 	// bucketTranscripts holds each answered exchange's transcript in the
 	// psi/transcript file format (blinded elements only), sealed for its
-	// key with sealing on (putTranscript, getTranscript).
+	// key with sealing on (commit, getTranscript). A 1,000-item answer's
+	// is about 66 KB: internal/largevalue stores each in a child bucket of
+	// its own, so an answer's commit does not write the transcripts
+	// answered before it again.
 	bucketTranscripts = []byte("provider/transcripts")
 	// bucketReplay maps an exchange to its request digest, so a retry is
 	// recognised without parsing the transcript.
@@ -68,7 +72,7 @@ func (p *Provider) storedAnswer(tx *bolt.Tx, key []byte, digest [transcript.Dige
 // getTranscript reads, opens and parses the transcript stored under key;
 // nil if there is none.
 func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcript, error) {
-	data := tx.Bucket(bucketTranscripts).Get(key)
+	data := largevalue.Get(tx.Bucket(bucketTranscripts), key)
 	if data == nil {
 		return nil, nil
 	}
@@ -113,7 +117,7 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 		if err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketTranscripts).Put(key, sealed); err != nil {
+		if err := largevalue.Put(tx.Bucket(bucketTranscripts), key, sealed); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketReplay).Put(key, digest[:]); err != nil {
@@ -153,7 +157,7 @@ func (p *Provider) pruneTranscripts(current uint64) error {
 					old = append(old, bytes.Clone(k))
 				}
 				for _, k := range old {
-					if err := b.Delete(k); err != nil {
+					if err := largevalue.Delete(b, k); err != nil {
 						return err
 					}
 				}
@@ -186,7 +190,10 @@ func (p *Provider) Transcript(period, sequence uint64, requester string) (*trans
 // imported entry under its sealed key (storedImport's layout).
 func SealStore(tx *bolt.Tx, ring *seal.Keyring) error {
 	if b := tx.Bucket(bucketTranscripts); b != nil {
-		if err := ring.SealBucket(b, bucketTranscripts); err != nil {
+		err := largevalue.Rewrite(b, func(key, v []byte) ([]byte, error) {
+			return ring.SealValue(bucketTranscripts, key, v)
+		})
+		if err != nil {
 			return err
 		}
 	}

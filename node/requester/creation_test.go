@@ -1,6 +1,7 @@
 package requester
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -46,6 +47,14 @@ func leased(r *Requester, period uint64, provider string) uint64 {
 // request is signed and the provider sees nothing; released, the query
 // completes, stored.
 func TestRequestLeavesOnlyOnceItsQueryIsDurable(t *testing.T) {
+	// One identifier, and a large part, which goes through the coalescer
+	// as one exchange and is blinded while the creation commits too.
+	for _, size := range []int{1, 1000} {
+		t.Run(fmt.Sprintf("identifiers=%d", size), func(t *testing.T) { requestLeavesOnceDurable(t, size) })
+	}
+}
+
+func requestLeavesOnceDurable(t *testing.T, size int) {
 	n := newNetwork(t, 1_000_000, span(0, 10))
 	r := n.newRequester("", nil)
 	ready(t, r)
@@ -58,7 +67,9 @@ func TestRequestLeavesOnlyOnceItsQueryIsDurable(t *testing.T) {
 
 	release := holdWrites(t, r)
 	done := make(chan []*riskmeshv1.QueryEvent, 1)
-	go func() { done <- query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(2)}) }()
+	go func() {
+		done <- query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(span(2, 2+size)...)})
+	}()
 	waitFor(t, "the request signed", func() bool { return leased(r, n.period, p.msp) > signed })
 	time.Sleep(50 * time.Millisecond) // time for a request that did not wait to reach the provider
 	if evals, _ := p.stats(); evals != before {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/groupcommit"
+	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -36,7 +37,10 @@ var (
 	// the providers asked), as a QueryResult. Deleted on completion.
 	bucketPending = []byte("requester/pending")
 	// bucketTranscripts maps (period, responder, sequence) to the
-	// psi/transcript file encoding of the exchange.
+	// psi/transcript file encoding of the exchange, each in a child
+	// bucket of its own (internal/largevalue): a 1,000-item exchange's is
+	// about 66 KB, and the result commit that stores it should not write
+	// the transcripts stored before it again.
 	bucketTranscripts = []byte("requester/transcripts")
 	// bucketSpend maps a period to this node's billed spend in it (int64).
 	bucketSpend = []byte("requester/spend")
@@ -270,7 +274,11 @@ func (s *store) putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
 		if err != nil {
 			return fmt.Errorf("encode transcript: %w", err)
 		}
-		if err := b.put(transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence), enc); err != nil {
+		key := transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence)
+		if enc, err = b.ring.SealValue(b.name, key, enc); err != nil {
+			return err
+		}
+		if err := largevalue.Put(b.Bucket, key, enc); err != nil {
 			return err
 		}
 	}
@@ -336,12 +344,14 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v, err := s.bucket(tx, bucketTranscripts).get(transcriptKey(period, responder, seq))
-		if err != nil {
-			return err
-		}
+		b, key := s.bucket(tx, bucketTranscripts), transcriptKey(period, responder, seq)
+		v := largevalue.Get(b.Bucket, key)
 		if v == nil {
 			return &notFoundError{fmt.Sprintf("transcript of exchange %d of period %d with %s", seq, period, responder)}
+		}
+		v, err := b.open(key, v)
+		if err != nil {
+			return err
 		}
 		t, err = transcript.Parse(v)
 		return err
@@ -500,13 +510,13 @@ func (s *store) prune(olderThan time.Time, minPeriod uint64) (queries, transcrip
 }
 
 // deleteBefore deletes the keys of a period-keyed bucket whose period is
-// below minPeriod.
+// below minPeriod, plain values and internal/largevalue's alike.
 func deleteBefore(b *bolt.Bucket, minPeriod uint64) (int, error) {
 	limit := binary.BigEndian.AppendUint64(nil, minPeriod)
 	n := 0
 	c := b.Cursor()
 	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
+		if err := largevalue.Delete(b, bytes.Clone(k)); err != nil {
 			return n, err
 		}
 		n++
@@ -671,7 +681,7 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 		if err := putProto(s.bucket(tx, bucketReconcile), tkey, rec); err != nil {
 			return err
 		}
-		if tx.Bucket(bucketTranscripts).Get(tkey) != nil {
+		if largevalue.Get(tx.Bucket(bucketTranscripts), tkey) != nil {
 			return nil
 		}
 		if err := s.putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
@@ -811,10 +821,17 @@ func SealFeedback(tx *bolt.Tx, ring *seal.Keyring) error {
 
 func sealBuckets(tx *bolt.Tx, ring *seal.Keyring, names [][]byte) error {
 	for _, name := range names {
-		if b := tx.Bucket(name); b != nil {
-			if err := ring.SealBucket(b, name); err != nil {
-				return err
-			}
+		b := tx.Bucket(name)
+		var err error
+		switch {
+		case b == nil:
+		case bytes.Equal(name, bucketTranscripts): // in child buckets (internal/largevalue)
+			err = largevalue.Rewrite(b, func(key, v []byte) ([]byte, error) { return ring.SealValue(name, key, v) })
+		default:
+			err = ring.SealBucket(b, name)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
