@@ -30,7 +30,7 @@ func liveExchange(t *testing.T, n *network, r *Requester, deadline time.Duration
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	must(t, n.providers[0].node.Outbox().Flush(ctx))
+	must(t, n.providers[0].current().Outbox().Flush(ctx))
 	return p, accounting.EntryKey{Period: n.period, Requester: requesterMSP, Responder: n.providers[0].msp, Sequence: p.Exchanges[0].Sequence}
 }
 
