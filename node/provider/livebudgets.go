@@ -76,9 +76,7 @@ func (u *budgets) take(budget LiveBudget, requester string, now time.Time) (ok b
 		u.buckets[requester] = b
 	}
 	u.mu.Unlock()
-	r := b.ReserveN(now, 1)
-	if wait = r.DelayFrom(now); wait > 0 {
-		r.CancelAt(now)
+	if ok, wait = peer.TakeToken(b, now); !ok {
 		u.refused.Add(1)
 		return false, wait
 	}
