@@ -304,7 +304,7 @@ func (q *Query) version() uint8 {
 // version-2 query has 32 bytes of key digest instead of the last 4 +
 // rlkBytes).
 func (s *scheme) querySize() (rlkBytes, total int) {
-	rlkBytes = rlwe.NewRelinearizationKey(s.bgv).BinarySize()
+	rlkBytes = s.rlkBytes()
 	total = 1 + 32 + 32 + s.queryCiphertextBytes() + 4 + rlkBytes
 	return
 }
