@@ -26,6 +26,18 @@ func newLiveKeysFixture(t *testing.T) (*fixture, exchange, hepsi.Params, *hepsi.
 	return f, via, params, he
 }
 
+// restart restarts the provider as a process would (its journal flushed,
+// a new node on its database, maintained) and serves it over QUIC anew:
+// what it kept in memory, the evaluation keys and the live answers, is
+// gone.
+func (f *fixture) restart(t *testing.T) exchange {
+	t.Helper()
+	f.flush()
+	f.reopen()
+	f.maintain()
+	return f.serveQUIC(t, f.p)
+}
+
 // signedLiveQuery signs q for the exchange whose response digest is
 // respDigest.
 func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byte, respDigest [transcript.DigestSize]byte) (*riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
@@ -100,10 +112,7 @@ func TestLiveKeyByDigest(t *testing.T) {
 		t.Fatalf("query naming its key is %d bytes smaller, want the key's %d less at most 64", saved, len(keyEnc))
 	}
 
-	f.flush()
-	f.reopen()
-	f.maintain()
-	via = f.serveQUIC(t, f.p)
+	via = f.restart(t)
 	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	q, st, err := he.Query(nil, s1.outputs)
@@ -196,10 +205,7 @@ func TestLiveKeyUpload(t *testing.T) {
 	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
 	wantListed(t, f.liveResults(via(named), params, st, qd))
 
-	f.flush()
-	f.reopen()
-	f.maintain()
-	via = f.serveQUIC(t, f.p)
+	via = f.restart(t)
 	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
@@ -229,10 +235,7 @@ func TestLiveKeyLostAfterAnswer(t *testing.T) {
 	s1, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
 	wantListed(t, f.liveResults(via(named), params, st, qd))
 
-	f.flush()
-	f.reopen()
-	f.maintain()
-	via = f.serveQUIC(t, f.p)
+	via = f.restart(t)
 	if got := via(named).GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
 		t.Fatalf("the query naming a key lost in the restart: %v, want UNKNOWN_KEY", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -167,17 +168,7 @@ func TestLiveKeyLostAfterAnswer(t *testing.T) {
 	if evaluates != 1 || queries[0] != queries[1] {
 		t.Fatalf("%d POPRF steps, live queries %x: want one step and the identical query retried", evaluates, queries)
 	}
-	seq := part.Exchanges[0].Sequence
-	step, err := r.LiveStep(n.period, p.msp, seq)
-	must(t, err)
-	tr, err := r.store.transcript(n.period, p.msp, seq)
-	must(t, err)
-	d, err := tr.Digests()
-	must(t, err)
-	reqKeys, respKeys := partyKeys(t, n)
-	if err := step.VerifyAnswer(reqKeys, respKeys, d.ResponseDigest); err != nil {
-		t.Fatalf("stored live step: %v", err)
-	}
+	wantLiveReceipt(t, n, r, accounting.EntryKey{Period: n.period, Requester: requesterMSP, Responder: p.msp, Sequence: part.Exchanges[0].Sequence})
 }
 
 // TestLiveKeyRace: a query racing the background preparation of the same
