@@ -35,6 +35,10 @@ func TakeToken(l *rate.Limiter, now time.Time) (ok bool, wait time.Duration) {
 	if l.AllowN(now, 1) {
 		return true, 0
 	}
-	missing := 1 - l.TokensAt(now)
-	return false, time.Duration(missing / float64(l.Limit()) * float64(time.Second))
+	perSecond := float64(l.Limit())
+	if perSecond <= 0 { // it never refills
+		return false, rate.InfDuration
+	}
+	missing := max(0, 1-l.TokensAt(now))
+	return false, time.Duration(missing / perSecond * float64(time.Second))
 }

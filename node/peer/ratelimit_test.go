@@ -3,6 +3,8 @@ package peer
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 func TestBucket(t *testing.T) {
@@ -39,6 +41,12 @@ func TestBucket(t *testing.T) {
 	// A clock going backwards neither refills nor panics.
 	if ok, _ := b.take(start); ok {
 		t.Fatal("clock going backwards refilled the bucket")
+	}
+	// A bucket that never refills says so once it is empty.
+	never := newBucket(0, 1, start)
+	never.take(start)
+	if ok, wait := never.take(start.Add(time.Hour)); ok || wait != rate.InfDuration {
+		t.Fatalf("empty bucket of rate 0: %v, wait %v, want refused for ever", ok, wait)
 	}
 }
 
