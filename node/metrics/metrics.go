@@ -140,9 +140,9 @@ func New(opts Options) *Metrics {
 			func() uint64 { _, n := f(); return n })
 	}
 	if f := opts.LiveQueries; f != nil {
-		counter("live_query_decodes_total", "Live queries this provider decoded (a retry whose answer is kept is not).",
+		counter("live_query_decodes_total", "Live queries this provider decoded or tried to, one that does not decode included (a retry whose answer is kept is not decoded).",
 			func() uint64 { n, _, _ := f(); return n })
-		counter("live_reevaluations_total", "Live queries evaluated again for a retry whose answer was no longer kept.",
+		counter("live_reevaluations_total", "Live query retries let through to be decoded and evaluated again (their answer no longer kept, or the query undecodable).",
 			func() uint64 { _, n, _ := f(); return n })
 		counter("live_retries_refused_total", "Live query retries refused over their requester's re-evaluation budget, before decoding.",
 			func() uint64 { _, _, n := f(); return n })

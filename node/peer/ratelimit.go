@@ -1,37 +1,44 @@
 package peer
 
 import (
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// bucket is a token bucket: it holds at most burst tokens, gains rate tokens
-// per second, and each request takes one. It is the per-peer request rate
-// limit; a few lines here instead of a dependency on golang.org/x/time.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64 // tokens per second, > 0
-	burst  float64 // capacity, >= 1
-	tokens float64
-	last   time.Time
+// bucket is the per-peer request rate limit: a token bucket of
+// golang.org/x/time/rate that holds at most burst requests and regains
+// perSecond of them a second, each request taking one (TakeToken).
+type bucket struct{ lim *rate.Limiter }
+
+// newBucket returns a full bucket. The server passes the time it is made
+// at; a rate.Limiter starts full whenever it is first used, so the bucket
+// does not keep it.
+func newBucket(perSecond float64, burst int, _ time.Time) *bucket {
+	return &bucket{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
-func newBucket(rate float64, burst int, now time.Time) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
-}
+// take spends one of the peer's requests at now, or reports how long until
+// it has one, which the server sends as retry_after_ms.
+func (b *bucket) take(now time.Time) (ok bool, wait time.Duration) { return TakeToken(b.lim, now) }
 
-// take removes one token if there is one. Otherwise it reports how long
-// until one is available, which the server sends as retry_after_ms.
-func (b *bucket) take(now time.Time) (ok bool, wait time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
+// TakeToken spends one of l's tokens at now if it has one; otherwise it
+// spends nothing and reports how long until l has one, the retry_after a
+// RATE_LIMITED refusal carries (RefusalAfter). It is how every token bucket
+// of the node is spent: the peer rate limit here and node/provider's live
+// budgets. A read of the clock earlier than the last one refills nothing,
+// though rate.Limiter then counts from it: two streams' reads racing to
+// the lock may let the peer regain the microseconds between them twice,
+// about a thousandth of a request at the default rate. It allocates
+// nothing (a rate.Reservation would).
+func TakeToken(l *rate.Limiter, now time.Time) (ok bool, wait time.Duration) {
+	if l.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	perSecond := float64(l.Limit())
+	if perSecond <= 0 { // it never refills
+		return false, rate.InfDuration
+	}
+	missing := max(0, 1-l.TokensAt(now))
+	return false, time.Duration(missing / perSecond * float64(time.Second))
 }

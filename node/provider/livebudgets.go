@@ -76,9 +76,7 @@ func (u *budgets) take(budget LiveBudget, requester string, now time.Time) (ok b
 		u.buckets[requester] = b
 	}
 	u.mu.Unlock()
-	r := b.ReserveN(now, 1)
-	if wait = r.DelayFrom(now); wait > 0 {
-		r.CancelAt(now)
+	if ok, wait = peer.TakeToken(b, now); !ok {
 		u.refused.Add(1)
 		return false, wait
 	}
@@ -110,11 +108,15 @@ func overBudget(wait time.Duration) *riskmeshv1.PeerResponse {
 // query is decoded; beyond it the retry is refused RATE_LIMITED with the
 // wait until the next token, which an honest requester waits for as it
 // would for a busy provider, reporting the part unavailable, billed and
-// without results, if its deadline ends first.
+// without results, if its deadline ends first. A query its requester
+// signed that does not decode takes the exchange's step too
+// (liveUndecodable), so sending it again is such a retry: a token per
+// decode after the first, which the billed POPRF step paid for.
 
-// LiveQueries reports the live queries this provider decoded, those it
-// let be evaluated again for a retry and the retries it refused over their
-// requester's budget (Config.LiveRetries), all counters since start.
+// LiveQueries reports the live queries this provider decoded or tried to
+// (one that does not decode counts), the retries it let through to be
+// decoded and evaluated again and those it refused over their requester's
+// budget (Config.LiveRetries), all counters since start.
 func (p *Provider) LiveQueries() (decoded, reevaluated, refused uint64) {
 	return p.liveDecodes.Load(), p.retries.spent.Load(), p.retries.refused.Load()
 }

@@ -26,6 +26,18 @@ func newLiveKeysFixture(t *testing.T) (*fixture, exchange, hepsi.Params, *hepsi.
 	return f, via, params, he
 }
 
+// restart restarts the provider as a process would (its journal flushed,
+// a new node on its database, maintained) and serves it over QUIC anew:
+// what it kept in memory, the evaluation keys and the live answers, is
+// gone.
+func (f *fixture) restart(t *testing.T) exchange {
+	t.Helper()
+	f.flush()
+	f.reopen()
+	f.maintain()
+	return f.serveQUIC(t, f.p)
+}
+
 // signedLiveQuery signs q for the exchange whose response digest is
 // respDigest.
 func (f *fixture) signedLiveQuery(q *hepsi.Query, params hepsi.Params, hdr []byte, respDigest [transcript.DigestSize]byte) (*riskmeshv1.PeerRequest, [transcript.DigestSize]byte) {
@@ -100,10 +112,7 @@ func TestLiveKeyByDigest(t *testing.T) {
 		t.Fatalf("query naming its key is %d bytes smaller, want the key's %d less at most 64", saved, len(keyEnc))
 	}
 
-	f.flush()
-	f.reopen()
-	f.maintain()
-	via = f.serveQUIC(t, f.p)
+	via = f.restart(t)
 	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	q, st, err := he.Query(nil, s1.outputs)
@@ -196,10 +205,7 @@ func TestLiveKeyUpload(t *testing.T) {
 	_, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
 	wantListed(t, f.liveResults(via(named), params, st, qd))
 
-	f.flush()
-	f.reopen()
-	f.maintain()
-	via = f.serveQUIC(t, f.p)
+	via = f.restart(t)
 	s1, _, named, _ := f.askListed(via, params, he.QueryByKeyDigest)
 	f.wantUnknownKey(via(named), s1)
 	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
@@ -207,6 +213,69 @@ func TestLiveKeyUpload(t *testing.T) {
 	}
 	_, st, named, qd = f.askListed(via, params, he.QueryByKeyDigest)
 	wantListed(t, f.liveResults(via(named), params, st, qd))
+}
+
+// TestLiveKeyLostAfterAnswer: over QUIC, a query naming its key by digest
+// is answered and recorded, then the provider restarts: the key and the
+// kept answer are gone, the exchange's step is still taken by that query.
+// The identical query is refused UNKNOWN_KEY, the record kept; the same
+// query carrying its key (hepsi's QueryWithKey) has the same digest, so
+// the same signature, and is answered again as the exchange's query.
+// Played as the member, other ciphertexts under the same key, naming it
+// or carrying it and signed for the same exchange, are another query on a
+// taken step: refused REPLAYED_SEQUENCE before they are decoded, before
+// and after the answer. Only the POPRF steps are billed.
+func TestLiveKeyLostAfterAnswer(t *testing.T) {
+	f, via, params, he := newLiveKeysFixture(t)
+	key, err := he.EvaluationKey().MarshalBinary()
+	must(t, err)
+	if uploadKey(via, category, 1, key).GetLiveKeyStored() == nil {
+		t.Fatal("key upload refused")
+	}
+	s1, st, named, qd := f.askListed(via, params, he.QueryByKeyDigest)
+	wantListed(t, f.liveResults(via(named), params, st, qd))
+
+	via = f.restart(t)
+	if got := via(named).GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
+		t.Fatalf("the query naming a key lost in the restart: %v, want UNKNOWN_KEY", got)
+	}
+	if rec, err := f.p.liveStep(exchangeKey(s1.header)); err != nil || rec == nil || !rec.Answered() {
+		t.Fatalf("the exchange's record after UNKNOWN_KEY: %+v (%v), want the answered step kept", rec, err)
+	}
+	others := func() {
+		t.Helper()
+		for _, encrypt := range []func(io.Reader, [][]byte) (*hepsi.Query, *hepsi.QueryState, error){he.QueryByKeyDigest, he.Query} {
+			q, _, err := encrypt(nil, s1.outputs)
+			must(t, err)
+			if q.KeyDigest() != he.EvaluationKey().Digest() {
+				t.Fatal("the other query names another key")
+			}
+			other, _ := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+			decoded, _, _ := f.p.LiveQueries()
+			wantCode(t, via(other), codeReplayed)
+			if again, _, _ := f.p.LiveQueries(); again != decoded {
+				t.Fatal("another query on a taken step was decoded")
+			}
+		}
+	}
+	others()
+	q, err := st.QueryWithKey()
+	must(t, err)
+	withKey, qd2 := f.signedLiveQuery(q, params, s1.hdr, s1.respDigest)
+	if qd2 != qd {
+		t.Fatal("the query carrying its key has another live query digest")
+	}
+	// The requester's first signature covers it: the query is the same.
+	withKey.GetLiveQuery().RequesterSignature = named.GetLiveQuery().GetRequesterSignature()
+	wantListed(t, f.liveResults(via(withKey), params, st, qd))
+	if _, reevaluated, _ := f.p.LiveQueries(); reevaluated != 2 {
+		t.Fatalf("%d re-evaluations, want 2 (the refused identical retry and the one carrying the key)", reevaluated)
+	}
+	others()
+	f.flush()
+	if got := f.billed(t); got != 2*livePrice {
+		t.Fatalf("billed %d, want one POPRF step of 2 items at %d", got, livePrice)
+	}
 }
 
 // TestAdversaryLiveKeyUpload plays a member uploading keys it should not:

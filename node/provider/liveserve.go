@@ -203,10 +203,10 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	}
 
 	q, err := hepsi.DecodeQuery(db.Params(), req.GetQuery())
-	if err != nil {
-		return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
-	}
 	p.liveDecodes.Add(1)
+	if err != nil {
+		return p.liveUndecodable(xkey, h, rec, err)
+	}
 
 	// The key is resolved before anything is recorded, so that a query
 	// naming a key this provider no longer holds leaves the exchange's
@@ -263,6 +263,24 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	out := &riskmeshv1.LiveAnswer{Answer: enc, ResponderSignature: rec.ResponderSignature}
 	p.answers.put(xkey, rec.Query, out)
 	return liveAnswered(out)
+}
+
+// liveUndecodable refuses a query its requester signed for h's exchange
+// that does not decode (err), after it takes the exchange's step like any
+// query (claimLive): the same bytes sent again are a retry, decoded only
+// within the requester's re-evaluation budget, and another query on the
+// exchange is refused before it is decoded. Left free, the step would let
+// the member have a decode at every send, bounded only by the peer rate
+// limit. An honest requester never signs such a query.
+func (p *Provider) liveUndecodable(xkey []byte, h *transcript.Header, rec *audit.LiveStep, err error) *riskmeshv1.PeerResponse {
+	switch _, cerr := p.claimLive(xkey, rec); {
+	case errors.Is(cerr, errLiveTaken):
+		return liveTaken(h)
+	case cerr != nil:
+		p.log.Error("provider: live record", "err", cerr)
+		return refuse(codeInternal, "live record unwritable")
+	}
+	return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
 }
 
 func liveAnswered(a *riskmeshv1.LiveAnswer) *riskmeshv1.PeerResponse {

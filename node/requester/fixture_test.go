@@ -133,6 +133,13 @@ type testProvider struct {
 	// provider, as a provider that restarted since it cached the key would.
 	liveForget int
 	liveHang   chan struct{} // if set, live queries wait for it to close before the provider sees them
+	// restartOnLoss restarts the node (restart) after it answered a live
+	// query whose answer liveLose loses, before the loss is reported.
+	restartOnLoss bool
+
+	cfg     provider.Config // what the node was made of
+	stop    func()          // stops the node's Run and closes its database
+	failure error           // why a restart failed
 }
 
 // network is an embedded ledger with a requester institution and providers.
@@ -260,10 +267,16 @@ func (n *network) waitPublished(period uint64) {
 // answersLive reports whether p's live database of period answers: its
 // parameters are announced to the requester.
 func (p *testProvider) answersLive(period uint64) bool {
+	return answersLive(p.current(), p.msp, period)
+}
+
+// answersLive reports whether node, provider msp, announces its live
+// parameters of period to the requester.
+func answersLive(node *provider.Provider, msp string, period uint64) bool {
 	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
-		Provider: p.msp, Category: testCategory, Period: period,
+		Provider: msp, Category: testCategory, Period: period,
 	}}}
-	return p.node.Handle(context.Background(), peer.Identity{MSPID: requesterMSP}, req).GetLiveInfo() != nil
+	return node.Handle(context.Background(), peer.Identity{MSPID: requesterMSP}, req).GetLiveInfo() != nil
 }
 
 // waitLive waits until a live-only provider answers for period.
@@ -312,27 +325,79 @@ func (n *network) startProvider(code int, listing []int) *testProvider {
 	if m, ok := n.serve[code]; ok {
 		cfg.Serve = map[string]provider.ServeMode{testCategory: m}
 	}
-	p.node, err = provider.New(cfg)
-	must(t, err)
+	p.cfg = cfg
+	must(t, p.start())
 	p.srv, err = peer.Listen(ctx, "127.0.0.1:0", peer.Config{Certificate: p.cert, Authorizer: n.dir, Handler: p.handle,
 		MaxRequestSize: riskmeshv1.MaxLiveQuerySize})
 	must(t, err)
 	must(t, p.ledger.UpdateProfile(ctx, accounting.Profile{
 		Endpoint: p.srv.Addr().String(), TLSFingerprint: p.fingerprint(), SigningKey: p.signPub,
 	}))
-	rctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(func() {
+		p.srv.Close()
+		p.set(func(p *testProvider) { p.stop() })
+	})
+	return p
+}
+
+// start makes p's node of p.cfg and runs it.
+func (p *testProvider) start() error {
+	node, err := provider.New(p.cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = p.node.Run(rctx)
+		_ = node.Run(ctx)
 	}()
-	t.Cleanup(func() {
-		p.srv.Close()
+	db := p.cfg.DB
+	p.node, p.stop = node, func() {
 		cancel()
 		<-done
 		db.Close()
-	})
-	return p
+	}
+	return nil
+}
+
+// restart stops p's node and starts another on its database and data
+// directory, as a restarted process does: what the node kept in memory
+// (the evaluation keys it held, the live answers it kept, the budgets) is
+// gone, what it wrote is read back. It returns once the new node answers
+// live queries of period, if p serves live. Called with p.mu held.
+func (p *testProvider) restart(period uint64) error {
+	path := p.cfg.DB.Path()
+	p.stop()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	p.cfg.DB = db
+	if err := p.start(); err != nil {
+		db.Close()
+		return err
+	}
+	if p.cfg.Serve[testCategory]&provider.ServeLive == 0 {
+		return nil
+	}
+	for deadline := time.Now().Add(time.Minute); !answersLive(p.node, p.msp, period); {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s does not answer live queries after its restart", p.msp)
+		}
+		if _, err := p.node.Refresh(context.Background(), nil); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// current returns p's node, which restart replaces.
+func (p *testProvider) current() *provider.Provider {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.node
 }
 
 func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
@@ -342,6 +407,7 @@ func peerError(code riskmeshv1.ErrorCode, msg string) *riskmeshv1.PeerResponse {
 // handle is the interceptor in front of the provider node.
 func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
 	p.mu.Lock()
+	node := p.node
 	hang, rogue, rogueRule, corrupt, weak := p.hang, p.rogueKey, p.rogueRule, p.corrupt, p.weakLive
 	ev := req.GetEvaluate()
 	if d := req.GetCatalogDownload(); d != nil {
@@ -431,7 +497,7 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 			return nil
 		}
 	}
-	resp := p.node.Handle(ctx, who, req)
+	resp := node.Handle(ctx, who, req)
 	if info := resp.GetLiveInfo(); info != nil && weak {
 		// The same 212-bit modulus over a ring of degree 2^12, which the
 		// security table allows 109 bits.
@@ -439,6 +505,14 @@ func (p *testProvider) handle(ctx context.Context, who peer.Identity, req *riskm
 		info.Params[1] = 12
 	}
 	if resp.GetLiveAnswer() != nil && lost { // answered and recorded; the answer never arrives
+		p.mu.Lock()
+		if p.restartOnLoss {
+			h, _ := transcript.ParseHeader(req.GetLiveQuery().GetHeader())
+			if err := p.restart(h.Period); err != nil {
+				p.failure = err
+			}
+		}
+		p.mu.Unlock()
 		return peerError(riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "connection lost")
 	}
 	if chunk := resp.GetCatalogChunk(); chunk != nil && corrupt {

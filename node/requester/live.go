@@ -290,14 +290,12 @@ func liveFailed(o outcome, err error) outcome {
 // liveQuery is the homomorphic step of one exchange, signed and recorded:
 // the message to send, identical on every attempt, and what opens its
 // answer. It names the key pair's evaluation key by digest once the
-// provider holds it, and is sealed again with the key if the provider
+// provider holds it, and carries the key, the same query, if the provider
 // answers that it does not.
 type liveQuery struct {
-	req        *signedRequest // the exchange's POPRF step
-	he         *heKey
-	items      [][]byte // the PRF outputs to encrypt
-	respDigest [transcript.DigestSize]byte
-	byDigest   bool // the query names its evaluation key by digest
+	req      *signedRequest // the exchange's POPRF step
+	he       *heKey
+	byDigest bool // the query names its evaluation key by digest
 
 	msg   *riskmeshv1.PeerRequest
 	step  *audit.LiveStep // without the receipt
@@ -306,7 +304,11 @@ type liveQuery struct {
 }
 
 // prepareLive encrypts the PRF outputs of the exchange req started under
-// this node's key pair for the provider and period (sealLive).
+// this node's key pair for the provider and period, carrying the
+// evaluation key or naming it by digest, signs the query over the chained
+// live query digest (which covers the key's digest either way) and
+// records it (a query the provider never answers is what a live dispute
+// files) before it is sent.
 func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1.EvaluateResponse, outputs [][oprf.OutputSize]byte) (*liveQuery, error) {
 	respHash, err := transcript.HashResponse(&req.header, &transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()})
 	if err != nil {
@@ -316,44 +318,53 @@ func (r *Requester) prepareLive(x *liveSetup, req *signedRequest, ev *riskmeshv1
 	if err != nil {
 		return nil, err
 	}
-	lq := &liveQuery{req: req, he: he, respDigest: transcript.ResponseDigest(req.requestDigest, respHash), items: make([][]byte, len(outputs))}
+	lq := &liveQuery{req: req, he: he, byDigest: he.sent.Load()}
+	items := make([][]byte, len(outputs))
 	for i := range outputs {
-		lq.items[i] = outputs[i][:]
+		items[i] = outputs[i][:]
 	}
-	lq.step = &audit.LiveStep{Params: x.digest}
-	return lq, r.sealLive(lq, he.sent.Load())
+	encrypt := he.Query
+	if lq.byDigest {
+		encrypt = he.QueryByKeyDigest
+	}
+	query, st, err := encrypt(r.cfg.Rand, items)
+	if err != nil {
+		return nil, err
+	}
+	step := &audit.LiveStep{Params: x.digest, Query: query.Digest()}
+	qd := step.QueryDigest(transcript.ResponseDigest(req.requestDigest, respHash))
+	if step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, qd); err != nil {
+		return nil, err
+	}
+	if err := r.store.putLiveStep(&req.header, step); err != nil {
+		return nil, fmt.Errorf("record the live query: %w", err)
+	}
+	lq.step, lq.qd, lq.state = step, qd, st
+	return lq, lq.seal(query)
 }
 
-// sealLive encrypts lq's items, carrying the evaluation key or naming it
-// by digest, signs the query over the chained live query digest (which
-// covers the key's digest either way) and records it (a query the
-// provider never answers is what a live dispute files) before it is sent.
-func (r *Requester) sealLive(lq *liveQuery, byDigest bool) error {
-	encrypt := lq.he.Query
-	if byDigest {
-		encrypt = lq.he.QueryByKeyDigest
-	}
-	query, st, err := encrypt(r.cfg.Rand, lq.items)
-	if err != nil {
-		return err
-	}
-	step := &audit.LiveStep{Params: lq.step.Params, Query: query.Digest()}
-	qd := step.QueryDigest(lq.respDigest)
-	if step.RequesterSignature, err = transcript.SignRequest(r.cfg.Sign, qd); err != nil {
-		return err
-	}
+// seal makes lq's message of query, under lq's signature.
+func (lq *liveQuery) seal(query *hepsi.Query) error {
 	enc, err := query.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	if err := r.store.putLiveStep(&lq.req.header, step); err != nil {
-		return fmt.Errorf("record the live query: %w", err)
-	}
-	lq.byDigest, lq.step, lq.qd, lq.state = byDigest, step, qd, st
 	lq.msg = &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveQuery{LiveQuery: &riskmeshv1.LiveQuery{
-		Header: lq.req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: step.RequesterSignature,
+		Header: lq.req.msg.GetEvaluate().GetHeader(), Query: enc, RequesterSignature: lq.step.RequesterSignature,
 	}}}
 	return nil
+}
+
+// carryKey makes lq's message carry the evaluation key its query named
+// (hepsi's QueryWithKey): the same query, so the same digest, signature
+// and recorded step.
+func (lq *liveQuery) carryKey() error {
+	q, err := lq.state.QueryWithKey()
+	if err != nil {
+		return err
+	}
+	lq.byDigest = false
+	return lq.seal(q)
 }
 
 // askLiveStep sends lq until it is answered, refused for good or ctx
@@ -363,10 +374,12 @@ func (r *Requester) askLiveStep(ctx context.Context, x *liveSetup, lq *liveQuery
 	resp, _, _, err := r.resend(ctx, &x.inst, lq.msg)
 	var re *peer.RemoteError
 	if lq.byDigest && errors.As(err, &re) && re.Code == riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
-		// The provider restarted or evicted the key, and recorded
-		// nothing: the exchange's query again, with the key, once.
+		// The provider restarted or evicted the key, perhaps after it
+		// took this query (its answer lost): the same query again,
+		// carrying the key, once. Its digest, and so the signature and
+		// the recorded step, are the query's own.
 		lq.he.sent.Store(false)
-		if err := r.sealLive(lq, false); err != nil {
+		if err := lq.carryKey(); err != nil {
 			return nil, err
 		}
 		resp, _, _, err = r.resend(ctx, &x.inst, lq.msg)

@@ -30,7 +30,7 @@ func liveExchange(t *testing.T, n *network, r *Requester, deadline time.Duration
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	must(t, n.providers[0].node.Outbox().Flush(ctx))
+	must(t, n.providers[0].current().Outbox().Flush(ctx))
 	return p, accounting.EntryKey{Period: n.period, Requester: requesterMSP, Responder: n.providers[0].msp, Sequence: p.Exchanges[0].Sequence}
 }
 
@@ -78,6 +78,14 @@ func TestLiveLostAnswerIsRetried(t *testing.T) {
 	if evaluates != 1 || len(queries) != 2 || queries[0] != queries[1] {
 		t.Fatalf("%d POPRF steps and live queries %x, want one step and the same query twice", evaluates, queries)
 	}
+	wantLiveReceipt(t, n, r, key)
+}
+
+// wantLiveReceipt fails unless r keeps, for the live exchange key, the
+// query it signed with the provider's receipt, both verifying under the
+// keys the ledger holds for the period.
+func wantLiveReceipt(t *testing.T, n *network, r *Requester, key accounting.EntryKey) {
+	t.Helper()
 	step, err := r.LiveStep(key.Period, key.Responder, key.Sequence)
 	must(t, err)
 	tr, err := r.store.transcript(key.Period, key.Responder, key.Sequence)

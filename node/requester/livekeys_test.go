@@ -3,10 +3,12 @@ package requester
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -126,6 +128,47 @@ func TestLiveKeyLostFallsBack(t *testing.T) {
 	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, carriesKey, namesKey}) {
 		t.Fatalf("%d uploads and query versions %v, want one upload, then by digest refused, with the key, by digest", uploads, versions)
 	}
+}
+
+// TestLiveKeyLostAfterAnswer: the provider takes a query naming the key
+// by digest and answers it, and restarts before the answer arrives: the
+// restarted node holds neither the key nor the answer, and has the
+// exchange's step recorded as taken by that query. The node's identical
+// retry is refused UNKNOWN_KEY; it sends the same query carrying the key,
+// which has the same digest and signature, so the provider knows it as
+// the exchange's query and evaluates it again (a query encrypted afresh
+// would be another query on a taken step, refused REPLAYED_SEQUENCE). The
+// part is answered, finds the listed identifier, is billed for its one
+// POPRF step, and the node keeps the provider's receipt for the query it
+// signed.
+func TestLiveKeyLostAfterAnswer(t *testing.T) {
+	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
+	p := n.providers[0]
+	r := n.newRequester("", nil)
+	if failed := r.prepareLiveKeys(context.Background()); failed {
+		t.Fatal("preparing the live keys failed")
+	}
+	p.set(func(p *testProvider) { p.liveLose, p.restartOnLoss = 1, true })
+	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3, 40), Mode: riskmeshv1.QueryMode_QUERY_MODE_LIVE})
+	p.mu.Lock()
+	failure, evaluates, queries := p.failure, p.evaluates, slices.Clone(p.liveQueries)
+	p.mu.Unlock()
+	must(t, failure)
+	res := events[len(events)-1].GetResult()
+	part := providerResult(t, res, p.msp)
+	if part.Status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED || part.Amount != 2*testLivePrice {
+		t.Fatalf("part %v billing %d, want answered billing %d (%v)", part.Status, part.Amount, 2*testLivePrice, part.Error)
+	}
+	if hits := hitsOf(res); len(hits) != 1 || len(hits[0]) != 1 {
+		t.Fatalf("hits %v, want the listed identifier's only", hits)
+	}
+	if uploads, versions := liveKeyTraffic(p); uploads != 1 || !bytes.Equal(versions, []byte{namesKey, namesKey, carriesKey}) {
+		t.Fatalf("%d uploads and query versions %v, want one upload, then by digest answered and lost, by digest refused, with the key", uploads, versions)
+	}
+	if evaluates != 1 || queries[0] != queries[1] {
+		t.Fatalf("%d POPRF steps, live queries %x: want one step and the identical query retried", evaluates, queries)
+	}
+	wantLiveReceipt(t, n, r, accounting.EntryKey{Period: n.period, Requester: requesterMSP, Responder: p.msp, Sequence: part.Exchanges[0].Sequence})
 }
 
 // TestLiveKeyRace: a query racing the background preparation of the same

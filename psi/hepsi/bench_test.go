@@ -309,3 +309,52 @@ func benchExchange(b *testing.B, d *benchDB, byKey bool) {
 	b.ReportMetric(float64(down), "B-down/op")
 	b.ReportMetric((cputime.Self()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }
+
+// BenchmarkQueryDigest is what a provider spends on a live query's bytes
+// before it decodes them (a retry found by its digest), under the preset
+// parameters for 10^4 entries and 1,024 identifiers: QueryDigest of a query
+// naming its key and of one carrying it (1.57 MB more to hash), and the
+// size check DecodeEvaluationKey makes before it decodes a key.
+func BenchmarkQueryDigest(b *testing.B) {
+	p, err := ParamsFor(10_000, 1024, 16)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := NewRequester(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	items := randomItems(b, 1024, MinItemSize)
+	named, _, err := r.QueryByKeyDigest(nil, items)
+	if err != nil {
+		b.Fatal(err)
+	}
+	carrying, _, err := r.Query(nil, items)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		q    *Query
+	}{{"NamesKey", named}, {"CarriesKey", carrying}} {
+		enc, _ := c.q.MarshalBinary()
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(enc)))
+			for b.Loop() {
+				if _, err := QueryDigest(p, enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	short := []byte{evalKeyVersion}
+	b.Run("EvaluationKeySizeCheck", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeEvaluationKey(p, short); err == nil {
+				b.Fatal("a one-byte key decoded")
+			}
+		}
+	})
+}

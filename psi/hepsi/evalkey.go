@@ -67,7 +67,7 @@ func DecodeEvaluationKey(p Params, data []byte) (*EvaluationKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, rlkBytes, _ := s.querySize()
+	rlkBytes, _ := s.querySize()
 	if len(data) != 1+32+rlkBytes {
 		return nil, fmt.Errorf("%w: evaluation key of %d bytes, want %d", ErrMalformed, len(data), 1+32+rlkBytes)
 	}

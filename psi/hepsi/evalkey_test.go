@@ -73,7 +73,7 @@ func TestKeyReuse(t *testing.T) {
 		}
 		fb, _ := full.MarshalBinary()
 		qb, _ := q.MarshalBinary()
-		_, rlkBytes, _ := db.s.querySize()
+		rlkBytes, _ := db.s.querySize()
 		if len(fb)-len(qb) != rlkBytes+4-32 {
 			t.Fatalf("query by digest is %d bytes smaller, want %d", len(fb)-len(qb), rlkBytes+4-32)
 		}
@@ -101,6 +101,43 @@ func TestKeyReuse(t *testing.T) {
 		}
 		fresh.Add("requester", k)
 		checkVia(t, db, fresh, q, st, batch, listed)
+	})
+	t.Run("the same query carrying the key", func(t *testing.T) {
+		// A provider that lost the key after it took a query knows the
+		// query again by its digest when it comes carrying the key.
+		q, st, err := r.QueryByKeyDigest(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withKey, err := st.QueryWithKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		qb, _ := q.MarshalBinary()
+		wb, _ := withKey.MarshalBinary()
+		if wb[0] != queryVersion || withKey.EvaluationKey() != r.EvaluationKey() || !bytes.Equal(wb[1:len(qb)-32], qb[1:len(qb)-32]) {
+			t.Fatal("the query carrying its key is not the same ciphertexts with the key")
+		}
+		for _, enc := range [][]byte{qb, wb} {
+			if d, err := QueryDigest(p, enc); err != nil || d != q.Digest() {
+				t.Fatalf("QueryDigest of the version-%d form: %x (%v), want the query's digest %x", enc[0], d, err, q.Digest())
+			}
+		}
+		if withKey.Digest() != q.Digest() {
+			t.Fatal("the query carrying its key has another digest")
+		}
+		if again, err := st.QueryWithKey(); err != nil || again.Digest() != q.Digest() {
+			t.Fatal("QueryWithKey is not repeatable")
+		}
+		checkVia(t, db, NewKeyCache(0), withKey, st, batch, listed)
+		// Other ciphertexts under the same key are another query.
+		other, _, err := r.Query(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other.KeyDigest() != q.KeyDigest() || other.Digest() == q.Digest() {
+			t.Fatal("another query under the same key has the same digest")
+		}
 	})
 }
 

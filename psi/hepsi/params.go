@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/tuneinsight/lattigo/v5/core/rlwe"
 	"github.com/tuneinsight/lattigo/v5/schemes/bgv"
 )
 
@@ -83,9 +84,13 @@ type scheme struct {
 	t          modT
 	// ntt builds the transform tables of fast interpolation on a
 	// provider's first use (requesters never need them).
-	ntt     func() *ntt
-	encoded []byte   // Params' canonical encoding
-	digest  [32]byte // and its digest
+	ntt func() *ntt
+	// rlkBytes is the size of a relinearization key's encoding, which
+	// lattigo tells only of a key: one is built at the first use, not at
+	// every query or key checked.
+	rlkBytes func() int
+	encoded  []byte   // Params' canonical encoding
+	digest   [32]byte // and its digest
 }
 
 // Validate checks the parameters against the security table and internal
@@ -198,6 +203,7 @@ func (p Params) newScheme() (*scheme, error) {
 	f := newModT(t)
 	return &scheme{
 		ntt:        sync.OnceValue(func() *ntt { return newNTT(f) }),
+		rlkBytes:   sync.OnceValue(func() int { return rlwe.NewRelinearizationKey(bp).BinarySize() }),
 		encoded:    encoded,
 		digest:     digest(paramsDomain, encoded),
 		p:          p,

@@ -167,6 +167,24 @@ func (r *Requester) query(rnd io.Reader, items [][]byte, byKey bool) (*Query, *Q
 	return q, st, nil
 }
 
+// QueryWithKey returns this state's query carrying the requester's
+// evaluation key (version 1): the same ciphertexts and the same Digest,
+// answered by the same answer. A requester sends it when the provider no
+// longer holds the key its version-2 query named (ErrUnknownKey): a
+// provider that took the query before it lost the key knows this one as
+// the same query, where a query encrypted afresh would be another.
+func (st *QueryState) QueryWithKey() (*Query, error) {
+	if !st.query.byKey {
+		return st.query, nil
+	}
+	q := *st.query
+	q.byKey, q.key = false, st.r.key
+	if err := q.encode(); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
 // Results decrypts the answer to this state's query: one Result per item
 // of the batch, in order. An answer to another query is refused.
 func (st *QueryState) Results(a *Answer) ([]Result, error) {

@@ -31,6 +31,12 @@ import (
 //	Answer:  version(1) | query digest [32] | per row: u16 bundles
 //	         | per bundle: (1 + label parts) × ciphertext at level 0:
 //	           scale u32 | c0 | c1
+//
+// A query's digest is that of its version-2 form whichever form it is sent
+// in: a version-1 query is digested with its key's EvaluationKey digest in
+// place of the key (queryDigest). So a query sent again carrying the key it
+// named (the provider had lost it) is the same query to the provider, and
+// the key is bound either way.
 const (
 	paramsVersion = 1
 	// queryVersion carries the relinearization key, queryByKeyVersion
@@ -59,6 +65,7 @@ type Query struct {
 	rlk       *rlwe.RelinearizationKey
 	c0        []ring.Poly
 	enc       []byte
+	digest    [32]byte // queryDigest of enc
 }
 
 // KeyDigest names the evaluation key the provider needs to answer the
@@ -168,10 +175,13 @@ func (p Params) Digest() ([32]byte, error) {
 	return s.digest, nil
 }
 
-func digest(domain string, enc []byte) [32]byte {
+// digest is SHA-256 over domain and the concatenation of parts.
+func digest(domain string, parts ...[]byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(domain))
-	h.Write(enc)
+	for _, p := range parts {
+		h.Write(p)
+	}
 	return [32]byte(h.Sum(nil))
 }
 
@@ -245,7 +255,7 @@ func (q *Query) MarshalBinary() ([]byte, error) { return q.enc, nil }
 // encode computes the query's encoding once, when it is made.
 func (q *Query) encode() error {
 	pd := q.s.digest
-	_, _, total := q.s.querySize()
+	_, total := q.s.querySize()
 	b := cryptobyte.NewFixedBuilder(make([]byte, 0, total))
 	b.AddUint8(q.version())
 	b.AddBytes(pd[:])
@@ -262,13 +272,26 @@ func (q *Query) encode() error {
 		b.AddBytes(q.key.raw)
 	}
 	var err error
-	q.enc, err = b.Bytes()
-	return err
+	if q.enc, err = b.Bytes(); err != nil {
+		return err
+	}
+	q.digest = q.s.queryDigest(q.enc, q.keyDigest)
+	return nil
 }
 
-// Digest is SHA-256 over a domain label and the canonical encoding: the
-// value a transcript binds.
-func (q *Query) Digest() [32]byte { return digest(queryDomain, q.enc) }
+// Digest is SHA-256 over a domain label and the query's version-2
+// encoding, which names the evaluation key by digest whether or not this
+// query carries it: the value a transcript binds.
+func (q *Query) Digest() [32]byte { return q.digest }
+
+// queryDigest is the Digest of the query enc under s, a well-sized
+// encoding of either version whose evaluation key has digest keyDigest:
+// SHA-256 over the domain label, the version-2 byte, enc's parameters'
+// digest, seed and ciphertexts, and keyDigest.
+func (s *scheme) queryDigest(enc []byte, keyDigest [32]byte) [32]byte {
+	body := enc[1 : 1+32+32+s.queryCiphertextBytes()]
+	return digest(queryDomain, []byte{queryByKeyVersion}, body, keyDigest[:])
+}
 
 func (q *Query) version() uint8 {
 	if q.byKey {
@@ -280,34 +303,49 @@ func (q *Query) version() uint8 {
 // querySize is the exact encoded size of a version-1 query under s (a
 // version-2 query has 32 bytes of key digest instead of the last 4 +
 // rlkBytes).
-func (s *scheme) querySize() (ctBytes, rlkBytes, total int) {
+func (s *scheme) querySize() (rlkBytes, total int) {
+	rlkBytes = s.rlkBytes()
+	total = 1 + 32 + 32 + s.queryCiphertextBytes() + 4 + rlkBytes
+	return
+}
+
+// queryCiphertextBytes is the size of a query's c0 polynomials under s.
+func (s *scheme) queryCiphertextBytes() int {
+	ctBytes := 0
 	for _, q := range s.p.Q {
 		ctBytes += packedSize(s.slots, q)
 	}
-	rlkBytes = rlwe.NewRelinearizationKey(s.bgv).BinarySize()
-	total = 1 + 32 + 32 + s.p.Rows*len(s.plan.sources)*ctBytes + 4 + rlkBytes
-	return
+	return s.p.Rows * len(s.plan.sources) * ctBytes
 }
 
 // QueryDigest is the Digest of the query data encodes under p, checking
 // only its version and size: a provider finds a query it answered already
 // (a lost answer's retry) by a hash of the bytes, without decoding them.
+// A version-1 query's key is hashed as the EvaluationKey it carries,
+// under p.
 func QueryDigest(p Params, data []byte) ([32]byte, error) {
 	s, err := p.scheme()
 	if err != nil {
 		return [32]byte{}, err
 	}
-	if _, _, err := s.queryShape(data); err != nil {
+	byKey, rlkBytes, err := s.queryShape(data)
+	if err != nil {
 		return [32]byte{}, err
 	}
-	return digest(queryDomain, data), nil
+	var kd [32]byte
+	if byKey {
+		kd = [32]byte(data[len(data)-32:])
+	} else {
+		kd = digest(evalKeyDomain, []byte{evalKeyVersion}, s.digest[:], data[len(data)-rlkBytes:])
+	}
+	return s.queryDigest(data, kd), nil
 }
 
 // queryShape checks data's version byte and size under s, before anything
 // reads or hashes the rest. It reports whether the query names its key by
 // digest, and the size of a relinearization key under s.
 func (s *scheme) queryShape(data []byte) (byKey bool, rlkBytes int, err error) {
-	_, rlkBytes, total := s.querySize()
+	rlkBytes, total := s.querySize()
 	if len(data) == 0 {
 		return false, 0, ErrMalformed
 	}
@@ -361,6 +399,7 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 			return nil, ErrMalformed
 		}
 		q.keyDigest = [32]byte(kd)
+		q.digest = s.queryDigest(data, q.keyDigest)
 		return q, nil
 	}
 	var n uint32
@@ -379,6 +418,7 @@ func DecodeQuery(p Params, data []byte) (*Query, error) {
 		return nil, err
 	}
 	q.keyDigest = q.key.digest
+	q.digest = s.queryDigest(data, q.keyDigest)
 	return q, nil
 }
 
