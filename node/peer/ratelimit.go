@@ -11,10 +11,8 @@ import (
 // perSecond of them a second, each request taking one (TakeToken).
 type bucket struct{ lim *rate.Limiter }
 
-// newBucket returns a full bucket. The server passes the time it is made
-// at; a rate.Limiter starts full whenever it is first used, so the bucket
-// does not keep it.
-func newBucket(perSecond float64, burst int, _ time.Time) *bucket {
+// newBucket returns a full bucket.
+func newBucket(perSecond float64, burst int) *bucket {
 	return &bucket{lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 

@@ -9,7 +9,7 @@ import (
 
 func TestBucket(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0)
-	b := newBucket(2, 3, start) // 2 per second, burst 3
+	b := newBucket(2, 3) // 2 per second, burst 3
 	for i := range 3 {
 		if ok, _ := b.take(start); !ok {
 			t.Fatalf("request %d of the burst refused", i)
@@ -43,7 +43,7 @@ func TestBucket(t *testing.T) {
 		t.Fatal("clock going backwards refilled the bucket")
 	}
 	// A bucket that never refills says so once it is empty.
-	never := newBucket(0, 1, start)
+	never := newBucket(0, 1)
 	never.take(start)
 	if ok, wait := never.take(start.Add(time.Hour)); ok || wait != rate.InfDuration {
 		t.Fatalf("empty bucket of rate 0: %v, wait %v, want refused for ever", ok, wait)
@@ -57,7 +57,7 @@ func TestBucket(t *testing.T) {
 func BenchmarkBucket(b *testing.B) {
 	start := time.Unix(1_700_000_000, 0)
 	b.Run("Take/allowed", func(b *testing.B) {
-		bk := newBucket(1e9, 1<<30, start)
+		bk := newBucket(1e9, 1<<30)
 		now := start
 		b.ReportAllocs()
 		for b.Loop() {
@@ -68,7 +68,7 @@ func BenchmarkBucket(b *testing.B) {
 		}
 	})
 	b.Run("Take/refused", func(b *testing.B) {
-		bk := newBucket(1, 1, start)
+		bk := newBucket(1, 1)
 		bk.take(start)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -78,7 +78,7 @@ func BenchmarkBucket(b *testing.B) {
 		}
 	})
 	b.Run("Take/parallel", func(b *testing.B) {
-		bk := newBucket(1e12, 1<<30, time.Now())
+		bk := newBucket(1e12, 1<<30)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

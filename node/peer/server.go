@@ -168,7 +168,7 @@ func (s *Server) register(fp Fingerprint, conn *quic.Conn) (*peerState, bool) {
 	if st == nil {
 		st = &peerState{
 			conns:  make(map[*quic.Conn]struct{}),
-			bucket: newBucket(s.cfg.RequestRate, s.cfg.RequestBurst, time.Now()),
+			bucket: newBucket(s.cfg.RequestRate, s.cfg.RequestBurst),
 		}
 		s.peers[fp] = st
 	}
