@@ -60,9 +60,17 @@ func TestRequestNeverSentIsNeverSentLater(t *testing.T) {
 
 	n.restart(p, addr)
 	// A query after the restart reaches it: the request the killed node
-	// never saw is still not among what it receives.
-	after := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3)})
-	if pr := providerResult(t, after[len(after)-1].GetResult(), "P1MSP"); pr.GetStatus() != answered {
+	// never saw is still not among what it receives. On a loaded machine
+	// the first dial to the restarted node can outlast the 200 ms phase;
+	// such a query sent nothing and is asked again (an attempt that reached
+	// P1 would show in its count below).
+	for attempt := 0; attempt < 5; attempt++ {
+		after := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(3)})
+		if pr = providerResult(t, after[len(after)-1].GetResult(), "P1MSP"); pr.GetStatus() != unavailable || pr.Amount != 0 {
+			break
+		}
+	}
+	if pr.GetStatus() != answered {
 		t.Fatalf("after the restart P1 is %v", pr)
 	}
 	if evals, seqs := p.stats(); evals != 1 || len(seqs) != 1 {
