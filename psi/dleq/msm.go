@@ -20,10 +20,6 @@ const pippengerMin = 128
 // weight block and hash it a second time.
 const weightChunk = 64
 
-// digitChunk is how many scalars' digits a worker writes at a time, about
-// as long as a chunk of weights takes.
-const digitChunk = 256
-
 // weightedSums is WeightedSums on at most `workers` goroutines.
 //
 // Below pippengerMin terms it is edwards25519's Straus method (straus), on
@@ -36,13 +32,12 @@ const digitChunk = 256
 // points and b-bit scalars that is about (b/c)·(n + 2^c) additions instead
 // of Straus's 8n + b·n/6: the composite weights are 128 bits, so for 1,000
 // points a window of c = 8 costs about 21 additions a point against about
-// 29. It runs in three passes, each handing its work out through
+// 29. It runs in two passes, each handing its work out through
 // parallel.For as the workers come free:
 //
-//  1. the weights, their encodings and widths, in chunks of weightChunk;
-//  2. every scalar's signed digits (c picked from n and the widest
-//     weight), stored window by window, in chunks of digitChunk;
-//  3. one task per sum and window: the window's buckets over all n points
+//  1. the weights, their encodings and signed digits (stored window by
+//     window), in chunks of weightChunk;
+//  2. one task per sum and window: the window's buckets over all n points
 //     of the sum, summed into the window's partial (windowSum).
 //
 // Each sum is then its partials from the top window down, c doublings
@@ -58,7 +53,15 @@ func weightedSums[S, E any, PS Scalar[S], P Group[S, E]](workers, n int, weights
 		straus[S, E, P](sums, weights(0, n), points...)
 		return
 	}
+	// c is picked for the weights' width before any weight is seen, so
+	// that the digits are written in the same pass as the weights; wider
+	// weights (only psi/oprf's older rules) get a c near their optimum,
+	// which is flat. The digit rows cover any scalar; the rows above the
+	// widest weight's stay zero and are not summed.
+	c := windowBits(n, 8*weightSize)
+	rows := windowCount(256, c)
 	enc := make([][32]byte, n)
+	digits := make([]int32, rows*n)
 	widest := make([]int, max(1, workers))
 	_ = parallel.For(n, weightChunk, min(workers, (n+weightChunk-1)/weightChunk), func(wk, lo, hi int) error {
 		ws := weights(lo, hi)
@@ -68,16 +71,10 @@ func weightedSums[S, E any, PS Scalar[S], P Group[S, E]](workers, n int, weights
 			bits = max(bits, bitLen(&enc[lo+k]))
 		}
 		widest[wk] = bits
+		signedDigits(digits, enc, lo, hi, c, rows)
 		return nil
 	})
-	bits := slices.Max(widest)
-	c := windowBits(n, bits)
-	windows := windowCount(bits, c)
-	digits := make([]int32, windows*n)
-	_ = parallel.For(n, digitChunk, min(workers, (n+digitChunk-1)/digitChunk), func(_, lo, hi int) error {
-		signedDigits(digits, enc, lo, hi, c, windows)
-		return nil
-	})
+	windows := windowCount(slices.Max(widest), c)
 	type scratch struct {
 		buckets []E
 		used    []bool
@@ -170,13 +167,18 @@ func windowBits(n, bits int) int {
 // scalar i's digit of window w at digits[w·len(enc)+i] (a window's digits
 // side by side, as windowSum reads them), each in [-2^(c-1), 2^(c-1)): a
 // digit of 2^(c-1) or more is lowered by 2^c and carries one into the next
-// window.
+// window. digits must come zeroed: the zero digits above a scalar's top
+// bit are not written.
 func signedDigits(digits []int32, enc [][32]byte, lo, hi, c, windows int) {
 	n := len(enc)
 	half := int32(1) << (c - 1)
 	for i := lo; i < hi; i++ {
 		var carry int32
+		top := bitLen(&enc[i])
 		for w := range windows {
+			if w*c >= top && carry == 0 {
+				break // the rest of the digits are zero, as digits came
+			}
 			d := int32(bitsAt(&enc[i], w*c, c)) + carry
 			carry = 0
 			if d >= half {
