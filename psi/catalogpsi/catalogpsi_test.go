@@ -152,8 +152,8 @@ func TestQueryFindsExactlyTheListedIdentifiers(t *testing.T) {
 			}
 			// Listed identifiers 100..149 and 4990..4999, 200 that are not
 			// listed, then listed 1000..1399: past 2·minLookUpShare, so the
-			// look-ups are split between cores (on two or more), with hits on
-			// both sides.
+			// look-ups run on two cores or more, in chunks of lookUpChunk and
+			// shorter at the end, with hits in several chunks.
 			batch := slices.Concat(f.listed[100:150], phones(90000, 100), f.listed[4990:], phones(95000, 100), f.listed[1000:1400])
 			results := f.query(t, r, batch)
 			if len(results) != len(batch) {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 
 	"github.com/riskmesh/riskmesh/psi/catalog"
 	"github.com/riskmesh/riskmesh/psi/ident"
+	"github.com/riskmesh/riskmesh/psi/internal/parallel"
 	"github.com/riskmesh/riskmesh/psi/oprf"
 )
 
@@ -139,17 +139,22 @@ func (r *Requester) Resolve(q *Query, evaluated, proof []byte) ([]Result, error)
 	return results, nil
 }
 
-// minLookUpShare is the fewest look-ups a core takes: each costs a
-// microsecond or two (two hashes and three or four slot reads; a few more
-// when the slots are read from the catalog's file, catalog.SetResidentBudget),
-// so a goroutine pays for itself only past a few hundred of them.
+// minLookUpShare is the fewest look-ups per core: each costs a microsecond
+// or two (two hashes and three or four slot reads; a few more when the
+// slots are read from the catalog's file, catalog.SetResidentBudget), so a
+// goroutine pays for itself only past a few hundred of them.
 const minLookUpShare = 256
+
+// lookUpChunk is how many look-ups a core takes at a time, one
+// catalog.LookupAll: a tenth of a millisecond or so, and enough slot reads
+// to batch into one system call for a catalog held on disk.
+const lookUpChunk = 128
 
 // lookUp looks every output up in the catalog, on all cores for a large
 // batch (the catalog is safe for concurrent use): serial, a 1,000-item
 // batch's look-ups would leave one core idle for a millisecond or more.
-// Each core's share is one catalog.LookupAll, which reads the slots of a
-// catalog held on disk in batches rather than one system call per look-up.
+// The cores take chunks as they come free (parallel.For), so a core that
+// another process delays does not hold the batch back.
 func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) error {
 	n := len(outputs)
 	prfOutputs := make([][]byte, n)
@@ -157,22 +162,12 @@ func (r *Requester) lookUp(results []Result, outputs [][oprf.OutputSize]byte) er
 		prfOutputs[i] = outputs[i][:]
 	}
 	answers := make([]catalog.Answer, n)
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/minLookUpShare))
-	errs := make([]error, parts)
-	share := func(k int) {
-		from, to := k*n/parts, (k+1)*n/parts
-		errs[k] = r.catalog.LookupAll(prfOutputs[from:to], answers[from:to])
-	}
-	var wg sync.WaitGroup
-	for k := 1; k < parts; k++ {
-		wg.Go(func() { share(k) })
-	}
-	share(0)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/minLookUpShare))
+	err := parallel.For(n, lookUpChunk, workers, func(_, lo, hi int) error {
+		return r.catalog.LookupAll(prfOutputs[lo:hi], answers[lo:hi])
+	})
+	if err != nil {
+		return err
 	}
 	for i, a := range answers {
 		results[i] = Result{Hit: a.Found, Label: a.Label}

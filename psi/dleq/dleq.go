@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"runtime"
-	"sync"
 
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
@@ -137,24 +136,20 @@ func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int, out *[sha51
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
 // weights of the batch under seed.
 func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
+	w := make([]edwards25519.Scalar, n)
 	WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
-		w := make([]edwards25519.Scalar, hi-lo)
 		h := sha512.New()
 		var idx [4]byte
-		SmallWeights(w, lo, func(j int, out *[sha512.Size]byte) {
+		SmallWeights(w[lo:hi], lo, func(j int, out *[sha512.Size]byte) {
 			s.restart(h, "weight")
 			h.Write(seed[:])
 			binary.BigEndian.PutUint32(idx[:], uint32(j))
 			h.Write(idx[:])
 			h.Sum(out[:0])
 		})
-		return w
+		return w[lo:hi]
 	}, sums, points...)
 }
-
-// minShare is the fewest terms a core takes in WeightedSums: below it the
-// goroutine costs more than the additions it saves.
-const minShare = 64
 
 // Group is an element type WeightedSums sums: ristretto255.Element, or
 // edwards25519.Point for a caller that keeps the representatives behind
@@ -178,38 +173,13 @@ type Scalar[S any] interface {
 
 // WeightedSums sets sums[j] = Σ_{i<n} d_i·points[j][i] in variable time, so
 // only public values may go through it (composite weights and transcript
-// elements). It splits [0, n) into one share per core; weights(lo, hi)
-// returns d_lo … d_{hi-1} and runs on the share's goroutine, so the weights'
-// hashing is spread over the cores with the multi-scalar multiplications
-// (msm). psi/oprf's proofs use it with their own (RFC 9497) weights.
+// elements). weights(lo, hi) returns d_lo … d_{hi-1}; it is called once
+// for each chunk of [0, n), from GOMAXPROCS goroutines at once, so the
+// weights' hashing is spread over the cores with the multi-scalar
+// multiplications (msm.go says how those are split). psi/oprf's proofs use
+// it with their own (RFC 9497) weights.
 func WeightedSums[S, E any, PS Scalar[S], P Group[S, E]](n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
-	parts := min(runtime.GOMAXPROCS(0), max(1, n/minShare))
-	partial := make([]E, parts*len(points))
-	share := func(k int) {
-		lo, hi := k*n/parts, (k+1)*n/parts
-		dst := make([]*E, len(points))
-		shares := make([][]E, len(points))
-		for j := range points {
-			dst[j] = &partial[k*len(points)+j]
-			shares[j] = points[j][lo:hi]
-		}
-		msm[S, E, PS, P](dst, weights(lo, hi), shares...)
-	}
-	if parts == 1 {
-		share(0)
-	} else {
-		var wg sync.WaitGroup
-		for k := range parts {
-			wg.Go(func() { share(k) })
-		}
-		wg.Wait()
-	}
-	for j, dst := range sums {
-		P(dst).Set(&partial[j])
-		for k := 1; k < parts; k++ {
-			P(dst).Add(dst, &partial[k*len(points)+j])
-		}
-	}
+	weightedSums[S, E, PS, P](runtime.GOMAXPROCS(0), n, weights, sums, points...)
 }
 
 // challenge hashes the commitment and the encodings of M, Z, r·G and r·M

@@ -23,9 +23,9 @@
 // not hash C[i] and D[i] again (RFC 9497's rule does, for its per-item
 // seed), and 128 bits suffice for a 2^-128 soundness error per hash
 // evaluation (RFC 9497 uses full-size scalars). The prover costs one
-// multi-scalar multiplication and the verifier two, split over all cores,
-// each by Pippenger's bucket method (msm.go), whose cost falls with the
-// weights' width. The elements are edwards25519 representatives of
+// multi-scalar multiplication and the verifier two, each by Pippenger's
+// bucket method (msm.go), whose cost falls with the weights' width, its
+// windows handed to the cores as they come free. The elements are edwards25519 representatives of
 // ristretto255 elements (psi/internal/ristretto), as the callers keep them.
 //
 // psi/ecdh uses it for ECDH-PSI re-masking. psi/oprf keeps its own proof

@@ -9,6 +9,8 @@ import (
 	"filippo.io/edwards25519"
 	r255 "github.com/bwesterb/go-ristretto"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/parallel"
 )
 
 // Client is the requester side of the POPRF for one provider key and info
@@ -173,7 +175,7 @@ func (c *Client) blind(rand io.Reader, inputs [][]byte, blinding Blinding) (*Bli
 	if blinding == BlindAdditive {
 		blind = c.blindAdditive
 	}
-	err := parallel(n, workersFor(n), func(_, lo, hi int) error {
+	err := parallel.For(n, chunkSize, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			if err := setUniformNonZero(&st.blinds[i], random[i*uniformSize:(i+1)*uniformSize]); err != nil {
 				return err
@@ -234,7 +236,7 @@ func (c *Client) Finalize(st *BlindState, evaluated, proof []byte) ([][OutputSiz
 		}
 	}()
 	additive := st.blinding == BlindAdditive
-	err = parallel(n, workers, func(w, lo, hi int) error {
+	err = parallel.For(n, chunkSize, workers, func(w, lo, hi int) error {
 		sc := &scratches[w]
 		if !additive {
 			batchInvert(sc.inv[:hi-lo], st.blinds[lo:hi])

@@ -37,8 +37,9 @@
 // The batched proof uses ComputeCompositesFast on the prover (M = Σ d_i·C_i
 // by one multi-scalar multiplication, Z = t·M) and two multi-scalar
 // multiplications on the verifier; the per-item work (hash to group, scalar
-// multiplications, encodings, composite weights) runs on GOMAXPROCS
-// goroutines; Finalize inverts the blinds in batches (Montgomery's trick),
+// multiplications, encodings, composite weights) and the multi-scalar
+// multiplications' windows run on GOMAXPROCS goroutines, each taking the
+// next chunk or window as it comes free (psi/internal/parallel); Finalize inverts the blinds in batches (Montgomery's trick),
 // and BlindEvaluate, working on edwards25519 points, encodes its evaluated
 // elements as doubles with one field inversion per chunk (psi/internal/ristretto).
 // The key-dependent constants (t, 1/t, the tweaked key, the composite seed)

@@ -7,6 +7,7 @@ import (
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
+	"github.com/riskmesh/riskmesh/psi/internal/parallel"
 	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
@@ -124,7 +125,7 @@ func (e *Evaluator) EvaluateBatch(out [][OutputSize]byte, inputs [][]byte) error
 	}
 	workers := workersFor(len(inputs))
 	bufs := make([][]byte, workers)
-	return parallel(len(inputs), workers, func(w, lo, hi int) error {
+	return parallel.For(len(inputs), chunkSize, workers, func(w, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			var err error
 			if bufs[w], err = e.evaluateFull(&out[i], bufs[w], inputs[i]); err != nil {
@@ -188,7 +189,7 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		halves = make([]edwards25519.Point, n)
 	}
 	evaluated = make([]byte, n*ElementSize)
-	_ = parallel(n, workersFor(n), func(_, lo, hi int) error {
+	_ = parallel.For(n, chunkSize, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			halves[i].ScalarMult(&e.halfMult, &points[i])
 		}

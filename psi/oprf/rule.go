@@ -103,10 +103,10 @@ func (p *params) batchSeed(rule ProofRule, keySeed *[sha512.Size]byte, b *[Eleme
 // pointSums sets sums[j] = Σ d_i·points[j][i] in variable time, with d_i
 // the composite weights of the batch (cs, ds) under rule and seed, over
 // edwards25519 points, the representation both sides work on
-// (psi/internal/ristretto, convert.go). Each core computes the weights of
-// its share of the batch and then its partial multi-scalar
-// multiplications, in one pass (dleq.WeightedSums). Only public values may
-// go through it: composite weights and transcript elements.
+// (psi/internal/ristretto, convert.go). The cores compute the weights in
+// chunks and then the multi-scalar multiplications window by window, each
+// taking the next piece as it comes free (dleq.WeightedSums). Only public
+// values may go through it: composite weights and transcript elements.
 func (p *params) pointSums(rule ProofRule, seed *[sha512.Size]byte, cs, ds []byte, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
 	n := len(cs) / ElementSize
 	w := make([]edwards25519.Scalar, n)

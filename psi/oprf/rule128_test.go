@@ -12,8 +12,8 @@ import (
 // here from the formulas with crypto/sha512 alone: the seed hashes B, the
 // rule's label, n and the batch; block j hashes the weight label, the seed
 // and j; weight i is the little-endian quarter i mod 4 of block ⌊i/4⌋,
-// below 2^128. Computed over shares starting mid-block, as the cores
-// compute them, the weights are the same.
+// below 2^128. Computed over chunks starting mid-block, as the cores'
+// last chunks of a batch do, the weights are the same.
 func TestBinding128WeightsFollowTheDoc(t *testing.T) {
 	c, blinded, evaluated, _ := goldenAnswer(t, ProofBinding128)
 	n := len(blinded) / ElementSize
@@ -51,7 +51,7 @@ func TestBinding128WeightsFollowTheDoc(t *testing.T) {
 		c.p.compositeWeights(ProofBinding128, w, lo, &seed, evaluated, blinded)
 		for k := range w {
 			if got := [32]byte(w[k].Bytes()); got != want[lo+k] {
-				t.Fatalf("share from %d: weight %d is %x, want %x", lo, lo+k, got, want[lo+k])
+				t.Fatalf("chunk from %d: weight %d is %x, want %x", lo, lo+k, got, want[lo+k])
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
 
+	"github.com/riskmesh/riskmesh/psi/internal/parallel"
 	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
@@ -54,7 +55,7 @@ func ValidateElements(elements []byte) (int, error) {
 // rejects a bad element with an *ElementError (the first one a worker
 // meets, not necessarily the lowest index).
 func decodeBatch[E any](dst []E, flat []byte, decode func(*E, []byte) error) error {
-	return parallel(len(dst), workersFor(len(dst)), func(_, lo, hi int) error {
+	return parallel.For(len(dst), chunkSize, workersFor(len(dst)), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			if err := decode(&dst[i], element(flat, i)); err != nil {
 				return &ElementError{Index: i, Err: err}
