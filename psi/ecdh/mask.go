@@ -25,7 +25,7 @@ func mask(h *hasher, s *ristretto255.Scalar, items Items, perm []int32, elems []
 	half := halfScalar(s)
 	defer clearScalar(&half)
 	out := make([]Point, n)
-	err := parallel(len(out), func(lo, hi int) error {
+	err := forChunks(len(out), func(lo, hi int) error {
 		var (
 			hx     edwards25519.Point
 			halves [chunkSize]edwards25519.Point
@@ -78,7 +78,7 @@ func raise(s *ristretto255.Scalar, elems []edwards25519.Point) []Point {
 	defer clearScalar(&half)
 	out := make([]Point, len(elems))
 	// The callback never fails.
-	_ = parallel(len(elems), func(lo, hi int) error {
+	_ = forChunks(len(elems), func(lo, hi int) error {
 		var halves [chunkSize]edwards25519.Point
 		for i := lo; i < hi; i++ {
 			halves[i-lo].ScalarMult(&half, &elems[i])
@@ -93,7 +93,7 @@ func raise(s *ristretto255.Scalar, elems []edwards25519.Point) []Point {
 func keys(sid *SessionID, pts []Point) []matchKey {
 	out := make([]matchKey, len(pts))
 	// The callback never fails.
-	_ = parallel(len(pts), func(lo, hi int) error {
+	_ = forChunks(len(pts), func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			out[i] = sid.key(&pts[i])
 		}

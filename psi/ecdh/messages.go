@@ -209,7 +209,7 @@ func validatePoints(v []Point, field string) error {
 
 // decodePoints decodes every point on all cores, into dst if it is not nil.
 func decodePoints(dst []edwards25519.Point, v []Point, field string) error {
-	return parallel(len(v), func(lo, hi int) error {
+	return forChunks(len(v), func(lo, hi int) error {
 		var local edwards25519.Point
 		for i := lo; i < hi; i++ {
 			e := &local

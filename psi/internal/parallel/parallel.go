@@ -1,7 +1,7 @@
 // Package parallel hands a range of independent work items to a few
 // goroutines in chunks taken from a shared counter, for psi's batch paths
 // (psi/oprf's per-item steps, psi/dleq's multi-scalar multiplications,
-// psi/catalogpsi's look-ups).
+// psi/catalogpsi's look-ups, psi/ecdh's masking and encodings).
 //
 // The nodes share their cores with other processes, so a core can be taken
 // away for milliseconds at any point of a batch. A split fixed in advance
