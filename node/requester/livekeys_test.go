@@ -246,6 +246,14 @@ func TestLiveKeysNewPeriod(t *testing.T) {
 func TestLiveKeyUploadOverBudget(t *testing.T) {
 	n := buildServing(t, 1_000_000, 0, map[int]provider.ServeMode{1: provider.ServeLive}, span(0, 10))
 	p := n.providers[0]
+	// The provider's upload budget on a held clock: on the real one, a
+	// loaded machine taking more than a refill interval over the uploads
+	// below would hand the requester a token back.
+	held := time.Now()
+	p.set(func(p *testProvider) {
+		p.cfg.Now = func() time.Time { return held }
+		must(t, p.restart(n.period))
+	})
 	ctx := context.Background()
 	as := peer.Identity{MSPID: requesterMSP}
 	info := p.node.Handle(ctx, as, &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_LiveInfo{LiveInfo: &riskmeshv1.LiveInfoRequest{
