@@ -274,11 +274,7 @@ func (s *store) putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
 		if err != nil {
 			return fmt.Errorf("encode transcript: %w", err)
 		}
-		key := transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence)
-		if enc, err = b.ring.SealValue(b.name, key, enc); err != nil {
-			return err
-		}
-		if err := largevalue.Put(b.Bucket, key, enc); err != nil {
+		if err := b.put(transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence), enc); err != nil {
 			return err
 		}
 	}
@@ -344,14 +340,12 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b, key := s.bucket(tx, bucketTranscripts), transcriptKey(period, responder, seq)
-		v := largevalue.Get(b.Bucket, key)
-		if v == nil {
-			return &notFoundError{fmt.Sprintf("transcript of exchange %d of period %d with %s", seq, period, responder)}
-		}
-		v, err := b.open(key, v)
+		v, err := s.bucket(tx, bucketTranscripts).get(transcriptKey(period, responder, seq))
 		if err != nil {
 			return err
+		}
+		if v == nil {
+			return &notFoundError{fmt.Sprintf("transcript of exchange %d of period %d with %s", seq, period, responder)}
 		}
 		t, err = transcript.Parse(v)
 		return err
@@ -527,12 +521,15 @@ func deleteBefore(b *bolt.Bucket, minPeriod uint64) (int, error) {
 // maxRecordSize bounds a stored protobuf value read back.
 const maxRecordSize = 64 << 20
 
-// bucket is a bbolt bucket with what sealing its values needs: its name
-// and, for a bucket of sealedBuckets with sealing on, the keyring.
+// bucket is a bbolt bucket with what sealing its values needs (its name
+// and, for a bucket of sealedBuckets with sealing on, the keyring) and how
+// it lays its values out: large is set for bucketTranscripts, whose values
+// each live in a child bucket of their own (internal/largevalue).
 type bucket struct {
 	*bolt.Bucket
-	name []byte
-	ring *seal.Keyring
+	name  []byte
+	ring  *seal.Keyring
+	large bool
 }
 
 // sealedBuckets hold values that name customers' identifiers or their
@@ -543,7 +540,7 @@ type bucket struct {
 var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts, bucketFeedbackHits, bucketFeedbackParts}
 
 func (s *store) bucket(tx *bolt.Tx, name []byte) bucket {
-	b := bucket{Bucket: tx.Bucket(name), name: name}
+	b := bucket{Bucket: tx.Bucket(name), name: name, large: bytes.Equal(name, bucketTranscripts)}
 	if s.ring != nil && slices.ContainsFunc(sealedBuckets, func(n []byte) bool { return bytes.Equal(n, name) }) {
 		b.ring = s.ring
 	}
@@ -556,13 +553,25 @@ func (b bucket) put(key, v []byte) error {
 	if err != nil {
 		return err
 	}
+	if b.large {
+		return largevalue.Put(b.Bucket, key, v)
+	}
 	return b.Put(key, v)
+}
+
+// stored returns the value stored under key as it is on disk (sealed with
+// sealing on), nil if there is none.
+func (b bucket) stored(key []byte) []byte {
+	if b.large {
+		return largevalue.Get(b.Bucket, key)
+	}
+	return b.Get(key)
 }
 
 // get returns the opened value under key, nil if there is none. A value
 // moved from another key does not open (seal.ErrOpen).
 func (b bucket) get(key []byte) ([]byte, error) {
-	v := b.Get(key)
+	v := b.stored(key)
 	if v == nil {
 		return nil, nil
 	}
@@ -681,7 +690,7 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 		if err := putProto(s.bucket(tx, bucketReconcile), tkey, rec); err != nil {
 			return err
 		}
-		if largevalue.Get(tx.Bucket(bucketTranscripts), tkey) != nil {
+		if s.bucket(tx, bucketTranscripts).stored(tkey) != nil {
 			return nil
 		}
 		if err := s.putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
