@@ -108,6 +108,42 @@ func (c *Committer) commit(batch []*write) {
 	}
 }
 
+// Open returns a Committer of db's writes whose Log writes are durable
+// once their record is in a log file of its own beside db (named by name,
+// one per Committer of a file), with one fdatasync, instead of once bbolt
+// has committed them with two; the commit that folds them into db follows
+// off the writer's path. replay must write to tx exactly what the Log
+// function a record came with wrote; Open replays, in order, the records
+// a crash left unfolded before it returns.
+//
+// Stage one of the log (this commit) fixes the API only: Log is Update and
+// the file is not written yet.
+func Open(db *bolt.DB, name string, replay func(tx *bolt.Tx, rec []byte) error) (*Committer, error) {
+	if name == "" || replay == nil {
+		return nil, errors.New("groupcommit: a logged committer needs a name and a replay function")
+	}
+	return New(db), nil
+}
+
+// Log runs fn like Update and returns once rec, the record of what fn
+// writes, is durable. fn must write to tx exactly what Open's replay
+// writes for rec given the same state of tx, so that replaying rec after
+// a crash yields what fn's caller was told: rec therefore carries every
+// value fn writes that it does not read from tx (sealed values as
+// sealed, times, random choices). rec is copied before Log returns.
+func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
+	return c.Update(fn)
+}
+
+// View runs fn in a read-only transaction that sees every write whose
+// Update or Log returned before View was called.
+func (c *Committer) View(fn func(*bolt.Tx) error) error {
+	return c.db.View(fn)
+}
+
+// Close releases the log file; db stays open (it is the caller's).
+func (c *Committer) Close() error { return nil }
+
 // ErrPanicked wraps the value of a function that panicked: its writer gets
 // the error, and the writers queued behind it are not left waiting.
 var ErrPanicked = errors.New("groupcommit: write panicked")
