@@ -200,7 +200,10 @@ func (c *Committer) unusable() error {
 }
 
 // View runs fn in a read-only transaction that sees every write whose
-// Update or Log returned before View was called.
+// Update or Log returned before View was called. It must not be called
+// while holding a transaction of the same database (an Update or Log
+// function, tx.OnCommit): the fold it may wait for needs the database's
+// writer.
 func (c *Committer) View(fn func(*bolt.Tx) error) error {
 	c.mu.Lock()
 	for want := c.logged; c.folded < want && c.failed == nil; {
