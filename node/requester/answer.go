@@ -95,10 +95,36 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	if len(ev.GetEvaluated()) != n*oprf.ElementSize {
 		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), n)
 	}
+	sigLen := len(ev.GetResponderSignature())
+	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
+		return disputed(nil, "responder signature of %d bytes", sigLen)
+	}
 	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
-	respHash, err := transcript.HashResponse(&req.header, &resp)
-	if err != nil {
-		return disputed(nil, "answer does not fit the transcript: %v", err)
+	// The proof (the longest check) runs here at once; the response hash
+	// (SHA-256 over the 32 KB of a 1,000-item answer) and the signature
+	// over it run beside it on a new goroutine, which may wait for a core
+	// that long without delaying the answer. All must hold: an answer that
+	// does not fit the transcript is reported first (nothing kept), then a
+	// bad signature, then a bad proof.
+	type signature struct{ fits, err error }
+	signed := make(chan signature, 1)
+	go func() {
+		respHash, err := transcript.HashResponse(&req.header, &resp)
+		if err != nil {
+			signed <- signature{fits: err}
+			return
+		}
+		respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
+		err = transcript.VerifyResponse(keys, respDigest, ev.GetResponderSignature())
+		if err != nil {
+			err = transcript.VerifyResponse(recheck(), respDigest, ev.GetResponderSignature())
+		}
+		signed <- signature{err: err}
+	}()
+	proved := resolve()
+	sig := <-signed
+	if sig.fits != nil {
+		return disputed(nil, "answer does not fit the transcript: %v", sig.fits)
 	}
 	t := &transcript.Transcript{
 		Header:            req.header,
@@ -107,27 +133,8 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 		RequestSignature:  req.msg.GetEvaluate().GetRequesterSignature(),
 		ResponseSignature: ev.GetResponderSignature(),
 	}
-	sigLen := len(t.ResponseSignature)
-	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
-		return disputed(nil, "responder signature of %d bytes", sigLen)
-	}
-	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
-	// The signature is checked beside the proof: on an idle second core a
-	// small answer's two checks take the time of the longer one. The proof
-	// (the longer) runs here and the signature on a new goroutine, which
-	// may wait for a core that long without delaying the answer. Both must
-	// hold; a bad signature is reported before a bad proof.
-	signed := make(chan error, 1)
-	go func() {
-		err := transcript.VerifyResponse(keys, respDigest, t.ResponseSignature)
-		if err != nil {
-			err = transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature)
-		}
-		signed <- err
-	}()
-	proved := resolve()
-	if err := <-signed; err != nil {
-		return disputed(t, "%v", err)
+	if sig.err != nil {
+		return disputed(t, "%v", sig.err)
 	}
 	if proved != nil {
 		return disputed(t, "proof does not verify against the registered key: %v", proved)

@@ -153,3 +153,29 @@ func BenchmarkSmallQuery(b *testing.B) {
 	b.ReportMetric(w, "behind-p50-ms")
 	b.ReportMetric(w/l, "behind/lone")
 }
+
+// BenchmarkFinish measures building a finished query's merged result
+// (finish) from its pending part and one provider's result with a hit on
+// every tenth identifier: the work between a large query's last answer and
+// its result commit.
+func BenchmarkFinish(b *testing.B) {
+	for _, n := range []int{1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			items := make([]*riskmeshv1.ItemResult, n)
+			for i := range items {
+				items[i] = &riskmeshv1.ItemResult{Index: uint32(i)}
+			}
+			pr := &riskmeshv1.ProviderResult{Provider: "P1MSP", Status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED, Items: uint32(n)}
+			for i := 0; i < n; i += 10 {
+				pr.Hits = append(pr.Hits, &riskmeshv1.ProviderHit{Index: uint32(i), Label: &riskmeshv1.Label{CategoryCode: 1, ListedDate: "2026-01-01"}})
+			}
+			pending := &riskmeshv1.QueryResult{Items: items, Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP"}}}
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := &riskmeshv1.QueryRecord{QueryId: "q", Identifiers: uint32(n), ProviderResults: []*riskmeshv1.ProviderResult{pr}}
+				finish(rec, pending, riskmeshv1.QueryState_QUERY_STATE_COMPLETE, now)
+			}
+		})
+	}
+}

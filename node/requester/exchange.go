@@ -95,11 +95,19 @@ type blindedRequest struct {
 
 // prepare blinds the exchange's identifiers and signs the request under a
 // fresh sequence number. If that fails, the returned outcome says why.
+//
+// The unblinding terms the answer will need (catalogpsi's
+// PrecomputeUnblind) start as soon as the blinding ends, not once the
+// request is sent: the blinding's second core is still awake then, so the
+// terms run beside the signature, the wait for the query's creation and
+// the send instead of waiting for a core to be woken, and go on while the
+// provider evaluates. A request that is then not sent wastes them.
 func (r *Requester) prepare(x *exchange) (*blindedRequest, outcome) {
 	q, blinded, err := x.psi.Blind(r.cfg.Rand, x.ids)
 	if err != nil {
 		return nil, failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "blind: "+err.Error(), 0)
 	}
+	q.PrecomputeUnblind()
 	req, err := r.sign(x, blinded)
 	if err != nil {
 		return nil, failed(riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, riskmeshv1.ErrorCode_ERROR_CODE_INTERNAL, "sign request: "+err.Error(), 0)
@@ -127,7 +135,6 @@ func (r *Requester) send(ctx context.Context, x *exchange, b *blindedRequest) (o
 	refused := func() outcome {
 		return outcome{status: riskmeshv1.ProviderStatus_PROVIDER_STATUS_REFUSED, err: last, attempts: attempts, items: len(x.ids)}
 	}
-	q.PrecomputeUnblind() // while the provider evaluates
 	for {
 		if ctx.Err() != nil { // e.g. a split part's turn came too late
 			return r.unanswered(x, req, q, last, attempts, reached)

@@ -42,11 +42,20 @@ type normalized struct {
 // normalize normalises every identifier. An invalid one gets its reason
 // and a detail that never repeats the identifier (psi/ident's errors do
 // not); it does not fail the batch.
+//
+// A large query is normalised before its first request can be blinded, so
+// the items and the one-index lists are carved out of one array each rather
+// than allocated one by one; a duplicate's list grows on its own (its cap is
+// one).
 func normalize(n *ident.Normalizer, in []*riskmeshv1.Identifier) *normalized {
-	out := &normalized{items: make([]*riskmeshv1.ItemResult, len(in))}
+	out := &normalized{items: make([]*riskmeshv1.ItemResult, len(in)),
+		ids: make([]ident.ID, 0, len(in)), indices: make([][]uint32, 0, len(in))}
+	items := make([]riskmeshv1.ItemResult, len(in))
+	firsts := make([]uint32, len(in))
 	seen := make(map[ident.ID]int, len(in))
 	for i, raw := range in {
-		item := &riskmeshv1.ItemResult{Index: uint32(i)}
+		item := &items[i]
+		item.Index = uint32(i)
 		out.items[i] = item
 		t, ok := identTypes[raw.GetType()]
 		if !ok {
@@ -60,14 +69,14 @@ func normalize(n *ident.Normalizer, in []*riskmeshv1.Identifier) *normalized {
 			continue
 		}
 		out.valid++
-		j, dup := seen[id]
-		if !dup {
-			j = len(out.ids)
-			seen[id] = j
-			out.ids = append(out.ids, id)
-			out.indices = append(out.indices, nil)
+		if j, dup := seen[id]; dup {
+			out.indices[j] = append(out.indices[j], uint32(i))
+			continue
 		}
-		out.indices[j] = append(out.indices[j], uint32(i))
+		seen[id] = len(out.ids)
+		out.ids = append(out.ids, id)
+		firsts[i] = uint32(i)
+		out.indices = append(out.indices, firsts[i:i+1:i+1])
 	}
 	return out
 }

@@ -48,11 +48,30 @@ func (r *Requester) fill(res *riskmeshv1.ProviderResult, q *queryRun, outcomes [
 	res.Items = uint32(len(q.batch.ids))
 	res.Status, res.Error, res.Attempts = o.status, o.err, o.attempts
 	res.Hits = nil
+	n := 0
 	for j, hit := range o.results { // ANSWERED only
 		if hit.Hit {
-			for _, idx := range q.batch.indices[j] {
-				res.Hits = append(res.Hits, &riskmeshv1.ProviderHit{Index: idx, Label: labelOf(hit.Label)})
-			}
+			n += len(q.batch.indices[j])
+		}
+	}
+	// A large answer has hundreds of hits, built between the answer and
+	// the result commit: their messages, labels and references are carved
+	// out of one array each.
+	hits, labels := make([]riskmeshv1.ProviderHit, n), make([]riskmeshv1.Label, n)
+	refs := make([]byte, n*referenceSize)
+	if n > 0 {
+		res.Hits = make([]*riskmeshv1.ProviderHit, 0, n)
+	}
+	for j, hit := range o.results {
+		if !hit.Hit {
+			continue
+		}
+		for _, idx := range q.batch.indices[j] {
+			k := len(res.Hits)
+			ref := refs[k*referenceSize : (k+1)*referenceSize : (k+1)*referenceSize]
+			setLabel(&labels[k], hit.Label, ref)
+			hits[k].Index, hits[k].Label = idx, &labels[k]
+			res.Hits = append(res.Hits, &hits[k])
 		}
 	}
 	slices.SortFunc(res.Hits, func(a, b *riskmeshv1.ProviderHit) int { return cmp.Compare(a.Index, b.Index) })
@@ -80,27 +99,37 @@ func (r *Requester) disputes(ds []disputedExchange) []*riskmeshv1.ExchangeDisput
 	return out
 }
 
-func labelOf(l catalog.Label) *riskmeshv1.Label {
-	return &riskmeshv1.Label{
-		CategoryCode:      uint32(l.Category),
-		ReasonCode:        uint32(l.Reason),
-		ListedDate:        l.Listed.String(),
-		ProviderReference: slices.Clone(l.Reference[:]),
-	}
+// referenceSize is the length of a label's provider reference.
+const referenceSize = len(catalog.Label{}.Reference)
+
+// setLabel sets dst to the API's form of l, its provider reference copied
+// into ref (referenceSize bytes).
+func setLabel(dst *riskmeshv1.Label, l catalog.Label, ref []byte) {
+	copy(ref, l.Reference[:])
+	dst.CategoryCode, dst.ReasonCode = uint32(l.Category), uint32(l.Reason)
+	dst.ListedDate, dst.ProviderReference = l.Listed.String(), ref
 }
 
 // finish sets rec's final state and merged result from the pending part
 // (items with invalid reasons, the providers asked) and the provider
 // results so far; providers without a result are UNAVAILABLE.
+//
+// It runs between a query's last answer and its result commit, so it builds
+// the items without cloning them one by one: they are allocated as one
+// array (they live and die with the result), and of a pending item only
+// what the pending part records (normalize, refinish) is copied, its
+// invalid reason and detail.
 func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state riskmeshv1.QueryState, now time.Time) {
 	result := &riskmeshv1.QueryResult{QueryId: rec.QueryId, CompletedAt: timestamppb.New(now)}
-	result.Items = make([]*riskmeshv1.ItemResult, int(rec.Identifiers))
-	for i := range result.Items {
-		result.Items[i] = &riskmeshv1.ItemResult{Index: uint32(i)}
+	items := make([]riskmeshv1.ItemResult, int(rec.Identifiers))
+	result.Items = make([]*riskmeshv1.ItemResult, len(items))
+	for i := range items {
+		items[i].Index = uint32(i)
+		result.Items[i] = &items[i]
 	}
 	for _, it := range pending.Items {
-		if int(it.Index) < len(result.Items) {
-			result.Items[it.Index] = proto.Clone(it).(*riskmeshv1.ItemResult)
+		if int(it.Index) < len(items) {
+			items[it.Index].InvalidReason, items[it.Index].InvalidDetail = it.InvalidReason, it.InvalidDetail
 		}
 	}
 	done := map[string]bool{}
@@ -129,8 +158,11 @@ func finish(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult, state 
 			})
 		}
 	}
-	for _, it := range result.Items {
-		slices.SortFunc(it.Hits, hitOrder(rec.GetRanking()))
+	order := hitOrder(rec.GetRanking())
+	for i := range items {
+		if len(items[i].Hits) > 1 {
+			slices.SortFunc(items[i].Hits, order)
+		}
 	}
 	slices.SortFunc(result.Providers, func(a, b *riskmeshv1.ProviderResult) int { return strings.Compare(a.Provider, b.Provider) })
 	rec.State, rec.Result = state, result

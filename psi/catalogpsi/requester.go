@@ -89,8 +89,8 @@ func (q *Query) Len() int { return q.state.Len() }
 
 // PrecomputeUnblind starts, on one goroutine, the part of Resolve's
 // unblinding that needs no answer (oprf.BlindState.PrecomputeUnblind):
-// call it once the blinded elements are sent, so that the requester's
-// cores work while the provider evaluates. Resolve still verifies the
+// call it once the blinded elements are made (before or after they are
+// sent), so that the requester's cores work while the provider evaluates. Resolve still verifies the
 // proof before it opens anything.
 func (q *Query) PrecomputeUnblind() { q.state.PrecomputeUnblind() }
 
