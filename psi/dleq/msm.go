@@ -7,6 +7,7 @@ import (
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/internal/parallel"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // pippengerMin is the batch size from which weightedSums uses buckets: below it
@@ -50,7 +51,11 @@ const weightChunk = 64
 // rather than once per share, with the wider window that n points justify.
 func weightedSums[S, E any, PS Scalar[S], P Group[S, E]](workers, n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
 	if n < pippengerMin {
-		straus[S, E, P](sums, weights(0, n), points...)
+		ws := weights(0, n)
+		if n == 1 && shortProducts(sums, &ws[0], points...) {
+			return
+		}
+		straus[S, E, P](sums, ws, points...)
 		return
 	}
 	// c is picked for the weights' width before any weight is seen, so
@@ -112,6 +117,28 @@ func straus[S, E any, P Group[S, E]](dst []*E, scalars []S, points ...[]E) {
 		}
 		P(dst[j]).VarTimeMultiScalarMult(sp, pp)
 	}
+}
+
+// shortProducts sets dst[j] = w·points[j][0], a one-item batch's sums,
+// and reports true, when the points are edwards25519 points and w has at
+// most ristretto.ShortScalarBits bits, as composite weights do: each
+// product then costs about half the doublings of straus, which doubles 256
+// times whatever the scalar's width. Otherwise it does nothing and
+// reports false.
+func shortProducts[S, E any](dst []*E, w *S, points ...[]E) bool {
+	ew, ok := any(w).(*edwards25519.Scalar)
+	if !ok {
+		return false
+	}
+	var enc [32]byte
+	copy(enc[:], ew.Bytes())
+	if bitLen(&enc) > ristretto.ShortScalarBits {
+		return false
+	}
+	for j := range dst {
+		ristretto.VarTimeScalarMult(any(dst[j]).(*edwards25519.Point), ew, &any(points[j]).([]edwards25519.Point)[0])
+	}
+	return true
 }
 
 // scalarBytes writes s's canonical encoding into dst. The scalar types'

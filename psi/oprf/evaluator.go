@@ -204,26 +204,19 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		cs, ds = blinded, evaluated
 	}
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
-	// sum is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
-	var sum edwards25519.Point
+	// half is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
+	var half edwards25519.Point
 	if e.p.mode == modePOPRF {
-		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, halves)
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, halves)
 	} else {
-		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, points)
-		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
-	}
-	var mEnc [ElementSize]byte
-	ristretto.DoubleAndEncode(mEnc[:], []edwards25519.Point{sum})
-	var m ristretto255.Element
-	if _, err := m.SetCanonicalBytes(mEnc[:]); err != nil {
-		// An encoding is canonical by construction.
-		return nil, proof, ErrInvalidElement
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, points)
+		half.VarTimeDoubleScalarBaseMult(scalarHalf, &half, edwards25519.NewScalar())
 	}
 	var r ristretto255.Scalar
 	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
 		return nil, proof, err
 	}
-	proof = e.p.prove(&e.proofKey, &r, &e.b, &m)
+	proof = e.p.prove(&e.proofKey, &r, &e.b, &half)
 	r.Zero()
 	return evaluated, proof, nil
 }
