@@ -188,6 +188,9 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	if e.p.mode == modeVOPRF {
 		halves = make([]edwards25519.Point, n)
 	}
+	// single keeps a one-item batch's blinded element for Z (below).
+	var single [1]edwards25519.Point
+	single[0].Set(&points[0])
 	evaluated = make([]byte, n*ElementSize)
 	_ = parallel.For(n, chunkSize, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
@@ -205,10 +208,19 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	}
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
 	// half is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
-	var half edwards25519.Point
-	if e.p.mode == modePOPRF {
+	// A one-item POPRF batch also sums Z = d_0·D[0] from the blinded
+	// element, public like the weight: one multiplication by a 128-bit
+	// weight in variable time (dleq.WeightedSums) costs less than the
+	// constant-time Z = t·M that prove computes otherwise.
+	var half, z edwards25519.Point
+	var zp *edwards25519.Point
+	switch {
+	case e.p.mode == modePOPRF && n == 1:
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half, &z}, halves, single[:])
+		zp = &z
+	case e.p.mode == modePOPRF:
 		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, halves)
-	} else {
+	default:
 		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, points)
 		half.VarTimeDoubleScalarBaseMult(scalarHalf, &half, edwards25519.NewScalar())
 	}
@@ -216,7 +228,7 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
 		return nil, proof, err
 	}
-	proof = e.p.prove(&e.proofKey, &r, &e.b, &half)
+	proof = e.p.prove(&e.proofKey, &r, &e.b, &half, zp)
 	r.Zero()
 	return evaluated, proof, nil
 }

@@ -76,24 +76,40 @@ func (p *params) nonce(r *ristretto255.Scalar, rule ProofRule, k *[ScalarSize]by
 }
 
 // prove is GenerateProof after the composites: given the secret k, B = k·G
-// and half = M/2, it computes Z = k·M and the proof (c, s = r - c·k) with the
-// secret nonce r. It computes the halves of M, Z, t2 = r·G and t3 = r·M and
-// encodes the four with one inversion (psi/internal/ristretto's
-// DoubleAndEncode) rather than four inverse square roots. k and r only meet
-// constant-time operations.
-func (p *params) prove(k, r *ristretto255.Scalar, b *[ElementSize]byte, half *edwards25519.Point) [ProofSize]byte {
+// and half = M/2, it computes the proof (c, s = r - c·k) with the secret
+// nonce r. z is Z when the caller computed it from public values (a
+// one-item batch's d_0·D[0]); if nil, prove computes Z = k·M, RFC 9497's
+// ComputeCompositesFast. It computes the halves of M, t2 = r·G, t3 = r·M
+// (and Z) and encodes them with one inversion (psi/internal/ristretto's
+// DoubleAndEncode) rather than an inverse square root each. k and r only
+// meet constant-time operations.
+func (p *params) prove(k, r *ristretto255.Scalar, b *[ElementSize]byte, half, z *edwards25519.Point) [ProofSize]byte {
 	var ke, re, rHalf edwards25519.Scalar
 	toEdwardsScalar(&ke, k)
 	toEdwardsScalar(&re, r)
 	rHalf.Multiply(&re, scalarHalf)
+	// halves holds M/2, t2/2, t3/2 and, unless z is given, Z/2.
 	var halves [4]edwards25519.Point
 	halves[0].Set(half)
-	halves[1].ScalarMult(&ke, half)
-	halves[2].ScalarBaseMult(&rHalf)
-	halves[3].ScalarMult(&re, half)
+	halves[1].ScalarBaseMult(&rHalf)
+	halves[2].ScalarMult(&re, half)
+	count := 3
+	if z == nil {
+		halves[3].ScalarMult(&ke, half)
+		count = 4
+	}
 	ke, re, rHalf = edwards25519.Scalar{}, edwards25519.Scalar{}, edwards25519.Scalar{}
+	var doubled [4 * ElementSize]byte
+	ristretto.DoubleAndEncode(doubled[:count*ElementSize], halves[:count])
+	// enc is M, Z, t2, t3, the challenge's order.
 	var enc [4 * ElementSize]byte
-	ristretto.DoubleAndEncode(enc[:], halves[:])
+	copy(enc[:ElementSize], doubled[:ElementSize])
+	if z == nil {
+		copy(enc[ElementSize:2*ElementSize], doubled[3*ElementSize:])
+	} else {
+		ristretto.Encode(enc[ElementSize:2*ElementSize], []edwards25519.Point{*z})
+	}
+	copy(enc[2*ElementSize:], doubled[ElementSize:3*ElementSize])
 	c := p.challenge(b, &enc)
 	var s ristretto255.Scalar
 	s.Multiply(&c, k)

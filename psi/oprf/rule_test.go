@@ -122,7 +122,7 @@ func forge(t *testing.T, s *session, rule ProofRule, e []ristretto255.Scalar) ([
 	}
 	var half edwards25519.Point
 	half.ScalarMult(scalarHalf, pointOf(t, &m))
-	return evaluated, ev.p.prove(&ev.proofKey, &r, &ev.b, &half), m
+	return evaluated, ev.p.prove(&ev.proofKey, &r, &ev.b, &half, nil), m
 }
 
 // The reduction behind the rule change. A provider answering
