@@ -10,6 +10,15 @@ import (
 	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
+// shortMax is the largest batch whose short weights weightedSums sums by
+// shortStraus: it saves about 128 doublings a sum, but each of its points
+// costs more (the move to go-ristretto and back, go-ristretto's additions),
+// so the saving shrinks with the batch. CPU per sum of 128-bit weights,
+// straus → shortStraus: 1 point 31-37 → 21 µs, 2 points 36-44 → 27, 4
+// points 46-59 → 39-45, 8 points 71-79 → 68, 16 points 99-111 → 120
+// (docs/benchmarks.md, "Verifying one-item answers").
+const shortMax = 8
+
 // pippengerMin is the batch size from which weightedSums uses buckets: below it
 // edwards25519's Straus method (a table of eight multiples per point, one
 // addition per non-zero digit of a width-5 NAF) does fewer additions.
@@ -52,7 +61,7 @@ const weightChunk = 64
 func weightedSums[S, E any, PS Scalar[S], P Group[S, E]](workers, n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
 	if n < pippengerMin {
 		ws := weights(0, n)
-		if n == 1 && shortProducts(sums, &ws[0], points...) {
+		if n <= shortMax && shortStraus(sums, ws, points...) {
 			return
 		}
 		straus[S, E, P](sums, ws, points...)
@@ -119,24 +128,26 @@ func straus[S, E any, P Group[S, E]](dst []*E, scalars []S, points ...[]E) {
 	}
 }
 
-// shortProducts sets dst[j] = w·points[j][0], a one-item batch's sums,
-// and reports true, when the points are edwards25519 points and w has at
-// most ristretto.ShortScalarBits bits, as composite weights do: each
-// product then costs about half the doublings of straus, which doubles 256
-// times whatever the scalar's width. Otherwise it does nothing and
-// reports false.
-func shortProducts[S, E any](dst []*E, w *S, points ...[]E) bool {
-	ew, ok := any(w).(*edwards25519.Scalar)
+// shortStraus sets dst[j] = Σ_i w[i]·points[j][i] and reports true when
+// the points are edwards25519 points and every weight has at most
+// ristretto.ShortScalarBits bits, as composite weights do: its Straus
+// method (ristretto.VarTimeMultiScalarMult) doubles from the weights' top
+// bit, about half the doublings of straus, which doubles 256 times
+// whatever the scalars. Otherwise it does nothing and reports false.
+func shortStraus[S, E any](dst []*E, w []S, points ...[]E) bool {
+	ew, ok := any(w).([]edwards25519.Scalar)
 	if !ok {
 		return false
 	}
-	var enc [32]byte
-	copy(enc[:], ew.Bytes())
-	if bitLen(&enc) > ristretto.ShortScalarBits {
-		return false
+	for i := range ew {
+		var enc [32]byte
+		copy(enc[:], ew[i].Bytes())
+		if bitLen(&enc) > ristretto.ShortScalarBits {
+			return false
+		}
 	}
 	for j := range dst {
-		ristretto.VarTimeScalarMult(any(dst[j]).(*edwards25519.Point), ew, &any(points[j]).([]edwards25519.Point)[0])
+		ristretto.VarTimeMultiScalarMult(any(dst[j]).(*edwards25519.Point), ew, any(points[j]).([]edwards25519.Point))
 	}
 	return true
 }
