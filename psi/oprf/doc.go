@@ -36,8 +36,8 @@
 //
 // The batched proof uses ComputeCompositesFast on the prover (M = Σ d_i·C_i
 // by one multi-scalar multiplication, Z = t·M) and two multi-scalar
-// multiplications on the verifier, except that a one-item batch's
-// composites are single multiplications by the 128-bit weight, and a Client
+// multiplications on the verifier, except that a one-item batch's prover
+// sums Z from the blinded element rather than computing t·M, and a Client
 // holding the fixed-base table of B computes the proof's s·G + c·B from
 // tables (docs/protocol/oprf.md, "The batched proof"); the per-item work (hash to group, scalar
 // multiplications, encodings, composite weights) and the multi-scalar
