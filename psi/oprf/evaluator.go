@@ -209,8 +209,8 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
 	// half is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
 	// A one-item POPRF batch also sums Z = d_0·D[0] from the blinded
-	// element, public like the weight: one multiplication by a 128-bit
-	// weight in variable time (dleq.WeightedSums) costs less than the
+	// element, public like the weight: a variable-time multiplication by
+	// a 128-bit weight (dleq.WeightedSums) costs less than the
 	// constant-time Z = t·M that prove computes otherwise.
 	var half, z edwards25519.Point
 	var zp *edwards25519.Point

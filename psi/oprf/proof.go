@@ -148,7 +148,7 @@ func (p *params) verify(b *edwards25519.Point, bEnc *[ElementSize]byte, table *r
 // go-ristretto's variable-time table look-ups: 64 mixed additions each and
 // no doubling, against edwards25519's 256 doublings of a double-scalar
 // multiplication, which is the path without a table. Both give the same
-// point (TestKeyTermPathsAgree).
+// point (TestVerifyPathsAgree).
 func keyTerm(dst *[ElementSize]byte, b *edwards25519.Point, table *r255.ScalarMultTable, c, s *edwards25519.Scalar) {
 	if table == nil {
 		var t2 edwards25519.Point
