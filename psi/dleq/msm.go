@@ -33,7 +33,9 @@ const weightChunk = 64
 // weightedSums is WeightedSums on at most `workers` goroutines.
 //
 // Below pippengerMin terms it is edwards25519's Straus method (straus), on
-// the calling goroutine: a sum that small is not worth the goroutines.
+// the calling goroutine: a sum that small is not worth the goroutines; up
+// to shortMax terms with short weights, Straus from the weights' top digit
+// (shortStraus).
 //
 // From pippengerMin terms it is Pippenger's bucket method over signed c-bit
 // digits: per window, each point is added into the bucket of its digit's
