@@ -112,12 +112,14 @@ const (
 // SmallWeights sets w[i-lo] to the 128-bit weight d_i for every i in
 // [lo, lo+len(w)): bytes [16(i mod 4), 16(i mod 4)+16) of block ⌊i/4⌋, read
 // as a little-endian integer, which is below ℓ and so a canonical scalar.
-// block(j, out) writes block j, a SHA-512 output that hashes the batch's
-// seed and j under the caller's domain separation; it is called once per
-// block the range touches. This package's proofs and psi/oprf's
+// block(j) returns block j, a SHA-512 output that hashes the batch's seed
+// and j under the caller's domain separation; it is called once per block
+// the range touches. It returns the block by value: a pointer into
+// SmallWeights' frame, passed to a function value, would move the block to
+// the heap at every call. This package's proofs and psi/oprf's
 // ProofBinding128 rule draw their weights through it, each with its own
 // framing of the block hash.
-func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int, out *[sha512.Size]byte)) {
+func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int) [sha512.Size]byte) {
 	var (
 		blk [sha512.Size]byte
 		le  [32]byte
@@ -125,7 +127,7 @@ func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int, out *[sha51
 	for k := range w {
 		i := lo + k
 		if k == 0 || i%WeightsPerBlock == 0 {
-			block(i/WeightsPerBlock, &blk)
+			blk = block(i / WeightsPerBlock)
 		}
 		off := (i % WeightsPerBlock) * weightSize
 		copy(le[:weightSize], blk[off:off+weightSize])
@@ -134,22 +136,28 @@ func SmallWeights(w []edwards25519.Scalar, lo int, block func(j int, out *[sha51
 }
 
 // weightedSums sets sums[j] = Σ d_i·points[j][i], with d_i the composite
-// weights of the batch under seed.
+// weights of the batch under seed. Every block hash is the same message up
+// to its index, so the message is framed once and each chunk hashes a copy
+// on its stack with sha512.Sum512: no hash state is allocated per chunk.
 func (s *Suite) weightedSums(seed *[sha512.Size]byte, n int, sums []*edwards25519.Point, points ...[]edwards25519.Point) {
+	// label (at most 256 bytes), "weight", the seed and a 4-byte index.
+	var framed [256 + len(weightPurpose) + sha512.Size + 4]byte
+	prefix := append(append(append(framed[:0], s.label...), weightPurpose...), seed[:]...)
 	w := make([]edwards25519.Scalar, n)
 	WeightedSums(n, func(lo, hi int) []edwards25519.Scalar {
-		h := sha512.New()
-		var idx [4]byte
-		SmallWeights(w[lo:hi], lo, func(j int, out *[sha512.Size]byte) {
-			s.restart(h, "weight")
-			h.Write(seed[:])
-			binary.BigEndian.PutUint32(idx[:], uint32(j))
-			h.Write(idx[:])
-			h.Sum(out[:0])
+		var buf [len(framed)]byte
+		msg := append(buf[:0], prefix...)
+		msg = append(msg, 0, 0, 0, 0)
+		SmallWeights(w[lo:hi], lo, func(j int) [sha512.Size]byte {
+			binary.BigEndian.PutUint32(msg[len(msg)-4:], uint32(j))
+			return sha512.Sum512(msg)
 		})
 		return w[lo:hi]
 	}, sums, points...)
 }
+
+// weightPurpose is the purpose string of the weights' block hashes.
+const weightPurpose = "weight"
 
 // Group is an element type WeightedSums sums: ristretto255.Element, or
 // edwards25519.Point for a caller that keeps the representatives behind

@@ -7,7 +7,17 @@ import (
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/internal/parallel"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
+
+// shortMax is the largest batch whose short weights weightedSums sums by
+// shortStraus: it saves about 128 doublings a sum, but each of its points
+// costs more (the move to go-ristretto and back, go-ristretto's additions),
+// so the saving shrinks with the batch. CPU per sum of 128-bit weights,
+// straus → shortStraus: 1 point 31-37 → 21 µs, 2 points 36-44 → 27, 4
+// points 46-59 → 39-45, 8 points 71-79 → 68, 16 points 99-111 → 120
+// (docs/benchmarks.md, "Verifying one-item answers").
+const shortMax = 8
 
 // pippengerMin is the batch size from which weightedSums uses buckets: below it
 // edwards25519's Straus method (a table of eight multiples per point, one
@@ -23,7 +33,9 @@ const weightChunk = 64
 // weightedSums is WeightedSums on at most `workers` goroutines.
 //
 // Below pippengerMin terms it is edwards25519's Straus method (straus), on
-// the calling goroutine: a sum that small is not worth the goroutines.
+// the calling goroutine: a sum that small is not worth the goroutines; up
+// to shortMax terms with short weights, Straus from the weights' top digit
+// (shortStraus).
 //
 // From pippengerMin terms it is Pippenger's bucket method over signed c-bit
 // digits: per window, each point is added into the bucket of its digit's
@@ -50,7 +62,11 @@ const weightChunk = 64
 // rather than once per share, with the wider window that n points justify.
 func weightedSums[S, E any, PS Scalar[S], P Group[S, E]](workers, n int, weights func(lo, hi int) []S, sums []*E, points ...[]E) {
 	if n < pippengerMin {
-		straus[S, E, P](sums, weights(0, n), points...)
+		ws := weights(0, n)
+		if n <= shortMax && shortStraus(sums, ws, points...) {
+			return
+		}
+		straus[S, E, P](sums, ws, points...)
 		return
 	}
 	// c is picked for the weights' width before any weight is seen, so
@@ -112,6 +128,30 @@ func straus[S, E any, P Group[S, E]](dst []*E, scalars []S, points ...[]E) {
 		}
 		P(dst[j]).VarTimeMultiScalarMult(sp, pp)
 	}
+}
+
+// shortStraus sets dst[j] = Σ_i w[i]·points[j][i] and reports true when
+// the points are edwards25519 points and every weight has at most
+// ristretto.ShortScalarBits bits, as composite weights do: its Straus
+// method (ristretto.VarTimeMultiScalarMult) doubles from the weights' top
+// bit, about half the doublings of straus, which doubles 256 times
+// whatever the scalars. Otherwise it does nothing and reports false.
+func shortStraus[S, E any](dst []*E, w []S, points ...[]E) bool {
+	ew, ok := any(w).([]edwards25519.Scalar)
+	if !ok {
+		return false
+	}
+	for i := range ew {
+		var enc [32]byte
+		copy(enc[:], ew[i].Bytes())
+		if bitLen(&enc) > ristretto.ShortScalarBits {
+			return false
+		}
+	}
+	for j := range dst {
+		ristretto.VarTimeMultiScalarMult(any(dst[j]).(*edwards25519.Point), ew, any(points[j]).([]edwards25519.Point))
+	}
+	return true
 }
 
 // scalarBytes writes s's canonical encoding into dst. The scalar types'

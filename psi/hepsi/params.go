@@ -1,6 +1,7 @@
 package hepsi
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -111,9 +112,10 @@ var schemes struct {
 const maxCached = 16
 
 func (p Params) scheme() (*scheme, error) {
-	key := fmt.Sprintf("%#v", p)
+	var buf [160]byte
+	key := p.cacheKey(buf[:0])
 	schemes.Lock()
-	s, ok := schemes.m[key]
+	s, ok := schemes.m[string(key)]
 	schemes.Unlock()
 	if ok {
 		return s, nil
@@ -128,9 +130,29 @@ func (p Params) scheme() (*scheme, error) {
 		schemes.m = map[string]*scheme{}
 	}
 	if len(schemes.m) < maxCached {
-		schemes.m[key] = s
+		schemes.m[string(key)] = s
 	}
 	return s, nil
+}
+
+// cacheKey appends p's key in the schemes cache to dst: every field at
+// full width, Q and P after their lengths, so that two sets share a key
+// only if they are equal. The wire encoding would not do: its narrow
+// fields let an unchecked set (Rows = 257) alias a valid one. Written into
+// the caller's stack buffer it allocates nothing on a cache hit, which
+// every message's parameter check is.
+func (p Params) cacheKey(dst []byte) []byte {
+	for _, v := range [...]int{p.LogN, p.ItemLimbs, p.LabelSize, p.Rows, p.HashCount, p.MaxBatch, p.BinCapacity, p.PSLow, p.MaxBundles} {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, p.PlainModulus)
+	for _, primes := range [...][]uint64{p.Q, p.P} {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(primes)))
+		for _, q := range primes {
+			dst = binary.LittleEndian.AppendUint64(dst, q)
+		}
+	}
+	return dst
 }
 
 func (p Params) newScheme() (*scheme, error) {

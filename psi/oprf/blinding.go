@@ -8,6 +8,7 @@ import (
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/internal/xmd"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // Blinding is how a Client hides its inputs from the evaluator. Both
@@ -56,8 +57,9 @@ func (c *Client) buildTable() {
 	var b r255.Point
 	// bEnc is the encoding of a valid element (newClient computed it).
 	b.SetBytes(&c.bEnc)
-	c.table = new(r255.ScalarMultTable)
-	c.table.Compute(&b)
+	table := new(r255.ScalarMultTable)
+	table.Compute(&b)
+	c.table.Store(table)
 }
 
 // blindAdditive sets dst to H(input) + r·B and writes its encoding to enc.
@@ -73,13 +75,13 @@ func (c *Client) blindAdditive(dst *edwards25519.Point, enc []byte, r *ristretto
 	var rs r255.Scalar
 	rs.SetBytes(&rBytes)
 	clear(rBytes[:])
-	rb.ScalarMultTable(c.table, &rs)
+	rb.ScalarMultTable(c.table.Load(), &rs)
 	clear(rs[:])
 	h.Add(&h, &rb)
 	var e [ElementSize]byte
 	h.BytesInto(&e)
 	copy(enc, e[:])
-	return fromR255(dst, &h)
+	return ristretto.FromGoRistretto(dst, &h)
 }
 
 // hashToPoint is hashToGroup computed in go-ristretto: the same

@@ -177,7 +177,7 @@ func TestBlindAdditiveNeedsPOPRF(t *testing.T) {
 		if _, _, err := c.BlindAdditive(rand.Reader, [][]byte{{1}}); !errors.Is(err, ErrBlinding) {
 			t.Fatalf("mode %d: BlindAdditive = %v, want ErrBlinding", p.mode, err)
 		}
-		if c.PrecomputeAdditive(); c.table != nil {
+		if c.PrecomputeAdditive(); c.table.Load() != nil {
 			t.Fatalf("mode %d: PrecomputeAdditive built a table", p.mode)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/internal/parallel"
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // Client is the requester side of the POPRF for one provider key and info
@@ -22,14 +23,17 @@ import (
 // RiskMesh's catalog requesters do, hold one table per catalog. Safe for
 // concurrent use; each batch has its own BlindState.
 type Client struct {
-	p     *params
-	rule  ProofRule
-	info  []byte
-	b     ristretto255.Element
-	bEnc  [ElementSize]byte
-	seed  [sha512.Size]byte
-	once  sync.Once
-	table *r255.ScalarMultTable
+	p    *params
+	rule ProofRule
+	info []byte
+	b    edwards25519.Point
+	bEnc [ElementSize]byte
+	seed [sha512.Size]byte
+	once sync.Once
+	// table is B's fixed-base table once built: additive blinding's r·B,
+	// and the proof's c·B when there is one (params.verify). A Finalize
+	// may run while another goroutine builds it, hence the atomic.
+	table atomic.Pointer[r255.ScalarMultTable]
 }
 
 // NewClient prepares requests to the holder of pub under the public info,
@@ -60,15 +64,19 @@ func newClient(p *params, pub *PublicKey, info []byte, rule ProofRule) (*Client,
 		if err != nil {
 			return nil, err
 		}
-		c.b.ScalarBaseMult(&m)
-		c.b.Add(&c.b, &pub.e)
-		if c.b.Equal(identity) == 1 {
+		var b ristretto255.Element
+		b.ScalarBaseMult(&m)
+		b.Add(&b, &pub.e)
+		if b.Equal(identity) == 1 {
 			return nil, ErrInvalidInfo
 		}
-		copy(c.bEnc[:], c.b.Bytes())
+		copy(c.bEnc[:], b.Bytes())
 	} else {
-		c.b.Set(&pub.e)
 		c.bEnc = pub.enc
+	}
+	// bEnc encodes a valid element that is not the identity.
+	if err := decodePoint(&c.b, c.bEnc[:]); err != nil {
+		return nil, err
 	}
 	c.seed = p.compositeSeed(&c.bEnc)
 	return c, nil
@@ -273,7 +281,7 @@ func (c *Client) blindMultiplicative(dst *edwards25519.Point, enc []byte, r *ris
 		return ErrInputToIdentity
 	}
 	var he edwards25519.Point
-	if err := fromR255(&he, &h); err != nil {
+	if err := ristretto.FromGoRistretto(&he, &h); err != nil {
 		return err
 	}
 	var s edwards25519.Scalar

@@ -2,9 +2,6 @@ package oprf
 
 import (
 	"filippo.io/edwards25519"
-	"filippo.io/edwards25519/field"
-	r255 "github.com/bwesterb/go-ristretto"
-	gre "github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/gtank/ristretto255"
 
 	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
@@ -17,32 +14,8 @@ import (
 // constant-time fixed-base table for a base other than the generator
 // (additive blinding's r·B) and the RFC 9496 encoding of a point that is not
 // known as a double (the blinded elements, the unblinded outputs). Both are
-// go-ristretto's, whose points are edwards25519 points too, so the requester
-// moves points between the two libraries through their coordinates: eight
-// field encodings, no square root, constant time (fromR255 here, the way
-// back in psi/internal/ristretto's Encode).
-
-// fromR255 sets dst to the edwards25519 point behind p.
-func fromR255(dst *edwards25519.Point, p *r255.Point) error {
-	e := (*gre.ExtendedPoint)(p)
-	var x, y, z, t field.Element
-	feFromR255(&x, &e.X)
-	feFromR255(&y, &e.Y)
-	feFromR255(&z, &e.Z)
-	feFromR255(&t, &e.T)
-	if _, err := dst.SetExtendedCoordinates(&x, &y, &z, &t); err != nil {
-		// go-ristretto's points are on the curve: unreachable.
-		return ErrInvalidElement
-	}
-	return nil
-}
-
-func feFromR255(dst *field.Element, fe *gre.FieldElement) {
-	var b [32]byte
-	fe.BytesInto(&b)
-	// 32 bytes always set a field element.
-	_, _ = dst.SetBytes(b[:])
-}
+// go-ristretto's, and psi/internal/ristretto moves points between the two
+// libraries (ToGoRistretto, FromGoRistretto).
 
 // encodePoint writes the RFC 9496 encoding of p, a representative of a
 // ristretto255 element, to dst (32 bytes).

@@ -10,6 +10,8 @@ import (
 	r255 "github.com/bwesterb/go-ristretto"
 	gre "github.com/bwesterb/go-ristretto/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/psi/internal/ristretto"
 )
 
 // conversionCase builds, from 64 uniform bytes and a 64-byte scalar seed,
@@ -64,19 +66,19 @@ func conversionCase(t testing.TB, u, scalar []byte, torsion uint8) (*ristretto25
 }
 
 // checkConversion checks that the point survives the trips between the two
-// libraries: fromR255 then encodePoint gives ristretto255's encoding of the
+// libraries: FromGoRistretto then encodePoint gives ristretto255's encoding of the
 // element, and so does the decoded point sent through encodePoint.
 func checkConversion(t testing.TB, a *ristretto255.Element, p *r255.Point) {
 	t.Helper()
 	want := a.Bytes()
 	var q edwards25519.Point
-	if err := fromR255(&q, p); err != nil {
-		t.Fatalf("fromR255: %v", err)
+	if err := ristretto.FromGoRistretto(&q, p); err != nil {
+		t.Fatalf("FromGoRistretto: %v", err)
 	}
 	got := make([]byte, ElementSize)
 	encodePoint(got, &q)
 	if !bytes.Equal(got, want) {
-		t.Fatalf("fromR255 then encodePoint: %x, want %x", got, want)
+		t.Fatalf("FromGoRistretto then encodePoint: %x, want %x", got, want)
 	}
 	if a.Equal(identity) == 1 {
 		return

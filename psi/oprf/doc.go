@@ -36,7 +36,10 @@
 //
 // The batched proof uses ComputeCompositesFast on the prover (M = Σ d_i·C_i
 // by one multi-scalar multiplication, Z = t·M) and two multi-scalar
-// multiplications on the verifier; the per-item work (hash to group, scalar
+// multiplications on the verifier, except that a one-item batch's prover
+// sums Z from the blinded element rather than computing t·M, and a Client
+// holding the fixed-base table of B computes the proof's s·G + c·B from
+// tables (docs/protocol/oprf.md, "The batched proof"); the per-item work (hash to group, scalar
 // multiplications, encodings, composite weights) and the multi-scalar
 // multiplications' windows run on GOMAXPROCS goroutines, each taking the
 // next chunk or window as it comes free (psi/internal/parallel); Finalize inverts the blinds in batches (Montgomery's trick),

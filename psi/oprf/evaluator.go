@@ -188,6 +188,9 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 	if e.p.mode == modeVOPRF {
 		halves = make([]edwards25519.Point, n)
 	}
+	// single keeps a one-item batch's blinded element for Z (below).
+	var single [1]edwards25519.Point
+	single[0].Set(&points[0])
 	evaluated = make([]byte, n*ElementSize)
 	_ = parallel.For(n, chunkSize, workersFor(n), func(_, lo, hi int) error {
 		for i := lo; i < hi; i++ {
@@ -204,26 +207,28 @@ func (e *Evaluator) BlindEvaluate(rand io.Reader, blinded []byte) (evaluated []b
 		cs, ds = blinded, evaluated
 	}
 	seed := e.p.batchSeed(e.rule, &e.seed, &e.b, cs, ds)
-	// sum is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
-	var sum edwards25519.Point
-	if e.p.mode == modePOPRF {
-		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, halves)
-	} else {
-		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&sum}, points)
-		sum.VarTimeDoubleScalarBaseMult(scalarHalf, &sum, edwards25519.NewScalar())
-	}
-	var mEnc [ElementSize]byte
-	ristretto.DoubleAndEncode(mEnc[:], []edwards25519.Point{sum})
-	var m ristretto255.Element
-	if _, err := m.SetCanonicalBytes(mEnc[:]); err != nil {
-		// An encoding is canonical by construction.
-		return nil, proof, ErrInvalidElement
+	// half is M/2: Σ d_i·Q[i] under POPRF; under VOPRF Σ d_i·D[i] halved.
+	// A one-item POPRF batch also sums Z = d_0·D[0] from the blinded
+	// element, public like the weight: a variable-time multiplication by
+	// a 128-bit weight (dleq.WeightedSums) costs less than the
+	// constant-time Z = t·M that prove computes otherwise.
+	var half, z edwards25519.Point
+	var zp *edwards25519.Point
+	switch {
+	case e.p.mode == modePOPRF && n == 1:
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half, &z}, halves, single[:])
+		zp = &z
+	case e.p.mode == modePOPRF:
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, halves)
+	default:
+		e.p.pointSums(e.rule, &seed, cs, ds, []*edwards25519.Point{&half}, points)
+		half.VarTimeDoubleScalarBaseMult(scalarHalf, &half, edwards25519.NewScalar())
 	}
 	var r ristretto255.Scalar
 	if err := e.p.nonce(&r, e.rule, &e.proofKeyEnc, &seed, fresh[:]); err != nil {
 		return nil, proof, err
 	}
-	proof = e.p.prove(&e.proofKey, &r, &e.b, &m)
+	proof = e.p.prove(&e.proofKey, &r, &e.b, &half, zp)
 	r.Zero()
 	return evaluated, proof, nil
 }

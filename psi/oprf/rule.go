@@ -126,8 +126,8 @@ func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo in
 		msg = appendLenPrefixed(msg, p.weightsDST)
 		msg = append(msg, seed[:]...)
 		msg = append(msg, 0, 0)
-		dleq.SmallWeights(w, lo, func(j int, out *[sha512.Size]byte) {
-			weightBlock(out, msg, j)
+		dleq.SmallWeights(w, lo, func(j int) [sha512.Size]byte {
+			return weightBlock(msg, j)
 		})
 		return
 	}
@@ -142,7 +142,7 @@ func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo in
 	}
 }
 
-// weightBlock writes block j of ProofBinding128's weights,
+// weightBlock returns block j of ProofBinding128's weights,
 //
 //	Hash(I2OSP(len(weightsDST), 2) || weightsDST || batchSeed || I2OSP(j, 2))
 //
@@ -150,7 +150,7 @@ func (p *params) compositeWeights(rule ProofRule, w []edwards25519.Scalar, lo in
 // 16-byte quarters are the little-endian weights d_4j … d_4j+3. msg is that
 // input with room for I2OSP(j, 2) at its end, which it fills; the DST is
 // framed and the seed has a fixed length, so the input is unambiguous.
-func weightBlock(out *[sha512.Size]byte, msg []byte, j int) {
+func weightBlock(msg []byte, j int) [sha512.Size]byte {
 	binary.BigEndian.PutUint16(msg[len(msg)-2:], uint16(j))
-	*out = sha512.Sum512(msg)
+	return sha512.Sum512(msg)
 }

@@ -15,6 +15,16 @@ import (
 
 var rules = []ProofRule{ProofBinding, ProofRFC9497, ProofBinding128}
 
+// pointOf returns the edwards25519 point decoded from e's encoding.
+func pointOf(t testing.TB, e *ristretto255.Element) *edwards25519.Point {
+	t.Helper()
+	var p edwards25519.Point
+	if err := decodePoint(&p, e.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
 // weightedSums is the composites computed the plain way, over ristretto255
 // elements with one multi-scalar multiplication per sum: the tests' own
 // computation, independent of pointSums's edwards25519 points and shares.
@@ -110,7 +120,9 @@ func forge(t *testing.T, s *session, rule ProofRule, e []ristretto255.Scalar) ([
 	if err := randomScalar(rand.Reader, &r); err != nil {
 		t.Fatal(err)
 	}
-	return evaluated, ev.p.prove(&ev.proofKey, &r, &ev.b, &m), m
+	var half edwards25519.Point
+	half.ScalarMult(scalarHalf, pointOf(t, &m))
+	return evaluated, ev.p.prove(&ev.proofKey, &r, &ev.b, &half, nil), m
 }
 
 // The reduction behind the rule change. A provider answering
@@ -181,7 +193,7 @@ func TestRFCRuleReduction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !client.p.verify(&client.b, &client.bEnc, &m, &tm, &pc, &ps) {
+			if !client.p.verify(&client.b, &client.bEnc, nil, pointOf(t, &m), pointOf(t, &tm), &pc, &ps) {
 				t.Fatal("the forger's proof does not even verify for Z = t·M")
 			}
 			if err := client.VerifyProof(s.blinded, evaluated, proof[:]); !errors.Is(err, ErrProofVerification) {

@@ -47,29 +47,10 @@ func (c *Client) verifyBatch(blinded []byte, blindedPts []edwards25519.Point, ev
 	seed := c.p.batchSeed(c.rule, &c.seed, &c.bEnc, cs, ds)
 	var mp, zp edwards25519.Point
 	c.p.pointSums(c.rule, &seed, cs, ds, []*edwards25519.Point{&mp, &zp}, bases, images)
-	var m, z ristretto255.Element
-	if err := setElement(&m, &mp); err != nil {
-		return nil, err
-	}
-	if err := setElement(&z, &zp); err != nil {
-		return nil, err
-	}
-	if !c.p.verify(&c.b, &c.bEnc, &m, &z, &pc, &ps) {
+	if !c.p.verify(&c.b, &c.bEnc, c.table.Load(), &mp, &zp, &pc, &ps) {
 		return nil, ErrProofVerification
 	}
 	return elems, nil
-}
-
-// setElement sets dst to the ristretto255 element p represents, through
-// its encoding: twice per batch, for the composites.
-func setElement(dst *ristretto255.Element, p *edwards25519.Point) error {
-	var enc [ElementSize]byte
-	encodePoint(enc[:], p)
-	if _, err := dst.SetCanonicalBytes(enc[:]); err != nil {
-		// An encoding is canonical by construction.
-		return ErrInvalidElement
-	}
-	return nil
 }
 
 // VerifyProof checks a batched proof without any secret: the flat blinded

@@ -4,7 +4,6 @@ import (
 	"filippo.io/edwards25519"
 	"filippo.io/edwards25519/field"
 	r255 "github.com/bwesterb/go-ristretto"
-	gre "github.com/bwesterb/go-ristretto/edwards25519"
 )
 
 // batchSize is how many points share one field inversion in
@@ -27,29 +26,16 @@ func DoubleAndEncode(dst []byte, q []edwards25519.Point) {
 // Encode writes the RFC 9496 encoding of q[i] to the i-th 32-byte slot of
 // dst, for points not known as doubles (a proof's four, a requester's
 // blinded elements and outputs). filippo.io/edwards25519 has no ristretto255
-// encoding, while go-ristretto's points are edwards25519 points too, so
-// each point moves there through its extended coordinates (eight field
-// encodings, no square root) and is encoded with one inverse square root.
-// Constant time.
+// encoding, so each point moves to go-ristretto (ToGoRistretto) and is
+// encoded there with one inverse square root. Constant time.
 func Encode(dst []byte, q []edwards25519.Point) {
 	var rp r255.Point
 	var enc [ElementSize]byte
 	for i := range q {
-		e := (*gre.ExtendedPoint)(&rp)
-		x, y, z, t := q[i].ExtendedCoordinates()
-		feToGoRistretto(&e.X, x)
-		feToGoRistretto(&e.Y, y)
-		feToGoRistretto(&e.Z, z)
-		feToGoRistretto(&e.T, t)
+		ToGoRistretto(&rp, &q[i])
 		rp.BytesInto(&enc)
 		copy(dst[i*ElementSize:], enc[:])
 	}
-}
-
-func feToGoRistretto(dst *gre.FieldElement, fe *field.Element) {
-	var b [32]byte
-	copy(b[:], fe.Bytes())
-	dst.SetBytes(&b)
 }
 
 // HalfScalar sets dst to s/2 modulo the group order: a caller multiplies by

@@ -1,0 +1,5 @@
+//go:build !race
+
+package dleq_test
+
+const raceEnabled = false
