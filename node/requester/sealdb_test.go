@@ -28,7 +28,7 @@ func (n *network) sealedRequester(dir string, ring *seal.Keyring) *Requester {
 func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
 	t.Helper()
 	var keys [][]byte
-	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
+	must(t, r.store.commits.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTranscripts).ForEach(func(k, _ []byte) error {
 			keys = append(keys, bytes.Clone(k))
 			return nil
