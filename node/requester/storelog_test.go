@@ -23,12 +23,13 @@ import (
 )
 
 // loggedWrite is one logged write of a requester under test: its record,
-// a copy of node.db as it was just before it, and the requester's and
-// push's buckets just after it.
+// a copy of node.db as it was just before it and one of the requester's
+// log just after it (the record durable: a crash there leaves both files
+// so), and the requester's and push's buckets just after it.
 type loggedWrite struct {
-	rec    []byte
-	before string
-	after  dump
+	rec         []byte
+	before, log string
+	after       dump
 }
 
 // kind names the operation of w's record.
@@ -52,8 +53,9 @@ func (w loggedWrite) kind() string {
 // the logged writes one at a time and keeps each as a loggedWrite.
 type logWatch struct {
 	committer
-	dir  string
-	ring *seal.Keyring
+	logPath string // the requester's log
+	dir     string
+	ring    *seal.Keyring
 
 	mu     sync.Mutex
 	writes []loggedWrite
@@ -62,18 +64,28 @@ type logWatch struct {
 func (w *logWatch) Log(rec []byte, fn func(*bolt.Tx) error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	before := filepath.Join(w.dir, fmt.Sprintf("before-%d.db", len(w.writes)))
-	if err := w.View(func(tx *bolt.Tx) error { return tx.CopyFile(before, 0o600) }); err != nil {
+	lw := loggedWrite{rec: bytes.Clone(rec),
+		before: filepath.Join(w.dir, fmt.Sprintf("before-%d.db", len(w.writes))),
+		log:    filepath.Join(w.dir, fmt.Sprintf("log-%d", len(w.writes)))}
+	if err := w.View(func(tx *bolt.Tx) error { return tx.CopyFile(lw.before, 0o600) }); err != nil {
 		return err
 	}
 	if err := w.committer.Log(rec, fn); err != nil {
 		return err
 	}
-	after, err := dumpOf(w.View, w.ring)
+	// The fold runs meanwhile, but writes nothing to the log: only the
+	// next batch, which waits for w.mu, would.
+	data, err := os.ReadFile(w.logPath)
 	if err != nil {
 		return err
 	}
-	w.writes = append(w.writes, loggedWrite{rec: bytes.Clone(rec), before: before, after: after})
+	if err := os.WriteFile(lw.log, data, 0o600); err != nil {
+		return err
+	}
+	if lw.after, err = dumpOf(w.View, w.ring); err != nil {
+		return err
+	}
+	w.writes = append(w.writes, lw)
 	return nil
 }
 
@@ -111,7 +123,7 @@ func outbox(t *testing.T, db *bolt.DB, ring *seal.Keyring) *push.Outbox {
 func (n *network) watchedRequester(t *testing.T, dir string, ring *seal.Keyring) (*Requester, *logWatch) {
 	t.Helper()
 	r := n.newRequester(dir, withPush(t, ring))
-	w := &logWatch{committer: r.store.commits, dir: t.TempDir(), ring: ring}
+	w := &logWatch{committer: r.store.commits, logPath: r.cfg.DB.Path() + "." + logName + ".log", dir: t.TempDir(), ring: ring}
 	r.store.commits = w
 	return r, w
 }
@@ -177,32 +189,37 @@ func (d dump) diff(e dump) string {
 	return fmt.Sprint(out)
 }
 
-// replayOn opens the node.db at path as Open opens it after a crash that
-// left recs durable but unfolded, replays them and returns the buckets
-// after.
-func replayOn(t *testing.T, path string, ring *seal.Keyring, recs ...[]byte) dump {
+// crashed returns a node directory as a crash leaves it with node.db a
+// copy of before and, unless log is "", the requester's log a copy of log.
+func crashed(t *testing.T, before, log string) string {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	must(t, err)
-	defer db.Close()
-	leaveUnfolded(t, db, ring, recs...)
-	d, err := dumpOf(db.View, ring)
-	must(t, err)
-	return d
+	dir := t.TempDir()
+	cp := func(from, to string) {
+		data, err := os.ReadFile(from)
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(dir, to), data, 0o600))
+	}
+	cp(before, "node.db")
+	if log != "" {
+		cp(log, "node.db."+logName+".log")
+	}
+	return dir
 }
 
-// leaveUnfolded makes db, a copy of node.db taken before recs' writes,
-// what the requester's Open makes of it when recs are in the log but not
-// in node.db: recs replayed in order, through the store's replay, with
-// push journalling their events.
-func leaveUnfolded(t *testing.T, db *bolt.DB, ring *seal.Keyring, recs ...[]byte) {
+// replayOn opens the store on a node directory crashed leaves, as the
+// requester's New does (groupcommit.Open replays what the log holds
+// unfolded, push journalling the events), and returns the buckets then.
+func replayOn(t *testing.T, ring *seal.Keyring, before, log string) dump {
 	t.Helper()
+	db, err := bolt.Open(filepath.Join(crashed(t, before, log), "node.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	must(t, err)
+	defer db.Close()
 	s, err := openStore(db, ring, time.Now, outbox(t, db, ring).RecordTx, nil)
 	must(t, err)
 	defer s.commits.Close()
-	for _, rec := range recs {
-		must(t, db.Update(func(tx *bolt.Tx) error { return s.replay(tx, rec) }))
-	}
+	d, err := dumpOf(s.commits.View, ring)
+	must(t, err)
+	return d
 }
 
 func sealings(t *testing.T, run func(t *testing.T, ring *seal.Keyring)) {
@@ -242,11 +259,10 @@ func TestLogReplayWritesWhatTheWriteWrote(t *testing.T) {
 		unchanged := 0
 		for i, lw := range w.of() {
 			kinds[lw.kind()]++
-			before := replayOn(t, copyFile(t, lw.before), ring)
-			if before.diff(lw.after) == "" {
+			if replayOn(t, ring, lw.before, "").diff(lw.after) == "" {
 				unchanged++
 			}
-			if diff := lw.after.diff(replayOn(t, lw.before, ring, lw.rec)); diff != "" {
+			if diff := lw.after.diff(replayOn(t, ring, lw.before, lw.log)); diff != "" {
 				t.Errorf("write %d (%s): the replay wrote otherwise: %s", i, lw.kind(), diff)
 			}
 		}
@@ -259,30 +275,10 @@ func TestLogReplayWritesWhatTheWriteWrote(t *testing.T) {
 	})
 }
 
-// copyFile copies the file at path to a new temporary file.
-func copyFile(t *testing.T, path string) string {
+// restartFrom starts a requester on a node directory crashed leaves.
+func (n *network) restartFrom(t *testing.T, ring *seal.Keyring, before, log string) *Requester {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	must(t, err)
-	out := filepath.Join(t.TempDir(), "node.db")
-	must(t, os.WriteFile(out, data, 0o600))
-	return out
-}
-
-// restartFrom starts a requester on a copy of the node.db at before, as
-// a crash leaves it with recs in the log and not yet in node.db.
-func (n *network) restartFrom(t *testing.T, before string, ring *seal.Keyring, recs ...[]byte) *Requester {
-	t.Helper()
-	dir := t.TempDir()
-	data, err := os.ReadFile(before)
-	must(t, err)
-	path := filepath.Join(dir, "node.db")
-	must(t, os.WriteFile(path, data, 0o600))
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	must(t, err)
-	leaveUnfolded(t, db, ring, recs...)
-	must(t, db.Close())
-	return n.newRequester(dir, withPush(t, ring))
+	return n.newRequester(crashed(t, before, log), withPush(t, ring))
 }
 
 // A crash that leaves a logged write durable but not yet in node.db takes
@@ -310,16 +306,16 @@ func TestLoggedWritesSurviveACrashBeforeTheirFold(t *testing.T) {
 		}
 
 		t.Run("creation", func(t *testing.T) {
-			if _, err := n.restartFrom(t, writes[create].before, ring).GetQuery(ctx, id); err == nil {
+			if _, err := n.restartFrom(t, ring, writes[create].before, "").GetQuery(ctx, id); err == nil {
 				t.Fatal("control: the query is known without its creation")
 			}
-			crashed := n.restartFrom(t, writes[create].before, ring, writes[create].rec)
-			rec, err := crashed.GetQuery(ctx, id)
+			r2 := n.restartFrom(t, ring, writes[create].before, writes[create].log)
+			rec, err := r2.GetQuery(ctx, id)
 			must(t, err)
 			if rec.State != riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED {
 				t.Fatalf("query %s after the restart, want INTERRUPTED", rec.State)
 			}
-			again := query(t, crashed, req)
+			again := query(t, r2, req)
 			if got := again[0].GetAccepted().GetQueryId(); got != id {
 				t.Fatalf("retry accepted as %q, want the replay of %q", got, id)
 			}
@@ -329,24 +325,24 @@ func TestLoggedWritesSurviveACrashBeforeTheirFold(t *testing.T) {
 		})
 
 		t.Run("result", func(t *testing.T) {
-			if rec, err := n.restartFrom(t, last.before, ring).GetQuery(ctx, id); err != nil ||
+			if rec, err := n.restartFrom(t, ring, last.before, "").GetQuery(ctx, id); err != nil ||
 				rec.State != riskmeshv1.QueryState_QUERY_STATE_INTERRUPTED {
 				t.Fatalf("control: without the last rewrite the query is %v (%v), want INTERRUPTED", rec.GetState(), err)
 			}
-			crashed := n.restartFrom(t, last.before, ring, last.rec)
-			rec, err := crashed.GetQuery(ctx, id)
+			r2 := n.restartFrom(t, ring, last.before, last.log)
+			rec, err := r2.GetQuery(ctx, id)
 			must(t, err)
 			told := stream[len(stream)-1].GetResult()
 			if rec.State != riskmeshv1.QueryState_QUERY_STATE_COMPLETE || !proto.Equal(rec.Result, told) ||
 				!proto.Equal(rec.ProviderResults[0], stream[1].GetProviderResult()) {
 				t.Fatalf("query after the restart %v with %v, want COMPLETE with the stream's part and result %v", rec.State, rec.Result, told)
 			}
-			spend, err := crashed.store.spend()
+			spend, err := r2.store.spend()
 			must(t, err)
 			if spend[rec.Period] != told.Amount || told.Amount == 0 {
 				t.Fatalf("spend %v after the restart, want the stream's %d in period %d", spend, told.Amount, rec.Period)
 			}
-			if keys := storedTranscriptKeys(t, crashed); len(keys) != 1 {
+			if keys := storedTranscriptKeys(t, r2); len(keys) != 1 {
 				t.Fatalf("%d transcripts after the restart, want the exchange's", len(keys))
 			}
 		})
