@@ -37,6 +37,22 @@ func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
 	return keys
 }
 
+// onlyTranscript returns the key and file encoding of r's one stored
+// transcript.
+func onlyTranscript(t *testing.T, r *Requester) (accounting.EntryKey, []byte) {
+	t.Helper()
+	keys := storedTranscriptKeys(t, r)
+	if len(keys) != 1 {
+		t.Fatalf("%d stored transcripts, want 1", len(keys))
+	}
+	k, _ := parseReconcileKey(keys[0], requesterMSP)
+	tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
+	must(t, err)
+	file, err := tr.MarshalBinary()
+	must(t, err)
+	return k, file
+}
+
 // With sealing on, node.db holds no query record or transcript in plain;
 // after a restart both are read back.
 func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
@@ -52,15 +68,7 @@ func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 	if len(rec.GetResult().GetItems()) != 2 || len(rec.GetResult().GetItems()[0].GetHits()) != 1 {
 		t.Fatalf("stored result %v, want a hit on the first of two items", rec.GetResult())
 	}
-	keys := storedTranscriptKeys(t, r)
-	if len(keys) != 1 {
-		t.Fatalf("%d stored transcripts, want 1", len(keys))
-	}
-	k, _ := parseReconcileKey(keys[0], requesterMSP)
-	tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
-	must(t, err)
-	file, err := tr.MarshalBinary()
-	must(t, err)
+	k, file := onlyTranscript(t, r)
 	plainRec, err := proto.Marshal(rec)
 	must(t, err)
 	must(t, r.Close())

@@ -363,15 +363,7 @@ func TestLogRecordsHoldNoSealedValueInPlain(t *testing.T) {
 		must(t, err)
 		plainRec, err := proto.Marshal(rec)
 		must(t, err)
-		keys := storedTranscriptKeys(t, r)
-		if len(keys) != 1 {
-			t.Fatalf("%d stored transcripts, want 1", len(keys))
-		}
-		k, _ := parseReconcileKey(keys[0], requesterMSP)
-		tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
-		must(t, err)
-		file, err := tr.MarshalBinary()
-		must(t, err)
+		_, file := onlyTranscript(t, r)
 		var inRec, inFile bool
 		for _, lw := range w.of() {
 			inRec = inRec || bytes.Contains(lw.rec, plainRec[len(plainRec)/2:])
