@@ -9,13 +9,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/node/push"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/node/seal/sealtest"
@@ -373,4 +376,34 @@ func TestLogRecordsHoldNoSealedValueInPlain(t *testing.T) {
 			t.Fatalf("query record in a log record: %v, transcript: %v; want %v with sealing off, false with it on", inRec, inFile, plain)
 		}
 	})
+}
+
+// A write whose record would exceed the log's bound is not logged but
+// committed into node.db before it returns, as before the log: it is
+// stored all the same, and the log does not grow to hold it.
+func TestOversizedWriteIsNotLogged(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "node.db"), 0o600, nil)
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	s, err := openStore(db, nil, time.Now, nil, nil)
+	must(t, err)
+	defer s.commits.Close()
+	big := strings.Repeat("x", groupcommit.MaxRecord/2)
+	rec := &riskmeshv1.QueryRecord{QueryId: "q1", CreatedAt: timestamppb.Now(),
+		ProviderResults: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Error: &riskmeshv1.PeerError{Message: big}}}}
+	pending := &riskmeshv1.QueryResult{QueryId: "q1", Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Error: &riskmeshv1.PeerError{Message: big + "y"}}}}
+	earlier, err := s.create(rec, pending)
+	if err != nil || earlier != "" {
+		t.Fatalf("create of %d MiB: %q, %v", 2*len(big)>>20, earlier, err)
+	}
+	got, err := s.get("q1")
+	must(t, err)
+	if !proto.Equal(got, rec) {
+		t.Fatal("the oversized record read back differs")
+	}
+	info, err := os.Stat(db.Path() + "." + logName + ".log")
+	must(t, err)
+	if info.Size() >= int64(len(big)) {
+		t.Fatalf("log of %d bytes: it holds the oversized record", info.Size())
+	}
 }
