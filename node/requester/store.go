@@ -209,7 +209,7 @@ type saved struct {
 // once its record is in the requester's log (storelog.go).
 func (s *store) update(rec *riskmeshv1.QueryRecord, parts []saved, added []*riskmeshv1.ProviderResult, done bool) error {
 	op := &riskmeshv1.RequesterLogUpdate{QueryId: rec.QueryId, Period: rec.Period, Done: done,
-		RecordedUnixNano: s.now().UnixNano()}
+		RecordedUnixNano: s.now().UnixNano(), Sealed: s.ring != nil}
 	for _, pr := range added {
 		i := slices.Index(rec.ProviderResults, pr)
 		if i < 0 {

@@ -3,12 +3,14 @@ package requester
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -24,6 +26,26 @@ import (
 // values already encoded and, with sealing on, sealed (sealing draws a
 // nonce), the creation and recording times (docs/node-requester.md,
 // "Durability").
+
+// ReplayLog folds into db the writes a crash left durable in the
+// requester's log but not in db, and closes the log, as New would when it
+// opens the store. The daemon calls it before anything rewrites node.db's
+// values in place (the sealing steps, docs/operations.md "Sealing
+// node.db"): a record replays on the state its write first ran on, and a
+// record written with sealing off, replayed after a step had sealed its
+// bucket, would put plain values back into it. ring and recorded are as
+// the run that wrote the log had them for what node.db holds now: the
+// keyring if node.db is sealed already (nil before its first sealing),
+// and the push journal's Config.Recorded, journalling with that sealing
+// (nil only if there is no push journal: a replayed update's events would
+// be lost).
+func ReplayLog(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error) error {
+	s, err := openStore(db, ring, time.Now, recorded, nil)
+	if err != nil {
+		return err
+	}
+	return s.commits.Close()
+}
 
 // logName names the requester's log: node.db.requester.log.
 const logName = "requester"
@@ -80,8 +102,15 @@ func (s *store) replay(tx *bolt.Tx, b []byte) error {
 		if !validQueryID(u.QueryId) {
 			return fmt.Errorf("%w: update of a query id of %d bytes", errLogRecord, len(u.QueryId))
 		}
+		b := s.bucket(tx, bucketQueries)
+		switch {
+		case !u.Sealed:
+			b.ring = nil
+		case b.ring == nil:
+			return fmt.Errorf("%w: a sealed update replayed without the keyring", errLogRecord)
+		}
 		qr := new(riskmeshv1.QueryRecord)
-		if err := s.bucket(tx, bucketQueries).decode([]byte(u.QueryId), u.Record, qr); err != nil {
+		if err := b.decode([]byte(u.QueryId), u.Record, qr); err != nil {
 			return fmt.Errorf("%w: %w", errLogRecord, err)
 		}
 		return s.applyUpdate(tx, u, qr)

@@ -223,8 +223,12 @@ type RequesterLogUpdate struct {
 	Spend int64 `protobuf:"varint,7,opt,name=spend,proto3" json:"spend,omitempty"`
 	// When the events were recorded, unix nanoseconds.
 	RecordedUnixNano int64 `protobuf:"varint,8,opt,name=recorded_unix_nano,json=recordedUnixNano,proto3" json:"recorded_unix_nano,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The values are sealed (sealing was on when the write ran): a replay
+	// opens the record to journal its events with the keyring then, and
+	// decodes it as it is otherwise.
+	Sealed        bool `protobuf:"varint,9,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequesterLogUpdate) Reset() {
@@ -311,6 +315,13 @@ func (x *RequesterLogUpdate) GetRecordedUnixNano() int64 {
 		return x.RecordedUnixNano
 	}
 	return 0
+}
+
+func (x *RequesterLogUpdate) GetSealed() bool {
+	if x != nil {
+		return x.Sealed
+	}
+	return false
 }
 
 // One value of the transcripts bucket: its key and the value as stored.
@@ -436,7 +447,7 @@ const file_riskmesh_v1_requester_log_proto_rawDesc = "" +
 	"\x11client_request_id\x18\x02 \x01(\tR\x0fclientRequestId\x12*\n" +
 	"\x11created_unix_nano\x18\x03 \x01(\x03R\x0fcreatedUnixNano\x12\x16\n" +
 	"\x06record\x18\x04 \x01(\fR\x06record\x12\x18\n" +
-	"\apending\x18\x05 \x01(\fR\apending\"\x8f\x02\n" +
+	"\apending\x18\x05 \x01(\fR\apending\"\xa7\x02\n" +
 	"\x12RequesterLogUpdate\x12\x19\n" +
 	"\bquery_id\x18\x01 \x01(\tR\aqueryId\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\x04R\x06period\x12\x16\n" +
@@ -445,7 +456,8 @@ const file_riskmesh_v1_requester_log_proto_rawDesc = "" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12@\n" +
 	"\vtranscripts\x18\x06 \x03(\v2\x1e.riskmesh.v1.RequesterLogValueR\vtranscripts\x12\x14\n" +
 	"\x05spend\x18\a \x01(\x03R\x05spend\x12,\n" +
-	"\x12recorded_unix_nano\x18\b \x01(\x03R\x10recordedUnixNano\";\n" +
+	"\x12recorded_unix_nano\x18\b \x01(\x03R\x10recordedUnixNano\x12\x16\n" +
+	"\x06sealed\x18\t \x01(\bR\x06sealed\";\n" +
 	"\x11RequesterLogValue\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\"K\n" +
