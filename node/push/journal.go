@@ -18,8 +18,11 @@ import (
 
 // RecordTx journals ev inside the caller's read-write transaction, the one
 // that records the change ev reports: both commit or neither. It fills in
-// ev's stream, stream sequence, event id and recording time; the caller
-// sets its type and content, and the query id of a query event. An event
+// ev's stream, stream sequence, event id and, unless the caller set it,
+// recording time (a caller that replays a logged change after a crash
+// sets the time it recorded first, so the replay journals the same event:
+// node/requester's log); the caller sets its type and content, and the
+// query id of a query event. An event
 // no destination takes is not stored (its stream sequence is still used,
 // so sequences stay comparable when destinations change). The destinations
 // are woken when tx commits.
@@ -41,7 +44,9 @@ func (o *Outbox) RecordTx(tx *bolt.Tx, ev *riskmeshv1.PushEvent) error {
 		return fmt.Errorf("push: record: %w", err)
 	}
 	ev.StreamSequence, ev.EventId = n, eventID(o.cfg.MSPID, ev.Stream, n)
-	ev.RecordedAt = timestamppb.New(o.cfg.Now())
+	if ev.RecordedAt == nil {
+		ev.RecordedAt = timestamppb.New(o.cfg.Now())
+	}
 	var to []*dest
 	for _, d := range o.dests {
 		if d.wants(ev) {

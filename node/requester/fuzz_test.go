@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
@@ -162,4 +167,58 @@ func TestVerifyAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzLogReplay: whatever the requester's log holds (a damaged or foreign
+// file), replaying a record never panics, and a record it applies is one
+// of the writes it logs, which applies again from its canonical encoding.
+func FuzzLogReplay(f *testing.F) {
+	rec, _ := proto.Marshal(&riskmeshv1.QueryRecord{QueryId: "q1", Period: 3,
+		ProviderResults: []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Amount: 2}}, Result: &riskmeshv1.QueryResult{QueryId: "q1"}})
+	for _, r := range []*riskmeshv1.RequesterLogRecord{
+		{Op: &riskmeshv1.RequesterLogRecord_Create{Create: &riskmeshv1.RequesterLogCreate{QueryId: "q1", ClientRequestId: "c-1",
+			CreatedUnixNano: 1, Record: rec, Pending: []byte{}}}},
+		{Op: &riskmeshv1.RequesterLogRecord_Update{Update: &riskmeshv1.RequesterLogUpdate{QueryId: "q1", Period: 3, Record: rec,
+			Added: []uint32{0}, Done: true, Spend: 2, RecordedUnixNano: 1,
+			Transcripts: []*riskmeshv1.RequesterLogValue{{Key: transcriptKey(3, "P1MSP", 1), Value: []byte("t")}}}}},
+		{Op: &riskmeshv1.RequesterLogRecord_Update{Update: &riskmeshv1.RequesterLogUpdate{QueryId: "q1", Record: rec, Added: []uint32{7}}}},
+		{Op: &riskmeshv1.RequesterLogRecord_Reserve{Reserve: &riskmeshv1.RequesterLogReserve{Period: 3, Responder: "P1MSP"}}},
+		{},
+	} {
+		b, _ := proto.Marshal(r)
+		f.Add(b)
+	}
+	db, err := bolt.Open(filepath.Join(f.TempDir(), "node.db"), 0o600, nil)
+	must(f, err)
+	f.Cleanup(func() { db.Close() })
+	rc := &recorder{}
+	s, err := openStore(db, nil, time.Now, rc.record, nil)
+	must(f, err)
+	errRollback := errors.New("rolled back")
+	apply := func(b []byte) error {
+		err := db.Update(func(tx *bolt.Tx) error {
+			if err := s.replay(tx, b); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if errors.Is(err, errRollback) {
+			return nil
+		}
+		return err
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if apply(b) != nil {
+			return
+		}
+		r := new(riskmeshv1.RequesterLogRecord)
+		if err := proto.Unmarshal(b, r); err != nil || r.Op == nil {
+			t.Fatalf("applied a record that is no logged write: %v", err)
+		}
+		canonical, err := proto.Marshal(r)
+		must(t, err)
+		if err := apply(canonical); err != nil {
+			t.Fatalf("the canonical encoding of an applied record does not apply: %v", err)
+		}
+	})
 }

@@ -232,11 +232,11 @@ func TestUpdateStoresPartsTogether(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { db.Close() })
 	rc := &recorder{}
-	s, err := openStore(db, nil, rc.record, nil)
+	s, err := openStore(db, nil, time.Now, rc.record, nil)
 	must(t, err)
-	rec := &riskmeshv1.QueryRecord{QueryId: "q1", Period: 3, State: riskmeshv1.QueryState_QUERY_STATE_COMPLETE,
-		Result: &riskmeshv1.QueryResult{QueryId: "q1"}}
 	added := []*riskmeshv1.ProviderResult{{Provider: "P1MSP", Amount: 3}, {Provider: "P2MSP", Amount: 4}}
+	rec := &riskmeshv1.QueryRecord{QueryId: "q1", Period: 3, State: riskmeshv1.QueryState_QUERY_STATE_COMPLETE,
+		Result: &riskmeshv1.QueryResult{QueryId: "q1"}, ProviderResults: added}
 	must(t, s.update(rec, []saved{{spend: 3}, {spend: 4}}, added, true))
 	spend, err := s.spend()
 	must(t, err)
@@ -250,7 +250,7 @@ func TestUpdateStoresPartsTogether(t *testing.T) {
 	}
 
 	rc.fail = riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT
-	rec2 := &riskmeshv1.QueryRecord{QueryId: "q2", Period: 3, Result: &riskmeshv1.QueryResult{QueryId: "q2"}}
+	rec2 := &riskmeshv1.QueryRecord{QueryId: "q2", Period: 3, Result: &riskmeshv1.QueryResult{QueryId: "q2"}, ProviderResults: added}
 	if err := s.update(rec2, []saved{{spend: 5}, {spend: 6}}, added, true); !errors.Is(err, errRecorder) {
 		t.Fatalf("update with the result's event refused returned %v, want the recorder's error", err)
 	}

@@ -58,7 +58,7 @@ func New(cfg Config) (*Requester, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg.DB, cfg.Seal, cfg.Recorded, cfg.Pruned)
+	st, err := openStore(cfg.DB, cfg.Seal, cfg.Now, cfg.Recorded, cfg.Pruned)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func New(cfg Config) (*Requester, error) {
 	r := &Requester{
 		cfg:      cfg,
 		store:    st,
-		seqs:     newSequences(cfg.DB),
+		seqs:     newSequences(st),
 		norm:     norm,
 		running:  make(map[string]chan struct{}),
 		feedback: make(chan struct{}, 1),
@@ -158,13 +158,13 @@ func (r *Requester) prune() error {
 }
 
 // Close stops running queries (they are persisted as INTERRUPTED), drops
-// the late requests still pending and waits for in-flight exchanges. It
-// closes neither cfg.DB nor cfg.Conns.
+// the late requests still pending, waits for in-flight exchanges and
+// releases the requester's log. It closes neither cfg.DB nor cfg.Conns.
 func (r *Requester) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
-	return nil
+	return r.store.commits.Close()
 }

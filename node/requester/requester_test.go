@@ -396,8 +396,11 @@ func TestRunningQueriesAreInterrupted(t *testing.T) {
 	rec.QueryId = "crashed"
 	pending := &riskmeshv1.QueryResult{QueryId: "crashed", Items: []*riskmeshv1.ItemResult{{Index: 0}},
 		Providers: []*riskmeshv1.ProviderResult{{Provider: "P1MSP"}, {Provider: "P2MSP"}}}
-	_, err = r.store.create(rec, pending)
+	s, err := openStore(r.cfg.DB, nil, time.Now, nil, nil) // r's log is closed
 	must(t, err)
+	_, err = s.create(rec, pending)
+	must(t, err)
+	must(t, s.commits.Close())
 	must(t, r.cfg.DB.Close())
 	r2 := n.newRequester(dir, nil)
 	rec, err = r2.GetQuery(context.Background(), "crashed")

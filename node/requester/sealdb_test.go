@@ -28,13 +28,29 @@ func (n *network) sealedRequester(dir string, ring *seal.Keyring) *Requester {
 func storedTranscriptKeys(t *testing.T, r *Requester) [][]byte {
 	t.Helper()
 	var keys [][]byte
-	must(t, r.cfg.DB.View(func(tx *bolt.Tx) error {
+	must(t, r.store.commits.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTranscripts).ForEach(func(k, _ []byte) error {
 			keys = append(keys, bytes.Clone(k))
 			return nil
 		})
 	}))
 	return keys
+}
+
+// onlyTranscript returns the key and file encoding of r's one stored
+// transcript.
+func onlyTranscript(t *testing.T, r *Requester) (accounting.EntryKey, []byte) {
+	t.Helper()
+	keys := storedTranscriptKeys(t, r)
+	if len(keys) != 1 {
+		t.Fatalf("%d stored transcripts, want 1", len(keys))
+	}
+	k, _ := parseReconcileKey(keys[0], requesterMSP)
+	tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
+	must(t, err)
+	file, err := tr.MarshalBinary()
+	must(t, err)
+	return k, file
 }
 
 // With sealing on, node.db holds no query record or transcript in plain;
@@ -52,15 +68,7 @@ func TestSealedQueryRecordsAndTranscripts(t *testing.T) {
 	if len(rec.GetResult().GetItems()) != 2 || len(rec.GetResult().GetItems()[0].GetHits()) != 1 {
 		t.Fatalf("stored result %v, want a hit on the first of two items", rec.GetResult())
 	}
-	keys := storedTranscriptKeys(t, r)
-	if len(keys) != 1 {
-		t.Fatalf("%d stored transcripts, want 1", len(keys))
-	}
-	k, _ := parseReconcileKey(keys[0], requesterMSP)
-	tr, err := r.store.transcript(k.Period, k.Responder, k.Sequence)
-	must(t, err)
-	file, err := tr.MarshalBinary()
-	must(t, err)
+	k, file := onlyTranscript(t, r)
 	plainRec, err := proto.Marshal(rec)
 	must(t, err)
 	must(t, r.Close())

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
 // seqBlock is how many sequence numbers one durable reservation covers.
@@ -21,7 +23,8 @@ var bucketSequences = []byte("requester/sequences")
 // says it, and every number below it, may have been used: after a crash the
 // node continues above the record and never reuses one.
 type sequences struct {
-	db *bolt.DB
+	// store logs the reservations (storelog.go).
+	store *store
 
 	mu     sync.Mutex
 	leases map[seqKey]*seqLease
@@ -35,8 +38,8 @@ type seqKey struct {
 // seqLease is a reserved block: next up to and including last are free.
 type seqLease struct{ next, last uint64 }
 
-func newSequences(db *bolt.DB) *sequences {
-	return &sequences{db: db, leases: make(map[seqKey]*seqLease)}
+func newSequences(st *store) *sequences {
+	return &sequences{store: st, leases: make(map[seqKey]*seqLease)}
 }
 
 // next returns a fresh sequence number for (period, responder).
@@ -58,29 +61,40 @@ func (s *sequences) next(period uint64, responder string) (uint64, error) {
 }
 
 // reserve durably raises the high-water mark of k by seqBlock and returns
-// the new block.
+// the new block. It is a logged write: durable once its record is.
 func (s *sequences) reserve(k seqKey) (*seqLease, error) {
-	key := periodKey(k.period, k.responder)
 	var l seqLease
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSequences)
-		var high uint64
-		if v := b.Get(key); v != nil {
-			if len(v) != 8 {
-				return fmt.Errorf("requester: corrupt sequence record of %d bytes", len(v))
-			}
-			high = binary.BigEndian.Uint64(v)
-		}
-		if high > ^uint64(0)-seqBlock {
-			return fmt.Errorf("requester: sequence numbers exhausted for period %d", k.period)
-		}
-		l = seqLease{next: high + 1, last: high + seqBlock}
-		return b.Put(key, binary.BigEndian.AppendUint64(nil, l.last))
+	rec := &riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Reserve{
+		Reserve: &riskmeshv1.RequesterLogReserve{Period: k.period, Responder: k.responder}}}
+	err := s.store.log(rec, func(tx *bolt.Tx) error {
+		var err error
+		l, err = reserveBlock(tx, k.period, k.responder)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reserve sequence numbers: %w", err)
 	}
 	return &l, nil
+}
+
+// reserveBlock raises the high-water mark of (period, responder) in tx by
+// seqBlock and returns the block above the old one (reserve's write and
+// its replay's).
+func reserveBlock(tx *bolt.Tx, period uint64, responder string) (seqLease, error) {
+	b := tx.Bucket(bucketSequences)
+	key := periodKey(period, responder)
+	var high uint64
+	if v := b.Get(key); v != nil {
+		if len(v) != 8 {
+			return seqLease{}, fmt.Errorf("requester: corrupt sequence record of %d bytes", len(v))
+		}
+		high = binary.BigEndian.Uint64(v)
+	}
+	if high > ^uint64(0)-seqBlock {
+		return seqLease{}, fmt.Errorf("requester: sequence numbers exhausted for period %d", period)
+	}
+	l := seqLease{next: high + 1, last: high + seqBlock}
+	return l, b.Put(key, binary.BigEndian.AppendUint64(nil, l.last))
 }
 
 // forget drops the in-memory leases of periods before keep, so the map does

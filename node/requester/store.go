@@ -69,9 +69,13 @@ const (
 // store persists queries, transcripts and spend in the node's bbolt file.
 type store struct {
 	db *bolt.DB
-	// commits groups the writes on a query's path (create, update) of
-	// concurrent queries into shared commits.
-	commits *groupcommit.Committer
+	// commits writes what is on a query's path (create, update, sequence
+	// reservations) through the requester's log and groups the writes of
+	// concurrent queries into shared commits (storelog.go); every read of
+	// what those writes store goes through its View.
+	commits committer
+	// now stamps the push events an update journals (Config.Now).
+	now func() time.Time
 	// ring seals the values of sealedBuckets; nil: sealing off.
 	ring *seal.Keyring
 	// recorded is Config.Recorded: it journals the event of each change
@@ -81,7 +85,9 @@ type store struct {
 	pruned func(tx *bolt.Tx, queryIDs []string, minPeriod uint64) error
 }
 
-func openStore(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error,
+// openStore creates the requester's buckets in db and opens its log,
+// replaying what a crash left unfolded (storelog.go).
+func openStore(db *bolt.DB, ring *seal.Keyring, now func() time.Time, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error,
 	pruned func(*bolt.Tx, []string, uint64) error) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
@@ -94,7 +100,13 @@ func openStore(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmes
 	if err != nil {
 		return nil, fmt.Errorf("requester: open store: %w", err)
 	}
-	return &store{db: db, commits: groupcommit.New(db), ring: ring, recorded: recorded, pruned: pruned}, nil
+	s := &store{db: db, now: now, ring: ring, recorded: recorded, pruned: pruned}
+	c, err := groupcommit.Open(db, logName, s.replay)
+	if err != nil {
+		return nil, fmt.Errorf("requester: open log: %w", err)
+	}
+	s.commits = c
+	return s, nil
 }
 
 // emit hands ev, a change to query rec, to s.recorded inside tx.
@@ -136,31 +148,48 @@ func transcriptKey(period uint64, responder string, seq uint64) []byte {
 // client request id, unless that client request id already names a query:
 // then it stores nothing and returns that query's id. The check and the
 // creation are one transaction, so concurrent creates with one client
-// request id make one query, whichever commit they share.
+// request id make one query, whichever commit they share. It is durable
+// once its record is in the requester's log (storelog.go).
 func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryResult) (earlier string, err error) {
-	err = s.commits.Update(func(tx *bolt.Tx) error {
-		earlier = ""
-		if rec.ClientRequestId != "" {
-			if v := tx.Bucket(bucketClientIDs).Get([]byte(rec.ClientRequestId)); v != nil {
-				earlier = string(v)
-				return nil
-			}
-		}
-		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
-			return err
-		}
-		if err := putProto(s.bucket(tx, bucketPending), []byte(rec.QueryId), pending); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketQueryTimes).Put(timeKey(rec.CreatedAt.AsTime(), rec.QueryId), nil); err != nil {
-			return err
-		}
-		if rec.ClientRequestId != "" {
-			return tx.Bucket(bucketClientIDs).Put([]byte(rec.ClientRequestId), []byte(rec.QueryId))
-		}
-		return nil
+	op := &riskmeshv1.RequesterLogCreate{QueryId: rec.QueryId, ClientRequestId: rec.ClientRequestId,
+		CreatedUnixNano: rec.CreatedAt.AsTime().UnixNano()}
+	if op.Record, err = s.encode(bucketQueries, []byte(rec.QueryId), rec); err != nil {
+		return "", err
+	}
+	if op.Pending, err = s.encode(bucketPending, []byte(rec.QueryId), pending); err != nil {
+		return "", err
+	}
+	err = s.log(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Create{Create: op}}, func(tx *bolt.Tx) error {
+		var err error
+		earlier, err = s.applyCreate(tx, op)
+		return err
 	})
 	return earlier, err
+}
+
+// applyCreate writes op, a creation, to tx (create's write and its
+// replay's), and returns the query op's client request id already names,
+// having written nothing then.
+func (s *store) applyCreate(tx *bolt.Tx, op *riskmeshv1.RequesterLogCreate) (earlier string, err error) {
+	if op.ClientRequestId != "" {
+		if v := tx.Bucket(bucketClientIDs).Get([]byte(op.ClientRequestId)); v != nil {
+			return string(v), nil
+		}
+	}
+	id := []byte(op.QueryId)
+	if err := s.bucket(tx, bucketQueries).putStored(id, op.Record); err != nil {
+		return "", err
+	}
+	if err := s.bucket(tx, bucketPending).putStored(id, op.Pending); err != nil {
+		return "", err
+	}
+	if err := tx.Bucket(bucketQueryTimes).Put(timeKey(time.Unix(0, op.CreatedUnixNano), op.QueryId), nil); err != nil {
+		return "", err
+	}
+	if op.ClientRequestId != "" {
+		return "", tx.Bucket(bucketClientIDs).Put([]byte(op.ClientRequestId), id)
+	}
+	return "", nil
 }
 
 // saved is one provider's completed part with what it adds to the store.
@@ -172,43 +201,79 @@ type saved struct {
 // update rewrites a query record and, in the same transaction, stores the
 // transcripts and spend of the provider parts that completed, so that a
 // crash cannot keep one without the other. added[i], the result of the part
-// parts[i] saves, has its PROVIDER_RESULT event journalled, in order; done
-// means rec is finished: the pending part is deleted and the merged
-// result's event journalled after the parts'. Parts that complete together
-// and the finish are one commit, not one each (docs/node-requester.md,
-// "Durability").
+// parts[i] saves, is one of rec's ProviderResults and has its
+// PROVIDER_RESULT event journalled, in order; done means rec is finished:
+// the pending part is deleted and the merged result's event journalled
+// after the parts'. Parts that complete together and the finish are one
+// commit, not one each (docs/node-requester.md, "Durability"), durable
+// once its record is in the requester's log (storelog.go).
 func (s *store) update(rec *riskmeshv1.QueryRecord, parts []saved, added []*riskmeshv1.ProviderResult, done bool) error {
-	return s.commits.Update(func(tx *bolt.Tx) error {
-		for _, pr := range added {
-			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT, ProviderResult: pr}
-			if err := s.emit(tx, rec, ev); err != nil {
-				return err
-			}
+	op := &riskmeshv1.RequesterLogUpdate{QueryId: rec.QueryId, Period: rec.Period, Done: done,
+		RecordedUnixNano: s.now().UnixNano(), Sealed: s.ring != nil}
+	for _, pr := range added {
+		i := slices.Index(rec.ProviderResults, pr)
+		if i < 0 {
+			return fmt.Errorf("requester: update of query %s adds a part that is not in its record", rec.QueryId)
 		}
-		if done {
-			ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, Result: rec.Result}
-			if err := s.emit(tx, rec, ev); err != nil {
-				return err
-			}
-		}
-		if err := putProto(s.bucket(tx, bucketQueries), []byte(rec.QueryId), rec); err != nil {
+		op.Added = append(op.Added, uint32(i))
+	}
+	var err error
+	if op.Record, err = s.encode(bucketQueries, []byte(rec.QueryId), rec); err != nil {
+		return err
+	}
+	for _, part := range parts {
+		ts, err := s.encodeTranscripts(part.transcripts)
+		if err != nil {
 			return err
 		}
-		for _, part := range parts {
-			if err := s.putTranscripts(tx, part.transcripts); err != nil {
-				return err
-			}
-			if part.spend != 0 {
-				if err := addSpend(tx.Bucket(bucketSpend), rec.Period, part.spend); err != nil {
-					return err
-				}
-			}
-		}
-		if done {
-			return tx.Bucket(bucketPending).Delete([]byte(rec.QueryId))
-		}
-		return nil
+		op.Transcripts = append(op.Transcripts, ts...)
+		op.Spend += part.spend
+	}
+	return s.log(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Update{Update: op}}, func(tx *bolt.Tx) error {
+		return s.applyUpdate(tx, op, rec)
 	})
+}
+
+// applyUpdate writes op, a rewrite of rec, to tx (update's write and its
+// replay's): the events of the parts op adds and, if done, of the result,
+// from rec; then rec as op stores it, its transcripts and spend.
+func (s *store) applyUpdate(tx *bolt.Tx, op *riskmeshv1.RequesterLogUpdate, rec *riskmeshv1.QueryRecord) error {
+	at := timestamppb.New(time.Unix(0, op.RecordedUnixNano))
+	for _, i := range op.Added {
+		if int(i) >= len(rec.ProviderResults) {
+			return fmt.Errorf("requester: logged update adds part %d of %d", i, len(rec.ProviderResults))
+		}
+		ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_PROVIDER_RESULT,
+			ProviderResult: rec.ProviderResults[i], RecordedAt: at}
+		if err := s.emit(tx, rec, ev); err != nil {
+			return err
+		}
+	}
+	if op.Done {
+		ev := &riskmeshv1.PushEvent{Type: riskmeshv1.PushEventType_PUSH_EVENT_TYPE_QUERY_RESULT, Result: rec.Result, RecordedAt: at}
+		if err := s.emit(tx, rec, ev); err != nil {
+			return err
+		}
+	}
+	id := []byte(op.QueryId)
+	if err := s.bucket(tx, bucketQueries).putStored(id, op.Record); err != nil {
+		return err
+	}
+	tb := s.bucket(tx, bucketTranscripts)
+	for _, t := range op.Transcripts {
+		if err := tb.putStored(t.Key, t.Value); err != nil {
+			return err
+		}
+	}
+	if op.Spend != 0 {
+		if err := addSpend(tx.Bucket(bucketSpend), op.Period, op.Spend); err != nil {
+			return err
+		}
+	}
+	if op.Done {
+		return tx.Bucket(bucketPending).Delete(id)
+	}
+	return nil
 }
 
 // replaceResult replaces the part of pr.Provider in a finished query's
@@ -268,17 +333,35 @@ func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*tr
 
 // putTranscripts stores transcripts under their exchange's key.
 func (s *store) putTranscripts(tx *bolt.Tx, ts []*transcript.Transcript) error {
+	vs, err := s.encodeTranscripts(ts)
+	if err != nil {
+		return err
+	}
 	b := s.bucket(tx, bucketTranscripts)
-	for _, t := range ts {
-		enc, err := t.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("encode transcript: %w", err)
-		}
-		if err := b.put(transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence), enc); err != nil {
+	for _, v := range vs {
+		if err := b.putStored(v.Key, v.Value); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// encodeTranscripts returns ts as the transcripts bucket stores them: each
+// in its file encoding, sealed with sealing on, under its exchange's key.
+func (s *store) encodeTranscripts(ts []*transcript.Transcript) ([]*riskmeshv1.RequesterLogValue, error) {
+	out := make([]*riskmeshv1.RequesterLogValue, len(ts))
+	for i, t := range ts {
+		enc, err := t.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("encode transcript: %w", err)
+		}
+		key := transcriptKey(t.Header.Period, t.Header.Responder, t.Header.Sequence)
+		if enc, err = s.seal(bucketTranscripts, key, enc); err != nil {
+			return nil, err
+		}
+		out[i] = &riskmeshv1.RequesterLogValue{Key: key, Value: enc}
+	}
+	return out, nil
 }
 
 func addSpend(b *bolt.Bucket, period uint64, amount int64) error {
@@ -293,7 +376,7 @@ func addSpend(b *bolt.Bucket, period uint64, amount int64) error {
 // spend returns the recorded spend per period.
 func (s *store) spend() (map[uint64]int64, error) {
 	out := make(map[uint64]int64)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSpend).ForEach(func(k, v []byte) error {
 			if len(k) == 8 && len(v) == 8 {
 				out[binary.BigEndian.Uint64(k)] = int64(binary.BigEndian.Uint64(v))
@@ -327,7 +410,7 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 		return nil, fmt.Errorf("%w: query id of %d bytes", ErrNotFound, len(id))
 	}
 	rec := new(riskmeshv1.QueryRecord)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		return getProto(s.bucket(tx, bucketQueries), []byte(id), rec)
 	})
 	if err != nil {
@@ -339,7 +422,7 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 // transcript returns a stored transcript.
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		v, err := s.bucket(tx, bucketTranscripts).get(transcriptKey(period, responder, seq))
 		if err != nil {
 			return err
@@ -368,7 +451,7 @@ func (s *store) list(f listFilter) ([]*riskmeshv1.QueryRecord, []byte, error) {
 		out  []*riskmeshv1.QueryRecord
 		next []byte
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketQueryTimes).Cursor()
 		queries := s.bucket(tx, bucketQueries)
 		var k []byte
@@ -440,7 +523,7 @@ func (s *store) running() ([]*riskmeshv1.QueryRecord, []*riskmeshv1.QueryResult,
 		recs []*riskmeshv1.QueryRecord
 		pend []*riskmeshv1.QueryResult
 	)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		queries := s.bucket(tx, bucketQueries)
 		return tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error {
 			rec, p := new(riskmeshv1.QueryRecord), new(riskmeshv1.QueryResult)
@@ -540,11 +623,32 @@ type bucket struct {
 var sealedBuckets = [][]byte{bucketQueries, bucketPending, bucketTranscripts, bucketFeedbackHits, bucketFeedbackParts}
 
 func (s *store) bucket(tx *bolt.Tx, name []byte) bucket {
-	b := bucket{Bucket: tx.Bucket(name), name: name, large: bytes.Equal(name, bucketTranscripts)}
-	if s.ring != nil && slices.ContainsFunc(sealedBuckets, func(n []byte) bool { return bytes.Equal(n, name) }) {
-		b.ring = s.ring
+	return bucket{Bucket: tx.Bucket(name), name: name, ring: s.ringOf(name), large: bytes.Equal(name, bucketTranscripts)}
+}
+
+// ringOf is the keyring that seals the values of bucket name: nil (plain)
+// unless sealing is on and name is one of sealedBuckets.
+func (s *store) ringOf(name []byte) *seal.Keyring {
+	if slices.ContainsFunc(sealedBuckets, func(n []byte) bool { return bytes.Equal(n, name) }) {
+		return s.ring
 	}
-	return b
+	return nil
+}
+
+// seal returns v as bucket name stores it under key, outside any
+// transaction: a logged write seals once and puts the same bytes in its
+// record and in the bucket (storelog.go).
+func (s *store) seal(name, key, v []byte) ([]byte, error) {
+	return s.ringOf(name).SealValue(name, key, v)
+}
+
+// encode returns m as bucket name stores it under key (seal).
+func (s *store) encode(name, key []byte, m proto.Message) ([]byte, error) {
+	v, err := proto.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return s.seal(name, key, v)
 }
 
 // put seals v for key (with sealing on) and stores it.
@@ -553,6 +657,11 @@ func (b bucket) put(key, v []byte) error {
 	if err != nil {
 		return err
 	}
+	return b.putStored(key, v)
+}
+
+// putStored stores v under key as it is (sealed already with sealing on).
+func (b bucket) putStored(key, v []byte) error {
 	if b.large {
 		return largevalue.Put(b.Bucket, key, v)
 	}
@@ -596,12 +705,19 @@ func putProto(b bucket, key []byte, m proto.Message) error {
 }
 
 func getProto(b bucket, key []byte, m proto.Message) error {
-	v, err := b.get(key)
-	if err != nil {
-		return err
-	}
+	v := b.stored(key)
 	if v == nil {
 		return ErrNotFound
+	}
+	return b.decode(key, v, m)
+}
+
+// decode opens v, the value stored under key, into m, within the bound
+// every stored value is read under.
+func (b bucket) decode(key, v []byte, m proto.Message) error {
+	v, err := b.open(key, v)
+	if err != nil {
+		return err
 	}
 	if len(v) > maxRecordSize {
 		return fmt.Errorf("requester: stored %s of %d bytes", m.ProtoReflect().Descriptor().Name(), len(v))
@@ -616,7 +732,7 @@ func getProto(b bucket, key []byte, m proto.Message) error {
 // there is none yet.
 func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRecord, error) {
 	rec := new(riskmeshv1.ReconcileRecord)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		return getProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -656,7 +772,7 @@ func parseReconcileKey(k []byte, requester string) (accounting.EntryKey, bool) {
 func (s *store) unsettledReconciles(before uint64, requester string) ([]accounting.EntryKey, error) {
 	var out []accounting.EntryKey
 	end := binary.BigEndian.AppendUint64(nil, before)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketReconcile).Cursor()
 		for k, v := c.First(); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
 			rec := new(riskmeshv1.ReconcileRecord)
@@ -773,7 +889,7 @@ func chargePart(rec *riskmeshv1.QueryRecord, e *accounting.RecordedEntry, now ti
 func (s *store) reconcileReport(period uint64, requester string) (*riskmeshv1.ReconcileReport, error) {
 	rep := &riskmeshv1.ReconcileReport{Period: period}
 	prefix := binary.BigEndian.AppendUint64(nil, period)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.commits.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketReconcilePasses).Get(prefix); len(v) == 8 {
 			rep.LastPass = timestamppb.New(time.Unix(0, int64(binary.BigEndian.Uint64(v))))
 		}
