@@ -95,22 +95,21 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	if len(ev.GetEvaluated()) != n*oprf.ElementSize {
 		return disputed(nil, "answer has %d bytes of elements for %d items", len(ev.GetEvaluated()), n)
 	}
-	sigLen := len(ev.GetResponderSignature())
-	if sigLen == 0 || sigLen > ecsig.MaxSignatureSize {
-		return disputed(nil, "responder signature of %d bytes", sigLen)
-	}
 	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
 	// The proof (the longest check) runs here at once; the response hash
 	// (SHA-256 over the 32 KB of a 1,000-item answer) and the signature
 	// over it run beside it on a new goroutine, which may wait for a core
-	// that long without delaying the answer. All must hold: an answer that
-	// does not fit the transcript is reported first (nothing kept), then a
-	// bad signature, then a bad proof.
+	// that long without delaying the answer. All must hold, reported in
+	// the order they were checked in series: an answer that does not fit
+	// the transcript first, then a signature of impossible length (nothing
+	// kept for either), then a bad signature, then a bad proof.
+	sigLen := len(ev.GetResponderSignature())
+	sigFits := sigLen > 0 && sigLen <= ecsig.MaxSignatureSize
 	type signature struct{ fits, err error }
 	signed := make(chan signature, 1)
 	go func() {
 		respHash, err := transcript.HashResponse(&req.header, &resp)
-		if err != nil {
+		if err != nil || !sigFits {
 			signed <- signature{fits: err}
 			return
 		}
@@ -125,6 +124,9 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	sig := <-signed
 	if sig.fits != nil {
 		return disputed(nil, "answer does not fit the transcript: %v", sig.fits)
+	}
+	if !sigFits {
+		return disputed(nil, "responder signature of %d bytes", sigLen)
 	}
 	t := &transcript.Transcript{
 		Header:            req.header,
