@@ -35,7 +35,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -143,6 +145,37 @@ func Open(db *bolt.DB, name string, replay func(tx *bolt.Tx, rec []byte) error) 
 	}
 	c.folded = c.logged
 	return c, nil
+}
+
+// Unfolded names the logs beside the database at dbPath, read in tx, that
+// hold records the database does not (a crash left them for their
+// Committer's Open to replay). Whatever rewrites the database's values in
+// place must wait until they are folded: a record replays on the state
+// its write first ran on.
+func Unfolded(tx *bolt.Tx, dbPath string) ([]string, error) {
+	paths, err := filepath.Glob(dbPath + ".*.log")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, p := range paths {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, dbPath+"."), ".log")
+		log, recs, err := openLog(p)
+		if err != nil {
+			return nil, err
+		}
+		log.close()
+		var folded uint64
+		if b := tx.Bucket(foldedBucket); b != nil {
+			if v := b.Get([]byte(name)); len(v) == 8 {
+				folded = binary.BigEndian.Uint64(v)
+			}
+		}
+		if slices.ContainsFunc(recs, func(r record) bool { return r.seq > folded }) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 // DB is the database the Committer writes.

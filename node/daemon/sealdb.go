@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 
 	"github.com/riskmesh/riskmesh/node/dispute"
 	"github.com/riskmesh/riskmesh/node/provider"
@@ -70,6 +73,9 @@ var (
 	// errSealedDB refuses to start without sealing on a node.db that holds
 	// sealed values: they would be read as plain.
 	errSealedDB = errors.New("daemon: node.db is sealed but the configuration seals nothing (at_rest.kek none): configure the KEK that sealed it")
+	// errSealUnfolded refuses to seal node.db in place while a log beside
+	// it holds writes a crash left unfolded (internal/groupcommit).
+	errSealUnfolded = errors.New("daemon: node.db's logs hold writes an unclean stop left for the next start to fold: start the node once with at_rest as it was, stop it, then turn sealing on")
 	// errSealNewer refuses a node.db a newer version sealed more of.
 	errSealNewer = errors.New("daemon: node.db was sealed by a newer riskmesh")
 )
@@ -107,6 +113,16 @@ func sealNodeDB(db *bolt.DB, ring *seal.Keyring) error {
 		}
 		if done == len(sealSteps) {
 			return nil
+		}
+		// A record left in a log by a crash replays on the state its
+		// write ran on: sealing in place first would let it put plain
+		// values back into a sealed bucket.
+		unfolded, err := groupcommit.Unfolded(tx, db.Path())
+		if err != nil {
+			return fmt.Errorf("daemon: node.db's logs: %w", err)
+		}
+		if len(unfolded) > 0 {
+			return fmt.Errorf("%w (%s)", errSealUnfolded, strings.Join(unfolded, ", "))
 		}
 		for _, step := range sealSteps[done:] {
 			if err := step(tx, ring); err != nil {

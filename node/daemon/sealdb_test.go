@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/node/seal/sealtest"
 )
@@ -178,5 +180,77 @@ func TestSealNodeDBUpgrades(t *testing.T) {
 	}
 	if err := sealNodeDB(db, ring); !errors.Is(err, errSealNewer) {
 		t.Fatalf("a newer version's marker: %v, want errSealNewer", err)
+	}
+}
+
+// A log beside node.db holding a write a crash left unfolded stops the
+// first sealing (the record would replay plain values into a sealed
+// bucket); once its Committer has folded it, sealing goes ahead.
+func TestSealNodeDBWaitsForUnfoldedLogs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "node.db")
+	bucket := []byte("requester/queries")
+	put := func(rec []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucket)
+			if err != nil {
+				return err
+			}
+			return b.Put(rec, rec)
+		}
+	}
+	replay := func(tx *bolt.Tx, rec []byte) error { return put(rec)(tx) }
+	db := openTestDB(t, path)
+	c, err := groupcommit.Open(db, "test", replay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Log([]byte("q-1"), put([]byte("q-1"))); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: node.db as it was before the write, the log after it.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	crashed := filepath.Join(t.TempDir(), "node.db")
+	copyBefore := openTestDB(t, crashed)
+	copyBefore.Close()
+	logBytes, err := os.ReadFile(path + ".test.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(crashed+".test.log", logBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := &Config{DataDir: dir, Keys: KeysConfig{AtRest: AtRestPassphrase, Passphrase: []byte("sandbox")}}
+	ring, err := openKeyring(cfg, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = openTestDB(t, crashed)
+	defer db.Close()
+	if err := sealNodeDB(db, ring); !errors.Is(err, errSealUnfolded) {
+		t.Fatalf("sealing over an unfolded log: %v, want errSealUnfolded", err)
+	}
+	c, err = groupcommit.Open(db, "test", replay) // the start with sealing as it was
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sealNodeDB(db, ring); err != nil {
+		t.Fatalf("sealing after the fold: %v", err)
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucket).Get([]byte("q-1")); bytes.Equal(v, []byte("q-1")) {
+			return errors.New("the replayed value was left plain")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
