@@ -24,8 +24,9 @@ type Provider struct {
 	cfg    Config
 	log    *slog.Logger
 	outbox *outbox.Outbox
-	// journal groups the answers' journal writes (commit) of concurrent
-	// requests into shared commits.
+	// journal logs the journal writes on requests' paths (journal.go) and
+	// groups those of concurrent requests into shared commits. Reads that
+	// must see a write whose request was answered go through its View.
 	journal *groupcommit.Committer
 	keys    map[string]*keyring // by category; the map is not written after New
 
@@ -81,11 +82,13 @@ func New(cfg Config) (*Provider, error) {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		outbox:     ob,
-		journal:    groupcommit.New(cfg.DB),
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
+	}
+	if err := p.openJournal(); err != nil {
+		return nil, err
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
