@@ -301,11 +301,10 @@ func liveTaken(h *transcript.Header) *riskmeshv1.PeerResponse {
 // the answer, else evaluated afresh within the requester's budget:
 // answering one query twice reveals nothing the first answer did not.
 func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) (claimed bool, err error) {
-	enc, err := rec.MarshalBinary()
+	r, err := liveRecord(key, rec)
 	if err != nil {
 		return false, err
 	}
-	r := &riskmeshv1.ProviderLiveRecord{ExchangeKey: key, Step: enc}
 	var outcome liveClaim
 	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveClaim{LiveClaim: r}}, func(tx *bolt.Tx) error {
 		var err error
@@ -361,11 +360,10 @@ func applyLiveClaim(tx *bolt.Tx, r *riskmeshv1.ProviderLiveRecord) (liveClaim, e
 
 // putLive records rec, answered, as the exchange's homomorphic step.
 func (p *Provider) putLive(key []byte, rec *audit.LiveStep) error {
-	enc, err := rec.MarshalBinary()
+	r, err := liveRecord(key, rec)
 	if err != nil {
 		return err
 	}
-	r := &riskmeshv1.ProviderLiveRecord{ExchangeKey: key, Step: enc}
 	return p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveAnswer{LiveAnswer: r}}, func(tx *bolt.Tx) error {
 		return applyLiveAnswer(tx, r)
 	})
@@ -378,6 +376,15 @@ func applyLiveAnswer(tx *bolt.Tx, r *riskmeshv1.ProviderLiveRecord) error {
 		return err
 	}
 	return tx.Bucket(bucketLive).Put(r.GetExchangeKey(), r.GetStep())
+}
+
+// liveRecord is the record of a write of exchange key's step rec.
+func liveRecord(key []byte, rec *audit.LiveStep) (*riskmeshv1.ProviderLiveRecord, error) {
+	enc, err := rec.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &riskmeshv1.ProviderLiveRecord{ExchangeKey: key, Step: enc}, nil
 }
 
 // liveRecordStep checks a live record's exchange key and decodes its step.
