@@ -19,34 +19,131 @@
 // reason its caller's input decides (a replayed request) should return nil
 // having written nothing and report the refusal by other means: an error
 // costs every write of its transaction a commit of its own.
+//
+// A Committer opened with Open also has a log: a file of its own beside
+// the database, where Log writes are made durable by one append and one
+// fdatasync, where a bbolt commit takes two fdatasyncs (pages, then the
+// meta page). The batch's bbolt commit follows the append on the same
+// goroutine, off the Log callers' path, and folds the records into the
+// database; Open replays the records a crash left unfolded. Between the
+// two, the database's committed state lags what Log callers were told by
+// one batch: View waits for the fold, so a reader that must see a write
+// whose Log returned reads through it (docs/node.md, "Files").
 package groupcommit
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
+// foldedBucket maps a logged Committer's name to the number of the last
+// record its database holds (uint64, big-endian), written by the commit
+// that folds the record in.
+var foldedBucket = []byte("groupcommit/folded")
+
 // Committer groups the writes of one database. Its methods may be called
-// concurrently; the zero value is not usable (New).
+// concurrently; the zero value is not usable (New, Open).
 type Committer struct {
 	db *bolt.DB
+
+	// Set by Open; nil for New's Committers. Only the leader touches log.
+	log    *logFile
+	name   []byte
+	replay func(tx *bolt.Tx, rec []byte) error
 
 	mu      sync.Mutex
 	queue   []*write
 	running bool // a commit is in flight; the queue waits for it
+	// Record numbers: the last appended (its Log returned or will), and
+	// the last folded into the database. View waits for folded.
+	logged, folded uint64
+	fold           *sync.Cond // on mu: folded moved, or failed was set
+	// failed is set when a batch's records are durable but could not be
+	// folded: the database lags the log until Open replays it, so every
+	// later write and View fails with it.
+	failed error
+	closed bool
+
+	// afterAppend, if set, runs between a batch's append and its fold
+	// (tests: a crash there leaves the file as it is then).
+	afterAppend func()
 }
 
 // write is one queued function and where its outcome goes.
 type write struct {
 	fn   func(*bolt.Tx) error
+	rec  []byte     // the record of a Log write; nil for Update's
 	done chan error // buffered
 }
 
-// New returns a Committer of db's writes.
-func New(db *bolt.DB) *Committer { return &Committer{db: db} }
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("groupcommit: committer closed")
+
+// New returns a Committer of db's writes, without a log.
+func New(db *bolt.DB) *Committer {
+	c := &Committer{db: db}
+	c.fold = sync.NewCond(&c.mu)
+	return c
+}
+
+// Open returns a Committer of db's writes whose Log writes are durable
+// once their record is in the log file <db's path>.<name>.log (one per
+// Committer of a file), with one fdatasync; the bbolt commit that folds
+// them into db follows off the writer's path. replay must write to tx
+// exactly what the Log function a record came with wrote; Open replays,
+// in order and in one commit, the records a crash left unfolded before it
+// returns, and fails (the records stay) if one of them fails.
+func Open(db *bolt.DB, name string, replay func(tx *bolt.Tx, rec []byte) error) (*Committer, error) {
+	if name == "" || replay == nil {
+		return nil, errors.New("groupcommit: a logged committer needs a name and a replay function")
+	}
+	log, recs, err := openLog(db.Path() + "." + name + ".log")
+	if err != nil {
+		return nil, err
+	}
+	c := New(db)
+	c.log, c.name, c.replay = log, []byte(name), replay
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(foldedBucket)
+		if err != nil {
+			return err
+		}
+		if v := b.Get(c.name); len(v) == 8 {
+			c.folded = binary.BigEndian.Uint64(v)
+		}
+		i := slices.IndexFunc(recs, func(r record) bool { return r.seq > c.folded })
+		if i < 0 {
+			return nil
+		}
+		if recs[i].seq != c.folded+1 {
+			return fmt.Errorf("groupcommit: log %s resumes at record %d, the database holds up to %d", name, recs[i].seq, c.folded)
+		}
+		for _, r := range recs[i:] {
+			if err := run(func(tx *bolt.Tx) error { return replay(tx, r.payload) }, tx); err != nil {
+				return fmt.Errorf("groupcommit: replay record %d of log %s: %w", r.seq, name, err)
+			}
+			c.folded = r.seq
+		}
+		return b.Put(c.name, binary.BigEndian.AppendUint64(nil, c.folded))
+	})
+	if err != nil {
+		log.close()
+		return nil, err
+	}
+	// Numbers go on after every record the file holds, folded or not, so
+	// that the older records behind the next batch never follow it.
+	c.logged = c.folded
+	if len(recs) > 0 {
+		c.logged = max(c.logged, recs[len(recs)-1].seq)
+	}
+	c.folded = c.logged
+	return c, nil
+}
 
 // DB is the database the Committer writes.
 func (c *Committer) DB() *bolt.DB { return c.db }
@@ -56,8 +153,33 @@ func (c *Committer) DB() *bolt.DB { return c.db }
 // ones wrote), and returns once that transaction is durable, or fn's error
 // (nothing fn wrote is then kept). fn may run more than once (package doc).
 func (c *Committer) Update(fn func(*bolt.Tx) error) error {
-	w := &write{fn: fn, done: make(chan error, 1)}
+	return c.enqueue(&write{fn: fn, done: make(chan error, 1)})
+}
+
+// Log runs fn like Update and returns once rec, the record of what fn
+// writes, is durable in the log; the commit that folds it into the
+// database follows (Open). fn must write to tx exactly what Open's replay
+// writes for rec given the same state of tx, so that replaying rec after
+// a crash yields what fn's caller was told: rec therefore carries every
+// value fn writes that it does not read from tx (sealed values as sealed,
+// times, random choices). A Log sharing its batch with an Update returns
+// after the fold, like the Update. rec is copied.
+func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
+	if c.log == nil {
+		return errors.New("groupcommit: Log on a committer without a log (Open)")
+	}
+	if len(rec) == 0 || len(rec) > MaxRecord {
+		return fmt.Errorf("groupcommit: a record of %d bytes (1 to %d)", len(rec), MaxRecord)
+	}
+	return c.enqueue(&write{fn: fn, rec: slices.Clone(rec), done: make(chan error, 1)})
+}
+
+func (c *Committer) enqueue(w *write) error {
 	c.mu.Lock()
+	if err := c.unusable(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	c.queue = append(c.queue, w)
 	lead := !c.running
 	c.running = true
@@ -68,81 +190,219 @@ func (c *Committer) Update(fn func(*bolt.Tx) error) error {
 	return <-w.done
 }
 
+// unusable is why the Committer takes no more writes, if it does not.
+// Called with mu held.
+func (c *Committer) unusable() error {
+	if c.closed {
+		return ErrClosed
+	}
+	return c.failed
+}
+
+// View runs fn in a read-only transaction that sees every write whose
+// Update or Log returned before View was called. It must not be called
+// while holding a transaction of the same database (an Update or Log
+// function, tx.OnCommit): the fold it may wait for needs the database's
+// writer.
+func (c *Committer) View(fn func(*bolt.Tx) error) error {
+	c.mu.Lock()
+	for want := c.logged; c.folded < want && c.failed == nil; {
+		c.fold.Wait()
+	}
+	err := c.failed
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.db.View(fn)
+}
+
+// Close waits for the commit in flight and releases the log file; later
+// writes fail with ErrClosed. db stays open (it is the caller's).
+func (c *Committer) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	for c.running {
+		c.fold.Wait()
+	}
+	c.mu.Unlock()
+	if c.log == nil {
+		return nil
+	}
+	return c.log.close()
+}
+
 // lead commits the queue as one transaction. If writes queued meanwhile,
 // a new goroutine commits them, so that this caller returns as soon as its
-// own write is durable; otherwise the Committer goes idle.
+// own write is durable; otherwise the Committer goes idle. A batch of Log
+// writes is folded on a new goroutine too, once they are released.
 func (c *Committer) lead() {
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
 	c.mu.Unlock()
-	c.commit(batch)
+	if fold := c.commit(batch); fold != nil {
+		go func() {
+			fold() // a failure fails the Committer (fail): nobody waits for it here
+			c.next()
+		}()
+		return
+	}
+	c.next()
+}
+
+// next hands the writes queued during a commit to a new leader, or makes
+// the Committer idle.
+func (c *Committer) next() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.queue) == 0 {
 		c.running = false
+		c.fold.Broadcast() // Close may be waiting
+		return
+	}
+	if err := c.unusable(); err != nil {
+		for _, w := range c.queue {
+			w.done <- err
+		}
+		c.queue, c.running = nil, false
+		c.fold.Broadcast()
 		return
 	}
 	go c.lead()
 }
 
-// commit runs batch in one transaction; if that fails, each function again
-// in its own.
-func (c *Committer) commit(batch []*write) {
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		for _, w := range batch {
-			if err := run(w.fn, tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil || len(batch) == 1 {
+// commit runs batch in one transaction; if a function fails, each again
+// in its own. It returns the fold of a batch whose Log writes it released
+// before folding them, for the caller to run before the next transaction.
+func (c *Committer) commit(batch []*write) (fold func() error) {
+	tx, err := c.db.Begin(true)
+	if err != nil {
 		for _, w := range batch {
 			w.done <- err
 		}
-		return
+		return nil
 	}
 	for _, w := range batch {
-		w.done <- c.db.Update(func(tx *bolt.Tx) error { return run(w.fn, tx) })
+		if err = run(w.fn, tx); err != nil {
+			break
+		}
 	}
-}
-
-// Open returns a Committer of db's writes whose Log writes are durable
-// once their record is in a log file of its own beside db (named by name,
-// one per Committer of a file), with one fdatasync, instead of once bbolt
-// has committed them with two; the commit that folds them into db follows
-// off the writer's path. replay must write to tx exactly what the Log
-// function a record came with wrote; Open replays, in order, the records
-// a crash left unfolded before it returns.
-//
-// Stage one of the log (this commit) fixes the API only: Log is Update and
-// the file is not written yet.
-func Open(db *bolt.DB, name string, replay func(tx *bolt.Tx, rec []byte) error) (*Committer, error) {
-	if name == "" || replay == nil {
-		return nil, errors.New("groupcommit: a logged committer needs a name and a replay function")
+	if err != nil {
+		tx.Rollback()
+		if len(batch) == 1 {
+			batch[0].done <- err
+			return nil
+		}
+		for _, w := range batch {
+			if fold := c.commit([]*write{w}); fold != nil {
+				fold()
+			}
+		}
+		return nil
 	}
-	return New(db), nil
+	recs := make([][]byte, 0, len(batch))
+	for _, w := range batch {
+		if w.rec != nil {
+			recs = append(recs, w.rec)
+		}
+	}
+	if len(recs) == 0 {
+		err = tx.Commit()
+		for _, w := range batch {
+			w.done <- err
+		}
+		return nil
+	}
+	return c.commitLogged(tx, batch, recs)
 }
 
-// Log runs fn like Update and returns once rec, the record of what fn
-// writes, is durable. fn must write to tx exactly what Open's replay
-// writes for rec given the same state of tx, so that replaying rec after
-// a crash yields what fn's caller was told: rec therefore carries every
-// value fn writes that it does not read from tx (sealed values as
-// sealed, times, random choices). rec is copied before Log returns.
-func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
-	return c.Update(fn)
+// commitLogged appends the records of batch's Log writes and, if the
+// batch has no Update (whose callers were promised the fold), releases
+// them and returns the fold; otherwise it folds at once and releases all.
+func (c *Committer) commitLogged(tx *bolt.Tx, batch []*write, recs [][]byte) (fold func() error) {
+	c.mu.Lock()
+	first := c.logged + 1
+	c.mu.Unlock()
+	last := first + uint64(len(recs)) - 1
+	err := c.putFolded(tx, last)
+	if err == nil {
+		err = c.log.appendRecords(first, recs)
+	}
+	if err != nil {
+		// The file may hold some of the records, which Open would replay:
+		// numbers must not be reused, nor the file written again.
+		tx.Rollback()
+		c.fail(fmt.Errorf("groupcommit: log %s: %w", c.name, err))
+		for _, w := range batch {
+			w.done <- err
+		}
+		return nil
+	}
+	c.mu.Lock()
+	c.logged = last
+	c.mu.Unlock()
+	fold = func() error {
+		if c.afterAppend != nil {
+			c.afterAppend()
+		}
+		err := tx.Commit()
+		if err != nil {
+			// The records are durable and their writers told so: fold
+			// them again from the records, as Open would.
+			err = c.db.Update(func(tx *bolt.Tx) error {
+				for _, rec := range recs {
+					if err := run(func(tx *bolt.Tx) error { return c.replay(tx, rec) }, tx); err != nil {
+						return err
+					}
+				}
+				return c.putFolded(tx, last)
+			})
+		}
+		if err != nil {
+			err = fmt.Errorf("groupcommit: fold log %s: %w", c.name, err)
+			c.fail(err)
+			return err
+		}
+		c.log.rewind()
+		c.mu.Lock()
+		c.folded = last
+		c.fold.Broadcast()
+		c.mu.Unlock()
+		return nil
+	}
+	if slices.ContainsFunc(batch, func(w *write) bool { return w.rec == nil }) {
+		err := fold()
+		for _, w := range batch {
+			w.done <- err
+		}
+		return nil
+	}
+	for _, w := range batch {
+		w.done <- nil
+	}
+	return fold
 }
 
-// View runs fn in a read-only transaction that sees every write whose
-// Update or Log returned before View was called.
-func (c *Committer) View(fn func(*bolt.Tx) error) error {
-	return c.db.View(fn)
+// putFolded records in tx that the database holds the log's records up to
+// number last.
+func (c *Committer) putFolded(tx *bolt.Tx, last uint64) error {
+	b, err := tx.CreateBucketIfNotExists(foldedBucket)
+	if err != nil {
+		return err
+	}
+	return b.Put(c.name, binary.BigEndian.AppendUint64(nil, last))
 }
 
-// Close releases the log file; db stays open (it is the caller's).
-func (c *Committer) Close() error { return nil }
+// fail makes the Committer refuse every later write and View with err.
+func (c *Committer) fail(err error) {
+	c.mu.Lock()
+	if c.failed == nil {
+		c.failed = err
+	}
+	c.fold.Broadcast()
+	c.mu.Unlock()
+}
 
 // ErrPanicked wraps the value of a function that panicked: its writer gets
 // the error, and the writers queued behind it are not left waiting.
