@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,7 +17,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/accounting/audit"
-	"github.com/riskmesh/riskmesh/node/peer"
+	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
@@ -55,19 +56,33 @@ func (f *fixture) answerInputs(q *query) (key []byte, digest [transcript.DigestS
 	return exchangeKey(h), digest, file, e, t
 }
 
-// snapshot copies the fixture's node.db as it is now, as a crash would
-// leave it before a logged write is folded, and returns the copy's path.
+// snapshot waits for the journal's fold and copies the fixture's node.db
+// as it is then into a directory of its own, whose path it returns.
 func (f *fixture) snapshot() string {
 	f.t.Helper()
-	path := filepath.Join(f.t.TempDir(), "node.db")
-	must(f.t, f.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) }))
+	dir := f.t.TempDir()
+	must(f.t, f.p.folded())
+	must(f.t, f.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(dir, "node.db"), 0o600) }))
+	return dir
+}
+
+// crashAfter puts the fixture's journal log, as it is now, beside the
+// node.db snapshot took in dir: the files a crash leaves when the writes
+// since the snapshot are durable in the log and not folded into node.db.
+// It returns the node.db's path.
+func (f *fixture) crashAfter(dir string) string {
+	f.t.Helper()
+	path := filepath.Join(dir, "node.db")
+	log, err := os.ReadFile(f.db.Path() + "." + journalLogName + ".log")
+	must(f.t, err)
+	must(f.t, os.WriteFile(path+"."+journalLogName+".log", log, 0o600))
 	return path
 }
 
-// replayOn opens a provider on the node.db at path, configured as the
-// fixture's, replays the encoded records on it as the journal's Open does
-// for records a crash left unfolded, and returns it.
-func (f *fixture) replayOn(path string, recs ...[]byte) *Provider {
+// restartOn starts a provider, configured as the fixture's, on the
+// node.db at path, as the node does after a crash: New opens the journal,
+// which replays the records not folded.
+func (f *fixture) restartOn(path string) *Provider {
 	f.t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(f.t, err)
@@ -76,14 +91,7 @@ func (f *fixture) replayOn(path string, recs ...[]byte) *Provider {
 	cfg.DB = db
 	p, err := New(cfg)
 	must(f.t, err)
-	must(f.t, db.Update(func(tx *bolt.Tx) error {
-		for _, rec := range recs {
-			if err := p.replayJournal(tx, rec); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	f.t.Cleanup(func() { p.Close() })
 	return p
 }
 
@@ -151,77 +159,53 @@ func answerOp(a *riskmeshv1.ProviderAnswerRecord) *riskmeshv1.ProviderLogRecord 
 	return &riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}
 }
 
-// Every logged write, replayed on node.db as it was before the write (the
-// crash point "record durable, not folded"), leaves node.db exactly as
-// the write did, bucket by bucket: an answer stored, an identical answer
-// kept, a replayed sequence number, a live step claimed, claimed again by
-// its query, refused to another query, and answered; sealing off and on.
+// Every logged write, replayed after a crash that kept its record and
+// lost its fold (node.db as it was before the write, the log as it is
+// after), leaves node.db exactly as the write did, bucket by bucket, the
+// log's own mark of what is folded included: an answer stored, an
+// identical answer kept (a concurrent copy of the request), a replayed
+// sequence number, a live step claimed, claimed again by its query,
+// refused to another query, and answered; sealing off and on.
 func TestJournalReplayEqualsWrite(t *testing.T) {
 	atRest(t, func(t *testing.T, tweak func(*Config)) {
-		type write struct {
+		// commit journals q's answer as evaluate does after its replay
+		// lookup, which a concurrent copy of the request passes too.
+		commit := func(f *fixture, q *query) {
+			key, digest, file, e, _ := f.answerInputs(q)
+			if _, err := f.p.commit(key, digest, file, e); err != nil && !errors.Is(err, errReplayed) {
+				t.Fatal(err)
+			}
+		}
+		liveKey := exchangeKey(&transcript.Header{Period: 1, Sequence: 7, Requester: requesterMSP})
+		claim := func(f *fixture, query byte) {
+			if _, err := f.p.claimLive(liveKey, liveStepOf(query, false)); err != nil && !errors.Is(err, errLiveTaken) {
+				t.Fatal(err)
+			}
+		}
+		var q1 *query
+		writes := []struct {
 			name string
 			// prepare brings node.db to the state before the write.
 			prepare func(f *fixture)
-			// do makes the write through the provider's code and returns
-			// its record.
-			do func(f *fixture) *riskmeshv1.ProviderLogRecord
+			// write makes the write through the provider's code.
+			write func(f *fixture)
+		}{
+			{"answer stored", nil, func(f *fixture) {
+				if f.handle(q1.req).GetEvaluate() == nil {
+					t.Fatal("evaluate refused")
+				}
+			}},
+			{"identical answer kept", func(f *fixture) { commit(f, q1) }, func(f *fixture) { commit(f, q1) }},
+			{"sequence number replayed", func(f *fixture) { commit(f, q1) }, func(f *fixture) {
+				commit(f, f.newQuery(1, q1.header.Sequence, phone, phone))
+			}},
+			{"live step claimed", nil, func(f *fixture) { claim(f, 1) }},
+			{"live step claimed again", func(f *fixture) { claim(f, 1) }, func(f *fixture) { claim(f, 1) }},
+			{"live step taken", func(f *fixture) { claim(f, 1) }, func(f *fixture) { claim(f, 2) }},
+			{"live step answered", func(f *fixture) { claim(f, 1) }, func(f *fixture) {
+				must(t, f.p.putLive(liveKey, liveStepOf(1, true)))
+			}},
 		}
-		answer := func(f *fixture, q *query) *riskmeshv1.ProviderLogRecord {
-			key, digest, file, e, _ := f.answerInputs(q)
-			a, err := f.p.answerRecord(key, digest, file, e)
-			must(t, err)
-			_, err = f.p.logAnswer(a)
-			if err != nil && !errors.Is(err, errReplayed) {
-				t.Fatal(err)
-			}
-			return answerOp(a)
-		}
-		liveKey := exchangeKey(&transcript.Header{Period: 1, Sequence: 7, Requester: requesterMSP})
-		claim := func(f *fixture, step *audit.LiveStep) *riskmeshv1.ProviderLogRecord {
-			_, err := f.p.claimLive(liveKey, step)
-			if err != nil && !errors.Is(err, errLiveTaken) {
-				t.Fatal(err)
-			}
-			r, err := liveRecord(liveKey, step)
-			must(t, err)
-			return &riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveClaim{LiveClaim: r}}
-		}
-		var q1 *query
-		writes := []write{{
-			name: "answer stored",
-			do:   func(f *fixture) *riskmeshv1.ProviderLogRecord { return answer(f, q1) },
-		}, {
-			name:    "identical answer kept",
-			prepare: func(f *fixture) { answer(f, q1) },
-			do:      func(f *fixture) *riskmeshv1.ProviderLogRecord { return answer(f, q1) },
-		}, {
-			name:    "sequence number replayed",
-			prepare: func(f *fixture) { answer(f, q1) },
-			do: func(f *fixture) *riskmeshv1.ProviderLogRecord {
-				return answer(f, f.newQuery(1, q1.header.Sequence, phone, phone))
-			},
-		}, {
-			name: "live step claimed",
-			do:   func(f *fixture) *riskmeshv1.ProviderLogRecord { return claim(f, liveStepOf(1, false)) },
-		}, {
-			name:    "live step claimed again",
-			prepare: func(f *fixture) { claim(f, liveStepOf(1, false)) },
-			do:      func(f *fixture) *riskmeshv1.ProviderLogRecord { return claim(f, liveStepOf(1, false)) },
-		}, {
-			name:    "live step taken",
-			prepare: func(f *fixture) { claim(f, liveStepOf(1, false)) },
-			do:      func(f *fixture) *riskmeshv1.ProviderLogRecord { return claim(f, liveStepOf(2, false)) },
-		}, {
-			name:    "live step answered",
-			prepare: func(f *fixture) { claim(f, liveStepOf(1, false)) },
-			do: func(f *fixture) *riskmeshv1.ProviderLogRecord {
-				step := liveStepOf(1, true)
-				must(t, f.p.putLive(liveKey, step))
-				r, err := liveRecord(liveKey, step)
-				must(t, err)
-				return &riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveAnswer{LiveAnswer: r}}
-			},
-		}}
 		for _, w := range writes {
 			t.Run(w.name, func(t *testing.T) {
 				f := newFixture(t, tweak)
@@ -230,43 +214,46 @@ func TestJournalReplayEqualsWrite(t *testing.T) {
 					w.prepare(f)
 				}
 				before := f.snapshot()
-				rec := w.do(f)
-				replayed := f.replayOn(before, encode(t, rec))
-				sameContents(t, contents(t, f.db), contents(t, replayed.cfg.DB))
+				was := contents(t, f.db)
+				w.write(f)
+				must(t, f.p.folded())
+				want := contents(t, f.db)
+				if maps.Equal(was, want) {
+					t.Fatal("the write changed nothing, not even the log's mark: a replay that did nothing would pass")
+				}
+				p := f.restartOn(f.crashAfter(before))
+				sameContents(t, want, contents(t, p.cfg.DB))
 			})
 		}
 	})
 }
 
 // After a crash that kept an answer's record and lost its fold, the
-// restarted provider holds the answer the requester was told: Transcript
-// returns it, the request's retry gets it again unbilled, and its bill is
-// pending once.
+// restarted provider holds the answer the requester was told over QUIC:
+// Transcript returns it, the request's retry gets it again unbilled, and
+// its bill is pending once.
 func TestJournalReplayedAnswerIsTheOneSent(t *testing.T) {
 	atRest(t, func(t *testing.T, tweak func(*Config)) {
 		f := newFixture(t, tweak)
 		q := f.newQuery(1, 0, phone, phone)
 		before := f.snapshot()
-		key, digest, file, e, sent := f.answerInputs(q)
-		a, err := f.p.answerRecord(key, digest, file, e)
-		must(t, err)
-		if won, err := f.p.logAnswer(a); err != nil || won != nil {
-			t.Fatalf("logAnswer: %v, %v", won, err)
+		sent := f.serveQUIC(t, f.p)(q.req).GetEvaluate()
+		if sent == nil {
+			t.Fatal("evaluate refused")
 		}
-
-		p := f.replayOn(before, encode(t, answerOp(a)))
+		p := f.restartOn(f.crashAfter(before))
 		got, err := p.Transcript(1, q.header.Sequence, requesterMSP)
 		if err != nil || got == nil {
 			t.Fatalf("replayed transcript: %v, %v", got, err)
 		}
-		gotFile, err := got.MarshalBinary()
-		must(t, err)
-		if !bytes.Equal(gotFile, file) {
-			t.Fatal("the replayed transcript is not the one answered")
+		same := func(e *riskmeshv1.EvaluateResponse) bool {
+			return bytes.Equal(e.GetEvaluated(), sent.GetEvaluated()) && bytes.Equal(e.GetProof(), sent.GetProof()) &&
+				bytes.Equal(e.GetResponderSignature(), sent.GetResponderSignature())
 		}
-		retry := p.Handle(f.ctx, peer.Identity{MSPID: requesterMSP}, q.req).GetEvaluate()
-		if retry == nil || !bytes.Equal(retry.GetResponderSignature(), sent.ResponseSignature) ||
-			!bytes.Equal(retry.GetEvaluated(), join(sent.Response.Evaluated)) || !bytes.Equal(retry.GetProof(), sent.Response.Proof) {
+		if !same(answer(got).GetEvaluate()) {
+			t.Fatal("the replayed transcript is not the answer sent")
+		}
+		if retry := f.serveQUIC(t, p)(q.req).GetEvaluate(); retry == nil || !same(retry) {
 			t.Fatal("the retry after the replay did not get the answer sent")
 		}
 		if d := p.OutboxDepth(); d != 1 {
@@ -275,27 +262,35 @@ func TestJournalReplayedAnswerIsTheOneSent(t *testing.T) {
 	})
 }
 
-// With sealing on, an answer's record holds its transcript sealed only:
-// neither the transcript file nor any blinded or evaluated element is in
-// the record's bytes.
-func TestJournalRecordHoldsNoPlainTranscript(t *testing.T) {
+// With sealing on, the journal log holds an answer's transcript sealed
+// only, as node.db does: the sealed value is in the log, and neither the
+// transcript file nor any blinded or evaluated element is.
+func TestJournalLogHoldsNoPlainTranscript(t *testing.T) {
 	f := newFixture(t, sealed(t))
 	q := f.newQuery(1, 0, phone, phone, "+8613800138001")
-	key, digest, file, e, sent := f.answerInputs(q)
-	a, err := f.p.answerRecord(key, digest, file, e)
+	if f.handle(q.req).GetEvaluate() == nil {
+		t.Fatal("evaluate refused")
+	}
+	must(t, f.p.folded())
+	log, err := os.ReadFile(f.db.Path() + "." + journalLogName + ".log")
 	must(t, err)
-	enc := encode(t, answerOp(a))
-	secrets := append(append([][]byte{file}, sent.Request.Elements...), sent.Response.Evaluated...)
+	var stored []byte
+	must(t, f.db.View(func(tx *bolt.Tx) error {
+		stored = bytes.Clone(largevalue.Get(tx.Bucket(bucketTranscripts), exchangeKey(q.header)))
+		return nil
+	}))
+	if len(stored) == 0 || !bytes.Contains(log, stored) {
+		t.Fatal("the log does not hold the answer's sealed transcript: the search below would prove nothing")
+	}
+	tr, err := f.p.Transcript(1, q.header.Sequence, requesterMSP)
+	must(t, err)
+	file, err := tr.MarshalBinary()
+	must(t, err)
+	secrets := append(append([][]byte{file}, tr.Request.Elements...), tr.Response.Evaluated...)
 	for i, s := range secrets {
-		if bytes.Contains(enc, s) {
-			t.Fatalf("the record holds secret %d of the transcript in plain", i)
+		if bytes.Contains(log, s) {
+			t.Fatalf("the log holds part %d of the transcript in plain", i)
 		}
-	}
-	if _, err := f.p.logAnswer(a); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := f.p.Transcript(1, q.header.Sequence, requesterMSP); err != nil || got == nil {
-		t.Fatalf("the sealed transcript the record carried does not open: %v, %v", got, err)
 	}
 }
 

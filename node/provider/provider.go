@@ -104,6 +104,12 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
+// Close waits for the journal write in flight to be folded into node.db
+// and releases the journal's log file; journal writes fail afterwards (an
+// answer is refused INTERNAL, not billed). Call it once Handle is no
+// longer called and Run has returned, before node.db is closed.
+func (p *Provider) Close() error { return p.journal.Close() }
+
 // Outbox returns the provider's accounting journal (depth, dead entries,
 // Drain on a graceful stop after Run returned).
 func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
