@@ -114,8 +114,16 @@ func (p *Provider) Close() error { return p.journal.Close() }
 // Drain on a graceful stop after Run returned).
 func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 
-// OutboxDepth is the number of accounting entries not yet on the ledger.
-func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
+// OutboxDepth is the number of accounting entries not yet on the ledger,
+// every answer that left before the call included: the outbox counts an
+// entry once its write is folded into node.db, which OutboxDepth waits
+// for (journal.go).
+func (p *Provider) OutboxDepth() int {
+	if err := p.folded(); err != nil {
+		p.log.Error("provider: journal fold", "err", err)
+	}
+	return p.outbox.Depth()
+}
 
 // Handle answers one peer request: catalog_info, catalog_download,
 // evaluate, redeliver, live_info, live_query and live_key. Anything else is
