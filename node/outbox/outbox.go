@@ -47,6 +47,14 @@ type Config struct {
 	// before the submitter commits it on its own (Run, "Delivery marks").
 	// Default 1 s; below zero, at once after each batch.
 	MarkDelay time.Duration
+	// Settle, for a journal written through a logged committer
+	// (internal/groupcommit's Log: a write is durable, and its writer told
+	// so, before the transaction holding it commits), returns once every
+	// transaction whose writer was told it is durable has committed. The
+	// outbox counts and reads entries from committed transactions only, so
+	// Flush, Drain, PendingAmounts and PendingIn call it first, to count
+	// every entry journalled before the call. Default: none to wait for.
+	Settle func() error
 	// Logger receives submitter events. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for dead-entry timestamps. Default time.Now.
@@ -112,6 +120,9 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Settle == nil {
+		cfg.Settle = func() error { return nil }
 	}
 	o := &Outbox{
 		db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
@@ -290,6 +301,9 @@ func (o *Outbox) Drained() <-chan struct{} {
 // Flush waits until no entry is pending or ctx ends. The submitter sends
 // what is pending without waiting BatchDelay.
 func (o *Outbox) Flush(ctx context.Context) error {
+	if err := o.cfg.Settle(); err != nil {
+		return fmt.Errorf("outbox: flush: %w", err)
+	}
 	select {
 	case o.hurry <- struct{}{}:
 	default:
@@ -387,6 +401,9 @@ func (o *Outbox) deliveredKeys() map[string]struct{} {
 // for the ledger: what this provider billed that the ledger does not show
 // yet (node/provider adds it to the requester's exposure).
 func (o *Outbox) PendingAmounts() (map[string]int64, error) {
+	if err := o.cfg.Settle(); err != nil {
+		return nil, fmt.Errorf("outbox: pending amounts: %w", err)
+	}
 	out := map[string]int64{}
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {
@@ -416,6 +433,9 @@ func (o *Outbox) PendingAmounts() (map[string]int64, error) {
 // (the backlog a provider reports while the period is in grace).
 func (o *Outbox) PendingIn(period uint64) (uint64, error) {
 	prefix := []byte(chaincode.EntryPrefix(period)) // storage keys are ledger keys
+	if err := o.cfg.Settle(); err != nil {
+		return 0, fmt.Errorf("outbox: pending in period %d: %w", period, err)
+	}
 	var n uint64
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {

@@ -25,10 +25,10 @@ import (
 // when the journal is read, or was recorded before, and so before the
 // ledger read; one billed after the mark stays in since until the next
 // refresh. A bill is journalled once its log record is durable, so the
-// journal is read after the writes logged before the mark are folded into
-// node.db, where the outbox reads (folded). Evaluations under way are
-// reserved (inflight) and count from the moment they pass the check.
-// Counting an entry twice in the meantime only refuses sooner.
+// journal is read once the writes logged before the mark are folded into
+// node.db, where the outbox reads (its Settle, journal.go). Evaluations
+// under way are reserved (inflight) and count from the moment they pass
+// the check. Counting an entry twice in the meantime only refuses sooner.
 type exposures struct {
 	refresh sync.Mutex // one ledger read at a time
 
@@ -119,9 +119,6 @@ func (p *Provider) refreshExposures(ctx context.Context) error {
 	mark := maps.Clone(x.since)
 	x.tried = p.cfg.Now()
 	x.mu.Unlock()
-	if err := p.folded(); err != nil {
-		return err
-	}
 	pending, err := p.outbox.PendingAmounts()
 	if err != nil {
 		return err

@@ -115,9 +115,10 @@ func checkExchangeKey(key []byte) error {
 }
 
 // folded returns once every journal write whose Log returned before the
-// call is folded into node.db. The outbox reads node.db itself, so its
-// readers that must count every bill journalled so far (the exposures'
-// pending amounts, the backlog report) call it first.
+// call is folded into node.db. The outbox counts and reads its entries in
+// node.db: it calls folded (its Settle) before it counts every bill
+// journalled so far (Flush, Drain, the exposures' pending amounts, the
+// backlog report), as does OutboxDepth.
 func (p *Provider) folded() error {
 	return p.journal.View(func(*bolt.Tx) error { return nil })
 }

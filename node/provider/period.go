@@ -81,11 +81,7 @@ func (p *Provider) reportBacklog(ctx context.Context) {
 	if err != nil || prev.State != accounting.PeriodGrace {
 		return
 	}
-	err = p.folded() // the outbox reads node.db: count the bills logged so far
-	var n uint64
-	if err == nil {
-		n, err = p.outbox.PendingIn(prev.Number)
-	}
+	n, err := p.outbox.PendingIn(prev.Number)
 	if err != nil {
 		p.log.Error("provider: count the journal's backlog", "period", prev.Number, "err", err)
 		return

@@ -74,18 +74,19 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: create buckets: %w", err)
 	}
-	ob, err := outbox.Open(cfg.DB, cfg.Outbox)
-	if err != nil {
-		return nil, err
-	}
 	p := &Provider{
 		cfg:        cfg,
 		log:        cfg.Logger,
-		outbox:     ob,
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
+	}
+	// The outbox opens first: an answer's replay journals its bill there.
+	oc := cfg.Outbox
+	oc.Settle = p.folded
+	if p.outbox, err = outbox.Open(cfg.DB, oc); err != nil {
+		return nil, err
 	}
 	if err := p.openJournal(); err != nil {
 		return nil, err
@@ -99,6 +100,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.cats.init()
 	if err := p.loadSources(); err != nil {
+		p.journal.Close()
 		return nil, fmt.Errorf("provider: last good reads: %w", err)
 	}
 	return p, nil
