@@ -310,8 +310,7 @@ func TestJournalRecordBounded(t *testing.T) {
 func FuzzReplayJournal(f *testing.F) {
 	fx := newFixture(f, nil)
 	key, digest, file, e, _ := fx.answerInputs(fx.newQuery(1, 0, phone))
-	a, err := fx.p.answerRecord(key, digest, file, e)
-	must(f, err)
+	a := &riskmeshv1.ProviderAnswerRecord{ExchangeKey: key, RequestDigest: digest[:], Transcript: file, Entry: entryRecord(&e)}
 	live, err := liveRecord(key, liveStepOf(1, true))
 	must(f, err)
 	f.Add(encode(f, answerOp(a)))

@@ -95,46 +95,32 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 }
 
 // commit stores the transcript, the replay index entry and the accounting
-// entry of an answer (answerRecord, logAnswer).
+// entry of an answer (applyAnswer), logged (journal.go) in a transaction
+// shared with concurrent requests' writes; when it returns nil all three
+// are durable. If a concurrent identical request committed first, or comes
+// first in the shared transaction, it returns that stored transcript
+// instead (and stores nothing); if another request took the exchange,
+// errReplayed. The transcript is sealed here, once, so that the record and
+// node.db hold the same sealed bytes.
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
-	a, err := p.answerRecord(key, digest, file, e)
-	if err != nil {
-		return nil, err
-	}
-	return p.logAnswer(a)
-}
-
-// answerRecord is the record of an answer's write. The transcript is
-// sealed here, once, so that the record and node.db hold the same sealed
-// bytes.
-func (p *Provider) answerRecord(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*riskmeshv1.ProviderAnswerRecord, error) {
 	sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
 	if err != nil {
 		return nil, err
 	}
-	return &riskmeshv1.ProviderAnswerRecord{
+	a := &riskmeshv1.ProviderAnswerRecord{
 		ExchangeKey: key, RequestDigest: digest[:], Transcript: sealed, Entry: entryRecord(&e),
-	}, nil
-}
-
-// logAnswer writes a (applyAnswer), logged (journal.go) in a transaction
-// shared with concurrent requests' writes; when it returns nil the
-// transcript, the replay index entry and the bill are durable. If a
-// concurrent identical request committed first, or comes first in the
-// shared transaction, it returns that stored transcript instead (and
-// stores nothing); if another request took the exchange, errReplayed.
-func (p *Provider) logAnswer(a *riskmeshv1.ProviderAnswerRecord) (*transcript.Transcript, error) {
+	}
 	var (
 		won     *transcript.Transcript
 		outcome answerOutcome
 	)
-	err := p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
+	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
 		var err error
 		won = nil
 		if outcome, err = p.applyAnswer(tx, a); err != nil || outcome != answerKept {
 			return err
 		}
-		won, err = p.storedAnswer(tx, a.GetExchangeKey(), [transcript.DigestSize]byte(a.GetRequestDigest()))
+		won, err = p.storedAnswer(tx, key, digest)
 		return err
 	})
 	if err == nil && outcome == answerReplayed {
