@@ -150,37 +150,53 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	return o, nil
 }
 
-// PutTx journals e inside the caller's read-write transaction; the entry
-// is durable when tx commits, and the submitter is woken then. The entry's
-// key is derived from its header. Putting an identical entry again is a
-// no-op; a different entry under a pending key is ErrConflict (the caller
-// would be billing one exchange twice). The transaction also carries the
-// removal of entries the ledger has recorded since the last such commit
-// (Run, "Delivery marks").
+// PutTx journals e inside the caller's read-write transaction (JournalTx);
+// the entry is durable when tx commits, and the submitter is woken then.
+// The transaction also carries the removal of entries the ledger has
+// recorded since the last such commit (Run, "Delivery marks").
 func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, error) {
-	key, err := keyOf(&e)
+	key, added, err := JournalTx(tx, e)
 	if err != nil {
 		return key, err
+	}
+	if added {
+		tx.OnCommit(func() { o.added(1) })
+	}
+	return key, o.unmarkTx(tx, tx.Bucket(bucketPending))
+}
+
+// JournalTx writes e to the journal in tx, a transaction of a database an
+// Outbox was opened on, and reports whether it is new. The entry's key is
+// derived from its header. Putting an identical entry again is a no-op; a
+// different entry under a pending key is ErrConflict (the caller would be
+// billing one exchange twice). Without an Outbox it neither wakes a
+// submitter nor counts the entry (an Outbox opened after tx commits
+// counts it): it is for replaying a node's own log of writes before its
+// outbox is open (node/provider ReplayLog); PutTx is for everything else.
+func JournalTx(tx *bolt.Tx, e accounting.Entry) (key accounting.EntryKey, added bool, err error) {
+	key, err = keyOf(&e)
+	if err != nil {
+		return key, false, err
 	}
 	val, err := encodeEntry(&e)
 	if err != nil {
-		return key, err
+		return key, false, err
 	}
 	b := tx.Bucket(bucketPending)
 	if b == nil {
-		return key, errors.New("outbox: bucket missing (Open not called on this database)")
+		return key, false, errors.New("outbox: bucket missing (Open not called on this database)")
 	}
 	k := storageKey(key)
 	if old := b.Get(k); old != nil {
 		if !bytes.Equal(old, val) {
-			return key, ErrConflict
+			return key, false, ErrConflict
 		}
-	} else if err := b.Put(k, val); err != nil {
-		return key, fmt.Errorf("outbox: put: %w", err)
-	} else {
-		tx.OnCommit(func() { o.added(1) })
+		return key, false, nil
 	}
-	return key, o.unmarkTx(tx, b)
+	if err := b.Put(k, val); err != nil {
+		return key, false, fmt.Errorf("outbox: put: %w", err)
+	}
+	return key, true, nil
 }
 
 // unmarkTx deletes the delivered entries from the pending bucket b of tx,

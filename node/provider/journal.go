@@ -7,8 +7,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
 	"github.com/riskmesh/riskmesh/internal/groupcommit"
+	"github.com/riskmesh/riskmesh/node/outbox"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/oprf"
@@ -50,15 +52,30 @@ const recordSlack = 256
 var errJournalRecord = errors.New("provider: journal log record unusable")
 
 // openJournal opens the committer of the provider's journal writes,
-// replaying the records a crash left unfolded. The outbox must be open:
-// an answer's replay journals its bill there.
+// replaying the records a crash left unfolded.
 func (p *Provider) openJournal() error {
-	c, err := groupcommit.Open(p.cfg.DB, journalLogName, p.replayJournal)
+	c, err := groupcommit.Open(p.cfg.DB, journalLogName, replayJournal)
 	if err != nil {
 		return fmt.Errorf("provider: open journal log: %w", err)
 	}
 	p.journal = c
 	return nil
+}
+
+// ReplayLog folds into db the provider's journal writes a crash left in
+// its log beside db, and closes the log; a provider opened on db
+// afterwards replays nothing. The node calls it before anything rewrites
+// node.db's values in place (sealing it at the first start with at_rest,
+// docs/operations.md, "Sealing node.db"): a record holds the values as
+// node.db held them when it was written, so it must be folded into the
+// node.db it was written for. Replayed after the rewrite, a transcript
+// logged with sealing off would land in the clear in a sealed bucket.
+func ReplayLog(db *bolt.DB) error {
+	c, err := groupcommit.Open(db, journalLogName, replayJournal)
+	if err != nil {
+		return fmt.Errorf("provider: replay journal log: %w", err)
+	}
+	return c.Close()
 }
 
 // logWrite makes rec durable with fn's writes (groupcommit.Log); fn must
@@ -71,16 +88,21 @@ func (p *Provider) logWrite(rec *riskmeshv1.ProviderLogRecord, fn func(*bolt.Tx)
 	return p.journal.Log(enc, fn)
 }
 
-// replayJournal applies one logged record to tx, as the write that logged it
-// did.
-func (p *Provider) replayJournal(tx *bolt.Tx, enc []byte) error {
+// replayJournal applies one logged record to tx, as the write that logged
+// it did. An answer's bill goes into the outbox's journal without an
+// Outbox (outbox.JournalTx; ReplayLog runs before the outbox is open, and
+// New opens it after the replay, counting what the replay put).
+func replayJournal(tx *bolt.Tx, enc []byte) error {
 	rec, err := decodeJournalRecord(enc)
 	if err != nil {
 		return err
 	}
 	switch op := rec.GetOp().(type) {
 	case *riskmeshv1.ProviderLogRecord_Answer:
-		_, err = p.applyAnswer(tx, op.Answer)
+		_, err = applyAnswer(tx, op.Answer, func(tx *bolt.Tx, e accounting.Entry) error {
+			_, _, err := outbox.JournalTx(tx, e)
+			return err
+		})
 	case *riskmeshv1.ProviderLogRecord_LiveClaim:
 		_, err = applyLiveClaim(tx, op.LiveClaim)
 	case *riskmeshv1.ProviderLogRecord_LiveAnswer:

@@ -298,7 +298,7 @@ func TestJournalLogHoldsNoPlainTranscript(t *testing.T) {
 func TestJournalRecordBounded(t *testing.T) {
 	f := newFixture(t, nil)
 	huge := make([]byte, maxJournalRecord+1)
-	err := f.db.Update(func(tx *bolt.Tx) error { return f.p.replayJournal(tx, huge) })
+	err := f.db.Update(func(tx *bolt.Tx) error { return replayJournal(tx, huge) })
 	if !errors.Is(err, errJournalRecord) {
 		t.Fatalf("replaying a record of %d bytes: %v, want errJournalRecord", len(huge), err)
 	}
@@ -320,7 +320,7 @@ func FuzzReplayJournal(f *testing.F) {
 	rollback := errors.New("rolled back")
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		err := fx.db.Update(func(tx *bolt.Tx) error {
-			if err := fx.p.replayJournal(tx, rec); err != nil {
+			if err := replayJournal(tx, rec); err != nil {
 				return err
 			}
 			return rollback
@@ -329,4 +329,51 @@ func FuzzReplayJournal(f *testing.F) {
 			t.Fatal("the replay's transaction was committed")
 		}
 	})
+}
+
+// A node.db sealed at a start after a crash (the daemon's sealing of
+// node.db at the first start with at_rest) gets the provider's unfolded
+// journal writes only if ReplayLog folds them before the sealing rewrites
+// its values: then the answer is sealed with the rest and served after
+// the start, and the provider's own Open replays nothing over it. Replayed
+// after the sealing instead, the transcript logged with sealing off lands
+// in the clear in the sealed bucket and does not open.
+func TestReplayLogBeforeSealing(t *testing.T) {
+	for _, replayFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("replay first %t", replayFirst), func(t *testing.T) {
+			f := newFixture(t, nil)
+			q := f.newQuery(1, 0, phone)
+			before := f.snapshot()
+			sent := f.handle(q.req).GetEvaluate()
+			if sent == nil {
+				t.Fatal("evaluate refused")
+			}
+			path := f.crashAfter(before)
+			db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+			must(t, err)
+			if replayFirst {
+				must(t, ReplayLog(db))
+			}
+			ring := &Config{}
+			sealed(t)(ring)
+			must(t, db.Update(func(tx *bolt.Tx) error { return SealStore(tx, ring.Seal) }))
+			must(t, db.Close())
+
+			f.p.cfg.Seal = ring.Seal
+			p := f.restartOn(path)
+			got, err := p.Transcript(1, q.header.Sequence, requesterMSP)
+			if !replayFirst {
+				if err == nil {
+					t.Fatal("a transcript replayed after the sealing opened: the test does not show what ReplayLog prevents")
+				}
+				return
+			}
+			if err != nil || got == nil || !bytes.Equal(answer(got).GetEvaluate().GetResponderSignature(), sent.GetResponderSignature()) {
+				t.Fatalf("the answer folded by ReplayLog and sealed: %v, %v", got, err)
+			}
+			if d := p.OutboxDepth(); d != 1 {
+				t.Fatalf("outbox depth %d, want the answer's bill once", d)
+			}
+		})
+	}
 }

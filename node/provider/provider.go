@@ -82,13 +82,14 @@ func New(cfg Config) (*Provider, error) {
 		refresh:    make(chan struct{}, 1),
 		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
 	}
-	// The outbox opens first: an answer's replay journals its bill there.
+	// The journal opens first: the outbox counts the bills its replay put.
+	if err := p.openJournal(); err != nil {
+		return nil, err
+	}
 	oc := cfg.Outbox
 	oc.Settle = p.folded
 	if p.outbox, err = outbox.Open(cfg.DB, oc); err != nil {
-		return nil, err
-	}
-	if err := p.openJournal(); err != nil {
+		p.journal.Close()
 		return nil, err
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}

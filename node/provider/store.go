@@ -117,7 +117,7 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
 		var err error
 		won = nil
-		if outcome, err = p.applyAnswer(tx, a); err != nil || outcome != answerKept {
+		if outcome, err = applyAnswer(tx, a, p.bill); err != nil || outcome != answerKept {
 			return err
 		}
 		won, err = p.storedAnswer(tx, key, digest)
@@ -143,13 +143,13 @@ const (
 	answerReplayed
 )
 
-// applyAnswer stores a's transcript, replay index entry and bill in tx
-// unless a's exchange has an answer already: commit's write and its
-// replay after a crash (journal.go). A replayed sequence number writes
-// nothing and fails nothing: an error would roll the shared transaction
-// back and make every other answer in it commit alone, which a requester
-// racing two requests under one number could repeat at will.
-func (p *Provider) applyAnswer(tx *bolt.Tx, a *riskmeshv1.ProviderAnswerRecord) (answerOutcome, error) {
+// applyAnswer stores a's transcript, replay index entry and bill (through
+// bill) in tx unless a's exchange has an answer already: commit's write
+// and its replay after a crash (journal.go). A replayed sequence number
+// writes nothing and fails nothing: an error would roll the shared
+// transaction back and make every other answer in it commit alone, which a
+// requester racing two requests under one number could repeat at will.
+func applyAnswer(tx *bolt.Tx, a *riskmeshv1.ProviderAnswerRecord, bill func(*bolt.Tx, accounting.Entry) error) (answerOutcome, error) {
 	key, digest := a.GetExchangeKey(), a.GetRequestDigest()
 	if err := checkExchangeKey(key); err != nil {
 		return 0, err
@@ -170,8 +170,16 @@ func (p *Provider) applyAnswer(tx *bolt.Tx, a *riskmeshv1.ProviderAnswerRecord) 
 	if err := tx.Bucket(bucketReplay).Put(key, digest); err != nil {
 		return 0, err
 	}
-	_, err := p.outbox.PutTx(tx, entryOf(a.GetEntry()))
-	return answerStored, err
+	return answerStored, bill(tx, entryOf(a.GetEntry()))
+}
+
+// bill journals an answer's entry in the outbox (PutTx: the same bucket
+// write as outbox.JournalTx, which the replay uses, with the outbox's
+// count and the delivery marks riding along, which a crash loses
+// harmlessly: docs/node-provider.md, "Durability").
+func (p *Provider) bill(tx *bolt.Tx, e accounting.Entry) error {
+	_, err := p.outbox.PutTx(tx, e)
+	return err
 }
 
 // entryRecord is e as an answer's record carries it.
