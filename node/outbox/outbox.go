@@ -47,6 +47,14 @@ type Config struct {
 	// before the submitter commits it on its own (Run, "Delivery marks").
 	// Default 1 s; below zero, at once after each batch.
 	MarkDelay time.Duration
+	// Settle, for a journal written through a logged committer
+	// (internal/groupcommit's Log: a write is durable, and its writer told
+	// so, before the transaction holding it commits), returns once every
+	// transaction whose writer was told it is durable has committed. The
+	// outbox counts and reads entries from committed transactions only, so
+	// Flush, Drain, PendingAmounts and PendingIn call it first, to count
+	// every entry journalled before the call. Default: none to wait for.
+	Settle func() error
 	// Logger receives submitter events. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for dead-entry timestamps. Default time.Now.
@@ -113,6 +121,9 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Settle == nil {
+		cfg.Settle = func() error { return nil }
+	}
 	o := &Outbox{
 		db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
 		delivered: map[string]struct{}{}, drained: make(chan struct{}),
@@ -139,37 +150,53 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	return o, nil
 }
 
-// PutTx journals e inside the caller's read-write transaction; the entry
-// is durable when tx commits, and the submitter is woken then. The entry's
-// key is derived from its header. Putting an identical entry again is a
-// no-op; a different entry under a pending key is ErrConflict (the caller
-// would be billing one exchange twice). The transaction also carries the
-// removal of entries the ledger has recorded since the last such commit
-// (Run, "Delivery marks").
+// PutTx journals e inside the caller's read-write transaction (JournalTx);
+// the entry is durable when tx commits, and the submitter is woken then.
+// The transaction also carries the removal of entries the ledger has
+// recorded since the last such commit (Run, "Delivery marks").
 func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, error) {
-	key, err := keyOf(&e)
+	key, added, err := JournalTx(tx, e)
 	if err != nil {
 		return key, err
+	}
+	if added {
+		tx.OnCommit(func() { o.added(1) })
+	}
+	return key, o.unmarkTx(tx, tx.Bucket(bucketPending))
+}
+
+// JournalTx writes e to the journal in tx, a transaction of a database an
+// Outbox was opened on, and reports whether it is new. The entry's key is
+// derived from its header. Putting an identical entry again is a no-op; a
+// different entry under a pending key is ErrConflict (the caller would be
+// billing one exchange twice). Without an Outbox it neither wakes a
+// submitter nor counts the entry (an Outbox opened after tx commits
+// counts it): it is for replaying a node's own log of writes before its
+// outbox is open (node/provider ReplayLog); PutTx is for everything else.
+func JournalTx(tx *bolt.Tx, e accounting.Entry) (key accounting.EntryKey, added bool, err error) {
+	key, err = keyOf(&e)
+	if err != nil {
+		return key, false, err
 	}
 	val, err := encodeEntry(&e)
 	if err != nil {
-		return key, err
+		return key, false, err
 	}
 	b := tx.Bucket(bucketPending)
 	if b == nil {
-		return key, errors.New("outbox: bucket missing (Open not called on this database)")
+		return key, false, errors.New("outbox: bucket missing (Open not called on this database)")
 	}
 	k := storageKey(key)
 	if old := b.Get(k); old != nil {
 		if !bytes.Equal(old, val) {
-			return key, ErrConflict
+			return key, false, ErrConflict
 		}
-	} else if err := b.Put(k, val); err != nil {
-		return key, fmt.Errorf("outbox: put: %w", err)
-	} else {
-		tx.OnCommit(func() { o.added(1) })
+		return key, false, nil
 	}
-	return key, o.unmarkTx(tx, b)
+	if err := b.Put(k, val); err != nil {
+		return key, false, fmt.Errorf("outbox: put: %w", err)
+	}
+	return key, true, nil
 }
 
 // unmarkTx deletes the delivered entries from the pending bucket b of tx,
@@ -290,6 +317,9 @@ func (o *Outbox) Drained() <-chan struct{} {
 // Flush waits until no entry is pending or ctx ends. The submitter sends
 // what is pending without waiting BatchDelay.
 func (o *Outbox) Flush(ctx context.Context) error {
+	if err := o.cfg.Settle(); err != nil {
+		return fmt.Errorf("outbox: flush: %w", err)
+	}
 	select {
 	case o.hurry <- struct{}{}:
 	default:
@@ -387,6 +417,9 @@ func (o *Outbox) deliveredKeys() map[string]struct{} {
 // for the ledger: what this provider billed that the ledger does not show
 // yet (node/provider adds it to the requester's exposure).
 func (o *Outbox) PendingAmounts() (map[string]int64, error) {
+	if err := o.cfg.Settle(); err != nil {
+		return nil, fmt.Errorf("outbox: pending amounts: %w", err)
+	}
 	out := map[string]int64{}
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {
@@ -416,6 +449,9 @@ func (o *Outbox) PendingAmounts() (map[string]int64, error) {
 // (the backlog a provider reports while the period is in grace).
 func (o *Outbox) PendingIn(period uint64) (uint64, error) {
 	prefix := []byte(chaincode.EntryPrefix(period)) // storage keys are ledger keys
+	if err := o.cfg.Settle(); err != nil {
+		return 0, fmt.Errorf("outbox: pending in period %d: %w", period, err)
+	}
 	var n uint64
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {

@@ -135,6 +135,9 @@ func (o *Outbox) gather(ctx context.Context) error {
 // Run. It is for a graceful stop after Run has returned (Flush needs Run);
 // it may also run beside Run, which it then takes turns with.
 func (o *Outbox) Drain(ctx context.Context) error {
+	if err := o.cfg.Settle(); err != nil {
+		return fmt.Errorf("outbox: drain: %w", err)
+	}
 	failures := 0 // consecutive failed batches
 	for o.Depth() > 0 {
 		progressed, err := o.submit(ctx)

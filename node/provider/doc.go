@@ -11,8 +11,9 @@
 // looked up in the replay index (an identical retry gets the stored answer
 // again and is not billed again), checked against the period, the key id and
 // the requester's standing, then evaluated; the signed transcript, the
-// replay index entry and the outbox entry are committed (fsync) in one
-// transaction before the answer leaves.
+// replay index entry and the outbox entry are written in one transaction
+// whose log record is durable (fdatasync) before the answer leaves
+// (journal.go).
 //
 // OPRF key rotation: each category has a current key, the one the registry
 // announces and the catalogs of periods not built yet are built under, and

@@ -24,9 +24,11 @@ import (
 // the ledger. An entry billed before the mark is either still pending
 // when the journal is read, or was recorded before, and so before the
 // ledger read; one billed after the mark stays in since until the next
-// refresh. Evaluations under way are reserved (inflight) and count from
-// the moment they pass the check. Counting an entry twice in the
-// meantime only refuses sooner.
+// refresh. A bill is journalled once its log record is durable, so the
+// journal is read once the writes logged before the mark are folded into
+// node.db, where the outbox reads (its Settle, journal.go). Evaluations
+// under way are reserved (inflight) and count from the moment they pass
+// the check. Counting an entry twice in the meantime only refuses sooner.
 type exposures struct {
 	refresh sync.Mutex // one ledger read at a time
 

@@ -129,6 +129,8 @@ func newPricedFixture(t testing.TB, tweak func(*Config), livePriced bool) *fixtu
 	}
 	f.p, err = New(cfg)
 	must(t, err)
+	p := f.p
+	t.Cleanup(func() { p.Close() }) // before node.db closes
 	return f
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -300,42 +301,109 @@ func liveTaken(h *transcript.Header) *riskmeshv1.PeerResponse {
 // the answer, else evaluated afresh within the requester's budget:
 // answering one query twice reveals nothing the first answer did not.
 func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) (claimed bool, err error) {
-	enc, err := rec.MarshalBinary()
+	r, err := liveRecord(key, rec)
 	if err != nil {
 		return false, err
 	}
-	err = p.cfg.DB.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketLive)
-		if old := b.Get(key); old != nil {
-			var prev audit.LiveStep
-			if err := prev.UnmarshalBinary(old); err != nil {
-				return err
-			}
-			if prev.Query != rec.Query || prev.Params != rec.Params {
-				return errLiveTaken
-			}
-			return nil // a retry: the record, and any receipt in it, stays
-		}
-		claimed = true
-		return b.Put(key, enc)
+	var outcome liveClaim
+	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveClaim{LiveClaim: r}}, func(tx *bolt.Tx) error {
+		var err error
+		outcome, err = applyLiveClaim(tx, r)
+		return err
 	})
-	return claimed, err
+	switch {
+	case err != nil:
+		return false, err
+	case outcome == liveClaimTaken:
+		return false, errLiveTaken
+	}
+	return outcome == liveClaimed, nil
+}
+
+// liveClaim is what applyLiveClaim found for its exchange.
+type liveClaim uint8
+
+const (
+	// liveClaimed: the step was free; the record's query took it.
+	liveClaimed liveClaim = iota
+	// liveClaimRetried: the record's query had taken the step; the
+	// record there, and any receipt in it, stays.
+	liveClaimRetried
+	// liveClaimTaken: another query took the step; nothing is written.
+	liveClaimTaken
+)
+
+// applyLiveClaim records r's step in tx unless the exchange has one:
+// claimLive's write and its replay after a crash (journal.go). A step
+// taken by another query writes nothing and fails nothing, so that a
+// requester's second query does not make the writes sharing its
+// transaction commit alone (applyAnswer).
+func applyLiveClaim(tx *bolt.Tx, r *riskmeshv1.ProviderLiveRecord) (liveClaim, error) {
+	step, err := liveRecordStep(r)
+	if err != nil {
+		return 0, err
+	}
+	b := tx.Bucket(bucketLive)
+	old := b.Get(r.GetExchangeKey())
+	if old == nil {
+		return liveClaimed, b.Put(r.GetExchangeKey(), r.GetStep())
+	}
+	var prev audit.LiveStep
+	if err := prev.UnmarshalBinary(old); err != nil {
+		return 0, err
+	}
+	if prev.Query != step.Query || prev.Params != step.Params {
+		return liveClaimTaken, nil
+	}
+	return liveClaimRetried, nil
 }
 
 // putLive records rec, answered, as the exchange's homomorphic step.
 func (p *Provider) putLive(key []byte, rec *audit.LiveStep) error {
-	enc, err := rec.MarshalBinary()
+	r, err := liveRecord(key, rec)
 	if err != nil {
 		return err
 	}
-	return p.cfg.DB.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketLive).Put(key, enc) })
+	return p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveAnswer{LiveAnswer: r}}, func(tx *bolt.Tx) error {
+		return applyLiveAnswer(tx, r)
+	})
+}
+
+// applyLiveAnswer records r's answered step in tx: putLive's write and its
+// replay after a crash (journal.go).
+func applyLiveAnswer(tx *bolt.Tx, r *riskmeshv1.ProviderLiveRecord) error {
+	if _, err := liveRecordStep(r); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketLive).Put(r.GetExchangeKey(), r.GetStep())
+}
+
+// liveRecord is the record of a write of exchange key's step rec.
+func liveRecord(key []byte, rec *audit.LiveStep) (*riskmeshv1.ProviderLiveRecord, error) {
+	enc, err := rec.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &riskmeshv1.ProviderLiveRecord{ExchangeKey: key, Step: enc}, nil
+}
+
+// liveRecordStep checks a live record's exchange key and decodes its step.
+func liveRecordStep(r *riskmeshv1.ProviderLiveRecord) (*audit.LiveStep, error) {
+	if err := checkExchangeKey(r.GetExchangeKey()); err != nil {
+		return nil, err
+	}
+	step := new(audit.LiveStep)
+	if err := step.UnmarshalBinary(r.GetStep()); err != nil {
+		return nil, fmt.Errorf("%w: %w", errJournalRecord, err)
+	}
+	return step, nil
 }
 
 // liveStep returns the homomorphic step recorded for exchange key, nil if
 // none was taken.
 func (p *Provider) liveStep(key []byte) (*audit.LiveStep, error) {
 	var rec *audit.LiveStep
-	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+	err := p.journal.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketLive).Get(key)
 		if v == nil {
 			return nil

@@ -24,8 +24,9 @@ type Provider struct {
 	cfg    Config
 	log    *slog.Logger
 	outbox *outbox.Outbox
-	// journal groups the answers' journal writes (commit) of concurrent
-	// requests into shared commits.
+	// journal logs the journal writes on requests' paths (journal.go) and
+	// groups those of concurrent requests into shared commits. Reads that
+	// must see a write whose request was answered go through its View.
 	journal *groupcommit.Committer
 	keys    map[string]*keyring // by category; the map is not written after New
 
@@ -73,19 +74,23 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: create buckets: %w", err)
 	}
-	ob, err := outbox.Open(cfg.DB, cfg.Outbox)
-	if err != nil {
-		return nil, err
-	}
 	p := &Provider{
 		cfg:        cfg,
 		log:        cfg.Logger,
-		outbox:     ob,
-		journal:    groupcommit.New(cfg.DB),
 		keys:       map[string]*keyring{},
 		evaluators: map[evalKey]*oprf.Evaluator{},
 		refresh:    make(chan struct{}, 1),
 		heKeys:     hepsi.NewKeyCache(cfg.LiveKeyCache),
+	}
+	// The journal opens first: the outbox counts the bills its replay put.
+	if err := p.openJournal(); err != nil {
+		return nil, err
+	}
+	oc := cfg.Outbox
+	oc.Settle = p.folded
+	if p.outbox, err = outbox.Open(cfg.DB, oc); err != nil {
+		p.journal.Close()
+		return nil, err
 	}
 	p.exposure.since, p.exposure.inflight = map[string]int64{}, map[string]int64{}
 	for cat, key := range cfg.Keys {
@@ -96,17 +101,32 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p.cats.init()
 	if err := p.loadSources(); err != nil {
+		p.journal.Close()
 		return nil, fmt.Errorf("provider: last good reads: %w", err)
 	}
 	return p, nil
 }
 
+// Close waits for the journal write in flight to be folded into node.db
+// and releases the journal's log file; journal writes fail afterwards (an
+// answer is refused INTERNAL, not billed). Call it once Handle is no
+// longer called and Run has returned, before node.db is closed.
+func (p *Provider) Close() error { return p.journal.Close() }
+
 // Outbox returns the provider's accounting journal (depth, dead entries,
 // Drain on a graceful stop after Run returned).
 func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 
-// OutboxDepth is the number of accounting entries not yet on the ledger.
-func (p *Provider) OutboxDepth() int { return p.outbox.Depth() }
+// OutboxDepth is the number of accounting entries not yet on the ledger,
+// every answer that left before the call included: the outbox counts an
+// entry once its write is folded into node.db, which OutboxDepth waits
+// for (journal.go).
+func (p *Provider) OutboxDepth() int {
+	if err := p.folded(); err != nil {
+		p.log.Error("provider: journal fold", "err", err)
+	}
+	return p.outbox.Depth()
+}
 
 // Handle answers one peer request: catalog_info, catalog_download,
 // evaluate, redeliver, live_info, live_query and live_key. Anything else is

@@ -37,6 +37,7 @@ func atRest(t *testing.T, test func(t *testing.T, tweak func(*Config))) {
 func (f *fixture) reopen() {
 	f.t.Helper()
 	path := f.db.Path()
+	must(f.t, f.p.Close())
 	must(f.t, f.db.Close())
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	must(f.t, err)
@@ -45,6 +46,8 @@ func (f *fixture) reopen() {
 	cfg.DB, f.db = db, db
 	f.p, err = New(cfg)
 	must(f.t, err)
+	p := f.p
+	f.t.Cleanup(func() { p.Close() })
 }
 
 // With sealing on, node.db holds neither an imported identifier nor a

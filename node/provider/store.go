@@ -11,6 +11,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/node/seal"
+	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/transcript"
 )
 
@@ -43,7 +44,10 @@ func exchangeKey(h *transcript.Header) []byte {
 }
 
 // lookup returns the stored transcript of an exchange whose request digest
-// matches, nil if the exchange is new, or errReplayed.
+// matches, nil if the exchange is new, or errReplayed. It reads node.db
+// without waiting for the journal's fold: an answer logged a moment ago
+// may be missed, and is then found by commit, which reads in the write's
+// own transaction, at the cost of an evaluation.
 func (p *Provider) lookup(key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
 	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
@@ -91,45 +95,108 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 }
 
 // commit stores the transcript, the replay index entry and the accounting
-// entry in one transaction, shared with concurrent requests' (p.journal);
-// when it returns nil all three are durable. If a concurrent identical
-// request committed first, or comes first in the shared transaction, it
-// returns that stored transcript instead (and stores nothing).
+// entry of an answer (applyAnswer), logged (journal.go) in a transaction
+// shared with concurrent requests' writes; when it returns nil all three
+// are durable. If a concurrent identical request committed first, or comes
+// first in the shared transaction, it returns that stored transcript
+// instead (and stores nothing); if another request took the exchange,
+// errReplayed. The transcript is sealed here, once, so that the record and
+// node.db hold the same sealed bytes.
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
+	sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
+	if err != nil {
+		return nil, err
+	}
+	a := &riskmeshv1.ProviderAnswerRecord{
+		ExchangeKey: key, RequestDigest: digest[:], Transcript: sealed, Entry: entryRecord(&e),
+	}
 	var (
-		won      *transcript.Transcript
-		replayed bool
+		won     *transcript.Transcript
+		outcome answerOutcome
 	)
-	err := p.journal.Update(func(tx *bolt.Tx) error {
+	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
 		var err error
+		won = nil
+		if outcome, err = applyAnswer(tx, a, p.bill); err != nil || outcome != answerKept {
+			return err
+		}
 		won, err = p.storedAnswer(tx, key, digest)
-		// A replayed sequence number writes nothing and fails nothing: an
-		// error would roll the shared transaction back and make every
-		// other answer in it commit alone, which a requester racing two
-		// requests under one number could repeat at will.
-		if replayed = errors.Is(err, errReplayed); replayed {
-			return nil
-		}
-		if err != nil || won != nil {
-			return err
-		}
-		sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
-		if err != nil {
-			return err
-		}
-		if err := largevalue.Put(tx.Bucket(bucketTranscripts), key, sealed); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketReplay).Put(key, digest[:]); err != nil {
-			return err
-		}
-		_, err = p.outbox.PutTx(tx, e)
 		return err
 	})
-	if err == nil && replayed {
+	if err == nil && outcome == answerReplayed {
 		err = errReplayed
 	}
 	return won, err
+}
+
+// answerOutcome is what applyAnswer found for its exchange.
+type answerOutcome uint8
+
+const (
+	// answerStored: the exchange had no answer; the record's is stored.
+	answerStored answerOutcome = iota
+	// answerKept: the exchange has an answer to the same request, which
+	// stays; nothing is stored.
+	answerKept
+	// answerReplayed: the exchange has an answer to another request
+	// (errReplayed); nothing is stored.
+	answerReplayed
+)
+
+// applyAnswer stores a's transcript, replay index entry and bill (through
+// bill) in tx unless a's exchange has an answer already: commit's write
+// and its replay after a crash (journal.go). A replayed sequence number
+// writes nothing and fails nothing: an error would roll the shared
+// transaction back and make every other answer in it commit alone, which a
+// requester racing two requests under one number could repeat at will.
+func applyAnswer(tx *bolt.Tx, a *riskmeshv1.ProviderAnswerRecord, bill func(*bolt.Tx, accounting.Entry) error) (answerOutcome, error) {
+	key, digest := a.GetExchangeKey(), a.GetRequestDigest()
+	if err := checkExchangeKey(key); err != nil {
+		return 0, err
+	}
+	if len(digest) != transcript.DigestSize || len(a.GetTranscript()) == 0 {
+		return 0, fmt.Errorf("%w: answer without its digest or transcript", errJournalRecord)
+	}
+	switch old := tx.Bucket(bucketReplay).Get(key); {
+	case old == nil:
+	case bytes.Equal(old, digest):
+		return answerKept, nil
+	default:
+		return answerReplayed, nil
+	}
+	if err := largevalue.Put(tx.Bucket(bucketTranscripts), key, a.GetTranscript()); err != nil {
+		return 0, err
+	}
+	if err := tx.Bucket(bucketReplay).Put(key, digest); err != nil {
+		return 0, err
+	}
+	return answerStored, bill(tx, entryOf(a.GetEntry()))
+}
+
+// bill journals an answer's entry in the outbox (PutTx: the same bucket
+// write as outbox.JournalTx, which the replay uses, with the outbox's
+// count and the delivery marks riding along, which a crash loses
+// harmlessly: docs/node-provider.md, "Durability").
+func (p *Provider) bill(tx *bolt.Tx, e accounting.Entry) error {
+	_, err := p.outbox.PutTx(tx, e)
+	return err
+}
+
+// entryRecord is e as an answer's record carries it.
+func entryRecord(e *accounting.Entry) *riskmeshv1.ProviderLogEntry {
+	return &riskmeshv1.ProviderLogEntry{
+		Header: e.Header, RequestHash: e.RequestHash, ResponseHash: e.ResponseHash,
+		RequesterSignature: e.RequesterSignature, ResponderSignature: e.ResponderSignature, Amount: e.Amount,
+	}
+}
+
+// entryOf is the entry an answer's record carries; the outbox checks it
+// as it journals it.
+func entryOf(r *riskmeshv1.ProviderLogEntry) accounting.Entry {
+	return accounting.Entry{
+		Header: r.GetHeader(), RequestHash: r.GetRequestHash(), ResponseHash: r.GetResponseHash(),
+		RequesterSignature: r.GetRequesterSignature(), ResponderSignature: r.GetResponderSignature(), Amount: r.GetAmount(),
+	}
 }
 
 // pruneBatch bounds the keys deleted per transaction.
@@ -176,7 +243,9 @@ func (p *Provider) pruneTranscripts(current uint64) error {
 func (p *Provider) Transcript(period, sequence uint64, requester string) (*transcript.Transcript, error) {
 	key := exchangeKey(&transcript.Header{Period: period, Sequence: sequence, Requester: requester})
 	var t *transcript.Transcript
-	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+	// Through the journal: a live query follows its exchange's answer at
+	// once, before the answer's write may be folded into node.db.
+	err := p.journal.View(func(tx *bolt.Tx) error {
 		var err error
 		t, err = p.getTranscript(tx, key)
 		return err
