@@ -94,6 +94,7 @@ type providerSide interface {
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
 	LiveKeyUploads() (decoded, refused uint64)
 	LiveQueries() (decoded, reevaluated, refused uint64)
+	Close() error
 }
 
 // node is a started daemon.
@@ -463,6 +464,9 @@ func (n *node) close() {
 	}
 	if n.journal != nil {
 		n.drain()
+	}
+	if n.prov != nil {
+		n.prov.Close() // its last journal writes folded into node.db
 	}
 	if n.auditor != nil {
 		n.auditor.Close()

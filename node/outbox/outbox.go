@@ -172,7 +172,8 @@ func (o *Outbox) PutTx(tx *bolt.Tx, e accounting.Entry) (accounting.EntryKey, er
 // billing one exchange twice). Without an Outbox it neither wakes a
 // submitter nor counts the entry (an Outbox opened after tx commits
 // counts it): it is for replaying a node's own log of writes before its
-// outbox is open (node/provider ReplayLog); PutTx is for everything else.
+// outbox is open (node/provider, when it opens its journal); PutTx is for
+// everything else.
 func JournalTx(tx *bolt.Tx, e accounting.Entry) (key accounting.EntryKey, added bool, err error) {
 	key, err = keyOf(&e)
 	if err != nil {

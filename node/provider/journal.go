@@ -62,22 +62,6 @@ func (p *Provider) openJournal() error {
 	return nil
 }
 
-// ReplayLog folds into db the provider's journal writes a crash left in
-// its log beside db, and closes the log; a provider opened on db
-// afterwards replays nothing. The node calls it before anything rewrites
-// node.db's values in place (sealing it at the first start with at_rest,
-// docs/operations.md, "Sealing node.db"): a record holds the values as
-// node.db held them when it was written, so it must be folded into the
-// node.db it was written for. Replayed after the rewrite, a transcript
-// logged with sealing off would land in the clear in a sealed bucket.
-func ReplayLog(db *bolt.DB) error {
-	c, err := groupcommit.Open(db, journalLogName, replayJournal)
-	if err != nil {
-		return fmt.Errorf("provider: replay journal log: %w", err)
-	}
-	return c.Close()
-}
-
 // logWrite makes rec durable with fn's writes (groupcommit.Log); fn must
 // be rec's apply function.
 func (p *Provider) logWrite(rec *riskmeshv1.ProviderLogRecord, fn func(*bolt.Tx) error) error {
@@ -90,8 +74,8 @@ func (p *Provider) logWrite(rec *riskmeshv1.ProviderLogRecord, fn func(*bolt.Tx)
 
 // replayJournal applies one logged record to tx, as the write that logged
 // it did. An answer's bill goes into the outbox's journal without an
-// Outbox (outbox.JournalTx; ReplayLog runs before the outbox is open, and
-// New opens it after the replay, counting what the replay put).
+// Outbox (outbox.JournalTx: New opens the outbox after the replay, which
+// then counts what the replay put).
 func replayJournal(tx *bolt.Tx, enc []byte) error {
 	rec, err := decodeJournalRecord(enc)
 	if err != nil {

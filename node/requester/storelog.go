@@ -3,14 +3,12 @@ package requester
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/internal/names"
-	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -26,26 +24,6 @@ import (
 // values already encoded and, with sealing on, sealed (sealing draws a
 // nonce), the creation and recording times (docs/node-requester.md,
 // "Durability").
-
-// ReplayLog folds into db the writes a crash left durable in the
-// requester's log but not in db, and closes the log, as New would when it
-// opens the store. The daemon calls it before anything rewrites node.db's
-// values in place (the sealing steps, docs/operations.md "Sealing
-// node.db"): a record replays on the state its write first ran on, and a
-// record written with sealing off, replayed after a step had sealed its
-// bucket, would put plain values back into it. ring and recorded are as
-// the run that wrote the log had them for what node.db holds now: the
-// keyring if node.db is sealed already (nil before its first sealing),
-// and the push journal's Config.Recorded, journalling with that sealing
-// (nil only if there is no push journal: a replayed update's events would
-// be lost).
-func ReplayLog(db *bolt.DB, ring *seal.Keyring, recorded func(*bolt.Tx, *riskmeshv1.PushEvent) error) error {
-	s, err := openStore(db, ring, time.Now, recorded, nil)
-	if err != nil {
-		return err
-	}
-	return s.commits.Close()
-}
 
 // logName names the requester's log: node.db.requester.log.
 const logName = "requester"
