@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -230,13 +231,15 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		if err != nil {
 			return
 		}
+		// A worker that has answered before has the stack serveStream
+		// grows into (internal/workers).
 		s.wg.Add(1)
-		go func() {
+		workers.Go(func() {
 			defer s.wg.Done()
 			s.serveStream(conn, id, st, str)
 			credit.answered(str)
 			<-serving
-		}()
+		})
 	}
 }
 

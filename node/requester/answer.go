@@ -6,6 +6,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -114,17 +115,18 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	respDigest := transcript.ResponseDigest(req.requestDigest, respHash)
 	// The signature is checked beside the proof: on an idle second core a
 	// small answer's two checks take the time of the longer one. The proof
-	// (the longer) runs here and the signature on a new goroutine, which
-	// may wait for a core that long without delaying the answer. Both must
-	// hold; a bad signature is reported before a bad proof.
+	// (the longer) runs here and the signature on another goroutine (a
+	// worker whose stack a check before grew), which may wait for a core
+	// that long without delaying the answer. Both must hold; a bad
+	// signature is reported before a bad proof.
 	signed := make(chan error, 1)
-	go func() {
+	workers.Go(func() {
 		err := transcript.VerifyResponse(keys, respDigest, t.ResponseSignature)
 		if err != nil {
 			err = transcript.VerifyResponse(recheck(), respDigest, t.ResponseSignature)
 		}
 		signed <- err
-	}()
+	})
 	proved := resolve()
 	if err := <-signed; err != nil {
 		return disputed(t, "%v", err)
