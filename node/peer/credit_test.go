@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -68,10 +69,15 @@ func TestAdversaryStreamsLeftOpen(t *testing.T) {
 		if err != nil {
 			t.Fatalf("request %d: no stream: %v", i, err)
 		}
-		if err := WriteFrame(str, infoRequest(), riskmeshv1.MaxPeerRequestSize); err != nil {
+		// Frame and stray bytes in one write: written apart, the server
+		// may have answered and stopped reading (STOP_SENDING) before the
+		// second write, which then fails.
+		var req bytes.Buffer
+		if err := WriteFrame(&req, infoRequest(), riskmeshv1.MaxPeerRequestSize); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := str.Write([]byte("stray bytes after the frame")); err != nil {
+		req.WriteString("stray bytes after the frame")
+		if _, err := str.Write(req.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -200,7 +200,9 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many connections")
 		return
 	}
-	defer s.unregister(fp, conn)
+	// Every acceptor of the connection ends with it; it leaves the
+	// registry then, once.
+	context.AfterFunc(conn.Context(), func() { s.unregister(fp, conn) })
 	// Re-check after registering: a Revoke between the handshake and here
 	// would otherwise miss this connection.
 	id, err := authorize(s.cfg.Authorizer, certs, time.Now())
@@ -212,34 +214,82 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
 		return
 	}
-	// Accept until the connection itself closes, not until s.ctx ends: a
-	// connection that left the registry on its own when the server's
-	// context ended would escape closeAll and be dropped with the socket
-	// instead of being told UNAVAILABLE. A stream is accepted only while
-	// fewer than MaxStreams are being served: QUIC grants one credit more
-	// (heldCredit), which before the connection's first answer lets one
-	// more stream wait here, unread.
-	var credit heldCredit
-	serving := make(chan struct{}, s.cfg.MaxStreams)
+	c := &connServer{s: s, conn: conn, id: id, st: st, serving: make(chan struct{}, s.cfg.MaxStreams), waiting: 1}
+	c.accept()
+}
+
+// keptAcceptors is how many goroutines of a connection wait for its next
+// stream while it has requests in service: with two, the acceptor that
+// takes a stream answers it itself while the other waits, so requests sent
+// one after another are each read, handled and answered on the goroutine
+// quic-go woke, with no hand-off and no goroutine started.
+const keptAcceptors = 2
+
+// connServer accepts one connection's streams and answers each on the
+// goroutine that accepted it. Whenever an acceptor takes a stream and none
+// is left waiting, it starts another (internal/workers) before it answers,
+// so a connection keeps accepting while its requests are served; an
+// acceptor that has answered goes back to waiting unless keptAcceptors
+// already wait. A stream is accepted only while fewer than MaxStreams are
+// being served: an acceptor takes a slot of serving before it waits, so at
+// most MaxStreams acceptors hold one, each waiting or serving. QUIC grants
+// one credit more (heldCredit), which before the connection's first answer
+// lets one more stream wait, unread.
+type connServer struct {
+	s       *Server
+	conn    *quic.Conn
+	id      Identity
+	st      *peerState
+	credit  heldCredit
+	serving chan struct{}
+
+	mu      sync.Mutex
+	waiting int // acceptors not serving: waiting for a slot or a stream
+}
+
+// accept runs one acceptor until the connection closes or enough others
+// wait. Accept until the connection itself closes, not until s.ctx ends: a
+// connection that left the registry on its own when the server's context
+// ended would escape closeAll and be dropped with the socket instead of
+// being told UNAVAILABLE.
+func (c *connServer) accept() {
 	for {
 		select {
-		case serving <- struct{}{}:
-		case <-conn.Context().Done():
+		case c.serving <- struct{}{}:
+		case <-c.conn.Context().Done():
 			return
 		}
-		str, err := conn.AcceptStream(conn.Context())
+		str, err := c.conn.AcceptStream(c.conn.Context())
 		if err != nil {
+			<-c.serving
 			return
 		}
-		// A worker that has answered before has the stack serveStream
-		// grows into (internal/workers).
-		s.wg.Add(1)
-		workers.Go(func() {
-			defer s.wg.Done()
-			s.serveStream(conn, id, st, str)
-			credit.answered(str)
-			<-serving
-		})
+		c.mu.Lock()
+		c.waiting--
+		another := c.waiting == 0
+		if another {
+			c.waiting++
+		}
+		c.mu.Unlock()
+		if another {
+			c.s.wg.Add(1)
+			workers.Go(func() {
+				defer c.s.wg.Done()
+				c.accept()
+			})
+		}
+		c.s.serveStream(c.conn, c.id, c.st, str)
+		c.credit.answered(str)
+		<-c.serving
+		c.mu.Lock()
+		stay := c.waiting < keptAcceptors
+		if stay {
+			c.waiting++
+		}
+		c.mu.Unlock()
+		if !stay {
+			return
+		}
 	}
 }
 

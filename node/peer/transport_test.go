@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -441,6 +442,42 @@ func TestStreamsReleased(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
+}
+
+// TestSequentialRequestsStartNoGoroutines checks that requests sent one
+// after another on a connection are each answered by the goroutine that
+// accepted its stream (connServer): across them the process starts next to
+// no goroutines, where one per request would be started otherwise.
+func TestSequentialRequestsStartNoGoroutines(t *testing.T) {
+	f := newFixture(t, echoHandler, nil)
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		if _, err := c.Do(ctx, infoRequest()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do() // the connection's second acceptor starts with its first stream
+	const n = 50
+	before := goroutinesCreated()
+	for range n {
+		do()
+	}
+	if started := goroutinesCreated() - before; started >= n/2 {
+		t.Fatalf("%d goroutines started over %d sequential requests", started, n)
+	}
+}
+
+// goroutinesCreated is the number of goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // TestServerCloseTellsPeers checks that a closing server's peers learn it
