@@ -26,23 +26,15 @@ func TestStreamCreditRidesOnTheAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	do := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Do(ctx, infoRequest()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for range 10 { // past the handshake's packets and path MTU discovery's probes
-		do()
+		askInfo(t, c)
 	}
 	serverSent.n.Store(0)
 	serverSent.grantsAlone.Store(0)
 	clientSent.n.Store(0)
 	const n = 100
 	for range n {
-		do()
+		askInfo(t, c)
 	}
 	t.Logf("%.2f packets per exchange (requester %d, server %d over %d), %d stream grants sent alone",
 		float64(serverSent.n.Load()+clientSent.n.Load())/n, clientSent.n.Load(), serverSent.n.Load(), n, serverSent.grantsAlone.Load())

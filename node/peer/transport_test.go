@@ -101,6 +101,17 @@ func (f *fixture) dial(t *testing.T, cert tls.Certificate) (*Client, error) {
 	return c, err
 }
 
+// askInfo sends c a catalog-info request and fails t unless it is
+// answered within 5 s.
+func askInfo(t *testing.T, c *Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, infoRequest()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func infoRequest() *riskmeshv1.PeerRequest {
 	return &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_CatalogInfo{
 		CatalogInfo: &riskmeshv1.CatalogInfoRequest{Provider: "provider", Category: "fraud", Period: 3},
@@ -454,19 +465,11 @@ func TestSequentialRequestsStartNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Do(ctx, infoRequest()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	do() // the connection's second acceptor starts with its first stream
+	askInfo(t, c) // the connection's second acceptor starts with its first stream
 	const n = 50
 	before := goroutinesCreated()
 	for range n {
-		do()
+		askInfo(t, c)
 	}
 	if started := goroutinesCreated() - before; started >= n/2 {
 		t.Fatalf("%d goroutines started over %d sequential requests", started, n)
