@@ -214,27 +214,22 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
 		return
 	}
-	c := &connServer{s: s, conn: conn, id: id, st: st, serving: make(chan struct{}, s.cfg.MaxStreams), waiting: 1}
+	c := &connServer{s: s, conn: conn, id: id, st: st, serving: make(chan struct{}, s.cfg.MaxStreams)}
 	c.accept()
 }
 
-// keptAcceptors is how many goroutines of a connection wait for its next
-// stream while it has requests in service: with two, the acceptor that
-// takes a stream answers it itself while the other waits, so requests sent
-// one after another are each read, handled and answered on the goroutine
-// quic-go woke, with no hand-off and no goroutine started.
-const keptAcceptors = 2
-
 // connServer accepts one connection's streams and answers each on the
-// goroutine that accepted it. Whenever an acceptor takes a stream and none
-// is left waiting, it starts another (internal/workers) before it answers,
-// so a connection keeps accepting while its requests are served; an
-// acceptor that has answered goes back to waiting unless keptAcceptors
-// already wait. A stream is accepted only while fewer than MaxStreams are
-// being served: an acceptor takes a slot of serving before it waits, so at
-// most MaxStreams acceptors hold one, each waiting or serving. QUIC grants
-// one credit more (heldCredit), which before the connection's first answer
-// lets one more stream wait, unread.
+// goroutine that accepted it.
+//
+// One goroutine at a time waits in AcceptStream (quic-go wakes one waiter
+// per batch of new streams, so a second waiter could sleep through a
+// stream). Having taken a stream it hands the waiting to an idle worker
+// (internal/workers) and answers the stream itself: the request is read,
+// handled and answered on the goroutine quic-go woke, and the hand-off to
+// the next acceptor is off its path. A stream is accepted only while fewer
+// than MaxStreams are being served: the acceptor takes a slot of serving
+// before it waits. QUIC grants one credit more (heldCredit), which before
+// the connection's first answer lets one more stream wait, unread.
 type connServer struct {
 	s       *Server
 	conn    *quic.Conn
@@ -242,55 +237,32 @@ type connServer struct {
 	st      *peerState
 	credit  heldCredit
 	serving chan struct{}
-
-	mu      sync.Mutex
-	waiting int // acceptors not serving: waiting for a slot or a stream
 }
 
-// accept runs one acceptor until the connection closes or enough others
-// wait. Accept until the connection itself closes, not until s.ctx ends: a
-// connection that left the registry on its own when the server's context
-// ended would escape closeAll and be dropped with the socket instead of
-// being told UNAVAILABLE.
+// accept waits for the connection's next stream and answers it. It waits
+// until the connection itself closes, not until s.ctx ends: a connection
+// that left the registry on its own when the server's context ended would
+// escape closeAll and be dropped with the socket instead of being told
+// UNAVAILABLE.
 func (c *connServer) accept() {
-	for {
-		select {
-		case c.serving <- struct{}{}:
-		case <-c.conn.Context().Done():
-			return
-		}
-		str, err := c.conn.AcceptStream(c.conn.Context())
-		if err != nil {
-			<-c.serving
-			return
-		}
-		c.mu.Lock()
-		c.waiting--
-		another := c.waiting == 0
-		if another {
-			c.waiting++
-		}
-		c.mu.Unlock()
-		if another {
-			c.s.wg.Add(1)
-			workers.Go(func() {
-				defer c.s.wg.Done()
-				c.accept()
-			})
-		}
-		c.s.serveStream(c.conn, c.id, c.st, str)
-		c.credit.answered(str)
-		<-c.serving
-		c.mu.Lock()
-		stay := c.waiting < keptAcceptors
-		if stay {
-			c.waiting++
-		}
-		c.mu.Unlock()
-		if !stay {
-			return
-		}
+	select {
+	case c.serving <- struct{}{}:
+	case <-c.conn.Context().Done():
+		return
 	}
+	str, err := c.conn.AcceptStream(c.conn.Context())
+	if err != nil {
+		<-c.serving
+		return
+	}
+	c.s.wg.Add(1)
+	workers.Go(func() {
+		defer c.s.wg.Done()
+		c.accept()
+	})
+	c.s.serveStream(c.conn, c.id, c.st, str)
+	c.credit.answered(str)
+	<-c.serving
 }
 
 // serveStream answers one request: rate check, read (ReadTimeout), handle

@@ -476,6 +476,53 @@ func TestSequentialRequestsStartNoGoroutines(t *testing.T) {
 	}
 }
 
+// TestConcurrentRequestsAllAccepted checks that requests arriving together
+// on one connection are all accepted while the first are still being
+// handled: each handler waits until all have reached their handlers, which
+// happens only if the goroutine answering a stream has handed the waiting
+// for the next to another (connServer) and no stream is left unaccepted.
+func TestConcurrentRequestsAllAccepted(t *testing.T) {
+	const n = 8
+	var arrived sync.WaitGroup
+	arrived.Add(n)
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	f := newFixture(t, func(ctx context.Context, peer Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		if req.GetEvaluate() != nil {
+			arrived.Done()
+			select {
+			case <-all:
+			case <-ctx.Done():
+			}
+		}
+		return echoHandler(ctx, peer, req)
+	}, nil)
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requests one after another first: whatever waits for streams
+	// between requests is waiting when the n arrive.
+	for range 3 {
+		askInfo(t, c)
+	}
+	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Evaluate{Evaluate: &riskmeshv1.EvaluateRequest{Blinded: make([]byte, 32)}}}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := c.Do(ctx, req)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a request of %d sent together: %v", n, err)
+		}
+	}
+}
+
 // goroutinesCreated is the number of goroutines the process has started.
 func goroutinesCreated() uint64 {
 	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
