@@ -19,9 +19,11 @@ package workers
 
 import "sync/atomic"
 
-// DefaultIdle is how many workers the process keeps waiting for work: at
-// most one more than the goroutines a three-provider query runs at once on
-// the requester (docs/benchmarks.md), with room for a second query.
+// DefaultIdle is how many workers the process keeps waiting for work. A
+// three-provider query starts about fourteen short-lived goroutines on the
+// requester (docs/benchmarks.md, "The node's own CPU per small query"), not
+// all at once, so sixteen cover one with room to spare; an idle worker
+// costs only its stack, which the garbage collector shrinks.
 const DefaultIdle = 16
 
 // Pool hands functions to idle workers. The zero value is not usable;
