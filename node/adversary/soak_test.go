@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/internal/testwait"
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/node/api"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -40,8 +41,10 @@ const (
 	soakHonestIDs      = 4
 	soakMaxIdentifiers = 1000
 	// soakGoroutineSlack is how many more goroutines than before the
-	// flood may remain: idle pooled connections and their timers.
-	soakGoroutineSlack = 32
+	// flood may remain: idle pooled connections and their timers, and the
+	// process's idle workers (internal/workers), which the flood's streams
+	// leave waiting for the next request.
+	soakGoroutineSlack = 32 + workers.DefaultIdle
 )
 
 // TestAdversarySoak floods the providers' real QUIC listeners with

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/riskmesh/riskmesh/internal/grpcserve"
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -30,6 +31,15 @@ var adminMethods = map[string]bool{
 	riskmeshv1.RiskMesh_ListDeadEvents_FullMethodName:   true,
 	riskmeshv1.RiskMesh_ReplayDeadEvents_FullMethodName: true,
 }
+
+// streamWorkers is how many goroutines the server keeps to run calls on,
+// so that a call runs on a stack an earlier call grew rather than growing a
+// new goroutine's (internal/workers says what that costs). A call arriving
+// while all are busy starts its own goroutine, as without the option: it
+// bounds nothing. grpc.NumStreamWorkers is experimental in grpc-go; a
+// release without it fails to build here, and dropping the option costs
+// only that growth.
+const streamWorkers = workers.DefaultIdle
 
 // ListenUnix listens on a unix socket at path with mode 0600, replacing a
 // stale socket left by a previous run (but no other kind of file). Put the
@@ -68,6 +78,7 @@ func (s *Service) Serve(ctx context.Context, l net.Listener, tlsConf *tls.Config
 		grpc.MaxConcurrentStreams(uint32(s.cfg.MaxStreams)),
 		grpc.ChainUnaryInterceptor(s.unaryGuard),
 		grpc.ChainStreamInterceptor(s.streamGuard),
+		grpc.NumStreamWorkers(streamWorkers),
 	}
 	switch {
 	case l.Addr().Network() == "unix" && tlsConf == nil:

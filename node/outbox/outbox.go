@@ -92,12 +92,16 @@ type Outbox struct {
 	riding *bolt.Tx
 	// rides counts the commits that carried removals, so that the
 	// submitter can tell whether a commit took its marks while it waited.
-	rides    uint64
-	dead     int
-	lastErr  error
-	errs     uint64
-	recorded uint64
-	drained  chan struct{} // closed when pending reaches 0, then replaced
+	rides uint64
+	// gathering is set while the submitter waits for a batch to fill
+	// (gather): an entry added then wakes it only if it fills the batch,
+	// not to count again after every answer.
+	gathering bool
+	dead      int
+	lastErr   error
+	errs      uint64
+	recorded  uint64
+	drained   chan struct{} // closed when pending reaches 0, then replaced
 }
 
 // Open creates the outbox buckets in db if needed and counts what is
@@ -254,8 +258,11 @@ func (o *Outbox) added(n int) {
 	if before <= 0 && o.pending > 0 {
 		o.drained = make(chan struct{})
 	}
+	wake := !o.gathering || o.pending >= o.cfg.BatchSize
 	o.mu.Unlock()
-	o.wake()
+	if wake {
+		o.wake()
+	}
 }
 
 func (o *Outbox) wake() {

@@ -299,6 +299,48 @@ func TestBatchDelayGathersEntries(t *testing.T) {
 	}
 }
 
+// While the submitter gathers a batch, an entry short of BatchSize does
+// not wake it (it would only count again); the entry that fills the batch
+// does. Outside gathering every entry wakes it.
+func TestGatheringWakesOnlyWhenTheBatchFills(t *testing.T) {
+	n := newNetwork(t)
+	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))
+	defer db.Close()
+	o, err := Open(db, Config{Ledger: n.provider, BatchSize: 3, BatchDelay: time.Hour})
+	must(t, err)
+	kicked := func() bool {
+		select {
+		case <-o.kick:
+			return true
+		default:
+			return false
+		}
+	}
+	kicked() // Open's own kick
+	_, err = o.Put(n.entry(t, 1, 1, 0))
+	must(t, err)
+	if !kicked() {
+		t.Fatal("an entry added while the submitter is not gathering did not wake it")
+	}
+	if !o.startGathering() {
+		t.Fatal("startGathering with 1 of 3 entries pending reports a full batch")
+	}
+	_, err = o.Put(n.entry(t, 2, 1, 0))
+	must(t, err)
+	if kicked() {
+		t.Fatal("the second of 3 entries woke the gathering submitter")
+	}
+	_, err = o.Put(n.entry(t, 3, 1, 0))
+	must(t, err)
+	if !kicked() {
+		t.Fatal("the entry that fills the batch did not wake the gathering submitter")
+	}
+	o.stopGathering()
+	if o.startGathering() {
+		t.Fatal("startGathering with a full batch pending reports it short")
+	}
+}
+
 func TestLedgerDownThenUp(t *testing.T) {
 	n := newNetwork(t)
 	db := openDB(t, filepath.Join(t.TempDir(), "node.db"))

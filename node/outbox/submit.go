@@ -23,6 +23,9 @@ const codeCorrupt = "corrupt_journal_record"
 // (apply), beside the commits on its answers' path. The wait costs no
 // answer anything: an entry is durable in the journal before its answer
 // leaves, and the ledger accepts it through the period's grace window.
+// While it waits, an entry committed wakes it only if it fills the batch:
+// a provider answering one query at a time would otherwise wake the
+// submitter once per answer, for nothing.
 //
 // Delivery marks: an entry the ledger answered recorded or duplicate
 // leaves Depth at once, but its removal from the journal is not committed
@@ -111,9 +114,10 @@ func (o *Outbox) commitMarks() {
 // gather waits until BatchSize entries are pending, BatchDelay has passed,
 // Flush hurries the submitter or ctx ends (its error).
 func (o *Outbox) gather(ctx context.Context) error {
-	if o.cfg.BatchDelay <= 0 || o.Depth() >= o.cfg.BatchSize {
+	if o.cfg.BatchDelay <= 0 || !o.startGathering() {
 		return nil
 	}
+	defer o.stopGathering()
 	t := time.NewTimer(o.cfg.BatchDelay)
 	defer t.Stop()
 	for o.Depth() < o.cfg.BatchSize {
@@ -124,10 +128,27 @@ func (o *Outbox) gather(ctx context.Context) error {
 			return nil
 		case <-o.hurry:
 			return nil
-		case <-o.kick: // an entry was added: count again
+		case <-o.kick: // the batch filled (added), or a kick from before: count again
 		}
 	}
 	return nil
+}
+
+// startGathering reports whether the batch is short of BatchSize and, if
+// so, marks the submitter as gathering until stopGathering: from then on
+// added kicks it only when the batch fills, so a batch gathered over
+// BatchDelay costs one wake-up rather than one per entry.
+func (o *Outbox) startGathering() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gathering = o.pending < o.cfg.BatchSize
+	return o.gathering
+}
+
+func (o *Outbox) stopGathering() {
+	o.mu.Lock()
+	o.gathering = false
+	o.mu.Unlock()
 }
 
 // Drain submits pending entries in the calling goroutine until none is

@@ -74,7 +74,8 @@ var exchangeSizes = []struct {
 // answer frame) over QUIC on loopback with mutual TLS as Listen and Dial set
 // it up; the handler echoes the request's bytes. Besides the time it reports
 // the CPU time of both sides per exchange (the process's: they share it, and
-// it is what a loaded machine distorts least) and the packets each side
+// it is what a loaded machine distorts least), the goroutines started per
+// exchange (on both sides) and the packets each side
 // sends per exchange, counted on a second, traced
 // connection after the timed loop (tracing costs CPU of its own).
 func BenchmarkDo(b *testing.B) {
@@ -121,11 +122,12 @@ func BenchmarkDo(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(2 * int64(size.bytes))
-			cpu0 := cputime.Self()
+			cpu0, g0 := cputime.Self(), goroutinesCreated()
 			for b.Loop() {
 				do(timed, req)
 			}
 			b.ReportMetric(float64((cputime.Self()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(goroutinesCreated()-g0)/float64(b.N), "goroutines/op")
 			const warm, n = 10, 200
 			for range warm {
 				do(counted, req)

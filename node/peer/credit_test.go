@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -25,23 +26,15 @@ func TestStreamCreditRidesOnTheAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	do := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Do(ctx, infoRequest()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for range 10 { // past the handshake's packets and path MTU discovery's probes
-		do()
+		askInfo(t, c)
 	}
 	serverSent.n.Store(0)
 	serverSent.grantsAlone.Store(0)
 	clientSent.n.Store(0)
 	const n = 100
 	for range n {
-		do()
+		askInfo(t, c)
 	}
 	t.Logf("%.2f packets per exchange (requester %d, server %d over %d), %d stream grants sent alone",
 		float64(serverSent.n.Load()+clientSent.n.Load())/n, clientSent.n.Load(), serverSent.n.Load(), n, serverSent.grantsAlone.Load())
@@ -68,10 +61,15 @@ func TestAdversaryStreamsLeftOpen(t *testing.T) {
 		if err != nil {
 			t.Fatalf("request %d: no stream: %v", i, err)
 		}
-		if err := WriteFrame(str, infoRequest(), riskmeshv1.MaxPeerRequestSize); err != nil {
+		// Frame and stray bytes in one write: written apart, the server
+		// may have answered and stopped reading (STOP_SENDING) before the
+		// second write, which then fails.
+		var req bytes.Buffer
+		if err := WriteFrame(&req, infoRequest(), riskmeshv1.MaxPeerRequestSize); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := str.Write([]byte("stray bytes after the frame")); err != nil {
+		req.WriteString("stray bytes after the frame")
+		if _, err := str.Write(req.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))

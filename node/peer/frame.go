@@ -38,23 +38,31 @@ func (e *FrameSizeError) Unwrap() error { return ErrFrameTooLarge }
 // WriteFrame writes m as one frame: its length, then its protobuf encoding.
 // It refuses an empty encoding (a frame of length 0 is invalid) and one
 // longer than maxSize, so a writer never sends what a conforming reader would
-// reject.
+// reject. The size is known before anything is encoded, so a frame too large
+// is refused without being encoded, and header and body are encoded into
+// one buffer.
 func WriteFrame(w io.Writer, m proto.Message, maxSize int) error {
-	body, err := proto.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("peer: encode frame: %w", err)
-	}
-	if len(body) == 0 {
+	size := proto.Size(m)
+	if size == 0 {
 		return ErrEmptyFrame
 	}
-	if len(body) > maxSize || uint64(len(body)) > 1<<32-1 {
-		return &FrameSizeError{Size: uint64(len(body)), Max: maxSize}
+	if size > maxSize || uint64(size) > 1<<32-1 {
+		return &FrameSizeError{Size: uint64(size), Max: maxSize}
 	}
 	// One write for header and body: on a QUIC stream this is one
 	// contiguous range rather than a tiny packet followed by the rest.
-	buf := make([]byte, frameHeaderLen, frameHeaderLen+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(len(body)))
-	buf = append(buf, body...)
+	buf := make([]byte, frameHeaderLen, frameHeaderLen+size)
+	binary.BigEndian.PutUint32(buf, uint32(size))
+	// UseCachedSize reuses the size proto.Size just computed; a message
+	// changed meanwhile by another goroutine (a caller's race) is caught
+	// by the length check rather than sent with a wrong prefix.
+	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, m)
+	if err != nil {
+		return fmt.Errorf("peer: encode frame: %w", err)
+	}
+	if len(buf) != frameHeaderLen+size {
+		return fmt.Errorf("peer: encode frame: %d bytes encoded, %d announced", len(buf)-frameHeaderLen, size)
+	}
 	if _, err := w.Write(buf); err != nil {
 		return fmt.Errorf("peer: write frame: %w", err)
 	}

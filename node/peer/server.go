@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
 
@@ -199,7 +200,9 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_RATE_LIMITED, "too many connections")
 		return
 	}
-	defer s.unregister(fp, conn)
+	// Every acceptor of the connection ends with it; it leaves the
+	// registry then, once.
+	context.AfterFunc(conn.Context(), func() { s.unregister(fp, conn) })
 	// Re-check after registering: a Revoke between the handshake and here
 	// would otherwise miss this connection.
 	id, err := authorize(s.cfg.Authorizer, certs, time.Now())
@@ -211,33 +214,55 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		closeConn(conn, riskmeshv1.ErrorCode_ERROR_CODE_UNAVAILABLE, "shutting down")
 		return
 	}
-	// Accept until the connection itself closes, not until s.ctx ends: a
-	// connection that left the registry on its own when the server's
-	// context ended would escape closeAll and be dropped with the socket
-	// instead of being told UNAVAILABLE. A stream is accepted only while
-	// fewer than MaxStreams are being served: QUIC grants one credit more
-	// (heldCredit), which before the connection's first answer lets one
-	// more stream wait here, unread.
-	var credit heldCredit
-	serving := make(chan struct{}, s.cfg.MaxStreams)
-	for {
-		select {
-		case serving <- struct{}{}:
-		case <-conn.Context().Done():
-			return
-		}
-		str, err := conn.AcceptStream(conn.Context())
-		if err != nil {
-			return
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveStream(conn, id, st, str)
-			credit.answered(str)
-			<-serving
-		}()
+	c := &connServer{s: s, conn: conn, id: id, st: st, serving: make(chan struct{}, s.cfg.MaxStreams)}
+	c.accept()
+}
+
+// connServer accepts one connection's streams and answers each on the
+// goroutine that accepted it.
+//
+// One goroutine at a time waits in AcceptStream (quic-go wakes one waiter
+// per batch of new streams, so a second waiter could sleep through a
+// stream). Having taken a stream it hands the waiting to an idle worker
+// (internal/workers) and answers the stream itself: the request is read,
+// handled and answered on the goroutine quic-go woke, and the hand-off to
+// the next acceptor is off its path. A stream is accepted only while fewer
+// than MaxStreams are being served: the acceptor takes a slot of serving
+// before it waits. QUIC grants one credit more (heldCredit), which before
+// the connection's first answer lets one more stream wait, unread.
+type connServer struct {
+	s       *Server
+	conn    *quic.Conn
+	id      Identity
+	st      *peerState
+	credit  heldCredit
+	serving chan struct{}
+}
+
+// accept waits for the connection's next stream and answers it. It waits
+// until the connection itself closes, not until s.ctx ends: a connection
+// that left the registry on its own when the server's context ended would
+// escape closeAll and be dropped with the socket instead of being told
+// UNAVAILABLE.
+func (c *connServer) accept() {
+	select {
+	case c.serving <- struct{}{}:
+	case <-c.conn.Context().Done():
+		return
 	}
+	str, err := c.conn.AcceptStream(c.conn.Context())
+	if err != nil {
+		<-c.serving
+		return
+	}
+	c.s.wg.Add(1)
+	workers.Go(func() {
+		defer c.s.wg.Done()
+		c.accept()
+	})
+	c.s.serveStream(c.conn, c.id, c.st, str)
+	c.credit.answered(str)
+	<-c.serving
 }
 
 // serveStream answers one request: rate check, read (ReadTimeout), handle

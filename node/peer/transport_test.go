@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,17 @@ func (f *fixture) dial(t *testing.T, cert tls.Certificate) (*Client, error) {
 		t.Cleanup(func() { _ = c.Close() })
 	}
 	return c, err
+}
+
+// askInfo sends c a catalog-info request and fails t unless it is
+// answered within 5 s.
+func askInfo(t *testing.T, c *Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, infoRequest()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func infoRequest() *riskmeshv1.PeerRequest {
@@ -441,6 +453,81 @@ func TestStreamsReleased(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
+}
+
+// TestSequentialRequestsStartNoGoroutines checks that requests sent one
+// after another on a connection are each answered by the goroutine that
+// accepted its stream (connServer): across them the process starts next to
+// no goroutines, where one per request would be started otherwise.
+func TestSequentialRequestsStartNoGoroutines(t *testing.T) {
+	f := newFixture(t, echoHandler, nil)
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	askInfo(t, c) // the connection's second acceptor starts with its first stream
+	const n = 50
+	before := goroutinesCreated()
+	for range n {
+		askInfo(t, c)
+	}
+	if started := goroutinesCreated() - before; started >= n/2 {
+		t.Fatalf("%d goroutines started over %d sequential requests", started, n)
+	}
+}
+
+// TestConcurrentRequestsAllAccepted checks that requests arriving together
+// on one connection are all accepted while the first are still being
+// handled: each handler waits until all have reached their handlers, which
+// happens only if the goroutine answering a stream has handed the waiting
+// for the next to another (connServer) and no stream is left unaccepted.
+func TestConcurrentRequestsAllAccepted(t *testing.T) {
+	const n = 8
+	var arrived sync.WaitGroup
+	arrived.Add(n)
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	f := newFixture(t, func(ctx context.Context, peer Identity, req *riskmeshv1.PeerRequest) *riskmeshv1.PeerResponse {
+		if req.GetEvaluate() != nil {
+			arrived.Done()
+			select {
+			case <-all:
+			case <-ctx.Done():
+			}
+		}
+		return echoHandler(ctx, peer, req)
+	}, nil)
+	c, err := f.dial(t, f.clientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requests one after another first: whatever waits for streams
+	// between requests is waiting when the n arrive.
+	for range 3 {
+		askInfo(t, c)
+	}
+	req := &riskmeshv1.PeerRequest{Body: &riskmeshv1.PeerRequest_Evaluate{Evaluate: &riskmeshv1.EvaluateRequest{Blinded: make([]byte, 32)}}}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := c.Do(ctx, req)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a request of %d sent together: %v", n, err)
+		}
+	}
+}
+
+// goroutinesCreated is the number of goroutines the process has started.
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // TestServerCloseTellsPeers checks that a closing server's peers learn it

@@ -6,6 +6,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -98,8 +99,9 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	resp := transcript.Response{Evaluated: splitElements(ev.GetEvaluated()), Proof: ev.GetProof()}
 	// The proof (the longest check) runs here at once; the response hash
 	// (SHA-256 over the 32 KB of a 1,000-item answer) and the signature
-	// over it run beside it on a new goroutine, which may wait for a core
-	// that long without delaying the answer. All must hold, reported in
+	// over it run beside it on a worker goroutine (internal/workers: one
+	// whose stack a check before grew), which may wait for a core that
+	// long without delaying the answer. All must hold, reported in
 	// the order they were checked in series: an answer that does not fit
 	// the transcript first, then a signature of impossible length (nothing
 	// kept for either), then a bad signature, then a bad proof.
@@ -107,7 +109,7 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 	sigFits := sigLen > 0 && sigLen <= ecsig.MaxSignatureSize
 	type signature struct{ fits, err error }
 	signed := make(chan signature, 1)
-	go func() {
+	workers.Go(func() {
 		respHash, err := transcript.HashResponse(&req.header, &resp)
 		if err != nil || !sigFits {
 			signed <- signature{fits: err}
@@ -119,7 +121,7 @@ func verifyAnswer(req *signedRequest, ev *riskmeshv1.EvaluateResponse, keys [][]
 			err = transcript.VerifyResponse(recheck(), respDigest, ev.GetResponderSignature())
 		}
 		signed <- signature{err: err}
-	}()
+	})
 	proved := resolve()
 	sig := <-signed
 	if sig.fits != nil {
