@@ -41,6 +41,7 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 )
 
 // foldedBucket maps a logged Committer's name to the number of the last
@@ -197,14 +198,32 @@ func (c *Committer) Update(fn func(*bolt.Tx) error) error {
 // value fn writes that it does not read from tx (sealed values as sealed,
 // times, random choices). A Log sharing its batch with an Update returns
 // after the fold, like the Update. rec is copied.
+//
+// A record over MaxRecord (a requester's rewrite carrying the transcripts
+// of parts of some 64 MiB) is not logged: fn then runs as an Update,
+// durable once bbolt has committed it, which for a write that size costs
+// little more than its append would.
 func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
 	if c.log == nil {
 		return errors.New("groupcommit: Log on a committer without a log (Open)")
 	}
-	if len(rec) == 0 || len(rec) > MaxRecord {
-		return fmt.Errorf("groupcommit: a record of %d bytes (1 to %d)", len(rec), MaxRecord)
+	if len(rec) == 0 {
+		return errors.New("groupcommit: an empty record")
+	}
+	if len(rec) > MaxRecord {
+		return c.Update(fn)
 	}
 	return c.enqueue(&write{fn: fn, rec: slices.Clone(rec), done: make(chan error, 1)})
+}
+
+// LogMessage is Log with m's protobuf encoding as the record: the one
+// shape in which the node's packages log their writes.
+func (c *Committer) LogMessage(m proto.Message, fn func(*bolt.Tx) error) error {
+	rec, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("groupcommit: encode a %s record: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return c.Log(rec, fn)
 }
 
 func (c *Committer) enqueue(w *write) error {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // The records of these tests are "key=value" puts into bucket b; replay
@@ -362,6 +364,59 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 	if err := l.appendRecords(1, [][]byte{nil}); err == nil {
 		t.Fatal("an empty record was written")
+	}
+}
+
+// A record over MaxRecord is not logged: its write commits into the
+// database before Log returns, so a crash copy taken then holds it
+// without the log, and the log has not grown. An empty record is refused.
+func TestOversizedRecordCommitsUnlogged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := mustOpenLogged(t, path, &replayer{})
+	big := bytes.Repeat([]byte("v"), MaxRecord)
+	rec := append([]byte("big="), big...)
+	if err := c.Log(rec, func(tx *bolt.Tx) error { return applyRec(tx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path + ".test.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() > int64(MaxRecord) {
+		t.Fatalf("log of %d bytes holds the oversized record", info.Size())
+	}
+	r := &replayer{}
+	copied := mustOpenLogged(t, crashCopy(t, path), r)
+	if got := value(t, copied, "big"); got != string(big) {
+		t.Fatalf("crash copy holds %d bytes under big, want %d", len(got), len(big))
+	}
+	if seen := r.replayed(); len(seen) != 0 {
+		t.Fatalf("%d records replayed, want none", len(seen))
+	}
+	if err := c.Log(nil, func(*bolt.Tx) error { return nil }); err == nil {
+		t.Fatal("an empty record was accepted")
+	}
+}
+
+// LogMessage logs m's protobuf encoding: a crash before the fold replays
+// exactly those bytes.
+func TestLogMessageRecordsTheEncoding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := mustOpenLogged(t, path, &replayer{})
+	m := wrapperspb.Bytes([]byte("a=1"))
+	want, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appended := make(chan string, 1)
+	c.afterAppend = func() { appended <- crashCopy(t, path) }
+	if err := c.LogMessage(m, func(tx *bolt.Tx) error { return applyRec(tx, want) }); err != nil {
+		t.Fatal(err)
+	}
+	r := &replayer{}
+	mustOpenLogged(t, <-appended, r)
+	if got := r.replayed(); !slices.Equal(got, []string{string(want)}) {
+		t.Fatalf("replayed %q, want %q", got, want)
 	}
 }
 

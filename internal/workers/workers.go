@@ -15,6 +15,14 @@
 // is waiting and on a new goroutine otherwise, exactly as a go statement
 // would. It does not carry the caller's pprof labels over, and a panic in
 // the function ends the process as it would on its own goroutine.
+//
+// The field's pools (panjf2000/ants, for one) bound the number of
+// goroutines and queue or refuse work beyond it, and keep idle workers
+// under an expiry sweeper of their own. Neither fits here: a request must
+// never wait behind another for a worker (the peer's and the API's own
+// limits bound the work), and an idle worker needs no sweeping, because
+// its cost is a stack the garbage collector shrinks. What is left is a
+// channel and a counter, smaller than adapting a pool to behave so.
 package workers
 
 import "sync/atomic"

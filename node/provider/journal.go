@@ -62,16 +62,6 @@ func (p *Provider) openJournal() error {
 	return nil
 }
 
-// logWrite makes rec durable with fn's writes (groupcommit.Log); fn must
-// be rec's apply function.
-func (p *Provider) logWrite(rec *riskmeshv1.ProviderLogRecord, fn func(*bolt.Tx) error) error {
-	enc, err := proto.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("provider: encode journal record: %w", err)
-	}
-	return p.journal.Log(enc, fn)
-}
-
 // replayJournal applies one logged record to tx, as the write that logged
 // it did. An answer's bill goes into the outbox's journal without an
 // Outbox (outbox.JournalTx: New opens the outbox after the replay, which

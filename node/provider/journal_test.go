@@ -147,7 +147,7 @@ func liveStepOf(query byte, answered bool) *audit.LiveStep {
 	return s
 }
 
-// encode is the record's bytes as logWrite logs them.
+// encode is the record's bytes as the provider logs them (groupcommit.LogMessage).
 func encode(t testing.TB, rec *riskmeshv1.ProviderLogRecord) []byte {
 	t.Helper()
 	enc, err := proto.Marshal(rec)

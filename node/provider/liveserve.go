@@ -306,7 +306,7 @@ func (p *Provider) claimLive(key []byte, rec *audit.LiveStep) (claimed bool, err
 		return false, err
 	}
 	var outcome liveClaim
-	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveClaim{LiveClaim: r}}, func(tx *bolt.Tx) error {
+	err = p.journal.LogMessage(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveClaim{LiveClaim: r}}, func(tx *bolt.Tx) error {
 		var err error
 		outcome, err = applyLiveClaim(tx, r)
 		return err
@@ -364,7 +364,7 @@ func (p *Provider) putLive(key []byte, rec *audit.LiveStep) error {
 	if err != nil {
 		return err
 	}
-	return p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveAnswer{LiveAnswer: r}}, func(tx *bolt.Tx) error {
+	return p.journal.LogMessage(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_LiveAnswer{LiveAnswer: r}}, func(tx *bolt.Tx) error {
 		return applyLiveAnswer(tx, r)
 	})
 }

@@ -114,7 +114,7 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 		won     *transcript.Transcript
 		outcome answerOutcome
 	)
-	err = p.logWrite(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
+	err = p.journal.LogMessage(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
 		var err error
 		won = nil
 		if outcome, err = applyAnswer(tx, a, p.bill); err != nil || outcome != answerKept {

@@ -66,7 +66,7 @@ func (s *sequences) reserve(k seqKey) (*seqLease, error) {
 	var l seqLease
 	rec := &riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Reserve{
 		Reserve: &riskmeshv1.RequesterLogReserve{Period: k.period, Responder: k.responder}}}
-	err := s.store.log(rec, func(tx *bolt.Tx) error {
+	err := s.store.commits.LogMessage(rec, func(tx *bolt.Tx) error {
 		var err error
 		l, err = reserveBlock(tx, k.period, k.responder)
 		return err

@@ -159,7 +159,7 @@ func (s *store) create(rec *riskmeshv1.QueryRecord, pending *riskmeshv1.QueryRes
 	if op.Pending, err = s.encode(bucketPending, []byte(rec.QueryId), pending); err != nil {
 		return "", err
 	}
-	err = s.log(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Create{Create: op}}, func(tx *bolt.Tx) error {
+	err = s.commits.LogMessage(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Create{Create: op}}, func(tx *bolt.Tx) error {
 		var err error
 		earlier, err = s.applyCreate(tx, op)
 		return err
@@ -229,7 +229,7 @@ func (s *store) update(rec *riskmeshv1.QueryRecord, parts []saved, added []*risk
 		op.Transcripts = append(op.Transcripts, ts...)
 		op.Spend += part.spend
 	}
-	return s.log(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Update{Update: op}}, func(tx *bolt.Tx) error {
+	return s.commits.LogMessage(&riskmeshv1.RequesterLogRecord{Op: &riskmeshv1.RequesterLogRecord_Update{Update: op}}, func(tx *bolt.Tx) error {
 		return s.applyUpdate(tx, op, rec)
 	})
 }

@@ -30,7 +30,7 @@ const logName = "requester"
 
 // committer is what the store needs of its groupcommit.Committer.
 type committer interface {
-	Log(rec []byte, fn func(*bolt.Tx) error) error
+	LogMessage(m proto.Message, fn func(*bolt.Tx) error) error
 	Update(fn func(*bolt.Tx) error) error
 	View(fn func(*bolt.Tx) error) error
 	Close() error
@@ -41,22 +41,6 @@ var _ committer = (*groupcommit.Committer)(nil)
 // errLogRecord reports a record of the requester's log that replay cannot
 // apply: the file is damaged or was written by something else.
 var errLogRecord = errors.New("requester: malformed log record")
-
-// log runs fn, which must write what replay writes for rec, as a logged
-// write of s.commits. A record over the log's bound (a rewrite carrying
-// the transcripts of parts of some 64 MiB) is not logged: fn is then a
-// plain write of s.commits, durable once bbolt has committed it, as every
-// write was before the log.
-func (s *store) log(rec *riskmeshv1.RequesterLogRecord, fn func(*bolt.Tx) error) error {
-	b, err := proto.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("requester: encode log record: %w", err)
-	}
-	if len(b) > groupcommit.MaxRecord {
-		return s.commits.Update(fn)
-	}
-	return s.commits.Log(b, fn)
-}
 
 // replay writes to tx what the write that logged b wrote: Open's replay of
 // the requester's log. A record is decoded within the bounds of what it

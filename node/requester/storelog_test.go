@@ -64,7 +64,11 @@ type logWatch struct {
 	writes []loggedWrite
 }
 
-func (w *logWatch) Log(rec []byte, fn func(*bolt.Tx) error) error {
+func (w *logWatch) LogMessage(m proto.Message, fn func(*bolt.Tx) error) error {
+	rec, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	lw := loggedWrite{rec: bytes.Clone(rec),
@@ -73,7 +77,7 @@ func (w *logWatch) Log(rec []byte, fn func(*bolt.Tx) error) error {
 	if err := w.View(func(tx *bolt.Tx) error { return tx.CopyFile(lw.before, 0o600) }); err != nil {
 		return err
 	}
-	if err := w.committer.Log(rec, fn); err != nil {
+	if err := w.committer.LogMessage(m, fn); err != nil {
 		return err
 	}
 	// The fold runs meanwhile, but writes nothing to the log: only the
