@@ -23,12 +23,18 @@
 // A Committer opened with Open also has a log: a file of its own beside
 // the database, where Log writes are made durable by one append and one
 // fdatasync, where a bbolt commit takes two fdatasyncs (pages, then the
-// meta page). The batch's bbolt commit follows the append on the same
-// goroutine, off the Log callers' path, and folds the records into the
-// database; Open replays the records a crash left unfolded. Between the
-// two, the database's committed state lags what Log callers were told by
-// one batch: View waits for the fold, so a reader that must see a write
-// whose Log returned reads through it (docs/node.md, "Files").
+// meta page). The batch's transaction stays open after the append, off
+// the Log callers' path, and the Log writes that queue within FoldAfter
+// run in it too, each batch durable by its own append; one bbolt commit
+// then folds them all into the database, so that a node answering one
+// query after another pays one commit for several. Open replays the
+// records a crash left unfolded. Until the fold, the database's committed
+// state lags what Log callers were told: View brings the fold forward and
+// waits for it, so a reader that must see a write whose Log returned
+// reads through it (docs/node.md, "Files"). An Update, Close, or a log
+// about to outgrow its preallocated size bring it forward too. Writers
+// that use the database directly wait for the open transaction like for
+// any other: at most FoldAfter and a commit.
 package groupcommit
 
 import (
@@ -39,6 +45,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
@@ -48,6 +55,17 @@ import (
 // record its database holds (uint64, big-endian), written by the commit
 // that folds the record in.
 var foldedBucket = []byte("groupcommit/folded")
+
+// FoldAfter is how long a logged batch's transaction stays open for the
+// Log writes that follow it before it is folded. A one-identifier query
+// makes a write to each of the requester's and the provider's logs every
+// few milliseconds when queries follow one another, and a fold (a bbolt
+// commit, two fdatasyncs) cost those nodes a fifth of their CPU when each
+// batch was folded alone (docs/benchmarks.md, "Folds held open"); ten
+// milliseconds shares one fold among two to five batches there, while a
+// direct writer of the database or an OnCommit effect (a push delivery
+// woken) waits no longer than that for it.
+const FoldAfter = 10 * time.Millisecond
 
 // Committer groups the writes of one database. Its methods may be called
 // concurrently; the zero value is not usable (New, Open).
@@ -61,20 +79,36 @@ type Committer struct {
 
 	mu      sync.Mutex
 	queue   []*write
-	running bool // a commit is in flight; the queue waits for it
+	running bool // a commit is in flight or held open; the queue waits for it
 	// Record numbers: the last appended (its Log returned or will), and
 	// the last folded into the database. View waits for folded.
 	logged, folded uint64
 	fold           *sync.Cond // on mu: folded moved, or failed was set
+	// foldNow asks the holder of an open fold to fold at once: a View
+	// waits for it. wake (one slot) tells the holder to look again at the
+	// queue, foldNow and closed.
+	foldNow bool
+	wake    chan struct{}
+	// holdFor is how long a fold is held open: FoldAfter (tests change it).
+	holdFor time.Duration
 	// failed is set when a batch's records are durable but could not be
 	// folded: the database lags the log until Open replays it, so every
 	// later write and View fails with it.
 	failed error
 	closed bool
 
-	// afterAppend, if set, runs between a batch's append and its fold
-	// (tests: a crash there leaves the file as it is then).
+	// afterAppend, if set, runs between the last append of a held
+	// transaction and its fold (tests: a crash there leaves the file as it
+	// is then).
 	afterAppend func()
+}
+
+// openFold is a transaction whose Log writes are durable in the log and
+// released, and not yet committed into the database.
+type openFold struct {
+	tx   *bolt.Tx
+	recs [][]byte // its records, in order
+	last uint64   // the number of the last of them
 }
 
 // write is one queued function and where its outcome goes.
@@ -89,7 +123,7 @@ var ErrClosed = errors.New("groupcommit: committer closed")
 
 // New returns a Committer of db's writes, without a log.
 func New(db *bolt.DB) *Committer {
-	c := &Committer{db: db}
+	c := &Committer{db: db, wake: make(chan struct{}, 1), holdFor: FoldAfter}
 	c.fold = sync.NewCond(&c.mu)
 	return c
 }
@@ -238,8 +272,19 @@ func (c *Committer) enqueue(w *write) error {
 	c.mu.Unlock()
 	if lead {
 		c.lead()
+	} else {
+		c.signal()
 	}
 	return <-w.done
+}
+
+// signal wakes the holder of an open fold, if there is one; a signal
+// nobody takes is harmless, as the holder looks again each time.
+func (c *Committer) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // unusable is why the Committer takes no more writes, if it does not.
@@ -259,6 +304,8 @@ func (c *Committer) unusable() error {
 func (c *Committer) View(fn func(*bolt.Tx) error) error {
 	c.mu.Lock()
 	for want := c.logged; c.folded < want && c.failed == nil; {
+		c.foldNow = true
+		c.signal()
 		c.fold.Wait()
 	}
 	err := c.failed
@@ -274,6 +321,7 @@ func (c *Committer) View(fn func(*bolt.Tx) error) error {
 func (c *Committer) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	c.signal()
 	for c.running {
 		c.fold.Wait()
 	}
@@ -287,20 +335,69 @@ func (c *Committer) Close() error {
 // lead commits the queue as one transaction. If writes queued meanwhile,
 // a new goroutine commits them, so that this caller returns as soon as its
 // own write is durable; otherwise the Committer goes idle. A batch of Log
-// writes is folded on a new goroutine too, once they are released.
+// writes is held open and folded on a new goroutine (hold), once they are
+// released.
 func (c *Committer) lead() {
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
 	c.mu.Unlock()
-	if fold := c.commit(batch); fold != nil {
+	if o := c.commit(batch); o != nil {
 		go func() {
-			fold() // a failure fails the Committer (fail): nobody waits for it here
+			c.hold(o) // a failure fails the Committer (fail): nobody waits for it here
 			c.next()
 		}()
 		return
 	}
 	c.next()
+}
+
+// hold runs in o's transaction the batches of Log writes that queue within
+// holdFor, each released once its records are appended, and then folds
+// o. It folds at once when a View or Close waits, when the queue holds an
+// Update (whose caller was promised the fold; next commits it after) or
+// when the queued records would not fit the log's preallocated size.
+func (c *Committer) hold(o *openFold) {
+	timer := time.NewTimer(c.holdFor)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		batch, now := c.queue, c.foldNow || c.closed
+		join := len(batch) > 0 && !now && c.fits(batch)
+		if join {
+			c.queue = nil
+		}
+		c.mu.Unlock()
+		if join {
+			if o = c.extend(o, batch); o == nil {
+				return
+			}
+			continue
+		}
+		if !now && len(batch) == 0 {
+			select {
+			case <-c.wake:
+				continue
+			case <-timer.C:
+			}
+		}
+		c.foldOpen(o)
+		return
+	}
+}
+
+// fits reports whether batch holds only Log writes whose records fit in
+// the log after those appended since its last rewind. Only the holder of
+// an open fold calls it, with mu held.
+func (c *Committer) fits(batch []*write) bool {
+	size := c.log.off
+	for _, w := range batch {
+		if w.rec == nil {
+			return false
+		}
+		size += headerSize + int64(len(w.rec))
+	}
+	return size <= preallocate
 }
 
 // next hands the writes queued during a commit to a new leader, or makes
@@ -325,9 +422,10 @@ func (c *Committer) next() {
 }
 
 // commit runs batch in one transaction; if a function fails, each again
-// in its own. It returns the fold of a batch whose Log writes it released
-// before folding them, for the caller to run before the next transaction.
-func (c *Committer) commit(batch []*write) (fold func() error) {
+// in its own. It returns the transaction of a batch whose Log writes it
+// released before folding them, for the caller to hold and fold before
+// the next transaction.
+func (c *Committer) commit(batch []*write) *openFold {
 	tx, err := c.db.Begin(true)
 	if err != nil {
 		for _, w := range batch {
@@ -347,8 +445,8 @@ func (c *Committer) commit(batch []*write) (fold func() error) {
 			return nil
 		}
 		for _, w := range batch {
-			if fold := c.commit([]*write{w}); fold != nil {
-				fold()
+			if o := c.commit([]*write{w}); o != nil {
+				c.foldOpen(o)
 			}
 		}
 		return nil
@@ -371,69 +469,124 @@ func (c *Committer) commit(batch []*write) (fold func() error) {
 
 // commitLogged appends the records of batch's Log writes and, if the
 // batch has no Update (whose callers were promised the fold), releases
-// them and returns the fold; otherwise it folds at once and releases all.
-func (c *Committer) commitLogged(tx *bolt.Tx, batch []*write, recs [][]byte) (fold func() error) {
+// them and returns their transaction, open; otherwise it folds at once and
+// releases all.
+func (c *Committer) commitLogged(tx *bolt.Tx, batch []*write, recs [][]byte) *openFold {
+	o := &openFold{tx: tx}
+	if err := c.appendTo(o, recs); err != nil {
+		release(batch, err)
+		return nil
+	}
+	if slices.ContainsFunc(batch, func(w *write) bool { return w.rec == nil }) {
+		release(batch, c.foldOpen(o))
+		return nil
+	}
+	release(batch, nil)
+	return o
+}
+
+// extend runs batch, Log writes that queued while o was held open, in
+// o's transaction and appends their records. A function that fails cannot
+// be rolled back alone: o's transaction is then dropped, its writes
+// folded again from their records (refold), and batch committed afresh,
+// which runs each function alone if need be. It returns the transaction
+// open afterwards, if any.
+func (c *Committer) extend(o *openFold, batch []*write) *openFold {
+	recs := make([][]byte, 0, len(batch))
+	for _, w := range batch {
+		if err := run(w.fn, o.tx); err != nil {
+			o.tx.Rollback()
+			if err := c.refold(o); err != nil {
+				release(batch, err)
+				return nil
+			}
+			return c.commit(batch)
+		}
+		recs = append(recs, w.rec)
+	}
+	if err := c.appendTo(o, recs); err != nil {
+		release(batch, err)
+		return nil
+	}
+	release(batch, nil)
+	return o
+}
+
+// appendTo numbers recs, the records of writes just run in o's
+// transaction, and appends them to the log after o's. If that fails, the
+// file may hold some of them, which Open would replay: numbers must not be
+// reused, nor the file written again, so the Committer fails.
+func (c *Committer) appendTo(o *openFold, recs [][]byte) error {
 	c.mu.Lock()
 	first := c.logged + 1
 	c.mu.Unlock()
 	last := first + uint64(len(recs)) - 1
-	err := c.putFolded(tx, last)
+	err := c.putFolded(o.tx, last)
 	if err == nil {
 		err = c.log.appendRecords(first, recs)
 	}
 	if err != nil {
-		// The file may hold some of the records, which Open would replay:
-		// numbers must not be reused, nor the file written again.
-		tx.Rollback()
+		o.tx.Rollback()
 		c.fail(fmt.Errorf("groupcommit: log %s: %w", c.name, err))
-		for _, w := range batch {
-			w.done <- err
-		}
-		return nil
+		return err
 	}
 	c.mu.Lock()
 	c.logged = last
 	c.mu.Unlock()
-	fold = func() error {
-		if c.afterAppend != nil {
-			c.afterAppend()
-		}
-		err := tx.Commit()
-		if err != nil {
-			// The records are durable and their writers told so: fold
-			// them again from the records, as Open would.
-			err = c.db.Update(func(tx *bolt.Tx) error {
-				for _, rec := range recs {
-					if err := run(func(tx *bolt.Tx) error { return c.replay(tx, rec) }, tx); err != nil {
-						return err
-					}
-				}
-				return c.putFolded(tx, last)
-			})
-		}
-		if err != nil {
-			err = fmt.Errorf("groupcommit: fold log %s: %w", c.name, err)
-			c.fail(err)
-			return err
-		}
-		c.log.rewind()
-		c.mu.Lock()
-		c.folded = last
-		c.fold.Broadcast()
-		c.mu.Unlock()
-		return nil
+	o.recs, o.last = append(o.recs, recs...), last
+	return nil
+}
+
+// foldOpen commits o into the database. If the commit fails, the records
+// are durable and their writers told so: they are folded again from the
+// records, as Open would.
+func (c *Committer) foldOpen(o *openFold) error {
+	if c.afterAppend != nil {
+		c.afterAppend()
 	}
-	if slices.ContainsFunc(batch, func(w *write) bool { return w.rec == nil }) {
-		err := fold()
-		for _, w := range batch {
-			w.done <- err
-		}
-		return nil
+	if err := o.tx.Commit(); err != nil {
+		return c.refold(o)
 	}
+	c.markFolded(o.last)
+	return nil
+}
+
+// refold writes o's records into the database by replaying them, after
+// o's own transaction was lost; failing that, the Committer fails.
+func (c *Committer) refold(o *openFold) error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		for _, rec := range o.recs {
+			if err := run(func(tx *bolt.Tx) error { return c.replay(tx, rec) }, tx); err != nil {
+				return err
+			}
+		}
+		return c.putFolded(tx, o.last)
+	})
+	if err != nil {
+		err = fmt.Errorf("groupcommit: fold log %s: %w", c.name, err)
+		c.fail(err)
+		return err
+	}
+	c.markFolded(o.last)
+	return nil
+}
+
+// markFolded notes that the database holds the records up to last: the
+// log starts again from its beginning, and the Views waiting are released.
+func (c *Committer) markFolded(last uint64) {
+	c.log.rewind()
+	c.mu.Lock()
+	c.folded = last
+	c.foldNow = false
+	c.fold.Broadcast()
+	c.mu.Unlock()
+}
+
+// release gives every writer of batch err.
+func release(batch []*write, err error) {
 	for _, w := range batch {
-		w.done <- nil
+		w.done <- err
 	}
-	return fold
 }
 
 // putFolded records in tx that the database holds the log's records up to

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/riskmesh/riskmesh/internal/testwait"
 )
 
 // The records of these tests are "key=value" puts into bucket b; replay
@@ -330,6 +333,142 @@ func TestFailingLogWriteFailsAlone(t *testing.T) {
 	mustOpenLogged(t, crashed, r)
 	if got := r.replayed(); !slices.Equal(got, []string{"ok=1"}) {
 		t.Fatalf("replayed %q, want [ok=1]", got)
+	}
+}
+
+// rawValue reads key from the database's committed state, without
+// waiting for a fold (what a direct reader of the file sees).
+func rawValue(t *testing.T, c *Committer, key string) string {
+	t.Helper()
+	var v []byte
+	if err := c.DB().View(func(tx *bolt.Tx) error { v = bytes.Clone(tx.Bucket(bucket).Get([]byte(key))); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return string(v)
+}
+
+// Log writes that follow one another within the hold share its
+// transaction: each returns once its own record is durable, the database
+// holds none of them until the fold, a crash meanwhile replays them all in
+// order, and View brings the fold forward.
+func TestHeldFoldTakesTheWritesThatFollow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := mustOpenLogged(t, path, &replayer{})
+	c.holdFor = time.Hour
+	for i, k := range []string{"a", "b", "c"} {
+		if err := logPut(c, k, strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := rawValue(t, c, "a"); v != "" {
+		t.Fatalf("the database holds a=%q before the fold", v)
+	}
+	crashed := crashCopy(t, path)
+	if v := value(t, c, "c"); v != "2" {
+		t.Fatalf("View: c=%q, want 2", v)
+	}
+	if v := rawValue(t, c, "a"); v != "0" {
+		t.Fatalf("after View's fold the database holds a=%q, want 0", v)
+	}
+	r := &replayer{}
+	mustOpenLogged(t, crashed, r)
+	if got := r.replayed(); !slices.Equal(got, []string{"a=0", "b=1", "c=2"}) {
+		t.Fatalf("replayed %q, want [a=0 b=1 c=2]", got)
+	}
+}
+
+// Without a reader, the hold ends on its own and the writes are folded.
+func TestHeldFoldEndsWithoutAReader(t *testing.T) {
+	c := mustOpenLogged(t, filepath.Join(t.TempDir(), "db"), &replayer{})
+	if err := logPut(c, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "the fold", 10*time.Second, func() error {
+		if v := rawValue(t, c, "a"); v != "1" {
+			return fmt.Errorf("the database holds a=%q", v)
+		}
+		return nil
+	})
+}
+
+// A Log write that fails in a held transaction fails alone: the writes
+// released before it stay (folded again from their records), it stores
+// nothing, and the log goes on without a gap.
+func TestFailingWriteInAHeldFold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	c := mustOpenLogged(t, path, &replayer{})
+	c.holdFor = time.Hour
+	if err := logPut(c, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	bad := errors.New("bad write")
+	err := c.Log([]byte("bad=1"), func(tx *bolt.Tx) error {
+		if err := applyRec(tx, []byte("bad=1")); err != nil {
+			return err
+		}
+		return bad
+	})
+	if !errors.Is(err, bad) {
+		t.Fatalf("the failing write: %v", err)
+	}
+	if v := rawValue(t, c, "a"); v != "1" {
+		t.Fatalf("the write released before the failure: a=%q in the database, want 1", v)
+	}
+	if err := logPut(c, "b", "2"); err != nil {
+		t.Fatal(err)
+	}
+	crashed := crashCopy(t, path)
+	if value(t, c, "bad") != "" || value(t, c, "b") != "2" {
+		t.Fatalf("after the failure: bad=%q b=%q", value(t, c, "bad"), value(t, c, "b"))
+	}
+	r := &replayer{}
+	c2 := mustOpenLogged(t, crashed, r)
+	if got := r.replayed(); !slices.Equal(got, []string{"b=2"}) {
+		t.Fatalf("replayed %q, want [b=2]", got)
+	}
+	if value(t, c2, "a") != "1" || value(t, c2, "bad") != "" {
+		t.Fatal("the crash copy lost the refolded write or kept the failed one")
+	}
+}
+
+// An Update, Close and a log about to outgrow its preallocated size each
+// end the hold: what was held is then in the database, not only the log.
+func TestHeldFoldEndsEarly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(t *testing.T, c *Committer)
+	}{
+		{"update", func(t *testing.T, c *Committer) {
+			if err := c.Update(put("u")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"close", func(t *testing.T, c *Committer) {
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"log size", func(t *testing.T, c *Committer) {
+			big := append([]byte("big="), bytes.Repeat([]byte("v"), preallocate-16)...)
+			if err := c.Log(big, func(tx *bolt.Tx) error { return applyRec(tx, big) }); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustOpenLogged(t, filepath.Join(t.TempDir(), "db"), &replayer{})
+			c.holdFor = time.Hour
+			if err := logPut(c, "a", "1"); err != nil {
+				t.Fatal(err)
+			}
+			tc.end(t, c)
+			testwait.Until(t, "the fold", 10*time.Second, func() error {
+				if v := rawValue(t, c, "a"); v != "1" {
+					return fmt.Errorf("the database holds a=%q", v)
+				}
+				return nil
+			})
+		})
 	}
 }
 
