@@ -13,6 +13,7 @@ import (
 	"github.com/riskmesh/riskmesh/accounting/audit"
 	"github.com/riskmesh/riskmesh/internal/testclock"
 	"github.com/riskmesh/riskmesh/node/dispute"
+	"github.com/riskmesh/riskmesh/node/outbound"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/node/provider"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -46,6 +47,11 @@ func TestRequestNeverSentIsNeverSentLater(t *testing.T) {
 	ready(t, r)
 	p := n.providers[0]
 	addr := p.kill(t)
+	// The catalog downloads left a connection to P1 in the pool. Until
+	// P1's close reaches it, a request could still be written on it and
+	// would rightly count as possibly sent (a flake under load). Dropping
+	// it makes the query dial the dead address: the case under test.
+	r.cfg.Conns.(*outbound.Conns).Close()
 
 	events := query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(1, 2),
 		Deadline: durationpb.New(time.Second)})
