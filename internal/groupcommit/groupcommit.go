@@ -24,10 +24,11 @@
 // the database, where Log writes are made durable by one append and one
 // fdatasync, where a bbolt commit takes two fdatasyncs (pages, then the
 // meta page). The batch's transaction stays open after the append, off
-// the Log callers' path, and the Log writes that queue within FoldAfter
-// run in it too, each batch durable by its own append; one bbolt commit
-// then folds them all into the database, so that a node answering one
-// query after another pays one commit for several. Open replays the
+// the Log callers' path, and the Log writes that come within FoldAfter
+// run in it too (on their writers' goroutines when it is free), each
+// durable by its own append; one bbolt commit then folds them all into
+// the database, so that a node answering one query after another pays
+// one commit for several. Open replays the
 // records a crash left unfolded. Until the fold, the database's committed
 // state lags what Log callers were told: View brings the fold forward and
 // waits for it, so a reader that must see a write whose Log returned
@@ -84,9 +85,17 @@ type Committer struct {
 	// the last folded into the database. View waits for folded.
 	logged, folded uint64
 	fold           *sync.Cond // on mu: folded moved, or failed was set
+	// open is the transaction held open for more Log writes (hold), nil
+	// when there is none; joining says a writer is running its write in
+	// it (join). Whoever holds joining, or leads while open is nil, is
+	// the only one touching the log file.
+	open    *openFold
+	joining bool
+	// awaitJoin says the holder waits for the joining writer to finish.
+	awaitJoin bool
 	// foldNow asks the holder of an open fold to fold at once: a View
-	// waits for it. wake (one slot) tells the holder to look again at the
-	// queue, foldNow and closed.
+	// waits for it. wake (one slot) tells the holder to look again at
+	// open, joining, the queue, foldNow and closed.
 	foldNow bool
 	wake    chan struct{}
 	// holdFor is how long a fold is held open: FoldAfter (tests change it).
@@ -266,6 +275,16 @@ func (c *Committer) enqueue(w *write) error {
 		c.mu.Unlock()
 		return err
 	}
+	if o := c.open; o != nil && !c.joining && !c.foldNow && len(c.queue) == 0 && c.fits([]*write{w}) {
+		// The writer runs its own write in the held transaction: handing
+		// it to the holder's goroutine and back costs two wake-ups, each
+		// of which, on the project's virtual machine, can take longer than
+		// the write's append.
+		c.joining = true
+		c.mu.Unlock()
+		c.join(o, []*write{w})
+		return <-w.done
+	}
 	c.queue = append(c.queue, w)
 	lead := !c.running
 	c.running = true
@@ -343,8 +362,11 @@ func (c *Committer) lead() {
 	c.queue = nil
 	c.mu.Unlock()
 	if o := c.commit(batch); o != nil {
+		c.mu.Lock()
+		c.open = o
+		c.mu.Unlock()
 		go func() {
-			c.hold(o) // a failure fails the Committer (fail): nobody waits for it here
+			c.hold() // a failure fails the Committer (fail): nobody waits for it here
 			c.next()
 		}()
 		return
@@ -352,43 +374,77 @@ func (c *Committer) lead() {
 	c.next()
 }
 
-// hold runs in o's transaction the batches of Log writes that queue within
-// holdFor, each released once its records are appended, and then folds
-// o. It folds at once when a View or Close waits, when the queue holds an
-// Update (whose caller was promised the fold; next commits it after) or
-// when the queued records would not fit the log's preallocated size.
-func (c *Committer) hold(o *openFold) {
+// hold keeps c.open open for holdFor, for the Log writes that follow: a
+// writer that finds it free runs its write in it itself (enqueue), and
+// the writes that queued behind one are run here, as a batch (join).
+// Then it folds c.open. It folds at once when a View or Close waits, when
+// the queue holds an Update (whose caller was promised the fold; next
+// commits it after) or when the queued records would not fit the log's
+// preallocated size. A join whose function failed may have folded c.open
+// already (extend): there is then nothing left to hold.
+func (c *Committer) hold() {
 	timer := time.NewTimer(c.holdFor)
 	defer timer.Stop()
+	expired := false
 	for {
 		c.mu.Lock()
-		batch, now := c.queue, c.foldNow || c.closed
-		join := len(batch) > 0 && !now && c.fits(batch)
-		if join {
-			c.queue = nil
+		o := c.open
+		if o == nil {
+			c.mu.Unlock()
+			return
 		}
-		c.mu.Unlock()
-		if join {
-			if o = c.extend(o, batch); o == nil {
-				return
-			}
+		if c.joining {
+			c.awaitJoin = true
+			c.mu.Unlock()
+			<-c.wake // the joining writer signals when it is done
 			continue
 		}
-		if !now && len(batch) == 0 {
+		c.awaitJoin = false
+		batch, now := c.queue, expired || c.foldNow || c.closed
+		join := len(batch) > 0 && !now && c.fits(batch)
+		fold := !join && (now || len(batch) > 0)
+		switch {
+		case join:
+			c.queue, c.joining = nil, true
+		case fold:
+			c.open = nil // nobody joins it any more
+		}
+		c.mu.Unlock()
+		switch {
+		case join:
+			c.join(o, batch)
+		case fold:
+			c.foldOpen(o)
+			return
+		default:
 			select {
 			case <-c.wake:
-				continue
 			case <-timer.C:
+				expired = true
 			}
 		}
-		c.foldOpen(o)
-		return
+	}
+}
+
+// join runs batch in o, the held transaction, for a caller that has set
+// joining, and hands back what is held open afterwards. It wakes the
+// holder only when there is something for it to look at: waking another
+// goroutine costs the writer a wake-up of another core.
+func (c *Committer) join(o *openFold, batch []*write) {
+	held := c.extend(o, batch)
+	c.mu.Lock()
+	c.open, c.joining = held, false
+	wake := c.awaitJoin || held != o || len(c.queue) > 0 || c.foldNow || c.closed
+	c.mu.Unlock()
+	if wake {
+		c.signal()
 	}
 }
 
 // fits reports whether batch holds only Log writes whose records fit in
-// the log after those appended since its last rewind. Only the holder of
-// an open fold calls it, with mu held.
+// the log after those appended since its last rewind. It is called with
+// mu held, while a transaction is held open and nobody joins it: the log
+// is then still.
 func (c *Committer) fits(batch []*write) bool {
 	size := c.log.off
 	for _, w := range batch {
@@ -485,8 +541,8 @@ func (c *Committer) commitLogged(tx *bolt.Tx, batch []*write, recs [][]byte) *op
 	return o
 }
 
-// extend runs batch, Log writes that queued while o was held open, in
-// o's transaction and appends their records. A function that fails cannot
+// extend runs batch, Log writes that came while o was held open, in o's
+// transaction and appends their records. A function that fails cannot
 // be rolled back alone: o's transaction is then dropped, its writes
 // folded again from their records (refold), and batch committed afresh,
 // which runs each function alone if need be. It returns the transaction
