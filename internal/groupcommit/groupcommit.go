@@ -277,9 +277,10 @@ func (c *Committer) enqueue(w *write) error {
 	}
 	if o := c.open; o != nil && !c.joining && !c.foldNow && len(c.queue) == 0 && c.fits([]*write{w}) {
 		// The writer runs its own write in the held transaction: handing
-		// it to the holder's goroutine and back costs two wake-ups, each
-		// of which, on the project's virtual machine, can take longer than
-		// the write's append.
+		// it to the holder's goroutine and back costs two wake-ups of
+		// another core, which added 40–110 µs to a 300 µs write on the
+		// project's virtual machine (docs/benchmarks.md, "Folds held
+		// open").
 		c.joining = true
 		c.mu.Unlock()
 		c.join(o, []*write{w})
