@@ -42,6 +42,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/riskmesh/riskmesh/internal/workers"
 )
 
 // foldedBucket maps a logged Committer's name to the number of the last
@@ -285,19 +287,22 @@ func (c *Committer) Close() error {
 }
 
 // lead commits the queue as one transaction. If writes queued meanwhile,
-// a new goroutine commits them, so that this caller returns as soon as its
-// own write is durable; otherwise the Committer goes idle. A batch of Log
-// writes is folded on a new goroutine too, once they are released.
+// another goroutine commits them, so that this caller returns as soon as
+// its own write is durable; otherwise the Committer goes idle. A batch of
+// Log writes is folded on another goroutine too, once they are released.
+// Those goroutines are the process's idle workers when any wait
+// (internal/workers): a fold is a bbolt commit, whose call chain would
+// grow a new goroutine's stack anew for every batch.
 func (c *Committer) lead() {
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
 	c.mu.Unlock()
 	if fold := c.commit(batch); fold != nil {
-		go func() {
+		workers.Go(func() {
 			fold() // a failure fails the Committer (fail): nobody waits for it here
 			c.next()
-		}()
+		})
 		return
 	}
 	c.next()
@@ -321,7 +326,7 @@ func (c *Committer) next() {
 		c.fold.Broadcast()
 		return
 	}
-	go c.lead()
+	workers.Go(c.lead)
 }
 
 // commit runs batch in one transaction; if a function fails, each again
