@@ -50,6 +50,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/riskmesh/riskmesh/internal/workers"
 )
 
 // foldedBucket maps a logged Committer's name to the number of the last
@@ -353,10 +355,12 @@ func (c *Committer) Close() error {
 }
 
 // lead commits the queue as one transaction. If writes queued meanwhile,
-// a new goroutine commits them, so that this caller returns as soon as its
-// own write is durable; otherwise the Committer goes idle. A batch of Log
-// writes is held open and folded on a new goroutine (hold), once they are
-// released.
+// another goroutine commits them, so that this caller returns as soon as
+// its own write is durable; otherwise the Committer goes idle. A batch of
+// Log writes is held open and folded on another goroutine (hold), once
+// they are released. Those goroutines are the process's idle workers when
+// any wait (internal/workers): a fold is a bbolt commit, whose call chain
+// would grow a new goroutine's stack anew for every batch.
 func (c *Committer) lead() {
 	c.mu.Lock()
 	batch := c.queue
@@ -366,10 +370,10 @@ func (c *Committer) lead() {
 		c.mu.Lock()
 		c.open = o
 		c.mu.Unlock()
-		go func() {
+		workers.Go(func() {
 			c.hold() // a failure fails the Committer (fail): nobody waits for it here
 			c.next()
-		}()
+		})
 		return
 	}
 	c.next()
@@ -475,7 +479,7 @@ func (c *Committer) next() {
 		c.fold.Broadcast()
 		return
 	}
-	go c.lead()
+	workers.Go(c.lead)
 }
 
 // commit runs batch in one transaction; if a function fails, each again

@@ -3,8 +3,9 @@
 //
 // A new goroutine starts on a small stack and, on the node's request paths
 // (a peer stream's read, signature check, evaluation and commit; a
-// requester's answer check), grows it by copying two or three times before
-// it returns: in the daemon's profiles that growth cost the requester about
+// requester's query, its part per provider, its exchanges, their
+// unblinding and answer checks; a group commit's next commit and fold),
+// grows it by copying two or three times before it returns: in the daemon's profiles that growth cost the requester about
 // 0.15 ms and each provider about 0.08 ms of CPU per small query
 // (docs/benchmarks.md, "The node's own CPU per small query"). A worker that
 // has finished a function waits for the next one on the stack it already
@@ -28,10 +29,11 @@ package workers
 import "sync/atomic"
 
 // DefaultIdle is how many workers the process keeps waiting for work. A
-// three-provider query starts about fourteen short-lived goroutines on the
-// requester (docs/benchmarks.md, "The node's own CPU per small query"), not
-// all at once, so sixteen cover one with room to spare; an idle worker
-// costs only its stack, which the garbage collector shrinks.
+// three-provider query on the requester runs about thirteen functions
+// here (docs/benchmarks.md, "Goroutine starts on the requester's query
+// path"), not all at once, so sixteen cover one with room to spare; an
+// idle worker costs only its stack, which the garbage collector shrinks.
+// Sixteen concurrent queries need more than that, and start the rest.
 const DefaultIdle = 16
 
 // Pool hands functions to idle workers. The zero value is not usable;

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/ident"
 	"github.com/riskmesh/riskmesh/psi/oprf"
@@ -158,7 +159,7 @@ func (b *batcher) ended(k batchKey) {
 func (b *batcher) flush(bt *batch, ended func()) {
 	r := b.r
 	r.wg.Add(1)
-	go func() {
+	workers.Go(func() {
 		defer r.wg.Done()
 		defer ended()
 		for parts := bt.parts; len(parts) > 0; {
@@ -196,7 +197,7 @@ func (b *batcher) flush(bt *batch, ended func()) {
 			cancel()
 			return
 		}
-	}()
+	})
 }
 
 // admit waits for the creation of each part's query and returns the parts

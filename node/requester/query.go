@@ -14,6 +14,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/names"
+	"github.com/riskmesh/riskmesh/internal/workers"
 	"github.com/riskmesh/riskmesh/node/registry"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -81,10 +82,10 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 		return err
 	}
 	events := make(chan *riskmeshv1.QueryEvent, len(q.pending.Providers)+2)
-	go func() {
+	workers.Go(func() {
 		defer r.wg.Done()
 		r.execute(q, events)
-	}()
+	})
 	// The requests are blinded and signed while the creation commits;
 	// execute sends them only once it is durable.
 	q.created.end(r.store.create(q.rec, q.pending))
@@ -245,11 +246,11 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	defer cancel()
 	results := make(chan partDone, len(providers))
 	for _, p := range providers {
-		go func() {
+		workers.Go(func() {
 			res, part, held := r.ask(ctx, q, p)
 			res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
 			results <- partDone{res, part, held}
-		}()
+		})
 	}
 	if !q.created.wait() {
 		// No part was sent (batcher.admit), so none was billed.

@@ -6,13 +6,19 @@ import (
 
 	"filippo.io/edwards25519"
 	"github.com/gtank/ristretto255"
+
+	"github.com/riskmesh/riskmesh/internal/workers"
 )
 
 // PrecomputeUnblind starts computing, on one goroutine, the unblinding
 // terms r_i·G of an additive state, the only part of Finalize that does not
 // depend on the answer (about a third of its work). A requester calls it
 // once the request is on its way: while the evaluator works, the
-// requester's cores would otherwise wait. Finalize stops the goroutine
+// requester's cores would otherwise wait. The goroutine is one of the
+// process's idle workers when one is waiting (internal/workers: a node
+// calls this once per request, and a new goroutine would grow its stack
+// anew each time), else a new one; afterwards it may stay parked as one of
+// those idle workers. Finalize stops the goroutine
 // after the proof has verified and computes the terms it has not reached;
 // a rejected answer leaves the terms for the next one. It does nothing for
 // a multiplicative state, whose unblinding needs the answer, or once a
@@ -53,7 +59,7 @@ func (u *unblinding) start(blinds []ristretto255.Scalar) {
 	u.started = true
 	u.terms = make([]edwards25519.Point, len(blinds))
 	u.stopped = make(chan struct{})
-	go func() {
+	workers.Go(func() {
 		defer close(u.stopped)
 		var s edwards25519.Scalar
 		for i := range blinds {
@@ -65,7 +71,7 @@ func (u *unblinding) start(blinds []ristretto255.Scalar) {
 			u.done = i + 1
 		}
 		s = edwards25519.Scalar{}
-	}()
+	})
 }
 
 // take stops the computation, waits for its goroutine (at most one term,
