@@ -5,8 +5,9 @@
 // (a peer stream's read, signature check, evaluation and commit; a
 // requester's query, its part per provider, its exchanges, their
 // unblinding and answer checks; a group commit's next commit and fold),
-// grows it by copying two or three times before it returns: in the daemon's profiles that growth cost the requester about
-// 0.15 ms and each provider about 0.08 ms of CPU per small query
+// grows it by copying two or three times before it returns: in the
+// daemon's profiles that growth cost the requester about 0.15 ms and each
+// provider about 0.08 ms of CPU per small query
 // (docs/benchmarks.md, "The node's own CPU per small query"). A worker that
 // has finished a function waits for the next one on the stack it already
 // grew. The garbage collector still shrinks an idle worker's stack, so what
