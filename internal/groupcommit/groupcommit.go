@@ -75,7 +75,8 @@ const FoldAfter = 10 * time.Millisecond
 type Committer struct {
 	db *bolt.DB
 
-	// Set by Open; nil for New's Committers. Only the leader touches log.
+	// Set by Open; nil for New's Committers. log is touched only by the
+	// leader while nothing is held open, or by whoever joins what is (open).
 	log    *logFile
 	name   []byte
 	replay func(tx *bolt.Tx, rec []byte) error

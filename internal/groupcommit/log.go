@@ -45,7 +45,7 @@ type record struct {
 }
 
 // logFile appends records and makes them durable. Only the Committer's
-// leader touches it.
+// leader, or the writer joining its held transaction, touches it.
 type logFile struct {
 	f   *os.File
 	off int64 // where the next record goes
