@@ -250,6 +250,25 @@ func (c *Committer) Update(fn func(*bolt.Tx) error) error {
 // durable once bbolt has committed it, which for a write that size costs
 // little more than its append would.
 func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
+	if len(rec) <= MaxRecord { // a larger one is not kept
+		rec = slices.Clone(rec)
+	}
+	return c.logOwned(rec, fn)
+}
+
+// LogMessage is Log with m's protobuf encoding as the record: the one
+// shape in which the node's packages log their writes. The encoding is
+// fresh, so it is logged without Log's copy.
+func (c *Committer) LogMessage(m proto.Message, fn func(*bolt.Tx) error) error {
+	rec, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("groupcommit: encode a %s record: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return c.logOwned(rec, fn)
+}
+
+// logOwned is Log of a record nobody else holds.
+func (c *Committer) logOwned(rec []byte, fn func(*bolt.Tx) error) error {
 	if c.log == nil {
 		return errors.New("groupcommit: Log on a committer without a log (Open)")
 	}
@@ -259,17 +278,7 @@ func (c *Committer) Log(rec []byte, fn func(*bolt.Tx) error) error {
 	if len(rec) > MaxRecord {
 		return c.Update(fn)
 	}
-	return c.enqueue(&write{fn: fn, rec: slices.Clone(rec), done: make(chan error, 1)})
-}
-
-// LogMessage is Log with m's protobuf encoding as the record: the one
-// shape in which the node's packages log their writes.
-func (c *Committer) LogMessage(m proto.Message, fn func(*bolt.Tx) error) error {
-	rec, err := proto.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("groupcommit: encode a %s record: %w", m.ProtoReflect().Descriptor().Name(), err)
-	}
-	return c.Log(rec, fn)
+	return c.enqueue(&write{fn: fn, rec: rec, done: make(chan error, 1)})
 }
 
 func (c *Committer) enqueue(w *write) error {
