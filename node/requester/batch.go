@@ -82,15 +82,19 @@ func newBatcher(r *Requester) batcher {
 }
 
 // submit queues p for the exchange x describes (its ids unset); p.done
-// receives the outcome.
-func (b *batcher) submit(x exchange, p *part) {
+// receives the outcome. With inline set, a part that goes at once (no
+// request to wait for) goes on the caller's goroutine, submit returning
+// once p.done holds its outcome: handing it to a worker and its outcome
+// back costs two wake-ups of another core, some 50 µs each on the
+// project's machine (docs/benchmarks.md, "Hand-offs on the one-provider
+// path"). A caller that has other parts to submit after p passes false.
+func (b *batcher) submit(x exchange, p *part, inline bool) {
 	window := b.r.cfg.BatchWindow
 	k := batchKey{provider: x.inst.MSPID, category: x.category, period: x.period}
 	if x.live != nil {
 		k.liveParams, k.liveKey = x.live.digest, x.live.key.KeyID()
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	bt := b.pending[k]
 	limit := b.r.exchangeLimit(&x)
 	if bt != nil && bt.items+len(p.ids) > limit {
@@ -99,9 +103,18 @@ func (b *batcher) submit(x exchange, p *part) {
 	}
 	if window < 0 || bt == nil && b.inFlight[k] == 0 {
 		// Nothing to wait for: waiting would only add latency.
-		b.send(k, &batch{x: x, parts: []*part{p}, items: len(p.ids)})
+		alone := &batch{x: x, parts: []*part{p}, items: len(p.ids)}
+		if !inline {
+			b.send(k, alone)
+			b.mu.Unlock()
+			return
+		}
+		b.inFlight[k]++
+		b.mu.Unlock()
+		b.exchange(alone, func() { b.ended(k) })
 		return
 	}
+	defer b.mu.Unlock()
 	if bt == nil {
 		bt = &batch{x: x}
 		b.pending[k] = bt
@@ -147,57 +160,63 @@ func (b *batcher) ended(k batchKey) {
 	}
 }
 
-// flush sends bt in the background, bounded by the earliest deadline of
-// its parts (so no part's caller waits past its own deadline), and hands
-// every part its share of the outcome: its slice of the results (a live
-// exchange's decrypted answer as much as a catalog look-up's), its items
-// billed, and its share of a late fetch. A catalog exchange is blinded and
-// signed while its parts' queries' creations commit, and sent once every
-// one of them is durable (admit). If the provider accepts fewer items than
-// were sent, each part is sent again on its own, split to fit. ended runs
-// once every part has its outcome.
+// flush runs bt's exchange (exchange) in the background; ended runs once
+// every part has its outcome.
 func (b *batcher) flush(bt *batch, ended func()) {
-	r := b.r
-	r.wg.Add(1)
+	b.r.wg.Add(1)
 	workers.Go(func() {
-		defer r.wg.Done()
-		defer ended()
-		for parts := bt.parts; len(parts) > 0; {
-			x := bt.x
-			x.ids = make([]ident.ID, 0, bt.items)
-			deadline := parts[0].deadline
-			for _, p := range parts {
-				if p.deadline.Before(deadline) {
-					deadline = p.deadline
-				}
-				x.ids = append(x.ids, p.ids...)
-			}
-			var (
-				prepared *blindedRequest
-				o        outcome
-			)
-			if x.live == nil {
-				prepared, o = r.prepare(&x)
-			}
-			if kept := admit(parts); len(kept) < len(parts) {
-				// Prepared for parts that may not leave: prepared again
-				// for the others, its sequence number unused (a gap,
-				// which the ledger allows).
-				parts = kept
-				continue
-			}
-			ctx, cancel := context.WithDeadline(r.ctx, deadline)
-			switch {
-			case x.live != nil:
-				o = r.liveBatch(ctx, &x)
-			case prepared != nil:
-				o = r.send(ctx, &x, prepared)
-			}
-			r.share(ctx, x, parts, o)
-			cancel()
-			return
-		}
+		defer b.r.wg.Done()
+		b.exchange(bt, ended)
 	})
+}
+
+// exchange sends bt, bounded by the earliest deadline of its parts (so no
+// part's caller waits past its own deadline), and hands every part its
+// share of the outcome: its slice of the results (a live exchange's
+// decrypted answer as much as a catalog look-up's), its items billed, and
+// its share of a late fetch. A catalog exchange is blinded and signed while
+// its parts' queries' creations commit, and sent once every one of them is
+// durable (admit). If the provider accepts fewer items than were sent,
+// each part is sent again on its own, split to fit. ended runs once every
+// part has its outcome.
+func (b *batcher) exchange(bt *batch, ended func()) {
+	r := b.r
+	defer ended()
+	for parts := bt.parts; len(parts) > 0; {
+		x := bt.x
+		x.ids = make([]ident.ID, 0, bt.items)
+		deadline := parts[0].deadline
+		for _, p := range parts {
+			if p.deadline.Before(deadline) {
+				deadline = p.deadline
+			}
+			x.ids = append(x.ids, p.ids...)
+		}
+		var (
+			prepared *blindedRequest
+			o        outcome
+		)
+		if x.live == nil {
+			prepared, o = r.prepare(&x)
+		}
+		if kept := admit(parts); len(kept) < len(parts) {
+			// Prepared for parts that may not leave: prepared again
+			// for the others, its sequence number unused (a gap,
+			// which the ledger allows).
+			parts = kept
+			continue
+		}
+		ctx, cancel := context.WithDeadline(r.ctx, deadline)
+		switch {
+		case x.live != nil:
+			o = r.liveBatch(ctx, &x)
+		case prepared != nil:
+			o = r.send(ctx, &x, prepared)
+		}
+		r.share(ctx, x, parts, o)
+		cancel()
+		return
+	}
 }
 
 // admit waits for the creation of each part's query and returns the parts

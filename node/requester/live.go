@@ -132,7 +132,7 @@ func (r *Requester) askLive(ctx context.Context, q *queryRun, inst accounting.In
 	var outs []outcome
 	for lo := 0; lo < len(ids); lo += limit {
 		p := &part{ids: ids[lo:min(lo+limit, len(ids))], deadline: q.deadline, done: make(chan []outcome, 1)}
-		r.batcher.submit(x, p)
+		r.batcher.submit(x, p, true)
 		share := <-p.done
 		outs = append(outs, share...)
 		if merge(share).status != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {

@@ -95,15 +95,34 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 	case c.earlier != "":
 		return r.replay(ctx, c.earlier, send)
 	}
-	for ev := range events {
+	emit := func(ev *riskmeshv1.QueryEvent) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := send(ev); err != nil {
+		return send(ev)
+	}
+	if err := emit(q.acceptedEvent()); err != nil {
+		return err
+	}
+	for ev := range events {
+		if err := emit(ev); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// acceptedEvent is the QueryAccepted event of q, whose creation is
+// durable: the first event of its stream.
+func (q *queryRun) acceptedEvent() *riskmeshv1.QueryEvent {
+	providers := make([]string, len(q.pending.Providers))
+	for i, p := range q.pending.Providers {
+		providers[i] = p.Provider
+	}
+	return &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
+		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
+		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
+	}}}
 }
 
 // accept validates the request, normalises the batch, picks the providers
@@ -232,9 +251,10 @@ func (r *Requester) newQueryID() (string, error) {
 }
 
 // execute fans the query out, persists and emits each provider's result as
-// it completes, then the merged result, and closes events. The parts start
-// while the query's creation commits (q.created) and send nothing before
-// it is durable; if it fails, execute persists and emits nothing.
+// it completes, then the merged result, and closes events; Query emits the
+// QueryAccepted before them. The parts start while the query's creation
+// commits (q.created) and send nothing before it is durable; if it fails,
+// execute persists and emits nothing.
 func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	defer close(events)
 	defer r.ended(q.rec.QueryId)
@@ -245,12 +265,19 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	ctx, cancel := context.WithDeadline(r.ctx, q.deadline)
 	defer cancel()
 	results := make(chan partDone, len(providers))
-	for _, p := range providers {
-		workers.Go(func() {
-			res, part, held := r.ask(ctx, q, p)
-			res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
-			results <- partDone{res, part, held}
-		})
+	ask := func(provider string) {
+		res, part, held := r.ask(ctx, q, provider)
+		res.Latency = durationpb.New(r.cfg.Now().Sub(q.accepted))
+		results <- partDone{res, part, held}
+	}
+	if len(providers) == 1 {
+		// The one part runs here: handing it to a worker and its result
+		// back would cost two wake-ups of another core (batcher.submit).
+		ask(providers[0])
+	} else {
+		for _, p := range providers {
+			workers.Go(func() { ask(p) })
+		}
 	}
 	if !q.created.wait() {
 		// No part was sent (batcher.admit), so none was billed.
@@ -260,10 +287,6 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 		}
 		return
 	}
-	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
-		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
-		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
-	}}}
 	// The parts that have completed by the time a commit starts, and the
 	// merged result with the last, are one commit: a crash before it
 	// leaves what a crash before the first of them's own commit left
@@ -306,9 +329,12 @@ func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 			r.cfg.Logger.Error("persist query result", "query", q.rec.QueryId, "err", err)
 		}
 	}
-	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
-		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", q.rec.Result.Amount)
+	// The result follows the last parts' events at once, so that Query
+	// takes them on one wake-up; the log line comes after both.
+	amount := q.rec.Result.GetAmount()
 	events <- &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Result{Result: q.rec.Result}}
+	r.cfg.Logger.Info("query complete", "query", q.rec.QueryId, "category", q.rec.Category,
+		"identifiers", q.rec.Identifiers, "providers", len(providers), "amount", amount)
 }
 
 // partDone is a provider part that completed: its result, what to persist
@@ -419,13 +445,14 @@ func (r *Requester) ask(ctx context.Context, q *queryRun, provider string) (*ris
 		outcomes = r.runSplit(ctx, x, q.batch.ids, m)
 	} else {
 		// Parts of at most the provider's batch limit, each coalesced with
-		// other queries' and prepared while the creation commits.
+		// other queries' and prepared while the creation commits; the
+		// last may go on this goroutine, the others are under way.
 		var parts []*part
 		for lo := 0; lo < items; lo += limit {
 			p := &part{ids: q.batch.ids[lo:min(lo+limit, items)], deadline: q.deadline, created: q.created,
 				done: make(chan []outcome, 1)}
 			parts = append(parts, p)
-			r.batcher.submit(x, p)
+			r.batcher.submit(x, p, lo+limit >= items)
 		}
 		for _, p := range parts {
 			outcomes = append(outcomes, <-p.done...)
