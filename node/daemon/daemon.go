@@ -486,12 +486,11 @@ func (n *node) close() {
 }
 
 // drain gives the outbox DrainTimeout to flush what the node answered,
-// after the peer server closed (so nothing new arrives). Entries left are
-// durable and flush after the next start.
+// after the peer server closed (so nothing new arrives). It does not look
+// at the outbox's depth first: the last answers' bills may still be in the
+// journal's held transaction, which Drain folds before it counts. Entries
+// left are durable and flush after the next start.
 func (n *node) drain() {
-	if n.journal.Depth() == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
 	defer cancel()
 	if err := n.journal.Drain(ctx); err != nil {

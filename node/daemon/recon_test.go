@@ -115,21 +115,26 @@ func TestReconJournalDrainedAtStopAndInMetrics(t *testing.T) {
 	}
 }
 
-// putBills journals n bills of sequence 1 to n in journal. The outbox
-// carries any entry; a catalog exchange's header is the shortest to write.
+// putBills journals n bills of sequence 1 to n in journal.
 func putBills(t *testing.T, journal *outbox.Outbox, n uint64) {
 	t.Helper()
 	for seq := uint64(1); seq <= n; seq++ {
-		h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
-			Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
-		hdr, err := h.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
-			RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}
-		if _, err := journal.Put(e); err != nil {
+		if _, err := journal.Put(bill(t, seq)); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// bill is the bill of sequence seq. The outbox carries any entry; a
+// catalog exchange's header is the shortest to write.
+func bill(t *testing.T, seq uint64) accounting.Entry {
+	t.Helper()
+	h := transcript.Header{Protocol: transcript.ProtocolCatalogOPRF, Suite: transcript.SuiteRistretto255SHA512,
+		Category: "black", Period: 1, Requester: "ReqMSP", Responder: "RespMSP", Sequence: seq, Count: 1}
+	hdr, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accounting.Entry{Header: hdr, RequestHash: make([]byte, 32), ResponseHash: make([]byte, 32),
+		RequesterSignature: []byte{1}, ResponderSignature: []byte{2}, Amount: 1}
 }

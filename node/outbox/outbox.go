@@ -47,14 +47,6 @@ type Config struct {
 	// before the submitter commits it on its own (Run, "Delivery marks").
 	// Default 1 s; below zero, at once after each batch.
 	MarkDelay time.Duration
-	// Settle, for a journal written through a logged committer
-	// (internal/groupcommit's Log: a write is durable, and its writer told
-	// so, before the transaction holding it commits), returns once every
-	// transaction whose writer was told it is durable has committed. The
-	// outbox counts and reads entries from committed transactions only, so
-	// Flush, Drain, PendingAmounts and PendingIn call it first, to count
-	// every entry journalled before the call. Default: none to wait for.
-	Settle func() error
 	// Logger receives submitter events. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for dead-entry timestamps. Default time.Now.
@@ -72,9 +64,20 @@ const (
 	DefaultMarkDelay   = time.Second
 )
 
+// DB is the database the journal lives in, as the outbox reads and writes
+// it: a *bolt.DB, or a committer in front of one (internal/groupcommit's
+// Committer) through which the node journals its entries. Such a committer
+// tells a writer its entry is durable before the transaction holding it
+// commits; its View waits for that commit, so every read here sees every
+// entry journalled before it.
+type DB interface {
+	View(fn func(*bolt.Tx) error) error
+	Update(fn func(*bolt.Tx) error) error
+}
+
 // Outbox is the journal and its submitter. It is safe for concurrent use.
 type Outbox struct {
-	db  *bolt.DB
+	db  DB
 	cfg Config
 
 	kick     chan struct{} // a pending entry may be waiting; buffered 1
@@ -107,7 +110,7 @@ type Outbox struct {
 // Open creates the outbox buckets in db if needed and counts what is
 // pending from before a restart. The caller owns db and closes it after
 // Run has returned.
-func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
+func Open(db DB, cfg Config) (*Outbox, error) {
 	if cfg.Ledger == nil {
 		return nil, errors.New("outbox: no ledger")
 	}
@@ -124,9 +127,6 @@ func Open(db *bolt.DB, cfg Config) (*Outbox, error) {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Settle == nil {
-		cfg.Settle = func() error { return nil }
 	}
 	o := &Outbox{
 		db: db, cfg: cfg, kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1),
@@ -325,7 +325,7 @@ func (o *Outbox) Drained() <-chan struct{} {
 // Flush waits until no entry is pending or ctx ends. The submitter sends
 // what is pending without waiting BatchDelay.
 func (o *Outbox) Flush(ctx context.Context) error {
-	if err := o.cfg.Settle(); err != nil {
+	if err := o.settle(); err != nil {
 		return fmt.Errorf("outbox: flush: %w", err)
 	}
 	select {
@@ -339,6 +339,13 @@ func (o *Outbox) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("outbox: flush with %d entries pending: %w", o.Depth(), ctx.Err())
 	}
+}
+
+// settle returns once every entry journalled before the call is committed
+// and counted (pending counts committed entries: PutTx's OnCommit): at
+// once on a *bolt.DB, after the fold of what a committer holds (DB).
+func (o *Outbox) settle() error {
+	return o.db.View(func(*bolt.Tx) error { return nil })
 }
 
 // Dead lists the dead entries, at most limit of them (all if limit <= 0).
@@ -425,9 +432,6 @@ func (o *Outbox) deliveredKeys() map[string]struct{} {
 // for the ledger: what this provider billed that the ledger does not show
 // yet (node/provider adds it to the requester's exposure).
 func (o *Outbox) PendingAmounts() (map[string]int64, error) {
-	if err := o.cfg.Settle(); err != nil {
-		return nil, fmt.Errorf("outbox: pending amounts: %w", err)
-	}
 	out := map[string]int64{}
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {
@@ -457,9 +461,6 @@ func (o *Outbox) PendingAmounts() (map[string]int64, error) {
 // (the backlog a provider reports while the period is in grace).
 func (o *Outbox) PendingIn(period uint64) (uint64, error) {
 	prefix := []byte(chaincode.EntryPrefix(period)) // storage keys are ledger keys
-	if err := o.cfg.Settle(); err != nil {
-		return 0, fmt.Errorf("outbox: pending in period %d: %w", period, err)
-	}
 	var n uint64
 	delivered := o.deliveredKeys()
 	err := o.db.View(func(tx *bolt.Tx) error {

@@ -156,7 +156,7 @@ func (o *Outbox) stopGathering() {
 // Run. It is for a graceful stop after Run has returned (Flush needs Run);
 // it may also run beside Run, which it then takes turns with.
 func (o *Outbox) Drain(ctx context.Context) error {
-	if err := o.cfg.Settle(); err != nil {
+	if err := o.settle(); err != nil {
 		return fmt.Errorf("outbox: drain: %w", err)
 	}
 	failures := 0 // consecutive failed batches

@@ -26,7 +26,8 @@ import (
 // ledger read; one billed after the mark stays in since until the next
 // refresh. A bill is journalled once its log record is durable, so the
 // journal is read once the writes logged before the mark are folded into
-// node.db, where the outbox reads (its Settle, journal.go). Evaluations
+// node.db: the outbox reads through the journal's committer, whose reads
+// wait for that fold (journal.go). Evaluations
 // under way are reserved (inflight) and count from the moment they pass
 // the check. Counting an entry twice in the meantime only refuses sooner.
 type exposures struct {

@@ -112,9 +112,10 @@ func checkExchangeKey(key []byte) error {
 
 // folded returns once every journal write whose Log returned before the
 // call is folded into node.db. The outbox counts and reads its entries in
-// node.db: it calls folded (its Settle) before it counts every bill
-// journalled so far (Flush, Drain, the exposures' pending amounts, the
-// backlog report), as does OutboxDepth.
+// node.db through the journal's committer, whose reads wait for the same
+// fold, so it counts every bill journalled before it reads (Flush, Drain,
+// the exposures' pending amounts, the backlog report); OutboxDepth, which
+// reads the outbox's count, calls folded first.
 func (p *Provider) folded() error {
 	return p.journal.View(func(*bolt.Tx) error { return nil })
 }

@@ -86,9 +86,9 @@ func New(cfg Config) (*Provider, error) {
 	if err := p.openJournal(); err != nil {
 		return nil, err
 	}
-	oc := cfg.Outbox
-	oc.Settle = p.folded
-	if p.outbox, err = outbox.Open(cfg.DB, oc); err != nil {
+	// The outbox reads and writes node.db through the journal's
+	// committer, so that it counts every bill journalled before it reads.
+	if p.outbox, err = outbox.Open(p.journal, cfg.Outbox); err != nil {
 		p.journal.Close()
 		return nil, err
 	}
