@@ -38,6 +38,9 @@ const (
 	daemonProviders = 3
 	// daemonRequester is the member that asks; it provides nothing.
 	daemonRequester = "ReqMSP"
+	// comparedRequester is the second requester of a comparison
+	// (DaemonConfig.Compare), running the compared build.
+	comparedRequester = "ReqComparedMSP"
 	// daemonBatches is how many distinct one-identifier batches the
 	// queries cycle through: drawing one walks every list.
 	daemonBatches = 64
@@ -87,6 +90,16 @@ type DaemonConfig struct {
 	ProfileWindow time.Duration
 	// Seed selects the lists and the batches.
 	Seed uint64
+	// Compare, if set, is a second riskmesh executable (another build)
+	// that a second requester runs in the same network, beside the first
+	// and with the same configuration: the two one-at-a-time phases then
+	// alternate their queries between the two requesters, in the order A
+	// B B A, and report a point for each (PathCompared for this one). The
+	// machine's speed drifts between runs minutes apart by more than most
+	// changes move a query (docs/benchmarks.md); queries interleaved one
+	// by one share it. The concurrent and large phases ask the first
+	// requester only.
+	Compare string
 	// Tune, if set, adjusts each node's configuration before it is
 	// written (localnet.Config.Tune); nil runs the nodes as shipped.
 	Tune func(mspID string, c *config.Config)
@@ -114,7 +127,7 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 	}
 	if split, tune := c.SplitItems, c.Tune; split > 0 {
 		c.Tune = func(msp string, nc *config.Config) {
-			if msp == daemonRequester {
+			if msp == daemonRequester || msp == comparedRequester {
 				nc.Requester.SplitItems = split
 			}
 			if tune != nil {
@@ -130,8 +143,9 @@ func (c DaemonConfig) withDefaults() (DaemonConfig, error) {
 
 // The paths a daemon bench point's queries take.
 const (
-	PathDaemon    = "daemon"     // the business API of real node processes
-	PathInProcess = "in process" // psi/catalogpsi alone, the reference
+	PathDaemon    = "daemon"          // the business API of real node processes
+	PathCompared  = "daemon, compare" // the same, through the requester running DaemonConfig.Compare
+	PathInProcess = "in process"      // psi/catalogpsi alone, the reference
 )
 
 // DaemonPoint is one phase of the daemon bench.
@@ -209,6 +223,12 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 	if cfg.Profile != "" {
 		prof = newProfiler(cfg.Profile, cfg.ProfileWindow, net.Nodes())
 	}
+	var compared riskmeshv1.RiskMeshClient
+	if cfg.Compare != "" {
+		if compared, err = net.Client(comparedRequester); err != nil {
+			return m, nil, err
+		}
+	}
 	var points []DaemonPoint
 	for _, phase := range []struct {
 		providers, clients, queries int
@@ -221,11 +241,18 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 		if err != nil {
 			return m, points, err
 		}
-		p, err := measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries, rec)
+		var ps []DaemonPoint
+		if phase.clients == 1 && compared != nil {
+			ps, err = measureCompared(ctx, net, [2]riskmeshv1.RiskMeshClient{api, compared}, batches, phase.providers, phase.queries, rec)
+		} else {
+			var p DaemonPoint
+			p, err = measureDaemons(ctx, net, api, batches, phase.providers, phase.clients, phase.queries, rec)
+			ps = []DaemonPoint{p}
+		}
 		if err := errors.Join(err, rec.wait()); err != nil {
 			return m, points, err
 		}
-		points = append(points, p)
+		points = append(points, ps...)
 	}
 	cfg.Logger.Info("daemon bench large phase", "queries", cfg.LargeQueries, "identifiers", cfg.Large)
 	daemon, inProcess, err := measureLarge(ctx, net, api, w, large, cfg.LargeQueries, prof)
@@ -321,7 +348,8 @@ func (w *workload) oneIdentifier(rep int) (*synth.Batch, int, error) {
 // startDaemons starts the daemon bench's network (startNetwork) with the
 // nodes as shipped, cfg.Tune and cfg.Profile's profiles listeners aside.
 func startDaemons(ctx context.Context, cfg DaemonConfig, w *workload) (*localnet.Network, error) {
-	d, err := startNetwork(ctx, networkConfig{binary: cfg.Binary, dir: cfg.Dir, tune: cfg.Tune, pprof: cfg.Profile != "", log: cfg.Logger}, w)
+	d, err := startNetwork(ctx, networkConfig{binary: cfg.Binary, dir: cfg.Dir, tune: cfg.Tune, pprof: cfg.Profile != "",
+		compare: cfg.Compare, log: cfg.Logger}, w)
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +407,56 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 	p.Queries = len(walls)
 	p.P50, p.P90 = percentiles(walls)
 	return p, nil
+}
+
+// measureCompared asks queries one-identifier queries, one at a time, of
+// the first providers through each of two requesters' business APIs in
+// turn (apis: the first requester's, then the compared one's), in the
+// order A B B A, so that both meet the same load, and returns a point for
+// each (PathDaemon, PathCompared). Every node process's CPU over a query
+// counts to the requester that asked it; the wall of the phase is the sum
+// of each requester's queries' walls.
+func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmeshv1.RiskMeshClient, batches []*synth.Batch,
+	providers, queries int, rec *recording) ([]DaemonPoint, error) {
+	load := readFirst("/proc/loadavg", loadAverage)
+	var asked []string
+	for i := range providers {
+		asked = append(asked, providerMSP(i))
+	}
+	pids := make([]int, 0, len(net.Nodes()))
+	for _, n := range net.Nodes() {
+		pids = append(pids, n.PID())
+	}
+	regulator := []int{net.Regulator().PID()}
+	points := make([]DaemonPoint, 2)
+	walls := [2][]time.Duration{}
+	for i, path := range []string{PathDaemon, PathCompared} {
+		points[i] = DaemonPoint{Path: path, Providers: providers, Clients: 1, Identifiers: len(batches[0].Items), Load: load}
+	}
+	for i := 0; i < 2*queries || rec.open(); i++ {
+		which := i % 2
+		if i%4 >= 2 { // A B B A
+			which = 1 - which
+		}
+		// Each query its own batch: hits (even batches) and misses come
+		// to both requesters alike over each A B B A.
+		b := batches[i%len(batches)]
+		cpu, ledger, start := nodesCPU(pids), nodesCPU(regulator), time.Now()
+		if err := askDaemon(ctx, apis[which], b, asked); err != nil {
+			return nil, err
+		}
+		d := time.Since(start)
+		p := &points[which]
+		p.Seconds += d.Seconds()
+		p.CPUSeconds += nodesCPU(pids) - cpu
+		p.LedgerCPUSeconds += nodesCPU(regulator) - ledger
+		walls[which] = append(walls[which], d)
+	}
+	for i := range points {
+		points[i].Queries = len(walls[i])
+		points[i].P50, points[i].P90 = percentiles(walls[i])
+	}
+	return points, nil
 }
 
 // askDaemon sends b to the providers named in asked through the business
@@ -443,7 +521,7 @@ func WriteDaemonTable(w io.Writer, m Machine, points []DaemonPoint) error {
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
 		ledger := "—" // no ledger in process
-		if p.Path == PathDaemon {
+		if p.Path != PathInProcess {
 			ledger = fmt.Sprintf("%.2f", 1000*p.LedgerCPUSeconds/float64(p.Queries))
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, p.Providers, p.Clients,

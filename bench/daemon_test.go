@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,22 +33,35 @@ func TestStatCPU(t *testing.T) {
 // RunDaemon starts real riskmesh node processes, asks every phase's
 // queries through the business API and checks each answer: a wrong or
 // missing answer fails the run (askDaemon), so the points it returns are
-// of checked queries.
+// of checked queries. With Compare, a second requester runs the compared
+// executable (here a wrapper that notes its start, then runs riskmesh)
+// and the one-at-a-time phases report its queries apart.
 func TestRunDaemon(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds riskmesh and starts five node processes")
+		t.Skip("builds riskmesh and starts six node processes")
 	}
 	dir, binary := buildRiskmesh(t)
+	started := filepath.Join(dir, "compared-started")
+	compared := filepath.Join(dir, "compared")
+	script := fmt.Sprintf("#!/bin/sh\necho started >> %q\nexec %q \"$@\"\n", started, binary)
+	if err := os.WriteFile(compared, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Dir: filepath.Join(dir, "net"), List: 300, Queries: 4,
-		Clients: 2, Concurrent: 6, Large: 40, LargeQueries: 3, SplitItems: 10, Seed: 3})
+	_, points, err := RunDaemon(ctx, DaemonConfig{Binary: binary, Compare: compared, Dir: filepath.Join(dir, "net"), List: 300,
+		Queries: 8, Clients: 2, Concurrent: 6, Large: 40, LargeQueries: 3, SplitItems: 10, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b, err := os.ReadFile(started); err != nil || string(b) != "started\n" {
+		t.Errorf("the compared executable started %q (%v), want once: the second requester's node", b, err)
+	}
 	want := []DaemonPoint{
-		{Path: PathDaemon, Providers: 1, Clients: 1, Queries: 4, Identifiers: 1},
-		{Path: PathDaemon, Providers: 3, Clients: 1, Queries: 4, Identifiers: 1},
+		{Path: PathDaemon, Providers: 1, Clients: 1, Queries: 8, Identifiers: 1},
+		{Path: PathCompared, Providers: 1, Clients: 1, Queries: 8, Identifiers: 1},
+		{Path: PathDaemon, Providers: 3, Clients: 1, Queries: 8, Identifiers: 1},
+		{Path: PathCompared, Providers: 3, Clients: 1, Queries: 8, Identifiers: 1},
 		{Path: PathDaemon, Providers: 3, Clients: 2, Queries: 6, Identifiers: 1},
 		{Path: PathDaemon, Providers: 1, Clients: 1, Queries: 3, Identifiers: 40},
 		{Path: PathInProcess, Providers: 1, Clients: 1, Queries: 3, Identifiers: 40},

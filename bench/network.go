@@ -62,7 +62,10 @@ type networkConfig struct {
 	// pprof has every node serve its profiles on loopback
 	// (localnet.Config.Pprof), for DaemonConfig.Profile.
 	pprof bool
-	log   *slog.Logger
+	// compare, if set, is a second riskmesh executable, which a second
+	// requester, comparedRequester, runs (DaemonConfig.Compare).
+	compare string
+	log     *slog.Logger
 }
 
 // daemonNet is a running bench network.
@@ -96,6 +99,11 @@ func startNetwork(ctx context.Context, nc networkConfig, w *workload) (_ *daemon
 		d.providers = append(d.providers, l.MSPID)
 	}
 	members = append(members, localnet.Member{MSPID: daemonRequester, Limit: limit})
+	requesters := []string{daemonRequester}
+	if nc.compare != "" {
+		members = append(members, localnet.Member{MSPID: comparedRequester, Limit: limit, Binary: nc.compare})
+		requesters = append(requesters, comparedRequester)
+	}
 	// Tune cannot fail; the first relay that does not start fails Start
 	// once localnet returns.
 	var tuneErr error
@@ -133,8 +141,10 @@ func startNetwork(ctx context.Context, nc networkConfig, w *workload) (_ *daemon
 	}
 	wait, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	if err := d.WaitCatalogs(wait, daemonRequester, category.String(), 0, nil); err != nil {
-		return nil, err
+	for _, r := range requesters {
+		if err := d.WaitCatalogs(wait, r, category.String(), 0, nil); err != nil {
+			return nil, err
+		}
 	}
 	if nc.live {
 		if err := d.waitLive(wait, w); err != nil {

@@ -179,7 +179,12 @@ With --profile DIR every node serves Go's profiles on a loopback port
 and an execution trace of --profile-window of every node process, in
 DIR/<phase>/<MSP id>.cpu.pprof and .trace (go tool pprof, go tool trace); a
 phase then goes on asking until its window has closed, so its query count may
-exceed the one asked, and profiling's own cost is in its figures.`,
+exceed the one asked, and profiling's own cost is in its figures.
+
+With --compare BINARY a second requester runs that build beside the first, and
+the two one-at-a-time phases alternate their queries between the two, A B B A,
+printing a row for each ("daemon, compare"): two builds measured under the same
+load, which drifts between runs minutes apart by more than most changes move.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -203,6 +208,7 @@ exceed the one asked, and profiling's own cost is in its figures.`,
 	f.IntVar(&cfg.Concurrent, "concurrent", 0, "queries of the concurrent phase (default 2000)")
 	f.IntVar(&cfg.Large, "large", 0, "identifiers per query of the large-batch phase (default 1000)")
 	f.IntVar(&cfg.LargeQueries, "large-queries", 0, "queries of the large-batch phase and of its in-process reference (default 20)")
+	f.StringVar(&cfg.Compare, "compare", "", "a second riskmesh executable: a second requester runs it and the one-at-a-time phases alternate between the two")
 	f.IntVar(&cfg.SplitItems, "split-items", 0, "the requester's requester.split_items: large queries as pipelined exchanges of at least this many items (default 0, never split)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the synthetic lists and batches")
 	f.StringVar(&cfg.Profile, "profile", "", "write a CPU profile and an execution trace of every node process per phase to DIR/<phase>/ (each phase asks until --profile-window has passed)")

@@ -84,6 +84,10 @@ type Member struct {
 	Sources []config.Source
 	// Limit is its overdraft limit in tokens. Default DefaultLimit.
 	Limit int64
+	// Binary is the riskmesh executable its node runs, for a network of
+	// mixed builds (two builds of a requester measured side by side, a
+	// rolling upgrade). Default: Config.Binary.
+	Binary string
 }
 
 // mspIDPattern is what node/config accepts as an MSP id.

@@ -20,8 +20,9 @@ const consortiumFile = "consortium.yaml"
 
 // newNode creates msp's directory and identity with an OPRF key for each
 // category, and picks its loopback addresses (a profiles one with pprof).
-func newNode(root, msp string, categories []string, pprof bool) (*Node, error) {
-	n := &Node{MSPID: msp, Dir: filepath.Join(root, msp), Pprof: config.Off}
+// The node runs binary.
+func newNode(root, msp, binary string, categories []string, pprof bool) (*Node, error) {
+	n := &Node{MSPID: msp, Dir: filepath.Join(root, msp), Pprof: config.Off, binary: binary}
 	if _, err := os.Stat(n.Dir); err == nil {
 		return nil, fmt.Errorf("%w: %s exists already", ErrConfig, n.Dir)
 	}

@@ -1,6 +1,7 @@
 package localnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -80,11 +81,11 @@ func (n *Network) start(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if n.regulator, err = newNode(cfg.Dir, cfg.Regulator, nil, cfg.Pprof); err != nil {
+	if n.regulator, err = newNode(cfg.Dir, cfg.Regulator, cfg.Binary, nil, cfg.Pprof); err != nil {
 		return err
 	}
 	for _, m := range cfg.Members {
-		node, err := newNode(cfg.Dir, m.MSPID, m.Categories, cfg.Pprof)
+		node, err := newNode(cfg.Dir, m.MSPID, cmp.Or(m.Binary, cfg.Binary), m.Categories, cfg.Pprof)
 		if err != nil {
 			return err
 		}
@@ -113,7 +114,7 @@ func (n *Network) start(ctx context.Context) error {
 		}
 	}
 
-	if err := n.regulator.start(cfg.Binary); err != nil {
+	if err := n.regulator.start(); err != nil {
 		return err
 	}
 	if err := n.openAdmin(); err != nil {
@@ -139,7 +140,7 @@ func (n *Network) start(ctx context.Context) error {
 	}
 
 	for _, m := range n.members {
-		if err := m.start(cfg.Binary); err != nil {
+		if err := m.start(); err != nil {
 			return err
 		}
 	}
@@ -331,7 +332,7 @@ func (n *Network) Restart(ctx context.Context, mspID string, tune func(*config.C
 	}); err != nil {
 		return err
 	}
-	if err := node.start(n.cfg.Binary); err != nil {
+	if err := node.start(); err != nil {
 		return err
 	}
 	p, err := n.admin.Period(ctx, 0)
@@ -534,7 +535,7 @@ func (n *Network) move(node *Node) error {
 			return err
 		}
 	}
-	return node.start(n.cfg.Binary)
+	return node.start()
 }
 
 // exited returns an error naming a started node that is no longer running.

@@ -22,7 +22,8 @@ type Node struct {
 	// "off".
 	Pprof string
 
-	conf *config.Config // what node.yaml holds, for Restart
+	conf   *config.Config // what node.yaml holds, for Restart
+	binary string         // the riskmesh executable it runs
 
 	mu   sync.Mutex // guards proc, which Restart replaces
 	proc *process
@@ -56,8 +57,8 @@ func (n *Node) process() *process {
 }
 
 // start runs `binary node --config node.yaml`.
-func (n *Node) start(binary string) error {
-	p, err := startProcess(binary, []string{"node", "--config", n.Config()}, n.Log())
+func (n *Node) start() error {
+	p, err := startProcess(n.binary, []string{"node", "--config", n.Config()}, n.Log())
 	if err != nil {
 		return err
 	}
