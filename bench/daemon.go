@@ -291,12 +291,9 @@ func measureLarge(ctx context.Context, net *localnet.Network, api riskmeshv1.Ris
 	daemon = DaemonPoint{Path: PathDaemon, Providers: 1, Clients: 1, Queries: queries, Identifiers: len(batches[0].Items), Load: load}
 	inProcess = daemon
 	inProcess.Path = PathInProcess
-	pids := make([]int, 0, len(net.Nodes()))
-	for _, n := range net.Nodes() {
-		pids = append(pids, n.PID())
-	}
+	pids := nodePIDs(net)
 	regulator := []int{net.Regulator().PID()}
-	asked := []string{providerMSP(0)}
+	asked := firstProviders(1)
 	daemonWalls, inProcessWalls := make([]time.Duration, 0, queries), make([]time.Duration, 0, queries)
 	for i := 0; i < queries || rec.open(); i++ {
 		b := batches[i%len(batches)]
@@ -363,14 +360,8 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 	providers, clients, queries int, rec *recording) (DaemonPoint, error) {
 	p := DaemonPoint{Path: PathDaemon, Providers: providers, Clients: clients, Queries: queries,
 		Identifiers: len(batches[0].Items), Load: readFirst("/proc/loadavg", loadAverage)}
-	var asked []string
-	for i := range providers {
-		asked = append(asked, providerMSP(i))
-	}
-	pids := make([]int, 0, len(net.Nodes()))
-	for _, n := range net.Nodes() {
-		pids = append(pids, n.PID())
-	}
+	asked := firstProviders(providers)
+	pids := nodePIDs(net)
 	regulator := net.Regulator().PID()
 	cpu0, ledger0 := nodesCPU(pids), nodesCPU([]int{regulator})
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -419,14 +410,8 @@ func measureDaemons(ctx context.Context, net *localnet.Network, api riskmeshv1.R
 func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmeshv1.RiskMeshClient, batches []*synth.Batch,
 	providers, queries int, rec *recording) ([]DaemonPoint, error) {
 	load := readFirst("/proc/loadavg", loadAverage)
-	var asked []string
-	for i := range providers {
-		asked = append(asked, providerMSP(i))
-	}
-	pids := make([]int, 0, len(net.Nodes()))
-	for _, n := range net.Nodes() {
-		pids = append(pids, n.PID())
-	}
+	asked := firstProviders(providers)
+	pids := nodePIDs(net)
 	regulator := []int{net.Regulator().PID()}
 	points := make([]DaemonPoint, 2)
 	walls := [2][]time.Duration{}
@@ -457,6 +442,15 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 		points[i].P50, points[i].P90 = percentiles(walls[i])
 	}
 	return points, nil
+}
+
+// firstProviders names the first n providers, those a phase of n asks.
+func firstProviders(n int) []string {
+	asked := make([]string, n)
+	for i := range asked {
+		asked[i] = providerMSP(i)
+	}
+	return asked
 }
 
 // askDaemon sends b to the providers named in asked through the business

@@ -280,10 +280,13 @@ func (d *daemonNet) relayed() (up, down int64) {
 }
 
 // pids are the node processes' ids, the regulator's first.
-func (d *daemonNet) pids() []int {
+func (d *daemonNet) pids() []int { return nodePIDs(d.Network) }
+
+// nodePIDs are the ids of n's node processes, the regulator's first.
+func nodePIDs(n *localnet.Network) []int {
 	var pids []int
-	for _, n := range d.Nodes() {
-		pids = append(pids, n.PID())
+	for _, node := range n.Nodes() {
+		pids = append(pids, node.PID())
 	}
 	return pids
 }
