@@ -3,6 +3,8 @@ package bench
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -166,6 +168,11 @@ type DaemonPoint struct {
 	CPUSeconds, LedgerCPUSeconds float64
 	// Load is the load average at the phase's start.
 	Load string
+	// Build names the executable that answered: the first 12 hex digits
+	// of the SHA-256 of the riskmesh binary the asking requester ran
+	// (PathDaemon, PathCompared), or of this process's (PathInProcess).
+	// Binaries built here carry no VCS stamp (docs/benchmarks.md).
+	Build string
 }
 
 // QueriesPerSecond is the phase's throughput.
@@ -188,12 +195,28 @@ func (p *DaemonPoint) IdentifiersPerSecond() float64 {
 // large-batch phase: cfg.LargeQueries queries of cfg.Large identifiers to
 // one provider, each followed by the same batch through psi/catalogpsi in
 // this process (measureLarge), so the two rates compare in one run.
-func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+func RunDaemon(ctx context.Context, cfg DaemonConfig) (_ Machine, points []DaemonPoint, err error) {
+	if cfg, err = cfg.withDefaults(); err != nil {
 		return Machine{}, nil, err
 	}
 	m := DetectMachine(ctx, ".")
+	builds := map[string]string{PathDaemon: cfg.Binary, PathCompared: cfg.Compare}
+	if builds[PathInProcess], err = os.Executable(); err != nil {
+		return m, nil, fmt.Errorf("this executable: %w", err)
+	}
+	for path, binary := range builds {
+		if binary == "" {
+			continue
+		}
+		if builds[path], err = executableID(binary); err != nil {
+			return m, nil, err
+		}
+	}
+	defer func() {
+		for i := range points {
+			points[i].Build = builds[points[i].Path]
+		}
+	}()
 	w, err := newWorkload(cfg.Seed, daemonProviders, cfg.List)
 	if err != nil {
 		return m, nil, err
@@ -229,7 +252,6 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (Machine, []DaemonPoint, e
 			return m, nil, err
 		}
 	}
-	var points []DaemonPoint
 	for _, phase := range []struct {
 		providers, clients, queries int
 	}{
@@ -444,6 +466,21 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 	return points, nil
 }
 
+// executableID is the first 12 hex digits of the SHA-256 of the file at
+// path: which build a row was measured on.
+func executableID(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("executable: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("executable %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
 // firstProviders names the first n providers, those a phase of n asks.
 func firstProviders(n int) []string {
 	asked := make([]string, n)
@@ -511,14 +548,14 @@ func statCPU(r io.Reader) float64 {
 func WriteDaemonTable(w io.Writer, m Machine, points []DaemonPoint) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %d cores, GOMAXPROCS %d, %s, commit %s, %s\n\n", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date)
-	b.WriteString("| path | providers | clients | identifiers | queries | p50 (ms) | p90 (ms) | queries/s | identifiers/s | CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| path | build (SHA-256) | providers | clients | identifiers | queries | p50 (ms) | p90 (ms) | queries/s | identifiers/s | CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
 		ledger := "—" // no ledger in process
 		if p.Path != PathInProcess {
 			ledger = fmt.Sprintf("%.2f", 1000*p.LedgerCPUSeconds/float64(p.Queries))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, p.Providers, p.Clients,
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, cmp.Or(p.Build, "—"), p.Providers, p.Clients,
 			p.Identifiers, p.Queries, ms(p.P50), ms(p.P90), p.QueriesPerSecond(), p.IdentifiersPerSecond(),
 			1000*p.CPUSeconds/float64(p.Queries), ledger, p.Load)
 	}

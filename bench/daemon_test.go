@@ -69,11 +69,24 @@ func TestRunDaemon(t *testing.T) {
 	if len(points) != len(want) {
 		t.Fatalf("%d points, want %d", len(points), len(want))
 	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := map[string]string{PathDaemon: binary, PathCompared: compared, PathInProcess: self}
+	for path, file := range builds {
+		if builds[path], err = executableID(file); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, p := range points {
 		w := want[i]
 		if p.Path != w.Path || p.Providers != w.Providers || p.Clients != w.Clients || p.Queries != w.Queries ||
 			p.Identifiers != w.Identifiers || p.P50 <= 0 || p.P90 < p.P50 || p.CPUSeconds <= 0 || p.Load == "" {
 			t.Errorf("point %d: %+v, want the sizes of %+v, percentiles in order and CPU spent", i, p, w)
+		}
+		if p.Build != builds[p.Path] || len(p.Build) != 12 {
+			t.Errorf("point %d (%s) measured on build %q, want %q", i, p.Path, p.Build, builds[p.Path])
 		}
 	}
 	var table strings.Builder
@@ -83,7 +96,7 @@ func TestRunDaemon(t *testing.T) {
 	if rows := strings.Count(table.String(), "\n| "); rows != 1+len(want) {
 		t.Errorf("table has %d rows after its header, want %d:\n%s", rows-1, len(want), table.String())
 	}
-	if !strings.Contains(table.String(), "| in process | 1 | 1 | 40 | 3 |") {
+	if !strings.Contains(table.String(), "| in process | "+builds[PathInProcess]+" | 1 | 1 | 40 | 3 |") {
 		t.Errorf("table lacks the in-process reference row:\n%s", table.String())
 	}
 }
