@@ -62,10 +62,11 @@ type networkConfig struct {
 	// pprof has every node serve its profiles on loopback
 	// (localnet.Config.Pprof), for DaemonConfig.Profile.
 	pprof bool
-	// compare, if set, is a second riskmesh executable, which a second
-	// requester, comparedRequester, runs (DaemonConfig.Compare).
-	compare string
-	log     *slog.Logger
+	// requester, if set, is the executable the requester daemonRequester
+	// runs instead of binary; compare, if set, a second one, which a
+	// second requester, comparedRequester, runs (DaemonConfig.Compare).
+	requester, compare string
+	log                *slog.Logger
 }
 
 // daemonNet is a running bench network.
@@ -98,7 +99,7 @@ func startNetwork(ctx context.Context, nc networkConfig, w *workload) (_ *daemon
 			Sources: []config.Source{{Name: "list", Category: category.String(), Code: int(category), Kind: config.KindCSV, Path: path, Mapping: mapping}}})
 		d.providers = append(d.providers, l.MSPID)
 	}
-	members = append(members, localnet.Member{MSPID: daemonRequester, Limit: limit})
+	members = append(members, localnet.Member{MSPID: daemonRequester, Limit: limit, Binary: nc.requester})
 	requesters := []string{daemonRequester}
 	if nc.compare != "" {
 		members = append(members, localnet.Member{MSPID: comparedRequester, Limit: limit, Binary: nc.compare})

@@ -181,10 +181,13 @@ DIR/<phase>/<MSP id>.cpu.pprof and .trace (go tool pprof, go tool trace); a
 phase then goes on asking until its window has closed, so its query count may
 exceed the one asked, and profiling's own cost is in its figures.
 
-With --compare BINARY a second requester runs that build beside the first, and
-the two one-at-a-time phases alternate their queries between the two, A B B A,
-printing a row for each ("daemon, compare"): two builds measured under the same
-load, which drifts between runs minutes apart by more than most changes move.`,
+With --compare BINARY a second requester runs that build beside the first (the
+regulator and providers then run a copy of --riskmesh, so that neither requester
+shares its code's pages with them), and the two one-at-a-time phases alternate
+their queries between the two, A B B A B A A B, printing a row for each ("daemon,
+compare"): two builds measured under the same load, which drifts between runs
+minutes apart by more than most changes move. Every row names its build by the
+SHA-256 of the executable that answered.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
