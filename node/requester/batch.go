@@ -111,7 +111,7 @@ func (b *batcher) submit(x exchange, p *part, inline bool) {
 		}
 		b.inFlight[k]++
 		b.mu.Unlock()
-		b.exchange(alone, func() { b.ended(k) })
+		b.run(alone, func() { b.ended(k) })
 		return
 	}
 	defer b.mu.Unlock()
@@ -160,17 +160,17 @@ func (b *batcher) ended(k batchKey) {
 	}
 }
 
-// flush runs bt's exchange (exchange) in the background; ended runs once
-// every part has its outcome.
+// flush runs bt (run) in the background; ended runs once every part has
+// its outcome.
 func (b *batcher) flush(bt *batch, ended func()) {
 	b.r.wg.Add(1)
 	workers.Go(func() {
 		defer b.r.wg.Done()
-		b.exchange(bt, ended)
+		b.run(bt, ended)
 	})
 }
 
-// exchange sends bt, bounded by the earliest deadline of its parts (so no
+// run sends bt as one exchange, bounded by the earliest deadline of its parts (so no
 // part's caller waits past its own deadline), and hands every part its
 // share of the outcome: its slice of the results (a live exchange's
 // decrypted answer as much as a catalog look-up's), its items billed, and
@@ -179,7 +179,7 @@ func (b *batcher) flush(bt *batch, ended func()) {
 // durable (admit). If the provider accepts fewer items than were sent,
 // each part is sent again on its own, split to fit. ended runs once every
 // part has its outcome.
-func (b *batcher) exchange(bt *batch, ended func()) {
+func (b *batcher) run(bt *batch, ended func()) {
 	r := b.r
 	defer ended()
 	for parts := bt.parts; len(parts) > 0; {
