@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,6 +163,10 @@ type DaemonPoint struct {
 	// times from the Query call to the final result.
 	Seconds  float64
 	P50, P90 time.Duration
+	// Delta, on a PathCompared point, is its P50 less the first
+	// requester's in the same phase, and DeltaLow and DeltaHigh a 95 %
+	// interval of that difference (p50Delta).
+	Delta, DeltaLow, DeltaHigh time.Duration
 	// CPUSeconds is the CPU time of every node process over the phase
 	// (PathDaemon) or of this process (PathInProcess); LedgerCPUSeconds
 	// the regulator's alone (it hosts the embedded ledger that every
@@ -484,6 +489,9 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 	for i, path := range []string{PathDaemon, PathCompared} {
 		points[i] = DaemonPoint{Path: path, Providers: providers, Clients: 1, Identifiers: len(batches[0].Items), Load: load}
 	}
+	// pairs holds, per two queries in a row (one of each requester), the
+	// first requester's wall and the compared one's.
+	var pairs [][2]time.Duration
 	for i := 0; i < 2*queries || rec.open(); i++ {
 		which := compareOrder[i%len(compareOrder)]
 		// Each query its own batch: hits (even batches) and misses come
@@ -499,12 +507,55 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 		p.CPUSeconds += nodesCPU(pids) - cpu
 		p.LedgerCPUSeconds += nodesCPU(regulator) - ledger
 		walls[which] = append(walls[which], d)
+		if i%2 == 0 {
+			pairs = append(pairs, [2]time.Duration{})
+		}
+		pairs[len(pairs)-1][which] = d
+	}
+	if len(walls[0]) != len(walls[1]) { // the last pair is half done
+		pairs = pairs[:len(pairs)-1]
 	}
 	for i := range points {
 		points[i].Queries = len(walls[i])
 		points[i].P50, points[i].P90 = percentiles(walls[i])
 	}
+	points[1].Delta, points[1].DeltaLow, points[1].DeltaHigh = p50Delta(pairs)
 	return points, nil
+}
+
+// compareResamples is how many resamples p50Delta's interval is drawn
+// from.
+const compareResamples = 2000
+
+// p50Delta returns the median of the second walls of pairs less the
+// median of the first, and a 95 % interval of that difference: its 2.5th
+// and 97.5th percentiles over compareResamples resamples of the pairs,
+// drawn with replacement, a pair kept whole (its two queries ran one
+// after the other, under the same load). The draws are seeded: the same
+// walls give the same interval.
+func p50Delta(pairs [][2]time.Duration) (delta, low, high time.Duration) {
+	n := len(pairs)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	first, second := make([]time.Duration, n), make([]time.Duration, n)
+	diff := func(pick func(int) int) time.Duration {
+		for i := range n {
+			p := pairs[pick(i)]
+			first[i], second[i] = p[0], p[1]
+		}
+		slices.Sort(first)
+		slices.Sort(second)
+		return second[n/2] - first[n/2]
+	}
+	delta = diff(func(i int) int { return i })
+	rng := rand.New(rand.NewPCG(1, 2))
+	draws := make([]time.Duration, compareResamples)
+	for k := range draws {
+		draws[k] = diff(func(int) int { return rng.IntN(n) })
+	}
+	slices.Sort(draws)
+	return delta, draws[len(draws)*25/1000], draws[len(draws)*975/1000]
 }
 
 // executableID is the first 12 hex digits of the SHA-256 of the file at
@@ -589,15 +640,19 @@ func statCPU(r io.Reader) float64 {
 func WriteDaemonTable(w io.Writer, m Machine, points []DaemonPoint) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %d cores, GOMAXPROCS %d, %s, commit %s, %s\n\n", m.CPU, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.Commit, m.Date)
-	b.WriteString("| path | build (SHA-256) | providers | clients | identifiers | queries | p50 (ms) | p90 (ms) | queries/s | identifiers/s | CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| path | build (SHA-256) | providers | clients | identifiers | queries | p50 (ms) | p90 (ms) | p50 − first's (ms, 95 %) | queries/s | identifiers/s | CPU per query (ms) | ledger host CPU per query (ms) | load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
 		ledger := "—" // no ledger in process
 		if p.Path != PathInProcess {
 			ledger = fmt.Sprintf("%.2f", 1000*p.LedgerCPUSeconds/float64(p.Queries))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.2f | %.2f | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, cmp.Or(p.Build, "—"), p.Providers, p.Clients,
-			p.Identifiers, p.Queries, ms(p.P50), ms(p.P90), p.QueriesPerSecond(), p.IdentifiersPerSecond(),
+		delta := "—" // only a compared requester's
+		if p.Path == PathCompared {
+			delta = fmt.Sprintf("%+.2f (%+.2f to %+.2f)", ms(p.Delta), ms(p.DeltaLow), ms(p.DeltaHigh))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %.2f | %.2f | %s | %.0f | %.0f | %.2f | %s | %s |\n", p.Path, cmp.Or(p.Build, "—"), p.Providers, p.Clients,
+			p.Identifiers, p.Queries, ms(p.P50), ms(p.P90), delta, p.QueriesPerSecond(), p.IdentifiersPerSecond(),
 			1000*p.CPUSeconds/float64(p.Queries), ledger, p.Load)
 	}
 	_, err := io.WriteString(w, b.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +88,10 @@ func TestRunDaemon(t *testing.T) {
 		}
 		if p.Build != builds[p.Path] || len(p.Build) != 12 {
 			t.Errorf("point %d (%s) measured on build %q, want %q", i, p.Path, p.Build, builds[p.Path])
+		}
+		if p.Path == PathCompared && (p.Delta != p.P50-points[i-1].P50 || p.DeltaLow > p.DeltaHigh) {
+			t.Errorf("point %d: p50 %v less the first requester's %v is %v (%v to %v)", i, p.P50, points[i-1].P50,
+				p.Delta, p.DeltaLow, p.DeltaHigh)
 		}
 	}
 	var table strings.Builder
@@ -175,5 +180,41 @@ func TestDaemonConfigRefusesBadSizes(t *testing.T) {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// p50Delta's difference and interval: exact for a constant shift, zero
+// for identical walls, and for noisy walls with a 0.5 ms shift an
+// interval that holds the shift and not zero.
+func TestP50Delta(t *testing.T) {
+	shifted := make([][2]time.Duration, 101)
+	for i := range shifted {
+		a := time.Duration(1000+37*i%101) * time.Microsecond
+		shifted[i] = [2]time.Duration{a, a + time.Millisecond}
+	}
+	if d, lo, hi := p50Delta(shifted); d != time.Millisecond || lo != time.Millisecond || hi != time.Millisecond {
+		t.Errorf("constant 1 ms shift: %v (%v to %v)", d, lo, hi)
+	}
+	same := make([][2]time.Duration, 101)
+	for i := range same {
+		same[i] = [2]time.Duration{shifted[i][0], shifted[i][0]}
+	}
+	if d, lo, hi := p50Delta(same); d != 0 || lo != 0 || hi != 0 {
+		t.Errorf("identical walls: %v (%v to %v)", d, lo, hi)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	noisy := make([][2]time.Duration, 400)
+	for i := range noisy {
+		noisy[i] = [2]time.Duration{
+			time.Millisecond + time.Duration(rng.IntN(1000))*time.Microsecond,
+			1500*time.Microsecond + time.Duration(rng.IntN(1000))*time.Microsecond,
+		}
+	}
+	d, lo, hi := p50Delta(noisy)
+	if lo > 500*time.Microsecond || hi < 500*time.Microsecond || lo <= 0 || lo > d || d > hi {
+		t.Errorf("0.5 ms shift in 1 ms of noise: %v (%v to %v), want an interval around 0.5 ms above 0", d, lo, hi)
+	}
+	if d, lo, hi := p50Delta(nil); d != 0 || lo != 0 || hi != 0 {
+		t.Errorf("no pairs: %v (%v to %v)", d, lo, hi)
 	}
 }
