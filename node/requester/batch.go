@@ -170,15 +170,15 @@ func (b *batcher) flush(bt *batch, ended func()) {
 	})
 }
 
-// run sends bt as one exchange, bounded by the earliest deadline of its parts (so no
-// part's caller waits past its own deadline), and hands every part its
-// share of the outcome: its slice of the results (a live exchange's
-// decrypted answer as much as a catalog look-up's), its items billed, and
-// its share of a late fetch. A catalog exchange is blinded and signed while
-// its parts' queries' creations commit, and sent once every one of them is
-// durable (admit). If the provider accepts fewer items than were sent,
-// each part is sent again on its own, split to fit. ended runs once every
-// part has its outcome.
+// run sends bt as one exchange, bounded by the earliest deadline of its
+// parts (so no part's caller waits past its own deadline), and hands every
+// part its share of the outcome: its slice of the results (a live
+// exchange's decrypted answer as much as a catalog look-up's), its items
+// billed, and its share of a late fetch. A catalog exchange is blinded and
+// signed while its parts' queries' creations commit, and sent once every
+// one of them is durable (admit). If the provider accepts fewer items than
+// were sent, each part is sent again on its own, split to fit. ended runs
+// once every part has its outcome.
 func (b *batcher) run(bt *batch, ended func()) {
 	r := b.r
 	defer ended()
