@@ -115,14 +115,19 @@ func (r *Requester) Query(ctx context.Context, req *riskmeshv1.QueryRequest, sen
 // acceptedEvent is the QueryAccepted event of q, whose creation is
 // durable: the first event of its stream.
 func (q *queryRun) acceptedEvent() *riskmeshv1.QueryEvent {
-	providers := make([]string, len(q.pending.Providers))
-	for i, p := range q.pending.Providers {
-		providers[i] = p.Provider
-	}
 	return &riskmeshv1.QueryEvent{Body: &riskmeshv1.QueryEvent_Accepted{Accepted: &riskmeshv1.QueryAccepted{
-		QueryId: q.rec.QueryId, Providers: providers, ValidIdentifiers: uint32(q.batch.valid),
+		QueryId: q.rec.QueryId, Providers: q.providers(), ValidIdentifiers: uint32(q.batch.valid),
 		Period: q.rec.Period, CreatedAt: q.rec.CreatedAt,
 	}}}
+}
+
+// providers names the providers q asks, in the order it was given them.
+func (q *queryRun) providers() []string {
+	names := make([]string, len(q.pending.Providers))
+	for i, p := range q.pending.Providers {
+		names[i] = p.Provider
+	}
+	return names
 }
 
 // accept validates the request, normalises the batch, picks the providers
@@ -258,10 +263,7 @@ func (r *Requester) newQueryID() (string, error) {
 func (r *Requester) execute(q *queryRun, events chan<- *riskmeshv1.QueryEvent) {
 	defer close(events)
 	defer r.ended(q.rec.QueryId)
-	providers := make([]string, len(q.pending.Providers))
-	for i, p := range q.pending.Providers {
-		providers[i] = p.Provider
-	}
+	providers := q.providers()
 	ctx, cancel := context.WithDeadline(r.ctx, q.deadline)
 	defer cancel()
 	results := make(chan partDone, len(providers))
