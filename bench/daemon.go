@@ -485,14 +485,14 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 	pids := nodePIDs(net)
 	regulator := []int{net.Regulator().PID()}
 	points := make([]DaemonPoint, 2)
-	walls := [2][]time.Duration{}
 	for i, path := range []string{PathDaemon, PathCompared} {
 		points[i] = DaemonPoint{Path: path, Providers: providers, Clients: 1, Identifiers: len(batches[0].Items), Load: load}
 	}
 	// pairs holds, per two queries in a row (one of each requester), the
-	// first requester's wall and the compared one's.
+	// first requester's wall and the compared one's; a pair is always
+	// completed.
 	var pairs [][2]time.Duration
-	for i := 0; i < 2*queries || rec.open(); i++ {
+	for i := 0; i < 2*queries || rec.open() || i%2 == 1; i++ {
 		which := compareOrder[i%len(compareOrder)]
 		// Each query its own batch: hits (even batches) and misses come
 		// to both requesters alike over each cycle of compareOrder.
@@ -506,18 +506,18 @@ func measureCompared(ctx context.Context, net *localnet.Network, apis [2]riskmes
 		p.Seconds += d.Seconds()
 		p.CPUSeconds += nodesCPU(pids) - cpu
 		p.LedgerCPUSeconds += nodesCPU(regulator) - ledger
-		walls[which] = append(walls[which], d)
 		if i%2 == 0 {
 			pairs = append(pairs, [2]time.Duration{})
 		}
 		pairs[len(pairs)-1][which] = d
 	}
-	if len(walls[0]) != len(walls[1]) { // the last pair is half done
-		pairs = pairs[:len(pairs)-1]
-	}
-	for i := range points {
-		points[i].Queries = len(walls[i])
-		points[i].P50, points[i].P90 = percentiles(walls[i])
+	for which := range points {
+		walls := make([]time.Duration, len(pairs))
+		for k, p := range pairs {
+			walls[k] = p[which]
+		}
+		points[which].Queries = len(walls)
+		points[which].P50, points[which].P90 = percentiles(walls)
 	}
 	points[1].Delta, points[1].DeltaLow, points[1].DeltaHigh = p50Delta(pairs)
 	return points, nil
