@@ -70,6 +70,17 @@ var foldedBucket = []byte("groupcommit/folded")
 // woken) waits no longer than that for it.
 const FoldAfter = 10 * time.Millisecond
 
+// DB is a database as a package that keeps buckets in a node's node.db
+// reads and writes it: a *bolt.DB, or a Committer in front of one, whose
+// View waits for the fold of every write it told durable and whose Update
+// folds a held transaction at once instead of waiting behind it for
+// bbolt's writer (package doc). Such packages take a DB so that the node
+// can hand them either.
+type DB interface {
+	View(fn func(*bolt.Tx) error) error
+	Update(fn func(*bolt.Tx) error) error
+}
+
 // Committer groups the writes of one database. Its methods may be called
 // concurrently; the zero value is not usable (New, Open).
 type Committer struct {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/chaincode"
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 )
 
 // Bucket names in the node's bbolt file.
@@ -65,15 +66,11 @@ const (
 )
 
 // DB is the database the journal lives in, as the outbox reads and writes
-// it: a *bolt.DB, or a committer in front of one (internal/groupcommit's
-// Committer) through which the node journals its entries. Such a committer
-// tells a writer its entry is durable before the transaction holding it
-// commits; its View waits for that commit, so every read here sees every
-// entry journalled before it.
-type DB interface {
-	View(fn func(*bolt.Tx) error) error
-	Update(fn func(*bolt.Tx) error) error
-}
+// it: a *bolt.DB, or the committer through which the node journals its
+// entries (internal/groupcommit), which tells a writer its entry is
+// durable before the transaction holding it commits; its View waits for
+// that commit, so every read here sees every entry journalled before it.
+type DB = groupcommit.DB
 
 // Outbox is the journal and its submitter. It is safe for concurrent use.
 type Outbox struct {

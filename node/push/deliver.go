@@ -30,22 +30,20 @@ func (o *Outbox) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// deliver sends d's queue, oldest first, one event at a time.
+// deliver sends d's queue, oldest first, one event at a time, reading it
+// and marking what it delivered a batch at a time (batchEvents).
 func (o *Outbox) deliver(ctx context.Context, d *dest) {
 	failures := 0 // failed reads of the journal in a row
 	for ctx.Err() == nil {
-		key, ev, attempts, err := o.next(d)
+		queue, err := o.next(d)
 		switch {
-		case errors.Is(err, ErrCorrupt) && key != nil:
-			o.kill(d, key, &riskmeshv1.PushEvent{}, 0, err)
-			continue
 		case err != nil:
 			o.failed(d, err)
 			o.cfg.Logger.Error("push journal unreadable", "destination", d.Name, "err", err)
 			failures++
 			_ = backoff.Sleep(ctx, o.wait(failures))
 			continue
-		case key == nil:
+		case len(queue) == 0:
 			select {
 			case <-ctx.Done():
 			case <-d.kick:
@@ -53,34 +51,68 @@ func (o *Outbox) deliver(ctx context.Context, d *dest) {
 			continue
 		}
 		failures = 0
-		err = o.send(ctx, d, ev)
+		o.sendQueue(ctx, d, queue)
+	}
+}
+
+// sendQueue sends queue's events to d in order until one is not
+// delivered, then takes those that were out of d's queue, in one write,
+// before it deals with that one: dead, retried later, or left at the head
+// of the queue if ctx ended.
+func (o *Outbox) sendQueue(ctx context.Context, d *dest, queue []queued) {
+	for i, q := range queue {
+		err := q.err
+		if err == nil {
+			err = o.send(ctx, d, q.ev)
+		}
+		if err == nil {
+			continue
+		}
+		o.delivered(ctx, d, queue[:i])
 		switch {
-		case err == nil:
-			if err := o.finish(d, key, nil); err != nil {
-				o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
-				_ = backoff.Sleep(ctx, o.wait(1))
-				continue
-			}
-			d.delivered.Add(1)
-			d.mu.Lock()
-			d.lastErr = nil
-			d.mu.Unlock()
+		case q.err != nil:
+			o.kill(d, q.key, &riskmeshv1.PushEvent{}, 0, q.err)
 		case ctx.Err() != nil:
-			return // stopping: the event stays at the head of the queue
-		case errors.Is(err, ErrRejected) || attempts+1 >= o.cfg.MaxAttempts:
-			o.kill(d, key, ev, attempts+1, err)
+			// stopping: the event stays at the head of the queue
+		case errors.Is(err, ErrRejected) || q.attempts+1 >= o.cfg.MaxAttempts:
+			o.kill(d, q.key, q.ev, q.attempts+1, err)
 		default:
-			attempts++
+			attempts := q.attempts + 1
 			d.retried.Add(1)
 			o.failed(d, err)
-			o.cfg.Logger.Warn("push delivery failed, will retry", "destination", d.Name, "event", ev.EventId,
+			o.cfg.Logger.Warn("push delivery failed, will retry", "destination", d.Name, "event", q.ev.EventId,
 				"attempts", attempts, "err", err)
-			if err := o.attempted(d, key, attempts); err != nil {
+			if err := o.attempted(d, q.key, attempts); err != nil {
 				o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
 			}
 			_ = backoff.Sleep(ctx, o.wait(attempts))
 		}
+		return
 	}
+	o.delivered(ctx, d, queue)
+}
+
+// delivered takes queue's events, which d has acknowledged, out of its
+// queue. If that write fails they stay and are sent again: a destination
+// may receive an event more than once (docs/api.md, "What delivery
+// promises").
+func (o *Outbox) delivered(ctx context.Context, d *dest, queue []queued) {
+	if len(queue) == 0 {
+		return
+	}
+	keys := make([][]byte, len(queue))
+	for i, q := range queue {
+		keys[i] = q.key
+	}
+	if err := o.finish(d, keys, nil); err != nil {
+		o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
+		_ = backoff.Sleep(ctx, o.wait(1))
+		return
+	}
+	d.delivered.Add(uint64(len(queue)))
+	d.mu.Lock()
+	d.lastErr = nil
+	d.mu.Unlock()
 }
 
 func (o *Outbox) send(ctx context.Context, d *dest, ev *riskmeshv1.PushEvent) error {
@@ -98,7 +130,7 @@ func (o *Outbox) kill(d *dest, key []byte, ev *riskmeshv1.PushEvent, attempts in
 		Destination: d.Name, EventId: ev.EventId, Type: ev.Type, Stream: ev.Stream, StreamSequence: ev.StreamSequence,
 		Attempts: uint32(attempts), LastError: printable.String(cause.Error(), maxErrorLen), DiedAt: timestamppb.New(o.cfg.Now()),
 	}
-	if err := o.finish(d, key, de); err != nil {
+	if err := o.finish(d, [][]byte{key}, de); err != nil {
 		o.cfg.Logger.Error("push journal write failed", "destination", d.Name, "err", err)
 		return
 	}

@@ -145,27 +145,61 @@ func (o *Outbox) ForgetDisputesTx(tx *bolt.Tx, keys []*riskmeshv1.EntryKey) erro
 	return nil
 }
 
-// next returns d's oldest pending event and the failed deliveries of it
-// counted so far, nil if none is pending. A stored event that does not
-// decode comes back with ErrCorrupt and its key, for the dead store.
-func (o *Outbox) next(d *dest) (key []byte, ev *riskmeshv1.PushEvent, attempts int, err error) {
-	err = o.cfg.DB.View(func(tx *bolt.Tx) error {
-		k, v := tx.Bucket(d.pending).Cursor().First()
-		if k == nil {
-			return nil
+// A read of a destination's queue takes its oldest events up to
+// batchEvents of them, and none more once batchBytes of stored events are
+// taken (at least one, whatever its size); the delivered ones of them are
+// taken out of the queue by one write (finish). A write per event kept a
+// destination below the rate of a steady stream of queries: each waits
+// for bbolt's writer, which the requester's log holds for up to
+// groupcommit.FoldAfter at a time (docs/api.md, "What delivery promises").
+const (
+	batchEvents = 64
+	batchBytes  = 1 << 20
+)
+
+// queued is a pending event read back: its key, the event and the failed
+// deliveries of it counted so far. A stored event that does not decode
+// comes with err (ErrCorrupt) instead, for the dead store.
+type queued struct {
+	key      []byte
+	ev       *riskmeshv1.PushEvent
+	attempts int
+	err      error
+}
+
+// next returns d's oldest pending events, in order (batchEvents), none if
+// none is pending. One that does not decode ends the list.
+func (o *Outbox) next(d *dest) ([]queued, error) {
+	var out []queued
+	err := o.cfg.DB.View(func(tx *bolt.Tx) error {
+		out = nil
+		events, size := tx.Bucket(bucketEvents), 0
+		c := tx.Bucket(d.pending).Cursor()
+		for k, v := c.First(); k != nil && len(out) < batchEvents && size < batchBytes; k, v = c.Next() {
+			q := queued{key: bytes.Clone(k), attempts: decodeAttempts(v)}
+			stored := events.Get(k)
+			size += len(stored)
+			q.ev, q.err = o.open(k, stored)
+			out = append(out, q)
+			if q.err != nil {
+				break
+			}
 		}
-		key, attempts = bytes.Clone(k), decodeAttempts(v)
-		v = tx.Bucket(bucketEvents).Get(k)
-		if v == nil {
-			return fmt.Errorf("%w: event %x missing", ErrCorrupt, k)
-		}
-		if v, err = o.cfg.Seal.OpenValue(bucketEvents, k, v); err != nil {
-			return fmt.Errorf("%w: event %x: %w", ErrCorrupt, k, err)
-		}
-		ev, err = decodeStored(v)
-		return err
+		return nil
 	})
-	return key, ev, attempts, err
+	return out, err
+}
+
+// open decodes the event stored under key.
+func (o *Outbox) open(key, stored []byte) (*riskmeshv1.PushEvent, error) {
+	if stored == nil {
+		return nil, fmt.Errorf("%w: event %x missing", ErrCorrupt, key)
+	}
+	v, err := o.cfg.Seal.OpenValue(bucketEvents, key, stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w: event %x: %w", ErrCorrupt, key, err)
+	}
+	return decodeStored(v)
 }
 
 // A pending entry's value is the number of failed deliveries of its event
@@ -192,31 +226,37 @@ func (o *Outbox) attempted(d *dest, key []byte, attempts int) error {
 	})
 }
 
-// finish takes the event under key out of d's queue: delivered if dead is
-// nil, else into d's dead store. An event no destination still holds is
-// deleted.
-func (o *Outbox) finish(d *dest, key []byte, dead *riskmeshv1.DeadEvent) error {
-	return o.cfg.DB.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(d.pending).Delete(key); err != nil {
+// finish takes the events under keys out of d's queue: delivered if dead
+// is nil, else (one key) into d's dead store. An event no destination
+// still holds is deleted.
+func (o *Outbox) finish(d *dest, keys [][]byte, dead *riskmeshv1.DeadEvent) error {
+	var deadVal []byte
+	if dead != nil {
+		v, err := proto.Marshal(dead)
+		if err != nil {
 			return err
 		}
-		if dead != nil {
-			v, err := proto.Marshal(dead)
-			if err != nil {
+		deadVal = v
+	}
+	return o.cfg.DB.Update(func(tx *bolt.Tx) error {
+		for _, key := range keys {
+			if err := tx.Bucket(d.pending).Delete(key); err != nil {
 				return err
 			}
-			if err := tx.Bucket(d.dead).Put(key, v); err != nil {
-				return err
-			}
-		} else if !held(tx, key) {
-			if err := tx.Bucket(bucketEvents).Delete(key); err != nil {
-				return err
+			if dead != nil {
+				if err := tx.Bucket(d.dead).Put(key, deadVal); err != nil {
+					return err
+				}
+			} else if !held(tx, key) {
+				if err := tx.Bucket(bucketEvents).Delete(key); err != nil {
+					return err
+				}
 			}
 		}
 		tx.OnCommit(func() {
-			d.depth.Add(-1)
+			d.depth.Add(-int64(len(keys)))
 			if dead != nil {
-				d.deadN.Add(1)
+				d.deadN.Add(int64(len(keys)))
 			}
 		})
 		return nil

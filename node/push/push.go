@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/internal/names"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -54,8 +55,9 @@ const MaxNameLen = 64
 // Config configures an Outbox. DB and MSPID are required; every other zero
 // field takes the default in its comment.
 type Config struct {
-	// DB is the node's bbolt file; the outbox uses its "push/..." buckets.
-	DB *bolt.DB
+	// DB is the node's bbolt file, or a committer in front of it; the
+	// outbox uses its "push/..." buckets.
+	DB groupcommit.DB
 	// MSPID is this institution; it goes into every event id.
 	MSPID string
 	// Destinations receive the events. None: RecordTx journals nothing.

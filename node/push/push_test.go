@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -388,5 +389,66 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 		if _, err := NewWebhook(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: NewWebhook = %v, want ErrConfig", name, err)
 		}
+	}
+}
+
+// countingDB counts the outbox's writes to its database.
+type countingDB struct {
+	*bolt.DB
+	writes atomic.Int64
+}
+
+func (c *countingDB) Update(fn func(*bolt.Tx) error) error {
+	c.writes.Add(1)
+	return c.DB.Update(fn)
+}
+
+// A queue is read and marked delivered a batch at a time: 150 waiting
+// events take a few journal writes, not one each. A delivery that fails in
+// the middle of a batch marks the events sent before it first, so none of
+// them is sent again, and the failed one is retried in its place.
+func TestDeliveredEventsAreMarkedInBatches(t *testing.T) {
+	const n, failing = 150, 100
+	rc := newReceiver(t)
+	calls := 0
+	rc.reject = func(*riskmeshv1.PushEvent) int {
+		if calls++; calls == failing {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	db := &countingDB{DB: openDB(t, t.TempDir())}
+	o, err := Open(Config{DB: db, MSPID: "BankA", MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Destinations: []Destination{{Name: "hook", Sender: rc.webhook(t)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []*riskmeshv1.PushEvent
+	for i := range n {
+		want = append(want, record(t, o, providerPart(fmt.Sprintf("q%d", i%7), fmt.Sprintf("P%d", i), int64(i))))
+	}
+	before := db.writes.Load()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = o.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	statsUntil(t, o, func(s Stats) bool { return s.Delivered == n && s.Depth == 0 })
+	got := rc.deliveries()
+	if len(got) != n {
+		t.Fatalf("%d deliveries accepted, want each of the %d events once", len(got), n)
+	}
+	for i, ev := range got {
+		if !proto.Equal(ev, want[i]) {
+			t.Fatalf("delivery %d is %v, want %v", i, ev, want[i])
+		}
+	}
+	if s := o.Stats()[0]; s.Retried != 1 || s.Dead != 0 {
+		t.Errorf("stats %+v, want the one failure retried and nothing dead", s)
+	}
+	// Three batches: the first whole, the second marked up to the failure,
+	// then the failure's count, the rest in a third.
+	if w := db.writes.Load() - before; w > n/batchEvents+3 {
+		t.Errorf("%d journal writes to deliver %d events, want at most %d", w, n, n/batchEvents+3)
 	}
 }
