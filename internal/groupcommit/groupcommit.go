@@ -64,11 +64,14 @@ var foldedBucket = []byte("groupcommit/folded")
 // makes a write to each of the requester's and the provider's logs every
 // few milliseconds when queries follow one another, and a fold (a bbolt
 // commit, two fdatasyncs) cost those nodes a fifth of their CPU when each
-// batch was folded alone (docs/benchmarks.md, "Folds held open"); ten
-// milliseconds shares one fold among two to five batches there, while a
-// direct writer of the database or an OnCommit effect (a push delivery
-// woken) waits no longer than that for it.
-const FoldAfter = 10 * time.Millisecond
+// batch was folded alone (docs/benchmarks.md, "Folds held open"). Forty
+// milliseconds took 16 % off the node CPU of such a query against ten,
+// and a fifth off its median with three providers ("Folds held for 40 ms"
+// there). What waits for a fold meanwhile: a direct writer of the
+// database (the node's own writers that a caller waits for go through
+// Update, which folds at once), an OnCommit effect (a push delivery or a
+// bill's submission woken) and a View, which brings the fold forward.
+const FoldAfter = 40 * time.Millisecond
 
 // DB is a database as a package that keeps buckets in a node's node.db
 // reads and writes it: a *bolt.DB, or a Committer in front of one, whose

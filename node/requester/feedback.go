@@ -126,7 +126,7 @@ func (r *Requester) ReportOutcomes(ctx context.Context, req *riskmeshv1.ReportOu
 		return nil, ErrReportsFinal
 	}
 	var changed int
-	err = r.store.db.Update(func(tx *bolt.Tx) error {
+	err = r.store.commits.Update(func(tx *bolt.Tx) error {
 		var err error
 		changed, err = r.store.applyFeedback(tx, r.cfg.MSPID, rec, part, req.GetHits())
 		return err

@@ -34,7 +34,7 @@ func (s *store) putLiveStep(h *transcript.Header, step *audit.LiveStep) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.commits.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLive).Put(transcriptKey(h.Period, h.Responder, h.Sequence), enc)
 	})
 }

@@ -72,7 +72,11 @@ type store struct {
 	// commits writes what is on a query's path (create, update, sequence
 	// reservations) through the requester's log and groups the writes of
 	// concurrent queries into shared commits (storelog.go); every read of
-	// what those writes store goes through its View.
+	// what those writes store goes through its View. Writes a caller waits
+	// for off that path (a late answer, a reconciliation record, a live
+	// step, outcome feedback) go through its Update, which folds the log's
+	// held transaction at once instead of waiting up to FoldAfter behind it
+	// for bbolt's writer; housekeeping (prunes) writes db directly.
 	commits committer
 	// now stamps the push events an update journals (Config.Now).
 	now func() time.Time
@@ -286,7 +290,7 @@ func (s *store) applyUpdate(tx *bolt.Tx, op *riskmeshv1.RequesterLogUpdate, rec 
 // alone.
 func (s *store) replaceResult(id string, pr *riskmeshv1.ProviderResult, ts []*transcript.Transcript) (int64, error) {
 	var added int64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.Update(func(tx *bolt.Tx) error {
 		queries := s.bucket(tx, bucketQueries)
 		rec := new(riskmeshv1.QueryRecord)
 		switch err := getProto(queries, []byte(id), rec); {
@@ -742,7 +746,7 @@ func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRec
 }
 
 func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.commits.Update(func(tx *bolt.Tx) error {
 		if err := s.emitReconciled(tx, k, rec); err != nil {
 			return err
 		}
@@ -751,7 +755,7 @@ func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRec
 }
 
 func (s *store) putReconcilePass(period uint64, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.commits.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketReconcilePasses).Put(binary.BigEndian.AppendUint64(nil, period),
 			binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())))
 	})
@@ -798,7 +802,7 @@ func (s *store) unsettledReconciles(before uint64, requester string) ([]accounti
 func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcript, rec *riskmeshv1.ReconcileRecord, now time.Time) (int64, error) {
 	k := e.Key
 	var added int64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.commits.Update(func(tx *bolt.Tx) error {
 		tkey := transcriptKey(k.Period, k.Responder, k.Sequence)
 		if err := s.emitReconciled(tx, k, rec); err != nil {
 			return err
