@@ -99,15 +99,38 @@ func (r *Requester) Reconcile(ctx context.Context) error {
 	}
 	older, err := r.store.unsettledReconciles(max(cur, 2)-1, r.cfg.MSPID)
 	errs = append(errs, err)
+	var got []accounting.RecordedEntry
 	for _, e := range older {
-		got, err := r.cfg.Bills.Entry(ctx, e)
+		entry, err := r.cfg.Bills.Entry(ctx, e)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("entry of period %d: %w", e.Period, err))
 			continue
 		}
-		errs = append(errs, r.reconcileEntry(ctx, got))
+		got = append(got, *entry)
 	}
+	errs = append(errs, r.reconcileEntries(ctx, got))
 	return errors.Join(errs...)
+}
+
+// reconcileEntries reconciles entries, a page of them, and stores the
+// records that changed in one write. What queries logged before it
+// started is folded into node.db first; a transcript logged during it is
+// not seen, which leaves its entry PENDING until the next pass, as an
+// entry billed before its answer was stored is (reconcileEntry).
+func (r *Requester) reconcileEntries(ctx context.Context, entries []accounting.RecordedEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	errs := []error{r.store.settle()}
+	var changed []entryRecord
+	for i := range entries {
+		rec, err := r.reconcileEntry(ctx, &entries[i])
+		errs = append(errs, err)
+		if rec != nil {
+			changed = append(changed, entryRecord{entries[i].Key, rec})
+		}
+	}
+	return errors.Join(append(errs, r.store.putReconciles(changed))...)
 }
 
 // reconcilePeriod reconciles every entry billed to this institution in
@@ -120,9 +143,7 @@ func (r *Requester) reconcilePeriod(ctx context.Context, period uint64) error {
 		if err != nil {
 			return fmt.Errorf("entries of period %d: %w", period, err)
 		}
-		for i := range page.Entries {
-			errs = append(errs, r.reconcileEntry(ctx, &page.Entries[i]))
-		}
+		errs = append(errs, r.reconcileEntries(ctx, page.Entries))
 		if page.Bookmark == "" {
 			errs = append(errs, r.store.putReconcilePass(period, r.cfg.Now()))
 			return errors.Join(errs...)
@@ -132,28 +153,30 @@ func (r *Requester) reconcilePeriod(ctx context.Context, period uint64) error {
 	return fmt.Errorf("entries of period %d: more than %d pages", period, maxReconcilePages)
 }
 
-// reconcileEntry moves one billed entry along the states above.
-func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEntry) error {
+// reconcileEntry moves one billed entry along the states above. It
+// returns the entry's record if it is new or changed and still to be
+// stored (a recovery stores its own).
+func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEntry) (*riskmeshv1.ReconcileRecord, error) {
 	k := e.Key
 	if k.Requester != r.cfg.MSPID {
-		return nil
+		return nil, nil
 	}
 	rec, err := r.store.reconcileRecord(k)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := r.cfg.Now()
 	switch {
 	case e.Reversal != nil:
 		if rec != nil && rec.State == stateReversed {
-			return nil
+			return nil, nil
 		}
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount, State: stateReversed,
 			Note: "reversed on the ledger by " + e.Reversal.Auditor}
 	case isReconEntry(e):
 		var changed bool
 		if rec, changed = r.reconcileRecon(ctx, e, rec, now); !changed {
-			return nil
+			return nil, nil
 		}
 	case rec == nil:
 		rec = &riskmeshv1.ReconcileRecord{Amount: e.Amount}
@@ -174,10 +197,10 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		}
 		missing := now.Sub(rec.FirstMissing.AsTime())
 		if missing < r.cfg.MaxDeadline+r.cfg.LateAnswerWindow {
-			return nil // an exchange may still bring the answer
+			return nil, nil // an exchange may still bring the answer
 		}
 		if done, err := r.recover(ctx, e, rec); done || err != nil {
-			return err
+			return nil, err
 		}
 		if missing >= r.cfg.MaxDeadline+r.cfg.LateAnswerWindow+r.cfg.NonDeliveryAfter && r.cfg.NonDelivered != nil {
 			r.cfg.NonDelivered(k, rec.Note)
@@ -186,18 +209,18 @@ func (r *Requester) reconcileEntry(ctx context.Context, e *accounting.RecordedEn
 		}
 	case rec.State == stateMatched && rec.FirstMissing != nil:
 		if !r.disputeLiveStep(e, rec, now) {
-			return nil
+			return nil, nil
 		}
 	case rec.State == stateDisputed && r.nonDeliveryRejected(k) && !r.holds(e):
 		// The auditor rejected the non-delivery: the provider produced
 		// the billed answer, so it can redeliver it to us too.
 		if done, err := r.recover(ctx, e, rec); done || err != nil {
-			return err
+			return nil, err
 		}
 	default:
-		return nil
+		return nil, nil
 	}
-	return r.store.putReconcile(k, rec)
+	return rec, nil
 }
 
 // isReconEntry reports whether e bills a reconciliation: its header is a
@@ -290,9 +313,9 @@ func (r *Requester) nonDeliveryRejected(k accounting.EntryKey) bool {
 
 // holds reports whether this node keeps the transcript e bills: the same
 // header and body hashes (a DISPUTED answer counts, its dispute is under
-// way).
+// way). It reads node.db as folded (reconcileEntries).
 func (r *Requester) holds(e *accounting.RecordedEntry) bool {
-	t, err := r.store.transcript(e.Key.Period, e.Key.Responder, e.Key.Sequence)
+	t, err := r.store.foldedTranscript(e.Key.Period, e.Key.Responder, e.Key.Sequence)
 	if err != nil {
 		return false
 	}

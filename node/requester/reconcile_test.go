@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/riskmesh/riskmesh/accounting"
@@ -347,5 +349,48 @@ func TestAdversaryProviderHidesAnswerOnlyFromRequester(t *testing.T) {
 	}
 	if bal, _ := r.Balance(ctx); bal.UnsettledSpend != 2*testPrice {
 		t.Fatalf("unsettled spend %d, want the standing bill %d", bal.UnsettledSpend, 2*testPrice)
+	}
+}
+
+// countingCommitter counts what goes through a requester's committer.
+type countingCommitter struct {
+	committer
+	updates, views atomic.Int64
+}
+
+func (c *countingCommitter) Update(fn func(*bolt.Tx) error) error {
+	c.updates.Add(1)
+	return c.committer.Update(fn)
+}
+
+func (c *countingCommitter) View(fn func(*bolt.Tx) error) error {
+	c.views.Add(1)
+	return c.committer.View(fn)
+}
+
+// A reconciliation pass reads and writes its entries a page at a time:
+// over the bills of 12 queries it goes through the requester's committer
+// (whose every read brings the log's fold forward and whose every write
+// is a commit) a few times, not two or three times per entry, and every
+// bill matches.
+func TestReconcilePassWritesAPageAtOnce(t *testing.T) {
+	n := newNetwork(t, 1_000_000, span(0, 10))
+	r, _, _, _ := n.reconcileRequester(t)
+	c := &countingCommitter{committer: r.store.commits}
+	r.store.commits = c // before any query: nothing else runs in r yet
+	for i := range 12 {
+		query(t, r, &riskmeshv1.QueryRequest{Category: testCategory, Identifiers: phones(i, i+1)})
+	}
+	n.flushOutboxes()
+	updates, views := c.updates.Load(), c.views.Load()
+	must(t, r.Reconcile(context.Background()))
+	rep, err := r.ReconcileReport(0)
+	must(t, err)
+	entries := len(rep.Entries)
+	if entries < 12 || int(rep.Matched) != entries {
+		t.Fatalf("report %v, want every one of at least 12 bills matched", rep)
+	}
+	if u, v := c.updates.Load()-updates, c.views.Load()-views; u+v >= int64(entries) {
+		t.Errorf("the pass over %d entries made %d writes and %d reads through the committer, want fewer than one per entry", entries, u, v)
 	}
 }

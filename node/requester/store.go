@@ -425,8 +425,21 @@ func (s *store) get(id string) (*riskmeshv1.QueryRecord, error) {
 
 // transcript returns a stored transcript.
 func (s *store) transcript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
+	return s.transcriptIn(s.commits.View, period, responder, seq)
+}
+
+// foldedTranscript is transcript as node.db holds it, without bringing the
+// log's fold forward: a transcript logged since the last fold is not
+// found. A reconciliation pass reads its entries' transcripts this way
+// after one fold per page (settle), as each read through the committer
+// folds whatever queries logged since the one before.
+func (s *store) foldedTranscript(period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
+	return s.transcriptIn(s.db.View, period, responder, seq)
+}
+
+func (s *store) transcriptIn(view func(func(*bolt.Tx) error) error, period uint64, responder string, seq uint64) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
-	err := s.commits.View(func(tx *bolt.Tx) error {
+	err := view(func(tx *bolt.Tx) error {
 		v, err := s.bucket(tx, bucketTranscripts).get(transcriptKey(period, responder, seq))
 		if err != nil {
 			return err
@@ -438,6 +451,12 @@ func (s *store) transcript(period uint64, responder string, seq uint64) (*transc
 		return err
 	})
 	return t, err
+}
+
+// settle brings forward the fold of every write logged before it: node.db
+// then holds them all.
+func (s *store) settle() error {
+	return s.commits.View(func(*bolt.Tx) error { return nil })
 }
 
 // listFilter selects ListQueries' queries.
@@ -733,10 +752,12 @@ func (b bucket) decode(key, v []byte, m proto.Message) error {
 }
 
 // reconcileRecord returns the reconciliation record of entry k, nil if
-// there is none yet.
+// there is none yet. It reads node.db directly: reconciliation records are
+// written through Update only, never logged, so node.db holds every one
+// and the read need not bring the log's fold forward.
 func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRecord, error) {
 	rec := new(riskmeshv1.ReconcileRecord)
-	err := s.commits.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		return getProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -745,12 +766,31 @@ func (s *store) reconcileRecord(k accounting.EntryKey) (*riskmeshv1.ReconcileRec
 	return rec, err
 }
 
-func (s *store) putReconcile(k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
+// entryRecord is a reconciliation record to store: a new entry's, or one
+// whose state or note changed.
+type entryRecord struct {
+	key accounting.EntryKey
+	rec *riskmeshv1.ReconcileRecord
+}
+
+// putReconciles stores recs, each with the push event of a state change,
+// in one transaction: a reconciliation pass writes a page of entries at
+// once rather than waiting for node.db's writer once per entry.
+func (s *store) putReconciles(recs []entryRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
 	return s.commits.Update(func(tx *bolt.Tx) error {
-		if err := s.emitReconciled(tx, k, rec); err != nil {
-			return err
+		for _, r := range recs {
+			k := r.key
+			if err := s.emitReconciled(tx, k, r.rec); err != nil {
+				return err
+			}
+			if err := putProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), r.rec); err != nil {
+				return err
+			}
 		}
-		return putProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
+		return nil
 	})
 }
 
