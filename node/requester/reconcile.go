@@ -99,18 +99,26 @@ func (r *Requester) Reconcile(ctx context.Context) error {
 	}
 	older, err := r.store.unsettledReconciles(max(cur, 2)-1, r.cfg.MSPID)
 	errs = append(errs, err)
-	var got []accounting.RecordedEntry
-	for _, e := range older {
-		entry, err := r.cfg.Bills.Entry(ctx, e)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("entry of period %d: %w", e.Period, err))
-			continue
+	for lo := 0; lo < len(older); lo += olderPage {
+		var got []accounting.RecordedEntry
+		for _, e := range older[lo:min(lo+olderPage, len(older))] {
+			entry, err := r.cfg.Bills.Entry(ctx, e)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("entry of period %d: %w", e.Period, err))
+				continue
+			}
+			got = append(got, *entry)
 		}
-		got = append(got, *entry)
+		errs = append(errs, r.reconcileEntries(ctx, got))
 	}
-	errs = append(errs, r.reconcileEntries(ctx, got))
 	return errors.Join(errs...)
 }
+
+// olderPage bounds the older entries still open that a pass reconciles
+// and stores together: their number has no bound of its own (a provider
+// may bill many answers it never delivered), and a page's records are
+// written only once the page is done.
+const olderPage = 256
 
 // reconcileEntries reconciles entries, a page of them, and stores the
 // records that changed in one write. What queries logged before it
