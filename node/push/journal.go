@@ -172,7 +172,6 @@ type queued struct {
 func (o *Outbox) next(d *dest) ([]queued, error) {
 	var out []queued
 	err := o.cfg.DB.View(func(tx *bolt.Tx) error {
-		out = nil
 		events, size := tx.Bucket(bucketEvents), 0
 		c := tx.Bucket(d.pending).Cursor()
 		for k, v := c.First(); k != nil && len(out) < batchEvents && size < batchBytes; k, v = c.Next() {
