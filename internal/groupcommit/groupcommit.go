@@ -84,6 +84,11 @@ type DB interface {
 	Update(fn func(*bolt.Tx) error) error
 }
 
+// Settle returns once db holds every write told durable before the call:
+// at once for a *bolt.DB; for a Committer, after the fold of what it holds
+// open, which the View brings forward.
+func Settle(db DB) error { return db.View(func(*bolt.Tx) error { return nil }) }
+
 // Committer groups the writes of one database. Its methods may be called
 // concurrently; the zero value is not usable (New, Open).
 type Committer struct {

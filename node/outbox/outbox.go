@@ -342,7 +342,7 @@ func (o *Outbox) Flush(ctx context.Context) error {
 // and counted (pending counts committed entries: PutTx's OnCommit): at
 // once on a *bolt.DB, after the fold of what a committer holds (DB).
 func (o *Outbox) settle() error {
-	return o.db.View(func(*bolt.Tx) error { return nil })
+	return groupcommit.Settle(o.db)
 }
 
 // Dead lists the dead entries, at most limit of them (all if limit <= 0).

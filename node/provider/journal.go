@@ -117,5 +117,5 @@ func checkExchangeKey(key []byte) error {
 // the exposures' pending amounts, the backlog report); OutboxDepth, which
 // reads the outbox's count, calls folded first.
 func (p *Provider) folded() error {
-	return p.journal.View(func(*bolt.Tx) error { return nil })
+	return groupcommit.Settle(p.journal)
 }

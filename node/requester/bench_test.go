@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 )
@@ -230,7 +231,7 @@ func BenchmarkQueryWrites(b *testing.B) {
 // query's exchange, between its two writes, takes longer than a fold.
 func foldOutside(b *testing.B, s *store) {
 	b.StopTimer()
-	must(b, s.commits.View(func(*bolt.Tx) error { return nil }))
+	must(b, groupcommit.Settle(s.commits))
 	b.StartTimer()
 }
 

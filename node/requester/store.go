@@ -456,7 +456,7 @@ func (s *store) transcriptIn(view func(func(*bolt.Tx) error) error, period uint6
 // settle brings forward the fold of every write logged before it: node.db
 // then holds them all.
 func (s *store) settle() error {
-	return s.commits.View(func(*bolt.Tx) error { return nil })
+	return groupcommit.Settle(s.commits)
 }
 
 // listFilter selects ListQueries' queries.
