@@ -782,16 +782,21 @@ func (s *store) putReconciles(recs []entryRecord) error {
 	}
 	return s.commits.Update(func(tx *bolt.Tx) error {
 		for _, r := range recs {
-			k := r.key
-			if err := s.emitReconciled(tx, k, r.rec); err != nil {
-				return err
-			}
-			if err := putProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), r.rec); err != nil {
+			if err := s.putReconcileTx(tx, r.key, r.rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// putReconcileTx stores rec as entry k's reconciliation record in tx, with
+// the push event of its state change.
+func (s *store) putReconcileTx(tx *bolt.Tx, k accounting.EntryKey, rec *riskmeshv1.ReconcileRecord) error {
+	if err := s.emitReconciled(tx, k, rec); err != nil {
+		return err
+	}
+	return putProto(s.bucket(tx, bucketReconcile), transcriptKey(k.Period, k.Responder, k.Sequence), rec)
 }
 
 func (s *store) putReconcilePass(period uint64, at time.Time) error {
@@ -843,14 +848,10 @@ func (s *store) recoverEntry(e *accounting.RecordedEntry, t *transcript.Transcri
 	k := e.Key
 	var added int64
 	err := s.commits.Update(func(tx *bolt.Tx) error {
-		tkey := transcriptKey(k.Period, k.Responder, k.Sequence)
-		if err := s.emitReconciled(tx, k, rec); err != nil {
+		if err := s.putReconcileTx(tx, k, rec); err != nil {
 			return err
 		}
-		if err := putProto(s.bucket(tx, bucketReconcile), tkey, rec); err != nil {
-			return err
-		}
-		if s.bucket(tx, bucketTranscripts).stored(tkey) != nil {
+		if s.bucket(tx, bucketTranscripts).stored(transcriptKey(k.Period, k.Responder, k.Sequence)) != nil {
 			return nil
 		}
 		if err := s.putTranscripts(tx, []*transcript.Transcript{t}); err != nil {
