@@ -41,7 +41,7 @@ func backupLocation(kind string) string { return "backup/" + kind }
 // Backup writes consistent copies of node.db and, on the node hosting the
 // embedded ledger, of the ledger file into req.Dir while the node runs.
 // Each copy is taken in one bbolt read transaction (a view of one moment
-// that writers do not disturb), written to a temporary file in the
+// that writers do not disturb, after the node's logs are folded in), written to a temporary file in the
 // directory, fsync'd, and only then given its final name by a hard link,
 // which fails rather than replace an existing file; the directory is
 // fsync'd last. A ledger copy's log is verified before it gets its name.
@@ -85,6 +85,19 @@ func (n *node) Backup(ctx context.Context, req *riskmeshv1.BackupRequest) (*risk
 		}
 	}
 
+	// The requester's and the provider's logs hold writes they told
+	// durable before node.db does (internal/groupcommit): folded first,
+	// every one of them is in the copy.
+	if n.req != nil {
+		if err := n.req.Settle(); err != nil {
+			return nil, fmt.Errorf("daemon: backup: %w", err)
+		}
+	}
+	if n.prov != nil {
+		if err := n.prov.Settle(); err != nil {
+			return nil, fmt.Errorf("daemon: backup: %w", err)
+		}
+	}
 	resp := &riskmeshv1.BackupResponse{TakenAt: timestamppb.New(now)}
 	for _, src := range sources {
 		f := &riskmeshv1.BackupFile{Kind: src.kind, Path: src.path}

@@ -94,6 +94,7 @@ type providerSide interface {
 	RotateKey(ctx context.Context, category string, key *oprf.PrivateKey) error
 	LiveKeyUploads() (decoded, refused uint64)
 	LiveQueries() (decoded, reevaluated, refused uint64)
+	Settle() error
 	Close() error
 }
 

@@ -71,7 +71,7 @@ func BenchmarkJournalCommit(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				b.StopTimer()
-				must(b, f.p.folded())
+				must(b, f.p.Settle())
 				t.Header.Sequence = uint64(i) + 100
 				file, err := t.MarshalBinary()
 				must(b, err)

@@ -110,12 +110,13 @@ func checkExchangeKey(key []byte) error {
 	return nil
 }
 
-// folded returns once every journal write whose Log returned before the
+// Settle returns once every journal write whose Log returned before the
 // call is folded into node.db. The outbox counts and reads its entries in
 // node.db through the journal's committer, whose reads wait for the same
 // fold, so it counts every bill journalled before it reads (Flush, Drain,
 // the exposures' pending amounts, the backlog report); OutboxDepth, which
-// reads the outbox's count, calls folded first.
-func (p *Provider) folded() error {
+// reads the outbox's count, and a live backup of node.db (node/daemon)
+// call it first.
+func (p *Provider) Settle() error {
 	return groupcommit.Settle(p.journal)
 }

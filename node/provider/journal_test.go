@@ -61,7 +61,7 @@ func (f *fixture) answerInputs(q *query) (key []byte, digest [transcript.DigestS
 func (f *fixture) snapshot() string {
 	f.t.Helper()
 	dir := f.t.TempDir()
-	must(f.t, f.p.folded())
+	must(f.t, f.p.Settle())
 	must(f.t, f.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(dir, "node.db"), 0o600) }))
 	return dir
 }
@@ -216,7 +216,7 @@ func TestJournalReplayEqualsWrite(t *testing.T) {
 				before := f.snapshot()
 				was := contents(t, f.db)
 				w.write(f)
-				must(t, f.p.folded())
+				must(t, f.p.Settle())
 				want := contents(t, f.db)
 				if maps.Equal(was, want) {
 					t.Fatal("the write changed nothing, not even the log's mark: a replay that did nothing would pass")
@@ -271,7 +271,7 @@ func TestJournalLogHoldsNoPlainTranscript(t *testing.T) {
 	if f.handle(q.req).GetEvaluate() == nil {
 		t.Fatal("evaluate refused")
 	}
-	must(t, f.p.folded())
+	must(t, f.p.Settle())
 	log, err := os.ReadFile(f.db.Path() + "." + journalLogName + ".log")
 	must(t, err)
 	var stored []byte

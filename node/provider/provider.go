@@ -122,7 +122,7 @@ func (p *Provider) Outbox() *outbox.Outbox { return p.outbox }
 // entry once its write is folded into node.db, which OutboxDepth waits
 // for (journal.go).
 func (p *Provider) OutboxDepth() int {
-	if err := p.folded(); err != nil {
+	if err := p.Settle(); err != nil {
 		p.log.Error("provider: journal fold", "err", err)
 	}
 	return p.outbox.Depth()

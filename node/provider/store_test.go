@@ -39,7 +39,7 @@ func TestAnswerCommitWritesItsTranscriptAlone(t *testing.T) {
 		if f.handle(q.req).GetEvaluate() == nil {
 			t.Fatalf("answer %d refused", i)
 		}
-		must(t, f.p.folded())
+		must(t, f.p.Settle())
 		written := pageAlloc(f.db) - before
 		var size int64
 		must(t, f.db.View(func(tx *bolt.Tx) error {

@@ -157,6 +157,11 @@ func (r *Requester) prune() error {
 	return err
 }
 
+// Settle returns once node.db holds every write the requester told
+// durable before the call: its log's held fold is brought forward. A live
+// backup of node.db (node/daemon) calls it first.
+func (r *Requester) Settle() error { return r.store.settle() }
+
 // Close stops running queries (they are persisted as INTERRUPTED), drops
 // the late requests still pending, waits for in-flight exchanges and
 // releases the requester's log. It closes neither cfg.DB nor cfg.Conns.
