@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +25,11 @@ import (
 
 // The regulator's node, which hosts the embedded ledger and also queries
 // BankA, is backed up twice while it queries and BankA records the
-// answers on its ledger. Each backup holds a node.db whose query records
-// are there and a ledger copy whose log verifies to the head the call
+// answers on its ledger. Each backup holds a node.db with every query
+// answered before the backup was asked for, recorded as no longer running
+// (the requester's log holds the last writes it told durable for up to
+// groupcommit.FoldAfter before node.db does: a copy that did not fold
+// them first could lack them), and a ledger copy whose log verifies to the head the call
 // returned, a head the live ledger still runs through after both nodes
 // stop. Directories that are missing, files, or hold a file of the name a
 // copy would take are refused, and nothing is replaced.
@@ -39,10 +44,17 @@ func TestBackupWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := apiClient(t, reg)
-	eventually(t, "BankA answers the regulator", func() error { return queryOnce(ctx, client, 1) })
+	eventually(t, "BankA answers the regulator", func() error {
+		_, err := queryOnce(ctx, client, 1)
+		return err
+	})
 
 	// Queries go on while the backups are taken.
 	stop, running, load := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var (
+		mu       sync.Mutex
+		answered []string // the ids of the queries the load had answered
+	)
 	go func() {
 		defer close(load)
 		for i := range 1000 {
@@ -51,10 +63,14 @@ func TestBackupWhileRunning(t *testing.T) {
 				return
 			default:
 			}
-			if err := queryOnce(ctx, client, i+2); err != nil {
+			id, err := queryOnce(ctx, client, i+2)
+			if err != nil {
 				load <- err
 				return
 			}
+			mu.Lock()
+			answered = append(answered, id)
+			mu.Unlock()
 			if i == 0 {
 				close(running)
 			}
@@ -66,7 +82,11 @@ func TestBackupWhileRunning(t *testing.T) {
 		t.Fatalf("queries before the backups: %v", err)
 	}
 	var backups []*riskmeshv1.BackupResponse
+	var before [][]string // the queries answered before each backup was asked for
 	for range 2 {
+		mu.Lock()
+		before = append(before, slices.Clone(answered))
+		mu.Unlock()
 		resp, err := client.Backup(ctx, &riskmeshv1.BackupRequest{Dir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +140,7 @@ func TestBackupWhileRunning(t *testing.T) {
 	stopReg()
 	for i, resp := range backups {
 		t.Run(fmt.Sprintf("backup%d", i), func(t *testing.T) {
-			checkBackup(t, resp)
+			checkBackup(t, resp, before[i])
 			head := resp.GetFiles()[1].GetLedgerHead()
 			live := accounting.LogHead{Sequence: head.GetSequence(), Hash: [32]byte(head.GetHash())}
 			if _, err := accounting.VerifyLogFile(ctx, filepath.Join(reg.dir, "ledger.db"), &live); err != nil {
@@ -131,9 +151,10 @@ func TestBackupWhileRunning(t *testing.T) {
 }
 
 // checkBackup checks a regulator node's backup: node.db then the ledger,
-// each file as described and alone in its directory, node.db holding the
-// requester's queries, the ledger's log verifying to the reported head.
-func checkBackup(t *testing.T, resp *riskmeshv1.BackupResponse) {
+// each file as described and alone in its directory, node.db holding each
+// query of answered as no longer running, the ledger's log verifying to the
+// reported head.
+func checkBackup(t *testing.T, resp *riskmeshv1.BackupResponse, answered []string) {
 	t.Helper()
 	files := resp.GetFiles()
 	if len(files) != 2 || files[0].GetKind() != riskmeshv1.BackupKind_BACKUP_KIND_NODE_DB ||
@@ -169,8 +190,13 @@ func checkBackup(t *testing.T, resp *riskmeshv1.BackupResponse) {
 				return fmt.Errorf("no bucket %s", name)
 			}
 		}
-		if k, _ := tx.Bucket([]byte("requester/queries")).Cursor().First(); k == nil {
-			return errors.New("no query records")
+		for _, id := range answered {
+			if tx.Bucket([]byte("requester/queries")).Get([]byte(id)) == nil {
+				return fmt.Errorf("no record of query %s, answered before the backup", id)
+			}
+			if tx.Bucket([]byte("requester/pending")).Get([]byte(id)) != nil {
+				return fmt.Errorf("query %s, answered before the backup, still running", id)
+			}
 		}
 		return nil
 	})
@@ -187,26 +213,34 @@ func checkBackup(t *testing.T, resp *riskmeshv1.BackupResponse) {
 	}
 }
 
-// queryOnce queries one phone number, numbered n, and waits for the result.
-func queryOnce(ctx context.Context, c riskmeshv1.RiskMeshClient, n int) error {
+// queryOnce queries one phone number, numbered n, waits for the result
+// and returns the query's id.
+func queryOnce(ctx context.Context, c riskmeshv1.RiskMeshClient, n int) (string, error) {
 	stream, err := c.Query(ctx, &riskmeshv1.QueryRequest{Category: "black", Deadline: durationpb.New(5 * time.Second),
 		Identifiers: []*riskmeshv1.Identifier{{Type: riskmeshv1.IdentifierType_IDENTIFIER_TYPE_PHONE, Value: fmt.Sprintf("+86138%08d", n)}}})
 	if err != nil {
-		return err
+		return "", err
 	}
+	var id string
 	for range 100 {
 		ev, err := stream.Recv()
 		if err != nil {
-			return err
+			return "", err
+		}
+		if a := ev.GetAccepted(); a != nil {
+			id = a.GetQueryId()
 		}
 		if r := ev.GetResult(); r != nil {
 			if len(r.GetProviders()) != 1 || r.GetProviders()[0].GetStatus() != riskmeshv1.ProviderStatus_PROVIDER_STATUS_ANSWERED {
-				return fmt.Errorf("providers %v", r.GetProviders())
+				return "", fmt.Errorf("providers %v", r.GetProviders())
 			}
-			return nil
+			if id == "" {
+				return "", errors.New("query stream without QueryAccepted")
+			}
+			return id, nil
 		}
 	}
-	return errors.New("query stream without a result")
+	return "", errors.New("query stream without a result")
 }
 
 // consortiumFile writes the consortium file of members into host's
