@@ -3,12 +3,16 @@ package metrics
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/trace"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -104,4 +108,80 @@ func TestInstrumentMarksTrace(t *testing.T) {
 			t.Errorf("the trace does not name %q", name)
 		}
 	}
+}
+
+// TestContentionSampledOverAWindow: with goroutines contending for a
+// mutex, the block and mutex profiles record nothing until a window is
+// asked for; a window of one second comes back as a profile, the
+// runtime's profiles then count what it sampled, and once it closes they
+// record nothing more.
+func TestContentionSampledOverAWindow(t *testing.T) {
+	srv := httptest.NewServer(ProfileHandler())
+	defer srv.Close()
+	stop := make(chan struct{})
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		held int
+	)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				for range 1000 {
+					held++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	// events sums the event counts of a profile's records so far (the
+	// second field of each "cycles count @ stack" line of debug=1).
+	events := func(name string) int {
+		t.Helper()
+		status, body := get(t, srv.URL+"/debug/pprof/"+name+"?debug=1")
+		if status != http.StatusOK {
+			t.Fatalf("%s profile: status %d", name, status)
+		}
+		n := 0
+		for line := range strings.Lines(string(body)) {
+			var cycles, count int
+			if _, err := fmt.Sscanf(line, "%d %d @", &cycles, &count); err == nil {
+				n += count
+			}
+		}
+		return n
+	}
+	idle := func(when string) {
+		t.Helper()
+		m, b := events("mutex"), events("block")
+		time.Sleep(200 * time.Millisecond)
+		if m2, b2 := events("mutex"), events("block"); m2 != m || b2 != b {
+			t.Fatalf("%s: %d mutex and %d block events sampled without a window, want none", when, m2-m, b2-b)
+		}
+	}
+	idle("before any window")
+	for _, name := range []string{"mutex", "block"} {
+		before := events(name)
+		status, body := get(t, srv.URL+"/debug/pprof/"+name+"?seconds=1")
+		if status != http.StatusOK || !bytes.HasPrefix(body, []byte("\x1f\x8b")) {
+			t.Fatalf("%s over a window: status %d, %d bytes, want a gzipped profile", name, status, len(body))
+		}
+		if after := events(name); after <= before {
+			t.Fatalf("%s: %d events sampled over a window of contention, want some", name, after-before)
+		}
+	}
+	if f := runtime.SetMutexProfileFraction(-1); f != 0 {
+		t.Fatalf("mutex sampling fraction %d after the windows, want 0 (off)", f)
+	}
+	idle("after the windows")
 }
