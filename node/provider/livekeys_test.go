@@ -218,9 +218,11 @@ func TestLiveKeyUpload(t *testing.T) {
 // TestLiveKeyLostAfterAnswer: over QUIC, a query naming its key by digest
 // is answered and recorded, then the provider restarts: the key and the
 // kept answer are gone, the exchange's step is still taken by that query.
-// The identical query is refused UNKNOWN_KEY, the record kept; the same
-// query carrying its key (hepsi's QueryWithKey) has the same digest, so
-// the same signature, and is answered again as the exchange's query.
+// The identical query is refused UNKNOWN_KEY, the record kept, before it
+// is decoded or spends one of the requester's re-evaluation tokens; the
+// same query carrying its key (hepsi's QueryWithKey) has the same digest,
+// so the same signature, and is answered again as the exchange's query,
+// the one re-evaluation of the recovery.
 // Played as the member, other ciphertexts under the same key, naming it
 // or carrying it and signed for the same exchange, are another query on a
 // taken step: refused REPLAYED_SEQUENCE before they are decoded, before
@@ -238,6 +240,9 @@ func TestLiveKeyLostAfterAnswer(t *testing.T) {
 	via = f.restart(t)
 	if got := via(named).GetError().GetCode(); got != riskmeshv1.ErrorCode_ERROR_CODE_UNKNOWN_KEY {
 		t.Fatalf("the query naming a key lost in the restart: %v, want UNKNOWN_KEY", got)
+	}
+	if decoded, reevaluated, _ := f.p.LiveQueries(); decoded != 0 || reevaluated != 0 {
+		t.Fatalf("the refused query cost %d decodes and %d re-evaluation tokens, want none", decoded, reevaluated)
 	}
 	if rec, err := f.p.liveStep(exchangeKey(s1.header)); err != nil || rec == nil || !rec.Answered() {
 		t.Fatalf("the exchange's record after UNKNOWN_KEY: %+v (%v), want the answered step kept", rec, err)
@@ -268,8 +273,8 @@ func TestLiveKeyLostAfterAnswer(t *testing.T) {
 	// The requester's first signature covers it: the query is the same.
 	withKey.GetLiveQuery().RequesterSignature = named.GetLiveQuery().GetRequesterSignature()
 	wantListed(t, f.liveResults(via(withKey), params, st, qd))
-	if _, reevaluated, _ := f.p.LiveQueries(); reevaluated != 2 {
-		t.Fatalf("%d re-evaluations, want 2 (the refused identical retry and the one carrying the key)", reevaluated)
+	if _, reevaluated, _ := f.p.LiveQueries(); reevaluated != 1 {
+		t.Fatalf("%d re-evaluations, want 1 (the query carrying its key)", reevaluated)
 	}
 	others()
 	f.flush()

@@ -194,10 +194,17 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	}
 	queryDigest := rec.QueryDigest(digests.ResponseDigest)
 	retried := prev != nil
-	switch {
-	case retried && (prev.Query != rec.Query || prev.Params != rec.Params):
+	if retried && (prev.Query != rec.Query || prev.Params != rec.Params) {
 		return liveTaken(h)
-	case retried:
+	}
+	// A query naming a key this provider no longer holds (a restart, an
+	// eviction) is refused before a token is spent or the query decoded:
+	// the same query sent with its key follows, and only that one is
+	// evaluated (Resolve below catches a key evicted meanwhile).
+	if named, byKey, err := hepsi.NamedKey(db.Params(), req.GetQuery()); err == nil && byKey && !p.heKeys.Holds(h.Requester, named) {
+		return refuseUnknownKey()
+	}
+	if retried {
 		if refusal := p.spendRetry(who.MSPID); refusal != nil {
 			return refusal
 		}
@@ -215,7 +222,7 @@ func (p *Provider) liveQuery(ctx context.Context, who peer.Identity, req *riskme
 	q, err = p.heKeys.Resolve(h.Requester, q)
 	switch {
 	case errors.Is(err, hepsi.ErrUnknownKey):
-		return refuse(codeUnknownKey, "evaluation key unknown here; send the query with its key")
+		return refuseUnknownKey()
 	case err != nil:
 		return refuse(codeStale, "evaluation key does not fit the live parameters: %v", err)
 	}
@@ -282,6 +289,12 @@ func (p *Provider) liveUndecodable(xkey []byte, h *transcript.Header, rec *audit
 		return refuse(codeInternal, "live record unwritable")
 	}
 	return refuse(codeStale, "query does not decode under the announced live parameters: %v", err)
+}
+
+// refuseUnknownKey refuses a query naming an evaluation key this provider
+// does not hold for its requester.
+func refuseUnknownKey() *riskmeshv1.PeerResponse {
+	return refuse(codeUnknownKey, "evaluation key unknown here; send the query with its key")
 }
 
 func liveAnswered(a *riskmeshv1.LiveAnswer) *riskmeshv1.PeerResponse {

@@ -188,6 +188,16 @@ func (c *KeyCache) Len() int {
 	return c.order.Len()
 }
 
+// Holds reports whether owner's key of digest keyDigest is held, without
+// touching its place in the eviction order: Resolve, which follows when
+// the query is answered, does that.
+func (c *KeyCache) Holds(owner string, keyDigest [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.byOwner[ownedKey{owner, keyDigest}]
+	return ok
+}
+
 // Resolve returns owner's query q ready to answer: q itself when it
 // carries its key (version 1), which it keeps for owner's later queries,
 // or a copy holding the key q names if owner sent it and it is still

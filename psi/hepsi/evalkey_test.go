@@ -123,6 +123,25 @@ func TestKeyReuse(t *testing.T) {
 				t.Fatalf("QueryDigest of the version-%d form: %x (%v), want the query's digest %x", enc[0], d, err, q.Digest())
 			}
 		}
+		// NamedKey reads the key a query names from its bytes; a query
+		// carrying its key names none, and a cut one is refused.
+		if kd, byKey, err := NamedKey(p, qb); err != nil || !byKey || kd != r.EvaluationKey().Digest() {
+			t.Fatalf("NamedKey of the query naming its key: %x, %v, %v; want the key's digest", kd, byKey, err)
+		}
+		if _, byKey, err := NamedKey(p, wb); err != nil || byKey {
+			t.Fatalf("NamedKey of the query carrying its key: %v, %v; want no name", byKey, err)
+		}
+		if _, _, err := NamedKey(p, qb[:len(qb)-1]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("NamedKey of a cut query: %v, want ErrMalformed", err)
+		}
+		held := NewKeyCache(4)
+		if held.Holds("requester", r.EvaluationKey().Digest()) {
+			t.Fatal("an empty cache holds the key")
+		}
+		held.Add("requester", r.EvaluationKey())
+		if !held.Holds("requester", r.EvaluationKey().Digest()) || held.Holds("another", r.EvaluationKey().Digest()) {
+			t.Fatal("Holds does not answer for the key's owner only")
+		}
 		if withKey.Digest() != q.Digest() {
 			t.Fatal("the query carrying its key has another digest")
 		}

@@ -341,6 +341,23 @@ func QueryDigest(p Params, data []byte) ([32]byte, error) {
 	return s.queryDigest(data, kd), nil
 }
 
+// NamedKey reports the digest of the evaluation key a query that names
+// its key (QueryByKeyDigest) names, from its bytes, checking only their
+// version and size under p: a provider refuses a key it does not hold
+// before it decodes the query. It reports false for a query that carries
+// its key.
+func NamedKey(p Params, data []byte) ([32]byte, bool, error) {
+	s, err := p.scheme()
+	if err != nil {
+		return [32]byte{}, false, err
+	}
+	byKey, _, err := s.queryShape(data)
+	if err != nil || !byKey {
+		return [32]byte{}, false, err
+	}
+	return [32]byte(data[len(data)-32:]), true, nil
+}
+
 // queryShape checks data's version byte and size under s, before anything
 // reads or hashes the rest. It reports whether the query names its key by
 // digest, and the size of a relinearization key under s.
