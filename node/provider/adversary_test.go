@@ -3,12 +3,15 @@ package provider
 import (
 	"crypto/rand"
 	"errors"
+	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
@@ -319,3 +322,63 @@ func sendAll(conn exchange, queries []*query, tally func(*query, *riskmeshv1.Pee
 	}
 	wg.Wait()
 }
+
+// TestAdversaryCopiesOfOneRequest plays a requester that sends one paid
+// request many times over: eight copies at once, then four more one after
+// another, inside the time the journal holds the answer before node.db has
+// it (groupcommit.FoldAfter). Every copy gets the one answer, the request
+// is billed once, and it is evaluated once: the copies wait for the first
+// and read its answer through the journal (answering.go) instead of each
+// costing an evaluation nothing bills. Proof nonces drawn count the
+// evaluations.
+func TestAdversaryCopiesOfOneRequest(t *testing.T) {
+	nonces := &countingReader{r: rand.Reader}
+	f := newFixture(t, func(c *Config) { c.Rand = nonces })
+	conn := f.serveQUIC(t, f.p)
+	// What one evaluation draws, from a request of its own.
+	if conn(f.newQuery(1, 0, phones(200)...).req).GetEvaluate() == nil {
+		t.Fatal("the reference request was refused")
+	}
+	one := nonces.reads()
+
+	q := f.newQuery(1, 0, phones(200)...)
+	copies := make([]*query, 8)
+	for i := range copies {
+		copies[i] = q
+	}
+	var answers []*riskmeshv1.EvaluateResponse
+	sendAll(conn, copies, func(_ *query, resp *riskmeshv1.PeerResponse) {
+		if ev := resp.GetEvaluate(); ev != nil {
+			answers = append(answers, ev)
+		} else {
+			t.Errorf("a copy was refused: %v", resp)
+		}
+	})
+	for range 4 {
+		answers = append(answers, conn(q.req).GetEvaluate())
+	}
+	for i, a := range answers {
+		if !proto.Equal(a, answers[0]) {
+			t.Fatalf("copy %d got another answer than the first", i)
+		}
+	}
+	if got := nonces.reads() - one; got != one {
+		t.Fatalf("12 copies of one request drew %d nonce reads, one evaluation draws %d: evaluated %.1f times", got, one, float64(got)/float64(one))
+	}
+	if d := f.p.OutboxDepth(); d != 2 {
+		t.Fatalf("%d entries journalled, want 2 (the reference and the copied request)", d)
+	}
+}
+
+// countingReader counts the reads of its reader.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	c.n.Add(1)
+	return c.r.Read(b)
+}
+
+func (c *countingReader) reads() int64 { return c.n.Load() }

@@ -81,7 +81,7 @@ func BenchmarkJournalCommit(b *testing.B) {
 				e := accounting.Entry{Header: hdr, RequestHash: digest[:], ResponseHash: digest[:],
 					RequesterSignature: t.RequestSignature, ResponderSignature: t.ResponseSignature, Amount: int64(n) * price}
 				b.StartTimer()
-				if _, err := f.p.commit(exchangeKey(&t.Header), digest, file, e); err != nil {
+				if _, err := f.p.commit(exchangeKey(&t.Header), digest, file, e, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

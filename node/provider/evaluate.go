@@ -5,8 +5,11 @@ import (
 	"errors"
 	"math"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/riskmesh/riskmesh/accounting"
 	"github.com/riskmesh/riskmesh/internal/ecsig"
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/node/peer"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
 	"github.com/riskmesh/riskmesh/psi/catalogpsi"
@@ -83,15 +86,39 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 
 	xkey := exchangeKey(h)
-	switch t, err := p.lookup(xkey, reqDigest); {
-	case errors.Is(err, errReplayed):
-		return refuse(codeReplayed, "sequence %d of period %d was used for another request", h.Sequence, h.Period)
-	case err != nil:
-		p.log.Error("provider: replay index", "err", err)
-		return refuse(codeInternal, "replay index unreadable")
-	case t != nil:
-		return answer(t) // already answered and billed: answer again, bill nothing
+	var (
+		db   groupcommit.DB = p.cfg.DB
+		turn *answerTurn
+	)
+	for {
+		switch t, err := p.lookup(db, xkey, reqDigest); {
+		case errors.Is(err, errReplayed):
+			return refuseReplayed(h)
+		case err != nil:
+			p.log.Error("provider: replay index", "err", err)
+			return refuse(codeInternal, "replay index unreadable")
+		case t != nil:
+			return answer(t) // already answered and billed: answer again, bill nothing
+		}
+		var first bool
+		if turn, first = p.answering.claim(xkey); first {
+			break
+		}
+		// A request of this exchange is being answered, or its answer is
+		// journalled and not folded yet: wait for it and read the journal.
+		select {
+		case <-turn.done:
+		case <-ctx.Done():
+			return refuse(codeUnavailable, "not answered in time")
+		}
+		db = p.journal
 	}
+	journalled := false
+	defer func() {
+		if !journalled {
+			p.answering.ended(xkey, turn)
+		}
+	}()
 	// Only batch-binding proofs are made for new requests: an RFC
 	// 9497-rule proof of a large batch can be forged (docs/protocol/oprf.md).
 	// Both binding rules are answered, the one the signed header asks for,
@@ -181,9 +208,15 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 		ResponderSignature: t.ResponseSignature,
 		Amount:             amount,
 	}
-	switch won, err := p.commit(xkey, reqDigest, file, entry); {
+	won, err := p.commit(xkey, reqDigest, file, entry, func(tx *bolt.Tx) { p.answering.foldedOn(tx, xkey, turn) })
+	if err == nil || errors.Is(err, errReplayed) {
+		// The exchange's answer is durable, this one or another's.
+		journalled = true
+		p.answering.journalled(turn)
+	}
+	switch {
 	case errors.Is(err, errReplayed):
-		return refuse(codeReplayed, "sequence %d of period %d was used for another request", h.Sequence, h.Period)
+		return refuseReplayed(h)
 	case err != nil:
 		p.log.Error("provider: journal answer", "err", err)
 		return refuse(codeInternal, "could not journal the answer; not billed")
@@ -192,6 +225,12 @@ func (p *Provider) evaluate(ctx context.Context, who peer.Identity, req *riskmes
 	}
 	billed()
 	return answer(t)
+}
+
+// refuseReplayed refuses a request on h's exchange, which another request
+// took.
+func refuseReplayed(h *transcript.Header) *riskmeshv1.PeerResponse {
+	return refuse(codeReplayed, "sequence %d of period %d was used for another request", h.Sequence, h.Period)
 }
 
 // parseHeader parses a request's transcript header, bounded before

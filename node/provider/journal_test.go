@@ -172,7 +172,7 @@ func TestJournalReplayEqualsWrite(t *testing.T) {
 		// lookup, which a concurrent copy of the request passes too.
 		commit := func(f *fixture, q *query) {
 			key, digest, file, e, _ := f.answerInputs(q)
-			if _, err := f.p.commit(key, digest, file, e); err != nil && !errors.Is(err, errReplayed) {
+			if _, err := f.p.commit(key, digest, file, e, nil); err != nil && !errors.Is(err, errReplayed) {
 				t.Fatal(err)
 			}
 		}

@@ -39,8 +39,11 @@ type Provider struct {
 	live     liveSet
 	answers  liveAnswers     // the latest live answers, for retries (liveanswers.go)
 	heKeys   *hepsi.KeyCache // requesters' evaluation keys (liveserve.go)
-	uploads  budgets         // each requester's key upload budget (livebudgets.go)
-	retries  budgets         // each requester's live re-evaluation budget
+	// answering holds the exchanges being answered or journalled and
+	// not yet folded (answering.go).
+	answering answering
+	uploads   budgets // each requester's key upload budget (livebudgets.go)
+	retries   budgets // each requester's live re-evaluation budget
 
 	liveDecodes atomic.Uint64 // live queries decoded (LiveQueries)
 	sources     sourceStates  // each list source's last good read and latest failure

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/riskmesh/riskmesh/accounting"
+	"github.com/riskmesh/riskmesh/internal/groupcommit"
 	"github.com/riskmesh/riskmesh/internal/largevalue"
 	"github.com/riskmesh/riskmesh/node/seal"
 	"github.com/riskmesh/riskmesh/proto/riskmeshv1"
@@ -44,13 +45,14 @@ func exchangeKey(h *transcript.Header) []byte {
 }
 
 // lookup returns the stored transcript of an exchange whose request digest
-// matches, nil if the exchange is new, or errReplayed. It reads node.db
-// without waiting for the journal's fold: an answer logged a moment ago
-// may be missed, and is then found by commit, which reads in the write's
-// own transaction, at the cost of an evaluation.
-func (p *Provider) lookup(key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
+// matches, nil if the exchange is new, or errReplayed, as db holds it:
+// node.db itself, which an answer journalled a moment ago may not have
+// reached yet (evaluate takes the exchange's turn, answering.go, so that a
+// copy of its request is not evaluated again meanwhile), or the journal,
+// whose View folds what it holds first.
+func (p *Provider) lookup(db groupcommit.DB, key []byte, digest [transcript.DigestSize]byte) (*transcript.Transcript, error) {
 	var t *transcript.Transcript
-	err := p.cfg.DB.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *bolt.Tx) error {
 		var err error
 		t, err = p.storedAnswer(tx, key, digest)
 		return err
@@ -100,9 +102,10 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 // are durable. If a concurrent identical request committed first, or comes
 // first in the shared transaction, it returns that stored transcript
 // instead (and stores nothing); if another request took the exchange,
-// errReplayed. The transcript is sealed here, once, so that the record and
-// node.db hold the same sealed bytes.
-func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry) (*transcript.Transcript, error) {
+// errReplayed. onFold, if not nil, is handed each transaction the write runs in. The
+// transcript is sealed here, once, so that the record and node.db hold the
+// same sealed bytes.
+func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry, onFold func(*bolt.Tx)) (*transcript.Transcript, error) {
 	sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
 	if err != nil {
 		return nil, err
@@ -117,6 +120,9 @@ func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file [
 	err = p.journal.LogMessage(&riskmeshv1.ProviderLogRecord{Op: &riskmeshv1.ProviderLogRecord_Answer{Answer: a}}, func(tx *bolt.Tx) error {
 		var err error
 		won = nil
+		if onFold != nil {
+			onFold(tx)
+		}
 		if outcome, err = applyAnswer(tx, a, p.bill); err != nil || outcome != answerKept {
 			return err
 		}
