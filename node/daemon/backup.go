@@ -41,10 +41,11 @@ func backupLocation(kind string) string { return "backup/" + kind }
 // Backup writes consistent copies of node.db and, on the node hosting the
 // embedded ledger, of the ledger file into req.Dir while the node runs.
 // Each copy is taken in one bbolt read transaction (a view of one moment
-// that writers do not disturb, after the node's logs are folded in), written to a temporary file in the
-// directory, fsync'd, and only then given its final name by a hard link,
-// which fails rather than replace an existing file; the directory is
-// fsync'd last. A ledger copy's log is verified before it gets its name.
+// that writers do not disturb, after the node's logs are folded in),
+// written to a temporary file in the directory, fsync'd, and only then
+// given its final name by a hard link, which fails rather than replace an
+// existing file; the directory is fsync'd last. A ledger copy's log is
+// verified before it gets its name.
 // If any copy fails, the copies this call already named are removed.
 //
 // With data at rest sealed, each copy is a node/seal stream named

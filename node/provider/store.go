@@ -102,9 +102,9 @@ func (p *Provider) getTranscript(tx *bolt.Tx, key []byte) (*transcript.Transcrip
 // are durable. If a concurrent identical request committed first, or comes
 // first in the shared transaction, it returns that stored transcript
 // instead (and stores nothing); if another request took the exchange,
-// errReplayed. onFold, if not nil, is handed each transaction the write runs in. The
-// transcript is sealed here, once, so that the record and node.db hold the
-// same sealed bytes.
+// errReplayed. onFold, if not nil, is handed each transaction the write
+// runs in. The transcript is sealed here, once, so that the record and
+// node.db hold the same sealed bytes.
 func (p *Provider) commit(key []byte, digest [transcript.DigestSize]byte, file []byte, e accounting.Entry, onFold func(*bolt.Tx)) (*transcript.Transcript, error) {
 	sealed, err := p.cfg.Seal.SealValue(bucketTranscripts, key, file)
 	if err != nil {
