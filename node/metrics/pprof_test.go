@@ -119,12 +119,17 @@ func TestContentionSampledOverAWindow(t *testing.T) {
 	srv := httptest.NewServer(ProfileHandler())
 	defer srv.Close()
 	stop := make(chan struct{})
+	// Two goroutines take turns at a lock, each holding it 2 ms: the other
+	// waits longer than a millisecond, which puts sync.Mutex in its
+	// starvation mode, where every unlock hands the lock to the waiter, a
+	// contention event for both profiles (about 450 a second here; with
+	// shorter holds the waiter mostly spins or barges in, and the runtime
+	// records few).
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		held int
+		wg sync.WaitGroup
+		mu sync.Mutex
 	)
-	for range 8 {
+	for range 2 {
 		wg.Go(func() {
 			for {
 				select {
@@ -133,9 +138,7 @@ func TestContentionSampledOverAWindow(t *testing.T) {
 				default:
 				}
 				mu.Lock()
-				for range 1000 {
-					held++
-				}
+				time.Sleep(2 * time.Millisecond)
 				mu.Unlock()
 			}
 		})
